@@ -1,0 +1,69 @@
+"""All of Rapport's settings in one place, read from the environment once.
+
+Every module asks `get_settings()` instead of reading `os.environ` itself, so a
+newcomer finds every knob here and tests can point the whole app at a temp folder.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent
+
+#: The one label order used everywhere: model outputs, database columns, CSV, charts.
+EMOTIONS: tuple[str, ...] = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
+POSITIVE_EMOTIONS = frozenset({"happy", "surprise"})
+NEGATIVE_EMOTIONS = frozenset({"angry", "disgust", "fear", "sad"})
+
+#: The shipped classifier: one file, committed under model/.
+SHIPPED_MODEL_PATH = REPO_ROOT / "model" / "emotion_cnn.tflite"
+
+VIDEO_EXTENSIONS = (".mp4", ".m4v", ".mov", ".webm", ".mkv", ".avi")
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    return raw.strip().lower() in {"1", "true", "on", "yes"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    db_url: str
+    model_path: Path
+    max_upload_mb: int = 2048
+    analysis_fps: float = 4.0
+    detector: str = "haar"
+    rep_position: str = "left"
+    min_shift_seconds: float = 3.0
+    rep_analysis: bool = True
+
+    @property
+    def uploads_dir(self) -> Path:
+        return self.data_dir / "uploads"
+
+    @property
+    def snapshots_dir(self) -> Path:
+        return self.data_dir / "snapshots"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    data_dir = Path(os.environ.get("RAPPORT_DATA_DIR", REPO_ROOT / "data")).expanduser().resolve()
+    db_url = os.environ.get("RAPPORT_DB_URL") or f"sqlite:///{data_dir / 'rapport.db'}"
+    return Settings(
+        data_dir=data_dir,
+        db_url=db_url,
+        model_path=Path(os.environ.get("RAPPORT_MODEL_PATH", SHIPPED_MODEL_PATH)),
+        max_upload_mb=int(os.environ.get("RAPPORT_MAX_UPLOAD_MB", "2048")),
+        analysis_fps=float(os.environ.get("RAPPORT_ANALYSIS_FPS", "4")),
+        detector=os.environ.get("RAPPORT_DETECTOR", "haar"),
+        rep_position=os.environ.get("RAPPORT_REP_POSITION", "left"),
+        min_shift_seconds=float(os.environ.get("RAPPORT_MIN_SHIFT_SECONDS", "3")),
+        rep_analysis=_env_bool("RAPPORT_REP_ANALYSIS", True),
+    )

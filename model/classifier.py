@@ -1,0 +1,105 @@
+"""The one emotion classifier the pipeline, the evaluator and the dashboard use.
+
+`EmotionClassifier(path)` loads either the shipped TFLite file (fast CPU
+inference through LiteRT + XNNPACK) or a Keras checkpoint from a training run,
+and maps (N, 48, 48) uint8 faces from `model.preprocess.crop_face` to (N, 7)
+probabilities in `config.EMOTIONS` order. Callers never care which it loaded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import numpy as np
+
+from config import EMOTIONS
+from model.preprocess import FACE_SIZE
+
+#: Most faces per interpreter call; larger inputs are split into chunks of this size.
+BATCH = 64
+
+
+class ModelFileError(RuntimeError):
+    """The weights file is missing or not a model this classifier can load."""
+
+
+class EmotionClassifier:
+    def __init__(self, path: str | os.PathLike, threads: int | None = None):
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise ModelFileError(f"emotion model not found: {self.path}")
+        self.version = f"{self.path.name}:{_file_digest(self.path)}"
+        if self.path.suffix == ".tflite":
+            self._predict = _tflite_predictor(self.path, threads or min(2, os.cpu_count() or 1))
+        elif self.path.suffix in {".keras", ".h5"}:
+            self._predict = _keras_predictor(self.path)
+        else:
+            raise ModelFileError(f"{self.path}: expected a .tflite or .keras file")
+
+    def predict(self, faces: np.ndarray, flip_tta: bool = False) -> np.ndarray:
+        """(N, 48, 48) uint8 faces -> (N, 7) float32 probabilities; `flip_tta` averages with the mirror."""
+        faces = np.asarray(faces)
+        if faces.ndim != 3 or faces.shape[1:] != (FACE_SIZE, FACE_SIZE):
+            raise ValueError(f"expected faces shaped (N, {FACE_SIZE}, {FACE_SIZE}), got {faces.shape}")
+        if len(faces) == 0:
+            return np.zeros((0, len(EMOTIONS)), np.float32)
+        x = faces.astype(np.float32)[..., None]
+        probs = self._predict(x)
+        if flip_tta:
+            probs = (probs + self._predict(x[:, :, ::-1])) / 2
+        return probs
+
+
+def _file_digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+
+
+def _tflite_predictor(path: Path, threads: int):
+    try:
+        from ai_edge_litert.interpreter import Interpreter
+    except ImportError:  # platforms without the LiteRT wheel fall back to TensorFlow's copy
+        from tensorflow.lite import Interpreter
+
+    interpreters: dict[int, object] = {}  # one planned graph per batch size actually used
+
+    def interpreter_for(batch: int):
+        if batch not in interpreters:
+            try:
+                interpreter = Interpreter(model_path=str(path), num_threads=threads)
+                index = interpreter.get_input_details()[0]["index"]
+                interpreter.resize_tensor_input(index, [batch, FACE_SIZE, FACE_SIZE, 1])
+                interpreter.allocate_tensors()
+            except (ValueError, RuntimeError) as error:
+                raise ModelFileError(f"{path}: not a loadable TFLite model ({error})") from error
+            interpreters[batch] = interpreter
+        return interpreters[batch]
+
+    interpreter_for(1)  # fail at load time, not at the first face
+
+    def predict(x: np.ndarray) -> np.ndarray:
+        out = np.empty((len(x), len(EMOTIONS)), np.float32)
+        for start in range(0, len(x), BATCH):
+            chunk = np.ascontiguousarray(x[start : start + BATCH])
+            interpreter = interpreter_for(len(chunk))
+            interpreter.set_tensor(interpreter.get_input_details()[0]["index"], chunk)
+            interpreter.invoke()
+            out[start : start + len(chunk)] = interpreter.get_tensor(interpreter.get_output_details()[0]["index"])
+        return out
+
+    return predict
+
+
+def _keras_predictor(path: Path):
+    import keras
+
+    try:
+        model = keras.models.load_model(path, compile=False)
+    except Exception as error:  # keras raises many types for a bad file
+        raise ModelFileError(f"{path}: not a loadable Keras model ({error})") from error
+
+    def predict(x: np.ndarray) -> np.ndarray:
+        return np.asarray(model.predict(x, batch_size=256, verbose=0), np.float32)
+
+    return predict

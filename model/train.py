@@ -1,0 +1,333 @@
+"""Train Rapport's emotion CNN: one recipe, top to bottom.
+
+    python -m model.train --run-dir runs/cnn-v1            # start a run
+    python -m model.train --run-dir runs/cnn-v1 --resume   # continue after an interruption
+
+Two stages, as the reference project planned and never finished:
+  1. the combined data (FER2013 train + 70% of facial_expressions) with light
+     augmentation and a cosine learning-rate schedule;
+  2. fine-tuning from stage 1's best weights with stronger augmentation and a
+     lower learning rate.
+Both select their best epoch on data neither trained on (FER2013 val + 20% of
+facial_expressions); the last 10% of facial_expressions is the test split.
+
+Every epoch writes `last.keras` (weights + optimizer) and `state.json`, so
+`--resume` picks up at the next epoch. The same command uses a GPU if TF sees one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from config import EMOTIONS, REPO_ROOT
+from model.data import FaceSet, load_folder, stratified_split
+from model.preprocess import FACE_SIZE
+
+# ----------------------------------------------------------------------------- recipe
+DATASETS = REPO_ROOT.parent / "shared" / "datasets"  # fer2013/{train,val}, facial_expressions/train
+FER_TRAIN = "fer2013/train"
+FER_VAL = "fer2013/val"
+WILD = "facial_expressions/train"  # whole photos: detect faces first
+
+BATCH_SIZE = 128
+LABEL_SMOOTHING = 0.1
+WEIGHT_DECAY = 1e-4
+DROPOUT = 0.4
+CONV_WIDTHS = (32, 64, 128, 256)  # one block per resolution 48, 24, 12, 6
+PATIENCE = 8  # epochs without a better val macro-F1 before a stage stops
+CLASS_WEIGHT_POWER = 0.5  # 0 = ignore imbalance, 1 = fully balanced; sqrt is the middle road
+
+
+@dataclass(frozen=True)
+class Stage:
+    epochs: int
+    learning_rate: float
+    warmup_epochs: int
+    rotation: float  # fraction of a full turn
+    shift: float
+    zoom: float
+    brightness: float
+    contrast: float
+    erase_probability: float
+
+
+STAGES = {
+    1: Stage(epochs=30, learning_rate=2e-3, warmup_epochs=1, rotation=0.03, shift=0.08, zoom=0.1,
+             brightness=0.1, contrast=0.1, erase_probability=0.0),
+    2: Stage(epochs=12, learning_rate=3e-4, warmup_epochs=0, rotation=0.045, shift=0.12, zoom=0.15,
+             brightness=0.2, contrast=0.3, erase_probability=0.5),
+}
+
+
+# ----------------------------------------------------------------------------- data
+def load_splits(datasets: Path = DATASETS) -> dict[str, FaceSet]:
+    fer_train, fer_val = load_folder(datasets / FER_TRAIN), load_folder(datasets / FER_VAL)
+    wild = load_folder(datasets / WILD, detect_faces=True)
+    wild_train, wild_val, wild_test = stratified_split(wild)
+    splits = {
+        "train": FaceSet.concat([fer_train, wild_train]),
+        "val": FaceSet.concat([fer_val, wild_val]),
+        "fer2013_val": fer_val,
+        "wild_val": wild_val,
+        "wild_test": wild_test,
+    }
+    return splits
+
+
+def class_weights(labels: np.ndarray) -> np.ndarray:
+    counts = np.bincount(labels, minlength=len(EMOTIONS)).astype(np.float64)
+    weights = (counts.sum() / (len(EMOTIONS) * np.maximum(counts, 1))) ** CLASS_WEIGHT_POWER
+    return (weights / np.sum(weights * counts / counts.sum())).astype(np.float32)  # mean sample weight 1
+
+
+def make_dataset(data: FaceSet, stage: Stage | None, weights: np.ndarray | None = None, seed: int = 0,
+                 batch_size: int = BATCH_SIZE):
+    """tf.data over in-memory faces; `stage` None means evaluation order, no augmentation."""
+    import keras
+    import tensorflow as tf
+
+    x = data.faces[..., None]
+    y = np.eye(len(EMOTIONS), dtype=np.float32)[data.labels]
+    if stage is None:
+        return tf.data.Dataset.from_tensor_slices((x, y)).batch(512).prefetch(2)
+
+    w = weights[data.labels]
+    geometry = keras.Sequential([
+        keras.layers.RandomFlip("horizontal", seed=seed),
+        keras.layers.RandomRotation(stage.rotation, fill_mode="nearest", seed=seed),
+        keras.layers.RandomTranslation(stage.shift, stage.shift, fill_mode="nearest", seed=seed),
+        keras.layers.RandomZoom(stage.zoom, fill_mode="nearest", seed=seed),
+    ])
+
+    def augment(images, labels, sample_weights):
+        images = geometry(tf.cast(images, tf.float32), training=True)
+        n = tf.shape(images)[0]
+        gain = tf.random.uniform([n, 1, 1, 1], 1 - stage.contrast, 1 + stage.contrast)
+        offset = tf.random.uniform([n, 1, 1, 1], -stage.brightness, stage.brightness) * 255
+        mean = tf.reduce_mean(images, axis=[1, 2, 3], keepdims=True)
+        images = (images - mean) * gain + mean + offset
+        if stage.erase_probability > 0:  # random erasing: one grey rectangle per chosen image
+            size = tf.random.uniform([n, 1, 1, 1], 0.15, 0.4) * FACE_SIZE
+            cy = tf.random.uniform([n, 1, 1, 1], 0, FACE_SIZE)
+            cx = tf.random.uniform([n, 1, 1, 1], 0, FACE_SIZE)
+            grid = tf.range(FACE_SIZE, dtype=tf.float32)
+            inside = (tf.abs(grid[None, :, None, None] - cy) < size / 2) & (tf.abs(grid[None, None, :, None] - cx) < size / 2)
+            chosen = tf.random.uniform([n, 1, 1, 1]) < stage.erase_probability
+            images = tf.where(inside & chosen, 128.0, images)
+        return tf.clip_by_value(images, 0, 255), labels, sample_weights
+
+    return (
+        tf.data.Dataset.from_tensor_slices((x, y, w))
+        .shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
+        .batch(batch_size, drop_remainder=True)
+        .map(augment, num_parallel_calls=tf.data.AUTOTUNE)
+        .prefetch(tf.data.AUTOTUNE)
+    )
+
+
+# ----------------------------------------------------------------------------- network
+def build_model():
+    """VGG-style plain 3x3 convolutions (fast on CPU), BatchNorm, global average pooling.
+
+    ~100 M multiply-adds per face; normalisation lives in the model (Rescaling).
+    """
+    import keras
+    from keras import layers
+
+    inputs = keras.Input((FACE_SIZE, FACE_SIZE, 1), name="face")
+    x = layers.Rescaling(1 / 255.0)(inputs)
+    for i, width in enumerate(CONV_WIDTHS):
+        for _ in range(1 if i == 0 else 2):
+            x = layers.Conv2D(width, 3, padding="same", use_bias=False)(x)
+            x = layers.BatchNormalization()(x)
+            x = layers.ReLU()(x)
+        x = layers.MaxPooling2D()(x) if i < len(CONV_WIDTHS) - 1 else x
+    x = layers.GlobalAveragePooling2D()(x)
+    x = layers.Dropout(DROPOUT)(x)
+    x = layers.Dense(256, activation="relu")(x)
+    x = layers.Dropout(DROPOUT / 2)(x)
+    outputs = layers.Dense(len(EMOTIONS), activation="softmax", name="emotion")(x)
+    return keras.Model(inputs, outputs, name="rapport_emotion_cnn")
+
+
+def compile_model(model, stage: Stage, steps_per_epoch: int) -> None:
+    import keras
+
+    schedule = keras.optimizers.schedules.CosineDecay(
+        initial_learning_rate=stage.learning_rate / 10 if stage.warmup_epochs else stage.learning_rate,
+        decay_steps=max(1, (stage.epochs - stage.warmup_epochs) * steps_per_epoch),
+        warmup_target=stage.learning_rate if stage.warmup_epochs else None,
+        warmup_steps=stage.warmup_epochs * steps_per_epoch,
+        alpha=0.01,
+    )
+    model.compile(
+        optimizer=keras.optimizers.AdamW(schedule, weight_decay=WEIGHT_DECAY),
+        loss=keras.losses.CategoricalCrossentropy(label_smoothing=LABEL_SMOOTHING),
+        metrics=["accuracy"],
+        jit_compile=True,
+    )
+
+
+# ----------------------------------------------------------------------------- run bookkeeping
+class RunState:
+    """`state.json`: which stage and epoch finished last, and the best score so far."""
+
+    def __init__(self, run_dir: Path):
+        self.path = run_dir / "state.json"
+        self.data = json.loads(self.path.read_text()) if self.path.exists() else {
+            "stage": 1, "epochs_done": 0, "best_macro_f1": -1.0, "epochs_since_best": 0, "finished": False}
+
+    def save(self) -> None:
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.data, indent=2))
+        tmp.replace(self.path)
+
+
+def macro_f1(model, dataset, labels: np.ndarray) -> float:
+    from sklearn.metrics import f1_score
+
+    predicted = np.argmax(model.predict(dataset, verbose=0), axis=1)
+    return float(f1_score(labels, predicted, average="macro", labels=range(len(EMOTIONS)), zero_division=0))
+
+
+def make_epoch_callback(run_dir: Path, state: RunState, val_ds, val_labels):
+    import keras
+
+    class EpochEnd(keras.callbacks.Callback):
+        """Score val macro-F1, save last/best, log a CSV row, stop after PATIENCE bad epochs."""
+
+        def on_epoch_end(self, epoch, logs=None):
+            logs = dict(logs or {})
+            logs["val_macro_f1"] = macro_f1(self.model, val_ds, val_labels)
+            logs["lr"] = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+            d = state.data
+            d["epochs_done"] = epoch + 1
+            if logs["val_macro_f1"] > d["best_macro_f1"]:
+                d["best_macro_f1"], d["epochs_since_best"] = logs["val_macro_f1"], 0
+                self.model.save(run_dir / "best.keras")
+            else:
+                d["epochs_since_best"] += 1
+            self.model.save(run_dir / "last.keras")
+            append_log(run_dir, {"stage": d["stage"], "epoch": epoch + 1, **logs})
+            state.save()
+            print(f"stage {d['stage']} epoch {epoch + 1}: " + ", ".join(f"{k}={v:.4f}" for k, v in logs.items()), flush=True)
+            if d["epochs_since_best"] >= PATIENCE:
+                self.model.stop_training = True
+
+    return EpochEnd()
+
+
+def append_log(run_dir: Path, row: dict) -> None:
+    path = run_dir / "training_log.csv"
+    new = not path.exists()
+    with path.open("a", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(row))
+        if new:
+            writer.writeheader()
+        writer.writerow(row)
+    plot_curves(run_dir)
+
+
+def plot_curves(run_dir: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    log = pd.read_csv(run_dir / "training_log.csv")
+    x = np.arange(1, len(log) + 1)
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    axes[0].plot(x, log["loss"], label="train loss")
+    axes[0].plot(x, log["val_loss"], label="val loss")
+    axes[1].plot(x, log["accuracy"], label="train accuracy")
+    axes[1].plot(x, log["val_accuracy"], label="val accuracy")
+    axes[1].plot(x, log["val_macro_f1"], label="val macro-F1")
+    for ax in axes:
+        ax.set_xlabel("epoch (both stages)")
+        ax.legend()
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(run_dir / "curves.png", dpi=100)
+    plt.close(fig)
+
+
+# ----------------------------------------------------------------------------- main
+def train(run_dir: Path, resume: bool, datasets: Path = DATASETS, epochs_override: int | None = None,
+          batch_size: int = BATCH_SIZE) -> Path:
+    import keras
+    import tensorflow as tf
+
+    run_dir.mkdir(parents=True, exist_ok=True)
+    if not resume and (run_dir / "state.json").exists():
+        raise SystemExit(f"{run_dir} already holds a run; pass --resume to continue it or pick a new --run-dir")
+    state = RunState(run_dir)
+    stages = {k: (Stage(**{**asdict(s), "epochs": epochs_override}) if epochs_override else s) for k, s in STAGES.items()}
+
+    splits = load_splits(datasets)
+    weights = class_weights(splits["train"].labels)
+    (run_dir / "hparams.json").write_text(json.dumps({
+        "batch_size": batch_size, "datasets": str(datasets), "label_smoothing": LABEL_SMOOTHING, "weight_decay": WEIGHT_DECAY,
+        "dropout": DROPOUT, "conv_widths": CONV_WIDTHS, "patience": PATIENCE,
+        "class_weight_power": CLASS_WEIGHT_POWER, "class_weights": dict(zip(EMOTIONS, weights.tolist())),
+        "stages": {k: asdict(s) for k, s in stages.items()},
+        "devices": [d.name for d in tf.config.list_physical_devices()],
+        "class_counts": {name: s.class_counts() for name, s in splits.items()},
+    }, indent=2))
+    val_ds = make_dataset(splits["val"], None)
+    steps = len(splits["train"]) // batch_size
+
+    while not state.data["finished"]:
+        number = state.data["stage"]
+        stage = stages[number]
+        if state.data["epochs_done"] > 0:  # resuming inside a stage
+            model = keras.models.load_model(run_dir / "last.keras")
+        elif number == 1:
+            model = build_model()
+            compile_model(model, stage, steps)
+        else:  # a new stage starts from the previous stage's best weights, with a fresh optimizer
+            model = keras.models.load_model(run_dir / "best.keras")
+            compile_model(model, stage, steps)
+        if state.data["epochs_done"] < stage.epochs and state.data["epochs_since_best"] < PATIENCE:
+            start = time.time()
+            model.fit(
+                make_dataset(splits["train"], stage, weights, seed=number, batch_size=batch_size),
+                epochs=stage.epochs,
+                initial_epoch=state.data["epochs_done"],
+                callbacks=[make_epoch_callback(run_dir, state, val_ds, splits["val"].labels)],
+                verbose=2,
+            )
+            print(f"stage {number} ran {time.time() - start:.0f} s", flush=True)
+        if number < max(stages):
+            state.data.update(stage=number + 1, epochs_done=0, epochs_since_best=0)
+        else:
+            state.data["finished"] = True
+        state.save()
+
+    from model.evaluate import write_run_report  # after training: the report of the best checkpoint
+
+    write_run_report(run_dir, splits)
+    return run_dir / "best.keras"
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--run-dir", type=Path, required=True, help="folder for checkpoints, logs and the report")
+    parser.add_argument("--resume", action="store_true", help="continue the run in --run-dir")
+    parser.add_argument("--datasets", type=Path, default=DATASETS, help=f"root holding {FER_TRAIN}, {FER_VAL}, {WILD}")
+    parser.add_argument("--epochs", type=int, help="override the epochs of every stage (smoke runs)")
+    parser.add_argument("--batch-size", type=int, default=BATCH_SIZE)
+    args = parser.parse_args(argv)
+    best = train(args.run_dir, args.resume, args.datasets, args.epochs, args.batch_size)
+    print(f"best checkpoint: {best}")
+
+
+if __name__ == "__main__":
+    main()
