@@ -74,7 +74,7 @@ def list_images(root: Path) -> list[tuple[Path, int]]:
 
 
 def _cache_path(items: list[tuple[Path, int]], detect_faces: bool, detector: str) -> Path:
-    key = hashlib.sha1(f"v2{detect_faces}{detector}".encode())
+    key = hashlib.sha1(f"v3{detect_faces}{detector}".encode())
     for path, label in items:
         key.update(f"{path}:{label}:{path.stat().st_size}".encode())
     return get_settings().data_dir / "cache" / f"faces-{key.hexdigest()[:16]}.npz"
@@ -91,7 +91,7 @@ def load_folder(root: Path, detect_faces: bool = False, detector: str | None = N
 
     face_detector = None
     if detect_faces:
-        from pipeline.detect import make_detector
+        from pipeline.detect import find_face_in_still, make_detector
 
         face_detector = make_detector(detector_name)
     faces, labels, paths, misses = [], [], [], []
@@ -101,11 +101,10 @@ def load_folder(root: Path, detect_faces: bool = False, detector: str | None = N
             raise ValueError(f"{path}: not a readable image")
         box = None
         if face_detector is not None:
-            found = face_detector.detect(image).largest()
-            if len(found) == 0:
+            box = find_face_in_still(image, face_detector)
+            if box is None:
                 misses.append(label)
                 continue
-            box = found.xyxy[0]
         faces.append(crop_face(image, box))
         labels.append(label)
         paths.append(str(path))

@@ -1,0 +1,182 @@
+"""Rapport's store: SQLAlchemy 2 typed models.
+
+One call owns everything derived from it (tracks, per-second rows, shifts,
+snapshots, jobs, notes, stages); deleting the call cascades to all of them.
+Per-second data is kept twice on purpose:
+  * `TrackSecond` - raw per-track means, the analysis result of the video;
+  * `EmotionSecond` - per-role rows derived from tracks + roles (smoothed).
+Reassigning roles re-derives `EmotionSecond` and `Shift` from `TrackSecond`
+without touching the video.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Optional
+
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class CallStatus:
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class Rep(Base):
+    __tablename__ = "reps"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    team: Mapped[Optional[str]] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+    calls: Mapped[list["Call"]] = relationship(back_populates="rep", cascade="all, delete-orphan", passive_deletes=True)
+
+
+class Call(Base):
+    __tablename__ = "calls"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(300))
+    rep_id: Mapped[Optional[int]] = mapped_column(ForeignKey("reps.id", ondelete="CASCADE"), index=True)
+    prospect_name: Mapped[Optional[str]] = mapped_column(String(200))
+    prospect_company: Mapped[Optional[str]] = mapped_column(String(200))
+    call_date: Mapped[Optional[dt.date]] = mapped_column()
+    source_path: Mapped[Optional[str]] = mapped_column(String(1000))  # relative to the data folder
+    original_filename: Mapped[Optional[str]] = mapped_column(String(300))  # display only, never a path
+    duration_s: Mapped[Optional[float]] = mapped_column(Float)
+    fps: Mapped[Optional[float]] = mapped_column(Float)
+    width: Mapped[Optional[int]] = mapped_column(Integer)
+    height: Mapped[Optional[int]] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20), default=CallStatus.QUEUED, index=True)
+    error: Mapped[Optional[str]] = mapped_column(Text)
+    settings: Mapped[dict] = mapped_column(JSON, default=dict)  # analysis settings used
+    model_version: Mapped[Optional[str]] = mapped_column(String(100))
+    faces_found: Mapped[Optional[int]] = mapped_column(Integer)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    analyzed_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+
+    rep: Mapped[Optional[Rep]] = relationship(back_populates="calls")
+    tracks: Mapped[list["Track"]] = relationship(back_populates="call", cascade="all, delete-orphan", passive_deletes=True)
+    seconds: Mapped[list["EmotionSecond"]] = relationship(cascade="all, delete-orphan", passive_deletes=True)
+    shifts: Mapped[list["Shift"]] = relationship(cascade="all, delete-orphan", passive_deletes=True, order_by="Shift.t_s")
+    snapshots: Mapped[list["Snapshot"]] = relationship(cascade="all, delete-orphan", passive_deletes=True)
+    jobs: Mapped[list["Job"]] = relationship(cascade="all, delete-orphan", passive_deletes=True)
+
+
+class Track(Base):
+    """One face followed through the call, with the role it plays."""
+
+    __tablename__ = "tracks"
+    __table_args__ = (UniqueConstraint("call_id", "track_no"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), index=True)
+    track_no: Mapped[int] = mapped_column(Integer)  # the tracker's id, stable within the call
+    role: Mapped[str] = mapped_column(String(30))  # rep | prospect | participant-N
+    role_source: Mapped[str] = mapped_column(String(10), default="auto")  # auto | manual
+    first_s: Mapped[float] = mapped_column(Float)
+    last_s: Mapped[float] = mapped_column(Float)
+    n_frames: Mapped[int] = mapped_column(Integer)
+    mean_box: Mapped[list] = mapped_column(JSON)  # [x1, y1, x2, y2] as fractions of the frame
+    thumbnail_path: Mapped[Optional[str]] = mapped_column(String(1000))
+
+    call: Mapped[Call] = relationship(back_populates="tracks")
+    seconds: Mapped[list["TrackSecond"]] = relationship(cascade="all, delete-orphan", passive_deletes=True)
+
+
+class TrackSecond(Base):
+    """Raw per-track, per-second mean probabilities: what the video analysis produced."""
+
+    __tablename__ = "track_seconds"
+    __table_args__ = (UniqueConstraint("track_id", "second"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    track_id: Mapped[int] = mapped_column(ForeignKey("tracks.id", ondelete="CASCADE"), index=True)
+    second: Mapped[int] = mapped_column(Integer)
+    n_frames: Mapped[int] = mapped_column(Integer)
+    probs: Mapped[Optional[list]] = mapped_column(JSON)  # 7 floats, EMOTIONS order; None if not classified
+    box: Mapped[list] = mapped_column(JSON)  # mean [x1, y1, x2, y2] as fractions of the frame
+
+
+class EmotionSecond(Base):
+    """One row per second and role: the timeline length always equals the call length."""
+
+    __tablename__ = "emotion_seconds"
+    __table_args__ = (UniqueConstraint("call_id", "role", "second"), Index("ix_emotion_seconds_call_role", "call_id", "role"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"))
+    role: Mapped[str] = mapped_column(String(30))
+    second: Mapped[int] = mapped_column(Integer)
+    face_present: Mapped[bool] = mapped_column(Boolean)
+    n_frames: Mapped[int] = mapped_column(Integer, default=0)
+    angry: Mapped[Optional[float]] = mapped_column(Float)
+    disgust: Mapped[Optional[float]] = mapped_column(Float)
+    fear: Mapped[Optional[float]] = mapped_column(Float)
+    happy: Mapped[Optional[float]] = mapped_column(Float)
+    sad: Mapped[Optional[float]] = mapped_column(Float)
+    surprise: Mapped[Optional[float]] = mapped_column(Float)
+    neutral: Mapped[Optional[float]] = mapped_column(Float)
+    dominant: Mapped[Optional[str]] = mapped_column(String(10))
+    confidence: Mapped[Optional[float]] = mapped_column(Float)
+
+
+class Shift(Base):
+    """A sustained change of one role's dominant emotion."""
+
+    __tablename__ = "shifts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(30))
+    t_s: Mapped[float] = mapped_column(Float)
+    from_emotion: Mapped[str] = mapped_column(String(10))
+    to_emotion: Mapped[str] = mapped_column(String(10))
+    direction: Mapped[str] = mapped_column(String(10))  # positive | negative | neutral
+    strength: Mapped[float] = mapped_column(Float)
+    duration_s: Mapped[float] = mapped_column(Float)
+
+
+class Snapshot(Base):
+    """An annotated still of a key moment (a shift, or one of the strongest moments)."""
+
+    __tablename__ = "snapshots"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), index=True)
+    shift_id: Mapped[Optional[int]] = mapped_column(ForeignKey("shifts.id", ondelete="SET NULL"))
+    t_s: Mapped[float] = mapped_column(Float)
+    kind: Mapped[str] = mapped_column(String(20))  # shift | peak
+    caption: Mapped[str] = mapped_column(String(300))
+    path: Mapped[str] = mapped_column(String(1000))  # relative to the data folder
+
+
+class Job(Base):
+    """One analysis of one call: what a worker is doing and how far it got."""
+
+    __tablename__ = "jobs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), index=True)
+    state: Mapped[str] = mapped_column(String(20), default=CallStatus.QUEUED, index=True)
+    stage: Mapped[Optional[str]] = mapped_column(String(40))
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    error: Mapped[Optional[str]] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    worker: Mapped[Optional[str]] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    started_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+    heartbeat_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+    finished_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)

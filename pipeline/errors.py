@@ -1,0 +1,29 @@
+"""Bad-input errors: each says exactly what is wrong with the file, in words a manager understands.
+
+The CLI prints the message and exits with `InputError.exit_code`; the worker
+stores it on the call and never retries an `InputError` (the file will not get better).
+"""
+
+
+class InputError(Exception):
+    exit_code = 2
+
+
+class EmptyFile(InputError):
+    pass
+
+
+class FileTooLarge(InputError):
+    pass
+
+
+class NotAVideo(InputError):
+    pass
+
+
+class CorruptVideo(InputError):
+    pass
+
+
+class UnsupportedCodec(InputError):
+    pass
