@@ -9,6 +9,7 @@ probabilities in `config.EMOTIONS` order. Callers never care which it loaded.
 from __future__ import annotations
 
 import hashlib
+from functools import lru_cache
 import os
 from pathlib import Path
 
@@ -103,3 +104,11 @@ def _keras_predictor(path: Path):
         return np.asarray(model.predict(x, batch_size=256, verbose=0), np.float32)
 
     return predict
+
+
+@lru_cache(maxsize=2)
+def load_classifier(path: str | None = None) -> EmotionClassifier:
+    """The configured classifier (RAPPORT_MODEL_PATH, else the shipped file), loaded once per process."""
+    from config import get_settings
+
+    return EmotionClassifier(path or get_settings().model_path)

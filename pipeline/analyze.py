@@ -1,0 +1,209 @@
+"""Analyse one call recording, start to finish, in memory (nothing is stored here).
+
+    probe -> sample frames -> detect (sparsely) -> track -> crop + classify (batched)
+          -> per-track seconds -> roles -> per-role timelines -> shifts
+
+Decoding runs on its own thread (PyAV releases the GIL) so the second core
+works while this one detects and classifies. With rep analysis switched off,
+the video is read twice: once to track faces and tell the roles apart, then
+again to classify every face except the rep's, so no rep emotion is computed.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Iterator
+
+import numpy as np
+
+from model.preprocess import crop_face
+from pipeline.detect import FaceDetector
+from pipeline.roles import REP, TrackSummary, assign_roles
+from pipeline.shifts import EmotionShift, detect_shifts
+from pipeline.timeline import EmotionTimeline, TrackSecondRows, TrackSeconds, build_timelines
+from pipeline.track import FaceTracker, TrackedFaces
+from pipeline.video import SampledFrame, VideoInfo, sample_frames
+
+Progress = Callable[[str, float], None]
+CLASSIFY_BATCH = 64
+
+
+@dataclass(frozen=True)
+class AnalysisSettings:
+    fps: float = 4.0
+    """Frames analysed per second of call."""
+    detect_every_s: float = 1.0
+    """Seconds between detector runs; the tracker carries faces in between."""
+    analysis_width: int = 640
+    """Frames are decoded straight to this width for detection and cropping."""
+    rep_position: str = "left"
+    min_shift_seconds: float = 3.0
+    rep_analysis: bool = True
+
+
+@dataclass
+class CallAnalysis:
+    info: VideoInfo
+    settings: AnalysisSettings
+    tracks: list[TrackSummary]
+    track_seconds: list[TrackSecondRows]
+    roles: dict[int, str]
+    timelines: dict[str, EmotionTimeline]
+    shifts: list[EmotionShift]
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def faces_found(self) -> int:
+        return len(self.roles)
+
+
+def derive(track_seconds: list[TrackSecondRows], roles: dict[int, str], n_seconds: int,
+           min_shift_seconds: float) -> tuple[dict[str, EmotionTimeline], list[EmotionShift]]:
+    """Roles -> timelines -> shifts: everything that reassigning roles recomputes."""
+    timelines = build_timelines(track_seconds, roles, n_seconds)
+    shifts = [s for t in timelines.values() for s in detect_shifts(t, min_shift_seconds)]
+    return timelines, sorted(shifts, key=lambda s: (s.t_s, s.role))
+
+
+class _Timer:
+    def __init__(self):
+        self.seconds: dict[str, float] = defaultdict(float)
+
+    def timed(self, stage: str, fn, *args):
+        start = time.perf_counter()
+        try:
+            return fn(*args)
+        finally:
+            self.seconds[stage] += time.perf_counter() - start
+
+
+def _prefetch(items: Iterable, timer: _Timer, depth: int = 8) -> Iterator:
+    """Run `items` on a background thread; re-raise its error here."""
+    q: queue.Queue = queue.Queue(maxsize=depth)
+    done = object()
+    stop = threading.Event()
+
+    def produce():
+        try:
+            iterator = iter(items)
+            while not stop.is_set():
+                start = time.perf_counter()
+                try:
+                    item = next(iterator)
+                except StopIteration:
+                    break
+                timer.seconds["decode"] += time.perf_counter() - start
+                q.put(item)
+            q.put(done)
+        except BaseException as error:  # noqa: BLE001 - handed to the consumer
+            q.put(error)
+
+    thread = threading.Thread(target=produce, daemon=True, name="decode")
+    thread.start()
+    try:
+        while (item := q.get()) is not done:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while thread.is_alive():  # unblock a producer waiting on a full queue
+            try:
+                q.get_nowait()
+            except queue.Empty:
+                thread.join(0.05)
+
+
+class _Recorder:
+    """Per-track summaries (for roles) and per-second sums (for timelines)."""
+
+    def __init__(self, info: VideoInfo, frame_size: tuple[int, int]):
+        self.seconds = TrackSeconds(info.n_seconds)
+        h, w = frame_size
+        self._to_fraction = np.array([w, h, w, h], np.float64)
+        self._stats: dict[int, list] = {}
+
+    def fraction(self, xyxy: np.ndarray) -> np.ndarray:
+        return np.clip(xyxy / self._to_fraction, 0.0, 1.0)
+
+    def observe(self, faces: TrackedFaces) -> None:
+        for track_id, box, detected in zip(faces.track_ids, faces.xyxy, faces.detected):
+            s = self._stats.setdefault(int(track_id), [faces.t, faces.t, 0, 0, np.zeros(4)])
+            s[1] = faces.t
+            s[2] += 1
+            s[3] += int(detected)
+            s[4] += self.fraction(box)
+
+    def summaries(self) -> list[TrackSummary]:
+        return [TrackSummary(tid, first, last, n, hits, boxes / n)
+                for tid, (first, last, n, hits, boxes) in sorted(self._stats.items())]
+
+
+def analyze_video(info: VideoInfo, classifier, detector: FaceDetector, settings: AnalysisSettings = AnalysisSettings(),
+                  progress: Progress | None = None) -> CallAnalysis:
+    """Run every analysis stage on a probed video; raises `InputError` for a bad recording."""
+    timer = _Timer()
+    report = progress or (lambda stage, fraction: None)
+    two_pass = not settings.rep_analysis
+
+    def tracked_frames(label: str, share: float, offset: float) -> Iterator[tuple[SampledFrame, TrackedFaces]]:
+        tracker = FaceTracker()
+        detect_every = max(1, round(settings.fps * settings.detect_every_s))
+        for frame in _prefetch(sample_frames(info, settings.fps, settings.analysis_width), timer):
+            run = frame.index % detect_every == 0 or tracker.needs_detection
+            found = timer.timed("detect", detector.detect, frame.image) if run else None
+            faces = timer.timed("track", tracker.update, frame.t, found)
+            if frame.index % 20 == 0:
+                report(label, offset + share * min(1.0, frame.t / max(info.duration_s, 1e-6)))
+            yield frame, faces
+
+    recorder = None
+    roles: dict[int, str] = {}
+    if two_pass:  # pass 1: faces and roles only
+        for frame, faces in tracked_frames("tracking faces", 0.45, 0.0):
+            recorder = recorder or _Recorder(info, frame.image.shape[:2])
+            timer.timed("track", recorder.observe, faces)
+        if recorder is not None:
+            roles = assign_roles(recorder.summaries(), settings.rep_position)
+
+    skip = {tid for tid, role in roles.items() if role == REP}
+    classify_recorder = None
+    pending: list[tuple[int, float, np.ndarray, np.ndarray]] = []
+
+    def flush() -> None:
+        if pending:
+            crops = np.stack([p[3] for p in pending])
+            probs = timer.timed("classify", classifier.predict, crops)
+            for (track_id, t, box, _), p in zip(pending, probs):
+                classify_recorder.seconds.add(track_id, t, box, p)
+            pending.clear()
+
+    label, share, offset = ("classifying faces", 0.45, 0.45) if two_pass else ("analysing frames", 0.9, 0.0)
+    for frame, faces in tracked_frames(label, share, offset):
+        classify_recorder = classify_recorder or _Recorder(info, frame.image.shape[:2])
+        timer.timed("track", classify_recorder.observe, faces)
+        for track_id, box in zip(faces.track_ids, faces.xyxy):
+            fraction = classify_recorder.fraction(box)
+            if int(track_id) in skip:
+                classify_recorder.seconds.add(int(track_id), frame.t, fraction, None)
+            else:
+                crop = timer.timed("classify", crop_face, frame.image, box)
+                pending.append((int(track_id), frame.t, fraction, crop))
+        if len(pending) >= CLASSIFY_BATCH:
+            flush()
+    flush()
+
+    report("finding shifts", 0.92)
+    summaries = classify_recorder.summaries() if classify_recorder else []
+    if not two_pass:
+        roles = assign_roles(summaries, settings.rep_position)
+    track_seconds = [rows for rows in (classify_recorder.seconds.rows() if classify_recorder else []) if rows.track_id in roles]
+    start = time.perf_counter()
+    timelines, shifts = derive(track_seconds, roles, info.n_seconds, settings.min_shift_seconds)
+    timer.seconds["timeline"] += time.perf_counter() - start
+    return CallAnalysis(info, settings, [s for s in summaries if s.track_id in roles], track_seconds, roles,
+                        timelines, shifts, dict(timer.seconds))

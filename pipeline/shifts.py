@@ -1,0 +1,92 @@
+"""Shifts: sustained changes of a role's dominant emotion, and the strongest moments.
+
+Seconds are grouped into runs of the same dominant emotion (seconds without a
+face neither break nor extend a run). Runs shorter than `min_seconds` are
+flicker and ignored; each stable run whose emotion differs from the previous
+stable one is a shift. Direction follows valence: toward happy is positive,
+toward angry/disgust/fear/sad is negative, anything else (e.g. to neutral or
+surprise) is neutral.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from config import EMOTIONS
+from pipeline.timeline import EmotionTimeline
+
+VALENCE = {"happy": 1, "surprise": 0, "neutral": 0, "angry": -1, "disgust": -1, "fear": -1, "sad": -1}
+
+
+@dataclass(frozen=True)
+class EmotionShift:
+    role: str
+    t_s: float  # first second of the new emotion
+    from_emotion: str
+    to_emotion: str
+    direction: str  # positive | negative | neutral
+    strength: float  # rise of the new emotion's mean probability, 0..1
+    duration_s: float  # how long the new emotion held
+
+
+@dataclass(frozen=True)
+class _Run:
+    emotion: str
+    seconds: np.ndarray
+
+
+def _runs(timeline: EmotionTimeline) -> list[_Run]:
+    runs: list[tuple[str, list[int]]] = []
+    for second, emotion in enumerate(timeline.dominant):
+        if emotion is None:
+            continue
+        if runs and runs[-1][0] == emotion:
+            runs[-1][1].append(second)
+        else:
+            runs.append((emotion, [second]))
+    return [_Run(e, np.array(s)) for e, s in runs]
+
+
+def direction(from_emotion: str, to_emotion: str) -> str:
+    delta = VALENCE[to_emotion] - VALENCE[from_emotion]
+    return "positive" if delta > 0 else "negative" if delta < 0 else "neutral"
+
+
+def detect_shifts(timeline: EmotionTimeline, min_seconds: float = 3.0) -> list[EmotionShift]:
+    stable = [run for run in _runs(timeline) if len(run.seconds) >= min_seconds]
+    shifts = []
+    previous: _Run | None = None
+    for run in stable:
+        if previous is not None and run.emotion != previous.emotion:
+            k = EMOTIONS.index(run.emotion)
+            before = float(np.mean(timeline.probs[previous.seconds, k]))
+            after = float(np.mean(timeline.probs[run.seconds, k]))
+            shifts.append(EmotionShift(
+                role=timeline.role,
+                t_s=float(run.seconds[0]),
+                from_emotion=previous.emotion,
+                to_emotion=run.emotion,
+                direction=direction(previous.emotion, run.emotion),
+                strength=round(float(np.clip(after - before, 0.0, 1.0)), 3),
+                duration_s=float(run.seconds[-1] - run.seconds[0] + 1),
+            ))
+        if previous is None or run.emotion != previous.emotion:
+            previous = run
+        else:  # the same emotion resumed after flicker: extend the reference run
+            previous = _Run(run.emotion, np.concatenate([previous.seconds, run.seconds]))
+    return shifts
+
+
+def strongest_moments(timeline: EmotionTimeline, count: int = 3, min_gap_s: int = 10,
+                      min_probability: float = 0.4) -> list[int]:
+    """Seconds where a non-neutral emotion was most probable (>= `min_probability`), `min_gap_s` apart."""
+    non_neutral = np.nan_to_num(np.delete(timeline.probs, EMOTIONS.index("neutral"), axis=1), nan=0.0).max(axis=1)
+    chosen: list[int] = []
+    for second in np.argsort(-non_neutral, kind="stable"):
+        if non_neutral[second] < min_probability or len(chosen) == count:
+            break
+        if all(abs(int(second) - c) >= min_gap_s for c in chosen):
+            chosen.append(int(second))
+    return sorted(chosen)

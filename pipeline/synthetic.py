@@ -1,0 +1,319 @@
+"""Synthetic video-call recordings made of real face photos, for tests, demos and benchmarks.
+
+Why synthetic: tests and the throughput benchmark need calls with real, detectable
+faces in the layouts and containers that users upload, without shipping or
+downloading any video. The faces are two public-domain portraits that already ship
+inside installed packages (scikit-image's astronaut, matplotlib's Grace Hopper).
+
+Frames are cheap to make: the backdrop (grey canvas plus empty tiles) is drawn once
+per call, the scaled portraits once per tile, and each frame only pastes the
+portraits (at a drifting offset when `motion_px` > 0), draws the name labels and
+adds noise from a small precomputed bank. Frames are streamed to the encoder, so
+memory stays flat for hour-long calls.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from dataclasses import dataclass
+from fractions import Fraction
+from functools import lru_cache
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+
+FACE_KEYS = ("astronaut", "hopper")
+LAYOUTS = ("gallery", "stacked", "speaker", "single", "three")
+
+# Head-and-shoulders crops (x0, y0, x1, y1) of the source photos, checked by eye:
+# the face is ~35% of the crop height, so it stays large in small tiles.
+_CROPS = {"astronaut": (112, 10, 336, 290), "hopper": (26, 0, 506, 600)}
+_BACKDROP = (36, 33, 32)  # BGR of #202124, the call app's canvas
+_TILE_GREY = (67, 64, 60)  # BGR of #3c4043, an empty tile
+_LABELS = {"rep": "Rep", "prospect": "Prospect", "extra": "Guest"}
+_PORTRAIT_HEIGHT = 0.92  # portrait height / tile height in a normal tile
+_THUMB_ZOOM = 1.9  # self-view thumbnail is zoomed in so Haar still finds the face at 640 px
+_NOISE_LEVEL = 3  # +-luma steps of sensor noise
+_NOISE_BANK = 8  # noise frames cycled, instead of fresh random numbers per frame
+
+
+@lru_cache(maxsize=None)
+def face_portrait(key: str) -> np.ndarray:
+    """BGR head-and-shoulders portrait for `key` (read-only: it is shared by the cache)."""
+    if key == "astronaut":
+        import skimage.data
+
+        bgr = cv2.cvtColor(skimage.data.astronaut(), cv2.COLOR_RGB2BGR)
+    elif key == "hopper":
+        from matplotlib.cbook import get_sample_data
+
+        with get_sample_data("grace_hopper.jpg") as f:
+            bgr = cv2.imdecode(np.frombuffer(f.read(), np.uint8), cv2.IMREAD_COLOR)
+    else:
+        raise ValueError(f"unknown face {key!r}; choose one of {FACE_KEYS}")
+    x0, y0, x1, y1 = _CROPS[key]
+    portrait = np.ascontiguousarray(bgr[y0:y1, x0:x1])
+    portrait.flags.writeable = False
+    return portrait
+
+
+@dataclass(frozen=True)
+class Appearance:
+    """Which portrait a tile shows from t_start (seconds) on; None = the person is away (empty tile)."""
+
+    t_start: float
+    face: str | None
+
+
+@dataclass(frozen=True)
+class CallScript:
+    """Everything that defines one synthetic call; the same script always gives the same video."""
+
+    duration_s: float = 10.0
+    fps: float = 30.0
+    size: tuple[int, int] = (1280, 720)  # width, height
+    # "gallery" (two tiles side by side), "stacked" (top/bottom), "speaker" (prospect full
+    # frame, rep self-view thumbnail bottom-right), "single" (prospect only), "three" (a row of 3)
+    layout: str = "gallery"
+    rep: tuple[Appearance, ...] = (Appearance(0, "hopper"),)
+    prospect: tuple[Appearance, ...] = (Appearance(0, "astronaut"),)
+    extra: tuple[Appearance, ...] = (Appearance(0, "astronaut"),)  # third participant, layout "three" only
+    rep_position: str = "left"  # left/right (gallery, three) or top/bottom (stacked); left == top
+    motion_px: float = 0.0  # amplitude of a slow drift of faces inside their tiles, output pixels
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.layout not in LAYOUTS:
+            raise ValueError(f"unknown layout {self.layout!r}; choose one of {LAYOUTS}")
+        if self.rep_position not in ("left", "right", "top", "bottom"):
+            raise ValueError(f"rep_position must be left/right/top/bottom, not {self.rep_position!r}")
+        width, height = self.size
+        if width <= 0 or height <= 0 or width % 2 or height % 2:
+            raise ValueError(f"size must be positive and even (yuv420p), not {self.size}")
+        if self.duration_s <= 0 or self.fps <= 0:
+            raise ValueError("duration_s and fps must be positive")
+        for appearance in self.rep + self.prospect + self.extra:
+            if appearance.face is not None and appearance.face not in FACE_KEYS:
+                raise ValueError(f"unknown face {appearance.face!r}; choose one of {FACE_KEYS}")
+
+
+@dataclass(frozen=True)
+class _Tile:
+    role: str  # "rep", "prospect" or "extra": the CallScript field that says who is shown
+    x: int
+    y: int
+    w: int
+    h: int
+    zoom: float = _PORTRAIT_HEIGHT  # portrait height / tile height
+
+
+def _strip(n: int, aspect: float, size: tuple[int, int], vertical: bool) -> list[tuple[int, int, int, int]]:
+    """n tiles of width/height `aspect` in a centred row (or column), as large as the frame allows."""
+    width, height = size
+    gap = max(4, round(0.015 * min(size)))
+    along, across = (height, width) if vertical else (width, height)
+    ratio = 1 / aspect if vertical else aspect  # tile length along the strip / across it
+    t_across = min(across - 2 * gap, (along - (n + 1) * gap) / n / ratio)
+    t_along = t_across * ratio
+    start = (along - n * t_along - (n - 1) * gap) / 2
+    offset = (across - t_across) / 2
+    boxes = [(start + i * (t_along + gap), offset, t_along, t_across) for i in range(n)]
+    if vertical:
+        boxes = [(o, s, ta, tl) for s, o, tl, ta in boxes]
+    return [tuple(round(v) for v in box) for box in boxes]
+
+
+def _layout(script: CallScript) -> list[_Tile]:
+    """Tile rectangles and who appears in each, in output pixels."""
+    width, height = script.size
+    rep_first = script.rep_position in ("left", "top")
+    if script.layout in ("single", "speaker"):
+        tiles = [_Tile("prospect", *_strip(1, width / height, script.size, False)[0])]
+        if script.layout == "speaker":
+            w = width // 5
+            h = w * 9 // 16
+            margin = max(8, round(0.03 * min(script.size)))
+            tiles.append(_Tile("rep", width - w - margin, height - h - margin, w, h, _THUMB_ZOOM))
+        return tiles
+    if script.layout == "three":
+        roles = ["rep", "prospect", "extra"] if rep_first else ["prospect", "extra", "rep"]
+        boxes = _strip(3, 4 / 3, script.size, False)
+    else:
+        roles = ["rep", "prospect"] if rep_first else ["prospect", "rep"]
+        boxes = _strip(2, 16 / 9, script.size, script.layout == "stacked")
+    return [_Tile(role, *box) for role, box in zip(roles, boxes)]
+
+
+def _face_at(timeline: tuple[Appearance, ...], t: float) -> str | None:
+    """The face shown at time t: the latest appearance that has started (none yet = away)."""
+    face = None
+    for appearance in timeline:
+        if appearance.t_start <= t:
+            face = appearance.face
+    return face
+
+
+def _rounded_rect(img: np.ndarray, x: int, y: int, w: int, h: int, colour: tuple[int, int, int]) -> None:
+    r = max(2, min(w, h) // 40)
+    cv2.rectangle(img, (x + r, y), (x + w - 1 - r, y + h - 1), colour, -1)
+    cv2.rectangle(img, (x, y + r), (x + w - 1, y + h - 1 - r), colour, -1)
+    for cx, cy in ((x + r, y + r), (x + w - 1 - r, y + r), (x + r, y + h - 1 - r), (x + w - 1 - r, y + h - 1 - r)):
+        cv2.circle(img, (cx, cy), r, colour, -1, cv2.LINE_AA)
+
+
+def _paste(canvas: np.ndarray, img: np.ndarray, x: int, y: int, tile: _Tile) -> None:
+    """Copy img to (x, y), clipped to the tile so a drifting face never spills out."""
+    x0, y0 = max(x, tile.x), max(y, tile.y)
+    x1, y1 = min(x + img.shape[1], tile.x + tile.w), min(y + img.shape[0], tile.y + tile.h)
+    if x1 > x0 and y1 > y0:
+        canvas[y0:y1, x0:x1] = img[y0 - y : y1 - y, x0 - x : x1 - x]
+
+
+class _Renderer:
+    """Draws the frames of one script as I420 (yuv420p) arrays, reusing everything it can."""
+
+    def __init__(self, script: CallScript):
+        self.script = script
+        self.tiles = _layout(script)
+        width, height = script.size
+        self.backdrop = np.full((height, width, 3), _BACKDROP, np.uint8)
+        for tile in self.tiles:
+            _rounded_rect(self.backdrop, tile.x, tile.y, tile.w, tile.h, _TILE_GREY)
+        self._camera: dict[tuple[int, str], tuple[np.ndarray, np.ndarray]] = {}
+        rng = np.random.default_rng(script.seed)
+        self._phases = rng.uniform(0, 2 * math.pi, (len(self.tiles), 2))
+        self._noise = rng.integers(0, 2 * _NOISE_LEVEL + 1, (_NOISE_BANK, height, width), np.uint8)
+
+    def _camera_view(self, index: int, face: str) -> tuple[np.ndarray, np.ndarray]:
+        """(tile background, scaled portrait) for one tile, made once per (tile, face).
+
+        The background is the portrait stretched and blurred, like a call app's background
+        blur: a camera tile is never a flat colour, and a flat grey beside the portrait
+        would dominate the histogram that detectors equalise.
+        """
+        if (index, face) not in self._camera:
+            src, tile = face_portrait(face), self.tiles[index]
+            h = round(tile.h * tile.zoom)
+            portrait = cv2.resize(src, (round(src.shape[1] * h / src.shape[0]), h), interpolation=cv2.INTER_AREA)
+            tiny = cv2.resize(src, (8, 6), interpolation=cv2.INTER_AREA)
+            background = cv2.resize(tiny, (tile.w, tile.h), interpolation=cv2.INTER_CUBIC)
+            canvas = self.backdrop[tile.y : tile.y + tile.h, tile.x : tile.x + tile.w]
+            background = np.where(canvas == _TILE_GREY, background, canvas)  # keep the rounded corners
+            self._camera[index, face] = background, portrait
+        return self._camera[index, face]
+
+    def frame(self, i: int, t: float) -> np.ndarray:
+        canvas = self.backdrop.copy()
+        amplitude = self.script.motion_px
+        cameras_on = []
+        for index, tile in enumerate(self.tiles):
+            face = _face_at(getattr(self.script, tile.role), t)
+            if face is not None:
+                background, img = self._camera_view(index, face)
+                canvas[tile.y : tile.y + tile.h, tile.x : tile.x + tile.w] = background
+                # Face sits a little above the tile centre; bottom of the portrait may be cut off.
+                x = tile.x + (tile.w - img.shape[1]) // 2
+                y = tile.y + tile.h // 2 - round(0.42 * img.shape[0])
+                phase_x, phase_y = self._phases[index]
+                x += round(amplitude * math.sin(2 * math.pi * t / 7.0 + phase_x))
+                y += round(0.4 * amplitude * math.sin(2 * math.pi * t / 11.0 + phase_y))
+                _paste(canvas, img, x, y, tile)
+                cameras_on.append(tile)
+            self._label(canvas, tile)
+        yuv = cv2.cvtColor(canvas, cv2.COLOR_BGR2YUV_I420)
+        noise = self._noise[i % _NOISE_BANK]
+        for tile in cameras_on:  # sensor noise only where a camera is; the app's UI is clean
+            rows, cols = slice(tile.y, tile.y + tile.h), slice(tile.x, tile.x + tile.w)
+            luma = yuv[rows, cols]
+            cv2.add(luma, noise[rows, cols], dst=luma)
+            cv2.subtract(luma, _NOISE_LEVEL, dst=luma)
+        return yuv
+
+    @staticmethod
+    def _label(canvas: np.ndarray, tile: _Tile) -> None:
+        text = _LABELS[tile.role]
+        scale = min(canvas.shape[0] / 1440, tile.h / 300)  # small, like a call app's name tag
+        thickness = max(1, round(scale * 1.5))
+        (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thickness)
+        pad = max(3, th // 3)
+        x, y = tile.x + 2 * pad, tile.y + tile.h - 2 * pad
+        cv2.rectangle(canvas, (x - pad, y - th - pad), (x + tw + pad, y + base), _BACKDROP, -1)
+        cv2.putText(canvas, text, (x, y), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), thickness, cv2.LINE_AA)
+
+
+_CODECS = {".mp4": "libx264", ".m4v": "libx264", ".mov": "libx264", ".mkv": "libx264", ".webm": "libvpx-vp9", ".avi": "mpeg4"}
+_CODEC_OPTIONS = {"libx264": {"preset": "ultrafast"}, "libvpx-vp9": {"deadline": "realtime", "cpu-used": "8", "row-mt": "1"}}
+
+
+def _frame_rate(fps: float) -> Fraction:
+    """Exact rate: NTSC-style rates (29.97, 59.94, 23.976) become N*1000/1001, others the nearest simple fraction."""
+    ntsc = round(fps * 1.001)
+    if abs(fps * 1.001 - ntsc) < 1e-3 and abs(fps - ntsc) > 1e-3:
+        return Fraction(ntsc * 1000, 1001)
+    return Fraction(fps).limit_denominator(1001)
+
+
+def write_call_video(path: str | Path, script: CallScript, codec: str | None = None, gop: int | None = None) -> Path:
+    """Encode `script` to `path`; the codec follows the suffix unless `codec` is given, `gop` sets the keyframe interval."""
+    path = Path(path)
+    codec = codec or _CODECS.get(path.suffix.lower())
+    if codec is None:
+        raise ValueError(f"no default codec for suffix {path.suffix!r}; pass codec= or use one of {sorted(_CODECS)}")
+    rate = _frame_rate(script.fps)
+    n_frames = max(1, round(script.duration_s * rate))
+    renderer = _Renderer(script)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with av.open(str(path), mode="w") as container:
+        stream = container.add_stream(codec, rate=rate, options=_CODEC_OPTIONS.get(codec, {}))
+        stream.width, stream.height = script.size
+        stream.pix_fmt = "yuv420p"
+        stream.codec_context.time_base = 1 / rate  # frame i has pts i: exact, also for 30000/1001
+        stream.time_base = 1 / rate  # a hint; muxers may pick a finer one (mp4, webm)
+        if codec == "libx264":
+            stream.codec_context.max_b_frames = 2  # "ultrafast" turns B-frames off; call recorders use them
+        else:
+            stream.codec_context.bit_rate = 3_000_000  # mpeg4/vp9 defaults (~200 kb/s) smear faces at 720p
+        if gop is not None:
+            stream.codec_context.gop_size = gop
+        for i in range(n_frames):
+            frame = av.VideoFrame.from_ndarray(renderer.frame(i, float(i / rate)), format="yuv420p")
+            frame.pts, frame.time_base = i, 1 / rate
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    return path
+
+
+def write_corrupt_copy(src: Path, dst: Path, keep_fraction: float = 0.3) -> Path:
+    """Copy only the first `keep_fraction` of `src`: a truncated upload (an .mp4 loses its index and won't open)."""
+    if not 0 <= keep_fraction < 1:
+        raise ValueError("keep_fraction must be in [0, 1)")
+    src, dst = Path(src), Path(dst)
+    with src.open("rb") as f:
+        head = f.read(int(src.stat().st_size * keep_fraction))
+    dst.write_bytes(head)
+    return dst
+
+
+def write_not_a_video(dst: Path) -> Path:
+    """Write plain text under a video name (pass e.g. 'notes.mp4'): an upload that must be rejected."""
+    dst = Path(dst)
+    dst.write_text("This is a text file, not a video recording.\n")
+    return dst
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description="Write a synthetic video-call recording.")
+    parser.add_argument("out", type=Path, help="output file; the suffix picks the container and codec")
+    parser.add_argument("--duration", type=float, default=60.0, help="seconds")
+    parser.add_argument("--layout", choices=LAYOUTS, default="gallery")
+    parser.add_argument("--fps", type=float, default=30.0)
+    parser.add_argument("--size", default="1280x720", help="WIDTHxHEIGHT, both even")
+    parser.add_argument("--motion", type=float, default=0.0, help="face drift amplitude in pixels")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    width, height = (int(v) for v in args.size.lower().split("x"))
+    script = CallScript(args.duration, args.fps, (width, height), args.layout, motion_px=args.motion, seed=args.seed)
+    print(write_call_video(args.out, script))

@@ -1,0 +1,134 @@
+"""Per-second rows: from per-track frame results to one timeline per role.
+
+`TrackSeconds` accumulates while the video is read (memory grows with seconds x
+tracks, never with frames). `build_timelines` turns per-track seconds plus a
+role map into `EmotionTimeline`s: one row per second of the call for every role,
+with "face not seen" rows where it was not, and light smoothing (a 3-second
+weighted window over seen seconds) so one noisy frame does not flip a second.
+Reassigning roles only re-runs `build_timelines`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from config import EMOTIONS
+from pipeline.roles import PROSPECT, REP
+
+SMOOTHING_KERNEL = np.array([0.25, 0.5, 0.25])
+"""Weights of the previous, current and next second when smoothing probabilities."""
+
+
+@dataclass(frozen=True)
+class TrackSecondRows:
+    """One track's data for the seconds it was seen (sparse)."""
+
+    track_id: int
+    seconds: np.ndarray  # (k,) int
+    n_frames: np.ndarray  # (k,) int
+    probs: np.ndarray  # (k, 7) float32; NaN rows where the face was seen but not classified
+    boxes: np.ndarray  # (k, 4) mean xyxy as fractions of the frame
+
+
+class TrackSeconds:
+    """Running per-track, per-second sums, filled frame by frame during analysis."""
+
+    def __init__(self, n_seconds: int):
+        self.n_seconds = n_seconds
+        self._data: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = {}
+
+    def add(self, track_id: int, t: float, box: np.ndarray, probs: np.ndarray | None) -> None:
+        if track_id not in self._data:
+            n = self.n_seconds
+            self._data[track_id] = (np.zeros(n, np.int32), np.zeros(n, np.int32), np.zeros((n, len(EMOTIONS))), np.zeros((n, 4)))
+        frames, classified, prob_sums, box_sums = self._data[track_id]
+        s = min(int(t), self.n_seconds - 1)
+        frames[s] += 1
+        box_sums[s] += box
+        if probs is not None:
+            classified[s] += 1
+            prob_sums[s] += probs
+
+    def rows(self) -> list[TrackSecondRows]:
+        out = []
+        for track_id, (frames, classified, prob_sums, box_sums) in sorted(self._data.items()):
+            seen = np.flatnonzero(frames)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                probs = (prob_sums[seen] / classified[seen, None]).astype(np.float32)
+            out.append(TrackSecondRows(track_id, seen, frames[seen], probs, box_sums[seen] / frames[seen, None]))
+        return out
+
+
+@dataclass(frozen=True)
+class EmotionTimeline:
+    """One role's emotions for every second of the call."""
+
+    role: str
+    probs: np.ndarray  # (n_seconds, 7) float32, NaN where not seen or not classified
+    n_frames: np.ndarray  # (n_seconds,) frames in which the face was seen
+
+    @property
+    def face_present(self) -> np.ndarray:
+        return self.n_frames > 0
+
+    @property
+    def classified(self) -> np.ndarray:
+        return ~np.isnan(self.probs[:, 0])
+
+    @property
+    def dominant(self) -> list[str | None]:
+        index = np.argmax(np.nan_to_num(self.probs, nan=-1.0), axis=1)
+        return [EMOTIONS[i] if ok else None for i, ok in zip(index, self.classified)]
+
+    @property
+    def confidence(self) -> np.ndarray:
+        return np.where(self.classified, np.nanmax(np.nan_to_num(self.probs, nan=-1.0), axis=1), np.nan)
+
+    def __len__(self) -> int:
+        return len(self.n_frames)
+
+
+def smooth(probs: np.ndarray) -> np.ndarray:
+    """Weighted 3-second window over the seconds that have values; others stay NaN."""
+    present = ~np.isnan(probs[:, 0])
+    values = np.where(present[:, None], probs, 0.0)
+    weights = present.astype(np.float64)
+    num = np.zeros_like(values, dtype=np.float64)
+    den = np.zeros(len(probs))
+    radius = len(SMOOTHING_KERNEL) // 2
+    for offset, w in zip(range(-radius, radius + 1), SMOOTHING_KERNEL):
+        shifted_v = np.roll(values, offset, axis=0)
+        shifted_w = np.roll(weights, offset)
+        if offset > 0:
+            shifted_v[:offset], shifted_w[:offset] = 0, 0
+        elif offset < 0:
+            shifted_v[offset:], shifted_w[offset:] = 0, 0
+        num += w * shifted_v
+        den += w * shifted_w
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = num / den[:, None]
+    out[~present] = np.nan
+    return out.astype(np.float32)
+
+
+def build_timelines(tracks: list[TrackSecondRows], roles: dict[int, str], n_seconds: int) -> dict[str, EmotionTimeline]:
+    """One timeline per role (rep and prospect always), every second of the call."""
+    names = [REP, PROSPECT] + sorted({r for r in roles.values() if r not in (REP, PROSPECT)})
+    timelines = {}
+    for role in names:
+        frames = np.zeros(n_seconds, np.int64)
+        weight = np.zeros(n_seconds)
+        sums = np.zeros((n_seconds, len(EMOTIONS)))
+        for track in tracks:
+            if roles.get(track.track_id) != role:
+                continue
+            frames[track.seconds] += track.n_frames
+            ok = ~np.isnan(track.probs[:, 0])
+            weight[track.seconds[ok]] += track.n_frames[ok]
+            sums[track.seconds[ok]] += track.probs[ok] * track.n_frames[ok, None]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            probs = np.where(weight[:, None] > 0, sums / weight[:, None], np.nan)
+        timelines[role] = EmotionTimeline(role, smooth(probs), frames)
+    return timelines

@@ -1,0 +1,55 @@
+"""Shared fixtures: an isolated data folder and store per test, generated call videos per session."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def _reset_caches() -> None:
+    from config import get_settings
+    from db.session import _session_factory, get_engine
+
+    get_settings.cache_clear()
+    get_engine.cache_clear()
+    _session_factory.cache_clear()
+
+
+@pytest.fixture
+def store(tmp_path, monkeypatch) -> Path:
+    """A fresh data folder and SQLite store (migrated), used by everything in the test."""
+    data = tmp_path / "data"
+    monkeypatch.setenv("RAPPORT_DATA_DIR", str(data))
+    monkeypatch.setenv("RAPPORT_DB_URL", f"sqlite:///{data / 'rapport.db'}")
+    _reset_caches()
+    from db.session import init_db
+
+    init_db()
+    yield data
+    _reset_caches()
+
+
+@pytest.fixture(scope="session")
+def videos(tmp_path_factory) -> dict[str, Path]:
+    """Call recordings composed of real face photos (scikit-image, matplotlib), made once per run."""
+    from pipeline.synthetic import Appearance, CallScript, write_call_video
+
+    folder = tmp_path_factory.mktemp("videos")
+    scripts = {
+        "gallery.mp4": CallScript(duration_s=8),
+        "gallery_right.mp4": CallScript(duration_s=6, rep_position="right"),
+        "stacked.mkv": CallScript(duration_s=6, layout="stacked", rep_position="top"),
+        "speaker.mov": CallScript(duration_s=6, layout="speaker"),
+        "single.webm": CallScript(duration_s=5, layout="single"),
+        "three.avi": CallScript(duration_s=6, layout="three"),
+        "moving.mp4": CallScript(duration_s=8, motion_px=40),
+        "away.mp4": CallScript(duration_s=12, prospect=(Appearance(0, "astronaut"), Appearance(4, None), Appearance(8, "astronaut"))),
+        "switch.mp4": CallScript(duration_s=14, prospect=(Appearance(0, "astronaut"), Appearance(7, "hopper"))),
+        "nofaces.mp4": CallScript(duration_s=4, rep=(Appearance(0, None),), prospect=(Appearance(0, None),)),
+        "ntsc.mp4": CallScript(duration_s=4, fps=29.97),
+    }
+    return {name: write_call_video(folder / name, script) for name, script in scripts.items()}

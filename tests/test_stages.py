@@ -1,0 +1,181 @@
+"""Each pipeline stage alone, on small hand-built inputs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from config import EMOTIONS
+from pipeline.detect import Detections
+from pipeline.roles import TrackSummary, assign_roles
+from pipeline.shifts import detect_shifts, direction, strongest_moments
+from pipeline.timeline import EmotionTimeline, TrackSecondRows, TrackSeconds, build_timelines, smooth
+from pipeline.track import FaceTracker, iou_matrix
+
+
+def one_hot_probs(sequence: list[str | None], peak: float = 0.8) -> np.ndarray:
+    probs = np.full((len(sequence), len(EMOTIONS)), np.nan, np.float32)
+    for i, name in enumerate(sequence):
+        if name is not None:
+            probs[i] = (1 - peak) / (len(EMOTIONS) - 1)
+            probs[i, EMOTIONS.index(name)] = peak
+    return probs
+
+
+def timeline_of(sequence: list[str | None], role: str = "prospect") -> EmotionTimeline:
+    frames = np.array([0 if s is None else 4 for s in sequence])
+    return EmotionTimeline(role, one_hot_probs(sequence), frames)
+
+
+# ----------------------------------------------------------------------------- shifts
+def test_neutral_to_happy_is_a_positive_shift_with_time_and_strength():
+    shifts = detect_shifts(timeline_of(["neutral"] * 6 + ["happy"] * 5), min_seconds=3)
+    assert len(shifts) == 1
+    s = shifts[0]
+    assert (s.t_s, s.from_emotion, s.to_emotion, s.direction, s.duration_s) == (6.0, "neutral", "happy", "positive", 5.0)
+    assert s.strength == pytest.approx(0.8 - 0.2 / 6, abs=1e-3)
+
+
+def test_flicker_shorter_than_the_minimum_is_ignored():
+    sequence = ["neutral"] * 5 + ["angry"] * 2 + ["neutral"] * 5
+    assert detect_shifts(timeline_of(sequence), min_seconds=3) == []
+    assert [s.to_emotion for s in detect_shifts(timeline_of(sequence), min_seconds=2)] == ["angry", "neutral"]
+
+
+@pytest.mark.parametrize("to", ["angry", "sad", "disgust", "fear"])
+def test_turning_to_a_negative_emotion_is_negative(to):
+    assert detect_shifts(timeline_of(["neutral"] * 4 + [to] * 4))[0].direction == "negative"
+
+
+def test_unseen_seconds_neither_break_nor_make_a_run():
+    sequence = ["neutral"] * 4 + [None] * 10 + ["neutral"] * 2 + ["happy"] * 4
+    shifts = detect_shifts(timeline_of(sequence), min_seconds=3)
+    assert [(s.t_s, s.from_emotion, s.to_emotion) for s in shifts] == [(16.0, "neutral", "happy")]
+
+
+def test_direction_by_valence():
+    assert direction("angry", "neutral") == "positive"
+    assert direction("happy", "neutral") == "negative"
+    assert direction("neutral", "surprise") == "neutral"
+
+
+def test_strongest_moments_are_spaced_and_skip_neutral():
+    sequence = ["neutral"] * 30
+    probs = one_hot_probs(sequence)
+    probs[5, EMOTIONS.index("happy")] = 0.9
+    probs[7, EMOTIONS.index("sad")] = 0.8
+    probs[25, EMOTIONS.index("angry")] = 0.7
+    timeline = EmotionTimeline("prospect", probs, np.full(30, 4))
+    assert strongest_moments(timeline, count=3, min_gap_s=10) == [5, 25]
+
+
+# ----------------------------------------------------------------------------- timeline
+def test_timeline_has_a_row_per_second_for_rep_and_prospect_even_without_faces():
+    timelines = build_timelines([], {}, n_seconds=7)
+    assert set(timelines) == {"rep", "prospect"}
+    assert all(len(t) == 7 and not t.face_present.any() for t in timelines.values())
+    assert timelines["rep"].dominant == [None] * 7
+
+
+def test_smoothing_damps_one_noisy_second_but_keeps_gaps():
+    probs = one_hot_probs(["neutral", "neutral", "neutral", "neutral", None, "neutral"], peak=0.7)
+    probs[2] = one_hot_probs(["angry"], peak=0.5)[0]  # one uncertain, noisy second
+    out = smooth(probs)
+    assert EMOTIONS[int(np.argmax(out[2]))] == "neutral"
+    assert np.isnan(out[4]).all()
+    assert np.allclose(out[~np.isnan(out[:, 0])].sum(axis=1), 1, atol=1e-5)
+
+
+def test_track_seconds_average_frames_and_roles_merge_tracks():
+    acc = TrackSeconds(n_seconds=4)
+    happy, sad = np.eye(len(EMOTIONS))[EMOTIONS.index("happy")], np.eye(len(EMOTIONS))[EMOTIONS.index("sad")]
+    box = np.array([0.1, 0.1, 0.3, 0.4])
+    acc.add(1, 0.1, box, happy)
+    acc.add(1, 0.6, box, sad)
+    acc.add(2, 3.2, box, sad)  # the same person back after leaving: a new track
+    rows = acc.rows()
+    assert [r.track_id for r in rows] == [1, 2]
+    assert rows[0].n_frames.tolist() == [2] and rows[0].probs[0, EMOTIONS.index("happy")] == pytest.approx(0.5)
+    timelines = build_timelines(rows, {1: "prospect", 2: "prospect"}, 4)
+    assert timelines["prospect"].face_present.tolist() == [True, False, False, True]
+    assert timelines["prospect"].dominant[3] == "sad"
+
+
+# ----------------------------------------------------------------------------- tracking
+def dets(*boxes) -> Detections:
+    return Detections(np.array(boxes, np.float32).reshape(-1, 4), np.ones(len(boxes), np.float32))
+
+
+def test_tracker_keeps_ids_through_motion_and_a_short_miss():
+    tracker = FaceTracker(max_gap_s=2.5)
+    first = tracker.update(0.0, dets([100, 100, 200, 200], [400, 100, 500, 200]))
+    assert first.track_ids.tolist() == [0, 1]
+    carried = tracker.update(0.25, None)
+    assert carried.track_ids.tolist() == [0, 1] and not carried.detected.any()
+    moved = tracker.update(1.0, dets([420, 110, 520, 210], [110, 105, 210, 205]))
+    assert sorted(moved.track_ids.tolist()) == [0, 1]
+    missed = tracker.update(2.0, dets([420, 110, 520, 210]))  # face 0 flickers out
+    assert missed.track_ids.tolist() == [1] and tracker.needs_detection
+    back = tracker.update(3.0, dets([112, 104, 212, 204], [420, 110, 520, 210]))
+    assert sorted(back.track_ids.tolist()) == [0, 1]
+
+
+def test_tracker_closes_a_track_after_the_gap_and_starts_a_new_one():
+    tracker = FaceTracker(max_gap_s=2.0)
+    tracker.update(0.0, dets([100, 100, 200, 200]))
+    tracker.update(1.0, dets())
+    tracker.update(4.0, dets())
+    again = tracker.update(5.0, dets([100, 100, 200, 200]))
+    assert again.track_ids.tolist() == [1]
+
+
+def test_iou_matrix():
+    m = iou_matrix(np.array([[0, 0, 10, 10]], float), np.array([[0, 0, 10, 10], [5, 0, 15, 10], [20, 20, 30, 30]], float))
+    assert m[0].tolist() == pytest.approx([1.0, 1 / 3, 0.0])
+
+
+# ----------------------------------------------------------------------------- roles
+def summary(track_id, box, n_frames=40, hits=10, first=0.0, last=10.0) -> TrackSummary:
+    return TrackSummary(track_id, first, last, n_frames, hits, np.array(box, float))
+
+
+LEFT_TILE, RIGHT_TILE = [0.15, 0.3, 0.35, 0.7], [0.65, 0.3, 0.85, 0.7]
+
+
+@pytest.mark.parametrize("position, rep_track", [("left", 0), ("right", 1)])
+def test_gallery_rep_is_the_tile_toward_the_given_side(position, rep_track):
+    roles = assign_roles([summary(0, LEFT_TILE), summary(1, RIGHT_TILE)], position)
+    assert roles[rep_track] == "rep" and roles[1 - rep_track] == "prospect"
+
+
+def test_stacked_gallery_uses_top_and_bottom():
+    top, bottom = [0.4, 0.1, 0.6, 0.4], [0.4, 0.6, 0.6, 0.9]
+    assert assign_roles([summary(0, top), summary(1, bottom)], "bottom") == {0: "prospect", 1: "rep"}
+
+
+def test_speaker_view_large_face_is_the_prospect_and_the_thumbnail_the_rep():
+    big, thumb = [0.3, 0.1, 0.7, 0.8], [0.82, 0.8, 0.9, 0.95]
+    assert assign_roles([summary(0, thumb), summary(1, big)], "left") == {0: "rep", 1: "prospect"}
+
+
+def test_single_face_is_the_prospect_and_extra_faces_become_participants():
+    assert assign_roles([summary(0, LEFT_TILE)]) == {0: "prospect"}
+    middle = [0.42, 0.3, 0.58, 0.7]
+    roles = assign_roles([summary(0, LEFT_TILE), summary(1, middle, n_frames=50), summary(2, RIGHT_TILE, n_frames=30)], "left")
+    assert roles == {0: "rep", 1: "prospect", 2: "participant-1"}
+
+
+def test_flicker_and_tiny_faces_are_not_participants_and_returning_faces_keep_their_seat():
+    tracks = [
+        summary(0, LEFT_TILE, first=0, last=4),
+        summary(1, RIGHT_TILE),
+        summary(2, [0.5, 0.05, 0.52, 0.08]),  # tiny
+        summary(3, [0.4, 0.4, 0.5, 0.5], hits=1),  # one detector hit
+        summary(4, [0.16, 0.31, 0.36, 0.71], first=6, last=10),  # the rep came back
+    ]
+    assert assign_roles(tracks, "left") == {0: "rep", 1: "prospect", 4: "rep"}
+
+
+def test_unknown_rep_position_is_refused():
+    with pytest.raises(ValueError, match="rep position"):
+        assign_roles([], "middle")
