@@ -73,6 +73,8 @@ class Call(Base):
     shifts: Mapped[list["Shift"]] = relationship(cascade="all, delete-orphan", passive_deletes=True, order_by="Shift.t_s")
     snapshots: Mapped[list["Snapshot"]] = relationship(cascade="all, delete-orphan", passive_deletes=True)
     jobs: Mapped[list["Job"]] = relationship(cascade="all, delete-orphan", passive_deletes=True)
+    stages: Mapped[list["ScriptStage"]] = relationship(cascade="all, delete-orphan", passive_deletes=True, order_by="ScriptStage.start_s")
+    notes: Mapped[list["CoachingNote"]] = relationship(cascade="all, delete-orphan", passive_deletes=True, order_by="CoachingNote.t_s")
 
 
 class Track(Base):
@@ -180,3 +182,28 @@ class Job(Base):
     started_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
     heartbeat_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
     finished_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+
+
+class ScriptStage(Base):
+    """A segment of the call the manager marked as one stage of the sales script."""
+
+    __tablename__ = "script_stages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(60))  # intro, discovery, demo, pricing, close, or the manager's own
+    start_s: Mapped[float] = mapped_column(Float)
+    end_s: Mapped[float] = mapped_column(Float)
+
+
+class CoachingNote(Base):
+    """A manager's note attached to a moment of the call."""
+
+    __tablename__ = "coaching_notes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), index=True)
+    t_s: Mapped[float] = mapped_column(Float)
+    text: Mapped[str] = mapped_column(Text)
+    author: Mapped[Optional[str]] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)

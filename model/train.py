@@ -35,6 +35,7 @@ DATASETS = REPO_ROOT.parent / "shared" / "datasets"  # fer2013/{train,val}, faci
 FER_TRAIN = "fer2013/train"
 FER_VAL = "fer2013/val"
 WILD = "facial_expressions/train"  # whole photos: detect faces first
+WILD_DETECTOR = "haar"  # pinned so a resumed run never changes its data; boxes agree with MTCNN's (see model card)
 
 BATCH_SIZE = 128
 LABEL_SMOOTHING = 0.1
@@ -69,7 +70,7 @@ STAGES = {
 # ----------------------------------------------------------------------------- data
 def load_splits(datasets: Path = DATASETS) -> dict[str, FaceSet]:
     fer_train, fer_val = load_folder(datasets / FER_TRAIN), load_folder(datasets / FER_VAL)
-    wild = load_folder(datasets / WILD, detect_faces=True)
+    wild = load_folder(datasets / WILD, detect_faces=True, detector=WILD_DETECTOR)
     wild_train, wild_val, wild_test = stratified_split(wild)
     splits = {
         "train": FaceSet.concat([fer_train, wild_train]),

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from config import get_settings
+from pipeline.detect import DETECTORS
 from pipeline.errors import InputError
 from pipeline.roles import REP_POSITIONS
 
@@ -34,6 +35,7 @@ def _analysis_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--company", help="prospect's company")
     parser.add_argument("--date", type=dt.date.fromisoformat, help="call date, YYYY-MM-DD")
     parser.add_argument("--fps", type=float, default=settings.analysis_fps, help="frames analysed per second (default: %(default)s)")
+    parser.add_argument("--detector", choices=sorted(DETECTORS), default=settings.detector, help="face detector (default: %(default)s)")
 
 
 def _analysis_settings(args):
@@ -42,21 +44,19 @@ def _analysis_settings(args):
     settings = get_settings()
     if not 0.25 <= args.fps <= 30:
         raise InputError(f"--fps must be between 0.25 and 30, not {args.fps}")
-    return AnalysisSettings(fps=args.fps, rep_position=args.rep_position, min_shift_seconds=settings.min_shift_seconds,
-                            rep_analysis=settings.rep_analysis)
+    return AnalysisSettings(fps=args.fps, detector=args.detector, rep_position=args.rep_position,
+                            min_shift_seconds=settings.min_shift_seconds, rep_analysis=settings.rep_analysis)
 
 
 def cmd_analyze(args) -> int:
     from model.classifier import load_classifier
     from pipeline.calls import analyze_call, create_call
-    from pipeline.detect import make_detector
 
-    settings = get_settings()
     classifier = load_classifier()
     call_id = create_call(args.video, title=args.title, rep=args.rep, prospect_name=args.prospect,
                           prospect_company=args.company, call_date=args.date, analysis=_analysis_settings(args))
     print(f"call {call_id}: analysing {args.video.name}", file=sys.stderr)
-    result = analyze_call(call_id, classifier, make_detector(settings.detector), progress=_progress)
+    result = analyze_call(call_id, classifier, progress=_progress)
     print(file=sys.stderr)
     summary = {
         "call_id": call_id,

@@ -36,7 +36,9 @@ CLASSIFY_BATCH = 64
 class AnalysisSettings:
     fps: float = 4.0
     """Frames analysed per second of call."""
-    detect_every_s: float = 1.0
+    detector: str = "mtcnn"
+    """Face detector (see pipeline.detect.DETECTORS)."""
+    detect_every_s: float = 2.0
     """Seconds between detector runs; the tracker carries faces in between."""
     analysis_width: int = 640
     """Frames are decoded straight to this width for detection and cropping."""
@@ -151,7 +153,7 @@ def analyze_video(info: VideoInfo, classifier, detector: FaceDetector, settings:
     two_pass = not settings.rep_analysis
 
     def tracked_frames(label: str, share: float, offset: float) -> Iterator[tuple[SampledFrame, TrackedFaces]]:
-        tracker = FaceTracker()
+        tracker = FaceTracker(max_gap_s=2.5 * settings.detect_every_s)
         detect_every = max(1, round(settings.fps * settings.detect_every_s))
         for frame in _prefetch(sample_frames(info, settings.fps, settings.analysis_width), timer):
             run = frame.index % detect_every == 0 or tracker.needs_detection

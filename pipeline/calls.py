@@ -24,6 +24,7 @@ from config import EMOTIONS, Settings, get_settings
 from db.models import Call, CallStatus, EmotionSecond, Job, Rep, Shift, Snapshot, Track, TrackSecond, utcnow
 from db.session import session_scope
 from pipeline.analyze import AnalysisSettings, CallAnalysis, Progress, analyze_video, derive
+from pipeline.detect import shared_detector
 from pipeline.errors import InputError
 from pipeline.roles import PROSPECT, REP
 from pipeline.shifts import strongest_moments
@@ -99,8 +100,7 @@ def _safe_suffix(info: VideoInfo) -> str:
 
 
 # ----------------------------------------------------------------------------- analyse
-def analyze_call(call_id: int, classifier, detector, progress: Progress | None = None, job_id: int | None = None,
-                 settings: Settings | None = None) -> CallAnalysis:
+def analyze_call(call_id: int, classifier, progress: Progress | None = None, settings: Settings | None = None) -> CallAnalysis:
     """Analyse a stored call and write every result in one transaction."""
     settings = settings or get_settings()
     with session_scope() as session:
@@ -112,7 +112,7 @@ def analyze_call(call_id: int, classifier, detector, progress: Progress | None =
     snapshot_dir = Path("snapshots") / str(call_id) / token
     try:
         info = probe(source)
-        result = analyze_video(info, classifier, detector, analysis_settings, progress)
+        result = analyze_video(info, classifier, shared_detector(analysis_settings.detector), analysis_settings, progress)
         if progress:
             progress("saving snapshots", 0.95)
         snapshots = render_snapshots(source, result.timelines, result.track_seconds, result.roles, result.shifts,

@@ -14,6 +14,7 @@ boxes back, which keeps accuracy for the face sizes found in call recordings
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Protocol
 
 import cv2
@@ -43,6 +44,31 @@ class Detections:
             return self
         i = int(np.argmax(self.areas))
         return Detections(self.xyxy[i : i + 1], self.confidence[i : i + 1])
+
+
+def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Pairwise intersection-over-union of two (N, 4) and (M, 4) xyxy box arrays."""
+    x1 = np.maximum(a[:, None, 0], b[None, :, 0])
+    y1 = np.maximum(a[:, None, 1], b[None, :, 1])
+    x2 = np.minimum(a[:, None, 2], b[None, :, 2])
+    y2 = np.minimum(a[:, None, 3], b[None, :, 3])
+    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
+    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
+    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+    return inter / np.maximum(area_a[:, None] + area_b[None, :] - inter, 1e-9)
+
+
+def suppress_overlaps(found: Detections, max_iou: float = 0.3) -> Detections:
+    """Keep the most confident of boxes that overlap (MTCNN can box one face twice)."""
+    if len(found) < 2:
+        return found
+    order = np.argsort(-found.confidence)
+    overlap = iou_matrix(found.xyxy, found.xyxy)
+    keep: list[int] = []
+    for i in order:
+        if all(overlap[i, k] <= max_iou for k in keep):
+            keep.append(int(i))
+    return Detections(found.xyxy[keep], found.confidence[keep])
 
 
 class FaceDetector(Protocol):
@@ -87,7 +113,7 @@ class HaarDetector:
         xyxy = np.column_stack([boxes[:, :2], boxes[:, :2] + boxes[:, 2:]]) / scale
         # Cascade level weights are unbounded; squash to (0, 1) so both detectors report alike.
         conf = 1.0 / (1.0 + np.exp(-np.asarray(weights, np.float32).reshape(-1)))
-        return Detections(xyxy.astype(np.float32), conf.astype(np.float32))
+        return suppress_overlaps(Detections(xyxy.astype(np.float32), conf.astype(np.float32)))
 
 
 class MtcnnDetector:
@@ -113,7 +139,7 @@ class MtcnnDetector:
             return Detections.empty()
         xyxy = np.asarray([f["box"] for f in faces], np.float32) / scale
         conf = np.asarray([f["confidence"] for f in faces], np.float32)
-        return Detections(xyxy, conf)
+        return suppress_overlaps(Detections(xyxy, conf))
 
 
 DETECTORS = {"haar": HaarDetector, "mtcnn": MtcnnDetector}
@@ -124,6 +150,12 @@ def make_detector(name: str, **kwargs) -> FaceDetector:
         return DETECTORS[name](**kwargs)
     except KeyError:
         raise ValueError(f"unknown face detector {name!r}; choose one of {sorted(DETECTORS)}") from None
+
+
+@lru_cache(maxsize=None)
+def shared_detector(name: str) -> FaceDetector:
+    """One detector per process and name: MTCNN takes seconds to build."""
+    return make_detector(name)
 
 
 #: Stills smaller than this (short side, px) are upscaled before detection.
