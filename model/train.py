@@ -191,11 +191,17 @@ class RunState:
         tmp.replace(self.path)
 
 
-def macro_f1(model, dataset, labels: np.ndarray) -> float:
+def validation_scores(model, dataset, labels: np.ndarray) -> dict[str, float]:
+    """One pass over val: plain cross-entropy, accuracy and macro-F1 (the selection metric)."""
     from sklearn.metrics import f1_score
 
-    predicted = np.argmax(model.predict(dataset, verbose=0), axis=1)
-    return float(f1_score(labels, predicted, average="macro", labels=range(len(EMOTIONS)), zero_division=0))
+    probs = np.clip(model.predict(dataset, verbose=0), 1e-7, 1.0)
+    predicted = np.argmax(probs, axis=1)
+    return {
+        "val_loss": float(-np.mean(np.log(probs[np.arange(len(labels)), labels]))),
+        "val_accuracy": float(np.mean(predicted == labels)),
+        "val_macro_f1": float(f1_score(labels, predicted, average="macro", labels=range(len(EMOTIONS)), zero_division=0)),
+    }
 
 
 def make_epoch_callback(run_dir: Path, state: RunState, val_ds, val_labels):
@@ -205,8 +211,7 @@ def make_epoch_callback(run_dir: Path, state: RunState, val_ds, val_labels):
         """Score val macro-F1, save last/best, log a CSV row, stop after PATIENCE bad epochs."""
 
         def on_epoch_end(self, epoch, logs=None):
-            logs = dict(logs or {})
-            logs["val_macro_f1"] = macro_f1(self.model, val_ds, val_labels)
+            logs = {**(logs or {}), **validation_scores(self.model, val_ds, val_labels)}
             logs["lr"] = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
             d = state.data
             d["epochs_done"] = epoch + 1

@@ -30,7 +30,7 @@ from pipeline.roles import PROSPECT, REP
 from pipeline.shifts import strongest_moments
 from pipeline.snapshots import FaceAnnotation, annotate, save_jpeg
 from pipeline.timeline import EmotionTimeline, TrackSecondRows
-from pipeline.video import VideoInfo, probe, read_frame_at
+from pipeline.video import VideoInfo, probe, read_frame_at, seconds_in
 
 CSV_COLUMNS = ["second", "role", *EMOTIONS, "dominant", "face_present"]
 MAX_SNAPSHOTS = 24
@@ -193,6 +193,8 @@ def _write_derived(session: Session, call_id: int, timelines: dict[str, EmotionT
 
 
 def _remove_other_snapshot_dirs(keep: Path) -> None:
+    if not keep.parent.is_dir():  # nothing was drawn (no faces)
+        return
     for folder in keep.parent.iterdir():
         if folder != keep and folder.is_dir():
             shutil.rmtree(folder, ignore_errors=True)
@@ -292,7 +294,7 @@ def reassign_roles(call_id: int, *, swap: bool = False, assignments: dict[int, s
             if any(roles[k] == REP for k in classified):
                 raise ValueError("rep analysis was off for this call: a track with emotion values cannot become the rep; "
                                  "re-analyse the call instead")
-        n_seconds = max(1, int(np.ceil((call.duration_s or 0) - 1e-6)))
+        n_seconds = seconds_in(call.duration_s or 0.0, call.fps or 30.0)
         timelines, shifts = derive(rows, roles, n_seconds, call.settings.get("min_shift_seconds", 3.0))
         source = settings.data_dir / call.source_path if call.source_path else None
         token = uuid.uuid4().hex[:8]
@@ -352,3 +354,56 @@ def list_calls() -> list[dict]:
              "error": c.error, "shifts": len(c.shifts)}
             for c in calls
         ]
+
+
+# ----------------------------------------------------------------------------- dashboard edits
+from db.models import CoachingNote, ScriptStage  # noqa: E402  (appended section: the manager's annotations)
+
+
+def clock(seconds: float) -> str:
+    """m:ss (h:mm:ss from an hour on): the call-time format of captions, pages and reports."""
+    return _clock(seconds)
+
+
+def add_stage(call_id: int, name: str, start_s: float, end_s: float) -> int:
+    """Mark [start_s, end_s) as one stage of the sales script; stages may not overlap."""
+    name = name.strip().lower()
+    if not name:
+        raise ValueError("give the stage a name, e.g. discovery")
+    if not 0 <= start_s < end_s:
+        raise ValueError("a stage must end after it starts")
+    with session_scope() as session:
+        call = _get_call(session, call_id)
+        if call.duration_s and start_s >= call.duration_s:
+            raise ValueError(f"the call is only {_clock(call.duration_s)} long")
+        end_s = min(end_s, call.duration_s or end_s)
+        for other in call.stages:
+            if start_s < other.end_s and other.start_s < end_s:
+                raise ValueError(f"overlaps {other.name} ({_clock(other.start_s)}-{_clock(other.end_s)})")
+        stage = ScriptStage(call_id=call_id, name=name[:60], start_s=float(start_s), end_s=float(end_s))
+        session.add(stage)
+        session.flush()
+        return stage.id
+
+
+def delete_stage(stage_id: int) -> None:
+    with session_scope() as session:
+        session.execute(delete(ScriptStage).where(ScriptStage.id == stage_id))
+
+
+def add_note(call_id: int, t_s: float, text: str, author: str | None = None) -> int:
+    """Attach a coaching note to a moment of the call."""
+    text = text.strip()
+    if not text:
+        raise ValueError("the note is empty")
+    with session_scope() as session:
+        _get_call(session, call_id)
+        note = CoachingNote(call_id=call_id, t_s=float(max(0.0, t_s)), text=text, author=(author or "").strip()[:200] or None)
+        session.add(note)
+        session.flush()
+        return note.id
+
+
+def delete_note(note_id: int) -> None:
+    with session_scope() as session:
+        session.execute(delete(CoachingNote).where(CoachingNote.id == note_id))

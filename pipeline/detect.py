@@ -102,7 +102,6 @@ class HaarDetector:
     def detect(self, frame_bgr: np.ndarray) -> Detections:
         small, scale = _downscale(frame_bgr, self.detect_width)
         gray = small if small.ndim == 2 else cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
-        gray = cv2.equalizeHist(gray)
         min_side = max(20, int(min(gray.shape[:2]) * self.min_face_fraction))
         boxes, _, weights = self._cascade.detectMultiScale3(
             gray, scaleFactor=1.1, minNeighbors=5, minSize=(min_side, min_side), outputRejectLevels=True
@@ -121,7 +120,7 @@ class MtcnnDetector:
 
     name = "mtcnn"
 
-    def __init__(self, detect_width: int = 480, min_face_fraction: float = 0.06, min_confidence: float = 0.9):
+    def __init__(self, detect_width: int = 480, min_face_fraction: float = 0.06, min_confidence: float = 0.95):
         from mtcnn import MTCNN  # imported lazily: it pulls in TensorFlow
 
         self.detect_width = detect_width

@@ -26,7 +26,7 @@ from pipeline.detect import iou_matrix
 REP, PROSPECT = "rep", "prospect"
 REP_POSITIONS = ("left", "right", "top", "bottom")
 
-MIN_DETECTIONS = 3
+MIN_DETECTIONS = 2
 """A track needs this many detector hits to be a participant: flicker never is."""
 MIN_FACE_HEIGHT = 0.05
 """...and a mean face height of at least this fraction of the frame height."""

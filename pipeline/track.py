@@ -40,10 +40,19 @@ class _Track:
     visible: bool = True  # matched at the latest detection run
 
 
+def similarity(tracks: np.ndarray, found: np.ndarray) -> np.ndarray:
+    """max(IoU, 1 - centre distance / face size): faces that moved between detector runs still match."""
+    centres_t = (tracks[:, :2] + tracks[:, 2:]) / 2
+    centres_f = (found[:, :2] + found[:, 2:]) / 2
+    size = np.sqrt((tracks[:, 2] - tracks[:, 0]) * (tracks[:, 3] - tracks[:, 1]))
+    distance = np.linalg.norm(centres_t[:, None] - centres_f[None], axis=2) / np.maximum(size[:, None], 1e-6)
+    return np.maximum(iou_matrix(tracks, found), 1.0 - distance)
+
+
 @dataclass
 class FaceTracker:
-    iou_threshold: float = 0.25
-    """Least overlap between a track's box and a detection for them to be the same face."""
+    min_similarity: float = 0.25
+    """Least similarity (box overlap, or closeness of centres for a face that moved) to be the same face."""
     max_gap_s: float = 2.5
     """How long a track may go undetected (flicker, a hand over the face) before it is closed."""
     box_smoothing: float = 0.5
@@ -73,10 +82,10 @@ class FaceTracker:
         self._tracks = [track for track in self._tracks if t - track.last_detected_t <= self.max_gap_s]
         matched_tracks, matched_dets = set(), set()
         if self._tracks and len(detections):
-            overlap = iou_matrix(np.array([track.box for track in self._tracks]), detections.xyxy)
+            overlap = similarity(np.array([track.box for track in self._tracks]), detections.xyxy)
             rows, cols = linear_sum_assignment(-overlap)
             for r, c in zip(rows, cols):
-                if overlap[r, c] >= self.iou_threshold:
+                if overlap[r, c] >= self.min_similarity:
                     track = self._tracks[r]
                     track.box = self.box_smoothing * track.box + (1 - self.box_smoothing) * detections.xyxy[c]
                     track.last_detected_t, track.hits = t, track.hits + 1

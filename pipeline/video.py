@@ -33,8 +33,12 @@ class VideoInfo:
 
     @property
     def n_seconds(self) -> int:
-        """Length of the per-second timeline: one row per started second."""
-        return max(1, math.ceil(self.duration_s - 1e-6))
+        """Length of the per-second timeline: one row per started second (a last sliver under half a frame does not count)."""
+        return seconds_in(self.duration_s, self.fps)
+
+
+def seconds_in(duration_s: float, fps: float) -> int:
+    return max(1, math.ceil(duration_s - 0.5 / fps))
 
 
 @dataclass(frozen=True)
@@ -131,7 +135,7 @@ def sample_frames(info: VideoInfo, rate: float = 4.0, width: int | None = 640) -
                     continue
                 yield SampledFrame(index, t, _to_bgr(frame, info.rotation, width))
                 index += 1
-                next_tick = (math.floor(t / step + 1e-6) + 1) * step
+                next_tick = (math.floor((t + half_frame) / step + 1e-6) + 1) * step
         except av.error.FFmpegError as error:
             raise CorruptVideo(f"{info.path.name}: the recording is corrupt at {next_tick:.1f} s ({error})") from error
 

@@ -53,3 +53,20 @@ def videos(tmp_path_factory) -> dict[str, Path]:
         "ntsc.mp4": CallScript(duration_s=4, fps=29.97),
     }
     return {name: write_call_video(folder / name, script) for name, script in scripts.items()}
+
+
+@pytest.fixture(scope="session")
+def model_path(tmp_path_factory) -> Path:
+    """The shipped classifier; tests never train one (a fresh checkout always has it)."""
+    from config import SHIPPED_MODEL_PATH
+
+    assert SHIPPED_MODEL_PATH.is_file(), f"the shipped model {SHIPPED_MODEL_PATH} is missing"
+    return SHIPPED_MODEL_PATH
+
+
+@pytest.fixture(scope="session")
+def classifier(model_path):
+    from model.classifier import EmotionClassifier
+
+    return EmotionClassifier(model_path)
+

@@ -1,0 +1,209 @@
+"""Plotly figures for the dashboard and the HTML report (no Streamlit here, so the report can reuse them).
+
+The timeline is the product's centrepiece: rep above prospect on one shared time
+axis, each as the seven likely-emotion probabilities stacked to 100 %, a thin
+band of the most likely emotion underneath, shaded gaps where the face was not
+seen, shift markers coloured by direction and the manager's script stages.
+Long calls are averaged into bins so the browser draws at most ~1,800 points per
+line; an hour-long call stays as responsive as a five-minute one.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from config import EMOTIONS
+from pipeline.calls import clock
+from pipeline.roles import PROSPECT, REP
+
+EMOTION_COLOURS: dict[str, str] = {
+    "angry": "#E4572E",
+    "disgust": "#8A7A2E",
+    "fear": "#7B5EA7",
+    "happy": "#F2B134",
+    "sad": "#3E7CB1",
+    "surprise": "#17BEBB",
+    "neutral": "#C9CED6",
+}
+DIRECTION_COLOURS: dict[str, str] = {"positive": "#1B9E4B", "negative": "#D7263D", "neutral": "#6C757D"}
+DIRECTION_SYMBOLS: dict[str, str] = {"positive": "triangle-up", "negative": "triangle-down", "neutral": "circle"}
+ROLE_COLOURS: dict[str, str] = {REP: "#288CEB", PROSPECT: "#3CB43C"}
+GAP_FILL = "rgba(108, 117, 125, 0.14)"
+STAGE_FILL = "rgba(40, 140, 235, 0.07)"
+MAX_POINTS = 1800
+FONT = dict(family="Inter, Segoe UI, Helvetica, Arial, sans-serif", size=12, color="#31333F")
+
+
+def time_ticks(n_seconds: int, target: int = 10) -> tuple[list[int], list[str]]:
+    """Round-number ticks (10 s ... 15 min apart) labelled as clock times."""
+    steps = (5, 10, 15, 30, 60, 120, 300, 600, 900, 1800)
+    step = next((s for s in steps if n_seconds / s <= target), steps[-1])
+    values = list(range(0, max(n_seconds, 1) + 1, step))
+    return values, [clock(v) for v in values]
+
+
+def binned(role_seconds: pd.DataFrame, bin_s: int) -> pd.DataFrame:
+    """Average per-second rows of one role into `bin_s`-second bins (a bin is seen if any second was)."""
+    if bin_s <= 1:
+        return role_seconds.reset_index(drop=True)
+    keys = role_seconds["second"].to_numpy() // bin_s
+    grouped = role_seconds.groupby(keys)
+    out = grouped[list(EMOTIONS)].mean()
+    out["second"] = out.index * bin_s
+    out["face_present"] = grouped["face_present"].any()
+    probs = out[list(EMOTIONS)].to_numpy()
+    seen = ~np.isnan(probs).any(axis=1)
+    out["dominant"] = np.where(seen, np.array(EMOTIONS, dtype=object)[np.nan_to_num(probs).argmax(axis=1)], None)
+    out["confidence"] = np.where(seen, np.nan_to_num(probs).max(axis=1), np.nan)
+    return out.reset_index(drop=True)
+
+
+def gap_spans(seen: np.ndarray, seconds: np.ndarray, bin_s: int) -> list[tuple[int, int]]:
+    """[start, end) second ranges where no emotion could be read."""
+    spans, start = [], None
+    for ok, second in zip(seen, seconds):
+        if not ok and start is None:
+            start = int(second)
+        elif ok and start is not None:
+            spans.append((start, int(second)))
+            start = None
+    if start is not None:
+        spans.append((start, int(seconds[-1]) + bin_s))
+    return spans
+
+
+def shift_label(shift: pd.Series | dict) -> str:
+    return (f"{shift['role'].capitalize()} at {clock(shift['t_s'])}: likely {shift['from_emotion']} → "
+            f"{shift['to_emotion']} ({shift['direction']}, held {shift['duration_s']:.0f} s, strength {shift['strength']:.2f})")
+
+
+def timeline_figure(seconds: pd.DataFrame, shifts: pd.DataFrame, stages: Iterable[tuple[str, float, float]] = (),
+                    height: int = 560) -> go.Figure:
+    """Two aligned timelines, rep above prospect; each point carries its second in `customdata`."""
+    n_seconds = int(seconds["second"].max()) + 1 if len(seconds) else 1
+    bin_s = max(1, math.ceil(n_seconds / MAX_POINTS))
+    fig = make_subplots(rows=4, cols=1, shared_xaxes=True, vertical_spacing=0.035, row_heights=[0.41, 0.05, 0.41, 0.05],
+                        subplot_titles=("Rep · likely emotions", "", "Prospect · likely emotions", ""))
+    for index, role in enumerate((REP, PROSPECT)):
+        row = 1 + 2 * index
+        data = binned(seconds[seconds["role"] == role], bin_s)
+        if data.empty:
+            continue
+        x = data["second"].to_numpy()
+        clocks = np.array([clock(v) for v in x], dtype=object)
+        for emotion in EMOTIONS:
+            fig.add_trace(go.Scatter(
+                x=x, y=data[emotion], name=emotion, legendgroup=emotion, showlegend=index == 0, stackgroup=role,
+                stackgaps="infer zero", mode="lines", line=dict(width=0.5, color=EMOTION_COLOURS[emotion]),
+                fillcolor=EMOTION_COLOURS[emotion], customdata=clocks,
+                hovertemplate=f"{emotion} %{{y:.0%}}<extra>{role} %{{customdata}}</extra>",
+            ), row=row, col=1)
+        codes = data["dominant"].map({e: i for i, e in enumerate(EMOTIONS)}).astype(float).to_numpy()
+        hover = [f"{c} · likely {d} ({p:.0%})" if isinstance(d, str) else f"{c} · face not seen"
+                 for c, d, p in zip(clocks, data["dominant"], data["confidence"])]
+        fig.add_trace(go.Heatmap(
+            x=x, y=[role], z=[codes], text=[hover], hoverinfo="text", zmin=-0.5, zmax=len(EMOTIONS) - 0.5,
+            colorscale=_discrete_scale(), showscale=False, xgap=0, name=f"{role} most likely",
+        ), row=row + 1, col=1)
+        for start, end in gap_spans(~np.isnan(codes), x, bin_s):
+            fig.add_vrect(x0=start, x1=end, fillcolor=GAP_FILL, line_width=0, layer="below", row=row, col=1)
+        _add_shift_markers(fig, shifts[shifts["role"] == role] if len(shifts) else shifts, row, show_legend=index == 0)
+        fig.update_yaxes(range=[0, 1.13], tickformat=".0%", tickvals=[0, 0.5, 1], row=row, col=1)
+        fig.update_yaxes(showticklabels=False, row=row + 1, col=1)
+    fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name="face not seen",
+                             marker=dict(symbol="square", size=12, color=GAP_FILL, line=dict(width=1, color="#adb5bd"))),
+                  row=1, col=1)
+    for name, start, end in stages:
+        fig.add_vrect(x0=start, x1=end, fillcolor=STAGE_FILL, line=dict(color="rgba(40,140,235,0.35)", width=1),
+                      layer="below", row="all", col=1)
+        fig.add_annotation(x=(start + end) / 2, y=1.0, yref="paper", yanchor="bottom", text=f"<b>{name}</b>",
+                           showarrow=False, font=dict(size=11, color="#1f5fa8"))
+    ticks, labels = time_ticks(n_seconds)
+    fig.update_xaxes(tickvals=ticks, ticktext=labels, range=[0, n_seconds], showgrid=False)
+    fig.update_xaxes(title_text="call time", row=4, col=1)
+    fig.update_layout(
+        height=height, margin=dict(l=10, r=10, t=70, b=10), template="plotly_white", font=FONT,
+        legend=dict(orientation="h", yanchor="bottom", y=1.06, x=0, title_text=""),
+        hovermode="closest", clickmode="event+select", dragmode="select", selectdirection="h",
+    )
+    return fig
+
+
+def _discrete_scale() -> list[tuple[float, str]]:
+    n = len(EMOTIONS)
+    scale = []
+    for i, emotion in enumerate(EMOTIONS):
+        scale += [(i / n, EMOTION_COLOURS[emotion]), ((i + 1) / n, EMOTION_COLOURS[emotion])]
+    return scale
+
+
+def _add_shift_markers(fig: go.Figure, shifts: pd.DataFrame, row: int, show_legend: bool) -> None:
+    for direction, colour in DIRECTION_COLOURS.items():
+        subset = shifts[shifts["direction"] == direction] if len(shifts) else shifts
+        fig.add_trace(go.Scatter(
+            x=subset["t_s"] if len(subset) else [], y=[1.07] * len(subset), mode="markers",
+            name=f"{direction} shift", legendgroup=f"shift-{direction}", showlegend=show_legend,
+            marker=dict(symbol=DIRECTION_SYMBOLS[direction], size=13, color=colour, line=dict(width=1, color="white")),
+            hovertext=[shift_label(s) for _, s in subset.iterrows()] if len(subset) else [], hoverinfo="text",
+        ), row=row, col=1)
+
+
+def shares_figure(shares: dict[str, dict[str, float]], height: int = 190) -> go.Figure:
+    """Share of seen time in each likely emotion, one stacked bar per role."""
+    fig = go.Figure()
+    roles = [r for r in (PROSPECT, REP) if r in shares]
+    for emotion in EMOTIONS:
+        values = [shares[r][emotion] for r in roles]
+        fig.add_trace(go.Bar(y=[r.capitalize() for r in roles], x=values, name=emotion, orientation="h",
+                             marker_color=EMOTION_COLOURS[emotion], text=[f"{v:.0%}" if v >= 0.06 else "" for v in values],
+                             textposition="inside", hovertemplate=f"{emotion} %{{x:.0%}}<extra>%{{y}}</extra>"))
+    fig.update_layout(barmode="stack", height=height, margin=dict(l=10, r=10, t=10, b=10), template="plotly_white",
+                      font=FONT, xaxis=dict(tickformat=".0%", range=[0, 1]), showlegend=True,
+                      legend=dict(orientation="h", yanchor="top", y=-0.2, x=0))
+    return fig
+
+
+def trend_figure(calls: pd.DataFrame, height: int = 300) -> go.Figure:
+    """One rep's calls over time: how positive their prospects likely looked."""
+    calls = calls.sort_values("when")
+    fig = go.Figure(go.Scatter(
+        x=calls["when"], y=calls["prospect_positive"], mode="lines+markers", line=dict(color=ROLE_COLOURS[PROSPECT], width=2),
+        marker=dict(size=9), customdata=calls["title"], name="prospect likely positive",
+        hovertemplate="%{customdata}<br>%{x|%d %b %Y}: %{y:.0%} likely positive<extra></extra>",
+    ))
+    fig.update_layout(height=height, margin=dict(l=10, r=10, t=10, b=10), template="plotly_white", font=FONT,
+                      yaxis=dict(tickformat=".0%", range=[0, 1], title="prospect likely positive"))
+    return fig
+
+
+def mix_figure(mix: pd.DataFrame, label_column: str, height: int = 300) -> go.Figure:
+    """Stacked likely-emotion shares, one bar per row of `mix` (a call, or a rep)."""
+    fig = go.Figure()
+    for emotion in EMOTIONS:
+        fig.add_trace(go.Bar(x=mix[label_column], y=mix[emotion], name=emotion, marker_color=EMOTION_COLOURS[emotion],
+                             hovertemplate=f"{emotion} %{{y:.0%}}<extra>%{{x}}</extra>"))
+    fig.update_layout(barmode="stack", height=height, margin=dict(l=10, r=10, t=10, b=10), template="plotly_white",
+                      font=FONT, yaxis=dict(tickformat=".0%", range=[0, 1]),
+                      legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0))
+    return fig
+
+
+def team_figure(team: pd.DataFrame, height: int = 300) -> go.Figure:
+    """Reps side by side: prospects' likely positive share and negative turns per call."""
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("Prospect likely positive (mean per call)", "Prospect negative shifts per call"))
+    names: Sequence[str] = team["rep"]
+    fig.add_trace(go.Bar(x=names, y=team["prospect_positive"], marker_color=ROLE_COLOURS[PROSPECT], name="likely positive",
+                         text=[f"{v:.0%}" for v in team["prospect_positive"]], textposition="outside",
+                         hovertemplate="%{x}: %{y:.0%}<extra></extra>"), row=1, col=1)
+    fig.add_trace(go.Bar(x=names, y=team["negative_shifts_per_call"], marker_color=DIRECTION_COLOURS["negative"],
+                         name="negative shifts", text=[f"{v:.1f}" for v in team["negative_shifts_per_call"]],
+                         textposition="outside", hovertemplate="%{x}: %{y:.1f}<extra></extra>"), row=1, col=2)
+    fig.update_yaxes(tickformat=".0%", range=[0, 1.1], row=1, col=1)
+    fig.update_layout(height=height, margin=dict(l=10, r=10, t=40, b=10), template="plotly_white", font=FONT, showlegend=False)
+    return fig

@@ -1,0 +1,69 @@
+"""Queue commands of `python -m pipeline`: enqueue, worker, jobs (see pipeline.jobs and pipeline.worker)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+
+from pipeline.__main__ import _analysis_options, _analysis_settings
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("enqueue", help="store a recording and queue its analysis for a worker")
+    _analysis_options(p)
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(run=cmd_enqueue)
+
+    p = subparsers.add_parser("worker", help="analyse queued calls until stopped (SIGTERM hands the job in hand back)")
+    p.add_argument("--concurrency", type=_positive_int, default=1, help="worker processes on this host (default: 1)")
+    p.add_argument("--burst", action="store_true", help="exit 0 once the queue is empty")
+    p.set_defaults(run=cmd_worker)
+
+    p = subparsers.add_parser("jobs", help="list analysis jobs, newest first")
+    p.add_argument("--state", choices=["queued", "running", "done", "failed"], help="only jobs in this state")
+    p.add_argument("--limit", type=_positive_int, default=50, help="at most this many (default: %(default)s)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=cmd_jobs)
+
+
+def cmd_enqueue(args) -> int:
+    from pipeline.jobs import enqueue_call
+
+    call_id, job_id = enqueue_call(args.video, title=args.title, rep=args.rep, prospect_name=args.prospect,
+                                   prospect_company=args.company, call_date=args.date,
+                                   analysis=_analysis_settings(args))
+    if args.json:
+        print(json.dumps({"call_id": call_id, "job_id": job_id}))
+    else:
+        print(f"job {job_id} queued: call {call_id} ({args.video.name})")
+    return 0
+
+
+def cmd_worker(args) -> int:
+    from pipeline.worker import serve
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("huey").setLevel(logging.WARNING)  # one line per task start/finish is ours to write
+    return serve(args.concurrency, args.burst)
+
+
+def cmd_jobs(args) -> int:
+    from pipeline.jobs import list_jobs
+
+    rows = list_jobs(args.state, args.limit)
+    if args.json:
+        print(json.dumps(rows))
+        return 0
+    print(f"{'job':>5} {'call':>5}  {'state':<8} {'stage':<18} {'progress':>8} {'tries':>5}  error")
+    for r in rows:
+        print(f"{r['id']:>5} {r['call_id']:>5}  {r['state']:<8} {(r['stage'] or '-'):<18} {r['progress']:>7.0f}% "
+              f"{r['attempts']:>5}  {r['error'] or ''}")
+    return 0
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
+    return value

@@ -1,0 +1,189 @@
+"""The worker: `python -m pipeline worker [--concurrency N] [--burst]`.
+
+One process runs one analysis at a time (an analysis already keeps two cores busy
+with decoding and inference); `--concurrency N` starts N such processes and
+replaces one the kernel kills (e.g. out of memory). Each process:
+
+* loads the model before taking any job, so a broken install fails no jobs;
+* takes messages off the Huey queue and claims the job in the store (pipeline.jobs);
+* runs `analyze_call`, writing stage and progress to the job row at most once a second;
+* keeps a housekeeping thread that heartbeats the job in hand and runs the reaper;
+* on SIGTERM or SIGINT hands the job in hand back to the queue (without using up an
+  attempt) at the next progress step and exits 0: a deploy or the dashboard closing
+  never waits minutes for an analysis, and the analysis writes nothing until its end.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+from config import get_settings
+from pipeline import jobs
+from pipeline.calls import NotFound, analyze_call
+from pipeline.errors import InputError
+
+log = logging.getLogger(__name__)
+
+IDLE_POLL_S = 1.0  # how often an idle worker looks at a queue that cannot block (SQLite)
+PROGRESS_EVERY_S = 1.0
+
+_current: Worker | None = None
+
+
+class StopRequested(Exception):
+    """SIGTERM/SIGINT arrived: give the job back and exit."""
+
+
+class LeaseLost(Exception):
+    """The reaper gave this job to another worker (this one was silent too long)."""
+
+
+def current_worker() -> Worker:
+    if _current is None:
+        raise RuntimeError("analysis jobs run inside `python -m pipeline worker`")
+    return _current
+
+
+def serve(concurrency: int = 1, burst: bool = False) -> int:
+    """Run until stopped (or, with `burst`, until the queue is empty); the process exit status."""
+    if concurrency > 1:
+        return _supervise(concurrency, burst)
+    from model.classifier import load_classifier
+
+    global _current
+    _current = Worker(load_classifier(), burst)
+    return _current.serve()
+
+
+class Worker:
+    def __init__(self, classifier, burst: bool):
+        self.classifier = classifier
+        self.burst = burst
+        self.id = f"{socket.gethostname()}:{os.getpid()}"
+        self.settings = get_settings()
+        self.stopping = threading.Event()
+        self._job: jobs.Claim | None = None  # the job in hand, read by the housekeeping thread
+        self._lost_job: int | None = None  # set by the housekeeping thread when its heartbeat was refused
+
+    def serve(self) -> int:
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, self._stop)
+        queue = jobs.get_queue()
+        jobs.reap(self.settings)  # jobs of a worker that died while no one was running
+        threading.Thread(target=self._housekeeping, daemon=True, name="heartbeat").start()
+        log.info("worker %s taking jobs from %s%s", self.id, _redacted(jobs.queue_url(self.settings)),
+                 " until the queue is empty" if self.burst else "")
+        while not self.stopping.is_set():
+            task = queue.huey.dequeue()
+            if task is not None:
+                queue.huey.execute(task)
+            elif self.burst:
+                break
+            elif not queue.huey.storage.blocking:
+                self.stopping.wait(IDLE_POLL_S)
+        log.info("worker %s stopped", self.id)
+        return 0
+
+    def run(self, job_id: int) -> None:
+        """Claim and analyse one job; every outcome ends in the jobs table."""
+        claim = jobs.claim(job_id, self.id)
+        if claim is None:
+            log.info("job %s is not queued any more (done, taken or deleted): skipped", job_id)
+            return
+        log.info("job %s (call %s): attempt %s", claim.job_id, claim.call_id, claim.attempt)
+        started = time.monotonic()
+        self._job = claim
+        try:
+            analyze_call(claim.call_id, self.classifier, progress=self._progress_writer(claim))
+        except StopRequested:
+            jobs.release(claim, f"worker {self.id} was stopped", counts=False)
+            log.info("job %s handed back to the queue", claim.job_id)
+        except LeaseLost:
+            jobs.sync_call_status(claim.call_id)
+            log.warning("job %s was given to another worker; abandoned", claim.job_id)
+        except InputError as error:
+            jobs.mark_failed(claim, str(error))
+            log.info("job %s failed: %s", claim.job_id, error)
+        except NotFound:
+            log.info("job %s: call %s was deleted during its analysis", claim.job_id, claim.call_id)
+        except Exception as error:  # noqa: BLE001 - any other failure is retried a bounded number of times
+            log.exception("job %s: analysis failed", claim.job_id)
+            jobs.release(claim, f"{type(error).__name__}: {error}", counts=True)
+        else:
+            jobs.mark_done(claim)
+            log.info("job %s done in %.1f s", claim.job_id, time.monotonic() - started)
+        finally:
+            self._job = None
+
+    def _progress_writer(self, claim: jobs.Claim):
+        """The progress callback: writes stage/progress (throttled) and is where a stop or a lost lease interrupts."""
+        last = {"stage": None, "at": 0.0}
+
+        def report(stage: str, fraction: float) -> None:
+            if self.stopping.is_set():
+                raise StopRequested(f"worker {self.id} is stopping")
+            if self._lost_job == claim.job_id:
+                raise LeaseLost(f"job {claim.job_id} was given to another worker")
+            now = time.monotonic()
+            if stage != last["stage"] or now - last["at"] >= PROGRESS_EVERY_S:
+                if not jobs.touch(claim, stage, round(100 * fraction, 1)):
+                    raise LeaseLost(f"job {claim.job_id} was given to another worker")
+                last.update(stage=stage, at=now)
+
+        return report
+
+    def _housekeeping(self) -> None:
+        """Heartbeat the job in hand every `heartbeat_s`; run the reaper every quarter of the visibility timeout."""
+        reap_every = max(self.settings.heartbeat_s, self.settings.visibility_timeout_s / 4)
+        next_reap = time.monotonic() + reap_every
+        while not self.stopping.wait(self.settings.heartbeat_s):
+            try:
+                claim = self._job
+                if claim is not None and not jobs.touch(claim):
+                    self._lost_job = claim.job_id
+                if time.monotonic() >= next_reap:
+                    jobs.reap(self.settings)
+                    next_reap = time.monotonic() + reap_every
+            except Exception:  # noqa: BLE001 - a store or queue hiccup must not kill the heartbeat
+                log.exception("heartbeat/reaper round failed; retrying")
+
+    def _stop(self, signum: int, _frame) -> None:
+        log.info("worker %s: %s received, stopping", self.id, signal.Signals(signum).name)
+        self.stopping.set()
+
+
+def _supervise(concurrency: int, burst: bool) -> int:
+    """N single-job worker processes; SIGTERM/SIGINT are passed on, a child killed by a signal is replaced."""
+    command = [sys.executable, "-m", "pipeline", "worker", "--concurrency", "1", *(["--burst"] if burst else [])]
+    children = [subprocess.Popen(command) for _ in range(concurrency)]
+    stopping = threading.Event()
+
+    def stop(signum: int, _frame) -> None:
+        stopping.set()
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signum)
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, stop)
+    while any(child.poll() is None for child in children):
+        for i, child in enumerate(children):
+            if child.returncode is not None and child.returncode < 0 and not (stopping.is_set() or burst):
+                log.warning("worker process %s was killed by signal %s; starting a new one", child.pid, -child.returncode)
+                children[i] = subprocess.Popen(command)
+        stopping.wait(1.0)
+    return next((child.returncode for child in children if child.returncode), 0)
+
+
+def _redacted(url: str) -> str:
+    """The queue URL without its password, for logs."""
+    scheme, sep, rest = url.partition("://")
+    credentials, at, host = rest.rpartition("@")
+    return f"{scheme}{sep}{credentials.split(':')[0]}:***@{host}" if at else url
