@@ -243,14 +243,15 @@ def reap(settings: Settings | None = None) -> list[int]:
     with session_scope() as session:
         stale = session.scalars(select(Job).where(Job.state == CallStatus.RUNNING, Job.heartbeat_at < cutoff)).all()
         for job in stale:
-            still_stale = (Job.id == job.id, Job.state == CallStatus.RUNNING, Job.heartbeat_at < cutoff)
+            job_id, worker = job.id, job.worker
+            still_stale = (Job.id == job_id, Job.state == CallStatus.RUNNING, Job.heartbeat_at < cutoff)
             if _results_stored(session, job):
                 session.execute(update(Job).where(*still_stale).values(
                     state=CallStatus.DONE, stage="done", progress=100.0, error=None, finished_at=utcnow()))
-            elif _retry_or_fail(session, job.id, job.call_id, job.attempts, still_stale,
-                                f"worker {job.worker} stopped responding (no heartbeat for {timeout:g} s)"):
-                log.warning("job %s: worker %s stopped responding; re-queued", job.id, job.worker)
-                resend.append(job.id)
+            elif _retry_or_fail(session, job_id, job.call_id, job.attempts, still_stale,
+                                f"worker {worker} stopped responding (no heartbeat for {timeout:g} s)"):
+                log.warning("job %s: worker %s stopped responding; re-queued", job_id, worker)
+                resend.append(job_id)
         waiting = set(session.scalars(select(Job.id).where(Job.state == CallStatus.QUEUED, Job.heartbeat_at < cutoff)))
     if waiting:
         lost = waiting - {task.args[0] for task in get_queue().huey.pending()}

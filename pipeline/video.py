@@ -71,6 +71,8 @@ def probe(path: str | Path, max_bytes: int | None = None) -> VideoInfo:
         if not container.streams.video:
             raise NotAVideo(f"{path.name}: the file has no video stream (audio-only or not a recording)")
         stream = container.streams.video[0]
+        if stream.codec_context is None:  # FFmpeg knows no decoder for the stream's codec tag
+            raise UnsupportedCodec(f"{path.name}: cannot decode its video: the codec is not one FFmpeg supports")
         codec = stream.codec_context.name
         rate = stream.average_rate or stream.guessed_rate or stream.base_rate
         if not rate:

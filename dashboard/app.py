@@ -1,0 +1,44 @@
+"""Rapport's dashboard: `streamlit run dashboard/app.py`.
+
+This entry point only sets up the page, the store and one local analysis worker,
+then hands over to the pages in `dashboard/pages/`. Pages read and render; all
+heavy work (analysis, reports) lives in `pipeline/`.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # `streamlit run` puts only dashboard/ on the path
+
+import streamlit as st  # noqa: E402
+
+from db.session import init_db  # noqa: E402
+
+
+@st.cache_resource(show_spinner=False)
+def _start_once() -> None:
+    """Once per server process: migrate the store and start one worker for this machine's queue.
+
+    RAPPORT_LOCAL_WORKER=0 leaves analysis to separately run workers (`python -m pipeline worker`).
+    """
+    init_db()
+    if os.environ.get("RAPPORT_LOCAL_WORKER", "1") != "0":
+        from pipeline.jobs import start_local_worker
+
+        atexit.register(start_local_worker().terminate)
+
+
+st.set_page_config(page_title="Rapport", page_icon=":material/forum:", layout="wide")
+_start_once()
+st.logo(str(Path(__file__).parent / "logo.svg"), size="large")
+pages = [
+    st.Page("pages/upload.py", title="Upload", icon=":material/upload:"),
+    st.Page("pages/calls.py", title="Calls", icon=":material/list:", default=True),
+    st.Page("pages/review.py", title="Call review", icon=":material/play_circle:"),
+    st.Page("pages/reps.py", title="Reps", icon=":material/groups:"),
+]
+st.navigation(pages).run()

@@ -1,0 +1,103 @@
+"""Calls: every recording with its headline numbers; filter, open, retry a failed one, delete one."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import data, ui
+from db.models import CallStatus
+from pipeline.calls import NotFound, clock, delete_call
+from pipeline.jobs import retry_call
+
+st.title("Calls")
+ui.hints_caption()
+ui.queue_panel()
+
+calls = data.call_stats(data.store_version())
+if calls.empty:
+    st.info("No calls yet. Upload a recording to get started.", icon=":material/upload:")
+    st.stop()
+
+left, middle, right = st.columns([2, 2, 1])
+reps = left.multiselect("Rep", sorted(calls["rep"].dropna().unique()), placeholder="All reps")
+first, last = calls["when"].min().date(), calls["when"].max().date()
+period = middle.date_input("Call date", value=(first, last), format="YYYY-MM-DD")
+statuses = right.multiselect("Status", list(ui.STATUS_LABELS), format_func=ui.STATUS_LABELS.get, placeholder="Any")
+
+shown = calls
+if reps:
+    shown = shown[shown["rep"].isin(reps)]
+if isinstance(period, tuple) and len(period) == 2:
+    shown = shown[(shown["when"].dt.date >= period[0]) & (shown["when"].dt.date <= period[1])]
+if statuses:
+    shown = shown[shown["status"].isin(statuses)]
+
+table = pd.DataFrame({
+    "Call": shown["title"],
+    "Rep": shown["rep"].fillna("—"),
+    "Prospect": [" · ".join(p for p in (n, c) if isinstance(p, str)) or "—" for n, c in zip(shown["prospect"], shown["company"])],
+    "Date": shown["when"].dt.date,
+    "Length": [clock(d) if pd.notna(d) else "—" for d in shown["duration_s"]],
+    "Status": shown["status"].map(ui.STATUS_LABELS),
+    "Prospect likely positive": shown["prospect_positive"].where(shown["status"] == CallStatus.DONE),
+    "Prospect negative shifts": shown["negative_shifts"].where(shown["status"] == CallStatus.DONE),
+})
+
+
+def _pick_from_table() -> None:
+    rows = st.session_state.calls_table.selection.rows
+    if rows:
+        st.session_state.calls_pick = int(shown.iloc[rows[0]]["id"])
+
+
+st.dataframe(table, hide_index=True, width="stretch", on_select=_pick_from_table, selection_mode="single-row",
+             key="calls_table", column_config={
+                 "Prospect likely positive": st.column_config.ProgressColumn(format="percent", min_value=0, max_value=1),
+                 "Prospect negative shifts": st.column_config.NumberColumn(format="%d"),
+                 "Date": st.column_config.DateColumn(format="D MMM YYYY"),
+             })
+st.caption(f"{len(shown)} of {len(calls)} calls · click a row to act on it.")
+
+labels = dict(zip(shown["id"], shown["title"] + " · " + shown["when"].dt.strftime("%d %b %Y")))
+if not labels:
+    st.stop()
+if st.session_state.get("calls_pick") not in labels:
+    st.session_state.calls_pick = next(iter(labels))
+call_id = st.selectbox("Selected call", list(labels), format_func=labels.get, key="calls_pick")
+call = calls[calls["id"] == call_id].iloc[0]
+
+actions = st.columns([1, 1, 1, 3], vertical_alignment="center")
+with actions[0]:
+    if call["status"] == CallStatus.DONE:
+        ui.open_review_button(call_id, key="calls-open")
+if call["status"] == CallStatus.FAILED:
+    st.warning(f"Analysis failed: {call['error'] or 'unknown error'}", icon=":material/error:")
+    if actions[1].button("Retry analysis", icon=":material/refresh:"):
+        try:
+            retry_call(call_id)
+        except (ValueError, NotFound) as error:
+            st.error(str(error))
+        else:
+            st.rerun()
+if actions[2].button("Delete…", icon=":material/delete:", disabled=call["status"] in (CallStatus.QUEUED, CallStatus.RUNNING),
+                     help="Queued or running calls can be deleted once their analysis ends."):
+    st.session_state.confirm_delete = call_id
+
+if st.session_state.get("confirm_delete") == call_id:
+    with st.container(border=True):
+        st.warning(f"Delete **{call['title']}** for good? The recording, every result, still, stage and coaching note "
+                   "of this call go with it.", icon=":material/warning:")
+        yes, no, _ = st.columns([1, 1, 4])
+        if yes.button("Yes, delete", type="primary"):
+            try:
+                delete_call(call_id)
+            except NotFound:
+                pass  # someone else deleted it meanwhile: the outcome is the same
+            del st.session_state.confirm_delete
+            del st.session_state.calls_pick
+            st.toast(f"Deleted {call['title']}.", icon=":material/delete:")
+            st.rerun()
+        if no.button("Cancel"):
+            del st.session_state.confirm_delete
+            st.rerun()

@@ -1,0 +1,61 @@
+"""Reps: one rep over time (how their prospects likely reacted, their own expression mix) and the team side by side."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from config import EMOTIONS
+from dashboard import data, ui
+from dashboard.charts import mix_figure, team_figure, trend_figure
+from db.models import CallStatus
+
+st.title("Reps")
+ui.hints_caption()
+
+calls = data.call_stats(data.store_version())
+done = calls[(calls["status"] == CallStatus.DONE) & calls["rep"].notna()] if not calls.empty else calls
+if done.empty:
+    st.info("No analysed calls with a rep yet. Upload a call and name its rep to see trends here.", icon=":material/groups:")
+    st.stop()
+
+one_tab, team_tab = st.tabs(["One rep over time", "Team side by side"])
+
+with one_tab:
+    names = sorted(done["rep"].unique())
+    rep = st.selectbox("Rep", names, key="reps_pick")
+    mine = done[done["rep"] == rep].sort_values("when")
+    c1, c2, c3, c4 = st.columns(4, border=True)
+    c1.metric("Calls analysed", len(mine))
+    c2.metric("Prospect likely positive", f"{mine['prospect_positive'].mean():.0%}", help="Mean over this rep's calls.")
+    c3.metric("Prospect negative shifts per call", f"{mine['negative_shifts'].mean():.1f}")
+    c4.metric("Rep likely smiling", f"{mine['rep_happy'].mean():.0%}", help="Share of time the rep's most likely emotion was happy.")
+    trend_col, mix_col = st.columns(2)
+    with trend_col:
+        st.markdown("**How positive their prospects likely looked, call by call**")
+        st.plotly_chart(trend_figure(mine), config={"displayModeBar": False}, key="trend")
+    with mix_col:
+        st.markdown("**The rep's own likely expressions, call by call**")
+        mix = mine.assign(call=mine["when"].dt.strftime("%d %b") + " · " + mine["title"].str.slice(0, 18))
+        st.plotly_chart(mix_figure(mix.rename(columns={f"rep_{e}": e for e in EMOTIONS}), "call"),
+                        config={"displayModeBar": False}, key="mix")
+    st.markdown("**Their calls**")
+    st.dataframe(pd.DataFrame({"Call": mine["title"], "Date": mine["when"].dt.date, "Prospect": mine["prospect"],
+                               "Prospect likely positive": mine["prospect_positive"],
+                               "Prospect negative shifts": mine["negative_shifts"]}).iloc[::-1],
+                 hide_index=True, width="stretch", column_config={
+                     "Prospect likely positive": st.column_config.ProgressColumn(format="percent", min_value=0, max_value=1),
+                     "Date": st.column_config.DateColumn(format="D MMM YYYY")})
+
+with team_tab:
+    team = done.groupby("rep").agg(calls=("id", "count"), prospect_positive=("prospect_positive", "mean"),
+                                   negative_shifts_per_call=("negative_shifts", "mean"),
+                                   **{e: (f"rep_{e}", "mean") for e in EMOTIONS}).reset_index()
+    st.plotly_chart(team_figure(team), config={"displayModeBar": False}, key="team")
+    st.markdown("**Each rep's own likely expressions (mean over their calls)**")
+    st.plotly_chart(mix_figure(team, "rep", height=260), config={"displayModeBar": False}, key="team-mix")
+    st.dataframe(team[["rep", "calls", "prospect_positive", "negative_shifts_per_call"]].rename(columns={
+        "rep": "Rep", "calls": "Calls", "prospect_positive": "Prospect likely positive",
+        "negative_shifts_per_call": "Prospect negative shifts per call"}), hide_index=True, width="stretch",
+        column_config={"Prospect likely positive": st.column_config.ProgressColumn(format="percent", min_value=0, max_value=1),
+                       "Prospect negative shifts per call": st.column_config.NumberColumn(format="%.1f")})

@@ -1,0 +1,259 @@
+"""Call review: watch the call next to how rep and prospect likely came across, mark stages, take notes, export.
+
+Every jump (a chart point, a shift marker, a moment, a note) goes through `_jump`,
+which sets the player's start time; a box drawn across the chart fills in the
+stage form. Heavy data comes from `dashboard.data` caches, so a rerun after the
+first load only re-reads the small, editable rows.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import data, ui
+from dashboard.charts import shares_figure
+from db.models import CallStatus
+from pipeline.calls import NotFound, add_note, add_stage, clock, delete_note, delete_stage, export_csv, reassign_roles
+from pipeline.report import (STAGE_NAMES, build_html, build_pdf, load_facts, load_moments, load_notes, load_stages,
+                             load_tracks, notes_at)
+from pipeline.roles import PROSPECT, REP
+
+BADGE_COLOURS = {"positive": "green", "negative": "red", "neutral": "gray"}
+
+
+# ----------------------------------------------------------------------------- which call
+calls = data.done_calls()
+call_id = ui.selected_call_id()
+if call_id is None and calls:
+    call_id = calls[0][0]
+if call_id is None:
+    st.title("Call review")
+    st.info("No analysed calls yet. Upload a recording; it appears here once its analysis is done.", icon=":material/upload:")
+    st.stop()
+labels = dict(calls)
+if call_id not in labels:  # still queued, running or failed: reachable by its link, not listed
+    labels = {call_id: f"call {call_id}", **labels}
+
+
+def _choose() -> None:
+    st.query_params["call"] = str(st.session_state.review_pick)
+
+
+st.session_state.call_id = st.session_state.review_pick = call_id
+st.sidebar.selectbox("Call", list(labels), format_func=labels.get, key="review_pick", on_change=_choose)
+st.query_params["call"] = str(call_id)
+
+try:
+    facts = load_facts(call_id)
+except NotFound:
+    st.title("Call review")
+    st.error("This call no longer exists (it may have been deleted).")
+    st.stop()
+
+if st.session_state.get("video_at", (None, 0))[0] != call_id:
+    st.session_state.video_at = (call_id, 0)
+
+
+def _jump(t_s: float) -> None:
+    st.session_state.video_at = (call_id, max(0, int(t_s)))
+
+
+# ----------------------------------------------------------------------------- header
+title_col, export_col = st.columns([3, 2], vertical_alignment="bottom")
+with title_col:
+    st.title(facts.title)
+    when = facts.call_date.strftime("%d %b %Y") if facts.call_date else "date not set"
+    st.caption(f"**{facts.rep or 'Rep not set'}** with **{facts.prospect}** · {when} · {clock(facts.duration_s or 0)}")
+if facts.status != CallStatus.DONE:
+    if facts.status == CallStatus.FAILED:
+        st.error(f"The analysis of this call failed: {facts.error or 'unknown error'}. Retry it from **Calls**.")
+    ui.queue_panel([call_id])
+    st.stop()
+
+slug = re.sub(r"[^a-z0-9]+", "-", facts.title.lower()).strip("-") or f"call-{call_id}"
+with export_col:
+    pdf_col, html_col, csv_col = st.columns(3)
+    pdf_col.download_button("PDF report", data=lambda: build_pdf(call_id), file_name=f"{slug}-coaching-report.pdf",
+                            mime="application/pdf", icon=":material/picture_as_pdf:", on_click="ignore", type="primary",
+                            width="stretch")
+    html_col.download_button("HTML report", data=lambda: build_html(call_id), file_name=f"{slug}-coaching-report.html",
+                             mime="text/html", icon=":material/code:", on_click="ignore", width="stretch")
+    csv_col.download_button("Per-second CSV", data=lambda: export_csv(call_id), file_name=f"{slug}-emotions.csv",
+                            mime="text/csv", icon=":material/table:", on_click="ignore", width="stretch")
+ui.hints_caption()
+if facts.error:
+    st.warning(facts.error, icon=":material/visibility_off:")
+
+version = data.call_version(call_id)
+stages = tuple(load_stages(call_id))
+notes = load_notes(call_id)
+moments = load_moments(call_id)
+summary = data.summary(call_id, version, stages)
+
+# ----------------------------------------------------------------------------- headline numbers
+start, end = summary.prospect_thirds
+first = summary.first_positive_shift
+m1, m2, m3, m4 = st.columns(4, border=True)
+m1.metric("Prospect likely positive", f"{summary.mood[PROSPECT].positive:.0%}",
+          help="Share of the time the prospect's face was read that their most likely emotion was happy or surprise.")
+m2.metric("Prospect mood, first → last third", f"{start.positive:.0%} → {end.positive:.0%}",
+          delta=f"{(end.positive - start.positive) * 100:+.0f} pts likely positive")
+m3.metric("First positive prospect shift", clock(first["t_s"]) if first else "none",
+          help="When the prospect's most likely emotion first turned positive and held for a few seconds.")
+m4.metric("Negative shifts", f"{summary.negative_shifts[PROSPECT]} prospect · {summary.negative_shifts[REP]} rep")
+
+# ----------------------------------------------------------------------------- player and talking points
+player_col, points_col = st.columns([3, 2])
+with player_col:
+    recording = data.video(facts.source_path)
+    if recording is not None:
+        st.video(recording.data, format=recording.mime, start_time=st.session_state.video_at[1])
+        st.caption(f"Playing from {clock(st.session_state.video_at[1])} · pick any moment below to jump there.")
+    else:
+        st.info("The recording can't be played here (it was removed, or the browser can't play its format); "
+                "every chart, still and number below still applies.", icon=":material/videocam_off:")
+with points_col:
+    with st.container(border=True):
+        st.markdown("**Talking points for the one-to-one**")
+        st.markdown("\n".join(f"- {p}" for p in summary.talking_points))
+    st.markdown("**Share of time in each likely emotion**")
+    st.plotly_chart(shares_figure(summary.shares), config={"displayModeBar": False}, key="shares")
+
+# ----------------------------------------------------------------------------- timelines
+chart_key = f"timeline-{call_id}"
+
+
+def _on_chart_select() -> None:
+    selection = st.session_state[chart_key].selection
+    if selection.box:
+        x0, x1 = sorted(selection.box[0]["x"])
+        st.session_state.stage_from, st.session_state.stage_to = clock(max(0, x0)), clock(x1)
+    elif selection.points:
+        _jump(selection.points[0]["x"])
+
+
+st.subheader("Timelines")
+st.plotly_chart(data.timeline_chart(call_id, version, stages), key=chart_key, on_select=_on_chart_select,
+                selection_mode=("points", "box"), config={"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d"]})
+st.caption("Click a point or a ▲▼● shift marker to play the call from there. Drag across the chart to select a span "
+           "for a script stage. Grey bands: face not seen.")
+
+# ----------------------------------------------------------------------------- details
+moments_tab, stages_tab, notes_tab, roles_tab = st.tabs(
+    [f"Key moments ({len(moments)})", f"Script stages ({len(stages)})", f"Coaching notes ({len(notes)})", "Fix roles"])
+
+with moments_tab:
+    if not moments:
+        st.info("No key moments: neither face showed a sustained change of likely emotion.")
+    for index, moment in enumerate(moments):
+        with st.container(border=True):
+            image_col, text_col = st.columns([2, 3])
+            if moment.image.is_file():
+                image_col.image(str(moment.image), width="stretch")
+            label = moment.direction or "strong moment"
+            text_col.badge(f"{clock(moment.t_s)} · {(moment.role or '').capitalize()} · {label}",
+                           color=BADGE_COLOURS.get(moment.direction, "blue"))
+            text_col.markdown(moment.caption.replace("->", "→"))
+            text_col.button(f"Play from {clock(moment.t_s)}", key=f"moment-{index}", icon=":material/play_arrow:",
+                            on_click=_jump, args=(moment.t_s,))
+            for note in notes_at(notes, moment.t_s):
+                text_col.markdown(f":material/sticky_note_2: {note.text}" + (f" — *{note.author}*" if note.author else ""))
+
+with stages_tab:
+    if summary.stages:
+        table = pd.DataFrame({
+            "Stage": [s.name for s in summary.stages],
+            "Time": [f"{clock(s.start_s)}–{clock(s.end_s)}" for s in summary.stages],
+            "Prospect likely positive": [s.mood.positive for s in summary.stages],
+            "Prospect likely negative": [s.mood.negative for s in summary.stages],
+            "Most likely emotion": [s.most_likely or "not seen" for s in summary.stages],
+            "Negative shifts": [s.negative_shifts for s in summary.stages],
+        })
+        st.dataframe(table, hide_index=True, width="stretch", column_config={
+            "Prospect likely positive": st.column_config.ProgressColumn(format="percent", min_value=0, max_value=1),
+            "Prospect likely negative": st.column_config.ProgressColumn(format="percent", min_value=0, max_value=1)})
+    else:
+        st.caption("No stages yet: mark where the intro, discovery, demo, pricing and close happened to see the "
+                   "prospect's likely emotions per stage.")
+    add_col, remove_col = st.columns([3, 2])
+    with add_col.form("add-stage", border=True):
+        st.markdown("**Mark a stage**")
+        name = st.selectbox("Stage", STAGE_NAMES, accept_new_options=True)
+        a, b = st.columns(2)
+        a.text_input("From (m:ss)", key="stage_from", placeholder="0:00")
+        b.text_input("To (m:ss)", key="stage_to", placeholder=clock(facts.duration_s or 0))
+        if st.form_submit_button("Add stage", icon=":material/add:"):
+            try:
+                add_stage(call_id, name or "", ui.parse_clock(st.session_state.stage_from or "0"),
+                          ui.parse_clock(st.session_state.stage_to or str(facts.duration_s or 0)))
+            except ValueError as error:
+                st.error(str(error))
+            else:
+                st.rerun()
+    if stages:
+        with remove_col.container(border=True):
+            st.markdown("**Remove a stage**")
+            doomed = st.selectbox("Stage to remove", stages, format_func=lambda s: f"{s.name} ({clock(s.start_s)}–{clock(s.end_s)})")
+            if st.button("Remove", icon=":material/delete:"):
+                delete_stage(doomed.id)
+                st.rerun()
+
+with notes_tab:
+    with st.form("add-note", clear_on_submit=True, border=True):
+        st.markdown("**Add a coaching note**")
+        here = st.session_state.video_at[1]
+        anchors = {float(here): f"Player position ({clock(here)})"}
+        anchors.update({m.t_s: f"{clock(m.t_s)} · {m.caption}" for m in moments})
+        at = st.selectbox("At", list(anchors), format_func=anchors.get)
+        text = st.text_area("Note", placeholder="What should the rep keep doing, or try differently here?")
+        author = st.text_input("Your name", value=st.session_state.get("author", ""))
+        if st.form_submit_button("Save note", icon=":material/sticky_note_2:"):
+            try:
+                add_note(call_id, at, text, author)
+            except ValueError as error:
+                st.error(str(error))
+            else:
+                st.session_state.author = author
+                st.rerun()
+    for note in notes:
+        time_col, text_col, play_col, delete_col = st.columns([1, 6, 1, 1], vertical_alignment="center")
+        time_col.markdown(f"**{clock(note.t_s)}**")
+        text_col.markdown(note.text + (f" — *{note.author}*" if note.author else ""))
+        play_col.button("", key=f"play-note-{note.id}", icon=":material/play_arrow:", on_click=_jump, args=(note.t_s,),
+                        help="Play from here")
+        if delete_col.button("", key=f"delete-note-{note.id}", icon=":material/delete:", help="Delete this note"):
+            delete_note(note.id)
+            st.rerun()
+
+with roles_tab:
+    tracks = load_tracks(call_id)
+    if not tracks:
+        st.info("No faces were found, so there are no roles to fix.")
+    else:
+        st.caption("Who is who was decided automatically from the screen layout. If it is wrong, fix it here: the "
+                   "timelines, shifts and stills are rebuilt from the stored analysis, without re-processing the video.")
+        options = [REP, PROSPECT] + [f"participant-{i}" for i in range(1, len(tracks))]
+        columns = st.columns(min(len(tracks), 6))
+        for track, column in zip(tracks, columns * (len(tracks) // len(columns) + 1)):
+            with column.container(border=True):
+                if track["thumbnail"] is not None and track["thumbnail"].is_file():
+                    st.image(str(track["thumbnail"]), width=120)
+                st.caption(f"Face {track['track_no']} · seen {clock(track['first_s'])}–{clock(track['last_s'])}"
+                           + (" · set by hand" if track["role_source"] == "manual" else ""))
+                current = track["role"] if track["role"] in options else options[-1]
+                st.selectbox("Role", options, index=options.index(current), key=f"role-{version}-{track['track_no']}")
+        swap_col, save_col, _ = st.columns([1, 1, 3])
+        swap = swap_col.button("Swap rep and prospect", icon=":material/swap_horiz:")
+        save = save_col.button("Save roles", type="primary", icon=":material/save:")
+        if swap or save:
+            chosen = {t["track_no"]: st.session_state[f"role-{version}-{t['track_no']}"] for t in tracks}
+            try:
+                with st.spinner("Rebuilding timelines, shifts and stills…"):
+                    reassign_roles(call_id, swap=swap, assignments=None if swap else chosen)
+            except ValueError as error:
+                st.error(str(error))
+            else:
+                st.rerun()

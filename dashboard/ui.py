@@ -1,0 +1,82 @@
+"""Small pieces every page shares: the "likely" caption, links to a call, the live analysis queue."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard import data
+from db.models import CallStatus
+from pipeline.report import HINTS_NOT_VERDICTS, model_accuracy
+
+REVIEW_PAGE = "pages/review.py"
+CALLS_PAGE = "pages/calls.py"
+POLL_S = 2.0
+STATUS_LABELS = {CallStatus.QUEUED: "⏳ queued", CallStatus.RUNNING: "⚙️ analysing", CallStatus.DONE: "✅ done",
+                 CallStatus.FAILED: "⚠️ failed"}
+
+
+def hints_caption() -> None:
+    st.caption(f"ⓘ {HINTS_NOT_VERDICTS} {model_accuracy()}")
+
+
+def open_review_button(call_id: int, key: str) -> None:
+    """A button, not a link: pages also run on their own (tests), outside the navigation that links need."""
+    if st.button("Open review", key=key, icon=":material/play_circle:", type="primary"):
+        st.session_state.call_id = call_id
+        st.switch_page(REVIEW_PAGE, query_params={"call": str(call_id)})
+
+
+def selected_call_id() -> int | None:
+    """The call the review page shows: `?call=ID` in the address (shareable), else this session's last one."""
+    raw = st.query_params.get("call")
+    if raw is not None and raw.isdigit():
+        st.session_state.call_id = int(raw)
+    return st.session_state.get("call_id")
+
+
+def queue_panel(call_ids: list[int] | None = None) -> None:
+    """Live progress of every queued or running analysis, and of `call_ids` (this session's uploads) once finished."""
+    items = data.progress(call_ids)
+    if not items:
+        return
+    active = any(i.status in (CallStatus.QUEUED, CallStatus.RUNNING) for i in items)
+    st.fragment(_queue, run_every=POLL_S if active else None)(call_ids)
+
+
+def _queue(call_ids: list[int] | None) -> None:
+    items = data.progress(call_ids)
+    active = {i.call_id for i in items if i.status in (CallStatus.QUEUED, CallStatus.RUNNING)}
+    finished = st.session_state.get("_active_calls", set()) - active
+    st.session_state._active_calls = active
+    if finished:
+        st.rerun(scope="app")  # tables and links elsewhere on the page catch up
+    with st.container(border=True):
+        st.markdown("**Analysis queue**")
+        for item in items:
+            if item.status == CallStatus.QUEUED:
+                st.progress(0.0, text=f"**{item.title}** · waiting for a worker")
+            elif item.status == CallStatus.RUNNING:
+                st.progress(min(1.0, item.progress / 100), text=f"**{item.title}** · {item.stage or 'starting'} · "
+                                                                f"{item.progress:.0f}%")
+            elif item.status == CallStatus.DONE:
+                left, right = st.columns([3, 1], vertical_alignment="center")
+                left.success(f"**{item.title}** is analysed.", icon="✅")
+                with right:
+                    open_review_button(item.call_id, key=f"queue-open-{item.call_id}")
+            else:
+                st.error(f"**{item.title}** could not be analysed: {item.error or 'unknown error'}", icon="⚠️")
+
+
+def parse_clock(text: str) -> float:
+    """'3:20', '1:02:03' or '200' (seconds) -> seconds; ValueError with a readable message otherwise."""
+    parts = text.strip().split(":")
+    try:
+        values = [float(p) for p in parts]
+    except ValueError:
+        raise ValueError(f"write times as m:ss, e.g. 3:20 (not {text!r})") from None
+    if not 1 <= len(values) <= 3 or any(v < 0 for v in values):
+        raise ValueError(f"write times as m:ss, e.g. 3:20 (not {text!r})")
+    seconds = 0.0
+    for value in values:
+        seconds = seconds * 60 + value
+    return seconds

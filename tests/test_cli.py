@@ -1,0 +1,114 @@
+"""The real CLI (`python -m pipeline ...`) in a subprocess, and every bad input it must refuse clearly."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import struct
+
+import pytest
+
+from config import EMOTIONS
+from pipeline.synthetic import write_corrupt_copy, write_not_a_video
+from tests.helpers import run_cli
+
+
+def env_for(store) -> dict:
+    return {"RAPPORT_DATA_DIR": str(store), "RAPPORT_DB_URL": f"sqlite:///{store / 'rapport.db'}"}
+
+
+def stored_files(store) -> list:
+    return sorted(p.relative_to(store) for p in store.rglob("*") if p.is_file() and "rapport.db" not in p.name)
+
+
+def test_analyze_export_list_reassign_delete(store, videos):
+    env = env_for(store)
+    done = run_cli("analyze", str(videos["gallery.mp4"]), "--title", "Acme discovery", "--rep", "Dana", "--json", env_overrides=env)
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert summary["duration_s"] == pytest.approx(8.0) and summary["faces_found"] == 2
+    assert isinstance(summary["shifts"], list) and summary["call_id"] == 1
+    assert "analysing frames" in done.stderr  # progress goes to stderr
+
+    exported = run_cli("export", "1", "--format", "csv", env_overrides=env)
+    rows = list(csv.DictReader(io.StringIO(exported.stdout)))
+    assert list(rows[0]) == ["second", "role", *EMOTIONS, "dominant", "face_present"]
+    assert len(rows) == 8 * 2 and {r["role"] for r in rows} == {"rep", "prospect"}
+    seen = [r for r in rows if r["face_present"] == "1"]
+    assert seen and all(abs(sum(float(r[e]) for e in EMOTIONS) - 1) < 2e-3 for r in seen)
+
+    out_file = store / "export.csv"
+    assert run_cli("export", "1", "--out", str(out_file), env_overrides=env).returncode == 0
+    assert out_file.read_text() == exported.stdout
+
+    listed = run_cli("list", env_overrides=env)
+    assert "Acme discovery" in listed.stdout and "Dana" in listed.stdout and "done" in listed.stdout
+
+    swapped = run_cli("reassign", "1", "--swap", env_overrides=env)
+    assert swapped.returncode == 0 and "track 0: prospect" in swapped.stdout and "track 1: rep" in swapped.stdout
+    bad_role = run_cli("reassign", "1", "--set", "0=boss", env_overrides=env)
+    assert bad_role.returncode == 2 and "role must be" in bad_role.stderr
+
+    out_file.unlink()
+    assert run_cli("delete", "1", env_overrides=env).returncode == 0
+    assert stored_files(store) == []
+    missing = run_cli("export", "1", env_overrides=env)
+    assert missing.returncode == 3 and "call 1 not found" in missing.stderr
+
+
+def test_no_faces_is_a_result_not_a_crash(store, videos):
+    done = run_cli("analyze", str(videos["nofaces.mp4"]), env_overrides=env_for(store))
+    assert done.returncode == 0, done.stderr
+    assert "no faces found" in done.stdout
+
+
+def _avi_with_unknown_codec(src, dst):
+    """Rewrite the codec tags of an AVI so no decoder claims it (an 'unsupported codec' upload)."""
+    data = bytearray(src.read_bytes())
+    for tag in (b"FMP4", b"fmp4", b"mp4v", b"MP4V", b"DIVX", b"XVID", b"xvid"):
+        start = 0
+        while (i := data.find(tag, start)) != -1:
+            data[i:i + 4] = b"QZ9X"
+            start = i + 4
+    dst.write_bytes(bytes(data))
+    return dst
+
+
+@pytest.mark.parametrize("case, message", [
+    ("not_a_video", "not a video file"),
+    ("truncated", "not a video file FFmpeg can read, or it is truncated"),
+    ("empty", "the file is empty (0 bytes)"),
+    ("too_large", "over the 1 MB upload limit"),
+    ("unknown_codec", "cannot decode"),
+    ("missing", "no such file"),
+])
+def test_bad_input_gets_a_specific_message_and_nothing_is_lost(store, videos, tmp_path, case, message):
+    env = env_for(store)
+    assert run_cli("analyze", str(videos["gallery.mp4"]), "--title", "kept", env_overrides=env).returncode == 0
+    before_files, before_csv = stored_files(store), run_cli("export", "1", env_overrides=env).stdout
+    bad = {
+        "not_a_video": lambda: write_not_a_video(tmp_path / "notes.mp4"),
+        "truncated": lambda: write_corrupt_copy(videos["gallery.mp4"], tmp_path / "cut.mp4"),
+        "empty": lambda: (tmp_path / "empty.mov").write_bytes(b"") or tmp_path / "empty.mov",
+        "too_large": lambda: videos["switch.mp4"],
+        "unknown_codec": lambda: _avi_with_unknown_codec(videos["three.avi"], tmp_path / "odd.avi"),
+        "missing": lambda: tmp_path / "nowhere.mp4",
+    }[case]()
+    extra_env = {"RAPPORT_MAX_UPLOAD_MB": "1"} if case == "too_large" else {}
+    result = run_cli("analyze", str(bad), env_overrides={**env, **extra_env})
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert stored_files(store) == before_files
+    assert run_cli("export", "1", env_overrides=env).stdout == before_csv
+    listed = run_cli("list", "--json", env_overrides=env)
+    assert [c["title"] for c in json.loads(listed.stdout)] == ["kept"]
+
+
+def test_bad_options_are_refused(store, videos):
+    result = run_cli("analyze", str(videos["gallery.mp4"]), "--fps", "0", env_overrides=env_for(store))
+    assert result.returncode == 2 and "--fps must be between" in result.stderr
+    result = run_cli("analyze", str(videos["gallery.mp4"]), "--rep-position", "middle", env_overrides=env_for(store))
+    assert result.returncode == 2 and "invalid choice" in result.stderr

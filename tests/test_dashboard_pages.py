@@ -1,0 +1,177 @@
+"""Every dashboard page, run on its own with Streamlit's AppTest against a seeded SQLite store."""
+
+from __future__ import annotations
+
+import pytest
+import streamlit as st
+from sqlalchemy import select
+from streamlit.testing.v1 import AppTest
+
+from config import REPO_ROOT
+from db.models import Call, CallStatus, CoachingNote, Job, ScriptStage, Track
+from db.session import session_scope
+from tests.seed import seed_call, seed_team
+
+PAGES = REPO_ROOT / "dashboard" / "pages"
+
+
+@pytest.fixture
+def seeded(store, monkeypatch):
+    """A team's history plus one richer call; caches start empty so no other test's store leaks in."""
+    monkeypatch.setenv("RAPPORT_LOCAL_WORKER", "0")
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    calls = seed_team(days=2)
+    main = seed_call(title="Acme Corp renewal", duration_s=240, seed=3)
+    bare = seed_call(title="Initech first call", duration_s=90, seed=4, stages=False, notes=False)
+    yield {"calls": calls, "main": main, "bare": bare}
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+def page(name: str, **state) -> AppTest:
+    at = AppTest.from_file(str(PAGES / f"{name}.py"), default_timeout=60)
+    for key, value in state.items():
+        at.session_state[key] = value
+    return at.run()
+
+
+def texts(at: AppTest) -> str:
+    parts = [e.value for kind in ("title", "markdown", "caption", "info", "warning", "error", "success") for e in getattr(at, kind)]
+    return "\n".join(str(p) for p in parts)
+
+
+def test_review_page_shows_numbers_talking_points_moments_and_likely_wording(seeded):
+    at = page("review", call_id=seeded["main"].call_id)
+    assert not at.exception
+    assert at.title[0].value == "Acme Corp renewal"
+    assert "likely" in texts(at) and "not verdicts" in texts(at) and "accuracy" in texts(at)
+    assert [m.label for m in at.metric][:2] == ["Prospect likely positive", "Prospect mood, first → last third"]
+    assert "Talking points" in texts(at)
+    assert any(tab.label.startswith("Key moments (") for tab in at.tabs)
+    assert any(b.label.startswith("Play from") for b in at.button)
+
+
+def test_review_page_opens_the_call_named_in_the_address(seeded):
+    other = seeded["calls"][0]
+    at = AppTest.from_file(str(PAGES / "review.py"), default_timeout=60)
+    at.query_params["call"] = str(other.call_id)
+    at.run()
+    assert not at.exception
+    assert at.title[0].value == other.title
+
+
+def test_choosing_a_moment_moves_the_player(seeded):
+    at = page("review", call_id=seeded["main"].call_id)
+    play = next(b for b in at.button if b.label.startswith("Play from"))
+    at = play.click().run()
+    assert at.session_state.video_at[1] > 0
+
+
+def test_marking_a_stage_stores_it_and_shows_the_prospect_per_stage(seeded):
+    call_id = seeded["bare"].call_id
+    at = page("review", call_id=call_id)
+    form_inputs = {t.label: t for t in at.text_input}
+    form_inputs["From (m:ss)"].input("0:00")
+    form_inputs["To (m:ss)"].input("0:20")
+    stage_name = next(s for s in at.selectbox if s.label == "Stage")
+    stage_name.set_value("intro")
+    at = next(b for b in at.button if b.label == "Add stage").click().run()
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    with session_scope() as session:
+        assert session.scalar(select(ScriptStage).where(ScriptStage.call_id == call_id, ScriptStage.end_s == 20))
+    stage_table = at.dataframe[0].value
+    assert list(stage_table["Stage"]) == ["intro"] and 0 <= stage_table["Prospect likely positive"][0] <= 1
+
+
+def test_a_stage_overlapping_another_is_refused_with_a_message(seeded):
+    at = page("review", call_id=seeded["main"].call_id)
+    inputs = {t.label: t for t in at.text_input}
+    inputs["From (m:ss)"].input("1:00")
+    inputs["To (m:ss)"].input("1:30")
+    at = next(b for b in at.button if b.label == "Add stage").click().run()
+    assert any("overlaps" in e.value for e in at.error)
+
+
+def test_a_coaching_note_is_saved_at_the_chosen_moment(seeded):
+    call_id = seeded["main"].call_id
+    at = page("review", call_id=call_id)
+    at.text_area[0].input("Slow down before the price.")
+    next(t for t in at.text_input if t.label == "Your name").input("Kim")
+    at = next(b for b in at.button if b.label == "Save note").click().run()
+    assert not at.exception
+    with session_scope() as session:
+        note = session.scalar(select(CoachingNote).where(CoachingNote.text == "Slow down before the price."))
+    assert note is not None and note.author == "Kim" and note.t_s == 0
+    assert "Slow down before the price." in texts(at)
+
+
+def test_swapping_roles_rebuilds_the_rows(seeded):
+    call_id = seeded["main"].call_id
+    at = page("review", call_id=call_id)
+    at = next(b for b in at.button if b.label == "Swap rep and prospect").click().run()
+    assert not at.exception
+    with session_scope() as session:
+        roles = dict(session.execute(select(Track.track_no, Track.role).where(Track.call_id == call_id)).all())
+    assert roles == {1: "prospect", 2: "rep"}
+
+
+def test_calls_page_lists_filters_and_deletes_with_confirmation(seeded):
+    at = page("calls")
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert len(table) == len(seeded["calls"]) + 2
+    at.multiselect[0].set_value(["Marcus Chen"]).run()
+    assert set(at.dataframe[0].value["Rep"]) == {"Marcus Chen"}
+
+    target = seeded["main"]
+    at = page("calls", calls_pick=target.call_id)
+    at = next(b for b in at.button if b.label == "Delete…").click().run()
+    assert any("for good" in w.value for w in at.warning)
+    at = next(b for b in at.button if b.label == "Yes, delete").click().run()
+    assert not at.exception
+    with session_scope() as session:
+        assert session.get(Call, target.call_id) is None
+
+
+def test_calls_page_retries_a_failed_call(seeded):
+    failed = next(c for c in seeded["calls"] if "failed" in c.title)
+    at = page("calls", calls_pick=failed.call_id)
+    assert any("Analysis failed" in w.value for w in at.warning)
+    at = next(b for b in at.button if b.label == "Retry analysis").click().run()
+    assert not at.exception
+    with session_scope() as session:
+        assert session.get(Call, failed.call_id).status == CallStatus.QUEUED
+        assert session.scalar(select(Job).where(Job.call_id == failed.call_id, Job.state == CallStatus.QUEUED))
+
+
+def test_upload_page_shows_the_consent_reminder_and_live_progress(seeded):
+    running = seed_call(title="Globex demo", status=CallStatus.RUNNING, seed=7)
+    at = page("upload")
+    assert not at.exception
+    assert "Consent first" in texts(at)
+    progress = [p for p in at.get("progress")]
+    assert progress and "Globex demo" in progress[0].proto.text and "analysing frames" in progress[0].proto.text
+    assert running.call_id
+
+
+def test_upload_page_asks_for_a_file_and_consent(seeded):
+    at = page("upload")
+    at = next(b for b in at.button if b.label == "Analyse call").click().run()
+    assert any("Choose a recording" in e.value for e in at.error)
+
+
+def test_reps_page_shows_one_rep_and_the_team(seeded):
+    at = page("reps", reps_pick="Priya Natarajan")
+    assert not at.exception
+    assert at.metric[0].label == "Calls analysed" and int(at.metric[0].value) >= 1
+    assert len(at.get("plotly_chart")) == 4
+
+
+def test_app_navigation_runs_with_every_page(seeded):
+    at = AppTest.from_file(str(REPO_ROOT / "dashboard" / "app.py"), default_timeout=60).run()
+    assert not at.exception
+    assert at.title[0].value == "Calls"
+    at.switch_page("pages/review.py").run()
+    assert not at.exception and at.title[0].value
