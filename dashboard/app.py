@@ -1,8 +1,9 @@
 """Rapport's dashboard: `streamlit run dashboard/app.py`.
 
 This entry point only sets up the page, the store and one local analysis worker,
-then hands over to the pages in `dashboard/pages/`. Pages read and render; all
-heavy work (analysis, reports) lives in `pipeline/`.
+then hands over to the pages in `dashboard/views/`. (Not `pages/`: Streamlit runs a
+folder of that name as old-style pages, skipping this script when a page is opened
+by its link.) Pages read and render; all heavy work lives in `pipeline/`.
 """
 
 from __future__ import annotations
@@ -36,9 +37,9 @@ st.set_page_config(page_title="Rapport", page_icon=":material/forum:", layout="w
 _start_once()
 st.logo(str(Path(__file__).parent / "logo.svg"), size="large")
 pages = [
-    st.Page("pages/upload.py", title="Upload", icon=":material/upload:"),
-    st.Page("pages/calls.py", title="Calls", icon=":material/list:", default=True),
-    st.Page("pages/review.py", title="Call review", icon=":material/play_circle:"),
-    st.Page("pages/reps.py", title="Reps", icon=":material/groups:"),
+    st.Page("views/upload.py", title="Upload", icon=":material/upload:"),
+    st.Page("views/calls.py", title="Calls", icon=":material/list:", default=True),
+    st.Page("views/review.py", title="Call review", icon=":material/play_circle:"),
+    st.Page("views/reps.py", title="Reps", icon=":material/groups:"),
 ]
 st.navigation(pages).run()

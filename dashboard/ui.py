@@ -8,8 +8,8 @@ from dashboard import data
 from db.models import CallStatus
 from pipeline.report import HINTS_NOT_VERDICTS, model_accuracy
 
-REVIEW_PAGE = "pages/review.py"
-CALLS_PAGE = "pages/calls.py"
+REVIEW_PAGE = "views/review.py"
+CALLS_PAGE = "views/calls.py"
 POLL_S = 2.0
 STATUS_LABELS = {CallStatus.QUEUED: "⏳ queued", CallStatus.RUNNING: "⚙️ analysing", CallStatus.DONE: "✅ done",
                  CallStatus.FAILED: "⚠️ failed"}

@@ -107,7 +107,12 @@ def _prefetch(items: Iterable, timer: _Timer, depth: int = 8) -> Iterator:
     thread = threading.Thread(target=produce, daemon=True, name="decode")
     thread.start()
     try:
-        while (item := q.get()) is not done:
+        while True:
+            start = time.perf_counter()
+            item = q.get()
+            timer.seconds["wait for frames"] += time.perf_counter() - start
+            if item is done:
+                break
             if isinstance(item, BaseException):
                 raise item
             yield item

@@ -12,6 +12,7 @@ import csv
 import datetime as dt
 import io
 import shutil
+import time
 import uuid
 from dataclasses import asdict
 from pathlib import Path
@@ -115,9 +116,12 @@ def analyze_call(call_id: int, classifier, progress: Progress | None = None, set
         result = analyze_video(info, classifier, shared_detector(analysis_settings.detector), analysis_settings, progress)
         if progress:
             progress("saving snapshots", 0.95)
+        start = time.perf_counter()
         snapshots = render_snapshots(source, result.timelines, result.track_seconds, result.roles, result.shifts,
                                      settings.data_dir, snapshot_dir)
         thumbnails = render_thumbnails(source, result, settings.data_dir, snapshot_dir)
+        result.timings["snapshots"] = time.perf_counter() - start
+        start = time.perf_counter()
         with session_scope() as session:
             call = _get_call(session, call_id)
             _clear_results(session, call_id)
@@ -130,6 +134,7 @@ def analyze_call(call_id: int, classifier, progress: Progress | None = None, set
             call.faces_found = result.faces_found
             call.analyzed_at = utcnow()
             call.error = None if result.faces_found else "no faces found in the recording"
+        result.timings["write"] = time.perf_counter() - start
         _remove_other_snapshot_dirs(settings.data_dir / snapshot_dir)
         return result
     except BaseException as error:

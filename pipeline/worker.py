@@ -70,7 +70,7 @@ class Worker:
         self.settings = get_settings()
         self.stopping = threading.Event()
         self._job: jobs.Claim | None = None  # the job in hand, read by the housekeeping thread
-        self._lost_job: int | None = None  # set by the housekeeping thread when its heartbeat was refused
+        self._lost: jobs.Claim | None = None  # set by the housekeeping thread when its heartbeat was refused
 
     def serve(self) -> int:
         for signum in (signal.SIGTERM, signal.SIGINT):
@@ -129,7 +129,7 @@ class Worker:
         def report(stage: str, fraction: float) -> None:
             if self.stopping.is_set():
                 raise StopRequested(f"worker {self.id} is stopping")
-            if self._lost_job == claim.job_id:
+            if self._lost is claim:
                 raise LeaseLost(f"job {claim.job_id} was given to another worker")
             now = time.monotonic()
             if stage != last["stage"] or now - last["at"] >= PROGRESS_EVERY_S:
@@ -147,7 +147,7 @@ class Worker:
             try:
                 claim = self._job
                 if claim is not None and not jobs.touch(claim):
-                    self._lost_job = claim.job_id
+                    self._lost = claim
                 if time.monotonic() >= next_reap:
                     jobs.reap(self.settings)
                     next_reap = time.monotonic() + reap_every

@@ -12,7 +12,7 @@ from db.models import Call, CallStatus, CoachingNote, Job, ScriptStage, Track
 from db.session import session_scope
 from tests.seed import seed_call, seed_team
 
-PAGES = REPO_ROOT / "dashboard" / "pages"
+PAGES = REPO_ROOT / "dashboard" / "views"
 
 
 @pytest.fixture
@@ -173,5 +173,5 @@ def test_app_navigation_runs_with_every_page(seeded):
     at = AppTest.from_file(str(REPO_ROOT / "dashboard" / "app.py"), default_timeout=60).run()
     assert not at.exception
     assert at.title[0].value == "Calls"
-    at.switch_page("pages/review.py").run()
+    at.switch_page("views/review.py").run()
     assert not at.exception and at.title[0].value

@@ -43,12 +43,18 @@ def worker_model(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def clips(tmp_path_factory) -> dict[str, Path]:
+def short_clip(tmp_path_factory) -> Path:
     from pipeline.synthetic import CallScript, write_call_video
 
-    folder = tmp_path_factory.mktemp("clips")
-    return {"short": write_call_video(folder / "short.mp4", CallScript(duration_s=SHORT_S)),
-            "long": write_call_video(folder / "long.mp4", CallScript(duration_s=LONG_S))}
+    return write_call_video(tmp_path_factory.mktemp("clips") / "short.mp4", CallScript(duration_s=SHORT_S))
+
+
+@pytest.fixture(scope="session")
+def long_clip(tmp_path_factory) -> Path:
+    """Long enough that a worker can be caught (and killed) mid-job."""
+    from pipeline.synthetic import CallScript, write_call_video
+
+    return write_call_video(tmp_path_factory.mktemp("clips") / "long.mp4", CallScript(duration_s=LONG_S))
 
 
 @pytest.fixture
@@ -134,8 +140,8 @@ def assert_store_consistent(data_dir: Path) -> None:
 
 
 # ----------------------------------------------------------------------------- claim, heartbeat, reap (in-process)
-def test_enqueue_stores_a_queued_call_and_job_and_rejects_a_bad_file_up_front(queue_env, clips, tmp_path):
-    call_id, job_id = jobs.enqueue_call(clips["short"], title="Intro", rep="Ann")
+def test_enqueue_stores_a_queued_call_and_job_and_rejects_a_bad_file_up_front(queue_env, short_clip, tmp_path):
+    call_id, job_id = jobs.enqueue_call(short_clip, title="Intro", rep="Ann")
     with session_scope() as session:
         assert jobs.latest_job(session, call_id).id == job_id
     assert (call(call_id).status, job(job_id).state, job(job_id).attempts) == ("queued", "queued", 0)
@@ -150,8 +156,8 @@ def test_enqueue_stores_a_queued_call_and_job_and_rejects_a_bad_file_up_front(qu
     assert jobs.get_queue().huey.pending_count() == 1
 
 
-def test_a_job_is_claimed_once_and_never_again_once_done(queue_env, clips):
-    _, job_id = jobs.enqueue_call(clips["short"])
+def test_a_job_is_claimed_once_and_never_again_once_done(queue_env, short_clip):
+    _, job_id = jobs.enqueue_call(short_clip)
     first = jobs.claim(job_id, "host-a:1")
     assert first is not None and first.attempt == 1
     assert jobs.claim(job_id, "host-b:2") is None  # a duplicate delivery of the same message
@@ -164,8 +170,8 @@ def test_a_job_is_claimed_once_and_never_again_once_done(queue_env, clips):
     assert (j.state, j.attempts, j.progress, j.worker) == ("done", 1, 100.0, "host-a:1")
 
 
-def test_the_reaper_requeues_a_silent_worker_job_twice_then_fails_it_with_the_reason(queue_env, clips):
-    call_id, job_id = jobs.enqueue_call(clips["short"])
+def test_the_reaper_requeues_a_silent_worker_job_twice_then_fails_it_with_the_reason(queue_env, short_clip):
+    call_id, job_id = jobs.enqueue_call(short_clip)
     jobs.get_queue().huey.flush()
     for attempt in (1, 2, 3):
         claim = jobs.claim(job_id, f"host:{attempt}")
@@ -186,9 +192,9 @@ def test_the_reaper_requeues_a_silent_worker_job_twice_then_fails_it_with_the_re
     assert jobs.get_queue().huey.pending_count() == 0
 
 
-def test_the_reaper_resends_a_waiting_job_whose_message_was_lost(queue_env, clips):
-    _, job_id = jobs.enqueue_call(clips["short"])
-    _, waiting_id = jobs.enqueue_call(clips["short"])
+def test_the_reaper_resends_a_waiting_job_whose_message_was_lost(queue_env, short_clip):
+    _, job_id = jobs.enqueue_call(short_clip)
+    _, waiting_id = jobs.enqueue_call(short_clip)
     backdate_heartbeat(job_id)
     backdate_heartbeat(waiting_id)
     jobs.get_queue().huey.dequeue()  # a worker took the first message and died before claiming it
@@ -197,8 +203,8 @@ def test_the_reaper_resends_a_waiting_job_whose_message_was_lost(queue_env, clip
     assert jobs.reap() == []
 
 
-def test_a_run_that_stored_its_results_but_died_before_marking_the_job_is_not_repeated(queue_env, clips):
-    call_id, job_id = jobs.enqueue_call(clips["short"])
+def test_a_run_that_stored_its_results_but_died_before_marking_the_job_is_not_repeated(queue_env, short_clip):
+    call_id, job_id = jobs.enqueue_call(short_clip)
     jobs.claim(job_id, "host:1")
     with session_scope() as session:  # what analyze_call's final transaction leaves behind
         session.execute(update(Call).where(Call.id == call_id).values(status="done", analyzed_at=utcnow()))
@@ -207,8 +213,8 @@ def test_a_run_that_stored_its_results_but_died_before_marking_the_job_is_not_re
     assert (job(job_id).state, job(job_id).attempts) == ("done", 1)
 
 
-def test_retry_queues_a_new_job_for_a_failed_call_only(queue_env, clips):
-    call_id, job_id = jobs.enqueue_call(clips["short"])
+def test_retry_queues_a_new_job_for_a_failed_call_only(queue_env, short_clip):
+    call_id, job_id = jobs.enqueue_call(short_clip)
     with pytest.raises(ValueError, match="only a failed call"):
         jobs.retry_call(call_id)
     jobs.mark_failed(jobs.claim(job_id, "host:1"), "x.mp4: not a video")
@@ -220,8 +226,8 @@ def test_retry_queues_a_new_job_for_a_failed_call_only(queue_env, clips):
 
 
 # ----------------------------------------------------------------------------- real worker processes
-def test_two_burst_workers_share_the_queue_and_a_bad_file_fails_once(queue_env, clips, tmp_path):
-    ids = [jobs.enqueue_call(clips["short"], title=f"call {i}") for i in range(4)]
+def test_two_burst_workers_share_the_queue_and_a_bad_file_fails_once(queue_env, short_clip, tmp_path):
+    ids = [jobs.enqueue_call(short_clip, title=f"call {i}") for i in range(4)]
     # create_call probes every upload, so a corrupt upload never gets this far (see the first test);
     # the worker still meets bad files: one damaged on (shared) storage after it was queued.
     damaged_call = ids[3][0]
@@ -241,9 +247,9 @@ def test_two_burst_workers_share_the_queue_and_a_bad_file_fails_once(queue_env, 
     assert jobs.get_queue().huey.pending_count() == 0
 
 
-def test_a_killed_worker_job_is_picked_up_again_and_a_stopped_worker_hands_its_job_back(queue_env, clips, tmp_path):
+def test_a_killed_worker_job_is_picked_up_again_and_a_stopped_worker_hands_its_job_back(queue_env, long_clip, tmp_path):
     fast = {"RAPPORT_VISIBILITY_TIMEOUT_S": "3"}
-    call_id, job_id = jobs.enqueue_call(clips["long"])
+    call_id, job_id = jobs.enqueue_call(long_clip)
 
     first = start_worker(tmp_path / "first.log", **fast)
     running = wait_for(lambda: running_with_progress(job_id), 90, "the first worker to make progress", (first,))
@@ -268,10 +274,10 @@ def test_a_killed_worker_job_is_picked_up_again_and_a_stopped_worker_hands_its_j
     assert_store_consistent(queue_env)
 
 
-def test_jobs_command_lists_state_progress_and_error(queue_env, clips, capsys):
+def test_jobs_command_lists_state_progress_and_error(queue_env, short_clip, capsys):
     from pipeline.__main__ import main
 
-    _, job_id = jobs.enqueue_call(clips["short"])
+    _, job_id = jobs.enqueue_call(short_clip)
     jobs.mark_failed(jobs.claim(job_id, "host:1"), "short.mp4: the file is empty (0 bytes)")
     assert main(["jobs"]) == 0
     out = capsys.readouterr().out

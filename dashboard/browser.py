@@ -1,0 +1,72 @@
+"""Run the dashboard for real and drive it with headless Chromium (end-to-end test, screenshots).
+
+Debian's `chromium` package is used through Playwright's Python client: Playwright's
+own browser download cannot run here, and the distribution build is what CI has.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from config import REPO_ROOT
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def running_app(env: dict[str, str], log: Path, timeout_s: float = 60) -> Iterator[str]:
+    """`streamlit run dashboard/app.py` on a free port; yields its URL once healthy, stops it afterwards."""
+    port = free_port()
+    command = [sys.executable, "-m", "streamlit", "run", str(REPO_ROOT / "dashboard" / "app.py"), "--server.headless", "true",
+               "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"]
+    with log.open("w") as out:
+        app = subprocess.Popen(command, cwd=REPO_ROOT, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                if app.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"the dashboard did not start; see {log}:\n{log.read_text()[-3000:]}") from None
+                time.sleep(0.3)
+        yield url
+    finally:
+        app.terminate()  # Streamlit shuts down cleanly on SIGTERM, and its atexit stops the local worker
+        try:
+            app.wait(20)
+        except subprocess.TimeoutExpired:
+            app.kill()
+
+
+@contextmanager
+def chromium(viewport: tuple[int, int] = (1440, 1000)) -> Iterator:
+    """A fresh headless Chromium page that accepts downloads."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]}, accept_downloads=True)
+            yield context.new_page()
+        finally:
+            browser.close()

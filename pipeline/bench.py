@@ -1,0 +1,121 @@
+"""Throughput benchmark: prints figures, asserts nothing.
+
+    python -m pipeline.bench --minutes 2 10 30 [--detector mtcnn|haar] [--fps 4]
+
+For each length it generates (once, cached under the data folder) a 1280x720,
+30 fps, H.264 two-person gallery call of real face photos, then measures in a
+fresh child process, so peak memory belongs to that one measurement:
+
+* the floor: decode-only throughput, every frame (`grab`-like) and as the
+  pipeline samples (same rate, size and non-reference skipping);
+* full analysis at the given settings, stored in a throwaway SQLite store:
+  seconds of call per wall second, per-stage time, peak RSS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from config import REPO_ROOT, get_settings
+
+
+def bench_video(minutes: float) -> Path:
+    from pipeline.synthetic import CallScript, write_call_video
+
+    path = get_settings().data_dir / "bench" / f"gallery-{minutes:g}min-720p30.mp4"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        start = time.perf_counter()
+        tmp = path.with_suffix(".partial.mp4")
+        write_call_video(tmp, CallScript(duration_s=minutes * 60, fps=30.0, size=(1280, 720), motion_px=12))
+        tmp.replace(path)
+        print(f"generated {path.name} in {time.perf_counter() - start:.0f} s", file=sys.stderr)
+    return path
+
+
+def decode_all_frames(path: Path) -> float:
+    import av
+
+    start = time.perf_counter()
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        for _ in container.decode(stream):
+            pass
+    return time.perf_counter() - start
+
+
+def measure(video: Path, detector: str, fps: float) -> dict:
+    """Runs in the child process: floor, then the full analysis."""
+    from db.session import init_db
+    from model.classifier import load_classifier
+    from pipeline.analyze import AnalysisSettings
+    from pipeline.calls import analyze_call, create_call
+    from pipeline.video import probe, sample_frames
+
+    info = probe(video)
+    all_frames_s = decode_all_frames(video)
+    start = time.perf_counter()
+    n = sum(1 for _ in sample_frames(info, fps, 640))
+    sampled_s = time.perf_counter() - start
+
+    classifier = load_classifier()
+    from pipeline.detect import shared_detector
+
+    shared_detector(detector)  # build outside the timed part, as a long-running worker would
+    init_db()
+    call_id = create_call(video, title="bench", analysis=AnalysisSettings(fps=fps, detector=detector))
+    start = time.perf_counter()
+    result = analyze_call(call_id, classifier)
+    total_s = time.perf_counter() - start
+    stages = {k: round(v, 2) for k, v in result.timings.items()}  # decode runs on its own thread, beside the rest
+    return {
+        "call_s": info.duration_s,
+        "sampled_frames": n,
+        "floor_decode_all_x": info.duration_s / all_frames_s,
+        "floor_decode_sampled_x": info.duration_s / sampled_s,
+        "analysis_x": info.duration_s / total_s,
+        "analysis_wall_s": total_s,
+        "stages_s": stages,
+        "faces_found": result.faces_found,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--minutes", type=float, nargs="+", default=[2.0])
+    parser.add_argument("--detector", default="mtcnn")
+    parser.add_argument("--fps", type=float, default=4.0)
+    parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)  # child-process mode
+    args = parser.parse_args(argv)
+    if args.measure:
+        print(json.dumps(measure(args.measure, args.detector, args.fps)))
+        return
+
+    print("seconds of call per wall second (x real time); 'vs floor' = analysis / sampled decode; "
+          "decode runs on its own thread, 'wait for frames' is the main thread idle on it")
+    print(f"{'call':>8} {'floor all':>10} {'floor sampled':>14} {'analysis':>9} {'vs floor':>9} {'peak RSS':>9}  stages (s)")
+    for minutes in args.minutes:
+        video = bench_video(minutes)
+        with tempfile.TemporaryDirectory() as data:
+            env = {**os.environ, "RAPPORT_DATA_DIR": data, "RAPPORT_DB_URL": f"sqlite:///{data}/bench.db"}
+            child = subprocess.run([sys.executable, "-m", "pipeline.bench", "--measure", str(video), "--detector",
+                                    args.detector, "--fps", str(args.fps)], cwd=REPO_ROOT, env=env,
+                                   capture_output=True, text=True, check=True)
+        r = json.loads(child.stdout.strip().splitlines()[-1])
+        print(f"{minutes:>6g}min {r['floor_decode_all_x']:>9.1f}x {r['floor_decode_sampled_x']:>13.1f}x "
+              f"{r['analysis_x']:>8.1f}x {r['analysis_x'] / r['floor_decode_sampled_x']:>8.0%} {r['peak_rss_mb']:>7.0f}MB  "
+              + ", ".join(f"{k} {v}" for k, v in r["stages_s"].items()), flush=True)
+
+
+if __name__ == "__main__":
+    main()

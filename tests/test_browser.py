@@ -1,0 +1,108 @@
+"""End to end in a real browser: upload a generated call, watch it analysed, review it, download the PDF.
+
+The app runs as `streamlit run` (with the local worker it starts) on a free port;
+Debian's Chromium drives it through Playwright. The worker uses a tiny
+deterministic classifier (the face crop's brightness decides happy vs neutral)
+so that the generated call has a known prospect shift whatever the shipped
+model's current opinion of two still portraits is; the shipped model has its own tests.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+
+import pytest
+
+from dashboard.browser import CHROMIUM, chromium, running_app
+
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).is_file(), reason="needs Debian's chromium (apt-get install chromium)")
+TITLE = "Browser test: Globex pricing call"
+ANALYSIS_TIMEOUT_MS = 240_000
+BRIGHTNESS_THRESHOLD = 125.0  # the rep's portrait crop averages ~111, the prospect's ~138 (of 255)
+
+
+@pytest.fixture(scope="module")
+def brightness_model(tmp_path_factory) -> Path:
+    """Keras model: mean pixel above the threshold -> happy, below -> neutral (all 7 outputs, softmax)."""
+    import keras
+    import numpy as np
+
+    from config import EMOTIONS
+
+    inputs = keras.Input((48, 48, 1))
+    dense = keras.layers.Dense(len(EMOTIONS), activation="softmax")
+    model = keras.Model(inputs, dense(keras.layers.GlobalAveragePooling2D()(inputs)))
+    weights = np.zeros((1, len(EMOTIONS)), np.float32)
+    bias = np.full(len(EMOTIONS), -10.0, np.float32)
+    happy, neutral = EMOTIONS.index("happy"), EMOTIONS.index("neutral")
+    weights[0, happy], bias[happy], bias[neutral] = 0.5, -0.5 * BRIGHTNESS_THRESHOLD, 0.0
+    dense.set_weights([weights, bias])
+    path = tmp_path_factory.mktemp("model") / "brightness.keras"
+    model.save(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def call_video(tmp_path_factory) -> Path:
+    """12 s gallery call; the prospect's tile shows the darker portrait first, the brighter one from 6 s."""
+    from pipeline.synthetic import Appearance, CallScript, write_call_video
+
+    script = CallScript(duration_s=12, size=(960, 540), prospect=(Appearance(0, "hopper"), Appearance(6, "astronaut")))
+    return write_call_video(tmp_path_factory.mktemp("video") / "globex-call.mp4", script)
+
+
+def test_upload_analyse_review_and_download_the_pdf(tmp_path, brightness_model, call_video):
+    from pypdf import PdfReader
+
+    data = tmp_path / "data"
+    env = {"RAPPORT_DATA_DIR": str(data), "RAPPORT_DB_URL": f"sqlite:///{data / 'rapport.db'}",
+           "RAPPORT_MODEL_PATH": str(brightness_model), "RAPPORT_QUEUE_URL": "", "RAPPORT_LOCAL_WORKER": "1",
+           "TF_CPP_MIN_LOG_LEVEL": "2"}
+    not_a_video = tmp_path / "notes.mp4"
+    not_a_video.write_text("This is a text file, not a video recording.\n")
+
+    with running_app(env, tmp_path / "app.log") as url, chromium() as page:
+        page.set_default_timeout(30_000)
+        page.goto(f"{url}/upload")
+        page.get_by_text("Consent first").wait_for()
+
+        # A bad file is refused on the page with the pipeline's message.
+        upload(page, not_a_video, "Not a call")
+        page.get_by_text("can't be analysed").wait_for()
+
+        upload(page, call_video, TITLE)
+        page.get_by_text(f"{TITLE} is analysed").wait_for(timeout=ANALYSIS_TIMEOUT_MS)
+        page.get_by_role("button", name="Open review").first.click()
+
+        page.get_by_role("heading", name=TITLE).wait_for()
+        page.locator(".js-plotly-plot").first.wait_for()
+        traces = page.evaluate("""() => [...document.querySelectorAll('.js-plotly-plot')]
+            .flatMap(gd => (gd.data || []).map(t => ({name: t.name, n: (t.x || []).length, text: t.hovertext || null})))""")
+        names = {t["name"] for t in traces}
+        assert {"happy", "neutral", "rep most likely", "prospect most likely"} <= names
+        positive = [t for t in traces if t["name"] == "positive shift" and t["n"] > 0]
+        assert positive, f"no positive shift marker drawn; traces: {traces}"
+        assert any("Prospect" in text and "neutral → happy" in text for t in positive for text in t["text"])
+        assert page.locator("video").count() == 1
+
+        with page.expect_download() as download_info:
+            page.get_by_role("button", name="PDF report").click()
+        pdf_path = tmp_path / "report.pdf"
+        download_info.value.save_as(pdf_path)
+        page.screenshot(path=tmp_path / "review.png", full_page=True)
+
+    pdf = pdf_path.read_bytes()
+    assert pdf.startswith(b"%PDF-") and b"%%EOF" in pdf[-1024:]
+    text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages)
+    assert f"Coaching report: {TITLE}" in re.sub(r"\s+", " ", text)
+    assert "likely" in text
+
+
+def upload(page, video: Path, title: str) -> None:
+    """Fill the upload form and submit it, as a manager would."""
+    page.locator("input[type=file]").set_input_files(str(video))
+    page.get_by_label("Title").fill(title)
+    page.get_by_text("Everyone on this call agreed").click()
+    page.get_by_role("button", name="Analyse call").click()

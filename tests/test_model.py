@@ -1,0 +1,151 @@
+"""The emotion model: preprocessing, label order, a tiny real training run with resume, evaluation CLI, shipped file."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import pytest
+
+from config import EMOTIONS, REPO_ROOT, SHIPPED_MODEL_PATH
+from model.classifier import EmotionClassifier, ModelFileError
+from model.data import list_images, load_folder, stratified_split
+from model.preprocess import FACE_SIZE, crop_face, square_box
+from pipeline.synthetic import face_portrait
+
+
+def test_label_order_is_the_one_order_everywhere():
+    assert EMOTIONS == ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
+
+
+def test_crop_face_gives_48x48_uint8_gray_for_any_input():
+    portrait = np.ascontiguousarray(face_portrait("astronaut"))
+    for image in (portrait, cv2.cvtColor(portrait, cv2.COLOR_BGR2GRAY), cv2.cvtColor(portrait, cv2.COLOR_BGR2BGRA)):
+        face = crop_face(image, np.array([60, 40, 160, 150], np.float32))
+        assert face.shape == (FACE_SIZE, FACE_SIZE) and face.dtype == np.uint8
+        assert 0 <= face.min() and face.max() <= 255 and face.std() > 10
+    corner = crop_face(portrait, np.array([-20, -20, 40, 40], np.float32))  # box leaves the frame
+    assert corner.shape == (FACE_SIZE, FACE_SIZE)
+    small = crop_face(np.full((20, 30), 128, np.uint8))  # whole image, upscaled
+    assert small.shape == (FACE_SIZE, FACE_SIZE) and (small == 128).all()
+
+
+def test_square_box_adds_margin_around_the_centre():
+    box = square_box(np.array([10, 20, 50, 100], np.float32), margin=0.25)
+    assert box[2] - box[0] == pytest.approx(120) and box[3] - box[1] == pytest.approx(120)
+    assert (box[0] + box[2]) / 2 == pytest.approx(30) and (box[1] + box[3]) / 2 == pytest.approx(60)
+
+
+def write_faces(root, per_class: int, whole_photos: bool = False, seed: int = 0):
+    """An `<emotion>/<image>` tree: real portrait crops, varied per image so classes are learnable-ish."""
+    rng = np.random.default_rng(seed)
+    portrait = cv2.cvtColor(np.ascontiguousarray(face_portrait("astronaut")), cv2.COLOR_BGR2GRAY)
+    for k, emotion in enumerate(EMOTIONS):
+        folder = root / emotion
+        folder.mkdir(parents=True, exist_ok=True)
+        for i in range(per_class):
+            image = portrait if whole_photos else cv2.resize(portrait[40:200, 30:190], (48, 48))
+            image = np.clip(image.astype(np.int16) + rng.integers(-8, 8, image.shape) + 12 * k, 0, 255).astype(np.uint8)
+            cv2.imwrite(str(folder / f"{emotion}_{i}.png"), image)
+
+
+def test_data_loading_and_stratified_split(tmp_path, monkeypatch):
+    monkeypatch.setenv("RAPPORT_DATA_DIR", str(tmp_path / "data"))
+    from config import get_settings
+
+    get_settings.cache_clear()
+    write_faces(tmp_path / "set", per_class=10)
+    (tmp_path / "set" / "neutral" / "notes.txt").write_text("ignored: not an image")
+    data = load_folder(tmp_path / "set")
+    assert len(data) == 70 and data.faces.shape == (70, 48, 48) and data.class_counts() == {e: 10 for e in EMOTIONS}
+    train, val, test = stratified_split(data)
+    assert (len(train), len(val), len(test)) == (49, 14, 7)
+    assert train.class_counts() == {e: 7 for e in EMOTIONS}
+    assert not set(train.paths) & set(val.paths) and not set(val.paths) & set(test.paths)
+    (tmp_path / "set" / "bored").mkdir()
+    with pytest.raises(ValueError, match="folder name must be one of"):
+        list_images(tmp_path / "set")
+    get_settings.cache_clear()
+
+
+def run_module(module: str, *args: str, env: dict | None = None, timeout: float = 600):
+    import os
+
+    return subprocess.run([sys.executable, "-m", module, *args], cwd=REPO_ROOT, capture_output=True, text=True,
+                          timeout=timeout, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **(env or {})})
+
+
+def test_training_two_tiny_stages_writes_a_loadable_model_and_resumes(tmp_path):
+    datasets = tmp_path / "datasets"
+    write_faces(datasets / "fer2013" / "train", per_class=6)
+    write_faces(datasets / "fer2013" / "val", per_class=2, seed=1)
+    write_faces(datasets / "facial_expressions" / "train", per_class=10, whole_photos=True, seed=2)
+    run = tmp_path / "run"
+    env = {"RAPPORT_DATA_DIR": str(tmp_path / "data")}
+    args = ["--run-dir", str(run), "--datasets", str(datasets), "--epochs", "1", "--batch-size", "16"]
+    first = run_module("model.train", *args, env=env)
+    assert first.returncode == 0, first.stderr[-3000:]
+    for name in ("hparams.json", "training_log.csv", "curves.png", "best.keras", "last.keras", "state.json",
+                 "report.json", "emotion_cnn.tflite", "confusion_fer2013_val.png"):
+        assert (run / name).is_file(), name
+    log = (run / "training_log.csv").read_text().splitlines()
+    assert len(log) == 3 and log[0].startswith("stage,epoch")  # header + one epoch per stage
+    assert json.loads((run / "state.json").read_text())["finished"] is True
+    hparams = json.loads((run / "hparams.json").read_text())
+    assert hparams["class_counts"]["train"]["disgust"] == 6 + 7  # fer train + 70% of the whole photos
+    probs = EmotionClassifier(run / "emotion_cnn.tflite").predict(np.zeros((3, 48, 48), np.uint8))
+    assert probs.shape == (3, 7) and np.allclose(probs.sum(axis=1), 1, atol=1e-4)
+
+    refused = run_module("model.train", *args, env=env)
+    assert refused.returncode != 0 and "--resume" in refused.stderr
+
+    state = json.loads((run / "state.json").read_text())  # pretend stage 2 was interrupted before its epoch
+    (run / "state.json").write_text(json.dumps({**state, "stage": 2, "epochs_done": 0, "finished": False}))
+    resumed = run_module("model.train", *args, "--resume", env=env)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert len((run / "training_log.csv").read_text().splitlines()) == 4
+    assert "stage 2 epoch 1" in resumed.stdout
+
+
+def test_evaluate_cli_prints_the_json_fields_and_counts_missing_faces(tmp_path):
+    data = tmp_path / "eval"
+    write_faces(data, per_class=2, whole_photos=True)
+    cv2.imwrite(str(data / "fear" / "blank.png"), np.full((120, 120), 90, np.uint8))  # no face in it
+    out = run_module("model.evaluate", "--data", str(data), "--detect-faces", "--json",
+                     "--confusion", str(tmp_path / "cm.png"), env={"RAPPORT_DATA_DIR": str(tmp_path / "d")})
+    assert out.returncode == 0, out.stderr[-2000:]
+    metrics = json.loads(out.stdout.strip().splitlines()[-1])
+    assert {"accuracy", "macro_f1", "baseline_accuracy", "n_images", "n_no_face", "per_class"} <= set(metrics)
+    assert metrics["n_images"] == 15 and metrics["n_no_face"] == 1
+    assert list(metrics["per_class"]) == list(EMOTIONS)
+    assert set(metrics["per_class"]["happy"]) == {"precision", "recall", "f1", "support"}
+    assert metrics["per_class"]["fear"]["support"] == 3
+    assert (tmp_path / "cm.png").is_file()
+    table = run_module("model.evaluate", "--data", str(data), "--tta", "--confusion", str(tmp_path / "cm2.png"),
+                       env={"RAPPORT_DATA_DIR": str(tmp_path / "d")})
+    assert "macro-F1" in table.stdout and "majority baseline" in table.stdout
+    bad = run_module("model.evaluate", "--data", str(tmp_path / "nowhere"), "--json")
+    assert bad.returncode == 2 and "data folder not found" in bad.stderr
+
+
+def test_shipped_model_is_one_small_file_and_classifies_a_real_face(classifier):
+    assert SHIPPED_MODEL_PATH.stat().st_size <= 10 * 2**20
+    portrait = np.ascontiguousarray(face_portrait("astronaut"))
+    face = crop_face(portrait, np.array([75, 60, 160, 160], np.float32))  # her smiling face
+    probs = classifier.predict(face[None])
+    assert probs.shape == (1, 7) and probs.dtype == np.float32
+    assert np.all(probs >= 0) and probs.sum() == pytest.approx(1.0, abs=1e-4)
+    flipped = classifier.predict(face[None], flip_tta=True)
+    assert flipped.sum() == pytest.approx(1.0, abs=1e-4)
+
+
+def test_a_broken_model_file_is_refused_clearly(tmp_path):
+    bad = tmp_path / "broken.tflite"
+    bad.write_bytes(b"not a flatbuffer")
+    with pytest.raises(ModelFileError, match="not a loadable TFLite model"):
+        EmotionClassifier(bad)
+    with pytest.raises(ModelFileError, match="not found"):
+        EmotionClassifier(tmp_path / "missing.tflite")
