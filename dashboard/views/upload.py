@@ -59,7 +59,8 @@ if submitted:
                                           prospect_company=prospect_company.strip() or None,
                                           original_filename=upload.name, analysis=analysis)
             except InputError as error:
-                st.error(f"**{upload.name}** can't be analysed: {error}", icon=":material/error:")
+                message = str(error).replace(Path(temp.name).name, upload.name)  # name the file the manager chose
+                st.error(f"**{upload.name}** can't be analysed: {message}", icon=":material/error:")
             else:
                 st.session_state.setdefault("uploads", []).append(call_id)
                 st.toast(f"{upload.name} is queued for analysis.", icon=":material/schedule:")

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Set up and start Rapport on the embedded default: a SQLite file under data/,
+# the shipped model, one local analysis worker, and the Streamlit dashboard.
+# Ctrl-C stops both. Extra arguments go to `streamlit run`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh requirements.txt
+export TF_CPP_MIN_LOG_LEVEL="${TF_CPP_MIN_LOG_LEVEL:-2}"
+.venv/bin/python -c "from db.session import init_db; init_db()"
+.venv/bin/python -m pipeline worker &
+WORKER=$!
+trap 'kill -TERM $WORKER 2>/dev/null; wait $WORKER 2>/dev/null' EXIT INT TERM
+.venv/bin/python -m streamlit run dashboard/app.py --server.headless true "$@"
