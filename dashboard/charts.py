@@ -154,7 +154,7 @@ def _add_shift_markers(fig: go.Figure, shifts: pd.DataFrame, row: int, show_lege
         ), row=row, col=1)
 
 
-def shares_figure(shares: dict[str, dict[str, float]], height: int = 190) -> go.Figure:
+def shares_figure(shares: dict[str, dict[str, float]], height: int = 200) -> go.Figure:
     """Share of seen time in each likely emotion, one stacked bar per role."""
     fig = go.Figure()
     roles = [r for r in (PROSPECT, REP) if r in shares]
@@ -163,9 +163,9 @@ def shares_figure(shares: dict[str, dict[str, float]], height: int = 190) -> go.
         fig.add_trace(go.Bar(y=[r.capitalize() for r in roles], x=values, name=emotion, orientation="h",
                              marker_color=EMOTION_COLOURS[emotion], text=[f"{v:.0%}" if v >= 0.06 else "" for v in values],
                              textposition="inside", hovertemplate=f"{emotion} %{{x:.0%}}<extra>%{{y}}</extra>"))
-    fig.update_layout(barmode="stack", height=height, margin=dict(l=10, r=10, t=10, b=10), template="plotly_white",
-                      font=FONT, xaxis=dict(tickformat=".0%", range=[0, 1]), showlegend=True,
-                      legend=dict(orientation="h", yanchor="top", y=-0.2, x=0))
+    fig.update_layout(barmode="stack", height=height, margin=dict(l=10, r=10, t=50, b=10), template="plotly_white",
+                      font=FONT, xaxis=dict(tickformat=".0%", range=[0, 1], showticklabels=False), showlegend=True,
+                      legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0, traceorder="normal"))
     return fig
 
 

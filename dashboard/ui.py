@@ -16,7 +16,7 @@ STATUS_LABELS = {CallStatus.QUEUED: "⏳ queued", CallStatus.RUNNING: "⚙️ an
 
 
 def hints_caption() -> None:
-    st.caption(f"ⓘ {HINTS_NOT_VERDICTS} {model_accuracy()}")
+    st.caption(f":material/info: {HINTS_NOT_VERDICTS} {model_accuracy()}")
 
 
 def open_review_button(call_id: int, key: str) -> None:

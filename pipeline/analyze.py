@@ -36,8 +36,8 @@ CLASSIFY_BATCH = 64
 class AnalysisSettings:
     fps: float = 4.0
     """Frames analysed per second of call."""
-    detector: str = "mtcnn"
-    """Face detector (see pipeline.detect.DETECTORS)."""
+    detector: str = "haar"
+    """Face detector (see pipeline.detect.DETECTORS); Haar is the default for speed, see the README."""
     detect_every_s: float = 2.0
     """Seconds between detector runs; the tracker carries faces in between."""
     analysis_width: int = 640

@@ -90,15 +90,50 @@ def measure(video: Path, detector: str, fps: float) -> dict:
     }
 
 
+def compare_detectors(stills: Path, video: Path, n_stills: int = 300, n_frames: int = 20) -> None:
+    """Hit rate on labelled photos (each holds one face) and cost on 640-px call frames, per detector."""
+    import random
+
+    import cv2
+    import numpy as np
+
+    from model.data import list_images
+    from pipeline.detect import DETECTORS, find_face_in_still, make_detector
+    from pipeline.video import probe, read_frame_at
+
+    photos = random.Random(0).sample(list_images(stills), n_stills)
+    info = probe(video)
+    frames = [read_frame_at(video, t, width=640) for t in np.linspace(1, info.duration_s - 1, n_frames)]
+    print(f"{'detector':<8} {'photos with a face found':>25} {'ms/photo':>9} {'ms per 640px frame':>19} {'faces/frame (2 expected)':>25}")
+    for name in DETECTORS:
+        detector = make_detector(name)
+        detector.detect(frames[0])  # warm-up
+        start = time.perf_counter()
+        hits = sum(find_face_in_still(cv2.imread(str(p)), detector) is not None for p, _ in photos)
+        per_photo = (time.perf_counter() - start) / len(photos) * 1000
+        times, counts = [], []
+        for frame in frames:
+            t0 = time.perf_counter()
+            counts.append(len(detector.detect(frame)))
+            times.append(time.perf_counter() - t0)
+        print(f"{name:<8} {hits:>16}/{len(photos)} ({hits / len(photos):.0%}) {per_photo:>9.1f} "
+              f"{np.median(times) * 1000:>12.1f} (med) {np.mean(counts):>20.2f}", flush=True)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--minutes", type=float, nargs="+", default=[2.0])
-    parser.add_argument("--detector", default="mtcnn")
+    parser.add_argument("--detector", default=get_settings().detector)
+    parser.add_argument("--compare-detectors", type=Path, metavar="STILLS",
+                        help="instead: compare detectors on STILLS (an <emotion>/<image> tree, one face each) and call frames")
     parser.add_argument("--fps", type=float, default=4.0)
     parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)  # child-process mode
     args = parser.parse_args(argv)
     if args.measure:
         print(json.dumps(measure(args.measure, args.detector, args.fps)))
+        return
+    if args.compare_detectors:
+        compare_detectors(args.compare_detectors, bench_video(args.minutes[0]))
         return
 
     print("seconds of call per wall second (x real time); 'vs floor' = analysis / sampled decode; "

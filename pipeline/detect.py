@@ -91,7 +91,7 @@ class HaarDetector:
 
     name = "haar"
 
-    def __init__(self, detect_width: int = 640, min_face_fraction: float = 0.06):
+    def __init__(self, detect_width: int = 640, min_face_fraction: float = 0.08):
         self.detect_width = detect_width
         self.min_face_fraction = min_face_fraction  # of the frame's shorter side
         path = cv2.data.haarcascades + "haarcascade_frontalface_default.xml"

@@ -110,7 +110,7 @@ def enqueue_call(video: Path, *, title: str | None = None, rep: str | None = Non
     """
     call_id = create_call(video, title=title, rep=rep, prospect_name=prospect_name, prospect_company=prospect_company,
                           call_date=call_date, original_filename=original_filename, analysis=analysis)
-    return call_id, _add_job(call_id)
+    return call_id, _add_job(call_id, from_status=CallStatus.QUEUED)
 
 
 def retry_call(call_id: int) -> int:
@@ -121,7 +121,7 @@ def retry_call(call_id: int) -> int:
             raise NotFound(f"call {call_id} not found")
         if call.status != CallStatus.FAILED:
             raise ValueError(f"call {call_id} is {call.status}; only a failed call can be retried")
-    return _add_job(call_id)
+    return _add_job(call_id, from_status=CallStatus.FAILED)
 
 
 def latest_job(session: Session, call_id: int) -> Job | None:
@@ -146,13 +146,15 @@ def start_local_worker() -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "pipeline", "worker"], cwd=REPO_ROOT, env=os.environ.copy())
 
 
-def _add_job(call_id: int) -> int:
+def _add_job(call_id: int, *, from_status: str) -> int:
+    """A queued job for a call in `from_status` (checked in the UPDATE itself, so two retries make one job)."""
     with session_scope() as session:
-        if session.scalar(select(Job.id).where(Job.call_id == call_id, Job.state.in_(ACTIVE))) is not None:
-            raise ValueError(f"call {call_id} already has a queued or running analysis")
+        moved = session.execute(update(Call).where(Call.id == call_id, Call.status == from_status)
+                                .values(status=CallStatus.QUEUED, error=None)).rowcount
+        if not moved or session.scalar(select(Job.id).where(Job.call_id == call_id, Job.state.in_(ACTIVE))):
+            raise ValueError(f"call {call_id} is already queued or being analysed")
         job = Job(call_id=call_id, state=CallStatus.QUEUED, heartbeat_at=utcnow())
         session.add(job)
-        session.execute(update(Call).where(Call.id == call_id).values(status=CallStatus.QUEUED, error=None))
         session.flush()
         job_id = job.id
     _send([job_id])

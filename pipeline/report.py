@@ -57,7 +57,7 @@ class CallFacts:
     @property
     def prospect(self) -> str:
         parts = [p for p in (self.prospect_name, self.prospect_company) if p]
-        return " · ".join(parts) if parts else "prospect not named"
+        return ", ".join(parts) if parts else "prospect not named"
 
 
 @dataclass(frozen=True)

@@ -76,7 +76,7 @@ class Worker:
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, self._stop)
         queue = jobs.get_queue()
-        jobs.reap(self.settings)  # jobs of a worker that died while no one was running
+        jobs.reap(self.settings)  # a worker that died while no other was running left its job behind
         threading.Thread(target=self._housekeeping, daemon=True, name="heartbeat").start()
         log.info("worker %s taking jobs from %s%s", self.id, _redacted(jobs.queue_url(self.settings)),
                  " until the queue is empty" if self.burst else "")

@@ -79,7 +79,8 @@ def test_upload_analyse_review_and_download_the_pdf(tmp_path, brightness_model, 
         page.get_by_role("heading", name=TITLE).wait_for()
         page.locator(".js-plotly-plot").first.wait_for()
         traces = page.evaluate("""() => [...document.querySelectorAll('.js-plotly-plot')]
-            .flatMap(gd => (gd.data || []).map(t => ({name: t.name, n: (t.x || []).length, text: t.hovertext || null})))""")
+            .flatMap(gd => (gd._fullData || []).map(t => ({name: t.name, n: t.x ? t.x.length : 0,
+                                                          text: t.hovertext ? Array.from(t.hovertext) : []})))""")
         names = {t["name"] for t in traces}
         assert {"happy", "neutral", "rep most likely", "prospect most likely"} <= names
         positive = [t for t in traces if t["name"] == "positive shift" and t["n"] > 0]

@@ -221,6 +221,8 @@ def test_retry_queues_a_new_job_for_a_failed_call_only(queue_env, short_clip):
     assert (call(call_id).status, call(call_id).error) == ("failed", "x.mp4: not a video")
     new_id = jobs.retry_call(call_id)
     assert new_id != job_id and (job(new_id).state, call(call_id).status, call(call_id).error) == ("queued", "queued", None)
+    with pytest.raises(ValueError, match="only a failed call"):  # a second click makes no second job
+        jobs.retry_call(call_id)
     with pytest.raises(jobs.NotFound):
         jobs.retry_call(call_id + 100)
 

@@ -62,11 +62,10 @@ def _jump(t_s: float) -> None:
 
 
 # ----------------------------------------------------------------------------- header
-title_col, export_col = st.columns([3, 2], vertical_alignment="bottom")
-with title_col:
-    st.title(facts.title)
-    when = facts.call_date.strftime("%d %b %Y") if facts.call_date else "date not set"
-    st.caption(f"**{facts.rep or 'Rep not set'}** with **{facts.prospect}** · {when} · {clock(facts.duration_s or 0)}")
+st.title(facts.title)
+when = facts.call_date.strftime("%d %b %Y") if facts.call_date else "date not set"
+st.caption(f"**{facts.rep or 'Rep not set'}** (rep) · **{facts.prospect}** (prospect) · {when} · "
+           f"{clock(facts.duration_s or 0)} long")
 if facts.status != CallStatus.DONE:
     if facts.status == CallStatus.FAILED:
         st.error(f"The analysis of this call failed: {facts.error or 'unknown error'}. Retry it from **Calls**.")
@@ -74,15 +73,14 @@ if facts.status != CallStatus.DONE:
     st.stop()
 
 slug = re.sub(r"[^a-z0-9]+", "-", facts.title.lower()).strip("-") or f"call-{call_id}"
-with export_col:
-    pdf_col, html_col, csv_col = st.columns(3)
-    pdf_col.download_button("PDF report", data=lambda: build_pdf(call_id), file_name=f"{slug}-coaching-report.pdf",
-                            mime="application/pdf", icon=":material/picture_as_pdf:", on_click="ignore", type="primary",
-                            width="stretch")
-    html_col.download_button("HTML report", data=lambda: build_html(call_id), file_name=f"{slug}-coaching-report.html",
-                             mime="text/html", icon=":material/code:", on_click="ignore", width="stretch")
-    csv_col.download_button("Per-second CSV", data=lambda: export_csv(call_id), file_name=f"{slug}-emotions.csv",
-                            mime="text/csv", icon=":material/table:", on_click="ignore", width="stretch")
+pdf_col, html_col, csv_col, _ = st.columns([1, 1, 1, 2])
+pdf_col.download_button("PDF report", data=lambda: build_pdf(call_id), file_name=f"{slug}-coaching-report.pdf",
+                        mime="application/pdf", icon=":material/picture_as_pdf:", on_click="ignore", type="primary",
+                        width="stretch")
+html_col.download_button("HTML report", data=lambda: build_html(call_id), file_name=f"{slug}-coaching-report.html",
+                         mime="text/html", icon=":material/code:", on_click="ignore", width="stretch")
+csv_col.download_button("Per-second CSV", data=lambda: export_csv(call_id), file_name=f"{slug}-emotions.csv",
+                        mime="text/csv", icon=":material/table:", on_click="ignore", width="stretch")
 ui.hints_caption()
 if facts.error:
     st.warning(facts.error, icon=":material/visibility_off:")
@@ -103,7 +101,8 @@ m2.metric("Prospect mood, first → last third", f"{start.positive:.0%} → {end
           delta=f"{(end.positive - start.positive) * 100:+.0f} pts likely positive")
 m3.metric("First positive prospect shift", clock(first["t_s"]) if first else "none",
           help="When the prospect's most likely emotion first turned positive and held for a few seconds.")
-m4.metric("Negative shifts", f"{summary.negative_shifts[PROSPECT]} prospect · {summary.negative_shifts[REP]} rep")
+m4.metric("Negative shifts · prospect, rep", f"{summary.negative_shifts[PROSPECT]} · {summary.negative_shifts[REP]}",
+          help="Times the most likely emotion turned more negative (e.g. happy → neutral, neutral → sad) and held.")
 
 # ----------------------------------------------------------------------------- player and talking points
 player_col, points_col = st.columns([3, 2])
