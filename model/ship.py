@@ -1,0 +1,58 @@
+"""Ship a run's best checkpoint as the product's model.
+
+    python -m model.ship runs/cnn-v1
+
+Exports `best.keras` to TFLite, scores it on every held-out split (the run's
+report), copies it to `model/emotion_cnn.tflite` and writes
+`model/model_card.json`, the measured figures the dashboard and reports show.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import shutil
+from pathlib import Path
+
+from config import SHIPPED_MODEL_PATH
+
+CARD_PATH = SHIPPED_MODEL_PATH.with_name("model_card.json")
+
+
+def ship(run_dir: Path, datasets: Path | None = None) -> dict:
+    from model.evaluate import write_run_report
+    from model.train import DATASETS, load_splits
+
+    report = write_run_report(run_dir, load_splits(datasets or DATASETS))
+    shutil.copyfile(report["model"], SHIPPED_MODEL_PATH)
+    state = json.loads((run_dir / "state.json").read_text())
+    log_rows = (run_dir / "training_log.csv").read_text().strip().splitlines()[1:]
+    card = {
+        "model": SHIPPED_MODEL_PATH.name,
+        "version": report["version"],
+        "run": run_dir.name,
+        "shipped_on": dt.date.today().isoformat(),
+        "epochs_trained": len(log_rows),
+        "training_finished": state.get("finished", False),
+        "fer2013_val_accuracy": report["fer2013_val"]["accuracy"],
+        "fer2013_val_macro_f1": report["fer2013_val"]["macro_f1"],
+        "wild_test_accuracy": report["wild_test"]["accuracy"],
+        "splits": {k: v for k, v in report.items() if isinstance(v, dict)},
+    }
+    CARD_PATH.write_text(json.dumps(card, indent=2) + "\n")
+    return card
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("run_dir", type=Path)
+    parser.add_argument("--datasets", type=Path, help="dataset root (default: the training recipe's)")
+    args = parser.parse_args()
+    card = ship(args.run_dir, args.datasets)
+    print(f"shipped {card['version']}: FER2013 val accuracy {card['fer2013_val_accuracy']:.3f}, "
+          f"macro-F1 {card['fer2013_val_macro_f1']:.3f}")
+
+
+if __name__ == "__main__":
+    main()
