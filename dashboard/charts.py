@@ -88,8 +88,7 @@ def timeline_figure(seconds: pd.DataFrame, shifts: pd.DataFrame, stages: Iterabl
     """Two aligned timelines, rep above prospect; each point carries its second in `customdata`."""
     n_seconds = int(seconds["second"].max()) + 1 if len(seconds) else 1
     bin_s = max(1, math.ceil(n_seconds / MAX_POINTS))
-    fig = make_subplots(rows=4, cols=1, shared_xaxes=True, vertical_spacing=0.035, row_heights=[0.41, 0.05, 0.41, 0.05],
-                        subplot_titles=("Rep · likely emotions", "", "Prospect · likely emotions", ""))
+    fig = make_subplots(rows=4, cols=1, shared_xaxes=True, vertical_spacing=0.035, row_heights=[0.41, 0.05, 0.41, 0.05])
     for index, role in enumerate((REP, PROSPECT)):
         row = 1 + 2 * index
         data = binned(seconds[seconds["role"] == role], bin_s)
@@ -114,7 +113,8 @@ def timeline_figure(seconds: pd.DataFrame, shifts: pd.DataFrame, stages: Iterabl
         for start, end in gap_spans(~np.isnan(codes), x, bin_s):
             fig.add_vrect(x0=start, x1=end, fillcolor=GAP_FILL, line_width=0, layer="below", row=row, col=1)
         _add_shift_markers(fig, shifts[shifts["role"] == role] if len(shifts) else shifts, row, show_legend=index == 0)
-        fig.update_yaxes(range=[0, 1.13], tickformat=".0%", tickvals=[0, 0.5, 1], row=row, col=1)
+        fig.update_yaxes(range=[0, 1.13], tickformat=".0%", tickvals=[0, 0.5, 1], row=row, col=1,
+                         title=dict(text=f"<b>{role.capitalize()}</b>", font=dict(color=ROLE_COLOURS[role], size=14)))
         fig.update_yaxes(showticklabels=False, row=row + 1, col=1)
     fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name="face not seen",
                              marker=dict(symbol="square", size=12, color=GAP_FILL, line=dict(width=1, color="#adb5bd"))),
@@ -128,7 +128,7 @@ def timeline_figure(seconds: pd.DataFrame, shifts: pd.DataFrame, stages: Iterabl
     fig.update_xaxes(tickvals=ticks, ticktext=labels, range=[0, n_seconds], showgrid=False)
     fig.update_xaxes(title_text="call time", row=4, col=1)
     fig.update_layout(
-        height=height, margin=dict(l=10, r=10, t=70, b=10), template="plotly_white", font=FONT,
+        height=height, margin=dict(l=10, r=10, t=60, b=10), template="plotly_white", font=FONT,
         legend=dict(orientation="h", yanchor="bottom", y=1.06, x=0, title_text=""),
         hovermode="closest", clickmode="event+select", dragmode="select", selectdirection="h",
     )

@@ -11,8 +11,13 @@ from pipeline.report import HINTS_NOT_VERDICTS, model_accuracy
 REVIEW_PAGE = "views/review.py"
 CALLS_PAGE = "views/calls.py"
 POLL_S = 2.0
-STATUS_LABELS = {CallStatus.QUEUED: "⏳ queued", CallStatus.RUNNING: "⚙️ analysing", CallStatus.DONE: "✅ done",
-                 CallStatus.FAILED: "⚠️ failed"}
+STATUS_LABELS = {CallStatus.QUEUED: "Queued", CallStatus.RUNNING: "Analysing", CallStatus.DONE: "Done",
+                 CallStatus.FAILED: "Failed"}
+
+
+def percent_column(label: str, help: str | None = None):
+    """A 0-100 progress bar column with a whole-number label (shares are stored as 0-1: multiply first)."""
+    return st.column_config.ProgressColumn(label, format="%d%%", min_value=0, max_value=100, help=help)
 
 
 def hints_caption() -> None:

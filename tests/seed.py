@@ -45,7 +45,8 @@ class SeededCall:
 
 def _vary(script, rng: np.random.Generator):
     """The same story told a little differently per seed: segment starts move, the ending may stay flat."""
-    moved = [(0.0 if i == 0 else float(np.clip(f + rng.uniform(-0.03, 0.03), 0.01, 0.99)), e) for i, (f, e) in enumerate(script)]
+    moved = sorted((0.0 if i == 0 else float(np.clip(f + rng.uniform(-0.3, 0.3) * (f - script[i - 1][0]), 0.01, 0.99)), e)
+                   for i, (f, e) in enumerate(script))
     if rng.random() < 0.4:
         moved[-1] = (moved[-1][0], "neutral")
     return moved
@@ -81,13 +82,17 @@ def _still(faces: list[FaceAnnotation], caption: str) -> np.ndarray:
 def seed_call(*, title: str = "Acme Corp renewal", rep: str = "Dana Whitfield", prospect_name: str = "Sam Lee",
               prospect_company: str = "Acme Corp", duration_s: int = 300, call_date: dt.date | None = None,
               seed: int = 0, video: Path | None = None, stages: bool = True, notes: bool = True,
-              status: str = CallStatus.DONE) -> SeededCall:
-    """Write one analysed call (tracks, per-second rows, shifts, stills, stages, notes) into the configured store."""
+              status: str = CallStatus.DONE, episodes: int = 1) -> SeededCall:
+    """Write one analysed call (tracks, per-second rows, shifts, stills, stages, notes) into the configured store.
+
+    `episodes` > 1 tells the scripted story that many times over (more shifts, as in a long call).
+    """
     settings = get_settings()
     rng = np.random.default_rng(seed)
     rows = []
     for track_no, (role, script) in enumerate(((REP, REP_SCRIPT), (PROSPECT, PROSPECT_SCRIPT)), start=1):
-        seconds, probs = _probs(script, duration_s, rng)
+        told = tuple(((k + f) / episodes, e) for k in range(episodes) for f, e in script)
+        seconds, probs = _probs(told, duration_s, rng)
         rows.append(TrackSecondRows(track_no, seconds, np.full(len(seconds), 4, np.int64), probs,
                                     np.tile(BOXES[role], (len(seconds), 1))))
     roles = {1: REP, 2: PROSPECT}

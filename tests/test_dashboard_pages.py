@@ -82,7 +82,7 @@ def test_marking_a_stage_stores_it_and_shows_the_prospect_per_stage(seeded):
     with session_scope() as session:
         assert session.scalar(select(ScriptStage).where(ScriptStage.call_id == call_id, ScriptStage.end_s == 20))
     stage_table = at.dataframe[0].value
-    assert list(stage_table["Stage"]) == ["intro"] and 0 <= stage_table["Prospect likely positive"][0] <= 1
+    assert list(stage_table["Stage"]) == ["intro"] and 0 <= stage_table["Prospect likely positive"][0] <= 100
 
 
 def test_a_stage_overlapping_another_is_refused_with_a_message(seeded):

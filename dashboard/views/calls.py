@@ -33,15 +33,16 @@ if isinstance(period, tuple) and len(period) == 2:
 if statuses:
     shown = shown[shown["status"].isin(statuses)]
 
+done = shown["status"] == CallStatus.DONE
 table = pd.DataFrame({
     "Call": shown["title"],
     "Rep": shown["rep"].fillna("—"),
-    "Prospect": [" · ".join(p for p in (n, c) if isinstance(p, str)) or "—" for n, c in zip(shown["prospect"], shown["company"])],
+    "Prospect": [", ".join(p for p in (n, c) if isinstance(p, str)) or "—" for n, c in zip(shown["prospect"], shown["company"])],
     "Date": shown["when"].dt.date,
     "Length": [clock(d) if pd.notna(d) else "—" for d in shown["duration_s"]],
     "Status": shown["status"].map(ui.STATUS_LABELS),
-    "Prospect likely positive": shown["prospect_positive"].where(shown["status"] == CallStatus.DONE),
-    "Prospect negative shifts": shown["negative_shifts"].where(shown["status"] == CallStatus.DONE),
+    "Prospect positive": (100 * shown["prospect_positive"]).where(done),
+    "Negative shifts": [str(int(n)) if ok else "—" for n, ok in zip(shown["negative_shifts"].fillna(0), done)],
 })
 
 
@@ -53,8 +54,10 @@ def _pick_from_table() -> None:
 
 st.dataframe(table, hide_index=True, width="stretch", on_select=_pick_from_table, selection_mode="single-row",
              key="calls_table", column_config={
-                 "Prospect likely positive": st.column_config.ProgressColumn(format="percent", min_value=0, max_value=1),
-                 "Prospect negative shifts": st.column_config.NumberColumn(format="%d"),
+                 "Call": st.column_config.TextColumn(width="large"),
+                 "Prospect positive": ui.percent_column("Prospect positive", "Share of the call the prospect likely "
+                                                                            "looked happy or surprised"),
+                 "Negative shifts": st.column_config.TextColumn(help="Times the prospect likely turned more negative"),
                  "Date": st.column_config.DateColumn(format="D MMM YYYY"),
              })
 st.caption(f"{len(shown)} of {len(calls)} calls · click a row to act on it.")
@@ -67,22 +70,21 @@ if st.session_state.get("calls_pick") not in labels:
 call_id = st.selectbox("Selected call", list(labels), format_func=labels.get, key="calls_pick")
 call = calls[calls["id"] == call_id].iloc[0]
 
-actions = st.columns([1, 1, 1, 3], vertical_alignment="center")
-with actions[0]:
-    if call["status"] == CallStatus.DONE:
-        ui.open_review_button(call_id, key="calls-open")
 if call["status"] == CallStatus.FAILED:
     st.warning(f"Analysis failed: {call['error'] or 'unknown error'}", icon=":material/error:")
-    if actions[1].button("Retry analysis", icon=":material/refresh:"):
+with st.container(horizontal=True):
+    if call["status"] == CallStatus.DONE:
+        ui.open_review_button(call_id, key="calls-open")
+    if call["status"] == CallStatus.FAILED and st.button("Retry analysis", icon=":material/refresh:"):
         try:
             retry_call(call_id)
         except (ValueError, NotFound) as error:
             st.error(str(error))
         else:
             st.rerun()
-if actions[2].button("Delete…", icon=":material/delete:", disabled=call["status"] in (CallStatus.QUEUED, CallStatus.RUNNING),
-                     help="Queued or running calls can be deleted once their analysis ends."):
-    st.session_state.confirm_delete = call_id
+    if st.button("Delete…", icon=":material/delete:", disabled=call["status"] in (CallStatus.QUEUED, CallStatus.RUNNING),
+                 help="Queued or running calls can be deleted once their analysis ends."):
+        st.session_state.confirm_delete = call_id
 
 if st.session_state.get("confirm_delete") == call_id:
     with st.container(border=True):

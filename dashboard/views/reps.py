@@ -36,15 +36,15 @@ with one_tab:
         st.plotly_chart(trend_figure(mine), config={"displayModeBar": False}, key="trend")
     with mix_col:
         st.markdown("**The rep's own likely expressions, call by call**")
-        mix = mine.assign(call=mine["when"].dt.strftime("%d %b") + " · " + mine["title"].str.slice(0, 18))
+        mix = mine.assign(call=mine["when"].dt.strftime("%d %b") + " #" + mine["id"].astype(str))
         st.plotly_chart(mix_figure(mix.rename(columns={f"rep_{e}": e for e in EMOTIONS}), "call"),
                         config={"displayModeBar": False}, key="mix")
     st.markdown("**Their calls**")
     st.dataframe(pd.DataFrame({"Call": mine["title"], "Date": mine["when"].dt.date, "Prospect": mine["prospect"],
-                               "Prospect likely positive": mine["prospect_positive"],
+                               "Prospect likely positive": 100 * mine["prospect_positive"],
                                "Prospect negative shifts": mine["negative_shifts"]}).iloc[::-1],
                  hide_index=True, width="stretch", column_config={
-                     "Prospect likely positive": st.column_config.ProgressColumn(format="percent", min_value=0, max_value=1),
+                     "Prospect likely positive": ui.percent_column("Prospect likely positive"),
                      "Date": st.column_config.DateColumn(format="D MMM YYYY")})
 
 with team_tab:
@@ -54,8 +54,9 @@ with team_tab:
     st.plotly_chart(team_figure(team), config={"displayModeBar": False}, key="team")
     st.markdown("**Each rep's own likely expressions (mean over their calls)**")
     st.plotly_chart(mix_figure(team, "rep", height=260), config={"displayModeBar": False}, key="team-mix")
-    st.dataframe(team[["rep", "calls", "prospect_positive", "negative_shifts_per_call"]].rename(columns={
-        "rep": "Rep", "calls": "Calls", "prospect_positive": "Prospect likely positive",
-        "negative_shifts_per_call": "Prospect negative shifts per call"}), hide_index=True, width="stretch",
-        column_config={"Prospect likely positive": st.column_config.ProgressColumn(format="percent", min_value=0, max_value=1),
-                       "Prospect negative shifts per call": st.column_config.NumberColumn(format="%.1f")})
+    st.dataframe(pd.DataFrame({"Rep": team["rep"], "Calls": team["calls"],
+                               "Prospect likely positive": 100 * team["prospect_positive"],
+                               "Prospect negative shifts per call": team["negative_shifts_per_call"]}),
+                 hide_index=True, width="stretch",
+                 column_config={"Prospect likely positive": ui.percent_column("Prospect likely positive"),
+                                "Prospect negative shifts per call": st.column_config.NumberColumn(format="%.1f")})

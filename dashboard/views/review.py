@@ -147,33 +147,33 @@ moments_tab, stages_tab, notes_tab, roles_tab = st.tabs(
 with moments_tab:
     if not moments:
         st.info("No key moments: neither face showed a sustained change of likely emotion.")
+    grid = st.columns(3)
     for index, moment in enumerate(moments):
-        with st.container(border=True):
-            image_col, text_col = st.columns([2, 3])
-            if moment.image.is_file():
-                image_col.image(str(moment.image), width="stretch")
+        with grid[index % 3].container(border=True):
             label = moment.direction or "strong moment"
-            text_col.badge(f"{clock(moment.t_s)} · {(moment.role or '').capitalize()} · {label}",
-                           color=BADGE_COLOURS.get(moment.direction, "blue"))
-            text_col.markdown(moment.caption.replace("->", "→"))
-            text_col.button(f"Play from {clock(moment.t_s)}", key=f"moment-{index}", icon=":material/play_arrow:",
-                            on_click=_jump, args=(moment.t_s,))
+            st.badge(f"{clock(moment.t_s)} · {(moment.role or '').capitalize()} · {label}",
+                     color=BADGE_COLOURS.get(moment.direction, "blue"))
+            if moment.image.is_file():
+                st.image(str(moment.image), width="stretch")
+            st.markdown(moment.caption.replace("->", "→"))
             for note in notes_at(notes, moment.t_s):
-                text_col.markdown(f":material/sticky_note_2: {note.text}" + (f" — *{note.author}*" if note.author else ""))
+                st.markdown(f":material/sticky_note_2: {note.text}" + (f" — *{note.author}*" if note.author else ""))
+            st.button(f"Play from {clock(moment.t_s)}", key=f"moment-{index}", icon=":material/play_arrow:",
+                      on_click=_jump, args=(moment.t_s,))
 
 with stages_tab:
     if summary.stages:
         table = pd.DataFrame({
             "Stage": [s.name for s in summary.stages],
             "Time": [f"{clock(s.start_s)}–{clock(s.end_s)}" for s in summary.stages],
-            "Prospect likely positive": [s.mood.positive for s in summary.stages],
-            "Prospect likely negative": [s.mood.negative for s in summary.stages],
+            "Prospect likely positive": [100 * s.mood.positive for s in summary.stages],
+            "Prospect likely negative": [100 * s.mood.negative for s in summary.stages],
             "Most likely emotion": [s.most_likely or "not seen" for s in summary.stages],
             "Negative shifts": [s.negative_shifts for s in summary.stages],
         })
         st.dataframe(table, hide_index=True, width="stretch", column_config={
-            "Prospect likely positive": st.column_config.ProgressColumn(format="percent", min_value=0, max_value=1),
-            "Prospect likely negative": st.column_config.ProgressColumn(format="percent", min_value=0, max_value=1)})
+            "Prospect likely positive": ui.percent_column("Prospect likely positive"),
+            "Prospect likely negative": ui.percent_column("Prospect likely negative")})
     else:
         st.caption("No stages yet: mark where the intro, discovery, demo, pricing and close happened to see the "
                    "prospect's likely emotions per stage.")

@@ -32,6 +32,7 @@ with st.form("upload", clear_on_submit=True, border=True):
     rep = left.selectbox("Rep", data.rep_names(), index=None, accept_new_options=True,
                          placeholder="Pick a rep or type a new name")
     position = right.selectbox("Where is the rep's tile?", REP_POSITIONS, index=REP_POSITIONS.index(settings.rep_position),
+                               format_func=str.capitalize,
                                help="In gallery view, the side of the screen the rep appears on. "
                                     "Speaker view (prospect large, rep small) is recognised on its own.")
     prospect_name = left.text_input("Prospect's name")
