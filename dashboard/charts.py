@@ -196,7 +196,8 @@ def mix_figure(mix: pd.DataFrame, label_column: str, height: int = 300) -> go.Fi
 
 def team_figure(team: pd.DataFrame, height: int = 300) -> go.Figure:
     """Reps side by side: prospects' likely positive share and negative turns per call."""
-    fig = make_subplots(rows=1, cols=2, subplot_titles=("Prospect likely positive (mean per call)", "Prospect negative shifts per call"))
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("Prospect likely positive (mean per call)",
+                                                        "Prospect negative shifts per call"))
     names: Sequence[str] = team["rep"]
     fig.add_trace(go.Bar(x=names, y=team["prospect_positive"], marker_color=ROLE_COLOURS[PROSPECT], name="likely positive",
                          text=[f"{v:.0%}" for v in team["prospect_positive"]], textposition="outside",

@@ -116,8 +116,10 @@ def call_stats(version: str) -> pd.DataFrame:
         row["shifts"] = sum(n for c, _, _, n in shifts if c == call_id)
         row["negative_shifts"] = sum(n for c, r, d, n in shifts if c == call_id and r == PROSPECT and d == "negative")
         rows.append(row)
-    out = calls.merge(pd.DataFrame(rows), on="id", how="left") if rows else calls
-    out["when"] = pd.to_datetime(out["call_date"].fillna(out["created_at"].dt.date)) if rows else pd.Series(dtype="datetime64[ns]")
+    if not rows:
+        return calls.assign(when=pd.Series(dtype="datetime64[ns]"))
+    out = calls.merge(pd.DataFrame(rows), on="id", how="left")
+    out["when"] = pd.to_datetime(out["call_date"].fillna(out["created_at"].dt.date))
     return out.sort_values(["when", "id"], ascending=False).reset_index(drop=True)
 
 

@@ -84,6 +84,11 @@ class Moment:
     direction: str | None = None
     strength: float | None = None
 
+    @property
+    def text(self) -> str:
+        """The caption as people read it (the stills are drawn with ASCII arrows)."""
+        return self.caption.replace("->", "→")
+
 
 @dataclass(frozen=True)
 class Stage:
@@ -251,7 +256,8 @@ def summarize_timeline(timeline: Timeline, stages: Sequence[Stage] = ()) -> Call
         shares=shares,
         mood={role: mood_of(s) for role, s in shares.items()},
         first_positive_shift=positive.iloc[0].to_dict() if len(positive) else None,
-        negative_shifts={role: int(((shifts["role"] == role) & (shifts["direction"] == "negative")).sum()) for role in (REP, PROSPECT)},
+        negative_shifts={role: int(((shifts["role"] == role) & (shifts["direction"] == "negative")).sum())
+                         for role in (REP, PROSPECT)},
         prospect_thirds=thirds,  # type: ignore[arg-type]
         stages=stage_summaries,
     )
@@ -325,7 +331,7 @@ def timeline_png(timeline: Timeline, stages: Sequence[Stage] = (), width_in: flo
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    from dashboard.charts import DIRECTION_COLOURS, EMOTION_COLOURS, time_ticks
+    from dashboard.charts import DIRECTION_COLOURS, EMOTION_COLOURS, ROLE_COLOURS, time_ticks
 
     n = max(1, timeline.n_seconds)
     fig = Figure(figsize=(width_in, 4.6), dpi=150)
@@ -352,7 +358,7 @@ def timeline_png(timeline: Timeline, stages: Sequence[Stage] = (), width_in: flo
         ax.set_xlim(0, n)
         ax.set_ylim(0, 1.12)
         ax.set_yticks([0, 0.5, 1], ["0%", "50%", "100%"], fontsize=7)
-        ax.set_title(f"{role.capitalize()} · likely emotions", fontsize=9, loc="left")
+        ax.set_ylabel(role.capitalize(), fontsize=9, fontweight="bold", color=ROLE_COLOURS[role])
         ax.spines[["top", "right"]].set_visible(False)
         ax.set_xticks([])
         band.set_xlim(0, n)
@@ -363,6 +369,12 @@ def timeline_png(timeline: Timeline, stages: Sequence[Stage] = (), width_in: flo
     out = io.BytesIO()
     fig.savefig(out, format="png", bbox_inches="tight")
     return out.getvalue()
+
+
+def _png_aspect(png: bytes) -> float:
+    """Height / width, from the PNG header."""
+    width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+    return height / width
 
 
 def _rgb(hex_colour: str) -> tuple[float, float, float]:
@@ -454,8 +466,11 @@ def build_pdf(call_id: int) -> bytes:
     pdf.ln(2)
     share_rows = [(role.capitalize(), *(f"{summary.shares[role][e]:.0%}" for e in EMOTIONS)) for role in (REP, PROSPECT)]
     table(share_rows, header=("Likely share of time", *EMOTIONS))
+    chart = timeline_png(timeline, stages)
+    if pdf.will_page_break(20 + width * _png_aspect(chart)):
+        pdf.add_page()  # keep the heading with its chart
     heading("Timelines")
-    pdf.image(io.BytesIO(timeline_png(timeline, stages)), w=width)
+    pdf.image(io.BytesIO(chart), w=width)
     pdf.set_font("DejaVu", "I", 8)
     pdf.multi_cell(0, 4, "Stacked areas: likely emotion probabilities per second; band below: most likely emotion; "
                    "white: face not seen; ▲ positive / ▼ negative / ● neutral shifts.", new_x="LMARGIN", new_y="NEXT")
@@ -474,7 +489,7 @@ def build_pdf(call_id: int) -> bytes:
                 pdf.image(moment.image, x=pdf.l_margin, y=top, w=70)
             pdf.set_xy(pdf.l_margin + 74, top)
             pdf.set_font("DejaVu", "B", 10)
-            pdf.multi_cell(width - 74, 5.5, f"{clock(moment.t_s)}  {moment.caption}", new_x="LMARGIN", new_y="NEXT")
+            pdf.multi_cell(width - 74, 5.5, f"{clock(moment.t_s)}  {moment.text}", new_x="LMARGIN", new_y="NEXT")
             pdf.set_font("DejaVu", "", 9)
             for note in notes_at(notes, moment.t_s):
                 pdf.set_x(pdf.l_margin + 74)
@@ -512,7 +527,7 @@ def build_html(call_id: int) -> str:
                  f'{base64.b64encode(moment.image.read_bytes()).decode()}">' if moment.image.is_file() else "")
         note_items = "".join(f"<li>{esc(n.text)}{f' <em>({esc(n.author)})</em>' if n.author else ''}</li>"
                              for n in notes_at(notes, moment.t_s))
-        moment_blocks.append(f'<div class="moment">{image}<div><b>{clock(moment.t_s)}</b> {esc(moment.caption)}'
+        moment_blocks.append(f'<div class="moment">{image}<div><b>{clock(moment.t_s)}</b> {esc(moment.text)}'
                              f'{f"<ul>{note_items}</ul>" if note_items else ""}</div></div>')
     stage_html = rows_table(_stage_rows(summary), STAGE_HEADER) if summary.stages else "<p>No script stages marked.</p>"
     notes_html = rows_table([(clock(n.t_s), n.text, n.author or "") for n in notes], ("Time", "Note", "By")) if notes \
@@ -522,12 +537,15 @@ def build_html(call_id: int) -> str:
 <html lang="en"><head><meta charset="utf-8"><title>Coaching report: {esc(facts.title)}</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <style>
-body {{ font-family: Inter, "Segoe UI", Helvetica, Arial, sans-serif; color: #31333F; max-width: 1100px; margin: 2rem auto; padding: 0 1rem; }}
+body {{ font-family: Inter, "Segoe UI", Helvetica, Arial, sans-serif; color: #31333F; max-width: 1100px;
+       margin: 2rem auto; padding: 0 1rem; }}
 h1 {{ margin-bottom: .2rem; }} h2 {{ color: #1f5fa8; margin-top: 2rem; }}
 .hint {{ color: #6c757d; font-style: italic; font-size: .9rem; }}
-table {{ border-collapse: collapse; margin: .5rem 0; }} td, th {{ border: 1px solid #dee2e6; padding: .3rem .6rem; text-align: left; }}
+table {{ border-collapse: collapse; margin: .5rem 0; }}
+td, th {{ border: 1px solid #dee2e6; padding: .3rem .6rem; text-align: left; }}
 th {{ background: #e8f0fa; }}
-.moment {{ display: flex; gap: 1rem; margin: .8rem 0; align-items: flex-start; }} .moment img {{ width: 320px; border-radius: 6px; }}
+.moment {{ display: flex; gap: 1rem; margin: .8rem 0; align-items: flex-start; }}
+.moment img {{ width: 320px; border-radius: 6px; }}
 </style></head>
 <body>
 <h1>Coaching report: {esc(facts.title)}</h1>

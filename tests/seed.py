@@ -71,7 +71,7 @@ def _probs(script, n_seconds: int, rng: np.random.Generator) -> tuple[np.ndarray
 def _still(faces: list[FaceAnnotation], caption: str) -> np.ndarray:
     """A 640x360 call frame with both portraits, annotated like the pipeline's snapshots."""
     frame = np.full((360, 640, 3), (36, 33, 32), np.uint8)
-    for role, (x1, y1, x2, y2) in BOXES.items():
+    for role in BOXES:
         portrait = face_portrait(FACES[role])
         tile_w, tile_h = 300, 300
         x0 = 10 if role == REP else 330
@@ -167,7 +167,8 @@ def seed_team(days: int = 5) -> list[SeededCall]:
             name, company = prospects[(i + j) % len(prospects)]
             calls.append(seed_call(title=f"{company} {('discovery', 'demo', 'pricing', 'renewal')[(i + j) % 4]} call",
                                    rep=rep, prospect_name=name, prospect_company=company,
-                                   duration_s=120 + 30 * ((i * 3 + j) % 5), call_date=dt.date(2026, 10, 5) + dt.timedelta(days=7 * i + j),
+                                   duration_s=120 + 30 * ((i * 3 + j) % 5),
+                                   call_date=dt.date(2026, 10, 5) + dt.timedelta(days=7 * i + j),
                                    seed=10 * i + j, notes=i == days - 1, stages=i % 2 == 0))
     calls.append(seed_call(title="Hooli intro (upload failed)", rep=reps[1], prospect_name="Gavin B", prospect_company="Hooli",
                            status=CallStatus.FAILED, seed=99))

@@ -88,6 +88,12 @@ def test_upload_analyse_review_and_download_the_pdf(tmp_path, brightness_model, 
         assert any("Prospect" in text and "neutral → happy" in text for t in positive for text in t["text"])
         assert page.locator("video").count() == 1
 
+        # Choosing a key moment moves the player there.
+        play = page.get_by_role("button", name=re.compile(r"Play from 0:0[4-8]")).first
+        target = int(play.inner_text().strip()[-1])
+        play.click()
+        page.wait_for_function(f"() => Math.abs(document.querySelector('video').currentTime - {target}) < 0.6")
+
         with page.expect_download() as download_info:
             page.get_by_role("button", name="PDF report").click()
         pdf_path = tmp_path / "report.pdf"

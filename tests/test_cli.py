@@ -47,7 +47,13 @@ def test_analyze_export_list_reassign_delete(store, videos):
     assert "Acme discovery" in listed.stdout and "Dana" in listed.stdout and "done" in listed.stdout
 
     swapped = run_cli("reassign", "1", "--swap", env_overrides=env)
-    assert swapped.returncode == 0 and "track 0: prospect" in swapped.stdout and "track 1: rep" in swapped.stdout
+    assert swapped.returncode == 0 and sorted(l.split(": ")[1] for l in swapped.stdout.splitlines()) == ["prospect", "rep"]
+    after = list(csv.DictReader(io.StringIO(run_cli("export", "1", env_overrides=env).stdout)))
+    def happy(table, role):
+        return [float(r["happy"] or "nan") for r in table if r["role"] == role]
+
+    assert happy(after, "rep") == pytest.approx(happy(rows, "prospect"), abs=2e-4, nan_ok=True)
+    assert happy(after, "prospect") == pytest.approx(happy(rows, "rep"), abs=2e-4, nan_ok=True)
     bad_role = run_cli("reassign", "1", "--set", "0=boss", env_overrides=env)
     assert bad_role.returncode == 2 and "role must be" in bad_role.stderr
 

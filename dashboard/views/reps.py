@@ -29,7 +29,8 @@ with one_tab:
     c1.metric("Calls analysed", len(mine))
     c2.metric("Prospect likely positive", f"{mine['prospect_positive'].mean():.0%}", help="Mean over this rep's calls.")
     c3.metric("Prospect negative shifts per call", f"{mine['negative_shifts'].mean():.1f}")
-    c4.metric("Rep likely smiling", f"{mine['rep_happy'].mean():.0%}", help="Share of time the rep's most likely emotion was happy.")
+    c4.metric("Rep likely smiling", f"{mine['rep_happy'].mean():.0%}",
+              help="Share of time the rep's most likely emotion was happy.")
     trend_col, mix_col = st.columns(2)
     with trend_col:
         st.markdown("**How positive their prospects likely looked, call by call**")

@@ -17,8 +17,8 @@ from dashboard import data, ui
 from dashboard.charts import shares_figure
 from db.models import CallStatus
 from pipeline.calls import NotFound, add_note, add_stage, clock, delete_note, delete_stage, export_csv, reassign_roles
-from pipeline.report import (STAGE_NAMES, build_html, build_pdf, load_facts, load_moments, load_notes, load_stages,
-                             load_tracks, notes_at)
+from pipeline.report import (STAGE_NAMES, build_html, build_pdf, load_facts, load_moments, load_notes,
+                             load_stages, load_tracks, notes_at)
 from pipeline.roles import PROSPECT, REP
 
 BADGE_COLOURS = {"positive": "green", "negative": "red", "neutral": "gray"}
@@ -118,8 +118,9 @@ with points_col:
     with st.container(border=True):
         st.markdown("**Talking points for the one-to-one**")
         st.markdown("\n".join(f"- {p}" for p in summary.talking_points))
-    st.markdown("**Share of time in each likely emotion**")
-    st.plotly_chart(shares_figure(summary.shares), config={"displayModeBar": False}, key="shares")
+    with st.container(border=True):
+        st.markdown("**Share of time in each likely emotion**")
+        st.plotly_chart(shares_figure(summary.shares), config={"displayModeBar": False}, key="shares")
 
 # ----------------------------------------------------------------------------- timelines
 chart_key = f"timeline-{call_id}"
@@ -155,7 +156,7 @@ with moments_tab:
                      color=BADGE_COLOURS.get(moment.direction, "blue"))
             if moment.image.is_file():
                 st.image(str(moment.image), width="stretch")
-            st.markdown(moment.caption.replace("->", "→"))
+            st.markdown(moment.text)
             for note in notes_at(notes, moment.t_s):
                 st.markdown(f":material/sticky_note_2: {note.text}" + (f" — *{note.author}*" if note.author else ""))
             st.button(f"Play from {clock(moment.t_s)}", key=f"moment-{index}", icon=":material/play_arrow:",
@@ -195,7 +196,8 @@ with stages_tab:
     if stages:
         with remove_col.container(border=True):
             st.markdown("**Remove a stage**")
-            doomed = st.selectbox("Stage to remove", stages, format_func=lambda s: f"{s.name} ({clock(s.start_s)}–{clock(s.end_s)})")
+            doomed = st.selectbox("Stage to remove", stages,
+                                  format_func=lambda s: f"{s.name} ({clock(s.start_s)}–{clock(s.end_s)})")
             if st.button("Remove", icon=":material/delete:"):
                 delete_stage(doomed.id)
                 st.rerun()
@@ -205,7 +207,7 @@ with notes_tab:
         st.markdown("**Add a coaching note**")
         here = st.session_state.video_at[1]
         anchors = {float(here): f"Player position ({clock(here)})"}
-        anchors.update({m.t_s: f"{clock(m.t_s)} · {m.caption}" for m in moments})
+        anchors.update({m.t_s: f"{clock(m.t_s)} · {m.text}" for m in moments})
         at = st.selectbox("At", list(anchors), format_func=anchors.get)
         text = st.text_area("Note", placeholder="What should the rep keep doing, or try differently here?")
         author = st.text_input("Your name", value=st.session_state.get("author", ""))

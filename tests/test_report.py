@@ -1,0 +1,150 @@
+"""The coaching report's numbers, and the PDF / HTML / CSV files checked for what they say."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+from pypdf import PdfReader
+
+from config import EMOTIONS
+from db.models import EmotionSecond
+from db.session import session_scope
+from pipeline import report
+from pipeline.calls import CSV_COLUMNS, add_note, export_csv
+from pipeline.report import Stage, Timeline, summarize_timeline
+from tests.seed import seed_call
+
+
+def _rows(role: str, dominant: list[str | None]) -> list[dict]:
+    rows = []
+    for second, emotion in enumerate(dominant):
+        probs = {e: (np.nan if emotion is None else 0.8 if e == emotion else 0.2 / 6) for e in EMOTIONS}
+        rows.append({"second": second, "role": role, **probs, "dominant": emotion,
+                     "confidence": np.nan if emotion is None else 0.8, "face_present": emotion is not None})
+    return rows
+
+
+@pytest.fixture
+def timeline() -> Timeline:
+    """30 s: the prospect neutral, away, then happy; turned sad for a while in 'pricing'; the rep neutral throughout."""
+    prospect = ["neutral"] * 9 + [None] * 3 + ["sad"] * 6 + ["happy"] * 12
+    seconds = pd.DataFrame(_rows("rep", ["neutral"] * 30) + _rows("prospect", prospect))
+    shifts = pd.DataFrame([
+        {"role": "prospect", "t_s": 12.0, "from_emotion": "neutral", "to_emotion": "sad", "direction": "negative",
+         "strength": 0.6, "duration_s": 6.0},
+        {"role": "prospect", "t_s": 18.0, "from_emotion": "sad", "to_emotion": "happy", "direction": "positive",
+         "strength": 0.7, "duration_s": 12.0},
+    ])
+    return Timeline(seconds, shifts)
+
+
+def test_summary_numbers(timeline):
+    stages = (Stage(1, "discovery", 0, 10), Stage(2, "pricing", 10, 20), Stage(3, "close", 20, 30))
+    summary = summarize_timeline(timeline, stages)
+    assert summary.n_seconds == 30
+    assert summary.seen == {"rep": 1.0, "prospect": pytest.approx(27 / 30)}
+    assert summary.shares["rep"]["neutral"] == 1.0
+    assert summary.shares["prospect"] == pytest.approx({**{e: 0.0 for e in EMOTIONS}, "neutral": 9 / 27, "sad": 6 / 27,
+                                                        "happy": 12 / 27})
+    assert summary.first_positive_shift["t_s"] == 18.0
+    assert summary.negative_shifts == {"rep": 0, "prospect": 1}
+    first, last = summary.prospect_thirds
+    assert (first.positive, last.positive) == (0.0, 1.0)
+    pricing = summary.stages[1]
+    assert (pricing.name, pricing.negative_shifts, pricing.most_likely) == ("pricing", 1, "sad")
+    assert pricing.shares["sad"] == pytest.approx(6 / 8) and pricing.seen == pytest.approx(8 / 10)
+    points = " ".join(summary.talking_points)
+    assert "likely turned negative once during pricing" in points
+    assert "first likely positive turn came at 0:18" in points
+    assert "warmed up" in points
+    assert "most positive during close" in points
+
+
+def test_a_call_without_a_visible_prospect_says_so_and_nothing_else(timeline):
+    seconds = timeline.seconds.copy()
+    prospect = seconds["role"] == "prospect"
+    seconds.loc[prospect, ["dominant", *EMOTIONS]] = None
+    summary = summarize_timeline(Timeline(seconds, timeline.shifts.iloc[0:0]))
+    assert len(summary.talking_points) == 1 and "hardly visible" in summary.talking_points[0]
+
+
+def test_model_accuracy_comes_from_the_model_card(tmp_path, monkeypatch):
+    monkeypatch.setattr(report, "MODEL_CARD", tmp_path / "model_card.json")
+    assert report.model_accuracy() == "Model accuracy not yet measured."
+    (tmp_path / "model_card.json").write_text(json.dumps({"fer2013_val_accuracy": 0.6432}))
+    assert report.model_accuracy() == "Model accuracy: 64% on FER2013 val faces (7 emotions)."
+
+
+@pytest.fixture
+def call(store):
+    seeded = seed_call(title="Initech <renewal> & pricing", duration_s=180, seed=2)
+    add_note(seeded.call_id, 5, "Open with <their> goals, not ours.", "Kim")
+    return seeded
+
+
+def _pdf_text(pdf: bytes) -> str:
+    return re.sub(r"\s+", " ", "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages))
+
+
+def test_pdf_report_has_the_facts_numbers_points_moments_and_wording(call, tmp_path, monkeypatch):
+    monkeypatch.setattr(report, "MODEL_CARD", tmp_path / "model_card.json")
+    (tmp_path / "model_card.json").write_text(json.dumps({"fer2013_test_accuracy": 0.655}))
+    pdf = report.build_pdf(call.call_id)
+    assert pdf.startswith(b"%PDF-")
+    reader = PdfReader(io.BytesIO(pdf))
+    assert reader.metadata.title == "Coaching report: Initech <renewal> & pricing"
+    text = _pdf_text(pdf)
+    summary = report.summarize(call.call_id)
+    assert "Coaching report: Initech <renewal> & pricing" in text
+    assert "Dana Whitfield" in text and "Sam Lee, Acme Corp" in text and "3:00" in text
+    for point in summary.talking_points:
+        assert re.sub(r"\s+", " ", point) in text
+    assert "not verdicts" in text and "Model accuracy: 66% on FER2013 test faces" in text
+    assert f"{summary.mood['prospect'].positive:.0%} of seen time" in text
+    for stage in ("intro", "discovery", "demo", "pricing", "close"):
+        assert stage in text
+    assert "Key moments" in text and "likely" in text
+    assert "Open with <their> goals, not ours." in text
+    images = sum(len(page.images) for page in reader.pages)
+    assert images >= 2  # the timelines and at least one annotated still
+
+
+def test_html_report_is_standalone_with_the_charts_data(call):
+    page = report.build_html(call.call_id)
+    assert page.startswith("<!DOCTYPE html>")
+    assert "<title>Coaching report: Initech &lt;renewal&gt; &amp; pricing</title>" in page
+    assert "Open with &lt;their&gt; goals, not ours." in page  # user text is escaped
+    assert "Plotly.newPlot" in page and "<script src=" not in page and len(page) > 3_000_000  # plotly.js inlined
+    figures = [json.loads(m) for m in re.findall(r'Plotly\.newPlot\(\s*"[^"]+",\s*(\[.*?\]),\s*\{', page, re.S)]
+    names = {trace.get("name") for traces in figures for trace in traces}
+    assert {*EMOTIONS, "rep most likely", "prospect most likely", "positive shift", "negative shift"} <= names
+    shift_text = [t for traces in figures for trace in traces if trace.get("name") == "positive shift"
+                  for t in trace.get("hovertext", [])]
+    assert any("likely" in t and "→" in t for t in shift_text)
+    assert "data:image/jpeg;base64," in page
+    for point in report.summarize(call.call_id).talking_points:
+        assert report.html.escape(point) in page
+
+
+def test_csv_download_is_the_pipeline_export_with_a_row_per_second_and_role(call):
+    text = export_csv(call.call_id)
+    rows = list(csv.reader(io.StringIO(text)))
+    assert rows[0] == CSV_COLUMNS
+    assert len(rows) == 1 + 2 * 180
+    assert [r[:2] for r in rows[1:3]] == [["0", "rep"], ["0", "prospect"]]
+    with session_scope() as session:
+        stored = session.query(EmotionSecond).filter_by(call_id=call.call_id, role="prospect", second=100).one()
+    row = next(r for r in rows if r[:2] == ["100", "prospect"])
+    assert float(row[2 + EMOTIONS.index("happy")]) == pytest.approx(stored.happy, abs=1e-4)
+    assert row[-2] == (stored.dominant or "")
+
+
+def test_timeline_image_is_a_png(call):
+    png = report.timeline_png(report.load_timeline(call.call_id), report.load_stages(call.call_id))
+    assert png.startswith(b"\x89PNG") and len(png) > 10_000
