@@ -163,7 +163,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("delete", help="delete a call and all its data and files")
     p.add_argument("call_id", type=int)
     p.set_defaults(run=cmd_delete)
-    from pipeline.jobs_cli import register; register(sub)  # noqa: E702 - enqueue, worker, jobs
+    from pipeline.jobs_cli import register
+
+    register(sub)  # enqueue, worker, jobs
     return parser
 
 
