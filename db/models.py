@@ -64,6 +64,10 @@ class Call(Base):
     settings: Mapped[dict] = mapped_column(JSON, default=dict)  # analysis settings used
     model_version: Mapped[Optional[str]] = mapped_column(String(100))
     faces_found: Mapped[Optional[int]] = mapped_column(Integer)
+    consent_confirmed_by: Mapped[Optional[str]] = mapped_column(String(200))  # who said participants were told
+    consent_confirmed_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+    consent_note: Mapped[Optional[str]] = mapped_column(Text)
+    media_purged_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)  # video and stills removed by retention
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     analyzed_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
 
@@ -207,3 +211,45 @@ class CoachingNote(Base):
     text: Mapped[str] = mapped_column(Text)
     author: Mapped[Optional[str]] = mapped_column(String(200))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Workspace(Base):
+    """Workspace-wide privacy settings: one row. `rep_analysis` None means the admin has not chosen yet."""
+
+    __tablename__ = "workspace"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    rep_analysis: Mapped[Optional[bool]] = mapped_column(Boolean)
+    video_retention_days: Mapped[int] = mapped_column(Integer, default=30)
+    data_retention_days: Mapped[int] = mapped_column(Integer, default=365)
+    updated_by: Mapped[Optional[str]] = mapped_column(String(200))
+    updated_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+
+
+class User(Base):
+    """A dashboard user. admin: everything; manager: their team's reps; rep: their own calls, read-only."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(100), unique=True)
+    display_name: Mapped[Optional[str]] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(300))  # argon2id
+    role: Mapped[str] = mapped_column(String(20))
+    team: Mapped[Optional[str]] = mapped_column(String(200))  # a manager sees reps of this team
+    rep_id: Mapped[Optional[int]] = mapped_column(ForeignKey("reps.id", ondelete="SET NULL"))  # a rep user's own rep
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class AuditEvent(Base):
+    """Who did what, when: sign-ins, call views, exports, role changes, deletions, settings, purges."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    username: Mapped[Optional[str]] = mapped_column(String(100), index=True)
+    action: Mapped[str] = mapped_column(String(40))
+    target: Mapped[Optional[str]] = mapped_column(String(200))
+    detail: Mapped[dict] = mapped_column(JSON, default=dict)

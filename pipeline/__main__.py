@@ -45,7 +45,15 @@ def _analysis_settings(args):
     if not 0.25 <= args.fps <= 30:
         raise InputError(f"--fps must be between 0.25 and 30, not {args.fps}")
     return AnalysisSettings(fps=args.fps, detector=args.detector, rep_position=args.rep_position,
-                            min_shift_seconds=settings.min_shift_seconds, rep_analysis=settings.rep_analysis)
+                            min_shift_seconds=settings.min_shift_seconds)
+
+
+def _rep_analysis_on() -> bool:
+    from db.session import session_scope
+    from pipeline.privacy import rep_analysis_enabled
+
+    with session_scope() as session:
+        return rep_analysis_enabled(session)
 
 
 def cmd_analyze(args) -> int:
@@ -56,6 +64,9 @@ def cmd_analyze(args) -> int:
     call_id = create_call(args.video, title=args.title, rep=args.rep, prospect_name=args.prospect,
                           prospect_company=args.company, call_date=args.date, analysis=_analysis_settings(args))
     print(f"call {call_id}: analysing {args.video.name}", file=sys.stderr)
+    if not _rep_analysis_on():
+        print("the rep's emotions are not analysed (rep analysis is off or not yet chosen: "
+              "RAPPORT_REP_ANALYSIS=on|off, or the dashboard's Settings page)", file=sys.stderr)
     result = analyze_call(call_id, classifier, progress=_progress)
     print(file=sys.stderr)
     summary = {
@@ -135,6 +146,32 @@ def cmd_delete(args) -> int:
     return 0
 
 
+def cmd_purge(args) -> int:
+    from pipeline.privacy import purge
+
+    report = purge(dry_run=args.dry_run)
+    verb = "would delete" if args.dry_run else "deleted"
+    print(f"{verb}: {report.videos_deleted} source video(s), {report.snapshot_files_deleted} snapshot file(s), "
+          f"{report.calls_deleted} whole call(s){' ' + str(report.call_ids) if report.call_ids else ''}")
+    return 0
+
+
+def cmd_add_user(args) -> int:
+    import getpass
+
+    from pipeline.privacy import add_user
+
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass("password (10+ characters): ")
+        if getpass.getpass("again: ") != password:
+            raise InputError("the two passwords differ")
+    add_user(args.username, password, args.role, team=args.team, rep_name=args.rep, display_name=args.name)
+    print(f"user {args.username} added as {args.role}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m pipeline", description="Rapport: analyse sales-call recordings.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -163,6 +200,19 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("delete", help="delete a call and all its data and files")
     p.add_argument("call_id", type=int)
     p.set_defaults(run=cmd_delete)
+    p = sub.add_parser("purge", help="delete what the workspace retention settings say is due")
+    p.add_argument("--dry-run", action="store_true", help="only count what would go")
+    p.set_defaults(run=cmd_purge)
+
+    p = sub.add_parser("add-user", help="add a dashboard user (the first one should be an admin)")
+    p.add_argument("username")
+    p.add_argument("--role", choices=["admin", "manager", "rep"], required=True)
+    p.add_argument("--team", help="a manager's team (they see reps of this team)")
+    p.add_argument("--rep", help="for a rep user: the rep whose calls they may see")
+    p.add_argument("--name", help="display name")
+    p.add_argument("--password-stdin", action="store_true", help="read the password from stdin (scripts)")
+    p.set_defaults(run=cmd_add_user)
+
     from pipeline.jobs_cli import register
 
     register(sub)  # enqueue, worker, jobs

@@ -14,7 +14,7 @@ import io
 import shutil
 import time
 import uuid
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +27,7 @@ from db.session import session_scope
 from pipeline.analyze import AnalysisSettings, CallAnalysis, Progress, analyze_video, derive
 from pipeline.detect import shared_detector
 from pipeline.errors import InputError
+from pipeline.privacy import rep_analysis_enabled
 from pipeline.roles import PROSPECT, REP
 from pipeline.shifts import strongest_moments
 from pipeline.snapshots import FaceAnnotation, annotate, save_jpeg
@@ -58,7 +59,10 @@ def create_call(video: Path, *, title: str | None = None, rep: str | None = None
                 prospect_company: str | None = None, call_date: dt.date | None = None,
                 original_filename: str | None = None, analysis: AnalysisSettings = AnalysisSettings(),
                 settings: Settings | None = None) -> int:
-    """Probe the upload (bad files fail here, before anything is stored), copy it in, add a queued call."""
+    """Probe the upload (bad files fail here, before anything is stored), copy it in, add a queued call.
+
+    Whether the rep is analysed is not the caller's choice: it is the workspace's (see pipeline.privacy).
+    """
     settings = settings or get_settings()
     info = probe(video, max_bytes=settings.max_upload_mb * 2**20)
     display_name = original_filename or Path(video).name
@@ -68,6 +72,7 @@ def create_call(video: Path, *, title: str | None = None, rep: str | None = None
     shutil.copyfile(video, target)
     try:
         with session_scope() as session:
+            analysis = replace(analysis, rep_analysis=rep_analysis_enabled(session))  # the workspace decides, always
             call = Call(
                 title=(title or Path(display_name).stem)[:300],
                 rep=get_or_create_rep(session, rep),

@@ -25,6 +25,7 @@ def store(tmp_path, monkeypatch) -> Path:
     data = tmp_path / "data"
     monkeypatch.setenv("RAPPORT_DATA_DIR", str(data))
     monkeypatch.setenv("RAPPORT_DB_URL", f"sqlite:///{data / 'rapport.db'}")
+    monkeypatch.setenv("RAPPORT_REP_ANALYSIS", "on")  # a workspace that chose; tests of "off" say so
     _reset_caches()
     from db.session import init_db
 

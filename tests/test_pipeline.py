@@ -155,8 +155,12 @@ def test_no_faces_completes_with_a_no_faces_result(store, videos, classifier):
     assert len(timeline_rows(call_id, "prospect")) == 4
 
 
-def test_rep_analysis_off_stores_no_rep_emotions(store, videos, classifier):
-    call_id = analyse(videos, "gallery.mp4", rep_analysis=False)
+def test_rep_analysis_off_stores_no_rep_emotions(store, videos, classifier, monkeypatch):
+    monkeypatch.setenv("RAPPORT_REP_ANALYSIS", "off")
+    from config import get_settings
+
+    get_settings.cache_clear()
+    call_id = analyse(videos, "gallery.mp4")
     calls.analyze_call(call_id, classifier)
     rep, prospect = timeline_rows(call_id, "rep"), timeline_rows(call_id, "prospect")
     assert sum(r.face_present for r in rep) >= 7
