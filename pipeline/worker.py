@@ -28,11 +28,14 @@ from config import get_settings
 from pipeline import jobs
 from pipeline.calls import NotFound, analyze_call
 from pipeline.errors import InputError
+from pipeline.privacy import purge
 
 log = logging.getLogger(__name__)
 
 IDLE_POLL_S = 1.0  # how often an idle worker looks at a queue that cannot block (SQLite)
 PROGRESS_EVERY_S = 1.0
+PURGE_FIRST_AFTER_S = 60.0  # every worker purges; purging twice is harmless (the second finds nothing due)
+PURGE_EVERY_S = 24 * 3600.0
 
 _current: Worker | None = None
 
@@ -140,9 +143,11 @@ class Worker:
         return report
 
     def _housekeeping(self) -> None:
-        """Heartbeat the job in hand every `heartbeat_s`; run the reaper every quarter of the visibility timeout."""
+        """Heartbeat the job in hand every `heartbeat_s`; run the reaper every quarter of the visibility
+        timeout, and the retention purge once a day (the first time a minute after start)."""
         reap_every = max(self.settings.heartbeat_s, self.settings.visibility_timeout_s / 4)
         next_reap = time.monotonic() + reap_every
+        next_purge = time.monotonic() + PURGE_FIRST_AFTER_S
         while not self.stopping.wait(self.settings.heartbeat_s):
             try:
                 claim = self._job
@@ -151,6 +156,10 @@ class Worker:
                 if time.monotonic() >= next_reap:
                     jobs.reap(self.settings)
                     next_reap = time.monotonic() + reap_every
+                if time.monotonic() >= next_purge:
+                    report = purge(username=f"retention@{self.id}")
+                    log.info("retention purge: %s video(s), %s call(s) deleted", report.videos_deleted, report.calls_deleted)
+                    next_purge = time.monotonic() + PURGE_EVERY_S
             except Exception:  # noqa: BLE001 - a store or queue hiccup must not kill the heartbeat
                 log.exception("heartbeat/reaper round failed; retrying")
 
