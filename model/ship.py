@@ -41,7 +41,28 @@ def ship(run_dir: Path, datasets: Path | None = None) -> dict:
         "splits": {k: v for k, v in report.items() if isinstance(v, dict)},
     }
     CARD_PATH.write_text(json.dumps(card, indent=2) + "\n")
+    write_results_section(card)
     return card
+
+
+def write_results_section(card: dict) -> None:
+    """Replace the Results section of MODEL_CARD.md with the shipped file's measured tables."""
+    from model.evaluate import format_table
+
+    lines = [f"Shipped `{card['version']}` from run `{card['run']}` on {card['shipped_on']}, after "
+             f"{card['epochs_trained']} epochs (training {'finished' if card['training_finished'] else 'still in progress'}).",
+             "Measured on the shipped TFLite file (`python -m model.ship`), without and with flip TTA.", ""]
+    titles = {"fer2013_val": "FER2013 val (PublicTest)", "wild_val": "facial_expressions val (20%)",
+              "wild_test": "facial_expressions test (10%, held out)"}
+    for key, title in titles.items():
+        for suffix, label in (("", ""), ("_tta", " with flip TTA")):
+            metrics = card["splits"].get(key + suffix)
+            if metrics:
+                lines += [f"**{title}{label}**", "```", format_table(metrics), "```", ""]
+    path = CARD_PATH.with_name("MODEL_CARD.md")
+    text = path.read_text()
+    start, end = text.index("<!-- results:start -->"), text.index("<!-- results:end -->")
+    path.write_text(text[: start + len("<!-- results:start -->")] + "\n" + "\n".join(lines) + text[end:])
 
 
 def main() -> None:

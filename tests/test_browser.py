@@ -73,6 +73,7 @@ def test_upload_analyse_review_and_download_the_pdf(tmp_path, brightness_model, 
         page.get_by_text("can't be analysed").wait_for()
 
         upload(page, call_video, TITLE)
+        page.get_by_text(TITLE).first.wait_for()  # in the analysis queue
         page.get_by_text(f"{TITLE} is analysed").wait_for(timeout=ANALYSIS_TIMEOUT_MS)
         page.get_by_role("button", name="Open review").first.click()
 
@@ -110,6 +111,7 @@ def test_upload_analyse_review_and_download_the_pdf(tmp_path, brightness_model, 
 def upload(page, video: Path, title: str) -> None:
     """Fill the upload form and submit it, as a manager would."""
     page.locator("input[type=file]").set_input_files(str(video))
+    page.get_by_test_id("stFileUploader").get_by_text(video.name).wait_for()  # the upload has finished
     page.get_by_label("Title").fill(title)
     page.get_by_text("Everyone on this call agreed").click()
     page.get_by_role("button", name="Analyse call").click()
