@@ -95,11 +95,12 @@ def save_confusion_png(matrix: np.ndarray, path: Path, title: str) -> None:
 
 
 def write_run_report(run_dir: Path, splits: dict[str, FaceSet]) -> dict:
-    """After training: export the best checkpoint to TFLite and score it on every held-out split."""
+    """After training: export the best checkpoint to int8 TFLite and score it on every held-out split."""
     from model.classifier import EmotionClassifier
     from model.export import export_tflite
 
-    tflite = export_tflite(run_dir / "best.keras", run_dir / SHIPPED_MODEL_PATH.name)
+    calibration = splits["train"].faces[np.random.default_rng(0).permutation(len(splits["train"]))[:500]]
+    tflite = export_tflite(run_dir / "best.keras", run_dir / SHIPPED_MODEL_PATH.name, calibration)
     classifier = EmotionClassifier(tflite)
     report: dict = {"model": str(tflite), "version": classifier.version}
     text = []
