@@ -87,7 +87,7 @@ def _tflite_predictor(path: Path, threads: int):
             interpreter.set_tensor(interpreter.get_input_details()[0]["index"], chunk)
             interpreter.invoke()
             out[start : start + len(chunk)] = interpreter.get_tensor(interpreter.get_output_details()[0]["index"])
-        return out
+        return out / out.sum(axis=1, keepdims=True)  # an int8 softmax sums to 1 only within 1/256
 
     return predict
 
