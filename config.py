@@ -42,6 +42,7 @@ class Settings:
     rep_position: str = "left"
     min_shift_seconds: float = 3.0
     rep_analysis: bool = True
+    local_worker: bool = True  # the dashboard starts one worker of its own (off when workers run elsewhere)
     queue_url: str = ""  # empty: Huey's SQLite queue in the data folder; redis://... to scale out
     visibility_timeout_s: float = 60.0  # a running job whose worker is silent this long is re-queued
     heartbeat_s: float = 5.0  # how often a worker says it is alive (well under the timeout)
@@ -69,6 +70,7 @@ def get_settings() -> Settings:
         rep_position=os.environ.get("RAPPORT_REP_POSITION", "left"),
         min_shift_seconds=float(os.environ.get("RAPPORT_MIN_SHIFT_SECONDS", "3")),
         rep_analysis=_env_bool("RAPPORT_REP_ANALYSIS", True),
+        local_worker=_env_bool("RAPPORT_LOCAL_WORKER", True),
         queue_url=os.environ.get("RAPPORT_QUEUE_URL", ""),
         visibility_timeout_s=float(os.environ.get("RAPPORT_VISIBILITY_TIMEOUT_S", "60")),
         heartbeat_s=float(os.environ.get("RAPPORT_HEARTBEAT_S", "5")),

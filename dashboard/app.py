@@ -9,7 +9,6 @@ by its link.) Pages read and render; all heavy work lives in `pipeline/`.
 from __future__ import annotations
 
 import atexit
-import os
 import sys
 from pathlib import Path
 
@@ -17,6 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # `streamlit ru
 
 import streamlit as st  # noqa: E402
 
+from config import get_settings  # noqa: E402
 from db.session import init_db  # noqa: E402
 
 
@@ -27,7 +27,7 @@ def _start_once() -> None:
     RAPPORT_LOCAL_WORKER=0 leaves analysis to separately run workers (`python -m pipeline worker`).
     """
     init_db()
-    if os.environ.get("RAPPORT_LOCAL_WORKER", "1") != "0":
+    if get_settings().local_worker:
         from pipeline.jobs import start_local_worker
 
         atexit.register(start_local_worker().terminate)

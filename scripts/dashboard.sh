@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh requirements.txt
 export TF_CPP_MIN_LOG_LEVEL="${TF_CPP_MIN_LOG_LEVEL:-2}"
 .venv/bin/python -c "from db.session import init_db; init_db()"
+# One local worker beside the dashboard, stopped with it (the app itself then starts none).
 .venv/bin/python -m pipeline worker &
 WORKER=$!
 trap 'kill -TERM $WORKER 2>/dev/null; wait $WORKER 2>/dev/null' EXIT INT TERM
-.venv/bin/python -m streamlit run dashboard/app.py --server.headless true "$@"
+RAPPORT_LOCAL_WORKER=0 .venv/bin/python -m streamlit run dashboard/app.py --server.headless true "$@"
