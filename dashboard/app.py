@@ -1,7 +1,8 @@
 """Rapport's dashboard: `streamlit run dashboard/app.py`.
 
 This entry point only sets up the page, the store and one local analysis worker,
-then hands over to the pages in `dashboard/views/`. (Not `pages/`: Streamlit runs a
+asks who is there (`dashboard.auth`: nothing renders before sign-in), then hands
+over to the pages in `dashboard/views/` that the user's role may open. (Not `pages/`: Streamlit runs a
 folder of that name as old-style pages, skipping this script when a page is opened
 by its link.) Pages read and render; all heavy work lives in `pipeline/`.
 """
@@ -17,6 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # `streamlit ru
 import streamlit as st  # noqa: E402
 
 from config import get_settings  # noqa: E402
+from dashboard import auth  # noqa: E402
 from db.session import init_db  # noqa: E402
 
 
@@ -36,10 +38,13 @@ def _start_once() -> None:
 st.set_page_config(page_title="Rapport", page_icon=":material/forum:", layout="wide")
 _start_once()
 st.logo(str(Path(__file__).parent / "logo.svg"), size="large")
+viewer = auth.require_user()
+auth.account_sidebar(viewer)
 pages = [
-    st.Page("views/upload.py", title="Upload", icon=":material/upload:"),
+    st.Page("views/upload.py", title="Upload", icon=":material/upload:") if viewer.can_change else None,
     st.Page("views/calls.py", title="Calls", icon=":material/list:", default=True),
     st.Page("views/review.py", title="Call review", icon=":material/play_circle:"),
     st.Page("views/reps.py", title="Reps", icon=":material/groups:"),
+    st.Page("views/settings.py", title="Settings", icon=":material/settings:") if viewer.is_admin else None,
 ]
-st.navigation(pages).run()
+st.navigation([page for page in pages if page is not None]).run()

@@ -84,12 +84,14 @@ def shift_label(shift: pd.Series | dict) -> str:
 
 
 def timeline_figure(seconds: pd.DataFrame, shifts: pd.DataFrame, stages: Iterable[tuple[str, float, float]] = (),
-                    height: int = 560) -> go.Figure:
-    """Two aligned timelines, rep above prospect; each point carries its second in `customdata`."""
+                    height: int = 560, roles: Sequence[str] = (REP, PROSPECT)) -> go.Figure:
+    """Aligned timelines of `roles` (rep above prospect); each point carries its second in `customdata`."""
     n_seconds = int(seconds["second"].max()) + 1 if len(seconds) else 1
     bin_s = max(1, math.ceil(n_seconds / MAX_POINTS))
-    fig = make_subplots(rows=4, cols=1, shared_xaxes=True, vertical_spacing=0.035, row_heights=[0.41, 0.05, 0.41, 0.05])
-    for index, role in enumerate((REP, PROSPECT)):
+    height = round(height * (0.2 + 0.4 * len(roles)))  # a lone timeline keeps its height, not the pair's
+    fig = make_subplots(rows=2 * len(roles), cols=1, shared_xaxes=True, vertical_spacing=0.035 * 2 / len(roles),
+                        row_heights=[0.41, 0.05] * len(roles))
+    for index, role in enumerate(roles):
         row = 1 + 2 * index
         data = binned(seconds[seconds["role"] == role], bin_s)
         if data.empty:
@@ -126,7 +128,7 @@ def timeline_figure(seconds: pd.DataFrame, shifts: pd.DataFrame, stages: Iterabl
                            showarrow=False, font=dict(size=11, color="#1f5fa8"))
     ticks, labels = time_ticks(n_seconds)
     fig.update_xaxes(tickvals=ticks, ticktext=labels, range=[0, n_seconds], showgrid=False)
-    fig.update_xaxes(title_text="call time", row=4, col=1)
+    fig.update_xaxes(title_text="call time", row=2 * len(roles), col=1)
     fig.update_layout(
         height=height, margin=dict(l=10, r=10, t=60, b=10), template="plotly_white", font=FONT,
         legend=dict(orientation="h", yanchor="bottom", y=1.06, x=0, title_text=""),

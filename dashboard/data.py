@@ -1,4 +1,10 @@
-"""Every store read the pages make. Heavy reads are cached per call and keyed on a version stamp.
+"""Every store read the pages make, each for a viewer. Heavy reads are cached per call and keyed on a version stamp.
+
+Access: every read takes the signed-in viewer and sees only what
+`pipeline.privacy.visible_calls` allows; a call the viewer may not see reads
+exactly like a missing one (None). The cached per-call reads take a version stamp
+that only `call_version(viewer, call_id)` hands out, so a page reaches them only
+through that check. The settings reads are for admins only.
 
 The stamp is cheap (one call row plus its track roles) and changes whenever the
 derived rows do: a re-analysis sets a new `analyzed_at`, a role fix changes the
@@ -16,24 +22,34 @@ from pathlib import Path
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
 
 from config import EMOTIONS, get_settings
 from dashboard.charts import timeline_figure
-from db.models import Call, CallStatus, EmotionSecond, Rep, Shift, Track
+from db.models import AuditEvent, Call, CallStatus, EmotionSecond, Rep, Shift, Track, User
 from db.session import session_scope
+from pipeline.calls import NotFound
 from pipeline.jobs import latest_job
-from pipeline.report import (CallSummary, Stage, Timeline, load_timeline, mood_of, shares_from_counts, summarize_timeline)
+from pipeline.privacy import Principal, can_see_call, get_workspace, rep_analysis_enabled, visible_calls
+from pipeline.report import (CallFacts, CallSummary, Stage, Timeline, load_facts, load_timeline, mood_of,
+                             shares_from_counts, summarize_timeline)
 from pipeline.roles import PROSPECT, REP
 
 VIDEO_TYPES = {".mp4": "video/mp4", ".m4v": "video/mp4", ".mov": "video/mp4", ".webm": "video/webm", ".mkv": "video/webm"}
 
 
+def _visible_ids(session: Session, viewer: Principal) -> Select:
+    """The ids of the calls `viewer` may see, for `Call.id.in_(...)` filters."""
+    return visible_calls(session, viewer).with_only_columns(Call.id)
+
+
 # ----------------------------------------------------------------------------- version stamps
-def call_version(call_id: int) -> str | None:
-    """What the cached per-call data depends on; None if the call is gone."""
+def call_version(viewer: Principal, call_id: int) -> str | None:
+    """What the cached per-call data depends on; None if the call is gone or `viewer` may not see it."""
     with session_scope() as session:
-        row = session.execute(select(Call.status, Call.analyzed_at).where(Call.id == call_id)).first()
+        row = session.execute(visible_calls(session, viewer).where(Call.id == call_id)
+                              .with_only_columns(Call.status, Call.analyzed_at)).first()
         if row is None:
             return None
         roles = session.execute(select(Track.track_no, Track.role).where(Track.call_id == call_id).order_by(Track.track_no)).all()
@@ -49,6 +65,17 @@ def store_version() -> str:
 
 
 # ----------------------------------------------------------------------------- one call
+def call_facts(viewer: Principal, call_id: int) -> CallFacts | None:
+    """The call's facts, or None when it is missing or `viewer` may not see it (the two look the same)."""
+    with session_scope() as session:
+        if not can_see_call(session, viewer, call_id):
+            return None
+    try:
+        return load_facts(call_id)
+    except NotFound:  # deleted in between
+        return None
+
+
 @st.cache_data(max_entries=8, show_spinner=False)
 def timeline(call_id: int, version: str) -> Timeline:
     return load_timeline(call_id)
@@ -60,10 +87,10 @@ def summary(call_id: int, version: str, stages: tuple[Stage, ...]) -> CallSummar
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
-def timeline_chart(call_id: int, version: str, stages: tuple[Stage, ...]) -> go.Figure:
+def timeline_chart(call_id: int, version: str, stages: tuple[Stage, ...], roles: tuple[str, ...]) -> go.Figure:
     """Shared, never mutated by callers (st.plotly_chart copies it): no pickling of ~25k points per run."""
     data = timeline(call_id, version)
-    return timeline_figure(data.seconds, data.shifts, [(s.name, s.start_s, s.end_s) for s in stages])
+    return timeline_figure(data.seconds, data.shifts, [(s.name, s.start_s, s.end_s) for s in stages], roles=roles)
 
 
 @st.cache_resource(max_entries=2, show_spinner=False)
@@ -88,31 +115,47 @@ def video(source_path: str | None) -> Video | None:
     return Video(_video_bytes(str(path), path.stat().st_mtime), mime)
 
 
+def forget_cached() -> None:
+    """Drop every cached call read (timelines, charts, recordings, tables): after a deletion nothing of it stays in memory."""
+    for cached in (timeline, summary, call_stats):
+        cached.clear()
+    for resource in (timeline_chart, _video_bytes):
+        resource.clear()
+
+
 # ----------------------------------------------------------------------------- all calls
-@st.cache_data(max_entries=4, show_spinner=False)
-def call_stats(version: str) -> pd.DataFrame:
-    """One row per call: facts, status and headline numbers (likely-emotion shares per role, shifts)."""
+@st.cache_data(max_entries=8, show_spinner=False)
+def call_stats(version: str, viewer: Principal) -> pd.DataFrame:
+    """One row per call `viewer` may see: facts, status and headline numbers (likely-emotion shares per role, shifts).
+
+    `rep_analysis` is False for calls whose rep was not classified: their rep shares are empty, not zero.
+    """
     with session_scope() as session:
+        ids = _visible_ids(session, viewer)
         calls = pd.read_sql(
             select(Call.id, Call.title, Rep.name.label("rep"), Call.prospect_name.label("prospect"),
                    Call.prospect_company.label("company"), Call.call_date, Call.created_at, Call.duration_s, Call.status,
-                   Call.error).outerjoin(Rep, Call.rep_id == Rep.id), session.connection())
+                   Call.error).outerjoin(Rep, Call.rep_id == Rep.id).where(Call.id.in_(ids)), session.connection())
+        rep_off = {call_id for call_id, settings in session.execute(select(Call.id, Call.settings).where(Call.id.in_(ids)))
+                   if (settings or {}).get("rep_analysis") is False}
         counts = session.execute(select(EmotionSecond.call_id, EmotionSecond.role, EmotionSecond.dominant, func.count())
-                                 .where(EmotionSecond.dominant.is_not(None))
+                                 .where(EmotionSecond.dominant.is_not(None), EmotionSecond.call_id.in_(ids))
                                  .group_by(EmotionSecond.call_id, EmotionSecond.role, EmotionSecond.dominant)).all()
         shifts = session.execute(select(Shift.call_id, Shift.role, Shift.direction, func.count())
-                                 .group_by(Shift.call_id, Shift.role, Shift.direction)).all()
+                                 .where(Shift.call_id.in_(ids)).group_by(Shift.call_id, Shift.role, Shift.direction)).all()
     by_call: dict[tuple[int, str], dict[str, int]] = {}
     for call_id, role, dominant, n in counts:
         by_call.setdefault((call_id, role), {})[dominant] = n
     rows = []
     for call_id in calls["id"]:
-        row: dict = {"id": call_id}
+        row: dict = {"id": call_id, "rep_analysis": call_id not in rep_off}
         for role in (REP, PROSPECT):
             shares = shares_from_counts(by_call.get((call_id, role), {}))
-            row.update({f"{role}_{e}": shares[e] for e in EMOTIONS})
             mood = mood_of(shares)
+            row.update({f"{role}_{e}": shares[e] for e in EMOTIONS})
             row[f"{role}_positive"], row[f"{role}_negative"] = mood.positive, mood.negative
+            if role == REP and call_id in rep_off:  # not measured, which is not "never smiled": means skip it
+                row.update({f"{role}_{k}": float("nan") for k in (*EMOTIONS, "positive", "negative")})
         row["shifts"] = sum(n for c, _, _, n in shifts if c == call_id)
         row["negative_shifts"] = sum(n for c, r, d, n in shifts if c == call_id and r == PROSPECT and d == "negative")
         rows.append(row)
@@ -123,17 +166,31 @@ def call_stats(version: str) -> pd.DataFrame:
     return out.sort_values(["when", "id"], ascending=False).reset_index(drop=True)
 
 
-def done_calls() -> list[tuple[int, str]]:
-    """(id, label) of analysed calls, newest first: the review page's picker."""
+def done_calls(viewer: Principal) -> list[tuple[int, str]]:
+    """(id, label) of the analysed calls `viewer` may see, newest first: the review page's picker."""
     with session_scope() as session:
-        rows = session.execute(select(Call.id, Call.title, Call.call_date).where(Call.status == CallStatus.DONE)
+        rows = session.execute(select(Call.id, Call.title, Call.call_date)
+                               .where(Call.status == CallStatus.DONE, Call.id.in_(_visible_ids(session, viewer)))
                                .order_by(Call.call_date.desc(), Call.id.desc())).all()
     return [(r.id, f"{r.title} · {r.call_date:%d %b %Y}" if r.call_date else r.title) for r in rows]
 
 
-def rep_names() -> list[str]:
+def rep_names(viewer: Principal) -> list[str]:
+    """The reps `viewer` may upload for: all for an admin, their team's for a manager, none for a rep."""
+    query = select(Rep.name).order_by(Rep.name)
+    if viewer.role == "manager":
+        query = query.where(Rep.team == viewer.team)
+    elif viewer.role != "admin":
+        return []
     with session_scope() as session:
-        return list(session.scalars(select(Rep.name).order_by(Rep.name)))
+        return list(session.scalars(query))
+
+
+def rep_elsewhere(viewer: Principal, name: str) -> bool:
+    """A rep of this name exists but is not one `viewer` may upload for (another team's)."""
+    with session_scope() as session:
+        exists = session.scalar(select(Rep.id).where(Rep.name == name.strip())) is not None
+    return exists and name.strip() not in rep_names(viewer)
 
 
 # ----------------------------------------------------------------------------- the queue
@@ -148,15 +205,84 @@ class Progress:
     queued_at: dt.datetime
 
 
-def progress(call_ids: list[int] | None = None) -> list[Progress]:
-    """Calls still queued or running, plus `call_ids` whatever their state, with their latest job."""
+def progress(viewer: Principal, call_ids: list[int] | None = None) -> list[Progress]:
+    """Calls still queued or running, plus `call_ids` whatever their state, with their latest job: those `viewer` may see."""
+    active = Call.status.in_((CallStatus.QUEUED, CallStatus.RUNNING))
     with session_scope() as session:
-        query = select(Call).where(Call.status.in_((CallStatus.QUEUED, CallStatus.RUNNING)))
-        if call_ids:
-            query = select(Call).where(Call.status.in_((CallStatus.QUEUED, CallStatus.RUNNING)) | Call.id.in_(call_ids))
+        query = select(Call).where(active | Call.id.in_(call_ids) if call_ids else active,
+                                   Call.id.in_(_visible_ids(session, viewer)))
         out = []
         for call in session.scalars(query.order_by(Call.id)):
             job = latest_job(session, call.id)
             out.append(Progress(call.id, call.title, call.status, job.stage if job else None,
                                 job.progress if job else 0.0, call.error or (job.error if job else None), call.created_at))
         return out
+
+
+# ----------------------------------------------------------------------------- settings (admins only)
+def _admin_only(viewer: Principal) -> None:
+    if viewer.role != "admin":
+        raise PermissionError("only admins read settings, users and the audit log")
+
+
+@dataclass(frozen=True)
+class WorkspaceSettings:
+    rep_analysis: bool | None  # None: not chosen yet
+    video_retention_days: int
+    data_retention_days: int
+    updated_by: str | None
+    updated_at: dt.datetime | None
+
+
+def rep_analysis_on() -> bool:
+    """Whether calls uploaded now get their rep analysed (the server's setting, else the admin's choice)."""
+    with session_scope() as session:
+        return rep_analysis_enabled(session)
+
+
+def workspace() -> WorkspaceSettings:
+    """The workspace's privacy settings (not secret: every page may show whether the rep is analysed)."""
+    with session_scope() as session:
+        w = get_workspace(session)
+        return WorkspaceSettings(w.rep_analysis, w.video_retention_days, w.data_retention_days, w.updated_by, w.updated_at)
+
+
+def users(viewer: Principal) -> pd.DataFrame:
+    _admin_only(viewer)
+    with session_scope() as session:
+        return pd.read_sql(select(User.username, User.display_name, User.role, User.team, Rep.name.label("rep"),
+                                  User.active, User.created_at).outerjoin(Rep, User.rep_id == Rep.id)
+                           .order_by(User.username), session.connection())
+
+
+def reps(viewer: Principal) -> pd.DataFrame:
+    """Every rep with their team and how many calls they have."""
+    _admin_only(viewer)
+    with session_scope() as session:
+        return pd.read_sql(select(Rep.id, Rep.name, Rep.team, func.count(Call.id).label("calls"))
+                           .outerjoin(Call, Call.rep_id == Rep.id).group_by(Rep.id).order_by(Rep.name),
+                           session.connection())
+
+
+def audit_log(viewer: Principal, username: str | None = None, action: str | None = None, limit: int = 500) -> pd.DataFrame:
+    """The newest audit events, optionally of one user and/or one action."""
+    _admin_only(viewer)
+    query = select(AuditEvent.at, AuditEvent.username, AuditEvent.action, AuditEvent.target, AuditEvent.detail)
+    if username:
+        query = query.where(AuditEvent.username == username)
+    if action:
+        query = query.where(AuditEvent.action == action)
+    with session_scope() as session:
+        rows = session.execute(query.order_by(AuditEvent.id.desc()).limit(limit)).all()
+    return pd.DataFrame([{"at": r.at, "user": r.username, "action": r.action, "target": r.target,
+                          "detail": ", ".join(f"{k}={v}" for k, v in (r.detail or {}).items())} for r in rows],
+                        columns=["at", "user", "action", "target", "detail"])
+
+
+def audit_choices(viewer: Principal) -> tuple[list[str], list[str]]:
+    """The usernames and actions that occur in the audit log: the viewer's filters."""
+    _admin_only(viewer)
+    with session_scope() as session:
+        names = session.scalars(select(AuditEvent.username).distinct().where(AuditEvent.username.is_not(None)))
+        actions = session.scalars(select(AuditEvent.action).distinct())
+        return sorted(names), sorted(actions)

@@ -1,4 +1,4 @@
-"""Small pieces every page shares: the "likely" caption, links to a call, the live analysis queue."""
+"""Small pieces every page shares: the "likely" caption, links to a call, the live analysis queue, privacy wording."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import streamlit as st
 
 from dashboard import data
 from db.models import CallStatus
+from pipeline.privacy import Principal
 from pipeline.report import HINTS_NOT_VERDICTS, model_accuracy
 
 REVIEW_PAGE = "views/review.py"
@@ -13,6 +14,16 @@ CALLS_PAGE = "views/calls.py"
 POLL_S = 2.0
 STATUS_LABELS = {CallStatus.QUEUED: "Queued", CallStatus.RUNNING: "Analysing", CallStatus.DONE: "Done",
                  CallStatus.FAILED: "Failed"}
+REP_ANALYSIS_EXPLAINED = (
+    "Since 2 February 2025 the **EU AI Act** (Art. 5(1)(f)) prohibits inferring the emotions of people **at their "
+    "workplace**; the Commission's guidelines name webcam emotion reading of call-centre agents as an example. "
+    "If your reps work in the EU, keep rep analysis **off**: the rep's face is still found (to tell who is who) but "
+    "never classified, and no rep emotions are stored. The prospect is not at their workplace in that sense, but "
+    "everyone on a call must be **told** their expressions are analysed (Art. 50(3)): the upload form asks for that.")
+REP_ANALYSIS_CHOICES = {
+    False: "Off: read the prospect only; the rep's face is found but never classified (required for reps in the EU)",
+    True: "On: read the rep's likely emotions too (only where the law allows emotion inference at work)",
+}
 
 
 def percent_column(label: str, help: str | None = None):
@@ -39,17 +50,17 @@ def selected_call_id() -> int | None:
     return st.session_state.get("call_id")
 
 
-def queue_panel(call_ids: list[int] | None = None) -> None:
-    """Live progress of every queued or running analysis, and of `call_ids` (this session's uploads) once finished."""
-    items = data.progress(call_ids)
+def queue_panel(viewer: Principal, call_ids: list[int] | None = None) -> None:
+    """Live progress of the queued or running analyses `viewer` may see, and of `call_ids` (this session's uploads)."""
+    items = data.progress(viewer, call_ids)
     if not items:
         return
     active = any(i.status in (CallStatus.QUEUED, CallStatus.RUNNING) for i in items)
-    st.fragment(_queue, run_every=POLL_S if active else None)(call_ids)
+    st.fragment(_queue, run_every=POLL_S if active else None)(viewer, call_ids)
 
 
-def _queue(call_ids: list[int] | None) -> None:
-    items = data.progress(call_ids)
+def _queue(viewer: Principal, call_ids: list[int] | None) -> None:
+    items = data.progress(viewer, call_ids)
     active = {i.call_id for i in items if i.status in (CallStatus.QUEUED, CallStatus.RUNNING)}
     finished = st.session_state.get("_active_calls", set()) - active
     st.session_state._active_calls = active

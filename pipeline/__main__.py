@@ -95,9 +95,11 @@ def cmd_analyze(args) -> int:
 
 
 def cmd_export(args) -> int:
-    from pipeline.calls import export_csv
+    from pipeline.exports import export
 
-    text = export_csv(args.call_id)
+    if args.as_user is not None:
+        _require_user(args.as_user)
+    text = export(args.call_id, args.format, args.as_user)
     if args.out:
         args.out.write_text(text)
         print(f"wrote {args.out}", file=sys.stderr)
@@ -121,8 +123,18 @@ def cmd_list(args) -> int:
     return 0
 
 
+def _require_user(username: str) -> None:
+    from db.session import session_scope
+    from pipeline.privacy import active_user
+
+    with session_scope() as session:
+        if active_user(session, username) is None:
+            raise InputError(f"no active user {username!r} (see `python -m pipeline add-user`)")
+
+
 def cmd_reassign(args) -> int:
     from pipeline.calls import reassign_roles
+    from pipeline.privacy import record
 
     assignments = {}
     for item in args.set or []:
@@ -133,6 +145,7 @@ def cmd_reassign(args) -> int:
     if not args.swap and not assignments:
         raise InputError("say what to change: --swap, or --set TRACK=ROLE")
     roles = reassign_roles(args.call_id, swap=args.swap, assignments=assignments)
+    record("cli", "role_change", f"call {args.call_id}", roles={str(k): v for k, v in roles.items()})
     for track, role in sorted(roles.items()):
         print(f"track {track}: {role}")
     return 0
@@ -140,8 +153,10 @@ def cmd_reassign(args) -> int:
 
 def cmd_delete(args) -> int:
     from pipeline.calls import delete_call
+    from pipeline.privacy import record
 
     delete_call(args.call_id)
+    record("cli", "call_delete", f"call {args.call_id}")
     print(f"call {args.call_id} deleted with all its data and files")
     return 0
 
@@ -185,6 +200,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("call_id", type=int)
     p.add_argument("--format", choices=["csv"], default="csv")
     p.add_argument("--out", type=Path, help="write to this file instead of stdout")
+    p.add_argument("--as", dest="as_user", metavar="USERNAME",
+                   help="export as this dashboard user: a call they may not see is 'not found' (exit 3)")
     p.set_defaults(run=cmd_export)
 
     p = sub.add_parser("list", help="list calls")

@@ -18,6 +18,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator
 
+import cv2
 import numpy as np
 
 from model.preprocess import crop_face
@@ -153,6 +154,7 @@ class _Recorder:
 def analyze_video(info: VideoInfo, classifier, detector: FaceDetector, settings: AnalysisSettings = AnalysisSettings(),
                   progress: Progress | None = None) -> CallAnalysis:
     """Run every analysis stage on a probed video; raises `InputError` for a bad recording."""
+    cv2.setNumThreads(1)  # this thread detects on one core while the decode thread uses the other
     timer = _Timer()
     report = progress or (lambda stage, fraction: None)
     two_pass = not settings.rep_analysis

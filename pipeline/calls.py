@@ -22,12 +22,12 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from config import EMOTIONS, Settings, get_settings
-from db.models import Call, CallStatus, EmotionSecond, Job, Rep, Shift, Snapshot, Track, TrackSecond, utcnow
+from db.models import Call, CallStatus, EmotionSecond, Job, Rep, Shift, Snapshot, Track, TrackSecond, User, utcnow
 from db.session import session_scope
 from pipeline.analyze import AnalysisSettings, CallAnalysis, Progress, analyze_video, derive
 from pipeline.detect import shared_detector
 from pipeline.errors import InputError
-from pipeline.privacy import rep_analysis_enabled
+from pipeline.privacy import delete_call_files, rep_analysis_enabled
 from pipeline.roles import PROSPECT, REP
 from pipeline.shifts import strongest_moments
 from pipeline.snapshots import FaceAnnotation, annotate, save_jpeg
@@ -43,13 +43,14 @@ class NotFound(LookupError):
 
 
 # ----------------------------------------------------------------------------- create
-def get_or_create_rep(session: Session, name: str | None) -> Rep | None:
+def get_or_create_rep(session: Session, name: str | None, team: str | None = None) -> Rep | None:
+    """The rep of that name; a new one joins `team` (so the manager who named them sees their calls)."""
     if not name or not name.strip():
         return None
     name = name.strip()
     rep = session.scalar(select(Rep).where(Rep.name == name))
     if rep is None:
-        rep = Rep(name=name)
+        rep = Rep(name=name, team=team)
         session.add(rep)
         session.flush()
     return rep
@@ -58,10 +59,12 @@ def get_or_create_rep(session: Session, name: str | None) -> Rep | None:
 def create_call(video: Path, *, title: str | None = None, rep: str | None = None, prospect_name: str | None = None,
                 prospect_company: str | None = None, call_date: dt.date | None = None,
                 original_filename: str | None = None, analysis: AnalysisSettings = AnalysisSettings(),
-                settings: Settings | None = None) -> int:
+                settings: Settings | None = None, team: str | None = None, consent_confirmed_by: str | None = None,
+                consent_note: str | None = None) -> int:
     """Probe the upload (bad files fail here, before anything is stored), copy it in, add a queued call.
 
     Whether the rep is analysed is not the caller's choice: it is the workspace's (see pipeline.privacy).
+    `consent_confirmed_by` is who confirmed the participants were told (stored with the time, shown in reports).
     """
     settings = settings or get_settings()
     info = probe(video, max_bytes=settings.max_upload_mb * 2**20)
@@ -75,7 +78,7 @@ def create_call(video: Path, *, title: str | None = None, rep: str | None = None
             analysis = replace(analysis, rep_analysis=rep_analysis_enabled(session))  # the workspace decides, always
             call = Call(
                 title=(title or Path(display_name).stem)[:300],
-                rep=get_or_create_rep(session, rep),
+                rep=get_or_create_rep(session, rep, team),
                 prospect_name=prospect_name,
                 prospect_company=prospect_company,
                 call_date=call_date,
@@ -87,6 +90,9 @@ def create_call(video: Path, *, title: str | None = None, rep: str | None = None
                 height=info.height,
                 status=CallStatus.QUEUED,
                 settings=asdict(analysis),
+                consent_confirmed_by=consent_confirmed_by,
+                consent_confirmed_at=utcnow() if consent_confirmed_by else None,
+                consent_note=(consent_note or "").strip() or None,
             )
             session.add(call)
             session.flush()
@@ -342,17 +348,32 @@ def export_csv(call_id: int) -> str:
     return out.getvalue()
 
 
-def delete_call(call_id: int, settings: Settings | None = None) -> None:
+def delete_call(call_id: int) -> None:
     """Delete a call with every row (cascade) and every file it owns."""
-    settings = settings or get_settings()
     with session_scope() as session:
         call = _get_call(session, call_id)
         source = call.source_path
         session.delete(call)
-    if source:
-        (settings.data_dir / source).unlink(missing_ok=True)
-    shutil.rmtree(settings.data_dir / "snapshots" / str(call_id), ignore_errors=True)
-    shutil.rmtree(settings.data_dir / "reports" / str(call_id), ignore_errors=True)
+    delete_call_files(call_id, source)
+
+
+def delete_rep(rep_id: int) -> int:
+    """Delete a rep (someone who left): every call of theirs with its rows and files, their sign-in, then the rep.
+
+    Returns how many calls went. Calls go one by one, so a failure part-way leaves whole calls, never half ones.
+    """
+    with session_scope() as session:
+        if session.get(Rep, rep_id) is None:
+            raise NotFound(f"rep {rep_id} not found")
+        call_ids = list(session.scalars(select(Call.id).where(Call.rep_id == rep_id)))
+        if session.scalar(select(Call.id).where(Call.rep_id == rep_id, Call.status.in_((CallStatus.QUEUED, CallStatus.RUNNING)))):
+            raise ValueError("a call of this rep is still being analysed: delete the rep once it is done")
+    for call_id in call_ids:
+        delete_call(call_id)
+    with session_scope() as session:
+        session.execute(delete(User).where(User.rep_id == rep_id))
+        session.execute(delete(Rep).where(Rep.id == rep_id))
+    return len(call_ids)
 
 
 def list_calls() -> list[dict]:

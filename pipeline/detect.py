@@ -91,9 +91,10 @@ class HaarDetector:
 
     name = "haar"
 
-    def __init__(self, detect_width: int = 640, min_face_fraction: float = 0.08):
+    def __init__(self, detect_width: int = 640, min_face_fraction: float = 0.08, scale_factor: float = 1.1):
         self.detect_width = detect_width
         self.min_face_fraction = min_face_fraction  # of the frame's shorter side
+        self.scale_factor = scale_factor  # step between the cascade's scales: larger is faster, coarser
         path = cv2.data.haarcascades + "haarcascade_frontalface_default.xml"
         self._cascade = cv2.CascadeClassifier(path)
         if self._cascade.empty():
@@ -104,7 +105,7 @@ class HaarDetector:
         gray = small if small.ndim == 2 else cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
         min_side = max(20, int(min(gray.shape[:2]) * self.min_face_fraction))
         boxes, _, weights = self._cascade.detectMultiScale3(
-            gray, scaleFactor=1.1, minNeighbors=5, minSize=(min_side, min_side), outputRejectLevels=True
+            gray, scaleFactor=self.scale_factor, minNeighbors=5, minSize=(min_side, min_side), outputRejectLevels=True
         )
         if len(boxes) == 0:
             return Detections.empty()

@@ -102,14 +102,16 @@ def _send(job_ids: Iterable[int]) -> None:
 # ----------------------------------------------------------------------------- public API (CLI, dashboard)
 def enqueue_call(video: Path, *, title: str | None = None, rep: str | None = None, prospect_name: str | None = None,
                  prospect_company: str | None = None, call_date: dt.date | None = None,
-                 original_filename: str | None = None,
-                 analysis: AnalysisSettings = AnalysisSettings()) -> tuple[int, int]:
+                 original_filename: str | None = None, analysis: AnalysisSettings = AnalysisSettings(),
+                 team: str | None = None, consent_confirmed_by: str | None = None,
+                 consent_note: str | None = None) -> tuple[int, int]:
     """Store the upload and a queued call (a bad file raises `InputError` here), queue its analysis.
 
-    Returns (call_id, job_id).
+    Returns (call_id, job_id). The keywords after `analysis` go to `create_call` (a new rep's team, consent).
     """
     call_id = create_call(video, title=title, rep=rep, prospect_name=prospect_name, prospect_company=prospect_company,
-                          call_date=call_date, original_filename=original_filename, analysis=analysis)
+                          call_date=call_date, original_filename=original_filename, analysis=analysis, team=team,
+                          consent_confirmed_by=consent_confirmed_by, consent_note=consent_note)
     return call_id, _add_job(call_id, from_status=CallStatus.QUEUED)
 
 

@@ -16,8 +16,11 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import secrets
 import shutil
 from dataclasses import dataclass, field
+from functools import cache
+from typing import Protocol
 
 from argon2 import PasswordHasher
 from argon2.exceptions import VerificationError
@@ -30,6 +33,8 @@ from db.session import session_scope
 
 ROLES = ("admin", "manager", "rep")
 _hasher = PasswordHasher()  # argon2id with the library's current recommended cost
+#: Failed sign-ins of one username within the window before further attempts are refused (slows guessing).
+MAX_FAILED_SIGN_INS, SIGN_IN_WINDOW = 5, dt.timedelta(minutes=15)
 
 
 # ----------------------------------------------------------------------------- workspace
@@ -42,12 +47,15 @@ def get_workspace(session: Session) -> Workspace:
     return workspace
 
 
+def forced_rep_analysis() -> bool | None:
+    """The server's `RAPPORT_REP_ANALYSIS`, when set: it overrides the workspace choice (and the first-run question)."""
+    return get_settings().rep_analysis if os.environ.get("RAPPORT_REP_ANALYSIS") is not None else None
+
+
 def rep_analysis_enabled(session: Session) -> bool:
     """The environment overrides the workspace; until the admin chooses, the rep is not analysed."""
-    forced = os.environ.get("RAPPORT_REP_ANALYSIS")
-    if forced is not None:
-        return get_settings().rep_analysis
-    return bool(get_workspace(session).rep_analysis)
+    forced = forced_rep_analysis()
+    return forced if forced is not None else bool(get_workspace(session).rep_analysis)
 
 
 def set_workspace(username: str, **changes) -> None:
@@ -97,7 +105,7 @@ def purge(dry_run: bool = False, now: dt.datetime | None = None, username: str =
             report.calls_deleted += 1
             report.call_ids.append(call.id)
             if not dry_run:
-                _delete_call_files(call)
+                delete_call_files(call.id, call.source_path)
                 session.delete(call)
         if not dry_run:
             audit(session, username, "purge", None, videos=report.videos_deleted, calls=report.calls_deleted,
@@ -107,12 +115,13 @@ def purge(dry_run: bool = False, now: dt.datetime | None = None, username: str =
     return report
 
 
-def _delete_call_files(call: Call) -> None:
+def delete_call_files(call_id: int, source_path: str | None) -> None:
+    """Every file a call owns: its upload and its per-call folders (stills, thumbnails, reports, renders)."""
     data_dir = get_settings().data_dir
-    if call.source_path:
-        (data_dir / call.source_path).unlink(missing_ok=True)
+    if source_path:
+        (data_dir / source_path).unlink(missing_ok=True)
     for folder in ("snapshots", "reports", "renders"):
-        shutil.rmtree(data_dir / folder / str(call.id), ignore_errors=True)
+        shutil.rmtree(data_dir / folder / str(call_id), ignore_errors=True)
 
 
 # ----------------------------------------------------------------------------- users and access
@@ -140,23 +149,78 @@ def add_user(username: str, password: str, role: str, *, team: str | None = None
         return user.id
 
 
+def sign_in_blocked(username: str, now: dt.datetime | None = None) -> bool:
+    """Too many recent failed sign-ins for this username: refuse more tries for a while (password guessing)."""
+    since = (now or utcnow()) - SIGN_IN_WINDOW
+    with session_scope() as session:
+        failures = session.scalars(select(AuditEvent.id).where(
+            AuditEvent.username == username, AuditEvent.action == "sign_in_failed", AuditEvent.at >= since)).all()
+    return len(failures) >= MAX_FAILED_SIGN_INS
+
+
 def authenticate(username: str, password: str) -> User | None:
     """The active user with that password, or None; every attempt is audited."""
     with session_scope() as session:
-        user = session.scalar(select(User).where(User.username == username, User.active.is_(True)))
-        ok = False
-        if user is not None:
-            try:
-                ok = _hasher.verify(user.password_hash, password)
-            except VerificationError:
-                ok = False
-            if ok and _hasher.check_needs_rehash(user.password_hash):
-                user.password_hash = _hasher.hash(password)
+        user = active_user(session, username)
+        stored = user.password_hash if user is not None else _unknown_user_hash()
+        try:  # an unknown name costs the same hashing as a known one: timing does not tell which names exist
+            ok = _hasher.verify(stored, password) and user is not None
+        except VerificationError:
+            ok = False
+        if ok and user is not None and _hasher.check_needs_rehash(stored):
+            user.password_hash = _hasher.hash(password)
         audit(session, username, "sign_in" if ok else "sign_in_failed", None)
         return user if ok else None
 
 
-def visible_calls(session: Session, user: User):
+@cache
+def _unknown_user_hash() -> str:
+    return _hasher.hash(secrets.token_hex(16))
+
+
+def active_user(session: Session, username: str) -> User | None:
+    """Looked up on every use, so deactivating a user takes effect at their next click."""
+    return session.scalar(select(User).where(User.username == username, User.active.is_(True)))
+
+
+def set_user_active(username: str, active: bool, by: str) -> None:
+    """Deactivate (or reactivate) a user; the last active admin cannot be deactivated (nobody could sign in to fix it)."""
+    with session_scope() as session:
+        user = session.scalar(select(User).where(User.username == username))
+        if user is None:
+            raise ValueError(f"no user {username!r}")
+        if not active and user.role == "admin" and user.active:
+            admins = session.scalars(select(User.id).where(User.role == "admin", User.active.is_(True))).all()
+            if len(admins) == 1:
+                raise ValueError("this is the last active admin: add another admin first")
+        user.active = active
+        audit(session, by, "user_activate" if active else "user_deactivate", username)
+
+
+def set_rep_team(rep_id: int, team: str | None, by: str) -> None:
+    """Move a rep to a team: from then on that team's managers (and no other's) see the rep's calls."""
+    with session_scope() as session:
+        rep = session.get(Rep, rep_id)
+        if rep is None:
+            raise ValueError(f"no rep {rep_id}")
+        audit(session, by, "rep_team_change", f"rep {rep_id}", old=rep.team or "", new=team or "")
+        rep.team = team
+
+
+class Principal(Protocol):
+    """Whatever the access checks need of a user: a `User` row, or the dashboard's signed-in `Viewer`."""
+
+    @property
+    def role(self) -> str: ...
+
+    @property
+    def team(self) -> str | None: ...
+
+    @property
+    def rep_id(self) -> int | None: ...
+
+
+def visible_calls(session: Session, user: Principal):
     """A select() of the calls this user may see."""
     query = select(Call)
     if user.role == "manager":
@@ -166,14 +230,20 @@ def visible_calls(session: Session, user: User):
     return query
 
 
-def can_see_call(session: Session, user: User, call_id: int) -> bool:
+def can_see_call(session: Session, user: Principal, call_id: int) -> bool:
     return session.scalar(visible_calls(session, user).where(Call.id == call_id).limit(1)) is not None
 
 
-def can_change(user: User) -> bool:
+def can_change(user: Principal) -> bool:
     """Reps read; managers and admins change calls (roles, notes, stages, deletion)."""
     return user.role in ("admin", "manager")
 
 
 def audit(session: Session, username: str | None, action: str, target: str | None, **detail) -> None:
     session.add(AuditEvent(username=username, action=action, target=target, detail=detail))
+
+
+def record(username: str | None, action: str, target: str | None, **detail) -> None:
+    """`audit` in a unit of work of its own: for actions whose own work is done elsewhere (a view, an export)."""
+    with session_scope() as session:
+        audit(session, username, action, target, **detail)

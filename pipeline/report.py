@@ -31,6 +31,9 @@ MODEL_CARD = REPO_ROOT / "model" / "model_card.json"
 ACCURACY_KEYS = ("fer2013_test_accuracy", "fer2013_val_accuracy", "test_accuracy", "val_accuracy", "accuracy")
 HINTS_NOT_VERDICTS = ("Emotions are the model's likely reading of facial expressions: coaching hints to discuss, "
                       "not verdicts about anyone.")
+REP_ANALYSIS_WHY = "the EU AI Act prohibits inferring the emotions of people at their workplace"
+REP_ANALYSIS_OFF = (f"The rep's emotions were not analysed on this call: rep analysis was off when it was uploaded "
+                    f"({REP_ANALYSIS_WHY}).")
 STAGE_NAMES = ("intro", "discovery", "demo", "pricing", "objections", "close")
 MAX_REPORT_MOMENTS = 12
 SECOND_COLUMNS = ["second", "role", *EMOTIONS, "dominant", "confidence", "face_present"]
@@ -53,11 +56,27 @@ class CallFacts:
     created_at: dt.datetime
     analyzed_at: dt.datetime | None
     model_version: str | None
+    rep_analysis: bool  # False: the rep's face was tracked but never classified (the workspace's choice at upload)
+    consent_confirmed_by: str | None
+    consent_confirmed_at: dt.datetime | None
+    consent_note: str | None
 
     @property
     def prospect(self) -> str:
         parts = [p for p in (self.prospect_name, self.prospect_company) if p]
         return ", ".join(parts) if parts else "prospect not named"
+
+    @property
+    def roles(self) -> tuple[str, ...]:
+        """The roles whose emotions this call has: charts, tables and summaries show only these."""
+        return (REP, PROSPECT) if self.rep_analysis else (PROSPECT,)
+
+    @property
+    def consent(self) -> str:
+        if not self.consent_confirmed_by or not self.consent_confirmed_at:
+            return "not recorded (the call was not added through the upload form)"
+        note = f" ({self.consent_note})" if self.consent_note else ""
+        return f"confirmed by {self.consent_confirmed_by} on {self.consent_confirmed_at:%Y-%m-%d %H:%M} UTC{note}"
 
 
 @dataclass(frozen=True)
@@ -113,7 +132,9 @@ def load_facts(call_id: int) -> CallFacts:
             raise NotFound(f"call {call_id} not found")
         return CallFacts(call.id, call.title, call.rep.name if call.rep else None, call.prospect_name,
                          call.prospect_company, call.call_date, call.duration_s, call.status, call.error, call.source_path,
-                         call.original_filename, call.created_at, call.analyzed_at, call.model_version)
+                         call.original_filename, call.created_at, call.analyzed_at, call.model_version,
+                         (call.settings or {}).get("rep_analysis", True) is not False, call.consent_confirmed_by,
+                         call.consent_confirmed_at, call.consent_note)
 
 
 def load_timeline(call_id: int) -> Timeline:
@@ -326,18 +347,19 @@ def notes_at(notes: Sequence[Note], t_s: float) -> list[Note]:
 
 
 # ----------------------------------------------------------------------------- PDF
-def timeline_png(timeline: Timeline, stages: Sequence[Stage] = (), width_in: float = 10.0) -> bytes:
-    """Both timelines as a static image for the PDF (matplotlib: no browser, no kaleido)."""
+def timeline_png(timeline: Timeline, stages: Sequence[Stage] = (), width_in: float = 10.0,
+                 roles: Sequence[str] = (REP, PROSPECT)) -> bytes:
+    """The roles' timelines as a static image for the PDF (matplotlib: no browser, no kaleido)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     from dashboard.charts import DIRECTION_COLOURS, EMOTION_COLOURS, ROLE_COLOURS, time_ticks
 
     n = max(1, timeline.n_seconds)
-    fig = Figure(figsize=(width_in, 4.6), dpi=150)
+    fig = Figure(figsize=(width_in, 2.3 * len(roles)), dpi=150)
     FigureCanvasAgg(fig)
-    grid = fig.add_gridspec(4, 1, height_ratios=[5, 0.5, 5, 0.5], hspace=0.25)
-    for index, role in enumerate((REP, PROSPECT)):
+    grid = fig.add_gridspec(2 * len(roles), 1, height_ratios=[5, 0.5] * len(roles), hspace=0.25)
+    for index, role in enumerate(roles):
         rows = timeline.seconds[timeline.seconds["role"] == role].sort_values("second")
         ax, band = fig.add_subplot(grid[2 * index]), fig.add_subplot(grid[2 * index + 1])
         if len(rows):
@@ -364,7 +386,7 @@ def timeline_png(timeline: Timeline, stages: Sequence[Stage] = (), width_in: flo
         band.set_xlim(0, n)
         band.set_yticks([])
         ticks, labels = time_ticks(n)
-        band.set_xticks(ticks, labels if index == 1 else [], fontsize=7)
+        band.set_xticks(ticks, labels if index == len(roles) - 1 else [], fontsize=7)
     fig.axes[0].legend(loc="upper center", bbox_to_anchor=(0.5, 1.55), ncol=7, fontsize=7, frameon=False)
     out = io.BytesIO()
     fig.savefig(out, format="png", bbox_inches="tight")
@@ -388,19 +410,20 @@ def _facts_rows(facts: CallFacts) -> list[tuple[str, str]]:
         ("Call date", facts.call_date.isoformat() if facts.call_date else "not set"),
         ("Length", clock(facts.duration_s or 0)),
         ("Analysed", facts.analyzed_at.strftime("%Y-%m-%d %H:%M UTC") if facts.analyzed_at else "not yet"),
+        ("Participants told", facts.consent),
     ]
 
 
-def _headline_rows(summary: CallSummary) -> list[tuple[str, str]]:
+def _headline_rows(summary: CallSummary, roles: Sequence[str]) -> list[tuple[str, str]]:
     start, end = summary.prospect_thirds
     first = summary.first_positive_shift
     return [
         ("Prospect likely positive", f"{summary.mood[PROSPECT].positive:.0%} of seen time"),
         ("Prospect likely negative", f"{summary.mood[PROSPECT].negative:.0%} of seen time"),
         ("First positive prospect shift", clock(first["t_s"]) if first else "none"),
-        ("Negative shifts", f"prospect {summary.negative_shifts[PROSPECT]}, rep {summary.negative_shifts[REP]}"),
+        ("Negative shifts", ", ".join(f"{role} {summary.negative_shifts[role]}" for role in reversed(roles))),
         ("Prospect mood, first → last third", f"likely positive {start.positive:.0%} → {end.positive:.0%}"),
-        ("Faces read", f"rep {summary.seen[REP]:.0%}, prospect {summary.seen[PROSPECT]:.0%} of the call"),
+        ("Faces read", ", ".join(f"{role} {summary.seen[role]:.0%}" for role in roles) + " of the call"),
     ]
 
 
@@ -462,14 +485,19 @@ def build_pdf(call_id: int) -> bytes:
     for point in summary.talking_points:
         pdf.multi_cell(0, 5.5, f"•  {point}", new_x="LMARGIN", new_y="NEXT")
     heading("Summary")
-    table(_headline_rows(summary), widths=(2, 3))
+    if not facts.rep_analysis:
+        pdf.multi_cell(0, 5.5, REP_ANALYSIS_OFF, new_x="LMARGIN", new_y="NEXT")
+        pdf.ln(1)
+    table(_headline_rows(summary, facts.roles), widths=(2, 3))
     pdf.ln(2)
-    share_rows = [(role.capitalize(), *(f"{summary.shares[role][e]:.0%}" for e in EMOTIONS)) for role in (REP, PROSPECT)]
+    share_rows = [(role.capitalize(), *(f"{summary.shares[role][e]:.0%}" for e in EMOTIONS)) for role in facts.roles]
     table(share_rows, header=("Likely share of time", *EMOTIONS))
-    chart = timeline_png(timeline, stages)
+    chart = timeline_png(timeline, stages, roles=facts.roles)
     if pdf.will_page_break(20 + width * _png_aspect(chart)):
         pdf.add_page()  # keep the heading with its chart
     heading("Timelines")
+    if not facts.rep_analysis:
+        pdf.multi_cell(0, 5.5, REP_ANALYSIS_OFF, new_x="LMARGIN", new_y="NEXT")
     pdf.image(io.BytesIO(chart), w=width)
     pdf.set_font("DejaVu", "I", 8)
     pdf.multi_cell(0, 4, "Stacked areas: likely emotion probabilities per second; band below: most likely emotion; "
@@ -511,10 +539,13 @@ def build_html(call_id: int) -> str:
     facts, timeline, stages, notes = load_facts(call_id), load_timeline(call_id), load_stages(call_id), load_notes(call_id)
     summary = summarize_timeline(timeline, stages)
     esc = html.escape
-    chart = timeline_figure(timeline.seconds, timeline.shifts, [(s.name, s.start_s, s.end_s) for s in stages])
+    chart = timeline_figure(timeline.seconds, timeline.shifts, [(s.name, s.start_s, s.end_s) for s in stages],
+                            roles=facts.roles)
     chart.update_layout(dragmode="zoom")
     chart_html = chart.to_html(full_html=False, include_plotlyjs=True, config={"displaylogo": False})
-    shares_html = shares_figure(summary.shares).to_html(full_html=False, include_plotlyjs=False, config={"displaylogo": False})
+    shares = {role: summary.shares[role] for role in facts.roles}
+    shares_html = shares_figure(shares).to_html(full_html=False, include_plotlyjs=False, config={"displaylogo": False})
+    rep_off_html = "" if facts.rep_analysis else f'<p class="off">{esc(REP_ANALYSIS_OFF)}</p>'
 
     def rows_table(rows: Sequence[Sequence[str]], header: Sequence[str] | None = None) -> str:
         head = f"<thead><tr>{''.join(f'<th>{esc(h)}</th>' for h in header)}</tr></thead>" if header else ""
@@ -546,15 +577,16 @@ td, th {{ border: 1px solid #dee2e6; padding: .3rem .6rem; text-align: left; }}
 th {{ background: #e8f0fa; }}
 .moment {{ display: flex; gap: 1rem; margin: .8rem 0; align-items: flex-start; }}
 .moment img {{ width: 320px; border-radius: 6px; }}
+.off {{ border-left: 4px solid #6c757d; padding: .3rem .8rem; background: #f4f5f7; }}
 </style></head>
 <body>
 <h1>Coaching report: {esc(facts.title)}</h1>
 <p class="hint">{esc(HINTS_NOT_VERDICTS)} {esc(model_accuracy())}</p>
 <h2>The call</h2>{rows_table(_facts_rows(facts))}
 <h2>Talking points</h2><ul>{points}</ul>
-<h2>Summary</h2>{rows_table(_headline_rows(summary))}
+<h2>Summary</h2>{rep_off_html}{rows_table(_headline_rows(summary, facts.roles))}
 {shares_html}
-<h2>Timelines</h2>{chart_html}
+<h2>Timelines</h2>{rep_off_html}{chart_html}
 <h2>Prospect by script stage</h2>{stage_html}
 <h2>Key moments</h2>{"".join(moment_blocks) or "<p>No key moments.</p>"}
 <h2>Coaching notes</h2>{notes_html}

@@ -1,9 +1,10 @@
-"""Seeded calls for page tests, the review benchmark and screenshots: store rows, no video analysis.
+"""Seeded calls and users for page tests, the review benchmark and screenshots: store rows, no video analysis.
 
 A seeded call goes through the pipeline's own `derive` (timelines + shifts) from
 synthetic per-track seconds, so its rows are shaped exactly like an analysed
 call's, and role swaps work on it. Snapshots are real annotated stills of the two
-portraits the synthetic videos use.
+portraits the synthetic videos use. `seed_users` adds one user per role and
+`sign_in` signs an AppTest in as one of them (pages show nothing before sign-in).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from db.models import Call, CallStatus, CoachingNote, Job, Rep, ScriptStage, Tra
 from db.session import session_scope
 from pipeline.analyze import derive
 from pipeline.calls import _write_derived, clock
+from pipeline.privacy import add_user
 from pipeline.roles import PROSPECT, REP
 from pipeline.snapshots import FaceAnnotation, annotate, save_jpeg
 from pipeline.synthetic import face_portrait
@@ -34,6 +36,16 @@ REP_SCRIPT = ((0.0, "neutral"), (0.1, "happy"), (0.2, "neutral"), (0.5, "happy")
 STAGES = (("intro", 0.0, 0.1), ("discovery", 0.1, 0.4), ("demo", 0.4, 0.6), ("pricing", 0.6, 0.8), ("close", 0.8, 1.0))
 BOXES = {REP: (0.08, 0.22, 0.32, 0.7), PROSPECT: (0.6, 0.22, 0.84, 0.7)}
 FACES = {REP: "hopper", PROSPECT: "astronaut"}
+TEAM = "Mid-market"  # the seeded reps' team
+PASSWORD = "correct horse battery staple"
+#: username -> (role, display name, team, rep): the admin, the seeded team's manager, one of its reps, another
+#: team's manager (who sees none of the seeded calls).
+USERS = {
+    "ada": ("admin", "Ada Admin", None, None),
+    "mo": ("manager", "Mo Manager", TEAM, None),
+    "dana": ("rep", "Dana Whitfield", TEAM, "Dana Whitfield"),
+    "erin": ("manager", "Erin Enterprise", "Enterprise", None),
+}
 
 
 @dataclass(frozen=True)
@@ -82,10 +94,12 @@ def _still(faces: list[FaceAnnotation], caption: str) -> np.ndarray:
 def seed_call(*, title: str = "Acme Corp renewal", rep: str = "Dana Whitfield", prospect_name: str = "Sam Lee",
               prospect_company: str = "Acme Corp", duration_s: int = 300, call_date: dt.date | None = None,
               seed: int = 0, video: Path | None = None, stages: bool = True, notes: bool = True,
-              status: str = CallStatus.DONE, episodes: int = 1) -> SeededCall:
+              status: str = CallStatus.DONE, episodes: int = 1, team: str = TEAM,
+              rep_analysis: bool = True) -> SeededCall:
     """Write one analysed call (tracks, per-second rows, shifts, stills, stages, notes) into the configured store.
 
-    `episodes` > 1 tells the scripted story that many times over (more shifts, as in a long call).
+    `episodes` > 1 tells the scripted story that many times over (more shifts, as in a long call). A new rep joins
+    `team`. `rep_analysis=False` stores the rep's track and presence but no rep emotions, as the pipeline does.
     """
     settings = get_settings()
     rng = np.random.default_rng(seed)
@@ -95,6 +109,9 @@ def seed_call(*, title: str = "Acme Corp renewal", rep: str = "Dana Whitfield", 
         seconds, probs = _probs(told, duration_s, rng)
         rows.append(TrackSecondRows(track_no, seconds, np.full(len(seconds), 4, np.int64), probs,
                                     np.tile(BOXES[role], (len(seconds), 1))))
+    if not rep_analysis:  # tracked, never classified
+        rows[0] = TrackSecondRows(1, rows[0].seconds, rows[0].n_frames, np.full_like(rows[0].probs, np.nan),
+                                  rows[0].boxes)
     roles = {1: REP, 2: PROSPECT}
     timelines, shifts = derive(rows, roles, duration_s, 3.0)
 
@@ -104,11 +121,12 @@ def seed_call(*, title: str = "Acme Corp renewal", rep: str = "Dana Whitfield", 
         (settings.data_dir / source_path).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(video, settings.data_dir / source_path)
     with session_scope() as session:
-        rep_row = session.query(Rep).filter_by(name=rep).one_or_none() or Rep(name=rep, team="Mid-market")
+        rep_row = session.query(Rep).filter_by(name=rep).one_or_none() or Rep(name=rep, team=team)
         call = Call(title=title, rep=rep_row, prospect_name=prospect_name, prospect_company=prospect_company,
                     call_date=call_date or dt.date(2026, 11, 2), source_path=source_path, original_filename=f"{title}.mp4",
                     duration_s=float(duration_s), fps=30.0, width=1280, height=720, status=status,
-                    settings={"rep_position": "left", "min_shift_seconds": 3.0}, model_version="emotion_cnn.tflite:seed",
+                    settings={"rep_position": "left", "min_shift_seconds": 3.0, "rep_analysis": rep_analysis},
+                    model_version="emotion_cnn.tflite:seed",
                     faces_found=2, analyzed_at=utcnow() if status == CallStatus.DONE else None,
                     error="NotAVideo: could not read the recording" if status == CallStatus.FAILED else None)
         session.add(call)
@@ -129,8 +147,9 @@ def seed_call(*, title: str = "Acme Corp renewal", rep: str = "Dana Whitfield", 
             session.flush()
             r = rows[track_no - 1]
             session.execute(insert(TrackSecond), [
-                {"track_id": track.id, "second": int(s), "n_frames": 4, "probs": [round(float(v), 5) for v in p],
-                 "box": list(BOXES[role])} for s, p in zip(r.seconds, r.probs)])
+                {"track_id": track.id, "second": int(s), "n_frames": 4,
+                 "probs": None if np.isnan(p[0]) else [round(float(v), 5) for v in p], "box": list(BOXES[role])}
+                for s, p in zip(r.seconds, r.probs)])
         snapshots = []
         for shift in shifts[:24]:
             second = int(shift.t_s)
@@ -173,3 +192,18 @@ def seed_team(days: int = 5) -> list[SeededCall]:
     calls.append(seed_call(title="Hooli intro (upload failed)", rep=reps[1], prospect_name="Gavin B", prospect_company="Hooli",
                            status=CallStatus.FAILED, seed=99))
     return calls
+
+
+def seed_users() -> dict[str, str]:
+    """Add `USERS` (all with `PASSWORD`); returns username -> role."""
+    for username, (role, name, team, rep) in USERS.items():
+        add_user(username, PASSWORD, role, team=team, rep_name=rep, display_name=name, by="seed")
+    return {username: spec[0] for username, spec in USERS.items()}
+
+
+def sign_in(at, username: str):
+    """Sign an AppTest in as `username` (as the sign-in form would), before its next run; returns it."""
+    from dashboard.auth import SESSION_KEY
+
+    at.session_state[SESSION_KEY] = username
+    return at

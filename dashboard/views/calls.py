@@ -1,22 +1,25 @@
-"""Calls: every recording with its headline numbers; filter, open, retry a failed one, delete one."""
+"""Calls: every recording the user may see with its headline numbers; filter, open; managers retry and delete."""
 
 from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
 
-from dashboard import data, ui
+from dashboard import auth, data, ui
 from db.models import CallStatus
 from pipeline.calls import NotFound, clock, delete_call
 from pipeline.jobs import retry_call
+from pipeline.privacy import record
 
+viewer = auth.require_user()
 st.title("Calls")
 ui.hints_caption()
-ui.queue_panel()
+ui.queue_panel(viewer)
 
-calls = data.call_stats(data.store_version())
+calls = data.call_stats(data.store_version(), viewer)
 if calls.empty:
-    st.info("No calls yet. Upload a recording to get started.", icon=":material/upload:")
+    st.info("No calls yet. Upload a recording to get started." if viewer.can_change else
+            "No calls of yours yet: they appear here once your manager uploads them.", icon=":material/upload:")
     st.stop()
 
 left, middle, right = st.columns([2, 2, 1])
@@ -75,6 +78,8 @@ if call["status"] == CallStatus.FAILED:
 with st.container(horizontal=True):
     if call["status"] == CallStatus.DONE:
         ui.open_review_button(call_id, key="calls-open")
+    if not viewer.can_change:
+        st.stop()  # reps read: no retry, no delete
     if call["status"] == CallStatus.FAILED and st.button("Retry analysis", icon=":material/refresh:"):
         try:
             retry_call(call_id)
@@ -96,6 +101,9 @@ if st.session_state.get("confirm_delete") == call_id:
                 delete_call(call_id)
             except NotFound:
                 pass  # someone else deleted it meanwhile: the outcome is the same
+            else:
+                record(viewer.username, "call_delete", f"call {call_id}")
+            data.forget_cached()
             del st.session_state.confirm_delete
             del st.session_state.calls_pick
             st.toast(f"Deleted {call['title']}.", icon=":material/delete:")

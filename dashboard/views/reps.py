@@ -1,4 +1,8 @@
-"""Reps: one rep over time (how their prospects likely reacted, their own expression mix) and the team side by side."""
+"""Reps: one rep over time (how their prospects likely reacted, their own expression mix) and the team side by side.
+
+Only the reps whose calls the user may see appear. The rep's own expressions come only from calls where rep
+analysis was on; where it was off for all of them, one line says why instead.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +10,22 @@ import pandas as pd
 import streamlit as st
 
 from config import EMOTIONS
-from dashboard import data, ui
+from dashboard import auth, data, ui
 from dashboard.charts import mix_figure, team_figure, trend_figure
 from db.models import CallStatus
+from pipeline.report import REP_ANALYSIS_WHY
 
+viewer = auth.require_user()
 st.title("Reps")
 ui.hints_caption()
 
-calls = data.call_stats(data.store_version())
+
+def rep_analysis_off_note() -> None:
+    st.info(f"The rep's own expressions are not shown: rep analysis was off for these calls ({REP_ANALYSIS_WHY}).",
+            icon=":material/visibility_off:")
+
+
+calls = data.call_stats(data.store_version(), viewer)
 done = calls[(calls["status"] == CallStatus.DONE) & calls["rep"].notna()] if not calls.empty else calls
 if done.empty:
     st.info("No analysed calls with a rep yet. Upload a call and name its rep to see trends here.", icon=":material/groups:")
@@ -29,17 +41,21 @@ with one_tab:
     c1.metric("Calls analysed", len(mine))
     c2.metric("Prospect likely positive", f"{mine['prospect_positive'].mean():.0%}", help="Mean over this rep's calls.")
     c3.metric("Prospect negative shifts per call", f"{mine['negative_shifts'].mean():.1f}")
-    c4.metric("Rep likely smiling", f"{mine['rep_happy'].mean():.0%}",
-              help="Share of time the rep's most likely emotion was happy.")
+    rep_read = mine[mine["rep_analysis"]]
+    c4.metric("Rep likely smiling", f"{rep_read['rep_happy'].mean():.0%}" if len(rep_read) else "not analysed",
+              help="Share of time the rep's most likely emotion was happy (calls with rep analysis on).")
     trend_col, mix_col = st.columns(2)
     with trend_col:
         st.markdown("**How positive their prospects likely looked, call by call**")
         st.plotly_chart(trend_figure(mine), config={"displayModeBar": False}, key="trend")
     with mix_col:
         st.markdown("**The rep's own likely expressions, call by call**")
-        mix = mine.assign(call=mine["when"].dt.strftime("%d %b") + " #" + mine["id"].astype(str))
-        st.plotly_chart(mix_figure(mix.rename(columns={f"rep_{e}": e for e in EMOTIONS}), "call"),
-                        config={"displayModeBar": False}, key="mix")
+        if rep_read.empty:
+            rep_analysis_off_note()
+        else:
+            mix = rep_read.assign(call=rep_read["when"].dt.strftime("%d %b") + " #" + rep_read["id"].astype(str))
+            st.plotly_chart(mix_figure(mix.rename(columns={f"rep_{e}": e for e in EMOTIONS}), "call"),
+                            config={"displayModeBar": False}, key="mix")
     st.markdown("**Their calls**")
     st.dataframe(pd.DataFrame({"Call": mine["title"], "Date": mine["when"].dt.date, "Prospect": mine["prospect"],
                                "Prospect likely positive": 100 * mine["prospect_positive"],
@@ -53,8 +69,12 @@ with team_tab:
                                    negative_shifts_per_call=("negative_shifts", "mean"),
                                    **{e: (f"rep_{e}", "mean") for e in EMOTIONS}).reset_index()
     st.plotly_chart(team_figure(team), config={"displayModeBar": False}, key="team")
-    st.markdown("**Each rep's own likely expressions (mean over their calls)**")
-    st.plotly_chart(mix_figure(team, "rep", height=260), config={"displayModeBar": False}, key="team-mix")
+    st.markdown("**Each rep's own likely expressions (mean over their calls with rep analysis on)**")
+    read = team.dropna(subset=list(EMOTIONS))
+    if read.empty:
+        rep_analysis_off_note()
+    else:
+        st.plotly_chart(mix_figure(read, "rep", height=260), config={"displayModeBar": False}, key="team-mix")
     st.dataframe(pd.DataFrame({"Rep": team["rep"], "Calls": team["calls"],
                                "Prospect likely positive": 100 * team["prospect_positive"],
                                "Prospect negative shifts per call": team["negative_shifts_per_call"]}),

@@ -1,5 +1,10 @@
 """Call review: watch the call next to how rep and prospect likely came across, mark stages, take notes, export.
 
+Access: a call the signed-in user may not see is "Call not found", exactly like a
+missing id, and nothing of it (title, picker label, downloads) reaches the page.
+Reps read; stages, notes and roles are for managers and admins. Opening a call and
+downloading a file are audited.
+
 Every jump (a chart point, a shift marker, a moment, a note) goes through `_jump`,
 which sets the player's start time; a box drawn across the chart fills in the
 stage form. Heavy data comes from `dashboard.data` caches, so a rerun after the
@@ -13,19 +18,35 @@ import re
 import pandas as pd
 import streamlit as st
 
-from dashboard import data, ui
+from dashboard import auth, data, ui
 from dashboard.charts import shares_figure
 from db.models import CallStatus
-from pipeline.calls import NotFound, add_note, add_stage, clock, delete_note, delete_stage, export_csv, reassign_roles
-from pipeline.report import (STAGE_NAMES, build_html, build_pdf, load_facts, load_moments, load_notes,
-                             load_stages, load_tracks, notes_at)
+from pipeline.calls import add_note, add_stage, clock, delete_note, delete_stage, reassign_roles
+from pipeline.exports import export
+from pipeline.privacy import record
+from pipeline.report import (REP_ANALYSIS_OFF, STAGE_NAMES, load_moments, load_notes, load_stages, load_tracks,
+                             notes_at)
 from pipeline.roles import PROSPECT, REP
 
 BADGE_COLOURS = {"positive": "green", "negative": "red", "neutral": "gray"}
+DOWNLOADS = (  # (format, label, file name ending, mime type, icon)
+    ("pdf", "PDF report", "coaching-report.pdf", "application/pdf", ":material/picture_as_pdf:"),
+    ("html", "HTML report", "coaching-report.html", "text/html", ":material/code:"),
+    ("csv", "Per-second CSV", "emotions.csv", "text/csv", ":material/table:"),
+)
 
 
 # ----------------------------------------------------------------------------- which call
-calls = data.done_calls()
+def _not_found() -> None:
+    """Missing, deleted, or not this user's to see: all three look exactly the same."""
+    st.session_state.pop("call_id", None)
+    st.title("Call review")
+    st.error("Call not found.", icon=":material/search_off:")
+    st.stop()
+
+
+viewer = auth.require_user()
+calls = data.done_calls(viewer)
 call_id = ui.selected_call_id()
 if call_id is None and calls:
     call_id = calls[0][0]
@@ -33,6 +54,10 @@ if call_id is None:
     st.title("Call review")
     st.info("No analysed calls yet. Upload a recording; it appears here once its analysis is done.", icon=":material/upload:")
     st.stop()
+facts = data.call_facts(viewer, call_id)
+if facts is None:
+    _not_found()
+auth.record_view(viewer, call_id)
 labels = dict(calls)
 if call_id not in labels:  # still queued, running or failed: reachable by its link, not listed
     labels = {call_id: f"call {call_id}", **labels}
@@ -45,13 +70,6 @@ def _choose() -> None:
 st.session_state.call_id = st.session_state.review_pick = call_id
 st.sidebar.selectbox("Call", list(labels), format_func=labels.get, key="review_pick", on_change=_choose)
 st.query_params["call"] = str(call_id)
-
-try:
-    facts = load_facts(call_id)
-except NotFound:
-    st.title("Call review")
-    st.error("This call no longer exists (it may have been deleted).")
-    st.stop()
 
 if st.session_state.get("video_at", (None, 0))[0] != call_id:
     st.session_state.video_at = (call_id, 0)
@@ -66,26 +84,27 @@ st.title(facts.title)
 when = facts.call_date.strftime("%d %b %Y") if facts.call_date else "date not set"
 st.caption(f"**{facts.rep or 'Rep not set'}** (rep) · **{facts.prospect}** (prospect) · {when} · "
            f"{clock(facts.duration_s or 0)} long")
+st.caption(f":material/verified_user: Participants told the call is analysed: {facts.consent}")
 if facts.status != CallStatus.DONE:
     if facts.status == CallStatus.FAILED:
         st.error(f"The analysis of this call failed: {facts.error or 'unknown error'}. Retry it from **Calls**.")
-    ui.queue_panel([call_id])
+    ui.queue_panel(viewer, [call_id])
     st.stop()
 
 slug = re.sub(r"[^a-z0-9]+", "-", facts.title.lower()).strip("-") or f"call-{call_id}"
-pdf_col, html_col, csv_col, _ = st.columns([1, 1, 1, 2])
-pdf_col.download_button("PDF report", data=lambda: build_pdf(call_id), file_name=f"{slug}-coaching-report.pdf",
-                        mime="application/pdf", icon=":material/picture_as_pdf:", on_click="ignore", type="primary",
-                        width="stretch")
-html_col.download_button("HTML report", data=lambda: build_html(call_id), file_name=f"{slug}-coaching-report.html",
-                         mime="text/html", icon=":material/code:", on_click="ignore", width="stretch")
-csv_col.download_button("Per-second CSV", data=lambda: export_csv(call_id), file_name=f"{slug}-emotions.csv",
-                        mime="text/csv", icon=":material/table:", on_click="ignore", width="stretch")
+for column, (fmt, label, ending, mime, icon) in zip(st.columns([1, 1, 1, 2]), DOWNLOADS):
+    # Built when clicked (deferred), by `export`: it checks access again and audits the download.
+    column.download_button(label, data=lambda fmt=fmt, call_id=call_id, username=viewer.username:
+                           export(call_id, fmt, username, via="dashboard"),
+                           file_name=f"{slug}-{ending}", mime=mime, icon=icon, on_click="ignore", width="stretch",
+                           type="primary" if fmt == "pdf" else "secondary")
 ui.hints_caption()
 if facts.error:
     st.warning(facts.error, icon=":material/visibility_off:")
 
-version = data.call_version(call_id)
+version = data.call_version(viewer, call_id)
+if version is None:  # deleted since the facts were read
+    _not_found()
 stages = tuple(load_stages(call_id))
 notes = load_notes(call_id)
 moments = load_moments(call_id)
@@ -101,8 +120,11 @@ m2.metric("Prospect mood, first → last third", f"{start.positive:.0%} → {end
           delta=f"{(end.positive - start.positive) * 100:+.0f} pts likely positive")
 m3.metric("First positive prospect shift", clock(first["t_s"]) if first else "none",
           help="When the prospect's most likely emotion first turned positive and held for a few seconds.")
-m4.metric("Negative shifts · prospect, rep", f"{summary.negative_shifts[PROSPECT]} · {summary.negative_shifts[REP]}",
+m4.metric("Negative shifts · " + ", ".join(reversed(facts.roles)),
+          " · ".join(str(summary.negative_shifts[role]) for role in reversed(facts.roles)),
           help="Times the most likely emotion turned more negative (e.g. happy → neutral, neutral → sad) and held.")
+if not facts.rep_analysis:
+    st.info(REP_ANALYSIS_OFF, icon=":material/visibility_off:")
 
 # ----------------------------------------------------------------------------- player and talking points
 player_col, points_col = st.columns([3, 2])
@@ -120,7 +142,8 @@ with points_col:
         st.markdown("\n".join(f"- {p}" for p in summary.talking_points))
     with st.container(border=True):
         st.markdown("**Share of time in each likely emotion**")
-        st.plotly_chart(shares_figure(summary.shares), config={"displayModeBar": False}, key="shares")
+        st.plotly_chart(shares_figure({role: summary.shares[role] for role in facts.roles}),
+                        config={"displayModeBar": False}, key="shares")
 
 # ----------------------------------------------------------------------------- timelines
 chart_key = f"timeline-{call_id}"
@@ -136,14 +159,16 @@ def _on_chart_select() -> None:
 
 
 st.subheader("Timelines")
-st.plotly_chart(data.timeline_chart(call_id, version, stages), key=chart_key, on_select=_on_chart_select,
+st.plotly_chart(data.timeline_chart(call_id, version, stages, facts.roles), key=chart_key, on_select=_on_chart_select,
                 selection_mode=("points", "box"), config={"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d"]})
 st.caption("Click a point or a ▲▼● shift marker to play the call from there. Drag across the chart to select a span "
            "for a script stage. Grey bands: face not seen.")
 
 # ----------------------------------------------------------------------------- details
-moments_tab, stages_tab, notes_tab, roles_tab = st.tabs(
-    [f"Key moments ({len(moments)})", f"Script stages ({len(stages)})", f"Coaching notes ({len(notes)})", "Fix roles"])
+editor = viewer.can_change  # reps read: no stage, note or role editing
+tabs = st.tabs([f"Key moments ({len(moments)})", f"Script stages ({len(stages)})", f"Coaching notes ({len(notes)})"]
+               + (["Fix roles"] if editor else []))
+moments_tab, stages_tab, notes_tab = tabs[:3]
 
 with moments_tab:
     if not moments:
@@ -175,10 +200,14 @@ with stages_tab:
         st.dataframe(table, hide_index=True, width="stretch", column_config={
             "Prospect likely positive": ui.percent_column("Prospect likely positive"),
             "Prospect likely negative": ui.percent_column("Prospect likely negative")})
-    else:
+    elif editor:
         st.caption("No stages yet: mark where the intro, discovery, demo, pricing and close happened to see the "
                    "prospect's likely emotions per stage.")
-    add_col, remove_col = st.columns([3, 2])
+    else:
+        st.caption("No script stages marked on this call.")
+
+if editor:
+    add_col, remove_col = stages_tab.columns([3, 2])
     with add_col.form("add-stage", border=True):
         st.markdown("**Mark a stage**")
         name = st.selectbox("Stage", STAGE_NAMES, accept_new_options=True)
@@ -203,58 +232,65 @@ with stages_tab:
                 st.rerun()
 
 with notes_tab:
-    with st.form("add-note", clear_on_submit=True, border=True):
-        st.markdown("**Add a coaching note**")
-        here = st.session_state.video_at[1]
-        anchors = {float(here): f"Player position ({clock(here)})"}
-        anchors.update({m.t_s: f"{clock(m.t_s)} · {m.text}" for m in moments})
-        at = st.selectbox("At", list(anchors), format_func=anchors.get)
-        text = st.text_area("Note", placeholder="What should the rep keep doing, or try differently here?")
-        author = st.text_input("Your name", value=st.session_state.get("author", ""))
-        if st.form_submit_button("Save note", icon=":material/sticky_note_2:"):
-            try:
-                add_note(call_id, at, text, author)
-            except ValueError as error:
-                st.error(str(error))
-            else:
-                st.session_state.author = author
-                st.rerun()
+    if editor:
+        with st.form("add-note", clear_on_submit=True, border=True):
+            st.markdown(f"**Add a coaching note** as {viewer.display_name}")
+            here = st.session_state.video_at[1]
+            anchors = {float(here): f"Player position ({clock(here)})"}
+            anchors.update({m.t_s: f"{clock(m.t_s)} · {m.text}" for m in moments})
+            at = st.selectbox("At", list(anchors), format_func=anchors.get)
+            text = st.text_area("Note", placeholder="What should the rep keep doing, or try differently here?")
+            if st.form_submit_button("Save note", icon=":material/sticky_note_2:"):
+                try:
+                    add_note(call_id, at, text, viewer.display_name)
+                except ValueError as error:
+                    st.error(str(error))
+                else:
+                    st.rerun()
+    elif not notes:
+        st.caption("No coaching notes on this call yet.")
     for note in notes:
         time_col, text_col, play_col, delete_col = st.columns([1, 6, 1, 1], vertical_alignment="center")
         time_col.markdown(f"**{clock(note.t_s)}**")
         text_col.markdown(note.text + (f" — *{note.author}*" if note.author else ""))
         play_col.button("", key=f"play-note-{note.id}", icon=":material/play_arrow:", on_click=_jump, args=(note.t_s,),
                         help="Play from here")
-        if delete_col.button("", key=f"delete-note-{note.id}", icon=":material/delete:", help="Delete this note"):
+        if editor and delete_col.button("", key=f"delete-note-{note.id}", icon=":material/delete:",
+                                        help="Delete this note"):
             delete_note(note.id)
             st.rerun()
 
-with roles_tab:
-    tracks = load_tracks(call_id)
-    if not tracks:
-        st.info("No faces were found, so there are no roles to fix.")
-    else:
-        st.caption("Who is who was decided automatically from the screen layout. If it is wrong, fix it here: the "
-                   "timelines, shifts and stills are rebuilt from the stored analysis, without re-processing the video.")
-        options = [REP, PROSPECT] + [f"participant-{i}" for i in range(1, len(tracks))]
-        columns = st.columns(min(len(tracks), 6))
-        for track, column in zip(tracks, columns * (len(tracks) // len(columns) + 1)):
-            with column.container(border=True):
-                if track["thumbnail"] is not None and track["thumbnail"].is_file():
-                    st.image(str(track["thumbnail"]), width=120)
-                st.caption(f"Face {track['track_no']} · seen {clock(track['first_s'])}–{clock(track['last_s'])}"
-                           + (" · set by hand" if track["role_source"] == "manual" else ""))
-                current = track["role"] if track["role"] in options else options[-1]
-                st.selectbox("Role", options, index=options.index(current), key=f"role-{version}-{track['track_no']}")
-        swap_col, save_col, _ = st.columns([1, 1, 3])
-        swap = swap_col.button("Swap rep and prospect", icon=":material/swap_horiz:")
-        save = save_col.button("Save roles", type="primary", icon=":material/save:")
-        if swap or save:
-            chosen = {t["track_no"]: st.session_state[f"role-{version}-{t['track_no']}"] for t in tracks}
-            try:
-                with st.spinner("Rebuilding timelines, shifts and stills…"):
-                    reassign_roles(call_id, swap=swap, assignments=None if swap else chosen)
-            except ValueError as error:
-                st.error(str(error))
-            else:
-                st.rerun()
+if editor:
+    with tabs[3]:
+        tracks = load_tracks(call_id)
+        if not tracks:
+            st.info("No faces were found, so there are no roles to fix.")
+        else:
+            st.caption("Who is who was decided automatically from the screen layout. If it is wrong, fix it here: the "
+                       "timelines, shifts and stills are rebuilt from the stored analysis, without re-processing the "
+                       "video.")
+            options = [REP, PROSPECT] + [f"participant-{i}" for i in range(1, len(tracks))]
+            columns = st.columns(min(len(tracks), 6))
+            for track, column in zip(tracks, columns * (len(tracks) // len(columns) + 1)):
+                with column.container(border=True):
+                    if track["thumbnail"] is not None and track["thumbnail"].is_file():
+                        st.image(str(track["thumbnail"]), width=120)
+                    st.caption(f"Face {track['track_no']} · seen {clock(track['first_s'])}–{clock(track['last_s'])}"
+                               + (" · set by hand" if track["role_source"] == "manual" else ""))
+                    current = track["role"] if track["role"] in options else options[-1]
+                    st.selectbox("Role", options, index=options.index(current),
+                                 key=f"role-{version}-{track['track_no']}")
+            swap_col, save_col, _ = st.columns([1, 1, 3])
+            swap = swap_col.button("Swap rep and prospect", icon=":material/swap_horiz:")
+            save = save_col.button("Save roles", type="primary", icon=":material/save:")
+            if swap or save:
+                chosen = {t["track_no"]: st.session_state[f"role-{version}-{t['track_no']}"] for t in tracks}
+                try:
+                    with st.spinner("Rebuilding timelines, shifts and stills…"):
+                        roles = reassign_roles(call_id, swap=swap, assignments=None if swap else chosen)
+                    record(viewer.username, "role_change", f"call {call_id}",
+                           roles={str(k): v for k, v in roles.items()})
+                except ValueError as error:
+                    st.error(str(error))
+                else:
+                    st.rerun()

@@ -1,4 +1,9 @@
-"""Upload: hand a recording to the analysis queue and watch it go (the page never analyses itself)."""
+"""Upload: hand a recording to the analysis queue and watch it go (the page never analyses itself).
+
+Managers and admins only. The uploader confirms the participants were told the call is analysed; their
+username and the time are stored on the call. The file's name is display text only, its type is probed from
+its content (`create_call`), and nothing typed here reaches a shell or a path.
+"""
 
 from __future__ import annotations
 
@@ -10,17 +15,27 @@ from pathlib import Path
 import streamlit as st
 
 from config import VIDEO_EXTENSIONS, get_settings
-from dashboard import data, ui
+from dashboard import auth, data, ui
 from pipeline.analyze import AnalysisSettings
 from pipeline.errors import InputError
 from pipeline.jobs import enqueue_call
+from pipeline.report import REP_ANALYSIS_WHY
 from pipeline.roles import REP_POSITIONS
 
+CONSENT_LABEL = "Everyone on this call was told it is recorded and that their expressions are analysed."
+
+viewer = auth.require_user()
 settings = get_settings()
 st.title("Upload a call")
-st.info("**Consent first.** Only upload calls where everyone on the call agreed to be recorded and to have their "
-        "expressions analysed for coaching. The analysis gives likely emotions as coaching hints, not verdicts.",
+if not viewer.can_change:
+    st.info("Uploading is for managers and admins: ask your manager to upload a call.", icon=":material/lock:")
+    st.stop()
+st.info("**Consent first.** Only upload calls where everyone on the call was told it is recorded and that their "
+        "expressions are analysed for coaching. The analysis gives likely emotions as coaching hints, not verdicts.",
         icon=":material/verified_user:")
+if not data.rep_analysis_on():
+    st.caption(f":material/visibility_off: Rep analysis is off: only the prospect's likely emotions are read "
+               f"({REP_ANALYSIS_WHY}).")
 
 with st.form("upload", clear_on_submit=True, border=True):
     upload = st.file_uploader("Call recording", type=[e.lstrip(".") for e in VIDEO_EXTENSIONS],
@@ -29,7 +44,7 @@ with st.form("upload", clear_on_submit=True, border=True):
     left, right = st.columns(2)
     title = left.text_input("Title", placeholder="e.g. Acme renewal — pricing call (default: the file name)")
     call_date = right.date_input("Call date", value=dt.date.today(), format="YYYY-MM-DD")
-    rep = left.selectbox("Rep", data.rep_names(), index=None, accept_new_options=True,
+    rep = left.selectbox("Rep", data.rep_names(viewer), index=None, accept_new_options=True,
                          placeholder="Pick a rep or type a new name")
     position = right.selectbox("Where is the rep's tile?", REP_POSITIONS, index=REP_POSITIONS.index(settings.rep_position),
                                format_func=str.capitalize,
@@ -37,14 +52,18 @@ with st.form("upload", clear_on_submit=True, border=True):
                                     "Speaker view (prospect large, rep small) is recognised on its own.")
     prospect_name = left.text_input("Prospect's name")
     prospect_company = right.text_input("Prospect's company")
-    consent = st.checkbox("Everyone on this call agreed to be recorded and analysed.")
+    consent = st.checkbox(CONSENT_LABEL)
+    consent_note = st.text_input("How they were told (optional)", max_chars=500,
+                                 placeholder="e.g. notice in the invite, said at the start of the call")
     submitted = st.form_submit_button("Analyse call", type="primary", icon=":material/rocket_launch:")
 
 if submitted:
     if upload is None:
         st.error("Choose a recording to upload.")
     elif not consent:
-        st.error("Please confirm that everyone on the call agreed to be recorded and analysed.")
+        st.error("Please confirm that everyone on the call was told it is recorded and analysed.")
+    elif rep and data.rep_elsewhere(viewer, rep):
+        st.error(f"**{rep}** is a rep of another team: pick one of your reps, or ask an admin.")
     else:
         incoming = settings.data_dir / "incoming"
         incoming.mkdir(parents=True, exist_ok=True)
@@ -53,12 +72,13 @@ if submitted:
             shutil.copyfileobj(upload, temp)
             temp.flush()
             analysis = AnalysisSettings(fps=settings.analysis_fps, detector=settings.detector, rep_position=position,
-                                        min_shift_seconds=settings.min_shift_seconds, rep_analysis=settings.rep_analysis)
+                                        min_shift_seconds=settings.min_shift_seconds)  # rep analysis: the workspace's
             try:
                 call_id, _ = enqueue_call(Path(temp.name), title=title.strip() or None, rep=rep, call_date=call_date,
                                           prospect_name=prospect_name.strip() or None,
                                           prospect_company=prospect_company.strip() or None,
-                                          original_filename=upload.name, analysis=analysis)
+                                          original_filename=upload.name, analysis=analysis, team=viewer.team,
+                                          consent_confirmed_by=viewer.username, consent_note=consent_note)
             except InputError as error:
                 message = str(error).replace(Path(temp.name).name, upload.name)  # name the file the manager chose
                 st.error(f"**{upload.name}** can't be analysed: {message}", icon=":material/error:")
@@ -66,5 +86,5 @@ if submitted:
                 st.session_state.setdefault("uploads", []).append(call_id)
                 st.toast(f"{upload.name} is queued for analysis.", icon=":material/schedule:")
 
-ui.queue_panel(st.session_state.get("uploads"))
+ui.queue_panel(viewer, st.session_state.get("uploads"))
 st.caption("You can leave this page: analysis carries on in the background and finished calls appear under **Calls**.")

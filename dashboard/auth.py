@@ -1,0 +1,136 @@
+"""Sign-in for every page, who is signed in, and the one choice an admin must make before anyone starts.
+
+Only the username lives in this browser session's `st.session_state`; the user's
+row is read again on every run, so deactivating someone (or changing their role)
+takes effect at their next click. Every page starts with `require_user()`, and
+nothing of a page renders before it returns. Passwords are checked by
+`pipeline.privacy.authenticate` (argon2id), which audits every attempt.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import streamlit as st
+from sqlalchemy import select
+
+from dashboard import ui
+from db.models import User
+from db.session import session_scope
+from pipeline import privacy
+
+SESSION_KEY = "signed_in_user"
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """The signed-in user as pages need them: hashable, so cached reads can be keyed on who may see what."""
+
+    username: str
+    display_name: str
+    role: str
+    team: str | None
+    rep_id: int | None
+
+    @property
+    def can_change(self) -> bool:
+        return privacy.can_change(self)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
+@dataclass(frozen=True)
+class _Gate:
+    viewer: Viewer | None
+    any_user: bool
+    workspace_ready: bool
+
+
+def require_user(*, admin: bool = False) -> Viewer:
+    """The signed-in user; otherwise the sign-in form (or the first-run screen) and nothing else: the page stops."""
+    gate = _gate(st.session_state.get(SESSION_KEY))
+    if gate.viewer is None:
+        st.session_state.pop(SESSION_KEY, None)
+        _sign_in_form(gate.any_user)
+        st.stop()
+    viewer = gate.viewer
+    if not gate.workspace_ready:
+        if viewer.is_admin:
+            _first_run(viewer)
+        else:
+            st.title("Rapport")
+            st.info("The workspace is being set up: an admin is choosing its privacy settings. Please come back soon.",
+                    icon=":material/hourglass_top:")
+        st.stop()
+    if admin and not viewer.is_admin:
+        st.title("Settings")
+        st.error("Only admins can open this page.")
+        st.stop()
+    return viewer
+
+
+def _gate(username: str | None) -> _Gate:
+    with session_scope() as session:
+        user = privacy.active_user(session, username) if username else None
+        any_user = user is not None or session.scalar(select(User.id).limit(1)) is not None
+        chosen = privacy.forced_rep_analysis() is not None or privacy.get_workspace(session).rep_analysis is not None
+    viewer = None if user is None else Viewer(user.username, user.display_name or user.username, user.role, user.team,
+                                               user.rep_id)
+    return _Gate(viewer, any_user, chosen)
+
+
+def _sign_in_form(any_user: bool) -> None:
+    st.title("Sign in to Rapport")
+    if not any_user:
+        st.info("No users yet. Create the first admin on the server, then sign in here:\n\n"
+                "`python -m pipeline add-user NAME --role admin`", icon=":material/admin_panel_settings:")
+        return
+    with st.form("sign-in", clear_on_submit=True, border=True):
+        username = st.text_input("Username", autocomplete="username")
+        password = st.text_input("Password", type="password", autocomplete="current-password")
+        submitted = st.form_submit_button("Sign in", type="primary", icon=":material/login:")
+    st.caption("Rapport reads likely emotions from faces in sales calls. What you see depends on your role, "
+               "and sign-ins, views and exports are logged.")
+    if not submitted:
+        return
+    username = username.strip()
+    if privacy.sign_in_blocked(username):
+        st.error(f"Too many failed attempts for this user: try again in "
+                 f"{privacy.SIGN_IN_WINDOW.seconds // 60} minutes.")
+    elif privacy.authenticate(username, password) is None:
+        st.error("Wrong username or password.")
+    else:
+        st.session_state[SESSION_KEY] = username
+        st.rerun()
+
+
+def _first_run(viewer: Viewer) -> None:
+    st.title("Welcome to Rapport")
+    st.markdown("Before anyone uploads a call, choose whether Rapport may read **your reps'** emotions.")
+    st.markdown(ui.REP_ANALYSIS_EXPLAINED)
+    choice = st.radio("Rep analysis", list(ui.REP_ANALYSIS_CHOICES), format_func=ui.REP_ANALYSIS_CHOICES.get, index=None)
+    st.caption("Recordings and stills are kept 30 days, per-second results 365 days; change this, and this choice, "
+               "under **Settings**. Each call records the choice in force when it was uploaded.")
+    if st.button("Save and continue", type="primary", disabled=choice is None):
+        privacy.set_workspace(viewer.username, rep_analysis=choice)
+        st.rerun()
+
+
+def account_sidebar(viewer: Viewer) -> None:
+    """Who is signed in, and the way out (which forgets everything this session held)."""
+    with st.sidebar:
+        st.caption(f"Signed in as **{viewer.display_name}** · {viewer.role}")
+        if st.button("Sign out", icon=":material/logout:"):
+            privacy.record(viewer.username, "sign_out", None)
+            st.session_state.clear()
+            st.rerun()
+
+
+def record_view(viewer: Viewer, call_id: int) -> None:
+    """Audit a user opening a call, once per call per session (a rerun of the page is not a new view)."""
+    seen = st.session_state.setdefault("_viewed_calls", set())
+    if call_id not in seen:
+        privacy.record(viewer.username, "call_view", f"call {call_id}")
+        seen.add(call_id)
