@@ -135,7 +135,7 @@ def call_stats(version: str, viewer: Principal) -> pd.DataFrame:
         calls = pd.read_sql(
             select(Call.id, Call.title, Rep.name.label("rep"), Call.prospect_name.label("prospect"),
                    Call.prospect_company.label("company"), Call.call_date, Call.created_at, Call.duration_s, Call.status,
-                   Call.error).outerjoin(Rep, Call.rep_id == Rep.id).where(Call.id.in_(ids)), session.connection())
+                   Call.error).outerjoin(Rep, Call.rep_id == Rep.id), session.connection())
         rep_off = {call_id for call_id, settings in session.execute(select(Call.id, Call.settings).where(Call.id.in_(ids)))
                    if (settings or {}).get("rep_analysis") is False}
         counts = session.execute(select(EmotionSecond.call_id, EmotionSecond.role, EmotionSecond.dominant, func.count())

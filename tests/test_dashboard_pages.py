@@ -1,4 +1,7 @@
-"""Every dashboard page, run on its own with Streamlit's AppTest against a seeded SQLite store."""
+"""Every dashboard page, run on its own with Streamlit's AppTest against a seeded SQLite store, signed in as an admin.
+
+What other roles may see, and sign-in itself, are tested in test_privacy_dashboard.py.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 from config import REPO_ROOT
 from db.models import Call, CallStatus, CoachingNote, Job, ScriptStage, Track
 from db.session import session_scope
-from tests.seed import seed_call, seed_team
+from tests.seed import USERS, seed_call, seed_team, seed_users, sign_in
 
 PAGES = REPO_ROOT / "dashboard" / "views"
 
@@ -24,13 +27,15 @@ def seeded(store, monkeypatch):
     calls = seed_team(days=2)
     main = seed_call(title="Acme Corp renewal", duration_s=240, seed=3)
     bare = seed_call(title="Initech first call", duration_s=90, seed=4, stages=False, notes=False)
+    seed_users()
     yield {"calls": calls, "main": main, "bare": bare}
     st.cache_data.clear()
     st.cache_resource.clear()
 
 
-def page(name: str, **state) -> AppTest:
-    at = AppTest.from_file(str(PAGES / f"{name}.py"), default_timeout=60)
+def page(name: str, user: str = "ada", **state) -> AppTest:
+    """Run one page signed in as `user` (the admin by default), with `state` in its session."""
+    at = sign_in(AppTest.from_file(str(PAGES / f"{name}.py"), default_timeout=60), user)
     for key, value in state.items():
         at.session_state[key] = value
     return at.run()
@@ -55,7 +60,7 @@ def test_review_page_shows_numbers_talking_points_moments_and_likely_wording(see
 
 def test_review_page_opens_the_call_named_in_the_address(seeded):
     other = seeded["calls"][0]
-    at = AppTest.from_file(str(PAGES / "review.py"), default_timeout=60)
+    at = sign_in(AppTest.from_file(str(PAGES / "review.py"), default_timeout=60), "ada")
     at.query_params["call"] = str(other.call_id)
     at.run()
     assert not at.exception
@@ -99,12 +104,11 @@ def test_a_coaching_note_is_saved_at_the_chosen_moment(seeded):
     call_id = seeded["main"].call_id
     at = page("review", call_id=call_id)
     at.text_area[0].input("Slow down before the price.")
-    next(t for t in at.text_input if t.label == "Your name").input("Kim")
     at = next(b for b in at.button if b.label == "Save note").click().run()
     assert not at.exception
     with session_scope() as session:
         note = session.scalar(select(CoachingNote).where(CoachingNote.text == "Slow down before the price."))
-    assert note is not None and note.author == "Kim" and note.t_s == 0
+    assert note is not None and note.author == USERS["ada"][1] and note.t_s == 0  # the signed-in user wrote it
     assert "Slow down before the price." in texts(at)
 
 
@@ -161,6 +165,7 @@ def test_upload_page_asks_for_a_file_and_consent(seeded):
     at = page("upload")
     at = next(b for b in at.button if b.label == "Analyse call").click().run()
     assert any("Choose a recording" in e.value for e in at.error)
+    assert any(c.label.startswith("Everyone on this call was told") for c in at.checkbox)
 
 
 def test_reps_page_shows_one_rep_and_the_team(seeded):
@@ -171,8 +176,9 @@ def test_reps_page_shows_one_rep_and_the_team(seeded):
 
 
 def test_app_navigation_runs_with_every_page(seeded):
-    at = AppTest.from_file(str(REPO_ROOT / "dashboard" / "app.py"), default_timeout=60).run()
+    at = sign_in(AppTest.from_file(str(REPO_ROOT / "dashboard" / "app.py"), default_timeout=60), "ada").run()
     assert not at.exception
     assert at.title[0].value == "Calls"
-    at.switch_page("views/review.py").run()
-    assert not at.exception and at.title[0].value
+    for view in ("review", "reps", "upload", "settings"):
+        at.switch_page(f"views/{view}.py").run()
+        assert not at.exception and at.title[0].value, view

@@ -1,0 +1,263 @@
+"""Sign-in, roles, the first-run choice, rep analysis off, deletion and the audit trail, through the dashboard's pages.
+
+Pages run with Streamlit's AppTest against a seeded store; users come from
+`tests.seed.USERS`: ada (admin), mo (manager of the seeded reps' team "Mid-market"),
+dana (rep user of Dana Whitfield) and erin (manager of "Enterprise").
+"""
+
+from __future__ import annotations
+
+import pytest
+import streamlit as st
+from sqlalchemy import func, select
+from streamlit.testing.v1 import AppTest
+
+from config import REPO_ROOT
+from db.models import AuditEvent, Call, EmotionSecond, Rep, Snapshot, Track, TrackSecond, User, Workspace
+from db.session import session_scope
+from pipeline import exports, report
+from pipeline.calls import NotFound, export_csv
+from pipeline.report import REP_ANALYSIS_OFF
+from tests.seed import PASSWORD, TEAM, seed_call, seed_team, seed_users, sign_in
+from tests.test_dashboard_pages import texts
+
+APP = REPO_ROOT / "dashboard" / "app.py"
+PAGES = REPO_ROOT / "dashboard" / "views"
+
+
+@pytest.fixture
+def seeded(store, monkeypatch, videos):
+    """The Mid-market team's calls (Dana's among them, one with a recording), one Enterprise call, and the users."""
+    monkeypatch.setenv("RAPPORT_LOCAL_WORKER", "0")
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    team = seed_team(days=1)
+    dana = seed_call(title="Dana's Acme call", rep="Dana Whitfield", duration_s=60, seed=1, video=videos["gallery.mp4"])
+    marcus = seed_call(title="Marcus's Globex call", rep="Marcus Chen", duration_s=60, seed=2)
+    enterprise = seed_call(title="Hooli enterprise deal", rep="Zed Ortiz", team="Enterprise", duration_s=60, seed=3)
+    seed_users()
+    yield {"team": team, "dana": dana, "marcus": marcus, "enterprise": enterprise}
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+def run(page: str, user: str | None, call: int | None = None, **state) -> AppTest:
+    """One page (or the whole app: page="app"), signed in as `user` (None: not signed in), `?call=` if given."""
+    at = AppTest.from_file(str(APP if page == "app" else PAGES / f"{page}.py"), default_timeout=60)
+    if user is not None:
+        sign_in(at, user)
+    if call is not None:
+        at.query_params["call"] = str(call)
+    for key, value in state.items():
+        at.session_state[key] = value
+    return at.run()
+
+
+def audit_rows(action: str) -> list[tuple[str | None, str | None]]:
+    with session_scope() as session:
+        rows = session.execute(select(AuditEvent.username, AuditEvent.target).where(AuditEvent.action == action)
+                               .order_by(AuditEvent.id))
+        return [tuple(row) for row in rows]
+
+
+def call_titles() -> set[str]:
+    with session_scope() as session:
+        return set(session.scalars(select(Call.title)))
+
+
+# ----------------------------------------------------------------------------- sign-in
+def test_every_page_asks_for_sign_in_and_shows_no_data_before_it(seeded):
+    titles = call_titles()
+    for page in ("app", "calls", "review", "reps", "upload", "settings"):
+        at = run(page, None, call=seeded["dana"].call_id)
+        assert not at.exception, page
+        assert at.title[0].value == "Sign in to Rapport", page
+        shown = texts(at)
+        assert not any(title in shown for title in titles), page
+        assert not at.dataframe and not at.metric and not at.download_button and not at.get("plotly_chart"), page
+
+
+def test_sign_in_with_the_form_then_sign_out(seeded):
+    at = run("app", None)
+    username, password = at.text_input
+    username.input("mo")
+    password.input("not the password")
+    at = at.button[0].click().run()
+    assert any("Wrong username or password" in e.value for e in at.error)
+    assert at.title[0].value == "Sign in to Rapport"
+
+    username, password = at.text_input
+    username.input("mo")
+    password.input(PASSWORD)
+    at = at.button[0].click().run()
+    assert not at.exception
+    assert at.title[0].value == "Calls"
+    assert "Signed in as **Mo Manager** · manager" in [c.value for c in at.sidebar.caption]
+
+    at = next(b for b in at.sidebar.button if b.label == "Sign out").click().run()
+    assert at.title[0].value == "Sign in to Rapport"
+    with session_scope() as session:
+        actions = list(session.scalars(select(AuditEvent.action).where(AuditEvent.username == "mo").order_by(AuditEvent.id)))
+    assert actions == ["sign_in_failed", "sign_in", "sign_out"]
+
+
+def test_an_empty_store_says_how_to_create_the_first_admin(store):
+    at = run("app", None)
+    assert not at.exception
+    assert "python -m pipeline add-user NAME --role admin" in texts(at)
+    assert not at.text_input  # no web sign-up
+
+
+def test_a_deactivated_user_is_signed_out_at_their_next_click(seeded):
+    from pipeline.privacy import set_user_active
+
+    at = run("calls", "mo")
+    assert at.title[0].value == "Calls"
+    set_user_active("mo", False, by="ada")
+    assert at.run().title[0].value == "Sign in to Rapport"
+
+
+# ----------------------------------------------------------------------------- roles
+def test_a_rep_sees_only_their_own_calls_read_only(seeded):
+    at = run("calls", "dana")
+    assert not at.exception
+    assert set(at.dataframe[0].value["Rep"]) == {"Dana Whitfield"}
+    assert not any(b.label in ("Delete…", "Retry analysis") for b in at.button)
+
+    mine = run("review", "dana", call=seeded["dana"].call_id)
+    assert mine.title[0].value == "Dana's Acme call"
+    assert [d.label for d in mine.download_button] == ["PDF report", "HTML report", "Per-second CSV"]
+    labels = {b.label for b in mine.button} | {t.label for t in mine.tabs}
+    assert not labels & {"Add stage", "Save note", "Remove", "Swap rep and prospect", "Save roles", "Fix roles"}
+
+    assert "Uploading is for managers and admins" in texts(run("upload", "dana"))
+    assert "Only admins can open this page." in texts(run("settings", "dana"))
+
+
+def test_another_reps_call_is_not_found_exactly_like_a_missing_one(seeded):
+    other = run("review", "dana", call=seeded["marcus"].call_id)
+    missing = run("review", "dana", call=999_999)
+    assert not other.exception
+    assert texts(other) == texts(missing) == "Call review\nCall not found."
+    assert not other.download_button and not other.metric and not other.get("plotly_chart")
+    assert "Marcus" not in str([s.options for s in other.sidebar.selectbox])
+    with pytest.raises(NotFound, match="not found"):
+        exports.export(seeded["marcus"].call_id, "csv", "dana", via="dashboard")
+    assert audit_rows("call_view") == [] and audit_rows("export") == []
+
+
+def test_a_manager_sees_only_their_teams_calls(seeded):
+    shown = set(run("calls", "mo").dataframe[0].value["Call"])
+    assert "Dana's Acme call" in shown and "Hooli enterprise deal" not in shown
+    assert set(run("calls", "erin").dataframe[0].value["Call"]) == {"Hooli enterprise deal"}
+    assert texts(run("review", "erin", call=seeded["dana"].call_id)) == "Call review\nCall not found."
+    reps = run("reps", "erin")
+    assert reps.selectbox[0].options == ["Zed Ortiz"]
+    upload = run("upload", "erin")
+    assert next(s for s in upload.selectbox if s.label == "Rep").options == ["Zed Ortiz"]
+    assert "Only admins can open this page." in texts(run("settings", "mo"))
+
+
+def test_the_settings_page_is_for_admins(seeded):
+    at = run("settings", "ada")
+    assert not at.exception
+    assert [h.value for h in at.subheader] == ["Rep analysis", "Retention", "Users", "Reps", "Audit log"]
+    assert "Art. 5(1)(f)" in texts(at) and "Art. 50(3)" in texts(at)
+    assert set(at.dataframe[0].value["username"]) == {"ada", "mo", "dana", "erin"}
+
+
+# ----------------------------------------------------------------------------- first start
+def test_first_start_asks_the_admin_to_choose_and_everyone_else_to_wait(seeded, monkeypatch):
+    monkeypatch.delenv("RAPPORT_REP_ANALYSIS")  # the server does not decide: the admin must
+    assert "being set up" in texts(run("calls", "mo"))
+    at = run("app", "ada")
+    assert at.title[0].value == "Welcome to Rapport" and "EU AI Act" in texts(at)
+    save = next(b for b in at.button if b.label == "Save and continue")
+    assert save.disabled  # no default: the admin makes the choice
+    at.radio[0].set_value(False)
+    at = next(b for b in at.run().button if b.label == "Save and continue").click().run()
+    assert not at.exception
+    assert at.title[0].value == "Calls"
+    with session_scope() as session:
+        assert session.scalar(select(Workspace.rep_analysis)) is False
+    assert audit_rows("settings_change")[-1] == ("ada", "workspace")
+    assert run("calls", "mo").title[0].value == "Calls"
+
+
+# ----------------------------------------------------------------------------- rep analysis off
+def test_a_call_without_rep_analysis_shows_why_instead_of_the_rep(seeded):
+    off = seed_call(title="Initech, rep not analysed", rep="Dana Whitfield", duration_s=60, seed=8, rep_analysis=False)
+    at = run("review", "mo", call=off.call_id)
+    assert not at.exception
+    assert REP_ANALYSIS_OFF in [i.value for i in at.info]
+    charts = " ".join(c.proto.spec for c in at.get("plotly_chart"))
+    assert "prospect most likely" in charts and "rep most likely" not in charts and '"y":["Rep"' not in charts
+    assert [m.label for m in at.metric][3] == "Negative shifts · prospect"
+
+    html = report.build_html(off.call_id)
+    assert REP_ANALYSIS_OFF in html.replace("&#x27;", "'") and "rep most likely" not in html
+    rep_rows = [r for r in export_csv(off.call_id).splitlines()[1:] if ",rep," in r]
+    assert rep_rows and all(r.split(",")[2:10] == [""] * 8 for r in rep_rows)  # emotions and dominant empty
+    with session_scope() as session:
+        assert session.scalar(select(func.count()).select_from(EmotionSecond).where(
+            EmotionSecond.call_id == off.call_id, EmotionSecond.role == "rep", EmotionSecond.happy.is_not(None))) == 0
+
+
+# ----------------------------------------------------------------------------- audit and deletion
+def test_views_exports_deletions_and_settings_are_audited(seeded):
+    call_id = seeded["dana"].call_id
+    at = run("review", "mo", call=call_id)
+    at.run()  # a rerun is not a second view
+    assert audit_rows("call_view") == [("mo", f"call {call_id}")]
+
+    assert exports.export(call_id, "csv", "dana", via="dashboard").startswith("second,role,")
+    assert audit_rows("export") == [("dana", f"call {call_id}")]
+
+    at = next(b for b in at.button if b.label == "Swap rep and prospect").click().run()
+    assert audit_rows("role_change") == [("mo", f"call {call_id}")]
+
+    at = run("calls", "mo", calls_pick=seeded["marcus"].call_id)
+    at = next(b for b in at.button if b.label == "Delete…").click().run()
+    next(b for b in at.button if b.label == "Yes, delete").click().run()
+    assert audit_rows("call_delete") == [("mo", f"call {seeded['marcus'].call_id}")]
+
+    at = run("settings", "ada")
+    at.number_input[0].set_value(14)
+    next(b for b in at.button if b.label == "Save retention").click().run()
+    assert audit_rows("settings_change")[-1] == ("ada", "workspace")
+
+    at = run("settings", "ada")
+    at.selectbox(key="audit_action").set_value("call_delete")
+    log = at.run().dataframe[-1].value
+    assert list(log["action"]) == ["call_delete"] and list(log["user"]) == ["mo"]
+
+
+def files_in(store) -> set:
+    return {p.relative_to(store) for p in store.rglob("*") if p.is_file() and not p.name.startswith(("rapport.db", "queue.db"))}
+
+
+def test_deleting_a_rep_removes_every_call_row_and_file_and_their_sign_in(seeded, store):
+    with session_scope() as session:
+        rep_id = session.scalar(select(Rep.id).where(Rep.name == "Dana Whitfield"))
+        dana_calls = list(session.scalars(select(Call.id).where(Call.rep_id == rep_id)))
+    before = files_in(store)
+    dana_files = {f for f in before if f.parts[:2] in {("snapshots", str(c)) for c in dana_calls}
+                  or f.parts[0] == "uploads"}  # only Dana's call has a recording
+    assert len(dana_calls) >= 2 and any(f.parts[0] == "uploads" for f in dana_files)
+
+    at = run("settings", "ada", settings_rep=rep_id)
+    at = next(b for b in at.button if b.label == "Delete rep…").click().run()
+    at = next(b for b in at.button if b.label == "Yes, delete the rep").click().run()
+    assert not at.exception
+
+    assert files_in(store) == before - dana_files  # hers all gone, everyone else's all kept
+    with session_scope() as session:
+        assert session.get(Rep, rep_id) is None
+        assert session.scalar(select(User).where(User.username == "dana")) is None
+        assert session.scalar(select(func.count()).select_from(Call).where(Call.id.in_(dana_calls))) == 0
+        for model in (EmotionSecond, Snapshot, Track):
+            assert session.scalar(select(func.count()).select_from(model).where(model.call_id.in_(dana_calls))) == 0
+        orphans = select(func.count()).select_from(TrackSecond).where(TrackSecond.track_id.not_in(select(Track.id)))
+        assert session.scalar(orphans) == 0 and session.scalar(select(func.count()).select_from(TrackSecond)) > 0
+        assert session.scalar(select(func.count()).select_from(Rep).where(Rep.team == TEAM)) > 0
+    assert audit_rows("rep_delete") == [("ada", f"rep {rep_id}")]
