@@ -38,13 +38,16 @@ def _start_once() -> None:
 st.set_page_config(page_title="Rapport", page_icon=":material/forum:", layout="wide")
 _start_once()
 st.logo(str(Path(__file__).parent / "logo.svg"), size="large")
-viewer = auth.require_user()
-auth.account_sidebar(viewer)
+# Before sign-in every page stays registered (hidden), so the address asked for (e.g. review?call=7) survives it.
+viewer = auth.current_viewer()
 pages = [
-    st.Page("views/upload.py", title="Upload", icon=":material/upload:") if viewer.can_change else None,
+    st.Page("views/upload.py", title="Upload", icon=":material/upload:") if not viewer or viewer.can_change else None,
     st.Page("views/calls.py", title="Calls", icon=":material/list:", default=True),
     st.Page("views/review.py", title="Call review", icon=":material/play_circle:"),
     st.Page("views/reps.py", title="Reps", icon=":material/groups:"),
-    st.Page("views/settings.py", title="Settings", icon=":material/settings:") if viewer.is_admin else None,
+    st.Page("views/settings.py", title="Settings", icon=":material/settings:") if not viewer or viewer.is_admin else None,
 ]
-st.navigation([page for page in pages if page is not None]).run()
+page = st.navigation([p for p in pages if p is not None], position="sidebar" if viewer else "hidden")
+viewer = auth.require_user()  # the sign-in form (or the first-run screen) until both are done
+auth.account_sidebar(viewer)
+page.run()

@@ -53,7 +53,8 @@ def require_user(*, admin: bool = False) -> Viewer:
     gate = _gate(st.session_state.get(SESSION_KEY))
     if gate.viewer is None:
         st.session_state.pop(SESSION_KEY, None)
-        _sign_in_form(gate.any_user)
+        with st.columns([1, 2, 1])[1]:  # a narrow form in the middle
+            _sign_in_form(gate.any_user)
         st.stop()
     viewer = gate.viewer
     if not gate.workspace_ready:
@@ -69,6 +70,12 @@ def require_user(*, admin: bool = False) -> Viewer:
         st.error("Only admins can open this page.")
         st.stop()
     return viewer
+
+
+def current_viewer() -> Viewer | None:
+    """The signed-in user once the workspace is set up, else None; renders nothing (the app's navigation asks)."""
+    gate = _gate(st.session_state.get(SESSION_KEY))
+    return gate.viewer if gate.workspace_ready else None
 
 
 def _gate(username: str | None) -> _Gate:

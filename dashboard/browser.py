@@ -1,4 +1,4 @@
-"""Run the dashboard for real and drive it with headless Chromium (end-to-end test, screenshots).
+"""Run the dashboard for real and drive it with headless Chromium, signed in (end-to-end tests, screenshots).
 
 Debian's `chromium` package is used through Playwright's Python client: Playwright's
 own browser download cannot run here, and the distribution build is what CI has.
@@ -70,3 +70,12 @@ def chromium(viewport: tuple[int, int] = (1440, 1000)) -> Iterator:
             yield context.new_page()
         finally:
             browser.close()
+
+
+def sign_in(page, username: str, password: str) -> None:
+    """Fill the sign-in form every page shows first, as a person would, and wait until it lets them in."""
+    page.get_by_role("heading", name="Sign in to Rapport").wait_for()
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password", exact=True).fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_text("Signed in as").wait_for()

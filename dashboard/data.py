@@ -57,11 +57,12 @@ def call_version(viewer: Principal, call_id: int) -> str | None:
 
 
 def store_version() -> str:
-    """Stamp of every call at once, for the cross-call tables (calls list, reps)."""
+    """Stamp of every call at once, for the cross-call tables (calls list, reps); reps' teams decide who sees them."""
     with session_scope() as session:
         calls = session.execute(select(Call.id, Call.status, Call.analyzed_at, Call.rep_id, Call.title).order_by(Call.id)).all()
         roles = session.execute(select(Track.call_id, Track.track_no, Track.role).order_by(Track.id)).all()
-    return hashlib.sha1(repr((calls, roles)).encode()).hexdigest()
+        teams = session.execute(select(Rep.id, Rep.team).order_by(Rep.id)).all()
+    return hashlib.sha1(repr((calls, roles, teams)).encode()).hexdigest()
 
 
 # ----------------------------------------------------------------------------- one call
@@ -116,7 +117,7 @@ def video(source_path: str | None) -> Video | None:
 
 
 def forget_cached() -> None:
-    """Drop every cached call read (timelines, charts, recordings, tables): after a deletion nothing of it stays in memory."""
+    """Drop every cached call read (timelines, charts, recordings, tables): after a deletion none of it stays in memory."""
     for cached in (timeline, summary, call_stats):
         cached.clear()
     for resource in (timeline_chart, _video_bytes):
@@ -135,7 +136,7 @@ def call_stats(version: str, viewer: Principal) -> pd.DataFrame:
         calls = pd.read_sql(
             select(Call.id, Call.title, Rep.name.label("rep"), Call.prospect_name.label("prospect"),
                    Call.prospect_company.label("company"), Call.call_date, Call.created_at, Call.duration_s, Call.status,
-                   Call.error).outerjoin(Rep, Call.rep_id == Rep.id), session.connection())
+                   Call.error).outerjoin(Rep, Call.rep_id == Rep.id).where(Call.id.in_(ids)), session.connection())
         rep_off = {call_id for call_id, settings in session.execute(select(Call.id, Call.settings).where(Call.id.in_(ids)))
                    if (settings or {}).get("rep_analysis") is False}
         counts = session.execute(select(EmotionSecond.call_id, EmotionSecond.role, EmotionSecond.dominant, func.count())
@@ -151,8 +152,8 @@ def call_stats(version: str, viewer: Principal) -> pd.DataFrame:
         row: dict = {"id": call_id, "rep_analysis": call_id not in rep_off}
         for role in (REP, PROSPECT):
             shares = shares_from_counts(by_call.get((call_id, role), {}))
-            mood = mood_of(shares)
             row.update({f"{role}_{e}": shares[e] for e in EMOTIONS})
+            mood = mood_of(shares)
             row[f"{role}_positive"], row[f"{role}_negative"] = mood.positive, mood.negative
             if role == REP and call_id in rep_off:  # not measured, which is not "never smiled": means skip it
                 row.update({f"{role}_{k}": float("nan") for k in (*EMOTIONS, "positive", "negative")})
@@ -219,10 +220,11 @@ def progress(viewer: Principal, call_ids: list[int] | None = None) -> list[Progr
         return out
 
 
-# ----------------------------------------------------------------------------- settings (admins only)
-def _admin_only(viewer: Principal) -> None:
-    if viewer.role != "admin":
-        raise PermissionError("only admins read settings, users and the audit log")
+# ----------------------------------------------------------------------------- the workspace
+def rep_analysis_on() -> bool:
+    """Whether calls uploaded now get their rep analysed (the server's setting, else the admin's choice)."""
+    with session_scope() as session:
+        return rep_analysis_enabled(session)
 
 
 @dataclass(frozen=True)
@@ -234,17 +236,17 @@ class WorkspaceSettings:
     updated_at: dt.datetime | None
 
 
-def rep_analysis_on() -> bool:
-    """Whether calls uploaded now get their rep analysed (the server's setting, else the admin's choice)."""
-    with session_scope() as session:
-        return rep_analysis_enabled(session)
-
-
 def workspace() -> WorkspaceSettings:
     """The workspace's privacy settings (not secret: every page may show whether the rep is analysed)."""
     with session_scope() as session:
         w = get_workspace(session)
         return WorkspaceSettings(w.rep_analysis, w.video_retention_days, w.data_retention_days, w.updated_by, w.updated_at)
+
+
+# ----------------------------------------------------------------------------- users, reps, audit log (admins only)
+def _admin_only(viewer: Principal) -> None:
+    if viewer.role != "admin":
+        raise PermissionError("only admins read settings, users and the audit log")
 
 
 def users(viewer: Principal) -> pd.DataFrame:
@@ -264,7 +266,8 @@ def reps(viewer: Principal) -> pd.DataFrame:
                            session.connection())
 
 
-def audit_log(viewer: Principal, username: str | None = None, action: str | None = None, limit: int = 500) -> pd.DataFrame:
+def audit_log(viewer: Principal, username: str | None = None, action: str | None = None,
+              limit: int = 500) -> pd.DataFrame:
     """The newest audit events, optionally of one user and/or one action."""
     _admin_only(viewer)
     query = select(AuditEvent.at, AuditEvent.username, AuditEvent.action, AuditEvent.target, AuditEvent.detail)

@@ -1,8 +1,9 @@
 """Screenshots of every page on seeded data: `python -m dashboard.screenshots [OUT_DIR]` (default docs/screenshots).
 
 Seeds a temporary store (a team's history, one call with a playable recording,
-one analysis in progress), starts the app with no worker, and photographs each
-page at its full height in headless Chromium.
+one analysis in progress, a user per role), starts the app with no worker, and
+photographs the sign-in form, then each page signed in as the admin, at its full
+height in headless Chromium.
 """
 
 from __future__ import annotations
@@ -14,24 +15,30 @@ import time
 from pathlib import Path
 
 from config import REPO_ROOT, get_settings
-from dashboard.browser import chromium, running_app
+from dashboard.browser import chromium, running_app, sign_in
 
 PAGES = {  # file name -> (path, text that says the page has rendered)
+    "signin": ("", "Sign in to Rapport"),
     "upload": ("upload", "Analysis queue"),
     "calls": ("", "Selected call"),
     "review": ("review?call={call_id}", "Talking points for the one-to-one"),
     "reps": ("reps", "Their calls"),
+    "settings": ("settings", "The newest"),
 }
+USER = "ada"  # the seeded admin: every page is open to them
 
 
 def seed(data: Path) -> int:
     """Fill the store at `data`; returns the id of the call to show on the review page."""
     from db.models import CallStatus
     from db.session import init_db
+    from pipeline.privacy import set_workspace
     from pipeline.synthetic import CallScript, write_call_video
-    from tests.seed import seed_call, seed_team
+    from tests.seed import seed_call, seed_team, seed_users
 
     init_db()
+    seed_users()
+    set_workspace(USER, rep_analysis=True)  # the demo data has the rep's emotions: a workspace that chose "on"
     seed_team(days=5)
     video = write_call_video(data / "demo.mp4", CallScript(duration_s=240, fps=10, size=(640, 360)))
     call = seed_call(title="Acme Corp renewal: pricing", duration_s=240, video=video, seed=1)
@@ -41,6 +48,8 @@ def seed(data: Path) -> int:
 
 
 def main(out: Path) -> None:
+    from tests.seed import PASSWORD
+
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "data"
@@ -52,6 +61,8 @@ def main(out: Path) -> None:
             for name, (path, ready) in PAGES.items():
                 page.set_viewport_size({"width": 1440, "height": 1000})
                 page.goto(f"{url}/{path.format(call_id=call_id)}")
+                if name != "signin":  # each visit is a new session: sign in again
+                    sign_in(page, USER, PASSWORD)
                 page.get_by_text(ready).first.wait_for(timeout=60_000)
                 time.sleep(3)  # charts and images finish drawing
                 height = page.evaluate("document.querySelector('[data-testid=\"stMainBlockContainer\"]').scrollHeight")

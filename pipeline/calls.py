@@ -366,7 +366,8 @@ def delete_rep(rep_id: int) -> int:
         if session.get(Rep, rep_id) is None:
             raise NotFound(f"rep {rep_id} not found")
         call_ids = list(session.scalars(select(Call.id).where(Call.rep_id == rep_id)))
-        if session.scalar(select(Call.id).where(Call.rep_id == rep_id, Call.status.in_((CallStatus.QUEUED, CallStatus.RUNNING)))):
+        busy = select(Call.id).where(Call.rep_id == rep_id, Call.status.in_((CallStatus.QUEUED, CallStatus.RUNNING)))
+        if session.scalar(busy):
             raise ValueError("a call of this rep is still being analysed: delete the rep once it is done")
     for call_id in call_ids:
         delete_call(call_id)

@@ -128,6 +128,8 @@ def seed_call(*, title: str = "Acme Corp renewal", rep: str = "Dana Whitfield", 
                     settings={"rep_position": "left", "min_shift_seconds": 3.0, "rep_analysis": rep_analysis},
                     model_version="emotion_cnn.tflite:seed",
                     faces_found=2, analyzed_at=utcnow() if status == CallStatus.DONE else None,
+                    consent_confirmed_by="mo", consent_confirmed_at=utcnow(),
+                    consent_note="Notice in the invite; said again at the start of the call",
                     error="NotAVideo: could not read the recording" if status == CallStatus.FAILED else None)
         session.add(call)
         session.flush()

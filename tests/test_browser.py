@@ -1,4 +1,4 @@
-"""End to end in a real browser: upload a generated call, watch it analysed, review it, download the PDF.
+"""End to end in a real browser: sign in, upload a generated call, watch it analysed, review it, download the PDF.
 
 The app runs as `streamlit run` (with the local worker it starts) on a free port;
 Debian's Chromium drives it through Playwright. The worker uses a tiny
@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from dashboard.browser import CHROMIUM, chromium, running_app
+from dashboard.browser import CHROMIUM, chromium, running_app, sign_in
+from tests.seed import PASSWORD, seed_users
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).is_file(), reason="needs Debian's chromium (apt-get install chromium)")
 TITLE = "Browser test: Globex pricing call"
@@ -53,11 +54,11 @@ def call_video(tmp_path_factory) -> Path:
     return write_call_video(tmp_path_factory.mktemp("video") / "globex-call.mp4", script)
 
 
-def test_upload_analyse_review_and_download_the_pdf(tmp_path, brightness_model, call_video):
+def test_upload_analyse_review_and_download_the_pdf(store, tmp_path, brightness_model, call_video):
     from pypdf import PdfReader
 
-    data = tmp_path / "data"
-    env = {"RAPPORT_DATA_DIR": str(data), "RAPPORT_DB_URL": f"sqlite:///{data / 'rapport.db'}",
+    seed_users()
+    env = {"RAPPORT_DATA_DIR": str(store), "RAPPORT_DB_URL": f"sqlite:///{store / 'rapport.db'}",
            "RAPPORT_MODEL_PATH": str(brightness_model), "RAPPORT_QUEUE_URL": "", "RAPPORT_LOCAL_WORKER": "1",
            "TF_CPP_MIN_LOG_LEVEL": "2"}
     not_a_video = tmp_path / "notes.mp4"
@@ -66,6 +67,7 @@ def test_upload_analyse_review_and_download_the_pdf(tmp_path, brightness_model, 
     with running_app(env, tmp_path / "app.log") as url, chromium() as page:
         page.set_default_timeout(30_000)
         page.goto(f"{url}/upload")
+        sign_in(page, "ada", PASSWORD)
         page.get_by_text("Consent first").wait_for()
 
         # A bad file is refused on the page with the pipeline's message.
@@ -106,6 +108,7 @@ def test_upload_analyse_review_and_download_the_pdf(tmp_path, brightness_model, 
     text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages)
     assert f"Coaching report: {TITLE}" in re.sub(r"\s+", " ", text)
     assert "likely" in text
+    assert "confirmed by ada on" in re.sub(r"\s+", " ", text)  # who said the participants were told, and when
 
 
 def upload(page, video: Path, title: str) -> None:
@@ -113,5 +116,5 @@ def upload(page, video: Path, title: str) -> None:
     page.locator("input[type=file]").set_input_files(str(video))
     page.get_by_test_id("stFileUploader").get_by_text(video.name).wait_for()  # the upload has finished
     page.get_by_label("Title").fill(title)
-    page.get_by_text("Everyone on this call agreed").click()
+    page.get_by_text("Everyone on this call was told").click()
     page.get_by_role("button", name="Analyse call").click()

@@ -10,7 +10,7 @@ import streamlit as st
 from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
-from config import REPO_ROOT
+from config import REPO_ROOT, get_settings
 from db.models import Call, CallStatus, CoachingNote, Job, ScriptStage, Track
 from db.session import session_scope
 from tests.seed import USERS, seed_call, seed_team, seed_users, sign_in
@@ -22,6 +22,7 @@ PAGES = REPO_ROOT / "dashboard" / "views"
 def seeded(store, monkeypatch):
     """A team's history plus one richer call; caches start empty so no other test's store leaks in."""
     monkeypatch.setenv("RAPPORT_LOCAL_WORKER", "0")
+    get_settings.cache_clear()  # read after the store fixture: the app must not start a worker of its own
     st.cache_data.clear()
     st.cache_resource.clear()
     calls = seed_team(days=2)

@@ -109,3 +109,23 @@ def test_rep_analysis_off_in_the_cli_keeps_presence_but_no_rep_emotions(store, v
     assert all(r["happy"] != "" for r in rows if r["role"] == "prospect" and r["face_present"] == "1")
     with session_scope() as s:
         assert s.get(Call, 1).settings["rep_analysis"] is False  # the choice is recorded on the call
+
+
+def test_cli_export_as_a_user_checks_access_and_is_audited(store):
+    from tests.seed import seed_call, seed_users
+
+    env = {"RAPPORT_DATA_DIR": str(store), "RAPPORT_DB_URL": f"sqlite:///{store / 'rapport.db'}"}
+    mine = seed_call(title="Dana's call", rep="Dana Whitfield", duration_s=20, seed=1).call_id
+    other = seed_call(title="Marcus's call", rep="Marcus Chen", duration_s=20, seed=2).call_id
+    seed_users()
+    denied = run_cli("export", str(other), "--as", "dana", env_overrides=env)
+    assert denied.returncode == 3 and f"call {other} not found" in denied.stderr and denied.stdout == ""
+    allowed = run_cli("export", str(mine), "--as", "dana", env_overrides=env)
+    assert allowed.returncode == 0 and allowed.stdout.startswith("second,role,")
+    assert run_cli("export", str(other), env_overrides=env).returncode == 0  # operators at the server, no --as
+    unknown = run_cli("export", str(mine), "--as", "nobody", env_overrides=env)
+    assert unknown.returncode == 2 and "no active user 'nobody'" in unknown.stderr
+    with session_scope() as s:
+        events = s.scalars(select(AuditEvent).where(AuditEvent.action == "export"))
+        exported = [(e.username, e.target, e.detail["via"]) for e in events]
+    assert exported == [("dana", f"call {mine}", "cli"), ("cli", f"call {other}", "cli")]

@@ -7,12 +7,15 @@ dana (rep user of Dana Whitfield) and erin (manager of "Enterprise").
 
 from __future__ import annotations
 
+import io
+
 import pytest
+from pypdf import PdfReader
 import streamlit as st
 from sqlalchemy import func, select
 from streamlit.testing.v1 import AppTest
 
-from config import REPO_ROOT
+from config import REPO_ROOT, get_settings
 from db.models import AuditEvent, Call, EmotionSecond, Rep, Snapshot, Track, TrackSecond, User, Workspace
 from db.session import session_scope
 from pipeline import exports, report
@@ -29,6 +32,7 @@ PAGES = REPO_ROOT / "dashboard" / "views"
 def seeded(store, monkeypatch, videos):
     """The Mid-market team's calls (Dana's among them, one with a recording), one Enterprise call, and the users."""
     monkeypatch.setenv("RAPPORT_LOCAL_WORKER", "0")
+    get_settings.cache_clear()  # read after the store fixture: the app must not start a worker of its own
     st.cache_data.clear()
     st.cache_resource.clear()
     team = seed_team(days=1)
@@ -101,6 +105,20 @@ def test_sign_in_with_the_form_then_sign_out(seeded):
     assert actions == ["sign_in_failed", "sign_in", "sign_out"]
 
 
+def test_repeated_wrong_passwords_lock_the_username_for_a_while(seeded):
+    from pipeline.privacy import MAX_FAILED_SIGN_INS, authenticate
+
+    for _ in range(MAX_FAILED_SIGN_INS):
+        assert authenticate("mo", "guess guess guess") is None
+    at = run("app", None)
+    username, password = at.text_input
+    username.input("mo")
+    password.input(PASSWORD)  # even the right password waits now
+    at = at.button[0].click().run()
+    assert any("Too many failed attempts" in e.value for e in at.error)
+    assert at.title[0].value == "Sign in to Rapport"
+
+
 def test_an_empty_store_says_how_to_create_the_first_admin(store):
     at = run("app", None)
     assert not at.exception
@@ -115,6 +133,8 @@ def test_a_deactivated_user_is_signed_out_at_their_next_click(seeded):
     assert at.title[0].value == "Calls"
     set_user_active("mo", False, by="ada")
     assert at.run().title[0].value == "Sign in to Rapport"
+    with pytest.raises(ValueError, match="last active admin"):
+        set_user_active("ada", False, by="ada")  # nobody could sign in to undo it
 
 
 # ----------------------------------------------------------------------------- roles
@@ -166,6 +186,33 @@ def test_the_settings_page_is_for_admins(seeded):
     assert set(at.dataframe[0].value["username"]) == {"ada", "mo", "dana", "erin"}
 
 
+# ----------------------------------------------------------------------------- consent
+def test_an_upload_stores_who_confirmed_the_participants_were_told(seeded, videos):
+    def upload(consent: bool, rep: str | None) -> AppTest:
+        at = run("upload", "mo")
+        at.file_uploader[0].upload("../../etc/acme call.mp4", videos["gallery.mp4"].read_bytes(), "video/mp4")
+        if rep:
+            next(s for s in at.selectbox if s.label == "Rep").set_value(rep)
+        at.checkbox[0].set_value(consent)
+        next(t for t in at.text_input if t.label.startswith("How they were told")).input("Said at the start of the call")
+        return next(b for b in at.button if b.label == "Analyse call").click().run()
+
+    before = call_titles()
+    assert any("Please confirm" in e.value for e in upload(False, "Dana Whitfield").error)
+    assert any("Pick the rep" in e.value for e in upload(True, None).error)
+    assert call_titles() == before  # nothing stored without consent, or without a rep the manager can see
+
+    at = upload(True, "Dana Whitfield")
+    assert not at.exception and not at.error
+    with session_scope() as session:
+        call = session.scalar(select(Call).where(Call.title == "acme call"))
+        stored = (call.consent_confirmed_by, call.consent_note, call.consent_confirmed_at is not None,
+                  call.original_filename, call.source_path.startswith("uploads/"), "acme" in call.source_path)
+    assert stored == ("mo", "Said at the start of the call", True, "../../etc/acme call.mp4", True, False)
+    review = run("review", "mo", call=call.id)
+    assert "Participants told the call is analysed: confirmed by mo on" in texts(review)
+
+
 # ----------------------------------------------------------------------------- first start
 def test_first_start_asks_the_admin_to_choose_and_everyone_else_to_wait(seeded, monkeypatch):
     monkeypatch.delenv("RAPPORT_REP_ANALYSIS")  # the server does not decide: the admin must
@@ -196,6 +243,8 @@ def test_a_call_without_rep_analysis_shows_why_instead_of_the_rep(seeded):
 
     html = report.build_html(off.call_id)
     assert REP_ANALYSIS_OFF in html.replace("&#x27;", "'") and "rep most likely" not in html
+    pdf = " ".join(" ".join(p.extract_text() for p in PdfReader(io.BytesIO(report.build_pdf(off.call_id))).pages).split())
+    assert REP_ANALYSIS_OFF in pdf and "Faces read prospect" in pdf and "Rep 0%" not in pdf
     rep_rows = [r for r in export_csv(off.call_id).splitlines()[1:] if ",rep," in r]
     assert rep_rows and all(r.split(",")[2:10] == [""] * 8 for r in rep_rows)  # emotions and dominant empty
     with session_scope() as session:

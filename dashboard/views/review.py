@@ -14,6 +14,8 @@ first load only re-reads the small, editable rows.
 from __future__ import annotations
 
 import re
+from functools import partial
+from typing import NoReturn
 
 import pandas as pd
 import streamlit as st
@@ -37,7 +39,7 @@ DOWNLOADS = (  # (format, label, file name ending, mime type, icon)
 
 
 # ----------------------------------------------------------------------------- which call
-def _not_found() -> None:
+def _not_found() -> NoReturn:
     """Missing, deleted, or not this user's to see: all three look exactly the same."""
     st.session_state.pop("call_id", None)
     st.title("Call review")
@@ -94,8 +96,7 @@ if facts.status != CallStatus.DONE:
 slug = re.sub(r"[^a-z0-9]+", "-", facts.title.lower()).strip("-") or f"call-{call_id}"
 for column, (fmt, label, ending, mime, icon) in zip(st.columns([1, 1, 1, 2]), DOWNLOADS):
     # Built when clicked (deferred), by `export`: it checks access again and audits the download.
-    column.download_button(label, data=lambda fmt=fmt, call_id=call_id, username=viewer.username:
-                           export(call_id, fmt, username, via="dashboard"),
+    column.download_button(label, data=partial(export, call_id, fmt, viewer.username, via="dashboard"),
                            file_name=f"{slug}-{ending}", mime=mime, icon=icon, on_click="ignore", width="stretch",
                            type="primary" if fmt == "pdf" else "secondary")
 ui.hints_caption()

@@ -147,6 +147,7 @@ user_col, action_col = st.columns(2)
 by = user_col.selectbox("User", usernames, index=None, placeholder="Anyone", key="audit_user")
 action = action_col.selectbox("Action", actions, index=None, placeholder="Any action", key="audit_action")
 log = data.audit_log(viewer, by, action)
-st.dataframe(log, hide_index=True, width="stretch",
-             column_config={"at": st.column_config.DatetimeColumn("When (UTC)", format="YYYY-MM-DD HH:mm:ss")})
+st.dataframe(log, hide_index=True, width="stretch", column_config={
+    "at": st.column_config.DatetimeColumn("When (UTC)", format="YYYY-MM-DD HH:mm:ss"), "user": "User",
+    "action": "Action", "target": "Target", "detail": "Detail"})
 st.caption(f"The newest {len(log)} event(s){' matching the filters' if by or action else ''}.")

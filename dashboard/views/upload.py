@@ -62,6 +62,8 @@ if submitted:
         st.error("Choose a recording to upload.")
     elif not consent:
         st.error("Please confirm that everyone on the call was told it is recorded and analysed.")
+    elif not rep and not viewer.is_admin:
+        st.error("Pick the rep on this call: you see the calls of your team's reps only.")
     elif rep and data.rep_elsewhere(viewer, rep):
         st.error(f"**{rep}** is a rep of another team: pick one of your reps, or ask an admin.")
     else:
