@@ -7,6 +7,16 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh requirements.txt
 export TF_CPP_MIN_LOG_LEVEL="${TF_CPP_MIN_LOG_LEVEL:-2}"
 .venv/bin/python -c "from db.session import init_db; init_db()"
+# Sign-in is required: on the very first start, create the admin account (asked here, never on the web).
+if ! .venv/bin/python -c "import sys; from sqlalchemy import select; from db.session import session_scope; from db.models import User
+with session_scope() as s: sys.exit(0 if s.scalar(select(User).limit(1)) else 1)"; then
+  if [ -t 0 ]; then
+    echo "First start: create the admin account (user name 'admin')."
+    .venv/bin/python -m pipeline add-user admin --role admin
+  else
+    echo "No user yet: run '.venv/bin/python -m pipeline add-user NAME --role admin' to be able to sign in." >&2
+  fi
+fi
 # One local worker beside the dashboard, stopped with it (the app itself then starts none).
 .venv/bin/python -m pipeline worker &
 WORKER=$!
