@@ -5,8 +5,9 @@
 
 Decoding runs on its own thread (PyAV releases the GIL) so the second core
 works while this one detects and classifies. With rep analysis switched off,
-the video is read twice: once to track faces and tell the roles apart, then
-again to classify every face except the rep's, so no rep emotion is computed.
+the video is read twice: once to detect and track faces and tell the roles apart,
+then again (replaying the tracked boxes, no second detection) to classify every
+face except the rep's, so no rep emotion is ever computed.
 """
 
 from __future__ import annotations
@@ -159,23 +160,31 @@ def analyze_video(info: VideoInfo, classifier, detector: FaceDetector, settings:
     report = progress or (lambda stage, fraction: None)
     two_pass = not settings.rep_analysis
 
-    def tracked_frames(label: str, share: float, offset: float) -> Iterator[tuple[SampledFrame, TrackedFaces]]:
+    def tracked_frames(label: str, share: float, offset: float,
+                       replay: list[TrackedFaces] | None = None) -> Iterator[tuple[SampledFrame, TrackedFaces]]:
+        """Sampled frames with their tracked faces: detected and tracked now, or replayed from pass 1."""
         tracker = FaceTracker(max_gap_s=2.5 * settings.detect_every_s)
         detect_every = max(1, round(settings.fps * settings.detect_every_s))
         for frame in _prefetch(sample_frames(info, settings.fps, settings.analysis_width), timer):
-            run = frame.index % detect_every == 0 or tracker.needs_detection
-            found = timer.timed("detect", detector.detect, frame.image) if run else None
-            faces = timer.timed("track", tracker.update, frame.t, found)
+            if replay is not None:  # the same frames are sampled again, so index i has the same faces
+                faces = replay[frame.index] if frame.index < len(replay) else TrackedFaces.none(frame.t)
+            else:
+                run = frame.index % detect_every == 0 or tracker.needs_detection
+                found = timer.timed("detect", detector.detect, frame.image) if run else None
+                faces = timer.timed("track", tracker.update, frame.t, found)
             if frame.index % 20 == 0:
                 report(label, offset + share * min(1.0, frame.t / max(info.duration_s, 1e-6)))
             yield frame, faces
 
     recorder = None
     roles: dict[int, str] = {}
-    if two_pass:  # pass 1: faces and roles only
+    replay: list[TrackedFaces] | None = None
+    if two_pass:  # pass 1: faces and roles only; boxes are kept (a few numbers per frame) for pass 2
+        replay = []
         for frame, faces in tracked_frames("tracking faces", 0.45, 0.0):
             recorder = recorder or _Recorder(info, frame.image.shape[:2])
             timer.timed("track", recorder.observe, faces)
+            replay.append(faces)
         if recorder is not None:
             roles = assign_roles(recorder.summaries(), settings.rep_position)
 
@@ -192,7 +201,7 @@ def analyze_video(info: VideoInfo, classifier, detector: FaceDetector, settings:
             pending.clear()
 
     label, share, offset = ("classifying faces", 0.45, 0.45) if two_pass else ("analysing frames", 0.9, 0.0)
-    for frame, faces in tracked_frames(label, share, offset):
+    for frame, faces in tracked_frames(label, share, offset, replay):
         classify_recorder = classify_recorder or _Recorder(info, frame.image.shape[:2])
         timer.timed("track", classify_recorder.observe, faces)
         for track_id, box in zip(faces.track_ids, faces.xyxy):

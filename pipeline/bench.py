@@ -127,6 +127,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--compare-detectors", type=Path, metavar="STILLS",
                         help="instead: compare detectors on STILLS (an <emotion>/<image> tree, one face each) and call frames")
     parser.add_argument("--fps", type=float, default=4.0)
+    parser.add_argument("--rep-analysis", choices=["on", "off"], default="on",
+                        help="off: the two-pass analysis that never classifies the rep (default: %(default)s)")
     parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)  # child-process mode
     args = parser.parse_args(argv)
     if args.measure:
@@ -136,13 +138,15 @@ def main(argv: list[str] | None = None) -> None:
         compare_detectors(args.compare_detectors, bench_video(args.minutes[0]))
         return
 
-    print("seconds of call per wall second (x real time); 'vs floor' = analysis / sampled decode; "
-          "decode runs on its own thread, 'wait for frames' is the main thread idle on it")
+    print(f"detector {args.detector}, {args.fps:g} frames/s, rep analysis {args.rep_analysis}. Seconds of call per wall "
+          "second (x real time); 'vs floor' = analysis / sampled decode; decode runs on its own thread, "
+          "'wait for frames' is the main thread idle on it")
     print(f"{'call':>8} {'floor all':>10} {'floor sampled':>14} {'analysis':>9} {'vs floor':>9} {'peak RSS':>9}  stages (s)")
     for minutes in args.minutes:
         video = bench_video(minutes)
         with tempfile.TemporaryDirectory() as data:
-            env = {**os.environ, "RAPPORT_DATA_DIR": data, "RAPPORT_DB_URL": f"sqlite:///{data}/bench.db"}
+            env = {**os.environ, "RAPPORT_DATA_DIR": data, "RAPPORT_DB_URL": f"sqlite:///{data}/bench.db",
+                   "RAPPORT_REP_ANALYSIS": args.rep_analysis}
             child = subprocess.run([sys.executable, "-m", "pipeline.bench", "--measure", str(video), "--detector",
                                     args.detector, "--fps", str(args.fps)], cwd=REPO_ROOT, env=env,
                                    capture_output=True, text=True, check=True)

@@ -30,6 +30,10 @@ class TrackedFaces:
     def __len__(self) -> int:
         return len(self.track_ids)
 
+    @classmethod
+    def none(cls, t: float) -> "TrackedFaces":
+        return cls(t, np.zeros(0, np.int64), np.zeros((0, 4), np.float32), np.zeros(0, bool))
+
 
 @dataclass
 class _Track:
