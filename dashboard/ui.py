@@ -83,6 +83,17 @@ def _queue(viewer: Principal, call_ids: list[int] | None) -> None:
                 st.error(f"**{item.title}** could not be analysed: {item.error or 'unknown error'}", icon="⚠️")
 
 
+def confirmed(state_key: str, message: str, yes_label: str) -> bool:
+    """The box under a pending destructive action: a warning, Yes and Cancel. True once the user said yes."""
+    with st.container(border=True):
+        st.warning(message, icon=":material/warning:")
+        yes, no, _ = st.columns([1, 1, 4])
+        if no.button("Cancel", key=f"cancel-{state_key}"):
+            del st.session_state[state_key]
+            st.rerun()
+        return yes.button(yes_label, type="primary")
+
+
 def parse_clock(text: str) -> float:
     """'3:20', '1:02:03' or '200' (seconds) -> seconds; ValueError with a readable message otherwise."""
     parts = text.strip().split(":")

@@ -91,23 +91,17 @@ with st.container(horizontal=True):
                  help="Queued or running calls can be deleted once their analysis ends."):
         st.session_state.confirm_delete = call_id
 
-if st.session_state.get("confirm_delete") == call_id:
-    with st.container(border=True):
-        st.warning(f"Delete **{call['title']}** for good? The recording, every result, still, stage and coaching note "
-                   "of this call go with it.", icon=":material/warning:")
-        yes, no, _ = st.columns([1, 1, 4])
-        if yes.button("Yes, delete", type="primary"):
-            try:
-                delete_call(call_id)
-            except NotFound:
-                pass  # someone else deleted it meanwhile: the outcome is the same
-            else:
-                record(viewer.username, "call_delete", f"call {call_id}")
-            data.forget_cached()
-            del st.session_state.confirm_delete
-            del st.session_state.calls_pick
-            st.toast(f"Deleted {call['title']}.", icon=":material/delete:")
-            st.rerun()
-        if no.button("Cancel"):
-            del st.session_state.confirm_delete
-            st.rerun()
+if st.session_state.get("confirm_delete") == call_id and ui.confirmed(
+        "confirm_delete", f"Delete **{call['title']}** for good? The recording, every result, still, stage and "
+        "coaching note of this call go with it.", "Yes, delete"):
+    try:
+        delete_call(call_id)
+    except NotFound:
+        pass  # someone else deleted it meanwhile: the outcome is the same
+    else:
+        record(viewer.username, "call_delete", f"call {call_id}")
+    data.forget_cached()
+    del st.session_state.confirm_delete
+    del st.session_state.calls_pick
+    st.toast(f"Deleted {call['title']}.", icon=":material/delete:")
+    st.rerun()

@@ -120,25 +120,19 @@ else:
             st.rerun()
         if st.button("Delete rep…", icon=":material/person_remove:"):
             st.session_state.confirm_rep_delete = rep_id
-    if st.session_state.get("confirm_rep_delete") == rep_id:
-        with st.container(border=True):
-            st.warning(f"Delete **{names[rep_id]}** for good? Every call of theirs goes with it (recordings, results, "
-                       "stills, notes), and so does their sign-in.", icon=":material/warning:")
-            yes, no, _ = st.columns([1, 1, 4])
-            if yes.button("Yes, delete the rep", type="primary"):
-                try:
-                    n_calls = delete_rep(rep_id)
-                except (ValueError, NotFound) as error:
-                    st.error(str(error))
-                else:
-                    record(viewer.username, "rep_delete", f"rep {rep_id}", calls=n_calls)
-                    data.forget_cached()
-                    del st.session_state.confirm_rep_delete
-                    st.toast(f"Deleted {names[rep_id]} and {n_calls} call(s).", icon=":material/delete:")
-                    st.rerun()
-            if no.button("Cancel", key="cancel-rep-delete"):
-                del st.session_state.confirm_rep_delete
-                st.rerun()
+    if st.session_state.get("confirm_rep_delete") == rep_id and ui.confirmed(
+            "confirm_rep_delete", f"Delete **{names[rep_id]}** for good? Every call of theirs goes with it "
+            "(recordings, results, stills, notes), and so does their sign-in.", "Yes, delete the rep"):
+        try:
+            n_calls = delete_rep(rep_id)
+        except (ValueError, NotFound) as error:
+            st.error(str(error))
+        else:
+            record(viewer.username, "rep_delete", f"rep {rep_id}", calls=n_calls)
+            data.forget_cached()
+            del st.session_state.confirm_rep_delete
+            st.toast(f"Deleted {names[rep_id]} and {n_calls} call(s).", icon=":material/delete:")
+            st.rerun()
 
 # ----------------------------------------------------------------------------- audit log
 st.subheader("Audit log")
