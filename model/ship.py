@@ -27,13 +27,18 @@ def ship(run_dir: Path, datasets: Path | None = None) -> dict:
     report = write_run_report(run_dir, load_splits(datasets or DATASETS))
     shutil.copyfile(report["model"], SHIPPED_MODEL_PATH)
     state = json.loads((run_dir / "state.json").read_text())
-    log_rows = (run_dir / "training_log.csv").read_text().strip().splitlines()[1:]
+    import pandas as pd
+
+    log = pd.read_csv(run_dir / "training_log.csv")
+    best = log.loc[log["val_macro_f1"].idxmax()]
     card = {
         "model": SHIPPED_MODEL_PATH.name,
         "version": report["version"],
         "run": run_dir.name,
         "shipped_on": dt.date.today().isoformat(),
-        "epochs_trained": len(log_rows),
+        "epochs_trained": len(log),
+        "best_epoch": {"stage": int(best["stage"]), "epoch": int(best["epoch"]), "val_accuracy": float(best["val_accuracy"]),
+                       "val_macro_f1": float(best["val_macro_f1"])},
         "training_finished": state.get("finished", False),
         "fer2013_val_accuracy": report["fer2013_val"]["accuracy"],
         "fer2013_val_macro_f1": report["fer2013_val"]["macro_f1"],
@@ -49,8 +54,10 @@ def write_results_section(card: dict) -> None:
     """Replace the Results section of MODEL_CARD.md with the shipped file's measured tables."""
     from model.evaluate import format_table
 
-    lines = [f"Shipped `{card['version']}` from run `{card['run']}` on {card['shipped_on']}, after "
-             f"{card['epochs_trained']} epochs (training {'finished' if card['training_finished'] else 'still in progress'}).",
+    best = card["best_epoch"]
+    lines = [f"Shipped `{card['version']}` from run `{card['run']}` on {card['shipped_on']}: the best of "
+             f"{card['epochs_trained']} epochs (stage {best['stage']} epoch {best['epoch']}, val macro-F1 "
+             f"{best['val_macro_f1']:.3f}; training {'finished' if card['training_finished'] else 'still in progress'}).",
              "Measured on the shipped TFLite file (`python -m model.ship`), without and with flip TTA.", ""]
     titles = {"fer2013_val": "FER2013 val (PublicTest)", "wild_val": "facial_expressions val (20%)",
               "wild_test": "facial_expressions test (10%, held out)"}
