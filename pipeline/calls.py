@@ -32,7 +32,7 @@ from pipeline.roles import PROSPECT, REP
 from pipeline.shifts import strongest_moments
 from pipeline.snapshots import FaceAnnotation, annotate, save_jpeg
 from pipeline.timeline import EmotionTimeline, TrackSecondRows
-from pipeline.video import VideoInfo, probe, read_frame_at, seconds_in
+from pipeline.video import VideoInfo, probe, read_frames_at, seconds_in
 
 CSV_COLUMNS = ["second", "role", *EMOTIONS, "dominant", "face_present"]
 MAX_SNAPSHOTS = 24
@@ -231,17 +231,18 @@ def _faces_at(second: int, timelines: dict[str, EmotionTimeline], track_seconds:
 
 def render_snapshots(source: Path, timelines, track_seconds, roles, shifts, data_dir: Path, folder: Path) -> list[dict]:
     """Annotated stills for every shift (strongest first, capped) and the prospect's strongest moments."""
-    moments = [(s.t_s, f"{s.role.capitalize()}: likely {s.from_emotion} -> {s.to_emotion} at {_clock(s.t_s)}",
+    moments = [(s.t_s, f"{s.role.capitalize()}: likely {s.from_emotion} -> {s.to_emotion} at {clock(s.t_s)}",
                 "shift", (s.role, s.t_s)) for s in sorted(shifts, key=lambda s: -s.strength)[:MAX_SNAPSHOTS]]
     shift_seconds = {int(m[0]) for m in moments}
     if PROSPECT in timelines:
         for second in strongest_moments(timelines[PROSPECT]):
             if second not in shift_seconds:
-                moments.append((float(second), f"Prospect's strongest moment at {_clock(second)}", "peak", None))
+                moments.append((float(second), f"Prospect's strongest moment at {clock(second)}", "peak", None))
+    moments.sort(key=lambda m: m[0])
     out = []
-    for t_s, caption, kind, key in sorted(moments, key=lambda m: m[0]):
+    frames = read_frames_at(source, [int(m[0]) + 0.5 for m in moments]) if moments else iter(())
+    for (t_s, caption, kind, key), frame in zip(moments, frames):
         second = int(t_s)
-        frame = read_frame_at(source, second + 0.5)
         image = annotate(frame, _faces_at(second, timelines, track_seconds, roles), caption)
         relative = folder / f"{kind}-{second:05d}-{len(out)}.jpg"
         save_jpeg(image, data_dir / relative)
@@ -252,21 +253,23 @@ def render_snapshots(source: Path, timelines, track_seconds, roles, shifts, data
 def render_thumbnails(source: Path, result: CallAnalysis, data_dir: Path, folder: Path, limit: int = 12) -> dict[int, str]:
     """One face crop per track, so a manager can see who is who when fixing roles."""
     out = {}
-    for summary in sorted(result.tracks, key=lambda s: -s.n_frames)[:limit]:
-        rows = next(r for r in result.track_seconds if r.track_id == summary.track_id)
-        middle = len(rows.seconds) // 2
-        frame = read_frame_at(source, rows.seconds[middle] + 0.5)
+    by_track = {r.track_id: r for r in result.track_seconds}
+    chosen = [(s.track_id, by_track[s.track_id], len(by_track[s.track_id].seconds) // 2)
+              for s in sorted(result.tracks, key=lambda s: -s.n_frames)[:limit]]
+    frames = read_frames_at(source, [rows.seconds[middle] + 0.5 for _, rows, middle in chosen]) if chosen else iter(())
+    for (track_id, rows, middle), frame in zip(chosen, frames):
         h, w = frame.shape[:2]
         x1, y1, x2, y2 = (rows.boxes[middle] * [w, h, w, h]).astype(int)
         pad = (x2 - x1) // 4
         crop = frame[max(0, y1 - pad): y2 + pad, max(0, x1 - pad): x2 + pad]
-        relative = folder / f"track-{summary.track_id}.jpg"
+        relative = folder / f"track-{track_id}.jpg"
         save_jpeg(crop, data_dir / relative)
-        out[summary.track_id] = str(relative)
+        out[track_id] = str(relative)
     return out
 
 
-def _clock(seconds: float) -> str:
+def clock(seconds: float) -> str:
+    """m:ss (h:mm:ss from an hour on): the call-time format of captions, pages and reports."""
     seconds = int(seconds)
     return f"{seconds // 60}:{seconds % 60:02d}" if seconds < 3600 else f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
 
@@ -392,11 +395,6 @@ def list_calls() -> list[dict]:
 from db.models import CoachingNote, ScriptStage  # noqa: E402  (appended section: the manager's annotations)
 
 
-def clock(seconds: float) -> str:
-    """m:ss (h:mm:ss from an hour on): the call-time format of captions, pages and reports."""
-    return _clock(seconds)
-
-
 def add_stage(call_id: int, name: str, start_s: float, end_s: float) -> int:
     """Mark [start_s, end_s) as one stage of the sales script; stages may not overlap."""
     name = name.strip().lower()
@@ -407,11 +405,11 @@ def add_stage(call_id: int, name: str, start_s: float, end_s: float) -> int:
     with session_scope() as session:
         call = _get_call(session, call_id)
         if call.duration_s and start_s >= call.duration_s:
-            raise ValueError(f"the call is only {_clock(call.duration_s)} long")
+            raise ValueError(f"the call is only {clock(call.duration_s)} long")
         end_s = min(end_s, call.duration_s or end_s)
         for other in call.stages:
             if start_s < other.end_s and other.start_s < end_s:
-                raise ValueError(f"overlaps {other.name} ({_clock(other.start_s)}-{_clock(other.end_s)})")
+                raise ValueError(f"overlaps {other.name} ({clock(other.start_s)}-{clock(other.end_s)})")
         stage = ScriptStage(call_id=call_id, name=name[:60], start_s=float(start_s), end_s=float(end_s))
         session.add(stage)
         session.flush()

@@ -142,20 +142,27 @@ def sample_frames(info: VideoInfo, rate: float = 4.0, width: int | None = 640) -
             raise CorruptVideo(f"{info.path.name}: the recording is corrupt at {next_tick:.1f} s ({error})") from error
 
 
-def read_frame_at(path: str | Path, t: float, width: int | None = None) -> np.ndarray:
-    """The BGR frame shown at time `t` (seek to the keyframe before it, decode forward)."""
+def read_frames_at(path: str | Path, times: list[float], width: int | None = None) -> Iterator[np.ndarray]:
+    """The BGR frames shown at each of `times`: one probe and one open file for all of them
+    (seek to the keyframe before each time, decode forward)."""
     info = probe(path)
     with _open(info.path) as container:
         stream = container.streams.video[0]
         start = float(stream.start_time * stream.time_base) if stream.start_time is not None else 0.0
-        container.seek(int((t + start) / stream.time_base), stream=stream, backward=True)
-        last = None
-        for frame in container.decode(stream):
-            if frame.pts is None:
-                continue
-            if last is not None and float(frame.pts * stream.time_base) - start > t + 0.5 / info.fps:
-                break
-            last = frame
-        if last is None:
-            raise CorruptVideo(f"{info.path.name}: no frame at {t:.1f} s")
-        return _to_bgr(last, info.rotation, width)
+        for t in times:
+            container.seek(int((t + start) / stream.time_base), stream=stream, backward=True)
+            last = None
+            for frame in container.decode(stream):
+                if frame.pts is None:
+                    continue
+                if last is not None and float(frame.pts * stream.time_base) - start > t + 0.5 / info.fps:
+                    break
+                last = frame
+            if last is None:
+                raise CorruptVideo(f"{info.path.name}: no frame at {t:.1f} s")
+            yield _to_bgr(last, info.rotation, width)
+
+
+def read_frame_at(path: str | Path, t: float, width: int | None = None) -> np.ndarray:
+    """The BGR frame shown at time `t`."""
+    return next(read_frames_at(path, [t], width))
