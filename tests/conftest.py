@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+BRIGHTNESS_THRESHOLD = 125.0  # the hopper portrait crop averages ~111, the astronaut's ~138 (of 255)
 
 
 def _reset_caches() -> None:
@@ -71,3 +72,23 @@ def classifier(model_path):
 
     return EmotionClassifier(model_path)
 
+
+@pytest.fixture(scope="session")
+def brightness_model(tmp_path_factory) -> Path:
+    """Keras model: mean pixel above the threshold -> happy, below -> neutral (all 7 outputs, softmax)."""
+    import keras
+    import numpy as np
+
+    from config import EMOTIONS
+
+    inputs = keras.Input((48, 48, 1))
+    dense = keras.layers.Dense(len(EMOTIONS), activation="softmax")
+    model = keras.Model(inputs, dense(keras.layers.GlobalAveragePooling2D()(inputs)))
+    weights = np.zeros((1, len(EMOTIONS)), np.float32)
+    bias = np.full(len(EMOTIONS), -10.0, np.float32)
+    happy, neutral = EMOTIONS.index("happy"), EMOTIONS.index("neutral")
+    weights[0, happy], bias[happy], bias[neutral] = 0.5, -0.5 * BRIGHTNESS_THRESHOLD, 0.0
+    dense.set_weights([weights, bias])
+    path = tmp_path_factory.mktemp("model") / "brightness.keras"
+    model.save(path)
+    return path

@@ -21,28 +21,6 @@ from tests.seed import PASSWORD, seed_users
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).is_file(), reason="needs Debian's chromium (apt-get install chromium)")
 TITLE = "Browser test: Globex pricing call"
 ANALYSIS_TIMEOUT_MS = 240_000
-BRIGHTNESS_THRESHOLD = 125.0  # the rep's portrait crop averages ~111, the prospect's ~138 (of 255)
-
-
-@pytest.fixture(scope="module")
-def brightness_model(tmp_path_factory) -> Path:
-    """Keras model: mean pixel above the threshold -> happy, below -> neutral (all 7 outputs, softmax)."""
-    import keras
-    import numpy as np
-
-    from config import EMOTIONS
-
-    inputs = keras.Input((48, 48, 1))
-    dense = keras.layers.Dense(len(EMOTIONS), activation="softmax")
-    model = keras.Model(inputs, dense(keras.layers.GlobalAveragePooling2D()(inputs)))
-    weights = np.zeros((1, len(EMOTIONS)), np.float32)
-    bias = np.full(len(EMOTIONS), -10.0, np.float32)
-    happy, neutral = EMOTIONS.index("happy"), EMOTIONS.index("neutral")
-    weights[0, happy], bias[happy], bias[neutral] = 0.5, -0.5 * BRIGHTNESS_THRESHOLD, 0.0
-    dense.set_weights([weights, bias])
-    path = tmp_path_factory.mktemp("model") / "brightness.keras"
-    model.save(path)
-    return path
 
 
 @pytest.fixture(scope="module")

@@ -171,25 +171,25 @@ def test_rep_analysis_off_stores_no_rep_emotions(store, videos, classifier, monk
         assert all(ts.probs is None for ts in s.scalars(select(TrackSecond).where(TrackSecond.track_id == rep_track.id)))
 
 
-def test_shift_and_snapshot_when_the_prospect_changes(store, videos, classifier):
-    """The prospect tile switches to another person's photo mid-call: a sustained change if the model sees one."""
-    frame_a = read_frame_at(videos["switch.mp4"], 3.0, width=640)
-    frame_b = read_frame_at(videos["switch.mp4"], 11.0, width=640)
+def test_shift_and_snapshot_when_the_prospect_changes(store, videos, brightness_model):
+    """The prospect tile switches from the brighter portrait to the darker one at 7 s.
+
+    A deterministic stand-in classifier (brightness decides happy vs neutral) makes the
+    expected shift known, so this tests shift detection and snapshots, not the model's opinion.
+    """
+    from model.classifier import EmotionClassifier
+
     call_id = analyse(videos, "switch.mp4", min_shift_seconds=2)
-    calls.analyze_call(call_id, classifier)
+    calls.analyze_call(call_id, EmotionClassifier(brightness_model))
     rows = timeline_rows(call_id, "prospect")
-    before = {r.dominant for r in rows[1:6]}
-    after = {r.dominant for r in rows[9:13]}
+    assert {r.dominant for r in rows[1:6]} == {"happy"}
+    assert {r.dominant for r in rows[9:13]} == {"neutral"}
     with session_scope() as s:
         shifts = s.scalars(select(Shift).where(Shift.call_id == call_id, Shift.role == "prospect")).all()
-        snaps = s.scalars(select(Snapshot).where(Snapshot.call_id == call_id)).all()
-    if len(before) == 1 and len(after) == 1 and before != after:
-        assert any(6 <= sh.t_s <= 9 and sh.to_emotion in after for sh in shifts)
-        shift_snaps = [sn for sn in snaps if sn.kind == "shift"]
-        assert shift_snaps and all((store / sn.path).is_file() for sn in shift_snaps)
-    else:
-        pytest.skip(f"the shipped model sees the same mood in both photos ({before} -> {after})")
-    assert frame_a.shape == frame_b.shape
+        snaps = s.scalars(select(Snapshot).where(Snapshot.call_id == call_id, Snapshot.kind == "shift")).all()
+    assert [(sh.from_emotion, sh.to_emotion) for sh in shifts] == [("happy", "neutral")]
+    assert 6 <= shifts[0].t_s <= 9
+    assert snaps and all((store / sn.path).is_file() for sn in snaps)
 
 
 def test_reassign_swaps_roles_without_the_video_analysis(store, videos, classifier, monkeypatch):
