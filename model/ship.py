@@ -24,7 +24,11 @@ def ship(run_dir: Path, datasets: Path | None = None) -> dict:
     from model.evaluate import write_run_report
     from model.train import DATASETS, load_splits
 
+    from pipeline.analyze import AnalysisSettings
+
     report = write_run_report(run_dir, load_splits(datasets or DATASETS))
+    tta = AnalysisSettings().flip_tta
+    headline = {name: report[f"{name}{'_tta' if tta else ''}"] for name in ("fer2013_val", "wild_test")}
     shutil.copyfile(report["model"], SHIPPED_MODEL_PATH)
     state = json.loads((run_dir / "state.json").read_text())
     import pandas as pd
@@ -40,9 +44,10 @@ def ship(run_dir: Path, datasets: Path | None = None) -> dict:
         "best_epoch": {"stage": int(best["stage"]), "epoch": int(best["epoch"]), "val_accuracy": float(best["val_accuracy"]),
                        "val_macro_f1": float(best["val_macro_f1"])},
         "training_finished": state.get("finished", False),
-        "fer2013_val_accuracy": report["fer2013_val"]["accuracy"],
-        "fer2013_val_macro_f1": report["fer2013_val"]["macro_f1"],
-        "wild_test_accuracy": report["wild_test"]["accuracy"],
+        "flip_tta": tta,  # the headline figures are measured the way the pipeline classifies
+        "fer2013_val_accuracy": headline["fer2013_val"]["accuracy"],
+        "fer2013_val_macro_f1": headline["fer2013_val"]["macro_f1"],
+        "wild_test_accuracy": headline["wild_test"]["accuracy"],
         "splits": {k: v for k, v in report.items() if isinstance(v, dict)},
     }
     CARD_PATH.write_text(json.dumps(card, indent=2) + "\n")
@@ -58,7 +63,8 @@ def write_results_section(card: dict) -> None:
     lines = [f"Shipped `{card['version']}` from run `{card['run']}` on {card['shipped_on']}: the best of "
              f"{card['epochs_trained']} epochs (stage {best['stage']} epoch {best['epoch']}, val macro-F1 "
              f"{best['val_macro_f1']:.3f}; training {'finished' if card['training_finished'] else 'still in progress'}).",
-             "Measured on the shipped TFLite file (`python -m model.ship`), without and with flip TTA.", ""]
+             "Measured on the shipped TFLite file (`python -m model.ship`), without and with flip TTA; "
+             f"the pipeline classifies {'with' if card.get('flip_tta') else 'without'} it.", ""]
     titles = {"fer2013_val": "FER2013 val (PublicTest)", "wild_val": "facial_expressions val (20%)",
               "wild_test": "facial_expressions test (10%, held out)"}
     for key, title in titles.items():

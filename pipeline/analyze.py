@@ -47,6 +47,9 @@ class AnalysisSettings:
     rep_position: str = "left"
     min_shift_seconds: float = 3.0
     rep_analysis: bool = True
+    flip_tta: bool = True
+    """Average each face's probabilities with its mirror image: about a point more accurate
+    (see model/MODEL_CARD.md) for twice the classifier time, which is small beside detection."""
 
 
 @dataclass
@@ -77,10 +80,10 @@ class _Timer:
     def __init__(self):
         self.seconds: dict[str, float] = defaultdict(float)
 
-    def timed(self, stage: str, fn, *args):
+    def timed(self, stage: str, fn, *args, **kwargs):
         start = time.perf_counter()
         try:
-            return fn(*args)
+            return fn(*args, **kwargs)
         finally:
             self.seconds[stage] += time.perf_counter() - start
 
@@ -195,7 +198,7 @@ def analyze_video(info: VideoInfo, classifier, detector: FaceDetector, settings:
     def flush() -> None:
         if pending:
             crops = np.stack([p[3] for p in pending])
-            probs = timer.timed("classify", classifier.predict, crops)
+            probs = timer.timed("classify", classifier.predict, crops, flip_tta=settings.flip_tta)
             for (track_id, t, box, _), p in zip(pending, probs):
                 classify_recorder.seconds.add(track_id, t, box, p)
             pending.clear()
