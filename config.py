@@ -46,6 +46,7 @@ class Settings:
     queue_url: str = ""  # empty: Huey's SQLite queue in the data folder; redis://... to scale out
     visibility_timeout_s: float = 60.0  # a running job whose worker is silent this long is re-queued
     heartbeat_s: float = 5.0  # how often a worker says it is alive (well under the timeout)
+    session_idle_minutes: float = 60.0  # a dashboard session without a click this long is signed out
 
     @property
     def uploads_dir(self) -> Path:
@@ -74,4 +75,5 @@ def get_settings() -> Settings:
         queue_url=os.environ.get("RAPPORT_QUEUE_URL", ""),
         visibility_timeout_s=float(os.environ.get("RAPPORT_VISIBILITY_TIMEOUT_S", "60")),
         heartbeat_s=float(os.environ.get("RAPPORT_HEARTBEAT_S", "5")),
+        session_idle_minutes=float(os.environ.get("RAPPORT_SESSION_IDLE_MINUTES", "60")),
     )

@@ -2,24 +2,29 @@
 
 Only the username lives in this browser session's `st.session_state`; the user's
 row is read again on every run, so deactivating someone (or changing their role)
-takes effect at their next click. Every page starts with `require_user()`, and
+takes effect at their next click, and a session idle longer than
+`RAPPORT_SESSION_IDLE_MINUTES` is signed out. Every page starts with `require_user()`, and
 nothing of a page renders before it returns. Passwords are checked by
 `pipeline.privacy.authenticate` (argon2id), which audits every attempt.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import streamlit as st
 from sqlalchemy import select
 
+from config import get_settings
 from dashboard import ui
 from db.models import User
 from db.session import session_scope
 from pipeline import privacy
 
 SESSION_KEY = "signed_in_user"
+LAST_SEEN_KEY = "_last_seen"  # time.time() of this session's latest run
+IDLE_NOTICE_KEY = "_signed_out_idle"
 
 
 @dataclass(frozen=True)
@@ -50,7 +55,7 @@ class _Gate:
 
 def require_user(*, admin: bool = False) -> Viewer:
     """The signed-in user; otherwise the sign-in form (or the first-run screen) and nothing else: the page stops."""
-    gate = _gate(st.session_state.get(SESSION_KEY))
+    gate = _gate(_signed_in_username())
     if gate.viewer is None:
         st.session_state.pop(SESSION_KEY, None)
         with st.columns([1, 2, 1])[1]:  # a narrow form in the middle
@@ -74,8 +79,21 @@ def require_user(*, admin: bool = False) -> Viewer:
 
 def current_viewer() -> Viewer | None:
     """The signed-in user once the workspace is set up, else None; renders nothing (the app's navigation asks)."""
-    gate = _gate(st.session_state.get(SESSION_KEY))
+    gate = _gate(_signed_in_username())
     return gate.viewer if gate.workspace_ready else None
+
+
+def _signed_in_username() -> str | None:
+    """This session's user, unless idle past the limit: then it is signed out (a shared or unlocked screen)."""
+    username, now = st.session_state.get(SESSION_KEY), time.time()
+    idle_s = now - st.session_state.get(LAST_SEEN_KEY, now)
+    if username and idle_s > get_settings().session_idle_minutes * 60:
+        privacy.record(username, "sign_out", None, reason="idle", idle_minutes=round(idle_s / 60))
+        st.session_state.clear()
+        st.session_state[IDLE_NOTICE_KEY] = True
+        return None
+    st.session_state[LAST_SEEN_KEY] = now
+    return username
 
 
 def _gate(username: str | None) -> _Gate:
@@ -94,6 +112,9 @@ def _sign_in_form(any_user: bool) -> None:
         st.info("No users yet. Create the first admin on the server, then sign in here:\n\n"
                 "`python -m pipeline add-user NAME --role admin`", icon=":material/admin_panel_settings:")
         return
+    if st.session_state.pop(IDLE_NOTICE_KEY, False):
+        st.info(f"You were signed out after {get_settings().session_idle_minutes:g} minutes without activity.",
+                icon=":material/timer_off:")
     with st.form("sign-in", clear_on_submit=True, border=True):
         username = st.text_input("Username", autocomplete="username")
         password = st.text_input("Password", type="password", autocomplete="current-password")
@@ -129,10 +150,31 @@ def account_sidebar(viewer: Viewer) -> None:
     """Who is signed in, and the way out (which forgets everything this session held)."""
     with st.sidebar:
         st.caption(f"Signed in as **{viewer.display_name}** · {viewer.role}")
+        with st.popover("Change password", icon=":material/key:"):
+            _change_password_form(viewer)
         if st.button("Sign out", icon=":material/logout:"):
             privacy.record(viewer.username, "sign_out", None)
             st.session_state.clear()
             st.rerun()
+
+
+def _change_password_form(viewer: Viewer) -> None:
+    with st.form("change-password", clear_on_submit=True, border=False):
+        current = st.text_input("Current password", type="password", autocomplete="current-password")
+        new = st.text_input(f"New password ({privacy.MIN_PASSWORD_LENGTH}+ characters)", type="password",
+                            autocomplete="new-password")
+        again = st.text_input("New password again", type="password", autocomplete="new-password")
+        if not st.form_submit_button("Change password"):
+            return
+    if new != again:
+        st.error("The two new passwords differ.")
+        return
+    try:
+        privacy.set_password(viewer.username, new, by=viewer.username, current_password=current)
+    except ValueError as error:
+        st.error(f"{str(error)[:1].upper()}{str(error)[1:]}.")
+    else:
+        st.success("Password changed.")
 
 
 def record_view(viewer: Viewer, call_id: int) -> None:

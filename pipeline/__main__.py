@@ -171,19 +171,33 @@ def cmd_purge(args) -> int:
     return 0
 
 
-def cmd_add_user(args) -> int:
+def _read_password(args) -> str:
+    """One line of stdin with --password-stdin (scripts), else typed twice without echo."""
     import getpass
 
-    from pipeline.privacy import add_user
+    from pipeline.privacy import MIN_PASSWORD_LENGTH
 
     if args.password_stdin:
-        password = sys.stdin.readline().rstrip("\n")
-    else:
-        password = getpass.getpass("password (10+ characters): ")
-        if getpass.getpass("again: ") != password:
-            raise InputError("the two passwords differ")
-    add_user(args.username, password, args.role, team=args.team, rep_name=args.rep, display_name=args.name)
+        return sys.stdin.readline().rstrip("\n")
+    password = getpass.getpass(f"password ({MIN_PASSWORD_LENGTH}+ characters): ")
+    if getpass.getpass("again: ") != password:
+        raise InputError("the two passwords differ")
+    return password
+
+
+def cmd_add_user(args) -> int:
+    from pipeline.privacy import add_user
+
+    add_user(args.username, _read_password(args), args.role, team=args.team, rep_name=args.rep, display_name=args.name)
     print(f"user {args.username} added as {args.role}")
+    return 0
+
+
+def cmd_set_password(args) -> int:
+    from pipeline.privacy import set_password
+
+    set_password(args.username, _read_password(args), by="cli")
+    print(f"password of {args.username} reset")
     return 0
 
 
@@ -229,6 +243,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name", help="display name")
     p.add_argument("--password-stdin", action="store_true", help="read the password from stdin (scripts)")
     p.set_defaults(run=cmd_add_user)
+
+    p = sub.add_parser("set-password", help="reset a user's password (someone who forgot theirs)")
+    p.add_argument("username")
+    p.add_argument("--password-stdin", action="store_true", help="read the password from stdin (scripts)")
+    p.set_defaults(run=cmd_set_password)
 
     from pipeline.jobs_cli import register
 

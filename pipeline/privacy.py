@@ -35,6 +35,7 @@ ROLES = ("admin", "manager", "rep")
 _hasher = PasswordHasher()  # argon2id with the library's current recommended cost
 #: Failed sign-ins of one username within the window before further attempts are refused (slows guessing).
 MAX_FAILED_SIGN_INS, SIGN_IN_WINDOW = 5, dt.timedelta(minutes=15)
+MIN_PASSWORD_LENGTH = 10
 
 
 # ----------------------------------------------------------------------------- workspace
@@ -129,8 +130,7 @@ def add_user(username: str, password: str, role: str, *, team: str | None = None
              display_name: str | None = None, by: str = "cli") -> int:
     if role not in ROLES:
         raise ValueError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
-    if len(password) < 10:
-        raise ValueError("passwords need at least 10 characters")
+    _check_password(password)
     if role == "rep" and not rep_name:
         raise ValueError("a rep user needs --rep NAME: the rep whose calls they may see")
     with session_scope() as session:
@@ -163,14 +163,39 @@ def authenticate(username: str, password: str) -> User | None:
     with session_scope() as session:
         user = active_user(session, username)
         stored = user.password_hash if user is not None else _unknown_user_hash()
-        try:  # an unknown name costs the same hashing as a known one: timing does not tell which names exist
-            ok = _hasher.verify(stored, password) and user is not None
-        except VerificationError:
-            ok = False
+        # an unknown name costs the same hashing as a known one: timing does not tell which names exist
+        ok = _verifies(stored, password) and user is not None
         if ok and user is not None and _hasher.check_needs_rehash(stored):
             user.password_hash = _hasher.hash(password)
         audit(session, username, "sign_in" if ok else "sign_in_failed", None)
         return user if ok else None
+
+
+def set_password(username: str, new_password: str, *, by: str, current_password: str | None = None) -> None:
+    """Change a password: the user themself gives the current one; an admin (or the server CLI) resets without it."""
+    _check_password(new_password)
+    with session_scope() as session:
+        user = active_user(session, username)
+        if user is None:
+            raise ValueError(f"no active user {username!r}")
+        if current_password is None or _verifies(user.password_hash, current_password):
+            user.password_hash = _hasher.hash(new_password)
+            audit(session, by, "password_change" if current_password is not None else "password_reset", username)
+            return
+        audit(session, username, "password_change_failed", username)  # committed: this scope ends without an error
+    raise ValueError("the current password is wrong")
+
+
+def _verifies(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except VerificationError:
+        return False
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ValueError(f"passwords need at least {MIN_PASSWORD_LENGTH} characters")
 
 
 @cache

@@ -91,6 +91,14 @@ def test_cli_add_user_and_purge(store):
                            input="a long enough password\n", capture_output=True, text=True, cwd=REPO_ROOT,
                            env={**__import__("os").environ, **env})
     assert added.returncode == 0 and "added as admin" in added.stdout
+    reset = subprocess.run([sys.executable, "-m", "pipeline", "set-password", "root", "--password-stdin"],
+                           input="another long password\n", capture_output=True, text=True, cwd=REPO_ROOT,
+                           env={**__import__("os").environ, **env})
+    assert reset.returncode == 0 and "password of root reset" in reset.stdout
+    short = subprocess.run([sys.executable, "-m", "pipeline", "set-password", "root", "--password-stdin"],
+                           input="short\n", capture_output=True, text=True, cwd=REPO_ROOT,
+                           env={**__import__("os").environ, **env})
+    assert short.returncode != 0 and "at least 10 characters" in short.stderr
     again = run_cli("purge", "--dry-run", env_overrides=env)
     assert again.returncode == 0 and "would delete: 0 source video(s)" in again.stdout
 

@@ -137,6 +137,59 @@ def test_a_deactivated_user_is_signed_out_at_their_next_click(seeded):
         set_user_active("ada", False, by="ada")  # nobody could sign in to undo it
 
 
+def test_an_idle_session_is_signed_out_at_its_next_click(seeded):
+    import time
+
+    from dashboard.auth import LAST_SEEN_KEY
+
+    at = run("calls", "mo")
+    assert at.title[0].value == "Calls"
+    at.session_state[LAST_SEEN_KEY] = time.time() - 59 * 60  # under the default 60 minutes: still signed in
+    assert at.run().title[0].value == "Calls"
+    at.session_state[LAST_SEEN_KEY] = time.time() - 61 * 60
+    at = at.run()
+    assert at.title[0].value == "Sign in to Rapport"
+    assert any("signed out after 60 minutes without activity" in i.value for i in at.info)
+    assert audit_rows("sign_out") == [("mo", None)]
+
+
+def test_a_user_changes_their_own_password_from_the_sidebar(seeded):
+    from pipeline.privacy import authenticate
+
+    def change(at, current, new, again):
+        fields = {t.label: t for t in at.sidebar.text_input}
+        fields["Current password"].input(current)
+        next(t for label, t in fields.items() if label.startswith("New password (")).input(new)
+        fields["New password again"].input(again)
+        return next(b for b in at.sidebar.button if b.label == "Change password").click().run()
+
+    at = run("app", "dana")  # the sidebar's account box belongs to the app around every page
+    at = change(at, PASSWORD, "a new long password", "a different one!")
+    assert any("The two new passwords differ" in e.value for e in at.sidebar.error)
+    at = change(at, "not my password", "a new long password", "a new long password")
+    assert any("The current password is wrong" in e.value for e in at.sidebar.error)
+    at = change(at, PASSWORD, "short", "short")
+    assert any("at least 10 characters" in e.value for e in at.sidebar.error)
+    at = change(at, PASSWORD, "a new long password", "a new long password")
+    assert not at.exception and any("Password changed" in s.value for s in at.sidebar.success)
+    assert authenticate("dana", PASSWORD) is None and authenticate("dana", "a new long password") is not None
+    assert audit_rows("password_change_failed") == [("dana", "dana")]
+    assert audit_rows("password_change") == [("dana", "dana")]
+
+
+def test_an_admin_resets_a_forgotten_password(seeded):
+    from pipeline.privacy import authenticate
+
+    at = run("settings", "ada")
+    next(s for s in at.selectbox if s.label == "User").select("mo")
+    at = at.run()
+    next(t for t in at.text_input if t.label.startswith("New password for mo")).input("reset by the admin")
+    at = next(b for b in at.button if b.label == "Reset password").click().run()
+    assert not at.exception and any("Password of mo reset" in s.value for s in at.success)
+    assert authenticate("mo", "reset by the admin") is not None
+    assert audit_rows("password_reset") == [("ada", "mo")]
+
+
 # ----------------------------------------------------------------------------- roles
 def test_a_rep_sees_only_their_own_calls_read_only(seeded):
     at = run("calls", "dana")

@@ -10,8 +10,8 @@ import streamlit as st
 
 from dashboard import auth, data, ui
 from pipeline.calls import NotFound, delete_rep
-from pipeline.privacy import (ROLES, add_user, forced_rep_analysis, purge, record, set_rep_team, set_user_active,
-                              set_workspace)
+from pipeline.privacy import (MIN_PASSWORD_LENGTH, ROLES, add_user, forced_rep_analysis, purge, record, set_password,
+                              set_rep_team, set_user_active, set_workspace)
 
 MAX_RETENTION_DAYS = 3650
 
@@ -73,7 +73,7 @@ with add_col.form("add-user", clear_on_submit=True, border=True):
     team = b.text_input("Team", help="A manager sees the calls of their team's reps; a new rep joins this team.")
     rep_name = a.selectbox("Rep (for a rep user)", list(reps["name"]), index=None,
                            accept_new_options=True, help="Whose calls a rep user may see.")
-    password = b.text_input("First password (10+ characters)", type="password", autocomplete="new-password",
+    password = b.text_input(f"First password ({MIN_PASSWORD_LENGTH}+ characters)", type="password", autocomplete="new-password",
                             help="Hand it over in person or by phone, never in the same message as the username.")
     if st.form_submit_button("Add user", icon=":material/person_add:"):
         try:
@@ -87,7 +87,7 @@ with add_col.form("add-user", clear_on_submit=True, border=True):
         else:
             st.rerun()
 with active_col.container(border=True):
-    st.markdown("**Deactivate or reactivate**")
+    st.markdown("**Deactivate, reactivate or reset a password**")
     status = dict(zip(users["username"], users["active"]))
     who = st.selectbox("User", list(status), format_func=lambda u: u + ("" if status[u] else " (inactive)"))
     if who is not None and st.button("Reactivate" if not status[who] else "Deactivate",
@@ -99,6 +99,17 @@ with active_col.container(border=True):
         else:
             st.rerun()
     st.caption("A deactivated user is signed out at their next click and cannot sign in; their audit trail stays.")
+    if who is not None:
+        with st.form("reset-password", clear_on_submit=True, border=False):
+            new_password = st.text_input(f"New password for {who} ({MIN_PASSWORD_LENGTH}+ characters)", type="password",
+                                         autocomplete="new-password")
+            if st.form_submit_button("Reset password", icon=":material/lock_reset:"):
+                try:
+                    set_password(who, new_password, by=viewer.username)
+                except ValueError as error:
+                    st.error(str(error))
+                else:
+                    st.success(f"Password of {who} reset: hand it over in person or by phone.")
 
 # ----------------------------------------------------------------------------- reps
 st.subheader("Reps")
