@@ -20,6 +20,7 @@ NEGATIVE_EMOTIONS = frozenset({"angry", "disgust", "fear", "sad"})
 
 #: The shipped classifier: one file, committed under model/.
 SHIPPED_MODEL_PATH = REPO_ROOT / "model" / "emotion_cnn.tflite"
+MODEL_CARD_PATH = SHIPPED_MODEL_PATH.with_name("model_card.json")  # its measured figures, written by model.ship
 
 VIDEO_EXTENSIONS = (".mp4", ".m4v", ".mov", ".webm", ".mkv", ".avi")
 

@@ -15,9 +15,7 @@ import json
 import shutil
 from pathlib import Path
 
-from config import SHIPPED_MODEL_PATH
-
-CARD_PATH = SHIPPED_MODEL_PATH.with_name("model_card.json")
+from config import MODEL_CARD_PATH as CARD_PATH, SHIPPED_MODEL_PATH
 
 
 def ship(run_dir: Path, datasets: Path | None = None) -> dict:

@@ -21,14 +21,12 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import select
 
-from config import EMOTIONS, NEGATIVE_EMOTIONS, POSITIVE_EMOTIONS, REPO_ROOT, get_settings
+from config import EMOTIONS, MODEL_CARD_PATH, NEGATIVE_EMOTIONS, POSITIVE_EMOTIONS, get_settings
 from db.models import Call, CoachingNote, EmotionSecond, ScriptStage, Shift, Snapshot, Track
 from db.session import session_scope
 from pipeline.calls import NotFound, clock
 from pipeline.roles import PROSPECT, REP
 
-MODEL_CARD = REPO_ROOT / "model" / "model_card.json"
-ACCURACY_KEYS = ("fer2013_test_accuracy", "fer2013_val_accuracy", "test_accuracy", "val_accuracy", "accuracy")
 HINTS_NOT_VERDICTS = ("Emotions are the model's likely reading of facial expressions: coaching hints to discuss, "
                       "not verdicts about anyone.")
 REP_ANALYSIS_WHY = "the EU AI Act prohibits inferring the emotions of people at their workplace"
@@ -185,18 +183,18 @@ def load_tracks(call_id: int) -> list[dict]:
 
 
 def model_accuracy() -> str:
-    """The shipped model's measured accuracy in words, from the model card the training run writes."""
+    """The shipped model's measured accuracy in words, and which emotions it reads best and worst (from its card)."""
     try:
-        card = json.loads(MODEL_CARD.read_text())
-    except (OSError, ValueError):
+        card = json.loads(MODEL_CARD_PATH.read_text())
+        accuracy = float(card["fer2013_val_accuracy"])
+    except (OSError, ValueError, KeyError, TypeError):
         return "Model accuracy not yet measured."
-    for key in ACCURACY_KEYS:
-        value = card.get(key)
-        if isinstance(value, (int, float)):
-            where = key.removesuffix("_accuracy").replace("_", " ").replace("fer2013", "FER2013")
-            return f"Model accuracy: {value:.0%} on {where} faces (7 emotions)." if where != "accuracy" else \
-                f"Model accuracy: {value:.0%} (7 emotions)."
-    return "Model accuracy not yet measured."
+    words = f"Model accuracy: {accuracy:.0%} on FER2013 val faces (7 emotions)"
+    per_class = card.get("splits", {}).get("fer2013_val_tta" if card.get("flip_tta") else "fer2013_val", {}).get("per_class")
+    if per_class:
+        ranked = sorted(EMOTIONS, key=lambda e: per_class[e]["f1"], reverse=True)
+        words += f"; most reliable for {ranked[0]} and {ranked[1]}, least for {ranked[-2]} and {ranked[-1]}"
+    return words + "."
 
 
 # ----------------------------------------------------------------------------- what it says

@@ -75,10 +75,16 @@ def test_a_call_without_a_visible_prospect_says_so_and_nothing_else(timeline):
 
 
 def test_model_accuracy_comes_from_the_model_card(tmp_path, monkeypatch):
-    monkeypatch.setattr(report, "MODEL_CARD", tmp_path / "model_card.json")
+    monkeypatch.setattr(report, "MODEL_CARD_PATH", tmp_path / "model_card.json")
     assert report.model_accuracy() == "Model accuracy not yet measured."
     (tmp_path / "model_card.json").write_text(json.dumps({"fer2013_val_accuracy": 0.6432}))
     assert report.model_accuracy() == "Model accuracy: 64% on FER2013 val faces (7 emotions)."
+    f1 = dict(zip(EMOTIONS, (0.55, 0.40, 0.42, 0.86, 0.50, 0.75, 0.60)))
+    per_class = {e: {"f1": f1[e]} for e in EMOTIONS}
+    (tmp_path / "model_card.json").write_text(json.dumps({"fer2013_val_accuracy": 0.65, "flip_tta": True, "splits": {
+        "fer2013_val": {"per_class": {e: {"f1": 0.5} for e in EMOTIONS}}, "fer2013_val_tta": {"per_class": per_class}}}))
+    assert report.model_accuracy() == ("Model accuracy: 65% on FER2013 val faces (7 emotions); most reliable for happy "
+                                       "and surprise, least for fear and disgust.")
 
 
 @pytest.fixture
@@ -93,8 +99,8 @@ def _pdf_text(pdf: bytes) -> str:
 
 
 def test_pdf_report_has_the_facts_numbers_points_moments_and_wording(call, tmp_path, monkeypatch):
-    monkeypatch.setattr(report, "MODEL_CARD", tmp_path / "model_card.json")
-    (tmp_path / "model_card.json").write_text(json.dumps({"fer2013_test_accuracy": 0.655}))
+    monkeypatch.setattr(report, "MODEL_CARD_PATH", tmp_path / "model_card.json")
+    (tmp_path / "model_card.json").write_text(json.dumps({"fer2013_val_accuracy": 0.655}))
     pdf = report.build_pdf(call.call_id)
     assert pdf.startswith(b"%PDF-")
     reader = PdfReader(io.BytesIO(pdf))
@@ -105,7 +111,7 @@ def test_pdf_report_has_the_facts_numbers_points_moments_and_wording(call, tmp_p
     assert "Dana Whitfield" in text and "Sam Lee, Acme Corp" in text and "3:00" in text
     for point in summary.talking_points:
         assert re.sub(r"\s+", " ", point) in text
-    assert "not verdicts" in text and "Model accuracy: 66% on FER2013 test faces" in text
+    assert "not verdicts" in text and "Model accuracy: 66% on FER2013 val faces" in text
     assert f"{summary.mood['prospect'].positive:.0%} of seen time" in text
     for stage in ("intro", "discovery", "demo", "pricing", "close"):
         assert stage in text
