@@ -232,6 +232,7 @@ class WorkspaceSettings:
     rep_analysis: bool | None  # None: not chosen yet
     video_retention_days: int
     data_retention_days: int
+    audit_retention_days: int
     updated_by: str | None
     updated_at: dt.datetime | None
 
@@ -240,7 +241,8 @@ def workspace() -> WorkspaceSettings:
     """The workspace's privacy settings (not secret: every page may show whether the rep is analysed)."""
     with session_scope() as session:
         w = get_workspace(session)
-        return WorkspaceSettings(w.rep_analysis, w.video_retention_days, w.data_retention_days, w.updated_by, w.updated_at)
+        return WorkspaceSettings(w.rep_analysis, w.video_retention_days, w.data_retention_days, w.audit_retention_days,
+                                 w.updated_by, w.updated_at)
 
 
 # ----------------------------------------------------------------------------- users, reps, audit log (admins only)

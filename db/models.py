@@ -222,6 +222,8 @@ class Workspace(Base):
     rep_analysis: Mapped[Optional[bool]] = mapped_column(Boolean)
     video_retention_days: Mapped[int] = mapped_column(Integer, default=30)
     data_retention_days: Mapped[int] = mapped_column(Integer, default=365)
+    # Who did what is personal data too: kept long enough to answer an access question, then purged.
+    audit_retention_days: Mapped[int] = mapped_column(Integer, default=730, server_default="730")
     updated_by: Mapped[Optional[str]] = mapped_column(String(200))
     updated_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
 

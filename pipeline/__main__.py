@@ -167,7 +167,8 @@ def cmd_purge(args) -> int:
     report = purge(dry_run=args.dry_run)
     verb = "would delete" if args.dry_run else "deleted"
     print(f"{verb}: {report.videos_deleted} source video(s), {report.snapshot_files_deleted} snapshot file(s), "
-          f"{report.calls_deleted} whole call(s){' ' + str(report.call_ids) if report.call_ids else ''}")
+          f"{report.calls_deleted} whole call(s){' ' + str(report.call_ids) if report.call_ids else ''}, "
+          f"{report.audit_events_deleted} audit event(s)")
     return 0
 
 

@@ -7,7 +7,8 @@ entry point (CLI, worker, dashboard) applies them the same way:
   people at their workplace): `RAPPORT_REP_ANALYSIS` when set, else the admin's
   workspace choice; recorded on every call;
 * retention: source videos and stills after `video_retention_days`, whole calls
-  after `data_retention_days`; files go first, then rows;
+  after `data_retention_days`, audit events after `audit_retention_days`; files go
+  first, then rows;
 * who may see what: admin everything, manager their team's reps, rep their own
   calls (read-only); anything else is "not found", never "forbidden".
 """
@@ -42,7 +43,7 @@ MIN_PASSWORD_LENGTH = 10
 def get_workspace(session: Session) -> Workspace:
     workspace = session.scalar(select(Workspace).limit(1))
     if workspace is None:
-        workspace = Workspace(video_retention_days=30, data_retention_days=365)
+        workspace = Workspace(video_retention_days=30, data_retention_days=365, audit_retention_days=730)
         session.add(workspace)
         session.flush()
     return workspace
@@ -77,10 +78,11 @@ class PurgeReport:
     snapshot_files_deleted: int = 0
     calls_deleted: int = 0
     call_ids: list[int] = field(default_factory=list)
+    audit_events_deleted: int = 0
 
 
 def purge(dry_run: bool = False, now: dt.datetime | None = None, username: str = "retention") -> PurgeReport:
-    """Delete what retention says is due: media of old calls, then whole calls past data retention."""
+    """Delete what retention says is due: media of old calls, whole calls past data retention, old audit events."""
     settings = get_settings()
     now = now or utcnow()
     report = PurgeReport()
@@ -88,6 +90,7 @@ def purge(dry_run: bool = False, now: dt.datetime | None = None, username: str =
         workspace = get_workspace(session)
         media_cutoff = now - dt.timedelta(days=workspace.video_retention_days)
         data_cutoff = now - dt.timedelta(days=workspace.data_retention_days)
+        audit_cutoff = now - dt.timedelta(days=workspace.audit_retention_days)
         media_due = session.scalars(select(Call).where(Call.created_at < media_cutoff, Call.media_purged_at.is_(None))).all()
         calls_due = session.scalars(select(Call).where(Call.created_at < data_cutoff)).all()
         for call in media_due:
@@ -108,9 +111,11 @@ def purge(dry_run: bool = False, now: dt.datetime | None = None, username: str =
             if not dry_run:
                 delete_call_files(call.id, call.source_path)
                 session.delete(call)
+        report.audit_events_deleted = len(session.scalars(select(AuditEvent.id).where(AuditEvent.at < audit_cutoff)).all())
         if not dry_run:
+            session.execute(delete(AuditEvent).where(AuditEvent.at < audit_cutoff))
             audit(session, username, "purge", None, videos=report.videos_deleted, calls=report.calls_deleted,
-                  snapshots=report.snapshot_files_deleted)
+                  snapshots=report.snapshot_files_deleted, audit_events=report.audit_events_deleted)
         else:
             session.rollback()
     return report

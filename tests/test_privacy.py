@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select
 
-from db.models import AuditEvent, Call, EmotionSecond, Snapshot
+from db.models import AuditEvent, Call, EmotionSecond, Snapshot, utcnow
 from db.session import session_scope
 from pipeline import calls, privacy
 from pipeline.analyze import AnalysisSettings
@@ -34,11 +34,16 @@ def test_purge_removes_exactly_what_is_due(store, videos, classifier):
     old_media = analysed_call(videos, classifier, age_days=40)
     ancient = analysed_call(videos, classifier, age_days=400)
     assert all(files_of(store, c) for c in (fresh, old_media, ancient))
+    with session_scope() as s:  # audit log retention defaults to 730 days
+        s.add_all([AuditEvent(at=utcnow() - dt.timedelta(days=days), username="old", action="sign_in")
+                   for days in (800, 731, 700)])
 
     dry = privacy.purge(dry_run=True)
-    assert (dry.videos_deleted, dry.calls_deleted) == (2, 1)  # media of the 40- and 400-day calls; the 400-day call
+    assert (dry.videos_deleted, dry.calls_deleted, dry.audit_events_deleted) == (2, 1, 2)  # media of the 40- and 400-day calls; the 400-day call
     assert all(files_of(store, c) for c in (fresh, old_media, ancient))  # a dry run touches nothing
 
+    with session_scope() as s:
+        assert s.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.username == "old")) == 3
     report = privacy.purge()
     assert (report.videos_deleted, report.calls_deleted, report.call_ids) == (2, 1, [ancient])
     assert files_of(store, fresh) and not files_of(store, old_media)
@@ -51,6 +56,7 @@ def test_purge_removes_exactly_what_is_due(store, videos, classifier):
         assert s.scalar(select(func.count()).select_from(Snapshot).where(Snapshot.call_id == old_media)) == 0
         assert s.scalar(select(func.count()).select_from(EmotionSecond).where(EmotionSecond.call_id == fresh)) > 0
         assert s.scalar(select(AuditEvent).where(AuditEvent.action == "purge")).detail["calls"] == 1
+        assert s.scalars(select(AuditEvent.at).where(AuditEvent.username == "old")).one() > utcnow() - dt.timedelta(days=701)
     assert privacy.purge().calls_deleted == 0  # nothing left that is due
 
 

@@ -38,24 +38,28 @@ if workspace.updated_by and workspace.updated_at:
 
 st.subheader("Retention")
 with st.form("retention", border=True):
-    left, right = st.columns(2)
+    left, middle, right = st.columns(3)
     video_days = left.number_input("Keep recordings and stills (days)", 1, MAX_RETENTION_DAYS,
                                    workspace.video_retention_days,
                                    help="Then the video and the annotated stills go; the per-second results stay.")
-    data_days = right.number_input("Keep per-second results and the whole call (days)", 1, MAX_RETENTION_DAYS,
+    data_days = middle.number_input("Keep per-second results and the whole call (days)", 1, MAX_RETENTION_DAYS,
                                    workspace.data_retention_days, help="Then the whole call goes, with every row.")
+    audit_days = right.number_input("Keep the audit log (days)", 30, MAX_RETENTION_DAYS, workspace.audit_retention_days,
+                                    help="Who signed in, viewed, exported or deleted what; older events go.")
     if st.form_submit_button("Save retention", icon=":material/save:"):
         if data_days < video_days:
             st.error("Results cannot be kept for less time than the recordings they come from.")
         else:
-            set_workspace(viewer.username, video_retention_days=int(video_days), data_retention_days=int(data_days))
+            set_workspace(viewer.username, video_retention_days=int(video_days), data_retention_days=int(data_days),
+                          audit_retention_days=int(audit_days))
             st.rerun()
 st.caption("Workers delete what is due once a day. Deleted files and rows cannot be recovered.")
 if st.button("Run purge now", icon=":material/delete_sweep:"):
     report = purge(username=viewer.username)
     data.forget_cached()
     st.success(f"Deleted {report.videos_deleted} recording(s), {report.snapshot_files_deleted} still(s) and "
-               f"{report.calls_deleted} whole call(s).", icon=":material/delete_sweep:")
+               f"{report.calls_deleted} whole call(s) and {report.audit_events_deleted} old audit event(s).",
+               icon=":material/delete_sweep:")
 
 # ----------------------------------------------------------------------------- users
 st.subheader("Users")
