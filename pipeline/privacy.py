@@ -25,7 +25,7 @@ from typing import Protocol
 
 from argon2 import PasswordHasher
 from argon2.exceptions import VerificationError
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from config import get_settings
@@ -111,7 +111,7 @@ def purge(dry_run: bool = False, now: dt.datetime | None = None, username: str =
             if not dry_run:
                 delete_call_files(call.id, call.source_path)
                 session.delete(call)
-        report.audit_events_deleted = len(session.scalars(select(AuditEvent.id).where(AuditEvent.at < audit_cutoff)).all())
+        report.audit_events_deleted = session.scalar(select(func.count()).where(AuditEvent.at < audit_cutoff))
         if not dry_run:
             session.execute(delete(AuditEvent).where(AuditEvent.at < audit_cutoff))
             audit(session, username, "purge", None, videos=report.videos_deleted, calls=report.calls_deleted,
