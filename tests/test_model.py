@@ -93,7 +93,8 @@ def test_training_two_tiny_stages_writes_a_loadable_model_and_resumes(tmp_path):
         assert (run / name).is_file(), name
     log = (run / "training_log.csv").read_text().splitlines()
     assert len(log) == 3 and log[0].startswith("stage,epoch")  # header + one epoch per stage
-    assert json.loads((run / "state.json").read_text())["finished"] is True
+    state = json.loads((run / "state.json").read_text())
+    assert state["finished"] is True and state["averaged_epochs"] == 1 and (run / "average.keras").is_file()
     hparams = json.loads((run / "hparams.json").read_text())
     assert hparams["class_counts"]["train"]["disgust"] == 6 + 7  # fer train + 70% of the whole photos
     probs = EmotionClassifier(run / "emotion_cnn.tflite").predict(np.zeros((3, 48, 48), np.uint8))
@@ -102,12 +103,33 @@ def test_training_two_tiny_stages_writes_a_loadable_model_and_resumes(tmp_path):
     refused = run_module("model.train", *args, env=env)
     assert refused.returncode != 0 and "--resume" in refused.stderr
 
-    state = json.loads((run / "state.json").read_text())  # pretend stage 2 was interrupted before its epoch
-    (run / "state.json").write_text(json.dumps({**state, "stage": 2, "epochs_done": 0, "finished": False}))
+    # pretend stage 2 was interrupted before its epoch
+    (run / "state.json").write_text(json.dumps({**state, "stage": 2, "epochs_done": 0, "averaged_epochs": 0, "finished": False}))
     resumed = run_module("model.train", *args, "--resume", env=env)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert len((run / "training_log.csv").read_text().splitlines()) == 4
     assert "stage 2 epoch 1" in resumed.stdout
+
+
+def test_weight_average_is_the_running_mean_and_resumes_from_its_file(tmp_path):
+    import keras
+
+    from model.train import WeightAverage
+
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    snapshots = [[np.full(w.shape, value, np.float32) for w in model.get_weights()] for value in (1.0, 2.0, 6.0)]
+    average = WeightAverage(model, tmp_path, count=0)
+    for snapshot in snapshots[:2]:
+        model.set_weights(snapshot)
+        average.update(model)
+    assert average.count == 2 and all(np.allclose(w, 1.5) for w in average.model.get_weights())
+    average.model.save(average.path)
+
+    resumed = WeightAverage(model, tmp_path, count=2)  # a new process picks up the saved mean
+    model.set_weights(snapshots[2])
+    averaged = resumed.update(model)
+    assert resumed.count == 3 and all(np.allclose(w, 3.0) for w in averaged.get_weights())
+    assert all(np.allclose(w, 6.0) for w in model.get_weights())  # the training weights are untouched
 
 
 def test_evaluate_cli_prints_the_json_fields_and_counts_missing_faces(tmp_path):
