@@ -20,7 +20,7 @@ from config import MODEL_CARD_PATH as CARD_PATH, SHIPPED_MODEL_PATH
 
 def ship(run_dir: Path, datasets: Path | None = None) -> dict:
     from model.evaluate import write_run_report
-    from model.train import DATASETS, load_splits
+    from model.train import DATASETS, STAGES, load_splits
 
     from pipeline.analyze import AnalysisSettings
 
@@ -40,7 +40,8 @@ def ship(run_dir: Path, datasets: Path | None = None) -> dict:
         "shipped_on": dt.date.today().isoformat(),
         "epochs_trained": len(log),
         "best_epoch": {"stage": int(best["stage"]), "epoch": int(best["epoch"]), "val_accuracy": float(best["val_accuracy"]),
-                       "val_macro_f1": float(best["val_macro_f1"])},
+                       "val_macro_f1": float(best["val_macro_f1"]),
+                       "weight_average": STAGES[int(best["stage"])].average_weights},  # mean of that stage's epochs 1..epoch
         "training_finished": state.get("finished", False),
         "flip_tta": tta,  # the headline figures are measured the way the pipeline classifies
         "fer2013_val_accuracy": headline["fer2013_val"]["accuracy"],
@@ -58,8 +59,10 @@ def write_results_section(card: dict) -> None:
     from model.evaluate import format_table
 
     best = card["best_epoch"]
+    checkpoint = (f"the mean of stage {best['stage']}'s weights over its epochs 1–{best['epoch']}" if best.get("weight_average")
+                  else f"stage {best['stage']} epoch {best['epoch']}")
     lines = [f"Shipped `{card['version']}` from run `{card['run']}` on {card['shipped_on']}: the best of "
-             f"{card['epochs_trained']} epochs (stage {best['stage']} epoch {best['epoch']}, val macro-F1 "
+             f"{card['epochs_trained']} epochs ({checkpoint}, val macro-F1 "
              f"{best['val_macro_f1']:.3f}; training {'finished' if card['training_finished'] else 'still in progress'}).",
              "Measured on the shipped TFLite file (`python -m model.ship`), without and with flip TTA; "
              f"the pipeline classifies {'with' if card.get('flip_tta') else 'without'} it.", ""]
