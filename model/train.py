@@ -43,7 +43,7 @@ LABEL_SMOOTHING = 0.1
 WEIGHT_DECAY = 1e-4
 DROPOUT = 0.4
 CONV_WIDTHS = (32, 64, 128, 256)  # one block per resolution 48, 24, 12, 6
-PATIENCE = 8  # epochs without a better val macro-F1 before a stage stops
+PATIENCE = 8  # epochs without the stage bettering its own best val macro-F1 before it stops
 CLASS_WEIGHT_POWER = 0.5  # 0 = ignore imbalance, 1 = fully balanced; sqrt is the middle road
 BN_CALIBRATION_FACES = 4096  # clean training faces used to recompute BatchNorm statistics each epoch
 
@@ -194,8 +194,8 @@ class RunState:
     def __init__(self, run_dir: Path):
         self.path = run_dir / "state.json"
         self.data = json.loads(self.path.read_text()) if self.path.exists() else {
-            "stage": 1, "epochs_done": 0, "best_macro_f1": -1.0, "epochs_since_best": 0, "averaged_epochs": 0,
-            "finished": False}
+            "stage": 1, "epochs_done": 0, "best_macro_f1": -1.0, "stage_best_macro_f1": -1.0, "epochs_since_best": 0,
+            "averaged_epochs": 0, "finished": False}
 
     def save(self) -> None:
         tmp = self.path.with_suffix(".tmp")
@@ -269,7 +269,11 @@ def make_epoch_callback(run_dir: Path, state: RunState, val_ds, val_labels, cali
 
     class EpochEnd(keras.callbacks.Callback):
         """Recalibrate BatchNorm, score val (the weight average when the stage keeps one), save
-        last/best, log a CSV row, stop after PATIENCE bad epochs."""
+        last/best, log a CSV row, stop after PATIENCE epochs without the stage improving.
+
+        `best.keras` is the best over all stages; patience counts against the stage's own best,
+        so a stage that climbs steadily from below the previous stage's best is not cut short.
+        """
 
         def on_epoch_end(self, epoch, logs=None):
             scored = average.update(self.model) if average else self.model
@@ -279,8 +283,10 @@ def make_epoch_callback(run_dir: Path, state: RunState, val_ds, val_labels, cali
             d = state.data
             d["epochs_done"] = epoch + 1
             if logs["val_macro_f1"] > d["best_macro_f1"]:
-                d["best_macro_f1"], d["epochs_since_best"] = logs["val_macro_f1"], 0
+                d["best_macro_f1"] = logs["val_macro_f1"]
                 scored.save(run_dir / "best.keras")
+            if logs["val_macro_f1"] > d["stage_best_macro_f1"]:
+                d["stage_best_macro_f1"], d["epochs_since_best"] = logs["val_macro_f1"], 0
             else:
                 d["epochs_since_best"] += 1
             self.model.save(run_dir / "last.keras")
@@ -380,7 +386,7 @@ def train(run_dir: Path, resume: bool, datasets: Path = DATASETS, epochs_overrid
             )
             print(f"stage {number} ran {time.time() - start:.0f} s", flush=True)
         if number < max(stages):
-            state.data.update(stage=number + 1, epochs_done=0, epochs_since_best=0, averaged_epochs=0)
+            state.data.update(stage=number + 1, epochs_done=0, stage_best_macro_f1=-1.0, epochs_since_best=0, averaged_epochs=0)
         else:
             state.data["finished"] = True
         state.save()

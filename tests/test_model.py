@@ -78,7 +78,7 @@ def run_module(module: str, *args: str, env: dict | None = None, timeout: float 
                           timeout=timeout, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **(env or {})})
 
 
-def test_training_two_tiny_stages_writes_a_loadable_model_and_resumes(tmp_path):
+def test_training_two_tiny_stages_writes_a_loadable_model_and_resumes(tmp_path, monkeypatch):
     datasets = tmp_path / "datasets"
     write_faces(datasets / "fer2013" / "train", per_class=6)
     write_faces(datasets / "fer2013" / "val", per_class=2, seed=1)
@@ -109,6 +109,26 @@ def test_training_two_tiny_stages_writes_a_loadable_model_and_resumes(tmp_path):
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert len((run / "training_log.csv").read_text().splitlines()) == 4
     assert "stage 2 epoch 1" in resumed.stdout
+
+    # shipping the run: the file, the card JSON and the card's results section (here in tmp, not the repo's)
+    from config import get_settings
+    from model import ship
+
+    monkeypatch.setenv("RAPPORT_DATA_DIR", env["RAPPORT_DATA_DIR"])
+    get_settings.cache_clear()
+    monkeypatch.setattr(ship, "SHIPPED_MODEL_PATH", tmp_path / "shipped" / "emotion_cnn.tflite")
+    monkeypatch.setattr(ship, "CARD_PATH", tmp_path / "shipped" / "model_card.json")
+    (tmp_path / "shipped").mkdir()
+    (tmp_path / "shipped" / "MODEL_CARD.md").write_text("# Card\n<!-- results:start -->\nold\n<!-- results:end -->\ntail\n")
+    card = ship.ship(run, datasets)
+    get_settings.cache_clear()
+    assert EmotionClassifier(tmp_path / "shipped" / "emotion_cnn.tflite").predict(np.zeros((1, 48, 48), np.uint8)).shape == (1, 7)
+    assert json.loads((tmp_path / "shipped" / "model_card.json").read_text())["version"] == card["version"]
+    assert card["epochs_trained"] == 3 and card["best_epoch"]["weight_average"] == (card["best_epoch"]["stage"] == 2)
+    assert 0 <= card["fer2013_val_accuracy"] <= 1 and set(card["splits"]) >= {"fer2013_val", "fer2013_val_tta", "wild_test"}
+    text = (tmp_path / "shipped" / "MODEL_CARD.md").read_text()
+    assert "old" not in text and text.endswith("<!-- results:end -->\ntail\n")
+    assert f"Shipped `{card['version']}` from run `run`" in text and "**FER2013 val (PublicTest) with flip TTA**" in text
 
 
 def test_weight_average_is_the_running_mean_and_resumes_from_its_file(tmp_path):
