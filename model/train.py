@@ -378,9 +378,9 @@ def train(run_dir: Path, resume: bool, datasets: Path = DATASETS, epochs_overrid
         if state.data["epochs_done"] < stage.epochs and state.data["epochs_since_best"] < PATIENCE:
             average = WeightAverage(model, run_dir, state.data.get("averaged_epochs", 0)) if stage.average_weights else None
             start = time.time()
-            # Seeded by where the stage starts: a resumed run must not replay the shuffle and augmentation of
-            # the stage's first epochs (with seed=stage it did, and training accuracy jumped 1.8 points, most likely on
-            # batches the net had already seen: run cnn-v3, stage 2 epoch 5).
+            # Seeded by where the stage starts: a resumed run must not replay the shuffle and augmentation
+            # of the stage's first epochs (with seed=stage it did, and training accuracy jumped 1.8 points,
+            # most likely on batches the net had already seen: run cnn-v3, stage 2 epoch 5).
             seed = 1000 * number + state.data["epochs_done"]
             model.fit(
                 make_dataset(splits["train"], stage, weights, seed=seed, batch_size=batch_size),
