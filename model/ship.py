@@ -20,7 +20,7 @@ from config import MODEL_CARD_PATH as CARD_PATH, SHIPPED_MODEL_PATH
 
 def ship(run_dir: Path, datasets: Path | None = None) -> dict:
     from model.evaluate import write_run_report
-    from model.train import DATASETS, STAGES, load_splits
+    from model.train import DATASETS, load_splits
 
     from pipeline.analyze import AnalysisSettings
 
@@ -29,6 +29,7 @@ def ship(run_dir: Path, datasets: Path | None = None) -> dict:
     headline = {name: report[f"{name}{'_tta' if tta else ''}"] for name in ("fer2013_val", "wild_test")}
     shutil.copyfile(report["model"], SHIPPED_MODEL_PATH)
     state = json.loads((run_dir / "state.json").read_text())
+    stages = json.loads((run_dir / "hparams.json").read_text())["stages"]  # the run's recipe, not today's code
     import pandas as pd
 
     log = pd.read_csv(run_dir / "training_log.csv")
@@ -41,7 +42,7 @@ def ship(run_dir: Path, datasets: Path | None = None) -> dict:
         "epochs_trained": len(log),
         "best_epoch": {"stage": int(best["stage"]), "epoch": int(best["epoch"]), "val_accuracy": float(best["val_accuracy"]),
                        "val_macro_f1": float(best["val_macro_f1"]),
-                       "weight_average": STAGES[int(best["stage"])].average_weights},  # mean of that stage's epochs 1..epoch
+                       "weight_average": stages[str(int(best["stage"]))].get("average_weights", False)},  # mean of epochs 1..epoch
         "training_finished": state.get("finished", False),
         "flip_tta": tta,  # the headline figures are measured the way the pipeline classifies
         "fer2013_val_accuracy": headline["fer2013_val"]["accuracy"],

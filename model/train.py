@@ -250,6 +250,9 @@ class WeightAverage:
         self.count += 1
         return self.model
 
+    def save(self) -> None:
+        self.model.save(self.path)
+
 
 def validation_scores(model, dataset, labels: np.ndarray) -> dict[str, float]:
     """One pass over val: plain cross-entropy, accuracy and macro-F1 (the selection metric)."""
@@ -292,7 +295,7 @@ def make_epoch_callback(run_dir: Path, state: RunState, val_ds, val_labels, cali
                 d["epochs_since_best"] += 1
             self.model.save(run_dir / "last.keras")
             if average:
-                average.model.save(average.path)
+                average.save()
                 d["averaged_epochs"] = average.count
             append_log(run_dir, {"stage": d["stage"], "epoch": epoch + 1, **logs})
             state.save()

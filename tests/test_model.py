@@ -143,7 +143,7 @@ def test_weight_average_is_the_running_mean_and_resumes_from_its_file(tmp_path):
         model.set_weights(snapshot)
         average.update(model)
     assert average.count == 2 and all(np.allclose(w, 1.5) for w in average.model.get_weights())
-    average.model.save(average.path)
+    average.save()
 
     resumed = WeightAverage(model, tmp_path, count=2)  # a new process picks up the saved mean
     model.set_weights(snapshots[2])
