@@ -42,7 +42,7 @@ def ship(run_dir: Path, datasets: Path | None = None) -> dict:
         "epochs_trained": len(log),
         "best_epoch": {"stage": int(best["stage"]), "epoch": int(best["epoch"]), "val_accuracy": float(best["val_accuracy"]),
                        "val_macro_f1": float(best["val_macro_f1"]),
-                       "weight_average": stages[str(int(best["stage"]))].get("average_weights", False)},  # mean of epochs 1..epoch
+                       "conv_widths": stages[str(int(best["stage"]))].get("widths", [32, 64, 128, 256])},  # runs before v4 had one width
         "training_finished": state.get("finished", False),
         "flip_tta": tta,  # the headline figures are measured the way the pipeline classifies
         "fer2013_val_accuracy": headline["fer2013_val"]["accuracy"],
@@ -60,8 +60,7 @@ def write_results_section(card: dict) -> None:
     from model.evaluate import format_table
 
     best = card["best_epoch"]
-    checkpoint = (f"the mean of stage {best['stage']}'s weights over its epochs 1–{best['epoch']}" if best.get("weight_average")
-                  else f"stage {best['stage']} epoch {best['epoch']}")
+    checkpoint = f"stage {best['stage']} epoch {best['epoch']}, channels {'/'.join(map(str, best['conv_widths']))}"
     lines = [f"Shipped `{card['version']}` from run `{card['run']}` on {card['shipped_on']}: the best of "
              f"{card['epochs_trained']} epochs ({checkpoint}, val macro-F1 "
              f"{best['val_macro_f1']:.3f}; training {'finished' if card['training_finished'] else 'still in progress'}).",

@@ -94,7 +94,13 @@ def test_training_two_tiny_stages_writes_a_loadable_model_and_resumes(tmp_path, 
     log = (run / "training_log.csv").read_text().splitlines()
     assert len(log) == 3 and log[0].startswith("stage,epoch")  # header + one epoch per stage
     state = json.loads((run / "state.json").read_text())
-    assert state["finished"] is True and state["averaged_epochs"] == 1 and (run / "average.keras").is_file()
+    assert state["finished"] is True
+    import keras
+
+    from model.train import STAGES, conv_layers
+
+    last_widths = sorted({layer.filters for layer in conv_layers(keras.models.load_model(run / "last.keras"))})
+    assert tuple(last_widths) == STAGES[2].widths  # stage 2 trained the grown net
     hparams = json.loads((run / "hparams.json").read_text())
     assert hparams["class_counts"]["train"]["disgust"] == 6 + 7  # fer train + 70% of the whole photos
     probs = EmotionClassifier(run / "emotion_cnn.tflite").predict(np.zeros((3, 48, 48), np.uint8))
@@ -104,7 +110,7 @@ def test_training_two_tiny_stages_writes_a_loadable_model_and_resumes(tmp_path, 
     assert refused.returncode != 0 and "--resume" in refused.stderr
 
     # pretend stage 2 was interrupted before its epoch
-    (run / "state.json").write_text(json.dumps({**state, "stage": 2, "epochs_done": 0, "averaged_epochs": 0, "finished": False}))
+    (run / "state.json").write_text(json.dumps({**state, "stage": 2, "epochs_done": 0, "finished": False}))
     resumed = run_module("model.train", *args, "--resume", env=env)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert len((run / "training_log.csv").read_text().splitlines()) == 4
@@ -124,32 +130,32 @@ def test_training_two_tiny_stages_writes_a_loadable_model_and_resumes(tmp_path, 
     get_settings.cache_clear()
     assert EmotionClassifier(tmp_path / "shipped" / "emotion_cnn.tflite").predict(np.zeros((1, 48, 48), np.uint8)).shape == (1, 7)
     assert json.loads((tmp_path / "shipped" / "model_card.json").read_text())["version"] == card["version"]
-    assert card["epochs_trained"] == 3 and card["best_epoch"]["weight_average"] == (card["best_epoch"]["stage"] == 2)
+    assert card["epochs_trained"] == 3 and card["best_epoch"]["conv_widths"] == list(STAGES[card["best_epoch"]["stage"]].widths)
     assert 0 <= card["fer2013_val_accuracy"] <= 1 and set(card["splits"]) >= {"fer2013_val", "fer2013_val_tta", "wild_test"}
     text = (tmp_path / "shipped" / "MODEL_CARD.md").read_text()
     assert "old" not in text and text.endswith("<!-- results:end -->\ntail\n")
     assert f"Shipped `{card['version']}` from run `run`" in text and "**FER2013 val (PublicTest) with flip TTA**" in text
 
 
-def test_weight_average_is_the_running_mean_and_resumes_from_its_file(tmp_path):
+def test_widen_keeps_what_the_narrow_net_computes_with_more_channels():
     import keras
 
-    from model.train import WeightAverage
+    from model.train import build_model, conv_layers, widen
 
-    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
-    snapshots = [[np.full(w.shape, value, np.float32) for w in model.get_weights()] for value in (1.0, 2.0, 6.0)]
-    average = WeightAverage(model, tmp_path, count=0)
-    for snapshot in snapshots[:2]:
-        model.set_weights(snapshot)
-        average.update(model)
-    assert average.count == 2 and all(np.allclose(w, 1.5) for w in average.model.get_weights())
-    average.save()
-
-    resumed = WeightAverage(model, tmp_path, count=2)  # a new process picks up the saved mean
-    model.set_weights(snapshots[2])
-    averaged = resumed.update(model)
-    assert resumed.count == 3 and all(np.allclose(w, 3.0) for w in averaged.get_weights())
-    assert all(np.allclose(w, 6.0) for w in model.get_weights())  # the training weights are untouched
+    narrow = build_model((4, 8, 8, 16))
+    rng = np.random.default_rng(0)
+    for layer in narrow.layers:  # trained-looking weights and BatchNorm statistics, not the initial ones
+        layer.set_weights([rng.normal(0, 0.3, w.shape).astype(np.float32) for w in layer.get_weights()])
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.moving_variance.assign(rng.uniform(0.5, 1.5, layer.moving_variance.shape).astype(np.float32))
+    wide = widen(narrow, (4, 8, 16, 32), rng)
+    assert [layer.filters for layer in conv_layers(wide)] == [4, 8, 8, 16, 16, 32, 32]
+    assert wide.count_params() > 2 * narrow.count_params()
+    faces = rng.integers(0, 256, (16, 48, 48, 1)).astype(np.float32)
+    before, after = narrow.predict(faces, verbose=0), wide.predict(faces, verbose=0)
+    assert np.abs(before - after).max() < 0.02 and np.mean(before.argmax(1) == after.argmax(1)) >= 0.9
+    same = widen(narrow, (4, 8, 8, 16), rng)
+    assert same is narrow and isinstance(same, keras.Model)
 
 
 def test_evaluate_cli_prints_the_json_fields_and_counts_missing_faces(tmp_path):
