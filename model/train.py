@@ -183,27 +183,25 @@ def widen(model, widths: tuple[int, ...], rng: np.random.Generator):
         return model
     batchnorms = [[l for l in m.layers if isinstance(l, keras.layers.BatchNormalization)] for m in (model, wide)]
     denses = [[l for l in m.layers if isinstance(l, keras.layers.Dense)] for m in (model, wide)]
-    copies_of = None  # for each input channel of the next layer: the old channel it copies
 
-    def split_inputs(kernel: np.ndarray, axis: int) -> np.ndarray:
-        """Give the next layer one input per new channel, dividing each old input among its copies."""
-        if copies_of is None:
-            return kernel
+    def split_inputs(kernel: np.ndarray, axis: int, copies_of: np.ndarray) -> np.ndarray:
+        """One input per new channel (`copies_of[i]` is the old channel new channel i copies), each old
+        input's weights divided among its copies, plus the noise on those that were divided."""
         shares = np.bincount(copies_of)[copies_of].astype(np.float32)
-        kernel = np.take(kernel, copies_of, axis=axis) / np.expand_dims(shares, tuple(range(1, kernel.ndim - axis)))
-        noise = rng.normal(0, WIDEN_NOISE * kernel.std(), kernel.shape) * np.expand_dims(shares > 1, tuple(range(1, kernel.ndim - axis)))
+        shares = np.expand_dims(shares, tuple(range(1, kernel.ndim - axis)))  # broadcast along `axis`
+        kernel = np.take(kernel, copies_of, axis=axis) / shares
+        noise = rng.normal(0, WIDEN_NOISE * kernel.std(), kernel.shape) * (shares > 1)
         return (kernel + noise).astype(np.float32)
 
+    copies_of = np.arange(1)  # the grayscale input channel
     for old, new, old_bn, new_bn in zip(conv_layers(model), conv_layers(wide), *batchnorms):
-        kernel = split_inputs(old.get_weights()[0], axis=2)
-        added = new.filters - old.filters
-        outputs = np.concatenate([np.arange(old.filters), rng.integers(0, old.filters, added)])
-        new.set_weights([kernel[..., outputs]])
-        new_bn.set_weights([w[outputs] for w in old_bn.get_weights()])
-        copies_of = outputs
+        kernel = split_inputs(old.get_weights()[0], 2, copies_of)
+        copies_of = np.concatenate([np.arange(old.filters), rng.integers(0, old.filters, new.filters - old.filters)])
+        new.set_weights([kernel[..., copies_of]])
+        new_bn.set_weights([w[copies_of] for w in old_bn.get_weights()])
     (old_hidden, old_head), (new_hidden, new_head) = denses
     hidden_kernel, hidden_bias = old_hidden.get_weights()
-    new_hidden.set_weights([split_inputs(hidden_kernel, axis=0), hidden_bias])  # global pooling keeps channels apart
+    new_hidden.set_weights([split_inputs(hidden_kernel, 0, copies_of), hidden_bias])  # global pooling keeps channels apart
     new_head.set_weights(old_head.get_weights())
     return wide
 
