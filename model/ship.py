@@ -29,7 +29,7 @@ def ship(run_dir: Path, datasets: Path | None = None) -> dict:
     headline = {name: report[f"{name}{'_tta' if tta else ''}"] for name in ("fer2013_val", "wild_test")}
     shutil.copyfile(report["model"], SHIPPED_MODEL_PATH)
     state = json.loads((run_dir / "state.json").read_text())
-    stages = json.loads((run_dir / "hparams.json").read_text())["stages"]  # the run's recipe, not today's code
+    hparams = json.loads((run_dir / "hparams.json").read_text())  # the run's recipe, not today's code
     import pandas as pd
 
     log = pd.read_csv(run_dir / "training_log.csv")
@@ -42,7 +42,7 @@ def ship(run_dir: Path, datasets: Path | None = None) -> dict:
         "epochs_trained": len(log),
         "best_epoch": {"stage": int(best["stage"]), "epoch": int(best["epoch"]), "val_accuracy": float(best["val_accuracy"]),
                        "val_macro_f1": float(best["val_macro_f1"]),
-                       "conv_widths": stages[str(int(best["stage"]))].get("widths", [32, 64, 128, 256])},  # runs before v4 had one width
+                       "conv_widths": hparams["stages"][str(int(best["stage"]))].get("widths", hparams.get("conv_widths"))},  # before v4: one width per run
         "training_finished": state.get("finished", False),
         "flip_tta": tta,  # the headline figures are measured the way the pipeline classifies
         "fer2013_val_accuracy": headline["fer2013_val"]["accuracy"],

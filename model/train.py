@@ -288,8 +288,8 @@ def make_epoch_callback(run_dir: Path, state: RunState, val_ds, val_labels, cali
     import keras
 
     class EpochEnd(keras.callbacks.Callback):
-        """Recalibrate BatchNorm, score val, save
-        last/best, log a CSV row, stop after PATIENCE epochs without the stage improving.
+        """Recalibrate BatchNorm, score val, save last/best, log a CSV row, stop after PATIENCE
+        epochs without the stage improving.
 
         `best.keras` is the best over all stages; patience counts against the stage's own best,
         so a stage that climbs steadily from below the previous stage's best is not cut short.
