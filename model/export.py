@@ -22,7 +22,9 @@ def export_tflite(keras_path: Path, out_path: Path, calibration_faces: np.ndarra
     import keras
     import tensorflow as tf
 
-    model = keras.models.load_model(keras_path, compile=False)
+    from model.train import rebuilt
+
+    model = rebuilt(keras.models.load_model(keras_path, compile=False))  # float32, whatever it trained in
     with tempfile.TemporaryDirectory() as tmp:
         model.export(tmp, format="tf_saved_model", verbose=False)
         converter = tf.lite.TFLiteConverter.from_saved_model(tmp)

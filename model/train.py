@@ -13,7 +13,9 @@ Both select their best epoch on data neither trained on (FER2013 val + 20% of
 facial_expressions); the last 10% of facial_expressions is the test split.
 
 Every epoch writes `last.keras` (weights + optimizer) and `state.json`, so
-`--resume` picks up at the next epoch. The same command uses a GPU if TF sees one.
+`--resume` picks up at the next epoch, on this machine or another. The same
+command uses a GPU if TF sees one, and computes in bfloat16 where the hardware
+runs it natively (a GPU, or a CPU with AVX512-BF16 such as this project's).
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ DROPOUT = 0.4
 PATIENCE = 8  # epochs without the stage bettering its own best val macro-F1 before it stops
 CLASS_WEIGHT_POWER = 0.5  # 0 = ignore imbalance, 1 = fully balanced; sqrt is the middle road
 BN_CALIBRATION_FACES = 4096  # clean training faces used to recompute BatchNorm statistics each epoch
+BF16_CPU_FLAGS = {"avx512_bf16", "amx_bf16"}  # CPUs whose oneDNN kernels run bfloat16 natively
 
 
 @dataclass(frozen=True)
@@ -146,28 +149,62 @@ def make_dataset(data: FaceSet, stage: Stage | None, weights: np.ndarray | None 
 
 
 # ----------------------------------------------------------------------------- network
-def build_model(widths: tuple[int, ...] = STAGES[1].widths):
+@dataclass(frozen=True)
+class Precision:
+    """How this machine trains: bfloat16 compute (float32 weights) where the hardware runs it natively.
+
+    On this project's 2-core CPU (avx512_bf16) one stage-2 step takes 0.86 s in bfloat16 against 1.71 s
+    in float32 (batch 128, measured); XLA gains nothing there in bfloat16, so it is kept for float32 and GPUs.
+    """
+    policy: str  # a Keras dtype policy: "mixed_bfloat16" or "float32"
+    jit_compile: bool
+
+    @staticmethod
+    def for_this_machine(policy: str = "auto") -> Precision:
+        import tensorflow as tf
+
+        gpu = bool(tf.config.list_physical_devices("GPU"))
+        if policy != "auto":
+            return Precision(policy, jit_compile=gpu or policy == "float32")
+        if gpu:
+            return Precision("mixed_bfloat16", jit_compile=True)
+        cpuinfo = Path("/proc/cpuinfo")
+        flags = set(cpuinfo.read_text().split()) if cpuinfo.exists() else set()
+        return Precision("mixed_bfloat16", False) if flags & BF16_CPU_FLAGS else Precision("float32", True)
+
+
+def build_model(widths: tuple[int, ...] = STAGES[1].widths, policy: str = "float32"):
     """VGG-style plain 3x3 convolutions (fast on CPU), BatchNorm, global average pooling.
 
     ~120 M multiply-adds per face at stage 1's widths; normalisation lives in the model (Rescaling).
+    The softmax stays float32 whatever `policy` computes the rest in.
     """
     import keras
     from keras import layers
 
     inputs = keras.Input((FACE_SIZE, FACE_SIZE, 1), name="face")
-    x = layers.Rescaling(1 / 255.0)(inputs)
+    x = layers.Rescaling(1 / 255.0, dtype=policy)(inputs)
     for i, width in enumerate(widths):
         for _ in range(1 if i == 0 else 2):
-            x = layers.Conv2D(width, 3, padding="same", use_bias=False)(x)
-            x = layers.BatchNormalization()(x)
-            x = layers.ReLU()(x)
-        x = layers.MaxPooling2D()(x) if i < len(widths) - 1 else x
-    x = layers.GlobalAveragePooling2D()(x)
-    x = layers.Dropout(DROPOUT)(x)
-    x = layers.Dense(256, activation="relu")(x)
-    x = layers.Dropout(DROPOUT / 2)(x)
-    outputs = layers.Dense(len(EMOTIONS), activation="softmax", name="emotion")(x)
+            x = layers.Conv2D(width, 3, padding="same", use_bias=False, dtype=policy)(x)
+            x = layers.BatchNormalization(dtype=policy)(x)
+            x = layers.ReLU(dtype=policy)(x)
+        x = layers.MaxPooling2D(dtype=policy)(x) if i < len(widths) - 1 else x
+    x = layers.GlobalAveragePooling2D(dtype=policy)(x)
+    x = layers.Dropout(DROPOUT, dtype=policy)(x)
+    x = layers.Dense(256, activation="relu", dtype=policy)(x)
+    x = layers.Dropout(DROPOUT / 2, dtype=policy)(x)
+    outputs = layers.Dense(len(EMOTIONS), activation="softmax", name="emotion", dtype="float32")(x)
     return keras.Model(inputs, outputs, name="rapport_emotion_cnn")
+
+
+def rebuilt(model, policy: str = "float32"):
+    """The same weights in a freshly built net computing in `policy`: a checkpoint keeps the precision of
+    the machine that wrote it, and export, or a resume on another machine, needs its own."""
+    filters = [l.filters for l in conv_layers(model)]  # one convolution in the first block, two in the others
+    copy = build_model(tuple(filters[:1] + filters[1::2]), policy)
+    copy.set_weights(model.get_weights())
+    return copy
 
 
 def widen(model, widths: tuple[int, ...], rng: np.random.Generator):
@@ -179,7 +216,7 @@ def widen(model, widths: tuple[int, ...], rng: np.random.Generator):
     """
     import keras
 
-    wide = build_model(widths)
+    wide = build_model(widths, conv_layers(model)[0].dtype_policy.name)
     if [l.filters for l in conv_layers(wide)] == [l.filters for l in conv_layers(model)]:
         return model
     batchnorms = [[l for l in m.layers if isinstance(l, keras.layers.BatchNormalization)] for m in (model, wide)]
@@ -213,7 +250,7 @@ def conv_layers(model) -> list:
     return [l for l in model.layers if isinstance(l, keras.layers.Conv2D)]
 
 
-def compile_model(model, stage: Stage, steps_per_epoch: int) -> None:
+def compile_model(model, stage: Stage, steps_per_epoch: int, jit_compile: bool) -> None:
     import keras
 
     schedule = keras.optimizers.schedules.CosineDecay(
@@ -227,8 +264,22 @@ def compile_model(model, stage: Stage, steps_per_epoch: int) -> None:
         optimizer=keras.optimizers.AdamW(schedule, weight_decay=WEIGHT_DECAY),
         loss=keras.losses.CategoricalCrossentropy(label_smoothing=LABEL_SMOOTHING),
         metrics=["accuracy"],
-        jit_compile=True,
+        jit_compile=jit_compile,
     )
+
+
+def resumed(checkpoint: Path, stage: Stage, steps_per_epoch: int, precision: Precision):
+    """`last.keras` rebuilt in this machine's precision, with its optimizer's state (moments and step
+    count, which drives the learning-rate schedule) carried over."""
+    import keras
+
+    saved = keras.models.load_model(checkpoint)
+    model = rebuilt(saved, precision.policy)
+    compile_model(model, stage, steps_per_epoch, precision.jit_compile)
+    model.optimizer.build(model.trainable_variables)
+    for mine, theirs in zip(model.optimizer.variables, saved.optimizer.variables, strict=True):
+        mine.assign(theirs)
+    return model
 
 
 # ----------------------------------------------------------------------------- run bookkeeping
@@ -355,10 +406,12 @@ def plot_curves(run_dir: Path) -> None:
 
 # ----------------------------------------------------------------------------- main
 def train(run_dir: Path, resume: bool, datasets: Path = DATASETS, epochs_override: int | None = None,
-          batch_size: int = BATCH_SIZE) -> Path:
+          batch_size: int = BATCH_SIZE, policy: str = "auto") -> Path:
     import keras
     import tensorflow as tf
 
+    precision = Precision.for_this_machine(policy)
+    print(f"training in {precision.policy}, XLA {'on' if precision.jit_compile else 'off'}", flush=True)
     run_dir.mkdir(parents=True, exist_ok=True)
     if not resume and (run_dir / "state.json").exists():
         raise SystemExit(f"{run_dir} already holds a run; pass --resume to continue it or pick a new --run-dir")
@@ -372,7 +425,7 @@ def train(run_dir: Path, resume: bool, datasets: Path = DATASETS, epochs_overrid
         "dropout": DROPOUT, "widen_noise": WIDEN_NOISE, "patience": PATIENCE,
         "class_weight_power": CLASS_WEIGHT_POWER, "class_weights": dict(zip(EMOTIONS, weights.tolist())),
         "stages": {k: asdict(s) for k, s in stages.items()},
-        "devices": [d.name for d in tf.config.list_physical_devices()],
+        "devices": [d.name for d in tf.config.list_physical_devices()], "precision": asdict(precision),
         "class_counts": {name: s.class_counts() for name, s in splits.items()},
     }, indent=2))
     val_ds = make_dataset(splits["val"], None)
@@ -383,13 +436,12 @@ def train(run_dir: Path, resume: bool, datasets: Path = DATASETS, epochs_overrid
         number = state.data["stage"]
         stage = stages[number]
         if state.data["epochs_done"] > 0:  # resuming inside a stage
-            model = keras.models.load_model(run_dir / "last.keras")
-        elif number == 1:
-            model = build_model()
-            compile_model(model, stage, steps)
-        else:  # a new stage starts from the previous stage's best weights, with a fresh optimizer
-            model = widen(keras.models.load_model(run_dir / "best.keras"), stage.widths, np.random.default_rng(number))
-            compile_model(model, stage, steps)
+            model = resumed(run_dir / "last.keras", stage, steps, precision)
+        else:  # stage 1 starts from scratch; a later stage from the previous stage's best, with a fresh optimizer
+            model = build_model(stage.widths, precision.policy) if number == 1 else widen(
+                rebuilt(keras.models.load_model(run_dir / "best.keras"), precision.policy), stage.widths,
+                np.random.default_rng(number))
+            compile_model(model, stage, steps, precision.jit_compile)
         if state.data["epochs_done"] < stage.epochs and state.data["epochs_since_best"] < PATIENCE:
             start = time.time()
             # Seeded by where the stage starts: a resumed run must not replay the shuffle and augmentation
@@ -423,8 +475,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--datasets", type=Path, default=DATASETS, help=f"root holding {FER_TRAIN}, {FER_VAL}, {WILD}")
     parser.add_argument("--epochs", type=int, help="override the epochs of every stage (smoke runs)")
     parser.add_argument("--batch-size", type=int, default=BATCH_SIZE)
+    parser.add_argument("--precision", choices=["auto", "float32", "mixed_bfloat16"], default="auto",
+                        help="auto: bfloat16 compute on a GPU or a CPU with native bfloat16, else float32")
     args = parser.parse_args(argv)
-    best = train(args.run_dir, args.resume, args.datasets, args.epochs, args.batch_size)
+    best = train(args.run_dir, args.resume, args.datasets, args.epochs, args.batch_size, args.precision)
     print(f"best checkpoint: {best}")
 
 

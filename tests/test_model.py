@@ -158,6 +158,31 @@ def test_widen_keeps_what_the_narrow_net_computes_with_more_channels():
     assert same is narrow and isinstance(same, keras.Model)
 
 
+def test_a_run_resumes_in_another_precision_with_its_weights_and_optimizer_state(tmp_path):
+    """A run started in float32 (an older run, or a CPU without bfloat16) continues in bfloat16 and back."""
+    import keras
+
+    from model.train import STAGES, Precision, build_model, compile_model, conv_layers, rebuilt, resumed
+
+    model = build_model((4, 8, 8, 16))
+    compile_model(model, STAGES[2], steps_per_epoch=10, jit_compile=False)
+    rng = np.random.default_rng(0)
+    faces = rng.integers(0, 256, (32, 48, 48, 1)).astype(np.float32)
+    model.fit(faces, keras.utils.to_categorical(rng.integers(0, 7, 32), 7), batch_size=8, epochs=1, verbose=0)
+    model.save(tmp_path / "last.keras")
+
+    bf16 = resumed(tmp_path / "last.keras", STAGES[2], 10, Precision("mixed_bfloat16", jit_compile=False))
+    assert conv_layers(bf16)[0].compute_dtype == "bfloat16" and bf16.output.dtype == "float32"
+    assert int(bf16.optimizer.iterations.numpy()) == 4  # the learning-rate schedule goes on where it stopped
+    for theirs, mine in zip(model.optimizer.variables, bf16.optimizer.variables, strict=True):
+        assert np.array_equal(np.asarray(theirs), np.asarray(mine)), theirs.path
+    before, after = model.predict(faces, verbose=0), bf16.predict(faces, verbose=0)
+    assert np.abs(before - after).max() < 0.05 and np.mean(before.argmax(1) == after.argmax(1)) >= 0.9
+    back = rebuilt(bf16)  # what export does
+    assert conv_layers(back)[0].compute_dtype == "float32"
+    assert all(np.array_equal(a, b) for a, b in zip(back.get_weights(), model.get_weights(), strict=True))
+
+
 def test_evaluate_cli_prints_the_json_fields_and_counts_missing_faces(tmp_path):
     data = tmp_path / "eval"
     write_faces(data, per_class=2, whole_photos=True)
