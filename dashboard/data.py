@@ -35,6 +35,7 @@ from pipeline.privacy import Principal, can_see_call, get_workspace, rep_analysi
 from pipeline.report import (CallFacts, CallSummary, Stage, Timeline, load_facts, load_timeline, mood_of,
                              shares_from_counts, summarize_timeline)
 from pipeline.roles import PROSPECT, REP
+from pipeline.review_copy import review_copy_path
 
 VIDEO_TYPES = {".mp4": "video/mp4", ".m4v": "video/mp4", ".mov": "video/mp4", ".webm": "video/webm", ".mkv": "video/webm"}
 
@@ -105,11 +106,14 @@ class Video:
     mime: str
 
 
-def video(source_path: str | None) -> Video | None:
-    """The recording for the player, read once per file (st.video would re-read it on every run)."""
-    if not source_path:
+def video(call_id: int, source_path: str | None) -> Video | None:
+    """The recording for the player, read once per file (st.video would re-read it on every run): the upload
+    itself, or the copy analysis made of it when browsers can't play it (pipeline.review_copy)."""
+    if not source_path:  # purged: the copy went with it
         return None
-    path = get_settings().data_dir / source_path
+    data_dir = get_settings().data_dir
+    copy, upload = data_dir / review_copy_path(call_id), data_dir / source_path
+    path = copy if copy.is_file() else upload
     mime = VIDEO_TYPES.get(path.suffix.lower())
     if mime is None or not path.is_file():
         return None

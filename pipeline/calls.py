@@ -11,12 +11,14 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import logging
 import shutil
 import time
 import uuid
 from dataclasses import asdict, replace
 from pathlib import Path
 
+import av
 import numpy as np
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -28,11 +30,14 @@ from pipeline.analyze import AnalysisSettings, CallAnalysis, Progress, analyze_v
 from pipeline.detect import shared_detector
 from pipeline.errors import InputError
 from pipeline.privacy import delete_call_files, rep_analysis_enabled
+from pipeline.review_copy import browser_plays, review_copy_path, write_review_copy
 from pipeline.roles import PROSPECT, REP
 from pipeline.shifts import strongest_moments
 from pipeline.snapshots import FaceAnnotation, annotate, save_jpeg
 from pipeline.timeline import EmotionTimeline, TrackSecondRows
 from pipeline.video import VideoInfo, probe, read_frames_at, seconds_in
+
+log = logging.getLogger(__name__)
 
 CSV_COLUMNS = ["second", "role", *EMOTIONS, "dominant", "face_present"]
 MAX_SNAPSHOTS = 24
@@ -132,6 +137,7 @@ def analyze_call(call_id: int, classifier, progress: Progress | None = None, set
                                      settings.data_dir, snapshot_dir)
         thumbnails = render_thumbnails(source, result, settings.data_dir, snapshot_dir)
         result.timings["snapshots"] = time.perf_counter() - start
+        _ensure_review_copy(call_id, info, settings, result.timings, progress)
         start = time.perf_counter()
         with session_scope() as session:
             call = _get_call(session, call_id)
@@ -150,12 +156,30 @@ def analyze_call(call_id: int, classifier, progress: Progress | None = None, set
         return result
     except BaseException as error:
         shutil.rmtree(settings.data_dir / snapshot_dir, ignore_errors=True)
+        (settings.data_dir / review_copy_path(call_id)).unlink(missing_ok=True)  # the call may be gone: so is its media
         message = str(error) if isinstance(error, InputError) else f"{type(error).__name__}: {error}"
         with session_scope() as session:
             call = session.get(Call, call_id)
             if call is not None:
                 call.status, call.error = CallStatus.FAILED, message
         raise
+
+
+def _ensure_review_copy(call_id: int, info: VideoInfo, settings: Settings, timings: dict[str, float],
+                        progress: Progress | None) -> None:
+    """A copy the browser plays, if the upload isn't one, ready when the call shows as done. Failing to make
+    it costs the review page its player, not the call its results: it is logged and the analysis goes on."""
+    target = settings.data_dir / review_copy_path(call_id)
+    if target.exists() or browser_plays(info):
+        return
+    if progress:
+        progress("making a copy the browser can play", 0.97)
+    start = time.perf_counter()
+    try:
+        write_review_copy(info, target)
+    except av.error.FFmpegError:
+        log.exception("call %s: no playable copy of %s", call_id, info.path.name)
+    timings["review copy"] = time.perf_counter() - start
 
 
 def _get_call(session: Session, call_id: int) -> Call:

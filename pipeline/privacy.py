@@ -102,7 +102,8 @@ def purge(dry_run: bool = False, now: dt.datetime | None = None, username: str =
                 continue
             if source:
                 source.unlink(missing_ok=True)
-            shutil.rmtree(settings.data_dir / "snapshots" / str(call.id), ignore_errors=True)
+            for folder in ("snapshots", "renders"):  # stills, and the playable copy of the recording
+                shutil.rmtree(settings.data_dir / folder / str(call.id), ignore_errors=True)
             session.execute(delete(Snapshot).where(Snapshot.call_id == call.id))
             call.source_path, call.media_purged_at = None, now
         for call in calls_due:

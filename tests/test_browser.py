@@ -25,11 +25,12 @@ ANALYSIS_TIMEOUT_MS = 240_000
 
 @pytest.fixture(scope="module")
 def call_video(tmp_path_factory) -> Path:
-    """12 s gallery call; the prospect's tile shows the darker portrait first, the brighter one from 6 s."""
+    """12 s gallery call; the prospect's tile shows the darker portrait first, the brighter one from 6 s.
+    An AVI (MPEG-4 part 2), which no browser plays: the player shows the copy analysis makes of it."""
     from pipeline.synthetic import Appearance, CallScript, write_call_video
 
     script = CallScript(duration_s=12, size=(960, 540), prospect=(Appearance(0, "hopper"), Appearance(6, "astronaut")))
-    return write_call_video(tmp_path_factory.mktemp("video") / "globex-call.mp4", script)
+    return write_call_video(tmp_path_factory.mktemp("video") / "globex-call.avi", script)
 
 
 def test_upload_analyse_review_and_download_the_pdf(store, tmp_path, brightness_model, call_video):
@@ -68,6 +69,8 @@ def test_upload_analyse_review_and_download_the_pdf(store, tmp_path, brightness_
         assert positive, f"no positive shift marker drawn; traces: {traces}"
         assert any("Prospect" in text and "neutral → happy" in text for t in positive for text in t["text"])
         assert page.locator("video").count() == 1
+        page.wait_for_function("() => { const v = document.querySelector('video');"  # it plays: the copy's frames
+                               " return v.readyState >= 2 && v.videoWidth === 854 && !v.error }")
 
         # Choosing a key moment moves the player there.
         play = page.get_by_role("button", name=re.compile(r"Play from 0:0[4-8]")).first

@@ -13,6 +13,7 @@ from pipeline import calls
 from pipeline.analyze import AnalysisSettings
 from pipeline.detect import HaarDetector, MtcnnDetector
 from pipeline.video import probe, read_frame_at, sample_frames
+from tests.helpers import write_phone_clip
 
 
 # ----------------------------------------------------------------------------- video source
@@ -247,21 +248,7 @@ def test_delete_removes_every_row_and_file(store, videos, classifier):
 
 def test_phone_rotation_is_applied(tmp_path):
     """A portrait phone recording stores landscape pixels plus a display rotation: frames come out upright."""
-    import av
-
-    path = tmp_path / "rotated.mp4"
-    with av.open(str(path), "w") as container:
-        stream = container.add_stream("libx264", rate=30)
-        stream.width, stream.height, stream.pix_fmt = 320, 240, "yuv420p"
-        stream.set_display_rotation(90)  # counter-clockwise, as FFmpeg reports it
-        for i in range(30):
-            image = np.zeros((240, 320, 3), np.uint8)
-            image[:, :40] = 255  # a white band along the stored picture's left edge
-            frame = av.VideoFrame.from_ndarray(image, format="bgr24")
-            frame.pts = i
-            container.mux(stream.encode(frame))
-        container.mux(stream.encode())
-    info = probe(path)
+    info = probe(write_phone_clip(tmp_path / "rotated.mp4"))
     assert (info.width, info.height, info.rotation) == (240, 320, 90)
     frame = next(iter(sample_frames(info, rate=4.0, width=120)))
     assert frame.image.shape == (160, 120, 3)

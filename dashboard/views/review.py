@@ -130,12 +130,12 @@ if not facts.rep_analysis:
 # ----------------------------------------------------------------------------- player and talking points
 player_col, points_col = st.columns([3, 2])
 with player_col:
-    recording = data.video(facts.source_path)
+    recording = data.video(call_id, facts.source_path)
     if recording is not None:
         st.video(recording.data, format=recording.mime, start_time=st.session_state.video_at[1])
         st.caption(f"Playing from {clock(st.session_state.video_at[1])} · pick any moment below to jump there.")
     else:
-        st.info("The recording can't be played here (it was removed, or the browser can't play its format); "
+        st.info("The recording can't be played here (retention removed it, or no playable copy could be made); "
                 "every chart, still and number below still applies.", icon=":material/videocam_off:")
 with points_col:
     with st.container(border=True):

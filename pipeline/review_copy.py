@@ -1,0 +1,101 @@
+"""A copy of the recording that every browser plays, for calls whose upload it cannot.
+
+Rapport accepts what call recorders write (mp4, mov, webm, mkv, avi), but browsers only
+play H.264/AV1 in MP4 and VP8/VP9/AV1 in WebM. An AVI, an HEVC .mov or an H.264 .mkv would
+leave the review page without a player, so the analysis job writes `review.mp4` beside the
+call's other renders: H.264 + AAC at most 480 lines high, moov atom first so it starts at once.
+Playable uploads are left alone (no time spent, nothing stored twice).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import av
+import numpy as np
+
+from pipeline.video import VideoInfo
+
+MAX_HEIGHT = 480  # lines: faces stay readable, an hour is ~150 MB at the quality below
+CRF = 28  # x264 constant quality (lower is better and larger)
+PRESET = "veryfast"  # x264 speed: ~2x "medium" for a slightly larger file
+AUDIO_RATE = 48_000
+AUDIO_BIT_RATE = 96_000
+
+# What a browser plays, per container family FFmpeg reports (`VideoInfo.container` lists aliases:
+# "mov,mp4,..." for both MP4 and QuickTime, "matroska,webm" for both Matroska and WebM).
+PLAYABLE = {
+    "mp4": ({"h264", "av1"}, {"aac", "mp3"}),
+    "webm": ({"vp8", "vp9", "av1"}, {"opus", "vorbis"}),
+}
+
+
+def review_copy_path(call_id: int) -> Path:
+    """Where a call's playable copy lives, relative to the data folder (deleted with its media)."""
+    return Path("renders") / str(call_id) / "review.mp4"
+
+
+def browser_plays(info: VideoInfo) -> bool:
+    """True when the upload itself can go to the player: a container and codecs every browser handles."""
+    families = set(info.container.split(","))
+    with av.open(str(info.path), metadata_errors="ignore") as container:
+        audio = {stream.codec_context.name for stream in container.streams.audio}
+    return any(family in families and info.codec in video_codecs and audio <= audio_codecs
+               for family, (video_codecs, audio_codecs) in PLAYABLE.items())
+
+
+def write_review_copy(info: VideoInfo, target: Path) -> Path:
+    """Transcode `info`'s recording to `target` (H.264 + AAC MP4); written under a temporary name and
+    renamed, so a reader never sees half a file. Rotation is applied to the pixels."""
+    height = min(MAX_HEIGHT, info.height) // 2 * 2
+    width = round(info.width * height / info.height / 2) * 2
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_suffix(".partial.mp4")
+    try:
+        _transcode(info, partial, width, height)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    partial.replace(target)
+    return target
+
+
+def _transcode(info: VideoInfo, path: Path, width: int, height: int) -> None:
+    with (av.open(str(info.path), metadata_errors="ignore") as source,
+          av.open(str(path), "w", format="mp4", options={"movflags": "+faststart"}) as out):
+        video_in = source.streams.video[0]
+        video_in.thread_type = "AUTO"
+        audio_in = source.streams.audio[0] if source.streams.audio else None
+        video_out = out.add_stream("libx264", rate=video_in.average_rate or round(info.fps),
+                                   options={"crf": str(CRF), "preset": PRESET})
+        video_out.width, video_out.height, video_out.pix_fmt = width, height, "yuv420p"
+        video_out.codec_context.time_base = video_in.time_base  # keep the source's timestamps (variable rate too)
+        audio_out = resampler = None
+        if audio_in is not None:
+            audio_out = out.add_stream("aac", rate=AUDIO_RATE, layout="stereo")
+            audio_out.bit_rate = AUDIO_BIT_RATE
+            resampler = av.AudioResampler(format="fltp", layout="stereo", rate=AUDIO_RATE)
+        for packet in source.demux([s for s in (video_in, audio_in) if s is not None]):
+            for frame in packet.decode():
+                if packet.stream is video_in:
+                    out.mux(video_out.encode(_upright(frame, info.rotation, width, height)))
+                else:
+                    for chunk in resampler.resample(frame):
+                        out.mux(audio_out.encode(chunk))
+        out.mux(video_out.encode(None))
+        if audio_out is not None:
+            for chunk in resampler.resample(None):
+                out.mux(audio_out.encode(chunk))
+            out.mux(audio_out.encode(None))
+
+
+def _upright(frame: av.VideoFrame, rotation: int, width: int, height: int) -> av.VideoFrame:
+    """`frame` scaled to the copy's size and turned as it is displayed, with its timestamp."""
+    if rotation % 360 == 0:
+        turned = frame.reformat(width, height, "yuv420p")
+    else:
+        stored = (height, width) if rotation % 180 else (width, height)  # the size before turning
+        pixels = np.rot90(frame.reformat(*stored, "rgb24").to_ndarray(), k=rotation // 90)
+        turned = av.VideoFrame.from_ndarray(np.ascontiguousarray(pixels), format="rgb24").reformat(format="yuv420p")
+    turned.pts, turned.time_base = frame.pts, frame.time_base
+    return turned

@@ -1,0 +1,62 @@
+"""The playable copy made of uploads that browsers can't play (pipeline.review_copy), end to end."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import av
+import numpy as np
+import pytest
+
+from db.models import Call
+from db.session import session_scope
+from pipeline import calls, privacy
+from pipeline.review_copy import MAX_HEIGHT, browser_plays, review_copy_path, write_review_copy
+from pipeline.video import probe, read_frame_at
+from tests.helpers import write_phone_clip
+
+
+@pytest.mark.parametrize(("name", "plays"), [("gallery.mp4", True), ("speaker.mov", True), ("single.webm", True),
+                                             ("stacked.mkv", False), ("three.avi", False)])
+def test_only_what_a_browser_cannot_play_needs_a_copy(videos, name, plays):
+    """H.264 in MP4/QuickTime and VP9 in WebM play as they are; H.264 in Matroska and MPEG-4 in AVI do not."""
+    assert browser_plays(probe(videos[name])) is plays
+
+
+def test_the_copy_is_h264_at_most_480_lines_with_the_same_pictures_and_length(videos, tmp_path):
+    info = probe(videos["three.avi"])  # 1280x720 MPEG-4 part 2 in AVI
+    copy = probe(write_review_copy(info, tmp_path / "review.mp4"))
+    assert (copy.codec, copy.height, copy.width, copy.rotation) == ("h264", MAX_HEIGHT, 854, 0)
+    assert browser_plays(copy) and abs(copy.duration_s - info.duration_s) < 0.1
+    assert not list(tmp_path.glob("*.partial*"))
+    for t in (0.5, 3.2, 5.5):  # the same picture at the same time: the timestamps survived
+        original = read_frame_at(info.path, t, width=854).astype(np.float32)
+        assert np.abs(read_frame_at(copy.path, t).astype(np.float32) - original).mean() < 8
+
+
+def test_a_phone_recording_is_turned_upright_and_keeps_its_sound(tmp_path):
+    info = probe(write_phone_clip(tmp_path / "phone.mp4", seconds=2.0, tone_hz=440))
+    copy = probe(write_review_copy(info, tmp_path / "review.mp4"))
+    assert (copy.width, copy.height, copy.rotation) == (240, 320, 0)  # portrait pixels, nothing left to turn
+    upright = read_frame_at(copy.path, 1.0)
+    assert upright[-15:].mean() > 200 and upright[:-25].mean() < 30  # the band along the bottom, as displayed
+    with av.open(str(copy.path)) as container:
+        (audio,) = container.streams.audio
+        assert audio.codec_context.name == "aac"
+        sound = np.concatenate([f.to_ndarray()[0] for f in container.decode(audio)])  # the left channel
+    assert len(sound) / 48_000 == pytest.approx(2.0, abs=0.1) and np.sqrt(np.mean(sound**2)) > 0.2  # the tone is there
+
+
+def test_analysing_an_avi_leaves_a_copy_for_the_player_that_retention_removes(store, videos, classifier):
+    avi = calls.create_call(videos["three.avi"], title="avi", rep="Dana")
+    mp4 = calls.create_call(videos["gallery.mp4"], title="mp4", rep="Dana")
+    assert "review copy" in calls.analyze_call(avi, classifier).timings
+    assert "review copy" not in calls.analyze_call(mp4, classifier).timings
+    copy = store / review_copy_path(avi)
+    assert probe(copy).codec == "h264" and not (store / review_copy_path(mp4)).exists()
+    with session_scope() as s:
+        s.get(Call, avi).created_at -= dt.timedelta(days=40)  # past video retention (30 days), within data retention
+    assert privacy.purge(username="test").videos_deleted == 1
+    assert not copy.exists() and not copy.parent.exists()
+    with session_scope() as s:
+        assert s.get(Call, avi).source_path is None and s.get(Call, mp4).source_path is not None
