@@ -1,9 +1,11 @@
 """Throughput benchmark: prints figures, asserts nothing.
 
-    python -m pipeline.bench --minutes 2 10 30 [--detector mtcnn|haar] [--fps 4]
+    python -m pipeline.bench --minutes 2 10 30 [--detector mtcnn|haar] [--fps 4] [--container avi]
 
 For each length it generates (once, cached under the data folder) a 1280x720,
-30 fps, H.264 two-person gallery call of real face photos, then measures in a
+30 fps two-person gallery call of real face photos (H.264 MP4; `--container avi`:
+MPEG-4 part 2 in AVI, which browsers can't play, so the analysis also writes the
+review copy and its time shows as the "review copy" stage), then measures in a
 fresh child process, so peak memory belongs to that one measurement:
 
 * the floor: decode-only throughput, every frame (`grab`-like) and as the
@@ -27,14 +29,14 @@ from pathlib import Path
 from config import REPO_ROOT, get_settings
 
 
-def bench_video(minutes: float) -> Path:
+def bench_video(minutes: float, container: str = "mp4") -> Path:
     from pipeline.synthetic import CallScript, write_call_video
 
-    path = get_settings().data_dir / "bench" / f"gallery-{minutes:g}min-720p30.mp4"
+    path = get_settings().data_dir / "bench" / f"gallery-{minutes:g}min-720p30.{container}"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         start = time.perf_counter()
-        tmp = path.with_suffix(".partial.mp4")
+        tmp = path.with_suffix(f".partial.{container}")
         write_call_video(tmp, CallScript(duration_s=minutes * 60, fps=30.0, size=(1280, 720), motion_px=12))
         tmp.replace(path)
         print(f"generated {path.name} in {time.perf_counter() - start:.0f} s", file=sys.stderr)
@@ -129,6 +131,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--fps", type=float, default=4.0)
     parser.add_argument("--rep-analysis", choices=["on", "off"], default="on",
                         help="off: the two-pass analysis that never classifies the rep (default: %(default)s)")
+    parser.add_argument("--container", choices=["mp4", "avi"], default="mp4",
+                        help="avi: a recording browsers can't play, so analysis also makes the review copy")
     parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)  # child-process mode
     args = parser.parse_args(argv)
     if args.measure:
@@ -138,12 +142,12 @@ def main(argv: list[str] | None = None) -> None:
         compare_detectors(args.compare_detectors, bench_video(args.minutes[0]))
         return
 
-    print(f"detector {args.detector}, {args.fps:g} frames/s, rep analysis {args.rep_analysis}. Seconds of call per wall "
+    print(f"{args.container}, detector {args.detector}, {args.fps:g} frames/s, rep analysis {args.rep_analysis}. Seconds of call per wall "
           "second (x real time); 'vs floor' = analysis / sampled decode; decode runs on its own thread, "
           "'wait for frames' is the main thread idle on it")
     print(f"{'call':>8} {'floor all':>10} {'floor sampled':>14} {'analysis':>9} {'vs floor':>9} {'peak RSS':>9}  stages (s)")
     for minutes in args.minutes:
-        video = bench_video(minutes)
+        video = bench_video(minutes, args.container)
         with tempfile.TemporaryDirectory() as data:
             env = {**os.environ, "RAPPORT_DATA_DIR": data, "RAPPORT_DB_URL": f"sqlite:///{data}/bench.db",
                    "RAPPORT_REP_ANALYSIS": args.rep_analysis}
