@@ -137,6 +137,23 @@ def test_training_two_tiny_stages_writes_a_loadable_model_and_resumes(tmp_path, 
     assert f"Shipped `{card['version']}` from run `run`" in text and "**FER2013 val (PublicTest) with flip TTA**" in text
 
 
+def test_patience_counts_only_in_a_stages_second_half_against_its_own_best(tmp_path):
+    from model.train import PATIENCE, RunState
+
+    state = RunState(tmp_path)
+    state.data["best_macro_f1"] = 0.65  # an earlier stage's best
+    flat_start = [0.60] + [0.59] * (PATIENCE + 2)  # 11 flat epochs, all in the first half of a 30-epoch stage
+    assert [state.record_epoch(e, f1, 30) for e, f1 in enumerate(flat_start, 1)] == [False] * len(flat_start)
+    assert not state.out_of_patience and state.data["stage_best_macro_f1"] == 0.60
+    assert state.record_epoch(12, 0.61, 30) is False  # the stage's best, not the run's
+    for epoch in range(16, 16 + PATIENCE - 1):
+        state.record_epoch(epoch, 0.605, 30)
+    assert not state.out_of_patience
+    state.record_epoch(16 + PATIENCE - 1, 0.605, 30)
+    assert state.out_of_patience
+    assert state.record_epoch(25, 0.66, 30) is True and not state.out_of_patience and state.data["best_macro_f1"] == 0.66
+
+
 def test_widen_keeps_what_the_narrow_net_computes_with_more_channels():
     import keras
 
