@@ -16,7 +16,7 @@ import numpy as np
 
 from pipeline.video import VideoInfo
 
-MAX_HEIGHT = 480  # lines: faces stay readable, an hour is ~150 MB at the quality below
+MAX_HEIGHT = 480  # lines: faces stay readable in a player a third of the page wide
 CRF = 28  # x264 constant quality (lower is better and larger)
 PRESET = "veryfast"  # x264 speed: ~2x "medium" for a slightly larger file
 AUDIO_RATE = 48_000
