@@ -38,9 +38,7 @@ def review_copy_path(call_id: int) -> Path:
 def browser_plays(info: VideoInfo) -> bool:
     """True when the upload itself can go to the player: a container and codecs every browser handles."""
     families = set(info.container.split(","))
-    with av.open(str(info.path), metadata_errors="ignore") as container:
-        audio = {stream.codec_context.name for stream in container.streams.audio}
-    return any(family in families and info.codec in video_codecs and audio <= audio_codecs
+    return any(family in families and info.codec in video_codecs and set(info.audio_codecs) <= audio_codecs
                for family, (video_codecs, audio_codecs) in PLAYABLE.items())
 
 

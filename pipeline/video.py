@@ -30,6 +30,7 @@ class VideoInfo:
     width: int  # as displayed, i.e. after rotation
     height: int
     rotation: int  # degrees counter-clockwise the stored picture is turned for display
+    audio_codecs: tuple[str, ...] = ()  # one per audio stream (the review player needs browser-playable ones)
 
     @property
     def n_seconds(self) -> int:
@@ -88,7 +89,8 @@ def probe(path: str | Path, max_bytes: int | None = None) -> VideoInfo:
         width, height = first.width, first.height
         if rotation in (90, 270):
             width, height = height, width
-        return VideoInfo(path, container.format.name, codec, float(rate), duration, width, height, rotation)
+        audio = tuple(s.codec_context.name for s in container.streams.audio if s.codec_context is not None)
+        return VideoInfo(path, container.format.name, codec, float(rate), duration, width, height, rotation, audio)
 
 
 def _duration(container, stream) -> float:
