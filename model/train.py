@@ -74,7 +74,7 @@ class Stage:
 # Run cnn-v4 ran 12 epochs of it and was still improving when its schedule ended, hence 30 (run cnn-v5).
 # Tried and not kept (run cnn-v6): a stage 3 growing cnn-v5's blocks at 48 and 24 px to 48/96 channels (1,200
 # int8 faces/s against 1,429) on a cosine restart from 5e-4. Train accuracy rose from 77.7% to 80.8% while val
-# stayed at 75.0-75.6%; its best (epoch 8, macro-F1 0.6709 against 0.6695) is within noise and costs 16% speed.
+# stayed at 74.4-75.6%; its best (epoch 8, macro-F1 0.6709 against 0.6695) is within noise and costs 16% speed.
 STAGES = {
     1: Stage(epochs=30, learning_rate=2e-3, warmup_epochs=1, rotation=0.03, shift=0.08, zoom=0.1,
              brightness=0.1, contrast=0.1, erase_probability=0.0),
