@@ -30,7 +30,7 @@ class VideoInfo:
     width: int  # as displayed, i.e. after rotation
     height: int
     rotation: int  # degrees counter-clockwise the stored picture is turned for display
-    audio_codecs: tuple[str, ...] = ()  # one per audio stream (the review player needs browser-playable ones)
+    audio_codecs: tuple[str, ...]  # one per audio stream (the review player needs browser-playable ones)
 
     @property
     def n_seconds(self) -> int:
