@@ -154,28 +154,6 @@ def test_patience_counts_only_in_a_stages_second_half_against_its_own_best(tmp_p
     assert state.record_epoch(25, 0.66, 30) is True and not state.out_of_patience and state.data["best_macro_f1"] == 0.66
 
 
-def test_mixup_blends_faces_labels_and_weights_by_one_share():
-    """Flat faces, one grey level per class, survive flips and shifts unchanged, so a mixed face's grey level
-    must be its label's blend of the class levels, and its sample weight the same blend of class weights."""
-    from dataclasses import replace
-
-    from model.data import FaceSet
-    from model.train import STAGES, make_dataset
-
-    levels, weights = np.linspace(20, 230, 7), np.linspace(0.5, 2.0, 7).astype(np.float32)
-    labels = np.arange(256) % 7
-    faces = np.broadcast_to(levels[labels][:, None, None], (256, FACE_SIZE, FACE_SIZE)).astype(np.uint8)
-    data = FaceSet(faces, labels, [""] * len(labels))
-    plain = replace(STAGES[2], brightness=0.0, erase_probability=0.0)
-    assert plain.mixup_alpha > 0  # the recipe's stage 2 mixes
-    for stage, mixed in ((plain, True), (replace(plain, mixup_alpha=0.0), False)):
-        x, y, w = (t.numpy() for t in next(iter(make_dataset(data, stage, weights, batch_size=128))))
-        assert np.allclose(y.sum(axis=1), 1)
-        assert np.allclose(x.std(axis=(1, 2, 3)), 0, atol=1e-3)  # still flat: blended whole, not pasted
-        assert np.allclose(x[:, 0, 0, 0], y @ levels.astype(np.uint8), atol=0.05)
-        assert np.allclose(w, y @ weights, atol=1e-4)
-        assert (np.sum(y.max(axis=1) < 0.99) > 10) == mixed
-
 def test_widen_keeps_what_the_narrow_net_computes_with_more_channels():
     import keras
 
