@@ -77,7 +77,7 @@ class Stage:
 # stayed at 74.4-75.6%; its best (epoch 8, macro-F1 0.6709 against 0.6695) is within noise and costs 16% speed.
 # Tried and not kept (run cnn-v8): mixup (alpha 0.2) in this stage 2, from the same stage 1. It trailed cnn-v5 at
 # every late epoch (macro-F1 0.6591 at epoch 24 against 0.6626; stopped after 25) and its best scored FER2013 val
-# 66.1% against 67.4%: at this size the net needs no extra regularisation.
+# 66.1% against 67.4%. At this size and schedule, mixup held the net back rather than helping it generalise.
 STAGES = {
     1: Stage(epochs=30, learning_rate=2e-3, warmup_epochs=1, rotation=0.03, shift=0.08, zoom=0.1,
              brightness=0.1, contrast=0.1, erase_probability=0.0),
