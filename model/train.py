@@ -2,6 +2,7 @@
 
     python -m model.train --run-dir runs/cnn-v1            # start a run
     python -m model.train --run-dir runs/cnn-v1 --resume   # continue after an interruption
+    python -m model.train --run-dir runs/kd --teacher runs/a/best.keras --teacher runs/b/best.keras
 
 Two stages, as the reference project planned and never finished:
   1. a narrow net on the combined data (FER2013 train + 70% of facial_expressions)
@@ -11,6 +12,10 @@ Two stages, as the reference project planned and never finished:
      augmentation and a lower learning rate.
 Both select their best epoch on data neither trained on (FER2013 val + 20% of
 facial_expressions); the last 10% of facial_expressions is the test split.
+
+With `--teacher` (once or more) the run distils: each training target is the label blended with
+the teachers' mean flip-averaged probabilities for that face (computed once, kept in the run folder),
+so an ensemble's knowledge can be trained into one net of the shipped size and speed.
 
 Every epoch writes `last.keras` (weights + optimizer) and `state.json`, so
 `--resume` picks up at the next epoch, on this machine or another. The same
@@ -49,6 +54,7 @@ PATIENCE = 8  # epochs without the stage bettering its own best val macro-F1 bef
 # run cnn-v5 (30-epoch stage 2) stopped at epoch 12 after 8 flat epochs near the peak rate.
 PATIENCE_FROM = 0.5
 CLASS_WEIGHT_POWER = 0.5  # 0 = ignore imbalance, 1 = fully balanced; sqrt is the middle road
+DISTILL_SHARE = 0.5  # with --teacher: the share of each training target that is the teachers' probabilities
 BN_CALIBRATION_FACES = 4096  # clean training faces used to recompute BatchNorm statistics each epoch
 BF16_CPU_FLAGS = {"avx512_bf16", "amx_bf16"}  # CPUs whose oneDNN kernels run bfloat16 natively
 
@@ -109,8 +115,11 @@ def class_weights(labels: np.ndarray) -> np.ndarray:
 
 
 def make_dataset(data: FaceSet, stage: Stage | None, weights: np.ndarray | None = None, seed: int = 0,
-                 batch_size: int = BATCH_SIZE):
-    """tf.data over in-memory faces; `stage` None means evaluation order, no augmentation."""
+                 batch_size: int = BATCH_SIZE, teacher_probs: np.ndarray | None = None):
+    """tf.data over in-memory faces; `stage` None means evaluation order, no augmentation.
+
+    `teacher_probs` (one row per face) turns each one-hot target into a blend with the teachers' view.
+    """
     import keras
     import tensorflow as tf
 
@@ -118,6 +127,8 @@ def make_dataset(data: FaceSet, stage: Stage | None, weights: np.ndarray | None 
     y = np.eye(len(EMOTIONS), dtype=np.float32)[data.labels]
     if stage is None:
         return tf.data.Dataset.from_tensor_slices((x, y)).batch(512).prefetch(2)
+    if teacher_probs is not None:
+        y = ((1 - DISTILL_SHARE) * y + DISTILL_SHARE * teacher_probs).astype(np.float32)
 
     w = weights[data.labels]
     # Nearest-neighbour resampling on purpose: bilinear blurs every 48-px training face, which
@@ -253,6 +264,23 @@ def widen(model, widths: tuple[int, ...], rng: np.random.Generator):
     return wide
 
 
+def teacher_probabilities(checkpoints: list[Path], faces: np.ndarray) -> np.ndarray:
+    """The teachers' mean probabilities on clean faces, each averaged with its mirror image (flip TTA).
+
+    Computed once per run: the augmented copies the student sees get their clean face's targets,
+    since the teachers' view of a shifted or erased face is not what the label means either.
+    """
+    import keras
+
+    x = faces.astype(np.float32)[..., None]
+    total = np.zeros((len(faces), len(EMOTIONS)), np.float64)
+    for checkpoint in checkpoints:
+        teacher = keras.models.load_model(checkpoint)
+        for view in (x, x[:, :, ::-1]):
+            total += teacher.predict(view, batch_size=512, verbose=0)
+    return (total / total.sum(axis=1, keepdims=True)).astype(np.float32)
+
+
 def conv_layers(model) -> list:
     import keras
 
@@ -299,7 +327,7 @@ class RunState:
         self.path = run_dir / "state.json"
         self.data = json.loads(self.path.read_text()) if self.path.exists() else {
             "stage": 1, "epochs_done": 0, "best_macro_f1": -1.0, "stage_best_macro_f1": -1.0, "epochs_since_best": 0,
-            "finished": False}
+            "finished": False, "teachers": []}
 
     def record_epoch(self, epoch: int, macro_f1: float, stage_epochs: int) -> bool:
         """Note a finished epoch (1-based) of the current stage; True when it is the best of all stages.
@@ -425,7 +453,7 @@ def plot_curves(run_dir: Path) -> None:
 
 # ----------------------------------------------------------------------------- main
 def train(run_dir: Path, resume: bool, datasets: Path = DATASETS, epochs_override: int | None = None,
-          batch_size: int = BATCH_SIZE, policy: str = "auto") -> Path:
+          batch_size: int = BATCH_SIZE, policy: str = "auto", teachers: list[Path] | None = None) -> Path:
     import keras
     import tensorflow as tf
 
@@ -435,6 +463,10 @@ def train(run_dir: Path, resume: bool, datasets: Path = DATASETS, epochs_overrid
     if not resume and (run_dir / "state.json").exists():
         raise SystemExit(f"{run_dir} already holds a run; pass --resume to continue it or pick a new --run-dir")
     state = RunState(run_dir)
+    teachers = [str(t) for t in teachers or []]
+    if teachers and state.data.get("teachers") and teachers != state.data["teachers"]:
+        raise SystemExit(f"{run_dir} distils from {state.data['teachers']}; resume it with those teachers or none")
+    state.data["teachers"] = teachers or state.data.get("teachers", [])
     stages = {k: (Stage(**{**asdict(s), "epochs": epochs_override}) if epochs_override else s) for k, s in STAGES.items()}
 
     splits = load_splits(datasets)
@@ -446,7 +478,16 @@ def train(run_dir: Path, resume: bool, datasets: Path = DATASETS, epochs_overrid
         "stages": {k: asdict(s) for k, s in stages.items()},
         "devices": [d.name for d in tf.config.list_physical_devices()], "precision": asdict(precision),
         "class_counts": {name: s.class_counts() for name, s in splits.items()},
+        "teachers": state.data["teachers"], "distill_share": DISTILL_SHARE if state.data["teachers"] else 0.0,
     }, indent=2))
+    teacher_probs = None
+    if state.data["teachers"]:
+        cached = run_dir / "teacher_probs.npy"
+        if not cached.exists():
+            np.save(cached, teacher_probabilities([Path(t) for t in state.data["teachers"]], splits["train"].faces))
+        teacher_probs = np.load(cached)
+        if len(teacher_probs) != len(splits["train"]):
+            raise SystemExit(f"{cached} holds {len(teacher_probs)} faces, the training split {len(splits['train'])}")
     val_ds = make_dataset(splits["val"], None)
     steps = len(splits["train"]) // batch_size
     calibration = splits["train"].faces[np.random.default_rng(0).permutation(len(splits["train"]))[:BN_CALIBRATION_FACES]]
@@ -468,7 +509,7 @@ def train(run_dir: Path, resume: bool, datasets: Path = DATASETS, epochs_overrid
             # most likely on batches the net had already seen: run cnn-v3, stage 2 epoch 5).
             seed = 1000 * number + state.data["epochs_done"]
             model.fit(
-                make_dataset(splits["train"], stage, weights, seed=seed, batch_size=batch_size),
+                make_dataset(splits["train"], stage, weights, seed=seed, batch_size=batch_size, teacher_probs=teacher_probs),
                 epochs=stage.epochs,
                 initial_epoch=state.data["epochs_done"],
                 callbacks=[make_epoch_callback(run_dir, state, stage, val_ds, splits["val"].labels, calibration)],
@@ -496,8 +537,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--batch-size", type=int, default=BATCH_SIZE)
     parser.add_argument("--precision", choices=["auto", "float32", "mixed_bfloat16"], default="auto",
                         help="auto: bfloat16 compute on a GPU or a CPU with native bfloat16, else float32")
+    parser.add_argument("--teacher", type=Path, action="append", default=[], metavar="CHECKPOINT",
+                        help="a Keras checkpoint to distil from (repeat for an ensemble); kept for --resume")
     args = parser.parse_args(argv)
-    best = train(args.run_dir, args.resume, args.datasets, args.epochs, args.batch_size, args.precision)
+    for teacher in args.teacher:
+        if not teacher.is_file():
+            parser.error(f"--teacher {teacher}: no such checkpoint")
+    best = train(args.run_dir, args.resume, args.datasets, args.epochs, args.batch_size, args.precision, args.teacher)
     print(f"best checkpoint: {best}")
 
 

@@ -109,12 +109,22 @@ def test_training_two_tiny_stages_writes_a_loadable_model_and_resumes(tmp_path, 
     refused = run_module("model.train", *args, env=env)
     assert refused.returncode != 0 and "--resume" in refused.stderr
 
-    # pretend stage 2 was interrupted before its epoch
+    # pretend stage 2 was interrupted before its epoch; it goes on distilling from the run's own best
     (run / "state.json").write_text(json.dumps({**state, "stage": 2, "epochs_done": 0, "finished": False}))
-    resumed = run_module("model.train", *args, "--resume", env=env)
+    teacher = tmp_path / "teacher.keras"
+    teacher.write_bytes((run / "best.keras").read_bytes())  # a copy: stage 2 may overwrite best.keras
+    resumed = run_module("model.train", *args, "--resume", "--teacher", str(teacher), env=env)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert len((run / "training_log.csv").read_text().splitlines()) == 4
     assert "stage 2 epoch 1" in resumed.stdout
+    teacher_probs = np.load(run / "teacher_probs.npy")
+    assert teacher_probs.shape == (6 * 7 + 7 * 7, 7) and np.allclose(teacher_probs.sum(axis=1), 1, atol=1e-5)
+    assert json.loads((run / "state.json").read_text())["teachers"] == [str(teacher)]
+    assert json.loads((run / "hparams.json").read_text())["teachers"] == [str(teacher)]
+    other = run_module("model.train", *args, "--resume", "--teacher", str(run / "last.keras"), env=env)
+    assert other.returncode != 0 and "distils from" in other.stderr
+    missing = run_module("model.train", *args, "--resume", "--teacher", str(tmp_path / "nope.keras"), env=env)
+    assert missing.returncode != 0 and "no such checkpoint" in missing.stderr
 
     # shipping the run: the file, the card JSON and the card's results section (here in tmp, not the repo's)
     from config import get_settings
@@ -152,6 +162,23 @@ def test_patience_counts_only_in_a_stages_second_half_against_its_own_best(tmp_p
     state.record_epoch(16 + PATIENCE - 1, 0.605, 30)
     assert state.out_of_patience
     assert state.record_epoch(25, 0.66, 30) is True and not state.out_of_patience and state.data["best_macro_f1"] == 0.66
+
+
+def test_distillation_blends_each_label_with_the_teachers_probabilities():
+    from model.data import FaceSet
+    from model.train import DISTILL_SHARE, STAGES, make_dataset
+
+    rng = np.random.default_rng(0)
+    labels = np.arange(32) % 7
+    faces = FaceSet(rng.integers(0, 256, (32, 48, 48), dtype=np.uint8), labels, [f"{i}.png" for i in range(32)])
+    uniform = np.full((32, 7), 1 / 7, np.float32)
+    _, targets, _ = next(iter(make_dataset(faces, STAGES[2], np.ones(7, np.float32), batch_size=32, teacher_probs=uniform)))
+    targets = np.asarray(targets)
+    assert np.allclose(targets.sum(axis=1), 1, atol=1e-6)
+    assert np.allclose(targets.max(axis=1), 1 - DISTILL_SHARE + DISTILL_SHARE / 7)
+    assert np.allclose(np.sort(targets, axis=1)[:, :-1], DISTILL_SHARE / 7)
+    _, plain, _ = next(iter(make_dataset(faces, STAGES[2], np.ones(7, np.float32), batch_size=32)))
+    assert set(np.unique(np.asarray(plain))) == {0.0, 1.0}
 
 
 def test_widen_keeps_what_the_narrow_net_computes_with_more_channels():
