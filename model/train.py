@@ -267,8 +267,8 @@ def widen(model, widths: tuple[int, ...], rng: np.random.Generator):
 def teacher_probabilities(checkpoints: list[Path], faces: np.ndarray) -> np.ndarray:
     """The teachers' mean probabilities on clean faces, each averaged with its mirror image (flip TTA).
 
-    Computed once per run: the augmented copies the student sees get their clean face's targets,
-    since the teachers' view of a shifted or erased face is not what the label means either.
+    Computed once per run rather than on every augmented batch (three teachers would triple the cost
+    of a step), so each augmented copy the student sees gets its clean face's targets.
     """
     import keras
 
@@ -279,6 +279,20 @@ def teacher_probabilities(checkpoints: list[Path], faces: np.ndarray) -> np.ndar
         for view in (x, x[:, :, ::-1]):
             total += teacher.predict(view, batch_size=512, verbose=0)
     return (total / total.sum(axis=1, keepdims=True)).astype(np.float32)
+
+
+def distillation_targets(run_dir: Path, teachers: list[str], train_set: FaceSet) -> np.ndarray | None:
+    """`teacher_probabilities` for each training face, computed at a run's first start and kept in
+    `teacher_probs.npy` so that a resume trains on the same targets; None when the run has no teachers."""
+    if not teachers:
+        return None
+    cached = run_dir / "teacher_probs.npy"
+    if not cached.exists():
+        np.save(cached, teacher_probabilities([Path(t) for t in teachers], train_set.faces))
+    probs = np.load(cached)
+    if len(probs) != len(train_set):
+        raise SystemExit(f"{cached} holds {len(probs)} faces, the training split {len(train_set)}")
+    return probs
 
 
 def conv_layers(model) -> list:
@@ -463,7 +477,7 @@ def train(run_dir: Path, resume: bool, datasets: Path = DATASETS, epochs_overrid
     if not resume and (run_dir / "state.json").exists():
         raise SystemExit(f"{run_dir} already holds a run; pass --resume to continue it or pick a new --run-dir")
     state = RunState(run_dir)
-    teachers = [str(t) for t in teachers or []]
+    teachers = [str(t.resolve()) for t in teachers or []]
     if teachers and state.data.get("teachers") and teachers != state.data["teachers"]:
         raise SystemExit(f"{run_dir} distils from {state.data['teachers']}; resume it with those teachers or none")
     state.data["teachers"] = teachers or state.data.get("teachers", [])
@@ -480,14 +494,7 @@ def train(run_dir: Path, resume: bool, datasets: Path = DATASETS, epochs_overrid
         "class_counts": {name: s.class_counts() for name, s in splits.items()},
         "teachers": state.data["teachers"], "distill_share": DISTILL_SHARE if state.data["teachers"] else 0.0,
     }, indent=2))
-    teacher_probs = None
-    if state.data["teachers"]:
-        cached = run_dir / "teacher_probs.npy"
-        if not cached.exists():
-            np.save(cached, teacher_probabilities([Path(t) for t in state.data["teachers"]], splits["train"].faces))
-        teacher_probs = np.load(cached)
-        if len(teacher_probs) != len(splits["train"]):
-            raise SystemExit(f"{cached} holds {len(teacher_probs)} faces, the training split {len(splits['train'])}")
+    teacher_probs = distillation_targets(run_dir, state.data["teachers"], splits["train"])
     val_ds = make_dataset(splits["val"], None)
     steps = len(splits["train"]) // batch_size
     calibration = splits["train"].faces[np.random.default_rng(0).permutation(len(splits["train"]))[:BN_CALIBRATION_FACES]]
