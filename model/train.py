@@ -268,16 +268,12 @@ def teacher_probabilities(checkpoints: list[Path], faces: np.ndarray) -> np.ndar
     """The teachers' mean probabilities on clean faces, each averaged with its mirror image (flip TTA).
 
     Computed once per run rather than on every augmented batch (three teachers would triple the cost
-    of a step), so each augmented copy the student sees gets its clean face's targets.
+    of a step), so each augmented copy the student sees gets its clean face's targets. A teacher is
+    anything the pipeline's classifier loads: a run's Keras checkpoint or a shipped TFLite file.
     """
-    import keras
+    from model.classifier import EmotionClassifier
 
-    x = faces.astype(np.float32)[..., None]
-    total = np.zeros((len(faces), len(EMOTIONS)), np.float64)
-    for checkpoint in checkpoints:
-        teacher = keras.models.load_model(checkpoint)
-        for view in (x, x[:, :, ::-1]):
-            total += teacher.predict(view, batch_size=512, verbose=0)
+    total = sum(EmotionClassifier(checkpoint).predict(faces, flip_tta=True) for checkpoint in checkpoints)
     return (total / total.sum(axis=1, keepdims=True)).astype(np.float32)
 
 
@@ -544,12 +540,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--batch-size", type=int, default=BATCH_SIZE)
     parser.add_argument("--precision", choices=["auto", "float32", "mixed_bfloat16"], default="auto",
                         help="auto: bfloat16 compute on a GPU or a CPU with native bfloat16, else float32")
-    parser.add_argument("--teacher", type=Path, action="append", default=[], metavar="CHECKPOINT",
-                        help="a Keras checkpoint to distil from (repeat for an ensemble); kept for --resume")
+    parser.add_argument("--teacher", type=Path, action="append", default=[], metavar="MODEL",
+                        help="a .keras checkpoint or .tflite file to distil from (repeat for an ensemble); "
+                             "kept for --resume")
     args = parser.parse_args(argv)
     for teacher in args.teacher:
         if not teacher.is_file():
-            parser.error(f"--teacher {teacher}: no such checkpoint")
+            parser.error(f"--teacher {teacher}: no such model file")
     best = train(args.run_dir, args.resume, args.datasets, args.epochs, args.batch_size, args.precision, args.teacher)
     print(f"best checkpoint: {best}")
 

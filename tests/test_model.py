@@ -111,20 +111,24 @@ def test_training_two_tiny_stages_writes_a_loadable_model_and_resumes(tmp_path, 
 
     # pretend stage 2 was interrupted before its epoch; it goes on distilling from the run's own best
     (run / "state.json").write_text(json.dumps({**state, "stage": 2, "epochs_done": 0, "finished": False}))
-    teacher = tmp_path / "teacher.keras"
-    teacher.write_bytes((run / "best.keras").read_bytes())  # a copy: stage 2 may overwrite best.keras
-    resumed = run_module("model.train", *args, "--resume", "--teacher", str(teacher), env=env)
+    # teachers: a Keras checkpoint and an exported TFLite file, copied because stage 2 may overwrite the run's
+    teacher, shipped_teacher = tmp_path / "teacher.keras", tmp_path / "teacher.tflite"
+    teacher.write_bytes((run / "best.keras").read_bytes())
+    shipped_teacher.write_bytes((run / "emotion_cnn.tflite").read_bytes())
+    teachers = ["--teacher", str(teacher), "--teacher", str(shipped_teacher)]
+    resumed = run_module("model.train", *args, "--resume", *teachers, env=env)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert len((run / "training_log.csv").read_text().splitlines()) == 4
     assert "stage 2 epoch 1" in resumed.stdout
     teacher_probs = np.load(run / "teacher_probs.npy")
     assert teacher_probs.shape == (6 * 7 + 7 * 7, 7) and np.allclose(teacher_probs.sum(axis=1), 1, atol=1e-5)
-    assert json.loads((run / "state.json").read_text())["teachers"] == [str(teacher.resolve())]
-    assert json.loads((run / "hparams.json").read_text())["teachers"] == [str(teacher.resolve())]
+    resolved = [str(teacher.resolve()), str(shipped_teacher.resolve())]
+    assert json.loads((run / "state.json").read_text())["teachers"] == resolved
+    assert json.loads((run / "hparams.json").read_text())["teachers"] == resolved
     other = run_module("model.train", *args, "--resume", "--teacher", str(run / "last.keras"), env=env)
     assert other.returncode != 0 and "distils from" in other.stderr
     missing = run_module("model.train", *args, "--resume", "--teacher", str(tmp_path / "nope.keras"), env=env)
-    assert missing.returncode != 0 and "no such checkpoint" in missing.stderr
+    assert missing.returncode != 0 and "no such model file" in missing.stderr
 
     # shipping the run: the file, the card JSON and the card's results section (here in tmp, not the repo's)
     from config import get_settings
