@@ -24,7 +24,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from config import EMOTIONS, Settings, get_settings
-from db.models import Call, CallStatus, EmotionSecond, Job, Rep, Shift, Snapshot, Track, TrackSecond, User, utcnow
+from db.models import Call, CallStatus, EmotionSecond, Rep, Shift, Snapshot, Track, TrackSecond, User, utcnow
 from db.session import session_scope
 from pipeline.analyze import AnalysisSettings, CallAnalysis, Progress, analyze_video, derive
 from pipeline.detect import shared_detector

@@ -9,7 +9,7 @@ from config import EMOTIONS
 from pipeline.detect import Detections
 from pipeline.roles import TrackSummary, assign_roles
 from pipeline.shifts import detect_shifts, direction, strongest_moments
-from pipeline.timeline import EmotionTimeline, TrackSecondRows, TrackSeconds, build_timelines, smooth
+from pipeline.timeline import EmotionTimeline, TrackSeconds, build_timelines, smooth
 from pipeline.track import FaceTracker, iou_matrix
 
 
