@@ -12,7 +12,7 @@ import pytest
 
 from config import EMOTIONS, REPO_ROOT, SHIPPED_MODEL_PATH
 from model.classifier import EmotionClassifier, ModelFileError
-from model.data import list_images, load_folder, stratified_split
+from model.data import FaceSet, list_images, load_folder, stratified_split
 from model.preprocess import FACE_SIZE, crop_face, square_box
 from pipeline.synthetic import face_portrait
 
@@ -69,6 +69,20 @@ def test_data_loading_and_stratified_split(tmp_path, monkeypatch):
     with pytest.raises(ValueError, match="folder name must be one of"):
         list_images(tmp_path / "set")
     get_settings.cache_clear()
+
+
+def test_split_moves_only_boundary_images_when_a_detector_finds_one_face_fewer():
+    """Another machine's detector finds a face or two more or fewer; the test split must not reshuffle."""
+    labels = np.repeat(np.arange(len(EMOTIONS)), 1000)
+    paths = [f"/data/{EMOTIONS[label]}/{i:05d}.jpg" for i, label in enumerate(labels)]
+    full = FaceSet(np.zeros((len(labels), 1, 1), np.uint8), labels, paths)
+    fewer = full.subset(np.delete(np.arange(len(full)), 3500))  # one happy face lost in the middle
+    for before, after in zip(stratified_split(full), stratified_split(fewer)):
+        moved = set(before.paths) ^ set(after.paths)
+        assert len(moved) <= 3 and all("/happy/" in path for path in moved)
+    relocated = FaceSet(full.faces, labels, [path.replace("/data/", "/elsewhere/") for path in paths])
+    assert [len(s) for s in stratified_split(relocated)] == [4900, 1400, 700]
+    assert stratified_split(relocated)[2].paths == [p.replace("/data/", "/elsewhere/") for p in stratified_split(full)[2].paths]
 
 
 def run_module(module: str, *args: str, env: dict | None = None, timeout: float = 600):
