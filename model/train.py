@@ -264,7 +264,7 @@ def widen(model, widths: tuple[int, ...], rng: np.random.Generator):
     return wide
 
 
-def teacher_probabilities(checkpoints: list[Path], faces: np.ndarray) -> np.ndarray:
+def teacher_probabilities(teachers: list[Path], faces: np.ndarray) -> np.ndarray:
     """The teachers' mean probabilities on clean faces, each averaged with its mirror image (flip TTA).
 
     Computed once per run rather than on every augmented batch (three teachers would triple the cost
@@ -273,7 +273,7 @@ def teacher_probabilities(checkpoints: list[Path], faces: np.ndarray) -> np.ndar
     """
     from model.classifier import EmotionClassifier
 
-    total = sum(EmotionClassifier(checkpoint).predict(faces, flip_tta=True) for checkpoint in checkpoints)
+    total = sum(EmotionClassifier(teacher).predict(faces, flip_tta=True) for teacher in teachers)
     return (total / total.sum(axis=1, keepdims=True)).astype(np.float32)
 
 
