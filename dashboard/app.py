@@ -30,7 +30,7 @@ def _start_once() -> None:
     """
     init_db()
     if get_settings().local_worker:
-        from pipeline.jobs import start_local_worker
+        from jobs.queue import start_local_worker
 
         atexit.register(start_local_worker().terminate)
 

@@ -5,7 +5,7 @@ row is read again on every run, so deactivating someone (or changing their role)
 takes effect at their next click, and a session idle longer than
 `RAPPORT_SESSION_IDLE_MINUTES` is signed out. Every page starts with `require_user()`, and
 nothing of a page renders before it returns. Passwords are checked by
-`pipeline.privacy.authenticate` (argon2id), which audits every attempt.
+`access.users.authenticate` (argon2id), which audits every attempt.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from config import get_settings
 from dashboard import ui
 from db.models import User
 from db.session import session_scope
-from pipeline import privacy
+from access import users as privacy
 
 SESSION_KEY = "signed_in_user"
 LAST_SEEN_KEY = "_last_seen"  # time.time() of this session's latest run

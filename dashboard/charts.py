@@ -19,7 +19,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from config import EMOTIONS
-from pipeline.calls import clock
+from calls.lifecycle import clock
 from pipeline.roles import PROSPECT, REP
 
 EMOTION_COLOURS: dict[str, str] = {

@@ -1,7 +1,7 @@
 """Every store read the pages make, each for a viewer. Heavy reads are cached per call and keyed on a version stamp.
 
 Access: every read takes the signed-in viewer and sees only what
-`pipeline.privacy.visible_calls` allows; a call the viewer may not see reads
+`access.users.visible_calls` allows; a call the viewer may not see reads
 exactly like a missing one (None). The cached per-call reads take a version stamp
 that only `call_version(viewer, call_id)` hands out, so a page reaches them only
 through that check. The settings reads are for admins only.
@@ -29,10 +29,10 @@ from config import EMOTIONS, get_settings
 from dashboard.charts import timeline_figure
 from db.models import AuditEvent, Call, CallStatus, EmotionSecond, Rep, Shift, Track, User
 from db.session import session_scope
-from pipeline.calls import NotFound
-from pipeline.jobs import latest_job
-from pipeline.privacy import Principal, can_see_call, get_workspace, rep_analysis_enabled, visible_calls
-from pipeline.report import (CallFacts, CallSummary, Stage, Timeline, load_facts, load_timeline, mood_of,
+from calls.lifecycle import NotFound
+from jobs.queue import latest_job
+from access.users import Principal, can_see_call, get_workspace, rep_analysis_enabled, visible_calls
+from reports.report import (CallFacts, CallSummary, Stage, Timeline, load_facts, load_timeline, mood_of,
                              shares_from_counts, summarize_timeline)
 from pipeline.roles import PROSPECT, REP
 from pipeline.review_copy import review_copy_path

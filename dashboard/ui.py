@@ -6,8 +6,8 @@ import streamlit as st
 
 from dashboard import data
 from db.models import CallStatus
-from pipeline.privacy import Principal
-from pipeline.report import HINTS_NOT_VERDICTS, model_accuracy
+from access.users import Principal
+from reports.report import HINTS_NOT_VERDICTS, model_accuracy
 
 REVIEW_PAGE = "views/review.py"
 CALLS_PAGE = "views/calls.py"

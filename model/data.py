@@ -91,7 +91,7 @@ def load_folder(root: Path, detect_faces: bool = False, detector: str | None = N
 
     face_detector = None
     if detect_faces:
-        from pipeline.detect import find_face_in_still, make_detector
+        from model.detect import find_face_in_still, make_detector
 
         face_detector = make_detector(detector_name)
     faces, labels, paths, misses = [], [], [], []

@@ -23,7 +23,7 @@ import cv2
 import numpy as np
 
 from model.preprocess import crop_face
-from pipeline.detect import FaceDetector
+from model.detect import FaceDetector
 from pipeline.roles import REP, TrackSummary, assign_roles
 from pipeline.shifts import EmotionShift, detect_shifts
 from pipeline.timeline import EmotionTimeline, TrackSecondRows, TrackSeconds, build_timelines
@@ -39,7 +39,7 @@ class AnalysisSettings:
     fps: float = 4.0
     """Frames analysed per second of call."""
     detector: str = "haar"
-    """Face detector (see pipeline.detect.DETECTORS); Haar is the default for speed, see the README."""
+    """Face detector (see model.detect.DETECTORS); Haar is the default for speed, see the README."""
     detect_every_s: float = 2.0
     """Seconds between detector runs; the tracker carries faces in between."""
     analysis_width: int = 640

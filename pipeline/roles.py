@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pipeline.detect import iou_matrix
+from model.detect import iou_matrix
 
 REP, PROSPECT = "rep", "prospect"
 REP_POSITIONS = ("left", "right", "top", "bottom")

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from pipeline.detect import Detections, iou_matrix
+from model.detect import Detections, iou_matrix
 
 
 @dataclass(frozen=True)

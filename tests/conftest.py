@@ -38,7 +38,7 @@ def store(tmp_path, monkeypatch) -> Path:
 @pytest.fixture(scope="session")
 def videos(tmp_path_factory) -> dict[str, Path]:
     """Call recordings composed of real face photos (scikit-image, matplotlib), made once per run."""
-    from pipeline.synthetic import Appearance, CallScript, write_call_video
+    from tools.synthetic import Appearance, CallScript, write_call_video
 
     folder = tmp_path_factory.mktemp("videos")
     scripts = {

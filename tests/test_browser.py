@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from dashboard.browser import CHROMIUM, chromium, running_app, sign_in
-from tests.seed import PASSWORD, seed_users
+from tools.browser import CHROMIUM, chromium, running_app, sign_in
+from tools.seed import PASSWORD, seed_users
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).is_file(), reason="needs Debian's chromium (apt-get install chromium)")
 TITLE = "Browser test: Globex pricing call"
@@ -27,7 +27,7 @@ ANALYSIS_TIMEOUT_MS = 240_000
 def call_video(tmp_path_factory) -> Path:
     """12 s gallery call; the prospect's tile shows the darker portrait first, the brighter one from 6 s.
     An AVI (MPEG-4 part 2), which no browser plays: the player shows the copy analysis makes of it."""
-    from pipeline.synthetic import Appearance, CallScript, write_call_video
+    from tools.synthetic import Appearance, CallScript, write_call_video
 
     script = CallScript(duration_s=12, size=(960, 540), prospect=(Appearance(0, "hopper"), Appearance(6, "astronaut")))
     return write_call_video(tmp_path_factory.mktemp("video") / "globex-call.avi", script)

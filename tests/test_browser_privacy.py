@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from dashboard.browser import CHROMIUM, chromium, running_app, sign_in
+from tools.browser import CHROMIUM, chromium, running_app, sign_in
 from db.models import AuditEvent
 from db.session import session_scope
-from tests.seed import PASSWORD, seed_call, seed_users
+from tools.seed import PASSWORD, seed_call, seed_users
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).is_file(), reason="needs Debian's chromium (apt-get install chromium)")
 DOWNLOADS = ("PDF report", "HTML report", "Per-second CSV")

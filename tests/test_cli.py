@@ -9,7 +9,7 @@ import json
 import pytest
 
 from config import EMOTIONS
-from pipeline.synthetic import write_corrupt_copy, write_not_a_video
+from tools.synthetic import write_corrupt_copy, write_not_a_video
 from tests.helpers import run_cli
 
 

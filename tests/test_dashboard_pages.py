@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 from config import REPO_ROOT, get_settings
 from db.models import Call, CallStatus, CoachingNote, Job, ScriptStage, Track
 from db.session import session_scope
-from tests.seed import USERS, seed_call, seed_team, seed_users, sign_in
+from tools.seed import USERS, seed_call, seed_team, seed_users, sign_in
 
 PAGES = REPO_ROOT / "dashboard" / "views"
 

@@ -22,7 +22,7 @@ from sqlalchemy import func, select, update
 from config import REPO_ROOT, SHIPPED_MODEL_PATH, get_settings
 from db.models import Call, EmotionSecond, Job, Shift, Snapshot, Track, TrackSecond, utcnow
 from db.session import session_scope
-from pipeline import jobs
+from jobs import queue as jobs
 from pipeline.errors import InputError
 
 SHORT_S, LONG_S = 5, 60
@@ -44,7 +44,7 @@ def worker_model(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def short_clip(tmp_path_factory) -> Path:
-    from pipeline.synthetic import CallScript, write_call_video
+    from tools.synthetic import CallScript, write_call_video
 
     return write_call_video(tmp_path_factory.mktemp("clips") / "short.mp4", CallScript(duration_s=SHORT_S))
 
@@ -52,7 +52,7 @@ def short_clip(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def long_clip(tmp_path_factory) -> Path:
     """Long enough that a worker can be caught (and killed) mid-job."""
-    from pipeline.synthetic import CallScript, write_call_video
+    from tools.synthetic import CallScript, write_call_video
 
     return write_call_video(tmp_path_factory.mktemp("clips") / "long.mp4", CallScript(duration_s=LONG_S))
 
@@ -277,7 +277,7 @@ def test_a_killed_worker_job_is_picked_up_again_and_a_stopped_worker_hands_its_j
 
 
 def test_jobs_command_lists_state_progress_and_error(queue_env, short_clip, capsys):
-    from pipeline.__main__ import main
+    from cli.main import main
 
     _, job_id = jobs.enqueue_call(short_clip)
     jobs.mark_failed(jobs.claim(job_id, "host:1"), "short.mp4: the file is empty (0 bytes)")

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from config import get_settings
-from pipeline.bench_queue import find_binary, throwaway_postgres, throwaway_redis
+from tools.bench_queue import find_binary, throwaway_postgres, throwaway_redis
 from tests.test_jobs import assert_store_consistent, call, claims_in_logs, job, short_clip, start_worker, wait_for, worker_model
 
 __all__ = ["short_clip", "worker_model"]  # fixtures shared with test_jobs.py
@@ -26,7 +26,7 @@ pytestmark = pytest.mark.skipif(bool(MISSING), reason=f"{', '.join(MISSING)} not
 @pytest.fixture(scope="module")
 def medium_clip(tmp_path_factory) -> Path:
     """Long enough (30 s) that a worker can be caught mid-job."""
-    from pipeline.synthetic import CallScript, write_call_video
+    from tools.synthetic import CallScript, write_call_video
 
     return write_call_video(tmp_path_factory.mktemp("clips") / "medium.mp4", CallScript(duration_s=30))
 
@@ -71,7 +71,7 @@ def pg_store(pg_server, worker_model, tmp_path, monkeypatch, request) -> Path:
 
 def test_two_workers_on_postgresql_and_redis_finish_six_jobs_once_each_despite_a_sigkill(
         pg_store, redis_url, medium_clip, tmp_path, monkeypatch):
-    from pipeline import jobs
+    from jobs import queue as jobs
 
     monkeypatch.setenv("RAPPORT_QUEUE_URL", redis_url)
     get_settings.cache_clear()
@@ -102,7 +102,7 @@ def test_two_workers_on_postgresql_and_redis_finish_six_jobs_once_each_despite_a
 
 
 def test_postgresql_alone_can_be_the_queue(pg_store, short_clip, tmp_path, monkeypatch):
-    from pipeline import jobs
+    from jobs import queue as jobs
 
     monkeypatch.setenv("RAPPORT_QUEUE_URL", get_settings().db_url)  # Huey's tables next to the store's
     get_settings.cache_clear()

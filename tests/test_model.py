@@ -14,7 +14,7 @@ from config import EMOTIONS, REPO_ROOT, SHIPPED_MODEL_PATH
 from model.classifier import EmotionClassifier, ModelFileError
 from model.data import FaceSet, list_images, load_folder, stratified_split
 from model.preprocess import FACE_SIZE, crop_face, square_box
-from pipeline.synthetic import face_portrait
+from tools.synthetic import face_portrait
 
 
 def test_label_order_is_the_one_order_everywhere():

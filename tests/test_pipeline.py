@@ -9,9 +9,9 @@ from sqlalchemy import func, select
 from config import EMOTIONS
 from db.models import Call, EmotionSecond, Shift, Snapshot, Track, TrackSecond
 from db.session import session_scope
-from pipeline import calls
+from calls import lifecycle as calls
 from pipeline.analyze import AnalysisSettings
-from pipeline.detect import HaarDetector, MtcnnDetector
+from model.detect import HaarDetector, MtcnnDetector
 from pipeline.video import probe, read_frame_at, sample_frames
 from tests.helpers import write_phone_clip
 

@@ -9,7 +9,8 @@ from sqlalchemy import func, select
 
 from db.models import AuditEvent, Call, EmotionSecond, Snapshot, utcnow
 from db.session import session_scope
-from pipeline import calls, privacy
+from access import users as privacy
+from calls import lifecycle as calls
 from pipeline.analyze import AnalysisSettings
 from tests.helpers import run_cli
 
@@ -126,7 +127,7 @@ def test_rep_analysis_off_in_the_cli_keeps_presence_but_no_rep_emotions(store, v
 
 
 def test_cli_export_as_a_user_checks_access_and_is_audited(store):
-    from tests.seed import seed_call, seed_users
+    from tools.seed import seed_call, seed_users
 
     env = {"RAPPORT_DATA_DIR": str(store), "RAPPORT_DB_URL": f"sqlite:///{store / 'rapport.db'}"}
     mine = seed_call(title="Dana's call", rep="Dana Whitfield", duration_s=20, seed=1).call_id

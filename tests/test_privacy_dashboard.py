@@ -1,7 +1,7 @@
 """Sign-in, roles, the first-run choice, rep analysis off, deletion and the audit trail, through the dashboard's pages.
 
 Pages run with Streamlit's AppTest against a seeded store; users come from
-`tests.seed.USERS`: ada (admin), mo (manager of the seeded reps' team "Mid-market"),
+`tools.seed.USERS`: ada (admin), mo (manager of the seeded reps' team "Mid-market"),
 dana (rep user of Dana Whitfield) and erin (manager of "Enterprise").
 """
 
@@ -18,10 +18,10 @@ from streamlit.testing.v1 import AppTest
 from config import REPO_ROOT, get_settings
 from db.models import AuditEvent, Call, EmotionSecond, Rep, Snapshot, Track, TrackSecond, User, Workspace
 from db.session import session_scope
-from pipeline import exports, report
-from pipeline.calls import NotFound, export_csv
-from pipeline.report import REP_ANALYSIS_OFF
-from tests.seed import PASSWORD, TEAM, seed_call, seed_team, seed_users, sign_in
+from reports import exports, report
+from calls.lifecycle import NotFound, export_csv
+from reports.report import REP_ANALYSIS_OFF
+from tools.seed import PASSWORD, TEAM, seed_call, seed_team, seed_users, sign_in
 from tests.test_dashboard_pages import texts
 
 APP = REPO_ROOT / "dashboard" / "app.py"
@@ -106,7 +106,7 @@ def test_sign_in_with_the_form_then_sign_out(seeded):
 
 
 def test_repeated_wrong_passwords_lock_the_username_for_a_while(seeded):
-    from pipeline.privacy import MAX_FAILED_SIGN_INS, authenticate
+    from access.users import MAX_FAILED_SIGN_INS, authenticate
 
     for _ in range(MAX_FAILED_SIGN_INS):
         assert authenticate("mo", "guess guess guess") is None
@@ -127,7 +127,7 @@ def test_an_empty_store_says_how_to_create_the_first_admin(store):
 
 
 def test_a_deactivated_user_is_signed_out_at_their_next_click(seeded):
-    from pipeline.privacy import set_user_active
+    from access.users import set_user_active
 
     at = run("calls", "mo")
     assert at.title[0].value == "Calls"
@@ -154,7 +154,7 @@ def test_an_idle_session_is_signed_out_at_its_next_click(seeded):
 
 
 def test_a_user_changes_their_own_password_from_the_sidebar(seeded):
-    from pipeline.privacy import authenticate
+    from access.users import authenticate
 
     def change(at, current, new, again):
         fields = {t.label: t for t in at.sidebar.text_input}
@@ -178,7 +178,7 @@ def test_a_user_changes_their_own_password_from_the_sidebar(seeded):
 
 
 def test_an_admin_resets_a_forgotten_password(seeded):
-    from pipeline.privacy import authenticate
+    from access.users import authenticate
 
     at = run("settings", "ada")
     next(s for s in at.selectbox if s.label == "User").select("mo")

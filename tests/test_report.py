@@ -15,10 +15,10 @@ from pypdf import PdfReader
 from config import EMOTIONS
 from db.models import EmotionSecond
 from db.session import session_scope
-from pipeline import report
-from pipeline.calls import CSV_COLUMNS, add_note, export_csv
-from pipeline.report import Stage, Timeline, summarize_timeline
-from tests.seed import seed_call
+from reports import report
+from calls.lifecycle import CSV_COLUMNS, add_note, export_csv
+from reports.report import Stage, Timeline, summarize_timeline
+from tools.seed import seed_call
 
 
 def _rows(role: str, dominant: list[str | None]) -> list[dict]:

@@ -10,7 +10,8 @@ import pytest
 
 from db.models import Call
 from db.session import session_scope
-from pipeline import calls, privacy
+from access import users as privacy
+from calls import lifecycle as calls
 from pipeline.review_copy import MAX_HEIGHT, browser_plays, review_copy_path, write_review_copy
 from pipeline.video import probe, read_frame_at
 from tests.helpers import write_phone_clip

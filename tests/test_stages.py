@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from config import EMOTIONS
-from pipeline.detect import Detections
+from model.detect import Detections
 from pipeline.roles import TrackSummary, assign_roles
 from pipeline.shifts import detect_shifts, direction, strongest_moments
 from pipeline.timeline import EmotionTimeline, TrackSeconds, build_timelines, smooth

@@ -7,9 +7,9 @@ import streamlit as st
 
 from dashboard import auth, data, ui
 from db.models import CallStatus
-from pipeline.calls import NotFound, clock, delete_call
-from pipeline.jobs import retry_call
-from pipeline.privacy import record
+from calls.lifecycle import NotFound, clock, delete_call
+from jobs.queue import retry_call
+from access.users import record
 
 viewer = auth.require_user()
 st.title("Calls")

@@ -13,7 +13,7 @@ from config import EMOTIONS
 from dashboard import auth, data, ui
 from dashboard.charts import mix_figure, team_figure, trend_figure
 from db.models import CallStatus
-from pipeline.report import REP_ANALYSIS_WHY
+from reports.report import REP_ANALYSIS_WHY
 
 viewer = auth.require_user()
 st.title("Reps")

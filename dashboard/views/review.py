@@ -23,10 +23,10 @@ import streamlit as st
 from dashboard import auth, data, ui
 from dashboard.charts import shares_figure
 from db.models import CallStatus
-from pipeline.calls import add_note, add_stage, clock, delete_note, delete_stage, reassign_roles
-from pipeline.exports import export
-from pipeline.privacy import record
-from pipeline.report import (REP_ANALYSIS_OFF, STAGE_NAMES, load_moments, load_notes, load_stages, load_tracks,
+from calls.lifecycle import add_note, add_stage, clock, delete_note, delete_stage, reassign_roles
+from reports.exports import export
+from access.users import record
+from reports.report import (REP_ANALYSIS_OFF, STAGE_NAMES, load_moments, load_notes, load_stages, load_tracks,
                              notes_at)
 from pipeline.roles import PROSPECT, REP
 

@@ -1,6 +1,6 @@
 """Settings (admins only): rep analysis, retention and purge, users, reps, and the audit log.
 
-Every change here is audited by the backend function that makes it (`pipeline.privacy`)
+Every change here is audited by the backend function that makes it (`access.users`)
 or, for a deleted rep, right after it; the audit log at the bottom shows them all.
 """
 
@@ -9,8 +9,8 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import auth, data, ui
-from pipeline.calls import NotFound, delete_rep
-from pipeline.privacy import (MIN_PASSWORD_LENGTH, ROLES, add_user, forced_rep_analysis, purge, record, set_password,
+from calls.lifecycle import NotFound, delete_rep
+from access.users import (MIN_PASSWORD_LENGTH, ROLES, add_user, forced_rep_analysis, purge, record, set_password,
                               set_rep_team, set_user_active, set_workspace)
 
 MAX_RETENTION_DAYS = 3650

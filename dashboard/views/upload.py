@@ -18,8 +18,8 @@ from config import VIDEO_EXTENSIONS, get_settings
 from dashboard import auth, data, ui
 from pipeline.analyze import AnalysisSettings
 from pipeline.errors import InputError
-from pipeline.jobs import enqueue_call
-from pipeline.report import REP_ANALYSIS_WHY
+from jobs.queue import enqueue_call
+from reports.report import REP_ANALYSIS_WHY
 from pipeline.roles import REP_POSITIONS
 
 CONSENT_LABEL = "Everyone on this call was told it is recorded and that their expressions are analysed."

@@ -22,11 +22,11 @@ from config import EMOTIONS, get_settings
 from db.models import Call, CallStatus, CoachingNote, Job, Rep, ScriptStage, Track, TrackSecond, utcnow
 from db.session import session_scope
 from pipeline.analyze import derive
-from pipeline.calls import _write_derived, clock
-from pipeline.privacy import add_user
+from calls.lifecycle import _write_derived, clock
+from access.users import add_user
 from pipeline.roles import PROSPECT, REP
 from pipeline.snapshots import FaceAnnotation, annotate, save_jpeg
-from pipeline.synthetic import face_portrait
+from tools.synthetic import face_portrait
 from pipeline.timeline import TrackSecondRows
 
 # (start fraction of the call, emotion); None = face not seen.

@@ -1,4 +1,4 @@
-"""Queue commands of `python -m pipeline`: enqueue, worker, jobs (see pipeline.jobs and pipeline.worker)."""
+"""Queue commands of `python -m pipeline`: enqueue, worker, jobs (see jobs.queue and jobs.worker)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import argparse
 import json
 import logging
 
-from pipeline.__main__ import _analysis_options, _analysis_settings
+from cli.main import _analysis_options, _analysis_settings
 
 
 def register(subparsers) -> None:
@@ -28,7 +28,7 @@ def register(subparsers) -> None:
 
 
 def cmd_enqueue(args) -> int:
-    from pipeline.jobs import enqueue_call
+    from jobs.queue import enqueue_call
 
     call_id, job_id = enqueue_call(args.video, title=args.title, rep=args.rep, prospect_name=args.prospect,
                                    prospect_company=args.company, call_date=args.date,
@@ -41,7 +41,7 @@ def cmd_enqueue(args) -> int:
 
 
 def cmd_worker(args) -> int:
-    from pipeline.worker import serve
+    from jobs.worker import serve
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("huey").setLevel(logging.WARNING)  # one line per task start/finish is ours to write
@@ -49,7 +49,7 @@ def cmd_worker(args) -> int:
 
 
 def cmd_jobs(args) -> int:
-    from pipeline.jobs import list_jobs
+    from jobs.queue import list_jobs
 
     rows = list_jobs(args.state, args.limit)
     if args.json:

@@ -1,4 +1,4 @@
-"""Screenshots of every page on seeded data: `python -m dashboard.screenshots [OUT_DIR]` (default docs/screenshots).
+"""Screenshots of every page on seeded data: `python -m tools.screenshots [OUT_DIR]` (default docs/screenshots).
 
 Seeds a temporary store (a team's history, one call with a playable recording,
 one analysis in progress, a user per role), starts the app with no worker, and
@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from config import REPO_ROOT, get_settings
-from dashboard.browser import chromium, running_app, sign_in
+from tools.browser import chromium, running_app, sign_in
 
 PAGES = {  # file name -> (path, text that says the page has rendered)
     "signin": ("", "Sign in to Rapport"),
@@ -32,9 +32,9 @@ def seed(data: Path) -> int:
     """Fill the store at `data`; returns the id of the call to show on the review page."""
     from db.models import CallStatus
     from db.session import init_db
-    from pipeline.privacy import set_workspace
-    from pipeline.synthetic import CallScript, write_call_video
-    from tests.seed import seed_call, seed_team, seed_users
+    from access.users import set_workspace
+    from tools.synthetic import CallScript, write_call_video
+    from tools.seed import seed_call, seed_team, seed_users
 
     init_db()
     seed_users()
@@ -48,7 +48,7 @@ def seed(data: Path) -> int:
 
 
 def main(out: Path) -> None:
-    from tests.seed import PASSWORD
+    from tools.seed import PASSWORD
 
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:

@@ -1,4 +1,4 @@
-"""Queue throughput: `python -m pipeline.bench_queue --jobs N --workers 1|2 [--db sqlite|postgresql] [--queue ...]`.
+"""Queue throughput: `python -m tools.bench_queue --jobs N --workers 1|2 [--db sqlite|postgresql] [--queue ...]`.
 
 Enqueues N copies of one synthetic call into a fresh data folder, starts the workers
 (`python -m pipeline worker --burst`, all at once) and prints jobs per minute and
@@ -102,8 +102,8 @@ def run_benchmark(n_jobs: int, n_workers: int, db: str, queue: str, call_seconds
     from config import get_settings
     from db.models import Job
     from db.session import init_db, session_scope
-    from pipeline.jobs import enqueue_call
-    from pipeline.synthetic import CallScript, write_call_video
+    from jobs.queue import enqueue_call
+    from tools.synthetic import CallScript, write_call_video
     from sqlalchemy import select
 
     with ExitStack() as stack:
@@ -142,7 +142,7 @@ def run_benchmark(n_jobs: int, n_workers: int, db: str, queue: str, call_seconds
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m pipeline.bench_queue", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m tools.bench_queue", description=__doc__.split("\n\n")[0])
     parser.add_argument("--jobs", type=int, default=4, help="calls to analyse (default: %(default)s)")
     parser.add_argument("--workers", type=int, choices=[1, 2], default=1, help="worker processes (default: %(default)s)")
     parser.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite", help="the store (default: %(default)s)")

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from db.session import session_scope
-from pipeline.calls import NotFound, export_csv
-from pipeline.privacy import active_user, can_see_call, record
-from pipeline.report import build_html, build_pdf
+from calls.lifecycle import NotFound, export_csv
+from access.users import active_user, can_see_call, record
+from reports.report import build_html, build_pdf
 
 FORMATS: dict[str, Callable[[int], bytes | str]] = {"pdf": build_pdf, "html": build_html, "csv": export_csv}
 

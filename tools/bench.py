@@ -1,6 +1,6 @@
 """Throughput benchmark: prints figures, asserts nothing.
 
-    python -m pipeline.bench --minutes 2 10 30 [--detector mtcnn|haar] [--fps 4] [--container avi]
+    python -m tools.bench --minutes 2 10 30 [--detector mtcnn|haar] [--fps 4] [--container avi]
 
 For each length it generates (once, cached under the data folder) a 1280x720,
 30 fps two-person gallery call of real face photos (H.264 MP4; `--container avi`:
@@ -30,7 +30,7 @@ from config import REPO_ROOT, get_settings
 
 
 def bench_video(minutes: float, container: str = "mp4") -> Path:
-    from pipeline.synthetic import CallScript, write_call_video
+    from tools.synthetic import CallScript, write_call_video
 
     path = get_settings().data_dir / "bench" / f"gallery-{minutes:g}min-720p30.{container}"
     if not path.exists():
@@ -60,7 +60,7 @@ def measure(video: Path, detector: str, fps: float) -> dict:
     from db.session import init_db
     from model.classifier import load_classifier
     from pipeline.analyze import AnalysisSettings
-    from pipeline.calls import analyze_call, create_call
+    from calls.lifecycle import analyze_call, create_call
     from pipeline.video import probe, sample_frames
 
     info = probe(video)
@@ -70,7 +70,7 @@ def measure(video: Path, detector: str, fps: float) -> dict:
     sampled_s = time.perf_counter() - start
 
     classifier = load_classifier()
-    from pipeline.detect import shared_detector
+    from model.detect import shared_detector
 
     shared_detector(detector)  # build outside the timed part, as a long-running worker would
     init_db()
@@ -100,7 +100,7 @@ def compare_detectors(stills: Path, video: Path, n_stills: int = 300, n_frames: 
     import numpy as np
 
     from model.data import list_images
-    from pipeline.detect import DETECTORS, find_face_in_still, make_detector
+    from model.detect import DETECTORS, find_face_in_still, make_detector
     from pipeline.video import probe, read_frame_at
 
     photos = random.Random(0).sample(list_images(stills), n_stills)
@@ -151,7 +151,7 @@ def main(argv: list[str] | None = None) -> None:
         with tempfile.TemporaryDirectory() as data:
             env = {**os.environ, "RAPPORT_DATA_DIR": data, "RAPPORT_DB_URL": f"sqlite:///{data}/bench.db",
                    "RAPPORT_REP_ANALYSIS": args.rep_analysis}
-            child = subprocess.run([sys.executable, "-m", "pipeline.bench", "--measure", str(video), "--detector",
+            child = subprocess.run([sys.executable, "-m", "tools.bench", "--measure", str(video), "--detector",
                                     args.detector, "--fps", str(args.fps)], cwd=REPO_ROOT, env=env,
                                    capture_output=True, text=True, check=True)
         r = json.loads(child.stdout.strip().splitlines()[-1])

@@ -27,9 +27,9 @@ from config import EMOTIONS, Settings, get_settings
 from db.models import Call, CallStatus, EmotionSecond, Rep, Shift, Snapshot, Track, TrackSecond, User, utcnow
 from db.session import session_scope
 from pipeline.analyze import AnalysisSettings, CallAnalysis, Progress, analyze_video, derive
-from pipeline.detect import shared_detector
+from model.detect import shared_detector
 from pipeline.errors import InputError
-from pipeline.privacy import delete_call_files, rep_analysis_enabled
+from access.users import delete_call_files, rep_analysis_enabled
 from pipeline.review_copy import browser_plays, review_copy_path, write_review_copy
 from pipeline.roles import PROSPECT, REP
 from pipeline.shifts import strongest_moments
@@ -68,7 +68,7 @@ def create_call(video: Path, *, title: str | None = None, rep: str | None = None
                 consent_note: str | None = None) -> int:
     """Probe the upload (bad files fail here, before anything is stored), copy it in, add a queued call.
 
-    Whether the rep is analysed is not the caller's choice: it is the workspace's (see pipeline.privacy).
+    Whether the rep is analysed is not the caller's choice: it is the workspace's (see access.users).
     `consent_confirmed_by` is who confirmed the participants were told (stored with the time, shown in reports).
     """
     settings = settings or get_settings()

@@ -24,7 +24,7 @@ from sqlalchemy import select
 from config import EMOTIONS, MODEL_CARD_PATH, NEGATIVE_EMOTIONS, POSITIVE_EMOTIONS, get_settings
 from db.models import Call, CoachingNote, EmotionSecond, ScriptStage, Shift, Snapshot, Track
 from db.session import session_scope
-from pipeline.calls import NotFound, clock
+from calls.lifecycle import NotFound, clock
 from pipeline.roles import PROSPECT, REP
 
 HINTS_NOT_VERDICTS = ("Emotions are the model's likely reading of facial expressions: coaching hints to discuss, "

@@ -1,4 +1,4 @@
-"""How fast the Call review page renders for a 60-minute call: `python -m dashboard.bench_review [--minutes 60]`.
+"""How fast the Call review page renders for a 60-minute call: `python -m tools.bench_review [--minutes 60]`.
 
 Seeds one call (3,600 s x 2 roles of per-second rows, shifts, stills, stages,
 notes) straight into a temporary SQLite store, with no video analysis, then runs
@@ -31,8 +31,8 @@ def main() -> int:
 
         from config import REPO_ROOT
         from db.session import init_db
-        from pipeline.privacy import set_workspace
-        from tests.seed import seed_call, seed_users, sign_in
+        from access.users import set_workspace
+        from tools.seed import seed_call, seed_users, sign_in
 
         init_db()
         seed_users()

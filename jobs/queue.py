@@ -39,7 +39,7 @@ from config import REPO_ROOT, Settings, get_settings
 from db.models import Call, CallStatus, Job, utcnow
 from db.session import session_scope
 from pipeline.analyze import AnalysisSettings
-from pipeline.calls import NotFound, create_call
+from calls.lifecycle import NotFound, create_call
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +84,7 @@ def _queue_at(url: str) -> Queue:
 
 def _analyse(job_id: int) -> None:
     """The Huey task. It runs inside `python -m pipeline worker`, which owns the model and the heartbeat."""
-    from pipeline.worker import current_worker
+    from jobs.worker import current_worker
 
     current_worker().run(job_id)
 

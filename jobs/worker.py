@@ -5,7 +5,7 @@ with decoding and inference); `--concurrency N` starts N such processes and
 replaces one the kernel kills (e.g. out of memory). Each process:
 
 * loads the model before taking any job, so a broken install fails no jobs;
-* takes messages off the Huey queue and claims the job in the store (pipeline.jobs);
+* takes messages off the Huey queue and claims the job in the store (jobs.queue);
 * runs `analyze_call`, writing stage and progress to the job row at most once a second;
 * keeps a housekeeping thread that heartbeats the job in hand and runs the reaper;
 * on SIGTERM or SIGINT hands the job in hand back to the queue (without using up an
@@ -25,10 +25,10 @@ import threading
 import time
 
 from config import get_settings
-from pipeline import jobs
-from pipeline.calls import NotFound, analyze_call
+from jobs import queue as jobs
+from calls.lifecycle import NotFound, analyze_call
 from pipeline.errors import InputError
-from pipeline.privacy import purge
+from access.users import purge
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,280 @@
+"""Rapport's command line: `python -m pipeline COMMAND ...` (see `--help`).
+
+Exit status: 0 done, 2 bad input (the message says what is wrong), 3 not found,
+1 anything unexpected. Progress goes to stderr, results to stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+
+from config import get_settings
+from model.detect import DETECTORS
+from pipeline.errors import InputError
+from pipeline.roles import REP_POSITIONS
+
+EXIT_BAD_INPUT, EXIT_NOT_FOUND = 2, 3
+
+
+def _progress(stage: str, fraction: float) -> None:
+    print(f"\r{stage:<22} {fraction:6.1%}", end="", file=sys.stderr, flush=True)
+
+
+def _analysis_options(parser: argparse.ArgumentParser) -> None:
+    settings = get_settings()
+    parser.add_argument("video", type=Path, help="the call recording (mp4, m4v, mov, webm, mkv, avi)")
+    parser.add_argument("--rep-position", choices=REP_POSITIONS, default=settings.rep_position,
+                        help="where the rep's tile is in gallery view (default: %(default)s)")
+    parser.add_argument("--title", help="call title (default: the file name)")
+    parser.add_argument("--rep", help="the rep's name (created if new)")
+    parser.add_argument("--prospect", help="prospect's name")
+    parser.add_argument("--company", help="prospect's company")
+    parser.add_argument("--date", type=dt.date.fromisoformat, help="call date, YYYY-MM-DD")
+    parser.add_argument("--fps", type=float, default=settings.analysis_fps, help="frames analysed per second (default: %(default)s)")
+    parser.add_argument("--detector", choices=sorted(DETECTORS), default=settings.detector, help="face detector (default: %(default)s)")
+
+
+def _analysis_settings(args):
+    from pipeline.analyze import AnalysisSettings
+
+    settings = get_settings()
+    if not 0.25 <= args.fps <= 30:
+        raise InputError(f"--fps must be between 0.25 and 30, not {args.fps}")
+    return AnalysisSettings(fps=args.fps, detector=args.detector, rep_position=args.rep_position,
+                            min_shift_seconds=settings.min_shift_seconds)
+
+
+def _rep_analysis_on() -> bool:
+    from db.session import session_scope
+    from access.users import rep_analysis_enabled
+
+    with session_scope() as session:
+        return rep_analysis_enabled(session)
+
+
+def cmd_analyze(args) -> int:
+    from model.classifier import load_classifier
+    from calls.lifecycle import analyze_call, create_call
+
+    classifier = load_classifier()
+    call_id = create_call(args.video, title=args.title, rep=args.rep, prospect_name=args.prospect,
+                          prospect_company=args.company, call_date=args.date, analysis=_analysis_settings(args))
+    print(f"call {call_id}: analysing {args.video.name}", file=sys.stderr)
+    if not _rep_analysis_on():
+        print("the rep's emotions are not analysed (rep analysis is off or not yet chosen: "
+              "RAPPORT_REP_ANALYSIS=on|off, or the dashboard's Settings page)", file=sys.stderr)
+    result = analyze_call(call_id, classifier, progress=_progress)
+    print(file=sys.stderr)
+    summary = {
+        "call_id": call_id,
+        "title": args.title or args.video.stem,
+        "duration_s": round(result.info.duration_s, 3),
+        "fps": result.info.fps,
+        "faces_found": result.faces_found,
+        "roles": {str(k): v for k, v in sorted(result.roles.items())},
+        "shifts": [{"role": s.role, "t_s": s.t_s, "from": s.from_emotion, "to": s.to_emotion,
+                    "direction": s.direction, "strength": s.strength} for s in result.shifts],
+        "status": "done" if result.faces_found else "done: no faces found",
+        "model": classifier.version,
+        "timings_s": {k: round(v, 3) for k, v in result.timings.items()},
+    }
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        print(f"call {call_id} analysed: {summary['duration_s']:.1f} s, {result.faces_found} face track(s), "
+              f"{len(result.shifts)} shift(s)")
+        if not result.faces_found:
+            print("no faces found in the recording: nothing to chart")
+        for s in summary["shifts"]:
+            print(f"  {s['t_s']:7.0f} s  {s['role']:<14} likely {s['from']} -> {s['to']} ({s['direction']}, strength {s['strength']:.2f})")
+    return 0
+
+
+def cmd_export(args) -> int:
+    from reports.exports import export
+
+    if args.as_user is not None:
+        _require_user(args.as_user)
+    text = export(args.call_id, args.format, args.as_user)
+    if args.out:
+        args.out.write_text(text)
+        print(f"wrote {args.out}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def cmd_list(args) -> int:
+    from calls.lifecycle import list_calls
+
+    calls = list_calls()
+    if args.json:
+        print(json.dumps(calls))
+        return 0
+    print(f"{'id':>5}  {'status':<8} {'length':>7}  {'rep':<18} {'title'}")
+    for c in calls:
+        length = f"{c['duration_s']:.0f}s" if c["duration_s"] else "-"
+        print(f"{c['id']:>5}  {c['status']:<8} {length:>7}  {(c['rep'] or '-'):<18} {c['title']}"
+              + (f"  [{c['error']}]" if c["error"] else ""))
+    return 0
+
+
+def _require_user(username: str) -> None:
+    from db.session import session_scope
+    from access.users import active_user
+
+    with session_scope() as session:
+        if active_user(session, username) is None:
+            raise InputError(f"no active user {username!r} (see `python -m pipeline add-user`)")
+
+
+def cmd_reassign(args) -> int:
+    from calls.lifecycle import reassign_roles
+    from access.users import record
+
+    assignments = {}
+    for item in args.set or []:
+        track, _, role = item.partition("=")
+        if not track.isdigit() or not role:
+            raise InputError(f"--set takes TRACK=ROLE (e.g. 3=rep), not {item!r}")
+        assignments[int(track)] = role
+    if not args.swap and not assignments:
+        raise InputError("say what to change: --swap, or --set TRACK=ROLE")
+    roles = reassign_roles(args.call_id, swap=args.swap, assignments=assignments)
+    record("cli", "role_change", f"call {args.call_id}", roles={str(k): v for k, v in roles.items()})
+    for track, role in sorted(roles.items()):
+        print(f"track {track}: {role}")
+    return 0
+
+
+def cmd_delete(args) -> int:
+    from calls.lifecycle import delete_call
+    from access.users import record
+
+    delete_call(args.call_id)
+    record("cli", "call_delete", f"call {args.call_id}")
+    print(f"call {args.call_id} deleted with all its data and files")
+    return 0
+
+
+def cmd_purge(args) -> int:
+    from access.users import purge
+
+    report = purge(dry_run=args.dry_run)
+    verb = "would delete" if args.dry_run else "deleted"
+    print(f"{verb}: {report.videos_deleted} source video(s), {report.snapshot_files_deleted} snapshot file(s), "
+          f"{report.calls_deleted} whole call(s){' ' + str(report.call_ids) if report.call_ids else ''}, "
+          f"{report.audit_events_deleted} audit event(s)")
+    return 0
+
+
+def _read_password(args) -> str:
+    """One line of stdin with --password-stdin (scripts), else typed twice without echo."""
+    import getpass
+
+    from access.users import MIN_PASSWORD_LENGTH
+
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    password = getpass.getpass(f"password ({MIN_PASSWORD_LENGTH}+ characters): ")
+    if getpass.getpass("again: ") != password:
+        raise InputError("the two passwords differ")
+    return password
+
+
+def cmd_add_user(args) -> int:
+    from access.users import add_user
+
+    add_user(args.username, _read_password(args), args.role, team=args.team, rep_name=args.rep, display_name=args.name)
+    print(f"user {args.username} added as {args.role}")
+    return 0
+
+
+def cmd_set_password(args) -> int:
+    from access.users import set_password
+
+    set_password(args.username, _read_password(args), by="cli")
+    print(f"password of {args.username} reset")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m pipeline", description="Rapport: analyse sales-call recordings.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("analyze", help="analyse a recording now and store the results")
+    _analysis_options(p)
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(run=cmd_analyze)
+
+    p = sub.add_parser("export", help="per-second emotions of a call")
+    p.add_argument("call_id", type=int)
+    p.add_argument("--format", choices=["csv"], default="csv")
+    p.add_argument("--out", type=Path, help="write to this file instead of stdout")
+    p.add_argument("--as", dest="as_user", metavar="USERNAME",
+                   help="export as this dashboard user: a call they may not see is 'not found' (exit 3)")
+    p.set_defaults(run=cmd_export)
+
+    p = sub.add_parser("list", help="list calls")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=cmd_list)
+
+    p = sub.add_parser("reassign", help="fix roles without re-running the video")
+    p.add_argument("call_id", type=int)
+    p.add_argument("--swap", action="store_true", help="swap rep and prospect")
+    p.add_argument("--set", action="append", metavar="TRACK=ROLE", help="set a track's role (rep, prospect, participant-N)")
+    p.set_defaults(run=cmd_reassign)
+
+    p = sub.add_parser("delete", help="delete a call and all its data and files")
+    p.add_argument("call_id", type=int)
+    p.set_defaults(run=cmd_delete)
+    p = sub.add_parser("purge", help="delete what the workspace retention settings say is due")
+    p.add_argument("--dry-run", action="store_true", help="only count what would go")
+    p.set_defaults(run=cmd_purge)
+
+    p = sub.add_parser("add-user", help="add a dashboard user (the first one should be an admin)")
+    p.add_argument("username")
+    p.add_argument("--role", choices=["admin", "manager", "rep"], required=True)
+    p.add_argument("--team", help="a manager's team (they see reps of this team)")
+    p.add_argument("--rep", help="for a rep user: the rep whose calls they may see")
+    p.add_argument("--name", help="display name")
+    p.add_argument("--password-stdin", action="store_true", help="read the password from stdin (scripts)")
+    p.set_defaults(run=cmd_add_user)
+
+    p = sub.add_parser("set-password", help="reset a user's password (someone who forgot theirs)")
+    p.add_argument("username")
+    p.add_argument("--password-stdin", action="store_true", help="read the password from stdin (scripts)")
+    p.set_defaults(run=cmd_set_password)
+
+    from cli.jobs import register
+
+    register(sub)  # enqueue, worker, jobs
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from db.session import init_db
+    from model.classifier import ModelFileError
+    from calls.lifecycle import NotFound
+
+    args = build_parser().parse_args(argv)
+    try:
+        init_db()
+        return args.run(args)
+    except InputError as error:
+        print(f"\nerror: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except (ValueError, ModelFileError) as error:
+        print(f"\nerror: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except NotFound as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_NOT_FOUND
+
+
+if __name__ == "__main__":
+    sys.exit(main())
