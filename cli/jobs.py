@@ -1,4 +1,7 @@
-"""Queue commands of `python -m pipeline`: enqueue, worker, jobs (see jobs.queue and jobs.worker)."""
+"""Queue commands of `python -m pipeline` (registered on the one parser of `cli.main`): enqueue, worker, jobs.
+
+The queue itself is `jobs.queue`; the worker process is `jobs.worker`.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +9,12 @@ import argparse
 import json
 import logging
 
-from cli.main import _analysis_options, _analysis_settings
+from cli.options import analysis_options, analysis_settings
 
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("enqueue", help="store a recording and queue its analysis for a worker")
-    _analysis_options(p)
+    analysis_options(p)
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(run=cmd_enqueue)
 
@@ -32,7 +35,7 @@ def cmd_enqueue(args) -> int:
 
     call_id, job_id = enqueue_call(args.video, title=args.title, rep=args.rep, prospect_name=args.prospect,
                                    prospect_company=args.company, call_date=args.date,
-                                   analysis=_analysis_settings(args))
+                                   analysis=analysis_settings(args))
     if args.json:
         print(json.dumps({"call_id": call_id, "job_id": job_id}))
     else:

@@ -7,45 +7,15 @@ Exit status: 0 done, 2 bad input (the message says what is wrong), 3 not found,
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import sys
 from pathlib import Path
 
-from config import get_settings
-from model.detect import DETECTORS
+from cli.jobs import register as register_queue_commands
+from cli.options import analysis_options, analysis_settings, progress
 from pipeline.errors import InputError
-from pipeline.roles import REP_POSITIONS
 
 EXIT_BAD_INPUT, EXIT_NOT_FOUND = 2, 3
-
-
-def _progress(stage: str, fraction: float) -> None:
-    print(f"\r{stage:<22} {fraction:6.1%}", end="", file=sys.stderr, flush=True)
-
-
-def _analysis_options(parser: argparse.ArgumentParser) -> None:
-    settings = get_settings()
-    parser.add_argument("video", type=Path, help="the call recording (mp4, m4v, mov, webm, mkv, avi)")
-    parser.add_argument("--rep-position", choices=REP_POSITIONS, default=settings.rep_position,
-                        help="where the rep's tile is in gallery view (default: %(default)s)")
-    parser.add_argument("--title", help="call title (default: the file name)")
-    parser.add_argument("--rep", help="the rep's name (created if new)")
-    parser.add_argument("--prospect", help="prospect's name")
-    parser.add_argument("--company", help="prospect's company")
-    parser.add_argument("--date", type=dt.date.fromisoformat, help="call date, YYYY-MM-DD")
-    parser.add_argument("--fps", type=float, default=settings.analysis_fps, help="frames analysed per second (default: %(default)s)")
-    parser.add_argument("--detector", choices=sorted(DETECTORS), default=settings.detector, help="face detector (default: %(default)s)")
-
-
-def _analysis_settings(args):
-    from pipeline.analyze import AnalysisSettings
-
-    settings = get_settings()
-    if not 0.25 <= args.fps <= 30:
-        raise InputError(f"--fps must be between 0.25 and 30, not {args.fps}")
-    return AnalysisSettings(fps=args.fps, detector=args.detector, rep_position=args.rep_position,
-                            min_shift_seconds=settings.min_shift_seconds)
 
 
 def _rep_analysis_on() -> bool:
@@ -62,12 +32,12 @@ def cmd_analyze(args) -> int:
 
     classifier = load_classifier()
     call_id = create_call(args.video, title=args.title, rep=args.rep, prospect_name=args.prospect,
-                          prospect_company=args.company, call_date=args.date, analysis=_analysis_settings(args))
+                          prospect_company=args.company, call_date=args.date, analysis=analysis_settings(args))
     print(f"call {call_id}: analysing {args.video.name}", file=sys.stderr)
     if not _rep_analysis_on():
         print("the rep's emotions are not analysed (rep analysis is off or not yet chosen: "
               "RAPPORT_REP_ANALYSIS=on|off, or the dashboard's Settings page)", file=sys.stderr)
-    result = analyze_call(call_id, classifier, progress=_progress)
+    result = analyze_call(call_id, classifier, progress=progress)
     print(file=sys.stderr)
     summary = {
         "call_id": call_id,
@@ -207,7 +177,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("analyze", help="analyse a recording now and store the results")
-    _analysis_options(p)
+    analysis_options(p)
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(run=cmd_analyze)
 
@@ -250,9 +220,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--password-stdin", action="store_true", help="read the password from stdin (scripts)")
     p.set_defaults(run=cmd_set_password)
 
-    from cli.jobs import register
-
-    register(sub)  # enqueue, worker, jobs
+    register_queue_commands(sub)  # enqueue, worker, jobs
     return parser
 
 

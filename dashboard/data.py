@@ -26,7 +26,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from config import EMOTIONS, get_settings
-from dashboard.charts import timeline_figure
+from reports.charts import timeline_figure
 from db.models import AuditEvent, Call, CallStatus, EmotionSecond, Rep, Shift, Track, User
 from db.session import session_scope
 from calls.lifecycle import NotFound

@@ -28,7 +28,7 @@ import sys
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 from huey import Huey, PostgresHuey, RedisHuey, SqliteHuey
 from huey.api import TaskWrapper
@@ -82,11 +82,22 @@ def _queue_at(url: str) -> Queue:
     return Queue(huey, huey.task(name="analyse")(_analyse))
 
 
-def _analyse(job_id: int) -> None:
-    """The Huey task. It runs inside `python -m pipeline worker`, which owns the model and the heartbeat."""
-    from jobs.worker import current_worker
+#: What runs a claimed job in this process: set by the worker (`jobs.worker.serve`), which owns the model
+#: and the heartbeat. The queue never imports the worker, so the dependency runs one way (worker -> queue).
+_runner: Callable[[int], None] | None = None
 
-    current_worker().run(job_id)
+
+def set_runner(run: Callable[[int], None] | None) -> None:
+    """Make `run(job_id)` the handler of this process's analysis messages (None: this process runs no jobs)."""
+    global _runner
+    _runner = run
+
+
+def _analyse(job_id: int) -> None:
+    """The Huey task. It runs inside `python -m pipeline worker` (see `set_runner`)."""
+    if _runner is None:
+        raise RuntimeError("analysis jobs run inside `python -m pipeline worker`")
+    _runner(job_id)
 
 
 def _send(job_ids: Iterable[int]) -> None:

@@ -37,7 +37,6 @@ PROGRESS_EVERY_S = 1.0
 PURGE_FIRST_AFTER_S = 60.0  # every worker purges; purging twice is harmless (the second finds nothing due)
 PURGE_EVERY_S = 24 * 3600.0
 
-_current: Worker | None = None
 
 
 class StopRequested(Exception):
@@ -48,21 +47,15 @@ class LeaseLost(Exception):
     """The reaper gave this job to another worker (this one was silent too long)."""
 
 
-def current_worker() -> Worker:
-    if _current is None:
-        raise RuntimeError("analysis jobs run inside `python -m pipeline worker`")
-    return _current
-
-
 def serve(concurrency: int = 1, burst: bool = False) -> int:
     """Run until stopped (or, with `burst`, until the queue is empty); the process exit status."""
     if concurrency > 1:
         return _supervise(concurrency, burst)
     from model.classifier import load_classifier
 
-    global _current
-    _current = Worker(load_classifier(), burst)
-    return _current.serve()
+    worker = Worker(load_classifier(), burst)
+    jobs.set_runner(worker.run)
+    return worker.serve()
 
 
 class Worker:

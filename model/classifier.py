@@ -18,8 +18,12 @@ import numpy as np
 from config import EMOTIONS
 from model.preprocess import FACE_SIZE
 
-#: Most faces per interpreter call; larger inputs are split into chunks of this size.
+#: Most faces per interpreter call; larger inputs are split into chunks of this size. The pipeline
+#: also collects this many crops before each `predict` call.
 BATCH = 64
+#: Average each face's probabilities with its mirror image by default in analysis: about a point more
+#: accurate (see model/MODEL_CARD.md) for twice the classifier time, which is small beside detection.
+FLIP_TTA = True
 
 
 class ModelFileError(RuntimeError):

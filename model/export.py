@@ -22,7 +22,7 @@ def export_tflite(keras_path: Path, out_path: Path, calibration_faces: np.ndarra
     import keras
     import tensorflow as tf
 
-    from model.train import rebuilt
+    from model.net import rebuilt
 
     model = rebuilt(keras.models.load_model(keras_path, compile=False))  # float32, whatever it trained in
     with tempfile.TemporaryDirectory() as tmp:

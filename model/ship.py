@@ -20,12 +20,11 @@ from config import MODEL_CARD_PATH as CARD_PATH, SHIPPED_MODEL_PATH
 
 def ship(run_dir: Path, datasets: Path | None = None) -> dict:
     from model.evaluate import write_run_report
+    from model.classifier import FLIP_TTA
     from model.train import DATASETS, load_splits
 
-    from pipeline.analyze import AnalysisSettings
-
     report = write_run_report(run_dir, load_splits(datasets or DATASETS))
-    tta = AnalysisSettings().flip_tta
+    tta = FLIP_TTA
     headline = {name: report[f"{name}{'_tta' if tta else ''}"] for name in ("fer2013_val", "wild_test")}
     shutil.copyfile(report["model"], SHIPPED_MODEL_PATH)
     state = json.loads((run_dir / "state.json").read_text())

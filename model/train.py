@@ -36,6 +36,7 @@ import numpy as np
 
 from config import EMOTIONS, REPO_ROOT
 from model.data import FaceSet, load_folder, stratified_split
+from model.net import BASE_WIDTHS, DROPOUT, build_model, conv_layers, rebuilt
 from model.preprocess import FACE_SIZE
 
 # ----------------------------------------------------------------------------- recipe
@@ -48,7 +49,6 @@ WILD_DETECTOR = "haar"  # pinned so a resumed run never changes its data; boxes 
 BATCH_SIZE = 128
 LABEL_SMOOTHING = 0.1
 WEIGHT_DECAY = 1e-4
-DROPOUT = 0.4
 PATIENCE = 8  # epochs without the stage bettering its own best val macro-F1 before it stops
 # ...counted only in the second half of a stage: a cosine schedule's gains come as the rate decays, and
 # run cnn-v5 (30-epoch stage 2) stopped at epoch 12 after 8 flat epochs near the peak rate.
@@ -70,7 +70,7 @@ class Stage:
     brightness: float
     contrast: float
     erase_probability: float
-    widths: tuple[int, ...] = (32, 64, 128, 256)  # convolution channels of the blocks at 48, 24, 12 and 6 px
+    widths: tuple[int, ...] = BASE_WIDTHS
 
 
 # Stage 2 was first a plain fine-tune (run cnn-v2), then stochastic weight averaging at a constant lr (cnn-v3):
@@ -193,40 +193,6 @@ class Precision:
         return Precision("mixed_bfloat16", False) if flags & BF16_CPU_FLAGS else Precision("float32", True)
 
 
-def build_model(widths: tuple[int, ...] = STAGES[1].widths, policy: str = "float32"):
-    """VGG-style plain 3x3 convolutions (fast on CPU), BatchNorm, global average pooling.
-
-    ~120 M multiply-adds per face at stage 1's widths; normalisation lives in the model (Rescaling).
-    The softmax stays float32 whatever `policy` computes the rest in.
-    """
-    import keras
-    from keras import layers
-
-    inputs = keras.Input((FACE_SIZE, FACE_SIZE, 1), name="face")
-    x = layers.Rescaling(1 / 255.0, dtype=policy)(inputs)
-    for i, width in enumerate(widths):
-        for _ in range(1 if i == 0 else 2):
-            x = layers.Conv2D(width, 3, padding="same", use_bias=False, dtype=policy)(x)
-            x = layers.BatchNormalization(dtype=policy)(x)
-            x = layers.ReLU(dtype=policy)(x)
-        x = layers.MaxPooling2D(dtype=policy)(x) if i < len(widths) - 1 else x
-    x = layers.GlobalAveragePooling2D(dtype=policy)(x)
-    x = layers.Dropout(DROPOUT, dtype=policy)(x)
-    x = layers.Dense(256, activation="relu", dtype=policy)(x)
-    x = layers.Dropout(DROPOUT / 2, dtype=policy)(x)
-    outputs = layers.Dense(len(EMOTIONS), activation="softmax", name="emotion", dtype="float32")(x)
-    return keras.Model(inputs, outputs, name="rapport_emotion_cnn")
-
-
-def rebuilt(model, policy: str = "float32"):
-    """The same weights in a freshly built net computing in `policy`: a checkpoint keeps the precision of
-    the machine that wrote it, and export, or a resume on another machine, needs its own."""
-    filters = [l.filters for l in conv_layers(model)]  # one convolution in the first block, two in the others
-    copy = build_model(tuple(filters[:1] + filters[1::2]), policy)
-    copy.set_weights(model.get_weights())
-    return copy
-
-
 def widen(model, widths: tuple[int, ...], rng: np.random.Generator):
     """Net2WiderNet (Chen et al., 2016): the same function in a net with more channels per block.
 
@@ -289,12 +255,6 @@ def distillation_targets(run_dir: Path, teachers: list[str], train_set: FaceSet)
     if len(probs) != len(train_set):
         raise SystemExit(f"{cached} holds {len(probs)} faces, the training split {len(train_set)}")
     return probs
-
-
-def conv_layers(model) -> list:
-    import keras
-
-    return [l for l in model.layers if isinstance(l, keras.layers.Conv2D)]
 
 
 def compile_model(model, stage: Stage, steps_per_epoch: int, jit_compile: bool) -> None:

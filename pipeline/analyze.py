@@ -22,6 +22,7 @@ from typing import Callable, Iterable, Iterator
 import cv2
 import numpy as np
 
+from model.classifier import BATCH, FLIP_TTA
 from model.preprocess import crop_face
 from model.detect import FaceDetector
 from pipeline.roles import REP, TrackSummary, assign_roles
@@ -31,7 +32,6 @@ from pipeline.track import FaceTracker, TrackedFaces
 from pipeline.video import SampledFrame, VideoInfo, sample_frames
 
 Progress = Callable[[str, float], None]
-CLASSIFY_BATCH = 64
 
 
 @dataclass(frozen=True)
@@ -47,9 +47,8 @@ class AnalysisSettings:
     rep_position: str = "left"
     min_shift_seconds: float = 3.0
     rep_analysis: bool = True
-    flip_tta: bool = True
-    """Average each face's probabilities with its mirror image: about a point more accurate
-    (see model/MODEL_CARD.md) for twice the classifier time, which is small beside detection."""
+    flip_tta: bool = FLIP_TTA
+    """Average each face's probabilities with its mirror image (see model.classifier.FLIP_TTA)."""
 
 
 @dataclass
@@ -214,7 +213,7 @@ def analyze_video(info: VideoInfo, classifier, detector: FaceDetector, settings:
             else:
                 crop = timer.timed("classify", crop_face, frame.image, box)
                 pending.append((int(track_id), frame.t, fraction, crop))
-        if len(pending) >= CLASSIFY_BATCH:
+        if len(pending) >= BATCH:
             flush()
     flush()
 

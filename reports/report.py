@@ -351,7 +351,7 @@ def timeline_png(timeline: Timeline, stages: Sequence[Stage] = (), width_in: flo
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    from dashboard.charts import DIRECTION_COLOURS, EMOTION_COLOURS, ROLE_COLOURS, time_ticks
+    from reports.charts import DIRECTION_COLOURS, EMOTION_COLOURS, ROLE_COLOURS, time_ticks
 
     n = max(1, timeline.n_seconds)
     fig = Figure(figsize=(width_in, 2.3 * len(roles)), dpi=150)
@@ -532,7 +532,7 @@ def build_pdf(call_id: int) -> bytes:
 # ----------------------------------------------------------------------------- HTML
 def build_html(call_id: int) -> str:
     """The report as one standalone HTML file: interactive charts (plotly.js inlined), stills embedded."""
-    from dashboard.charts import shares_figure, timeline_figure
+    from reports.charts import shares_figure, timeline_figure
 
     facts, timeline, stages, notes = load_facts(call_id), load_timeline(call_id), load_stages(call_id), load_notes(call_id)
     summary = summarize_timeline(timeline, stages)

@@ -11,7 +11,7 @@ import streamlit as st
 
 from config import EMOTIONS
 from dashboard import auth, data, ui
-from dashboard.charts import mix_figure, team_figure, trend_figure
+from reports.charts import mix_figure, team_figure, trend_figure
 from db.models import CallStatus
 from reports.report import REP_ANALYSIS_WHY
 

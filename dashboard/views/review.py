@@ -21,7 +21,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import auth, data, ui
-from dashboard.charts import shares_figure
+from reports.charts import shares_figure
 from db.models import CallStatus
 from calls.lifecycle import add_note, add_stage, clock, delete_note, delete_stage, reassign_roles
 from reports.exports import export
