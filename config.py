@@ -24,6 +24,34 @@ MODEL_CARD_PATH = SHIPPED_MODEL_PATH.with_name("model_card.json")  # its measure
 
 VIDEO_EXTENSIONS = (".mp4", ".m4v", ".mov", ".webm", ".mkv", ".avi")
 
+# The data folder's layout, relative to `Settings.data_dir` (the store keeps these relative paths, so a
+# data folder can move). Intake, analysis, retention and deletion all build their paths from here.
+UPLOADS = Path("uploads")  # stored recordings: one file per call, named by a random hex id, never by the upload
+SNAPSHOTS = Path("snapshots")  # snapshots/<call id>/<analysis token>/: annotated stills and track thumbnails
+RENDERS = Path("renders")  # renders/<call id>/review.mp4: the copy a browser can play, when the upload is not one
+QUEUE_FILE = "queue.db"  # the embedded (SQLite) job queue, when RAPPORT_QUEUE_URL is unset
+
+
+def snapshot_folder(call_id: int, token: str) -> Path:
+    """One analysis's stills: a fresh folder per analysis (or role change), swapped in when its rows commit."""
+    return SNAPSHOTS / str(call_id) / token
+
+
+def review_copy_path(call_id: int) -> Path:
+    """Where a call's browser-playable copy lives, relative to the data folder (deleted with its media)."""
+    return RENDERS / str(call_id) / "review.mp4"
+
+
+def call_media_folders(call_id: int) -> tuple[Path, ...]:
+    """Every per-call folder of derived media (stills, thumbnails, the playable copy); the upload is apart."""
+    return SNAPSHOTS / str(call_id), RENDERS / str(call_id)
+
+
+def _env(name: str, default, cast=str):
+    """`cast(os.environ[name])`, or `default` when unset: every default is written once, in `Settings`."""
+    raw = os.environ.get(name)
+    return default if raw is None else cast(raw)
+
 
 def _env_bool(name: str, default: bool) -> bool:
     raw = os.environ.get(name)
@@ -38,10 +66,11 @@ class Settings:
     db_url: str
     model_path: Path
     max_upload_mb: int = 2048
-    analysis_fps: float = 4.0
-    detector: str = "haar"
-    rep_position: str = "left"
-    min_shift_seconds: float = 3.0
+    # The analysis defaults (written here once; `pipeline.analyze.AnalysisSettings` takes them from here):
+    analysis_fps: float = 4.0  # frames analysed per second of call
+    detector: str = "haar"  # face detector, see model.detect.DETECTORS (Haar for speed, see the README)
+    rep_position: str = "left"  # where the rep's tile is in gallery view, see pipeline.roles.REP_POSITIONS
+    min_shift_seconds: float = 3.0  # a new dominant emotion must hold this long to count as a shift
     rep_analysis: bool = True
     local_worker: bool = True  # the dashboard starts one worker of its own (off when workers run elsewhere)
     queue_url: str = ""  # empty: Huey's SQLite queue in the data folder; redis://... to scale out
@@ -49,13 +78,6 @@ class Settings:
     heartbeat_s: float = 5.0  # how often a worker says it is alive (well under the timeout)
     session_idle_minutes: float = 60.0  # a dashboard session without a click this long is signed out
 
-    @property
-    def uploads_dir(self) -> Path:
-        return self.data_dir / "uploads"
-
-    @property
-    def snapshots_dir(self) -> Path:
-        return self.data_dir / "snapshots"
 
 
 @lru_cache(maxsize=1)
@@ -66,15 +88,15 @@ def get_settings() -> Settings:
         data_dir=data_dir,
         db_url=db_url,
         model_path=Path(os.environ.get("RAPPORT_MODEL_PATH", SHIPPED_MODEL_PATH)),
-        max_upload_mb=int(os.environ.get("RAPPORT_MAX_UPLOAD_MB", "2048")),
-        analysis_fps=float(os.environ.get("RAPPORT_ANALYSIS_FPS", "4")),
-        detector=os.environ.get("RAPPORT_DETECTOR", "haar"),
-        rep_position=os.environ.get("RAPPORT_REP_POSITION", "left"),
-        min_shift_seconds=float(os.environ.get("RAPPORT_MIN_SHIFT_SECONDS", "3")),
-        rep_analysis=_env_bool("RAPPORT_REP_ANALYSIS", True),
-        local_worker=_env_bool("RAPPORT_LOCAL_WORKER", True),
-        queue_url=os.environ.get("RAPPORT_QUEUE_URL", ""),
-        visibility_timeout_s=float(os.environ.get("RAPPORT_VISIBILITY_TIMEOUT_S", "60")),
-        heartbeat_s=float(os.environ.get("RAPPORT_HEARTBEAT_S", "5")),
-        session_idle_minutes=float(os.environ.get("RAPPORT_SESSION_IDLE_MINUTES", "60")),
+        max_upload_mb=_env("RAPPORT_MAX_UPLOAD_MB", Settings.max_upload_mb, int),
+        analysis_fps=_env("RAPPORT_ANALYSIS_FPS", Settings.analysis_fps, float),
+        detector=_env("RAPPORT_DETECTOR", Settings.detector),
+        rep_position=_env("RAPPORT_REP_POSITION", Settings.rep_position),
+        min_shift_seconds=_env("RAPPORT_MIN_SHIFT_SECONDS", Settings.min_shift_seconds, float),
+        rep_analysis=_env_bool("RAPPORT_REP_ANALYSIS", Settings.rep_analysis),
+        local_worker=_env_bool("RAPPORT_LOCAL_WORKER", Settings.local_worker),
+        queue_url=_env("RAPPORT_QUEUE_URL", Settings.queue_url),
+        visibility_timeout_s=_env("RAPPORT_VISIBILITY_TIMEOUT_S", Settings.visibility_timeout_s, float),
+        heartbeat_s=_env("RAPPORT_HEARTBEAT_S", Settings.heartbeat_s, float),
+        session_idle_minutes=_env("RAPPORT_SESSION_IDLE_MINUTES", Settings.session_idle_minutes, float),
     )

@@ -1,36 +1,24 @@
-"""Privacy and access: workspace settings, retention purge, users, roles, audit log.
+"""Dashboard users: accounts (argon2id passwords), sign-in with a brake on guessing, activation, reps' teams.
 
-Rapport processes faces (biometric data). Three rules live here so that every
-entry point (CLI, worker, dashboard) applies them the same way:
-
-* the rep-analysis switch (EU AI Act Art. 5(1)(f): no emotion inference on
-  people at their workplace): `RAPPORT_REP_ANALYSIS` when set, else the admin's
-  workspace choice; recorded on every call;
-* retention: source videos and stills after `video_retention_days`, whole calls
-  after `data_retention_days`, audit events after `audit_retention_days`; files go
-  first, then rows;
-* who may see what: admin everything, manager their team's reps, rep their own
-  calls (read-only); anything else is "not found", never "forbidden".
+Roles are `ROLES`; what each may see and change is `access.policy`. Every change is audited
+(`access.audit`) in the same unit of work as the change itself.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import os
 import secrets
-import shutil
-from dataclasses import dataclass, field
 from functools import cache
-from typing import Protocol
 
 from argon2 import PasswordHasher
 from argon2.exceptions import VerificationError
-from sqlalchemy import delete, func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from config import get_settings
-from db.models import AuditEvent, Call, Rep, Snapshot, User, Workspace, utcnow
+from access.audit import audit
+from db.models import AuditEvent, Rep, User, utcnow
 from db.session import session_scope
+
 
 ROLES = ("admin", "manager", "rep")
 _hasher = PasswordHasher()  # argon2id with the library's current recommended cost
@@ -39,99 +27,6 @@ MAX_FAILED_SIGN_INS, SIGN_IN_WINDOW = 5, dt.timedelta(minutes=15)
 MIN_PASSWORD_LENGTH = 10
 
 
-# ----------------------------------------------------------------------------- workspace
-def get_workspace(session: Session) -> Workspace:
-    workspace = session.scalar(select(Workspace).limit(1))
-    if workspace is None:
-        workspace = Workspace(video_retention_days=30, data_retention_days=365, audit_retention_days=730)
-        session.add(workspace)
-        session.flush()
-    return workspace
-
-
-def forced_rep_analysis() -> bool | None:
-    """The server's `RAPPORT_REP_ANALYSIS`, when set: it overrides the workspace choice (and the first-run question)."""
-    return get_settings().rep_analysis if os.environ.get("RAPPORT_REP_ANALYSIS") is not None else None
-
-
-def rep_analysis_enabled(session: Session) -> bool:
-    """The environment overrides the workspace; until the admin chooses, the rep is not analysed."""
-    forced = forced_rep_analysis()
-    return forced if forced is not None else bool(get_workspace(session).rep_analysis)
-
-
-def set_workspace(username: str, **changes) -> None:
-    with session_scope() as session:
-        workspace = get_workspace(session)
-        for key, value in changes.items():
-            if not hasattr(Workspace, key) or key in ("id", "updated_by", "updated_at"):
-                raise ValueError(f"unknown workspace setting {key!r}")
-            setattr(workspace, key, value)
-        workspace.updated_by, workspace.updated_at = username, utcnow()
-        audit(session, username, "settings_change", "workspace", **{k: str(v) for k, v in changes.items()})
-
-
-# ----------------------------------------------------------------------------- retention
-@dataclass
-class PurgeReport:
-    videos_deleted: int = 0
-    snapshot_files_deleted: int = 0
-    calls_deleted: int = 0
-    call_ids: list[int] = field(default_factory=list)
-    audit_events_deleted: int = 0
-
-
-def purge(dry_run: bool = False, now: dt.datetime | None = None, username: str = "retention") -> PurgeReport:
-    """Delete what retention says is due: media of old calls, whole calls past data retention, old audit events."""
-    settings = get_settings()
-    now = now or utcnow()
-    report = PurgeReport()
-    with session_scope() as session:
-        workspace = get_workspace(session)
-        media_cutoff = now - dt.timedelta(days=workspace.video_retention_days)
-        data_cutoff = now - dt.timedelta(days=workspace.data_retention_days)
-        audit_cutoff = now - dt.timedelta(days=workspace.audit_retention_days)
-        media_due = session.scalars(select(Call).where(Call.created_at < media_cutoff, Call.media_purged_at.is_(None))).all()
-        calls_due = session.scalars(select(Call).where(Call.created_at < data_cutoff)).all()
-        for call in media_due:
-            source = settings.data_dir / call.source_path if call.source_path else None
-            stills = sorted((settings.data_dir / "snapshots" / str(call.id)).rglob("*.jpg"))
-            report.videos_deleted += int(bool(source and source.exists()))
-            report.snapshot_files_deleted += len(stills)
-            if dry_run:
-                continue
-            if source:
-                source.unlink(missing_ok=True)
-            for folder in ("snapshots", "renders"):  # stills, and the playable copy of the recording
-                shutil.rmtree(settings.data_dir / folder / str(call.id), ignore_errors=True)
-            session.execute(delete(Snapshot).where(Snapshot.call_id == call.id))
-            call.source_path, call.media_purged_at = None, now
-        for call in calls_due:
-            report.calls_deleted += 1
-            report.call_ids.append(call.id)
-            if not dry_run:
-                delete_call_files(call.id, call.source_path)
-                session.delete(call)
-        report.audit_events_deleted = session.scalar(select(func.count()).where(AuditEvent.at < audit_cutoff))
-        if not dry_run:
-            session.execute(delete(AuditEvent).where(AuditEvent.at < audit_cutoff))
-            audit(session, username, "purge", None, videos=report.videos_deleted, calls=report.calls_deleted,
-                  snapshots=report.snapshot_files_deleted, audit_events=report.audit_events_deleted)
-        else:
-            session.rollback()
-    return report
-
-
-def delete_call_files(call_id: int, source_path: str | None) -> None:
-    """Every file a call owns: its upload and its per-call folders (stills, thumbnails, reports, renders)."""
-    data_dir = get_settings().data_dir
-    if source_path:
-        (data_dir / source_path).unlink(missing_ok=True)
-    for folder in ("snapshots", "reports", "renders"):
-        shutil.rmtree(data_dir / folder / str(call_id), ignore_errors=True)
-
-
-# ----------------------------------------------------------------------------- users and access
 def add_user(username: str, password: str, role: str, *, team: str | None = None, rep_name: str | None = None,
              display_name: str | None = None, by: str = "cli") -> int:
     if role not in ROLES:
@@ -236,45 +131,3 @@ def set_rep_team(rep_id: int, team: str | None, by: str) -> None:
             raise ValueError(f"no rep {rep_id}")
         audit(session, by, "rep_team_change", f"rep {rep_id}", old=rep.team or "", new=team or "")
         rep.team = team
-
-
-class Principal(Protocol):
-    """Whatever the access checks need of a user: a `User` row, or the dashboard's signed-in `Viewer`."""
-
-    @property
-    def role(self) -> str: ...
-
-    @property
-    def team(self) -> str | None: ...
-
-    @property
-    def rep_id(self) -> int | None: ...
-
-
-def visible_calls(session: Session, user: Principal):
-    """A select() of the calls this user may see."""
-    query = select(Call)
-    if user.role == "manager":
-        query = query.join(Rep, Call.rep_id == Rep.id).where(Rep.team == user.team)
-    elif user.role == "rep":
-        query = query.where(Call.rep_id == user.rep_id) if user.rep_id else query.where(False)
-    return query
-
-
-def can_see_call(session: Session, user: Principal, call_id: int) -> bool:
-    return session.scalar(visible_calls(session, user).where(Call.id == call_id).limit(1)) is not None
-
-
-def can_change(user: Principal) -> bool:
-    """Reps read; managers and admins change calls (roles, notes, stages, deletion)."""
-    return user.role in ("admin", "manager")
-
-
-def audit(session: Session, username: str | None, action: str, target: str | None, **detail) -> None:
-    session.add(AuditEvent(username=username, action=action, target=target, detail=detail))
-
-
-def record(username: str | None, action: str, target: str | None, **detail) -> None:
-    """`audit` in a unit of work of its own: for actions whose own work is done elsewhere (a view, an export)."""
-    with session_scope() as session:
-        audit(session, username, action, target, **detail)

@@ -23,14 +23,15 @@ import numpy as np
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from config import EMOTIONS, Settings, get_settings
+from config import EMOTIONS, UPLOADS, Settings, get_settings, review_copy_path, snapshot_folder
 from db.models import Call, CallStatus, EmotionSecond, Rep, Shift, Snapshot, Track, TrackSecond, User, utcnow
 from db.session import session_scope
 from pipeline.analyze import AnalysisSettings, CallAnalysis, Progress, analyze_video, derive
 from model.detect import shared_detector
 from pipeline.errors import InputError
-from access.users import delete_call_files, rep_analysis_enabled
-from pipeline.review_copy import browser_plays, review_copy_path, write_review_copy
+from access.retention import delete_call_files
+from access.workspace import rep_analysis_enabled
+from pipeline.review_copy import browser_plays, write_review_copy
 from pipeline.roles import PROSPECT, REP
 from pipeline.shifts import strongest_moments
 from pipeline.snapshots import FaceAnnotation, annotate, save_jpeg
@@ -74,7 +75,7 @@ def create_call(video: Path, *, title: str | None = None, rep: str | None = None
     settings = settings or get_settings()
     info = probe(video, max_bytes=settings.max_upload_mb * 2**20)
     display_name = original_filename or Path(video).name
-    stored = Path("uploads") / f"{uuid.uuid4().hex}{_safe_suffix(info)}"  # upload names are never paths
+    stored = UPLOADS / f"{uuid.uuid4().hex}{_safe_suffix(info)}"  # upload names are never paths
     target = settings.data_dir / stored
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(video, target)
@@ -126,7 +127,7 @@ def analyze_call(call_id: int, classifier, progress: Progress | None = None, set
         source = settings.data_dir / call.source_path
         analysis_settings = AnalysisSettings(**call.settings)
     token = uuid.uuid4().hex[:8]
-    snapshot_dir = Path("snapshots") / str(call_id) / token
+    snapshot_dir = snapshot_folder(call_id, token)
     try:
         info = probe(source)
         result = analyze_video(info, classifier, shared_detector(analysis_settings.detector), analysis_settings, progress)
@@ -341,7 +342,7 @@ def reassign_roles(call_id: int, *, swap: bool = False, assignments: dict[int, s
         timelines, shifts = derive(rows, roles, n_seconds, call.settings.get("min_shift_seconds", 3.0))
         source = settings.data_dir / call.source_path if call.source_path else None
         token = uuid.uuid4().hex[:8]
-        folder = Path("snapshots") / str(call_id) / token
+        folder = snapshot_folder(call_id, token)
         snapshots = []
         if source is not None and source.exists():
             snapshots = render_snapshots(source, timelines, rows, roles, shifts, settings.data_dir, folder)

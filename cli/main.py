@@ -20,7 +20,7 @@ EXIT_BAD_INPUT, EXIT_NOT_FOUND = 2, 3
 
 def _rep_analysis_on() -> bool:
     from db.session import session_scope
-    from access.users import rep_analysis_enabled
+    from access.workspace import rep_analysis_enabled
 
     with session_scope() as session:
         return rep_analysis_enabled(session)
@@ -104,7 +104,7 @@ def _require_user(username: str) -> None:
 
 def cmd_reassign(args) -> int:
     from calls.lifecycle import reassign_roles
-    from access.users import record
+    from access.audit import record
 
     assignments = {}
     for item in args.set or []:
@@ -123,7 +123,7 @@ def cmd_reassign(args) -> int:
 
 def cmd_delete(args) -> int:
     from calls.lifecycle import delete_call
-    from access.users import record
+    from access.audit import record
 
     delete_call(args.call_id)
     record("cli", "call_delete", f"call {args.call_id}")
@@ -132,7 +132,7 @@ def cmd_delete(args) -> int:
 
 
 def cmd_purge(args) -> int:
-    from access.users import purge
+    from access.retention import purge
 
     report = purge(dry_run=args.dry_run)
     verb = "would delete" if args.dry_run else "deleted"

@@ -18,9 +18,9 @@ from sqlalchemy import select
 
 from config import get_settings
 from dashboard import ui
-from db.models import User
+from db.models import RETENTION_DEFAULTS, User
 from db.session import session_scope
-from access import users as privacy
+from access import audit, policy, users, workspace
 
 SESSION_KEY = "signed_in_user"
 LAST_SEEN_KEY = "_last_seen"  # time.time() of this session's latest run
@@ -39,11 +39,11 @@ class Viewer:
 
     @property
     def can_change(self) -> bool:
-        return privacy.can_change(self)
+        return policy.can_change(self)
 
     @property
     def is_admin(self) -> bool:
-        return self.role == "admin"
+        return policy.can_administer(self)
 
 
 @dataclass(frozen=True)
@@ -88,7 +88,7 @@ def _signed_in_username() -> str | None:
     username, now = st.session_state.get(SESSION_KEY), time.time()
     idle_s = now - st.session_state.get(LAST_SEEN_KEY, now)
     if username and idle_s > get_settings().session_idle_minutes * 60:
-        privacy.record(username, "sign_out", None, reason="idle", idle_minutes=round(idle_s / 60))
+        audit.record(username, "sign_out", None, reason="idle", idle_minutes=round(idle_s / 60))
         st.session_state.clear()
         st.session_state[IDLE_NOTICE_KEY] = True
         return None
@@ -98,9 +98,9 @@ def _signed_in_username() -> str | None:
 
 def _gate(username: str | None) -> _Gate:
     with session_scope() as session:
-        user = privacy.active_user(session, username) if username else None
+        user = users.active_user(session, username) if username else None
         any_user = user is not None or session.scalar(select(User.id).limit(1)) is not None
-        chosen = privacy.forced_rep_analysis() is not None or privacy.get_workspace(session).rep_analysis is not None
+        chosen = workspace.forced_rep_analysis() is not None or workspace.get_workspace(session).rep_analysis is not None
     viewer = None if user is None else Viewer(user.username, user.display_name or user.username, user.role, user.team,
                                                user.rep_id)
     return _Gate(viewer, any_user, chosen)
@@ -124,10 +124,10 @@ def _sign_in_form(any_user: bool) -> None:
     if not submitted:
         return
     username = username.strip()
-    if privacy.sign_in_blocked(username):
+    if users.sign_in_blocked(username):
         st.error(f"Too many failed attempts for this user: try again in "
-                 f"{privacy.SIGN_IN_WINDOW.seconds // 60} minutes.")
-    elif privacy.authenticate(username, password) is None:
+                 f"{users.SIGN_IN_WINDOW.seconds // 60} minutes.")
+    elif users.authenticate(username, password) is None:
         st.error("Wrong username or password.")
     else:
         st.session_state[SESSION_KEY] = username
@@ -139,10 +139,11 @@ def _first_run(viewer: Viewer) -> None:
     st.markdown("Before anyone uploads a call, choose whether Rapport may read **your reps'** emotions.")
     st.markdown(ui.REP_ANALYSIS_EXPLAINED)
     choice = st.radio("Rep analysis", list(ui.REP_ANALYSIS_CHOICES), format_func=ui.REP_ANALYSIS_CHOICES.get, index=None)
-    st.caption("Recordings and stills are kept 30 days, per-second results 365 days; change this, and this choice, "
+    st.caption(f"Recordings and stills are kept {RETENTION_DEFAULTS['video_retention_days']} days, per-second results "
+               f"{RETENTION_DEFAULTS['data_retention_days']} days; change this, and this choice, "
                "under **Settings**. Each call records the choice in force when it was uploaded.")
     if st.button("Save and continue", type="primary", disabled=choice is None):
-        privacy.set_workspace(viewer.username, rep_analysis=choice)
+        workspace.set_workspace(viewer.username, rep_analysis=choice)
         st.rerun()
 
 
@@ -153,7 +154,7 @@ def account_sidebar(viewer: Viewer) -> None:
         with st.popover("Change password", icon=":material/key:"):
             _change_password_form(viewer)
         if st.button("Sign out", icon=":material/logout:"):
-            privacy.record(viewer.username, "sign_out", None)
+            audit.record(viewer.username, "sign_out", None)
             st.session_state.clear()
             st.rerun()
 
@@ -161,7 +162,7 @@ def account_sidebar(viewer: Viewer) -> None:
 def _change_password_form(viewer: Viewer) -> None:
     with st.form("change-password", clear_on_submit=True, border=False):
         current = st.text_input("Current password", type="password", autocomplete="current-password")
-        new = st.text_input(f"New password ({privacy.MIN_PASSWORD_LENGTH}+ characters)", type="password",
+        new = st.text_input(f"New password ({users.MIN_PASSWORD_LENGTH}+ characters)", type="password",
                             autocomplete="new-password")
         again = st.text_input("New password again", type="password", autocomplete="new-password")
         if not st.form_submit_button("Change password"):
@@ -170,7 +171,7 @@ def _change_password_form(viewer: Viewer) -> None:
         st.error("The two new passwords differ.")
         return
     try:
-        privacy.set_password(viewer.username, new, by=viewer.username, current_password=current)
+        users.set_password(viewer.username, new, by=viewer.username, current_password=current)
     except ValueError as error:
         st.error(f"{str(error)[:1].upper()}{str(error)[1:]}.")
     else:
@@ -181,5 +182,5 @@ def record_view(viewer: Viewer, call_id: int) -> None:
     """Audit a user opening a call, once per call per session (a rerun of the page is not a new view)."""
     seen = st.session_state.setdefault("_viewed_calls", set())
     if call_id not in seen:
-        privacy.record(viewer.username, "call_view", f"call {call_id}")
+        audit.record(viewer.username, "call_view", f"call {call_id}")
         seen.add(call_id)

@@ -31,11 +31,11 @@ from db.models import AuditEvent, Call, CallStatus, EmotionSecond, Rep, Shift, T
 from db.session import session_scope
 from calls.lifecycle import NotFound
 from jobs.queue import latest_job
-from access.users import Principal, can_see_call, get_workspace, rep_analysis_enabled, visible_calls
+from access.policy import Principal, can_administer, can_see_call, uploadable_reps, visible_calls
+from access.workspace import get_workspace, rep_analysis_enabled
 from reports.report import (CallFacts, CallSummary, Stage, Timeline, load_facts, load_timeline, mood_of,
                              shares_from_counts, summarize_timeline)
 from pipeline.roles import PROSPECT, REP
-from pipeline.review_copy import review_copy_path
 
 VIDEO_TYPES = {".mp4": "video/mp4", ".m4v": "video/mp4", ".mov": "video/mp4", ".webm": "video/webm", ".mkv": "video/webm"}
 
@@ -182,13 +182,8 @@ def done_calls(viewer: Principal) -> list[tuple[int, str]]:
 
 def rep_names(viewer: Principal) -> list[str]:
     """The reps `viewer` may upload for: all for an admin, their team's for a manager, none for a rep."""
-    query = select(Rep.name).order_by(Rep.name)
-    if viewer.role == "manager":
-        query = query.where(Rep.team == viewer.team)
-    elif viewer.role != "admin":
-        return []
     with session_scope() as session:
-        return list(session.scalars(query))
+        return list(session.scalars(uploadable_reps(viewer).with_only_columns(Rep.name).order_by(Rep.name)))
 
 
 def rep_elsewhere(viewer: Principal, name: str) -> bool:
@@ -251,7 +246,7 @@ def workspace() -> WorkspaceSettings:
 
 # ----------------------------------------------------------------------------- users, reps, audit log (admins only)
 def _admin_only(viewer: Principal) -> None:
-    if viewer.role != "admin":
+    if not can_administer(viewer):
         raise PermissionError("only admins read settings, users and the audit log")
 
 

@@ -6,7 +6,7 @@ import streamlit as st
 
 from dashboard import data
 from db.models import CallStatus
-from access.users import Principal
+from access.policy import Principal
 from reports.report import HINTS_NOT_VERDICTS, model_accuracy
 
 REVIEW_PAGE = "views/review.py"

@@ -213,6 +213,11 @@ class CoachingNote(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
 
+#: What a new workspace keeps, in days, until an admin changes it on Settings: recordings and stills
+#: (the biometric data) a month, per-second results a year, the audit log two years.
+RETENTION_DEFAULTS = {"video_retention_days": 30, "data_retention_days": 365, "audit_retention_days": 730}
+
+
 class Workspace(Base):
     """Workspace-wide privacy settings: one row. `rep_analysis` None means the admin has not chosen yet."""
 
@@ -220,10 +225,11 @@ class Workspace(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     rep_analysis: Mapped[Optional[bool]] = mapped_column(Boolean)
-    video_retention_days: Mapped[int] = mapped_column(Integer, default=30)
-    data_retention_days: Mapped[int] = mapped_column(Integer, default=365)
+    video_retention_days: Mapped[int] = mapped_column(Integer, default=RETENTION_DEFAULTS["video_retention_days"])
+    data_retention_days: Mapped[int] = mapped_column(Integer, default=RETENTION_DEFAULTS["data_retention_days"])
     # Who did what is personal data too: kept long enough to answer an access question, then purged.
-    audit_retention_days: Mapped[int] = mapped_column(Integer, default=730, server_default="730")
+    audit_retention_days: Mapped[int] = mapped_column(Integer, default=RETENTION_DEFAULTS["audit_retention_days"],
+                                                      server_default=str(RETENTION_DEFAULTS["audit_retention_days"]))
     updated_by: Mapped[Optional[str]] = mapped_column(String(200))
     updated_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
 

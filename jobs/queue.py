@@ -35,7 +35,7 @@ from huey.api import TaskWrapper
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from config import REPO_ROOT, Settings, get_settings
+from config import QUEUE_FILE, REPO_ROOT, Settings, get_settings
 from db.models import Call, CallStatus, Job, utcnow
 from db.session import session_scope
 from pipeline.analyze import AnalysisSettings
@@ -59,7 +59,7 @@ class Queue:
 def queue_url(settings: Settings | None = None) -> str:
     """RAPPORT_QUEUE_URL, or the embedded default: a SQLite file next to the store."""
     settings = settings or get_settings()
-    return settings.queue_url or f"sqlite:///{settings.data_dir / 'queue.db'}"
+    return settings.queue_url or f"sqlite:///{settings.data_dir / QUEUE_FILE}"
 
 
 def get_queue() -> Queue:

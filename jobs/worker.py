@@ -28,7 +28,7 @@ from config import get_settings
 from jobs import queue as jobs
 from calls.lifecycle import NotFound, analyze_call
 from pipeline.errors import InputError
-from access.users import purge
+from access.retention import purge
 
 log = logging.getLogger(__name__)
 

@@ -22,6 +22,7 @@ from typing import Callable, Iterable, Iterator
 import cv2
 import numpy as np
 
+from config import Settings
 from model.classifier import BATCH, FLIP_TTA
 from model.preprocess import crop_face
 from model.detect import FaceDetector
@@ -36,16 +37,16 @@ Progress = Callable[[str, float], None]
 
 @dataclass(frozen=True)
 class AnalysisSettings:
-    fps: float = 4.0
+    fps: float = Settings.analysis_fps
     """Frames analysed per second of call."""
-    detector: str = "haar"
+    detector: str = Settings.detector
     """Face detector (see model.detect.DETECTORS); Haar is the default for speed, see the README."""
     detect_every_s: float = 2.0
     """Seconds between detector runs; the tracker carries faces in between."""
     analysis_width: int = 640
     """Frames are decoded straight to this width for detection and cropping."""
-    rep_position: str = "left"
-    min_shift_seconds: float = 3.0
+    rep_position: str = Settings.rep_position
+    min_shift_seconds: float = Settings.min_shift_seconds
     rep_analysis: bool = True
     flip_tta: bool = FLIP_TTA
     """Average each face's probabilities with its mirror image (see model.classifier.FLIP_TTA)."""

@@ -30,11 +30,6 @@ PLAYABLE = {
 }
 
 
-def review_copy_path(call_id: int) -> Path:
-    """Where a call's playable copy lives, relative to the data folder (deleted with its media)."""
-    return Path("renders") / str(call_id) / "review.mp4"
-
-
 def browser_plays(info: VideoInfo) -> bool:
     """True when the upload itself can go to the player: a container and codecs every browser handles."""
     families = set(info.container.split(","))

@@ -11,7 +11,9 @@ from collections.abc import Callable
 
 from db.session import session_scope
 from calls.lifecycle import NotFound, export_csv
-from access.users import active_user, can_see_call, record
+from access.audit import record
+from access.policy import can_see_call
+from access.users import active_user
 from reports.report import build_html, build_pdf
 
 FORMATS: dict[str, Callable[[int], bytes | str]] = {"pdf": build_pdf, "html": build_html, "csv": export_csv}

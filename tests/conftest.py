@@ -38,10 +38,17 @@ def store(tmp_path, monkeypatch) -> Path:
 @pytest.fixture(scope="session")
 def videos(tmp_path_factory) -> dict[str, Path]:
     """Call recordings composed of real face photos (scikit-image, matplotlib), made once per run."""
-    from tools.synthetic import Appearance, CallScript, write_call_video
+    from tools.synthetic import write_call_video
 
     folder = tmp_path_factory.mktemp("videos")
-    scripts = {
+    return {name: write_call_video(folder / name, script) for name, script in video_scripts().items()}
+
+
+def video_scripts() -> dict:
+    """What each recording of the `videos` fixture shows (tests compare decoded frames with the drawn ones)."""
+    from tools.synthetic import Appearance, CallScript
+
+    return {
         "gallery.mp4": CallScript(duration_s=8),
         "gallery_right.mp4": CallScript(duration_s=6, rep_position="right"),
         "stacked.mkv": CallScript(duration_s=6, layout="stacked", rep_position="top"),
@@ -54,7 +61,6 @@ def videos(tmp_path_factory) -> dict[str, Path]:
         "nofaces.mp4": CallScript(duration_s=4, rep=(Appearance(0, None),), prospect=(Appearance(0, None),)),
         "ntsc.mp4": CallScript(duration_s=4, fps=29.97),
     }
-    return {name: write_call_video(folder / name, script) for name, script in scripts.items()}
 
 
 @pytest.fixture(scope="session")

@@ -12,8 +12,10 @@ from db.session import session_scope
 from calls import lifecycle as calls
 from pipeline.analyze import AnalysisSettings
 from model.detect import HaarDetector, MtcnnDetector
-from pipeline.video import probe, read_frame_at, sample_frames
+from pipeline.video import probe, read_frame_at, read_frames_at, sample_frames
+from tests.conftest import video_scripts
 from tests.helpers import write_phone_clip
+from tools.synthetic import render_frame
 
 
 # ----------------------------------------------------------------------------- video source
@@ -39,9 +41,32 @@ def test_ntsc_frame_rate_stays_fractional(videos):
     assert info.n_seconds == 4
 
 
-def test_read_frame_at_returns_the_frame_at_that_time(videos):
-    frame = read_frame_at(videos["gallery.mp4"], 3.2)
-    assert frame.shape == (720, 1280, 3)
+def test_read_frame_at_returns_the_frame_shown_at_that_time(videos):
+    """Compared with the frames as drawn (faces drift, the prospect leaves at 4 s): the frame at the asked
+    time matches, frames a second away or at 0 s do not; the batch reader used for stills agrees."""
+    script = video_scripts()["moving.mp4"]
+
+    def error(frame, index):  # mean absolute difference, grey levels
+        return float(np.abs(frame.astype(np.float32) - render_frame(script, index).astype(np.float32)).mean())
+
+    for t in (0.5, 3.2, 6.9):
+        frame = read_frame_at(videos["moving.mp4"], t)
+        assert frame.shape == (720, 1280, 3)
+        index = int(t * script.fps + 1e-6)
+        right = error(frame, index)
+        assert right < 3.0, (t, right)
+        for other in (0, index - int(script.fps), index + int(script.fps)):
+            if 0 <= other < script.duration_s * script.fps and abs(other - index) >= script.fps / 2:
+                assert error(frame, other) > 2 * right + 1.0, (t, other)
+    away = video_scripts()["away.mp4"]  # the prospect's camera shows a face, then none from 4 s, then the face
+    with_face, without = render_frame(away, 75), render_frame(away, 165)
+    at_2_5, at_5_5 = read_frames_at(videos["away.mp4"], [2.5, 5.5])
+    assert error_between(at_2_5, with_face) < 3.0 < 10.0 < error_between(at_2_5, without)
+    assert error_between(at_5_5, without) < 3.0 < 10.0 < error_between(at_5_5, with_face)
+
+
+def error_between(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.abs(a.astype(np.float32) - b.astype(np.float32)).mean())
 
 
 # ----------------------------------------------------------------------------- detectors
@@ -197,7 +222,8 @@ def test_reassign_swaps_roles_without_the_video_analysis(store, videos, classifi
     call_id = analyse(videos, "gallery.mp4")
     calls.analyze_call(call_id, classifier)
     before = calls.export_csv(call_id)
-    monkeypatch.setattr("pipeline.analyze.analyze_video", lambda *a, **k: pytest.fail("video re-analysed"))
+    # Any re-analysis samples frames through pipeline.analyze's own name, whoever holds `analyze_video`.
+    monkeypatch.setattr("pipeline.analyze.sample_frames", lambda *a, **k: pytest.fail("video re-analysed"))
     calls.reassign_roles(call_id, swap=True)
     boxes = role_boxes(call_id)
     assert boxes["rep"][0] > 0.5

@@ -7,9 +7,9 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select
 
-from db.models import AuditEvent, Call, EmotionSecond, Snapshot, utcnow
+from db.models import AuditEvent, Call, EmotionSecond, Snapshot, User, utcnow
 from db.session import session_scope
-from access import users as privacy
+from access import policy, retention, users
 from calls import lifecycle as calls
 from pipeline.analyze import AnalysisSettings
 from tests.helpers import run_cli
@@ -39,13 +39,13 @@ def test_purge_removes_exactly_what_is_due(store, videos, classifier):
         s.add_all([AuditEvent(at=utcnow() - dt.timedelta(days=days), username="old", action="sign_in")
                    for days in (800, 731, 700)])
 
-    dry = privacy.purge(dry_run=True)
+    dry = retention.purge(dry_run=True)
     assert (dry.videos_deleted, dry.calls_deleted, dry.audit_events_deleted) == (2, 1, 2)  # media of the 40- and 400-day calls; the 400-day call
     assert all(files_of(store, c) for c in (fresh, old_media, ancient))  # a dry run touches nothing
 
     with session_scope() as s:
         assert s.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.username == "old")) == 3
-    report = privacy.purge()
+    report = retention.purge()
     assert (report.videos_deleted, report.calls_deleted, report.call_ids) == (2, 1, [ancient])
     assert files_of(store, fresh) and not files_of(store, old_media)
     with session_scope() as s:
@@ -58,7 +58,7 @@ def test_purge_removes_exactly_what_is_due(store, videos, classifier):
         assert s.scalar(select(func.count()).select_from(EmotionSecond).where(EmotionSecond.call_id == fresh)) > 0
         assert s.scalar(select(AuditEvent).where(AuditEvent.action == "purge")).detail["calls"] == 1
         assert s.scalars(select(AuditEvent.at).where(AuditEvent.username == "old")).one() > utcnow() - dt.timedelta(days=701)
-    assert privacy.purge().calls_deleted == 0  # nothing left that is due
+    assert retention.purge().calls_deleted == 0  # nothing left that is due
 
 
 def test_users_roles_and_audit(store, videos, classifier):
@@ -66,24 +66,24 @@ def test_users_roles_and_audit(store, videos, classifier):
     with session_scope() as s:
         s.get(Call, mine).rep.team = "East"
     other = analysed_call(videos, classifier, rep="Eve")
-    privacy.add_user("boss", "correct horse battery", "admin")
-    privacy.add_user("mgr", "correct horse battery", "manager", team="East")
-    privacy.add_user("dana", "correct horse battery", "rep", rep_name="Dana")
+    users.add_user("boss", "correct horse battery", "admin")
+    users.add_user("mgr", "correct horse battery", "manager", team="East")
+    users.add_user("dana", "correct horse battery", "rep", rep_name="Dana")
     with pytest.raises(ValueError, match="at least 10"):
-        privacy.add_user("short", "abc", "admin")
+        users.add_user("short", "abc", "admin")
     with pytest.raises(ValueError, match="role must be"):
-        privacy.add_user("x", "correct horse battery", "owner")
-    assert privacy.authenticate("dana", "wrong password") is None
-    users = {u: privacy.authenticate(u, "correct horse battery") for u in ("boss", "mgr", "dana")}
+        users.add_user("x", "correct horse battery", "owner")
+    assert users.authenticate("dana", "wrong password") is None
+    users = {u: users.authenticate(u, "correct horse battery") for u in ("boss", "mgr", "dana")}
     with session_scope() as s:
-        seen = {u: sorted(c.id for c in s.scalars(privacy.visible_calls(s, user))) for u, user in users.items()}
+        seen = {u: sorted(c.id for c in s.scalars(policy.visible_calls(s, user))) for u, user in users.items()}
         assert seen == {"boss": [mine, other], "mgr": [mine], "dana": [mine]}
-        assert not privacy.can_see_call(s, users["dana"], other)
-        assert privacy.can_change(users["mgr"]) and not privacy.can_change(users["dana"])
+        assert not policy.can_see_call(s, users["dana"], other)
+        assert policy.can_change(users["mgr"]) and not policy.can_change(users["dana"])
         actions = [(e.username, e.action) for e in s.scalars(select(AuditEvent).order_by(AuditEvent.id))]
     assert ("dana", "sign_in_failed") in actions and ("dana", "sign_in") in actions and ("cli", "user_added") in actions
     with session_scope() as s:
-        stored = s.scalar(select(privacy.User.password_hash).where(privacy.User.username == "boss"))
+        stored = s.scalar(select(User.password_hash).where(User.username == "boss"))
     assert stored.startswith("$argon2id$") and "correct horse" not in stored
 
 

@@ -10,9 +10,10 @@ import pytest
 
 from db.models import Call
 from db.session import session_scope
-from access import users as privacy
+from access import retention
 from calls import lifecycle as calls
-from pipeline.review_copy import MAX_HEIGHT, browser_plays, review_copy_path, write_review_copy
+from config import review_copy_path
+from pipeline.review_copy import MAX_HEIGHT, browser_plays, write_review_copy
 from pipeline.video import probe, read_frame_at
 from tests.helpers import write_phone_clip
 
@@ -57,7 +58,7 @@ def test_analysing_an_avi_leaves_a_copy_for_the_player_that_retention_removes(st
     assert probe(copy).codec == "h264" and not (store / review_copy_path(mp4)).exists()
     with session_scope() as s:
         s.get(Call, avi).created_at -= dt.timedelta(days=40)  # past video retention (30 days), within data retention
-    assert privacy.purge(username="test").videos_deleted == 1
+    assert retention.purge(username="test").videos_deleted == 1
     assert not copy.exists() and not copy.parent.exists()
     with session_scope() as s:
         assert s.get(Call, avi).source_path is None and s.get(Call, mp4).source_path is not None

@@ -31,7 +31,7 @@ def main() -> int:
 
         from config import REPO_ROOT
         from db.session import init_db
-        from access.users import set_workspace
+        from access.workspace import set_workspace
         from tools.seed import seed_call, seed_users, sign_in
 
         init_db()

@@ -32,7 +32,7 @@ def seed(data: Path) -> int:
     """Fill the store at `data`; returns the id of the call to show on the review page."""
     from db.models import CallStatus
     from db.session import init_db
-    from access.users import set_workspace
+    from access.workspace import set_workspace
     from tools.synthetic import CallScript, write_call_video
     from tools.seed import seed_call, seed_team, seed_users
 

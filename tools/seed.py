@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 from sqlalchemy import insert
 
-from config import EMOTIONS, get_settings
+from config import EMOTIONS, get_settings, snapshot_folder
 from db.models import Call, CallStatus, CoachingNote, Job, Rep, ScriptStage, Track, TrackSecond, utcnow
 from db.session import session_scope
 from pipeline.analyze import derive
@@ -138,7 +138,7 @@ def seed_call(*, title: str = "Acme Corp renewal", rep: str = "Dana Whitfield", 
                         error=call.error))
         if status != CallStatus.DONE:
             return SeededCall(call.id, title, 0)
-        folder = Path("snapshots") / str(call.id) / "seed"
+        folder = snapshot_folder(call.id, "seed")
         for track_no, role in roles.items():
             thumb = folder / f"track-{track_no}.jpg"
             save_jpeg(cv2.resize(face_portrait(FACES[role]), (120, 140)), settings.data_dir / thumb)

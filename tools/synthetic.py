@@ -242,6 +242,12 @@ class _Renderer:
         cv2.putText(canvas, text, (x, y), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), thickness, cv2.LINE_AA)
 
 
+def render_frame(script: CallScript, index: int) -> np.ndarray:
+    """The BGR frame number `index` of `script` as `write_call_video` draws it before encoding (ground truth
+    for tests of decoding at a time: frame `index` is shown from `index / fps` s)."""
+    return cv2.cvtColor(_Renderer(script).frame(index, index / script.fps), cv2.COLOR_YUV2BGR_I420)
+
+
 _CODECS = {".mp4": "libx264", ".m4v": "libx264", ".mov": "libx264", ".mkv": "libx264", ".webm": "libvpx-vp9", ".avi": "mpeg4"}
 _CODEC_OPTIONS = {"libx264": {"preset": "ultrafast"}, "libvpx-vp9": {"deadline": "realtime", "cpu-used": "8", "row-mt": "1"}}
 

@@ -9,7 +9,7 @@ from dashboard import auth, data, ui
 from db.models import CallStatus
 from calls.lifecycle import NotFound, clock, delete_call
 from jobs.queue import retry_call
-from access.users import record
+from access.audit import record
 
 viewer = auth.require_user()
 st.title("Calls")

@@ -25,7 +25,7 @@ from reports.charts import shares_figure
 from db.models import CallStatus
 from calls.lifecycle import add_note, add_stage, clock, delete_note, delete_stage, reassign_roles
 from reports.exports import export
-from access.users import record
+from access.audit import record
 from reports.report import (REP_ANALYSIS_OFF, STAGE_NAMES, load_moments, load_notes, load_stages, load_tracks,
                              notes_at)
 from pipeline.roles import PROSPECT, REP

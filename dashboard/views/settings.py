@@ -10,8 +10,10 @@ import streamlit as st
 
 from dashboard import auth, data, ui
 from calls.lifecycle import NotFound, delete_rep
-from access.users import (MIN_PASSWORD_LENGTH, ROLES, add_user, forced_rep_analysis, purge, record, set_password,
-                              set_rep_team, set_user_active, set_workspace)
+from access.audit import record
+from access.retention import purge
+from access.users import MIN_PASSWORD_LENGTH, ROLES, add_user, set_password, set_rep_team, set_user_active
+from access.workspace import forced_rep_analysis, set_workspace
 
 MAX_RETENTION_DAYS = 3650
 

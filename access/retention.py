@@ -1,0 +1,79 @@
+"""Retention: delete what the workspace says is due, and every file a call owns.
+
+Source videos, stills and the playable copy after `video_retention_days` (the call's rows stay); whole
+calls after `data_retention_days`; audit events after `audit_retention_days`. Files go first, then rows.
+Workers run `purge` daily; `python -m pipeline purge [--dry-run]` runs it by hand.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from dataclasses import dataclass, field
+
+from sqlalchemy import delete, func, select
+
+from access.audit import audit
+from access.workspace import get_workspace
+from config import SNAPSHOTS, call_media_folders, get_settings
+from db.models import AuditEvent, Call, Snapshot, utcnow
+from db.session import session_scope
+
+
+@dataclass
+class PurgeReport:
+    videos_deleted: int = 0
+    snapshot_files_deleted: int = 0
+    calls_deleted: int = 0
+    call_ids: list[int] = field(default_factory=list)
+    audit_events_deleted: int = 0
+
+
+def purge(dry_run: bool = False, now: dt.datetime | None = None, username: str = "retention") -> PurgeReport:
+    """Delete what retention says is due: media of old calls, whole calls past data retention, old audit events."""
+    settings = get_settings()
+    now = now or utcnow()
+    report = PurgeReport()
+    with session_scope() as session:
+        workspace = get_workspace(session)
+        media_cutoff = now - dt.timedelta(days=workspace.video_retention_days)
+        data_cutoff = now - dt.timedelta(days=workspace.data_retention_days)
+        audit_cutoff = now - dt.timedelta(days=workspace.audit_retention_days)
+        media_due = session.scalars(select(Call).where(Call.created_at < media_cutoff, Call.media_purged_at.is_(None))).all()
+        calls_due = session.scalars(select(Call).where(Call.created_at < data_cutoff)).all()
+        for call in media_due:
+            source = settings.data_dir / call.source_path if call.source_path else None
+            stills = sorted((settings.data_dir / SNAPSHOTS / str(call.id)).rglob("*.jpg"))
+            report.videos_deleted += int(bool(source and source.exists()))
+            report.snapshot_files_deleted += len(stills)
+            if dry_run:
+                continue
+            if source:
+                source.unlink(missing_ok=True)
+            for folder in call_media_folders(call.id):  # stills, and the playable copy of the recording
+                shutil.rmtree(settings.data_dir / folder, ignore_errors=True)
+            session.execute(delete(Snapshot).where(Snapshot.call_id == call.id))
+            call.source_path, call.media_purged_at = None, now
+        for call in calls_due:
+            report.calls_deleted += 1
+            report.call_ids.append(call.id)
+            if not dry_run:
+                delete_call_files(call.id, call.source_path)
+                session.delete(call)
+        report.audit_events_deleted = session.scalar(select(func.count()).where(AuditEvent.at < audit_cutoff))
+        if not dry_run:
+            session.execute(delete(AuditEvent).where(AuditEvent.at < audit_cutoff))
+            audit(session, username, "purge", None, videos=report.videos_deleted, calls=report.calls_deleted,
+                  snapshots=report.snapshot_files_deleted, audit_events=report.audit_events_deleted)
+        else:
+            session.rollback()
+    return report
+
+
+def delete_call_files(call_id: int, source_path: str | None) -> None:
+    """Every file a call owns: its upload and its per-call folders (stills, thumbnails, the playable copy)."""
+    data_dir = get_settings().data_dir
+    if source_path:
+        (data_dir / source_path).unlink(missing_ok=True)
+    for folder in call_media_folders(call_id):
+        shutil.rmtree(data_dir / folder, ignore_errors=True)
