@@ -28,7 +28,8 @@ def _rep_analysis_on() -> bool:
 
 def cmd_analyze(args) -> int:
     from model.classifier import load_classifier
-    from calls.lifecycle import analyze_call, create_call
+    from calls.intake import create_call
+    from pipeline.store import analyze_call
 
     classifier = load_classifier()
     call_id = create_call(args.video, title=args.title, rep=args.rep, prospect_name=args.prospect,
@@ -103,7 +104,7 @@ def _require_user(username: str) -> None:
 
 
 def cmd_reassign(args) -> int:
-    from calls.lifecycle import reassign_roles
+    from calls.roles import reassign_roles
     from access.audit import record
 
     assignments = {}
@@ -227,7 +228,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     from db.session import init_db
     from model.classifier import ModelFileError
-    from calls.lifecycle import NotFound
+    from pipeline.errors import NotFound
 
     args = build_parser().parse_args(argv)
     try:

@@ -16,11 +16,11 @@ from dataclasses import dataclass
 import streamlit as st
 from sqlalchemy import select
 
+from access import audit, policy, users, workspace
 from config import get_settings
 from dashboard import ui
 from db.models import RETENTION_DEFAULTS, User
 from db.session import session_scope
-from access import audit, policy, users, workspace
 
 SESSION_KEY = "signed_in_user"
 LAST_SEEN_KEY = "_last_seen"  # time.time() of this session's latest run

@@ -25,17 +25,17 @@ import streamlit as st
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from config import EMOTIONS, get_settings
-from reports.charts import timeline_figure
-from db.models import AuditEvent, Call, CallStatus, EmotionSecond, Rep, Shift, Track, User
-from db.session import session_scope
-from calls.lifecycle import NotFound
-from jobs.queue import latest_job
 from access.policy import Principal, can_administer, can_see_call, uploadable_reps, visible_calls
 from access.workspace import get_workspace, rep_analysis_enabled
-from reports.report import (CallFacts, CallSummary, Stage, Timeline, load_facts, load_timeline, mood_of,
-                             shares_from_counts, summarize_timeline)
+from config import EMOTIONS, get_settings, review_copy_path
+from db.models import AuditEvent, Call, CallStatus, EmotionSecond, Rep, Shift, Track, User
+from db.session import session_scope
+from jobs.queue import latest_job
+from pipeline.errors import NotFound
 from pipeline.roles import PROSPECT, REP
+from reports.charts import timeline_figure
+from reports.facts import CallFacts, CallTimeline, MarkedStage, load_facts, load_timeline
+from reports.summary import CallSummary, mood_of, shares_from_counts, summarize_timeline
 
 VIDEO_TYPES = {".mp4": "video/mp4", ".m4v": "video/mp4", ".mov": "video/mp4", ".webm": "video/webm", ".mkv": "video/webm"}
 
@@ -79,17 +79,17 @@ def call_facts(viewer: Principal, call_id: int) -> CallFacts | None:
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
-def timeline(call_id: int, version: str) -> Timeline:
+def timeline(call_id: int, version: str) -> CallTimeline:
     return load_timeline(call_id)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def summary(call_id: int, version: str, stages: tuple[Stage, ...]) -> CallSummary:
+def summary(call_id: int, version: str, stages: tuple[MarkedStage, ...]) -> CallSummary:
     return summarize_timeline(timeline(call_id, version), stages)
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
-def timeline_chart(call_id: int, version: str, stages: tuple[Stage, ...], roles: tuple[str, ...]) -> go.Figure:
+def timeline_chart(call_id: int, version: str, stages: tuple[MarkedStage, ...], roles: tuple[str, ...]) -> go.Figure:
     """Shared, never mutated by callers (st.plotly_chart copies it): no pickling of ~25k points per run."""
     data = timeline(call_id, version)
     return timeline_figure(data.seconds, data.shifts, [(s.name, s.start_s, s.end_s) for s in stages], roles=roles)

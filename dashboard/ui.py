@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import streamlit as st
 
+from access.policy import Principal
 from dashboard import data
 from db.models import CallStatus
-from access.policy import Principal
-from reports.report import HINTS_NOT_VERDICTS, model_accuracy
+from reports.facts import model_accuracy
+from reports.summary import HINTS_NOT_VERDICTS
 
 REVIEW_PAGE = "views/review.py"
 CALLS_PAGE = "views/calls.py"

@@ -35,11 +35,12 @@ from huey.api import TaskWrapper
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from calls.intake import create_call
 from config import QUEUE_FILE, REPO_ROOT, Settings, get_settings
 from db.models import Call, CallStatus, Job, utcnow
 from db.session import session_scope
 from pipeline.analyze import AnalysisSettings
-from calls.lifecycle import NotFound, create_call
+from pipeline.errors import NotFound
 
 log = logging.getLogger(__name__)
 

@@ -24,11 +24,12 @@ import sys
 import threading
 import time
 
+from access.retention import purge
 from config import get_settings
 from jobs import queue as jobs
-from calls.lifecycle import NotFound, analyze_call
+from pipeline.errors import NotFound
 from pipeline.errors import InputError
-from access.retention import purge
+from pipeline.store import analyze_call
 
 log = logging.getLogger(__name__)
 

@@ -24,8 +24,8 @@ import numpy as np
 
 from config import Settings
 from model.classifier import BATCH, FLIP_TTA
-from model.preprocess import crop_face
 from model.detect import FaceDetector
+from model.preprocess import crop_face
 from pipeline.roles import REP, TrackSummary, assign_roles
 from pipeline.shifts import EmotionShift, detect_shifts
 from pipeline.timeline import EmotionTimeline, TrackSecondRows, TrackSeconds, build_timelines

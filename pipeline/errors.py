@@ -1,7 +1,8 @@
-"""Bad-input errors: each says exactly what is wrong with the file, in words a manager understands.
+"""The errors every layer shares: bad input (each says exactly what is wrong with the file, in words a
+manager understands) and "not found".
 
-The CLI prints the message and exits with `InputError.exit_code`; the worker
-stores it on the call and never retries an `InputError` (the file will not get better).
+The CLI prints the message and exits with `InputError.exit_code` (2), or 3 for `NotFound`; the worker
+stores an `InputError` on the call and never retries it (the file will not get better).
 """
 
 
@@ -27,3 +28,7 @@ class CorruptVideo(InputError):
 
 class UnsupportedCodec(InputError):
     pass
+
+
+class NotFound(LookupError):
+    """No call (or rep) with that id; also what a user without access is told."""

@@ -1,4 +1,9 @@
-"""Annotated review stills: a box around each face, its role, its likely emotions."""
+"""Annotated review stills: a box around each face, its role, its likely emotions; which moments get one.
+
+`render_snapshots` draws every shift (strongest first, at most `MAX_SNAPSHOTS`) and the prospect's strongest
+moments; `render_thumbnails` crops one face per track so a manager can tell who is who when fixing roles.
+Paths returned are relative to the data folder (see `config.snapshot_folder`).
+"""
 
 from __future__ import annotations
 
@@ -9,9 +14,15 @@ import cv2
 import numpy as np
 
 from config import EMOTIONS
+from pipeline.analyze import CallAnalysis
+from pipeline.roles import PROSPECT
+from pipeline.shifts import strongest_moments
+from pipeline.timeline import EmotionTimeline, TrackSecondRows, clock
+from pipeline.video import read_frames_at
 
 ROLE_COLOURS = {"rep": (235, 140, 40), "prospect": (60, 180, 60)}  # BGR
 OTHER_COLOUR = (170, 170, 170)
+MAX_SNAPSHOTS = 24
 
 
 @dataclass(frozen=True)
@@ -67,3 +78,56 @@ def save_jpeg(image: np.ndarray, path: Path, quality: int = 88) -> Path:
     if not cv2.imwrite(str(path), image, [cv2.IMWRITE_JPEG_QUALITY, quality]):
         raise OSError(f"could not write {path}")
     return path
+
+
+def _faces_at(second: int, timelines: dict[str, EmotionTimeline], track_seconds: list[TrackSecondRows],
+              roles: dict[int, str]) -> list[FaceAnnotation]:
+    faces = []
+    for rows in track_seconds:
+        hit = np.flatnonzero(rows.seconds == second)
+        if len(hit):
+            role = roles[rows.track_id]
+            probs = timelines[role].probs[second]
+            faces.append(FaceAnnotation(role, rows.boxes[hit[0]], None if np.isnan(probs[0]) else probs))
+    return faces
+
+
+
+def render_snapshots(source: Path, timelines, track_seconds, roles, shifts, data_dir: Path, folder: Path) -> list[dict]:
+    """Annotated stills for every shift (strongest first, capped) and the prospect's strongest moments."""
+    moments = [(s.t_s, f"{s.role.capitalize()}: likely {s.from_emotion} -> {s.to_emotion} at {clock(s.t_s)}",
+                "shift", (s.role, s.t_s)) for s in sorted(shifts, key=lambda s: -s.strength)[:MAX_SNAPSHOTS]]
+    shift_seconds = {int(m[0]) for m in moments}
+    if PROSPECT in timelines:
+        for second in strongest_moments(timelines[PROSPECT]):
+            if second not in shift_seconds:
+                moments.append((float(second), f"Prospect's strongest moment at {clock(second)}", "peak", None))
+    moments.sort(key=lambda m: m[0])
+    out = []
+    frames = read_frames_at(source, [int(m[0]) + 0.5 for m in moments]) if moments else iter(())
+    for (t_s, caption, kind, key), frame in zip(moments, frames):
+        second = int(t_s)
+        image = annotate(frame, _faces_at(second, timelines, track_seconds, roles), caption)
+        relative = folder / f"{kind}-{second:05d}-{len(out)}.jpg"
+        save_jpeg(image, data_dir / relative)
+        out.append({"t_s": float(second), "kind": kind, "caption": caption, "path": str(relative), "shift_key": key})
+    return out
+
+
+
+def render_thumbnails(source: Path, result: CallAnalysis, data_dir: Path, folder: Path, limit: int = 12) -> dict[int, str]:
+    """One face crop per track, so a manager can see who is who when fixing roles."""
+    out = {}
+    by_track = {r.track_id: r for r in result.track_seconds}
+    chosen = [(s.track_id, by_track[s.track_id], len(by_track[s.track_id].seconds) // 2)
+              for s in sorted(result.tracks, key=lambda s: -s.n_frames)[:limit]]
+    frames = read_frames_at(source, [rows.seconds[middle] + 0.5 for _, rows, middle in chosen]) if chosen else iter(())
+    for (track_id, rows, middle), frame in zip(chosen, frames):
+        h, w = frame.shape[:2]
+        x1, y1, x2, y2 = (rows.boxes[middle] * [w, h, w, h]).astype(int)
+        pad = (x2 - x1) // 4
+        crop = frame[max(0, y1 - pad): y2 + pad, max(0, x1 - pad): x2 + pad]
+        relative = folder / f"track-{track_id}.jpg"
+        save_jpeg(crop, data_dir / relative)
+        out[track_id] = str(relative)
+    return out

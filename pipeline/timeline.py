@@ -132,3 +132,9 @@ def build_timelines(tracks: list[TrackSecondRows], roles: dict[int, str], n_seco
             probs = np.where(weight[:, None] > 0, sums / weight[:, None], np.nan)
         timelines[role] = EmotionTimeline(role, smooth(probs), frames)
     return timelines
+
+
+def clock(seconds: float) -> str:
+    """m:ss (h:mm:ss from an hour on): the call-time format of captions, pages and reports."""
+    seconds = int(seconds)
+    return f"{seconds // 60}:{seconds % 60:02d}" if seconds < 3600 else f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"

@@ -10,6 +10,7 @@ line; an hour-long call stays as responsive as a five-minute one.
 
 from __future__ import annotations
 
+import io
 import math
 from collections.abc import Iterable, Sequence
 
@@ -19,8 +20,9 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from config import EMOTIONS
-from calls.lifecycle import clock
 from pipeline.roles import PROSPECT, REP
+from pipeline.timeline import clock
+from reports.facts import CallTimeline, MarkedStage
 
 EMOTION_COLOURS: dict[str, str] = {
     "angry": "#E4572E",
@@ -210,3 +212,53 @@ def team_figure(team: pd.DataFrame, height: int = 300) -> go.Figure:
     fig.update_yaxes(tickformat=".0%", range=[0, 1.1], row=1, col=1)
     fig.update_layout(height=height, margin=dict(l=10, r=10, t=40, b=10), template="plotly_white", font=FONT, showlegend=False)
     return fig
+
+
+# ----------------------------------------------------------------------------- static (the PDF)
+def timeline_png(timeline: CallTimeline, stages: Sequence[MarkedStage] = (), width_in: float = 10.0,
+                 roles: Sequence[str] = (REP, PROSPECT)) -> bytes:
+    """The roles' timelines as a static image for the PDF (matplotlib: no browser, no kaleido)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    n = max(1, timeline.n_seconds)
+    fig = Figure(figsize=(width_in, 2.3 * len(roles)), dpi=150)
+    FigureCanvasAgg(fig)
+    grid = fig.add_gridspec(2 * len(roles), 1, height_ratios=[5, 0.5] * len(roles), hspace=0.25)
+    for index, role in enumerate(roles):
+        rows = timeline.seconds[timeline.seconds["role"] == role].sort_values("second")
+        ax, band = fig.add_subplot(grid[2 * index]), fig.add_subplot(grid[2 * index + 1])
+        if len(rows):
+            x = rows["second"].to_numpy()
+            probs = np.nan_to_num(rows[list(EMOTIONS)].to_numpy().T)
+            ax.stackplot(x, probs, colors=[EMOTION_COLOURS[e] for e in EMOTIONS], labels=EMOTIONS, step="post", linewidth=0)
+            codes = rows["dominant"].map({e: i for i, e in enumerate(EMOTIONS)}).to_numpy(dtype=float)
+            colours = np.array([_rgb(EMOTION_COLOURS[e]) for e in EMOTIONS] + [(1.0, 1.0, 1.0)])
+            band.imshow(colours[np.where(np.isnan(codes), len(EMOTIONS), codes).astype(int)][None], aspect="auto",
+                        extent=(0, n, 0, 1), interpolation="nearest")
+        for shift in timeline.shifts[timeline.shifts["role"] == role].itertuples():
+            marker = {"positive": "^", "negative": "v"}.get(shift.direction, "o")
+            ax.plot(shift.t_s, 1.07, marker=marker, color=DIRECTION_COLOURS[shift.direction], markersize=7, clip_on=False)
+        for stage in stages:
+            ax.axvspan(stage.start_s, stage.end_s, color="#288CEB", alpha=0.06)
+            if index == 0:
+                ax.text((stage.start_s + stage.end_s) / 2, 1.2, stage.name, ha="center", fontsize=7, color="#1f5fa8")
+        ax.set_xlim(0, n)
+        ax.set_ylim(0, 1.12)
+        ax.set_yticks([0, 0.5, 1], ["0%", "50%", "100%"], fontsize=7)
+        ax.set_ylabel(role.capitalize(), fontsize=9, fontweight="bold", color=ROLE_COLOURS[role])
+        ax.spines[["top", "right"]].set_visible(False)
+        ax.set_xticks([])
+        band.set_xlim(0, n)
+        band.set_yticks([])
+        ticks, labels = time_ticks(n)
+        band.set_xticks(ticks, labels if index == len(roles) - 1 else [], fontsize=7)
+    fig.axes[0].legend(loc="upper center", bbox_to_anchor=(0.5, 1.55), ncol=7, fontsize=7, frameon=False)
+    out = io.BytesIO()
+    fig.savefig(out, format="png", bbox_inches="tight")
+    return out.getvalue()
+
+
+
+def _rgb(hex_colour: str) -> tuple[float, float, float]:
+    return tuple(int(hex_colour[i : i + 2], 16) / 255 for i in (1, 3, 5))  # type: ignore[return-value]

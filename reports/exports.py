@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from db.session import session_scope
-from calls.lifecycle import NotFound, export_csv
 from access.audit import record
 from access.policy import can_see_call
 from access.users import active_user
+from db.session import session_scope
+from pipeline.errors import NotFound
+from reports.csv_export import export_csv
 from reports.report import build_html, build_pdf
 
 FORMATS: dict[str, Callable[[int], bytes | str]] = {"pdf": build_pdf, "html": build_html, "csv": export_csv}

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from tools.browser import CHROMIUM, chromium, running_app, sign_in
 from db.models import AuditEvent
 from db.session import session_scope
+from tools.browser import CHROMIUM, chromium, running_app, sign_in
 from tools.seed import PASSWORD, seed_call, seed_users
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).is_file(), reason="needs Debian's chromium (apt-get install chromium)")

@@ -9,8 +9,8 @@ import json
 import pytest
 
 from config import EMOTIONS
-from tools.synthetic import write_corrupt_copy, write_not_a_video
 from tests.helpers import run_cli
+from tools.synthetic import write_corrupt_copy, write_not_a_video
 
 
 def env_for(store) -> dict:

@@ -159,7 +159,10 @@ def test_upload_page_shows_the_consent_reminder_and_live_progress(seeded):
     assert "Consent first" in texts(at)
     progress = [p for p in at.get("progress")]
     assert progress and "Globex demo" in progress[0].proto.text and "analysing frames" in progress[0].proto.text
-    assert running.call_id
+    with session_scope() as session:  # the bar is the running call's own job: its stage and percentage
+        job = session.scalar(select(Job).where(Job.call_id == running.call_id))
+    assert f"{job.stage} · {job.progress:.0f}%" in progress[0].proto.text
+    assert progress[0].proto.value == round(job.progress)
 
 
 def test_upload_page_asks_for_a_file_and_consent(seeded):

@@ -25,7 +25,7 @@ from db.session import session_scope
 from jobs import queue as jobs
 from pipeline.errors import InputError
 
-SHORT_S, LONG_S = 5, 60
+SHORT_S = 5
 
 
 # ----------------------------------------------------------------------------- fixtures and helpers
@@ -49,14 +49,6 @@ def short_clip(tmp_path_factory) -> Path:
     return write_call_video(tmp_path_factory.mktemp("clips") / "short.mp4", CallScript(duration_s=SHORT_S))
 
 
-@pytest.fixture(scope="session")
-def long_clip(tmp_path_factory) -> Path:
-    """Long enough that a worker can be caught (and killed) mid-job."""
-    from tools.synthetic import CallScript, write_call_video
-
-    return write_call_video(tmp_path_factory.mktemp("clips") / "long.mp4", CallScript(duration_s=LONG_S))
-
-
 @pytest.fixture
 def queue_env(store, worker_model, monkeypatch) -> Path:
     """The `store` fixture plus the embedded queue, fast heartbeats, and the model workers load."""
@@ -69,11 +61,15 @@ def queue_env(store, worker_model, monkeypatch) -> Path:
     get_settings.cache_clear()
 
 
-def start_worker(log: Path, *args: str, **env: str) -> subprocess.Popen:
-    """A real `python -m pipeline worker` with the test's environment; its output goes to `log`."""
+def start_worker(log: Path, *args: str, gate: Path | None = None, **env: str) -> subprocess.Popen:
+    """A real `python -m pipeline worker` with the test's environment; its output goes to `log`.
+
+    With `gate`, the worker's analysis holds at its first progress past 0 % until that file exists
+    (tests/gated_worker.py): a test can kill or stop it mid-job knowing it cannot have finished."""
+    module, extra = ("tests.gated_worker", {"RAPPORT_TEST_GATE": str(gate)}) if gate else ("pipeline", {})
     with open(log, "w") as out:
-        return subprocess.Popen([sys.executable, "-m", "pipeline", "worker", *args], cwd=REPO_ROOT,
-                                env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT)
+        return subprocess.Popen([sys.executable, "-m", module, "worker", *args], cwd=REPO_ROOT,
+                                env={**os.environ, **env, **extra}, stdout=out, stderr=subprocess.STDOUT)
 
 
 def wait_for(condition, timeout: float, what: str, workers: tuple[subprocess.Popen, ...] = ()):
@@ -249,17 +245,18 @@ def test_two_burst_workers_share_the_queue_and_a_bad_file_fails_once(queue_env, 
     assert jobs.get_queue().huey.pending_count() == 0
 
 
-def test_a_killed_worker_job_is_picked_up_again_and_a_stopped_worker_hands_its_job_back(queue_env, long_clip, tmp_path):
+def test_a_killed_worker_job_is_picked_up_again_and_a_stopped_worker_hands_its_job_back(queue_env, short_clip, tmp_path):
     fast = {"RAPPORT_VISIBILITY_TIMEOUT_S": "3"}
-    call_id, job_id = jobs.enqueue_call(long_clip)
+    call_id, job_id = jobs.enqueue_call(short_clip)
+    never = tmp_path / "never-opened"  # the first two workers are held mid-job: neither can finish it
 
-    first = start_worker(tmp_path / "first.log", **fast)
+    first = start_worker(tmp_path / "first.log", gate=never, **fast)
     running = wait_for(lambda: running_with_progress(job_id), 90, "the first worker to make progress", (first,))
     assert running.worker.endswith(f":{first.pid}")
     first.send_signal(signal.SIGKILL)
     first.wait(10)
 
-    second = start_worker(tmp_path / "second.log", **fast)
+    second = start_worker(tmp_path / "second.log", gate=never, **fast)
     wait_for(lambda: (j := running_with_progress(job_id)) and j.worker.endswith(f":{second.pid}"), 90,
              "the second worker to reap the job and make progress", (second,))
     assert job(job_id).attempts == 2

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from config import get_settings
-from tools.bench_queue import find_binary, throwaway_postgres, throwaway_redis
 from tests.test_jobs import assert_store_consistent, call, claims_in_logs, job, short_clip, start_worker, wait_for, worker_model
+from tools.bench_queue import find_binary, throwaway_postgres, throwaway_redis
 
 __all__ = ["short_clip", "worker_model"]  # fixtures shared with test_jobs.py
 
@@ -77,17 +77,17 @@ def test_two_workers_on_postgresql_and_redis_finish_six_jobs_once_each_despite_a
     get_settings.cache_clear()
     ids = [jobs.enqueue_call(medium_clip, title=f"call {i}") for i in range(6)]
     logs = [tmp_path / "worker-1.log", tmp_path / "worker-2.log"]
-    workers = {w.pid: w for w in (start_worker(log) for log in logs)}
+    # The victim is held mid-job (tests/gated_worker.py), so it is killed in progress, never after finishing.
+    victim, survivor = start_worker(logs[0], gate=tmp_path / "never-opened"), start_worker(logs[1])
 
-    def a_job_in_progress():
-        return next((j for _, job_id in ids if (j := job(job_id)).state == "running" and j.progress > 0), None)
+    def victims_job_in_progress():
+        return next((j for _, job_id in ids if (j := job(job_id)).state == "running" and j.progress > 0
+                     and j.worker.endswith(f":{victim.pid}")), None)
 
-    in_progress = wait_for(a_job_in_progress, 120, "a job in progress", tuple(workers.values()))
-    victim = workers.pop(int(in_progress.worker.rsplit(":", 1)[1]))
+    in_progress = wait_for(victims_job_in_progress, 120, "the victim's job in progress", (victim, survivor))
     victim.send_signal(signal.SIGKILL)
     victim.wait(10)
-    (survivor,) = workers.values()
-    (killed_job,) = [job_id for _, job_id in ids if job(job_id).worker == in_progress.worker and job(job_id).state == "running"]
+    killed_job = in_progress.id
 
     wait_for(lambda: all(job(job_id).state == "done" for _, job_id in ids), 240, "all six jobs done", (survivor,))
     survivor.send_signal(signal.SIGTERM)

@@ -17,8 +17,22 @@ from model.preprocess import FACE_SIZE, crop_face, square_box
 from tools.synthetic import face_portrait
 
 
-def test_label_order_is_the_one_order_everywhere():
-    assert EMOTIONS == ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
+def smiling_face() -> np.ndarray:
+    """Eileen Collins in scikit-image's `astronaut` photo, cropped where the detector finds her: a broad smile."""
+    return crop_face(np.ascontiguousarray(face_portrait("astronaut")), np.array([75, 60, 160, 160], np.float32))
+
+
+def test_label_order_is_the_order_the_model_and_training_data_use(classifier, tmp_path):
+    """`EMOTIONS` indexes the model's outputs (a smiling face scores highest at "happy"'s index) and
+    the training labels (an image in a folder named for an emotion gets that emotion's index).
+    The CSV's columns and the charts' traces are checked in tests/test_report.py."""
+    assert EMOTIONS[int(classifier.predict(smiling_face()[None])[0].argmax())] == "happy"
+    for emotion in ("sad", "surprise"):
+        (tmp_path / emotion).mkdir()
+        cv2.imwrite(str(tmp_path / emotion / "face.png"), smiling_face())
+    data = load_folder(tmp_path)
+    assert {path.split("/")[-2]: EMOTIONS[label] for label, path in zip(data.labels, map(str, data.paths))} \
+        == {"sad": "sad", "surprise": "surprise"}
 
 
 def test_crop_face_gives_48x48_uint8_gray_for_any_input():
@@ -268,13 +282,13 @@ def test_evaluate_cli_prints_the_json_fields_and_counts_missing_faces(tmp_path):
 
 def test_shipped_model_is_one_small_file_and_classifies_a_real_face(classifier):
     assert SHIPPED_MODEL_PATH.stat().st_size <= 10 * 2**20
-    portrait = np.ascontiguousarray(face_portrait("astronaut"))
-    face = crop_face(portrait, np.array([75, 60, 160, 160], np.float32))  # her smiling face
+    face = smiling_face()
     probs = classifier.predict(face[None])
     assert probs.shape == (1, 7) and probs.dtype == np.float32
     assert np.all(probs >= 0) and probs.sum() == pytest.approx(1.0, abs=1e-4)
-    flipped = classifier.predict(face[None], flip_tta=True)
-    assert flipped.sum() == pytest.approx(1.0, abs=1e-4)
+    for scores in (probs[0], classifier.predict(face[None], flip_tta=True)[0]):  # what a careful person sees: a smile
+        assert EMOTIONS[int(scores.argmax())] == "happy" and scores[EMOTIONS.index("happy")] > 0.5, scores
+    assert classifier.predict(face[None], flip_tta=True).sum() == pytest.approx(1.0, abs=1e-4)
 
 
 def test_a_broken_model_file_is_refused_clearly(tmp_path):

@@ -7,17 +7,18 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select
 
+from access import policy, retention, users
+from calls import intake
 from db.models import AuditEvent, Call, EmotionSecond, Snapshot, User, utcnow
 from db.session import session_scope
-from access import policy, retention, users
-from calls import lifecycle as calls
+from pipeline import store
 from pipeline.analyze import AnalysisSettings
 from tests.helpers import run_cli
 
 
 def analysed_call(videos, classifier, name="gallery.mp4", rep="Dana", age_days=0) -> int:
-    call_id = calls.create_call(videos[name], title=f"{name} {age_days}d", rep=rep, analysis=AnalysisSettings())
-    calls.analyze_call(call_id, classifier)
+    call_id = intake.create_call(videos[name], title=f"{name} {age_days}d", rep=rep, analysis=AnalysisSettings())
+    store.analyze_call(call_id, classifier)
     with session_scope() as s:
         s.get(Call, call_id).created_at -= dt.timedelta(days=age_days)
     return call_id
@@ -74,12 +75,12 @@ def test_users_roles_and_audit(store, videos, classifier):
     with pytest.raises(ValueError, match="role must be"):
         users.add_user("x", "correct horse battery", "owner")
     assert users.authenticate("dana", "wrong password") is None
-    users = {u: users.authenticate(u, "correct horse battery") for u in ("boss", "mgr", "dana")}
+    signed_in = {u: users.authenticate(u, "correct horse battery") for u in ("boss", "mgr", "dana")}
     with session_scope() as s:
-        seen = {u: sorted(c.id for c in s.scalars(policy.visible_calls(s, user))) for u, user in users.items()}
+        seen = {u: sorted(c.id for c in s.scalars(policy.visible_calls(s, user))) for u, user in signed_in.items()}
         assert seen == {"boss": [mine, other], "mgr": [mine], "dana": [mine]}
-        assert not policy.can_see_call(s, users["dana"], other)
-        assert policy.can_change(users["mgr"]) and not policy.can_change(users["dana"])
+        assert not policy.can_see_call(s, signed_in["dana"], other)
+        assert policy.can_change(signed_in["mgr"]) and not policy.can_change(signed_in["dana"])
         actions = [(e.username, e.action) for e in s.scalars(select(AuditEvent).order_by(AuditEvent.id))]
     assert ("dana", "sign_in_failed") in actions and ("dana", "sign_in") in actions and ("cli", "user_added") in actions
     with session_scope() as s:

@@ -18,11 +18,12 @@ from streamlit.testing.v1 import AppTest
 from config import REPO_ROOT, get_settings
 from db.models import AuditEvent, Call, EmotionSecond, Rep, Snapshot, Track, TrackSecond, User, Workspace
 from db.session import session_scope
+from pipeline.errors import NotFound
 from reports import exports, report
-from calls.lifecycle import NotFound, export_csv
-from reports.report import REP_ANALYSIS_OFF
-from tools.seed import PASSWORD, TEAM, seed_call, seed_team, seed_users, sign_in
+from reports.csv_export import export_csv
+from reports.summary import REP_ANALYSIS_OFF
 from tests.test_dashboard_pages import texts
+from tools.seed import PASSWORD, TEAM, seed_call, seed_team, seed_users, sign_in
 
 APP = REPO_ROOT / "dashboard" / "app.py"
 PAGES = REPO_ROOT / "dashboard" / "views"

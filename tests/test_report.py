@@ -7,17 +7,20 @@ import io
 import json
 import re
 
+import cv2
 import numpy as np
 import pandas as pd
 import pytest
 from pypdf import PdfReader
 
+from calls.annotations import add_note
 from config import EMOTIONS
 from db.models import EmotionSecond
 from db.session import session_scope
-from reports import report
-from calls.lifecycle import CSV_COLUMNS, add_note, export_csv
-from reports.report import Stage, Timeline, summarize_timeline
+from reports import charts, facts, report
+from reports.csv_export import CSV_COLUMNS, export_csv
+from reports.facts import CallTimeline, MarkedStage
+from reports.summary import summarize, summarize_timeline
 from tools.seed import seed_call
 
 
@@ -31,7 +34,7 @@ def _rows(role: str, dominant: list[str | None]) -> list[dict]:
 
 
 @pytest.fixture
-def timeline() -> Timeline:
+def timeline() -> CallTimeline:
     """30 s: the prospect neutral, away, then happy; turned sad for a while in 'pricing'; the rep neutral throughout."""
     prospect = ["neutral"] * 9 + [None] * 3 + ["sad"] * 6 + ["happy"] * 12
     seconds = pd.DataFrame(_rows("rep", ["neutral"] * 30) + _rows("prospect", prospect))
@@ -41,11 +44,11 @@ def timeline() -> Timeline:
         {"role": "prospect", "t_s": 18.0, "from_emotion": "sad", "to_emotion": "happy", "direction": "positive",
          "strength": 0.7, "duration_s": 12.0},
     ])
-    return Timeline(seconds, shifts)
+    return CallTimeline(seconds, shifts)
 
 
 def test_summary_numbers(timeline):
-    stages = (Stage(1, "discovery", 0, 10), Stage(2, "pricing", 10, 20), Stage(3, "close", 20, 30))
+    stages = (MarkedStage(1, "discovery", 0, 10), MarkedStage(2, "pricing", 10, 20), MarkedStage(3, "close", 20, 30))
     summary = summarize_timeline(timeline, stages)
     assert summary.n_seconds == 30
     assert summary.seen == {"rep": 1.0, "prospect": pytest.approx(27 / 30)}
@@ -70,20 +73,20 @@ def test_a_call_without_a_visible_prospect_says_so_and_nothing_else(timeline):
     seconds = timeline.seconds.copy()
     prospect = seconds["role"] == "prospect"
     seconds.loc[prospect, ["dominant", *EMOTIONS]] = None
-    summary = summarize_timeline(Timeline(seconds, timeline.shifts.iloc[0:0]))
+    summary = summarize_timeline(CallTimeline(seconds, timeline.shifts.iloc[0:0]))
     assert len(summary.talking_points) == 1 and "hardly visible" in summary.talking_points[0]
 
 
 def test_model_accuracy_comes_from_the_model_card(tmp_path, monkeypatch):
-    monkeypatch.setattr(report, "MODEL_CARD_PATH", tmp_path / "model_card.json")
-    assert report.model_accuracy() == "Model accuracy not yet measured."
+    monkeypatch.setattr(facts, "MODEL_CARD_PATH", tmp_path / "model_card.json")
+    assert facts.model_accuracy() == "Model accuracy not yet measured."
     (tmp_path / "model_card.json").write_text(json.dumps({"fer2013_val_accuracy": 0.6432}))
-    assert report.model_accuracy() == "Model accuracy: 64% on FER2013 val faces (7 emotions)."
+    assert facts.model_accuracy() == "Model accuracy: 64% on FER2013 val faces (7 emotions)."
     f1 = dict(zip(EMOTIONS, (0.55, 0.40, 0.42, 0.86, 0.50, 0.75, 0.60)))
     per_class = {e: {"f1": f1[e]} for e in EMOTIONS}
     (tmp_path / "model_card.json").write_text(json.dumps({"fer2013_val_accuracy": 0.65, "flip_tta": True, "splits": {
         "fer2013_val": {"per_class": {e: {"f1": 0.5} for e in EMOTIONS}}, "fer2013_val_tta": {"per_class": per_class}}}))
-    assert report.model_accuracy() == ("Model accuracy: 65% on FER2013 val faces (7 emotions); most reliable for happy "
+    assert facts.model_accuracy() == ("Model accuracy: 65% on FER2013 val faces (7 emotions); most reliable for happy "
                                        "and surprise, least for fear and disgust.")
 
 
@@ -99,14 +102,14 @@ def _pdf_text(pdf: bytes) -> str:
 
 
 def test_pdf_report_has_the_facts_numbers_points_moments_and_wording(call, tmp_path, monkeypatch):
-    monkeypatch.setattr(report, "MODEL_CARD_PATH", tmp_path / "model_card.json")
+    monkeypatch.setattr(facts, "MODEL_CARD_PATH", tmp_path / "model_card.json")
     (tmp_path / "model_card.json").write_text(json.dumps({"fer2013_val_accuracy": 0.655}))
     pdf = report.build_pdf(call.call_id)
     assert pdf.startswith(b"%PDF-")
     reader = PdfReader(io.BytesIO(pdf))
     assert reader.metadata.title == "Coaching report: Initech <renewal> & pricing"
     text = _pdf_text(pdf)
-    summary = report.summarize(call.call_id)
+    summary = summarize(call.call_id)
     assert "Coaching report: Initech <renewal> & pricing" in text
     assert "Dana Whitfield" in text and "Sam Lee, Acme Corp" in text and "3:00" in text
     for point in summary.talking_points:
@@ -134,7 +137,7 @@ def test_html_report_is_standalone_with_the_charts_data(call):
                   for t in trace.get("hovertext", [])]
     assert any("likely" in t and "→" in t for t in shift_text)
     assert "data:image/jpeg;base64," in page
-    for point in report.summarize(call.call_id).talking_points:
+    for point in summarize(call.call_id).talking_points:
         assert report.html.escape(point) in page
 
 
@@ -146,11 +149,51 @@ def test_csv_download_is_the_pipeline_export_with_a_row_per_second_and_role(call
     assert [r[:2] for r in rows[1:3]] == [["0", "rep"], ["0", "prospect"]]
     with session_scope() as session:
         stored = session.query(EmotionSecond).filter_by(call_id=call.call_id, role="prospect", second=100).one()
-    row = next(r for r in rows if r[:2] == ["100", "prospect"])
-    assert float(row[2 + EMOTIONS.index("happy")]) == pytest.approx(stored.happy, abs=1e-4)
-    assert row[-2] == (stored.dominant or "")
+    row = dict(zip(rows[0], next(r for r in rows if r[:2] == ["100", "prospect"])))
+    for emotion in EMOTIONS:  # each column holds that emotion's stored value (looked up by header, not by position)
+        assert float(row[emotion]) == pytest.approx(getattr(stored, emotion), abs=1e-4), emotion
+    assert rows[0][2:9] == list(EMOTIONS) and row["dominant"] == (stored.dominant or "")
 
 
-def test_timeline_image_is_a_png(call):
-    png = report.timeline_png(report.load_timeline(call.call_id), report.load_stages(call.call_id))
-    assert png.startswith(b"\x89PNG") and len(png) > 10_000
+def test_charts_draw_each_emotion_under_its_own_name(timeline):
+    """The label order where the charts use it: the trace named "sad" carries the sad probabilities."""
+    figure = charts.timeline_figure(timeline.seconds, timeline.shifts, roles=("prospect",))
+    prospect = timeline.seconds[timeline.seconds["role"] == "prospect"].sort_values("second")
+    for emotion in EMOTIONS:
+        (trace,) = [t for t in figure.data if t.name == emotion and t.stackgroup == "prospect"]
+        assert np.allclose(np.nan_to_num(np.asarray(trace.y, float)), np.nan_to_num(prospect[emotion].to_numpy())), emotion
+
+
+def test_a_long_call_is_averaged_into_bins_the_browser_can_draw():
+    """Two hours: at most `MAX_POINTS` points per line, each the mean of its bin, the change kept at its time."""
+    n = 2 * 3600
+    dominant = ["happy"] * (n // 2 - 2) + ["sad", "sad", "happy", "happy"] + ["sad"] * (n // 2 - 2)
+    seconds = pd.DataFrame(_rows("prospect", dominant))
+    figure = charts.timeline_figure(seconds, pd.DataFrame(), roles=("prospect",))
+    (happy,) = [t for t in figure.data if t.name == "happy" and t.stackgroup == "prospect"]
+    bin_s = n // charts.MAX_POINTS
+    assert len(happy.x) == charts.MAX_POINTS and list(happy.x[:3]) == [0, bin_s, 2 * bin_s]
+    y = np.asarray(happy.y, float)
+    middle = (n // 2 - 2) // bin_s  # the bin holding 2 sad then 2 happy seconds: their mean
+    assert y[0] == pytest.approx(0.8) and y[-1] == pytest.approx(0.2 / 6)
+    assert y[middle] == pytest.approx((2 * 0.2 / 6 + 2 * 0.8) / 4)
+
+
+def test_timeline_image_draws_each_emotion_at_its_time(timeline):
+    """The PDF's timeline picture, decoded: the prospect's sad stretch (12-18 s) is drawn left of the happy one
+    (18-30 s), in their own colours; the rep, neutral throughout, shows none (but in the legend's swatches)."""
+    png = charts.timeline_png(timeline, roles=("prospect",))
+    assert png.startswith(b"\x89PNG")
+    image = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_COLOR)[..., ::-1]  # RGB
+
+    def columns_of(emotion: str) -> np.ndarray:
+        rgb = np.array([int(charts.EMOTION_COLOURS[emotion][i : i + 2], 16) for i in (1, 3, 5)])
+        return np.nonzero(np.all(image == rgb, axis=-1))[1]
+
+    sad, happy, neutral = columns_of("sad"), columns_of("happy"), columns_of("neutral")
+    assert len(sad) > 500 and len(happy) > 500 and len(neutral) > 500
+    assert neutral.mean() < sad.mean() < happy.mean()  # neutral 0-9 s, sad 12-18 s, happy 18-30 s
+    assert len(happy) / len(sad) == pytest.approx(12 / 6, rel=0.35)  # twice as long, twice the area
+    rep_only = charts.timeline_png(timeline, roles=("rep",))
+    image = cv2.imdecode(np.frombuffer(rep_only, np.uint8), cv2.IMREAD_COLOR)[..., ::-1]
+    assert len(columns_of("neutral")) > 500 and max(len(columns_of("happy")), len(columns_of("sad"))) < len(sad) / 10

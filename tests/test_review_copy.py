@@ -8,11 +8,12 @@ import av
 import numpy as np
 import pytest
 
+from access import retention
+from calls import intake
+from config import review_copy_path
 from db.models import Call
 from db.session import session_scope
-from access import retention
-from calls import lifecycle as calls
-from config import review_copy_path
+from pipeline import store
 from pipeline.review_copy import MAX_HEIGHT, browser_plays, write_review_copy
 from pipeline.video import probe, read_frame_at
 from tests.helpers import write_phone_clip
@@ -50,10 +51,10 @@ def test_a_phone_recording_is_turned_upright_and_keeps_its_sound(tmp_path):
 
 
 def test_analysing_an_avi_leaves_a_copy_for_the_player_that_retention_removes(store, videos, classifier):
-    avi = calls.create_call(videos["three.avi"], title="avi", rep="Dana")
-    mp4 = calls.create_call(videos["gallery.mp4"], title="mp4", rep="Dana")
-    assert "review copy" in calls.analyze_call(avi, classifier).timings
-    assert "review copy" not in calls.analyze_call(mp4, classifier).timings
+    avi = intake.create_call(videos["three.avi"], title="avi", rep="Dana")
+    mp4 = intake.create_call(videos["gallery.mp4"], title="mp4", rep="Dana")
+    assert "review copy" in store.analyze_call(avi, classifier).timings
+    assert "review copy" not in store.analyze_call(mp4, classifier).timings
     copy = store / review_copy_path(avi)
     assert probe(copy).codec == "h264" and not (store / review_copy_path(mp4)).exists()
     with session_scope() as s:

@@ -60,7 +60,8 @@ def measure(video: Path, detector: str, fps: float) -> dict:
     from db.session import init_db
     from model.classifier import load_classifier
     from pipeline.analyze import AnalysisSettings
-    from calls.lifecycle import analyze_call, create_call
+    from calls.intake import create_call
+    from pipeline.store import analyze_call
     from pipeline.video import probe, sample_frames
 
     info = probe(video)

@@ -18,16 +18,17 @@ import cv2
 import numpy as np
 from sqlalchemy import insert
 
+from access.users import add_user
 from config import EMOTIONS, get_settings, snapshot_folder
 from db.models import Call, CallStatus, CoachingNote, Job, Rep, ScriptStage, Track, TrackSecond, utcnow
 from db.session import session_scope
 from pipeline.analyze import derive
-from calls.lifecycle import _write_derived, clock
-from access.users import add_user
 from pipeline.roles import PROSPECT, REP
 from pipeline.snapshots import FaceAnnotation, annotate, save_jpeg
-from tools.synthetic import face_portrait
+from pipeline.store import write_derived
+from pipeline.timeline import clock
 from pipeline.timeline import TrackSecondRows
+from tools.synthetic import face_portrait
 
 # (start fraction of the call, emotion); None = face not seen.
 PROSPECT_SCRIPT = ((0.0, "neutral"), (0.15, "happy"), (0.3, "neutral"), (0.42, None), (0.47, "surprise"),
@@ -162,7 +163,7 @@ def seed_call(*, title: str = "Acme Corp renewal", rep: str = "Dana Whitfield", 
             save_jpeg(_still(faces, caption), settings.data_dir / path)
             snapshots.append({"t_s": float(second), "kind": "shift", "caption": caption, "path": str(path),
                               "shift_key": (shift.role, shift.t_s)})
-        _write_derived(session, call.id, timelines, shifts, snapshots)
+        write_derived(session, call.id, timelines, shifts, snapshots)
         if stages:
             session.add_all(ScriptStage(call_id=call.id, name=name, start_s=round(a * duration_s), end_s=round(b * duration_s))
                             for name, a, b in STAGES)

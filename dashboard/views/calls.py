@@ -5,11 +5,13 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from access.audit import record
+from calls.lifecycle import delete_call
 from dashboard import auth, data, ui
 from db.models import CallStatus
-from calls.lifecycle import NotFound, clock, delete_call
 from jobs.queue import retry_call
-from access.audit import record
+from pipeline.errors import NotFound
+from pipeline.timeline import clock
 
 viewer = auth.require_user()
 st.title("Calls")

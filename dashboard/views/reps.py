@@ -11,9 +11,9 @@ import streamlit as st
 
 from config import EMOTIONS
 from dashboard import auth, data, ui
-from reports.charts import mix_figure, team_figure, trend_figure
 from db.models import CallStatus
-from reports.report import REP_ANALYSIS_WHY
+from reports.charts import mix_figure, team_figure, trend_figure
+from reports.summary import REP_ANALYSIS_WHY
 
 viewer = auth.require_user()
 st.title("Reps")

@@ -20,15 +20,17 @@ from typing import NoReturn
 import pandas as pd
 import streamlit as st
 
-from dashboard import auth, data, ui
-from reports.charts import shares_figure
-from db.models import CallStatus
-from calls.lifecycle import add_note, add_stage, clock, delete_note, delete_stage, reassign_roles
-from reports.exports import export
 from access.audit import record
-from reports.report import (REP_ANALYSIS_OFF, STAGE_NAMES, load_moments, load_notes, load_stages, load_tracks,
-                             notes_at)
+from calls.annotations import add_note, add_stage, delete_note, delete_stage
+from calls.roles import reassign_roles
+from dashboard import auth, data, ui
+from db.models import CallStatus
 from pipeline.roles import PROSPECT, REP
+from pipeline.timeline import clock
+from reports.charts import shares_figure
+from reports.exports import export
+from reports.facts import STAGE_NAMES, load_moments, load_notes, load_stages, load_tracks
+from reports.summary import REP_ANALYSIS_OFF, notes_at
 
 BADGE_COLOURS = {"positive": "green", "negative": "red", "neutral": "gray"}
 DOWNLOADS = (  # (format, label, file name ending, mime type, icon)

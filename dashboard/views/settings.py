@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import auth, data, ui
-from calls.lifecycle import NotFound, delete_rep
 from access.audit import record
 from access.retention import purge
 from access.users import MIN_PASSWORD_LENGTH, ROLES, add_user, set_password, set_rep_team, set_user_active
 from access.workspace import forced_rep_analysis, set_workspace
+from calls.lifecycle import delete_rep
+from dashboard import auth, data, ui
+from pipeline.errors import NotFound
 
 MAX_RETENTION_DAYS = 3650
 

@@ -16,11 +16,11 @@ import streamlit as st
 
 from config import VIDEO_EXTENSIONS, get_settings
 from dashboard import auth, data, ui
+from jobs.queue import enqueue_call
 from pipeline.analyze import AnalysisSettings
 from pipeline.errors import InputError
-from jobs.queue import enqueue_call
-from reports.report import REP_ANALYSIS_WHY
 from pipeline.roles import REP_POSITIONS
+from reports.summary import REP_ANALYSIS_WHY
 
 CONSENT_LABEL = "Everyone on this call was told it is recorded and that their expressions are analysed."
 

@@ -1,0 +1,94 @@
+"""Upload intake: probe a recording, store it under a random name, add a queued call.
+
+Bad files fail here (`InputError` naming the user's own file), before anything is stored; a failure after
+the copy removes it. Whether the rep is analysed is never the caller's choice: the workspace decides
+(`access.workspace.rep_analysis_enabled`), and the call records it in its analysis settings.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import uuid
+from dataclasses import asdict, replace
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from access.workspace import rep_analysis_enabled
+from config import UPLOADS, Settings, get_settings
+from db.models import Call, CallStatus, Rep, utcnow
+from db.session import session_scope
+from pipeline.analyze import AnalysisSettings
+from pipeline.video import VideoInfo, probe
+
+
+def get_or_create_rep(session: Session, name: str | None, team: str | None = None) -> Rep | None:
+    """The rep of that name; a new one joins `team` (so the manager who named them sees their calls)."""
+    if not name or not name.strip():
+        return None
+    name = name.strip()
+    rep = session.scalar(select(Rep).where(Rep.name == name))
+    if rep is None:
+        rep = Rep(name=name, team=team)
+        session.add(rep)
+        session.flush()
+    return rep
+
+
+
+def create_call(video: Path, *, title: str | None = None, rep: str | None = None, prospect_name: str | None = None,
+                prospect_company: str | None = None, call_date: dt.date | None = None,
+                original_filename: str | None = None, analysis: AnalysisSettings = AnalysisSettings(),
+                settings: Settings | None = None, team: str | None = None, consent_confirmed_by: str | None = None,
+                consent_note: str | None = None) -> int:
+    """Probe the upload (bad files fail here, before anything is stored), copy it in, add a queued call.
+
+    Whether the rep is analysed is not the caller's choice: it is the workspace's (see access.users).
+    `consent_confirmed_by` is who confirmed the participants were told (stored with the time, shown in reports).
+    """
+    settings = settings or get_settings()
+    info = probe(video, max_bytes=settings.max_upload_mb * 2**20)
+    display_name = original_filename or Path(video).name
+    stored = UPLOADS / f"{uuid.uuid4().hex}{_safe_suffix(info)}"  # upload names are never paths
+    target = settings.data_dir / stored
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(video, target)
+    try:
+        with session_scope() as session:
+            analysis = replace(analysis, rep_analysis=rep_analysis_enabled(session))  # the workspace decides, always
+            call = Call(
+                title=(title or Path(display_name).stem)[:300],
+                rep=get_or_create_rep(session, rep, team),
+                prospect_name=prospect_name,
+                prospect_company=prospect_company,
+                call_date=call_date,
+                source_path=str(stored),
+                original_filename=display_name[:300],
+                duration_s=info.duration_s,
+                fps=info.fps,
+                width=info.width,
+                height=info.height,
+                status=CallStatus.QUEUED,
+                settings=asdict(analysis),
+                consent_confirmed_by=consent_confirmed_by,
+                consent_confirmed_at=utcnow() if consent_confirmed_by else None,
+                consent_note=(consent_note or "").strip() or None,
+            )
+            session.add(call)
+            session.flush()
+            return call.id
+    except BaseException:
+        target.unlink(missing_ok=True)
+        raise
+
+
+
+def _safe_suffix(info: VideoInfo) -> str:
+    """A file suffix chosen from what FFmpeg found inside, never from the upload's name."""
+    formats = set(info.container.split(","))
+    for fmt, suffix in (("webm", ".webm"), ("matroska", ".mkv"), ("avi", ".avi"), ("mp4", ".mp4"), ("mov", ".mov")):
+        if fmt in formats:
+            return suffix
+    return ".video"

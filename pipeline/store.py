@@ -1,0 +1,185 @@
+"""The store's side of an analysis: run it, then write all of a call's results in one transaction.
+
+`analyze_call` reads a stored call's upload, runs `pipeline.analyze.analyze_video` in memory, draws the
+stills into a fresh folder (`config.snapshot_folder`), makes the browser-playable copy if the upload is not
+one, then replaces every row of the call (tracks, per-second rows, shifts, stills) and marks it done, in
+one transaction. Any error before the commit removes that folder and marks the call failed with its
+message (an `InputError`'s own words); other calls are never touched. `write_derived` is the writer of the
+rows that role changes re-derive; `load_track_seconds` reads back what the analysis stored per track.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import time
+import uuid
+from dataclasses import asdict
+from pathlib import Path
+
+import av
+import numpy as np
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from config import EMOTIONS, Settings, get_settings, review_copy_path, snapshot_folder
+from db.models import Call, CallStatus, EmotionSecond, Shift, Snapshot, Track, TrackSecond, utcnow
+from db.session import session_scope
+from model.detect import shared_detector
+from pipeline.analyze import AnalysisSettings, CallAnalysis, Progress, analyze_video
+from pipeline.errors import InputError, NotFound
+from pipeline.review_copy import browser_plays, write_review_copy
+from pipeline.snapshots import render_snapshots, render_thumbnails
+from pipeline.timeline import EmotionTimeline, TrackSecondRows
+from pipeline.video import VideoInfo, probe
+
+
+log = logging.getLogger(__name__)
+
+
+
+def analyze_call(call_id: int, classifier, progress: Progress | None = None, settings: Settings | None = None) -> CallAnalysis:
+    """Analyse a stored call and write every result in one transaction."""
+    settings = settings or get_settings()
+    with session_scope() as session:
+        call = get_call(session, call_id)
+        call.status, call.error = CallStatus.RUNNING, None
+        source = settings.data_dir / call.source_path
+        analysis_settings = AnalysisSettings(**call.settings)
+    token = uuid.uuid4().hex[:8]
+    snapshot_dir = snapshot_folder(call_id, token)
+    try:
+        info = probe(source)
+        result = analyze_video(info, classifier, shared_detector(analysis_settings.detector), analysis_settings, progress)
+        if progress:
+            progress("saving snapshots", 0.95)
+        start = time.perf_counter()
+        snapshots = render_snapshots(source, result.timelines, result.track_seconds, result.roles, result.shifts,
+                                     settings.data_dir, snapshot_dir)
+        thumbnails = render_thumbnails(source, result, settings.data_dir, snapshot_dir)
+        result.timings["snapshots"] = time.perf_counter() - start
+        _ensure_review_copy(call_id, info, settings, result.timings, progress)
+        start = time.perf_counter()
+        with session_scope() as session:
+            call = get_call(session, call_id)
+            _clear_results(session, call_id)
+            _write_tracks(session, call_id, result, thumbnails)
+            write_derived(session, call_id, result.timelines, result.shifts, snapshots)
+            call.status = CallStatus.DONE
+            call.duration_s, call.fps = info.duration_s, info.fps
+            call.width, call.height = info.width, info.height
+            call.model_version = getattr(classifier, "version", None)
+            call.faces_found = result.faces_found
+            call.analyzed_at = utcnow()
+            call.error = None if result.faces_found else "no faces found in the recording"
+        result.timings["write"] = time.perf_counter() - start
+        _remove_other_snapshot_dirs(settings.data_dir / snapshot_dir)
+        return result
+    except BaseException as error:
+        shutil.rmtree(settings.data_dir / snapshot_dir, ignore_errors=True)
+        (settings.data_dir / review_copy_path(call_id)).unlink(missing_ok=True)  # the call may be gone: so is its media
+        message = str(error) if isinstance(error, InputError) else f"{type(error).__name__}: {error}"
+        with session_scope() as session:
+            call = session.get(Call, call_id)
+            if call is not None:
+                call.status, call.error = CallStatus.FAILED, message
+        raise
+
+
+
+def _ensure_review_copy(call_id: int, info: VideoInfo, settings: Settings, timings: dict[str, float],
+                        progress: Progress | None) -> None:
+    """A copy the browser plays, if the upload isn't one, ready when the call shows as done. Failing to make
+    it costs the review page its player, not the call its results: it is logged and the analysis goes on."""
+    target = settings.data_dir / review_copy_path(call_id)
+    if target.exists() or browser_plays(info):
+        return
+    if progress:
+        progress("making a copy the browser can play", 0.97)
+    start = time.perf_counter()
+    try:
+        write_review_copy(info, target)
+    except av.error.FFmpegError:
+        log.exception("call %s: no playable copy of %s", call_id, info.path.name)
+    timings["review copy"] = time.perf_counter() - start
+
+
+
+def get_call(session: Session, call_id: int) -> Call:
+    """The call row, or `NotFound`."""
+    call = session.get(Call, call_id)
+    if call is None:
+        raise NotFound(f"call {call_id} not found")
+    return call
+
+
+
+def _clear_results(session: Session, call_id: int) -> None:
+    for model in (Snapshot, Shift, EmotionSecond, Track):
+        session.execute(delete(model).where(model.call_id == call_id))
+
+
+
+def _write_tracks(session: Session, call_id: int, result: CallAnalysis, thumbnails: dict[int, str]) -> None:
+    summaries = {s.track_id: s for s in result.tracks}
+    for rows in result.track_seconds:
+        summary = summaries[rows.track_id]
+        track = Track(call_id=call_id, track_no=rows.track_id, role=result.roles[rows.track_id], first_s=summary.first_t,
+                      last_s=summary.last_t, n_frames=summary.n_frames, mean_box=[round(float(v), 4) for v in summary.mean_box],
+                      thumbnail_path=thumbnails.get(rows.track_id))
+        session.add(track)
+        session.flush()
+        session.add_all(
+            TrackSecond(track_id=track.id, second=int(s), n_frames=int(n),
+                        probs=None if np.isnan(p[0]) else [round(float(v), 5) for v in p],
+                        box=[round(float(v), 4) for v in b])
+            for s, n, p, b in zip(rows.seconds, rows.n_frames, rows.probs, rows.boxes)
+        )
+
+
+
+def write_derived(session: Session, call_id: int, timelines: dict[str, EmotionTimeline], shifts, snapshots) -> None:
+    for timeline in timelines.values():
+        dominant, confidence = timeline.dominant, timeline.confidence
+        session.add_all(
+            EmotionSecond(
+                call_id=call_id, role=timeline.role, second=second, face_present=bool(timeline.n_frames[second]),
+                n_frames=int(timeline.n_frames[second]), dominant=dominant[second],
+                confidence=None if dominant[second] is None else round(float(confidence[second]), 5),
+                **{name: None if dominant[second] is None else round(float(timeline.probs[second, k]), 5)
+                   for k, name in enumerate(EMOTIONS)},
+            )
+            for second in range(len(timeline))
+        )
+    shift_rows = [Shift(call_id=call_id, **asdict(s)) for s in shifts]
+    session.add_all(shift_rows)
+    session.flush()
+    by_time = {(s.role, s.t_s): row.id for s, row in zip(shifts, shift_rows)}
+    for snap in snapshots:
+        session.add(Snapshot(call_id=call_id, shift_id=by_time.get(snap.pop("shift_key", None)), **snap))
+
+
+
+def _remove_other_snapshot_dirs(keep: Path) -> None:
+    if not keep.parent.is_dir():  # nothing was drawn (no faces)
+        return
+    for folder in keep.parent.iterdir():
+        if folder != keep and folder.is_dir():
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+
+def load_track_seconds(session: Session, call_id: int) -> tuple[list[TrackSecondRows], dict[int, str], dict[int, Track]]:
+    tracks = session.scalars(select(Track).where(Track.call_id == call_id).order_by(Track.track_no)).all()
+    rows, roles = [], {}
+    for track in tracks:
+        seconds = session.scalars(select(TrackSecond).where(TrackSecond.track_id == track.id).order_by(TrackSecond.second)).all()
+        rows.append(TrackSecondRows(
+            track.track_no,
+            np.array([s.second for s in seconds], np.int64),
+            np.array([s.n_frames for s in seconds], np.int64),
+            np.array([s.probs if s.probs is not None else [np.nan] * len(EMOTIONS) for s in seconds], np.float32).reshape(-1, len(EMOTIONS)),
+            np.array([s.box for s in seconds], np.float64).reshape(-1, 4),
+        ))
+        roles[track.track_no] = track.role
+    return rows, roles, {t.track_no: t for t in tracks}

@@ -1,0 +1,37 @@
+"""The per-second CSV: one row per second and role, emotions in `EMOTIONS` order (CLI and dashboard alike).
+
+Access checks and auditing are the caller's (`reports.exports.export`).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from sqlalchemy import select
+
+from config import EMOTIONS
+from db.models import EmotionSecond
+from db.session import session_scope
+from pipeline.roles import PROSPECT, REP
+from pipeline.store import get_call
+
+
+CSV_COLUMNS = ["second", "role", *EMOTIONS, "dominant", "face_present"]
+
+
+
+def export_csv(call_id: int) -> str:
+    """The per-second CSV: one row per second and role (the dashboard's download is this same text)."""
+    with session_scope() as session:
+        call = get_call(session, call_id)
+        rows = session.scalars(select(EmotionSecond).where(EmotionSecond.call_id == call.id)).all()
+    order = {REP: 0, PROSPECT: 1}
+    rows = sorted(rows, key=lambda r: (r.second, order.get(r.role, 2), r.role))
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for r in rows:
+        writer.writerow([r.second, r.role, *("" if getattr(r, e) is None else f"{getattr(r, e):.4f}" for e in EMOTIONS),
+                         r.dominant or "", int(r.face_present)])
+    return out.getvalue()

@@ -1,0 +1,187 @@
+"""What a report reads of a call: its facts, per-second rows, stills, script stages, notes, tracks.
+
+Each loader is one read of the store, returned as plain values (DataFrames for the per-second rows in
+`SECOND_COLUMNS` order) so the review page, the PDF and the HTML report show the same numbers.
+A call that does not exist is `NotFound`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+from sqlalchemy import select
+
+from config import EMOTIONS, MODEL_CARD_PATH, get_settings
+from db.models import Call, CoachingNote, EmotionSecond, ScriptStage, Shift, Snapshot, Track
+from db.session import session_scope
+from pipeline.errors import NotFound
+from pipeline.roles import PROSPECT, REP
+
+
+#: Stage names the review page offers (a manager may type another).
+STAGE_NAMES = ("intro", "discovery", "demo", "pricing", "objections", "close")
+#: The per-second DataFrame's columns: what `load_timeline` reads, in this order.
+SECOND_COLUMNS = ["second", "role", *EMOTIONS, "dominant", "confidence", "face_present"]
+
+
+@dataclass(frozen=True)
+class CallFacts:
+    id: int
+    title: str
+    rep: str | None
+    prospect_name: str | None
+    prospect_company: str | None
+    call_date: dt.date | None
+    duration_s: float | None
+    status: str
+    error: str | None
+    source_path: str | None
+    original_filename: str | None
+    created_at: dt.datetime
+    analyzed_at: dt.datetime | None
+    model_version: str | None
+    rep_analysis: bool  # False: the rep's face was tracked but never classified (the workspace's choice at upload)
+    consent_confirmed_by: str | None
+    consent_confirmed_at: dt.datetime | None
+    consent_note: str | None
+
+    @property
+    def prospect(self) -> str:
+        parts = [p for p in (self.prospect_name, self.prospect_company) if p]
+        return ", ".join(parts) if parts else "prospect not named"
+
+    @property
+    def roles(self) -> tuple[str, ...]:
+        """The roles whose emotions this call has: charts, tables and summaries show only these."""
+        return (REP, PROSPECT) if self.rep_analysis else (PROSPECT,)
+
+    @property
+    def consent(self) -> str:
+        if not self.consent_confirmed_by or not self.consent_confirmed_at:
+            return "not recorded (the call was not added through the upload form)"
+        note = f" ({self.consent_note})" if self.consent_note else ""
+        return f"confirmed by {self.consent_confirmed_by} on {self.consent_confirmed_at:%Y-%m-%d %H:%M} UTC{note}"
+
+
+@dataclass(frozen=True)
+class CallTimeline:
+    """Per-second rows of both roles (`SECOND_COLUMNS`) and the shifts, as the store holds them."""
+
+    seconds: pd.DataFrame
+    shifts: pd.DataFrame
+
+    @property
+    def n_seconds(self) -> int:
+        return int(self.seconds["second"].max()) + 1 if len(self.seconds) else 0
+
+
+@dataclass(frozen=True)
+class Moment:
+    """A key moment with its annotated still: a shift (with direction) or a strong prospect moment."""
+
+    t_s: float
+    kind: str
+    caption: str
+    image: Path
+    role: str | None = None
+    direction: str | None = None
+    strength: float | None = None
+
+    @property
+    def text(self) -> str:
+        """The caption as people read it (the stills are drawn with ASCII arrows)."""
+        return self.caption.replace("->", "→")
+
+
+@dataclass(frozen=True)
+class MarkedStage:
+    id: int
+    name: str
+    start_s: float
+    end_s: float
+
+
+@dataclass(frozen=True)
+class Note:
+    id: int
+    t_s: float
+    text: str
+    author: str | None
+
+
+def load_facts(call_id: int) -> CallFacts:
+    with session_scope() as session:
+        call = session.get(Call, call_id)
+        if call is None:
+            raise NotFound(f"call {call_id} not found")
+        return CallFacts(call.id, call.title, call.rep.name if call.rep else None, call.prospect_name,
+                         call.prospect_company, call.call_date, call.duration_s, call.status, call.error, call.source_path,
+                         call.original_filename, call.created_at, call.analyzed_at, call.model_version,
+                         (call.settings or {}).get("rep_analysis", True) is not False, call.consent_confirmed_by,
+                         call.consent_confirmed_at, call.consent_note)
+
+
+def load_timeline(call_id: int) -> CallTimeline:
+    with session_scope() as session:
+        connection = session.connection()
+        seconds = pd.read_sql(select(*(getattr(EmotionSecond, c) for c in SECOND_COLUMNS))
+                              .where(EmotionSecond.call_id == call_id).order_by(EmotionSecond.role, EmotionSecond.second),
+                              connection)
+        shifts = pd.read_sql(select(Shift.role, Shift.t_s, Shift.from_emotion, Shift.to_emotion, Shift.direction,
+                                    Shift.strength, Shift.duration_s).where(Shift.call_id == call_id).order_by(Shift.t_s),
+                             connection)
+    seconds[list(EMOTIONS) + ["confidence"]] = seconds[list(EMOTIONS) + ["confidence"]].astype(float)
+    seconds["face_present"] = seconds["face_present"].astype(bool)
+    return CallTimeline(seconds, shifts)
+
+
+def load_moments(call_id: int) -> list[Moment]:
+    data_dir = get_settings().data_dir
+    with session_scope() as session:
+        rows = session.execute(select(Snapshot, Shift).outerjoin(Shift, Snapshot.shift_id == Shift.id)
+                               .where(Snapshot.call_id == call_id).order_by(Snapshot.t_s)).all()
+        return [Moment(snap.t_s, snap.kind, snap.caption, data_dir / snap.path, shift.role if shift else PROSPECT,
+                       shift.direction if shift else None, shift.strength if shift else None)
+                for snap, shift in rows]
+
+
+def load_stages(call_id: int) -> list[MarkedStage]:
+    with session_scope() as session:
+        rows = session.scalars(select(ScriptStage).where(ScriptStage.call_id == call_id).order_by(ScriptStage.start_s))
+        return [MarkedStage(s.id, s.name, s.start_s, s.end_s) for s in rows]
+
+
+def load_notes(call_id: int) -> list[Note]:
+    with session_scope() as session:
+        rows = session.scalars(select(CoachingNote).where(CoachingNote.call_id == call_id)
+                               .order_by(CoachingNote.t_s, CoachingNote.id))
+        return [Note(n.id, n.t_s, n.text, n.author) for n in rows]
+
+
+def load_tracks(call_id: int) -> list[dict]:
+    """Face tracks with their role and thumbnail, longest first: what a manager checks when fixing roles."""
+    data_dir = get_settings().data_dir
+    with session_scope() as session:
+        rows = session.scalars(select(Track).where(Track.call_id == call_id).order_by(Track.n_frames.desc()))
+        return [{"track_no": t.track_no, "role": t.role, "role_source": t.role_source, "first_s": t.first_s,
+                 "last_s": t.last_s, "thumbnail": data_dir / t.thumbnail_path if t.thumbnail_path else None}
+                for t in rows]
+
+
+def model_accuracy() -> str:
+    """The shipped model's measured accuracy in words, and which emotions it reads best and worst (from its card)."""
+    try:
+        card = json.loads(MODEL_CARD_PATH.read_text())
+        accuracy = float(card["fer2013_val_accuracy"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return "Model accuracy not yet measured."
+    words = f"Model accuracy: {accuracy:.0%} on FER2013 val faces (7 emotions)"
+    per_class = card.get("splits", {}).get("fer2013_val_tta" if card.get("flip_tta") else "fer2013_val", {}).get("per_class")
+    if per_class:
+        ranked = sorted(EMOTIONS, key=lambda e: per_class[e]["f1"], reverse=True)
+        words += f"; most reliable for {ranked[0]} and {ranked[1]}, least for {ranked[-2]} and {ranked[-1]}"
+    return words + "."

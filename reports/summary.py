@@ -1,0 +1,207 @@
+"""What a report says: shares of likely emotions, mood, shifts per stage, talking points, key moments.
+
+`summarize_timeline` is the one computation behind the review page's numbers and both exports, and the
+table rows here (`facts_rows`, `headline_rows`, `stage_rows`) are what the PDF and the HTML print.
+Every emotion is worded as "likely": coaching hints read from faces, not verdicts about people.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+
+import pandas as pd
+
+from config import EMOTIONS, NEGATIVE_EMOTIONS, POSITIVE_EMOTIONS
+from db.models import Call
+from pipeline.roles import PROSPECT, REP
+from pipeline.timeline import clock
+from reports.facts import CallFacts, CallTimeline, MarkedStage, Moment, Note, load_stages, load_timeline
+
+
+HINTS_NOT_VERDICTS = ("Emotions are the model's likely reading of facial expressions: coaching hints to discuss, "
+                      "not verdicts about anyone.")
+REP_ANALYSIS_WHY = "the EU AI Act prohibits inferring the emotions of people at their workplace"
+
+
+REP_ANALYSIS_OFF = (f"The rep's emotions were not analysed on this call: rep analysis was off when it was uploaded "
+                    f"({REP_ANALYSIS_WHY}).")
+MAX_REPORT_MOMENTS = 12
+
+
+@dataclass(frozen=True)
+class Mood:
+    positive: float
+    negative: float
+
+    @property
+    def balance(self) -> float:
+        return self.positive - self.negative
+
+
+@dataclass(frozen=True)
+class StageSummary:
+    name: str
+    start_s: float
+    end_s: float
+    seen: float
+    shares: dict[str, float]
+    mood: Mood
+    negative_shifts: int
+    positive_shifts: int
+
+    @property
+    def most_likely(self) -> str | None:
+        return max(self.shares, key=self.shares.get) if self.seen else None
+
+
+@dataclass(frozen=True)
+class CallSummary:
+    n_seconds: int
+    seen: dict[str, float]  # share of the call each role's face was read
+    shares: dict[str, dict[str, float]]  # role -> emotion -> share of seen time
+    mood: dict[str, Mood]  # role -> whole-call mood
+    first_positive_shift: dict | None  # the prospect's
+    negative_shifts: dict[str, int]
+    prospect_thirds: tuple[Mood, Mood]  # first third, last third
+    stages: list[StageSummary]
+    talking_points: list[str] = field(default_factory=list)
+
+
+def shares_from_counts(counts: Mapping[str, int]) -> dict[str, float]:
+    """Share of seen seconds per likely emotion; the calls table and the summary both count this way."""
+    total = sum(counts.get(e, 0) for e in EMOTIONS)
+    return {e: counts.get(e, 0) / total if total else 0.0 for e in EMOTIONS}
+
+
+def mood_of(shares: Mapping[str, float]) -> Mood:
+    return Mood(sum(shares[e] for e in POSITIVE_EMOTIONS), sum(shares[e] for e in NEGATIVE_EMOTIONS))
+
+
+def _shares(dominant: pd.Series) -> dict[str, float]:
+    return shares_from_counts(dominant.dropna().value_counts().to_dict())
+
+
+def summarize_timeline(timeline: CallTimeline, stages: Sequence[MarkedStage] = ()) -> CallSummary:
+    seconds, shifts, n = timeline.seconds, timeline.shifts, max(1, timeline.n_seconds)
+    by_role = {role: seconds[seconds["role"] == role] for role in (REP, PROSPECT)}
+    shares = {role: _shares(rows["dominant"]) for role, rows in by_role.items()}
+    prospect = by_role[PROSPECT]
+    thirds = tuple(mood_of(_shares(prospect["dominant"][part])) for part in
+                   (prospect["second"] < n / 3, prospect["second"] >= 2 * n / 3))
+    prospect_shifts = shifts[shifts["role"] == PROSPECT]
+    positive = prospect_shifts[prospect_shifts["direction"] == "positive"]
+    stage_summaries = []
+    for stage in stages:
+        inside = prospect[(prospect["second"] >= stage.start_s) & (prospect["second"] < stage.end_s)]
+        stage_shifts = prospect_shifts[(prospect_shifts["t_s"] >= stage.start_s) & (prospect_shifts["t_s"] < stage.end_s)]
+        stage_shares = _shares(inside["dominant"])
+        stage_summaries.append(StageSummary(
+            stage.name, stage.start_s, stage.end_s, float(inside["dominant"].notna().mean()) if len(inside) else 0.0,
+            stage_shares, mood_of(stage_shares), int((stage_shifts["direction"] == "negative").sum()),
+            int((stage_shifts["direction"] == "positive").sum())))
+    summary = CallSummary(
+        n_seconds=timeline.n_seconds,
+        seen={role: float(rows["dominant"].notna().mean()) if len(rows) else 0.0 for role, rows in by_role.items()},
+        shares=shares,
+        mood={role: mood_of(s) for role, s in shares.items()},
+        first_positive_shift=positive.iloc[0].to_dict() if len(positive) else None,
+        negative_shifts={role: int(((shifts["role"] == role) & (shifts["direction"] == "negative")).sum())
+                         for role in (REP, PROSPECT)},
+        prospect_thirds=thirds,  # type: ignore[arg-type]
+        stages=stage_summaries,
+    )
+    return replace(summary, talking_points=talking_points(summary))
+
+
+def summarize(call_id: int) -> CallSummary:
+    """Share of time per likely emotion and role, first positive prospect shift, negative shifts, mood by thirds, stages."""
+    return summarize_timeline(load_timeline(call_id), load_stages(call_id))
+
+
+def talking_points(summary: CallSummary) -> list[str]:
+    """A few data-driven, hedged prompts for the one-to-one (at most five)."""
+    points = []
+    if summary.seen[PROSPECT] < 0.05:
+        return ["The prospect's face was hardly visible, so there is little to read from this call: "
+                "check the recording layout, or whether their camera was off."]
+    for stage in sorted(summary.stages, key=lambda s: -s.negative_shifts):
+        if stage.negative_shifts:
+            times = "once" if stage.negative_shifts == 1 else f"{stage.negative_shifts} times"
+            points.append(f"The prospect likely turned negative {times} during {stage.name}: replay those moments together.")
+            break
+    first = summary.first_positive_shift
+    if first is not None:
+        points.append(f"The prospect's first likely positive turn came at {clock(first['t_s'])} "
+                      f"({first['from_emotion']} → {first['to_emotion']}): what did the rep say just before?")
+    else:
+        points.append("The prospect showed no clear positive turn during the call: look for where they could have been won over.")
+    start, end = summary.prospect_thirds
+    change = end.balance - start.balance
+    if abs(change) >= 0.1:
+        trend = "warmed up" if change > 0 else "cooled down"
+        points.append(f"The prospect likely {trend} over the call: likely positive {start.positive:.0%} in the first third, "
+                      f"{end.positive:.0%} in the last.")
+    else:
+        points.append(f"The prospect's mood stayed about the same from the first to the last third "
+                      f"(likely positive {start.positive:.0%} → {end.positive:.0%}).")
+    best = max((s for s in summary.stages if s.seen > 0.3), key=lambda s: s.mood.balance, default=None)
+    if best is not None and len(summary.stages) > 1:
+        points.append(f"The prospect looked most positive during {best.name} (likely positive {best.mood.positive:.0%}): "
+                      f"a strength to build on.")
+    if summary.seen[REP] > 0.3:
+        rep_happy = summary.shares[REP]["happy"]
+        if rep_happy < 0.1:
+            points.append(f"The rep likely smiled little ({rep_happy:.0%} of the time they were seen): "
+                          "warmth on camera tends to be returned.")
+        elif summary.mood[REP].negative > 0.25:
+            points.append(f"The rep likely looked tense or negative {summary.mood[REP].negative:.0%} of the time.")
+    if summary.seen[PROSPECT] < 0.7:
+        points.append(f"The prospect's face was read only {summary.seen[PROSPECT]:.0%} of the call, so take these hints lightly.")
+    return points[:5]
+
+
+def key_moments(moments: Sequence[Moment], notes: Sequence[Note], limit: int = MAX_REPORT_MOMENTS) -> list[Moment]:
+    """Moments for the report: those with notes first, then prospect shifts, then the strongest; shown in time order."""
+    noted = {round(n.t_s) for n in notes}
+
+    def rank(m: Moment) -> tuple:
+        return (round(m.t_s) not in noted, m.kind != "shift" or m.role != PROSPECT, -(m.strength or 0))
+
+    return sorted(sorted(moments, key=rank)[:limit], key=lambda m: m.t_s)
+
+
+def notes_at(notes: Sequence[Note], t_s: float) -> list[Note]:
+    return [n for n in notes if round(n.t_s) == round(t_s)]
+
+
+def facts_rows(facts: CallFacts) -> list[tuple[str, str]]:
+    return [
+        ("Rep", facts.rep or "not set"),
+        ("Prospect", facts.prospect),
+        ("Call date", facts.call_date.isoformat() if facts.call_date else "not set"),
+        ("Length", clock(facts.duration_s or 0)),
+        ("Analysed", facts.analyzed_at.strftime("%Y-%m-%d %H:%M UTC") if facts.analyzed_at else "not yet"),
+        ("Participants told", facts.consent),
+    ]
+
+
+def headline_rows(summary: CallSummary, roles: Sequence[str]) -> list[tuple[str, str]]:
+    start, end = summary.prospect_thirds
+    first = summary.first_positive_shift
+    return [
+        ("Prospect likely positive", f"{summary.mood[PROSPECT].positive:.0%} of seen time"),
+        ("Prospect likely negative", f"{summary.mood[PROSPECT].negative:.0%} of seen time"),
+        ("First positive prospect shift", clock(first["t_s"]) if first else "none"),
+        ("Negative shifts", ", ".join(f"{role} {summary.negative_shifts[role]}" for role in reversed(roles))),
+        ("Prospect mood, first → last third", f"likely positive {start.positive:.0%} → {end.positive:.0%}"),
+        ("Faces read", ", ".join(f"{role} {summary.seen[role]:.0%}" for role in roles) + " of the call"),
+    ]
+
+
+def stage_rows(summary: CallSummary) -> list[tuple[str, ...]]:
+    return [(s.name, f"{clock(s.start_s)}–{clock(s.end_s)}", f"{s.mood.positive:.0%}", f"{s.mood.negative:.0%}",
+             s.most_likely or "not seen", str(s.negative_shifts)) for s in summary.stages]
+
+
+STAGE_HEADER = ("MarkedStage", "Time", "Likely positive", "Likely negative", "Most likely", "Negative shifts")
