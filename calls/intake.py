@@ -45,7 +45,7 @@ def create_call(video: Path, *, title: str | None = None, rep: str | None = None
                 consent_note: str | None = None) -> int:
     """Probe the upload (bad files fail here, before anything is stored), copy it in, add a queued call.
 
-    Whether the rep is analysed is not the caller's choice: it is the workspace's (see access.users).
+    Whether the rep is analysed is not the caller's choice: it is the workspace's (see access.workspace).
     `consent_confirmed_by` is who confirmed the participants were told (stored with the time, shown in reports).
     """
     settings = settings or get_settings()

@@ -1,0 +1,1 @@
+"""The command line, `python -m pipeline COMMAND` (one parser: `cli.main.build_parser`)."""

@@ -1,7 +1,7 @@
 """Every store read the pages make, each for a viewer. Heavy reads are cached per call and keyed on a version stamp.
 
 Access: every read takes the signed-in viewer and sees only what
-`access.users.visible_calls` allows; a call the viewer may not see reads
+`access.policy.visible_calls` allows; a call the viewer may not see reads
 exactly like a missing one (None). The cached per-call reads take a version stamp
 that only `call_version(viewer, call_id)` hands out, so a page reaches them only
 through that check. The settings reads are for admins only.
@@ -195,7 +195,7 @@ def rep_elsewhere(viewer: Principal, name: str) -> bool:
 
 # ----------------------------------------------------------------------------- the queue
 @dataclass(frozen=True)
-class Progress:
+class JobProgress:
     call_id: int
     title: str
     status: str
@@ -205,7 +205,7 @@ class Progress:
     queued_at: dt.datetime
 
 
-def progress(viewer: Principal, call_ids: list[int] | None = None) -> list[Progress]:
+def progress(viewer: Principal, call_ids: list[int] | None = None) -> list[JobProgress]:
     """Calls still queued or running, plus `call_ids` whatever their state, with their latest job: those `viewer` may see."""
     active = Call.status.in_((CallStatus.QUEUED, CallStatus.RUNNING))
     with session_scope() as session:
@@ -214,7 +214,7 @@ def progress(viewer: Principal, call_ids: list[int] | None = None) -> list[Progr
         out = []
         for call in session.scalars(query.order_by(Call.id)):
             job = latest_job(session, call.id)
-            out.append(Progress(call.id, call.title, call.status, job.stage if job else None,
+            out.append(JobProgress(call.id, call.title, call.status, job.stage if job else None,
                                 job.progress if job else 0.0, call.error or (job.error if job else None), call.created_at))
         return out
 

@@ -1,0 +1,1 @@
+"""Everything that looks at a face: detection, preprocessing, the emotion classifier; training, evaluation, export."""

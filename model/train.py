@@ -60,7 +60,7 @@ BF16_CPU_FLAGS = {"avx512_bf16", "amx_bf16"}  # CPUs whose oneDNN kernels run bf
 
 
 @dataclass(frozen=True)
-class Stage:
+class TrainingStage:
     epochs: int
     learning_rate: float
     warmup_epochs: int
@@ -85,9 +85,9 @@ class Stage:
 # every late epoch (macro-F1 0.6591 at epoch 24 against 0.6626; stopped after 25) and its best scored FER2013 val
 # 66.1% against 67.4%. At this size and schedule, mixup held the net back rather than helping it generalise.
 STAGES = {
-    1: Stage(epochs=30, learning_rate=2e-3, warmup_epochs=1, rotation=0.03, shift=0.08, zoom=0.1,
+    1: TrainingStage(epochs=30, learning_rate=2e-3, warmup_epochs=1, rotation=0.03, shift=0.08, zoom=0.1,
              brightness=0.1, contrast=0.1, erase_probability=0.0),
-    2: Stage(epochs=30, learning_rate=1e-3, warmup_epochs=1, rotation=0.035, shift=0.1, zoom=0.12,
+    2: TrainingStage(epochs=30, learning_rate=1e-3, warmup_epochs=1, rotation=0.035, shift=0.1, zoom=0.12,
              brightness=0.15, contrast=0.15, erase_probability=0.25, widths=(32, 64, 256, 512)),
 }
 WIDEN_NOISE = 0.01  # std of the noise, relative to each kernel's std, that lets copied channels learn apart
@@ -114,7 +114,7 @@ def class_weights(labels: np.ndarray) -> np.ndarray:
     return (weights / np.sum(weights * counts / counts.sum())).astype(np.float32)  # mean sample weight 1
 
 
-def make_dataset(data: FaceSet, stage: Stage | None, weights: np.ndarray | None = None, seed: int = 0,
+def make_dataset(data: FaceSet, stage: TrainingStage | None, weights: np.ndarray | None = None, seed: int = 0,
                  batch_size: int = BATCH_SIZE, teacher_probs: np.ndarray | None = None):
     """tf.data over in-memory faces; `stage` None means evaluation order, no augmentation.
 
@@ -257,7 +257,7 @@ def distillation_targets(run_dir: Path, teachers: list[str], train_set: FaceSet)
     return probs
 
 
-def compile_model(model, stage: Stage, steps_per_epoch: int, jit_compile: bool) -> None:
+def compile_model(model, stage: TrainingStage, steps_per_epoch: int, jit_compile: bool) -> None:
     import keras
 
     schedule = keras.optimizers.schedules.CosineDecay(
@@ -275,7 +275,7 @@ def compile_model(model, stage: Stage, steps_per_epoch: int, jit_compile: bool) 
     )
 
 
-def resumed(checkpoint: Path, stage: Stage, steps_per_epoch: int, precision: Precision):
+def resumed(checkpoint: Path, stage: TrainingStage, steps_per_epoch: int, precision: Precision):
     """`last.keras` rebuilt in this machine's precision, with its optimizer's state (moments and step
     count, which drives the learning-rate schedule) carried over."""
     import keras
@@ -362,7 +362,7 @@ def validation_scores(model, dataset, labels: np.ndarray) -> dict[str, float]:
     }
 
 
-def make_epoch_callback(run_dir: Path, state: RunState, stage: Stage, val_ds, val_labels,
+def make_epoch_callback(run_dir: Path, state: RunState, stage: TrainingStage, val_ds, val_labels,
                         calibration_faces: np.ndarray):
     import keras
 
@@ -437,7 +437,7 @@ def train(run_dir: Path, resume: bool, datasets: Path = DATASETS, epochs_overrid
     if teachers and state.data.get("teachers") and teachers != state.data["teachers"]:
         raise SystemExit(f"{run_dir} distils from {state.data['teachers']}; resume it with those teachers or none")
     state.data["teachers"] = teachers or state.data.get("teachers", [])
-    stages = {k: (Stage(**{**asdict(s), "epochs": epochs_override}) if epochs_override else s) for k, s in STAGES.items()}
+    stages = {k: (TrainingStage(**{**asdict(s), "epochs": epochs_override}) if epochs_override else s) for k, s in STAGES.items()}
 
     splits = load_splits(datasets)
     weights = class_weights(splits["train"].labels)

@@ -130,6 +130,16 @@ def _prefetch(items: Iterable, timer: _Timer, depth: int = 8) -> Iterator:
                 thread.join(0.05)
 
 
+@dataclass
+class _TrackStats:
+    """Running totals of one track while frames are observed (a `TrackSummary` once the video ends)."""
+    first_t: float
+    last_t: float = 0.0
+    n_frames: int = 0
+    n_detections: int = 0
+    box_sum: np.ndarray = field(default_factory=lambda: np.zeros(4))
+
+
 class _Recorder:
     """Per-track summaries (for roles) and per-second sums (for timelines)."""
 
@@ -137,22 +147,22 @@ class _Recorder:
         self.seconds = TrackSeconds(info.n_seconds)
         h, w = frame_size
         self._to_fraction = np.array([w, h, w, h], np.float64)
-        self._stats: dict[int, list] = {}
+        self._stats: dict[int, _TrackStats] = {}
 
     def fraction(self, xyxy: np.ndarray) -> np.ndarray:
         return np.clip(xyxy / self._to_fraction, 0.0, 1.0)
 
     def observe(self, faces: TrackedFaces) -> None:
         for track_id, box, detected in zip(faces.track_ids, faces.xyxy, faces.detected):
-            s = self._stats.setdefault(int(track_id), [faces.t, faces.t, 0, 0, np.zeros(4)])
-            s[1] = faces.t
-            s[2] += 1
-            s[3] += int(detected)
-            s[4] += self.fraction(box)
+            s = self._stats.setdefault(int(track_id), _TrackStats(faces.t))
+            s.last_t = faces.t
+            s.n_frames += 1
+            s.n_detections += int(detected)
+            s.box_sum += self.fraction(box)
 
     def summaries(self) -> list[TrackSummary]:
-        return [TrackSummary(tid, first, last, n, hits, boxes / n)
-                for tid, (first, last, n, hits, boxes) in sorted(self._stats.items())]
+        return [TrackSummary(tid, s.first_t, s.last_t, s.n_frames, s.n_detections, s.box_sum / s.n_frames)
+                for tid, s in sorted(self._stats.items())]
 
 
 def analyze_video(info: VideoInfo, classifier, detector: FaceDetector, settings: AnalysisSettings = AnalysisSettings(),

@@ -40,7 +40,7 @@ class _Track:
     track_id: int
     box: np.ndarray
     last_detected_t: float
-    hits: int = 1
+    n_detections: int = 1  # detector boxes matched to this track (the same count as TrackSummary.n_detections)
     visible: bool = True  # matched at the latest detection run
 
 
@@ -92,7 +92,7 @@ class FaceTracker:
                 if overlap[r, c] >= self.min_similarity:
                     track = self._tracks[r]
                     track.box = self.box_smoothing * track.box + (1 - self.box_smoothing) * detections.xyxy[c]
-                    track.last_detected_t, track.hits = t, track.hits + 1
+                    track.last_detected_t, track.n_detections = t, track.n_detections + 1
                     matched_tracks.add(r)
                     matched_dets.add(c)
         for i, track in enumerate(self._tracks):

@@ -135,8 +135,8 @@ def test_iou_matrix():
 
 
 # ----------------------------------------------------------------------------- roles
-def summary(track_id, box, n_frames=40, hits=10, first=0.0, last=10.0) -> TrackSummary:
-    return TrackSummary(track_id, first, last, n_frames, hits, np.array(box, float))
+def summary(track_id, box, n_frames=40, n_detections=10, first=0.0, last=10.0) -> TrackSummary:
+    return TrackSummary(track_id, first, last, n_frames, n_detections, np.array(box, float))
 
 
 LEFT_TILE, RIGHT_TILE = [0.15, 0.3, 0.35, 0.7], [0.65, 0.3, 0.85, 0.7]
@@ -170,7 +170,7 @@ def test_flicker_and_tiny_faces_are_not_participants_and_returning_faces_keep_th
         summary(0, LEFT_TILE, first=0, last=4),
         summary(1, RIGHT_TILE),
         summary(2, [0.5, 0.05, 0.52, 0.08]),  # tiny
-        summary(3, [0.4, 0.4, 0.5, 0.5], hits=1),  # one detector hit
+        summary(3, [0.4, 0.4, 0.5, 0.5], n_detections=1),  # one detector hit
         summary(4, [0.16, 0.31, 0.36, 0.71], first=6, last=10),  # the rep came back
     ]
     assert assign_roles(tracks, "left") == {0: "rep", 1: "prospect", 4: "rep"}

@@ -1,6 +1,6 @@
 """Settings (admins only): rep analysis, retention and purge, users, reps, and the audit log.
 
-Every change here is audited by the backend function that makes it (`access.users`)
+Every change here is audited by the backend function that makes it (`access`)
 or, for a deleted rep, right after it; the audit log at the bottom shows them all.
 """
 
