@@ -54,6 +54,17 @@ def test_analyze_export_list_reassign_delete(store, videos):
     assert happy(after, "prospect") == pytest.approx(happy(rows, "rep"), abs=2e-4, nan_ok=True)
     bad_role = run_cli("reassign", "1", "--set", "0=boss", env_overrides=env)
     assert bad_role.returncode == 2 and "role must be" in bad_role.stderr
+    # --set puts each track back where it was: the rows are the first analysis's again
+    now = dict(line.removeprefix("track ").split(": ") for line in swapped.stdout.splitlines())
+    back = [f"{track}={'rep' if role == 'prospect' else 'prospect'}" for track, role in now.items()]
+    restored = run_cli("reassign", "1", *(arg for item in back for arg in ("--set", item)), env_overrides=env)
+    assert restored.returncode == 0, restored.stderr
+    assert sorted(restored.stdout.splitlines()) == sorted(f"track {item.replace('=', ': ')}" for item in back)
+    again = list(csv.DictReader(io.StringIO(run_cli("export", "1", env_overrides=env).stdout)))
+    assert happy(again, "rep") == pytest.approx(happy(rows, "rep"), abs=2e-4, nan_ok=True)
+    assert happy(again, "prospect") == pytest.approx(happy(rows, "prospect"), abs=2e-4, nan_ok=True)
+    unknown_track = run_cli("reassign", "1", "--set", "99=rep", env_overrides=env)
+    assert unknown_track.returncode == 2 and "has no track 99" in unknown_track.stderr
 
     out_file.unlink()
     assert run_cli("delete", "1", env_overrides=env).returncode == 0

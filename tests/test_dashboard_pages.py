@@ -5,14 +5,23 @@ What other roles may see, and sign-in itself, are tested in test_privacy_dashboa
 
 from __future__ import annotations
 
+import io
+
 import pytest
 import streamlit as st
+from pypdf import PdfReader
 from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
+from access.policy import visible_calls
+from access.workspace import set_workspace
+from calls.intake import create_call
 from config import REPO_ROOT, get_settings
-from db.models import Call, CallStatus, CoachingNote, Job, ScriptStage, Track
+from db.models import AuditEvent, Call, CallStatus, CoachingNote, Job, Rep, ScriptStage, Track, User, Workspace
 from db.session import session_scope
+from pipeline.store import analyze_call
+from reports.report import build_html, build_pdf
+from reports.summary import summarize
 from tools.seed import USERS, seed_call, seed_team, seed_users, sign_in
 
 PAGES = REPO_ROOT / "dashboard" / "views"
@@ -186,3 +195,70 @@ def test_app_navigation_runs_with_every_page(seeded):
     for view in ("review", "reps", "upload", "settings"):
         at.switch_page(f"views/{view}.py").run()
         assert not at.exception and at.title[0].value, view
+
+
+def test_settings_saves_the_admins_rep_analysis_choice_when_the_server_does_not_force_it(seeded, monkeypatch, videos):
+    """No `RAPPORT_REP_ANALYSIS`: the admin's choice on Settings is stored, audited, and the next upload records it."""
+    monkeypatch.delenv("RAPPORT_REP_ANALYSIS")
+    get_settings.cache_clear()
+    set_workspace("ada", rep_analysis=True)  # the first-run choice
+    at = page("settings")
+    radio = next(r for r in at.radio if r.label == "Rep analysis")
+    assert not radio.disabled and radio.value is True
+    radio.set_value(False)
+    at = next(b for b in at.button if b.label == "Save rep analysis").click().run()
+    assert not at.exception
+    with session_scope() as session:
+        workspace = session.scalar(select(Workspace))
+        assert (workspace.rep_analysis, workspace.updated_by) == (False, "ada")
+        latest = session.scalar(select(AuditEvent).where(AuditEvent.action == "settings_change")
+                                .order_by(AuditEvent.id.desc()).limit(1))
+        assert (latest.username, latest.detail) == ("ada", {"rep_analysis": "False"})
+    call_id = create_call(videos["gallery.mp4"], rep="Dana Whitfield")
+    with session_scope() as session:
+        assert session.get(Call, call_id).settings["rep_analysis"] is False
+
+
+def test_settings_moves_a_rep_to_another_team_and_their_calls_with_them(seeded):
+    """Dana's calls leave Mo's team view and join Erin's once an admin changes Dana's team on Settings."""
+    with session_scope() as session:
+        dana = session.scalar(select(Rep).where(Rep.name == "Dana Whitfield"))
+        danas_calls = set(session.scalars(select(Call.id).where(Call.rep_id == dana.id)))
+        managers = {u.username: u for u in session.scalars(select(User).where(User.role == "manager"))}
+        assert danas_calls <= set(session.scalars(visible_calls(session, managers["mo"]).with_only_columns(Call.id)))
+    at = page("settings", settings_rep=dana.id)
+    team = next(t for t in at.text_input if t.key == f"rep-team-{dana.id}")
+    team.set_value("Enterprise")
+    at = next(b for b in at.button if b.label == "Save team").click().run()
+    assert not at.exception
+    with session_scope() as session:
+        assert session.get(Rep, dana.id).team == "Enterprise"
+        seen = {name: set(session.scalars(visible_calls(session, user).with_only_columns(Call.id)))
+                for name, user in managers.items()}
+        assert danas_calls <= seen["erin"] and not danas_calls & seen["mo"]
+        event = session.scalar(select(AuditEvent).where(AuditEvent.action == "rep_team_change"))
+        assert (event.username, event.target, event.detail) == ("ada", f"rep {dana.id}", {"old": "Mid-market",
+                                                                                          "new": "Enterprise"})
+
+
+def test_review_page_and_reports_on_a_really_analysed_call(store, videos, classifier, monkeypatch):
+    """No seeded rows: the gallery recording analysed end to end, then the review page, the PDF and the HTML
+    report read it and agree with the summary computed from the stored rows."""
+    monkeypatch.setenv("RAPPORT_LOCAL_WORKER", "0")
+    get_settings.cache_clear()
+    st.cache_data.clear()
+    seed_users()
+    call_id = create_call(videos["gallery.mp4"], title="Gallery call", rep="Dana Whitfield")
+    analyze_call(call_id, classifier)
+    summary = summarize(call_id)
+    assert summary.seen["prospect"] > 0.9  # the prospect's face is read nearly all the call
+    at = page("review", call_id=call_id)
+    assert not at.exception and at.title[0].value == "Gallery call"
+    positive = next(m for m in at.metric if m.label == "Prospect likely positive")
+    assert positive.value == f"{summary.mood['prospect'].positive:.0%}"
+    assert at.get("plotly_chart")
+    pdf_text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(build_pdf(call_id))).pages)
+    assert "Gallery call" in pdf_text and f"{summary.mood['prospect'].positive:.0%} of seen time" in pdf_text
+    page_html = build_html(call_id)
+    assert "Gallery call" in page_html and "prospect most likely" in page_html
+    st.cache_data.clear()

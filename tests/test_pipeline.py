@@ -8,14 +8,14 @@ from sqlalchemy import func, select
 
 from calls import intake
 from calls import lifecycle
-from calls import roles
+from calls.roles import reassign_roles
 from config import EMOTIONS
 from db.models import Call, EmotionSecond, Shift, Snapshot, Track, TrackSecond
 from db.session import session_scope
 from model.detect import HaarDetector, MtcnnDetector
 from pipeline import errors
-from pipeline import store
 from pipeline.analyze import AnalysisSettings
+from pipeline.store import analyze_call
 from pipeline.video import probe, read_frame_at, read_frames_at, sample_frames
 from reports import csv_export
 from tests.conftest import video_scripts
@@ -104,7 +104,7 @@ def timeline_rows(call_id, role):
 
 def test_gallery_call_end_to_end_writes_rows_for_every_second_and_role(store, videos, classifier):
     call_id = analyse(videos, "gallery.mp4")
-    result = store.analyze_call(call_id, classifier)
+    result = analyze_call(call_id, classifier)
     assert result.faces_found == 2
     boxes = role_boxes(call_id)
     assert boxes["rep"][0] < 0.5 < boxes["prospect"][0]  # rep tile on the left (the default)
@@ -132,14 +132,14 @@ def test_gallery_call_end_to_end_writes_rows_for_every_second_and_role(store, vi
 ])
 def test_rep_tile_position(store, videos, classifier, name, position, rep_side):
     call_id = analyse(videos, name, rep_position=position)
-    store.analyze_call(call_id, classifier)
+    analyze_call(call_id, classifier)
     boxes = role_boxes(call_id)
     assert rep_side(boxes["rep"]) and not rep_side(boxes["prospect"])
 
 
 def test_speaker_view_large_face_is_the_prospect(store, videos, classifier):
     call_id = analyse(videos, "speaker.mov")
-    store.analyze_call(call_id, classifier)
+    analyze_call(call_id, classifier)
     boxes = role_boxes(call_id)
     area = {r: (b[2] - b[0]) * (b[3] - b[1]) for r, b in boxes.items()}
     assert area["prospect"] > 3 * area["rep"]
@@ -147,7 +147,7 @@ def test_speaker_view_large_face_is_the_prospect(store, videos, classifier):
 
 def test_single_face_is_the_prospect_and_rep_rows_say_not_seen(store, videos, classifier):
     call_id = analyse(videos, "single.webm")
-    store.analyze_call(call_id, classifier)
+    analyze_call(call_id, classifier)
     assert set(role_boxes(call_id)) == {"prospect"}
     rep = timeline_rows(call_id, "rep")
     assert len(rep) == 5 and not any(r.face_present for r in rep) and all(r.happy is None for r in rep)
@@ -155,20 +155,20 @@ def test_single_face_is_the_prospect_and_rep_rows_say_not_seen(store, videos, cl
 
 def test_a_third_face_is_kept_as_a_participant(store, videos, classifier):
     call_id = analyse(videos, "three.avi")
-    store.analyze_call(call_id, classifier)
+    analyze_call(call_id, classifier)
     assert set(role_boxes(call_id)) == {"rep", "prospect", "participant-1"}
     assert "participant-1" in csv_export.export_csv(call_id)
 
 
 def test_moving_faces_keep_one_track_each(store, videos, classifier):
     call_id = analyse(videos, "moving.mp4")
-    result = store.analyze_call(call_id, classifier)
+    result = analyze_call(call_id, classifier)
     assert sorted(result.roles.values()) == ["prospect", "rep"]
 
 
 def test_a_face_that_leaves_and_comes_back_keeps_its_role(store, videos, classifier):
     call_id = analyse(videos, "away.mp4")
-    store.analyze_call(call_id, classifier)
+    analyze_call(call_id, classifier)
     present = [r.face_present for r in timeline_rows(call_id, "prospect")]
     assert all(present[:4]) and not any(present[5:8]) and all(present[9:])
     with session_scope() as s:
@@ -178,7 +178,7 @@ def test_a_face_that_leaves_and_comes_back_keeps_its_role(store, videos, classif
 
 def test_no_faces_completes_with_a_no_faces_result(store, videos, classifier):
     call_id = analyse(videos, "nofaces.mp4")
-    result = store.analyze_call(call_id, classifier)
+    result = analyze_call(call_id, classifier)
     assert result.faces_found == 0
     with session_scope() as s:
         call = s.get(Call, call_id)
@@ -192,7 +192,7 @@ def test_rep_analysis_off_stores_no_rep_emotions(store, videos, classifier, monk
 
     get_settings.cache_clear()
     call_id = analyse(videos, "gallery.mp4")
-    store.analyze_call(call_id, classifier)
+    analyze_call(call_id, classifier)
     rep, prospect = timeline_rows(call_id, "rep"), timeline_rows(call_id, "prospect")
     assert sum(r.face_present for r in rep) >= 7
     assert all(getattr(r, e) is None for r in rep for e in EMOTIONS) and all(r.dominant is None for r in rep)
@@ -211,7 +211,7 @@ def test_shift_and_snapshot_when_the_prospect_changes(store, videos, brightness_
     from model.classifier import EmotionClassifier
 
     call_id = analyse(videos, "switch.mp4", min_shift_seconds=2)
-    store.analyze_call(call_id, EmotionClassifier(brightness_model))
+    analyze_call(call_id, EmotionClassifier(brightness_model))
     rows = timeline_rows(call_id, "prospect")
     assert {r.dominant for r in rows[1:6]} == {"happy"}
     assert {r.dominant for r in rows[9:13]} == {"neutral"}
@@ -225,11 +225,11 @@ def test_shift_and_snapshot_when_the_prospect_changes(store, videos, brightness_
 
 def test_reassign_swaps_roles_without_the_video_analysis(store, videos, classifier, monkeypatch):
     call_id = analyse(videos, "gallery.mp4")
-    store.analyze_call(call_id, classifier)
+    analyze_call(call_id, classifier)
     before = csv_export.export_csv(call_id)
     # Any re-analysis samples frames through pipeline.analyze's own name, whoever holds `analyze_video`.
     monkeypatch.setattr("pipeline.analyze.sample_frames", lambda *a, **k: pytest.fail("video re-analysed"))
-    roles.reassign_roles(call_id, swap=True)
+    reassign_roles(call_id, swap=True)
     boxes = role_boxes(call_id)
     assert boxes["rep"][0] > 0.5
     swapped = csv_export.export_csv(call_id)
@@ -243,16 +243,16 @@ def test_reassign_swaps_roles_without_the_video_analysis(store, videos, classifi
 
 def test_failed_write_leaves_nothing_half_written_and_other_calls_untouched(store, videos, classifier, monkeypatch):
     good = analyse(videos, "gallery.mp4")
-    store.analyze_call(good, classifier)
+    analyze_call(good, classifier)
     good_csv = csv_export.export_csv(good)
     bad = analyse(videos, "gallery_right.mp4")
 
     def explode(*args, **kwargs):
         raise RuntimeError("disk full while writing shifts")
 
-    monkeypatch.setattr(store, "write_derived", explode)
+    monkeypatch.setattr("pipeline.store.write_derived", explode)
     with pytest.raises(RuntimeError):
-        store.analyze_call(bad, classifier)
+        analyze_call(bad, classifier)
     with session_scope() as s:
         call = s.get(Call, bad)
         assert call.status == "failed" and "disk full" in call.error
@@ -264,7 +264,7 @@ def test_failed_write_leaves_nothing_half_written_and_other_calls_untouched(stor
 
 def test_delete_removes_every_row_and_file(store, videos, classifier):
     call_id = analyse(videos, "gallery.mp4")
-    store.analyze_call(call_id, classifier)
+    analyze_call(call_id, classifier)
     files_before = {p for p in store.rglob("*") if p.is_file() and p.suffix != ".db" and "-wal" not in p.name and "-shm" not in p.name}
     assert any("uploads" in str(p) for p in files_before) and any(p.suffix == ".jpg" for p in files_before)
     lifecycle.delete_call(call_id)

@@ -11,14 +11,14 @@ from access import policy, retention, users
 from calls import intake
 from db.models import AuditEvent, Call, EmotionSecond, Snapshot, User, utcnow
 from db.session import session_scope
-from pipeline import store
 from pipeline.analyze import AnalysisSettings
+from pipeline.store import analyze_call
 from tests.helpers import run_cli
 
 
 def analysed_call(videos, classifier, name="gallery.mp4", rep="Dana", age_days=0) -> int:
     call_id = intake.create_call(videos[name], title=f"{name} {age_days}d", rep=rep, analysis=AnalysisSettings())
-    store.analyze_call(call_id, classifier)
+    analyze_call(call_id, classifier)
     with session_scope() as s:
         s.get(Call, call_id).created_at -= dt.timedelta(days=age_days)
     return call_id

@@ -13,8 +13,8 @@ from calls import intake
 from config import review_copy_path
 from db.models import Call
 from db.session import session_scope
-from pipeline import store
 from pipeline.review_copy import MAX_HEIGHT, browser_plays, write_review_copy
+from pipeline.store import analyze_call
 from pipeline.video import probe, read_frame_at
 from tests.helpers import write_phone_clip
 
@@ -53,8 +53,8 @@ def test_a_phone_recording_is_turned_upright_and_keeps_its_sound(tmp_path):
 def test_analysing_an_avi_leaves_a_copy_for_the_player_that_retention_removes(store, videos, classifier):
     avi = intake.create_call(videos["three.avi"], title="avi", rep="Dana")
     mp4 = intake.create_call(videos["gallery.mp4"], title="mp4", rep="Dana")
-    assert "review copy" in store.analyze_call(avi, classifier).timings
-    assert "review copy" not in store.analyze_call(mp4, classifier).timings
+    assert "review copy" in analyze_call(avi, classifier).timings
+    assert "review copy" not in analyze_call(mp4, classifier).timings
     copy = store / review_copy_path(avi)
     assert probe(copy).codec == "h264" and not (store / review_copy_path(mp4)).exists()
     with session_scope() as s:
@@ -63,3 +63,19 @@ def test_analysing_an_avi_leaves_a_copy_for_the_player_that_retention_removes(st
     assert not copy.exists() and not copy.parent.exists()
     with session_scope() as s:
         assert s.get(Call, avi).source_path is None and s.get(Call, mp4).source_path is not None
+
+
+def test_a_failed_review_copy_costs_the_player_not_the_results(store, videos, classifier, monkeypatch, caplog):
+    """FFmpeg failing to write the copy is logged; the call is still analysed and done, and has no copy."""
+    def broken_encoder(info, target):
+        raise av.error.FFmpegError(-1, "encoder exploded")
+
+    monkeypatch.setattr("pipeline.store.write_review_copy", broken_encoder)
+    avi = intake.create_call(videos["three.avi"], title="avi", rep="Dana")
+    result = analyze_call(avi, classifier)
+    assert result.faces_found >= 2 and "review copy" in result.timings
+    with session_scope() as s:
+        call = s.get(Call, avi)
+        assert (call.status, call.error) == ("done", None)
+    assert f"call {avi}: no playable copy of three.avi" in caplog.text
+    assert not (store / review_copy_path(avi)).exists()
