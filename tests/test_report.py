@@ -181,7 +181,7 @@ def test_a_long_call_is_averaged_into_bins_the_browser_can_draw():
 
 def test_timeline_image_draws_each_emotion_at_its_time(timeline):
     """The PDF's timeline picture, decoded: the prospect's sad stretch (12-18 s) is drawn left of the happy one
-    (18-30 s), in their own colours; the rep, neutral throughout, shows none (but in the legend's swatches)."""
+    (18-30 s), in their own colours; the rep, neutral throughout, is drawn almost all neutral."""
     png = charts.timeline_png(timeline, roles=("prospect",))
     assert png.startswith(b"\x89PNG")
     image = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_COLOR)[..., ::-1]  # RGB
@@ -196,4 +196,5 @@ def test_timeline_image_draws_each_emotion_at_its_time(timeline):
     assert len(happy) / len(sad) == pytest.approx(12 / 6, rel=0.35)  # twice as long, twice the area
     rep_only = charts.timeline_png(timeline, roles=("rep",))
     image = cv2.imdecode(np.frombuffer(rep_only, np.uint8), cv2.IMREAD_COLOR)[..., ::-1]
-    assert len(columns_of("neutral")) > 500 and max(len(columns_of("happy")), len(columns_of("sad"))) < len(sad) / 10
+    # 80% neutral every second: only the thin 3% stripes (and legend swatches) of the other emotions
+    assert max(len(columns_of("happy")), len(columns_of("sad"))) < 0.1 * len(columns_of("neutral"))
