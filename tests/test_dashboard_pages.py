@@ -205,7 +205,7 @@ def test_settings_saves_the_admins_rep_analysis_choice_when_the_server_does_not_
     at = page("settings")
     radio = next(r for r in at.radio if r.label == "Rep analysis")
     assert not radio.disabled and radio.value is True
-    radio.set_value(False)
+    at = radio.set_value(False).run()  # the page enables Save once the choice differs
     at = next(b for b in at.button if b.label == "Save rep analysis").click().run()
     assert not at.exception
     with session_scope() as session:
@@ -228,7 +228,7 @@ def test_settings_moves_a_rep_to_another_team_and_their_calls_with_them(seeded):
         assert danas_calls <= set(session.scalars(visible_calls(session, managers["mo"]).with_only_columns(Call.id)))
     at = page("settings", settings_rep=dana.id)
     team = next(t for t in at.text_input if t.key == f"rep-team-{dana.id}")
-    team.set_value("Enterprise")
+    at = team.set_value("Enterprise").run()
     at = next(b for b in at.button if b.label == "Save team").click().run()
     assert not at.exception
     with session_scope() as session:
