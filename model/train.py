@@ -71,7 +71,7 @@ GAUSSIAN_SIGMA = (0.5, 1.5)  # px: defocus / a soft webcam lens
 MOTION_LENGTH = (3, 7)  # px: a straight motion-blur streak at a random angle (head moving during exposure)
 MOTION_SHARE = 0.5  # of blurred faces, the share with motion blur rather than Gaussian blur
 JPEG_QUALITY = (20, 60)  # cv2.imencode quality: 8x8 blocking and ringing as at meeting-tool bit rates
-LOW_LIGHT_GAMMA = (1.5, 3.0)  # out = 255 * (in / 255) ** gamma: mid-grey 128 falls to 45-16
+LOW_LIGHT_GAMMA = (1.5, 3.0)  # out = 255 * (in / 255) ** gamma: mid-grey 128 falls to 91-32
 LOW_LIGHT_NOISE = (3.0, 12.0)  # std (grey levels) of the sensor noise a dark webcam adds at its gain
 BACKLIGHT_FACE_GAIN = (0.45, 0.8)  # the face under-exposed by the camera metering on a bright window...
 BACKLIGHT_HALO = (0.5, 0.9)  # ...and a halo from one side or corner brightening the rest towards white by this share
@@ -95,8 +95,8 @@ class Degradations:
     hand: float = 0.0  # HAND_*
 
 
-# Stage 1 learns the faces from mostly clean ones (about half see no degradation); stage 2, where the net
-# grows, sees the call's domain more often (about a quarter clean). Added in run cnn-v12.
+# Stage 1 learns the faces from mostly clean ones (62% see no degradation); stage 2, where the net
+# grows, sees the call's domain more often (33% clean). Added in run cnn-v12.
 LIGHT_DEGRADATIONS = Degradations(resolution=0.1, blur=0.1, compression=0.1, low_light=0.05, backlight=0.05, hand=0.05)
 STRONG_DEGRADATIONS = Degradations(resolution=0.25, blur=0.2, compression=0.25, low_light=0.1, backlight=0.1, hand=0.1)
 
