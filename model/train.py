@@ -10,6 +10,8 @@ Two stages, as the reference project planned and never finished:
   2. the same net grown wider (its last two blocks doubled, starting from exactly
      the function stage 1 learned: Net2WiderNet), fine-tuned with stronger
      augmentation and a lower learning rate.
+Both stages also degrade training faces the way a video call does (`degrade`: a low-resolution source,
+blur, compression, low light, backlight, a hand over the mouth), stage 2 more often than stage 1.
 Both select their best epoch on data neither trained on (FER2013 val + 20% of
 facial_expressions); the last 10% of facial_expressions is the test split.
 
@@ -29,9 +31,10 @@ import argparse
 import csv
 import json
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from config import EMOTIONS, REPO_ROOT
@@ -59,6 +62,45 @@ BN_CALIBRATION_FACES = 4096  # clean training faces used to recompute BatchNorm 
 BF16_CPU_FLAGS = {"avx512_bf16", "amx_bf16"}  # CPUs whose oneDNN kernels run bfloat16 natively
 
 
+# Call-domain degradations (`degrade`). A call's face is 60-250 px in the frame, H.264-compressed, often
+# blurred, badly lit or half-covered, and the pipeline's crop then resizes it to 48 px; FER2013's faces are
+# clean studio-like 48-px crops. Ranges below are for a 48-px face; each applies to a face with its stage's
+# probability (`Degradations`), independently of the others, in the order a call applies them.
+SOURCE_SIZE = (12, 48)  # px: the face's effective resolution (down with area averaging, back up bilinearly)
+GAUSSIAN_SIGMA = (0.5, 1.5)  # px: defocus / a soft webcam lens
+MOTION_LENGTH = (3, 7)  # px: a straight motion-blur streak at a random angle (head moving during exposure)
+MOTION_SHARE = 0.5  # of blurred faces, the share with motion blur rather than Gaussian blur
+JPEG_QUALITY = (20, 60)  # cv2.imencode quality: 8x8 blocking and ringing as at meeting-tool bit rates
+LOW_LIGHT_GAMMA = (1.5, 3.0)  # out = 255 * (in / 255) ** gamma: mid-grey 128 falls to 91-32
+LOW_LIGHT_NOISE = (3.0, 12.0)  # std (grey levels) of the sensor noise a dark webcam adds at its gain
+BACKLIGHT_FACE_GAIN = (0.45, 0.8)  # the face under-exposed by the camera metering on a bright window...
+BACKLIGHT_HALO = (0.5, 0.9)  # ...and a halo from one side or corner brightening the rest towards white by this share
+BACKLIGHT_HALO_RADIUS = (0.3, 0.5)  # halo radius (Gaussian sigma) as a fraction of the face side
+HAND_WIDTH = (0.3, 0.55)  # a hand over the lower face: its extent as fractions of the face side...
+HAND_HEIGHT = (0.2, 0.4)
+HAND_CENTRE_Y = (0.65, 0.9)  # ...centred on the mouth or chin
+HAND_CENTRE_X = (0.3, 0.7)
+HAND_BRIGHTNESS = (0.9, 1.3)  # skin lit like the face: the face's mean grey level times this
+HAND_FINGER_CONTRAST = 0.15  # depth of the shading between fingers, relative to the hand's grey level
+
+
+@dataclass(frozen=True)
+class Degradations:
+    """The probability that a training face gets each degradation (0 = never)."""
+    resolution: float = 0.0  # SOURCE_SIZE
+    blur: float = 0.0  # GAUSSIAN_SIGMA or MOTION_LENGTH
+    compression: float = 0.0  # JPEG_QUALITY
+    low_light: float = 0.0  # LOW_LIGHT_GAMMA + LOW_LIGHT_NOISE
+    backlight: float = 0.0  # BACKLIGHT_*
+    hand: float = 0.0  # HAND_*
+
+
+# Stage 1 learns the faces from mostly clean ones (62% see no degradation); stage 2, where the net
+# grows, sees the call's domain more often (33% clean). Added in run cnn-v12.
+LIGHT_DEGRADATIONS = Degradations(resolution=0.1, blur=0.1, compression=0.1, low_light=0.05, backlight=0.05, hand=0.05)
+STRONG_DEGRADATIONS = Degradations(resolution=0.25, blur=0.2, compression=0.25, low_light=0.1, backlight=0.1, hand=0.1)
+
+
 @dataclass(frozen=True)
 class TrainingStage:
     epochs: int
@@ -71,6 +113,7 @@ class TrainingStage:
     contrast: float
     erase_probability: float
     widths: tuple[int, ...] = BASE_WIDTHS
+    degradations: Degradations = field(default_factory=Degradations)
 
 
 # Stage 2 was first a plain fine-tune (run cnn-v2), then stochastic weight averaging at a constant lr (cnn-v3):
@@ -86,11 +129,119 @@ class TrainingStage:
 # 66.1% against 67.4%. At this size and schedule, mixup held the net back rather than helping it generalise.
 STAGES = {
     1: TrainingStage(epochs=30, learning_rate=2e-3, warmup_epochs=1, rotation=0.03, shift=0.08, zoom=0.1,
-             brightness=0.1, contrast=0.1, erase_probability=0.0),
+                     brightness=0.1, contrast=0.1, erase_probability=0.0, degradations=LIGHT_DEGRADATIONS),
     2: TrainingStage(epochs=30, learning_rate=1e-3, warmup_epochs=1, rotation=0.035, shift=0.1, zoom=0.12,
-             brightness=0.15, contrast=0.15, erase_probability=0.25, widths=(32, 64, 256, 512)),
+                     brightness=0.15, contrast=0.15, erase_probability=0.25, widths=(32, 64, 256, 512),
+                     degradations=STRONG_DEGRADATIONS),
 }
 WIDEN_NOISE = 0.01  # std of the noise, relative to each kernel's std, that lets copied channels learn apart
+
+
+# ----------------------------------------------------------------------------- call-domain degradations
+def degrade(faces: np.ndarray, degradations: Degradations, rng: np.random.Generator) -> np.ndarray:
+    """Faces (N, 48, 48) uint8 as a video call might deliver them: a new (N, 48, 48) uint8 array.
+
+    Each degradation applies to each face with its probability in `degradations`, in the order a call
+    applies them: a hand in the scene, the lighting, the lens and motion blur, the sensor's darkness and
+    noise, the face's low resolution in the frame, the codec. `faces` is left unchanged; the same `rng`
+    state gives the same result.
+    """
+    out = faces.copy()
+    for name, apply in (("hand", hand_over_face), ("backlight", backlight), ("blur", blur),
+                        ("low_light", low_light), ("resolution", lower_resolution), ("compression", compress)):
+        chosen = rng.random(len(out)) < getattr(degradations, name)
+        if chosen.any():
+            out[chosen] = apply(out[chosen], rng)
+    return out
+
+
+def _per_face(rng: np.random.Generator, bounds: tuple[float, float], n: int) -> np.ndarray:
+    """One uniform draw per face, shaped (n, 1, 1) to broadcast over its pixels."""
+    return rng.uniform(*bounds, size=(n, 1, 1))
+
+
+def _pixel_centres() -> np.ndarray:
+    """Pixel centres along one side of a face, as fractions of the side (0..1)."""
+    return (np.arange(FACE_SIZE) + 0.5) / FACE_SIZE
+
+
+def lower_resolution(faces: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Each face down to SOURCE_SIZE px (area averaging, as the pipeline's crop downscales), then back up
+    bilinearly (as the crop upscales a small face)."""
+    sizes = rng.integers(*SOURCE_SIZE, size=len(faces))
+    return np.stack([
+        cv2.resize(cv2.resize(face, (int(size), int(size)), interpolation=cv2.INTER_AREA), (FACE_SIZE, FACE_SIZE),
+                   interpolation=cv2.INTER_LINEAR)
+        for face, size in zip(faces, sizes)])
+
+
+def motion_kernel(length: int, degrees: float) -> np.ndarray:
+    """A normalised straight streak `length` px long through the kernel's centre at `degrees`."""
+    kernel = np.zeros((length, length), np.float32)
+    kernel[length // 2, :] = 1
+    centre = ((length - 1) / 2, (length - 1) / 2)
+    kernel = cv2.warpAffine(kernel, cv2.getRotationMatrix2D(centre, degrees, 1.0), (length, length))
+    return kernel / kernel.sum()
+
+
+def blur(faces: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Gaussian blur (GAUSSIAN_SIGMA) or, for MOTION_SHARE of the faces, motion blur (MOTION_LENGTH)."""
+    n = len(faces)
+    motion = rng.random(n) < MOTION_SHARE
+    sigmas = rng.uniform(*GAUSSIAN_SIGMA, size=n)
+    lengths = rng.integers(MOTION_LENGTH[0], MOTION_LENGTH[1] + 1, size=n)
+    angles = rng.uniform(0, 180, size=n)
+    return np.stack([
+        cv2.filter2D(face, -1, motion_kernel(int(length), angle), borderType=cv2.BORDER_REFLECT) if moving
+        else cv2.GaussianBlur(face, (0, 0), sigma, borderType=cv2.BORDER_REFLECT)
+        for face, moving, sigma, length, angle in zip(faces, motion, sigmas, lengths, angles)])
+
+
+def compress(faces: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A JPEG round trip at JPEG_QUALITY: the 8x8 blocking and ringing of a low-bit-rate video codec."""
+    qualities = rng.integers(JPEG_QUALITY[0], JPEG_QUALITY[1] + 1, size=len(faces))
+    return np.stack([
+        cv2.imdecode(cv2.imencode(".jpg", face, [cv2.IMWRITE_JPEG_QUALITY, int(quality)])[1], cv2.IMREAD_GRAYSCALE)
+        for face, quality in zip(faces, qualities)])
+
+
+def low_light(faces: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Darkened by a gamma curve (LOW_LIGHT_GAMMA), then Gaussian sensor noise (LOW_LIGHT_NOISE)."""
+    n = len(faces)
+    gamma, noise = _per_face(rng, LOW_LIGHT_GAMMA, n), _per_face(rng, LOW_LIGHT_NOISE, n)
+    dark = 255 * (faces / 255.0) ** gamma + noise * rng.standard_normal(faces.shape, dtype=np.float32)
+    return np.clip(np.rint(dark), 0, 255).astype(np.uint8)
+
+
+def backlight(faces: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A bright window behind the speaker: the face under-exposed (BACKLIGHT_FACE_GAIN) and a halo centred
+    just outside one side or corner brightening the face towards white (BACKLIGHT_HALO, BACKLIGHT_HALO_RADIUS)."""
+    n = len(faces)
+    direction = rng.uniform(0, 2 * np.pi, size=(n, 1, 1))
+    cy, cx = 0.5 + 0.55 * np.sin(direction), 0.5 + 0.55 * np.cos(direction)
+    radius, strength = _per_face(rng, BACKLIGHT_HALO_RADIUS, n), _per_face(rng, BACKLIGHT_HALO, n)
+    grid = _pixel_centres()
+    distance2 = (grid[None, :, None] - cy) ** 2 + (grid[None, None, :] - cx) ** 2
+    halo = strength * np.exp(-distance2 / (2 * radius**2))
+    face = faces * _per_face(rng, BACKLIGHT_FACE_GAIN, n)
+    return np.clip(np.rint(face + (255 - face) * halo), 0, 255).astype(np.uint8)
+
+
+def hand_over_face(faces: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """An elliptical, hand-sized patch (HAND_WIDTH x HAND_HEIGHT) over the mouth or chin (HAND_CENTRE_*),
+    skin lit like the face (HAND_BRIGHTNESS), shaded in finger-wide bands at a random angle."""
+    n = len(faces)
+    half_w, half_h = _per_face(rng, HAND_WIDTH, n) / 2, _per_face(rng, HAND_HEIGHT, n) / 2
+    cy, cx = _per_face(rng, HAND_CENTRE_Y, n), _per_face(rng, HAND_CENTRE_X, n)
+    angle = _per_face(rng, (0, np.pi), n)
+    grid = _pixel_centres()
+    dy, dx = grid[None, :, None] - cy, grid[None, None, :] - cx
+    inside = (dx / half_w) ** 2 + (dy / half_h) ** 2 <= 1
+    level = faces.mean(axis=(1, 2), keepdims=True) * _per_face(rng, HAND_BRIGHTNESS, n)
+    finger_width = 2 * half_w / 4  # four fingers across the hand
+    across = (dx * np.cos(angle) + dy * np.sin(angle)) / finger_width
+    skin = level * (1 - HAND_FINGER_CONTRAST * (0.5 - 0.5 * np.cos(2 * np.pi * across)))
+    return np.where(inside, np.clip(np.rint(skin), 0, 255), faces).astype(np.uint8)
 
 
 # ----------------------------------------------------------------------------- data
@@ -159,10 +310,24 @@ def make_dataset(data: FaceSet, stage: TrainingStage | None, weights: np.ndarray
             images = tf.where(inside & chosen, 128.0, images)
         return tf.clip_by_value(images, 0, 255), labels, sample_weights
 
-    return (
+    def call_domain(batch, batch_seed):
+        """`degrade` on the batch's uint8 faces, on the CPU in numpy/cv2, seeded per batch."""
+        images, labels, sample_weights = batch
+        degraded = tf.numpy_function(
+            lambda faces, s: degrade(faces[..., 0], stage.degradations, np.random.default_rng(int(s) % 2**63))[..., None],
+            [images, batch_seed], tf.uint8, stateful=False)
+        degraded.set_shape(images.shape)
+        return degraded, labels, sample_weights
+
+    batches = (
         tf.data.Dataset.from_tensor_slices((x, y, w))
         .shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
         .batch(batch_size, drop_remainder=True)
+    )
+    batch_seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
+    return (
+        tf.data.Dataset.zip((batches, batch_seeds))
+        .map(call_domain, num_parallel_calls=tf.data.AUTOTUNE)
         .map(augment, num_parallel_calls=tf.data.AUTOTUNE)
         .prefetch(tf.data.AUTOTUNE)
     )
@@ -437,7 +602,7 @@ def train(run_dir: Path, resume: bool, datasets: Path = DATASETS, epochs_overrid
     if teachers and state.data.get("teachers") and teachers != state.data["teachers"]:
         raise SystemExit(f"{run_dir} distils from {state.data['teachers']}; resume it with those teachers or none")
     state.data["teachers"] = teachers or state.data.get("teachers", [])
-    stages = {k: (TrainingStage(**{**asdict(s), "epochs": epochs_override}) if epochs_override else s) for k, s in STAGES.items()}
+    stages = {k: (replace(s, epochs=epochs_override) if epochs_override else s) for k, s in STAGES.items()}
 
     splits = load_splits(datasets)
     weights = class_weights(splits["train"].labels)
