@@ -38,6 +38,8 @@ class Settings:
     db_url: str
     model_path: Path
     max_upload_mb: int = 2048
+    max_frame_pixels: int = 7680 * 4320  # 8K UHD; larger pictures are refused before decoding (memory grows with it)
+    max_call_minutes: float = 240.0  # longer recordings are refused before analysis
     analysis_fps: float = 4.0
     detector: str = "haar"
     rep_position: str = "left"
@@ -67,6 +69,8 @@ def get_settings() -> Settings:
         db_url=db_url,
         model_path=Path(os.environ.get("RAPPORT_MODEL_PATH", SHIPPED_MODEL_PATH)),
         max_upload_mb=int(os.environ.get("RAPPORT_MAX_UPLOAD_MB", "2048")),
+        max_frame_pixels=int(os.environ.get("RAPPORT_MAX_FRAME_PIXELS", str(7680 * 4320))),
+        max_call_minutes=float(os.environ.get("RAPPORT_MAX_CALL_MINUTES", "240")),
         analysis_fps=float(os.environ.get("RAPPORT_ANALYSIS_FPS", "4")),
         detector=os.environ.get("RAPPORT_DETECTOR", "haar"),
         rep_position=os.environ.get("RAPPORT_REP_POSITION", "left"),

@@ -35,16 +35,34 @@ from pipeline.roles import PROSPECT, REP
 from pipeline.shifts import strongest_moments
 from pipeline.snapshots import FaceAnnotation, annotate, save_jpeg
 from pipeline.timeline import EmotionTimeline, TrackSecondRows
-from pipeline.video import VideoInfo, probe, read_frames_at, seconds_in
+from pipeline.video import DecodeReport, VideoInfo, probe, read_frames_at, seconds_in
 
 log = logging.getLogger(__name__)
 
-CSV_COLUMNS = ["second", "role", *EMOTIONS, "dominant", "face_present"]
+CSV_COLUMNS = ["second", "role", *EMOTIONS, "dominant", "face_present", "video_present"]
 MAX_SNAPSHOTS = 24
 
 
 class NotFound(LookupError):
     """No call (or rep) with that id; also what a user without access is told."""
+
+
+class NothingToExport(InputError):
+    """The call has no results (yet): it failed, or it is still queued or running."""
+
+
+def probe_upload(video: Path, display_name: str, settings: Settings) -> VideoInfo:
+    """Probe with the workspace's limits (size, picture, length); messages name `display_name`."""
+    return probe(video, max_bytes=settings.max_upload_mb * 2**20, display_name=display_name,
+                 max_pixels=settings.max_frame_pixels, max_duration_s=settings.max_call_minutes * 60)
+
+
+def partial_note(decode: DecodeReport, duration_s: float) -> str | None:
+    """What the analysis could not read, in the call's time (None: everything was read)."""
+    notes = [f"damaged at {clock(start)} for {end - start:.1f} s" for start, end in decode.damaged]
+    if decode.data_end_s is not None:
+        notes.insert(0, f"the file ends at {clock(decode.data_end_s)} of {clock(duration_s)}")
+    return "; ".join(notes) or None
 
 
 # ----------------------------------------------------------------------------- create
@@ -72,8 +90,8 @@ def create_call(video: Path, *, title: str | None = None, rep: str | None = None
     `consent_confirmed_by` is who confirmed the participants were told (stored with the time, shown in reports).
     """
     settings = settings or get_settings()
-    info = probe(video, max_bytes=settings.max_upload_mb * 2**20)
     display_name = original_filename or Path(video).name
+    info = probe_upload(video, display_name, settings)
     stored = Path("uploads") / f"{uuid.uuid4().hex}{_safe_suffix(info)}"  # upload names are never paths
     target = settings.data_dir / stored
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -124,11 +142,12 @@ def analyze_call(call_id: int, classifier, progress: Progress | None = None, set
         call = _get_call(session, call_id)
         call.status, call.error = CallStatus.RUNNING, None
         source = settings.data_dir / call.source_path
+        display_name = call.original_filename or f"call {call_id}"
         analysis_settings = AnalysisSettings(**call.settings)
     token = uuid.uuid4().hex[:8]
     snapshot_dir = Path("snapshots") / str(call_id) / token
     try:
-        info = probe(source)
+        info = probe_upload(source, display_name, settings)
         result = analyze_video(info, classifier, shared_detector(analysis_settings.detector), analysis_settings, progress)
         if progress:
             progress("saving snapshots", 0.95)
@@ -145,6 +164,7 @@ def analyze_call(call_id: int, classifier, progress: Progress | None = None, set
             _write_tracks(session, call_id, result, thumbnails)
             _write_derived(session, call_id, result.timelines, result.shifts, snapshots)
             call.status = CallStatus.DONE
+            call.partial_note = partial_note(result.decode, info.duration_s)
             call.duration_s, call.fps = info.duration_s, info.fps
             call.width, call.height = info.width, info.height
             call.model_version = getattr(classifier, "version", None)
@@ -217,6 +237,7 @@ def _write_derived(session: Session, call_id: int, timelines: dict[str, EmotionT
         session.add_all(
             EmotionSecond(
                 call_id=call_id, role=timeline.role, second=second, face_present=bool(timeline.n_frames[second]),
+                video_present=bool(timeline.video_present[second]),
                 n_frames=int(timeline.n_frames[second]), dominant=dominant[second],
                 confidence=None if dominant[second] is None else round(float(confidence[second]), 5),
                 **{name: None if dominant[second] is None else round(float(timeline.probs[second, k]), 5)
@@ -337,8 +358,13 @@ def reassign_roles(call_id: int, *, swap: bool = False, assignments: dict[int, s
             if any(roles[k] == REP for k in classified):
                 raise ValueError("rep analysis was off for this call: a track with emotion values cannot become the rep; "
                                  "re-analyse the call instead")
-        n_seconds = seconds_in(call.duration_s or 0.0, call.fps or 30.0)
-        timelines, shifts = derive(rows, roles, n_seconds, call.settings.get("min_shift_seconds", 3.0))
+        n_seconds = seconds_in(call.duration_s or 0.0)
+        video = np.ones(n_seconds, bool)  # a property of the recording, not of roles: kept from the stored rows
+        for second, present in session.execute(select(EmotionSecond.second, EmotionSecond.video_present)
+                                               .where(EmotionSecond.call_id == call_id)):
+            if second < n_seconds:
+                video[second] &= present
+        timelines, shifts = derive(rows, roles, n_seconds, call.settings.get("min_shift_seconds", 3.0), video)
         source = settings.data_dir / call.source_path if call.source_path else None
         token = uuid.uuid4().hex[:8]
         folder = Path("snapshots") / str(call_id) / token
@@ -371,8 +397,19 @@ def export_csv(call_id: int) -> str:
     writer.writerow(CSV_COLUMNS)
     for r in rows:
         writer.writerow([r.second, r.role, *("" if getattr(r, e) is None else f"{getattr(r, e):.4f}" for e in EMOTIONS),
-                         r.dominant or "", int(r.face_present)])
+                         r.dominant or "", int(r.face_present), int(r.video_present)])
     return out.getvalue()
+
+
+def require_results(call_id: int) -> None:
+    """Raise `NothingToExport` unless the call's analysis is done (`NotFound` if there is no such call)."""
+    with session_scope() as session:
+        call = _get_call(session, call_id)
+        status, error = call.status, call.error
+    if status == CallStatus.FAILED:
+        raise NothingToExport(f"call {call.id} has nothing to export: its analysis failed ({call.error})")
+    if call.status != CallStatus.DONE:
+        raise NothingToExport(f"call {call.id} has nothing to export yet: it is {call.status}; export it once it is done")
 
 
 def delete_call(call_id: int) -> None:

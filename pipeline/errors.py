@@ -27,3 +27,11 @@ class CorruptVideo(InputError):
 
 class UnsupportedCodec(InputError):
     pass
+
+
+class StillImage(InputError):
+    pass
+
+
+class TooLong(InputError):
+    pass

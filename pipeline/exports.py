@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from db.session import session_scope
-from pipeline.calls import NotFound, export_csv
+from pipeline.calls import NotFound, export_csv, require_results
 from pipeline.privacy import active_user, can_see_call, record
 from pipeline.report import build_html, build_pdf
 
@@ -18,12 +18,14 @@ FORMATS: dict[str, Callable[[int], bytes | str]] = {"pdf": build_pdf, "html": bu
 
 
 def export(call_id: int, fmt: str, username: str | None = None, *, via: str = "cli") -> bytes | str:
-    """The file's content; `NotFound` when `username` (checked afresh: deactivated users get nothing) may not see it."""
+    """The file's content; `NotFound` when `username` (checked afresh: deactivated users get nothing) may not see it,
+    `NothingToExport` (an `InputError`) when the call failed or is not analysed yet."""
     if username is not None:
         with session_scope() as session:
             user = active_user(session, username)
             if user is None or not can_see_call(session, user, call_id):
                 raise NotFound(f"call {call_id} not found")
+    require_results(call_id)
     content = FORMATS[fmt](call_id)
     record(username or via, "export", f"call {call_id}", format=fmt, via=via)
     return content
