@@ -34,7 +34,7 @@ REP_ANALYSIS_OFF = (f"The rep's emotions were not analysed on this call: rep ana
                     f"({REP_ANALYSIS_WHY}).")
 STAGE_NAMES = ("intro", "discovery", "demo", "pricing", "objections", "close")
 MAX_REPORT_MOMENTS = 12
-SECOND_COLUMNS = ["second", "role", *EMOTIONS, "dominant", "confidence", "face_present"]
+SECOND_COLUMNS = ["second", "role", *EMOTIONS, "dominant", "confidence", "face_present", "video_present"]
 
 
 # ----------------------------------------------------------------------------- what is read
@@ -58,6 +58,7 @@ class CallFacts:
     consent_confirmed_by: str | None
     consent_confirmed_at: dt.datetime | None
     consent_note: str | None
+    partial_note: str | None = None  # what the recording lacked (cut off, damaged); None: read whole
 
     @property
     def prospect(self) -> str:
@@ -132,7 +133,7 @@ def load_facts(call_id: int) -> CallFacts:
                          call.prospect_company, call.call_date, call.duration_s, call.status, call.error, call.source_path,
                          call.original_filename, call.created_at, call.analyzed_at, call.model_version,
                          (call.settings or {}).get("rep_analysis", True) is not False, call.consent_confirmed_by,
-                         call.consent_confirmed_at, call.consent_note)
+                         call.consent_confirmed_at, call.consent_note, call.partial_note)
 
 
 def load_timeline(call_id: int) -> Timeline:
@@ -145,7 +146,7 @@ def load_timeline(call_id: int) -> Timeline:
                                     Shift.strength, Shift.duration_s).where(Shift.call_id == call_id).order_by(Shift.t_s),
                              connection)
     seconds[list(EMOTIONS) + ["confidence"]] = seconds[list(EMOTIONS) + ["confidence"]].astype(float)
-    seconds["face_present"] = seconds["face_present"].astype(bool)
+    seconds[["face_present", "video_present"]] = seconds[["face_present", "video_present"]].astype(bool)
     return Timeline(seconds, shifts)
 
 
@@ -351,7 +352,7 @@ def timeline_png(timeline: Timeline, stages: Sequence[Stage] = (), width_in: flo
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    from dashboard.charts import DIRECTION_COLOURS, EMOTION_COLOURS, ROLE_COLOURS, time_ticks
+    from dashboard.charts import DIRECTION_COLOURS, EMOTION_COLOURS, NO_VIDEO_COLOUR, ROLE_COLOURS, time_ticks
 
     n = max(1, timeline.n_seconds)
     fig = Figure(figsize=(width_in, 2.3 * len(roles)), dpi=150)
@@ -365,9 +366,10 @@ def timeline_png(timeline: Timeline, stages: Sequence[Stage] = (), width_in: flo
             probs = np.nan_to_num(rows[list(EMOTIONS)].to_numpy().T)
             ax.stackplot(x, probs, colors=[EMOTION_COLOURS[e] for e in EMOTIONS], labels=EMOTIONS, step="post", linewidth=0)
             codes = rows["dominant"].map({e: i for i, e in enumerate(EMOTIONS)}).to_numpy(dtype=float)
-            colours = np.array([_rgb(EMOTION_COLOURS[e]) for e in EMOTIONS] + [(1.0, 1.0, 1.0)])
-            band.imshow(colours[np.where(np.isnan(codes), len(EMOTIONS), codes).astype(int)][None], aspect="auto",
-                        extent=(0, n, 0, 1), interpolation="nearest")
+            colours = np.array([_rgb(EMOTION_COLOURS[e]) for e in EMOTIONS] + [(1.0, 1.0, 1.0), _rgb(NO_VIDEO_COLOUR)])
+            codes = np.where(np.isnan(codes), len(EMOTIONS), codes)
+            codes[~rows["video_present"].to_numpy(bool)] = len(EMOTIONS) + 1
+            band.imshow(colours[codes.astype(int)][None], aspect="auto", extent=(0, n, 0, 1), interpolation="nearest")
         for shift in timeline.shifts[timeline.shifts["role"] == role].itertuples():
             marker = {"positive": "^", "negative": "v"}.get(shift.direction, "o")
             ax.plot(shift.t_s, 1.07, marker=marker, color=DIRECTION_COLOURS[shift.direction], markersize=7, clip_on=False)
@@ -407,6 +409,7 @@ def _facts_rows(facts: CallFacts) -> list[tuple[str, str]]:
         ("Prospect", facts.prospect),
         ("Call date", facts.call_date.isoformat() if facts.call_date else "not set"),
         ("Length", clock(facts.duration_s or 0)),
+        *([("Recording", f"partial: {facts.partial_note}")] if facts.partial_note else []),
         ("Analysed", facts.analyzed_at.strftime("%Y-%m-%d %H:%M UTC") if facts.analyzed_at else "not yet"),
         ("Participants told", facts.consent),
     ]
@@ -499,7 +502,7 @@ def build_pdf(call_id: int) -> bytes:
     pdf.image(io.BytesIO(chart), w=width)
     pdf.set_font("DejaVu", "I", 8)
     pdf.multi_cell(0, 4, "Stacked areas: likely emotion probabilities per second; band below: most likely emotion; "
-                   "white: face not seen; ▲ positive / ▼ negative / ● neutral shifts.", new_x="LMARGIN", new_y="NEXT")
+                   "white: face not seen; dark grey: no video (nothing on screen); ▲ positive / ▼ negative / ● neutral shifts.", new_x="LMARGIN", new_y="NEXT")
     if summary.stages:
         heading("Prospect by script stage")
         table(_stage_rows(summary), header=STAGE_HEADER, widths=(3, 3, 2, 2, 2, 2))
