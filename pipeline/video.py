@@ -32,6 +32,8 @@ LAST_SLIVER_S = 0.25
 """A last started second shorter than this gets no row of its own (audio often outlasts the picture by a few ms)."""
 CUT_OFF_TOLERANCE_S = 0.5
 """A file whose data ends this much before its stated length was cut off while being written."""
+DAMAGE_MERGE_S = 1.0
+"""Undecodable stretches closer than this are one damaged stretch (frames after a bad one fail until a keyframe)."""
 STILL_IMAGE_FORMATS = ("image2", "_pipe", "gif", "apng", "webp")
 """FFmpeg demuxers of single pictures (`png_pipe`, `jpeg_pipe`, ...): an image renamed .mp4, not a recording."""
 
@@ -84,6 +86,12 @@ class DecodeReport:
     damaged: list[tuple[float, float]] = field(default_factory=list)  # (start, end) of unreadable video the player skips
     data_end_s: float | None = None  # where the file's data ends, when that is before its stated length (cut off)
 
+    def add_damage(self, start_s: float, end_s: float) -> None:
+        if self.damaged and start_s - self.damaged[-1][1] < DAMAGE_MERGE_S:
+            self.damaged[-1] = (self.damaged[-1][0], max(end_s, self.damaged[-1][1]))
+        else:
+            self.damaged.append((start_s, end_s))
+
     def video_present(self, n_seconds: int) -> np.ndarray:
         """(n_seconds,) bool: seconds during which the player shows a picture (held and damaged frames included)."""
         present = np.zeros(n_seconds, bool)
@@ -134,7 +142,7 @@ def probe(path: str | Path, max_bytes: int | None = None, *, display_name: str |
             raise NotAVideo(f"{name}: the file has no video stream (audio-only or not a recording)")
         if stream.codec_context is None:  # FFmpeg knows no decoder for the stream's codec tag
             raise UnsupportedCodec(f"{name}: cannot decode its video: the codec is not one FFmpeg supports")
-        codec = stream.codec_context.name
+        codec = stream.codec_context.codec.canonical_name  # "av1", not the decoder's "libdav1d"
         stored_w, stored_h = stream.codec_context.width, stream.codec_context.height
         if max_pixels is not None and stored_w * stored_h > max_pixels:
             raise FileTooLarge(f"{name}: its picture is {stored_w}×{stored_h}, larger than Rapport analyses "
@@ -291,18 +299,20 @@ def sample_frames(info: VideoInfo, rate: float = 4.0, width: int | None = 640,
                 if shown is not None and t <= shown.t:
                     continue
                 if bad is not None:
-                    report.damaged.append((bad[0], bad[1]))
+                    report.add_damage(*bad)
                     bad = None
+                if shown is None:  # the picture starts where the stream says it does (AVI's first pts is a guess)
+                    report.shown_from_s = min(t, info.video_start_s)
+                    yield from until(report.shown_from_s - tolerance)  # no video yet: ticks pass, nothing shown
+                    shown = _Shown(frame, report.shown_from_s, info, width)
                 yield from until(t - tolerance)
                 shown = _Shown(frame, t, info, width)
-                if report.shown_from_s is None:
-                    report.shown_from_s = t
                 last_duration = float(frame.duration * time_base) if frame.duration else 1.0 / info.fps
         if shown is None:
             raise CorruptVideo(f"{info.name}: no frame of its video could be decoded")
         cut_off = data_end < info.duration_s - CUT_OFF_TOLERANCE_S
         if bad is not None and not cut_off:  # damage at the very end of a complete file
-            report.damaged.append((bad[0], bad[1]))
+            report.add_damage(*bad)
         end = max(shown.t + last_duration, info.video_end_s or info.duration_s)
         if cut_off:
             report.data_end_s = data_end
