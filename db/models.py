@@ -184,9 +184,6 @@ class Job(Base):
     stage: Mapped[Optional[str]] = mapped_column(String(40))
     progress: Mapped[float] = mapped_column(Float, default=0.0)
     error: Mapped[Optional[str]] = mapped_column(Text)
-    # What a done call's recording lacked ("the file ends at 0:12 of 0:20; damaged at 0:08 for 0.1 s"): the
-    # readable part was analysed. None: the whole recording was read.
-    partial_note: Mapped[Optional[str]] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     worker: Mapped[Optional[str]] = mapped_column(String(200))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)

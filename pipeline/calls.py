@@ -407,9 +407,9 @@ def require_results(call_id: int) -> None:
         call = _get_call(session, call_id)
         status, error = call.status, call.error
     if status == CallStatus.FAILED:
-        raise NothingToExport(f"call {call.id} has nothing to export: its analysis failed ({call.error})")
-    if call.status != CallStatus.DONE:
-        raise NothingToExport(f"call {call.id} has nothing to export yet: it is {call.status}; export it once it is done")
+        raise NothingToExport(f"call {call_id} has nothing to export: its analysis failed ({error})")
+    if status != CallStatus.DONE:
+        raise NothingToExport(f"call {call_id} has nothing to export yet: it is {status}; export it once it is done")
 
 
 def delete_call(call_id: int) -> None:

@@ -148,7 +148,8 @@ def test_csv_download_is_the_pipeline_export_with_a_row_per_second_and_role(call
         stored = session.query(EmotionSecond).filter_by(call_id=call.call_id, role="prospect", second=100).one()
     row = next(r for r in rows if r[:2] == ["100", "prospect"])
     assert float(row[2 + EMOTIONS.index("happy")]) == pytest.approx(stored.happy, abs=1e-4)
-    assert row[-2] == (stored.dominant or "")
+    assert row[CSV_COLUMNS.index("dominant")] == (stored.dominant or "")
+    assert row[CSV_COLUMNS.index("video_present")] == "1"
 
 
 def test_timeline_image_is_a_png(call):
