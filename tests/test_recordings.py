@@ -22,7 +22,9 @@ from pipeline.detect import HaarDetector
 from pipeline.errors import FileTooLarge, InputError, NotAVideo, StillImage, TooLong
 from pipeline.synthetic import Appearance, CallScript, write_call_video, write_corrupt_copy
 from pipeline.video import DecodeReport, probe, sample_frames
+from config import get_settings
 from tests.helpers import run_cli
+from tests.test_dashboard_pages import seeded  # noqa: F401  (a fixture: a signed-in dashboard on a seeded store)
 
 SMALL = (640, 360)  # the analysis width: nothing is scaled, faces stay big enough for Haar
 
@@ -242,20 +244,24 @@ def test_an_analysis_error_names_the_upload_never_the_stored_file(store, tmp_pat
     assert error.startswith("Pricing call.mp4: ") and call.source_path.split("/")[-1] not in error and str(store) not in error
 
 
-def test_cli_and_upload_give_the_same_message(store, tmp_path):
-    from pipeline.jobs import enqueue_call
+def test_cli_and_upload_page_give_the_same_message(seeded, tmp_path):
+    from tests.test_dashboard_pages import page
 
     ok, png = cv2.imencode(".png", np.zeros((48, 64, 3), np.uint8))
     path = tmp_path / "holiday.mp4"
     path.write_bytes(png.tobytes())
-    env = {"RAPPORT_DATA_DIR": str(store), "RAPPORT_DB_URL": f"sqlite:///{store / 'rapport.db'}"}
+    store = get_settings().data_dir
+    env = {"RAPPORT_DATA_DIR": str(store), "RAPPORT_DB_URL": get_settings().db_url}
     cli = run_cli("analyze", str(path), env_overrides=env)
     assert cli.returncode == 2
-    upload = tmp_path / "a1b2c3.upload"  # what the Upload page hands over: its temp file and the user's name
-    upload.write_bytes(png.tobytes())
-    with pytest.raises(InputError) as error:
-        enqueue_call(upload, original_filename="holiday.mp4")
-    assert cli.stderr.strip().splitlines()[-1] == f"error: {error.value}" == "error: holiday.mp4: this is a still image, not a recording"
+    at = page("upload")
+    at.file_uploader[0].upload("holiday.mp4", png.tobytes(), "video/mp4")
+    next(s for s in at.selectbox if s.label == "Rep").set_value("Dana Whitfield")
+    at.checkbox[0].set_value(True)
+    at = next(b for b in at.button if b.label == "Analyse call").click().run()
+    assert not at.exception
+    assert [e.value for e in at.error] == ["holiday.mp4: this is a still image, not a recording"]
+    assert cli.stderr.strip().splitlines()[-1] == f"error: {at.error[0].value}"
 
 
 def test_export_of_a_failed_or_running_call_says_why_and_exits_non_zero(store, tmp_path):
