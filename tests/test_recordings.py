@@ -296,3 +296,31 @@ def test_codecs_and_sizes_that_worked_still_sample_and_show_both_faces(tmp_path,
     frames = list(sample_frames(info, rate=4.0, width=640))
     assert [f.t for f in frames] == [0.0, 0.25, 0.5, 0.75]
     assert len(HaarDetector().detect(frames[-1].image)) == 2
+
+
+# ----------------------------------------------------------------------------- "no video" and "partial" where managers read
+def test_no_video_and_partial_are_shown_in_the_review_page_chart_and_reports(seeded):
+    from sqlalchemy import update
+
+    from dashboard.charts import timeline_figure
+    from pipeline import report
+    from tests.test_dashboard_pages import page, texts
+
+    call_id = seeded["bare"].call_id  # 90 s
+    with session_scope() as s:
+        s.get(Call, call_id).partial_note = "the file ends at 1:00 of 1:30"
+        s.execute(update(EmotionSecond).where(EmotionSecond.call_id == call_id, EmotionSecond.second >= 60)
+                  .values(video_present=False, face_present=False, n_frames=0, dominant=None, happy=None))
+    review = page("review", call_id=call_id)
+    assert not review.exception
+    assert "Partial recording: the file ends at 1:00 of 1:30. The readable part was analysed." in texts(review)
+    assert "dark bands: no video" in texts(review)
+    timeline = report.load_timeline(call_id)
+    figure = timeline_figure(timeline.seconds, timeline.shifts)
+    assert "no video" in [trace.name for trace in figure.data]
+    hovers = [text for trace in figure.data if trace.type == "heatmap" for text in trace.text[0]]
+    assert sum(h.endswith("· no video") for h in hovers) == 2 * 30
+    assert "partial: the file ends at 1:00 of 1:30" in report.build_html(call_id)
+    table = list(csv.DictReader(io.StringIO(calls.export_csv(call_id))))
+    assert {r["video_present"] for r in table if int(r["second"]) >= 60} == {"0"}
+    assert {r["video_present"] for r in table if int(r["second"]) < 60} == {"1"}
