@@ -122,7 +122,7 @@ def cmd_list(args) -> int:
     for c in calls:
         length = f"{c['duration_s']:.0f}s" if c["duration_s"] else "-"
         print(f"{c['id']:>5}  {c['status']:<8} {length:>7}  {(c['rep'] or '-'):<18} {c['title']}"
-              + (f"  [{c['error']}]" if c["error"] else ""))
+              + (f"  [{c['error']}]" if c["error"] else "") + (f"  [partial: {c['partial']}]" if c["partial"] else ""))
     return 0
 
 

@@ -203,6 +203,8 @@ def test_mp4_cut_off_while_written_is_analysed_up_to_where_it_ends(store, tmp_pa
     call = the_call(call_id)
     end = int(call.partial_note.split("ends at 0:")[1][:2])
     assert 3 <= end <= 8 and call.partial_note == f"the file ends at 0:{end:02d} of 0:10"
+    listed = run_cli("list", env_overrides={"RAPPORT_DATA_DIR": str(store), "RAPPORT_DB_URL": f"sqlite:///{store / 'rapport.db'}"})
+    assert f"[partial: the file ends at 0:{end:02d} of 0:10]" in listed.stdout
     assert (call.status, call.duration_s) == ("done", pytest.approx(10.0, abs=0.1))
     face, video = presence(call_id, "prospect")
     assert video == [1] * end + [0] * (10 - end) or video == [1] * (end + 1) + [0] * (9 - end)
