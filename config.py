@@ -66,6 +66,8 @@ class Settings:
     db_url: str
     model_path: Path
     max_upload_mb: int = 2048
+    max_frame_pixels: int = 7680 * 4320  # 8K UHD; larger pictures are refused before decoding (memory grows with it)
+    max_call_minutes: float = 240.0  # longer recordings are refused before analysis
     # The analysis defaults (written here once; `pipeline.analyze.AnalysisSettings` takes them from here):
     analysis_fps: float = 4.0  # frames analysed per second of call
     detector: str = "haar"  # face detector, see model.detect.DETECTORS (Haar for speed, see the README)
@@ -89,6 +91,8 @@ def get_settings() -> Settings:
         db_url=db_url,
         model_path=Path(os.environ.get("RAPPORT_MODEL_PATH", SHIPPED_MODEL_PATH)),
         max_upload_mb=_env("RAPPORT_MAX_UPLOAD_MB", Settings.max_upload_mb, int),
+        max_frame_pixels=_env("RAPPORT_MAX_FRAME_PIXELS", Settings.max_frame_pixels, int),
+        max_call_minutes=_env("RAPPORT_MAX_CALL_MINUTES", Settings.max_call_minutes, float),
         analysis_fps=_env("RAPPORT_ANALYSIS_FPS", Settings.analysis_fps, float),
         detector=_env("RAPPORT_DETECTOR", Settings.detector),
         rep_position=_env("RAPPORT_REP_POSITION", Settings.rep_position),

@@ -21,7 +21,8 @@ from config import UPLOADS, Settings, get_settings
 from db.models import Call, CallStatus, Rep, utcnow
 from db.session import session_scope
 from pipeline.analyze import AnalysisSettings
-from pipeline.video import VideoInfo, probe
+from pipeline.store import probe_upload
+from pipeline.video import VideoInfo
 
 
 def get_or_create_rep(session: Session, name: str | None, team: str | None = None) -> Rep | None:
@@ -49,8 +50,8 @@ def create_call(video: Path, *, title: str | None = None, rep: str | None = None
     `consent_confirmed_by` is who confirmed the participants were told (stored with the time, shown in reports).
     """
     settings = settings or get_settings()
-    info = probe(video, max_bytes=settings.max_upload_mb * 2**20)
     display_name = original_filename or Path(video).name
+    info = probe_upload(video, display_name, settings)
     stored = UPLOADS / f"{uuid.uuid4().hex}{_safe_suffix(info)}"  # upload names are never paths
     target = settings.data_dir / stored
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 
 import numpy as np
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 
 from config import Settings, get_settings, snapshot_folder
 from db.models import CallStatus, EmotionSecond, Shift, Snapshot
@@ -43,8 +43,13 @@ def reassign_roles(call_id: int, *, swap: bool = False, assignments: dict[int, s
             if any(roles[k] == REP for k in classified):
                 raise ValueError("rep analysis was off for this call: a track with emotion values cannot become the rep; "
                                  "re-analyse the call instead")
-        n_seconds = seconds_in(call.duration_s or 0.0, call.fps or 30.0)
-        timelines, shifts = derive(rows, roles, n_seconds, call.settings.get("min_shift_seconds", 3.0))
+        n_seconds = seconds_in(call.duration_s or 0.0)
+        video = np.ones(n_seconds, bool)  # a property of the recording, not of roles: kept from the stored rows
+        for second, present in session.execute(select(EmotionSecond.second, EmotionSecond.video_present)
+                                               .where(EmotionSecond.call_id == call_id)):
+            if second < n_seconds:
+                video[second] &= present
+        timelines, shifts = derive(rows, roles, n_seconds, call.settings.get("min_shift_seconds", 3.0), video)
         source = settings.data_dir / call.source_path if call.source_path else None
         token = uuid.uuid4().hex[:8]
         folder = snapshot_folder(call_id, token)

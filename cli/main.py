@@ -29,7 +29,7 @@ def _rep_analysis_on() -> bool:
 def cmd_analyze(args) -> int:
     from model.classifier import load_classifier
     from calls.intake import create_call
-    from pipeline.store import analyze_call
+    from pipeline.store import analyze_call, partial_note
 
     classifier = load_classifier()
     call_id = create_call(args.video, title=args.title, rep=args.rep, prospect_name=args.prospect,
@@ -50,6 +50,7 @@ def cmd_analyze(args) -> int:
         "shifts": [{"role": s.role, "t_s": s.t_s, "from": s.from_emotion, "to": s.to_emotion,
                     "direction": s.direction, "strength": s.strength} for s in result.shifts],
         "status": "done" if result.faces_found else "done: no faces found",
+        "partial": partial_note(result.decode, result.info.duration_s),  # what could not be read; null: all of it
         "model": classifier.version,
         "timings_s": {k: round(v, 3) for k, v in result.timings.items()},
     }
@@ -58,6 +59,8 @@ def cmd_analyze(args) -> int:
     else:
         print(f"call {call_id} analysed: {summary['duration_s']:.1f} s, {result.faces_found} face track(s), "
               f"{len(result.shifts)} shift(s)")
+        if summary["partial"]:
+            print(f"partial recording: {summary['partial']}; the readable part was analysed")
         if not result.faces_found:
             print("no faces found in the recording: nothing to chart")
         for s in summary["shifts"]:
@@ -90,7 +93,7 @@ def cmd_list(args) -> int:
     for c in calls:
         length = f"{c['duration_s']:.0f}s" if c["duration_s"] else "-"
         print(f"{c['id']:>5}  {c['status']:<8} {length:>7}  {(c['rep'] or '-'):<18} {c['title']}"
-              + (f"  [{c['error']}]" if c["error"] else ""))
+              + (f"  [{c['error']}]" if c["error"] else "") + (f"  [partial: {c['partial']}]" if c["partial"] else ""))
     return 0
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Optional
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, true
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -61,6 +61,9 @@ class Call(Base):
     height: Mapped[Optional[int]] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(20), default=CallStatus.QUEUED, index=True)
     error: Mapped[Optional[str]] = mapped_column(Text)
+    # What a done call's recording lacked ("the file ends at 0:12 of 0:20; damaged at 0:08 for 0.1 s"): the
+    # readable part was analysed. None: the whole recording was read.
+    partial_note: Mapped[Optional[str]] = mapped_column(Text)
     settings: Mapped[dict] = mapped_column(JSON, default=dict)  # analysis settings used
     model_version: Mapped[Optional[str]] = mapped_column(String(100))
     faces_found: Mapped[Optional[int]] = mapped_column(Integer)
@@ -127,6 +130,7 @@ class EmotionSecond(Base):
     role: Mapped[str] = mapped_column(String(30))
     second: Mapped[int] = mapped_column(Integer)
     face_present: Mapped[bool] = mapped_column(Boolean)
+    video_present: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())  # False: "no video" (not "face not seen")
     n_frames: Mapped[int] = mapped_column(Integer, default=0)
     angry: Mapped[Optional[float]] = mapped_column(Float)
     disgust: Mapped[Optional[float]] = mapped_column(Float)

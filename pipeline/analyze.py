@@ -26,11 +26,11 @@ from config import Settings
 from model.classifier import BATCH, FLIP_TTA
 from model.detect import FaceDetector
 from model.preprocess import crop_face
-from pipeline.roles import REP, TrackSummary, assign_roles
+from pipeline.roles import MIN_DETECTIONS, REP, TrackSummary, assign_roles
 from pipeline.shifts import EmotionShift, detect_shifts
 from pipeline.timeline import EmotionTimeline, TrackSecondRows, TrackSeconds, build_timelines
 from pipeline.track import FaceTracker, TrackedFaces
-from pipeline.video import SampledFrame, VideoInfo, sample_frames
+from pipeline.video import DecodeReport, SampledFrame, VideoInfo, sample_frames
 
 Progress = Callable[[str, float], None]
 
@@ -62,6 +62,13 @@ class CallAnalysis:
     timelines: dict[str, EmotionTimeline]
     shifts: list[EmotionShift]
     timings: dict[str, float] = field(default_factory=dict)
+    decode: DecodeReport = field(default_factory=DecodeReport)
+    """What the decoder found missing (damage, a cut-off tail) and when the picture was on screen."""
+
+    @property
+    def video_present(self) -> np.ndarray:
+        """(n_seconds,) bool: seconds with a picture on screen."""
+        return self.decode.video_present(self.info.n_seconds)
 
     @property
     def faces_found(self) -> int:
@@ -69,9 +76,9 @@ class CallAnalysis:
 
 
 def derive(track_seconds: list[TrackSecondRows], roles: dict[int, str], n_seconds: int,
-           min_shift_seconds: float) -> tuple[dict[str, EmotionTimeline], list[EmotionShift]]:
+           min_shift_seconds: float, video_present: np.ndarray | None = None) -> tuple[dict[str, EmotionTimeline], list[EmotionShift]]:
     """Roles -> timelines -> shifts: everything that reassigning roles recomputes."""
-    timelines = build_timelines(track_seconds, roles, n_seconds)
+    timelines = build_timelines(track_seconds, roles, n_seconds, video_present)
     shifts = [s for t in timelines.values() for s in detect_shifts(t, min_shift_seconds)]
     return timelines, sorted(shifts, key=lambda s: (s.t_s, s.role))
 
@@ -172,18 +179,23 @@ def analyze_video(info: VideoInfo, classifier, detector: FaceDetector, settings:
     timer = _Timer()
     report = progress or (lambda stage, fraction: None)
     two_pass = not settings.rep_analysis
+    decode = DecodeReport()
+    detector_runs = 0
 
     def tracked_frames(label: str, share: float, offset: float,
                        replay: list[TrackedFaces] | None = None) -> Iterator[tuple[SampledFrame, TrackedFaces]]:
         """Sampled frames with their tracked faces: detected and tracked now, or replayed from pass 1."""
+        nonlocal decode, detector_runs
         tracker = FaceTracker(max_gap_s=2.5 * settings.detect_every_s)
         detect_every = max(1, round(settings.fps * settings.detect_every_s))
-        for frame in _prefetch(sample_frames(info, settings.fps, settings.analysis_width), timer):
+        decode = DecodeReport()  # the last reading's (both passes read the same file)
+        for frame in _prefetch(sample_frames(info, settings.fps, settings.analysis_width, decode), timer):
             if replay is not None:  # the same frames are sampled again, so index i has the same faces
                 faces = replay[frame.index] if frame.index < len(replay) else TrackedFaces.none(frame.t)
             else:
                 run = frame.index % detect_every == 0 or tracker.needs_detection
                 found = timer.timed("detect", detector.detect, frame.image) if run else None
+                detector_runs += run
                 faces = timer.timed("track", tracker.update, frame.t, found)
             if frame.index % 20 == 0:
                 report(label, offset + share * min(1.0, frame.t / max(info.duration_s, 1e-6)))
@@ -199,7 +211,7 @@ def analyze_video(info: VideoInfo, classifier, detector: FaceDetector, settings:
             timer.timed("track", recorder.observe, faces)
             replay.append(faces)
         if recorder is not None:
-            roles = assign_roles(recorder.summaries(), settings.rep_position)
+            roles = assign_roles(recorder.summaries(), settings.rep_position, min(MIN_DETECTIONS, detector_runs))
 
     skip = {tid for tid, role in roles.items() if role == REP}
     classify_recorder = None
@@ -231,10 +243,11 @@ def analyze_video(info: VideoInfo, classifier, detector: FaceDetector, settings:
     report("finding shifts", 0.92)
     summaries = classify_recorder.summaries() if classify_recorder else []
     if not two_pass:
-        roles = assign_roles(summaries, settings.rep_position)
+        roles = assign_roles(summaries, settings.rep_position, min(MIN_DETECTIONS, detector_runs))
     track_seconds = [rows for rows in (classify_recorder.seconds.rows() if classify_recorder else []) if rows.track_id in roles]
     start = time.perf_counter()
-    timelines, shifts = derive(track_seconds, roles, info.n_seconds, settings.min_shift_seconds)
+    timelines, shifts = derive(track_seconds, roles, info.n_seconds, settings.min_shift_seconds,
+                               decode.video_present(info.n_seconds))
     timer.seconds["timeline"] += time.perf_counter() - start
     return CallAnalysis(info, settings, [s for s in summaries if s.track_id in roles], track_seconds, roles,
-                        timelines, shifts, dict(timer.seconds))
+                        timelines, shifts, dict(timer.seconds), decode)

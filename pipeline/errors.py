@@ -30,5 +30,13 @@ class UnsupportedCodec(InputError):
     pass
 
 
+class StillImage(InputError):
+    pass
+
+
+class TooLong(InputError):
+    pass
+
+
 class NotFound(LookupError):
     """No call (or rep) with that id; also what a user without access is told."""

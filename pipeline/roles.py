@@ -76,9 +76,9 @@ class Seat:
         return any(t.first_t < track.last_t and track.first_t < t.last_t for t in self.tracks)
 
 
-def is_participant(track: TrackSummary) -> bool:
+def is_participant(track: TrackSummary, min_detections: int = MIN_DETECTIONS) -> bool:
     height = track.mean_box[3] - track.mean_box[1]
-    return track.n_detections >= MIN_DETECTIONS and height >= MIN_FACE_HEIGHT
+    return track.n_detections >= min_detections and height >= MIN_FACE_HEIGHT
 
 
 def group_seats(tracks: list[TrackSummary]) -> list[Seat]:
@@ -100,11 +100,13 @@ def _toward(seat: Seat, rep_position: str) -> float:
     return {"left": -cx, "right": cx, "top": -cy, "bottom": cy}[rep_position]
 
 
-def assign_roles(tracks: list[TrackSummary], rep_position: str = "left") -> dict[int, str]:
-    """Map track id -> role for every track that is a real participant."""
+def assign_roles(tracks: list[TrackSummary], rep_position: str = "left", min_detections: int = MIN_DETECTIONS) -> dict[int, str]:
+    """Map track id -> role for every track that is a real participant.
+
+    `min_detections` is lowered only for clips so short the detector ran fewer times than `MIN_DETECTIONS`."""
     if rep_position not in REP_POSITIONS:
         raise ValueError(f"rep position must be one of {', '.join(REP_POSITIONS)}, not {rep_position!r}")
-    seats = group_seats([t for t in tracks if is_participant(t)])
+    seats = group_seats([t for t in tracks if is_participant(t, min_detections)])
     if not seats:
         return {}
     by_presence = sorted(seats, key=lambda s: (-s.frames, -s.area))

@@ -6,6 +6,8 @@ one, then replaces every row of the call (tracks, per-second rows, shifts, still
 one transaction. Any error before the commit removes that folder and marks the call failed with its
 message (an `InputError`'s own words); other calls are never touched. `write_derived` is the writer of the
 rows that role changes re-derive; `load_track_seconds` reads back what the analysis stored per track.
+`probe_upload` is the probe with the workspace's limits (upload and re-analysis alike), and `partial_note`
+says in the call's time what a partial recording lacked (stored on the call, shown by the CLI and reports).
 """
 
 from __future__ import annotations
@@ -30,11 +32,25 @@ from pipeline.analyze import AnalysisSettings, CallAnalysis, Progress, analyze_v
 from pipeline.errors import InputError, NotFound
 from pipeline.review_copy import browser_plays, write_review_copy
 from pipeline.snapshots import render_snapshots, render_thumbnails
-from pipeline.timeline import EmotionTimeline, TrackSecondRows
-from pipeline.video import VideoInfo, probe
+from pipeline.timeline import EmotionTimeline, TrackSecondRows, clock
+from pipeline.video import DecodeReport, VideoInfo, probe
 
 
 log = logging.getLogger(__name__)
+
+
+def probe_upload(video: Path, display_name: str, settings: Settings) -> VideoInfo:
+    """Probe with the workspace's limits (size, picture, length); messages name `display_name`."""
+    return probe(video, max_bytes=settings.max_upload_mb * 2**20, display_name=display_name,
+                 max_pixels=settings.max_frame_pixels, max_duration_s=settings.max_call_minutes * 60)
+
+
+def partial_note(decode: DecodeReport, duration_s: float) -> str | None:
+    """What the analysis could not read, in the call's time (None: everything was read)."""
+    notes = [f"damaged at {clock(start)} for {end - start:.1f} s" for start, end in decode.damaged]
+    if decode.data_end_s is not None:
+        notes.insert(0, f"the file ends at {clock(decode.data_end_s)} of {clock(duration_s)}")
+    return "; ".join(notes) or None
 
 
 
@@ -45,11 +61,12 @@ def analyze_call(call_id: int, classifier, progress: Progress | None = None, set
         call = get_call(session, call_id)
         call.status, call.error = CallStatus.RUNNING, None
         source = settings.data_dir / call.source_path
+        display_name = call.original_filename or f"call {call_id}"
         analysis_settings = AnalysisSettings(**call.settings)
     token = uuid.uuid4().hex[:8]
     snapshot_dir = snapshot_folder(call_id, token)
     try:
-        info = probe(source)
+        info = probe_upload(source, display_name, settings)
         result = analyze_video(info, classifier, shared_detector(analysis_settings.detector), analysis_settings, progress)
         if progress:
             progress("saving snapshots", 0.95)
@@ -66,6 +83,7 @@ def analyze_call(call_id: int, classifier, progress: Progress | None = None, set
             _write_tracks(session, call_id, result, thumbnails)
             write_derived(session, call_id, result.timelines, result.shifts, snapshots)
             call.status = CallStatus.DONE
+            call.partial_note = partial_note(result.decode, info.duration_s)
             call.duration_s, call.fps = info.duration_s, info.fps
             call.width, call.height = info.width, info.height
             call.model_version = getattr(classifier, "version", None)
@@ -144,6 +162,7 @@ def write_derived(session: Session, call_id: int, timelines: dict[str, EmotionTi
         session.add_all(
             EmotionSecond(
                 call_id=call_id, role=timeline.role, second=second, face_present=bool(timeline.n_frames[second]),
+                video_present=bool(timeline.video_present[second]),
                 n_frames=int(timeline.n_frames[second]), dominant=dominant[second],
                 confidence=None if dominant[second] is None else round(float(confidence[second]), 5),
                 **{name: None if dominant[second] is None else round(float(timeline.probs[second, k]), 5)

@@ -3,7 +3,8 @@
 `TrackSeconds` accumulates while the video is read (memory grows with seconds x
 tracks, never with frames). `build_timelines` turns per-track seconds plus a
 role map into `EmotionTimeline`s: one row per second of the call for every role,
-with "face not seen" rows where it was not, and light smoothing (a 3-second
+with "face not seen" rows where it was not, "no video" rows where the player showed
+no picture at all (before a late video track starts, after a file is cut off), and light smoothing (a 3-second
 weighted window over seen seconds) so one noisy frame does not flip a second.
 Reassigning roles only re-runs `build_timelines`.
 """
@@ -68,6 +69,12 @@ class EmotionTimeline:
     role: str
     probs: np.ndarray  # (n_seconds, 7) float32, NaN where not seen or not classified
     n_frames: np.ndarray  # (n_seconds,) frames in which the face was seen
+    video_present: np.ndarray | None = None  # (n_seconds,) bool: a picture was on screen (False: "no video",
+    # not "face not seen"); None: every second had one
+
+    def __post_init__(self) -> None:
+        if self.video_present is None:
+            object.__setattr__(self, "video_present", np.ones(len(self.n_frames), bool))
 
     @property
     def face_present(self) -> np.ndarray:
@@ -113,8 +120,17 @@ def smooth(probs: np.ndarray) -> np.ndarray:
     return out.astype(np.float32)
 
 
-def build_timelines(tracks: list[TrackSecondRows], roles: dict[int, str], n_seconds: int) -> dict[str, EmotionTimeline]:
-    """One timeline per role (rep and prospect always), every second of the call."""
+def build_timelines(tracks: list[TrackSecondRows], roles: dict[int, str], n_seconds: int,
+                    video_present: np.ndarray | None = None) -> dict[str, EmotionTimeline]:
+    """One timeline per role (rep and prospect always), every second of the call.
+
+    `video_present` (n_seconds,) bool marks the seconds with a picture (default: all of them);
+    a second with a face in it always has one.
+    """
+    video = np.ones(n_seconds, bool) if video_present is None else np.asarray(video_present, bool).copy()
+    for track in tracks:
+        if track.track_id in roles:
+            video[track.seconds] = True
     names = [REP, PROSPECT] + sorted({r for r in roles.values() if r not in (REP, PROSPECT)})
     timelines = {}
     for role in names:
@@ -130,7 +146,7 @@ def build_timelines(tracks: list[TrackSecondRows], roles: dict[int, str], n_seco
             sums[track.seconds[ok]] += track.probs[ok] * track.n_frames[ok, None]
         with np.errstate(invalid="ignore", divide="ignore"):
             probs = np.where(weight[:, None] > 0, sums / weight[:, None], np.nan)
-        timelines[role] = EmotionTimeline(role, smooth(probs), frames)
+        timelines[role] = EmotionTimeline(role, smooth(probs), frames, video)
     return timelines
 
 

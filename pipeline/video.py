@@ -1,23 +1,41 @@
-"""Video source: probe a recording, then yield sampled frames with exact timestamps.
+"""Video source: probe a recording, then yield what the player shows at each sampled tick.
 
 PyAV (FFmpeg) decodes every container a manager will have (mp4/m4v/mov, webm,
 mkv, avi). Frames are converted straight to a small BGR image in the same step
 (cheaper than converting at full size), and when the analysis rate is well below
 the video's frame rate the decoder skips non-reference frames, which nothing
 depends on, so only frames that could be sampled are decoded.
+
+Time is the player's: the call clock starts at the container's start, not the
+video stream's (a video track may start seconds after the audio), and the call
+lasts as long as the container. A frame stays on screen until the next one, so
+each tick of the analysis clock gets the last frame shown by then (held frames,
+variable and very low frame rates); ticks before the first frame or after the
+video's end show no video. What could not be read (damaged packets, a file cut
+off before its stated end) is recorded in a `DecodeReport`, not raised: the
+readable part is analysed and the call says what was lost.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
 import av
 import numpy as np
 
-from pipeline.errors import CorruptVideo, EmptyFile, FileTooLarge, NotAVideo, UnsupportedCodec
+from pipeline.errors import CorruptVideo, EmptyFile, FileTooLarge, NotAVideo, StillImage, TooLong, UnsupportedCodec
+
+LAST_SLIVER_S = 0.25
+"""A last started second shorter than this gets no row of its own (audio often outlasts the picture by a few ms)."""
+CUT_OFF_TOLERANCE_S = 0.5
+"""A file whose data ends this much before its stated length was cut off while being written."""
+DAMAGE_MERGE_S = 1.0
+"""Undecodable stretches closer than this are one damaged stretch (frames after a bad one fail until a keyframe)."""
+STILL_IMAGE_FORMATS = ("image2", "_pipe", "gif", "apng", "webp")
+"""FFmpeg demuxers of single pictures (`png_pipe`, `jpeg_pipe`, ...): an image renamed .mp4, not a recording."""
 
 
 @dataclass(frozen=True)
@@ -26,81 +44,167 @@ class VideoInfo:
     container: str
     codec: str
     fps: float  # 29.97 stays 29.97
-    duration_s: float
+    duration_s: float  # the container's: what the player shows as the call's length
     width: int  # as displayed, i.e. after rotation
     height: int
     rotation: int  # degrees counter-clockwise the stored picture is turned for display
     audio_codecs: tuple[str, ...]  # one per audio stream (the review player needs browser-playable ones)
+    video_start_s: float = 0.0  # when the first frame is shown, on the call clock (a late video track: > 0)
+    video_end_s: float | None = None  # where the video stream says it ends, on the call clock (None: the call's end)
+    clock_origin_s: float = 0.0  # the container's start time: call time = stream time - this
+    display_name: str = ""  # the name the user knows the file by (their upload's), for messages
 
     @property
     def n_seconds(self) -> int:
-        """Length of the per-second timeline: one row per started second (a last sliver under half a frame does not count)."""
-        return seconds_in(self.duration_s, self.fps)
+        """Length of the per-second timeline: one row per started second of the call."""
+        return seconds_in(self.duration_s)
+
+    @property
+    def name(self) -> str:
+        return self.display_name or self.path.name
 
 
-def seconds_in(duration_s: float, fps: float) -> int:
-    return max(1, math.ceil(duration_s - 0.5 / fps))
+def seconds_in(duration_s: float) -> int:
+    """Rows of a call `duration_s` long: every started second, less a last sliver under `LAST_SLIVER_S`."""
+    return max(1, math.ceil(duration_s - LAST_SLIVER_S))
 
 
 @dataclass(frozen=True)
 class SampledFrame:
     index: int  # sample number, 0-based
-    t: float  # presentation time in seconds from the start of the video
+    t: float  # the tick: call-clock seconds at which the player shows this picture
     image: np.ndarray  # BGR uint8 at analysis size
+    frame_t: float | None = None  # call-clock time the picture was first shown (<= t; earlier for a held frame)
 
 
-def _open(path: Path):
+@dataclass
+class DecodeReport:
+    """What reading a recording found, filled in by `sample_frames` as it goes (seconds on the call clock)."""
+
+    shown_from_s: float | None = None  # the first frame's time
+    shown_until_s: float | None = None  # the end of the last frame shown
+    damaged: list[tuple[float, float]] = field(default_factory=list)  # (start, end) of unreadable video the player skips
+    data_end_s: float | None = None  # where the file's data ends, when that is before its stated length (cut off)
+
+    def add_damage(self, start_s: float, end_s: float) -> None:
+        if self.damaged and start_s - self.damaged[-1][1] < DAMAGE_MERGE_S:
+            self.damaged[-1] = (self.damaged[-1][0], max(end_s, self.damaged[-1][1]))
+        else:
+            self.damaged.append((start_s, end_s))
+
+    def video_present(self, n_seconds: int) -> np.ndarray:
+        """(n_seconds,) bool: seconds during which the player shows a picture (held and damaged frames included)."""
+        present = np.zeros(n_seconds, bool)
+        if self.shown_from_s is not None and self.shown_until_s is not None:
+            first = max(0, math.floor(self.shown_from_s))
+            last = min(n_seconds, math.ceil(self.shown_until_s - LAST_SLIVER_S))
+            present[first:max(first, last)] = True
+        return present
+
+
+def _open(path: Path, name: str):
     try:
         return av.open(str(path), metadata_errors="ignore")
     except av.error.InvalidDataError as error:
-        raise NotAVideo(f"{path.name}: not a video file FFmpeg can read, or it is truncated ({error.strerror})") from error
+        raise NotAVideo(f"{name}: not a video file FFmpeg can read, or it is truncated ({error.strerror})") from error
     except av.error.FFmpegError as error:
-        raise CorruptVideo(f"{path.name}: could not open the recording ({error})") from error
+        raise CorruptVideo(f"{name}: could not open the recording ({error.strerror})") from error
 
 
-def probe(path: str | Path, max_bytes: int | None = None) -> VideoInfo:
-    """Read the container header and the first frame; raise an `InputError` saying what is wrong."""
+def _video_stream(container):
+    """The recording's picture: the first video stream that is not cover art (an attached picture)."""
+    return next((s for s in container.streams.video
+                 if not s.disposition & av.stream.Disposition.attached_pic), None)
+
+
+def probe(path: str | Path, max_bytes: int | None = None, *, display_name: str | None = None,
+          max_pixels: int | None = None, max_duration_s: float | None = None) -> VideoInfo:
+    """Read the container header and the first frame; raise an `InputError` saying what is wrong.
+
+    Messages name `display_name` (the user's upload name; default: the file's). Size limits
+    (`max_bytes`, `max_pixels` per frame) are checked before any frame is decoded, `max_duration_s` before
+    any is sampled.
+    """
     path = Path(path)
+    name = display_name or path.name
     if not path.is_file():
-        raise NotAVideo(f"{path}: no such file")
+        raise NotAVideo(f"{name}: no such file")
     size = path.stat().st_size
     if size == 0:
-        raise EmptyFile(f"{path.name}: the file is empty (0 bytes)")
+        raise EmptyFile(f"{name}: the file is empty (0 bytes)")
     if max_bytes is not None and size > max_bytes:
-        raise FileTooLarge(f"{path.name}: {size / 2**20:.0f} MB is over the {max_bytes / 2**20:.0f} MB upload limit")
-    with _open(path) as container:
-        if not container.streams.video:
-            raise NotAVideo(f"{path.name}: the file has no video stream (audio-only or not a recording)")
-        stream = container.streams.video[0]
+        raise FileTooLarge(f"{name}: {size / 2**20:.0f} MB is over the {max_bytes / 2**20:.0f} MB upload limit")
+    with _open(path, name) as container:
+        if any(part.endswith(STILL_IMAGE_FORMATS) for part in container.format.name.split(",")):
+            raise StillImage(f"{name}: this is a still image, not a recording")
+        stream = _video_stream(container)
+        if stream is None:
+            raise NotAVideo(f"{name}: the file has no video stream (audio-only or not a recording)")
         if stream.codec_context is None:  # FFmpeg knows no decoder for the stream's codec tag
-            raise UnsupportedCodec(f"{path.name}: cannot decode its video: the codec is not one FFmpeg supports")
-        codec = stream.codec_context.name
+            raise UnsupportedCodec(f"{name}: cannot decode its video: the codec is not one FFmpeg supports")
+        codec = stream.codec_context.codec.canonical_name  # "av1", not the decoder's "libdav1d"
+        stored_w, stored_h = stream.codec_context.width, stream.codec_context.height
+        if max_pixels is not None and stored_w * stored_h > max_pixels:
+            raise FileTooLarge(f"{name}: its picture is {stored_w}×{stored_h}, larger than Rapport analyses "
+                               f"({max_pixels / 1e6:.1f} megapixels at most, e.g. 3840×2160)")
         rate = stream.average_rate or stream.guessed_rate or stream.base_rate
         if not rate:
-            raise CorruptVideo(f"{path.name}: the video stream has no frame rate")
+            raise CorruptVideo(f"{name}: the video stream has no frame rate")
         try:
             first = next(container.decode(stream))
         except StopIteration:
-            raise CorruptVideo(f"{path.name}: the video stream holds no decodable frame") from None
+            raise CorruptVideo(f"{name}: the video stream holds no decodable frame") from None
         except av.error.FFmpegError as error:
-            raise UnsupportedCodec(f"{path.name}: cannot decode its {codec!r} video ({error})") from error
-        duration = _duration(container, stream)
+            raise UnsupportedCodec(f"{name}: cannot decode its {codec!r} video ({error.strerror})") from error
+        origin = container.start_time / av.time_base if container.start_time is not None else 0.0
+        duration = _duration(container, stream, origin)
+        if duration is None:
+            raise CorruptVideo(f"{name}: the recording holds no timed frames")
+        if max_duration_s is not None and duration > max_duration_s:
+            raise TooLong(f"{name}: it is {_hms(duration)} long; Rapport analyses calls up to {_hms(max_duration_s)}")
+        if duration <= 0:
+            raise StillImage(f"{name}: this is a still image, not a recording")
+        start = float(stream.start_time * stream.time_base) - origin if stream.start_time is not None else 0.0
+        end = float((stream.start_time or 0) + stream.duration) * float(stream.time_base) - origin if stream.duration else None
         rotation = int(first.rotation or 0) % 360
         width, height = first.width, first.height
         if rotation in (90, 270):
             width, height = height, width
         audio = tuple(s.codec_context.name for s in container.streams.audio if s.codec_context is not None)
-        return VideoInfo(path, container.format.name, codec, float(rate), duration, width, height, rotation, audio)
+        return VideoInfo(path, container.format.name, codec, float(rate), duration, width, height, rotation, audio,
+                         video_start_s=max(0.0, start), video_end_s=end, clock_origin_s=origin, display_name=name)
 
 
-def _duration(container, stream) -> float:
-    if stream.duration and stream.time_base:
-        return float(stream.duration * stream.time_base)
+def _hms(seconds: float) -> str:
+    if seconds < 60:
+        return f"{seconds:.0f} s"
+    minutes = round(seconds / 60)
+    return f"{minutes // 60} h {minutes % 60:02d} min" if minutes >= 60 else f"{minutes} min"
+
+
+def _duration(container, stream, origin: float) -> float | None:
+    """The call's length on the player's clock: the container's duration, else the video stream's, else (a live
+    WebM without Duration or Cues) found by reading every packet's time. None if no packet has a time."""
     if container.duration:
         return container.duration / av.time_base
+    if stream.duration and stream.time_base:
+        return float(stream.duration * stream.time_base)
     if stream.frames and stream.average_rate:
         return float(stream.frames / stream.average_rate)
-    raise CorruptVideo(f"{container.name}: the recording does not say how long it is")
+    return _scan_end(container, origin)
+
+
+def _scan_end(container, origin: float) -> float | None:
+    """End of the last packet of any stream, on the call clock (reads the whole file, decodes nothing)."""
+    end = None
+    try:
+        for packet in container.demux():
+            if packet.pts is not None and packet.time_base:
+                t = float((packet.pts + (packet.duration or 0)) * packet.time_base) - origin
+                end = t if end is None else max(end, t)
+    except av.error.FFmpegError:
+        pass  # a cut-off tail: the length is what could be read
+    return end
 
 
 def _to_bgr(frame: av.VideoFrame, rotation: int, width: int | None) -> np.ndarray:
@@ -117,51 +221,126 @@ def _to_bgr(frame: av.VideoFrame, rotation: int, width: int | None) -> np.ndarra
     return image
 
 
-def sample_frames(info: VideoInfo, rate: float = 4.0, width: int | None = 640) -> Iterator[SampledFrame]:
-    """Yield frames at `rate` per second (the first frame at or after each tick), resized to `width`."""
+class _Shown:
+    """The frame on screen: converted to BGR only once, and only if a tick samples it."""
+
+    def __init__(self, frame: av.VideoFrame, t: float, info: VideoInfo, width: int | None):
+        self.frame, self.t, self._args, self._image = frame, t, (info.rotation, width), None
+
+    @property
+    def image(self) -> np.ndarray:
+        if self._image is None:
+            self._image = _to_bgr(self.frame, *self._args)
+            self.frame = None
+        return self._image
+
+
+def sample_frames(info: VideoInfo, rate: float = 4.0, width: int | None = 640,
+                  report: DecodeReport | None = None) -> Iterator[SampledFrame]:
+    """Yield what the player shows at every tick of `rate` per second of the call, resized to `width`.
+
+    At each tick k/rate the picture is the last frame whose presentation time is at or before it
+    (within half a frame); a held frame is yielded again at every tick it stays on screen. Ticks
+    before the first frame or after the video's end yield nothing (no video). Damaged packets are
+    skipped (the last good frame stays on screen) and a cut-off tail ends the video; both are
+    recorded in `report`, if given.
+    """
     if rate <= 0:
         raise ValueError("the analysis rate must be positive")
-    with _open(info.path) as container:
-        stream = container.streams.video[0]
+    report = report if report is not None else DecodeReport()
+    step = 1.0 / rate
+    n_ticks = max(1, math.ceil(info.duration_s * rate - 1e-6))
+    tolerance = 0.5 / info.fps
+    with _open(info.path, info.name) as container:
+        stream = _video_stream(container)
         stream.thread_type = "AUTO"
         if rate * 2 < info.fps:
             stream.codec_context.skip_frame = "NONREF"
-        start = float(stream.start_time * stream.time_base) if stream.start_time is not None else 0.0
-        step = 1.0 / rate
-        next_tick, index = 0.0, 0
-        half_frame = 0.5 / info.fps
-        try:
-            for frame in container.decode(stream):
+        time_base = float(stream.time_base)
+        origin = info.clock_origin_s
+        shown: _Shown | None = None
+        tick = index = 0
+        data_end = 0.0
+        bad: list[float] | None = None  # [start, end] of the current run of undecodable packets
+
+        def until(limit: float) -> Iterator[SampledFrame]:
+            """The shown frame at every tick before `limit`."""
+            nonlocal tick, index
+            while tick < n_ticks and tick * step < limit:
+                if shown is not None:
+                    yield SampledFrame(index, tick * step, shown.image, shown.t)
+                    index += 1
+                tick += 1
+
+        packets = container.demux()
+        while True:
+            try:
+                packet = next(packets)
+            except StopIteration:
+                break
+            except av.error.FFmpegError:
+                break  # an unreadable tail: what came before is the recording
+            if packet.pts is not None and packet.time_base and packet.size:
+                data_end = max(data_end, float((packet.pts + (packet.duration or 0)) * packet.time_base) - origin)
+            if packet.stream.index != stream.index:
+                continue
+            try:
+                frames = packet.decode()
+            except av.error.FFmpegError:
+                if packet.pts is not None:
+                    start = float(packet.pts * time_base) - origin
+                    end = start + (float(packet.duration * time_base) if packet.duration else 1.0 / info.fps)
+                    bad = [min(bad[0], start), max(bad[1], end)] if bad else [start, end]
+                continue
+            for frame in frames:
                 if frame.pts is None:
                     continue
-                t = float(frame.pts * stream.time_base) - start
-                if t + half_frame < next_tick:
+                t = float(frame.pts * time_base) - origin
+                if shown is not None and t <= shown.t:
                     continue
-                yield SampledFrame(index, t, _to_bgr(frame, info.rotation, width))
-                index += 1
-                next_tick = (math.floor((t + half_frame) / step + 1e-6) + 1) * step
-        except av.error.FFmpegError as error:
-            raise CorruptVideo(f"{info.path.name}: the recording is corrupt at {next_tick:.1f} s ({error})") from error
+                if bad is not None:
+                    report.add_damage(*bad)
+                    bad = None
+                if shown is None:  # the picture starts where the stream says it does (AVI's first pts is a guess)
+                    report.shown_from_s = min(t, info.video_start_s)
+                    yield from until(report.shown_from_s - tolerance)  # no video yet: ticks pass, nothing shown
+                    shown = _Shown(frame, report.shown_from_s, info, width)
+                yield from until(t - tolerance)
+                shown = _Shown(frame, t, info, width)
+                last_duration = float(frame.duration * time_base) if frame.duration else 1.0 / info.fps
+        if shown is None:
+            raise CorruptVideo(f"{info.name}: no frame of its video could be decoded")
+        cut_off = data_end < info.duration_s - CUT_OFF_TOLERANCE_S
+        if bad is not None and not cut_off:  # damage at the very end of a complete file
+            report.add_damage(*bad)
+        end = max(shown.t + last_duration, info.video_end_s or info.duration_s)
+        if cut_off:
+            report.data_end_s = data_end
+            end = min(end, data_end)
+        report.shown_until_s = min(end, info.duration_s)
+        yield from until(report.shown_until_s)
 
 
 def read_frames_at(path: str | Path, times: list[float], width: int | None = None) -> Iterator[np.ndarray]:
-    """The BGR frames shown at each of `times`: one probe and one open file for all of them
-    (seek to the keyframe before each time, decode forward)."""
+    """The BGR frames the player shows at each of `times` (call-clock seconds): one probe and one open file
+    for all of them (seek to the keyframe before each time, decode forward)."""
     info = probe(path)
-    with _open(info.path) as container:
-        stream = container.streams.video[0]
-        start = float(stream.start_time * stream.time_base) if stream.start_time is not None else 0.0
+    with _open(info.path, info.name) as container:
+        stream = _video_stream(container)
         for t in times:
-            container.seek(int((t + start) / stream.time_base), stream=stream, backward=True)
+            container.seek(int((t + info.clock_origin_s) / stream.time_base), stream=stream, backward=True)
             last = None
-            for frame in container.decode(stream):
-                if frame.pts is None:
-                    continue
-                if last is not None and float(frame.pts * stream.time_base) - start > t + 0.5 / info.fps:
-                    break
-                last = frame
+            try:
+                for frame in container.decode(stream):
+                    if frame.pts is None:
+                        continue
+                    if last is not None and float(frame.pts * stream.time_base) - info.clock_origin_s > t + 0.5 / info.fps:
+                        break
+                    last = frame
+            except av.error.FFmpegError:
+                pass  # damage or a cut-off tail after the frame wanted: the last good one is what is shown
             if last is None:
-                raise CorruptVideo(f"{info.path.name}: no frame at {t:.1f} s")
+                raise CorruptVideo(f"{info.name}: no frame at {t:.1f} s")
             yield _to_bgr(last, info.rotation, width)
 
 

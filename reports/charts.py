@@ -37,6 +37,8 @@ DIRECTION_COLOURS: dict[str, str] = {"positive": "#1B9E4B", "negative": "#D7263D
 DIRECTION_SYMBOLS: dict[str, str] = {"positive": "triangle-up", "negative": "triangle-down", "neutral": "circle"}
 ROLE_COLOURS: dict[str, str] = {REP: "#288CEB", PROSPECT: "#3CB43C"}
 GAP_FILL = "rgba(108, 117, 125, 0.14)"
+NO_VIDEO_COLOUR = "#495057"  # seconds with no picture at all (before a late video track, after a cut-off file)
+NO_VIDEO_FILL = "rgba(73, 80, 87, 0.45)"
 STAGE_FILL = "rgba(40, 140, 235, 0.07)"
 MAX_POINTS = 1800
 FONT = dict(family="Inter, Segoe UI, Helvetica, Arial, sans-serif", size=12, color="#31333F")
@@ -59,6 +61,8 @@ def binned(role_seconds: pd.DataFrame, bin_s: int) -> pd.DataFrame:
     out = grouped[list(EMOTIONS)].mean()
     out["second"] = out.index * bin_s
     out["face_present"] = grouped["face_present"].any()
+    if "video_present" in role_seconds:
+        out["video_present"] = grouped["video_present"].any()
     probs = out[list(EMOTIONS)].to_numpy()
     seen = ~np.isnan(probs).any(axis=1)
     out["dominant"] = np.where(seen, np.array(EMOTIONS, dtype=object)[np.nan_to_num(probs).argmax(axis=1)], None)
@@ -108,14 +112,17 @@ def timeline_figure(seconds: pd.DataFrame, shifts: pd.DataFrame, stages: Iterabl
                 hovertemplate=f"{emotion} %{{y:.0%}}<extra>{role} %{{customdata}}</extra>",
             ), row=row, col=1)
         codes = data["dominant"].map({e: i for i, e in enumerate(EMOTIONS)}).astype(float).to_numpy()
-        hover = [f"{c} · likely {d} ({p:.0%})" if isinstance(d, str) else f"{c} · face not seen"
-                 for c, d, p in zip(clocks, data["dominant"], data["confidence"])]
+        video = data["video_present"].to_numpy(bool) if "video_present" in data else np.ones(len(data), bool)
+        hover = [f"{c} · likely {d} ({p:.0%})" if isinstance(d, str) else f"{c} · face not seen" if v else f"{c} · no video"
+                 for c, d, p, v in zip(clocks, data["dominant"], data["confidence"], video)]
         fig.add_trace(go.Heatmap(
             x=x, y=[role], z=[codes], text=[hover], hoverinfo="text", zmin=-0.5, zmax=len(EMOTIONS) - 0.5,
             colorscale=_discrete_scale(), showscale=False, xgap=0, name=f"{role} most likely",
         ), row=row + 1, col=1)
-        for start, end in gap_spans(~np.isnan(codes), x, bin_s):
+        for start, end in gap_spans(~np.isnan(codes) | ~video, x, bin_s):  # face not seen (with a picture)
             fig.add_vrect(x0=start, x1=end, fillcolor=GAP_FILL, line_width=0, layer="below", row=row, col=1)
+        for start, end in gap_spans(video, x, bin_s):
+            fig.add_vrect(x0=start, x1=end, fillcolor=NO_VIDEO_FILL, line_width=0, layer="below", row=row, col=1)
         _add_shift_markers(fig, shifts[shifts["role"] == role] if len(shifts) else shifts, row, show_legend=index == 0)
         fig.update_yaxes(range=[0, 1.13], tickformat=".0%", tickvals=[0, 0.5, 1], row=row, col=1,
                          title=dict(text=f"<b>{role.capitalize()}</b>", font=dict(color=ROLE_COLOURS[role], size=14)))
@@ -123,6 +130,9 @@ def timeline_figure(seconds: pd.DataFrame, shifts: pd.DataFrame, stages: Iterabl
     fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name="face not seen",
                              marker=dict(symbol="square", size=12, color=GAP_FILL, line=dict(width=1, color="#adb5bd"))),
                   row=1, col=1)
+    if "video_present" in seconds and not seconds["video_present"].all():
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name="no video",
+                                 marker=dict(symbol="square", size=12, color=NO_VIDEO_FILL)), row=1, col=1)
     for name, start, end in stages:
         fig.add_vrect(x0=start, x1=end, fillcolor=STAGE_FILL, line=dict(color="rgba(40,140,235,0.35)", width=1),
                       layer="below", row="all", col=1)
@@ -233,9 +243,10 @@ def timeline_png(timeline: CallTimeline, stages: Sequence[MarkedStage] = (), wid
             probs = np.nan_to_num(rows[list(EMOTIONS)].to_numpy().T)
             ax.stackplot(x, probs, colors=[EMOTION_COLOURS[e] for e in EMOTIONS], labels=EMOTIONS, step="post", linewidth=0)
             codes = rows["dominant"].map({e: i for i, e in enumerate(EMOTIONS)}).to_numpy(dtype=float)
-            colours = np.array([_rgb(EMOTION_COLOURS[e]) for e in EMOTIONS] + [(1.0, 1.0, 1.0)])
-            band.imshow(colours[np.where(np.isnan(codes), len(EMOTIONS), codes).astype(int)][None], aspect="auto",
-                        extent=(0, n, 0, 1), interpolation="nearest")
+            colours = np.array([_rgb(EMOTION_COLOURS[e]) for e in EMOTIONS] + [(1.0, 1.0, 1.0), _rgb(NO_VIDEO_COLOUR)])
+            codes = np.where(np.isnan(codes), len(EMOTIONS), codes)
+            codes[~rows["video_present"].to_numpy(bool)] = len(EMOTIONS) + 1
+            band.imshow(colours[codes.astype(int)][None], aspect="auto", extent=(0, n, 0, 1), interpolation="nearest")
         for shift in timeline.shifts[timeline.shifts["role"] == role].itertuples():
             marker = {"positive": "^", "negative": "v"}.get(shift.direction, "o")
             ax.plot(shift.t_s, 1.07, marker=marker, color=DIRECTION_COLOURS[shift.direction], markersize=7, clip_on=False)

@@ -25,7 +25,7 @@ from pipeline.roles import PROSPECT, REP
 #: Stage names the review page offers (a manager may type another).
 STAGE_NAMES = ("intro", "discovery", "demo", "pricing", "objections", "close")
 #: The per-second DataFrame's columns: what `load_timeline` reads, in this order.
-SECOND_COLUMNS = ["second", "role", *EMOTIONS, "dominant", "confidence", "face_present"]
+SECOND_COLUMNS = ["second", "role", *EMOTIONS, "dominant", "confidence", "face_present", "video_present"]
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,7 @@ class CallFacts:
     consent_confirmed_by: str | None
     consent_confirmed_at: dt.datetime | None
     consent_note: str | None
+    partial_note: str | None = None  # what the recording lacked (cut off, damaged); None: read whole
 
     @property
     def prospect(self) -> str:
@@ -122,7 +123,7 @@ def load_facts(call_id: int) -> CallFacts:
                          call.prospect_company, call.call_date, call.duration_s, call.status, call.error, call.source_path,
                          call.original_filename, call.created_at, call.analyzed_at, call.model_version,
                          (call.settings or {}).get("rep_analysis", True) is not False, call.consent_confirmed_by,
-                         call.consent_confirmed_at, call.consent_note)
+                         call.consent_confirmed_at, call.consent_note, call.partial_note)
 
 
 def load_timeline(call_id: int) -> CallTimeline:
@@ -135,7 +136,7 @@ def load_timeline(call_id: int) -> CallTimeline:
                                     Shift.strength, Shift.duration_s).where(Shift.call_id == call_id).order_by(Shift.t_s),
                              connection)
     seconds[list(EMOTIONS) + ["confidence"]] = seconds[list(EMOTIONS) + ["confidence"]].astype(float)
-    seconds["face_present"] = seconds["face_present"].astype(bool)
+    seconds[["face_present", "video_present"]] = seconds[["face_present", "video_present"]].astype(bool)
     return CallTimeline(seconds, shifts)
 
 

@@ -93,7 +93,7 @@ def build_pdf(call_id: int) -> bytes:
     pdf.image(io.BytesIO(chart), w=width)
     pdf.set_font("DejaVu", "I", 8)
     pdf.multi_cell(0, 4, "Stacked areas: likely emotion probabilities per second; band below: most likely emotion; "
-                   "white: face not seen; ▲ positive / ▼ negative / ● neutral shifts.", new_x="LMARGIN", new_y="NEXT")
+                   "white: face not seen; dark grey: no video (nothing on screen); ▲ positive / ▼ negative / ● neutral shifts.", new_x="LMARGIN", new_y="NEXT")
     if summary.stages:
         heading("Prospect by script stage")
         table(stage_rows(summary), header=STAGE_HEADER, widths=(3, 3, 2, 2, 2, 2))

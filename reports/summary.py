@@ -181,6 +181,7 @@ def facts_rows(facts: CallFacts) -> list[tuple[str, str]]:
         ("Prospect", facts.prospect),
         ("Call date", facts.call_date.isoformat() if facts.call_date else "not set"),
         ("Length", clock(facts.duration_s or 0)),
+        *([("Recording", f"partial: {facts.partial_note}")] if facts.partial_note else []),
         ("Analysed", facts.analyzed_at.strftime("%Y-%m-%d %H:%M UTC") if facts.analyzed_at else "not yet"),
         ("Participants told", facts.consent),
     ]

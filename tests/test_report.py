@@ -29,7 +29,8 @@ def _rows(role: str, dominant: list[str | None]) -> list[dict]:
     for second, emotion in enumerate(dominant):
         probs = {e: (np.nan if emotion is None else 0.8 if e == emotion else 0.2 / 6) for e in EMOTIONS}
         rows.append({"second": second, "role": role, **probs, "dominant": emotion,
-                     "confidence": np.nan if emotion is None else 0.8, "face_present": emotion is not None})
+                     "confidence": np.nan if emotion is None else 0.8, "face_present": emotion is not None,
+                     "video_present": True})
     return rows
 
 
@@ -153,6 +154,7 @@ def test_csv_download_is_the_pipeline_export_with_a_row_per_second_and_role(call
     for emotion in EMOTIONS:  # each column holds that emotion's stored value (looked up by header, not by position)
         assert float(row[emotion]) == pytest.approx(getattr(stored, emotion), abs=1e-4), emotion
     assert rows[0][2:9] == list(EMOTIONS) and row["dominant"] == (stored.dominant or "")
+    assert row["video_present"] == "1"
 
 
 def test_charts_draw_each_emotion_under_its_own_name(timeline):

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
 from pathlib import Path
+from typing import Sequence
 
 import av
 import cv2
@@ -260,34 +261,87 @@ def _frame_rate(fps: float) -> Fraction:
     return Fraction(fps).limit_denominator(1001)
 
 
-def write_call_video(path: str | Path, script: CallScript, codec: str | None = None, gop: int | None = None) -> Path:
-    """Encode `script` to `path`; the codec follows the suffix unless `codec` is given, `gop` sets the keyframe interval."""
+def write_call_video(path: str | Path, script: CallScript, codec: str | None = None, gop: int | None = None, *,
+                     frame_times: Sequence[float] | None = None, video_start_s: float = 0.0, audio_s: float | None = None,
+                     damaged_frames: Sequence[int] = (), pix_fmt: str = "yuv420p", max_b_frames: int | None = None,
+                     options: dict[str, str] | None = None) -> Path:
+    """Encode `script` to `path`; the codec follows the suffix unless `codec` is given, `gop` sets the keyframe interval.
+
+    The rest shape the recording as real recorders write them: `frame_times` (seconds, rounded to the
+    frame grid) writes frames only at those presentation times, each held on screen until the next
+    (screen recorders, slideshows); `video_start_s` starts the video track that late on the container's
+    clock, behind `audio_s` seconds of audio from 0 (silence, AAC or Opus); `damaged_frames` replaces
+    those packets (encode order) by random bytes of the same size; `options` go to the muxer (e.g.
+    {"live": "1"}: a WebM without Duration or Cues; {"movflags": "faststart"}: the MP4 index in front).
+    """
     path = Path(path)
     codec = codec or _CODECS.get(path.suffix.lower())
     if codec is None:
         raise ValueError(f"no default codec for suffix {path.suffix!r}; pass codec= or use one of {sorted(_CODECS)}")
     rate = _frame_rate(script.fps)
-    n_frames = max(1, round(script.duration_s * rate))
+    if frame_times is None:
+        frame_times = [i / rate for i in range(max(1, round(script.duration_s * rate)))]
     renderer = _Renderer(script)
+    rng = np.random.default_rng(script.seed)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with av.open(str(path), mode="w") as container:
+    with av.open(str(path), mode="w", options=options or {}) as container:
         stream = container.add_stream(codec, rate=rate, options=_CODEC_OPTIONS.get(codec, {}))
         stream.width, stream.height = script.size
-        stream.pix_fmt = "yuv420p"
+        stream.pix_fmt = pix_fmt
         stream.codec_context.time_base = 1 / rate  # frame i has pts i: exact, also for 30000/1001
         stream.time_base = 1 / rate  # a hint; muxers may pick a finer one (mp4, webm)
         if codec == "libx264":
             stream.codec_context.max_b_frames = 2  # "ultrafast" turns B-frames off; call recorders use them
         else:
             stream.codec_context.bit_rate = 3_000_000  # the ~200 kb/s default (mpeg4, vp9) smears faces
+        if max_b_frames is not None:
+            stream.codec_context.max_b_frames = max_b_frames
         if gop is not None:
             stream.codec_context.gop_size = gop
-        for i in range(n_frames):
-            frame = av.VideoFrame.from_ndarray(renderer.frame(i, float(i / rate)), format="yuv420p")
-            frame.pts, frame.time_base = i, 1 / rate
-            container.mux(stream.encode(frame))
-        container.mux(stream.encode(None))
+        audio = _add_audio(container, path) if audio_s else None
+        damaged, written = set(damaged_frames), 0
+
+        def mux(packets) -> None:
+            nonlocal written
+            for packet in packets:
+                if written in damaged and packet.size:
+                    garbage = av.Packet(rng.integers(0, 256, packet.size, dtype=np.uint8).tobytes())
+                    garbage.pts, garbage.dts, garbage.duration = packet.pts, packet.dts, packet.duration
+                    garbage.time_base, garbage.stream = packet.time_base, packet.stream
+                    packet = garbage
+                written += 1
+                container.mux(packet)
+
+        offset = round(video_start_s * rate)
+        last_pts = -1
+        for i, t in enumerate(frame_times):
+            pts = max(last_pts + 1, round(t * rate))
+            frame = av.VideoFrame.from_ndarray(renderer.frame(i, float(video_start_s + pts / rate)), format="yuv420p")
+            if pix_fmt != "yuv420p":
+                frame = frame.reformat(format=pix_fmt)
+            frame.pts, frame.time_base = offset + pts, 1 / rate
+            last_pts = pts
+            mux(stream.encode(frame))
+        mux(stream.encode(None))
+        if audio is not None:
+            _write_silence(container, audio, audio_s)
     return path
+
+
+def _add_audio(container, path: Path):
+    codec, rate = ("libopus", 48_000) if path.suffix.lower() == ".webm" else ("aac", 16_000)
+    return container.add_stream(codec, rate=rate, layout="mono")
+
+
+def _write_silence(container, audio, seconds: float) -> None:
+    rate, chunk = audio.codec_context.sample_rate, 960
+    for start in range(0, round(seconds * rate), chunk):
+        frame = av.AudioFrame.from_ndarray(np.zeros((1, chunk), np.float32), format="fltp", layout="mono")
+        frame.sample_rate, frame.pts = rate, start
+        for packet in audio.encode(frame):
+            container.mux(packet)
+    for packet in audio.encode(None):
+        container.mux(packet)
 
 
 def write_corrupt_copy(src: Path, dst: Path, keep_fraction: float = 0.3) -> Path:

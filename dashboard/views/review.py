@@ -95,6 +95,9 @@ if facts.status != CallStatus.DONE:
     ui.queue_panel(viewer, [call_id])
     st.stop()
 
+if facts.partial_note:
+    st.warning(f"Partial recording: {facts.partial_note}. The readable part was analysed.", icon=":material/warning:")
+
 slug = re.sub(r"[^a-z0-9]+", "-", facts.title.lower()).strip("-") or f"call-{call_id}"
 for column, (fmt, label, ending, mime, icon) in zip(st.columns([1, 1, 1, 2]), DOWNLOADS):
     # Built when clicked (deferred), by `export`: it checks access again and audits the download.
@@ -165,7 +168,7 @@ st.subheader("Timelines")
 st.plotly_chart(data.timeline_chart(call_id, version, stages, facts.roles), key=chart_key, on_select=_on_chart_select,
                 selection_mode=("points", "box"), config={"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d"]})
 st.caption("Click a point or a ▲▼● shift marker to play the call from there. Drag across the chart to select a span "
-           "for a script stage. Grey bands: face not seen.")
+           "for a script stage. Grey bands: face not seen; dark bands: no video (nothing on screen).")
 
 # ----------------------------------------------------------------------------- details
 editor = viewer.can_change  # reps read: no stage, note or role editing

@@ -81,9 +81,8 @@ if submitted:
                                           prospect_company=prospect_company.strip() or None,
                                           original_filename=upload.name, analysis=analysis, team=viewer.team,
                                           consent_confirmed_by=viewer.username, consent_note=consent_note)
-            except InputError as error:
-                message = str(error).replace(Path(temp.name).name, upload.name)  # name the file the manager chose
-                st.error(f"**{upload.name}** can't be analysed: {message}", icon=":material/error:")
+            except InputError as error:  # names upload.name (passed as original_filename), as the CLI does
+                st.error(str(error), icon=":material/error:")
             else:
                 st.session_state.setdefault("uploads", []).append(call_id)
                 st.toast(f"{upload.name} is queued for analysis.", icon=":material/schedule:")

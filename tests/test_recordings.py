@@ -1,0 +1,331 @@
+"""Recordings as real recorders write them: held frames, low frame rates, short clips, late video tracks,
+live WebM, cover art, stills, oversize files, cut-off and damaged files. Each kind is generated here (real
+faces from scikit-image and matplotlib, small and short), analysed for real, and checked on its values:
+rows per second, face_present / video_present, duration, shift time, status, partial note, message."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import av
+import cv2
+import numpy as np
+import pytest
+from sqlalchemy import func, select
+
+from calls.intake import create_call
+from config import get_settings
+from db.models import Call, EmotionSecond, Shift
+from db.session import session_scope
+from model.detect import HaarDetector
+from pipeline.analyze import AnalysisSettings
+from pipeline.errors import FileTooLarge, InputError, NotAVideo, StillImage, TooLong
+from pipeline.store import analyze_call
+from pipeline.video import DecodeReport, probe, sample_frames
+from reports.csv_export import export_csv
+from tests.helpers import run_cli
+from tools.synthetic import Appearance, CallScript, write_call_video, write_corrupt_copy
+from tests.test_dashboard_pages import seeded  # noqa: F401  (a fixture: a signed-in dashboard on a seeded store)
+
+SMALL = (640, 360)  # the analysis width: nothing is scaled, faces stay big enough for Haar
+
+
+def gallery(seconds: float, fps: float = 30.0, **kwargs) -> CallScript:
+    return CallScript(duration_s=seconds, fps=fps, size=SMALL, **kwargs)
+
+
+def rows_of(call_id: int, role: str) -> list[EmotionSecond]:
+    with session_scope() as s:
+        return s.scalars(select(EmotionSecond).where(EmotionSecond.call_id == call_id, EmotionSecond.role == role)
+                         .order_by(EmotionSecond.second)).all()
+
+
+def the_call(call_id: int) -> Call:
+    with session_scope() as s:
+        call = s.get(Call, call_id)
+        s.expunge(call)
+        return call
+
+
+def analysed(path, classifier, name: str | None = None, **settings) -> int:
+    call_id = create_call(path, original_filename=name, analysis=AnalysisSettings(**settings))
+    analyze_call(call_id, classifier)
+    return call_id
+
+
+def presence(call_id: int, role: str) -> tuple[list[int], list[int]]:
+    rows = rows_of(call_id, role)
+    assert [r.second for r in rows] == list(range(len(rows)))
+    return [int(r.face_present) for r in rows], [int(r.video_present) for r in rows]
+
+
+def stored_nothing(store) -> bool:
+    with session_scope() as s:
+        calls_stored = s.scalar(select(func.count()).select_from(Call))
+    uploads = store / "uploads"
+    return calls_stored == 0 and (not uploads.exists() or not any(uploads.iterdir()))
+
+
+# ----------------------------------------------------------------------------- time: the player's clock
+def test_held_frames_keep_the_face_on_screen_for_every_second(store, tmp_path, classifier):
+    """A screen recorder writes no frame while the picture is still: 0-2 s at 30 fps, one frame held 2-10 s, 10-12 s."""
+    times = [i / 30 for i in range(60)] + [2.0] + [10 + i / 30 for i in range(60)]
+    path = write_call_video(tmp_path / "held.mp4", gallery(12), frame_times=times)
+    frames = list(sample_frames(probe(path), rate=4.0, width=640))
+    assert [f.t for f in frames] == pytest.approx([k / 4 for k in range(48)])  # every tick of the player's clock
+    held = [f for f in frames if 2.0 <= f.t < 10.0]
+    assert len(held) == 32 and all(f.frame_t == pytest.approx(2.0) for f in held)
+    call_id = analysed(path, classifier)
+    for role in ("rep", "prospect"):
+        assert presence(call_id, role) == ([1] * 12, [1] * 12)
+
+
+@pytest.mark.parametrize("fps, seconds, suffix", [(1.0, 6, ".mkv"), (0.5, 20, ".mp4")])
+def test_low_frame_rate_has_faces_on_every_second_of_its_duration(store, tmp_path, classifier, fps, seconds, suffix):
+    path = write_call_video(tmp_path / f"slides{suffix}", gallery(seconds, fps=fps))
+    info = probe(path)
+    assert info.duration_s == pytest.approx(seconds, abs=0.05) and info.n_seconds == seconds
+    call_id = analysed(path, classifier)
+    assert the_call(call_id).faces_found == 2
+    for role in ("rep", "prospect"):
+        assert presence(call_id, role) == ([1] * seconds, [1] * seconds)
+
+
+@pytest.mark.parametrize("seconds, rows", [(1 / 30, 1), (0.3, 1), (1.9, 2)])
+def test_very_short_clips_are_analysed(store, tmp_path, classifier, seconds, rows):
+    path = write_call_video(tmp_path / "short.mp4", gallery(seconds))
+    call_id = analysed(path, classifier)
+    call = the_call(call_id)
+    assert (call.status, call.error, call.faces_found) == ("done", None, 2)
+    for role in ("rep", "prospect"):
+        assert presence(call_id, role) == ([1] * rows, [1] * rows)
+
+
+@pytest.mark.parametrize("suffix", [".mp4", ".mkv"])
+def test_video_starting_after_the_audio_is_placed_on_the_players_clock(store, tmp_path, brightness_model, suffix):
+    """Audio from 0 s, video from 3 s to 13 s; the prospect changes (brighter -> darker portrait) at 8 s on the player."""
+    from model.classifier import EmotionClassifier
+
+    script = gallery(10, fps=10, prospect=(Appearance(0, "astronaut"), Appearance(8, "hopper")))
+    path = write_call_video(tmp_path / f"late{suffix}", script, video_start_s=3.0, audio_s=13.0)
+    info = probe(path)
+    assert info.duration_s == pytest.approx(13.0, abs=0.1) and info.video_start_s == pytest.approx(3.0)
+    call_id = analysed(path, EmotionClassifier(brightness_model), min_shift_seconds=2)
+    assert the_call(call_id).duration_s == pytest.approx(13.0, abs=0.1)
+    face, video = presence(call_id, "prospect")
+    assert video == [0] * 3 + [1] * 10 and face == [0] * 3 + [1] * 10
+    dominant = [r.dominant for r in rows_of(call_id, "prospect")]
+    assert set(dominant[4:7]) == {"happy"} and set(dominant[9:13]) == {"neutral"}
+    with session_scope() as s:
+        shifts = s.scalars(select(Shift).where(Shift.call_id == call_id, Shift.role == "prospect")).all()
+    assert [(sh.from_emotion, sh.to_emotion) for sh in shifts] == [("happy", "neutral")]
+    assert 7 <= shifts[0].t_s <= 9  # where the player shows it, not 3 s early
+    table = list(csv.DictReader(io.StringIO(export_csv(call_id))))
+    assert list(table[0])[-2:] == ["face_present", "video_present"]
+    prospect = [(r["face_present"], r["video_present"], r["dominant"]) for r in table if r["role"] == "prospect"]
+    assert prospect[:3] == [("0", "0", "")] * 3 and all(p[:2] == ("1", "1") for p in prospect[3:])
+
+
+def test_live_webm_without_duration_or_cues_is_measured_by_reading_it(store, tmp_path, classifier):
+    path = write_call_video(tmp_path / "browser.webm", gallery(4, fps=15), options={"live": "1"})
+    with av.open(str(path)) as container:
+        assert container.duration is None  # as MediaRecorder writes it: no Duration, no Cues
+    info = probe(path)
+    assert info.duration_s == pytest.approx(4.0, abs=0.1) and info.n_seconds == 4
+    call_id = analysed(path, classifier)
+    assert presence(call_id, "prospect") == ([1] * 4, [1] * 4)
+
+
+# ----------------------------------------------------------------------------- streams and shapes
+@pytest.mark.parametrize("suffix, fmt, codec", [(".m4a", "mp4", "aac"), (".mp3", "mp3", "mp3")])
+def test_audio_with_cover_art_is_refused_like_audio(store, tmp_path, suffix, fmt, codec):
+    path = tmp_path / f"podcast{suffix}"
+    with av.open(str(path), "w", format=fmt) as container:
+        audio = container.add_stream(codec, rate=44_100, layout="mono")
+        cover = container.add_stream("mjpeg")
+        cover.width, cover.height, cover.pix_fmt = 64, 48, "yuvj420p"
+        cover.disposition = av.stream.Disposition.attached_pic
+        picture = av.VideoFrame.from_ndarray(np.zeros((48, 64, 3), np.uint8), format="rgb24").reformat(format="yuvj420p")
+        picture.pts = 0
+        for packet in [*cover.encode(picture), *cover.encode(None)]:
+            container.mux(packet)
+        for start in range(0, 44_100 * 2, 1152):
+            chunk = av.AudioFrame.from_ndarray(np.zeros((1, 1152), np.float32), format="fltp", layout="mono")
+            chunk.sample_rate, chunk.pts = 44_100, start
+            for packet in audio.encode(chunk):
+                container.mux(packet)
+    with pytest.raises(NotAVideo, match=rf"^podcast{suffix}: the file has no video stream \(audio-only"):
+        create_call(path)
+    assert stored_nothing(store)
+
+
+def test_a_still_image_renamed_mp4_is_called_a_still_image_by_its_upload_name(store, tmp_path):
+    ok, png = cv2.imencode(".png", np.zeros((48, 64, 3), np.uint8))
+    stored = tmp_path / "3f2a9c.upload"  # the server's temp name: never shown
+    stored.write_bytes(png.tobytes())
+    with pytest.raises(StillImage) as error:
+        create_call(stored, original_filename="holiday.mp4")
+    assert str(error.value) == "holiday.mp4: this is a still image, not a recording"
+    assert stored_nothing(store)
+
+
+def test_resolution_and_length_limits_refuse_before_decoding(store, tmp_path, monkeypatch):
+    from config import get_settings
+
+    path = write_call_video(tmp_path / "big.mp4", gallery(3, fps=10))
+    monkeypatch.setenv("RAPPORT_MAX_FRAME_PIXELS", str(320 * 180))
+    get_settings.cache_clear()
+    decoded = []
+    with monkeypatch.context() as patch:
+        patch.setattr(av.container.InputContainer, "decode", lambda *a, **k: decoded.append(1) or iter(()))
+        with pytest.raises(FileTooLarge, match=r"^big\.mp4: its picture is 640×360, larger than Rapport analyses"):
+            create_call(path)
+    assert decoded == [] and stored_nothing(store)
+    monkeypatch.delenv("RAPPORT_MAX_FRAME_PIXELS")
+    monkeypatch.setenv("RAPPORT_MAX_CALL_MINUTES", "0.02")  # 1.2 s
+    get_settings.cache_clear()
+    with pytest.raises(TooLong, match=r"^big\.mp4: it is 3 s long; Rapport analyses calls up to 1 s"):
+        create_call(path)
+    assert stored_nothing(store)
+
+
+def test_default_limits_admit_4k_and_refuse_16000_square():
+    from config import get_settings
+
+    settings = get_settings()
+    assert 3840 * 2160 <= settings.max_frame_pixels < 16000 * 16000 and settings.max_call_minutes >= 120
+
+
+# ----------------------------------------------------------------------------- damage
+def test_mp4_cut_off_while_written_is_analysed_up_to_where_it_ends(store, tmp_path, classifier):
+    whole = write_call_video(tmp_path / "whole.mp4", gallery(10, fps=10), gop=10, options={"movflags": "faststart"})
+    cut = write_corrupt_copy(whole, tmp_path / "cut.mp4", keep_fraction=0.6)
+    call_id = analysed(cut, classifier, name="Acme call.mp4")
+    call = the_call(call_id)
+    end = int(call.partial_note.split("ends at 0:")[1][:2])
+    assert 3 <= end <= 8 and call.partial_note == f"the file ends at 0:{end:02d} of 0:10"
+    listed = run_cli("list", env_overrides={"RAPPORT_DATA_DIR": str(store), "RAPPORT_DB_URL": f"sqlite:///{store / 'rapport.db'}"})
+    assert f"[partial: the file ends at 0:{end:02d} of 0:10]" in listed.stdout
+    assert (call.status, call.duration_s) == ("done", pytest.approx(10.0, abs=0.1))
+    face, video = presence(call_id, "prospect")
+    assert video == [1] * end + [0] * (10 - end) or video == [1] * (end + 1) + [0] * (9 - end)
+    assert face == video  # the face is there whenever there is a picture; the lost part is "no video"
+
+
+def test_webm_whose_last_third_is_gone_is_analysed_and_marked_partial(store, tmp_path, classifier):
+    whole = write_call_video(tmp_path / "whole.webm", gallery(9, fps=10))
+    cut = write_corrupt_copy(whole, tmp_path / "cut.webm", keep_fraction=0.66)
+    call_id = analysed(cut, classifier)
+    call = the_call(call_id)
+    assert call.status == "done" and call.partial_note.startswith("the file ends at 0:0") and call.partial_note.endswith("of 0:09")
+    face, video = presence(call_id, "rep")
+    assert len(video) == 9 and 4 <= sum(video) <= 7 and video == sorted(video, reverse=True) and face == video
+
+
+def test_damaged_packets_are_skipped_and_reported(store, tmp_path, classifier):
+    """Three VP9 packets around 4 s are garbage: a player skips them; so does the analysis."""
+    path = write_call_video(tmp_path / "damaged.webm", gallery(8), gop=30, damaged_frames=(117, 118, 119))
+    report = DecodeReport()
+    assert len(list(sample_frames(probe(path), 4.0, 640, report))) == 32
+    [(start, end)] = report.damaged  # one stretch of three frames (the encoder's packet order lags by up to two)
+    assert 3.85 <= start <= 4.0 and end - start == pytest.approx(0.1, abs=0.005) and report.data_end_s is None
+    call_id = analysed(path, classifier)
+    call = the_call(call_id)
+    assert (call.status, call.partial_note, call.faces_found) == ("done", "damaged at 0:03 for 0.1 s", 2)
+    assert presence(call_id, "prospect") == ([1] * 8, [1] * 8)
+
+
+# ----------------------------------------------------------------------------- messages
+def test_an_analysis_error_names_the_upload_never_the_stored_file(store, tmp_path, classifier):
+    path = write_call_video(tmp_path / "ok.mp4", gallery(2, fps=10))
+    call_id = create_call(path, original_filename="Pricing call.mp4")
+    call = the_call(call_id)
+    (store / call.source_path).write_bytes(b"overwritten " * 100)
+    with pytest.raises(InputError):
+        analyze_call(call_id, classifier)
+    error = the_call(call_id).error
+    assert error.startswith("Pricing call.mp4: ") and call.source_path.split("/")[-1] not in error and str(store) not in error
+
+
+def test_cli_and_upload_page_give_the_same_message(seeded, tmp_path):
+    from tests.test_dashboard_pages import page
+
+    ok, png = cv2.imencode(".png", np.zeros((48, 64, 3), np.uint8))
+    path = tmp_path / "holiday.mp4"
+    path.write_bytes(png.tobytes())
+    store = get_settings().data_dir
+    env = {"RAPPORT_DATA_DIR": str(store), "RAPPORT_DB_URL": get_settings().db_url}
+    cli = run_cli("analyze", str(path), env_overrides=env)
+    assert cli.returncode == 2
+    at = page("upload")
+    at.file_uploader[0].upload("holiday.mp4", png.tobytes(), "video/mp4")
+    next(s for s in at.selectbox if s.label == "Rep").set_value("Dana Whitfield")
+    at.checkbox[0].set_value(True)
+    at = next(b for b in at.button if b.label == "Analyse call").click().run()
+    assert not at.exception
+    assert [e.value for e in at.error] == ["holiday.mp4: this is a still image, not a recording"]
+    assert cli.stderr.strip().splitlines()[-1] == f"error: {at.error[0].value}"
+
+
+def test_export_of_a_failed_or_running_call_says_why_and_exits_non_zero(store, tmp_path):
+    path = write_call_video(tmp_path / "ok.mp4", gallery(2, fps=10))
+    env = {"RAPPORT_DATA_DIR": str(store), "RAPPORT_DB_URL": f"sqlite:///{store / 'rapport.db'}"}
+    queued = create_call(path)
+    failed = create_call(path)
+    with session_scope() as s:
+        call = s.get(Call, failed)
+        call.status, call.error = "failed", "ok.mp4: the recording holds no timed frames"
+    result = run_cli("export", str(failed), "--format", "csv", env_overrides=env)
+    assert result.returncode == 2 and result.stdout == ""
+    assert f"call {failed} has nothing to export: its analysis failed (ok.mp4: the recording holds no timed frames)" in result.stderr
+    result = run_cli("export", str(queued), env_overrides=env)
+    assert result.returncode == 2 and result.stdout == ""
+    assert f"call {queued} has nothing to export yet: it is queued" in result.stderr
+
+
+# ----------------------------------------------------------------------------- what already worked stays working
+@pytest.mark.parametrize("name, codec, pix_fmt, size, expect", [
+    ("phone.MOV", "libx265", "yuv420p10le", SMALL, "hevc"),
+    ("browser.mp4", "libsvtav1", "yuv420p", SMALL, "av1"),
+    ("legacy.avi", "mpeg4", "yuv420p", SMALL, "mpeg4"),
+    ("uhd.mp4", "libx264", "yuv420p", (3840, 2160), "h264"),
+])
+def test_codecs_and_sizes_that_worked_still_sample_and_show_both_faces(tmp_path, name, codec, pix_fmt, size, expect):
+    script = CallScript(duration_s=1.0, fps=10, size=size)
+    path = write_call_video(tmp_path / name, script, codec=codec, pix_fmt=pix_fmt,
+                            max_b_frames=2 if codec == "mpeg4" else None)
+    info = probe(path)
+    assert (info.codec, info.width, info.height, info.n_seconds) == (expect, *size, 1)
+    frames = list(sample_frames(info, rate=4.0, width=640))
+    assert [f.t for f in frames] == [0.0, 0.25, 0.5, 0.75]
+    assert len(HaarDetector().detect(frames[-1].image)) == 2
+
+
+# ----------------------------------------------------------------------------- "no video" and "partial" where managers read
+def test_no_video_and_partial_are_shown_in_the_review_page_chart_and_reports(seeded):
+    from sqlalchemy import update
+
+    from reports.charts import timeline_figure
+    from reports.facts import load_timeline
+    from reports.report import build_html
+    from tests.test_dashboard_pages import page, texts
+
+    call_id = seeded["bare"].call_id  # 90 s
+    with session_scope() as s:
+        s.get(Call, call_id).partial_note = "the file ends at 1:00 of 1:30"
+        s.execute(update(EmotionSecond).where(EmotionSecond.call_id == call_id, EmotionSecond.second >= 60)
+                  .values(video_present=False, face_present=False, n_frames=0, dominant=None, happy=None))
+    review = page("review", call_id=call_id)
+    assert not review.exception
+    assert "Partial recording: the file ends at 1:00 of 1:30. The readable part was analysed." in texts(review)
+    assert "dark bands: no video" in texts(review)
+    timeline = load_timeline(call_id)
+    figure = timeline_figure(timeline.seconds, timeline.shifts)
+    assert "no video" in [trace.name for trace in figure.data]
+    hovers = [text for trace in figure.data if trace.type == "heatmap" for text in trace.text[0]]
+    assert sum(h.endswith("· no video") for h in hovers) == 2 * 30
+    assert "partial: the file ends at 1:00 of 1:30" in build_html(call_id)
+    table = list(csv.DictReader(io.StringIO(export_csv(call_id))))
+    assert {r["video_present"] for r in table if int(r["second"]) >= 60} == {"0"}
+    assert {r["video_present"] for r in table if int(r["second"]) < 60} == {"1"}
