@@ -39,7 +39,7 @@ class Settings:
     model_path: Path
     max_upload_mb: int = 2048
     analysis_fps: float = 4.0
-    detector: str = "haar"
+    detector: str = "blazeface"
     rep_position: str = "left"
     min_shift_seconds: float = 3.0
     rep_analysis: bool = True
@@ -68,7 +68,7 @@ def get_settings() -> Settings:
         model_path=Path(os.environ.get("RAPPORT_MODEL_PATH", SHIPPED_MODEL_PATH)),
         max_upload_mb=int(os.environ.get("RAPPORT_MAX_UPLOAD_MB", "2048")),
         analysis_fps=float(os.environ.get("RAPPORT_ANALYSIS_FPS", "4")),
-        detector=os.environ.get("RAPPORT_DETECTOR", "haar"),
+        detector=os.environ.get("RAPPORT_DETECTOR", "blazeface"),
         rep_position=os.environ.get("RAPPORT_REP_POSITION", "left"),
         min_shift_seconds=float(os.environ.get("RAPPORT_MIN_SHIFT_SECONDS", "3")),
         rep_analysis=_env_bool("RAPPORT_REP_ANALYSIS", True),
