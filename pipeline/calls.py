@@ -34,6 +34,7 @@ from pipeline.review_copy import browser_plays, review_copy_path, write_review_c
 from pipeline.roles import PROSPECT, REP
 from pipeline.shifts import strongest_moments
 from pipeline.snapshots import FaceAnnotation, annotate, save_jpeg
+from model.quality import QUALITY_FIELDS
 from pipeline.timeline import EmotionTimeline, TrackSecondRows
 from pipeline.video import VideoInfo, probe, read_frames_at, seconds_in
 
@@ -206,9 +207,15 @@ def _write_tracks(session: Session, call_id: int, result: CallAnalysis, thumbnai
         session.add_all(
             TrackSecond(track_id=track.id, second=int(s), n_frames=int(n),
                         probs=None if np.isnan(p[0]) else [round(float(v), 5) for v in p],
-                        box=[round(float(v), 4) for v in b])
-            for s, n, p, b in zip(rows.seconds, rows.n_frames, rows.probs, rows.boxes)
+                        box=[round(float(v), 4) for v in b],
+                        **{name: None if not np.isfinite(v) else round(float(v), 3) for name, v in zip(QUALITY_FIELDS, q)})
+            for s, n, p, b, q in zip(rows.seconds, rows.n_frames, rows.probs, rows.boxes, _quality(rows))
         )
+
+
+def _quality(rows: TrackSecondRows) -> np.ndarray:
+    """(k, 5) quality per second, NaN where unknown (rows made without quality measures)."""
+    return rows.quality if rows.quality is not None else np.full((len(rows.seconds), len(QUALITY_FIELDS)), np.nan)
 
 
 def _write_derived(session: Session, call_id: int, timelines: dict[str, EmotionTimeline], shifts, snapshots) -> None:
@@ -310,6 +317,7 @@ def load_track_seconds(session: Session, call_id: int) -> tuple[list[TrackSecond
             np.array([s.n_frames for s in seconds], np.int64),
             np.array([s.probs if s.probs is not None else [np.nan] * len(EMOTIONS) for s in seconds], np.float32).reshape(-1, len(EMOTIONS)),
             np.array([s.box for s in seconds], np.float64).reshape(-1, 4),
+            np.array([[getattr(s, name) for name in QUALITY_FIELDS] for s in seconds], np.float64).reshape(-1, len(QUALITY_FIELDS)),
         ))
         roles[track.track_no] = track.role
     return rows, roles, {t.track_no: t for t in tracks}
