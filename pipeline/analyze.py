@@ -176,9 +176,9 @@ def analyze_video(info: VideoInfo, classifier, detector: FaceDetector, settings:
                 faces = replay[frame.index] if frame.index < len(replay) else TrackedFaces.none(frame.t)
             else:
                 if frame.index % detect_every == 0:
-                    found = timer.timed("detect", detector.detect, frame.image)
+                    found = timer.timed("detect whole frame", detector.detect, frame.image)
                 else:
-                    found = timer.timed("detect", detect_in, detector, frame.image, tracker.search_windows())
+                    found = timer.timed("detect around faces", detect_in, detector, frame.image, tracker.search_windows())
                 faces = timer.timed("track", tracker.update, frame.t, found)
             if frame.index % 20 == 0:
                 report(label, offset + share * min(1.0, frame.t / max(info.duration_s, 1e-6)))
