@@ -163,12 +163,12 @@ class BlazeFaceDetector:
 
         if not windows:
             return Detections.empty()
-        rgb = frame_bgr if frame_bgr.ndim == 3 else cv2.cvtColor(frame_bgr, cv2.COLOR_GRAY2BGR)
+        bgr = frame_bgr if frame_bgr.ndim == 3 else cv2.cvtColor(frame_bgr, cv2.COLOR_GRAY2BGR)
         boxes, scores, points = [], [], []
         for win in windows:
             s = INPUT_SIZE / win.side
             warp = np.float32([[s, 0, -win.x * s], [0, s, -win.y * s]])
-            pixels = cv2.warpAffine(rgb, warp, (INPUT_SIZE, INPUT_SIZE), flags=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR)
+            pixels = cv2.warpAffine(bgr, warp, (INPUT_SIZE, INPUT_SIZE), flags=cv2.INTER_LINEAR)  # outside the frame: black
             pixels = cv2.cvtColor(pixels, cv2.COLOR_BGR2RGB).astype(np.float32) * (2.0 / 255.0) - 1.0
             b, sc, kp = decode(*self._run(pixels), self.min_score)
             if len(b) and win.side < max(frame_bgr.shape[:2]):  # pyramid tiles: drop faces too small for this window
