@@ -1,14 +1,17 @@
 """Face detection behind one small interface.
 
 A detector takes one BGR frame and returns `Detections` (boxes in that frame's
-pixel coordinates). Two real, offline detectors are provided:
+pixel coordinates, scores, and landmarks where the detector gives them). Three
+real, offline detectors are registered in `DETECTORS`:
 
+* `blazeface` (the default) - BlazeFace short-range on LiteRT, in `model.blazeface`:
+  ~2 ms a window, six landmarks per face, tilted/dark/backlit faces (see the README).
 * `HaarDetector`  - OpenCV's frontal-face Haar cascade (ships inside opencv).
 * `MtcnnDetector` - the `mtcnn` package (TensorFlow, weights inside the wheel).
 
-Both detect on a copy downscaled to `detect_width` pixels wide and scale the
-boxes back, which keeps accuracy for the face sizes found in call recordings
-(a gallery tile face is >= 80 px tall at 720p) while cutting cost 4-10x.
+`detect_in` searches only given windows of a frame (around known faces), which is how
+the analysis checks on every sampled frame that each face is still there. Haar and
+MTCNN detect on a copy downscaled to `detect_width` pixels wide and scale the boxes back.
 """
 
 from __future__ import annotations
