@@ -38,6 +38,8 @@ def hard_calls(tmp_path_factory):
                                  prospect=(Appearance(0, "astronaut", tilt_deg=-20),)),
         "tilt30.mp4": CallScript(duration_s=4, rep=(Appearance(0, "hopper", tilt_deg=-30),),
                                  prospect=(Appearance(0, "astronaut", tilt_deg=30),)),
+        "small.mp4": CallScript(duration_s=4, rep=(Appearance(0, "hopper", scale=0.7),),
+                                prospect=(Appearance(0, "astronaut", scale=0.7),)),
         "hard_light.mp4": CallScript(duration_s=4, rep=(Appearance(0, "astronaut", brightness=0.15),),
                                      prospect=(Appearance(0, "astronaut", backlit=True),)),
     }
@@ -107,6 +109,18 @@ def test_dark_and_backlit_faces_are_found_and_read(hard_calls, classifier):
     for role in ("rep", "prospect"):
         assert result.timelines[role].n_frames.sum() >= 0.9 * info.n_seconds * FPS
         assert set(result.timelines[role].dominant) == {"happy"}  # read as in good light, not "neutral"
+
+
+def test_small_faces_are_found_and_keep_their_roles(hard_calls, classifier):
+    """Portraits at 70%: faces ~40 px wide in the 640-px analysis frame (80 px in the 720p source), found by the pyramid's small windows."""
+    videos, _ = hard_calls
+    info = probe(videos["small.mp4"])
+    result = analyze_video(info, classifier, make_detector("blazeface"), AnalysisSettings(fps=FPS))
+    assert sorted(result.roles.values()) == ["prospect", "rep"]
+    rep_box = next(s.mean_box for s in result.tracks if result.roles[s.track_id] == "rep")
+    assert rep_box[0] < 0.5
+    for role in ("rep", "prospect"):
+        assert result.timelines[role].n_frames.sum() >= 0.9 * info.n_seconds * FPS
 
 
 def test_quality_is_stored_per_face_second(store, hard_calls, classifier):
