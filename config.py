@@ -70,7 +70,7 @@ class Settings:
     max_call_minutes: float = 240.0  # longer recordings are refused before analysis
     # The analysis defaults (written here once; `pipeline.analyze.AnalysisSettings` takes them from here):
     analysis_fps: float = 4.0  # frames analysed per second of call
-    detector: str = "haar"  # face detector, see model.detect.DETECTORS (Haar for speed, see the README)
+    detector: str = "blazeface"  # face detector, see model.detect.DETECTORS (BlazeFace, see the README)
     rep_position: str = "left"  # where the rep's tile is in gallery view, see pipeline.roles.REP_POSITIONS
     min_shift_seconds: float = 3.0  # a new dominant emotion must hold this long to count as a shift
     rep_analysis: bool = True

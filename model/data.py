@@ -99,13 +99,14 @@ def load_folder(root: Path, detect_faces: bool = False, detector: str | None = N
         image = cv2.imread(str(path), cv2.IMREAD_COLOR)
         if image is None:
             raise ValueError(f"{path}: not a readable image")
-        box = None
+        box = eyes = None
         if face_detector is not None:
-            box = find_face_in_still(image, face_detector)
-            if box is None:
+            found = find_face_in_still(image, face_detector)
+            if found is None:
                 misses.append(label)
                 continue
-        faces.append(crop_face(image, box))
+            box, eyes = found.xyxy[0], found.keypoints[0, :2]  # eyes are NaN (box crop) for Haar and MTCNN
+        faces.append(crop_face(image, box, eyes))
         labels.append(label)
         paths.append(str(path))
     result = FaceSet(

@@ -1,14 +1,17 @@
 """Face detection behind one small interface.
 
 A detector takes one BGR frame and returns `Detections` (boxes in that frame's
-pixel coordinates). Two real, offline detectors are provided:
+pixel coordinates, scores, and landmarks where the detector gives them). Three
+real, offline detectors are registered in `DETECTORS`:
 
+* `blazeface` (the default) - BlazeFace short-range on LiteRT, in `model.blazeface`:
+  ~2 ms a window, six landmarks per face, tilted/dark/backlit faces (see the README).
 * `HaarDetector`  - OpenCV's frontal-face Haar cascade (ships inside opencv).
 * `MtcnnDetector` - the `mtcnn` package (TensorFlow, weights inside the wheel).
 
-Both detect on a copy downscaled to `detect_width` pixels wide and scale the
-boxes back, which keeps accuracy for the face sizes found in call recordings
-(a gallery tile face is >= 80 px tall at 720p) while cutting cost 4-10x.
+`detect_in` searches only given windows of a frame (around known faces), which is how
+the analysis checks on every sampled frame that each face is still there. Haar and
+MTCNN detect on a copy downscaled to `detect_width` pixels wide and scale the boxes back.
 """
 
 from __future__ import annotations
@@ -20,17 +23,32 @@ from typing import Protocol
 import cv2
 import numpy as np
 
+from model.blazeface import MIN_SCORE, N_KEYPOINTS, BlazeFace, Window, pyramid
+
 
 @dataclass(frozen=True)
 class Detections:
-    """Faces found in one frame: `xyxy` is (N, 4) float32, `confidence` is (N,)."""
+    """Faces found in one frame: `xyxy` is (N, 4) float32, `confidence` is (N,).
+
+    `keypoints` is (N, 6, 2) float32 frame pixels in BlazeFace's order (`model.blazeface`: the
+    subject's right eye, left eye, nose tip, mouth centre, right ear, left ear), NaN where the
+    detector gives no such point (Haar gives none).
+    """
 
     xyxy: np.ndarray
     confidence: np.ndarray
+    keypoints: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        if self.keypoints is None:
+            object.__setattr__(self, "keypoints", np.full((len(self.xyxy), N_KEYPOINTS, 2), np.nan, np.float32))
 
     @classmethod
     def empty(cls) -> "Detections":
         return cls(np.zeros((0, 4), np.float32), np.zeros((0,), np.float32))
+
+    def take(self, index) -> "Detections":
+        return Detections(self.xyxy[index], self.confidence[index], self.keypoints[index])
 
     def __len__(self) -> int:
         return len(self.xyxy)
@@ -43,7 +61,7 @@ class Detections:
         if len(self) == 0:
             return self
         i = int(np.argmax(self.areas))
-        return Detections(self.xyxy[i : i + 1], self.confidence[i : i + 1])
+        return self.take(slice(i, i + 1))
 
 
 def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -68,7 +86,7 @@ def suppress_overlaps(found: Detections, max_iou: float = 0.3) -> Detections:
     for i in order:
         if all(overlap[i, k] <= max_iou for k in keep):
             keep.append(int(i))
-    return Detections(found.xyxy[keep], found.confidence[keep])
+    return found.take(keep)
 
 
 class FaceDetector(Protocol):
@@ -142,7 +160,50 @@ class MtcnnDetector:
         return suppress_overlaps(Detections(xyxy, conf))
 
 
-DETECTORS = {"haar": HaarDetector, "mtcnn": MtcnnDetector}
+class BlazeFaceDetector:
+    """BlazeFace short-range (`model.blazeface`): boxes, scores and six keypoints per face; the default."""
+
+    name = "blazeface"
+
+    def __init__(self, threads: int = 1, min_score: float = MIN_SCORE):
+        self._network = BlazeFace(threads, min_score)
+
+    def detect(self, frame_bgr: np.ndarray) -> Detections:
+        """All faces of a frame: the discovery pyramid (`model.blazeface.pyramid`)."""
+        h, w = frame_bgr.shape[:2]
+        return self.detect_in(frame_bgr, pyramid(w, h))
+
+    def detect_in(self, frame_bgr: np.ndarray, windows: list[Window]) -> Detections:
+        """Faces found inside `windows` (one network call each, ~2 ms), merged by NMS, in frame pixels."""
+        return Detections(*self._network.find(frame_bgr, windows))
+
+
+DETECTORS = {"blazeface": BlazeFaceDetector, "haar": HaarDetector, "mtcnn": MtcnnDetector}
+"""The default is `config.Settings.detector` (BlazeFace, chosen by measurement: see the README's
+detector paragraph and `python -m tools.bench --compare-detectors`)."""
+
+
+def detect_in(detector: FaceDetector, frame_bgr: np.ndarray, windows: list[Window]) -> Detections:
+    """Faces inside `windows` (`model.blazeface.Window`s, frame pixels), in frame pixels.
+
+    BlazeFace searches all windows in one batched call; other detectors search each window's
+    crop (clipped to the frame) in turn.
+    """
+    if hasattr(detector, "detect_in"):
+        return detector.detect_in(frame_bgr, windows)
+    h, w = frame_bgr.shape[:2]
+    found = []
+    for win in windows:
+        x0, y0 = max(0, int(win.x)), max(0, int(win.y))
+        x1, y1 = min(w, int(np.ceil(win.x + win.side))), min(h, int(np.ceil(win.y + win.side)))
+        if x1 - x0 < 8 or y1 - y0 < 8:
+            continue
+        d = detector.detect(frame_bgr[y0:y1, x0:x1])
+        found.append(Detections(d.xyxy + [x0, y0, x0, y0], d.confidence, d.keypoints + [x0, y0]))
+    if not found:
+        return Detections.empty()
+    return suppress_overlaps(Detections(*(np.concatenate([getattr(d, f) for d in found])
+                                          for f in ("xyxy", "confidence", "keypoints"))))
 
 
 def make_detector(name: str, **kwargs) -> FaceDetector:
@@ -164,8 +225,8 @@ STILL_MIN_SIDE = 160
 STILL_RETRY_BORDER = 0.25
 
 
-def find_face_in_still(image: np.ndarray, detector: FaceDetector) -> np.ndarray | None:
-    """The largest face box (xyxy, in `image` pixels) of a photo, or None.
+def find_face_in_still(image: np.ndarray, detector: FaceDetector) -> Detections | None:
+    """The largest face of a photo (one-row `Detections`, in `image` pixels, keypoints included), or None.
 
     Dataset photos are often tight crops, some under 60 px: both defeat a
     detector tuned for video frames, so small photos are upscaled and, on a miss,
@@ -181,4 +242,4 @@ def find_face_in_still(image: np.ndarray, detector: FaceDetector) -> np.ndarray 
         found = detector.detect(padded).largest()
         if len(found) == 0:
             return None
-    return (found.xyxy[0] - offset) / scale
+    return Detections((found.xyxy - offset) / scale, found.confidence, (found.keypoints - offset) / scale)

@@ -1,6 +1,7 @@
 """Analyse one call recording, start to finish, in memory (nothing is stored here).
 
-    probe -> sample frames -> detect (sparsely) -> track -> crop + classify (batched)
+    probe -> sample frames -> detect (every frame: the whole frame every `detect_every_s`, around
+          each known face otherwise) -> track -> aligned crop + quality + classify (batched)
           -> per-track seconds -> roles -> per-role timelines -> shifts
 
 Decoding runs on its own thread (PyAV releases the GIL) so the second core
@@ -24,8 +25,9 @@ import numpy as np
 
 from config import Settings
 from model.classifier import BATCH, FLIP_TTA
-from model.detect import FaceDetector
+from model.detect import FaceDetector, detect_in
 from model.preprocess import crop_face
+from model.quality import face_quality
 from pipeline.roles import MIN_DETECTIONS, REP, TrackSummary, assign_roles
 from pipeline.shifts import EmotionShift, detect_shifts
 from pipeline.timeline import EmotionTimeline, TrackSecondRows, TrackSeconds, build_timelines
@@ -40,9 +42,10 @@ class AnalysisSettings:
     fps: float = Settings.analysis_fps
     """Frames analysed per second of call."""
     detector: str = Settings.detector
-    """Face detector (see model.detect.DETECTORS); Haar is the default for speed, see the README."""
+    """Face detector (see model.detect.DETECTORS); BlazeFace by measurement, see the README."""
     detect_every_s: float = 2.0
-    """Seconds between detector runs; the tracker carries faces in between."""
+    """Seconds between whole-frame detections (which find new faces); on the frames between, the
+    detector searches a window around each known face, so every frame says who is there."""
     analysis_width: int = 640
     """Frames are decoded straight to this width for detection and cropping."""
     rep_position: str = Settings.rep_position
@@ -143,7 +146,6 @@ class _TrackStats:
     first_t: float
     last_t: float = 0.0
     n_frames: int = 0
-    n_detections: int = 0
     box_sum: np.ndarray = field(default_factory=lambda: np.zeros(4))
 
 
@@ -160,15 +162,15 @@ class _Recorder:
         return np.clip(xyxy / self._to_fraction, 0.0, 1.0)
 
     def observe(self, faces: TrackedFaces) -> None:
-        for track_id, box, detected in zip(faces.track_ids, faces.xyxy, faces.detected):
+        for track_id, box in zip(faces.track_ids, faces.xyxy):
             s = self._stats.setdefault(int(track_id), _TrackStats(faces.t))
             s.last_t = faces.t
             s.n_frames += 1
-            s.n_detections += int(detected)
             s.box_sum += self.fraction(box)
 
     def summaries(self) -> list[TrackSummary]:
-        return [TrackSummary(tid, s.first_t, s.last_t, s.n_frames, s.n_detections, s.box_sum / s.n_frames)
+        """Every frame a face is reported on was a detector hit (presence is checked on every frame)."""
+        return [TrackSummary(tid, s.first_t, s.last_t, s.n_frames, s.n_frames, s.box_sum / s.n_frames)
                 for tid, s in sorted(self._stats.items())]
 
 
@@ -186,16 +188,18 @@ def analyze_video(info: VideoInfo, classifier, detector: FaceDetector, settings:
                        replay: list[TrackedFaces] | None = None) -> Iterator[tuple[SampledFrame, TrackedFaces]]:
         """Sampled frames with their tracked faces: detected and tracked now, or replayed from pass 1."""
         nonlocal decode, detector_runs
-        tracker = FaceTracker(max_gap_s=2.5 * settings.detect_every_s)
+        tracker = FaceTracker()
         detect_every = max(1, round(settings.fps * settings.detect_every_s))
         decode = DecodeReport()  # the last reading's (both passes read the same file)
         for frame in _prefetch(sample_frames(info, settings.fps, settings.analysis_width, decode), timer):
             if replay is not None:  # the same frames are sampled again, so index i has the same faces
                 faces = replay[frame.index] if frame.index < len(replay) else TrackedFaces.none(frame.t)
             else:
-                run = frame.index % detect_every == 0 or tracker.needs_detection
-                found = timer.timed("detect", detector.detect, frame.image) if run else None
-                detector_runs += run
+                if frame.index % detect_every == 0:
+                    found = timer.timed("detect whole frame", detector.detect, frame.image)
+                else:
+                    found = timer.timed("detect around faces", detect_in, detector, frame.image, tracker.search_windows())
+                detector_runs += 1  # every sampled frame is searched: whole, or around each known face
                 faces = timer.timed("track", tracker.update, frame.t, found)
             if frame.index % 20 == 0:
                 report(label, offset + share * min(1.0, frame.t / max(info.duration_s, 1e-6)))
@@ -215,27 +219,29 @@ def analyze_video(info: VideoInfo, classifier, detector: FaceDetector, settings:
 
     skip = {tid for tid, role in roles.items() if role == REP}
     classify_recorder = None
-    pending: list[tuple[int, float, np.ndarray, np.ndarray]] = []
+    pending: list[tuple[int, float, np.ndarray, np.ndarray, np.ndarray]] = []
 
     def flush() -> None:
         if pending:
             crops = np.stack([p[3] for p in pending])
             probs = timer.timed("classify", classifier.predict, crops, flip_tta=settings.flip_tta)
-            for (track_id, t, box, _), p in zip(pending, probs):
-                classify_recorder.seconds.add(track_id, t, box, p)
+            for (track_id, t, box, _, quality), p in zip(pending, probs):
+                classify_recorder.seconds.add(track_id, t, box, p, quality)
             pending.clear()
 
     label, share, offset = ("classifying faces", 0.45, 0.45) if two_pass else ("analysing frames", 0.9, 0.0)
     for frame, faces in tracked_frames(label, share, offset, replay):
         classify_recorder = classify_recorder or _Recorder(info, frame.image.shape[:2])
         timer.timed("track", classify_recorder.observe, faces)
-        for track_id, box in zip(faces.track_ids, faces.xyxy):
+        px_scale = info.width / frame.image.shape[1]
+        for track_id, box, score, keypoints in zip(faces.track_ids, faces.xyxy, faces.confidence, faces.keypoints):
             fraction = classify_recorder.fraction(box)
+            crop = timer.timed("crop", crop_face, frame.image, box, keypoints[:2])
+            quality = timer.timed("crop", face_quality, crop, box, keypoints, score, px_scale)
             if int(track_id) in skip:
-                classify_recorder.seconds.add(int(track_id), frame.t, fraction, None)
+                classify_recorder.seconds.add(int(track_id), frame.t, fraction, None, quality)
             else:
-                crop = timer.timed("classify", crop_face, frame.image, box)
-                pending.append((int(track_id), frame.t, fraction, crop))
+                pending.append((int(track_id), frame.t, fraction, crop, quality))
         if len(pending) >= BATCH:
             flush()
     flush()

@@ -28,6 +28,7 @@ from config import EMOTIONS, Settings, get_settings, review_copy_path, snapshot_
 from db.models import Call, CallStatus, EmotionSecond, Shift, Snapshot, Track, TrackSecond, utcnow
 from db.session import session_scope
 from model.detect import shared_detector
+from model.quality import QUALITY_FIELDS
 from pipeline.analyze import AnalysisSettings, CallAnalysis, Progress, analyze_video
 from pipeline.errors import InputError, NotFound
 from pipeline.review_copy import browser_plays, write_review_copy
@@ -150,9 +151,15 @@ def _write_tracks(session: Session, call_id: int, result: CallAnalysis, thumbnai
         session.add_all(
             TrackSecond(track_id=track.id, second=int(s), n_frames=int(n),
                         probs=None if np.isnan(p[0]) else [round(float(v), 5) for v in p],
-                        box=[round(float(v), 4) for v in b])
-            for s, n, p, b in zip(rows.seconds, rows.n_frames, rows.probs, rows.boxes)
+                        box=[round(float(v), 4) for v in b],
+                        **{name: None if not np.isfinite(v) else round(float(v), 3) for name, v in zip(QUALITY_FIELDS, q)})
+            for s, n, p, b, q in zip(rows.seconds, rows.n_frames, rows.probs, rows.boxes, _quality(rows))
         )
+
+
+def _quality(rows: TrackSecondRows) -> np.ndarray:
+    """(k, 5) quality per second, NaN where unknown (rows made without quality measures)."""
+    return rows.quality if rows.quality is not None else np.full((len(rows.seconds), len(QUALITY_FIELDS)), np.nan)
 
 
 
@@ -199,6 +206,7 @@ def load_track_seconds(session: Session, call_id: int) -> tuple[list[TrackSecond
             np.array([s.n_frames for s in seconds], np.int64),
             np.array([s.probs if s.probs is not None else [np.nan] * len(EMOTIONS) for s in seconds], np.float32).reshape(-1, len(EMOTIONS)),
             np.array([s.box for s in seconds], np.float64).reshape(-1, 4),
+            np.array([[getattr(s, name) for name in QUALITY_FIELDS] for s in seconds], np.float64).reshape(-1, len(QUALITY_FIELDS)),
         ))
         roles[track.track_no] = track.role
     return rows, roles, {t.track_no: t for t in tracks}

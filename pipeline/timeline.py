@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from config import EMOTIONS
+from model.quality import QUALITY_FIELDS
 from pipeline.roles import PROSPECT, REP
 
 SMOOTHING_KERNEL = np.array([0.25, 0.5, 0.25])
@@ -31,6 +32,7 @@ class TrackSecondRows:
     n_frames: np.ndarray  # (k,) int
     probs: np.ndarray  # (k, 7) float32; NaN rows where the face was seen but not classified
     boxes: np.ndarray  # (k, 4) mean xyxy as fractions of the frame
+    quality: np.ndarray | None = None  # (k, 5) mean face quality, `model.quality.QUALITY_FIELDS` order; NaN unknown
 
 
 class TrackSeconds:
@@ -38,27 +40,35 @@ class TrackSeconds:
 
     def __init__(self, n_seconds: int):
         self.n_seconds = n_seconds
-        self._data: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = {}
+        self._data: dict[int, tuple[np.ndarray, ...]] = {}
 
-    def add(self, track_id: int, t: float, box: np.ndarray, probs: np.ndarray | None) -> None:
+    def add(self, track_id: int, t: float, box: np.ndarray, probs: np.ndarray | None,
+            quality: np.ndarray | None = None) -> None:
+        """One frame's face: box as frame fractions, probabilities (None: not classified), quality (5,)."""
         if track_id not in self._data:
-            n = self.n_seconds
-            self._data[track_id] = (np.zeros(n, np.int32), np.zeros(n, np.int32), np.zeros((n, len(EMOTIONS))), np.zeros((n, 4)))
-        frames, classified, prob_sums, box_sums = self._data[track_id]
+            n, q = self.n_seconds, len(QUALITY_FIELDS)
+            self._data[track_id] = (np.zeros(n, np.int32), np.zeros(n, np.int32), np.zeros((n, len(EMOTIONS))),
+                                    np.zeros((n, 4)), np.zeros((n, q)), np.zeros((n, q)))
+        frames, classified, prob_sums, box_sums, quality_sums, quality_counts = self._data[track_id]
         s = min(int(t), self.n_seconds - 1)
         frames[s] += 1
         box_sums[s] += box
         if probs is not None:
             classified[s] += 1
             prob_sums[s] += probs
+        if quality is not None:
+            known = np.isfinite(quality)
+            quality_sums[s, known] += quality[known]
+            quality_counts[s, known] += 1
 
     def rows(self) -> list[TrackSecondRows]:
         out = []
-        for track_id, (frames, classified, prob_sums, box_sums) in sorted(self._data.items()):
+        for track_id, (frames, classified, prob_sums, box_sums, quality_sums, quality_counts) in sorted(self._data.items()):
             seen = np.flatnonzero(frames)
             with np.errstate(invalid="ignore", divide="ignore"):
                 probs = (prob_sums[seen] / classified[seen, None]).astype(np.float32)
-            out.append(TrackSecondRows(track_id, seen, frames[seen], probs, box_sums[seen] / frames[seen, None]))
+                quality = quality_sums[seen] / quality_counts[seen]
+            out.append(TrackSecondRows(track_id, seen, frames[seen], probs, box_sums[seen] / frames[seen, None], quality))
         return out
 
 

@@ -1,11 +1,15 @@
-"""Tracking: give each face a stable id across sampled frames.
+"""Tracking: give each face a stable id across sampled frames, and say on every frame whether it is there.
 
-A small IoU tracker in the spirit of norfair: detections are matched to live
-tracks by optimal assignment on box overlap; a track survives short misses
-(detector flicker) for `max_gap_s` and is then closed, so a face that leaves
-and comes back later starts a new track (roles are later given per screen
-position, so both tracks get the same role). Between detection runs the last
-detected boxes are carried, since faces in call tiles move slowly.
+A small IoU tracker in the spirit of norfair: detections are matched to tracks by optimal
+assignment on box overlap (or closeness of centres, for a face that moved). Presence is
+decided on every sampled frame: the analysis either detects on the whole frame (every few
+seconds, to find new faces) or searches a window around every watched track
+(`search_windows`, one cheap detector call each); a track is present on a frame only if a
+detection matched it there, so a face that leaves is absent on the next sampled frame and
+never carried. A track's last place is searched for `watch_s` after it was last seen, so a
+face that comes back there continues its track on the first frame it is back; after that,
+a face found again starts a new track (roles are given per screen position, so it gets the
+same role).
 """
 
 from __future__ import annotations
@@ -15,33 +19,38 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from model.blazeface import N_KEYPOINTS, Window
 from model.detect import Detections, iou_matrix
 
 
 @dataclass(frozen=True)
 class TrackedFaces:
-    """The faces visible in one sampled frame, with their track ids."""
+    """The faces present in one sampled frame, with their track ids and what the detector said."""
 
     t: float
     track_ids: np.ndarray  # (N,) int
     xyxy: np.ndarray  # (N, 4) float32, analysis-frame pixels
-    detected: np.ndarray  # (N,) bool: matched by a detector run on this very frame
+    confidence: np.ndarray  # (N,) float32 detector score on this frame
+    keypoints: np.ndarray  # (N, 6, 2) float32 analysis-frame pixels (see `Detections`), NaN if not given
 
     def __len__(self) -> int:
         return len(self.track_ids)
 
     @classmethod
     def none(cls, t: float) -> "TrackedFaces":
-        return cls(t, np.zeros(0, np.int64), np.zeros((0, 4), np.float32), np.zeros(0, bool))
+        return cls(t, np.zeros(0, np.int64), np.zeros((0, 4), np.float32), np.zeros(0, np.float32),
+                   np.zeros((0, N_KEYPOINTS, 2), np.float32))
 
 
 @dataclass
 class _Track:
     track_id: int
     box: np.ndarray
-    last_detected_t: float
+    last_seen_t: float
+    visible: bool = True  # matched on the latest frame
     n_detections: int = 1  # detector boxes matched to this track (the same count as TrackSummary.n_detections)
-    visible: bool = True  # matched at the latest detection run
+    confidence: float = 0.0
+    keypoints: np.ndarray = field(default_factory=lambda: np.full((N_KEYPOINTS, 2), np.nan, np.float32))
 
 
 def similarity(tracks: np.ndarray, found: np.ndarray) -> np.ndarray:
@@ -57,33 +66,39 @@ def similarity(tracks: np.ndarray, found: np.ndarray) -> np.ndarray:
 class FaceTracker:
     min_similarity: float = 0.25
     """Least similarity (box overlap, or closeness of centres for a face that moved) to be the same face."""
-    max_gap_s: float = 2.5
-    """How long a track may go undetected (flicker, a hand over the face) before it is closed."""
-    box_smoothing: float = 0.5
-    """Weight of the previous box when a new detection updates it: damps detector jitter."""
+    watch_s: float = 60.0
+    """How long a track's last place is searched on every frame after it was last seen; then the track is closed."""
+    box_smoothing: float = 0.3
+    """Weight of the previous box when a new detection updates it: damps detector jitter, follows head motion."""
+    birth_score: float = 0.75
+    """Least detector score to start a track. Keeping a known face needs only the detector's own
+    threshold (two thresholds, as in ByteTrack): BlazeFace scores faces 0.85-0.95 and its false
+    alarms on blurred call backgrounds 0.5-0.6; a tilted or dim face it already follows may dip."""
+    tentative_s: float = 2.0
+    """A track seen on one frame only (most likely a false alarm) is searched for this long, not `watch_s`."""
+    search_scale: float = 2.0
+    """Side of a track's search window / the face box's longer side: room for half a face of motion
+    between sampled frames, and the face fills half the window (BlazeFace's best range)."""
 
     _tracks: list[_Track] = field(default_factory=list)
     _next_id: int = 0
 
-    @property
-    def needs_detection(self) -> bool:
-        """True while some live track was missed: detect again soon instead of waiting."""
-        return any(not track.visible for track in self._tracks)
+    def search_windows(self) -> list[Window]:
+        """One square window around every watched track (present or recently gone), frame pixels."""
+        windows = []
+        for track in self._tracks:
+            x1, y1, x2, y2 = track.box
+            side = self.search_scale * max(x2 - x1, y2 - y1)
+            windows.append(Window((x1 + x2 - side) / 2, (y1 + y2 - side) / 2, side))
+        return windows
 
-    def update(self, t: float, detections: Detections | None) -> TrackedFaces:
-        """Advance to time `t`; `detections` is None on frames where no detector ran."""
-        if detections is not None:
-            self._match(t, detections)
-        visible = [track for track in self._tracks if track.visible]
-        return TrackedFaces(
-            t,
-            np.array([track.track_id for track in visible], np.int64),
-            np.array([track.box for track in visible], np.float32).reshape(-1, 4),
-            np.array([detections is not None] * len(visible), bool),
-        )
+    def update(self, t: float, detections: Detections) -> TrackedFaces:
+        """Advance to time `t` with the faces found on this frame (whole frame, or every track's search window).
 
-    def _match(self, t: float, detections: Detections) -> None:
-        self._tracks = [track for track in self._tracks if t - track.last_detected_t <= self.max_gap_s]
+        Every track that no detection matched is absent on this frame.
+        """
+        self._tracks = [track for track in self._tracks
+                        if t - track.last_seen_t <= (self.watch_s if track.n_detections > 1 else self.tentative_s)]
         matched_tracks, matched_dets = set(), set()
         if self._tracks and len(detections):
             overlap = similarity(np.array([track.box for track in self._tracks]), detections.xyxy)
@@ -92,12 +107,24 @@ class FaceTracker:
                 if overlap[r, c] >= self.min_similarity:
                     track = self._tracks[r]
                     track.box = self.box_smoothing * track.box + (1 - self.box_smoothing) * detections.xyxy[c]
-                    track.last_detected_t, track.n_detections = t, track.n_detections + 1
+                    track.last_seen_t, track.n_detections = t, track.n_detections + 1
+                    track.confidence, track.keypoints = float(detections.confidence[c]), detections.keypoints[c]
                     matched_tracks.add(r)
                     matched_dets.add(c)
         for i, track in enumerate(self._tracks):
             track.visible = i in matched_tracks
         for c in range(len(detections)):
-            if c not in matched_dets:
-                self._tracks.append(_Track(self._next_id, detections.xyxy[c].copy(), t))
+            if c not in matched_dets and detections.confidence[c] >= self.birth_score:
+                self._tracks.append(_Track(self._next_id, detections.xyxy[c].copy(), t,
+                                           confidence=float(detections.confidence[c]), keypoints=detections.keypoints[c]))
                 self._next_id += 1
+        visible = [track for track in self._tracks if track.visible]
+        if not visible:
+            return TrackedFaces.none(t)
+        return TrackedFaces(
+            t,
+            np.array([track.track_id for track in visible], np.int64),
+            np.array([track.box for track in visible], np.float32).reshape(-1, 4),
+            np.array([track.confidence for track in visible], np.float32),
+            np.array([track.keypoints for track in visible], np.float32).reshape(-1, N_KEYPOINTS, 2),
+        )

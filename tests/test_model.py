@@ -13,7 +13,7 @@ import pytest
 from config import EMOTIONS, REPO_ROOT, SHIPPED_MODEL_PATH
 from model.classifier import EmotionClassifier, ModelFileError
 from model.data import FaceSet, list_images, load_folder, stratified_split
-from model.preprocess import FACE_SIZE, crop_face, square_box
+from model.preprocess import FACE_SIZE, LOW_CONTRAST_STD, NORMAL_FACE_MEAN, NORMAL_FACE_STD, crop_face, square_box, stretch_low_contrast
 from tools.synthetic import face_portrait
 
 
@@ -43,8 +43,19 @@ def test_crop_face_gives_48x48_uint8_gray_for_any_input():
         assert 0 <= face.min() and face.max() <= 255 and face.std() > 10
     corner = crop_face(portrait, np.array([-20, -20, 40, 40], np.float32))  # box leaves the frame
     assert corner.shape == (FACE_SIZE, FACE_SIZE)
-    small = crop_face(np.full((20, 30), 128, np.uint8))  # whole image, upscaled
-    assert small.shape == (FACE_SIZE, FACE_SIZE) and (small == 128).all()
+    small = crop_face(np.full((20, 30), 128, np.uint8))  # whole image, upscaled (flat: nothing to stretch but the level)
+    assert small.shape == (FACE_SIZE, FACE_SIZE) and (small == small[0, 0]).all()
+
+
+def test_dark_faces_are_stretched_to_a_normal_contrast_and_normal_faces_left_alone():
+    portrait = np.ascontiguousarray(face_portrait("astronaut"))
+    box = np.array([175, 75, 275, 175], np.float32)
+    normal = crop_face(portrait, box)
+    assert np.array_equal(normal, stretch_low_contrast(normal))  # a normal face is not touched
+    dark = crop_face(cv2.convertScaleAbs(portrait, alpha=0.15), box)
+    assert crop_face(portrait, box).std() > LOW_CONTRAST_STD > cv2.convertScaleAbs(normal, alpha=0.15).std()
+    assert 0.7 * NORMAL_FACE_STD < dark.std() <= NORMAL_FACE_STD and dark.mean() == pytest.approx(NORMAL_FACE_MEAN, abs=10)
+    assert np.corrcoef(dark.ravel(), normal.ravel())[0, 1] > 0.95  # the same face, readable again
 
 
 def test_square_box_adds_margin_around_the_centre():

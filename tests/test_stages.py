@@ -102,29 +102,40 @@ def test_track_seconds_average_frames_and_roles_merge_tracks():
 
 
 # ----------------------------------------------------------------------------- tracking
-def dets(*boxes) -> Detections:
-    return Detections(np.array(boxes, np.float32).reshape(-1, 4), np.ones(len(boxes), np.float32))
+def dets(*boxes, score: float = 0.9) -> Detections:
+    return Detections(np.array(boxes, np.float32).reshape(-1, 4), np.full(len(boxes), score, np.float32))
 
 
-def test_tracker_keeps_ids_through_motion_and_a_short_miss():
-    tracker = FaceTracker(max_gap_s=2.5)
+def test_tracker_keeps_ids_through_motion_and_says_on_every_frame_who_is_there():
+    tracker = FaceTracker()
     first = tracker.update(0.0, dets([100, 100, 200, 200], [400, 100, 500, 200]))
-    assert first.track_ids.tolist() == [0, 1]
-    carried = tracker.update(0.25, None)
-    assert carried.track_ids.tolist() == [0, 1] and not carried.detected.any()
-    moved = tracker.update(1.0, dets([420, 110, 520, 210], [110, 105, 210, 205]))
+    assert first.track_ids.tolist() == [0, 1] and first.confidence.tolist() == pytest.approx([0.9, 0.9])
+    windows = tracker.search_windows()  # one per known face, twice its size, centred on it
+    assert [(w.x, w.y, w.side) for w in windows] == [(50, 50, 200), (350, 50, 200)]
+    moved = tracker.update(0.25, dets([420, 110, 520, 210], [110, 105, 210, 205]))
     assert sorted(moved.track_ids.tolist()) == [0, 1]
-    missed = tracker.update(2.0, dets([420, 110, 520, 210]))  # face 0 flickers out
-    assert missed.track_ids.tolist() == [1] and tracker.needs_detection
-    back = tracker.update(3.0, dets([112, 104, 212, 204], [420, 110, 520, 210]))
-    assert sorted(back.track_ids.tolist()) == [0, 1]
+    gone = tracker.update(0.5, dets([420, 110, 520, 210]))  # face 0 left: absent on this very frame, no carried box
+    assert gone.track_ids.tolist() == [1]
+    assert len(tracker.search_windows()) == 2  # ...but its place is still searched
+    back = tracker.update(0.75, dets([112, 104, 212, 204], [420, 110, 520, 210]))
+    assert sorted(back.track_ids.tolist()) == [0, 1]  # back on the next frame, same track
 
 
-def test_tracker_closes_a_track_after_the_gap_and_starts_a_new_one():
-    tracker = FaceTracker(max_gap_s=2.0)
+def test_tracker_starts_tracks_only_from_confident_detections_and_keeps_them_on_weaker_ones():
+    tracker = FaceTracker()
+    assert len(tracker.update(0.0, dets([100, 100, 200, 200], score=0.6))) == 0  # a likely false alarm
+    tracker.update(0.25, dets([100, 100, 200, 200], score=0.9))
+    dim = tracker.update(0.5, dets([102, 100, 202, 200], score=0.6))  # the same face, dimmer
+    assert dim.track_ids.tolist() == [0]
+
+
+def test_tracker_closes_a_track_after_watching_its_place_and_starts_a_new_one():
+    tracker = FaceTracker(watch_s=2.0)
     tracker.update(0.0, dets([100, 100, 200, 200]))
+    tracker.update(0.25, dets([100, 100, 200, 200]))
     tracker.update(1.0, dets())
     tracker.update(4.0, dets())
+    assert tracker.search_windows() == []
     again = tracker.update(5.0, dets([100, 100, 200, 200]))
     assert again.track_ids.tolist() == [1]
 

@@ -40,6 +40,8 @@ _PORTRAIT_HEIGHT = 0.92  # portrait height / tile height in a normal tile
 _THUMB_ZOOM = 1.9  # self-view thumbnail is zoomed in so Haar still finds the face at 640 px
 _NOISE_LEVEL = 3  # +-luma steps of sensor noise
 _NOISE_BANK = 8  # noise frames cycled, instead of fresh random numbers per frame
+_BACKLIGHT_WINDOW = (245, 248, 250)  # BGR of the bright window behind a backlit face
+_BACKLIT_FACE = 0.35  # a backlit face keeps this fraction of its brightness (the camera exposes for the window)
 
 
 @lru_cache(maxsize=None)
@@ -64,10 +66,20 @@ def face_portrait(key: str) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Appearance:
-    """Which portrait a tile shows from t_start (seconds) on; None = the person is away (empty tile)."""
+    """Which portrait a tile shows from t_start (seconds) on; None = the person is away (empty tile).
+
+    The rest is how the camera sees them (hard cases for detectors): `tilt_deg` turns the head
+    (positive: counter-clockwise, toward the image's left), `brightness` scales the picture
+    (0.15: a dark room), `backlit` puts a bright window behind a dim face, `scale` shrinks the
+    portrait inside its tile.
+    """
 
     t_start: float
     face: str | None
+    tilt_deg: float = 0.0
+    brightness: float = 1.0
+    backlit: bool = False
+    scale: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -149,10 +161,11 @@ def _layout(script: CallScript) -> list[_Tile]:
     return [_Tile(role, *box) for role, box in zip(roles, boxes)]
 
 
-def _face_at(timeline: tuple[Appearance, ...], t: float) -> str | None:
-    """The face shown at time t: the latest appearance that has started (none yet = away)."""
+def _face_at(timeline: tuple[Appearance, ...], t: float) -> Appearance | None:
+    """What a tile shows at time t: the latest appearance that has started; None = away."""
     started = [a for a in timeline if a.t_start <= t]
-    return max(started, key=lambda a: a.t_start).face if started else None
+    look = max(started, key=lambda a: a.t_start) if started else None
+    return look if look is not None and look.face is not None else None
 
 
 def _rounded_rect(img: np.ndarray, x: int, y: int, w: int, h: int, colour: tuple[int, int, int]) -> None:
@@ -181,37 +194,47 @@ class _Renderer:
         self.backdrop = np.full((height, width, 3), _BACKDROP, np.uint8)
         for tile in self.tiles:
             _rounded_rect(self.backdrop, tile.x, tile.y, tile.w, tile.h, _TILE_GREY)
-        self._camera: dict[tuple[int, str], tuple[np.ndarray, np.ndarray]] = {}
+        self._camera: dict[tuple[int, Appearance], tuple[np.ndarray, np.ndarray]] = {}
         rng = np.random.default_rng(script.seed)
         self._phases = rng.uniform(0, 2 * math.pi, (len(self.tiles), 2))
         self._noise = rng.integers(0, 2 * _NOISE_LEVEL + 1, (_NOISE_BANK, height, width), np.uint8)
 
-    def _camera_view(self, index: int, face: str) -> tuple[np.ndarray, np.ndarray]:
-        """(tile background, scaled portrait) for one tile, made once per (tile, face).
+    def _camera_view(self, index: int, look: Appearance) -> tuple[np.ndarray, np.ndarray]:
+        """(tile background, scaled portrait) for one tile, made once per (tile, appearance).
 
         The background is the portrait stretched and blurred, like a call app's background
         blur: a camera tile is never a flat colour, and a flat grey beside the portrait
         would dominate the histogram that detectors equalise.
         """
-        if (index, face) not in self._camera:
-            src, tile = face_portrait(face), self.tiles[index]
-            h = round(tile.h * tile.zoom)
+        if (index, look) not in self._camera:
+            src, tile = face_portrait(look.face), self.tiles[index]
+            h = round(tile.h * tile.zoom * look.scale)
             portrait = cv2.resize(src, (round(src.shape[1] * h / src.shape[0]), h), interpolation=cv2.INTER_AREA)
+            if look.tilt_deg:
+                turn = cv2.getRotationMatrix2D((portrait.shape[1] / 2, portrait.shape[0] * 0.4), look.tilt_deg, 1.0)
+                portrait = cv2.warpAffine(portrait, turn, portrait.shape[1::-1], borderMode=cv2.BORDER_REPLICATE)
             tiny = cv2.resize(src, (8, 6), interpolation=cv2.INTER_AREA)
             background = cv2.resize(tiny, (tile.w, tile.h), interpolation=cv2.INTER_CUBIC)
+            if look.backlit:
+                background[:] = _BACKLIGHT_WINDOW
+            gain = look.brightness * (_BACKLIT_FACE if look.backlit else 1.0)
+            if gain != 1.0:
+                portrait = cv2.convertScaleAbs(portrait, alpha=gain)
+                if not look.backlit:
+                    background = cv2.convertScaleAbs(background, alpha=gain)
             canvas = self.backdrop[tile.y : tile.y + tile.h, tile.x : tile.x + tile.w]
             background = np.where(canvas == _TILE_GREY, background, canvas)  # keep the rounded corners
-            self._camera[index, face] = background, portrait
-        return self._camera[index, face]
+            self._camera[index, look] = background, portrait
+        return self._camera[index, look]
 
     def frame(self, i: int, t: float) -> np.ndarray:
         canvas = self.backdrop.copy()
         amplitude = self.script.motion_px
         cameras_on = []
         for index, tile in enumerate(self.tiles):
-            face = _face_at(getattr(self.script, tile.role), t)
-            if face is not None:
-                background, img = self._camera_view(index, face)
+            look = _face_at(getattr(self.script, tile.role), t)
+            if look is not None:
+                background, img = self._camera_view(index, look)
                 canvas[tile.y : tile.y + tile.h, tile.x : tile.x + tile.w] = background
                 # Face sits a little above the tile centre; bottom of the portrait may be cut off.
                 x = tile.x + (tile.w - img.shape[1]) // 2

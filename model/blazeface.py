@@ -1,0 +1,181 @@
+"""BlazeFace short-range: a 2-ms face detector with six landmarks per face, run on LiteRT.
+
+Owns: the shipped BlazeFace weights, their anchor decoding, and the windows the network reads
+(`BlazeFace.find`): a whole frame is a small pyramid of windows (`pyramid`, to discover faces
+of 40-360 px); a few given windows (e.g. one around each tracked face) check on every sampled
+frame whether that face is still there. `model.detect.BlazeFaceDetector` serves these as the
+default `FaceDetector` (`detect` and `detect_in`, returning `Detections`).
+
+Weights: `model/weights/face_detection_short_range.tflite`, copied from the mediapipe 0.10.21
+wheel (Apache-2.0, `model/weights/LICENSE-mediapipe`; see `model/weights/README.md`).
+
+Why the decoding is written here: the one kept library that decodes this model, MediaPipe's
+Tasks `FaceDetector` (mediapipe 1.2.3 runs it, given the file, in ~2.5 ms), requires
+`opencv-contrib-python`, which installs over our pinned `opencv-python-headless` (the same
+`cv2` module), plus `sounddevice`/PortAudio and 130 MB; mediapipe 0.10.x pins numpy < 2.
+The decoder below is the SSD anchor decoding that mediapipe's graph
+`mediapipe/modules/face_detection/face_detection_short_range.pbtxt` configures
+(`SsdAnchorsCalculator` + `TensorsToDetectionsCalculator`); its constants are copied from
+there by name. Non-maximum suppression is OpenCV's (`cv2.dnn.NMSBoxes`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+WEIGHTS = Path(__file__).resolve().parent / "weights" / "face_detection_short_range.tflite"
+
+# --- Constants of face_detection_short_range.pbtxt (mediapipe 0.10.21) -----------------------
+INPUT_SIZE = 128
+"""The network reads 128x128 RGB, scaled to [-1, 1] (ImageToTensorCalculator)."""
+ANCHOR_STRIDES = (8, 16, 16, 16)
+"""SsdAnchorsCalculator.strides: layers of equal stride share one feature map."""
+ANCHORS_PER_LAYER = 2
+"""aspect_ratios [1.0] plus the interpolated scale: two anchors per cell per layer (fixed size 1x1)."""
+ANCHOR_OFFSET = 0.5
+"""Anchor centres sit in the middle of their cell."""
+COORD_SCALE = 128.0
+"""TensorsToDetectionsCalculator x/y/w/h_scale: raw offsets are in input pixels."""
+SCORE_CLIP = 100.0
+"""score_clipping_thresh: logits are clipped before the sigmoid."""
+N_KEYPOINTS = 6
+"""Keypoints per face, in this order (the subject's right eye is on the image's left)."""
+RIGHT_EYE, LEFT_EYE, NOSE_TIP, MOUTH, RIGHT_EAR, LEFT_EAR = range(N_KEYPOINTS)
+
+# --- Rapport's choices -----------------------------------------------------------------------
+MIN_SCORE = 0.5
+"""Least face score kept (mediapipe's default min_detection_confidence)."""
+NMS_IOU = 0.3
+"""Boxes overlapping more than this are one face (mediapipe's min_suppression_threshold)."""
+MIN_FACE_OF_WINDOW = 0.2
+"""Faces narrower than this fraction of a window are unreliable in it (measured: a 120-px face in a
+640-px frame, 0.19 of it, was found in 3 of 20 thumbnails); the pyramid's finer windows find them."""
+PYRAMID_WINDOWS = (1.0, 0.5)
+"""Discovery windows, as fractions of the frame's shorter side, each laid over the frame with
+half-window overlap, after one pass on the whole (letterboxed) frame. At 640x360: 1 + 3 + 18
+windows, faces from ~36 px (a 0.5 window is 180 px) to the full height."""
+WINDOW_OVERLAP = 0.5
+"""Overlap of neighbouring pyramid windows: a face cut by one window's edge is whole in the next."""
+
+
+@dataclass(frozen=True)
+class Window:
+    """A square region of a frame, in frame pixels (may reach past the frame's edges: padded black)."""
+
+    x: float
+    y: float
+    side: float
+
+
+def anchor_centres() -> np.ndarray:
+    """(896, 2) anchor centres (x, y) in [0, 1], in the network's output order."""
+    centres = []
+    strides = list(ANCHOR_STRIDES)
+    i = 0
+    while i < len(strides):
+        j = i
+        while j < len(strides) and strides[j] == strides[i]:
+            j += 1
+        cells = INPUT_SIZE // strides[i]
+        per_cell = ANCHORS_PER_LAYER * (j - i)
+        ys, xs = np.mgrid[0:cells, 0:cells]
+        grid = (np.stack([xs.ravel(), ys.ravel()], 1) + ANCHOR_OFFSET) / cells
+        centres.append(np.repeat(grid, per_cell, axis=0))
+        i = j
+    return np.concatenate(centres).astype(np.float32)
+
+
+ANCHORS = anchor_centres()
+
+
+def decode(regressors: np.ndarray, logits: np.ndarray, min_score: float = MIN_SCORE
+           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One window's raw outputs -> (boxes (K, 4) xyxy, scores (K,), keypoints (K, 6, 2)) in [0, 1] of the window.
+
+    `regressors` is (896, 16): box centre x, y, width, height, then six (x, y) keypoints, as
+    offsets in input pixels from the anchor centre; `logits` is (896,).
+    """
+    scores = 1.0 / (1.0 + np.exp(-np.clip(logits.astype(np.float64), -SCORE_CLIP, SCORE_CLIP)))
+    keep = np.flatnonzero(scores >= min_score)
+    raw, anchors = regressors[keep] / COORD_SCALE, ANCHORS[keep]
+    centre = raw[:, :2] + anchors
+    half = raw[:, 2:4] / 2
+    boxes = np.concatenate([centre - half, centre + half], 1)
+    keypoints = raw[:, 4:].reshape(-1, N_KEYPOINTS, 2) + anchors[:, None, :]
+    return boxes, scores[keep], keypoints
+
+
+def pyramid(width: int, height: int) -> list[Window]:
+    """The discovery windows for a frame: the whole frame, then `PYRAMID_WINDOWS` tilings."""
+    windows = [Window((width - max(width, height)) / 2, (height - max(width, height)) / 2, max(width, height))]
+    for fraction in PYRAMID_WINDOWS:
+        side = fraction * min(width, height)
+        step = side * (1 - WINDOW_OVERLAP)
+        xs = _positions(width, side, step)
+        ys = _positions(height, side, step)
+        windows += [Window(x, y, side) for y in ys for x in xs]
+    return windows
+
+
+def _positions(length: float, side: float, step: float) -> list[float]:
+    n = max(1, int(np.ceil((length - side) / step - 1e-6)) + 1)
+    return list(np.linspace(0, max(0.0, length - side), n))
+
+
+class BlazeFace:
+    """The BlazeFace short-range network on LiteRT (`model.detect.BlazeFaceDetector` serves it as a detector).
+
+    See the module docstring.
+    """
+
+    def __init__(self, threads: int = 1, min_score: float = MIN_SCORE):
+        try:
+            from ai_edge_litert.interpreter import Interpreter
+        except ImportError:  # platforms without the LiteRT wheel fall back to TensorFlow's copy
+            from tensorflow.lite import Interpreter
+        self.min_score = min_score
+        self._interpreter = Interpreter(model_path=str(WEIGHTS), num_threads=threads)
+        self._interpreter.allocate_tensors()
+        self._input = self._interpreter.get_input_details()[0]["index"]
+        outputs = {d["name"]: d["index"] for d in self._interpreter.get_output_details()}
+        self._regressors, self._classificators = outputs["regressors"], outputs["classificators"]
+
+    def _run(self, window: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(896, 16) regressors and (896,) logits of one (128, 128, 3) float32 input.
+
+        One window per call: the graph's reshapes fix its batch at 1 (a resized batch gives wrong outputs).
+        """
+        interpreter = self._interpreter
+        interpreter.set_tensor(self._input, window[None])
+        interpreter.invoke()
+        return interpreter.get_tensor(self._regressors)[0], interpreter.get_tensor(self._classificators)[0, :, 0]
+
+    def find(self, frame_bgr: np.ndarray, windows: list[Window]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Faces found inside `windows` (one network call each, ~2 ms), merged by NMS, in frame pixels.
+
+        Returns (boxes (K, 4) xyxy, scores (K,), keypoints (K, 6, 2)), float32.
+        """
+        boxes, scores, points = [np.zeros((0, 4))], [np.zeros(0)], [np.zeros((0, N_KEYPOINTS, 2))]
+        bgr = frame_bgr if frame_bgr.ndim == 3 else cv2.cvtColor(frame_bgr, cv2.COLOR_GRAY2BGR)
+        for win in windows:
+            s = INPUT_SIZE / win.side
+            warp = np.float32([[s, 0, -win.x * s], [0, s, -win.y * s]])
+            pixels = cv2.warpAffine(bgr, warp, (INPUT_SIZE, INPUT_SIZE), flags=cv2.INTER_LINEAR)  # outside the frame: black
+            pixels = cv2.cvtColor(pixels, cv2.COLOR_BGR2RGB).astype(np.float32) * (2.0 / 255.0) - 1.0
+            b, sc, kp = decode(*self._run(pixels), self.min_score)
+            if len(b) and win.side < max(frame_bgr.shape[:2]):  # pyramid tiles: drop faces too small for this window
+                ok = (b[:, 2] - b[:, 0]) >= MIN_FACE_OF_WINDOW
+                b, sc, kp = b[ok], sc[ok], kp[ok]
+            boxes.append(b * win.side + [win.x, win.y, win.x, win.y])
+            scores.append(sc)
+            points.append(kp * win.side + [win.x, win.y])
+        boxes, scores, points = np.concatenate(boxes), np.concatenate(scores), np.concatenate(points)
+        keep = np.zeros(0, np.int64)
+        if len(boxes):
+            xywh = np.column_stack([boxes[:, :2], boxes[:, 2:] - boxes[:, :2]])
+            keep = np.asarray(cv2.dnn.NMSBoxes(xywh.tolist(), scores.tolist(), self.min_score, NMS_IOU), np.int64).reshape(-1)
+        return boxes[keep].astype(np.float32), scores[keep].astype(np.float32), points[keep].astype(np.float32)
