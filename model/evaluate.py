@@ -1,6 +1,7 @@
 """Evaluate an emotion model on any `<emotion>/<image>` folder tree.
 
     python -m model.evaluate --data DIR [--weights PATH] [--detect-faces] [--tta] [--json]
+    python -m model.evaluate --video RUN_DIR [--per-class N] [--data DIR ...] [--json]   # end to end, see model.video_eval
 
 Prints accuracy, macro-F1, the majority-class baseline and a per-class table,
 and writes a confusion-matrix PNG. With `--detect-faces` the pipeline's face
@@ -121,7 +122,13 @@ def main(argv: list[str] | None = None) -> int:
     from model.classifier import EmotionClassifier, ModelFileError
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", type=Path, required=True, help="folder of <emotion>/<image> files")
+    parser.add_argument("--data", type=Path, action="append", default=[],
+                        help="folder of <emotion>/<image> files (with --video: repeatable; default the held-out splits)")
+    parser.add_argument("--video", type=Path, metavar="RUN_DIR",
+                        help="end-to-end evaluation: compose the faces into call recordings under RUN_DIR and run the pipeline")
+    parser.add_argument("--datasets", type=Path, help="with --video: root holding fer2013/val and facial_expressions")
+    parser.add_argument("--per-class", type=int, default=40, help="with --video: faces per class and source at most")
+    parser.add_argument("--seed", type=int, default=0, help="with --video: which faces, sizes and motion")
     parser.add_argument("--weights", type=Path, default=SHIPPED_MODEL_PATH, help="a .tflite or .keras file")
     parser.add_argument("--detect-faces", action="store_true", help="detect and crop the largest face first")
     parser.add_argument("--detector", help="face detector for --detect-faces (default: the pipeline's)")
@@ -129,6 +136,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     parser.add_argument("--confusion", type=Path, default=Path("confusion_matrix.png"), help="where to write the PNG")
     args = parser.parse_args(argv)
+    if args.video is not None:
+        return _video_main(args)
+    if len(args.data) != 1:
+        parser.error("give one --data folder (or --video)")
+    args.data = args.data[0]
     try:
         classifier = EmotionClassifier(args.weights)
         data = load_folder(args.data, detect_faces=args.detect_faces, detector=args.detector, use_cache=False)
@@ -144,6 +156,27 @@ def main(argv: list[str] | None = None) -> int:
     else:
         print(format_table(metrics, f"{args.data} with {classifier.version}"))
         print(f"confusion matrix: {args.confusion}")
+    return 0
+
+
+def _video_main(args) -> int:
+    from model.classifier import EmotionClassifier, ModelFileError
+    from model.video_eval import folder_faces, format_report, held_out_faces, run_video_eval
+
+    try:
+        classifier = EmotionClassifier(args.weights)
+        if args.data:
+            faces = folder_faces(args.data, args.per_class, args.seed)
+        else:
+            from model.train import DATASETS
+
+            faces = held_out_faces(args.datasets or DATASETS, args.per_class, args.seed)
+        report = run_video_eval(faces, args.video, classifier, args.seed,
+                                progress=(lambda line: print(line, file=sys.stderr)))
+    except (ModelFileError, FileNotFoundError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(json.dumps(report) if args.json else format_report(report))
     return 0
 
 

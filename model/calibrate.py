@@ -1,0 +1,166 @@
+"""Calibrated confidence: fit the temperature that makes the classifier's percentages mean what they say.
+
+    python -m model.calibrate [--weights model/emotion_cnn.tflite] [--datasets ROOT] [--run-dir DIR]
+
+Temperature scaling (Guo et al., "On Calibration of Modern Neural Networks", ICML 2017): one number T,
+probabilities become softmax(log p / T); the ranking (and so accuracy) is unchanged. T is fitted by
+minimising the negative log-likelihood on the validation faces (FER2013 val + the wild val split, the
+faces training selects its checkpoint on, never the wild test split), with flip TTA as the pipeline
+classifies. Expected calibration error (ECE, 15 equal-width bins of the top probability) is reported
+before and after on the validation faces and on the held-out wild test split. Writes:
+
+* `<model>.calibration.json` beside the model file (the classifier reads it: see `model.classifier`),
+  with the temperature, the model digest it belongs to and the ECE figures;
+* `reliability.png` (reliability diagram before/after) and `calibration.json` in the run folder
+  (default /root/rapport-runs/calibration, outside the repository), and a copy of the diagram at
+  `docs/calibration.png` for the model card.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from config import REPO_ROOT, SHIPPED_MODEL_PATH
+
+ECE_BINS = 15
+"""Equal-width bins of the top probability for the expected calibration error."""
+TEMPERATURE_RANGE = (0.2, 5.0)
+"""Bounds of the temperature search."""
+DEFAULT_RUN_DIR = Path("/root/rapport-runs/calibration")
+DOCS_PLOT = REPO_ROOT / "docs" / "calibration.png"
+
+
+def expected_calibration_error(probs: np.ndarray, labels: np.ndarray, bins: int = ECE_BINS) -> float:
+    """ECE of the top probability: mean |accuracy - confidence| over equal-width confidence bins, weighted
+    by each bin's share of the samples. `probs` (N, 7), `labels` (N,) int; NaN for N = 0."""
+    if len(probs) == 0:
+        return float("nan")
+    confidence, correct = probs.max(axis=1), probs.argmax(axis=1) == labels
+    index = np.clip(np.digitize(confidence, np.linspace(0, 1, bins + 1)[1:-1]), 0, bins - 1)
+    return float(sum((index == b).mean() * abs(correct[index == b].mean() - confidence[index == b].mean())
+                     for b in range(bins) if (index == b).any()))
+
+
+def reliability(probs: np.ndarray, labels: np.ndarray, bins: int = ECE_BINS) -> list[dict]:
+    """Per confidence bin: {low, high, n, confidence, accuracy} (bins without samples left out)."""
+    confidence, correct = probs.max(axis=1), probs.argmax(axis=1) == labels
+    edges = np.linspace(0, 1, bins + 1)
+    index = np.clip(np.digitize(confidence, edges[1:-1]), 0, bins - 1)
+    return [{"low": float(edges[b]), "high": float(edges[b + 1]), "n": int((index == b).sum()),
+             "confidence": float(confidence[index == b].mean()), "accuracy": float(correct[index == b].mean())}
+            for b in range(bins) if (index == b).any()]
+
+
+def fit_temperature(probs: np.ndarray, labels: np.ndarray) -> float:
+    """The temperature minimising the mean negative log-likelihood of `labels` under `probs` (N, 7)."""
+    from scipy.optimize import minimize_scalar
+
+    from model.classifier import apply_temperature
+
+    rows = np.arange(len(labels))
+
+    def nll(t: float) -> float:
+        return float(-np.mean(np.log(np.clip(apply_temperature(probs, t)[rows, labels], 1e-12, 1.0))))
+
+    return float(minimize_scalar(nll, bounds=TEMPERATURE_RANGE, method="bounded").x)
+
+
+def save_reliability_png(curves: dict[str, tuple[np.ndarray, np.ndarray]], path: Path, title: str) -> None:
+    """One reliability diagram per named (probs, labels) pair, side by side, with its ECE."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(curves), figsize=(3.3 * len(curves), 3.4), squeeze=False)
+    for ax, (name, (probs, labels)) in zip(axes[0], curves.items()):
+        bins = reliability(probs, labels)
+        centres = [(b["low"] + b["high"]) / 2 for b in bins]
+        ax.bar(centres, [b["accuracy"] for b in bins], width=1 / ECE_BINS, edgecolor="#1f5fa8", color="#9cc3ea",
+               label="accuracy")
+        ax.plot([0, 1], [0, 1], "--", color="#888", lw=1, label="perfect")
+        ax.plot([b["confidence"] for b in bins], [b["accuracy"] for b in bins], "o", ms=3, color="#d7263d",
+                label="mean confidence")
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, 1)
+        ax.set_xlabel("top probability shown")
+        ax.set_title(f"{name}\nECE {expected_calibration_error(probs, labels):.3f}", fontsize=9)
+    axes[0][0].set_ylabel("share right")
+    axes[0][0].legend(fontsize=7, loc="upper left")
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+
+
+def calibrate(weights: Path, datasets: Path, run_dir: Path, docs_plot: Path | None = DOCS_PLOT) -> dict:
+    """Fit, report and write the sidecar for `weights`; see the module docstring."""
+    from model.classifier import EmotionClassifier, apply_temperature, calibration_path
+    from model.data import FaceSet, load_folder, stratified_split
+    from model.train import FER_VAL, WILD, WILD_DETECTOR
+    from pipeline.analyze import AnalysisSettings
+
+    classifier = EmotionClassifier(weights)
+    tta = AnalysisSettings().flip_tta
+    fer_val = load_folder(datasets / FER_VAL)
+    _, wild_val, wild_test = stratified_split(load_folder(datasets / WILD, detect_faces=True, detector=WILD_DETECTOR))
+    val = FaceSet.concat([fer_val, wild_val])
+    raw = {name: classifier.predict(data.faces, flip_tta=tta, calibrated=False)
+           for name, data in (("val", val), ("wild_test", wild_test))}
+    labels = {"val": val.labels, "wild_test": wild_test.labels}
+    temperature = fit_temperature(raw["val"], labels["val"])
+    scaled = {name: apply_temperature(p, temperature) for name, p in raw.items()}
+    ece = {name: {"before": expected_calibration_error(raw[name], labels[name]),
+                  "after": expected_calibration_error(scaled[name], labels[name]), "n": int(len(labels[name]))}
+           for name in raw}
+    report = {"model": classifier.version, "model_digest": classifier.digest, "temperature": round(temperature, 4),
+              "flip_tta": tta, "fitted_on": "FER2013 val + facial_expressions val split (validation, not test)",
+              "fitted_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "ece_15_bins": ece,
+              "reliability_val_after": reliability(scaled["val"], labels["val"])}
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "calibration.json").write_text(json.dumps(report, indent=2) + "\n")
+    plot = run_dir / "reliability.png"
+    save_reliability_png({"val, raw": (raw["val"], labels["val"]), f"val, T={temperature:.2f}": (scaled["val"], labels["val"]),
+                          "wild test, raw": (raw["wild_test"], labels["wild_test"]),
+                          f"wild test, T={temperature:.2f}": (scaled["wild_test"], labels["wild_test"])},
+                         plot, f"{classifier.version}: reliability (15 bins, flip TTA)")
+    if docs_plot is not None:
+        docs_plot.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(plot, docs_plot)
+    sidecar = {k: report[k] for k in ("model", "model_digest", "temperature", "flip_tta", "fitted_on", "fitted_at",
+                                      "ece_15_bins")}
+    calibration_path(weights).write_text(json.dumps(sidecar, indent=2) + "\n")
+    return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    from model.classifier import ModelFileError
+    from model.train import DATASETS
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--weights", type=Path, default=SHIPPED_MODEL_PATH, help="a .tflite or .keras file")
+    parser.add_argument("--datasets", type=Path, default=DATASETS, help="root holding fer2013/val and facial_expressions")
+    parser.add_argument("--run-dir", type=Path, default=DEFAULT_RUN_DIR, help="where the plot and report go")
+    args = parser.parse_args(argv)
+    try:
+        report = calibrate(args.weights, args.datasets, args.run_dir)
+    except (ModelFileError, FileNotFoundError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    ece = report["ece_15_bins"]
+    print(f"{report['model']}: temperature {report['temperature']:.3f}; ECE (15 bins) val {ece['val']['before']:.3f} -> "
+          f"{ece['val']['after']:.3f}, wild test {ece['wild_test']['before']:.3f} -> {ece['wild_test']['after']:.3f}; "
+          f"plot {args.run_dir / 'reliability.png'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
