@@ -249,7 +249,8 @@ def _faces_at(second: int, timelines: dict[str, EmotionTimeline], track_seconds:
         if len(hit):
             role = roles[rows.track_id]
             probs = timelines[role].probs[second]
-            faces.append(FaceAnnotation(role, rows.boxes[hit[0]], None if np.isnan(probs[0]) else probs))
+            faces.append(FaceAnnotation(role, rows.boxes[hit[0]], None if np.isnan(probs[0]) else probs,
+                                        bool(timelines[role].uncertain[second])))
     return faces
 
 

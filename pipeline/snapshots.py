@@ -8,7 +8,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from config import EMOTIONS
+from config import EMOTIONS, UNCERTAIN
 
 ROLE_COLOURS = {"rep": (235, 140, 40), "prospect": (60, 180, 60)}  # BGR
 OTHER_COLOUR = (170, 170, 170)
@@ -19,6 +19,7 @@ class FaceAnnotation:
     role: str
     box: np.ndarray  # xyxy as fractions of the frame
     probs: np.ndarray | None  # 7 probabilities, or None when not classified (e.g. rep analysis off)
+    uncertain: bool = False  # read, but shown as "uncertain" (pipeline.uncertainty): no emotion is named
 
 
 def top_emotions(probs: np.ndarray, k: int = 3) -> list[tuple[str, float]]:
@@ -36,7 +37,9 @@ def annotate(frame_bgr: np.ndarray, faces: list[FaceAnnotation], caption: str = 
         x1, y1, x2, y2 = (face.box * [w, h, w, h]).astype(int)
         cv2.rectangle(image, (x1, y1), (x2, y2), colour, thick + 1)
         lines = [face.role.capitalize()]
-        if face.probs is not None:
+        if face.uncertain:
+            lines.append(UNCERTAIN)
+        elif face.probs is not None:
             lines += [f"likely {name} {p:.0%}" if i == 0 else f"{name} {p:.0%}"
                       for i, (name, p) in enumerate(top_emotions(face.probs))]
         else:
