@@ -141,6 +141,64 @@ def calibrate(weights: Path, datasets: Path, run_dir: Path, docs_plot: Path | No
     return report
 
 
+def video_readings(video_run: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Raw (uncalibrated) end-to-end readings of a `model.evaluate --video` run, per source: {source: (probs, labels)}.
+
+    The run stored calibrated per-second probabilities; its temperature is undone (softmax(log p * T)
+    inverts softmax(log p / T)). Faces the pipeline never read are left out."""
+    import csv
+
+    from model.classifier import apply_temperature
+
+    report = json.loads((video_run / "video_eval.json").read_text())
+    z = np.load(video_run / "video_eval_probs.npz")
+    with (video_run / "video_eval_faces.csv").open() as f:
+        sources = np.array([row["source"] for row in csv.DictReader(f)])
+    probs = z["video_probs"]
+    if report.get("temperature"):
+        probs = apply_temperature(probs, 1.0 / report["temperature"])
+    found = z["found"]
+    labels, sources = z["labels"][found], sources[found]
+    return {name: (probs[sources == name], labels[sources == name]) for name in sorted(set(sources))}
+
+
+def calibrate_on_video(weights: Path, video_run: Path, run_dir: Path, fit_source: str = "fer2013_val",
+                       docs_plot: Path | None = DOCS_PLOT) -> dict:
+    """Fit the temperature on the end-to-end readings of validation faces (`fit_source`: FER2013 val, the
+    faces training selects on) from a `--video` run, and report ECE on every source (the wild test split
+    is held out); write the sidecar and plots as `calibrate` does."""
+    from model.classifier import EmotionClassifier, apply_temperature, calibration_path
+
+    classifier = EmotionClassifier(weights)
+    readings = video_readings(video_run)
+    report_in = json.loads((video_run / "video_eval.json").read_text())
+    if report_in["model"] != classifier.version:
+        raise ValueError(f"{video_run} evaluated {report_in['model']}, not {classifier.version}")
+    temperature = fit_temperature(*readings[fit_source])
+    ece = {name: {"before": expected_calibration_error(p, y),
+                  "after": expected_calibration_error(apply_temperature(p, temperature), y), "n": int(len(y))}
+           for name, (p, y) in readings.items()}
+    report = {"model": classifier.version, "model_digest": classifier.digest, "temperature": round(temperature, 4),
+              "flip_tta": report_in.get("flip_tta", True),
+              "fitted_on": f"end-to-end readings of {fit_source} faces composed into call recordings ({video_run.name}); "
+                           "other sources held out",
+              "fitted_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+              "ece_15_bins": {f"video_{k}": v for k, v in ece.items()}}
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "calibration.json").write_text(json.dumps(report, indent=2) + "\n")
+    plot = run_dir / "reliability.png"
+    curves = {}
+    for name, (p, y) in readings.items():
+        curves[f"{name} on video, raw"] = (p, y)
+        curves[f"{name} on video, T={temperature:.2f}"] = (apply_temperature(p, temperature), y)
+    save_reliability_png(curves, plot, f"{classifier.version}: reliability end to end (15 bins, flip TTA)")
+    if docs_plot is not None:
+        docs_plot.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(plot, docs_plot)
+    calibration_path(weights).write_text(json.dumps(report, indent=2) + "\n")
+    return report
+
+
 def main(argv: list[str] | None = None) -> int:
     from model.classifier import ModelFileError
     from model.train import DATASETS
@@ -149,8 +207,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--weights", type=Path, default=SHIPPED_MODEL_PATH, help="a .tflite or .keras file")
     parser.add_argument("--datasets", type=Path, default=DATASETS, help="root holding fer2013/val and facial_expressions")
     parser.add_argument("--run-dir", type=Path, default=DEFAULT_RUN_DIR, help="where the plot and report go")
+    parser.add_argument("--video-run", type=Path, help="fit on the end-to-end readings of this `model.evaluate --video` "
+                                                        "run's FER2013 val faces instead of on stills")
     args = parser.parse_args(argv)
     try:
+        if args.video_run:
+            report = calibrate_on_video(args.weights, args.video_run, args.run_dir)
+            print(json.dumps(report["ece_15_bins"]), f"temperature {report['temperature']:.3f}")
+            return 0
         report = calibrate(args.weights, args.datasets, args.run_dir)
     except (ModelFileError, FileNotFoundError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)

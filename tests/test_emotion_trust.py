@@ -183,3 +183,19 @@ def test_video_evaluation_prints_its_json_fields_on_a_tiny_generated_set(tmp_pat
     assert sorted(p.name for p in run.glob("*.mp4")) == ["call-000-gallery-300k.mp4"]
     rows = (run / "video_eval_faces.csv").read_text().splitlines()
     assert len(rows) == 5 and rows[0].startswith("call,role,t0,layout,face_px")
+
+
+def test_every_screen_says_the_percentages_are_calibrated_beside_the_measured_accuracy(tmp_path, monkeypatch):
+    from config import SHIPPED_MODEL_PATH, get_settings
+    from pipeline.report import model_accuracy
+
+    words = model_accuracy()
+    assert "Model accuracy: " in words and "Percentages are calibrated" in words and f'"{UNCERTAIN}"' in words
+    other = shutil.copyfile(SHIPPED_MODEL_PATH, tmp_path / "other.tflite")  # no temperature of its own
+    monkeypatch.setenv("RAPPORT_MODEL_PATH", str(other))
+    get_settings.cache_clear()
+    try:
+        assert "not calibrated" in model_accuracy()
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()
