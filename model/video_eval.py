@@ -54,7 +54,7 @@ from model.preprocess import crop_face
 HOLD_S = 4
 """Seconds each face holds its tile. Second 2 of the hold is scored: its 3-s smoothing window (1-3) sees only
 that face, and the detector (every 2 s) has found it by then, as it would a person who just joined."""
-CALL_SLOTS = 20
+CALL_SLOTS = 10
 """Faces per tile in one call (a call of CALL_SLOTS * HOLD_S seconds)."""
 CALL_SIZE = (1280, 720)
 """Width, height of the composed recordings: a 720p call recording."""
@@ -65,7 +65,10 @@ BIT_RATES = (300_000, 600_000, 1_000_000, 1_500_000)
 LAYOUT_CYCLE = ("gallery", "speaker")
 """Layouts cycled over calls (see `pipeline.synthetic` for what each looks like)."""
 FACE_PX = {"gallery": (90, 160), "speaker": (150, 250), "thumbnail": (60, 80)}
-"""Face box side (pixels of the 1280x720 recording) drawn uniformly per face, by kind of tile."""
+"""Face box side (pixels of the 1280x720 recording) drawn uniformly, by kind of tile, once per tile and call:
+a tile's framing is its participant's camera set-up, so every face a tile shows keeps the size drawn (the
+pipeline groups a tile's tracks into one seat by box overlap; a new size every few seconds broke that in a
+first run, which no real call does)."""
 FACE_CROP_MAX_SIDE = 64
 """A source image this small (short side, px) is already a face crop (FER2013's 48x48); larger ones are
 photos whose face the pipeline's detector finds first, as `model.data.load_folder` does."""
@@ -178,12 +181,14 @@ def plan_calls(faces: list[LabelledFace], seed: int = 0) -> list[list[Slot]]:
     for c, start in enumerate(range(0, len(order), per_call)):
         chunk = order[start : start + per_call]
         layout = LAYOUT_CYCLE[c % len(LAYOUT_CYCLE)]
+        sizes = {}
+        for role in ("rep", "prospect"):
+            low, high = FACE_PX["thumbnail" if (layout == "speaker" and role == "rep") else layout]
+            sizes[role] = int(rng.integers(low, high + 1))
         slots = []
         for k, face in enumerate(chunk):
             role = ("rep", "prospect")[k % 2]
-            kind = "thumbnail" if (layout == "speaker" and role == "rep") else layout
-            low, high = FACE_PX[kind]
-            slots.append(Slot(int(face), c, role, (k // 2) * HOLD_S, int(rng.integers(low, high + 1)), layout))
+            slots.append(Slot(int(face), c, role, (k // 2) * HOLD_S, sizes[role], layout))
         calls.append(slots)
     return calls
 

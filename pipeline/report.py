@@ -208,10 +208,11 @@ def confidence_words() -> str:
         calibration = None
     if calibration is None:
         return "Percentages are the model's raw scores, not calibrated: read them as a ranking."
-    ece = calibration.get("ece_15_bins", {}).get("val", {}).get("after")
+    shown_as = calibration.get("shown_as", {})
+    ece = shown_as.get("ece_after")
     gap = f" (off by {ece:.0%} on average)" if ece is not None else ""
-    return (f"Percentages are calibrated: when it says about 80%, it was right about 80% of the time on validation "
-            f"faces{gap}; below {MIN_TOP_PROBABILITY:.0%}, or when the face is small or blurred, it shows "
+    return (f"Percentages are calibrated: when it says about 80%, it was right about 80% of the time on "
+            f"{shown_as.get('measured_on', 'validation faces')}{gap}; below {MIN_TOP_PROBABILITY:.0%}, or when the face is small or blurred, it shows "
             f"\"{UNCERTAIN}\".")
 
 
