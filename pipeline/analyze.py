@@ -3,6 +3,9 @@
     probe -> sample frames -> detect (sparsely) -> track -> crop + classify (batched)
           -> per-track seconds -> roles -> per-role timelines -> shifts
 
+Each crop's quality (size, blur: `pipeline.uncertainty.face_quality`) is recorded with its
+probabilities, so a second whose face was mostly poor shows "uncertain".
+
 Decoding runs on its own thread (PyAV releases the GIL) so the second core
 works while this one detects and classifies. With rep analysis switched off,
 the video is read twice: once to detect and track faces and tell the roles apart,
@@ -29,6 +32,7 @@ from model.preprocess import crop_face
 from pipeline.roles import REP, TrackSummary, assign_roles
 from pipeline.shifts import EmotionShift, detect_shifts
 from pipeline.timeline import EmotionTimeline, TrackSecondRows, TrackSeconds, build_timelines
+from pipeline.uncertainty import face_quality
 from pipeline.track import FaceTracker, TrackedFaces
 from pipeline.video import SampledFrame, VideoInfo, sample_frames
 
@@ -203,14 +207,14 @@ def analyze_video(info: VideoInfo, classifier, detector: FaceDetector, settings:
 
     skip = {tid for tid, role in roles.items() if role == REP}
     classify_recorder = None
-    pending: list[tuple[int, float, np.ndarray, np.ndarray]] = []
+    pending: list[tuple[int, float, np.ndarray, np.ndarray, bool]] = []
 
     def flush() -> None:
         if pending:
             crops = np.stack([p[3] for p in pending])
             probs = timer.timed("classify", classifier.predict, crops, flip_tta=settings.flip_tta)
-            for (track_id, t, box, _), p in zip(pending, probs):
-                classify_recorder.seconds.add(track_id, t, box, p)
+            for (track_id, t, box, _, poor), p in zip(pending, probs):
+                classify_recorder.seconds.add(track_id, t, box, p, poor)
             pending.clear()
 
     label, share, offset = ("classifying faces", 0.45, 0.45) if two_pass else ("analysing frames", 0.9, 0.0)
@@ -223,7 +227,8 @@ def analyze_video(info: VideoInfo, classifier, detector: FaceDetector, settings:
                 classify_recorder.seconds.add(int(track_id), frame.t, fraction, None)
             else:
                 crop = timer.timed("classify", crop_face, frame.image, box)
-                pending.append((int(track_id), frame.t, fraction, crop))
+                poor = timer.timed("classify", face_quality, crop, box).poor
+                pending.append((int(track_id), frame.t, fraction, crop, poor))
         if len(pending) >= BATCH:
             flush()
     flush()

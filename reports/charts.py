@@ -19,7 +19,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from config import EMOTIONS
+from config import EMOTIONS, UNCERTAIN
 from pipeline.roles import PROSPECT, REP
 from pipeline.timeline import clock
 from reports.facts import CallTimeline, MarkedStage
@@ -62,6 +62,8 @@ def binned(role_seconds: pd.DataFrame, bin_s: int) -> pd.DataFrame:
     probs = out[list(EMOTIONS)].to_numpy()
     seen = ~np.isnan(probs).any(axis=1)
     out["dominant"] = np.where(seen, np.array(EMOTIONS, dtype=object)[np.nan_to_num(probs).argmax(axis=1)], None)
+    uncertain = grouped["dominant"].agg(lambda d: (d == UNCERTAIN).mean() > 0.5).to_numpy(bool)
+    out["dominant"] = np.where(seen & uncertain, UNCERTAIN, out["dominant"])  # mostly unreadable stays uncertain
     out["confidence"] = np.where(seen, np.nan_to_num(probs).max(axis=1), np.nan)
     return out.reset_index(drop=True)
 
@@ -108,13 +110,14 @@ def timeline_figure(seconds: pd.DataFrame, shifts: pd.DataFrame, stages: Iterabl
                 hovertemplate=f"{emotion} %{{y:.0%}}<extra>{role} %{{customdata}}</extra>",
             ), row=row, col=1)
         codes = data["dominant"].map({e: i for i, e in enumerate(EMOTIONS)}).astype(float).to_numpy()
-        hover = [f"{c} · likely {d} ({p:.0%})" if isinstance(d, str) else f"{c} · face not seen"
+        hover = [f"{c} · uncertain (face small or blurred, or no clear expression)" if d == UNCERTAIN
+                 else f"{c} · likely {d}, {p:.0%} (calibrated)" if isinstance(d, str) else f"{c} · face not seen"
                  for c, d, p in zip(clocks, data["dominant"], data["confidence"])]
         fig.add_trace(go.Heatmap(
             x=x, y=[role], z=[codes], text=[hover], hoverinfo="text", zmin=-0.5, zmax=len(EMOTIONS) - 0.5,
             colorscale=_discrete_scale(), showscale=False, xgap=0, name=f"{role} most likely",
         ), row=row + 1, col=1)
-        for start, end in gap_spans(~np.isnan(codes), x, bin_s):
+        for start, end in gap_spans(data["dominant"].notna().to_numpy(), x, bin_s):  # uncertain: blank, not a gap
             fig.add_vrect(x0=start, x1=end, fillcolor=GAP_FILL, line_width=0, layer="below", row=row, col=1)
         _add_shift_markers(fig, shifts[shifts["role"] == role] if len(shifts) else shifts, row, show_legend=index == 0)
         fig.update_yaxes(range=[0, 1.13], tickformat=".0%", tickvals=[0, 0.5, 1], row=row, col=1,
