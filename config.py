@@ -15,8 +15,18 @@ REPO_ROOT = Path(__file__).resolve().parent
 
 #: The one label order used everywhere: model outputs, database columns, CSV, charts.
 EMOTIONS: tuple[str, ...] = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
-POSITIVE_EMOTIONS = frozenset({"happy", "surprise"})
-NEGATIVE_EMOTIONS = frozenset({"angry", "disgust", "fear", "sad"})
+#: What a second shows when its face was seen but cannot be read with confidence (see pipeline.uncertainty).
+UNCERTAIN = "uncertain"
+
+#: The product's one valence table: +1 positive, 0 neutral, -1 negative. Shift directions, mood shares,
+#: reports and charts all read it (directly or through POSITIVE_EMOTIONS / NEGATIVE_EMOTIONS below).
+#: Surprise is 0, not +1: a surprised face is as often bad news (a price, a missed deadline) as good, so
+#: counting it as positive told managers a prospect warmed up when the face only said "that was
+#: unexpected"; and the classifier confuses fear with surprise (model/MODEL_CARD.md), so a +1 would turn
+#: a frightened face into a positive moment. Neutral is 0; happy is the only clearly positive expression.
+VALENCE: dict[str, int] = {"angry": -1, "disgust": -1, "fear": -1, "happy": 1, "sad": -1, "surprise": 0, "neutral": 0}
+POSITIVE_EMOTIONS = frozenset(e for e, v in VALENCE.items() if v > 0)
+NEGATIVE_EMOTIONS = frozenset(e for e, v in VALENCE.items() if v < 0)
 
 #: The shipped classifier: one file, committed under model/.
 SHIPPED_MODEL_PATH = REPO_ROOT / "model" / "emotion_cnn.tflite"

@@ -115,6 +115,8 @@ class TrackSecond(Base):
     track_id: Mapped[int] = mapped_column(ForeignKey("tracks.id", ondelete="CASCADE"), index=True)
     second: Mapped[int] = mapped_column(Integer)
     n_frames: Mapped[int] = mapped_column(Integer)
+    # of those, frames whose face was poor (small, blurred: pipeline.uncertainty); None before migration 0008
+    n_poor_frames: Mapped[Optional[int]] = mapped_column(Integer)
     probs: Mapped[Optional[list]] = mapped_column(JSON)  # 7 floats, EMOTIONS order; None if not classified
     box: Mapped[list] = mapped_column(JSON)  # mean [x1, y1, x2, y2] as fractions of the frame
     # Mean face quality over the second's frames (model.quality.face_quality); None where unknown
@@ -146,6 +148,7 @@ class EmotionSecond(Base):
     sad: Mapped[Optional[float]] = mapped_column(Float)
     surprise: Mapped[Optional[float]] = mapped_column(Float)
     neutral: Mapped[Optional[float]] = mapped_column(Float)
+    # what the second shows: the likely emotion, "uncertain" (config.UNCERTAIN), or None when no face was read
     dominant: Mapped[Optional[str]] = mapped_column(String(10))
     confidence: Mapped[Optional[float]] = mapped_column(Float)
 

@@ -4,11 +4,19 @@
 inference through LiteRT + XNNPACK) or a Keras checkpoint from a training run,
 and maps (N, 48, 48) uint8 faces from `model.preprocess.crop_face` to (N, 7)
 probabilities in `config.EMOTIONS` order. Callers never care which it loaded.
+
+Probabilities are calibrated: a model file may have a calibration sidecar
+(`<name>.calibration.json` beside it, written by `python -m model.calibrate`) holding
+a temperature fitted on validation faces for that very file (its digest must match);
+`predict` divides the log-probabilities by it, so "84%" means right about 84% of the
+time on faces like the validation set's. Without a matching sidecar the raw
+probabilities are returned (`temperature` is None).
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 from functools import lru_cache
 import os
 from pathlib import Path
@@ -24,6 +32,22 @@ BATCH = 64
 #: Average each face's probabilities with its mirror image by default in analysis: about a point more
 #: accurate (see model/MODEL_CARD.md) for twice the classifier time, which is small beside detection.
 FLIP_TTA = True
+#: Probabilities are clipped to this before taking logs (an int8 softmax outputs exact zeros).
+MIN_PROBABILITY = 1e-6
+
+
+def calibration_path(model_path: str | os.PathLike) -> Path:
+    """Where the calibration sidecar of a model file lives: `emotion_cnn.tflite` -> `emotion_cnn.calibration.json`."""
+    path = Path(model_path)
+    return path.with_name(f"{path.stem}.calibration.json")
+
+
+def apply_temperature(probs: np.ndarray, temperature: float) -> np.ndarray:
+    """(N, 7) probabilities -> softmax(log(p) / T): the same ranking, confidence scaled by the temperature."""
+    logits = np.log(np.clip(probs, MIN_PROBABILITY, 1.0)) / temperature
+    logits -= logits.max(axis=1, keepdims=True)
+    out = np.exp(logits)
+    return (out / out.sum(axis=1, keepdims=True)).astype(np.float32)
 
 
 class ModelFileError(RuntimeError):
@@ -35,7 +59,9 @@ class EmotionClassifier:
         self.path = Path(path)
         if not self.path.is_file():
             raise ModelFileError(f"emotion model not found: {self.path}")
-        self.version = f"{self.path.name}:{_file_digest(self.path)}"
+        self.digest = _file_digest(self.path)
+        self.version = f"{self.path.name}:{self.digest}"
+        self.temperature = _read_temperature(self.path, self.digest)
         if self.path.suffix == ".tflite":
             self._predict = _tflite_predictor(self.path, threads or min(2, os.cpu_count() or 1))
         elif self.path.suffix in {".keras", ".h5"}:
@@ -43,8 +69,13 @@ class EmotionClassifier:
         else:
             raise ModelFileError(f"{self.path}: expected a .tflite or .keras file")
 
-    def predict(self, faces: np.ndarray, flip_tta: bool = False) -> np.ndarray:
-        """(N, 48, 48) uint8 faces -> (N, 7) float32 probabilities; `flip_tta` averages with the mirror."""
+    def predict(self, faces: np.ndarray, flip_tta: bool = False, calibrated: bool = True) -> np.ndarray:
+        """(N, 48, 48) uint8 faces -> (N, 7) float32 probabilities; `flip_tta` averages with the mirror.
+
+        With `calibrated` (the default) and a temperature shipped with the file, the probabilities are
+        temperature-scaled (the mean of both views first, as the temperature was fitted); `calibrated=False`
+        gives the network's raw softmax (for fitting a temperature).
+        """
         faces = np.asarray(faces)
         if faces.ndim != 3 or faces.shape[1:] != (FACE_SIZE, FACE_SIZE):
             raise ValueError(f"expected faces shaped (N, {FACE_SIZE}, {FACE_SIZE}), got {faces.shape}")
@@ -54,11 +85,35 @@ class EmotionClassifier:
         probs = self._predict(x)
         if flip_tta:
             probs = (probs + self._predict(x[:, :, ::-1])) / 2
+        if calibrated and self.temperature is not None:
+            probs = apply_temperature(probs, self.temperature)
         return probs
 
 
 def _file_digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+
+
+def read_calibration(path: str | os.PathLike, digest: str | None = None) -> dict | None:
+    """The calibration sidecar of the model file at `path` (see `model.calibrate`) if it was fitted for this
+    very file (its digest matches), else None: a stale sidecar is ignored, a broken one is an error."""
+    path = Path(path)
+    sidecar = calibration_path(path)
+    if not sidecar.is_file() or not path.is_file():
+        return None
+    try:
+        data = json.loads(sidecar.read_text())
+        temperature = float(data["temperature"])
+    except (ValueError, KeyError, TypeError) as error:
+        raise ModelFileError(f"{sidecar}: not a calibration file ({error})") from error
+    if data.get("model_digest") != (digest or _file_digest(path)) or not temperature > 0:
+        return None
+    return data
+
+
+def _read_temperature(path: Path, digest: str) -> float | None:
+    calibration = read_calibration(path, digest)
+    return None if calibration is None else float(calibration["temperature"])
 
 
 def _tflite_predictor(path: Path, threads: int):

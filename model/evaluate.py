@@ -5,7 +5,9 @@
 Prints accuracy, macro-F1, the majority-class baseline and a per-class table,
 and writes a confusion-matrix PNG. With `--detect-faces` the pipeline's face
 detector runs on each image first and the largest face is classified; images
-where no face is found count as errors and are reported.
+where no face is found count as errors and are reported. The end-to-end figure
+(faces composed into call recordings and read by the whole pipeline) is
+`python -m tools.video_eval`, which uses `score` and `format_table` from here.
 """
 
 from __future__ import annotations

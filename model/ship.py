@@ -3,7 +3,8 @@
     python -m model.ship runs/cnn-v1
 
 Exports `best.keras` to TFLite, scores it on every held-out split (the run's
-report), copies it to `model/emotion_cnn.tflite` and writes
+report), copies it to `model/emotion_cnn.tflite`, fits its temperature on the validation
+faces (`model.calibrate`: the calibration sidecar and plot) and writes
 `model/model_card.json`, the measured figures the dashboard and reports show.
 """
 
@@ -27,6 +28,9 @@ def ship(run_dir: Path, datasets: Path | None = None) -> dict:
     tta = FLIP_TTA
     headline = {name: report[f"{name}{'_tta' if tta else ''}"] for name in ("fer2013_val", "wild_test")}
     shutil.copyfile(report["model"], SHIPPED_MODEL_PATH)
+    from model.calibrate import calibrate
+
+    calibrate(SHIPPED_MODEL_PATH, datasets or DATASETS, run_dir / "calibration")  # a new file needs its own temperature
     state = json.loads((run_dir / "state.json").read_text())
     hparams = json.loads((run_dir / "hparams.json").read_text())  # the run's recipe, not today's code
     import pandas as pd

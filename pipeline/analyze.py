@@ -4,6 +4,10 @@
           each known face otherwise) -> track -> aligned crop + quality + classify (batched)
           -> per-track seconds -> roles -> per-role timelines -> shifts
 
+Each crop's quality (`model.quality.face_quality`: size, sharpness, pose, detector score) is
+recorded with its probabilities, and whether it was poor (`pipeline.uncertainty.poor_reasons`), so
+a second whose face was mostly poor shows "uncertain".
+
 Decoding runs on its own thread (PyAV releases the GIL) so the second core
 works while this one detects and classifies. With rep analysis switched off,
 the video is read twice: once to detect and track faces and tell the roles apart,
@@ -31,6 +35,7 @@ from model.quality import face_quality
 from pipeline.roles import MIN_DETECTIONS, REP, TrackSummary, assign_roles
 from pipeline.shifts import EmotionShift, detect_shifts
 from pipeline.timeline import EmotionTimeline, TrackSecondRows, TrackSeconds, build_timelines
+from pipeline.uncertainty import poor_reasons
 from pipeline.track import FaceTracker, TrackedFaces
 from pipeline.video import DecodeReport, SampledFrame, VideoInfo, sample_frames
 
@@ -219,14 +224,14 @@ def analyze_video(info: VideoInfo, classifier, detector: FaceDetector, settings:
 
     skip = {tid for tid, role in roles.items() if role == REP}
     classify_recorder = None
-    pending: list[tuple[int, float, np.ndarray, np.ndarray, np.ndarray]] = []
+    pending: list[tuple[int, float, np.ndarray, np.ndarray, np.ndarray, bool]] = []
 
     def flush() -> None:
         if pending:
             crops = np.stack([p[3] for p in pending])
             probs = timer.timed("classify", classifier.predict, crops, flip_tta=settings.flip_tta)
-            for (track_id, t, box, _, quality), p in zip(pending, probs):
-                classify_recorder.seconds.add(track_id, t, box, p, quality)
+            for (track_id, t, box, _, quality, poor), p in zip(pending, probs):
+                classify_recorder.seconds.add(track_id, t, box, p, quality, poor)
             pending.clear()
 
     label, share, offset = ("classifying faces", 0.45, 0.45) if two_pass else ("analysing frames", 0.9, 0.0)
@@ -238,10 +243,11 @@ def analyze_video(info: VideoInfo, classifier, detector: FaceDetector, settings:
             fraction = classify_recorder.fraction(box)
             crop = timer.timed("crop", crop_face, frame.image, box, keypoints[:2])
             quality = timer.timed("crop", face_quality, crop, box, keypoints, score, px_scale)
+            poor = bool(poor_reasons(quality, px_scale))
             if int(track_id) in skip:
-                classify_recorder.seconds.add(int(track_id), frame.t, fraction, None, quality)
+                classify_recorder.seconds.add(int(track_id), frame.t, fraction, None, quality, poor)
             else:
-                pending.append((int(track_id), frame.t, fraction, crop, quality))
+                pending.append((int(track_id), frame.t, fraction, crop, quality, poor))
         if len(pending) >= BATCH:
             flush()
     flush()

@@ -1,11 +1,14 @@
 """Shifts: sustained changes of a role's dominant emotion, and the strongest moments.
 
-Seconds are grouped into runs of the same dominant emotion (seconds without a
-face neither break nor extend a run). Runs shorter than `min_seconds` are
-flicker and ignored; each stable run whose emotion differs from the previous
-stable one is a shift. Direction follows valence: toward happy is positive,
-toward angry/disgust/fear/sad is negative, anything else (e.g. to neutral or
-surprise) is neutral.
+Seconds are grouped into runs of the same shown emotion. Seconds without a face
+and uncertain seconds (`EmotionTimeline.shown`) neither break nor extend a run: an
+absent or unreadable face says nothing about the mood, so it is never counted as
+"not positive". Runs shorter than `min_seconds` are flicker and ignored; each stable
+run whose emotion differs from the previous stable one is a shift, so crying (sad)
+turning into a smile (happy) over a few seconds, with unreadable seconds in
+between, is one positive shift. Direction follows `config.VALENCE`, the product's
+one valence table: toward happy is positive, toward angry/disgust/fear/sad is
+negative, anything else (e.g. to neutral or surprise) is neutral.
 """
 
 from __future__ import annotations
@@ -14,10 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from config import EMOTIONS
+from config import EMOTIONS, UNCERTAIN, VALENCE
 from pipeline.timeline import EmotionTimeline
-
-VALENCE = {"happy": 1, "surprise": 0, "neutral": 0, "angry": -1, "disgust": -1, "fear": -1, "sad": -1}
 
 
 @dataclass(frozen=True)
@@ -39,8 +40,8 @@ class _Run:
 
 def _runs(timeline: EmotionTimeline) -> list[_Run]:
     runs: list[tuple[str, list[int]]] = []
-    for second, emotion in enumerate(timeline.dominant):
-        if emotion is None:
+    for second, emotion in enumerate(timeline.shown):
+        if emotion is None or emotion == UNCERTAIN:
             continue
         if runs and runs[-1][0] == emotion:
             runs[-1][1].append(second)
@@ -81,8 +82,10 @@ def detect_shifts(timeline: EmotionTimeline, min_seconds: float = 3.0) -> list[E
 
 def strongest_moments(timeline: EmotionTimeline, count: int = 3, min_gap_s: int = 10,
                       min_probability: float = 0.4) -> list[int]:
-    """Seconds where a non-neutral emotion was most probable (>= `min_probability`), `min_gap_s` apart."""
+    """Seconds where a non-neutral emotion was most probable (>= `min_probability`), `min_gap_s` apart;
+    uncertain seconds are never key moments."""
     non_neutral = np.nan_to_num(np.delete(timeline.probs, EMOTIONS.index("neutral"), axis=1), nan=0.0).max(axis=1)
+    non_neutral[timeline.uncertain] = 0.0
     chosen: list[int] = []
     for second in np.argsort(-non_neutral, kind="stable"):
         if non_neutral[second] < min_probability or len(chosen) == count:

@@ -13,7 +13,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from config import EMOTIONS
+from config import EMOTIONS, UNCERTAIN
 from pipeline.analyze import CallAnalysis
 from pipeline.roles import PROSPECT
 from pipeline.shifts import strongest_moments
@@ -30,6 +30,7 @@ class FaceAnnotation:
     role: str
     box: np.ndarray  # xyxy as fractions of the frame
     probs: np.ndarray | None  # 7 probabilities, or None when not classified (e.g. rep analysis off)
+    uncertain: bool = False  # read, but shown as "uncertain" (pipeline.uncertainty): no emotion is named
 
 
 def top_emotions(probs: np.ndarray, k: int = 3) -> list[tuple[str, float]]:
@@ -47,7 +48,9 @@ def annotate(frame_bgr: np.ndarray, faces: list[FaceAnnotation], caption: str = 
         x1, y1, x2, y2 = (face.box * [w, h, w, h]).astype(int)
         cv2.rectangle(image, (x1, y1), (x2, y2), colour, thick + 1)
         lines = [face.role.capitalize()]
-        if face.probs is not None:
+        if face.uncertain:
+            lines.append(UNCERTAIN)
+        elif face.probs is not None:
             lines += [f"likely {name} {p:.0%}" if i == 0 else f"{name} {p:.0%}"
                       for i, (name, p) in enumerate(top_emotions(face.probs))]
         else:
@@ -88,7 +91,8 @@ def _faces_at(second: int, timelines: dict[str, EmotionTimeline], track_seconds:
         if len(hit):
             role = roles[rows.track_id]
             probs = timelines[role].probs[second]
-            faces.append(FaceAnnotation(role, rows.boxes[hit[0]], None if np.isnan(probs[0]) else probs))
+            faces.append(FaceAnnotation(role, rows.boxes[hit[0]], None if np.isnan(probs[0]) else probs,
+                                        bool(timelines[role].uncertain[second])))
     return faces
 
 

@@ -149,11 +149,12 @@ def _write_tracks(session: Session, call_id: int, result: CallAnalysis, thumbnai
         session.add(track)
         session.flush()
         session.add_all(
-            TrackSecond(track_id=track.id, second=int(s), n_frames=int(n),
+            TrackSecond(track_id=track.id, second=int(s), n_frames=int(n), n_poor_frames=int(poor),
                         probs=None if np.isnan(p[0]) else [round(float(v), 5) for v in p],
                         box=[round(float(v), 4) for v in b],
                         **{name: None if not np.isfinite(v) else round(float(v), 3) for name, v in zip(QUALITY_FIELDS, q)})
-            for s, n, p, b, q in zip(rows.seconds, rows.n_frames, rows.probs, rows.boxes, _quality(rows))
+            for s, n, p, b, q, poor in zip(rows.seconds, rows.n_frames, rows.probs, rows.boxes, _quality(rows),
+                                           rows.poor_frames)
         )
 
 
@@ -165,7 +166,7 @@ def _quality(rows: TrackSecondRows) -> np.ndarray:
 
 def write_derived(session: Session, call_id: int, timelines: dict[str, EmotionTimeline], shifts, snapshots) -> None:
     for timeline in timelines.values():
-        dominant, confidence = timeline.dominant, timeline.confidence
+        dominant, confidence = timeline.shown, timeline.confidence  # "uncertain" is stored as what is shown
         session.add_all(
             EmotionSecond(
                 call_id=call_id, role=timeline.role, second=second, face_present=bool(timeline.n_frames[second]),
@@ -207,6 +208,7 @@ def load_track_seconds(session: Session, call_id: int) -> tuple[list[TrackSecond
             np.array([s.probs if s.probs is not None else [np.nan] * len(EMOTIONS) for s in seconds], np.float32).reshape(-1, len(EMOTIONS)),
             np.array([s.box for s in seconds], np.float64).reshape(-1, 4),
             np.array([[getattr(s, name) for name in QUALITY_FIELDS] for s in seconds], np.float64).reshape(-1, len(QUALITY_FIELDS)),
+            np.array([s.n_poor_frames or 0 for s in seconds], np.int64),
         ))
         roles[track.track_no] = track.role
     return rows, roles, {t.track_no: t for t in tracks}

@@ -6,7 +6,9 @@ role map into `EmotionTimeline`s: one row per second of the call for every role,
 with "face not seen" rows where it was not, "no video" rows where the player showed
 no picture at all (before a late video track starts, after a file is cut off), and light smoothing (a 3-second
 weighted window over seen seconds) so one noisy frame does not flip a second.
-Reassigning roles only re-runs `build_timelines`.
+Each second also counts the frames whose face was poor (`pipeline.uncertainty`), so
+a timeline knows which seconds to show as uncertain. Reassigning roles only re-runs
+`build_timelines`.
 """
 
 from __future__ import annotations
@@ -15,9 +17,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from config import EMOTIONS
+from config import EMOTIONS, UNCERTAIN
 from model.quality import QUALITY_FIELDS
 from pipeline.roles import PROSPECT, REP
+from pipeline.uncertainty import uncertain_seconds
 
 SMOOTHING_KERNEL = np.array([0.25, 0.5, 0.25])
 """Weights of the previous, current and next second when smoothing probabilities."""
@@ -33,6 +36,11 @@ class TrackSecondRows:
     probs: np.ndarray  # (k, 7) float32; NaN rows where the face was seen but not classified
     boxes: np.ndarray  # (k, 4) mean xyxy as fractions of the frame
     quality: np.ndarray | None = None  # (k, 5) mean face quality, `model.quality.QUALITY_FIELDS` order; NaN unknown
+    n_poor: np.ndarray | None = None  # (k,) int: frames whose face was poor; None = not measured (0)
+
+    @property
+    def poor_frames(self) -> np.ndarray:
+        return np.zeros(len(self.seconds), np.int64) if self.n_poor is None else self.n_poor
 
 
 class TrackSeconds:
@@ -43,15 +51,17 @@ class TrackSeconds:
         self._data: dict[int, tuple[np.ndarray, ...]] = {}
 
     def add(self, track_id: int, t: float, box: np.ndarray, probs: np.ndarray | None,
-            quality: np.ndarray | None = None) -> None:
-        """One frame's face: box as frame fractions, probabilities (None: not classified), quality (5,)."""
+            quality: np.ndarray | None = None, poor: bool = False) -> None:
+        """One frame's face at `t` s: box as frame fractions, probabilities (None: not classified), quality (5,),
+        `poor`: its quality was poor (see pipeline.uncertainty)."""
         if track_id not in self._data:
             n, q = self.n_seconds, len(QUALITY_FIELDS)
             self._data[track_id] = (np.zeros(n, np.int32), np.zeros(n, np.int32), np.zeros((n, len(EMOTIONS))),
-                                    np.zeros((n, 4)), np.zeros((n, q)), np.zeros((n, q)))
-        frames, classified, prob_sums, box_sums, quality_sums, quality_counts = self._data[track_id]
+                                    np.zeros((n, 4)), np.zeros((n, q)), np.zeros((n, q)), np.zeros(n, np.int32))
+        frames, classified, prob_sums, box_sums, quality_sums, quality_counts, poor_frames = self._data[track_id]
         s = min(int(t), self.n_seconds - 1)
         frames[s] += 1
+        poor_frames[s] += int(poor)
         box_sums[s] += box
         if probs is not None:
             classified[s] += 1
@@ -63,12 +73,14 @@ class TrackSeconds:
 
     def rows(self) -> list[TrackSecondRows]:
         out = []
-        for track_id, (frames, classified, prob_sums, box_sums, quality_sums, quality_counts) in sorted(self._data.items()):
+        for track_id, (frames, classified, prob_sums, box_sums, quality_sums, quality_counts, poor_frames) in sorted(
+                self._data.items()):
             seen = np.flatnonzero(frames)
             with np.errstate(invalid="ignore", divide="ignore"):
                 probs = (prob_sums[seen] / classified[seen, None]).astype(np.float32)
                 quality = quality_sums[seen] / quality_counts[seen]
-            out.append(TrackSecondRows(track_id, seen, frames[seen], probs, box_sums[seen] / frames[seen, None], quality))
+            out.append(TrackSecondRows(track_id, seen, frames[seen], probs, box_sums[seen] / frames[seen, None], quality,
+                                       poor_frames[seen]))
         return out
 
 
@@ -81,6 +93,7 @@ class EmotionTimeline:
     n_frames: np.ndarray  # (n_seconds,) frames in which the face was seen
     video_present: np.ndarray | None = None  # (n_seconds,) bool: a picture was on screen (False: "no video",
     # not "face not seen"); None: every second had one
+    n_poor: np.ndarray | None = None  # (n_seconds,) of those, frames whose face was poor; None = none
 
     def __post_init__(self) -> None:
         if self.video_present is None:
@@ -98,6 +111,18 @@ class EmotionTimeline:
     def dominant(self) -> list[str | None]:
         index = np.argmax(np.nan_to_num(self.probs, nan=-1.0), axis=1)
         return [EMOTIONS[i] if ok else None for i, ok in zip(index, self.classified)]
+
+    @property
+    def uncertain(self) -> np.ndarray:
+        """(n_seconds,) bool: read, but the top probability is low or the face was poor (pipeline.uncertainty)."""
+        poor = np.zeros(len(self.n_frames), np.int64) if self.n_poor is None else self.n_poor
+        return uncertain_seconds(self.probs, self.n_frames, poor)
+
+    @property
+    def shown(self) -> list[str | None]:
+        """What the product shows per second: the likely emotion, `UNCERTAIN`, or None (face not read)."""
+        uncertain = self.uncertain
+        return [UNCERTAIN if u else d for d, u in zip(self.dominant, uncertain)]
 
     @property
     def confidence(self) -> np.ndarray:
@@ -145,18 +170,20 @@ def build_timelines(tracks: list[TrackSecondRows], roles: dict[int, str], n_seco
     timelines = {}
     for role in names:
         frames = np.zeros(n_seconds, np.int64)
+        poor = np.zeros(n_seconds, np.int64)
         weight = np.zeros(n_seconds)
         sums = np.zeros((n_seconds, len(EMOTIONS)))
         for track in tracks:
             if roles.get(track.track_id) != role:
                 continue
             frames[track.seconds] += track.n_frames
+            poor[track.seconds] += track.poor_frames
             ok = ~np.isnan(track.probs[:, 0])
             weight[track.seconds[ok]] += track.n_frames[ok]
             sums[track.seconds[ok]] += track.probs[ok] * track.n_frames[ok, None]
         with np.errstate(invalid="ignore", divide="ignore"):
             probs = np.where(weight[:, None] > 0, sums / weight[:, None], np.nan)
-        timelines[role] = EmotionTimeline(role, smooth(probs), frames, video)
+        timelines[role] = EmotionTimeline(role, smooth(probs), frames, video, poor)
     return timelines
 
 

@@ -19,7 +19,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from config import EMOTIONS
+from config import EMOTIONS, UNCERTAIN
 from pipeline.roles import PROSPECT, REP
 from pipeline.timeline import clock
 from reports.facts import CallTimeline, MarkedStage
@@ -66,6 +66,8 @@ def binned(role_seconds: pd.DataFrame, bin_s: int) -> pd.DataFrame:
     probs = out[list(EMOTIONS)].to_numpy()
     seen = ~np.isnan(probs).any(axis=1)
     out["dominant"] = np.where(seen, np.array(EMOTIONS, dtype=object)[np.nan_to_num(probs).argmax(axis=1)], None)
+    uncertain = grouped["dominant"].agg(lambda d: (d == UNCERTAIN).mean() > 0.5).to_numpy(bool)
+    out["dominant"] = np.where(seen & uncertain, UNCERTAIN, out["dominant"])  # mostly unreadable stays uncertain
     out["confidence"] = np.where(seen, np.nan_to_num(probs).max(axis=1), np.nan)
     return out.reset_index(drop=True)
 
@@ -113,13 +115,16 @@ def timeline_figure(seconds: pd.DataFrame, shifts: pd.DataFrame, stages: Iterabl
             ), row=row, col=1)
         codes = data["dominant"].map({e: i for i, e in enumerate(EMOTIONS)}).astype(float).to_numpy()
         video = data["video_present"].to_numpy(bool) if "video_present" in data else np.ones(len(data), bool)
-        hover = [f"{c} · likely {d} ({p:.0%})" if isinstance(d, str) else f"{c} · face not seen" if v else f"{c} · no video"
+        hover = [f"{c} · uncertain (face small or blurred, or no clear expression)" if d == UNCERTAIN
+                 else f"{c} · likely {d}, {p:.0%} (calibrated)" if isinstance(d, str)
+                 else f"{c} · face not seen" if v else f"{c} · no video"
                  for c, d, p, v in zip(clocks, data["dominant"], data["confidence"], video)]
         fig.add_trace(go.Heatmap(
             x=x, y=[role], z=[codes], text=[hover], hoverinfo="text", zmin=-0.5, zmax=len(EMOTIONS) - 0.5,
             colorscale=_discrete_scale(), showscale=False, xgap=0, name=f"{role} most likely",
         ), row=row + 1, col=1)
-        for start, end in gap_spans(~np.isnan(codes) | ~video, x, bin_s):  # face not seen (with a picture)
+        # face not seen (with a picture); an uncertain second is blank in the band, not a gap
+        for start, end in gap_spans(data["dominant"].notna().to_numpy() | ~video, x, bin_s):
             fig.add_vrect(x0=start, x1=end, fillcolor=GAP_FILL, line_width=0, layer="below", row=row, col=1)
         for start, end in gap_spans(video, x, bin_s):
             fig.add_vrect(x0=start, x1=end, fillcolor=NO_VIDEO_FILL, line_width=0, layer="below", row=row, col=1)

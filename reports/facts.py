@@ -15,11 +15,12 @@ from pathlib import Path
 import pandas as pd
 from sqlalchemy import select
 
-from config import EMOTIONS, MODEL_CARD_PATH, get_settings
+from config import EMOTIONS, MODEL_CARD_PATH, UNCERTAIN, get_settings
 from db.models import Call, CoachingNote, EmotionSecond, ScriptStage, Shift, Snapshot, Track
 from db.session import session_scope
 from pipeline.errors import NotFound
 from pipeline.roles import PROSPECT, REP
+from pipeline.uncertainty import MIN_TOP_PROBABILITY
 
 
 #: Stage names the review page offers (a manager may type another).
@@ -185,4 +186,22 @@ def model_accuracy() -> str:
     if per_class:
         ranked = sorted(EMOTIONS, key=lambda e: per_class[e]["f1"], reverse=True)
         words += f"; most reliable for {ranked[0]} and {ranked[1]}, least for {ranked[-2]} and {ranked[-1]}"
-    return words + "."
+    return words + ". " + confidence_words()
+
+
+def confidence_words() -> str:
+    """What a shown percentage means: calibrated (when the shipped model has a matching temperature) or not."""
+    from model.classifier import ModelFileError, read_calibration
+
+    try:
+        calibration = read_calibration(get_settings().model_path)
+    except ModelFileError:
+        calibration = None
+    if calibration is None:
+        return "Percentages are the model's raw scores, not calibrated: read them as a ranking."
+    shown_as = calibration.get("shown_as", {})
+    ece = shown_as.get("ece_after")
+    gap = f" (off by {ece:.0%} on average)" if ece is not None else ""
+    return (f"Percentages are calibrated: when it says about 80%, it was right about 80% of the time on "
+            f"{shown_as.get('measured_on', 'validation faces')}{gap}; below {MIN_TOP_PROBABILITY:.0%}, or when the face is small or blurred, it shows "
+            f"\"{UNCERTAIN}\".")

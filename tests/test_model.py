@@ -178,11 +178,17 @@ def test_training_two_tiny_stages_writes_a_loadable_model_and_resumes(tmp_path, 
     monkeypatch.setattr(ship, "SHIPPED_MODEL_PATH", tmp_path / "shipped" / "emotion_cnn.tflite")
     monkeypatch.setattr(ship, "CARD_PATH", tmp_path / "shipped" / "model_card.json")
     (tmp_path / "shipped").mkdir()
+    from functools import partial
+
+    from model import calibrate  # its diagram goes to tmp too, not the repository's docs/
+    monkeypatch.setattr(calibrate, "calibrate", partial(calibrate.calibrate, docs_plot=tmp_path / "shipped" / "calibration.png"))
     (tmp_path / "shipped" / "MODEL_CARD.md").write_text("# Card\n<!-- results:start -->\nold\n<!-- results:end -->\ntail\n")
     card = ship.ship(run, datasets)
     get_settings.cache_clear()
     assert EmotionClassifier(tmp_path / "shipped" / "emotion_cnn.tflite").predict(np.zeros((1, 48, 48), np.uint8)).shape == (1, 7)
     assert json.loads((tmp_path / "shipped" / "model_card.json").read_text())["version"] == card["version"]
+    assert (tmp_path / "shipped" / "calibration.png").is_file()  # the new file's own temperature was fitted
+    assert json.loads((tmp_path / "shipped" / "emotion_cnn.calibration.json").read_text())["temperature"] > 0
     assert card["epochs_trained"] == 3 and card["best_epoch"]["conv_widths"] == list(STAGES[card["best_epoch"]["stage"]].widths)
     assert 0 <= card["fer2013_val_accuracy"] <= 1 and set(card["splits"]) >= {"fer2013_val", "fer2013_val_tta", "wild_test"}
     text = (tmp_path / "shipped" / "MODEL_CARD.md").read_text()

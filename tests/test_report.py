@@ -82,13 +82,14 @@ def test_model_accuracy_comes_from_the_model_card(tmp_path, monkeypatch):
     monkeypatch.setattr(facts, "MODEL_CARD_PATH", tmp_path / "model_card.json")
     assert facts.model_accuracy() == "Model accuracy not yet measured."
     (tmp_path / "model_card.json").write_text(json.dumps({"fer2013_val_accuracy": 0.6432}))
-    assert facts.model_accuracy() == "Model accuracy: 64% on FER2013 val faces (7 emotions)."
+    calibrated = " " + facts.confidence_words()  # tests/test_emotion_trust.py checks these words
+    assert facts.model_accuracy() == "Model accuracy: 64% on FER2013 val faces (7 emotions)." + calibrated
     f1 = dict(zip(EMOTIONS, (0.55, 0.40, 0.42, 0.86, 0.50, 0.75, 0.60)))
     per_class = {e: {"f1": f1[e]} for e in EMOTIONS}
     (tmp_path / "model_card.json").write_text(json.dumps({"fer2013_val_accuracy": 0.65, "flip_tta": True, "splits": {
         "fer2013_val": {"per_class": {e: {"f1": 0.5} for e in EMOTIONS}}, "fer2013_val_tta": {"per_class": per_class}}}))
     assert facts.model_accuracy() == ("Model accuracy: 65% on FER2013 val faces (7 emotions); most reliable for happy "
-                                       "and surprise, least for fear and disgust.")
+                                       "and surprise, least for fear and disgust." + calibrated)
 
 
 @pytest.fixture

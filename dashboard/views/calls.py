@@ -60,7 +60,7 @@ def _pick_from_table() -> None:
 st.dataframe(table, hide_index=True, width="stretch", on_select=_pick_from_table, selection_mode="single-row",
              key="calls_table", column_config={
                  "Prospect positive": ui.percent_column("Prospect positive", "Share of the call the prospect likely "
-                                                                            "looked happy or surprised"),
+                                                                            "looked happy"),
                  "Length": st.column_config.TextColumn(width="small"),
                  "Negative shifts": st.column_config.TextColumn(help="Times the prospect likely turned more negative"),
                  "Date": st.column_config.DateColumn(format="D MMM YYYY"),

@@ -121,7 +121,7 @@ start, end = summary.prospect_thirds
 first = summary.first_positive_shift
 m1, m2, m3, m4 = st.columns(4, border=True)
 m1.metric("Prospect likely positive", f"{summary.mood[PROSPECT].positive:.0%}",
-          help="Share of the time the prospect's face was read that their most likely emotion was happy or surprise.")
+          help="Share of the time the prospect's face was read that their most likely emotion was happy (uncertain seconds not counted).")
 m2.metric("Prospect mood, first → last third", f"{start.positive:.0%} → {end.positive:.0%}",
           delta=f"{(end.positive - start.positive) * 100:+.0f} pts likely positive")
 m3.metric("First positive prospect shift", clock(first["t_s"]) if first else "none",

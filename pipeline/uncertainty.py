@@ -1,0 +1,64 @@
+"""When a face, or a second of a timeline, is shown as "uncertain" instead of an emotion.
+
+Two reasons, both named thresholds here and nowhere else:
+
+* the face is poor (`poor_reasons`, on the measures of `model.quality.face_quality`): too small in the
+  analysed frame to hold an expression, or blurred (motion, focus, a heavily compressed or upscaled
+  picture); a head-pose check (turned away) belongs in the same function once a threshold is measured;
+* the model is unsure: the calibrated top probability of the second (flip-TTA, averaged over its
+  frames, 3-s smoothed) is below `MIN_TOP_PROBABILITY`.
+
+An uncertain second keeps its probabilities (charts may draw them) but shows `config.UNCERTAIN`, never
+a made-up emotion, and is left out of shifts, key moments and mood shares, like a second without a face.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from model.quality import QUALITY_FIELDS
+
+MIN_TOP_PROBABILITY = 0.5
+"""A second whose calibrated top probability is below this shows "uncertain": with calibrated percentages,
+below 50% the named emotion is more likely wrong than right. Measured on the end-to-end video evaluation
+(model/MODEL_CARD.md, 215 faces read, temperature 1.22): seconds at or above it were right 63% of the time
+(62% of them), those below 39%; at 0.45, 60% and 39% with 70% shown; at 0.6, 70% and 41% with 45% shown."""
+MIN_FACE_PX = 28.0
+"""Face box side, in pixels of the analysed frame (decoded 640 px wide), below which a face is too small:
+28 px at 640 is ~56 px in a 720p recording, the smallest face size the evaluation composes."""
+MIN_SHARPNESS = 300.0
+"""Variance of the Laplacian of the 48x48 grayscale crop below which a face is too blurred to read.
+Measured: FER2013 val crops 1,682 at the 1st percentile (median 5,306); scikit-image's astronaut (face
+120 px) 2,320 sharp, 677 / 174 / 70 after a Gaussian blur of sigma 2 / 4 / 6 px; the same face shrunk to
+30 px and upscaled by the crop, 974."""
+MAX_POOR_SHARE = 0.5
+"""A second is uncertain when more than this share of its frames had a poor face."""
+
+
+def poor_reasons(quality: np.ndarray, px_scale: float) -> tuple[str, ...]:
+    """Why one face is too poor to read ("small", "blurred"); empty when it is fine.
+
+    `quality`: the face's (5,) measures from `model.quality.face_quality` (`QUALITY_FIELDS` order: face_px in
+    source pixels, sharpness of the 48x48 crop, ...); `px_scale`: source pixels per analysed-frame pixel, so
+    the size test is on the analysed frame the crop was cut from. Head pose is measured there too but not
+    yet used here: no threshold for "turned away" has been measured against the classifier's accuracy.
+    """
+    reasons = []
+    if quality[QUALITY_FIELDS.index("face_px")] / px_scale < MIN_FACE_PX:
+        reasons.append("small")
+    if quality[QUALITY_FIELDS.index("sharpness")] < MIN_SHARPNESS:
+        reasons.append("blurred")
+    return tuple(reasons)
+
+
+def uncertain_seconds(probs: np.ndarray, n_frames: np.ndarray, n_poor: np.ndarray) -> np.ndarray:
+    """(n,) bool: seconds with probabilities whose top one is low or whose face was mostly poor.
+
+    `probs` (n, 7) calibrated, NaN rows where nothing was classified (never uncertain: not read at all);
+    `n_frames` (n,) frames the face was seen in; `n_poor` (n,) of those with a poor face.
+    """
+    classified = ~np.isnan(probs[:, 0])
+    top = np.nan_to_num(probs, nan=0.0).max(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        poor = np.where(n_frames > 0, n_poor / np.maximum(n_frames, 1), 0.0) > MAX_POOR_SHARE
+    return classified & ((top < MIN_TOP_PROBABILITY) | poor)

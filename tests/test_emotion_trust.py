@@ -1,0 +1,207 @@
+"""Emotions that hold on real video: one valence table, calibrated percentages, "uncertain", shifts
+that find the turn, and the end-to-end video evaluation."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import cv2
+import numpy as np
+import pytest
+
+from config import EMOTIONS, UNCERTAIN
+
+
+def probs_of(sequence: list[str | None], peak: float = 0.8) -> np.ndarray:
+    """One row per second: `peak` on the named emotion, the rest spread evenly; None: no face."""
+    probs = np.full((len(sequence), len(EMOTIONS)), np.nan, np.float32)
+    for i, name in enumerate(sequence):
+        if name is not None:
+            probs[i] = (1 - peak) / (len(EMOTIONS) - 1)
+            probs[i, EMOTIONS.index(name)] = peak
+    return probs
+
+
+# ----------------------------------------------------------------------------- one valence table
+def test_the_valence_table_is_one_object_for_config_and_shifts():
+    import config
+    import pipeline.shifts
+
+    assert pipeline.shifts.VALENCE is config.VALENCE
+    assert set(config.VALENCE) == set(EMOTIONS)
+    assert config.POSITIVE_EMOTIONS == {e for e, v in config.VALENCE.items() if v > 0} == {"happy"}
+    assert config.NEGATIVE_EMOTIONS == {"angry", "disgust", "fear", "sad"}
+    assert pipeline.shifts.direction("neutral", "surprise") == "neutral"
+
+
+# ----------------------------------------------------------------------------- uncertain and shifts
+def test_crying_that_turns_into_a_smile_is_one_positive_shift_at_the_turn():
+    """Sad for 8 s, 3 unreadable seconds (low confidence), 2 s without a face, then a broad smile for 6 s."""
+    from pipeline.shifts import detect_shifts
+    from pipeline.timeline import EmotionTimeline
+
+    sequence = ["sad"] * 8 + ["fear"] * 3 + [None] * 2 + ["happy"] * 6
+    probs = probs_of(sequence)
+    probs[8:11] = probs_of(["fear"] * 3, peak=0.3)[:]  # the turn itself: nothing clear
+    frames = np.array([0 if s is None else 4 for s in sequence])
+    timeline = EmotionTimeline("prospect", probs, frames)
+    assert timeline.shown[8:13] == [UNCERTAIN] * 3 + [None] * 2
+    shifts = detect_shifts(timeline, min_seconds=3)
+    assert [(s.t_s, s.from_emotion, s.to_emotion, s.direction) for s in shifts] == [(13.0, "sad", "happy", "positive")]
+
+
+def test_uncertain_seconds_make_no_shift_and_no_key_moment():
+    """A low-confidence 'happy' stretch, and a confident one read from poor (small, blurred) faces."""
+    from pipeline.shifts import detect_shifts, strongest_moments
+    from pipeline.timeline import EmotionTimeline
+
+    sequence = ["neutral"] * 6 + ["happy"] * 6 + ["neutral"] * 6
+    unsure = probs_of(sequence)
+    unsure[6:12] = probs_of(["happy"] * 6, peak=0.35)
+    frames = np.full(len(sequence), 4)
+    assert detect_shifts(EmotionTimeline("prospect", unsure, frames), min_seconds=3) == []
+
+    poor = np.zeros(len(sequence), np.int64)
+    poor[6:12] = 3  # 3 of 4 frames had a poor face
+    confident_but_poor = EmotionTimeline("prospect", probs_of(sequence, peak=0.95), frames, n_poor=poor)
+    assert confident_but_poor.shown[6:12] == [UNCERTAIN] * 6
+    assert detect_shifts(confident_but_poor, min_seconds=3) == []
+    assert strongest_moments(confident_but_poor) == []
+    readable = EmotionTimeline("prospect", probs_of(sequence, peak=0.95), frames)
+    assert [s.to_emotion for s in detect_shifts(readable, min_seconds=3)] == ["happy", "neutral"]
+
+
+def test_poor_faces_are_counted_per_second_and_survive_the_store(store):
+    """Frames flagged poor reach the timeline through TrackSeconds and through a reassign's reload."""
+    from pipeline.timeline import TrackSeconds, build_timelines
+
+    acc = TrackSeconds(n_seconds=3)
+    box = np.array([0.1, 0.1, 0.3, 0.4])
+    happy = probs_of(["happy"], peak=0.9)[0]
+    for t in (0.1, 0.4, 0.7):
+        acc.add(1, t, box, happy, poor=True)
+    for t in (1.1, 1.4, 2.2):
+        acc.add(1, t, box, happy, poor=False)
+    rows = acc.rows()
+    assert rows[0].poor_frames.tolist() == [3, 0, 0]
+    timeline = build_timelines(rows, {1: "prospect"}, 3)["prospect"]
+    assert timeline.shown == [UNCERTAIN, "happy", "happy"]
+
+
+def test_face_quality_flags_small_and_blurred_faces():
+    import skimage.data
+
+    from model.preprocess import crop_face
+    from model.quality import face_quality
+    from pipeline.uncertainty import MIN_FACE_PX, poor_reasons
+
+    image = cv2.cvtColor(skimage.data.astronaut(), cv2.COLOR_RGB2BGR)
+    box = np.array([170, 30, 290, 160], np.float32)  # the astronaut's face
+    no_keypoints = np.full((6, 2), np.nan)
+
+    def reasons(frame, xyxy, px_scale=1.0):
+        return poor_reasons(face_quality(crop_face(frame, box), xyxy, no_keypoints, 0.9, px_scale), px_scale)
+
+    assert reasons(image, box) == ()
+    assert reasons(cv2.GaussianBlur(image, (0, 0), 6), box) == ("blurred",)
+    tiny = np.array([0, 0, MIN_FACE_PX - 1, MIN_FACE_PX - 1], np.float32)
+    assert reasons(image, tiny) == ("small",)
+    # the size test is on the analysed frame: the same tiny box cut from a 4x larger source is still small
+    assert reasons(image, tiny, px_scale=4.0) == ("small",)
+
+
+# ----------------------------------------------------------------------------- calibration
+def test_temperature_keeps_the_ranking_and_is_recovered_from_overconfident_scores():
+    from model.calibrate import expected_calibration_error, fit_temperature
+    from model.classifier import apply_temperature
+
+    rng = np.random.default_rng(0)
+    logits = rng.normal(0, 1.5, (4000, len(EMOTIONS)))
+    true = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    labels = np.array([rng.choice(len(EMOTIONS), p=p) for p in true])
+    overconfident = apply_temperature(true, 0.5)  # sharpened: top probabilities too high
+    assert np.array_equal(overconfident.argmax(axis=1), true.argmax(axis=1))
+    temperature = fit_temperature(overconfident, labels)
+    assert temperature == pytest.approx(2.0, rel=0.15)
+    assert expected_calibration_error(apply_temperature(overconfident, temperature), labels) < 0.03
+    assert expected_calibration_error(overconfident, labels) > 0.1
+
+
+def test_the_classifier_applies_a_temperature_only_for_its_own_file(tmp_path, model_path):
+    from model.classifier import EmotionClassifier, calibration_path
+
+    model = shutil.copyfile(model_path, tmp_path / "m.tflite")
+    raw = EmotionClassifier(model)
+    assert raw.temperature is None
+    faces = np.random.default_rng(1).integers(0, 256, (4, 48, 48), np.uint8)
+    calibration_path(model).write_text(json.dumps({"model_digest": raw.digest, "temperature": 2.0}))
+    calibrated = EmotionClassifier(model)
+    assert calibrated.temperature == 2.0
+    p_raw, p_cal = raw.predict(faces, flip_tta=True), calibrated.predict(faces, flip_tta=True)
+    assert np.array_equal(p_raw.argmax(axis=1), p_cal.argmax(axis=1))
+    assert (p_cal.max(axis=1) <= p_raw.max(axis=1) + 1e-6).all()
+    assert np.allclose(calibrated.predict(faces, flip_tta=True, calibrated=False), p_raw)
+    calibration_path(model).write_text(json.dumps({"model_digest": "another-file", "temperature": 2.0}))
+    assert EmotionClassifier(model).temperature is None  # stale: fitted for another file
+
+
+def test_the_shipped_model_ships_its_temperature():
+    from config import SHIPPED_MODEL_PATH
+    from model.classifier import EmotionClassifier
+
+    classifier = EmotionClassifier(SHIPPED_MODEL_PATH)
+    assert classifier.temperature is not None and 0.3 < classifier.temperature < 5
+
+
+# ----------------------------------------------------------------------------- end to end on video
+def test_video_evaluation_prints_its_json_fields_on_a_tiny_generated_set(tmp_path, store, capsys):
+    """Four labelled photos (scikit-image's smiling astronaut, matplotlib's Grace Hopper, and mirrors) composed
+    into a 720p gallery call at 300 kbit/s and read by the whole pipeline, through the real CLI."""
+    import skimage.data
+    from matplotlib.cbook import get_sample_data
+
+    from tools.video_eval import main
+
+    astronaut = cv2.cvtColor(skimage.data.astronaut(), cv2.COLOR_RGB2BGR)
+    with get_sample_data("grace_hopper.jpg") as f:
+        hopper = cv2.imdecode(np.frombuffer(f.read(), np.uint8), cv2.IMREAD_COLOR)
+    for label, name, image in (("happy", "astronaut", astronaut), ("neutral", "hopper", hopper)):
+        (tmp_path / "faces" / label).mkdir(parents=True, exist_ok=True)
+        cv2.imwrite(str(tmp_path / "faces" / label / f"{name}.png"), image)
+        cv2.imwrite(str(tmp_path / "faces" / label / f"{name}-mirror.png"), image[:, ::-1])
+    run = tmp_path / "run"
+    assert main([str(run), "--data", str(tmp_path / "faces"), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report == json.loads((run / "video_eval.json").read_text())
+    assert {"model", "temperature", "n_faces", "n_calls", "video_s", "layouts", "bit_rates_kbps", "face_px", "hold_s",
+            "end_to_end", "stills", "by_source", "by_face_px", "ece", "timings_s"} <= set(report)
+    assert (report["n_faces"], report["n_calls"], report["video_s"]) == (4, 1, 8)
+    for part in ("end_to_end", "stills"):
+        metrics = report[part]
+        assert set(metrics["per_class"]) == set(EMOTIONS)
+        assert metrics["n_images"] == 4 and 0 <= metrics["accuracy"] <= 1
+        assert metrics["per_class"]["happy"]["support"] == 2 and metrics["per_class"]["neutral"]["support"] == 2
+    assert report["stills"]["accuracy"] >= 0.75  # the astronaut smiles, Hopper looks neutral, as stills
+    e2e = report["end_to_end"]
+    assert 0 <= e2e["n_no_face"] <= 4 and 0 <= e2e["n_uncertain"] <= 4 and 0 <= e2e["uncertain_share"] <= 1
+    assert 0 <= report["ece"]["stills"] <= 1
+    assert sorted(p.name for p in run.glob("*.mp4")) == ["call-000-gallery-300k.mp4"]
+    rows = (run / "video_eval_faces.csv").read_text().splitlines()
+    assert len(rows) == 5 and rows[0].startswith("call,role,t0,layout,face_px")
+
+
+def test_every_screen_says_the_percentages_are_calibrated_beside_the_measured_accuracy(tmp_path, monkeypatch):
+    from config import SHIPPED_MODEL_PATH, get_settings
+    from reports.facts import model_accuracy
+
+    words = model_accuracy()
+    assert "Model accuracy: " in words and "Percentages are calibrated" in words and f'"{UNCERTAIN}"' in words
+    other = shutil.copyfile(SHIPPED_MODEL_PATH, tmp_path / "other.tflite")  # no temperature of its own
+    monkeypatch.setenv("RAPPORT_MODEL_PATH", str(other))
+    get_settings.cache_clear()
+    try:
+        assert "not calibrated" in model_accuracy()
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()
