@@ -20,7 +20,7 @@ from pathlib import Path
 
 import av
 import numpy as np
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from config import EMOTIONS, Settings, get_settings
@@ -29,6 +29,7 @@ from db.session import session_scope
 from pipeline.analyze import AnalysisSettings, CallAnalysis, Progress, analyze_video, derive
 from pipeline.detect import shared_detector
 from pipeline.errors import InputError
+from pipeline.liveness import AttemptLost, Heartbeat, remove_stray_files, start_attempt
 from pipeline.privacy import delete_call_files, rep_analysis_enabled
 from pipeline.review_copy import browser_plays, review_copy_path, write_review_copy
 from pipeline.roles import PROSPECT, REP
@@ -118,50 +119,65 @@ def _safe_suffix(info: VideoInfo) -> str:
 
 # ----------------------------------------------------------------------------- analyse
 def analyze_call(call_id: int, classifier, progress: Progress | None = None, settings: Settings | None = None) -> CallAnalysis:
-    """Analyse a stored call and write every result in one transaction."""
+    """Analyse a stored call and write every result in one transaction.
+
+    The analysis is one attempt (pipeline.liveness): it heartbeats the call while it runs, stops at its next
+    progress step once the call is deleted or taken by another attempt (`AttemptLost`, nothing written), and
+    writes its rows only if the call still holds the same upload and attempt.
+    """
     settings = settings or get_settings()
+    attempt = start_attempt(call_id, settings)
     with session_scope() as session:
         call = _get_call(session, call_id)
-        call.status, call.error = CallStatus.RUNNING, None
         source = settings.data_dir / call.source_path
         analysis_settings = AnalysisSettings(**call.settings)
     token = uuid.uuid4().hex[:8]
     snapshot_dir = Path("snapshots") / str(call_id) / token
     try:
-        info = probe(source)
-        result = analyze_video(info, classifier, shared_detector(analysis_settings.detector), analysis_settings, progress)
-        if progress:
-            progress("saving snapshots", 0.95)
-        start = time.perf_counter()
-        snapshots = render_snapshots(source, result.timelines, result.track_seconds, result.roles, result.shifts,
-                                     settings.data_dir, snapshot_dir)
-        thumbnails = render_thumbnails(source, result, settings.data_dir, snapshot_dir)
-        result.timings["snapshots"] = time.perf_counter() - start
-        _ensure_review_copy(call_id, info, settings, result.timings, progress)
-        start = time.perf_counter()
-        with session_scope() as session:
-            call = _get_call(session, call_id)
-            _clear_results(session, call_id)
-            _write_tracks(session, call_id, result, thumbnails)
-            _write_derived(session, call_id, result.timelines, result.shifts, snapshots)
-            call.status = CallStatus.DONE
-            call.duration_s, call.fps = info.duration_s, info.fps
-            call.width, call.height = info.width, info.height
-            call.model_version = getattr(classifier, "version", None)
-            call.faces_found = result.faces_found
-            call.analyzed_at = utcnow()
-            call.error = None if result.faces_found else "no faces found in the recording"
-        result.timings["write"] = time.perf_counter() - start
-        _remove_other_snapshot_dirs(settings.data_dir / snapshot_dir)
+        with Heartbeat(attempt, settings) as heartbeat:
+            def checked(stage: str, fraction: float) -> None:
+                heartbeat.check()
+                if progress:
+                    progress(stage, fraction)
+
+            info = probe(source)
+            result = analyze_video(info, classifier, shared_detector(analysis_settings.detector), analysis_settings,
+                                   checked)
+            checked("saving snapshots", 0.95)
+            start = time.perf_counter()
+            snapshots = render_snapshots(source, result.timelines, result.track_seconds, result.roles, result.shifts,
+                                         settings.data_dir, snapshot_dir)
+            thumbnails = render_thumbnails(source, result, settings.data_dir, snapshot_dir)
+            result.timings["snapshots"] = time.perf_counter() - start
+            _ensure_review_copy(call_id, info, settings, result.timings, checked)
+            start = time.perf_counter()
+            with session_scope() as session:
+                # First statement of the transaction: the fence (and, on SQLite, the write lock).
+                if not session.execute(update(Call).where(*attempt.fence()).values(
+                        status=CallStatus.DONE, duration_s=info.duration_s, fps=info.fps, width=info.width,
+                        height=info.height, model_version=getattr(classifier, "version", None),
+                        faces_found=result.faces_found, analyzed_at=utcnow(), heartbeat_at=None,
+                        error=None if result.faces_found else "no faces found in the recording")).rowcount:
+                    raise AttemptLost(f"call {call_id} was deleted or taken by another analysis")
+                _clear_results(session, call_id)
+                _write_tracks(session, call_id, result, thumbnails)
+                _write_derived(session, call_id, result.timelines, result.shifts, snapshots)
+            result.timings["write"] = time.perf_counter() - start
+        remove_stray_files(call_id, settings)  # the stills of the results this attempt replaced
         return result
     except BaseException as error:
         shutil.rmtree(settings.data_dir / snapshot_dir, ignore_errors=True)
-        (settings.data_dir / review_copy_path(call_id)).unlink(missing_ok=True)  # the call may be gone: so is its media
+        if isinstance(error, AttemptLost):
+            with session_scope() as session:
+                gone = session.get(Call, call_id) is None
+            if gone:  # deleted mid-analysis: what this attempt wrote since goes too (ids are never reused)
+                delete_call_files(call_id, None)
+            raise  # else another attempt holds the call and its files: touch nothing else
+        (settings.data_dir / review_copy_path(call_id)).unlink(missing_ok=True)
         message = str(error) if isinstance(error, InputError) else f"{type(error).__name__}: {error}"
         with session_scope() as session:
-            call = session.get(Call, call_id)
-            if call is not None:
-                call.status, call.error = CallStatus.FAILED, message
+            session.execute(update(Call).where(*attempt.fence()).values(status=CallStatus.FAILED, error=message,
+                                                                          heartbeat_at=None))
         raise
 
 
@@ -230,14 +246,6 @@ def _write_derived(session: Session, call_id: int, timelines: dict[str, EmotionT
     by_time = {(s.role, s.t_s): row.id for s, row in zip(shifts, shift_rows)}
     for snap in snapshots:
         session.add(Snapshot(call_id=call_id, shift_id=by_time.get(snap.pop("shift_key", None)), **snap))
-
-
-def _remove_other_snapshot_dirs(keep: Path) -> None:
-    if not keep.parent.is_dir():  # nothing was drawn (no faces)
-        return
-    for folder in keep.parent.iterdir():
-        if folder != keep and folder.is_dir():
-            shutil.rmtree(folder, ignore_errors=True)
 
 
 # ----------------------------------------------------------------------------- snapshots
@@ -376,7 +384,11 @@ def export_csv(call_id: int) -> str:
 
 
 def delete_call(call_id: int) -> None:
-    """Delete a call with every row (cascade) and every file it owns."""
+    """Delete a call with every row (cascade) and every file it owns.
+
+    A queued or running call may be deleted: its job goes with it (so no worker starts it), and an analysis in
+    progress finds its heartbeat refused, stops at its next step and writes nothing (pipeline.liveness).
+    """
     with session_scope() as session:
         call = _get_call(session, call_id)
         source = call.source_path
@@ -387,15 +399,13 @@ def delete_call(call_id: int) -> None:
 def delete_rep(rep_id: int) -> int:
     """Delete a rep (someone who left): every call of theirs with its rows and files, their sign-in, then the rep.
 
-    Returns how many calls went. Calls go one by one, so a failure part-way leaves whole calls, never half ones.
+    Returns how many calls went. Calls go one by one, so a failure part-way leaves whole calls, never half ones;
+    analyses in progress are cancelled as `delete_call` says.
     """
     with session_scope() as session:
         if session.get(Rep, rep_id) is None:
             raise NotFound(f"rep {rep_id} not found")
         call_ids = list(session.scalars(select(Call.id).where(Call.rep_id == rep_id)))
-        busy = select(Call.id).where(Call.rep_id == rep_id, Call.status.in_((CallStatus.QUEUED, CallStatus.RUNNING)))
-        if session.scalar(busy):
-            raise ValueError("a call of this rep is still being analysed: delete the rep once it is done")
     for call_id in call_ids:
         delete_call(call_id)
     with session_scope() as session:

@@ -25,11 +25,13 @@ from typing import Protocol
 
 from argon2 import PasswordHasher
 from argon2.exceptions import VerificationError
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from config import get_settings
-from db.models import AuditEvent, Call, Rep, Snapshot, User, Workspace, utcnow
+from db.models import AuditEvent, Call, CallStatus, Rep, Snapshot, Track, User, Workspace, utcnow
 from db.session import session_scope
 
 ROLES = ("admin", "manager", "rep")
@@ -37,16 +39,23 @@ _hasher = PasswordHasher()  # argon2id with the library's current recommended co
 #: Failed sign-ins of one username within the window before further attempts are refused (slows guessing).
 MAX_FAILED_SIGN_INS, SIGN_IN_WINDOW = 5, dt.timedelta(minutes=15)
 MIN_PASSWORD_LENGTH = 10
+ANALYSING = (CallStatus.QUEUED, CallStatus.RUNNING)  # calls retention leaves alone until their analysis ends
 
 
 # ----------------------------------------------------------------------------- workspace
+WORKSPACE_ID = 1  # the one row the schema allows (ck_workspace_single_row)
+
+
 def get_workspace(session: Session) -> Workspace:
-    workspace = session.scalar(select(Workspace).limit(1))
-    if workspace is None:
-        workspace = Workspace(video_retention_days=30, data_retention_days=365, audit_retention_days=730)
-        session.add(workspace)
-        session.flush()
-    return workspace
+    """The workspace row, made on first use. Two processes starting on a fresh store both try; the schema lets
+    one insert win and the other reads the winner's row."""
+    workspace = session.get(Workspace, WORKSPACE_ID)
+    if workspace is not None:
+        return workspace
+    insert = {"sqlite": sqlite_insert, "postgresql": postgresql_insert}[session.get_bind().dialect.name]
+    session.execute(insert(Workspace).values(id=WORKSPACE_ID, video_retention_days=30, data_retention_days=365,
+                                             audit_retention_days=730).on_conflict_do_nothing(index_elements=["id"]))
+    return session.get(Workspace, WORKSPACE_ID, populate_existing=True)
 
 
 def forced_rep_analysis() -> bool | None:
@@ -91,11 +100,18 @@ def purge(dry_run: bool = False, now: dt.datetime | None = None, username: str =
         media_cutoff = now - dt.timedelta(days=workspace.video_retention_days)
         data_cutoff = now - dt.timedelta(days=workspace.data_retention_days)
         audit_cutoff = now - dt.timedelta(days=workspace.audit_retention_days)
-        media_due = session.scalars(select(Call).where(Call.created_at < media_cutoff, Call.media_purged_at.is_(None))).all()
-        calls_due = session.scalars(select(Call).where(Call.created_at < data_cutoff)).all()
+        idle = Call.status.not_in(ANALYSING)  # a call being analysed (or retried) waits for the next purge
+        media_due = session.scalars(select(Call).where(Call.created_at < media_cutoff, Call.media_purged_at.is_(None),
+                                                       idle)).all()
+        calls_due = session.scalars(select(Call).where(Call.created_at < data_cutoff, idle)).all()
         for call in media_due:
             source = settings.data_dir / call.source_path if call.source_path else None
             stills = sorted((settings.data_dir / "snapshots" / str(call.id)).rglob("*.jpg"))
+            if not dry_run:
+                # Fenced: a retry that queued the call since it was read keeps its recording.
+                if not session.execute(update(Call).where(Call.id == call.id, idle)
+                                       .values(source_path=None, media_purged_at=now)).rowcount:
+                    continue
             report.videos_deleted += int(bool(source and source.exists()))
             report.snapshot_files_deleted += len(stills)
             if dry_run:
@@ -105,13 +121,15 @@ def purge(dry_run: bool = False, now: dt.datetime | None = None, username: str =
             for folder in ("snapshots", "renders"):  # stills, and the playable copy of the recording
                 shutil.rmtree(settings.data_dir / folder / str(call.id), ignore_errors=True)
             session.execute(delete(Snapshot).where(Snapshot.call_id == call.id))
-            call.source_path, call.media_purged_at = None, now
+            session.execute(update(Track).where(Track.call_id == call.id).values(thumbnail_path=None))
         for call in calls_due:
+            if not dry_run:
+                # Fenced: a retry that queued the call since it was read keeps it (and its files).
+                if not session.execute(delete(Call).where(Call.id == call.id, idle)).rowcount:
+                    continue
+                delete_call_files(call.id, call.source_path)
             report.calls_deleted += 1
             report.call_ids.append(call.id)
-            if not dry_run:
-                delete_call_files(call.id, call.source_path)
-                session.delete(call)
         report.audit_events_deleted = session.scalar(select(func.count()).where(AuditEvent.at < audit_cutoff))
         if not dry_run:
             session.execute(delete(AuditEvent).where(AuditEvent.at < audit_cutoff))
