@@ -149,7 +149,7 @@ def _first_run(viewer: Viewer) -> None:
 def account_sidebar(viewer: Viewer) -> None:
     """Who is signed in, and the way out (which forgets everything this session held)."""
     with st.sidebar:
-        st.caption(f"Signed in as **{viewer.display_name}** · {viewer.role}")
+        st.caption(f"Signed in as **{ui.literal(viewer.display_name)}** · {viewer.role}")
         with st.popover("Change password", icon=":material/key:"):
             _change_password_form(viewer)
         if st.button("Sign out", icon=":material/logout:"):

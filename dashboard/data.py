@@ -184,6 +184,8 @@ def rep_names(viewer: Principal) -> list[str]:
     """The reps `viewer` may upload for: all for an admin, their team's for a manager, none for a rep."""
     query = select(Rep.name).order_by(Rep.name)
     if viewer.role == "manager":
+        if not viewer.team:  # no team is no one's team
+            return []
         query = query.where(Rep.team == viewer.team)
     elif viewer.role != "admin":
         return []

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import errno
 import io
 import logging
 import shutil
@@ -17,6 +18,7 @@ import time
 import uuid
 from dataclasses import asdict, replace
 from pathlib import Path
+from typing import BinaryIO
 
 import av
 import numpy as np
@@ -28,7 +30,7 @@ from db.models import Call, CallStatus, EmotionSecond, Rep, Shift, Snapshot, Tra
 from db.session import session_scope
 from pipeline.analyze import AnalysisSettings, CallAnalysis, Progress, analyze_video, derive
 from pipeline.detect import shared_detector
-from pipeline.errors import InputError
+from pipeline.errors import InputError, StorageFull
 from pipeline.liveness import AttemptLost, Heartbeat, remove_stray_files, start_attempt
 from pipeline.privacy import delete_call_files, rep_analysis_enabled
 from pipeline.review_copy import browser_plays, review_copy_path, write_review_copy
@@ -42,6 +44,7 @@ log = logging.getLogger(__name__)
 
 CSV_COLUMNS = ["second", "role", *EMOTIONS, "dominant", "face_present"]
 MAX_SNAPSHOTS = 24
+UPLOAD_CHUNK_BYTES = 1 << 20  # uploads are copied 1 MiB at a time
 
 
 class NotFound(LookupError):
@@ -78,8 +81,9 @@ def create_call(video: Path, *, title: str | None = None, rep: str | None = None
     stored = Path("uploads") / f"{uuid.uuid4().hex}{_safe_suffix(info)}"  # upload names are never paths
     target = settings.data_dir / stored
     target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(video, target)
     try:
+        with open(video, "rb") as source, open(target, "xb") as out:
+            write_upload(source, out, display_name)
         with session_scope() as session:
             analysis = replace(analysis, rep_analysis=rep_analysis_enabled(session))  # the workspace decides, always
             call = Call(
@@ -105,6 +109,19 @@ def create_call(video: Path, *, title: str | None = None, rep: str | None = None
             return call.id
     except BaseException:
         target.unlink(missing_ok=True)
+        raise
+
+
+def write_upload(source: BinaryIO, out: BinaryIO, display_name: str) -> None:
+    """Copy an upload's bytes into `out` (the caller removes `out` if this raises). A full disk raises
+    `StorageFull` naming the user's file, never a server path or a traceback."""
+    try:
+        shutil.copyfileobj(source, out, UPLOAD_CHUNK_BYTES)
+        out.flush()
+    except OSError as error:
+        if error.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise StorageFull(f"{display_name}: could not be stored: the server's disk is full. Nothing was kept; "
+                              "ask an admin to free some space, then upload it again.") from None
         raise
 
 

@@ -27,3 +27,8 @@ class CorruptVideo(InputError):
 
 class UnsupportedCodec(InputError):
     pass
+
+
+class StorageFull(InputError):
+    """The server's disk filled while storing an upload: nothing of it was kept (not the file's fault, but the
+    same outcome for the user: a clear message, exit 2, nothing stored)."""
