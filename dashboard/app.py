@@ -18,8 +18,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # `streamlit ru
 import streamlit as st  # noqa: E402
 
 from config import get_settings  # noqa: E402
-from streamlit.runtime import Runtime  # noqa: E402
-
 from dashboard import auth, media_gate  # noqa: E402
 from db.session import init_db  # noqa: E402
 
@@ -38,7 +36,7 @@ def _start_once() -> None:
 
 
 st.set_page_config(page_title="Rapport", page_icon=":material/forum:", layout="wide")
-if Runtime.exists() and not media_gate.active():  # started as `streamlit run dashboard/app.py`: media unguarded
+if media_gate.unguarded():  # started as `streamlit run dashboard/app.py`: media would be served to anyone
     st.error("Start Rapport with `streamlit run dashboard/server.py`: it keeps recordings, stills and reports "
              "to the signed-in user who was shown them.")
     st.stop()

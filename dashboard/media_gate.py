@@ -36,9 +36,12 @@ Scope = MutableMapping[str, Any]
 ASGIApp = Callable[[Scope, Callable, Callable], Awaitable[None]]
 
 
-def active() -> bool:
-    """Whether media requests in this process go through the gate."""
-    return _active.is_set()
+def unguarded() -> bool:
+    """Served over HTTP without the gate in front (Streamlit's own server: `streamlit run dashboard/app.py`).
+    Streamlit's AppTest serves nothing over HTTP: not unguarded."""
+    from streamlit import config
+
+    return config._server_mode is not None and not _active.is_set()
 
 
 class MediaGate:

@@ -14,7 +14,13 @@ from pipeline.report import HINTS_NOT_VERDICTS, model_accuracy
 REVIEW_PAGE = "views/review.py"
 CALLS_PAGE = "views/calls.py"
 POLL_S = 2.0
-_MARKDOWN_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")  # every ASCII punctuation character
+# What means something to Streamlit's markdown (CommonMark + GFM: emphasis, code, links, images, autolinks, HTML,
+# entities, tables, strikethrough; Streamlit's :icon: and :colour[...] directives and $math$) anywhere in a line;
+# list, heading and quote markers only at a line's start; a dot only inside a word (www.host, a@b.c autolinks).
+# Quotes, commas, sentence-final dots and hyphens inside words mean nothing and stay as typed.
+_MARKDOWN_INLINE = re.compile(r"([\\`*_\[\](){}<>!&~$:|#@])")
+_MARKDOWN_LINE_START = re.compile(r"(?m)^(\s*)([-+=]|\d+\.)")
+_MARKDOWN_WORD_DOT = re.compile(r"(?<=\w)\.(?=\w)")
 STATUS_LABELS = {CallStatus.QUEUED: "Queued", CallStatus.RUNNING: "Analysing", CallStatus.DONE: "Done",
                  CallStatus.FAILED: "Failed"}
 REP_ANALYSIS_EXPLAINED = (
@@ -44,9 +50,11 @@ def no_team_notice(viewer: Principal) -> bool:
 def literal(text: object) -> str:
     """User text (titles, names, notes, consent notes, file names, error messages naming files) made safe to put in
     any Streamlit text that renders markdown (st.markdown, captions, titles, alerts, progress and toast text): every
-    ASCII punctuation character is backslash-escaped (CommonMark), so no image, link, HTML, icon or colour directive
-    in it is interpreted; the reader sees the characters typed. The one place this is done."""
-    return _MARKDOWN_PUNCTUATION.sub(r"\\\1", str(text))
+    character that would mean markdown there is backslash-escaped (CommonMark), so no image, link, HTML, icon or
+    colour directive in it is interpreted; the reader sees the characters typed. The one place this is done."""
+    escaped = _MARKDOWN_WORD_DOT.sub(r"\\.", _MARKDOWN_INLINE.sub(r"\\\1", str(text)))
+    return _MARKDOWN_LINE_START.sub(lambda m: m[1] + (m[2][:-1] + "\\." if m[2].endswith(".") else "\\" + m[2]),
+                                    escaped)
 
 
 def percent_column(label: str, help: str | None = None):
