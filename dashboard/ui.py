@@ -21,6 +21,10 @@ POLL_S = 2.0
 _MARKDOWN_INLINE = re.compile(r"([\\`*_\[\](){}<>!&~$:|#@])")
 _MARKDOWN_LINE_START = re.compile(r"(?m)^(\s*)([-+=]|\d+\.)")
 _MARKDOWN_WORD_DOT = re.compile(r"(?<=\w)\.(?=\w)")
+# Streamlit also links bare addresses after parsing (GFM autolink literals: http://, www., a@b.c), escapes or not:
+# an invisible WORD JOINER after the scheme, before "www."'s dot and before "@" keeps them plain text.
+_AUTOLINK_START = re.compile(r"(?i)\b(https?|ftp|mailto|www|xmpp)(?=\\[:.])|(?=\\@)")
+WORD_JOINER = "\u2060"
 STATUS_LABELS = {CallStatus.QUEUED: "Queued", CallStatus.RUNNING: "Analysing", CallStatus.DONE: "Done",
                  CallStatus.FAILED: "Failed"}
 REP_ANALYSIS_EXPLAINED = (
@@ -53,6 +57,7 @@ def literal(text: object) -> str:
     character that would mean markdown there is backslash-escaped (CommonMark), so no image, link, HTML, icon or
     colour directive in it is interpreted; the reader sees the characters typed. The one place this is done."""
     escaped = _MARKDOWN_WORD_DOT.sub(r"\\.", _MARKDOWN_INLINE.sub(r"\\\1", str(text)))
+    escaped = _AUTOLINK_START.sub(lambda m: (m[1] or "") + WORD_JOINER, escaped)
     return _MARKDOWN_LINE_START.sub(lambda m: m[1] + (m[2][:-1] + "\\." if m[2].endswith(".") else "\\" + m[2]),
                                     escaped)
 

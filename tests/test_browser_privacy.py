@@ -5,6 +5,7 @@ Seeded store (no analysis), the app run for real with no worker, Debian's Chromi
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -98,3 +99,52 @@ def test_recordings_stills_and_reports_reach_only_the_signed_in_session_that_was
         page.get_by_role("button", name="Sign out").click()
         page.get_by_role("heading", name="Sign in to Rapport").wait_for()
         assert [page.request.get(address).status for address in media] == [404] * 3  # signed out: nothing
+
+
+def test_markdown_in_user_text_makes_no_viewer_fetch_anything(store, tmp_path):
+    """A title, prospect, consent note and coaching note carrying a markdown image of an outside address: the
+    review page shows the characters, and the address is never requested (a counting server stands in for it)."""
+    import http.server
+    import threading
+
+    from sqlalchemy import update
+
+    from db.models import Call
+    from pipeline.calls import add_note
+
+    hits = []
+
+    class Beacon(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - the http.server API
+            hits.append(self.path)
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *_args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Beacon)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    image = f"![x](http://127.0.0.1:{server.server_port}/beacon.png)"
+    call = seed_call(title=f"Acme {image}", prospect_name=f"Sam {image}", duration_s=60, seed=1, stages=False)
+    with session_scope() as session:
+        session.execute(update(Call).values(consent_note=f"told {image} <img src=http://127.0.0.1:{server.server_port}/h.png>"))
+    add_note(call.call_id, 5, f"note {image}", "Mo")
+    seed_users()
+    env = {"RAPPORT_DATA_DIR": str(store), "RAPPORT_DB_URL": f"sqlite:///{store / 'rapport.db'}",
+           "RAPPORT_LOCAL_WORKER": "0"}
+    try:
+        with running_app(env, tmp_path / "app.log") as url, chromium() as page:
+            page.set_default_timeout(60_000)
+            page.goto(f"{url}/review?call={call.call_id}")
+            sign_in(page, "mo", PASSWORD)
+            shown = page.get_by_role("heading", name=re.compile("^Acme")).inner_text()
+            assert shown.replace("\u2060", "") == f"Acme {image}"  # the characters as typed (word joiners aside)
+            page.get_by_role("tab", name="Coaching notes (3)").click()
+            page.get_by_text(re.compile("^note !")).first.wait_for()
+            assert page.locator(f"img[src*='{server.server_port}']").count() == 0
+            links = page.locator("a").evaluate_all("links => links.map(a => a.href)")
+            assert not [link for link in links if f":{server.server_port}/" in link], links  # headings' #anchors aside
+    finally:
+        server.shutdown()
+    assert hits == []
