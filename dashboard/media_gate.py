@@ -13,9 +13,10 @@ answers anyone who has the address. `MediaGate` is ASGI middleware in front of i
 Anything else gets 404, as for an address that never existed. So no address works without the cookie, for another
 user, after sign-out, or once the session that showed it has ended.
 
-Streamlit (1.67) has no public hook for "which session showed this file"; the gate reads the media file manager's
-per-session index and its session manager, both guarded by tests (tests/test_media_gate.py), and notes which session
-made each deferred download (a report built on click) by wrapping `MediaFileManager.execute_deferred`.
+Streamlit (1.67, pinned) has no public hook for "which session showed this file": the gate reads the media file
+manager's per-session index and the session manager, and notes which session made each deferred download (a report
+built on click) by wrapping `MediaFileManager.execute_deferred`. tests/test_browser_privacy.py and
+tests/test_browser.py fail if a Streamlit upgrade changes any of that.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from typing import Any
 
 BROWSER_COOKIE = "rapport_browser"
 _active = threading.Event()  # set once the gate runs in this process (the app refuses to start without it)
-_downloads: dict[str, str] = {}  # file id of a report made on click -> the session that asked for it
+_downloads: dict[str, set[str]] = {}  # file id of a report made on click -> the sessions that asked for it
 _downloads_lock = threading.Lock()
 
 Scope = MutableMapping[str, Any]
@@ -121,15 +122,14 @@ def allowed(file_id: str, cookie: str) -> bool:
     with manager._lock:
         sessions = {sid for sid, files in manager._files_by_session_and_coord.items() if file_id in files.values()}
     with _downloads_lock:
-        if file_id in _downloads:
-            sessions.add(_downloads[file_id])
+        sessions |= _downloads.get(file_id, set())
     for session_id in sessions:
         info = runtime._session_mgr.get_active_session_info(session_id)
         context = info.client.client_context if info is not None else None
         if context is None:
             with _downloads_lock:  # that session has ended: forget its downloads
-                for gone in [f for f, s in _downloads.items() if s == session_id]:
-                    del _downloads[gone]
+                for owners in _downloads.values():
+                    owners.discard(session_id)
             continue
         if not hmac.compare_digest(context.cookies.get(BROWSER_COOKIE, "").encode(), cookie.encode()):
             continue
@@ -150,7 +150,7 @@ def _note_downloads(manager) -> None:
         url = original(file_id)
         if session_id:
             with _downloads_lock:
-                _downloads[url.rsplit("/", 1)[-1].split(".", 1)[0]] = session_id
+                _downloads.setdefault(url.rsplit("/", 1)[-1].split(".", 1)[0], set()).add(session_id)
         return url
 
     execute_deferred._rapport_gate = True  # type: ignore[attr-defined]
