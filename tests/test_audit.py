@@ -287,3 +287,27 @@ def test_user_text_with_markdown_renders_as_text_on_every_page(store, videos, mo
             tokens = [t for block in parser.parse(text) for t in (block.children or [block])]
             assert not [t.type for t in tokens if t.type in ("image", "link_open", "html_inline", "html_block")], text
     st.cache_data.clear()
+
+
+def test_a_full_disk_on_the_upload_page_names_the_file_and_keeps_nothing(store, videos, monkeypatch):
+    import pipeline.calls
+
+    def fill_the_disk(source, out, length=0):
+        out.write(source.read(64 * 1024))
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setenv("RAPPORT_LOCAL_WORKER", "0")
+    get_settings.cache_clear()
+    seed_users()
+    monkeypatch.setattr(pipeline.calls.shutil, "copyfileobj", fill_the_disk)
+    at = sign_in(AppTest.from_file(str(REPO_ROOT / "dashboard" / "views" / "upload.py"), default_timeout=60), "ada").run()
+    at.file_uploader[0].upload("acme call.mp4", videos["gallery.mp4"].read_bytes(), "video/mp4")
+    at.checkbox[0].set_value(True)
+    at = next(b for b in at.button if b.label == "Analyse call").click().run()
+    assert not at.exception
+    assert [e.value.replace("\\", "") for e in at.error] == [  # shown as text: markdown-escaped
+        "acme call.mp4: could not be stored: the server's disk is full. Nothing was kept; ask an admin to free some "
+        "space, then upload it again."]
+    assert [p for p in store.rglob("*") if p.is_file() and p.parent.name in ("incoming", "uploads")] == []
+    with session_scope() as session:
+        assert session.scalar(select(func.count()).select_from(Call)) == 0

@@ -16,7 +16,7 @@ import streamlit as st
 from config import VIDEO_EXTENSIONS, get_settings
 from dashboard import auth, data, ui
 from pipeline.analyze import AnalysisSettings
-from pipeline.errors import InputError
+from pipeline.errors import InputError, StorageFull
 from pipeline.calls import write_upload
 from pipeline.jobs import enqueue_call
 from pipeline.report import REP_ANALYSIS_WHY
@@ -82,6 +82,8 @@ if submitted:
                                           prospect_company=prospect_company.strip() or None,
                                           original_filename=upload.name, analysis=analysis, team=viewer.team,
                                           consent_confirmed_by=viewer.username, consent_note=consent_note)
+            except StorageFull as error:  # names the upload; nothing of it was kept
+                st.error(ui.literal(error), icon=":material/hard_drive:")
             except InputError as error:
                 message = str(error).replace(Path(temp.name).name, upload.name)  # name the file the manager chose
                 st.error(f"**{ui.literal(upload.name)}** can't be analysed: {ui.literal(message)}",
