@@ -184,18 +184,24 @@ def analyze_call(call_id: int, classifier, progress: Progress | None = None, set
         return result
     except BaseException as error:
         shutil.rmtree(settings.data_dir / snapshot_dir, ignore_errors=True)
-        if isinstance(error, AttemptLost):
+        held = False
+        if not isinstance(error, AttemptLost):
+            message = str(error) if isinstance(error, InputError) else f"{type(error).__name__}: {error}"
             with session_scope() as session:
-                gone = session.get(Call, call_id) is None
-            if gone:  # deleted mid-analysis: what this attempt wrote since goes too (ids are never reused)
-                delete_call_files(call_id, None)
-            raise  # else another attempt holds the call and its files: touch nothing else
-        (settings.data_dir / review_copy_path(call_id)).unlink(missing_ok=True)
-        message = str(error) if isinstance(error, InputError) else f"{type(error).__name__}: {error}"
+                held = session.execute(update(Call).where(*attempt.fence()).values(
+                    status=CallStatus.FAILED, error=message, heartbeat_at=None)).rowcount == 1
+        if held:
+            (settings.data_dir / review_copy_path(call_id)).unlink(missing_ok=True)
+            raise
+        # Deleted mid-analysis (its file may have gone first: that error is not the file's fault), or taken by
+        # another attempt, which owns the call's files now.
         with session_scope() as session:
-            session.execute(update(Call).where(*attempt.fence()).values(status=CallStatus.FAILED, error=message,
-                                                                          heartbeat_at=None))
-        raise
+            gone = session.get(Call, call_id) is None
+        if gone:  # what this attempt wrote after the deletion goes too (ids are never reused)
+            delete_call_files(call_id, None)
+        if isinstance(error, AttemptLost):
+            raise
+        raise AttemptLost(f"call {call_id} was deleted or taken by another analysis") from error
 
 
 def _ensure_review_copy(call_id: int, info: VideoInfo, settings: Settings, timings: dict[str, float],

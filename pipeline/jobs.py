@@ -232,6 +232,11 @@ def release(claim: Claim, reason: str, *, counts: bool) -> None:
         _send([claim.job_id])
 
 
+def call_exists(call_id: int) -> bool:
+    with session_scope() as session:
+        return session.get(Call, call_id) is not None
+
+
 def sync_call_status(call_id: int) -> None:
     """Make the call's status match its latest job again (after an abandoned run wrote `failed` over it)."""
     with session_scope() as session:

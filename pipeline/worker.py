@@ -112,8 +112,12 @@ class Worker:
             jobs.release(claim, f"worker {self.id} was stopped", counts=False)
             log.info("job %s handed back to the queue", claim.job_id)
         except LeaseLost:
-            jobs.sync_call_status(claim.call_id)
-            log.warning("job %s was given to another worker; abandoned", claim.job_id)
+            if not jobs.call_exists(claim.call_id):  # the job went with its deleted call
+                log.info("job %s: call %s was deleted during its analysis; stopped, nothing written", claim.job_id,
+                         claim.call_id)
+            else:
+                jobs.sync_call_status(claim.call_id)
+                log.warning("job %s was given to another worker; abandoned", claim.job_id)
         except InputError as error:
             jobs.mark_failed(claim, str(error))
             log.info("job %s failed: %s", claim.job_id, error)
