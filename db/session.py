@@ -60,8 +60,8 @@ def session_scope(url: str | None = None) -> Iterator[Session]:
         session.close()
 
 
-def init_db(url: str | None = None) -> None:
-    """Create or upgrade the schema to the newest Alembic revision."""
+def init_db(url: str | None = None, revision: str = "head") -> None:
+    """Create or upgrade the schema to the newest Alembic revision (or `revision`)."""
     from alembic import command
     from alembic.config import Config
 
@@ -71,4 +71,6 @@ def init_db(url: str | None = None) -> None:
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     with get_engine(url).begin() as connection:
         cfg.attributes["connection"] = connection
-        command.upgrade(cfg, "head")
+        command.upgrade(cfg, revision)
+    # A migration may switch SQLite's per-connection settings (foreign keys off to rebuild a table): start afresh.
+    get_engine(url).dispose()
