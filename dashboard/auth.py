@@ -104,7 +104,7 @@ def media_viewer(state) -> str | None:
     if not username or last_seen is None or time.time() - last_seen > get_settings().session_idle_minutes * 60:
         return None
     with session_scope() as session:
-        return username if privacy.active_user(session, username) is not None else None
+        return username if users.active_user(session, username) is not None else None
 
 
 def _gate(username: str | None) -> _Gate:
