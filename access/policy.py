@@ -31,7 +31,8 @@ def visible_calls(session: Session, user: Principal):
     """A select() of the calls this user may see."""
     query = select(Call)
     if user.role == "manager":
-        query = query.join(Rep, Call.rep_id == Rep.id).where(Rep.team == user.team)
+        # No team is no one's team: a manager without one sees nothing (not every rep without a team).
+        query = query.join(Rep, Call.rep_id == Rep.id).where(Rep.team == user.team) if user.team else query.where(False)
     elif user.role == "rep":
         query = query.where(Call.rep_id == user.rep_id) if user.rep_id else query.where(False)
     return query
@@ -39,6 +40,11 @@ def visible_calls(session: Session, user: Principal):
 
 def can_see_call(session: Session, user: Principal, call_id: int) -> bool:
     return session.scalar(visible_calls(session, user).where(Call.id == call_id).limit(1)) is not None
+
+
+def without_team(user: Principal) -> bool:
+    """A manager who is in no team yet: they see no calls until an admin gives them one."""
+    return user.role == "manager" and not user.team
 
 
 def can_change(user: Principal) -> bool:
@@ -56,5 +62,5 @@ def uploadable_reps(user: Principal):
     none for a rep (reps read only)."""
     query = select(Rep)
     if user.role == "manager":
-        return query.where(Rep.team == user.team)
+        return query.where(Rep.team == user.team) if user.team else query.where(False)  # no team is no one's team
     return query if can_administer(user) else query.where(False)

@@ -8,17 +8,18 @@ Workers run `purge` daily; `python -m pipeline purge [--dry-run]` runs it by han
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 from dataclasses import dataclass, field
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 
 from access.audit import audit
 from access.workspace import get_workspace
-from config import SNAPSHOTS, call_media_folders, get_settings
-from db.models import AuditEvent, Call, Snapshot, utcnow
+from config import SNAPSHOTS, get_settings
+from db.models import AuditEvent, Call, CallStatus, Snapshot, Track, utcnow
 from db.session import session_scope
+from pipeline.store import delete_media_folders
 
+ANALYSING = (CallStatus.QUEUED, CallStatus.RUNNING)  # calls retention leaves alone until their analysis ends
 
 @dataclass
 class PurgeReport:
@@ -39,27 +40,35 @@ def purge(dry_run: bool = False, now: dt.datetime | None = None, username: str =
         media_cutoff = now - dt.timedelta(days=workspace.video_retention_days)
         data_cutoff = now - dt.timedelta(days=workspace.data_retention_days)
         audit_cutoff = now - dt.timedelta(days=workspace.audit_retention_days)
-        media_due = session.scalars(select(Call).where(Call.created_at < media_cutoff, Call.media_purged_at.is_(None))).all()
-        calls_due = session.scalars(select(Call).where(Call.created_at < data_cutoff)).all()
+        idle = Call.status.not_in(ANALYSING)  # a call being analysed (or retried) waits for the next purge
+        media_due = session.scalars(select(Call).where(Call.created_at < media_cutoff, Call.media_purged_at.is_(None),
+                                                       idle)).all()
+        calls_due = session.scalars(select(Call).where(Call.created_at < data_cutoff, idle)).all()
         for call in media_due:
             source = settings.data_dir / call.source_path if call.source_path else None
             stills = sorted((settings.data_dir / SNAPSHOTS / str(call.id)).rglob("*.jpg"))
+            if not dry_run:
+                # Fenced: a retry that queued the call since it was read keeps its recording.
+                if not session.execute(update(Call).where(Call.id == call.id, idle)
+                                       .values(source_path=None, media_purged_at=now)).rowcount:
+                    continue
             report.videos_deleted += int(bool(source and source.exists()))
             report.snapshot_files_deleted += len(stills)
             if dry_run:
                 continue
             if source:
                 source.unlink(missing_ok=True)
-            for folder in call_media_folders(call.id):  # stills, and the playable copy of the recording
-                shutil.rmtree(settings.data_dir / folder, ignore_errors=True)
+            delete_media_folders(call.id, settings.data_dir)  # stills, and the playable copy of the recording
             session.execute(delete(Snapshot).where(Snapshot.call_id == call.id))
-            call.source_path, call.media_purged_at = None, now
+            session.execute(update(Track).where(Track.call_id == call.id).values(thumbnail_path=None))
         for call in calls_due:
+            if not dry_run:
+                # Fenced: a retry that queued the call since it was read keeps it (and its files).
+                if not session.execute(delete(Call).where(Call.id == call.id, idle)).rowcount:
+                    continue
+                delete_call_files(call.id, call.source_path)
             report.calls_deleted += 1
             report.call_ids.append(call.id)
-            if not dry_run:
-                delete_call_files(call.id, call.source_path)
-                session.delete(call)
         report.audit_events_deleted = session.scalar(select(func.count()).where(AuditEvent.at < audit_cutoff))
         if not dry_run:
             session.execute(delete(AuditEvent).where(AuditEvent.at < audit_cutoff))
@@ -75,5 +84,4 @@ def delete_call_files(call_id: int, source_path: str | None) -> None:
     data_dir = get_settings().data_dir
     if source_path:
         (data_dir / source_path).unlink(missing_ok=True)
-    for folder in call_media_folders(call_id):
-        shutil.rmtree(data_dir / folder, ignore_errors=True)
+    delete_media_folders(call_id, data_dir)

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import os
 
-from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from access.audit import audit
@@ -18,13 +19,19 @@ from db.models import RETENTION_DEFAULTS, Workspace, utcnow
 from db.session import session_scope
 
 
+WORKSPACE_ID = 1  # the one row the schema allows (ck_workspace_single_row)
+
+
 def get_workspace(session: Session) -> Workspace:
-    workspace = session.scalar(select(Workspace).limit(1))
-    if workspace is None:
-        workspace = Workspace(**RETENTION_DEFAULTS)
-        session.add(workspace)
-        session.flush()
-    return workspace
+    """The workspace row, made on first use. Two processes starting on a fresh store both try; the schema lets
+    one insert win and the other reads the winner's row."""
+    workspace = session.get(Workspace, WORKSPACE_ID)
+    if workspace is not None:
+        return workspace
+    insert = {"sqlite": sqlite_insert, "postgresql": postgresql_insert}[session.get_bind().dialect.name]
+    session.execute(insert(Workspace).values(id=WORKSPACE_ID, **RETENTION_DEFAULTS)
+                    .on_conflict_do_nothing(index_elements=["id"]))
+    return session.get(Workspace, WORKSPACE_ID, populate_existing=True)
 
 
 def forced_rep_analysis() -> bool | None:

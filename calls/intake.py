@@ -8,10 +8,12 @@ the copy removes it. Whether the rep is analysed is never the caller's choice: t
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import shutil
 import uuid
 from dataclasses import asdict, replace
 from pathlib import Path
+from typing import BinaryIO
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -21,8 +23,11 @@ from config import UPLOADS, Settings, get_settings
 from db.models import Call, CallStatus, Rep, utcnow
 from db.session import session_scope
 from pipeline.analyze import AnalysisSettings
+from pipeline.errors import StorageFull
 from pipeline.store import probe_upload
 from pipeline.video import VideoInfo
+
+UPLOAD_CHUNK_BYTES = 1 << 20  # uploads are copied 1 MiB at a time
 
 
 def get_or_create_rep(session: Session, name: str | None, team: str | None = None) -> Rep | None:
@@ -55,8 +60,9 @@ def create_call(video: Path, *, title: str | None = None, rep: str | None = None
     stored = UPLOADS / f"{uuid.uuid4().hex}{_safe_suffix(info)}"  # upload names are never paths
     target = settings.data_dir / stored
     target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(video, target)
     try:
+        with open(video, "rb") as source, open(target, "xb") as out:
+            write_upload(source, out, display_name)
         with session_scope() as session:
             analysis = replace(analysis, rep_analysis=rep_analysis_enabled(session))  # the workspace decides, always
             call = Call(
@@ -84,6 +90,19 @@ def create_call(video: Path, *, title: str | None = None, rep: str | None = None
         target.unlink(missing_ok=True)
         raise
 
+
+
+def write_upload(source: BinaryIO, out: BinaryIO, display_name: str) -> None:
+    """Copy an upload's bytes into `out` (the caller removes `out` if this raises). A full disk raises
+    `StorageFull` naming the user's file, never a server path or a traceback."""
+    try:
+        shutil.copyfileobj(source, out, UPLOAD_CHUNK_BYTES)
+        out.flush()
+    except OSError as error:
+        if error.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise StorageFull(f"{display_name}: could not be stored: the server's disk is full. Nothing was kept; "
+                              "ask an admin to free some space, then upload it again.") from None
+        raise
 
 
 def _safe_suffix(info: VideoInfo) -> str:

@@ -16,7 +16,11 @@ from pipeline.store import get_call
 
 
 def delete_call(call_id: int) -> None:
-    """Delete a call with every row (cascade) and every file it owns."""
+    """Delete a call with every row (cascade) and every file it owns.
+
+    A queued or running call may be deleted: its job goes with it (so no worker starts it), and an analysis in
+    progress finds its heartbeat refused, stops at its next step and writes nothing (pipeline.liveness).
+    """
     with session_scope() as session:
         call = get_call(session, call_id)
         source = call.source_path
@@ -28,15 +32,13 @@ def delete_call(call_id: int) -> None:
 def delete_rep(rep_id: int) -> int:
     """Delete a rep (someone who left): every call of theirs with its rows and files, their sign-in, then the rep.
 
-    Returns how many calls went. Calls go one by one, so a failure part-way leaves whole calls, never half ones.
+    Returns how many calls went. Calls go one by one, so a failure part-way leaves whole calls, never half ones;
+    analyses in progress are cancelled as `delete_call` says.
     """
     with session_scope() as session:
         if session.get(Rep, rep_id) is None:
             raise NotFound(f"rep {rep_id} not found")
         call_ids = list(session.scalars(select(Call.id).where(Call.rep_id == rep_id)))
-        busy = select(Call.id).where(Call.rep_id == rep_id, Call.status.in_((CallStatus.QUEUED, CallStatus.RUNNING)))
-        if session.scalar(busy):
-            raise ValueError("a call of this rep is still being analysed: delete the rep once it is done")
     for call_id in call_ids:
         delete_call(call_id)
     with session_scope() as session:

@@ -232,6 +232,7 @@ def main(argv: list[str] | None = None) -> int:
     from db.session import init_db
     from model.classifier import ModelFileError
     from pipeline.errors import NotFound
+    from pipeline.liveness import AttemptLost
 
     args = build_parser().parse_args(argv)
     try:
@@ -243,7 +244,7 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, ModelFileError) as error:
         print(f"\nerror: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    except NotFound as error:
+    except (NotFound, AttemptLost) as error:  # AttemptLost: the call was deleted while `analyze` ran
         print(f"error: {error}", file=sys.stderr)
         return EXIT_NOT_FOUND
 

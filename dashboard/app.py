@@ -1,4 +1,4 @@
-"""Rapport's dashboard: `streamlit run dashboard/app.py`.
+"""Rapport's dashboard pages: started by `streamlit run dashboard/server.py` (which puts the media gate in front).
 
 This entry point only sets up the page, the store and one local analysis worker,
 asks who is there (`dashboard.auth`: nothing renders before sign-in), then hands
@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # `streamlit ru
 import streamlit as st  # noqa: E402
 
 from config import get_settings  # noqa: E402
-from dashboard import auth  # noqa: E402
+from dashboard import auth, media_gate  # noqa: E402
 from db.session import init_db  # noqa: E402
 
 
@@ -36,6 +36,10 @@ def _start_once() -> None:
 
 
 st.set_page_config(page_title="Rapport", page_icon=":material/forum:", layout="wide")
+if media_gate.unguarded():  # started as `streamlit run dashboard/app.py`: media would be served to anyone
+    st.error("Start Rapport with `streamlit run dashboard/server.py`: it keeps recordings, stills and reports "
+             "to the signed-in user who was shown them.")
+    st.stop()
 _start_once()
 st.logo(str(Path(__file__).parent / "logo.svg"), size="large")
 # Before sign-in every page stays registered (hidden), so the address asked for (e.g. review?call=7) survives it.

@@ -96,6 +96,17 @@ def _signed_in_username() -> str | None:
     return username
 
 
+def media_viewer(state) -> str | None:
+    """The username a session's state is signed in as, if still valid (active user, not idle past the limit):
+    what `dashboard.media_gate` asks before it hands that session's browser a recording, still or report."""
+    username = state[SESSION_KEY] if SESSION_KEY in state else None
+    last_seen = state[LAST_SEEN_KEY] if LAST_SEEN_KEY in state else None
+    if not username or last_seen is None or time.time() - last_seen > get_settings().session_idle_minutes * 60:
+        return None
+    with session_scope() as session:
+        return username if users.active_user(session, username) is not None else None
+
+
 def _gate(username: str | None) -> _Gate:
     with session_scope() as session:
         user = users.active_user(session, username) if username else None
@@ -150,7 +161,7 @@ def _first_run(viewer: Viewer) -> None:
 def account_sidebar(viewer: Viewer) -> None:
     """Who is signed in, and the way out (which forgets everything this session held)."""
     with st.sidebar:
-        st.caption(f"Signed in as **{viewer.display_name}** · {viewer.role}")
+        st.caption(f"Signed in as **{ui.literal(viewer.display_name)}** · {viewer.role}")
         with st.popover("Change password", icon=":material/key:"):
             _change_password_form(viewer)
         if st.button("Sign out", icon=":material/logout:"):

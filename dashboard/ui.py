@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 import streamlit as st
 
-from access.policy import Principal
+from access.policy import Principal, without_team
 from dashboard import data
 from db.models import CallStatus
 from reports.facts import model_accuracy
@@ -13,6 +15,17 @@ from reports.summary import HINTS_NOT_VERDICTS
 REVIEW_PAGE = "views/review.py"
 CALLS_PAGE = "views/calls.py"
 POLL_S = 2.0
+# What means something to Streamlit's markdown (CommonMark + GFM: emphasis, code, links, images, autolinks, HTML,
+# entities, tables, strikethrough; Streamlit's :icon: and :colour[...] directives and $math$) anywhere in a line;
+# list, heading and quote markers only at a line's start; a dot only inside a word (www.host, a@b.c autolinks).
+# Quotes, commas, sentence-final dots and hyphens inside words mean nothing and stay as typed.
+_MARKDOWN_INLINE = re.compile(r"([\\`*_\[\](){}<>!&~$:|#@])")
+_MARKDOWN_LINE_START = re.compile(r"(?m)^(\s*)([-+=]|\d+\.)")
+_MARKDOWN_WORD_DOT = re.compile(r"(?<=\w)\.(?=\w)")
+# Streamlit also links bare addresses after parsing (GFM autolink literals: http://, www., a@b.c), escapes or not:
+# an invisible WORD JOINER after the scheme, before "www."'s dot and before "@" keeps them plain text.
+_AUTOLINK_START = re.compile(r"(?i)\b(https?|ftp|mailto|www|xmpp)(?=\\[:.])|(?=\\@)")
+WORD_JOINER = "\u2060"
 STATUS_LABELS = {CallStatus.QUEUED: "Queued", CallStatus.RUNNING: "Analysing", CallStatus.DONE: "Done",
                  CallStatus.FAILED: "Failed"}
 REP_ANALYSIS_EXPLAINED = (
@@ -25,6 +38,29 @@ REP_ANALYSIS_CHOICES = {
     False: "Off: read the prospect only; the rep's face is found but never classified (required for reps in the EU)",
     True: "On: read the rep's likely emotions too (only where the law allows emotion inference at work)",
 }
+
+
+NO_TEAM = ("You are not in a team yet, so no calls are shown here: a manager sees the calls of their own team's reps "
+           "only. Ask an admin to give you a team.")
+
+
+def no_team_notice(viewer: Principal) -> bool:
+    """Say why a manager without a team sees nothing; True when it did (the page then stops)."""
+    if without_team(viewer):
+        st.info(NO_TEAM, icon=":material/group_off:")
+        return True
+    return False
+
+
+def literal(text: object) -> str:
+    """User text (titles, names, notes, consent notes, file names, error messages naming files) made safe to put in
+    any Streamlit text that renders markdown (st.markdown, captions, titles, alerts, progress and toast text): every
+    character that would mean markdown there is backslash-escaped (CommonMark), so no image, link, HTML, icon or
+    colour directive in it is interpreted; the reader sees the characters typed. The one place this is done."""
+    escaped = _MARKDOWN_WORD_DOT.sub(r"\\.", _MARKDOWN_INLINE.sub(r"\\\1", str(text)))
+    escaped = _AUTOLINK_START.sub(lambda m: (m[1] or "") + WORD_JOINER, escaped)
+    return _MARKDOWN_LINE_START.sub(lambda m: m[1] + (m[2][:-1] + "\\." if m[2].endswith(".") else "\\" + m[2]),
+                                    escaped)
 
 
 def percent_column(label: str, help: str | None = None):
@@ -71,17 +107,17 @@ def _queue(viewer: Principal, call_ids: list[int] | None) -> None:
         st.markdown("**Analysis queue**")
         for item in items:
             if item.status == CallStatus.QUEUED:
-                st.progress(0.0, text=f"**{item.title}** · waiting for a worker")
+                st.progress(0.0, text=f"**{literal(item.title)}** · waiting for a worker")
             elif item.status == CallStatus.RUNNING:
-                st.progress(min(1.0, item.progress / 100), text=f"**{item.title}** · {item.stage or 'starting'} · "
+                st.progress(min(1.0, item.progress / 100), text=f"**{literal(item.title)}** · {item.stage or 'starting'} · "
                                                                 f"{item.progress:.0f}%")
             elif item.status == CallStatus.DONE:
                 left, right = st.columns([3, 1], vertical_alignment="center")
-                left.success(f"**{item.title}** is analysed.", icon="✅")
+                left.success(f"**{literal(item.title)}** is analysed.", icon="✅")
                 with right:
                     open_review_button(item.call_id, key=f"queue-open-{item.call_id}")
             else:
-                st.error(f"**{item.title}** could not be analysed: {item.error or 'unknown error'}", icon="⚠️")
+                st.error(f"**{literal(item.title)}** could not be analysed: {literal(item.error or 'unknown error')}", icon="⚠️")
 
 
 def confirmed(state_key: str, message: str, yes_label: str) -> bool:

@@ -14,7 +14,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Optional
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, true
+from sqlalchemy import (JSON, Boolean, CheckConstraint, DateTime, Float, ForeignKey, Index, Integer, String, Text,
+                        UniqueConstraint, true)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -46,6 +47,7 @@ class Rep(Base):
 
 class Call(Base):
     __tablename__ = "calls"
+    __table_args__ = {"sqlite_autoincrement": True}  # a deleted call's id never comes back (PostgreSQL: serial)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     title: Mapped[str] = mapped_column(String(300))
@@ -71,6 +73,9 @@ class Call(Base):
     consent_confirmed_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
     consent_note: Mapped[Optional[str]] = mapped_column(Text)
     media_purged_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)  # video and stills removed by retention
+    # Analyses started on this call; only the one holding the latest number may write results (pipeline.liveness).
+    attempt: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    heartbeat_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)  # while running: the analysis last alive
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     analyzed_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
 
@@ -187,6 +192,7 @@ class Job(Base):
     """One analysis of one call: what a worker is doing and how far it got."""
 
     __tablename__ = "jobs"
+    __table_args__ = {"sqlite_autoincrement": True}  # a deleted job's id never comes back
 
     id: Mapped[int] = mapped_column(primary_key=True)
     call_id: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), index=True)
@@ -233,9 +239,10 @@ RETENTION_DEFAULTS = {"video_retention_days": 30, "data_retention_days": 365, "a
 
 
 class Workspace(Base):
-    """Workspace-wide privacy settings: one row. `rep_analysis` None means the admin has not chosen yet."""
+    """Workspace-wide privacy settings: one row (id 1, enforced). `rep_analysis` None means the admin has not chosen yet."""
 
     __tablename__ = "workspace"
+    __table_args__ = (CheckConstraint("id = 1", name="ck_workspace_single_row"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     rep_analysis: Mapped[Optional[bool]] = mapped_column(Boolean)

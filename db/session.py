@@ -60,8 +60,8 @@ def session_scope(url: str | None = None) -> Iterator[Session]:
         session.close()
 
 
-def init_db(url: str | None = None) -> None:
-    """Create or upgrade the schema to the newest Alembic revision."""
+def init_db(url: str | None = None, revision: str = "head") -> None:
+    """Create or upgrade the schema to the newest Alembic revision (or `revision`)."""
     from alembic import command
     from alembic.config import Config
 
@@ -69,6 +69,15 @@ def init_db(url: str | None = None) -> None:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
-    with get_engine(url).begin() as connection:
-        cfg.attributes["connection"] = connection
-        command.upgrade(cfg, "head")
+    with get_engine(url).connect() as connection:
+        if connection.dialect.name == "sqlite":
+            # A migration that rebuilds a table (0006) must not cascade-delete its children when the old table is
+            # dropped, and SQLite ignores this switch inside a transaction: so it is set before the upgrade's
+            # transaction begins, for the whole upgrade (0006 checks it, then runs `PRAGMA foreign_key_check`).
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()
+        with connection.begin():
+            cfg.attributes["connection"] = connection
+            command.upgrade(cfg, revision)
+    # A migration may switch SQLite's per-connection settings (foreign keys off to rebuild a table): start afresh.
+    get_engine(url).dispose()

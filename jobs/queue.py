@@ -12,7 +12,8 @@ safety therefore lives in the `jobs` table, which every worker shares:
 * heartbeat - while a worker runs a job it refreshes `heartbeat_at` every few seconds;
 * reap      - every worker, every few seconds, puts back a running job whose heartbeat is older than
               the visibility timeout (at most MAX_ATTEMPTS runs in all, then the job and its call fail
-              with the reason), and re-sends the message of a queued job the queue has lost.
+              with the reason), re-sends the message of a queued job the queue has lost, and fails calls
+              whose `pipeline analyze` process died (pipeline.liveness.recover_interrupted).
 
 `heartbeat_at` means "worker last seen alive" while a job runs and "message last sent" while it waits.
 All times are the hosts' UTC clocks: keep worker hosts NTP-synced (skew must stay far below the timeout).
@@ -41,6 +42,7 @@ from db.models import Call, CallStatus, Job, utcnow
 from db.session import session_scope
 from pipeline.analyze import AnalysisSettings
 from pipeline.errors import NotFound
+from pipeline.liveness import recover_interrupted
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +130,10 @@ def enqueue_call(video: Path, *, title: str | None = None, rep: str | None = Non
 
 
 def retry_call(call_id: int) -> int:
-    """Queue a new analysis of a failed call (e.g. after a model or settings fix); returns the job id."""
+    """Queue a new analysis of a failed call (e.g. after a model or settings fix); returns the job id.
+
+    A call whose analysis process died (no heartbeat) counts as failed: see pipeline.liveness."""
+    recover_interrupted(call_id=call_id)
     with session_scope() as session:
         call = session.get(Call, call_id)
         if call is None:
@@ -239,6 +244,11 @@ def release(claim: Claim, reason: str, *, counts: bool) -> None:
         _send([claim.job_id])
 
 
+def call_exists(call_id: int) -> bool:
+    with session_scope() as session:
+        return session.get(Call, call_id) is not None
+
+
 def sync_call_status(call_id: int) -> None:
     """Make the call's status match its latest job again (after an abandoned run wrote `failed` over it)."""
     with session_scope() as session:
@@ -278,6 +288,7 @@ def reap(settings: Settings | None = None) -> list[int]:
                     log.warning("job %s: its queue message was lost; re-sent", job_id)
                     resend.append(job_id)
     _send(resend)
+    recover_interrupted(settings)  # calls analysed outside the queue (`pipeline analyze`) whose process died
     return resend
 
 

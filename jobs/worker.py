@@ -27,8 +27,8 @@ import time
 from access.retention import purge
 from config import get_settings
 from jobs import queue as jobs
-from pipeline.errors import NotFound
-from pipeline.errors import InputError
+from pipeline.errors import InputError, NotFound
+from pipeline.liveness import AttemptLost
 from pipeline.store import analyze_call
 
 log = logging.getLogger(__name__)
@@ -37,6 +37,8 @@ IDLE_POLL_S = 1.0  # how often an idle worker looks at a queue that cannot block
 PROGRESS_EVERY_S = 1.0
 PURGE_FIRST_AFTER_S = 60.0  # every worker purges; purging twice is harmless (the second finds nothing due)
 PURGE_EVERY_S = 24 * 3600.0
+SUPERVISE_POLL_S = 0.5  # how often `--concurrency N` checks on its children
+STARTUP_S = 30.0  # a child failing this soon after its start is a broken install, not bad luck: not replaced
 
 
 
@@ -103,13 +105,18 @@ class Worker:
             jobs.release(claim, f"worker {self.id} was stopped", counts=False)
             log.info("job %s handed back to the queue", claim.job_id)
         except LeaseLost:
-            jobs.sync_call_status(claim.call_id)
-            log.warning("job %s was given to another worker; abandoned", claim.job_id)
+            if not jobs.call_exists(claim.call_id):  # the job went with its deleted call
+                log.info("job %s: call %s was deleted during its analysis; stopped, nothing written", claim.job_id,
+                         claim.call_id)
+            else:
+                jobs.sync_call_status(claim.call_id)
+                log.warning("job %s was given to another worker; abandoned", claim.job_id)
         except InputError as error:
             jobs.mark_failed(claim, str(error))
             log.info("job %s failed: %s", claim.job_id, error)
-        except NotFound:
-            log.info("job %s: call %s was deleted during its analysis", claim.job_id, claim.call_id)
+        except (NotFound, AttemptLost):
+            log.info("job %s: call %s was deleted (or taken by another analysis) during its analysis; stopped, "
+                     "nothing written", claim.job_id, claim.call_id)
         except Exception as error:  # noqa: BLE001 - any other failure is retried a bounded number of times
             log.exception("job %s: analysis failed", claim.job_id)
             jobs.release(claim, f"{type(error).__name__}: {error}", counts=True)
@@ -163,10 +170,24 @@ class Worker:
 
 
 def _supervise(concurrency: int, burst: bool) -> int:
-    """N single-job worker processes; SIGTERM/SIGINT are passed on, a child killed by a signal is replaced."""
+    """N single-job worker processes, each watched every SUPERVISE_POLL_S: one that dies (killed by a signal, e.g.
+    out of memory, or exiting with an error) is reaped and replaced, with a log line. A child that fails within
+    STARTUP_S of starting (a broken install: it will not get better) stops them all instead. SIGTERM/SIGINT are
+    passed on; with `burst`, children that exit 0 (queue empty) are not replaced. Returns once every child has
+    exited: 0, or the first error status among the last children."""
     command = [sys.executable, "-m", "pipeline", "worker", "--concurrency", "1", *(["--burst"] if burst else [])]
-    children = [subprocess.Popen(command) for _ in range(concurrency)]
     stopping = threading.Event()
+    children: list[subprocess.Popen] = []
+    started: list[float] = []
+
+    def start(slot: int) -> None:
+        child = subprocess.Popen(command)
+        log.info("worker slot %s: started process %s", slot, child.pid)
+        if slot < len(children):
+            children[slot], started[slot] = child, time.monotonic()
+        else:
+            children.append(child)
+            started.append(time.monotonic())
 
     def stop(signum: int, _frame) -> None:
         stopping.set()
@@ -176,13 +197,23 @@ def _supervise(concurrency: int, burst: bool) -> int:
 
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, stop)
-    while any(child.poll() is None for child in children):
-        for i, child in enumerate(children):
-            if child.returncode is not None and child.returncode < 0 and not (stopping.is_set() or burst):
-                log.warning("worker process %s was killed by signal %s; starting a new one", child.pid, -child.returncode)
-                children[i] = subprocess.Popen(command)
-        stopping.wait(1.0)
-    return next((child.returncode for child in children if child.returncode), 0)
+    for slot in range(concurrency):
+        start(slot)
+    while True:
+        states = [child.poll() for child in children]  # every child, every round: none is left a zombie
+        if all(code is not None for code in states):
+            return next((code if code > 0 else 128 - code for code in states if code), 0)
+        for slot, (child, code) in enumerate(zip(children, states)):
+            if code is None or stopping.is_set() or (burst and code == 0):
+                continue
+            how = f"was killed by signal {-code}" if code < 0 else f"exited with status {code}"
+            if code > 0 and time.monotonic() - started[slot] < STARTUP_S:
+                log.error("worker slot %s: process %s %s while starting; stopping all workers", slot, child.pid, how)
+                stop(signal.SIGTERM, None)
+                continue
+            log.warning("worker slot %s: process %s %s; starting a new one", slot, child.pid, how)
+            start(slot)
+        stopping.wait(SUPERVISE_POLL_S)
 
 
 def _redacted(url: str) -> str:

@@ -40,3 +40,8 @@ class TooLong(InputError):
 
 class NotFound(LookupError):
     """No call (or rep) with that id; also what a user without access is told."""
+
+
+class StorageFull(InputError):
+    """The server's disk filled while storing an upload: nothing of it was kept (not the file's fault, but the
+    same outcome for the user: a clear message, exit 2, nothing stored)."""

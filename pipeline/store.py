@@ -4,7 +4,8 @@
 stills into a fresh folder (`config.snapshot_folder`), makes the browser-playable copy if the upload is not
 one, then replaces every row of the call (tracks, per-second rows, shifts, stills) and marks it done, in
 one transaction. Any error before the commit removes that folder and marks the call failed with its
-message (an `InputError`'s own words); other calls are never touched. `write_derived` is the writer of the
+message (an `InputError`'s own words); other calls are never touched. Each run is one attempt
+(`pipeline.liveness`): a call deleted or re-taken meanwhile gets nothing written (`AttemptLost`). `write_derived` is the writer of the
 rows that role changes re-derive; `load_track_seconds` reads back what the analysis stored per track.
 `probe_upload` is the probe with the workspace's limits (upload and re-analysis alike), and `partial_note`
 says in the call's time what a partial recording lacked (stored on the call, shown by the CLI and reports).
@@ -21,16 +22,17 @@ from pathlib import Path
 
 import av
 import numpy as np
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from config import EMOTIONS, Settings, get_settings, review_copy_path, snapshot_folder
+from config import EMOTIONS, Settings, call_media_folders, get_settings, review_copy_path, snapshot_folder
 from db.models import Call, CallStatus, EmotionSecond, Shift, Snapshot, Track, TrackSecond, utcnow
 from db.session import session_scope
 from model.detect import shared_detector
 from model.quality import QUALITY_FIELDS
 from pipeline.analyze import AnalysisSettings, CallAnalysis, Progress, analyze_video
 from pipeline.errors import InputError, NotFound
+from pipeline.liveness import AttemptLost, Heartbeat, remove_stray_files, start_attempt
 from pipeline.review_copy import browser_plays, write_review_copy
 from pipeline.snapshots import render_snapshots, render_thumbnails
 from pipeline.timeline import EmotionTimeline, TrackSecondRows, clock
@@ -56,54 +58,74 @@ def partial_note(decode: DecodeReport, duration_s: float) -> str | None:
 
 
 def analyze_call(call_id: int, classifier, progress: Progress | None = None, settings: Settings | None = None) -> CallAnalysis:
-    """Analyse a stored call and write every result in one transaction."""
+    """Analyse a stored call and write every result in one transaction.
+
+    The analysis is one attempt (pipeline.liveness): it heartbeats the call while it runs, stops at its next
+    progress step once the call is deleted or taken by another attempt (`AttemptLost`, nothing written), and
+    writes its rows only if the call still holds the same upload and attempt.
+    """
     settings = settings or get_settings()
+    attempt = start_attempt(call_id, settings)
     with session_scope() as session:
         call = get_call(session, call_id)
-        call.status, call.error = CallStatus.RUNNING, None
         source = settings.data_dir / call.source_path
         display_name = call.original_filename or f"call {call_id}"
         analysis_settings = AnalysisSettings(**call.settings)
     token = uuid.uuid4().hex[:8]
     snapshot_dir = snapshot_folder(call_id, token)
     try:
-        info = probe_upload(source, display_name, settings)
-        result = analyze_video(info, classifier, shared_detector(analysis_settings.detector), analysis_settings, progress)
-        if progress:
-            progress("saving snapshots", 0.95)
-        start = time.perf_counter()
-        snapshots = render_snapshots(source, result.timelines, result.track_seconds, result.roles, result.shifts,
-                                     settings.data_dir, snapshot_dir)
-        thumbnails = render_thumbnails(source, result, settings.data_dir, snapshot_dir)
-        result.timings["snapshots"] = time.perf_counter() - start
-        _ensure_review_copy(call_id, info, settings, result.timings, progress)
-        start = time.perf_counter()
-        with session_scope() as session:
-            call = get_call(session, call_id)
-            _clear_results(session, call_id)
-            _write_tracks(session, call_id, result, thumbnails)
-            write_derived(session, call_id, result.timelines, result.shifts, snapshots)
-            call.status = CallStatus.DONE
-            call.partial_note = partial_note(result.decode, info.duration_s)
-            call.duration_s, call.fps = info.duration_s, info.fps
-            call.width, call.height = info.width, info.height
-            call.model_version = getattr(classifier, "version", None)
-            call.faces_found = result.faces_found
-            call.analyzed_at = utcnow()
-            call.error = None if result.faces_found else "no faces found in the recording"
-        result.timings["write"] = time.perf_counter() - start
-        _remove_other_snapshot_dirs(settings.data_dir / snapshot_dir)
+        with Heartbeat(attempt, settings) as heartbeat:
+            def checked(stage: str, fraction: float) -> None:
+                heartbeat.check()
+                if progress:
+                    progress(stage, fraction)
+
+            info = probe_upload(source, display_name, settings)
+            result = analyze_video(info, classifier, shared_detector(analysis_settings.detector), analysis_settings,
+                                   checked)
+            checked("saving snapshots", 0.95)
+            start = time.perf_counter()
+            snapshots = render_snapshots(source, result.timelines, result.track_seconds, result.roles, result.shifts,
+                                         settings.data_dir, snapshot_dir)
+            thumbnails = render_thumbnails(source, result, settings.data_dir, snapshot_dir)
+            result.timings["snapshots"] = time.perf_counter() - start
+            _ensure_review_copy(call_id, info, settings, result.timings, checked)
+            start = time.perf_counter()
+            with session_scope() as session:
+                # First statement of the transaction: the fence (and, on SQLite, the write lock).
+                if not session.execute(update(Call).where(*attempt.fence()).values(
+                        status=CallStatus.DONE, duration_s=info.duration_s, fps=info.fps, width=info.width,
+                        height=info.height, model_version=getattr(classifier, "version", None),
+                        faces_found=result.faces_found, analyzed_at=utcnow(), heartbeat_at=None,
+                        partial_note=partial_note(result.decode, info.duration_s),
+                        error=None if result.faces_found else "no faces found in the recording")).rowcount:
+                    raise AttemptLost(f"call {call_id} was deleted or taken by another analysis")
+                _clear_results(session, call_id)
+                _write_tracks(session, call_id, result, thumbnails)
+                write_derived(session, call_id, result.timelines, result.shifts, snapshots)
+            result.timings["write"] = time.perf_counter() - start
+        remove_stray_files(call_id, settings)  # the stills of the results this attempt replaced
         return result
     except BaseException as error:
         shutil.rmtree(settings.data_dir / snapshot_dir, ignore_errors=True)
-        (settings.data_dir / review_copy_path(call_id)).unlink(missing_ok=True)  # the call may be gone: so is its media
-        message = str(error) if isinstance(error, InputError) else f"{type(error).__name__}: {error}"
+        held = False
+        if not isinstance(error, AttemptLost):
+            message = str(error) if isinstance(error, InputError) else f"{type(error).__name__}: {error}"
+            with session_scope() as session:
+                held = session.execute(update(Call).where(*attempt.fence()).values(
+                    status=CallStatus.FAILED, error=message, heartbeat_at=None)).rowcount == 1
+        if held:
+            (settings.data_dir / review_copy_path(call_id)).unlink(missing_ok=True)
+            raise
+        # Deleted mid-analysis (its file may have gone first: that error is not the file's fault), or taken by
+        # another attempt, which owns the call's files now.
         with session_scope() as session:
-            call = session.get(Call, call_id)
-            if call is not None:
-                call.status, call.error = CallStatus.FAILED, message
-        raise
-
+            gone = session.get(Call, call_id) is None
+        if gone:  # what this attempt wrote after the deletion goes too (ids are never reused)
+            delete_media_folders(call_id, settings.data_dir)
+        if isinstance(error, AttemptLost):
+            raise
+        raise AttemptLost(f"call {call_id} was deleted or taken by another analysis") from error
 
 
 def _ensure_review_copy(call_id: int, info: VideoInfo, settings: Settings, timings: dict[str, float],
@@ -122,6 +144,12 @@ def _ensure_review_copy(call_id: int, info: VideoInfo, settings: Settings, timin
         log.exception("call %s: no playable copy of %s", call_id, info.path.name)
     timings["review copy"] = time.perf_counter() - start
 
+
+
+def delete_media_folders(call_id: int, data_dir: Path) -> None:
+    """Remove a call's per-call folders of derived media (`config.call_media_folders`); the upload is apart."""
+    for folder in call_media_folders(call_id):
+        shutil.rmtree(data_dir / folder, ignore_errors=True)
 
 
 def get_call(session: Session, call_id: int) -> Call:
@@ -184,15 +212,6 @@ def write_derived(session: Session, call_id: int, timelines: dict[str, EmotionTi
     by_time = {(s.role, s.t_s): row.id for s, row in zip(shifts, shift_rows)}
     for snap in snapshots:
         session.add(Snapshot(call_id=call_id, shift_id=by_time.get(snap.pop("shift_key", None)), **snap))
-
-
-
-def _remove_other_snapshot_dirs(keep: Path) -> None:
-    if not keep.parent.is_dir():  # nothing was drawn (no faces)
-        return
-    for folder in keep.parent.iterdir():
-        if folder != keep and folder.is_dir():
-            shutil.rmtree(folder, ignore_errors=True)
 
 
 

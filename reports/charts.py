@@ -10,6 +10,7 @@ line; an hour-long call stays as responsive as a five-minute one.
 
 from __future__ import annotations
 
+import html
 import io
 import math
 from collections.abc import Iterable, Sequence
@@ -141,7 +142,7 @@ def timeline_figure(seconds: pd.DataFrame, shifts: pd.DataFrame, stages: Iterabl
     for name, start, end in stages:
         fig.add_vrect(x0=start, x1=end, fillcolor=STAGE_FILL, line=dict(color="rgba(40,140,235,0.35)", width=1),
                       layer="below", row="all", col=1)
-        fig.add_annotation(x=(start + end) / 2, y=1.0, yref="paper", yanchor="bottom", text=f"<b>{name}</b>",
+        fig.add_annotation(x=(start + end) / 2, y=1.0, yref="paper", yanchor="bottom", text=f"<b>{html.escape(name)}</b>",
                            showarrow=False, font=dict(size=11, color="#1f5fa8"))
     ticks, labels = time_ticks(n_seconds)
     fig.update_xaxes(tickvals=ticks, ticktext=labels, range=[0, n_seconds], showgrid=False)
@@ -193,7 +194,7 @@ def trend_figure(calls: pd.DataFrame, height: int = 300) -> go.Figure:
     calls = calls.sort_values("when")
     fig = go.Figure(go.Scatter(
         x=calls["when"], y=calls["prospect_positive"], mode="lines+markers", line=dict(color=ROLE_COLOURS[PROSPECT], width=2),
-        marker=dict(size=9), customdata=calls["title"], name="prospect likely positive",
+        marker=dict(size=9), customdata=calls["title"].map(html.escape), name="prospect likely positive",
         hovertemplate="%{customdata}<br>%{x|%d %b %Y}: %{y:.0%} likely positive<extra></extra>",
     ))
     fig.update_layout(height=height, margin=dict(l=10, r=10, t=10, b=10), template="plotly_white", font=FONT,
@@ -217,7 +218,7 @@ def team_figure(team: pd.DataFrame, height: int = 300) -> go.Figure:
     """Reps side by side: prospects' likely positive share and negative turns per call."""
     fig = make_subplots(rows=1, cols=2, subplot_titles=("Prospect likely positive (mean per call)",
                                                         "Prospect negative shifts per call"))
-    names: Sequence[str] = team["rep"]
+    names: Sequence[str] = team["rep"].map(html.escape)  # Plotly reads tags in labels: user text is text
     fig.add_trace(go.Bar(x=names, y=team["prospect_positive"], marker_color=ROLE_COLOURS[PROSPECT], name="likely positive",
                          text=[f"{v:.0%}" for v in team["prospect_positive"]], textposition="outside",
                          hovertemplate="%{x}: %{y:.0%}<extra></extra>"), row=1, col=1)

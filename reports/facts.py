@@ -50,6 +50,11 @@ class CallFacts:
     consent_confirmed_at: dt.datetime | None
     consent_note: str | None
     partial_note: str | None = None  # what the recording lacked (cut off, damaged); None: read whole
+    media_purged_at: dt.datetime | None = None  # retention removed the recording, stills and face pictures
+
+    @property
+    def media_purged(self) -> bool:
+        return self.media_purged_at is not None
 
     @property
     def prospect(self) -> str:
@@ -124,7 +129,8 @@ def load_facts(call_id: int) -> CallFacts:
                          call.prospect_company, call.call_date, call.duration_s, call.status, call.error, call.source_path,
                          call.original_filename, call.created_at, call.analyzed_at, call.model_version,
                          (call.settings or {}).get("rep_analysis", True) is not False, call.consent_confirmed_by,
-                         call.consent_confirmed_at, call.consent_note, call.partial_note)
+                         call.consent_confirmed_at, call.consent_note, call.partial_note,
+                         media_purged_at=call.media_purged_at)
 
 
 def load_timeline(call_id: int) -> CallTimeline:

@@ -21,4 +21,4 @@ fi
 .venv/bin/python -m pipeline worker &
 WORKER=$!
 trap 'kill -TERM $WORKER 2>/dev/null; wait $WORKER 2>/dev/null' EXIT INT TERM
-RAPPORT_LOCAL_WORKER=0 .venv/bin/python -m streamlit run dashboard/app.py --server.headless true "$@"
+RAPPORT_LOCAL_WORKER=0 .venv/bin/python -m streamlit run dashboard/server.py --server.headless true "$@"

@@ -6,10 +6,47 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from db.models import Base
-from db.session import get_engine
+from db.session import get_engine, init_db
 
 
 def test_migrated_store_matches_the_models(store):
     with get_engine().connect() as connection:
         diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
     assert diff == []
+
+
+def test_upgrading_a_used_store_keeps_every_row_never_reuses_ids_and_keeps_one_workspace(tmp_path):
+    """A store at 0004 with calls, rows of theirs and two workspace rows (two workers that started at once)."""
+    from sqlalchemy import text
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    init_db(url, "0004")
+    with get_engine(url).begin() as c:
+        for call_id in (1, 2):
+            c.execute(text("INSERT INTO calls (id, title, status, settings, created_at) "
+                           "VALUES (:id, 'c', 'done', '{}', '2026-01-01')"), {"id": call_id})
+            c.execute(text("INSERT INTO jobs (call_id, state, progress, attempts, created_at) "
+                           "VALUES (:id, 'done', 100, 1, '2026-01-01')"), {"id": call_id})
+            c.execute(text("INSERT INTO emotion_seconds (call_id, role, second, face_present, n_frames) "
+                           "VALUES (:id, 'rep', 0, 1, 4)"), {"id": call_id})
+        c.execute(text("INSERT INTO workspace (id, rep_analysis, video_retention_days, data_retention_days, "
+                       "audit_retention_days) VALUES (1, NULL, 30, 365, 730)"))
+        c.execute(text("INSERT INTO workspace (id, rep_analysis, video_retention_days, data_retention_days, "
+                       "audit_retention_days, updated_by, updated_at) VALUES (2, 0, 7, 90, 730, 'ada', '2026-01-02')"))
+    init_db(url)
+    with get_engine(url).begin() as c:
+        assert c.execute(text("SELECT count(*) FROM emotion_seconds")).scalar() == 2  # no cascade in the rebuild
+        assert c.execute(text("SELECT count(*) FROM jobs")).scalar() == 2
+        assert c.execute(text("SELECT id, video_retention_days, updated_by FROM workspace")).all() == [(1, 7, "ada")]
+        c.execute(text("DELETE FROM calls WHERE id = 2"))  # the newest call: plain SQLite would hand 2 out again
+        c.execute(text("INSERT INTO calls (title, status, settings, created_at, attempt) "
+                       "VALUES ('new', 'queued', '{}', '2026-01-03', 0)"))
+        assert c.execute(text("SELECT id FROM calls WHERE title = 'new'")).scalar() == 3
+        assert c.execute(text("SELECT count(*) FROM jobs")).scalar() == 1  # the deleted call's job went with it
+        try:
+            c.execute(text("INSERT INTO workspace (id, video_retention_days, data_retention_days, "
+                           "audit_retention_days) VALUES (2, 30, 365, 730)"))
+        except Exception as error:  # noqa: BLE001 - the schema refuses a second row
+            assert "CHECK constraint failed" in str(error)
+        else:
+            raise AssertionError("a second workspace row was accepted")

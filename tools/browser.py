@@ -31,9 +31,9 @@ def free_port() -> int:
 
 @contextmanager
 def running_app(env: dict[str, str], log: Path, timeout_s: float = 60) -> Iterator[str]:
-    """`streamlit run dashboard/app.py` on a free port; yields its URL once healthy, stops it afterwards."""
+    """`streamlit run dashboard/server.py` on a free port; yields its URL once healthy, stops it afterwards."""
     port = free_port()
-    command = [sys.executable, "-m", "streamlit", "run", str(REPO_ROOT / "dashboard" / "app.py"), "--server.headless", "true",
+    command = [sys.executable, "-m", "streamlit", "run", str(REPO_ROOT / "dashboard" / "server.py"), "--server.headless", "true",
                "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"]
     with log.open("w") as out:
         app = subprocess.Popen(command, cwd=REPO_ROOT, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT)

@@ -124,10 +124,11 @@ def _read_face(path: Path, label: int, source: str, detector) -> LabelledFace | 
         inset = (1 - FER_FACE_FRACTION) / 2
         box = np.array([w * inset, h * inset, w * (1 - inset), h * (1 - inset)], np.float32)
         return LabelledFace(image, box, label, crop_face(image), source, str(path))
-    box = find_face_in_still(image, detector)
-    if box is None:
+    found = find_face_in_still(image, detector)
+    if found is None:
         return None
-    return LabelledFace(image, np.asarray(box, np.float32), label, crop_face(image, box), source, str(path))
+    box, eyes = found.xyxy[0].astype(np.float32), found.keypoints[0, :2]  # read as the pipeline reads it: eye-aligned
+    return LabelledFace(image, box, label, crop_face(image, box, eyes), source, str(path))
 
 
 def _pick(items: list[tuple[Path, int]], per_class: int, seed: int) -> list[tuple[Path, int]]:

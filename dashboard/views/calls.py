@@ -17,6 +17,8 @@ viewer = auth.require_user()
 st.title("Calls")
 ui.hints_caption()
 ui.queue_panel(viewer)
+if ui.no_team_notice(viewer):
+    st.stop()
 
 calls = data.call_stats(data.store_version(), viewer)
 if calls.empty:
@@ -76,7 +78,7 @@ call_id = st.selectbox("Selected call", list(labels), format_func=labels.get, ke
 call = calls[calls["id"] == call_id].iloc[0]
 
 if call["status"] == CallStatus.FAILED:
-    st.warning(f"Analysis failed: {call['error'] or 'unknown error'}", icon=":material/error:")
+    st.warning(f"Analysis failed: {ui.literal(call['error'] or 'unknown error')}", icon=":material/error:")
 with st.container(horizontal=True):
     if call["status"] == CallStatus.DONE:
         ui.open_review_button(call_id, key="calls-open")
@@ -86,16 +88,17 @@ with st.container(horizontal=True):
         try:
             retry_call(call_id)
         except (ValueError, NotFound) as error:
-            st.error(str(error))
+            st.error(ui.literal(error))
         else:
             st.rerun()
-    if st.button("Delete…", icon=":material/delete:", disabled=call["status"] in (CallStatus.QUEUED, CallStatus.RUNNING),
-                 help="Queued or running calls can be deleted once their analysis ends."):
+    if st.button("Delete…", icon=":material/delete:"):
         st.session_state.confirm_delete = call_id
 
 if st.session_state.get("confirm_delete") == call_id and ui.confirmed(
-        "confirm_delete", f"Delete **{call['title']}** for good? The recording, every result, still, stage and "
-        "coaching note of this call go with it.", "Yes, delete"):
+        "confirm_delete", f"Delete **{ui.literal(call['title'])}** for good? The recording, every result, still, stage and "
+        "coaching note of this call go with it"
+        + ("; its analysis is stopped first." if call["status"] in (CallStatus.QUEUED, CallStatus.RUNNING) else "."),
+        "Yes, delete"):
     try:
         delete_call(call_id)
     except NotFound:
@@ -105,5 +108,5 @@ if st.session_state.get("confirm_delete") == call_id and ui.confirmed(
     data.forget_cached()
     del st.session_state.confirm_delete
     del st.session_state.calls_pick
-    st.toast(f"Deleted {call['title']}.", icon=":material/delete:")
+    st.toast(f"Deleted {ui.literal(call['title'])}.", icon=":material/delete:")
     st.rerun()

@@ -18,6 +18,8 @@ from reports.summary import REP_ANALYSIS_WHY
 viewer = auth.require_user()
 st.title("Reps")
 ui.hints_caption()
+if ui.no_team_notice(viewer):
+    st.stop()
 
 
 def rep_analysis_off_note() -> None:

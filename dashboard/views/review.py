@@ -84,14 +84,14 @@ def _jump(t_s: float) -> None:
 
 
 # ----------------------------------------------------------------------------- header
-st.title(facts.title)
+st.title(ui.literal(facts.title))
 when = facts.call_date.strftime("%d %b %Y") if facts.call_date else "date not set"
-st.caption(f"**{facts.rep or 'Rep not set'}** (rep) · **{facts.prospect}** (prospect) · {when} · "
+st.caption(f"**{ui.literal(facts.rep or 'Rep not set')}** (rep) · **{ui.literal(facts.prospect)}** (prospect) · {when} · "
            f"{clock(facts.duration_s or 0)} long")
-st.caption(f":material/verified_user: Participants told the call is analysed: {facts.consent}")
+st.caption(f":material/verified_user: Participants told the call is analysed: {ui.literal(facts.consent)}")
 if facts.status != CallStatus.DONE:
     if facts.status == CallStatus.FAILED:
-        st.error(f"The analysis of this call failed: {facts.error or 'unknown error'}. Retry it from **Calls**.")
+        st.error(f"The analysis of this call failed: {ui.literal(facts.error or 'unknown error')}. Retry it from **Calls**.")
     ui.queue_panel(viewer, [call_id])
     st.stop()
 
@@ -106,7 +106,7 @@ for column, (fmt, label, ending, mime, icon) in zip(st.columns([1, 1, 1, 2]), DO
                            type="primary" if fmt == "pdf" else "secondary")
 ui.hints_caption()
 if facts.error:
-    st.warning(facts.error, icon=":material/visibility_off:")
+    st.warning(ui.literal(facts.error), icon=":material/visibility_off:")
 
 version = data.call_version(viewer, call_id)
 if version is None:  # deleted since the facts were read
@@ -145,7 +145,7 @@ with player_col:
 with points_col:
     with st.container(border=True):
         st.markdown("**Talking points for the one-to-one**")
-        st.markdown("\n".join(f"- {p}" for p in summary.talking_points))
+        st.markdown("\n".join(f"- {ui.literal(p)}" for p in summary.talking_points))
     with st.container(border=True):
         st.markdown("**Share of time in each likely emotion**")
         st.plotly_chart(shares_figure({role: summary.shares[role] for role in facts.roles}),
@@ -189,7 +189,8 @@ with moments_tab:
                 st.image(str(moment.image), width="stretch")
             st.markdown(moment.text)
             for note in notes_at(notes, moment.t_s):
-                st.markdown(f":material/sticky_note_2: {note.text}" + (f" — *{note.author}*" if note.author else ""))
+                st.markdown(f":material/sticky_note_2: {ui.literal(note.text)}"
+                            + (f" — *{ui.literal(note.author)}*" if note.author else ""))
             st.button(f"Play from {clock(moment.t_s)}", key=f"moment-{index}", icon=":material/play_arrow:",
                       on_click=_jump, args=(moment.t_s,))
 
@@ -225,7 +226,7 @@ if editor:
                 add_stage(call_id, name or "", ui.parse_clock(st.session_state.stage_from or "0"),
                           ui.parse_clock(st.session_state.stage_to or str(facts.duration_s or 0)))
             except ValueError as error:
-                st.error(str(error))
+                st.error(ui.literal(error))
             else:
                 st.rerun()
     if stages:
@@ -240,7 +241,7 @@ if editor:
 with notes_tab:
     if editor:
         with st.form("add-note", clear_on_submit=True, border=True):
-            st.markdown(f"**Add a coaching note** as {viewer.display_name}")
+            st.markdown(f"**Add a coaching note** as {ui.literal(viewer.display_name)}")
             here = st.session_state.video_at[1]
             anchors = {float(here): f"Player position ({clock(here)})"}
             anchors.update({m.t_s: f"{clock(m.t_s)} · {m.text}" for m in moments})
@@ -250,7 +251,7 @@ with notes_tab:
                 try:
                     add_note(call_id, at, text, viewer.display_name)
                 except ValueError as error:
-                    st.error(str(error))
+                    st.error(ui.literal(error))
                 else:
                     st.rerun()
     elif not notes:
@@ -258,7 +259,7 @@ with notes_tab:
     for note in notes:
         time_col, text_col, play_col, delete_col = st.columns([1, 6, 1, 1], vertical_alignment="center")
         time_col.markdown(f"**{clock(note.t_s)}**")
-        text_col.markdown(note.text + (f" — *{note.author}*" if note.author else ""))
+        text_col.markdown(ui.literal(note.text) + (f" — *{ui.literal(note.author)}*" if note.author else ""))
         play_col.button("", key=f"play-note-{note.id}", icon=":material/play_arrow:", on_click=_jump, args=(note.t_s,),
                         help="Play from here")
         if editor and delete_col.button("", key=f"delete-note-{note.id}", icon=":material/delete:",
@@ -281,6 +282,8 @@ if editor:
                 with column.container(border=True):
                     if track["thumbnail"] is not None and track["thumbnail"].is_file():
                         st.image(str(track["thumbnail"]), width=120)
+                    elif facts.media_purged:
+                        st.caption(":material/hide_image: Face picture removed by retention")
                     st.caption(f"Face {track['track_no']} · seen {clock(track['first_s'])}–{clock(track['last_s'])}"
                                + (" · set by hand" if track["role_source"] == "manual" else ""))
                     current = track["role"] if track["role"] in options else options[-1]
@@ -297,6 +300,6 @@ if editor:
                     record(viewer.username, "role_change", f"call {call_id}",
                            roles={str(k): v for k, v in roles.items()})
                 except ValueError as error:
-                    st.error(str(error))
+                    st.error(ui.literal(error))
                 else:
                     st.rerun()

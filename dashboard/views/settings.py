@@ -37,7 +37,7 @@ elif st.button("Save rep analysis", icon=":material/save:", disabled=choice == c
     st.toast(f"Rep analysis is now {'on' if choice else 'off'} for new calls.", icon=":material/privacy_tip:")
     st.rerun()
 if workspace.updated_by and workspace.updated_at:
-    st.caption(f"Last changed by {workspace.updated_by} on {workspace.updated_at:%Y-%m-%d %H:%M} UTC.")
+    st.caption(f"Last changed by {ui.literal(workspace.updated_by)} on {workspace.updated_at:%Y-%m-%d %H:%M} UTC.")
 
 st.subheader("Retention")
 with st.form("retention", border=True):
@@ -90,7 +90,7 @@ with add_col.form("add-user", clear_on_submit=True, border=True):
                      rep_name=rep_name if role == "rep" else None, display_name=display_name.strip() or None,
                      by=viewer.username)
         except ValueError as error:
-            st.error(str(error))
+            st.error(ui.literal(error))
         else:
             st.rerun()
 with active_col.container(border=True):
@@ -102,7 +102,7 @@ with active_col.container(border=True):
         try:
             set_user_active(who, not status[who], by=viewer.username)
         except ValueError as error:
-            st.error(str(error))
+            st.error(ui.literal(error))
         else:
             st.rerun()
     st.caption("A deactivated user is signed out at their next click and cannot sign in; their audit trail stays.")
@@ -114,9 +114,9 @@ with active_col.container(border=True):
                 try:
                     set_password(who, new_password, by=viewer.username)
                 except ValueError as error:
-                    st.error(str(error))
+                    st.error(ui.literal(error))
                 else:
-                    st.success(f"Password of {who} reset: hand it over in person or by phone.")
+                    st.success(f"Password of {ui.literal(who)} reset: hand it over in person or by phone.")
 
 # ----------------------------------------------------------------------------- reps
 st.subheader("Reps")
@@ -144,12 +144,12 @@ else:
         try:
             n_calls = delete_rep(rep_id)
         except (ValueError, NotFound) as error:
-            st.error(str(error))
+            st.error(ui.literal(error))
         else:
             record(viewer.username, "rep_delete", f"rep {rep_id}", calls=n_calls)
             data.forget_cached()
             del st.session_state.confirm_rep_delete
-            st.toast(f"Deleted {names[rep_id]} and {n_calls} call(s).", icon=":material/delete:")
+            st.toast(f"Deleted {ui.literal(names[rep_id])} and {n_calls} call(s).", icon=":material/delete:")
             st.rerun()
 
 # ----------------------------------------------------------------------------- audit log

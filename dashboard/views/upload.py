@@ -8,17 +8,17 @@ its content (`create_call`), and nothing typed here reaches a shell or a path.
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 import tempfile
 from pathlib import Path
 
 import streamlit as st
 
 from config import VIDEO_EXTENSIONS, get_settings
+from calls.intake import write_upload
 from dashboard import auth, data, ui
 from jobs.queue import enqueue_call
 from pipeline.analyze import AnalysisSettings
-from pipeline.errors import InputError
+from pipeline.errors import InputError, StorageFull
 from pipeline.roles import REP_POSITIONS
 from reports.summary import REP_ANALYSIS_WHY
 
@@ -29,6 +29,8 @@ settings = get_settings()
 st.title("Upload a call")
 if not viewer.can_change:
     st.info("Uploading is for managers and admins: ask your manager to upload a call.", icon=":material/lock:")
+    st.stop()
+if ui.no_team_notice(viewer):  # a call they uploaded would belong to no team: they could not see it
     st.stop()
 st.info("**Consent first.** Only upload calls where everyone on the call was told it is recorded and that their "
         "expressions are analysed for coaching. The analysis gives likely emotions as coaching hints, not verdicts.",
@@ -65,27 +67,28 @@ if submitted:
     elif not rep and not viewer.is_admin:
         st.error("Pick the rep on this call: you see the calls of your team's reps only.")
     elif rep and data.rep_elsewhere(viewer, rep):
-        st.error(f"**{rep}** is a rep of another team: pick one of your reps, or ask an admin.")
+        st.error(f"**{ui.literal(rep)}** is a rep of another team: pick one of your reps, or ask an admin.")
     else:
         incoming = settings.data_dir / "incoming"
         incoming.mkdir(parents=True, exist_ok=True)
         # The upload's own name is display text only; the bytes go to a temp file with a name of our choosing.
         with tempfile.NamedTemporaryFile(dir=incoming, suffix=".upload", delete=True) as temp:
-            shutil.copyfileobj(upload, temp)
-            temp.flush()
             analysis = AnalysisSettings(fps=settings.analysis_fps, detector=settings.detector, rep_position=position,
                                         min_shift_seconds=settings.min_shift_seconds)  # rep analysis: the workspace's
             try:
+                write_upload(upload, temp, upload.name)  # a full disk: StorageFull, and the temp file goes
                 call_id, _ = enqueue_call(Path(temp.name), title=title.strip() or None, rep=rep, call_date=call_date,
                                           prospect_name=prospect_name.strip() or None,
                                           prospect_company=prospect_company.strip() or None,
                                           original_filename=upload.name, analysis=analysis, team=viewer.team,
                                           consent_confirmed_by=viewer.username, consent_note=consent_note)
+            except StorageFull as error:  # names the upload; nothing of it was kept
+                st.error(ui.literal(error), icon=":material/hard_drive:")
             except InputError as error:  # names upload.name (passed as original_filename), as the CLI does
-                st.error(str(error), icon=":material/error:")
+                st.error(ui.literal(error), icon=":material/error:")
             else:
                 st.session_state.setdefault("uploads", []).append(call_id)
-                st.toast(f"{upload.name} is queued for analysis.", icon=":material/schedule:")
+                st.toast(f"{ui.literal(upload.name)} is queued for analysis.", icon=":material/schedule:")
 
 ui.queue_panel(viewer, st.session_state.get("uploads"))
 st.caption("You can leave this page: analysis carries on in the background and finished calls appear under **Calls**.")
