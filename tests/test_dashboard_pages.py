@@ -5,6 +5,8 @@ What other roles may see, and sign-in itself, are tested in test_privacy_dashboa
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import streamlit as st
 from sqlalchemy import select
@@ -55,8 +57,10 @@ def test_review_page_shows_numbers_talking_points_moments_and_likely_wording(see
     assert "likely" in texts(at) and "not verdicts" in texts(at) and "accuracy" in texts(at)
     assert [m.label for m in at.metric][:2] == ["Prospect likely positive", "Prospect mood, first → last third"]
     assert "Talking points" in texts(at)
-    assert any(tab.label.startswith("Key moments (") for tab in at.tabs)
+    assert [tab.label for tab in at.tabs] == ["Key moments", "Script stages", "Coaching notes", "Fix roles"]
     assert any(b.label.startswith("Play from") for b in at.button)
+    badges = [m.value for m in at.markdown if "-badge[" in m.value]  # each key-moment card names its likely emotion
+    assert badges and all(re.search(r"· likely (angry|disgust|fear|happy|sad|surprise|neutral) \(", b) for b in badges), badges
 
 
 def test_review_page_opens_the_call_named_in_the_address(seeded):
@@ -68,11 +72,13 @@ def test_review_page_opens_the_call_named_in_the_address(seeded):
     assert at.title[0].value == other.title
 
 
-def test_choosing_a_moment_moves_the_player(seeded):
+def test_choosing_a_moment_moves_the_player_and_the_note_time(seeded):
     at = page("review", call_id=seeded["main"].call_id)
     play = next(b for b in at.button if b.label.startswith("Play from"))
     at = play.click().run()
-    assert at.session_state.video_at[1] > 0
+    second = at.session_state.video_at[1]
+    assert second > 0 and at.session_state.seek_seq == 1  # a new seek for the player bridge
+    assert at.text_input(key="note_at").value == play.label.removeprefix("Play from ")
 
 
 def test_marking_a_stage_stores_it_and_shows_the_prospect_per_stage(seeded):
@@ -86,6 +92,7 @@ def test_marking_a_stage_stores_it_and_shows_the_prospect_per_stage(seeded):
     at = next(b for b in at.button if b.label == "Add stage").click().run()
     assert not at.exception, at.exception
     assert not at.error, [e.value for e in at.error]
+    assert at.text_input(key="stage_from").value == "" and at.text_input(key="stage_to").value == ""  # emptied
     with session_scope() as session:
         assert session.scalar(select(ScriptStage).where(ScriptStage.call_id == call_id, ScriptStage.end_s == 20))
     stage_table = at.dataframe[0].value
@@ -101,16 +108,27 @@ def test_a_stage_overlapping_another_is_refused_with_a_message(seeded):
     assert any("overlaps" in e.value for e in at.error)
 
 
-def test_a_coaching_note_is_saved_at_the_chosen_moment(seeded):
+def test_a_coaching_note_is_saved_at_any_second_and_the_form_empties(seeded):
     call_id = seeded["main"].call_id
     at = page("review", call_id=call_id)
-    at.text_area[0].input("Slow down before the price.")
+    at.text_input(key="note_at").input("0:09")  # no moment was detected there
+    at.text_area(key="note_text").input("Slow down before the price.")
     at = next(b for b in at.button if b.label == "Save note").click().run()
     assert not at.exception
     with session_scope() as session:
         note = session.scalar(select(CoachingNote).where(CoachingNote.text == "Slow down before the price."))
-    assert note is not None and note.author == USERS["ada"][1] and note.t_s == 0  # the signed-in user wrote it
+    assert note is not None and note.author == USERS["ada"][1] and note.t_s == 9  # the signed-in user wrote it
     assert "Slow down before the price." in texts(at)
+    assert at.text_area(key="note_text").value == "" and at.text_input(key="note_at").value == "0:09"
+
+
+def test_a_note_after_the_end_of_the_call_is_refused(seeded):
+    at = page("review", call_id=seeded["main"].call_id)
+    at.text_input(key="note_at").input("9:00")
+    at.text_area(key="note_text").input("Too late.")
+    at = next(b for b in at.button if b.label == "Save note").click().run()
+    assert any("after the end of the call (4:00)" in e.value for e in at.error)
+    assert at.text_area(key="note_text").value == "Too late."  # kept, to fix the time
 
 
 def test_swapping_roles_rebuilds_the_rows(seeded):

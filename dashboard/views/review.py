@@ -6,8 +6,11 @@ Reps read; stages, notes and roles are for managers and admins. Opening a call a
 downloading a file are audited.
 
 Every jump (a chart point, a shift marker, a moment, a note) goes through `_jump`,
-which sets the player's start time; a box drawn across the chart fills in the
-stage form. Heavy data comes from `dashboard.data` caches, so a rerun after the
+which sets the player's start time and hands `dashboard.player` a new seek: the
+browser's player moves there, plays and scrolls into view. Where the user pauses
+(or the last jump) fills in the coaching note's time; a box drawn across the chart
+fills in the stage form. The tabs keep their place across edits (stable labels,
+one key), and a saved stage or note empties its form. Heavy data comes from `dashboard.data` caches, so a rerun after the
 first load only re-reads the small, editable rows.
 """
 
@@ -22,6 +25,7 @@ import streamlit as st
 
 from dashboard import auth, data, ui
 from dashboard.charts import shares_figure
+from dashboard.player import Seek, player_bridge
 from db.models import CallStatus
 from pipeline.calls import add_note, add_stage, clock, delete_note, delete_stage, reassign_roles
 from pipeline.exports import export
@@ -30,6 +34,7 @@ from pipeline.report import (REP_ANALYSIS_OFF, STAGE_NAMES, load_moments, load_n
                              notes_at)
 from pipeline.roles import PROSPECT, REP
 
+TAB_LABELS = ("Key moments", "Script stages", "Coaching notes")
 BADGE_COLOURS = {"positive": "green", "negative": "red", "neutral": "gray"}
 DOWNLOADS = (  # (format, label, file name ending, mime type, icon)
     ("pdf", "PDF report", "coaching-report.pdf", "application/pdf", ":material/picture_as_pdf:"),
@@ -73,12 +78,27 @@ st.session_state.call_id = st.session_state.review_pick = call_id
 st.sidebar.selectbox("Call", list(labels), format_func=labels.get, key="review_pick", on_change=_choose)
 st.query_params["call"] = str(call_id)
 
-if st.session_state.get("video_at", (None, 0))[0] != call_id:
+if st.session_state.get("video_at", (None, 0))[0] != call_id:  # another call: start at its beginning
     st.session_state.video_at = (call_id, 0)
+    st.session_state.note_at = clock(0)
 
 
 def _jump(t_s: float) -> None:
-    st.session_state.video_at = (call_id, max(0, int(t_s)))
+    """Play from `t_s`: the player seeks, plays and comes into view; a new note defaults to this second."""
+    second = max(0, int(t_s))
+    st.session_state.video_at = (call_id, second)
+    st.session_state.seek_seq = st.session_state.get("seek_seq", 0) + 1
+    st.session_state.note_at = clock(second)
+
+
+player_key = f"player-{call_id}"
+
+
+def _on_pause() -> None:
+    """The user paused (or scrubbed while paused): a new note defaults to that second."""
+    position = st.session_state[player_key].get("position")
+    if position is not None:
+        st.session_state.note_at = clock(position)
 
 
 # ----------------------------------------------------------------------------- header
@@ -133,7 +153,10 @@ with player_col:
     recording = data.video(call_id, facts.source_path)
     if recording is not None:
         st.video(recording.data, format=recording.mime, start_time=st.session_state.video_at[1])
-        st.caption(f"Playing from {clock(st.session_state.video_at[1])} · pick any moment below to jump there.")
+        seq = st.session_state.get("seek_seq", 0)
+        player_bridge(Seek(st.session_state.video_at[1], seq) if seq else None, player_key, _on_pause)
+        st.caption(f"Playing from {clock(st.session_state.video_at[1])} · click a chart point, a shift marker or a "
+                   "moment to play from there; pause to pin a coaching note at that second.")
     else:
         st.info("The recording can't be played here (retention removed it, or no playable copy could be made); "
                 "every chart, still and number below still applies.", icon=":material/videocam_off:")
@@ -167,18 +190,20 @@ st.caption("Click a point or a ▲▼● shift marker to play the call from ther
 
 # ----------------------------------------------------------------------------- details
 editor = viewer.can_change  # reps read: no stage, note or role editing
-tabs = st.tabs([f"Key moments ({len(moments)})", f"Script stages ({len(stages)})", f"Coaching notes ({len(notes)})"]
-               + (["Fix roles"] if editor else []))
+# Stable labels and a key: the open tab survives adding a stage or note and swapping roles (counts would rename it).
+tabs = st.tabs(list(TAB_LABELS) + (["Fix roles"] if editor else []), key="review_tab", on_change="rerun")
 moments_tab, stages_tab, notes_tab = tabs[:3]
 
 with moments_tab:
+    st.caption(f"{len(moments)} key moments · {len(stages)} script stages · {len(notes)} coaching notes")
     if not moments:
         st.info("No key moments: neither face showed a sustained change of likely emotion.")
     grid = st.columns(3)
     for index, moment in enumerate(moments):
         with grid[index % 3].container(border=True):
-            label = moment.direction or "strong moment"
-            st.badge(f"{clock(moment.t_s)} · {(moment.role or '').capitalize()} · {label}",
+            label = f"likely {moment.emotion}" if moment.emotion else "face not read"
+            kind = f"{moment.direction} shift" if moment.direction else "strong moment"
+            st.badge(f"{clock(moment.t_s)} · {(moment.role or '').capitalize()} · {label} ({kind})",
                      color=BADGE_COLOURS.get(moment.direction, "blue"))
             if moment.image.is_file():
                 st.image(str(moment.image), width="stretch")
@@ -208,10 +233,13 @@ with stages_tab:
         st.caption("No script stages marked on this call.")
 
 if editor:
+    if st.session_state.pop("_stage_saved", False):  # an empty form for the next stage
+        st.session_state.stage_from = st.session_state.stage_to = ""
+        st.session_state.stage_name = STAGE_NAMES[0]
     add_col, remove_col = stages_tab.columns([3, 2])
     with add_col.form("add-stage", border=True):
         st.markdown("**Mark a stage**")
-        name = st.selectbox("Stage", STAGE_NAMES, accept_new_options=True)
+        name = st.selectbox("Stage", STAGE_NAMES, accept_new_options=True, key="stage_name")
         a, b = st.columns(2)
         a.text_input("From (m:ss)", key="stage_from", placeholder="0:00")
         b.text_input("To (m:ss)", key="stage_to", placeholder=clock(facts.duration_s or 0))
@@ -222,6 +250,7 @@ if editor:
             except ValueError as error:
                 st.error(str(error))
             else:
+                st.session_state._stage_saved = True
                 st.rerun()
     if stages:
         with remove_col.container(border=True):
@@ -234,19 +263,23 @@ if editor:
 
 with notes_tab:
     if editor:
-        with st.form("add-note", clear_on_submit=True, border=True):
+        if st.session_state.pop("_note_saved", False):  # an empty note for the next one; the time stays
+            st.session_state.note_text = ""
+        with st.form("add-note", border=True):
             st.markdown(f"**Add a coaching note** as {viewer.display_name}")
-            here = st.session_state.video_at[1]
-            anchors = {float(here): f"Player position ({clock(here)})"}
-            anchors.update({m.t_s: f"{clock(m.t_s)} · {m.text}" for m in moments})
-            at = st.selectbox("At", list(anchors), format_func=anchors.get)
-            text = st.text_area("Note", placeholder="What should the rep keep doing, or try differently here?")
+            at_col, text_col = st.columns([1, 5])
+            at_col.text_input("At (m:ss)", key="note_at",
+                              help="Where the player was last paused, or the moment you last jumped to; any second.")
+            text_col.text_area("Note", key="note_text",
+                               placeholder="What should the rep keep doing, or try differently here?")
             if st.form_submit_button("Save note", icon=":material/sticky_note_2:"):
                 try:
-                    add_note(call_id, at, text, viewer.display_name)
+                    add_note(call_id, ui.parse_clock(st.session_state.note_at or "0"), st.session_state.note_text,
+                             viewer.display_name)
                 except ValueError as error:
                     st.error(str(error))
                 else:
+                    st.session_state._note_saved = True
                     st.rerun()
     elif not notes:
         st.caption("No coaching notes on this call yet.")
