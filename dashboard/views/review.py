@@ -91,7 +91,7 @@ def _jump(t_s: float) -> None:
     st.session_state.note_at = clock(second)
 
 
-player_key = f"player-{call_id}"
+player_key, chart_key = f"player-{call_id}", f"timeline-{call_id}"
 
 
 def _on_pause() -> None:
@@ -154,7 +154,8 @@ with player_col:
     if recording is not None:
         st.video(recording.data, format=recording.mime, start_time=st.session_state.video_at[1])
         seq = st.session_state.get("seek_seq", 0)
-        player_bridge(Seek(st.session_state.video_at[1], seq) if seq else None, player_key, _on_pause)
+        player_bridge(Seek(st.session_state.video_at[1], seq) if seq else None, player_key, _on_pause,
+                      charts=f".st-key-{chart_key}")
         st.caption(f"Playing from {clock(st.session_state.video_at[1])} · click a chart point, a shift marker or a "
                    "moment to play from there; pause to pin a coaching note at that second.")
     else:
@@ -170,7 +171,6 @@ with points_col:
                         config={"displayModeBar": False}, key="shares")
 
 # ----------------------------------------------------------------------------- timelines
-chart_key = f"timeline-{call_id}"
 
 
 def _on_chart_select() -> None:
