@@ -537,7 +537,13 @@ def build_pdf(call_id: int) -> bytes:
 
 # ----------------------------------------------------------------------------- HTML
 def build_html(call_id: int) -> str:
-    """The report as one standalone HTML file: interactive charts (plotly.js inlined), stills embedded."""
+    """The report as one standalone HTML file: interactive charts, stills embedded; it needs no network.
+
+    plotly.js is inlined once, in the head, so every chart below it can draw (a chart placed before the
+    library's script would stay blank: "Plotly is not defined").
+    """
+    from plotly.offline import get_plotlyjs
+
     from dashboard.charts import shares_figure, timeline_figure
 
     facts, timeline, stages, notes = load_facts(call_id), load_timeline(call_id), load_stages(call_id), load_notes(call_id)
@@ -546,7 +552,7 @@ def build_html(call_id: int) -> str:
     chart = timeline_figure(timeline.seconds, timeline.shifts, [(s.name, s.start_s, s.end_s) for s in stages],
                             roles=facts.roles)
     chart.update_layout(dragmode="zoom")
-    chart_html = chart.to_html(full_html=False, include_plotlyjs=True, config={"displaylogo": False})
+    chart_html = chart.to_html(full_html=False, include_plotlyjs=False, config={"displaylogo": False})
     shares = {role: summary.shares[role] for role in facts.roles}
     shares_html = shares_figure(shares).to_html(full_html=False, include_plotlyjs=False, config={"displaylogo": False})
     rep_off_html = "" if facts.rep_analysis else f'<p class="off">{esc(REP_ANALYSIS_OFF)}</p>'
@@ -582,7 +588,8 @@ th {{ background: #e8f0fa; }}
 .moment {{ display: flex; gap: 1rem; margin: .8rem 0; align-items: flex-start; }}
 .moment img {{ width: 320px; border-radius: 6px; }}
 .off {{ border-left: 4px solid #6c757d; padding: .3rem .8rem; background: #f4f5f7; }}
-</style></head>
+</style>
+<script type="text/javascript">{get_plotlyjs()}</script></head>
 <body>
 <h1>Coaching report: {esc(facts.title)}</h1>
 <p class="hint">{esc(HINTS_NOT_VERDICTS)} {esc(model_accuracy())}</p>

@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -13,6 +14,7 @@ import pytest
 from pypdf import PdfReader
 
 from config import EMOTIONS
+from dashboard.browser import CHROMIUM, chromium
 from db.models import EmotionSecond
 from db.session import session_scope
 from pipeline import report
@@ -136,6 +138,24 @@ def test_html_report_is_standalone_with_the_charts_data(call):
     assert "data:image/jpeg;base64," in page
     for point in report.summarize(call.call_id).talking_points:
         assert report.html.escape(point) in page
+
+
+@pytest.mark.skipif(not Path(CHROMIUM).is_file(), reason="needs Debian's chromium (apt-get install chromium)")
+def test_html_report_draws_every_chart_offline_in_a_browser(call, tmp_path):
+    path = tmp_path / "report.html"
+    path.write_text(report.build_html(call.call_id))
+    with chromium() as page:
+        errors, requests = [], []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.route("**/*", lambda route: (requests.append(route.request.url), route.abort())
+                   if not route.request.url.startswith(("file:", "data:")) else route.continue_())
+        page.goto(path.as_uri())
+        page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot').length === 2")
+        drawn = page.evaluate("() => [...document.querySelectorAll('.js-plotly-plot')]"
+                              ".map(gd => gd.querySelectorAll('.trace').length)")
+    assert not errors, errors  # e.g. "Plotly is not defined"
+    assert not requests, requests  # nothing fetched from the network
+    assert len(drawn) == 2 and all(n > 0 for n in drawn), drawn  # the share bars and the timelines both drawn
 
 
 def test_csv_download_is_the_pipeline_export_with_a_row_per_second_and_role(call):
