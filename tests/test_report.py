@@ -68,6 +68,27 @@ def test_summary_numbers(timeline):
     assert "most positive during close" in points
 
 
+def test_unseen_seconds_are_not_counted_as_not_positive():
+    """A prospect happy for 20 s who then leaves the frame did not "cool down"; the sample is said."""
+    seconds = pd.DataFrame(_rows("rep", ["neutral"] * 30) + _rows("prospect", ["happy"] * 20 + [None] * 10))
+    summary = summarize_timeline(Timeline(seconds, pd.DataFrame(columns=["role", "t_s", "direction"])))
+    first, last = summary.prospect_thirds
+    assert (first.positive, first.seconds, last.seconds) == (1.0, 10, 0)
+    assert summary.mood["prospect"].positive == 1.0 and summary.seen_seconds == {"rep": 30, "prospect": 20}
+    points = " ".join(summary.talking_points)
+    assert "likely cooled down" not in points and "in the last" not in points
+    assert "hardly read in the last third" in points
+
+
+def test_a_negative_stage_is_not_praised_as_the_most_positive():
+    """A crying intro, then the prospect's camera off: nothing to praise, whatever stage ranks first."""
+    seconds = pd.DataFrame(_rows("rep", ["neutral"] * 40) + _rows("prospect", ["sad"] * 15 + [None] * 25))
+    stages = (Stage(1, "intro", 0, 15), Stage(2, "demo", 15, 40))
+    summary = summarize_timeline(Timeline(seconds, pd.DataFrame(columns=["role", "t_s", "direction"])), stages)
+    assert summary.stages[1].mood.seconds == 0 and summary.stages[0].mood.seconds == 15
+    assert "most positive" not in " ".join(summary.talking_points)
+
+
 def test_a_call_without_a_visible_prospect_says_so_and_nothing_else(timeline):
     seconds = timeline.seconds.copy()
     prospect = seconds["role"] == "prospect"
@@ -114,7 +135,8 @@ def test_pdf_report_has_the_facts_numbers_points_moments_and_wording(call, tmp_p
     for point in summary.talking_points:
         assert re.sub(r"\s+", " ", point) in text
     assert "not verdicts" in text and "Model accuracy: 66% on FER2013 val faces" in text
-    assert f"{summary.mood['prospect'].positive:.0%} of seen time" in text
+    assert (f"{summary.mood['prospect'].positive:.0%} of the {summary.seen_seconds['prospect']} s their face was read"
+            in re.sub(r"\s+", " ", text))
     for stage in ("intro", "discovery", "demo", "pricing", "close"):
         assert stage in text
     assert "Key moments" in text and "likely" in text

@@ -137,13 +137,20 @@ first = summary.first_positive_shift
 m1, m2, m3, m4 = st.columns(4, border=True)
 m1.metric("Prospect likely positive", f"{summary.mood[PROSPECT].positive:.0%}",
           help="Share of the time the prospect's face was read that their most likely emotion was happy or surprise.")
-m2.metric("Prospect mood, first → last third", f"{start.positive:.0%} → {end.positive:.0%}",
-          delta=f"{(end.positive - start.positive) * 100:+.0f} pts likely positive")
+thirds_read = f"Read {start.seconds} s of the prospect's face in the first third, {end.seconds} s in the last."
+if start.comparable and end.comparable:
+    m2.metric("Prospect mood, first → last third", f"{start.positive:.0%} → {end.positive:.0%}",
+              delta=f"{(end.positive - start.positive) * 100:+.0f} pts likely positive", help=thirds_read)
+else:  # an absent face is not "not positive"
+    m2.metric("Prospect mood, first → last third", "too little seen", help=thirds_read)
 m3.metric("First positive prospect shift", clock(first["t_s"]) if first else "none",
           help="When the prospect's most likely emotion first turned positive and held for a few seconds.")
 m4.metric("Negative shifts · " + ", ".join(reversed(facts.roles)),
           " · ".join(str(summary.negative_shifts[role]) for role in reversed(facts.roles)),
           help="Times the most likely emotion turned more negative (e.g. happy → neutral, neutral → sad) and held.")
+st.caption(f"Shares count only the seconds a face was seen and read: the prospect's "
+           f"{summary.seen_seconds[PROSPECT]} s of {summary.n_seconds} s"
+           + (f", the rep's {summary.seen_seconds[REP]} s." if facts.rep_analysis else "."))
 if not facts.rep_analysis:
     st.info(REP_ANALYSIS_OFF, icon=":material/visibility_off:")
 
