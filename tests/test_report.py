@@ -76,7 +76,7 @@ def test_unseen_seconds_are_not_counted_as_not_positive():
     assert (first.positive, first.seconds, last.seconds) == (1.0, 10, 0)
     assert summary.mood["prospect"].positive == 1.0 and summary.seen_seconds == {"rep": 30, "prospect": 20}
     points = " ".join(summary.talking_points)
-    assert "likely cooled down" not in points and "in the last" not in points
+    assert "likely cooled down" not in points and "→ 0%" not in points
     assert "hardly read in the last third" in points
 
 
