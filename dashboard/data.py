@@ -32,7 +32,7 @@ from db.session import session_scope
 from pipeline.calls import NotFound
 from pipeline.jobs import latest_job
 from pipeline.privacy import Principal, can_see_call, get_workspace, rep_analysis_enabled, visible_calls
-from pipeline.report import (CallFacts, CallSummary, Stage, Timeline, load_facts, load_timeline, mood_of,
+from pipeline.report import (READABLE, CallFacts, CallSummary, Stage, Timeline, load_facts, load_timeline, mood_of,
                              shares_from_counts, summarize_timeline)
 from pipeline.roles import PROSPECT, REP
 from pipeline.review_copy import review_copy_path
@@ -134,6 +134,8 @@ def call_stats(version: str, viewer: Principal) -> pd.DataFrame:
     """One row per call `viewer` may see: facts, status and headline numbers (likely-emotion shares per role, shifts).
 
     `rep_analysis` is False for calls whose rep was not classified: their rep shares are empty, not zero.
+    `prospect_seen_s` is how many seconds of the prospect's face were read: the sample behind the shares and the
+    time that rates (shifts per 10 minutes) are taken over.
     """
     with session_scope() as session:
         ids = _visible_ids(session, viewer)
@@ -144,7 +146,7 @@ def call_stats(version: str, viewer: Principal) -> pd.DataFrame:
         rep_off = {call_id for call_id, settings in session.execute(select(Call.id, Call.settings).where(Call.id.in_(ids)))
                    if (settings or {}).get("rep_analysis") is False}
         counts = session.execute(select(EmotionSecond.call_id, EmotionSecond.role, EmotionSecond.dominant, func.count())
-                                 .where(EmotionSecond.dominant.is_not(None), EmotionSecond.call_id.in_(ids))
+                                 .where(READABLE, EmotionSecond.call_id.in_(ids))
                                  .group_by(EmotionSecond.call_id, EmotionSecond.role, EmotionSecond.dominant)).all()
         shifts = session.execute(select(Shift.call_id, Shift.role, Shift.direction, func.count())
                                  .where(Shift.call_id.in_(ids)).group_by(Shift.call_id, Shift.role, Shift.direction)).all()
@@ -155,7 +157,9 @@ def call_stats(version: str, viewer: Principal) -> pd.DataFrame:
     for call_id in calls["id"]:
         row: dict = {"id": call_id, "rep_analysis": call_id not in rep_off}
         for role in (REP, PROSPECT):
-            shares = shares_from_counts(by_call.get((call_id, role), {}))
+            counts = by_call.get((call_id, role), {})
+            shares = shares_from_counts(counts)
+            row[f"{role}_seen_s"] = sum(counts.values())
             row.update({f"{role}_{e}": shares[e] for e in EMOTIONS})
             mood = mood_of(shares)
             row[f"{role}_positive"], row[f"{role}_negative"] = mood.positive, mood.negative
@@ -169,6 +173,31 @@ def call_stats(version: str, viewer: Principal) -> pd.DataFrame:
     out = calls.merge(pd.DataFrame(rows), on="id", how="left")
     out["when"] = pd.to_datetime(out["call_date"].fillna(out["created_at"].dt.date))
     return out.sort_values(["when", "id"], ascending=False).reset_index(drop=True)
+
+
+RATE_SECONDS = 600  # rates are per 10 minutes of read prospect time: long and short calls compare fairly
+MIN_SEEN_MINUTES_TO_COMPARE = 10.0  # read prospect minutes a rep needs before their numbers are compared with others'
+
+
+def team_table(calls: pd.DataFrame) -> pd.DataFrame:
+    """One row per rep from `call_stats` rows (analysed calls with a rep), weighted by read prospect time.
+
+    Columns: rep, calls, seen_minutes (read prospect time, the sample), prospect_positive (share of those
+    seconds, 0-1), negative_shifts_per_10min, enough (seen_minutes >= MIN_SEEN_MINUTES_TO_COMPARE), and the
+    rep's own likely-emotion shares (mean over calls with rep analysis on; NaN where none).
+    """
+    rows = []
+    for rep, mine in calls.groupby("rep"):
+        seen_s = float(mine["prospect_seen_s"].sum())
+        rows.append({"rep": rep, "calls": len(mine), "seen_minutes": seen_s / 60,
+                     "prospect_positive": float((mine["prospect_positive"] * mine["prospect_seen_s"]).sum() / seen_s)
+                     if seen_s else float("nan"),
+                     "negative_shifts_per_10min": float(mine["negative_shifts"].sum() * RATE_SECONDS / seen_s)
+                     if seen_s else float("nan"),
+                     "enough": seen_s / 60 >= MIN_SEEN_MINUTES_TO_COMPARE,
+                     **{e: mine[f"rep_{e}"].mean() for e in EMOTIONS}})
+    return pd.DataFrame(rows, columns=["rep", "calls", "seen_minutes", "prospect_positive", "negative_shifts_per_10min",
+                                       "enough", *EMOTIONS])
 
 
 def done_calls(viewer: Principal) -> list[tuple[int, str]]:

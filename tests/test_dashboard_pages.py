@@ -191,6 +191,7 @@ def test_reps_page_shows_one_rep_and_the_team(seeded):
     at = page("reps", reps_pick="Priya Natarajan")
     assert not at.exception
     assert at.metric[0].label == "Calls analysed" and int(at.metric[0].value) >= 1
+    assert at.metric[2].label == "Prospect negative shifts per 10 min"
     assert len(at.get("plotly_chart")) == 4
 
 
@@ -201,3 +202,29 @@ def test_app_navigation_runs_with_every_page(seeded):
     for view in ("review", "reps", "upload", "settings"):
         at.switch_page(f"views/{view}.py").run()
         assert not at.exception and at.title[0].value, view
+
+
+def test_team_rates_are_per_10_minutes_of_read_prospect_time_with_the_sample():
+    import pandas as pd
+
+    from config import EMOTIONS
+    from dashboard.data import team_table
+
+    calls = pd.DataFrame({  # a 4-minute call with 5 negative shifts against three 20-s calls without any
+        "rep": ["Ana", "Ben", "Ben", "Ben"], "prospect_seen_s": [240, 20, 20, 10],
+        "prospect_positive": [0.5, 1.0, 0.0, 0.0], "negative_shifts": [5, 0, 0, 1],
+        **{f"rep_{e}": [0.1] * 4 for e in EMOTIONS}})
+    team = team_table(calls).set_index("rep")
+    assert team.loc["Ana", "negative_shifts_per_10min"] == pytest.approx(5 * 600 / 240)
+    assert team.loc["Ben", "negative_shifts_per_10min"] == pytest.approx(1 * 600 / 50)
+    assert team.loc["Ben", "prospect_positive"] == pytest.approx(20 / 50)  # weighted by read time, not per call
+    assert team.loc["Ben", "calls"] == 3 and team.loc["Ben", "seen_minutes"] == pytest.approx(50 / 60)
+    assert not team.loc["Ana", "enough"] and not team.loc["Ben", "enough"]  # 4 min and 50 s: too little to compare
+
+
+def test_reps_page_warns_when_a_sample_is_too_small(seeded):
+    seed_call(title="Short intro", rep="Newbie Nora", duration_s=20, seed=11)
+    at = page("reps")
+    assert not at.exception
+    assert any("Too little to compare" in w.value and "Newbie Nora" in w.value for w in at.warning)
+    assert any("per 10 minutes" in c.value for c in at.caption)
