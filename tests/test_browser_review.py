@@ -92,3 +92,56 @@ def test_clicking_a_shift_marker_or_a_moment_plays_it_and_a_note_lands_on_the_pa
     with session_scope() as session:
         note = session.scalar(select(CoachingNote).where(CoachingNote.call_id == call.call_id))
     assert note is not None and note.t_s == 9 and note.author == "Mo Manager"
+
+
+def test_an_upload_error_keeps_every_field_and_the_file_and_a_queued_call_shows_its_progress(review_app, tmp_path):
+    url, _ = review_app
+    not_a_video = tmp_path / "pricing-call.mp4"
+    not_a_video.write_text("This is a text file, not a video recording.\n")
+    with chromium(viewport=(1440, 800)) as page:
+        page.set_default_timeout(30_000)
+        page.goto(f"{url}/upload")
+        sign_in(page, "mo", PASSWORD)
+        page.locator("input[type=file]").set_input_files(str(not_a_video))
+        uploader = page.get_by_test_id("stFileUploader")
+        uploader.get_by_text(not_a_video.name).wait_for()
+        page.get_by_label("Title").fill("Globex pricing")
+        page.get_by_label("Prospect's name").fill("Sam Lee")
+        page.get_by_label("Prospect's company").fill("Globex")
+        rep = page.get_by_role("combobox", name="Rep", exact=True)
+        rep.click()
+        page.get_by_role("option", name="Dana Whitfield").click()
+
+        # Consent not ticked: said next to the checkbox; nothing typed, picked or chosen is lost.
+        page.get_by_role("button", name="Analyse call").click()
+        consent_error = page.get_by_text("Please confirm that everyone on the call was told")
+        consent_error.wait_for()
+        checkbox = page.get_by_test_id("stCheckbox")
+        assert 0 < consent_error.bounding_box()["y"] - checkbox.bounding_box()["y"] < 120  # right under the field
+
+        def kept() -> None:
+            assert page.get_by_label("Title").input_value() == "Globex pricing"
+            assert page.get_by_label("Prospect's name").input_value() == "Sam Lee"
+            assert page.get_by_label("Prospect's company").input_value() == "Globex"
+            assert rep.input_value() == "Dana Whitfield"
+            assert uploader.get_by_text(not_a_video.name).count() == 1
+
+        kept()
+        # Not a video: said next to the file, naming the user's own file; still nothing lost.
+        page.get_by_text("Everyone on this call was told").click()
+        page.get_by_role("button", name="Analyse call").click()
+        file_error = page.get_by_text(f"{not_a_video.name} can't be analysed")
+        file_error.wait_for()
+        assert 0 < file_error.bounding_box()["y"] - uploader.bounding_box()["y"] < 250
+        kept()
+        assert page.get_by_role("checkbox", name="Everyone on this call was told").first.is_checked()
+
+        # A real recording: queued; the progress panel comes into view and the form empties for the next call.
+        page.locator("input[type=file]").set_input_files(str(tmp_path / "call.mp4"))
+        uploader.get_by_text("call.mp4").wait_for()
+        page.get_by_role("button", name="Analyse call").click()
+        page.wait_for_function("""() => { const q = document.querySelector('.st-key-analysis-queue');
+            if (!q || !q.innerText.includes('Globex pricing')) return false;
+            const r = q.getBoundingClientRect(); return r.top >= 0 && r.bottom <= window.innerHeight; }""",
+                               timeout=60_000)  # the upload is copied and probed first
+        assert page.get_by_label("Title").input_value() == ""

@@ -184,6 +184,7 @@ def test_upload_page_asks_for_a_file_and_consent(seeded):
     at = page("upload")
     at = next(b for b in at.button if b.label == "Analyse call").click().run()
     assert any("Choose a recording" in e.value for e in at.error)
+    assert any("Please confirm" in e.value for e in at.error)  # every problem at once
     assert any(c.label.startswith("Everyone on this call was told") for c in at.checkbox)
 
 
