@@ -145,3 +145,36 @@ def test_an_upload_error_keeps_every_field_and_the_file_and_a_queued_call_shows_
             const r = q.getBoundingClientRect(); return r.top >= 0 && r.bottom <= window.innerHeight; }""",
                                timeout=60_000)  # the upload is copied and probed first
         assert page.get_by_label("Title").input_value() == ""
+
+
+def test_a_refresh_or_a_new_tab_keeps_the_session_and_sign_out_clears_it_and_the_address(review_app):
+    url, call = review_app
+    with chromium() as page:
+        page.set_default_timeout(30_000)
+        page.goto(f"{url}/review?call={call.call_id}")
+        sign_in(page, "mo", PASSWORD)
+        page.get_by_role("heading", name=call.title).wait_for()
+        page.wait_for_function("() => document.cookie.includes('rapport_session=')")
+
+        page.reload()  # a new Streamlit session: the signed cookie signs it in
+        page.get_by_role("heading", name=call.title).wait_for()
+        assert page.get_by_role("heading", name="Sign in to Rapport").count() == 0
+        tab = page.context.new_page()
+        tab.goto(f"{url}/review?call={call.call_id}")
+        tab.get_by_role("heading", name=call.title).wait_for()
+        tab.close()
+
+        forged = page.evaluate("() => document.cookie").replace("rapport_session=", "rapport_session=x")
+        page.get_by_role("button", name="Sign out").click()
+        page.get_by_role("heading", name="Sign in to Rapport").wait_for()
+        page.wait_for_function("() => !document.cookie.includes('rapport_session=')")
+        assert "call=" not in page.url  # the next person does not land on (and get logged viewing) this call
+        page.reload()
+        page.get_by_role("heading", name="Sign in to Rapport").wait_for()
+
+        page.context.add_cookies([{"name": "rapport_session", "value": forged.split("rapport_session=")[1].split(";")[0],
+                                   "url": url}])
+        page.reload()  # a tampered cookie signs nobody in
+        page.get_by_role("heading", name="Sign in to Rapport").wait_for()
+        page.wait_for_timeout(1500)
+        assert page.get_by_text("Signed in as").count() == 0

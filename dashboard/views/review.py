@@ -71,7 +71,9 @@ if call_id not in labels:  # still queued, running or failed: reachable by its l
 
 
 def _choose() -> None:
-    st.query_params["call"] = str(st.session_state.review_pick)
+    pick = st.session_state.get("review_pick")  # gone when the change arrives with a sign-out
+    if pick is not None:
+        st.query_params["call"] = str(pick)
 
 
 st.session_state.call_id = st.session_state.review_pick = call_id
