@@ -29,7 +29,7 @@ from config import EMOTIONS, get_settings
 from dashboard.charts import timeline_figure
 from db.models import AuditEvent, Call, CallStatus, EmotionSecond, Rep, Shift, Track, User
 from db.session import session_scope
-from pipeline.calls import NotFound
+from pipeline.calls import NotFound, find_rep
 from pipeline.jobs import latest_job
 from pipeline.privacy import Principal, can_see_call, get_workspace, rep_analysis_enabled, visible_calls
 from pipeline.report import (READABLE, CallFacts, CallSummary, Stage, Timeline, load_facts, load_timeline, mood_of,
@@ -221,10 +221,11 @@ def rep_names(viewer: Principal) -> list[str]:
 
 
 def rep_elsewhere(viewer: Principal, name: str) -> bool:
-    """A rep of this name exists but is not one `viewer` may upload for (another team's)."""
+    """A rep of this name (case and spaces ignored) exists but is not one `viewer` may upload for (another team's)."""
     with session_scope() as session:
-        exists = session.scalar(select(Rep.id).where(Rep.name == name.strip())) is not None
-    return exists and name.strip() not in rep_names(viewer)
+        rep = find_rep(session, name)
+        existing = rep.name if rep else None
+    return existing is not None and existing not in rep_names(viewer)
 
 
 # ----------------------------------------------------------------------------- the queue

@@ -15,12 +15,12 @@ import logging
 import shutil
 import time
 import uuid
-from dataclasses import asdict, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import av
 import numpy as np
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from config import EMOTIONS, Settings, get_settings
@@ -48,12 +48,24 @@ class NotFound(LookupError):
 
 
 # ----------------------------------------------------------------------------- create
+def rep_name_key(name: str) -> str:
+    """What two rep names must share to be the same rep: case and spacing ignored ("Dana  Lee" is "dana lee")."""
+    return " ".join(name.split()).casefold()
+
+
+def find_rep(session: Session, name: str) -> Rep | None:
+    """The rep whose name matches `name` ignoring case and spaces (see `rep_name_key`), or None."""
+    key = rep_name_key(name)
+    return next((r for r in session.scalars(select(Rep).order_by(Rep.id)) if rep_name_key(r.name) == key), None)
+
+
 def get_or_create_rep(session: Session, name: str | None, team: str | None = None) -> Rep | None:
-    """The rep of that name; a new one joins `team` (so the manager who named them sees their calls)."""
+    """The rep of that name (case and spaces ignored); a new one joins `team` (so the manager who named them sees
+    their calls)."""
     if not name or not name.strip():
         return None
-    name = name.strip()
-    rep = session.scalar(select(Rep).where(Rep.name == name))
+    name = " ".join(name.split())
+    rep = find_rep(session, name)
     if rep is None:
         rep = Rep(name=name, team=team)
         session.add(rep)
@@ -402,6 +414,52 @@ def delete_rep(rep_id: int) -> int:
         session.execute(delete(User).where(User.rep_id == rep_id))
         session.execute(delete(Rep).where(Rep.id == rep_id))
     return len(call_ids)
+
+
+def merge_reps(keep_id: int, merged_id: int) -> int:
+    """Make two reps one (the same person typed twice): `merged_id`'s calls and sign-in move to `keep_id`, then the
+    merged rep goes. Returns how many calls moved; ValueError for a rep merged into itself, NotFound for a missing one."""
+    if keep_id == merged_id:
+        raise ValueError("pick two different reps to merge")
+    with session_scope() as session:
+        for rep_id in (keep_id, merged_id):
+            if session.get(Rep, rep_id) is None:
+                raise NotFound(f"rep {rep_id} not found")
+        moved = session.execute(update(Call).where(Call.rep_id == merged_id).values(rep_id=keep_id)).rowcount
+        session.execute(update(User).where(User.rep_id == merged_id).values(rep_id=keep_id))
+        session.execute(delete(Rep).where(Rep.id == merged_id))
+        return moved
+
+
+@dataclass(frozen=True)
+class CallDetails:
+    """What a manager may correct about a call after upload (everything else comes from the recording)."""
+
+    title: str
+    rep: str | None
+    prospect_name: str | None
+    prospect_company: str | None
+    call_date: dt.date | None
+
+
+def update_call_details(call_id: int, details: CallDetails, team: str | None = None) -> dict[str, tuple]:
+    """Correct a call's title, rep (matched ignoring case and spaces; a new one joins `team`), prospect, company and
+    date. Returns {field: (old, new)} of what changed; ValueError for an empty title, NotFound for a missing call."""
+    title = " ".join(details.title.split())
+    if not title:
+        raise ValueError("the title is empty")
+    with session_scope() as session:
+        call = _get_call(session, call_id)
+        rep = get_or_create_rep(session, details.rep, team)
+        new = {"title": title[:300], "rep": rep.name if rep else None,
+               "prospect_name": (details.prospect_name or "").strip() or None,
+               "prospect_company": (details.prospect_company or "").strip() or None, "call_date": details.call_date}
+        old = {"title": call.title, "rep": call.rep.name if call.rep else None, "prospect_name": call.prospect_name,
+               "prospect_company": call.prospect_company, "call_date": call.call_date}
+        call.title, call.rep = new["title"], rep
+        call.prospect_name, call.prospect_company, call.call_date = (new["prospect_name"], new["prospect_company"],
+                                                                     new["call_date"])
+        return {k: (old[k], new[k]) for k in new if old[k] != new[k]}
 
 
 def list_calls() -> list[dict]:

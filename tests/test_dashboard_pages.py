@@ -229,3 +229,60 @@ def test_reps_page_warns_when_a_sample_is_too_small(seeded):
     assert not at.exception
     assert any("Too little to compare" in w.value and "Newbie Nora" in w.value for w in at.warning)
     assert any("per 10 minutes" in c.value for c in at.caption)
+
+
+def test_a_rep_typed_in_another_case_or_spacing_is_the_same_rep(seeded):
+    from db.models import Rep
+    from pipeline.calls import get_or_create_rep
+
+    with session_scope() as session:
+        existing = session.scalar(select(Rep).where(Rep.name == "Dana Whitfield"))
+        assert get_or_create_rep(session, "  dana   WHITFIELD ").id == existing.id
+        assert get_or_create_rep(session, "Dana  Lee").name == "Dana Lee"  # a new rep, spaces tidied
+
+
+def test_merging_two_reps_moves_their_calls_and_sign_in(seeded):
+    from db.models import Rep, User
+    from pipeline.calls import merge_reps
+
+    with session_scope() as session:
+        twin = Rep(name="dana w", team="Mid-market")
+        session.add(twin)
+        session.flush()
+        dana = session.scalar(select(Rep.id).where(Rep.name == "Dana Whitfield"))
+        session.get(Call, seeded["bare"].call_id).rep_id = twin.id
+        session.scalar(select(User).where(User.username == "dana")).rep_id = twin.id
+        twin_id = twin.id
+    at = page("settings", settings_rep=twin_id)
+    merge = at.selectbox(key=f"merge-into-{twin_id}").set_value(dana).run()
+    at = next(b for b in merge.button if b.label == "Merge…").click().run()
+    at = next(b for b in at.button if b.label == "Yes, merge").click().run()
+    assert not at.exception
+    with session_scope() as session:
+        assert session.get(Rep, twin_id) is None
+        assert session.get(Call, seeded["bare"].call_id).rep_id == dana
+        assert session.scalar(select(User.rep_id).where(User.username == "dana")) == dana
+
+
+def test_call_details_can_be_corrected_after_upload(seeded):
+    import datetime as dt
+
+    from db.models import AuditEvent
+
+    call_id = seeded["bare"].call_id
+    at = page("review", call_id=call_id)
+    form = {t.label: t for t in at.text_input}
+    form["Title"].input("Initech discovery call")
+    form["Prospect's company"].input("Initech Ltd")
+    at.date_input[0].set_value(dt.date(2026, 10, 5))
+    rep = next(s for s in at.selectbox if s.label == "Rep")
+    rep.set_value("Marcus Chen")
+    at = next(b for b in at.button if b.label == "Save details").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert at.title[0].value == "Initech discovery call"
+    with session_scope() as session:
+        call = session.get(Call, call_id)
+        assert (call.title, call.prospect_company, call.call_date, call.rep.name) == (
+            "Initech discovery call", "Initech Ltd", dt.date(2026, 10, 5), "Marcus Chen")
+        edit = session.scalar(select(AuditEvent).where(AuditEvent.action == "call_edit"))
+    assert edit.username == "ada" and "Initech discovery call" in edit.detail["title"]

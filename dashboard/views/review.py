@@ -27,7 +27,8 @@ from dashboard import auth, data, ui
 from dashboard.charts import shares_figure
 from dashboard.player import Seek, player_bridge
 from db.models import CallStatus
-from pipeline.calls import add_note, add_stage, clock, delete_note, delete_stage, reassign_roles
+from pipeline.calls import (CallDetails, add_note, add_stage, clock, delete_note, delete_stage, reassign_roles,
+                            update_call_details)
 from pipeline.exports import export
 from pipeline.privacy import record
 from pipeline.report import (REP_ANALYSIS_OFF, STAGE_NAMES, load_moments, load_notes, load_stages, load_tracks,
@@ -109,6 +110,33 @@ when = facts.call_date.strftime("%d %b %Y") if facts.call_date else "date not se
 st.caption(f"**{facts.rep or 'Rep not set'}** (rep) · **{facts.prospect}** (prospect) · {when} · "
            f"{clock(facts.duration_s or 0)} long")
 st.caption(f":material/verified_user: Participants told the call is analysed: {facts.consent}")
+if viewer.can_change:
+    with st.expander("Edit call details", icon=":material/edit:"):
+        with st.form(f"call-details-{call_id}", border=False):
+            left, right = st.columns(2)
+            new_title = left.text_input("Title", value=facts.title)
+            new_date = right.date_input("Call date", value=facts.call_date, format="YYYY-MM-DD")
+            rep_options = data.rep_names(viewer)
+            new_rep = left.selectbox("Rep", rep_options, index=rep_options.index(facts.rep) if facts.rep in rep_options
+                                     else None, accept_new_options=True, placeholder="Pick a rep or type a new name")
+            new_prospect = right.text_input("Prospect's name", value=facts.prospect_name or "")
+            new_company = right.text_input("Prospect's company", value=facts.prospect_company or "")
+            if st.form_submit_button("Save details", icon=":material/save:"):
+                if new_rep and data.rep_elsewhere(viewer, new_rep):
+                    st.error(f"**{new_rep}** is a rep of another team: pick one of your reps, or ask an admin.")
+                elif not new_rep and not viewer.is_admin:
+                    st.error("Pick the rep on this call: you see the calls of your team's reps only.")
+                else:
+                    try:
+                        changed = update_call_details(call_id, CallDetails(new_title, new_rep, new_prospect,
+                                                                           new_company, new_date), team=viewer.team)
+                    except ValueError as error:
+                        st.error(f"{str(error)[:1].upper()}{str(error)[1:]}.")
+                    else:
+                        if changed:
+                            record(viewer.username, "call_edit", f"call {call_id}",
+                                   **{k: f"{old} → {new}" for k, (old, new) in changed.items()})
+                        st.rerun()
 if facts.status != CallStatus.DONE:
     if facts.status == CallStatus.FAILED:
         st.error(f"The analysis of this call failed: {facts.error or 'unknown error'}. Retry it from **Calls**.")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import auth, data, ui
-from pipeline.calls import NotFound, delete_rep
+from pipeline.calls import NotFound, delete_rep, merge_reps
 from pipeline.privacy import (MIN_PASSWORD_LENGTH, ROLES, add_user, forced_rep_analysis, purge, record, set_password,
                               set_rep_team, set_user_active, set_workspace)
 
@@ -135,6 +135,27 @@ else:
             st.rerun()
         if st.button("Delete rep…", icon=":material/person_remove:"):
             st.session_state.confirm_rep_delete = rep_id
+    others = [i for i in names if i != rep_id]
+    if others:
+        with st.container(horizontal=True, vertical_alignment="bottom"):
+            into = st.selectbox(f"Merge {names[rep_id]} into", others, format_func=names.get, index=None,
+                                placeholder="The same person under another name…", key=f"merge-into-{rep_id}")
+            if st.button("Merge…", icon=":material/merge:", disabled=into is None):
+                st.session_state.confirm_rep_merge = (rep_id, into)
+    if st.session_state.get("confirm_rep_merge", (None,))[0] == rep_id:
+        merged, kept = st.session_state.confirm_rep_merge
+        if ui.confirmed("confirm_rep_merge", f"Move every call and the sign-in of **{names[merged]}** to "
+                        f"**{names[kept]}**, then remove **{names[merged]}**?", "Yes, merge"):
+            try:
+                moved = merge_reps(kept, merged)
+            except (ValueError, NotFound) as error:
+                st.error(str(error))
+            else:
+                record(viewer.username, "rep_merge", f"rep {kept}", merged=f"rep {merged} ({names[merged]})", calls=moved)
+                data.forget_cached()
+                del st.session_state.confirm_rep_merge
+                st.toast(f"Merged {names[merged]} into {names[kept]} ({moved} call(s)).", icon=":material/merge:")
+                st.rerun()
     if st.session_state.get("confirm_rep_delete") == rep_id and ui.confirmed(
             "confirm_rep_delete", f"Delete **{names[rep_id]}** for good? Every call of theirs goes with it "
             "(recordings, results, stills, notes), and so does their sign-in.", "Yes, delete the rep"):
