@@ -381,6 +381,20 @@ def key_moments(moments: Sequence[Moment], notes: Sequence[Note], limit: int = M
     return sorted(sorted(moments, key=rank)[:limit], key=lambda m: m.t_s)
 
 
+def still_labels(timeline: Timeline, t_s: float, roles: Sequence[str], k: int = 3) -> list[str]:
+    """What a still's face labels say, as text: per role, its top `k` likely emotions at that second, or not read."""
+    lines = []
+    for role in roles:
+        row = timeline.seconds[(timeline.seconds["role"] == role) & (timeline.seconds["second"] == int(t_s))]
+        if row.empty or not readable(row).iloc[0]:
+            lines.append(f"{role.capitalize()}: face not read")
+            continue
+        probs = row.iloc[0][list(EMOTIONS)].astype(float).sort_values(ascending=False, kind="stable")[:k]
+        lines.append(f"{role.capitalize()}: " + ", ".join(
+            f"{'likely ' if i == 0 else ''}{emotion} {p:.0%}" for i, (emotion, p) in enumerate(probs.items())))
+    return lines
+
+
 def notes_at(notes: Sequence[Note], t_s: float) -> list[Note]:
     return [n for n in notes if round(n.t_s) == round(t_s)]
 
@@ -564,6 +578,9 @@ def build_pdf(call_id: int) -> bytes:
             pdf.set_font("DejaVu", "B", 10)
             pdf.multi_cell(width - 74, 5.5, f"{clock(moment.t_s)}  {moment.text}", new_x="LMARGIN", new_y="NEXT")
             pdf.set_font("DejaVu", "", 9)
+            for line in still_labels(timeline, moment.t_s, facts.roles):  # the still's own labels are small in print
+                pdf.set_x(pdf.l_margin + 74)
+                pdf.multi_cell(width - 74, 5, line, new_x="LMARGIN", new_y="NEXT")
             for note in notes_at(notes, moment.t_s):
                 pdf.set_x(pdf.l_margin + 74)
                 pdf.multi_cell(width - 74, 5, f"Note{f' ({note.author})' if note.author else ''}: {note.text}",

@@ -68,6 +68,12 @@ def test_summary_numbers(timeline):
     assert "most positive during close" in points
 
 
+def test_still_labels_name_each_faces_likely_emotions_or_say_it_was_not_read(timeline):
+    assert report.still_labels(timeline, 10, ("rep", "prospect")) == [
+        "Rep: likely neutral 80%, angry 3%, disgust 3%", "Prospect: face not read"]
+    assert report.still_labels(timeline, 20, ("prospect",)) == ["Prospect: likely happy 80%, angry 3%, disgust 3%"]
+
+
 def test_unseen_seconds_are_not_counted_as_not_positive():
     """A prospect happy for 20 s who then leaves the frame did not "cool down"; the sample is said."""
     seconds = pd.DataFrame(_rows("rep", ["neutral"] * 30) + _rows("prospect", ["happy"] * 20 + [None] * 10))
@@ -140,6 +146,7 @@ def test_pdf_report_has_the_facts_numbers_points_moments_and_wording(call, tmp_p
     for stage in ("intro", "discovery", "demo", "pricing", "close"):
         assert stage in text
     assert "Key moments" in text and "likely" in text
+    assert re.search(r"Prospect: likely (angry|disgust|fear|happy|sad|surprise|neutral) \d+%, \w+ \d+%", text)  # labels
     assert "Open with <their> goals, not ours." in text
     images = sum(len(page.images) for page in reader.pages)
     assert images >= 2  # the timelines and at least one annotated still
