@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from dashboard.browser import CHROMIUM, chromium, running_app, sign_in
+from dashboard.browser import CHROMIUM, choose_file, chromium, running_app, sign_in
 from db.models import CoachingNote
 from db.session import session_scope
 from tests.seed import PASSWORD, seed_call, seed_users
@@ -102,9 +102,8 @@ def test_an_upload_error_keeps_every_field_and_the_file_and_a_queued_call_shows_
         page.set_default_timeout(30_000)
         page.goto(f"{url}/upload")
         sign_in(page, "mo", PASSWORD)
-        page.locator("input[type=file]").set_input_files(str(not_a_video))
+        choose_file(page, not_a_video)
         uploader = page.get_by_test_id("stFileUploader")
-        uploader.get_by_text(not_a_video.name).wait_for()
         page.get_by_label("Title").fill("Globex pricing")
         page.get_by_label("Prospect's name").fill("Sam Lee")
         page.get_by_label("Prospect's company").fill("Globex")
@@ -137,8 +136,7 @@ def test_an_upload_error_keeps_every_field_and_the_file_and_a_queued_call_shows_
         assert page.get_by_role("checkbox", name="Everyone on this call was told").first.is_checked()
 
         # A real recording: queued; the progress panel comes into view and the form empties for the next call.
-        page.locator("input[type=file]").set_input_files(str(tmp_path / "call.mp4"))
-        uploader.get_by_text("call.mp4").wait_for()
+        choose_file(page, tmp_path / "call.mp4")
         page.get_by_role("button", name="Analyse call").click()
         page.wait_for_function("""() => { const q = document.querySelector('.st-key-analysis-queue');
             if (!q || !q.innerText.includes('Globex pricing')) return false;
