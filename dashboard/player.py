@@ -35,7 +35,9 @@ export default function({ data, setStateValue }) {
   const report = () => {
     clearTimeout(state.settle);
     state.settle = setTimeout(() => {
-      if (video.paused) setStateValue('position', Math.floor(video.currentTime));
+      const second = Math.floor(video.currentTime);
+      // The start second is known already (the player loading there is no pause of the user's): no rerun for it.
+      if (video.paused && second !== data.start) setStateValue('position', second);
     }, SETTLE_MS);
   };
   video.addEventListener('pause', report);
@@ -75,15 +77,17 @@ class Seek:
     seq: int
 
 
-def player_bridge(seek: Seek | None, key: str, on_position: Callable[[], None], charts: str = "") -> int | None:
+def player_bridge(start_s: int, seek: Seek | None, key: str, on_position: Callable[[], None],
+                  charts: str = "") -> int | None:
     """Mount the bridge after `st.video`; returns the second the player was last paused at (None until then).
 
+    `start_s` is the player's start second (`st.video`'s start_time), which is not reported: the page knows it.
     `charts` is a CSS selector of the Plotly charts whose clicked point (its x, in seconds) plays the call.
 
     `on_position` runs (as a callback, before the page reruns) whenever that second changes; it reads
     `st.session_state[key].position`.
     """
-    data = {"charts": f"{charts} .js-plotly-plot" if charts else ""}
+    data = {"start": start_s, "charts": f"{charts} .js-plotly-plot" if charts else ""}
     if seek:
         data["seek"] = {"t": seek.t_s, "seq": seek.seq}
     result = _component(key=key, data=data, height=0, on_position_change=on_position)

@@ -191,7 +191,8 @@ with player_col:
     if recording is not None:
         st.video(recording.data, format=recording.mime, start_time=st.session_state.video_at[1])
         seq = st.session_state.get("seek_seq", 0)
-        player_bridge(Seek(st.session_state.video_at[1], seq) if seq else None, player_key, _on_pause,
+        player_bridge(st.session_state.video_at[1], Seek(st.session_state.video_at[1], seq) if seq else None,
+                      player_key, _on_pause,
                       charts=f".st-key-{chart_key}")
         st.caption(f"Playing from {clock(st.session_state.video_at[1])} · click a chart point, a shift marker or a "
                    "moment to play from there; pause to pin a coaching note at that second.")
