@@ -626,8 +626,9 @@ def build_html(call_id: int) -> str:
                  f'{base64.b64encode(moment.image.read_bytes()).decode()}">' if moment.image.is_file() else "")
         note_items = "".join(f"<li>{esc(n.text)}{f' <em>({esc(n.author)})</em>' if n.author else ''}</li>"
                              for n in notes_at(notes, moment.t_s))
+        labels = "<br>".join(esc(line) for line in still_labels(timeline, moment.t_s, facts.roles))
         moment_blocks.append(f'<div class="moment">{image}<div><b>{clock(moment.t_s)}</b> {esc(moment.text)}'
-                             f'{f"<ul>{note_items}</ul>" if note_items else ""}</div></div>')
+                             f'<p class="hint">{labels}</p>{f"<ul>{note_items}</ul>" if note_items else ""}</div></div>')
     stage_html = rows_table(_stage_rows(summary), STAGE_HEADER) if summary.stages else "<p>No script stages marked.</p>"
     notes_html = rows_table([(clock(n.t_s), n.text, n.author or "") for n in notes], ("Time", "Note", "By")) if notes \
         else "<p>No coaching notes yet.</p>"

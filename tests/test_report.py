@@ -165,6 +165,7 @@ def test_html_report_is_standalone_with_the_charts_data(call):
                   for t in trace.get("hovertext", [])]
     assert any("likely" in t and "→" in t for t in shift_text)
     assert "data:image/jpeg;base64," in page
+    assert re.search(r"Prospect: likely \w+ \d+%", page)  # each still's face labels, readable
     for point in report.summarize(call.call_id).talking_points:
         assert report.html.escape(point) in page
 

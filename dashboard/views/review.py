@@ -5,9 +5,10 @@ missing id, and nothing of it (title, picker label, downloads) reaches the page.
 Reps read; stages, notes and roles are for managers and admins. Opening a call and
 downloading a file are audited.
 
-Every jump (a chart point, a shift marker, a moment, a note) goes through `_jump`,
-which sets the player's start time and hands `dashboard.player` a new seek: the
-browser's player moves there, plays and scrolls into view. Where the user pauses
+A click on a chart point or a shift marker plays the call from there in the browser
+(`dashboard.player` listens to the chart). Every other jump (a moment card, a note)
+goes through `_jump`, which sets the player's start time and hands the player bridge
+a new seek: the player moves there, plays and scrolls into view. Where the user pauses
 (or the last jump) fills in the coaching note's time; a box drawn across the chart
 fills in the stage form. The tabs keep their place across edits (stable labels,
 one key), and a saved stage or note empties its form. Heavy data comes from `dashboard.data` caches, so a rerun after the
