@@ -7,7 +7,7 @@ newcomer finds every knob here and tests can point the whole app at a temp folde
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -40,6 +40,7 @@ UPLOADS = Path("uploads")  # stored recordings: one file per call, named by a ra
 SNAPSHOTS = Path("snapshots")  # snapshots/<call id>/<analysis token>/: annotated stills and track thumbnails
 RENDERS = Path("renders")  # renders/<call id>/review.mp4: the copy a browser can play, when the upload is not one
 QUEUE_FILE = "queue.db"  # the embedded (SQLite) job queue, when RAPPORT_QUEUE_URL is unset
+SESSION_KEY_FILE = Path("secrets") / "session.key"  # signs the session cookie when RAPPORT_SESSION_SECRET is unset
 
 
 def snapshot_folder(call_id: int, token: str) -> Path:
@@ -89,6 +90,7 @@ class Settings:
     visibility_timeout_s: float = 60.0  # a running job whose worker is silent this long is re-queued
     heartbeat_s: float = 5.0  # how often a worker says it is alive (well under the timeout)
     session_idle_minutes: float = 60.0  # a dashboard session without a click this long is signed out
+    session_secret: str = field(default="", repr=False)  # signs the session cookie; empty: SESSION_KEY_FILE, made once
 
 
 
@@ -113,4 +115,5 @@ def get_settings() -> Settings:
         visibility_timeout_s=_env("RAPPORT_VISIBILITY_TIMEOUT_S", Settings.visibility_timeout_s, float),
         heartbeat_s=_env("RAPPORT_HEARTBEAT_S", Settings.heartbeat_s, float),
         session_idle_minutes=_env("RAPPORT_SESSION_IDLE_MINUTES", Settings.session_idle_minutes, float),
+        session_secret=_env("RAPPORT_SESSION_SECRET", Settings.session_secret),
     )

@@ -1,7 +1,8 @@
 """The manager's annotations of a call: script stages (non-overlapping spans) and coaching notes at moments.
 
 Errors are `ValueError`s with a message for the page (empty name or note, a stage that ends before it
-starts, overlaps another or starts after the call ends); a missing call is `NotFound`.
+starts, overlaps another or starts after the call ends, a note after the call's end); a missing call is
+`NotFound`.
 """
 
 from __future__ import annotations
@@ -43,12 +44,14 @@ def delete_stage(stage_id: int) -> None:
 
 
 def add_note(call_id: int, t_s: float, text: str, author: str | None = None) -> int:
-    """Attach a coaching note to a moment of the call."""
+    """Attach a coaching note at any second `t_s` of the call (ValueError: empty, or after the call's end)."""
     text = text.strip()
     if not text:
         raise ValueError("the note is empty")
     with session_scope() as session:
-        get_call(session, call_id)
+        call = get_call(session, call_id)
+        if call.duration_s and t_s > call.duration_s:
+            raise ValueError(f"{clock(t_s)} is after the end of the call ({clock(call.duration_s)})")
         note = CoachingNote(call_id=call_id, t_s=float(max(0.0, t_s)), text=text, author=(author or "").strip()[:200] or None)
         session.add(note)
         session.flush()

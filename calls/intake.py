@@ -30,12 +30,24 @@ from pipeline.video import VideoInfo
 UPLOAD_CHUNK_BYTES = 1 << 20  # uploads are copied 1 MiB at a time
 
 
+def rep_name_key(name: str) -> str:
+    """What two rep names must share to be the same rep: case and spacing ignored ("Dana  Lee" is "dana lee")."""
+    return " ".join(name.split()).casefold()
+
+
+def find_rep(session: Session, name: str) -> Rep | None:
+    """The rep whose name matches `name` ignoring case and spaces (see `rep_name_key`), or None."""
+    key = rep_name_key(name)
+    return next((r for r in session.scalars(select(Rep).order_by(Rep.id)) if rep_name_key(r.name) == key), None)
+
+
 def get_or_create_rep(session: Session, name: str | None, team: str | None = None) -> Rep | None:
-    """The rep of that name; a new one joins `team` (so the manager who named them sees their calls)."""
+    """The rep of that name (case and spaces ignored); a new one joins `team` (so the manager who named them sees
+    their calls)."""
     if not name or not name.strip():
         return None
-    name = name.strip()
-    rep = session.scalar(select(Rep).where(Rep.name == name))
+    name = " ".join(name.split())
+    rep = find_rep(session, name)
     if rep is None:
         rep = Rep(name=name, team=team)
         session.add(rep)

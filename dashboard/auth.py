@@ -3,21 +3,33 @@
 Only the username lives in this browser session's `st.session_state`; the user's
 row is read again on every run, so deactivating someone (or changing their role)
 takes effect at their next click, and a session idle longer than
-`RAPPORT_SESSION_IDLE_MINUTES` is signed out. Every page starts with `require_user()`, and
+`RAPPORT_SESSION_IDLE_MINUTES` is signed out.
+
+A refresh or a new tab is a new Streamlit session, so sign-in also leaves a signed,
+expiring cookie (`SESSION_COOKIE`: the username and the time it was issued, signed
+with itsdangerous; Streamlit 1.67's `st.login` is OpenID Connect only and
+`st.context.cookies` can only read). It lives as long as the idle limit and is
+re-issued while the user is active, so an idle browser is signed out whether or not
+it is refreshed. The key is `RAPPORT_SESSION_SECRET`, else one made once under the
+data folder. Sign-out deletes the cookie, empties the address (no call id is left for
+the next person) and opens the calls list. Every page starts with `require_user()`, and
 nothing of a page renders before it returns. Passwords are checked by
 `access.users.authenticate` (argon2id), which audits every attempt.
 """
 
 from __future__ import annotations
 
+import os
+import secrets
 import time
 from dataclasses import dataclass
 
 import streamlit as st
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import select
 
 from access import audit, policy, users, workspace
-from config import get_settings
+from config import SESSION_KEY_FILE, get_settings
 from dashboard import ui
 from db.models import RETENTION_DEFAULTS, User
 from db.session import session_scope
@@ -25,6 +37,9 @@ from db.session import session_scope
 SESSION_KEY = "signed_in_user"
 LAST_SEEN_KEY = "_last_seen"  # time.time() of this session's latest run
 IDLE_NOTICE_KEY = "_signed_out_idle"
+SESSION_COOKIE = "rapport_session"
+COOKIE_REISSUE_FRACTION = 0.25  # re-issue the cookie once this share of its lifetime has passed (a few times an hour)
+COOKIE_STATE_KEY = "_cookie"  # ("set", token, issued_at) | ("clear",): what this session's cookie should become
 
 
 @dataclass(frozen=True)
@@ -56,6 +71,7 @@ class _Gate:
 def require_user(*, admin: bool = False) -> Viewer:
     """The signed-in user; otherwise the sign-in form (or the first-run screen) and nothing else: the page stops."""
     gate = _gate(_signed_in_username())
+    _sync_cookie(gate.viewer.username if gate.viewer else None)
     if gate.viewer is None:
         st.session_state.pop(SESSION_KEY, None)
         with st.columns([1, 2, 1])[1]:  # a narrow form in the middle
@@ -86,10 +102,12 @@ def current_viewer() -> Viewer | None:
 def _signed_in_username() -> str | None:
     """This session's user, unless idle past the limit: then it is signed out (a shared or unlocked screen)."""
     username, now = st.session_state.get(SESSION_KEY), time.time()
+    if username is None:
+        username = _resume_from_cookie()
     idle_s = now - st.session_state.get(LAST_SEEN_KEY, now)
     if username and idle_s > get_settings().session_idle_minutes * 60:
         audit.record(username, "sign_out", None, reason="idle", idle_minutes=round(idle_s / 60))
-        st.session_state.clear()
+        _forget_session()
         st.session_state[IDLE_NOTICE_KEY] = True
         return None
     st.session_state[LAST_SEEN_KEY] = now
@@ -105,6 +123,79 @@ def media_viewer(state) -> str | None:
         return None
     with session_scope() as session:
         return username if users.active_user(session, username) is not None else None
+
+
+# ----------------------------------------------------------------------------- the session cookie
+def _serializer() -> URLSafeTimedSerializer:
+    settings = get_settings()
+    secret = settings.session_secret
+    if not secret:
+        path = settings.data_dir / SESSION_KEY_FILE
+        if not path.is_file():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as out:
+                out.write(secrets.token_hex(32))
+        secret = path.read_text().strip()
+    return URLSafeTimedSerializer(secret, salt="rapport-session")
+
+
+def _cookie_lifetime_s() -> float:
+    return get_settings().session_idle_minutes * 60
+
+
+def _resume_from_cookie() -> str | None:
+    """The user a valid, unexpired session cookie names (a refresh or a new tab), or None. Never after a sign-out
+    in this session: the cookie Streamlit read when the page loaded is stale then."""
+    if st.session_state.get(COOKIE_STATE_KEY, ("",))[0] == "clear":
+        return None
+    token = st.context.cookies.get(SESSION_COOKIE)
+    if not token:
+        return None
+    try:
+        username = _serializer().loads(token, max_age=_cookie_lifetime_s())
+    except BadSignature:  # tampered, another server's key, or expired (SignatureExpired is a BadSignature)
+        return None
+    st.session_state[SESSION_KEY] = username
+    st.session_state[COOKIE_STATE_KEY] = ("set", token, time.time())  # written by this browser already
+    audit.record(username, "session_resume", None)
+    return username
+
+
+def _issue_cookie(username: str) -> None:
+    st.session_state[COOKIE_STATE_KEY] = ("set", _serializer().dumps(username), None)  # None: not yet written
+
+
+def _forget_session() -> None:
+    """Sign out this session: forget everything it held and delete the cookie at the next run."""
+    st.session_state.clear()
+    st.session_state[COOKIE_STATE_KEY] = ("clear",)
+
+
+_COOKIE_JS = """
+export default function({ data }) {
+  if (!data || !data.name) return;
+  const secure = location.protocol === 'https:' ? '; Secure' : '';
+  document.cookie = data.name + '=' + (data.value || '') + '; Path=/; Max-Age=' + data.max_age + '; SameSite=Strict' + secure;
+}
+"""
+_cookie_writer = st.components.v2.component("rapport_session_cookie", js=_COOKIE_JS)
+
+
+def _sync_cookie(username: str | None) -> None:
+    """Write what the browser's cookie should be: set at sign-in and re-issued while active; deleted after sign-out."""
+    state = st.session_state.get(COOKIE_STATE_KEY)
+    if username and state and state[0] == "set":
+        _, token, written = state
+        if written is not None and time.time() - written > COOKIE_REISSUE_FRACTION * _cookie_lifetime_s():
+            _issue_cookie(username)  # still active: a fresh lifetime
+            token, written = st.session_state[COOKIE_STATE_KEY][1], None
+        if written is None:
+            _cookie_writer(data={"name": SESSION_COOKIE, "value": token, "max_age": round(_cookie_lifetime_s())},
+                           height=0, key=f"cookie-{token[-12:]}")
+            st.session_state[COOKIE_STATE_KEY] = ("set", token, time.time())
+    elif username is None and state and state[0] == "clear":
+        _cookie_writer(data={"name": SESSION_COOKIE, "value": "", "max_age": 0}, height=0, key="cookie-clear")
 
 
 def _gate(username: str | None) -> _Gate:
@@ -142,6 +233,7 @@ def _sign_in_form(any_user: bool) -> None:
         st.error("Wrong username or password.")
     else:
         st.session_state[SESSION_KEY] = username
+        _issue_cookie(username)
         st.rerun()
 
 
@@ -166,8 +258,9 @@ def account_sidebar(viewer: Viewer) -> None:
             _change_password_form(viewer)
         if st.button("Sign out", icon=":material/logout:"):
             audit.record(viewer.username, "sign_out", None)
-            st.session_state.clear()
-            st.rerun()
+            _forget_session()
+            st.query_params.clear()  # no call id left in the address for whoever signs in next
+            st.switch_page(ui.CALLS_PAGE)
 
 
 def _change_password_form(viewer: Viewer) -> None:

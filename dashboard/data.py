@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from access.policy import Principal, can_administer, can_see_call, uploadable_reps, visible_calls
 from access.workspace import get_workspace, rep_analysis_enabled
+from calls.intake import find_rep
 from config import EMOTIONS, get_settings, review_copy_path
 from db.models import AuditEvent, Call, CallStatus, EmotionSecond, Rep, Shift, Track, User
 from db.session import session_scope
@@ -35,7 +36,7 @@ from pipeline.errors import NotFound
 from pipeline.roles import PROSPECT, REP
 from reports.charts import timeline_figure
 from reports.facts import CallFacts, CallTimeline, MarkedStage, load_facts, load_timeline
-from reports.summary import CallSummary, mood_of, shares_from_counts, summarize_timeline
+from reports.summary import READABLE, CallSummary, mood_of, shares_from_counts, summarize_timeline
 
 VIDEO_TYPES = {".mp4": "video/mp4", ".m4v": "video/mp4", ".mov": "video/mp4", ".webm": "video/webm", ".mkv": "video/webm"}
 
@@ -134,6 +135,8 @@ def call_stats(version: str, viewer: Principal) -> pd.DataFrame:
     """One row per call `viewer` may see: facts, status and headline numbers (likely-emotion shares per role, shifts).
 
     `rep_analysis` is False for calls whose rep was not classified: their rep shares are empty, not zero.
+    `prospect_seen_s` is how many seconds of the prospect's face were read: the sample behind the shares and the
+    time that rates (shifts per 10 minutes) are taken over.
     """
     with session_scope() as session:
         ids = _visible_ids(session, viewer)
@@ -144,7 +147,7 @@ def call_stats(version: str, viewer: Principal) -> pd.DataFrame:
         rep_off = {call_id for call_id, settings in session.execute(select(Call.id, Call.settings).where(Call.id.in_(ids)))
                    if (settings or {}).get("rep_analysis") is False}
         counts = session.execute(select(EmotionSecond.call_id, EmotionSecond.role, EmotionSecond.dominant, func.count())
-                                 .where(EmotionSecond.dominant.is_not(None), EmotionSecond.call_id.in_(ids))
+                                 .where(READABLE, EmotionSecond.call_id.in_(ids))
                                  .group_by(EmotionSecond.call_id, EmotionSecond.role, EmotionSecond.dominant)).all()
         shifts = session.execute(select(Shift.call_id, Shift.role, Shift.direction, func.count())
                                  .where(Shift.call_id.in_(ids)).group_by(Shift.call_id, Shift.role, Shift.direction)).all()
@@ -155,7 +158,9 @@ def call_stats(version: str, viewer: Principal) -> pd.DataFrame:
     for call_id in calls["id"]:
         row: dict = {"id": call_id, "rep_analysis": call_id not in rep_off}
         for role in (REP, PROSPECT):
-            shares = shares_from_counts(by_call.get((call_id, role), {}))
+            counts = by_call.get((call_id, role), {})
+            shares = shares_from_counts(counts)
+            row[f"{role}_seen_s"] = sum(counts.values())
             row.update({f"{role}_{e}": shares[e] for e in EMOTIONS})
             mood = mood_of(shares)
             row[f"{role}_positive"], row[f"{role}_negative"] = mood.positive, mood.negative
@@ -169,6 +174,31 @@ def call_stats(version: str, viewer: Principal) -> pd.DataFrame:
     out = calls.merge(pd.DataFrame(rows), on="id", how="left")
     out["when"] = pd.to_datetime(out["call_date"].fillna(out["created_at"].dt.date))
     return out.sort_values(["when", "id"], ascending=False).reset_index(drop=True)
+
+
+RATE_SECONDS = 600  # rates are per 10 minutes of read prospect time: long and short calls compare fairly
+MIN_SEEN_MINUTES_TO_COMPARE = 10.0  # read prospect minutes a rep needs before their numbers are compared with others'
+
+
+def team_table(calls: pd.DataFrame) -> pd.DataFrame:
+    """One row per rep from `call_stats` rows (analysed calls with a rep), weighted by read prospect time.
+
+    Columns: rep, calls, seen_minutes (read prospect time, the sample), prospect_positive (share of those
+    seconds, 0-1), negative_shifts_per_10min, enough (seen_minutes >= MIN_SEEN_MINUTES_TO_COMPARE), and the
+    rep's own likely-emotion shares (mean over calls with rep analysis on; NaN where none).
+    """
+    rows = []
+    for rep, mine in calls.groupby("rep"):
+        seen_s = float(mine["prospect_seen_s"].sum())
+        rows.append({"rep": rep, "calls": len(mine), "seen_minutes": seen_s / 60,
+                     "prospect_positive": float((mine["prospect_positive"] * mine["prospect_seen_s"]).sum() / seen_s)
+                     if seen_s else float("nan"),
+                     "negative_shifts_per_10min": float(mine["negative_shifts"].sum() * RATE_SECONDS / seen_s)
+                     if seen_s else float("nan"),
+                     "enough": seen_s / 60 >= MIN_SEEN_MINUTES_TO_COMPARE,
+                     **{e: mine[f"rep_{e}"].mean() for e in EMOTIONS}})
+    return pd.DataFrame(rows, columns=["rep", "calls", "seen_minutes", "prospect_positive", "negative_shifts_per_10min",
+                                       "enough", *EMOTIONS])
 
 
 def done_calls(viewer: Principal) -> list[tuple[int, str]]:
@@ -187,10 +217,11 @@ def rep_names(viewer: Principal) -> list[str]:
 
 
 def rep_elsewhere(viewer: Principal, name: str) -> bool:
-    """A rep of this name exists but is not one `viewer` may upload for (another team's)."""
+    """A rep of this name (case and spaces ignored) exists but is not one `viewer` may upload for (another team's)."""
     with session_scope() as session:
-        exists = session.scalar(select(Rep.id).where(Rep.name == name.strip())) is not None
-    return exists and name.strip() not in rep_names(viewer)
+        rep = find_rep(session, name)
+        existing = rep.name if rep else None
+    return existing is not None and existing not in rep_names(viewer)
 
 
 # ----------------------------------------------------------------------------- the queue

@@ -26,6 +26,8 @@ _MARKDOWN_WORD_DOT = re.compile(r"(?<=\w)\.(?=\w)")
 # an invisible WORD JOINER after the scheme, before "www."'s dot and before "@" keeps them plain text.
 _AUTOLINK_START = re.compile(r"(?i)\b(https?|ftp|mailto|www|xmpp)(?=\\[:.])|(?=\\@)")
 WORD_JOINER = "\u2060"
+QUEUE_KEY = "analysis-queue"  # the queue panel's container (CSS class st-key-analysis-queue)
+SCROLL_WAIT_MS = 3000  # how long scroll_into_view waits for its element to be drawn
 STATUS_LABELS = {CallStatus.QUEUED: "Queued", CallStatus.RUNNING: "Analysing", CallStatus.DONE: "Done",
                  CallStatus.FAILED: "Failed"}
 REP_ANALYSIS_EXPLAINED = (
@@ -103,7 +105,7 @@ def _queue(viewer: Principal, call_ids: list[int] | None) -> None:
     st.session_state._active_calls = active
     if finished:
         st.rerun(scope="app")  # tables and links elsewhere on the page catch up
-    with st.container(border=True):
+    with st.container(border=True, key=QUEUE_KEY):
         st.markdown("**Analysis queue**")
         for item in items:
             if item.status == CallStatus.QUEUED:
@@ -144,3 +146,26 @@ def parse_clock(text: str) -> float:
     for value in values:
         seconds = seconds * 60 + value
     return seconds
+
+
+_SCROLL_JS = """
+export default function({ data }) {
+  const done = (window.__rapportScrolled = window.__rapportScrolled || new Set());
+  if (!data || !data.selector || done.has(data.token)) return;
+  done.add(data.token);
+  const started = Date.now();
+  const timer = setInterval(() => {
+    const target = document.querySelector(data.selector);
+    if (target || Date.now() - started > %d) {
+      clearInterval(timer);
+      if (target) target.scrollIntoView({ block: 'center', behavior: 'smooth' });
+    }
+  }, 100);
+}
+""" % SCROLL_WAIT_MS
+_scroll = st.components.v2.component("rapport_scroll_into_view", js=_SCROLL_JS)
+
+
+def scroll_into_view(selector: str, token: int | str) -> None:
+    """Scroll the element matching CSS `selector` to the middle of the screen, once per `token` per browser tab."""
+    _scroll(data={"selector": selector, "token": str(token)}, height=0, key=f"scroll-{selector}")

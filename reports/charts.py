@@ -214,17 +214,22 @@ def mix_figure(mix: pd.DataFrame, label_column: str, height: int = 300) -> go.Fi
     return fig
 
 
-def team_figure(team: pd.DataFrame, height: int = 300) -> go.Figure:
-    """Reps side by side: prospects' likely positive share and negative turns per call."""
-    fig = make_subplots(rows=1, cols=2, subplot_titles=("Prospect likely positive (mean per call)",
-                                                        "Prospect negative shifts per call"))
-    names: Sequence[str] = team["rep"].map(html.escape)  # Plotly reads tags in labels: user text is text
-    fig.add_trace(go.Bar(x=names, y=team["prospect_positive"], marker_color=ROLE_COLOURS[PROSPECT], name="likely positive",
-                         text=[f"{v:.0%}" for v in team["prospect_positive"]], textposition="outside",
-                         hovertemplate="%{x}: %{y:.0%}<extra></extra>"), row=1, col=1)
-    fig.add_trace(go.Bar(x=names, y=team["negative_shifts_per_call"], marker_color=DIRECTION_COLOURS["negative"],
-                         name="negative shifts", text=[f"{v:.1f}" for v in team["negative_shifts_per_call"]],
-                         textposition="outside", hovertemplate="%{x}: %{y:.1f}<extra></extra>"), row=1, col=2)
+def team_figure(team: pd.DataFrame, height: int = 320) -> go.Figure:
+    """Reps side by side (`dashboard.data.team_table`): prospects' likely positive share of read time and negative
+    shifts per 10 minutes of it; each name carries its sample, and reps with too little of it are drawn pale."""
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("Prospect likely positive (share of read time)",
+                                                        "Prospect negative shifts per 10 min read"))
+    # Plotly reads tags in labels: the rep's name (user text) is escaped, the sample line is ours
+    names: Sequence[str] = [f"{html.escape(r)}<br><sub>{n} calls · {m:.0f} min read</sub>"
+                            for r, n, m in zip(team["rep"], team["calls"], team["seen_minutes"])]
+    opacity = [1.0 if ok else 0.35 for ok in team["enough"]]
+    fig.add_trace(go.Bar(x=names, y=team["prospect_positive"], marker=dict(color=ROLE_COLOURS[PROSPECT], opacity=opacity),
+                         name="likely positive", text=[f"{v:.0%}" for v in team["prospect_positive"]],
+                         textposition="outside", hovertemplate="%{x}: %{y:.0%}<extra></extra>"), row=1, col=1)
+    fig.add_trace(go.Bar(x=names, y=team["negative_shifts_per_10min"],
+                         marker=dict(color=DIRECTION_COLOURS["negative"], opacity=opacity), name="negative shifts",
+                         text=[f"{v:.1f}" for v in team["negative_shifts_per_10min"]], textposition="outside",
+                         hovertemplate="%{x}: %{y:.1f} per 10 min<extra></extra>"), row=1, col=2)
     fig.update_yaxes(tickformat=".0%", range=[0, 1.1], row=1, col=1)
     fig.update_layout(height=height, margin=dict(l=10, r=10, t=40, b=10), template="plotly_white", font=FONT, showlegend=False)
     return fig

@@ -97,6 +97,7 @@ class Moment:
     role: str | None = None
     direction: str | None = None
     strength: float | None = None
+    emotion: str | None = None  # the role's most likely emotion from this moment on (a shift's "to"); None: not read
 
     @property
     def text(self) -> str:
@@ -148,12 +149,17 @@ def load_timeline(call_id: int) -> CallTimeline:
 
 
 def load_moments(call_id: int) -> list[Moment]:
+    """The call's stills in time order, each naming the likely emotion it shows (a shift's new one, else that second's)."""
     data_dir = get_settings().data_dir
     with session_scope() as session:
         rows = session.execute(select(Snapshot, Shift).outerjoin(Shift, Snapshot.shift_id == Shift.id)
                                .where(Snapshot.call_id == call_id).order_by(Snapshot.t_s)).all()
+        dominant = dict(((role, second), emotion) for role, second, emotion in session.execute(
+            select(EmotionSecond.role, EmotionSecond.second, EmotionSecond.dominant).where(
+                EmotionSecond.call_id == call_id, EmotionSecond.second.in_({int(snap.t_s) for snap, _ in rows}))))
         return [Moment(snap.t_s, snap.kind, snap.caption, data_dir / snap.path, shift.role if shift else PROSPECT,
-                       shift.direction if shift else None, shift.strength if shift else None)
+                       shift.direction if shift else None, shift.strength if shift else None,
+                       shift.to_emotion if shift else dominant.get((PROSPECT, int(snap.t_s))))
                 for snap, shift in rows]
 
 

@@ -18,7 +18,7 @@ from pipeline.timeline import clock
 from reports.charts import shares_figure, timeline_figure, timeline_png
 from reports.facts import load_facts, load_moments, load_notes, load_stages, load_timeline, model_accuracy
 from reports.summary import (HINTS_NOT_VERDICTS, REP_ANALYSIS_OFF, STAGE_HEADER, facts_rows, headline_rows, key_moments,
-                             notes_at, stage_rows, summarize_timeline)
+                             notes_at, stage_rows, still_labels, summarize_timeline)
 
 
 def _png_aspect(png: bytes) -> float:
@@ -111,6 +111,9 @@ def build_pdf(call_id: int) -> bytes:
             pdf.set_font("DejaVu", "B", 10)
             pdf.multi_cell(width - 74, 5.5, f"{clock(moment.t_s)}  {moment.text}", new_x="LMARGIN", new_y="NEXT")
             pdf.set_font("DejaVu", "", 9)
+            for line in still_labels(timeline, moment.t_s, facts.roles):  # the still's own labels are small in print
+                pdf.set_x(pdf.l_margin + 74)
+                pdf.multi_cell(width - 74, 5, line, new_x="LMARGIN", new_y="NEXT")
             for note in notes_at(notes, moment.t_s):
                 pdf.set_x(pdf.l_margin + 74)
                 pdf.multi_cell(width - 74, 5, f"Note{f' ({note.author})' if note.author else ''}: {note.text}",
@@ -124,14 +127,20 @@ def build_pdf(call_id: int) -> bytes:
 
 
 def build_html(call_id: int) -> str:
-    """The report as one standalone HTML file: interactive charts (plotly.js inlined), stills embedded."""
+    """The report as one standalone HTML file: interactive charts, stills embedded; it needs no network.
+
+    plotly.js is inlined once, in the head, so every chart below it can draw (a chart placed before the
+    library's script would stay blank: "Plotly is not defined").
+    """
+    from plotly.offline import get_plotlyjs
+
     facts, timeline, stages, notes = load_facts(call_id), load_timeline(call_id), load_stages(call_id), load_notes(call_id)
     summary = summarize_timeline(timeline, stages)
     esc = html.escape
     chart = timeline_figure(timeline.seconds, timeline.shifts, [(s.name, s.start_s, s.end_s) for s in stages],
                             roles=facts.roles)
     chart.update_layout(dragmode="zoom")
-    chart_html = chart.to_html(full_html=False, include_plotlyjs=True, config={"displaylogo": False})
+    chart_html = chart.to_html(full_html=False, include_plotlyjs=False, config={"displaylogo": False})
     shares = {role: summary.shares[role] for role in facts.roles}
     shares_html = shares_figure(shares).to_html(full_html=False, include_plotlyjs=False, config={"displaylogo": False})
     rep_off_html = "" if facts.rep_analysis else f'<p class="off">{esc(REP_ANALYSIS_OFF)}</p>'
@@ -147,8 +156,9 @@ def build_html(call_id: int) -> str:
                  f'{base64.b64encode(moment.image.read_bytes()).decode()}">' if moment.image.is_file() else "")
         note_items = "".join(f"<li>{esc(n.text)}{f' <em>({esc(n.author)})</em>' if n.author else ''}</li>"
                              for n in notes_at(notes, moment.t_s))
+        labels = "<br>".join(esc(line) for line in still_labels(timeline, moment.t_s, facts.roles))
         moment_blocks.append(f'<div class="moment">{image}<div><b>{clock(moment.t_s)}</b> {esc(moment.text)}'
-                             f'{f"<ul>{note_items}</ul>" if note_items else ""}</div></div>')
+                             f'<p class="hint">{labels}</p>{f"<ul>{note_items}</ul>" if note_items else ""}</div></div>')
     stage_html = rows_table(stage_rows(summary), STAGE_HEADER) if summary.stages else "<p>No script stages marked.</p>"
     notes_html = rows_table([(clock(n.t_s), n.text, n.author or "") for n in notes], ("Time", "Note", "By")) if notes \
         else "<p>No coaching notes yet.</p>"
@@ -167,7 +177,8 @@ th {{ background: #e8f0fa; }}
 .moment {{ display: flex; gap: 1rem; margin: .8rem 0; align-items: flex-start; }}
 .moment img {{ width: 320px; border-radius: 6px; }}
 .off {{ border-left: 4px solid #6c757d; padding: .3rem .8rem; background: #f4f5f7; }}
-</style></head>
+</style>
+<script type="text/javascript">{get_plotlyjs()}</script></head>
 <body>
 <h1>Coaching report: {esc(facts.title)}</h1>
 <p class="hint">{esc(HINTS_NOT_VERDICTS)} {esc(model_accuracy())}</p>

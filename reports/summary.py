@@ -12,8 +12,8 @@ from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
-from config import EMOTIONS, NEGATIVE_EMOTIONS, POSITIVE_EMOTIONS
-from db.models import Call
+from config import EMOTIONS, NEGATIVE_EMOTIONS, POSITIVE_EMOTIONS, UNCERTAIN
+from db.models import EmotionSecond
 from pipeline.roles import PROSPECT, REP
 from pipeline.timeline import clock
 from reports.facts import CallFacts, CallTimeline, MarkedStage, Moment, Note, load_stages, load_timeline
@@ -27,16 +27,24 @@ REP_ANALYSIS_WHY = "the EU AI Act prohibits inferring the emotions of people at 
 REP_ANALYSIS_OFF = (f"The rep's emotions were not analysed on this call: rep analysis was off when it was uploaded "
                     f"({REP_ANALYSIS_WHY}).")
 MAX_REPORT_MOMENTS = 12
+MIN_SECONDS_TO_COMPARE = 10  # read seconds a third of the call or a stage needs before its mood is compared or praised
 
 
 @dataclass(frozen=True)
 class Mood:
+    """Shares (0-1) of the read seconds whose most likely emotion was positive / negative, and how many were read."""
+
     positive: float
     negative: float
+    seconds: int = 0  # read seconds behind the shares (see `readable`); 0: nothing to say
 
     @property
     def balance(self) -> float:
         return self.positive - self.negative
+
+    @property
+    def comparable(self) -> bool:
+        return self.seconds >= MIN_SECONDS_TO_COMPARE
 
 
 @dataclass(frozen=True)
@@ -59,6 +67,7 @@ class StageSummary:
 class CallSummary:
     n_seconds: int
     seen: dict[str, float]  # share of the call each role's face was read
+    seen_seconds: dict[str, int]  # how many seconds that was (the shares' sample)
     shares: dict[str, dict[str, float]]  # role -> emotion -> share of seen time
     mood: dict[str, Mood]  # role -> whole-call mood
     first_positive_shift: dict | None  # the prospect's
@@ -68,43 +77,62 @@ class CallSummary:
     talking_points: list[str] = field(default_factory=list)
 
 
+def readable(seconds: pd.DataFrame) -> pd.Series:
+    """Which per-second rows count towards shares, moods and talking points: the face was seen and read, and the
+    reading is trusted (not "uncertain", see `pipeline.uncertainty`).
+
+    The one place that decides it (`READABLE` says the same to SQL for the calls table), and every number follows.
+    """
+    return seconds["dominant"].notna() & (seconds["dominant"] != UNCERTAIN)
+
+
+READABLE = EmotionSecond.dominant.is_not(None) & (EmotionSecond.dominant != UNCERTAIN)  # `readable`, on stored rows
+
+
 def shares_from_counts(counts: Mapping[str, int]) -> dict[str, float]:
-    """Share of seen seconds per likely emotion; the calls table and the summary both count this way."""
+    """Share of read seconds per likely emotion; the calls table and the summary both count this way."""
     total = sum(counts.get(e, 0) for e in EMOTIONS)
     return {e: counts.get(e, 0) / total if total else 0.0 for e in EMOTIONS}
 
 
-def mood_of(shares: Mapping[str, float]) -> Mood:
-    return Mood(sum(shares[e] for e in POSITIVE_EMOTIONS), sum(shares[e] for e in NEGATIVE_EMOTIONS))
+def mood_of(shares: Mapping[str, float], seconds: int = 0) -> Mood:
+    return Mood(sum(shares[e] for e in POSITIVE_EMOTIONS), sum(shares[e] for e in NEGATIVE_EMOTIONS), seconds)
 
 
-def _shares(dominant: pd.Series) -> dict[str, float]:
-    return shares_from_counts(dominant.dropna().value_counts().to_dict())
+def _counts(rows: pd.DataFrame) -> dict[str, int]:
+    return rows["dominant"][readable(rows)].value_counts().to_dict()
+
+
+def _shares(rows: pd.DataFrame) -> dict[str, float]:
+    return shares_from_counts(_counts(rows))
+
+
+def _mood(rows: pd.DataFrame) -> Mood:
+    return mood_of(_shares(rows), int(readable(rows).sum()))
 
 
 def summarize_timeline(timeline: CallTimeline, stages: Sequence[MarkedStage] = ()) -> CallSummary:
     seconds, shifts, n = timeline.seconds, timeline.shifts, max(1, timeline.n_seconds)
     by_role = {role: seconds[seconds["role"] == role] for role in (REP, PROSPECT)}
-    shares = {role: _shares(rows["dominant"]) for role, rows in by_role.items()}
+    shares = {role: _shares(rows) for role, rows in by_role.items()}
     prospect = by_role[PROSPECT]
-    thirds = tuple(mood_of(_shares(prospect["dominant"][part])) for part in
-                   (prospect["second"] < n / 3, prospect["second"] >= 2 * n / 3))
+    thirds = tuple(_mood(prospect[part]) for part in (prospect["second"] < n / 3, prospect["second"] >= 2 * n / 3))
     prospect_shifts = shifts[shifts["role"] == PROSPECT]
     positive = prospect_shifts[prospect_shifts["direction"] == "positive"]
     stage_summaries = []
     for stage in stages:
         inside = prospect[(prospect["second"] >= stage.start_s) & (prospect["second"] < stage.end_s)]
         stage_shifts = prospect_shifts[(prospect_shifts["t_s"] >= stage.start_s) & (prospect_shifts["t_s"] < stage.end_s)]
-        stage_shares = _shares(inside["dominant"])
         stage_summaries.append(StageSummary(
-            stage.name, stage.start_s, stage.end_s, float(inside["dominant"].notna().mean()) if len(inside) else 0.0,
-            stage_shares, mood_of(stage_shares), int((stage_shifts["direction"] == "negative").sum()),
+            stage.name, stage.start_s, stage.end_s, float(readable(inside).mean()) if len(inside) else 0.0,
+            _shares(inside), _mood(inside), int((stage_shifts["direction"] == "negative").sum()),
             int((stage_shifts["direction"] == "positive").sum())))
     summary = CallSummary(
         n_seconds=timeline.n_seconds,
-        seen={role: float(rows["dominant"].notna().mean()) if len(rows) else 0.0 for role, rows in by_role.items()},
+        seen={role: float(readable(rows).mean()) if len(rows) else 0.0 for role, rows in by_role.items()},
+        seen_seconds={role: int(readable(rows).sum()) for role, rows in by_role.items()},
         shares=shares,
-        mood={role: mood_of(s) for role, s in shares.items()},
+        mood={role: _mood(rows) for role, rows in by_role.items()},
         first_positive_shift=positive.iloc[0].to_dict() if len(positive) else None,
         negative_shifts={role: int(((shifts["role"] == role) & (shifts["direction"] == "negative")).sum())
                          for role in (REP, PROSPECT)},
@@ -138,26 +166,33 @@ def talking_points(summary: CallSummary) -> list[str]:
         points.append("The prospect showed no clear positive turn during the call: look for where they could have been won over.")
     start, end = summary.prospect_thirds
     change = end.balance - start.balance
-    if abs(change) >= 0.1:
+    thirds = (f"likely positive {start.positive:.0%} of the {start.seconds} s read in the first third, "
+              f"{end.positive:.0%} of the {end.seconds} s in the last")
+    if not (start.comparable and end.comparable):
+        missing = "first" if not start.comparable else "last"
+        points.append(f"The prospect's face was hardly read in the {missing} third of the call "
+                      f"({min(start.seconds, end.seconds)} s), so there is no telling whether they warmed up or cooled down.")
+    elif abs(change) >= 0.1:
         trend = "warmed up" if change > 0 else "cooled down"
-        points.append(f"The prospect likely {trend} over the call: likely positive {start.positive:.0%} in the first third, "
-                      f"{end.positive:.0%} in the last.")
+        points.append(f"The prospect likely {trend} over the call: {thirds}.")
     else:
-        points.append(f"The prospect's mood stayed about the same from the first to the last third "
-                      f"(likely positive {start.positive:.0%} → {end.positive:.0%}).")
-    best = max((s for s in summary.stages if s.seen > 0.3), key=lambda s: s.mood.balance, default=None)
-    if best is not None and len(summary.stages) > 1:
-        points.append(f"The prospect looked most positive during {best.name} (likely positive {best.mood.positive:.0%}): "
-                      f"a strength to build on.")
+        points.append(f"The prospect's mood stayed about the same from the first to the last third ({thirds}).")
+    best = max((s for s in summary.stages if s.seen > 0.3 and s.mood.comparable), key=lambda s: s.mood.balance,
+               default=None)
+    if best is not None and len(summary.stages) > 1 and best.mood.positive > 0 and best.mood.balance > 0:
+        points.append(f"The prospect looked most positive during {best.name} (likely positive {best.mood.positive:.0%} "
+                      f"of the {best.mood.seconds} s their face was read): a strength to build on.")
     if summary.seen[REP] > 0.3:
         rep_happy = summary.shares[REP]["happy"]
         if rep_happy < 0.1:
-            points.append(f"The rep likely smiled little ({rep_happy:.0%} of the time they were seen): "
+            points.append(f"The rep likely smiled little ({rep_happy:.0%} of the {summary.seen_seconds[REP]} s they were "
+                          f"read): "
                           "warmth on camera tends to be returned.")
         elif summary.mood[REP].negative > 0.25:
             points.append(f"The rep likely looked tense or negative {summary.mood[REP].negative:.0%} of the time.")
     if summary.seen[PROSPECT] < 0.7:
-        points.append(f"The prospect's face was read only {summary.seen[PROSPECT]:.0%} of the call, so take these hints lightly.")
+        points.append(f"The prospect's face was read only {summary.seen[PROSPECT]:.0%} of the call "
+                      f"({summary.seen_seconds[PROSPECT]} s), so take these hints lightly.")
     return points[:5]
 
 
@@ -169,6 +204,20 @@ def key_moments(moments: Sequence[Moment], notes: Sequence[Note], limit: int = M
         return (round(m.t_s) not in noted, m.kind != "shift" or m.role != PROSPECT, -(m.strength or 0))
 
     return sorted(sorted(moments, key=rank)[:limit], key=lambda m: m.t_s)
+
+
+def still_labels(timeline: CallTimeline, t_s: float, roles: Sequence[str], k: int = 3) -> list[str]:
+    """What a still's face labels say, as text: per role, its top `k` likely emotions at that second, or not read."""
+    lines = []
+    for role in roles:
+        row = timeline.seconds[(timeline.seconds["role"] == role) & (timeline.seconds["second"] == int(t_s))]
+        if row.empty or not readable(row).iloc[0]:
+            lines.append(f"{role.capitalize()}: face not read")
+            continue
+        probs = row.iloc[0][list(EMOTIONS)].astype(float).sort_values(ascending=False, kind="stable")[:k]
+        lines.append(f"{role.capitalize()}: " + ", ".join(
+            f"{'likely ' if i == 0 else ''}{emotion} {p:.0%}" for i, (emotion, p) in enumerate(probs.items())))
+    return lines
 
 
 def notes_at(notes: Sequence[Note], t_s: float) -> list[Note]:
@@ -191,13 +240,19 @@ def headline_rows(summary: CallSummary, roles: Sequence[str]) -> list[tuple[str,
     start, end = summary.prospect_thirds
     first = summary.first_positive_shift
     return [
-        ("Prospect likely positive", f"{summary.mood[PROSPECT].positive:.0%} of seen time"),
-        ("Prospect likely negative", f"{summary.mood[PROSPECT].negative:.0%} of seen time"),
+        ("Prospect likely positive", f"{summary.mood[PROSPECT].positive:.0%} of the {summary.seen_seconds[PROSPECT]} s "
+                                     f"their face was read"),
+        ("Prospect likely negative", f"{summary.mood[PROSPECT].negative:.0%} of those seconds"),
         ("First positive prospect shift", clock(first["t_s"]) if first else "none"),
         ("Negative shifts", ", ".join(f"{role} {summary.negative_shifts[role]}" for role in reversed(roles))),
-        ("Prospect mood, first → last third", f"likely positive {start.positive:.0%} → {end.positive:.0%}"),
+        ("Prospect mood, first → last third", f"likely positive {_share_of(start)} → {_share_of(end)}"),
         ("Faces read", ", ".join(f"{role} {summary.seen[role]:.0%}" for role in roles) + " of the call"),
     ]
+
+
+def _share_of(mood: Mood) -> str:
+    """'40% of 52 s', or 'not read' when the face was not read at all."""
+    return f"{mood.positive:.0%} of {mood.seconds} s" if mood.seconds else "not read"
 
 
 def stage_rows(summary: CallSummary) -> list[tuple[str, ...]]:
@@ -205,4 +260,4 @@ def stage_rows(summary: CallSummary) -> list[tuple[str, ...]]:
              s.most_likely or "not seen", str(s.negative_shifts)) for s in summary.stages]
 
 
-STAGE_HEADER = ("MarkedStage", "Time", "Likely positive", "Likely negative", "Most likely", "Negative shifts")
+STAGE_HEADER = ("Stage", "Time", "Likely positive", "Likely negative", "Most likely", "Negative shifts")

@@ -36,8 +36,7 @@ def test_a_rep_cannot_open_or_download_another_reps_call(store, tmp_path):
         for label in DOWNLOADS:
             assert page.get_by_role("button", name=label).count() == 0
 
-        page.goto(f"{url}/review?call={mine.call_id}")  # a new browser session: signs in again
-        sign_in(page, "dana", PASSWORD)
+        page.goto(f"{url}/review?call={mine.call_id}")  # a new Streamlit session: the session cookie keeps her in
         page.get_by_role("heading", name=mine.title).wait_for()
         with page.expect_download() as download:
             page.get_by_role("button", name="Per-second CSV").click()

@@ -6,6 +6,7 @@ What other roles may see, and sign-in itself, are tested in test_privacy_dashboa
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
 import streamlit as st
@@ -64,8 +65,10 @@ def test_review_page_shows_numbers_talking_points_moments_and_likely_wording(see
     assert "likely" in texts(at) and "not verdicts" in texts(at) and "accuracy" in texts(at)
     assert [m.label for m in at.metric][:2] == ["Prospect likely positive", "Prospect mood, first → last third"]
     assert "Talking points" in texts(at)
-    assert any(tab.label.startswith("Key moments (") for tab in at.tabs)
+    assert [tab.label for tab in at.tabs] == ["Key moments", "Script stages", "Coaching notes", "Fix roles"]
     assert any(b.label.startswith("Play from") for b in at.button)
+    badges = [m.value for m in at.markdown if "-badge[" in m.value]  # each key-moment card names its likely emotion
+    assert badges and all(re.search(r"· likely (angry|disgust|fear|happy|sad|surprise|neutral) \(", b) for b in badges), badges
 
 
 def test_review_page_opens_the_call_named_in_the_address(seeded):
@@ -77,11 +80,13 @@ def test_review_page_opens_the_call_named_in_the_address(seeded):
     assert at.title[0].value == other.title
 
 
-def test_choosing_a_moment_moves_the_player(seeded):
+def test_choosing_a_moment_moves_the_player_and_the_note_time(seeded):
     at = page("review", call_id=seeded["main"].call_id)
     play = next(b for b in at.button if b.label.startswith("Play from"))
     at = play.click().run()
-    assert at.session_state.video_at[1] > 0
+    second = at.session_state.video_at[1]
+    assert second > 0 and at.session_state.seek_seq == 1  # a new seek for the player bridge
+    assert at.text_input(key="note_at").value == play.label.removeprefix("Play from ")
 
 
 def test_marking_a_stage_stores_it_and_shows_the_prospect_per_stage(seeded):
@@ -95,6 +100,7 @@ def test_marking_a_stage_stores_it_and_shows_the_prospect_per_stage(seeded):
     at = next(b for b in at.button if b.label == "Add stage").click().run()
     assert not at.exception, at.exception
     assert not at.error, [e.value for e in at.error]
+    assert at.text_input(key="stage_from").value == "" and at.text_input(key="stage_to").value == ""  # emptied
     with session_scope() as session:
         assert session.scalar(select(ScriptStage).where(ScriptStage.call_id == call_id, ScriptStage.end_s == 20))
     stage_table = at.dataframe[0].value
@@ -110,16 +116,27 @@ def test_a_stage_overlapping_another_is_refused_with_a_message(seeded):
     assert any("overlaps" in e.value for e in at.error)
 
 
-def test_a_coaching_note_is_saved_at_the_chosen_moment(seeded):
+def test_a_coaching_note_is_saved_at_any_second_and_the_form_empties(seeded):
     call_id = seeded["main"].call_id
     at = page("review", call_id=call_id)
-    at.text_area[0].input("Slow down before the price.")
+    at.text_input(key="note_at").input("0:09")  # no moment was detected there
+    at.text_area(key="note_text").input("Slow down before the price.")
     at = next(b for b in at.button if b.label == "Save note").click().run()
     assert not at.exception
     with session_scope() as session:
         note = session.scalar(select(CoachingNote).where(CoachingNote.text == "Slow down before the price."))
-    assert note is not None and note.author == USERS["ada"][1] and note.t_s == 0  # the signed-in user wrote it
+    assert note is not None and note.author == USERS["ada"][1] and note.t_s == 9  # the signed-in user wrote it
     assert "Slow down before the price." in texts(at)
+    assert at.text_area(key="note_text").value == "" and at.text_input(key="note_at").value == "0:09"
+
+
+def test_a_note_after_the_end_of_the_call_is_refused(seeded):
+    at = page("review", call_id=seeded["main"].call_id)
+    at.text_input(key="note_at").input("9:00")
+    at.text_area(key="note_text").input("Too late.")
+    at = next(b for b in at.button if b.label == "Save note").click().run()
+    assert any("after the end of the call (4:00)" in e.value.replace("\\", "") for e in at.error)  # shown as text
+    assert at.text_area(key="note_text").value == "Too late."  # kept, to fix the time
 
 
 def test_swapping_roles_rebuilds_the_rows(seeded):
@@ -178,6 +195,7 @@ def test_upload_page_asks_for_a_file_and_consent(seeded):
     at = page("upload")
     at = next(b for b in at.button if b.label == "Analyse call").click().run()
     assert any("Choose a recording" in e.value for e in at.error)
+    assert any("Please confirm" in e.value for e in at.error)  # every problem at once
     assert any(c.label.startswith("Everyone on this call was told") for c in at.checkbox)
 
 
@@ -185,6 +203,7 @@ def test_reps_page_shows_one_rep_and_the_team(seeded):
     at = page("reps", reps_pick="Priya Natarajan")
     assert not at.exception
     assert at.metric[0].label == "Calls analysed" and int(at.metric[0].value) >= 1
+    assert at.metric[2].label == "Prospect negative shifts per 10 min"
     assert len(at.get("plotly_chart")) == 4
 
 
@@ -258,7 +277,90 @@ def test_review_page_and_reports_on_a_really_analysed_call(store, videos, classi
     assert positive.value == f"{summary.mood['prospect'].positive:.0%}"
     assert at.get("plotly_chart")
     pdf_text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(build_pdf(call_id))).pages)
-    assert "Gallery call" in pdf_text and f"{summary.mood['prospect'].positive:.0%} of seen time" in pdf_text
+    read = f"{summary.mood['prospect'].positive:.0%} of the {summary.seen_seconds['prospect']} s their face was read"
+    assert "Gallery call" in pdf_text and read in " ".join(pdf_text.split())
     page_html = build_html(call_id)
     assert "Gallery call" in page_html and "prospect most likely" in page_html
     st.cache_data.clear()
+
+
+def test_team_rates_are_per_10_minutes_of_read_prospect_time_with_the_sample():
+    import pandas as pd
+
+    from config import EMOTIONS
+    from dashboard.data import team_table
+
+    calls = pd.DataFrame({  # a 4-minute call with 5 negative shifts against three 20-s calls without any
+        "rep": ["Ana", "Ben", "Ben", "Ben"], "prospect_seen_s": [240, 20, 20, 10],
+        "prospect_positive": [0.5, 1.0, 0.0, 0.0], "negative_shifts": [5, 0, 0, 1],
+        **{f"rep_{e}": [0.1] * 4 for e in EMOTIONS}})
+    team = team_table(calls).set_index("rep")
+    assert team.loc["Ana", "negative_shifts_per_10min"] == pytest.approx(5 * 600 / 240)
+    assert team.loc["Ben", "negative_shifts_per_10min"] == pytest.approx(1 * 600 / 50)
+    assert team.loc["Ben", "prospect_positive"] == pytest.approx(20 / 50)  # weighted by read time, not per call
+    assert team.loc["Ben", "calls"] == 3 and team.loc["Ben", "seen_minutes"] == pytest.approx(50 / 60)
+    assert not team.loc["Ana", "enough"] and not team.loc["Ben", "enough"]  # 4 min and 50 s: too little to compare
+
+
+def test_reps_page_warns_when_a_sample_is_too_small(seeded):
+    seed_call(title="Short intro", rep="Newbie Nora", duration_s=20, seed=11)
+    at = page("reps")
+    assert not at.exception
+    assert any("Too little to compare" in w.value and "Newbie Nora" in w.value for w in at.warning)
+    assert any("per 10 minutes" in c.value for c in at.caption)
+
+
+def test_a_rep_typed_in_another_case_or_spacing_is_the_same_rep(seeded):
+    from calls.intake import get_or_create_rep
+    from db.models import Rep
+
+    with session_scope() as session:
+        existing = session.scalar(select(Rep).where(Rep.name == "Dana Whitfield"))
+        assert get_or_create_rep(session, "  dana   WHITFIELD ").id == existing.id
+        assert get_or_create_rep(session, "Dana  Lee").name == "Dana Lee"  # a new rep, spaces tidied
+
+
+def test_merging_two_reps_moves_their_calls_and_sign_in(seeded):
+    from db.models import Rep, User
+
+    with session_scope() as session:
+        twin = Rep(name="dana w", team="Mid-market")
+        session.add(twin)
+        session.flush()
+        dana = session.scalar(select(Rep.id).where(Rep.name == "Dana Whitfield"))
+        session.get(Call, seeded["bare"].call_id).rep_id = twin.id
+        session.scalar(select(User).where(User.username == "dana")).rep_id = twin.id
+        twin_id = twin.id
+    at = page("settings", settings_rep=twin_id)
+    merge = at.selectbox(key=f"merge-into-{twin_id}").set_value(dana).run()
+    at = next(b for b in merge.button if b.label == "Merge…").click().run()
+    at = next(b for b in at.button if b.label == "Yes, merge").click().run()
+    assert not at.exception
+    with session_scope() as session:
+        assert session.get(Rep, twin_id) is None
+        assert session.get(Call, seeded["bare"].call_id).rep_id == dana
+        assert session.scalar(select(User.rep_id).where(User.username == "dana")) == dana
+
+
+def test_call_details_can_be_corrected_after_upload(seeded):
+    import datetime as dt
+
+    from db.models import AuditEvent
+
+    call_id = seeded["bare"].call_id
+    at = page("review", call_id=call_id)
+    form = {t.label: t for t in at.text_input}
+    form["Title"].input("Initech discovery call")
+    form["Prospect's company"].input("Initech Ltd")
+    at.date_input[0].set_value(dt.date(2026, 10, 5))
+    rep = next(s for s in at.selectbox if s.label == "Rep")
+    rep.set_value("Marcus Chen")
+    at = next(b for b in at.button if b.label == "Save details").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert at.title[0].value == "Initech discovery call"
+    with session_scope() as session:
+        call = session.get(Call, call_id)
+        assert (call.title, call.prospect_company, call.call_date, call.rep.name) == (
+            "Initech discovery call", "Initech Ltd", dt.date(2026, 10, 5), "Marcus Chen")
+        edit = session.scalar(select(AuditEvent).where(AuditEvent.action == "call_edit"))
+    assert edit.username == "ada" and "Initech discovery call" in edit.detail["title"]

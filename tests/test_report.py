@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import re
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -15,12 +16,13 @@ from pypdf import PdfReader
 
 from calls.annotations import add_note
 from config import EMOTIONS
+from tools.browser import CHROMIUM, chromium
 from db.models import EmotionSecond
 from db.session import session_scope
 from reports import charts, facts, report
 from reports.csv_export import CSV_COLUMNS, export_csv
 from reports.facts import CallTimeline, MarkedStage
-from reports.summary import summarize, summarize_timeline
+from reports.summary import still_labels, summarize, summarize_timeline
 from tools.seed import seed_call
 
 
@@ -70,6 +72,33 @@ def test_summary_numbers(timeline):
     assert "most positive during close" in points
 
 
+def test_still_labels_name_each_faces_likely_emotions_or_say_it_was_not_read(timeline):
+    assert still_labels(timeline, 10, ("rep", "prospect")) == [
+        "Rep: likely neutral 80%, angry 3%, disgust 3%", "Prospect: face not read"]
+    assert still_labels(timeline, 20, ("prospect",)) == ["Prospect: likely happy 80%, angry 3%, disgust 3%"]
+
+
+def test_unseen_seconds_are_not_counted_as_not_positive():
+    """A prospect happy for 20 s who then leaves the frame did not "cool down"; the sample is said."""
+    seconds = pd.DataFrame(_rows("rep", ["neutral"] * 30) + _rows("prospect", ["happy"] * 20 + [None] * 10))
+    summary = summarize_timeline(CallTimeline(seconds, pd.DataFrame(columns=["role", "t_s", "direction"])))
+    first, last = summary.prospect_thirds
+    assert (first.positive, first.seconds, last.seconds) == (1.0, 10, 0)
+    assert summary.mood["prospect"].positive == 1.0 and summary.seen_seconds == {"rep": 30, "prospect": 20}
+    points = " ".join(summary.talking_points)
+    assert "likely cooled down" not in points and "→ 0%" not in points
+    assert "hardly read in the last third" in points
+
+
+def test_a_negative_stage_is_not_praised_as_the_most_positive():
+    """A crying intro, then the prospect's camera off: nothing to praise, whatever stage ranks first."""
+    seconds = pd.DataFrame(_rows("rep", ["neutral"] * 40) + _rows("prospect", ["sad"] * 15 + [None] * 25))
+    stages = (MarkedStage(1, "intro", 0, 15), MarkedStage(2, "demo", 15, 40))
+    summary = summarize_timeline(CallTimeline(seconds, pd.DataFrame(columns=["role", "t_s", "direction"])), stages)
+    assert summary.stages[1].mood.seconds == 0 and summary.stages[0].mood.seconds == 15
+    assert "most positive" not in " ".join(summary.talking_points)
+
+
 def test_a_call_without_a_visible_prospect_says_so_and_nothing_else(timeline):
     seconds = timeline.seconds.copy()
     prospect = seconds["role"] == "prospect"
@@ -117,10 +146,12 @@ def test_pdf_report_has_the_facts_numbers_points_moments_and_wording(call, tmp_p
     for point in summary.talking_points:
         assert re.sub(r"\s+", " ", point) in text
     assert "not verdicts" in text and "Model accuracy: 66% on FER2013 val faces" in text
-    assert f"{summary.mood['prospect'].positive:.0%} of seen time" in text
+    assert (f"{summary.mood['prospect'].positive:.0%} of the {summary.seen_seconds['prospect']} s their face was read"
+            in re.sub(r"\s+", " ", text))
     for stage in ("intro", "discovery", "demo", "pricing", "close"):
         assert stage in text
     assert "Key moments" in text and "likely" in text
+    assert re.search(r"Prospect: likely (angry|disgust|fear|happy|sad|surprise|neutral) \d+%, \w+ \d+%", text)  # labels
     assert "Open with <their> goals, not ours." in text
     images = sum(len(page.images) for page in reader.pages)
     assert images >= 2  # the timelines and at least one annotated still
@@ -139,8 +170,27 @@ def test_html_report_is_standalone_with_the_charts_data(call):
                   for t in trace.get("hovertext", [])]
     assert any("likely" in t and "→" in t for t in shift_text)
     assert "data:image/jpeg;base64," in page
+    assert re.search(r"Prospect: likely \w+ \d+%", page)  # each still's face labels, readable
     for point in summarize(call.call_id).talking_points:
         assert report.html.escape(point) in page
+
+
+@pytest.mark.skipif(not Path(CHROMIUM).is_file(), reason="needs Debian's chromium (apt-get install chromium)")
+def test_html_report_draws_every_chart_offline_in_a_browser(call, tmp_path):
+    path = tmp_path / "report.html"
+    path.write_text(report.build_html(call.call_id))
+    with chromium() as page:
+        errors, requests = [], []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.route("**/*", lambda route: (requests.append(route.request.url), route.abort())
+                   if not route.request.url.startswith(("file:", "data:")) else route.continue_())
+        page.goto(path.as_uri())
+        page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot').length === 2")
+        drawn = page.evaluate("() => [...document.querySelectorAll('.js-plotly-plot')]"
+                              ".map(gd => gd.querySelectorAll('.trace').length)")
+    assert not errors, errors  # e.g. "Plotly is not defined"
+    assert not requests, requests  # nothing fetched from the network
+    assert len(drawn) == 2 and all(n > 0 for n in drawn), drawn  # the share bars and the timelines both drawn
 
 
 def test_csv_download_is_the_pipeline_export_with_a_row_per_second_and_role(call):

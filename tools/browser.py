@@ -79,3 +79,13 @@ def sign_in(page, username: str, password: str) -> None:
     page.get_by_label("Password", exact=True).fill(password)
     page.get_by_role("button", name="Sign in").click()
     page.get_by_text("Signed in as").wait_for()
+
+
+def choose_file(page, path: Path) -> None:
+    """Put `path` in the page's (single) file uploader, as a person would: remove a file kept there first."""
+    uploader = page.get_by_test_id("stFileUploader")
+    while uploader.get_by_test_id("stFileChipDeleteBtn").count():
+        uploader.get_by_test_id("stFileChipDeleteBtn").first.click()
+        page.wait_for_timeout(300)
+    uploader.locator("input[type=file]").first.set_input_files(str(path))
+    uploader.get_by_text(path.name).wait_for()  # the upload has finished

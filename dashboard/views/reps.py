@@ -41,8 +41,11 @@ with one_tab:
     mine = done[done["rep"] == rep].sort_values("when")
     c1, c2, c3, c4 = st.columns(4, border=True)
     c1.metric("Calls analysed", len(mine))
-    c2.metric("Prospect likely positive", f"{mine['prospect_positive'].mean():.0%}", help="Mean over this rep's calls.")
-    c3.metric("Prospect negative shifts per call", f"{mine['negative_shifts'].mean():.1f}")
+    me = data.team_table(mine).iloc[0]
+    c2.metric("Prospect likely positive", f"{me.prospect_positive:.0%}",
+              help=f"Share of the {me.seen_minutes:.0f} minutes the prospects' faces were read on this rep's calls.")
+    c3.metric("Prospect negative shifts per 10 min", f"{me.negative_shifts_per_10min:.1f}",
+              help=f"Per 10 minutes of read prospect time ({me.seen_minutes:.0f} minutes on {me.calls} calls).")
     rep_read = mine[mine["rep_analysis"]]
     c4.metric("Rep likely smiling", f"{rep_read['rep_happy'].mean():.0%}" if len(rep_read) else "not analysed",
               help="Share of time the rep's most likely emotion was happy (calls with rep analysis on).")
@@ -67,10 +70,15 @@ with one_tab:
                      "Date": st.column_config.DateColumn(format="D MMM YYYY")})
 
 with team_tab:
-    team = done.groupby("rep").agg(calls=("id", "count"), prospect_positive=("prospect_positive", "mean"),
-                                   negative_shifts_per_call=("negative_shifts", "mean"),
-                                   **{e: (f"rep_{e}", "mean") for e in EMOTIONS}).reset_index()
+    team = data.team_table(done)
+    few = team[~team["enough"]]
+    if len(few):
+        st.warning(f"Too little to compare for {', '.join(few['rep'])}: under {data.MIN_SEEN_MINUTES_TO_COMPARE:g} "
+                   f"minutes of the prospect's face read. Their bars are pale; judge them on more calls.",
+                   icon=":material/warning:")
     st.plotly_chart(team_figure(team), config={"displayModeBar": False}, key="team")
+    st.caption("Rates are per 10 minutes of the time the prospect's face was read, so long and short calls compare "
+               "fairly; under each name: calls and read minutes (the sample).")
     st.markdown("**Each rep's own likely expressions (mean over their calls with rep analysis on)**")
     read = team.dropna(subset=list(EMOTIONS))
     if read.empty:
@@ -78,8 +86,11 @@ with team_tab:
     else:
         st.plotly_chart(mix_figure(read, "rep", height=260), config={"displayModeBar": False}, key="team-mix")
     st.dataframe(pd.DataFrame({"Rep": team["rep"], "Calls": team["calls"],
+                               "Prospect minutes read": team["seen_minutes"],
                                "Prospect likely positive": 100 * team["prospect_positive"],
-                               "Prospect negative shifts per call": team["negative_shifts_per_call"]}),
+                               "Prospect negative shifts per 10 min": team["negative_shifts_per_10min"],
+                               "Enough to compare": team["enough"]}),
                  hide_index=True, width="stretch",
                  column_config={"Prospect likely positive": ui.percent_column("Prospect likely positive"),
-                                "Prospect negative shifts per call": st.column_config.NumberColumn(format="%.1f")})
+                                "Prospect minutes read": st.column_config.NumberColumn(format="%.1f"),
+                                "Prospect negative shifts per 10 min": st.column_config.NumberColumn(format="%.1f")})

@@ -5,9 +5,13 @@ missing id, and nothing of it (title, picker label, downloads) reaches the page.
 Reps read; stages, notes and roles are for managers and admins. Opening a call and
 downloading a file are audited.
 
-Every jump (a chart point, a shift marker, a moment, a note) goes through `_jump`,
-which sets the player's start time; a box drawn across the chart fills in the
-stage form. Heavy data comes from `dashboard.data` caches, so a rerun after the
+A click on a chart point or a shift marker plays the call from there in the browser
+(`dashboard.player` listens to the chart). Every other jump (a moment card, a note)
+goes through `_jump`, which sets the player's start time and hands the player bridge
+a new seek: the player moves there, plays and scrolls into view. Where the user pauses
+(or the last jump) fills in the coaching note's time; a box drawn across the chart
+fills in the stage form. The tabs keep their place across edits (stable labels,
+one key), and a saved stage or note empties its form. Heavy data comes from `dashboard.data` caches, so a rerun after the
 first load only re-reads the small, editable rows.
 """
 
@@ -22,8 +26,10 @@ import streamlit as st
 
 from access.audit import record
 from calls.annotations import add_note, add_stage, delete_note, delete_stage
+from calls.details import CallDetails, update_call_details
 from calls.roles import reassign_roles
 from dashboard import auth, data, ui
+from dashboard.player import Seek, player_bridge
 from db.models import CallStatus
 from pipeline.roles import PROSPECT, REP
 from pipeline.timeline import clock
@@ -32,6 +38,7 @@ from reports.exports import export
 from reports.facts import STAGE_NAMES, load_moments, load_notes, load_stages, load_tracks
 from reports.summary import REP_ANALYSIS_OFF, notes_at
 
+TAB_LABELS = ("Key moments", "Script stages", "Coaching notes")
 BADGE_COLOURS = {"positive": "green", "negative": "red", "neutral": "gray"}
 DOWNLOADS = (  # (format, label, file name ending, mime type, icon)
     ("pdf", "PDF report", "coaching-report.pdf", "application/pdf", ":material/picture_as_pdf:"),
@@ -68,19 +75,36 @@ if call_id not in labels:  # still queued, running or failed: reachable by its l
 
 
 def _choose() -> None:
-    st.query_params["call"] = str(st.session_state.review_pick)
+    pick = st.session_state.get("review_pick")  # gone when the change arrives with a sign-out
+    if pick is not None:
+        st.query_params["call"] = str(pick)
 
 
 st.session_state.call_id = st.session_state.review_pick = call_id
 st.sidebar.selectbox("Call", list(labels), format_func=labels.get, key="review_pick", on_change=_choose)
 st.query_params["call"] = str(call_id)
 
-if st.session_state.get("video_at", (None, 0))[0] != call_id:
+if st.session_state.get("video_at", (None, 0))[0] != call_id:  # another call: start at its beginning
     st.session_state.video_at = (call_id, 0)
+    st.session_state.note_at = clock(0)
 
 
 def _jump(t_s: float) -> None:
-    st.session_state.video_at = (call_id, max(0, int(t_s)))
+    """Play from `t_s`: the player seeks, plays and comes into view; a new note defaults to this second."""
+    second = max(0, int(t_s))
+    st.session_state.video_at = (call_id, second)
+    st.session_state.seek_seq = st.session_state.get("seek_seq", 0) + 1
+    st.session_state.note_at = clock(second)
+
+
+player_key, chart_key = f"player-{call_id}", f"timeline-{call_id}"
+
+
+def _on_pause() -> None:
+    """The user paused (or scrubbed while paused): a new note defaults to that second."""
+    position = st.session_state[player_key].get("position")
+    if position is not None:
+        st.session_state.note_at = clock(position)
 
 
 # ----------------------------------------------------------------------------- header
@@ -89,6 +113,33 @@ when = facts.call_date.strftime("%d %b %Y") if facts.call_date else "date not se
 st.caption(f"**{ui.literal(facts.rep or 'Rep not set')}** (rep) · **{ui.literal(facts.prospect)}** (prospect) · {when} · "
            f"{clock(facts.duration_s or 0)} long")
 st.caption(f":material/verified_user: Participants told the call is analysed: {ui.literal(facts.consent)}")
+if viewer.can_change:
+    with st.expander("Edit call details", icon=":material/edit:"):
+        with st.form(f"call-details-{call_id}", border=False):
+            left, right = st.columns(2)
+            new_title = left.text_input("Title", value=facts.title)
+            new_date = right.date_input("Call date", value=facts.call_date, format="YYYY-MM-DD")
+            rep_options = data.rep_names(viewer)
+            new_rep = left.selectbox("Rep", rep_options, index=rep_options.index(facts.rep) if facts.rep in rep_options
+                                     else None, accept_new_options=True, placeholder="Pick a rep or type a new name")
+            new_prospect = right.text_input("Prospect's name", value=facts.prospect_name or "")
+            new_company = right.text_input("Prospect's company", value=facts.prospect_company or "")
+            if st.form_submit_button("Save details", icon=":material/save:"):
+                if new_rep and data.rep_elsewhere(viewer, new_rep):
+                    st.error(f"**{ui.literal(new_rep)}** is a rep of another team: pick one of your reps, or ask an admin.")
+                elif not new_rep and not viewer.is_admin:
+                    st.error("Pick the rep on this call: you see the calls of your team's reps only.")
+                else:
+                    try:
+                        changed = update_call_details(call_id, CallDetails(new_title, new_rep, new_prospect,
+                                                                           new_company, new_date), team=viewer.team)
+                    except ValueError as error:
+                        st.error(ui.literal(f"{str(error)[:1].upper()}{str(error)[1:]}."))
+                    else:
+                        if changed:
+                            record(viewer.username, "call_edit", f"call {call_id}",
+                                   **{k: f"{old} → {new}" for k, (old, new) in changed.items()})
+                        st.rerun()
 if facts.status != CallStatus.DONE:
     if facts.status == CallStatus.FAILED:
         st.error(f"The analysis of this call failed: {ui.literal(facts.error or 'unknown error')}. Retry it from **Calls**.")
@@ -122,13 +173,20 @@ first = summary.first_positive_shift
 m1, m2, m3, m4 = st.columns(4, border=True)
 m1.metric("Prospect likely positive", f"{summary.mood[PROSPECT].positive:.0%}",
           help="Share of the time the prospect's face was read that their most likely emotion was happy (uncertain seconds not counted).")
-m2.metric("Prospect mood, first → last third", f"{start.positive:.0%} → {end.positive:.0%}",
-          delta=f"{(end.positive - start.positive) * 100:+.0f} pts likely positive")
+thirds_read = f"Read {start.seconds} s of the prospect's face in the first third, {end.seconds} s in the last."
+if start.comparable and end.comparable:
+    m2.metric("Prospect mood, first → last third", f"{start.positive:.0%} → {end.positive:.0%}",
+              delta=f"{(end.positive - start.positive) * 100:+.0f} pts likely positive", help=thirds_read)
+else:  # an absent face is not "not positive"
+    m2.metric("Prospect mood, first → last third", "too little seen", help=thirds_read)
 m3.metric("First positive prospect shift", clock(first["t_s"]) if first else "none",
           help="When the prospect's most likely emotion first turned positive and held for a few seconds.")
 m4.metric("Negative shifts · " + ", ".join(reversed(facts.roles)),
           " · ".join(str(summary.negative_shifts[role]) for role in reversed(facts.roles)),
           help="Times the most likely emotion turned more negative (e.g. happy → neutral, neutral → sad) and held.")
+st.caption(f"Shares count only the seconds a face was seen and read: the prospect's "
+           f"{summary.seen_seconds[PROSPECT]} s of {summary.n_seconds} s"
+           + (f", the rep's {summary.seen_seconds[REP]} s." if facts.rep_analysis else "."))
 if not facts.rep_analysis:
     st.info(REP_ANALYSIS_OFF, icon=":material/visibility_off:")
 
@@ -138,7 +196,12 @@ with player_col:
     recording = data.video(call_id, facts.source_path)
     if recording is not None:
         st.video(recording.data, format=recording.mime, start_time=st.session_state.video_at[1])
-        st.caption(f"Playing from {clock(st.session_state.video_at[1])} · pick any moment below to jump there.")
+        seq = st.session_state.get("seek_seq", 0)
+        player_bridge(st.session_state.video_at[1], Seek(st.session_state.video_at[1], seq) if seq else None,
+                      player_key, _on_pause,
+                      charts=f".st-key-{chart_key}")
+        st.caption(f"Playing from {clock(st.session_state.video_at[1])} · click a chart point, a shift marker or a "
+                   "moment to play from there; pause to pin a coaching note at that second.")
     else:
         st.info("The recording can't be played here (retention removed it, or no playable copy could be made); "
                 "every chart, still and number below still applies.", icon=":material/videocam_off:")
@@ -152,7 +215,6 @@ with points_col:
                         config={"displayModeBar": False}, key="shares")
 
 # ----------------------------------------------------------------------------- timelines
-chart_key = f"timeline-{call_id}"
 
 
 def _on_chart_select() -> None:
@@ -172,18 +234,20 @@ st.caption("Click a point or a ▲▼● shift marker to play the call from ther
 
 # ----------------------------------------------------------------------------- details
 editor = viewer.can_change  # reps read: no stage, note or role editing
-tabs = st.tabs([f"Key moments ({len(moments)})", f"Script stages ({len(stages)})", f"Coaching notes ({len(notes)})"]
-               + (["Fix roles"] if editor else []))
+# Stable labels and a key: the open tab survives adding a stage or note and swapping roles (counts would rename it).
+tabs = st.tabs(list(TAB_LABELS) + (["Fix roles"] if editor else []), key="review_tab", on_change="rerun")
 moments_tab, stages_tab, notes_tab = tabs[:3]
 
 with moments_tab:
+    st.caption(f"{len(moments)} key moments · {len(stages)} script stages · {len(notes)} coaching notes")
     if not moments:
         st.info("No key moments: neither face showed a sustained change of likely emotion.")
     grid = st.columns(3)
     for index, moment in enumerate(moments):
         with grid[index % 3].container(border=True):
-            label = moment.direction or "strong moment"
-            st.badge(f"{clock(moment.t_s)} · {(moment.role or '').capitalize()} · {label}",
+            label = f"likely {moment.emotion}" if moment.emotion else "face not read"
+            kind = f"{moment.direction} shift" if moment.direction else "strong moment"
+            st.badge(f"{clock(moment.t_s)} · {(moment.role or '').capitalize()} · {label} ({kind})",
                      color=BADGE_COLOURS.get(moment.direction, "blue"))
             if moment.image.is_file():
                 st.image(str(moment.image), width="stretch")
@@ -214,10 +278,13 @@ with stages_tab:
         st.caption("No script stages marked on this call.")
 
 if editor:
+    if st.session_state.pop("_stage_saved", False):  # an empty form for the next stage
+        st.session_state.stage_from = st.session_state.stage_to = ""
+        st.session_state.stage_name = STAGE_NAMES[0]
     add_col, remove_col = stages_tab.columns([3, 2])
     with add_col.form("add-stage", border=True):
         st.markdown("**Mark a stage**")
-        name = st.selectbox("Stage", STAGE_NAMES, accept_new_options=True)
+        name = st.selectbox("Stage", STAGE_NAMES, accept_new_options=True, key="stage_name")
         a, b = st.columns(2)
         a.text_input("From (m:ss)", key="stage_from", placeholder="0:00")
         b.text_input("To (m:ss)", key="stage_to", placeholder=clock(facts.duration_s or 0))
@@ -228,6 +295,7 @@ if editor:
             except ValueError as error:
                 st.error(ui.literal(error))
             else:
+                st.session_state._stage_saved = True
                 st.rerun()
     if stages:
         with remove_col.container(border=True):
@@ -240,19 +308,23 @@ if editor:
 
 with notes_tab:
     if editor:
-        with st.form("add-note", clear_on_submit=True, border=True):
+        if st.session_state.pop("_note_saved", False):  # an empty note for the next one; the time stays
+            st.session_state.note_text = ""
+        with st.form("add-note", border=True):
             st.markdown(f"**Add a coaching note** as {ui.literal(viewer.display_name)}")
-            here = st.session_state.video_at[1]
-            anchors = {float(here): f"Player position ({clock(here)})"}
-            anchors.update({m.t_s: f"{clock(m.t_s)} · {m.text}" for m in moments})
-            at = st.selectbox("At", list(anchors), format_func=anchors.get)
-            text = st.text_area("Note", placeholder="What should the rep keep doing, or try differently here?")
+            at_col, text_col = st.columns([1, 5])
+            at_col.text_input("At (m:ss)", key="note_at",
+                              help="Where the player was last paused, or the moment you last jumped to; any second.")
+            text_col.text_area("Note", key="note_text",
+                               placeholder="What should the rep keep doing, or try differently here?")
             if st.form_submit_button("Save note", icon=":material/sticky_note_2:"):
                 try:
-                    add_note(call_id, at, text, viewer.display_name)
+                    add_note(call_id, ui.parse_clock(st.session_state.note_at or "0"), st.session_state.note_text,
+                             viewer.display_name)
                 except ValueError as error:
                     st.error(ui.literal(error))
                 else:
+                    st.session_state._note_saved = True
                     st.rerun()
     elif not notes:
         st.caption("No coaching notes on this call yet.")

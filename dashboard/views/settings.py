@@ -1,7 +1,7 @@
 """Settings (admins only): rep analysis, retention and purge, users, reps, and the audit log.
 
 Every change here is audited by the backend function that makes it (`access`)
-or, for a deleted rep, right after it; the audit log at the bottom shows them all.
+or, for a deleted or merged rep, right after it; the audit log at the bottom shows them all.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from access.audit import record
 from access.retention import purge
 from access.users import MIN_PASSWORD_LENGTH, ROLES, add_user, set_password, set_rep_team, set_user_active
 from access.workspace import forced_rep_analysis, set_workspace
+from calls.details import merge_reps
 from calls.lifecycle import delete_rep
 from dashboard import auth, data, ui
 from pipeline.errors import NotFound
@@ -138,6 +139,27 @@ else:
             st.rerun()
         if st.button("Delete rep…", icon=":material/person_remove:"):
             st.session_state.confirm_rep_delete = rep_id
+    others = [i for i in names if i != rep_id]
+    if others:
+        with st.container(horizontal=True, vertical_alignment="bottom"):
+            into = st.selectbox(f"Merge {names[rep_id]} into", others, format_func=names.get, index=None,
+                                placeholder="The same person under another name…", key=f"merge-into-{rep_id}")
+            if st.button("Merge…", icon=":material/merge:", disabled=into is None):
+                st.session_state.confirm_rep_merge = (rep_id, into)
+    if st.session_state.get("confirm_rep_merge", (None,))[0] == rep_id:
+        merged, kept = st.session_state.confirm_rep_merge
+        if ui.confirmed("confirm_rep_merge", f"Move every call and the sign-in of **{names[merged]}** to "
+                        f"**{names[kept]}**, then remove **{names[merged]}**?", "Yes, merge"):
+            try:
+                moved = merge_reps(kept, merged)
+            except (ValueError, NotFound) as error:
+                st.error(str(error))
+            else:
+                record(viewer.username, "rep_merge", f"rep {kept}", merged=f"rep {merged} ({names[merged]})", calls=moved)
+                data.forget_cached()
+                del st.session_state.confirm_rep_merge
+                st.toast(f"Merged {names[merged]} into {names[kept]} ({moved} call(s)).", icon=":material/merge:")
+                st.rerun()
     if st.session_state.get("confirm_rep_delete") == rep_id and ui.confirmed(
             "confirm_rep_delete", f"Delete **{names[rep_id]}** for good? Every call of theirs goes with it "
             "(recordings, results, stills, notes), and so does their sign-in.", "Yes, delete the rep"):

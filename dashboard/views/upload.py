@@ -39,15 +39,23 @@ if not data.rep_analysis_on():
     st.caption(f":material/visibility_off: Rep analysis is off: only the prospect's likely emotions are read "
                f"({REP_ANALYSIS_WHY}).")
 
-with st.form("upload", clear_on_submit=True, border=True):
+if toast := st.session_state.pop("_queued_toast", None):
+    st.toast(toast, icon=":material/schedule:")
+# A failed submission keeps every field and the file (the form is not cleared); a queued call empties it by
+# giving the form, and so every widget in it, a new identity.
+form_no = st.session_state.setdefault("upload_form_no", 0)
+with st.form(f"upload-{form_no}", border=True):
     upload = st.file_uploader("Call recording", type=[e.lstrip(".") for e in VIDEO_EXTENSIONS],
                               max_upload_size=settings.max_upload_mb,
                               help=f"mp4, mov, m4v, webm, mkv or avi, up to {settings.max_upload_mb / 1024:g} GB")
+    file_message = st.empty()
     left, right = st.columns(2)
     title = left.text_input("Title", placeholder="e.g. Acme renewal — pricing call (default: the file name)")
     call_date = right.date_input("Call date", value=dt.date.today(), format="YYYY-MM-DD")
     rep = left.selectbox("Rep", data.rep_names(viewer), index=None, accept_new_options=True,
-                         placeholder="Pick a rep or type a new name")
+                         placeholder="Pick a rep or type a new name",
+                         help="Pick from the list; a typed name that matches a rep (ignoring case and spaces) is that rep.")
+    rep_message = left.empty()
     position = right.selectbox("Where is the rep's tile?", REP_POSITIONS, index=REP_POSITIONS.index(settings.rep_position),
                                format_func=str.capitalize,
                                help="In gallery view, the side of the screen the rep appears on. "
@@ -55,20 +63,30 @@ with st.form("upload", clear_on_submit=True, border=True):
     prospect_name = left.text_input("Prospect's name")
     prospect_company = right.text_input("Prospect's company")
     consent = st.checkbox(CONSENT_LABEL)
+    consent_message = st.empty()
     consent_note = st.text_input("How they were told (optional)", max_chars=500,
                                  placeholder="e.g. notice in the invite, said at the start of the call")
     submitted = st.form_submit_button("Analyse call", type="primary", icon=":material/rocket_launch:")
 
+queued = None
 if submitted:
+    # Every problem at once, each next to its field.
+    problems = False
     if upload is None:
-        st.error("Choose a recording to upload.")
-    elif not consent:
-        st.error("Please confirm that everyone on the call was told it is recorded and analysed.")
-    elif not rep and not viewer.is_admin:
-        st.error("Pick the rep on this call: you see the calls of your team's reps only.")
+        file_message.error("Choose a recording to upload.", icon=":material/error:")
+        problems = True
+    if not consent:
+        consent_message.error("Please confirm that everyone on the call was told it is recorded and analysed.",
+                              icon=":material/error:")
+        problems = True
+    if not rep and not viewer.is_admin:
+        rep_message.error("Pick the rep on this call: you see the calls of your team's reps only.", icon=":material/error:")
+        problems = True
     elif rep and data.rep_elsewhere(viewer, rep):
-        st.error(f"**{ui.literal(rep)}** is a rep of another team: pick one of your reps, or ask an admin.")
-    else:
+        rep_message.error(f"**{ui.literal(rep)}** is a rep of another team: pick one of your reps, or ask an admin.",
+                          icon=":material/error:")
+        problems = True
+    if not problems:
         incoming = settings.data_dir / "incoming"
         incoming.mkdir(parents=True, exist_ok=True)
         # The upload's own name is display text only; the bytes go to a temp file with a name of our choosing.
@@ -76,19 +94,24 @@ if submitted:
             analysis = AnalysisSettings(fps=settings.analysis_fps, detector=settings.detector, rep_position=position,
                                         min_shift_seconds=settings.min_shift_seconds)  # rep analysis: the workspace's
             try:
+                upload.seek(0)  # a kept file may have been read by an earlier attempt
                 write_upload(upload, temp, upload.name)  # a full disk: StorageFull, and the temp file goes
-                call_id, _ = enqueue_call(Path(temp.name), title=title.strip() or None, rep=rep, call_date=call_date,
-                                          prospect_name=prospect_name.strip() or None,
-                                          prospect_company=prospect_company.strip() or None,
-                                          original_filename=upload.name, analysis=analysis, team=viewer.team,
-                                          consent_confirmed_by=viewer.username, consent_note=consent_note)
+                queued, _ = enqueue_call(Path(temp.name), title=title.strip() or None, rep=rep, call_date=call_date,
+                                         prospect_name=prospect_name.strip() or None,
+                                         prospect_company=prospect_company.strip() or None,
+                                         original_filename=upload.name, analysis=analysis, team=viewer.team,
+                                         consent_confirmed_by=viewer.username, consent_note=consent_note)
             except StorageFull as error:  # names the upload; nothing of it was kept
-                st.error(ui.literal(error), icon=":material/hard_drive:")
+                file_message.error(ui.literal(error), icon=":material/hard_drive:")
             except InputError as error:  # names upload.name (passed as original_filename), as the CLI does
-                st.error(ui.literal(error), icon=":material/error:")
-            else:
-                st.session_state.setdefault("uploads", []).append(call_id)
-                st.toast(f"{ui.literal(upload.name)} is queued for analysis.", icon=":material/schedule:")
+                file_message.error(ui.literal(error), icon=":material/error:")
+    if queued is not None:
+        st.session_state.setdefault("uploads", []).append(queued)
+        st.session_state.upload_form_no = form_no + 1  # an empty form for the next call
+        st.session_state._queued_toast = f"{ui.literal(upload.name)} is queued for analysis."
+        st.rerun()
 
 ui.queue_panel(viewer, st.session_state.get("uploads"))
+if st.session_state.get("uploads"):  # after "Analyse call" the user looks where they clicked: bring the queue there
+    ui.scroll_into_view(f".st-key-{ui.QUEUE_KEY}", token=st.session_state["uploads"][-1])
 st.caption("You can leave this page: analysis carries on in the background and finished calls appear under **Calls**.")
