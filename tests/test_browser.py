@@ -51,7 +51,7 @@ def test_upload_analyse_review_and_download_the_pdf(store, tmp_path, brightness_
 
         # A bad file is refused on the page with the pipeline's message.
         upload(page, not_a_video, "Not a call")
-        page.get_by_text("can't be analysed").wait_for()
+        page.get_by_text(f"{not_a_video.name}: not a video file").wait_for()  # names the user's own file
 
         upload(page, call_video, TITLE)
         page.get_by_text(TITLE).first.wait_for()  # in the analysis queue

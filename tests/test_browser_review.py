@@ -129,7 +129,7 @@ def test_an_upload_error_keeps_every_field_and_the_file_and_a_queued_call_shows_
         # Not a video: said next to the file, naming the user's own file; still nothing lost.
         page.get_by_text("Everyone on this call was told").click()
         page.get_by_role("button", name="Analyse call").click()
-        file_error = page.get_by_text(f"{not_a_video.name} can't be analysed")
+        file_error = page.get_by_text(f"{not_a_video.name}: not a video file")
         file_error.wait_for()
         assert 0 < file_error.bounding_box()["y"] - uploader.bounding_box()["y"] < 250
         kept()
