@@ -43,6 +43,8 @@ def hard_calls(tmp_path_factory):
                                 prospect=(Appearance(0, "astronaut", scale=0.7),)),
         "hard_light.mp4": CallScript(duration_s=4, rep=(Appearance(0, "astronaut", brightness=0.15),),
                                      prospect=(Appearance(0, "astronaut", backlit=True),)),
+        "masked.mp4": CallScript(duration_s=4, rep=(Appearance(0, "hopper", masked=True),),
+                                 prospect=(Appearance(0, "astronaut", masked=True),)),
     }
     videos = {name: write_call_video(folder / name, script) for name, script in scripts.items()}
     return videos, (leaves, returns)
@@ -110,6 +112,19 @@ def test_dark_and_backlit_faces_are_found_and_read(hard_calls, classifier):
     for role in ("rep", "prospect"):
         assert result.timelines[role].n_frames.sum() >= 0.9 * info.n_seconds * FPS
         assert set(result.timelines[role].dominant) == {"happy"}  # read as in good light, not "neutral"
+
+
+def test_faces_in_surgical_masks_are_found_on_every_frame_and_keep_their_roles(hard_calls, classifier):
+    """Masked faces (nose, mouth and chin covered) worked before BlazeFace and must keep working (issue 19)."""
+    videos, _ = hard_calls
+    info = probe(videos["masked.mp4"])
+    result = analyze_video(info, classifier, make_detector("blazeface"), AnalysisSettings(fps=FPS))
+    assert sorted(result.roles.values()) == ["prospect", "rep"]
+    rep_box = next(s.mean_box for s in result.tracks if result.roles[s.track_id] == "rep")
+    assert rep_box[0] < 0.5  # the rep's tile is on the left
+    for role in ("rep", "prospect"):
+        assert result.timelines[role].n_frames.sum() >= 0.9 * info.n_seconds * FPS
+        assert result.timelines[role].classified.all()
 
 
 def test_small_faces_are_found_and_keep_their_roles(hard_calls, classifier):

@@ -42,6 +42,11 @@ _NOISE_LEVEL = 3  # +-luma steps of sensor noise
 _NOISE_BANK = 8  # noise frames cycled, instead of fresh random numbers per frame
 _BACKLIGHT_WINDOW = (245, 248, 250)  # BGR of the bright window behind a backlit face
 _BACKLIT_FACE = 0.35  # a backlit face keeps this fraction of its brightness (the camera exposes for the window)
+# Where a surgical mask sits on each portrait (x0, y0, x1, y1 as fractions of the crop): from just under the
+# eyes to below the chin, ear to ear, placed on BlazeFace's keypoints of the portrait (nose, mouth, ears, box).
+_MASKS = {"astronaut": (0.30, 0.40, 0.71, 0.63), "hopper": (0.33, 0.35, 0.71, 0.59)}
+_MASK_BLUE = (228, 200, 170)  # BGR of a light-blue surgical mask
+_MASK_PLEATS = 3  # horizontal folds drawn across it
 
 
 @lru_cache(maxsize=None)
@@ -71,7 +76,7 @@ class Appearance:
     The rest is how the camera sees them (hard cases for detectors): `tilt_deg` turns the head
     (positive: counter-clockwise, toward the image's left), `brightness` scales the picture
     (0.15: a dark room), `backlit` puts a bright window behind a dim face, `scale` shrinks the
-    portrait inside its tile.
+    portrait inside its tile, `masked` covers nose, mouth and chin with a surgical mask.
     """
 
     t_start: float
@@ -80,6 +85,7 @@ class Appearance:
     brightness: float = 1.0
     backlit: bool = False
     scale: float = 1.0
+    masked: bool = False
 
 
 @dataclass(frozen=True)
@@ -184,6 +190,20 @@ def _paste(canvas: np.ndarray, img: np.ndarray, x: int, y: int, tile: _Tile) -> 
         canvas[y0:y1, x0:x1] = img[y0 - y : y1 - y, x0 - x : x1 - x]
 
 
+def _with_mask(portrait: np.ndarray, face: str) -> np.ndarray:
+    """The portrait with a surgical mask over nose, mouth and chin (`_MASKS`): a rounded light-blue shape with folds."""
+    h, w = portrait.shape[:2]
+    x0, y0, x1, y1 = (round(v * n) for v, n in zip(_MASKS[face], (w, h, w, h)))
+    out = portrait.copy()
+    centre, axes = ((x0 + x1) // 2, (y0 + y1) // 2), ((x1 - x0) // 2, (y1 - y0) // 2)
+    cv2.ellipse(out, centre, axes, 0, 0, 360, _MASK_BLUE, -1, cv2.LINE_AA)
+    cv2.rectangle(out, (x0, y0), (x1, centre[1]), _MASK_BLUE, -1)  # a straight top edge under the eyes
+    for k in range(1, _MASK_PLEATS + 1):
+        y = y0 + k * (y1 - y0) // (_MASK_PLEATS + 2)
+        cv2.line(out, (x0 + (x1 - x0) // 8, y), (x1 - (x1 - x0) // 8, y), (200, 170, 140), max(1, h // 150), cv2.LINE_AA)
+    return out
+
+
 class _Renderer:
     """Draws the frames of one script as I420 (yuv420p) arrays, reusing everything it can."""
 
@@ -210,6 +230,8 @@ class _Renderer:
             src, tile = face_portrait(look.face), self.tiles[index]
             h = round(tile.h * tile.zoom * look.scale)
             portrait = cv2.resize(src, (round(src.shape[1] * h / src.shape[0]), h), interpolation=cv2.INTER_AREA)
+            if look.masked:
+                portrait = _with_mask(portrait, look.face)
             if look.tilt_deg:
                 turn = cv2.getRotationMatrix2D((portrait.shape[1] / 2, portrait.shape[0] * 0.4), look.tilt_deg, 1.0)
                 portrait = cv2.warpAffine(portrait, turn, portrait.shape[1::-1], borderMode=cv2.BORDER_REPLICATE)
