@@ -73,9 +73,17 @@ def cmd_export(args) -> int:
 
     if args.as_user is not None:
         _require_user(args.as_user)
+    if args.out:  # checked before anything is exported (and audited)
+        if args.out.is_dir():
+            raise InputError(f"--out {args.out}: is a folder; give a file name, e.g. {args.out / f'call-{args.call_id}.csv'}")
+        if not args.out.parent.is_dir():
+            raise InputError(f"--out {args.out}: the folder {args.out.parent} does not exist")
     text = export(args.call_id, args.format, args.as_user)
     if args.out:
-        args.out.write_text(text)
+        try:
+            args.out.write_text(text)
+        except OSError as error:
+            raise InputError(f"--out {args.out}: could not be written ({error.strerror})") from None
         print(f"wrote {args.out}", file=sys.stderr)
     else:
         sys.stdout.write(text)

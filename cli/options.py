@@ -24,6 +24,14 @@ def progress(stage: str, fraction: float) -> None:
     print(f"\r{stage:<22} {fraction:6.1%}", end="", file=sys.stderr, flush=True)
 
 
+def call_date(text: str) -> dt.date:
+    """A call date as typed on the command line: YYYY-MM-DD (argparse shows the message and exits 2)."""
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date: use YYYY-MM-DD, e.g. 2026-11-30") from None
+
+
 def analysis_options(parser: argparse.ArgumentParser) -> None:
     settings = get_settings()
     parser.add_argument("video", type=Path, help="the call recording (mp4, m4v, mov, webm, mkv, avi)")
@@ -33,7 +41,7 @@ def analysis_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rep", help="the rep's name (created if new)")
     parser.add_argument("--prospect", help="prospect's name")
     parser.add_argument("--company", help="prospect's company")
-    parser.add_argument("--date", type=dt.date.fromisoformat, help="call date, YYYY-MM-DD")
+    parser.add_argument("--date", type=call_date, help="call date, YYYY-MM-DD")
     parser.add_argument("--fps", type=float, default=settings.analysis_fps, help="frames analysed per second (default: %(default)s)")
     parser.add_argument("--detector", choices=sorted(DETECTORS), default=settings.detector, help="face detector (default: %(default)s)")
 

@@ -127,6 +127,8 @@ def probe(path: str | Path, max_bytes: int | None = None, *, display_name: str |
     """
     path = Path(path)
     name = display_name or path.name
+    if path.is_dir():
+        raise NotAVideo(f"{name}: is a folder, not a recording; give the recording's file")
     if not path.is_file():
         raise NotAVideo(f"{name}: no such file")
     size = path.stat().st_size

@@ -7,8 +7,11 @@ import io
 import json
 
 import pytest
+from sqlalchemy import func, select
 
 from config import EMOTIONS
+from db.models import AuditEvent
+from db.session import session_scope
 from tests.helpers import run_cli
 from tools.synthetic import write_corrupt_copy, write_not_a_video
 
@@ -99,6 +102,7 @@ def _avi_with_unknown_codec(src, dst):
     ("too_large", "over the 1 MB upload limit"),
     ("unknown_codec", "cannot decode"),
     ("missing", "no such file"),
+    ("folder", "is a folder, not a recording"),
 ])
 def test_bad_input_gets_a_specific_message_and_nothing_is_lost(store, videos, tmp_path, case, message):
     env = env_for(store)
@@ -111,6 +115,7 @@ def test_bad_input_gets_a_specific_message_and_nothing_is_lost(store, videos, tm
         "too_large": lambda: videos["switch.mp4"],
         "unknown_codec": lambda: _avi_with_unknown_codec(videos["three.avi"], tmp_path / "odd.avi"),
         "missing": lambda: tmp_path / "nowhere.mp4",
+        "folder": lambda: tmp_path,
     }[case]()
     extra_env = {"RAPPORT_MAX_UPLOAD_MB": "1"} if case == "too_large" else {}
     result = run_cli("analyze", str(bad), env_overrides={**env, **extra_env})
@@ -123,8 +128,22 @@ def test_bad_input_gets_a_specific_message_and_nothing_is_lost(store, videos, tm
     assert [c["title"] for c in json.loads(listed.stdout)] == ["kept"]
 
 
+def test_export_to_a_folder_or_a_missing_folder_says_so_and_exports_nothing(store, videos, tmp_path):
+    env = env_for(store)
+    assert run_cli("analyze", str(videos["gallery.mp4"]), env_overrides=env).returncode == 0
+    for out, message in ((tmp_path, "is a folder; give a file name"),
+                         (tmp_path / "nowhere" / "call.csv", "does not exist")):
+        result = run_cli("export", "1", "--out", str(out), env_overrides=env)
+        assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr, result.stderr
+    assert not (tmp_path / "nowhere").exists()
+    with session_scope(env["RAPPORT_DB_URL"]) as session:  # nothing was exported, so no export is audited
+        assert session.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "export")) == 0
+
+
 def test_bad_options_are_refused(store, videos):
     result = run_cli("analyze", str(videos["gallery.mp4"]), "--fps", "0", env_overrides=env_for(store))
     assert result.returncode == 2 and "--fps must be between" in result.stderr
     result = run_cli("analyze", str(videos["gallery.mp4"]), "--rep-position", "middle", env_overrides=env_for(store))
     assert result.returncode == 2 and "invalid choice" in result.stderr
+    result = run_cli("analyze", str(videos["gallery.mp4"]), "--date", "31/12/2026", env_overrides=env_for(store))
+    assert result.returncode == 2 and "'31/12/2026' is not a date: use YYYY-MM-DD" in result.stderr
