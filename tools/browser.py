@@ -7,13 +7,14 @@ own browser download cannot run here, and the distribution build is what CI has.
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from config import REPO_ROOT
@@ -36,7 +37,9 @@ def running_app(env: dict[str, str], log: Path, timeout_s: float = 60) -> Iterat
     command = [sys.executable, "-m", "streamlit", "run", str(REPO_ROOT / "dashboard" / "server.py"), "--server.headless", "true",
                "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"]
     with log.open("w") as out:
-        app = subprocess.Popen(command, cwd=REPO_ROOT, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT)
+        # A session of its own, so the dashboard's local worker (its child) can be stopped with it below.
+        app = subprocess.Popen(command, cwd=REPO_ROOT, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT,
+                               start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + timeout_s
@@ -56,6 +59,25 @@ def running_app(env: dict[str, str], log: Path, timeout_s: float = 60) -> Iterat
             app.wait(20)
         except subprocess.TimeoutExpired:
             app.kill()
+            app.wait()
+        _stop_group(app.pid)  # a worker left behind (the dashboard was killed before its atexit ran) goes too
+
+
+def _stop_group(pgid: int, grace_s: float = 10) -> None:
+    """SIGTERM every process still in the group (a worker hands back its job), then SIGKILL what remains."""
+    try:
+        os.killpg(pgid, signal.SIGTERM)
+    except ProcessLookupError:
+        return  # nothing left
+    deadline = time.monotonic() + grace_s
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.2)
+    with suppress(ProcessLookupError):
+        os.killpg(pgid, signal.SIGKILL)
 
 
 @contextmanager
