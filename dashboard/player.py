@@ -22,9 +22,22 @@ SETTLE_MS = 400  # ms without pause/seek events before the paused second is repo
 _JS = """
 const SETTLE_MS = %(settle_ms)d;
 export default function({ data, setStateValue }) {
+  // The player may be drawn after this runs (a busy browser): wait for it rather than bind nothing until a rerun.
+  let cleanup = null;
+  const start = () => {
+    const video = document.querySelector('%(selector)s');
+    if (video) cleanup = attach(video, data, setStateValue);
+    return Boolean(video);
+  };
+  const waiting = start() ? null : setInterval(() => { if (start()) clearInterval(waiting); }, 200);
+  return () => {
+    clearInterval(waiting);
+    if (cleanup) cleanup();
+  };
+}
+
+function attach(video, data, setStateValue) {
   const state = (window.__rapportPlayer = window.__rapportPlayer || { applied: 0 });
-  const video = document.querySelector('%(selector)s');
-  if (!video) return;
   const play = (t) => {
     video.currentTime = t;
     video.scrollIntoView({ block: 'center', behavior: 'instant' });

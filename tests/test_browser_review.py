@@ -55,7 +55,7 @@ def test_clicking_a_shift_marker_or_a_moment_plays_it_and_a_note_lands_on_the_pa
         # A shift marker on the timeline: the player seeks there, plays, and scrolls back into view.
         find_chart = """() => [...document.querySelectorAll('.js-plotly-plot')]  // drawn, and the player bridge listens
             .find(g => g.__rapportPlays && (g._fullData || []).some(t => / shift$/.test(t.name) && t.x && t.x.length))"""
-        page.wait_for_function(find_chart)
+        page.wait_for_function(find_chart, timeout=60_000)  # drawn on a busy 2-core machine too
         marker = page.evaluate("""() => {
             const gd = (""" + find_chart + """)();
             gd.scrollIntoView({block: 'center'});
