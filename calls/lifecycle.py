@@ -9,7 +9,7 @@ from __future__ import annotations
 from sqlalchemy import delete, select
 
 from access.retention import delete_call_files
-from db.models import Call, CallStatus, Rep, User
+from db.models import Call, Rep, User
 from db.session import session_scope
 from pipeline.errors import NotFound
 from pipeline.store import get_call

@@ -45,3 +45,18 @@ def write_phone_clip(path, seconds: float = 1.0, tone_hz: float | None = None):
                 container.mux(audio.encode(chunk))
             container.mux(audio.encode())
     return path
+
+
+def emotion_probs(sequence, peak: float = 0.8):
+    """(n, 7) per-second probabilities, EMOTIONS order: `peak` on the named emotion, the rest spread evenly;
+    a None second is a NaN row (no face)."""
+    import numpy as np
+
+    from config import EMOTIONS
+
+    probs = np.full((len(sequence), len(EMOTIONS)), np.nan, np.float32)
+    for i, name in enumerate(sequence):
+        if name is not None:
+            probs[i] = (1 - peak) / (len(EMOTIONS) - 1)
+            probs[i, EMOTIONS.index(name)] = peak
+    return probs

@@ -11,16 +11,7 @@ import numpy as np
 import pytest
 
 from config import EMOTIONS, UNCERTAIN
-
-
-def probs_of(sequence: list[str | None], peak: float = 0.8) -> np.ndarray:
-    """One row per second: `peak` on the named emotion, the rest spread evenly; None: no face."""
-    probs = np.full((len(sequence), len(EMOTIONS)), np.nan, np.float32)
-    for i, name in enumerate(sequence):
-        if name is not None:
-            probs[i] = (1 - peak) / (len(EMOTIONS) - 1)
-            probs[i, EMOTIONS.index(name)] = peak
-    return probs
+from tests.helpers import emotion_probs
 
 
 # ----------------------------------------------------------------------------- one valence table
@@ -42,8 +33,8 @@ def test_crying_that_turns_into_a_smile_is_one_positive_shift_at_the_turn():
     from pipeline.timeline import EmotionTimeline
 
     sequence = ["sad"] * 8 + ["fear"] * 3 + [None] * 2 + ["happy"] * 6
-    probs = probs_of(sequence)
-    probs[8:11] = probs_of(["fear"] * 3, peak=0.3)[:]  # the turn itself: nothing clear
+    probs = emotion_probs(sequence)
+    probs[8:11] = emotion_probs(["fear"] * 3, peak=0.3)[:]  # the turn itself: nothing clear
     frames = np.array([0 if s is None else 4 for s in sequence])
     timeline = EmotionTimeline("prospect", probs, frames)
     assert timeline.shown[8:13] == [UNCERTAIN] * 3 + [None] * 2
@@ -57,18 +48,18 @@ def test_uncertain_seconds_make_no_shift_and_no_key_moment():
     from pipeline.timeline import EmotionTimeline
 
     sequence = ["neutral"] * 6 + ["happy"] * 6 + ["neutral"] * 6
-    unsure = probs_of(sequence)
-    unsure[6:12] = probs_of(["happy"] * 6, peak=0.35)
+    unsure = emotion_probs(sequence)
+    unsure[6:12] = emotion_probs(["happy"] * 6, peak=0.35)
     frames = np.full(len(sequence), 4)
     assert detect_shifts(EmotionTimeline("prospect", unsure, frames), min_seconds=3) == []
 
     poor = np.zeros(len(sequence), np.int64)
     poor[6:12] = 3  # 3 of 4 frames had a poor face
-    confident_but_poor = EmotionTimeline("prospect", probs_of(sequence, peak=0.95), frames, n_poor=poor)
+    confident_but_poor = EmotionTimeline("prospect", emotion_probs(sequence, peak=0.95), frames, n_poor=poor)
     assert confident_but_poor.shown[6:12] == [UNCERTAIN] * 6
     assert detect_shifts(confident_but_poor, min_seconds=3) == []
     assert strongest_moments(confident_but_poor) == []
-    readable = EmotionTimeline("prospect", probs_of(sequence, peak=0.95), frames)
+    readable = EmotionTimeline("prospect", emotion_probs(sequence, peak=0.95), frames)
     assert [s.to_emotion for s in detect_shifts(readable, min_seconds=3)] == ["happy", "neutral"]
 
 
@@ -78,7 +69,7 @@ def test_poor_faces_are_counted_per_second_and_survive_the_store(store):
 
     acc = TrackSeconds(n_seconds=3)
     box = np.array([0.1, 0.1, 0.3, 0.4])
-    happy = probs_of(["happy"], peak=0.9)[0]
+    happy = emotion_probs(["happy"], peak=0.9)[0]
     for t in (0.1, 0.4, 0.7):
         acc.add(1, t, box, happy, poor=True)
     for t in (1.1, 1.4, 2.2):

@@ -11,20 +11,12 @@ from pipeline.roles import TrackSummary, assign_roles
 from pipeline.shifts import detect_shifts, direction, strongest_moments
 from pipeline.timeline import EmotionTimeline, TrackSeconds, build_timelines, smooth
 from pipeline.track import FaceTracker, iou_matrix
-
-
-def one_hot_probs(sequence: list[str | None], peak: float = 0.8) -> np.ndarray:
-    probs = np.full((len(sequence), len(EMOTIONS)), np.nan, np.float32)
-    for i, name in enumerate(sequence):
-        if name is not None:
-            probs[i] = (1 - peak) / (len(EMOTIONS) - 1)
-            probs[i, EMOTIONS.index(name)] = peak
-    return probs
+from tests.helpers import emotion_probs
 
 
 def timeline_of(sequence: list[str | None], role: str = "prospect") -> EmotionTimeline:
     frames = np.array([0 if s is None else 4 for s in sequence])
-    return EmotionTimeline(role, one_hot_probs(sequence), frames)
+    return EmotionTimeline(role, emotion_probs(sequence), frames)
 
 
 # ----------------------------------------------------------------------------- shifts
@@ -61,7 +53,7 @@ def test_direction_by_valence():
 
 def test_strongest_moments_are_spaced_and_skip_neutral():
     sequence = ["neutral"] * 30
-    probs = one_hot_probs(sequence)
+    probs = emotion_probs(sequence)
     probs[5, EMOTIONS.index("happy")] = 0.9
     probs[7, EMOTIONS.index("sad")] = 0.8
     probs[25, EMOTIONS.index("angry")] = 0.7
@@ -78,8 +70,8 @@ def test_timeline_has_a_row_per_second_for_rep_and_prospect_even_without_faces()
 
 
 def test_smoothing_damps_one_noisy_second_but_keeps_gaps():
-    probs = one_hot_probs(["neutral", "neutral", "neutral", "neutral", None, "neutral"], peak=0.7)
-    probs[2] = one_hot_probs(["angry"], peak=0.5)[0]  # one uncertain, noisy second
+    probs = emotion_probs(["neutral", "neutral", "neutral", "neutral", None, "neutral"], peak=0.7)
+    probs[2] = emotion_probs(["angry"], peak=0.5)[0]  # one uncertain, noisy second
     out = smooth(probs)
     assert EMOTIONS[int(np.argmax(out[2]))] == "neutral"
     assert np.isnan(out[4]).all()

@@ -32,11 +32,15 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from config import REPO_ROOT, get_settings
 
+if TYPE_CHECKING:
+    from tools.synthetic import CallScript
 
-def realistic_script(duration_s: float) -> "CallScript":
+
+def realistic_script(duration_s: float) -> CallScript:
     """The realistic layout (see the module docstring), repeating every 30 s."""
     from tools.synthetic import Appearance, CallScript
 
