@@ -98,6 +98,7 @@ class Track(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     call_id: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), index=True)
     track_no: Mapped[int] = mapped_column(Integer)  # the tracker's id, stable within the call
+    person_no: Mapped[Optional[int]] = mapped_column(Integer)  # the tracks of one person share it (one track, one person until grouped)
     role: Mapped[str] = mapped_column(String(30))  # rep | prospect | participant-N
     role_source: Mapped[str] = mapped_column(String(10), default="auto")  # auto | manual
     first_s: Mapped[float] = mapped_column(Float)

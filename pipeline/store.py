@@ -171,7 +171,7 @@ def _write_tracks(session: Session, call_id: int, result: CallAnalysis, thumbnai
     summaries = {s.track_id: s for s in result.tracks}
     for rows in result.track_seconds:
         summary = summaries[rows.track_id]
-        track = Track(call_id=call_id, track_no=rows.track_id, role=result.roles[rows.track_id], first_s=summary.first_t,
+        track = Track(call_id=call_id, track_no=rows.track_id, person_no=rows.track_id, role=result.roles[rows.track_id], first_s=summary.first_t,
                       last_s=summary.last_t, n_frames=summary.n_frames, mean_box=[round(float(v), 4) for v in summary.mean_box],
                       thumbnail_path=thumbnails.get(rows.track_id))
         session.add(track)
