@@ -1,7 +1,8 @@
 """Fixing roles after an analysis: swap rep and prospect, or set a track's role, without decoding again.
 
 Rows, shifts and stills are re-derived from the stored per-track seconds (`pipeline.store.load_track_seconds`)
-in one transaction; only the few frames the new stills show are read again.
+in one transaction; only the few frames the new stills show are read again. Who is talking is re-derived
+too, from the stored speech fractions and each track's mouth motion: it follows the person, not the seat.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from db.session import session_scope
 from pipeline.analyze import derive
 from pipeline.roles import PROSPECT, REP
 from pipeline.snapshots import render_snapshots
-from pipeline.store import get_call, load_track_seconds, write_derived
+from pipeline.speech import who_speaks
+from pipeline.store import get_call, load_speech, load_track_seconds, write_derived
 from pipeline.video import seconds_in
 
 
@@ -50,6 +52,7 @@ def reassign_roles(call_id: int, *, swap: bool = False, assignments: dict[int, s
             if second < n_seconds:
                 video[second] &= present
         timelines, shifts = derive(rows, roles, n_seconds, call.settings.get("min_shift_seconds", 3.0), video)
+        talk = who_speaks(load_speech(session, call_id, n_seconds), rows, roles)  # speaking follows the person
         source = settings.data_dir / call.source_path if call.source_path else None
         token = uuid.uuid4().hex[:8]
         folder = snapshot_folder(call_id, token)
@@ -61,7 +64,7 @@ def reassign_roles(call_id: int, *, swap: bool = False, assignments: dict[int, s
                 track.role, track.role_source = roles[track_no], "manual"
         for model in (Snapshot, Shift, EmotionSecond):
             session.execute(delete(model).where(model.call_id == call_id))
-        write_derived(session, call_id, timelines, shifts, snapshots)
+        write_derived(session, call_id, timelines, shifts, snapshots, talk)
     if snapshots:  # old stills go; track thumbnails stay (they do not depend on roles)
         for old in (settings.data_dir / folder).parent.glob("*/*.jpg"):
             if old.parent.name != token and not old.name.startswith("track-"):

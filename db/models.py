@@ -132,6 +132,8 @@ class TrackSecond(Base):
     roll_deg: Mapped[Optional[float]] = mapped_column(Float)  # eye line's angle, degrees
     yaw_deg: Mapped[Optional[float]] = mapped_column(Float)  # head turn from landmarks, degrees
     detector_score: Mapped[Optional[float]] = mapped_column(Float)  # detector confidence, 0..1
+    # peak mouth motion of the second's frames (model.mouth.mouth_motion); None where not measured
+    mouth_motion: Mapped[Optional[float]] = mapped_column(Float)
 
 
 class EmotionSecond(Base):
@@ -157,6 +159,10 @@ class EmotionSecond(Base):
     # what the second shows: the likely emotion, "uncertain" (config.UNCERTAIN), or None when no face was read
     dominant: Mapped[Optional[str]] = mapped_column(String(10))
     confidence: Mapped[Optional[float]] = mapped_column(Float)
+    # Who is talking (pipeline.speech): a property of the call's second, the same on every role's row, kept here
+    # beside video_present so per-second readers get it with the emotions and role changes rewrite it with them.
+    speech: Mapped[Optional[float]] = mapped_column(Float)  # fraction of the second holding speech; None: no audio
+    speaking: Mapped[Optional[str]] = mapped_column(String(12))  # pipeline.speech.SPEAKING_VALUES; None: before 0012
 
 
 class Shift(Base):

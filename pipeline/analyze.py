@@ -3,6 +3,7 @@
     probe -> sample frames -> detect (every frame: the whole frame every `detect_every_s`, around
           each known face otherwise) -> track -> aligned crop + quality + classify (batched)
           -> per-track seconds -> roles -> per-role timelines -> shifts
+    audio -> speech activity; + each face's mouth motion (measured on every sampled frame) -> who is talking
 
 Each crop's quality (`model.quality.face_quality`: size, sharpness, pose, detector score) is
 recorded with its probabilities, and whether it was poor (`pipeline.uncertainty.poor_reasons`), so
@@ -17,6 +18,7 @@ face except the rep's, so no rep emotion is ever computed.
 
 from __future__ import annotations
 
+import logging
 import queue
 import threading
 import time
@@ -24,22 +26,26 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator
 
+import av
 import cv2
 import numpy as np
 
 from config import Settings
 from model.classifier import BATCH, FLIP_TTA
 from model.detect import FaceDetector, detect_in
+from model.mouth import mouth_motion, mouth_patch
 from model.preprocess import crop_face
 from model.quality import face_quality
 from pipeline.roles import MIN_DETECTIONS, REP, TrackSummary, assign_roles
 from pipeline.shifts import EmotionShift, detect_shifts
+from pipeline.speech import TalkTimeline, detect_speech, no_audio, who_speaks
 from pipeline.timeline import EmotionTimeline, TrackSecondRows, TrackSeconds, build_timelines
 from pipeline.uncertainty import poor_reasons
 from pipeline.track import FaceTracker, TrackedFaces
 from pipeline.video import DecodeReport, SampledFrame, VideoInfo, sample_frames
 
 Progress = Callable[[str, float], None]
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -72,6 +78,8 @@ class CallAnalysis:
     timings: dict[str, float] = field(default_factory=dict)
     decode: DecodeReport = field(default_factory=DecodeReport)
     """What the decoder found missing (damage, a cut-off tail) and when the picture was on screen."""
+    talk: TalkTimeline | None = None
+    """Who is talking per second (`pipeline.speech`); None only for analyses made without it."""
 
     @property
     def video_present(self) -> np.ndarray:
@@ -179,6 +187,27 @@ class _Recorder:
                 for tid, s in sorted(self._stats.items())]
 
 
+class _MouthTracker:
+    """Each track's mouth patch on the last sampled frame, so the next frame's mouth motion can be measured."""
+
+    def __init__(self):
+        self._last: dict[int, tuple[int, np.ndarray]] = {}  # track id -> (frame index, patch)
+
+    def observe(self, frame: SampledFrame, faces: TrackedFaces, seconds: TrackSeconds) -> None:
+        """Adds to `seconds` the mouth motion of every face also seen on the previous sampled frame."""
+        if not len(faces.track_ids):
+            return
+        gray = cv2.cvtColor(frame.image, cv2.COLOR_BGR2GRAY)
+        for track_id, box, keypoints in zip(faces.track_ids, faces.xyxy, faces.keypoints):
+            patch = mouth_patch(gray, box, keypoints)
+            last = self._last.pop(int(track_id), None)
+            if patch is None:
+                continue
+            if last is not None and last[0] == frame.index - 1:
+                seconds.add_mouth(int(track_id), frame.t, mouth_motion(last[1], patch))
+            self._last[int(track_id)] = (frame.index, patch)
+
+
 def analyze_video(info: VideoInfo, classifier, detector: FaceDetector, settings: AnalysisSettings = AnalysisSettings(),
                   progress: Progress | None = None) -> CallAnalysis:
     """Run every analysis stage on a probed video; raises `InputError` for a bad recording."""
@@ -235,9 +264,11 @@ def analyze_video(info: VideoInfo, classifier, detector: FaceDetector, settings:
             pending.clear()
 
     label, share, offset = ("classifying faces", 0.45, 0.45) if two_pass else ("analysing frames", 0.9, 0.0)
+    mouths = _MouthTracker()
     for frame, faces in tracked_frames(label, share, offset, replay):
         classify_recorder = classify_recorder or _Recorder(info, frame.image.shape[:2])
         timer.timed("track", classify_recorder.observe, faces)
+        timer.timed("speech", mouths.observe, frame, faces, classify_recorder.seconds)
         px_scale = info.width / frame.image.shape[1]
         for track_id, box, score, keypoints in zip(faces.track_ids, faces.xyxy, faces.confidence, faces.keypoints):
             fraction = classify_recorder.fraction(box)
@@ -261,5 +292,18 @@ def analyze_video(info: VideoInfo, classifier, detector: FaceDetector, settings:
     timelines, shifts = derive(track_seconds, roles, info.n_seconds, settings.min_shift_seconds,
                                decode.video_present(info.n_seconds))
     timer.seconds["timeline"] += time.perf_counter() - start
+    talk = timer.timed("speech", _talk, info, track_seconds, roles)
     return CallAnalysis(info, settings, [s for s in summaries if s.track_id in roles], track_seconds, roles,
-                        timelines, shifts, dict(timer.seconds), decode)
+                        timelines, shifts, dict(timer.seconds), decode, talk)
+
+
+def _talk(info: VideoInfo, track_seconds: list[TrackSecondRows], roles: dict[int, str]) -> TalkTimeline:
+    """Speech activity of the recording's audio plus every face's mouth motion -> who is talking per second.
+    Audio that cannot be decoded costs the call its speaking values ("unknown"), not its analysis."""
+    try:
+        activity = detect_speech(info.path, info.clock_origin_s)
+    except av.error.FFmpegError:
+        log.warning("%s: the audio could not be decoded; speaking is unknown", info.name, exc_info=True)
+        activity = None
+    speech = activity.per_second(info.n_seconds) if activity is not None else no_audio(info.n_seconds)
+    return who_speaks(speech, track_seconds, roles)

@@ -6,7 +6,8 @@ one, then replaces every row of the call (tracks, per-second rows, shifts, still
 one transaction. Any error before the commit removes that folder and marks the call failed with its
 message (an `InputError`'s own words); other calls are never touched. Each run is one attempt
 (`pipeline.liveness`): a call deleted or re-taken meanwhile gets nothing written (`AttemptLost`). `write_derived` is the writer of the
-rows that role changes re-derive; `load_track_seconds` reads back what the analysis stored per track.
+rows that role changes re-derive (who is talking included); `load_track_seconds` reads back what the analysis
+stored per track, `load_speech` the call's per-second speech fractions.
 `probe_upload` is the probe with the workspace's limits (upload and re-analysis alike), and `partial_note`
 says in the call's time what a partial recording lacked (stored on the call, shown by the CLI and reports).
 """
@@ -35,6 +36,7 @@ from pipeline.errors import InputError, NotFound
 from pipeline.liveness import AttemptLost, Heartbeat, remove_stray_files, start_attempt
 from pipeline.review_copy import browser_plays, write_review_copy
 from pipeline.snapshots import render_snapshots, render_thumbnails
+from pipeline.speech import TalkTimeline
 from pipeline.timeline import EmotionTimeline, TrackSecondRows, clock
 from pipeline.video import DecodeReport, VideoInfo, probe
 
@@ -102,7 +104,7 @@ def analyze_call(call_id: int, classifier, progress: Progress | None = None, set
                     raise AttemptLost(f"call {call_id} was deleted or taken by another analysis")
                 _clear_results(session, call_id)
                 _write_tracks(session, call_id, result, thumbnails)
-                write_derived(session, call_id, result.timelines, result.shifts, snapshots)
+                write_derived(session, call_id, result.timelines, result.shifts, snapshots, result.talk)
             result.timings["write"] = time.perf_counter() - start
         remove_stray_files(call_id, settings)  # the stills of the results this attempt replaced
         return result
@@ -179,11 +181,16 @@ def _write_tracks(session: Session, call_id: int, result: CallAnalysis, thumbnai
         session.add_all(
             TrackSecond(track_id=track.id, second=int(s), n_frames=int(n), n_poor_frames=int(poor),
                         probs=None if np.isnan(p[0]) else [round(float(v), 5) for v in p],
-                        box=[round(float(v), 4) for v in b],
+                        box=[round(float(v), 4) for v in b], mouth_motion=None if not np.isfinite(m) else round(float(m), 4),
                         **{name: None if not np.isfinite(v) else round(float(v), 3) for name, v in zip(QUALITY_FIELDS, q)})
-            for s, n, p, b, q, poor in zip(rows.seconds, rows.n_frames, rows.probs, rows.boxes, _quality(rows),
-                                           rows.poor_frames)
+            for s, n, p, b, q, poor, m in zip(rows.seconds, rows.n_frames, rows.probs, rows.boxes, _quality(rows),
+                                              rows.poor_frames, _mouth(rows))
         )
+
+
+def _mouth(rows: TrackSecondRows) -> np.ndarray:
+    """(k,) mouth motion per second, NaN where not measured."""
+    return rows.mouth_motion if rows.mouth_motion is not None else np.full(len(rows.seconds), np.nan)
 
 
 def _quality(rows: TrackSecondRows) -> np.ndarray:
@@ -192,13 +199,15 @@ def _quality(rows: TrackSecondRows) -> np.ndarray:
 
 
 
-def write_derived(session: Session, call_id: int, timelines: dict[str, EmotionTimeline], shifts, snapshots) -> None:
+def write_derived(session: Session, call_id: int, timelines: dict[str, EmotionTimeline], shifts, snapshots,
+                  talk: TalkTimeline | None = None) -> None:
+    """Every role's per-second rows (with who is talking, `talk`, on each), the shifts and the stills' rows."""
     for timeline in timelines.values():
         dominant, confidence = timeline.shown, timeline.confidence  # "uncertain" is stored as what is shown
         session.add_all(
             EmotionSecond(
                 call_id=call_id, role=timeline.role, second=second, face_present=bool(timeline.n_frames[second]),
-                video_present=bool(timeline.video_present[second]),
+                video_present=bool(timeline.video_present[second]), **_talk_columns(talk, second),
                 n_frames=int(timeline.n_frames[second]), dominant=dominant[second],
                 confidence=None if dominant[second] is None else round(float(confidence[second]), 5),
                 **{name: None if dominant[second] is None else round(float(timeline.probs[second, k]), 5)
@@ -215,6 +224,23 @@ def write_derived(session: Session, call_id: int, timelines: dict[str, EmotionTi
 
 
 
+def _talk_columns(talk: TalkTimeline | None, second: int) -> dict:
+    if talk is None or second >= len(talk):
+        return {}
+    speech = talk.speech[second]
+    return {"speech": None if not np.isfinite(speech) else round(float(speech), 3), "speaking": talk.speaking[second]}
+
+
+def load_speech(session: Session, call_id: int, n_seconds: int) -> np.ndarray:
+    """(n_seconds,) the stored speech fractions of a call (NaN: no audio, or analysed before speech was measured)."""
+    speech = np.full(n_seconds, np.nan)
+    for second, value in session.execute(select(EmotionSecond.second, EmotionSecond.speech)
+                                         .where(EmotionSecond.call_id == call_id, EmotionSecond.speech.is_not(None))):
+        if second < n_seconds:
+            speech[second] = value
+    return speech
+
+
 def load_track_seconds(session: Session, call_id: int) -> tuple[list[TrackSecondRows], dict[int, str], dict[int, Track]]:
     tracks = session.scalars(select(Track).where(Track.call_id == call_id).order_by(Track.track_no)).all()
     rows, roles = [], {}
@@ -228,6 +254,7 @@ def load_track_seconds(session: Session, call_id: int) -> tuple[list[TrackSecond
             np.array([s.box for s in seconds], np.float64).reshape(-1, 4),
             np.array([[getattr(s, name) for name in QUALITY_FIELDS] for s in seconds], np.float64).reshape(-1, len(QUALITY_FIELDS)),
             np.array([s.n_poor_frames or 0 for s in seconds], np.int64),
+            np.array([np.nan if s.mouth_motion is None else s.mouth_motion for s in seconds], np.float64),
         ))
         roles[track.track_no] = track.role
     return rows, roles, {t.track_no: t for t in tracks}

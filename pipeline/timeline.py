@@ -37,6 +37,7 @@ class TrackSecondRows:
     boxes: np.ndarray  # (k, 4) mean xyxy as fractions of the frame
     quality: np.ndarray | None = None  # (k, 5) mean face quality, `model.quality.QUALITY_FIELDS` order; NaN unknown
     n_poor: np.ndarray | None = None  # (k,) int: frames whose face was poor; None = not measured (0)
+    mouth_motion: np.ndarray | None = None  # (k,) peak `model.mouth.mouth_motion`; NaN (or None) = not measured
 
     @property
     def poor_frames(self) -> np.ndarray:
@@ -49,6 +50,7 @@ class TrackSeconds:
     def __init__(self, n_seconds: int):
         self.n_seconds = n_seconds
         self._data: dict[int, tuple[np.ndarray, ...]] = {}
+        self._mouth: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # track -> (per-second peak, frames) of mouth motion
 
     def add(self, track_id: int, t: float, box: np.ndarray, probs: np.ndarray | None,
             quality: np.ndarray | None = None, poor: bool = False) -> None:
@@ -71,6 +73,14 @@ class TrackSeconds:
             quality_sums[s, known] += quality[known]
             quality_counts[s, known] += 1
 
+    def add_mouth(self, track_id: int, t: float, motion: float) -> None:
+        """One frame's mouth motion (`model.mouth.mouth_motion`) of a track's face at `t` s. A second keeps its peak:
+        a talking mouth opens at least once a second, while a mean over the closed frames would dilute it."""
+        peaks, counts = self._mouth.setdefault(track_id, (np.zeros(self.n_seconds), np.zeros(self.n_seconds, np.int32)))
+        s = min(int(t), self.n_seconds - 1)
+        peaks[s] = max(peaks[s], motion)
+        counts[s] += 1
+
     def rows(self) -> list[TrackSecondRows]:
         out = []
         for track_id, (frames, classified, prob_sums, box_sums, quality_sums, quality_counts, poor_frames) in sorted(
@@ -79,8 +89,12 @@ class TrackSeconds:
             with np.errstate(invalid="ignore", divide="ignore"):
                 probs = (prob_sums[seen] / classified[seen, None]).astype(np.float32)
                 quality = quality_sums[seen] / quality_counts[seen]
+            mouth = None
+            if track_id in self._mouth:
+                peaks, counts = self._mouth[track_id]
+                mouth = np.where(counts[seen] > 0, peaks[seen], np.nan)
             out.append(TrackSecondRows(track_id, seen, frames[seen], probs, box_sums[seen] / frames[seen, None], quality,
-                                       poor_frames[seen]))
+                                       poor_frames[seen], mouth))
         return out
 
 

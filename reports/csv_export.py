@@ -17,7 +17,9 @@ from pipeline.roles import PROSPECT, REP
 from pipeline.store import get_call
 
 
-CSV_COLUMNS = ["second", "role", *EMOTIONS, "dominant", "face_present", "video_present"]
+CSV_COLUMNS = ["second", "role", *EMOTIONS, "dominant", "face_present", "video_present", "speaking"]
+"""`speaking`: who is talking in that second (`pipeline.speech.SPEAKING_VALUES`: rep, prospect, both, none,
+off-camera, unknown), the same on every role's row; empty for calls analysed before it was measured."""
 
 
 
@@ -33,5 +35,5 @@ def export_csv(call_id: int) -> str:
     writer.writerow(CSV_COLUMNS)
     for r in rows:
         writer.writerow([r.second, r.role, *("" if getattr(r, e) is None else f"{getattr(r, e):.4f}" for e in EMOTIONS),
-                         r.dominant or "", int(r.face_present), int(r.video_present)])
+                         r.dominant or "", int(r.face_present), int(r.video_present), r.speaking or ""])
     return out.getvalue()

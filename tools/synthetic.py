@@ -11,6 +11,11 @@ camera background once per face, and each frame only pastes them (the portrait a
 a drifting offset when `motion_px` > 0), draws the name tags and adds sensor noise
 from a small precomputed bank. Frames stream to the encoder, so memory stays flat
 for hour-long calls.
+
+Calls can talk: `CallScript.speech` places `Utterance`s (text said by the rep, the prospect or the
+guest from a given second), synthesised with eSpeak NG (libespeak-ng and its voice data ship in the
+`espeakng-loader` wheel; nothing is downloaded) into the recording's audio track, and the speaker's
+mouth opens and closes with the loudness of their own voice (`speech_turns` gives the ground truth).
 """
 
 from __future__ import annotations
@@ -47,6 +52,14 @@ _BACKLIT_FACE = 0.35  # a backlit face keeps this fraction of its brightness (th
 _MASKS = {"astronaut": (0.30, 0.40, 0.71, 0.63), "hopper": (0.33, 0.35, 0.71, 0.59)}
 _MASK_BLUE = (228, 200, 170)  # BGR of a light-blue surgical mask
 _MASK_PLEATS = 3  # horizontal folds drawn across it
+# Where BlazeFace finds each portrait's mouth centre (x, y as fractions of the crop) and the face box's width
+# (a fraction of the crop's width): the talking mouth is drawn there (hopper's a little lower than 0.449, on her lips).
+_MOUTHS = {"astronaut": (0.485, 0.495, 0.453), "hopper": (0.509, 0.462, 0.395)}
+_MOUTH_OPEN = (0.30, 0.18)  # a fully open mouth's (width, height) as fractions of the face box's width
+_MOUTH_INSIDE = (22, 14, 40)  # BGR of the inside of an open mouth
+SPEECH_RATE = 16_000  # Hz: sample rate of a talking call's audio track (what pipeline.speech analyses)
+_VOICES = {"rep": "en-US", "prospect": "en+f3", "extra": "en-GB-x-rp"}  # eSpeak NG voices, one per seat
+_ENVELOPE_HZ = 100  # loudness values per second that drive the mouth
 
 
 @lru_cache(maxsize=None)
@@ -89,6 +102,15 @@ class Appearance:
 
 
 @dataclass(frozen=True)
+class Utterance:
+    """`who` ("rep", "prospect" or "extra") says `text` from `start_s` seconds of the call on."""
+
+    who: str
+    start_s: float
+    text: str
+
+
+@dataclass(frozen=True)
 class CallScript:
     """Everything that defines one synthetic call; the same script always gives the same video."""
 
@@ -104,6 +126,7 @@ class CallScript:
     rep_position: str = "left"  # left/right (gallery, three) or top/bottom (stacked); left == top
     motion_px: float = 0.0  # amplitude of a slow drift of faces inside their tiles, output pixels
     seed: int = 0
+    speech: tuple[Utterance, ...] = ()  # what is said when: a voice track plus mouths that move (see module doc)
 
     def __post_init__(self) -> None:
         if self.layout not in LAYOUTS:
@@ -118,6 +141,9 @@ class CallScript:
         for appearance in self.rep + self.prospect + self.extra:
             if appearance.face is not None and appearance.face not in FACE_KEYS:
                 raise ValueError(f"unknown face {appearance.face!r}; choose one of {FACE_KEYS}")
+        for utterance in self.speech:
+            if utterance.who not in _VOICES:
+                raise ValueError(f"unknown speaker {utterance.who!r}; choose one of {sorted(_VOICES)}")
 
 
 @dataclass(frozen=True)
@@ -204,11 +230,98 @@ def _with_mask(portrait: np.ndarray, face: str) -> np.ndarray:
     return out
 
 
+@lru_cache(maxsize=None)
+def _espeak():
+    """libespeak-ng from the `espeakng-loader` wheel, started for synchronous synthesis: (library, its sample rate)."""
+    import ctypes
+
+    import espeakng_loader
+
+    lib = ctypes.CDLL(espeakng_loader.get_library_path())
+    rate = lib.espeak_Initialize(2, 0, espeakng_loader.get_data_path().encode(), 0)  # 2: AUDIO_OUTPUT_SYNCHRONOUS
+    if rate <= 0:
+        raise RuntimeError("eSpeak NG did not start")
+    return lib, rate
+
+
+@lru_cache(maxsize=64)
+def synthesize(text: str, voice: str = "en") -> np.ndarray:
+    """`text` said by the eSpeak NG `voice`, silence trimmed: (n,) float32 samples in [-1, 1] at `SPEECH_RATE` Hz."""
+    import ctypes
+
+    from scipy.signal import resample_poly
+
+    lib, rate = _espeak()
+    chunks: list[np.ndarray] = []
+
+    @ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.c_void_p)
+    def collect(wav, n, _events):
+        if n > 0:
+            chunks.append(np.ctypeslib.as_array(wav, (n,)).copy())
+        return 0
+
+    lib.espeak_SetSynthCallback(collect)
+    if lib.espeak_SetVoiceByName(voice.encode()) != 0:
+        raise ValueError(f"eSpeak NG has no voice {voice!r}")
+    data = text.encode()
+    lib.espeak_Synth(data, len(data) + 1, 0, 0, 0, 0, None, None)
+    lib.espeak_Synchronize()
+    samples = np.concatenate(chunks).astype(np.float32) / 32768 if chunks else np.zeros(0, np.float32)
+    loud = np.flatnonzero(np.abs(samples) > 0.01)
+    samples = samples[loud[0]:loud[-1] + 1] if len(loud) else samples[:0]
+    step = math.gcd(SPEECH_RATE, rate)
+    return resample_poly(samples, SPEECH_RATE // step, rate // step).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class _Voices:
+    """A talking call's audio track and how open each seat's mouth is."""
+
+    samples: np.ndarray  # (n,) float32 at SPEECH_RATE
+    openness: dict[str, np.ndarray]  # seat -> (m,) 0..1 at _ENVELOPE_HZ
+
+
+def speech_turns(script: CallScript) -> list[tuple[str, float, float]]:
+    """Ground truth: (who, start_s, end_s) of each utterance, from its first to its last audible sample."""
+    return [(u.who, u.start_s, u.start_s + len(synthesize(u.text, _VOICES[u.who])) / SPEECH_RATE) for u in script.speech]
+
+
+def _voices(script: CallScript) -> _Voices:
+    samples = np.zeros(round(script.duration_s * SPEECH_RATE), np.float32)
+    window = SPEECH_RATE // _ENVELOPE_HZ
+    openness = {}
+    for who in {u.who for u in script.speech}:
+        own = np.zeros_like(samples)
+        for u in script.speech:
+            if u.who == who:
+                said = synthesize(u.text, _VOICES[who])
+                start = round(u.start_s * SPEECH_RATE)
+                said = said[:max(0, len(own) - start)]
+                own[start:start + len(said)] += said
+        rms = np.sqrt(np.mean(own[:len(own) // window * window].reshape(-1, window) ** 2, axis=1))
+        loud = np.percentile(rms[rms > 0], 95) if (rms > 0).any() else 1.0
+        openness[who] = np.clip(np.convolve(rms / loud, np.ones(5) / 5, "same"), 0.0, 1.0)  # 50 ms smoothing
+        samples += own
+    return _Voices(np.clip(samples, -1, 1), openness)
+
+
+def _open_mouth(portrait: np.ndarray, face: str, openness: float) -> np.ndarray:
+    """The portrait with its mouth open by `openness` (0..1): a dark opening drawn at BlazeFace's mouth point."""
+    h, w = portrait.shape[:2]
+    mx, my, face_w = _MOUTHS[face]
+    width, height = (round(f * face_w * w / 2) for f in _MOUTH_OPEN)
+    out = portrait.copy()
+    axes = (width, max(1, round(height * openness)))
+    cv2.ellipse(out, (round(mx * w), round(my * h)), axes, 0, 0, 360, _MOUTH_INSIDE, -1, cv2.LINE_AA)
+    return out
+
+
 class _Renderer:
     """Draws the frames of one script as I420 (yuv420p) arrays, reusing everything it can."""
 
-    def __init__(self, script: CallScript):
+    def __init__(self, script: CallScript, voices: _Voices | None = None):
         self.script = script
+        self.voices = voices
         self.tiles = _layout(script)
         width, height = script.size
         self.backdrop = np.full((height, width, 3), _BACKDROP, np.uint8)
@@ -257,6 +370,11 @@ class _Renderer:
             look = _face_at(getattr(self.script, tile.role), t)
             if look is not None:
                 background, img = self._camera_view(index, look)
+                opening = self.voices.openness.get(tile.role) if self.voices else None
+                if opening is not None and not look.masked and look.tilt_deg == 0 and look.scale == 1.0:
+                    level = float(opening[min(len(opening) - 1, int(t * _ENVELOPE_HZ))])
+                    if level > 0.05:
+                        img = _open_mouth(img, look.face, level)
                 canvas[tile.y : tile.y + tile.h, tile.x : tile.x + tile.w] = background
                 # Face sits a little above the tile centre; bottom of the portrait may be cut off.
                 x = tile.x + (tile.w - img.shape[1]) // 2
@@ -326,7 +444,8 @@ def write_call_video(path: str | Path, script: CallScript, codec: str | None = N
     rate = _frame_rate(script.fps)
     if frame_times is None:
         frame_times = [i / rate for i in range(max(1, round(script.duration_s * rate)))]
-    renderer = _Renderer(script)
+    voices = _voices(script) if script.speech else None
+    renderer = _Renderer(script, voices)
     rng = np.random.default_rng(script.seed)
     path.parent.mkdir(parents=True, exist_ok=True)
     with av.open(str(path), mode="w", options=options or {}) as container:
@@ -343,7 +462,7 @@ def write_call_video(path: str | Path, script: CallScript, codec: str | None = N
             stream.codec_context.max_b_frames = max_b_frames
         if gop is not None:
             stream.codec_context.gop_size = gop
-        audio = _add_audio(container, path) if audio_s else None
+        audio = _add_audio(container, path) if audio_s or voices else None
         damaged, written = set(damaged_frames), 0
 
         def mux(packets) -> None:
@@ -368,20 +487,29 @@ def write_call_video(path: str | Path, script: CallScript, codec: str | None = N
             last_pts = pts
             mux(stream.encode(frame))
         mux(stream.encode(None))
-        if audio is not None:
-            _write_silence(container, audio, audio_s)
+        if voices is not None:
+            _write_samples(container, audio, voices.samples)
+        elif audio is not None:
+            _write_samples(container, audio, np.zeros(round(audio_s * SPEECH_RATE), np.float32))
     return path
 
 
 def _add_audio(container, path: Path):
-    codec, rate = ("libopus", 48_000) if path.suffix.lower() == ".webm" else ("aac", 16_000)
+    codec, rate = ("libopus", 48_000) if path.suffix.lower() == ".webm" else ("aac", SPEECH_RATE)
     return container.add_stream(codec, rate=rate, layout="mono")
 
 
-def _write_silence(container, audio, seconds: float) -> None:
+def _write_samples(container, audio, samples: np.ndarray) -> None:
+    """Encode mono float32 `samples` at SPEECH_RATE (resampled to the stream's rate) into `audio`."""
     rate, chunk = audio.codec_context.sample_rate, 960
-    for start in range(0, round(seconds * rate), chunk):
-        frame = av.AudioFrame.from_ndarray(np.zeros((1, chunk), np.float32), format="fltp", layout="mono")
+    if rate != SPEECH_RATE:
+        from scipy.signal import resample_poly
+
+        step = math.gcd(rate, SPEECH_RATE)
+        samples = resample_poly(samples, rate // step, SPEECH_RATE // step).astype(np.float32)
+    samples = np.concatenate([samples, np.zeros(-len(samples) % chunk, np.float32)])
+    for start in range(0, len(samples), chunk):
+        frame = av.AudioFrame.from_ndarray(samples[None, start:start + chunk], format="fltp", layout="mono")
         frame.sample_rate, frame.pts = rate, start
         for packet in audio.encode(frame):
             container.mux(packet)

@@ -1,0 +1,198 @@
+"""Who is talking: speech activity from the recording's audio, combined with each face's mouth movement.
+
+Speech activity: the first audio stream is decoded with PyAV (the decoder the video already uses),
+resampled to 16 kHz mono 16-bit, and WebRTC's voice activity detector (`webrtcvad-wheels`: Google's
+GMM detector, compiled into the wheel, no model file, no download) says per 30 ms frame whether it holds
+speech. The audio is read from the upload and never stored: only the per-second speech fraction is
+kept. A recording without an audio track still analyses; its seconds are "unknown".
+
+Who speaks, per second of the call (`who_speaks`, a decision table):
+
+| audio for the second? | speech (fraction ≥ SPEECH_MIN_FRACTION)? | mouths moving (lift ≥ MOUTH_MOVING_LIFT) | speaking |
+|---|---|---|---|
+| no                    | -                                        | -                                        | unknown |
+| yes                   | no                                       | -                                        | none |
+| yes                   | yes                                      | rep and prospect, the weaker ≥ BOTH_RATIO of the stronger | both |
+| yes                   | yes                                      | rep and prospect, else                   | the stronger |
+| yes                   | yes                                      | only the rep / only the prospect         | rep / prospect |
+| yes                   | yes                                      | neither (no face on screen, or still)    | off-camera |
+
+A face's *lift* is its mouth motion (`model.mouth.mouth_motion`, averaged over 3 seconds) over its
+own quiet baseline (its median motion in the seconds without speech), so a face whose still mouth
+already shows some motion (beard, glasses, compression noise) is not taken for a talker.
+"off-camera" is speech heard while no rep or prospect mouth moves on screen: a camera that is off,
+someone out of frame or dialled in. It is stored as such, never guessed to be the rep: a rep who talks
+with their camera off shows as "off-camera" (the review page says "someone off camera").
+
+Speaking follows the person: `who_speaks` reads the per-track mouth motion and the roles, so
+reassigning roles (`calls.roles`) re-derives it from the stored speech fractions and track seconds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import av
+import numpy as np
+
+from pipeline.roles import PROSPECT, REP
+from pipeline.timeline import TrackSecondRows
+
+VAD_RATE = 16_000
+"""Hz: the sample rate the detector reads (it accepts 8, 16, 32 or 48 kHz)."""
+VAD_FRAME_S = 0.03
+"""Seconds per speech/no-speech decision (the detector takes 10, 20 or 30 ms frames; 30 ms is the steadiest)."""
+VAD_AGGRESSIVENESS = 2
+"""0 (keeps most audio as speech) to 3 (drops the most): 2 keeps soft speech while dropping steady noise."""
+SPEECH_MIN_FRACTION = 0.3
+"""A second with at least this fraction of speech frames is a second with speech (~0.3 s of talk)."""
+MOUTH_SMOOTHING = np.array([0.25, 0.5, 0.25])
+"""Weights of the previous, current and next second when averaging a face's mouth motion (a turn lasts seconds)."""
+MOUTH_MOVING_LIFT = 1.7
+"""A mouth moves in a second when its motion is at least this many times the face's quiet baseline."""
+BOTH_RATIO = 0.75
+"""Both talk (an overlap) when the weaker mouth's lift is at least this fraction of the stronger's."""
+BASELINE_FLOOR = 0.03
+"""The smallest quiet baseline (a perfectly still, clean picture would otherwise make any change a talker)."""
+
+SPEAKING_VALUES = (REP, PROSPECT, "both", "none", "off-camera", "unknown")
+"""What `speaking` holds per second (database, CSV): see the decision table above."""
+BOTH, NONE, OFF_CAMERA, UNKNOWN = SPEAKING_VALUES[2:]
+SPEAKING_LABELS = {REP: "rep", PROSPECT: "prospect", BOTH: "both", NONE: "nobody", OFF_CAMERA: "someone off camera",
+                   UNKNOWN: "unknown (no audio)"}
+"""How pages and reports say each value."""
+
+
+@dataclass(frozen=True)
+class SpeechActivity:
+    """Speech per 30 ms frame of the call's audio."""
+
+    is_speech: np.ndarray  # (n_frames,) bool, frame i covers [start_s + i * VAD_FRAME_S, ... + VAD_FRAME_S)
+    start_s: float = 0.0  # call-clock time of the first frame
+
+    def per_second(self, n_seconds: int) -> np.ndarray:
+        """(n_seconds,) float: the fraction of each second's frames that hold speech; NaN where no audio covers it."""
+        out = np.full(n_seconds, np.nan)
+        if not len(self.is_speech):
+            return out
+        second = np.floor(self.start_s + (np.arange(len(self.is_speech)) + 0.5) * VAD_FRAME_S).astype(np.int64)
+        keep = (second >= 0) & (second < n_seconds)
+        counts = np.bincount(second[keep], minlength=n_seconds)
+        speech = np.bincount(second[keep], weights=self.is_speech[keep].astype(float), minlength=n_seconds)
+        covered = counts > 0
+        out[covered] = speech[covered] / counts[covered]
+        return out
+
+
+def detect_speech(path: str | Path, clock_origin_s: float = 0.0) -> SpeechActivity | None:
+    """Speech activity of the first audio stream of `path`; None if it has no audio stream.
+
+    Times are on the call clock (stream time - `clock_origin_s`, see `pipeline.video.VideoInfo`). Audio
+    packets that do not decode are skipped (their frames count as no audio, not as silence).
+    """
+    import webrtcvad
+
+    vad = webrtcvad.Vad(VAD_AGGRESSIVENESS)
+    frame_samples = round(VAD_RATE * VAD_FRAME_S)
+    with av.open(str(path), metadata_errors="ignore") as container:
+        if not container.streams.audio:
+            return None
+        stream = container.streams.audio[0]
+        resampler = av.AudioResampler(format="s16", layout="mono", rate=VAD_RATE)
+        chunks: list[np.ndarray] = []
+        start_s: float | None = None
+        for packet in container.demux(stream):
+            try:
+                frames = packet.decode()
+            except av.error.FFmpegError:
+                continue
+            for frame in frames:
+                if start_s is None and frame.pts is not None:
+                    start_s = float(frame.pts * frame.time_base) - clock_origin_s
+                for out in resampler.resample(frame):
+                    chunks.append(out.to_ndarray().reshape(-1))
+        for out in resampler.resample(None):
+            chunks.append(out.to_ndarray().reshape(-1))
+    samples = np.concatenate(chunks) if chunks else np.zeros(0, np.int16)
+    n = len(samples) // frame_samples
+    frames = samples[:n * frame_samples].astype(np.int16).reshape(n, frame_samples)
+    is_speech = np.fromiter((vad.is_speech(f.tobytes(), VAD_RATE) for f in frames), bool, n)
+    return SpeechActivity(is_speech, max(0.0, start_s or 0.0))
+
+
+@dataclass(frozen=True)
+class TalkTimeline:
+    """Who is talking in every second of the call."""
+
+    speech: np.ndarray  # (n_seconds,) float: fraction of the second holding speech; NaN: no audio
+    speaking: tuple[str, ...]  # (n_seconds,) one of SPEAKING_VALUES
+
+    def __len__(self) -> int:
+        return len(self.speaking)
+
+
+def _smooth(values: np.ndarray) -> np.ndarray:
+    """Weighted 3-second average over the seconds that have a value (NaN elsewhere stays NaN)."""
+    known = np.isfinite(values)
+    padded_v = np.pad(np.where(known, values, 0.0), 1)
+    padded_w = np.pad(known.astype(float), 1)
+    num = sum(w * padded_v[i:i + len(values)] for i, w in enumerate(MOUTH_SMOOTHING))
+    den = sum(w * padded_w[i:i + len(values)] for i, w in enumerate(MOUTH_SMOOTHING))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(known, num / den, np.nan)
+
+
+def mouth_lift(track: TrackSecondRows, n_seconds: int, speech: np.ndarray) -> np.ndarray:
+    """(n_seconds,) one track's smoothed mouth motion over its quiet baseline; NaN where its mouth was not measured."""
+    motion = np.full(n_seconds, np.nan)
+    if track.mouth_motion is None:
+        return motion
+    inside = track.seconds < n_seconds
+    motion[track.seconds[inside]] = track.mouth_motion[inside]
+    smoothed = _smooth(motion)
+    measured = np.isfinite(motion)
+    quiet = measured & ~(speech >= SPEECH_MIN_FRACTION)
+    pool = motion[quiet] if quiet.sum() >= 3 else motion[measured]
+    if not len(pool):
+        return motion
+    baseline = max(BASELINE_FLOOR, float(np.median(pool) if quiet.sum() >= 3 else np.percentile(pool, 25)))
+    return smoothed / baseline
+
+
+def who_speaks(speech: np.ndarray, tracks: list[TrackSecondRows], roles: dict[int, str]) -> TalkTimeline:
+    """Speaking per second from the speech fractions (`SpeechActivity.per_second`) and each role's mouths.
+
+    speech: (n_seconds,) float, NaN where the call has no audio; tracks: per-track seconds with `mouth_motion`;
+    roles: track id -> role. See the module's decision table.
+    """
+    n = len(speech)
+    lift = {role: np.zeros(n) for role in (REP, PROSPECT)}
+    for track in tracks:
+        role = roles.get(track.track_id)
+        if role in lift:
+            lift[role] = np.fmax(lift[role], np.nan_to_num(mouth_lift(track, n, speech)))
+    speaking = []
+    for s in range(n):
+        if not np.isfinite(speech[s]):
+            speaking.append(UNKNOWN)
+            continue
+        if speech[s] < SPEECH_MIN_FRACTION:
+            speaking.append(NONE)
+            continue
+        rep, prospect = lift[REP][s], lift[PROSPECT][s]
+        if rep >= MOUTH_MOVING_LIFT and prospect >= MOUTH_MOVING_LIFT:
+            speaking.append(BOTH if min(rep, prospect) >= BOTH_RATIO * max(rep, prospect)
+                            else REP if rep > prospect else PROSPECT)
+        elif rep >= MOUTH_MOVING_LIFT:
+            speaking.append(REP)
+        elif prospect >= MOUTH_MOVING_LIFT:
+            speaking.append(PROSPECT)
+        else:
+            speaking.append(OFF_CAMERA)
+    return TalkTimeline(np.asarray(speech, np.float64), tuple(speaking))
+
+
+def no_audio(n_seconds: int) -> np.ndarray:
+    """(n_seconds,) speech fractions of a call without audio: all unknown."""
+    return np.full(n_seconds, np.nan)

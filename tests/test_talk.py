@@ -1,0 +1,134 @@
+"""Who is talking, on generated calls that talk: eSpeak NG voices (from the `espeakng-loader` wheel) said at known
+times into the recording's audio, and the speaker's mouth opening and closing with their own voice.
+
+The truth is exact (`tools.synthetic.speech_turns`); the speaker of every second must match the truth of that
+second or of a neighbouring one (a turn's first and last second hold both states). Both seats show the astronaut
+portrait: the mouth drawn on Grace Hopper's grainy 1980s photo moves the mouth signal only 1.3-2.5x above her quiet
+baseline (the astronaut's: 4-6x), too close to the threshold for an exact test (see the README's figures).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sqlalchemy import select
+
+from calls.intake import create_call
+from calls.roles import reassign_roles
+from db.models import EmotionSecond
+from db.session import session_scope
+from model.detect import make_detector
+from pipeline.analyze import AnalysisSettings, analyze_video
+from pipeline.roles import PROSPECT, REP
+from pipeline.speech import BOTH, NONE, OFF_CAMERA, SPEECH_MIN_FRACTION, UNKNOWN, detect_speech, who_speaks
+from pipeline.store import analyze_call
+from pipeline.timeline import TrackSecondRows
+from pipeline.video import probe
+from reports import csv_export
+from tools.synthetic import Appearance, CallScript, Utterance, speech_turns, write_call_video
+
+pytest.importorskip("espeakng_loader", reason="the test voices come from the espeakng-loader wheel (requirements-dev)")
+
+SIZE = (960, 540)
+TALK = (Utterance("rep", 1.0, "Thanks for taking the time today, let me walk you through it."),
+        Utterance("prospect", 6.5, "Sounds good, what does it cost for a team of ten?"),
+        Utterance("rep", 11.0, "For ten seats it is two hundred a month."))
+
+
+def truth(turns, n_seconds: int) -> list[str]:
+    """Who talks in each second: the one whose voice is heard in it (both, none)."""
+    out = []
+    for s in range(n_seconds):
+        heard = {who for who, start, end in turns if start < s + 1 and end > s}
+        out.append(heard.pop() if len(heard) == 1 else BOTH if heard else NONE)
+    return out
+
+
+def assert_within_a_second(speaking, expected) -> None:
+    for s, said in enumerate(speaking):
+        near = expected[max(0, s - 1):s + 2]
+        assert said in near, f"second {s}: {said!r}, truth {expected[s]!r} (neighbours {near}); all: {speaking}"
+
+
+@pytest.fixture(scope="module")
+def talking_call(tmp_path_factory):
+    script = CallScript(duration_s=15, fps=15, size=SIZE, motion_px=6, speech=TALK, rep=(Appearance(0, "astronaut"),))
+    path = write_call_video(tmp_path_factory.mktemp("talk") / "talking.mp4", script)
+    return path, speech_turns(script)
+
+
+def test_speech_activity_follows_the_voices(talking_call):
+    path, turns = talking_call
+    info = probe(path)
+    speech = detect_speech(path, info.clock_origin_s).per_second(info.n_seconds)
+    for s in range(info.n_seconds):
+        if any(start <= s and s + 1 <= end for _, start, end in turns):
+            assert speech[s] >= SPEECH_MIN_FRACTION, (s, speech)
+        elif not any(start < s + 1 and end > s for _, start, end in turns):
+            assert speech[s] < SPEECH_MIN_FRACTION, (s, speech)
+
+
+def test_who_speaks_each_second_is_stored_exported_and_follows_the_person(store, talking_call, classifier):
+    path, turns = talking_call
+    call_id = create_call(path, title="talking", analysis=AnalysisSettings())
+    result = analyze_call(call_id, classifier)
+    expected = truth(turns, len(result.talk))
+    assert_within_a_second(result.talk.speaking, expected)
+    assert {REP, PROSPECT} <= set(result.talk.speaking)
+
+    with session_scope() as session:  # every role's row holds the call's speaker of that second
+        stored = {(r.role, r.second): r.speaking for r in session.scalars(
+            select(EmotionSecond).where(EmotionSecond.call_id == call_id))}
+    for role in (REP, PROSPECT):
+        assert [stored[role, s] for s in range(len(expected))] == list(result.talk.speaking)
+    lines = csv_export.export_csv(call_id).splitlines()
+    assert lines[0].split(",")[-1] == "speaking"
+    assert [line.split(",")[-1] for line in lines[1::2]] == list(result.talk.speaking)
+
+    reassign_roles(call_id, swap=True)  # the person who talked first is now the prospect: speaking follows them
+    with session_scope() as session:
+        swapped = [r.speaking for r in session.scalars(select(EmotionSecond).where(
+            EmotionSecond.call_id == call_id, EmotionSecond.role == REP).order_by(EmotionSecond.second))]
+    assert swapped == [{REP: PROSPECT, PROSPECT: REP}.get(v, v) for v in result.talk.speaking]
+
+
+def test_a_call_without_audio_analyses_with_speaking_unknown(tmp_path, classifier):
+    path = write_call_video(tmp_path / "silent_film.mp4", CallScript(duration_s=3, fps=15, size=SIZE))
+    info = probe(path)
+    assert info.audio_codecs == ()
+    result = analyze_video(info, classifier, make_detector("blazeface"), AnalysisSettings())
+    assert sorted(result.roles.values()) == [PROSPECT, REP]
+    assert result.talk.speaking == (UNKNOWN,) * info.n_seconds
+
+
+def test_a_rep_talking_with_the_camera_off_is_someone_off_camera(tmp_path, classifier):
+    """Decided: speech with no moving rep or prospect mouth on screen is "off-camera", never guessed to be the rep."""
+    script = CallScript(duration_s=10, fps=15, size=SIZE, rep=(Appearance(0, "astronaut"), Appearance(4.0, None)),
+                        speech=(Utterance("prospect", 0.5, "Can you hear me now? Good."),
+                                Utterance("rep", 5.0, "Sorry, my camera is off, but let me explain the plan.")))
+    path = write_call_video(tmp_path / "camera_off.mp4", script)
+    result = analyze_video(probe(path), classifier, make_detector("blazeface"), AnalysisSettings())
+    expected = [OFF_CAMERA if said == REP else said for said in truth(speech_turns(script), len(result.talk))]
+    assert_within_a_second(result.talk.speaking, expected)
+    assert OFF_CAMERA in result.talk.speaking and REP not in result.talk.speaking
+
+
+def _mouth_track(track_id: int, motion: list[float]) -> TrackSecondRows:
+    n = len(motion)
+    return TrackSecondRows(track_id, np.arange(n), np.full(n, 4), np.full((n, 7), np.nan, np.float32),
+                           np.zeros((n, 4)), mouth_motion=np.array(motion))
+
+
+def test_the_decision_table():
+    """No audio: unknown; no speech: none; one moving mouth: that role; two alike: both; none moving: off-camera."""
+    quiet, moving = 0.1, 0.5
+    speech = np.array([np.nan, 0.0, 0.9, 0.9, 0.9, 0.0, 0.0, 0.9, 0.9, 0.9, 0.0, 0.0, 0.0])
+    rep = [quiet, quiet, moving, moving, moving, quiet, quiet, quiet, quiet, quiet, quiet, quiet, quiet]
+    prospect = [quiet, quiet, quiet, quiet, quiet, quiet, quiet, moving, moving, moving, quiet, quiet, quiet]
+    talk = who_speaks(speech, [_mouth_track(0, rep), _mouth_track(1, prospect)], {0: REP, 1: PROSPECT})
+    assert talk.speaking[:2] == (UNKNOWN, NONE)
+    assert talk.speaking[3] == REP and talk.speaking[8] == PROSPECT
+    both = who_speaks(speech, [_mouth_track(0, prospect), _mouth_track(1, prospect)], {0: REP, 1: PROSPECT})
+    assert both.speaking[8] == BOTH
+    nobody = who_speaks(speech, [_mouth_track(1, [quiet] * len(speech))], {1: PROSPECT})
+    assert nobody.speaking[3] == OFF_CAMERA
