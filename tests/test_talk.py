@@ -132,3 +132,34 @@ def test_the_decision_table():
     assert both.speaking[8] == BOTH
     nobody = who_speaks(speech, [_mouth_track(1, [quiet] * len(speech))], {1: PROSPECT})
     assert nobody.speaking[3] == OFF_CAMERA
+
+
+def _seconds(speaking: list[str], prospect_dominant: list[str | None]):
+    import pandas as pd
+
+    rows = []
+    for s, (said, emotion) in enumerate(zip(speaking, prospect_dominant)):
+        rows.append({"second": s, "role": REP, "dominant": None, "speaking": said})
+        rows.append({"second": s, "role": PROSPECT, "dominant": emotion, "speaking": said})
+    return pd.DataFrame(rows)
+
+
+def test_talk_metrics_follow_their_definitions():
+    from reports.talk import MONOLOGUE_MIN_S, REACTION_WINDOW_S, talk_metrics, talk_rows
+
+    #            0..7: rep monologue with a 1-s pause     8: prospect cuts in   9-11: prospect   12-13: rep cuts in
+    speaking = [REP] * 3 + [NONE] + [REP] * 4 + [BOTH] + [PROSPECT] * 3 + [BOTH, REP] + [NONE] * 6
+    emotions = ["neutral"] * 8 + ["happy"] * 6 + ["happy"] * 3 + [None] * 3
+    metrics = talk_metrics(_seconds(speaking, emotions))
+    assert metrics.seconds[REP] == 8 and metrics.seconds[PROSPECT] == 3 and metrics.seconds[BOTH] == 2
+    assert metrics.talk_ratio == pytest.approx(10 / (10 + 5))
+    assert metrics.longest_monologue == (0, 8) and metrics.longest_monologue_s >= MONOLOGUE_MIN_S
+    assert metrics.interruptions == {PROSPECT: 1, REP: 1}
+    assert metrics.listening.seconds == 8 and metrics.listening.positive == pytest.approx(1 / 8)  # rep: 0-2, 4-7, 13
+    assert metrics.speaking.positive == 1.0
+    assert [(r.end_s, r.emotion) for r in metrics.reactions] == [(8, "happy")]  # seconds 8..8+REACTION_WINDOW_S
+    assert REACTION_WINDOW_S == 5
+    assert dict(talk_rows(metrics))["Talk ratio"] == "rep 67%, prospect 33%"
+    silent = talk_metrics(_seconds([UNKNOWN] * 4, [None] * 4))
+    assert not silent.audio and "no audio" in dict(talk_rows(silent))["Talk ratio"]
+    assert talk_metrics(_seconds([None] * 4, [None] * 4)) is None  # analysed before speaking was measured

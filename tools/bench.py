@@ -11,7 +11,9 @@ review copy and its time shows as the "review copy" stage):
 * realistic: the rep is off camera a third of the time (10 s of every 30), the
   prospect's head tilts 20-25 degrees either way for a third of the time (a still
   photo cannot turn away; tilted it is the hard case for detectors) and both heads
-  move (25-px drift);
+  move (25-px drift); it talks (eSpeak NG voices, three turns every 30 s, one while
+  the rep's camera is off), so the "speech" stage (audio decode, voice activity,
+  mouth motion) is measured on real audio; its share of the analysis is printed;
 
 then measures each in a fresh child process, so peak memory belongs to that one measurement:
 
@@ -44,13 +46,18 @@ def realistic_script(duration_s: float) -> CallScript:
     """The realistic layout (see the module docstring), repeating every 30 s."""
     from tools.synthetic import Appearance, CallScript
 
-    rep, prospect = [], []
+    from tools.synthetic import Utterance
+
+    rep, prospect, speech = [], [], []
     for start in range(0, int(duration_s) + 1, 30):
         rep += [Appearance(start, "hopper"), Appearance(start + 20, None)]
         prospect += [Appearance(start, "astronaut"), Appearance(start + 10, "astronaut", tilt_deg=25),
                      Appearance(start + 15, "astronaut"), Appearance(start + 25, "astronaut", tilt_deg=-20)]
+        speech += [Utterance("rep", start + 1, "Thanks for taking the time today, let me walk you through the plan."),
+                   Utterance("prospect", start + 8, "Sounds good. What does it cost for a team of ten people?"),
+                   Utterance("rep", start + 22, "For ten seats it is two hundred a month, billed yearly.")]
     return CallScript(duration_s=duration_s, fps=30.0, size=(1280, 720), motion_px=25,
-                      rep=tuple(rep), prospect=tuple(prospect))
+                      rep=tuple(rep), prospect=tuple(prospect), speech=tuple(s for s in speech if s.start_s < duration_s - 6))
 
 
 LAYOUTS = ("easy", "realistic")
@@ -59,7 +66,7 @@ LAYOUTS = ("easy", "realistic")
 def bench_video(minutes: float, container: str = "mp4", layout: str = "easy") -> Path:
     from tools.synthetic import CallScript, write_call_video
 
-    name = "gallery" if layout == "easy" else layout
+    name = "gallery" if layout == "easy" else "realistic-talking"
     path = get_settings().data_dir / "bench" / f"{name}-{minutes:g}min-720p30.{container}"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -237,7 +244,8 @@ def main(argv: list[str] | None = None) -> None:
         r = json.loads(child.stdout.strip().splitlines()[-1])
         print(f"{minutes:>6g}min {layout:>10} {r['floor_decode_all_x']:>9.1f}x {r['floor_decode_sampled_x']:>13.1f}x "
               f"{r['analysis_x']:>8.1f}x {r['analysis_x'] / r['floor_decode_sampled_x']:>8.0%} {r['peak_rss_mb']:>7.0f}MB  "
-              + ", ".join(f"{k} {v}" for k, v in r["stages_s"].items()), flush=True)
+              + ", ".join(f"{k} {v}" for k, v in r["stages_s"].items())
+              + f"; speech {r['stages_s'].get('speech', 0.0) / r['analysis_wall_s']:.1%} of the analysis", flush=True)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,144 @@
+"""Talk metrics of a call: who talked how much, the rep's longest monologue, interruptions, and how the
+prospect likely looked while listening, while speaking and just after each rep monologue.
+
+Read from the per-second `speaking` values (`pipeline.speech`) and the prospect's likely emotion per
+second (`reports.facts.load_timeline`), so the review page and both reports show the same numbers.
+Talk time is not emotion recognition: the rep's talk time is measured even when rep analysis is off.
+The definitions are written once, in `DEFINITIONS`, and shown wherever the numbers are.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from pipeline.roles import PROSPECT, REP
+from pipeline.speech import BOTH, NONE, OFF_CAMERA, SPEAKING_LABELS, UNKNOWN
+from pipeline.timeline import clock
+from reports.summary import Mood, _mood, readable  # _mood: the one mood-of-rows computation
+
+MONOLOGUE_PAUSE_S = 2
+"""A rep pause (nobody talking) of up to this many seconds does not end a monologue (breaths, slides)."""
+MONOLOGUE_MIN_S = 5
+"""Rep runs of talk at least this long count as monologues for the prospect's reaction after them."""
+REACTION_WINDOW_S = 5
+"""Seconds after a monologue ends in which the prospect's reaction is read."""
+TALK_TIME_NOT_EMOTION = ("Talk time comes from the audio and mouth movement, not from emotion recognition: it is "
+                         "measured for the rep even when rep analysis is off.")
+
+DEFINITIONS = {
+    "Talk ratio": "the rep's talking seconds as a share of the rep's and the prospect's together (a second both "
+                  "talk counts for both); speech from someone off camera is counted apart.",
+    "Longest rep monologue": f"the longest stretch of seconds only the rep talks, pauses of up to "
+                             f"{MONOLOGUE_PAUSE_S} s included.",
+    "Interruptions": "overlaps (both talking) that the other side started: the prospect cutting in while the rep "
+                     "talks, or the rep while the prospect talks.",
+    "Prospect while listening / speaking": "the prospect's likely mood in the seconds the rep talks / the prospect "
+                                           "talks (shares of the seconds their face was read).",
+    "After each monologue": f"the prospect's most likely emotion in the {REACTION_WINDOW_S} s after each rep "
+                            f"monologue of {MONOLOGUE_MIN_S} s or more ends.",
+}
+
+
+@dataclass(frozen=True)
+class Reaction:
+    """The prospect in the seconds after one rep monologue."""
+
+    start_s: int  # the monologue's first second
+    end_s: int  # the second after its last
+    emotion: str | None  # the prospect's most likely emotion in REACTION_WINDOW_S after it; None: face not read
+
+
+@dataclass(frozen=True)
+class TalkMetrics:
+    seconds: dict[str, int]  # speaking value -> seconds (pipeline.speech.SPEAKING_VALUES)
+    talk_ratio: float | None  # rep / (rep + prospect) talking seconds; None: neither talked
+    longest_monologue: tuple[int, int] | None  # (start, end) seconds of the rep's longest monologue
+    interruptions: dict[str, int]  # who started the overlap -> count
+    listening: Mood  # the prospect while the rep talks
+    speaking: Mood  # the prospect while they talk
+    reactions: list[Reaction]
+    audio: bool  # False: the recording had no audio (everything unknown)
+
+    @property
+    def longest_monologue_s(self) -> int:
+        return self.longest_monologue[1] - self.longest_monologue[0] if self.longest_monologue else 0
+
+
+def _runs(values: list[str], wanted: set[str], bridge: set[str] = frozenset(), max_gap: int = 0) -> list[tuple[int, int]]:
+    """(start, end) of runs of `wanted` values; gaps of up to `max_gap` `bridge` values inside a run are kept."""
+    runs, start, last = [], None, None
+    for s, value in enumerate(values):
+        if value in wanted:
+            if start is None:
+                start = s
+            elif s - last - 1 > max_gap or any(v not in bridge for v in values[last + 1:s]):
+                runs.append((start, last + 1))
+                start = s
+            last = s
+    if start is not None:
+        runs.append((start, last + 1))
+    return runs
+
+
+def talk_metrics(seconds: pd.DataFrame) -> TalkMetrics | None:
+    """The call's talk metrics from its per-second rows (`reports.facts.SECOND_COLUMNS`); None if who was talking
+    was never measured (a call analysed before it was)."""
+    if "speaking" not in seconds or not len(seconds):
+        return None
+    per_second = seconds.drop_duplicates("second").sort_values("second")
+    if per_second["speaking"].isna().all():
+        return None
+    speaking = [v if isinstance(v, str) else UNKNOWN for v in per_second["speaking"]]
+    counts = {v: speaking.count(v) for v in SPEAKING_LABELS}
+    rep_s, prospect_s = counts[REP] + counts[BOTH], counts[PROSPECT] + counts[BOTH]
+    monologues = _runs(speaking, {REP}, {NONE}, MONOLOGUE_PAUSE_S)
+    interruptions = {REP: 0, PROSPECT: 0}
+    for start, _ in _runs(speaking, {BOTH}):
+        before = next((v for v in reversed(speaking[:start]) if v != NONE), None)
+        if before in (REP, PROSPECT):  # the one who was not talking started the overlap
+            interruptions[PROSPECT if before == REP else REP] += 1
+    prospect = seconds[seconds["role"] == PROSPECT].set_index("second")
+    said = pd.Series(speaking, index=per_second["second"].to_numpy())
+    listening = prospect[said.reindex(prospect.index).isin([REP]).to_numpy()]
+    talking = prospect[said.reindex(prospect.index).isin([PROSPECT]).to_numpy()]
+    reactions = []
+    for start, end in monologues:
+        if end - start >= MONOLOGUE_MIN_S:
+            after = prospect[(prospect.index >= end) & (prospect.index < end + REACTION_WINDOW_S)]
+            read = after["dominant"][readable(after)]
+            reactions.append(Reaction(start, end, read.mode().iloc[0] if len(read) else None))
+    return TalkMetrics(counts, rep_s / (rep_s + prospect_s) if rep_s + prospect_s else None,
+                       max(monologues, key=lambda r: r[1] - r[0]) if monologues else None, interruptions,
+                       _mood(listening), _mood(talking), reactions, counts[UNKNOWN] < len(speaking))
+
+
+def _mood_words(mood: Mood) -> str:
+    if not mood.seconds:
+        return "face not read"
+    return f"likely positive {mood.positive:.0%}, likely negative {mood.negative:.0%} of {mood.seconds} s read"
+
+
+def talk_rows(metrics: TalkMetrics) -> list[tuple[str, str]]:
+    """(name, value) rows the review page and the reports print (names are `DEFINITIONS`' keys)."""
+    if not metrics.audio:
+        return [("Talk ratio", "unknown: the recording has no audio")]
+    start_end = metrics.longest_monologue
+    return [
+        ("Talk ratio", f"rep {metrics.talk_ratio:.0%}, prospect {1 - metrics.talk_ratio:.0%}"
+         if metrics.talk_ratio is not None else "neither the rep nor the prospect was seen talking"),
+        ("Longest rep monologue", f"{metrics.longest_monologue_s} s from {clock(start_end[0])}" if start_end else "none"),
+        ("Interruptions", f"prospect cut in {metrics.interruptions[PROSPECT]}×, rep cut in {metrics.interruptions[REP]}×"),
+        ("Prospect while listening / speaking", f"{_mood_words(metrics.listening)} / {_mood_words(metrics.speaking)}"),
+        ("After each monologue", "; ".join(f"{clock(r.end_s)}: {('likely ' + r.emotion) if r.emotion else 'not read'}"
+                                           for r in metrics.reactions) or f"no rep monologue of {MONOLOGUE_MIN_S} s or more"),
+        ("Someone off camera", f"{metrics.seconds[OFF_CAMERA]} s of speech with no rep or prospect mouth moving on screen"),
+    ]
+
+
+def speaking_at(seconds: pd.DataFrame, t_s: float) -> str | None:
+    """Who was talking at `t_s` in words (`SPEAKING_LABELS`), or None if not measured."""
+    rows = seconds[(seconds["second"] == int(t_s))] if "speaking" in seconds else seconds.iloc[:0]
+    value = rows["speaking"].dropna()
+    return SPEAKING_LABELS.get(value.iloc[0]) if len(value) else None
