@@ -34,9 +34,11 @@ from db.session import session_scope
 from jobs.queue import latest_job
 from pipeline.errors import NotFound
 from pipeline.roles import PROSPECT, REP
+from pipeline.speech import BOTH
 from reports.charts import timeline_figure
 from reports.facts import CallFacts, CallTimeline, MarkedStage, load_facts, load_timeline
 from reports.summary import READABLE, CallSummary, mood_of, shares_from_counts, summarize_timeline
+from reports.talk import TalkMetrics, talk_metrics
 
 VIDEO_TYPES = {".mp4": "video/mp4", ".m4v": "video/mp4", ".mov": "video/mp4", ".webm": "video/webm", ".mkv": "video/webm"}
 
@@ -87,6 +89,12 @@ def timeline(call_id: int, version: str) -> CallTimeline:
 @st.cache_data(max_entries=32, show_spinner=False)
 def summary(call_id: int, version: str, stages: tuple[MarkedStage, ...]) -> CallSummary:
     return summarize_timeline(timeline(call_id, version), stages)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def talk(call_id: int, version: str) -> TalkMetrics | None:
+    """The call's talk metrics (`reports.talk`); None if who was talking was not measured."""
+    return talk_metrics(timeline(call_id, version).seconds)
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
@@ -151,6 +159,7 @@ def call_stats(version: str, viewer: Principal) -> pd.DataFrame:
                                  .group_by(EmotionSecond.call_id, EmotionSecond.role, EmotionSecond.dominant)).all()
         shifts = session.execute(select(Shift.call_id, Shift.role, Shift.direction, func.count())
                                  .where(Shift.call_id.in_(ids)).group_by(Shift.call_id, Shift.role, Shift.direction)).all()
+        talking = _talk_seconds(session, ids)
     by_call: dict[tuple[int, str], dict[str, int]] = {}
     for call_id, role, dominant, n in counts:
         by_call.setdefault((call_id, role), {})[dominant] = n
@@ -166,6 +175,7 @@ def call_stats(version: str, viewer: Principal) -> pd.DataFrame:
             row[f"{role}_positive"], row[f"{role}_negative"] = mood.positive, mood.negative
             if role == REP and call_id in rep_off:  # not measured, which is not "never smiled": means skip it
                 row.update({f"{role}_{k}": float("nan") for k in (*EMOTIONS, "positive", "negative")})
+        row.update(talking.get(call_id, {"rep_talk_s": 0, "prospect_talk_s": 0}))
         row["shifts"] = sum(n for c, _, _, n in shifts if c == call_id)
         row["negative_shifts"] = sum(n for c, r, d, n in shifts if c == call_id and r == PROSPECT and d == "negative")
         rows.append(row)
@@ -176,6 +186,23 @@ def call_stats(version: str, viewer: Principal) -> pd.DataFrame:
     return out.sort_values(["when", "id"], ascending=False).reset_index(drop=True)
 
 
+def _talk_seconds(session: Session, ids: Select) -> dict[int, dict[str, int]]:
+    """Per call: the seconds the rep and the prospect talked (a second both talk counts for both; `reports.talk`).
+    Speaking is the same on every role's row of a second, so the prospect's rows are counted."""
+    out: dict[int, dict[str, int]] = {}
+    for call_id, speaking, n in session.execute(
+            select(EmotionSecond.call_id, EmotionSecond.speaking, func.count())
+            .where(EmotionSecond.call_id.in_(ids), EmotionSecond.role == PROSPECT,
+                   EmotionSecond.speaking.in_([REP, PROSPECT, BOTH]))
+            .group_by(EmotionSecond.call_id, EmotionSecond.speaking)):
+        row = out.setdefault(call_id, {"rep_talk_s": 0, "prospect_talk_s": 0})
+        if speaking in (REP, BOTH):
+            row["rep_talk_s"] += n
+        if speaking in (PROSPECT, BOTH):
+            row["prospect_talk_s"] += n
+    return out
+
+
 RATE_SECONDS = 600  # rates are per 10 minutes of read prospect time: long and short calls compare fairly
 MIN_SEEN_MINUTES_TO_COMPARE = 10.0  # read prospect minutes a rep needs before their numbers are compared with others'
 
@@ -184,7 +211,8 @@ def team_table(calls: pd.DataFrame) -> pd.DataFrame:
     """One row per rep from `call_stats` rows (analysed calls with a rep), weighted by read prospect time.
 
     Columns: rep, calls, seen_minutes (read prospect time, the sample), prospect_positive (share of those
-    seconds, 0-1), negative_shifts_per_10min, enough (seen_minutes >= MIN_SEEN_MINUTES_TO_COMPARE), and the
+    seconds, 0-1), negative_shifts_per_10min, enough (seen_minutes >= MIN_SEEN_MINUTES_TO_COMPARE), talk_ratio
+    (the rep's share of rep and prospect talking seconds over their calls; NaN: not measured), and the
     rep's own likely-emotion shares (mean over calls with rep analysis on; NaN where none).
     """
     rows = []
@@ -196,9 +224,18 @@ def team_table(calls: pd.DataFrame) -> pd.DataFrame:
                      "negative_shifts_per_10min": float(mine["negative_shifts"].sum() * RATE_SECONDS / seen_s)
                      if seen_s else float("nan"),
                      "enough": seen_s / 60 >= MIN_SEEN_MINUTES_TO_COMPARE,
+                     "talk_ratio": _talk_ratio(mine),
                      **{e: mine[f"rep_{e}"].mean() for e in EMOTIONS}})
     return pd.DataFrame(rows, columns=["rep", "calls", "seen_minutes", "prospect_positive", "negative_shifts_per_10min",
-                                       "enough", *EMOTIONS])
+                                       "enough", "talk_ratio", *EMOTIONS])
+
+
+def _talk_ratio(calls: pd.DataFrame) -> float:
+    """The rep's talking seconds over the rep's and the prospects' on these calls (`reports.talk`); NaN: not measured."""
+    if "rep_talk_s" not in calls:
+        return float("nan")
+    rep, prospect = float(calls["rep_talk_s"].sum()), float(calls["prospect_talk_s"].sum())
+    return rep / (rep + prospect) if rep + prospect else float("nan")
 
 
 def done_calls(viewer: Principal) -> list[tuple[int, str]]:

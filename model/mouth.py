@@ -3,7 +3,7 @@
 Owns the cheap lip-motion signal that `pipeline.speech` combines with the audio's speech activity
 to say who is talking. BlazeFace gives the mouth centre but not how open the mouth is, so each
 face's mouth region (placed on the mouth keypoint, sized by the face box: head movement and face
-size cancel out) is cut out at a fixed small size, and the signal is the mean absolute change of
+size cancel out) is cut out at a fixed small size, and the signal is the root-mean-square change of
 that patch since the same track's previous sampled frame, in units of the patch's own contrast
 (lighting and skin tone cancel out). A talking mouth opens and closes several times a second, so at
 the analysis rate (4 frames a second) consecutive patches differ; a listening face's barely do.
@@ -33,11 +33,11 @@ MIN_CONTRAST = 4.0
 """A patch's grey-level spread below this (a flat, dark or blown-out region) still divides by this."""
 
 
-def mouth_patch(gray: np.ndarray, xyxy: np.ndarray, keypoints: np.ndarray) -> np.ndarray | None:
+def mouth_patch(image: np.ndarray, xyxy: np.ndarray, keypoints: np.ndarray) -> np.ndarray | None:
     """The mouth region of one face as a (20 + 2 * MAX_SHIFT, 32 + 2 * MAX_SHIFT) float32 patch (the margin is for
     `mouth_motion`'s shifts), zero mean, unit contrast; None if it is off the frame.
 
-    gray: the analysis frame (H, W) uint8; xyxy: the face box, frame pixels; keypoints: (6, 2) frame pixels in
+    image: the analysis frame (H, W, 3) BGR uint8; xyxy: the face box, frame pixels; keypoints: (6, 2) frame pixels in
     BlazeFace's order (NaN: the mouth is placed from the box, `MOUTH_FROM_BOX`).
     """
     x1, y1, x2, y2 = (float(v) for v in xyxy)
@@ -46,20 +46,21 @@ def mouth_patch(gray: np.ndarray, xyxy: np.ndarray, keypoints: np.ndarray) -> np
     span, top, bottom = MOUTH_REGION
     left, right = int(round(mouth[0] - span * width / 2)), int(round(mouth[0] + span * width / 2))
     upper, lower = int(round(mouth[1] + top * width)), int(round(mouth[1] + bottom * width))
-    h, w = gray.shape
+    h, w = image.shape[:2]
     left, upper, right, lower = max(0, left), max(0, upper), min(w, right), min(h, lower)
     if right - left < 4 or lower - upper < 4:
         return None
     size = (MOUTH_PATCH[0] + 2 * MAX_SHIFT, MOUTH_PATCH[1] + 2 * MAX_SHIFT)
-    patch = cv2.resize(gray[upper:lower, left:right], size, interpolation=cv2.INTER_AREA).astype(np.float32)
+    gray = cv2.cvtColor(image[upper:lower, left:right], cv2.COLOR_BGR2GRAY)
+    patch = cv2.resize(gray, size, interpolation=cv2.INTER_AREA).astype(np.float32)
     patch = cv2.GaussianBlur(patch, (0, 0), BLUR_SIGMA)
     patch -= patch.mean()
     return patch / max(float(patch.std()), MIN_CONTRAST)
 
 
 def mouth_motion(previous: np.ndarray, current: np.ndarray) -> float:
-    """Mean absolute change between two `mouth_patch`es of one face, in units of the patch's contrast (0: still)."""
+    """Root-mean-square change between two `mouth_patch`es of one face, in units of the patch's contrast (0: still),
+    at the shift (up to `MAX_SHIFT` each way) that makes it smallest."""
     m, (w, h) = MAX_SHIFT, MOUTH_PATCH
-    centre = current[m:m + h, m:m + w]
-    return float(min(np.mean(np.abs(centre - previous[dy:dy + h, dx:dx + w]))
-                     for dy in range(2 * m + 1) for dx in range(2 * m + 1)))
+    squared = cv2.matchTemplate(previous, current[m:m + h, m:m + w], cv2.TM_SQDIFF)  # every shift at once
+    return float(np.sqrt(max(float(squared.min()), 0.0) / (w * h)))

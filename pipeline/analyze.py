@@ -195,11 +195,8 @@ class _MouthTracker:
 
     def observe(self, frame: SampledFrame, faces: TrackedFaces, seconds: TrackSeconds) -> None:
         """Adds to `seconds` the mouth motion of every face also seen on the previous sampled frame."""
-        if not len(faces.track_ids):
-            return
-        gray = cv2.cvtColor(frame.image, cv2.COLOR_BGR2GRAY)
         for track_id, box, keypoints in zip(faces.track_ids, faces.xyxy, faces.keypoints):
-            patch = mouth_patch(gray, box, keypoints)
+            patch = mouth_patch(frame.image, box, keypoints)
             last = self._last.pop(int(track_id), None)
             if patch is None:
                 continue

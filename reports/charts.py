@@ -3,7 +3,8 @@
 The timeline is the product's centrepiece: rep above prospect on one shared time
 axis, each as the seven likely-emotion probabilities stacked to 100 %, a thin
 band of the most likely emotion underneath, shaded gaps where the face was not
-seen, shift markers coloured by direction and the manager's script stages.
+seen, shift markers coloured by direction and the manager's script stages, and (when the call's audio
+was analysed) one band of who is talking under both.
 Long calls are averaged into bins so the browser draws at most ~1,800 points per
 line; an hour-long call stays as responsive as a five-minute one.
 """
@@ -22,6 +23,7 @@ from plotly.subplots import make_subplots
 
 from config import EMOTIONS, UNCERTAIN
 from pipeline.roles import PROSPECT, REP
+from pipeline.speech import BOTH, NONE, OFF_CAMERA, SPEAKING_LABELS, SPEAKING_VALUES, UNKNOWN
 from pipeline.timeline import clock
 from reports.facts import CallTimeline, MarkedStage
 
@@ -41,6 +43,9 @@ GAP_FILL = "rgba(108, 117, 125, 0.14)"
 NO_VIDEO_COLOUR = "#495057"  # seconds with no picture at all (before a late video track, after a cut-off file)
 NO_VIDEO_FILL = "rgba(73, 80, 87, 0.45)"
 STAGE_FILL = "rgba(40, 140, 235, 0.07)"
+SPEAKING_COLOURS: dict[str, str] = {REP: ROLE_COLOURS[REP], PROSPECT: ROLE_COLOURS[PROSPECT], BOTH: "#8E44AD",
+                                    NONE: "#F1F3F5", OFF_CAMERA: "#868E96", UNKNOWN: "#FFFFFF"}
+"""Colours of the "who is talking" band under the timelines (`pipeline.speech.SPEAKING_VALUES`)."""
 MAX_POINTS = 1800
 FONT = dict(family="Inter, Segoe UI, Helvetica, Arial, sans-serif", size=12, color="#31333F")
 
@@ -98,8 +103,9 @@ def timeline_figure(seconds: pd.DataFrame, shifts: pd.DataFrame, stages: Iterabl
     n_seconds = int(seconds["second"].max()) + 1 if len(seconds) else 1
     bin_s = max(1, math.ceil(n_seconds / MAX_POINTS))
     height = round(height * (0.2 + 0.4 * len(roles)))  # a lone timeline keeps its height, not the pair's
-    fig = make_subplots(rows=2 * len(roles), cols=1, shared_xaxes=True, vertical_spacing=0.035 * 2 / len(roles),
-                        row_heights=[0.41, 0.05] * len(roles))
+    talk = has_speaking(seconds)
+    fig = make_subplots(rows=2 * len(roles) + talk, cols=1, shared_xaxes=True, vertical_spacing=0.035 * 2 / len(roles),
+                        row_heights=[0.41, 0.05] * len(roles) + [0.05] * talk)
     for index, role in enumerate(roles):
         row = 1 + 2 * index
         data = binned(seconds[seconds["role"] == role], bin_s)
@@ -144,15 +150,49 @@ def timeline_figure(seconds: pd.DataFrame, shifts: pd.DataFrame, stages: Iterabl
                       layer="below", row="all", col=1)
         fig.add_annotation(x=(start + end) / 2, y=1.0, yref="paper", yanchor="bottom", text=f"<b>{html.escape(name)}</b>",
                            showarrow=False, font=dict(size=11, color="#1f5fa8"))
+    if talk:
+        _add_speaking_band(fig, seconds, 2 * len(roles) + 1, bin_s)
     ticks, labels = time_ticks(n_seconds)
     fig.update_xaxes(tickvals=ticks, ticktext=labels, range=[0, n_seconds], showgrid=False)
-    fig.update_xaxes(title_text="call time", row=2 * len(roles), col=1)
+    fig.update_xaxes(title_text="call time", row=2 * len(roles) + talk, col=1)
     fig.update_layout(
         height=height, margin=dict(l=10, r=10, t=60, b=10), template="plotly_white", font=FONT,
         legend=dict(orientation="h", yanchor="bottom", y=1.06, x=0, title_text=""),
         hovermode="closest", clickmode="event+select", dragmode="select", selectdirection="h",
     )
     return fig
+
+
+def has_speaking(seconds: pd.DataFrame) -> bool:
+    """Whether the per-second rows say who was talking (calls analysed before it was measured do not)."""
+    return "speaking" in seconds and bool(seconds["speaking"].notna().any())
+
+
+def speaking_per_bin(seconds: pd.DataFrame, bin_s: int) -> tuple[np.ndarray, list[str]]:
+    """(bin start seconds, who was talking in each: its most frequent value) from the per-second rows."""
+    per_second = seconds.drop_duplicates("second").sort_values("second")
+    values = per_second["speaking"].fillna(UNKNOWN)
+    keys = per_second["second"].to_numpy() // bin_s
+    grouped = values.groupby(keys).agg(lambda v: v.mode().iloc[0])
+    return grouped.index.to_numpy() * bin_s, list(grouped)
+
+
+def _add_speaking_band(fig: go.Figure, seconds: pd.DataFrame, row: int, bin_s: int) -> None:
+    """The "who is talking" band under the timelines: one colour per `SPEAKING_VALUES`, one legend entry each."""
+    x, speaking = speaking_per_bin(seconds, bin_s)
+    codes = [SPEAKING_VALUES.index(v) for v in speaking]
+    n = len(SPEAKING_VALUES)
+    scale = []
+    for i, value in enumerate(SPEAKING_VALUES):
+        scale += [(i / n, SPEAKING_COLOURS[value]), ((i + 1) / n, SPEAKING_COLOURS[value])]
+    hover = [f"{clock(t)} · talking: {SPEAKING_LABELS[v]}" for t, v in zip(x, speaking)]
+    fig.add_trace(go.Heatmap(x=x, y=["talking"], z=[codes], text=[hover], hoverinfo="text", zmin=-0.5, zmax=n - 0.5,
+                             colorscale=scale, showscale=False, xgap=0, name="who is talking"), row=row, col=1)
+    for value in (REP, PROSPECT, BOTH, OFF_CAMERA):
+        if value in speaking:
+            fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=f"talking: {SPEAKING_LABELS[value]}",
+                                     marker=dict(symbol="square", size=12, color=SPEAKING_COLOURS[value])), row=1, col=1)
+    fig.update_yaxes(showticklabels=True, tickfont=dict(size=10), row=row, col=1)
 
 
 def _discrete_scale() -> list[tuple[float, str]]:
@@ -243,9 +283,10 @@ def timeline_png(timeline: CallTimeline, stages: Sequence[MarkedStage] = (), wid
     from matplotlib.figure import Figure
 
     n = max(1, timeline.n_seconds)
-    fig = Figure(figsize=(width_in, 2.3 * len(roles)), dpi=150)
+    talk = has_speaking(timeline.seconds)
+    fig = Figure(figsize=(width_in, 2.3 * len(roles) + 0.3 * talk), dpi=150)
     FigureCanvasAgg(fig)
-    grid = fig.add_gridspec(2 * len(roles), 1, height_ratios=[5, 0.5] * len(roles), hspace=0.25)
+    grid = fig.add_gridspec(2 * len(roles) + talk, 1, height_ratios=[5, 0.5] * len(roles) + [0.5] * talk, hspace=0.25)
     for index, role in enumerate(roles):
         rows = timeline.seconds[timeline.seconds["role"] == role].sort_values("second")
         ax, band = fig.add_subplot(grid[2 * index]), fig.add_subplot(grid[2 * index + 1])
@@ -274,12 +315,33 @@ def timeline_png(timeline: CallTimeline, stages: Sequence[MarkedStage] = (), wid
         band.set_xlim(0, n)
         band.set_yticks([])
         ticks, labels = time_ticks(n)
-        band.set_xticks(ticks, labels if index == len(roles) - 1 else [], fontsize=7)
+        band.set_xticks(ticks, labels if index == len(roles) - 1 and not talk else [], fontsize=7)
+    if talk:
+        _speaking_band_png(fig.add_subplot(grid[2 * len(roles)]), timeline.seconds, n)
     fig.axes[0].legend(loc="upper center", bbox_to_anchor=(0.5, 1.55), ncol=7, fontsize=7, frameon=False)
     out = io.BytesIO()
     fig.savefig(out, format="png", bbox_inches="tight")
     return out.getvalue()
 
+
+
+def _speaking_band_png(band, seconds: pd.DataFrame, n: int) -> None:
+    """The PDF's "who is talking" band, with its key."""
+    from matplotlib.patches import Patch
+
+    x, speaking = speaking_per_bin(seconds, 1)
+    colours = np.ones((1, n, 3))
+    for t, value in zip(x, speaking):
+        if t < n:
+            colours[0, int(t)] = _rgb(SPEAKING_COLOURS[value])
+    band.imshow(colours, aspect="auto", extent=(0, n, 0, 1), interpolation="nearest")
+    band.set_xlim(0, n)
+    band.set_yticks([0.5], ["talking"], fontsize=7)
+    ticks, labels = time_ticks(n)
+    band.set_xticks(ticks, labels, fontsize=7)
+    shown = [v for v in (REP, PROSPECT, BOTH, OFF_CAMERA) if v in speaking]
+    band.legend(handles=[Patch(color=SPEAKING_COLOURS[v], label=SPEAKING_LABELS[v]) for v in shown], loc="upper center",
+                bbox_to_anchor=(0.5, -0.9), ncol=len(shown) or 1, fontsize=7, frameon=False)
 
 
 def _rgb(hex_colour: str) -> tuple[float, float, float]:

@@ -1,7 +1,7 @@
 """A call's coaching report as the files a manager takes away: PDF (one click, for a one-to-one) and HTML.
 
-Both print the same facts (`reports.facts`) and the same summary (`reports.summary`) as the review page,
-with the timelines drawn by `reports.charts`.
+Both print the same facts (`reports.facts`), the same summary (`reports.summary`) and the same talk metrics
+(`reports.talk`) as the review page, with the timelines drawn by `reports.charts`.
 """
 
 from __future__ import annotations
@@ -19,12 +19,20 @@ from reports.charts import shares_figure, timeline_figure, timeline_png
 from reports.facts import load_facts, load_moments, load_notes, load_stages, load_timeline, model_accuracy
 from reports.summary import (HINTS_NOT_VERDICTS, REP_ANALYSIS_OFF, STAGE_HEADER, facts_rows, headline_rows, key_moments,
                              notes_at, stage_rows, still_labels, summarize_timeline)
+from reports.talk import (AUDIO_NOT_KEPT, TALK_HEADER, TALK_NOT_MEASURED, TALK_TIME_NOT_EMOTION, speaking_at, talk_metrics,
+                          talk_table)
 
 
 def _png_aspect(png: bytes) -> float:
     """Height / width, from the PNG header."""
     width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
     return height / width
+
+
+def _talking_line(timeline, t_s: float) -> list[str]:
+    """['Talking: rep'] at a key moment, or [] when who was talking was not measured."""
+    who = speaking_at(timeline.seconds, t_s)
+    return [f"Talking: {who}"] if who else []
 
 
 def build_pdf(call_id: int) -> bytes:
@@ -93,7 +101,14 @@ def build_pdf(call_id: int) -> bytes:
     pdf.image(io.BytesIO(chart), w=width)
     pdf.set_font("DejaVu", "I", 8)
     pdf.multi_cell(0, 4, "Stacked areas: likely emotion probabilities per second; band below: most likely emotion; "
-                   "white: face not seen; dark grey: no video (nothing on screen); ▲ positive / ▼ negative / ● neutral shifts.", new_x="LMARGIN", new_y="NEXT")
+                   "white: face not seen; dark grey: no video (nothing on screen); ▲ positive / ▼ negative / ● neutral shifts; "
+                   "bottom band (when measured): who is talking.", new_x="LMARGIN", new_y="NEXT")
+    heading("Who is talking")
+    talk = talk_metrics(timeline.seconds)
+    pdf.multi_cell(0, 5.5, f"{TALK_TIME_NOT_EMOTION} {AUDIO_NOT_KEPT}" if talk else TALK_NOT_MEASURED,
+                   new_x="LMARGIN", new_y="NEXT")
+    if talk:
+        table(talk_table(talk), header=TALK_HEADER, widths=(2, 3, 4))
     if summary.stages:
         heading("Prospect by script stage")
         table(stage_rows(summary), header=STAGE_HEADER, widths=(3, 3, 2, 2, 2, 2))
@@ -111,8 +126,8 @@ def build_pdf(call_id: int) -> bytes:
             pdf.set_font("DejaVu", "B", 10)
             pdf.multi_cell(width - 74, 5.5, f"{clock(moment.t_s)}  {moment.text}", new_x="LMARGIN", new_y="NEXT")
             pdf.set_font("DejaVu", "", 9)
-            for line in still_labels(timeline, moment.t_s, facts.roles):  # the still's own labels are small in print
-                pdf.set_x(pdf.l_margin + 74)
+            for line in still_labels(timeline, moment.t_s, facts.roles) + _talking_line(timeline, moment.t_s):
+                pdf.set_x(pdf.l_margin + 74)  # the still's own labels are small in print
                 pdf.multi_cell(width - 74, 5, line, new_x="LMARGIN", new_y="NEXT")
             for note in notes_at(notes, moment.t_s):
                 pdf.set_x(pdf.l_margin + 74)
@@ -156,13 +171,17 @@ def build_html(call_id: int) -> str:
                  f'{base64.b64encode(moment.image.read_bytes()).decode()}">' if moment.image.is_file() else "")
         note_items = "".join(f"<li>{esc(n.text)}{f' <em>({esc(n.author)})</em>' if n.author else ''}</li>"
                              for n in notes_at(notes, moment.t_s))
-        labels = "<br>".join(esc(line) for line in still_labels(timeline, moment.t_s, facts.roles))
+        labels = "<br>".join(esc(line) for line in still_labels(timeline, moment.t_s, facts.roles)
+                             + _talking_line(timeline, moment.t_s))
         moment_blocks.append(f'<div class="moment">{image}<div><b>{clock(moment.t_s)}</b> {esc(moment.text)}'
                              f'<p class="hint">{labels}</p>{f"<ul>{note_items}</ul>" if note_items else ""}</div></div>')
     stage_html = rows_table(stage_rows(summary), STAGE_HEADER) if summary.stages else "<p>No script stages marked.</p>"
     notes_html = rows_table([(clock(n.t_s), n.text, n.author or "") for n in notes], ("Time", "Note", "By")) if notes \
         else "<p>No coaching notes yet.</p>"
     points = "".join(f"<li>{esc(p)}</li>" for p in summary.talking_points)
+    talk = talk_metrics(timeline.seconds)
+    talk_html = (f'<p class="hint">{esc(TALK_TIME_NOT_EMOTION)} {esc(AUDIO_NOT_KEPT)}</p>'
+                 f"{rows_table(talk_table(talk), TALK_HEADER)}" if talk else f"<p>{esc(TALK_NOT_MEASURED)}</p>")
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Coaching report: {esc(facts.title)}</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -187,6 +206,7 @@ th {{ background: #e8f0fa; }}
 <h2>Summary</h2>{rep_off_html}{rows_table(headline_rows(summary, facts.roles))}
 {shares_html}
 <h2>Timelines</h2>{rep_off_html}{chart_html}
+<h2>Who is talking</h2>{talk_html}
 <h2>Prospect by script stage</h2>{stage_html}
 <h2>Key moments</h2>{"".join(moment_blocks) or "<p>No key moments.</p>"}
 <h2>Coaching notes</h2>{notes_html}

@@ -26,6 +26,8 @@ REACTION_WINDOW_S = 5
 """Seconds after a monologue ends in which the prospect's reaction is read."""
 TALK_TIME_NOT_EMOTION = ("Talk time comes from the audio and mouth movement, not from emotion recognition: it is "
                          "measured for the rep even when rep analysis is off.")
+AUDIO_NOT_KEPT = ("The audio is read from the uploaded recording only: no audio is stored apart from it, and it goes "
+                  "with the recording under retention.")
 
 DEFINITIONS = {
     "Talk ratio": "the rep's talking seconds as a share of the rep's and the prospect's together (a second both "
@@ -135,6 +137,15 @@ def talk_rows(metrics: TalkMetrics) -> list[tuple[str, str]]:
                                            for r in metrics.reactions) or f"no rep monologue of {MONOLOGUE_MIN_S} s or more"),
         ("Someone off camera", f"{metrics.seconds[OFF_CAMERA]} s of speech with no rep or prospect mouth moving on screen"),
     ]
+
+
+TALK_NOT_MEASURED = "Not measured: this call was analysed before Rapport measured who is talking; re-analyse it."
+TALK_HEADER = ("Talk", "This call", "Definition")
+
+
+def talk_table(metrics: TalkMetrics | None) -> list[tuple[str, str, str]]:
+    """The reports' "Who is talking" table: `talk_rows` with each row's definition (empty: not measured)."""
+    return [(name, value, DEFINITIONS.get(name, "")) for name, value in talk_rows(metrics)] if metrics else []
 
 
 def speaking_at(seconds: pd.DataFrame, t_s: float) -> str | None:

@@ -1,4 +1,5 @@
-"""Reps: one rep over time (how their prospects likely reacted, their own expression mix) and the team side by side.
+"""Reps: one rep over time (how their prospects likely reacted, their own expression mix) and the team side by side
+(with each rep's talk ratio, `reports.talk`).
 
 Only the reps whose calls the user may see appear. The rep's own expressions come only from calls where rep
 analysis was on; where it was off for all of them, one line says why instead.
@@ -14,6 +15,7 @@ from dashboard import auth, data, ui
 from db.models import CallStatus
 from reports.charts import mix_figure, team_figure, trend_figure
 from reports.summary import REP_ANALYSIS_WHY
+from reports.talk import DEFINITIONS, TALK_TIME_NOT_EMOTION
 
 viewer = auth.require_user()
 st.title("Reps")
@@ -77,6 +79,7 @@ with team_tab:
                    f"minutes of the prospect's face read. Their bars are pale; judge them on more calls.",
                    icon=":material/warning:")
     st.plotly_chart(team_figure(team), config={"displayModeBar": False}, key="team")
+    st.caption(f"Rep talk ratio: {DEFINITIONS['Talk ratio']} {TALK_TIME_NOT_EMOTION}")
     st.caption("Rates are per 10 minutes of the time the prospect's face was read, so long and short calls compare "
                "fairly; under each name: calls and read minutes (the sample).")
     st.markdown("**Each rep's own likely expressions (mean over their calls with rep analysis on)**")
@@ -89,8 +92,10 @@ with team_tab:
                                "Prospect minutes read": team["seen_minutes"],
                                "Prospect likely positive": 100 * team["prospect_positive"],
                                "Prospect negative shifts per 10 min": team["negative_shifts_per_10min"],
+                               "Rep talk ratio": 100 * team["talk_ratio"],
                                "Enough to compare": team["enough"]}),
                  hide_index=True, width="stretch",
                  column_config={"Prospect likely positive": ui.percent_column("Prospect likely positive"),
+                                "Rep talk ratio": ui.percent_column("Rep talk ratio"),
                                 "Prospect minutes read": st.column_config.NumberColumn(format="%.1f"),
                                 "Prospect negative shifts per 10 min": st.column_config.NumberColumn(format="%.1f")})

@@ -37,6 +37,7 @@ from reports.charts import shares_figure
 from reports.exports import export
 from reports.facts import STAGE_NAMES, load_moments, load_notes, load_stages, load_tracks
 from reports.summary import REP_ANALYSIS_OFF, notes_at
+from reports.talk import DEFINITIONS, TALK_NOT_MEASURED, TALK_TIME_NOT_EMOTION, TalkMetrics, speaking_at, talk_rows
 
 TAB_LABELS = ("Key moments", "Script stages", "Coaching notes")
 BADGE_COLOURS = {"positive": "green", "negative": "red", "neutral": "gray"}
@@ -232,6 +233,31 @@ st.plotly_chart(data.timeline_chart(call_id, version, stages, facts.roles), key=
 st.caption("Click a point or a ▲▼● shift marker to play the call from there. Drag across the chart to select a span "
            "for a script stage. Grey bands: face not seen; dark bands: no video (nothing on screen).")
 
+
+# ----------------------------------------------------------------------------- who is talking (reports.talk)
+def _talk_section(metrics: TalkMetrics | None) -> None:
+    """Talk metrics with their definitions, under the timelines (whose bottom band shows who is talking)."""
+    st.subheader("Who is talking")
+    if metrics is None:
+        st.caption(TALK_NOT_MEASURED)
+        return
+    for column, (name, value) in zip(st.columns(3, border=True) + st.columns(3, border=True), talk_rows(metrics)):
+        with column:
+            st.markdown(f"**{name}**")
+            st.markdown(value)
+            if name in DEFINITIONS:
+                st.caption(DEFINITIONS[name])
+    st.caption(f"The band under the timelines shows who is talking each second. {TALK_TIME_NOT_EMOTION}")
+
+
+def _speaking_words(t_s: float) -> str:
+    """' · rep talking' (who was talking at a moment), or '' when not measured."""
+    who = speaking_at(data.timeline(call_id, version).seconds, t_s)
+    return f" · {who} talking" if who else ""
+
+
+_talk_section(data.talk(call_id, version))
+
 # ----------------------------------------------------------------------------- details
 editor = viewer.can_change  # reps read: no stage, note or role editing
 # Stable labels and a key: the open tab survives adding a stage or note and swapping roles (counts would rename it).
@@ -247,7 +273,7 @@ with moments_tab:
         with grid[index % 3].container(border=True):
             label = f"likely {moment.emotion}" if moment.emotion else "face not read"
             kind = f"{moment.direction} shift" if moment.direction else "strong moment"
-            st.badge(f"{clock(moment.t_s)} · {(moment.role or '').capitalize()} · {label} ({kind})",
+            st.badge(f"{clock(moment.t_s)} · {(moment.role or '').capitalize()} · {label} ({kind}){_speaking_words(moment.t_s)}",
                      color=BADGE_COLOURS.get(moment.direction, "blue"))
             if moment.image.is_file():
                 st.image(str(moment.image), width="stretch")

@@ -16,6 +16,7 @@ from calls.details import merge_reps
 from calls.lifecycle import delete_rep
 from dashboard import auth, data, ui
 from pipeline.errors import NotFound
+from reports.talk import AUDIO_NOT_KEPT, TALK_TIME_NOT_EMOTION
 
 MAX_RETENTION_DAYS = 3650
 
@@ -39,6 +40,7 @@ elif st.button("Save rep analysis", icon=":material/save:", disabled=choice == c
     st.rerun()
 if workspace.updated_by and workspace.updated_at:
     st.caption(f"Last changed by {ui.literal(workspace.updated_by)} on {workspace.updated_at:%Y-%m-%d %H:%M} UTC.")
+st.caption(f":material/record_voice_over: {TALK_TIME_NOT_EMOTION} {AUDIO_NOT_KEPT}")
 
 st.subheader("Retention")
 with st.form("retention", border=True):
