@@ -9,6 +9,8 @@ baseline (the astronaut's: 4-6x), too close to the threshold for an exact test (
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from sqlalchemy import select
@@ -163,3 +165,64 @@ def test_talk_metrics_follow_their_definitions():
     silent = talk_metrics(_seconds([UNKNOWN] * 4, [None] * 4))
     assert not silent.audio and "no audio" in dict(talk_rows(silent))["Talk ratio"]
     assert talk_metrics(_seconds([None] * 4, [None] * 4)) is None  # analysed before speaking was measured
+
+
+def test_talk_time_is_measured_for_the_rep_with_rep_analysis_off(talking_call, classifier):
+    """Talk time is not emotion recognition: the two-pass analysis that never classifies the rep still says when the
+    rep talks."""
+    path, turns = talking_call
+    result = analyze_video(probe(path), classifier, make_detector("blazeface"), AnalysisSettings(rep_analysis=False))
+    rep_track = next(k for k, role in result.roles.items() if role == REP)
+    assert np.isnan(next(r for r in result.track_seconds if r.track_id == rep_track).probs).all()  # no rep emotions
+    assert_within_a_second(result.talk.speaking, truth(turns, len(result.talk)))
+    assert REP in result.talk.speaking
+
+
+def test_review_page_reports_and_team_view_show_who_is_talking(store, monkeypatch):
+    import io
+
+    import streamlit as st
+    from pypdf import PdfReader
+    from streamlit.testing.v1 import AppTest
+
+    from config import REPO_ROOT, get_settings
+    from reports.facts import load_timeline
+    from reports.report import build_html, build_pdf
+    from reports.talk import DEFINITIONS, talk_metrics, talk_rows
+    from tools.seed import seed_call, seed_users, sign_in
+
+    monkeypatch.setenv("RAPPORT_LOCAL_WORKER", "0")
+    get_settings.cache_clear()
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    call = seed_call(title="Talkative call", duration_s=120, seed=5)
+    seed_users()
+    expected = dict(talk_rows(talk_metrics(load_timeline(call.call_id).seconds)))
+    assert expected["Talk ratio"].startswith("rep ")
+
+    def run(view: str, **state) -> AppTest:
+        at = sign_in(AppTest.from_file(str(REPO_ROOT / "dashboard" / "views" / f"{view}.py"), default_timeout=60), "ada")
+        for key, value in state.items():
+            at.session_state[key] = value
+        return at.run()
+
+    at = run("review", call_id=call.call_id)
+    assert not at.exception
+    assert "Who is talking" in [h.value for h in at.subheader]
+    shown = [m.value for m in at.markdown]
+    assert expected["Talk ratio"] in shown and expected["Longest rep monologue"] in shown
+    assert DEFINITIONS["Interruptions"] in [c.value for c in at.caption]
+    badges = [m for m in shown if "-badge[" in m]
+    assert badges and all(re.search(r"· (rep|prospect|both|nobody|someone off camera) talking", b) for b in badges), badges
+    pdf = " ".join("\n".join(p.extract_text() for p in PdfReader(io.BytesIO(build_pdf(call.call_id))).pages).split())
+    assert "Who is talking" in pdf and expected["Talk ratio"] in pdf and "not from emotion recognition" in pdf
+    assert "Talking: " in pdf
+    html = build_html(call.call_id)
+    assert "Who is talking" in html and "who is talking" in html  # the section and the chart's band
+    reps = run("reps", reps_pick="Dana Whitfield")
+    assert not reps.exception
+    assert "Rep talk ratio" in reps.dataframe[-1].value.columns
+    settings = run("settings")
+    assert any("not from emotion recognition" in c.value for c in settings.caption)
+    st.cache_data.clear()
+    st.cache_resource.clear()

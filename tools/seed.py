@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import cv2
@@ -25,6 +25,7 @@ from db.session import session_scope
 from pipeline.analyze import derive
 from pipeline.roles import PROSPECT, REP
 from pipeline.snapshots import FaceAnnotation, annotate, save_jpeg
+from pipeline.speech import who_speaks
 from pipeline.store import write_derived
 from pipeline.timeline import clock
 from pipeline.timeline import TrackSecondRows
@@ -81,6 +82,25 @@ def _probs(script, n_seconds: int, rng: np.random.Generator) -> tuple[np.ndarray
     return np.array(seconds, np.int64), np.array(rows, np.float32)
 
 
+MOUTH_STILL, MOUTH_TALKING = 0.1, 0.5  # seeded mouth motion (model.mouth units) of a listening / talking face
+
+
+def _turns(n_seconds: int, seed: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Seeded turns of talk: (n_seconds,) speech fractions and each role's mouth motion per second. The rep talks
+    more and longer (3-20 s turns) than the prospect (3-10 s), with pauses of up to 2 s between turns."""
+    rng = np.random.default_rng(seed + 1)
+    speech = np.zeros(n_seconds)
+    mouths = {REP: np.full(n_seconds, MOUTH_STILL), PROSPECT: np.full(n_seconds, MOUTH_STILL)}
+    t = 2
+    while t < n_seconds:
+        who = REP if rng.random() < 0.6 else PROSPECT
+        length = int(rng.integers(3, 21 if who == REP else 11))
+        speech[t:t + length] = 1.0
+        mouths[who][t:t + length] = MOUTH_TALKING
+        t += length + int(rng.integers(0, 3))
+    return speech, mouths
+
+
 def _still(faces: list[FaceAnnotation], caption: str) -> np.ndarray:
     """A 640x360 call frame with both portraits, annotated like the pipeline's snapshots."""
     frame = np.full((360, 640, 3), (36, 33, 32), np.uint8)
@@ -113,8 +133,11 @@ def seed_call(*, title: str = "Acme Corp renewal", rep: str = "Dana Whitfield", 
     if not rep_analysis:  # tracked, never classified
         rows[0] = TrackSecondRows(1, rows[0].seconds, rows[0].n_frames, np.full_like(rows[0].probs, np.nan),
                                   rows[0].boxes)
+    speech, mouths = _turns(duration_s, seed)
+    rows = [replace(r, mouth_motion=mouths[role][r.seconds]) for r, role in zip(rows, (REP, PROSPECT))]
     roles = {1: REP, 2: PROSPECT}
     timelines, shifts = derive(rows, roles, duration_s, 3.0)
+    talk = who_speaks(speech, rows, roles)
 
     source_path = None
     if video is not None:
@@ -151,8 +174,9 @@ def seed_call(*, title: str = "Acme Corp renewal", rep: str = "Dana Whitfield", 
             r = rows[track_no - 1]
             session.execute(insert(TrackSecond), [
                 {"track_id": track.id, "second": int(s), "n_frames": 4,
-                 "probs": None if np.isnan(p[0]) else [round(float(v), 5) for v in p], "box": list(BOXES[role])}
-                for s, p in zip(r.seconds, r.probs)])
+                 "probs": None if np.isnan(p[0]) else [round(float(v), 5) for v in p], "box": list(BOXES[role]),
+                 "mouth_motion": float(m)}
+                for s, p, m in zip(r.seconds, r.probs, r.mouth_motion)])
         snapshots = []
         for shift in shifts[:24]:
             second = int(shift.t_s)
@@ -163,7 +187,7 @@ def seed_call(*, title: str = "Acme Corp renewal", rep: str = "Dana Whitfield", 
             save_jpeg(_still(faces, caption), settings.data_dir / path)
             snapshots.append({"t_s": float(second), "kind": "shift", "caption": caption, "path": str(path),
                               "shift_key": (shift.role, shift.t_s)})
-        write_derived(session, call.id, timelines, shifts, snapshots)
+        write_derived(session, call.id, timelines, shifts, snapshots, talk)
         if stages:
             session.add_all(ScriptStage(call_id=call.id, name=name, start_s=round(a * duration_s), end_s=round(b * duration_s))
                             for name, a, b in STAGES)
