@@ -122,7 +122,8 @@ def test_video_starting_after_the_audio_is_placed_on_the_players_clock(store, tm
     assert [(sh.from_emotion, sh.to_emotion) for sh in shifts] == [("happy", "neutral")]
     assert 7 <= shifts[0].t_s <= 9  # where the player shows it, not 3 s early
     table = list(csv.DictReader(io.StringIO(export_csv(call_id))))
-    assert list(table[0])[-2:] == ["face_present", "video_present"]
+    assert list(table[0])[-3:] == ["face_present", "video_present", "speaking"]
+    assert {r["speaking"] for r in table} == {"none"}  # 13 s of silent audio: nobody talks, from 0 s on
     prospect = [(r["face_present"], r["video_present"], r["dominant"]) for r in table if r["role"] == "prospect"]
     assert prospect[:3] == [("0", "0", "")] * 3 and all(p[:2] == ("1", "1") for p in prospect[3:])
 
