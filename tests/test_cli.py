@@ -35,7 +35,8 @@ def test_analyze_export_list_reassign_delete(store, videos):
 
     exported = run_cli("export", "1", "--format", "csv", env_overrides=env)
     rows = list(csv.DictReader(io.StringIO(exported.stdout)))
-    assert list(rows[0]) == ["second", "role", *EMOTIONS, "dominant", "face_present", "video_present"]
+    assert list(rows[0]) == ["second", "role", *EMOTIONS, "dominant", "face_present", "video_present", "speaking"]
+    assert {r["speaking"] for r in rows} == {"unknown"}  # the recording has no audio track
     assert {r["video_present"] for r in rows} == {"1"}
     assert len(rows) == 8 * 2 and {r["role"] for r in rows} == {"rep", "prospect"}
     seen = [r for r in rows if r["face_present"] == "1"]
