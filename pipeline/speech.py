@@ -95,12 +95,22 @@ def detect_speech(path: str | Path, clock_origin_s: float = 0.0) -> SpeechActivi
 
     vad = webrtcvad.Vad(VAD_AGGRESSIVENESS)
     frame_samples = round(VAD_RATE * VAD_FRAME_S)
+    decisions: list[bool] = []
+    pending = np.zeros(0, np.int16)  # samples not yet a whole frame: memory stays flat for hour-long calls
+
+    def judge(samples: np.ndarray) -> None:
+        nonlocal pending
+        pending = np.concatenate([pending, samples.reshape(-1).astype(np.int16)])
+        whole = len(pending) // frame_samples * frame_samples
+        for start in range(0, whole, frame_samples):
+            decisions.append(vad.is_speech(pending[start:start + frame_samples].tobytes(), VAD_RATE))
+        pending = pending[whole:]
+
     with av.open(str(path), metadata_errors="ignore") as container:
-        if not container.streams.audio:
-            return None
+        if not container.streams.audio or container.streams.audio[0].codec_context is None:
+            return None  # no audio, or none FFmpeg can decode
         stream = container.streams.audio[0]
         resampler = av.AudioResampler(format="s16", layout="mono", rate=VAD_RATE)
-        chunks: list[np.ndarray] = []
         start_s: float | None = None
         for packet in container.demux(stream):
             try:
@@ -111,14 +121,10 @@ def detect_speech(path: str | Path, clock_origin_s: float = 0.0) -> SpeechActivi
                 if start_s is None and frame.pts is not None:
                     start_s = float(frame.pts * frame.time_base) - clock_origin_s
                 for out in resampler.resample(frame):
-                    chunks.append(out.to_ndarray().reshape(-1))
+                    judge(out.to_ndarray())
         for out in resampler.resample(None):
-            chunks.append(out.to_ndarray().reshape(-1))
-    samples = np.concatenate(chunks) if chunks else np.zeros(0, np.int16)
-    n = len(samples) // frame_samples
-    frames = samples[:n * frame_samples].astype(np.int16).reshape(n, frame_samples)
-    is_speech = np.fromiter((vad.is_speech(f.tobytes(), VAD_RATE) for f in frames), bool, n)
-    return SpeechActivity(is_speech, max(0.0, start_s or 0.0))
+            judge(out.to_ndarray())
+    return SpeechActivity(np.array(decisions, bool), max(0.0, start_s or 0.0))
 
 
 @dataclass(frozen=True)
