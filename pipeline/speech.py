@@ -48,7 +48,8 @@ VAD_AGGRESSIVENESS = 2
 SPEECH_MIN_FRACTION = 0.3
 """A second with at least this fraction of speech frames is a second with speech (~0.3 s of talk)."""
 MOUTH_SMOOTHING = np.array([0.25, 0.5, 0.25])
-"""Weights of the previous, current and next second when averaging a face's mouth motion (a turn lasts seconds)."""
+"""Weights of the previous, current and next second when averaging a face's mouth motion over seconds of speech
+(a turn lasts seconds)."""
 MOUTH_MOVING_LIFT = 1.7
 """A mouth moves in a second when its motion is at least this many times the face's quiet baseline."""
 BOTH_RATIO = 0.75
@@ -156,9 +157,10 @@ def mouth_lift(track: TrackSecondRows, n_seconds: int, speech: np.ndarray) -> np
         return motion
     inside = track.seconds < n_seconds
     motion[track.seconds[inside]] = track.mouth_motion[inside]
-    smoothed = _smooth(motion)
     measured = np.isfinite(motion)
     quiet = measured & ~(speech >= SPEECH_MIN_FRACTION)
+    # averaged over neighbouring seconds of speech only: a turn's first second is not diluted by the silence before it
+    smoothed = _smooth(np.where(quiet, np.nan, motion))
     pool = motion[quiet] if quiet.sum() >= 3 else motion[measured]
     if not len(pool):
         return motion

@@ -3,7 +3,7 @@ times into the recording's audio, and the speaker's mouth opening and closing wi
 
 The truth is exact (`tools.synthetic.speech_turns`); the speaker of every second must match the truth of that
 second or of a neighbouring one (a turn's first and last second hold both states). Both seats show the astronaut
-portrait: the mouth drawn on Grace Hopper's grainy 1980s photo moves the mouth signal only 1.3-2.5x above her quiet
+portrait: the mouth drawn on Grace Hopper's grainy 1980s photo moves the mouth signal only 1.4-2.7x above her quiet
 baseline (the astronaut's: 4-6x), too close to the threshold for an exact test (see the README's figures).
 """
 
