@@ -17,9 +17,10 @@ Who speaks, per second of the call (`who_speaks`, a decision table):
 | yes                   | yes                                      | only the rep / only the prospect         | rep / prospect |
 | yes                   | yes                                      | neither (no face on screen, or still)    | off-camera |
 
-A face's *lift* is its mouth motion (`model.mouth.mouth_motion`, averaged over 3 seconds) over its
-own quiet baseline (its median motion in the seconds without speech), so a face whose still mouth
-already shows some motion (beard, glasses, compression noise) is not taken for a talker.
+A face's *lift* is its mouth motion (`model.mouth.mouth_motion`, the second's peak, averaged with the
+neighbouring seconds of speech) over its own quiet baseline (its median motion in the seconds without
+speech), so a face whose still mouth already shows some motion (beard, glasses, compression noise) is
+not taken for a talker.
 "off-camera" is speech heard while no rep or prospect mouth moves on screen: a camera that is off,
 someone out of frame or dialled in. It is stored as such, never guessed to be the rep: a rep who talks
 with their camera off shows as "off-camera" (the review page says "someone off camera").
@@ -54,6 +55,10 @@ MOUTH_MOVING_LIFT = 1.7
 """A mouth moves in a second when its motion is at least this many times the face's quiet baseline."""
 BOTH_RATIO = 0.75
 """Both talk (an overlap) when the weaker mouth's lift is at least this fraction of the stronger's."""
+MIN_QUIET_SECONDS = 3
+"""A face's quiet baseline is its median motion over its seconds without speech when it has at least this many ..."""
+FALLBACK_PERCENTILE = 25
+"""... else (a call that is all talk) this percentile of all its seconds: a face is quiet at least a quarter of the time."""
 BASELINE_FLOOR = 0.03
 """The smallest quiet baseline (a perfectly still, clean picture would otherwise make any change a talker)."""
 
@@ -161,10 +166,11 @@ def mouth_lift(track: TrackSecondRows, n_seconds: int, speech: np.ndarray) -> np
     quiet = measured & ~(speech >= SPEECH_MIN_FRACTION)
     # averaged over neighbouring seconds of speech only: a turn's first second is not diluted by the silence before it
     smoothed = _smooth(np.where(quiet, np.nan, motion))
-    pool = motion[quiet] if quiet.sum() >= 3 else motion[measured]
+    enough_quiet = quiet.sum() >= MIN_QUIET_SECONDS
+    pool = motion[quiet] if enough_quiet else motion[measured]
     if not len(pool):
         return motion
-    baseline = max(BASELINE_FLOOR, float(np.median(pool) if quiet.sum() >= 3 else np.percentile(pool, 25)))
+    baseline = max(BASELINE_FLOOR, float(np.median(pool) if enough_quiet else np.percentile(pool, FALLBACK_PERCENTILE)))
     return smoothed / baseline
 
 
