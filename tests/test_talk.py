@@ -221,7 +221,8 @@ def test_review_page_reports_and_team_view_show_who_is_talking(store, monkeypatc
     assert "Who is talking" in html and "who is talking" in html  # the section and the chart's band
     reps = run("reps", reps_pick="Dana Whitfield")
     assert not reps.exception
-    assert "Rep talk ratio" in reps.dataframe[-1].value.columns
+    assert "Rep talk ratio" in reps.dataframe[-1].value.columns  # the team, side by side
+    assert "Rep talk ratio" in reps.dataframe[0].value.columns  # one rep's calls over time
     settings = run("settings")
     assert any("not from emotion recognition" in c.value for c in settings.caption)
     st.cache_data.clear()

@@ -64,11 +64,14 @@ with one_tab:
             st.plotly_chart(mix_figure(mix.rename(columns={f"rep_{e}": e for e in EMOTIONS}), "call"),
                             config={"displayModeBar": False}, key="mix")
     st.markdown("**Their calls**")
+    talked = mine["rep_talk_s"] + mine["prospect_talk_s"]
     st.dataframe(pd.DataFrame({"Call": mine["title"], "Date": mine["when"].dt.date, "Prospect": mine["prospect"],
                                "Prospect likely positive": 100 * mine["prospect_positive"],
-                               "Prospect negative shifts": mine["negative_shifts"]}).iloc[::-1],
+                               "Prospect negative shifts": mine["negative_shifts"],
+                               "Rep talk ratio": (100 * mine["rep_talk_s"] / talked).where(talked > 0)}).iloc[::-1],
                  hide_index=True, width="stretch", column_config={
                      "Prospect likely positive": ui.percent_column("Prospect likely positive"),
+                     "Rep talk ratio": ui.percent_column("Rep talk ratio", help=DEFINITIONS["Talk ratio"]),
                      "Date": st.column_config.DateColumn(format="D MMM YYYY")})
 
 with team_tab:
