@@ -162,7 +162,7 @@ class EmotionSecond(Base):
     # Who is talking (pipeline.speech): a property of the call's second, the same on every role's row, kept here
     # beside video_present so per-second readers get it with the emotions and role changes rewrite it with them.
     speech: Mapped[Optional[float]] = mapped_column(Float)  # fraction of the second holding speech; None: no audio
-    speaking: Mapped[Optional[str]] = mapped_column(String(12))  # pipeline.speech.SPEAKING_VALUES; None: before 0012
+    speaking: Mapped[Optional[str]] = mapped_column(String(12))  # pipeline.speech.SPEAKING_VALUES; None: before migration 0010
 
 
 class Shift(Base):
