@@ -172,7 +172,7 @@ def cmd_people(args) -> int:
 
 
 def cmd_reanalyze(args) -> int:
-    from calls.roles import prepare_reanalysis
+    from calls.roles import check_may_change, prepare_reanalysis
     from jobs.queue import queue_reanalysis
     from model.classifier import load_classifier
     from pipeline.store import analyze_call
@@ -187,6 +187,7 @@ def cmd_reanalyze(args) -> int:
         print(json.dumps({"call_id": args.call_id, "job_id": job_id}) if args.json
               else f"job {job_id} queued: call {args.call_id} will be analysed again")
         return 0
+    check_may_change(args.call_id, user)
     classifier = load_classifier()  # a broken install fails before the call's settings change
     prepare_reanalysis(args.call_id, user=user, username=by, **changes)
     print(f"call {args.call_id}: analysing again", file=sys.stderr)
