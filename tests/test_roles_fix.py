@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,6 +21,7 @@ from config import EMOTIONS, REPO_ROOT, get_settings
 from db.models import AuditEvent, Call, EmotionSecond, Job, Track, TrackSecond
 from db.session import session_scope
 from tests.helpers import run_cli
+from tools.browser import CHROMIUM
 
 RIGHT = "gallery_right.mp4"  # the rep's tile is on the right
 
@@ -56,9 +58,23 @@ def exported_probs(call_id: int, role: str = "prospect") -> np.ndarray:
     return np.array([[float(r[e] or "nan") for e in EMOTIONS] for r in rows if r["role"] == role])
 
 
-def test_cli_fixes_the_wrong_side_with_rep_analysis_off_and_a_worker_reads_the_new_prospect_only(store, videos):
-    off, on = env_for(store, "off"), env_for(store, "on")
-    assert run_cli("analyze", str(videos[RIGHT]), env_overrides=off).returncode == 0
+def analysed(video, classifier, monkeypatch, rep_analysis: str, **details) -> int:
+    """The call analysed as an upload with the default options (rep on the left), the workspace's switch `rep_analysis`."""
+    from calls.intake import create_call
+    from pipeline.analyze import AnalysisSettings
+    from pipeline.store import analyze_call
+
+    monkeypatch.setenv("RAPPORT_REP_ANALYSIS", rep_analysis)
+    get_settings.cache_clear()
+    call_id = create_call(video, rep="Rita Rep", analysis=AnalysisSettings(**details))
+    analyze_call(call_id, classifier)
+    return call_id
+
+
+def test_cli_fixes_the_wrong_side_with_rep_analysis_off_and_a_worker_reads_the_new_prospect_only(
+        store, videos, classifier, monkeypatch):
+    off = env_for(store, "off")
+    assert analysed(videos[RIGHT], classifier, monkeypatch, "off") == 1
     assert roles_by_side(1) == {"left": "rep", "right": "prospect"}  # the wrong side
     assert emotion_values(1, "rep") == (0, 0) and emotion_values(1, "prospect")[0] > 0  # the real rep was read
 
@@ -83,19 +99,21 @@ def test_cli_fixes_the_wrong_side_with_rep_analysis_off_and_a_worker_reads_the_n
     assert read >= 5 and shown >= 5  # every second of the 6-s call the face was found in
 
     # The re-read gives what a full analysis with the right side gives (up to the tracker's box smoothing).
-    assert run_cli("analyze", str(videos[RIGHT]), "--rep-position", "right", env_overrides=on).returncode == 0
+    assert analysed(videos[RIGHT], classifier, monkeypatch, "on", rep_position="right") == 2
     assert roles_by_side(2) == {"left": "prospect", "right": "rep"}
     np.testing.assert_allclose(exported_probs(1), exported_probs(2), atol=0.02)
 
 
-def test_cli_fixes_the_wrong_side_with_rep_analysis_on_and_reanalyze_with_the_rep_position(store, videos):
+def test_cli_fixes_the_wrong_side_with_rep_analysis_on_and_reanalyze_with_the_rep_position(
+        store, videos, classifier, monkeypatch, capsys):
     from access.users import add_user
+    from cli.main import main
 
     on = env_for(store, "on")
-    assert run_cli("analyze", str(videos[RIGHT]), "--rep", "Rita Rep", env_overrides=on).returncode == 0
+    assert analysed(videos[RIGHT], classifier, monkeypatch, "on") == 1
     before_rep = exported_probs(1, "rep")
-    people = run_cli("people", "1", env_overrides=on)
-    assert people.returncode == 0 and "person 2: prospect" in people.stdout and "on the right" in people.stdout
+    assert main(["people", "1"]) == 0
+    assert "person 2: prospect       on the right" in capsys.readouterr().out
 
     fixed = run_cli("reassign", "1", "--rep", "2", env_overrides=on)  # the person on the right
     assert fixed.returncode == 0, fixed.stderr
@@ -105,12 +123,11 @@ def test_cli_fixes_the_wrong_side_with_rep_analysis_on_and_reanalyze_with_the_re
 
     add_user("rita", "a long enough password", "rep", rep_name="Rita Rep", by="test")
     for args, code, message in ((("99",), 3, "call 99 not found"),
-                                (("1", "--as", "rita"), 2, "reps can read calls but not change them"),
-                                (("1", "--as", "nobody"), 2, "no active user 'nobody'")):
-        refused = run_cli("reanalyze", *args, "--rep-position", "right", env_overrides=on)
-        assert refused.returncode == code and message in refused.stderr and "Traceback" not in refused.stderr, refused.stderr
+                                (("1", "--as", "rita"), 2, "reps can read calls but not change them")):
+        assert main(["reanalyze", *args, "--rep-position", "right"]) == code  # the CLI's own exit path, in this process
+        assert message in capsys.readouterr().err
 
-    run_cli("reassign", "1", "--swap", env_overrides=on)  # wrong again; then a new analysis with the right option
+    assert main(["reassign", "1", "--swap"]) == 0  # wrong again; then a new analysis with the right option
     assert roles_by_side(1) == {"left": "rep", "right": "prospect"}
     again = run_cli("reanalyze", "1", "--rep-position", "right", env_overrides=on)
     assert again.returncode == 0, again.stderr
@@ -190,3 +207,34 @@ def test_the_review_page_fixes_the_wrong_side_in_one_click(store, videos, classi
     assert min(emotion_values(call_id, "prospect")) >= 5
     at = review(call_id)
     assert not at.exception and "face not read" not in " ".join(c.value for c in at.caption)
+
+
+@pytest.mark.skipif(not Path(CHROMIUM).is_file(), reason="needs Debian's chromium (apt-get install chromium)")
+def test_in_a_real_browser_one_click_on_the_prospect_makes_them_the_rep_and_queues_the_re_read(store, tmp_path):
+    """A seeded call with rep analysis off (the rep's face never read): the manager clicks the other person."""
+    from tools.browser import chromium, running_app, sign_in
+    from tools.seed import PASSWORD, seed_call, seed_users
+    from tools.synthetic import CallScript, write_call_video
+
+    video = write_call_video(tmp_path / "call.mp4", CallScript(duration_s=8, size=(640, 360), fps=10))
+    call = seed_call(title="Browser: wrong side", duration_s=8, seed=5, video=video, notes=False, stages=False,
+                     rep_analysis=False)
+    seed_users()
+    env = {"RAPPORT_DATA_DIR": str(store), "RAPPORT_DB_URL": f"sqlite:///{store / 'rapport.db'}",
+           "RAPPORT_LOCAL_WORKER": "0"}
+    with running_app(env, tmp_path / "app.log") as url, chromium() as page:
+        page.set_default_timeout(30_000)
+        page.goto(f"{url}/review?call={call.call_id}")
+        sign_in(page, "mo", PASSWORD)
+        page.get_by_role("heading", name=call.title).wait_for()
+        page.get_by_role("tab", name="Fix roles").click()
+        other = page.locator(".st-key-person-2")  # the prospect now, on the right
+        other.get_by_text("Prospect · on the right").wait_for()
+        assert page.locator(".st-key-person-1").get_by_role("button", name="This is the rep").is_disabled()
+        other.get_by_role("button", name="This is the rep").click()
+        page.get_by_text("Rep is now the person on the right. Re-reading the new prospect's face…").wait_for()
+        page.locator(".st-key-analysis-queue").get_by_text("waiting for a worker").wait_for()
+    assert roles_by_side(call.call_id) == {"left": "prospect", "right": "rep"}
+    assert emotion_values(call.call_id, "rep") == (0, 0)
+    with session_scope() as session:
+        assert session.scalars(select(Job.classify_tracks).where(Job.call_id == call.call_id, Job.state == "queued")).all() == [[1]]
