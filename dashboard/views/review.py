@@ -178,7 +178,8 @@ if viewer.can_change and facts.status not in (CallStatus.QUEUED, CallStatus.RUNN
                 except (ValueError, LookupError, PermissionError, InputError) as error:
                     st.error(ui.literal(error))
                 else:
-                    st.session_state[ROLES_NOTE] = f"Analysing the call again with the rep's tile at the {position}…"
+                    st.session_state[ROLES_NOTE] = (f"Analysing the call again (rep's tile: {position}). The current "
+                                                    "results stay until the new ones are ready.")
                     st.rerun()
 if ROLES_NOTE in st.session_state:
     st.success(st.session_state.pop(ROLES_NOTE), icon=":material/check_circle:")
