@@ -238,3 +238,29 @@ def test_in_a_real_browser_one_click_on_the_prospect_makes_them_the_rep_and_queu
     assert emotion_values(call.call_id, "rep") == (0, 0)
     with session_scope() as session:
         assert session.scalars(select(Job.classify_tracks).where(Job.call_id == call.call_id, Job.state == "queued")).all() == [[1]]
+
+
+def test_a_failed_re_read_keeps_the_rows_says_why_and_is_retried_as_the_same_re_read(store, tmp_path, classifier):
+    from calls.roles import pick_people
+    from jobs.queue import queue_reread, retry_call
+    from tools.seed import seed_call
+    from tools.synthetic import CallScript, write_call_video
+
+    video = write_call_video(tmp_path / "call.mp4", CallScript(duration_s=4, size=(640, 360), fps=10))
+    call = seed_call(title="Recording lost", duration_s=4, seed=5, video=video, notes=False, stages=False,
+                     rep_analysis=False)
+    change = pick_people(call.call_id, rep=2, username="mo")  # the prospect (track 2) becomes the rep
+    assert change.roles == {1: "prospect", 2: "rep"} and change.unread == (1,)
+    assert queue_reread(call.call_id, change) is not None
+    with session_scope() as session:
+        (store / session.get(Call, call.call_id).source_path).unlink()  # gone before a worker took the job
+        rows = session.query(EmotionSecond).filter_by(call_id=call.call_id).count()
+    assert run_queued_jobs(classifier) == 1
+    with session_scope() as session:
+        failed = session.get(Call, call.call_id)
+        assert failed.status == "failed" and "Recording lost.mp4" in failed.error and "Traceback" not in failed.error
+        assert session.query(EmotionSecond).filter_by(call_id=call.call_id).count() == rows
+    assert emotion_values(call.call_id, "rep") == (0, 0)
+    retry_call(call.call_id)
+    with session_scope() as session:
+        assert session.scalars(select(Job.classify_tracks).where(Job.call_id == call.call_id, Job.state == "queued")).all() == [[1]]
