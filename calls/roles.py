@@ -214,10 +214,11 @@ def _change(call_id: int, new_roles, user: Principal | None, username: str | Non
                     if person_of[other] == person_of[track_no]:
                         asked[other] = role
         roles = asked
+        unread: tuple[int, ...] = ()
         if not call.settings.get("rep_analysis", True):
             rows = _forget_rep_emotions(session, rows, roles, tracks)
-        # With the recording gone (retention) no face can be read again: those seconds stay "face not read".
-        unread = tuple(sorted(_unread(rows, roles, person_of))) if call.source_path else ()
+            # With the recording gone (retention) no face can be read again: those seconds stay "face not read".
+            unread = tuple(sorted(_unread(rows, roles, person_of))) if call.source_path else ()
         for track_no, track in tracks.items():
             if track.role != roles[track_no]:
                 track.role, track.role_source = roles[track_no], "manual"
@@ -300,9 +301,11 @@ def reread_tracks(call_id: int, track_nos: list[int], classifier, progress: Prog
                     progress(stage, fraction)
 
             checked("re-reading faces", 0.0)
-            info = probe_upload(source, display_name, settings)
-            read = {r.track_id: r for r in reread_faces(info, classifier, shared_detector(analysis.detector), analysis,
-                                                         wanted, checked)}
+            read: dict[int, TrackSecondRows] = {}
+            if wanted:
+                info = probe_upload(source, display_name, settings)
+                read = {r.track_id: r for r in reread_faces(info, classifier, shared_detector(analysis.detector),
+                                                             analysis, wanted, checked)}
             checked("saving snapshots", 0.95)
             with session_scope() as session:
                 if not session.execute(update(Call).where(*attempt.fence()).values(
@@ -327,7 +330,6 @@ def _store_probs(session: Session, call_id: int, read: dict[int, TrackSecondRows
         for row in session.scalars(select(TrackSecond).where(TrackSecond.track_id == tracks[track_no])):
             p = by_second.get(row.second)
             row.probs = None if p is None or np.isnan(p[0]) else [round(float(v), 5) for v in p]
-
 
 
 REANALYSIS_OPTIONS = ("rep_position", "detector", "fps")
