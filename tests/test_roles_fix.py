@@ -264,3 +264,28 @@ def test_a_failed_re_read_keeps_the_rows_says_why_and_is_retried_as_the_same_re_
     retry_call(call.call_id)
     with session_scope() as session:
         assert session.scalars(select(Job.classify_tracks).where(Job.call_id == call.call_id, Job.state == "queued")).all() == [[1]]
+
+
+def test_re_analyse_with_other_settings_on_the_review_page_queues_a_new_analysis(store, videos, classifier, monkeypatch):
+    import streamlit as st
+
+    from tools.seed import seed_users
+
+    monkeypatch.setenv("RAPPORT_LOCAL_WORKER", "0")
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    seed_users()
+    call_id = analysed(videos[RIGHT], classifier, monkeypatch, "off")
+    at = review(call_id)
+    at.selectbox(key=f"reanalyse-position-{call_id}").set_value("right")
+    at = next(b for b in at.button if b.label == "Re-analyse").click().run()
+    assert not at.exception
+    assert "Analysing the call again (rep's tile: right)" in " ".join(s.value for s in at.success)
+    with session_scope() as session:
+        assert session.get(Call, call_id).settings["rep_position"] == "right"
+        assert session.scalars(select(Job.classify_tracks).where(Job.call_id == call_id, Job.state == "queued")).all() == [None]
+        assert session.scalars(select(AuditEvent.username).where(AuditEvent.action == "reanalyse")).all() == ["ada"]
+    assert roles_by_side(call_id) == {"left": "rep", "right": "prospect"}  # the old rows stay until it is done
+    assert run_queued_jobs(classifier) == 1
+    assert roles_by_side(call_id) == {"left": "prospect", "right": "rep"}
+    assert emotion_values(call_id, "rep") == (0, 0) and min(emotion_values(call_id, "prospect")) >= 5

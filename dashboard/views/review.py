@@ -167,8 +167,9 @@ if viewer.can_change and facts.status not in (CallStatus.QUEUED, CallStatus.RUNN
             left, right = st.columns(2)
             used = AnalysisSettings(**(facts.analysis or {}))
             position = left.selectbox("Where is the rep's tile?", REP_POSITIONS, format_func=str.capitalize,
-                                      index=REP_POSITIONS.index(used.rep_position))
-            detector = right.selectbox("Face detector", sorted(DETECTORS), index=sorted(DETECTORS).index(used.detector))
+                                      index=REP_POSITIONS.index(used.rep_position), key=f"reanalyse-position-{call_id}")
+            detector = right.selectbox("Face detector", sorted(DETECTORS), index=sorted(DETECTORS).index(used.detector),
+                                       key=f"reanalyse-detector-{call_id}")
             st.caption("The video is read again with these settings. The current results stay until the new ones "
                        "are ready.")
             if st.form_submit_button("Re-analyse", icon=":material/refresh:"):
