@@ -289,3 +289,23 @@ def test_re_analyse_with_other_settings_on_the_review_page_queues_a_new_analysis
     assert run_queued_jobs(classifier) == 1
     assert roles_by_side(call_id) == {"left": "prospect", "right": "rep"}
     assert emotion_values(call_id, "rep") == (0, 0) and min(emotion_values(call_id, "prospect")) >= 5
+
+
+def test_with_three_people_one_click_keeps_the_prospect_and_a_second_click_picks_another():
+    from calls.roles import Person, people_roles, where
+
+    def person(number, role, box):
+        return Person(number, (number,), role, "auto", 0.0, 10.0, 40, box, None, True)
+
+    people = [person(1, "rep", (0.02, 0.3, 0.3, 0.7)), person(2, "prospect", (0.36, 0.3, 0.64, 0.7)),
+              person(3, "participant-1", (0.7, 0.3, 0.98, 0.7))]
+    assert [where(p, people) for p in people] == ["on the left", "in the middle", "on the right"]
+    assert people_roles(people, rep=3) == {1: "participant-1", 2: "prospect", 3: "rep"}  # the prospect stays
+    assert people_roles(people, rep=2) == {1: "prospect", 2: "rep", 3: "participant-1"}  # a swap
+    assert people_roles(people, rep=3, prospect=1) == {1: "prospect", 2: "participant-1", 3: "rep"}
+    with pytest.raises(ValueError, match="no person 4"):
+        people_roles(people, rep=4)
+    with pytest.raises(ValueError, match="two different people"):
+        people_roles(people, rep=1, prospect=1)
+    speaker = [person(1, "prospect", (0.1, 0.1, 0.9, 0.9)), person(2, "rep", (0.8, 0.8, 0.95, 0.95))]
+    assert where(speaker[0], speaker) == "in the big tile"
