@@ -208,7 +208,7 @@ class Job(Base):
     heartbeat_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
     finished_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
     # The track numbers this job re-reads (classifies) after a role fix, keeping every other stored row;
-    # None: the whole analysis (calls.roles.reread_faces).
+    # None: the whole analysis (see calls.roles.reread_tracks).
     classify_tracks: Mapped[Optional[list]] = mapped_column(JSON)
 
 
