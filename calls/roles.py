@@ -1,37 +1,191 @@
-"""Fixing roles after an analysis: swap rep and prospect, or set a track's role, without decoding again.
+"""Who is who, after the analysis: people, their roles, and fixing them without decoding again.
 
-Rows, shifts and stills are re-derived from the stored per-track seconds (`pipeline.store.load_track_seconds`)
-in one transaction; only the few frames the new stills show are read again. Who is talking is re-derived
-too, from the stored speech fractions and each track's mouth motion: it follows the person, not the seat.
+Roles belong to *people*: the tracks of one person share `tracks.person_no` (a track without one is a person
+of its own) and always get the same role. A manager fixes a wrong side by picking the rep (and, with more than
+two people, the prospect) among the call's people (`pick_people`); `reassign_roles` swaps rep and prospect or
+sets roles by track (the CLI's `reassign`). Rows, shifts and stills are re-derived from the stored per-track
+seconds (`pipeline.store.load_track_seconds`) in one transaction; only the few frames the new stills show are
+read again.
+
+Rep analysis off (the call's own setting, recorded at upload): the store must never hold a rep emotion. In the
+transaction of the role change every emotion value of the person now called the rep is deleted
+(`track_seconds.probs`, hence the rep's `emotion_seconds`), and people not called the rep whose faces were never
+read (the analysis skipped them as the rep) are returned in `RoleChange.unread`: the caller queues a re-read of
+those tracks only (`jobs.queue.fix_roles`), which a worker runs with `reread_tracks`. Who is talking is
+re-derived too, from the stored speech fractions and each track's mouth motion: it follows the person, not the seat.
 """
 
 from __future__ import annotations
 
+import shutil
 import uuid
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
 
+from access.audit import audit
+from access.policy import Principal, can_change, can_see_call
+from access.workspace import rep_analysis_enabled
 from config import Settings, get_settings, snapshot_folder
-from db.models import CallStatus, EmotionSecond, Shift, Snapshot
+from db.models import Call, CallStatus, EmotionSecond, Shift, Snapshot, Track, TrackSecond, utcnow
 from db.session import session_scope
-from pipeline.analyze import derive
-from pipeline.roles import PROSPECT, REP
+from model.detect import shared_detector
+from pipeline.analyze import AnalysisSettings, Progress, derive
+from pipeline.errors import InputError, NotFound
+from pipeline.liveness import AttemptLost, Heartbeat, start_attempt
+from pipeline.reread import reread_faces
+from pipeline.roles import PROSPECT, REP, SPEAKER_VIEW_AREA_RATIO
 from pipeline.snapshots import render_snapshots
 from pipeline.speech import who_speaks
-from pipeline.store import get_call, load_speech, load_track_seconds, write_derived
+from pipeline.store import end_failed_attempt, get_call, load_speech, load_track_seconds, probe_upload, write_derived
+from pipeline.timeline import TrackSecondRows
 from pipeline.video import seconds_in
+
+SIDE_MARGIN = 0.4
+"""A person whose face centre is within this fraction of the frame from an edge is "on the left" (right, top,
+bottom): how the page and the CLI name where someone was."""
+
+
+class NotAllowed(PermissionError):
+    """The user may see the call but not change it (reps read only)."""
+
+
+@dataclass(frozen=True)
+class Person:
+    """One person on a call: their tracks (one role for all of them) and what the page shows of them."""
+
+    number: int  # 1, 2, ... in order of first appearance: what the page and the CLI call them
+    track_nos: tuple[int, ...]
+    role: str  # rep | prospect | participant-N
+    role_source: str  # auto | manual
+    first_s: float
+    last_s: float
+    n_frames: int
+    mean_box: tuple[float, float, float, float]  # their most-seen track's, frame fractions
+    thumbnail_path: str | None  # their most-seen track's face picture (relative to the data folder), if any
+    read: bool  # some of their seconds have emotion values
+
+    @property
+    def area(self) -> float:
+        x1, y1, x2, y2 = self.mean_box
+        return (x2 - x1) * (y2 - y1)
+
+
+@dataclass(frozen=True)
+class RoleChange:
+    """What a role change did: every track's role now, and the tracks whose faces still need reading."""
+
+    roles: dict[int, str]
+    unread: tuple[int, ...] = ()
+
+
+def where(person: Person, everyone: list[Person]) -> str:
+    """Where the person was on screen, in words: "on the left", "in the big tile", ..."""
+    others = [p.area for p in everyone if p.number != person.number]
+    if others and person.area >= SPEAKER_VIEW_AREA_RATIO * max(others):
+        return "in the big tile"
+    x1, y1, x2, y2 = person.mean_box
+    cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
+    for centre, low, high in ((cx, "on the left", "on the right"), (cy, "at the top", "at the bottom")):
+        if centre < SIDE_MARGIN:
+            return low
+        if centre > 1 - SIDE_MARGIN:
+            return high
+    return "in the middle"
+
+
+def _people(session: Session, call_id: int) -> list[Person]:
+    tracks = session.scalars(select(Track).where(Track.call_id == call_id).order_by(Track.track_no)).all()
+    # Read in Python: an unclassified second's probs is JSON null, which SQL does not see as NULL.
+    read = {track_id for track_id, probs in session.execute(select(TrackSecond.track_id, TrackSecond.probs).join(Track)
+                                                            .where(Track.call_id == call_id)) if probs is not None}
+    groups: dict[tuple, list[Track]] = {}
+    for track in tracks:
+        key = ("person", track.person_no) if track.person_no is not None else ("track", track.track_no)
+        groups.setdefault(key, []).append(track)
+    ordered = sorted(groups.values(), key=lambda ts: (min(t.first_s for t in ts), min(t.track_no for t in ts)))
+    people = []
+    for number, group in enumerate(ordered, start=1):
+        main = max(group, key=lambda t: (t.n_frames, t.thumbnail_path is not None))
+        pictured = max((t for t in group if t.thumbnail_path), key=lambda t: t.n_frames, default=None)
+        people.append(Person(number, tuple(t.track_no for t in group), main.role,
+                             "manual" if any(t.role_source == "manual" for t in group) else "auto",
+                             min(t.first_s for t in group), max(t.last_s for t in group), sum(t.n_frames for t in group),
+                             tuple(main.mean_box), pictured.thumbnail_path if pictured else None,
+                             any(t.id in read for t in group)))
+    return people
+
+
+def list_people(call_id: int, user: Principal | None = None) -> list[Person]:
+    """The call's people, in order of first appearance (`NotFound` if missing or `user` may not see it)."""
+    with session_scope() as session:
+        _check(session, call_id, user, change=False)
+        return _people(session, call_id)
+
+
+def _check(session: Session, call_id: int, user: Principal | None, change: bool = True) -> Call:
+    """The call, if `user` (None: the command line's operator) may see it (else `NotFound`) and change it."""
+    call = get_call(session, call_id)
+    if user is not None:
+        if not can_see_call(session, user, call_id):
+            raise NotFound(f"call {call_id} not found")
+        if change and not can_change(user):
+            raise NotAllowed(f"call {call_id}: reps can read calls but not change them; ask a manager")
+    return call
+
+
+def check_may_change(call_id: int, user: Principal | None) -> None:
+    """`NotFound` or `NotAllowed` unless `user` may change the call (None: the command line's operator)."""
+    with session_scope() as session:
+        _check(session, call_id, user)
+
+
+def people_roles(people: list[Person], rep: int | None, prospect: int | None = None) -> dict[int, str]:
+    """Role of every person (by number) once `rep` is the rep (None: nobody here is) and `prospect` the prospect.
+
+    Without `prospect`: the only other person; else the current prospect if they are not the new rep, else the
+    old rep (a swap), else the most seen other. Everyone else is participant-1, -2, ... in order of appearance.
+    """
+    numbers = [p.number for p in people]
+    for n in (rep, prospect):
+        if n is not None and n not in numbers:
+            raise ValueError(f"there is no person {n} on this call; people: {', '.join(map(str, numbers))}")
+    if rep is not None and rep == prospect:
+        raise ValueError("the rep and the prospect must be two different people")
+    others = [p for p in people if p.number != rep]
+    if prospect is None and others:
+        current = next((p for p in others if p.role == PROSPECT), None)
+        old_rep = next((p for p in others if p.role == REP), None)
+        prospect = (others[0] if len(others) == 1 else current or old_rep or max(others, key=lambda p: p.n_frames)).number
+    roles, n = {}, 0
+    for person in people:
+        if person.number == rep:
+            roles[person.number] = REP
+        elif person.number == prospect:
+            roles[person.number] = PROSPECT
+        else:
+            n += 1
+            roles[person.number] = f"participant-{n}"
+    return roles
+
+
+def pick_people(call_id: int, rep: int | None, prospect: int | None = None, *, user: Principal | None = None,
+                username: str | None = None, settings: Settings | None = None) -> RoleChange:
+    """Make person `rep` the rep (and `prospect` the prospect; see `people_roles`), audited as `username`."""
+    def new_roles(roles: dict[int, str], people: list[Person]) -> dict[int, str]:
+        by_person = people_roles(people, rep, prospect)
+        return {track_no: by_person[p.number] for p in people for track_no in p.track_nos}
+
+    return _change(call_id, new_roles, user, username, settings)
 
 
 def reassign_roles(call_id: int, *, swap: bool = False, assignments: dict[int, str] | None = None,
-                   settings: Settings | None = None) -> dict[int, str]:
-    """Swap rep and prospect, or set roles per track number; re-derive rows, shifts and snapshots."""
-    settings = settings or get_settings()
-    with session_scope() as session:
-        call = get_call(session, call_id)
-        if call.status != CallStatus.DONE:
-            raise ValueError(f"call {call_id} is {call.status}; roles can be changed once its analysis is done")
-        rows, roles, tracks = load_track_seconds(session, call_id)
+                   user: Principal | None = None, username: str | None = None,
+                   settings: Settings | None = None) -> RoleChange:
+    """Swap rep and prospect, or set roles per track number (a track's role goes to its whole person)."""
+    def new_roles(roles: dict[int, str], _people: list[Person]) -> dict[int, str]:
         if swap:
             roles = {k: {REP: PROSPECT, PROSPECT: REP}.get(v, v) for k, v in roles.items()}
         for track_no, role in (assignments or {}).items():
@@ -40,33 +194,175 @@ def reassign_roles(call_id: int, *, swap: bool = False, assignments: dict[int, s
             if role not in (REP, PROSPECT) and not role.startswith("participant-"):
                 raise ValueError(f"role must be rep, prospect or participant-N, not {role!r}")
             roles[track_no] = role
+        return roles
+
+    return _change(call_id, new_roles, user, username, settings)
+
+
+def _change(call_id: int, new_roles, user: Principal | None, username: str | None,
+            settings: Settings | None) -> RoleChange:
+    settings = settings or get_settings()
+    with session_scope() as session:
+        call = _check(session, call_id, user)
+        if call.status != CallStatus.DONE:
+            raise ValueError(f"call {call_id} is {call.status}; roles can be changed once its analysis is done")
+        rows, roles, tracks = load_track_seconds(session, call_id)
+        people = _people(session, call_id)
+        person_of = {track_no: p.number for p in people for track_no in p.track_nos}
+        asked = new_roles(dict(roles), people)
+        for track_no, role in asked.items():  # one role per person: a track's new role goes to all its person's tracks
+            if role != roles[track_no]:
+                for other in tracks:
+                    if person_of[other] == person_of[track_no]:
+                        asked[other] = role
+        roles = asked
+        unread: tuple[int, ...] = ()
         if not call.settings.get("rep_analysis", True):
-            classified = {r.track_id for r in rows if np.isfinite(r.probs).any()}
-            if any(roles[k] == REP for k in classified):
-                raise ValueError("rep analysis was off for this call: a track with emotion values cannot become the rep; "
-                                 "re-analyse the call instead")
-        n_seconds = seconds_in(call.duration_s or 0.0)
-        video = np.ones(n_seconds, bool)  # a property of the recording, not of roles: kept from the stored rows
-        for second, present in session.execute(select(EmotionSecond.second, EmotionSecond.video_present)
-                                               .where(EmotionSecond.call_id == call_id)):
-            if second < n_seconds:
-                video[second] &= present
-        timelines, shifts = derive(rows, roles, n_seconds, call.settings.get("min_shift_seconds", 3.0), video)
-        talk = who_speaks(load_speech(session, call_id, n_seconds), rows, roles)  # speaking follows the person
-        source = settings.data_dir / call.source_path if call.source_path else None
-        token = uuid.uuid4().hex[:8]
-        folder = snapshot_folder(call_id, token)
-        snapshots = []
-        if source is not None and source.exists():
-            snapshots = render_snapshots(source, timelines, rows, roles, shifts, settings.data_dir, folder)
+            rows = _forget_rep_emotions(session, rows, roles, tracks)
+            # With the recording gone (retention) no face can be read again: those seconds stay "face not read".
+            unread = tuple(sorted(_unread(rows, roles, person_of))) if call.source_path else ()
         for track_no, track in tracks.items():
             if track.role != roles[track_no]:
                 track.role, track.role_source = roles[track_no], "manual"
-        for model in (Snapshot, Shift, EmotionSecond):
-            session.execute(delete(model).where(model.call_id == call_id))
-        write_derived(session, call_id, timelines, shifts, snapshots, talk)
-    if snapshots:  # old stills go; track thumbnails stay (they do not depend on roles)
-        for old in (settings.data_dir / folder).parent.glob("*/*.jpg"):
+        token = _rederive(session, call, rows, roles, settings, uuid.uuid4().hex[:8])
+        audit(session, username, "role_change", f"call {call_id}", roles={str(k): v for k, v in roles.items()},
+              **({"reread_tracks": ",".join(map(str, unread))} if unread else {}))
+    _drop_replaced_stills(call_id, token, settings)
+    return RoleChange(roles, unread)
+
+
+def _forget_rep_emotions(session: Session, rows: list[TrackSecondRows], roles: dict[int, str],
+                         tracks: dict[int, Track]) -> list[TrackSecondRows]:
+    """Delete every stored emotion value of the rep's tracks (rep analysis off); the rows without them."""
+    rep_ids = [tracks[k].id for k, role in roles.items() if role == REP]
+    if rep_ids:
+        session.execute(update(TrackSecond).where(TrackSecond.track_id.in_(rep_ids)).values(probs=None))
+    return [replace(r, probs=np.full_like(r.probs, np.nan))
+            if roles[r.track_id] == REP else r for r in rows]
+
+
+def _unread(rows: list[TrackSecondRows], roles: dict[int, str], person_of: dict[int, int]) -> list[int]:
+    """Tracks of the people not called the rep none of whose faces were ever read (the analysis skipped them)."""
+    read = {person_of[r.track_id] for r in rows if np.isfinite(r.probs).any()}
+    return [r.track_id for r in rows if roles[r.track_id] != REP and person_of[r.track_id] not in read and len(r.seconds)]
+
+
+def _rederive(session: Session, call: Call, rows: list[TrackSecondRows], roles: dict[int, str],
+              settings: Settings, token: str) -> str | None:
+    """Replace the call's per-role rows, shifts and stills with ones derived from `rows` and `roles`, in
+    `session`; new stills go into the folder of `token`. Returns `token` (None: no stills, the recording is gone)."""
+    n_seconds = seconds_in(call.duration_s or 0.0)
+    video = np.ones(n_seconds, bool)  # a property of the recording, not of roles: kept from the stored rows
+    for second, present in session.execute(select(EmotionSecond.second, EmotionSecond.video_present)
+                                           .where(EmotionSecond.call_id == call.id)):
+        if second < n_seconds:
+            video[second] &= present
+    timelines, shifts = derive(rows, roles, n_seconds, call.settings.get("min_shift_seconds", 3.0), video)
+    talk = who_speaks(load_speech(session, call.id, n_seconds), rows, roles)  # speaking follows the person
+    source = settings.data_dir / call.source_path if call.source_path else None
+    snapshots = []
+    if source is not None and source.exists():
+        snapshots = render_snapshots(source, timelines, rows, roles, shifts, settings.data_dir,
+                                     snapshot_folder(call.id, token))
+    for model in (Snapshot, Shift, EmotionSecond):
+        session.execute(delete(model).where(model.call_id == call.id))
+    write_derived(session, call.id, timelines, shifts, snapshots, talk)
+    return token if snapshots else None
+
+
+def _drop_replaced_stills(call_id: int, token: str | None, settings: Settings) -> None:
+    """After the commit: old stills go; track thumbnails stay (they do not depend on roles)."""
+    if token:
+        for old in (settings.data_dir / snapshot_folder(call_id, token)).parent.glob("*/*.jpg"):
             if old.parent.name != token and not old.name.startswith("track-"):
                 old.unlink()
-    return roles
+
+
+def reread_tracks(call_id: int, track_nos: list[int], classifier, progress: Progress | None = None,
+                  settings: Settings | None = None) -> None:
+    """Read the faces of `track_nos` (never the rep's) and re-derive the call's rows: the worker's side of a role
+    fix with rep analysis off (`pipeline.reread`). One attempt (`pipeline.liveness`), like `analyze_call`: the call
+    runs, heartbeats, and gets its new values in one fenced transaction; on an error it fails with the message
+    and keeps its rows. Raises `AttemptLost` when the call was deleted or taken meanwhile."""
+    settings = settings or get_settings()
+    attempt = start_attempt(call_id, settings)
+    token = uuid.uuid4().hex[:8]
+    try:
+        with session_scope() as session:
+            call = get_call(session, call_id)
+            source = settings.data_dir / (call.source_path or "")
+            display_name = call.original_filename or f"call {call_id}"
+            analysis = AnalysisSettings(**call.settings)
+            rows, roles, _ = load_track_seconds(session, call_id)
+        wanted = [r for r in rows if r.track_id in set(track_nos) and roles[r.track_id] != REP]  # never the rep's
+        if not call.source_path:
+            raise InputError(f"{display_name}: the recording was removed (retention), so no face can be read again")
+        with Heartbeat(attempt, settings) as heartbeat:
+            def checked(stage: str, fraction: float) -> None:
+                heartbeat.check()
+                if progress:
+                    progress(stage, fraction)
+
+            checked("re-reading faces", 0.0)
+            read: dict[int, TrackSecondRows] = {}
+            if wanted:
+                info = probe_upload(source, display_name, settings)
+                read = {r.track_id: r for r in reread_faces(info, classifier, shared_detector(analysis.detector),
+                                                             analysis, wanted, checked)}
+            checked("saving snapshots", 0.95)
+            with session_scope() as session:
+                if not session.execute(update(Call).where(*attempt.fence()).values(
+                        status=CallStatus.DONE, analyzed_at=utcnow(), heartbeat_at=None, error=None)).rowcount:
+                    raise AttemptLost(f"call {call_id} was deleted or taken by another analysis")
+                call = session.get(Call, call_id)
+                _store_probs(session, call_id, read)
+                rows = [read.get(r.track_id, r) for r in rows]
+                drawn = _rederive(session, call, rows, roles, settings, token)
+    except BaseException as error:
+        shutil.rmtree(settings.data_dir / snapshot_folder(call_id, token), ignore_errors=True)
+        end_failed_attempt(attempt, error, settings, review_copy=False)
+        raise
+    _drop_replaced_stills(call_id, drawn, settings)
+
+
+def _store_probs(session: Session, call_id: int, read: dict[int, TrackSecondRows]) -> None:
+    tracks = {t.track_no: t.id for t in session.scalars(select(Track).where(Track.call_id == call_id,
+                                                                            Track.track_no.in_(list(read))))}
+    for track_no, rows in read.items():
+        by_second = {int(s): p for s, p in zip(rows.seconds, rows.probs)}
+        for row in session.scalars(select(TrackSecond).where(TrackSecond.track_id == tracks[track_no])):
+            p = by_second.get(row.second)
+            row.probs = None if p is None or np.isnan(p[0]) else [round(float(v), 5) for v in p]
+
+
+REANALYSIS_OPTIONS = ("rep_position", "detector", "fps")
+"""The analysis settings a manager may change for a new analysis of a call (the upload's options)."""
+
+
+def prepare_reanalysis(call_id: int, *, user: Principal | None = None, username: str | None = None,
+                       **changes) -> dict:
+    """Store the settings a new analysis of the call will use: its own with `changes` (`REANALYSIS_OPTIONS`);
+    audited. The rows already stored stay until that analysis commits (`pipeline.store.analyze_call`).
+
+    Rep analysis stays off if it was off at upload, and goes off if the workspace has turned it off since.
+    `NotFound`, `NotAllowed`; `ValueError` while the call is queued or running; `InputError` when retention
+    removed the recording.
+    """
+    unknown = set(changes) - set(REANALYSIS_OPTIONS)
+    if unknown:
+        raise ValueError(f"these settings cannot be changed for a new analysis: {', '.join(sorted(unknown))}")
+    with session_scope() as session:
+        call = _check(session, call_id, user)
+        if call.status in (CallStatus.QUEUED, CallStatus.RUNNING):
+            raise ValueError(f"call {call_id} is already queued or being analysed")
+        if not call.source_path:
+            raise InputError(f"{call.original_filename or f'call {call_id}'}: the recording was removed (retention), "
+                             "so the call cannot be analysed again")
+        current = AnalysisSettings(**call.settings)
+        chosen = replace(current, **{k: v for k, v in changes.items() if v is not None},
+                         rep_analysis=current.rep_analysis and rep_analysis_enabled(session))
+        call.settings = asdict(chosen)
+        audit(session, username, "reanalyse", f"call {call_id}",
+              **{k: f"{getattr(current, k)} → {getattr(chosen, k)}" for k in REANALYSIS_OPTIONS
+                 if getattr(current, k) != getattr(chosen, k)})
+        return call.settings

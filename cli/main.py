@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from cli.jobs import register as register_queue_commands
-from cli.options import analysis_options, analysis_settings, progress
+from cli.options import MAX_FPS, MIN_FPS, analysis_options, analysis_settings, progress, reanalysis_options
 from pipeline.errors import InputError
 
 EXIT_BAD_INPUT, EXIT_NOT_FOUND = 2, 3
@@ -71,8 +71,7 @@ def cmd_analyze(args) -> int:
 def cmd_export(args) -> int:
     from reports.exports import export
 
-    if args.as_user is not None:
-        _require_user(args.as_user)
+    _acting_user(args.as_user)
     if args.out:  # checked before anything is exported (and audited)
         if args.out.is_dir():
             raise InputError(f"--out {args.out}: is a folder; give a file name, e.g. {args.out / f'call-{args.call_id}.csv'}")
@@ -105,18 +104,23 @@ def cmd_list(args) -> int:
     return 0
 
 
-def _require_user(username: str) -> None:
+def _acting_user(username: str | None):
+    """The `--as` user (checked afresh: a deactivated user is refused), or None: the operator, who may do anything."""
+    if username is None:
+        return None
     from db.session import session_scope
     from access.users import active_user
 
     with session_scope() as session:
-        if active_user(session, username) is None:
-            raise InputError(f"no active user {username!r} (see `python -m pipeline add-user`)")
+        user = active_user(session, username)
+    if user is None:
+        raise InputError(f"no active user {username!r} (see `python -m pipeline add-user`)")
+    return user
 
 
 def cmd_reassign(args) -> int:
-    from calls.roles import reassign_roles
-    from access.audit import record
+    from calls.roles import pick_people, reassign_roles
+    from jobs.queue import queue_reread
 
     assignments = {}
     for item in args.set or []:
@@ -124,12 +128,68 @@ def cmd_reassign(args) -> int:
         if not track.isdigit() or not role:
             raise InputError(f"--set takes TRACK=ROLE (e.g. 3=rep), not {item!r}")
         assignments[int(track)] = role
-    if not args.swap and not assignments:
-        raise InputError("say what to change: --swap, or --set TRACK=ROLE")
-    roles = reassign_roles(args.call_id, swap=args.swap, assignments=assignments)
-    record("cli", "role_change", f"call {args.call_id}", roles={str(k): v for k, v in roles.items()})
-    for track, role in sorted(roles.items()):
+    if sum((args.swap, bool(assignments), args.rep is not None)) != 1 or (args.prospect is not None and args.rep is None):
+        raise InputError("say what to change, one way: --swap, --rep PERSON [--prospect PERSON], or --set TRACK=ROLE "
+                         "(`python -m pipeline people CALL_ID` lists the people)")
+    user = _acting_user(args.as_user)
+    by = args.as_user or "cli"
+    if args.rep is not None:
+        change = pick_people(args.call_id, args.rep, args.prospect, user=user, username=by)
+    else:
+        change = reassign_roles(args.call_id, swap=args.swap, assignments=assignments, user=user, username=by)
+    for track, role in sorted(change.roles.items()):
         print(f"track {track}: {role}")
+    job_id = queue_reread(args.call_id, change)
+    if job_id is not None:
+        print(f"job {job_id} queued: re-reading the new prospect's face (track(s) "
+              f"{', '.join(map(str, change.unread))}); a worker runs it (`python -m pipeline worker`)", file=sys.stderr)
+    return 0
+
+
+def cmd_people(args) -> int:
+    from calls.roles import list_people, where
+    from pipeline.timeline import clock
+
+    people = list_people(args.call_id, _acting_user(args.as_user))
+    if args.json:
+        print(json.dumps([{"person": p.number, "role": p.role, "where": where(p, people), "tracks": list(p.track_nos),
+                           "first_s": p.first_s, "last_s": p.last_s, "read": p.read} for p in people]))
+        return 0
+    for p in people:
+        print(f"person {p.number}: {p.role:<14} {where(p, people):<16} seen {clock(p.first_s)}-{clock(p.last_s)}  "
+              f"tracks {', '.join(map(str, p.track_nos))}" + ("" if p.read else "  (face not read)"))
+    return 0
+
+
+def cmd_reanalyze(args) -> int:
+    from calls.roles import check_may_change, prepare_reanalysis
+    from jobs.queue import queue_reanalysis
+    from model.classifier import load_classifier
+    from pipeline.store import analyze_call
+
+    if args.fps is not None and not MIN_FPS <= args.fps <= MAX_FPS:
+        raise InputError(f"--fps must be between {MIN_FPS:g} and {MAX_FPS:g}, not {args.fps}")
+    user = _acting_user(args.as_user)
+    changes = {"rep_position": args.rep_position, "detector": args.detector, "fps": args.fps}
+    by = args.as_user or "cli"
+    if args.queue:
+        job_id = queue_reanalysis(args.call_id, user=user, username=by, **changes)
+        print(json.dumps({"call_id": args.call_id, "job_id": job_id}) if args.json
+              else f"job {job_id} queued: call {args.call_id} will be analysed again")
+        return 0
+    check_may_change(args.call_id, user)
+    classifier = load_classifier()  # a broken install fails before the call's settings change
+    prepare_reanalysis(args.call_id, user=user, username=by, **changes)
+    print(f"call {args.call_id}: analysing again", file=sys.stderr)
+    result = analyze_call(args.call_id, classifier, progress=progress)
+    print(file=sys.stderr)
+    if args.json:
+        print(json.dumps({"call_id": args.call_id, "faces_found": result.faces_found,
+                          "roles": {str(k): v for k, v in sorted(result.roles.items())}, "shifts": len(result.shifts)}))
+    else:
+        print(f"call {args.call_id} analysed again: {result.faces_found} face track(s), {len(result.shifts)} shift(s)")
+        for track, role in sorted(result.roles.items()):
+            print(f"track {track}: {role}")
     return 0
 
 
@@ -205,11 +265,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_list)
 
-    p = sub.add_parser("reassign", help="fix roles without re-running the video")
+    p = sub.add_parser("reassign", help="fix who is who without re-running the video (rep analysis off: the new "
+                                         "prospect's face is re-read by a worker)")
     p.add_argument("call_id", type=int)
     p.add_argument("--swap", action="store_true", help="swap rep and prospect")
-    p.add_argument("--set", action="append", metavar="TRACK=ROLE", help="set a track's role (rep, prospect, participant-N)")
+    p.add_argument("--rep", type=int, metavar="PERSON", help="this person (see `people`) is the rep")
+    p.add_argument("--prospect", type=int, metavar="PERSON", help="with --rep: this person is the prospect")
+    p.add_argument("--set", action="append", metavar="TRACK=ROLE",
+                   help="set a track's role (rep, prospect, participant-N); it goes to the track's whole person")
+    p.add_argument("--as", dest="as_user", metavar="USERNAME", help="act as this dashboard user (reps may not)")
     p.set_defaults(run=cmd_reassign)
+
+    p = sub.add_parser("people", help="the people on a call, their roles and where they were on screen")
+    p.add_argument("call_id", type=int)
+    p.add_argument("--as", dest="as_user", metavar="USERNAME", help="as this dashboard user")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=cmd_people)
+
+    p = sub.add_parser("reanalyze", help="analyse a stored call again, with other settings; its results stay "
+                                          "until the new analysis is done")
+    p.add_argument("call_id", type=int)
+    reanalysis_options(p)
+    p.add_argument("--queue", action="store_true", help="queue it for a worker instead of running it now")
+    p.add_argument("--as", dest="as_user", metavar="USERNAME", help="act as this dashboard user (reps may not)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(run=cmd_reanalyze)
 
     p = sub.add_parser("delete", help="delete a call and all its data and files")
     p.add_argument("call_id", type=int)
@@ -249,7 +329,7 @@ def main(argv: list[str] | None = None) -> int:
     except InputError as error:
         print(f"\nerror: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    except (ValueError, ModelFileError) as error:
+    except (ValueError, ModelFileError, PermissionError) as error:  # PermissionError: a rep may not change calls
         print(f"\nerror: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except (NotFound, AttemptLost) as error:  # AttemptLost: the call was deleted while `analyze` ran

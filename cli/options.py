@@ -1,4 +1,4 @@
-"""What `analyze` and `enqueue` share: the recording and its analysis options, and the progress line.
+"""What `analyze`, `enqueue` and `reanalyze` share: the recording and its analysis options, and the progress line.
 
 Defaults come from `config.Settings` (env `RAPPORT_*`); `--fps` outside 0.25-30 is an `InputError` (exit 2).
 """
@@ -44,6 +44,13 @@ def analysis_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--date", type=call_date, help="call date, YYYY-MM-DD")
     parser.add_argument("--fps", type=float, default=settings.analysis_fps, help="frames analysed per second (default: %(default)s)")
     parser.add_argument("--detector", choices=sorted(DETECTORS), default=settings.detector, help="face detector (default: %(default)s)")
+
+
+def reanalysis_options(parser: argparse.ArgumentParser) -> None:
+    """`reanalyze`'s options: the analysis options of `analysis_options`; each one left out keeps the call's own."""
+    parser.add_argument("--rep-position", choices=REP_POSITIONS, help="where the rep's tile is in gallery view")
+    parser.add_argument("--fps", type=float, help="frames analysed per second")
+    parser.add_argument("--detector", choices=sorted(DETECTORS), help="face detector")
 
 
 def analysis_settings(args):

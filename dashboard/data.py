@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from access.policy import Principal, can_administer, can_see_call, uploadable_reps, visible_calls
 from access.workspace import get_workspace, rep_analysis_enabled
 from calls.intake import find_rep
+from calls.roles import Person, list_people, where
 from config import EMOTIONS, get_settings, review_copy_path
 from db.models import AuditEvent, Call, CallStatus, EmotionSecond, Rep, Shift, Track, User
 from db.session import session_scope
@@ -135,6 +136,25 @@ def forget_cached() -> None:
         cached.clear()
     for resource in (timeline_chart, _video_bytes):
         resource.clear()
+
+
+@dataclass(frozen=True)
+class PersonCard:
+    """One person of a call as the review page's "Who is the rep?" shows them."""
+
+    person: Person
+    where: str  # "on the left", "in the big tile", ...
+    picture: Path | None  # their face picture's file, if retention has not removed it
+
+
+def people(viewer: Principal, call_id: int) -> list[PersonCard]:
+    """The call's people in order of first appearance (`calls.roles.list_people`); [] if `viewer` may not see it."""
+    try:
+        found = list_people(call_id, viewer)
+    except NotFound:
+        return []
+    data_dir = get_settings().data_dir
+    return [PersonCard(p, where(p, found), data_dir / p.thumbnail_path if p.thumbnail_path else None) for p in found]
 
 
 # ----------------------------------------------------------------------------- all calls

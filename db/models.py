@@ -213,6 +213,9 @@ class Job(Base):
     started_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
     heartbeat_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
     finished_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+    # The track numbers this job re-reads (classifies) after a role fix, keeping every other stored row;
+    # None: the whole analysis (see calls.roles.reread_tracks).
+    classify_tracks: Mapped[Optional[list]] = mapped_column(JSON)
 
 
 class ScriptStage(Base):

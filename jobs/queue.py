@@ -36,7 +36,9 @@ from huey.api import TaskWrapper
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from access.policy import Principal
 from calls.intake import create_call
+from calls.roles import RoleChange, prepare_reanalysis
 from config import QUEUE_FILE, REPO_ROOT, Settings, get_settings
 from db.models import Call, CallStatus, Job, utcnow
 from db.session import session_scope
@@ -132,7 +134,8 @@ def enqueue_call(video: Path, *, title: str | None = None, rep: str | None = Non
 def retry_call(call_id: int) -> int:
     """Queue a new analysis of a failed call (e.g. after a model or settings fix); returns the job id.
 
-    A call whose analysis process died (no heartbeat) counts as failed: see pipeline.liveness."""
+    A call whose analysis process died (no heartbeat) counts as failed: see pipeline.liveness. A failed re-read
+    of some faces (`queue_reread`) is retried as that re-read again, so the manager's role fix is kept."""
     recover_interrupted(call_id=call_id)
     with session_scope() as session:
         call = session.get(Call, call_id)
@@ -140,7 +143,24 @@ def retry_call(call_id: int) -> int:
             raise NotFound(f"call {call_id} not found")
         if call.status != CallStatus.FAILED:
             raise ValueError(f"call {call_id} is {call.status}; only a failed call can be retried")
-    return _add_job(call_id, from_status=CallStatus.FAILED)
+        last = latest_job(session, call_id)
+        tracks = last.classify_tracks if last is not None and last.state == CallStatus.FAILED else None
+    return _add_job(call_id, from_status=CallStatus.FAILED, classify_tracks=tracks)
+
+
+def queue_reread(call_id: int, change: RoleChange) -> int | None:
+    """After a role fix: queue a re-read of the faces no analysis read (`change.unread`, rep analysis off);
+    the job id, or None when there is nothing to read. The call shows as queued, then running, until then."""
+    if not change.unread:
+        return None
+    return _add_job(call_id, from_status=CallStatus.DONE, classify_tracks=list(change.unread))
+
+
+def queue_reanalysis(call_id: int, *, user: Principal | None = None, username: str | None = None, **changes) -> int:
+    """Queue a new analysis of a done or failed call with other settings (`calls.roles.prepare_reanalysis`);
+    its old rows stay until the new analysis commits. Returns the job id."""
+    prepare_reanalysis(call_id, user=user, username=username, **changes)
+    return _add_job(call_id, from_status=(CallStatus.DONE, CallStatus.FAILED))
 
 
 def latest_job(session: Session, call_id: int) -> Job | None:
@@ -165,14 +185,16 @@ def start_local_worker() -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "pipeline", "worker"], cwd=REPO_ROOT, env=os.environ.copy())
 
 
-def _add_job(call_id: int, *, from_status: str) -> int:
-    """A queued job for a call in `from_status` (checked in the UPDATE itself, so two retries make one job)."""
+def _add_job(call_id: int, *, from_status: str | tuple[str, ...], classify_tracks: list[int] | None = None) -> int:
+    """A queued job for a call in `from_status` (checked in the UPDATE itself, so two retries make one job);
+    `classify_tracks`: only re-read those tracks' faces (see `Job.classify_tracks`)."""
+    statuses = (from_status,) if isinstance(from_status, str) else from_status
     with session_scope() as session:
-        moved = session.execute(update(Call).where(Call.id == call_id, Call.status == from_status)
+        moved = session.execute(update(Call).where(Call.id == call_id, Call.status.in_(statuses))
                                 .values(status=CallStatus.QUEUED, error=None)).rowcount
         if not moved or session.scalar(select(Job.id).where(Job.call_id == call_id, Job.state.in_(ACTIVE))):
             raise ValueError(f"call {call_id} is already queued or being analysed")
-        job = Job(call_id=call_id, state=CallStatus.QUEUED, heartbeat_at=utcnow())
+        job = Job(call_id=call_id, state=CallStatus.QUEUED, heartbeat_at=utcnow(), classify_tracks=classify_tracks)
         session.add(job)
         session.flush()
         job_id = job.id
@@ -189,6 +211,7 @@ class Claim:
     call_id: int
     attempt: int
     worker: str
+    classify_tracks: tuple[int, ...] | None = None  # only re-read these tracks' faces (None: the whole analysis)
 
 
 def claim(job_id: int, worker: str) -> Claim | None:
@@ -206,7 +229,8 @@ def claim(job_id: int, worker: str) -> Claim | None:
         if _results_stored(session, job):  # an earlier run finished, then lost its job row update
             job.state, job.stage, job.progress, job.finished_at, job.error = CallStatus.DONE, "done", 100.0, now, None
             return None
-        return Claim(job.id, job.call_id, job.attempts, worker)
+        return Claim(job.id, job.call_id, job.attempts, worker,
+                     None if job.classify_tracks is None else tuple(job.classify_tracks))
 
 
 def touch(claim: Claim, stage: str | None = None, progress: float | None = None) -> bool:

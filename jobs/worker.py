@@ -6,7 +6,7 @@ replaces one the kernel kills (e.g. out of memory). Each process:
 
 * loads the model before taking any job, so a broken install fails no jobs;
 * takes messages off the Huey queue and claims the job in the store (jobs.queue);
-* runs `analyze_call`, writing stage and progress to the job row at most once a second;
+* runs `analyze_call` (or, after a role fix, `calls.roles.reread_tracks`), writing stage and progress to the job row at most once a second;
 * keeps a housekeeping thread that heartbeats the job in hand and runs the reaper;
 * on SIGTERM or SIGINT hands the job in hand back to the queue (without using up an
   attempt) at the next progress step and exits 0: a deploy or the dashboard closing
@@ -25,6 +25,7 @@ import threading
 import time
 
 from access.retention import purge
+from calls.roles import reread_tracks
 from config import get_settings
 from jobs import queue as jobs
 from pipeline.errors import InputError, NotFound
@@ -100,7 +101,11 @@ class Worker:
         started = time.monotonic()
         self._job = claim
         try:
-            analyze_call(claim.call_id, self.classifier, progress=self._progress_writer(claim))
+            if claim.classify_tracks is not None:  # a role fix's re-read of some faces
+                reread_tracks(claim.call_id, list(claim.classify_tracks), self.classifier,
+                              progress=self._progress_writer(claim))
+            else:
+                analyze_call(claim.call_id, self.classifier, progress=self._progress_writer(claim))
         except StopRequested:
             jobs.release(claim, f"worker {self.id} was stopped", counts=False)
             log.info("job %s handed back to the queue", claim.job_id)

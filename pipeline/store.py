@@ -33,7 +33,7 @@ from model.detect import shared_detector
 from model.quality import QUALITY_FIELDS
 from pipeline.analyze import AnalysisSettings, CallAnalysis, Progress, analyze_video
 from pipeline.errors import InputError, NotFound
-from pipeline.liveness import AttemptLost, Heartbeat, remove_stray_files, start_attempt
+from pipeline.liveness import Attempt, AttemptLost, Heartbeat, remove_stray_files, start_attempt
 from pipeline.review_copy import browser_plays, write_review_copy
 from pipeline.snapshots import render_snapshots, render_thumbnails
 from pipeline.speech import TalkTimeline
@@ -110,24 +110,35 @@ def analyze_call(call_id: int, classifier, progress: Progress | None = None, set
         return result
     except BaseException as error:
         shutil.rmtree(settings.data_dir / snapshot_dir, ignore_errors=True)
-        held = False
-        if not isinstance(error, AttemptLost):
-            message = str(error) if isinstance(error, InputError) else f"{type(error).__name__}: {error}"
-            with session_scope() as session:
-                held = session.execute(update(Call).where(*attempt.fence()).values(
-                    status=CallStatus.FAILED, error=message, heartbeat_at=None)).rowcount == 1
-        if held:
-            (settings.data_dir / review_copy_path(call_id)).unlink(missing_ok=True)
-            raise
-        # Deleted mid-analysis (its file may have gone first: that error is not the file's fault), or taken by
-        # another attempt, which owns the call's files now.
+        end_failed_attempt(attempt, error, settings)
+        raise
+
+
+def end_failed_attempt(attempt: Attempt, error: BaseException, settings: Settings, review_copy: bool = True) -> None:
+    """After `error` stopped an attempt: fail the call with the message (an `InputError`'s own words) while the
+    attempt still holds it, and return (the caller re-raises `error`); with `review_copy`, the playable copy
+    this attempt may have half made goes too. A call deleted meanwhile loses what the attempt wrote after the
+    deletion; then, or when another attempt took the call, this raises `AttemptLost`."""
+    call_id = attempt.call_id
+    held = False
+    if not isinstance(error, AttemptLost):
+        message = str(error) if isinstance(error, InputError) else f"{type(error).__name__}: {error}"
         with session_scope() as session:
-            gone = session.get(Call, call_id) is None
-        if gone:  # what this attempt wrote after the deletion goes too (ids are never reused)
-            delete_media_folders(call_id, settings.data_dir)
-        if isinstance(error, AttemptLost):
-            raise
-        raise AttemptLost(f"call {call_id} was deleted or taken by another analysis") from error
+            held = session.execute(update(Call).where(*attempt.fence()).values(
+                status=CallStatus.FAILED, error=message, heartbeat_at=None)).rowcount == 1
+    if held:
+        if review_copy:
+            (settings.data_dir / review_copy_path(call_id)).unlink(missing_ok=True)
+        return
+    # Deleted mid-analysis (its file may have gone first: that error is not the file's fault), or taken by
+    # another attempt, which owns the call's files now.
+    with session_scope() as session:
+        gone = session.get(Call, call_id) is None
+    if gone:  # what this attempt wrote after the deletion goes too (ids are never reused)
+        delete_media_folders(call_id, settings.data_dir)
+    if isinstance(error, AttemptLost):
+        raise error
+    raise AttemptLost(f"call {call_id} was deleted or taken by another analysis") from error
 
 
 def _ensure_review_copy(call_id: int, info: VideoInfo, settings: Settings, timings: dict[str, float],

@@ -1,4 +1,4 @@
-"""What a report reads of a call: its facts, per-second rows, stills, script stages, notes, tracks.
+"""What a report reads of a call: its facts, per-second rows, stills, script stages, notes.
 
 Each loader is one read of the store, returned as plain values (DataFrames for the per-second rows in
 `SECOND_COLUMNS` order) so the review page, the PDF and the HTML report show the same numbers.
@@ -16,7 +16,7 @@ import pandas as pd
 from sqlalchemy import select
 
 from config import EMOTIONS, MODEL_CARD_PATH, UNCERTAIN, get_settings
-from db.models import Call, CoachingNote, EmotionSecond, ScriptStage, Shift, Snapshot, Track
+from db.models import Call, CoachingNote, EmotionSecond, ScriptStage, Shift, Snapshot
 from db.session import session_scope
 from pipeline.errors import NotFound
 from pipeline.roles import PROSPECT, REP
@@ -51,6 +51,7 @@ class CallFacts:
     consent_note: str | None
     partial_note: str | None = None  # what the recording lacked (cut off, damaged); None: read whole
     media_purged_at: dt.datetime | None = None  # retention removed the recording, stills and face pictures
+    analysis: dict | None = None  # the analysis settings of its latest analysis (`pipeline.analyze.AnalysisSettings`)
 
     @property
     def media_purged(self) -> bool:
@@ -131,7 +132,7 @@ def load_facts(call_id: int) -> CallFacts:
                          call.original_filename, call.created_at, call.analyzed_at, call.model_version,
                          (call.settings or {}).get("rep_analysis", True) is not False, call.consent_confirmed_by,
                          call.consent_confirmed_at, call.consent_note, call.partial_note,
-                         media_purged_at=call.media_purged_at)
+                         media_purged_at=call.media_purged_at, analysis=dict(call.settings or {}))
 
 
 def load_timeline(call_id: int) -> CallTimeline:
@@ -174,16 +175,6 @@ def load_notes(call_id: int) -> list[Note]:
         rows = session.scalars(select(CoachingNote).where(CoachingNote.call_id == call_id)
                                .order_by(CoachingNote.t_s, CoachingNote.id))
         return [Note(n.id, n.t_s, n.text, n.author) for n in rows]
-
-
-def load_tracks(call_id: int) -> list[dict]:
-    """Face tracks with their role and thumbnail, longest first: what a manager checks when fixing roles."""
-    data_dir = get_settings().data_dir
-    with session_scope() as session:
-        rows = session.scalars(select(Track).where(Track.call_id == call_id).order_by(Track.n_frames.desc()))
-        return [{"track_no": t.track_no, "role": t.role, "role_source": t.role_source, "first_s": t.first_s,
-                 "last_s": t.last_s, "thumbnail": data_dir / t.thumbnail_path if t.thumbnail_path else None}
-                for t in rows]
 
 
 def model_accuracy() -> str:

@@ -202,7 +202,8 @@ def test_a_rep_sees_only_their_own_calls_read_only(seeded):
     assert mine.title[0].value == "Dana's Acme call"
     assert [d.label for d in mine.download_button] == ["PDF report", "HTML report", "Per-second CSV"]
     labels = {b.label for b in mine.button} | {t.label for t in mine.tabs}
-    assert not labels & {"Add stage", "Save note", "Remove", "Swap rep and prospect", "Save roles", "Fix roles"}
+    assert not labels & {"Add stage", "Save note", "Remove", "Swap rep and prospect", "This is the rep",
+                          "Re-analyse", "Fix roles"}
 
     assert "Uploading is for managers and admins" in texts(run("upload", "dana"))
     assert "Only admins can open this page." in texts(run("settings", "dana"))

@@ -27,15 +27,19 @@ import streamlit as st
 from access.audit import record
 from calls.annotations import add_note, add_stage, delete_note, delete_stage
 from calls.details import CallDetails, update_call_details
-from calls.roles import reassign_roles
+from calls.roles import pick_people, reassign_roles
 from dashboard import auth, data, ui
 from dashboard.player import Seek, player_bridge
 from db.models import CallStatus
-from pipeline.roles import PROSPECT, REP
+from jobs.queue import queue_reanalysis, queue_reread
+from model.detect import DETECTORS
+from pipeline.analyze import AnalysisSettings
+from pipeline.errors import InputError
+from pipeline.roles import PROSPECT, REP, REP_POSITIONS
 from pipeline.timeline import clock
 from reports.charts import shares_figure
 from reports.exports import export
-from reports.facts import STAGE_NAMES, load_moments, load_notes, load_stages, load_tracks
+from reports.facts import STAGE_NAMES, load_moments, load_notes, load_stages
 from reports.summary import REP_ANALYSIS_OFF, notes_at
 from reports.talk import DEFINITIONS, TALK_NOT_MEASURED, TALK_TIME_NOT_EMOTION, TalkMetrics, speaking_at, talk_rows
 
@@ -99,6 +103,23 @@ def _jump(t_s: float) -> None:
 
 
 player_key, chart_key = f"player-{call_id}", f"timeline-{call_id}"
+ROLES_NOTE = f"roles-note-{call_id}"  # what the last role fix or re-analysis did, shown after its rerun
+
+
+def _fix_roles(done: str, *, rep: int | None = None, prospect: int | None = None, swap: bool = False) -> None:
+    """Apply a role fix (audited; access checked again), queue a re-read when one is needed, say what happened."""
+    try:
+        with st.spinner("Rebuilding timelines, shifts and stills…"):
+            if swap:
+                change = reassign_roles(call_id, swap=True, user=viewer, username=viewer.username)
+            else:
+                change = pick_people(call_id, rep, prospect, user=viewer, username=viewer.username)
+            reread = queue_reread(call_id, change)
+    except (ValueError, LookupError, PermissionError) as error:
+        st.error(ui.literal(error))
+        return
+    st.session_state[ROLES_NOTE] = done + (" Re-reading the new prospect's face…" if reread else "")
+    st.rerun()
 
 
 def _on_pause() -> None:
@@ -141,6 +162,29 @@ if viewer.can_change:
                             record(viewer.username, "call_edit", f"call {call_id}",
                                    **{k: f"{old} → {new}" for k, (old, new) in changed.items()})
                         st.rerun()
+if viewer.can_change and facts.status not in (CallStatus.QUEUED, CallStatus.RUNNING):
+    with st.expander("Re-analyse with other settings", icon=":material/refresh:"):
+        with st.form(f"reanalyse-{call_id}", border=False):
+            left, right = st.columns(2)
+            used = AnalysisSettings(**(facts.analysis or {}))
+            position = left.selectbox("Where is the rep's tile?", REP_POSITIONS, format_func=str.capitalize,
+                                      index=REP_POSITIONS.index(used.rep_position), key=f"reanalyse-position-{call_id}")
+            detector = right.selectbox("Face detector", sorted(DETECTORS), index=sorted(DETECTORS).index(used.detector),
+                                       key=f"reanalyse-detector-{call_id}")
+            st.caption("The video is read again with these settings. The current results stay until the new ones "
+                       "are ready.")
+            if st.form_submit_button("Re-analyse", icon=":material/refresh:"):
+                try:
+                    queue_reanalysis(call_id, user=viewer, username=viewer.username, rep_position=position,
+                                     detector=detector)
+                except (ValueError, LookupError, PermissionError, InputError) as error:
+                    st.error(ui.literal(error))
+                else:
+                    st.session_state[ROLES_NOTE] = (f"Analysing the call again (rep's tile: {position}). The current "
+                                                    "results stay until the new ones are ready.")
+                    st.rerun()
+if ROLES_NOTE in st.session_state:
+    st.success(st.session_state.pop(ROLES_NOTE), icon=":material/check_circle:")
 if facts.status != CallStatus.DONE:
     if facts.status == CallStatus.FAILED:
         st.error(f"The analysis of this call failed: {ui.literal(facts.error or 'unknown error')}. Retry it from **Calls**.")
@@ -367,37 +411,34 @@ with notes_tab:
 
 if editor:
     with tabs[3]:
-        tracks = load_tracks(call_id)
-        if not tracks:
+        cards = data.people(viewer, call_id)
+        if not cards:
             st.info("No faces were found, so there are no roles to fix.")
         else:
-            st.caption("Who is who was decided automatically from the screen layout. If it is wrong, fix it here: the "
-                       "timelines, shifts and stills are rebuilt from the stored analysis, without re-processing the "
-                       "video.")
-            options = [REP, PROSPECT] + [f"participant-{i}" for i in range(1, len(tracks))]
-            columns = st.columns(min(len(tracks), 6))
-            for track, column in zip(tracks, columns * (len(tracks) // len(columns) + 1)):
-                with column.container(border=True):
-                    if track["thumbnail"] is not None and track["thumbnail"].is_file():
-                        st.image(str(track["thumbnail"]), width=120)
+            st.markdown("**Who is the rep?**")
+            st.caption("Who is who was decided from the screen layout. If it is wrong, click the rep"
+                       + (" (and the prospect)" if len(cards) > 2 else "") + ": the timelines, shifts and stills are "
+                       "rebuilt from the stored analysis." + ("" if facts.rep_analysis else
+                       " Rep analysis is off: the new rep's emotions are deleted, and the new prospect's face is "
+                       "read again if it never was."))
+            columns = st.columns(min(len(cards), 6))
+            for index, card in enumerate(cards):
+                person = card.person
+                with columns[index % len(columns)].container(border=True, key=f"person-{person.number}"):
+                    if card.picture is not None and card.picture.is_file():
+                        st.image(str(card.picture), width=120)
                     elif facts.media_purged:
                         st.caption(":material/hide_image: Face picture removed by retention")
-                    st.caption(f"Face {track['track_no']} · seen {clock(track['first_s'])}–{clock(track['last_s'])}"
-                               + (" · set by hand" if track["role_source"] == "manual" else ""))
-                    current = track["role"] if track["role"] in options else options[-1]
-                    st.selectbox("Role", options, index=options.index(current),
-                                 key=f"role-{version}-{track['track_no']}")
-            swap_col, save_col, _ = st.columns([1, 1, 3])
-            swap = swap_col.button("Swap rep and prospect", icon=":material/swap_horiz:")
-            save = save_col.button("Save roles", type="primary", icon=":material/save:")
-            if swap or save:
-                chosen = {t["track_no"]: st.session_state[f"role-{version}-{t['track_no']}"] for t in tracks}
-                try:
-                    with st.spinner("Rebuilding timelines, shifts and stills…"):
-                        roles = reassign_roles(call_id, swap=swap, assignments=None if swap else chosen)
-                    record(viewer.username, "role_change", f"call {call_id}",
-                           roles={str(k): v for k, v in roles.items()})
-                except ValueError as error:
-                    st.error(ui.literal(error))
-                else:
-                    st.rerun()
+                    st.markdown(f"**{person.role.capitalize()}** · {card.where}")
+                    st.caption(f"Seen {clock(person.first_s)}–{clock(person.last_s)}"
+                               + (" · set by hand" if person.role_source == "manual" else "")
+                               + ("" if person.read or person.role == REP else " · face not read"))
+                    if st.button("This is the rep", key=f"pick-rep-{version}-{person.number}",
+                                 disabled=person.role == REP, icon=":material/badge:"):
+                        _fix_roles(f"Rep is now the person {card.where}.", rep=person.number)
+                    if len(cards) != 2 and st.button("This is the prospect", key=f"pick-prospect-{version}-{person.number}",
+                                                     disabled=person.role == PROSPECT, icon=":material/person:"):
+                        rep = next((c.person.number for c in cards if c.person.role == REP and c.person is not person), None)
+                        _fix_roles(f"Prospect is now the person {card.where}.", rep=rep, prospect=person.number)
+            if st.button("Swap rep and prospect", icon=":material/swap_horiz:"):
+                _fix_roles("Rep and prospect swapped.", swap=True)

@@ -1,0 +1,311 @@
+"""Fixing who is who after the analysis: the CLI and the review page, rep analysis on and off, and re-analysis.
+
+The recording is the generated gallery call with the rep on the RIGHT, analysed with the default "left": the
+wrong side, as a manager who forgot the option gets it. With rep analysis off the analysis then read the rep's
+face as the "prospect" and never read the real prospect's: the fix must delete every emotion value of the
+rep and (through the queue, with the real worker code) read the real prospect's face only.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sqlalchemy import select
+from streamlit.testing.v1 import AppTest
+
+from config import EMOTIONS, REPO_ROOT, get_settings
+from db.models import AuditEvent, Call, EmotionSecond, Job, Track, TrackSecond
+from db.session import session_scope
+from tests.helpers import run_cli
+from tools.browser import CHROMIUM
+
+RIGHT = "gallery_right.mp4"  # the rep's tile is on the right
+
+
+def env_for(store, rep_analysis: str) -> dict:
+    return {"RAPPORT_DATA_DIR": str(store), "RAPPORT_DB_URL": f"sqlite:///{store / 'rapport.db'}",
+            "RAPPORT_REP_ANALYSIS": rep_analysis}
+
+
+def roles_by_side(call_id: int) -> dict[str, str]:
+    """'left'/'right' -> role of the track there."""
+    with session_scope() as session:
+        tracks = session.scalars(select(Track).where(Track.call_id == call_id)).all()
+    return {("left" if (t.mean_box[0] + t.mean_box[2]) / 2 < 0.5 else "right"): t.role for t in tracks}
+
+
+def emotion_values(call_id: int, role: str) -> tuple[int, int]:
+    """(track seconds with probabilities, per-role seconds with any emotion value) of `role`'s tracks and rows."""
+    with session_scope() as session:
+        probs = session.scalars(select(TrackSecond.probs).join(Track).where(Track.call_id == call_id,
+                                                                             Track.role == role)).all()
+        rows = session.scalars(select(EmotionSecond).where(EmotionSecond.call_id == call_id,
+                                                           EmotionSecond.role == role)).all()
+    return (sum(p is not None for p in probs),
+            sum(any(getattr(r, e) is not None for e in EMOTIONS) or r.dominant is not None or r.confidence is not None
+                for r in rows))
+
+
+def exported_probs(call_id: int, role: str = "prospect") -> np.ndarray:
+    """(n_seconds, 7) what the per-second CSV says of `role` (NaN: not read)."""
+    from reports.csv_export import export_csv
+
+    rows = csv.DictReader(io.StringIO(export_csv(call_id)))
+    return np.array([[float(r[e] or "nan") for e in EMOTIONS] for r in rows if r["role"] == role])
+
+
+def analysed(video, classifier, monkeypatch, rep_analysis: str, **details) -> int:
+    """The call analysed as an upload with the default options (rep on the left), the workspace's switch `rep_analysis`."""
+    from calls.intake import create_call
+    from pipeline.analyze import AnalysisSettings
+    from pipeline.store import analyze_call
+
+    monkeypatch.setenv("RAPPORT_REP_ANALYSIS", rep_analysis)
+    get_settings.cache_clear()
+    call_id = create_call(video, rep="Rita Rep", analysis=AnalysisSettings(**details))
+    analyze_call(call_id, classifier)
+    return call_id
+
+
+def test_cli_fixes_the_wrong_side_with_rep_analysis_off_and_a_worker_reads_the_new_prospect_only(
+        store, videos, classifier, monkeypatch):
+    off = env_for(store, "off")
+    assert analysed(videos[RIGHT], classifier, monkeypatch, "off") == 1
+    assert roles_by_side(1) == {"left": "rep", "right": "prospect"}  # the wrong side
+    assert emotion_values(1, "rep") == (0, 0) and emotion_values(1, "prospect")[0] > 0  # the real rep was read
+
+    fixed = run_cli("reassign", "1", "--swap", env_overrides=off)
+    assert fixed.returncode == 0, fixed.stderr
+    assert "re-reading the new prospect's face" in fixed.stderr
+    assert roles_by_side(1) == {"left": "prospect", "right": "rep"}
+    assert emotion_values(1, "rep") == (0, 0)  # deleted with the role change: no rep emotion anywhere
+    assert emotion_values(1, "prospect") == (0, 0)  # not read yet
+    with session_scope() as session:
+        job = session.scalars(select(Job).where(Job.call_id == 1).order_by(Job.id.desc())).first()
+        prospect_tracks = session.scalars(select(Track.track_no).where(Track.call_id == 1, Track.role == "prospect")).all()
+        assert job.state == "queued" and job.classify_tracks == list(prospect_tracks)
+        assert session.get(Call, 1).status == "queued"
+
+    worker = run_cli("worker", "--burst", env_overrides=off)
+    assert worker.returncode == 0, worker.stdout + worker.stderr
+    with session_scope() as session:
+        assert session.get(Call, 1).status == "done" and session.get(Job, job.id).state == "done"
+    assert emotion_values(1, "rep") == (0, 0)
+    read, shown = emotion_values(1, "prospect")
+    assert read >= 5 and shown >= 5  # every second of the 6-s call the face was found in
+
+    # The re-read gives what a full analysis with the right side gives (up to the tracker's box smoothing).
+    assert analysed(videos[RIGHT], classifier, monkeypatch, "on", rep_position="right") == 2
+    assert roles_by_side(2) == {"left": "prospect", "right": "rep"}
+    np.testing.assert_allclose(exported_probs(1), exported_probs(2), atol=0.02)
+
+
+def test_cli_fixes_the_wrong_side_with_rep_analysis_on_and_reanalyze_with_the_rep_position(
+        store, videos, classifier, monkeypatch, capsys):
+    from access.users import add_user
+    from cli.main import main
+
+    on = env_for(store, "on")
+    assert analysed(videos[RIGHT], classifier, monkeypatch, "on") == 1
+    before_rep = exported_probs(1, "rep")
+    assert main(["people", "1"]) == 0
+    assert "person 2: prospect       on the right" in capsys.readouterr().out
+
+    fixed = run_cli("reassign", "1", "--rep", "2", env_overrides=on)  # the person on the right
+    assert fixed.returncode == 0, fixed.stderr
+    assert "queued" not in fixed.stderr  # everyone was read: nothing to queue
+    assert roles_by_side(1) == {"left": "prospect", "right": "rep"}
+    np.testing.assert_allclose(exported_probs(1), before_rep, atol=2e-4)  # the same rows, the other role
+
+    add_user("rita", "a long enough password", "rep", rep_name="Rita Rep", by="test")
+    for args, code, message in ((("99",), 3, "call 99 not found"),
+                                (("1", "--as", "rita"), 2, "reps can read calls but not change them")):
+        assert main(["reanalyze", *args, "--rep-position", "right"]) == code  # the CLI's own exit path, in this process
+        assert message in capsys.readouterr().err
+
+    assert main(["reassign", "1", "--swap"]) == 0  # wrong again; then a new analysis with the right option
+    assert roles_by_side(1) == {"left": "rep", "right": "prospect"}
+    again = run_cli("reanalyze", "1", "--rep-position", "right", env_overrides=on)
+    assert again.returncode == 0, again.stderr
+    assert roles_by_side(1) == {"left": "prospect", "right": "rep"}
+    with session_scope() as session:
+        call = session.get(Call, 1)
+        assert call.status == "done" and call.settings["rep_position"] == "right"
+        assert {t.role_source for t in session.scalars(select(Track).where(Track.call_id == 1))} == {"auto"}
+        events = session.scalars(select(AuditEvent).where(AuditEvent.action == "reanalyse")).all()
+        assert [(e.username, e.detail) for e in events] == [("cli", {"rep_position": "left → right"})]
+
+
+# ----------------------------------------------------------------------------- the review page
+def run_queued_jobs(classifier) -> int:
+    """Run every queued job as `python -m pipeline worker --burst` would, in this process: the worker's own code."""
+    from jobs import queue as jobs
+    from jobs.worker import Worker
+
+    worker, ran = Worker(classifier, burst=True), 0
+    jobs.set_runner(worker.run)
+    try:
+        queue = jobs.get_queue()
+        while (task := queue.huey.dequeue()) is not None:
+            queue.huey.execute(task)
+            ran += 1
+    finally:
+        jobs.set_runner(None)
+    return ran
+
+
+def review(call_id: int) -> AppTest:
+    from tools.seed import sign_in
+
+    at = sign_in(AppTest.from_file(str(REPO_ROOT / "dashboard" / "views" / "review.py"), default_timeout=60), "ada")
+    at.session_state["call_id"] = call_id
+    return at.run()
+
+
+@pytest.mark.parametrize("rep_analysis", ["off", "on"])
+def test_the_review_page_fixes_the_wrong_side_in_one_click(store, videos, classifier, monkeypatch, rep_analysis):
+    import streamlit as st
+
+    from calls.intake import create_call
+    from pipeline.store import analyze_call
+    from tools.seed import seed_users
+
+    monkeypatch.setenv("RAPPORT_REP_ANALYSIS", rep_analysis)
+    monkeypatch.setenv("RAPPORT_LOCAL_WORKER", "0")
+    get_settings.cache_clear()
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    seed_users()
+    call_id = create_call(videos[RIGHT], title="Wrong side")
+    analyze_call(call_id, classifier)
+    assert roles_by_side(call_id) == {"left": "rep", "right": "prospect"}
+
+    at = review(call_id)
+    pick = [b for b in at.button if b.label == "This is the rep" and not b.disabled]
+    assert len(pick) == 1  # one click: the person who is not the rep now
+    at = pick[0].click().run()
+    assert not at.exception
+    said = " ".join(s.value for s in at.success)
+    assert "Rep is now the person on the right." in said
+    assert roles_by_side(call_id) == {"left": "prospect", "right": "rep"}
+    with session_scope() as session:
+        assert [e.username for e in session.scalars(select(AuditEvent).where(AuditEvent.action == "role_change"))] == ["ada"]
+    if rep_analysis == "on":
+        assert "Re-reading" not in said
+        assert emotion_values(call_id, "rep")[1] > 0 and emotion_values(call_id, "prospect")[1] > 0
+        return
+
+    assert "Re-reading the new prospect's face…" in said
+    assert emotion_values(call_id, "rep") == (0, 0) and emotion_values(call_id, "prospect") == (0, 0)
+    assert any("waiting for a worker" in p.proto.text for p in at.get("progress"))  # progress, as any analysis
+    assert run_queued_jobs(classifier) == 1
+    assert emotion_values(call_id, "rep") == (0, 0)
+    assert min(emotion_values(call_id, "prospect")) >= 5
+    at = review(call_id)
+    assert not at.exception and "face not read" not in " ".join(c.value for c in at.caption)
+
+
+@pytest.mark.skipif(not Path(CHROMIUM).is_file(), reason="needs Debian's chromium (apt-get install chromium)")
+def test_in_a_real_browser_one_click_on_the_prospect_makes_them_the_rep_and_queues_the_re_read(store, tmp_path):
+    """A seeded call with rep analysis off (the rep's face never read): the manager clicks the other person."""
+    from tools.browser import chromium, running_app, sign_in
+    from tools.seed import PASSWORD, seed_call, seed_users
+    from tools.synthetic import CallScript, write_call_video
+
+    video = write_call_video(tmp_path / "call.mp4", CallScript(duration_s=8, size=(640, 360), fps=10))
+    call = seed_call(title="Browser: wrong side", duration_s=8, seed=5, video=video, notes=False, stages=False,
+                     rep_analysis=False)
+    seed_users()
+    env = {"RAPPORT_DATA_DIR": str(store), "RAPPORT_DB_URL": f"sqlite:///{store / 'rapport.db'}",
+           "RAPPORT_LOCAL_WORKER": "0"}
+    with running_app(env, tmp_path / "app.log") as url, chromium() as page:
+        page.set_default_timeout(30_000)
+        page.goto(f"{url}/review?call={call.call_id}")
+        sign_in(page, "mo", PASSWORD)
+        page.get_by_role("heading", name=call.title).wait_for()
+        page.get_by_role("tab", name="Fix roles").click()
+        other = page.locator(".st-key-person-2")  # the prospect now, on the right
+        other.get_by_text("Prospect · on the right").wait_for()
+        assert page.locator(".st-key-person-1").get_by_role("button", name="This is the rep").is_disabled()
+        other.get_by_role("button", name="This is the rep").click()
+        page.get_by_text("Rep is now the person on the right. Re-reading the new prospect's face…").wait_for()
+        page.locator(".st-key-analysis-queue").get_by_text("waiting for a worker").wait_for()
+    assert roles_by_side(call.call_id) == {"left": "prospect", "right": "rep"}
+    assert emotion_values(call.call_id, "rep") == (0, 0)
+    with session_scope() as session:
+        assert session.scalars(select(Job.classify_tracks).where(Job.call_id == call.call_id, Job.state == "queued")).all() == [[1]]
+
+
+def test_a_failed_re_read_keeps_the_rows_says_why_and_is_retried_as_the_same_re_read(store, tmp_path, classifier):
+    from calls.roles import pick_people
+    from jobs.queue import queue_reread, retry_call
+    from tools.seed import seed_call
+    from tools.synthetic import CallScript, write_call_video
+
+    video = write_call_video(tmp_path / "call.mp4", CallScript(duration_s=4, size=(640, 360), fps=10))
+    call = seed_call(title="Recording lost", duration_s=4, seed=5, video=video, notes=False, stages=False,
+                     rep_analysis=False)
+    change = pick_people(call.call_id, rep=2, username="mo")  # the prospect (track 2) becomes the rep
+    assert change.roles == {1: "prospect", 2: "rep"} and change.unread == (1,)
+    assert queue_reread(call.call_id, change) is not None
+    with session_scope() as session:
+        (store / session.get(Call, call.call_id).source_path).unlink()  # gone before a worker took the job
+        rows = session.query(EmotionSecond).filter_by(call_id=call.call_id).count()
+    assert run_queued_jobs(classifier) == 1
+    with session_scope() as session:
+        failed = session.get(Call, call.call_id)
+        assert failed.status == "failed" and "Recording lost.mp4" in failed.error and "Traceback" not in failed.error
+        assert session.query(EmotionSecond).filter_by(call_id=call.call_id).count() == rows
+    assert emotion_values(call.call_id, "rep") == (0, 0)
+    retry_call(call.call_id)
+    with session_scope() as session:
+        assert session.scalars(select(Job.classify_tracks).where(Job.call_id == call.call_id, Job.state == "queued")).all() == [[1]]
+
+
+def test_re_analyse_with_other_settings_on_the_review_page_queues_a_new_analysis(store, videos, classifier, monkeypatch):
+    import streamlit as st
+
+    from tools.seed import seed_users
+
+    monkeypatch.setenv("RAPPORT_LOCAL_WORKER", "0")
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    seed_users()
+    call_id = analysed(videos[RIGHT], classifier, monkeypatch, "off")
+    at = review(call_id)
+    at.selectbox(key=f"reanalyse-position-{call_id}").set_value("right")
+    at = next(b for b in at.button if b.label == "Re-analyse").click().run()
+    assert not at.exception
+    assert "Analysing the call again (rep's tile: right)" in " ".join(s.value for s in at.success)
+    with session_scope() as session:
+        assert session.get(Call, call_id).settings["rep_position"] == "right"
+        assert session.scalars(select(Job.classify_tracks).where(Job.call_id == call_id, Job.state == "queued")).all() == [None]
+        assert session.scalars(select(AuditEvent.username).where(AuditEvent.action == "reanalyse")).all() == ["ada"]
+    assert roles_by_side(call_id) == {"left": "rep", "right": "prospect"}  # the old rows stay until it is done
+    assert run_queued_jobs(classifier) == 1
+    assert roles_by_side(call_id) == {"left": "prospect", "right": "rep"}
+    assert emotion_values(call_id, "rep") == (0, 0) and min(emotion_values(call_id, "prospect")) >= 5
+
+
+def test_with_three_people_one_click_keeps_the_prospect_and_a_second_click_picks_another():
+    from calls.roles import Person, people_roles, where
+
+    def person(number, role, box):
+        return Person(number, (number,), role, "auto", 0.0, 10.0, 40, box, None, True)
+
+    people = [person(1, "rep", (0.02, 0.3, 0.3, 0.7)), person(2, "prospect", (0.36, 0.3, 0.64, 0.7)),
+              person(3, "participant-1", (0.7, 0.3, 0.98, 0.7))]
+    assert [where(p, people) for p in people] == ["on the left", "in the middle", "on the right"]
+    assert people_roles(people, rep=3) == {1: "participant-1", 2: "prospect", 3: "rep"}  # the prospect stays
+    assert people_roles(people, rep=2) == {1: "prospect", 2: "rep", 3: "participant-1"}  # a swap
+    assert people_roles(people, rep=3, prospect=1) == {1: "prospect", 2: "participant-1", 3: "rep"}
+    with pytest.raises(ValueError, match="no person 4"):
+        people_roles(people, rep=4)
+    with pytest.raises(ValueError, match="two different people"):
+        people_roles(people, rep=1, prospect=1)
+    speaker = [person(1, "prospect", (0.1, 0.1, 0.9, 0.9)), person(2, "rep", (0.8, 0.8, 0.95, 0.95))]
+    assert where(speaker[0], speaker) == "in the big tile"
