@@ -32,7 +32,9 @@ from model.classifier import BATCH, FLIP_TTA
 from model.detect import FaceDetector, detect_in
 from model.preprocess import crop_face
 from model.quality import face_quality
-from pipeline.roles import MIN_DETECTIONS, REP, TrackSummary, assign_roles
+from model.identity import shared_embedder
+from pipeline.people import IdentityWatch, group_people
+from pipeline.roles import MIN_DETECTIONS, REP, RoleDecision, TrackSummary, decide_roles
 from pipeline.shifts import EmotionShift, detect_shifts
 from pipeline.timeline import EmotionTimeline, TrackSecondRows, TrackSeconds, build_timelines
 from pipeline.uncertainty import poor_reasons
@@ -67,6 +69,10 @@ class CallAnalysis:
     tracks: list[TrackSummary]
     track_seconds: list[TrackSecondRows]
     roles: dict[int, str]
+    people: dict[int, int]
+    """Track id -> person number (`pipeline.people`): the tracks of one person share it, and its role."""
+    roles_note: str | None
+    """What the review page should say about the roles (`pipeline.roles.RoleDecision.note`), or None."""
     timelines: dict[str, EmotionTimeline]
     shifts: list[EmotionShift]
     timings: dict[str, float] = field(default_factory=dict)
@@ -188,12 +194,14 @@ def analyze_video(info: VideoInfo, classifier, detector: FaceDetector, settings:
     two_pass = not settings.rep_analysis
     decode = DecodeReport()
     detector_runs = 0
+    identity = IdentityWatch(shared_embedder())  # one person per track; each track's look (pass 1 only)
 
     def tracked_frames(label: str, share: float, offset: float,
                        replay: list[TrackedFaces] | None = None) -> Iterator[tuple[SampledFrame, TrackedFaces]]:
         """Sampled frames with their tracked faces: detected and tracked now, or replayed from pass 1."""
         nonlocal decode, detector_runs
         tracker = FaceTracker()
+        shown = 0  # faces present on the previous frame
         detect_every = max(1, round(settings.fps * settings.detect_every_s))
         decode = DecodeReport()  # the last reading's (both passes read the same file)
         for frame in _prefetch(sample_frames(info, settings.fps, settings.analysis_width, decode), timer):
@@ -204,14 +212,28 @@ def analyze_video(info: VideoInfo, classifier, detector: FaceDetector, settings:
                     found = timer.timed("detect whole frame", detector.detect, frame.image)
                 else:
                     found = timer.timed("detect around faces", detect_in, detector, frame.image, tracker.search_windows())
+                    if len(found) < shown:  # a face vanished: a layout change or a cut moves faces, so look everywhere
+                        found = timer.timed("detect whole frame", detector.detect, frame.image)
                 detector_runs += 1  # every sampled frame is searched: whole, or around each known face
                 faces = timer.timed("track", tracker.update, frame.t, found)
+                faces = timer.timed("identity", identity.update, frame.image, faces)
+                shown = len(faces)
             if frame.index % 20 == 0:
                 report(label, offset + share * min(1.0, frame.t / max(info.duration_s, 1e-6)))
             yield frame, faces
 
+    def decide(recorder: _Recorder) -> tuple[dict[int, int], RoleDecision]:
+        """People by appearance, then their roles from the seconds they were on screen."""
+        people = group_people(identity.looks, identity.together_s)
+        content = {tid for tid, look in identity.looks.items() if look.still}
+        presence = {rows.track_id: (rows.seconds, rows.boxes) for rows in recorder.seconds.rows()}
+        return people, decide_roles(recorder.summaries(), settings.rep_position, min(MIN_DETECTIONS, detector_runs),
+                                    people, presence, content)
+
     recorder = None
     roles: dict[int, str] = {}
+    people: dict[int, int] = {}
+    decision = RoleDecision({})
     replay: list[TrackedFaces] | None = None
     if two_pass:  # pass 1: faces and roles only; boxes are kept (a few numbers per frame) for pass 2
         replay = []
@@ -220,7 +242,8 @@ def analyze_video(info: VideoInfo, classifier, detector: FaceDetector, settings:
             timer.timed("track", recorder.observe, faces)
             replay.append(faces)
         if recorder is not None:
-            roles = assign_roles(recorder.summaries(), settings.rep_position, min(MIN_DETECTIONS, detector_runs))
+            people, decision = decide(recorder)
+            roles = decision.roles
 
     skip = {tid for tid, role in roles.items() if role == REP}
     classify_recorder = None
@@ -254,12 +277,14 @@ def analyze_video(info: VideoInfo, classifier, detector: FaceDetector, settings:
 
     report("finding shifts", 0.92)
     summaries = classify_recorder.summaries() if classify_recorder else []
-    if not two_pass:
-        roles = assign_roles(summaries, settings.rep_position, min(MIN_DETECTIONS, detector_runs))
+    if not two_pass and classify_recorder is not None:
+        people, decision = decide(classify_recorder)
+        roles = decision.roles
     track_seconds = [rows for rows in (classify_recorder.seconds.rows() if classify_recorder else []) if rows.track_id in roles]
     start = time.perf_counter()
     timelines, shifts = derive(track_seconds, roles, info.n_seconds, settings.min_shift_seconds,
                                decode.video_present(info.n_seconds))
     timer.seconds["timeline"] += time.perf_counter() - start
     return CallAnalysis(info, settings, [s for s in summaries if s.track_id in roles], track_seconds, roles,
-                        timelines, shifts, dict(timer.seconds), decode)
+                        {tid: people.get(tid, tid) for tid in roles}, decision.note, timelines, shifts,
+                        dict(timer.seconds), decode)

@@ -51,6 +51,7 @@ class CallFacts:
     consent_note: str | None
     partial_note: str | None = None  # what the recording lacked (cut off, damaged); None: read whole
     media_purged_at: dt.datetime | None = None  # retention removed the recording, stills and face pictures
+    roles_note: str | None = None  # the analysis's doubt about the roles (`pipeline.roles.RoleDecision.note`)
 
     @property
     def media_purged(self) -> bool:
@@ -131,7 +132,7 @@ def load_facts(call_id: int) -> CallFacts:
                          call.original_filename, call.created_at, call.analyzed_at, call.model_version,
                          (call.settings or {}).get("rep_analysis", True) is not False, call.consent_confirmed_by,
                          call.consent_confirmed_at, call.consent_note, call.partial_note,
-                         media_purged_at=call.media_purged_at)
+                         media_purged_at=call.media_purged_at, roles_note=call.roles_note)
 
 
 def load_timeline(call_id: int) -> CallTimeline:

@@ -50,7 +50,7 @@ _MASK_PLEATS = 3  # horizontal folds drawn across it
 _SLIDE_WHITE = (250, 250, 250)  # BGR of a shared slide's page
 _SLIDE_INK = (90, 60, 40)  # BGR of its title and text lines
 _SLIDE_HEADSHOT = 0.45  # the slide's headshot height / slide height ("meet our team" slides)
-_STRIP = 0.2  # width of the camera-thumbnail strip beside a shared screen / frame width
+_STRIP = 0.3  # width of the camera-thumbnail strip beside a shared screen / frame width
 
 
 @lru_cache(maxsize=None)
