@@ -225,10 +225,10 @@ def analyze_video(info: VideoInfo, classifier, detector: FaceDetector, settings:
     def decide(recorder: _Recorder) -> tuple[dict[int, int], RoleDecision]:
         """People by appearance, then their roles from the seconds they were on screen."""
         people = group_people(identity.looks, identity.together_s)
-        content = {tid for tid, look in identity.looks.items() if look.still}
+        content = {tid for tid, look in identity.looks.items() if look.still or look.faint}
         presence = {rows.track_id: (rows.seconds, rows.boxes) for rows in recorder.seconds.rows()}
         return people, decide_roles(recorder.summaries(), settings.rep_position, min(MIN_DETECTIONS, detector_runs),
-                                    people, presence, content)
+                                    people, presence, content, identity.together_s)
 
     recorder = None
     roles: dict[int, str] = {}

@@ -13,7 +13,7 @@ Three jobs, in the order the analysis needs them:
    `TOGETHER_MAX_S` (one person is not in two tiles at once: this also keeps two look-alikes, or the
    same photo used twice in a test, apart). Tracks with no embedding (faces too small) are people of
    their own. Person numbers follow first appearance (1, 2, ...).
-3. **Not people** (`is_shared_content`): a face on a shared slide is pixels that do not change. A
+3. **Not people** (`TrackLook.still`, `TrackLook.faint`): a face on a shared slide is pixels that do not change. A
    camera tile always does: sensor noise and compression noise move every pixel a little on every
    frame even when the person sits still, and people breathe, blink and move. A track whose face
    region changes less than `STILL_CHANGE` grey levels from frame to frame (median) and whose box
@@ -33,7 +33,7 @@ import numpy as np
 
 from model.identity import MIN_FACE_PX, SAME_PERSON_DISTANCE, FaceEmbedder
 from pipeline.roles import TOGETHER_MAX_S
-from pipeline.track import TrackedFaces
+from pipeline.track import FaceTracker, TrackedFaces
 
 EMBED_EVERY_S = 10.0
 """Seconds between embeddings of a track whose look does not jump (a missed cut is found this late at most).
@@ -66,11 +66,18 @@ class TrackLook:
     first_centre: np.ndarray | None = None
     max_shift: float = 0.0  # face heights
     changes: list[float] = field(default_factory=list)  # per frame, vs the previous frame of this track
+    best_score: float = 0.0  # the highest detector score of its frames
 
     @property
     def embedding(self) -> np.ndarray | None:
         """The mean embedding, or None (never embedded: the face was too small)."""
         return np.mean(self.embeddings, axis=0) if self.embeddings else None
+
+    @property
+    def faint(self) -> bool:
+        """Never once scored like a new face (`FaceTracker.birth_score`): a track split off by a detection
+        the tracker only kept for a known face (a blurred background where a face was) is no one."""
+        return self.best_score < FaceTracker.birth_score
 
     @property
     def still(self) -> bool:
@@ -159,6 +166,7 @@ class IdentityWatch:
                 look.changes.append(float(np.abs(patches[i] - followed.patch).mean()))
             look.max_shift = max(look.max_shift, float(np.linalg.norm(centre - look.first_centre)) / max(box[3] - box[1], 1.0))
             look.last_t = t
+            look.best_score = max(look.best_score, float(faces.confidence[i]))
             followed.thumb, followed.patch = thumbs[i], patches[i]
             out_ids.append(followed.out_id)
         step = 0.0 if self._last_t is None else t - self._last_t

@@ -64,8 +64,10 @@ SELF_VIEW_VOTE = 1.0
 ALONE_VOTE = 0.5
 """Weight against the rep of a second with one centred face: usually the other side (self-view hidden),
 but active-speaker recordings show the rep alone as well, so half a gallery second."""
-TOGETHER_MAX_S = 2
-"""People on screen together for more seconds than this are different sides (see the prospect rule)."""
+TOGETHER_MAX_S = 0.5
+"""Tracks (or people) on screen together for longer than this (seconds of sampled frames) are different people
+and different sides: one face is present on one frame as one track only, so the same person overlaps itself
+only by a duplicate box (two frames at 4 frames/s at most)."""
 NOTE_MIN_S = 3
 """Seconds of evidence a layout needs before its disagreement with another is noted."""
 
@@ -190,12 +192,15 @@ def _vote(faces: dict[int, np.ndarray], votes: dict[int, _Votes], rep_position: 
 def decide_roles(tracks: list[TrackSummary], rep_position: str = "left", min_detections: int = MIN_DETECTIONS,
                  people: dict[int, int] | None = None,
                  presence: dict[int, tuple[np.ndarray, np.ndarray]] | None = None,
-                 content: frozenset[int] | set[int] = frozenset()) -> RoleDecision:
+                 content: frozenset[int] | set[int] = frozenset(),
+                 together_s: dict[tuple[int, int], float] | None = None) -> RoleDecision:
     """Roles for every track of a real participant (the module docstring's table).
 
     `people` maps track id -> person number (default: one person per seat); `presence` maps track id ->
     ((k,) seconds, (k, 4) mean boxes as fractions of the frame) for the seconds it was seen (default: its
-    mean box from its first to its last second); `content` are track ids of shared content (no role).
+    mean box from its first to its last second); `content` are track ids of shared content (no role);
+    `together_s[(a, b)]` (track ids, a < b) is how long two tracks were on screen on the same frames (default:
+    the seconds both were seen in).
     `min_detections` is lowered only for clips so short the detector ran fewer times than `MIN_DETECTIONS`.
     """
     if rep_position not in REP_POSITIONS:
@@ -219,15 +224,19 @@ def decide_roles(tracks: list[TrackSummary], rep_position: str = "left", min_det
     persons = sorted({people[t.track_id] for t in participants})
     frames = {p: sum(t.n_frames for t in participants if people[t.track_id] == p) for p in persons}
     votes = {p: _Votes() for p in persons}
-    together: dict[tuple[int, int], int] = defaultdict(int)
+    together: dict[tuple[int, int], float] = defaultdict(float)  # people
     for faces in on_screen.values():
         _vote(faces, votes, rep_position)
-        for a in faces:
-            for b in faces:
-                if a < b:
-                    together[a, b] += 1
+        if together_s is None:
+            for a in faces:
+                for b in faces:
+                    if a < b:
+                        together[a, b] += 1
+    for (a, b), seconds in (together_s or {}).items():
+        if a in people and b in people and people[a] != people[b]:
+            together[min(people[a], people[b]), max(people[a], people[b])] += seconds
 
-    def with_(a: int, b: int) -> int:
+    def with_(a: int, b: int) -> float:
         return together[min(a, b), max(a, b)]
 
     best = max(persons, key=lambda p: (votes[p].score, frames[p]))
