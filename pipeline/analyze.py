@@ -1,8 +1,11 @@
 """Analyse one call recording, start to finish, in memory (nothing is stored here).
 
-    probe -> sample frames -> detect (every frame: the whole frame every `detect_every_s`, around
-          each known face otherwise) -> track -> aligned crop + quality + classify (batched)
-          -> per-track seconds -> roles -> per-role timelines -> shifts
+    probe -> sample frames -> detect (every frame: the whole frame every `detect_every_s` and whenever a
+          face vanished (a cut or a layout change moves faces), around each known face otherwise) -> track
+          -> one person per track (`pipeline.people.IdentityWatch`: split at a change of identity)
+          -> aligned crop + quality + classify (batched) -> per-track seconds
+          -> people (tracks grouped by face embedding; still faces of shared content are no one)
+          -> roles per person, second by second through the layouts -> per-role timelines -> shifts
 
 Each crop's quality (`model.quality.face_quality`: size, sharpness, pose, detector score) is
 recorded with its probabilities, and whether it was poor (`pipeline.uncertainty.poor_reasons`), so
@@ -240,6 +243,8 @@ def analyze_video(info: VideoInfo, classifier, detector: FaceDetector, settings:
         for frame, faces in tracked_frames("tracking faces", 0.45, 0.0):
             recorder = recorder or _Recorder(info, frame.image.shape[:2])
             timer.timed("track", recorder.observe, faces)
+            for track_id, box in zip(faces.track_ids, faces.xyxy):  # where each face was, second by second, for roles
+                recorder.seconds.add(int(track_id), frame.t, recorder.fraction(box), None)
             replay.append(faces)
         if recorder is not None:
             people, decision = decide(recorder)

@@ -182,3 +182,16 @@ def test_embeddings_tell_the_two_portraits_apart_and_find_each_again():
     small = np.ascontiguousarray(frames["astronaut"][::2, ::2])  # the same face at half the size
     a_small = embedder.embed(small, make_detector("blazeface").detect(small).largest().xyxy)[0]
     assert np.linalg.norm(a - h) > SAME_PERSON_DISTANCE > np.linalg.norm(a - a_small)
+
+
+def test_with_rep_analysis_off_the_rep_is_never_classified_in_any_tile(calls):
+    """Turns in one tile with rep analysis off: roles are decided in the first pass (from where each face
+    was, second by second), and the second pass classifies no face of the rep, in the gallery or the big tile."""
+    script = SCRIPTS["turns.mp4"]
+    result = analyze_video(probe(calls["turns.mp4"]), UniformClassifier(), make_detector("blazeface"),
+                           AnalysisSettings(fps=FPS, rep_position=script.rep_position, rep_analysis=False))
+    check_every_second(result, script)
+    rep_rows = [r for r in result.track_seconds if result.roles[r.track_id] == "rep"]
+    prospect_rows = [r for r in result.track_seconds if result.roles[r.track_id] == "prospect"]
+    assert len(rep_rows) >= 2 and all(np.isnan(r.probs).all() for r in rep_rows)
+    assert prospect_rows and all(not np.isnan(r.probs).any() for r in prospect_rows)
