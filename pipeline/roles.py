@@ -9,7 +9,7 @@ in that second, and each second votes:
 
 | faces on screen in that second | layout it shows | vote |
 |---|---|---|
-| one, centred (`CENTRED`) | speaker view, self-view hidden; or an active speaker | against that person being the rep (`ALONE_VOTE`, weak: active-speaker views show the rep alone too) |
+| one, centred (`CENTRED`) | speaker view with self-view hidden (the other side), or an active speaker (either side) | none |
 | one, off-centre | a gallery with the other tile empty or unseen | the hint: toward `rep_position` = rep, away = not |
 | two, one `SPEAKER_VIEW_AREA_RATIO` times larger | speaker view with self-view | the small one (self-view) is the rep, the big one not |
 | three or more, one much larger | speaker view with a filmstrip | none |
@@ -61,9 +61,6 @@ HINT_VOTE = 1.0
 """Weight of a second of a gallery (or off-centre lone face) for the face the hint points at."""
 SELF_VIEW_VOTE = 1.0
 """Weight of a second of speaker view with one thumbnail (the recording's own self-view) for that thumbnail."""
-ALONE_VOTE = 0.5
-"""Weight against the rep of a second with one centred face: usually the other side (self-view hidden),
-but active-speaker recordings show the rep alone as well, so half a gallery second."""
 TOGETHER_MAX_S = 0.5
 """Tracks (or people) on screen together for longer than this (seconds of sampled frames) are different people
 and different sides: one face is present on one frame as one track only, so the same person overlaps itself
@@ -155,11 +152,10 @@ class _Votes:
     hint_against: float = 0.0
     self_view_for: float = 0.0
     self_view_against: float = 0.0
-    alone: float = 0.0
 
     @property
     def score(self) -> float:
-        return self.hint_for - self.hint_against + self.self_view_for - self.self_view_against - self.alone
+        return self.hint_for - self.hint_against + self.self_view_for - self.self_view_against
 
 
 def _vote(faces: dict[int, np.ndarray], votes: dict[int, _Votes], rep_position: str) -> None:
@@ -168,8 +164,8 @@ def _vote(faces: dict[int, np.ndarray], votes: dict[int, _Votes], rep_position: 
         (person, box), = faces.items()
         toward = _toward(box, rep_position)
         if abs(toward) < CENTRED:
-            votes[person].alone += ALONE_VOTE
-        elif toward > 0:
+            return
+        if toward > 0:
             votes[person].hint_for += HINT_VOTE
         else:
             votes[person].hint_against += HINT_VOTE

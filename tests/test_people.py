@@ -19,6 +19,8 @@ from db.session import session_scope
 from model.detect import make_detector
 from model.identity import SAME_PERSON_DISTANCE, shared_embedder
 from pipeline.analyze import AnalysisSettings, analyze_video
+from pipeline.people import TrackLook, group_people
+from pipeline.roles import TrackSummary, decide_roles
 from pipeline.store import analyze_call
 from pipeline.video import probe
 from tools.synthetic import CallScript, face_portrait, write_call_video
@@ -195,3 +197,69 @@ def test_with_rep_analysis_off_the_rep_is_never_classified_in_any_tile(calls):
     prospect_rows = [r for r in result.track_seconds if result.roles[r.track_id] == "prospect"]
     assert len(rep_rows) >= 2 and all(np.isnan(r.probs).all() for r in rep_rows)
     assert prospect_rows and all(not np.isnan(r.probs).any() for r in prospect_rows)
+
+
+# ----------------------------------------------------------------------------- the stages alone (no video)
+def look(first_t: float, direction: int | None) -> TrackLook:
+    """A track whose embedding points along axis `direction` (None: never embedded, the face was too small)."""
+    result = TrackLook(first_t=first_t, last_t=first_t + 1)
+    if direction is not None:
+        vector = np.zeros(128, np.float32)
+        vector[direction] = 1.0
+        result.embeddings.append(vector)
+    return result
+
+
+def test_tracks_group_into_people_by_embedding_never_across_tracks_seen_together():
+    looks = {7: look(0, 0), 3: look(1, 1), 5: look(2, 0), 9: look(3, 0), 4: look(4, None)}
+    # 7 and 5 look alike and were never together: one person; 9 looks alike too but sat beside 7 for 10 s.
+    people = group_people(looks, {(7, 9): 10.0, (5, 7): 0.25})
+    assert people == {7: 1, 5: 1, 3: 2, 9: 3, 4: 4}  # numbered by first appearance
+
+
+def box_at(cx: float, cy: float, h: float) -> list[float]:
+    return [cx - h / 2, cy - h / 2, cx + h / 2, cy + h / 2]
+
+
+def presence(*spans):
+    """(first second, last second, box) spans -> ((k,) seconds, (k, 4) boxes)."""
+    seconds = np.concatenate([np.arange(a, b + 1) for a, b, _ in spans])
+    boxes = np.concatenate([np.repeat(np.array([box], float), b - a + 1, axis=0) for a, b, box in spans])
+    return seconds, boxes
+
+
+def summaries(track_presence: dict[int, tuple[np.ndarray, np.ndarray]]) -> list[TrackSummary]:
+    return [TrackSummary(tid, float(s.min()), float(s.max()) + 0.75, 4 * len(s), 4 * len(s), b.mean(axis=0))
+            for tid, (s, b) in track_presence.items()]
+
+
+def test_roles_follow_people_through_gallery_then_turns_in_one_tile():
+    left, right, big = box_at(0.25, 0.45, 0.2), box_at(0.75, 0.45, 0.2), box_at(0.5, 0.45, 0.5)
+    tracks = {0: presence((0, 2, left)), 1: presence((0, 2, right)),  # gallery
+              2: presence((3, 5, big)), 3: presence((6, 8, big)), 4: presence((9, 11, big))}  # one tile, cuts
+    people = {0: 1, 1: 2, 2: 1, 3: 2, 4: 1}
+    decision = decide_roles(summaries(tracks), "left", people=people, presence=tracks)
+    assert decision.roles == {0: "rep", 2: "rep", 4: "rep", 1: "prospect", 3: "prospect"} and decision.note is None
+    swapped = decide_roles(summaries(tracks), "right", people=people, presence=tracks)
+    assert swapped.roles == {0: "prospect", 2: "prospect", 4: "prospect", 1: "rep", 3: "rep"}
+
+
+def test_the_self_view_outvotes_a_rep_position_that_names_the_other_person_and_the_note_says_so():
+    big, thumb = box_at(0.5, 0.45, 0.5), box_at(0.88, 0.85, 0.1)
+    left, right = box_at(0.25, 0.45, 0.2), box_at(0.75, 0.45, 0.2)
+    tracks = {0: presence((0, 9, big)), 1: presence((0, 9, thumb)),  # speaker view with self-view, 10 s
+              2: presence((10, 13, left)), 3: presence((10, 13, right))}  # gallery, the rep on the left
+    people = {0: 1, 1: 2, 2: 2, 3: 1}
+    decision = decide_roles(summaries(tracks), "right", people=people, presence=tracks)
+    assert decision.roles == {1: "rep", 2: "rep", 0: "prospect", 3: "prospect"}
+    assert "rep position (right)" in decision.note and "self-view" in decision.note
+    assert decide_roles(summaries(tracks), "left", people=people, presence=tracks).note is None
+
+
+def test_shared_content_and_people_who_only_alternate_in_one_tile():
+    big, slide = box_at(0.5, 0.45, 0.5), box_at(0.3, 0.45, 0.3)
+    tracks = {0: presence((0, 3, big)), 1: presence((4, 7, big)), 2: presence((0, 7, slide))}
+    decision = decide_roles(summaries(tracks), "left", people={0: 1, 1: 2, 2: 3}, presence=tracks, content={2})
+    # Nothing tells the rep here (no gallery, no self-view): no rep is made up, the note says so, and the two
+    # people (never on screen together) are both the prospect's side; the slide's face is no one.
+    assert decision.roles == {0: "prospect", 1: "prospect"} and "pick the rep" in decision.note
