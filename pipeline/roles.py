@@ -237,22 +237,21 @@ def decide_roles(tracks: list[TrackSummary], rep_position: str = "left", min_det
 
     best = max(persons, key=lambda p: (votes[p].score, frames[p]))
     rep = best if votes[best].score > 0 else None
-    others = sorted((p for p in persons if p != rep), key=lambda p: -frames[p])
+    area = {p: max(t.area for t in participants if people[t.track_id] == p) for p in persons}
+    others = sorted((p for p in persons if p != rep), key=lambda p: (-frames[p], -area[p]))
     named: dict[int, str] = {}
     if rep is not None:
         named[rep] = REP
-    if others:
-        prospect = others[0]
-        named.update({p: PROSPECT for p in others if p == prospect or with_(p, prospect) <= TOGETHER_MAX_S
-                      and all(with_(p, q) <= TOGETHER_MAX_S for q in named if named[q] == PROSPECT)})
+    for p in others:  # the most present first; then whoever took a prospect's place (never on screen with one)
+        if all(with_(p, q) <= TOGETHER_MAX_S for q, role in named.items() if role == PROSPECT):
+            named[p] = PROSPECT
     rest = [p for p in others if p not in named]
     named.update({p: f"participant-{i}" for i, p in enumerate(rest, start=1)})
-    note = _note(votes, persons, rep, on_screen, rep_position)
+    note = _note(votes, persons, rep, rep_position)
     return RoleDecision({t.track_id: named[people[t.track_id]] for t in participants}, note)
 
 
-def _note(votes: dict[int, _Votes], persons: list[int], rep: int | None, on_screen: dict[int, dict[int, np.ndarray]],
-          rep_position: str) -> str | None:
+def _note(votes: dict[int, _Votes], persons: list[int], rep: int | None, rep_position: str) -> str | None:
     """What the review page should say when the video and the rep position disagree, or tell no rep."""
     by_hint = max(persons, key=lambda p: votes[p].hint_for)
     by_self_view = max(persons, key=lambda p: votes[p].self_view_for)
