@@ -36,9 +36,11 @@ from model.identity import MIN_FACE_PX, SAME_PERSON_DISTANCE, FaceEmbedder
 from pipeline.roles import TOGETHER_MAX_S
 from pipeline.track import FaceTracker, TrackedFaces
 
-EMBED_EVERY_S = 10.0
+EMBED_EVERY_S = 30.0
 """Seconds between embeddings of a track whose look does not jump (a missed cut is found this late at most).
-An embedding costs 60-300 ms here (`model.identity`): two faces every 10 s cost <= 0.06 s per call second."""
+Measured (`python /tmp`-style run of `analyze_video`, 60-s 1280×720 gallery call, 4 frames/s, load average
+12 on 2 cores): every 10 s, 12 embeddings took 5.9 s of a 22.9-s analysis (~0.45 s each under that load);
+every 30 s the same call needs 4 (two at the start, one per face at 30 s)."""
 CUT_CHANGE = 25.0
 """Mean absolute difference (0-255) of the box's 8×8 colour thumbnail from the previous frame's that
 triggers an embedding now. Measured at 4 frames/s: the same face drifting 40 px (`motion_px`) 4-13 (median 4);
