@@ -15,9 +15,12 @@ embeddings:
 | the two portraits against each other, same conditions | 50 | 0.63-0.76 |
 | 160 in-the-wild photos of (almost all) different people (`shared/facial_expressions`, measuring only) | 12,720 | 1st percentile 0.59, median 0.80; 0.3% below 0.50 (some are the same celebrity) |
 
+| tracks of one person on generated calls (gallery tile vs active-speaker tile; self-view thumbnail vs gallery tile) | 6 | 0.06-0.20 |
+| tracks of the two people on those calls | 12 | 0.65-0.69 |
+
 `SAME_PERSON_DISTANCE` sits between the two: above every same-person distance seen, below 99% of
-different-person pairs. One embedding costs 60-300 ms on this loaded machine (dlib runs on one core),
-so the analysis embeds sparsely (`pipeline.people`).
+different-person pairs. One embedding cost 140-500 ms on this 2-core machine under load averages of
+8-13 (other jobs), so the analysis embeds sparsely (`pipeline.people.EMBED_EVERY_S`).
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ import numpy as np
 
 EMBEDDING_SIZE = 128
 SAME_PERSON_DISTANCE = 0.55
-"""Embeddings closer than this are one person (see the table above: same <= 0.43, different >= 0.59 for 99%)."""
+"""Embeddings closer than this are one person (the table above: same <= 0.43, different >= 0.59 for 99% of pairs)."""
 MIN_FACE_PX = 30
 """Smallest face box height (analysis-frame pixels) embedded: the same portrait at 36 px was still <= 0.33 from
 itself; below ~30 px dlib's 5 landmarks wander."""
