@@ -18,7 +18,10 @@ Three jobs, in the order the analysis needs them:
    frame even when the person sits still, and people breathe, blink and move. A track whose face
    region changes less than `STILL_CHANGE` grey levels from frame to frame (median) and whose box
    drifts less than `STILL_SHIFT` face heights, for at least `STILL_MIN_S`, is shared content: never
-   a participant, no role, no emotions.
+   a participant, no role, no emotions. (A camera feed frozen for a whole track of 8 s or more would
+   read the same; a freeze inside a longer track does not move its median.) A track split off by a
+   detection that never once scored like a new face (`TrackLook.faint`) is no one either. Where a
+   face sits (inside a large shared area or not) is not used: the pixels decide.
 
 Measured on generated calls (`tools.synthetic`, 1280×720 H.264, analysed at 640 px, 4 frames/s), see
 `STILL_CHANGE`; identity distances are in `model.identity`.
@@ -38,9 +41,9 @@ from pipeline.track import FaceTracker, TrackedFaces
 
 EMBED_EVERY_S = 30.0
 """Seconds between embeddings of a track whose look does not jump (a missed cut is found this late at most).
-Measured (`python /tmp`-style run of `analyze_video`, 60-s 1280×720 gallery call, 4 frames/s, load average
-12 on 2 cores): every 10 s, 12 embeddings took 5.9 s of a 22.9-s analysis (~0.45 s each under that load);
-every 30 s the same call needs 4 (two at the start, one per face at 30 s)."""
+Measured with `analyze_video` on a generated 60-s 1280×720 gallery call (4 frames/s, load average 12 on 2
+cores): embedding every 10 s, 12 embeddings took 5.9 s of a 22.9-s analysis; every 30 s, 4 took 2.6 s of 17.2 s
+(15%). An active-speaker call with a cut every 5 s needs one per cut: 12 a minute, 5.2 s of 14.5 s."""
 CUT_CHANGE = 25.0
 """Mean absolute difference (0-255) of the box's 8×8 colour thumbnail from the previous frame's that
 triggers an embedding now. Measured at 4 frames/s: the same face drifting 40 px (`motion_px`) 4-13 (median 4);
@@ -130,25 +133,22 @@ class IdentityWatch:
         self.looks[out_id] = TrackLook(first_t=t, last_t=t)
         return out_id
 
+    @staticmethod
+    def _due(followed: _Followed | None, t: float, thumb: np.ndarray) -> bool:
+        """Embed this face now: its track is new or not embedded yet, `EMBED_EVERY_S` passed, or its look jumped."""
+        return (followed is None or followed.reference is None or t - followed.last_embed_t >= EMBED_EVERY_S
+                or float(np.abs(thumb - followed.thumb).mean()) >= CUT_CHANGE)
+
     def update(self, frame_bgr: np.ndarray, faces: TrackedFaces) -> TrackedFaces:
+        """Faces of one frame (BGR, analysis size) with tracker ids -> the same faces with output track ids."""
         t = faces.t
         thumbs = [_crop(frame_bgr, box, _THUMB, cv2.INTER_AREA) for box in faces.xyxy]
         gray = cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2GRAY) if len(faces) else None
         patches = [_crop(gray, box, _PATCH, cv2.INTER_NEAREST) for box in faces.xyxy]
-        due = []
-        for i, (tid, box) in enumerate(zip(faces.track_ids.tolist(), faces.xyxy)):
-            followed = self._followed.get(tid)
-            big_enough = box[3] - box[1] >= MIN_FACE_PX
-            if followed is None or (big_enough and (
-                    followed.reference is None or t - followed.last_embed_t >= EMBED_EVERY_S
-                    or float(np.abs(thumbs[i] - followed.thumb).mean()) >= CUT_CHANGE)):
-                due.append(i)
-        embeddings = {}
-        if due:
-            big = [i for i in due if faces.xyxy[i][3] - faces.xyxy[i][1] >= MIN_FACE_PX]
-            if big:
-                embeddings = dict(zip(big, self._embedder.embed(frame_bgr, faces.xyxy[big])))
-                self.n_embedded += len(big)
+        due = [i for i, (tid, box) in enumerate(zip(faces.track_ids.tolist(), faces.xyxy))
+               if box[3] - box[1] >= MIN_FACE_PX and self._due(self._followed.get(tid), t, thumbs[i])]
+        embeddings = dict(zip(due, self._embedder.embed(frame_bgr, faces.xyxy[due]))) if due else {}
+        self.n_embedded += len(due)
         out_ids = []
         for i, (tid, box) in enumerate(zip(faces.track_ids.tolist(), faces.xyxy)):
             followed = self._followed.get(tid)
