@@ -33,9 +33,9 @@ import numpy as np
 from config import Settings
 from model.classifier import BATCH, FLIP_TTA
 from model.detect import FaceDetector, detect_in
+from model.identity import shared_embedder
 from model.preprocess import crop_face
 from model.quality import face_quality
-from model.identity import shared_embedder
 from pipeline.people import IdentityWatch, group_people
 from pipeline.roles import MIN_DETECTIONS, REP, RoleDecision, TrackSummary, decide_roles
 from pipeline.shifts import EmotionShift, detect_shifts
@@ -291,5 +291,5 @@ def analyze_video(info: VideoInfo, classifier, detector: FaceDetector, settings:
                                decode.video_present(info.n_seconds))
     timer.seconds["timeline"] += time.perf_counter() - start
     return CallAnalysis(info, settings, [s for s in summaries if s.track_id in roles], track_seconds, roles,
-                        {tid: people.get(tid, tid) for tid in roles}, decision.note, timelines, shifts,
+                        {tid: people[tid] for tid in roles}, decision.note, timelines, shifts,
                         dict(timer.seconds), decode)
