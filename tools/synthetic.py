@@ -126,6 +126,10 @@ class CallScript:
             raise ValueError(f"size must be positive and even (yuv420p), not {self.size}")
         if self.duration_s <= 0 or self.fps <= 0:
             raise ValueError("duration_s and fps must be positive")
+        if any(role not in ("rep", "prospect") for _, role in self.turns):
+            raise ValueError(f"turns name who talks: rep or prospect, not {self.turns}")
+        if self.slide_face is not None and self.slide_face not in FACE_KEYS:
+            raise ValueError(f"unknown face {self.slide_face!r}; choose one of {FACE_KEYS}")
         for appearance in self.rep + self.prospect + self.extra:
             if appearance.face is not None and appearance.face not in FACE_KEYS:
                 raise ValueError(f"unknown face {appearance.face!r}; choose one of {FACE_KEYS}")
