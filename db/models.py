@@ -66,6 +66,8 @@ class Call(Base):
     # What a done call's recording lacked ("the file ends at 0:12 of 0:20; damaged at 0:08 for 0.1 s"): the
     # readable part was analysed. None: the whole recording was read.
     partial_note: Mapped[Optional[str]] = mapped_column(Text)
+    # what the analysis could not square about roles (the rep position against the video), shown on the review page
+    roles_note: Mapped[Optional[str]] = mapped_column(Text)
     settings: Mapped[dict] = mapped_column(JSON, default=dict)  # analysis settings used
     model_version: Mapped[Optional[str]] = mapped_column(String(100))
     faces_found: Mapped[Optional[int]] = mapped_column(Integer)

@@ -1,8 +1,11 @@
 """Analyse one call recording, start to finish, in memory (nothing is stored here).
 
-    probe -> sample frames -> detect (every frame: the whole frame every `detect_every_s`, around
-          each known face otherwise) -> track -> aligned crop + quality + classify (batched)
-          -> per-track seconds -> roles -> per-role timelines -> shifts
+    probe -> sample frames -> detect (every frame: the whole frame every `detect_every_s` and whenever a
+          face vanished (a cut or a layout change moves faces), around each known face otherwise) -> track
+          -> one person per track (`pipeline.people.IdentityWatch`: split at a change of identity)
+          -> aligned crop + quality + classify (batched) -> per-track seconds
+          -> people (tracks grouped by face embedding; still faces of shared content are no one)
+          -> roles per person, second by second through the layouts -> per-role timelines -> shifts
     audio -> speech activity; + each face's mouth motion (measured on every sampled frame) -> who is talking
 
 Each crop's quality (`model.quality.face_quality`: size, sharpness, pose, detector score) is
@@ -33,10 +36,12 @@ import numpy as np
 from config import Settings
 from model.classifier import BATCH, FLIP_TTA
 from model.detect import FaceDetector, detect_in
+from model.identity import shared_embedder
 from model.mouth import mouth_motion, mouth_patch
 from model.preprocess import crop_face
 from model.quality import face_quality
-from pipeline.roles import MIN_DETECTIONS, REP, TrackSummary, assign_roles
+from pipeline.people import IdentityWatch, group_people
+from pipeline.roles import MIN_DETECTIONS, REP, RoleDecision, TrackSummary, decide_roles
 from pipeline.shifts import EmotionShift, detect_shifts
 from pipeline.speech import TalkTimeline, detect_speech, no_audio, who_speaks
 from pipeline.timeline import EmotionTimeline, TrackSecondRows, TrackSeconds, build_timelines
@@ -73,6 +78,10 @@ class CallAnalysis:
     tracks: list[TrackSummary]
     track_seconds: list[TrackSecondRows]
     roles: dict[int, str]
+    people: dict[int, int]
+    """Track id -> person number (`pipeline.people`): the tracks of one person share it, and its role."""
+    roles_note: str | None
+    """What the review page should say about the roles (`pipeline.roles.RoleDecision.note`), or None."""
     timelines: dict[str, EmotionTimeline]
     shifts: list[EmotionShift]
     timings: dict[str, float] = field(default_factory=dict)
@@ -214,12 +223,14 @@ def analyze_video(info: VideoInfo, classifier, detector: FaceDetector, settings:
     two_pass = not settings.rep_analysis
     decode = DecodeReport()
     detector_runs = 0
+    identity = IdentityWatch(shared_embedder())  # one person per track; each track's look (pass 1 only)
 
     def tracked_frames(label: str, share: float, offset: float,
                        replay: list[TrackedFaces] | None = None) -> Iterator[tuple[SampledFrame, TrackedFaces]]:
         """Sampled frames with their tracked faces: detected and tracked now, or replayed from pass 1."""
         nonlocal decode, detector_runs
         tracker = FaceTracker()
+        shown = 0  # faces present on the previous frame
         detect_every = max(1, round(settings.fps * settings.detect_every_s))
         decode = DecodeReport()  # the last reading's (both passes read the same file)
         for frame in _prefetch(sample_frames(info, settings.fps, settings.analysis_width, decode), timer):
@@ -230,23 +241,40 @@ def analyze_video(info: VideoInfo, classifier, detector: FaceDetector, settings:
                     found = timer.timed("detect whole frame", detector.detect, frame.image)
                 else:
                     found = timer.timed("detect around faces", detect_in, detector, frame.image, tracker.search_windows())
+                    if len(found) < shown:  # a face vanished: a layout change or a cut moves faces, so look everywhere
+                        found = timer.timed("detect whole frame", detector.detect, frame.image)
                 detector_runs += 1  # every sampled frame is searched: whole, or around each known face
                 faces = timer.timed("track", tracker.update, frame.t, found)
+                faces = timer.timed("identity", identity.update, frame.image, faces)
+                shown = len(faces)
             if frame.index % 20 == 0:
                 report(label, offset + share * min(1.0, frame.t / max(info.duration_s, 1e-6)))
             yield frame, faces
 
+    def decide(recorder: _Recorder) -> tuple[dict[int, int], RoleDecision]:
+        """People by appearance, then their roles from the seconds they were on screen."""
+        people = group_people(identity.looks, identity.together_s)
+        content = {tid for tid, look in identity.looks.items() if look.still or look.faint}
+        presence = {rows.track_id: (rows.seconds, rows.boxes) for rows in recorder.seconds.rows()}
+        return people, decide_roles(recorder.summaries(), settings.rep_position, min(MIN_DETECTIONS, detector_runs),
+                                    people, presence, content, identity.together_s)
+
     recorder = None
     roles: dict[int, str] = {}
+    people: dict[int, int] = {}
+    decision = RoleDecision({})
     replay: list[TrackedFaces] | None = None
     if two_pass:  # pass 1: faces and roles only; boxes are kept (a few numbers per frame) for pass 2
         replay = []
         for frame, faces in tracked_frames("tracking faces", 0.45, 0.0):
             recorder = recorder or _Recorder(info, frame.image.shape[:2])
             timer.timed("track", recorder.observe, faces)
+            for track_id, box in zip(faces.track_ids, faces.xyxy):  # where each face was, second by second, for roles
+                recorder.seconds.add(int(track_id), frame.t, recorder.fraction(box), None)
             replay.append(faces)
         if recorder is not None:
-            roles = assign_roles(recorder.summaries(), settings.rep_position, min(MIN_DETECTIONS, detector_runs))
+            people, decision = decide(recorder)
+            roles = decision.roles
 
     skip = {tid for tid, role in roles.items() if role == REP}
     classify_recorder = None
@@ -282,8 +310,9 @@ def analyze_video(info: VideoInfo, classifier, detector: FaceDetector, settings:
 
     report("finding shifts", 0.92)
     summaries = classify_recorder.summaries() if classify_recorder else []
-    if not two_pass:
-        roles = assign_roles(summaries, settings.rep_position, min(MIN_DETECTIONS, detector_runs))
+    if not two_pass and classify_recorder is not None:
+        people, decision = decide(classify_recorder)
+        roles = decision.roles
     track_seconds = [rows for rows in (classify_recorder.seconds.rows() if classify_recorder else []) if rows.track_id in roles]
     start = time.perf_counter()
     timelines, shifts = derive(track_seconds, roles, info.n_seconds, settings.min_shift_seconds,
@@ -291,7 +320,8 @@ def analyze_video(info: VideoInfo, classifier, detector: FaceDetector, settings:
     timer.seconds["timeline"] += time.perf_counter() - start
     talk = timer.timed("speech", _talk, info, track_seconds, roles)
     return CallAnalysis(info, settings, [s for s in summaries if s.track_id in roles], track_seconds, roles,
-                        timelines, shifts, dict(timer.seconds), decode, talk)
+                        {tid: people[tid] for tid in roles}, decision.note, timelines, shifts,
+                        dict(timer.seconds), decode, talk)
 
 
 def _talk(info: VideoInfo, track_seconds: list[TrackSecondRows], roles: dict[int, str]) -> TalkTimeline:

@@ -1,22 +1,38 @@
-"""Roles: which track is the rep, which the prospect, who else is on the call.
+"""Roles: which person is the rep, which the prospect, who else is on the call; roles belong to people.
 
-Tracks are first grouped into *seats* (screen positions: a face that leaves and
-comes back gets a new track but keeps its seat), then seats get roles:
+A person is one or more tracks (`pipeline.people` groups them by appearance; without appearance, the
+tracks of one screen position, a *seat*, are one person). Faces of shared content (a headshot on a
+slide, `pipeline.people.TrackLook.still`) and tiny or short-lived tracks (false detections) are no one.
 
-* one seat                      -> the prospect (speaker view with self-view hidden);
-* one seat much larger than all
-  others (speaker view)         -> large = prospect, the most present small one = rep;
-* tiles of similar size
-  (gallery, side by side or
-  stacked)                      -> the tile furthest toward `rep_position` = rep,
-                                   the most present other tile = prospect;
-* any further seats             -> participant-1, participant-2, ... (never dropped).
+Layouts change through a call, so the evidence is gathered second by second, from the faces on screen
+in that second, and each second votes:
 
-Tiny or short-lived tracks (false detections) get no role at all.
+| faces on screen in that second | layout it shows | vote |
+|---|---|---|
+| one, centred (`CENTRED`) | speaker view with self-view hidden (the other side), or an active speaker (either side) | none |
+| one, off-centre | a gallery with the other tile empty or unseen | the hint: toward `rep_position` = rep, away = not |
+| two, one `SPEAKER_VIEW_AREA_RATIO` times larger | speaker view with self-view | the small one (self-view) is the rep, the big one not |
+| three or more, one much larger | speaker view with a filmstrip | none |
+| similar sizes (gallery, stacked, camera thumbnails beside a shared screen) | gallery | the hint: the face furthest toward `rep_position` (if `MIN_SEPARATION` ahead) = rep, the others not |
+
+`rep_position` is a hint for the layouts it names (galleries: side by side, stacked, thumbnail strips; its
+own axis counts fully and the other half, so "left" reads as "top" in a stacked layout), never a rule for
+the others. Each person's score is (rep votes - votes against); then:
+
+* the rep = the person with the highest positive score (none positive: no rep; the note says so);
+* the prospect = the most present other person; other people never on screen with the prospect for more
+  than `TOGETHER_MAX_S` (someone who took the prospect's place) are the prospect too;
+* everyone else -> participant-1, participant-2, ... (never dropped).
+
+When two layouts point at different reps for at least `NOTE_MIN_S` seconds each (the rep position names
+one person in gallery parts, the self-view shows another), the layout with more seconds wins and
+`RoleDecision.note` says so, for the review page; also when no rep could be told, or when the only
+person seen sits away from `rep_position`.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,7 +49,24 @@ MIN_FACE_HEIGHT = 0.05
 SEAT_IOU = 0.3
 """Mean boxes overlapping this much (and not on screen at once) are the same seat."""
 SPEAKER_VIEW_AREA_RATIO = 3.0
-"""A seat this many times larger than every other one means speaker view."""
+"""A face this many times larger than every other one on screen means speaker view (synthetic and Zoom/Meet
+speaker views: 6-15x; gallery tiles of one call differ by < 1.5x)."""
+CENTRED = 0.12
+"""A lone face whose centre is within this (fraction of the frame) of the frame's centre is centred: a
+two-tile gallery puts faces 0.25 from it, a speaker view within 0.05."""
+MIN_SEPARATION = 0.1
+"""The face furthest toward `rep_position` must be this much further (fraction of the frame) than the next
+for the hint to pick it: faces level with each other (a stacked layout for "left") are read on the other axis."""
+HINT_VOTE = 1.0
+"""Weight of a second of a gallery (or off-centre lone face) for the face the hint points at."""
+SELF_VIEW_VOTE = 1.0
+"""Weight of a second of speaker view with one thumbnail (the recording's own self-view) for that thumbnail."""
+TOGETHER_MAX_S = 0.5
+"""Tracks (or people) on screen together for longer than this (seconds of sampled frames) are different people
+and different sides: one face is present on one frame as one track only, so the same person overlaps itself
+only by a duplicate box (two frames at 4 frames/s at most)."""
+NOTE_MIN_S = 3
+"""Seconds of evidence a layout needs before its disagreement with another is noted."""
 
 
 @dataclass(frozen=True)
@@ -94,34 +127,148 @@ def group_seats(tracks: list[TrackSummary]) -> list[Seat]:
     return seats
 
 
-def _toward(seat: Seat, rep_position: str) -> float:
-    """Larger = further toward `rep_position` on screen."""
-    cx, cy = (seat.box[0] + seat.box[2]) / 2, (seat.box[1] + seat.box[3]) / 2
-    return {"left": -cx, "right": cx, "top": -cy, "bottom": cy}[rep_position]
+def _toward(box: np.ndarray, rep_position: str) -> float:
+    """How far a box's centre sits toward `rep_position` from the frame's centre (fraction of the frame):
+    the hint's own axis fully, the other axis half (left reads as top, right as bottom)."""
+    dx, dy = (box[0] + box[2]) / 2 - 0.5, (box[1] + box[3]) / 2 - 0.5
+    return {"left": -dx - dy / 2, "right": dx + dy / 2, "top": -dy - dx / 2, "bottom": dy + dx / 2}[rep_position]
+
+
+def _area(box: np.ndarray) -> float:
+    return float((box[2] - box[0]) * (box[3] - box[1]))
+
+
+@dataclass(frozen=True)
+class RoleDecision:
+    """Roles per track (every track of a person has its person's role) and what the review page should say."""
+
+    roles: dict[int, str]
+    note: str | None = None
+
+
+@dataclass
+class _Votes:
+    hint_for: float = 0.0
+    hint_against: float = 0.0
+    self_view_for: float = 0.0
+    self_view_against: float = 0.0
+
+    @property
+    def score(self) -> float:
+        return self.hint_for - self.hint_against + self.self_view_for - self.self_view_against
+
+
+def _vote(faces: dict[int, np.ndarray], votes: dict[int, _Votes], rep_position: str) -> None:
+    """One second's votes (the decision table above); `faces` is person -> box (fractions of the frame)."""
+    if len(faces) == 1:
+        (person, box), = faces.items()
+        toward = _toward(box, rep_position)
+        if abs(toward) < CENTRED:
+            return
+        if toward > 0:
+            votes[person].hint_for += HINT_VOTE
+        else:
+            votes[person].hint_against += HINT_VOTE
+        return
+    largest = max(faces, key=lambda p: _area(faces[p]))
+    others = [p for p in faces if p != largest]
+    if all(_area(faces[largest]) >= SPEAKER_VIEW_AREA_RATIO * _area(faces[p]) for p in others):
+        if len(others) == 1:
+            votes[others[0]].self_view_for += SELF_VIEW_VOTE
+            votes[largest].self_view_against += SELF_VIEW_VOTE
+        return
+    principal = sorted((p for p in faces if _area(faces[p]) * SPEAKER_VIEW_AREA_RATIO >= _area(faces[largest])),
+                       key=lambda p: -_toward(faces[p], rep_position))
+    if _toward(faces[principal[0]], rep_position) - _toward(faces[principal[1]], rep_position) >= MIN_SEPARATION:
+        votes[principal[0]].hint_for += HINT_VOTE
+        for p in principal[1:]:
+            votes[p].hint_against += HINT_VOTE
+
+
+def decide_roles(tracks: list[TrackSummary], rep_position: str = "left", min_detections: int = MIN_DETECTIONS,
+                 people: dict[int, int] | None = None,
+                 presence: dict[int, tuple[np.ndarray, np.ndarray]] | None = None,
+                 content: frozenset[int] | set[int] = frozenset(),
+                 together_s: dict[tuple[int, int], float] | None = None) -> RoleDecision:
+    """Roles for every track of a real participant (the module docstring's table).
+
+    `people` maps track id -> person number (default: one person per seat); `presence` maps track id ->
+    ((k,) seconds, (k, 4) mean boxes as fractions of the frame) for the seconds it was seen (default: its
+    mean box from its first to its last second); `content` are track ids of shared content (no role);
+    `together_s[(a, b)]` (track ids, a < b) is how long two tracks were on screen on the same frames (default:
+    the seconds both were seen in).
+    `min_detections` is lowered only for clips so short the detector ran fewer times than `MIN_DETECTIONS`.
+    """
+    if rep_position not in REP_POSITIONS:
+        raise ValueError(f"rep position must be one of {', '.join(REP_POSITIONS)}, not {rep_position!r}")
+    participants = [t for t in tracks if is_participant(t, min_detections) and t.track_id not in content]
+    if not participants:
+        return RoleDecision({})
+    if people is None:
+        people = {t.track_id: n for n, seat in enumerate(group_seats(participants), start=1) for t in seat.tracks}
+    if presence is None:
+        presence = {t.track_id: (np.arange(int(t.first_t), int(t.last_t) + 1),
+                                 np.repeat(t.mean_box[None], int(t.last_t) - int(t.first_t) + 1, axis=0))
+                    for t in participants}
+    on_screen: dict[int, dict[int, np.ndarray]] = defaultdict(dict)  # second -> person -> box
+    for t in participants:
+        seconds, boxes = presence.get(t.track_id, (np.zeros(0, np.int64), np.zeros((0, 4))))
+        for second, box in zip(seconds.tolist(), boxes):
+            known = on_screen[second].get(people[t.track_id])
+            if known is None or _area(box) > _area(known):
+                on_screen[second][people[t.track_id]] = np.asarray(box, np.float64)
+    persons = sorted({people[t.track_id] for t in participants})
+    frames = {p: sum(t.n_frames for t in participants if people[t.track_id] == p) for p in persons}
+    votes = {p: _Votes() for p in persons}
+    together: dict[tuple[int, int], float] = defaultdict(float)  # people
+    for faces in on_screen.values():
+        _vote(faces, votes, rep_position)
+        if together_s is None:
+            for a in faces:
+                for b in faces:
+                    if a < b:
+                        together[a, b] += 1
+    for (a, b), seconds in (together_s or {}).items():
+        if a in people and b in people and people[a] != people[b]:
+            together[min(people[a], people[b]), max(people[a], people[b])] += seconds
+
+    def with_(a: int, b: int) -> float:
+        return together[min(a, b), max(a, b)]
+
+    best = max(persons, key=lambda p: (votes[p].score, frames[p]))
+    rep = best if votes[best].score > 0 else None
+    area = {p: max(t.area for t in participants if people[t.track_id] == p) for p in persons}
+    others = sorted((p for p in persons if p != rep), key=lambda p: (-frames[p], -area[p]))
+    named: dict[int, str] = {}
+    if rep is not None:
+        named[rep] = REP
+    for p in others:  # the most present first; then whoever took a prospect's place (never on screen with one)
+        if all(with_(p, q) <= TOGETHER_MAX_S for q, role in named.items() if role == PROSPECT):
+            named[p] = PROSPECT
+    rest = [p for p in others if p not in named]
+    named.update({p: f"participant-{i}" for i, p in enumerate(rest, start=1)})
+    note = _note(votes, persons, rep, rep_position)
+    return RoleDecision({t.track_id: named[people[t.track_id]] for t in participants}, note)
+
+
+def _note(votes: dict[int, _Votes], persons: list[int], rep: int | None, rep_position: str) -> str | None:
+    """What the review page should say when the video and the rep position disagree, or tell no rep."""
+    by_hint = max(persons, key=lambda p: votes[p].hint_for)
+    by_self_view = max(persons, key=lambda p: votes[p].self_view_for)
+    if (votes[by_hint].hint_for >= NOTE_MIN_S and votes[by_self_view].self_view_for >= NOTE_MIN_S
+            and by_hint != by_self_view):
+        return (f"The rep position ({rep_position}) points to person {by_hint} in the gallery parts of the call "
+                f"({votes[by_hint].hint_for:.0f} s), but the self-view in speaker view shows person {by_self_view} "
+                f"({votes[by_self_view].self_view_for:.0f} s); person {rep} was taken as the rep. Check the roles.")
+    if rep is None and len(persons) > 1:
+        return ("The video does not show which person is the rep (no gallery or self-view to go by); "
+                "pick the rep on the review page.")
+    if rep is None and persons and votes[persons[0]].hint_against >= NOTE_MIN_S:
+        return (f"Only one person was seen, away from the rep position ({rep_position}); they were taken as the "
+                "prospect. If they are the rep, fix the roles.")
+    return None
 
 
 def assign_roles(tracks: list[TrackSummary], rep_position: str = "left", min_detections: int = MIN_DETECTIONS) -> dict[int, str]:
-    """Map track id -> role for every track that is a real participant.
-
-    `min_detections` is lowered only for clips so short the detector ran fewer times than `MIN_DETECTIONS`."""
-    if rep_position not in REP_POSITIONS:
-        raise ValueError(f"rep position must be one of {', '.join(REP_POSITIONS)}, not {rep_position!r}")
-    seats = group_seats([t for t in tracks if is_participant(t, min_detections)])
-    if not seats:
-        return {}
-    by_presence = sorted(seats, key=lambda s: (-s.frames, -s.area))
-    largest = max(seats, key=lambda s: s.area)
-    others = [s for s in seats if s is not largest]
-    if not others:
-        named = {PROSPECT: largest}
-    elif all(largest.area >= SPEAKER_VIEW_AREA_RATIO * s.area for s in others):
-        rep = max(others, key=lambda s: (s.frames, -s.area))
-        named = {PROSPECT: largest, REP: rep}
-    else:
-        principal = [s for s in seats if s.area * SPEAKER_VIEW_AREA_RATIO >= largest.area]
-        rep = max(principal, key=lambda s: _toward(s, rep_position))
-        prospect = next(s for s in by_presence if s is not rep)
-        named = {REP: rep, PROSPECT: prospect}
-    rest = [s for s in by_presence if all(s is not v for v in named.values())]
-    named.update({f"participant-{i}": seat for i, seat in enumerate(rest, start=1)})
-    return {track.track_id: role for role, seat in named.items() for track in seat.tracks}
+    """Map track id -> role for every track that is a real participant, one person per seat (`decide_roles`)."""
+    return decide_roles(tracks, rep_position, min_detections).roles

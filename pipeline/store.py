@@ -99,7 +99,7 @@ def analyze_call(call_id: int, classifier, progress: Progress | None = None, set
                         status=CallStatus.DONE, duration_s=info.duration_s, fps=info.fps, width=info.width,
                         height=info.height, model_version=getattr(classifier, "version", None),
                         faces_found=result.faces_found, analyzed_at=utcnow(), heartbeat_at=None,
-                        partial_note=partial_note(result.decode, info.duration_s),
+                        partial_note=partial_note(result.decode, info.duration_s), roles_note=result.roles_note,
                         error=None if result.faces_found else "no faces found in the recording")).rowcount:
                     raise AttemptLost(f"call {call_id} was deleted or taken by another analysis")
                 _clear_results(session, call_id)
@@ -184,7 +184,7 @@ def _write_tracks(session: Session, call_id: int, result: CallAnalysis, thumbnai
     summaries = {s.track_id: s for s in result.tracks}
     for rows in result.track_seconds:
         summary = summaries[rows.track_id]
-        track = Track(call_id=call_id, track_no=rows.track_id, person_no=rows.track_id, role=result.roles[rows.track_id], first_s=summary.first_t,
+        track = Track(call_id=call_id, track_no=rows.track_id, person_no=result.people[rows.track_id], role=result.roles[rows.track_id], first_s=summary.first_t,
                       last_s=summary.last_t, n_frames=summary.n_frames, mean_box=[round(float(v), 4) for v in summary.mean_box],
                       thumbnail_path=thumbnails.get(rows.track_id))
         session.add(track)

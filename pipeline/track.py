@@ -8,8 +8,9 @@ seconds, to find new faces) or searches a window around every watched track
 detection matched it there, so a face that leaves is absent on the next sampled frame and
 never carried. A track's last place is searched for `watch_s` after it was last seen, so a
 face that comes back there continues its track on the first frame it is back; after that,
-a face found again starts a new track (roles are given per screen position, so it gets the
-same role).
+a face found again starts a new track (`pipeline.people` groups it with the earlier ones by
+appearance, so it gets the same role). The tracker follows places, not people: a cut to another
+face in the same place is split off by `pipeline.people.IdentityWatch`.
 """
 
 from __future__ import annotations

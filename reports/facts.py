@@ -52,6 +52,7 @@ class CallFacts:
     partial_note: str | None = None  # what the recording lacked (cut off, damaged); None: read whole
     media_purged_at: dt.datetime | None = None  # retention removed the recording, stills and face pictures
     analysis: dict | None = None  # the analysis settings of its latest analysis (`pipeline.analyze.AnalysisSettings`)
+    roles_note: str | None = None  # the analysis's doubt about the roles (`pipeline.roles.RoleDecision.note`)
 
     @property
     def media_purged(self) -> bool:
@@ -132,7 +133,8 @@ def load_facts(call_id: int) -> CallFacts:
                          call.original_filename, call.created_at, call.analyzed_at, call.model_version,
                          (call.settings or {}).get("rep_analysis", True) is not False, call.consent_confirmed_by,
                          call.consent_confirmed_at, call.consent_note, call.partial_note,
-                         media_purged_at=call.media_purged_at, analysis=dict(call.settings or {}))
+                         media_purged_at=call.media_purged_at, analysis=dict(call.settings or {}),
+                         roles_note=call.roles_note)
 
 
 def load_timeline(call_id: int) -> CallTimeline:

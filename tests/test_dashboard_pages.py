@@ -364,3 +364,14 @@ def test_call_details_can_be_corrected_after_upload(seeded):
             "Initech discovery call", "Initech Ltd", dt.date(2026, 10, 5), "Marcus Chen")
         edit = session.scalar(select(AuditEvent).where(AuditEvent.action == "call_edit"))
     assert edit.username == "ada" and "Initech discovery call" in edit.detail["title"]
+
+
+def test_review_page_says_when_the_video_and_the_rep_position_disagree(seeded):
+    call_id = seeded["main"].call_id
+    note = "The rep position (right) points to person 1 in the gallery parts of the call (4 s), but the self-view shows person 2"
+    with session_scope() as session:
+        session.get(Call, call_id).roles_note = note
+    at = page("review", call_id=call_id)
+    assert not at.exception
+    assert any(note in i.value for i in at.info)
+    assert not any("Roles:" in i.value for i in page("review", call_id=seeded["bare"].call_id).info)

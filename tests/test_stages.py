@@ -7,7 +7,7 @@ import pytest
 
 from config import EMOTIONS
 from model.detect import Detections
-from pipeline.roles import TrackSummary, assign_roles
+from pipeline.roles import TrackSummary, assign_roles, decide_roles
 from pipeline.shifts import detect_shifts, direction, strongest_moments
 from pipeline.timeline import EmotionTimeline, TrackSeconds, build_timelines, smooth
 from pipeline.track import FaceTracker, iou_matrix
@@ -162,7 +162,12 @@ def test_speaker_view_large_face_is_the_prospect_and_the_thumbnail_the_rep():
 
 
 def test_single_face_is_the_prospect_and_extra_faces_become_participants():
-    assert assign_roles([summary(0, LEFT_TILE)]) == {0: "prospect"}
+    assert assign_roles([summary(0, [0.4, 0.2, 0.6, 0.8])]) == {0: "prospect"}  # centred: speaker view
+    # Issue 21: a lone face in the rep position's tile is the rep (the prospect's face was not found), one in
+    # the other tile the prospect, with a note that the rep was never seen where the manager said.
+    assert assign_roles([summary(0, LEFT_TILE)], "left") == {0: "rep"}
+    alone_right = decide_roles([summary(0, RIGHT_TILE)], "left")
+    assert alone_right.roles == {0: "prospect"} and "away from the rep position" in alone_right.note
     middle = [0.42, 0.3, 0.58, 0.7]
     roles = assign_roles([summary(0, LEFT_TILE), summary(1, middle, n_frames=50), summary(2, RIGHT_TILE, n_frames=30)], "left")
     assert roles == {0: "rep", 1: "prospect", 2: "participant-1"}

@@ -33,7 +33,7 @@ import cv2
 import numpy as np
 
 FACE_KEYS = ("astronaut", "hopper")
-LAYOUTS = ("gallery", "stacked", "speaker", "single", "three")
+LAYOUTS = ("gallery", "stacked", "speaker", "single", "three", "active", "share")
 
 # Head-and-shoulders crops (x0, y0, x1, y1) of the source photos, checked by eye:
 # the face is ~35% of the crop height, so it stays large in small tiles.
@@ -60,6 +60,10 @@ _MOUTH_INSIDE = (22, 14, 40)  # BGR of the inside of an open mouth
 SPEECH_RATE = 16_000  # Hz: sample rate of a talking call's audio track (what pipeline.speech analyses)
 _VOICES = {"rep": "en-US", "prospect": "en+f3", "extra": "en-GB-x-rp"}  # eSpeak NG voices, one per seat
 _ENVELOPE_HZ = 100  # loudness values per second that drive the mouth
+_SLIDE_WHITE = (250, 250, 250)  # BGR of a shared slide's page
+_SLIDE_INK = (90, 60, 40)  # BGR of its title and text lines
+_SLIDE_HEADSHOT = 0.45  # the slide's headshot height / slide height ("meet our team" slides)
+_STRIP = 0.3  # width of the camera-thumbnail strip beside a shared screen / frame width
 
 
 @lru_cache(maxsize=None)
@@ -118,8 +122,14 @@ class CallScript:
     fps: float = 30.0
     size: tuple[int, int] = (1280, 720)  # width, height
     # "gallery" (two tiles side by side), "stacked" (top/bottom), "speaker" (prospect full
-    # frame, rep self-view thumbnail bottom-right), "single" (prospect only), "three" (a row of 3)
+    # frame, rep self-view thumbnail bottom-right), "single" (prospect only), "three" (a row of 3),
+    # "active" (one full-frame tile showing whoever `turns` says talks: active speaker view),
+    # "share" (a shared slide with a still headshot `slide_face` on it, and a strip of camera
+    # thumbnails beside it, rep first when rep_position is left/top)
     layout: str = "gallery"
+    layout_changes: tuple[tuple[float, str], ...] = ()  # (t_start, layout): the layout from then on
+    turns: tuple[tuple[float, str], ...] = ((0.0, "prospect"),)  # (t_start, "rep"/"prospect"): who talks
+    slide_face: str | None = "astronaut"  # the headshot on the shared slide ("share" layout)
     rep: tuple[Appearance, ...] = (Appearance(0, "hopper"),)
     prospect: tuple[Appearance, ...] = (Appearance(0, "astronaut"),)
     extra: tuple[Appearance, ...] = (Appearance(0, "astronaut"),)  # third participant, layout "three" only
@@ -129,8 +139,9 @@ class CallScript:
     speech: tuple[Utterance, ...] = ()  # what is said when: a voice track plus mouths that move (see module doc)
 
     def __post_init__(self) -> None:
-        if self.layout not in LAYOUTS:
-            raise ValueError(f"unknown layout {self.layout!r}; choose one of {LAYOUTS}")
+        for layout in (self.layout, *(name for _, name in self.layout_changes)):
+            if layout not in LAYOUTS:
+                raise ValueError(f"unknown layout {layout!r}; choose one of {LAYOUTS}")
         if self.rep_position not in ("left", "right", "top", "bottom"):
             raise ValueError(f"rep_position must be left/right/top/bottom, not {self.rep_position!r}")
         width, height = self.size
@@ -138,6 +149,10 @@ class CallScript:
             raise ValueError(f"size must be positive and even (yuv420p), not {self.size}")
         if self.duration_s <= 0 or self.fps <= 0:
             raise ValueError("duration_s and fps must be positive")
+        if any(role not in ("rep", "prospect") for _, role in self.turns):
+            raise ValueError(f"turns name who talks: rep or prospect, not {self.turns}")
+        if self.slide_face is not None and self.slide_face not in FACE_KEYS:
+            raise ValueError(f"unknown face {self.slide_face!r}; choose one of {FACE_KEYS}")
         for appearance in self.rep + self.prospect + self.extra:
             if appearance.face is not None and appearance.face not in FACE_KEYS:
                 raise ValueError(f"unknown face {appearance.face!r}; choose one of {FACE_KEYS}")
@@ -146,9 +161,19 @@ class CallScript:
                 raise ValueError(f"unknown speaker {utterance.who!r}; choose one of {sorted(_VOICES)}")
 
 
+    def layout_at(self, t: float) -> str:
+        """The layout on screen at time t (seconds)."""
+        started = [change for change in (*self.layout_changes, (0.0, self.layout)) if change[0] <= t]
+        return max(started, key=lambda change: change[0])[1] if started else self.layout
+
+    def speaking(self, t: float) -> str:
+        """Who talks at time t ("rep" or "prospect"): the one an active-speaker tile shows."""
+        return max((turn for turn in self.turns if turn[0] <= t), key=lambda turn: turn[0], default=(0.0, "prospect"))[1]
+
+
 @dataclass(frozen=True)
 class _Tile:
-    role: str  # "rep", "prospect" or "extra": the CallScript field that says who is shown
+    role: str  # "rep", "prospect", "extra" (the CallScript field that says who is shown) or "active" (who talks)
     x: int
     y: int
     w: int
@@ -172,24 +197,34 @@ def _strip(n: int, aspect: float, size: tuple[int, int], vertical: bool) -> list
     return [tuple(round(v) for v in box) for box in boxes]
 
 
-def _layout(script: CallScript) -> list[_Tile]:
-    """Tile rectangles and who appears in each, in output pixels."""
+def _layout(script: CallScript, layout: str | None = None) -> list[_Tile]:
+    """Tile rectangles and who appears in each, in output pixels (camera tiles only: a shared slide is
+    drawn into the backdrop, see `_slide`), for `layout` (default: the script's first)."""
     width, height = script.size
+    layout = layout or script.layout
     rep_first = script.rep_position in ("left", "top")
-    if script.layout in ("single", "speaker"):
+    if layout == "active":
+        return [_Tile("active", *_strip(1, width / height, script.size, False)[0])]
+    if layout == "share":
+        strip_w = round(_STRIP * width)
+        gap = max(4, round(0.015 * min(script.size)))
+        w, h = strip_w - 2 * gap, (strip_w - 2 * gap) * 3 // 4
+        roles = ["rep", "prospect"] if rep_first else ["prospect", "rep"]
+        return [_Tile(role, width - strip_w + gap, gap + i * (h + gap), w, h) for i, role in enumerate(roles)]
+    if layout in ("single", "speaker"):
         tiles = [_Tile("prospect", *_strip(1, width / height, script.size, False)[0])]
-        if script.layout == "speaker":
+        if layout == "speaker":
             w = width // 5
             h = w * 9 // 16
             margin = max(8, round(0.03 * min(script.size)))
             tiles.append(_Tile("rep", width - w - margin, height - h - margin, w, h, _THUMB_ZOOM))
         return tiles
-    if script.layout == "three":
+    if layout == "three":
         roles = ["rep", "prospect", "extra"] if rep_first else ["prospect", "extra", "rep"]
         boxes = _strip(3, 4 / 3, script.size, False)
     else:
         roles = ["rep", "prospect"] if rep_first else ["prospect", "rep"]
-        boxes = _strip(2, 16 / 9, script.size, script.layout == "stacked")
+        boxes = _strip(2, 16 / 9, script.size, layout == "stacked")
     return [_Tile(role, *box) for role, box in zip(roles, boxes)]
 
 
@@ -316,31 +351,58 @@ def _open_mouth(portrait: np.ndarray, face: str, openness: float) -> np.ndarray:
     return out
 
 
+def _slide(canvas: np.ndarray, script: CallScript) -> None:
+    """A shared slide left of the thumbnail strip: white page, a title, text lines, and a still headshot
+    (`script.slide_face`): shared content, drawn without camera noise and never moving."""
+    height, width = canvas.shape[:2]
+    gap = max(4, round(0.015 * min(script.size)))
+    x0, x1 = gap, width - round(_STRIP * width) - gap
+    page_h = min(height - 2 * gap, (x1 - x0) * 9 // 16)
+    y0 = (height - page_h) // 2
+    canvas[y0 : y0 + page_h, x0:x1] = _SLIDE_WHITE
+    ink = max(2, page_h // 40)
+    cv2.rectangle(canvas, (x0 + page_h // 12, y0 + page_h // 10), (x0 + (x1 - x0) // 2, y0 + page_h // 10 + 2 * ink), _SLIDE_INK, -1)
+    for k in range(4):
+        y = y0 + page_h * (4 + k) // 10
+        cv2.rectangle(canvas, (x0 + page_h // 12, y), (x0 + (x1 - x0) // 2, y + ink), _SLIDE_INK, -1)
+    if script.slide_face is not None:
+        src = face_portrait(script.slide_face)
+        h = round(_SLIDE_HEADSHOT * page_h)
+        headshot = cv2.resize(src, (round(src.shape[1] * h / src.shape[0]), h), interpolation=cv2.INTER_AREA)
+        x, y = x1 - headshot.shape[1] - page_h // 10, y0 + (page_h - h) // 2
+        canvas[y : y + h, x : x + headshot.shape[1]] = headshot
+
+
 class _Renderer:
     """Draws the frames of one script as I420 (yuv420p) arrays, reusing everything it can."""
 
     def __init__(self, script: CallScript, voices: _Voices | None = None):
         self.script = script
         self.voices = voices
-        self.tiles = _layout(script)
         width, height = script.size
-        self.backdrop = np.full((height, width, 3), _BACKDROP, np.uint8)
-        for tile in self.tiles:
-            _rounded_rect(self.backdrop, tile.x, tile.y, tile.w, tile.h, _TILE_GREY)
-        self._camera: dict[tuple[int, Appearance], tuple[np.ndarray, np.ndarray]] = {}
+        self._screens: dict[str, tuple[list[_Tile], np.ndarray]] = {}  # layout -> (camera tiles, backdrop)
+        for layout in (script.layout, *(name for _, name in script.layout_changes)):
+            tiles = _layout(script, layout)
+            backdrop = np.full((height, width, 3), _BACKDROP, np.uint8)
+            if layout == "share":
+                _slide(backdrop, script)
+            for tile in tiles:
+                _rounded_rect(backdrop, tile.x, tile.y, tile.w, tile.h, _TILE_GREY)
+            self._screens[layout] = tiles, backdrop
+        self._camera: dict[tuple[_Tile, Appearance], tuple[np.ndarray, np.ndarray]] = {}
         rng = np.random.default_rng(script.seed)
-        self._phases = rng.uniform(0, 2 * math.pi, (len(self.tiles), 2))
+        self._phases = rng.uniform(0, 2 * math.pi, (3, 2))  # per tile of a layout (at most three)
         self._noise = rng.integers(0, 2 * _NOISE_LEVEL + 1, (_NOISE_BANK, height, width), np.uint8)
 
-    def _camera_view(self, index: int, look: Appearance) -> tuple[np.ndarray, np.ndarray]:
+    def _camera_view(self, tile: _Tile, look: Appearance, backdrop: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(tile background, scaled portrait) for one tile, made once per (tile, appearance).
 
         The background is the portrait stretched and blurred, like a call app's background
         blur: a camera tile is never a flat colour, and a flat grey beside the portrait
         would dominate the histogram that detectors equalise.
         """
-        if (index, look) not in self._camera:
-            src, tile = face_portrait(look.face), self.tiles[index]
+        if (tile, look) not in self._camera:
+            src = face_portrait(look.face)
             h = round(tile.h * tile.zoom * look.scale)
             portrait = cv2.resize(src, (round(src.shape[1] * h / src.shape[0]), h), interpolation=cv2.INTER_AREA)
             if look.masked:
@@ -357,20 +419,22 @@ class _Renderer:
                 portrait = cv2.convertScaleAbs(portrait, alpha=gain)
                 if not look.backlit:
                     background = cv2.convertScaleAbs(background, alpha=gain)
-            canvas = self.backdrop[tile.y : tile.y + tile.h, tile.x : tile.x + tile.w]
+            canvas = backdrop[tile.y : tile.y + tile.h, tile.x : tile.x + tile.w]
             background = np.where(canvas == _TILE_GREY, background, canvas)  # keep the rounded corners
-            self._camera[index, look] = background, portrait
-        return self._camera[index, look]
+            self._camera[tile, look] = background, portrait
+        return self._camera[tile, look]
 
     def frame(self, i: int, t: float) -> np.ndarray:
-        canvas = self.backdrop.copy()
+        tiles, backdrop = self._screens[self.script.layout_at(t)]
+        canvas = backdrop.copy()
         amplitude = self.script.motion_px
         cameras_on = []
-        for index, tile in enumerate(self.tiles):
-            look = _face_at(getattr(self.script, tile.role), t)
+        for index, tile in enumerate(tiles):
+            role = self.script.speaking(t) if tile.role == "active" else tile.role
+            look = _face_at(getattr(self.script, role), t)
             if look is not None:
-                background, img = self._camera_view(index, look)
-                opening = self.voices.openness.get(tile.role) if self.voices else None
+                background, img = self._camera_view(tile, look, backdrop)
+                opening = self.voices.openness.get(role) if self.voices else None
                 if opening is not None and not look.masked and look.tilt_deg == 0 and look.scale == 1.0:
                     level = float(opening[min(len(opening) - 1, int(t * _ENVELOPE_HZ))])
                     if level > 0.05:
@@ -384,7 +448,7 @@ class _Renderer:
                 y += round(0.4 * amplitude * math.sin(2 * math.pi * t / 11.0 + phase_y))
                 _paste(canvas, img, x, y, tile)
                 cameras_on.append(tile)
-            self._label(canvas, tile)
+            self._label(canvas, tile, role)
         yuv = cv2.cvtColor(canvas, cv2.COLOR_BGR2YUV_I420)
         noise = self._noise[i % _NOISE_BANK]
         for tile in cameras_on:  # sensor noise only where a camera is; the app's UI is clean
@@ -395,8 +459,8 @@ class _Renderer:
         return yuv
 
     @staticmethod
-    def _label(canvas: np.ndarray, tile: _Tile) -> None:
-        text = _LABELS[tile.role]
+    def _label(canvas: np.ndarray, tile: _Tile, role: str) -> None:
+        text = _LABELS[role]
         scale = min(canvas.shape[0] / 1440, tile.h / 300)  # small, like a call app's name tag
         thickness = max(1, round(scale * 1.5))
         (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thickness)

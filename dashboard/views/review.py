@@ -194,6 +194,9 @@ if facts.status != CallStatus.DONE:
 if facts.partial_note:
     st.warning(f"Partial recording: {facts.partial_note}. The readable part was analysed.", icon=":material/warning:")
 
+if facts.roles_note:
+    st.info(f"Roles: {facts.roles_note}", icon=":material/group:")
+
 slug = re.sub(r"[^a-z0-9]+", "-", facts.title.lower()).strip("-") or f"call-{call_id}"
 for column, (fmt, label, ending, mime, icon) in zip(st.columns([1, 1, 1, 2]), DOWNLOADS):
     # Built when clicked (deferred), by `export`: it checks access again and audits the download.

@@ -1,0 +1,216 @@
+"""People: tracks that are one person each, tracks grouped into people, and faces that are no one.
+
+Three jobs, in the order the analysis needs them:
+
+1. **One person per track** (`IdentityWatch`, on every sampled frame right after the tracker). A
+   tracker follows a position, and in "active speaker" layouts the big tile shows whoever talks, so
+   a cut to another person in the same place would glue two people into one track. Each tracked face
+   is embedded (`model.identity`) when its track is new, every `EMBED_EVERY_S`, and on the frame its
+   look jumps (`CUT_CHANGE`: a cheap 8×8 colour thumbnail of the box); an embedding further than
+   `model.identity.SAME_PERSON_DISTANCE` from the track's own starts a new track there.
+2. **People** (`group_people`): tracks whose mean embeddings are within `SAME_PERSON_DISTANCE`
+   (average linkage) are one person, unless they were on screen together for more than
+   `TOGETHER_MAX_S` (one person is not in two tiles at once: this also keeps two look-alikes, or the
+   same photo used twice in a test, apart). Tracks with no embedding (faces too small) are people of
+   their own. Person numbers follow first appearance (1, 2, ...).
+3. **Not people** (`TrackLook.still`, `TrackLook.faint`): a face on a shared slide is pixels that do not change. A
+   camera tile always does: sensor noise and compression noise move every pixel a little on every
+   frame even when the person sits still, and people breathe, blink and move. A track whose face
+   region changes less than `STILL_CHANGE` grey levels from frame to frame (median) and whose box
+   drifts less than `STILL_SHIFT` face heights, for at least `STILL_MIN_S`, is shared content: never
+   a participant, no role, no emotions. (A camera feed frozen for a whole track of 8 s or more would
+   read the same; a freeze inside a longer track does not move its median.) A track split off by a
+   detection that never once scored like a new face (`TrackLook.faint`) is no one either. Where a
+   face sits (inside a large shared area or not) is not used: the pixels decide.
+
+Measured on generated calls (`tools.synthetic`, 1280×720 H.264, analysed at 640 px, 4 frames/s), see
+`STILL_CHANGE`; identity distances are in `model.identity`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+from scipy.spatial.distance import cdist
+
+from model.identity import MIN_FACE_PX, SAME_PERSON_DISTANCE, FaceEmbedder
+from pipeline.roles import TOGETHER_MAX_S
+from pipeline.track import FaceTracker, TrackedFaces
+
+EMBED_EVERY_S = 30.0
+"""Seconds between embeddings of a track whose look does not jump (a missed cut is found this late at most).
+Measured with `analyze_video` on a generated 60-s 1280×720 gallery call (4 frames/s, load average 12 on 2
+cores): embedding every 10 s, 12 embeddings took 5.9 s of a 22.9-s analysis; every 30 s, 4 took 2.6 s of 17.2 s
+(15%). An active-speaker call with a cut every 5 s needs one per cut: 12 a minute, 5.2 s of 14.5 s."""
+CUT_CHANGE = 25.0
+"""Mean absolute difference (0-255) of the box's 8×8 colour thumbnail from the previous frame's that
+triggers an embedding now. Measured at 4 frames/s: the same face drifting 40 px (`motion_px`) 4-13 (median 4);
+a cut between the two portraits in one active-speaker tile 48-51."""
+STILL_MIN_S = 8.0
+"""Shortest track that can be judged still: a slide stays up this long; a shorter still face is a participant."""
+STILL_CHANGE = 0.25
+"""Median frame-to-frame change of the face region (mean absolute difference, 0-255, 24×24 nearest-pixel
+sample of the box) below which a face is still pixels. Measured on generated calls (H.264, 4 frames/s): a
+camera tile of a motionless portrait (sensor noise only, the least a real camera gives) 0.72-0.90; drifting
+or cut faces 4-20; a slide's headshot 0.00 (a still picture decodes to the same pixels)."""
+STILL_SHIFT = 0.1
+"""Largest drift of the box centre from its first place, in face heights, of a still face: the detector's own
+jitter on identical pixels reaches 0.04-0.06 (a slide's headshot: 0.043)."""
+_THUMB = 8
+_PATCH = 24
+
+
+@dataclass
+class TrackLook:
+    """What one (output) track looked like: its embeddings and how much its face region moved and changed."""
+
+    embeddings: list[np.ndarray] = field(default_factory=list)
+    first_t: float = 0.0
+    last_t: float = 0.0
+    first_centre: np.ndarray | None = None
+    max_shift: float = 0.0  # face heights
+    changes: list[float] = field(default_factory=list)  # per frame, vs the previous frame of this track
+    best_score: float = 0.0  # the highest detector score of its frames
+
+    @property
+    def embedding(self) -> np.ndarray | None:
+        """The mean embedding, or None (never embedded: the face was too small)."""
+        return np.mean(self.embeddings, axis=0) if self.embeddings else None
+
+    @property
+    def faint(self) -> bool:
+        """Never once scored like a new face (`FaceTracker.birth_score`): a track split off by a detection
+        the tracker only kept for a known face (a blurred background where a face was) is no one."""
+        return self.best_score < FaceTracker.birth_score
+
+    @property
+    def still(self) -> bool:
+        """Shared content: unchanged pixels in one place for at least `STILL_MIN_S` (see the module docstring)."""
+        return (self.last_t - self.first_t >= STILL_MIN_S and bool(self.changes)
+                and float(np.median(self.changes)) < STILL_CHANGE and self.max_shift < STILL_SHIFT)
+
+
+@dataclass
+class _Followed:
+    """A tracker id's current output track and the last look of its face."""
+
+    out_id: int
+    last_embed_t: float
+    reference: np.ndarray | None
+    thumb: np.ndarray
+    patch: np.ndarray
+
+
+def _crop(frame: np.ndarray, box: np.ndarray, size: int, interpolation: int) -> np.ndarray:
+    h, w = frame.shape[:2]
+    x1, y1, x2, y2 = np.clip(np.round(box).astype(int), 0, [w - 1, h - 1, w, h])
+    region = frame[y1:max(y2, y1 + 1), x1:max(x2, x1 + 1)]
+    return cv2.resize(region, (size, size), interpolation=interpolation).astype(np.float32)
+
+
+class IdentityWatch:
+    """Re-labels tracked faces so that each output track is one person; keeps each output track's look.
+
+    `update(frame, faces)` returns the same faces with output track ids (a tracker id keeps its output id
+    until its face's embedding changes identity; then it gets a fresh one). `looks` holds a `TrackLook`
+    per output id.
+    """
+
+    def __init__(self, embedder: FaceEmbedder):
+        self._embedder = embedder
+        self._followed: dict[int, _Followed] = {}
+        self._next_id = 0
+        self.looks: dict[int, TrackLook] = {}
+        self.together_s: dict[tuple[int, int], float] = {}
+        """(a, b) with a < b -> seconds output tracks a and b were on screen together."""
+        self.n_embedded = 0
+        self._last_t: float | None = None
+
+    def _new_track(self, t: float) -> int:
+        out_id, self._next_id = self._next_id, self._next_id + 1
+        self.looks[out_id] = TrackLook(first_t=t, last_t=t)
+        return out_id
+
+    @staticmethod
+    def _due(followed: _Followed | None, t: float, thumb: np.ndarray) -> bool:
+        """Embed this face now: its track is new or not embedded yet, `EMBED_EVERY_S` passed, or its look jumped."""
+        return (followed is None or followed.reference is None or t - followed.last_embed_t >= EMBED_EVERY_S
+                or float(np.abs(thumb - followed.thumb).mean()) >= CUT_CHANGE)
+
+    def update(self, frame_bgr: np.ndarray, faces: TrackedFaces) -> TrackedFaces:
+        """Faces of one frame (BGR, analysis size) with tracker ids -> the same faces with output track ids."""
+        t = faces.t
+        thumbs = [_crop(frame_bgr, box, _THUMB, cv2.INTER_AREA) for box in faces.xyxy]
+        gray = cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2GRAY) if len(faces) else None
+        patches = [_crop(gray, box, _PATCH, cv2.INTER_NEAREST) for box in faces.xyxy]
+        due = [i for i, (tid, box) in enumerate(zip(faces.track_ids.tolist(), faces.xyxy))
+               if box[3] - box[1] >= MIN_FACE_PX and self._due(self._followed.get(tid), t, thumbs[i])]
+        embeddings = dict(zip(due, self._embedder.embed(frame_bgr, faces.xyxy[due]))) if due else {}
+        self.n_embedded += len(due)
+        out_ids = []
+        for i, (tid, box) in enumerate(zip(faces.track_ids.tolist(), faces.xyxy)):
+            followed = self._followed.get(tid)
+            embedding = embeddings.get(i)
+            changed = (followed is not None and embedding is not None and followed.reference is not None
+                       and float(np.linalg.norm(embedding - followed.reference)) > SAME_PERSON_DISTANCE)
+            if followed is None or changed:
+                followed = _Followed(self._new_track(t), t, None, thumbs[i], patches[i])
+                self._followed[tid] = followed
+            look = self.looks[followed.out_id]
+            if embedding is not None:
+                look.embeddings.append(embedding)
+                followed.reference, followed.last_embed_t = look.embedding, t
+            centre = np.array([(box[0] + box[2]) / 2, (box[1] + box[3]) / 2])
+            if look.first_centre is None:
+                look.first_centre = centre
+            else:
+                look.changes.append(float(np.abs(patches[i] - followed.patch).mean()))
+            look.max_shift = max(look.max_shift, float(np.linalg.norm(centre - look.first_centre)) / max(box[3] - box[1], 1.0))
+            look.last_t = t
+            look.best_score = max(look.best_score, float(faces.confidence[i]))
+            followed.thumb, followed.patch = thumbs[i], patches[i]
+            out_ids.append(followed.out_id)
+        step = 0.0 if self._last_t is None else t - self._last_t
+        self._last_t = t
+        for a in out_ids:
+            for b in out_ids:
+                if a < b:
+                    self.together_s[a, b] = self.together_s.get((a, b), 0.0) + step
+        return TrackedFaces(t, np.array(out_ids, np.int64), faces.xyxy, faces.confidence, faces.keypoints)
+
+
+def group_people(looks: dict[int, TrackLook], together_s: dict[tuple[int, int], float]) -> dict[int, int]:
+    """Track id -> person number (1, 2, ... by first appearance).
+
+    `together_s[(a, b)]` (a < b) is how long tracks a and b were on screen at the same time, seconds.
+    Average-linkage clustering of mean embeddings at `SAME_PERSON_DISTANCE` (Lance-Williams updates, so
+    O(n²) memory and fast for the hundreds of tracks of an hour of active-speaker cuts); never joins
+    groups that were on screen together for longer than `TOGETHER_MAX_S`.
+    """
+    ids = sorted(looks, key=lambda tid: (looks[tid].first_t, tid))
+    n = len(ids)
+    distance = np.full((n, n), np.inf)
+    embedded = [k for k, tid in enumerate(ids) if looks[tid].embedding is not None]
+    if embedded:
+        vectors = np.stack([looks[ids[k]].embedding for k in embedded])
+        distance[np.ix_(embedded, embedded)] = cdist(vectors, vectors)
+    np.fill_diagonal(distance, np.inf)
+    index = {tid: k for k, tid in enumerate(ids)}
+    for (a, b), seconds in together_s.items():
+        if seconds > TOGETHER_MAX_S and a in index and b in index:  # never one person; stays so once merged,
+            distance[index[a], index[b]] = distance[index[b], index[a]] = np.inf  # as an average with inf is inf
+    size, members = np.ones(n), [[k] for k in range(n)]
+    while n:
+        i, j = np.unravel_index(np.argmin(distance), distance.shape)
+        if distance[i, j] > SAME_PERSON_DISTANCE:
+            break
+        i, j = min(i, j), max(i, j)
+        distance[i] = distance[:, i] = (size[i] * distance[i] + size[j] * distance[j]) / (size[i] + size[j])
+        distance[i, i] = np.inf
+        distance[j] = distance[:, j] = np.inf
+        size[i] += size[j]
+        members[i], members[j] = members[i] + members[j], []
+    groups = sorted((group for group in members if group), key=min)  # ids are in order of first appearance
+    return {ids[k]: person for person, group in enumerate(groups, start=1) for k in group}
