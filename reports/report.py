@@ -17,7 +17,7 @@ from config import EMOTIONS
 from pipeline.timeline import clock
 from reports.charts import shares_figure, timeline_figure, timeline_png
 from reports.facts import load_facts, load_moments, load_notes, load_stages, load_timeline, model_accuracy
-from reports.summary import (HINTS_NOT_VERDICTS, REP_ANALYSIS_OFF, STAGE_HEADER, facts_rows, headline_rows, key_moments,
+from reports.summary import (FACE_NOT_SEEN, NO_VIDEO, HINTS_NOT_VERDICTS, REP_ANALYSIS_OFF, STAGE_HEADER, facts_rows, headline_rows, key_moments,
                              notes_at, stage_rows, still_labels, summarize_timeline)
 
 
@@ -93,7 +93,7 @@ def build_pdf(call_id: int) -> bytes:
     pdf.image(io.BytesIO(chart), w=width)
     pdf.set_font("DejaVu", "I", 8)
     pdf.multi_cell(0, 4, "Stacked areas: likely emotion probabilities per second; band below: most likely emotion; "
-                   "white: face not seen; dark grey: no video (nothing on screen); ▲ positive / ▼ negative / ● neutral shifts.", new_x="LMARGIN", new_y="NEXT")
+                   f"white: {FACE_NOT_SEEN}; dark grey: {NO_VIDEO} (nothing on screen); ▲ positive / ▼ negative / ● neutral shifts.", new_x="LMARGIN", new_y="NEXT")
     if summary.stages:
         heading("Prospect by script stage")
         table(stage_rows(summary), header=STAGE_HEADER, widths=(3, 3, 2, 2, 2, 2))
