@@ -115,6 +115,37 @@ def cmd_list(args) -> int:
     return 0
 
 
+def cmd_show(args) -> int:
+    from pipeline.timeline import clock
+    from reports.facts import load_facts, load_tracks
+
+    facts = load_facts(args.call_id)  # NotFound: exit 3
+    tracks = [{"track": t["track_no"], "role": t["role"], "first_s": t["first_s"], "last_s": t["last_s"]}
+              for t in sorted(load_tracks(args.call_id), key=lambda t: t["track_no"])]
+    shown = {"call_id": facts.id, "title": facts.title, "file": facts.original_filename, "rep": facts.rep,
+             "prospect": facts.prospect_name, "company": facts.prospect_company,
+             "date": facts.call_date.isoformat() if facts.call_date else None, "duration_s": facts.duration_s,
+             "status": facts.status, "error": facts.error, "partial": facts.partial_note,
+             "rep_analysis": facts.rep_analysis, "model": facts.model_version, "tracks": tracks}
+    if args.json:
+        print(json.dumps(shown))
+        return 0
+    for label, key in (("title", "title"), ("file", "file"), ("rep", "rep"), ("prospect", "prospect"),
+                       ("company", "company"), ("date", "date"), ("status", "status"), ("error", "error"),
+                       ("partial", "partial"), ("model", "model")):
+        if shown[key] is not None:
+            print(f"{label:<10} {shown[key]}")
+    if facts.duration_s:
+        print(f"{'length':<10} {clock(facts.duration_s)}")
+    if not facts.rep_analysis:
+        print(f"{'rep':<10} emotions not analysed (rep analysis was off)")
+    if tracks:
+        print("face tracks (`reassign` takes these numbers):")
+        for t in tracks:
+            print(f"  track {t['track']:>3}  {t['role']:<14} seen {clock(t['first_s'])}-{clock(t['last_s'])}")
+    return 0
+
+
 def _require_user(username: str) -> None:
     from db.session import session_scope
     from access.users import active_user
@@ -244,7 +275,12 @@ def build_parser() -> argparse.ArgumentParser:
     json_option(p)
     p.set_defaults(run=cmd_list)
 
-    p = sub.add_parser("reassign", help="fix roles without re-running the video (track numbers: `analyze --json`)")
+    p = sub.add_parser("show", help="one call's details and its face tracks with their roles (for `reassign`)")
+    call_id_argument(p)
+    json_option(p)
+    p.set_defaults(run=cmd_show)
+
+    p = sub.add_parser("reassign", help="fix roles without re-running the video (track numbers: `show`)")
     call_id_argument(p)
     p.add_argument("--swap", action="store_true", help="swap rep and prospect")
     p.add_argument("--set", action="append", metavar="TRACK=ROLE", help="set a track's role (rep, prospect, participant-N)")
