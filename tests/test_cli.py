@@ -51,7 +51,8 @@ def test_analyze_export_list_reassign_delete(store, videos):
     shown = json.loads(run_cli("show", "1", "--json", env_overrides=env).stdout)  # the track numbers `reassign` takes
     assert {str(t["track"]): t["role"] for t in shown["tracks"]} == summary["roles"]
     assert (shown["title"], shown["rep"], shown["file"], shown["status"]) == ("Acme discovery", "Dana", "gallery.mp4", "done")
-    assert all(f"track {t['track']:>3}  {t['role']}" in run_cli("show", "1", env_overrides=env).stdout for t in shown["tracks"])
+    text = run_cli("show", "1", env_overrides=env).stdout
+    assert all(f"track {t['track']:>3}  {t['role']}" in text for t in shown["tracks"])
 
     swapped = run_cli("reassign", "1", "--swap", env_overrides=env)
     assert swapped.returncode == 0 and sorted(l.split(": ")[1] for l in swapped.stdout.splitlines()) == ["prospect", "rep"]
