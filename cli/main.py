@@ -107,6 +107,9 @@ def cmd_list(args) -> int:
     if args.json:
         print(json.dumps(calls))
         return 0
+    if not calls:
+        print("no calls yet: add one with `analyze FILE` (now) or `enqueue FILE` (for a worker)")
+        return 0
     print(f"{'id':>5}  {'status':<8} {'length':>7}  {'rep':<18} {'title'}")
     for c in calls:
         length = f"{c['duration_s']:.0f}s" if c["duration_s"] else "-"
