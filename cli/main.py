@@ -133,15 +133,13 @@ def cmd_show(args) -> int:
     if args.json:
         print(json.dumps(shown))
         return 0
-    for label, key in (("title", "title"), ("file", "file"), ("rep", "rep"), ("prospect", "prospect"),
-                       ("company", "company"), ("date", "date"), ("status", "status"), ("error", "error"),
-                       ("partial", "partial"), ("model", "model")):
+    for key in ("title", "file", "rep", "prospect", "company", "date", "status", "error", "partial", "model"):
         if shown[key] is not None:
-            print(f"{label:<10} {shown[key]}")
+            print(f"{key:<10} {shown[key]}")
     if facts.duration_s:
         print(f"{'length':<10} {clock(facts.duration_s)}")
     if not facts.rep_analysis:
-        print(f"{'rep':<10} emotions not analysed (rep analysis was off)")
+        print(f"{'note':<10} the rep's emotions were not analysed (rep analysis was off)")
     if tracks:
         print("face tracks (`reassign` takes these numbers):")
         for t in tracks:
