@@ -232,6 +232,7 @@ def cmd_add_user(args) -> int:
 def cmd_set_password(args) -> int:
     from access.users import set_password
 
+    _require_user(args.username)  # before asking for a password the user would type for nothing
     set_password(args.username, _read_password(args), by="cli")
     print(json.dumps({"username": args.username, "password_reset": True}) if args.json
           else f"password of {args.username} reset")

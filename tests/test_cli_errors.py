@@ -72,7 +72,8 @@ def test_every_json_error_is_one_object_with_the_plain_exit_status(seeded_store,
         (["list", "everything"], "usage", "unrecognized arguments: everything"),
         (["jobs", "--state", "lost"], "usage", "invalid choice: 'lost'"),
         (["purge", "--dry-run", "now"], "usage", "unrecognized arguments: now"),
-        (["set-password", "nobody", "--password-stdin"], "bad_input", "passwords need at least 10 characters"),
+        (["set-password", "nobody", "--password-stdin"], "bad_input", "no active user 'nobody'"),  # before the password
+        (["add-user", "eve", "--role", "boss"], "usage", "invalid choice: 'boss'"),
     ]
     before = stored_files(seeded_store)
     plain_too = {"no_such_file", "usage", "not_found", "nothing_to_export", "storage_full"}  # one each: same status
