@@ -256,7 +256,10 @@ class Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = Parser(prog="python -m pipeline", description="Rapport: analyse sales-call recordings.")
+    parser = Parser(prog="python -m pipeline", description="Rapport: analyse sales-call recordings.",
+                    epilog="Exit status: 0 done, 2 bad input, 3 no such call, 1 unexpected. Every command but `worker` "
+                           "takes --json. `COMMAND --help` tells more; settings are RAPPORT_* environment variables "
+                           "(README: Configuration).")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("analyze", help="analyse a recording now and store the results")
