@@ -96,11 +96,10 @@ FACE_NOT_SEEN = "face not seen"  # a picture, but this role's face was not found
 NO_VIDEO = "no video"  # nothing on screen (before a late video track, after a cut-off or damaged part)
 NOT_ANALYSED = "not analysed (rep analysis off)"  # the face was tracked but, by the workspace's choice, never read
 UNCERTAIN_WHY = "face small or blurred, or no clear expression"  # why a second is `UNCERTAIN` (pipeline.uncertainty)
-SECOND_STATUSES = (SHOWN, UNCERTAIN, FACE_NOT_SEEN, NO_VIDEO, NOT_ANALYSED)
 
 
 def second_statuses(seconds: pd.DataFrame, rep_analysis: bool = True) -> pd.Series:
-    """Per row of `seconds` (columns role, dominant, face_present, video_present): which of `SECOND_STATUSES` it is.
+    """Per row of `seconds` (columns role, dominant, face_present, video_present): what it shows, in the words above.
 
     First that applies: `SHOWN` (`readable`); `UNCERTAIN` (face seen, reading not trusted: `pipeline.uncertainty`);
     `NO_VIDEO`; `NOT_ANALYSED` (the rep's rows on a call analysed with rep analysis off `rep_analysis=False`, and any
