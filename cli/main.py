@@ -1,9 +1,9 @@
 """Rapport's command line: `python -m pipeline COMMAND ...` (see `--help`).
 
-Exit status: 0 done, 2 bad input (the message says what is wrong), 3 not found,
-1 anything unexpected. Progress goes to stderr, results to stdout. With `--json` an error is also one
-JSON object on stdout, `{"error": {"kind": ..., "message": ...}}` (`error_kind` names the kinds), with the
-same exit status and the same message (naming the user's own file, never a traceback).
+Exit status: 0 done, 2 bad input (the message says what is wrong), 3 not found, 1 anything unexpected (and,
+quietly, stdout closed early by its reader: `... | head`). Progress goes to stderr, results to stdout. With
+`--json` an error is also one JSON object on stdout, `{"error": {"kind": ..., "message": ...}}` (`error_kind`
+names the kinds), with the same exit status and the same message (naming the user's own file, never a traceback).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import argparse
 import dataclasses
 import errno
 import json
+import os
 import re
 import sys
 import traceback
@@ -377,6 +378,9 @@ def main(argv: list[str] | None = None) -> int:
 
         init_db()
         return args.run(args)
+    except BrokenPipeError:  # the reader of stdout went away (`export 1 | head`): stop quietly, as Python's docs say
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing more to flush at exit
+        return EXIT_UNEXPECTED
     except Exception as error:  # noqa: BLE001 - every error is reported; unexpected ones with their traceback
         return report_error(error, as_json)
 

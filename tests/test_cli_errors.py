@@ -152,3 +152,18 @@ def test_unicode_spaces_and_upper_case_suffixes_are_fine(store, tmp_path):
     assert [(c["title"], c["rep"], c["status"]) for c in listed] == [("Réunion Acme – café", "Zoë Ünal", "queued")]
     text = run_cli("list", env_overrides=env).stdout
     assert "Réunion Acme – café" in text and "Zoë Ünal" in text
+
+
+def test_a_reader_that_stops_early_gets_no_traceback(store):
+    """`export 1 | head`: the pipe's reader is gone before the CSV is written; the CLI stops quietly (status 1)."""
+    from tools.seed import seed_call
+
+    call_id = seed_call(duration_s=20, stages=False, notes=False).call_id
+    for extra in ((), ("--json",)):
+        reader_gone = subprocess.Popen([sys.executable, "-m", "pipeline", "export", str(call_id), *extra], cwd=REPO_ROOT,
+                                       env={**os.environ, **env_for(store)}, stdout=subprocess.PIPE,
+                                       stderr=subprocess.PIPE, text=True)
+        reader_gone.stdout.close()
+        stderr = reader_gone.stderr.read()
+        assert reader_gone.wait(timeout=300) == 1
+        assert "Traceback" not in stderr and "BrokenPipeError" not in stderr, stderr
