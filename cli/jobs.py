@@ -58,6 +58,9 @@ def cmd_jobs(args) -> int:
     if args.json:
         print(json.dumps(rows))
         return 0
+    if not rows:
+        print(f"no {args.state + ' ' if args.state else ''}jobs")
+        return 0
     print(f"{'job':>5} {'call':>5}  {'state':<8} {'stage':<18} {'progress':>8} {'tries':>5}  error")
     for r in rows:
         print(f"{r['id']:>5} {r['call_id']:>5}  {r['state']:<8} {(r['stage'] or '-'):<18} {r['progress']:>7.0f}% "

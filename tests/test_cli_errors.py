@@ -145,6 +145,7 @@ def test_a_bad_recording_is_refused_before_any_model_or_analysis_is_imported(sto
 def test_unicode_spaces_and_upper_case_suffixes_are_fine(store, tmp_path):
     video = write_call_video(tmp_path / "Réunion Acme – café.MOV", CallScript(duration_s=2, fps=10))
     env = env_for(store)
+    assert run_cli("list", env_overrides=env).stdout.startswith("no calls yet: add one with `analyze FILE`")
     done = run_cli("enqueue", str(video), "--rep", "  Zoë   Ünal ", "--json", env_overrides=env)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == {"call_id": 1, "job_id": 1}
