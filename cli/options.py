@@ -54,7 +54,7 @@ def json_option(parser: argparse.ArgumentParser, more: str = "") -> None:
 
 def call_id(text: str) -> int:
     """A call id as typed: a whole number from 1 (argparse shows the message and exits 2)."""
-    if not text.strip().isdigit() or int(text) < 1:
+    if not text.strip().isdecimal() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"{text!r} is not a call id: use the number in the first column of `list`")
     return int(text)
 
