@@ -24,8 +24,7 @@ from db.models import Call, CallStatus, Rep, utcnow
 from db.session import session_scope
 from pipeline.analyze import AnalysisSettings
 from pipeline.errors import StorageFull
-from pipeline.store import probe_upload
-from pipeline.video import VideoInfo
+from pipeline.video import VideoInfo, probe_upload
 
 UPLOAD_CHUNK_BYTES = 1 << 20  # uploads are copied 1 MiB at a time
 

@@ -39,9 +39,9 @@ from pipeline.reread import reread_faces
 from pipeline.roles import PROSPECT, REP, SPEAKER_VIEW_AREA_RATIO
 from pipeline.snapshots import render_snapshots
 from pipeline.speech import who_speaks
-from pipeline.store import end_failed_attempt, get_call, load_speech, load_track_seconds, probe_upload, write_derived
+from pipeline.store import end_failed_attempt, get_call, load_speech, load_track_seconds, write_derived
 from pipeline.timeline import TrackSecondRows
-from pipeline.video import seconds_in
+from pipeline.video import probe_upload, seconds_in
 
 SIDE_MARGIN = 0.4
 """A person whose face centre is within this fraction of the frame from an edge is "on the left" (right, top,

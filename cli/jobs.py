@@ -9,13 +9,13 @@ import argparse
 import json
 import logging
 
-from cli.options import analysis_options, analysis_settings
+from cli.options import analysis_options, analysis_settings, json_option
 
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("enqueue", help="store a recording and queue its analysis for a worker")
     analysis_options(p)
-    p.add_argument("--json", action="store_true", help="print one JSON object")
+    json_option(p)
     p.set_defaults(run=cmd_enqueue)
 
     p = subparsers.add_parser("worker", help="analyse queued calls until stopped (SIGTERM hands the job in hand back)")
@@ -26,7 +26,7 @@ def register(subparsers) -> None:
     p = subparsers.add_parser("jobs", help="list analysis jobs, newest first")
     p.add_argument("--state", choices=["queued", "running", "done", "failed"], help="only jobs in this state")
     p.add_argument("--limit", type=_positive_int, default=50, help="at most this many (default: %(default)s)")
-    p.add_argument("--json", action="store_true")
+    json_option(p)
     p.set_defaults(run=cmd_jobs)
 
 
@@ -58,6 +58,9 @@ def cmd_jobs(args) -> int:
     if args.json:
         print(json.dumps(rows))
         return 0
+    if not rows:
+        print(f"no {args.state + ' ' if args.state else ''}jobs")
+        return 0
     print(f"{'job':>5} {'call':>5}  {'state':<8} {'stage':<18} {'progress':>8} {'tries':>5}  error")
     for r in rows:
         print(f"{r['id']:>5} {r['call_id']:>5}  {r['state']:<8} {(r['stage'] or '-'):<18} {r['progress']:>7.0f}% "
@@ -66,7 +69,10 @@ def cmd_jobs(args) -> int:
 
 
 def _positive_int(text: str) -> int:
-    value = int(text)
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
     return value

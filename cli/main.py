@@ -1,21 +1,29 @@
 """Rapport's command line: `python -m pipeline COMMAND ...` (see `--help`).
 
-Exit status: 0 done, 2 bad input (the message says what is wrong), 3 not found,
-1 anything unexpected. Progress goes to stderr, results to stdout.
+Exit status: 0 done, 2 bad input (the message says what is wrong), 3 not found, 1 anything unexpected (and,
+quietly, stdout closed early by its reader: `... | head`). Progress goes to stderr, results to stdout. With
+`--json` an error is also one JSON object on stdout, `{"error": {"kind": ..., "message": ...}}` (`error_kind`
+names the kinds), with the same exit status and the same message (naming the user's own file, never a traceback).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import errno
 import json
+import os
+import re
 import sys
+import traceback
 from pathlib import Path
 
 from cli.jobs import register as register_queue_commands
-from cli.options import MAX_FPS, MIN_FPS, analysis_options, analysis_settings, progress, reanalysis_options
-from pipeline.errors import InputError
+from cli.options import (analysis_options, analysis_settings, call_id_argument, check_fps, end_progress, json_option,
+                         progress, reanalysis_options)
+from pipeline.errors import InputError, StorageFull
 
-EXIT_BAD_INPUT, EXIT_NOT_FOUND = 2, 3
+EXIT_UNEXPECTED, EXIT_BAD_INPUT, EXIT_NOT_FOUND = 1, 2, 3
 
 
 def _rep_analysis_on() -> bool:
@@ -39,7 +47,7 @@ def cmd_analyze(args) -> int:
         print("the rep's emotions are not analysed (rep analysis is off or not yet chosen: "
               "RAPPORT_REP_ANALYSIS=on|off, or the dashboard's Settings page)", file=sys.stderr)
     result = analyze_call(call_id, classifier, progress=progress)
-    print(file=sys.stderr)
+    end_progress()
     summary = {
         "call_id": call_id,
         "title": args.title or args.video.stem,
@@ -82,9 +90,13 @@ def cmd_export(args) -> int:
         try:
             args.out.write_text(text)
         except OSError as error:
-            raise InputError(f"--out {args.out}: could not be written ({error.strerror})") from None
+            full = error.errno in (errno.ENOSPC, errno.EDQUOT)
+            raise (StorageFull if full else InputError)(f"--out {args.out}: could not be written ({error.strerror})") from None
         print(f"wrote {args.out}", file=sys.stderr)
-    else:
+    if args.json:  # the file's text in the object unless it went to --out
+        print(json.dumps({"call_id": args.call_id, "format": args.format, "out": str(args.out) if args.out else None,
+                          "content": None if args.out else text}))
+    elif not args.out:
         sys.stdout.write(text)
     return 0
 
@@ -96,12 +108,62 @@ def cmd_list(args) -> int:
     if args.json:
         print(json.dumps(calls))
         return 0
+    if not calls:
+        print("no calls yet: add one with `analyze FILE` (now) or `enqueue FILE` (for a worker)")
+        return 0
     print(f"{'id':>5}  {'status':<8} {'length':>7}  {'rep':<18} {'title'}")
     for c in calls:
         length = f"{c['duration_s']:.0f}s" if c["duration_s"] else "-"
         print(f"{c['id']:>5}  {c['status']:<8} {length:>7}  {(c['rep'] or '-'):<18} {c['title']}"
               + (f"  [{c['error']}]" if c["error"] else "") + (f"  [partial: {c['partial']}]" if c["partial"] else ""))
     return 0
+
+
+def cmd_show(args) -> int:
+    from calls.roles import list_people
+    from pipeline.timeline import clock
+    from reports.facts import load_facts
+
+    facts = load_facts(args.call_id)  # NotFound: exit 3
+    people = list_people(args.call_id)
+    shown = {"call_id": facts.id, "title": facts.title, "file": facts.original_filename, "rep": facts.rep,
+             "prospect": facts.prospect_name, "company": facts.prospect_company,
+             "date": facts.call_date.isoformat() if facts.call_date else None, "duration_s": facts.duration_s,
+             "status": facts.status, "error": facts.error, "partial": facts.partial_note,
+             "rep_analysis": facts.rep_analysis, "model": facts.model_version, "roles_note": facts.roles_note,
+             "people": _people_json(people)}
+    if args.json:
+        print(json.dumps(shown))
+        return 0
+    for key in ("title", "file", "rep", "prospect", "company", "date", "status", "error", "partial", "model"):
+        if shown[key] is not None:
+            print(f"{key:<10} {shown[key]}")
+    if facts.duration_s:
+        print(f"{'length':<10} {clock(facts.duration_s)}")
+    if not facts.rep_analysis:
+        print(f"{'note':<10} the rep's emotions were not analysed (rep analysis was off)")
+    if facts.roles_note:
+        print(f"{'roles':<10} {facts.roles_note}")
+    if people:
+        print("people (`reassign --rep PERSON` takes these numbers, `--set` the track numbers):")
+        _print_people(people)
+    return 0
+
+
+def _people_json(people) -> list[dict]:
+    from calls.roles import where
+
+    return [{"person": p.number, "role": p.role, "where": where(p, people), "tracks": list(p.track_nos),
+             "first_s": p.first_s, "last_s": p.last_s, "read": p.read} for p in people]
+
+
+def _print_people(people) -> None:
+    from calls.roles import where
+    from pipeline.timeline import clock
+
+    for p in people:
+        print(f"person {p.number}: {p.role:<14} {where(p, people):<16} seen {clock(p.first_s)}-{clock(p.last_s)}  "
+              f"tracks {', '.join(map(str, p.track_nos))}" + ("" if p.read else "  (face not read)"))
 
 
 def _acting_user(username: str | None):
@@ -125,6 +187,7 @@ def cmd_reassign(args) -> int:
     assignments = {}
     for item in args.set or []:
         track, _, role = item.partition("=")
+        track, role = track.strip(), role.strip().lower()  # " 3 = Rep" is 3=rep
         if not track.isdigit() or not role:
             raise InputError(f"--set takes TRACK=ROLE (e.g. 3=rep), not {item!r}")
         assignments[int(track)] = role
@@ -137,9 +200,13 @@ def cmd_reassign(args) -> int:
         change = pick_people(args.call_id, args.rep, args.prospect, user=user, username=by)
     else:
         change = reassign_roles(args.call_id, swap=args.swap, assignments=assignments, user=user, username=by)
+    job_id = queue_reread(args.call_id, change)
+    if args.json:
+        print(json.dumps({"call_id": args.call_id, "roles": {str(k): v for k, v in sorted(change.roles.items())},
+                          "reread_job_id": job_id}))
+        return 0
     for track, role in sorted(change.roles.items()):
         print(f"track {track}: {role}")
-    job_id = queue_reread(args.call_id, change)
     if job_id is not None:
         print(f"job {job_id} queued: re-reading the new prospect's face (track(s) "
               f"{', '.join(map(str, change.unread))}); a worker runs it (`python -m pipeline worker`)", file=sys.stderr)
@@ -147,17 +214,13 @@ def cmd_reassign(args) -> int:
 
 
 def cmd_people(args) -> int:
-    from calls.roles import list_people, where
-    from pipeline.timeline import clock
+    from calls.roles import list_people
 
     people = list_people(args.call_id, _acting_user(args.as_user))
     if args.json:
-        print(json.dumps([{"person": p.number, "role": p.role, "where": where(p, people), "tracks": list(p.track_nos),
-                           "first_s": p.first_s, "last_s": p.last_s, "read": p.read} for p in people]))
+        print(json.dumps(_people_json(people)))
         return 0
-    for p in people:
-        print(f"person {p.number}: {p.role:<14} {where(p, people):<16} seen {clock(p.first_s)}-{clock(p.last_s)}  "
-              f"tracks {', '.join(map(str, p.track_nos))}" + ("" if p.read else "  (face not read)"))
+    _print_people(people)
     return 0
 
 
@@ -167,8 +230,8 @@ def cmd_reanalyze(args) -> int:
     from model.classifier import load_classifier
     from pipeline.store import analyze_call
 
-    if args.fps is not None and not MIN_FPS <= args.fps <= MAX_FPS:
-        raise InputError(f"--fps must be between {MIN_FPS:g} and {MAX_FPS:g}, not {args.fps}")
+    if args.fps is not None:
+        check_fps(args.fps)
     user = _acting_user(args.as_user)
     changes = {"rep_position": args.rep_position, "detector": args.detector, "fps": args.fps}
     by = args.as_user or "cli"
@@ -199,7 +262,10 @@ def cmd_delete(args) -> int:
 
     delete_call(args.call_id)
     record("cli", "call_delete", f"call {args.call_id}")
-    print(f"call {args.call_id} deleted with all its data and files")
+    if args.json:
+        print(json.dumps({"call_id": args.call_id, "deleted": True}))
+    else:
+        print(f"call {args.call_id} deleted with all its data and files")
     return 0
 
 
@@ -207,6 +273,9 @@ def cmd_purge(args) -> int:
     from access.retention import purge
 
     report = purge(dry_run=args.dry_run)
+    if args.json:
+        print(json.dumps({"dry_run": args.dry_run, **dataclasses.asdict(report)}))
+        return 0
     verb = "would delete" if args.dry_run else "deleted"
     print(f"{verb}: {report.videos_deleted} source video(s), {report.snapshot_files_deleted} snapshot file(s), "
           f"{report.calls_deleted} whole call(s){' ' + str(report.call_ids) if report.call_ids else ''}, "
@@ -232,70 +301,101 @@ def cmd_add_user(args) -> int:
     from access.users import add_user
 
     add_user(args.username, _read_password(args), args.role, team=args.team, rep_name=args.rep, display_name=args.name)
-    print(f"user {args.username} added as {args.role}")
+    print(json.dumps({"username": args.username, "role": args.role}) if args.json
+          else f"user {args.username} added as {args.role}")
     return 0
 
 
 def cmd_set_password(args) -> int:
     from access.users import set_password
 
+    _acting_user(args.username)  # before asking for a password the user would type for nothing
     set_password(args.username, _read_password(args), by="cli")
-    print(f"password of {args.username} reset")
+    print(json.dumps({"username": args.username, "password_reset": True}) if args.json
+          else f"password of {args.username} reset")
     return 0
 
 
+class UsageError(Exception):
+    """A command line argparse refuses (unknown command, missing or malformed argument): exit 2."""
+
+    def __init__(self, parser: argparse.ArgumentParser, message: str):
+        super().__init__(message)
+        self.parser = parser
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse's parser, whose usage errors are raised (to `main`, which reports them as JSON under `--json`)
+    instead of printed; subcommand parsers are of this class too."""
+
+    def error(self, message: str):
+        raise UsageError(self, message)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m pipeline", description="Rapport: analyse sales-call recordings.")
+    parser = Parser(prog="python -m pipeline", description="Rapport: analyse sales-call recordings.",
+                    epilog="Exit status: 0 done, 2 bad input, 3 no such call, 1 unexpected. Every command but `worker` "
+                           "takes --json. `COMMAND --help` tells more; settings are RAPPORT_* environment variables "
+                           "(README: Configuration).")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("analyze", help="analyse a recording now and store the results")
     analysis_options(p)
-    p.add_argument("--json", action="store_true", help="print one JSON object")
+    json_option(p)
     p.set_defaults(run=cmd_analyze)
 
-    p = sub.add_parser("export", help="per-second emotions of a call")
-    p.add_argument("call_id", type=int)
-    p.add_argument("--format", choices=["csv"], default="csv")
+    p = sub.add_parser("export", help="per-second emotions of a call (CSV: one row per second and role)")
+    call_id_argument(p)
+    p.add_argument("--format", choices=["csv"], default="csv", help="file format (default: %(default)s)")
     p.add_argument("--out", type=Path, help="write to this file instead of stdout")
     p.add_argument("--as", dest="as_user", metavar="USERNAME",
                    help="export as this dashboard user: a call they may not see is 'not found' (exit 3)")
+    json_option(p, "the CSV text goes in its \"content\" unless --out is given")
     p.set_defaults(run=cmd_export)
 
-    p = sub.add_parser("list", help="list calls")
-    p.add_argument("--json", action="store_true")
+    p = sub.add_parser("list", help="list calls, newest first")
+    json_option(p)
     p.set_defaults(run=cmd_list)
+
+    p = sub.add_parser("show", help="one call's details and its people with their roles (for `reassign`)")
+    call_id_argument(p)
+    json_option(p)
+    p.set_defaults(run=cmd_show)
 
     p = sub.add_parser("reassign", help="fix who is who without re-running the video (rep analysis off: the new "
                                          "prospect's face is re-read by a worker)")
-    p.add_argument("call_id", type=int)
+    call_id_argument(p)
     p.add_argument("--swap", action="store_true", help="swap rep and prospect")
     p.add_argument("--rep", type=int, metavar="PERSON", help="this person (see `people`) is the rep")
     p.add_argument("--prospect", type=int, metavar="PERSON", help="with --rep: this person is the prospect")
     p.add_argument("--set", action="append", metavar="TRACK=ROLE",
                    help="set a track's role (rep, prospect, participant-N); it goes to the track's whole person")
     p.add_argument("--as", dest="as_user", metavar="USERNAME", help="act as this dashboard user (reps may not)")
+    json_option(p)
     p.set_defaults(run=cmd_reassign)
 
     p = sub.add_parser("people", help="the people on a call, their roles and where they were on screen")
-    p.add_argument("call_id", type=int)
+    call_id_argument(p)
     p.add_argument("--as", dest="as_user", metavar="USERNAME", help="as this dashboard user")
-    p.add_argument("--json", action="store_true")
+    json_option(p)
     p.set_defaults(run=cmd_people)
 
     p = sub.add_parser("reanalyze", help="analyse a stored call again, with other settings; its results stay "
                                           "until the new analysis is done")
-    p.add_argument("call_id", type=int)
+    call_id_argument(p)
     reanalysis_options(p)
     p.add_argument("--queue", action="store_true", help="queue it for a worker instead of running it now")
     p.add_argument("--as", dest="as_user", metavar="USERNAME", help="act as this dashboard user (reps may not)")
-    p.add_argument("--json", action="store_true", help="print one JSON object")
+    json_option(p)
     p.set_defaults(run=cmd_reanalyze)
 
     p = sub.add_parser("delete", help="delete a call and all its data and files")
-    p.add_argument("call_id", type=int)
+    call_id_argument(p)
+    json_option(p)
     p.set_defaults(run=cmd_delete)
     p = sub.add_parser("purge", help="delete what the workspace retention settings say is due")
     p.add_argument("--dry-run", action="store_true", help="only count what would go")
+    json_option(p)
     p.set_defaults(run=cmd_purge)
 
     p = sub.add_parser("add-user", help="add a dashboard user (the first one should be an admin)")
@@ -305,36 +405,82 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rep", help="for a rep user: the rep whose calls they may see")
     p.add_argument("--name", help="display name")
     p.add_argument("--password-stdin", action="store_true", help="read the password from stdin (scripts)")
+    json_option(p)
     p.set_defaults(run=cmd_add_user)
 
     p = sub.add_parser("set-password", help="reset a user's password (someone who forgot theirs)")
     p.add_argument("username")
     p.add_argument("--password-stdin", action="store_true", help="read the password from stdin (scripts)")
+    json_option(p)
     p.set_defaults(run=cmd_set_password)
 
     register_queue_commands(sub)  # enqueue, worker, jobs
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    from db.session import init_db
-    from model.classifier import ModelFileError
+def error_kind(error: BaseException) -> str:
+    """The `kind` of a `--json` error: "usage" (the command line), "not_found", "bad_input" (a bad option or
+    request), "not_allowed" (a rep changing a call), "model_file", or the `InputError`'s own kind in snake case
+    ("not_a_video", "empty_file", "file_too_large", "still_image", "corrupt_video", "unsupported_codec", "too_long", "storage_full",
+    "nothing_to_export", ...)."""
     from pipeline.errors import NotFound
+
+    if isinstance(error, UsageError):
+        return "usage"
+    if isinstance(error, InputError) and type(error) is not InputError:
+        return re.sub(r"(?<!^)(?=[A-Z])", "_", type(error).__name__).lower()
+    if isinstance(error, (InputError, ValueError)):
+        return "bad_input"
+    if isinstance(error, NotFound):
+        return "not_found"
+    if isinstance(error, PermissionError):  # `calls.roles.NotAllowed`: a rep may read a call, not change it
+        return "not_allowed"
     from pipeline.liveness import AttemptLost
 
-    args = build_parser().parse_args(argv)
+    if isinstance(error, AttemptLost):  # the call was deleted while `analyze` ran
+        return "not_found"
+    from model.classifier import ModelFileError
+
+    return "model_file" if isinstance(error, ModelFileError) else "unexpected"
+
+
+EXIT_CODES = {"not_found": EXIT_NOT_FOUND, "unexpected": EXIT_UNEXPECTED}  # every other kind: EXIT_BAD_INPUT
+
+
+def report_error(error: BaseException, as_json: bool) -> int:
+    """Say what went wrong (stderr; and stdout as one JSON object when `as_json`); the exit status."""
+    kind = error_kind(error)
+    message = str(error) if kind != "unexpected" else f"unexpected error ({type(error).__name__}); details on stderr"
+    end_progress()
+    if isinstance(error, UsageError):
+        error.parser.print_usage(sys.stderr)
+        print(f"{error.parser.prog}: error: {message}", file=sys.stderr)
+    elif kind == "unexpected":
+        traceback.print_exc()
+    else:
+        print(f"error: {message}", file=sys.stderr)
+    if as_json:
+        print(json.dumps({"error": {"kind": kind, "message": message}}))
+    return EXIT_CODES.get(kind, EXIT_BAD_INPUT)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    as_json = "--json" in argv  # until the command line is parsed (a usage error under --json is JSON too)
     try:
+        args = build_parser().parse_args(argv)
+        as_json = bool(getattr(args, "json", False)) or as_json
+        if check := getattr(args, "check", None):
+            check(args)  # a bad recording or option: refused before the store is opened or a model loaded
+        from db.session import init_db
+
         init_db()
         return args.run(args)
-    except InputError as error:
-        print(f"\nerror: {error}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except (ValueError, ModelFileError, PermissionError) as error:  # PermissionError: a rep may not change calls
-        print(f"\nerror: {error}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except (NotFound, AttemptLost) as error:  # AttemptLost: the call was deleted while `analyze` ran
-        print(f"error: {error}", file=sys.stderr)
-        return EXIT_NOT_FOUND
+    except BrokenPipeError:  # the reader of stdout went away (`export 1 | head`): stop quietly, as Python's docs say
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing more to flush at exit
+        return EXIT_UNEXPECTED
+    except Exception as error:  # noqa: BLE001 - every error is reported; unexpected ones with their traceback
+        return report_error(error, as_json)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,9 @@
-"""What `analyze`, `enqueue` and `reanalyze` share: the recording and its analysis options, and the progress line.
+"""What `analyze`, `enqueue` and `reanalyze` share: the recording and its analysis options, the early check,
+the progress line.
 
 Defaults come from `config.Settings` (env `RAPPORT_*`); `--fps` outside 0.25-30 is an `InputError` (exit 2).
+`check_recording` refuses a bad file or option before the store is opened or a model is loaded; the analysis
+itself (`pipeline.analyze`, SciPy) is imported only once the input is known to be good.
 """
 
 from __future__ import annotations
@@ -12,7 +15,6 @@ from pathlib import Path
 
 from config import get_settings
 from model.detect import DETECTORS
-from pipeline.analyze import AnalysisSettings
 from pipeline.errors import InputError
 from pipeline.roles import REP_POSITIONS
 
@@ -20,8 +22,21 @@ from pipeline.roles import REP_POSITIONS
 #: above, decoding costs more than a webcam's frame rate gives back.
 MIN_FPS, MAX_FPS = 0.25, 30.0
 
+_progress_shown = False  # a progress line is open on stderr (no newline yet)
+
+
 def progress(stage: str, fraction: float) -> None:
+    global _progress_shown
     print(f"\r{stage:<22} {fraction:6.1%}", end="", file=sys.stderr, flush=True)
+    _progress_shown = True
+
+
+def end_progress() -> None:
+    """End the progress line, if one is open, so what follows starts on a line of its own."""
+    global _progress_shown
+    if _progress_shown:
+        print(file=sys.stderr)
+        _progress_shown = False
 
 
 def call_date(text: str) -> dt.date:
@@ -30,6 +45,23 @@ def call_date(text: str) -> dt.date:
         return dt.date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date: use YYYY-MM-DD, e.g. 2026-11-30") from None
+
+
+def json_option(parser: argparse.ArgumentParser, more: str = "") -> None:
+    """`--json`, the same on every command that has it: the result, or the error, as one JSON object on stdout."""
+    parser.add_argument("--json", action="store_true", help="print the result as one JSON object; an error too, as "
+                        '{"error": {"kind": ..., "message": ...}} (same exit status)' + (f"; {more}" if more else ""))
+
+
+def call_id(text: str) -> int:
+    """A call id as typed: a whole number from 1 (argparse shows the message and exits 2)."""
+    if not text.strip().isdecimal() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a call id: use the number in the first column of `list`")
+    return int(text)
+
+
+def call_id_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("call_id", type=call_id, help="the call's id (see `list`)")
 
 
 def analysis_options(parser: argparse.ArgumentParser) -> None:
@@ -44,6 +76,21 @@ def analysis_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--date", type=call_date, help="call date, YYYY-MM-DD")
     parser.add_argument("--fps", type=float, default=settings.analysis_fps, help="frames analysed per second (default: %(default)s)")
     parser.add_argument("--detector", choices=sorted(DETECTORS), default=settings.detector, help="face detector (default: %(default)s)")
+    parser.set_defaults(check=check_recording)
+
+
+def check_recording(args) -> None:
+    """Refuse bad options or a bad recording (`InputError` naming the user's file: missing, a folder, empty, a still
+    image, not a video, over a limit...) from its header and first frame, before anything is stored or loaded."""
+    from pipeline.video import probe_upload
+
+    check_fps(args.fps)
+    probe_upload(args.video, args.video.name, get_settings())
+
+
+def check_fps(fps: float) -> None:
+    if not MIN_FPS <= fps <= MAX_FPS:
+        raise InputError(f"--fps must be between {MIN_FPS:g} and {MAX_FPS:g}, not {fps}")
 
 
 def reanalysis_options(parser: argparse.ArgumentParser) -> None:
@@ -54,8 +101,9 @@ def reanalysis_options(parser: argparse.ArgumentParser) -> None:
 
 
 def analysis_settings(args):
+    from pipeline.analyze import AnalysisSettings
+
     settings = get_settings()
-    if not MIN_FPS <= args.fps <= MAX_FPS:
-        raise InputError(f"--fps must be between {MIN_FPS:g} and {MAX_FPS:g}, not {args.fps}")
+    check_fps(args.fps)
     return AnalysisSettings(fps=args.fps, detector=args.detector, rep_position=args.rep_position,
                             min_shift_seconds=settings.min_shift_seconds)

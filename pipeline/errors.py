@@ -22,6 +22,10 @@ class NotAVideo(InputError):
     pass
 
 
+class NoSuchFile(NotAVideo):
+    """The path names no file (a typo on the command line): told apart so scripts can say so (`--json` kind)."""
+
+
 class CorruptVideo(InputError):
     pass
 

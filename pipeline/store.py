@@ -8,8 +8,7 @@ message (an `InputError`'s own words); other calls are never touched. Each run i
 (`pipeline.liveness`): a call deleted or re-taken meanwhile gets nothing written (`AttemptLost`). `write_derived` is the writer of the
 rows that role changes re-derive (who is talking included); `load_track_seconds` reads back what the analysis
 stored per track, `load_speech` the call's per-second speech fractions.
-`probe_upload` is the probe with the workspace's limits (upload and re-analysis alike), and `partial_note`
-says in the call's time what a partial recording lacked (stored on the call, shown by the CLI and reports).
+`partial_note` says in the call's time what a partial recording lacked (stored on the call, shown by the CLI and reports).
 """
 
 from __future__ import annotations
@@ -38,16 +37,10 @@ from pipeline.review_copy import browser_plays, write_review_copy
 from pipeline.snapshots import render_snapshots, render_thumbnails
 from pipeline.speech import TalkTimeline
 from pipeline.timeline import EmotionTimeline, TrackSecondRows, clock
-from pipeline.video import DecodeReport, VideoInfo, probe
+from pipeline.video import DecodeReport, VideoInfo, probe_upload
 
 
 log = logging.getLogger(__name__)
-
-
-def probe_upload(video: Path, display_name: str, settings: Settings) -> VideoInfo:
-    """Probe with the workspace's limits (size, picture, length); messages name `display_name`."""
-    return probe(video, max_bytes=settings.max_upload_mb * 2**20, display_name=display_name,
-                 max_pixels=settings.max_frame_pixels, max_duration_s=settings.max_call_minutes * 60)
 
 
 def partial_note(decode: DecodeReport, duration_s: float) -> str | None:

@@ -26,7 +26,9 @@ from typing import Iterator
 import av
 import numpy as np
 
-from pipeline.errors import CorruptVideo, EmptyFile, FileTooLarge, NotAVideo, StillImage, TooLong, UnsupportedCodec
+from config import Settings
+from pipeline.errors import (CorruptVideo, EmptyFile, FileTooLarge, NoSuchFile, NotAVideo, StillImage, TooLong,
+                             UnsupportedCodec)
 
 LAST_SLIVER_S = 0.25
 """A last started second shorter than this gets no row of its own (audio often outlasts the picture by a few ms)."""
@@ -130,7 +132,7 @@ def probe(path: str | Path, max_bytes: int | None = None, *, display_name: str |
     if path.is_dir():
         raise NotAVideo(f"{name}: is a folder, not a recording; give the recording's file")
     if not path.is_file():
-        raise NotAVideo(f"{name}: no such file")
+        raise NoSuchFile(f"{name}: no such file")
     size = path.stat().st_size
     if size == 0:
         raise EmptyFile(f"{name}: the file is empty (0 bytes)")
@@ -175,6 +177,16 @@ def probe(path: str | Path, max_bytes: int | None = None, *, display_name: str |
         audio = tuple(s.codec_context.name for s in container.streams.audio if s.codec_context is not None)
         return VideoInfo(path, container.format.name, codec, float(rate), duration, width, height, rotation, audio,
                          video_start_s=max(0.0, start), video_end_s=end, clock_origin_s=origin, display_name=name)
+
+
+def probe_upload(video: Path, display_name: str, settings: Settings) -> VideoInfo:
+    """`probe` with the workspace's limits (`config.Settings`: size, picture, length); messages name `display_name`.
+
+    Upload, re-analysis and the CLI's early check alike (it lives here, not in `pipeline.store`, so a bad file
+    is refused without importing the analysis).
+    """
+    return probe(video, max_bytes=settings.max_upload_mb * 2**20, display_name=display_name,
+                 max_pixels=settings.max_frame_pixels, max_duration_s=settings.max_call_minutes * 60)
 
 
 def _hms(seconds: float) -> str:

@@ -26,6 +26,7 @@ from pipeline.roles import PROSPECT, REP
 from pipeline.speech import BOTH, NONE, OFF_CAMERA, SPEAKING_LABELS, SPEAKING_VALUES, UNKNOWN
 from pipeline.timeline import clock
 from reports.facts import CallTimeline, MarkedStage
+from reports.summary import FACE_NOT_SEEN, NO_VIDEO, UNCERTAIN_WHY
 
 EMOTION_COLOURS: dict[str, str] = {
     "angry": "#E4572E",
@@ -122,9 +123,9 @@ def timeline_figure(seconds: pd.DataFrame, shifts: pd.DataFrame, stages: Iterabl
             ), row=row, col=1)
         codes = data["dominant"].map({e: i for i, e in enumerate(EMOTIONS)}).astype(float).to_numpy()
         video = data["video_present"].to_numpy(bool) if "video_present" in data else np.ones(len(data), bool)
-        hover = [f"{c} · uncertain (face small or blurred, or no clear expression)" if d == UNCERTAIN
+        hover = [f"{c} · {UNCERTAIN} ({UNCERTAIN_WHY})" if d == UNCERTAIN
                  else f"{c} · likely {d}, {p:.0%} (calibrated)" if isinstance(d, str)
-                 else f"{c} · face not seen" if v else f"{c} · no video"
+                 else f"{c} · {FACE_NOT_SEEN}" if v else f"{c} · {NO_VIDEO}"
                  for c, d, p, v in zip(clocks, data["dominant"], data["confidence"], video)]
         fig.add_trace(go.Heatmap(
             x=x, y=[role], z=[codes], text=[hover], hoverinfo="text", zmin=-0.5, zmax=len(EMOTIONS) - 0.5,
@@ -139,11 +140,11 @@ def timeline_figure(seconds: pd.DataFrame, shifts: pd.DataFrame, stages: Iterabl
         fig.update_yaxes(range=[0, 1.13], tickformat=".0%", tickvals=[0, 0.5, 1], row=row, col=1,
                          title=dict(text=f"<b>{role.capitalize()}</b>", font=dict(color=ROLE_COLOURS[role], size=14)))
         fig.update_yaxes(showticklabels=False, row=row + 1, col=1)
-    fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name="face not seen",
+    fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=FACE_NOT_SEEN,
                              marker=dict(symbol="square", size=12, color=GAP_FILL, line=dict(width=1, color="#adb5bd"))),
                   row=1, col=1)
     if "video_present" in seconds and not seconds["video_present"].all():
-        fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name="no video",
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=NO_VIDEO,
                                  marker=dict(symbol="square", size=12, color=NO_VIDEO_FILL)), row=1, col=1)
     for name, start, end in stages:
         fig.add_vrect(x0=start, x1=end, fillcolor=STAGE_FILL, line=dict(color="rgba(40,140,235,0.35)", width=1),

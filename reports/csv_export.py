@@ -1,6 +1,7 @@
 """The per-second CSV: one row per second and role, emotions in `EMOTIONS` order (CLI and dashboard alike).
 
-Access checks and auditing are the caller's (`reports.exports.export`).
+`status` (right after `dominant`) says what the row shows and why its emotion columns may be empty, in the words of
+`reports.summary.second_statuses`. Access checks and auditing are the caller's (`reports.exports.export`).
 """
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 
+import pandas as pd
 from sqlalchemy import select
 
 from config import EMOTIONS
@@ -15,11 +17,14 @@ from db.models import EmotionSecond
 from db.session import session_scope
 from pipeline.roles import PROSPECT, REP
 from pipeline.store import get_call
+from reports.facts import load_facts
+from reports.summary import second_statuses
 
 
-CSV_COLUMNS = ["second", "role", *EMOTIONS, "dominant", "face_present", "video_present", "speaking"]
-"""`speaking`: who is talking in that second (`pipeline.speech.SPEAKING_VALUES`: rep, prospect, both, none,
-off-camera, unknown), the same on every role's row; empty for calls analysed before it was measured."""
+CSV_COLUMNS = ["second", "role", *EMOTIONS, "dominant", "status", "face_present", "video_present", "speaking"]
+"""`status`: why a row shows what it shows (`reports.summary.second_statuses`); `speaking`: who is talking in that
+second (`pipeline.speech.SPEAKING_VALUES`: rep, prospect, both, none, off-camera, unknown), the same on every
+role's row; empty for calls analysed before it was measured."""
 
 
 
@@ -30,10 +35,14 @@ def export_csv(call_id: int) -> str:
         rows = session.scalars(select(EmotionSecond).where(EmotionSecond.call_id == call.id)).all()
     order = {REP: 0, PROSPECT: 1}
     rows = sorted(rows, key=lambda r: (r.second, order.get(r.role, 2), r.role))
+    statuses = second_statuses(pd.DataFrame({
+        "role": [r.role for r in rows], "dominant": [r.dominant for r in rows],
+        "face_present": [r.face_present for r in rows], "video_present": [r.video_present for r in rows],
+    }, columns=["role", "dominant", "face_present", "video_present"]), load_facts(call_id).rep_analysis)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
-    for r in rows:
+    for r, status in zip(rows, statuses):
         writer.writerow([r.second, r.role, *("" if getattr(r, e) is None else f"{getattr(r, e):.4f}" for e in EMOTIONS),
-                         r.dominant or "", int(r.face_present), int(r.video_present), r.speaking or ""])
+                         r.dominant or "", status, int(r.face_present), int(r.video_present), r.speaking or ""])
     return out.getvalue()

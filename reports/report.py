@@ -17,7 +17,7 @@ from config import EMOTIONS
 from pipeline.timeline import clock
 from reports.charts import shares_figure, timeline_figure, timeline_png
 from reports.facts import load_facts, load_moments, load_notes, load_stages, load_timeline, model_accuracy
-from reports.summary import (HINTS_NOT_VERDICTS, REP_ANALYSIS_OFF, STAGE_HEADER, facts_rows, headline_rows, key_moments,
+from reports.summary import (FACE_NOT_SEEN, NO_VIDEO, HINTS_NOT_VERDICTS, REP_ANALYSIS_OFF, STAGE_HEADER, facts_rows, headline_rows, key_moments,
                              notes_at, stage_rows, still_labels, summarize_timeline)
 from reports.talk import (AUDIO_NOT_KEPT, TALK_HEADER, TALK_NOT_MEASURED, TALK_TIME_NOT_EMOTION, speaking_at, talk_metrics,
                           talk_table)
@@ -101,7 +101,7 @@ def build_pdf(call_id: int) -> bytes:
     pdf.image(io.BytesIO(chart), w=width)
     pdf.set_font("DejaVu", "I", 8)
     pdf.multi_cell(0, 4, "Stacked areas: likely emotion probabilities per second; band below: most likely emotion; "
-                   "white: face not seen; dark grey: no video (nothing on screen); ▲ positive / ▼ negative / ● neutral shifts; "
+                   f"white: {FACE_NOT_SEEN}; dark grey: {NO_VIDEO} (nothing on screen); ▲ positive / ▼ negative / ● neutral shifts; "
                    "bottom band (when measured): who is talking.", new_x="LMARGIN", new_y="NEXT")
     heading("Who is talking")
     talk = talk_metrics(timeline.seconds)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
+import numpy as np
 import pandas as pd
 
 from config import EMOTIONS, NEGATIVE_EMOTIONS, POSITIVE_EMOTIONS, UNCERTAIN
@@ -87,6 +88,28 @@ def readable(seconds: pd.DataFrame) -> pd.Series:
 
 
 READABLE = EmotionSecond.dominant.is_not(None) & (EmotionSecond.dominant != UNCERTAIN)  # `readable`, on stored rows
+
+
+# What a per-second row of a role shows, in the words of the CSV's `status` column and the timeline's hover.
+SHOWN = "shown"  # a likely emotion is shown (`readable`)
+FACE_NOT_SEEN = "face not seen"  # a picture, but this role's face was not found in it
+NO_VIDEO = "no video"  # nothing on screen (before a late video track, after a cut-off or damaged part)
+NOT_ANALYSED = "not analysed (rep analysis off)"  # the face was tracked but, by the workspace's choice, never read
+UNCERTAIN_WHY = "face small or blurred, or no clear expression"  # why a second is `UNCERTAIN` (pipeline.uncertainty)
+
+
+def second_statuses(seconds: pd.DataFrame, rep_analysis: bool = True) -> pd.Series:
+    """Per row of `seconds` (columns role, dominant, face_present, video_present): what it shows, in the words above.
+
+    First that applies: `SHOWN` (`readable`); `UNCERTAIN` (face seen, reading not trusted: `pipeline.uncertainty`);
+    `NO_VIDEO`; `NOT_ANALYSED` (the rep's rows on a call analysed with rep analysis off `rep_analysis=False`, and any
+    face seen but never classified, which only such a call has); else `FACE_NOT_SEEN`.
+    """
+    rep_off = (seconds["role"] == REP) & (not rep_analysis)
+    conditions = [readable(seconds), seconds["dominant"] == UNCERTAIN, ~seconds["video_present"].astype(bool),
+                  rep_off | seconds["face_present"].astype(bool)]
+    return pd.Series(np.select(conditions, [SHOWN, UNCERTAIN, NO_VIDEO, NOT_ANALYSED], FACE_NOT_SEEN),
+                     index=seconds.index, dtype=object)
 
 
 def shares_from_counts(counts: Mapping[str, int]) -> dict[str, float]:

@@ -35,9 +35,10 @@ def test_analyze_export_list_reassign_delete(store, videos):
 
     exported = run_cli("export", "1", "--format", "csv", env_overrides=env)
     rows = list(csv.DictReader(io.StringIO(exported.stdout)))
-    assert list(rows[0]) == ["second", "role", *EMOTIONS, "dominant", "face_present", "video_present", "speaking"]
+    assert list(rows[0]) == ["second", "role", *EMOTIONS, "dominant", "status", "face_present", "video_present", "speaking"]
     assert {r["speaking"] for r in rows} == {"unknown"}  # the recording has no audio track
     assert {r["video_present"] for r in rows} == {"1"}
+    assert all(r["status"] == ("shown" if r["dominant"] in EMOTIONS else r["dominant"] or "face not seen") for r in rows)
     assert len(rows) == 8 * 2 and {r["role"] for r in rows} == {"rep", "prospect"}
     seen = [r for r in rows if r["face_present"] == "1"]
     assert seen and all(abs(sum(float(r[e]) for e in EMOTIONS) - 1) < 2e-3 for r in seen)
@@ -48,6 +49,11 @@ def test_analyze_export_list_reassign_delete(store, videos):
 
     listed = run_cli("list", env_overrides=env)
     assert "Acme discovery" in listed.stdout and "Dana" in listed.stdout and "done" in listed.stdout
+    shown = json.loads(run_cli("show", "1", "--json", env_overrides=env).stdout)  # the track numbers `reassign` takes
+    assert {str(t["track"]): t["role"] for t in shown["tracks"]} == summary["roles"]
+    assert (shown["title"], shown["rep"], shown["file"], shown["status"]) == ("Acme discovery", "Dana", "gallery.mp4", "done")
+    text = run_cli("show", "1", env_overrides=env).stdout
+    assert all(f"track {t['track']:>3}  {t['role']}" in text for t in shown["tracks"])
 
     swapped = run_cli("reassign", "1", "--swap", env_overrides=env)
     assert swapped.returncode == 0 and sorted(l.split(": ")[1] for l in swapped.stdout.splitlines()) == ["prospect", "rep"]
@@ -148,3 +154,35 @@ def test_bad_options_are_refused(store, videos):
     assert result.returncode == 2 and "invalid choice" in result.stderr
     result = run_cli("analyze", str(videos["gallery.mp4"]), "--date", "31/12/2026", env_overrides=env_for(store))
     assert result.returncode == 2 and "'31/12/2026' is not a date: use YYYY-MM-DD" in result.stderr
+
+
+def test_csv_status_says_why_each_row_shows_no_emotion(store):
+    """Each of the five states, on a stored call edited to hold them all, through the real `export`."""
+    from sqlalchemy import update
+
+    from config import UNCERTAIN
+    from db.models import EmotionSecond
+    from tools.seed import seed_call
+
+    call_id = seed_call(duration_s=40, rep_analysis=False).call_id
+    with session_scope() as session:
+        rows = EmotionSecond.__table__.c
+        session.execute(update(EmotionSecond).where(rows.call_id == call_id, rows.role == "prospect", rows.second < 3)
+                        .values(dominant=UNCERTAIN))  # seen, reading not trusted (probabilities kept)
+        session.execute(update(EmotionSecond).where(rows.call_id == call_id, rows.second >= 35)  # a cut-off file's tail
+                        .values(video_present=False, face_present=False, n_frames=0, dominant=None,
+                                **{e: None for e in EMOTIONS}))
+    result = run_cli("export", str(call_id), env_overrides=env_for(store))
+    assert result.returncode == 0, result.stderr
+    table = list(csv.DictReader(io.StringIO(result.stdout)))
+    for row in table:
+        expected = ("no video" if row["video_present"] == "0"
+                    else "not analysed (rep analysis off)" if row["role"] == "rep"
+                    else "uncertain" if row["dominant"] == "uncertain"
+                    else "shown" if row["dominant"] in EMOTIONS
+                    else "face not seen")
+        assert row["status"] == expected, row
+        assert (row["status"] == "shown") == (row["happy"] != "" and row["dominant"] in EMOTIONS), row
+    statuses = {(r["role"], r["status"]) for r in table}
+    assert statuses == {("rep", "not analysed (rep analysis off)"), ("rep", "no video"), ("prospect", "shown"),
+                        ("prospect", "uncertain"), ("prospect", "face not seen"), ("prospect", "no video")}

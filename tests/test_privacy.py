@@ -122,6 +122,7 @@ def test_rep_analysis_off_in_the_cli_keeps_presence_but_no_rep_emotions(store, v
     rep = [r for r in rows if r["role"] == "rep"]
     assert len(rep) == 8 and sum(r["face_present"] == "1" for r in rep) >= 7
     assert all(r[e] == "" for r in rep for e in ("angry", "happy", "neutral", "dominant"))
+    assert {r["status"] for r in rep} == {"not analysed (rep analysis off)"}  # the CSV says why they are empty
     assert all(r["happy"] != "" for r in rows if r["role"] == "prospect" and r["face_present"] == "1")
     with session_scope() as s:
         assert s.get(Call, 1).settings["rep_analysis"] is False  # the choice is recorded on the call

@@ -40,7 +40,7 @@ from pipeline.timeline import clock
 from reports.charts import shares_figure
 from reports.exports import export
 from reports.facts import STAGE_NAMES, load_moments, load_notes, load_stages
-from reports.summary import REP_ANALYSIS_OFF, notes_at
+from reports.summary import FACE_NOT_SEEN, NO_VIDEO, REP_ANALYSIS_OFF, notes_at
 from reports.talk import DEFINITIONS, TALK_NOT_MEASURED, TALK_TIME_NOT_EMOTION, TalkMetrics, speaking_at, talk_rows
 
 TAB_LABELS = ("Key moments", "Script stages", "Coaching notes")
@@ -278,7 +278,7 @@ st.subheader("Timelines")
 st.plotly_chart(data.timeline_chart(call_id, version, stages, facts.roles), key=chart_key, on_select=_on_chart_select,
                 selection_mode=("points", "box"), config={"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d"]})
 st.caption("Click a point or a ▲▼● shift marker to play the call from there. Drag across the chart to select a span "
-           "for a script stage. Grey bands: face not seen; dark bands: no video (nothing on screen).")
+           f"for a script stage. Grey bands: {FACE_NOT_SEEN}; dark bands: {NO_VIDEO} (nothing on screen).")
 
 
 # ----------------------------------------------------------------------------- who is talking (reports.talk)
