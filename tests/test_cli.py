@@ -49,11 +49,11 @@ def test_analyze_export_list_reassign_delete(store, videos):
 
     listed = run_cli("list", env_overrides=env)
     assert "Acme discovery" in listed.stdout and "Dana" in listed.stdout and "done" in listed.stdout
-    shown = json.loads(run_cli("show", "1", "--json", env_overrides=env).stdout)  # the track numbers `reassign` takes
-    assert {str(t["track"]): t["role"] for t in shown["tracks"]} == summary["roles"]
+    shown = json.loads(run_cli("show", "1", "--json", env_overrides=env).stdout)  # the numbers `reassign` takes
+    assert {str(t): p["role"] for p in shown["people"] for t in p["tracks"]} == summary["roles"]
     assert (shown["title"], shown["rep"], shown["file"], shown["status"]) == ("Acme discovery", "Dana", "gallery.mp4", "done")
     text = run_cli("show", "1", env_overrides=env).stdout
-    assert all(f"track {t['track']:>3}  {t['role']}" in text for t in shown["tracks"])
+    assert all(f"person {p['person']}: {p['role']}" in text for p in shown["people"])
 
     swapped = run_cli("reassign", "1", "--swap", env_overrides=env)
     assert swapped.returncode == 0 and sorted(l.split(": ")[1] for l in swapped.stdout.splitlines()) == ["prospect", "rep"]
