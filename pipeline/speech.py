@@ -18,9 +18,9 @@ Who speaks, per second of the call (`who_speaks`, a decision table):
 | yes                   | yes                                      | neither (no face on screen, or still)    | off-camera |
 
 A face's *lift* is its mouth motion (`model.mouth.mouth_motion`, the second's peak, averaged with the
-neighbouring seconds of speech) over its own quiet baseline (its median motion in the seconds without
-speech), so a face whose still mouth already shows some motion (beard, glasses, compression noise) is
-not taken for a talker.
+neighbouring seconds of speech) over the person's quiet baseline (their median motion in the seconds without
+speech, pooled over all their tracks: an active-speaker recording cuts a face to its turns), so a face whose
+still mouth already shows some motion (beard, glasses, compression noise) is not taken for a talker.
 "off-camera" is speech heard while no rep or prospect mouth moves on screen: a camera that is off,
 someone out of frame or dialled in. It is stored as such, never guessed to be the rep: a rep who talks
 with their camera off shows as "off-camera" (the review page says "someone off camera").
@@ -56,7 +56,7 @@ MOUTH_MOVING_LIFT = 1.7
 BOTH_RATIO = 0.75
 """Both talk (an overlap) when the weaker mouth's lift is at least this fraction of the stronger's."""
 MIN_QUIET_SECONDS = 3
-"""A face's quiet baseline is its median motion over its seconds without speech when it has at least this many ..."""
+"""A person's quiet baseline is their median motion over their seconds without speech when they have at least this many ..."""
 FALLBACK_PERCENTILE = 25
 """... else (a call that is all talk) this percentile of all its seconds: a face is quiet at least a quarter of the time."""
 BASELINE_FLOOR = 0.03
@@ -155,23 +155,44 @@ def _smooth(values: np.ndarray) -> np.ndarray:
         return np.where(known, num / den, np.nan)
 
 
-def mouth_lift(track: TrackSecondRows, n_seconds: int, speech: np.ndarray) -> np.ndarray:
-    """(n_seconds,) one track's smoothed mouth motion over its quiet baseline; NaN where its mouth was not measured."""
+def _motion(track: TrackSecondRows, n_seconds: int) -> np.ndarray:
+    """(n_seconds,) one track's peak mouth motion per second; NaN where its mouth was not measured."""
     motion = np.full(n_seconds, np.nan)
-    if track.mouth_motion is None:
-        return motion
-    inside = track.seconds < n_seconds
-    motion[track.seconds[inside]] = track.mouth_motion[inside]
-    measured = np.isfinite(motion)
-    quiet = measured & ~(speech >= SPEECH_MIN_FRACTION)
+    if track.mouth_motion is not None:
+        inside = track.seconds < n_seconds
+        motion[track.seconds[inside]] = track.mouth_motion[inside]
+    return motion
+
+
+def quiet_baseline(motions: list[np.ndarray], speech: np.ndarray) -> float | None:
+    """One person's quiet mouth motion, from all their tracks' (n_seconds,) motion (`_motion`); None if never measured.
+
+    Pooled over the person's tracks: in an active-speaker recording a face is cut to only while it talks, so one
+    track alone may hold no quiet second, while the same person's other tracks (a gallery part, their tile after
+    the last turn) do.
+    """
+    quiet_speech = ~(speech >= SPEECH_MIN_FRACTION)
+    quiet = np.concatenate([m[np.isfinite(m) & quiet_speech] for m in motions]) if motions else np.zeros(0)
+    measured = np.concatenate([m[np.isfinite(m)] for m in motions]) if motions else np.zeros(0)
+    if len(quiet) >= MIN_QUIET_SECONDS:
+        return max(BASELINE_FLOOR, float(np.median(quiet)))
+    if len(measured):
+        return max(BASELINE_FLOOR, float(np.percentile(measured, FALLBACK_PERCENTILE)))
+    return None
+
+
+def mouth_lift(track: TrackSecondRows, n_seconds: int, speech: np.ndarray, baseline: float | None = None) -> np.ndarray:
+    """(n_seconds,) one track's smoothed mouth motion over its quiet baseline; NaN where its mouth was not measured.
+
+    baseline: the person's `quiet_baseline` over all their tracks; None: this track's own.
+    """
+    motion = _motion(track, n_seconds)
+    quiet = np.isfinite(motion) & ~(speech >= SPEECH_MIN_FRACTION)
     # averaged over neighbouring seconds of speech only: a turn's first second is not diluted by the silence before it
     smoothed = _smooth(np.where(quiet, np.nan, motion))
-    enough_quiet = quiet.sum() >= MIN_QUIET_SECONDS
-    pool = motion[quiet] if enough_quiet else motion[measured]
-    if not len(pool):
-        return motion
-    baseline = max(BASELINE_FLOOR, float(np.median(pool) if enough_quiet else np.percentile(pool, FALLBACK_PERCENTILE)))
-    return smoothed / baseline
+    if baseline is None:
+        baseline = quiet_baseline([motion], speech)
+    return motion if baseline is None else smoothed / baseline
 
 
 def who_speaks(speech: np.ndarray, tracks: list[TrackSecondRows], roles: dict[int, str]) -> TalkTimeline:
@@ -182,10 +203,11 @@ def who_speaks(speech: np.ndarray, tracks: list[TrackSecondRows], roles: dict[in
     """
     n = len(speech)
     lift = {role: np.zeros(n) for role in (REP, PROSPECT)}
-    for track in tracks:
-        role = roles.get(track.track_id)
-        if role in lift:
-            lift[role] = np.fmax(lift[role], np.nan_to_num(mouth_lift(track, n, speech)))
+    for role in lift:
+        own = [track for track in tracks if roles.get(track.track_id) == role]  # one person's tracks share a role
+        baseline = quiet_baseline([_motion(track, n) for track in own], speech)
+        for track in own:
+            lift[role] = np.fmax(lift[role], np.nan_to_num(mouth_lift(track, n, speech, baseline)))
     speaking = []
     for s in range(n):
         if not np.isfinite(speech[s]):

@@ -284,6 +284,21 @@ def test_review_page_and_reports_on_a_really_analysed_call(store, videos, classi
     st.cache_data.clear()
 
 
+def test_a_call_where_no_face_was_read_says_not_seen_rather_than_0_percent_positive(store, videos, classifier, monkeypatch):
+    """An absent face is not "not positive": a call with no faces shows the prospect's share as not seen."""
+    monkeypatch.setenv("RAPPORT_LOCAL_WORKER", "0")
+    get_settings.cache_clear()
+    st.cache_data.clear()
+    seed_users()
+    call_id = create_call(videos["nofaces.mp4"], title="Camera off call")
+    analyze_call(call_id, classifier)
+    at = page("review", call_id=call_id)
+    assert not at.exception
+    positive = next(m for m in at.metric if m.label == "Prospect likely positive")
+    assert positive.value == "not seen"
+    st.cache_data.clear()
+
+
 def test_team_rates_are_per_10_minutes_of_read_prospect_time_with_the_sample():
     import pandas as pd
 

@@ -136,6 +136,27 @@ def test_the_decision_table():
     assert nobody.speaking[3] == OFF_CAMERA
 
 
+def test_active_speaker_cuts_a_face_to_its_turns_and_its_quiet_baseline_is_the_persons():
+    """Active speaker view: each turn is a track of its own that holds no quiet second; the person's other tracks
+    (the gallery before, the tile after the last turn) give the quiet baseline, so the turn still reads as theirs."""
+    quiet, moving = 0.1, 0.5
+    speech = np.array([0.0, 0.9, 0.9, 0.9, 0.9, 0.0] + [0.9] * 8 + [0.0] * 10)
+
+    def track(track_id: int, first_s: int, motion: list[float]) -> TrackSecondRows:
+        n = len(motion)
+        return TrackSecondRows(track_id, np.arange(first_s, first_s + n), np.full(n, 4), np.full((n, 7), np.nan, np.float32),
+                               np.zeros((n, 4)), mouth_motion=np.array(motion))
+
+    tracks = [track(0, 0, [quiet, moving, moving, moving, moving, quiet]), track(1, 0, [quiet] * 6),  # gallery: the rep talks
+              track(2, 6, [moving] * 4),  # active speaker: the prospect's turn, 6-9 s
+              track(3, 10, [moving] * 4), track(4, 14, [quiet] * 10)]  # the rep's turn, 10-13 s, then the rep listens
+    talk = who_speaks(speech, tracks, {0: REP, 1: PROSPECT, 2: PROSPECT, 3: REP, 4: REP})
+    assert talk.speaking[1:5] == (REP,) * 4
+    assert talk.speaking[6:10] == (PROSPECT,) * 4
+    assert talk.speaking[10:14] == (REP,) * 4
+    assert talk.speaking[14:] == (NONE,) * 10
+
+
 def _seconds(speaking: list[str], prospect_dominant: list[str | None]):
     import pandas as pd
 

@@ -219,7 +219,8 @@ summary = data.summary(call_id, version, stages)
 start, end = summary.prospect_thirds
 first = summary.first_positive_shift
 m1, m2, m3, m4 = st.columns(4, border=True)
-m1.metric("Prospect likely positive", f"{summary.mood[PROSPECT].positive:.0%}",
+m1.metric("Prospect likely positive",  # an absent face is not "not positive"
+          f"{summary.mood[PROSPECT].positive:.0%}" if summary.mood[PROSPECT].seconds else "not seen",
           help="Share of the time the prospect's face was read that their most likely emotion was happy (uncertain seconds not counted).")
 thirds_read = f"Read {start.seconds} s of the prospect's face in the first third, {end.seconds} s in the last."
 if start.comparable and end.comparable:
