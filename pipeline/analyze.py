@@ -1,7 +1,8 @@
 """Analyse one call recording, start to finish, in memory (nothing is stored here).
 
-    probe -> sample frames -> detect (every frame: the whole frame every `detect_every_s`, around
-          each known face otherwise) -> track -> aligned crop + quality + classify (batched)
+    probe -> sample frames -> detect (every frame: the whole frame every `detect_every_s`, or
+          `detect_every_settled_s` while every known face is there; small faces too every
+          `small_faces_every_s`; around each known face otherwise) -> track -> aligned crop + quality + classify (batched)
           -> per-track seconds -> roles -> per-role timelines -> shifts
 
 Each crop's quality (`model.quality.face_quality`: size, sharpness, pose, detector score) is
@@ -29,7 +30,7 @@ import numpy as np
 
 from config import Settings
 from model.classifier import BATCH, FLIP_TTA
-from model.detect import FaceDetector, detect_in
+from model.detect import FaceDetector, detect_in, discover
 from model.preprocess import crop_face
 from model.quality import face_quality
 from pipeline.roles import MIN_DETECTIONS, REP, TrackSummary, assign_roles
@@ -49,8 +50,16 @@ class AnalysisSettings:
     detector: str = Settings.detector
     """Face detector (see model.detect.DETECTORS); BlazeFace by measurement, see the README."""
     detect_every_s: float = 2.0
-    """Seconds between whole-frame detections (which find new faces); on the frames between, the
-    detector searches a window around each known face, so every frame says who is there."""
+    """Seconds between whole-frame detections (which find new faces) while a known face is missing or none is
+    known; on the frames between, the detector searches a window around each known face (present or recently
+    gone), so every frame says who is there, and a face that returns to its place is found there."""
+    detect_every_settled_s: float = 6.0
+    """Seconds between whole-frame detections while every known face was found on the frame before: only a
+    newcomer can be missed, and a call rarely gains one (found within this long)."""
+    small_faces_every_s: float = 10.0
+    """Seconds between whole-frame detections that also search for small faces (24-36 px in the 640-px frame,
+    e.g. a 720p self-view thumbnail: `model.detect.discover`); the first frame always does. Such a search costs
+    ~3 whole-frame detections; once found, a small face is followed around its place on every frame."""
     analysis_width: int = 640
     """Frames are decoded straight to this width for detection and cropping."""
     rep_position: str = Settings.rep_position
@@ -194,14 +203,18 @@ def analyze_video(info: VideoInfo, classifier, detector: FaceDetector, settings:
         """Sampled frames with their tracked faces: detected and tracked now, or replayed from pass 1."""
         nonlocal decode, detector_runs
         tracker = FaceTracker()
-        detect_every = max(1, round(settings.fps * settings.detect_every_s))
+        last_discovery_t = last_small_t = -np.inf
         decode = DecodeReport()  # the last reading's (both passes read the same file)
         for frame in _prefetch(sample_frames(info, settings.fps, settings.analysis_width, decode), timer):
             if replay is not None:  # the same frames are sampled again, so index i has the same faces
                 faces = replay[frame.index] if frame.index < len(replay) else TrackedFaces.none(frame.t)
             else:
-                if frame.index % detect_every == 0:
-                    found = timer.timed("detect whole frame", detector.detect, frame.image)
+                every = settings.detect_every_settled_s if tracker.all_present else settings.detect_every_s
+                if frame.t - last_discovery_t >= every - 1e-6:
+                    small = frame.t - last_small_t >= settings.small_faces_every_s - 1e-6
+                    stage = "detect whole frame, small faces too" if small else "detect whole frame"
+                    found = timer.timed(stage, discover, detector, frame.image, small)
+                    last_discovery_t, last_small_t = frame.t, frame.t if small else last_small_t
                 else:
                     found = timer.timed("detect around faces", detect_in, detector, frame.image, tracker.search_windows())
                 detector_runs += 1  # every sampled frame is searched: whole, or around each known face
