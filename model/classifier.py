@@ -32,6 +32,10 @@ BATCH = 64
 #: Average each face's probabilities with its mirror image by default in analysis: about a point more
 #: accurate (see model/MODEL_CARD.md) for twice the classifier time, which is small beside detection.
 FLIP_TTA = True
+#: In analysis, flip TTA reads the mirror image only of faces whose un-flipped (calibrated) top probability is
+#: below this: a confident read rarely changes. Measured on 1,500 FER2013 val faces (`predict(flip_below=...)`):
+#: 59% of faces read twice, accuracy 69.33% (every face twice: 69.40%, none: 67.47%); at 0.6, 45% and 69.27%.
+FLIP_TTA_BELOW = 0.7
 #: Probabilities are clipped to this before taking logs (an int8 softmax outputs exact zeros).
 MIN_PROBABILITY = 1e-6
 
@@ -69,12 +73,15 @@ class EmotionClassifier:
         else:
             raise ModelFileError(f"{self.path}: expected a .tflite or .keras file")
 
-    def predict(self, faces: np.ndarray, flip_tta: bool = False, calibrated: bool = True) -> np.ndarray:
+    def predict(self, faces: np.ndarray, flip_tta: bool = False, calibrated: bool = True,
+                flip_below: float | None = None) -> np.ndarray:
         """(N, 48, 48) uint8 faces -> (N, 7) float32 probabilities; `flip_tta` averages with the mirror.
 
         With `calibrated` (the default) and a temperature shipped with the file, the probabilities are
         temperature-scaled (the mean of both views first, as the temperature was fitted); `calibrated=False`
-        gives the network's raw softmax (for fitting a temperature).
+        gives the network's raw softmax (for fitting a temperature). With `flip_tta` and `flip_below`, only
+        faces whose un-flipped top probability (calibrated, if the file has a temperature) is below
+        `flip_below` are read mirrored too (see `FLIP_TTA_BELOW`).
         """
         faces = np.asarray(faces)
         if faces.ndim != 3 or faces.shape[1:] != (FACE_SIZE, FACE_SIZE):
@@ -84,7 +91,11 @@ class EmotionClassifier:
         x = faces.astype(np.float32)[..., None]
         probs = self._predict(x)
         if flip_tta:
-            probs = (probs + self._predict(x[:, :, ::-1])) / 2
+            unsure = slice(None)
+            if flip_below is not None:
+                first = apply_temperature(probs, self.temperature) if self.temperature is not None else probs
+                unsure = np.flatnonzero(first.max(axis=1) < flip_below)
+            probs[unsure] = (probs[unsure] + self._predict(x[unsure, :, ::-1])) / 2
         if calibrated and self.temperature is not None:
             probs = apply_temperature(probs, self.temperature)
         return probs

@@ -29,7 +29,7 @@ import cv2
 import numpy as np
 
 from config import Settings
-from model.classifier import BATCH, FLIP_TTA
+from model.classifier import BATCH, FLIP_TTA, FLIP_TTA_BELOW
 from model.detect import FaceDetector, detect_in, discover
 from model.preprocess import crop_face
 from model.quality import face_quality
@@ -56,7 +56,7 @@ class AnalysisSettings:
     detect_every_settled_s: float = 6.0
     """Seconds between whole-frame detections while every known face was found on the frame before: only a
     newcomer can be missed, and a call rarely gains one (found within this long)."""
-    small_faces_every_s: float = 10.0
+    small_faces_every_s: float = 20.0
     """Seconds between whole-frame detections that also search for small faces (24-36 px in the 640-px frame,
     e.g. a 720p self-view thumbnail: `model.detect.discover`); the first frame always does. Such a search costs
     ~3 whole-frame detections; once found, a small face is followed around its place on every frame."""
@@ -67,6 +67,8 @@ class AnalysisSettings:
     rep_analysis: bool = True
     flip_tta: bool = FLIP_TTA
     """Average each face's probabilities with its mirror image (see model.classifier.FLIP_TTA)."""
+    flip_below: float | None = FLIP_TTA_BELOW
+    """...only for faces read less confidently than this un-flipped (see model.classifier.FLIP_TTA_BELOW)."""
 
 
 @dataclass
@@ -242,7 +244,8 @@ def analyze_video(info: VideoInfo, classifier, detector: FaceDetector, settings:
     def flush() -> None:
         if pending:
             crops = np.stack([p[3] for p in pending])
-            probs = timer.timed("classify", classifier.predict, crops, flip_tta=settings.flip_tta)
+            probs = timer.timed("classify", classifier.predict, crops, flip_tta=settings.flip_tta,
+                                 flip_below=settings.flip_below)
             for (track_id, t, box, _, quality, poor), p in zip(pending, probs):
                 classify_recorder.seconds.add(track_id, t, box, p, quality, poor)
             pending.clear()
