@@ -152,6 +152,8 @@ class BlazeFace:
         except ImportError:  # platforms without the LiteRT wheel fall back to TensorFlow's copy
             from tensorflow.lite import Interpreter
         self.min_score = min_score
+        self.windows_read = 0
+        """Network calls so far (one per window): the detector's work, counted for `tools.bench`."""
         self._interpreter = Interpreter(model_path=str(WEIGHTS), num_threads=threads)
         self._interpreter.allocate_tensors()
         self._input = self._interpreter.get_input_details()[0]["index"]
@@ -175,6 +177,7 @@ class BlazeFace:
         """
         boxes, scores, points = [np.zeros((0, 4))], [np.zeros(0)], [np.zeros((0, N_KEYPOINTS, 2))]
         bgr = frame_bgr if frame_bgr.ndim == 3 else cv2.cvtColor(frame_bgr, cv2.COLOR_GRAY2BGR)
+        self.windows_read += len(windows)
         for win in windows:
             s = INPUT_SIZE / win.side
             warp = np.float32([[s, 0, -win.x * s], [0, s, -win.y * s]])

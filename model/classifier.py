@@ -66,6 +66,8 @@ class EmotionClassifier:
         self.digest = _file_digest(self.path)
         self.version = f"{self.path.name}:{self.digest}"
         self.temperature = _read_temperature(self.path, self.digest)
+        self.faces_read = 0
+        """Faces the network has read so far, mirrored reads included: the classifier's work, for `tools.bench`."""
         if self.path.suffix == ".tflite":
             self._predict = _tflite_predictor(self.path, threads or min(2, os.cpu_count() or 1))
         elif self.path.suffix in {".keras", ".h5"}:
@@ -90,12 +92,15 @@ class EmotionClassifier:
             return np.zeros((0, len(EMOTIONS)), np.float32)
         x = faces.astype(np.float32)[..., None]
         probs = self._predict(x)
+        self.faces_read += len(x)
         if flip_tta:
             unsure = slice(None)
             if flip_below is not None:
                 first = apply_temperature(probs, self.temperature) if self.temperature is not None else probs
                 unsure = np.flatnonzero(first.max(axis=1) < flip_below)
-            probs[unsure] = (probs[unsure] + self._predict(x[unsure, :, ::-1])) / 2
+            mirrored = x[unsure, :, ::-1]
+            probs[unsure] = (probs[unsure] + self._predict(mirrored)) / 2
+            self.faces_read += len(mirrored)
         if calibrated and self.temperature is not None:
             probs = apply_temperature(probs, self.temperature)
         return probs

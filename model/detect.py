@@ -177,6 +177,11 @@ class BlazeFaceDetector:
         """Faces found inside `windows` (one network call each, ~2 ms), merged by NMS, in frame pixels."""
         return Detections(*self._network.find(frame_bgr, windows))
 
+    @property
+    def windows_read(self) -> int:
+        """128x128 windows the network has read so far (`model.blazeface.BlazeFace.windows_read`)."""
+        return self._network.windows_read
+
     def detect_small_too(self, frame_bgr: np.ndarray) -> Detections:
         """All faces of a frame, small ones too: the pyramid plus `model.blazeface.small_face_windows` (~3x its cost)."""
         h, w = frame_bgr.shape[:2]
