@@ -94,13 +94,13 @@ class EmotionClassifier:
         probs = self._predict(x)
         self.faces_read += len(x)
         if flip_tta:
-            unsure = slice(None)
+            unsure = np.arange(len(x))
             if flip_below is not None:
                 first = apply_temperature(probs, self.temperature) if self.temperature is not None else probs
                 unsure = np.flatnonzero(first.max(axis=1) < flip_below)
-            mirrored = x[unsure, :, ::-1]
-            probs[unsure] = (probs[unsure] + self._predict(mirrored)) / 2
-            self.faces_read += len(mirrored)
+            if len(unsure):  # (a Keras model refuses an empty batch)
+                probs[unsure] = (probs[unsure] + self._predict(x[unsure, :, ::-1])) / 2
+                self.faces_read += len(unsure)
         if calibrated and self.temperature is not None:
             probs = apply_temperature(probs, self.temperature)
         return probs
