@@ -2,7 +2,7 @@
 
 Owns: the shipped BlazeFace weights, their anchor decoding, and the windows the network reads
 (`BlazeFace.find`): a whole frame is a small pyramid of windows (`pyramid`, to discover faces
-of 40-360 px); a few given windows (e.g. one around each tracked face) check on every sampled
+of 40-360 px at 640x360, plus `small_face_windows` now and then for faces from 24 px); a few given windows (e.g. one around each tracked face) check on every sampled
 frame whether that face is still there. `model.detect.BlazeFaceDetector` serves these as the
 default `FaceDetector` (`detect` and `detect_in`, returning `Detections`).
 
