@@ -1,7 +1,7 @@
 """Analyse one call recording, start to finish, in memory (nothing is stored here).
 
     probe -> sample frames -> detect (every frame: the whole frame every `detect_every_s`, or
-          `detect_every_settled_s` while a face is there; small faces too every
+          `detect_every_settled_s` while every known face is there; small faces too every
           `small_faces_every_s`; around each known face otherwise) -> track -> aligned crop + quality + classify (batched)
           -> per-track seconds -> roles -> per-role timelines -> shifts
 
@@ -50,13 +50,15 @@ class AnalysisSettings:
     detector: str = Settings.detector
     """Face detector (see model.detect.DETECTORS); BlazeFace by measurement, see the README."""
     detect_every_s: float = 2.0
-    """Seconds between whole-frame detections (which find new faces) while no face is present (the call's start,
-    everyone away); on the frames between, the detector searches a window around each known face (present or
-    recently gone), so every frame says who is there, and a face that returns to its place is found there."""
+    """Seconds between whole-frame detections (which find new faces) while a known face is missing or none is
+    known; on the frames between, the detector searches a window around each known face (present or recently
+    gone), so every frame says who is there, and a face that returns to its place is found there (a face the
+    window misses, e.g. a new person in a tile, is found by the next whole-frame detection)."""
     detect_every_settled_s: float = 6.0
-    """Seconds between whole-frame detections while a face was found on the frame before: a face that left is
-    still searched at its place on every frame, so only a newcomer (or a face back in another place) waits
-    for this, and a call rarely gains one."""
+    """Seconds between whole-frame detections while every known face was found on the frame before: only a
+    newcomer can be missed, and a call rarely gains one (found within this long). Measured: with this rule
+    for "any face found" instead, a new person in a gallery tile whom the old face's window missed went
+    unread for 4 s in `tools.video_eval` (1 of 70 faces); see the README's speed paragraph."""
     small_faces_every_s: float = 20.0
     """Seconds between whole-frame detections that also search for small faces (24-36 px in the 640-px frame,
     e.g. a 720p self-view thumbnail: `model.detect.discover`); the first frame always does. Such a search costs
@@ -212,7 +214,7 @@ def analyze_video(info: VideoInfo, classifier, detector: FaceDetector, settings:
             if replay is not None:  # the same frames are sampled again, so index i has the same faces
                 faces = replay[frame.index] if frame.index < len(replay) else TrackedFaces.none(frame.t)
             else:
-                every = settings.detect_every_settled_s if tracker.any_present else settings.detect_every_s
+                every = settings.detect_every_settled_s if tracker.all_present else settings.detect_every_s
                 if frame.t - last_discovery_t >= every - 1e-6:
                     small = frame.t - last_small_t >= settings.small_faces_every_s - 1e-6
                     stage = "detect whole frame, small faces too" if small else "detect whole frame"

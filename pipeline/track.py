@@ -95,9 +95,9 @@ class FaceTracker:
         return windows
 
     @property
-    def any_present(self) -> bool:
-        """Whether a face was found on the latest frame."""
-        return any(track.visible for track in self._tracks)
+    def all_present(self) -> bool:
+        """Whether faces are watched and every one was found on the latest frame (nothing is missing)."""
+        return bool(self._tracks) and all(track.visible for track in self._tracks)
 
     def update(self, t: float, detections: Detections) -> TrackedFaces:
         """Advance to time `t` with the faces found on this frame (whole frame, or every track's search window).
