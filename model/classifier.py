@@ -27,7 +27,7 @@ from config import EMOTIONS
 from model.preprocess import FACE_SIZE
 
 #: Most faces per interpreter call; larger inputs are split into chunks of this size. The pipeline
-#: also collects this many crops before each `predict` call.
+#: also collects this many crops before each `predict` call. A power of two: smaller chunks are padded to one.
 BATCH = 64
 #: Average each face's probabilities with its mirror image by default in analysis: about a point more
 #: accurate (see model/MODEL_CARD.md) for twice the classifier time, which is small beside detection.
@@ -138,7 +138,7 @@ def _tflite_predictor(path: Path, threads: int):
     except ImportError:  # platforms without the LiteRT wheel fall back to TensorFlow's copy
         from tensorflow.lite import Interpreter
 
-    interpreters: dict[int, object] = {}  # one planned graph per batch size actually used
+    interpreters: dict[int, object] = {}  # one planned graph per batch size: powers of two up to BATCH (7 at most)
 
     def interpreter_for(batch: int):
         if batch not in interpreters:
@@ -157,11 +157,15 @@ def _tflite_predictor(path: Path, threads: int):
     def predict(x: np.ndarray) -> np.ndarray:
         out = np.empty((len(x), len(EMOTIONS)), np.float32)
         for start in range(0, len(x), BATCH):
-            chunk = np.ascontiguousarray(x[start : start + BATCH])
-            interpreter = interpreter_for(len(chunk))
-            interpreter.set_tensor(interpreter.get_input_details()[0]["index"], chunk)
+            chunk = x[start : start + BATCH]
+            n = len(chunk)
+            size = 1 << (n - 1).bit_length()  # padded to a power of two: a few graphs serve any batch (flat memory)
+            padded = np.zeros((size, *chunk.shape[1:]), np.float32)
+            padded[:n] = chunk
+            interpreter = interpreter_for(size)
+            interpreter.set_tensor(interpreter.get_input_details()[0]["index"], padded)
             interpreter.invoke()
-            out[start : start + len(chunk)] = interpreter.get_tensor(interpreter.get_output_details()[0]["index"])
+            out[start : start + n] = interpreter.get_tensor(interpreter.get_output_details()[0]["index"])[:n]
         return out / out.sum(axis=1, keepdims=True)  # an int8 softmax sums to 1 only within 1/256
 
     return predict
