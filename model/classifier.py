@@ -27,8 +27,12 @@ from config import EMOTIONS
 from model.preprocess import FACE_SIZE
 
 #: Most faces per interpreter call; larger inputs are split into chunks of this size. The pipeline
-#: also collects this many crops before each `predict` call. A power of two: smaller chunks are padded to one.
+#: also collects this many crops before each `predict` call.
 BATCH = 64
+#: A rest of fewer than `BATCH` faces (more than one) is read in chunks of this size, the last padded, so three
+#: planned graphs (1, 8, 64 faces) serve every batch size callers use and memory stays flat (flip TTA's
+#: unsure subsets come in any size: one graph per size added 40 MB on a 2-minute call).
+SMALL_BATCH = 8
 #: Average each face's probabilities with its mirror image by default in analysis: about a point more
 #: accurate (see model/MODEL_CARD.md) for twice the classifier time, which is small beside detection.
 FLIP_TTA = True
@@ -138,7 +142,7 @@ def _tflite_predictor(path: Path, threads: int):
     except ImportError:  # platforms without the LiteRT wheel fall back to TensorFlow's copy
         from tensorflow.lite import Interpreter
 
-    interpreters: dict[int, object] = {}  # one planned graph per batch size: powers of two up to BATCH (7 at most)
+    interpreters: dict[int, object] = {}  # one planned graph per batch size: 1, SMALL_BATCH and BATCH
 
     def interpreter_for(batch: int):
         if batch not in interpreters:
@@ -156,16 +160,19 @@ def _tflite_predictor(path: Path, threads: int):
 
     def predict(x: np.ndarray) -> np.ndarray:
         out = np.empty((len(x), len(EMOTIONS)), np.float32)
-        for start in range(0, len(x), BATCH):
-            chunk = x[start : start + BATCH]
+        start = 0
+        while start < len(x):
+            left = len(x) - start
+            size = BATCH if left >= BATCH else 1 if left == 1 else SMALL_BATCH  # three graphs serve any batch
+            chunk = x[start : start + size]
             n = len(chunk)
-            size = 1 << (n - 1).bit_length()  # padded to a power of two: a few graphs serve any batch (flat memory)
             padded = np.zeros((size, *chunk.shape[1:]), np.float32)
             padded[:n] = chunk
             interpreter = interpreter_for(size)
             interpreter.set_tensor(interpreter.get_input_details()[0]["index"], padded)
             interpreter.invoke()
             out[start : start + n] = interpreter.get_tensor(interpreter.get_output_details()[0]["index"])[:n]
+            start += n
         return out / out.sum(axis=1, keepdims=True)  # an int8 softmax sums to 1 only within 1/256
 
     return predict
