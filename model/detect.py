@@ -23,7 +23,7 @@ from typing import Protocol
 import cv2
 import numpy as np
 
-from model.blazeface import MIN_SCORE, N_KEYPOINTS, BlazeFace, Window, pyramid
+from model.blazeface import MIN_SCORE, N_KEYPOINTS, BlazeFace, Window, pyramid, small_face_windows
 
 
 @dataclass(frozen=True)
@@ -177,6 +177,16 @@ class BlazeFaceDetector:
         """Faces found inside `windows` (one network call each, ~2 ms), merged by NMS, in frame pixels."""
         return Detections(*self._network.find(frame_bgr, windows))
 
+    @property
+    def windows_read(self) -> int:
+        """128x128 windows the network has read so far (`model.blazeface.BlazeFace.windows_read`)."""
+        return self._network.windows_read
+
+    def detect_small_too(self, frame_bgr: np.ndarray) -> Detections:
+        """All faces of a frame, small ones too: the pyramid plus `model.blazeface.small_face_windows` (~3x its cost)."""
+        h, w = frame_bgr.shape[:2]
+        return self.detect_in(frame_bgr, pyramid(w, h) + small_face_windows(w, h))
+
 
 DETECTORS = {"blazeface": BlazeFaceDetector, "haar": HaarDetector, "mtcnn": MtcnnDetector}
 """The default is `config.Settings.detector` (BlazeFace, chosen by measurement: see the README's
@@ -204,6 +214,14 @@ def detect_in(detector: FaceDetector, frame_bgr: np.ndarray, windows: list[Windo
         return Detections.empty()
     return suppress_overlaps(Detections(*(np.concatenate([getattr(d, f) for d in found])
                                           for f in ("xyxy", "confidence", "keypoints"))))
+
+
+def discover(detector: FaceDetector, frame_bgr: np.ndarray, small_faces: bool = False) -> Detections:
+    """Every face of a frame; with `small_faces`, BlazeFace also searches for faces too small for its pyramid
+    (`BlazeFaceDetector.detect_small_too`). Haar and MTCNN search every size they can on every call."""
+    if small_faces and hasattr(detector, "detect_small_too"):
+        return detector.detect_small_too(frame_bgr)
+    return detector.detect(frame_bgr)
 
 
 def make_detector(name: str, **kwargs) -> FaceDetector:

@@ -1,7 +1,9 @@
 """Analyse one call recording, start to finish, in memory (nothing is stored here).
 
-    probe -> sample frames -> detect (every frame: the whole frame every `detect_every_s` and whenever a
-          face vanished (a cut or a layout change moves faces), around each known face otherwise) -> track
+    probe -> sample frames -> detect (every frame: the whole frame every `detect_every_s`, or
+          `detect_every_settled_s` while every known face is there, and whenever a face vanished (a cut or a
+          layout change moves faces); small faces too every `small_faces_every_s`; around each known face
+          otherwise) -> track
           -> one person per track (`pipeline.people.IdentityWatch`: split at a change of identity)
           -> aligned crop + quality + classify (batched) -> per-track seconds
           -> people (tracks grouped by face embedding; still faces of shared content are no one)
@@ -34,8 +36,8 @@ import cv2
 import numpy as np
 
 from config import Settings
-from model.classifier import BATCH, FLIP_TTA
-from model.detect import FaceDetector, detect_in
+from model.classifier import BATCH, FLIP_TTA, FLIP_TTA_BELOW
+from model.detect import FaceDetector, detect_in, discover
 from model.identity import shared_embedder
 from model.mouth import mouth_motion, mouth_patch
 from model.preprocess import crop_face
@@ -60,8 +62,19 @@ class AnalysisSettings:
     detector: str = Settings.detector
     """Face detector (see model.detect.DETECTORS); BlazeFace by measurement, see the README."""
     detect_every_s: float = 2.0
-    """Seconds between whole-frame detections (which find new faces); on the frames between, the
-    detector searches a window around each known face, so every frame says who is there."""
+    """Seconds between whole-frame detections (which find new faces) while a known face is missing or none is
+    known; on the frames between, the detector searches a window around each known face (present or recently
+    gone), so every frame says who is there, and a face that returns to its place is found there (a face the
+    window misses, e.g. a new person in a tile, is found by the next whole-frame detection)."""
+    detect_every_settled_s: float = 6.0
+    """Seconds between whole-frame detections while every known face was found on the frame before: only a
+    newcomer can be missed, and a call rarely gains one (found within this long). Measured: with this rule
+    for "any face found" instead, a new person in a gallery tile whom the old face's window missed went
+    unread for 4 s in `tools.video_eval` (1 of 70 faces); see the README's speed paragraph."""
+    small_faces_every_s: float = 20.0
+    """Seconds between whole-frame detections that also search for small faces (24-36 px in the 640-px frame,
+    e.g. a 720p self-view thumbnail: `model.detect.discover`); the first frame always does. Such a search costs
+    ~3 whole-frame detections; once found, a small face is followed around its place on every frame."""
     analysis_width: int = 640
     """Frames are decoded straight to this width for detection and cropping."""
     rep_position: str = Settings.rep_position
@@ -69,6 +82,8 @@ class AnalysisSettings:
     rep_analysis: bool = True
     flip_tta: bool = FLIP_TTA
     """Average each face's probabilities with its mirror image (see model.classifier.FLIP_TTA)."""
+    flip_below: float | None = FLIP_TTA_BELOW
+    """...only for faces read less confidently than this un-flipped (see model.classifier.FLIP_TTA_BELOW)."""
 
 
 @dataclass
@@ -231,18 +246,23 @@ def analyze_video(info: VideoInfo, classifier, detector: FaceDetector, settings:
         nonlocal decode, detector_runs
         tracker = FaceTracker()
         shown = 0  # faces present on the previous frame
-        detect_every = max(1, round(settings.fps * settings.detect_every_s))
+        last_discovery_t = last_small_t = -np.inf
         decode = DecodeReport()  # the last reading's (both passes read the same file)
         for frame in _prefetch(sample_frames(info, settings.fps, settings.analysis_width, decode), timer):
             if replay is not None:  # the same frames are sampled again, so index i has the same faces
                 faces = replay[frame.index] if frame.index < len(replay) else TrackedFaces.none(frame.t)
             else:
-                if frame.index % detect_every == 0:
-                    found = timer.timed("detect whole frame", detector.detect, frame.image)
+                every = settings.detect_every_settled_s if tracker.all_present else settings.detect_every_s
+                if frame.t - last_discovery_t >= every - 1e-6:
+                    small = frame.t - last_small_t >= settings.small_faces_every_s - 1e-6
+                    stage = "detect whole frame, small faces too" if small else "detect whole frame"
+                    found = timer.timed(stage, discover, detector, frame.image, small)
+                    last_discovery_t, last_small_t = frame.t, frame.t if small else last_small_t
                 else:
                     found = timer.timed("detect around faces", detect_in, detector, frame.image, tracker.search_windows())
                     if len(found) < shown:  # a face vanished: a layout change or a cut moves faces, so look everywhere
-                        found = timer.timed("detect whole frame", detector.detect, frame.image)
+                        found = timer.timed("detect whole frame", discover, detector, frame.image, False)
+                        last_discovery_t = frame.t
                 detector_runs += 1  # every sampled frame is searched: whole, or around each known face
                 faces = timer.timed("track", tracker.update, frame.t, found)
                 faces = timer.timed("identity", identity.update, frame.image, faces)
@@ -283,7 +303,8 @@ def analyze_video(info: VideoInfo, classifier, detector: FaceDetector, settings:
     def flush() -> None:
         if pending:
             crops = np.stack([p[3] for p in pending])
-            probs = timer.timed("classify", classifier.predict, crops, flip_tta=settings.flip_tta)
+            probs = timer.timed("classify", classifier.predict, crops, flip_tta=settings.flip_tta,
+                                 flip_below=settings.flip_below)
             for (track_id, t, box, _, quality, poor), p in zip(pending, probs):
                 classify_recorder.seconds.add(track_id, t, box, p, quality, poor)
             pending.clear()

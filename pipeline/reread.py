@@ -53,7 +53,8 @@ def reread_faces(info: VideoInfo, classifier, detector: FaceDetector, settings: 
 
     def flush() -> None:
         if pending:
-            probs = classifier.predict(np.stack([p[3] for p in pending]), flip_tta=settings.flip_tta)
+            probs = classifier.predict(np.stack([p[3] for p in pending]), flip_tta=settings.flip_tta,
+                                       flip_below=settings.flip_below)
             for (track_id, t, box, _, quality, poor), p in zip(pending, probs):
                 found.add(track_id, t, box, p, quality, poor)
             pending.clear()

@@ -95,6 +95,11 @@ class FaceTracker:
             windows.append(Window((x1 + x2 - side) / 2, (y1 + y2 - side) / 2, side))
         return windows
 
+    @property
+    def all_present(self) -> bool:
+        """Whether faces are watched and every one was found on the latest frame (nothing is missing)."""
+        return bool(self._tracks) and all(track.visible for track in self._tracks)
+
     def update(self, t: float, detections: Detections) -> TrackedFaces:
         """Advance to time `t` with the faces found on this frame (whole frame, or every track's search window).
 

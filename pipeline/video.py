@@ -36,6 +36,9 @@ CUT_OFF_TOLERANCE_S = 0.5
 """A file whose data ends this much before its stated length was cut off while being written."""
 DAMAGE_MERGE_S = 1.0
 """Undecodable stretches closer than this are one damaged stretch (frames after a bad one fail until a keyframe)."""
+READ_AHEAD_S = 5.0
+"""`read_frames_at` decodes on to a frame at most this far after the previous one rather than seek: a seek
+decodes from the keyframe before the time (recorders put one every 2-10 s), so nearby stills cost less read on."""
 STILL_IMAGE_FORMATS = ("image2", "_pipe", "gif", "apng", "webp")
 """FFmpeg demuxers of single pictures (`png_pipe`, `jpeg_pipe`, ...): an image renamed .mp4, not a recording."""
 
@@ -337,25 +340,36 @@ def sample_frames(info: VideoInfo, rate: float = 4.0, width: int | None = 640,
 
 def read_frames_at(path: str | Path, times: list[float], width: int | None = None) -> Iterator[np.ndarray]:
     """The BGR frames the player shows at each of `times` (call-clock seconds): one probe and one open file
-    for all of them (seek to the keyframe before each time, decode forward)."""
+    for all of them. A time up to `READ_AHEAD_S` after the previous one is reached by decoding on; any
+    other is reached by a seek to the keyframe before it (which decodes from there)."""
     info = probe(path)
+    tolerance = 0.5 / info.fps
     with _open(info.path, info.name) as container:
         stream = _video_stream(container)
+        frames: Iterator[tuple[av.VideoFrame, float]] | None = None
+        last = upcoming = None  # (frame, call-clock time): the latest frame decoded at or before the previous time, the one after
+        previous_t = -math.inf
         for t in times:
-            container.seek(int((t + info.clock_origin_s) / stream.time_base), stream=stream, backward=True)
-            last = None
-            try:
-                for frame in container.decode(stream):
-                    if frame.pts is None:
-                        continue
-                    if last is not None and float(frame.pts * stream.time_base) - info.clock_origin_s > t + 0.5 / info.fps:
-                        break
-                    last = frame
-            except av.error.FFmpegError:
-                pass  # damage or a cut-off tail after the frame wanted: the last good one is what is shown
+            if frames is None or not previous_t <= t <= previous_t + READ_AHEAD_S:
+                container.seek(int((t + info.clock_origin_s) / stream.time_base), stream=stream, backward=True)
+                frames = _timed_frames(container, stream, info.clock_origin_s)
+                last, upcoming = None, next(frames, None)
+            while upcoming is not None and (last is None or upcoming[1] <= t + tolerance):
+                last, upcoming = upcoming, next(frames, None)  # damage or a cut-off tail ends it: the last good one is shown
             if last is None:
                 raise CorruptVideo(f"{info.name}: no frame at {t:.1f} s")
-            yield _to_bgr(last, info.rotation, width)
+            previous_t = t
+            yield _to_bgr(last[0], info.rotation, width)
+
+
+def _timed_frames(container, stream, origin: float) -> Iterator[tuple[av.VideoFrame, float]]:
+    """Decoded frames with their call-clock times, from the container's position until the end or the first error."""
+    try:
+        for frame in container.decode(stream):
+            if frame.pts is not None:
+                yield frame, float(frame.pts * stream.time_base) - origin
+    except av.error.FFmpegError:
+        return
 
 
 def read_frame_at(path: str | Path, t: float, width: int | None = None) -> np.ndarray:

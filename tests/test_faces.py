@@ -45,6 +45,11 @@ def hard_calls(tmp_path_factory):
                                      prospect=(Appearance(0, "astronaut", backlit=True),)),
         "masked.mp4": CallScript(duration_s=4, rep=(Appearance(0, "hopper", masked=True),),
                                  prospect=(Appearance(0, "astronaut", masked=True),)),
+        # Faces 63-71 px wide in the 720p source (32-36 px at 640): too small for the whole-frame pyramid.
+        "tiny_gallery.mp4": CallScript(duration_s=6, motion_px=10, rep=(Appearance(0, "hopper", scale=0.6),),
+                                       prospect=(Appearance(0, "astronaut", scale=0.6),)),
+        # Speaker view: the rep's self-view thumbnail face is ~67 px wide in the source.
+        "tiny_self_view.mp4": CallScript(duration_s=6, layout="speaker", rep=(Appearance(0, "hopper", scale=0.75),)),
     }
     videos = {name: write_call_video(folder / name, script) for name, script in scripts.items()}
     return videos, (leaves, returns)
@@ -136,6 +141,26 @@ def test_faces_in_surgical_masks_are_found_on_every_frame_and_keep_their_roles(h
 def test_small_faces_are_found_and_keep_their_roles(hard_calls, classifier):
     """Portraits at 70%: faces ~40 px wide in the 640-px analysis frame (80 px in the 720p source), found by the pyramid's small windows."""
     found_on_every_frame_with_roles(hard_calls[0]["small.mp4"], classifier)
+
+
+@pytest.mark.parametrize("name", ["tiny_gallery.mp4", "tiny_self_view.mp4"])
+def test_faces_65_to_70_px_wide_in_a_720p_call_are_found_and_keep_their_roles(hard_calls, classifier, name):
+    """Small faces (a 720p gallery of ~67-px faces; a ~67-px self-view rep) are found by the small-face search
+    on the first frame and followed on (nearly) every frame after; the rep is the left tile / the thumbnail."""
+    info = probe(hard_calls[0][name])
+    result = analyze_video(info, classifier, make_detector("blazeface"), AnalysisSettings(fps=FPS))
+    assert sorted(result.roles.values()) == ["prospect", "rep"]
+    rep_box = next(s.mean_box for s in result.tracks if result.roles[s.track_id] == "rep")
+    if name == "tiny_gallery.mp4":
+        assert rep_box[2] < 0.5  # the left tile
+    else:
+        assert rep_box[0] > 0.75 and rep_box[1] > 0.75  # the self-view thumbnail, bottom right
+    for role in ("rep", "prospect"):
+        assert result.timelines[role].n_frames.sum() >= 0.9 * info.n_seconds * FPS
+        assert result.timelines[role].classified.all()
+    sizes = {result.roles[r.track_id]: np.nanmedian(r.quality[:, 0]) for r in result.track_seconds}
+    assert 55 < sizes["rep"] < 80  # source pixels: the premise, faces this small
+    assert len(result.roles) == 2  # no background blur became a third participant
 
 
 def test_quality_is_stored_per_face_second(store, hard_calls, classifier):

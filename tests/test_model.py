@@ -308,6 +308,22 @@ def test_shipped_model_is_one_small_file_and_classifies_a_real_face(classifier):
     assert classifier.predict(face[None], flip_tta=True).sum() == pytest.approx(1.0, abs=1e-4)
 
 
+def test_flip_tta_reads_the_mirror_only_of_faces_read_unsure(classifier):
+    """`flip_below`: a face read at least that confidently keeps its un-flipped reading, any other gets the mean of
+    both views, exactly as full flip TTA gives it; the work counter counts the mirrored reads."""
+    rng = np.random.default_rng(0)
+    faces = np.concatenate([smiling_face()[None], rng.integers(0, 256, (5, FACE_SIZE, FACE_SIZE), dtype=np.uint8)])
+    plain, both = classifier.predict(faces), classifier.predict(faces, flip_tta=True)
+    threshold = float(np.median(plain.max(axis=1)))  # some faces on each side
+    before = classifier.faces_read
+    mixed = classifier.predict(faces, flip_tta=True, flip_below=threshold)
+    unsure = plain.max(axis=1) < threshold
+    assert 0 < unsure.sum() < len(faces)
+    assert np.allclose(mixed[~unsure], plain[~unsure], atol=1e-6) and np.allclose(mixed[unsure], both[unsure], atol=1e-6)
+    assert classifier.faces_read - before == len(faces) + unsure.sum()
+    assert np.allclose(classifier.predict(faces, flip_tta=True, flip_below=1.01), both, atol=1e-6)
+
+
 def test_a_broken_model_file_is_refused_clearly(tmp_path):
     bad = tmp_path / "broken.tflite"
     bad.write_bytes(b"not a flatbuffer")

@@ -64,6 +64,9 @@ def test_read_frame_at_returns_the_frame_shown_at_that_time(videos):
         for other in (0, index - int(script.fps), index + int(script.fps)):
             if 0 <= other < script.duration_s * script.fps and abs(other - index) >= script.fps / 2:
                 assert error(frame, other) > 2 * right + 1.0, (t, other)
+    times = [0.5, 0.6, 3.2, 6.9, 1.0]  # read on (0.1 s, 2.6 s, 3.7 s after the previous), then a seek back
+    for t, frame in zip(times, read_frames_at(videos["moving.mp4"], times), strict=True):
+        assert error(frame, int(t * script.fps + 1e-6)) < 3.0, t
     away = video_scripts()["away.mp4"]  # the prospect's camera shows a face, then none from 4 s, then the face
     with_face, without = render_frame(away, 75), render_frame(away, 165)
     at_2_5, at_5_5 = read_frames_at(videos["away.mp4"], [2.5, 5.5])

@@ -263,7 +263,7 @@ def write_call(path: Path, slots: list[Slot], faces: list[LabelledFace], bit_rat
             t = i / RECORDING_FPS
             canvas = backdrop.copy()
             slot_t0 = int(t // HOLD_S) * HOLD_S
-            for role in ("rep", "prospect"):
+            for role in ("prospect", "rep"):  # the rep last: a speaker view's self-view thumbnail is on top
                 view = views.get((role, slot_t0))
                 if view is not None:
                     view.draw(canvas, t)
