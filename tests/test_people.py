@@ -33,7 +33,7 @@ class UniformClassifier:
 
     version = "uniform"
 
-    def predict(self, crops, flip_tta=False):
+    def predict(self, crops, flip_tta=False, flip_below=None):
         return np.full((len(crops), 7), 1 / 7, np.float32)
 
 
