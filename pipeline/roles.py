@@ -27,7 +27,12 @@ the others. Each person's score is (rep votes - votes against); then:
 When two layouts point at different reps for at least `NOTE_MIN_S` seconds each (the rep position names
 one person in gallery parts, the self-view shows another), the layout with more seconds wins and
 `RoleDecision.note` says so, for the review page; also when no rep could be told, or when the only
-person seen sits away from `rep_position`.
+person seen sits away from `rep_position`. The note also says when a pick is a guess or rests on one rule only:
+
+| what decided | note |
+|---|---|
+| the prospect, with another person (on screen with them, so a participant) seen nearly as long (`PROSPECT_CLEAR`) | "Three people on this call: Rapport guessed person N is the prospect; check Fix roles" |
+| the rep, by the self-view rule only (fewer than `NOTE_MIN_S` seconds of gallery hint for them) | "The rep was taken to be the self-view thumbnail (the person recording); ..." |
 """
 
 from __future__ import annotations
@@ -67,6 +72,12 @@ and different sides: one face is present on one frame as one track only, so the 
 only by a duplicate box (two frames at 4 frames/s at most)."""
 NOTE_MIN_S = 3
 """Seconds of evidence a layout needs before its disagreement with another is noted."""
+PROSPECT_CLEAR = 1.5
+"""The prospect (the most present person other than the rep) is a clear pick when seen at least this many times
+as many frames as every other person on screen with them; closer (three people in a gallery all call long:
+1.0) is a guess and the note says so."""
+
+_NUMBER_WORDS = {3: "Three", 4: "Four", 5: "Five", 6: "Six", 7: "Seven", 8: "Eight", 9: "Nine"}
 
 
 @dataclass(frozen=True)
@@ -247,7 +258,9 @@ def decide_roles(tracks: list[TrackSummary], rep_position: str = "left", min_det
             named[p] = PROSPECT
     rest = [p for p in others if p not in named]
     named.update({p: f"participant-{i}" for i, p in enumerate(rest, start=1)})
-    note = _note(votes, persons, rep, rep_position)
+    disagreement = _note(votes, persons, rep, rep_position)
+    notes = [disagreement, _guess_note(named, frames, votes, rep, self_view_told=disagreement is not None)]
+    note = " ".join(n for n in notes if n) or None
     return RoleDecision({t.track_id: named[people[t.track_id]] for t in participants}, note)
 
 
@@ -267,6 +280,23 @@ def _note(votes: dict[int, _Votes], persons: list[int], rep: int | None, rep_pos
         return (f"Only one person was seen, away from the rep position ({rep_position}); they were taken as the "
                 "prospect. If they are the rep, fix the roles.")
     return None
+
+
+def _guess_note(named: dict[int, str], frames: dict[int, int], votes: dict[int, _Votes], rep: int | None,
+                self_view_told: bool = False) -> str | None:
+    """What the review page should say when a pick rests on a guess or on one rule only (the second table above);
+    `self_view_told`: the disagreement note already named the self-view."""
+    notes = []
+    prospects = [p for p, role in named.items() if role == PROSPECT]
+    participants = [p for p, role in named.items() if role.startswith("participant-")]
+    if prospects and participants and frames[prospects[0]] < PROSPECT_CLEAR * max(frames[p] for p in participants):
+        count = _NUMBER_WORDS.get(len(named), str(len(named)))
+        notes.append(f"{count} people on this call: Rapport guessed person {prospects[0]} is the prospect; "
+                     "check Fix roles.")
+    if rep is not None and not self_view_told and votes[rep].self_view_for > 0 and votes[rep].hint_for < NOTE_MIN_S:
+        notes.append("The rep was taken to be the self-view thumbnail (the person recording); if the rep is the "
+                     "big tile, pick them in Fix roles.")
+    return " ".join(notes) or None
 
 
 def assign_roles(tracks: list[TrackSummary], rep_position: str = "left", min_detections: int = MIN_DETECTIONS) -> dict[int, str]:
