@@ -19,7 +19,9 @@ in that second, and each second votes:
 own axis counts fully and the other half, so "left" reads as "top" in a stacked layout), never a rule for
 the others. Each person's score is (rep votes - votes against); then:
 
-* the rep = the person with the highest positive score (none positive: no rep; the note says so);
+* the rep = the person recognised from enrolment (`recognised_rep`, `pipeline.enrolment`: a consented face
+  signature of the call's rep matched this person's embedding), which outranks every vote above; else the
+  person with the highest positive score (none positive: no rep; the note says so);
 * the prospect = the most present other person; other people never on screen with the prospect for more
   than `TOGETHER_MAX_S` (someone who took the prospect's place) are the prospect too;
 * everyone else -> participant-1, participant-2, ... (never dropped).
@@ -32,6 +34,7 @@ person seen sits away from `rep_position`. The note also says when a pick is a g
 | what decided | note |
 |---|---|
 | the prospect, with another person (on screen with them, so a participant) seen nearly as long (`PROSPECT_CLEAR`) | "Three people on this call: Rapport guessed person N is the prospect; check Fix roles" |
+| the rep, recognised from enrolment | "Person N was recognised from enrolment as the rep ..." (no other rep note) |
 | the rep, by the self-view rule only (fewer than `NOTE_MIN_S` seconds of gallery hint for them) | "The rep was taken to be the self-view thumbnail (the person recording); ..." |
 """
 
@@ -200,7 +203,8 @@ def decide_roles(tracks: list[TrackSummary], rep_position: str = "left", min_det
                  people: dict[int, int] | None = None,
                  presence: dict[int, tuple[np.ndarray, np.ndarray]] | None = None,
                  content: frozenset[int] | set[int] = frozenset(),
-                 together_s: dict[tuple[int, int], float] | None = None) -> RoleDecision:
+                 together_s: dict[tuple[int, int], float] | None = None,
+                 recognised_rep: int | None = None) -> RoleDecision:
     """Roles for every track of a real participant (the module docstring's table).
 
     `people` maps track id -> person number (default: one person per seat); `presence` maps track id ->
@@ -208,6 +212,7 @@ def decide_roles(tracks: list[TrackSummary], rep_position: str = "left", min_det
     mean box from its first to its last second); `content` are track ids of shared content (no role);
     `together_s[(a, b)]` (track ids, a < b) is how long two tracks were on screen on the same frames (default:
     the seconds both were seen in).
+    `recognised_rep` is the person recognised from enrolment (`pipeline.enrolment.recognised_person`), if any.
     `min_detections` is lowered only for clips so short the detector ran fewer times than `MIN_DETECTIONS`.
     """
     if rep_position not in REP_POSITIONS:
@@ -248,6 +253,8 @@ def decide_roles(tracks: list[TrackSummary], rep_position: str = "left", min_det
 
     best = max(persons, key=lambda p: (votes[p].score, frames[p]))
     rep = best if votes[best].score > 0 else None
+    if recognised_rep in persons:
+        rep = recognised_rep
     area = {p: max(t.area for t in participants if people[t.track_id] == p) for p in persons}
     others = sorted((p for p in persons if p != rep), key=lambda p: (-frames[p], -area[p]))
     named: dict[int, str] = {}
@@ -258,7 +265,11 @@ def decide_roles(tracks: list[TrackSummary], rep_position: str = "left", min_det
             named[p] = PROSPECT
     rest = [p for p in others if p not in named]
     named.update({p: f"participant-{i}" for i, p in enumerate(rest, start=1)})
-    disagreement = _note(votes, persons, rep, rep_position)
+    if rep is not None and rep == recognised_rep:
+        disagreement = (f"Person {rep} was recognised from enrolment as the rep (their stored face signature); "
+                        "the rep position and the self-view were not used.")
+    else:
+        disagreement = _note(votes, persons, rep, rep_position)
     notes = [disagreement, _guess_note(named, frames, votes, rep, self_view_told=disagreement is not None)]
     note = " ".join(n for n in notes if n) or None
     return RoleDecision({t.track_id: named[people[t.track_id]] for t in participants}, note)
