@@ -18,10 +18,11 @@ from calls.intake import create_call
 from calls.lifecycle import delete_rep
 from calls.roles import list_people
 from cli.main import main
-from db.models import AuditEvent, Call, Rep, RepEnrolment, utcnow
+from db.models import AuditEvent, Call, Rep, RepEnrolment, Workspace, utcnow
 from db.session import session_scope
 from pipeline.analyze import AnalysisSettings
 from pipeline.store import analyze_call
+from tests.test_dashboard_pages import seeded  # noqa: F401  (a fixture)
 from tests.test_people import FPS, UniformClassifier, check_every_second
 from tools.synthetic import CallScript, write_call_video
 
@@ -114,3 +115,37 @@ def test_a_manager_of_another_team_cannot_withdraw_and_a_rep_may_withdraw_their_
     assert code == 3 and len(signatures(rep_id)) == 1
     code, out = cli(capsys, "withdraw-rep", str(rep_id), "--as", "dana")
     assert code == 0 and signatures(rep_id) == []
+
+
+# ----------------------------------------------------------------------------- the pages (AppTest, seeded store)
+def test_settings_turns_recognition_on_lists_an_enrolment_and_withdraws_it_after_a_confirmation(seeded):
+    from tests.test_dashboard_pages import page, texts
+
+    at = page("settings")
+    assert "128 numbers" in texts(at) and "never a photo" in texts(at) and "No rep is enrolled." in texts(at)
+    at = next(t for t in at.toggle if t.label == "Recognise enrolled reps on their calls").set_value(True).run()
+    at = next(b for b in at.button if b.label == "Save rep recognition").click().run()
+    assert not at.exception
+    with session_scope() as session:
+        assert session.scalar(select(Workspace.rep_recognition)) is True
+    rep_id = _enrol_directly("Dana Whitfield", utcnow())
+    at = page("settings")
+    at = next(b for b in at.button if b.label == "Withdraw consent…").click().run()
+    at = next(b for b in at.button if b.label == "Yes, withdraw").click().run()
+    assert not at.exception and signatures(rep_id) == []
+    with session_scope() as session:
+        assert session.scalar(select(AuditEvent.username).where(AuditEvent.action == "rep_withdraw")) == "ada"
+
+
+def test_the_fix_roles_tab_offers_enrolment_only_when_recognition_is_on_and_asks_for_consent(seeded):
+    from tests.test_dashboard_pages import page
+
+    call_id = seeded["main"].call_id
+    at = page("review", call_id=call_id)
+    assert any(RECOGNITION_OFF in c.value for c in at.caption) and not any(b.label == "Enrol the rep" for b in at.button)
+    set_workspace("ada", rep_recognition=True)
+    at = page("review", call_id=call_id)
+    at = next(b for b in at.button if b.label == "Enrol the rep").click().run()  # no consent statement typed
+    assert not at.exception and any("consent statement" in e.value for e in at.error)
+    with session_scope() as session:
+        assert session.scalar(select(RepEnrolment)) is None
