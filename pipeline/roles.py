@@ -266,11 +266,11 @@ def decide_roles(tracks: list[TrackSummary], rep_position: str = "left", min_det
     rest = [p for p in others if p not in named]
     named.update({p: f"participant-{i}" for i, p in enumerate(rest, start=1)})
     if rep is not None and rep == recognised_rep:
-        disagreement = (f"Person {rep} was recognised from enrolment as the rep (their stored face signature); "
-                        "the rep position and the self-view were not used.")
+        rep_note = (f"Person {rep} was recognised from enrolment as the rep (their stored face signature); "
+                    "the rep position and the self-view were not used.")
     else:
-        disagreement = _note(votes, persons, rep, rep_position)
-    notes = [disagreement, _guess_note(named, frames, votes, rep, self_view_told=disagreement is not None)]
+        rep_note = _note(votes, persons, rep, rep_position)
+    notes = [rep_note, _guess_note(named, frames, votes, rep, self_view_told=rep_note is not None)]
     note = " ".join(n for n in notes if n) or None
     return RoleDecision({t.track_id: named[people[t.track_id]] for t in participants}, note)
 
