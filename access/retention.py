@@ -2,6 +2,8 @@
 
 Source videos, stills and the playable copy after `video_retention_days` (the call's rows stay); whole
 calls after `data_retention_days`; audit events after `audit_retention_days`. Files go first, then rows.
+A rep's face signature (`rep_enrolments`, rep recognition) is call data about the rep taken from a call: it
+goes `data_retention_days` after the consent was recorded, as the call it came from would (re-enrol to renew).
 Workers run `purge` daily; `python -m pipeline purge [--dry-run]` runs it by hand.
 """
 
@@ -15,7 +17,7 @@ from sqlalchemy import delete, func, select, update
 from access.audit import audit
 from access.workspace import get_workspace
 from config import SNAPSHOTS, get_settings
-from db.models import AuditEvent, Call, CallStatus, Snapshot, Track, utcnow
+from db.models import AuditEvent, Call, CallStatus, RepEnrolment, Snapshot, Track, utcnow
 from db.session import session_scope
 from pipeline.store import delete_media_folders
 
@@ -28,6 +30,7 @@ class PurgeReport:
     calls_deleted: int = 0
     call_ids: list[int] = field(default_factory=list)
     audit_events_deleted: int = 0
+    enrolments_deleted: int = 0
 
 
 def purge(dry_run: bool = False, now: dt.datetime | None = None, username: str = "retention") -> PurgeReport:
@@ -69,11 +72,16 @@ def purge(dry_run: bool = False, now: dt.datetime | None = None, username: str =
                 delete_call_files(call.id, call.source_path)
             report.calls_deleted += 1
             report.call_ids.append(call.id)
+        enrolments_due = RepEnrolment.confirmed_at < data_cutoff
+        report.enrolments_deleted = session.scalar(select(func.count()).where(enrolments_due))
+        if not dry_run:
+            session.execute(delete(RepEnrolment).where(enrolments_due))
         report.audit_events_deleted = session.scalar(select(func.count()).where(AuditEvent.at < audit_cutoff))
         if not dry_run:
             session.execute(delete(AuditEvent).where(AuditEvent.at < audit_cutoff))
             audit(session, username, "purge", None, videos=report.videos_deleted, calls=report.calls_deleted,
-                  snapshots=report.snapshot_files_deleted, audit_events=report.audit_events_deleted)
+                  snapshots=report.snapshot_files_deleted, audit_events=report.audit_events_deleted,
+                  face_signatures=report.enrolments_deleted)
         else:
             session.rollback()
     return report

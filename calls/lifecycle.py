@@ -9,7 +9,7 @@ from __future__ import annotations
 from sqlalchemy import delete, select
 
 from access.retention import delete_call_files
-from db.models import Call, Rep, User
+from db.models import Call, Rep, RepEnrolment, User
 from db.session import session_scope
 from pipeline.errors import NotFound
 from pipeline.store import get_call
@@ -30,7 +30,8 @@ def delete_call(call_id: int) -> None:
 
 
 def delete_rep(rep_id: int) -> int:
-    """Delete a rep (someone who left): every call of theirs with its rows and files, their sign-in, then the rep.
+    """Delete a rep (someone who left): every call of theirs with its rows and files, their sign-in, their face
+    signature (rep recognition), then the rep.
 
     Returns how many calls went. Calls go one by one, so a failure part-way leaves whole calls, never half ones;
     analyses in progress are cancelled as `delete_call` says.
@@ -43,6 +44,7 @@ def delete_rep(rep_id: int) -> int:
         delete_call(call_id)
     with session_scope() as session:
         session.execute(delete(User).where(User.rep_id == rep_id))
+        session.execute(delete(RepEnrolment).where(RepEnrolment.rep_id == rep_id))
         session.execute(delete(Rep).where(Rep.id == rep_id))
     return len(call_ids)
 

@@ -256,6 +256,30 @@ def cmd_reanalyze(args) -> int:
     return 0
 
 
+def cmd_enrol_rep(args) -> int:
+    from calls.enrolment import enrol_rep
+
+    enrolment_id = enrol_rep(args.call_id, args.person, args.consent, user=_acting_user(args.as_user),
+                             username=args.as_user or "cli")
+    if args.json:
+        print(json.dumps({"call_id": args.call_id, "person": args.person, "enrolment_id": enrolment_id}))
+    else:
+        print(f"call {args.call_id}: person {args.person} enrolled as the call's rep (a 128-number face signature, "
+              "no picture); withdraw with `python -m pipeline withdraw-rep REP_ID`")
+    return 0
+
+
+def cmd_withdraw_rep(args) -> int:
+    from calls.enrolment import withdraw_enrolment
+
+    deleted = withdraw_enrolment(args.rep_id, user=_acting_user(args.as_user), username=args.as_user or "cli")
+    if args.json:
+        print(json.dumps({"rep_id": args.rep_id, "signatures_deleted": deleted}))
+    else:
+        print(f"rep {args.rep_id}: {deleted} face signature(s) deleted; later calls are not recognised")
+    return 0
+
+
 def cmd_delete(args) -> int:
     from calls.lifecycle import delete_call
     from access.audit import record
@@ -279,7 +303,7 @@ def cmd_purge(args) -> int:
     verb = "would delete" if args.dry_run else "deleted"
     print(f"{verb}: {report.videos_deleted} source video(s), {report.snapshot_files_deleted} snapshot file(s), "
           f"{report.calls_deleted} whole call(s){' ' + str(report.call_ids) if report.call_ids else ''}, "
-          f"{report.audit_events_deleted} audit event(s)")
+          f"{report.audit_events_deleted} audit event(s), {report.enrolments_deleted} rep face signature(s)")
     return 0
 
 
@@ -388,6 +412,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--as", dest="as_user", metavar="USERNAME", help="act as this dashboard user (reps may not)")
     json_option(p)
     p.set_defaults(run=cmd_reanalyze)
+
+    p = sub.add_parser("enrol-rep", help="with the rep's consent, store their face signature from one person on a "
+                                          "call, so later calls of theirs find them in any layout (workspace setting)")
+    call_id_argument(p)
+    p.add_argument("--person", type=int, required=True, help="the person who is the call's rep (see `people`)")
+    p.add_argument("--consent", required=True, help="the rep's own consent statement, as they gave it")
+    p.add_argument("--as", dest="as_user", metavar="USERNAME", help="act as this dashboard user (reps may not)")
+    json_option(p)
+    p.set_defaults(run=cmd_enrol_rep)
+    p = sub.add_parser("withdraw-rep", help="withdraw a rep's consent: delete their stored face signature(s)")
+    p.add_argument("rep_id", type=int, help="the rep's id")
+    p.add_argument("--as", dest="as_user", metavar="USERNAME", help="act as this dashboard user")
+    json_option(p)
+    p.set_defaults(run=cmd_withdraw_rep)
 
     p = sub.add_parser("delete", help="delete a call and all its data and files")
     call_id_argument(p)

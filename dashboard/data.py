@@ -322,6 +322,7 @@ class WorkspaceSettings:
     audit_retention_days: int
     updated_by: str | None
     updated_at: dt.datetime | None
+    rep_recognition: bool = False  # enrolled reps are recognised on their calls (`calls.enrolment`)
 
 
 def workspace() -> WorkspaceSettings:
@@ -329,7 +330,7 @@ def workspace() -> WorkspaceSettings:
     with session_scope() as session:
         w = get_workspace(session)
         return WorkspaceSettings(w.rep_analysis, w.video_retention_days, w.data_retention_days, w.audit_retention_days,
-                                 w.updated_by, w.updated_at)
+                                 w.updated_by, w.updated_at, bool(w.rep_recognition))
 
 
 # ----------------------------------------------------------------------------- users, reps, audit log (admins only)

@@ -36,6 +36,14 @@ REP_ANALYSIS_EXPLAINED = (
     "If your reps work in the EU, keep rep analysis **off**: the rep's face is still found (to tell who is who) but "
     "never classified, and no rep emotions are stored. The prospect is not at their workplace in that sense, but "
     "everyone on a call must be **told** their expressions are analysed (Art. 50(3)): the upload form asks for that.")
+REP_RECOGNITION_EXPLAINED = (
+    "Off by default. When on, a manager may **enrol** a rep who agreed to it: on a call's review page (Fix roles) "
+    "they pick the rep among the people and record the rep's own consent statement. Rapport then stores, per "
+    "enrolled rep, a **face signature of 128 numbers** (never a photo), with who recorded the consent and when, "
+    "and finds that rep on their later calls in any layout, before the rep position. The signature is deleted when "
+    "consent is withdrawn (here or `python -m pipeline withdraw-rep REP_ID`, any time), when the rep is deleted, and "
+    "by the retention purge once it is older than the per-second results are kept. Turning this off stops every "
+    "use of the stored signatures and every new enrolment; withdraw them to delete them.")
 REP_ANALYSIS_CHOICES = {
     False: "Off: read the prospect only; the rep's face is found but never classified (required for reps in the EU)",
     True: "On: read the rep's likely emotions too (only where the law allows emotion inference at work)",

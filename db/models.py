@@ -15,7 +15,7 @@ import datetime as dt
 from typing import Optional
 
 from sqlalchemy import (JSON, Boolean, CheckConstraint, DateTime, Float, ForeignKey, Index, Integer, String, Text,
-                        UniqueConstraint, true)
+                        UniqueConstraint, false, true)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -263,8 +263,26 @@ class Workspace(Base):
     # Who did what is personal data too: kept long enough to answer an access question, then purged.
     audit_retention_days: Mapped[int] = mapped_column(Integer, default=RETENTION_DEFAULTS["audit_retention_days"],
                                                       server_default=str(RETENTION_DEFAULTS["audit_retention_days"]))
+    # Recognise enrolled reps across calls by a stored face signature (`rep_enrolments`); off until an admin turns it on.
+    rep_recognition: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     updated_by: Mapped[Optional[str]] = mapped_column(String(200))
     updated_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+
+
+class RepEnrolment(Base):
+    """A rep's consented face signature (`pipeline.enrolment`): 128 numbers, never a picture. Deleted with the rep,
+    when consent is withdrawn, and by the retention purge (`data_retention_days` after `confirmed_at`)."""
+
+    __tablename__ = "rep_enrolments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    rep_id: Mapped[int] = mapped_column(ForeignKey("reps.id", ondelete="CASCADE"), index=True)
+    embedding: Mapped[list] = mapped_column(JSON)  # 128 floats (model.identity), the mean of a few frames' embeddings
+    source_call_id: Mapped[Optional[int]] = mapped_column(ForeignKey("calls.id", ondelete="SET NULL"))
+    person_no: Mapped[int] = mapped_column(Integer)  # the person picked on that call
+    consent_statement: Mapped[str] = mapped_column(Text)  # the rep's own words, as recorded
+    confirmed_by: Mapped[str] = mapped_column(String(100))  # who recorded the consent and picked the person
+    confirmed_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
 
 class User(Base):

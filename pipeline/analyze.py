@@ -42,6 +42,7 @@ from model.identity import shared_embedder
 from model.mouth import mouth_motion, mouth_patch
 from model.preprocess import crop_face
 from model.quality import face_quality
+from pipeline.enrolment import recognised_person
 from pipeline.people import IdentityWatch, group_people
 from pipeline.roles import MIN_DETECTIONS, REP, RoleDecision, TrackSummary, decide_roles
 from pipeline.shifts import EmotionShift, detect_shifts
@@ -230,8 +231,11 @@ class _MouthTracker:
 
 
 def analyze_video(info: VideoInfo, classifier, detector: FaceDetector, settings: AnalysisSettings = AnalysisSettings(),
-                  progress: Progress | None = None) -> CallAnalysis:
-    """Run every analysis stage on a probed video; raises `InputError` for a bad recording."""
+                  progress: Progress | None = None, rep_references: np.ndarray | None = None) -> CallAnalysis:
+    """Run every analysis stage on a probed video; raises `InputError` for a bad recording.
+
+    `rep_references`: (k, 128) face signatures of the call's enrolled rep (`pipeline.enrolment.rep_references`);
+    the person they match is the rep, in any layout."""
     cv2.setNumThreads(1)  # this thread detects on one core while the decode thread uses the other
     timer = _Timer()
     report = progress or (lambda stage, fraction: None)
@@ -276,8 +280,10 @@ def analyze_video(info: VideoInfo, classifier, detector: FaceDetector, settings:
         people = group_people(identity.looks, identity.together_s)
         content = {tid for tid, look in identity.looks.items() if look.still or look.faint}
         presence = {rows.track_id: (rows.seconds, rows.boxes) for rows in recorder.seconds.rows()}
+        recognised = recognised_person({tid: look for tid, look in identity.looks.items() if tid not in content},
+                                       people, rep_references)
         return people, decide_roles(recorder.summaries(), settings.rep_position, min(MIN_DETECTIONS, detector_runs),
-                                    people, presence, content, identity.together_s)
+                                    people, presence, content, identity.together_s, recognised)
 
     recorder = None
     roles: dict[int, str] = {}

@@ -19,7 +19,9 @@ in that second, and each second votes:
 own axis counts fully and the other half, so "left" reads as "top" in a stacked layout), never a rule for
 the others. Each person's score is (rep votes - votes against); then:
 
-* the rep = the person with the highest positive score (none positive: no rep; the note says so);
+* the rep = the person recognised from enrolment (`recognised_rep`, `pipeline.enrolment`: a consented face
+  signature of the call's rep matched this person's embedding), which outranks every vote above; else the
+  person with the highest positive score (none positive: no rep; the note says so);
 * the prospect = the most present other person; other people never on screen with the prospect for more
   than `TOGETHER_MAX_S` (someone who took the prospect's place) are the prospect too;
 * everyone else -> participant-1, participant-2, ... (never dropped).
@@ -27,7 +29,13 @@ the others. Each person's score is (rep votes - votes against); then:
 When two layouts point at different reps for at least `NOTE_MIN_S` seconds each (the rep position names
 one person in gallery parts, the self-view shows another), the layout with more seconds wins and
 `RoleDecision.note` says so, for the review page; also when no rep could be told, or when the only
-person seen sits away from `rep_position`.
+person seen sits away from `rep_position`. The note also says when a pick is a guess or rests on one rule only:
+
+| what decided | note |
+|---|---|
+| the prospect, with another person (on screen with them, so a participant) seen nearly as long (`PROSPECT_CLEAR`) | "Three people on this call: Rapport guessed person N is the prospect; check Fix roles" |
+| the rep, recognised from enrolment | "Person N was recognised from enrolment as the rep ..." (no other rep note) |
+| the rep, by the self-view rule only (fewer than `NOTE_MIN_S` seconds of gallery hint for them) | "The rep was taken to be the self-view thumbnail (the person recording); ..." |
 """
 
 from __future__ import annotations
@@ -67,6 +75,12 @@ and different sides: one face is present on one frame as one track only, so the 
 only by a duplicate box (two frames at 4 frames/s at most)."""
 NOTE_MIN_S = 3
 """Seconds of evidence a layout needs before its disagreement with another is noted."""
+PROSPECT_CLEAR = 1.5
+"""The prospect (the most present person other than the rep) is a clear pick when seen at least this many times
+as many frames as every other person on screen with them; closer (three people in a gallery all call long:
+1.0) is a guess and the note says so."""
+
+_NUMBER_WORDS = {3: "Three", 4: "Four", 5: "Five", 6: "Six", 7: "Seven", 8: "Eight", 9: "Nine"}
 
 
 @dataclass(frozen=True)
@@ -189,7 +203,8 @@ def decide_roles(tracks: list[TrackSummary], rep_position: str = "left", min_det
                  people: dict[int, int] | None = None,
                  presence: dict[int, tuple[np.ndarray, np.ndarray]] | None = None,
                  content: frozenset[int] | set[int] = frozenset(),
-                 together_s: dict[tuple[int, int], float] | None = None) -> RoleDecision:
+                 together_s: dict[tuple[int, int], float] | None = None,
+                 recognised_rep: int | None = None) -> RoleDecision:
     """Roles for every track of a real participant (the module docstring's table).
 
     `people` maps track id -> person number (default: one person per seat); `presence` maps track id ->
@@ -197,6 +212,7 @@ def decide_roles(tracks: list[TrackSummary], rep_position: str = "left", min_det
     mean box from its first to its last second); `content` are track ids of shared content (no role);
     `together_s[(a, b)]` (track ids, a < b) is how long two tracks were on screen on the same frames (default:
     the seconds both were seen in).
+    `recognised_rep` is the person recognised from enrolment (`pipeline.enrolment.recognised_person`), if any.
     `min_detections` is lowered only for clips so short the detector ran fewer times than `MIN_DETECTIONS`.
     """
     if rep_position not in REP_POSITIONS:
@@ -237,6 +253,8 @@ def decide_roles(tracks: list[TrackSummary], rep_position: str = "left", min_det
 
     best = max(persons, key=lambda p: (votes[p].score, frames[p]))
     rep = best if votes[best].score > 0 else None
+    if recognised_rep in persons:
+        rep = recognised_rep
     area = {p: max(t.area for t in participants if people[t.track_id] == p) for p in persons}
     others = sorted((p for p in persons if p != rep), key=lambda p: (-frames[p], -area[p]))
     named: dict[int, str] = {}
@@ -247,7 +265,13 @@ def decide_roles(tracks: list[TrackSummary], rep_position: str = "left", min_det
             named[p] = PROSPECT
     rest = [p for p in others if p not in named]
     named.update({p: f"participant-{i}" for i, p in enumerate(rest, start=1)})
-    note = _note(votes, persons, rep, rep_position)
+    if rep is not None and rep == recognised_rep:
+        rep_note = (f"Person {rep} was recognised from enrolment as the rep (their stored face signature); "
+                    "the rep position and the self-view were not used.")
+    else:
+        rep_note = _note(votes, persons, rep, rep_position)
+    notes = [rep_note, _guess_note(named, frames, votes, rep, self_view_told=rep_note is not None)]
+    note = " ".join(n for n in notes if n) or None
     return RoleDecision({t.track_id: named[people[t.track_id]] for t in participants}, note)
 
 
@@ -267,6 +291,23 @@ def _note(votes: dict[int, _Votes], persons: list[int], rep: int | None, rep_pos
         return (f"Only one person was seen, away from the rep position ({rep_position}); they were taken as the "
                 "prospect. If they are the rep, fix the roles.")
     return None
+
+
+def _guess_note(named: dict[int, str], frames: dict[int, int], votes: dict[int, _Votes], rep: int | None,
+                self_view_told: bool = False) -> str | None:
+    """What the review page should say when a pick rests on a guess or on one rule only (the second table above);
+    `self_view_told`: the disagreement note already named the self-view."""
+    notes = []
+    prospects = [p for p, role in named.items() if role == PROSPECT]
+    participants = [p for p, role in named.items() if role.startswith("participant-")]
+    if prospects and participants and frames[prospects[0]] < PROSPECT_CLEAR * max(frames[p] for p in participants):
+        count = _NUMBER_WORDS.get(len(named), str(len(named)))
+        notes.append(f"{count} people on this call: Rapport guessed person {prospects[0]} is the prospect; "
+                     "check Fix roles.")
+    if rep is not None and not self_view_told and votes[rep].self_view_for > 0 and votes[rep].hint_for < NOTE_MIN_S:
+        notes.append("The rep was taken to be the self-view thumbnail (the person recording); if the rep is the "
+                     "big tile, pick them in Fix roles.")
+    return " ".join(notes) or None
 
 
 def assign_roles(tracks: list[TrackSummary], rep_position: str = "left", min_detections: int = MIN_DETECTIONS) -> dict[int, str]:

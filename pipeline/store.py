@@ -31,6 +31,7 @@ from db.session import session_scope
 from model.detect import shared_detector
 from model.quality import QUALITY_FIELDS
 from pipeline.analyze import AnalysisSettings, CallAnalysis, Progress, analyze_video
+from pipeline.enrolment import rep_references
 from pipeline.errors import InputError, NotFound
 from pipeline.liveness import Attempt, AttemptLost, Heartbeat, remove_stray_files, start_attempt
 from pipeline.review_copy import browser_plays, write_review_copy
@@ -66,6 +67,7 @@ def analyze_call(call_id: int, classifier, progress: Progress | None = None, set
         source = settings.data_dir / call.source_path
         display_name = call.original_filename or f"call {call_id}"
         analysis_settings = AnalysisSettings(**call.settings)
+        references = rep_references(session, call.rep_id)  # None unless the workspace recognises enrolled reps
     token = uuid.uuid4().hex[:8]
     snapshot_dir = snapshot_folder(call_id, token)
     try:
@@ -77,7 +79,7 @@ def analyze_call(call_id: int, classifier, progress: Progress | None = None, set
 
             info = probe_upload(source, display_name, settings)
             result = analyze_video(info, classifier, shared_detector(analysis_settings.detector), analysis_settings,
-                                   checked)
+                                   checked, references)
             checked("saving snapshots", 0.95)
             start = time.perf_counter()
             snapshots = render_snapshots(source, result.timelines, result.track_seconds, result.roles, result.shifts,

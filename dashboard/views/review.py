@@ -27,6 +27,7 @@ import streamlit as st
 from access.audit import record
 from calls.annotations import add_note, add_stage, delete_note, delete_stage
 from calls.details import CallDetails, update_call_details
+from calls.enrolment import RECOGNITION_OFF, enrol_rep
 from calls.roles import pick_people, reassign_roles
 from dashboard import auth, data, ui
 from dashboard.player import Seek, player_bridge
@@ -446,3 +447,29 @@ if editor:
                         _fix_roles(f"Prospect is now the person {card.where}.", rep=rep, prospect=person.number)
             if st.button("Swap rep and prospect", icon=":material/swap_horiz:"):
                 _fix_roles("Rep and prospect swapped.", swap=True)
+            with st.expander("Recognise this rep on their later calls (with their consent)", icon=":material/face:"):
+                if not data.workspace().rep_recognition:
+                    st.caption(RECOGNITION_OFF)
+                elif not facts.rep:
+                    st.caption("Set the call's rep first (Edit call details).")
+                else:
+                    place = {c.person.number: c.where for c in cards}
+                    numbers = list(place)
+                    current = next((i for i, c in enumerate(cards) if c.person.role == REP), 0)
+                    with st.form(f"enrol-{call_id}", border=False):
+                        enrolled = st.selectbox(f"Which person is {ui.literal(facts.rep)}?", numbers, index=current,
+                                                format_func=lambda n: f"Person {n} ({place[n]})")
+                        consent = st.text_area(f"{ui.literal(facts.rep)}'s consent, in their own words",
+                                               placeholder="I agree that Rapport keeps my face signature to find me "
+                                                           "on my calls.")
+                        st.caption("Stored: a face signature of 128 numbers taken from a few frames of this person "
+                                   "(never a photo), with your name and the time. Withdrawn any time in Settings.")
+                        if st.form_submit_button("Enrol the rep", icon=":material/how_to_reg:"):
+                            try:
+                                with st.spinner("Reading a few frames of this person…"):
+                                    enrol_rep(call_id, enrolled, consent, user=viewer, username=viewer.username)
+                            except (ValueError, LookupError, PermissionError, InputError) as error:
+                                st.error(ui.literal(error))
+                            else:
+                                st.success(f"{ui.literal(facts.rep)} is enrolled: their later calls find them in any "
+                                           "layout.", icon=":material/how_to_reg:")

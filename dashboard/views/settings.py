@@ -13,6 +13,7 @@ from access.retention import purge
 from access.users import MIN_PASSWORD_LENGTH, ROLES, add_user, set_password, set_rep_team, set_user_active
 from access.workspace import forced_rep_analysis, set_workspace
 from calls.details import merge_reps
+from calls.enrolment import list_enrolments, withdraw_enrolment
 from calls.lifecycle import delete_rep
 from dashboard import auth, data, ui
 from pipeline.errors import NotFound
@@ -42,6 +43,35 @@ if workspace.updated_by and workspace.updated_at:
     st.caption(f"Last changed by {ui.literal(workspace.updated_by)} on {workspace.updated_at:%Y-%m-%d %H:%M} UTC.")
 st.caption(f":material/record_voice_over: {TALK_TIME_NOT_EMOTION} {AUDIO_NOT_KEPT}")
 
+st.subheader("Rep recognition")
+st.markdown(ui.REP_RECOGNITION_EXPLAINED)
+recognition = st.toggle("Recognise enrolled reps on their calls", value=workspace.rep_recognition)
+if recognition != workspace.rep_recognition and st.button("Save rep recognition", icon=":material/save:"):
+    set_workspace(viewer.username, rep_recognition=recognition)
+    st.toast(f"Rep recognition is now {'on' if recognition else 'off'}.", icon=":material/privacy_tip:")
+    st.rerun()
+enrolments = list_enrolments()
+if not enrolments:
+    st.caption("No rep is enrolled.")
+else:
+    st.dataframe([{"rep": e.rep_name, "call": e.source_call_id, "person": e.person_no, "consent": e.consent_statement,
+                   "by": e.confirmed_by, "at": e.confirmed_at} for e in enrolments], hide_index=True, width="stretch",
+                 column_config={"rep": "Rep", "call": "From call", "person": "Person", "consent": "Their consent",
+                                "by": "Recorded by", "at": st.column_config.DatetimeColumn("When (UTC)",
+                                                                                           format="YYYY-MM-DD HH:mm")})
+    enrolled = {e.rep_id: e.rep_name for e in enrolments}
+    with st.container(horizontal=True, vertical_alignment="bottom"):
+        withdrawn = st.selectbox("Enrolled rep", list(enrolled), format_func=enrolled.get, key="withdraw_rep")
+        if st.button("Withdraw consent…", icon=":material/person_cancel:"):
+            st.session_state.confirm_withdraw = withdrawn
+    if st.session_state.get("confirm_withdraw") == withdrawn and ui.confirmed(
+            "confirm_withdraw", f"Delete the face signature of **{ui.literal(enrolled[withdrawn])}**? Their later calls "
+            "are no longer recognised (the rep position decides again).", "Yes, withdraw"):
+        withdraw_enrolment(withdrawn, user=viewer, username=viewer.username)
+        del st.session_state.confirm_withdraw
+        st.toast(f"Withdrawn: {ui.literal(enrolled[withdrawn])}'s face signature is deleted.", icon=":material/delete:")
+        st.rerun()
+
 st.subheader("Retention")
 with st.form("retention", border=True):
     left, middle, right = st.columns(3)
@@ -64,7 +94,8 @@ if st.button("Run purge now", icon=":material/delete_sweep:"):
     report = purge(username=viewer.username)
     data.forget_cached()
     st.success(f"Deleted {report.videos_deleted} recording(s), {report.snapshot_files_deleted} still(s) and "
-               f"{report.calls_deleted} whole call(s) and {report.audit_events_deleted} old audit event(s).",
+               f"{report.calls_deleted} whole call(s), {report.audit_events_deleted} old audit event(s) and "
+               f"{report.enrolments_deleted} rep face signature(s).",
                icon=":material/delete_sweep:")
 
 # ----------------------------------------------------------------------------- users
@@ -164,7 +195,7 @@ else:
                 st.rerun()
     if st.session_state.get("confirm_rep_delete") == rep_id and ui.confirmed(
             "confirm_rep_delete", f"Delete **{names[rep_id]}** for good? Every call of theirs goes with it "
-            "(recordings, results, stills, notes), and so does their sign-in.", "Yes, delete the rep"):
+            "(recordings, results, stills, notes), and so do their sign-in and any face signature.", "Yes, delete the rep"):
         try:
             n_calls = delete_rep(rep_id)
         except (ValueError, NotFound) as error:

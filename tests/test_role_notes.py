@@ -1,0 +1,39 @@
+"""Role notes where the pick is a guess or rests on one rule (issue 21, new-user trial): generated calls of real
+portraits (`tools.synthetic`) analysed for real (BlazeFace, tracker, dlib embeddings), at 4 frames/s."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipeline.roles import decide_roles
+from tests.test_people import FPS, analyse, box_at, check_every_second, presence, summaries
+from tools.synthetic import CallScript, write_call_video
+
+
+def test_three_people_in_a_gallery_the_prospect_is_a_guess_and_the_note_says_which_person(tmp_path):
+    script = CallScript(duration_s=4, layout="three", motion_px=10)
+    result = analyse(write_call_video(tmp_path / "three.mp4", script), script)
+    assert sorted(result.roles.values()) == ["participant-1", "prospect", "rep"]
+    prospect = next(result.people[t] for t, role in result.roles.items() if role == "prospect")
+    assert result.roles_note == (f"Three people on this call: Rapport guessed person {prospect} is the prospect; "
+                                 "check Fix roles.")
+
+
+def test_speaker_view_only_the_note_says_the_self_view_rule_made_the_thumbnail_the_rep(tmp_path):
+    script = CallScript(duration_s=4, layout="speaker", motion_px=10)
+    result = analyse(write_call_video(tmp_path / "speaker.mp4", script), script)
+    check_every_second(result, script)  # by design: the self-view thumbnail (the recorder) is the rep
+    assert result.roles_note.startswith("The rep was taken to be the self-view thumbnail (the person recording); "
+                                        "if the rep is the big tile, pick them in Fix roles")
+
+
+def test_a_clear_prospect_and_a_gallery_confirmed_rep_give_no_note():
+    left, mid, right = box_at(0.2, 0.45, 0.2), box_at(0.5, 0.45, 0.2), box_at(0.8, 0.45, 0.2)
+    # the guest joins for the last 3 s of 10: the prospect is clear
+    tracks = {0: presence((0, 9, left)), 1: presence((0, 9, mid)), 2: presence((7, 9, right))}
+    decision = decide_roles(summaries(tracks), "left", people={0: 1, 1: 2, 2: 3}, presence=tracks)
+    assert decision.roles == {0: "rep", 1: "prospect", 2: "participant-1"} and decision.note is None
+    # all three all call long: a guess, said once
+    tracks[2] = presence((0, 9, right))
+    decision = decide_roles(summaries(tracks), "left", people={0: 1, 1: 2, 2: 3}, presence=tracks)
+    assert decision.note.startswith("Three people on this call: Rapport guessed person")
