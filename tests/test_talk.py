@@ -123,7 +123,8 @@ def _mouth_track(track_id: int, motion: list[float]) -> TrackSecondRows:
 
 
 def test_the_decision_table():
-    """No audio: unknown; no speech: none; one moving mouth: that role; two alike: both; none moving: off-camera."""
+    """No audio: unknown; no speech: none; one moving mouth: that role (a guest's: other); two alike: both; none moving:
+    off-camera."""
     quiet, moving = 0.1, 0.5
     speech = np.array([np.nan, 0.0, 0.9, 0.9, 0.9, 0.0, 0.0, 0.9, 0.9, 0.9, 0.0, 0.0, 0.0])
     rep = [quiet, quiet, moving, moving, moving, quiet, quiet, quiet, quiet, quiet, quiet, quiet, quiet]
