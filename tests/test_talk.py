@@ -27,7 +27,7 @@ from pipeline.store import analyze_call
 from pipeline.timeline import TrackSecondRows
 from pipeline.video import probe
 from reports import csv_export
-from tools.synthetic import Appearance, CallScript, Utterance, speech_turns, synthesize, write_call_video
+from tools.synthetic import Appearance, CallScript, Utterance, speech_turns, write_call_video
 
 pytest.importorskip("espeakng_loader", reason="the test voices come from the espeakng-loader wheel (requirements-dev)")
 
@@ -281,7 +281,7 @@ def _one_after_another(lines: list[tuple[str, str]], start_s: float, overlap_s: 
     out, t = [], start_s
     for who, text in lines:
         out.append(Utterance(who, round(t, 2), text))
-        t += len(synthesize(text, {"rep": "en-US", "prospect": "en+f3", "extra": "en-GB-x-rp"}[who])) / 16_000 - overlap_s
+        t += speech_turns(CallScript(speech=(Utterance(who, 0.0, text),)))[0][2] - overlap_s  # how long it is said
     return tuple(out)
 
 
