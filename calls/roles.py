@@ -46,6 +46,12 @@ from pipeline.video import probe_upload, seconds_in
 SIDE_MARGIN = 0.4
 """A person whose face centre is within this fraction of the frame from an edge is "on the left" (right, top,
 bottom): how the page and the CLI name where someone was."""
+CORNER_MARGIN = 0.3
+"""A face whose centre is within this fraction of the frame from two edges is in a corner ("at the bottom right";
+a thumbnail beside a big tile: "in the self-view corner, bottom right")."""
+SAME_ROW = 0.2
+"""Faces whose centres are within this fraction of the frame's height of a row's top face sit in that row
+(`seating_order`): the review page shows people left to right, top to bottom."""
 
 
 class NotAllowed(PermissionError):
@@ -72,6 +78,12 @@ class Person:
         x1, y1, x2, y2 = self.mean_box
         return (x2 - x1) * (y2 - y1)
 
+    @property
+    def center(self) -> tuple[float, float]:
+        """(x, y) of their mean box's centre, frame fractions."""
+        x1, y1, x2, y2 = self.mean_box
+        return (x1 + x2) / 2, (y1 + y2) / 2
+
 
 @dataclass(frozen=True)
 class RoleChange:
@@ -82,18 +94,34 @@ class RoleChange:
 
 
 def where(person: Person, everyone: list[Person]) -> str:
-    """Where the person was on screen, in words: "on the left", "in the big tile", ..."""
+    """Where the person was on screen, in words: "on the left", "in the big tile", "at the bottom right", "in the
+    self-view corner, bottom right" (a thumbnail in a corner beside someone's big tile: speaker view), ..."""
     others = [p.area for p in everyone if p.number != person.number]
     if others and person.area >= SPEAKER_VIEW_AREA_RATIO * max(others):
         return "in the big tile"
-    x1, y1, x2, y2 = person.mean_box
-    cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
+    cx, cy = person.center
+    if min(cx, 1 - cx) < CORNER_MARGIN and min(cy, 1 - cy) < CORNER_MARGIN:
+        corner = f"{'top' if cy < 0.5 else 'bottom'} {'left' if cx < 0.5 else 'right'}"
+        thumbnail = others and max(others) >= SPEAKER_VIEW_AREA_RATIO * person.area
+        return f"in the self-view corner, {corner}" if thumbnail else f"at the {corner}"
     for centre, low, high in ((cx, "on the left", "on the right"), (cy, "at the top", "at the bottom")):
         if centre < SIDE_MARGIN:
             return low
         if centre > 1 - SIDE_MARGIN:
             return high
     return "in the middle"
+
+
+def seating_order(people: list[Person]) -> list[Person]:
+    """`people` in the order they sit on screen: rows from top to bottom (faces whose centres are within
+    `SAME_ROW` of the frame's height share a row), each row left to right."""
+    rows: list[list[Person]] = []
+    for person in sorted(people, key=lambda p: p.center[1]):
+        if rows and person.center[1] - rows[-1][0].center[1] <= SAME_ROW:
+            rows[-1].append(person)
+        else:
+            rows.append([person])
+    return [p for row in rows for p in sorted(row, key=lambda p: p.center[0])]
 
 
 def _people(session: Session, call_id: int) -> list[Person]:

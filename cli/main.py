@@ -181,7 +181,7 @@ def _acting_user(username: str | None):
 
 
 def cmd_reassign(args) -> int:
-    from calls.roles import pick_people, reassign_roles
+    from calls.roles import list_people, pick_people, reassign_roles
     from jobs.queue import queue_reread
 
     assignments = {}
@@ -205,8 +205,12 @@ def cmd_reassign(args) -> int:
         print(json.dumps({"call_id": args.call_id, "roles": {str(k): v for k, v in sorted(change.roles.items())},
                           "reread_job_id": job_id}))
         return 0
-    for track, role in sorted(change.roles.items()):
-        print(f"track {track}: {role}")
+    if args.rep is not None:  # asked in person numbers: answered in them
+        for person in list_people(args.call_id, user):
+            print(f"person {person.number}: {person.role}")
+    else:
+        for track, role in sorted(change.roles.items()):
+            print(f"track {track}: {role}")
     if job_id is not None:
         print(f"job {job_id} queued: re-reading the new prospect's face (track(s) "
               f"{', '.join(map(str, change.unread))}); a worker runs it (`python -m pipeline worker`)", file=sys.stderr)

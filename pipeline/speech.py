@@ -12,16 +12,22 @@ Who speaks, per second of the call (`who_speaks`, a decision table):
 |---|---|---|---|
 | no                    | -                                        | -                                        | unknown |
 | yes                   | no                                       | -                                        | none |
-| yes                   | yes                                      | rep and prospect, the weaker ≥ BOTH_RATIO of the stronger | both |
-| yes                   | yes                                      | rep and prospect, else                   | the stronger |
+| yes                   | yes                                      | rep and prospect, the weaker's strength ≥ BOTH_RATIO of the stronger's | both |
+| yes                   | yes                                      | several, else                            | the strongest: rep / prospect / other |
 | yes                   | yes                                      | only the rep / only the prospect         | rep / prospect |
-| yes                   | yes                                      | neither (no face on screen, or still)    | off-camera |
+| yes                   | yes                                      | only a guest (participant-N)             | other |
+| yes                   | yes                                      | nobody's (no face on screen, or still)   | off-camera |
 
-A face's *lift* is its mouth motion (`model.mouth.mouth_motion`, the second's peak, averaged with the
-neighbouring seconds of speech) over the person's quiet baseline (their median motion in the seconds without
+A face's *lift* is its mouth motion (`model.mouth.mouth_motion`, the second's peak, smoothed over its neighbouring
+seconds of speech: `_smooth`) over the person's quiet baseline (their median motion in the seconds without
 speech, pooled over all their tracks: an active-speaker recording cuts a face to its turns), so a face whose
-still mouth already shows some motion (beard, glasses, compression noise) is not taken for a talker.
-"off-camera" is speech heard while no rep or prospect mouth moves on screen: a camera that is off,
+still mouth already shows some motion (beard, glasses, compression noise) is not taken for a talker. A person's
+*strength* in a second is their lift over their own talking lift (`talking_lift`: the median of their moving
+seconds), so two faces whose mouths lift by different amounts (a grainy portrait 2x, a sharp one 5x) compare
+fairly when both talk at once.
+"other" is someone else on screen talking: a guest (role participant-N) whose mouth moves while no rep or
+prospect mouth moves as much; it counts for neither side's talk time.
+"off-camera" is speech heard while no mouth moves on screen: a camera that is off,
 someone out of frame or dialled in. It is stored as such, never guessed to be the rep: a rep who talks
 with their camera off shows as "off-camera" (the review page says "someone off camera").
 
@@ -48,13 +54,13 @@ VAD_AGGRESSIVENESS = 2
 """0 (keeps most audio as speech) to 3 (drops the most): 2 keeps soft speech while dropping steady noise."""
 SPEECH_MIN_FRACTION = 0.3
 """A second with at least this fraction of speech frames is a second with speech (~0.3 s of talk)."""
-MOUTH_SMOOTHING = np.array([0.25, 0.5, 0.25])
-"""Weights of the previous, current and next second when averaging a face's mouth motion over seconds of speech
-(a turn lasts seconds)."""
+EDGE_WEIGHTS = (2.0, 1.0)
+"""Weights of a second and its one neighbour of speech when the other neighbour has none (see `_smooth`)."""
 MOUTH_MOVING_LIFT = 1.7
 """A mouth moves in a second when its motion is at least this many times the face's quiet baseline."""
-BOTH_RATIO = 0.75
-"""Both talk (an overlap) when the weaker mouth's lift is at least this fraction of the stronger's."""
+BOTH_RATIO = 0.6
+"""Both talk (an overlap) when the weaker mouth's strength (lift over the person's own talking lift) is at least
+this fraction of the stronger's."""
 MIN_QUIET_SECONDS = 3
 """A person's quiet baseline is their median motion over their seconds without speech when they have at least this many ..."""
 FALLBACK_PERCENTILE = 25
@@ -62,11 +68,11 @@ FALLBACK_PERCENTILE = 25
 BASELINE_FLOOR = 0.03
 """The smallest quiet baseline (a perfectly still, clean picture would otherwise make any change a talker)."""
 
-SPEAKING_VALUES = (REP, PROSPECT, "both", "none", "off-camera", "unknown")
+SPEAKING_VALUES = (REP, PROSPECT, "both", "none", "off-camera", "unknown", "other")
 """What `speaking` holds per second (database, CSV): see the decision table above."""
-BOTH, NONE, OFF_CAMERA, UNKNOWN = SPEAKING_VALUES[2:]
+BOTH, NONE, OFF_CAMERA, UNKNOWN, OTHER = SPEAKING_VALUES[2:]
 SPEAKING_LABELS = {REP: "rep", PROSPECT: "prospect", BOTH: "both", NONE: "nobody", OFF_CAMERA: "someone off camera",
-                   UNKNOWN: "unknown (no audio)"}
+                   UNKNOWN: "unknown (no audio)", OTHER: "a guest"}
 """How pages and reports say each value."""
 
 
@@ -145,14 +151,28 @@ class TalkTimeline:
 
 
 def _smooth(values: np.ndarray) -> np.ndarray:
-    """Weighted 3-second average over the seconds that have a value (NaN elsewhere stays NaN)."""
+    """(n,) -> (n,): each second's median with its two neighbours where both have a value; where one has, the
+    weighted average `EDGE_WEIGHTS` of the second and that neighbour; else its own value (NaN stays NaN).
+
+    A median, not an average, inside a run: a dip inside a turn is filled from both sides, but the next talker's
+    opening mouth never spills into the second before their turn. At a run's edge (the silence before a turn, a face
+    cut in by an active-speaker view) its one neighbour props up the turn's first, often partly silent, second."""
     known = np.isfinite(values)
-    padded_v = np.pad(np.where(known, values, 0.0), 1)
-    padded_w = np.pad(known.astype(float), 1)
-    num = sum(w * padded_v[i:i + len(values)] for i, w in enumerate(MOUTH_SMOOTHING))
-    den = sum(w * padded_w[i:i + len(values)] for i, w in enumerate(MOUTH_SMOOTHING))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(known, num / den, np.nan)
+    out = np.array(values, np.float64)
+    own, neighbour = EDGE_WEIGHTS
+    for shift in (1, -1):  # a neighbour on one side only
+        other = np.roll(values, shift)
+        other_known = np.roll(known, shift)
+        other_known[0 if shift == 1 else -1] = False
+        opposite_known = np.roll(known, -shift)
+        opposite_known[-1 if shift == 1 else 0] = False
+        edge = known & other_known & ~opposite_known
+        out[edge] = (own * values[edge] + neighbour * other[edge]) / (own + neighbour)
+    if len(values) >= 3:
+        window = np.stack([values[:-2], values[1:-1], values[2:]])
+        inner = np.isfinite(window).all(axis=0)
+        out[1:-1][inner] = np.median(window[:, inner], axis=0)
+    return out
 
 
 def _motion(track: TrackSecondRows, n_seconds: int) -> np.ndarray:
@@ -188,26 +208,36 @@ def mouth_lift(track: TrackSecondRows, n_seconds: int, speech: np.ndarray, basel
     """
     motion = _motion(track, n_seconds)
     quiet = np.isfinite(motion) & ~(speech >= SPEECH_MIN_FRACTION)
-    # averaged over neighbouring seconds of speech only: a turn's first second is not diluted by the silence before it
+    # smoothed over neighbouring seconds of speech only: a turn's first second is not diluted by the silence before it
     smoothed = _smooth(np.where(quiet, np.nan, motion))
     if baseline is None:
         baseline = quiet_baseline([motion], speech)
     return motion if baseline is None else smoothed / baseline
 
 
+def talking_lift(lift: np.ndarray, speech: np.ndarray) -> float:
+    """One person's usual lift while they talk: the median of their (n_seconds,) `mouth_lift` over the seconds of
+    speech where it is at least MOUTH_MOVING_LIFT (MOUTH_MOVING_LIFT if there are none)."""
+    moving = lift[(speech >= SPEECH_MIN_FRACTION) & (lift >= MOUTH_MOVING_LIFT)]
+    return float(np.median(moving)) if len(moving) else MOUTH_MOVING_LIFT
+
+
 def who_speaks(speech: np.ndarray, tracks: list[TrackSecondRows], roles: dict[int, str]) -> TalkTimeline:
-    """Speaking per second from the speech fractions (`SpeechActivity.per_second`) and each role's mouths.
+    """Speaking per second from the speech fractions (`SpeechActivity.per_second`) and each person's mouths.
 
     speech: (n_seconds,) float, NaN where the call has no audio; tracks: per-track seconds with `mouth_motion`;
-    roles: track id -> role. See the module's decision table.
+    roles: track id -> role (rep, prospect, participant-N: one person's tracks share a role). See the module's
+    decision table.
     """
     n = len(speech)
-    lift = {role: np.zeros(n) for role in (REP, PROSPECT)}
-    for role in lift:
-        own = [track for track in tracks if roles.get(track.track_id) == role]  # one person's tracks share a role
+    lift: dict[str, np.ndarray] = {}
+    for role in sorted(set(roles.values())):
+        own = [track for track in tracks if roles.get(track.track_id) == role]
         baseline = quiet_baseline([_motion(track, n) for track in own], speech)
+        lift[role] = np.zeros(n)
         for track in own:
             lift[role] = np.fmax(lift[role], np.nan_to_num(mouth_lift(track, n, speech, baseline)))
+    strength = {role: values / talking_lift(values, speech) for role, values in lift.items()}
     speaking = []
     for s in range(n):
         if not np.isfinite(speech[s]):
@@ -216,16 +246,15 @@ def who_speaks(speech: np.ndarray, tracks: list[TrackSecondRows], roles: dict[in
         if speech[s] < SPEECH_MIN_FRACTION:
             speaking.append(NONE)
             continue
-        rep, prospect = lift[REP][s], lift[PROSPECT][s]
-        if rep >= MOUTH_MOVING_LIFT and prospect >= MOUTH_MOVING_LIFT:
-            speaking.append(BOTH if min(rep, prospect) >= BOTH_RATIO * max(rep, prospect)
-                            else REP if rep > prospect else PROSPECT)
-        elif rep >= MOUTH_MOVING_LIFT:
-            speaking.append(REP)
-        elif prospect >= MOUTH_MOVING_LIFT:
-            speaking.append(PROSPECT)
-        else:
+        moving = {role: strength[role][s] for role in lift if lift[role][s] >= MOUTH_MOVING_LIFT}
+        if not moving:
             speaking.append(OFF_CAMERA)
+            continue
+        strongest = max(moving, key=moving.get)
+        if REP in moving and PROSPECT in moving and min(moving[REP], moving[PROSPECT]) >= BOTH_RATIO * moving[strongest]:
+            speaking.append(BOTH)
+        else:
+            speaking.append(strongest if strongest in (REP, PROSPECT) else OTHER)
     return TalkTimeline(np.asarray(speech, np.float64), tuple(speaking))
 
 

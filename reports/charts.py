@@ -23,7 +23,7 @@ from plotly.subplots import make_subplots
 
 from config import EMOTIONS, UNCERTAIN
 from pipeline.roles import PROSPECT, REP
-from pipeline.speech import BOTH, NONE, OFF_CAMERA, SPEAKING_LABELS, SPEAKING_VALUES, UNKNOWN
+from pipeline.speech import BOTH, NONE, OFF_CAMERA, OTHER, SPEAKING_LABELS, SPEAKING_VALUES, UNKNOWN
 from pipeline.timeline import clock
 from reports.facts import CallTimeline, MarkedStage
 from reports.summary import FACE_NOT_SEEN, NO_VIDEO, UNCERTAIN_WHY
@@ -45,8 +45,11 @@ NO_VIDEO_COLOUR = "#495057"  # seconds with no picture at all (before a late vid
 NO_VIDEO_FILL = "rgba(73, 80, 87, 0.45)"
 STAGE_FILL = "rgba(40, 140, 235, 0.07)"
 SPEAKING_COLOURS: dict[str, str] = {REP: ROLE_COLOURS[REP], PROSPECT: ROLE_COLOURS[PROSPECT], BOTH: "#8E44AD",
-                                    NONE: "#F1F3F5", OFF_CAMERA: "#868E96", UNKNOWN: "#FFFFFF"}
+                                    NONE: "#F1F3F5", OFF_CAMERA: "#868E96", UNKNOWN: "#FFFFFF",
+                                    OTHER: "#E8A33D"}
 """Colours of the "who is talking" band under the timelines (`pipeline.speech.SPEAKING_VALUES`)."""
+SPEAKING_SHOWN = (REP, PROSPECT, BOTH, OTHER, OFF_CAMERA)
+"""The speaking values the band's legend names (when the call has them)."""
 MAX_POINTS = 1800
 FONT = dict(family="Inter, Segoe UI, Helvetica, Arial, sans-serif", size=12, color="#31333F")
 
@@ -189,7 +192,7 @@ def _add_speaking_band(fig: go.Figure, seconds: pd.DataFrame, row: int, bin_s: i
     hover = [f"{clock(t)} · talking: {SPEAKING_LABELS[v]}" for t, v in zip(x, speaking)]
     fig.add_trace(go.Heatmap(x=x, y=["talking"], z=[codes], text=[hover], hoverinfo="text", zmin=-0.5, zmax=n - 0.5,
                              colorscale=scale, showscale=False, xgap=0, name="who is talking"), row=row, col=1)
-    for value in (REP, PROSPECT, BOTH, OFF_CAMERA):
+    for value in SPEAKING_SHOWN:
         if value in speaking:
             fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=f"talking: {SPEAKING_LABELS[value]}",
                                      marker=dict(symbol="square", size=12, color=SPEAKING_COLOURS[value])), row=1, col=1)
@@ -340,7 +343,7 @@ def _speaking_band_png(band, seconds: pd.DataFrame, n: int) -> None:
     band.set_yticks([0.5], ["talking"], fontsize=7)
     ticks, labels = time_ticks(n)
     band.set_xticks(ticks, labels, fontsize=7)
-    shown = [v for v in (REP, PROSPECT, BOTH, OFF_CAMERA) if v in speaking]
+    shown = [v for v in SPEAKING_SHOWN if v in speaking]
     band.legend(handles=[Patch(color=SPEAKING_COLOURS[v], label=SPEAKING_LABELS[v]) for v in shown], loc="upper center",
                 bbox_to_anchor=(0.5, -0.9), ncol=len(shown) or 1, fontsize=7, frameon=False)
 

@@ -23,8 +23,8 @@ from reports.summary import second_statuses
 
 CSV_COLUMNS = ["second", "role", *EMOTIONS, "dominant", "status", "face_present", "video_present", "speaking"]
 """`status`: why a row shows what it shows (`reports.summary.second_statuses`); `speaking`: who is talking in that
-second (`pipeline.speech.SPEAKING_VALUES`: rep, prospect, both, none, off-camera, unknown), the same on every
-role's row; empty for calls analysed before it was measured."""
+second (`pipeline.speech.SPEAKING_VALUES`: rep, prospect, both, none, other (a guest on screen), off-camera,
+unknown), the same on every role's row; empty for calls analysed before it was measured."""
 
 
 

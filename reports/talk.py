@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from pipeline.roles import PROSPECT, REP
-from pipeline.speech import BOTH, NONE, OFF_CAMERA, SPEAKING_LABELS, UNKNOWN
+from pipeline.speech import BOTH, NONE, OFF_CAMERA, OTHER, SPEAKING_LABELS, UNKNOWN
 from pipeline.timeline import clock
 from reports.summary import Mood, _mood, readable  # _mood: the one mood-of-rows computation
 
@@ -31,7 +31,8 @@ AUDIO_NOT_KEPT = ("The audio is read from the uploaded recording only: no audio 
 
 DEFINITIONS = {
     "Talk ratio": "the rep's talking seconds as a share of the rep's and the prospect's together (a second both "
-                  "talk counts for both); speech from someone off camera is counted apart.",
+                  "talk counts for both); a guest's talk and speech from someone off camera are counted apart, "
+                  "in neither side.",
     "Longest rep monologue": f"the longest stretch of seconds only the rep talks, pauses of up to "
                              f"{MONOLOGUE_PAUSE_S} s included.",
     "Interruptions": "overlaps (both talking) that the other side started: the prospect cutting in while the rep "
@@ -40,6 +41,8 @@ DEFINITIONS = {
                                            "talks (shares of the seconds their face was read).",
     "After each monologue": f"the prospect's most likely emotion in the {REACTION_WINDOW_S} s after each rep "
                             f"monologue of {MONOLOGUE_MIN_S} s or more ends.",
+    "Others talking": "seconds of speech from a guest on screen (neither the rep nor the prospect: their mouth moves) "
+                      "and from someone off camera (speech while no mouth on screen moves).",
 }
 
 
@@ -135,7 +138,8 @@ def talk_rows(metrics: TalkMetrics) -> list[tuple[str, str]]:
         ("Prospect while listening / speaking", f"{_mood_words(metrics.listening)} / {_mood_words(metrics.speaking)}"),
         ("After each monologue", "; ".join(f"{clock(r.end_s)}: {('likely ' + r.emotion) if r.emotion else 'not read'}"
                                            for r in metrics.reactions) or f"no rep monologue of {MONOLOGUE_MIN_S} s or more"),
-        ("Someone off camera", f"{metrics.seconds[OFF_CAMERA]} s of speech with no rep or prospect mouth moving on screen"),
+        ("Others talking", f"{SPEAKING_LABELS[OTHER]} on screen {metrics.seconds[OTHER]} s, "
+                           f"{SPEAKING_LABELS[OFF_CAMERA]} {metrics.seconds[OFF_CAMERA]} s"),
     ]
 
 

@@ -117,6 +117,7 @@ def test_cli_fixes_the_wrong_side_with_rep_analysis_on_and_reanalyze_with_the_re
 
     fixed = run_cli("reassign", "1", "--rep", "2", env_overrides=on)  # the person on the right
     assert fixed.returncode == 0, fixed.stderr
+    assert fixed.stdout.splitlines() == ["person 1: prospect", "person 2: rep"]  # asked in people: answered in people
     assert "queued" not in fixed.stderr  # everyone was read: nothing to queue
     assert roles_by_side(1) == {"left": "prospect", "right": "rep"}
     np.testing.assert_allclose(exported_probs(1), before_rep, atol=2e-4)  # the same rows, the other role
@@ -292,7 +293,7 @@ def test_re_analyse_with_other_settings_on_the_review_page_queues_a_new_analysis
 
 
 def test_with_three_people_one_click_keeps_the_prospect_and_a_second_click_picks_another():
-    from calls.roles import Person, people_roles, where
+    from calls.roles import Person, people_roles, seating_order, where
 
     def person(number, role, box):
         return Person(number, (number,), role, "auto", 0.0, 10.0, 40, box, None, True)
@@ -309,3 +310,37 @@ def test_with_three_people_one_click_keeps_the_prospect_and_a_second_click_picks
         people_roles(people, rep=1, prospect=1)
     speaker = [person(1, "prospect", (0.1, 0.1, 0.9, 0.9)), person(2, "rep", (0.8, 0.8, 0.95, 0.95))]
     assert where(speaker[0], speaker) == "in the big tile"
+    assert where(speaker[1], speaker) == "in the self-view corner, bottom right"
+    grid = [person(1, "rep", (0.55, 0.6, 0.9, 0.95)), person(2, "prospect", (0.1, 0.05, 0.45, 0.4)),
+            person(3, "participant-1", (0.1, 0.62, 0.45, 0.93)), person(4, "participant-2", (0.55, 0.07, 0.9, 0.42))]
+    assert [where(p, grid) for p in grid] == ["at the bottom right", "at the top left", "at the bottom left",
+                                              "at the top right"]
+    assert [p.number for p in seating_order(grid)] == [2, 4, 3, 1]  # the review page's cards: as they sit
+    assert [p.number for p in seating_order(people[::-1])] == [1, 2, 3]
+
+
+def test_the_review_page_shows_people_as_they_sit_not_in_order_of_first_appearance(store, tmp_path, classifier,
+                                                                                  monkeypatch):
+    """The rep (left) joins 2 s late, so the prospect (right) is person 1: the cards still read left to right."""
+    import streamlit as st
+
+    from calls.intake import create_call
+    from calls.roles import list_people
+    from pipeline.store import analyze_call
+    from tools.seed import seed_users
+    from tools.synthetic import Appearance, CallScript, write_call_video
+
+    monkeypatch.setenv("RAPPORT_LOCAL_WORKER", "0")
+    get_settings.cache_clear()
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    seed_users()
+    late = CallScript(duration_s=6, fps=15, size=(960, 540), rep=(Appearance(0, None), Appearance(2, "hopper")))
+    call_id = create_call(write_call_video(tmp_path / "late_rep.mp4", late), title="Late rep")
+    analyze_call(call_id, classifier)
+    assert [(p.number, p.role) for p in list_people(call_id)] == [(1, "prospect"), (2, "rep")]
+
+    at = review(call_id)
+    assert not at.exception
+    cards = [m.value for m in at.markdown if m.value.startswith("**Rep**") or m.value.startswith("**Prospect**")]
+    assert cards == ["**Rep** · on the left", "**Prospect** · on the right"]

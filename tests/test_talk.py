@@ -22,7 +22,7 @@ from db.session import session_scope
 from model.detect import make_detector
 from pipeline.analyze import AnalysisSettings, analyze_video
 from pipeline.roles import PROSPECT, REP
-from pipeline.speech import BOTH, NONE, OFF_CAMERA, SPEECH_MIN_FRACTION, UNKNOWN, detect_speech, who_speaks
+from pipeline.speech import BOTH, NONE, OFF_CAMERA, OTHER, SPEECH_MIN_FRACTION, UNKNOWN, detect_speech, who_speaks
 from pipeline.store import analyze_call
 from pipeline.timeline import TrackSecondRows
 from pipeline.video import probe
@@ -37,11 +37,12 @@ TALK = (Utterance("rep", 1.0, "Thanks for taking the time today, let me walk you
         Utterance("rep", 11.0, "For ten seats it is two hundred a month."))
 
 
-def truth(turns, n_seconds: int) -> list[str]:
-    """Who talks in each second: the one whose voice is heard in it (both, none)."""
+def truth(turns, n_seconds: int, seats: dict[str, str] | None = None) -> list[str]:
+    """Who talks in each second: the one whose voice is heard in it (both, none); `seats`: the script's seat ->
+    the speaking value the pipeline should give it (default: the same name)."""
     out = []
     for s in range(n_seconds):
-        heard = {who for who, start, end in turns if start < s + 1 and end > s}
+        heard = {(seats or {}).get(who, who) for who, start, end in turns if start < s + 1 and end > s}
         out.append(heard.pop() if len(heard) == 1 else BOTH if heard else NONE)
     return out
 
@@ -122,7 +123,8 @@ def _mouth_track(track_id: int, motion: list[float]) -> TrackSecondRows:
 
 
 def test_the_decision_table():
-    """No audio: unknown; no speech: none; one moving mouth: that role; two alike: both; none moving: off-camera."""
+    """No audio: unknown; no speech: none; one moving mouth: that role (a guest's: other); two alike: both; none moving:
+    off-camera."""
     quiet, moving = 0.1, 0.5
     speech = np.array([np.nan, 0.0, 0.9, 0.9, 0.9, 0.0, 0.0, 0.9, 0.9, 0.9, 0.0, 0.0, 0.0])
     rep = [quiet, quiet, moving, moving, moving, quiet, quiet, quiet, quiet, quiet, quiet, quiet, quiet]
@@ -134,6 +136,27 @@ def test_the_decision_table():
     assert both.speaking[8] == BOTH
     nobody = who_speaks(speech, [_mouth_track(1, [quiet] * len(speech))], {1: PROSPECT})
     assert nobody.speaking[3] == OFF_CAMERA
+    guest = who_speaks(speech, [_mouth_track(0, [quiet] * len(speech)), _mouth_track(1, [quiet] * len(speech)),
+                                _mouth_track(2, prospect)], {0: REP, 1: PROSPECT, 2: "participant-1"})
+    assert guest.speaking[8] == OTHER and guest.speaking[3] == OFF_CAMERA  # a guest's mouth moves; then nobody's
+
+
+def test_both_compares_each_person_to_their_own_talking_and_the_next_talker_does_not_leak_into_the_second_before():
+    """The rep's mouth lifts ~2.5x when they talk, the prospect's ~6x (a grainy and a sharp portrait): an overlap is
+    both; and the second before the prospect's turn, while only the rep talks, is the rep's."""
+    quiet = 0.1
+    #        0      1-5: rep talks           6: overlap   7-11: prospect talks      12-16: rep (back to back)
+    rep = [quiet] + [0.25] * 5 + [0.25] + [quiet] * 5 + [0.25] * 5 + [quiet] * 3
+    prospect = [quiet] + [quiet] * 5 + [0.6] + [0.6] * 5 + [quiet] * 5 + [quiet] * 3
+    speech = np.array([0.0] + [0.9] * 16 + [0.0] * 3)
+    rep[3] = prospect[3] = quiet  # a pause in the middle of the rep's turn (the dip the smoothing fills)
+    rep[8] = 0.12  # the listening rep's mouth twitches once
+    speech[10] = 0.9
+    talk = who_speaks(speech, [_mouth_track(0, rep), _mouth_track(1, prospect)], {0: REP, 1: PROSPECT})
+    assert talk.speaking[6] == BOTH
+    assert talk.speaking[1:6] == (REP,) * 5  # the pause is filled; the second before the overlap is not both
+    assert talk.speaking[7:12] == (PROSPECT,) * 5
+    assert talk.speaking[11] == PROSPECT and talk.speaking[12:17] == (REP,) * 5  # back to back: no both at the change
 
 
 def test_active_speaker_cuts_a_face_to_its_turns_and_its_quiet_baseline_is_the_persons():
@@ -185,6 +208,9 @@ def test_talk_metrics_follow_their_definitions():
     assert dict(talk_rows(metrics))["Talk ratio"] == "rep 67%, prospect 33%"
     silent = talk_metrics(_seconds([UNKNOWN] * 4, [None] * 4))
     assert not silent.audio and "no audio" in dict(talk_rows(silent))["Talk ratio"]
+    with_guest = talk_metrics(_seconds(speaking[:12] + [OTHER] * 4 + [OFF_CAMERA] * 2 + [NONE] * 2, emotions))
+    assert with_guest.talk_ratio == pytest.approx(8 / (8 + 4))  # a guest counts for neither side
+    assert dict(talk_rows(with_guest))["Others talking"] == "a guest on screen 4 s, someone off camera 2 s"
     assert talk_metrics(_seconds([None] * 4, [None] * 4)) is None  # analysed before speaking was measured
 
 
@@ -234,7 +260,7 @@ def test_review_page_reports_and_team_view_show_who_is_talking(store, monkeypatc
     assert expected["Talk ratio"] in shown and expected["Longest rep monologue"] in shown
     assert DEFINITIONS["Interruptions"] in [c.value for c in at.caption]
     badges = [m for m in shown if "-badge[" in m]
-    assert badges and all(re.search(r"· (rep|prospect|both|nobody|someone off camera) talking", b) for b in badges), badges
+    assert badges and all(re.search(r"· (rep|prospect|both|nobody|a guest|someone off camera) talking", b) for b in badges), badges
     pdf = " ".join("\n".join(p.extract_text() for p in PdfReader(io.BytesIO(build_pdf(call.call_id))).pages).split())
     assert "Who is talking" in pdf and expected["Talk ratio"] in pdf and "not from emotion recognition" in pdf
     assert "Talking: " in pdf
@@ -248,3 +274,60 @@ def test_review_page_reports_and_team_view_show_who_is_talking(store, monkeypatc
     assert any("not from emotion recognition" in c.value for c in settings.caption)
     st.cache_data.clear()
     st.cache_resource.clear()
+
+
+def _one_after_another(lines: list[tuple[str, str]], start_s: float, overlap_s: float) -> tuple[Utterance, ...]:
+    """(who, text) said in turn from `start_s`, each starting `overlap_s` before the previous one ends (< 0: a pause)."""
+    out, t = [], start_s
+    for who, text in lines:
+        out.append(Utterance(who, round(t, 2), text))
+        t += speech_turns(CallScript(speech=(Utterance(who, 0.0, text),)))[0][2] - overlap_s  # how long it is said
+    return tuple(out)
+
+
+def _seat_values(result, seats: tuple[str, ...]) -> dict[str, str]:
+    """The script's seats (left to right) -> the speaking value the pipeline's roles give each (a guest: other)."""
+    order = sorted(result.track_seconds, key=lambda rows: float(np.nanmean(rows.boxes[:, 0])))
+    roles = [result.roles[rows.track_id] for rows in order]
+    assert len(roles) == len(seats), roles
+    return {seat: role if role in (REP, PROSPECT) else OTHER for seat, role in zip(seats, roles)}
+
+
+def test_a_guest_talking_on_camera_is_other_not_someone_off_camera(tmp_path, classifier):
+    """Three people on screen, each talks in turn: the guest's (participant-N) seconds are "other"."""
+    lines = [("rep", "Thanks for joining, let me show you the plan."), ("prospect", "Sure, go ahead with it."),
+             ("extra", "I am from finance, what does it cost per seat?")]
+    script = CallScript(duration_s=13, fps=15, size=SIZE, layout="three", motion_px=6,
+                        rep=(Appearance(0, "astronaut"),), speech=_one_after_another(lines, 1.0, -0.6))
+    path = write_call_video(tmp_path / "three_people.mp4", script)
+    result = analyze_video(probe(path), classifier, make_detector("blazeface"), AnalysisSettings())
+    expected = truth(speech_turns(script), len(result.talk), _seat_values(result, ("rep", "prospect", "extra")))
+    assert OTHER in expected
+    assert_within_a_second(result.talk.speaking, expected)
+    assert OTHER in result.talk.speaking and OFF_CAMERA not in result.talk.speaking
+
+
+def test_overlaps_read_both_though_the_faces_lift_differently_and_a_turn_change_does_not(tmp_path, classifier):
+    """Grace Hopper (rep: her drawn mouth lifts the signal 1.4-2.7x) and the astronaut (4-6x) cut in on each other
+    for 1 s at every turn, then talk back to back: most overlap seconds read both, and no second before a turn
+    change does."""
+    said = ["Thanks for joining, let me show you how the plan works for your team.",
+            "That sounds interesting, but how long does the setup take us?",
+            "Usually about two weeks, and we handle the data import for you.",
+            "Okay, and what about training for the new people on my team?"]
+    overlapping = _one_after_another([("rep", f"{said[0]} {said[2]}"), ("prospect", f"{said[1]} {said[3]}"),
+                                      ("rep", f"{said[2]} {said[0]}"), ("prospect", f"{said[3]} {said[1]}")], 1.0, 1.0)
+    back_to_back = _one_after_another([("rep", said[2]), ("prospect", said[1]), ("rep", said[0])],
+                                      speech_turns(CallScript(speech=overlapping))[-1][2] + 1.0, -0.2)
+    script = CallScript(duration_s=42, fps=15, size=SIZE, motion_px=6, speech=overlapping + back_to_back)
+    path = write_call_video(tmp_path / "overlaps.mp4", script)
+    speaking = analyze_video(probe(path), classifier, make_detector("blazeface"), AnalysisSettings()).talk.speaking
+    turns = speech_turns(script)
+    expected = [{0: NONE, 1: next(iter(h), NONE)}.get(len(h), BOTH) for h in (  # who is heard >= 0.3 s of each second
+        {who for who, start, end in turns if min(end, s + 1) - max(start, s) >= SPEECH_MIN_FRACTION}
+        for s in range(len(speaking)))]
+    overlaps = [s for s, who in enumerate(expected) if who == BOTH]
+    assert len(overlaps) >= 3 and sum(speaking[s] == BOTH for s in overlaps) >= len(overlaps) / 2, (speaking, expected)
+    before_a_change = [s for s in range(len(expected) - 1)
+                       if expected[s] in (REP, PROSPECT) and expected[s + 1] not in (expected[s], NONE)]
+    assert len(before_a_change) >= 5 and all(speaking[s] != BOTH for s in before_a_change), (speaking, expected)

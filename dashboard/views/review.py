@@ -28,7 +28,7 @@ from access.audit import record
 from calls.annotations import add_note, add_stage, delete_note, delete_stage
 from calls.details import CallDetails, update_call_details
 from calls.enrolment import RECOGNITION_OFF, enrol_rep
-from calls.roles import pick_people, reassign_roles
+from calls.roles import pick_people, reassign_roles, seating_order
 from dashboard import auth, data, ui
 from dashboard.player import Seek, player_bridge
 from db.models import CallStatus
@@ -417,6 +417,8 @@ with notes_tab:
 if editor:
     with tabs[3]:
         cards = data.people(viewer, call_id)
+        seat = {person.number: index for index, person in enumerate(seating_order([card.person for card in cards]))}
+        cards.sort(key=lambda card: seat[card.person.number])  # as they sit on screen: left to right, top to bottom
         if not cards:
             st.info("No faces were found, so there are no roles to fix.")
         else:
