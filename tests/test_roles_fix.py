@@ -321,7 +321,8 @@ def test_with_three_people_one_click_keeps_the_prospect_and_a_second_click_picks
 
 def test_the_review_page_shows_people_as_they_sit_not_in_order_of_first_appearance(store, tmp_path, classifier,
                                                                                   monkeypatch):
-    """The rep (left) joins 2 s late, so the prospect (right) is person 1: the cards still read left to right."""
+    """The rep (left) joins 2 s late, so the prospect (right) is person 1: the cards still read left to right.
+    (A newcomer is found by the next whole-frame search, at most `detect_every_settled_s` = 6 s later: 10 s call.)"""
     import streamlit as st
 
     from calls.intake import create_call
@@ -335,7 +336,7 @@ def test_the_review_page_shows_people_as_they_sit_not_in_order_of_first_appearan
     st.cache_data.clear()
     st.cache_resource.clear()
     seed_users()
-    late = CallScript(duration_s=6, fps=15, size=(960, 540), rep=(Appearance(0, None), Appearance(2, "hopper")))
+    late = CallScript(duration_s=10, fps=15, size=(960, 540), rep=(Appearance(0, None), Appearance(2, "hopper")))
     call_id = create_call(write_call_video(tmp_path / "late_rep.mp4", late), title="Late rep")
     analyze_call(call_id, classifier)
     assert [(p.number, p.role) for p in list_people(call_id)] == [(1, "prospect"), (2, "rep")]
