@@ -19,8 +19,8 @@ import traceback
 from pathlib import Path
 
 from cli.jobs import register as register_queue_commands
-from cli.options import (analysis_options, analysis_settings, call_id_argument, check_fps, end_progress, json_option,
-                         progress, reanalysis_options)
+from cli.options import (analysis_options, analysis_settings, as_user_option, call_id_argument, check_fps, end_progress,
+                         json_option, progress, reanalysis_options)
 from pipeline.errors import InputError, StorageFull
 
 EXIT_UNEXPECTED, EXIT_BAD_INPUT, EXIT_NOT_FOUND = 1, 2, 3
@@ -376,8 +376,7 @@ def build_parser() -> argparse.ArgumentParser:
     call_id_argument(p)
     p.add_argument("--format", choices=["csv"], default="csv", help="file format (default: %(default)s)")
     p.add_argument("--out", type=Path, help="write to this file instead of stdout")
-    p.add_argument("--as", dest="as_user", metavar="USERNAME",
-                   help="export as this dashboard user: a call they may not see is 'not found' (exit 3)")
+    as_user_option(p, "export as this dashboard user: a call they may not see is 'not found' (exit 3)")
     json_option(p, "the CSV text goes in its \"content\" unless --out is given")
     p.set_defaults(run=cmd_export)
 
@@ -398,13 +397,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--prospect", type=int, metavar="PERSON", help="with --rep: this person is the prospect")
     p.add_argument("--set", action="append", metavar="TRACK=ROLE",
                    help="set a track's role (rep, prospect, participant-N); it goes to the track's whole person")
-    p.add_argument("--as", dest="as_user", metavar="USERNAME", help="act as this dashboard user (reps may not)")
+    as_user_option(p)
     json_option(p)
     p.set_defaults(run=cmd_reassign)
 
     p = sub.add_parser("people", help="the people on a call, their roles and where they were on screen")
     call_id_argument(p)
-    p.add_argument("--as", dest="as_user", metavar="USERNAME", help="as this dashboard user")
+    as_user_option(p, "as this dashboard user (a call they may not see is 'not found')")
     json_option(p)
     p.set_defaults(run=cmd_people)
 
@@ -413,7 +412,7 @@ def build_parser() -> argparse.ArgumentParser:
     call_id_argument(p)
     reanalysis_options(p)
     p.add_argument("--queue", action="store_true", help="queue it for a worker instead of running it now")
-    p.add_argument("--as", dest="as_user", metavar="USERNAME", help="act as this dashboard user (reps may not)")
+    as_user_option(p)
     json_option(p)
     p.set_defaults(run=cmd_reanalyze)
 
@@ -422,12 +421,12 @@ def build_parser() -> argparse.ArgumentParser:
     call_id_argument(p)
     p.add_argument("--person", type=int, required=True, help="the person who is the call's rep (see `people`)")
     p.add_argument("--consent", required=True, help="the rep's own consent statement, as they gave it")
-    p.add_argument("--as", dest="as_user", metavar="USERNAME", help="act as this dashboard user (reps may not)")
+    as_user_option(p)
     json_option(p)
     p.set_defaults(run=cmd_enrol_rep)
     p = sub.add_parser("withdraw-rep", help="withdraw a rep's consent: delete their stored face signature(s)")
     p.add_argument("rep_id", type=int, help="the rep's id")
-    p.add_argument("--as", dest="as_user", metavar="USERNAME", help="act as this dashboard user")
+    as_user_option(p, "act as this dashboard user")
     json_option(p)
     p.set_defaults(run=cmd_withdraw_rep)
 

@@ -53,6 +53,12 @@ def json_option(parser: argparse.ArgumentParser, more: str = "") -> None:
                         '{"error": {"kind": ..., "message": ...}} (same exit status)' + (f"; {more}" if more else ""))
 
 
+def as_user_option(parser: argparse.ArgumentParser,
+                   what: str = "act as this dashboard user (reps may not change calls)") -> None:
+    """`--as USERNAME`: the dashboard user the command acts as (their access rules apply; checked afresh)."""
+    parser.add_argument("--as", dest="as_user", metavar="USERNAME", help=what)
+
+
 def call_id(text: str) -> int:
     """A call id as typed: a whole number from 1 (argparse shows the message and exits 2)."""
     if not text.strip().isdecimal() or int(text) < 1:
