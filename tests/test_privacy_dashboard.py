@@ -236,7 +236,7 @@ def test_a_manager_sees_only_their_teams_calls(seeded):
 def test_the_settings_page_is_for_admins(seeded):
     at = run("settings", "ada")
     assert not at.exception
-    assert [h.value for h in at.subheader] == ["Rep analysis", "Retention", "Users", "Reps", "Audit log"]
+    assert [h.value for h in at.subheader] == ["Rep analysis", "Rep recognition", "Retention", "Users", "Reps", "Audit log"]
     assert "Art. 5(1)(f)" in texts(at) and "Art. 50(3)" in texts(at)
     assert set(at.dataframe[0].value["username"]) == {"ada", "mo", "dana", "erin"}
 
