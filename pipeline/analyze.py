@@ -136,6 +136,42 @@ class _Timer:
             self.seconds[stage] += time.perf_counter() - start
 
 
+class FaceReader:
+    """A face on a frame -> aligned crop + quality (+ whether it is poor) -> classified in batches of `BATCH` ->
+    added to its track's second in `seconds`: the one way the analysis and a re-read (`pipeline.reread`) read faces."""
+
+    def __init__(self, classifier, settings: AnalysisSettings, seconds: TrackSeconds, timer: _Timer | None = None):
+        self.classifier, self.settings, self.seconds = classifier, settings, seconds
+        self.timer = timer or _Timer()
+        self._pending: list[tuple[int, float, np.ndarray, np.ndarray, np.ndarray, bool]] = []
+
+    def read(self, image: np.ndarray, track_id: int, t: float, fraction: np.ndarray, box: np.ndarray,
+             keypoints: np.ndarray, score: float, px_scale: float, classify: bool = True) -> None:
+        """One face: `box`/`keypoints` in `image` pixels, `fraction` its box as frame fractions (what is stored),
+        `px_scale` source pixels per `image` pixel. With `classify` False only presence and quality are kept."""
+        crop = self.timer.timed("crop", crop_face, image, box, keypoints[:2])
+        quality = self.timer.timed("crop", face_quality, crop, box, keypoints, score, px_scale)
+        poor = bool(poor_reasons(quality, px_scale))
+        if classify:
+            self._pending.append((track_id, t, fraction, crop, quality, poor))
+        else:
+            self.seconds.add(track_id, t, fraction, None, quality, poor)
+
+    def end_frame(self) -> None:
+        """Classify what is waiting once a batch is full (called after each frame's faces)."""
+        if len(self._pending) >= BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._pending:
+            crops = np.stack([p[3] for p in self._pending])
+            probs = self.timer.timed("classify", self.classifier.predict, crops, flip_tta=self.settings.flip_tta,
+                                     flip_below=self.settings.flip_below)
+            for (track_id, t, box, _, quality, poor), p in zip(self._pending, probs):
+                self.seconds.add(track_id, t, box, p, quality, poor)
+            self._pending.clear()
+
+
 def _prefetch(items: Iterable, timer: _Timer, depth: int = 8) -> Iterator:
     """Run `items` on a background thread; re-raise its error here."""
     q: queue.Queue = queue.Queue(maxsize=depth)
@@ -304,36 +340,22 @@ def analyze_video(info: VideoInfo, classifier, detector: FaceDetector, settings:
 
     skip = {tid for tid, role in roles.items() if role == REP}
     classify_recorder = None
-    pending: list[tuple[int, float, np.ndarray, np.ndarray, np.ndarray, bool]] = []
-
-    def flush() -> None:
-        if pending:
-            crops = np.stack([p[3] for p in pending])
-            probs = timer.timed("classify", classifier.predict, crops, flip_tta=settings.flip_tta,
-                                 flip_below=settings.flip_below)
-            for (track_id, t, box, _, quality, poor), p in zip(pending, probs):
-                classify_recorder.seconds.add(track_id, t, box, p, quality, poor)
-            pending.clear()
+    reader = None
 
     label, share, offset = ("classifying faces", 0.45, 0.45) if two_pass else ("analysing frames", 0.9, 0.0)
     mouths = _MouthTracker()
     for frame, faces in tracked_frames(label, share, offset, replay):
         classify_recorder = classify_recorder or _Recorder(info, frame.image.shape[:2])
+        reader = reader or FaceReader(classifier, settings, classify_recorder.seconds, timer)
         timer.timed("track", classify_recorder.observe, faces)
         timer.timed("speech", mouths.observe, frame, faces, classify_recorder.seconds)
         px_scale = info.width / frame.image.shape[1]
         for track_id, box, score, keypoints in zip(faces.track_ids, faces.xyxy, faces.confidence, faces.keypoints):
-            fraction = classify_recorder.fraction(box)
-            crop = timer.timed("crop", crop_face, frame.image, box, keypoints[:2])
-            quality = timer.timed("crop", face_quality, crop, box, keypoints, score, px_scale)
-            poor = bool(poor_reasons(quality, px_scale))
-            if int(track_id) in skip:
-                classify_recorder.seconds.add(int(track_id), frame.t, fraction, None, quality, poor)
-            else:
-                pending.append((int(track_id), frame.t, fraction, crop, quality, poor))
-        if len(pending) >= BATCH:
-            flush()
-    flush()
+            reader.read(frame.image, int(track_id), frame.t, classify_recorder.fraction(box), box, keypoints, score,
+                        px_scale, classify=int(track_id) not in skip)
+        reader.end_frame()
+    if reader is not None:
+        reader.flush()
 
     report("finding shifts", 0.92)
     summaries = classify_recorder.summaries() if classify_recorder else []

@@ -18,14 +18,10 @@ from dataclasses import replace
 import numpy as np
 
 from model.blazeface import Window
-from model.classifier import BATCH
 from model.detect import FaceDetector, detect_in
-from model.preprocess import crop_face
-from model.quality import face_quality
-from pipeline.analyze import AnalysisSettings, Progress
+from pipeline.analyze import AnalysisSettings, FaceReader, Progress
 from pipeline.timeline import TrackSecondRows, TrackSeconds
 from pipeline.track import FaceTracker, similarity
-from pipeline.uncertainty import poor_reasons
 from pipeline.video import DecodeReport, VideoInfo, sample_frames
 
 SEARCH_SCALE = FaceTracker.search_scale
@@ -49,15 +45,7 @@ def reread_faces(info: VideoInfo, classifier, detector: FaceDetector, settings: 
         for second, box in zip(rows.seconds, rows.boxes):
             boxes_at.setdefault(int(second), []).append((rows.track_id, box))
     found = TrackSeconds(info.n_seconds)
-    pending: list[tuple[int, float, np.ndarray, np.ndarray, np.ndarray, bool]] = []
-
-    def flush() -> None:
-        if pending:
-            probs = classifier.predict(np.stack([p[3] for p in pending]), flip_tta=settings.flip_tta,
-                                       flip_below=settings.flip_below)
-            for (track_id, t, box, _, quality, poor), p in zip(pending, probs):
-                found.add(track_id, t, box, p, quality, poor)
-            pending.clear()
+    reader = FaceReader(classifier, settings, found)
 
     for frame in sample_frames(info, settings.fps, settings.analysis_width, DecodeReport()):
         if frame.index % PROGRESS_EVERY == 0:
@@ -81,14 +69,11 @@ def reread_faces(info: VideoInfo, classifier, detector: FaceDetector, settings: 
             best = int(np.argmax(match[k]))
             if match[k, best] < MIN_SIMILARITY:
                 continue
-            box, keypoints = faces.xyxy[best], faces.keypoints[best]
-            crop = crop_face(frame.image, box, keypoints[:2])
-            quality = face_quality(crop, box, keypoints, faces.confidence[best], px_scale)
-            pending.append((track_id, frame.t, np.clip(box / scale, 0.0, 1.0), crop, quality,
-                            bool(poor_reasons(quality, px_scale))))
-        if len(pending) >= BATCH:
-            flush()
-    flush()
+            box = faces.xyxy[best]
+            reader.read(frame.image, track_id, frame.t, np.clip(box / scale, 0.0, 1.0), box, faces.keypoints[best],
+                        faces.confidence[best], px_scale)
+        reader.end_frame()
+    reader.flush()
 
     read = {rows.track_id: rows for rows in found.rows()}
     out = []
