@@ -68,10 +68,12 @@ class AnalysisSettings:
     gone), so every frame says who is there, and a face that returns to its place is found there (a face the
     window misses, e.g. a new person in a tile, is found by the next whole-frame detection)."""
     detect_every_settled_s: float = 6.0
-    """Seconds between whole-frame detections while every known face was found on the frame before: only a
-    newcomer can be missed, and a call rarely gains one (found within this long). Measured: with this rule
-    for "any face found" instead, a new person in a gallery tile whom the old face's window missed went
-    unread for 4 s in `tools.video_eval` (1 of 70 faces); see the README's speed paragraph."""
+    """Seconds between whole-frame detections while every known face was found on the frame before, or the same
+    faces have been present for this long (a camera turned off stays off for a while: its place is still
+    searched on every frame, so a return there is found at once): only a newcomer, or a face back in another
+    place, can be missed, found within this long. Measured: with this rule for "any face found" instead, a
+    new person in a gallery tile whom the old face's window missed went unread for 4 s in
+    `tools.video_eval` (1 of 70 faces); see the README's speed paragraph."""
     small_faces_every_s: float = 20.0
     """Seconds between whole-frame detections that also search for small faces (24-36 px in the 640-px frame,
     e.g. a 720p self-view thumbnail: `model.detect.discover`); the first frame always does. Such a search costs
@@ -85,6 +87,12 @@ class AnalysisSettings:
     """Average each face's probabilities with its mirror image (see model.classifier.FLIP_TTA)."""
     flip_below: float | None = FLIP_TTA_BELOW
     """...only for faces read less confidently than this un-flipped (see model.classifier.FLIP_TTA_BELOW)."""
+    classify_fps: float = 2.0
+    """Reads of each face by the emotion classifier per second of call (at most `fps`, evenly spaced, and at least
+    one in every second the face is there); presence, quality and mouth motion are measured on every sampled
+    frame. Frames a quarter second apart show nearly the same face, so the per-second mean barely moves,
+    while the classifier is the costliest stage after detection (int8, 2.9-3.3 ms a face on this machine's
+    cores). Measured: see the README's speed paragraph."""
 
 
 @dataclass
@@ -144,15 +152,25 @@ class FaceReader:
         self.classifier, self.settings, self.seconds = classifier, settings, seconds
         self.timer = timer or _Timer()
         self._pending: list[tuple[int, float, np.ndarray, np.ndarray, np.ndarray, bool]] = []
+        self._last_read: dict[int, float] = {}  # track id -> time of its latest classified frame
+
+    def _due(self, track_id: int, t: float) -> bool:
+        """Classify this face now: `settings.classify_fps` reads a second, and the first frame of every second."""
+        last = self._last_read.get(track_id)
+        if last is not None and int(last) == int(t) and t - last < 1.0 / self.settings.classify_fps - 1e-6:
+            return False
+        self._last_read[track_id] = t
+        return True
 
     def read(self, image: np.ndarray, track_id: int, t: float, fraction: np.ndarray, box: np.ndarray,
              keypoints: np.ndarray, score: float, px_scale: float, classify: bool = True) -> None:
         """One face: `box`/`keypoints` in `image` pixels, `fraction` its box as frame fractions (what is stored),
-        `px_scale` source pixels per `image` pixel. With `classify` False only presence and quality are kept."""
+        `px_scale` source pixels per `image` pixel. With `classify` False, or on frames between reads
+        (`AnalysisSettings.classify_fps`), only presence and quality are kept."""
         crop = self.timer.timed("crop", crop_face, image, box, keypoints[:2])
         quality = self.timer.timed("crop", face_quality, crop, box, keypoints, score, px_scale)
         poor = bool(poor_reasons(quality, px_scale))
-        if classify:
+        if classify and self._due(track_id, t):
             self._pending.append((track_id, t, fraction, crop, quality, poor))
         else:
             self.seconds.add(track_id, t, fraction, None, quality, poor)
@@ -292,19 +310,22 @@ def analyze_video(info: VideoInfo, classifier, detector: FaceDetector, settings:
             if replay is not None:  # the same frames are sampled again, so index i has the same faces
                 faces = replay[frame.index] if frame.index < len(replay) else TrackedFaces.none(frame.t)
             else:
-                every = settings.detect_every_settled_s if tracker.all_present else settings.detect_every_s
+                gray = timer.timed("track", cv2.cvtColor, frame.image, cv2.COLOR_BGR2GRAY)
+                settled = tracker.all_present or tracker.unchanged_for(frame.t) >= settings.detect_every_settled_s
+                every = settings.detect_every_settled_s if settled else settings.detect_every_s
                 if frame.t - last_discovery_t >= every - 1e-6:
                     small = frame.t - last_small_t >= settings.small_faces_every_s - 1e-6
                     stage = "detect whole frame, small faces too" if small else "detect whole frame"
                     found = timer.timed(stage, discover, detector, frame.image, small)
                     last_discovery_t, last_small_t = frame.t, frame.t if small else last_small_t
                 else:
-                    found = timer.timed("detect around faces", detect_in, detector, frame.image, tracker.search_windows())
-                    if len(found) < shown:  # a face vanished: a layout change or a cut moves faces, so look everywhere
-                        found = timer.timed("detect whole frame", discover, detector, frame.image, False)
+                    windows = timer.timed("track", tracker.plan_search, gray, frame.t)
+                    found = timer.timed("detect around faces", detect_in, detector, frame.image, windows)
+                    if len(found) + tracker.n_reused < shown:  # a face vanished: a layout change or a cut moves faces,
+                        found = timer.timed("detect whole frame", discover, detector, frame.image, False)  # look everywhere
                         last_discovery_t = frame.t
                 detector_runs += 1  # every sampled frame is searched: whole, or around each known face
-                faces = timer.timed("track", tracker.update, frame.t, found)
+                faces = timer.timed("track", tracker.update, frame.t, found, gray)
                 faces = timer.timed("identity", identity.update, frame.image, faces)
                 shown = len(faces)
             if frame.index % 20 == 0:

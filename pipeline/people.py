@@ -5,8 +5,8 @@ Three jobs, in the order the analysis needs them:
 1. **One person per track** (`IdentityWatch`, on every sampled frame right after the tracker). A
    tracker follows a position, and in "active speaker" layouts the big tile shows whoever talks, so
    a cut to another person in the same place would glue two people into one track. Each tracked face
-   is embedded (`model.identity`) when its track is new, every `EMBED_EVERY_S`, and on the frame its
-   look jumps (`CUT_CHANGE`: a cheap 8×8 colour thumbnail of the box); an embedding further than
+   is embedded (`model.identity`) when its track is new, every `EMBED_EVERY_S` if its look changed since, and on
+   the frame its look jumps (`CUT_CHANGE`: a cheap 8×8 colour thumbnail of the box, eyes level); an embedding further than
    `model.identity.SAME_PERSON_DISTANCE` from the track's own starts a new track there.
 2. **People** (`group_people`): tracks whose mean embeddings are within `SAME_PERSON_DISTANCE`
    (average linkage) are one person, unless they were on screen together for more than
@@ -40,7 +40,8 @@ from pipeline.roles import TOGETHER_MAX_S
 from pipeline.track import FaceTracker, TrackedFaces
 
 EMBED_EVERY_S = 30.0
-"""Seconds between embeddings of a track whose look does not jump (a missed cut is found this late at most).
+"""Seconds between embeddings of a track whose look does not jump but has changed (`RECHECK_CHANGE`; a missed cut
+is found this late at most).
 Measured with `analyze_video` on a generated 60-s 1280×720 gallery call (4 frames/s, load average 12 on 2
 cores): embedding every 10 s, 12 embeddings took 5.9 s of a 22.9-s analysis; every 30 s, 4 took 2.6 s of 17.2 s
 (15%). An active-speaker call with a cut every 5 s needs one per cut: 12 a minute, 5.2 s of 14.5 s."""
@@ -48,6 +49,11 @@ CUT_CHANGE = 25.0
 """Mean absolute difference (0-255) of the box's 8×8 colour thumbnail from the previous frame's that
 triggers an embedding now. Measured at 4 frames/s: the same face drifting 40 px (`motion_px`) 4-13 (median 4);
 a cut between the two portraits in one active-speaker tile 48-51."""
+RECHECK_CHANGE = 8.0
+"""Mean absolute difference (0-255) of the box's 8×8 colour thumbnail from its look at the track's last embedding
+below which the `EMBED_EVERY_S` re-check is skipped: the face still looks as it did when it was last embedded (a
+cut to a look-alike that `CUT_CHANGE` missed differs more, as hair, skin and background all change).
+Measured on the bench's realistic call (`tools.bench`): see the README's speed paragraph."""
 STILL_MIN_S = 8.0
 """Shortest track that can be judged still: a slide stays up this long; a shorter still face is a participant."""
 STILL_CHANGE = 0.25
@@ -101,6 +107,7 @@ class _Followed:
     reference: np.ndarray | None
     thumb: np.ndarray
     patch: np.ndarray
+    embedded_thumb: np.ndarray | None = None  # the thumbnail when it was last embedded
 
 
 def _crop(frame: np.ndarray, box: np.ndarray, size: int, interpolation: int) -> np.ndarray:
@@ -108,6 +115,19 @@ def _crop(frame: np.ndarray, box: np.ndarray, size: int, interpolation: int) -> 
     x1, y1, x2, y2 = np.clip(np.round(box).astype(int), 0, [w - 1, h - 1, w, h])
     region = frame[y1:max(y2, y1 + 1), x1:max(x2, x1 + 1)]
     return cv2.resize(region, (size, size), interpolation=interpolation).astype(np.float32)
+
+
+def _thumbnail(frame_bgr: np.ndarray, box: np.ndarray, eyes: np.ndarray) -> np.ndarray:
+    """The box's 8×8 colour thumbnail, turned so the eyes (2, 2) are level when they are known: a head that rolls
+    is not a new look (measured on the bench's realistic call: a 20-25° tilt jumped the upright thumbnail by
+    26-42, above `CUT_CHANGE`, and cost an embedding at every tilt)."""
+    if not np.isfinite(eyes).all():
+        return _crop(frame_bgr, box, _THUMB, cv2.INTER_AREA)
+    face = _crop(frame_bgr, box, 4 * _THUMB, cv2.INTER_AREA)
+    (dx, dy), centre = eyes[1] - eyes[0], (4 * _THUMB - 1) / 2
+    level = cv2.getRotationMatrix2D((centre, centre), float(np.degrees(np.arctan2(dy, dx))), 1.0)
+    face = cv2.warpAffine(face, level, face.shape[1::-1], flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return cv2.resize(face, (_THUMB, _THUMB), interpolation=cv2.INTER_AREA)
 
 
 class IdentityWatch:
@@ -135,14 +155,17 @@ class IdentityWatch:
 
     @staticmethod
     def _due(followed: _Followed | None, t: float, thumb: np.ndarray) -> bool:
-        """Embed this face now: its track is new or not embedded yet, `EMBED_EVERY_S` passed, or its look jumped."""
-        return (followed is None or followed.reference is None or t - followed.last_embed_t >= EMBED_EVERY_S
-                or float(np.abs(thumb - followed.thumb).mean()) >= CUT_CHANGE)
+        """Embed this face now: its track is new or not embedded yet, its look jumped, or `EMBED_EVERY_S` passed and
+        its look changed since (`RECHECK_CHANGE`)."""
+        if followed is None or followed.reference is None or float(np.abs(thumb - followed.thumb).mean()) >= CUT_CHANGE:
+            return True
+        return (t - followed.last_embed_t >= EMBED_EVERY_S
+                and float(np.abs(thumb - followed.embedded_thumb).mean()) >= RECHECK_CHANGE)
 
     def update(self, frame_bgr: np.ndarray, faces: TrackedFaces) -> TrackedFaces:
         """Faces of one frame (BGR, analysis size) with tracker ids -> the same faces with output track ids."""
         t = faces.t
-        thumbs = [_crop(frame_bgr, box, _THUMB, cv2.INTER_AREA) for box in faces.xyxy]
+        thumbs = [_thumbnail(frame_bgr, box, points[:2]) for box, points in zip(faces.xyxy, faces.keypoints)]
         gray = cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2GRAY) if len(faces) else None
         patches = [_crop(gray, box, _PATCH, cv2.INTER_NEAREST) for box in faces.xyxy]
         due = [i for i, (tid, box) in enumerate(zip(faces.track_ids.tolist(), faces.xyxy))
@@ -161,7 +184,7 @@ class IdentityWatch:
             look = self.looks[followed.out_id]
             if embedding is not None:
                 look.embeddings.append(embedding)
-                followed.reference, followed.last_embed_t = look.embedding, t
+                followed.reference, followed.last_embed_t, followed.embedded_thumb = look.embedding, t, thumbs[i]
             centre = np.array([(box[0] + box[2]) / 2, (box[1] + box[3]) / 2])
             if look.first_centre is None:
                 look.first_centre = centre

@@ -9,6 +9,7 @@ person under the right role.
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 from sqlalchemy import select
@@ -19,9 +20,10 @@ from db.session import session_scope
 from model.detect import make_detector
 from model.identity import SAME_PERSON_DISTANCE, shared_embedder
 from pipeline.analyze import AnalysisSettings, analyze_video
-from pipeline.people import TrackLook, group_people
+from pipeline.people import IdentityWatch, TrackLook, group_people
 from pipeline.roles import TrackSummary, decide_roles
 from pipeline.store import analyze_call
+from pipeline.track import TrackedFaces
 from pipeline.video import probe
 from tools.synthetic import CallScript, face_portrait, write_call_video
 
@@ -184,6 +186,31 @@ def test_embeddings_tell_the_two_portraits_apart_and_find_each_again():
     small = np.ascontiguousarray(frames["astronaut"][::2, ::2])  # the same face at half the size
     a_small = embedder.embed(small, make_detector("blazeface").detect(small).largest().xyxy)[0]
     assert np.linalg.norm(a - h) > SAME_PERSON_DISTANCE > np.linalg.norm(a - a_small)
+
+
+def test_a_head_that_tilts_keeps_its_look_while_a_different_face_is_embedded_at_once():
+    """The look that decides a re-embedding is turned upright on the eyes: a 25° tilt is the same look (no
+    embedding, ~150 ms each), a cut to the other portrait in the same place is a new one (embedded, new track)."""
+    detector = make_detector("blazeface")
+
+    def frame(key: str, degrees: float = 0.0) -> np.ndarray:
+        canvas = np.full((360, 640, 3), 60, np.uint8)
+        portrait = cv2.resize(face_portrait(key), (200, 240), interpolation=cv2.INTER_AREA)
+        canvas[60:300, 220:420] = portrait
+        turn = cv2.getRotationMatrix2D((320.0, 160.0), degrees, 1.0)
+        return cv2.warpAffine(canvas, turn, (640, 360), borderMode=cv2.BORDER_REPLICATE)
+
+    def faces(image: np.ndarray, t: float) -> TrackedFaces:
+        found = detector.detect(image).largest()
+        return TrackedFaces(t, np.array([0]), found.xyxy, found.confidence, found.keypoints)
+
+    watch = IdentityWatch(shared_embedder())
+    upright, tilted, other = frame("astronaut"), frame("astronaut", 25.0), frame("hopper")
+    ids = [watch.update(upright, faces(upright, 0.0)).track_ids[0]]
+    ids.append(watch.update(tilted, faces(tilted, 0.25)).track_ids[0])
+    assert watch.n_embedded == 1 and ids[1] == ids[0]
+    ids.append(watch.update(other, faces(other, 0.5)).track_ids[0])
+    assert watch.n_embedded == 2 and ids[2] != ids[0]
 
 
 def test_with_rep_analysis_off_the_rep_is_never_classified_in_any_tile(calls):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
@@ -12,6 +13,7 @@ from pipeline.shifts import detect_shifts, direction, strongest_moments
 from pipeline.timeline import EmotionTimeline, TrackSeconds, build_timelines, smooth
 from pipeline.track import FaceTracker, iou_matrix
 from tests.helpers import emotion_probs
+from tools.synthetic import face_portrait
 
 
 def timeline_of(sequence: list[str | None], role: str = "prospect") -> EmotionTimeline:
@@ -111,6 +113,26 @@ def test_tracker_keeps_ids_through_motion_and_says_on_every_frame_who_is_there()
     assert len(tracker.search_windows()) == 2  # ...but its place is still searched
     back = tracker.update(0.75, dets([112, 104, 212, 204], [420, 110, 520, 210]))
     assert sorted(back.track_ids.tolist()) == [0, 1]  # back on the next frame, same track
+
+
+def test_tracker_keeps_the_detectors_answer_only_while_the_window_shows_the_same_face():
+    face = cv2.resize(cv2.cvtColor(face_portrait("astronaut"), cv2.COLOR_BGR2GRAY), (100, 100), interpolation=cv2.INTER_AREA)
+
+    def frame(dx: int = 0, face_on: bool = True) -> np.ndarray:
+        image = np.full((360, 640), 90, np.uint8)
+        if face_on:
+            image[100:200, 100 + dx : 200 + dx] = face
+        return image
+
+    tracker = FaceTracker()
+    tracker.update(0.0, dets([120, 110, 180, 190]), frame())
+    assert tracker.plan_search(frame(dx=3), 0.25) == [] and tracker.n_reused == 1  # moved 3 px: the same pixels
+    kept = tracker.update(0.25, dets(), frame(dx=3))
+    assert kept.track_ids.tolist() == [0] and kept.xyxy[0].tolist() == pytest.approx([123, 110, 183, 190], abs=1.0)
+    assert len(tracker.plan_search(frame(dx=3), 0.75)) == 1  # searched again within `reverify_s`
+    tracker.update(0.75, dets([123, 110, 183, 190]), frame(dx=3))
+    assert len(tracker.plan_search(frame(face_on=False), 1.0)) == 1  # the face left: its window changed
+    assert len(tracker.update(1.0, dets(), frame(face_on=False))) == 0  # absent on the first frame it is gone
 
 
 def test_tracker_starts_tracks_only_from_confident_detections_and_keeps_them_on_weaker_ones():

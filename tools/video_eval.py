@@ -11,10 +11,17 @@ own detector cropped. This module measures what a manager sees: each labelled fa
 tile of a call layout (gallery: two 16:9 tiles side by side; speaker: the prospect full frame and the
 rep in a self-view thumbnail) at a face size a call has (`FACE_PX`), with slow head motion (drift, roll,
 zoom), encoded with H.264 at a meeting tool's bit rate (`BIT_RATES`), then read back by
-`pipeline.analyze.analyze_video` exactly as an upload is (probe, sampling, detection, tracking, roles,
-crop, classification with flip TTA, per-second timelines with smoothing). Each face holds its tile for
+`pipeline.analyze.analyze_video` exactly as an upload is (probe, sampling, detection, tracking, crop,
+classification with flip TTA, per-second timelines with smoothing). Each face holds its tile for
 `HOLD_S` seconds; the timeline's second 2 of that hold is its end-to-end reading (what the review page shows). The same faces
 are also read as stills (the classifier on the dataset's own 48x48 crop) for the comparison.
+
+Roles come from the tiles, not from the analysis: a tile here shows ten different people one after
+another, which the product rightly calls ten people (most of them guests, whose seconds are in no role's
+timeline), so each track is given the role of the tile its face sits in and the timelines are rebuilt
+with `pipeline.analyze.derive`, the product's own roles -> timelines step. This measures reading faces;
+telling people and roles apart is tested in tests/test_people.py. (Until 2026-12-01 the eval read the
+analysis' own roles: 150 of 356 faces, nearly all in the rep's tile, counted as "no face found".)
 
 Faces come from the splits no training run sees for training: the held-out 10% test split of
 facial_expressions (`model.data.stratified_split`) and FER2013's val (PublicTest), `per_class` of each
@@ -274,6 +281,24 @@ def write_call(path: Path, slots: list[Slot], faces: list[LabelledFace], bit_rat
     return path
 
 
+def _timelines_by_tile(result, tiles: dict[str, tuple[int, int, int, int]], min_shift_seconds: float) -> dict:
+    """Per-role timelines of an analysis with each track given the role of the tile its mean box centre is in
+    (`tiles`: role -> (x, y, w, h) recording pixels; the self-view thumbnail is drawn last, so it is tested first)."""
+    from pipeline.analyze import derive
+
+    roles = {}
+    for rows in result.track_seconds:
+        x1, y1, x2, y2 = rows.boxes.mean(axis=0) * [CALL_SIZE[0], CALL_SIZE[1], CALL_SIZE[0], CALL_SIZE[1]]
+        cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
+        for role in ("rep", "prospect"):
+            x, y, w, h = tiles[role]
+            if x <= cx < x + w and y <= cy < y + h:
+                roles[rows.track_id] = role
+                break
+    timelines, _ = derive(result.track_seconds, roles, result.info.n_seconds, min_shift_seconds, result.video_present)
+    return timelines
+
+
 def run_video_eval(faces: list[LabelledFace], run_dir: Path, classifier, seed: int = 0,
                    progress=print) -> dict:
     """Compose `faces` into calls under `run_dir`, analyse each with the pipeline, score; see the module doc."""
@@ -304,9 +329,10 @@ def run_video_eval(faces: list[LabelledFace], run_dir: Path, classifier, seed: i
         start = time.perf_counter()
         result = analyze_video(probe(path), classifier, detector, analysis)
         timings["analyse"] += time.perf_counter() - start
+        timelines = _timelines_by_tile(result, _tiles(slots[0].layout), analysis.min_shift_seconds)
         for slot in slots:
             second = slot.t0 + HOLD_S // 2
-            timeline = result.timelines.get(slot.role)
+            timeline = timelines.get(slot.role)
             if timeline is None or second >= len(timeline) or not timeline.classified[second]:
                 readings[c, slot.role, slot.t0] = (None, None)
             else:
