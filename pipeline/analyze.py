@@ -267,21 +267,24 @@ class _Recorder:
 
 
 class _MouthTracker:
-    """Each track's mouth patch on the last sampled frame, so the next frame's mouth motion can be measured."""
+    """Measures each face's mouth motion between consecutive sampled frames, on the same pixels: both frames' mouth
+    patches are cut where this frame's detection puts the mouth, so the detector's jitter from frame to frame (a
+    pixel or two, and the box's size) is not read as a moving mouth."""
 
     def __init__(self):
-        self._last: dict[int, tuple[int, np.ndarray]] = {}  # track id -> (frame index, patch)
+        self._previous: SampledFrame | None = None
+        self._seen: set[int] = set()  # track ids on the previous sampled frame
 
     def observe(self, frame: SampledFrame, faces: TrackedFaces, seconds: TrackSeconds) -> None:
         """Adds to `seconds` the mouth motion of every face also seen on the previous sampled frame."""
+        previous = self._previous if self._previous is not None and self._previous.index == frame.index - 1 else None
         for track_id, box, keypoints in zip(faces.track_ids, faces.xyxy, faces.keypoints):
-            patch = mouth_patch(frame.image, box, keypoints)
-            last = self._last.pop(int(track_id), None)
-            if patch is None:
+            if previous is None or int(track_id) not in self._seen:
                 continue
-            if last is not None and last[0] == frame.index - 1:
-                seconds.add_mouth(int(track_id), frame.t, mouth_motion(last[1], patch))
-            self._last[int(track_id)] = (frame.index, patch)
+            before, now = mouth_patch(previous.image, box, keypoints), mouth_patch(frame.image, box, keypoints)
+            if before is not None and now is not None:
+                seconds.add_mouth(int(track_id), frame.t, mouth_motion(before, now))
+        self._previous, self._seen = frame, {int(tid) for tid in faces.track_ids}
 
 
 def analyze_video(info: VideoInfo, classifier, detector: FaceDetector, settings: AnalysisSettings = AnalysisSettings(),
@@ -305,6 +308,7 @@ def analyze_video(info: VideoInfo, classifier, detector: FaceDetector, settings:
         tracker = FaceTracker()
         shown = 0  # faces present on the previous frame
         last_discovery_t = last_small_t = -np.inf
+        last_picture_t = None  # when the previous sampled frame's picture was first shown
         decode = DecodeReport()  # the last reading's (both passes read the same file)
         for frame in _prefetch(sample_frames(info, settings.fps, settings.analysis_width, decode), timer):
             if replay is not None:  # the same frames are sampled again, so index i has the same faces
@@ -326,7 +330,8 @@ def analyze_video(info: VideoInfo, classifier, detector: FaceDetector, settings:
                         last_discovery_t = frame.t
                 detector_runs += 1  # every sampled frame is searched: whole, or around each known face
                 faces = timer.timed("track", tracker.update, frame.t, found, gray)
-                faces = timer.timed("identity", identity.update, frame.image, faces)
+                faces = timer.timed("identity", identity.update, frame.image, faces, frame.frame_t != last_picture_t)
+                last_picture_t = frame.frame_t
                 shown = len(faces)
             if frame.index % 20 == 0:
                 report(label, offset + share * min(1.0, frame.t / max(info.duration_s, 1e-6)))

@@ -65,6 +65,7 @@ class _Track:
 
 _CELLS = 24  # the compared patch is the search window at 24×24 cells, area-averaged
 _SLACK = 2  # cells of motion each way the comparison allows for
+_IDENTICAL = 0.5  # RMS grey levels under which two patches are the same picture (a held frame decodes identically)
 
 
 @dataclass(frozen=True)
@@ -93,8 +94,11 @@ class _Verified:
             return None
         squared = cv2.matchTemplate(area, self.patch, cv2.TM_SQDIFF)
         least, _, (x, y), _ = cv2.minMaxLoc(squared)
+        rms = float(np.sqrt(max(least, 0.0) / self.patch.size))
+        if rms < _IDENTICAL:  # the same picture (a held frame, a slide): nothing moved
+            return rms, np.zeros(2)
         shift = np.array([x + _vertex(squared[y, x - 1 : x + 2]), y + _vertex(squared[y - 1 : y + 2, x])]) - _SLACK
-        return float(np.sqrt(max(least, 0.0) / self.patch.size)), shift * cell
+        return rms, shift * cell
 
 
 def _vertex(three: np.ndarray) -> float:
@@ -170,13 +174,13 @@ class FaceTracker:
     def plan_search(self, frame_gray: np.ndarray, t: float) -> list[Window]:
         """The windows the detector must search on the frame at `t` (grey, frame pixels): `search_windows` less
         those of faces found on the previous frame whose window changed less than `unchanged_change` since the
-        detector last found them there, at most `reverify_s` ago. Those keep that answer, moved with the window's
+        detector last found them there, less than `reverify_s` ago. Those keep that answer, moved with the window's
         pixels: the next `update` reports them present with the detector's score."""
         windows = []
         for track in self._tracks:
             track.reused = False
             last = track.verified
-            if track.visible and last is not None and t - last.t <= self.reverify_s + 1e-6:
+            if track.visible and last is not None and t - last.t < self.reverify_s - 1e-6:
                 found = last.match(frame_gray)
                 if found is not None and found[0] < self.unchanged_change:
                     track.reused = True

@@ -129,10 +129,10 @@ def test_tracker_keeps_the_detectors_answer_only_while_the_window_shows_the_same
     assert tracker.plan_search(frame(dx=3), 0.25) == [] and tracker.n_reused == 1  # moved 3 px: the same pixels
     kept = tracker.update(0.25, dets(), frame(dx=3))
     assert kept.track_ids.tolist() == [0] and kept.xyxy[0].tolist() == pytest.approx([123, 110, 183, 190], abs=1.0)
-    assert len(tracker.plan_search(frame(dx=3), 0.75)) == 1  # searched again within `reverify_s`
-    tracker.update(0.75, dets([123, 110, 183, 190]), frame(dx=3))
-    assert len(tracker.plan_search(frame(face_on=False), 1.0)) == 1  # the face left: its window changed
-    assert len(tracker.update(1.0, dets(), frame(face_on=False))) == 0  # absent on the first frame it is gone
+    assert len(tracker.plan_search(frame(dx=3), 0.5)) == 1  # searched again `reverify_s` after the detector's answer
+    tracker.update(0.5, dets([123, 110, 183, 190]), frame(dx=3))
+    assert len(tracker.plan_search(frame(face_on=False), 0.75)) == 1  # the face left: its window changed
+    assert len(tracker.update(0.75, dets(), frame(face_on=False))) == 0  # absent on the first frame it is gone
 
 
 def test_tracker_starts_tracks_only_from_confident_detections_and_keeps_them_on_weaker_ones():
