@@ -5,9 +5,9 @@ Three jobs, in the order the analysis needs them:
 1. **One person per track** (`IdentityWatch`, on every sampled frame right after the tracker). A
    tracker follows a position, and in "active speaker" layouts the big tile shows whoever talks, so
    a cut to another person in the same place would glue two people into one track. Each tracked face
-   is embedded (`model.identity`) when its track is new, every `EMBED_EVERY_S` if its look changed since, and on
-   the frame its look jumps (`CUT_CHANGE`: a cheap 8×8 colour thumbnail of the box, eyes level); an embedding further than
-   `model.identity.SAME_PERSON_DISTANCE` from the track's own starts a new track there.
+   is embedded (`model.identity`) when its track is new, every `EMBED_EVERY_S` if its look changed since, and
+   on the frame its look jumps (`CUT_CHANGE`: a cheap 8×8 colour thumbnail of the box, eyes level); an
+   embedding further than `model.identity.SAME_PERSON_DISTANCE` from the track's own starts a new track there.
 2. **People** (`group_people`): tracks whose mean embeddings are within `SAME_PERSON_DISTANCE`
    (average linkage) are one person, unless they were on screen together for more than
    `TOGETHER_MAX_S` (one person is not in two tiles at once: this also keeps two look-alikes, or the

@@ -6,16 +6,19 @@ decided on every sampled frame: the analysis either detects on the whole frame (
 seconds, to find new faces) or searches a window around every watched track
 (`search_windows`, one cheap detector call each); a track is present on a frame only if a
 detection matched it there (or the shortcut below kept the detector's last answer), so a face
-that leaves is absent on the next sampled frame and never carried. The one shortcut (`plan_search`): a window that still shows what it showed when
-the detector found the face there (allowing for head motion) is not searched again for up to
+that leaves is absent on the next sampled frame and never carried.
+
+The one shortcut (`plan_search`): a window that still shows what it showed when the detector
+found the face there (allowing for head motion) is not searched again for less than
 `reverify_s`; the detector's answer stands, moved with the face. A face that leaves changes its
 window, so it is searched, and absent, on the first frame it is gone; and since every window is
-searched at least every `reverify_s` (half a second), no face is ever carried longer than that.
-A track's last place is searched for `watch_s` after it was last seen, so a
-face that comes back there continues its track on the first frame it is back; after that,
-a face found again starts a new track (`pipeline.people` groups it with the earlier ones by
-appearance, so it gets the same role). The tracker follows places, not people: a cut to another
-face in the same place is split off by `pipeline.people.IdentityWatch`.
+searched at least every `reverify_s` (half a second), no face is ever kept longer than that.
+
+A track's last place is searched for `watch_s` after it was last seen, so a face that comes back
+there continues its track on the first frame it is back; after that, a face found again starts a
+new track (`pipeline.people` groups it with the earlier ones by appearance, so it gets the same
+role). The tracker follows places, not people: a cut to another face in the same place is split
+off by `pipeline.people.IdentityWatch`.
 """
 
 from __future__ import annotations

@@ -116,7 +116,8 @@ def test_tracker_keeps_ids_through_motion_and_says_on_every_frame_who_is_there()
 
 
 def test_tracker_keeps_the_detectors_answer_only_while_the_window_shows_the_same_face():
-    face = cv2.resize(cv2.cvtColor(face_portrait("astronaut"), cv2.COLOR_BGR2GRAY), (100, 100), interpolation=cv2.INTER_AREA)
+    gray = cv2.cvtColor(face_portrait("astronaut"), cv2.COLOR_BGR2GRAY)
+    face = cv2.resize(gray, (100, 100), interpolation=cv2.INTER_AREA)
 
     def frame(dx: int = 0, face_on: bool = True) -> np.ndarray:
         image = np.full((360, 640), 90, np.uint8)
