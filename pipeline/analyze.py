@@ -325,8 +325,9 @@ def analyze_video(info: VideoInfo, classifier, detector: FaceDetector, settings:
                 else:
                     windows = timer.timed("track", tracker.plan_search, gray, frame.t)
                     found = timer.timed("detect around faces", detect_in, detector, frame.image, windows)
-                    if len(found) + tracker.n_reused < shown:  # a face vanished: a layout change or a cut moves
-                        found = timer.timed("detect whole frame", discover, detector, frame.image, False)  # faces
+                    # A face vanished: a layout change or a cut moves faces, so look everywhere.
+                    if len(found) + tracker.n_reused < shown:
+                        found = timer.timed("detect whole frame", discover, detector, frame.image, False)
                         last_discovery_t = frame.t
                 detector_runs += 1  # every sampled frame is searched: whole, or around each known face
                 faces = timer.timed("track", tracker.update, frame.t, found, gray)
