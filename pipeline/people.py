@@ -56,14 +56,15 @@ cut to a look-alike that `CUT_CHANGE` missed differs more, as hair, skin and bac
 Measured on the bench's realistic call (`tools.bench`): see the README's speed paragraph."""
 STILL_MIN_S = 8.0
 """Shortest track that can be judged still: a slide stays up this long; a shorter still face is a participant."""
-STILL_CHANGE = 0.25
+STILL_CHANGE = 0.05
 """Median change of the face region from one picture to the next (mean absolute difference, 0-255, of a 24×24
-nearest-pixel sample of the previous box, taken at the same place on both; a held frame of a low-frame-rate
-recording is no new picture) below which a face is still pixels. Measured on generated calls (H.264, 4 frames/s,
-2026-12-01): a camera tile of a motionless portrait (sensor noise only, the least a real camera gives) 1.24-1.30;
-the same at 0.5 frames/s 2.0-2.1; moving, drifting or cut faces 7-26; a slide's headshot 0.00 (a still picture
-decodes to the same pixels). (Measured on the box of each frame instead, as before, a held frame's identical
-pixels read 0 whenever the box did not move, so a 0.5-frames/s recording's faces read as still.)"""
+nearest-pixel sample of the previous picture's box, taken at that same place on both; a held frame of a
+low-frame-rate recording is no new picture) below which a face is still pixels. A still picture decodes to the
+same pixels: a slide's headshot 0.00. Measured on generated calls (2026-12-01): a motionless portrait with sensor
+noise at 4 frames/s 1.24-1.30 (H.264 at the generator's quality), 0.13-0.24 in a 60-frames/s or 300-kbit/s
+recording (the encoder repeats still areas exactly); the same at 0.5 frames/s 2.0-2.1; moving, drifting or cut
+faces 7-26. (Measured on each frame's own box instead, as before, the detector's box jitter made a slide's
+headshot read 9-14 in one generated call, so it was given a role.)"""
 STILL_SHIFT = 0.1
 """Largest drift of the box centre from its first place, in face heights, of a still face: the detector's own
 jitter on identical pixels reaches 0.04-0.06 (a slide's headshot: 0.043)."""
@@ -109,8 +110,9 @@ class _Followed:
     last_embed_t: float
     reference: np.ndarray | None
     thumb: np.ndarray
-    patch: np.ndarray
-    patch_box: np.ndarray  # where `patch` was taken: the next picture's change is measured on the same pixels
+    patch: np.ndarray | None  # the face region on the latest new picture (None: not yet)
+    patch_box: np.ndarray | None = None  # where `patch` was taken: the next picture is compared at the same place
+    patch_picture_t: float | None = None  # when the picture `patch` was taken from was first shown
     embedded_thumb: np.ndarray | None = None  # the thumbnail when it was last embedded
 
 
@@ -166,11 +168,11 @@ class IdentityWatch:
         return (t - followed.last_embed_t >= EMBED_EVERY_S
                 and float(np.abs(thumb - followed.embedded_thumb).mean()) >= RECHECK_CHANGE)
 
-    def update(self, frame_bgr: np.ndarray, faces: TrackedFaces, new_picture: bool = True) -> TrackedFaces:
+    def update(self, frame_bgr: np.ndarray, faces: TrackedFaces, picture_t: float | None = None) -> TrackedFaces:
         """Faces of one frame (BGR, analysis size) with tracker ids -> the same faces with output track ids.
 
-        `new_picture` False: the frame repeats the previous sampled one (a held frame of a low-frame-rate
-        recording), which says nothing about whether a face's pixels change."""
+        `picture_t`: when this frame's picture was first shown (`SampledFrame.frame_t`): a picture seen before
+        (a held frame of a low-frame-rate recording) says nothing about whether a face's pixels change."""
         t = faces.t
         thumbs = [_thumbnail(frame_bgr, box, points[:2]) for box, points in zip(faces.xyxy, faces.keypoints)]
         gray = cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2GRAY) if len(faces) else None
@@ -186,7 +188,7 @@ class IdentityWatch:
             changed = (followed is not None and embedding is not None and followed.reference is not None
                        and float(np.linalg.norm(embedding - followed.reference)) > SAME_PERSON_DISTANCE)
             if followed is None or changed:
-                followed = _Followed(self._new_track(t), t, None, thumbs[i], patches[i], box)
+                followed = _Followed(self._new_track(t), t, None, thumbs[i], None)
                 self._followed[tid] = followed
             look = self.looks[followed.out_id]
             if embedding is not None:
@@ -195,13 +197,15 @@ class IdentityWatch:
             centre = np.array([(box[0] + box[2]) / 2, (box[1] + box[3]) / 2])
             if look.first_centre is None:
                 look.first_centre = centre
-            elif new_picture:  # the same pixels as last time, wherever the detector put this frame's box
-                same_place = _crop(gray, followed.patch_box, _PATCH, cv2.INTER_NEAREST)
-                look.changes.append(float(np.abs(same_place - followed.patch).mean()))
+            if picture_t is None or picture_t != followed.patch_picture_t:  # a new picture: compare the same pixels
+                if followed.patch is not None:
+                    same_place = _crop(gray, followed.patch_box, _PATCH, cv2.INTER_NEAREST)
+                    look.changes.append(float(np.abs(same_place - followed.patch).mean()))
+                followed.patch, followed.patch_box, followed.patch_picture_t = patches[i], box, picture_t
             look.max_shift = max(look.max_shift, float(np.linalg.norm(centre - look.first_centre)) / max(box[3] - box[1], 1.0))
             look.last_t = t
             look.best_score = max(look.best_score, float(faces.confidence[i]))
-            followed.thumb, followed.patch, followed.patch_box = thumbs[i], patches[i], box
+            followed.thumb = thumbs[i]
             out_ids.append(followed.out_id)
         step = 0.0 if self._last_t is None else t - self._last_t
         self._last_t = t

@@ -153,6 +153,15 @@ def test_a_still_face_on_a_shared_slide_is_no_one_and_the_thumbnails_keep_their_
     assert all(b[1] < 0.45 for b in rep)  # top of the stack, then the first thumbnail ("left" reads as top)
 
 
+def test_motionless_faces_of_a_60_fps_call_are_people_not_slide_content(tmp_path):
+    """A motionless face in a 60-frames/s recording changes only 0.13-0.24 grey levels from picture to picture (the
+    encoder repeats still areas), a slide's headshot 0.00: both people are found and get their roles."""
+    script = CallScript(duration_s=10, fps=60, size=(640, 360), motion_px=0)
+    result = analyse(write_call_video(tmp_path / "still_60fps.mp4", script), script)
+    assert sorted(result.roles.values()) == ["prospect", "rep"]
+    assert all(rows.n_frames.sum() >= 39 for rows in result.track_seconds)  # both there on (nearly) every frame
+
+
 def test_people_and_the_roles_note_are_stored(store, tmp_path):
     """A gallery call whose rep position names the other side than the self-view of its speaker-view part:
     the layout with more seconds wins, the call says so, and the tracks of one person share a person number."""

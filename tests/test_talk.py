@@ -104,6 +104,15 @@ def test_a_call_without_audio_analyses_with_speaking_unknown(tmp_path, classifie
     assert result.talk.speaking == (UNKNOWN,) * info.n_seconds
 
 
+def test_heads_moving_40_px_still_read_as_who_talks(tmp_path, classifier):
+    """Large head motion is not a moving mouth, and a moving head's talking mouth still reads as talking (the mouth is
+    compared both following the head and on the same pixels: each alone failed one of these)."""
+    script = CallScript(duration_s=15, fps=15, size=SIZE, motion_px=40, speech=TALK, rep=(Appearance(0, "astronaut"),))
+    path = write_call_video(tmp_path / "moving.mp4", script)
+    result = analyze_video(probe(path), classifier, make_detector("blazeface"), AnalysisSettings())
+    assert_within_a_second(result.talk.speaking, truth(speech_turns(script), len(result.talk)))
+
+
 def test_a_rep_talking_with_the_camera_off_is_someone_off_camera(tmp_path, classifier):
     """Decided: speech with no moving rep or prospect mouth on screen is "off-camera", never guessed to be the rep."""
     script = CallScript(duration_s=10, fps=15, size=SIZE, rep=(Appearance(0, "astronaut"), Appearance(4.0, None)),
