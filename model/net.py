@@ -6,6 +6,8 @@ before converting it. Input (N, 48, 48, 1) uint8 faces; output (N, 7) probabilit
 
 from __future__ import annotations
 
+import numpy as np
+
 from config import EMOTIONS
 from model.preprocess import FACE_SIZE
 
@@ -41,10 +43,13 @@ def build_model(widths: tuple[int, ...] = BASE_WIDTHS, policy: str = "float32"):
 
 def rebuilt(model, policy: str = "float32"):
     """The same weights in a freshly built net computing in `policy`: a checkpoint keeps the precision of
-    the machine that wrote it, and export, or a resume on another machine, needs its own."""
+    the machine that wrote it, and export, or a resume on another machine, needs its own. Frozen layers stay
+    frozen (`from_tflite`'s BatchNorm)."""
     filters = [l.filters for l in conv_layers(model)]  # one convolution in the first block, two in the others
     copy = build_model(tuple(filters[:1] + filters[1::2]), policy)
     copy.set_weights(model.get_weights())
+    for mine, theirs in zip(copy.layers, model.layers, strict=True):
+        mine.trainable = theirs.trainable
     return copy
 
 
@@ -52,3 +57,53 @@ def conv_layers(model) -> list:
     import keras
 
     return [l for l in model.layers if isinstance(l, keras.layers.Conv2D)]
+
+
+def from_tflite(path, policy: str = "float32"):
+    """A Keras net computing what a shipped TFLite file computes, to fine-tune it (`model.train --init`).
+
+    Training checkpoints live outside the repo and die with the machine that wrote them; the shipped
+    file is what survives. Its convolution and dense weights are dequantised (int8 per channel ->
+    float32: scale * (q - zero_point)); the converter folded each BatchNorm into the convolution before
+    it, so the BatchNorm layers come back as the identity plus the folded bias (gamma 1, beta the bias,
+    moving mean 0, moving variance 1 - epsilon) and are frozen: trained in batch-statistics mode they
+    would stop being the identity. Raises ValueError when the file's layers do not match `build_model`.
+    """
+    import keras
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(model_path=str(path))
+    tensors = {d["index"]: d for d in interpreter.get_tensor_details()}
+
+    def dequantised(index: int) -> np.ndarray:
+        q = tensors[index]["quantization_parameters"]
+        values = interpreter.get_tensor(index).astype(np.float32)
+        if not len(q["scales"]):
+            return values
+        shape = [1] * values.ndim
+        shape[q["quantized_dimension"]] = -1
+        return (values - q["zero_points"].reshape(shape)) * q["scales"].reshape(shape)
+
+    ops = {"CONV_2D": [], "FULLY_CONNECTED": []}  # (kernel, bias) tensor indices, in graph order
+    for op in interpreter._get_ops_details():
+        if op["op_name"] in ops:
+            ops[op["op_name"]].append(op["inputs"][1:3])
+    convolutions = 2 * len(BASE_WIDTHS) - 1  # one in the first block, two in the others
+    if len(ops["CONV_2D"]) != convolutions or len(ops["FULLY_CONNECTED"]) != 2:
+        raise ValueError(f"{path}: {len(ops['CONV_2D'])} convolutions and {len(ops['FULLY_CONNECTED'])} "
+                         f"dense layers; this architecture has {convolutions} and 2")
+    interpreter.allocate_tensors()
+    weights = {name: [(dequantised(k), dequantised(b)) for k, b in pairs] for name, pairs in ops.items()}
+    filters = [kernel.shape[0] for kernel, _ in weights["CONV_2D"]]
+    model = build_model(tuple(filters[:1] + filters[1::2]), policy)
+    batchnorms = [l for l in model.layers if isinstance(l, keras.layers.BatchNormalization)]
+    rescaling = next(l for l in model.layers if isinstance(l, keras.layers.Rescaling)).scale
+    for i, (conv, bn, (kernel, bias)) in enumerate(zip(conv_layers(model), batchnorms, weights["CONV_2D"])):
+        kernel = kernel / rescaling if i == 0 else kernel
+        conv.set_weights([kernel.transpose(1, 2, 3, 0)])  # TFLite OHWI -> Keras HWIO
+        bn.set_weights([np.ones_like(bias), bias, np.zeros_like(bias), np.full_like(bias, 1 - bn.epsilon)])
+        bn.trainable = False
+    denses = [l for l in model.layers if isinstance(l, keras.layers.Dense)]
+    for dense, (kernel, bias) in zip(denses, weights["FULLY_CONNECTED"]):
+        dense.set_weights([kernel.T, bias])  # TFLite (out, in) -> Keras (in, out)
+    return model

@@ -3,6 +3,7 @@
     python -m model.train --run-dir runs/cnn-v1            # start a run
     python -m model.train --run-dir runs/cnn-v1 --resume   # continue after an interruption
     python -m model.train --run-dir runs/kd --teacher runs/a/best.keras --teacher runs/b/best.keras
+    python -m model.train --run-dir runs/ft --init model/emotion_cnn.tflite --teacher model/emotion_cnn.tflite
 
 Two stages, as the reference project planned and never finished:
   1. a narrow net on the combined data (FER2013 train + 70% of facial_expressions)
@@ -12,7 +13,9 @@ Two stages, as the reference project planned and never finished:
      augmentation and a lower learning rate.
 Both stages also degrade training faces the way a video call does (`degrade`: a low-resolution source,
 blur, compression, low light, backlight, a hand over the mouth), stage 2 more often than stage 1.
-Both select their best epoch on data neither trained on (FER2013 val + 20% of
+Or, with `--init FILE.tflite`, one short stage (3) fine-tunes a shipped file for the call domain: its
+weights recovered from the file (`model.net.from_tflite`), most training faces degraded.
+Every stage selects its best epoch on data none trained on (FER2013 val + 20% of
 facial_expressions); the last 10% of facial_expressions is the test split.
 
 With `--teacher` (once or more) the run distils: each training target is the label blended with
@@ -39,7 +42,7 @@ import numpy as np
 
 from config import EMOTIONS, REPO_ROOT
 from model.data import FaceSet, load_folder, stratified_split
-from model.net import BASE_WIDTHS, DROPOUT, build_model, conv_layers, rebuilt
+from model.net import BASE_WIDTHS, DROPOUT, build_model, conv_layers, from_tflite, rebuilt
 from model.preprocess import FACE_SIZE
 
 # ----------------------------------------------------------------------------- recipe
@@ -134,6 +137,17 @@ STAGES = {
                      brightness=0.15, contrast=0.15, erase_probability=0.25, widths=(32, 64, 256, 512),
                      degradations=STRONG_DEGRADATIONS),
 }
+# Fine-tuning a shipped file for the call domain (`--init FILE.tflite`, from run cnn-v13). The full recipe takes
+# 3.7 h or more on these 2 cores, and its checkpoints died with their machines three times (cnn-v9, cnn-v11,
+# cnn-v12); the shipped file is what survives. This stage starts from it (`model.net.from_tflite`: BatchNorm
+# folded into the convolutions and frozen), at stage 2's widths and augmentation, degrades three faces in four
+# (CALL_DEGRADATIONS) and, with `--teacher` the same file, learns to read a degraded face as the file reads its
+# clean one, on one short cosine schedule from a tenth of stage 2's peak rate.
+CALL_DEGRADATIONS = Degradations(resolution=0.35, blur=0.25, compression=0.35, low_light=0.1, backlight=0.1, hand=0.1)
+FINE_TUNE_STAGE = 3
+FINE_TUNE = TrainingStage(epochs=6, learning_rate=1e-4, warmup_epochs=0, rotation=0.035, shift=0.1, zoom=0.12,
+                          brightness=0.15, contrast=0.15, erase_probability=0.25, widths=(32, 64, 256, 512),
+                          degradations=CALL_DEGRADATIONS)
 WIDEN_NOISE = 0.01  # std of the noise, relative to each kernel's std, that lets copied channels learn apart
 
 
@@ -458,10 +472,10 @@ def resumed(checkpoint: Path, stage: TrainingStage, steps_per_epoch: int, precis
 class RunState:
     """`state.json`: which stage and epoch finished last, and the best score so far."""
 
-    def __init__(self, run_dir: Path):
+    def __init__(self, run_dir: Path, first_stage: int = 1):
         self.path = run_dir / "state.json"
         self.data = json.loads(self.path.read_text()) if self.path.exists() else {
-            "stage": 1, "epochs_done": 0, "best_macro_f1": -1.0, "stage_best_macro_f1": -1.0, "epochs_since_best": 0,
+            "stage": first_stage, "epochs_done": 0, "best_macro_f1": -1.0, "stage_best_macro_f1": -1.0, "epochs_since_best": 0,
             "finished": False, "teachers": []}
 
     def record_epoch(self, epoch: int, macro_f1: float, stage_epochs: int) -> bool:
@@ -497,12 +511,13 @@ def recalibrate_batchnorm(model, faces: np.ndarray, batch_size: int = 256) -> No
     Keras keeps exponential moving averages of *augmented* batches taken while the weights were
     still moving; at a high learning rate they lagged far enough behind that inference-mode
     accuracy fell to 30% while the same weights with batch statistics scored 53% (run cnn-v2,
-    epoch 3). Recomputing them once per epoch costs a few seconds and removes the gap.
+    epoch 3). Recomputing them once per epoch costs a few seconds and removes the gap. Frozen layers
+    (a fine-tune's folded BatchNorm, `model.net.from_tflite`) keep theirs.
     """
     import keras
 
     x = faces.astype(np.float32)[..., None]
-    for layer in [l for l in model.layers if isinstance(l, keras.layers.BatchNormalization)]:
+    for layer in [l for l in model.layers if isinstance(l, keras.layers.BatchNormalization) and l.trainable]:
         probe = keras.Model(model.input, layer.input)
         total, total_sq, count = 0.0, 0.0, 0
         for start in range(0, len(x), batch_size):
@@ -588,7 +603,8 @@ def plot_curves(run_dir: Path) -> None:
 
 # ----------------------------------------------------------------------------- main
 def train(run_dir: Path, resume: bool, datasets: Path = DATASETS, epochs_override: int | None = None,
-          batch_size: int = BATCH_SIZE, policy: str = "auto", teachers: list[Path] | None = None) -> Path:
+          batch_size: int = BATCH_SIZE, policy: str = "auto", teachers: list[Path] | None = None,
+          init: Path | None = None) -> Path:
     import keras
     import tensorflow as tf
 
@@ -597,12 +613,17 @@ def train(run_dir: Path, resume: bool, datasets: Path = DATASETS, epochs_overrid
     run_dir.mkdir(parents=True, exist_ok=True)
     if not resume and (run_dir / "state.json").exists():
         raise SystemExit(f"{run_dir} already holds a run; pass --resume to continue it or pick a new --run-dir")
-    state = RunState(run_dir)
+    state = RunState(run_dir, FINE_TUNE_STAGE if init else 1)
+    init = str(init.resolve()) if init else state.data.get("init")
+    if init and not resume and not Path(init).is_file():
+        raise SystemExit(f"--init {init}: no such model file")
+    state.data["init"] = init
     teachers = [str(t.resolve()) for t in teachers or []]
     if teachers and state.data.get("teachers") and teachers != state.data["teachers"]:
         raise SystemExit(f"{run_dir} distils from {state.data['teachers']}; resume it with those teachers or none")
     state.data["teachers"] = teachers or state.data.get("teachers", [])
-    stages = {k: (replace(s, epochs=epochs_override) if epochs_override else s) for k, s in STAGES.items()}
+    plan = {FINE_TUNE_STAGE: FINE_TUNE} if init else STAGES
+    stages = {k: (replace(s, epochs=epochs_override) if epochs_override else s) for k, s in plan.items()}
 
     splits = load_splits(datasets)
     weights = class_weights(splits["train"].labels)
@@ -613,7 +634,7 @@ def train(run_dir: Path, resume: bool, datasets: Path = DATASETS, epochs_overrid
         "stages": {k: asdict(s) for k, s in stages.items()},
         "devices": [d.name for d in tf.config.list_physical_devices()], "precision": asdict(precision),
         "class_counts": {name: s.class_counts() for name, s in splits.items()},
-        "teachers": state.data["teachers"], "distill_share": DISTILL_SHARE if state.data["teachers"] else 0.0,
+        "init": init, "teachers": state.data["teachers"], "distill_share": DISTILL_SHARE if state.data["teachers"] else 0.0,
     }, indent=2))
     teacher_probs = distillation_targets(run_dir, state.data["teachers"], splits["train"])
     val_ds = make_dataset(splits["val"], None)
@@ -625,6 +646,9 @@ def train(run_dir: Path, resume: bool, datasets: Path = DATASETS, epochs_overrid
         stage = stages[number]
         if state.data["epochs_done"] > 0:  # resuming inside a stage
             model = resumed(run_dir / "last.keras", stage, steps, precision)
+        elif number == FINE_TUNE_STAGE:  # a fine-tune starts from the shipped file
+            model = from_tflite(init, precision.policy)
+            compile_model(model, stage, steps, precision.jit_compile)
         else:  # stage 1 starts from scratch; a later stage from the previous stage's best, with a fresh optimizer
             model = build_model(stage.widths, precision.policy) if number == 1 else widen(
                 rebuilt(keras.models.load_model(run_dir / "best.keras"), precision.policy), stage.widths,
@@ -665,6 +689,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--batch-size", type=int, default=BATCH_SIZE)
     parser.add_argument("--precision", choices=["auto", "float32", "mixed_bfloat16"], default="auto",
                         help="auto: bfloat16 compute on a GPU or a CPU with native bfloat16, else float32")
+    parser.add_argument("--init", type=Path, metavar="MODEL.tflite",
+                        help="fine-tune this shipped file for the call domain (stage 3 only) instead of training from "
+                             "scratch; kept for --resume")
     parser.add_argument("--teacher", type=Path, action="append", default=[], metavar="MODEL",
                         help="a .keras checkpoint or .tflite file to distil from (repeat for an ensemble); "
                              "kept for --resume")
@@ -672,7 +699,8 @@ def main(argv: list[str] | None = None) -> None:
     for teacher in args.teacher:
         if not teacher.is_file():
             parser.error(f"--teacher {teacher}: no such model file")
-    best = train(args.run_dir, args.resume, args.datasets, args.epochs, args.batch_size, args.precision, args.teacher)
+    best = train(args.run_dir, args.resume, args.datasets, args.epochs, args.batch_size, args.precision, args.teacher,
+                 args.init)
     print(f"best checkpoint: {best}")
 
 

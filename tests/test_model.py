@@ -195,6 +195,25 @@ def test_training_two_tiny_stages_writes_a_loadable_model_and_resumes(tmp_path, 
     assert "old" not in text and text.endswith("<!-- results:end -->\ntail\n")
     assert f"Shipped `{card['version']}` from run `run`" in text and "**FER2013 val (PublicTest) with flip TTA**" in text
 
+    # a fine-tune of the shipped file for the call domain: stage 3 only, from the file's own weights, resumable
+    tuned, start = tmp_path / "tuned", tmp_path / "shipped" / "emotion_cnn.tflite"
+    fine = ["--run-dir", str(tuned), "--datasets", str(datasets), "--epochs", "1", "--batch-size", "16"]
+    first = run_module("model.train", *fine, "--init", str(start), "--teacher", str(start), env=env)
+    assert first.returncode == 0, first.stderr[-3000:]
+    assert "stage 3 epoch 1" in first.stdout and "stage 1" not in first.stdout
+    log = (tuned / "training_log.csv").read_text().splitlines()
+    assert len(log) == 2 and log[1].startswith("3,1,")
+    state = json.loads((tuned / "state.json").read_text())
+    assert state["finished"] is True and state["init"] == str(start.resolve())
+    batchnorms = [l for l in keras.models.load_model(tuned / "last.keras").layers if isinstance(l, keras.layers.BatchNormalization)]
+    assert batchnorms and not any(l.trainable for l in batchnorms)  # folded BatchNorm stays the identity + bias
+    assert EmotionClassifier(tuned / "emotion_cnn.tflite").predict(np.zeros((2, 48, 48), np.uint8)).shape == (2, 7)
+    (tuned / "state.json").write_text(json.dumps({**state, "epochs_done": 0, "finished": False}))
+    (tuned / "last.keras").write_bytes((tuned / "best.keras").read_bytes())
+    again = run_module("model.train", *fine, "--resume", env=env)  # --init and --teacher come from the run
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "stage 3 epoch 1" in again.stdout and len((tuned / "training_log.csv").read_text().splitlines()) == 3
+
 
 def test_patience_counts_only_in_a_stages_second_half_against_its_own_best(tmp_path):
     from model.train import PATIENCE, RunState
@@ -228,6 +247,35 @@ def test_distillation_blends_each_label_with_the_teachers_probabilities():
     assert np.allclose(np.sort(targets, axis=1)[:, :-1], DISTILL_SHARE / 7)
     _, plain, _ = next(iter(make_dataset(faces, STAGES[2], np.ones(7, np.float32), batch_size=32)))
     assert set(np.unique(np.asarray(plain))) == {0.0, 1.0}
+
+
+def test_the_shipped_file_comes_back_as_a_keras_net_that_reads_faces_as_it_does(classifier):
+    """`from_tflite` undoes int8 quantisation, BatchNorm folding and the folded input scaling: the recovered
+    float net agrees with the int8 file on real faces (crops of two portraits, moved, scaled and relit)."""
+    import keras
+
+    from model.net import from_tflite
+
+    rng = np.random.default_rng(0)
+    faces = []
+    for key in ("astronaut", "hopper"):
+        portrait = cv2.cvtColor(np.ascontiguousarray(face_portrait(key)), cv2.COLOR_BGR2GRAY)
+        h, w = portrait.shape
+        for _ in range(16):
+            side = int(rng.uniform(0.45, 0.7) * min(h, w))
+            y, x = (int(rng.uniform(0.05, 0.3) * h), int(rng.uniform(0.1, 0.9) * (w - side)))
+            face = cv2.resize(portrait[y : y + side, x : x + side], (48, 48), interpolation=cv2.INTER_AREA)
+            faces.append(np.clip(face * rng.uniform(0.6, 1.3) + rng.uniform(-30, 30), 0, 255).astype(np.uint8))
+    faces = np.stack(faces)
+    net = from_tflite(SHIPPED_MODEL_PATH)
+    ours = net.predict(faces[..., None].astype(np.float32), verbose=0)
+    shipped = classifier.predict(faces, calibrated=False)
+    assert np.abs(ours - shipped).max() < 0.08 and np.mean(ours.argmax(1) == shipped.argmax(1)) >= 0.9
+    assert len({int(k) for k in shipped.argmax(1)}) >= 2  # the faces are read as more than one emotion
+    batchnorms = [l for l in net.layers if isinstance(l, keras.layers.BatchNormalization)]
+    assert len(batchnorms) == 7 and not any(l.trainable for l in batchnorms)
+    with pytest.raises(ValueError, match="convolutions"):
+        from_tflite(REPO_ROOT / "model" / "weights" / "face_detection_short_range.tflite")
 
 
 def test_widen_keeps_what_the_narrow_net_computes_with_more_channels():
