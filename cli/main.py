@@ -224,6 +224,13 @@ def cmd_people(args) -> int:
     if args.json:
         print(json.dumps(_people_json(people)))
         return 0
+    if not people:  # say why, rather than print nothing
+        from reports.facts import load_facts
+
+        facts = load_facts(args.call_id)
+        print(f"call {args.call_id}: no people: " + ("no faces were found in the recording" if facts.status == "done"
+                                                     else f"the call is {facts.status}" + (f" ({facts.error})" if facts.error else "")))
+        return 0
     _print_people(people)
     return 0
 

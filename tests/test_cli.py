@@ -88,6 +88,8 @@ def test_no_faces_is_a_result_not_a_crash(store, videos):
     done = run_cli("analyze", str(videos["nofaces.mp4"]), env_overrides=env_for(store))
     assert done.returncode == 0, done.stderr
     assert "no faces found" in done.stdout
+    people = run_cli("people", "1", env_overrides=env_for(store))
+    assert people.returncode == 0 and "call 1: no people: no faces were found in the recording" in people.stdout
 
 
 def _avi_with_unknown_codec(src, dst):
