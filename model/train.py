@@ -145,9 +145,7 @@ STAGES = {
 # clean one, on one short cosine schedule from a tenth of stage 2's peak rate.
 CALL_DEGRADATIONS = Degradations(resolution=0.35, blur=0.25, compression=0.35, low_light=0.1, backlight=0.1, hand=0.1)
 FINE_TUNE_STAGE = 3
-FINE_TUNE = TrainingStage(epochs=6, learning_rate=1e-4, warmup_epochs=0, rotation=0.035, shift=0.1, zoom=0.12,
-                          brightness=0.15, contrast=0.15, erase_probability=0.25, widths=(32, 64, 256, 512),
-                          degradations=CALL_DEGRADATIONS)
+FINE_TUNE = replace(STAGES[2], epochs=6, learning_rate=1e-4, warmup_epochs=0, degradations=CALL_DEGRADATIONS)
 WIDEN_NOISE = 0.01  # std of the noise, relative to each kernel's std, that lets copied channels learn apart
 
 
