@@ -87,12 +87,14 @@ class AnalysisSettings:
     """Average each face's probabilities with its mirror image (see model.classifier.FLIP_TTA)."""
     flip_below: float | None = FLIP_TTA_BELOW
     """...only for faces read less confidently than this un-flipped (see model.classifier.FLIP_TTA_BELOW)."""
-    classify_fps: float = 2.0
+    classify_fps: float = 1.0
     """Reads of each face by the emotion classifier per second of call (at most `fps`, evenly spaced, and at least
     one in every second the face is there); presence, quality and mouth motion are measured on every sampled
-    frame. Frames a quarter second apart show nearly the same face, so the per-second mean barely moves,
-    while the classifier is the costliest stage after detection (int8, 2.9-3.3 ms a face on this machine's
-    cores). Measured: see the README's speed paragraph."""
+    frame. The classifier is the costliest stage on a 2-core machine without VNNI (int8, 5.6-5.9 ms of CPU a face,
+    2.8-2.9 ms on two threads), and frames under a second apart show nearly the same face. Measured with
+    `tools.video_eval` on the same 356 composed faces (2026-12-01): one read a second 63.5% / macro-F1 0.620,
+    ECE 0.082, 73.5% right when shown; two a second 62.9% / 0.611, 0.093, 74.3% (no difference beyond a few faces).
+    On the bench's realistic call it saves 0.85 of the analysis' 6.8 CPU seconds (see the README's speed paragraph)."""
 
 
 @dataclass
