@@ -8,11 +8,16 @@ seconds, to find new faces) or searches a window around every watched track
 detection matched it there (or the shortcut below kept the detector's last answer), so a face
 that leaves is absent on the next sampled frame and never carried.
 
-The one shortcut (`plan_search`): a window that still shows what it showed when the detector
-found the face there (allowing for head motion) is not searched again for less than
-`reverify_s`; the detector's answer stands, moved with the face. A face that leaves changes its
-window, so it is searched, and absent, on the first frame it is gone; and since every window is
-searched at least every `reverify_s` (half a second), no face is ever kept longer than that.
+Two shortcuts (`plan_search`), both on what a window shows:
+- a window that still shows what it showed when the detector found the face there (allowing for
+  head motion) is not searched again for less than `reverify_s`; the detector's answer stands, moved
+  with the face. A face that leaves changes its window, so it is searched, and absent, on the first
+  frame it is gone; and since every window is searched at least every `reverify_s` (half a second),
+  no face is ever kept longer than that;
+- the place of a face that is gone, while it shows the very picture the detector last found nothing
+  in (a camera-off tile: call apps and encoders repeat a still picture exactly), is not searched: the
+  same pixels give the same answer. A face that comes back changes the picture, so it is searched,
+  and present, on the first frame it is back.
 
 A track's last place is searched for `watch_s` after it was last seen, so a face that comes back
 there continues its track on the first frame it is back; after that, a face found again starts a
@@ -64,6 +69,9 @@ class _Track:
     verified: "_Verified | None" = None
     """What the detector last found of this face, for `plan_search` to compare with."""
     reused: bool = False  # this frame keeps the detector's last answer (set by `plan_search`, used by `update`)
+    empty: np.ndarray | None = None
+    """Its window as a patch when the detector last searched it and found no face there (None: found there)."""
+    unsearched: bool = False  # still `empty`: not searched on this frame (set by `plan_search`, used by `update`)
 
 
 _CELLS = 24  # the compared patch is the search window at 24×24 cells, area-averaged
@@ -178,18 +186,23 @@ class FaceTracker:
         """The windows the detector must search on the frame at `t` (grey, frame pixels): `search_windows` less
         those of faces found on the previous frame whose window changed less than `unchanged_change` since the
         detector last found them there, less than `reverify_s` ago. Those keep that answer, moved with the window's
-        pixels: the next `update` reports them present with the detector's score."""
+        pixels: the next `update` reports them present with the detector's score. Also less the windows of faces
+        gone that show the same picture (`_IDENTICAL`) as when the detector last found nothing there."""
         windows = []
         for track in self._tracks:
-            track.reused = False
+            track.reused = track.unsearched = False
             last = track.verified
             if track.visible and last is not None and t - last.t < self.reverify_s - 1e-6:
                 found = last.match(frame_gray)
                 if found is not None and found[0] < self.unchanged_change:
                     track.reused = True
                     track.box, track.keypoints = last.box + np.tile(found[1], 2), last.keypoints + found[1]
-            if not track.reused:
-                windows.append(self._window(track))
+            window = self._window(track)
+            if not track.visible and track.empty is not None:
+                patch = _cells(frame_gray, window.x, window.y, window.side, _CELLS)
+                track.unsearched = patch is not None and float(np.sqrt(np.mean(np.square(patch - track.empty)))) < _IDENTICAL
+            if not track.reused and not track.unsearched:
+                windows.append(window)
         return windows
 
     @property
@@ -232,7 +245,12 @@ class FaceTracker:
                 track.last_seen_t = t
             elif i in matched_tracks and frame_gray is not None:
                 track.verified = _Verified.of(frame_gray, t, track.box, track.keypoints, self._window(track))
-            track.reused = False
+            if track.visible or frame_gray is None:
+                track.empty = None
+            elif not track.unsearched:  # searched (its window, or the whole frame), and nothing found
+                window = self._window(track)
+                track.empty = _cells(frame_gray, window.x, window.y, window.side, _CELLS)
+            track.reused = track.unsearched = False
         for c in range(len(detections)):
             if c not in matched_dets and detections.confidence[c] >= self.birth_score:
                 track = _Track(self._next_id, detections.xyxy[c].copy(), t,

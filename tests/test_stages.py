@@ -115,7 +115,7 @@ def test_tracker_keeps_ids_through_motion_and_says_on_every_frame_who_is_there()
     assert sorted(back.track_ids.tolist()) == [0, 1]  # back on the next frame, same track
 
 
-def test_tracker_keeps_the_detectors_answer_only_while_the_window_shows_the_same_face():
+def test_tracker_searches_a_window_again_only_when_it_shows_a_new_picture():
     gray = cv2.cvtColor(face_portrait("astronaut"), cv2.COLOR_BGR2GRAY)
     face = cv2.resize(gray, (100, 100), interpolation=cv2.INTER_AREA)
 
@@ -134,6 +134,15 @@ def test_tracker_keeps_the_detectors_answer_only_while_the_window_shows_the_same
     tracker.update(0.5, dets([123, 110, 183, 190]), frame(dx=3))
     assert len(tracker.plan_search(frame(face_on=False), 0.75)) == 1  # the face left: its window changed
     assert len(tracker.update(0.75, dets(), frame(face_on=False))) == 0  # absent on the first frame it is gone
+    assert tracker.plan_search(frame(face_on=False), 1.0) == []  # the same empty picture: the same answer, unsearched
+    assert len(tracker.update(1.0, dets(), frame(face_on=False))) == 0
+    noisy = frame(face_on=False) + np.random.default_rng(0).integers(0, 3, (360, 640), np.uint8)
+    assert len(tracker.plan_search(noisy, 1.25)) == 1  # a camera's noise is a new picture: searched
+    tracker.update(1.25, dets(), noisy)
+    assert tracker.plan_search(noisy, 1.5) == []  # ...and that picture, unchanged, is not searched again
+    tracker.update(1.5, dets(), noisy)
+    assert len(tracker.plan_search(frame(), 1.75)) == 1  # the face came back: its place is searched at once
+    assert tracker.update(1.75, dets([120, 110, 180, 190]), frame()).track_ids.tolist() == [0]
 
 
 def test_tracker_starts_tracks_only_from_confident_detections_and_keeps_them_on_weaker_ones():
