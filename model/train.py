@@ -24,8 +24,10 @@ so an ensemble's knowledge can be trained into one net of the shipped size and s
 
 Every epoch writes `last.keras` (weights + optimizer) and `state.json`, so
 `--resume` picks up at the next epoch, on this machine or another. The same
-command uses a GPU if TF sees one, and computes in bfloat16 where the hardware
-runs it natively (a GPU, or a CPU with AVX512-BF16 such as this project's).
+command runs on any Keras backend (batches are built in numpy and cv2: `make_dataset`):
+TensorFlow here, `KERAS_BACKEND=jax` on a GPU machine without TensorFlow. It uses a GPU
+if the backend sees one, and computes in bfloat16 where the hardware runs it natively
+(a GPU, or a CPU with AVX512-BF16).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -62,6 +65,7 @@ PATIENCE_FROM = 0.5
 CLASS_WEIGHT_POWER = 0.5  # 0 = ignore imbalance, 1 = fully balanced; sqrt is the middle road
 DISTILL_SHARE = 0.5  # with --teacher: the share of each training target that is the teachers' probabilities
 BN_CALIBRATION_FACES = 4096  # clean training faces used to recompute BatchNorm statistics each epoch
+DATA_WORKERS = min(8, os.cpu_count() or 1)  # threads building training batches (cv2 and numpy release the GIL)
 BF16_CPU_FLAGS = {"avx512_bf16", "amx_bf16"}  # CPUs whose oneDNN kernels run bfloat16 natively
 
 
@@ -277,72 +281,82 @@ def class_weights(labels: np.ndarray) -> np.ndarray:
     return (weights / np.sum(weights * counts / counts.sum())).astype(np.float32)  # mean sample weight 1
 
 
-def make_dataset(data: FaceSet, stage: TrainingStage | None, weights: np.ndarray | None = None, seed: int = 0,
-                 batch_size: int = BATCH_SIZE, teacher_probs: np.ndarray | None = None):
-    """tf.data over in-memory faces; `stage` None means evaluation order, no augmentation.
+def make_dataset(data: FaceSet, stage: TrainingStage, weights: np.ndarray, seed: int = 0, batch_size: int = BATCH_SIZE,
+                 teacher_probs: np.ndarray | None = None, workers: int = DATA_WORKERS):
+    """Training batches of in-memory faces for `model.fit` on any Keras backend: a `keras.utils.PyDataset` in
+    numpy and cv2 only (no tf.data), so the same recipe trains on TensorFlow here and on JAX on a GPU machine.
 
+    Each step yields (faces (B, 48, 48, 1) float32 0-255, targets (B, 7), sample weights (B,)). Each epoch visits
+    the faces in a new order (whole batches; the remainder waits for the next epoch), and batch `i` of epoch `e`
+    is the same whichever of the `workers` threads builds it: its random draws come from (seed, e, i). Per face:
+    `degrade` (the call's degradations), then `augment` (the stage's geometry, lighting and erasing).
     `teacher_probs` (one row per face) turns each one-hot target into a blend with the teachers' view.
     """
     import keras
-    import tensorflow as tf
 
-    x = data.faces[..., None]
-    y = np.eye(len(EMOTIONS), dtype=np.float32)[data.labels]
-    if stage is None:
-        return tf.data.Dataset.from_tensor_slices((x, y)).batch(512).prefetch(2)
+    targets = np.eye(len(EMOTIONS), dtype=np.float32)[data.labels]
     if teacher_probs is not None:
-        y = ((1 - DISTILL_SHARE) * y + DISTILL_SHARE * teacher_probs).astype(np.float32)
+        targets = ((1 - DISTILL_SHARE) * targets + DISTILL_SHARE * teacher_probs).astype(np.float32)
+    sample_weights = weights[data.labels].astype(np.float32)
 
-    w = weights[data.labels]
-    # Nearest-neighbour resampling on purpose: bilinear blurs every 48-px training face, which
-    # cut the first layer's activation variance by a quarter; BatchNorm's moving statistics then
-    # no longer matched sharp faces at inference (measured: 28% accuracy with moving statistics
-    # against 55% with batch statistics on the same faces, run cnn-v1, epoch 4).
-    geometry = keras.Sequential([
-        keras.layers.RandomFlip("horizontal", seed=seed),
-        keras.layers.RandomRotation(stage.rotation, fill_mode="nearest", interpolation="nearest", seed=seed),
-        keras.layers.RandomTranslation(stage.shift, stage.shift, fill_mode="nearest", interpolation="nearest", seed=seed),
-        keras.layers.RandomZoom(stage.zoom, fill_mode="nearest", interpolation="nearest", seed=seed),
-    ])
+    class FaceBatches(keras.utils.PyDataset):
+        def __init__(self):
+            super().__init__(workers=workers, use_multiprocessing=False)
+            self.epoch = 0
 
-    def augment(images, labels, sample_weights):
-        images = geometry(tf.cast(images, tf.float32), training=True)
-        n = tf.shape(images)[0]
-        gain = tf.random.uniform([n, 1, 1, 1], 1 - stage.contrast, 1 + stage.contrast)
-        offset = tf.random.uniform([n, 1, 1, 1], -stage.brightness, stage.brightness) * 255
-        mean = tf.reduce_mean(images, axis=[1, 2, 3], keepdims=True)
-        images = (images - mean) * gain + mean + offset
-        if stage.erase_probability > 0:  # random erasing: one grey rectangle per chosen image
-            size = tf.random.uniform([n, 1, 1, 1], 0.15, 0.4) * FACE_SIZE
-            cy = tf.random.uniform([n, 1, 1, 1], 0, FACE_SIZE)
-            cx = tf.random.uniform([n, 1, 1, 1], 0, FACE_SIZE)
-            grid = tf.range(FACE_SIZE, dtype=tf.float32)
-            inside = (tf.abs(grid[None, :, None, None] - cy) < size / 2) & (tf.abs(grid[None, None, :, None] - cx) < size / 2)
-            chosen = tf.random.uniform([n, 1, 1, 1]) < stage.erase_probability
-            images = tf.where(inside & chosen, 128.0, images)
-        return tf.clip_by_value(images, 0, 255), labels, sample_weights
+        def __len__(self) -> int:
+            return len(data) // batch_size
 
-    def call_domain(batch, batch_seed):
-        """`degrade` on the batch's uint8 faces, on the CPU in numpy/cv2, seeded per batch."""
-        images, labels, sample_weights = batch
-        degraded = tf.numpy_function(
-            lambda faces, s: degrade(faces[..., 0], stage.degradations, np.random.default_rng(int(s) % 2**63))[..., None],
-            [images, batch_seed], tf.uint8, stateful=False)
-        degraded.set_shape(images.shape)
-        return degraded, labels, sample_weights
+        def on_epoch_end(self) -> None:
+            self.epoch += 1
 
-    batches = (
-        tf.data.Dataset.from_tensor_slices((x, y, w))
-        .shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
-        .batch(batch_size, drop_remainder=True)
-    )
-    batch_seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
-    return (
-        tf.data.Dataset.zip((batches, batch_seeds))
-        .map(call_domain, num_parallel_calls=tf.data.AUTOTUNE)
-        .map(augment, num_parallel_calls=tf.data.AUTOTUNE)
-        .prefetch(tf.data.AUTOTUNE)
-    )
+        def __getitem__(self, index: int):
+            order = np.random.default_rng([seed, self.epoch]).permutation(len(data))
+            chosen = order[index * batch_size : (index + 1) * batch_size]
+            rng = np.random.default_rng([seed, self.epoch, index])
+            faces = augment(degrade(data.faces[chosen], stage.degradations, rng), stage, rng)
+            return faces[..., None], targets[chosen], sample_weights[chosen]
+
+    return FaceBatches()
+
+
+def augment(faces: np.ndarray, stage: TrainingStage, rng: np.random.Generator) -> np.ndarray:
+    """(N, 48, 48) uint8 -> (N, 48, 48) float32 in 0-255: per face a horizontal flip (half of them), a rotation,
+    shift and zoom about the centre, contrast and brightness about the face's mean, and random erasing (one grey
+    rectangle, `stage.erase_probability`). Ranges as Keras's preprocessing layers read them: rotation a fraction
+    of a full turn either way, shift a fraction of the side either way, zoom a relative scale change either way,
+    brightness a fraction of 255.
+
+    Nearest-neighbour resampling, edges repeated, on purpose: bilinear blurs every 48-px training face, which
+    cut the first layer's activation variance by a quarter; BatchNorm's moving statistics then no longer matched
+    sharp faces at inference (measured: 28% accuracy with moving statistics against 55% with batch statistics on
+    the same faces, run cnn-v1, epoch 4).
+    """
+    n = len(faces)
+    flip = rng.random(n) < 0.5
+    angles = rng.uniform(-stage.rotation, stage.rotation, n) * 360.0
+    scales = 1.0 / rng.uniform(1 - stage.zoom, 1 + stage.zoom, n)
+    shifts = rng.uniform(-stage.shift, stage.shift, (n, 2)) * FACE_SIZE
+    centre = ((FACE_SIZE - 1) / 2, (FACE_SIZE - 1) / 2)
+    out = np.empty((n, FACE_SIZE, FACE_SIZE), np.float32)
+    for i, face in enumerate(faces):
+        matrix = cv2.getRotationMatrix2D(centre, float(angles[i]), float(scales[i]))
+        matrix[:, 2] += shifts[i]
+        moved = cv2.warpAffine(face[:, ::-1] if flip[i] else face, matrix, (FACE_SIZE, FACE_SIZE),
+                               flags=cv2.INTER_NEAREST, borderMode=cv2.BORDER_REPLICATE)
+        out[i] = moved
+    gain = rng.uniform(1 - stage.contrast, 1 + stage.contrast, (n, 1, 1))
+    offset = rng.uniform(-stage.brightness, stage.brightness, (n, 1, 1)) * 255
+    mean = out.mean(axis=(1, 2), keepdims=True)
+    out = (out - mean) * gain + mean + offset
+    if stage.erase_probability > 0:
+        size = rng.uniform(0.15, 0.4, (n, 1, 1)) * FACE_SIZE
+        cy, cx = rng.uniform(0, FACE_SIZE, (n, 1, 1)), rng.uniform(0, FACE_SIZE, (n, 1, 1))
+        grid = np.arange(FACE_SIZE, dtype=np.float32)
+        inside = (np.abs(grid[None, :, None] - cy) < size / 2) & (np.abs(grid[None, None, :] - cx) < size / 2)
+        chosen = rng.random((n, 1, 1)) < stage.erase_probability
+        out = np.where(inside & chosen, 128.0, out)
+    return np.clip(out, 0, 255).astype(np.float32)
 
 
 # ----------------------------------------------------------------------------- network
@@ -358,9 +372,7 @@ class Precision:
 
     @staticmethod
     def for_this_machine(policy: str = "auto") -> Precision:
-        import tensorflow as tf
-
-        gpu = bool(tf.config.list_physical_devices("GPU"))
+        gpu = any(device.startswith("gpu") for device in devices())
         if policy != "auto":
             return Precision(policy, jit_compile=gpu or policy == "float32")
         if gpu:
@@ -368,6 +380,26 @@ class Precision:
         cpuinfo = Path("/proc/cpuinfo")
         flags = set(cpuinfo.read_text().split()) if cpuinfo.exists() else set()
         return Precision("mixed_bfloat16", False) if flags & BF16_CPU_FLAGS else Precision("float32", True)
+
+
+def devices() -> list[str]:
+    """What the Keras backend computes on, lower case, "type:index" first (e.g. ["cpu:0"], ["cpu:0", "gpu:0"] on
+    TensorFlow, ["gpu:0 nvidia h200"] on JAX): `Precision` trains in bfloat16 when one starts with "gpu"."""
+    import keras
+
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        return [d.name.split("physical_device:")[-1].lower() for d in tf.config.list_physical_devices()]
+    if backend == "jax":
+        import jax
+
+        return [f"{'gpu' if d.platform in ('gpu', 'cuda', 'rocm') else d.platform}:{d.id} {d.device_kind}".lower()
+                for d in jax.devices()]
+    import torch
+
+    return [f"gpu:{i} {torch.cuda.get_device_name(i)}".lower() for i in range(torch.cuda.device_count())] or ["cpu:0"]
 
 
 def widen(model, widths: tuple[int, ...], rng: np.random.Generator):
@@ -527,11 +559,11 @@ def recalibrate_batchnorm(model, faces: np.ndarray, batch_size: int = 256) -> No
         layer.moving_variance.assign(np.maximum(total_sq / count - mean**2, 0).astype(np.float32))
 
 
-def validation_scores(model, dataset, labels: np.ndarray) -> dict[str, float]:
-    """One pass over val: plain cross-entropy, accuracy and macro-F1 (the selection metric)."""
+def validation_scores(model, faces: np.ndarray, labels: np.ndarray) -> dict[str, float]:
+    """One pass over val faces (N, 48, 48) uint8: plain cross-entropy, accuracy and macro-F1 (the selection metric)."""
     from sklearn.metrics import f1_score
 
-    probs = np.clip(model.predict(dataset, verbose=0), 1e-7, 1.0)
+    probs = np.clip(model.predict(faces.astype(np.float32)[..., None], batch_size=512, verbose=0), 1e-7, 1.0)
     predicted = np.argmax(probs, axis=1)
     return {
         "val_loss": float(-np.mean(np.log(probs[np.arange(len(labels)), labels]))),
@@ -540,8 +572,7 @@ def validation_scores(model, dataset, labels: np.ndarray) -> dict[str, float]:
     }
 
 
-def make_epoch_callback(run_dir: Path, state: RunState, stage: TrainingStage, val_ds, val_labels,
-                        calibration_faces: np.ndarray):
+def make_epoch_callback(run_dir: Path, state: RunState, stage: TrainingStage, val: FaceSet, calibration_faces: np.ndarray):
     import keras
 
     class EpochEnd(keras.callbacks.Callback):
@@ -550,7 +581,7 @@ def make_epoch_callback(run_dir: Path, state: RunState, stage: TrainingStage, va
 
         def on_epoch_end(self, epoch, logs=None):
             recalibrate_batchnorm(self.model, calibration_faces)
-            logs = {**(logs or {}), **validation_scores(self.model, val_ds, val_labels)}
+            logs = {**(logs or {}), **validation_scores(self.model, val.faces, val.labels)}
             logs["lr"] = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
             if state.record_epoch(epoch + 1, logs["val_macro_f1"], stage.epochs):
                 self.model.save(run_dir / "best.keras")
@@ -604,10 +635,10 @@ def train(run_dir: Path, resume: bool, datasets: Path = DATASETS, epochs_overrid
           batch_size: int = BATCH_SIZE, policy: str = "auto", teachers: list[Path] | None = None,
           init: Path | None = None) -> Path:
     import keras
-    import tensorflow as tf
 
     precision = Precision.for_this_machine(policy)
-    print(f"training in {precision.policy}, XLA {'on' if precision.jit_compile else 'off'}", flush=True)
+    print(f"training on {keras.backend.backend()} {devices()} in {precision.policy}, "
+          f"XLA {'on' if precision.jit_compile else 'off'}", flush=True)
     run_dir.mkdir(parents=True, exist_ok=True)
     if not resume and (run_dir / "state.json").exists():
         raise SystemExit(f"{run_dir} already holds a run; pass --resume to continue it or pick a new --run-dir")
@@ -630,12 +661,11 @@ def train(run_dir: Path, resume: bool, datasets: Path = DATASETS, epochs_overrid
         "dropout": DROPOUT, "widen_noise": WIDEN_NOISE, "patience": PATIENCE, "patience_from": PATIENCE_FROM,
         "class_weight_power": CLASS_WEIGHT_POWER, "class_weights": dict(zip(EMOTIONS, weights.tolist())),
         "stages": {k: asdict(s) for k, s in stages.items()},
-        "devices": [d.name for d in tf.config.list_physical_devices()], "precision": asdict(precision),
+        "backend": keras.backend.backend(), "devices": devices(), "precision": asdict(precision),
         "class_counts": {name: s.class_counts() for name, s in splits.items()},
         "init": init, "teachers": state.data["teachers"], "distill_share": DISTILL_SHARE if state.data["teachers"] else 0.0,
     }, indent=2))
     teacher_probs = distillation_targets(run_dir, state.data["teachers"], splits["train"])
-    val_ds = make_dataset(splits["val"], None)
     steps = len(splits["train"]) // batch_size
     calibration = splits["train"].faces[np.random.default_rng(0).permutation(len(splits["train"]))[:BN_CALIBRATION_FACES]]
 
@@ -662,7 +692,7 @@ def train(run_dir: Path, resume: bool, datasets: Path = DATASETS, epochs_overrid
                 make_dataset(splits["train"], stage, weights, seed=seed, batch_size=batch_size, teacher_probs=teacher_probs),
                 epochs=stage.epochs,
                 initial_epoch=state.data["epochs_done"],
-                callbacks=[make_epoch_callback(run_dir, state, stage, val_ds, splits["val"].labels, calibration)],
+                callbacks=[make_epoch_callback(run_dir, state, stage, splits["val"], calibration)],
                 verbose=2,
             )
             print(f"stage {number} ran {time.time() - start:.0f} s", flush=True)

@@ -240,13 +240,34 @@ def test_distillation_blends_each_label_with_the_teachers_probabilities():
     labels = np.arange(32) % 7
     faces = FaceSet(rng.integers(0, 256, (32, 48, 48), dtype=np.uint8), labels, [f"{i}.png" for i in range(32)])
     uniform = np.full((32, 7), 1 / 7, np.float32)
-    _, targets, _ = next(iter(make_dataset(faces, STAGES[2], np.ones(7, np.float32), batch_size=32, teacher_probs=uniform)))
+    _, targets, _ = make_dataset(faces, STAGES[2], np.ones(7, np.float32), batch_size=32, teacher_probs=uniform)[0]
     targets = np.asarray(targets)
     assert np.allclose(targets.sum(axis=1), 1, atol=1e-6)
     assert np.allclose(targets.max(axis=1), 1 - DISTILL_SHARE + DISTILL_SHARE / 7)
     assert np.allclose(np.sort(targets, axis=1)[:, :-1], DISTILL_SHARE / 7)
-    _, plain, _ = next(iter(make_dataset(faces, STAGES[2], np.ones(7, np.float32), batch_size=32)))
+    _, plain, _ = make_dataset(faces, STAGES[2], np.ones(7, np.float32), batch_size=32)[0]
     assert set(np.unique(np.asarray(plain))) == {0.0, 1.0}
+
+
+def test_training_batches_are_numpy_the_same_from_any_worker_and_new_each_epoch():
+    """`make_dataset` builds batches without tf.data (so JAX can train on them): shapes and ranges as the net reads
+    them, batch i of an epoch drawn from (seed, epoch, i) alone, a new order and new augmentation every epoch."""
+    from model.data import FaceSet
+    from model.train import STAGES, make_dataset
+
+    rng = np.random.default_rng(0)
+    faces = FaceSet(rng.integers(0, 256, (40, 48, 48), dtype=np.uint8), np.arange(40) % 7, [f"{i}.png" for i in range(40)])
+    weights = np.arange(1, 8, dtype=np.float32)
+    batches = make_dataset(faces, STAGES[2], weights, seed=3, batch_size=16)
+    assert len(batches) == 2  # whole batches only
+    x, y, w = batches[1]
+    assert x.shape == (16, 48, 48, 1) and x.dtype == np.float32 and 0 <= x.min() and x.max() <= 255
+    assert y.shape == (16, 7) and np.array_equal(w, weights[y.argmax(axis=1)])
+    again = make_dataset(faces, STAGES[2], weights, seed=3, batch_size=16)
+    assert np.array_equal(again[1][0], x) and np.array_equal(again[1][1], y)  # whichever worker builds it
+    batches.on_epoch_end()
+    assert not np.array_equal(batches[1][0], x)  # the next epoch: another order and other draws
+    assert not np.array_equal(make_dataset(faces, STAGES[2], weights, seed=4, batch_size=16)[1][0], x)
 
 
 def test_the_shipped_file_comes_back_as_a_keras_net_that_reads_faces_as_it_does(classifier):
