@@ -262,17 +262,60 @@ def hand_over_face(faces: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 # ----------------------------------------------------------------------------- data
 def load_splits(datasets: Path = DATASETS) -> dict[str, FaceSet]:
+    """The splits from the dataset folders, or from a file `pack_splits` wrote (a `.npz`)."""
+    if datasets.suffix == ".npz":
+        return load_packed(datasets)
     fer_train, fer_val = load_folder(datasets / FER_TRAIN), load_folder(datasets / FER_VAL)
     wild = load_folder(datasets / WILD, detect_faces=True, detector=WILD_DETECTOR)
     wild_train, wild_val, wild_test = stratified_split(wild)
-    splits = {
-        "train": FaceSet.concat([fer_train, wild_train]),
-        "val": FaceSet.concat([fer_val, wild_val]),
-        "fer2013_val": fer_val,
-        "wild_val": wild_val,
-        "wild_test": wild_test,
-    }
-    return splits
+    return _splits(FaceSet.concat([fer_train, wild_train]), fer_val, wild_val, wild_test)
+
+
+def _splits(train: FaceSet, fer_val: FaceSet, wild_val: FaceSet, wild_test: FaceSet) -> dict[str, FaceSet]:
+    return {"train": train, "val": FaceSet.concat([fer_val, wild_val]), "fer2013_val": fer_val, "wild_val": wild_val,
+            "wild_test": wild_test}
+
+
+# A GPU machine lent for a session cannot reach ../shared, and what travels there is at most 64 MiB with the
+# repository: the splits' 44,000 faces are 100 MB raw, 95 MB zlib-compressed, 81 MB as PNG. Packed as JPEG
+# mosaics (faces side by side, on the 8x8 block grid, so no block mixes two faces) at quality 90 they are ~50 MB.
+PACKED_SPLITS = ("train", "fer2013_val", "wild_val", "wild_test")
+PACK_JPEG_QUALITY = 90
+PACK_ROW = 64  # faces per mosaic row
+
+
+def pack_splits(splits: dict[str, FaceSet], path: Path) -> dict[str, float]:
+    """Write `PACKED_SPLITS` to one `.npz` that `load_splits(path)` reads back as the same splits (faces through a
+    JPEG round trip); returns its size in MB and the mean absolute error of the faces in grey levels."""
+    arrays, errors = {}, []
+    for name in PACKED_SPLITS:
+        faces = splits[name].faces
+        rows = -(-len(faces) // PACK_ROW)
+        mosaic = np.zeros((rows * PACK_ROW, FACE_SIZE, FACE_SIZE), np.uint8)
+        mosaic[: len(faces)] = faces
+        mosaic = mosaic.reshape(rows, PACK_ROW, FACE_SIZE, FACE_SIZE).transpose(0, 2, 1, 3).reshape(
+            rows * FACE_SIZE, PACK_ROW * FACE_SIZE)
+        arrays[f"{name}_jpeg"] = cv2.imencode(".jpg", mosaic, [cv2.IMWRITE_JPEG_QUALITY, PACK_JPEG_QUALITY])[1]
+        arrays[f"{name}_labels"] = splits[name].labels.astype(np.int8)
+        arrays[f"{name}_paths"] = np.frombuffer("\n".join(splits[name].paths).encode(), np.uint8)
+        errors.append(np.abs(_unpack_faces(arrays[f"{name}_jpeg"], len(faces)).astype(np.int16) - faces).mean())
+    np.savez_compressed(path, **arrays)  # (the paths compress; the JPEGs do not)
+    return {"mb": path.stat().st_size / 1e6, "mean_abs_error": float(np.mean(errors))}
+
+
+def _unpack_faces(jpeg: np.ndarray, n: int) -> np.ndarray:
+    mosaic = cv2.imdecode(jpeg, cv2.IMREAD_GRAYSCALE)
+    rows = mosaic.shape[0] // FACE_SIZE
+    faces = mosaic.reshape(rows, FACE_SIZE, PACK_ROW, FACE_SIZE).transpose(0, 2, 1, 3).reshape(-1, FACE_SIZE, FACE_SIZE)
+    return np.ascontiguousarray(faces[:n])
+
+
+def load_packed(path: Path) -> dict[str, FaceSet]:
+    with np.load(path) as packed:
+        sets = [FaceSet(_unpack_faces(packed[f"{name}_jpeg"], len(packed[f"{name}_labels"])),
+                        packed[f"{name}_labels"].astype(np.int64), packed[f"{name}_paths"].tobytes().decode().split("\n"))
+                for name in PACKED_SPLITS]
+    return _splits(*sets)
 
 
 def class_weights(labels: np.ndarray) -> np.ndarray:
@@ -534,9 +577,26 @@ class RunState:
         tmp.replace(self.path)
 
 
-def recalibrate_batchnorm(model, faces: np.ndarray, batch_size: int = 256) -> None:
+def batchnorm_probes(model) -> list:
+    """One probe per trainable BatchNorm layer of `model`, in order: (layer, a Keras model from the net's input to
+    the per-face, per-channel mean and mean square of that layer's input, each (N, C)). Built once per stage and
+    reused every epoch, so a backend that compiles (JAX) compiles each probe once; the reduction happens inside,
+    so the activations (up to 48×48×C per face) never leave the device."""
+    import keras
+
+    probes = []
+    for layer in [l for l in model.layers if isinstance(l, keras.layers.BatchNormalization) and l.trainable]:
+        acts = keras.ops.cast(layer.input, "float32")
+        axes = tuple(range(1, len(acts.shape) - 1))
+        outputs = [keras.ops.mean(acts, axis=axes), keras.ops.mean(keras.ops.square(acts), axis=axes)]
+        probes.append((layer, keras.Model(model.input, outputs)))
+    return probes
+
+
+def recalibrate_batchnorm(probes: list, faces: np.ndarray, batch_size: int = 256) -> None:
     """"Precise BatchNorm": set each BN layer's moving statistics to the true statistics of its
-    input on clean (un-augmented) training faces, layer by layer with the weights fixed.
+    input on clean (un-augmented) training faces, layer by layer with the weights fixed
+    (`probes` from `batchnorm_probes`).
 
     Keras keeps exponential moving averages of *augmented* batches taken while the weights were
     still moving; at a high learning rate they lagged far enough behind that inference-mode
@@ -544,19 +604,12 @@ def recalibrate_batchnorm(model, faces: np.ndarray, batch_size: int = 256) -> No
     epoch 3). Recomputing them once per epoch costs a few seconds and removes the gap. Frozen layers
     (a fine-tune's folded BatchNorm, `model.net.from_tflite`) keep theirs.
     """
-    import keras
-
     x = faces.astype(np.float32)[..., None]
-    for layer in [l for l in model.layers if isinstance(l, keras.layers.BatchNormalization) and l.trainable]:
-        probe = keras.Model(model.input, layer.input)
-        total, total_sq, count = 0.0, 0.0, 0
-        for start in range(0, len(x), batch_size):
-            acts = np.asarray(probe(x[start : start + batch_size], training=False), np.float64)
-            acts = acts.reshape(-1, acts.shape[-1])
-            total, total_sq, count = total + acts.sum(0), total_sq + (acts**2).sum(0), count + len(acts)
-        mean = total / count
+    for layer, probe in probes:
+        means, squares = (np.asarray(a, np.float64) for a in probe.predict(x, batch_size=batch_size, verbose=0))
+        mean = means.mean(axis=0)
         layer.moving_mean.assign(mean.astype(np.float32))
-        layer.moving_variance.assign(np.maximum(total_sq / count - mean**2, 0).astype(np.float32))
+        layer.moving_variance.assign(np.maximum(squares.mean(axis=0) - mean**2, 0).astype(np.float32))
 
 
 def validation_scores(model, faces: np.ndarray, labels: np.ndarray) -> dict[str, float]:
@@ -579,13 +632,16 @@ def make_epoch_callback(run_dir: Path, state: RunState, stage: TrainingStage, va
         """Recalibrate BatchNorm, score val, save last/best, log a CSV row, stop when out of patience
         (`RunState.record_epoch`). `best.keras` is the best over all stages."""
 
+        def on_train_begin(self, logs=None):
+            self.probes = batchnorm_probes(self.model)
+
         def on_epoch_end(self, epoch, logs=None):
-            recalibrate_batchnorm(self.model, calibration_faces)
+            recalibrate_batchnorm(self.probes, calibration_faces)
             logs = {**(logs or {}), **validation_scores(self.model, val.faces, val.labels)}
             logs["lr"] = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
             if state.record_epoch(epoch + 1, logs["val_macro_f1"], stage.epochs):
-                self.model.save(run_dir / "best.keras")
-            self.model.save(run_dir / "last.keras")
+                save_whole(self.model, run_dir / "best.keras")
+            save_whole(self.model, run_dir / "last.keras")
             append_log(run_dir, {"stage": state.data["stage"], "epoch": epoch + 1, **logs})
             state.save()
             print(f"stage {state.data['stage']} epoch {epoch + 1}: " + ", ".join(f"{k}={v:.4f}" for k, v in logs.items()),
@@ -593,6 +649,13 @@ def make_epoch_callback(run_dir: Path, state: RunState, stage: TrainingStage, va
             self.model.stop_training = state.out_of_patience
 
     return EpochEnd()
+
+
+def save_whole(model, path: Path) -> None:
+    """`model.save(path)` through a temporary file: a run stopped while saving keeps the previous file whole."""
+    tmp = path.with_name(f"{path.stem}.partial.keras")
+    model.save(tmp)
+    tmp.replace(path)
 
 
 def append_log(run_dir: Path, row: dict) -> None:
@@ -656,16 +719,17 @@ def train(run_dir: Path, resume: bool, datasets: Path = DATASETS, epochs_overrid
 
     splits = load_splits(datasets)
     weights = class_weights(splits["train"].labels)
-    (run_dir / "hparams.json").write_text(json.dumps({
-        "batch_size": batch_size, "datasets": str(datasets), "label_smoothing": LABEL_SMOOTHING, "weight_decay": WEIGHT_DECAY,
-        "dropout": DROPOUT, "widen_noise": WIDEN_NOISE, "patience": PATIENCE, "patience_from": PATIENCE_FROM,
-        "class_weight_power": CLASS_WEIGHT_POWER, "class_weights": dict(zip(EMOTIONS, weights.tolist())),
-        "stages": {k: asdict(s) for k, s in stages.items()},
-        "backend": keras.backend.backend(), "devices": devices(), "precision": asdict(precision),
-        "class_counts": {name: s.class_counts() for name, s in splits.items()},
-        "init": init, "teachers": state.data["teachers"], "distill_share": DISTILL_SHARE if state.data["teachers"] else 0.0,
-    }, indent=2))
-    teacher_probs = distillation_targets(run_dir, state.data["teachers"], splits["train"])
+    if not state.data["finished"]:  # (a finished run keeps the record of the machine that trained it)
+        (run_dir / "hparams.json").write_text(json.dumps({
+            "batch_size": batch_size, "datasets": str(datasets), "label_smoothing": LABEL_SMOOTHING, "weight_decay": WEIGHT_DECAY,
+            "dropout": DROPOUT, "widen_noise": WIDEN_NOISE, "patience": PATIENCE, "patience_from": PATIENCE_FROM,
+            "class_weight_power": CLASS_WEIGHT_POWER, "class_weights": dict(zip(EMOTIONS, weights.tolist())),
+            "stages": {k: asdict(s) for k, s in stages.items()},
+            "backend": keras.backend.backend(), "devices": devices(), "precision": asdict(precision),
+            "class_counts": {name: s.class_counts() for name, s in splits.items()},
+            "init": init, "teachers": state.data["teachers"], "distill_share": DISTILL_SHARE if state.data["teachers"] else 0.0,
+        }, indent=2))
+    teacher_probs = None if state.data["finished"] else distillation_targets(run_dir, state.data["teachers"], splits["train"])
     steps = len(splits["train"]) // batch_size
     calibration = splits["train"].faces[np.random.default_rng(0).permutation(len(splits["train"]))[:BN_CALIBRATION_FACES]]
 
@@ -702,6 +766,10 @@ def train(run_dir: Path, resume: bool, datasets: Path = DATASETS, epochs_overrid
             state.data["finished"] = True
         state.save()
 
+    if keras.backend.backend() != "tensorflow":  # the report exports a TFLite file: TensorFlow's converter
+        print(f"the int8 export and report need TensorFlow: where it is installed, run "
+              f"`python -m model.train --run-dir {run_dir} --resume` (a finished run only writes them)", flush=True)
+        return run_dir / "best.keras"
     from model.evaluate import write_run_report  # after training: the report of the best checkpoint
 
     write_run_report(run_dir, splits)
@@ -710,7 +778,11 @@ def train(run_dir: Path, resume: bool, datasets: Path = DATASETS, epochs_overrid
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--run-dir", type=Path, required=True, help="folder for checkpoints, logs and the report")
+    parser.add_argument("--run-dir", type=Path, help="folder for checkpoints, logs and the report")
+    parser.add_argument("--pack", type=Path, metavar="FILE.npz",
+                        help="instead of training: write the splits of --datasets to FILE.npz for a machine without "
+                             "them (--datasets FILE.npz there), with --teacher also the teachers' probabilities of its "
+                             "training faces to FILE.teacher_probs.npy (a run's teacher_probs.npy)")
     parser.add_argument("--resume", action="store_true", help="continue the run in --run-dir")
     parser.add_argument("--datasets", type=Path, default=DATASETS, help=f"root holding {FER_TRAIN}, {FER_VAL}, {WILD}")
     parser.add_argument("--epochs", type=int, help="override the epochs of every stage (smoke runs)")
@@ -727,6 +799,17 @@ def main(argv: list[str] | None = None) -> None:
     for teacher in args.teacher:
         if not teacher.is_file():
             parser.error(f"--teacher {teacher}: no such model file")
+    if args.pack:
+        splits = load_splits(args.datasets)
+        figures = pack_splits(splits, args.pack)
+        print(f"{args.pack}: {figures['mb']:.1f} MB, faces within {figures['mean_abs_error']:.2f} grey levels (mean)")
+        if args.teacher:
+            probs = args.pack.with_suffix(".teacher_probs.npy")
+            np.save(probs, teacher_probabilities(args.teacher, splits["train"].faces))
+            print(f"{probs}: the teachers' probabilities of its {len(splits['train'])} training faces")
+        return
+    if args.run_dir is None:
+        parser.error("--run-dir is required (or --pack)")
     best = train(args.run_dir, args.resume, args.datasets, args.epochs, args.batch_size, args.precision, args.teacher,
                  args.init)
     print(f"best checkpoint: {best}")

@@ -270,6 +270,52 @@ def test_training_batches_are_numpy_the_same_from_any_worker_and_new_each_epoch(
     assert not np.array_equal(make_dataset(faces, STAGES[2], weights, seed=4, batch_size=16)[1][0], x)
 
 
+def test_packed_splits_come_back_as_the_same_faces_labels_and_paths(tmp_path):
+    """`--pack` (for a GPU machine without the datasets): one file, read back by `load_splits` as the same splits."""
+    import cv2
+
+    from model.data import FaceSet
+    from model.train import PACK_ROW, load_splits, pack_splits
+
+    gray = cv2.cvtColor(face_portrait("astronaut"), cv2.COLOR_BGR2GRAY)
+    rng = np.random.default_rng(0)
+
+    def faces(n: int, name: str) -> FaceSet:
+        side = min(gray.shape) // 2
+        crops = np.stack([cv2.resize(gray[y : y + side, x : x + side], (48, 48), interpolation=cv2.INTER_AREA)
+                          for x, y in rng.integers(0, side, (n, 2))])
+        return FaceSet(crops, rng.integers(0, 7, n), [f"{name}/{i}é.jpg" for i in range(n)])
+
+    splits = {"train": faces(PACK_ROW + 5, "train"), "fer2013_val": faces(3, "fer"), "wild_val": faces(2, "wild"),
+              "wild_test": faces(1, "test")}
+    figures = pack_splits(splits, tmp_path / "faces.npz")
+    back = load_splits(tmp_path / "faces.npz")
+    assert figures["mean_abs_error"] < 3 and figures["mb"] > 0
+    assert [p for p in back["val"].paths] == splits["fer2013_val"].paths + splits["wild_val"].paths
+    for name, original in splits.items():
+        assert back[name].paths == original.paths and np.array_equal(back[name].labels, original.labels)
+        assert back[name].faces.shape == original.faces.shape
+        assert np.abs(back[name].faces.astype(int) - original.faces).mean() < 3  # JPEG quality 90
+
+
+def test_precise_batchnorm_sets_each_layers_statistics_to_those_of_its_input():
+    import keras
+
+    from model.net import BASE_WIDTHS, build_model
+    from model.train import batchnorm_probes, recalibrate_batchnorm
+
+    model = build_model(BASE_WIDTHS, "float32")
+    faces = np.random.default_rng(0).integers(0, 256, (40, 48, 48), dtype=np.uint8)
+    probes = batchnorm_probes(model)
+    recalibrate_batchnorm(probes, faces, batch_size=16)
+    x = faces.astype(np.float32)[..., None]
+    for layer, _ in (probes[0], probes[-1]):  # in order: the last layer's input follows the earlier layers' new statistics
+        acts = np.asarray(keras.Model(model.input, layer.input)(x, training=False), np.float64)
+        acts = acts.reshape(-1, acts.shape[-1])
+        assert np.allclose(keras.ops.convert_to_numpy(layer.moving_mean), acts.mean(0), rtol=1e-3, atol=1e-3)
+        assert np.allclose(keras.ops.convert_to_numpy(layer.moving_variance), acts.var(0), rtol=1e-3, atol=1e-3)
+
+
 def test_the_shipped_file_comes_back_as_a_keras_net_that_reads_faces_as_it_does(classifier):
     """`from_tflite` undoes int8 quantisation, BatchNorm folding and the folded input scaling: the recovered
     float net agrees with the int8 file on real faces (crops of two portraits, moved, scaled and relit)."""
