@@ -329,6 +329,7 @@ def analyze_video(info: VideoInfo, classifier, detector: FaceDetector, settings:
                 gray = timer.timed("track", cv2.cvtColor, frame.image, cv2.COLOR_BGR2GRAY)
                 settled = tracker.all_present or tracker.unchanged_for(frame.t) >= settings.detect_every_settled_s
                 every = settings.detect_every_settled_s if settled else settings.detect_every_s
+                from_windows = False
                 if frame.t - last_discovery_t >= every - 1e-6:
                     small = frame.t - last_small_t >= settings.small_faces_every_s - 1e-6
                     stage = "detect whole frame, small faces too" if small else "detect whole frame"
@@ -337,12 +338,13 @@ def analyze_video(info: VideoInfo, classifier, detector: FaceDetector, settings:
                 else:
                     windows = timer.timed("track", tracker.plan_search, gray, frame.t)
                     found = timer.timed("detect around faces", detect_in, detector, frame.image, windows)
+                    from_windows = True
                     # A face vanished: a layout change or a cut moves faces, so look everywhere.
                     if len(found) + tracker.n_reused < shown:
                         found = timer.timed("detect whole frame", discover, detector, frame.image, False)
-                        last_discovery_t = frame.t
+                        last_discovery_t, from_windows = frame.t, False
                 detector_runs += 1  # every sampled frame is searched: whole, or around each known face
-                faces = timer.timed("track", tracker.update, frame.t, found, gray)
+                faces = timer.timed("track", tracker.update, frame.t, found, gray, from_windows)
                 faces = timer.timed("identity", identity.update, frame.image, faces, frame.frame_t)
                 shown = len(faces)
             if frame.index % 20 == 0:

@@ -70,8 +70,8 @@ class _Track:
     """What the detector last found of this face, for `plan_search` to compare with."""
     reused: bool = False  # this frame keeps the detector's last answer (set by `plan_search`, used by `update`)
     empty: np.ndarray | None = None
-    """Its window as a patch when the detector last searched it and found no face there (None: found there)."""
-    unsearched: bool = False  # still `empty`: not searched on this frame (set by `plan_search`, used by `update`)
+    """Its window as a patch when the detector last searched that window and found no face there (None: found)."""
+    searched: bool = False  # its window is among `plan_search`'s on this frame (used by `update`)
 
 
 _CELLS = 24  # the compared patch is the search window at 24×24 cells, area-averaged
@@ -190,7 +190,7 @@ class FaceTracker:
         gone that show the same picture (`_IDENTICAL`) as when the detector last found nothing there."""
         windows = []
         for track in self._tracks:
-            track.reused = track.unsearched = False
+            track.reused = False
             last = track.verified
             if track.visible and last is not None and t - last.t < self.reverify_s - 1e-6:
                 found = last.match(frame_gray)
@@ -198,10 +198,12 @@ class FaceTracker:
                     track.reused = True
                     track.box, track.keypoints = last.box + np.tile(found[1], 2), last.keypoints + found[1]
             window = self._window(track)
+            still_empty = False
             if not track.visible and track.empty is not None:
                 patch = _cells(frame_gray, window.x, window.y, window.side, _CELLS)
-                track.unsearched = patch is not None and float(np.sqrt(np.mean(np.square(patch - track.empty)))) < _IDENTICAL
-            if not track.reused and not track.unsearched:
+                still_empty = patch is not None and float(np.sqrt(np.mean(np.square(patch - track.empty)))) < _IDENTICAL
+            track.searched = not track.reused and not still_empty
+            if track.searched:
                 windows.append(window)
         return windows
 
@@ -219,12 +221,16 @@ class FaceTracker:
         """Whether faces are watched and every one was found on the latest frame (nothing is missing)."""
         return bool(self._tracks) and all(track.visible for track in self._tracks)
 
-    def update(self, t: float, detections: Detections, frame_gray: np.ndarray | None = None) -> TrackedFaces:
-        """Advance to time `t` with the faces found on this frame (whole frame, or the windows `plan_search` gave).
+    def update(self, t: float, detections: Detections, frame_gray: np.ndarray | None = None,
+               from_windows: bool = False) -> TrackedFaces:
+        """Advance to time `t` with the faces found on this frame: on the whole frame, or (`from_windows`) in the
+        windows `plan_search` gave.
 
         Every track that no detection matched is absent on this frame, unless `plan_search` kept its last answer.
-        `frame_gray` (the frame, grey) lets the next `plan_search` compare windows with this frame's.
-        """
+        `frame_gray` (the frame, grey) lets the next `plan_search` compare windows with this frame's. Only a search
+        of a face's own window can tell that its place is empty: the whole-frame search misses faces a window
+        finds (found by a new-user trial: 26-30-px faces in a held picture, missed by a whole-frame search, were
+        then never searched again while the picture stayed the same)."""
         self._tracks = [track for track in self._tracks
                         if t - track.last_seen_t <= (self.watch_s if track.n_detections > 1 else self.tentative_s)]
         matched_tracks, matched_dets = set(), set()
@@ -247,10 +253,10 @@ class FaceTracker:
                 track.verified = _Verified.of(frame_gray, t, track.box, track.keypoints, self._window(track))
             if track.visible or frame_gray is None:
                 track.empty = None
-            elif not track.unsearched:  # searched (its window, or the whole frame), and nothing found
+            elif from_windows and track.searched:  # its own window searched, and nothing found there
                 window = self._window(track)
                 track.empty = _cells(frame_gray, window.x, window.y, window.side, _CELLS)
-            track.reused = track.unsearched = False
+            track.reused = track.searched = False
         for c in range(len(detections)):
             if c not in matched_dets and detections.confidence[c] >= self.birth_score:
                 track = _Track(self._next_id, detections.xyxy[c].copy(), t,

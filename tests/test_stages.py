@@ -133,16 +133,19 @@ def test_tracker_searches_a_window_again_only_when_it_shows_a_new_picture():
     assert len(tracker.plan_search(frame(dx=3), 0.5)) == 1  # searched again `reverify_s` after the detector's answer
     tracker.update(0.5, dets([123, 110, 183, 190]), frame(dx=3))
     assert len(tracker.plan_search(frame(face_on=False), 0.75)) == 1  # the face left: its window changed
-    assert len(tracker.update(0.75, dets(), frame(face_on=False))) == 0  # absent on the first frame it is gone
+    assert len(tracker.update(0.75, dets(), frame(face_on=False), from_windows=True)) == 0  # absent at once
     assert tracker.plan_search(frame(face_on=False), 1.0) == []  # the same empty picture: the same answer, unsearched
-    assert len(tracker.update(1.0, dets(), frame(face_on=False))) == 0
+    assert len(tracker.update(1.0, dets(), frame(face_on=False), from_windows=True)) == 0
     noisy = frame(face_on=False) + np.random.default_rng(0).integers(0, 3, (360, 640), np.uint8)
     assert len(tracker.plan_search(noisy, 1.25)) == 1  # a camera's noise is a new picture: searched
-    tracker.update(1.25, dets(), noisy)
+    tracker.update(1.25, dets(), noisy, from_windows=True)
     assert tracker.plan_search(noisy, 1.5) == []  # ...and that picture, unchanged, is not searched again
-    tracker.update(1.5, dets(), noisy)
+    tracker.update(1.5, dets(), noisy, from_windows=True)
     assert len(tracker.plan_search(frame(), 1.75)) == 1  # the face came back: its place is searched at once
-    assert tracker.update(1.75, dets([120, 110, 180, 190]), frame()).track_ids.tolist() == [0]
+    assert tracker.update(1.75, dets([120, 110, 180, 190]), frame(), from_windows=True).track_ids.tolist() == [0]
+    # A whole-frame search that misses the face (small faces: it can) says nothing about its place: searched next.
+    tracker.update(2.0, dets(), frame())
+    assert len(tracker.plan_search(frame(), 2.25)) == 1
 
 
 def test_tracker_starts_tracks_only_from_confident_detections_and_keeps_them_on_weaker_ones():
