@@ -278,7 +278,7 @@ def _splits(train: FaceSet, fer_val: FaceSet, wild_val: FaceSet, wild_test: Face
 
 # A GPU machine lent for a session cannot reach ../shared, and what travels there is at most 64 MiB with the
 # repository: the splits' 44,000 faces are 100 MB raw, 95 MB zlib-compressed, 81 MB as PNG. Packed as JPEG
-# mosaics (faces side by side, on the 8x8 block grid, so no block mixes two faces) at quality 90 they are ~50 MB.
+# mosaics (faces side by side, on the 8x8 block grid, so no block mixes two faces) at quality 90 they are 47.6 MB.
 PACKED_SPLITS = ("train", "fer2013_val", "wild_val", "wild_test")
 PACK_JPEG_QUALITY = 90
 PACK_ROW = 64  # faces per mosaic row
