@@ -345,17 +345,17 @@ def make_dataset(data: FaceSet, stage: TrainingStage, weights: np.ndarray, seed:
     class FaceBatches(keras.utils.PyDataset):
         def __init__(self):
             super().__init__(workers=workers, use_multiprocessing=False)
-            self.epoch = 0
+            self.epoch, self.order = 0, np.random.default_rng([seed, 0]).permutation(len(data))
 
         def __len__(self) -> int:
             return len(data) // batch_size
 
         def on_epoch_end(self) -> None:
             self.epoch += 1
+            self.order = np.random.default_rng([seed, self.epoch]).permutation(len(data))
 
         def __getitem__(self, index: int):
-            order = np.random.default_rng([seed, self.epoch]).permutation(len(data))
-            chosen = order[index * batch_size : (index + 1) * batch_size]
+            chosen = self.order[index * batch_size : (index + 1) * batch_size]
             rng = np.random.default_rng([seed, self.epoch, index])
             faces = augment(degrade(data.faces[chosen], stage.degradations, rng), stage, rng)
             return faces[..., None], targets[chosen], sample_weights[chosen]
@@ -427,7 +427,8 @@ class Precision:
 
 def devices() -> list[str]:
     """What the Keras backend computes on, lower case, "type:index" first (e.g. ["cpu:0"], ["cpu:0", "gpu:0"] on
-    TensorFlow, ["gpu:0 nvidia h200"] on JAX): `Precision` trains in bfloat16 when one starts with "gpu"."""
+    TensorFlow, ["gpu:0 nvidia h200"] on JAX): `Precision` trains in bfloat16 when one starts with "gpu".
+    The recipe runs on TensorFlow (here) and JAX (a lent GPU machine); other backends raise SystemExit."""
     import keras
 
     backend = keras.backend.backend()
@@ -440,9 +441,7 @@ def devices() -> list[str]:
 
         return [f"{'gpu' if d.platform in ('gpu', 'cuda', 'rocm') else d.platform}:{d.id} {d.device_kind}".lower()
                 for d in jax.devices()]
-    import torch
-
-    return [f"gpu:{i} {torch.cuda.get_device_name(i)}".lower() for i in range(torch.cuda.device_count())] or ["cpu:0"]
+    raise SystemExit(f"KERAS_BACKEND={backend}: train with tensorflow or jax")
 
 
 def widen(model, widths: tuple[int, ...], rng: np.random.Generator):
