@@ -34,6 +34,11 @@ LAST_SLIVER_S = 0.25
 """A last started second shorter than this gets no row of its own (audio often outlasts the picture by a few ms)."""
 CUT_OFF_TOLERANCE_S = 0.5
 """A file whose data ends this much before its stated length was cut off while being written."""
+TIMESTAMP_JITTER_S = 0.002
+"""A frame stamped at most this long after a tick is that tick's picture: containers round presentation times
+to their time base (WebM/Matroska 1 ms), so a frame meant for the tick can carry a stamp a hair after it. Any
+later frame is not yet on screen. (Half a frame, as before, was 0.5 s at 1 frame/s: a new-user trial's face
+came back, and was read, half a second before the player showed it.)"""
 DAMAGE_MERGE_S = 1.0
 """Undecodable stretches closer than this are one damaged stretch (frames after a bad one fail until a keyframe)."""
 READ_AHEAD_S = 5.0
@@ -257,7 +262,7 @@ def sample_frames(info: VideoInfo, rate: float = 4.0, width: int | None = 640,
     """Yield what the player shows at every tick of `rate` per second of the call, resized to `width`.
 
     At each tick k/rate the picture is the last frame whose presentation time is at or before it
-    (within half a frame); a held frame is yielded again at every tick it stays on screen. Ticks
+    (within `TIMESTAMP_JITTER_S`); a held frame is yielded again at every tick it stays on screen. Ticks
     before the first frame or after the video's end yield nothing (no video). Damaged packets are
     skipped (the last good frame stays on screen) and a cut-off tail ends the video; both are
     recorded in `report`, if given.
@@ -267,7 +272,6 @@ def sample_frames(info: VideoInfo, rate: float = 4.0, width: int | None = 640,
     report = report if report is not None else DecodeReport()
     step = 1.0 / rate
     n_ticks = max(1, math.ceil(info.duration_s * rate - 1e-6))
-    tolerance = 0.5 / info.fps
     with _open(info.path, info.name) as container:
         stream = _video_stream(container)
         stream.thread_type = "AUTO"
@@ -320,9 +324,9 @@ def sample_frames(info: VideoInfo, rate: float = 4.0, width: int | None = 640,
                     bad = None
                 if shown is None:  # the picture starts where the stream says it does (AVI's first pts is a guess)
                     report.shown_from_s = min(t, info.video_start_s)
-                    yield from until(report.shown_from_s - tolerance)  # no video yet: ticks pass, nothing shown
+                    yield from until(report.shown_from_s - TIMESTAMP_JITTER_S)  # no video yet: ticks pass, nothing shown
                     shown = _Shown(frame, report.shown_from_s, info, width)
-                yield from until(t - tolerance)
+                yield from until(t - TIMESTAMP_JITTER_S)
                 shown = _Shown(frame, t, info, width)
                 last_duration = float(frame.duration * time_base) if frame.duration else 1.0 / info.fps
         if shown is None:
@@ -343,7 +347,6 @@ def read_frames_at(path: str | Path, times: list[float], width: int | None = Non
     for all of them. A time up to `READ_AHEAD_S` after the previous one is reached by decoding on; any
     other is reached by a seek to the keyframe before it (which decodes from there)."""
     info = probe(path)
-    tolerance = 0.5 / info.fps
     with _open(info.path, info.name) as container:
         stream = _video_stream(container)
         frames: Iterator[tuple[av.VideoFrame, float]] | None = None
@@ -354,7 +357,7 @@ def read_frames_at(path: str | Path, times: list[float], width: int | None = Non
                 container.seek(int((t + info.clock_origin_s) / stream.time_base), stream=stream, backward=True)
                 frames = _timed_frames(container, stream, info.clock_origin_s)
                 last, upcoming = None, next(frames, None)
-            while upcoming is not None and (last is None or upcoming[1] <= t + tolerance):
+            while upcoming is not None and (last is None or upcoming[1] <= t + TIMESTAMP_JITTER_S):
                 last, upcoming = upcoming, next(frames, None)  # damage or a cut-off tail ends it: the last good one is shown
             if last is None:
                 raise CorruptVideo(f"{info.name}: no frame at {t:.1f} s")

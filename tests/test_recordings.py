@@ -81,6 +81,16 @@ def test_held_frames_keep_the_face_on_screen_for_every_second(store, tmp_path, c
         assert presence(call_id, role) == ([1] * 12, [1] * 12)
 
 
+@pytest.mark.parametrize("suffix", [".mp4", ".webm"])
+def test_a_tick_never_shows_a_frame_before_the_player_does(tmp_path, suffix):
+    """At 1 frame/s each picture is on screen for a whole second: the ticks at 2.25-2.75 s show the frame of 2 s,
+    not the one of 3 s (a new-user trial's returning face was present, and read, half a second early)."""
+    path = write_call_video(tmp_path / f"one_fps{suffix}", gallery(6, fps=1.0))
+    frames = list(sample_frames(probe(path), rate=4.0, width=320))
+    assert [f.t for f in frames] == pytest.approx([k / 4 for k in range(24)])
+    assert [f.frame_t for f in frames] == pytest.approx([k // 4 for k in range(24)])
+
+
 @pytest.mark.parametrize("fps, seconds, suffix", [(1.0, 6, ".mkv"), (0.5, 20, ".mp4")])
 def test_low_frame_rate_has_faces_on_every_second_of_its_duration(store, tmp_path, classifier, fps, seconds, suffix):
     path = write_call_video(tmp_path / f"slides{suffix}", gallery(seconds, fps=fps))
