@@ -147,9 +147,13 @@ class FaceTracker:
     box_smoothing: float = 0.3
     """Weight of the previous box when a new detection updates it: damps detector jitter, follows head motion."""
     birth_score: float = 0.68
-    """Least detector score to start a track. Keeping a known face needs only the detector's own
-    threshold (two thresholds, as in ByteTrack): BlazeFace scores faces 0.85-0.95 and its false
-    alarms on blurred call backgrounds 0.5-0.6; a tilted or dim face it already follows may dip.
+    """Least detector score to start a track, or to continue one that was absent on the previous frame.
+    Keeping a face present on the previous frame needs only the detector's own threshold (two
+    thresholds, as in ByteTrack, whose low-score detections continue only tracks still tracked):
+    BlazeFace scores faces 0.85-0.95 and its false alarms on blurred call backgrounds 0.5-0.6; a
+    tilted or dim face it already follows may dip. (A new-user trial: a camera-off name card's initials
+    circle, 0.54, continued the gone face's track in its tile, and its embedding kept the returning
+    face from being grouped with itself.)
     A face in a surgical mask scores lower (0.72 for Grace Hopper's masked portrait at 640 px), so the
     line sits between the backgrounds' 0.6 and that."""
     tentative_s: float = 2.0
@@ -236,6 +240,8 @@ class FaceTracker:
         matched_tracks, matched_dets = set(), set()
         if self._tracks and len(detections):
             overlap = similarity(np.array([track.box for track in self._tracks]), detections.xyxy)
+            gone = np.array([not track.visible for track in self._tracks])
+            overlap[np.ix_(gone, detections.confidence < self.birth_score)] = 0.0  # see `birth_score`
             rows, cols = linear_sum_assignment(-overlap)
             for r, c in zip(rows, cols):
                 if overlap[r, c] >= self.min_similarity:

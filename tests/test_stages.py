@@ -154,6 +154,12 @@ def test_tracker_starts_tracks_only_from_confident_detections_and_keeps_them_on_
     tracker.update(0.25, dets([100, 100, 200, 200], score=0.9))
     dim = tracker.update(0.5, dets([102, 100, 202, 200], score=0.6))  # the same face, dimmer
     assert dim.track_ids.tolist() == [0]
+    assert len(tracker.update(0.75, dets())) == 0  # gone
+    # Where it was, a weak detection (a camera-off card's initials circle) does not bring it back...
+    assert len(tracker.update(1.0, dets([104, 108, 194, 198], score=0.55))) == 0
+    assert len(tracker.update(1.25, dets([104, 108, 194, 198], score=0.55))) == 0
+    # ...a face that scores like one does, as the same track.
+    assert tracker.update(1.5, dets([101, 100, 201, 200], score=0.9)).track_ids.tolist() == [0]
 
 
 def test_tracker_closes_a_track_after_watching_its_place_and_starts_a_new_one():
