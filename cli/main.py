@@ -70,7 +70,7 @@ def cmd_analyze(args) -> int:
         if summary["partial"]:
             print(f"partial recording: {summary['partial']}; the readable part was analysed")
         if not result.faces_found:
-            print("no faces found in the recording: nothing to chart")
+            print(f"{result.no_faces_message}: nothing to chart")
         for s in summary["shifts"]:
             print(f"  {s['t_s']:7.0f} s  {s['role']:<14} likely {s['from']} -> {s['to']} ({s['direction']}, strength {s['strength']:.2f})")
     return 0
@@ -228,7 +228,7 @@ def cmd_people(args) -> int:
         from reports.facts import load_facts
 
         facts = load_facts(args.call_id)
-        print(f"call {args.call_id}: no people: " + ("no faces were found in the recording" if facts.status == "done"
+        print(f"call {args.call_id}: no people: " + ((facts.error or "no faces found in the recording") if facts.status == "done"
                                                      else f"the call is {facts.status}" + (f" ({facts.error})" if facts.error else "")))
         return 0
     _print_people(people)

@@ -43,7 +43,7 @@ from model.mouth import mouth_motion, mouth_patch
 from model.preprocess import crop_face
 from model.quality import face_quality
 from pipeline.enrolment import recognised_person
-from pipeline.people import IdentityWatch, group_people
+from pipeline.people import STILL_MIN_S, IdentityWatch, group_people
 from pipeline.roles import MIN_DETECTIONS, REP, RoleDecision, TrackSummary, decide_roles
 from pipeline.shifts import EmotionShift, detect_shifts
 from pipeline.speech import TalkTimeline, detect_speech, no_audio, who_speaks
@@ -121,9 +121,24 @@ class CallAnalysis:
         """(n_seconds,) bool: seconds with a picture on screen."""
         return self.decode.video_present(self.info.n_seconds)
 
+    still_faces: int = 0
+    """Tracks left out as still pictures of a face (`pipeline.people.TrackLook.still`: a slide's headshot, a profile
+    photo): no role, no emotions."""
+
     @property
     def faces_found(self) -> int:
         return len(self.roles)
+
+    @property
+    def no_faces_message(self) -> str | None:
+        """Why nothing could be charted, in the words the CLI and the review page show; None when faces were found."""
+        if self.faces_found:
+            return None
+        if self.still_faces:
+            return ("no live faces found in the recording: its only faces were still pictures (a slide's headshot or "
+                    f"a profile photo, unchanged pixels for {STILL_MIN_S:.0f} s or more), and Rapport reads live camera "
+                    "faces only")
+        return "no faces found in the recording"
 
 
 def derive(track_seconds: list[TrackSecondRows], roles: dict[int, str], n_seconds: int,
@@ -410,7 +425,7 @@ def analyze_video(info: VideoInfo, classifier, detector: FaceDetector, settings:
     talk = timer.timed("speech", _talk, info, track_seconds, roles)
     return CallAnalysis(info, settings, [s for s in summaries if s.track_id in roles], track_seconds, roles,
                         {tid: people[tid] for tid in roles}, decision.note, timelines, shifts,
-                        dict(timer.seconds), decode, talk)
+                        dict(timer.seconds), decode, talk, sum(look.still for look in identity.looks.values()))
 
 
 def _talk(info: VideoInfo, track_seconds: list[TrackSecondRows], roles: dict[int, str]) -> TalkTimeline:

@@ -95,7 +95,7 @@ def analyze_call(call_id: int, classifier, progress: Progress | None = None, set
                         height=info.height, model_version=getattr(classifier, "version", None),
                         faces_found=result.faces_found, analyzed_at=utcnow(), heartbeat_at=None,
                         partial_note=partial_note(result.decode, info.duration_s), roles_note=result.roles_note,
-                        error=None if result.faces_found else "no faces found in the recording")).rowcount:
+                        error=result.no_faces_message)).rowcount:
                     raise AttemptLost(f"call {call_id} was deleted or taken by another analysis")
                 _clear_results(session, call_id)
                 _write_tracks(session, call_id, result, thumbnails)

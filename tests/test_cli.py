@@ -89,7 +89,7 @@ def test_no_faces_is_a_result_not_a_crash(store, videos):
     assert done.returncode == 0, done.stderr
     assert "no faces found" in done.stdout
     people = run_cli("people", "1", env_overrides=env_for(store))
-    assert people.returncode == 0 and "call 1: no people: no faces were found in the recording" in people.stdout
+    assert people.returncode == 0 and "call 1: no people: no faces found in the recording" in people.stdout
 
 
 def _avi_with_unknown_codec(src, dst):

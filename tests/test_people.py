@@ -25,7 +25,8 @@ from pipeline.roles import TrackSummary, decide_roles
 from pipeline.store import analyze_call
 from pipeline.track import TrackedFaces
 from pipeline.video import probe
-from tools.synthetic import CallScript, face_portrait, write_call_video
+from tests.helpers import run_cli
+from tools.synthetic import Appearance, CallScript, face_portrait, write_call_video
 
 FPS = 4.0
 
@@ -160,6 +161,23 @@ def test_motionless_faces_of_a_60_fps_call_are_people_not_slide_content(tmp_path
     result = analyse(write_call_video(tmp_path / "still_60fps.mp4", script), script)
     assert sorted(result.roles.values()) == ["prospect", "rep"]
     assert all(rows.n_frames.sum() >= 39 for rows in result.track_seconds)  # both there on (nearly) every frame
+
+
+def test_a_recording_whose_only_face_is_a_slides_headshot_says_so(store, tmp_path):
+    """Nobody's camera is on; a shared slide shows a headshot for 10 s: no one to chart, and the CLI, the stored call
+    (the review page's warning) and `people` say why in the same words, rather than "no faces found"."""
+    script = CallScript(duration_s=10, layout="share", rep=(Appearance(0, None),), prospect=(Appearance(0, None),))
+    video = write_call_video(tmp_path / "slide_only.mp4", script)
+    env = {"RAPPORT_DATA_DIR": str(store), "RAPPORT_DB_URL": f"sqlite:///{store / 'rapport.db'}"}
+    done = run_cli("analyze", str(video), env_overrides=env)
+    assert done.returncode == 0, done.stderr
+    why = "no live faces found in the recording: its only faces were still pictures"
+    assert "0 face track(s)" in done.stdout and why in done.stdout
+    with session_scope() as session:
+        call = session.scalars(select(Call)).one()
+        assert (call.status, call.faces_found) == ("done", 0) and call.error.startswith(why)
+    people = run_cli("people", str(call.id), env_overrides=env)
+    assert people.returncode == 0 and f"call {call.id}: no people: {why}" in people.stdout
 
 
 def test_people_and_the_roles_note_are_stored(store, tmp_path):
