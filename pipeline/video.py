@@ -46,6 +46,9 @@ READ_AHEAD_S = 5.0
 decodes from the keyframe before the time (recorders put one every 2-10 s), so nearby stills cost less read on."""
 STILL_IMAGE_FORMATS = ("image2", "_pipe", "gif", "apng", "webp")
 """FFmpeg demuxers of single pictures (`png_pipe`, `jpeg_pipe`, ...): an image renamed .mp4, not a recording."""
+TEXT_FORMATS = ("tty", "bin", "xbin", "adf", "idf")
+"""FFmpeg demuxers that render text files as a picture of the text (ANSI art: `.txt`, `.nfo`, `.asc`, `.ans`, ...):
+a new-user trial's `readme.txt` was taken as a 10-s recording, stored, and failed at decoding."""
 
 
 @dataclass(frozen=True)
@@ -149,6 +152,8 @@ def probe(path: str | Path, max_bytes: int | None = None, *, display_name: str |
     with _open(path, name) as container:
         if any(part.endswith(STILL_IMAGE_FORMATS) for part in container.format.name.split(",")):
             raise StillImage(f"{name}: this is a still image, not a recording")
+        if container.format.name in TEXT_FORMATS:
+            raise NotAVideo(f"{name}: this is a text file, not a recording")
         stream = _video_stream(container)
         if stream is None:
             raise NotAVideo(f"{name}: the file has no video stream (audio-only or not a recording)")
@@ -176,6 +181,8 @@ def probe(path: str | Path, max_bytes: int | None = None, *, display_name: str |
             raise TooLong(f"{name}: it is {_hms(duration)} long; Rapport analyses calls up to {_hms(max_duration_s)}")
         if duration <= 0:
             raise StillImage(f"{name}: this is a still image, not a recording")
+        if container.format.name in TEXT_FORMATS:
+            raise NotAVideo(f"{name}: this is a text file, not a recording")
         start = float(stream.start_time * stream.time_base) - origin if stream.start_time is not None else 0.0
         end = float((stream.start_time or 0) + stream.duration) * float(stream.time_base) - origin if stream.duration else None
         rotation = int(first.rotation or 0) % 360

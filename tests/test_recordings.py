@@ -181,6 +181,21 @@ def test_a_still_image_renamed_mp4_is_called_a_still_image_by_its_upload_name(st
     assert stored_nothing(store)
 
 
+@pytest.mark.parametrize("name", ["readme.txt", "notes.nfo", "call-notes.asc"])
+def test_a_text_file_is_refused_by_its_name_before_anything_is_stored(store, tmp_path, name):
+    """FFmpeg renders text files as a picture of the text (its `tty` demuxer): not a recording."""
+    path = tmp_path / name
+    path.write_text("# Call notes\n\nProspect asked about pricing twice.\n" * 40)
+    with pytest.raises(NotAVideo, match=rf"^{name}: this is a text file, not a recording$"):
+        create_call(path)
+    assert stored_nothing(store)
+    refused = run_cli("analyze", str(path), env_overrides={"RAPPORT_DATA_DIR": str(store),
+                                                          "RAPPORT_DB_URL": f"sqlite:///{store / 'rapport.db'}"})
+    assert refused.returncode != 0 and f"{name}: this is a text file, not a recording" in refused.stderr
+    assert "Traceback" not in refused.stderr and str(tmp_path) not in refused.stderr
+    assert stored_nothing(store)
+
+
 def test_resolution_and_length_limits_refuse_before_decoding(store, tmp_path, monkeypatch):
     from config import get_settings
 
