@@ -269,7 +269,9 @@ def sample_frames(info: VideoInfo, rate: float = 4.0, width: int | None = 640,
     """Yield what the player shows at every tick of `rate` per second of the call, resized to `width`.
 
     At each tick k/rate the picture is the last frame whose presentation time is at or before it
-    (within `TIMESTAMP_JITTER_S`); a held frame is yielded again at every tick it stays on screen. Ticks
+    (within `TIMESTAMP_JITTER_S`); a held frame is yielded again at every tick it stays on screen. When ticks are
+    sparser than half the frame rate, non-reference frames are not decoded (the decode floor's speed): a tick then
+    shows the last reference frame, at most the encoder's run of B-frames old (2-3 frames, ~0.1 s at 30 fps). Ticks
     before the first frame or after the video's end yield nothing (no video). Damaged packets are
     skipped (the last good frame stays on screen) and a cut-off tail ends the video; both are
     recorded in `report`, if given.
