@@ -19,7 +19,7 @@ Who speaks, per second of the call (`who_speaks`, a decision table):
 | yes                   | yes                                      | nobody's (no face on screen, or still)   | off-camera |
 
 A face's *lift* is its mouth motion (`model.mouth.mouth_motion`, the second's peak, smoothed over its neighbouring
-seconds of speech: `_smooth`) over the person's quiet baseline (their median motion in the seconds without
+seconds of speech: `_smooth`) over the person's quiet baseline (`QUIET_PERCENTILE` of their motion in the seconds without
 speech, pooled over all their tracks: an active-speaker recording cuts a face to its turns), so a face whose
 still mouth already shows some motion (beard, glasses, compression noise) is not taken for a talker. A person's
 *strength* in a second is their lift over their own talking lift (`talking_lift`: the median of their moving
@@ -61,8 +61,16 @@ MOUTH_MOVING_LIFT = 1.7
 BOTH_RATIO = 0.6
 """Both talk (an overlap) when the weaker mouth's strength (lift over the person's own talking lift) is at least
 this fraction of the stronger's."""
+QUIET_PERCENTILE = 75
+"""A person's quiet baseline is this percentile of their motion over their seconds without speech: the upper level
+of a still mouth, not its median. A still mouth's per-second peak motion is two-level (head drift between sampled
+frames 3 or 4 video frames apart: 0.07 or 0.13-0.16 on the talking test calls), so a median of few quiet seconds
+fell on the lower level and the other level read as a mouth moving at lift 2 (a rep "both" talking in a guest's
+turn). Measured with `who_speaks` on the same analyses (2026-12-01): three-people call 10 -> 13 of 13 seconds right
+(false "both" 2 -> 0); 60-s gallery call with overlaps, grainy Grace Hopper as rep, 56 of 60 either way; the
+bench's realistic call, 1 min, 58 of 60 either way."""
 MIN_QUIET_SECONDS = 3
-"""A person's quiet baseline is their median motion over their seconds without speech when they have at least this many ..."""
+"""A person's quiet baseline is taken over their seconds without speech when they have at least this many ..."""
 FALLBACK_PERCENTILE = 25
 """... else (a call that is all talk) this percentile of all its seconds: a face is quiet at least a quarter of the time."""
 BASELINE_FLOOR = 0.03
@@ -195,7 +203,7 @@ def quiet_baseline(motions: list[np.ndarray], speech: np.ndarray) -> float | Non
     quiet = np.concatenate([m[np.isfinite(m) & quiet_speech] for m in motions]) if motions else np.zeros(0)
     measured = np.concatenate([m[np.isfinite(m)] for m in motions]) if motions else np.zeros(0)
     if len(quiet) >= MIN_QUIET_SECONDS:
-        return max(BASELINE_FLOOR, float(np.median(quiet)))
+        return max(BASELINE_FLOOR, float(np.percentile(quiet, QUIET_PERCENTILE)))
     if len(measured):
         return max(BASELINE_FLOOR, float(np.percentile(measured, FALLBACK_PERCENTILE)))
     return None
