@@ -88,8 +88,9 @@ class AnalysisSettings:
     flip_below: float | None = FLIP_TTA_BELOW
     """...only for faces read less confidently than this un-flipped (see model.classifier.FLIP_TTA_BELOW)."""
     classify_fps: float = 1.0
-    """Reads of each face by the emotion classifier per second of call (at most `fps`, evenly spaced, and at least
-    one in every second the face is there); presence, quality and mouth motion are measured on every sampled
+    """Reads of each face by the emotion classifier per second of call (fewer than `fps`, at the sampled frames
+    nearest after (i + 0.5) / classify_fps into each second: `FaceReader.read`; at least one in every second the
+    face is there); presence, quality and mouth motion are measured on every sampled
     frame. The classifier is the costliest stage on a 2-core machine without VNNI (int8, 5.6-5.9 ms of CPU a face,
     2.8-2.9 ms on two threads), and frames under a second apart show nearly the same face. Measured with
     `tools.video_eval` on the same 356 composed faces (2026-12-01): one read a second 63.5% / macro-F1 0.620,
@@ -168,29 +169,50 @@ class FaceReader:
     def __init__(self, classifier, settings: AnalysisSettings, seconds: TrackSeconds, timer: _Timer | None = None):
         self.classifier, self.settings, self.seconds = classifier, settings, seconds
         self.timer = timer or _Timer()
-        self._pending: list[tuple[int, float, np.ndarray, np.ndarray, np.ndarray, bool]] = []
-        self._last_read: dict[int, float] = {}  # track id -> time of its latest classified frame
-
-    def _due(self, track_id: int, t: float) -> bool:
-        """Classify this face now: `settings.classify_fps` reads a second, and the first frame of every second."""
-        last = self._last_read.get(track_id)
-        if last is not None and int(last) == int(t) and t - last < 1.0 / self.settings.classify_fps - 1e-6:
-            return False
-        self._last_read[track_id] = t
-        return True
+        self._pending: list[_Face] = []
+        self._reads: dict[int, tuple[int, int]] = {}  # track id -> (second, reads in it so far)
+        self._stand_in: dict[int, _Face] = {}  # track id -> the first frame of its latest second, until it is resolved
 
     def read(self, image: np.ndarray, track_id: int, t: float, fraction: np.ndarray, box: np.ndarray,
              keypoints: np.ndarray, score: float, px_scale: float, classify: bool = True) -> None:
         """One face: `box`/`keypoints` in `image` pixels, `fraction` its box as frame fractions (what is stored),
-        `px_scale` source pixels per `image` pixel. With `classify` False, or on frames between reads
-        (`AnalysisSettings.classify_fps`), only presence and quality are kept."""
+        `px_scale` source pixels per `image` pixel. With `classify` False, or on frames between reads, only
+        presence and quality are kept.
+
+        Reads fall inside each second, at (i + 0.5) / `settings.classify_fps` (the middle, at one read a second): the
+        first frame of a second is a worse witness of it, as a new picture can arrive a frame after the second
+        starts (a stream starting 21 ms late; a skipped B-frame) and the whole second would show the one before
+        (found by a new-user trial: every shift a second late on a remuxed MKV). The second's first frame stands in,
+        and is read instead, if the face leaves before the middle: every second the face is there gets a read."""
         crop = self.timer.timed("crop", crop_face, image, box, keypoints[:2])
         quality = self.timer.timed("crop", face_quality, crop, box, keypoints, score, px_scale)
-        poor = bool(poor_reasons(quality, px_scale))
-        if classify and self._due(track_id, t):
-            self._pending.append((track_id, t, fraction, crop, quality, poor))
+        face = _Face(track_id, t, fraction, crop, quality, bool(poor_reasons(quality, px_scale)))
+        if not classify:
+            self._record(face)
+            return
+        second = int(t)
+        stand_in = self._stand_in.get(track_id)
+        if stand_in is not None and int(stand_in.t) != second:  # its second is over
+            self._resolve(track_id)
+        done_second, n_read = self._reads.get(track_id, (second, 0))
+        n_read = n_read if done_second == second else 0
+        if n_read < self.settings.classify_fps and t - second >= (n_read + 0.5) / self.settings.classify_fps - 1e-6:
+            self._pending.append(face)
+            self._reads[track_id] = (second, n_read + 1)
+            if track_id in self._stand_in:
+                self._record(self._stand_in.pop(track_id))  # not needed: kept for presence and quality
+        elif n_read == 0 and track_id not in self._stand_in:
+            self._stand_in[track_id] = face
         else:
-            self.seconds.add(track_id, t, fraction, None, quality, poor)
+            self._record(face)
+
+    def _record(self, face: "_Face", probs: np.ndarray | None = None) -> None:
+        self.seconds.add(face.track_id, face.t, face.fraction, probs, face.quality, face.poor)
+
+    def _resolve(self, track_id: int) -> None:
+        """The stand-in of a second that ended without a read is read."""
+        self._pending.append(self._stand_in.pop(track_id))
+        self._reads[track_id] = (int(self._pending[-1].t), 1)
 
     def end_frame(self) -> None:
         """Classify what is waiting once a batch is full (called after each frame's faces)."""
@@ -199,12 +221,30 @@ class FaceReader:
 
     def flush(self) -> None:
         if self._pending:
-            crops = np.stack([p[3] for p in self._pending])
+            crops = np.stack([face.crop for face in self._pending])
             probs = self.timer.timed("classify", self.classifier.predict, crops, flip_tta=self.settings.flip_tta,
                                      flip_below=self.settings.flip_below)
-            for (track_id, t, box, _, quality, poor), p in zip(self._pending, probs):
-                self.seconds.add(track_id, t, box, p, quality, poor)
+            for face, p in zip(self._pending, probs):
+                self._record(face, p)
             self._pending.clear()
+
+    def finish(self) -> None:
+        """After the last frame: read the stand-ins still waiting (faces that left before a second's middle)."""
+        for track_id in list(self._stand_in):
+            self._resolve(track_id)
+        self.flush()
+
+
+@dataclass(frozen=True)
+class _Face:
+    """One face on one sampled frame, as `FaceReader` keeps it until it is recorded (read or not)."""
+
+    track_id: int
+    t: float
+    fraction: np.ndarray
+    crop: np.ndarray
+    quality: np.ndarray
+    poor: bool
 
 
 def _prefetch(items: Iterable, timer: _Timer, depth: int = 8) -> Iterator:
@@ -410,7 +450,7 @@ def analyze_video(info: VideoInfo, classifier, detector: FaceDetector, settings:
                         px_scale, classify=int(track_id) not in skip)
         reader.end_frame()
     if reader is not None:
-        reader.flush()
+        reader.finish()
 
     report("finding shifts", 0.92)
     summaries = classify_recorder.summaries() if classify_recorder else []

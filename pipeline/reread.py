@@ -73,7 +73,7 @@ def reread_faces(info: VideoInfo, classifier, detector: FaceDetector, settings: 
             reader.read(frame.image, track_id, frame.t, np.clip(box / scale, 0.0, 1.0), box, faces.keypoints[best],
                         faces.confidence[best], px_scale)
         reader.end_frame()
-    reader.flush()
+    reader.finish()
 
     read = {rows.track_id: rows for rows in found.rows()}
     out = []

@@ -8,6 +8,7 @@ import pytest
 
 from config import EMOTIONS
 from model.detect import Detections
+from pipeline.analyze import AnalysisSettings, FaceReader
 from pipeline.roles import TrackSummary, assign_roles, decide_roles
 from pipeline.shifts import detect_shifts, direction, strongest_moments
 from pipeline.timeline import EmotionTimeline, TrackSeconds, build_timelines, smooth
@@ -93,6 +94,33 @@ def test_track_seconds_average_frames_and_roles_merge_tracks():
     timelines = build_timelines(rows, {1: "prospect", 2: "prospect"}, 4)
     assert timelines["prospect"].face_present.tolist() == [True, False, False, True]
     assert timelines["prospect"].dominant[3] == "sad"
+
+
+# ----------------------------------------------------------------------------- reading faces
+def test_each_second_is_read_at_its_middle_and_a_face_that_leaves_early_still_gets_a_read():
+    """4 frames a second, one read a second: at 0.5 s (not 0.0 s: a new picture can arrive a frame into a second);
+    the face leaves at 1.5 s, so second 1's first frame (1.0 s) is read in place of its middle."""
+    read_at = []
+
+    class Recording:
+        def predict(self, crops, flip_tta=False, flip_below=None):
+            return np.tile(np.eye(len(EMOTIONS))[EMOTIONS.index("happy")], (len(crops), 1))
+
+    seconds = TrackSeconds(3)
+    reader = FaceReader(Recording(), AnalysisSettings(flip_tta=False), seconds)
+    original = reader._record
+    reader._record = lambda face, probs=None: (read_at.append(face.t) if probs is not None else None,
+                                               original(face, probs))
+    image = cv2.resize(face_portrait("astronaut"), (320, 320))
+    box, eyes = np.array([60, 60, 260, 260], np.float32), np.full((6, 2), np.nan, np.float32)
+    for t in (0.0, 0.25, 0.5, 0.75, 1.0, 1.25):
+        reader.read(image, 7, t, box / 320, box, eyes, 0.9, 2.0)
+        reader.end_frame()
+    reader.finish()
+    assert sorted(read_at) == [0.5, 1.0]
+    rows = seconds.rows()[0]
+    assert rows.seconds.tolist() == [0, 1] and rows.n_frames.tolist() == [4, 2]  # every frame counted once
+    assert np.isfinite(rows.probs).all()
 
 
 # ----------------------------------------------------------------------------- tracking
