@@ -90,9 +90,13 @@ def open_review_button(call_id: int, key: str) -> None:
 
 
 def selected_call_id() -> int | None:
-    """The call the review page shows: `?call=ID` in the address (shareable), else this session's last one."""
+    """The call the review page shows: `?call=ID` in the address (shareable), else this session's last one.
+    Raises LookupError for an address whose call is not a number (a mistyped link shows "not found", never
+    some other call)."""
     raw = st.query_params.get("call")
-    if raw is not None and raw.isdigit():
+    if raw is not None:
+        if not raw.isdigit():
+            raise LookupError(f"no call {raw!r}")
         st.session_state.call_id = int(raw)
     return st.session_state.get("call_id")
 

@@ -17,7 +17,7 @@ Three jobs, in the order the analysis needs them:
    camera tile always does: sensor noise and compression noise move every pixel a little on every
    frame even when the person sits still, and people breathe, blink and move. A track whose face
    region changes less than `STILL_CHANGE` grey levels from frame to frame (median) and whose box
-   drifts less than `STILL_SHIFT` face heights, for at least `STILL_MIN_S`, is shared content: never
+   drifts (mostly) less than `STILL_SHIFT` face heights, for at least `STILL_MIN_S`, is shared content: never
    a participant, no role, no emotions. (A camera feed frozen for a whole track of 8 s or more would
    read the same; a freeze inside a longer track does not move its median.) A track split off by a
    detection that never once scored like a new face (`TrackLook.faint`) is no one either. Where a
@@ -66,8 +66,12 @@ recording (the encoder repeats still areas exactly); the same at 0.5 frames/s 2.
 faces 7-26. (Measured on each frame's own box instead, as before, the detector's box jitter made a slide's
 headshot read 9-14 in one generated call, so it was given a role.)"""
 STILL_SHIFT = 0.1
-"""Largest drift of the box centre from its first place, in face heights, of a still face: the detector's own
+"""Largest drift (`TrackLook.drift`) of the box centre, in face heights, of a still face: the detector's own
 jitter on identical pixels reaches 0.04-0.06 (a slide's headshot: 0.043)."""
+DRIFT_PERCENTILE = 90
+"""A track's drift is this percentile of its centres' distances from their median, not the largest distance from
+the first box: one odd early detection (a new-user trial's slide headshot, boxed larger in its first second,
+0.135 face heights from the rest) made a slide's face a participant with 25 s of emotions."""
 _THUMB = 8
 _PATCH = 24
 
@@ -79,8 +83,7 @@ class TrackLook:
     embeddings: list[np.ndarray] = field(default_factory=list)
     first_t: float = 0.0
     last_t: float = 0.0
-    first_centre: np.ndarray | None = None
-    max_shift: float = 0.0  # face heights
+    boxes: list[np.ndarray] = field(default_factory=list)  # per frame, its xyxy box (frame pixels)
     changes: list[float] = field(default_factory=list)  # per frame, vs the previous frame of this track
     best_score: float = 0.0  # the highest detector score of its frames
 
@@ -99,7 +102,17 @@ class TrackLook:
     def still(self) -> bool:
         """Shared content: unchanged pixels in one place for at least `STILL_MIN_S` (see the module docstring)."""
         return (self.last_t - self.first_t >= STILL_MIN_S and bool(self.changes)
-                and float(np.median(self.changes)) < STILL_CHANGE and self.max_shift < STILL_SHIFT)
+                and float(np.median(self.changes)) < STILL_CHANGE and self.drift < STILL_SHIFT)
+
+    @property
+    def drift(self) -> float:
+        """How far the box centre strays from its usual place, in face heights: the `DRIFT_PERCENTILE` of its
+        distances from the median centre (0 for no frames)."""
+        if not self.boxes:
+            return 0.0
+        boxes = np.array(self.boxes)
+        centres, height = (boxes[:, :2] + boxes[:, 2:]) / 2, max(float(np.median(boxes[:, 3] - boxes[:, 1])), 1.0)
+        return float(np.percentile(np.linalg.norm(centres - np.median(centres, axis=0), axis=1), DRIFT_PERCENTILE)) / height
 
 
 @dataclass
@@ -194,15 +207,12 @@ class IdentityWatch:
             if embedding is not None:
                 look.embeddings.append(embedding)
                 followed.reference, followed.last_embed_t, followed.embedded_thumb = look.embedding, t, thumbs[i]
-            centre = np.array([(box[0] + box[2]) / 2, (box[1] + box[3]) / 2])
-            if look.first_centre is None:
-                look.first_centre = centre
             if picture_t is None or picture_t != followed.patch_picture_t:  # a new picture: compare the same pixels
                 if followed.patch is not None:
                     same_place = _crop(gray, followed.patch_box, _PATCH, cv2.INTER_NEAREST)
                     look.changes.append(float(np.abs(same_place - followed.patch).mean()))
                 followed.patch, followed.patch_box, followed.patch_picture_t = patches[i], box, picture_t
-            look.max_shift = max(look.max_shift, float(np.linalg.norm(centre - look.first_centre)) / max(box[3] - box[1], 1.0))
+            look.boxes.append(np.asarray(box, np.float32))
             look.last_t = t
             look.best_score = max(look.best_score, float(faces.confidence[i]))
             followed.thumb = thumbs[i]

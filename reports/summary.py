@@ -192,9 +192,10 @@ def talking_points(summary: CallSummary) -> list[str]:
     thirds = (f"likely positive {start.positive:.0%} of the {start.seconds} s read in the first third, "
               f"{end.positive:.0%} of the {end.seconds} s in the last")
     if not (start.comparable and end.comparable):
-        missing = "first" if not start.comparable else "last"
-        points.append(f"The prospect's face was hardly read in the {missing} third of the call "
-                      f"({min(start.seconds, end.seconds)} s), so there is no telling whether they warmed up or cooled down.")
+        short = [(name, third.seconds) for name, third in (("first", start), ("last", end)) if not third.comparable]
+        where = " and ".join(f"the {name} third ({seconds} s)" for name, seconds in short)
+        points.append(f"The prospect's face was hardly read in {where} of the call, so there is no telling whether "
+                      "they warmed up or cooled down.")
     elif abs(change) >= 0.1:
         trend = "warmed up" if change > 0 else "cooled down"
         points.append(f"The prospect likely {trend} over the call: {thirds}.")

@@ -80,6 +80,16 @@ def test_review_page_opens_the_call_named_in_the_address(seeded):
     assert at.title[0].value == other.title
 
 
+@pytest.mark.parametrize("address", ["abc", "999999"])
+def test_a_mistyped_or_unknown_call_in_the_address_is_not_found_never_another_call(seeded, address):
+    at = sign_in(AppTest.from_file(str(PAGES / "review.py"), default_timeout=60), "ada")
+    at.session_state.call_id = seeded["main"].call_id  # a call seen earlier in this session
+    at.query_params["call"] = address
+    at.run()
+    assert not at.exception
+    assert [e.value for e in at.error] == ["Call not found."] and at.title[0].value == "Call review"
+
+
 def test_choosing_a_moment_moves_the_player_and_the_note_time(seeded):
     at = page("review", call_id=seeded["main"].call_id)
     play = next(b for b in at.button if b.label.startswith("Play from"))

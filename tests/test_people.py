@@ -264,6 +264,18 @@ def look(first_t: float, direction: int | None) -> TrackLook:
     return result
 
 
+def test_a_still_face_boxed_differently_at_first_is_still_content_and_a_drifting_one_is_not():
+    """A slide's headshot whose first second's box sat 0.135 face heights off (a new-user trial: it became a
+    participant with 25 s of emotions) is still; a face drifting 0.3 face heights back and forth is not."""
+    box = np.array([500, 200, 600, 300], np.float32)
+    slide = TrackLook(first_t=5.0, last_t=30.0, changes=[0.0] * 100)
+    slide.boxes = [box + [0, 13.5, 0, 13.5]] * 4 + [box] * 96
+    assert slide.drift == pytest.approx(0.0) and slide.still
+    person = TrackLook(first_t=5.0, last_t=30.0, changes=[0.0] * 100)
+    person.boxes = [box + 30 * np.sin(k / 5) * np.array([1, 0, 1, 0], np.float32) for k in range(100)]
+    assert person.drift > 0.2 and not person.still
+
+
 def test_tracks_group_into_people_by_embedding_never_across_tracks_seen_together():
     looks = {7: look(0, 0), 3: look(1, 1), 5: look(2, 0), 9: look(3, 0), 4: look(4, None)}
     # 7 and 5 look alike and were never together: one person; 9 looks alike too but sat beside 7 for 10 s.

@@ -87,7 +87,18 @@ def test_unseen_seconds_are_not_counted_as_not_positive():
     assert summary.mood["prospect"].positive == 1.0 and summary.seen_seconds == {"rep": 30, "prospect": 20}
     points = " ".join(summary.talking_points)
     assert "likely cooled down" not in points and "→ 0%" not in points
-    assert "hardly read in the last third" in points
+    assert "hardly read in the last third (0 s) of the call" in points
+
+
+def test_a_prospect_hardly_read_at_both_ends_is_said_so_with_each_thirds_seconds():
+    """A new-user trial: read 8 s in the first third and 0 s in the last, the page said "the first third (0 s)"."""
+    seconds = pd.DataFrame(_rows("rep", ["neutral"] * 60) + _rows("prospect", ["happy"] * 3 + [None] * 17
+                                                                  + ["neutral"] * 20 + [None] * 20))
+    summary = summarize_timeline(CallTimeline(seconds, pd.DataFrame(columns=["role", "t_s", "direction"])))
+    first, last = summary.prospect_thirds
+    assert (first.seconds, last.seconds) == (3, 0) and not first.comparable and not last.comparable
+    points = " ".join(summary.talking_points)
+    assert "hardly read in the first third (3 s) and the last third (0 s) of the call" in points
 
 
 def test_a_negative_stage_is_not_praised_as_the_most_positive():

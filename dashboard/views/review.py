@@ -64,7 +64,10 @@ def _not_found() -> NoReturn:
 
 viewer = auth.require_user()
 calls = data.done_calls(viewer)
-call_id = ui.selected_call_id()
+try:
+    call_id = ui.selected_call_id()
+except LookupError:
+    _not_found()
 if call_id is None and calls:
     call_id = calls[0][0]
 if call_id is None:
