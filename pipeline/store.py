@@ -38,7 +38,7 @@ from pipeline.review_copy import browser_plays, write_review_copy
 from pipeline.snapshots import render_snapshots, render_thumbnails
 from pipeline.speech import TalkTimeline
 from pipeline.timeline import EmotionTimeline, TrackSecondRows, clock
-from pipeline.video import DecodeReport, VideoInfo, probe_upload
+from pipeline.video import CUT_OFF_TOLERANCE_S, DecodeReport, VideoInfo, probe_upload
 
 
 log = logging.getLogger(__name__)
@@ -47,8 +47,11 @@ log = logging.getLogger(__name__)
 def partial_note(decode: DecodeReport, duration_s: float) -> str | None:
     """What the analysis could not read, in the call's time (None: everything was read)."""
     notes = [f"damaged at {clock(start)} for {end - start:.1f} s" for start, end in decode.damaged]
-    if decode.data_end_s is not None:
+    if decode.data_end_s is not None and decode.data_end_s < duration_s - CUT_OFF_TOLERANCE_S:
         notes.insert(0, f"the file ends at {clock(decode.data_end_s)} of {clock(duration_s)}")
+    elif decode.data_end_s is not None:  # no stated length to compare with (a live WebM)
+        notes.insert(0, f"the file is cut off at {clock(decode.data_end_s)}: it stops in the middle of its data, "
+                        "so the recording went on for an unknown time")
     return "; ".join(notes) or None
 
 

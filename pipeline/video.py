@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Iterator
 
 import av
+import av.logging
 import numpy as np
 
 from config import Settings
@@ -39,11 +40,18 @@ TIMESTAMP_JITTER_S = 0.002
 to their time base (WebM/Matroska 1 ms), so a frame meant for the tick can carry a stamp a hair after it. Any
 later frame is not yet on screen. (Half a frame, as before, was 0.5 s at 1 frame/s: a new-user trial's face
 came back, and was read, half a second before the player showed it.)"""
+ENDED_EARLY_LOG = "File ended prematurely"
+"""What FFmpeg's Matroska/WebM demuxer logs (as an error) when the file stops inside an element: a live WebM cut off
+while being written, whose length the file never stated, so `CUT_OFF_TOLERANCE_S` cannot tell (a new-user trial's
+half-uploaded browser recording was analysed as a complete 15-s call)."""
 DAMAGE_MERGE_S = 1.0
 """Undecodable stretches closer than this are one damaged stretch (frames after a bad one fail until a keyframe)."""
 READ_AHEAD_S = 5.0
 """`read_frames_at` decodes on to a frame at most this far after the previous one rather than seek: a seek
 decodes from the keyframe before the time (recorders put one every 2-10 s), so nearby stills cost less read on."""
+av.logging.set_level(av.logging.ERROR)  # FFmpeg's errors reach Python (`sample_frames` reads ENDED_EARLY_LOG)...
+av.logging.set_skip_repeated(False)  # ...every time: the same message from an earlier read is not swallowed
+
 STILL_IMAGE_FORMATS = ("image2", "_pipe", "gif", "apng", "webp")
 """FFmpeg demuxers of single pictures (`png_pipe`, `jpeg_pipe`, ...): an image renamed .mp4, not a recording."""
 TEXT_FORMATS = ("tty", "bin", "xbin", "adf", "idf")
@@ -281,7 +289,7 @@ def sample_frames(info: VideoInfo, rate: float = 4.0, width: int | None = 640,
     report = report if report is not None else DecodeReport()
     step = 1.0 / rate
     n_ticks = max(1, math.ceil(info.duration_s * rate - 1e-6))
-    with _open(info.path, info.name) as container:
+    with _open(info.path, info.name) as container, av.logging.Capture() as ffmpeg_log:  # this thread's messages
         stream = _video_stream(container)
         stream.thread_type = "AUTO"
         if rate * 2 < info.fps:
@@ -340,7 +348,8 @@ def sample_frames(info: VideoInfo, rate: float = 4.0, width: int | None = 640,
                 last_duration = float(frame.duration * time_base) if frame.duration else 1.0 / info.fps
         if shown is None:
             raise CorruptVideo(f"{info.name}: no frame of its video could be decoded")
-        cut_off = data_end < info.duration_s - CUT_OFF_TOLERANCE_S
+        cut_off = (data_end < info.duration_s - CUT_OFF_TOLERANCE_S
+                   or any(ENDED_EARLY_LOG in message for _, _, message in ffmpeg_log))
         if bad is not None and not cut_off:  # damage at the very end of a complete file
             report.add_damage(*bad)
         end = max(shown.t + last_duration, info.video_end_s or info.duration_s)

@@ -249,6 +249,18 @@ def test_webm_whose_last_third_is_gone_is_analysed_and_marked_partial(store, tmp
     assert len(video) == 9 and 4 <= sum(video) <= 7 and video == sorted(video, reverse=True) and face == video
 
 
+def test_live_webm_cut_off_while_uploading_is_marked_partial_though_it_states_no_length(store, tmp_path, classifier):
+    """A browser recording (no stored length) of which only the first two thirds arrived: its length is what could be
+    read, so only the demuxer's "ended prematurely" tells it was cut (a new-user trial: shown as a complete call)."""
+    whole = write_call_video(tmp_path / "browser.webm", gallery(9, fps=10), options={"live": "1"})
+    cut = write_corrupt_copy(whole, tmp_path / "cut.webm", keep_fraction=0.66)
+    call_id = analysed(cut, classifier)
+    call = the_call(call_id)
+    assert call.status == "done" and 4 <= call.duration_s <= 7.5
+    assert call.partial_note.startswith("the file is cut off at 0:0") and "unknown time" in call.partial_note
+    assert analysed(whole, classifier) and the_call(call_id + 1).partial_note is None  # the whole file is not partial
+
+
 def test_damaged_packets_are_skipped_and_reported(store, tmp_path, classifier):
     """Three VP9 packets around 4 s are garbage: a player skips them; so does the analysis."""
     path = write_call_video(tmp_path / "damaged.webm", gallery(8), gop=30, damaged_frames=(117, 118, 119))
