@@ -10,8 +10,9 @@ Three jobs, in the order the analysis needs them:
    embedding further than `model.identity.SAME_PERSON_DISTANCE` from the track's own starts a new track there.
 2. **People** (`group_people`): tracks whose mean embeddings are within `SAME_PERSON_DISTANCE`
    (average linkage) are one person, unless they were on screen together for more than
-   `TOGETHER_MAX_S` (one person is not in two tiles at once: this also keeps two look-alikes, or the
-   same photo used twice in a test, apart). Tracks with no embedding (faces too small) are people of
+   `TOGETHER_MAX_S` in tiles of one size (one person is not in two gallery tiles at once: this also keeps two
+   look-alikes, or the same photo used twice in a test, apart); a big face and a thumbnail `COPY_SIZE_RATIO`
+   smaller may be one person (a speaker view's filmstrip repeats the speaker). Tracks with no embedding (faces too small) are people of
    their own. Person numbers follow first appearance (1, 2, ...).
 3. **Not people** (`TrackLook.still`, `TrackLook.faint`): a face on a shared slide is pixels that do not change. A
    camera tile always does: sensor noise and compression noise move every pixel a little on every
@@ -72,6 +73,13 @@ DRIFT_PERCENTILE = 90
 """A track's drift is this percentile of its centres' distances from their median, not the largest distance from
 the first box: one odd early detection (a new-user trial's slide headshot, boxed larger in its first second,
 0.135 face heights from the rest) made a slide's face a participant with 25 s of emotions."""
+COPY_SIZE_RATIO = 2.0
+"""Two faces on screen together are still allowed to be one person (if their embeddings agree) when one is at least
+this many times the other's height: call apps show the active speaker both in the big tile and in the filmstrip
+of thumbnails (a new-user trial's speaker view with a strip, 32-37-px thumbnails beside 148-169-px big faces:
+7 people instead of 3, the rep's own thumbnail a "participant", the prospect's big face's moment lost from the
+prospect's timeline). Equal-sized tiles (a gallery) never hold one person twice; two different people closer than
+`SAME_PERSON_DISTANCE` are rare (0.3% of pairs, `model.identity`)."""
 _THUMB = 8
 _PATCH = 24
 
@@ -103,6 +111,11 @@ class TrackLook:
         """Shared content: unchanged pixels in one place for at least `STILL_MIN_S` (see the module docstring)."""
         return (self.last_t - self.first_t >= STILL_MIN_S and bool(self.changes)
                 and float(np.median(self.changes)) < STILL_CHANGE and self.drift < STILL_SHIFT)
+
+    @property
+    def height(self) -> float:
+        """The face's usual box height (median over its frames), analysis-frame pixels; 0 for no frames."""
+        return float(np.median([box[3] - box[1] for box in self.boxes])) if self.boxes else 0.0
 
     @property
     def drift(self) -> float:
@@ -226,13 +239,20 @@ class IdentityWatch:
         return TrackedFaces(t, np.array(out_ids, np.int64), faces.xyxy, faces.confidence, faces.keypoints)
 
 
+def _copies(a: TrackLook, b: TrackLook) -> bool:
+    """Whether two tracks on screen together may be one person shown twice: their faces differ in size by
+    `COPY_SIZE_RATIO` or more (a speaker view's big tile and the same person's thumbnail in its filmstrip)."""
+    small, large = sorted((a.height, b.height))
+    return small > 0 and large >= COPY_SIZE_RATIO * small
+
+
 def group_people(looks: dict[int, TrackLook], together_s: dict[tuple[int, int], float]) -> dict[int, int]:
     """Track id -> person number (1, 2, ... by first appearance).
 
     `together_s[(a, b)]` (a < b) is how long tracks a and b were on screen at the same time, seconds.
     Average-linkage clustering of mean embeddings at `SAME_PERSON_DISTANCE` (Lance-Williams updates, so
     O(n²) memory and fast for the hundreds of tracks of an hour of active-speaker cuts); never joins
-    groups that were on screen together for longer than `TOGETHER_MAX_S`.
+    groups that were on screen together for longer than `TOGETHER_MAX_S`, unless at sizes `COPY_SIZE_RATIO` apart.
     """
     ids = sorted(looks, key=lambda tid: (looks[tid].first_t, tid))
     n = len(ids)
@@ -244,8 +264,9 @@ def group_people(looks: dict[int, TrackLook], together_s: dict[tuple[int, int], 
     np.fill_diagonal(distance, np.inf)
     index = {tid: k for k, tid in enumerate(ids)}
     for (a, b), seconds in together_s.items():
-        if seconds > TOGETHER_MAX_S and a in index and b in index:  # never one person; stays so once merged,
-            distance[index[a], index[b]] = distance[index[b], index[a]] = np.inf  # as an average with inf is inf
+        if seconds > TOGETHER_MAX_S and a in index and b in index and not _copies(looks[a], looks[b]):
+            # never one person; stays so once merged, as an average with inf is inf
+            distance[index[a], index[b]] = distance[index[b], index[a]] = np.inf
     size, members = np.ones(n), [[k] for k in range(n)]
     while n:
         i, j = np.unravel_index(np.argmin(distance), distance.shape)

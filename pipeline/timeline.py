@@ -183,22 +183,33 @@ def build_timelines(tracks: list[TrackSecondRows], roles: dict[int, str], n_seco
     names = [REP, PROSPECT] + sorted({r for r in roles.values() if r not in (REP, PROSPECT)})
     timelines = {}
     for role in names:
+        own = [track for track in tracks if roles.get(track.track_id) == role]
+        # One face per second: where a role is on screen twice (a speaker view's big tile and its filmstrip
+        # thumbnail, `pipeline.people.COPY_SIZE_RATIO`), the largest face of that second speaks for it.
+        largest = np.zeros(n_seconds)
+        for track in own:
+            np.maximum.at(largest, track.seconds, _areas(track.boxes))
         frames = np.zeros(n_seconds, np.int64)
         poor = np.zeros(n_seconds, np.int64)
         weight = np.zeros(n_seconds)
         sums = np.zeros((n_seconds, len(EMOTIONS)))
-        for track in tracks:
-            if roles.get(track.track_id) != role:
-                continue
-            frames[track.seconds] += track.n_frames
-            poor[track.seconds] += track.poor_frames
-            ok = ~np.isnan(track.probs[:, 0])
-            weight[track.seconds[ok]] += track.n_frames[ok]
-            sums[track.seconds[ok]] += track.probs[ok] * track.n_frames[ok, None]
+        for track in own:
+            keep = _areas(track.boxes) >= largest[track.seconds]
+            seconds, n_frames, probs = track.seconds[keep], track.n_frames[keep], track.probs[keep]
+            frames[seconds] += n_frames
+            poor[seconds] += track.poor_frames[keep]
+            ok = ~np.isnan(probs[:, 0])
+            weight[seconds[ok]] += n_frames[ok]
+            sums[seconds[ok]] += probs[ok] * n_frames[ok, None]
         with np.errstate(invalid="ignore", divide="ignore"):
             probs = np.where(weight[:, None] > 0, sums / weight[:, None], np.nan)
         timelines[role] = EmotionTimeline(role, smooth(probs), frames, video, poor)
     return timelines
+
+
+def _areas(boxes: np.ndarray) -> np.ndarray:
+    """(k, 4) xyxy boxes -> (k,) areas."""
+    return (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
 
 
 def clock(seconds: float) -> str:

@@ -283,6 +283,20 @@ def test_tracks_group_into_people_by_embedding_never_across_tracks_seen_together
     assert people == {7: 1, 5: 1, 3: 2, 9: 3, 4: 4}  # numbered by first appearance
 
 
+def test_a_speaker_shown_big_and_in_the_filmstrip_at_once_is_one_person_but_equal_tiles_never_are():
+    """Speaker view with a filmstrip: the big tile's face (160 px) and the same person's 35-px thumbnail are on screen
+    together for 5 s: one person. Two 100-px gallery tiles of one look together: two people (a test's reused photo)."""
+    def sized(first_t: float, direction: int, height: float) -> TrackLook:
+        result = look(first_t, direction)
+        result.boxes = [np.array([100, 100, 100 + height, 100 + height], np.float32)] * 20
+        return result
+
+    looks = {1: sized(0, 0, 160), 2: sized(0, 0, 35), 3: sized(0, 1, 35)}
+    assert group_people(looks, {(1, 2): 5.0, (1, 3): 5.0, (2, 3): 5.0}) == {1: 1, 2: 1, 3: 2}
+    gallery = {1: sized(0, 0, 100), 2: sized(0, 0, 100)}
+    assert group_people(gallery, {(1, 2): 5.0}) == {1: 1, 2: 2}
+
+
 def box_at(cx: float, cy: float, h: float) -> list[float]:
     return [cx - h / 2, cy - h / 2, cx + h / 2, cy + h / 2]
 

@@ -11,7 +11,7 @@ from model.detect import Detections
 from pipeline.analyze import AnalysisSettings, FaceReader
 from pipeline.roles import TrackSummary, assign_roles, decide_roles
 from pipeline.shifts import detect_shifts, direction, strongest_moments
-from pipeline.timeline import EmotionTimeline, TrackSeconds, build_timelines, smooth
+from pipeline.timeline import EmotionTimeline, TrackSecondRows, TrackSeconds, build_timelines, smooth
 from pipeline.track import FaceTracker, iou_matrix
 from tests.helpers import emotion_probs
 from tools.synthetic import face_portrait
@@ -94,6 +94,19 @@ def test_track_seconds_average_frames_and_roles_merge_tracks():
     timelines = build_timelines(rows, {1: "prospect", 2: "prospect"}, 4)
     assert timelines["prospect"].face_present.tolist() == [True, False, False, True]
     assert timelines["prospect"].dominant[3] == "sad"
+
+
+def test_a_role_on_screen_twice_is_read_from_its_largest_face_each_second():
+    """The prospect in a speaker view's big tile (happy) and in its filmstrip (a small face read sad): seconds 0-2
+    have both, second 3 only the thumbnail (the big tile cut to someone else)."""
+    happy, sad = np.eye(len(EMOTIONS))[EMOTIONS.index("happy")], np.eye(len(EMOTIONS))[EMOTIONS.index("sad")]
+    big = TrackSecondRows(1, np.arange(3), np.full(3, 4), np.tile(happy, (3, 1)).astype(np.float32),
+                          np.tile([0.2, 0.2, 0.6, 0.9], (3, 1)))
+    thumb = TrackSecondRows(2, np.arange(4), np.full(4, 4), np.tile(sad, (4, 1)).astype(np.float32),
+                            np.tile([0.1, 0.0, 0.15, 0.08], (4, 1)))
+    prospect = build_timelines([big, thumb], {1: "prospect", 2: "prospect"}, 4)["prospect"]
+    assert prospect.dominant == ["happy", "happy", "happy", "sad"]
+    assert prospect.n_frames.tolist() == [4, 4, 4, 4]  # one face's frames a second, not both
 
 
 # ----------------------------------------------------------------------------- reading faces
