@@ -124,8 +124,9 @@ class TrackLook:
         if not self.boxes:
             return 0.0
         boxes = np.array(self.boxes)
-        centres, height = (boxes[:, :2] + boxes[:, 2:]) / 2, max(float(np.median(boxes[:, 3] - boxes[:, 1])), 1.0)
-        return float(np.percentile(np.linalg.norm(centres - np.median(centres, axis=0), axis=1), DRIFT_PERCENTILE)) / height
+        centres = (boxes[:, :2] + boxes[:, 2:]) / 2
+        distances = np.linalg.norm(centres - np.median(centres, axis=0), axis=1)
+        return float(np.percentile(distances, DRIFT_PERCENTILE)) / max(self.height, 1.0)
 
 
 @dataclass
