@@ -125,6 +125,8 @@ class TrackSecond(Base):
     n_frames: Mapped[int] = mapped_column(Integer)
     # of those, frames whose face was poor (small, blurred: pipeline.uncertainty); None before migration 0008
     n_poor_frames: Mapped[Optional[int]] = mapped_column(Integer)
+    # of those, frames whose face was small (the rest were blurred); None before migration 0014
+    n_small_frames: Mapped[Optional[int]] = mapped_column(Integer)
     probs: Mapped[Optional[list]] = mapped_column(JSON)  # 7 floats, EMOTIONS order; None if not classified
     box: Mapped[list] = mapped_column(JSON)  # mean [x1, y1, x2, y2] as fractions of the frame
     # Mean face quality over the second's frames (model.quality.face_quality); None where unknown
@@ -161,6 +163,9 @@ class EmotionSecond(Base):
     # what the second shows: the likely emotion, "uncertain" (config.UNCERTAIN), or None when no face was read
     dominant: Mapped[Optional[str]] = mapped_column(String(10))
     confidence: Mapped[Optional[float]] = mapped_column(Float)
+    # why `dominant` is "uncertain" (pipeline.uncertainty: small face, blurred face, no clear expression); else None.
+    # None on uncertain rows stored before migration 0014.
+    uncertain_reason: Mapped[Optional[str]] = mapped_column(String(40))
     # Who is talking (pipeline.speech): a property of the call's second, the same on every role's row, kept here
     # beside video_present so per-second readers get it with the emotions and role changes rewrite it with them.
     speech: Mapped[Optional[float]] = mapped_column(Float)  # fraction of the second holding speech; None: no audio

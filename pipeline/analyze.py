@@ -11,8 +11,8 @@
     audio -> speech activity; + each face's mouth motion (measured on every sampled frame) -> who is talking
 
 Each crop's quality (`model.quality.face_quality`: size, sharpness, pose, detector score) is
-recorded with its probabilities, and whether it was poor (`pipeline.uncertainty.poor_reasons`), so
-a second whose face was mostly poor shows "uncertain".
+recorded with its probabilities, and why it was poor if it was (`pipeline.uncertainty.poor_reasons`), so
+a second whose face was mostly poor shows "uncertain" and says why.
 
 Decoding runs on its own thread (PyAV releases the GIL) so the second core
 works while this one detects and classifies. With rep analysis switched off,
@@ -186,7 +186,7 @@ class FaceReader:
         and is read instead, if the face leaves before the middle: every second the face is there gets a read."""
         crop = self.timer.timed("crop", crop_face, image, box, keypoints[:2])
         quality = self.timer.timed("crop", face_quality, crop, box, keypoints, score, px_scale)
-        face = _Face(track_id, t, fraction, crop, quality, bool(poor_reasons(quality, px_scale)))
+        face = _Face(track_id, t, fraction, crop, quality, poor_reasons(quality, px_scale))
         if not classify:
             self._record(face)
             return
@@ -244,7 +244,8 @@ class _Face:
     fraction: np.ndarray
     crop: np.ndarray
     quality: np.ndarray
-    poor: bool
+    poor: tuple[str, ...]
+    """Why the face was too poor to read (`pipeline.uncertainty.poor_reasons`); empty: it was fine."""
 
 
 def _prefetch(items: Iterable, timer: _Timer, depth: int = 8) -> Iterator:

@@ -189,17 +189,23 @@ def _write_tracks(session: Session, call_id: int, result: CallAnalysis, thumbnai
         session.flush()
         session.add_all(
             TrackSecond(track_id=track.id, second=int(s), n_frames=int(n), n_poor_frames=int(poor),
+                        n_small_frames=None if rows.n_small is None else int(small),
                         probs=None if np.isnan(p[0]) else [round(float(v), 5) for v in p],
                         box=[round(float(v), 4) for v in b], mouth_motion=None if not np.isfinite(m) else round(float(m), 4),
                         **{name: None if not np.isfinite(v) else round(float(v), 3) for name, v in zip(QUALITY_FIELDS, q)})
-            for s, n, p, b, q, poor, m in zip(rows.seconds, rows.n_frames, rows.probs, rows.boxes, _quality(rows),
-                                              rows.poor_frames, _mouth(rows))
+            for s, n, p, b, q, poor, small, m in zip(rows.seconds, rows.n_frames, rows.probs, rows.boxes, _quality(rows),
+                                                     rows.poor_frames, _small(rows), _mouth(rows))
         )
 
 
 def _mouth(rows: TrackSecondRows) -> np.ndarray:
     """(k,) mouth motion per second, NaN where not measured."""
     return rows.mouth_motion if rows.mouth_motion is not None else np.full(len(rows.seconds), np.nan)
+
+
+def _small(rows: TrackSecondRows) -> np.ndarray:
+    """(k,) poor frames whose face was small (zeros where not counted: stored as unknown)."""
+    return rows.n_small if rows.n_small is not None else np.zeros(len(rows.seconds), np.int64)
 
 
 def _quality(rows: TrackSecondRows) -> np.ndarray:
@@ -213,11 +219,12 @@ def write_derived(session: Session, call_id: int, timelines: dict[str, EmotionTi
     """Every role's per-second rows (with who is talking, `talk`, on each), the shifts and the stills' rows."""
     for timeline in timelines.values():
         dominant, confidence = timeline.shown, timeline.confidence  # "uncertain" is stored as what is shown
+        why = timeline.uncertain_reason
         session.add_all(
             EmotionSecond(
                 call_id=call_id, role=timeline.role, second=second, face_present=bool(timeline.n_frames[second]),
                 video_present=bool(timeline.video_present[second]), **_talk_columns(talk, second),
-                n_frames=int(timeline.n_frames[second]), dominant=dominant[second],
+                n_frames=int(timeline.n_frames[second]), dominant=dominant[second], uncertain_reason=why[second],
                 confidence=None if dominant[second] is None else round(float(confidence[second]), 5),
                 **{name: None if dominant[second] is None else round(float(timeline.probs[second, k]), 5)
                    for k, name in enumerate(EMOTIONS)},
@@ -264,6 +271,7 @@ def load_track_seconds(session: Session, call_id: int) -> tuple[list[TrackSecond
             np.array([[getattr(s, name) for name in QUALITY_FIELDS] for s in seconds], np.float64).reshape(-1, len(QUALITY_FIELDS)),
             np.array([s.n_poor_frames or 0 for s in seconds], np.int64),
             np.array([np.nan if s.mouth_motion is None else s.mouth_motion for s in seconds], np.float64),
+            None if any(s.n_small_frames is None for s in seconds) else np.array([s.n_small_frames for s in seconds], np.int64),
         ))
         roles[track.track_no] = track.role
     return rows, roles, {t.track_no: t for t in tracks}

@@ -20,7 +20,7 @@ import numpy as np
 from config import EMOTIONS, UNCERTAIN
 from model.quality import QUALITY_FIELDS
 from pipeline.roles import PROSPECT, REP
-from pipeline.uncertainty import uncertain_seconds
+from pipeline.uncertainty import SMALL_FACE, uncertain_reasons
 
 SMOOTHING_KERNEL = np.array([0.25, 0.5, 0.25])
 """Weights of the previous, current and next second when smoothing probabilities."""
@@ -38,6 +38,7 @@ class TrackSecondRows:
     quality: np.ndarray | None = None  # (k, 5) mean face quality, `model.quality.QUALITY_FIELDS` order; NaN unknown
     n_poor: np.ndarray | None = None  # (k,) int: frames whose face was poor; None = not measured (0)
     mouth_motion: np.ndarray | None = None  # (k,) peak `model.mouth.mouth_motion`; NaN (or None) = not measured
+    n_small: np.ndarray | None = None  # (k,) int: of the poor frames, those whose face was small; None = not counted
 
     @property
     def poor_frames(self) -> np.ndarray:
@@ -53,17 +54,20 @@ class TrackSeconds:
         self._mouth: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # track -> (per-second peak, frames) of mouth motion
 
     def add(self, track_id: int, t: float, box: np.ndarray, probs: np.ndarray | None,
-            quality: np.ndarray | None = None, poor: bool = False) -> None:
+            quality: np.ndarray | None = None, poor: tuple[str, ...] = ()) -> None:
         """One frame's face at `t` s: box as frame fractions, probabilities (None: not classified), quality (5,),
-        `poor`: its quality was poor (see pipeline.uncertainty)."""
+        `poor`: why its quality was poor (`pipeline.uncertainty.poor_reasons`; empty: it was fine)."""
         if track_id not in self._data:
             n, q = self.n_seconds, len(QUALITY_FIELDS)
             self._data[track_id] = (np.zeros(n, np.int32), np.zeros(n, np.int32), np.zeros((n, len(EMOTIONS))),
-                                    np.zeros((n, 4)), np.zeros((n, q)), np.zeros((n, q)), np.zeros(n, np.int32))
-        frames, classified, prob_sums, box_sums, quality_sums, quality_counts, poor_frames = self._data[track_id]
+                                    np.zeros((n, 4)), np.zeros((n, q)), np.zeros((n, q)), np.zeros(n, np.int32),
+                                    np.zeros(n, np.int32))
+        frames, classified, prob_sums, box_sums, quality_sums, quality_counts, poor_frames, small_frames = \
+            self._data[track_id]
         s = min(int(t), self.n_seconds - 1)
         frames[s] += 1
-        poor_frames[s] += int(poor)
+        poor_frames[s] += bool(poor)
+        small_frames[s] += SMALL_FACE in poor
         box_sums[s] += box
         if probs is not None:
             classified[s] += 1
@@ -83,8 +87,8 @@ class TrackSeconds:
 
     def rows(self) -> list[TrackSecondRows]:
         out = []
-        for track_id, (frames, classified, prob_sums, box_sums, quality_sums, quality_counts, poor_frames) in sorted(
-                self._data.items()):
+        for track_id, (frames, classified, prob_sums, box_sums, quality_sums, quality_counts, poor_frames,
+                       small_frames) in sorted(self._data.items()):
             seen = np.flatnonzero(frames)
             with np.errstate(invalid="ignore", divide="ignore"):
                 probs = (prob_sums[seen] / classified[seen, None]).astype(np.float32)
@@ -94,7 +98,7 @@ class TrackSeconds:
                 peaks, counts = self._mouth[track_id]
                 mouth = np.where(counts[seen] > 0, peaks[seen], np.nan)
             out.append(TrackSecondRows(track_id, seen, frames[seen], probs, box_sums[seen] / frames[seen, None], quality,
-                                       poor_frames[seen], mouth))
+                                       poor_frames[seen], mouth, small_frames[seen]))
         return out
 
 
@@ -108,6 +112,7 @@ class EmotionTimeline:
     video_present: np.ndarray | None = None  # (n_seconds,) bool: a picture was on screen (False: "no video",
     # not "face not seen"); None: every second had one
     n_poor: np.ndarray | None = None  # (n_seconds,) of those, frames whose face was poor; None = none
+    n_small: np.ndarray | None = None  # (n_seconds,) of the poor frames, those whose face was small; None = not counted
 
     def __post_init__(self) -> None:
         if self.video_present is None:
@@ -127,10 +132,16 @@ class EmotionTimeline:
         return [EMOTIONS[i] if ok else None for i, ok in zip(index, self.classified)]
 
     @property
-    def uncertain(self) -> np.ndarray:
-        """(n_seconds,) bool: read, but the top probability is low or the face was poor (pipeline.uncertainty)."""
+    def uncertain_reason(self) -> list[str | None]:
+        """Per second: why it is uncertain (the face was poor, or the top probability low: `pipeline.uncertainty`),
+        None where it is not."""
         poor = np.zeros(len(self.n_frames), np.int64) if self.n_poor is None else self.n_poor
-        return uncertain_seconds(self.probs, self.n_frames, poor)
+        return uncertain_reasons(self.probs, self.n_frames, poor, self.n_small)
+
+    @property
+    def uncertain(self) -> np.ndarray:
+        """(n_seconds,) bool: read, but not trusted (`uncertain_reason`)."""
+        return np.array([reason is not None for reason in self.uncertain_reason], bool)
 
     @property
     def shown(self) -> list[str | None]:
@@ -191,6 +202,7 @@ def build_timelines(tracks: list[TrackSecondRows], roles: dict[int, str], n_seco
             np.maximum.at(largest, track.seconds, _areas(track.boxes))
         frames = np.zeros(n_seconds, np.int64)
         poor = np.zeros(n_seconds, np.int64)
+        small: np.ndarray | None = np.zeros(n_seconds, np.int64)
         weight = np.zeros(n_seconds)
         sums = np.zeros((n_seconds, len(EMOTIONS)))
         for track in own:
@@ -198,12 +210,16 @@ def build_timelines(tracks: list[TrackSecondRows], roles: dict[int, str], n_seco
             seconds, n_frames, probs = track.seconds[keep], track.n_frames[keep], track.probs[keep]
             frames[seconds] += n_frames
             poor[seconds] += track.poor_frames[keep]
+            if track.n_small is None or small is None:  # stored before small and blurred were counted apart
+                small = None
+            else:
+                small[seconds] += track.n_small[keep]
             ok = ~np.isnan(probs[:, 0])
             weight[seconds[ok]] += n_frames[ok]
             sums[seconds[ok]] += probs[ok] * n_frames[ok, None]
         with np.errstate(invalid="ignore", divide="ignore"):
             probs = np.where(weight[:, None] > 0, sums / weight[:, None], np.nan)
-        timelines[role] = EmotionTimeline(role, smooth(probs), frames, video, poor)
+        timelines[role] = EmotionTimeline(role, smooth(probs), frames, video, poor, small)
     return timelines
 
 

@@ -10,6 +10,9 @@ Two reasons, both named thresholds here and nowhere else:
 
 An uncertain second keeps its probabilities (charts may draw them) but shows `config.UNCERTAIN`, never
 a made-up emotion, and is left out of shifts, key moments and mood shares, like a second without a face.
+It also says why (`uncertain_reasons`: `SMALL_FACE`, `BLURRED_FACE` or `NO_CLEAR_EXPRESSION`), stored with the
+second and shown in the CSV, the timeline's hover and the talking points: "the face was too small" tells a manager
+to record differently, "no clear expression" does not.
 """
 
 from __future__ import annotations
@@ -34,9 +37,19 @@ Measured: FER2013 val crops 1,682 at the 1st percentile (median 5,306); scikit-i
 MAX_POOR_SHARE = 0.5
 """A second is uncertain when more than this share of its frames had a poor face."""
 
+# Why a second is uncertain, in the words the CSV's `uncertain_reason` column and the hover show.
+SMALL_FACE = "small face"
+"""Most of the second's poor frames had a face under `MIN_FACE_PX` (often blurred too, once enlarged)."""
+BLURRED_FACE = "blurred face"
+"""Most of the second's poor frames had a face big enough but under `MIN_SHARPNESS`."""
+SMALL_OR_BLURRED_FACE = "small or blurred face"
+"""A poor second of a call analysed before the two were counted apart (`track_seconds.n_small_frames` empty)."""
+NO_CLEAR_EXPRESSION = "no clear expression"
+"""The face was fine but the calibrated top probability was under `MIN_TOP_PROBABILITY`."""
+
 
 def poor_reasons(quality: np.ndarray, px_scale: float) -> tuple[str, ...]:
-    """Why one face is too poor to read ("small", "blurred"); empty when it is fine.
+    """Why one face is too poor to read (`SMALL_FACE`, `BLURRED_FACE`); empty when it is fine.
 
     `quality`: the face's (5,) measures from `model.quality.face_quality` (`QUALITY_FIELDS` order: face_px in
     source pixels, sharpness of the 48x48 crop, ...); `px_scale`: source pixels per analysed-frame pixel, so
@@ -45,20 +58,37 @@ def poor_reasons(quality: np.ndarray, px_scale: float) -> tuple[str, ...]:
     """
     reasons = []
     if quality[QUALITY_FIELDS.index("face_px")] / px_scale < MIN_FACE_PX:
-        reasons.append("small")
+        reasons.append(SMALL_FACE)
     if quality[QUALITY_FIELDS.index("sharpness")] < MIN_SHARPNESS:
-        reasons.append("blurred")
+        reasons.append(BLURRED_FACE)
     return tuple(reasons)
 
 
-def uncertain_seconds(probs: np.ndarray, n_frames: np.ndarray, n_poor: np.ndarray) -> np.ndarray:
-    """(n,) bool: seconds with probabilities whose top one is low or whose face was mostly poor.
+def uncertain_reasons(probs: np.ndarray, n_frames: np.ndarray, n_poor: np.ndarray,
+                      n_small: np.ndarray | None = None) -> list[str | None]:
+    """Per second: why it is uncertain, or None when it is not (read and trusted, or not read at all).
+
+    A second is uncertain when its face was mostly poor (more than `MAX_POOR_SHARE` of its frames): `SMALL_FACE`
+    when at least half of those poor frames were small, else `BLURRED_FACE` (`SMALL_OR_BLURRED_FACE` where
+    `n_small` is None: not counted); otherwise when its calibrated top probability is under `MIN_TOP_PROBABILITY`:
+    `NO_CLEAR_EXPRESSION`. The face's quality comes first: it is what a manager can change.
 
     `probs` (n, 7) calibrated, NaN rows where nothing was classified (never uncertain: not read at all);
-    `n_frames` (n,) frames the face was seen in; `n_poor` (n,) of those with a poor face.
+    `n_frames` (n,) frames the face was seen in; `n_poor` (n,) of those with a poor face; `n_small` (n,) of those
+    with a small one.
     """
     classified = ~np.isnan(probs[:, 0])
     top = np.nan_to_num(probs, nan=0.0).max(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        poor = np.where(n_frames > 0, n_poor / np.maximum(n_frames, 1), 0.0) > MAX_POOR_SHARE
-    return classified & ((top < MIN_TOP_PROBABILITY) | poor)
+    poor = n_poor > MAX_POOR_SHARE * n_frames
+    small = None if n_small is None else 2 * n_small >= n_poor
+    reasons: list[str | None] = []
+    for i in range(len(classified)):
+        if not classified[i]:
+            reasons.append(None)
+        elif poor[i]:
+            reasons.append(SMALL_OR_BLURRED_FACE if small is None else SMALL_FACE if small[i] else BLURRED_FACE)
+        elif top[i] < MIN_TOP_PROBABILITY:
+            reasons.append(NO_CLEAR_EXPRESSION)
+        else:
+            reasons.append(None)
+    return reasons

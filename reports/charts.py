@@ -26,7 +26,7 @@ from pipeline.roles import PROSPECT, REP
 from pipeline.speech import BOTH, NONE, OFF_CAMERA, OTHER, SPEAKING_LABELS, SPEAKING_VALUES, UNKNOWN
 from pipeline.timeline import clock
 from reports.facts import CallTimeline, MarkedStage
-from reports.summary import FACE_NOT_SEEN, NO_VIDEO, UNCERTAIN_WHY
+from reports.summary import FACE_NOT_SEEN, NO_VIDEO, uncertain_reasons
 
 EMOTION_COLOURS: dict[str, str] = {
     "angry": "#E4572E",
@@ -78,6 +78,8 @@ def binned(role_seconds: pd.DataFrame, bin_s: int) -> pd.DataFrame:
     out["dominant"] = np.where(seen, np.array(EMOTIONS, dtype=object)[np.nan_to_num(probs).argmax(axis=1)], None)
     uncertain = grouped["dominant"].agg(lambda d: (d == UNCERTAIN).mean() > 0.5).to_numpy(bool)
     out["dominant"] = np.where(seen & uncertain, UNCERTAIN, out["dominant"])  # mostly unreadable stays uncertain
+    if "uncertain_reason" in role_seconds:  # a bin's reason: its uncertain seconds' commonest
+        out["uncertain_reason"] = grouped["uncertain_reason"].agg(lambda r: r.mode().iat[0] if r.notna().any() else None)
     out["confidence"] = np.where(seen, np.nan_to_num(probs).max(axis=1), np.nan)
     return out.reset_index(drop=True)
 
@@ -126,10 +128,10 @@ def timeline_figure(seconds: pd.DataFrame, shifts: pd.DataFrame, stages: Iterabl
             ), row=row, col=1)
         codes = data["dominant"].map({e: i for i, e in enumerate(EMOTIONS)}).astype(float).to_numpy()
         video = data["video_present"].to_numpy(bool) if "video_present" in data else np.ones(len(data), bool)
-        hover = [f"{c} · {UNCERTAIN} ({UNCERTAIN_WHY})" if d == UNCERTAIN
+        hover = [f"{c} · {UNCERTAIN} ({why})" if d == UNCERTAIN
                  else f"{c} · likely {d}, {p:.0%} (calibrated)" if isinstance(d, str)
                  else f"{c} · {FACE_NOT_SEEN}" if v else f"{c} · {NO_VIDEO}"
-                 for c, d, p, v in zip(clocks, data["dominant"], data["confidence"], video)]
+                 for c, d, p, v, why in zip(clocks, data["dominant"], data["confidence"], video, uncertain_reasons(data))]
         fig.add_trace(go.Heatmap(
             x=x, y=[role], z=[codes], text=[hover], hoverinfo="text", zmin=-0.5, zmax=len(EMOTIONS) - 0.5,
             colorscale=_discrete_scale(), showscale=False, xgap=0, name=f"{role} most likely",

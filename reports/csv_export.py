@@ -18,11 +18,13 @@ from db.session import session_scope
 from pipeline.roles import PROSPECT, REP
 from pipeline.store import get_call
 from reports.facts import load_facts
-from reports.summary import second_statuses
+from reports.summary import second_statuses, uncertain_reasons
 
 
-CSV_COLUMNS = ["second", "role", *EMOTIONS, "dominant", "status", "face_present", "video_present", "speaking"]
-"""`status`: why a row shows what it shows (`reports.summary.second_statuses`); `speaking`: who is talking in that
+CSV_COLUMNS = ["second", "role", *EMOTIONS, "dominant", "status", "uncertain_reason", "face_present", "video_present",
+               "speaking"]
+"""`status`: why a row shows what it shows (`reports.summary.second_statuses`); `uncertain_reason`: on "uncertain"
+rows, why (`reports.summary.uncertain_reasons`: small face, blurred face, no clear expression); `speaking`: who is talking in that
 second (`pipeline.speech.SPEAKING_VALUES`: rep, prospect, both, none, other (a guest on screen), off-camera,
 unknown), the same on every role's row; empty for calls analysed before it was measured."""
 
@@ -35,14 +37,16 @@ def export_csv(call_id: int) -> str:
         rows = session.scalars(select(EmotionSecond).where(EmotionSecond.call_id == call.id)).all()
     order = {REP: 0, PROSPECT: 1}
     rows = sorted(rows, key=lambda r: (r.second, order.get(r.role, 2), r.role))
-    statuses = second_statuses(pd.DataFrame({
+    table = pd.DataFrame({
         "role": [r.role for r in rows], "dominant": [r.dominant for r in rows],
         "face_present": [r.face_present for r in rows], "video_present": [r.video_present for r in rows],
-    }, columns=["role", "dominant", "face_present", "video_present"]), load_facts(call_id).rep_analysis)
+        "uncertain_reason": [r.uncertain_reason for r in rows],
+    }, columns=["role", "dominant", "face_present", "video_present", "uncertain_reason"])
+    statuses = second_statuses(table, load_facts(call_id).rep_analysis)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
-    for r, status in zip(rows, statuses):
+    for r, status, why in zip(rows, statuses, uncertain_reasons(table)):
         writer.writerow([r.second, r.role, *("" if getattr(r, e) is None else f"{getattr(r, e):.4f}" for e in EMOTIONS),
-                         r.dominant or "", status, int(r.face_present), int(r.video_present), r.speaking or ""])
+                         r.dominant or "", status, why or "", int(r.face_present), int(r.video_present), r.speaking or ""])
     return out.getvalue()

@@ -26,7 +26,8 @@ from pipeline.uncertainty import MIN_TOP_PROBABILITY
 #: Stage names the review page offers (a manager may type another).
 STAGE_NAMES = ("intro", "discovery", "demo", "pricing", "objections", "close")
 #: The per-second DataFrame's columns: what `load_timeline` reads, in this order.
-SECOND_COLUMNS = ["second", "role", *EMOTIONS, "dominant", "confidence", "face_present", "video_present", "speaking"]
+SECOND_COLUMNS = ["second", "role", *EMOTIONS, "dominant", "confidence", "uncertain_reason", "face_present",
+                  "video_present", "speaking"]
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from config import EMOTIONS, NEGATIVE_EMOTIONS, POSITIVE_EMOTIONS, UNCERTAIN
 from db.models import EmotionSecond
 from pipeline.roles import PROSPECT, REP
 from pipeline.timeline import clock
+from pipeline.uncertainty import SMALL_FACE
 from reports.facts import CallFacts, CallTimeline, MarkedStage, Moment, Note, load_stages, load_timeline
 
 
@@ -75,6 +76,7 @@ class CallSummary:
     negative_shifts: dict[str, int]
     prospect_thirds: tuple[Mood, Mood]  # first third, last third
     stages: list[StageSummary]
+    prospect_small_seconds: int = 0  # seconds the prospect's face was on screen but too small to read
     talking_points: list[str] = field(default_factory=list)
 
 
@@ -95,7 +97,21 @@ SHOWN = "shown"  # a likely emotion is shown (`readable`)
 FACE_NOT_SEEN = "face not seen"  # a picture, but this role's face was not found in it
 NO_VIDEO = "no video"  # nothing on screen (before a late video track, after a cut-off or damaged part)
 NOT_ANALYSED = "not analysed (rep analysis off)"  # the face was tracked but, by the workspace's choice, never read
-UNCERTAIN_WHY = "face small or blurred, or no clear expression"  # why a second is `UNCERTAIN` (pipeline.uncertainty)
+UNCERTAIN_WHY = "small or blurred face, or no clear expression"
+"""Why a second is `UNCERTAIN`, for rows stored before the reason was (migration 0014; `uncertain_reasons`)."""
+SMALL_FACE_SHARE = 0.2
+"""A talking point says the prospect's face was too small to read when it was, for at least this share of the
+seconds it was on screen (and `SMALL_FACE_MIN_S`): the cure is the recording's layout, not the rep."""
+SMALL_FACE_MIN_S = 10
+"""...and for at least this many seconds."""
+
+
+def uncertain_reasons(seconds: pd.DataFrame) -> pd.Series:
+    """Per row of `seconds` (columns dominant, uncertain_reason): why it is `UNCERTAIN` (`pipeline.uncertainty`:
+    small face, blurred face, no clear expression; `UNCERTAIN_WHY` for rows stored before it was kept), else None."""
+    stored = seconds["uncertain_reason"] if "uncertain_reason" in seconds else [None] * len(seconds)
+    return pd.Series([(why if isinstance(why, str) else UNCERTAIN_WHY) if shown == UNCERTAIN else None
+                      for shown, why in zip(seconds["dominant"], stored)], index=seconds.index, dtype=object)
 
 
 def second_statuses(seconds: pd.DataFrame, rep_analysis: bool = True) -> pd.Series:
@@ -161,6 +177,7 @@ def summarize_timeline(timeline: CallTimeline, stages: Sequence[MarkedStage] = (
                          for role in (REP, PROSPECT)},
         prospect_thirds=thirds,  # type: ignore[arg-type]
         stages=stage_summaries,
+        prospect_small_seconds=int((uncertain_reasons(prospect) == SMALL_FACE).sum()),
     )
     return replace(summary, talking_points=talking_points(summary))
 
@@ -173,7 +190,14 @@ def summarize(call_id: int) -> CallSummary:
 def talking_points(summary: CallSummary) -> list[str]:
     """A few data-driven, hedged prompts for the one-to-one (at most five)."""
     points = []
+    small = summary.prospect_small_seconds
+    small_note = ""
+    if small >= SMALL_FACE_MIN_S and small >= SMALL_FACE_SHARE * (small + summary.seen_seconds[PROSPECT]):
+        small_note = (f"for {small} s it was on screen but too small to read: record with the prospect pinned or in "
+                      "speaker view next time")
     if summary.seen[PROSPECT] < 0.05:
+        if small_note:
+            return [f"The prospect's face was hardly read: {small_note}."]
         return ["The prospect's face was hardly visible, so there is little to read from this call: "
                 "check the recording layout, or whether their camera was off."]
     for stage in sorted(summary.stages, key=lambda s: -s.negative_shifts):
@@ -214,7 +238,10 @@ def talking_points(summary: CallSummary) -> list[str]:
                           "warmth on camera tends to be returned.")
         elif summary.mood[REP].negative > 0.25:
             points.append(f"The rep likely looked tense or negative {summary.mood[REP].negative:.0%} of the time.")
-    if summary.seen[PROSPECT] < 0.7:
+    if small_note:  # the cure is known: it goes before the rep's points
+        points.insert(min(len(points), 3), f"The prospect's face was read only {summary.seen[PROSPECT]:.0%} of the "
+                      f"call ({summary.seen_seconds[PROSPECT]} s): {small_note}.")
+    elif summary.seen[PROSPECT] < 0.7:
         points.append(f"The prospect's face was read only {summary.seen[PROSPECT]:.0%} of the call "
                       f"({summary.seen_seconds[PROSPECT]} s), so take these hints lightly.")
     return points[:5]

@@ -63,21 +63,60 @@ def test_uncertain_seconds_make_no_shift_and_no_key_moment():
     assert [s.to_emotion for s in detect_shifts(readable, min_seconds=3)] == ["happy", "neutral"]
 
 
-def test_poor_faces_are_counted_per_second_and_survive_the_store(store):
-    """Frames flagged poor reach the timeline through TrackSeconds and through a reassign's reload."""
-    from pipeline.timeline import TrackSeconds, build_timelines
+def test_each_uncertain_second_says_why_in_the_store_the_csv_and_the_talking_points(store):
+    """Small faces, blurred faces and unclear expressions reach the timeline through TrackSeconds, then the stored
+    rows, the CSV and the talking points, each with its own reason."""
+    from sqlalchemy import delete, select
 
-    acc = TrackSeconds(n_seconds=3)
+    from db.models import EmotionSecond
+    from db.session import session_scope
+    from pipeline.store import write_derived
+    from pipeline.timeline import TrackSeconds, build_timelines
+    from pipeline.uncertainty import BLURRED_FACE, NO_CLEAR_EXPRESSION, SMALL_FACE
+    from reports.charts import timeline_figure
+    from reports.csv_export import export_csv
+    from reports.facts import load_timeline
+    from reports.summary import summarize
+    from tools.seed import seed_call
+
+    n = 30
+    acc = TrackSeconds(n_seconds=n)
     box = np.array([0.1, 0.1, 0.3, 0.4])
-    happy = emotion_probs(["happy"], peak=0.9)[0]
-    for t in (0.1, 0.4, 0.7):
-        acc.add(1, t, box, happy, poor=True)
-    for t in (1.1, 1.4, 2.2):
-        acc.add(1, t, box, happy, poor=False)
+    happy, unsure = emotion_probs(["happy"], peak=0.9)[0], emotion_probs(["happy"], peak=0.3)[0]
+    for second in range(n):  # 0-19 small (one frame of each also blurred), 20-24 blurred, 25-27 unclear, 28-29 fine
+        for k, t in enumerate((second + 0.1, second + 0.4, second + 0.7)):
+            if second < 20:
+                poor = (SMALL_FACE, BLURRED_FACE) if k == 0 else (SMALL_FACE,)
+            else:
+                poor = (BLURRED_FACE,) if second < 25 and k else ()
+            acc.add(1, t, box, unsure if 25 <= second < 28 else happy, poor=poor)
     rows = acc.rows()
-    assert rows[0].poor_frames.tolist() == [3, 0, 0]
-    timeline = build_timelines(rows, {1: "prospect"}, 3)["prospect"]
-    assert timeline.shown == [UNCERTAIN, "happy", "happy"]
+    assert rows[0].poor_frames[18:26].tolist() == [3, 3, 2, 2, 2, 2, 2, 0]
+    assert rows[0].n_small[18:22].tolist() == [3, 3, 0, 0]
+    timeline = build_timelines(rows, {1: "prospect"}, n)["prospect"]
+    expected = [SMALL_FACE] * 20 + [BLURRED_FACE] * 5 + [NO_CLEAR_EXPRESSION] * 3 + [None] * 2
+    assert timeline.uncertain_reason == expected
+    assert timeline.shown == [UNCERTAIN] * 28 + ["happy"] * 2
+
+    call_id = seed_call(duration_s=n).call_id
+    with session_scope() as session:  # the seeded call's rows become these timelines'
+        session.execute(delete(EmotionSecond).where(EmotionSecond.call_id == call_id))
+        write_derived(session, call_id, {"prospect": timeline, "rep": build_timelines([], {}, n)["rep"]}, [], [])
+    with session_scope() as session:
+        stored = session.scalars(select(EmotionSecond.uncertain_reason).where(
+            EmotionSecond.call_id == call_id, EmotionSecond.role == "prospect").order_by(EmotionSecond.second)).all()
+    assert stored == expected
+    header, *lines = [line.split(",") for line in export_csv(call_id).splitlines()]
+    prospect = [dict(zip(header, line)) for line in lines if line[header.index("role")] == "prospect"]
+    assert [r["uncertain_reason"] for r in prospect] == [reason or "" for reason in expected]
+    assert [r["status"] for r in prospect] == [UNCERTAIN] * 28 + ["shown"] * 2
+    stored_rows = load_timeline(call_id)
+    figure = timeline_figure(stored_rows.seconds, stored_rows.shifts)
+    hovers = [text for trace in figure.data if trace.type == "heatmap" and trace.y[0] == "prospect"
+              for text in trace.text[0]]
+    assert hovers[0] == f"0:00 · {UNCERTAIN} ({SMALL_FACE})" and hovers[27] == f"0:27 · {UNCERTAIN} ({NO_CLEAR_EXPRESSION})"
+    assert ("The prospect's face was read only 7% of the call (2 s): for 20 s it was on screen but too small to "
+            "read: record with the prospect pinned or in speaker view next time.") in summarize(call_id).talking_points
 
 
 def test_face_quality_flags_small_and_blurred_faces():
@@ -85,7 +124,7 @@ def test_face_quality_flags_small_and_blurred_faces():
 
     from model.preprocess import crop_face
     from model.quality import face_quality
-    from pipeline.uncertainty import MIN_FACE_PX, poor_reasons
+    from pipeline.uncertainty import BLURRED_FACE, MIN_FACE_PX, SMALL_FACE, poor_reasons
 
     image = cv2.cvtColor(skimage.data.astronaut(), cv2.COLOR_RGB2BGR)
     box = np.array([170, 30, 290, 160], np.float32)  # the astronaut's face
@@ -95,11 +134,11 @@ def test_face_quality_flags_small_and_blurred_faces():
         return poor_reasons(face_quality(crop_face(frame, box), xyxy, no_keypoints, 0.9, px_scale), px_scale)
 
     assert reasons(image, box) == ()
-    assert reasons(cv2.GaussianBlur(image, (0, 0), 6), box) == ("blurred",)
+    assert reasons(cv2.GaussianBlur(image, (0, 0), 6), box) == (BLURRED_FACE,)
     tiny = np.array([0, 0, MIN_FACE_PX - 1, MIN_FACE_PX - 1], np.float32)
-    assert reasons(image, tiny) == ("small",)
+    assert reasons(image, tiny) == (SMALL_FACE,)
     # the size test is on the analysed frame: the same tiny box cut from a 4x larger source is still small
-    assert reasons(image, tiny, px_scale=4.0) == ("small",)
+    assert reasons(image, tiny, px_scale=4.0) == (SMALL_FACE,)
 
 
 # ----------------------------------------------------------------------------- calibration

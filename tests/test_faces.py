@@ -48,6 +48,8 @@ def hard_calls(tmp_path_factory):
         # Faces 63-71 px wide in the 720p source (32-36 px at 640): too small for the whole-frame pyramid.
         "tiny_gallery.mp4": CallScript(duration_s=6, motion_px=10, rep=(Appearance(0, "hopper", scale=0.6),),
                                        prospect=(Appearance(0, "astronaut", scale=0.6),)),
+        # A face ~53 px wide in the 720p source (26 px at 640): found, but under `MIN_FACE_PX`, too small to read.
+        "too_small.mp4": CallScript(duration_s=6, motion_px=10, prospect=(Appearance(0, "astronaut", scale=0.45),)),
         # Speaker view: the rep's self-view thumbnail face is ~67 px wide in the source.
         "tiny_self_view.mp4": CallScript(duration_s=6, layout="speaker", rep=(Appearance(0, "hopper", scale=0.75),)),
     }
@@ -188,6 +190,39 @@ def test_quality_is_stored_per_face_second(store, hard_calls, classifier):
     with session_scope() as s:
         reloaded, _, _ = load_track_seconds(s, call_id)  # what reassigning roles reads back
     assert all(np.isfinite(r.quality).all() for r in reloaded)
+
+
+def test_a_face_too_small_to_read_is_uncertain_and_says_so_through_the_store_and_a_reload(store, hard_calls,
+                                                                                          classifier):
+    """The smaller face (the rep by the decision table: a thumbnail-sized face is the self-view) is found on every
+    frame but never shown as an emotion: each of its seconds is "uncertain", because the face is small, in the stored
+    rows, the CSV and after a reload of its track seconds (what reassigning roles re-derives from)."""
+    from config import UNCERTAIN
+    from db.models import EmotionSecond
+    from pipeline.timeline import build_timelines
+    from pipeline.uncertainty import SMALL_FACE
+    from reports.csv_export import export_csv
+
+    videos, _ = hard_calls
+    call_id = create_call(videos["too_small.mp4"], title="tiny", analysis=AnalysisSettings())
+    analyze_call(call_id, classifier)
+    with session_scope() as s:
+        small_role = s.scalars(select(Track.role).join(TrackSecond).where(Track.call_id == call_id)
+                               .where(TrackSecond.face_px < 60)).all()
+        rows = s.execute(select(EmotionSecond.role, EmotionSecond.dominant, EmotionSecond.uncertain_reason)
+                         .where(EmotionSecond.call_id == call_id).order_by(EmotionSecond.second)).all()
+        counts = s.execute(select(TrackSecond.n_frames, TrackSecond.n_poor_frames, TrackSecond.n_small_frames)
+                           .join(Track).where(Track.call_id == call_id, Track.role == small_role[0])).all()
+        reloaded, roles, _ = load_track_seconds(s, call_id)
+    assert len(set(small_role)) == 1 and len(small_role) == 6
+    assert [(d, why) for role, d, why in rows if role == small_role[0]] == [(UNCERTAIN, SMALL_FACE)] * 6
+    assert all(why is None for role, d, why in rows if role != small_role[0])  # the big face is read
+    assert all(n_small == n_poor >= n / 2 for n, n_poor, n_small in counts)
+    again = build_timelines(reloaded, roles, 6)[small_role[0]]
+    assert again.uncertain_reason == [SMALL_FACE] * 6
+    lines = [line.split(",") for line in export_csv(call_id).splitlines()]
+    reasons = [line[lines[0].index("uncertain_reason")] for line in lines[1:] if line[1] == small_role[0]]
+    assert reasons == [SMALL_FACE] * 6
 
 
 # ----------------------------------------------------------------------------- alignment

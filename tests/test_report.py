@@ -15,7 +15,7 @@ import pytest
 from pypdf import PdfReader
 
 from calls.annotations import add_note
-from config import EMOTIONS
+from config import EMOTIONS, UNCERTAIN
 from tools.browser import CHROMIUM, chromium
 from db.models import EmotionSecond
 from db.session import session_scope
@@ -108,6 +108,28 @@ def test_a_negative_stage_is_not_praised_as_the_most_positive():
     summary = summarize_timeline(CallTimeline(seconds, pd.DataFrame(columns=["role", "t_s", "direction"])), stages)
     assert summary.stages[1].mood.seconds == 0 and summary.stages[0].mood.seconds == 15
     assert "most positive" not in " ".join(summary.talking_points)
+
+
+@pytest.mark.parametrize("small_s, said", [(40, True), (8, False)])
+def test_a_prospect_too_small_to_read_gets_a_layout_tip_not_a_verdict(small_s, said):
+    """The prospect's face on screen but too small to read (a gallery thumbnail): the cure is the recording's layout.
+    Said only from `SMALL_FACE_MIN_S` seconds on; a camera that was simply off keeps the general message."""
+    from pipeline.uncertainty import NO_CLEAR_EXPRESSION, SMALL_FACE
+
+    prospect = _rows("prospect", [UNCERTAIN] * small_s + [None] * (60 - small_s))
+    for row in prospect:
+        row["face_present"] = row["dominant"] is not None
+        row["uncertain_reason"] = SMALL_FACE if row["dominant"] == UNCERTAIN else None
+    prospect[0]["uncertain_reason"] = NO_CLEAR_EXPRESSION  # one second of another reason is not counted
+    seconds = pd.DataFrame(_rows("rep", ["neutral"] * 60) + prospect)
+    summary = summarize_timeline(CallTimeline(seconds, pd.DataFrame(columns=["role", "t_s", "direction"])))
+    assert summary.prospect_small_seconds == small_s - 1
+    if said:
+        assert summary.talking_points == [f"The prospect's face was hardly read: for {small_s - 1} s it was on screen "
+                                          "but too small to read: record with the prospect pinned or in speaker view "
+                                          "next time."]
+    else:
+        assert len(summary.talking_points) == 1 and "hardly visible" in summary.talking_points[0]
 
 
 def test_a_call_without_a_visible_prospect_says_so_and_nothing_else(timeline):
