@@ -2,8 +2,8 @@
 
     probe -> sample frames -> detect (every frame: the whole frame every `detect_every_s`, or
           `detect_every_settled_s` while every known face is there, and whenever a face vanished (a cut or a
-          layout change moves faces); small faces too every `small_faces_every_s`; around each known face
-          otherwise) -> track
+          layout change moves faces); small faces too every `small_faces_every_s` and when a face vanished;
+          around each known face otherwise) -> track
           -> one person per track (`pipeline.people.IdentityWatch`: split at a change of identity)
           -> aligned crop + quality + classify (batched) -> per-track seconds
           -> people (tracks grouped by face embedding; still faces of shared content are no one)
@@ -77,7 +77,10 @@ class AnalysisSettings:
     small_faces_every_s: float = 20.0
     """Seconds between whole-frame detections that also search for small faces (24-36 px in the 640-px frame,
     e.g. a 720p self-view thumbnail: `model.detect.discover`); the first frame always does. Such a search costs
-    ~3 whole-frame detections; once found, a small face is followed around its place on every frame."""
+    ~3 whole-frame detections; once found, a small face is followed around its place on every frame. A face
+    vanishing also starts one (at most every `detect_every_s`): a switch to speaker view or a screen share puts the
+    others in a strip of thumbnails, which waited up to this long (measured: a rep's 33-px self-view after a switch at
+    27.3 s of a generated 40-s call was found at 37 s; now at once)."""
     analysis_width: int = 640
     """Frames are decoded straight to this width for detection and cropping."""
     rep_position: str = Settings.rep_position
@@ -397,8 +400,11 @@ def analyze_video(info: VideoInfo, classifier, detector: FaceDetector, settings:
                     from_windows = True
                     # A face vanished: a layout change or a cut moves faces, so look everywhere.
                     if len(found) + tracker.n_reused < shown:
-                        found = timer.timed("detect whole frame", discover, detector, frame.image, False)
+                        small = frame.t - last_small_t >= settings.detect_every_s - 1e-6  # thumbnails after a switch
+                        stage = "detect whole frame, small faces too" if small else "detect whole frame"
+                        found = timer.timed(stage, discover, detector, frame.image, small)
                         last_discovery_t, from_windows = frame.t, False
+                        last_small_t = frame.t if small else last_small_t
                 detector_runs += 1  # every sampled frame is searched: whole, or around each known face
                 faces = timer.timed("track", tracker.update, frame.t, found, gray, from_windows)
                 faces = timer.timed("identity", identity.update, frame.image, faces, frame.frame_t)

@@ -52,6 +52,10 @@ def hard_calls(tmp_path_factory):
         "too_small.mp4": CallScript(duration_s=6, motion_px=10, prospect=(Appearance(0, "astronaut", scale=0.45),)),
         # Speaker view: the rep's self-view thumbnail face is ~67 px wide in the source.
         "tiny_self_view.mp4": CallScript(duration_s=6, layout="speaker", rep=(Appearance(0, "hopper", scale=0.75),)),
+        # A smaller self-view (faces ~31-34 px at 640, under the pyramid's 36), after a switch from gallery to speaker
+        # view at 5.3 s.
+        "to_speaker.mp4": CallScript(duration_s=10, motion_px=10, layout_changes=((5.3, "speaker"),),
+                                     rep=(Appearance(0, "hopper", scale=0.7),)),
     }
     videos = {name: write_call_video(folder / name, script) for name, script in scripts.items()}
     return videos, (leaves, returns)
@@ -174,6 +178,17 @@ def test_faces_65_to_70_px_wide_in_a_720p_call_are_found_and_keep_their_roles(ha
     sizes = {result.roles[r.track_id]: np.nanmedian(r.quality[:, 0]) for r in result.track_seconds}
     assert 55 < sizes["rep"] < 80  # source pixels: the premise, faces this small
     assert len(result.roles) == 2  # no background blur became a third participant
+
+
+def test_a_thumbnail_after_a_switch_to_speaker_view_is_found_at_once(hard_calls, classifier):
+    """The rep's gallery tile becomes a ~32-px self-view thumbnail at 5.3 s: too small for the whole-frame pyramid, it
+    waited for the periodic small-face search (`small_faces_every_s`, 20 s); a face vanishing starts one now."""
+    videos, _ = hard_calls
+    result = analyze_video(probe(videos["to_speaker.mp4"]), classifier, make_detector("blazeface"),
+                           AnalysisSettings(fps=FPS))
+    assert set(result.roles.values()) == {"prospect", "rep"} and len(set(result.people.values())) == 2
+    rep = seconds_seen(result, "rep")
+    assert (rep[:5] == FPS).all() and (rep[6:] >= FPS / 2).all()  # present from the first second after the switch
 
 
 def test_quality_is_stored_per_face_second(store, hard_calls, classifier):
