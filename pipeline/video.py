@@ -182,6 +182,8 @@ def probe(path: str | Path, max_bytes: int | None = None, *, display_name: str |
         except av.error.FFmpegError as error:
             raise UnsupportedCodec(f"{name}: cannot decode its {codec!r} video ({error.strerror})") from error
         origin = container.start_time / av.time_base if container.start_time is not None else 0.0
+        if any(s.start_time is None for s in (stream, *container.streams.audio)):
+            origin = min(origin, _first_packet_time(path, name, origin))
         duration = _duration(container, stream, origin)
         if duration is None:
             raise CorruptVideo(f"{name}: the recording holds no timed frames")
@@ -229,6 +231,31 @@ def _duration(container, stream, origin: float) -> float | None:
     if stream.frames and stream.average_rate:
         return float(stream.frames / stream.average_rate)
     return _scan_end(container, origin)
+
+
+def _first_packet_time(path: Path, name: str, known: float) -> float:
+    """The earliest packet time of the recording's audio and video (seconds, stream clock), or `known` if earlier.
+
+    For a stream whose start FFmpeg's probe left unknown: it reads only the first seconds, so a file that holds
+    seconds of video before its first audio packet (a muxer that did not interleave; measured: the first audio
+    packet of a generated WebM 10 s of video in, its audio from 0 and video from 3 s) gave the video's start as the
+    call's origin, and a late video track was shown from 0 s. Reads packets (decodes nothing) until each such
+    stream has one: at once in an interleaved file, the whole file at worst."""
+    earliest = known
+    with _open(path, name) as container:
+        streams = [s for s in (_video_stream(container), *container.streams.audio) if s is not None]
+        waiting = {s.index for s in streams if s.start_time is None}
+        try:
+            for packet in container.demux(streams):
+                if packet.pts is None or not packet.time_base:
+                    continue
+                earliest = min(earliest, float(packet.pts * packet.time_base))
+                waiting.discard(packet.stream.index)
+                if not waiting:
+                    break
+        except av.error.FFmpegError:
+            pass  # a cut-off tail: what could be read
+    return earliest
 
 
 def _scan_end(container, origin: float) -> float | None:
