@@ -58,7 +58,7 @@ def cmd_analyze(args) -> int:
         "shifts": [{"role": s.role, "t_s": s.t_s, "from": s.from_emotion, "to": s.to_emotion,
                     "direction": s.direction, "strength": s.strength} for s in result.shifts],
         "status": "done" if result.faces_found else "done: no faces found",
-        "partial": partial_note(result.decode, result.info.duration_s),  # what could not be read; null: all of it
+        "partial": partial_note(result.decode, result.info),  # what could not be read; null: all of it
         "model": classifier.version,
         "timings_s": {k: round(v, 3) for k, v in result.timings.items()},
     }

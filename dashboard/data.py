@@ -39,7 +39,7 @@ from pipeline.speech import BOTH
 from reports.charts import timeline_figure
 from reports.facts import CallFacts, CallTimeline, MarkedStage, load_facts, load_timeline
 from reports.summary import READABLE, CallSummary, mood_of, shares_from_counts, summarize_timeline
-from reports.talk import TalkMetrics, talk_metrics
+from reports.talk import TALK_RATIO_MIN_S, TalkMetrics, talk_metrics
 
 VIDEO_TYPES = {".mp4": "video/mp4", ".m4v": "video/mp4", ".mov": "video/mp4", ".webm": "video/webm", ".mkv": "video/webm"}
 
@@ -255,7 +255,7 @@ def _talk_ratio(calls: pd.DataFrame) -> float:
     if "rep_talk_s" not in calls:
         return float("nan")
     rep, prospect = float(calls["rep_talk_s"].sum()), float(calls["prospect_talk_s"].sum())
-    return rep / (rep + prospect) if rep + prospect else float("nan")
+    return rep / (rep + prospect) if rep + prospect >= TALK_RATIO_MIN_S else float("nan")
 
 
 def done_calls(viewer: Principal) -> list[tuple[int, str]]:

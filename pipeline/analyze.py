@@ -11,7 +11,7 @@
     audio -> speech activity; + each face's mouth motion (measured on every sampled frame) -> who is talking
 
 Each crop's quality (`model.quality.face_quality`: size, sharpness, pose, detector score) is
-recorded with its probabilities, and why it was poor if it was (`pipeline.uncertainty.poor_reasons`), so
+recorded with its probabilities, and why it was poor if it was (`pipeline.uncertainty.poor_reason`), so
 a second whose face was mostly poor shows "uncertain" and says why.
 
 Decoding runs on its own thread (PyAV releases the GIL) so the second core
@@ -48,7 +48,7 @@ from pipeline.roles import MIN_DETECTIONS, REP, RoleDecision, TrackSummary, deci
 from pipeline.shifts import EmotionShift, detect_shifts
 from pipeline.speech import TalkTimeline, detect_speech, no_audio, who_speaks
 from pipeline.timeline import EmotionTimeline, TrackSecondRows, TrackSeconds, build_timelines
-from pipeline.uncertainty import poor_reasons
+from pipeline.uncertainty import poor_reason
 from pipeline.track import FaceTracker, TrackedFaces
 from pipeline.video import DecodeReport, SampledFrame, VideoInfo, sample_frames
 
@@ -80,7 +80,9 @@ class AnalysisSettings:
     ~3 whole-frame detections; once found, a small face is followed around its place on every frame. A face
     vanishing also starts one (at most every `detect_every_s`): a switch to speaker view or a screen share puts the
     others in a strip of thumbnails, which waited up to this long (measured: a rep's 33-px self-view after a switch at
-    27.3 s of a generated 40-s call was found at 37 s; now at once)."""
+    27.3 s of a generated 40-s call was found at 37 s; now at once). While no face is on screen every whole-frame
+    detection (every `detect_every_s`) searches for small faces too: the likeliest picture then is a screen share
+    whose speaker thumbnail a new-user trial found only 19 s after it appeared."""
     analysis_width: int = 640
     """Frames are decoded straight to this width for detection and cropping."""
     rep_position: str = Settings.rep_position
@@ -189,7 +191,7 @@ class FaceReader:
         and is read instead, if the face leaves before the middle: every second the face is there gets a read."""
         crop = self.timer.timed("crop", crop_face, image, box, keypoints[:2])
         quality = self.timer.timed("crop", face_quality, crop, box, keypoints, score, px_scale)
-        face = _Face(track_id, t, fraction, crop, quality, poor_reasons(quality, px_scale))
+        face = _Face(track_id, t, fraction, crop, quality, poor_reason(quality, px_scale))
         if not classify:
             self._record(face)
             return
@@ -247,8 +249,8 @@ class _Face:
     fraction: np.ndarray
     crop: np.ndarray
     quality: np.ndarray
-    poor: tuple[str, ...]
-    """Why the face was too poor to read (`pipeline.uncertainty.poor_reasons`); empty: it was fine."""
+    poor: str | None
+    """Why the face was too poor to read (`pipeline.uncertainty.poor_reason`); None: it was fine."""
 
 
 def _prefetch(items: Iterable, timer: _Timer, depth: int = 8) -> Iterator:
@@ -390,7 +392,8 @@ def analyze_video(info: VideoInfo, classifier, detector: FaceDetector, settings:
                 every = settings.detect_every_settled_s if settled else settings.detect_every_s
                 from_windows = False
                 if frame.t - last_discovery_t >= every - 1e-6:
-                    small = frame.t - last_small_t >= settings.small_faces_every_s - 1e-6
+                    # nobody on screen (a screen share, cameras off): small faces too, every time
+                    small = shown == 0 or frame.t - last_small_t >= settings.small_faces_every_s - 1e-6
                     stage = "detect whole frame, small faces too" if small else "detect whole frame"
                     found = timer.timed(stage, discover, detector, frame.image, small)
                     last_discovery_t, last_small_t = frame.t, frame.t if small else last_small_t

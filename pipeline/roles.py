@@ -11,6 +11,7 @@ in that second, and each second votes:
 |---|---|---|
 | one, centred (`CENTRED`) | speaker view with self-view hidden (the other side), or an active speaker (either side) | none |
 | one, off-centre | a gallery with the other tile empty or unseen | the hint: toward `rep_position` = rep, away = not |
+| two, level with each other on opposite sides of the centre (`GALLERY_LEVEL`), whatever their sizes | a gallery, one person sitting back | the hint, as below |
 | two, one `SPEAKER_VIEW_AREA_RATIO` times larger | speaker view with self-view | the small one (self-view) is the rep, the big one not |
 | three or more, one much larger | speaker view with a filmstrip | none |
 | similar sizes (gallery, stacked, camera thumbnails beside a shared screen) | gallery | the hint: the face furthest toward `rep_position` (if `MIN_SEPARATION` ahead) = rep, the others not |
@@ -65,6 +66,12 @@ two-tile gallery puts faces 0.25 from it, a speaker view within 0.05."""
 MIN_SEPARATION = 0.1
 """The face furthest toward `rep_position` must be this much further (fraction of the frame) than the next
 for the hint to pick it: faces level with each other (a stacked layout for "left") are read on the other axis."""
+GALLERY_LEVEL = 0.1
+"""Two faces whose centres differ by less than this (fraction of the frame) on one axis and sit on opposite sides of
+the centre, each at least `CENTRED` from it, on the other are in gallery tiles (side by side, or stacked), however
+different their sizes: a speaker view's self-view is in a corner, above or below the speaker's face. Found by a
+new-user trial: a prospect leaning back (a 64-px face beside a 150-px one for 8 s of a gallery) was read as a
+self-view, and the review page said the rep position and "the self-view in speaker view" disagreed."""
 HINT_VOTE = 1.0
 """Weight of a second of a gallery (or off-centre lone face) for the face the hint points at."""
 SELF_VIEW_VOTE = 1.0
@@ -148,6 +155,14 @@ def _toward(box: np.ndarray, rep_position: str) -> float:
     return {"left": -dx - dy / 2, "right": dx + dy / 2, "top": -dy - dx / 2, "bottom": dy + dx / 2}[rep_position]
 
 
+def _tiles_apart(a: np.ndarray, b: np.ndarray) -> bool:
+    """Two face boxes level on one axis and on opposite sides of the centre on the other (`GALLERY_LEVEL`)."""
+    (ax, ay), (bx, by) = ((box[:2] + box[2:]) / 2 - 0.5 for box in (a, b))
+    side_by_side = abs(ay - by) < GALLERY_LEVEL and ax * bx < 0 and min(abs(ax), abs(bx)) >= CENTRED
+    stacked = abs(ax - bx) < GALLERY_LEVEL and ay * by < 0 and min(abs(ay), abs(by)) >= CENTRED
+    return bool(side_by_side or stacked)
+
+
 def _area(box: np.ndarray) -> float:
     return float((box[2] - box[0]) * (box[3] - box[1]))
 
@@ -186,12 +201,14 @@ def _vote(faces: dict[int, np.ndarray], votes: dict[int, _Votes], rep_position: 
         return
     largest = max(faces, key=lambda p: _area(faces[p]))
     others = [p for p in faces if p != largest]
-    if all(_area(faces[largest]) >= SPEAKER_VIEW_AREA_RATIO * _area(faces[p]) for p in others):
+    gallery = len(others) == 1 and _tiles_apart(faces[largest], faces[others[0]])
+    if not gallery and all(_area(faces[largest]) >= SPEAKER_VIEW_AREA_RATIO * _area(faces[p]) for p in others):
         if len(others) == 1:
             votes[others[0]].self_view_for += SELF_VIEW_VOTE
             votes[largest].self_view_against += SELF_VIEW_VOTE
         return
-    principal = sorted((p for p in faces if _area(faces[p]) * SPEAKER_VIEW_AREA_RATIO >= _area(faces[largest])),
+    principal = sorted((p for p in faces
+                        if gallery or _area(faces[p]) * SPEAKER_VIEW_AREA_RATIO >= _area(faces[largest])),
                        key=lambda p: -_toward(faces[p], rep_position))
     if _toward(faces[principal[0]], rep_position) - _toward(faces[principal[1]], rep_position) >= MIN_SEPARATION:
         votes[principal[0]].hint_for += HINT_VOTE

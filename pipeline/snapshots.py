@@ -125,6 +125,7 @@ def render_thumbnails(source: Path, result: CallAnalysis, data_dir: Path, folder
     by_track = {r.track_id: r for r in result.track_seconds}
     chosen = [(s.track_id, by_track[s.track_id], len(by_track[s.track_id].seconds) // 2)
               for s in sorted(result.tracks, key=lambda s: -s.n_frames)[:limit]]
+    chosen.sort(key=lambda c: c[1].seconds[c[2]])  # in time order: `read_frames_at` decodes on instead of seeking back
     frames = read_frames_at(source, [rows.seconds[middle] + 0.5 for _, rows, middle in chosen]) if chosen else iter(())
     for (track_id, rows, middle), frame in zip(chosen, frames):
         h, w = frame.shape[:2]

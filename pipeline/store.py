@@ -44,12 +44,13 @@ from pipeline.video import CUT_OFF_TOLERANCE_S, DecodeReport, VideoInfo, probe_u
 log = logging.getLogger(__name__)
 
 
-def partial_note(decode: DecodeReport, duration_s: float) -> str | None:
+def partial_note(decode: DecodeReport, info: VideoInfo) -> str | None:
     """What the analysis could not read, in the call's time (None: everything was read)."""
     notes = [f"damaged at {clock(start)} for {end - start:.1f} s" for start, end in decode.damaged]
-    if decode.data_end_s is not None and decode.data_end_s < duration_s - CUT_OFF_TOLERANCE_S:
-        notes.insert(0, f"the file ends at {clock(decode.data_end_s)} of {clock(duration_s)}")
-    elif decode.data_end_s is not None:  # no stated length to compare with (a live WebM)
+    if (decode.data_end_s is not None and decode.data_end_s < info.duration_s - CUT_OFF_TOLERANCE_S
+            and info.length_stated):
+        notes.insert(0, f"the file ends at {clock(decode.data_end_s)} of {clock(info.duration_s)}")
+    elif decode.data_end_s is not None:  # no stated length to compare with (a live WebM, a fragmented MP4)
         notes.insert(0, f"the file is cut off at {clock(decode.data_end_s)}: it stops in the middle of its data, "
                         "so the recording went on for an unknown time")
     return "; ".join(notes) or None
@@ -97,7 +98,7 @@ def analyze_call(call_id: int, classifier, progress: Progress | None = None, set
                         status=CallStatus.DONE, duration_s=info.duration_s, fps=info.fps, width=info.width,
                         height=info.height, model_version=getattr(classifier, "version", None),
                         faces_found=result.faces_found, analyzed_at=utcnow(), heartbeat_at=None,
-                        partial_note=partial_note(result.decode, info.duration_s), roles_note=result.roles_note,
+                        partial_note=partial_note(result.decode, info), roles_note=result.roles_note,
                         error=result.no_faces_message)).rowcount:
                     raise AttemptLost(f"call {call_id} was deleted or taken by another analysis")
                 _clear_results(session, call_id)

@@ -54,9 +54,9 @@ class TrackSeconds:
         self._mouth: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # track -> (per-second peak, frames) of mouth motion
 
     def add(self, track_id: int, t: float, box: np.ndarray, probs: np.ndarray | None,
-            quality: np.ndarray | None = None, poor: tuple[str, ...] = ()) -> None:
+            quality: np.ndarray | None = None, poor: str | None = None) -> None:
         """One frame's face at `t` s: box as frame fractions, probabilities (None: not classified), quality (5,),
-        `poor`: why its quality was poor (`pipeline.uncertainty.poor_reasons`; empty: it was fine)."""
+        `poor`: why its quality was poor (`pipeline.uncertainty.poor_reason`; None: it was fine)."""
         if track_id not in self._data:
             n, q = self.n_seconds, len(QUALITY_FIELDS)
             self._data[track_id] = (np.zeros(n, np.int32), np.zeros(n, np.int32), np.zeros((n, len(EMOTIONS))),
@@ -66,8 +66,8 @@ class TrackSeconds:
             self._data[track_id]
         s = min(int(t), self.n_seconds - 1)
         frames[s] += 1
-        poor_frames[s] += bool(poor)
-        small_frames[s] += SMALL_FACE in poor
+        poor_frames[s] += poor is not None
+        small_frames[s] += poor == SMALL_FACE
         box_sums[s] += box
         if probs is not None:
             classified[s] += 1

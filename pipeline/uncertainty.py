@@ -2,7 +2,7 @@
 
 Two reasons, both named thresholds here and nowhere else:
 
-* the face is poor (`poor_reasons`, on the measures of `model.quality.face_quality`): too small in the
+* the face is poor (`poor_reason`, on the measures of `model.quality.face_quality`): too small in the
   analysed frame to hold an expression, or blurred (motion, focus, a heavily compressed or upscaled
   picture); a head-pose check (turned away) belongs in the same function once a threshold is measured;
 * the model is unsure: the calibrated top probability of the second (flip-TTA, averaged over its
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from model.preprocess import FACE_SIZE
 from model.quality import QUALITY_FIELDS
 
 MIN_TOP_PROBABILITY = 0.5
@@ -34,12 +35,17 @@ MIN_SHARPNESS = 300.0
 Measured: FER2013 val crops 1,682 at the 1st percentile (median 5,306); scikit-image's astronaut (face
 120 px) 2,320 sharp, 677 / 174 / 70 after a Gaussian blur of sigma 2 / 4 / 6 px; the same face shrunk to
 30 px and upscaled by the crop, 974."""
+ENLARGED_BELOW_PX = float(FACE_SIZE)
+"""Face box side, in analysed-frame pixels, below which the crop enlarges the face to the classifier's 48x48: a
+blurred face that small is called `SMALL_FACE`, as enlarging it is (part of) the blur and a bigger face in the
+recording is the cure. Found by a new-user trial: a sharp photo shrunk to 64 px in a 720p gallery (32 px here)
+measured 256-270 sharpness and read "blurred face", so the "record the prospect bigger" tip never came."""
 MAX_POOR_SHARE = 0.5
 """A second is uncertain when more than this share of its frames had a poor face."""
 
 # Why a second is uncertain, in the words the CSV's `uncertain_reason` column and the hover show.
 SMALL_FACE = "small face"
-"""Most of the second's poor frames had a face under `MIN_FACE_PX` (often blurred too, once enlarged)."""
+"""Most of the second's poor frames had a face under `MIN_FACE_PX`, or under `ENLARGED_BELOW_PX` and blurred."""
 BLURRED_FACE = "blurred face"
 """Most of the second's poor frames had a face big enough but under `MIN_SHARPNESS`."""
 SMALL_OR_BLURRED_FACE = "small or blurred face"
@@ -48,20 +54,19 @@ NO_CLEAR_EXPRESSION = "no clear expression"
 """The face was fine but the calibrated top probability was under `MIN_TOP_PROBABILITY`."""
 
 
-def poor_reasons(quality: np.ndarray, px_scale: float) -> tuple[str, ...]:
-    """Why one face is too poor to read (`SMALL_FACE`, `BLURRED_FACE`); empty when it is fine.
+def poor_reason(quality: np.ndarray, px_scale: float) -> str | None:
+    """Why one face is too poor to read (`SMALL_FACE`, `BLURRED_FACE`); None when it is fine.
 
     `quality`: the face's (5,) measures from `model.quality.face_quality` (`QUALITY_FIELDS` order: face_px in
     source pixels, sharpness of the 48x48 crop, ...); `px_scale`: source pixels per analysed-frame pixel, so
     the size test is on the analysed frame the crop was cut from. Head pose is measured there too but not
     yet used here: no threshold for "turned away" has been measured against the classifier's accuracy.
     """
-    reasons = []
-    if quality[QUALITY_FIELDS.index("face_px")] / px_scale < MIN_FACE_PX:
-        reasons.append(SMALL_FACE)
-    if quality[QUALITY_FIELDS.index("sharpness")] < MIN_SHARPNESS:
-        reasons.append(BLURRED_FACE)
-    return tuple(reasons)
+    face_px = quality[QUALITY_FIELDS.index("face_px")] / px_scale
+    blurred = quality[QUALITY_FIELDS.index("sharpness")] < MIN_SHARPNESS
+    if face_px < MIN_FACE_PX or (blurred and face_px < ENLARGED_BELOW_PX):
+        return SMALL_FACE
+    return BLURRED_FACE if blurred else None
 
 
 def uncertain_reasons(probs: np.ndarray, n_frames: np.ndarray, n_poor: np.ndarray,

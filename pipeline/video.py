@@ -74,6 +74,10 @@ class VideoInfo:
     video_end_s: float | None = None  # where the video stream says it ends, on the call clock (None: the call's end)
     clock_origin_s: float = 0.0  # the container's start time: call time = stream time - this
     display_name: str = ""  # the name the user knows the file by (their upload's), for messages
+    length_stated: bool = True
+    """The file states its length (an MP4's sample tables, a Matroska Duration). A live WebM states none, and a
+    fragmented MP4 (browser recorders, OBS) has only the fragments FFmpeg read: `duration_s` is then how far the
+    data goes, so a cut-off file cannot say what it lost (`pipeline.store.partial_note`)."""
 
     @property
     def n_seconds(self) -> int:
@@ -200,8 +204,10 @@ def probe(path: str | Path, max_bytes: int | None = None, *, display_name: str |
         if rotation in (90, 270):
             width, height = height, width
         audio = tuple(s.codec_context.name for s in container.streams.audio if s.codec_context is not None)
+        fragmented = "mp4" in container.format.name and not stream.frames  # no sample table: its fragments have it
         return VideoInfo(path, container.format.name, codec, float(rate), duration, width, height, rotation, audio,
-                         video_start_s=max(0.0, start), video_end_s=end, clock_origin_s=origin, display_name=name)
+                         video_start_s=max(0.0, start), video_end_s=end, clock_origin_s=origin, display_name=name,
+                         length_stated=bool(container.duration) and not fragmented)
 
 
 def probe_upload(video: Path, display_name: str, settings: Settings) -> VideoInfo:

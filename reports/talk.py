@@ -24,6 +24,10 @@ MONOLOGUE_MIN_S = 5
 """Rep runs of talk at least this long count as monologues for the prospect's reaction after them."""
 REACTION_WINDOW_S = 5
 """Seconds after a monologue ends in which the prospect's reaction is read."""
+TALK_RATIO_MIN_S = 10
+"""Seconds of the rep's and the prospect's talk together below which no talk ratio is given (their seconds are):
+a new-user trial's 50-s call showed "rep 0%, prospect 100%" as a headline from 4 s of talk (46 s of its speech came
+from someone off camera)."""
 TALK_TIME_NOT_EMOTION = ("Talk time comes from the audio and mouth movement, not from emotion recognition: it is "
                          "measured for the rep even when rep analysis is off.")
 AUDIO_NOT_KEPT = ("The audio is read from the uploaded recording only: no audio is stored apart from it, and it goes "
@@ -32,7 +36,7 @@ AUDIO_NOT_KEPT = ("The audio is read from the uploaded recording only: no audio 
 DEFINITIONS = {
     "Talk ratio": "the rep's talking seconds as a share of the rep's and the prospect's together (a second both "
                   "talk counts for both); a guest's talk and speech from someone off camera are counted apart, "
-                  "in neither side.",
+                  f"in neither side. Not given from fewer than {TALK_RATIO_MIN_S} s of their talk.",
     "Longest rep monologue": f"the longest stretch of seconds only the rep talks, pauses of up to "
                              f"{MONOLOGUE_PAUSE_S} s included.",
     "Interruptions": "overlaps (both talking) that the other side started: the prospect cutting in while the rep "
@@ -58,13 +62,28 @@ class Reaction:
 @dataclass(frozen=True)
 class TalkMetrics:
     seconds: dict[str, int]  # speaking value -> seconds (pipeline.speech.SPEAKING_VALUES)
-    talk_ratio: float | None  # rep / (rep + prospect) talking seconds; None: neither talked
     longest_monologue: tuple[int, int] | None  # (start, end) seconds of the rep's longest monologue
     interruptions: dict[str, int]  # who started the overlap -> count
     listening: Mood  # the prospect while the rep talks
     speaking: Mood  # the prospect while they talk
     reactions: list[Reaction]
     audio: bool  # False: the recording had no audio (everything unknown)
+
+    @property
+    def rep_talk_s(self) -> int:
+        """Seconds the rep talks (alone or with the prospect)."""
+        return self.seconds[REP] + self.seconds[BOTH]
+
+    @property
+    def prospect_talk_s(self) -> int:
+        """Seconds the prospect talks (alone or with the rep)."""
+        return self.seconds[PROSPECT] + self.seconds[BOTH]
+
+    @property
+    def talk_ratio(self) -> float | None:
+        """rep / (rep + prospect) talking seconds; None below `TALK_RATIO_MIN_S` of them."""
+        both = self.rep_talk_s + self.prospect_talk_s
+        return self.rep_talk_s / both if both >= TALK_RATIO_MIN_S else None
 
     @property
     def longest_monologue_s(self) -> int:
@@ -97,7 +116,6 @@ def talk_metrics(seconds: pd.DataFrame) -> TalkMetrics | None:
         return None
     speaking = [v if isinstance(v, str) else UNKNOWN for v in per_second["speaking"]]
     counts = {v: speaking.count(v) for v in SPEAKING_LABELS}
-    rep_s, prospect_s = counts[REP] + counts[BOTH], counts[PROSPECT] + counts[BOTH]
     monologues = _runs(speaking, {REP}, {NONE}, MONOLOGUE_PAUSE_S)
     interruptions = {REP: 0, PROSPECT: 0}
     for start, _ in _runs(speaking, {BOTH}):
@@ -114,8 +132,7 @@ def talk_metrics(seconds: pd.DataFrame) -> TalkMetrics | None:
             after = prospect[(prospect.index >= end) & (prospect.index < end + REACTION_WINDOW_S)]
             read = after["dominant"][readable(after)]
             reactions.append(Reaction(start, end, read.mode().iloc[0] if len(read) else None))
-    return TalkMetrics(counts, rep_s / (rep_s + prospect_s) if rep_s + prospect_s else None,
-                       max(monologues, key=lambda r: r[1] - r[0]) if monologues else None, interruptions,
+    return TalkMetrics(counts, max(monologues, key=lambda r: r[1] - r[0]) if monologues else None, interruptions,
                        _mood(listening), _mood(talking), reactions, counts[UNKNOWN] < len(speaking))
 
 
@@ -131,8 +148,9 @@ def talk_rows(metrics: TalkMetrics) -> list[tuple[str, str]]:
         return [("Talk ratio", "unknown: the recording has no audio")]
     start_end = metrics.longest_monologue
     return [
-        ("Talk ratio", f"rep {metrics.talk_ratio:.0%}, prospect {1 - metrics.talk_ratio:.0%}"
-         if metrics.talk_ratio is not None else "neither the rep nor the prospect was seen talking"),
+        ("Talk ratio", f"rep {metrics.talk_ratio:.0%}, prospect {1 - metrics.talk_ratio:.0%} "
+                       f"({metrics.rep_talk_s} s and {metrics.prospect_talk_s} s)" if metrics.talk_ratio is not None
+         else f"too little talk seen to compare: rep {metrics.rep_talk_s} s, prospect {metrics.prospect_talk_s} s"),
         ("Longest rep monologue", f"{metrics.longest_monologue_s} s from {clock(start_end[0])}" if start_end else "none"),
         ("Interruptions", f"prospect cut in {metrics.interruptions[PROSPECT]}×, rep cut in {metrics.interruptions[REP]}×"),
         ("Prospect while listening / speaking", f"{_mood_words(metrics.listening)} / {_mood_words(metrics.speaking)}"),

@@ -35,7 +35,8 @@ def test_analyze_export_list_reassign_delete(store, videos):
 
     exported = run_cli("export", "1", "--format", "csv", env_overrides=env)
     rows = list(csv.DictReader(io.StringIO(exported.stdout)))
-    assert list(rows[0]) == ["second", "role", *EMOTIONS, "dominant", "status", "face_present", "video_present", "speaking"]
+    assert list(rows[0]) == ["second", "role", *EMOTIONS, "dominant", "status", "uncertain_reason", "face_present",
+                            "video_present", "speaking"]
     assert {r["speaking"] for r in rows} == {"unknown"}  # the recording has no audio track
     assert {r["video_present"] for r in rows} == {"1"}
     assert all(r["status"] == ("shown" if r["dominant"] in EMOTIONS else r["dominant"] or "face not seen") for r in rows)

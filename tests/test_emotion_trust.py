@@ -83,16 +83,16 @@ def test_each_uncertain_second_says_why_in_the_store_the_csv_and_the_talking_poi
     acc = TrackSeconds(n_seconds=n)
     box = np.array([0.1, 0.1, 0.3, 0.4])
     happy, unsure = emotion_probs(["happy"], peak=0.9)[0], emotion_probs(["happy"], peak=0.3)[0]
-    for second in range(n):  # 0-19 small (one frame of each also blurred), 20-24 blurred, 25-27 unclear, 28-29 fine
+    for second in range(n):  # 0-19 small (one frame of each blurred), 20-24 blurred, 25-27 unclear, 28-29 fine
         for k, t in enumerate((second + 0.1, second + 0.4, second + 0.7)):
             if second < 20:
-                poor = (SMALL_FACE, BLURRED_FACE) if k == 0 else (SMALL_FACE,)
+                poor = SMALL_FACE if k else BLURRED_FACE  # mostly small
             else:
-                poor = (BLURRED_FACE,) if second < 25 and k else ()
+                poor = BLURRED_FACE if second < 25 and k else None
             acc.add(1, t, box, unsure if 25 <= second < 28 else happy, poor=poor)
     rows = acc.rows()
     assert rows[0].poor_frames[18:26].tolist() == [3, 3, 2, 2, 2, 2, 2, 0]
-    assert rows[0].n_small[18:22].tolist() == [3, 3, 0, 0]
+    assert rows[0].n_small[18:22].tolist() == [2, 2, 0, 0]
     timeline = build_timelines(rows, {1: "prospect"}, n)["prospect"]
     expected = [SMALL_FACE] * 20 + [BLURRED_FACE] * 5 + [NO_CLEAR_EXPRESSION] * 3 + [None] * 2
     assert timeline.uncertain_reason == expected
@@ -124,21 +124,26 @@ def test_face_quality_flags_small_and_blurred_faces():
 
     from model.preprocess import crop_face
     from model.quality import face_quality
-    from pipeline.uncertainty import BLURRED_FACE, MIN_FACE_PX, SMALL_FACE, poor_reasons
+    from pipeline.uncertainty import BLURRED_FACE, ENLARGED_BELOW_PX, MIN_FACE_PX, SMALL_FACE, poor_reason
 
     image = cv2.cvtColor(skimage.data.astronaut(), cv2.COLOR_RGB2BGR)
     box = np.array([170, 30, 290, 160], np.float32)  # the astronaut's face
     no_keypoints = np.full((6, 2), np.nan)
 
-    def reasons(frame, xyxy, px_scale=1.0):
-        return poor_reasons(face_quality(crop_face(frame, box), xyxy, no_keypoints, 0.9, px_scale), px_scale)
+    def reason(frame, xyxy, px_scale=1.0):
+        return poor_reason(face_quality(crop_face(frame, box), xyxy, no_keypoints, 0.9, px_scale), px_scale)
 
-    assert reasons(image, box) == ()
-    assert reasons(cv2.GaussianBlur(image, (0, 0), 6), box) == (BLURRED_FACE,)
+    blurred = cv2.GaussianBlur(image, (0, 0), 6)
+    assert reason(image, box) is None
+    assert reason(blurred, box) == BLURRED_FACE
     tiny = np.array([0, 0, MIN_FACE_PX - 1, MIN_FACE_PX - 1], np.float32)
-    assert reasons(image, tiny) == (SMALL_FACE,)
+    assert reason(image, tiny) == SMALL_FACE
     # the size test is on the analysed frame: the same tiny box cut from a 4x larger source is still small
-    assert reasons(image, tiny, px_scale=4.0) == (SMALL_FACE,)
+    assert reason(image, tiny, px_scale=4.0) == SMALL_FACE
+    # a face the crop enlarges: fine while sharp; blurred, its size is the reason (a new-user trial's 32-px face)
+    enlarged = np.array([0, 0, ENLARGED_BELOW_PX - 1, ENLARGED_BELOW_PX - 1], np.float32)
+    assert MIN_FACE_PX < ENLARGED_BELOW_PX - 1
+    assert reason(image, enlarged) is None and reason(blurred, enlarged) == SMALL_FACE
 
 
 # ----------------------------------------------------------------------------- calibration
@@ -191,6 +196,7 @@ def test_video_evaluation_prints_its_json_fields_on_a_tiny_generated_set(tmp_pat
     import skimage.data
     from matplotlib.cbook import get_sample_data
 
+    from pipeline.uncertainty import BLURRED_FACE, NO_CLEAR_EXPRESSION, SMALL_FACE
     from tools.video_eval import main
 
     astronaut = cv2.cvtColor(skimage.data.astronaut(), cv2.COLOR_RGB2BGR)
@@ -215,6 +221,8 @@ def test_video_evaluation_prints_its_json_fields_on_a_tiny_generated_set(tmp_pat
     assert report["stills"]["accuracy"] >= 0.75  # the astronaut smiles, Hopper looks neutral, as stills
     e2e = report["end_to_end"]
     assert 0 <= e2e["n_no_face"] <= 4 and 0 <= e2e["n_uncertain"] <= 4 and 0 <= e2e["uncertain_share"] <= 1
+    assert sum(reason["n"] for reason in e2e["uncertain_reasons"].values()) == e2e["n_uncertain"]
+    assert set(e2e["uncertain_reasons"]) <= {SMALL_FACE, BLURRED_FACE, NO_CLEAR_EXPRESSION}
     assert 0 <= report["ece"]["stills"] <= 1
     assert sorted(p.name for p in run.glob("*.mp4")) == ["call-000-gallery-300k.mp4"]
     rows = (run / "video_eval_faces.csv").read_text().splitlines()

@@ -336,6 +336,23 @@ def test_the_self_view_outvotes_a_rep_position_that_names_the_other_person_and_t
     assert decide_roles(summaries(tracks), "left", people=people, presence=tracks).note is None
 
 
+@pytest.mark.parametrize("rep_position, near, far", [("left", (0.25, 0.45), (0.75, 0.45)),
+                                                     ("top", (0.5, 0.25), (0.5, 0.75))])
+def test_a_prospect_sitting_back_in_a_gallery_is_no_self_view(rep_position, near, far):
+    """A new-user trial: the prospect's face shrank to a third of the rep's height (a ninth of the area) for 8 s of a
+    two-tile gallery; read as speaker view's self-view, it voted the prospect rep and the note spoke of a speaker
+    view that never was. Faces level on opposite sides of the centre are gallery tiles whatever their sizes."""
+    rep, prospect, leaning_back = box_at(*near, 0.3), box_at(*far, 0.3), box_at(*far, 0.1)
+    tracks = {0: presence((0, 49, rep)), 1: presence((0, 41, prospect), (42, 49, leaning_back))}
+    decision = decide_roles(summaries(tracks), rep_position, people={0: 1, 1: 2}, presence=tracks)
+    assert decision.roles == {0: "rep", 1: "prospect"} and decision.note is None
+    # the same sizes in speaker view (the big face centred, the small one in a corner) still read as a self-view
+    big, corner = box_at(0.5, 0.45, 0.5), box_at(0.88, 0.85, 0.1)
+    speaker = {0: presence((0, 9, big)), 1: presence((0, 9, corner))}
+    assert decide_roles(summaries(speaker), rep_position, people={0: 1, 1: 2}, presence=speaker).roles == \
+        {0: "prospect", 1: "rep"}
+
+
 def test_shared_content_and_people_who_only_alternate_in_one_tile():
     big, slide = box_at(0.5, 0.45, 0.5), box_at(0.3, 0.45, 0.3)
     tracks = {0: presence((0, 3, big)), 1: presence((4, 7, big)), 2: presence((0, 7, slide))}

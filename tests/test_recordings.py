@@ -268,6 +268,21 @@ def test_live_webm_cut_off_while_uploading_is_marked_partial_though_it_states_no
     assert analysed(whole, classifier) and the_call(call_id + 1).partial_note is None  # the whole file is not partial
 
 
+def test_fragmented_mp4_cut_off_says_it_went_on_for_an_unknown_time(store, tmp_path, classifier):
+    """A fragmented MP4 (browser recorders, OBS) states no length: FFmpeg's is what its fragments reach, so a cut
+    file said "ends at 0:05 of 0:06" (a new-user trial: 8 s of 20 were lost, not one)."""
+    whole = write_call_video(tmp_path / "obs.mp4", gallery(12, fps=10), gop=10,
+                             options={"movflags": "frag_keyframe+empty_moov"})
+    cut = write_corrupt_copy(whole, tmp_path / "cut.mp4", keep_fraction=0.5)
+    assert not probe(whole).length_stated and not probe(cut).length_stated
+    call_id = analysed(cut, classifier)
+    call = the_call(call_id)
+    assert call.status == "done" and call.duration_s < 9
+    assert call.partial_note.startswith("the file is cut off at 0:0") and "unknown time" in call.partial_note
+    assert analysed(whole, classifier) and the_call(call_id + 1).partial_note is None  # the whole file is not partial
+    assert probe(write_call_video(tmp_path / "plain.mp4", gallery(1, fps=10))).length_stated  # a sample table
+
+
 def test_damaged_packets_are_skipped_and_reported(store, tmp_path, classifier):
     """Three VP9 packets around 4 s are garbage: a player skips them; so does the analysis."""
     path = write_call_video(tmp_path / "damaged.webm", gallery(8), gop=30, damaged_frames=(117, 118, 119))

@@ -200,7 +200,7 @@ def _seconds(speaking: list[str], prospect_dominant: list[str | None]):
 
 
 def test_talk_metrics_follow_their_definitions():
-    from reports.talk import MONOLOGUE_MIN_S, REACTION_WINDOW_S, talk_metrics, talk_rows
+    from reports.talk import MONOLOGUE_MIN_S, REACTION_WINDOW_S, TALK_RATIO_MIN_S, talk_metrics, talk_rows
 
     #            0..7: rep monologue with a 1-s pause     8: prospect cuts in   9-11: prospect   12-13: rep cuts in
     speaking = [REP] * 3 + [NONE] + [REP] * 4 + [BOTH] + [PROSPECT] * 3 + [BOTH, REP] + [NONE] * 6
@@ -214,13 +214,17 @@ def test_talk_metrics_follow_their_definitions():
     assert metrics.speaking.positive == 1.0
     assert [(r.end_s, r.emotion) for r in metrics.reactions] == [(8, "happy")]  # seconds 8..8+REACTION_WINDOW_S
     assert REACTION_WINDOW_S == 5
-    assert dict(talk_rows(metrics))["Talk ratio"] == "rep 67%, prospect 33%"
+    assert dict(talk_rows(metrics))["Talk ratio"] == "rep 67%, prospect 33% (10 s and 5 s)"
     silent = talk_metrics(_seconds([UNKNOWN] * 4, [None] * 4))
     assert not silent.audio and "no audio" in dict(talk_rows(silent))["Talk ratio"]
     with_guest = talk_metrics(_seconds(speaking[:12] + [OTHER] * 4 + [OFF_CAMERA] * 2 + [NONE] * 2, emotions))
     assert with_guest.talk_ratio == pytest.approx(8 / (8 + 4))  # a guest counts for neither side
     assert dict(talk_rows(with_guest))["Others talking"] == "a guest on screen 4 s, someone off camera 2 s"
     assert talk_metrics(_seconds([None] * 4, [None] * 4)) is None  # analysed before speaking was measured
+    # a new-user trial: 4 s of the prospect's talk (46 s off camera) was headlined "rep 0%, prospect 100%"
+    thin = talk_metrics(_seconds([PROSPECT] * 4 + [OFF_CAMERA] * 46, [None] * 50))
+    assert thin.talk_ratio is None and TALK_RATIO_MIN_S == 10
+    assert dict(talk_rows(thin))["Talk ratio"] == "too little talk seen to compare: rep 0 s, prospect 4 s"
 
 
 def test_talk_time_is_measured_for_the_rep_with_rep_analysis_off(talking_call, classifier):

@@ -34,8 +34,10 @@ JSON fields (`run_video_eval` returns the same dict; it is also written to RUN_D
   end_to_end                 `model.evaluate.score` of the pipeline's readings: accuracy, macro_f1,
                              baseline_accuracy, n_images, n_no_face (faces the pipeline never read:
                              counted wrong), per_class {precision, recall, f1, support}; plus
-                             n_uncertain (seconds shown "uncertain"), uncertain_share and
-                             accuracy_when_shown (accuracy over the seconds that show an emotion)
+                             n_uncertain (seconds shown "uncertain"), uncertain_share,
+                             accuracy_when_shown (accuracy over the seconds that show an emotion) and
+                             uncertain_reasons {small face|blurred face|no clear expression: {n, accuracy
+                             (of the top emotion the uncertain seconds hid)}} (`pipeline.uncertainty`)
   stills                     the same score for the same faces read as stills
   by_source                  {wild_test|fer2013_val|<folder>: {n, end_to_end_accuracy, stills_accuracy}}
   by_face_px                 {"60-90": {...}, ...}: end-to-end accuracy by the face size drawn
@@ -319,7 +321,7 @@ def run_video_eval(faces: list[LabelledFace], run_dir: Path, classifier, seed: i
     detector = shared_detector(analysis.detector)
     calls = plan_calls(faces, seed)
     timings = {"compose": 0.0, "analyse": 0.0}
-    readings: dict[tuple[int, str, int], tuple[np.ndarray | None, str | None]] = {}
+    readings: dict[tuple[int, str, int], tuple[np.ndarray | None, str | None, str | None]] = {}
     for c, slots in enumerate(calls):
         bit_rate = BIT_RATES[c % len(BIT_RATES)]
         path = run_dir / f"call-{c:03d}-{slots[0].layout}-{bit_rate // 1000}k.mp4"
@@ -334,18 +336,20 @@ def run_video_eval(faces: list[LabelledFace], run_dir: Path, classifier, seed: i
             second = slot.t0 + HOLD_S // 2
             timeline = timelines.get(slot.role)
             if timeline is None or second >= len(timeline) or not timeline.classified[second]:
-                readings[c, slot.role, slot.t0] = (None, None)
+                readings[c, slot.role, slot.t0] = (None, None, None)
             else:
-                readings[c, slot.role, slot.t0] = (timeline.probs[second], timeline.shown[second])
+                readings[c, slot.role, slot.t0] = (timeline.probs[second], timeline.shown[second],
+                                                   timeline.uncertain_reason[second])
         progress(f"call {c + 1}/{len(calls)}: {path.name}")
     slots = [s for call in calls for s in call]
     labels = np.array([faces[s.face].label for s in slots])
     read = [readings[s.call, s.role, s.t0] for s in slots]
-    found = np.array([p is not None for p, _ in read])
-    video_probs = np.array([p for p, _ in read if p is not None]).reshape(-1, len(EMOTIONS))
+    found = np.array([p is not None for p, _, _ in read])
+    video_probs = np.array([p for p, _, _ in read if p is not None]).reshape(-1, len(EMOTIONS))
     predicted = np.full(len(slots), NO_FACE)
     predicted[found] = video_probs.argmax(axis=1)
-    shown = np.array([label if label is not None else "" for _, label in read], dtype=object)
+    shown = np.array([label if label is not None else "" for _, label, _ in read], dtype=object)
+    why = np.array([reason or "" for _, _, reason in read], dtype=object)
     still_probs = classifier.predict(np.stack([faces[s.face].still for s in slots]), flip_tta=analysis.flip_tta)
     still_predicted = still_probs.argmax(axis=1)
 
@@ -356,6 +360,9 @@ def run_video_eval(faces: list[LabelledFace], run_dir: Path, classifier, seed: i
         "n_uncertain": int(uncertain.sum()),
         "uncertain_share": float(uncertain.mean()),
         "accuracy_when_shown": float(np.mean(predicted[showing] == labels[showing])) if showing.any() else None,
+        "uncertain_reasons": {reason: {"n": int((why == reason).sum()),
+                                       "accuracy": float(np.mean(predicted[why == reason] == labels[why == reason]))}
+                              for reason in sorted(set(why[uncertain]))},
     })
     face_px = np.array([s.face_px for s in slots])
     by_size = {}
@@ -420,7 +427,8 @@ def format_report(report: dict) -> str:
              f"{report['face_px'][1]} px), model {report['model']}",
              format_table(report["end_to_end"], "== end to end (the whole pipeline on the call recordings)"),
              f"shown uncertain {report['end_to_end']['n_uncertain']} ({report['end_to_end']['uncertain_share']:.1%}); "
-             f"accuracy when an emotion is shown {report['end_to_end']['accuracy_when_shown']}",
+             f"accuracy when an emotion is shown {report['end_to_end']['accuracy_when_shown']}; uncertain by reason "
+             "(n, accuracy of the hidden top emotion): " + json.dumps(report["end_to_end"]["uncertain_reasons"]),
              format_table(report["stills"], "== the same faces as stills (classifier on the dataset's crop)"),
              f"ECE (15 bins): end to end {report['ece']['end_to_end']:.3f}, stills {report['ece']['stills']:.3f}",
              "by source: " + json.dumps(report["by_source"]),

@@ -15,7 +15,7 @@ from dashboard import auth, data, ui
 from db.models import CallStatus
 from reports.charts import mix_figure, team_figure, trend_figure
 from reports.summary import REP_ANALYSIS_WHY
-from reports.talk import DEFINITIONS, TALK_TIME_NOT_EMOTION
+from reports.talk import DEFINITIONS, TALK_RATIO_MIN_S, TALK_TIME_NOT_EMOTION
 
 viewer = auth.require_user()
 st.title("Reps")
@@ -68,7 +68,7 @@ with one_tab:
     st.dataframe(pd.DataFrame({"Call": mine["title"], "Date": mine["when"].dt.date, "Prospect": mine["prospect"],
                                "Prospect likely positive": 100 * mine["prospect_positive"],
                                "Prospect negative shifts": mine["negative_shifts"],
-                               "Rep talk ratio": (100 * mine["rep_talk_s"] / talked).where(talked > 0)}).iloc[::-1],
+                               "Rep talk ratio": (100 * mine["rep_talk_s"] / talked).where(talked >= TALK_RATIO_MIN_S)}).iloc[::-1],
                  hide_index=True, width="stretch", column_config={
                      "Prospect likely positive": ui.percent_column("Prospect likely positive"),
                      "Rep talk ratio": ui.percent_column("Rep talk ratio", help=DEFINITIONS["Talk ratio"]),
