@@ -11,7 +11,7 @@ in that second, and each second votes:
 |---|---|---|
 | one, centred (`CENTRED`) | speaker view with self-view hidden (the other side), or an active speaker (either side) | none |
 | one, off-centre | a gallery with the other tile empty or unseen | the hint: toward `rep_position` = rep, away = not |
-| two, level with each other on opposite sides of the centre (`GALLERY_LEVEL`), whatever their sizes | a gallery, one person sitting back | the hint, as below |
+| two, level with each other and mirrored about the centre (`GALLERY_LEVEL`), whatever their sizes | a gallery, one person sitting back | the hint, as below |
 | two, one `SPEAKER_VIEW_AREA_RATIO` times larger | speaker view with self-view | the small one (self-view) is the rep, the big one not |
 | three or more, one much larger | speaker view with a filmstrip | none |
 | similar sizes (gallery, stacked, camera thumbnails beside a shared screen) | gallery | the hint: the face furthest toward `rep_position` (if `MIN_SEPARATION` ahead) = rep, the others not |
@@ -67,9 +67,11 @@ MIN_SEPARATION = 0.1
 """The face furthest toward `rep_position` must be this much further (fraction of the frame) than the next
 for the hint to pick it: faces level with each other (a stacked layout for "left") are read on the other axis."""
 GALLERY_LEVEL = 0.1
-"""Two faces whose centres differ by less than this (fraction of the frame) on one axis and sit on opposite sides of
-the centre, each at least `CENTRED` from it, on the other are in gallery tiles (side by side, or stacked), however
-different their sizes: a speaker view's self-view is in a corner, above or below the speaker's face. Found by a
+"""Two faces whose centres differ by less than this (fraction of the frame) on one axis and mirror each other about
+the centre within it on the other, each at least `CENTRED` from it, are in equal gallery tiles (side by side, or
+stacked), however different their sizes: a speaker view's self-view is in a corner, and a filmstrip thumbnail above a
+speaker sits further from the centre than the speaker's face (trial18's A_speaker: 0.41 above against 0.15 below,
+which "opposite sides" alone took for a stacked gallery). Found by a
 new-user trial: a prospect leaning back (a 64-px face beside a 150-px one for 8 s of a gallery) was read as a
 self-view, and the review page said the rep position and "the self-view in speaker view" disagreed."""
 HINT_VOTE = 1.0
@@ -156,10 +158,10 @@ def _toward(box: np.ndarray, rep_position: str) -> float:
 
 
 def _tiles_apart(a: np.ndarray, b: np.ndarray) -> bool:
-    """Two face boxes level on one axis and on opposite sides of the centre on the other (`GALLERY_LEVEL`)."""
+    """Two face boxes level on one axis and mirrored about the centre on the other (`GALLERY_LEVEL`)."""
     (ax, ay), (bx, by) = ((box[:2] + box[2:]) / 2 - 0.5 for box in (a, b))
-    side_by_side = abs(ay - by) < GALLERY_LEVEL and ax * bx < 0 and min(abs(ax), abs(bx)) >= CENTRED
-    stacked = abs(ax - bx) < GALLERY_LEVEL and ay * by < 0 and min(abs(ay), abs(by)) >= CENTRED
+    side_by_side = abs(ay - by) < GALLERY_LEVEL and abs(ax + bx) < GALLERY_LEVEL and min(abs(ax), abs(bx)) >= CENTRED
+    stacked = abs(ax - bx) < GALLERY_LEVEL and abs(ay + by) < GALLERY_LEVEL and min(abs(ay), abs(by)) >= CENTRED
     return bool(side_by_side or stacked)
 
 
