@@ -26,7 +26,7 @@ from pipeline.roles import PROSPECT, REP
 from pipeline.speech import BOTH, NONE, OFF_CAMERA, OTHER, SPEAKING_LABELS, SPEAKING_VALUES, UNKNOWN
 from pipeline.timeline import clock
 from reports.facts import CallTimeline, MarkedStage
-from reports.summary import FACE_NOT_SEEN, NO_VIDEO, uncertain_reasons
+from reports.summary import FACE_NOT_SEEN, NO_VIDEO, stored_uncertain_reasons
 
 EMOTION_COLOURS: dict[str, str] = {
     "angry": "#E4572E",
@@ -131,7 +131,7 @@ def timeline_figure(seconds: pd.DataFrame, shifts: pd.DataFrame, stages: Iterabl
         hover = [f"{c} · {UNCERTAIN} ({why})" if d == UNCERTAIN
                  else f"{c} · likely {d}, {p:.0%} (calibrated)" if isinstance(d, str)
                  else f"{c} · {FACE_NOT_SEEN}" if v else f"{c} · {NO_VIDEO}"
-                 for c, d, p, v, why in zip(clocks, data["dominant"], data["confidence"], video, uncertain_reasons(data))]
+                 for c, d, p, v, why in zip(clocks, data["dominant"], data["confidence"], video, stored_uncertain_reasons(data))]
         fig.add_trace(go.Heatmap(
             x=x, y=[role], z=[codes], text=[hover], hoverinfo="text", zmin=-0.5, zmax=len(EMOTIONS) - 0.5,
             colorscale=_discrete_scale(), showscale=False, xgap=0, name=f"{role} most likely",

@@ -18,13 +18,13 @@ from db.session import session_scope
 from pipeline.roles import PROSPECT, REP
 from pipeline.store import get_call
 from reports.facts import load_facts
-from reports.summary import second_statuses, uncertain_reasons
+from reports.summary import second_statuses, stored_uncertain_reasons
 
 
 CSV_COLUMNS = ["second", "role", *EMOTIONS, "dominant", "status", "uncertain_reason", "face_present", "video_present",
                "speaking"]
 """`status`: why a row shows what it shows (`reports.summary.second_statuses`); `uncertain_reason`: on "uncertain"
-rows, why (`reports.summary.uncertain_reasons`: small face, blurred face, no clear expression); `speaking`: who is talking in that
+rows, why (`reports.summary.stored_uncertain_reasons`: small face, blurred face, no clear expression); `speaking`: who is talking in that
 second (`pipeline.speech.SPEAKING_VALUES`: rep, prospect, both, none, other (a guest on screen), off-camera,
 unknown), the same on every role's row; empty for calls analysed before it was measured."""
 
@@ -46,7 +46,7 @@ def export_csv(call_id: int) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
-    for r, status, why in zip(rows, statuses, uncertain_reasons(table)):
+    for r, status, why in zip(rows, statuses, stored_uncertain_reasons(table)):
         writer.writerow([r.second, r.role, *("" if getattr(r, e) is None else f"{getattr(r, e):.4f}" for e in EMOTIONS),
                          r.dominant or "", status, why or "", int(r.face_present), int(r.video_present), r.speaking or ""])
     return out.getvalue()

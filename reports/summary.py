@@ -98,7 +98,7 @@ FACE_NOT_SEEN = "face not seen"  # a picture, but this role's face was not found
 NO_VIDEO = "no video"  # nothing on screen (before a late video track, after a cut-off or damaged part)
 NOT_ANALYSED = "not analysed (rep analysis off)"  # the face was tracked but, by the workspace's choice, never read
 UNCERTAIN_WHY = "small or blurred face, or no clear expression"
-"""Why a second is `UNCERTAIN`, for rows stored before the reason was (migration 0014; `uncertain_reasons`)."""
+"""Why a second is `UNCERTAIN`, for rows stored before the reason was (migration 0014; `stored_uncertain_reasons`)."""
 SMALL_FACE_SHARE = 0.2
 """A talking point says the prospect's face was too small to read when it was, for at least this share of the
 seconds it was on screen (and `SMALL_FACE_MIN_S`): the cure is the recording's layout, not the rep."""
@@ -106,7 +106,7 @@ SMALL_FACE_MIN_S = 10
 """...and for at least this many seconds."""
 
 
-def uncertain_reasons(seconds: pd.DataFrame) -> pd.Series:
+def stored_uncertain_reasons(seconds: pd.DataFrame) -> pd.Series:
     """Per row of `seconds` (columns dominant, uncertain_reason): why it is `UNCERTAIN` (`pipeline.uncertainty`:
     small face, blurred face, no clear expression; `UNCERTAIN_WHY` for rows stored before it was kept), else None."""
     stored = seconds["uncertain_reason"] if "uncertain_reason" in seconds else [None] * len(seconds)
@@ -177,7 +177,7 @@ def summarize_timeline(timeline: CallTimeline, stages: Sequence[MarkedStage] = (
                          for role in (REP, PROSPECT)},
         prospect_thirds=thirds,  # type: ignore[arg-type]
         stages=stage_summaries,
-        prospect_small_seconds=int((uncertain_reasons(prospect) == SMALL_FACE).sum()),
+        prospect_small_seconds=int((stored_uncertain_reasons(prospect) == SMALL_FACE).sum()),
     )
     return replace(summary, talking_points=talking_points(summary))
 
