@@ -12,7 +12,8 @@ with itsdangerous; Streamlit 1.67's `st.login` is OpenID Connect only and
 re-issued while the user is active, so an idle browser is signed out whether or not
 it is refreshed. The key is `RAPPORT_SESSION_SECRET`, else one made once under the
 data folder. Sign-out deletes the cookie, empties the address (no call id is left for
-the next person) and opens the calls list. Every page starts with `require_user()`, and
+the next person) and opens the calls list. Sign-in and sign-out show nothing else until the
+browser reports the cookie written or deleted, so a refresh right after finds it. Every page starts with `require_user()`, and
 nothing of a page renders before it returns. Passwords are checked by
 `access.users.authenticate` (argon2id), which audits every attempt.
 """
@@ -22,7 +23,7 @@ from __future__ import annotations
 import os
 import secrets
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import streamlit as st
 from itsdangerous import BadSignature, URLSafeTimedSerializer
@@ -39,7 +40,7 @@ LAST_SEEN_KEY = "_last_seen"  # time.time() of this session's latest run
 IDLE_NOTICE_KEY = "_signed_out_idle"
 SESSION_COOKIE = "rapport_session"
 COOKIE_REISSUE_FRACTION = 0.25  # re-issue the cookie once this share of its lifetime has passed (a few times an hour)
-COOKIE_STATE_KEY = "_cookie"  # ("set", token, issued_at) | ("clear",): what this session's cookie should become
+COOKIE_STATE_KEY = "_cookie"  # a _CookiePlan: what this browser's session cookie should be
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,20 @@ class Viewer:
 
 
 @dataclass(frozen=True)
+class _CookiePlan:
+    """What this browser's session cookie should be, and whether the browser has said it is so."""
+
+    token: str
+    """The signed token to keep; "" deletes the cookie (after a sign-out)."""
+    confirmed_at: float | None
+    """When the browser reported it wrote `token` (time.time()), or None while that report is awaited."""
+    wait: bool
+    """Nothing of the page renders until the browser confirms: at sign-in and sign-out, where a refresh or a link
+    opened right after must find the new cookie (a trial signed in, navigated within a second and met the sign-in
+    form again), not while an active user's cookie is re-issued (the old one is still valid)."""
+
+
+@dataclass(frozen=True)
 class _Gate:
     viewer: Viewer | None
     any_user: bool
@@ -71,7 +86,9 @@ class _Gate:
 def require_user(*, admin: bool = False) -> Viewer:
     """The signed-in user; otherwise the sign-in form (or the first-run screen) and nothing else: the page stops."""
     gate = _gate(_signed_in_username())
-    _sync_cookie(gate.viewer.username if gate.viewer else None)
+    if not _sync_cookie(gate.viewer.username if gate.viewer else None):
+        st.caption("Signing in…" if gate.viewer else "Signing out…")
+        st.stop()  # the browser's report of the written cookie reruns the page
     if gate.viewer is None:
         st.session_state.pop(SESSION_KEY, None)
         with st.columns([1, 2, 1])[1]:  # a narrow form in the middle
@@ -107,7 +124,7 @@ def _signed_in_username() -> str | None:
     idle_s = now - st.session_state.get(LAST_SEEN_KEY, now)
     if username and idle_s > get_settings().session_idle_minutes * 60:
         audit.record(username, "sign_out", None, reason="idle", idle_minutes=round(idle_s / 60))
-        _forget_session()
+        _forget_session(wait=False)  # the cookie expired in the browser already: it lives the idle limit from its issue
         st.session_state[IDLE_NOTICE_KEY] = True
         return None
     st.session_state[LAST_SEEN_KEY] = now
@@ -147,7 +164,8 @@ def _cookie_lifetime_s() -> float:
 def _resume_from_cookie() -> str | None:
     """The user a valid, unexpired session cookie names (a refresh or a new tab), or None. Never after a sign-out
     in this session: the cookie Streamlit read when the page loaded is stale then."""
-    if st.session_state.get(COOKIE_STATE_KEY, ("",))[0] == "clear":
+    plan = st.session_state.get(COOKIE_STATE_KEY)
+    if plan is not None and not plan.token:
         return None
     token = st.context.cookies.get(SESSION_COOKIE)
     if not token:
@@ -157,45 +175,54 @@ def _resume_from_cookie() -> str | None:
     except BadSignature:  # tampered, another server's key, or expired (SignatureExpired is a BadSignature)
         return None
     st.session_state[SESSION_KEY] = username
-    st.session_state[COOKIE_STATE_KEY] = ("set", token, time.time())  # written by this browser already
+    st.session_state[COOKIE_STATE_KEY] = _CookiePlan(token, time.time(), wait=False)  # this browser has it already
     audit.record(username, "session_resume", None)
     return username
 
 
-def _issue_cookie(username: str) -> None:
-    st.session_state[COOKIE_STATE_KEY] = ("set", _serializer().dumps(username), None)  # None: not yet written
+def _issue_cookie(username: str, *, wait: bool) -> None:
+    st.session_state[COOKIE_STATE_KEY] = _CookiePlan(_serializer().dumps(username), None, wait)
 
 
-def _forget_session() -> None:
-    """Sign out this session: forget everything it held and delete the cookie at the next run."""
+def _forget_session(*, wait: bool) -> None:
+    """Sign out this session: forget everything it held and delete the cookie at the next run (`wait`: see
+    `_CookiePlan.wait`)."""
     st.session_state.clear()
-    st.session_state[COOKIE_STATE_KEY] = ("clear",)
+    st.session_state[COOKIE_STATE_KEY] = _CookiePlan("", None, wait)
 
 
 _COOKIE_JS = """
-export default function({ data }) {
+export default function({ data, setStateValue }) {
   if (!data || !data.name) return;
   const secure = location.protocol === 'https:' ? '; Secure' : '';
-  document.cookie = data.name + '=' + (data.value || '') + '; Path=/; Max-Age=' + data.max_age + '; SameSite=Strict' + secure;
+  document.cookie = data.name + '=' + data.value + '; Path=/; Max-Age=' + data.max_age + '; SameSite=Strict' + secure;
+  setStateValue('written', data.value);
 }
 """
 _cookie_writer = st.components.v2.component("rapport_session_cookie", js=_COOKIE_JS)
 
 
-def _sync_cookie(username: str | None) -> None:
-    """Write what the browser's cookie should be: set at sign-in and re-issued while active; deleted after sign-out."""
-    state = st.session_state.get(COOKIE_STATE_KEY)
-    if username and state and state[0] == "set":
-        _, token, written = state
-        if written is not None and time.time() - written > COOKIE_REISSUE_FRACTION * _cookie_lifetime_s():
-            _issue_cookie(username)  # still active: a fresh lifetime
-            token, written = st.session_state[COOKIE_STATE_KEY][1], None
-        if written is None:
-            _cookie_writer(data={"name": SESSION_COOKIE, "value": token, "max_age": round(_cookie_lifetime_s())},
-                           height=0, key=f"cookie-{token[-12:]}")
-            st.session_state[COOKIE_STATE_KEY] = ("set", token, time.time())
-    elif username is None and state and state[0] == "clear":
-        _cookie_writer(data={"name": SESSION_COOKIE, "value": "", "max_age": 0}, height=0, key="cookie-clear")
+def _sync_cookie(username: str | None) -> bool:
+    """Write what the browser's cookie should be: set at sign-in and re-issued while active; deleted after sign-out.
+
+    Returns False while the page must wait for the browser to confirm (`_CookiePlan.wait`); its report reruns it.
+    """
+    plan = st.session_state.get(COOKIE_STATE_KEY)
+    if plan is None or bool(username) != bool(plan.token):
+        return True
+    if username and plan.confirmed_at is not None and \
+            time.time() - plan.confirmed_at > COOKIE_REISSUE_FRACTION * _cookie_lifetime_s():
+        _issue_cookie(username, wait=False)  # still active: a fresh lifetime
+        plan = st.session_state[COOKIE_STATE_KEY]
+    if plan.confirmed_at is not None:
+        return True
+    written = _cookie_writer(data={"name": SESSION_COOKIE, "value": plan.token,
+                                   "max_age": round(_cookie_lifetime_s()) if plan.token else 0},
+                             height=0, key=f"cookie-{plan.token[-12:] or 'clear'}", on_written_change=lambda: None)
+    if written.written == plan.token:
+        st.session_state[COOKIE_STATE_KEY] = replace(plan, confirmed_at=time.time())
+        return True
+    return not plan.wait
 
 
 def _gate(username: str | None) -> _Gate:
@@ -233,7 +260,7 @@ def _sign_in_form(any_user: bool) -> None:
         st.error("Wrong username or password.")
     else:
         st.session_state[SESSION_KEY] = username
-        _issue_cookie(username)
+        _issue_cookie(username, wait=True)
         st.rerun()
 
 
@@ -258,7 +285,7 @@ def account_sidebar(viewer: Viewer) -> None:
             _change_password_form(viewer)
         if st.button("Sign out", icon=":material/logout:"):
             audit.record(viewer.username, "sign_out", None)
-            _forget_session()
+            _forget_session(wait=True)
             st.query_params.clear()  # no call id left in the address for whoever signs in next
             st.switch_page(ui.CALLS_PAGE)
 

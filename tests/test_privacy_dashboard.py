@@ -58,6 +58,16 @@ def run(page: str, user: str | None, call: int | None = None, **state) -> AppTes
     return at.run()
 
 
+def browser_reports_cookie(at: AppTest) -> AppTest:
+    """What the browser does when the page asks it to write the session cookie (AppTest runs no JavaScript):
+    the cookie component reports the token it wrote, which reruns the page."""
+    from dashboard.auth import COOKIE_STATE_KEY
+
+    token = at.session_state[COOKIE_STATE_KEY].token
+    at.session_state[f"cookie-{token[-12:] or 'clear'}"] = {"written": token}
+    return at.run()
+
+
 def audit_rows(action: str) -> list[tuple[str | None, str | None]]:
     with session_scope() as session:
         rows = session.execute(select(AuditEvent.username, AuditEvent.target).where(AuditEvent.action == action)
@@ -95,11 +105,15 @@ def test_sign_in_with_the_form_then_sign_out(seeded):
     username.input("mo")
     password.input(PASSWORD)
     at = at.button[0].click().run()
+    assert [c.value for c in at.caption] == ["Signing in…"] and not at.title  # nothing until the browser has the cookie
+    at = browser_reports_cookie(at)
     assert not at.exception
     assert at.title[0].value == "Calls"
     assert "Signed in as **Mo Manager** · manager" in [c.value for c in at.sidebar.caption]
 
     at = next(b for b in at.sidebar.button if b.label == "Sign out").click().run()
+    assert [c.value for c in at.caption] == ["Signing out…"] and not at.title  # a refresh now must not sign her in
+    at = browser_reports_cookie(at)
     assert at.title[0].value == "Sign in to Rapport"
     with session_scope() as session:
         actions = list(session.scalars(select(AuditEvent.action).where(AuditEvent.username == "mo").order_by(AuditEvent.id)))
