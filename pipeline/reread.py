@@ -1,6 +1,6 @@
 """Re-read some tracks' faces of an analysed call: classify only them, where the analysis already found them.
 
-With rep analysis off the analysis never classifies the rep's faces (`pipeline.analyze`, two passes). When a
+With rep analysis off the analysis never classifies the rep's faces (`pipeline.analyze`, `HeldFaces`). When a
 manager later says that person is the prospect, only their faces need reading: `reread_faces` decodes the
 recording again but searches for a face only inside a window around each wanted track's stored box for that
 second (`detect_in`, as the tracker's search windows do), takes the found face most like that box, and crops,

@@ -240,17 +240,52 @@ def test_a_head_that_tilts_keeps_its_look_while_a_different_face_is_embedded_at_
     assert watch.n_embedded == 2 and ids[2] != ids[0]
 
 
-def test_with_rep_analysis_off_the_rep_is_never_classified_in_any_tile(calls):
-    """Turns in one tile with rep analysis off: roles are decided in the first pass (from where each face
-    was, second by second), and the second pass classifies no face of the rep, in the gallery or the big tile."""
+class CountingClassifier:
+    """Probabilities that depend on the crop (its mean grey level), and a count of every crop it was shown."""
+
+    version = "counting"
+
+    def __init__(self):
+        self.crops_seen = 0
+
+    def predict(self, crops, flip_tta=False, flip_below=None):
+        self.crops_seen += len(crops)
+        logits = np.outer(np.asarray(crops, np.float32).mean(axis=(1, 2)) / 255, np.arange(7))
+        return (np.exp(logits) / np.exp(logits).sum(1, keepdims=True)).astype(np.float32)
+
+
+def test_with_rep_analysis_off_the_rep_is_never_classified_in_any_tile(calls, monkeypatch):
+    """Turns in one tile with rep analysis off: the video is read once, no face is classified before the roles are
+    decided (from where each face was, second by second), and then no face of the rep is, in the gallery or the
+    big tile: the classifier sees exactly the prospect's reads, which match rep analysis on to the last digit."""
+    import pipeline.analyze
+
     script = SCRIPTS["turns.mp4"]
-    result = analyze_video(probe(calls["turns.mp4"]), UniformClassifier(), make_detector("blazeface"),
-                           AnalysisSettings(fps=FPS, rep_position=script.rep_position, rep_analysis=False))
+    readings = []
+    sample_frames = pipeline.analyze.sample_frames
+    monkeypatch.setattr(pipeline.analyze, "sample_frames", lambda *a, **k: readings.append(1) or sample_frames(*a, **k))
+    results, classifiers = {}, {}
+    for rep_analysis in (False, True):
+        classifiers[rep_analysis] = CountingClassifier()
+        results[rep_analysis] = analyze_video(probe(calls["turns.mp4"]), classifiers[rep_analysis],
+                                              make_detector("blazeface"),
+                                              AnalysisSettings(fps=FPS, rep_position=script.rep_position,
+                                                               rep_analysis=rep_analysis))
+    assert readings == [1, 1]  # one reading of the video each
+    result = results[False]
     check_every_second(result, script)
     rep_rows = [r for r in result.track_seconds if result.roles[r.track_id] == "rep"]
     prospect_rows = [r for r in result.track_seconds if result.roles[r.track_id] == "prospect"]
     assert len(rep_rows) >= 2 and all(np.isnan(r.probs).all() for r in rep_rows)
     assert prospect_rows and all(not np.isnan(r.probs).any() for r in prospect_rows)
+    assert classifiers[False].crops_seen == sum(len(r.seconds) for r in prospect_rows)  # one read a second, theirs only
+    assert classifiers[True].crops_seen > classifiers[False].crops_seen
+    on = {r.track_id: r for r in results[True].track_seconds}
+    assert results[True].roles == result.roles
+    for rows in prospect_rows:
+        np.testing.assert_array_equal(on[rows.track_id].probs, rows.probs)
+        for field in ("seconds", "n_frames", "boxes", "quality", "n_poor", "mouth_motion"):
+            np.testing.assert_array_equal(getattr(on[rows.track_id], field), getattr(rows, field), err_msg=field)
 
 
 # ----------------------------------------------------------------------------- the stages alone (no video)

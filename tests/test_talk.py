@@ -228,8 +228,8 @@ def test_talk_metrics_follow_their_definitions():
 
 
 def test_talk_time_is_measured_for_the_rep_with_rep_analysis_off(talking_call, classifier):
-    """Talk time is not emotion recognition: the two-pass analysis that never classifies the rep still says when the
-    rep talks."""
+    """Talk time is not emotion recognition: the analysis that never classifies the rep still says when the rep
+    talks."""
     path, turns = talking_call
     result = analyze_video(probe(path), classifier, make_detector("blazeface"), AnalysisSettings(rep_analysis=False))
     rep_track = next(k for k, role in result.roles.items() if role == REP)

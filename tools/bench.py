@@ -234,7 +234,8 @@ def main(argv: list[str] | None = None) -> None:
                         help="with --compare-detectors: which (mtcnn: slow, and mtcnn 1.0 fails on some tiny inputs)")
     parser.add_argument("--fps", type=float, default=4.0)
     parser.add_argument("--rep-analysis", choices=["on", "off"], default="on",
-                        help="off: the two-pass analysis that never classifies the rep (default: %(default)s)")
+                        help="off: the analysis that holds every crop until the roles are known and never classifies the "
+                             "rep (default: %(default)s)")
     parser.add_argument("--container", choices=["mp4", "avi"], default="mp4",
                         help="avi: a recording browsers can't play, so analysis also makes the review copy")
     parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)  # child-process mode
