@@ -187,10 +187,9 @@ class FaceReader:
         self._stand_in: dict[int, _Face] = {}  # track id -> the first frame of its latest second, until it is resolved
 
     def read(self, image: np.ndarray, track_id: int, t: float, fraction: np.ndarray, box: np.ndarray,
-             keypoints: np.ndarray, score: float, px_scale: float, classify: bool = True) -> None:
+             keypoints: np.ndarray, score: float, px_scale: float) -> None:
         """One face: `box`/`keypoints` in `image` pixels, `fraction` its box as frame fractions (what is stored),
-        `px_scale` source pixels per `image` pixel. With `classify` False, or on frames between reads, only
-        presence and quality are kept.
+        `px_scale` source pixels per `image` pixel. On frames between reads only presence and quality are kept.
 
         Reads fall inside each second, at (i + 0.5) / `settings.classify_fps` (the middle, at one read a second): the
         first frame of a second is a worse witness of it, as a new picture can arrive a frame after the second
@@ -200,9 +199,6 @@ class FaceReader:
         crop = self.timer.timed("crop", crop_face, image, box, keypoints[:2])
         quality = self.timer.timed("crop", face_quality, crop, box, keypoints, score, px_scale)
         face = _Face(track_id, t, fraction, crop, quality, poor_reason(quality, px_scale))
-        if not classify:
-            self._record(face)
-            return
         second = int(t)
         stand_in = self._stand_in.get(track_id)
         if stand_in is not None and int(stand_in.t) != second:  # its second is over
@@ -489,7 +485,6 @@ def analyze_video(info: VideoInfo, classifier, detector: FaceDetector, settings:
     if reader is not None:
         reader.finish()
 
-    report("finding shifts", 0.92)
     roles: dict[int, str] = {}
     people: dict[int, int] = {}
     decision = RoleDecision({})
@@ -497,7 +492,9 @@ def analyze_video(info: VideoInfo, classifier, detector: FaceDetector, settings:
         people, decision = decide(recorder)
         roles = decision.roles
     if reader is not None and reader.held is not None:  # rep analysis off: now that the rep is known, never them
+        report("classifying faces", 0.9)
         reader.classify_held(never={tid for tid, role in roles.items() if role == REP})
+    report("finding shifts", 0.92)
     summaries = recorder.summaries() if recorder else []
     track_seconds = [rows for rows in (recorder.seconds.rows() if recorder else []) if rows.track_id in roles]
     start = time.perf_counter()
