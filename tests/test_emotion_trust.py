@@ -190,14 +190,23 @@ def test_the_shipped_model_ships_its_temperature():
 
 
 # ----------------------------------------------------------------------------- end to end on video
-def test_video_evaluation_prints_its_json_fields_on_a_tiny_generated_set(tmp_path, store, capsys):
+def test_video_evaluation_prints_its_json_fields_on_a_tiny_generated_set(tmp_path, store, capsys, monkeypatch):
     """Four labelled photos (scikit-image's smiling astronaut, matplotlib's Grace Hopper, and mirrors) composed
-    into a 720p gallery call at 300 kbit/s and read by the whole pipeline, through the real CLI."""
+    into a 720p gallery call at 300 kbit/s and read by the whole pipeline, through the real CLI; `--record` puts
+    the figure on (a copy of) the shipped model's card, which the accuracy line then leads with."""
     import skimage.data
     from matplotlib.cbook import get_sample_data
 
+    import tools.video_eval
+    from config import MODEL_CARD_PATH
     from pipeline.uncertainty import BLURRED_FACE, NO_CLEAR_EXPRESSION, SMALL_FACE
+    from reports import facts
     from tools.video_eval import main
+
+    card = tmp_path / "model_card.json"
+    card.write_text(MODEL_CARD_PATH.read_text())
+    monkeypatch.setattr(tools.video_eval, "MODEL_CARD_PATH", card)
+    monkeypatch.setattr(facts, "MODEL_CARD_PATH", card)
 
     astronaut = cv2.cvtColor(skimage.data.astronaut(), cv2.COLOR_RGB2BGR)
     with get_sample_data("grace_hopper.jpg") as f:
@@ -207,7 +216,7 @@ def test_video_evaluation_prints_its_json_fields_on_a_tiny_generated_set(tmp_pat
         cv2.imwrite(str(tmp_path / "faces" / label / f"{name}.png"), image)
         cv2.imwrite(str(tmp_path / "faces" / label / f"{name}-mirror.png"), image[:, ::-1])
     run = tmp_path / "run"
-    assert main([str(run), "--data", str(tmp_path / "faces"), "--json"]) == 0
+    assert main([str(run), "--data", str(tmp_path / "faces"), "--json", "--record"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report == json.loads((run / "video_eval.json").read_text())
     assert {"model", "temperature", "n_faces", "n_calls", "video_s", "layouts", "bit_rates_kbps", "face_px", "hold_s",
@@ -227,6 +236,16 @@ def test_video_evaluation_prints_its_json_fields_on_a_tiny_generated_set(tmp_pat
     assert sorted(p.name for p in run.glob("*.mp4")) == ["call-000-gallery-300k.mp4"]
     rows = (run / "video_eval_faces.csv").read_text().splitlines()
     assert len(rows) == 5 and rows[0].startswith("call,role,t0,layout,face_px")
+
+    on_calls = json.loads(card.read_text())["on_calls"]
+    assert (on_calls["model"], on_calls["n_faces"], on_calls["accuracy"]) == (report["model"], 4, e2e["accuracy"])
+    assert facts.model_accuracy().startswith(f"Model accuracy: on test call recordings {e2e['accuracy']:.0%} of faces "
+                                             "read right, and ")
+    card.write_text(json.dumps({**json.loads(card.read_text()), "version": "another.tflite:0123456789ab"}))
+    assert main([str(tmp_path / "run2"), "--data", str(tmp_path / "faces"), "--record"]) == 2  # not the shipped file
+    assert "only the shipped file's figure can be recorded" in capsys.readouterr().err
+    stills = json.loads(card.read_text())["fer2013_val_accuracy"]
+    assert facts.model_accuracy().startswith(f"Model accuracy: {stills:.0%} on FER2013 val faces")  # not another file's
 
 
 def test_every_screen_says_the_percentages_are_calibrated_beside_the_measured_accuracy(tmp_path, monkeypatch):

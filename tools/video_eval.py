@@ -1,6 +1,6 @@
 """End-to-end evaluation: labelled held-out faces composed into call recordings and read by the whole pipeline.
 
-    python -m tools.video_eval RUN_DIR [--datasets ROOT] [--per-class N] [--seed N] [--weights PATH] [--json]
+    python -m tools.video_eval RUN_DIR [--datasets ROOT] [--per-class N] [--seed N] [--weights PATH] [--json] [--record]
     python -m tools.video_eval RUN_DIR --data DIR [--data DIR ...]      # any <emotion>/<image> trees
 
 It lives in tools/ (not model/) because it composes recordings and runs the whole pipeline, and model
@@ -44,12 +44,18 @@ JSON fields (`run_video_eval` returns the same dict; it is also written to RUN_D
   ece                        {end_to_end, stills}: expected calibration error (15 bins) of the top probability
   timings_s                  compose, analyse (pipeline), total
 Per-face rows (what was shown, what was read) go to RUN_DIR/video_eval_faces.csv.
+
+`--record` also writes the end-to-end figure into the shipped model's card (`record_on_card`: `on_calls` in
+model/model_card.json), which the dashboard and the reports lead their accuracy line with (`reports.facts`);
+only a run of the shipped file itself can be recorded. `model.ship` writes a new card without it: run
+`--record` again after shipping (see the model card's shipping rule).
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import datetime as dt
 import json
 import math
 import sys
@@ -62,7 +68,7 @@ import av
 import cv2
 import numpy as np
 
-from config import EMOTIONS
+from config import EMOTIONS, MODEL_CARD_PATH
 from model.preprocess import crop_face
 
 HOLD_S = 4
@@ -419,6 +425,33 @@ def run_video_eval(faces: list[LabelledFace], run_dir: Path, classifier, seed: i
     return report
 
 
+def record_on_card(report: dict, card_path: Path | None = None) -> None:
+    """Write `report`'s end-to-end figure into the model card as `on_calls` {model, measured_on, n_faces, n_calls,
+    accuracy, macro_f1, accuracy_when_shown, uncertain_share, per_class_f1}.
+
+    `card_path` defaults to the shipped model's card. Raises ValueError when `report` measured another file than
+    the card's (the card describes the shipped file)."""
+    card_path, card = _card_for(report["model"], card_path)
+    e2e = report["end_to_end"]
+    card["on_calls"] = {"model": report["model"], "measured_on": dt.date.today().isoformat(),
+                        "n_faces": report["n_faces"], "n_calls": report["n_calls"], "accuracy": e2e["accuracy"],
+                        "macro_f1": e2e["macro_f1"], "accuracy_when_shown": e2e["accuracy_when_shown"],
+                        "uncertain_share": e2e["uncertain_share"],
+                        "per_class_f1": {e: e2e["per_class"][e]["f1"] for e in EMOTIONS}}
+    card_path.write_text(json.dumps(card, indent=2) + "\n")
+
+
+def _card_for(version: str, card_path: Path | None = None) -> tuple[Path, dict]:
+    """The model card (path, contents) a figure measured on `version` may be recorded on; ValueError if it
+    describes another file."""
+    card_path = card_path or MODEL_CARD_PATH
+    card = json.loads(card_path.read_text())
+    if version != card.get("version"):
+        raise ValueError(f"this run reads {version}, but {card_path.name} describes {card.get('version')}: "
+                         "only the shipped file's figure can be recorded")
+    return card_path, card
+
+
 def format_report(report: dict) -> str:
     from model.evaluate import format_table
 
@@ -449,9 +482,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0, help="which faces, sizes and motion")
     parser.add_argument("--weights", type=Path, default=SHIPPED_MODEL_PATH, help="a .tflite or .keras file")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the tables")
+    parser.add_argument("--record", action="store_true",
+                        help="also write the end-to-end figure into the shipped model's card (the shipped file only)")
     args = parser.parse_args(argv)
     try:
         classifier = EmotionClassifier(args.weights)
+        if args.record:
+            _card_for(classifier.version)  # refuse before the run, not after it
         if args.data:
             faces = folder_faces(args.data, args.per_class, args.seed)
         else:
@@ -460,6 +497,8 @@ def main(argv: list[str] | None = None) -> int:
             faces = held_out_faces(args.datasets or DATASETS, args.per_class, args.seed)
         report = run_video_eval(faces, args.run_dir, classifier, args.seed,
                                 progress=(lambda line: print(line, file=sys.stderr)))
+        if args.record:
+            record_on_card(report)
     except (ModelFileError, FileNotFoundError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
