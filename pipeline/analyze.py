@@ -18,9 +18,8 @@ Decoding runs on its own thread (PyAV releases the GIL) so the second core
 works while this one detects and classifies. With rep analysis switched off, the
 video is still read once, but no face is classified while it is read: the crops due
 for a read wait (`HeldFaces`) until the roles are decided, then every face but the
-rep's is classified, so no rep emotion is ever computed. (It was read twice before,
-detecting then classifying: the realistic 2-min bench call ran at 8.1x real time
-against 12.3x with rep analysis on.)
+rep's is classified, so no rep emotion is ever computed. (It was read twice until
+2026-12-01, tracking then classifying: the README's speed section has the cost.)
 """
 
 from __future__ import annotations
@@ -271,9 +270,6 @@ class HeldFaces:
     def __init__(self):
         self._crops = tempfile.TemporaryFile()
         self._faces: list[_Face] = []
-
-    def __len__(self) -> int:
-        return len(self._faces)
 
     def extend(self, faces: list["_Face"]) -> None:
         for face in faces:
