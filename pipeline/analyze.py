@@ -75,7 +75,7 @@ class AnalysisSettings:
     searched on every frame, so a return there is found at once): only a newcomer, or a face back in another
     place, can be missed, found within this long. Measured: with this rule for "any face found" instead, a
     new person in a gallery tile whom the old face's window missed went unread for 4 s in
-    `tools.video_eval` (1 of 70 faces); see the README's speed paragraph."""
+    `tools.video_eval` (1 of 70 faces); see `docs/speed-history.md`."""
     small_faces_every_s: float = 20.0
     """Seconds between whole-frame detections that also search for small faces (24-36 px in the 640-px frame,
     e.g. a 720p self-view thumbnail: `model.detect.discover`); the first frame always does. Such a search costs
@@ -102,7 +102,7 @@ class AnalysisSettings:
     2.8-2.9 ms on two threads), and frames under a second apart show nearly the same face. Measured with
     `tools.video_eval` on the same 356 composed faces (2026-12-01): one read a second 63.5% / macro-F1 0.620,
     ECE 0.082, 73.5% right when shown; two a second 62.9% / 0.611, 0.093, 74.3% (no difference beyond a few faces).
-    On the bench's realistic call it saves 0.85 of the analysis' 6.8 CPU seconds (see the README's speed paragraph)."""
+    On the bench's realistic call it saves 0.85 of the analysis' 6.8 CPU seconds (see `docs/speed-history.md`)."""
 
 
 @dataclass

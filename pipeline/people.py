@@ -54,7 +54,7 @@ RECHECK_CHANGE = 8.0
 """Mean absolute difference (0-255) of the box's 8×8 colour thumbnail from its look at the track's last embedding
 below which the `EMBED_EVERY_S` re-check is skipped: the face still looks as it did when it was last embedded (a
 cut to a look-alike that `CUT_CHANGE` missed differs more, as hair, skin and background all change).
-Measured on the bench's realistic call (`tools.bench`): see the README's speed paragraph."""
+Measured on the bench's realistic call (`tools.bench`): see `docs/speed-history.md`."""
 STILL_MIN_S = 8.0
 """Shortest track that can be judged still: a slide stays up this long; a shorter still face is a participant."""
 STILL_CHANGE = 0.05
