@@ -104,6 +104,14 @@ def _unknown_user_hash() -> str:
     return _hasher.hash(secrets.token_hex(16))
 
 
+def sign_out_everywhere(username: str) -> None:
+    """End every session of `username`, in any browser, and every session cookie issued so far (a copied one too)."""
+    with session_scope() as session:
+        user = session.scalar(select(User).where(User.username == username))
+        if user is not None:
+            user.signed_out_at = utcnow()
+
+
 def active_user(session: Session, username: str) -> User | None:
     """Looked up on every use, so deactivating a user takes effect at their next click."""
     return session.scalar(select(User).where(User.username == username, User.active.is_(True)))

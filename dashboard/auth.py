@@ -13,13 +13,17 @@ re-issued while the user is active, so an idle browser is signed out whether or 
 it is refreshed. The key is `RAPPORT_SESSION_SECRET`, else one made once under the
 data folder. Sign-out deletes the cookie, empties the address (no call id is left for
 the next person) and opens the calls list. Sign-in and sign-out show nothing else until the
-browser reports the cookie written or deleted, so a refresh right after finds it. Every page starts with `require_user()`, and
+browser reports the cookie written or deleted, so a refresh right after finds it. A sign-out also
+ends, on the server, every session and cookie of that user begun before it (`User.signed_out_at`):
+other tabs, other browsers, a copied cookie. Every page starts with `require_user()`, and
 nothing of a page renders before it returns. Passwords are checked by
 `access.users.authenticate` (argon2id), which audits every attempt.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
 import os
 import secrets
 import time
@@ -36,6 +40,7 @@ from db.models import RETENTION_DEFAULTS, User
 from db.session import session_scope
 
 SESSION_KEY = "signed_in_user"
+SIGNED_IN_AT_KEY = "_signed_in_at"  # time.time() of this session's sign-in (or its cookie's issue): a sign-out ends it
 LAST_SEEN_KEY = "_last_seen"  # time.time() of this session's latest run
 IDLE_NOTICE_KEY = "_signed_out_idle"
 SESSION_COOKIE = "rapport_session"
@@ -116,6 +121,14 @@ def current_viewer() -> Viewer | None:
     return gate.viewer if gate.workspace_ready else None
 
 
+def _ended(user: User, signed_in_at: float) -> bool:
+    """Whether the user signed out (anywhere) after this session or cookie began (whole seconds: a cookie's issue
+    time is kept in seconds)."""
+    if user.signed_out_at is None:
+        return False
+    return int(signed_in_at) < int(user.signed_out_at.replace(tzinfo=dt.timezone.utc).timestamp())
+
+
 def _signed_in_username() -> str | None:
     """This session's user, unless idle past the limit: then it is signed out (a shared or unlocked screen)."""
     username, now = st.session_state.get(SESSION_KEY), time.time()
@@ -171,10 +184,15 @@ def _resume_from_cookie() -> str | None:
     if not token:
         return None
     try:
-        username = _serializer().loads(token, max_age=_cookie_lifetime_s())
+        username, issued = _serializer().loads(token, max_age=_cookie_lifetime_s(), return_timestamp=True)
     except BadSignature:  # tampered, another server's key, or expired (SignatureExpired is a BadSignature)
         return None
+    with session_scope() as session:
+        user = users.active_user(session, username)
+        if user is None or _ended(user, issued.timestamp()):  # signed out since (a copied cookie, another tab)
+            return None
     st.session_state[SESSION_KEY] = username
+    st.session_state[SIGNED_IN_AT_KEY] = issued.timestamp()
     st.session_state[COOKIE_STATE_KEY] = _CookiePlan(token, time.time(), wait=False)  # this browser has it already
     audit.record(username, "session_resume", None)
     return username
@@ -218,16 +236,24 @@ def _sync_cookie(username: str | None) -> bool:
         return True
     written = _cookie_writer(data={"name": SESSION_COOKIE, "value": plan.token,
                                    "max_age": round(_cookie_lifetime_s()) if plan.token else 0},
-                             height=0, key=f"cookie-{plan.token[-12:] or 'clear'}", on_written_change=lambda: None)
-    if written.written == plan.token:
+                             height=0, key=cookie_writer_key(plan.token), on_written_change=lambda: None)
+    if written.written == plan.token or not plan.wait:  # a re-issue is written once: the old cookie is still valid
         st.session_state[COOKIE_STATE_KEY] = replace(plan, confirmed_at=time.time())
         return True
-    return not plan.wait
+    return False
+
+
+def cookie_writer_key(token: str) -> str:
+    """The cookie writer's element key for `token` ("" deletes): a digest, since a key may not hold the "__" a token
+    can (a trial's sign-in failed on one)."""
+    return "cookie-" + (hashlib.sha256(token.encode()).hexdigest()[:16] if token else "clear")
 
 
 def _gate(username: str | None) -> _Gate:
     with session_scope() as session:
         user = users.active_user(session, username) if username else None
+        if user is not None and _ended(user, st.session_state.get(SIGNED_IN_AT_KEY, 0.0)):
+            user = None  # signed out in another tab or browser since this session began
         any_user = user is not None or session.scalar(select(User.id).limit(1)) is not None
         chosen = workspace.forced_rep_analysis() is not None or workspace.get_workspace(session).rep_analysis is not None
     viewer = None if user is None else Viewer(user.username, user.display_name or user.username, user.role, user.team,
@@ -260,6 +286,7 @@ def _sign_in_form(any_user: bool) -> None:
         st.error("Wrong username or password.")
     else:
         st.session_state[SESSION_KEY] = username
+        st.session_state[SIGNED_IN_AT_KEY] = time.time()
         _issue_cookie(username, wait=True)
         st.rerun()
 
@@ -285,6 +312,7 @@ def account_sidebar(viewer: Viewer) -> None:
             _change_password_form(viewer)
         if st.button("Sign out", icon=":material/logout:"):
             audit.record(viewer.username, "sign_out", None)
+            users.sign_out_everywhere(viewer.username)
             _forget_session(wait=True)
             st.query_params.clear()  # no call id left in the address for whoever signs in next
             st.switch_page(ui.CALLS_PAGE)

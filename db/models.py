@@ -304,6 +304,8 @@ class User(Base):
     rep_id: Mapped[Optional[int]] = mapped_column(ForeignKey("reps.id", ondelete="SET NULL"))  # a rep user's own rep
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    signed_out_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+    """The user's latest sign-out (UTC): every session and session cookie begun before it is over (`dashboard.auth`)."""
 
 
 class AuditEvent(Base):

@@ -161,7 +161,8 @@ def test_a_refresh_or_a_new_tab_keeps_the_session_and_sign_out_clears_it_and_the
         tab.get_by_role("heading", name=call.title).wait_for()
         tab.close()
 
-        forged = page.evaluate("() => document.cookie").replace("rapport_session=", "rapport_session=x")
+        copied = page.evaluate("() => document.cookie").split("rapport_session=")[1].split(";")[0]  # taken before
+        forged = "x" + copied
         page.get_by_role("button", name="Sign out").click()
         page.get_by_role("heading", name="Sign in to Rapport").wait_for()
         assert "rapport_session=" not in page.evaluate("() => document.cookie")  # gone before the form shows
@@ -169,9 +170,9 @@ def test_a_refresh_or_a_new_tab_keeps_the_session_and_sign_out_clears_it_and_the
         page.reload()
         page.get_by_role("heading", name="Sign in to Rapport").wait_for()
 
-        page.context.add_cookies([{"name": "rapport_session", "value": forged.split("rapport_session=")[1].split(";")[0],
-                                   "url": url}])
-        page.reload()  # a tampered cookie signs nobody in
-        page.get_by_role("heading", name="Sign in to Rapport").wait_for()
-        page.wait_for_timeout(1500)
-        assert page.get_by_text("Signed in as").count() == 0
+        for cookie in (forged, copied):  # a tampered cookie, and a copy of hers from before the sign-out
+            page.context.add_cookies([{"name": "rapport_session", "value": cookie, "url": url}])
+            page.reload()  # signs nobody in: the sign-out ended every session and cookie of hers begun before it
+            page.get_by_role("heading", name="Sign in to Rapport").wait_for()
+            page.wait_for_timeout(1500)
+            assert page.get_by_text("Signed in as").count() == 0

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
+import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -230,7 +231,8 @@ def seed_users() -> dict[str, str]:
 
 def sign_in(at, username: str):
     """Sign an AppTest in as `username` (as the sign-in form would), before its next run; returns it."""
-    from dashboard.auth import SESSION_KEY
+    from dashboard.auth import SESSION_KEY, SIGNED_IN_AT_KEY
 
     at.session_state[SESSION_KEY] = username
+    at.session_state[SIGNED_IN_AT_KEY] = time.time()
     return at
