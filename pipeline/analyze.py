@@ -46,7 +46,7 @@ from model.preprocess import FACE_SIZE, crop_face
 from model.quality import face_quality
 from pipeline.enrolment import recognised_person
 from pipeline.people import STILL_MIN_S, IdentityWatch, group_people
-from pipeline.roles import MIN_DETECTIONS, REP, RoleDecision, TrackSummary, decide_roles
+from pipeline.roles import MIN_DETECTIONS, RoleDecision, TrackSummary, decide_roles, never_classified
 from pipeline.shifts import EmotionShift, detect_shifts
 from pipeline.speech import TalkTimeline, detect_speech, no_audio, who_speaks
 from pipeline.timeline import EmotionTimeline, TrackSecondRows, TrackSeconds, build_timelines
@@ -489,7 +489,7 @@ def analyze_video(info: VideoInfo, classifier, detector: FaceDetector, settings:
         roles = decision.roles
     if reader is not None and reader.held is not None:  # rep analysis off: now that the rep is known, never them
         report("classifying faces", 0.9)
-        reader.classify_held(never={tid for tid, role in roles.items() if role == REP})
+        reader.classify_held(never=never_classified(roles, people))
     report("finding shifts", 0.92)
     summaries = recorder.summaries() if recorder else []
     track_seconds = [rows for rows in (recorder.seconds.rows() if recorder else []) if rows.track_id in roles]

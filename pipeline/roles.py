@@ -294,6 +294,17 @@ def decide_roles(tracks: list[TrackSummary], rep_position: str = "left", min_det
     return RoleDecision({t.track_id: named[people[t.track_id]] for t in participants}, note)
 
 
+def never_classified(roles: dict[int, str], people: dict[int, int]) -> set[int]:
+    """With rep analysis off, the tracks whose faces must never be classified: the rep's; and, when no one was
+    told to be the rep while more than one person was seen, everyone's, since any of them may be the rep (a
+    new-user trial's screen share with one thumbnail had the rep's face read as the prospect's for 16 s). The
+    manager's pick of the rep then has the others' faces read (`pipeline.reread`)."""
+    rep_tracks = {tid for tid, role in roles.items() if role == REP}
+    if not rep_tracks and len({people[tid] for tid in roles}) > 1:
+        return set(roles)
+    return rep_tracks
+
+
 def _note(votes: dict[int, _Votes], persons: list[int], rep: int | None, rep_position: str) -> str | None:
     """What the review page should say when the video and the rep position disagree, or tell no rep."""
     by_hint = max(persons, key=lambda p: votes[p].hint_for)

@@ -21,7 +21,7 @@ from model.detect import make_detector
 from model.identity import SAME_PERSON_DISTANCE, shared_embedder
 from pipeline.analyze import AnalysisSettings, analyze_video
 from pipeline.people import IdentityWatch, TrackLook, group_people
-from pipeline.roles import TrackSummary, decide_roles
+from pipeline.roles import TrackSummary, decide_roles, never_classified
 from pipeline.store import analyze_call
 from pipeline.track import TrackedFaces
 from pipeline.video import probe
@@ -398,3 +398,7 @@ def test_shared_content_and_people_who_only_alternate_in_one_tile():
     # Nothing tells the rep here (no gallery, no self-view): no rep is made up, the note says so, and the two
     # people (never on screen together) are both the prospect's side; the slide's face is no one.
     assert decision.roles == {0: "prospect", 1: "prospect"} and "pick the rep" in decision.note
+    # with rep analysis off nobody's face is read then: either may be the rep (until the manager picks one)
+    assert never_classified(decision.roles, {0: 1, 1: 2, 2: 3}) == {0, 1}
+    assert never_classified({0: "rep", 1: "prospect", 2: "participant-1"}, {0: 1, 1: 2, 2: 3}) == {0}
+    assert never_classified({0: "prospect", 1: "prospect"}, {0: 1, 1: 1}) == set()  # one person: the rep's camera off
