@@ -215,7 +215,10 @@ def talking_points(summary: CallSummary) -> list[str]:
     change = end.balance - start.balance
     thirds = (f"likely positive {start.positive:.0%} of the {start.seconds} s read in the first third, "
               f"{end.positive:.0%} of the {end.seconds} s in the last")
-    if not (start.comparable and end.comparable):
+    if summary.n_seconds // 3 < MIN_SECONDS_TO_COMPARE:  # no thirds worth comparing, however well read
+        points.append(f"The call is too short ({clock(summary.n_seconds)}) to compare the prospect's mood from its "
+                      "first to its last third.")
+    elif not (start.comparable and end.comparable):  # (a trial's 20-s call, read throughout, was "hardly read")
         short = [(name, third.seconds) for name, third in (("first", start), ("last", end)) if not third.comparable]
         where = " and ".join(f"the {name} third ({seconds} s)" for name, seconds in short)
         points.append(f"The prospect's face was hardly read in {where} of the call, so there is no telling whether "

@@ -294,3 +294,12 @@ def test_timeline_image_draws_each_emotion_at_its_time(timeline):
     image = cv2.imdecode(np.frombuffer(rep_only, np.uint8), cv2.IMREAD_COLOR)[..., ::-1]
     # 80% neutral every second: only the thin 3% stripes (and legend swatches) of the other emotions
     assert max(len(columns_of("happy")), len(columns_of("sad"))) < 0.1 * len(columns_of("neutral"))
+
+
+def test_a_short_call_read_throughout_is_not_called_hardly_read():
+    """A new-user trial: a 20-s call whose prospect was read every second got "hardly read in the first third (7 s)"."""
+    seconds = pd.DataFrame(_rows("rep", ["neutral"] * 20) + _rows("prospect", ["happy"] * 20))
+    summary = summarize_timeline(CallTimeline(seconds, pd.DataFrame(columns=["role", "t_s", "direction"])))
+    points = " ".join(summary.talking_points)
+    assert "hardly read" not in points
+    assert "The call is too short (0:20) to compare the prospect's mood from its first to its last third." in points
