@@ -261,12 +261,18 @@ def key_moments(moments: Sequence[Moment], notes: Sequence[Note], limit: int = M
 
 
 def still_labels(timeline: CallTimeline, t_s: float, roles: Sequence[str], k: int = 3) -> list[str]:
-    """What a still's face labels say, as text: per role, its top `k` likely emotions at that second, or not read."""
+    """What a still's face labels say, as text: per role, its top `k` likely emotions at that second, or what the
+    second shows instead (`second_statuses`: uncertain and why, face not seen, ...; a trial's report said "face not
+    read" for a face seen but blurred)."""
     lines = []
     for role in roles:
         row = timeline.seconds[(timeline.seconds["role"] == role) & (timeline.seconds["second"] == int(t_s))]
-        if row.empty or not readable(row).iloc[0]:
-            lines.append(f"{role.capitalize()}: face not read")
+        if row.empty:
+            lines.append(f"{role.capitalize()}: {FACE_NOT_SEEN}")
+            continue
+        if not readable(row).iloc[0]:
+            status, why = second_statuses(row).iloc[0], stored_uncertain_reasons(row).iloc[0]
+            lines.append(f"{role.capitalize()}: {status}" + (f" ({why})" if why else ""))
             continue
         probs = row.iloc[0][list(EMOTIONS)].astype(float).sort_values(ascending=False, kind="stable")[:k]
         lines.append(f"{role.capitalize()}: " + ", ".join(

@@ -72,10 +72,14 @@ def test_summary_numbers(timeline):
     assert "most positive during close" in points
 
 
-def test_still_labels_name_each_faces_likely_emotions_or_say_it_was_not_read(timeline):
+def test_still_labels_name_each_faces_likely_emotions_or_say_why_not(timeline):
     assert still_labels(timeline, 10, ("rep", "prospect")) == [
-        "Rep: likely neutral 80%, angry 3%, disgust 3%", "Prospect: face not read"]
+        "Rep: likely neutral 80%, angry 3%, disgust 3%", "Prospect: face not seen"]
     assert still_labels(timeline, 20, ("prospect",)) == ["Prospect: likely happy 80%, angry 3%, disgust 3%"]
+    # a face seen but blurred is no "face not read" (a trial's report said so for 30 s of a blurred self-view)
+    seconds = pd.DataFrame(_rows("rep", ["uncertain"]))
+    seconds["uncertain_reason"] = "blurred face"
+    assert still_labels(CallTimeline(seconds, timeline.shifts.iloc[0:0]), 0, ("rep",)) == ["Rep: uncertain (blurred face)"]
 
 
 def test_unseen_seconds_are_not_counted_as_not_positive():
