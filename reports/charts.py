@@ -243,8 +243,13 @@ def trend_figure(calls: pd.DataFrame, height: int = 300) -> go.Figure:
         marker=dict(size=9), customdata=calls["title"].map(html.escape), name="prospect likely positive",
         hovertemplate="%{customdata}<br>%{x|%d %b %Y}: %{y:.0%} likely positive<extra></extra>",
     ))
+    xaxis = dict(tickformat="%d %b %Y")
+    if len(calls) and calls["when"].max() - calls["when"].min() < pd.Timedelta(days=2):
+        # calls on a day or two: plotly would zoom to their times ("23:59:59.9995", a trial found); show days
+        xaxis |= dict(range=[calls["when"].min() - pd.Timedelta(days=1), calls["when"].max() + pd.Timedelta(days=1)],
+                      dtick=24 * 3600 * 1000)
     fig.update_layout(height=height, margin=dict(l=10, r=10, t=10, b=10), template="plotly_white", font=FONT,
-                      yaxis=dict(tickformat=".0%", range=[0, 1], title="prospect likely positive"))
+                      xaxis=xaxis, yaxis=dict(tickformat=".0%", range=[0, 1], title="prospect likely positive"))
     return fig
 
 
