@@ -26,7 +26,7 @@ from pipeline.roles import PROSPECT, REP
 from pipeline.speech import BOTH, NONE, OFF_CAMERA, OTHER, SPEAKING_LABELS, SPEAKING_VALUES, UNKNOWN
 from pipeline.timeline import clock
 from reports.facts import CallTimeline, MarkedStage
-from reports.summary import FACE_NOT_SEEN, NO_VIDEO, stored_uncertain_reasons
+from reports.summary import FACE_NOT_SEEN, NO_VIDEO, second_statuses, stored_uncertain_reasons
 
 EMOTION_COLOURS: dict[str, str] = {
     "angry": "#E4572E",
@@ -128,10 +128,12 @@ def timeline_figure(seconds: pd.DataFrame, shifts: pd.DataFrame, stages: Iterabl
             ), row=row, col=1)
         codes = data["dominant"].map({e: i for i, e in enumerate(EMOTIONS)}).astype(float).to_numpy()
         video = data["video_present"].to_numpy(bool) if "video_present" in data else np.ones(len(data), bool)
+        statuses = second_statuses(data.assign(role=role, video_present=video))  # face not seen, no video, ...
         hover = [f"{c} · {UNCERTAIN} ({why})" if d == UNCERTAIN
                  else f"{c} · likely {d}, {p:.0%} (calibrated)" if isinstance(d, str)
-                 else f"{c} · {FACE_NOT_SEEN}" if v else f"{c} · {NO_VIDEO}"
-                 for c, d, p, v, why in zip(clocks, data["dominant"], data["confidence"], video, stored_uncertain_reasons(data))]
+                 else f"{c} · {status}"
+                 for c, d, p, status, why in zip(clocks, data["dominant"], data["confidence"], statuses,
+                                                 stored_uncertain_reasons(data))]
         fig.add_trace(go.Heatmap(
             x=x, y=[role], z=[codes], text=[hover], hoverinfo="text", zmin=-0.5, zmax=len(EMOTIONS) - 0.5,
             colorscale=_discrete_scale(), showscale=False, xgap=0, name=f"{role} most likely",

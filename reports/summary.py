@@ -96,7 +96,11 @@ READABLE = EmotionSecond.dominant.is_not(None) & (EmotionSecond.dominant != UNCE
 SHOWN = "shown"  # a likely emotion is shown (`readable`)
 FACE_NOT_SEEN = "face not seen"  # a picture, but this role's face was not found in it
 NO_VIDEO = "no video"  # nothing on screen (before a late video track, after a cut-off or damaged part)
-NOT_ANALYSED = "not analysed (rep analysis off)"  # the face was tracked but, by the workspace's choice, never read
+NOT_ANALYSED = "not analysed (rep analysis off)"  # the rep's face was tracked but, by the workspace's choice, never read
+AWAITING_REP = "not read until the rep is known (rep analysis off)"
+"""Another person's face, seen on a call analysed with rep analysis off on which no rep was identified among several
+people (`pipeline.roles.never_classified`): nobody is read until the manager picks the rep on the call's page, which
+queues the re-read."""
 UNCERTAIN_WHY = "small or blurred face, or no clear expression"
 """Why a second is `UNCERTAIN`, for rows stored before the reason was (migration 0014; `stored_uncertain_reasons`)."""
 SMALL_FACE_SHARE = 0.2
@@ -118,13 +122,14 @@ def second_statuses(seconds: pd.DataFrame, rep_analysis: bool = True) -> pd.Seri
     """Per row of `seconds` (columns role, dominant, face_present, video_present): what it shows, in the words above.
 
     First that applies: `SHOWN` (`readable`); `UNCERTAIN` (face seen, reading not trusted: `pipeline.uncertainty`);
-    `NO_VIDEO`; `NOT_ANALYSED` (the rep's rows on a call analysed with rep analysis off `rep_analysis=False`, and any
-    face seen but never classified, which only such a call has); else `FACE_NOT_SEEN`.
+    `NO_VIDEO`; `NOT_ANALYSED` (the rep's rows on a call analysed with rep analysis off, `rep_analysis=False`);
+    `AWAITING_REP` (anyone else's face seen but never classified, which only such a call has); else `FACE_NOT_SEEN`.
     """
-    rep_off = (seconds["role"] == REP) & (not rep_analysis)
+    rep = seconds["role"] == REP
+    seen = seconds["face_present"].astype(bool)
     conditions = [readable(seconds), seconds["dominant"] == UNCERTAIN, ~seconds["video_present"].astype(bool),
-                  rep_off | seconds["face_present"].astype(bool)]
-    return pd.Series(np.select(conditions, [SHOWN, UNCERTAIN, NO_VIDEO, NOT_ANALYSED], FACE_NOT_SEEN),
+                  rep & (not rep_analysis or seen), seen]
+    return pd.Series(np.select(conditions, [SHOWN, UNCERTAIN, NO_VIDEO, NOT_ANALYSED, AWAITING_REP], FACE_NOT_SEEN),
                      index=seconds.index, dtype=object)
 
 

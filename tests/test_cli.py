@@ -160,7 +160,8 @@ def test_bad_options_are_refused(store, videos):
 
 
 def test_csv_status_says_why_each_row_shows_no_emotion(store):
-    """Each of the five states, on a stored call edited to hold them all, through the real `export`."""
+    """Each of the six states, on a stored call edited to hold them all, through the real `export`; the review
+    timeline's hover says the same words."""
     from sqlalchemy import update
 
     from config import UNCERTAIN
@@ -172,6 +173,9 @@ def test_csv_status_says_why_each_row_shows_no_emotion(store):
         rows = EmotionSecond.__table__.c
         session.execute(update(EmotionSecond).where(rows.call_id == call_id, rows.role == "prospect", rows.second < 3)
                         .values(dominant=UNCERTAIN))  # seen, reading not trusted (probabilities kept)
+        session.execute(update(EmotionSecond).where(rows.call_id == call_id, rows.role == "prospect",
+                                                    rows.second.between(3, 5))  # seen, not read: no rep was known
+                        .values(face_present=True, dominant=None, **{e: None for e in EMOTIONS}))
         session.execute(update(EmotionSecond).where(rows.call_id == call_id, rows.second >= 35)  # a cut-off file's tail
                         .values(video_present=False, face_present=False, n_frames=0, dominant=None,
                                 **{e: None for e in EMOTIONS}))
@@ -181,6 +185,7 @@ def test_csv_status_says_why_each_row_shows_no_emotion(store):
     for row in table:
         expected = ("no video" if row["video_present"] == "0"
                     else "not analysed (rep analysis off)" if row["role"] == "rep"
+                    else "not read until the rep is known (rep analysis off)" if 3 <= int(row["second"]) <= 5
                     else "uncertain" if row["dominant"] == "uncertain"
                     else "shown" if row["dominant"] in EMOTIONS
                     else "face not seen")
@@ -188,4 +193,14 @@ def test_csv_status_says_why_each_row_shows_no_emotion(store):
         assert (row["status"] == "shown") == (row["happy"] != "" and row["dominant"] in EMOTIONS), row
     statuses = {(r["role"], r["status"]) for r in table}
     assert statuses == {("rep", "not analysed (rep analysis off)"), ("rep", "no video"), ("prospect", "shown"),
-                        ("prospect", "uncertain"), ("prospect", "face not seen"), ("prospect", "no video")}
+                        ("prospect", "uncertain"), ("prospect", "face not seen"), ("prospect", "no video"),
+                        ("prospect", "not read until the rep is known (rep analysis off)")}
+    from reports.charts import timeline_figure
+    from reports.facts import load_timeline
+
+    timeline = load_timeline(call_id)
+    figure = timeline_figure(timeline.seconds, timeline.shifts, roles=("prospect",))
+    hovers = [text.split(" · ", 1)[1] for trace in figure.data if trace.type == "heatmap" for text in trace.text[0]]
+    prospect = [r for r in table if r["role"] == "prospect"]
+    assert [h for h, r in zip(hovers, prospect) if r["status"] not in ("uncertain", "shown")] == \
+        [r["status"] for r in prospect if r["status"] not in ("uncertain", "shown")]
