@@ -1,8 +1,9 @@
 """Analyse one call recording, start to finish, in memory (nothing is stored here).
 
     probe -> sample frames -> detect (every frame: the whole frame every `detect_every_s`, or
-          `detect_every_settled_s` while every known face is there, and whenever a face vanished (a cut or a
-          layout change moves faces); small faces too every `small_faces_every_s` and when a face vanished;
+          `detect_every_settled_s` while every known face is there, whenever a face vanished (a cut or a
+          layout change moves faces), and when a tile-sized new picture appeared away from the known faces
+          (`ArrivalWatch`: someone joined); small faces too every `small_faces_every_s` and when a face vanished;
           around each known face otherwise) -> track
           -> one person per track (`pipeline.people.IdentityWatch`: split at a change of identity)
           -> aligned crop + quality + classify (batched) -> per-track seconds
@@ -51,7 +52,7 @@ from pipeline.shifts import EmotionShift, detect_shifts
 from pipeline.speech import TalkTimeline, detect_speech, no_audio, who_speaks
 from pipeline.timeline import EmotionTimeline, TrackSecondRows, TrackSeconds, build_timelines
 from pipeline.uncertainty import poor_reason
-from pipeline.track import FaceTracker, TrackedFaces
+from pipeline.track import ArrivalWatch, FaceTracker, TrackedFaces
 from pipeline.video import DecodeReport, SampledFrame, VideoInfo, sample_frames
 
 Progress = Callable[[str, float], None]
@@ -75,7 +76,9 @@ class AnalysisSettings:
     searched on every frame, so a return there is found at once): only a newcomer, or a face back in another
     place, can be missed, found within this long. Measured: with this rule for "any face found" instead, a
     new person in a gallery tile whom the old face's window missed went unread for 4 s in
-    `tools.video_eval` (1 of 70 faces); see `docs/speed-history.md`."""
+    `tools.video_eval` (1 of 70 faces); see `docs/speed-history.md`. A newcomer who brings a tile-sized new
+    picture (a new tile, a camera turned on: `pipeline.track.ArrivalWatch`) starts a whole-frame search at once,
+    at most every `detect_every_s`: a new-user trial's third person joining a 2×2 grid was found 6 s late, now 2 s."""
     small_faces_every_s: float = 20.0
     """Seconds between whole-frame detections that also search for small faces (24-36 px in the 640-px frame,
     e.g. a 720p self-view thumbnail: `model.detect.discover`); the first frame always does. Such a search costs
@@ -424,6 +427,7 @@ def analyze_video(info: VideoInfo, classifier, detector: FaceDetector, settings:
         """Sampled frames with their tracked faces."""
         nonlocal detector_runs
         tracker = FaceTracker()
+        arrivals = ArrivalWatch()
         shown = 0  # faces present on the previous frame
         last_discovery_t = last_small_t = -np.inf
         for frame in _prefetch(sample_frames(info, settings.fps, settings.analysis_width, decode), timer):
@@ -437,17 +441,23 @@ def analyze_video(info: VideoInfo, classifier, detector: FaceDetector, settings:
                 stage = "detect whole frame, small faces too" if small else "detect whole frame"
                 found = timer.timed(stage, discover, detector, frame.image, small)
                 last_discovery_t, last_small_t = frame.t, frame.t if small else last_small_t
+                arrivals.remember(gray)
             else:
                 windows = timer.timed("track", tracker.plan_search, gray, frame.t)
                 found = timer.timed("detect around faces", detect_in, detector, frame.image, windows)
                 from_windows = True
-                # A face vanished: a layout change or a cut moves faces, so look everywhere.
-                if len(found) + tracker.n_reused < shown:
-                    small = frame.t - last_small_t >= settings.detect_every_s - 1e-6  # thumbnails after a switch
+                # A face vanished: a layout change or a cut moves faces, so look everywhere. Or someone may have
+                # joined away from every known face (at most every `detect_every_s`, as while a face is missing).
+                vanished = len(found) + tracker.n_reused < shown
+                if vanished or (frame.t - last_discovery_t >= settings.detect_every_s - 1e-6
+                                and timer.timed("track", arrivals.arrived, gray, tracker.search_windows())):
+                    # thumbnails after a switch
+                    small = vanished and frame.t - last_small_t >= settings.detect_every_s - 1e-6
                     stage = "detect whole frame, small faces too" if small else "detect whole frame"
                     found = timer.timed(stage, discover, detector, frame.image, small)
                     last_discovery_t, from_windows = frame.t, False
                     last_small_t = frame.t if small else last_small_t
+                    arrivals.remember(gray)
             detector_runs += 1  # every sampled frame is searched: whole, or around each known face
             faces = timer.timed("track", tracker.update, frame.t, found, gray, from_windows)
             faces = timer.timed("identity", identity.update, frame.image, faces, frame.frame_t)

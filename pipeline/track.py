@@ -284,3 +284,61 @@ class FaceTracker:
             np.array([track.confidence for track in visible], np.float32),
             np.array([track.keypoints for track in visible], np.float32).reshape(-1, N_KEYPOINTS, 2),
         )
+
+
+@dataclass
+class ArrivalWatch:
+    """Whether the picture changed, away from every watched face, enough for someone new to have arrived.
+
+    A newcomer appears where no face is watched: a new gallery tile, or a camera turned on in a tile that showed a name
+    card. Between whole-frame searches the analysis looks only around known faces, so it would find them at the next
+    scheduled search (`AnalysisSettings.detect_every_settled_s`); this compares the frame, outside every watched
+    face's search window, with the frame of the last whole-frame search (`remember`), so a change of that size starts
+    one at once. Cost: one area resize of the grey frame per sampled frame (~0.1 ms).
+    """
+
+    cell_px: int = 16
+    """Side of the compared cells, analysis-frame pixels (area-averaged): sensor and compression noise averages out."""
+    min_cell_change: float = 24.0
+    """Grey levels (0-255) a cell's mean must change by to count as changed: a new picture, not noise or light drift."""
+    min_changed_share: float = 0.03
+    """Share of the frame's cells, outside the watched windows, that must have changed: a tile or a camera's picture
+    (a 3×3 gallery's tile is 11% of the frame). Measured (2026-12-01, 9 generated recordings of a new-user trial and the
+    bench's 2-min calls): a third person's tile appearing in a 2×2 grid 25%; a camera turned on in a 3-tile row 5%;
+    faces drifting 25 px and tilting 0.2% (median), 0.6% at most (3.0-3.9% compared cell to cell, without the
+    neighbours: that made 42 whole-frame searches of the realistic call instead of 28); a face leaving or coming back
+    4-10% (searches of the realistic call: 30 instead of 28); a screen share's slide change 4%."""
+
+    _reference: np.ndarray | None = None
+
+    def _cells(self, frame_gray: np.ndarray) -> np.ndarray:
+        h, w = frame_gray.shape[:2]
+        size = (max(1, w // self.cell_px), max(1, h // self.cell_px))
+        return cv2.resize(frame_gray, size, interpolation=cv2.INTER_AREA).astype(np.float32)
+
+    def remember(self, frame_gray: np.ndarray) -> None:
+        """The frame of a whole-frame search: what later frames are compared with."""
+        self._reference = self._cells(frame_gray)
+
+    def changed_share(self, frame_gray: np.ndarray, windows: list[Window]) -> float:
+        """Share of the frame's cells that changed by `min_cell_change` since `remember`, not counting cells any of
+        `windows` (frame pixels) overlaps; 0 before the first `remember`."""
+        if self._reference is None:
+            return 0.0
+        now = self._cells(frame_gray)
+        # changed: unlike the reference's cell there and each of its 8 neighbours (a face and shoulders that moved
+        # up to a cell are not new pictures)
+        padded = np.pad(self._reference, 1, mode="edge")
+        h, w = now.shape
+        least = np.min([np.abs(now - padded[dy : dy + h, dx : dx + w]) for dy in range(3) for dx in range(3)], axis=0)
+        changed = least >= self.min_cell_change
+        cell_h, cell_w = frame_gray.shape[0] / now.shape[0], frame_gray.shape[1] / now.shape[1]
+        for window in windows:
+            x0, y0 = max(0, int(window.x // cell_w)), max(0, int(window.y // cell_h))
+            x1, y1 = int(np.ceil((window.x + window.side) / cell_w)), int(np.ceil((window.y + window.side) / cell_h))
+            changed[y0:y1, x0:x1] = False
+        return float(changed.mean())
+
+    def arrived(self, frame_gray: np.ndarray, windows: list[Window]) -> bool:
+        """Whether `changed_share` reaches `min_changed_share`."""
+        return self.changed_share(frame_gray, windows) >= self.min_changed_share

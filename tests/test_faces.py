@@ -25,6 +25,7 @@ from tools.synthetic import Appearance, CallScript, face_portrait, write_call_vi
 
 FPS = 4.0
 PRESENCE_TOLERANCE_S = 0.5  # the issue's bound: absent/present again within half a second of the truth
+JOINS_S = 7.3
 
 
 @pytest.fixture(scope="module")
@@ -56,6 +57,10 @@ def hard_calls(tmp_path_factory):
         # view at 5.3 s.
         "to_speaker.mp4": CallScript(duration_s=10, motion_px=10, layout_changes=((5.3, "speaker"),),
                                      rep=(Appearance(0, "hopper", scale=0.7),)),
+        # A third person turns their camera on at 7.3 s in a tile that showed no one: away from every known face,
+        # 1.3 s after a whole-frame search, with every known face there (the 6-s cadence).
+        "joins.mp4": CallScript(duration_s=13, layout="three", motion_px=10,
+                                extra=(Appearance(0, None), Appearance(JOINS_S, "astronaut"))),
     }
     videos = {name: write_call_video(folder / name, script) for name, script in scripts.items()}
     return videos, (leaves, returns)
@@ -189,6 +194,20 @@ def test_a_thumbnail_after_a_switch_to_speaker_view_is_found_at_once(hard_calls,
     assert set(result.roles.values()) == {"prospect", "rep"} and len(set(result.people.values())) == 2
     rep = seconds_seen(result, "rep")
     assert (rep[:5] == FPS).all() and (rep[6:] >= FPS / 2).all()  # present from the first second after the switch
+
+
+def test_someone_who_turns_their_camera_on_in_an_empty_tile_is_found_within_two_seconds(hard_calls, classifier):
+    """Between whole-frame searches only the known faces' places are searched; a tile-sized change away from them
+    (`pipeline.track.ArrivalWatch`) starts a whole-frame search at once, at most every `detect_every_s`. Before, the
+    newcomer waited for the settled cadence (`detect_every_settled_s`): found at 12.0 s, 4.7 s late."""
+    videos, _ = hard_calls
+    settings = AnalysisSettings(fps=FPS)
+    result = analyze_video(probe(videos["joins.mp4"]), classifier, make_detector("blazeface"), settings)
+    assert sorted(result.roles.values()) == ["participant-1", "prospect", "rep"]
+    guest = next(rows for rows in result.track_seconds if result.roles[rows.track_id] == "participant-1")
+    first_frame_s = guest.seconds[0] + 1 - guest.n_frames[0] / FPS  # its first sampled frame
+    assert JOINS_S <= first_frame_s + 1e-6 <= JOINS_S + settings.detect_every_s, first_frame_s
+    assert (guest.n_frames[1:] == FPS).all()  # then present on every frame
 
 
 def test_quality_is_stored_per_face_second(store, hard_calls, classifier):

@@ -12,7 +12,8 @@ from pipeline.analyze import AnalysisSettings, FaceReader
 from pipeline.roles import TrackSummary, assign_roles, decide_roles
 from pipeline.shifts import detect_shifts, direction, strongest_moments
 from pipeline.timeline import EmotionTimeline, TrackSecondRows, TrackSeconds, build_timelines, smooth
-from pipeline.track import FaceTracker, iou_matrix
+from model.blazeface import Window
+from pipeline.track import ArrivalWatch, FaceTracker, iou_matrix
 from tests.helpers import emotion_probs
 from tools.synthetic import face_portrait
 
@@ -187,6 +188,28 @@ def test_tracker_searches_a_window_again_only_when_it_shows_a_new_picture():
     # A whole-frame search that misses the face (small faces: it can) says nothing about its place: searched next.
     tracker.update(2.0, dets(), frame())
     assert len(tracker.plan_search(frame(), 2.25)) == 1
+
+
+def test_an_arrival_is_a_tile_sized_new_picture_away_from_the_known_faces():
+    gray = cv2.cvtColor(face_portrait("astronaut"), cv2.COLOR_BGR2GRAY)
+    face = cv2.resize(gray, (100, 120), interpolation=cv2.INTER_AREA)
+    noise = np.random.default_rng(0)
+
+    def frame(dx: int = 0, guest: bool = False) -> np.ndarray:
+        image = np.full((360, 640), 60, np.uint8)
+        image[100:220, 100 + dx : 200 + dx] = face  # a known face, moving
+        if guest:
+            image[100:220, 420:520] = face  # someone new in the empty right half
+        return np.clip(image + noise.normal(0, 3, image.shape), 0, 255).astype(np.uint8)  # sensor noise
+
+    known = [Window(70, 80, 160)]  # the known face's search window
+    watch = ArrivalWatch()
+    assert not watch.arrived(frame(guest=True), known)  # nothing to compare with before a whole-frame search
+    watch.remember(frame())
+    assert watch.changed_share(frame(dx=12), known) == 0.0  # noise, and the face moving inside and past its window
+    assert watch.changed_share(frame(dx=12), []) < 0.01  # ...even unmasked: a move of up to a cell is no new picture
+    assert watch.arrived(frame(guest=True), known)  # a face where no one was: 5% of the frame changed
+    assert not watch.arrived(frame(guest=True), known + [Window(390, 80, 160)])  # ...unless that place is watched
 
 
 def test_tracker_starts_tracks_only_from_confident_detections_and_keeps_them_on_weaker_ones():
