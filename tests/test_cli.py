@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import shutil
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -105,6 +107,17 @@ def _avi_with_unknown_codec(src, dst):
     return dst
 
 
+@pytest.fixture(scope="module")
+def kept_call(tmp_path_factory, videos) -> Path:
+    """A data folder (SQLite store and files) holding one call titled "kept", analysed by the real CLI once for
+    the module: each bad-input case starts from a copy of it."""
+    data = tmp_path_factory.mktemp("kept") / "data"
+    done = run_cli("analyze", str(videos["gallery.mp4"]), "--title", "kept",
+                   env_overrides={**env_for(data), "RAPPORT_REP_ANALYSIS": "on"})
+    assert done.returncode == 0, done.stderr
+    return data
+
+
 @pytest.mark.parametrize("case, message", [
     ("not_a_video", "not a video file"),
     ("truncated", "not a video file FFmpeg can read, or it is truncated"),
@@ -114,9 +127,9 @@ def _avi_with_unknown_codec(src, dst):
     ("missing", "no such file"),
     ("folder", "is a folder, not a recording"),
 ])
-def test_bad_input_gets_a_specific_message_and_nothing_is_lost(store, videos, tmp_path, case, message):
+def test_bad_input_gets_a_specific_message_and_nothing_is_lost(store, kept_call, videos, tmp_path, case, message):
     env = env_for(store)
-    assert run_cli("analyze", str(videos["gallery.mp4"]), "--title", "kept", env_overrides=env).returncode == 0
+    shutil.copytree(kept_call, store, dirs_exist_ok=True)  # the fresh store, now holding the analysed "kept" call
     before_files, before_csv = stored_files(store), run_cli("export", "1", env_overrides=env).stdout
     bad = {
         "not_a_video": lambda: write_not_a_video(tmp_path / "notes.mp4"),
