@@ -252,6 +252,7 @@ def _change(call_id: int, new_roles, user: Principal | None, username: str | Non
         for track_no, track in tracks.items():
             if track.role != roles[track_no]:
                 track.role, track.role_source = roles[track_no], "manual"
+        call.roles_note = None  # the analysis' doubt about the roles ("pick the rep", "a guess"): a person decided
         token = _rederive(session, call, rows, roles, settings, uuid.uuid4().hex[:8])
         audit(session, username, "role_change", f"call {call_id}", roles={str(k): v for k, v in roles.items()},
               **({"reread_tracks": ",".join(map(str, unread))} if unread else {}))

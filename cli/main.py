@@ -212,7 +212,7 @@ def cmd_reassign(args) -> int:
         for track, role in sorted(change.roles.items()):
             print(f"track {track}: {role}")
     if job_id is not None:
-        print(f"job {job_id} queued: re-reading the new prospect's face (track(s) "
+        print(f"job {job_id} queued: reading the faces not read yet (track(s) "
               f"{', '.join(map(str, change.unread))}); a worker runs it (`python -m pipeline worker`)", file=sys.stderr)
     return 0
 

@@ -2,7 +2,7 @@
 
     probe -> sample frames -> detect (every frame: the whole frame every `detect_every_s`, or
           `detect_every_settled_s` while every known face is there, whenever a face vanished (a cut or a
-          layout change moves faces), and when a tile-sized new picture appeared away from the known faces
+          layout change moves faces), and when a new picture appeared away from the known faces
           (`ArrivalWatch`: someone joined); small faces too every `small_faces_every_s` and when a face vanished;
           around each known face otherwise) -> track
           -> one person per track (`pipeline.people.IdentityWatch`: split at a change of identity)
@@ -451,8 +451,8 @@ def analyze_video(info: VideoInfo, classifier, detector: FaceDetector, settings:
                 vanished = len(found) + tracker.n_reused < shown
                 if vanished or (frame.t - last_discovery_t >= settings.detect_every_s - 1e-6
                                 and timer.timed("track", arrivals.arrived, gray, tracker.search_windows())):
-                    # thumbnails after a switch
-                    small = vanished and frame.t - last_small_t >= settings.detect_every_s - 1e-6
+                    # thumbnails after a switch; a newcomer in a grid of small tiles
+                    small = frame.t - last_small_t >= settings.detect_every_s - 1e-6
                     stage = "detect whole frame, small faces too" if small else "detect whole frame"
                     found = timer.timed(stage, discover, detector, frame.image, small)
                     last_discovery_t, from_windows = frame.t, False

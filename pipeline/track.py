@@ -301,13 +301,15 @@ class ArrivalWatch:
     """Side of the compared cells, analysis-frame pixels (area-averaged): sensor and compression noise averages out."""
     min_cell_change: float = 24.0
     """Grey levels (0-255) a cell's mean must change by to count as changed: a new picture, not noise or light drift."""
-    min_changed_share: float = 0.03
+    min_changed_share: float = 0.02
     """Share of the frame's cells, outside the watched windows, that must have changed: a tile or a camera's picture
-    (a 3×3 gallery's tile is 11% of the frame). Measured (2026-12-01, 9 generated recordings of a new-user trial and the
-    bench's 2-min calls): a third person's tile appearing in a 2×2 grid 25%; a camera turned on in a 3-tile row 5%;
-    faces drifting 25 px and tilting 0.2% (median), 0.6% at most (3.0-3.9% compared cell to cell, without the
-    neighbours: that made 42 whole-frame searches of the realistic call instead of 28); a face leaving or coming back
-    4-10% (searches of the realistic call: 30 instead of 28); a screen share's slide change 4%."""
+    (a 3×3 gallery's tile is 11% of the frame). Measured (2026-12-01, generated recordings of two new-user trials and
+    the bench's 2-min calls, 1280×720 H.264 read at 640 px): a third person's tile appearing in a 2×2 grid 25%; a camera
+    turned on in a 3-tile row 5%, in a 3×3 grid 6%, in a dim room 2.5-2.7%; a new thumbnail in a screen share's strip
+    3.7%; a slide change 4%; a face leaving or coming back 4-10%. Not arrivals: heads, shoulders and hands moving
+    near the faces 1.7% at most (a trial's call full of gestures), faces drifting 25 px and tilting 0.6% at most
+    (3.0-3.9% compared cell to cell without the neighbours: 42 whole-frame searches of the realistic call instead of
+    28)."""
 
     _reference: np.ndarray | None = None
 

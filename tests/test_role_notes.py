@@ -19,6 +19,23 @@ def test_three_people_in_a_gallery_the_prospect_is_a_guess_and_the_note_says_whi
                                  "check Fix roles.")
 
 
+def test_the_note_goes_once_the_manager_picks_the_roles(store, classifier, tmp_path):
+    from calls.intake import create_call
+    from calls.roles import list_people, pick_people
+    from pipeline.analyze import AnalysisSettings
+    from pipeline.store import analyze_call
+    from reports.facts import load_facts
+
+    video = write_call_video(tmp_path / "three.mp4", CallScript(duration_s=4, layout="three", motion_px=10))
+    call_id = create_call(video, title="three", analysis=AnalysisSettings(fps=FPS))
+    analyze_call(call_id, classifier)
+    assert load_facts(call_id).roles_note.startswith("Three people on this call: Rapport guessed person")
+    people = list_people(call_id)
+    pick_people(call_id, people[0].number, people[2].number)
+    assert load_facts(call_id).roles_note is None  # no more "check Fix roles" once someone has
+    assert [p.role for p in list_people(call_id)] == ["rep", "participant-1", "prospect"]
+
+
 def test_speaker_view_only_the_note_says_the_self_view_rule_made_the_thumbnail_the_rep(tmp_path):
     script = CallScript(duration_s=4, layout="speaker", motion_px=10)
     result = analyse(write_call_video(tmp_path / "speaker.mp4", script), script)

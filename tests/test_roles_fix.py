@@ -80,7 +80,7 @@ def test_cli_fixes_the_wrong_side_with_rep_analysis_off_and_a_worker_reads_the_n
 
     fixed = run_cli("reassign", "1", "--swap", env_overrides=off)
     assert fixed.returncode == 0, fixed.stderr
-    assert "re-reading the new prospect's face" in fixed.stderr
+    assert "reading the faces not read yet" in fixed.stderr
     assert roles_by_side(1) == {"left": "prospect", "right": "rep"}
     assert emotion_values(1, "rep") == (0, 0)  # deleted with the role change: no rep emotion anywhere
     assert emotion_values(1, "prospect") == (0, 0)  # not read yet
@@ -200,7 +200,7 @@ def test_the_review_page_fixes_the_wrong_side_in_one_click(store, videos, classi
         assert emotion_values(call_id, "rep")[1] > 0 and emotion_values(call_id, "prospect")[1] > 0
         return
 
-    assert "Re-reading the new prospect's face…" in said
+    assert "Reading the faces not read yet…" in said
     assert emotion_values(call_id, "rep") == (0, 0) and emotion_values(call_id, "prospect") == (0, 0)
     assert any("waiting for a worker" in p.proto.text for p in at.get("progress"))  # progress, as any analysis
     assert run_queued_jobs(classifier) == 1
@@ -233,7 +233,7 @@ def test_in_a_real_browser_one_click_on_the_prospect_makes_them_the_rep_and_queu
         other.get_by_text("Prospect · on the right").wait_for()
         assert page.locator(".st-key-person-1").get_by_role("button", name="This is the rep").is_disabled()
         other.get_by_role("button", name="This is the rep").click()
-        page.get_by_text("Rep is now the person on the right. Re-reading the new prospect's face…").wait_for()
+        page.get_by_text("Rep is now the person on the right. Reading the faces not read yet…").wait_for()
         page.locator(".st-key-analysis-queue").get_by_text("waiting for a worker").wait_for()
     assert roles_by_side(call.call_id) == {"left": "prospect", "right": "rep"}
     assert emotion_values(call.call_id, "rep") == (0, 0)

@@ -122,7 +122,7 @@ def _fix_roles(done: str, *, rep: int | None = None, prospect: int | None = None
     except (ValueError, LookupError, PermissionError) as error:
         st.error(ui.literal(error))
         return
-    st.session_state[ROLES_NOTE] = done + (" Re-reading the new prospect's face…" if reread else "")
+    st.session_state[ROLES_NOTE] = done + (" Reading the faces not read yet…" if reread else "")
     st.rerun()
 
 
