@@ -76,9 +76,9 @@ class AnalysisSettings:
     searched on every frame, so a return there is found at once): only a newcomer, or a face back in another
     place, can be missed, found within this long. Measured: with this rule for "any face found" instead, a
     new person in a gallery tile whom the old face's window missed went unread for 4 s in
-    `tools.video_eval` (1 of 70 faces); see `docs/speed-history.md`. A newcomer who brings a tile-sized new
-    picture (a new tile, a camera turned on: `pipeline.track.ArrivalWatch`) starts a whole-frame search at once,
-    at most every `detect_every_s`: a new-user trial's third person joining a 2×2 grid was found 6 s late, now 2 s."""
+    `tools.video_eval` (1 of 70 faces); see `docs/speed-history.md`. A newcomer who brings a new picture away
+    from every known face (a new tile, a camera turned on: `pipeline.track.ArrivalWatch`) starts a whole-frame search
+    at once, small faces too, at most every `detect_every_s`: found up to 2 s late instead of 6-11 s (README)."""
     small_faces_every_s: float = 20.0
     """Seconds between whole-frame detections that also search for small faces (24-36 px in the 640-px frame,
     e.g. a 720p self-view thumbnail: `model.detect.discover`); the first frame always does. Such a search costs
