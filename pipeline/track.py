@@ -294,7 +294,7 @@ class ArrivalWatch:
     card. Between whole-frame searches the analysis looks only around known faces, so it would find them at the next
     scheduled search (`AnalysisSettings.detect_every_settled_s`); this compares the frame, outside every watched
     face's search window, with the frame of the last whole-frame search (`remember`), so a change of that size starts
-    one at once. Cost: one area resize of the grey frame per sampled frame (~0.1 ms).
+    one at once. Cost: ~0.2 ms per sampled frame (one area resize of the grey frame).
     """
 
     cell_px: int = 16
@@ -314,9 +314,11 @@ class ArrivalWatch:
     _reference: np.ndarray | None = None
 
     def _cells(self, frame_gray: np.ndarray) -> np.ndarray:
-        h, w = frame_gray.shape[:2]
-        size = (max(1, w // self.cell_px), max(1, h // self.cell_px))
-        return cv2.resize(frame_gray, size, interpolation=cv2.INTER_AREA).astype(np.float32)
+        """(rows, columns) cell means; the frame's last partial row and column of cells are left out (an integer
+        scale: OpenCV's fast area path, 0.1 ms at 640×360 against 0.7 ms for 360 / 22.5 px)."""
+        rows, columns = max(1, frame_gray.shape[0] // self.cell_px), max(1, frame_gray.shape[1] // self.cell_px)
+        whole = frame_gray[: rows * self.cell_px, : columns * self.cell_px]
+        return cv2.resize(whole, (columns, rows), interpolation=cv2.INTER_AREA).astype(np.float32)
 
     def remember(self, frame_gray: np.ndarray) -> None:
         """The frame of a whole-frame search: what later frames are compared with."""
@@ -334,10 +336,10 @@ class ArrivalWatch:
         h, w = now.shape
         least = np.min([np.abs(now - padded[dy : dy + h, dx : dx + w]) for dy in range(3) for dx in range(3)], axis=0)
         changed = least >= self.min_cell_change
-        cell_h, cell_w = frame_gray.shape[0] / now.shape[0], frame_gray.shape[1] / now.shape[1]
         for window in windows:
-            x0, y0 = max(0, int(window.x // cell_w)), max(0, int(window.y // cell_h))
-            x1, y1 = int(np.ceil((window.x + window.side) / cell_w)), int(np.ceil((window.y + window.side) / cell_h))
+            x0, y0 = max(0, int(window.x // self.cell_px)), max(0, int(window.y // self.cell_px))
+            x1, y1 = (int(np.ceil((window.x + window.side) / self.cell_px)),
+                      int(np.ceil((window.y + window.side) / self.cell_px)))
             changed[y0:y1, x0:x1] = False
         return float(changed.mean())
 
