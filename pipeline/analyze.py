@@ -40,7 +40,7 @@ import numpy as np
 
 from config import Settings
 from model.classifier import BATCH, FLIP_TTA, FLIP_TTA_BELOW
-from model.detect import FaceDetector, detect_in, discover
+from model.detect import Detections, FaceDetector, detect_in, discover
 from model.identity import shared_embedder
 from model.mouth import mouth_motion, mouth_patch
 from model.preprocess import FACE_SIZE, crop_face
@@ -430,6 +430,16 @@ def analyze_video(info: VideoInfo, classifier, detector: FaceDetector, settings:
         arrivals = ArrivalWatch()
         shown = 0  # faces present on the previous frame
         last_discovery_t = last_small_t = -np.inf
+
+        def whole_frame(frame: SampledFrame, gray: np.ndarray, small: bool) -> Detections:
+            """Every face of the frame (small ones too if `small`), remembered as the latest whole-frame search."""
+            nonlocal last_discovery_t, last_small_t
+            stage = "detect whole frame, small faces too" if small else "detect whole frame"
+            found = timer.timed(stage, discover, detector, frame.image, small)
+            last_discovery_t, last_small_t = frame.t, frame.t if small else last_small_t
+            arrivals.remember(gray)
+            return found
+
         for frame in _prefetch(sample_frames(info, settings.fps, settings.analysis_width, decode), timer):
             gray = timer.timed("track", cv2.cvtColor, frame.image, cv2.COLOR_BGR2GRAY)
             settled = tracker.all_present or tracker.unchanged_for(frame.t) >= settings.detect_every_settled_s
@@ -438,10 +448,7 @@ def analyze_video(info: VideoInfo, classifier, detector: FaceDetector, settings:
             if frame.t - last_discovery_t >= every - 1e-6:
                 # nobody on screen (a screen share, cameras off): small faces too, every time
                 small = shown == 0 or frame.t - last_small_t >= settings.small_faces_every_s - 1e-6
-                stage = "detect whole frame, small faces too" if small else "detect whole frame"
-                found = timer.timed(stage, discover, detector, frame.image, small)
-                last_discovery_t, last_small_t = frame.t, frame.t if small else last_small_t
-                arrivals.remember(gray)
+                found = whole_frame(frame, gray, small)
             else:
                 windows = timer.timed("track", tracker.plan_search, gray, frame.t)
                 found = timer.timed("detect around faces", detect_in, detector, frame.image, windows)
@@ -452,12 +459,8 @@ def analyze_video(info: VideoInfo, classifier, detector: FaceDetector, settings:
                 if vanished or (frame.t - last_discovery_t >= settings.detect_every_s - 1e-6
                                 and timer.timed("track", arrivals.arrived, gray, tracker.search_windows())):
                     # thumbnails after a switch; a newcomer in a grid of small tiles
-                    small = frame.t - last_small_t >= settings.detect_every_s - 1e-6
-                    stage = "detect whole frame, small faces too" if small else "detect whole frame"
-                    found = timer.timed(stage, discover, detector, frame.image, small)
-                    last_discovery_t, from_windows = frame.t, False
-                    last_small_t = frame.t if small else last_small_t
-                    arrivals.remember(gray)
+                    found = whole_frame(frame, gray, frame.t - last_small_t >= settings.detect_every_s - 1e-6)
+                    from_windows = False
             detector_runs += 1  # every sampled frame is searched: whole, or around each known face
             faces = timer.timed("track", tracker.update, frame.t, found, gray, from_windows)
             faces = timer.timed("identity", identity.update, frame.image, faces, frame.frame_t)
