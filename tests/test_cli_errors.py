@@ -143,6 +143,17 @@ def test_a_bad_recording_is_refused_before_any_model_or_analysis_is_imported(sto
     assert not heavy & imported, heavy & imported
 
 
+def test_listing_calls_starts_without_the_vision_stack(store):
+    """`list` (like `delete`, `purge`, the readers of stored rows) needs the database only: it must not pay for
+    importing the analysis (scipy, LiteRT, the tracker; ~0.8 s of every such command's start on this machine)."""
+    result = run_cli("list", env_overrides={**env_for(store), "PYTHONPROFILEIMPORTTIME": "1"})
+    assert result.returncode == 0 and result.stdout.startswith("no calls yet"), result.stderr
+    imported = {line.split("|")[-1].strip() for line in result.stderr.splitlines() if line.startswith("import time:")}
+    assert {"calls.lifecycle", "pipeline.store"} <= imported  # the import log works; the store's readers came
+    heavy = {"ai_edge_litert", "tensorflow", "keras", "pipeline.analyze", "pipeline.track", "scipy", "dlib"}
+    assert not heavy & imported, heavy & imported
+
+
 def test_unicode_spaces_and_upper_case_suffixes_are_fine(store, tmp_path):
     video = write_call_video(tmp_path / "Réunion Acme – café.MOV", CallScript(duration_s=2, fps=10))
     env = env_for(store)

@@ -70,7 +70,7 @@ def test_a_failed_review_copy_costs_the_player_not_the_results(store, videos, cl
     def broken_encoder(info, target):
         raise av.error.FFmpegError(-1, "encoder exploded")
 
-    monkeypatch.setattr("pipeline.store.write_review_copy", broken_encoder)
+    monkeypatch.setattr("pipeline.review_copy.write_review_copy", broken_encoder)
     avi = intake.create_call(videos["three.avi"], title="avi", rep="Dana")
     result = analyze_call(avi, classifier)
     assert result.faces_found >= 2 and "review copy" in result.timings
