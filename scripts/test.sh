@@ -19,4 +19,6 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 scripts/setup.sh requirements-dev.txt
 export TF_CPP_MIN_LOG_LEVEL=2
-exec .venv/bin/python -m pytest -q -p no:cacheprovider "$@"
+# Two test processes (one per core of the CI machine); a test module stays on one of them, so its module-scoped
+# fixtures (an analysed call, generated recordings) are made once. Pass `-n 0` to run in this process only.
+exec .venv/bin/python -m pytest -q -p no:cacheprovider -n 2 --dist loadfile "$@"

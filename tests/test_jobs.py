@@ -26,6 +26,10 @@ from jobs import queue as jobs
 from pipeline.errors import InputError
 
 SHORT_S = 5
+SILENT_WORKER_S = "10"
+"""`RAPPORT_VISIBILITY_TIMEOUT_S` of the tests that kill a worker: its job is re-queued after this much silence.
+Short, so those tests wait little; long, so a live worker (heartbeat every 0.5 s) is never taken for dead on a
+busy 2-core machine running two test processes (at 3 s, a PostgreSQL run at load 9 re-queued two live jobs)."""
 
 
 # ----------------------------------------------------------------------------- fixtures and helpers
@@ -246,7 +250,7 @@ def test_two_burst_workers_share_the_queue_and_a_bad_file_fails_once(queue_env, 
 
 
 def test_a_killed_worker_job_is_picked_up_again_and_a_stopped_worker_hands_its_job_back(queue_env, short_clip, tmp_path):
-    fast = {"RAPPORT_VISIBILITY_TIMEOUT_S": "3"}
+    fast = {"RAPPORT_VISIBILITY_TIMEOUT_S": SILENT_WORKER_S}
     call_id, job_id = jobs.enqueue_call(short_clip)
     never = tmp_path / "never-opened"  # the first two workers are held mid-job: neither can finish it
 

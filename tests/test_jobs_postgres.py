@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from config import get_settings
-from tests.test_jobs import assert_store_consistent, call, claims_in_logs, job, short_clip, start_worker, wait_for, worker_model
+from tests.test_jobs import SILENT_WORKER_S, assert_store_consistent, call, claims_in_logs, job, short_clip, start_worker, wait_for, worker_model
 from tools.bench_queue import find_binary, throwaway_postgres, throwaway_redis
 
 __all__ = ["short_clip", "worker_model"]  # fixtures shared with test_jobs.py
@@ -59,7 +59,7 @@ def pg_store(pg_server, worker_model, tmp_path, monkeypatch, request) -> Path:
     data = tmp_path / "data"
     for key, value in {"RAPPORT_DATA_DIR": str(data), "RAPPORT_DB_URL": server.set(database=name).render_as_string(False),
                        "RAPPORT_MODEL_PATH": str(worker_model), "RAPPORT_HEARTBEAT_S": "0.5",
-                       "RAPPORT_VISIBILITY_TIMEOUT_S": "3"}.items():
+                       "RAPPORT_VISIBILITY_TIMEOUT_S": SILENT_WORKER_S}.items():
         monkeypatch.setenv(key, value)
     get_settings.cache_clear()
     init_db()
