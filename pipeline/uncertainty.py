@@ -31,10 +31,11 @@ MIN_FACE_PX = 28.0
 """Face box side, in pixels of the analysed frame (decoded 640 px wide), below which a face is too small:
 28 px at 640 is ~56 px in a 720p recording, the smallest face size the evaluation composes."""
 MIN_SHARPNESS = 300.0
-"""Variance of the Laplacian of the 48x48 grayscale crop below which a face is too blurred to read.
-Measured: FER2013 val crops 1,682 at the 1st percentile (median 5,306); scikit-image's astronaut (face
-120 px) 2,320 sharp, 677 / 174 / 70 after a Gaussian blur of sigma 2 / 4 / 6 px; the same face shrunk to
-30 px and upscaled by the crop, 974."""
+"""Sharpness (`model.quality.contrast_free_sharpness`: variance of the Laplacian of the 48x48 crop at a typical
+face's contrast) below which a face is too blurred to read. Set on the unscaled measure, which equals this one for
+a face of typical contrast, and kept. Measured (scaled): FER2013 val crops 694 at the 1st percentile (median
+2,067); scikit-image's astronaut (102-px face, aligned crop) 1,076 sharp at any brightness, 186-196 / 89-100 /
+54-65 after a Gaussian blur of sigma 2 / 3 / 4 px; the same face shrunk to 30 px and enlarged by the crop, 325."""
 ENLARGED_BELOW_PX = float(FACE_SIZE)
 """Face box side, in analysed-frame pixels, below which the crop enlarges the face to the classifier's 48x48: a
 blurred face that small is called `SMALL_FACE`, as enlarging it is (part of) the blur and a bigger face in the

@@ -146,6 +146,31 @@ def test_face_quality_flags_small_and_blurred_faces():
     assert reason(image, enlarged) is None and reason(blurred, enlarged) == SMALL_FACE
 
 
+@pytest.mark.parametrize("brightness", [1.0, 0.6, 0.4])
+def test_a_darker_face_is_as_sharp_as_a_lighter_one(brightness):
+    """Darker skin, a dim room, flat light: lower contrast is not blur (a new-user trial's dark-skinned people were
+    "blurred face" three times as often as the others, and swapping only the skin tints swapped the gap)."""
+    import skimage.data
+
+    from model.preprocess import crop_face
+    from model.quality import QUALITY_FIELDS, face_quality
+    from pipeline.uncertainty import BLURRED_FACE, poor_reason
+
+    image = cv2.cvtColor(skimage.data.astronaut(), cv2.COLOR_RGB2BGR)
+    box = np.array([170, 30, 290, 160], np.float32)
+    no_keypoints = np.full((6, 2), np.nan)
+
+    def quality(frame):
+        darker = np.clip(frame.astype(np.float32) * brightness, 0, 255).astype(np.uint8)  # every level scaled
+        return face_quality(crop_face(darker, box), box, no_keypoints, 0.9, 1.0)
+
+    sharp, blurred = quality(image), quality(cv2.GaussianBlur(image, (0, 0), 4))
+    at_full = face_quality(crop_face(image, box), box, no_keypoints, 0.9, 1.0)
+    column = QUALITY_FIELDS.index("sharpness")
+    assert sharp[column] == pytest.approx(at_full[column], rel=0.05)
+    assert poor_reason(sharp, 1.0) is None and poor_reason(blurred, 1.0) == BLURRED_FACE
+
+
 # ----------------------------------------------------------------------------- calibration
 def test_temperature_keeps_the_ranking_and_is_recovered_from_overconfident_scores():
     from model.calibrate import expected_calibration_error, fit_temperature
