@@ -13,7 +13,8 @@ in that second, and each second votes:
 | one, off-centre | a gallery with the other tile empty or unseen | the hint: toward `rep_position` = rep, away = not |
 | two, level with each other and mirrored about the centre (`GALLERY_LEVEL`), whatever their sizes | a gallery, one person sitting back | the hint, as below |
 | two, one `SPEAKER_VIEW_AREA_RATIO` times larger | speaker view with self-view | the small one (self-view) is the rep, the big one not |
-| three or more, one much larger | speaker view with a filmstrip | none |
+| three or more, one much larger and off-centre, the others level with it across the centre (`_room_beside`) | a gallery whose other tile holds several people (a meeting room) | the hint, over all of them |
+| three or more, one much larger (otherwise) | speaker view with a filmstrip | none |
 | similar sizes (gallery, stacked, camera thumbnails beside a shared screen) | gallery | the hint: the face furthest toward `rep_position` (if `MIN_SEPARATION` ahead) = rep, the others not |
 
 `rep_position` is a hint for the layouts it names (galleries: side by side, stacked, thumbnail strips; its
@@ -165,6 +166,20 @@ def _tiles_apart(a: np.ndarray, b: np.ndarray) -> bool:
     return bool(side_by_side or stacked)
 
 
+def _room_beside(large: np.ndarray, others: list[np.ndarray]) -> bool:
+    """A person's tile beside a tile of several smaller faces (a meeting room), not a speaker view: the large face
+    sits at least `CENTRED` off the frame's centre and every other face is level with it (`GALLERY_LEVEL`) on
+    the centre's other side. A speaker view centres the large face, with its filmstrip above, below or in a column
+    beside it. Found by a new-user trial: a meeting room of three 88-px faces beside the rep's 190-px face was read
+    as a speaker view, so no second voted, the rep became the prospect and the note said the video showed no
+    gallery."""
+    lx, ly = (large[:2] + large[2:]) / 2 - 0.5
+    centres = [(box[:2] + box[2:]) / 2 - 0.5 for box in others]
+    row = abs(lx) >= CENTRED and all(abs(y - ly) < GALLERY_LEVEL and x * lx < 0 for x, y in centres)
+    column = abs(ly) >= CENTRED and all(abs(x - lx) < GALLERY_LEVEL and y * ly < 0 for x, y in centres)
+    return bool(row or column)
+
+
 def _area(box: np.ndarray) -> float:
     return float((box[2] - box[0]) * (box[3] - box[1]))
 
@@ -203,7 +218,8 @@ def _vote(faces: dict[int, np.ndarray], votes: dict[int, _Votes], rep_position: 
         return
     largest = max(faces, key=lambda p: _area(faces[p]))
     others = [p for p in faces if p != largest]
-    gallery = len(others) == 1 and _tiles_apart(faces[largest], faces[others[0]])
+    gallery = (_tiles_apart(faces[largest], faces[others[0]]) if len(others) == 1
+               else _room_beside(faces[largest], [faces[p] for p in others]))
     if not gallery and all(_area(faces[largest]) >= SPEAKER_VIEW_AREA_RATIO * _area(faces[p]) for p in others):
         if len(others) == 1:
             votes[others[0]].self_view_for += SELF_VIEW_VOTE

@@ -266,6 +266,22 @@ def test_speaker_view_large_face_is_the_prospect_and_the_thumbnail_the_rep():
     assert assign_roles([summary(0, thumb), summary(1, big)], "left") == {0: "rep", 1: "prospect"}
 
 
+def test_a_meeting_room_beside_the_rep_is_a_gallery_and_a_filmstrip_is_not():
+    rep_tile = [0.18, 0.33, 0.33, 0.63]  # a 190-px face in the left tile of a 720p gallery
+    room = [[0.56, 0.41, 0.63, 0.53], [0.71, 0.42, 0.78, 0.53], [0.87, 0.40, 0.94, 0.52]]  # three 88-px faces, level
+    decision = decide_roles([summary(0, rep_tile)] + [summary(i, box) for i, box in enumerate(room, 1)], "left")
+    assert decision.roles[0] == "rep"
+    assert sorted(decision.roles[i] for i in (1, 2, 3)) == ["participant-1", "participant-2", "prospect"]
+    assert "guessed" in decision.note and "does not show which person is the rep" not in decision.note
+    # a speaker view: the speaker centred, its filmstrip above or in a column beside it: no vote either way
+    speaker = [0.38, 0.35, 0.62, 0.8]
+    strip = [[0.3, 0.02, 0.36, 0.12], [0.47, 0.02, 0.53, 0.12], [0.64, 0.02, 0.7, 0.12]]
+    column = [[0.88, 0.2, 0.94, 0.3], [0.88, 0.45, 0.94, 0.55], [0.88, 0.7, 0.94, 0.8]]
+    for thumbs in (strip, column):
+        decision = decide_roles([summary(0, speaker)] + [summary(i, box) for i, box in enumerate(thumbs, 1)], "left")
+        assert "rep" not in decision.roles.values() and "does not show which person is the rep" in decision.note
+
+
 def test_single_face_is_the_prospect_and_extra_faces_become_participants():
     assert assign_roles([summary(0, [0.4, 0.2, 0.6, 0.8])]) == {0: "prospect"}  # centred: speaker view
     # Issue 21: a lone face in the rep position's tile is the rep (the prospect's face was not found), one in
