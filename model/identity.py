@@ -3,8 +3,9 @@
 The model is dlib's ResNet face recogniser (`dlib_face_recognition_resnet_model_v1.dat`, 99.38% on
 LFW at distance 0.6 by its author) with dlib's 5-point landmark model for the face chip; both files ship
 inside the `face_recognition_models` package (CC0 1.0, Davis King), dlib itself as the prebuilt
-`dlib-bin` wheel. Nothing downloads at run time. Faces are embedded on the analysis frame (640 px wide)
-from the detector's box.
+`dlib-bin` wheel. Nothing downloads at run time. The analysis embeds faces from the recording's own picture
+(`pipeline.video.SourcePicture`), at the detector's box scaled up from the analysis frame (640 px wide): a
+filmstrip thumbnail of a 720p call is 58 px there, 29 px at analysis size (enrolment embeds at analysis size).
 
 Measured here (2026-12-01, this 2-core machine under load from other jobs), Euclidean distance between
 embeddings:
@@ -34,7 +35,7 @@ EMBEDDING_SIZE = 128
 SAME_PERSON_DISTANCE = 0.55
 """Embeddings closer than this are one person (the table above: same <= 0.43, different >= 0.59 for 99% of pairs)."""
 MIN_FACE_PX = 30
-"""Smallest face box height (analysis-frame pixels) embedded: the same portrait at 36 px was still <= 0.33 from
+"""Smallest face box height (pixels of the picture embedded) embedded: the same portrait at 36 px was still <= 0.33 from
 itself; below ~30 px dlib's 5 landmarks wander."""
 
 

@@ -463,7 +463,7 @@ def analyze_video(info: VideoInfo, classifier, detector: FaceDetector, settings:
                     from_windows = False
             detector_runs += 1  # every sampled frame is searched: whole, or around each known face
             faces = timer.timed("track", tracker.update, frame.t, found, gray, from_windows)
-            faces = timer.timed("identity", identity.update, frame.image, faces, frame.frame_t)
+            faces = timer.timed("identity", identity.update, frame.image, faces, frame.frame_t, frame.source)
             shown = len(faces)
             if frame.index % 20 == 0:
                 report("analysing frames", 0.9 * min(1.0, frame.t / max(info.duration_s, 1e-6)))
@@ -471,11 +471,13 @@ def analyze_video(info: VideoInfo, classifier, detector: FaceDetector, settings:
 
     def decide(recorder: _Recorder) -> tuple[dict[int, int], RoleDecision]:
         """People by appearance, then their roles from the seconds they were on screen."""
-        people = group_people(identity.looks, identity.together_s)
         content = {tid for tid, look in identity.looks.items() if look.still or look.faint}
+        # Content is no one: grouped with a person it would lend them its seconds on screen beside others (a
+        # slide's headshot of the prospect beside the prospect's thumbnail made the prospect's earlier track a guest).
+        live = {tid: look for tid, look in identity.looks.items() if tid not in content}
+        people = group_people(live, identity.together_s)
         presence = {rows.track_id: (rows.seconds, rows.boxes) for rows in recorder.seconds.rows()}
-        recognised = recognised_person({tid: look for tid, look in identity.looks.items() if tid not in content},
-                                       people, rep_references)
+        recognised = recognised_person(live, people, rep_references)
         return people, decide_roles(recorder.summaries(), settings.rep_position, min(MIN_DETECTIONS, detector_runs),
                                     people, presence, content, identity.together_s, recognised)
 

@@ -39,6 +39,7 @@ from scipy.spatial.distance import cdist
 from model.identity import MIN_FACE_PX, SAME_PERSON_DISTANCE, FaceEmbedder
 from pipeline.roles import TOGETHER_MAX_S
 from pipeline.track import FaceTracker, TrackedFaces
+from pipeline.video import SourcePicture
 
 EMBED_EVERY_S = 30.0
 """Seconds between embeddings of a track whose look does not jump but has changed (`RECHECK_CHANGE`; a missed cut
@@ -195,18 +196,26 @@ class IdentityWatch:
         return (t - followed.last_embed_t >= EMBED_EVERY_S
                 and float(np.abs(thumb - followed.embedded_thumb).mean()) >= RECHECK_CHANGE)
 
-    def update(self, frame_bgr: np.ndarray, faces: TrackedFaces, picture_t: float | None = None) -> TrackedFaces:
+    def update(self, frame_bgr: np.ndarray, faces: TrackedFaces, picture_t: float | None = None,
+               source: SourcePicture | None = None) -> TrackedFaces:
         """Faces of one frame (BGR, analysis size) with tracker ids -> the same faces with output track ids.
 
         `picture_t`: when this frame's picture was first shown (`SampledFrame.frame_t`): a picture seen before
-        (a held frame of a low-frame-rate recording) says nothing about whether a face's pixels change."""
+        (a held frame of a low-frame-rate recording) says nothing about whether a face's pixels change.
+        `source`: the same picture at the recording's resolution (`SampledFrame.source`): faces are embedded from
+        it, so a filmstrip thumbnail too small to embed at analysis size (a 58-px face of a 720p call is 29 px
+        there, under `model.identity.MIN_FACE_PX`) is still told apart and joined to its person's big tile."""
         t = faces.t
         thumbs = [_thumbnail(frame_bgr, box, points[:2]) for box, points in zip(faces.xyxy, faces.keypoints)]
         gray = cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2GRAY) if len(faces) else None
         patches = [_crop(gray, box, _PATCH, cv2.INTER_NEAREST) for box in faces.xyxy]
+        scale = source.width / frame_bgr.shape[1] if source is not None else 1.0  # source pixels per frame pixel
         due = [i for i, (tid, box) in enumerate(zip(faces.track_ids.tolist(), faces.xyxy))
-               if box[3] - box[1] >= MIN_FACE_PX and self._due(self._followed.get(tid), t, thumbs[i])]
-        embeddings = dict(zip(due, self._embedder.embed(frame_bgr, faces.xyxy[due]))) if due else {}
+               if (box[3] - box[1]) * scale >= MIN_FACE_PX and self._due(self._followed.get(tid), t, thumbs[i])]
+        embeddings = {}
+        if due:
+            picture = source.bgr() if source is not None else frame_bgr
+            embeddings = dict(zip(due, self._embedder.embed(picture, faces.xyxy[due] * scale)))
         self.n_embedded += len(due)
         out_ids = []
         for i, (tid, box) in enumerate(zip(faces.track_ids.tolist(), faces.xyxy)):

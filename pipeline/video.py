@@ -94,12 +94,28 @@ def seconds_in(duration_s: float) -> int:
     return max(1, math.ceil(duration_s - LAST_SLIVER_S))
 
 
+class SourcePicture:
+    """One decoded picture at the recording's own resolution, turned upright and converted to BGR only if asked
+    (`bgr`): for the rare step that needs a small face's own pixels (a filmstrip thumbnail's identity,
+    `pipeline.people.IdentityWatch`). It holds the decoded frame (YUV: 1.4 MB at 720p) while it lives."""
+
+    def __init__(self, frame: av.VideoFrame, rotation: int):
+        self._frame, self._rotation = frame, rotation
+        self.width = frame.height if rotation in (90, 270) else frame.width
+        """Displayed width, source pixels."""
+
+    def bgr(self) -> np.ndarray:
+        """(height, width, 3) uint8 BGR, upright."""
+        return _to_bgr(self._frame, self._rotation, None)
+
+
 @dataclass(frozen=True)
 class SampledFrame:
     index: int  # sample number, 0-based
     t: float  # the tick: call-clock seconds at which the player shows this picture
     image: np.ndarray  # BGR uint8 at analysis size
     frame_t: float | None = None  # call-clock time the picture was first shown (<= t; earlier for a held frame)
+    source: SourcePicture | None = None  # the same picture at the recording's resolution
 
 
 @dataclass
@@ -296,12 +312,12 @@ class _Shown:
 
     def __init__(self, frame: av.VideoFrame, t: float, info: VideoInfo, width: int | None):
         self.frame, self.t, self._args, self._image = frame, t, (info.rotation, width), None
+        self.source = SourcePicture(frame, info.rotation)
 
     @property
     def image(self) -> np.ndarray:
         if self._image is None:
             self._image = _to_bgr(self.frame, *self._args)
-            self.frame = None
         return self._image
 
 
@@ -339,7 +355,7 @@ def sample_frames(info: VideoInfo, rate: float = 4.0, width: int | None = 640,
             nonlocal tick, index
             while tick < n_ticks and tick * step < limit:
                 if shown is not None:
-                    yield SampledFrame(index, tick * step, shown.image, shown.t)
+                    yield SampledFrame(index, tick * step, shown.image, shown.t, shown.source)
                     index += 1
                 tick += 1
 

@@ -18,7 +18,7 @@ from calls.intake import create_call
 from db.models import Call, Track
 from db.session import session_scope
 from model.detect import make_detector
-from model.identity import SAME_PERSON_DISTANCE, shared_embedder
+from model.identity import MIN_FACE_PX, SAME_PERSON_DISTANCE, shared_embedder
 from pipeline.analyze import AnalysisSettings, analyze_video
 from pipeline.people import IdentityWatch, TrackLook, group_people
 from pipeline.roles import TrackSummary, decide_roles, never_classified
@@ -238,6 +238,42 @@ def test_a_head_that_tilts_keeps_its_look_while_a_different_face_is_embedded_at_
     assert watch.n_embedded == 1 and ids[1] == ids[0]
     ids.append(watch.update(other, faces(other, 0.5)).track_ids[0])
     assert watch.n_embedded == 2 and ids[2] != ids[0]
+
+
+def test_a_filmstrip_thumbnail_is_embedded_from_the_recordings_own_pixels_and_joins_its_big_tile():
+    """Speaker view with a filmstrip (a new-user trial's Zoom layout): the speaker big, and the speaker and someone
+    else as 56-px thumbnails of a 720p call, 28 px in the 640-px analysis frame, under `MIN_FACE_PX`. Embedded from
+    the analysis frame, the thumbnails were no one's: each a person of its own, and the roles went to them."""
+    import av
+
+    from pipeline.video import SourcePicture
+
+    source = np.full((720, 1280, 3), 50, np.uint8)
+    boxes = {"big": (540, 200, 300), "astronaut thumb": (500, 20, 56), "hopper thumb": (700, 20, 56)}  # x, y, side
+    for name, (x, y, side) in boxes.items():
+        key = "hopper" if name.startswith("hopper") else "astronaut"
+        portrait = face_portrait(key)
+        face = make_detector("blazeface").detect(portrait).largest().xyxy[0].astype(int)  # the portrait's face
+        pad = (face[2] - face[0]) // 5
+        crop = portrait[max(0, face[1] - pad):face[3] + pad, max(0, face[0] - pad):face[2] + pad]
+        source[y:y + side, x:x + side] = cv2.resize(crop, (side, side), interpolation=cv2.INTER_AREA)
+    analysis = cv2.resize(source, (640, 360), interpolation=cv2.INTER_AREA)
+    xyxy = np.array([[x, y, x + side, y + side] for x, y, side in boxes.values()], np.float32) / 2  # analysis pixels
+    assert (xyxy[1:, 3] - xyxy[1:, 1] < MIN_FACE_PX).all()
+    picture = SourcePicture(av.VideoFrame.from_ndarray(source, format="bgr24"), 0)
+
+    def watch(with_source: bool) -> IdentityWatch:
+        watcher = IdentityWatch(shared_embedder())
+        for k in range(6):
+            faces = TrackedFaces(k / 4, np.arange(3), xyxy, np.full(3, 0.9, np.float32), np.full((3, 6, 2), np.nan))
+            watcher.update(analysis, faces, k / 4, picture if with_source else None)
+        return watcher
+
+    at_analysis_size, from_source = watch(False), watch(True)
+    assert at_analysis_size.n_embedded == 1 and len(set(group_people(at_analysis_size.looks, at_analysis_size.together_s).values())) == 3
+    assert from_source.n_embedded == 3
+    people = group_people(from_source.looks, from_source.together_s)
+    assert people[0] == people[1] != people[2]  # the speaker big and in the strip: one person; the other thumbnail not
 
 
 class CountingClassifier:
