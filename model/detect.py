@@ -196,8 +196,8 @@ detector paragraph and `python -m tools.bench --compare-detectors`)."""
 def detect_in(detector: FaceDetector, frame_bgr: np.ndarray, windows: list[Window]) -> Detections:
     """Faces inside `windows` (`model.blazeface.Window`s, frame pixels), in frame pixels.
 
-    BlazeFace searches all windows in one batched call; other detectors search each window's
-    crop (clipped to the frame) in turn.
+    BlazeFace reads each window itself (one network call each: its graph fixes the batch at 1); other
+    detectors search each window's crop (clipped to the frame) in turn.
     """
     if hasattr(detector, "detect_in"):
         return detector.detect_in(frame_bgr, windows)
