@@ -38,6 +38,7 @@ person seen sits away from `rep_position`. The note also says when a pick is a g
 | the prospect, with another person (on screen with them, so a participant) seen nearly as long (`PROSPECT_CLEAR`) | "Three people on this call: Rapport guessed person N is the prospect; check Fix roles" |
 | the rep, recognised from enrolment | "Person N was recognised from enrolment as the rep ..." (no other rep note) |
 | the rep, by the self-view rule only (fewer than `NOTE_MIN_S` seconds of gallery hint for them) | "The rep was taken to be the self-view thumbnail (the person recording); ..." |
+| the rep, by the hint pointing into a meeting room's tile (`_room_beside`) for most of their hint seconds | "The rep position (left) points to a tile of several people; ... if the rep is the person in the other tile, ..." |
 """
 
 from __future__ import annotations
@@ -198,6 +199,8 @@ class _Votes:
     hint_against: float = 0.0
     self_view_for: float = 0.0
     self_view_against: float = 0.0
+    room_for: float = 0.0
+    """Of `hint_for`, the seconds the hint picked one of a meeting room's faces (`_room_beside`) over a lone one."""
 
     @property
     def score(self) -> float:
@@ -230,6 +233,8 @@ def _vote(faces: dict[int, np.ndarray], votes: dict[int, _Votes], rep_position: 
                        key=lambda p: -_toward(faces[p], rep_position))
     if _toward(faces[principal[0]], rep_position) - _toward(faces[principal[1]], rep_position) >= MIN_SEPARATION:
         votes[principal[0]].hint_for += HINT_VOTE
+        if len(others) > 1 and gallery and principal[0] != largest:
+            votes[principal[0]].room_for += HINT_VOTE
         for p in principal[1:]:
             votes[p].hint_against += HINT_VOTE
 
@@ -353,6 +358,9 @@ def _guess_note(named: dict[int, str], frames: dict[int, int], votes: dict[int, 
     if rep is not None and not self_view_told and votes[rep].self_view_for > 0 and votes[rep].hint_for < NOTE_MIN_S:
         notes.append("The rep was taken to be the self-view thumbnail (the person recording); if the rep is the "
                      "big tile, pick them in Fix roles.")
+    if rep is not None and votes[rep].room_for >= NOTE_MIN_S and votes[rep].room_for * 2 > votes[rep].hint_for:
+        notes.append(f"The rep position points to a tile of several people, so person {rep}, the one furthest that "
+                     "way, was taken as the rep; if the rep is the person in the other tile, pick them in Fix roles.")
     return " ".join(notes) or None
 
 

@@ -273,6 +273,13 @@ def test_a_meeting_room_beside_the_rep_is_a_gallery_and_a_filmstrip_is_not():
     assert decision.roles[0] == "rep"
     assert sorted(decision.roles[i] for i in (1, 2, 3)) == ["participant-1", "participant-2", "prospect"]
     assert "guessed" in decision.note and "does not show which person is the rep" not in decision.note
+    assert "tile of several people" not in decision.note  # the hint picked the person alone in their tile
+    # the room on the rep position's side: its face furthest that way is taken as the rep, and the note says how
+    mirrored = [[1 - b[2], b[1], 1 - b[0], b[3]] for b in [rep_tile] + room]
+    decision = decide_roles([summary(i, box) for i, box in enumerate(mirrored)], "right")
+    assert decision.roles[0] == "rep"
+    decision = decide_roles([summary(i, box) for i, box in enumerate(mirrored)], "left")
+    assert decision.roles[3] == "rep" and "points to a tile of several people" in decision.note
     # a speaker view: the speaker centred, its filmstrip above or in a column beside it: no vote either way
     speaker = [0.38, 0.35, 0.62, 0.8]
     strip = [[0.3, 0.02, 0.36, 0.12], [0.47, 0.02, 0.53, 0.12], [0.64, 0.02, 0.7, 0.12]]
