@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -9,6 +10,23 @@ import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 BRIGHTNESS_THRESHOLD = 125.0  # the hopper portrait crop averages ~111, the astronaut's ~138 (of 255)
+
+
+@pytest.fixture(autouse=True)
+def no_process_left_behind():
+    """Stops what a test started and left running (a test that failed halfway past its workers, servers or browser):
+    a leftover keeps the suite's output open, so CI waits on it after the last test, and a worker would take later
+    tests' jobs. Processes started by wider fixtures (a module's Redis server) were there before and stay."""
+    import psutil
+
+    me = psutil.Process()
+    before = {child.pid for child in me.children(recursive=True)}
+    yield
+    left = [child for child in me.children(recursive=True) if child.pid not in before]
+    for process in left:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            process.kill()
+    psutil.wait_procs(left, timeout=10)
 
 
 def _reset_caches() -> None:

@@ -99,3 +99,14 @@ def upload(page, video: Path, title: str) -> None:
     if not page.get_by_role("checkbox", name=re.compile("Everyone on this call was told")).is_checked():  # kept after an error
         page.get_by_text("Everyone on this call was told").click()
     page.get_by_role("button", name="Analyse call").click()
+
+
+def test_a_page_that_hangs_is_stopped_at_the_deadline_with_its_browser():
+    """A hung browser fails its test at `chromium`'s deadline, and no driver or browser process is left running."""
+    import psutil
+
+    with pytest.raises(RuntimeError, match="the browser was stopped after 3 s"):
+        with chromium(deadline_s=3) as page:
+            page.set_content("<p>busy</p>")
+            page.evaluate("() => new Promise(() => {})")  # never settles, like a page stuck in a loop
+    assert not psutil.Process().children(recursive=True)

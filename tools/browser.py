@@ -80,18 +80,48 @@ def _stop_group(pgid: int, grace_s: float = 10) -> None:
         os.killpg(pgid, signal.SIGKILL)
 
 
+BROWSER_DEADLINE_S = 480.0
+"""Longest a page may be driven (the longest browser test, upload to PDF, gives the analysis 240 s of it): then
+Playwright's driver and the browser are killed and the test fails there, before `scripts/test.sh`'s `--timeout`. Seen once in a loaded test run: the driver and the page's renderer both
+spinning at 100% CPU for 40 minutes, past Playwright's own 30-s timeouts and past pytest-timeout's, whose
+exception could not be raised until the driver ended."""
+
+
 @contextmanager
-def chromium(viewport: tuple[int, int] = (1440, 1000)) -> Iterator:
-    """A fresh headless Chromium page that accepts downloads."""
+def chromium(viewport: tuple[int, int] = (1440, 1000), deadline_s: float = BROWSER_DEADLINE_S) -> Iterator:
+    """A fresh headless Chromium page that accepts downloads. After `deadline_s` seconds Playwright's driver and the
+    browser are killed, so a hung page fails the test (RuntimeError) instead of stalling the run."""
+    import threading
+
+    import psutil
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]}, accept_downloads=True)
-            yield context.new_page()
-        finally:
-            browser.close()
+    me = psutil.Process()
+    before = {child.pid for child in me.children()}
+    fired = threading.Event()
+
+    def stop_browser(drivers: list[psutil.Process]) -> None:
+        fired.set()
+        for process in [tree for driver in drivers for tree in (*driver.children(recursive=True), driver)]:
+            with suppress(psutil.NoSuchProcess):
+                process.kill()
+
+    try:
+        with sync_playwright() as p:
+            watchdog = threading.Timer(deadline_s, stop_browser, ([c for c in me.children() if c.pid not in before],))
+            watchdog.daemon = True
+            watchdog.start()
+            try:
+                browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+                context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]}, accept_downloads=True)
+                yield context.new_page()
+                browser.close()
+            finally:
+                watchdog.cancel()
+    except Exception as error:
+        if fired.is_set():
+            raise RuntimeError(f"the browser was stopped after {deadline_s:.0f} s (tools.browser.BROWSER_DEADLINE_S)") from error
+        raise
 
 
 def sign_in(page, username: str, password: str) -> None:

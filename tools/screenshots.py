@@ -57,7 +57,7 @@ def main(out: Path) -> None:
         os.environ.update(env)
         get_settings.cache_clear()
         call_id = seed(data)
-        with running_app(env, Path(tmp) / "app.log") as url, chromium() as page:
+        with running_app(env, Path(tmp) / "app.log") as url, chromium(deadline_s=1800) as page:
             for name, (path, ready) in PAGES.items():
                 page.set_viewport_size({"width": 1440, "height": 1000})
                 page.goto(f"{url}/{path.format(call_id=call_id)}")
