@@ -6,7 +6,7 @@ Three jobs, in the order the analysis needs them:
    tracker follows a position, and in "active speaker" layouts the big tile shows whoever talks, so
    a cut to another person in the same place would glue two people into one track. Each tracked face
    is embedded (`model.identity`) when its track is new, every `EMBED_EVERY_S` if its look changed since, and
-   on the frame its look jumps (`CUT_CHANGE`: a cheap 8×8 colour thumbnail of the box, eyes level); an
+   on the frame its look jumps (`CUT_CHANGE`: cheap 8×8 colour thumbnails of the box and its surroundings); an
    embedding further than `model.identity.SAME_PERSON_DISTANCE` from the track's own starts a new track there.
 2. **People** (`group_people`): tracks whose mean embeddings are within `SAME_PERSON_DISTANCE`
    (average linkage) are one person, unless they were on screen together for more than
@@ -48,9 +48,17 @@ Measured with `analyze_video` on a generated 60-s 1280×720 gallery call (4 fram
 cores): embedding every 10 s, 12 embeddings took 5.9 s of a 22.9-s analysis; every 30 s, 4 took 2.6 s of 17.2 s
 (15%). An active-speaker call with a cut every 5 s needs one per cut: 12 a minute, 5.2 s of 14.5 s."""
 CUT_CHANGE = 25.0
-"""Mean absolute difference (0-255) of the box's 8×8 colour thumbnail from the previous frame's that
-triggers an embedding now. Measured at 4 frames/s: the same face drifting 40 px (`motion_px`) 4-13 (median 4);
-a cut between the two portraits in one active-speaker tile 48-51."""
+"""Mean absolute difference (0-255) of the box's 8×8 colour thumbnail, or of its surroundings' (`SURROUNDINGS`),
+from the previous frame's that triggers an embedding now. Measured at 4 frames/s (2026-12-02): the same face
+drifting 40 px (`motion_px`) 4-15 (surroundings 2-19); the bench's realistic call, faces drifting and rolling 20-25°,
+a person leaving and coming back, up to 25 (surroundings up to 23); a cut between the two portraits in one
+active-speaker tile 45-49 (surroundings 60-64). A new-user trial's speaker view (trial 23: two people before their own
+backdrops taking turns in one 1000×592 tile, 300-px heads) cut between faces whose thumbnails changed only 22 at two
+of four cuts, so the same track went on across the turn and each role's timeline showed the other person's face;
+their surroundings changed 28-32 at every cut."""
+SURROUNDINGS = 2.0
+"""The surroundings thumbnail is of the box grown this many times about its centre, eyes level like the face's: a
+cut to another person changes the background too, one person moving or rolling their head hardly does."""
 RECHECK_CHANGE = 8.0
 """Mean absolute difference (0-255) of the box's 8×8 colour thumbnail from its look at the track's last embedding
 below which the `EMBED_EVERY_S` re-check is skipped: the face still looks as it did when it was last embedded (a
@@ -137,11 +145,11 @@ class _Followed:
     out_id: int
     last_embed_t: float
     reference: np.ndarray | None
-    thumb: np.ndarray
+    look: np.ndarray  # (2, 8, 8, 3): the face's and its surroundings' thumbnails (`_look`)
     patch: np.ndarray | None  # the face region on the latest new picture (None: not yet)
     patch_box: np.ndarray | None = None  # where `patch` was taken: the next picture is compared at the same place
     patch_picture_t: float | None = None  # when the picture `patch` was taken from was first shown
-    embedded_thumb: np.ndarray | None = None  # the thumbnail when it was last embedded
+    embedded_look: np.ndarray | None = None  # `look` when it was last embedded
 
 
 def _crop(frame: np.ndarray, box: np.ndarray, size: int, interpolation: int) -> np.ndarray:
@@ -162,6 +170,17 @@ def _thumbnail(frame_bgr: np.ndarray, box: np.ndarray, eyes: np.ndarray) -> np.n
     level = cv2.getRotationMatrix2D((centre, centre), float(np.degrees(np.arctan2(dy, dx))), 1.0)
     face = cv2.warpAffine(face, level, face.shape[1::-1], flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     return cv2.resize(face, (_THUMB, _THUMB), interpolation=cv2.INTER_AREA)
+
+
+def _look(frame_bgr: np.ndarray, box: np.ndarray, eyes: np.ndarray) -> np.ndarray:
+    """(2, 8, 8, 3): the face's thumbnail and its surroundings' (the box grown `SURROUNDINGS` times)."""
+    centre, half = (box[:2] + box[2:]) / 2, (box[2:] - box[:2]) * SURROUNDINGS / 2
+    return np.stack([_thumbnail(frame_bgr, box, eyes), _thumbnail(frame_bgr, np.concatenate([centre - half, centre + half]), eyes)])
+
+
+def _change(look: np.ndarray, before: np.ndarray) -> float:
+    """How much a look changed: the larger mean absolute difference (0-255) of its two thumbnails."""
+    return float(np.abs(look - before).mean(axis=(1, 2, 3)).max())
 
 
 class IdentityWatch:
@@ -188,13 +207,13 @@ class IdentityWatch:
         return out_id
 
     @staticmethod
-    def _due(followed: _Followed | None, t: float, thumb: np.ndarray) -> bool:
+    def _due(followed: _Followed | None, t: float, look: np.ndarray) -> bool:
         """Embed this face now: its track is new or not embedded yet, its look jumped, or `EMBED_EVERY_S` passed and
-        its look changed since (`RECHECK_CHANGE`)."""
-        if followed is None or followed.reference is None or float(np.abs(thumb - followed.thumb).mean()) >= CUT_CHANGE:
+        its face changed since (`RECHECK_CHANGE`)."""
+        if followed is None or followed.reference is None or _change(look, followed.look) >= CUT_CHANGE:
             return True
         return (t - followed.last_embed_t >= EMBED_EVERY_S
-                and float(np.abs(thumb - followed.embedded_thumb).mean()) >= RECHECK_CHANGE)
+                and float(np.abs(look[0] - followed.embedded_look[0]).mean()) >= RECHECK_CHANGE)
 
     def update(self, frame_bgr: np.ndarray, faces: TrackedFaces, picture_t: float | None = None,
                source: SourcePicture | None = None) -> TrackedFaces:
@@ -206,12 +225,12 @@ class IdentityWatch:
         it, so a filmstrip thumbnail too small to embed at analysis size (a 58-px face of a 720p call is 29 px
         there, under `model.identity.MIN_FACE_PX`) is still told apart and joined to its person's big tile."""
         t = faces.t
-        thumbs = [_thumbnail(frame_bgr, box, points[:2]) for box, points in zip(faces.xyxy, faces.keypoints)]
+        looks = [_look(frame_bgr, box, points[:2]) for box, points in zip(faces.xyxy, faces.keypoints)]
         gray = cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2GRAY) if len(faces) else None
         patches = [_crop(gray, box, _PATCH, cv2.INTER_NEAREST) for box in faces.xyxy]
         scale = source.width / frame_bgr.shape[1] if source is not None else 1.0  # source pixels per frame pixel
         due = [i for i, (tid, box) in enumerate(zip(faces.track_ids.tolist(), faces.xyxy))
-               if (box[3] - box[1]) * scale >= MIN_FACE_PX and self._due(self._followed.get(tid), t, thumbs[i])]
+               if (box[3] - box[1]) * scale >= MIN_FACE_PX and self._due(self._followed.get(tid), t, looks[i])]
         embeddings = {}
         if due:
             picture = source.bgr() if source is not None else frame_bgr
@@ -224,12 +243,12 @@ class IdentityWatch:
             changed = (followed is not None and embedding is not None and followed.reference is not None
                        and float(np.linalg.norm(embedding - followed.reference)) > SAME_PERSON_DISTANCE)
             if followed is None or changed:
-                followed = _Followed(self._new_track(t), t, None, thumbs[i], None)
+                followed = _Followed(self._new_track(t), t, None, looks[i], None)
                 self._followed[tid] = followed
             look = self.looks[followed.out_id]
             if embedding is not None:
                 look.embeddings.append(embedding)
-                followed.reference, followed.last_embed_t, followed.embedded_thumb = look.embedding, t, thumbs[i]
+                followed.reference, followed.last_embed_t, followed.embedded_look = look.embedding, t, looks[i]
             if picture_t is None or picture_t != followed.patch_picture_t:  # a new picture: compare the same pixels
                 if followed.patch is not None:
                     same_place = _crop(gray, followed.patch_box, _PATCH, cv2.INTER_NEAREST)
@@ -238,7 +257,7 @@ class IdentityWatch:
             look.boxes.append(np.asarray(box, np.float32))
             look.last_t = t
             look.best_score = max(look.best_score, float(faces.confidence[i]))
-            followed.thumb = thumbs[i]
+            followed.look = looks[i]
             out_ids.append(followed.out_id)
         step = 0.0 if self._last_t is None else t - self._last_t
         self._last_t = t

@@ -20,7 +20,7 @@ from db.session import session_scope
 from model.detect import make_detector
 from model.identity import MIN_FACE_PX, SAME_PERSON_DISTANCE, shared_embedder
 from pipeline.analyze import AnalysisSettings, analyze_video
-from pipeline.people import IdentityWatch, TrackLook, group_people
+from pipeline.people import CUT_CHANGE, IdentityWatch, TrackLook, _look, group_people
 from pipeline.roles import TrackSummary, decide_roles, never_classified
 from pipeline.store import analyze_call
 from pipeline.track import TrackedFaces
@@ -238,6 +238,41 @@ def test_a_head_that_tilts_keeps_its_look_while_a_different_face_is_embedded_at_
     assert watch.n_embedded == 1 and ids[1] == ids[0]
     ids.append(watch.update(other, faces(other, 0.5)).track_ids[0])
     assert watch.n_embedded == 2 and ids[2] != ids[0]
+
+
+def test_a_cut_between_look_alike_faces_is_found_by_the_change_of_their_surroundings():
+    """Active speaker view (a new-user trial's speaker view: two people taking turns in one big tile): at two of four
+    cuts the faces' 8×8 thumbnails changed less than `CUT_CHANGE`, so one track went on across the turn and each role's
+    timeline showed the other person's face. Two different people, made alike (grey, equal contrast), in one place:
+    before different backdrops the cut is found (embedded, a new track); before one backdrop it is not (the limit)."""
+    detector = make_detector("blazeface")
+
+    def frame(key: str, backdrop: tuple[int, int, int]) -> np.ndarray:
+        canvas = np.full((360, 640, 3), backdrop, np.uint8)
+        portrait = face_portrait(key)
+        x1, y1, x2, y2 = detector.detect(portrait).largest().xyxy[0].astype(int)
+        pad = (x2 - x1) // 4
+        face = cv2.cvtColor(portrait[max(0, y1 - pad):y2 + pad, max(0, x1 - pad):x2 + pad], cv2.COLOR_BGR2GRAY).astype(np.float32)
+        face = np.clip((face - face.mean()) / face.std() * 45 + 128, 0, 255).astype(np.uint8)
+        canvas[80:280, 220:420] = cv2.cvtColor(cv2.resize(face, (200, 200)), cv2.COLOR_GRAY2BGR)
+        return canvas
+
+    def turns(second_backdrop: tuple[int, int, int]) -> tuple[IdentityWatch, list[int], float]:
+        watch, ids = IdentityWatch(shared_embedder()), []
+        pictures = [frame("astronaut", (90, 60, 40))] * 2 + [frame("hopper", second_backdrop)] * 2
+        for k, picture in enumerate(pictures):
+            found = detector.detect(picture).largest()
+            ids.append(int(watch.update(picture, TrackedFaces(k / 4, np.array([0]), found.xyxy, found.confidence,
+                                                              found.keypoints), k / 4).track_ids[0]))
+        faces = [detector.detect(pictures[k]).largest() for k in (1, 2)]
+        before, after = (_look(p, f.xyxy[0], f.keypoints[0][:2]) for p, f in zip(pictures[1:3], faces))
+        return watch, ids, float(np.abs(after[0] - before[0]).mean())
+
+    watch, ids, face_change = turns((40, 70, 110))
+    assert face_change < CUT_CHANGE  # the face alone would not have told
+    assert watch.n_embedded == 2 and ids[0] == ids[1] != ids[2] == ids[3]
+    watch, ids, _ = turns((90, 60, 40))
+    assert watch.n_embedded == 1 and len(set(ids)) == 1
 
 
 def test_a_filmstrip_thumbnail_is_embedded_from_the_recordings_own_pixels_and_joins_its_big_tile():
