@@ -24,8 +24,10 @@ the others. Each person's score is (rep votes - votes against); then:
 * the rep = the person recognised from enrolment (`recognised_rep`, `pipeline.enrolment`: a consented face
   signature of the call's rep matched this person's embedding), which outranks every vote above; else the
   person with the highest positive score (none positive: no rep; the note says so);
-* the prospect = the most present other person; other people never on screen with the prospect for more
-  than `TOGETHER_MAX_S` (someone who took the prospect's place) are the prospect too;
+* the prospect = the most present other person; when there is a rep, other people never on screen with the
+  prospect for more than `TOGETHER_MAX_S` (someone who took the prospect's place) are the prospect too (with no rep,
+  such a person is as likely the rep: an active speaker view shows the two in turns, never together, and both were
+  the prospect, so the prospect's timeline read the rep's face half the call);
 * everyone else -> participant-1, participant-2, ... (never dropped).
 
 When two layouts point at different reps for at least `NOTE_MIN_S` seconds each (the rep position names
@@ -300,8 +302,9 @@ def decide_roles(tracks: list[TrackSummary], rep_position: str = "left", min_det
     named: dict[int, str] = {}
     if rep is not None:
         named[rep] = REP
-    for p in others:  # the most present first; then whoever took a prospect's place (never on screen with one)
-        if all(with_(p, q) <= TOGETHER_MAX_S for q, role in named.items() if role == PROSPECT):
+    for p in others:  # the most present first; then, the rep known, whoever took a prospect's place (never beside one)
+        prospects = [q for q, role in named.items() if role == PROSPECT]
+        if not prospects or (rep is not None and all(with_(p, q) <= TOGETHER_MAX_S for q in prospects)):
             named[p] = PROSPECT
     rest = [p for p in others if p not in named]
     named.update({p: f"participant-{i}" for i, p in enumerate(rest, start=1)})

@@ -42,7 +42,8 @@ def export_csv(call_id: int) -> str:
         "face_present": [r.face_present for r in rows], "video_present": [r.video_present for r in rows],
         "uncertain_reason": [r.uncertain_reason for r in rows],
     }, columns=["role", "dominant", "face_present", "video_present", "uncertain_reason"])
-    statuses = second_statuses(table, load_facts(call_id).rep_analysis)
+    facts = load_facts(call_id)
+    statuses = second_statuses(table, facts.rep_analysis, facts.rep_identified)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)

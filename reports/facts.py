@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import exists, select
 
 from config import EMOTIONS, MODEL_CARD_PATH, UNCERTAIN, get_settings
-from db.models import Call, CoachingNote, EmotionSecond, ScriptStage, Shift, Snapshot
+from db.models import Call, CoachingNote, EmotionSecond, ScriptStage, Shift, Snapshot, Track
 from db.session import session_scope
 from pipeline.errors import NotFound
 from pipeline.roles import PROSPECT, REP
@@ -54,6 +54,7 @@ class CallFacts:
     media_purged_at: dt.datetime | None = None  # retention removed the recording, stills and face pictures
     analysis: dict | None = None  # the analysis settings of its latest analysis (`pipeline.analyze.AnalysisSettings`)
     roles_note: str | None = None  # the analysis's doubt about the roles (`pipeline.roles.RoleDecision.note`)
+    rep_identified: bool = True  # False: no face holds the rep's role (the analysis could not tell; Fix roles picks one)
 
     @property
     def media_purged(self) -> bool:
@@ -66,8 +67,10 @@ class CallFacts:
 
     @property
     def roles(self) -> tuple[str, ...]:
-        """The roles whose emotions this call has: charts, tables and summaries show only these."""
-        return (REP, PROSPECT) if self.rep_analysis else (PROSPECT,)
+        """The roles whose emotions this call has: charts, tables and summaries show only these (not the rep's when
+        they were not read, or when no one was identified as the rep: a timeline of "face not seen" would say they
+        were off camera)."""
+        return (REP, PROSPECT) if self.rep_analysis and self.rep_identified else (PROSPECT,)
 
     @property
     def consent(self) -> str:
@@ -135,7 +138,8 @@ def load_facts(call_id: int) -> CallFacts:
                          (call.settings or {}).get("rep_analysis", True) is not False, call.consent_confirmed_by,
                          call.consent_confirmed_at, call.consent_note, call.partial_note,
                          media_purged_at=call.media_purged_at, analysis=dict(call.settings or {}),
-                         roles_note=call.roles_note)
+                         roles_note=call.roles_note,
+                         rep_identified=session.scalar(select(exists().where(Track.call_id == call.id, Track.role == REP))))
 
 
 def load_timeline(call_id: int) -> CallTimeline:

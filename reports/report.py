@@ -17,8 +17,8 @@ from config import EMOTIONS
 from pipeline.timeline import clock
 from reports.charts import shares_figure, timeline_figure, timeline_png
 from reports.facts import load_facts, load_moments, load_notes, load_stages, load_timeline, model_accuracy
-from reports.summary import (FACE_NOT_SEEN, NO_VIDEO, HINTS_NOT_VERDICTS, REP_ANALYSIS_OFF, STAGE_HEADER, facts_rows, headline_rows, key_moments,
-                             notes_at, stage_rows, still_labels, summarize_timeline)
+from reports.summary import (FACE_NOT_SEEN, NO_VIDEO, HINTS_NOT_VERDICTS, STAGE_HEADER, facts_rows, headline_rows, key_moments,
+                             notes_at, rep_not_shown, stage_rows, still_labels, summarize_timeline)
 from reports.talk import (AUDIO_NOT_KEPT, TALK_HEADER, TALK_NOT_MEASURED, TALK_TIME_NOT_EMOTION, speaking_at, talk_metrics,
                           talk_table)
 
@@ -85,8 +85,8 @@ def build_pdf(call_id: int) -> bytes:
     for point in summary.talking_points:
         pdf.multi_cell(0, 5.5, f"•  {point}", new_x="LMARGIN", new_y="NEXT")
     heading("Summary")
-    if not facts.rep_analysis:
-        pdf.multi_cell(0, 5.5, REP_ANALYSIS_OFF, new_x="LMARGIN", new_y="NEXT")
+    if no_rep := rep_not_shown(facts):
+        pdf.multi_cell(0, 5.5, no_rep, new_x="LMARGIN", new_y="NEXT")
         pdf.ln(1)
     table(headline_rows(summary, facts.roles), widths=(2, 3))
     pdf.ln(2)
@@ -96,8 +96,8 @@ def build_pdf(call_id: int) -> bytes:
     if pdf.will_page_break(20 + width * _png_aspect(chart)):
         pdf.add_page()  # keep the heading with its chart
     heading("Timelines")
-    if not facts.rep_analysis:
-        pdf.multi_cell(0, 5.5, REP_ANALYSIS_OFF, new_x="LMARGIN", new_y="NEXT")
+    if no_rep:
+        pdf.multi_cell(0, 5.5, no_rep, new_x="LMARGIN", new_y="NEXT")
     pdf.image(io.BytesIO(chart), w=width)
     pdf.set_font("DejaVu", "I", 8)
     pdf.multi_cell(0, 4, "Stacked areas: likely emotion probabilities per second; band below: most likely emotion; "
@@ -158,7 +158,8 @@ def build_html(call_id: int) -> str:
     chart_html = chart.to_html(full_html=False, include_plotlyjs=False, config={"displaylogo": False})
     shares = {role: summary.shares[role] for role in facts.roles}
     shares_html = shares_figure(shares).to_html(full_html=False, include_plotlyjs=False, config={"displaylogo": False})
-    rep_off_html = "" if facts.rep_analysis else f'<p class="off">{esc(REP_ANALYSIS_OFF)}</p>'
+    no_rep = rep_not_shown(facts)
+    no_rep_html = f'<p class="off">{esc(no_rep)}</p>' if no_rep else ""
 
     def rows_table(rows: Sequence[Sequence[str]], header: Sequence[str] | None = None) -> str:
         head = f"<thead><tr>{''.join(f'<th>{esc(h)}</th>' for h in header)}</tr></thead>" if header else ""
@@ -203,9 +204,9 @@ th {{ background: #e8f0fa; }}
 <p class="hint">{esc(HINTS_NOT_VERDICTS)} {esc(model_accuracy())}</p>
 <h2>The call</h2>{rows_table(facts_rows(facts))}
 <h2>Talking points</h2><ul>{points}</ul>
-<h2>Summary</h2>{rep_off_html}{rows_table(headline_rows(summary, facts.roles))}
+<h2>Summary</h2>{no_rep_html}{rows_table(headline_rows(summary, facts.roles))}
 {shares_html}
-<h2>Timelines</h2>{rep_off_html}{chart_html}
+<h2>Timelines</h2>{no_rep_html}{chart_html}
 <h2>Who is talking</h2>{talk_html}
 <h2>Prospect by script stage</h2>{stage_html}
 <h2>Key moments</h2>{"".join(moment_blocks) or "<p>No key moments.</p>"}

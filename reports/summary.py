@@ -28,6 +28,16 @@ REP_ANALYSIS_WHY = "the EU AI Act prohibits inferring the emotions of people at 
 
 REP_ANALYSIS_OFF = (f"The rep's emotions were not analysed on this call: rep analysis was off when it was uploaded "
                     f"({REP_ANALYSIS_WHY}).")
+REP_NOT_IDENTIFIED = ("No one on this call was identified as the rep: the recording showed no gallery, self-view or "
+                      "enrolled face to tell by, so only the prospect is shown. Pick the rep in Fix roles on the call's "
+                      "page.")
+
+
+def rep_not_shown(facts: CallFacts) -> str | None:
+    """Why the call's pages and reports show no rep (`REP_ANALYSIS_OFF`, `REP_NOT_IDENTIFIED`), or None."""
+    return REP_ANALYSIS_OFF if not facts.rep_analysis else None if facts.rep_identified else REP_NOT_IDENTIFIED
+
+
 MAX_REPORT_MOMENTS = 12
 MIN_SECONDS_TO_COMPARE = 10  # read seconds a third of the call or a stage needs before its mood is compared or praised
 
@@ -97,6 +107,9 @@ SHOWN = "shown"  # a likely emotion is shown (`readable`)
 FACE_NOT_SEEN = "face not seen"  # a picture, but this role's face was not found in it
 NO_VIDEO = "no video"  # nothing on screen (before a late video track, after a cut-off or damaged part)
 NOT_ANALYSED = "not analysed (rep analysis off)"  # the rep's face was tracked but, by the workspace's choice, never read
+REP_UNKNOWN = "rep not identified"
+"""The rep's rows of a call on which no one was identified as the rep (`REP_NOT_IDENTIFIED`): the rep may well be on
+screen, under another role, until the manager picks them."""
 AWAITING_REP = "not read until the rep is known (rep analysis off)"
 """Another person's face, seen on a call analysed with rep analysis off on which no rep was identified among several
 people (`pipeline.roles.never_classified`): nobody is read until the manager picks the rep on the call's page, which
@@ -118,19 +131,20 @@ def stored_uncertain_reasons(seconds: pd.DataFrame) -> pd.Series:
                       for shown, why in zip(seconds["dominant"], stored)], index=seconds.index, dtype=object)
 
 
-def second_statuses(seconds: pd.DataFrame, rep_analysis: bool = True) -> pd.Series:
+def second_statuses(seconds: pd.DataFrame, rep_analysis: bool = True, rep_identified: bool = True) -> pd.Series:
     """Per row of `seconds` (columns role, dominant, face_present, video_present): what it shows, in the words above.
 
     First that applies: `SHOWN` (`readable`); `UNCERTAIN` (face seen, reading not trusted: `pipeline.uncertainty`);
-    `NO_VIDEO`; `NOT_ANALYSED` (the rep's rows on a call analysed with rep analysis off, `rep_analysis=False`);
-    `AWAITING_REP` (anyone else's face seen but never classified, which only such a call has); else `FACE_NOT_SEEN`.
+    `NO_VIDEO`; `REP_UNKNOWN` (the rep's rows on a call with no one identified as the rep, `rep_identified=False`);
+    `NOT_ANALYSED` (the rep's rows on a call analysed with rep analysis off, `rep_analysis=False`); `AWAITING_REP`
+    (anyone else's face seen but never classified, which only such a call has); else `FACE_NOT_SEEN`.
     """
     rep = seconds["role"] == REP
     seen = seconds["face_present"].astype(bool)
     conditions = [readable(seconds), seconds["dominant"] == UNCERTAIN, ~seconds["video_present"].astype(bool),
-                  rep & (not rep_analysis or seen), seen]
-    return pd.Series(np.select(conditions, [SHOWN, UNCERTAIN, NO_VIDEO, NOT_ANALYSED, AWAITING_REP], FACE_NOT_SEEN),
-                     index=seconds.index, dtype=object)
+                  rep & (not rep_identified), rep & (not rep_analysis or seen), seen]
+    return pd.Series(np.select(conditions, [SHOWN, UNCERTAIN, NO_VIDEO, REP_UNKNOWN, NOT_ANALYSED, AWAITING_REP],
+                               FACE_NOT_SEEN), index=seconds.index, dtype=object)
 
 
 def shares_from_counts(counts: Mapping[str, int]) -> dict[str, float]:

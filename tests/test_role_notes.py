@@ -54,3 +54,66 @@ def test_a_clear_prospect_and_a_gallery_confirmed_rep_give_no_note():
     tracks[2] = presence((0, 9, right))
     decision = decide_roles(summaries(tracks), "left", people={0: 1, 1: 2, 2: 3}, presence=tracks)
     assert decision.note.startswith("Three people on this call: Rapport guessed person")
+
+
+def test_with_no_rep_identified_pages_and_reports_say_so_instead_of_a_rep_never_seen(store, classifier, tmp_path):
+    """Active speaker view (one centred face at a time): no layout tells who records, so no one is the rep. The rep's
+    timeline used to read "face not seen" for the whole call, as if the rep had been off camera: the pages and
+    reports now say no rep was identified and show the prospect only, until the manager picks the rep. And the person
+    taking turns with the prospect is not the prospect too (they were: never on screen together, like a prospect's
+    replacement), so the prospect's timeline holds one face."""
+    import io
+
+    import streamlit as st
+    from pypdf import PdfReader
+    from streamlit.testing.v1 import AppTest
+
+    from calls.intake import create_call
+    from calls.roles import list_people, pick_people
+    from config import REPO_ROOT
+    from pipeline.analyze import AnalysisSettings
+    from pipeline.roles import PROSPECT, REP
+    from pipeline.store import analyze_call
+    from reports.csv_export import export_csv
+    from reports.facts import load_facts
+    from reports.report import build_html, build_pdf
+    from reports.summary import REP_NOT_IDENTIFIED, REP_UNKNOWN
+    from tools.seed import seed_users, sign_in
+
+    script = CallScript(duration_s=6, layout="active", motion_px=10, turns=((0, "prospect"), (3, "rep")))
+    call_id = create_call(write_call_video(tmp_path / "active.mp4", script), title="turns",
+                          analysis=AnalysisSettings(fps=FPS))
+    analyze_call(call_id, classifier)
+    facts = load_facts(call_id)
+    assert not facts.rep_identified and facts.roles == (PROSPECT,)
+    rep_rows = [line.split(",") for line in export_csv(call_id).splitlines()[1:] if line.split(",")[1] == REP]
+    assert len(rep_rows) == 6 and {row[10] for row in rep_rows} == {REP_UNKNOWN}
+    assert REP_NOT_IDENTIFIED in build_html(call_id).replace("&#x27;", "'")
+    pdf = " ".join(" ".join(p.extract_text() for p in PdfReader(io.BytesIO(build_pdf(call_id))).pages).split())
+    assert REP_NOT_IDENTIFIED in pdf
+
+    seed_users()
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+    def review() -> AppTest:
+        at = sign_in(AppTest.from_file(str(REPO_ROOT / "dashboard" / "views" / "review.py"), default_timeout=60), "ada")
+        at.session_state["call_id"] = call_id
+        return at.run()
+
+    at = review()
+    assert not at.exception and REP_NOT_IDENTIFIED in [i.value for i in at.info]
+    assert '"y":["Rep"' not in " ".join(c.proto.spec for c in at.get("plotly_chart"))
+
+    people = list_people(call_id)
+    assert sorted(p.role for p in people) == ["participant-1", PROSPECT]  # not both the prospect (never together)
+    pick_people(call_id, next(p.number for p in people if p.role != PROSPECT))
+    assert load_facts(call_id).roles == (REP, PROSPECT)
+    rep_rows = [line.split(",") for line in export_csv(call_id).splitlines()[1:] if line.split(",")[1] == REP]
+    assert REP_UNKNOWN not in {row[10] for row in rep_rows}
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    at = review()
+    assert not at.exception and REP_NOT_IDENTIFIED not in [i.value for i in at.info]
+    st.cache_data.clear()
+    st.cache_resource.clear()

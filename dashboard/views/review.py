@@ -41,7 +41,7 @@ from pipeline.timeline import clock
 from reports.charts import shares_figure
 from reports.exports import export
 from reports.facts import STAGE_NAMES, load_moments, load_notes, load_stages
-from reports.summary import FACE_NOT_SEEN, NO_VIDEO, REP_ANALYSIS_OFF, notes_at
+from reports.summary import FACE_NOT_SEEN, NO_VIDEO, notes_at, rep_not_shown
 from reports.talk import DEFINITIONS, TALK_NOT_MEASURED, TALK_TIME_NOT_EMOTION, TalkMetrics, speaking_at, talk_rows
 
 TAB_LABELS = ("Key moments", "Script stages", "Coaching notes")
@@ -239,9 +239,9 @@ m4.metric("Negative shifts · " + ", ".join(reversed(facts.roles)),
           help="Times the most likely emotion turned more negative (e.g. happy → neutral, neutral → sad) and held.")
 st.caption(f"Shares count only the seconds a face was seen and read: the prospect's "
            f"{summary.seen_seconds[PROSPECT]} s of {summary.n_seconds} s"
-           + (f", the rep's {summary.seen_seconds[REP]} s." if facts.rep_analysis else "."))
-if not facts.rep_analysis:
-    st.info(REP_ANALYSIS_OFF, icon=":material/visibility_off:")
+           + (f", the rep's {summary.seen_seconds[REP]} s." if REP in facts.roles else "."))
+if no_rep := rep_not_shown(facts):
+    st.info(no_rep, icon=":material/visibility_off:")
 
 # ----------------------------------------------------------------------------- player and talking points
 player_col, points_col = st.columns([3, 2])
