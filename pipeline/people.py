@@ -175,7 +175,8 @@ def _thumbnail(frame_bgr: np.ndarray, box: np.ndarray, eyes: np.ndarray) -> np.n
 def _look(frame_bgr: np.ndarray, box: np.ndarray, eyes: np.ndarray) -> np.ndarray:
     """(2, 8, 8, 3): the face's thumbnail and its surroundings' (the box grown `SURROUNDINGS` times)."""
     centre, half = (box[:2] + box[2:]) / 2, (box[2:] - box[:2]) * SURROUNDINGS / 2
-    return np.stack([_thumbnail(frame_bgr, box, eyes), _thumbnail(frame_bgr, np.concatenate([centre - half, centre + half]), eyes)])
+    surroundings = np.concatenate([centre - half, centre + half])
+    return np.stack([_thumbnail(frame_bgr, box, eyes), _thumbnail(frame_bgr, surroundings, eyes)])
 
 
 def _change(look: np.ndarray, before: np.ndarray) -> float:

@@ -82,9 +82,10 @@ def _stop_group(pgid: int, grace_s: float = 10) -> None:
 
 BROWSER_DEADLINE_S = 480.0
 """Longest a page may be driven (the longest browser test, upload to PDF, gives the analysis 240 s of it): then
-Playwright's driver and the browser are killed and the test fails there, before `scripts/test.sh`'s `--timeout`. Seen once in a loaded test run: the driver and the page's renderer both
-spinning at 100% CPU for 40 minutes, past Playwright's own 30-s timeouts and past pytest-timeout's, whose
-exception could not be raised until the driver ended."""
+Playwright's driver and the browser are killed and the test fails there, before `scripts/test.sh`'s `--timeout`.
+Seen once in a loaded test run: the driver and the page's renderer both spinning at 100% CPU for 40 minutes, past
+Playwright's own 30-s timeouts and past pytest-timeout's, whose exception could not be raised until the driver
+ended (an unresponsive page is not bounded by Playwright's timeouts: microsoft/playwright#19374)."""
 
 
 @contextmanager
@@ -113,9 +114,13 @@ def chromium(viewport: tuple[int, int] = (1440, 1000), deadline_s: float = BROWS
             watchdog.start()
             try:
                 browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-                context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]}, accept_downloads=True)
-                yield context.new_page()
-                browser.close()
+                try:
+                    context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]},
+                                                  accept_downloads=True)
+                    yield context.new_page()
+                finally:
+                    if not fired.is_set():  # a killed driver took the browser with it
+                        browser.close()
             finally:
                 watchdog.cancel()
     except Exception as error:
