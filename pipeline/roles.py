@@ -10,7 +10,7 @@ in that second, and each second votes:
 | faces on screen in that second | layout it shows | vote |
 |---|---|---|
 | one, centred (`CENTRED`) | speaker view with self-view hidden (the other side), or an active speaker (either side) | none |
-| one, off-centre | a gallery with the other tile empty or unseen | the hint: toward `rep_position` = rep, away = not |
+| one, off-centre | a gallery with the other tile empty or unseen (or an active speaker sitting off-centre: noted) | the hint: toward `rep_position` = rep, away = not |
 | two, level with each other and mirrored about the centre (`GALLERY_LEVEL`), whatever their sizes | a gallery, one person sitting back | the hint, as below |
 | two, one `SPEAKER_VIEW_AREA_RATIO` times larger | speaker view with self-view | the small one (self-view) is the rep, the big one not |
 | three or more, one much larger and off-centre, the others level with it across the centre (`_room_beside`) | a gallery whose other tile holds several people (a meeting room) | the hint, over all of them |
@@ -41,6 +41,7 @@ person seen sits away from `rep_position`. The note also says when a pick is a g
 | the rep, recognised from enrolment | "Person N was recognised from enrolment as the rep ..." (no other rep note) |
 | the rep, by the self-view rule only (fewer than `NOTE_MIN_S` seconds of gallery hint for them) | "The rep was taken to be the self-view thumbnail (the person recording); ..." |
 | the rep, by the hint pointing into a meeting room's tile (`_room_beside`) for most of their hint seconds | "The rep position (left) points to a tile of several people; ... if the rep is the person in the other tile, ..." |
+| the rep, by the hint on a face alone on screen (off-centre) for most of their hint seconds | "Person N was taken as the rep because their face sat toward the rep position while alone on screen; ..." |
 """
 
 from __future__ import annotations
@@ -203,6 +204,10 @@ class _Votes:
     self_view_against: float = 0.0
     room_for: float = 0.0
     """Of `hint_for`, the seconds the hint picked one of a meeting room's faces (`_room_beside`) over a lone one."""
+    alone_for: float = 0.0
+    """Of `hint_for`, the seconds this face was alone on screen (off-centre): a gallery whose other tile is empty, or
+    an active-speaker view of someone sitting off-centre in their own camera. Only a second face beside it tells the two
+    apart (a new-user trial: an active-speaker recording gave the rep to whoever sat left of their camera, unnoted)."""
 
     @property
     def score(self) -> float:
@@ -218,6 +223,7 @@ def _vote(faces: dict[int, np.ndarray], votes: dict[int, _Votes], rep_position: 
             return
         if toward > 0:
             votes[person].hint_for += HINT_VOTE
+            votes[person].alone_for += HINT_VOTE
         else:
             votes[person].hint_against += HINT_VOTE
         return
@@ -364,6 +370,10 @@ def _guess_note(named: dict[int, str], frames: dict[int, int], votes: dict[int, 
     if rep is not None and votes[rep].room_for >= NOTE_MIN_S and votes[rep].room_for * 2 > votes[rep].hint_for:
         notes.append(f"The rep position points to a tile of several people, so person {rep}, the one furthest that "
                      "way, was taken as the rep; if the rep is the person in the other tile, pick them in Fix roles.")
+    if rep is not None and votes[rep].alone_for >= NOTE_MIN_S and votes[rep].alone_for * 2 > votes[rep].hint_for:
+        notes.append(f"Person {rep} was taken as the rep because their face sat toward the rep position while alone on "
+                     "screen, with no second face beside it; if the recording shows one speaker at a time, check the "
+                     "rep in Fix roles.")
     return " ".join(notes) or None
 
 

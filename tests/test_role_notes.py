@@ -56,6 +56,24 @@ def test_a_clear_prospect_and_a_gallery_confirmed_rep_give_no_note():
     assert decision.note.startswith("Three people on this call: Rapport guessed person")
 
 
+def test_a_rep_told_only_by_a_face_alone_off_centre_is_noted_as_a_guess():
+    """Active speaker view where the rep sits left of their own camera (a new-user trial): the lone off-centre face
+    votes as a gallery tile whose neighbour is empty would, so they become the rep; with no second face ever beside
+    them that is a guess, and the note says so. A gallery rep alone for a few seconds (the prospect stepped away)
+    is not."""
+    prospect_full, rep_off_centre = box_at(0.5, 0.5, 0.5), box_at(0.3, 0.5, 0.5)
+    tracks = {0: presence((0, 4, prospect_full), (10, 14, prospect_full)), 1: presence((5, 9, rep_off_centre))}
+    decision = decide_roles(summaries(tracks), "left", people={0: 1, 1: 2}, presence=tracks)
+    assert decision.roles == {0: "prospect", 1: "rep"}
+    assert decision.note == ("Person 2 was taken as the rep because their face sat toward the rep position while alone "
+                             "on screen, with no second face beside it; if the recording shows one speaker at a time, "
+                             "check the rep in Fix roles.")
+    left, right = box_at(0.25, 0.45, 0.2), box_at(0.75, 0.45, 0.2)
+    tracks = {0: presence((0, 12, left)), 1: presence((0, 8, right))}  # the prospect away for the last 4 s
+    decision = decide_roles(summaries(tracks), "left", people={0: 1, 1: 2}, presence=tracks)
+    assert decision.roles == {0: "rep", 1: "prospect"} and decision.note is None
+
+
 def test_with_no_rep_identified_pages_and_reports_say_so_instead_of_a_rep_never_seen(store, classifier, tmp_path):
     """Active speaker view (one centred face at a time): no layout tells who records, so no one is the rep. The rep's
     timeline used to read "face not seen" for the whole call, as if the rep had been off camera: the pages and
