@@ -84,7 +84,7 @@ def test_clicking_a_shift_marker_or_a_moment_plays_it_and_a_note_lands_on_the_pa
                                ".some(i => i.getAttribute('aria-label') === 'At (m:ss)' && i.value === '0:09')")
         page.get_by_label("Note", exact=True).fill("Here: ask about their budget before the demo.")
         page.get_by_role("button", name="Save note").click()
-        page.get_by_text("Here: ask about their budget before the demo.").wait_for()
+        page.get_by_text("Here: ask about their budget before the demo. — Mo Manager").wait_for()  # the stored note
         assert page.get_by_role("tab", name="Coaching notes").get_attribute("aria-selected") == "true"  # same tab
         page.wait_for_function("() => document.querySelector('textarea[aria-label=\"Note\"]').value === ''")  # emptied
         assert at.input_value() == "0:09"
