@@ -132,7 +132,7 @@ class TrackSecond(Base):
     # Mean face quality over the second's frames (model.quality.face_quality); None where unknown
     # (e.g. pose from a detector without landmarks, or rows stored before quality was measured).
     face_px: Mapped[Optional[float]] = mapped_column(Float)  # face box's longer side, source-video pixels
-    sharpness: Mapped[Optional[float]] = mapped_column(Float)  # variance of the Laplacian of the 48x48 crop
+    sharpness: Mapped[Optional[float]] = mapped_column(Float)  # model.quality.contrast_free_sharpness of the 48x48 crop
     roll_deg: Mapped[Optional[float]] = mapped_column(Float)  # eye line's angle, degrees
     yaw_deg: Mapped[Optional[float]] = mapped_column(Float)  # head turn from landmarks, degrees
     detector_score: Mapped[Optional[float]] = mapped_column(Float)  # detector confidence, 0..1

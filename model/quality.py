@@ -31,9 +31,10 @@ def face_quality(crop: np.ndarray, xyxy: np.ndarray, keypoints: np.ndarray, scor
     pose is then NaN); score: detector confidence in [0, 1]; px_scale: source pixels per
     analysis-frame pixel.
 
-    face_px: the box's longer side in source-video pixels. sharpness: variance of the Laplacian
-    of the 48x48 crop at a typical face's contrast (higher is sharper; motion blur and out-of-focus
-    faces score low), see `contrast_free_sharpness`. roll_deg:
+    face_px: the box's longer side in source-video pixels. sharpness: variance of the Laplacian of the
+    48x48 crop, or of its second difference along its least sharp direction if that is lower (scaled), at
+    a typical face's contrast (higher is sharper; motion blur and out-of-focus faces score low), see
+    `contrast_free_sharpness`. roll_deg:
     the eye line's angle (positive: the head leans to the image's right, clockwise). yaw_deg:
     head turn from the nose's offset from the eyes' midpoint (positive: the nose points to the
     image's right), see `NOSE_DEPTH_OF_EYE_DISTANCE`.
@@ -52,17 +53,39 @@ def face_quality(crop: np.ndarray, xyxy: np.ndarray, keypoints: np.ndarray, scor
     return np.array([face_px, sharpness, roll, yaw, float(score)], np.float64)
 
 
-def contrast_free_sharpness(crop: np.ndarray) -> float:
-    """Variance of the Laplacian of a 48x48 uint8 face, scaled to the contrast of a typical face: times
-    (`model.preprocess.NORMAL_FACE_STD` / the crop's standard deviation)^2.
+_SECOND_DIFFERENCES = tuple(np.array(k, np.float32) / norm for k, norm in (
+    ([[0, 0, 0], [1, -2, 1], [0, 0, 0]], 1),  # across: x
+    ([[0, 1, 0], [0, -2, 0], [0, 1, 0]], 1),  # down: y
+    ([[1, 0, 0], [0, -2, 0], [0, 0, 1]], 2),  # the diagonals, per pixel of distance squared
+    ([[0, 0, 1], [0, -2, 0], [1, 0, 0]], 2),
+))
+"""Second differences along 0, 90, 45 and 135 degrees: motion blur smooths the face along one of them only."""
+DIRECTIONAL_SCALE = 7.5
+"""The least directional variance of `_SECOND_DIFFERENCES` is read at this many times its value, on the Laplacian's
+scale, so one threshold (`pipeline.uncertainty.MIN_SHARPNESS`, 300) tests both: a sharp face's Laplacian variance is
+about seven times its least directional one (FER2013 val medians 2,097 and 299), and 300 / 7.5 = 40 is where the
+directional measure's faces read as well as the Laplacian's at 300 (see `MIN_SHARPNESS`)."""
 
-    The Laplacian's variance grows with the square of contrast, so on its own it called darker skin, dim rooms
-    and flat light "blurred": a new-user trial's 3x3 gallery showed an emotion on 21% of the seconds of its four
-    dark-skinned people against 61% for the five others, all for "blurred face", and swapping only the skin tints
-    swapped the gap. Measured on scikit-image's astronaut (102-px face, the pipeline's aligned crop) at full, 60%
-    and 40% brightness: 1,741 / 625 / 278 unscaled, 1,076 / 1,075 / 1,077 scaled; after a Gaussian blur of
-    sigma 2 / 3 / 4 px, 186-196 / 89-100 / 54-65 at every brightness. A crop of a typical face's contrast
-    (standard deviation `NORMAL_FACE_STD`) keeps its unscaled value.
+
+def contrast_free_sharpness(crop: np.ndarray) -> float:
+    """Sharpness of a 48x48 uint8 face at a typical face's contrast: the least of the variance of its Laplacian and
+    `DIRECTIONAL_SCALE` times the variance of its second difference along its least sharp direction
+    (`_SECOND_DIFFERENCES`, border pixels left out), times (`model.preprocess.NORMAL_FACE_STD` / the crop's standard
+    deviation)^2.
+
+    Why a direction too: a head moving while the camera exposes smears the face along the motion only, and the
+    Laplacian (the across and down differences summed) stays high from the other direction. Measured on FER2013
+    val faces smeared 5 px of 48 at random angles (read 49% right): the Laplacian alone passed 54% of them as sharp,
+    with the least direction 26% (`MIN_SHARPNESS` has the figures). A face blurred evenly (out of focus, enlarged)
+    still fails on the Laplacian, which falls faster there.
+    Why the contrast: a second difference's variance grows with the square of contrast, so unscaled it called
+    darker skin, dim rooms and flat light "blurred": a new-user trial's 3x3 gallery showed an emotion on 21% of the
+    seconds of its four dark-skinned people against 61% for the five others, and swapping only the skin tints
+    swapped the gap. A crop of a typical face's contrast (standard deviation `NORMAL_FACE_STD`) keeps its unscaled
+    value.
     """
-    spread = max(float(crop.std()), 1.0)
-    return float(cv2.Laplacian(crop, cv2.CV_32F).var()) * (NORMAL_FACE_STD / spread) ** 2
+    face = crop.astype(np.float32)
+    spread = max(float(face.std()), 1.0)
+    laplacian = float(cv2.Laplacian(face, cv2.CV_32F).var())
+    least = min(float(cv2.filter2D(face, -1, kernel)[1:-1, 1:-1].var()) for kernel in _SECOND_DIFFERENCES)
+    return min(laplacian, DIRECTIONAL_SCALE * least) * (NORMAL_FACE_STD / spread) ** 2

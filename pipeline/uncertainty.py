@@ -31,11 +31,18 @@ MIN_FACE_PX = 28.0
 """Face box side, in pixels of the analysed frame (decoded 640 px wide), below which a face is too small:
 28 px at 640 is ~56 px in a 720p recording, the smallest face size the evaluation composes."""
 MIN_SHARPNESS = 300.0
-"""Sharpness (`model.quality.contrast_free_sharpness`: variance of the Laplacian of the 48x48 crop at a typical
-face's contrast) below which a face is too blurred to read. Set on the unscaled measure, which equals this one for
-a face of typical contrast, and kept. Measured (scaled): FER2013 val crops 694 at the 1st percentile (median
-2,067); scikit-image's astronaut (102-px face, aligned crop) 1,076 sharp at any brightness, 186-196 / 89-100 /
-54-65 after a Gaussian blur of sigma 2 / 3 / 4 px; the same face shrunk to 30 px and enlarged by the crop, 325."""
+"""Sharpness (`model.quality.contrast_free_sharpness`: the variance of the 48x48 crop's Laplacian, or
+`DIRECTIONAL_SCALE` times that of its least sharp direction's second difference if lower, at a typical face's
+contrast) below which a face is too blurred to read. Measured (scaled): FER2013 val crops 694 at the 1st percentile
+on the Laplacian (median 2,067); scikit-image's astronaut (102-px face, aligned crop) 1,076 sharp at any brightness,
+186-196 / 89-100 / 54-65 after a Gaussian blur of sigma 2 / 3 / 4 px; the same face shrunk to 30 px and enlarged by
+the crop, 325. The direction (2026-12-02, `/root/rapport-runs/s22/blurprobe.py`): FER2013 val faces, flip TTA, the
+shipped classifier, smeared in the 48-px crop at random angles by 3 / 5 / 7 / 9 px, read right 61 / 49 / 37 / 28%
+(clean 68%); the Laplacian gate alone showed 53 / 26 / 12 / 8% of them, 75 / 68 / 54 / 36% right; with the least
+direction too, 51 / 13 / 2 / 0%, 75 / 65 / 44 / 24% right. Clean faces and Gaussian blurs (sigma 1 / 1.5 / 2 px in
+the crop) are gated exactly as before (the least direction of a clean face is 103 at the 1st percentile, above 40).
+Pooled over all these faces, those the least direction puts at 30-40 (x7.5: 225-300) are right 62% of the times they
+are shown, as are those at 300-400 on the Laplacian: the one threshold draws the same line on both."""
 ENLARGED_BELOW_PX = float(FACE_SIZE)
 """Face box side, in analysed-frame pixels, below which the crop enlarges the face to the classifier's 48x48: a
 blurred face that small is called `SMALL_FACE`, as enlarging it is (part of) the blur and a bigger face in the

@@ -146,6 +146,31 @@ def test_face_quality_flags_small_and_blurred_faces():
     assert reason(image, enlarged) is None and reason(blurred, enlarged) == SMALL_FACE
 
 
+@pytest.mark.parametrize("angle", [0, 45, 90, 135, 160])
+def test_a_face_smeared_by_head_motion_in_any_direction_is_blurred(angle):
+    """A head moving while the camera exposes smears the face along the motion only. The Laplacian's variance (used
+    until 2026-12-02) stayed high from the other direction and passed such faces as sharp; sharpness is now that of
+    the least sharp direction. The same face, unsmeared and turned by the same angle, stays sharp."""
+    import skimage.data
+
+    from model.preprocess import crop_face
+    from model.quality import face_quality
+    from pipeline.uncertainty import BLURRED_FACE, poor_reason
+
+    image = cv2.cvtColor(skimage.data.astronaut(), cv2.COLOR_RGB2BGR)
+    box = np.array([170, 30, 290, 160], np.float32)  # a 120-px face: a 24-px streak is ~7 px of the 48-px crop
+    streak = np.zeros((25, 25), np.float32)
+    streak[12, :24] = 1
+    streak = cv2.warpAffine(streak, cv2.getRotationMatrix2D((12, 12), angle, 1.0), (25, 25))
+    smeared = cv2.filter2D(image, -1, streak / streak.sum())
+    turned = cv2.warpAffine(image, cv2.getRotationMatrix2D((230, 95), angle / 8, 1.0), image.shape[1::-1])
+
+    def reason(frame):
+        return poor_reason(face_quality(crop_face(frame, box), box, np.full((6, 2), np.nan), 0.9, 1.0), 1.0)
+
+    assert reason(smeared) == BLURRED_FACE and reason(turned) is None and reason(image) is None
+
+
 @pytest.mark.parametrize("brightness", [1.0, 0.6, 0.4])
 def test_a_darker_face_is_as_sharp_as_a_lighter_one(brightness):
     """Darker skin, a dim room, flat light: lower contrast is not blur (a new-user trial's dark-skinned people were
