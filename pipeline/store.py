@@ -34,6 +34,7 @@ from pipeline.errors import InputError, NotFound
 from pipeline.liveness import Attempt, AttemptLost, Heartbeat, remove_stray_files, start_attempt
 from pipeline.speech import TalkTimeline
 from pipeline.timeline import EmotionTimeline, TrackSecondRows, clock
+from pipeline.uncertainty import BLURRED_FACE, POOR_REASONS, SMALL_FACE, TURNED_AWAY
 from pipeline.video import CUT_OFF_TOLERANCE_S, DecodeReport, VideoInfo, probe_upload
 
 if TYPE_CHECKING:
@@ -198,12 +199,13 @@ def _write_tracks(session: Session, call_id: int, result: CallAnalysis, thumbnai
         session.flush()
         session.add_all(
             TrackSecond(track_id=track.id, second=int(s), n_frames=int(n), n_poor_frames=int(poor),
-                        n_small_frames=None if rows.n_small is None else int(small),
+                        n_small_frames=None if rows.poor_by_reason is None else int(by_reason[_SMALL]),
+                        n_turned_frames=None if rows.poor_by_reason is None else int(by_reason[_TURNED]),
                         probs=None if np.isnan(p[0]) else [round(float(v), 5) for v in p],
                         box=[round(float(v), 4) for v in b], mouth_motion=None if not np.isfinite(m) else round(float(m), 4),
                         **{name: None if not np.isfinite(v) else round(float(v), 3) for name, v in zip(QUALITY_FIELDS, q)})
-            for s, n, p, b, q, poor, small, m in zip(rows.seconds, rows.n_frames, rows.probs, rows.boxes, _quality(rows),
-                                                     rows.poor_frames, _small(rows), _mouth(rows))
+            for s, n, p, b, q, poor, by_reason, m in zip(rows.seconds, rows.n_frames, rows.probs, rows.boxes,
+                                                         _quality(rows), rows.poor_frames, _by_reason(rows), _mouth(rows))
         )
 
 
@@ -212,9 +214,25 @@ def _mouth(rows: TrackSecondRows) -> np.ndarray:
     return rows.mouth_motion if rows.mouth_motion is not None else np.full(len(rows.seconds), np.nan)
 
 
-def _small(rows: TrackSecondRows) -> np.ndarray:
-    """(k,) poor frames whose face was small (zeros where not counted: stored as unknown)."""
-    return rows.n_small if rows.n_small is not None else np.zeros(len(rows.seconds), np.int64)
+_SMALL, _TURNED, _BLURRED = (POOR_REASONS.index(reason) for reason in (SMALL_FACE, TURNED_AWAY, BLURRED_FACE))
+"""Where each reason's count sits in `poor_by_reason`: small and turned are stored, blurred is the rest of the poor."""
+
+
+def _by_reason(rows: TrackSecondRows) -> np.ndarray:
+    """(k, len(POOR_REASONS)) poor frames by reason (zeros where not counted: stored as unknown)."""
+    return rows.poor_by_reason if rows.poor_by_reason is not None else np.zeros((len(rows.seconds), len(POOR_REASONS)), np.int64)
+
+
+def _stored_by_reason(seconds: list[TrackSecond]) -> np.ndarray | None:
+    """(k, len(POOR_REASONS)) poor frames by reason as stored; None for rows stored before they were counted apart
+    (migration 0014). Rows from before migration 0016 counted no face turned away (none was, then)."""
+    if any(s.n_small_frames is None for s in seconds):
+        return None
+    by_reason = np.zeros((len(seconds), len(POOR_REASONS)), np.int64)
+    by_reason[:, _SMALL] = [s.n_small_frames for s in seconds]
+    by_reason[:, _TURNED] = [s.n_turned_frames or 0 for s in seconds]
+    by_reason[:, _BLURRED] = [(s.n_poor_frames or 0) - s.n_small_frames - (s.n_turned_frames or 0) for s in seconds]
+    return by_reason
 
 
 def _quality(rows: TrackSecondRows) -> np.ndarray:
@@ -280,7 +298,7 @@ def load_track_seconds(session: Session, call_id: int) -> tuple[list[TrackSecond
             np.array([[getattr(s, name) for name in QUALITY_FIELDS] for s in seconds], np.float64).reshape(-1, len(QUALITY_FIELDS)),
             np.array([s.n_poor_frames or 0 for s in seconds], np.int64),
             np.array([np.nan if s.mouth_motion is None else s.mouth_motion for s in seconds], np.float64),
-            None if any(s.n_small_frames is None for s in seconds) else np.array([s.n_small_frames for s in seconds], np.int64),
+            _stored_by_reason(seconds),
         ))
         roles[track.track_no] = track.role
     return rows, roles, {t.track_no: t for t in tracks}

@@ -20,7 +20,7 @@ import numpy as np
 from config import EMOTIONS, UNCERTAIN
 from model.quality import QUALITY_FIELDS
 from pipeline.roles import PROSPECT, REP
-from pipeline.uncertainty import SMALL_FACE, uncertain_reasons
+from pipeline.uncertainty import POOR_REASONS, uncertain_reasons
 
 SMOOTHING_KERNEL = np.array([0.25, 0.5, 0.25])
 """Weights of the previous, current and next second when smoothing probabilities."""
@@ -38,7 +38,8 @@ class TrackSecondRows:
     quality: np.ndarray | None = None  # (k, 5) mean face quality, `model.quality.QUALITY_FIELDS` order; NaN unknown
     n_poor: np.ndarray | None = None  # (k,) int: frames whose face was poor; None = not measured (0)
     mouth_motion: np.ndarray | None = None  # (k,) peak `model.mouth.mouth_motion`; NaN (or None) = not measured
-    n_small: np.ndarray | None = None  # (k,) int: of the poor frames, those whose face was small; None = not counted
+    poor_by_reason: np.ndarray | None = None
+    """(k, len(`pipeline.uncertainty.POOR_REASONS`)) int: the poor frames by reason; None = not counted apart."""
 
     @property
     def poor_frames(self) -> np.ndarray:
@@ -61,13 +62,14 @@ class TrackSeconds:
             n, q = self.n_seconds, len(QUALITY_FIELDS)
             self._data[track_id] = (np.zeros(n, np.int32), np.zeros(n, np.int32), np.zeros((n, len(EMOTIONS))),
                                     np.zeros((n, 4)), np.zeros((n, q)), np.zeros((n, q)), np.zeros(n, np.int32),
-                                    np.zeros(n, np.int32))
-        frames, classified, prob_sums, box_sums, quality_sums, quality_counts, poor_frames, small_frames = \
+                                    np.zeros((n, len(POOR_REASONS)), np.int32))
+        frames, classified, prob_sums, box_sums, quality_sums, quality_counts, poor_frames, by_reason = \
             self._data[track_id]
         s = min(int(t), self.n_seconds - 1)
         frames[s] += 1
-        poor_frames[s] += poor is not None
-        small_frames[s] += poor == SMALL_FACE
+        if poor is not None:
+            poor_frames[s] += 1
+            by_reason[s, POOR_REASONS.index(poor)] += 1
         box_sums[s] += box
         if probs is not None:
             classified[s] += 1
@@ -88,7 +90,7 @@ class TrackSeconds:
     def rows(self) -> list[TrackSecondRows]:
         out = []
         for track_id, (frames, classified, prob_sums, box_sums, quality_sums, quality_counts, poor_frames,
-                       small_frames) in sorted(self._data.items()):
+                       by_reason) in sorted(self._data.items()):
             seen = np.flatnonzero(frames)
             with np.errstate(invalid="ignore", divide="ignore"):
                 probs = (prob_sums[seen] / classified[seen, None]).astype(np.float32)
@@ -98,7 +100,7 @@ class TrackSeconds:
                 peaks, counts = self._mouth[track_id]
                 mouth = np.where(counts[seen] > 0, peaks[seen], np.nan)
             out.append(TrackSecondRows(track_id, seen, frames[seen], probs, box_sums[seen] / frames[seen, None], quality,
-                                       poor_frames[seen], mouth, small_frames[seen]))
+                                       poor_frames[seen], mouth, by_reason[seen]))
         return out
 
 
@@ -112,7 +114,7 @@ class EmotionTimeline:
     video_present: np.ndarray | None = None  # (n_seconds,) bool: a picture was on screen (False: "no video",
     # not "face not seen"); None: every second had one
     n_poor: np.ndarray | None = None  # (n_seconds,) of those, frames whose face was poor; None = none
-    n_small: np.ndarray | None = None  # (n_seconds,) of the poor frames, those whose face was small; None = not counted
+    poor_by_reason: np.ndarray | None = None  # (n_seconds, len(POOR_REASONS)) poor frames by reason; None = not counted
 
     def __post_init__(self) -> None:
         if self.video_present is None:
@@ -136,7 +138,7 @@ class EmotionTimeline:
         """Per second: why it is uncertain (the face was poor, or the top probability low: `pipeline.uncertainty`),
         None where it is not."""
         poor = np.zeros(len(self.n_frames), np.int64) if self.n_poor is None else self.n_poor
-        return uncertain_reasons(self.probs, self.n_frames, poor, self.n_small)
+        return uncertain_reasons(self.probs, self.n_frames, poor, self.poor_by_reason)
 
     @property
     def uncertain(self) -> np.ndarray:
@@ -202,7 +204,7 @@ def build_timelines(tracks: list[TrackSecondRows], roles: dict[int, str], n_seco
             np.maximum.at(largest, track.seconds, _areas(track.boxes))
         frames = np.zeros(n_seconds, np.int64)
         poor = np.zeros(n_seconds, np.int64)
-        small: np.ndarray | None = np.zeros(n_seconds, np.int64)
+        by_reason: np.ndarray | None = np.zeros((n_seconds, len(POOR_REASONS)), np.int64)
         weight = np.zeros(n_seconds)
         sums = np.zeros((n_seconds, len(EMOTIONS)))
         for track in own:
@@ -210,16 +212,16 @@ def build_timelines(tracks: list[TrackSecondRows], roles: dict[int, str], n_seco
             seconds, n_frames, probs = track.seconds[keep], track.n_frames[keep], track.probs[keep]
             frames[seconds] += n_frames
             poor[seconds] += track.poor_frames[keep]
-            if track.n_small is None or small is None:  # stored before small and blurred were counted apart
-                small = None
+            if track.poor_by_reason is None or by_reason is None:  # stored before the reasons were counted apart
+                by_reason = None
             else:
-                small[seconds] += track.n_small[keep]
+                by_reason[seconds] += track.poor_by_reason[keep]
             ok = ~np.isnan(probs[:, 0])
             weight[seconds[ok]] += n_frames[ok]
             sums[seconds[ok]] += probs[ok] * n_frames[ok, None]
         with np.errstate(invalid="ignore", divide="ignore"):
             probs = np.where(weight[:, None] > 0, sums / weight[:, None], np.nan)
-        timelines[role] = EmotionTimeline(role, smooth(probs), frames, video, poor, small)
+        timelines[role] = EmotionTimeline(role, smooth(probs), frames, video, poor, by_reason)
     return timelines
 
 

@@ -3,14 +3,14 @@
 Two reasons, both named thresholds here and nowhere else:
 
 * the face is poor (`poor_reason`, on the measures of `model.quality.face_quality`): too small in the
-  analysed frame to hold an expression, or blurred (motion, focus, a heavily compressed or upscaled
-  picture); a head-pose check (turned away) belongs in the same function once a threshold is measured;
+  analysed frame to hold an expression, turned away (head yaw from the landmarks), or blurred (motion,
+  focus, a heavily compressed or upscaled picture);
 * the model is unsure: the calibrated top probability of the second (flip-TTA, averaged over its
   frames, 3-s smoothed) is below `MIN_TOP_PROBABILITY`.
 
 An uncertain second keeps its probabilities (charts may draw them) but shows `config.UNCERTAIN`, never
 a made-up emotion, and is left out of shifts, key moments and mood shares, like a second without a face.
-It also says why (`uncertain_reasons`: `SMALL_FACE`, `BLURRED_FACE` or `NO_CLEAR_EXPRESSION`), stored with the
+It also says why (`uncertain_reasons`: one of `POOR_REASONS` or `NO_CLEAR_EXPRESSION`), stored with the
 second and shown in the CSV, the timeline's hover and the talking points: "the face was too small" tells a manager
 to record differently, "no clear expression" does not.
 """
@@ -43,6 +43,14 @@ direction too, 51 / 13 / 2 / 0%, 75 / 65 / 44 / 24% right. Clean faces and Gauss
 the crop) are gated exactly as before (the least direction of a clean face is 103 at the 1st percentile, above 40).
 Pooled over all these faces, those the least direction puts at 30-40 (x7.5: 225-300) are right 62% of the times they
 are shown, as are those at 300-400 on the Laplacian: the one threshold draws the same line on both."""
+MAX_YAW_DEG = 40.0
+"""Head turn (`model.quality` yaw from BlazeFace's eyes and nose, either way) from which a face is turned away: the
+classifier learned mostly frontal faces. Measured (2026-12-02, `/root/rapport-runs/s22/yawprobe.py`: BlazeFace on the
+photo, the pipeline's aligned crop, flip TTA, calibrated): FER2013 val faces (3,528 found) by |yaw| 0-10 / 10-20 /
+20-30 / 30-40 / 40-50 / 50+ degrees read right 63 / 58 / 61 / 44 / 30 / 21%, and right when shown (top probability
+>= `MIN_TOP_PROBABILITY`) 78 / 76 / 82 / 67 / 40 / 25%; held-out facial_expressions faces (3,658, 99% under 33°)
+91 / 90 / 84 / 76 / 70% (none at 50+). From 40° a shown emotion is more often wrong than right; 2% of FER2013 val's
+faces and 0.3% of the others are that far turned."""
 ENLARGED_BELOW_PX = float(FACE_SIZE)
 """Face box side, in analysed-frame pixels, below which the crop enlarges the face to the classifier's 48x48: a
 blurred face that small is called `SMALL_FACE`, as enlarging it is (part of) the blur and a bigger face in the
@@ -54,52 +62,59 @@ MAX_POOR_SHARE = 0.5
 # Why a second is uncertain, in the words the CSV's `uncertain_reason` column and the hover show.
 SMALL_FACE = "small face"
 """Most of the second's poor frames had a face under `MIN_FACE_PX`, or under `ENLARGED_BELOW_PX` and blurred."""
+TURNED_AWAY = "turned away"
+"""Most of the second's poor frames had a face big enough but turned `MAX_YAW_DEG` or more."""
 BLURRED_FACE = "blurred face"
-"""Most of the second's poor frames had a face big enough but under `MIN_SHARPNESS`."""
+"""Most of the second's poor frames had a face big enough and not turned away, but under `MIN_SHARPNESS`."""
+POOR_REASONS = (SMALL_FACE, TURNED_AWAY, BLURRED_FACE)
+"""Why a face can be poor (`poor_reason`), in the order it tests them; a poor second takes the reason most of its poor
+frames had, the earlier on a tie: the size of a face is what a manager can change first."""
 SMALL_OR_BLURRED_FACE = "small or blurred face"
-"""A poor second of a call analysed before the two were counted apart (`track_seconds.n_small_frames` empty)."""
+"""A poor second of a call analysed before the reasons were counted apart (`track_seconds.n_small_frames` empty)."""
 NO_CLEAR_EXPRESSION = "no clear expression"
 """The face was fine but the calibrated top probability was under `MIN_TOP_PROBABILITY`."""
 
 
 def poor_reason(quality: np.ndarray, px_scale: float) -> str | None:
-    """Why one face is too poor to read (`SMALL_FACE`, `BLURRED_FACE`); None when it is fine.
+    """Why one face is too poor to read (one of `POOR_REASONS`); None when it is fine.
 
     `quality`: the face's (5,) measures from `model.quality.face_quality` (`QUALITY_FIELDS` order: face_px in
-    source pixels, sharpness of the 48x48 crop, ...); `px_scale`: source pixels per analysed-frame pixel, so
-    the size test is on the analysed frame the crop was cut from. Head pose is measured there too but not
-    yet used here: no threshold for "turned away" has been measured against the classifier's accuracy.
+    source pixels, sharpness of the 48x48 crop, roll and yaw in degrees (NaN: no landmarks, never turned away),
+    detector score); `px_scale`: source pixels per analysed-frame pixel, so the size test is on the analysed frame
+    the crop was cut from.
     """
     face_px = quality[QUALITY_FIELDS.index("face_px")] / px_scale
     blurred = quality[QUALITY_FIELDS.index("sharpness")] < MIN_SHARPNESS
     if face_px < MIN_FACE_PX or (blurred and face_px < ENLARGED_BELOW_PX):
         return SMALL_FACE
+    if abs(quality[QUALITY_FIELDS.index("yaw_deg")]) >= MAX_YAW_DEG:
+        return TURNED_AWAY
     return BLURRED_FACE if blurred else None
 
 
 def uncertain_reasons(probs: np.ndarray, n_frames: np.ndarray, n_poor: np.ndarray,
-                      n_small: np.ndarray | None = None) -> list[str | None]:
+                      poor_by_reason: np.ndarray | None = None) -> list[str | None]:
     """Per second: why it is uncertain, or None when it is not (read and trusted, or not read at all).
 
-    A second is uncertain when its face was mostly poor (more than `MAX_POOR_SHARE` of its frames): `SMALL_FACE`
-    when at least half of those poor frames were small, else `BLURRED_FACE` (`SMALL_OR_BLURRED_FACE` where
-    `n_small` is None: not counted); otherwise when its calibrated top probability is under `MIN_TOP_PROBABILITY`:
-    `NO_CLEAR_EXPRESSION`. The face's quality comes first: it is what a manager can change.
+    A second is uncertain when its face was mostly poor (more than `MAX_POOR_SHARE` of its frames), for the reason
+    of `POOR_REASONS` most of those poor frames had (the earlier on a tie; `SMALL_OR_BLURRED_FACE` where
+    `poor_by_reason` is None: not counted apart); otherwise when its calibrated top probability is under
+    `MIN_TOP_PROBABILITY`: `NO_CLEAR_EXPRESSION`. The face's quality comes first: it is what a manager can change.
 
     `probs` (n, 7) calibrated, NaN rows where nothing was classified (never uncertain: not read at all);
-    `n_frames` (n,) frames the face was seen in; `n_poor` (n,) of those with a poor face; `n_small` (n,) of those
-    with a small one.
+    `n_frames` (n,) frames the face was seen in; `n_poor` (n,) of those with a poor face; `poor_by_reason`
+    (n, len(`POOR_REASONS`)) of those, how many for each reason.
     """
     classified = ~np.isnan(probs[:, 0])
     top = np.nan_to_num(probs, nan=0.0).max(axis=1)
     poor = n_poor > MAX_POOR_SHARE * n_frames
-    small = None if n_small is None else 2 * n_small >= n_poor
+    commonest = None if poor_by_reason is None else np.argmax(poor_by_reason, axis=1)  # ties: the first
     reasons: list[str | None] = []
     for i in range(len(classified)):
         if not classified[i]:
             reasons.append(None)
         elif poor[i]:
-            reasons.append(SMALL_OR_BLURRED_FACE if small is None else SMALL_FACE if small[i] else BLURRED_FACE)
+            reasons.append(SMALL_OR_BLURRED_FACE if commonest is None else POOR_REASONS[commonest[i]])
         elif top[i] < MIN_TOP_PROBABILITY:
             reasons.append(NO_CLEAR_EXPRESSION)
         else:

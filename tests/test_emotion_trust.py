@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import replace
 
 import cv2
 import numpy as np
@@ -64,15 +65,19 @@ def test_uncertain_seconds_make_no_shift_and_no_key_moment():
 
 
 def test_each_uncertain_second_says_why_in_the_store_the_csv_and_the_talking_points(store):
-    """Small faces, blurred faces and unclear expressions reach the timeline through TrackSeconds, then the stored
-    rows, the CSV and the talking points, each with its own reason."""
+    """Small faces, blurred faces, faces turned away and unclear expressions reach the timeline through TrackSeconds,
+    the stored track rows (what reassigning roles reads back), the stored seconds, the CSV and the talking points, each
+    with its own reason."""
     from sqlalchemy import delete, select
 
     from db.models import EmotionSecond
     from db.session import session_scope
-    from pipeline.store import write_derived
+    from types import SimpleNamespace
+
+    from pipeline.roles import TrackSummary
+    from pipeline.store import _write_tracks, load_track_seconds, write_derived
     from pipeline.timeline import TrackSeconds, build_timelines
-    from pipeline.uncertainty import BLURRED_FACE, NO_CLEAR_EXPRESSION, SMALL_FACE
+    from pipeline.uncertainty import BLURRED_FACE, NO_CLEAR_EXPRESSION, POOR_REASONS, SMALL_FACE, TURNED_AWAY
     from reports.charts import timeline_figure
     from reports.csv_export import export_csv
     from reports.facts import load_timeline
@@ -83,18 +88,24 @@ def test_each_uncertain_second_says_why_in_the_store_the_csv_and_the_talking_poi
     acc = TrackSeconds(n_seconds=n)
     box = np.array([0.1, 0.1, 0.3, 0.4])
     happy, unsure = emotion_probs(["happy"], peak=0.9)[0], emotion_probs(["happy"], peak=0.3)[0]
-    for second in range(n):  # 0-19 small (one frame of each blurred), 20-24 blurred, 25-27 unclear, 28-29 fine
+    # 0-19 small (one frame of each blurred), 20-22 blurred, 23 one frame turned away and one blurred (a tie: the
+    # reason tested first), 24 turned away, 25-27 unclear, 28-29 fine
+    for second in range(n):
         for k, t in enumerate((second + 0.1, second + 0.4, second + 0.7)):
             if second < 20:
                 poor = SMALL_FACE if k else BLURRED_FACE  # mostly small
+            elif second < 25 and k:
+                poor = TURNED_AWAY if second == 24 or (second == 23 and k == 1) else BLURRED_FACE
             else:
-                poor = BLURRED_FACE if second < 25 and k else None
+                poor = None
             acc.add(1, t, box, unsure if 25 <= second < 28 else happy, poor=poor)
     rows = acc.rows()
     assert rows[0].poor_frames[18:26].tolist() == [3, 3, 2, 2, 2, 2, 2, 0]
-    assert rows[0].n_small[18:22].tolist() == [2, 2, 0, 0]
+    by_reason = dict(zip(POOR_REASONS, rows[0].poor_by_reason[18:26].T.tolist()))
+    assert by_reason == {SMALL_FACE: [2, 2, 0, 0, 0, 0, 0, 0], TURNED_AWAY: [0, 0, 0, 0, 0, 1, 2, 0],
+                         BLURRED_FACE: [1, 1, 2, 2, 2, 1, 0, 0]}
     timeline = build_timelines(rows, {1: "prospect"}, n)["prospect"]
-    expected = [SMALL_FACE] * 20 + [BLURRED_FACE] * 5 + [NO_CLEAR_EXPRESSION] * 3 + [None] * 2
+    expected = [SMALL_FACE] * 20 + [BLURRED_FACE] * 3 + [TURNED_AWAY] * 2 + [NO_CLEAR_EXPRESSION] * 3 + [None] * 2
     assert timeline.uncertain_reason == expected
     assert timeline.shown == [UNCERTAIN] * 28 + ["happy"] * 2
 
@@ -102,6 +113,13 @@ def test_each_uncertain_second_says_why_in_the_store_the_csv_and_the_talking_poi
     with session_scope() as session:  # the seeded call's rows become these timelines'
         session.execute(delete(EmotionSecond).where(EmotionSecond.call_id == call_id))
         write_derived(session, call_id, {"prospect": timeline, "rep": build_timelines([], {}, n)["rep"]}, [], [])
+        track = TrackSummary(91, 0.1, n - 0.3, 3 * n, 3 * n, box)
+        _write_tracks(session, call_id, SimpleNamespace(tracks=[track], track_seconds=[replace(rows[0], track_id=91)],
+                                                        people={91: 1}, roles={91: "prospect"}), {})
+    with session_scope() as session:
+        stored_rows, roles, _ = load_track_seconds(session, call_id)
+    stored_track = next(r for r in stored_rows if r.track_id == 91)
+    assert build_timelines([stored_track], roles, n)["prospect"].uncertain_reason == expected
     with session_scope() as session:
         stored = session.scalars(select(EmotionSecond.uncertain_reason).where(
             EmotionSecond.call_id == call_id, EmotionSecond.role == "prospect").order_by(EmotionSecond.second)).all()
@@ -119,12 +137,13 @@ def test_each_uncertain_second_says_why_in_the_store_the_csv_and_the_talking_poi
             "read: record with the prospect pinned or in speaker view next time.") in summarize(call_id).talking_points
 
 
-def test_face_quality_flags_small_and_blurred_faces():
+def test_face_quality_flags_small_blurred_and_turned_away_faces():
     import skimage.data
 
     from model.preprocess import crop_face
-    from model.quality import face_quality
-    from pipeline.uncertainty import BLURRED_FACE, ENLARGED_BELOW_PX, MIN_FACE_PX, SMALL_FACE, poor_reason
+    from model.quality import QUALITY_FIELDS, face_quality
+    from pipeline.uncertainty import (BLURRED_FACE, ENLARGED_BELOW_PX, MAX_YAW_DEG, MIN_FACE_PX, SMALL_FACE, TURNED_AWAY,
+                                      poor_reason)
 
     image = cv2.cvtColor(skimage.data.astronaut(), cv2.COLOR_RGB2BGR)
     box = np.array([170, 30, 290, 160], np.float32)  # the astronaut's face
@@ -144,6 +163,15 @@ def test_face_quality_flags_small_and_blurred_faces():
     enlarged = np.array([0, 0, ENLARGED_BELOW_PX - 1, ENLARGED_BELOW_PX - 1], np.float32)
     assert MIN_FACE_PX < ENLARGED_BELOW_PX - 1
     assert reason(image, enlarged) is None and reason(blurred, enlarged) == SMALL_FACE
+    # a head turned MAX_YAW_DEG or more either way (yaw from the eyes and nose), unless small first; no landmarks: not
+    sharp = face_quality(crop_face(image, box), box, no_keypoints, 0.9, 1.0)
+    yaw = QUALITY_FIELDS.index("yaw_deg")
+    for degrees, expected in ((MAX_YAW_DEG, TURNED_AWAY), (-MAX_YAW_DEG - 5, TURNED_AWAY), (MAX_YAW_DEG - 1, None),
+                              (np.nan, None)):
+        assert poor_reason(np.where(np.arange(len(sharp)) == yaw, degrees, sharp), 1.0) == expected, degrees
+    turned_small = face_quality(crop_face(image, box), tiny, no_keypoints, 0.9, 1.0)
+    turned_small[yaw] = 60.0
+    assert poor_reason(turned_small, 1.0) == SMALL_FACE
 
 
 @pytest.mark.parametrize("angle", [0, 45, 90, 135, 160])
