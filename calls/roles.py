@@ -95,11 +95,14 @@ class RoleChange:
 
 def where(person: Person, everyone: list[Person]) -> str:
     """Where the person was on screen, in words: "on the left", "in the big tile", "at the bottom right", "in the
-    self-view corner, bottom right" (a thumbnail in a corner beside someone's big tile: speaker view), ..."""
+    self-view corner, bottom right" (a thumbnail in a corner beside someone's big tile: speaker view), ... A face much
+    larger than the others but on one side is "on the left" (a new-user trial: a rep in a gallery tile beside a prospect
+    sitting back was "in the big tile")."""
     others = [p.area for p in everyone if p.number != person.number]
-    if others and person.area >= SPEAKER_VIEW_AREA_RATIO * max(others):
-        return "in the big tile"
     cx, cy = person.center
+    # much the largest face, across the middle: a speaker view's tile (a gallery's larger face sits on its side)
+    if others and person.area >= SPEAKER_VIEW_AREA_RATIO * max(others) and SIDE_MARGIN <= cx <= 1 - SIDE_MARGIN:
+        return "in the big tile"
     if min(cx, 1 - cx) < CORNER_MARGIN and min(cy, 1 - cy) < CORNER_MARGIN:
         corner = f"{'top' if cy < 0.5 else 'bottom'} {'left' if cx < 0.5 else 'right'}"
         thumbnail = others and max(others) >= SPEAKER_VIEW_AREA_RATIO * person.area

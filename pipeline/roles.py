@@ -11,7 +11,7 @@ in that second, and each second votes:
 |---|---|---|
 | one, centred (`CENTRED`) | speaker view with self-view hidden (the other side), or an active speaker (either side) | none |
 | one, off-centre | a gallery with the other tile empty or unseen (or an active speaker sitting off-centre: noted) | the hint: toward `rep_position` = rep, away = not |
-| two, level with each other and mirrored about the centre (`GALLERY_LEVEL`), whatever their sizes | a gallery, one person sitting back | the hint, as below |
+| two, level with each other and mirrored about the centre (`GALLERY_LEVEL`, `GALLERY_MIRROR`), whatever their sizes | a gallery, one person sitting back | the hint, as below |
 | two, one `SPEAKER_VIEW_AREA_RATIO` times larger | speaker view with self-view | the small one (self-view) is the rep, the big one not |
 | three or more, one much larger and off-centre, the others level with it across the centre (`_room_beside`) | a gallery whose other tile holds several people (a meeting room) | the hint, over all of them |
 | three or more, one much larger (otherwise) | speaker view with a filmstrip | none |
@@ -73,12 +73,19 @@ MIN_SEPARATION = 0.1
 for the hint to pick it: faces level with each other (a stacked layout for "left") are read on the other axis."""
 GALLERY_LEVEL = 0.1
 """Two faces whose centres differ by less than this (fraction of the frame) on one axis and mirror each other about
-the centre within it on the other, each at least `CENTRED` from it, are in equal gallery tiles (side by side, or
-stacked), however different their sizes: a speaker view's self-view is in a corner, and a filmstrip thumbnail above a
+the centre on the other (within `GALLERY_MIRROR`), each at least `CENTRED` from it, are in equal gallery tiles (side by
+side, or stacked), however different their sizes: a speaker view's self-view is in a corner, and a filmstrip thumbnail above a
 speaker sits further from the centre than the speaker's face (trial18's A_speaker: 0.41 above against 0.15 below,
 which "opposite sides" alone took for a stacked gallery). Found by a
 new-user trial: a prospect leaning back (a 64-px face beside a 150-px one for 8 s of a gallery) was read as a
 self-view, and the review page said the rep position and "the self-view in speaker view" disagreed."""
+GALLERY_MIRROR = 0.2
+"""How far (fraction of the frame) two gallery faces' distances from the centre may differ on the axis across their tiles:
+each person sits anywhere in their own tile, up to a fifth of its width off its middle (a tenth of the frame) each way.
+Found by a new-user trial (25): a prospect sitting back at the left of their tile (face 0.15 right of the centre, the rep's
+0.26 left of it, the rep's face 3.9 times larger) was 0.11 off the mirror of the rep's face, so the two were read as a
+speaker view with a self-view: rep and prospect swapped all call, and with rep analysis off the rep's face was read as
+the prospect's. A speaker view's thumbnail is further off (trial18's filmstrip above a speaker: 0.26)."""
 HINT_VOTE = 1.0
 """Weight of a second of a gallery (or off-centre lone face) for the face the hint points at."""
 SELF_VIEW_VOTE = 1.0
@@ -163,10 +170,11 @@ def _toward(box: np.ndarray, rep_position: str) -> float:
 
 
 def _tiles_apart(a: np.ndarray, b: np.ndarray) -> bool:
-    """Two face boxes level on one axis and mirrored about the centre on the other (`GALLERY_LEVEL`)."""
+    """Two face boxes level on one axis (`GALLERY_LEVEL`) and mirrored about the centre on the other (`GALLERY_MIRROR`),
+    each at least `CENTRED` from it."""
     (ax, ay), (bx, by) = ((box[:2] + box[2:]) / 2 - 0.5 for box in (a, b))
-    side_by_side = abs(ay - by) < GALLERY_LEVEL and abs(ax + bx) < GALLERY_LEVEL and min(abs(ax), abs(bx)) >= CENTRED
-    stacked = abs(ax - bx) < GALLERY_LEVEL and abs(ay + by) < GALLERY_LEVEL and min(abs(ay), abs(by)) >= CENTRED
+    side_by_side = abs(ay - by) < GALLERY_LEVEL and abs(ax + bx) < GALLERY_MIRROR and min(abs(ax), abs(bx)) >= CENTRED
+    stacked = abs(ax - bx) < GALLERY_LEVEL and abs(ay + by) < GALLERY_MIRROR and min(abs(ay), abs(by)) >= CENTRED
     return bool(side_by_side or stacked)
 
 

@@ -452,6 +452,12 @@ def test_a_prospect_sitting_back_in_a_gallery_is_no_self_view(rep_position, near
     tracks = {0: presence((0, 49, rep)), 1: presence((0, 41, prospect), (42, 49, leaning_back))}
     decision = decide_roles(summaries(tracks), rep_position, people={0: 1, 1: 2}, presence=tracks)
     assert decision.roles == {0: "rep", 1: "prospect"} and decision.note is None
+    # trial 25: the prospect sat back at the side of their tile nearer the centre (0.15 from it, the rep 0.26 on the
+    # other side, 3.9 times the area): still two gallery tiles, not a self-view
+    (rx, ry), (px, py) = ((0.242, 0.55), (0.645, 0.512)) if rep_position == "left" else ((0.55, 0.242), (0.512, 0.645))
+    tracks = {0: presence((0, 39, box_at(rx, ry, 0.31))), 1: presence((0, 39, box_at(px, py, 0.158)))}
+    decision = decide_roles(summaries(tracks), rep_position, people={0: 1, 1: 2}, presence=tracks)
+    assert decision.roles == {0: "rep", 1: "prospect"} and decision.note is None
     # the same sizes in speaker view still read as a self-view: the small face in a corner, or a filmstrip
     # thumbnail above a speaker whose face sits below the centre (trial18's A_speaker, not mirrored: 0.41 vs 0.15)
     for big, small in ((box_at(0.5, 0.45, 0.5), box_at(0.88, 0.85, 0.1)),
