@@ -123,12 +123,14 @@ class TrackSecond(Base):
     track_id: Mapped[int] = mapped_column(ForeignKey("tracks.id", ondelete="CASCADE"), index=True)
     second: Mapped[int] = mapped_column(Integer)
     n_frames: Mapped[int] = mapped_column(Integer)
-    # of those, frames whose face was poor (small, turned away, blurred: pipeline.uncertainty); None before migration 0008
+    # of those, frames whose face was poor (frozen, small, turned away, blurred: pipeline.uncertainty); None before migration 0008
     n_poor_frames: Mapped[Optional[int]] = mapped_column(Integer)
     # of those, frames whose face was small; None before migration 0014
     n_small_frames: Mapped[Optional[int]] = mapped_column(Integer)
-    # of those, frames whose face was turned away (the rest were blurred); None before migration 0016
+    # of those, frames whose face was turned away, and whose video was frozen (the rest were blurred); None before
+    # migration 0016
     n_turned_frames: Mapped[Optional[int]] = mapped_column(Integer)
+    n_frozen_frames: Mapped[Optional[int]] = mapped_column(Integer)
     probs: Mapped[Optional[list]] = mapped_column(JSON)  # 7 floats, EMOTIONS order; None if not classified
     box: Mapped[list] = mapped_column(JSON)  # mean [x1, y1, x2, y2] as fractions of the frame
     # Mean face quality over the second's frames (model.quality.face_quality); None where unknown

@@ -12,7 +12,8 @@
     audio -> speech activity; + each face's mouth motion (measured on every sampled frame) -> who is talking
 
 Each crop's quality (`model.quality.face_quality`: size, sharpness, pose, detector score) is
-recorded with its probabilities, and why it was poor if it was (`pipeline.uncertainty.poor_reason`), so
+recorded with its probabilities, and why it was poor if it was (`pipeline.uncertainty.poor_reason`; a picture
+that stopped changing, `pipeline.people.FROZEN_MIN_S`, is a frozen video), so
 a second whose face was mostly poor shows "uncertain" and says why.
 
 Decoding runs on its own thread (PyAV releases the GIL) so the second core
@@ -189,9 +190,10 @@ class FaceReader:
         self._stand_in: dict[int, _Face] = {}  # track id -> the first frame of its latest second, until it is resolved
 
     def read(self, image: np.ndarray, track_id: int, t: float, fraction: np.ndarray, box: np.ndarray,
-             keypoints: np.ndarray, score: float, px_scale: float) -> None:
+             keypoints: np.ndarray, score: float, px_scale: float, frozen: bool = False) -> None:
         """One face: `box`/`keypoints` in `image` pixels, `fraction` its box as frame fractions (what is stored),
-        `px_scale` source pixels per `image` pixel. On frames between reads only presence and quality are kept.
+        `px_scale` source pixels per `image` pixel, `frozen` whether its picture stopped changing
+        (`TrackedFaces.frozen`). On frames between reads only presence and quality are kept.
 
         Reads fall inside each second, at (i + 0.5) / `settings.classify_fps` (the middle, at one read a second): the
         first frame of a second is a worse witness of it, as a new picture can arrive a frame after the second
@@ -200,7 +202,7 @@ class FaceReader:
         and is read instead, if the face leaves before the middle: every second the face is there gets a read."""
         crop = self.timer.timed("crop", crop_face, image, box, keypoints[:2])
         quality = self.timer.timed("crop", face_quality, crop, box, keypoints, score, px_scale)
-        face = _Face(track_id, t, fraction, crop, quality, poor_reason(quality, px_scale))
+        face = _Face(track_id, t, fraction, crop, quality, poor_reason(quality, px_scale, frozen))
         second = int(t)
         stand_in = self._stand_in.get(track_id)
         if stand_in is not None and int(stand_in.t) != second:  # its second is over
@@ -490,8 +492,10 @@ def analyze_video(info: VideoInfo, classifier, detector: FaceDetector, settings:
         timer.timed("track", recorder.observe, faces)
         timer.timed("speech", mouths.observe, frame, faces, recorder.seconds)
         px_scale = info.width / frame.image.shape[1]
-        for track_id, box, score, keypoints in zip(faces.track_ids, faces.xyxy, faces.confidence, faces.keypoints):
-            reader.read(frame.image, int(track_id), frame.t, recorder.fraction(box), box, keypoints, score, px_scale)
+        for track_id, box, score, keypoints, frozen in zip(faces.track_ids, faces.xyxy, faces.confidence, faces.keypoints,
+                                                           faces.frozen):
+            reader.read(frame.image, int(track_id), frame.t, recorder.fraction(box), box, keypoints, score, px_scale,
+                        bool(frozen))
         reader.end_frame()
     if reader is not None:
         reader.finish()

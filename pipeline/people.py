@@ -75,6 +75,17 @@ noise at 4 frames/s 1.24-1.30 (H.264 at the generator's quality), 0.13-0.24 in a
 recording (the encoder repeats still areas exactly); the same at 0.5 frames/s 2.0-2.1; moving, drifting or cut
 faces 7-26. (Measured on each frame's own box instead, as before, the detector's box jitter made a slide's
 headshot read 9-14 in one generated call, so it was given a role.)"""
+FROZEN_CHANGE = STILL_CHANGE
+"""A new picture whose face region changed less than this (as `STILL_CHANGE` measures it) shows the face unchanged. The
+face counts as changed only when two new pictures in a row changed: a key frame re-encodes a frozen picture a little
+differently (0.75 in trial 25's recording, against 3-10 for the live face), once."""
+FROZEN_MIN_S = 2.0
+"""A face unchanged (`FROZEN_CHANGE`) on every new picture, or on none (a held picture), for this long is frozen
+(`TrackedFaces.frozen`): the person's video stopped (a bad connection) while the recording went on, and the face on
+screen is an old one, so its seconds show "uncertain (frozen video)" (`pipeline.uncertainty.FROZEN_VIDEO`). A live face
+changes on most pictures (the medians of `STILL_CHANGE`'s table: 0.13 or more), so 8 unchanged frames at 4 frames/s are
+not chance. Found by a new-user trial (25): a prospect's video frozen on a smile for 10 s mid-call read "happy" all
+along, counted in the mood shares, and the turn back to neutral was placed where the picture came back."""
 STILL_SHIFT = 0.1
 """Largest drift (`TrackLook.drift`) of the box centre, in face heights, of a still face: the detector's own
 jitter on identical pixels reaches 0.04-0.06 (a slide's headshot: 0.043)."""
@@ -149,6 +160,8 @@ class _Followed:
     patch: np.ndarray | None  # the face region on the latest new picture (None: not yet)
     patch_box: np.ndarray | None = None  # where `patch` was taken: the next picture is compared at the same place
     patch_picture_t: float | None = None  # when the picture `patch` was taken from was first shown
+    changed_t: float = 0.0  # when its face region last changed (`FROZEN_CHANGE`), or its track began
+    last_changed: bool = True  # whether its previous new picture changed (`FROZEN_CHANGE`)
     embedded_look: np.ndarray | None = None  # `look` when it was last embedded
 
 
@@ -188,8 +201,8 @@ class IdentityWatch:
     """Re-labels tracked faces so that each output track is one person; keeps each output track's look.
 
     `update(frame, faces)` returns the same faces with output track ids (a tracker id keeps its output id
-    until its face's embedding changes identity; then it gets a fresh one). `looks` holds a `TrackLook`
-    per output id.
+    until its face's embedding changes identity; then it gets a fresh one) and whether each is frozen
+    (`FROZEN_MIN_S`). `looks` holds a `TrackLook` per output id.
     """
 
     def __init__(self, embedder: FaceEmbedder):
@@ -237,14 +250,14 @@ class IdentityWatch:
             picture = source.bgr() if source is not None else frame_bgr
             embeddings = dict(zip(due, self._embedder.embed(picture, faces.xyxy[due] * scale)))
         self.n_embedded += len(due)
-        out_ids = []
+        out_ids, frozen = [], []
         for i, (tid, box) in enumerate(zip(faces.track_ids.tolist(), faces.xyxy)):
             followed = self._followed.get(tid)
             embedding = embeddings.get(i)
             changed = (followed is not None and embedding is not None and followed.reference is not None
                        and float(np.linalg.norm(embedding - followed.reference)) > SAME_PERSON_DISTANCE)
             if followed is None or changed:
-                followed = _Followed(self._new_track(t), t, None, looks[i], None)
+                followed = _Followed(self._new_track(t), t, None, looks[i], None, changed_t=t)
                 self._followed[tid] = followed
             look = self.looks[followed.out_id]
             if embedding is not None:
@@ -254,19 +267,25 @@ class IdentityWatch:
                 if followed.patch is not None:
                     same_place = _crop(gray, followed.patch_box, _PATCH, cv2.INTER_NEAREST)
                     look.changes.append(float(np.abs(same_place - followed.patch).mean()))
+                    changed = look.changes[-1] >= FROZEN_CHANGE
+                    if changed and followed.last_changed:
+                        followed.changed_t = t
+                    followed.last_changed = changed
                 followed.patch, followed.patch_box, followed.patch_picture_t = patches[i], box, picture_t
             look.boxes.append(np.asarray(box, np.float32))
             look.last_t = t
             look.best_score = max(look.best_score, float(faces.confidence[i]))
             followed.look = looks[i]
             out_ids.append(followed.out_id)
+            frozen.append(t - followed.changed_t >= FROZEN_MIN_S)
         step = 0.0 if self._last_t is None else t - self._last_t
         self._last_t = t
         for a in out_ids:
             for b in out_ids:
                 if a < b:
                     self.together_s[a, b] = self.together_s.get((a, b), 0.0) + step
-        return TrackedFaces(t, np.array(out_ids, np.int64), faces.xyxy, faces.confidence, faces.keypoints)
+        return TrackedFaces(t, np.array(out_ids, np.int64), faces.xyxy, faces.confidence, faces.keypoints,
+                            np.array(frozen, bool))
 
 
 def _copies(a: TrackLook, b: TrackLook) -> bool:

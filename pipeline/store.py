@@ -34,7 +34,7 @@ from pipeline.errors import InputError, NotFound
 from pipeline.liveness import Attempt, AttemptLost, Heartbeat, remove_stray_files, start_attempt
 from pipeline.speech import TalkTimeline
 from pipeline.timeline import EmotionTimeline, TrackSecondRows, clock
-from pipeline.uncertainty import BLURRED_FACE, POOR_REASONS, SMALL_FACE, TURNED_AWAY
+from pipeline.uncertainty import BLURRED_FACE, FROZEN_VIDEO, POOR_REASONS, SMALL_FACE, TURNED_AWAY
 from pipeline.video import CUT_OFF_TOLERANCE_S, DecodeReport, VideoInfo, probe_upload
 
 if TYPE_CHECKING:
@@ -201,6 +201,7 @@ def _write_tracks(session: Session, call_id: int, result: CallAnalysis, thumbnai
             TrackSecond(track_id=track.id, second=int(s), n_frames=int(n), n_poor_frames=int(poor),
                         n_small_frames=None if rows.poor_by_reason is None else int(by_reason[_SMALL]),
                         n_turned_frames=None if rows.poor_by_reason is None else int(by_reason[_TURNED]),
+                        n_frozen_frames=None if rows.poor_by_reason is None else int(by_reason[_FROZEN]),
                         probs=None if np.isnan(p[0]) else [round(float(v), 5) for v in p],
                         box=[round(float(v), 4) for v in b], mouth_motion=None if not np.isfinite(m) else round(float(m), 4),
                         **{name: None if not np.isfinite(v) else round(float(v), 3) for name, v in zip(QUALITY_FIELDS, q)})
@@ -214,8 +215,9 @@ def _mouth(rows: TrackSecondRows) -> np.ndarray:
     return rows.mouth_motion if rows.mouth_motion is not None else np.full(len(rows.seconds), np.nan)
 
 
-_SMALL, _TURNED, _BLURRED = (POOR_REASONS.index(reason) for reason in (SMALL_FACE, TURNED_AWAY, BLURRED_FACE))
-"""Where each reason's count sits in `poor_by_reason`: small and turned are stored, blurred is the rest of the poor."""
+_FROZEN, _SMALL, _TURNED, _BLURRED = (POOR_REASONS.index(reason)
+                                      for reason in (FROZEN_VIDEO, SMALL_FACE, TURNED_AWAY, BLURRED_FACE))
+"""Where each reason's count sits in `poor_by_reason`: frozen, small and turned are stored, blurred is the rest."""
 
 
 def _by_reason(rows: TrackSecondRows) -> np.ndarray:
@@ -225,13 +227,15 @@ def _by_reason(rows: TrackSecondRows) -> np.ndarray:
 
 def _stored_by_reason(seconds: list[TrackSecond]) -> np.ndarray | None:
     """(k, len(POOR_REASONS)) poor frames by reason as stored; None for rows stored before they were counted apart
-    (migration 0014). Rows from before migration 0016 counted no face turned away (none was, then)."""
+    (migration 0014). Rows from before migration 0016 counted no face turned away or frozen (none was, then)."""
     if any(s.n_small_frames is None for s in seconds):
         return None
     by_reason = np.zeros((len(seconds), len(POOR_REASONS)), np.int64)
     by_reason[:, _SMALL] = [s.n_small_frames for s in seconds]
     by_reason[:, _TURNED] = [s.n_turned_frames or 0 for s in seconds]
-    by_reason[:, _BLURRED] = [(s.n_poor_frames or 0) - s.n_small_frames - (s.n_turned_frames or 0) for s in seconds]
+    by_reason[:, _FROZEN] = [s.n_frozen_frames or 0 for s in seconds]
+    poor = np.array([s.n_poor_frames or 0 for s in seconds], np.int64)
+    by_reason[:, _BLURRED] = poor - by_reason[:, [_SMALL, _TURNED, _FROZEN]].sum(axis=1)
     return by_reason
 
 

@@ -2,8 +2,9 @@
 
 Two reasons, both named thresholds here and nowhere else:
 
-* the face is poor (`poor_reason`, on the measures of `model.quality.face_quality`): too small in the
-  analysed frame to hold an expression, turned away (head yaw from the landmarks), or blurred (motion,
+* the face is poor: its video froze (`FROZEN_VIDEO`: the same pixels for seconds, found by
+  `pipeline.people.IdentityWatch`), or (`poor_reason`, on the measures of `model.quality.face_quality`) too small
+  in the analysed frame to hold an expression, turned away (head yaw from the landmarks), or blurred (motion,
   focus, a heavily compressed or upscaled picture);
 * the model is unsure: the calibrated top probability of the second (flip-TTA, averaged over its
   frames, 3-s smoothed) is below `MIN_TOP_PROBABILITY`.
@@ -39,10 +40,8 @@ on the Laplacian (median 2,067); scikit-image's astronaut (102-px face, aligned 
 the crop, 325. The direction (2026-12-02, `/root/rapport-runs/s22/blurprobe.py`): FER2013 val faces, flip TTA, the
 shipped classifier, smeared in the 48-px crop at random angles by 3 / 5 / 7 / 9 px, read right 61 / 49 / 37 / 28%
 (clean 68%); the Laplacian gate alone showed 53 / 26 / 12 / 8% of them, 75 / 68 / 54 / 36% right; with the least
-direction too, 51 / 13 / 2 / 0%, 75 / 65 / 44 / 24% right. Clean faces and Gaussian blurs (sigma 1 / 1.5 / 2 px in
-the crop) are gated exactly as before (the least direction of a clean face is 103 at the 1st percentile, above 40).
-Pooled over all these faces, those the least direction puts at 30-40 (x7.5: 225-300) are right 62% of the times they
-are shown, as are those at 300-400 on the Laplacian: the one threshold draws the same line on both."""
+direction too (at `DIRECTIONAL_SCALE` 5), 43 / 4 / 0 / 0%. Gaussian blurs (sigma 1 / 1.5 / 2 px in the crop) are gated
+as before; of the clean faces 0.1% more are called blurred (3 of 3,589)."""
 MAX_YAW_DEG = 40.0
 """Head turn (`model.quality` yaw from BlazeFace's eyes and nose, either way) from which a face is turned away: the
 classifier learned mostly frontal faces. Measured (2026-12-02, `/root/rapport-runs/s22/yawprobe.py`: BlazeFace on the
@@ -60,29 +59,35 @@ MAX_POOR_SHARE = 0.5
 """A second is uncertain when more than this share of its frames had a poor face."""
 
 # Why a second is uncertain, in the words the CSV's `uncertain_reason` column and the hover show.
+FROZEN_VIDEO = "frozen video"
+"""Most of the second's poor frames showed a face whose pixels had not changed for `pipeline.people.FROZEN_MIN_S`: the
+person's video froze (a bad connection), and the expression on screen is an old one."""
 SMALL_FACE = "small face"
 """Most of the second's poor frames had a face under `MIN_FACE_PX`, or under `ENLARGED_BELOW_PX` and blurred."""
 TURNED_AWAY = "turned away"
 """Most of the second's poor frames had a face big enough but turned `MAX_YAW_DEG` or more."""
 BLURRED_FACE = "blurred face"
 """Most of the second's poor frames had a face big enough and not turned away, but under `MIN_SHARPNESS`."""
-POOR_REASONS = (SMALL_FACE, TURNED_AWAY, BLURRED_FACE)
+POOR_REASONS = (FROZEN_VIDEO, SMALL_FACE, TURNED_AWAY, BLURRED_FACE)
 """Why a face can be poor (`poor_reason`), in the order it tests them; a poor second takes the reason most of its poor
-frames had, the earlier on a tie: the size of a face is what a manager can change first."""
+frames had, the earlier on a tie: a frozen picture says nothing of now whatever its quality, and the size of a face is
+what a manager can change first."""
 SMALL_OR_BLURRED_FACE = "small or blurred face"
 """A poor second of a call analysed before the reasons were counted apart (`track_seconds.n_small_frames` empty)."""
 NO_CLEAR_EXPRESSION = "no clear expression"
 """The face was fine but the calibrated top probability was under `MIN_TOP_PROBABILITY`."""
 
 
-def poor_reason(quality: np.ndarray, px_scale: float) -> str | None:
+def poor_reason(quality: np.ndarray, px_scale: float, frozen: bool = False) -> str | None:
     """Why one face is too poor to read (one of `POOR_REASONS`); None when it is fine.
 
     `quality`: the face's (5,) measures from `model.quality.face_quality` (`QUALITY_FIELDS` order: face_px in
     source pixels, sharpness of the 48x48 crop, roll and yaw in degrees (NaN: no landmarks, never turned away),
     detector score); `px_scale`: source pixels per analysed-frame pixel, so the size test is on the analysed frame
-    the crop was cut from.
+    the crop was cut from; `frozen`: the face's picture has not changed for seconds (`TrackedFaces.frozen`).
     """
+    if frozen:
+        return FROZEN_VIDEO
     face_px = quality[QUALITY_FIELDS.index("face_px")] / px_scale
     blurred = quality[QUALITY_FIELDS.index("sharpness")] < MIN_SHARPNESS
     if face_px < MIN_FACE_PX or (blurred and face_px < ENLARGED_BELOW_PX):

@@ -220,5 +220,5 @@ def confidence_words() -> str:
     ece = shown_as.get("ece_after")
     gap = f" (off by {ece:.0%} on average)" if ece is not None else ""
     return (f"Percentages are calibrated: when it says about 80%, it was right about 80% of the time on "
-            f"{shown_as.get('measured_on', 'validation faces')}{gap}; below {MIN_TOP_PROBABILITY:.0%}, or when the face is small, turned away or blurred, it shows "
+            f"{shown_as.get('measured_on', 'validation faces')}{gap}; below {MIN_TOP_PROBABILITY:.0%}, or when the face is frozen, small, turned away or blurred, it shows "
             f"\"{UNCERTAIN}\".")

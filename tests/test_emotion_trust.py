@@ -77,7 +77,8 @@ def test_each_uncertain_second_says_why_in_the_store_the_csv_and_the_talking_poi
     from pipeline.roles import TrackSummary
     from pipeline.store import _write_tracks, load_track_seconds, write_derived
     from pipeline.timeline import TrackSeconds, build_timelines
-    from pipeline.uncertainty import BLURRED_FACE, NO_CLEAR_EXPRESSION, POOR_REASONS, SMALL_FACE, TURNED_AWAY
+    from pipeline.uncertainty import (BLURRED_FACE, FROZEN_VIDEO, NO_CLEAR_EXPRESSION, POOR_REASONS, SMALL_FACE,
+                                      TURNED_AWAY)
     from reports.charts import timeline_figure
     from reports.csv_export import export_csv
     from reports.facts import load_timeline
@@ -103,7 +104,7 @@ def test_each_uncertain_second_says_why_in_the_store_the_csv_and_the_talking_poi
     assert rows[0].poor_frames[18:26].tolist() == [3, 3, 2, 2, 2, 2, 2, 0]
     by_reason = dict(zip(POOR_REASONS, rows[0].poor_by_reason[18:26].T.tolist()))
     assert by_reason == {SMALL_FACE: [2, 2, 0, 0, 0, 0, 0, 0], TURNED_AWAY: [0, 0, 0, 0, 0, 1, 2, 0],
-                         BLURRED_FACE: [1, 1, 2, 2, 2, 1, 0, 0]}
+                         BLURRED_FACE: [1, 1, 2, 2, 2, 1, 0, 0], FROZEN_VIDEO: [0] * 8}
     timeline = build_timelines(rows, {1: "prospect"}, n)["prospect"]
     expected = [SMALL_FACE] * 20 + [BLURRED_FACE] * 3 + [TURNED_AWAY] * 2 + [NO_CLEAR_EXPRESSION] * 3 + [None] * 2
     assert timeline.uncertain_reason == expected

@@ -26,6 +26,7 @@ from tools.synthetic import Appearance, CallScript, face_portrait, write_call_vi
 FPS = 4.0
 PRESENCE_TOLERANCE_S = 0.5  # the issue's bound: absent/present again within half a second of the truth
 JOINS_S = 7.3
+FREEZES = (3.2, 8.6)
 
 
 @pytest.fixture(scope="module")
@@ -61,6 +62,9 @@ def hard_calls(tmp_path_factory):
         # 1.3 s after a whole-frame search, with every known face there (the 6-s cadence).
         "joins.mp4": CallScript(duration_s=13, layout="three", motion_px=10,
                                 extra=(Appearance(0, None), Appearance(JOINS_S, "astronaut"))),
+        # The prospect's video freezes from 3.2 s to 8.6 s (the same pixels, no sensor noise) while the call goes on.
+        "frozen.mp4": CallScript(duration_s=12, motion_px=10, prospect=(
+            Appearance(0, "astronaut"), Appearance(FREEZES[0], "astronaut", frozen=True), Appearance(FREEZES[1], "astronaut"))),
     }
     videos = {name: write_call_video(folder / name, script) for name, script in scripts.items()}
     return videos, (leaves, returns)
@@ -257,6 +261,38 @@ def test_a_face_too_small_to_read_is_uncertain_and_says_so_through_the_store_and
     lines = [line.split(",") for line in export_csv(call_id).splitlines()]
     reasons = [line[lines[0].index("uncertain_reason")] for line in lines[1:] if line[1] == small_role[0]]
     assert reasons == [SMALL_FACE] * 6
+
+
+def test_a_frozen_video_is_uncertain_while_frozen_and_read_again_once_it_moves(store, hard_calls, classifier):
+    """A new-user trial (25): a prospect's video froze on a smile for 10 s and read "happy" all along. A face whose
+    pixels stop changing for `FROZEN_MIN_S` is still there (present, same role) but shows "uncertain (frozen video)",
+    in the stored rows and after a reload, until its picture moves again."""
+    from db.models import EmotionSecond
+    from pipeline.people import FROZEN_MIN_S
+    from pipeline.timeline import build_timelines
+    from pipeline.uncertainty import FROZEN_VIDEO
+
+    videos, _ = hard_calls
+    call_id = create_call(videos["frozen.mp4"], title="frozen", analysis=AnalysisSettings())
+    analyze_call(call_id, classifier)
+    with session_scope() as s:
+        rows = s.execute(select(EmotionSecond.second, EmotionSecond.role, EmotionSecond.face_present,
+                                EmotionSecond.uncertain_reason)
+                         .where(EmotionSecond.call_id == call_id).order_by(EmotionSecond.second)).all()
+        frozen_frames = s.execute(select(TrackSecond.second, TrackSecond.n_frozen_frames).join(Track)
+                                  .where(Track.call_id == call_id, Track.role == "prospect")).all()
+        reloaded, roles, _ = load_track_seconds(s, call_id)
+    prospect = {second: (present, why) for second, role, present, why in rows if role == "prospect"}
+    assert sorted(roles.values()) == ["prospect", "rep"] and all(present for present, _ in prospect.values())
+    # whole seconds frozen for FROZEN_MIN_S already: 6-7; the seconds either side hold frozen frames too, at most half
+    # (the encoder settles a frame after the picture stops, and shows the next one a frame early)
+    first, last = int(np.ceil(FREEZES[0] + FROZEN_MIN_S)), int(FREEZES[1]) - 1
+    frozen = [second for second, (_, why) in prospect.items() if why == FROZEN_VIDEO]
+    assert set(range(first, last + 1)) <= set(frozen) <= set(range(first - 1, last + 2)), frozen
+    assert all(why != FROZEN_VIDEO for role, *_, why in rows if role == "rep")
+    assert set(range(first, last + 1)) <= {second for second, n in frozen_frames if n} <= set(range(first - 1, last + 2))
+    again = build_timelines(reloaded, roles, 12)["prospect"].uncertain_reason
+    assert [second for second, why in enumerate(again) if why == FROZEN_VIDEO] == frozen
 
 
 # ----------------------------------------------------------------------------- alignment

@@ -93,7 +93,8 @@ class Appearance:
     The rest is how the camera sees them (hard cases for detectors): `tilt_deg` turns the head
     (positive: counter-clockwise, toward the image's left), `brightness` scales the picture
     (0.15: a dark room), `backlit` puts a bright window behind a dim face, `scale` shrinks the
-    portrait inside its tile, `masked` covers nose, mouth and chin with a surgical mask.
+    portrait inside its tile, `masked` covers nose, mouth and chin with a surgical mask, `frozen` holds the tile's
+    picture as it was at t_start, pixel for pixel (the person's video froze on a bad connection).
     """
 
     t_start: float
@@ -103,6 +104,7 @@ class Appearance:
     backlit: bool = False
     scale: float = 1.0
     masked: bool = False
+    frozen: bool = False
 
 
 @dataclass(frozen=True)
@@ -433,10 +435,11 @@ class _Renderer:
             role = self.script.speaking(t) if tile.role == "active" else tile.role
             look = _face_at(getattr(self.script, role), t)
             if look is not None:
+                seen_t = look.t_start if look.frozen else t  # a frozen picture: as at its start, without new noise
                 background, img = self._camera_view(tile, look, backdrop)
                 opening = self.voices.openness.get(role) if self.voices else None
                 if opening is not None and not look.masked and look.tilt_deg == 0 and look.scale == 1.0:
-                    level = float(opening[min(len(opening) - 1, int(t * _ENVELOPE_HZ))])
+                    level = float(opening[min(len(opening) - 1, int(seen_t * _ENVELOPE_HZ))])
                     if level > 0.05:
                         img = _open_mouth(img, look.face, level)
                 canvas[tile.y : tile.y + tile.h, tile.x : tile.x + tile.w] = background
@@ -444,10 +447,11 @@ class _Renderer:
                 x = tile.x + (tile.w - img.shape[1]) // 2
                 y = tile.y + tile.h // 2 - round(0.42 * img.shape[0])
                 phase_x, phase_y = self._phases[index]
-                x += round(amplitude * math.sin(2 * math.pi * t / 7.0 + phase_x))
-                y += round(0.4 * amplitude * math.sin(2 * math.pi * t / 11.0 + phase_y))
+                x += round(amplitude * math.sin(2 * math.pi * seen_t / 7.0 + phase_x))
+                y += round(0.4 * amplitude * math.sin(2 * math.pi * seen_t / 11.0 + phase_y))
                 _paste(canvas, img, x, y, tile)
-                cameras_on.append(tile)
+                if not look.frozen:
+                    cameras_on.append(tile)
             self._label(canvas, tile, role)
         yuv = cv2.cvtColor(canvas, cv2.COLOR_BGR2YUV_I420)
         noise = self._noise[i % _NOISE_BANK]

@@ -1,4 +1,4 @@
-"""faces turned away are a reason a second is uncertain: track_seconds.n_turned_frames
+"""faces turned away and frozen video are reasons a second is uncertain: track_seconds.n_turned_frames, n_frozen_frames
 
 Revision ID: 0016
 Revises: 0015
@@ -17,8 +17,10 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table('track_seconds', schema=None) as batch_op:
         batch_op.add_column(sa.Column('n_turned_frames', sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column('n_frozen_frames', sa.Integer(), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table('track_seconds', schema=None) as batch_op:
+        batch_op.drop_column('n_frozen_frames')
         batch_op.drop_column('n_turned_frames')
