@@ -57,7 +57,7 @@ def cmd_analyze(args) -> int:
         "roles": {str(k): v for k, v in sorted(result.roles.items())},
         "shifts": [{"role": s.role, "t_s": s.t_s, "from": s.from_emotion, "to": s.to_emotion,
                     "direction": s.direction, "strength": s.strength} for s in result.shifts],
-        "status": "done" if result.faces_found else "done: no faces found",
+        "status": "done" if result.faces_found else f"done: {result.no_faces_message}",  # why nothing was charted
         "partial": partial_note(result.decode, result.info),  # what could not be read; null: all of it
         "model": classifier.version,
         "timings_s": {k: round(v, 3) for k, v in result.timings.items()},

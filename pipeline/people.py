@@ -79,13 +79,16 @@ FROZEN_CHANGE = STILL_CHANGE
 """A new picture whose face region changed less than this (as `STILL_CHANGE` measures it) shows the face unchanged. The
 face counts as changed only when two new pictures in a row changed: a key frame re-encodes a frozen picture a little
 differently (0.75 in trial 25's recording, against 3-10 for the live face), once."""
-FROZEN_MIN_S = 2.0
+FROZEN_MIN_S = 3.0
 """A face unchanged (`FROZEN_CHANGE`) on every new picture, or on none (a held picture), for this long is frozen
 (`TrackedFaces.frozen`): the person's video stopped (a bad connection) while the recording went on, and the face on
 screen is an old one, so its seconds show "uncertain (frozen video)" (`pipeline.uncertainty.FROZEN_VIDEO`). A live face
-changes on most pictures (the medians of `STILL_CHANGE`'s table: 0.13 or more), so 8 unchanged frames at 4 frames/s are
-not chance. Found by a new-user trial (25): a prospect's video frozen on a smile for 10 s mid-call read "happy" all
-along, counted in the mood shares, and the turn back to neutral was placed where the picture came back."""
+changes on most pictures (the medians of `STILL_CHANGE`'s table: 0.13 or more). Found by a new-user trial (25): a
+prospect's video frozen on a smile for 10 s mid-call read "happy" all along, counted in the mood shares, and the turn
+back to neutral was placed where the picture came back. At 2 s, another (26) found false alarms on photos that stood
+perfectly still for 4-6 s between 2-px moves, with ±1 grey level of noise, at 200-300 kbit/s (the encoder repeats such
+blocks exactly): 1-4 s of 20-24; at 1 Mbit/s, or with half a pixel of breathing, none. A person is rarely that still
+for 3 s (blinks, breathing); a frozen video usually stays frozen longer."""
 STILL_SHIFT = 0.1
 """Largest drift (`TrackLook.drift`) of the box centre, in face heights, of a still face: the detector's own
 jitter on identical pixels reaches 0.04-0.06 (a slide's headshot: 0.043)."""

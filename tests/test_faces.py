@@ -26,7 +26,7 @@ from tools.synthetic import Appearance, CallScript, face_portrait, write_call_vi
 FPS = 4.0
 PRESENCE_TOLERANCE_S = 0.5  # the bound: absent/present again within half a second of the truth
 JOINS_S = 7.3
-FREEZES = (3.2, 8.6)
+FREEZES = (3.2, 9.6)
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +62,7 @@ def hard_calls(tmp_path_factory):
         # 1.3 s after a whole-frame search, with every known face there (the 6-s cadence).
         "joins.mp4": CallScript(duration_s=13, layout="three", motion_px=10,
                                 extra=(Appearance(0, None), Appearance(JOINS_S, "astronaut"))),
-        # The prospect's video freezes from 3.2 s to 8.6 s (the same pixels, no sensor noise) while the call goes on.
+        # The prospect's video freezes from 3.2 s to 9.6 s (the same pixels, no sensor noise) while the call goes on.
         "frozen.mp4": CallScript(duration_s=12, motion_px=10, prospect=(
             Appearance(0, "astronaut"), Appearance(FREEZES[0], "astronaut", frozen=True), Appearance(FREEZES[1], "astronaut"))),
     }
@@ -284,7 +284,7 @@ def test_a_frozen_video_is_uncertain_while_frozen_and_read_again_once_it_moves(s
         reloaded, roles, _ = load_track_seconds(s, call_id)
     prospect = {second: (present, why) for second, role, present, why in rows if role == "prospect"}
     assert sorted(roles.values()) == ["prospect", "rep"] and all(present for present, _ in prospect.values())
-    # whole seconds frozen for FROZEN_MIN_S already: 6-7; the seconds either side hold frozen frames too, at most half
+    # whole seconds frozen for FROZEN_MIN_S already: 7-8; the seconds either side hold frozen frames too, at most half
     # (the encoder settles a frame after the picture stops, and shows the next one a frame early)
     first, last = int(np.ceil(FREEZES[0] + FROZEN_MIN_S)), int(FREEZES[1]) - 1
     frozen = [second for second, (_, why) in prospect.items() if why == FROZEN_VIDEO]

@@ -9,6 +9,8 @@ person under the right role.
 
 from __future__ import annotations
 
+import json
+
 import cv2
 import numpy as np
 import pytest
@@ -178,6 +180,8 @@ def test_a_recording_whose_only_face_is_a_slides_headshot_says_so(store, tmp_pat
         assert (call.status, call.faces_found) == ("done", 0) and call.error.startswith(why)
     people = run_cli("people", str(call.id), env_overrides=env)
     assert people.returncode == 0 and f"call {call.id}: no people: {why}" in people.stdout
+    as_json = run_cli("analyze", str(video), "--json", env_overrides=env)  # trial 26: it said "done: no faces found"
+    assert as_json.returncode == 0 and json.loads(as_json.stdout)["status"].startswith(f"done: {why}")
 
 
 def test_people_and_the_roles_note_are_stored(store, tmp_path):
