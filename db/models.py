@@ -123,7 +123,8 @@ class TrackSecond(Base):
     track_id: Mapped[int] = mapped_column(ForeignKey("tracks.id", ondelete="CASCADE"), index=True)
     second: Mapped[int] = mapped_column(Integer)
     n_frames: Mapped[int] = mapped_column(Integer)
-    # of those, frames whose face was poor (frozen, small, turned away, blurred: pipeline.uncertainty); None before migration 0008
+    # of those, frames whose face was poor (frozen, small, turned away, blurred: pipeline.uncertainty); None before
+    # migration 0008
     n_poor_frames: Mapped[Optional[int]] = mapped_column(Integer)
     # of those, frames whose face was small; None before migration 0014
     n_small_frames: Mapped[Optional[int]] = mapped_column(Integer)

@@ -80,12 +80,13 @@ which "opposite sides" alone took for a stacked gallery). Found by a
 new-user trial: a prospect leaning back (a 64-px face beside a 150-px one for 8 s of a gallery) was read as a
 self-view, and the review page said the rep position and "the self-view in speaker view" disagreed."""
 GALLERY_MIRROR = 0.2
-"""How far (fraction of the frame) two gallery faces' distances from the centre may differ on the axis across their tiles:
-each person sits anywhere in their own tile, up to a fifth of its width off its middle (a tenth of the frame) each way.
-Found by a new-user trial (25): a prospect sitting back at the left of their tile (face 0.15 right of the centre, the rep's
-0.26 left of it, the rep's face 3.9 times larger) was 0.11 off the mirror of the rep's face, so the two were read as a
-speaker view with a self-view: rep and prospect swapped all call, and with rep analysis off the rep's face was read as
-the prospect's. A speaker view's thumbnail is further off (trial18's filmstrip above a speaker: 0.26)."""
+"""How far (fraction of the frame) two gallery faces' distances from the centre may differ on the axis across their
+tiles: each person sits anywhere in their own tile, up to a fifth of its width off its middle (a tenth of the frame)
+each way. Found by a new-user trial (25): a prospect sitting back at the left of their tile (face 0.15 right of the
+centre, the rep's 0.26 left of it, the rep's face 3.9 times larger) was 0.11 off the mirror of the rep's face, so the
+two were read as a speaker view with a self-view: rep and prospect swapped all call, and with rep analysis off the
+rep's face was read as the prospect's. A speaker view's thumbnail is further off (trial18's filmstrip above a
+speaker: 0.26)."""
 HINT_VOTE = 1.0
 """Weight of a second of a gallery (or off-centre lone face) for the face the hint points at."""
 SELF_VIEW_VOTE = 1.0

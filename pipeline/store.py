@@ -222,7 +222,9 @@ _FROZEN, _SMALL, _TURNED, _BLURRED = (POOR_REASONS.index(reason)
 
 def _by_reason(rows: TrackSecondRows) -> np.ndarray:
     """(k, len(POOR_REASONS)) poor frames by reason (zeros where not counted: stored as unknown)."""
-    return rows.poor_by_reason if rows.poor_by_reason is not None else np.zeros((len(rows.seconds), len(POOR_REASONS)), np.int64)
+    if rows.poor_by_reason is not None:
+        return rows.poor_by_reason
+    return np.zeros((len(rows.seconds), len(POOR_REASONS)), np.int64)
 
 
 def _stored_by_reason(seconds: list[TrackSecond]) -> np.ndarray | None:
