@@ -21,7 +21,7 @@ Three jobs, in the order the analysis needs them:
    drifts (mostly) less than `STILL_SHIFT` face heights, for at least `STILL_MIN_S`, is shared content: never
    a participant, no role, no emotions. (A camera feed frozen for a whole track of 8 s or more would
    read the same; a freeze inside a longer track does not move its median.) A track split off by a
-   detection that never once scored like a clear face (`TrackLook.faint`, `CLEAR_FACE_SCORE`) is no one either. Where a
+   detection that never once scored like a new face (`TrackLook.faint`) is no one either. Where a
    face sits (inside a large shared area or not) is not used: the pixels decide.
 
 Measured on generated calls (`tools.synthetic`, 1280×720 H.264, analysed at 640 px, 4 frames/s), see
@@ -38,7 +38,7 @@ from scipy.spatial.distance import cdist
 
 from model.identity import MIN_FACE_PX, SAME_PERSON_DISTANCE, FaceEmbedder
 from pipeline.roles import TOGETHER_MAX_S
-from pipeline.track import TrackedFaces
+from pipeline.track import FaceTracker, TrackedFaces
 from pipeline.video import SourcePicture
 
 EMBED_EVERY_S = 30.0
@@ -89,21 +89,6 @@ back to neutral was placed where the picture came back. At 2 s, another (26) fou
 perfectly still for 4-6 s between 2-px moves, with ±1 grey level of noise, at 200-300 kbit/s (the encoder repeats such
 blocks exactly): 1-4 s of 20-24; at 1 Mbit/s, or with half a pixel of breathing, none. A person is rarely that still
 for 3 s (blinks, breathing); a frozen video usually stays frozen longer."""
-CLEAR_FACE_SCORE = 0.75
-"""Least detector score a track must reach on at least one of its frames to be someone (`TrackLook.faint`); a track
-may start at `FaceTracker.birth_score` (0.68) and go on at the detector's own threshold, so a false alarm that once
-scored just over the birth line could otherwise be followed for as long as it lasts. Found by a new-user trial (26): in
-a speaker view of the astronaut portrait at 250 kbit/s the dark inside of her suit's neck ring was tracked for 24 s
-(96 frames, BlazeFace 0.513-0.707, median 0.679; the real face beside it 0.918-0.977) and took the prospect role,
-with emotions. BlazeFace (BlazeFaceDetector, the tracker's window of twice the face around it) on 762 in-the-wild
-photos (`facial_expressions`) pasted into a 640x360 frame, per-photo score 1st percentile / median: 110-px faces
-0.790 / 0.889, 60 px 0.783 / 0.885, 15% brightness with noise and JPEG 0.762 / 0.883, backlit 0.796 / 0.883, JPEG
-quality 10 0.737 / 0.867; Gaussian blur sigma 3 at 110 px 0.595 / 0.821 (a face that blurred all along, 10% of them
-under 0.72: they are read "blurred face" anyway); turned 30-40 degrees 5th percentile 0.749-0.758, 40-50 degrees 0.70
-(5 photos); the generated hard cases (`tools.synthetic`: dark, backlit, masked, tilted 30 degrees, small, self-view
-thumbnail) never under 0.767 on any frame. A real face's track has one frame at this score in all but the rarest
-cases; the line is the best of a track's frames, not its median, so a face dim or turned most of the call is still
-someone. Haar's scores (sigmoid of the cascade's level weight) on the same photos: 1st percentile 0.922."""
 STILL_SHIFT = 0.1
 """Largest drift (`TrackLook.drift`) of the box centre, in face heights, of a still face: the detector's own
 jitter on identical pixels reaches 0.04-0.06 (a slide's headshot: 0.043)."""
@@ -140,10 +125,9 @@ class TrackLook:
 
     @property
     def faint(self) -> bool:
-        """Never once scored like a clear face (`CLEAR_FACE_SCORE`): a track split off by a detection the tracker
-        only kept for a known face (a blurred background where a face was), or a false alarm that scored just over
-        `FaceTracker.birth_score` once, is no one."""
-        return self.best_score < CLEAR_FACE_SCORE
+        """Never once scored like a new face (`FaceTracker.birth_score`): a track split off by a detection
+        the tracker only kept for a known face (a blurred background where a face was) is no one."""
+        return self.best_score < FaceTracker.birth_score
 
     @property
     def still(self) -> bool:

@@ -22,7 +22,7 @@ from db.session import session_scope
 from model.detect import make_detector
 from model.identity import MIN_FACE_PX, SAME_PERSON_DISTANCE, shared_embedder
 from pipeline.analyze import AnalysisSettings, analyze_video
-from pipeline.people import CLEAR_FACE_SCORE, CUT_CHANGE, IdentityWatch, TrackLook, _look, group_people
+from pipeline.people import CUT_CHANGE, IdentityWatch, TrackLook, _look, group_people
 from pipeline.roles import TrackSummary, decide_roles, never_classified
 from pipeline.store import analyze_call
 from pipeline.track import TrackedFaces
@@ -384,22 +384,6 @@ def test_a_still_face_boxed_differently_at_first_is_still_content_and_a_drifting
     person = TrackLook(first_t=5.0, last_t=30.0, changes=[0.0] * 100)
     person.boxes = [box + 30 * np.sin(k / 5) * np.array([1, 0, 1, 0], np.float32) for k in range(100)]
     assert person.drift > 0.2 and not person.still
-
-
-def test_a_track_that_never_scored_like_a_clear_face_is_no_one_however_long_it_lasts():
-    """A new-user trial's false alarm (the dark inside of a suit's neck ring, 96 frames at BlazeFace 0.513-0.707, born
-    once over the tracker's birth line) took the prospect role; the hardest real faces measured score 0.767 at worst
-    (a surgical mask) on every frame, and a face dim or turned most of the call still has one clear frame."""
-    def scored(scores: list[float]) -> TrackLook:
-        result = TrackLook(first_t=0.0, last_t=24.0, changes=[3.0] * len(scores))
-        result.best_score = max(scores)
-        return result
-
-    phantom = scored(list(np.linspace(0.513, 0.707, 96)))
-    masked = scored(list(np.linspace(0.767, 0.837, 96)))
-    mostly_turned = scored([0.70] * 90 + [0.80] * 6)
-    assert phantom.faint and not masked.faint and not mostly_turned.faint
-    assert 0.707 < CLEAR_FACE_SCORE <= 0.767
 
 
 def test_tracks_group_into_people_by_embedding_never_across_tracks_seen_together():
