@@ -6,9 +6,12 @@ absent or unreadable face says nothing about the mood, so it is never counted as
 "not positive". Runs shorter than `min_seconds` are flicker and ignored; each stable
 run whose emotion differs from the previous stable one is a shift, so crying (sad)
 turning into a smile (happy) over a few seconds, with unreadable seconds in
-between, is one positive shift. Direction follows `config.VALENCE`, the product's
-one valence table: toward happy is positive, toward angry/disgust/fear/sad is
-negative, anything else (e.g. to neutral or surprise) is neutral.
+between, is one positive shift. Direction (`direction`) follows `config.VALENCE`, the product's
+one valence table, and names where the mood went: a turn to happy is positive, a turn to
+angry/disgust/fear/sad is negative, anything else (to neutral or surprise, or between two
+emotions of one valence) is neutral. So a smile that fades (happy -> neutral) is a neutral
+shift, not "turned negative": a new-user trial (27) found happy -> surprise counted among the
+prospect's negative shifts, as the valence difference alone (1 -> 0) made it.
 """
 
 from __future__ import annotations
@@ -51,8 +54,14 @@ def _runs(timeline: EmotionTimeline) -> list[_Run]:
 
 
 def direction(from_emotion: str, to_emotion: str) -> str:
-    delta = VALENCE[to_emotion] - VALENCE[from_emotion]
-    return "positive" if delta > 0 else "negative" if delta < 0 else "neutral"
+    """"positive" for a turn to a positive emotion from one that was not, "negative" for a turn to a negative
+    emotion from one that was not, else "neutral" (see the module docstring)."""
+    before, after = VALENCE[from_emotion], VALENCE[to_emotion]
+    if after > 0 and before <= 0:
+        return "positive"
+    if after < 0 and before >= 0:
+        return "negative"
+    return "neutral"
 
 
 def detect_shifts(timeline: EmotionTimeline, min_seconds: float = 3.0) -> list[EmotionShift]:

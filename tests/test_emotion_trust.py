@@ -27,6 +27,24 @@ def test_the_valence_table_is_one_object_for_config_and_shifts():
     assert pipeline.shifts.direction("neutral", "surprise") == "neutral"
 
 
+@pytest.mark.parametrize("before, after, expected", [
+    ("neutral", "happy", "positive"), ("sad", "happy", "positive"), ("surprise", "happy", "positive"),
+    ("neutral", "sad", "negative"), ("happy", "angry", "negative"), ("surprise", "fear", "negative"),
+    ("happy", "neutral", "neutral"), ("happy", "surprise", "neutral"), ("sad", "neutral", "neutral"),
+    ("sad", "angry", "neutral"), ("neutral", "surprise", "neutral"),
+])
+def test_a_shift_is_named_by_where_the_mood_went(before, after, expected):
+    """A smile that fades (happy -> neutral or surprise) is not "turned negative" (a new-user trial, 27, found
+    happy -> surprise among the prospect's negative shifts); a turn to sadness or anger is, from any other mood."""
+    from pipeline.shifts import detect_shifts, direction
+    from pipeline.timeline import EmotionTimeline
+
+    assert direction(before, after) == expected
+    sequence = [before] * 5 + [after] * 5
+    timeline = EmotionTimeline("prospect", emotion_probs(sequence), np.full(len(sequence), 4))
+    assert [(s.t_s, s.direction) for s in detect_shifts(timeline, min_seconds=3)] == [(5.0, expected)]
+
+
 # ----------------------------------------------------------------------------- uncertain and shifts
 def test_crying_that_turns_into_a_smile_is_one_positive_shift_at_the_turn():
     """Sad for 8 s, 3 unreadable seconds (low confidence), 2 s without a face, then a broad smile for 6 s."""

@@ -50,3 +50,42 @@ def test_upgrading_a_used_store_keeps_every_row_never_reuses_ids_and_keeps_one_w
             assert "CHECK constraint failed" in str(error)
         else:
             raise AssertionError("a second workspace row was accepted")
+
+
+def test_stored_shifts_are_renamed_by_where_the_mood_went_and_back(tmp_path):
+    """0017 re-labels the shifts of calls analysed before it: a smile fading was stored "negative" (valence 1 -> 0), a
+    recovery from sadness to neutral "positive"; both are "neutral" now. Downgrading restores the old names."""
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import text
+
+    from db.session import MIGRATIONS
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    init_db(url, "0016")
+    old = {("happy", "neutral"): "negative", ("happy", "surprise"): "negative", ("sad", "neutral"): "positive",
+           ("neutral", "happy"): "positive", ("neutral", "sad"): "negative", ("sad", "angry"): "neutral",
+           ("neutral", "surprise"): "neutral"}
+    new = {("happy", "neutral"): "neutral", ("happy", "surprise"): "neutral", ("sad", "neutral"): "neutral",
+           ("neutral", "happy"): "positive", ("neutral", "sad"): "negative", ("sad", "angry"): "neutral",
+           ("neutral", "surprise"): "neutral"}
+    with get_engine(url).begin() as c:
+        c.execute(text("INSERT INTO calls (id, title, status, settings, created_at) "
+                       "VALUES (1, 'c', 'done', '{}', '2026-01-01')"))
+        for k, ((before, after), name) in enumerate(old.items()):
+            c.execute(text("INSERT INTO shifts (call_id, role, t_s, from_emotion, to_emotion, direction, strength, "
+                           "duration_s) VALUES (1, 'prospect', :t, :a, :b, :d, 0.3, 5)"),
+                      {"t": 10.0 * k, "a": before, "b": after, "d": name})
+
+    def stored() -> dict:
+        with get_engine(url).connect() as c:
+            rows = c.execute(text("SELECT from_emotion, to_emotion, direction FROM shifts ORDER BY t_s")).all()
+        return {(a, b): d for a, b, d in rows}
+
+    init_db(url)
+    assert stored() == new
+    alembic = Config()  # as `alembic -c db/alembic.ini downgrade 0016` runs it
+    alembic.set_main_option("script_location", str(MIGRATIONS))
+    alembic.set_main_option("sqlalchemy.url", url)
+    command.downgrade(alembic, "0016")
+    assert stored() == old

@@ -10,7 +10,7 @@ from config import EMOTIONS
 from model.detect import Detections
 from pipeline.analyze import AnalysisSettings, FaceReader
 from pipeline.roles import TrackSummary, assign_roles, decide_roles
-from pipeline.shifts import detect_shifts, direction, strongest_moments
+from pipeline.shifts import detect_shifts, strongest_moments
 from pipeline.timeline import EmotionTimeline, TrackSecondRows, TrackSeconds, build_timelines, smooth
 from model.blazeface import Window
 from pipeline.track import ArrivalWatch, FaceTracker, iou_matrix
@@ -47,12 +47,6 @@ def test_unseen_seconds_neither_break_nor_make_a_run():
     sequence = ["neutral"] * 4 + [None] * 10 + ["neutral"] * 2 + ["happy"] * 4
     shifts = detect_shifts(timeline_of(sequence), min_seconds=3)
     assert [(s.t_s, s.from_emotion, s.to_emotion) for s in shifts] == [(16.0, "neutral", "happy")]
-
-
-def test_direction_by_valence():
-    assert direction("angry", "neutral") == "positive"
-    assert direction("happy", "neutral") == "negative"
-    assert direction("neutral", "surprise") == "neutral"
 
 
 def test_strongest_moments_are_spaced_and_skip_neutral():
