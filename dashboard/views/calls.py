@@ -64,7 +64,7 @@ st.dataframe(table, hide_index=True, width="stretch", on_select=_pick_from_table
                  "Prospect positive": ui.percent_column("Prospect positive", "Share of the call the prospect likely "
                                                                             "looked happy"),
                  "Length": st.column_config.TextColumn(width="small"),
-                 "Negative shifts": st.column_config.TextColumn(help="Times the prospect likely turned more negative"),
+                 "Negative shifts": st.column_config.TextColumn(help="Times the prospect likely turned to anger, disgust, fear or sadness"),
                  "Date": st.column_config.DateColumn(format="D MMM YYYY"),
              })
 st.caption(f"{len(shown)} of {len(calls)} calls · click a row to act on it.")

@@ -236,7 +236,7 @@ m3.metric("First positive prospect shift", clock(first["t_s"]) if first else "no
           help="When the prospect's most likely emotion first turned positive and held for a few seconds.")
 m4.metric("Negative shifts · " + ", ".join(reversed(facts.roles)),
           " · ".join(str(summary.negative_shifts[role]) for role in reversed(facts.roles)),
-          help="Times the most likely emotion turned more negative (e.g. happy → neutral, neutral → sad) and held.")
+          help="Times the most likely emotion turned to anger, disgust, fear or sadness (e.g. neutral → sad) and held; a smile that fades is not one.")
 st.caption(f"Shares count only the seconds a face was seen and read: the prospect's "
            f"{summary.seen_seconds[PROSPECT]} s of {summary.n_seconds} s"
            + (f", the rep's {summary.seen_seconds[REP]} s." if REP in facts.roles else "."))
