@@ -228,6 +228,9 @@ def talking_points(summary: CallSummary) -> list[str]:
     if first is not None:
         points.append(f"The prospect's first likely positive turn came at {clock(first['t_s'])} "
                       f"({first['from_emotion']} → {first['to_emotion']}): what did the rep say just before?")
+    elif summary.mood[PROSPECT].positive > 0:  # positive, but from their first clear reading on: no turn to mark
+        points.append(f"The prospect likely looked positive {summary.mood[PROSPECT].positive:.0%} of the seconds read, "
+                      "but without a clear turn to it (no shift to happy): check where that mood began.")
     else:
         points.append("The prospect showed no clear positive turn during the call: look for where they could have been won over.")
     start, end = summary.prospect_thirds

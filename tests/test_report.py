@@ -94,6 +94,21 @@ def test_unseen_seconds_are_not_counted_as_not_positive():
     assert "hardly read in the last third (0 s) of the call" in points
 
 
+def test_a_prospect_positive_from_the_start_is_not_said_to_have_shown_no_positive_turn():
+    """A new-user trial (27): sadness read "uncertain" throughout, so happy was the prospect's first stable mood, no
+    shift; the page said "showed no clear positive turn" beside a timeline of happy seconds. A prospect never read
+    positive still gets that point."""
+    no_shifts = pd.DataFrame(columns=["role", "t_s", "direction"])
+    seconds = pd.DataFrame(_rows("rep", ["neutral"] * 30) + _rows("prospect", ["uncertain"] * 10 + ["happy"] * 5
+                                                                  + ["neutral"] * 15))
+    points = " ".join(summarize_timeline(CallTimeline(seconds, no_shifts)).talking_points)
+    assert "no clear positive turn" not in points
+    assert "The prospect likely looked positive 25% of the seconds read, but without a clear turn to it" in points
+    seconds = pd.DataFrame(_rows("rep", ["neutral"] * 30) + _rows("prospect", ["neutral"] * 20 + ["sad"] * 10))
+    points = " ".join(summarize_timeline(CallTimeline(seconds, no_shifts)).talking_points)
+    assert "The prospect showed no clear positive turn during the call" in points
+
+
 def test_a_prospect_hardly_read_at_both_ends_is_said_so_with_each_thirds_seconds():
     """A new-user trial: read 8 s in the first third and 0 s in the last, the page said "the first third (0 s)"."""
     seconds = pd.DataFrame(_rows("rep", ["neutral"] * 60) + _rows("prospect", ["happy"] * 3 + [None] * 17
