@@ -105,7 +105,7 @@ def render_snapshots(source: Path, timelines, track_seconds, roles, shifts, data
     if PROSPECT in timelines:
         for second in strongest_moments(timelines[PROSPECT]):
             if second not in shift_seconds:
-                moments.append((float(second), f"Prospect's strongest moment at {clock(second)}", "peak", None))
+                moments.append((float(second), f"Prospect's clearest expression at {clock(second)}", "peak", None))
     moments.sort(key=lambda m: m[0])
     out = []
     frames = read_frames_at(source, [int(m[0]) + 0.5 for m in moments]) if moments else iter(())

@@ -26,7 +26,7 @@ from pipeline.roles import PROSPECT, REP
 from pipeline.speech import BOTH, NONE, OFF_CAMERA, OTHER, SPEAKING_LABELS, SPEAKING_VALUES, UNKNOWN
 from pipeline.timeline import clock
 from reports.facts import CallTimeline, MarkedStage
-from reports.summary import FACE_NOT_SEEN, NO_VIDEO, second_statuses, stored_uncertain_reasons
+from reports.summary import FACE_NOT_SEEN, NO_VIDEO, SHIFT_KINDS, second_statuses, stored_uncertain_reasons
 
 EMOTION_COLOURS: dict[str, str] = {
     "angry": "#E4572E",
@@ -42,6 +42,12 @@ DIRECTION_SYMBOLS: dict[str, str] = {"positive": "triangle-up", "negative": "tri
 ROLE_COLOURS: dict[str, str] = {REP: "#288CEB", PROSPECT: "#3CB43C"}
 GAP_FILL = "rgba(108, 117, 125, 0.14)"
 NO_VIDEO_COLOUR = "#495057"  # seconds with no picture at all (before a late video track, after a cut-off file)
+UNCERTAIN_COLOUR = "#EADBC8"
+"""The band's colour for an uncertain second (a face seen, no emotion shown): unlike every emotion's colour and unlike
+the white or shaded "face not seen" (a new-user trial, 28, read the PDF's uncertain seconds, drawn white, as the camera
+missing a face that was on screen all call)."""
+BAND_CODES: dict[str, int] = {**{e: i for i, e in enumerate(EMOTIONS)}, UNCERTAIN: len(EMOTIONS)}
+"""The band's colour index of each shown value (`dominant`): the emotions in order, then uncertain."""
 NO_VIDEO_FILL = "rgba(73, 80, 87, 0.45)"
 STAGE_FILL = "rgba(40, 140, 235, 0.07)"
 SPEAKING_COLOURS: dict[str, str] = {REP: ROLE_COLOURS[REP], PROSPECT: ROLE_COLOURS[PROSPECT], BOTH: "#8E44AD",
@@ -100,7 +106,8 @@ def gap_spans(seen: np.ndarray, seconds: np.ndarray, bin_s: int) -> list[tuple[i
 
 def shift_label(shift: pd.Series | dict) -> str:
     return (f"{shift['role'].capitalize()} at {clock(shift['t_s'])}: likely {shift['from_emotion']} → "
-            f"{shift['to_emotion']} ({shift['direction']}, held {shift['duration_s']:.0f} s, strength {shift['strength']:.2f})")
+            f"{shift['to_emotion']} ({SHIFT_KINDS[shift['direction']]}, held {shift['duration_s']:.0f} s; the likelihood "
+            f"of {shift['to_emotion']} rose {shift['strength']:.0%})")
 
 
 def timeline_figure(seconds: pd.DataFrame, shifts: pd.DataFrame, stages: Iterable[tuple[str, float, float]] = (),
@@ -126,7 +133,7 @@ def timeline_figure(seconds: pd.DataFrame, shifts: pd.DataFrame, stages: Iterabl
                 fillcolor=EMOTION_COLOURS[emotion], customdata=clocks,
                 hovertemplate=f"{emotion} %{{y:.0%}}<extra>{role} %{{customdata}}</extra>",
             ), row=row, col=1)
-        codes = data["dominant"].map({e: i for i, e in enumerate(EMOTIONS)}).astype(float).to_numpy()
+        codes = data["dominant"].map(BAND_CODES).astype(float).to_numpy()
         video = data["video_present"].to_numpy(bool) if "video_present" in data else np.ones(len(data), bool)
         statuses = second_statuses(data.assign(role=role, video_present=video))  # face not seen, no video, ...
         hover = [f"{c} · {UNCERTAIN} ({why})" if d == UNCERTAIN
@@ -135,10 +142,10 @@ def timeline_figure(seconds: pd.DataFrame, shifts: pd.DataFrame, stages: Iterabl
                  for c, d, p, status, why in zip(clocks, data["dominant"], data["confidence"], statuses,
                                                  stored_uncertain_reasons(data))]
         fig.add_trace(go.Heatmap(
-            x=x, y=[role], z=[codes], text=[hover], hoverinfo="text", zmin=-0.5, zmax=len(EMOTIONS) - 0.5,
+            x=x, y=[role], z=[codes], text=[hover], hoverinfo="text", zmin=-0.5, zmax=len(BAND_CODES) - 0.5,
             colorscale=_discrete_scale(), showscale=False, xgap=0, name=f"{role} most likely",
         ), row=row + 1, col=1)
-        # face not seen (with a picture); an uncertain second is blank in the band, not a gap
+        # face not seen (with a picture); an uncertain second has its own colour in the band, and is not a gap
         for start, end in gap_spans(data["dominant"].notna().to_numpy() | ~video, x, bin_s):
             fig.add_vrect(x0=start, x1=end, fillcolor=GAP_FILL, line_width=0, layer="below", row=row, col=1)
         for start, end in gap_spans(video, x, bin_s):
@@ -147,6 +154,8 @@ def timeline_figure(seconds: pd.DataFrame, shifts: pd.DataFrame, stages: Iterabl
         fig.update_yaxes(range=[0, 1.13], tickformat=".0%", tickvals=[0, 0.5, 1], row=row, col=1,
                          title=dict(text=f"<b>{role.capitalize()}</b>", font=dict(color=ROLE_COLOURS[role], size=14)))
         fig.update_yaxes(showticklabels=False, row=row + 1, col=1)
+    fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=UNCERTAIN,
+                             marker=dict(symbol="square", size=12, color=UNCERTAIN_COLOUR)), row=1, col=1)
     fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=FACE_NOT_SEEN,
                              marker=dict(symbol="square", size=12, color=GAP_FILL, line=dict(width=1, color="#adb5bd"))),
                   row=1, col=1)
@@ -204,10 +213,12 @@ def _add_speaking_band(fig: go.Figure, seconds: pd.DataFrame, row: int, bin_s: i
 
 
 def _discrete_scale() -> list[tuple[float, str]]:
-    n = len(EMOTIONS)
+    """Plotly colour scale of the band: one flat step per `BAND_CODES` value."""
+    colours = [EMOTION_COLOURS[e] for e in EMOTIONS] + [UNCERTAIN_COLOUR]
+    n = len(colours)
     scale = []
-    for i, emotion in enumerate(EMOTIONS):
-        scale += [(i / n, EMOTION_COLOURS[emotion]), ((i + 1) / n, EMOTION_COLOURS[emotion])]
+    for i, colour in enumerate(colours):
+        scale += [(i / n, colour), ((i + 1) / n, colour)]
     return scale
 
 
@@ -307,10 +318,11 @@ def timeline_png(timeline: CallTimeline, stages: Sequence[MarkedStage] = (), wid
             x = rows["second"].to_numpy()
             probs = np.nan_to_num(rows[list(EMOTIONS)].to_numpy().T)
             ax.stackplot(x, probs, colors=[EMOTION_COLOURS[e] for e in EMOTIONS], labels=EMOTIONS, step="post", linewidth=0)
-            codes = rows["dominant"].map({e: i for i, e in enumerate(EMOTIONS)}).to_numpy(dtype=float)
-            colours = np.array([_rgb(EMOTION_COLOURS[e]) for e in EMOTIONS] + [(1.0, 1.0, 1.0), _rgb(NO_VIDEO_COLOUR)])
-            codes = np.where(np.isnan(codes), len(EMOTIONS), codes)
-            codes[~rows["video_present"].to_numpy(bool)] = len(EMOTIONS) + 1
+            codes = rows["dominant"].map(BAND_CODES).to_numpy(dtype=float)
+            colours = np.array([_rgb(EMOTION_COLOURS[e]) for e in EMOTIONS]
+                               + [_rgb(UNCERTAIN_COLOUR), (1.0, 1.0, 1.0), _rgb(NO_VIDEO_COLOUR)])
+            codes = np.where(np.isnan(codes), len(BAND_CODES), codes)  # face not seen: white
+            codes[~rows["video_present"].to_numpy(bool)] = len(BAND_CODES) + 1
             band.imshow(colours[codes.astype(int)][None], aspect="auto", extent=(0, n, 0, 1), interpolation="nearest")
         for shift in timeline.shifts[timeline.shifts["role"] == role].itertuples():
             marker = {"positive": "^", "negative": "v"}.get(shift.direction, "o")

@@ -13,7 +13,7 @@ import io
 from collections.abc import Sequence
 from pathlib import Path
 
-from config import EMOTIONS
+from config import EMOTIONS, UNCERTAIN
 from pipeline.timeline import clock
 from reports.charts import shares_figure, timeline_figure, timeline_png
 from reports.facts import load_facts, load_moments, load_notes, load_stages, load_timeline, model_accuracy
@@ -101,7 +101,7 @@ def build_pdf(call_id: int) -> bytes:
     pdf.image(io.BytesIO(chart), w=width)
     pdf.set_font("DejaVu", "I", 8)
     pdf.multi_cell(0, 4, "Stacked areas: likely emotion probabilities per second; band below: most likely emotion; "
-                   f"white: {FACE_NOT_SEEN}; dark grey: {NO_VIDEO} (nothing on screen); ▲ positive / ▼ negative / ● neutral shifts; "
+                   f"beige: {UNCERTAIN} (a face seen, no emotion shown); white: {FACE_NOT_SEEN}; dark grey: {NO_VIDEO} (nothing on screen); ▲ positive / ▼ negative shifts, ● other mood changes; "
                    "bottom band (when measured): who is talking.", new_x="LMARGIN", new_y="NEXT")
     heading("Who is talking")
     talk = talk_metrics(timeline.seconds)

@@ -315,6 +315,30 @@ def test_timeline_image_draws_each_emotion_at_its_time(timeline):
     assert max(len(columns_of("happy")), len(columns_of("sad"))) < 0.1 * len(columns_of("neutral"))
 
 
+def test_uncertain_seconds_have_their_own_colour_not_the_face_not_seen_one():
+    """A new-user trial (28) read the PDF's uncertain seconds, drawn white like "face not seen", as a camera missing
+    a face that was on screen all call. Both timelines now draw them in `UNCERTAIN_COLOUR` and name it in the key."""
+    dominant = ["happy"] * 10 + ["uncertain"] * 10 + [None] * 10
+    seconds = pd.DataFrame(_rows("prospect", dominant))
+    png = charts.timeline_png(CallTimeline(seconds, pd.DataFrame(columns=["role", "t_s", "direction"])),
+                              roles=("prospect",))
+    image = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_COLOR)[..., ::-1]  # RGB
+    colour = np.array([int(charts.UNCERTAIN_COLOUR[i : i + 2], 16) for i in (1, 3, 5)])
+    ys, xs = np.nonzero(np.all(image == colour, axis=-1))
+    band = image[ys.min():ys.max() + 1]  # the rows of the band under the timeline
+    happy = np.nonzero(np.all(band == [int(charts.EMOTION_COLOURS["happy"][i : i + 2], 16) for i in (1, 3, 5)],
+                              axis=-1))[1]
+    white_in_band = np.nonzero(np.all(band == 255, axis=-1))[1]
+    assert len(xs) > 200 and happy.max() <= xs.min() + 2 and white_in_band.max() > xs.max()  # happy, uncertain, unseen
+    figure = charts.timeline_figure(seconds, pd.DataFrame(), roles=("prospect",))
+    (band,) = [t for t in figure.data if t.type == "heatmap"]
+    codes = np.asarray(band.z[0], float)
+    assert list(codes[:10]) == [EMOTIONS.index("happy")] * 10 and list(codes[10:20]) == [len(EMOTIONS)] * 10
+    assert np.isnan(codes[20:]).all()
+    assert band.colorscale[-1][1] == charts.UNCERTAIN_COLOUR
+    assert "uncertain" in [t.name for t in figure.data]
+
+
 def test_a_short_call_read_throughout_is_not_called_hardly_read():
     """A new-user trial: a 20-s call whose prospect was read every second got "hardly read in the first third (7 s)"."""
     seconds = pd.DataFrame(_rows("rep", ["neutral"] * 20) + _rows("prospect", ["happy"] * 20))

@@ -29,6 +29,7 @@ from calls.annotations import add_note, add_stage, delete_note, delete_stage
 from calls.details import CallDetails, update_call_details
 from calls.enrolment import RECOGNITION_OFF, enrol_rep
 from calls.roles import pick_people, reassign_roles, seating_order
+from config import UNCERTAIN
 from dashboard import auth, data, ui
 from dashboard.player import Seek, player_bridge
 from db.models import CallStatus
@@ -41,7 +42,7 @@ from pipeline.timeline import clock
 from reports.charts import shares_figure
 from reports.exports import export
 from reports.facts import STAGE_NAMES, load_moments, load_notes, load_stages
-from reports.summary import FACE_NOT_SEEN, NO_VIDEO, notes_at, rep_not_shown
+from reports.summary import FACE_NOT_SEEN, NO_VIDEO, SHIFT_KINDS, notes_at, rep_not_shown
 from reports.talk import DEFINITIONS, TALK_NOT_MEASURED, TALK_TIME_NOT_EMOTION, TalkMetrics, speaking_at, talk_rows
 
 TAB_LABELS = ("Key moments", "Script stages", "Coaching notes")
@@ -283,7 +284,8 @@ st.subheader("Timelines")
 st.plotly_chart(data.timeline_chart(call_id, version, stages, facts.roles), key=chart_key, on_select=_on_chart_select,
                 selection_mode=("points", "box"), config={"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d"]})
 st.caption("Click a point or a ▲▼● shift marker to play the call from there. Drag across the chart to select a span "
-           f"for a script stage. Grey bands: {FACE_NOT_SEEN}; dark bands: {NO_VIDEO} (nothing on screen).")
+           f"for a script stage. Beige in the band under a timeline: {UNCERTAIN} (a face seen, no emotion shown); light grey "
+           f"shading: {FACE_NOT_SEEN}; dark shading: {NO_VIDEO} (nothing on screen).")
 
 
 # ----------------------------------------------------------------------------- who is talking (reports.talk)
@@ -324,7 +326,7 @@ with moments_tab:
     for index, moment in enumerate(moments):
         with grid[index % 3].container(border=True):
             label = f"likely {moment.emotion}" if moment.emotion else "face not read"
-            kind = f"{moment.direction} shift" if moment.direction else "strong moment"
+            kind = SHIFT_KINDS[moment.direction] if moment.direction else "clearest expression"
             st.badge(f"{clock(moment.t_s)} · {(moment.role or '').capitalize()} · {label} ({kind}){_speaking_words(moment.t_s)}",
                      color=BADGE_COLOURS.get(moment.direction, "blue"))
             if moment.image.is_file():
