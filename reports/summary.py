@@ -40,6 +40,12 @@ def rep_not_shown(facts: CallFacts) -> str | None:
 
 MAX_REPORT_MOMENTS = 12
 MIN_SECONDS_TO_COMPARE = 10  # read seconds a third of the call or a stage needs before its mood is compared or praised
+MIN_CALL_S_FOR_THIRDS = 180
+"""Shortest call (seconds) whose first and last thirds are compared, a minute each: a mood trend is a matter of minutes.
+A new-user trial (28) had three 40-s calls, each neutral at both ends around one 15-s happy stretch, told "warmed up"
+(+40, +50 points) or "cooled down" (-33) by where that stretch fell."""
+TOO_SHORT = "call too short"
+TOO_LITTLE_SEEN = "too little seen"
 
 
 @dataclass(frozen=True)
@@ -88,6 +94,16 @@ class CallSummary:
     stages: list[StageSummary]
     prospect_small_seconds: int = 0  # seconds the prospect's face was on screen but too small to read
     talking_points: list[str] = field(default_factory=list)
+
+    @property
+    def thirds_not_compared(self) -> str | None:
+        """Why the prospect's first and last thirds are not compared (`TOO_SHORT`: under `MIN_CALL_S_FOR_THIRDS`;
+        `TOO_LITTLE_SEEN`: a third with under `MIN_SECONDS_TO_COMPARE` read seconds), or None: they are. The page,
+        the reports and the talking points all ask this."""
+        if self.n_seconds < MIN_CALL_S_FOR_THIRDS:
+            return TOO_SHORT
+        start, end = self.prospect_thirds
+        return None if start.comparable and end.comparable else TOO_LITTLE_SEEN
 
 
 def readable(seconds: pd.DataFrame) -> pd.Series:
@@ -241,10 +257,10 @@ def talking_points(summary: CallSummary) -> list[str]:
     change = end.balance - start.balance
     thirds = (f"likely positive {start.positive:.0%} of the {start.seconds} s read in the first third, "
               f"{end.positive:.0%} of the {end.seconds} s in the last")
-    if summary.n_seconds // 3 < MIN_SECONDS_TO_COMPARE:  # no thirds worth comparing, however well read
+    if summary.thirds_not_compared == TOO_SHORT:  # no thirds worth comparing, however well read
         points.append(f"The call is too short ({clock(summary.n_seconds)}) to compare the prospect's mood from its "
                       "first to its last third.")
-    elif not (start.comparable and end.comparable):  # (a trial's 20-s call, read throughout, was "hardly read")
+    elif summary.thirds_not_compared == TOO_LITTLE_SEEN:  # (a trial's 20-s call, read throughout, was "hardly read")
         short = [(name, third.seconds) for name, third in (("first", start), ("last", end)) if not third.comparable]
         where = " and ".join(f"the {name} third ({seconds} s)" for name, seconds in short)
         points.append(f"The prospect's face was hardly read in {where} of the call, so there is no telling whether "
@@ -331,7 +347,8 @@ def headline_rows(summary: CallSummary, roles: Sequence[str]) -> list[tuple[str,
         ("Prospect likely negative", f"{summary.mood[PROSPECT].negative:.0%} of those seconds"),
         ("First positive prospect shift", clock(first["t_s"]) if first else "none"),
         ("Negative shifts", ", ".join(f"{role} {summary.negative_shifts[role]}" for role in reversed(roles))),
-        ("Prospect mood, first → last third", f"likely positive {_share_of(start)} → {_share_of(end)}"),
+        ("Prospect mood, first → last third", summary.thirds_not_compared
+         or f"likely positive {_share_of(start)} → {_share_of(end)}"),
         ("Faces read", ", ".join(f"{role} {summary.seen[role]:.0%}" for role in roles) + " of the call"),
     ]
 

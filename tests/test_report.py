@@ -22,7 +22,7 @@ from db.session import session_scope
 from reports import charts, facts, report
 from reports.csv_export import CSV_COLUMNS, export_csv
 from reports.facts import CallTimeline, MarkedStage
-from reports.summary import still_labels, summarize, summarize_timeline
+from reports.summary import headline_rows, still_labels, summarize, summarize_timeline
 from tools.seed import seed_call
 
 
@@ -68,7 +68,7 @@ def test_summary_numbers(timeline):
     points = " ".join(summary.talking_points)
     assert "likely turned negative once during pricing" in points
     assert "first likely positive turn came at 0:18" in points
-    assert "warmed up" in points
+    assert "too short (0:30) to compare" in points and "warmed up" not in points  # thirds of 10 s are no trend
     assert "most positive during close" in points
 
 
@@ -83,12 +83,12 @@ def test_still_labels_name_each_faces_likely_emotions_or_say_why_not(timeline):
 
 
 def test_unseen_seconds_are_not_counted_as_not_positive():
-    """A prospect happy for 20 s who then leaves the frame did not "cool down"; the sample is said."""
-    seconds = pd.DataFrame(_rows("rep", ["neutral"] * 30) + _rows("prospect", ["happy"] * 20 + [None] * 10))
+    """A prospect happy for 2 min who then leaves the frame did not "cool down"; the sample is said."""
+    seconds = pd.DataFrame(_rows("rep", ["neutral"] * 180) + _rows("prospect", ["happy"] * 120 + [None] * 60))
     summary = summarize_timeline(CallTimeline(seconds, pd.DataFrame(columns=["role", "t_s", "direction"])))
     first, last = summary.prospect_thirds
-    assert (first.positive, first.seconds, last.seconds) == (1.0, 10, 0)
-    assert summary.mood["prospect"].positive == 1.0 and summary.seen_seconds == {"rep": 30, "prospect": 20}
+    assert (first.positive, first.seconds, last.seconds) == (1.0, 60, 0)
+    assert summary.mood["prospect"].positive == 1.0 and summary.seen_seconds == {"rep": 180, "prospect": 120}
     points = " ".join(summary.talking_points)
     assert "likely cooled down" not in points and "→ 0%" not in points
     assert "hardly read in the last third (0 s) of the call" in points
@@ -111,13 +111,32 @@ def test_a_prospect_positive_from_the_start_is_not_said_to_have_shown_no_positiv
 
 def test_a_prospect_hardly_read_at_both_ends_is_said_so_with_each_thirds_seconds():
     """A new-user trial: read 8 s in the first third and 0 s in the last, the page said "the first third (0 s)"."""
-    seconds = pd.DataFrame(_rows("rep", ["neutral"] * 60) + _rows("prospect", ["happy"] * 3 + [None] * 17
-                                                                  + ["neutral"] * 20 + [None] * 20))
+    seconds = pd.DataFrame(_rows("rep", ["neutral"] * 180) + _rows("prospect", ["happy"] * 3 + [None] * 57
+                                                                   + ["neutral"] * 60 + [None] * 60))
     summary = summarize_timeline(CallTimeline(seconds, pd.DataFrame(columns=["role", "t_s", "direction"])))
     first, last = summary.prospect_thirds
     assert (first.seconds, last.seconds) == (3, 0) and not first.comparable and not last.comparable
     points = " ".join(summary.talking_points)
     assert "hardly read in the first third (3 s) and the last third (0 s) of the call" in points
+
+
+def test_a_short_calls_thirds_are_not_compared_and_a_long_ones_are_everywhere_alike():
+    """A new-user trial (28): 40-s calls neutral at both ends around a 15-s happy stretch were told "warmed up" or
+    "cooled down" by where the stretch fell, on the page, in the PDF and in the talking points; a 3-min call whose
+    prospect turned happy in its last third warmed up, and the page's words and the reports' agree."""
+    no_shifts = pd.DataFrame(columns=["role", "t_s", "direction"])
+    short = summarize_timeline(CallTimeline(pd.DataFrame(
+        _rows("rep", ["neutral"] * 40) + _rows("prospect", ["neutral"] * 10 + ["happy"] * 15 + ["neutral"] * 15)), no_shifts))
+    assert short.thirds_not_compared == "call too short"
+    assert dict(headline_rows(short, ("rep", "prospect")))["Prospect mood, first → last third"] == "call too short"
+    points = " ".join(short.talking_points)
+    assert "cooled down" not in points and "warmed up" not in points and "too short (0:40)" in points
+    long = summarize_timeline(CallTimeline(pd.DataFrame(
+        _rows("rep", ["neutral"] * 180) + _rows("prospect", ["neutral"] * 120 + ["happy"] * 60)), no_shifts))
+    assert long.thirds_not_compared is None
+    assert dict(headline_rows(long, ("rep", "prospect")))["Prospect mood, first → last third"] == \
+        "likely positive 0% of 60 s → 100% of 60 s"
+    assert "The prospect likely warmed up over the call" in " ".join(long.talking_points)
 
 
 def test_a_negative_stage_is_not_praised_as_the_most_positive():

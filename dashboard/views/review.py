@@ -228,11 +228,11 @@ m1.metric("Prospect likely positive",  # an absent face is not "not positive"
           f"{summary.mood[PROSPECT].positive:.0%}" if summary.mood[PROSPECT].seconds else "not seen",
           help="Share of the time the prospect's face was read that their most likely emotion was happy (uncertain seconds not counted).")
 thirds_read = f"Read {start.seconds} s of the prospect's face in the first third, {end.seconds} s in the last."
-if start.comparable and end.comparable:
+if summary.thirds_not_compared is None:
     m2.metric("Prospect mood, first → last third", f"{start.positive:.0%} → {end.positive:.0%}",
               delta=f"{(end.positive - start.positive) * 100:+.0f} pts likely positive", help=thirds_read)
-else:  # an absent face is not "not positive"
-    m2.metric("Prospect mood, first → last third", "too little seen", help=thirds_read)
+else:  # an absent face is not "not positive", and seconds are no trend
+    m2.metric("Prospect mood, first → last third", summary.thirds_not_compared, help=thirds_read)
 m3.metric("First positive prospect shift", clock(first["t_s"]) if first else "none",
           help="When the prospect's most likely emotion first turned positive and held for a few seconds.")
 m4.metric("Negative shifts · " + ", ".join(reversed(facts.roles)),
