@@ -258,13 +258,19 @@ def _talk_ratio(calls: pd.DataFrame) -> float:
     return rep / (rep + prospect) if rep + prospect >= TALK_RATIO_MIN_S else float("nan")
 
 
+def call_label(call_id: int, title: str, when: dt.date | None = None) -> str:
+    """How a call is named in pickers and dialogs: its number first, as two uploads may share a title and a date (a
+    new-user trial, 28, deleted the original of a recording uploaded twice: the two read alike in every picker)."""
+    return f"#{call_id} · {title}" + (f" · {when:%d %b %Y}" if when is not None and not pd.isna(when) else "")
+
+
 def done_calls(viewer: Principal) -> list[tuple[int, str]]:
     """(id, label) of the analysed calls `viewer` may see, newest first: the review page's picker."""
     with session_scope() as session:
         rows = session.execute(select(Call.id, Call.title, Call.call_date)
                                .where(Call.status == CallStatus.DONE, Call.id.in_(_visible_ids(session, viewer)))
                                .order_by(Call.call_date.desc(), Call.id.desc())).all()
-    return [(r.id, f"{r.title} · {r.call_date:%d %b %Y}" if r.call_date else r.title) for r in rows]
+    return [(r.id, call_label(r.id, r.title, r.call_date)) for r in rows]
 
 
 def rep_names(viewer: Principal) -> list[str]:

@@ -69,7 +69,7 @@ st.dataframe(table, hide_index=True, width="stretch", on_select=_pick_from_table
              })
 st.caption(f"{len(shown)} of {len(calls)} calls · click a row to act on it.")
 
-labels = dict(zip(shown["id"], shown["title"] + " · " + shown["when"].dt.strftime("%d %b %Y")))
+labels = {i: data.call_label(i, title, when) for i, title, when in zip(shown["id"], shown["title"], shown["when"])}
 if not labels:
     st.stop()
 if st.session_state.get("calls_pick") not in labels:
@@ -95,7 +95,7 @@ with st.container(horizontal=True):
         st.session_state.confirm_delete = call_id
 
 if st.session_state.get("confirm_delete") == call_id and ui.confirmed(
-        "confirm_delete", f"Delete **{ui.literal(call['title'])}** for good? The recording, every result, still, stage and "
+        "confirm_delete", f"Delete **{ui.literal(labels[call_id])}** for good? The recording, every result, still, stage and "
         "coaching note of this call go with it"
         + ("; its analysis is stopped first." if call["status"] in (CallStatus.QUEUED, CallStatus.RUNNING) else "."),
         "Yes, delete"):

@@ -81,7 +81,7 @@ if facts is None:
 auth.record_view(viewer, call_id)
 labels = dict(calls)
 if call_id not in labels:  # still queued, running or failed: reachable by its link, not listed
-    labels = {call_id: f"call {call_id}", **labels}
+    labels = {call_id: data.call_label(call_id, f"{facts.title} (not analysed yet)"), **labels}
 
 
 def _choose() -> None:
