@@ -335,6 +335,8 @@ def test_reps_page_warns_when_a_sample_is_too_small(seeded):
     assert not at.exception
     assert any("Too little to compare" in w.value and "Newbie Nora" in w.value for w in at.warning)
     assert any("per 10 minutes" in c.value for c in at.caption)
+    at = page("reps", reps_pick="Newbie Nora")  # the one-rep tab says so too (a new-user trial, 28)
+    assert any(w.value.startswith("Little to go on") and "Newbie Nora's calls" in w.value for w in at.warning)
 
 
 def test_a_rep_typed_in_another_case_or_spacing_is_the_same_rep(seeded):

@@ -44,6 +44,10 @@ with one_tab:
     c1, c2, c3, c4 = st.columns(4, border=True)
     c1.metric("Calls analysed", len(mine))
     me = data.team_table(mine).iloc[0]
+    if not me.enough:  # the team tab's rule, for one rep too (a new-user trial, 28: 11.8 a 10 min from 1.7 minutes)
+        st.warning(f"Little to go on: {me.seen_minutes:.1f} minutes of the prospects' faces read on {rep}'s calls, under "
+                   f"{data.MIN_SEEN_MINUTES_TO_COMPARE:g}. Rates per 10 minutes swing widely on so little; judge on more "
+                   "calls.", icon=":material/warning:")
     c2.metric("Prospect likely positive", f"{me.prospect_positive:.0%}",
               help=f"Share of the {me.seen_minutes:.0f} minutes the prospects' faces were read on this rep's calls.")
     c3.metric("Prospect negative shifts per 10 min", f"{me.negative_shifts_per_10min:.1f}",
