@@ -171,7 +171,9 @@ def talk_table(metrics: TalkMetrics | None) -> list[tuple[str, str, str]]:
 
 
 def speaking_at(seconds: pd.DataFrame, t_s: float) -> str | None:
-    """Who was talking at `t_s` in words (`SPEAKING_LABELS`), or None if not measured."""
-    rows = seconds[(seconds["second"] == int(t_s))] if "speaking" in seconds else seconds.iloc[:0]
-    value = rows["speaking"].dropna()
-    return SPEAKING_LABELS.get(value.iloc[0]) if len(value) else None
+    """Who was talking at `t_s` in words (`SPEAKING_LABELS`), or None if not measured or unknown (no audio: a key
+    moment's label said "unknown (no audio) talking", and was cut off for it, in a new-user trial, 28)."""
+    if "speaking" not in seconds:
+        return None
+    value = seconds.loc[seconds["second"] == int(t_s), "speaking"].dropna()
+    return SPEAKING_LABELS.get(value.iloc[0]) if len(value) and value.iloc[0] != UNKNOWN else None

@@ -348,3 +348,16 @@ def test_overlaps_read_both_though_the_faces_lift_differently_and_a_turn_change_
     before_a_change = [s for s in range(len(expected) - 1)
                        if expected[s] in (REP, PROSPECT) and expected[s + 1] not in (expected[s], NONE)]
     assert len(before_a_change) >= 5 and all(speaking[s] != BOTH for s in before_a_change), (speaking, expected)
+
+
+def test_a_moment_says_who_was_talking_only_when_it_is_known():
+    """A key moment's label adds who was talking; a call without audio adds nothing (it said "unknown (no audio)
+    talking" and was cut off for it in a new-user trial, 28)."""
+    import pandas as pd
+
+    from pipeline.speech import UNKNOWN
+    from reports.talk import speaking_at
+
+    seconds = pd.DataFrame({"second": [0, 1, 2], "role": ["rep"] * 3, "speaking": [REP, UNKNOWN, None]})
+    assert [speaking_at(seconds, t) for t in (0.5, 1.2, 2.0, 7.0)] == ["rep", None, None, None]
+    assert speaking_at(seconds.drop(columns="speaking"), 0.5) is None
