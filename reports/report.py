@@ -211,6 +211,6 @@ th {{ background: #e8f0fa; }}
 <h2>Prospect by script stage</h2>{stage_html}
 <h2>Key moments</h2>{"".join(moment_blocks) or "<p>No key moments.</p>"}
 <h2>Coaching notes</h2>{notes_html}
-<p class="hint">Made by Rapport on {dt.datetime.now().strftime("%Y-%m-%d %H:%M")}.</p>
+<p class="hint">Made by Rapport on {dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}.</p>
 </body></html>
 """

@@ -286,9 +286,9 @@ def talking_points(summary: CallSummary) -> list[str]:
     if small_note:  # the cure is known: it goes before the rep's points
         points.insert(min(len(points), 3), f"The prospect's face was read only {summary.seen[PROSPECT]:.0%} of the "
                       f"call ({summary.seen_seconds[PROSPECT]} s): {small_note}.")
-    elif summary.seen[PROSPECT] < 0.7:
+    elif summary.seen[PROSPECT] < 0.7:  # "read": a likely emotion shown (a trial, 28, took it for "on screen")
         points.append(f"The prospect's face was read only {summary.seen[PROSPECT]:.0%} of the call "
-                      f"({summary.seen_seconds[PROSPECT]} s), so take these hints lightly.")
+                      f"({summary.seen_seconds[PROSPECT]} s; the rest uncertain or not seen), so take these hints lightly.")
     return points[:5]
 
 

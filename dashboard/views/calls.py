@@ -48,7 +48,7 @@ table = pd.DataFrame({
     "Date": shown["when"].dt.date,
     "Length": [clock(d) if pd.notna(d) else "—" for d in shown["duration_s"]],
     "Status": shown["status"].map(ui.STATUS_LABELS),
-    "Prospect positive": (100 * shown["prospect_positive"]).where(done),
+    "Prospect likely positive": (100 * shown["prospect_positive"]).where(done),
     "Negative shifts": [str(int(n)) if ok else "—" for n, ok in zip(shown["negative_shifts"].fillna(0), done)],
 })
 
@@ -61,7 +61,7 @@ def _pick_from_table() -> None:
 
 st.dataframe(table, hide_index=True, width="stretch", on_select=_pick_from_table, selection_mode="single-row",
              key="calls_table", column_config={
-                 "Prospect positive": ui.percent_column("Prospect positive", "Share of the call the prospect likely "
+                 "Prospect likely positive": ui.percent_column("Prospect likely positive", "Share of the call the prospect likely "
                                                                             "looked happy"),
                  "Length": st.column_config.TextColumn(width="small"),
                  "Negative shifts": st.column_config.TextColumn(help="Times the prospect likely turned to anger, disgust, fear or sadness"),
