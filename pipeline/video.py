@@ -147,7 +147,10 @@ def _open(path: Path, name: str):
     try:
         return av.open(str(path), metadata_errors="ignore")
     except av.error.InvalidDataError as error:
-        raise NotAVideo(f"{name}: not a video file FFmpeg can read, or it is truncated ({error.strerror})") from error
+        # the decoder's own words ("Invalid data found when processing input") stay with the exception's cause
+        raise NotAVideo(f"{name}: not a video file Rapport can read: another kind of file, or a recording cut off "
+                        "before its video began. Upload the recording as the call app saved it (mp4, mov, webm, mkv or "
+                        "avi).") from error
     except av.error.FFmpegError as error:
         raise CorruptVideo(f"{name}: could not open the recording ({error.strerror})") from error
 

@@ -120,7 +120,7 @@ def kept_call(tmp_path_factory, videos) -> Path:
 
 @pytest.mark.parametrize("case, message", [
     ("not_a_video", "not a video file"),
-    ("truncated", "not a video file FFmpeg can read, or it is truncated"),
+    ("truncated", "not a video file Rapport can read: another kind of file, or a recording cut off"),
     ("empty", "the file is empty (0 bytes)"),
     ("too_large", "over the 1 MB upload limit"),
     ("unknown_codec", "cannot decode"),

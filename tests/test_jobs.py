@@ -242,7 +242,7 @@ def test_two_burst_workers_share_the_queue_and_a_bad_file_fails_once(queue_env, 
 
     states = {call_id: (call(call_id).status, job(job_id).state, job(job_id).attempts) for call_id, job_id in ids}
     assert list(states.values()) == [("done", "done", 1)] * 3 + [("failed", "failed", 1)]
-    assert re.fullmatch(r".*\.mp4: not a video file FFmpeg can read.*", job(ids[3][1]).error)
+    assert re.fullmatch(r".*\.mp4: not a video file Rapport can read.*", job(ids[3][1]).error)
     assert call(damaged_call).error == job(ids[3][1]).error
     assert claims_in_logs(*logs) == Counter(job_id for _, job_id in ids)  # each job started exactly once
     assert_store_consistent(queue_env)

@@ -380,7 +380,7 @@ def test_no_video_and_partial_are_shown_in_the_review_page_chart_and_reports(see
     review = page("review", call_id=call_id)
     assert not review.exception
     assert "Partial recording: the file ends at 1:00 of 1:30. The readable part was analysed." in texts(review)
-    assert "dark bands: no video" in texts(review)
+    assert "dark shading: no video" in texts(review)
     timeline = load_timeline(call_id)
     figure = timeline_figure(timeline.seconds, timeline.shifts)
     assert "no video" in [trace.name for trace in figure.data]
