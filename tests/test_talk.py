@@ -13,7 +13,7 @@ import re
 
 import numpy as np
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from calls.intake import create_call
 from calls.roles import reassign_roles
@@ -285,6 +285,15 @@ def test_review_page_reports_and_team_view_show_who_is_talking(store, monkeypatc
     assert "Rep talk ratio" in reps.dataframe[0].value.columns  # one rep's calls over time
     settings = run("settings")
     assert any("not from emotion recognition" in c.value for c in settings.caption)
+    # the same call as if its recording had no audio: one box says so, no empty ones, no "unknown ... talking" badge
+    boxes = len(at.columns)
+    with session_scope() as session:
+        session.execute(update(EmotionSecond).where(EmotionSecond.call_id == call.call_id).values(speaking=UNKNOWN))
+    st.cache_data.clear()
+    silent = run("review", call_id=call.call_id)
+    assert "unknown: the recording has no audio" in [m.value for m in silent.markdown]
+    assert len(silent.columns) == boxes - 5
+    assert not any("talking" in m.value for m in silent.markdown if "-badge[" in m.value)
     st.cache_data.clear()
     st.cache_resource.clear()
 

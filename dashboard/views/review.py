@@ -295,7 +295,9 @@ def _talk_section(metrics: TalkMetrics | None) -> None:
     if metrics is None:
         st.caption(TALK_NOT_MEASURED)
         return
-    for column, (name, value) in zip(st.columns(3, border=True) + st.columns(3, border=True), talk_rows(metrics)):
+    rows = talk_rows(metrics)  # one box per row, three to a line (a call without audio has one: no empty boxes)
+    columns = [c for start in range(0, len(rows), 3) for c in st.columns(min(3, len(rows) - start), border=True)]
+    for column, (name, value) in zip(columns, rows):
         with column:
             st.markdown(f"**{name}**")
             st.markdown(value)
