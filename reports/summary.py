@@ -29,8 +29,8 @@ REP_ANALYSIS_WHY = "the EU AI Act prohibits inferring the emotions of people at 
 REP_ANALYSIS_OFF = (f"The rep's emotions were not analysed on this call: rep analysis was off when it was uploaded "
                     f"({REP_ANALYSIS_WHY}).")
 REP_NOT_IDENTIFIED = ("No one on this call was identified as the rep: the recording showed no gallery, self-view or "
-                      "enrolled face to tell by, so only the prospect is shown. Pick the rep in Fix roles on the call's "
-                      "page.")
+                      "enrolled face to tell by, so only the prospect is shown. If the rep is on screen, pick them in the "
+                      "Fix roles tab of the call's review page.")
 
 
 def rep_not_shown(facts: CallFacts) -> str | None:
