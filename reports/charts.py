@@ -48,6 +48,8 @@ the white or shaded "face not seen" (a new-user trial, 28, read the PDF's uncert
 missing a face that was on screen all call)."""
 BAND_CODES: dict[str, int] = {**{e: i for i, e in enumerate(EMOTIONS)}, UNCERTAIN: len(EMOTIONS)}
 """The band's colour index of each shown value (`dominant`): the emotions in order, then uncertain."""
+BAND_COLOURS: list[str] = [EMOTION_COLOURS[e] for e in EMOTIONS] + [UNCERTAIN_COLOUR]
+"""The band's colours, by `BAND_CODES` index (the page's heat map and the PDF's picture both draw from it)."""
 NO_VIDEO_FILL = "rgba(73, 80, 87, 0.45)"
 STAGE_FILL = "rgba(40, 140, 235, 0.07)"
 SPEAKING_COLOURS: dict[str, str] = {REP: ROLE_COLOURS[REP], PROSPECT: ROLE_COLOURS[PROSPECT], BOTH: "#8E44AD",
@@ -214,10 +216,9 @@ def _add_speaking_band(fig: go.Figure, seconds: pd.DataFrame, row: int, bin_s: i
 
 def _discrete_scale() -> list[tuple[float, str]]:
     """Plotly colour scale of the band: one flat step per `BAND_CODES` value."""
-    colours = [EMOTION_COLOURS[e] for e in EMOTIONS] + [UNCERTAIN_COLOUR]
-    n = len(colours)
+    n = len(BAND_COLOURS)
     scale = []
-    for i, colour in enumerate(colours):
+    for i, colour in enumerate(BAND_COLOURS):
         scale += [(i / n, colour), ((i + 1) / n, colour)]
     return scale
 
@@ -319,8 +320,7 @@ def timeline_png(timeline: CallTimeline, stages: Sequence[MarkedStage] = (), wid
             probs = np.nan_to_num(rows[list(EMOTIONS)].to_numpy().T)
             ax.stackplot(x, probs, colors=[EMOTION_COLOURS[e] for e in EMOTIONS], labels=EMOTIONS, step="post", linewidth=0)
             codes = rows["dominant"].map(BAND_CODES).to_numpy(dtype=float)
-            colours = np.array([_rgb(EMOTION_COLOURS[e]) for e in EMOTIONS]
-                               + [_rgb(UNCERTAIN_COLOUR), (1.0, 1.0, 1.0), _rgb(NO_VIDEO_COLOUR)])
+            colours = np.array([_rgb(c) for c in BAND_COLOURS] + [(1.0, 1.0, 1.0), _rgb(NO_VIDEO_COLOUR)])
             codes = np.where(np.isnan(codes), len(BAND_CODES), codes)  # face not seen: white
             codes[~rows["video_present"].to_numpy(bool)] = len(BAND_CODES) + 1
             band.imshow(colours[codes.astype(int)][None], aspect="auto", extent=(0, n, 0, 1), interpolation="nearest")
