@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 import errno
+import hashlib
 import shutil
 import uuid
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import BinaryIO
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from access.workspace import rep_analysis_enabled
@@ -73,7 +74,7 @@ def create_call(video: Path, *, title: str | None = None, rep: str | None = None
     target.parent.mkdir(parents=True, exist_ok=True)
     try:
         with open(video, "rb") as source, open(target, "xb") as out:
-            write_upload(source, out, display_name)
+            digest = write_upload(source, out, display_name)
         with session_scope() as session:
             analysis = replace(analysis, rep_analysis=rep_analysis_enabled(session))  # the workspace decides, always
             call = Call(
@@ -84,6 +85,7 @@ def create_call(video: Path, *, title: str | None = None, rep: str | None = None
                 call_date=call_date,
                 source_path=str(stored),
                 original_filename=display_name[:300],
+                content_sha256=digest,
                 duration_s=info.duration_s,
                 fps=info.fps,
                 width=info.width,
@@ -103,17 +105,50 @@ def create_call(video: Path, *, title: str | None = None, rep: str | None = None
 
 
 
-def write_upload(source: BinaryIO, out: BinaryIO, display_name: str) -> None:
-    """Copy an upload's bytes into `out` (the caller removes `out` if this raises). A full disk raises
-    `StorageFull` naming the user's file, never a server path or a traceback."""
+def write_upload(source: BinaryIO, out: BinaryIO, display_name: str) -> str:
+    """Copy an upload's bytes into `out` (the caller removes `out` if this raises); returns their SHA-256 (hex), the
+    recording's identity whatever its name (`earlier_copies`). A full disk raises `StorageFull` naming the user's
+    file, never a server path or a traceback."""
+    digest = hashlib.sha256()
     try:
-        shutil.copyfileobj(source, out, UPLOAD_CHUNK_BYTES)
+        shutil.copyfileobj(source, _Hashing(out, digest), UPLOAD_CHUNK_BYTES)
         out.flush()
     except OSError as error:
         if error.errno in (errno.ENOSPC, errno.EDQUOT):
             raise StorageFull(f"{display_name}: could not be stored: the server's disk is full. Nothing was kept; "
                               "ask an admin to free some space, then upload it again.") from None
         raise
+    return digest.hexdigest()
+
+
+class _Hashing:
+    """A writable file whose written bytes also feed a hash (so an upload is read once, stored and hashed)."""
+
+    def __init__(self, out: BinaryIO, digest: hashlib._Hash):
+        self._out, self._digest = out, digest
+
+    def write(self, chunk: bytes) -> int:
+        self._digest.update(chunk)
+        return self._out.write(chunk)
+
+
+def earlier_copies(session: Session, digest: str, size: int, among: Select, settings: Settings | None = None
+                   ) -> list[Call]:
+    """The calls whose id `among` selects that were uploaded with the very bytes of SHA-256 `digest` (`size` bytes),
+    oldest first: a manager who uploads a call twice is told before a second call of it is made.
+
+    A call stored before digests were kept (migration 0018) is hashed here, and its digest kept, when its stored file
+    still exists and has `size` bytes; other sizes cannot match, so nothing is read for them."""
+    settings = settings or get_settings()
+    unhashed = session.scalars(select(Call).where(Call.id.in_(among), Call.content_sha256.is_(None),
+                                                  Call.source_path.is_not(None))).all()
+    for call in unhashed:
+        stored = settings.data_dir / call.source_path
+        if stored.is_file() and stored.stat().st_size == size:
+            with open(stored, "rb") as source:
+                call.content_sha256 = hashlib.file_digest(source, "sha256").hexdigest()
+    return list(session.scalars(select(Call).where(Call.id.in_(among), Call.content_sha256 == digest)
+                                .order_by(Call.id)))
 
 
 def _safe_suffix(info: VideoInfo) -> str:

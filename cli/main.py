@@ -34,6 +34,20 @@ def _rep_analysis_on() -> bool:
         return rep_analysis_enabled(session)
 
 
+def _earlier_copies(call_id: int, size: int) -> list[int]:
+    """Ids of the calls stored before `call_id` with the same bytes (`size` of them) as its recording
+    (`calls.intake.earlier_copies`)."""
+    from sqlalchemy import select
+
+    from calls.intake import earlier_copies
+    from db.models import Call
+    from db.session import session_scope
+
+    with session_scope() as session:
+        digest = session.get(Call, call_id).content_sha256
+        return [c.id for c in earlier_copies(session, digest, size, select(Call.id).where(Call.id < call_id))]
+
+
 def cmd_analyze(args) -> int:
     from model.classifier import load_classifier
     from calls.intake import create_call
@@ -43,6 +57,9 @@ def cmd_analyze(args) -> int:
     call_id = create_call(args.video, title=args.title, rep=args.rep, prospect_name=args.prospect,
                           prospect_company=args.company, call_date=args.date, analysis=analysis_settings(args))
     print(f"call {call_id}: analysing {args.video.name}", file=sys.stderr)
+    if earlier := _earlier_copies(call_id, args.video.stat().st_size):
+        print(f"note: {args.video.name} was stored before, as call {', '.join(map(str, earlier))}: "
+              f"call {call_id} is another analysis of the same recording", file=sys.stderr)
     if not _rep_analysis_on():
         print("the rep's emotions are not analysed (rep analysis is off or not yet chosen: "
               "RAPPORT_REP_ANALYSIS=on|off, or the dashboard's Settings page)", file=sys.stderr)

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from access.policy import Principal, can_administer, can_see_call, uploadable_reps, visible_calls
 from access.workspace import get_workspace, rep_analysis_enabled
-from calls.intake import find_rep
+from calls.intake import earlier_copies, find_rep
 from calls.roles import Person, list_people, where
 from config import EMOTIONS, get_settings, review_copy_path
 from db.models import AuditEvent, Call, CallStatus, EmotionSecond, Rep, Shift, Track, User
@@ -271,6 +271,14 @@ def done_calls(viewer: Principal) -> list[tuple[int, str]]:
                                .where(Call.status == CallStatus.DONE, Call.id.in_(_visible_ids(session, viewer)))
                                .order_by(Call.call_date.desc(), Call.id.desc())).all()
     return [(r.id, call_label(r.id, r.title, r.call_date)) for r in rows]
+
+
+def earlier_uploads(viewer: Principal, digest: str, size: int) -> list[str]:
+    """Labels (`call_label`) of the calls `viewer` may see that were uploaded with these very bytes (SHA-256 `digest`,
+    `size` bytes), oldest first (`calls.intake.earlier_copies`)."""
+    with session_scope() as session:
+        return [call_label(call.id, call.title, call.call_date)
+                for call in earlier_copies(session, digest, size, _visible_ids(session, viewer))]
 
 
 def rep_names(viewer: Principal) -> list[str]:

@@ -57,6 +57,9 @@ class Call(Base):
     call_date: Mapped[Optional[dt.date]] = mapped_column()
     source_path: Mapped[Optional[str]] = mapped_column(String(1000))  # relative to the data folder
     original_filename: Mapped[Optional[str]] = mapped_column(String(300))  # display only, never a path
+    # SHA-256 (hex) of the uploaded bytes: the same recording uploaded again is told, whatever its name
+    # (`calls.intake.earlier_copies`). None: stored before migration 0018 (hashed when first compared).
+    content_sha256: Mapped[Optional[str]] = mapped_column(String(64), index=True)
     duration_s: Mapped[Optional[float]] = mapped_column(Float)
     fps: Mapped[Optional[float]] = mapped_column(Float)
     width: Mapped[Optional[int]] = mapped_column(Integer)

@@ -120,12 +120,12 @@ def test_an_upload_error_keeps_every_field_and_the_file_and_a_queued_call_shows_
         checkbox = page.get_by_test_id("stCheckbox")
         assert 0 < consent_error.bounding_box()["y"] - checkbox.bounding_box()["y"] < 120  # right under the field
 
-        def kept() -> None:
+        def kept(file_name: str = not_a_video.name) -> None:
             assert page.get_by_label("Title").input_value() == "Globex pricing"
             assert page.get_by_label("Prospect's name").input_value() == "Sam Lee"
             assert page.get_by_label("Prospect's company").input_value() == "Globex"
             assert rep.input_value() == "Dana Whitfield"
-            assert uploader.get_by_text(not_a_video.name).count() == 1
+            assert uploader.get_by_text(file_name, exact=True).count() == 1
 
         kept()
         # Not a video: said next to the file, naming the user's own file; still nothing lost.
@@ -137,8 +137,14 @@ def test_an_upload_error_keeps_every_field_and_the_file_and_a_queued_call_shows_
         kept()
         assert page.get_by_role("checkbox", name="Everyone on this call was told").first.is_checked()
 
-        # A real recording: queued; the progress panel comes into view and the form empties for the next call.
+        # The recording of a call already stored (the seeded one): named, nothing queued until the box is ticked.
         choose_file(page, tmp_path / "call.mp4")
+        page.get_by_role("button", name="Analyse call").click()
+        page.get_by_text("call.mp4 was uploaded before, as #").wait_for(timeout=60_000)
+        assert page.get_by_text("Browser review: Acme pricing").count() == 1
+        kept("call.mp4")
+        page.get_by_text("Analyse it again anyway").click()
+        # Ticked: queued; the progress panel comes into view and the form empties for the next call.
         page.get_by_role("button", name="Analyse call").click()
         page.wait_for_function("""() => { const q = document.querySelector('.st-key-analysis-queue');
             if (!q || !q.innerText.includes('Globex pricing')) return false;

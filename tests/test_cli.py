@@ -95,6 +95,15 @@ def test_no_faces_is_a_result_not_a_crash(store, videos):
     assert people.returncode == 0 and "call 1: no people: no faces found in the recording" in people.stdout
 
 
+def test_a_recording_analysed_again_is_named_as_the_earlier_call(store, videos, tmp_path):
+    env = env_for(store)
+    first = run_cli("analyze", str(videos["nofaces.mp4"]), env_overrides=env)
+    assert first.returncode == 0 and "stored before" not in first.stderr
+    again = run_cli("analyze", str(shutil.copy(videos["nofaces.mp4"], tmp_path / "renamed.mp4")), env_overrides=env)
+    assert again.returncode == 0, again.stderr
+    assert "note: renamed.mp4 was stored before, as call 1: call 2 is another analysis of the same recording" in again.stderr
+
+
 def _avi_with_unknown_codec(src, dst):
     """Rewrite the codec tags of an AVI so no decoder claims it (an 'unsupported codec' upload)."""
     data = bytearray(src.read_bytes())

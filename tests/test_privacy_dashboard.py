@@ -7,6 +7,7 @@ dana (rep user of Dana Whitfield) and erin (manager of "Enterprise").
 
 from __future__ import annotations
 
+import hashlib
 import io
 import time
 
@@ -267,7 +268,7 @@ def test_the_settings_page_is_for_admins(seeded):
 def test_an_upload_stores_who_confirmed_the_participants_were_told(seeded, videos):
     def upload(consent: bool, rep: str | None) -> AppTest:
         at = run("upload", "mo")
-        at.file_uploader[0].upload("../../etc/acme call.mp4", videos["gallery.mp4"].read_bytes(), "video/mp4")
+        at.file_uploader[0].upload("../../etc/acme call.mp4", videos["gallery_right.mp4"].read_bytes(), "video/mp4")
         if rep:
             next(s for s in at.selectbox if s.label == "Rep").set_value(rep)
         at.checkbox[0].set_value(consent)
@@ -288,6 +289,44 @@ def test_an_upload_stores_who_confirmed_the_participants_were_told(seeded, video
     assert stored == ("mo", "Said at the start of the call", True, "../../etc/acme call.mp4", True, False)
     review = run("review", "mo", call=call.id)
     assert "Participants told the call is analysed: confirmed by mo on" in texts(review)
+
+
+def test_a_recording_uploaded_again_is_named_before_a_second_call_of_it_is_made(seeded, videos):
+    """A new-user trial (28) uploaded one recording twice, then deleted the original by mistake. The same bytes under
+    another name are now named as the earlier call (here Dana's, stored before digests were kept: hashed when
+    compared) and nothing is queued until the manager ticks the box; a manager who cannot see that call is told
+    nothing of it."""
+    recording = videos["gallery.mp4"].read_bytes()
+
+    def upload(user: str, rep: str) -> AppTest:
+        at = run("upload", user)
+        at.file_uploader[0].upload("acme copy.mp4", recording, "video/mp4")
+        next(s for s in at.selectbox if s.label == "Rep").set_value(rep)
+        next(c for c in at.checkbox if c.label.startswith("Everyone on this call was told")).set_value(True)
+        return next(b for b in at.button if b.label == "Analyse call").click().run()
+
+    def copies() -> list[tuple[str, str | None]]:
+        with session_scope() as session:
+            return list(session.execute(select(Call.title, Call.content_sha256).where(Call.id >= seeded["dana"].call_id)
+                                        .where(Call.title.in_(["Dana's Acme call", "acme copy"])).order_by(Call.id)))
+
+    digest = hashlib.sha256(recording).hexdigest()
+    at = upload("mo", "Dana Whitfield")
+    assert not at.exception and not at.error
+    assert [w.value.replace("\\", "") for w in at.warning] == [
+        f"**acme copy.mp4** was uploaded before, as #{seeded['dana'].call_id} · Dana's Acme call · 02 Nov 2026 (under "
+        "**Calls**). Nothing new was queued: tick the box below and press *Analyse call* to analyse it again."]
+    assert copies() == [("Dana's Acme call", digest)]  # nothing queued; the earlier call's digest kept
+
+    next(c for c in at.checkbox if c.label.startswith("Analyse it again anyway")).set_value(True)
+    at = next(b for b in at.button if b.label == "Analyse call").click().run()
+    assert not at.exception and not at.warning and not at.error
+    assert copies() == [("Dana's Acme call", digest), ("acme copy", digest)]
+
+    at = upload("erin", "Zed Ortiz")  # Enterprise's manager: Mid-market's calls are not hers to see or be told of
+    assert not at.exception and not at.warning and not at.error
+    with session_scope() as session:
+        assert session.scalar(select(func.count()).where(Call.content_sha256 == digest)) == 3
 
 
 # ----------------------------------------------------------------------------- first start

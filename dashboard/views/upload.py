@@ -44,11 +44,18 @@ if toast := st.session_state.pop("_queued_toast", None):
 # A failed submission keeps every field and the file (the form is not cleared); a queued call empties it by
 # giving the form, and so every widget in it, a new identity.
 form_no = st.session_state.setdefault("upload_form_no", 0)
+# (file id, its warning) when the chosen file's bytes were uploaded before: shown, with a box to go on, until another
+# file is chosen (a new-user trial, 28, uploaded one recording twice and then deleted the original by mistake)
+uploaded_before = st.session_state.get("upload_uploaded_before")
 with st.form(f"upload-{form_no}", border=True):
     upload = st.file_uploader("Call recording", type=[e.lstrip(".") for e in VIDEO_EXTENSIONS],
                               max_upload_size=settings.max_upload_mb,
                               help=f"mp4, mov, m4v, webm, mkv or avi, up to {settings.max_upload_mb / 1024:g} GB")
     file_message = st.empty()
+    again = False
+    if uploaded_before and upload is not None and upload.file_id == uploaded_before[0]:
+        file_message.warning(uploaded_before[1], icon=":material/content_copy:")
+        again = st.checkbox("Analyse it again anyway (a second call of the same recording)")
     left, right = st.columns(2)
     title = left.text_input("Title", placeholder="e.g. Acme renewal — pricing call (default: the file name)")
     call_date = right.date_input("Call date", value=dt.date.today(), format="YYYY-MM-DD")
@@ -95,7 +102,14 @@ if submitted:
                                         min_shift_seconds=settings.min_shift_seconds)  # rep analysis: the workspace's
             try:
                 upload.seek(0)  # a kept file may have been read by an earlier attempt
-                write_upload(upload, temp, upload.name)  # a full disk: StorageFull, and the temp file goes
+                digest = write_upload(upload, temp, upload.name)  # a full disk: StorageFull, and the temp file goes
+                earlier = [] if again else data.earlier_uploads(viewer, digest, upload.size)
+                if earlier:
+                    st.session_state.upload_uploaded_before = (upload.file_id, (
+                        f"**{ui.literal(upload.name)}** was uploaded before, as {ui.literal(', '.join(earlier))} "
+                        f"(under **Calls**). Nothing new was queued: tick the box below and press *Analyse call* to "
+                        f"analyse it again."))
+                    st.rerun()
                 queued, _ = enqueue_call(Path(temp.name), title=title.strip() or None, rep=rep, call_date=call_date,
                                          prospect_name=prospect_name.strip() or None,
                                          prospect_company=prospect_company.strip() or None,
@@ -106,6 +120,7 @@ if submitted:
             except InputError as error:  # names upload.name (passed as original_filename), as the CLI does
                 file_message.error(ui.literal(error), icon=":material/error:")
     if queued is not None:
+        st.session_state.pop("upload_uploaded_before", None)
         st.session_state.setdefault("uploads", []).append(queued)
         st.session_state.upload_form_no = form_no + 1  # an empty form for the next call
         st.session_state._queued_toast = f"{ui.literal(upload.name)} is queued for analysis."
