@@ -91,10 +91,17 @@ def detect_shifts(timeline: EmotionTimeline, min_seconds: float = 3.0) -> list[E
 
 def strongest_moments(timeline: EmotionTimeline, count: int = 3, min_gap_s: int = 10,
                       min_probability: float = 0.4) -> list[int]:
-    """Seconds where a non-neutral emotion was most probable (>= `min_probability`), `min_gap_s` apart;
-    uncertain seconds are never key moments."""
+    """Seconds where a non-neutral emotion was most probable (>= `min_probability`), `min_gap_s` apart.
+
+    Only a second shown with an emotion beside another shown second qualifies: uncertain seconds are never key
+    moments, nor is one second read between seconds that were uncertain or not seen (a glimpse the face around it
+    does not bear out: a new-user trial, 28, got a "clearest expression" still from one such second)."""
     non_neutral = np.nan_to_num(np.delete(timeline.probs, EMOTIONS.index("neutral"), axis=1), nan=0.0).max(axis=1)
-    non_neutral[timeline.uncertain] = 0.0
+    shown = timeline.classified & ~timeline.uncertain
+    beside_shown = np.zeros_like(shown)
+    beside_shown[1:] |= shown[:-1]
+    beside_shown[:-1] |= shown[1:]
+    non_neutral[~(shown & beside_shown)] = 0.0
     chosen: list[int] = []
     for second in np.argsort(-non_neutral, kind="stable"):
         if non_neutral[second] < min_probability or len(chosen) == count:

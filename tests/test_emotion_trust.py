@@ -82,6 +82,24 @@ def test_uncertain_seconds_make_no_shift_and_no_key_moment():
     assert [s.to_emotion for s in detect_shifts(readable, min_seconds=3)] == ["happy", "neutral"]
 
 
+def test_one_second_read_between_uncertain_or_unseen_seconds_is_no_key_moment():
+    from pipeline.shifts import strongest_moments
+    from pipeline.timeline import EmotionTimeline
+
+    sequence = ["neutral"] * 30
+    probs = emotion_probs(sequence)
+    probs[4:7] = emotion_probs(["happy"] * 3, peak=0.35)  # uncertain (no clear expression) around second 5
+    probs[5] = emotion_probs(["surprise"], peak=0.95)[0]
+    probs[14:17] = np.nan  # not seen around second 15
+    probs[15] = emotion_probs(["angry"], peak=0.9)[0]
+    probs[24:27] = emotion_probs(["happy"] * 3, peak=0.35)
+    probs[25:27] = emotion_probs(["sad"] * 2, peak=0.8)  # read beside second 26, shown too
+    frames = np.where(np.isnan(probs[:, 0]), 0, 4)
+    timeline = EmotionTimeline("prospect", probs, frames)
+    assert [timeline.shown[s] for s in (4, 5, 6, 15, 25)] == [UNCERTAIN, "surprise", UNCERTAIN, "angry", "sad"]
+    assert strongest_moments(timeline) == [25]
+
+
 def test_each_uncertain_second_says_why_in_the_store_the_csv_and_the_talking_points(store):
     """Small faces, blurred faces, faces turned away and unclear expressions reach the timeline through TrackSeconds,
     the stored track rows (what reassigning roles reads back), the stored seconds, the CSV and the talking points, each
