@@ -491,7 +491,7 @@ def analyze_video(info: VideoInfo, classifier, detector: FaceDetector, settings:
         reader = reader or FaceReader(classifier, settings, recorder.seconds, timer, hold=not settings.rep_analysis)
         timer.timed("track", recorder.observe, faces)
         timer.timed("speech", mouths.observe, frame, faces, recorder.seconds)
-        px_scale = info.width / frame.image.shape[1]
+        px_scale = frame.source.scale  # this picture's own: a recording's picture size can change mid-call
         for track_id, box, score, keypoints, frozen in zip(faces.track_ids, faces.xyxy, faces.confidence, faces.keypoints,
                                                            faces.frozen):
             reader.read(frame.image, int(track_id), frame.t, recorder.fraction(box), box, keypoints, score, px_scale,

@@ -245,13 +245,14 @@ class IdentityWatch:
         looks = [_look(frame_bgr, box, points[:2]) for box, points in zip(faces.xyxy, faces.keypoints)]
         gray = cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2GRAY) if len(faces) else None
         patches = [_crop(gray, box, _PATCH, cv2.INTER_NEAREST) for box in faces.xyxy]
-        scale = source.width / frame_bgr.shape[1] if source is not None else 1.0  # source pixels per frame pixel
+        scale = source.scale if source is not None else 1.0  # source pixels per frame pixel
         due = [i for i, (tid, box) in enumerate(zip(faces.track_ids.tolist(), faces.xyxy))
                if (box[3] - box[1]) * scale >= MIN_FACE_PX and self._due(self._followed.get(tid), t, looks[i])]
         embeddings = {}
         if due:
-            picture = source.bgr() if source is not None else frame_bgr
-            embeddings = dict(zip(due, self._embedder.embed(picture, faces.xyxy[due] * scale)))
+            picture, boxes = (source.bgr(), source.to_source(faces.xyxy[due])) if source is not None else (
+                frame_bgr, faces.xyxy[due])
+            embeddings = dict(zip(due, self._embedder.embed(picture, boxes)))
         self.n_embedded += len(due)
         out_ids, frozen = [], []
         for i, (tid, box) in enumerate(zip(faces.track_ids.tolist(), faces.xyxy)):

@@ -64,7 +64,7 @@ def reread_faces(info: VideoInfo, classifier, detector: FaceDetector, settings: 
         if not len(faces):
             continue
         match = similarity(stored, faces.xyxy)
-        px_scale = info.width / w
+        px_scale = frame.source.scale
         for k, (track_id, _) in enumerate(wanted):
             best = int(np.argmax(match[k]))
             if match[k, best] < MIN_SIMILARITY:

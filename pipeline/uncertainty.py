@@ -84,11 +84,13 @@ def poor_reason(quality: np.ndarray, px_scale: float, frozen: bool = False) -> s
     `quality`: the face's (5,) measures from `model.quality.face_quality` (`QUALITY_FIELDS` order: face_px in
     source pixels, sharpness of the 48x48 crop, roll and yaw in degrees (NaN: no landmarks, never turned away),
     detector score); `px_scale`: source pixels per analysed-frame pixel, so the size test is on the analysed frame
-    the crop was cut from; `frozen`: the face's picture has not changed for seconds (`TrackedFaces.frozen`).
+    the crop was cut from, or on the source where that is smaller (a picture enlarged to the analysis size holds no
+    more detail than its own pixels); `frozen`: the face's picture has not changed for seconds
+    (`TrackedFaces.frozen`).
     """
     if frozen:
         return FROZEN_VIDEO
-    face_px = quality[QUALITY_FIELDS.index("face_px")] / px_scale
+    face_px = quality[QUALITY_FIELDS.index("face_px")] / max(px_scale, 1.0)
     blurred = quality[QUALITY_FIELDS.index("sharpness")] < MIN_SHARPNESS
     if face_px < MIN_FACE_PX or (blurred and face_px < ENLARGED_BELOW_PX):
         return SMALL_FACE

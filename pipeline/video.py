@@ -94,15 +94,48 @@ def seconds_in(duration_s: float) -> int:
     return max(1, math.ceil(duration_s - LAST_SLIVER_S))
 
 
+def canvas_size(info: "VideoInfo", width: int | None) -> tuple[int, int]:
+    """(width, height) every picture of the recording is shown at: the first picture's displayed size scaled to
+    `width` (enlarged too: a WebRTC recording that starts at 320x180 and ramps up to 720p is analysed at one size
+    throughout), even sides; None: the first picture's own size."""
+    if not width or width == info.width:
+        return info.width, info.height
+    return width // 2 * 2, max(2, round(info.height * width / info.width / 2) * 2)
+
+
+def _displayed(frame: av.VideoFrame, rotation: int) -> tuple[int, int]:
+    """(width, height) of a decoded frame as displayed (turned upright)."""
+    return (frame.height, frame.width) if rotation in (90, 270) else (frame.width, frame.height)
+
+
+def _placement(displayed: tuple[int, int], canvas: tuple[int, int]) -> tuple[float, int, int, int, int]:
+    """(scale, x0, y0, width, height): a picture of `displayed` size fitted inside `canvas`, centred (canvas pixels
+    per source pixel; where it sits and its size there, even sides). A picture of the canvas's shape (within the
+    rounding of even sides) fills it."""
+    scale = min(canvas[0] / displayed[0], canvas[1] / displayed[1])
+    w, h = (max(2, round(side * scale / 2) * 2) for side in displayed)
+    if abs(w - canvas[0]) <= 2 and abs(h - canvas[1]) <= 2:
+        return scale, 0, 0, *canvas
+    return scale, (canvas[0] - w) // 2, (canvas[1] - h) // 2, w, h
+
+
 class SourcePicture:
     """One decoded picture at the recording's own resolution, turned upright and converted to BGR only if asked
     (`bgr`): for the rare step that needs a small face's own pixels (a filmstrip thumbnail's identity,
-    `pipeline.people.IdentityWatch`). It holds the decoded frame (YUV: 1.4 MB at 720p) while it lives."""
+    `pipeline.people.IdentityWatch`). It holds the decoded frame (YUV: 1.4 MB at 720p) while it lives, and where it
+    sits on the analysis canvas (`canvas_size`), so analysis boxes map back to its pixels (`to_source`)."""
 
-    def __init__(self, frame: av.VideoFrame, rotation: int):
+    def __init__(self, frame: av.VideoFrame, rotation: int, canvas: tuple[int, int]):
         self._frame, self._rotation = frame, rotation
-        self.width = frame.height if rotation in (90, 270) else frame.width
+        self.width, _ = _displayed(frame, rotation)
         """Displayed width, source pixels."""
+        scale, self._x0, self._y0, _, _ = _placement(_displayed(frame, rotation), canvas)
+        self.scale = 1.0 / scale
+        """Source pixels per analysis (canvas) pixel: this picture's own, as a recording's picture size can change."""
+
+    def to_source(self, xyxy: np.ndarray) -> np.ndarray:
+        """(N, 4) boxes in analysis (canvas) pixels -> the same boxes in this picture's pixels."""
+        return (np.asarray(xyxy, np.float64) - [self._x0, self._y0, self._x0, self._y0]) * self.scale
 
     def bgr(self) -> np.ndarray:
         """(height, width, 3) uint8 BGR, upright."""
@@ -296,26 +329,30 @@ def _scan_end(container, origin: float) -> float | None:
     return end
 
 
-def _to_bgr(frame: av.VideoFrame, rotation: int, width: int | None) -> np.ndarray:
-    """Convert (and downscale in the same step) to BGR, then turn upright."""
-    displayed_width = frame.height if rotation in (90, 270) else frame.width
-    if width and displayed_width > width:
-        scale = width / displayed_width
-        size = {"width": round(frame.width * scale) // 2 * 2, "height": round(frame.height * scale) // 2 * 2}
-    else:
-        size = {}
+def _to_bgr(frame: av.VideoFrame, rotation: int, canvas: tuple[int, int] | None) -> np.ndarray:
+    """Convert to BGR at `canvas` (width, height) in the same step, then turn upright. A picture of another shape
+    (a WebRTC recording whose size changes with bandwidth, a phone turned mid-call) is fitted inside the canvas,
+    centred on black, as a player shows it. None: the picture's own size."""
+    displayed = _displayed(frame, rotation)
+    canvas = canvas or displayed
+    _, x0, y0, w, h = _placement(displayed, canvas)
+    size = {} if (w, h) == displayed else {"width": h, "height": w} if rotation in (90, 270) else {"width": w, "height": h}
     image = frame.to_ndarray(format="bgr24", **size)
     if rotation:
         image = np.ascontiguousarray(np.rot90(image, k=rotation // 90))
-    return image
+    if (w, h) == canvas:
+        return image
+    placed = np.zeros((canvas[1], canvas[0], 3), np.uint8)
+    placed[y0 : y0 + h, x0 : x0 + w] = image
+    return placed
 
 
 class _Shown:
     """The frame on screen: converted to BGR only once, and only if a tick samples it."""
 
-    def __init__(self, frame: av.VideoFrame, t: float, info: VideoInfo, width: int | None):
-        self.frame, self.t, self._args, self._image = frame, t, (info.rotation, width), None
-        self.source = SourcePicture(frame, info.rotation)
+    def __init__(self, frame: av.VideoFrame, t: float, rotation: int, canvas: tuple[int, int]):
+        self.frame, self.t, self._args, self._image = frame, t, (rotation, canvas), None
+        self.source = SourcePicture(frame, rotation, canvas)
 
     @property
     def image(self) -> np.ndarray:
@@ -326,7 +363,7 @@ class _Shown:
 
 def sample_frames(info: VideoInfo, rate: float = 4.0, width: int | None = 640,
                   report: DecodeReport | None = None) -> Iterator[SampledFrame]:
-    """Yield what the player shows at every tick of `rate` per second of the call, resized to `width`.
+    """Yield what the player shows at every tick of `rate` per second of the call, at `canvas_size(info, width)`.
 
     At each tick k/rate the picture is the last frame whose presentation time is at or before it
     (within `TIMESTAMP_JITTER_S`); a held frame is yielded again at every tick it stays on screen. When ticks are
@@ -339,6 +376,7 @@ def sample_frames(info: VideoInfo, rate: float = 4.0, width: int | None = 640,
     if rate <= 0:
         raise ValueError("the analysis rate must be positive")
     report = report if report is not None else DecodeReport()
+    canvas = canvas_size(info, width)
     step = 1.0 / rate
     n_ticks = max(1, math.ceil(info.duration_s * rate - 1e-6))
     with _open(info.path, info.name) as container, av.logging.Capture() as ffmpeg_log:  # this thread's messages
@@ -394,9 +432,9 @@ def sample_frames(info: VideoInfo, rate: float = 4.0, width: int | None = 640,
                 if shown is None:  # the picture starts where the stream says it does (AVI's first pts is a guess)
                     report.shown_from_s = min(t, info.video_start_s)
                     yield from until(report.shown_from_s - TIMESTAMP_JITTER_S)  # no video yet: ticks pass, nothing shown
-                    shown = _Shown(frame, report.shown_from_s, info, width)
+                    shown = _Shown(frame, report.shown_from_s, info.rotation, canvas)
                 yield from until(t - TIMESTAMP_JITTER_S)
-                shown = _Shown(frame, t, info, width)
+                shown = _Shown(frame, t, info.rotation, canvas)
                 last_duration = float(frame.duration * time_base) if frame.duration else 1.0 / info.fps
         if shown is None:
             raise CorruptVideo(f"{info.name}: no frame of its video could be decoded")
@@ -417,6 +455,7 @@ def read_frames_at(path: str | Path, times: list[float], width: int | None = Non
     for all of them. A time up to `READ_AHEAD_S` after the previous one is reached by decoding on; any
     other is reached by a seek to the keyframe before it (which decodes from there)."""
     info = probe(path)
+    canvas = canvas_size(info, width)
     with _open(info.path, info.name) as container:
         stream = _video_stream(container)
         frames: Iterator[tuple[av.VideoFrame, float]] | None = None
@@ -432,7 +471,7 @@ def read_frames_at(path: str | Path, times: list[float], width: int | None = Non
             if last is None:
                 raise CorruptVideo(f"{info.name}: no frame at {t:.1f} s")
             previous_t = t
-            yield _to_bgr(last[0], info.rotation, width)
+            yield _to_bgr(last[0], info.rotation, canvas)
 
 
 def _timed_frames(container, stream, origin: float) -> Iterator[tuple[av.VideoFrame, float]]:

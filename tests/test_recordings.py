@@ -283,6 +283,32 @@ def test_fragmented_mp4_cut_off_says_it_went_on_for_an_unknown_time(store, tmp_p
     assert probe(write_call_video(tmp_path / "plain.mp4", gallery(1, fps=10))).length_stated  # a sample table
 
 
+def test_a_recording_whose_picture_size_changes_is_read_on_one_canvas_throughout(store, tmp_path, classifier):
+    """WebRTC recordings (a browser's MediaRecorder, an SFU's) start small while the bandwidth is estimated and drop
+    when the network degrades. A new-user trial (29): a 320x180 start ramping to 720p crashed the analysis while it
+    saved the stills; a 720p call dropping to 320x180 for 10 s gave the rep's face to the prospect and the prospect's
+    to a made-up third person. Every picture is now fitted on the first one's canvas at the analysis width."""
+    from db.models import Snapshot, Track
+
+    script = gallery(12, fps=15, prospect=(Appearance(0, "astronaut"), Appearance(6, None), Appearance(9, "astronaut")))
+    sizes = ((0, (320, 180)), (2, (640, 360)), (4, (1280, 720)), (7, (320, 180)), (10, (1280, 720)))
+    video = write_call_video(tmp_path / "webrtc.webm", script, picture_sizes=sizes)
+    info = probe(video)
+    assert (info.width, info.height) == (320, 180)
+    frames = list(sample_frames(info, 1.0, 640))
+    assert {f.image.shape for f in frames} == {(360, 640, 3)}
+    assert [f.source.scale for f in frames] == [0.5, 0.5, 1, 1, 2, 2, 2, 0.5, 0.5, 0.5, 2, 2]  # each picture's own
+    call_id = analysed(video, classifier)
+    call = the_call(call_id)
+    assert (call.status, call.faces_found) == ("done", 2)
+    assert presence(call_id, "rep") == ([1] * 12, [1] * 12)
+    assert presence(call_id, "prospect") == ([1] * 6 + [0] * 3 + [1] * 3, [1] * 12)
+    with session_scope() as session:
+        assert sorted(session.scalars(select(Track.role).where(Track.call_id == call_id))) == ["prospect", "rep"]
+        stills = session.scalars(select(Snapshot.path).where(Snapshot.call_id == call_id)).all()
+    assert stills and all((get_settings().data_dir / path).is_file() for path in stills)
+
+
 def test_damaged_packets_are_skipped_and_reported(store, tmp_path, classifier):
     """Three VP9 packets around 4 s are garbage: a player skips them; so does the analysis."""
     path = write_call_video(tmp_path / "damaged.webm", gallery(8), gop=30, damaged_frames=(117, 118, 119))

@@ -495,7 +495,8 @@ def _frame_rate(fps: float) -> Fraction:
 def write_call_video(path: str | Path, script: CallScript, codec: str | None = None, gop: int | None = None, *,
                      frame_times: Sequence[float] | None = None, video_start_s: float = 0.0, audio_s: float | None = None,
                      damaged_frames: Sequence[int] = (), pix_fmt: str = "yuv420p", max_b_frames: int | None = None,
-                     options: dict[str, str] | None = None) -> Path:
+                     options: dict[str, str] | None = None,
+                     picture_sizes: Sequence[tuple[float, tuple[int, int]]] = ()) -> Path:
     """Encode `script` to `path`; the codec follows the suffix unless `codec` is given, `gop` sets the keyframe interval.
 
     The rest shape the recording as real recorders write them: `frame_times` (seconds, rounded to the
@@ -503,7 +504,9 @@ def write_call_video(path: str | Path, script: CallScript, codec: str | None = N
     (screen recorders, slideshows); `video_start_s` starts the video track that late on the container's
     clock, behind `audio_s` seconds of audio from 0 (silence, AAC or Opus); `damaged_frames` replaces
     those packets (encode order) by random bytes of the same size; `options` go to the muxer (e.g.
-    {"live": "1"}: a WebM without Duration or Cues; {"movflags": "faststart"}: the MP4 index in front).
+    {"live": "1"}: a WebM without Duration or Cues; {"movflags": "faststart"}: the MP4 index in front);
+    `picture_sizes` ((from_s, (width, height)), ...) sends the picture at that size from then on, each change a new
+    keyframe in the same track, as a WebRTC recording whose resolution follows the bandwidth (VP8/VP9 in WebM).
     """
     path = Path(path)
     codec = codec or _CODECS.get(path.suffix.lower())
@@ -546,15 +549,30 @@ def write_call_video(path: str | Path, script: CallScript, codec: str | None = N
 
         offset = round(video_start_s * rate)
         last_pts = -1
+        encoder, size = stream, script.size
+
+        def sized(packets):  # packets of a resized picture's own encoder, sent in the stream
+            for packet in packets:
+                packet.stream, packet.time_base = stream, 1 / rate
+                yield packet
+
         for i, t in enumerate(frame_times):
             pts = max(last_pts + 1, round(t * rate))
             frame = av.VideoFrame.from_ndarray(renderer.frame(i, float(video_start_s + pts / rate)), format="yuv420p")
+            wanted = next((s for from_s, s in reversed(picture_sizes) if from_s <= t), script.size)
+            if wanted != size:
+                mux(sized(encoder.encode(None)) if encoder is not stream else stream.encode(None))
+                encoder, size = av.CodecContext.create(codec, "w"), wanted
+                encoder.width, encoder.height, encoder.pix_fmt = *size, pix_fmt
+                encoder.time_base, encoder.framerate, encoder.bit_rate = 1 / rate, rate, stream.codec_context.bit_rate
+            if size != script.size:
+                frame = frame.reformat(*size)
             if pix_fmt != "yuv420p":
                 frame = frame.reformat(format=pix_fmt)
             frame.pts, frame.time_base = offset + pts, 1 / rate
             last_pts = pts
-            mux(stream.encode(frame))
-        mux(stream.encode(None))
+            mux(stream.encode(frame) if encoder is stream else sized(encoder.encode(frame)))
+        mux(stream.encode(None) if encoder is stream else sized(encoder.encode(None)))
         if voices is not None:
             _write_samples(container, audio, voices.samples)
         elif audio is not None:
