@@ -176,11 +176,25 @@ class DecodeReport:
         return present
 
 
+MISSING_INDEX_LOG = "moov atom not found"
+"""FFmpeg's words for an MP4 / MOV without its index (the "moov" box an app writes when it stops recording); it says
+them of any file it reads as MP4 by its name, so the file's first box must say it is one (`MP4_FIRST_BOXES`)."""
+MP4_FIRST_BOXES = (b"ftyp", b"wide", b"free", b"skip", b"mdat")
+"""Types of the box an MP4 / MOV file starts with (bytes 4-8): ISO/IEC 14496-12's "ftyp", or older QuickTime's."""
+
+
 def _open(path: Path, name: str):
     try:
-        return av.open(str(path), metadata_errors="ignore")
+        with av.logging.Capture() as ffmpeg_log:  # FFmpeg's own lines are not the user's message
+            return av.open(str(path), metadata_errors="ignore")
     except av.error.InvalidDataError as error:
         # the decoder's own words ("Invalid data found when processing input") stay with the exception's cause
+        with open(path, "rb") as head:
+            mp4 = head.read(8)[4:] in MP4_FIRST_BOXES
+        if mp4 and any(MISSING_INDEX_LOG in message for _, _, message in ffmpeg_log):
+            raise NotAVideo(f"{name}: the recording is incomplete: its index, which the app writes when recording "
+                            "stops, is missing, so no player can read it. It was most likely cut off while being saved "
+                            "or copied; upload the complete file as the call app saved it.") from error
         raise NotAVideo(f"{name}: not a video file Rapport can read: another kind of file, or a recording cut off "
                         "before its video began. Upload the recording as the call app saved it (mp4, mov, webm, mkv or "
                         "avi).") from error
@@ -226,8 +240,9 @@ def probe(path: str | Path, max_bytes: int | None = None, *, display_name: str |
         codec = stream.codec_context.codec.canonical_name  # "av1", not the decoder's "libdav1d"
         stored_w, stored_h = stream.codec_context.width, stream.codec_context.height
         if max_pixels is not None and stored_w * stored_h > max_pixels:
+            widest = int((max_pixels * 16 / 9) ** 0.5) // 16 * 16  # the largest 16:9 picture allowed
             raise FileTooLarge(f"{name}: its picture is {stored_w}×{stored_h}, larger than Rapport analyses "
-                               f"({max_pixels / 1e6:.1f} megapixels at most, e.g. 3840×2160)")
+                               f"({max_pixels / 1e6:.1f} megapixels at most, e.g. {widest}×{widest * 9 // 16})")
         rate = stream.average_rate or stream.guessed_rate or stream.base_rate
         if not rate:
             raise CorruptVideo(f"{name}: the video stream has no frame rate")

@@ -129,7 +129,8 @@ def kept_call(tmp_path_factory, videos) -> Path:
 
 @pytest.mark.parametrize("case, message", [
     ("not_a_video", "not a video file"),
-    ("truncated", "not a video file Rapport can read: another kind of file, or a recording cut off"),
+    ("truncated", "cut.mp4: the recording is incomplete: its index, which the app writes when recording stops, is "
+                  "missing"),
     ("empty", "the file is empty (0 bytes)"),
     ("too_large", "over the 1 MB upload limit"),
     ("unknown_codec", "cannot decode"),
