@@ -253,8 +253,7 @@ def probe(path: str | Path, max_bytes: int | None = None, *, display_name: str |
         except av.error.FFmpegError as error:
             raise UnsupportedCodec(f"{name}: cannot decode its {codec!r} video ({error.strerror})") from error
         origin = container.start_time / av.time_base if container.start_time is not None else 0.0
-        if any(s.start_time is None for s in (stream, *container.streams.audio)):
-            origin = min(origin, _first_packet_time(path, name, origin))
+        origin = min(origin, _first_packet_time(path, name, origin))
         duration = _duration(container, stream, origin)
         if duration is None:
             raise CorruptVideo(f"{name}: the recording holds no timed frames")
@@ -306,28 +305,46 @@ def _duration(container, stream, origin: float) -> float | None:
     return _scan_end(container, origin)
 
 
-def _first_packet_time(path: Path, name: str, known: float) -> float:
-    """The earliest packet time of the recording's audio and video (seconds, stream clock), or `known` if earlier.
+FIRST_PACKET_SCAN_S = 60.0
+"""`_first_packet_time` stops reading this many seconds (stream clock) past the earliest packet it has seen: a stream
+with no packet that early (an empty audio track) would otherwise make it read the whole file."""
 
-    For a stream whose start FFmpeg's probe left unknown: it reads only the first seconds, so a file that holds
-    seconds of video before its first audio packet (a muxer that did not interleave; measured: the first audio
-    packet of a generated WebM 10 s of video in, its audio from 0 and video from 3 s) gave the video's start as the
-    call's origin, and a late video track was shown from 0 s. Reads packets (decodes nothing) until each such
-    stream has one: at once in an interleaved file, the whole file at worst."""
+
+def _first_packet_time(path: Path, name: str, known: float) -> float:
+    """When the recording's audio or video starts (seconds, stream clock), or `known` if that is earlier.
+
+    FFmpeg's probe reads only the first seconds of a file, so in a file that holds seconds of video before its first
+    audio packet (a muxer that did not interleave; measured: the first audio packet of a generated WebM 10 s of video
+    in, its audio from 0 and video from 3 s) it leaves the audio's start unknown (a live WebM) or takes the video's
+    (a finished WebM or MKV: a new-user trial, 29, found the audio's start given as 2.5 s, the video's, though its
+    first packet was at 0), and a late video track was shown from 0 s. Reads packets until each stream has one: at
+    once in an interleaved file, `FIRST_PACKET_SCAN_S` of it at worst. Video packets are not decoded; an audio stream's
+    first packets are, as its start is its first sample heard: the encoder's priming before it (AAC's 1,024 samples,
+    Opus's pre-skip), stamped earlier, is discarded by every player."""
     earliest = known
     with _open(path, name) as container:
         streams = [s for s in (_video_stream(container), *container.streams.audio) if s is not None]
-        waiting = {s.index for s in streams if s.start_time is None}
+        waiting = {s.index for s in streams}
         try:
             for packet in container.demux(streams):
                 if packet.pts is None or not packet.time_base:
                     continue
-                earliest = min(earliest, float(packet.pts * packet.time_base))
+                t = float(packet.pts * packet.time_base)
+                if t > earliest + FIRST_PACKET_SCAN_S:
+                    break
+                if packet.stream.index not in waiting:
+                    continue
+                if packet.stream.type == "audio":
+                    heard = [frame.time for frame in packet.decode() if frame.time is not None]
+                    if not heard:
+                        continue
+                    t = heard[0]
+                earliest = min(earliest, t)
                 waiting.discard(packet.stream.index)
                 if not waiting:
                     break
         except av.error.FFmpegError:
-            pass  # a cut-off tail: what could be read
+            pass  # a cut-off tail or an undecodable audio packet: what could be read
     return earliest
 
 
