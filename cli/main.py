@@ -69,7 +69,7 @@ def cmd_analyze(args) -> int:
         "call_id": call_id,
         "title": args.title or args.video.stem,
         "duration_s": round(result.info.duration_s, 3),
-        "fps": result.info.fps,
+        "fps": round(result.info.fps, 3),  # the average rate: 59.94003773755435 is 59.94
         "faces_found": result.faces_found,
         "roles": {str(k): v for k, v in sorted(result.roles.items())},
         "shifts": [{"role": s.role, "t_s": s.t_s, "from": s.from_emotion, "to": s.to_emotion,
