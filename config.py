@@ -6,6 +6,7 @@ newcomer finds every knob here and tests can point the whole app at a temp folde
 
 from __future__ import annotations
 
+import difflib
 import os
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -58,13 +59,18 @@ def call_media_folders(call_id: int) -> tuple[Path, ...]:
     return SNAPSHOTS / str(call_id), RENDERS / str(call_id)
 
 
+_READ: set[str] = set()  # the names of the environment variables `get_settings` reads
+
+
 def _env(name: str, default, cast=str):
     """`cast(os.environ[name])`, or `default` when unset: every default is written once, in `Settings`."""
+    _READ.add(name)
     raw = os.environ.get(name)
     return default if raw is None else cast(raw)
 
 
 def _env_bool(name: str, default: bool) -> bool:
+    _READ.add(name)
     raw = os.environ.get(name)
     if raw is None:
         return default
@@ -96,12 +102,12 @@ class Settings:
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    data_dir = Path(os.environ.get("RAPPORT_DATA_DIR", REPO_ROOT / "data")).expanduser().resolve()
-    db_url = os.environ.get("RAPPORT_DB_URL") or f"sqlite:///{data_dir / 'rapport.db'}"
+    data_dir = Path(_env("RAPPORT_DATA_DIR", REPO_ROOT / "data")).expanduser().resolve()
+    db_url = _env("RAPPORT_DB_URL", "") or f"sqlite:///{data_dir / 'rapport.db'}"
     return Settings(
         data_dir=data_dir,
         db_url=db_url,
-        model_path=Path(os.environ.get("RAPPORT_MODEL_PATH", SHIPPED_MODEL_PATH)),
+        model_path=Path(_env("RAPPORT_MODEL_PATH", SHIPPED_MODEL_PATH)),
         max_upload_mb=_env("RAPPORT_MAX_UPLOAD_MB", Settings.max_upload_mb, int),
         max_frame_pixels=_env("RAPPORT_MAX_FRAME_PIXELS", Settings.max_frame_pixels, int),
         max_call_minutes=_env("RAPPORT_MAX_CALL_MINUTES", Settings.max_call_minutes, float),
@@ -117,3 +123,13 @@ def get_settings() -> Settings:
         session_idle_minutes=_env("RAPPORT_SESSION_IDLE_MINUTES", Settings.session_idle_minutes, float),
         session_secret=_env("RAPPORT_SESSION_SECRET", Settings.session_secret),
     )
+
+
+def unknown_settings() -> list[tuple[str, str | None]]:
+    """(name, the closest setting's name or None) of every `RAPPORT_` environment variable that is no setting: a
+    misspelt one is otherwise ignored without a word (a new-user trial, 29, set `RAPPORT_DATABASE_URL` and its calls
+    went to the default store)."""
+    get_settings()
+    known = sorted(_READ)
+    return [(name, next(iter(difflib.get_close_matches(name, known, 1)), None))
+            for name in sorted(os.environ) if name.startswith("RAPPORT_") and name not in _READ]

@@ -21,6 +21,7 @@ from pathlib import Path
 from cli.jobs import register as register_queue_commands
 from cli.options import (analysis_options, analysis_settings, as_user_option, call_id_argument, check_fps, end_progress,
                          json_option, progress, reanalysis_options)
+from config import unknown_settings
 from pipeline.errors import InputError, StorageFull
 
 EXIT_UNEXPECTED, EXIT_BAD_INPUT, EXIT_NOT_FOUND = 1, 2, 3
@@ -535,6 +536,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         as_json = bool(getattr(args, "json", False)) or as_json
+        for name, closest in unknown_settings():
+            print(f"warning: {name} is not a Rapport setting and is ignored"
+                  + (f"; did you mean {closest}?" if closest else ""), file=sys.stderr)
         if check := getattr(args, "check", None):
             check(args)  # a bad recording or option: refused before the store is opened or a model loaded
         from db.session import init_db

@@ -95,6 +95,15 @@ def test_no_faces_is_a_result_not_a_crash(store, videos):
     assert people.returncode == 0 and "call 1: no people: no faces found in the recording" in people.stdout
 
 
+def test_a_misspelt_setting_is_named_not_silently_ignored(store):
+    """A new-user trial (29) set RAPPORT_DATABASE_URL; its calls went to the default store without a word."""
+    listed = run_cli("list", env_overrides={**env_for(store), "RAPPORT_DATABASE_URL": "sqlite:////tmp/elsewhere.db"})
+    assert listed.returncode == 0
+    assert ("warning: RAPPORT_DATABASE_URL is not a Rapport setting and is ignored; did you mean RAPPORT_DB_URL?"
+            in listed.stderr)
+    assert "warning" not in run_cli("list", env_overrides=env_for(store)).stderr
+
+
 def test_a_recording_analysed_again_is_named_as_the_earlier_call(store, videos, tmp_path):
     env = env_for(store)
     first = run_cli("analyze", str(videos["nofaces.mp4"]), env_overrides=env)
