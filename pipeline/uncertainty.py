@@ -26,7 +26,7 @@ from model.quality import QUALITY_FIELDS
 MIN_TOP_PROBABILITY = 0.5
 """A second whose calibrated top probability is below this shows "uncertain": with calibrated percentages,
 below 50% the named emotion is more likely wrong than right. Measured on the end-to-end video evaluation
-(model/MODEL_CARD.md, 215 faces read, temperature 1.22): seconds at or above it were right 63% of the time
+(model/MODEL_CARD.md, 215 faces read, temperature 1.22, cnn-v5; not re-measured for cnn-v17): seconds at or above it were right 63% of the time
 (62% of them), those below 39%; at 0.45, 60% and 39% with 70% shown; at 0.6, 70% and 41% with 45% shown."""
 MIN_FACE_PX = 28.0
 """Face box side, in pixels of the analysed frame (decoded 640 px wide), below which a face is too small:
