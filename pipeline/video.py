@@ -127,9 +127,10 @@ class SourcePicture:
 
     def __init__(self, frame: av.VideoFrame, rotation: int, canvas: tuple[int, int]):
         self._frame, self._rotation = frame, rotation
-        self.width, _ = _displayed(frame, rotation)
+        displayed = _displayed(frame, rotation)
+        self.width = displayed[0]
         """Displayed width, source pixels."""
-        scale, self._x0, self._y0, _, _ = _placement(_displayed(frame, rotation), canvas)
+        scale, self._x0, self._y0, _, _ = _placement(displayed, canvas)
         self.scale = 1.0 / scale
         """Source pixels per analysis (canvas) pixel: this picture's own, as a recording's picture size can change."""
 
