@@ -173,6 +173,13 @@ class _Timer:
             self.seconds[stage] += time.perf_counter() - start
 
 
+def _box_fractions(xyxy: np.ndarray, image: np.ndarray) -> np.ndarray:
+    """(..., 4) boxes in `image` pixels -> fractions of its width and height, within [0, 1] (what is stored: the
+    canvas can change mid-call, `pipeline.video.canvas_for`)."""
+    h, w = image.shape[:2]
+    return np.clip(np.asarray(xyxy, np.float64) / [w, h, w, h], 0.0, 1.0)
+
+
 class FaceReader:
     """A face on a frame -> aligned crop + quality (+ whether it is poor) -> classified in batches of `BATCH` ->
     added to its track's second in `seconds`: the one way the analysis and a re-read (`pipeline.reread`) read faces.
@@ -189,9 +196,9 @@ class FaceReader:
         self._reads: dict[int, tuple[int, int]] = {}  # track id -> (second, reads in it so far)
         self._stand_in: dict[int, _Face] = {}  # track id -> the first frame of its latest second, until it is resolved
 
-    def read(self, image: np.ndarray, track_id: int, t: float, fraction: np.ndarray, box: np.ndarray,
+    def read(self, image: np.ndarray, track_id: int, t: float, box: np.ndarray,
              keypoints: np.ndarray, score: float, px_scale: float, frozen: bool = False) -> None:
-        """One face: `box`/`keypoints` in `image` pixels, `fraction` its box as frame fractions (what is stored),
+        """One face: `box`/`keypoints` in `image` pixels (stored as fractions of it),
         `px_scale` source pixels per `image` pixel, `frozen` whether its picture stopped changing
         (`TrackedFaces.frozen`). On frames between reads only presence and quality are kept.
 
@@ -202,7 +209,7 @@ class FaceReader:
         and is read instead, if the face leaves before the middle: every second the face is there gets a read."""
         crop = self.timer.timed("crop", crop_face, image, box, keypoints[:2])
         quality = self.timer.timed("crop", face_quality, crop, box, keypoints, score, px_scale)
-        face = _Face(track_id, t, fraction, crop, quality, poor_reason(quality, px_scale, frozen))
+        face = _Face(track_id, t, _box_fractions(box, image), crop, quality, poor_reason(quality, px_scale, frozen))
         second = int(t)
         stand_in = self._stand_in.get(track_id)
         if stand_in is not None and int(stand_in.t) != second:  # its second is over
@@ -358,21 +365,16 @@ class _TrackStats:
 class _Recorder:
     """Per-track summaries (for roles) and per-second sums (for timelines)."""
 
-    def __init__(self, info: VideoInfo, frame_size: tuple[int, int]):
+    def __init__(self, info: VideoInfo):
         self.seconds = TrackSeconds(info.n_seconds)
-        h, w = frame_size
-        self._to_fraction = np.array([w, h, w, h], np.float64)
         self._stats: dict[int, _TrackStats] = {}
 
-    def fraction(self, xyxy: np.ndarray) -> np.ndarray:
-        return np.clip(xyxy / self._to_fraction, 0.0, 1.0)
-
-    def observe(self, faces: TrackedFaces) -> None:
+    def observe(self, faces: TrackedFaces, image: np.ndarray) -> None:
         for track_id, box in zip(faces.track_ids, faces.xyxy):
             s = self._stats.setdefault(int(track_id), _TrackStats(faces.t))
             s.last_t = faces.t
             s.n_frames += 1
-            s.box_sum += self.fraction(box)
+            s.box_sum += _box_fractions(box, image)
 
     def summaries(self) -> list[TrackSummary]:
         """Every frame a face is reported on was a detector hit (presence is checked on every frame)."""
@@ -394,7 +396,9 @@ class _MouthTracker:
 
     def observe(self, frame: SampledFrame, faces: TrackedFaces, seconds: TrackSeconds) -> None:
         """Adds to `seconds` the mouth motion of every face also seen on the previous sampled frame."""
-        previous = self._previous if self._previous is not None and self._previous.index == frame.index - 1 else None
+        previous = self._previous
+        if previous is None or previous.index != frame.index - 1 or previous.image.shape != frame.image.shape:
+            previous = None  # a gap, or a new canvas (`pipeline.video.canvas_for`)
         patches = {}
         for track_id, box, keypoints in zip(faces.track_ids, faces.xyxy, faces.keypoints):
             now = mouth_patch(frame.image, box, keypoints)
@@ -432,6 +436,7 @@ def analyze_video(info: VideoInfo, classifier, detector: FaceDetector, settings:
         arrivals = ArrivalWatch()
         shown = 0  # faces present on the previous frame
         last_discovery_t = last_small_t = -np.inf
+        canvas = None  # the previous frame's (height, width)
 
         def whole_frame(frame: SampledFrame, gray: np.ndarray, small: bool) -> Detections:
             """Every face of the frame (small ones too if `small`), remembered as the latest whole-frame search."""
@@ -444,6 +449,10 @@ def analyze_video(info: VideoInfo, classifier, detector: FaceDetector, settings:
 
         for frame in _prefetch(sample_frames(info, settings.fps, settings.analysis_width, decode), timer):
             gray = timer.timed("track", cv2.cvtColor, frame.image, cv2.COLOR_BGR2GRAY)
+            if canvas is not None and gray.shape != canvas:  # a phone turned: every face moved, search anew
+                tracker.end_tracks()
+                arrivals, shown, last_discovery_t, last_small_t = ArrivalWatch(), 0, -np.inf, -np.inf
+            canvas = gray.shape
             settled = tracker.all_present or tracker.unchanged_for(frame.t) >= settings.detect_every_settled_s
             every = settings.detect_every_settled_s if settled else settings.detect_every_s
             from_windows = False
@@ -487,14 +496,14 @@ def analyze_video(info: VideoInfo, classifier, detector: FaceDetector, settings:
     reader = None
     mouths = _MouthTracker()
     for frame, faces in tracked_frames():
-        recorder = recorder or _Recorder(info, frame.image.shape[:2])
+        recorder = recorder or _Recorder(info)
         reader = reader or FaceReader(classifier, settings, recorder.seconds, timer, hold=not settings.rep_analysis)
-        timer.timed("track", recorder.observe, faces)
+        timer.timed("track", recorder.observe, faces, frame.image)
         timer.timed("speech", mouths.observe, frame, faces, recorder.seconds)
         px_scale = frame.source.scale  # this picture's own: a recording's picture size can change mid-call
         for track_id, box, score, keypoints, frozen in zip(faces.track_ids, faces.xyxy, faces.confidence, faces.keypoints,
                                                            faces.frozen):
-            reader.read(frame.image, int(track_id), frame.t, recorder.fraction(box), box, keypoints, score, px_scale,
+            reader.read(frame.image, int(track_id), frame.t, box, keypoints, score, px_scale,
                         bool(frozen))
         reader.end_frame()
     if reader is not None:

@@ -70,7 +70,7 @@ def reread_faces(info: VideoInfo, classifier, detector: FaceDetector, settings: 
             if match[k, best] < MIN_SIMILARITY:
                 continue
             box = faces.xyxy[best]
-            reader.read(frame.image, track_id, frame.t, np.clip(box / scale, 0.0, 1.0), box, faces.keypoints[best],
+            reader.read(frame.image, track_id, frame.t, box, faces.keypoints[best],
                         faces.confidence[best], px_scale)
         reader.end_frame()
     reader.finish()

@@ -214,6 +214,11 @@ class FaceTracker:
                 windows.append(window)
         return windows
 
+    def end_tracks(self) -> None:
+        """Close every track (the picture changed shape: a phone turned, `pipeline.video.canvas_for`); faces found
+        next start new ones, with new ids."""
+        self._tracks, self._shown = [], frozenset()
+
     @property
     def n_reused(self) -> int:
         """Faces the latest `plan_search` kept without searching."""

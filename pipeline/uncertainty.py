@@ -26,8 +26,11 @@ from model.quality import QUALITY_FIELDS
 MIN_TOP_PROBABILITY = 0.5
 """A second whose calibrated top probability is below this shows "uncertain": with calibrated percentages,
 below 50% the named emotion is more likely wrong than right. Measured on the end-to-end video evaluation
-(model/MODEL_CARD.md, 215 faces read, temperature 1.22, cnn-v5; not re-measured for cnn-v17): seconds at or above it were right 63% of the time
-(62% of them), those below 39%; at 0.45, 60% and 39% with 70% shown; at 0.6, 70% and 41% with 45% shown."""
+(model/MODEL_CARD.md; the top probability alone, before the face-quality gates): cnn-v5 (215 faces read, temperature
+1.22): faces at or above it right 63% of the time (62% of them), those below 39%; at 0.45, 60% and 39% with 70% shown;
+at 0.6, 70% and 41% with 45% shown. cnn-v17 (2026-12-03, 347 faces read, temperature 0.785, run
+`pc30-s24-cnn-v17-record`): at or above 0.5 right 75% (78% of them), below 50%; at 0.45, 73% and 52% with 84%
+shown; at 0.6, 78% and 48% with 69% shown: 0.5 still parts the faces at even odds."""
 MIN_FACE_PX = 28.0
 """Face box side, in pixels of the analysed frame (decoded 640 px wide), below which a face is too small:
 28 px at 640 is ~56 px in a 720p recording, the smallest face size the evaluation composes."""

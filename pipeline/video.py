@@ -94,13 +94,30 @@ def seconds_in(duration_s: float) -> int:
     return max(1, math.ceil(duration_s - LAST_SLIVER_S))
 
 
-def canvas_size(info: "VideoInfo", width: int | None) -> tuple[int, int]:
-    """(width, height) every picture of the recording is shown at: the first picture's displayed size scaled to
-    `width` (enlarged too: a WebRTC recording that starts at 320x180 and ramps up to 720p is analysed at one size
-    throughout), even sides; None: the first picture's own size."""
-    if not width or width == info.width:
-        return info.width, info.height
-    return width // 2 * 2, max(2, round(info.height * width / info.width / 2) * 2)
+NEW_CANVAS_ASPECT = 1.5
+"""A picture whose shape (width / height) differs from the recording's first picture's by more than this factor is
+shown on a canvas of its own shape (`canvas_for`): a phone turned mid-call (9:16 <-> 16:9, a factor of 3.2). Fitted
+inside the first canvas, a turned picture is shown at a third of its area (a 1280x720 gallery at 640x360 inside
+640x1138) and its faces are missed (new-user trial 29: both faces lost from the turn on). A WebRTC size step keeps
+the shape, and 4:3 <-> 16:9 (1.33) stays on one canvas at most a quarter smaller."""
+
+
+def _canvas_size(displayed: tuple[int, int], width: int | None) -> tuple[int, int]:
+    """(width, height) a picture of `displayed` size is analysed at: scaled to `width` (enlarged too), even sides;
+    None: its own size."""
+    if not width or width == displayed[0]:
+        return displayed
+    return width // 2 * 2, max(2, round(displayed[1] * width / displayed[0] / 2) * 2)
+
+
+def canvas_for(info: "VideoInfo", displayed: tuple[int, int], width: int | None) -> tuple[int, int]:
+    """(width, height) of the canvas a picture of `displayed` size is shown on: the first picture's
+    (`_canvas_size` of the recording's size), so a WebRTC recording that starts at 320x180 and ramps up to 720p is
+    analysed at one size throughout; a picture of another shape (`NEW_CANVAS_ASPECT`) gets its own. Analysis that
+    keeps state between frames starts again where the canvas changes (`pipeline.analyze`)."""
+    first = _canvas_size((info.width, info.height), width)
+    ratio = displayed[0] * first[1] / (displayed[1] * first[0])
+    return first if max(ratio, 1 / ratio) <= NEW_CANVAS_ASPECT else _canvas_size(displayed, width)
 
 
 def _displayed(frame: av.VideoFrame, rotation: int) -> tuple[int, int]:
@@ -123,7 +140,7 @@ class SourcePicture:
     """One decoded picture at the recording's own resolution, turned upright and converted to BGR only if asked
     (`bgr`): for the rare step that needs a small face's own pixels (a filmstrip thumbnail's identity,
     `pipeline.people.IdentityWatch`). It holds the decoded frame (YUV: 1.4 MB at 720p) while it lives, and where it
-    sits on the analysis canvas (`canvas_size`), so analysis boxes map back to its pixels (`to_source`)."""
+    sits on the analysis canvas (`canvas_for`), so analysis boxes map back to its pixels (`to_source`)."""
 
     def __init__(self, frame: av.VideoFrame, rotation: int, canvas: tuple[int, int]):
         self._frame, self._rotation = frame, rotation
@@ -383,9 +400,10 @@ def _to_bgr(frame: av.VideoFrame, rotation: int, canvas: tuple[int, int] | None)
 class _Shown:
     """The frame on screen: converted to BGR only once, and only if a tick samples it."""
 
-    def __init__(self, frame: av.VideoFrame, t: float, rotation: int, canvas: tuple[int, int]):
-        self.frame, self.t, self._args, self._image = frame, t, (rotation, canvas), None
-        self.source = SourcePicture(frame, rotation, canvas)
+    def __init__(self, frame: av.VideoFrame, t: float, info: VideoInfo, width: int | None):
+        canvas = canvas_for(info, _displayed(frame, info.rotation), width)
+        self.frame, self.t, self._args, self._image = frame, t, (info.rotation, canvas), None
+        self.source = SourcePicture(frame, info.rotation, canvas)
 
     @property
     def image(self) -> np.ndarray:
@@ -396,7 +414,7 @@ class _Shown:
 
 def sample_frames(info: VideoInfo, rate: float = 4.0, width: int | None = 640,
                   report: DecodeReport | None = None) -> Iterator[SampledFrame]:
-    """Yield what the player shows at every tick of `rate` per second of the call, at `canvas_size(info, width)`.
+    """Yield what the player shows at every tick of `rate` per second of the call, each picture on its `canvas_for`.
 
     At each tick k/rate the picture is the last frame whose presentation time is at or before it
     (within `TIMESTAMP_JITTER_S`); a held frame is yielded again at every tick it stays on screen. When ticks are
@@ -409,7 +427,6 @@ def sample_frames(info: VideoInfo, rate: float = 4.0, width: int | None = 640,
     if rate <= 0:
         raise ValueError("the analysis rate must be positive")
     report = report if report is not None else DecodeReport()
-    canvas = canvas_size(info, width)
     step = 1.0 / rate
     n_ticks = max(1, math.ceil(info.duration_s * rate - 1e-6))
     with _open(info.path, info.name) as container, av.logging.Capture() as ffmpeg_log:  # this thread's messages
@@ -465,9 +482,9 @@ def sample_frames(info: VideoInfo, rate: float = 4.0, width: int | None = 640,
                 if shown is None:  # the picture starts where the stream says it does (AVI's first pts is a guess)
                     report.shown_from_s = min(t, info.video_start_s)
                     yield from until(report.shown_from_s - TIMESTAMP_JITTER_S)  # no video yet: ticks pass, nothing shown
-                    shown = _Shown(frame, report.shown_from_s, info.rotation, canvas)
+                    shown = _Shown(frame, report.shown_from_s, info, width)
                 yield from until(t - TIMESTAMP_JITTER_S)
-                shown = _Shown(frame, t, info.rotation, canvas)
+                shown = _Shown(frame, t, info, width)
                 last_duration = float(frame.duration * time_base) if frame.duration else 1.0 / info.fps
         if shown is None:
             raise CorruptVideo(f"{info.name}: no frame of its video could be decoded")
@@ -488,7 +505,6 @@ def read_frames_at(path: str | Path, times: list[float], width: int | None = Non
     for all of them. A time up to `READ_AHEAD_S` after the previous one is reached by decoding on; any
     other is reached by a seek to the keyframe before it (which decodes from there)."""
     info = probe(path)
-    canvas = canvas_size(info, width)
     with _open(info.path, info.name) as container:
         stream = _video_stream(container)
         frames: Iterator[tuple[av.VideoFrame, float]] | None = None
@@ -504,7 +520,7 @@ def read_frames_at(path: str | Path, times: list[float], width: int | None = Non
             if last is None:
                 raise CorruptVideo(f"{info.name}: no frame at {t:.1f} s")
             previous_t = t
-            yield _to_bgr(last[0], info.rotation, canvas)
+            yield _to_bgr(last[0], info.rotation, canvas_for(info, _displayed(last[0], info.rotation), width))
 
 
 def _timed_frames(container, stream, origin: float) -> Iterator[tuple[av.VideoFrame, float]]:

@@ -314,6 +314,24 @@ def test_a_recording_whose_picture_size_changes_is_read_on_one_canvas_throughout
     assert stills and all((get_settings().data_dir / path).is_file() for path in stills)
 
 
+def test_a_phone_turned_mid_call_is_read_on_a_canvas_of_its_new_shape(store, tmp_path, classifier):
+    """A new-user trial (29): a phone's WebRTC track, portrait (stacked, rep on top) until 5 s, then turned landscape
+    (gallery). Fitted inside the portrait canvas the landscape picture was a third of its size, and both faces were
+    lost from the turn on; a picture of another shape now gets a canvas of its own, and the tracks start again."""
+    from dataclasses import replace
+
+    portrait = CallScript(duration_s=12, fps=15, size=(360, 640), layout="stacked", rep_position="top",
+                          prospect=(Appearance(0, "astronaut"), Appearance(8, None), Appearance(10, "astronaut")))
+    landscape = replace(portrait, size=SMALL, layout="gallery", rep_position="left")
+    video = write_call_video(tmp_path / "turned.webm", portrait, turned=(5, landscape))
+    frames = list(sample_frames(probe(video), 1.0, 640))
+    assert [f.image.shape[:2] for f in frames] == [(1138, 640)] * 5 + [(360, 640)] * 7
+    call_id = analysed(video, classifier, rep_position="top")
+    assert the_call(call_id).status == "done"
+    assert presence(call_id, "rep") == ([1] * 12, [1] * 12)
+    assert presence(call_id, "prospect") == ([1] * 8 + [0] * 2 + [1] * 2, [1] * 12)
+
+
 def test_damaged_packets_are_skipped_and_reported(store, tmp_path, classifier):
     """Three VP9 packets around 4 s are garbage: a player skips them; so does the analysis."""
     path = write_call_video(tmp_path / "damaged.webm", gallery(8), gop=30, damaged_frames=(117, 118, 119))

@@ -496,7 +496,8 @@ def write_call_video(path: str | Path, script: CallScript, codec: str | None = N
                      frame_times: Sequence[float] | None = None, video_start_s: float = 0.0, audio_s: float | None = None,
                      damaged_frames: Sequence[int] = (), pix_fmt: str = "yuv420p", max_b_frames: int | None = None,
                      options: dict[str, str] | None = None,
-                     picture_sizes: Sequence[tuple[float, tuple[int, int]]] = ()) -> Path:
+                     picture_sizes: Sequence[tuple[float, tuple[int, int]]] = (),
+                     turned: tuple[float, CallScript] | None = None) -> Path:
     """Encode `script` to `path`; the codec follows the suffix unless `codec` is given, `gop` sets the keyframe interval.
 
     The rest shape the recording as real recorders write them: `frame_times` (seconds, rounded to the
@@ -506,7 +507,9 @@ def write_call_video(path: str | Path, script: CallScript, codec: str | None = N
     those packets (encode order) by random bytes of the same size; `options` go to the muxer (e.g.
     {"live": "1"}: a WebM without Duration or Cues; {"movflags": "faststart"}: the MP4 index in front);
     `picture_sizes` ((from_s, (width, height)), ...) sends the picture at that size from then on, each change a new
-    keyframe in the same track, as a WebRTC recording whose resolution follows the bandwidth (VP8/VP9 in WebM).
+    keyframe in the same track, as a WebRTC recording whose resolution follows the bandwidth (VP8/VP9 in WebM);
+    `turned` (from_s, script) sends that script's picture (its size and layouts) from then on, the same way: a phone
+    turned mid-call (portrait "stacked" to landscape "gallery").
     """
     path = Path(path)
     codec = codec or _CODECS.get(path.suffix.lower())
@@ -517,6 +520,7 @@ def write_call_video(path: str | Path, script: CallScript, codec: str | None = N
         frame_times = [i / rate for i in range(max(1, round(script.duration_s * rate)))]
     voices = _voices(script) if script.speech else None
     renderer = _Renderer(script, voices)
+    turned_renderer = _Renderer(turned[1]) if turned else None
     rng = np.random.default_rng(script.seed)
     path.parent.mkdir(parents=True, exist_ok=True)
     with av.open(str(path), mode="w", options=options or {}) as container:
@@ -558,14 +562,17 @@ def write_call_video(path: str | Path, script: CallScript, codec: str | None = N
 
         for i, t in enumerate(frame_times):
             pts = max(last_pts + 1, round(t * rate))
-            frame = av.VideoFrame.from_ndarray(renderer.frame(i, float(video_start_s + pts / rate)), format="yuv420p")
-            wanted = next((s for from_s, s in reversed(picture_sizes) if from_s <= t), script.size)
+            now_turned = turned is not None and t >= turned[0]
+            drawn = (turned_renderer if now_turned else renderer).frame(i, float(video_start_s + pts / rate))
+            frame = av.VideoFrame.from_ndarray(drawn, format="yuv420p")
+            wanted = turned[1].size if now_turned else next((s for from_s, s in reversed(picture_sizes) if from_s <= t),
+                                                            script.size)
             if wanted != size:
                 mux(sized(encoder.encode(None)) if encoder is not stream else stream.encode(None))
                 encoder, size = av.CodecContext.create(codec, "w"), wanted
                 encoder.width, encoder.height, encoder.pix_fmt = *size, pix_fmt
                 encoder.time_base, encoder.framerate, encoder.bit_rate = 1 / rate, rate, stream.codec_context.bit_rate
-            if size != script.size:
+            if size != (frame.width, frame.height):
                 frame = frame.reformat(*size)
             if pix_fmt != "yuv420p":
                 frame = frame.reformat(format=pix_fmt)
