@@ -19,6 +19,7 @@ readable part is analysed and the call says what was lost.
 from __future__ import annotations
 
 import math
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
@@ -412,6 +413,25 @@ class _Shown:
         return self._image
 
 
+@contextmanager
+def _frame_threads(stream) -> Iterator:
+    """`stream` decoded on FFmpeg's frame threads, which are drained on leaving, however early. Freeing a decoder
+    waits for the frames still in its threads while holding Python's GIL, and a thread that logs (PyAV's log
+    callback) waits for the GIL: a deadlock (PyAV issues #751, #909), which hung a test run. Readers stopped after
+    their first frame (`/root/rapport-runs/s25/deadlock.py`, a loaded 2-core host) hung within 10-48 reads in three
+    runs; drained, none in 2,400. A cancelled or failed analysis stops its reader early too. Draining lets the
+    threads finish with the GIL released."""
+    stream.thread_type = "AUTO"
+    try:
+        yield stream
+    finally:
+        try:
+            for _ in stream.codec_context.decode(None):
+                pass
+        except av.error.FFmpegError:
+            pass  # drained already (the whole file was read), or a damaged tail
+
+
 def sample_frames(info: VideoInfo, rate: float = 4.0, width: int | None = 640,
                   report: DecodeReport | None = None) -> Iterator[SampledFrame]:
     """Yield what the player shows at every tick of `rate` per second of the call, each picture on its `canvas_for`.
@@ -429,9 +449,8 @@ def sample_frames(info: VideoInfo, rate: float = 4.0, width: int | None = 640,
     report = report if report is not None else DecodeReport()
     step = 1.0 / rate
     n_ticks = max(1, math.ceil(info.duration_s * rate - 1e-6))
-    with _open(info.path, info.name) as container, av.logging.Capture() as ffmpeg_log:  # this thread's messages
-        stream = _video_stream(container)
-        stream.thread_type = "AUTO"
+    with (_open(info.path, info.name) as container, av.logging.Capture() as ffmpeg_log,  # this thread's messages
+          _frame_threads(_video_stream(container)) as stream):
         if rate * 2 < info.fps:
             stream.codec_context.skip_frame = "NONREF"
         time_base = float(stream.time_base)

@@ -159,6 +159,22 @@ def test_live_webm_without_duration_or_cues_is_measured_by_reading_it(store, tmp
     assert presence(call_id, "prospect") == ([1] * 4, [1] * 4)
 
 
+def test_readers_that_stop_after_the_first_frame_never_hang(tmp_path):
+    """A decoder freed with frames still in FFmpeg's frame threads waited for them holding the GIL while one of them,
+    logging, waited for the GIL: a full test run hung so (PyAV issues #751, #909). Unfixed, 10-48 such early stops
+    hung this loop on a loaded 2-core host; run in a child process, so that a hang fails the test, not the run."""
+    import subprocess
+    import sys
+
+    from config import REPO_ROOT
+
+    path = write_call_video(tmp_path / "call.mp4", gallery(4, fps=30))
+    loop = ("import sys; from pipeline.video import probe, sample_frames; info = probe(sys.argv[1])\n"
+            "for _ in range(150):\n    next(iter(sample_frames(info, rate=4.0, width=120)))")
+    done = subprocess.run([sys.executable, "-c", loop, str(path)], cwd=REPO_ROOT, timeout=120, capture_output=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
 # ----------------------------------------------------------------------------- streams and shapes
 @pytest.mark.parametrize("suffix, fmt, codec", [(".m4a", "mp4", "aac"), (".mp3", "mp3", "mp3")])
 def test_audio_with_cover_art_is_refused_like_audio(store, tmp_path, suffix, fmt, codec):
