@@ -19,6 +19,7 @@ readable part is analysed and the call says what was lost.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,6 +48,11 @@ while being written, whose length the file never stated, so `CUT_OFF_TOLERANCE_S
 half-uploaded browser recording was analysed as a complete 15-s call)."""
 DAMAGE_MERGE_S = 1.0
 """Undecodable stretches closer than this are one damaged stretch (frames after a bad one fail until a keyframe)."""
+BLANK_MAX_LEVEL = 24
+"""Brightest value (0-255, any colour channel) of a picture that shows nothing: black, as recorders write before
+anyone's video is on (a new-user trial: 12 s of black read as "face not seen", where "no video" means nothing on
+screen). Encoded black decodes to 0-3 with H.264/VP8 noise; a face at 15% brightness still reaches ~40, and
+any text or UI on a dark screen far more. Measured on the analysis canvas after scaling."""
 READ_AHEAD_S = 5.0
 """`read_frames_at` decodes on to a frame at most this far after the previous one rather than seek: a seek
 decodes from the keyframe before the time (recorders put one every 2-10 s), so nearby stills cost less read on."""
@@ -178,6 +184,8 @@ class DecodeReport:
     shown_until_s: float | None = None  # the end of the last frame shown
     damaged: list[tuple[float, float]] = field(default_factory=list)  # (start, end) of unreadable video the player skips
     data_end_s: float | None = None  # where the file's data ends, when that is before its stated length (cut off)
+    ticks: Counter[int] = field(default_factory=Counter)  # second -> ticks that showed a picture in it
+    blank_ticks: Counter[int] = field(default_factory=Counter)  # second -> those whose picture was blank (black)
 
     def add_damage(self, start_s: float, end_s: float) -> None:
         if self.damaged and start_s - self.damaged[-1][1] < DAMAGE_MERGE_S:
@@ -186,12 +194,16 @@ class DecodeReport:
             self.damaged.append((start_s, end_s))
 
     def video_present(self, n_seconds: int) -> np.ndarray:
-        """(n_seconds,) bool: seconds during which the player shows a picture (held and damaged frames included)."""
+        """(n_seconds,) bool: seconds during which the player shows a picture (held and damaged frames included) that
+        is not blank at every sampled tick (`BLANK_MAX_LEVEL`)."""
         present = np.zeros(n_seconds, bool)
         if self.shown_from_s is not None and self.shown_until_s is not None:
             first = max(0, math.floor(self.shown_from_s))
             last = min(n_seconds, math.ceil(self.shown_until_s - LAST_SLIVER_S))
             present[first:max(first, last)] = True
+        for second, blank in self.blank_ticks.items():
+            if second < n_seconds and blank == self.ticks[second]:
+                present[second] = False
         return present
 
 
@@ -405,11 +417,13 @@ class _Shown:
         canvas = canvas_for(info, _displayed(frame, info.rotation), width)
         self.frame, self.t, self._args, self._image = frame, t, (info.rotation, canvas), None
         self.source = SourcePicture(frame, info.rotation, canvas)
+        self.blank = False
 
     @property
     def image(self) -> np.ndarray:
         if self._image is None:
             self._image = _to_bgr(self.frame, *self._args)
+            self.blank = int(self._image.max()) <= BLANK_MAX_LEVEL
         return self._image
 
 
@@ -465,7 +479,11 @@ def sample_frames(info: VideoInfo, rate: float = 4.0, width: int | None = 640,
             nonlocal tick, index
             while tick < n_ticks and tick * step < limit:
                 if shown is not None:
-                    yield SampledFrame(index, tick * step, shown.image, shown.t, shown.source)
+                    sampled = SampledFrame(index, tick * step, shown.image, shown.t, shown.source)
+                    second = int(sampled.t)
+                    report.ticks[second] += 1
+                    report.blank_ticks[second] += shown.blank
+                    yield sampled
                     index += 1
                 tick += 1
 

@@ -149,6 +149,20 @@ def test_video_starting_after_the_audio_is_placed_on_the_players_clock(store, tm
     assert prospect[:3] == [("0", "0", "")] * 3 and all(p[:2] == ("1", "1") for p in prospect[3:])
 
 
+def test_a_black_picture_is_no_video_and_a_dark_face_is_not(store, tmp_path, classifier):
+    """A recorder writes black until someone's video is on: nothing is on screen, so "no video" (a new-user trial,
+    29: 12 s of black read "face not seen"). A face at 15% brightness is on screen, so its seconds have video."""
+    script = gallery(8, fps=10, layout="blank", layout_changes=((3, "gallery"),),
+                     prospect=(Appearance(0, "astronaut"), Appearance(6, "astronaut", brightness=0.15)))
+    call_id = analysed(write_call_video(tmp_path / "late join.mp4", script), classifier)
+    face, video = presence(call_id, "rep")
+    assert video == [0] * 3 + [1] * 5
+    assert face[:3] == [0] * 3 and face[5:] == [1] * 3  # a first face is found within `detect_every_s` (2 s)
+    assert presence(call_id, "prospect")[1] == [0] * 3 + [1] * 5
+    table = list(csv.DictReader(io.StringIO(export_csv(call_id))))
+    assert [r["status"] for r in table if r["role"] == "rep"][:3] == ["no video"] * 3
+
+
 def test_live_webm_without_duration_or_cues_is_measured_by_reading_it(store, tmp_path, classifier):
     path = write_call_video(tmp_path / "browser.webm", gallery(4, fps=15), options={"live": "1"})
     with av.open(str(path)) as container:

@@ -33,7 +33,7 @@ import cv2
 import numpy as np
 
 FACE_KEYS = ("astronaut", "hopper")
-LAYOUTS = ("gallery", "stacked", "speaker", "single", "three", "active", "share")
+LAYOUTS = ("gallery", "stacked", "speaker", "single", "three", "active", "share", "blank")
 
 # Head-and-shoulders crops (x0, y0, x1, y1) of the source photos, checked by eye:
 # the face is ~35% of the crop height, so it stays large in small tiles.
@@ -127,7 +127,8 @@ class CallScript:
     # frame, rep self-view thumbnail bottom-right), "single" (prospect only), "three" (a row of 3),
     # "active" (one full-frame tile showing whoever `turns` says talks: active speaker view),
     # "share" (a shared slide with a still headshot `slide_face` on it, and a strip of camera
-    # thumbnails beside it, rep first when rep_position is left/top)
+    # thumbnails beside it, rep first when rep_position is left/top), "blank" (a black picture: what recorders
+    # write before anyone's video is on)
     layout: str = "gallery"
     layout_changes: tuple[tuple[float, str], ...] = ()  # (t_start, layout): the layout from then on
     turns: tuple[tuple[float, str], ...] = ((0.0, "prospect"),)  # (t_start, "rep"/"prospect"): who talks
@@ -205,6 +206,8 @@ def _layout(script: CallScript, layout: str | None = None) -> list[_Tile]:
     width, height = script.size
     layout = layout or script.layout
     rep_first = script.rep_position in ("left", "top")
+    if layout == "blank":  # black: what recorders write before anyone's video is on
+        return []
     if layout == "active":
         return [_Tile("active", *_strip(1, width / height, script.size, False)[0])]
     if layout == "share":
@@ -385,7 +388,7 @@ class _Renderer:
         self._screens: dict[str, tuple[list[_Tile], np.ndarray]] = {}  # layout -> (camera tiles, backdrop)
         for layout in (script.layout, *(name for _, name in script.layout_changes)):
             tiles = _layout(script, layout)
-            backdrop = np.full((height, width, 3), _BACKDROP, np.uint8)
+            backdrop = np.full((height, width, 3), 0 if layout == "blank" else _BACKDROP, np.uint8)
             if layout == "share":
                 _slide(backdrop, script)
             for tile in tiles:
