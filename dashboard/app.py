@@ -36,6 +36,10 @@ def _start_once() -> None:
 
 
 st.set_page_config(page_title="Rapport", page_icon=":material/forum:", layout="wide")
+# Headline numbers wrap on narrow columns instead of being cut with an ellipsis (a new-user trial, 28: "Prospect
+# mood, first → last…" at 1440 px, "Prospect likely po…" at 1024).
+st.html("<style>[data-testid='stMetricLabel'] *, [data-testid='stMetricValue'] * "
+        "{white-space: normal !important; overflow: visible !important; text-overflow: clip !important}</style>")
 if media_gate.unguarded():  # started as `streamlit run dashboard/app.py`: media would be served to anyone
     st.error("Start Rapport with `streamlit run dashboard/server.py`: it keeps recordings, stills and reports "
              "to the signed-in user who was shown them.")

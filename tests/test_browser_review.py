@@ -20,6 +20,9 @@ from tools.seed import PASSWORD, seed_call, seed_users
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).is_file(), reason="needs Debian's chromium (apt-get install chromium)")
 DURATION_S = 40
 VIDEO = "document.querySelector('video')"
+CUT_TEXT = """() => [...document.querySelectorAll('[data-testid="stMetric"] *, [data-testid="stDownloadButton"] *')]
+    .filter(e => e.innerText && e.scrollWidth > e.clientWidth + 1).map(e => e.innerText)"""
+"""Texts of the headline numbers and download buttons that do not fit their box (cut with an ellipsis)."""
 
 
 @pytest.fixture
@@ -51,6 +54,7 @@ def test_clicking_a_shift_marker_or_a_moment_plays_it_and_a_note_lands_on_the_pa
         sign_in(page, "mo", PASSWORD)
         page.get_by_role("heading", name=call.title).wait_for()
         page.wait_for_function(f"() => {VIDEO} && {VIDEO}.readyState >= 1")
+        assert page.evaluate(CUT_TEXT) == []  # was "Prospect mood, first → last…" here (trial 28)
 
         # A shift marker on the timeline: the player seeks there, plays, and scrolls back into view.
         find_chart = """() => [...document.querySelectorAll('.js-plotly-plot')]  // drawn, and the player bridge listens

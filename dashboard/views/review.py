@@ -203,10 +203,11 @@ if facts.roles_note:
     st.info(f"Roles: {facts.roles_note}", icon=":material/group:")
 
 slug = re.sub(r"[^a-z0-9]+", "-", facts.title.lower()).strip("-") or f"call-{call_id}"
-for column, (fmt, label, ending, mime, icon) in zip(st.columns([1, 1, 1, 2]), DOWNLOADS):
-    # Built when clicked (deferred), by `export`: it checks access again and audits the download.
-    column.download_button(label, data=partial(export, call_id, fmt, viewer.username, via="dashboard"),
-                           file_name=f"{slug}-{ending}", mime=mime, icon=icon, on_click="ignore", width="stretch",
+with st.container(horizontal=True):  # each button as wide as its label, wrapping on a narrow window
+    for fmt, label, ending, mime, icon in DOWNLOADS:
+        # Built when clicked (deferred), by `export`: it checks access again and audits the download.
+        st.download_button(label, data=partial(export, call_id, fmt, viewer.username, via="dashboard"),
+                           file_name=f"{slug}-{ending}", mime=mime, icon=icon, on_click="ignore", width="content",
                            type="primary" if fmt == "pdf" else "secondary")
 ui.hints_caption()
 if facts.error:
