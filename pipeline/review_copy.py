@@ -3,7 +3,7 @@
 Rapport accepts what call recorders write (mp4, mov, webm, mkv, avi), but browsers only
 play H.264/AV1 in MP4 and VP8/VP9/AV1 in WebM. An AVI, an HEVC .mov or an H.264 .mkv would
 leave the review page without a player, so the analysis job writes `review.mp4` beside the
-call's other renders: H.264 + AAC at most 480 lines high, moov atom first so it starts at once.
+call's other renders: H.264 + AAC 480 lines high, moov atom first so it starts at once.
 Playable uploads are left alone (no time spent, nothing stored twice).
 """
 
@@ -12,9 +12,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import av
-import numpy as np
 
-from pipeline.video import VideoInfo
+from pipeline.video import VideoInfo, picture_yuv
 
 MAX_HEIGHT = 480  # lines: faces stay readable in a player a third of the page wide
 CRF = 28  # x264 constant quality (lower is better and larger)
@@ -39,8 +38,11 @@ def browser_plays(info: VideoInfo) -> bool:
 
 def write_review_copy(info: VideoInfo, target: Path) -> Path:
     """Transcode `info`'s recording to `target` (H.264 + AAC MP4); written under a temporary name and
-    renamed, so a reader never sees half a file. Rotation is applied to the pixels."""
-    height = min(MAX_HEIGHT, info.height) // 2 * 2
+    renamed, so a reader never sees half a file. Every picture as a player shows it (`pipeline.video.picture_yuv`:
+    turned upright, pixel aspect applied, one of another shape fitted inside, never stretched), `MAX_HEIGHT` lines
+    high at the first picture's shape: a smaller first picture is enlarged, as a WebRTC recording that starts at
+    320x180 is 720p seconds later (a new-user trial, 30: its whole copy was 320x180)."""
+    height = MAX_HEIGHT
     width = round(info.width * height / info.height / 2) * 2
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_suffix(".partial.mp4")
@@ -71,7 +73,9 @@ def _transcode(info: VideoInfo, path: Path, width: int, height: int) -> None:
         for packet in source.demux([s for s in (video_in, audio_in) if s is not None]):
             for frame in packet.decode():
                 if packet.stream is video_in:
-                    out.mux(video_out.encode(_upright(frame, info.rotation, width, height)))
+                    shown = picture_yuv(frame, info.display, (width, height))
+                    shown.pts, shown.time_base = frame.pts, frame.time_base
+                    out.mux(video_out.encode(shown))
                 else:
                     for chunk in resampler.resample(frame):
                         out.mux(audio_out.encode(chunk))
@@ -80,15 +84,3 @@ def _transcode(info: VideoInfo, path: Path, width: int, height: int) -> None:
             for chunk in resampler.resample(None):
                 out.mux(audio_out.encode(chunk))
             out.mux(audio_out.encode(None))
-
-
-def _upright(frame: av.VideoFrame, rotation: int, width: int, height: int) -> av.VideoFrame:
-    """`frame` scaled to the copy's size and turned as it is displayed, with its timestamp."""
-    if rotation % 360 == 0:
-        turned = frame.reformat(width, height, "yuv420p")
-    else:
-        stored = (height, width) if rotation % 180 else (width, height)  # the size before turning
-        pixels = np.rot90(frame.reformat(*stored, "rgb24").to_ndarray(), k=rotation // 90)
-        turned = av.VideoFrame.from_ndarray(np.ascontiguousarray(pixels), format="rgb24").reformat(format="yuv420p")
-    turned.pts, turned.time_base = frame.pts, frame.time_base
-    return turned

@@ -53,6 +53,9 @@ BLANK_MAX_LEVEL = 24
 anyone's video is on (a new-user trial: 12 s of black read as "face not seen", where "no video" means nothing on
 screen). Encoded black decodes to 0-3 with H.264/VP8 noise; a face at 15% brightness still reaches ~40, and
 any text or UI on a dark screen far more. Measured on the analysis canvas after scaling."""
+PIXEL_ASPECT_RANGE = (0.25, 4.0)
+"""Sample aspect ratios a file may state and be believed (`Display`); outside it (a muxer's garbage) pixels are square.
+Real ones: DV 0.89 / 1.19 (NTSC) and 1.07 / 1.42 (PAL), HDV 1.33, 2:1 and 1:2 test pictures."""
 READ_AHEAD_S = 5.0
 """`read_frames_at` decodes on to a frame at most this far after the previous one rather than seek: a seek
 decodes from the keyframe before the time (recorders put one every 2-10 s), so nearby stills cost less read on."""
@@ -67,13 +70,29 @@ a new-user trial's `readme.txt` was taken as a 10-s recording, stored, and faile
 
 
 @dataclass(frozen=True)
+class Display:
+    """How a player shows a stored picture: turned `rotation` degrees counter-clockwise (a phone's display matrix),
+    each stored pixel `pixel_aspect` times as wide as it is high (the sample aspect ratio of anamorphic video: DV's
+    720x480 at 4:3, broadcast and some camera files). A new-user trial (30): a 640x720 picture at 2:1 read squeezed
+    made the rep's neutral face "fear" 15 of 20 seconds and hid the prospect's smile."""
+
+    rotation: int = 0
+    pixel_aspect: float = 1.0
+
+    def size(self, frame: av.VideoFrame) -> tuple[int, int]:
+        """(width, height) of a decoded frame as displayed: pixel aspect applied, turned upright."""
+        width = max(1, round(frame.width * self.pixel_aspect))
+        return (frame.height, width) if self.rotation in (90, 270) else (width, frame.height)
+
+
+@dataclass(frozen=True)
 class VideoInfo:
     path: Path
     container: str
     codec: str
     fps: float  # 29.97 stays 29.97
     duration_s: float  # the container's: what the player shows as the call's length
-    width: int  # as displayed, i.e. after rotation
+    width: int  # as displayed: pixel aspect applied, after rotation (`Display.size`)
     height: int
     rotation: int  # degrees counter-clockwise the stored picture is turned for display
     audio_codecs: tuple[str, ...]  # one per audio stream (the review player needs browser-playable ones)
@@ -81,10 +100,15 @@ class VideoInfo:
     video_end_s: float | None = None  # where the video stream says it ends, on the call clock (None: the call's end)
     clock_origin_s: float = 0.0  # the container's start time: call time = stream time - this
     display_name: str = ""  # the name the user knows the file by (their upload's), for messages
+    pixel_aspect: float = 1.0  # a stored pixel's displayed width / height (`Display`)
     length_stated: bool = True
     """The file states its length (an MP4's sample tables, a Matroska Duration). A live WebM states none, and a
     fragmented MP4 (browser recorders, OBS) has only the fragments FFmpeg read: `duration_s` is then how far the
     data goes, so a cut-off file cannot say what it lost (`pipeline.store.partial_note`)."""
+
+    @property
+    def display(self) -> Display:
+        return Display(self.rotation, self.pixel_aspect)
 
     @property
     def n_seconds(self) -> int:
@@ -117,19 +141,19 @@ def _canvas_size(displayed: tuple[int, int], width: int | None) -> tuple[int, in
     return width // 2 * 2, max(2, round(displayed[1] * width / displayed[0] / 2) * 2)
 
 
-def canvas_for(info: "VideoInfo", displayed: tuple[int, int], width: int | None) -> tuple[int, int]:
+def canvas_for(info: VideoInfo, displayed: tuple[int, int], width: int | None) -> tuple[int, int]:
     """(width, height) of the canvas a picture of `displayed` size is shown on: the first picture's
     (`_canvas_size` of the recording's size), so a WebRTC recording that starts at 320x180 and ramps up to 720p is
     analysed at one size throughout; a picture of another shape (`NEW_CANVAS_ASPECT`) gets its own. Analysis that
-    keeps state between frames starts again where the canvas changes (`pipeline.analyze`)."""
-    first = _canvas_size((info.width, info.height), width)
+    keeps state between frames starts again where the canvas changes (`pipeline.analyze`). `width` None: the canvas
+    on which this picture keeps its own size (for stills: a call that starts at 320x180 is shown at 720p later)."""
+    first = _canvas_size((info.width, info.height), width or info.width)
     ratio = displayed[0] * first[1] / (displayed[1] * first[0])
-    return first if max(ratio, 1 / ratio) <= NEW_CANVAS_ASPECT else _canvas_size(displayed, width)
-
-
-def _displayed(frame: av.VideoFrame, rotation: int) -> tuple[int, int]:
-    """(width, height) of a decoded frame as displayed (turned upright)."""
-    return (frame.height, frame.width) if rotation in (90, 270) else (frame.width, frame.height)
+    canvas = first if max(ratio, 1 / ratio) <= NEW_CANVAS_ASPECT else _canvas_size(displayed, width)
+    if width:
+        return canvas
+    scale = _placement(displayed, canvas)[0]  # canvas pixels per picture pixel
+    return _canvas_size(canvas, round(canvas[0] / scale))
 
 
 def _placement(displayed: tuple[int, int], canvas: tuple[int, int]) -> tuple[float, int, int, int, int]:
@@ -149,9 +173,9 @@ class SourcePicture:
     `pipeline.people.IdentityWatch`). It holds the decoded frame (YUV: 1.4 MB at 720p) while it lives, and where it
     sits on the analysis canvas (`canvas_for`), so analysis boxes map back to its pixels (`to_source`)."""
 
-    def __init__(self, frame: av.VideoFrame, rotation: int, canvas: tuple[int, int]):
-        self._frame, self._rotation = frame, rotation
-        displayed = _displayed(frame, rotation)
+    def __init__(self, frame: av.VideoFrame, display: Display, canvas: tuple[int, int]):
+        self._frame, self._display = frame, display
+        displayed = display.size(frame)
         self.width = displayed[0]
         """Displayed width, source pixels."""
         scale, self._x0, self._y0, _, _ = _placement(displayed, canvas)
@@ -164,7 +188,7 @@ class SourcePicture:
 
     def bgr(self) -> np.ndarray:
         """(height, width, 3) uint8 BGR, upright."""
-        return _to_bgr(self._frame, self._rotation, None)
+        return picture_bgr(self._frame, self._display, None)
 
 
 @dataclass(frozen=True)
@@ -296,15 +320,16 @@ def probe(path: str | Path, max_bytes: int | None = None, *, display_name: str |
             raise NotAVideo(f"{name}: this is a text file, not a recording")
         start = float(stream.start_time * stream.time_base) - origin if stream.start_time is not None else 0.0
         end = float((stream.start_time or 0) + stream.duration) * float(stream.time_base) - origin if stream.duration else None
-        rotation = int(first.rotation or 0) % 360
-        width, height = first.width, first.height
-        if rotation in (90, 270):
-            width, height = height, width
+        aspect = stream.sample_aspect_ratio or stream.codec_context.sample_aspect_ratio  # None: unknown, square
+        display = Display(int(first.rotation or 0) % 360,
+                          float(aspect) if aspect and PIXEL_ASPECT_RANGE[0] <= aspect <= PIXEL_ASPECT_RANGE[1] else 1.0)
+        width, height = display.size(first)
         audio = tuple(s.codec_context.name for s in container.streams.audio if s.codec_context is not None)
         fragmented = "mp4" in container.format.name and not stream.frames  # no sample table: its fragments have it
-        return VideoInfo(path, container.format.name, codec, float(rate), duration, width, height, rotation, audio,
-                         video_start_s=max(0.0, start), video_end_s=end, clock_origin_s=origin, display_name=name,
-                         length_stated=bool(container.duration) and not fragmented)
+        return VideoInfo(path, container.format.name, codec, float(rate), duration, width, height, display.rotation,
+                         audio, video_start_s=max(0.0, start), video_end_s=end, clock_origin_s=origin,
+                         display_name=name, length_stated=bool(container.duration) and not fragmented,
+                         pixel_aspect=display.pixel_aspect)
 
 
 def probe_upload(video: Path, display_name: str, settings: Settings) -> VideoInfo:
@@ -392,17 +417,19 @@ def _scan_end(container, origin: float) -> float | None:
     return end
 
 
-def _to_bgr(frame: av.VideoFrame, rotation: int, canvas: tuple[int, int] | None) -> np.ndarray:
-    """Convert to BGR at `canvas` (width, height) in the same step, then turn upright. A picture of another shape
-    (a WebRTC recording whose size changes with bandwidth, a phone turned mid-call) is fitted inside the canvas,
-    centred on black, as a player shows it. None: the picture's own size."""
-    displayed = _displayed(frame, rotation)
+def picture_bgr(frame: av.VideoFrame, display: Display, canvas: tuple[int, int] | None) -> np.ndarray:
+    """(height, width, 3) uint8 BGR of `frame` as a player shows it on `canvas` (width, height): scaled in the same
+    step as the conversion (pixel aspect applied), then turned upright. A picture of another shape (a WebRTC
+    recording whose size changes with bandwidth, a phone turned mid-call) is fitted inside the canvas, centred on
+    black. None: the picture's own displayed size."""
+    displayed = display.size(frame)
     canvas = canvas or displayed
     _, x0, y0, w, h = _placement(displayed, canvas)
-    size = {} if (w, h) == displayed else {"width": h, "height": w} if rotation in (90, 270) else {"width": w, "height": h}
+    stored = (h, w) if display.rotation in (90, 270) else (w, h)  # the size to convert at, before turning
+    size = {} if stored == (frame.width, frame.height) else {"width": stored[0], "height": stored[1]}
     image = frame.to_ndarray(format="bgr24", **size)
-    if rotation:
-        image = np.ascontiguousarray(np.rot90(image, k=rotation // 90))
+    if display.rotation:
+        image = np.ascontiguousarray(np.rot90(image, k=display.rotation // 90))
     if (w, h) == canvas:
         return image
     placed = np.zeros((canvas[1], canvas[0], 3), np.uint8)
@@ -410,19 +437,27 @@ def _to_bgr(frame: av.VideoFrame, rotation: int, canvas: tuple[int, int] | None)
     return placed
 
 
+def picture_yuv(frame: av.VideoFrame, display: Display, canvas: tuple[int, int]) -> av.VideoFrame:
+    """`picture_bgr`'s picture as a yuv420p frame (one scaling step when it needs no turning or fitting)."""
+    _, _, _, w, h = _placement(display.size(frame), canvas)
+    if display.rotation == 0 and (w, h) == canvas:
+        return frame.reformat(w, h, "yuv420p")
+    return av.VideoFrame.from_ndarray(picture_bgr(frame, display, canvas), format="bgr24").reformat(format="yuv420p")
+
+
 class _Shown:
     """The frame on screen: converted to BGR only once, and only if a tick samples it."""
 
     def __init__(self, frame: av.VideoFrame, t: float, info: VideoInfo, width: int | None):
-        canvas = canvas_for(info, _displayed(frame, info.rotation), width)
-        self.frame, self.t, self._args, self._image = frame, t, (info.rotation, canvas), None
-        self.source = SourcePicture(frame, info.rotation, canvas)
+        canvas = canvas_for(info, info.display.size(frame), width)
+        self.frame, self.t, self._args, self._image = frame, t, (info.display, canvas), None
+        self.source = SourcePicture(frame, info.display, canvas)
         self.blank = False
 
     @property
     def image(self) -> np.ndarray:
         if self._image is None:
-            self._image = _to_bgr(self.frame, *self._args)
+            self._image = picture_bgr(self.frame, *self._args)
             self.blank = int(self._image.max()) <= BLANK_MAX_LEVEL
         return self._image
 
@@ -557,7 +592,7 @@ def read_frames_at(path: str | Path, times: list[float], width: int | None = Non
             if last is None:
                 raise CorruptVideo(f"{info.name}: no frame at {t:.1f} s")
             previous_t = t
-            yield _to_bgr(last[0], info.rotation, canvas_for(info, _displayed(last[0], info.rotation), width))
+            yield picture_bgr(last[0], info.display, canvas_for(info, info.display.size(last[0]), width))
 
 
 def _timed_frames(container, stream, origin: float) -> Iterator[tuple[av.VideoFrame, float]]:

@@ -285,7 +285,7 @@ def test_a_filmstrip_thumbnail_is_embedded_from_the_recordings_own_pixels_and_jo
     the analysis frame, the thumbnails were no one's: each a person of its own, and the roles went to them."""
     import av
 
-    from pipeline.video import SourcePicture
+    from pipeline.video import Display, SourcePicture
 
     source = np.full((720, 1280, 3), 50, np.uint8)
     boxes = {"big": (540, 200, 300), "astronaut thumb": (500, 20, 56), "hopper thumb": (700, 20, 56)}  # x, y, side
@@ -299,7 +299,7 @@ def test_a_filmstrip_thumbnail_is_embedded_from_the_recordings_own_pixels_and_jo
     analysis = cv2.resize(source, (640, 360), interpolation=cv2.INTER_AREA)
     xyxy = np.array([[x, y, x + side, y + side] for x, y, side in boxes.values()], np.float32) / 2  # analysis pixels
     assert (xyxy[1:, 3] - xyxy[1:, 1] < MIN_FACE_PX).all()
-    picture = SourcePicture(av.VideoFrame.from_ndarray(source, format="bgr24"), 0, (640, 360))
+    picture = SourcePicture(av.VideoFrame.from_ndarray(source, format="bgr24"), Display(), (640, 360))
 
     def watch(with_source: bool) -> IdentityWatch:
         watcher = IdentityWatch(shared_embedder())

@@ -212,6 +212,27 @@ def test_audio_with_cover_art_is_refused_like_audio(store, tmp_path, suffix, fmt
     assert stored_nothing(store)
 
 
+def test_anamorphic_pixels_are_shown_and_read_at_their_displayed_width(store, tmp_path, classifier):
+    """A picture stored 320x360 with 2:1 pixels is shown 640x360 by every player. Read squeezed (a new-user trial,
+    30), the rep's neutral face was "fear" 15 of 20 seconds and the prospect's smile "uncertain"; now the frames,
+    the readings and the browser copy are those of the same call with square pixels."""
+    from fractions import Fraction
+
+    from pipeline.review_copy import write_review_copy
+
+    script = gallery(6, fps=10)
+    square = write_call_video(tmp_path / "square.mp4", script)
+    squeezed = write_call_video(tmp_path / "anamorphic.mkv", script, pixel_aspect=Fraction(2))
+    info = probe(squeezed)
+    assert (info.width, info.height, info.pixel_aspect) == (640, 360, 2.0)
+    for shown, truth in zip(sample_frames(info, 1.0, 640), sample_frames(probe(square), 1.0, 640), strict=True):
+        assert shown.image.shape == (360, 640, 3) and np.abs(shown.image.astype(int) - truth.image).mean() < 8
+    copy = probe(write_review_copy(info, tmp_path / "review.mp4"))
+    assert (copy.width, copy.height, copy.pixel_aspect) == (854, 480, 1.0)
+    readings = [[r.dominant for r in rows_of(analysed(path, classifier), "prospect")] for path in (squeezed, square)]
+    assert sum(a == b for a, b in zip(*readings)) >= 5 and "uncertain" not in readings[0]
+
+
 def test_a_still_image_renamed_mp4_is_called_a_still_image_by_its_upload_name(store, tmp_path):
     ok, png = cv2.imencode(".png", np.zeros((48, 64, 3), np.uint8))
     stored = tmp_path / "3f2a9c.upload"  # the server's temp name: never shown

@@ -40,7 +40,7 @@ def test_the_copy_is_h264_at_most_480_lines_with_the_same_pictures_and_length(vi
 def test_a_phone_recording_is_turned_upright_and_keeps_its_sound(tmp_path):
     info = probe(write_phone_clip(tmp_path / "phone.mp4", seconds=2.0, tone_hz=440))
     copy = probe(write_review_copy(info, tmp_path / "review.mp4"))
-    assert (copy.width, copy.height, copy.rotation) == (240, 320, 0)  # portrait pixels, nothing left to turn
+    assert (copy.width, copy.height, copy.rotation) == (360, 480, 0)  # portrait, 480 lines, nothing left to turn
     upright = read_frame_at(copy.path, 1.0)
     assert upright[-15:].mean() > 200 and upright[:-25].mean() < 30  # the band along the bottom, as displayed
     with av.open(str(copy.path)) as container:

@@ -500,7 +500,7 @@ def write_call_video(path: str | Path, script: CallScript, codec: str | None = N
                      damaged_frames: Sequence[int] = (), pix_fmt: str = "yuv420p", max_b_frames: int | None = None,
                      options: dict[str, str] | None = None,
                      picture_sizes: Sequence[tuple[float, tuple[int, int]]] = (),
-                     turned: tuple[float, CallScript] | None = None) -> Path:
+                     turned: tuple[float, CallScript] | None = None, pixel_aspect: Fraction | None = None) -> Path:
     """Encode `script` to `path`; the codec follows the suffix unless `codec` is given, `gop` sets the keyframe interval.
 
     The rest shape the recording as real recorders write them: `frame_times` (seconds, rounded to the
@@ -512,7 +512,8 @@ def write_call_video(path: str | Path, script: CallScript, codec: str | None = N
     `picture_sizes` ((from_s, (width, height)), ...) sends the picture at that size from then on, each change a new
     keyframe in the same track, as a WebRTC recording whose resolution follows the bandwidth (VP8/VP9 in WebM);
     `turned` (from_s, script) sends that script's picture (its size and layouts) from then on, the same way: a phone
-    turned mid-call (portrait "stacked" to landscape "gallery").
+    turned mid-call (portrait "stacked" to landscape "gallery"); `pixel_aspect` stores the picture that many times
+    narrower with that sample aspect ratio, as anamorphic video does (DV, some broadcast and camera files).
     """
     path = Path(path)
     codec = codec or _CODECS.get(path.suffix.lower())
@@ -528,7 +529,9 @@ def write_call_video(path: str | Path, script: CallScript, codec: str | None = N
     path.parent.mkdir(parents=True, exist_ok=True)
     with av.open(str(path), mode="w", options=options or {}) as container:
         stream = container.add_stream(codec, rate=rate, options=_CODEC_OPTIONS.get(codec, {}))
-        stream.width, stream.height = script.size
+        stream.width, stream.height = stored = _squeezed(script.size, pixel_aspect)
+        if pixel_aspect:
+            stream.codec_context.sample_aspect_ratio = pixel_aspect
         stream.pix_fmt = pix_fmt
         stream.codec_context.time_base = 1 / rate  # frame i has pts i: exact, also for 30000/1001
         stream.time_base = 1 / rate  # a hint; muxers may pick a finer one (mp4, webm)
@@ -556,7 +559,7 @@ def write_call_video(path: str | Path, script: CallScript, codec: str | None = N
 
         offset = round(video_start_s * rate)
         last_pts = -1
-        encoder, size = stream, script.size
+        encoder, size = stream, stored
 
         def sized(packets):  # packets of a resized picture's own encoder, sent in the stream
             for packet in packets:
@@ -569,7 +572,7 @@ def write_call_video(path: str | Path, script: CallScript, codec: str | None = N
             drawn = (turned_renderer if now_turned else renderer).frame(i, float(video_start_s + pts / rate))
             frame = av.VideoFrame.from_ndarray(drawn, format="yuv420p")
             wanted = turned[1].size if now_turned else next((s for from_s, s in reversed(picture_sizes) if from_s <= t),
-                                                            script.size)
+                                                            stored)
             if wanted != size:
                 mux(sized(encoder.encode(None)) if encoder is not stream else stream.encode(None))
                 encoder, size = av.CodecContext.create(codec, "w"), wanted
@@ -588,6 +591,11 @@ def write_call_video(path: str | Path, script: CallScript, codec: str | None = N
         elif audio is not None:
             _write_samples(container, audio, np.zeros(round(audio_s * SPEECH_RATE), np.float32))
     return path
+
+
+def _squeezed(size: tuple[int, int], pixel_aspect: Fraction | None) -> tuple[int, int]:
+    """The stored (width, height) of a picture displayed at `size` whose pixels are `pixel_aspect` times as wide."""
+    return (round(size[0] / pixel_aspect / 2) * 2, size[1]) if pixel_aspect else size
 
 
 def _add_audio(container, path: Path):
