@@ -34,9 +34,14 @@ import numpy as np
 EMBEDDING_SIZE = 128
 SAME_PERSON_DISTANCE = 0.55
 """Embeddings closer than this are one person (the table above: same <= 0.43, different >= 0.59 for 99% of pairs)."""
-MIN_FACE_PX = 30
-"""Smallest face box height (pixels of the picture embedded) embedded: the same portrait at 36 px was still <= 0.33 from
-itself; below ~30 px dlib's 5 landmarks wander."""
+MIN_FACE_PX = 24
+"""Smallest face box height (pixels of the picture embedded) embedded. Measured (2026-12-03,
+`/root/rapport-runs/s25/small_embed.py`, `small_embed_wild.py`): the two portraits shrunk to 24 / 28 / 32 px were
+0.37-0.43 / 0.29-0.37 / 0.23-0.34 from their own 110-px face and 0.62-0.69 from the other's (at 20 px 0.42-0.47 and
+0.65-0.69, at 16 px 0.49-0.51: too close); 120 in-the-wild photos of different people (7,140 pairs) fell under
+`SAME_PERSON_DISTANCE` in 0.25% of pairs at 60 px, 0.53% at 30 px, 0.91% at 24 px. It was 30: a new-user trial's
+(30) WebRTC call that started at 320x180 (faces ~28 px) and switched to speaker view at 720p could not join its
+first tracks to anyone, and the rep's gallery face became a made-up third participant."""
 
 
 class FaceEmbedder:

@@ -281,14 +281,15 @@ def test_a_cut_between_look_alike_faces_is_found_by_the_change_of_their_surround
 
 def test_a_filmstrip_thumbnail_is_embedded_from_the_recordings_own_pixels_and_joins_its_big_tile():
     """Speaker view with a filmstrip (a new-user trial's Zoom layout): the speaker big, and the speaker and someone
-    else as 56-px thumbnails of a 720p call, 28 px in the 640-px analysis frame, under `MIN_FACE_PX`. Embedded from
-    the analysis frame, the thumbnails were no one's: each a person of its own, and the roles went to them."""
+    else as 44-px thumbnails of a 720p call, 22 px in the 640-px analysis frame, under `MIN_FACE_PX`. Embedded from
+    the analysis frame, the thumbnails were no one's: each a person of its own, and the roles went to them. (The
+    trial's were 56 px, 28 at analysis size: since `MIN_FACE_PX` went from 30 to 24, smaller ones make the case.)"""
     import av
 
     from pipeline.video import Display, SourcePicture
 
     source = np.full((720, 1280, 3), 50, np.uint8)
-    boxes = {"big": (540, 200, 300), "astronaut thumb": (500, 20, 56), "hopper thumb": (700, 20, 56)}  # x, y, side
+    boxes = {"big": (540, 200, 300), "astronaut thumb": (500, 20, 44), "hopper thumb": (700, 20, 44)}  # x, y, side
     for name, (x, y, side) in boxes.items():
         key = "hopper" if name.startswith("hopper") else "astronaut"
         portrait = face_portrait(key)

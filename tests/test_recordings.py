@@ -365,6 +365,22 @@ def test_a_recording_whose_picture_size_changes_is_read_on_one_canvas_throughout
     assert stills and all((get_settings().data_dir / path).is_file() for path in stills)
 
 
+def test_a_call_that_starts_small_and_switches_to_speaker_view_keeps_two_people(store, tmp_path, classifier):
+    """A new-user trial (30): a WebRTC call at 320x180 (gallery faces ~28 px), at 720p in speaker view from 5 s. The
+    small faces were too small to embed, so the rep's first track joined no one and became a third participant,
+    her first 5 s "face not seen"; faces from 24 px are embedded now (`model.identity.MIN_FACE_PX`)."""
+    from db.models import Track
+
+    script = gallery(10, fps=10, layout_changes=((5, "speaker"),))
+    video = write_call_video(tmp_path / "ramp.webm", script, picture_sizes=((0, (320, 180)), (5, (1280, 720))))
+    call_id = analysed(video, classifier)
+    assert presence(call_id, "rep") == ([1] * 10, [1] * 10)
+    assert presence(call_id, "prospect") == ([1] * 10, [1] * 10)
+    with session_scope() as session:
+        people = session.execute(select(Track.person_no, Track.role).where(Track.call_id == call_id)).all()
+    assert {role for _, role in people} == {"rep", "prospect"} and len({person for person, _ in people}) == 2
+
+
 def test_a_phone_turned_mid_call_is_read_on_a_canvas_of_its_new_shape(store, tmp_path, classifier):
     """A new-user trial (29): a phone's WebRTC track, portrait (stacked, rep on top) until 5 s, then turned landscape
     (gallery). Fitted inside the portrait canvas the landscape picture was a third of its size, and both faces were
