@@ -416,6 +416,13 @@ class _MouthTracker:
         self._previous, self._patches = frame, patches
 
 
+TURNED_NOTE = ("The picture changed shape during the call (a phone turned): the rep position describes one of its "
+               "layouts only, so check that the rep is the rep.")
+"""Said with the roles when the analysis canvas changed shape (`pipeline.video.canvas_for`): a new-user trial (30)
+turned a phone whose rep sat on top, then on the right; "top" gave the whole call's roles to the wrong people,
+unnoted. (An enrolled rep, recognised by face, needs no note.)"""
+
+
 def analyze_video(info: VideoInfo, classifier, detector: FaceDetector, settings: AnalysisSettings = AnalysisSettings(),
                   progress: Progress | None = None, rep_references: np.ndarray | None = None) -> CallAnalysis:
     """Run every analysis stage on a probed video; raises `InputError` for a bad recording.
@@ -428,6 +435,7 @@ def analyze_video(info: VideoInfo, classifier, detector: FaceDetector, settings:
     decode = DecodeReport()
     detector_runs = 0
     identity = IdentityWatch(shared_embedder())  # one person per track; each track's look
+    canvases: set[tuple[int, ...]] = set()  # the analysis canvases' shapes: more than one where a phone turned
 
     def tracked_frames() -> Iterator[tuple[SampledFrame, TrackedFaces]]:
         """Sampled frames with their tracked faces."""
@@ -453,6 +461,7 @@ def analyze_video(info: VideoInfo, classifier, detector: FaceDetector, settings:
                 tracker.end_tracks()
                 arrivals, shown, last_discovery_t, last_small_t = ArrivalWatch(), 0, -np.inf, -np.inf
             canvas = gray.shape
+            canvases.add(canvas)
             settled = tracker.all_present or tracker.unchanged_for(frame.t) >= settings.detect_every_settled_s
             every = settings.detect_every_settled_s if settled else settings.detect_every_s
             from_windows = False
@@ -489,8 +498,11 @@ def analyze_video(info: VideoInfo, classifier, detector: FaceDetector, settings:
         people = group_people(live, identity.together_s)
         presence = {rows.track_id: (rows.seconds, rows.boxes) for rows in recorder.seconds.rows()}
         recognised = recognised_person(live, people, rep_references)
-        return people, decide_roles(recorder.summaries(), settings.rep_position, min(MIN_DETECTIONS, detector_runs),
-                                    people, presence, content, identity.together_s, recognised)
+        decision = decide_roles(recorder.summaries(), settings.rep_position, min(MIN_DETECTIONS, detector_runs),
+                                people, presence, content, identity.together_s, recognised)
+        if len(canvases) > 1 and recognised is None:
+            decision = RoleDecision(decision.roles, " ".join(n for n in (decision.note, TURNED_NOTE) if n))
+        return people, decision
 
     recorder = None
     reader = None

@@ -356,7 +356,7 @@ def test_a_recording_whose_picture_size_changes_is_read_on_one_canvas_throughout
     assert [f.source.scale for f in frames] == [0.5, 0.5, 1, 1, 2, 2, 2, 0.5, 0.5, 0.5, 2, 2]  # each picture's own
     call_id = analysed(video, classifier)
     call = the_call(call_id)
-    assert (call.status, call.faces_found) == ("done", 2)
+    assert (call.status, call.faces_found) == ("done", 2) and "changed shape" not in (call.roles_note or "")
     assert presence(call_id, "rep") == ([1] * 12, [1] * 12)
     assert presence(call_id, "prospect") == ([1] * 6 + [0] * 3 + [1] * 3, [1] * 12)
     with session_scope() as session:
@@ -395,6 +395,7 @@ def test_a_phone_turned_mid_call_is_read_on_a_canvas_of_its_new_shape(store, tmp
     assert [f.image.shape[:2] for f in frames] == [(1138, 640)] * 5 + [(360, 640)] * 7
     call_id = analysed(video, classifier, rep_position="top")
     assert the_call(call_id).status == "done"
+    assert "changed shape during the call" in the_call(call_id).roles_note  # "top" describes one layout only
     assert presence(call_id, "rep") == ([1] * 12, [1] * 12)
     assert presence(call_id, "prospect") == ([1] * 8 + [0] * 2 + [1] * 2, [1] * 12)
 
