@@ -122,7 +122,7 @@ def test_each_second_is_read_at_its_middle_and_a_face_that_leaves_early_still_ge
     image = cv2.resize(face_portrait("astronaut"), (320, 320))
     box, eyes = np.array([60, 60, 260, 260], np.float32), np.full((6, 2), np.nan, np.float32)
     for t in (0.0, 0.25, 0.5, 0.75, 1.0, 1.25):
-        reader.read(image, 7, t, box / 320, box, eyes, 0.9, 2.0)
+        reader.read(image, 7, t, box, eyes, 0.9, 2.0)
         reader.end_frame()
     reader.finish()
     assert sorted(read_at) == [0.5, 1.0]
