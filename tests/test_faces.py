@@ -348,7 +348,8 @@ def test_blazeface_finds_a_gallery_frames_faces_where_haar_does(videos):
 def test_a_box_mostly_inside_a_more_confident_face_is_part_of_it_not_another_face():
     """Frames of the bench's realistic call: the small-face windows box the lower half of the rep's face (in the
     encoded call once at 0.71: a third "person" given the prospect's role for a second, before
-    `model.detect.without_parts`); a loose low-score box half over a face must not hide the face."""
+    `model.detect.without_parts`); a loose low-score box over a face must not hide the face. (The frames are where the
+    generator's sub-pixel sway puts a part box: 39.25 and 62.0 s of 480 scanned, 0.64 and 0.61 inside a face.)"""
     from model.blazeface import BlazeFace, small_face_windows
     from model.detect import MAX_SHARE_INSIDE, Detections, discover, without_parts
     from tools.bench import realistic_script
@@ -360,23 +361,20 @@ def test_a_box_mostly_inside_a_more_confident_face_is_part_of_it_not_another_fac
 
     script = realistic_script(120)
     network, detector = BlazeFace(), make_detector("blazeface")
-    for t, premise in ((72.75, "part"), (104.5, "part"), (61.5, "face under a loose box")):
+    for t in (39.25, 62.0):
         frame = cv2.resize(render_frame(script, int(t * script.fps)), (640, 360), interpolation=cv2.INTER_AREA)
         raw = Detections(*network.find(frame, pyramid(640, 360) + small_face_windows(640, 360)))
         faces = np.flatnonzero(raw.confidence > 0.9)  # the rep's and the prospect's faces
         assert len(faces) == 2 and len(raw) > 2, (t, raw)  # the premise: more boxes than faces
         found = discover(detector, frame, small_faces=True)
         assert np.isin(raw.confidence[faces], found.confidence).all()  # both faces kept
-        if premise == "part":  # a box mostly inside a face: dropped
-            part = max(set(range(len(raw))) - set(faces),
-                       key=lambda o: max(share_inside(raw.xyxy[o], raw.xyxy[f]) for f in faces))
-            assert max(share_inside(raw.xyxy[part], raw.xyxy[f]) for f in faces) > MAX_SHARE_INSIDE
-            assert raw.confidence[part] not in found.confidence
-        else:  # a face partly inside a less confident box: both stay
-            loose = next(o for o in range(len(raw)) if o not in faces
-                         and max(share_inside(raw.xyxy[f], raw.xyxy[o]) for f in faces) > MAX_SHARE_INSIDE)
-            assert raw.confidence[loose] in found.confidence
-    # the rule on its own: 59% inside a more confident box goes; inside a less confident one, or 30% inside, stays
-    boxes = np.float32([[136, 148, 190, 202], [144, 178, 185, 219], [300, 150, 354, 204], [300, 188, 354, 242]])
-    kept = without_parts(Detections(boxes, np.float32([0.89, 0.71, 0.6, 0.9])))
-    assert kept.xyxy.tolist() == boxes[[0, 2, 3]].tolist()
+        part = max(set(range(len(raw))) - set(faces),
+                   key=lambda o: max(share_inside(raw.xyxy[o], raw.xyxy[f]) for f in faces))
+        assert max(share_inside(raw.xyxy[part], raw.xyxy[f]) for f in faces) > MAX_SHARE_INSIDE
+        assert raw.confidence[part] not in found.confidence  # a box mostly inside a face: dropped
+    # the rule on its own: 59% inside a more confident box goes; 30% inside stays; a face wholly inside a loose,
+    # less confident box (35% of which is the face) stays, and so does the loose box
+    boxes = np.float32([[136, 148, 190, 202], [144, 178, 185, 219], [300, 150, 354, 204], [300, 188, 354, 242],
+                        [400, 100, 500, 200], [370, 80, 530, 260]])
+    kept = without_parts(Detections(boxes, np.float32([0.89, 0.71, 0.6, 0.9, 0.95, 0.5])))
+    assert kept.xyxy.tolist() == boxes[[0, 2, 3, 4, 5]].tolist()

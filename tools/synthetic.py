@@ -44,6 +44,12 @@ _LABELS = {"rep": "Rep", "prospect": "Prospect", "extra": "Guest"}
 _PORTRAIT_HEIGHT = 0.92  # portrait height / tile height in a normal tile
 _THUMB_ZOOM = 1.9  # self-view thumbnail is zoomed in so Haar still finds the face at 640 px
 _NOISE_LEVEL = 3  # +-luma steps of sensor noise
+# A seated person's head is never pixel-still: breathing and posture sway move it this fraction of the portrait's
+# height (1.3 px in a 720p gallery tile) with these periods (x, y), sub-pixel. Without it a camera tile was a photo
+# plus noise, and where the encoder smooths the noise away (a 2:1 anamorphic picture, a phone's 720x1280 stacked
+# view) it changed no more than a shared slide does, so its person was taken for content.
+_SWAY = 0.004
+_SWAY_PERIODS_S = (6.3, 4.1)
 _NOISE_BANK = 8  # noise frames cycled, instead of fresh random numbers per frame
 _BACKLIGHT_WINDOW = (245, 248, 250)  # BGR of the bright window behind a backlit face
 _BACKLIT_FACE = 0.35  # a backlit face keeps this fraction of its brightness (the camera exposes for the window)
@@ -450,9 +456,16 @@ class _Renderer:
                 x = tile.x + (tile.w - img.shape[1]) // 2
                 y = tile.y + tile.h // 2 - round(0.42 * img.shape[0])
                 phase_x, phase_y = self._phases[index]
-                x += round(amplitude * math.sin(2 * math.pi * seen_t / 7.0 + phase_x))
-                y += round(0.4 * amplitude * math.sin(2 * math.pi * seen_t / 11.0 + phase_y))
-                _paste(canvas, img, x, y, tile)
+                sway = _SWAY * img.shape[0]
+                dx = amplitude * math.sin(2 * math.pi * seen_t / 7.0 + phase_x) + sway * math.sin(
+                    2 * math.pi * seen_t / _SWAY_PERIODS_S[0] + phase_y)
+                dy = 0.4 * amplitude * math.sin(2 * math.pi * seen_t / 11.0 + phase_y) + sway * math.sin(
+                    2 * math.pi * seen_t / _SWAY_PERIODS_S[1] + phase_x)
+                whole_x, whole_y = math.floor(dx), math.floor(dy)
+                if (dx, dy) != (whole_x, whole_y):  # the fraction of a pixel, resampled
+                    shift = np.float32([[1, 0, dx - whole_x], [0, 1, dy - whole_y]])
+                    img = cv2.warpAffine(img, shift, img.shape[1::-1], borderMode=cv2.BORDER_REPLICATE)
+                _paste(canvas, img, x + whole_x, y + whole_y, tile)
                 if not look.frozen:
                     cameras_on.append(tile)
             self._label(canvas, tile, role)
@@ -500,7 +513,8 @@ def write_call_video(path: str | Path, script: CallScript, codec: str | None = N
                      damaged_frames: Sequence[int] = (), pix_fmt: str = "yuv420p", max_b_frames: int | None = None,
                      options: dict[str, str] | None = None,
                      picture_sizes: Sequence[tuple[float, tuple[int, int]]] = (),
-                     turned: tuple[float, CallScript] | None = None, pixel_aspect: Fraction | None = None) -> Path:
+                     turned: tuple[float, CallScript] | None = None, pixel_aspect: Fraction | None = None,
+                     bit_rate: int | None = None) -> Path:
     """Encode `script` to `path`; the codec follows the suffix unless `codec` is given, `gop` sets the keyframe interval.
 
     The rest shape the recording as real recorders write them: `frame_times` (seconds, rounded to the
@@ -513,7 +527,9 @@ def write_call_video(path: str | Path, script: CallScript, codec: str | None = N
     keyframe in the same track, as a WebRTC recording whose resolution follows the bandwidth (VP8/VP9 in WebM);
     `turned` (from_s, script) sends that script's picture (its size and layouts) from then on, the same way: a phone
     turned mid-call (portrait "stacked" to landscape "gallery"); `pixel_aspect` stores the picture that many times
-    narrower with that sample aspect ratio, as anamorphic video does (DV, some broadcast and camera files).
+    narrower with that sample aspect ratio, as anamorphic video does (DV, some broadcast and camera files);
+    `bit_rate` (bits/s) encodes at that rate, as meeting tools do (300_000: a congested call), instead of the codec's
+    default (H.264: constant quality; the others 3 Mbit/s).
     """
     path = Path(path)
     codec = codec or _CODECS.get(path.suffix.lower())
@@ -537,8 +553,8 @@ def write_call_video(path: str | Path, script: CallScript, codec: str | None = N
         stream.time_base = 1 / rate  # a hint; muxers may pick a finer one (mp4, webm)
         if codec == "libx264":
             stream.codec_context.max_b_frames = 2  # "ultrafast" turns B-frames off; call recorders use them
-        else:
-            stream.codec_context.bit_rate = 3_000_000  # the ~200 kb/s default (mpeg4, vp9) smears faces
+        if bit_rate or codec != "libx264":
+            stream.codec_context.bit_rate = bit_rate or 3_000_000  # the ~200 kb/s default (mpeg4, vp9) smears faces
         if max_b_frames is not None:
             stream.codec_context.max_b_frames = max_b_frames
         if gop is not None:
@@ -576,8 +592,11 @@ def write_call_video(path: str | Path, script: CallScript, codec: str | None = N
             if wanted != size:
                 mux(sized(encoder.encode(None)) if encoder is not stream else stream.encode(None))
                 encoder, size = av.CodecContext.create(codec, "w"), wanted
+                encoder.options = dict(_CODEC_OPTIONS.get(codec, {}))
                 encoder.width, encoder.height, encoder.pix_fmt = *size, pix_fmt
-                encoder.time_base, encoder.framerate, encoder.bit_rate = 1 / rate, rate, stream.codec_context.bit_rate
+                encoder.time_base, encoder.framerate = 1 / rate, rate
+                if stream.codec_context.bit_rate:  # libx264 runs at its constant quality (no bit rate set)
+                    encoder.bit_rate = stream.codec_context.bit_rate
             if size != (frame.width, frame.height):
                 frame = frame.reformat(*size)
             if pix_fmt != "yuv420p":
