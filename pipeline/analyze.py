@@ -416,11 +416,12 @@ class _MouthTracker:
         self._previous, self._patches = frame, patches
 
 
-TURNED_NOTE = ("The picture changed shape during the call (a phone turned): the rep position describes one of its "
-               "layouts only, so check that the rep is the rep.")
+TURNED_NOTE = ("The picture changed shape during the call (a phone turned): the rep position was read in the layout "
+               "it describes and the rep followed by face across the turn, so check that the rep is the rep.")
 """Said with the roles when the analysis canvas changed shape (`pipeline.video.canvas_for`): a new-user trial (30)
 turned a phone whose rep sat on top, then on the right; "top" gave the whole call's roles to the wrong people,
-unnoted. (An enrolled rep, recognised by face, needs no note.)"""
+unnoted (now "top" is read in the stacked part only, `pipeline.roles`). (An enrolled rep, recognised by face, needs
+no note.)"""
 
 
 def analyze_video(info: VideoInfo, classifier, detector: FaceDetector, settings: AnalysisSettings = AnalysisSettings(),

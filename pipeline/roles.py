@@ -17,9 +17,12 @@ in that second, and each second votes:
 | three or more, one much larger (otherwise) | speaker view with a filmstrip | none |
 | similar sizes (gallery, stacked, camera thumbnails beside a shared screen) | gallery | the hint: the face furthest toward `rep_position` (if `MIN_SEPARATION` ahead) = rep, the others not |
 
-`rep_position` is a hint for the layouts it names (galleries: side by side, stacked, thumbnail strips; its
-own axis counts fully and the other half, so "left" reads as "top" in a stacked layout), never a rule for
-the others. Each person's score is (rep votes - votes against); then:
+`rep_position` is a hint for the layouts it names (galleries: side by side, stacked, thumbnail strips), never a
+rule for the others. It is read on its own axis ("left": across the frame); only a call whose faces never
+separate on that axis for `NOTE_MIN_S` seconds is read on the other one too (`_toward`: "left" reads as "top" in a
+stacked-only call, and picks the top-left face of a grid). A phone turned mid-call (portrait stacked, rep on top,
+then landscape side by side) is so read on "top" in its stacked part only: the side-by-side part would have
+voted for whoever sat left (a new-user trial, 30), and the rep is followed across the turn by their face. Each person's score is (rep votes - votes against); then:
 
 * the rep = the person recognised from enrolment (`recognised_rep`, `pipeline.enrolment`: a consented face
   signature of the call's rep matched this person's embedding), which outranks every vote above; else the
@@ -163,9 +166,16 @@ def group_seats(tracks: list[TrackSummary]) -> list[Seat]:
     return seats
 
 
+def _along(box: np.ndarray, rep_position: str) -> float:
+    """How far a box's centre sits toward `rep_position` from the frame's centre on the hint's own axis only
+    (fraction of the frame)."""
+    dx, dy = (box[0] + box[2]) / 2 - 0.5, (box[1] + box[3]) / 2 - 0.5
+    return {"left": -dx, "right": dx, "top": -dy, "bottom": dy}[rep_position]
+
+
 def _toward(box: np.ndarray, rep_position: str) -> float:
-    """How far a box's centre sits toward `rep_position` from the frame's centre (fraction of the frame):
-    the hint's own axis fully, the other axis half (left reads as top, right as bottom)."""
+    """`_along`, plus half of the other axis (left reads as top, right as bottom): for calls whose faces never
+    separate on the hint's own axis."""
     dx, dy = (box[0] + box[2]) / 2 - 0.5, (box[1] + box[3]) / 2 - 0.5
     return {"left": -dx - dy / 2, "right": dx + dy / 2, "top": -dy - dx / 2, "bottom": dy + dx / 2}[rep_position]
 
@@ -222,19 +232,29 @@ class _Votes:
     def score(self) -> float:
         return self.hint_for - self.hint_against + self.self_view_for - self.self_view_against
 
+    def add_hints(self, other: _Votes) -> None:
+        """Count `other`'s hint votes (not its self-view ones) as this one's."""
+        self.hint_for += other.hint_for
+        self.hint_against += other.hint_against
+        self.room_for += other.room_for
+        self.alone_for += other.alone_for
 
-def _vote(faces: dict[int, np.ndarray], votes: dict[int, _Votes], rep_position: str) -> None:
-    """One second's votes (the decision table above); `faces` is person -> box (fractions of the frame)."""
+
+def _vote(faces: dict[int, np.ndarray], votes: dict[int, _Votes], across: dict[int, _Votes], rep_position: str) -> None:
+    """One second's votes (the decision table above); `faces` is person -> box (fractions of the frame). The hint's
+    votes go to `votes` when the faces separate on its own axis (`_along`), else to `across` (`_toward`)."""
+    ballots = ((votes, _along), (across, _toward))
     if len(faces) == 1:
         (person, box), = faces.items()
-        toward = _toward(box, rep_position)
-        if abs(toward) < CENTRED:
-            return
-        if toward > 0:
-            votes[person].hint_for += HINT_VOTE
-            votes[person].alone_for += HINT_VOTE
-        else:
-            votes[person].hint_against += HINT_VOTE
+        for ballot, toward in ballots:
+            distance = toward(box, rep_position)
+            if distance >= CENTRED:
+                ballot[person].hint_for += HINT_VOTE
+                ballot[person].alone_for += HINT_VOTE
+                return
+            if distance <= -CENTRED:
+                ballot[person].hint_against += HINT_VOTE
+                return
         return
     largest = max(faces, key=lambda p: _area(faces[p]))
     others = [p for p in faces if p != largest]
@@ -245,15 +265,16 @@ def _vote(faces: dict[int, np.ndarray], votes: dict[int, _Votes], rep_position: 
             votes[others[0]].self_view_for += SELF_VIEW_VOTE
             votes[largest].self_view_against += SELF_VIEW_VOTE
         return
-    principal = sorted((p for p in faces
-                        if gallery or _area(faces[p]) * SPEAKER_VIEW_AREA_RATIO >= _area(faces[largest])),
-                       key=lambda p: -_toward(faces[p], rep_position))
-    if _toward(faces[principal[0]], rep_position) - _toward(faces[principal[1]], rep_position) >= MIN_SEPARATION:
-        votes[principal[0]].hint_for += HINT_VOTE
-        if len(others) > 1 and gallery and principal[0] != largest:
-            votes[principal[0]].room_for += HINT_VOTE
-        for p in principal[1:]:
-            votes[p].hint_against += HINT_VOTE
+    principal = [p for p in faces if gallery or _area(faces[p]) * SPEAKER_VIEW_AREA_RATIO >= _area(faces[largest])]
+    for ballot, toward in ballots:
+        ranked = sorted(principal, key=lambda p: -toward(faces[p], rep_position))
+        if toward(faces[ranked[0]], rep_position) - toward(faces[ranked[1]], rep_position) >= MIN_SEPARATION:
+            ballot[ranked[0]].hint_for += HINT_VOTE
+            if len(others) > 1 and gallery and ranked[0] != largest:
+                ballot[ranked[0]].room_for += HINT_VOTE
+            for p in ranked[1:]:
+                ballot[p].hint_against += HINT_VOTE
+            return
 
 
 def decide_roles(tracks: list[TrackSummary], rep_position: str = "left", min_detections: int = MIN_DETECTIONS,
@@ -293,9 +314,10 @@ def decide_roles(tracks: list[TrackSummary], rep_position: str = "left", min_det
     persons = sorted({people[t.track_id] for t in participants})
     frames = {p: sum(t.n_frames for t in participants if people[t.track_id] == p) for p in persons}
     votes = {p: _Votes() for p in persons}
+    across = {p: _Votes() for p in persons}
     together: dict[tuple[int, int], float] = defaultdict(float)  # people
     for faces in on_screen.values():
-        _vote(faces, votes, rep_position)
+        _vote(faces, votes, across, rep_position)
         if together_s is None:
             for a in faces:
                 for b in faces:
@@ -304,6 +326,10 @@ def decide_roles(tracks: list[TrackSummary], rep_position: str = "left", min_det
     for (a, b), seconds in (together_s or {}).items():
         if a in people and b in people and people[a] != people[b]:
             together[min(people[a], people[b]), max(people[a], people[b])] += seconds
+
+    if sum(v.hint_for for v in votes.values()) < NOTE_MIN_S:  # faces never apart on the hint's own axis
+        for p in persons:
+            votes[p].add_hints(across[p])
 
     def with_(a: int, b: int) -> float:
         return together[min(a, b), max(a, b)]

@@ -190,6 +190,23 @@ def test_a_slides_headshot_is_no_one_in_every_encoding(tmp_path, name, options):
     assert result.still_faces == 1
 
 
+def test_a_turned_phone_keeps_the_rep_named_by_top_after_the_turn(tmp_path):
+    """A new-user trial (30) turned a phone: stacked with the rep on top for 5 s, then side by side with the rep on the
+    right. "top", read half across as well, gave the rep's role to the prospect sitting left, all call long; read on its
+    own axis it names the rep in the stacked part, and the rep is followed by face across the turn."""
+    from dataclasses import replace
+
+    portrait = CallScript(duration_s=12, fps=15, size=(360, 640), layout="stacked", rep_position="top")
+    landscape = replace(portrait, size=(640, 360), layout="gallery", rep_position="right")
+    result = analyse(write_call_video(tmp_path / "turned.mp4", portrait, turned=(5, landscape)), portrait)
+    assert set(result.roles.values()) == {"prospect", "rep"} and len(set(result.people.values())) == 2
+    for rows in result.track_seconds:
+        centres = (rows.boxes[:, :2] + rows.boxes[:, 2:]) / 2
+        toward_rep = np.where(rows.seconds < 5, centres[:, 1] < 0.5, centres[:, 0] > 0.5)  # top, then right
+        assert toward_rep[rows.seconds != 5].all() == (result.roles[rows.track_id] == "rep"), (rows.seconds, centres)
+        assert (~toward_rep[rows.seconds != 5]).all() == (result.roles[rows.track_id] == "prospect")
+
+
 def test_a_recording_whose_only_face_is_a_slides_headshot_says_so(store, tmp_path):
     """Nobody's camera is on; a shared slide shows a headshot for 10 s: no one to chart, and the CLI, the stored call
     (the review page's warning) and `people` say why in the same words, rather than "no faces found"."""
@@ -458,6 +475,25 @@ def test_roles_follow_people_through_gallery_then_turns_in_one_tile():
     assert decision.roles == {0: "rep", 2: "rep", 4: "rep", 1: "prospect", 3: "prospect"} and decision.note is None
     swapped = decide_roles(summaries(tracks), "right", people=people, presence=tracks)
     assert swapped.roles == {0: "prospect", 2: "prospect", 4: "prospect", 1: "rep", 3: "rep"}
+
+
+def test_the_rep_position_is_read_on_its_own_axis_when_the_call_has_one():
+    """A phone turned mid-call (a new-user trial, 30): stacked with the rep on top for 5 s, then side by side with the
+    rep on the right for 7 s. Read half across as well, "top" picked whoever sat left for the longer part; read on its
+    own axis, the stacked part alone decides. A call whose faces never part on the hint's axis is read across."""
+    top, bottom = box_at(0.5, 0.25, 0.15), box_at(0.5, 0.75, 0.15)
+    left, right = box_at(0.25, 0.45, 0.2), box_at(0.75, 0.45, 0.2)
+    tracks = {0: presence((0, 4, top)), 1: presence((0, 4, bottom)), 2: presence((5, 11, left)), 3: presence((5, 11, right))}
+    people = {0: 1, 3: 1, 1: 2, 2: 2}
+    turned = decide_roles(summaries(tracks), "top", people=people, presence=tracks)
+    assert turned.roles == {0: "rep", 3: "rep", 1: "prospect", 2: "prospect"}
+    stacked = {0: presence((0, 11, top)), 1: presence((0, 11, bottom))}
+    assert decide_roles(summaries(stacked), "left", presence=stacked).roles == {0: "rep", 1: "prospect"}
+    assert decide_roles(summaries(stacked), "right", presence=stacked).roles == {0: "prospect", 1: "rep"}
+    grid = {n: presence((0, 11, box_at(x, y, 0.15))) for n, (x, y) in enumerate(((0.25, 0.25), (0.75, 0.25),
+                                                                               (0.25, 0.75), (0.75, 0.75)))}
+    assert decide_roles(summaries(grid), "left", presence=grid).roles[0] == "rep"  # top-left
+    assert decide_roles(summaries(grid), "bottom", presence=grid).roles[3] == "rep"  # bottom-right
 
 
 def test_the_self_view_outvotes_a_rep_position_that_names_the_other_person_and_the_note_says_so():
