@@ -405,7 +405,7 @@ def test_damaged_packets_are_skipped_and_reported(store, tmp_path, classifier):
     path = write_call_video(tmp_path / "damaged.webm", gallery(8), gop=30, damaged_frames=(117, 118, 119))
     report = DecodeReport()
     assert len(list(sample_frames(probe(path), 4.0, 640, report))) == 32
-    [(start, end)] = report.damaged  # one stretch of three frames (the encoder's packet order lags by up to two)
+    [(start, end)] = report.damaged  # one stretch of three frames (the decoder's frame threads report a bad packet up to two late)
     assert 3.85 <= start <= 4.0 and end - start == pytest.approx(0.1, abs=0.005) and report.data_end_s is None
     call_id = analysed(path, classifier)
     call = the_call(call_id)

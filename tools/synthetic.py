@@ -47,7 +47,8 @@ _NOISE_LEVEL = 3  # +-luma steps of sensor noise
 # A seated person's head is never pixel-still: breathing and posture sway move it this fraction of the portrait's
 # height (1.3 px in a 720p gallery tile) with these periods (x, y), sub-pixel. Without it a camera tile was a photo
 # plus noise, and where the encoder smooths the noise away (a 2:1 anamorphic picture, a phone's 720x1280 stacked
-# view) it changed no more than a shared slide does, so its person was taken for content.
+# view) it changed no more than a shared slide does, so its person was taken for content. The fraction is resampled
+# bicubic: bilinear blurred every face a little, and a 2:1 anamorphic face read "blurred face" 2 seconds of 6.
 _SWAY = 0.004
 _SWAY_PERIODS_S = (6.3, 4.1)
 _NOISE_BANK = 8  # noise frames cycled, instead of fresh random numbers per frame
@@ -464,7 +465,8 @@ class _Renderer:
                 whole_x, whole_y = math.floor(dx), math.floor(dy)
                 if (dx, dy) != (whole_x, whole_y):  # the fraction of a pixel, resampled
                     shift = np.float32([[1, 0, dx - whole_x], [0, 1, dy - whole_y]])
-                    img = cv2.warpAffine(img, shift, img.shape[1::-1], borderMode=cv2.BORDER_REPLICATE)
+                    img = cv2.warpAffine(img, shift, img.shape[1::-1], flags=cv2.INTER_CUBIC,
+                                         borderMode=cv2.BORDER_REPLICATE)
                 _paste(canvas, img, x + whole_x, y + whole_y, tile)
                 if not look.frozen:
                     cameras_on.append(tile)
@@ -508,6 +510,13 @@ def _frame_rate(fps: float) -> Fraction:
     return Fraction(fps).limit_denominator(1001)
 
 
+_GARBAGE_HEAD = b"\x08"
+"""A damaged packet's first byte: no VP9 frame starts so (frame marker 00, not 10), so every decoder rejects it, yet
+the WebM muxer's superframe filter reads it as a shown frame (show_existing_frame 1) and keeps it a packet of its own.
+Random first bytes were hidden frames half the time, merged into the next packet (a keyframe, once), so which
+pictures were lost hung on the content (a camera's sway moved a test's damage from 3.9-4.0 s to 4.0-4.03 s)."""
+
+
 def write_call_video(path: str | Path, script: CallScript, codec: str | None = None, gop: int | None = None, *,
                      frame_times: Sequence[float] | None = None, video_start_s: float = 0.0, audio_s: float | None = None,
                      damaged_frames: Sequence[int] = (), pix_fmt: str = "yuv420p", max_b_frames: int | None = None,
@@ -521,7 +530,7 @@ def write_call_video(path: str | Path, script: CallScript, codec: str | None = N
     frame grid) writes frames only at those presentation times, each held on screen until the next
     (screen recorders, slideshows); `video_start_s` starts the video track that late on the container's
     clock, behind `audio_s` seconds of audio from 0 (silence, AAC or Opus); `damaged_frames` replaces
-    those packets (encode order) by random bytes of the same size; `options` go to the muxer (e.g.
+    those packets (encode order) by as many bytes: 0x08, then random ones (`_GARBAGE_HEAD`); `options` go to the muxer (e.g.
     {"live": "1"}: a WebM without Duration or Cues; {"movflags": "faststart"}: the MP4 index in front);
     `picture_sizes` ((from_s, (width, height)), ...) sends the picture at that size from then on, each change a new
     keyframe in the same track, as a WebRTC recording whose resolution follows the bandwidth (VP8/VP9 in WebM);
@@ -566,7 +575,7 @@ def write_call_video(path: str | Path, script: CallScript, codec: str | None = N
             nonlocal written
             for packet in packets:
                 if written in damaged and packet.size:
-                    garbage = av.Packet(rng.integers(0, 256, packet.size, dtype=np.uint8).tobytes())
+                    garbage = av.Packet(_GARBAGE_HEAD + rng.integers(0, 256, packet.size - 1, dtype=np.uint8).tobytes())
                     garbage.pts, garbage.dts, garbage.duration = packet.pts, packet.dts, packet.duration
                     garbage.time_base, garbage.stream = packet.time_base, packet.stream
                     packet = garbage
