@@ -17,10 +17,11 @@ Three jobs, in the order the analysis needs them:
 3. **Not people** (`TrackLook.still`, `TrackLook.faint`): a face on a shared slide is pixels that do not change. A
    camera tile always does: sensor noise and compression noise move every pixel a little on every
    frame even when the person sits still, and people breathe, blink and move. A track whose face
-   region changes less than `STILL_CHANGE` grey levels from frame to frame (on three pictures in four,
+   region changes less than `STILL_CHANGE` of its own contrast from frame to frame (on three pictures in four,
    `STILL_PERCENTILE`) and whose box drifts (mostly) less than `STILL_SHIFT` face heights, for at least
    `STILL_MIN_S`, is shared content: never a participant, no role, no emotions. (A camera feed frozen for three
-   quarters of a track of 8 s or more would read the same; a shorter freeze is `FROZEN_MIN_S`'s.) A track split off by a
+   quarters of a whole track would read the same, and its face is an old picture anyway; a freeze inside a live track
+   is `FROZEN_MIN_S`'s.) A track split off by a
    detection that never once scored like a new face (`TrackLook.faint`) is no one either. Where a
    face sits (inside a large shared area or not) is not used: the pixels decide.
 
@@ -64,35 +65,47 @@ RECHECK_CHANGE = 8.0
 below which the `EMBED_EVERY_S` re-check is skipped: the face still looks as it did when it was last embedded (a
 cut to a look-alike that `CUT_CHANGE` missed differs more, as hair, skin and background all change).
 Measured on the bench's realistic call (`tools.bench`): see `docs/speed-history.md`."""
-STILL_MIN_S = 8.0
-"""Shortest track that can be judged still: a slide stays up this long; a shorter still face is a participant."""
-STILL_CHANGE = 1.0
-"""Change of the face region from one picture to the next (mean absolute difference, 0-255, of a 24×24
-nearest-pixel sample of the previous picture's box, taken at that same place on both; a held frame of a
-low-frame-rate recording is no new picture) below which, on `STILL_PERCENTILE`% of its pictures, a face is still
-pixels. A still picture decodes to nearly the same pixels, but not always exactly: encoders go on refining a still
-area after a key frame. Measured with `analyze_video` on generated 12-s calls (2026-12-03, 4 frames/s; cameras sway
-sub-pixel as a seated person does, `tools.synthetic._SWAY`), the 75th percentile: a slide's headshot and a tile
-frozen from the start 0.000-0.075 in H.264 (30 and 15 frames/s, 640×360, 2:1 anamorphic), 0.31 at 300 kbit/s, VP8
-at 300 kbit/s 0.18, VP9 0.17-0.23, MPEG-4 0.64; camera faces (their 25th percentile) 1.45 or more in all of those.
-Judged on the median at 0.05, as before, VP9's and anamorphic H.264's slides were given the rep's role, and an
-anamorphic 720×1280 phone call's two cameras (without the sway: a photo plus noise the encoder smoothed away,
-0.009-0.024) were both taken for content (new-user trial 31). (Measured on each frame's own box instead, the
-detector's box jitter made a slide's headshot read 9-14.)"""
+STILL_MIN_S = 3.0
+"""Shortest track that can be judged still (`FROZEN_MIN_S`, as a freeze): a shorter still face is a participant. At
+8 s a new-user trial (32) found slides shown 5-8 s taken for people in every encoding: the headshot took the rep's
+role (the rep became participant-1), or joined the prospect, whose seconds then read the slide. A live face changes
+`STILL_CHANGE` or more on three pictures in four over any 3 s (twelve pictures at 4 frames/s)."""
+STILL_CHANGE = 0.025
+"""Change of the face region from one picture to the next, relative to its contrast (`TrackLook.relative_change`: mean
+absolute difference of a 24×24 nearest-pixel grey sample of the previous picture's box, taken at that same place on
+both, over the sample's standard deviation; a held frame of a low-frame-rate recording is no new picture) below
+which, on `STILL_PERCENTILE`% of its pictures, a face is still pixels. A still picture decodes to nearly the same
+pixels, but not always exactly: encoders go on refining a still area after a key frame. Relative, because a seated
+person's sway moves edges in proportion to their contrast: in grey levels a face at 15% brightness changed 0.61-0.83
+(75th percentile) and was taken for a slide (no one on the call, its person gone) once the line was 1.0.
+Measured with `analyze_video` on generated 12-s calls (2026-12-04, `/root/rapport-runs/s27/contrast.py`, 4 frames/s;
+cameras sway sub-pixel as a seated person does, `tools.synthetic._SWAY`), the 75th percentile over the median contrast:
+a slide's headshot and a tile frozen from the start **0.000-0.013** (H.264 0.000, 2:1 anamorphic 0.001, H.264 300
+kbit/s 0.005, VP8 300 kbit/s 0.004, VP9 300 kbit/s 0.006, VP9 frozen 0.009, MPEG-4 0.013; their contrast 53-55); camera
+faces **0.045 or more** (0.045-0.11 at contrast 41-55; at 15% brightness, contrast 6-8, 0.076-0.135, also VP8 and H.264
+at 300 kbit/s; 30% 0.12; backlit 0.065). The line sits between, about twice from each. Judged in grey levels on the
+median at 0.05, as before session 26, VP9's and anamorphic H.264's slides were given the rep's role, and an anamorphic
+720×1280 phone call's two cameras (without the sway: a photo plus noise the encoder smoothed away, 0.009-0.024 grey
+levels) were both taken for content (new-user trial 31). (Measured on each frame's own box instead, the detector's box
+jitter made a slide's headshot read 9-14 grey levels.)"""
+MIN_CONTRAST = 1.0
+"""Contrast (grey levels) a face region is taken to have at least, so a flat one divides by no less."""
 STILL_PERCENTILE = 75
 """A still face changes less than `STILL_CHANGE` on this share of its pictures, not only on most: a person whose video
 froze for half of their track (a bad connection) is still a person, while a slide's occasional key-frame jolts
 (up to 7.5) stay in the other quarter."""
 FROZEN_CHANGE = 0.5
-"""A new picture whose face region changed less than this (as `STILL_CHANGE` measures it) shows the face unchanged. The
+"""A new picture whose face region changed less than this (grey levels, `TrackLook.changes`) shows the face unchanged. The
 face counts as changed only when two new pictures in a row changed: a key frame re-encodes a frozen picture a little
 differently (0.75-1.1 in generated H.264 and VP9 recordings, 0.75 in trial 25's, against 1.4-16 for a live face),
-once. The medians of frozen tiles and slides (`STILL_CHANGE`'s table) are 0.00-0.14."""
+once. The medians of frozen tiles and slides are 0.00-0.14. (In grey levels, not relative to contrast as `STILL_CHANGE`:
+a face at 15% brightness changes 0.43-0.71 on its quietest quarter of pictures at 300 kbit/s, near this line; not
+re-measured for freezes yet.)"""
 FROZEN_MIN_S = 3.0
 """A face unchanged (`FROZEN_CHANGE`) on every new picture, or on none (a held picture), for this long is frozen
 (`TrackedFaces.frozen`): the person's video stopped (a bad connection) while the recording went on, and the face on
 screen is an old one, so its seconds show "uncertain (frozen video)" (`pipeline.uncertainty.FROZEN_VIDEO`). A live face
-changes more than that on nearly every picture (1.4 or more, `STILL_CHANGE`). Found by a new-user trial (25): a
+changes more than that on nearly every picture (1.4 or more at a usual contrast, `STILL_CHANGE`). Found by a new-user trial (25): a
 prospect's video frozen on a smile for 10 s mid-call read "happy" all along, counted in the mood shares, and the turn
 back to neutral was placed where the picture came back. At 2 s, another (26) found false alarms on photos that stood
 perfectly still for 4-6 s between 2-px moves, with ±1 grey level of noise, at 200-300 kbit/s (the encoder repeats such
@@ -125,6 +138,7 @@ class TrackLook:
     last_t: float = 0.0
     boxes: list[np.ndarray] = field(default_factory=list)  # per frame, its xyxy box (frame pixels)
     changes: list[float] = field(default_factory=list)  # per frame, vs the previous frame of this track
+    contrasts: list[float] = field(default_factory=list)  # per change, the previous picture's face region's std
     best_score: float = 0.0  # the highest detector score of its frames
 
     @property
@@ -142,7 +156,15 @@ class TrackLook:
     def still(self) -> bool:
         """Shared content: unchanged pixels in one place for at least `STILL_MIN_S` (see the module docstring)."""
         return (self.last_t - self.first_t >= STILL_MIN_S and bool(self.changes)
-                and float(np.percentile(self.changes, STILL_PERCENTILE)) < STILL_CHANGE and self.drift < STILL_SHIFT)
+                and self.relative_change < STILL_CHANGE and self.drift < STILL_SHIFT)
+
+    @property
+    def relative_change(self) -> float:
+        """The `STILL_PERCENTILE` of its picture-to-picture changes (grey levels) over its face region's median
+        contrast (standard deviation, grey levels; at least `MIN_CONTRAST`); 0 for no changes."""
+        if not self.changes:
+            return 0.0
+        return float(np.percentile(self.changes, STILL_PERCENTILE)) / max(float(np.median(self.contrasts)), MIN_CONTRAST)
 
     @property
     def height(self) -> float:
@@ -280,6 +302,7 @@ class IdentityWatch:
                 if followed.patch is not None:
                     same_place = _crop(gray, followed.patch_box, _PATCH, cv2.INTER_NEAREST)
                     look.changes.append(float(np.abs(same_place - followed.patch).mean()))
+                    look.contrasts.append(float(followed.patch.std()))
                     changed = look.changes[-1] >= FROZEN_CHANGE
                     if changed and followed.last_changed:
                         followed.changed_t = t

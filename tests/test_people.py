@@ -161,12 +161,14 @@ def test_a_still_face_on_a_shared_slide_is_no_one_and_the_thumbnails_keep_their_
     ("seated_60fps.mp4", CallScript(duration_s=10, fps=60, size=(640, 360)), {}),
     ("phone_anamorphic.mkv", CallScript(duration_s=10, layout="stacked", size=(720, 1280)), {"pixel_aspect": Fraction(2)}),
     ("seated_300kbps.webm", CallScript(duration_s=10), {"codec": "libvpx", "bit_rate": 300_000}),
+    ("dim_room.mp4", CallScript(duration_s=10, rep=(Appearance(0, "astronaut", brightness=0.15),)), {}),
 ])
 def test_seated_people_are_people_however_the_recording_smooths_their_pixels(tmp_path, name, script, options):
     """A seated person's face changes 2.1-4.0 grey levels from picture to picture (`pipeline.people.STILL_CHANGE`),
     also where the encoder smooths still areas: a 60-frames/s call, a phone's 2:1 anamorphic stacked view (a new-user
     trial's, 31: both people were taken for slide content before cameras swayed and the threshold rose), VP8 at
-    300 kbit/s. Both people get their roles and are seen on (nearly) every frame."""
+    300 kbit/s, a dim room (a face at 15% brightness changes 0.83 grey levels, under the old line of 1.0 grey levels: 0.10 of
+    its contrast). Both people get their roles and are seen on (nearly) every frame."""
     result = analyse(write_call_video(tmp_path / name, script, **options), script)
     assert sorted(result.roles.values()) == ["prospect", "rep"]
     assert all(rows.n_frames.sum() >= 39 for rows in result.track_seconds)
@@ -205,6 +207,17 @@ def test_a_turned_phone_keeps_the_rep_named_by_top_after_the_turn(tmp_path):
         toward_rep = np.where(rows.seconds < 5, centres[:, 1] < 0.5, centres[:, 0] > 0.5)  # top, then right
         assert toward_rep[rows.seconds != 5].all() == (result.roles[rows.track_id] == "rep"), (rows.seconds, centres)
         assert (~toward_rep[rows.seconds != 5]).all() == (result.roles[rows.track_id] == "prospect")
+
+
+def test_a_slide_shown_for_four_seconds_is_no_one(tmp_path):
+    """A new-user trial (32): slides shown for 5-8 s were taken for people (still faces had to stay 8 s): the headshot
+    took the rep's role, or joined the prospect and their seconds read the slide. A 4-s share mid-gallery now leaves
+    two people, each seen where they sit, and one still face."""
+    script = CallScript(duration_s=14, layout="gallery", layout_changes=((5, "share"), (9, "gallery")), motion_px=10)
+    result = analyse(write_call_video(tmp_path / "short_share.mp4", script), script)
+    assert set(result.roles.values()) == {"prospect", "rep"} and len(set(result.people.values())) == 2
+    assert result.still_faces == 1
+    check_every_second(result, script)
 
 
 def test_a_recording_whose_only_face_is_a_slides_headshot_says_so(store, tmp_path):
@@ -421,10 +434,10 @@ def test_a_still_face_boxed_differently_at_first_is_still_content_and_a_drifting
     """A slide's headshot whose first second's box sat 0.135 face heights off (a new-user trial: it became a
     participant with 25 s of emotions) is still; a face drifting 0.3 face heights back and forth is not."""
     box = np.array([500, 200, 600, 300], np.float32)
-    slide = TrackLook(first_t=5.0, last_t=30.0, changes=[0.0] * 100)
+    slide = TrackLook(first_t=5.0, last_t=30.0, changes=[0.0] * 100, contrasts=[50.0] * 100)
     slide.boxes = [box + [0, 13.5, 0, 13.5]] * 4 + [box] * 96
     assert slide.drift == pytest.approx(0.0) and slide.still
-    person = TrackLook(first_t=5.0, last_t=30.0, changes=[0.0] * 100)
+    person = TrackLook(first_t=5.0, last_t=30.0, changes=[0.0] * 100, contrasts=[50.0] * 100)
     person.boxes = [box + 30 * np.sin(k / 5) * np.array([1, 0, 1, 0], np.float32) for k in range(100)]
     assert person.drift > 0.2 and not person.still
 
