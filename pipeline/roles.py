@@ -45,6 +45,7 @@ person seen sits away from `rep_position`. The note also says when a pick is a g
 | the rep, by the self-view rule only (fewer than `NOTE_MIN_S` seconds of gallery hint for them) | "The rep was taken to be the self-view thumbnail (the person recording); ..." |
 | the rep, by the hint pointing into a meeting room's tile (`_room_beside`) for most of their hint seconds | "The rep position (left) points to a tile of several people; ... if the rep is the person in the other tile, ..." |
 | the rep, by the hint on a face alone on screen (off-centre) for most of their hint seconds | "Person N was taken as the rep because their face sat toward the rep position while alone on screen; ..." |
+| the rep, by the hint read across (no face ever sat clearly furthest toward `rep_position`) | "No face sat clearly furthest right of the others, so person N, furthest bottom-right, was taken as the rep; ..." |
 """
 
 from __future__ import annotations
@@ -105,6 +106,8 @@ PROSPECT_CLEAR = 1.5
 as many frames as every other person on screen with them; closer (three people in a gallery all call long:
 1.0) is a guess and the note says so."""
 
+_ACROSS_WORDS = {"left": "top-left", "right": "bottom-right", "top": "top-left", "bottom": "bottom-right"}
+"""Where `_toward` looks for the rep, in words, when the faces never part on the rep position's own axis."""
 _NUMBER_WORDS = {3: "Three", 4: "Four", 5: "Five", 6: "Six", 7: "Seven", 8: "Eight", 9: "Nine"}
 
 
@@ -327,7 +330,8 @@ def decide_roles(tracks: list[TrackSummary], rep_position: str = "left", min_det
         if a in people and b in people and people[a] != people[b]:
             together[min(people[a], people[b]), max(people[a], people[b])] += seconds
 
-    if sum(v.hint_for for v in votes.values()) < NOTE_MIN_S:  # faces never apart on the hint's own axis
+    read_across = sum(v.hint_for for v in votes.values()) < NOTE_MIN_S  # faces never apart on the hint's own axis
+    if read_across:
         for p in persons:
             votes[p].add_hints(across[p])
 
@@ -354,7 +358,12 @@ def decide_roles(tracks: list[TrackSummary], rep_position: str = "left", min_det
                     "the rep position and the self-view were not used.")
     else:
         rep_note = _note(votes, persons, rep, rep_position)
-    notes = [rep_note, _guess_note(named, frames, votes, rep, self_view_told=rep_note is not None)]
+    across_note = None
+    if rep is not None and rep != recognised_rep and read_across and across[rep].hint_for >= NOTE_MIN_S:
+        across_note = (f"No face sat clearly furthest {rep_position} of the others, so person {rep}, furthest "
+                       f"{_ACROSS_WORDS[rep_position]}, was taken as the rep; if the rep is someone else, pick them in "
+                       "Fix roles.")
+    notes = [rep_note, across_note, _guess_note(named, frames, votes, rep, self_view_told=rep_note is not None)]
     note = " ".join(n for n in notes if n) or None
     return RoleDecision({t.track_id: named[people[t.track_id]] for t in participants}, note)
 

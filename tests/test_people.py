@@ -500,9 +500,13 @@ def test_the_rep_position_is_read_on_its_own_axis_when_the_call_has_one():
     people = {0: 1, 3: 1, 1: 2, 2: 2}
     turned = decide_roles(summaries(tracks), "top", people=people, presence=tracks)
     assert turned.roles == {0: "rep", 3: "rep", 1: "prospect", 2: "prospect"}
+    assert turned.note is None  # (the analysis adds `TURNED_NOTE`)
     stacked = {0: presence((0, 11, top)), 1: presence((0, 11, bottom))}
     assert decide_roles(summaries(stacked), "left", presence=stacked).roles == {0: "rep", 1: "prospect"}
-    assert decide_roles(summaries(stacked), "right", presence=stacked).roles == {0: "prospect", 1: "rep"}
+    right = decide_roles(summaries(stacked), "right", presence=stacked)  # trial 32: read as bottom, unnoted
+    assert right.roles == {0: "prospect", 1: "rep"}
+    assert right.note == ("No face sat clearly furthest right of the others, so person 2, furthest bottom-right, was "
+                          "taken as the rep; if the rep is someone else, pick them in Fix roles.")
     grid = {n: presence((0, 11, box_at(x, y, 0.15))) for n, (x, y) in enumerate(((0.25, 0.25), (0.75, 0.25),
                                                                                (0.25, 0.75), (0.75, 0.75)))}
     assert decide_roles(summaries(grid), "left", presence=grid).roles[0] == "rep"  # top-left
