@@ -247,7 +247,7 @@ def _open(path: Path, name: str):
         with open(path, "rb") as head:
             mp4 = head.read(8)[4:] in MP4_FIRST_BOXES
         if mp4 and any(MISSING_INDEX_LOG in message for _, _, message in ffmpeg_log):
-            raise NotAVideo(f"{name}: the recording is incomplete: its index, which the app writes when recording "
+            raise CorruptVideo(f"{name}: the recording is incomplete: its index, which the app writes when recording "
                             "stops, is missing, so no player can read it. It was most likely cut off while being saved "
                             "or copied; upload the complete file as the call app saved it.") from error
         raise NotAVideo(f"{name}: not a video file Rapport can read: another kind of file, or a recording cut off "

@@ -16,7 +16,7 @@ import pytest
 from config import REPO_ROOT
 from tests.helpers import run_cli
 from tests.test_cli import env_for, stored_files
-from tools.synthetic import CallScript, write_call_video, write_not_a_video
+from tools.synthetic import CallScript, write_call_video, write_corrupt_copy, write_not_a_video
 
 
 def _png_renamed_mp4(path):
@@ -59,6 +59,9 @@ def test_every_json_error_is_one_object_with_the_plain_exit_status(seeded_store,
         (["analyze", str(_png_renamed_mp4(tmp_path / "photo.mp4"))], "still_image", "photo.mp4: this is a still image"),
         (["analyze", str(folder)], "not_a_video", "a folder: is a folder, not a recording"),
         (["analyze", str(tmp_path / "empty call.mov")], "empty_file", "empty call.mov: the file is empty"),
+        (["analyze", str(write_corrupt_copy(write_call_video(tmp_path / "call.mp4", CallScript(duration_s=2)),
+                                            tmp_path / "cut.mp4"))],  # a video, cut off (trial 32: "not_a_video")
+         "corrupt_video", "cut.mp4: the recording is incomplete"),
         (["analyze", str(tmp_path / "x.mp4"), "--date", "31/12/2026"], "usage", "is not a date: use YYYY-MM-DD"),
         (["enqueue", str(write_not_a_video(tmp_path / "notes.mp4")), "--fps", "0"], "bad_input", "--fps must be between"),
         (["enqueue", str(tmp_path / "notes.mp4")], "not_a_video", "notes.mp4: not a video file"),
