@@ -83,35 +83,42 @@ def _stop_group(pgid: int, grace_s: float = 10) -> None:
 BROWSER_DEADLINE_S = 480.0
 """Longest a page may be driven (the longest browser test, upload to PDF, gives the analysis 240 s of it): then
 Playwright's driver and the browser are killed and the test fails there, before `scripts/test.sh`'s `--timeout`.
-Seen once in a loaded test run: the driver and the page's renderer both spinning at 100% CPU for 40 minutes, past
-Playwright's own 30-s timeouts and past pytest-timeout's, whose exception could not be raised until the driver
-ended (an unresponsive page is not bounded by Playwright's timeouts: microsoft/playwright#19374)."""
+Seen twice in loaded test runs: the driver and the page's renderer both spinning at 95-100% CPU for 34-40 minutes,
+past Playwright's own 30-s timeouts and past pytest-timeout's, whose exception could not be raised until the driver
+ended (an unresponsive page is not bounded by Playwright's timeouts: microsoft/playwright#19374). The second time
+(session 27) the watchdog, then a `threading.Timer` in this process, never fired either (py-spy: its thread still in
+`Condition.wait` after 34 min, the main thread in the sync API's event loop); killing the driver by hand ended the
+hang, the test failed and the run went on. So the watchdog is a process of its own (`_WATCHDOG`)."""
+
+_WATCHDOG = """
+import sys, time, psutil
+time.sleep(float(sys.argv[1]))
+drivers = [psutil.Process(int(pid)) for pid in sys.argv[2:] if psutil.pid_exists(int(pid))]
+for process in [p for d in drivers for p in (*d.children(recursive=True), d)]:
+    try:
+        process.kill()
+    except psutil.NoSuchProcess:
+        pass
+"""
+"""Sleeps the deadline (argv[1], seconds), then kills the driver processes (argv[2:]) and all they started; exits 0
+only then. Run with this interpreter, which has psutil."""
 
 
 @contextmanager
 def chromium(viewport: tuple[int, int] = (1440, 1000), deadline_s: float = BROWSER_DEADLINE_S) -> Iterator:
     """A fresh headless Chromium page that accepts downloads. After `deadline_s` seconds Playwright's driver and the
-    browser are killed, so a hung page fails the test (RuntimeError) instead of stalling the run."""
-    import threading
-
+    browser are killed by a watchdog process, so a hung page fails the test (RuntimeError) instead of stalling the
+    run."""
     import psutil
     from playwright.sync_api import sync_playwright
 
     me = psutil.Process()
     before = {child.pid for child in me.children()}
-    fired = threading.Event()
-
-    def stop_browser(drivers: list[psutil.Process]) -> None:
-        fired.set()
-        for process in [tree for driver in drivers for tree in (*driver.children(recursive=True), driver)]:
-            with suppress(psutil.NoSuchProcess):
-                process.kill()
-
+    watchdog = None
     try:
         with sync_playwright() as p:
-            watchdog = threading.Timer(deadline_s, stop_browser, ([c for c in me.children() if c.pid not in before],))
-            watchdog.daemon = True
-            watchdog.start()
+            drivers = [str(c.pid) for c in me.children() if c.pid not in before]
+            watchdog = subprocess.Popen([sys.executable, "-c", _WATCHDOG, str(deadline_s), *drivers])
             try:
                 browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
                 try:
@@ -119,12 +126,14 @@ def chromium(viewport: tuple[int, int] = (1440, 1000), deadline_s: float = BROWS
                                                   accept_downloads=True)
                     yield context.new_page()
                 finally:
-                    if not fired.is_set():  # a killed driver took the browser with it
+                    if watchdog.poll() is None:  # a killed driver took the browser with it
                         browser.close()
             finally:
-                watchdog.cancel()
+                if watchdog.poll() is None:
+                    watchdog.kill()
+                watchdog.wait()
     except Exception as error:
-        if fired.is_set():
+        if watchdog is not None and watchdog.returncode == 0:  # it slept the deadline and killed the driver
             raise RuntimeError(f"the browser was stopped after {deadline_s:.0f} s (tools.browser.BROWSER_DEADLINE_S)") from error
         raise
 
