@@ -22,7 +22,8 @@ rule for the others. It is read on its own axis ("left": across the frame); only
 separate on that axis for `NOTE_MIN_S` seconds is read on the other one too (`_toward`: "left" reads as "top" in a
 stacked-only call, and picks the top-left face of a grid). A phone turned mid-call (portrait stacked, rep on top,
 then landscape side by side) is so read on "top" in its stacked part only: the side-by-side part would have
-voted for whoever sat left (a new-user trial, 30), and the rep is followed across the turn by their face. Each person's score is (rep votes - votes against); then:
+voted for whoever sat left (a new-user trial, 30), and the rep is followed across the turn by their face.
+Each person's score is (rep votes - votes against); then:
 
 * the rep = the person recognised from enrolment (`recognised_rep`, `pipeline.enrolment`: a consented face
   signature of the call's rep matched this person's embedding), which outranks every vote above; else the
@@ -106,8 +107,10 @@ PROSPECT_CLEAR = 1.5
 as many frames as every other person on screen with them; closer (three people in a gallery all call long:
 1.0) is a guess and the note says so."""
 
+_SECOND_AXIS = {"left": "top", "right": "bottom", "top": "left", "bottom": "right"}
+"""Where `_toward` looks next when the faces never part on the rep position's own axis."""
 _ACROSS_WORDS = {"left": "top-left", "right": "bottom-right", "top": "top-left", "bottom": "bottom-right"}
-"""Where `_toward` looks for the rep, in words, when the faces never part on the rep position's own axis."""
+"""`_toward`'s direction in words."""
 _NUMBER_WORDS = {3: "Three", 4: "Four", 5: "Five", 6: "Six", 7: "Seven", 8: "Eight", 9: "Nine"}
 
 
@@ -177,10 +180,9 @@ def _along(box: np.ndarray, rep_position: str) -> float:
 
 
 def _toward(box: np.ndarray, rep_position: str) -> float:
-    """`_along`, plus half of the other axis (left reads as top, right as bottom): for calls whose faces never
-    separate on the hint's own axis."""
-    dx, dy = (box[0] + box[2]) / 2 - 0.5, (box[1] + box[3]) / 2 - 0.5
-    return {"left": -dx - dy / 2, "right": dx + dy / 2, "top": -dy - dx / 2, "bottom": dy + dx / 2}[rep_position]
+    """`_along`, plus half of it on the other axis (`_SECOND_AXIS`: left reads as top, right as bottom): for calls
+    whose faces never separate on the hint's own axis."""
+    return _along(box, rep_position) + _along(box, _SECOND_AXIS[rep_position]) / 2
 
 
 def _tiles_apart(a: np.ndarray, b: np.ndarray) -> bool:
