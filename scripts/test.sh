@@ -24,5 +24,7 @@ export TF_CPP_MIN_LOG_LEVEL=2
 # tests failed, a browser test hung); in one process CI passed in 1,590 s. `-n 2` still works for a local run
 # (~16 min on an idle machine instead of ~26).
 # A test that runs past 15 minutes (its fixtures included; the slowest takes ~5) fails with the stacks of every
-# thread, so a hang shows where it is instead of stalling CI.
-exec .venv/bin/python -m pytest -q -p no:cacheprovider --timeout 900 "$@"
+# thread, so a hang shows where it is instead of stalling CI. pytest-timeout raises in the main thread, which a hang
+# inside Playwright's event loop can swallow (CI, stop 39); past 1,000 s faulthandler, which needs no Python thread,
+# prints every thread's stack all the same.
+exec .venv/bin/python -m pytest -q -p no:cacheprovider --timeout 900 -o faulthandler_timeout=1000 "$@"
