@@ -13,7 +13,8 @@
 
 Each crop's quality (`model.quality.face_quality`: size, sharpness, pose, detector score) is
 recorded with its probabilities, and why it was poor if it was (`pipeline.uncertainty.poor_reason`; a picture
-that stopped changing, `pipeline.people.FROZEN_MIN_S`, is a frozen video), so
+that stopped changing, `pipeline.people.FROZEN_MIN_S`, is a frozen video from its last change on, and so is one
+the player holds over a damaged stretch), so
 a second whose face was mostly poor shows "uncertain" and says why.
 
 Decoding runs on its own thread (PyAV releases the GIL) so the second core
@@ -27,6 +28,7 @@ rep's is classified, so no rep emotion is ever computed. (It was read twice unti
 from __future__ import annotations
 
 import logging
+import math
 import queue
 import tempfile
 import threading
@@ -197,10 +199,12 @@ class FaceReader:
         self._stand_in: dict[int, _Face] = {}  # track id -> the first frame of its latest second, until it is resolved
 
     def read(self, image: np.ndarray, track_id: int, t: float, box: np.ndarray,
-             keypoints: np.ndarray, score: float, px_scale: float, frozen: bool = False) -> None:
+             keypoints: np.ndarray, score: float, px_scale: float, frozen_since: float = math.nan) -> None:
         """One face: `box`/`keypoints` in `image` pixels (stored as fractions of it),
-        `px_scale` source pixels per `image` pixel, `frozen` whether its picture stopped changing
-        (`TrackedFaces.frozen`). On frames between reads only presence and quality are kept.
+        `px_scale` source pixels per `image` pixel; `frozen_since`, where the picture is an old one (the face's video
+        froze, `TrackedFaces.frozen_since`, or the recording is damaged here), when it last changed: this face and
+        those since then are poor for `pipeline.uncertainty.FROZEN_VIDEO` (`TrackSeconds.mark_frozen`); NaN for a live picture. On frames
+        between reads only presence and quality are kept.
 
         Reads fall inside each second, at (i + 0.5) / `settings.classify_fps` (the middle, at one read a second): the
         first frame of a second is a worse witness of it, as a new picture can arrive a frame after the second
@@ -209,6 +213,9 @@ class FaceReader:
         and is read instead, if the face leaves before the middle: every second the face is there gets a read."""
         crop = self.timer.timed("crop", crop_face, image, box, keypoints[:2])
         quality = self.timer.timed("crop", face_quality, crop, box, keypoints, score, px_scale)
+        frozen = not math.isnan(frozen_since)
+        if frozen:
+            self.seconds.mark_frozen(track_id, frozen_since, t)
         face = _Face(track_id, t, _box_fractions(box, image), crop, quality, poor_reason(quality, px_scale, frozen))
         second = int(t)
         stand_in = self._stand_in.get(track_id)
@@ -514,10 +521,11 @@ def analyze_video(info: VideoInfo, classifier, detector: FaceDetector, settings:
         timer.timed("track", recorder.observe, faces, frame.image)
         timer.timed("speech", mouths.observe, frame, faces, recorder.seconds)
         px_scale = frame.source.scale  # this picture's own: a recording's picture size can change mid-call
-        for track_id, box, score, keypoints, frozen in zip(faces.track_ids, faces.xyxy, faces.confidence, faces.keypoints,
-                                                           faces.frozen):
-            reader.read(frame.image, int(track_id), frame.t, box, keypoints, score, px_scale,
-                        bool(frozen))
+        for track_id, box, score, keypoints, frozen_since in zip(faces.track_ids, faces.xyxy, faces.confidence,
+                                                                 faces.keypoints, faces.frozen_since):
+            if frame.damaged:  # the player holds the last good picture over what it could not decode
+                frozen_since = np.fmin(frozen_since, frame.frame_t)
+            reader.read(frame.image, int(track_id), frame.t, box, keypoints, score, px_scale, float(frozen_since))
         reader.end_frame()
     if reader is not None:
         reader.finish()

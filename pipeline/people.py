@@ -103,14 +103,16 @@ a face at 15% brightness changes 0.43-0.71 on its quietest quarter of pictures a
 re-measured for freezes yet.)"""
 FROZEN_MIN_S = 3.0
 """A face unchanged (`FROZEN_CHANGE`) on every new picture, or on none (a held picture), for this long is frozen
-(`TrackedFaces.frozen`): the person's video stopped (a bad connection) while the recording went on, and the face on
+(`TrackedFaces.frozen_since`): the person's video stopped (a bad connection) while the recording went on, and the face on
 screen is an old one, so its seconds show "uncertain (frozen video)" (`pipeline.uncertainty.FROZEN_VIDEO`). A live face
 changes more than that on nearly every picture (1.4 or more at a usual contrast, `STILL_CHANGE`). Found by a new-user trial (25): a
 prospect's video frozen on a smile for 10 s mid-call read "happy" all along, counted in the mood shares, and the turn
 back to neutral was placed where the picture came back. At 2 s, another (26) found false alarms on photos that stood
 perfectly still for 4-6 s between 2-px moves, with ±1 grey level of noise, at 200-300 kbit/s (the encoder repeats such
 blocks exactly): 1-4 s of 20-24; at 1 Mbit/s, or with half a pixel of breathing, none. A person is rarely that still
-for 3 s (blinks, breathing); a frozen video usually stays frozen longer."""
+for 3 s (blinks, breathing); a frozen video usually stays frozen longer. Once it is confirmed, the seconds before are
+frozen too, from the face's last change on (`pipeline.timeline.TrackSeconds.mark_frozen`): trial 32's video frozen
+from 4.0 s showed seconds 4-6 "happy" and was uncertain from 7 s only."""
 STILL_SHIFT = 0.1
 """Largest drift (`TrackLook.drift`) of the box centre, in face heights, of a still face: the detector's own
 jitter on identical pixels reaches 0.04-0.06 (a slide's headshot: 0.043)."""
@@ -235,8 +237,8 @@ class IdentityWatch:
     """Re-labels tracked faces so that each output track is one person; keeps each output track's look.
 
     `update(frame, faces)` returns the same faces with output track ids (a tracker id keeps its output id
-    until its face's embedding changes identity; then it gets a fresh one) and whether each is frozen
-    (`FROZEN_MIN_S`). `looks` holds a `TrackLook` per output id.
+    until its face's embedding changes identity; then it gets a fresh one) and, for each frozen one (`FROZEN_MIN_S`),
+    since when. `looks` holds a `TrackLook` per output id.
     """
 
     def __init__(self, embedder: FaceEmbedder):
@@ -285,7 +287,7 @@ class IdentityWatch:
                 frame_bgr, faces.xyxy[due])
             embeddings = dict(zip(due, self._embedder.embed(picture, boxes)))
         self.n_embedded += len(due)
-        out_ids, frozen = [], []
+        out_ids, frozen_since = [], []
         for i, (tid, box) in enumerate(zip(faces.track_ids.tolist(), faces.xyxy)):
             followed = self._followed.get(tid)
             embedding = embeddings.get(i)
@@ -313,7 +315,7 @@ class IdentityWatch:
             look.best_score = max(look.best_score, float(faces.confidence[i]))
             followed.look = looks[i]
             out_ids.append(followed.out_id)
-            frozen.append(t - followed.changed_t >= FROZEN_MIN_S)
+            frozen_since.append(followed.changed_t if t - followed.changed_t >= FROZEN_MIN_S else np.nan)
         step = 0.0 if self._last_t is None else t - self._last_t
         self._last_t = t
         for a in out_ids:
@@ -321,7 +323,7 @@ class IdentityWatch:
                 if a < b:
                     self.together_s[a, b] = self.together_s.get((a, b), 0.0) + step
         return TrackedFaces(t, np.array(out_ids, np.int64), faces.xyxy, faces.confidence, faces.keypoints,
-                            np.array(frozen, bool))
+                            np.array(frozen_since, np.float64))
 
 
 def _copies(a: TrackLook, b: TrackLook) -> bool:

@@ -13,6 +13,7 @@ a timeline knows which seconds to show as uncertain. Reassigning roles only re-r
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,7 +21,7 @@ import numpy as np
 from config import EMOTIONS, UNCERTAIN
 from model.quality import QUALITY_FIELDS
 from pipeline.roles import PROSPECT, REP
-from pipeline.uncertainty import POOR_REASONS, uncertain_reasons
+from pipeline.uncertainty import FROZEN_VIDEO, POOR_REASONS, uncertain_reasons
 
 SMOOTHING_KERNEL = np.array([0.25, 0.5, 0.25])
 """Weights of the previous, current and next second when smoothing probabilities."""
@@ -46,6 +47,12 @@ class TrackSecondRows:
         return np.zeros(len(self.seconds), np.int64) if self.n_poor is None else self.n_poor
 
 
+REMARK_WINDOW_S = 10.0
+"""How far back from a track's latest frame `TrackSeconds.mark_frozen` can still re-mark frames already added: a freeze
+is confirmed `pipeline.people.FROZEN_MIN_S` (3 s) after the face's last change, and a face reaches `TrackSeconds` at
+most a second (a stand-in) or a classification batch after its frame."""
+
+
 class TrackSeconds:
     """Running per-track, per-second sums, filled frame by frame during analysis."""
 
@@ -53,11 +60,20 @@ class TrackSeconds:
         self.n_seconds = n_seconds
         self._data: dict[int, tuple[np.ndarray, ...]] = {}
         self._mouth: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # track -> (per-second peak, frames) of mouth motion
+        self._recent: dict[int, deque[list]] = {}  # track -> [t, poor] of its frames of the last `REMARK_WINDOW_S`
+        self._frozen: dict[int, list[tuple[float, float]]] = {}  # track -> (since, until] spans found frozen
 
     def add(self, track_id: int, t: float, box: np.ndarray, probs: np.ndarray | None,
             quality: np.ndarray | None = None, poor: str | None = None) -> None:
         """One frame's face at `t` s: box as frame fractions, probabilities (None: not classified), quality (5,),
-        `poor`: why its quality was poor (`pipeline.uncertainty.poor_reason`; None: it was fine)."""
+        `poor`: why its quality was poor (`pipeline.uncertainty.poor_reason`; None: it was fine). A face in a span
+        found frozen (`mark_frozen`) is poor for `FROZEN_VIDEO` whatever it says."""
+        if poor != FROZEN_VIDEO and any(since < t <= until for since, until in self._frozen.get(track_id, ())):
+            poor = FROZEN_VIDEO
+        recent = self._recent.setdefault(track_id, deque())
+        recent.append([t, poor])
+        while recent[0][0] < recent[-1][0] - REMARK_WINDOW_S:
+            recent.popleft()
         if track_id not in self._data:
             n, q = self.n_seconds, len(QUALITY_FIELDS)
             self._data[track_id] = (np.zeros(n, np.int32), np.zeros(n, np.int32), np.zeros((n, len(EMOTIONS))),
@@ -78,6 +94,28 @@ class TrackSeconds:
             known = np.isfinite(quality)
             quality_sums[s, known] += quality[known]
             quality_counts[s, known] += 1
+
+    def mark_frozen(self, track_id: int, since: float, until: float) -> None:
+        """The track's face showed an old picture over (`since`, `until`] s: its video froze after its last change at
+        `since`, found at `until` (`pipeline.people.FROZEN_MIN_S` later), or the recording was damaged there. Its
+        frames in that span, added already (within `REMARK_WINDOW_S`) or still to come (read later, in batches or
+        after the roles), count as poor for `FROZEN_VIDEO`."""
+        spans = self._frozen.setdefault(track_id, [])
+        if spans and spans[-1][0] == since:  # the same freeze, still going
+            spans[-1] = (since, max(until, spans[-1][1]))
+        else:
+            spans.append((since, until))
+        for frame in self._recent.get(track_id, ()):
+            t, poor = frame
+            if since < t <= until and poor != FROZEN_VIDEO:
+                _, _, _, _, _, _, poor_frames, by_reason = self._data[track_id]
+                s = min(int(t), self.n_seconds - 1)
+                if poor is None:
+                    poor_frames[s] += 1
+                else:
+                    by_reason[s, POOR_REASONS.index(poor)] -= 1
+                by_reason[s, POOR_REASONS.index(FROZEN_VIDEO)] += 1
+                frame[1] = FROZEN_VIDEO
 
     def add_mouth(self, track_id: int, t: float, motion: float) -> None:
         """One frame's mouth motion (`model.mouth.mouth_motion`) of a track's face at `t` s. A second keeps its peak:

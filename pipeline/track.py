@@ -47,9 +47,10 @@ class TrackedFaces:
     xyxy: np.ndarray  # (N, 4) float32, analysis-frame pixels
     confidence: np.ndarray  # (N,) float32 detector score on this frame
     keypoints: np.ndarray  # (N, 6, 2) float32 analysis-frame pixels (see `Detections`), NaN if not given
-    frozen: np.ndarray | None = None
-    """(N,) bool: the face's pixels have not changed for `pipeline.people.FROZEN_MIN_S` (its video froze); None: not
-    known yet (the tracker's output, before `pipeline.people.IdentityWatch` looks at the pixels)."""
+    frozen_since: np.ndarray | None = None
+    """(N,) float: for a face whose pixels have not changed for `pipeline.people.FROZEN_MIN_S` (its video froze), the
+    call-clock time its picture last changed, after which every picture was the old one; NaN for a live face. None:
+    not known yet (the tracker's output, before `pipeline.people.IdentityWatch` looks at the pixels)."""
 
     def __len__(self) -> int:
         return len(self.track_ids)

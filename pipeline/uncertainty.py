@@ -63,8 +63,10 @@ MAX_POOR_SHARE = 0.5
 
 # Why a second is uncertain, in the words the CSV's `uncertain_reason` column and the hover show.
 FROZEN_VIDEO = "frozen video"
-"""Most of the second's poor frames showed a face whose pixels had not changed for `pipeline.people.FROZEN_MIN_S`: the
-person's video froze (a bad connection), and the expression on screen is an old one."""
+"""Most of the second's poor frames showed an old picture of the face: its pixels had not changed for
+`pipeline.people.FROZEN_MIN_S` (the person's video froze, a bad connection; counted from the last change), or the
+recording was damaged there and the player held its last good picture (`pipeline.video.SampledFrame.damaged`;
+trial 32: a second lost to damage was read from the picture before it)."""
 SMALL_FACE = "small face"
 """Most of the second's poor frames had a face under `MIN_FACE_PX`, or under `ENLARGED_BELOW_PX` and blurred."""
 TURNED_AWAY = "turned away"
@@ -88,8 +90,7 @@ def poor_reason(quality: np.ndarray, px_scale: float, frozen: bool = False) -> s
     source pixels, sharpness of the 48x48 crop, roll and yaw in degrees (NaN: no landmarks, never turned away),
     detector score); `px_scale`: source pixels per analysed-frame pixel, so the size test is on the analysed frame
     the crop was cut from, or on the source where that is smaller (a picture enlarged to the analysis size holds no
-    more detail than its own pixels); `frozen`: the face's picture has not changed for seconds
-    (`TrackedFaces.frozen`).
+    more detail than its own pixels); `frozen`: the face's picture is an old one (`FROZEN_VIDEO`).
     """
     if frozen:
         return FROZEN_VIDEO

@@ -198,6 +198,7 @@ class SampledFrame:
     image: np.ndarray  # BGR uint8 at analysis size
     frame_t: float | None = None  # call-clock time the picture was first shown (<= t; earlier for a held frame)
     source: SourcePicture | None = None  # the same picture at the recording's resolution
+    damaged: bool = False  # the tick falls in a stretch that could not be decoded: the picture is the last good one
 
 
 @dataclass
@@ -490,8 +491,8 @@ def sample_frames(info: VideoInfo, rate: float = 4.0, width: int | None = 640,
     sparser than half the frame rate, non-reference frames are not decoded (the decode floor's speed): a tick then
     shows the last reference frame, at most the encoder's run of B-frames old (2-3 frames, ~0.1 s at 30 fps). Ticks
     before the first frame or after the video's end yield nothing (no video). Damaged packets are
-    skipped (the last good frame stays on screen) and a cut-off tail ends the video; both are
-    recorded in `report`, if given.
+    skipped (the last good frame stays on screen, `SampledFrame.damaged`) and a cut-off tail ends the video; both
+    are recorded in `report`, if given.
     """
     if rate <= 0:
         raise ValueError("the analysis rate must be positive")
@@ -514,7 +515,8 @@ def sample_frames(info: VideoInfo, rate: float = 4.0, width: int | None = 640,
             nonlocal tick, index
             while tick < n_ticks and tick * step < limit:
                 if shown is not None:
-                    sampled = SampledFrame(index, tick * step, shown.image, shown.t, shown.source)
+                    damaged = bool(report.damaged) and report.damaged[-1][0] <= tick * step < report.damaged[-1][1]
+                    sampled = SampledFrame(index, tick * step, shown.image, shown.t, shown.source, damaged)
                     second = int(sampled.t)
                     report.ticks[second] += 1
                     report.blank_ticks[second] += shown.blank

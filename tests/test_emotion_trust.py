@@ -100,6 +100,35 @@ def test_one_second_read_between_uncertain_or_unseen_seconds_is_no_key_moment():
     assert strongest_moments(timeline) == [25]
 
 
+def test_a_freeze_found_late_re_marks_the_frames_since_the_last_change_added_before_or_after():
+    """A freeze is confirmed `FROZEN_MIN_S` after the face last changed: the frames in between, already added (fine
+    or poor for another reason) or added later (a read held until the roles are known), count as frozen; the frames
+    at or before the last change, and those after a freeze ends, do not."""
+    from pipeline.people import FROZEN_MIN_S
+    from pipeline.timeline import REMARK_WINDOW_S, TrackSeconds
+    from pipeline.uncertainty import FROZEN_VIDEO, POOR_REASONS, SMALL_FACE
+
+    acc = TrackSeconds(n_seconds=30)
+    box, happy = np.array([0.1, 0.1, 0.3, 0.4]), emotion_probs(["happy"], peak=0.9)[0]
+    held = []
+    for t in np.arange(0, 8, 0.25):  # the picture last changed at 2.0 s; the freeze is found at 5.0 s
+        if t == 4.5:
+            held.append(t)  # this second's read waits for the roles
+            continue
+        if t >= 5.0:
+            acc.mark_frozen(1, since=2.0, until=t)
+        acc.add(1, t, box, happy, poor=SMALL_FACE if t == 3.0 else (FROZEN_VIDEO if t >= 5.0 else None))
+    acc.add(1, held[0], box, happy)
+    for t in np.arange(8, 10, 0.25):  # moving again
+        acc.add(1, t, box, happy)
+    [rows] = acc.rows()
+    frozen = dict(zip(rows.seconds.tolist(), rows.poor_by_reason[:, POOR_REASONS.index(FROZEN_VIDEO)].tolist()))
+    assert frozen == {0: 0, 1: 0, 2: 3, 3: 4, 4: 4, 5: 4, 6: 4, 7: 4, 8: 0, 9: 0}  # 2.0 itself is the last live picture
+    assert rows.poor_frames.tolist() == [0, 0, 3, 4, 4, 4, 4, 4, 0, 0]
+    assert rows.poor_by_reason[:, POOR_REASONS.index(SMALL_FACE)].sum() == 0  # 3.0 s was small, and frozen: frozen
+    assert REMARK_WINDOW_S >= FROZEN_MIN_S + 1  # a freeze's frames are still there to re-mark, a stand-in's too
+
+
 def test_each_uncertain_second_says_why_in_the_store_the_csv_and_the_talking_points(store):
     """Small faces, blurred faces, faces turned away and unclear expressions reach the timeline through TrackSeconds,
     the stored track rows (what reassigning roles reads back), the stored seconds, the CSV and the talking points, each

@@ -265,8 +265,8 @@ def test_a_face_too_small_to_read_is_uncertain_and_says_so_through_the_store_and
 
 def test_a_frozen_video_is_uncertain_while_frozen_and_read_again_once_it_moves(store, hard_calls, classifier):
     """A new-user trial (25): a prospect's video froze on a smile for 10 s and read "happy" all along. A face whose
-    pixels stop changing for `FROZEN_MIN_S` is still there (present, same role) but shows "uncertain (frozen video)",
-    in the stored rows and after a reload, until its picture moves again."""
+    pixels stop changing for `FROZEN_MIN_S` is still there (present, same role) but shows "uncertain (frozen video)"
+    from where it froze, in the stored rows and after a reload, until its picture moves again."""
     from db.models import EmotionSecond
     from pipeline.people import FROZEN_MIN_S
     from pipeline.timeline import build_timelines
@@ -284,9 +284,11 @@ def test_a_frozen_video_is_uncertain_while_frozen_and_read_again_once_it_moves(s
         reloaded, roles, _ = load_track_seconds(s, call_id)
     prospect = {second: (present, why) for second, role, present, why in rows if role == "prospect"}
     assert sorted(roles.values()) == ["prospect", "rep"] and all(present for present, _ in prospect.values())
-    # whole seconds frozen for FROZEN_MIN_S already: 7-8; the seconds either side hold frozen frames too, at most half
-    # (the encoder settles a frame after the picture stops, and shows the next one a frame early)
-    first, last = int(np.ceil(FREEZES[0] + FROZEN_MIN_S)), int(FREEZES[1]) - 1
+    # every whole second frozen, 4-8, the first three too (trial 32: found `FROZEN_MIN_S` after the freeze began, they
+    # were read from the old picture); the seconds either side hold frozen frames too, some or most (the encoder settles
+    # a frame after the picture stops, and shows the next one a frame early)
+    first, last = int(np.ceil(FREEZES[0])), int(FREEZES[1]) - 1
+    assert first + FROZEN_MIN_S <= last
     frozen = [second for second, (_, why) in prospect.items() if why == FROZEN_VIDEO]
     assert set(range(first, last + 1)) <= set(frozen) <= set(range(first - 1, last + 2)), frozen
     assert all(why != FROZEN_VIDEO for role, *_, why in rows if role == "rep")

@@ -413,6 +413,20 @@ def test_damaged_packets_are_skipped_and_reported(store, tmp_path, classifier):
     assert presence(call_id, "prospect") == ([1] * 8, [1] * 8)
 
 
+def test_a_second_lost_to_damage_shows_uncertain_frozen_video_not_the_picture_before(store, tmp_path, classifier):
+    """Trial 32: "damaged at 0:05 for 1.0 s" was noted, but second 5 showed an emotion for both roles, read from the
+    last good picture the player held. Every frame of second 5 is garbage here (keyframes each second)."""
+    from pipeline.uncertainty import FROZEN_VIDEO
+
+    path = write_call_video(tmp_path / "damaged.webm", gallery(8), gop=30, damaged_frames=range(150, 180))
+    call_id = analysed(path, classifier)
+    assert the_call(call_id).partial_note == "damaged at 0:05 for 1.0 s"
+    for role in ("rep", "prospect"):
+        rows = rows_of(call_id, role)
+        assert [r.uncertain_reason == FROZEN_VIDEO for r in rows] == [False] * 5 + [True] + [False] * 2, role
+        assert all(r.face_present and r.video_present for r in rows)  # the face is on screen: an old picture of it
+
+
 # ----------------------------------------------------------------------------- messages
 def test_an_analysis_error_names_the_upload_never_the_stored_file(store, tmp_path, classifier):
     path = write_call_video(tmp_path / "ok.mp4", gallery(2, fps=10))
