@@ -99,8 +99,10 @@ FROZEN_CHANGE = 0.5
 face counts as changed only when two new pictures in a row changed: a key frame re-encodes a frozen picture a little
 differently (0.75-1.1 in generated H.264 and VP9 recordings, 0.75 in trial 25's, against 1.4-16 for a live face),
 once. The medians of frozen tiles and slides are 0.00-0.14. (In grey levels, not relative to contrast as `STILL_CHANGE`:
-a face at 15% brightness changes 0.43-0.71 on its quietest quarter of pictures at 300 kbit/s, near this line; not
-re-measured for freezes yet.)"""
+a face at 15% brightness changes 0.43-0.71 on its quietest quarter of pictures at 300 kbit/s, near this line. Measured
+for false freezes (2026-12-04, `/root/rapport-runs/s28/falsefreeze.py`): 30-s 720p calls, both live faces at 10 / 15 /
+30% brightness (H.264 and VP9 at 300 kbit/s, H.264 at its default) and backlit (both at 300 kbit/s): no second of the
+22 faces' 600+ seen was called frozen.)"""
 FROZEN_MIN_S = 3.0
 """A face unchanged (`FROZEN_CHANGE`) on every new picture, or on none (a held picture), for this long is frozen
 (`TrackedFaces.frozen_since`): the person's video stopped (a bad connection) while the recording went on, and the face on
