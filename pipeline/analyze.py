@@ -77,11 +77,11 @@ class AnalysisSettings:
     """Seconds between whole-frame detections while every known face was found on the frame before, or the same
     faces have been present for this long (a camera turned off stays off for a while: its place is still
     searched on every frame, so a return there is found at once): only a newcomer, or a face back in another
-    place, can be missed, found within this long. Not after a whole-frame detection that started a track (the
-    call's first, someone joining): the next comes `detect_every_s` later, as it may have missed a face beside the
-    new one (measured: a 300 kbit/s H.264 call at 30% brightness scored both faces 0.61-0.67 on its first two
-    frames, under `pipeline.track.FaceTracker.birth_score`, and 0.88-0.93 from 0.5 s; one was born at 0 s, the
-    other found only at 6 s). Measured: with this rule for "any face found" instead, a
+    place, can be missed, found within this long. Not after a face was found for the first time (at the call's
+    start, someone joining): the next comes `detect_every_s` after the last, as the search may have missed a face
+    beside the new one, until one finds no one new (measured: a 300 kbit/s H.264 call at 30% brightness scored both
+    faces 0.61-0.67 on its first two frames, under `pipeline.track.FaceTracker.birth_score`, and 0.88-0.93 from
+    0.5 s; one was born at 0 s, the other found only at 6 s; `FaceTracker.candidate_s` now finds such faces at 0.5 s). Measured: with this rule for "any face found" instead, a
     new person in a gallery tile whom the old face's window missed went unread for 4 s in
     `tools.video_eval` (1 of 70 faces); see `docs/speed-history.md`. A newcomer who brings a new picture away
     from every known face (a new tile, a camera turned on: `pipeline.track.ArrivalWatch`) starts a whole-frame search
@@ -457,7 +457,8 @@ def analyze_video(info: VideoInfo, classifier, detector: FaceDetector, settings:
         shown = 0  # faces present on the previous frame
         last_discovery_t = last_small_t = -np.inf
         followed: set[int] = set()  # tracker ids seen so far
-        newcomer = True  # the latest whole-frame search started a track: it may have missed someone beside it
+        newcomer = True  # a face was found for the first time since the latest whole-frame search: it may have
+        # come with others that search missed
         canvas = None  # the previous frame's (height, width)
 
         def whole_frame(frame: SampledFrame, gray: np.ndarray, small: bool) -> Detections:
@@ -498,8 +499,9 @@ def analyze_video(info: VideoInfo, classifier, detector: FaceDetector, settings:
                     from_windows = False
             detector_runs += 1  # every sampled frame is searched: whole, or around each known face
             faces = timer.timed("track", tracker.update, frame.t, found, gray, from_windows)
-            if not from_windows:
-                newcomer = not followed.issuperset(faces.track_ids.tolist())
+            # a face found for the first time (a new track, or a candidate confirmed in its window) keeps the next
+            # whole-frame search `detect_every_s` away, until one finds no one new
+            newcomer = not followed.issuperset(faces.track_ids.tolist()) or (newcomer and from_windows)
             followed.update(faces.track_ids.tolist())
             faces = timer.timed("identity", identity.update, frame.image, faces, frame.frame_t, frame.source)
             shown = len(faces)

@@ -48,6 +48,12 @@ is found this late at most).
 Measured with `analyze_video` on a generated 60-s 1280×720 gallery call (4 frames/s, load average 12 on 2
 cores): embedding every 10 s, 12 embeddings took 5.9 s of a 22.9-s analysis; every 30 s, 4 took 2.6 s of 17.2 s
 (15%). An active-speaker call with a cut every 5 s needs one per cut: 12 a minute, 5.2 s of 14.5 s."""
+REFERENCE_SETTLE_S = 1.0
+"""A track's first embedding is provisional: the face is embedded again this long after it, and that embedding
+replaces it as the track's reference (no identity is compared; a cut, `CUT_CHANGE`, is still a cut). A call's first
+pictures are its worst: in a 300 kbit/s H.264 call (new-user trial 34) the rep's face embedded at 0 s lay 0.51-0.58
+from the same face's embeddings from 1 s on (they lie 0.10-0.20 from each other; `SAME_PERSON_DISTANCE` 0.55), so the
+`EMBED_EVERY_S` re-check at 30 s split the rep's track as someone new, who then took the prospect's role."""
 CUT_CHANGE = 25.0
 """Mean absolute difference (0-255) of the box's 8×8 colour thumbnail, or of its surroundings' (`SURROUNDINGS`),
 from the previous frame's that triggers an embedding now. Measured at 4 frames/s (2026-12-02): the same face
@@ -201,6 +207,7 @@ class _Followed:
     changed_t: float = 0.0  # when its face region last changed (`FROZEN_CHANGE`), or its track began
     last_changed: bool = True  # whether its previous new picture changed (`FROZEN_CHANGE`)
     embedded_look: np.ndarray | None = None  # `look` when it was last embedded
+    provisional: bool = False  # its reference is its first embedding only (`REFERENCE_SETTLE_S`)
 
 
 def _crop(frame: np.ndarray, box: np.ndarray, size: int, interpolation: int) -> np.ndarray:
@@ -264,6 +271,8 @@ class IdentityWatch:
         its face changed since (`RECHECK_CHANGE`)."""
         if followed is None or followed.reference is None or _change(look, followed.look) >= CUT_CHANGE:
             return True
+        if followed.provisional:
+            return t - followed.last_embed_t >= REFERENCE_SETTLE_S
         return (t - followed.last_embed_t >= EMBED_EVERY_S
                 and float(np.abs(look[0] - followed.embedded_look[0]).mean()) >= RECHECK_CHANGE)
 
@@ -293,13 +302,18 @@ class IdentityWatch:
         for i, (tid, box) in enumerate(zip(faces.track_ids.tolist(), faces.xyxy)):
             followed = self._followed.get(tid)
             embedding = embeddings.get(i)
-            changed = (followed is not None and embedding is not None and followed.reference is not None
+            settling = (followed is not None and followed.provisional and embedding is not None
+                        and _change(looks[i], followed.look) < CUT_CHANGE)
+            changed = (not settling and followed is not None and embedding is not None and followed.reference is not None
                        and float(np.linalg.norm(embedding - followed.reference)) > SAME_PERSON_DISTANCE)
             if followed is None or changed:
                 followed = _Followed(self._new_track(t), t, None, looks[i], None, changed_t=t)
                 self._followed[tid] = followed
             look = self.looks[followed.out_id]
             if embedding is not None:
+                if settling:
+                    look.embeddings.clear()  # the provisional first one
+                followed.provisional = followed.reference is None
                 look.embeddings.append(embedding)
                 followed.reference, followed.last_embed_t, followed.embedded_look = look.embedding, t, looks[i]
             if picture_t is None or picture_t != followed.patch_picture_t:  # a new picture: compare the same pixels

@@ -68,6 +68,7 @@ class _Track:
     last_seen_t: float
     visible: bool = True  # matched on the latest frame
     n_detections: int = 1  # detector boxes matched to this track (the same count as TrackSummary.n_detections)
+    # 0: a candidate, a face the whole-frame search scored under `FaceTracker.birth_score` (see `candidate_s`)
     confidence: float = 0.0
     keypoints: np.ndarray = field(default_factory=lambda: np.full((N_KEYPOINTS, 2), np.nan, np.float32))
     verified: "_Verified | None" = None
@@ -151,7 +152,8 @@ class FaceTracker:
     box_smoothing: float = 0.3
     """Weight of the previous box when a new detection updates it: damps detector jitter, follows head motion."""
     birth_score: float = 0.68
-    """Least detector score to start a track, or to continue one that was absent on the previous frame.
+    """Least detector score to start a track (on a whole frame; in a window `window_birth_score`), or to continue one
+    that was absent on the previous frame.
     Keeping a face present on the previous frame needs only the detector's own threshold (two
     thresholds, as in ByteTrack, whose low-score detections continue only tracks still tracked):
     BlazeFace scores faces 0.85-0.95 and its false alarms on blurred call backgrounds 0.5-0.6; a
@@ -162,9 +164,30 @@ class FaceTracker:
     line sits between the backgrounds' 0.6 and that."""
     tentative_s: float = 2.0
     """A track seen on one frame only (most likely a false alarm) is searched for this long, not `watch_s`."""
+    candidate_s: float = 1.0
+    """A face the whole-frame search found away from every track but scored under `birth_score` is a candidate: not
+    present, but its window is searched on every frame for this long, and a score there of `window_birth_score` or
+    more makes it a track at once. A call's first pictures are often its worst (an encoder starting at a low bit rate): a
+    300 kbit/s H.264 call at 30% brightness scored both faces 0.61-0.67 on its first two frames and 0.88-0.93 from
+    0.5 s, so without candidates a face missed there waited for the next whole-frame search (2 s; 6 s before
+    `AnalysisSettings.detect_every_settled_s` gave way after a newcomer); with candidates, at 0.5 s (10-30%
+    brightness, H.264 and VP9 at 300 kbit/s: 10 of 11 calls' faces by 0.5 s, the last by 1 s). Candidates do not
+    count as missing faces (`all_present`): a background's false alarm (0.5-0.6) costs its window on the frames of
+    this long after each whole-frame search, never more whole-frame searches (`tools.bench --minutes 2`, with the
+    newcomer rule: BlazeFace windows per second of call 9.9 -> 11.1 on the easy layout, 12.5 -> 12.8 on the
+    realistic one; 11.5 on the easy one with candidates searched for 2 s)."""
     search_scale: float = 2.0
     """Side of a track's search window / the face box's longer side: room for half a face of motion
     between sampled frames, and the face fills half the window (BlazeFace's best range)."""
+    window_birth_score: float = 0.8
+    """Least score that starts a track (or makes a candidate one) from a window search (`plan_search`): above
+    `birth_score`, as a window zooms in on what it holds and lifts false alarms (a helmet's detail above a speaker
+    view's big face, 0.5-0.6 on whole frames, reached 0.69 in windows and became a third person); real faces score
+    0.85-0.95 in windows once the picture is good (the dim faces of `candidate_s`: 0.81-0.88). A face that scores less
+    starts its track at the next whole-frame search."""
+    candidate_search_scale: float = 3.0
+    """`search_scale` of a candidate (`candidate_s`): a low score comes with a loose box (the same dim face boxed 55 px
+    with its centre 27 px low, and 155 px around the head), which a window twice its size missed."""
     unchanged_change: float = 25.0
     """RMS change (grey levels, 0-255) of a face's search window, at 24×24 cells and after the best shift of up to
     two cells (head motion), since the detector last found the face there, below which `plan_search` keeps
@@ -183,7 +206,7 @@ class FaceTracker:
 
     def _window(self, track: _Track) -> Window:
         x1, y1, x2, y2 = track.box
-        side = self.search_scale * max(x2 - x1, y2 - y1)
+        side = (self.search_scale if track.n_detections else self.candidate_search_scale) * max(x2 - x1, y2 - y1)
         return Window((x1 + x2 - side) / 2, (y1 + y2 - side) / 2, side)
 
     def search_windows(self) -> list[Window]:
@@ -215,6 +238,15 @@ class FaceTracker:
                 windows.append(window)
         return windows
 
+    def _birth_score(self, from_windows: bool) -> float:
+        return self.window_birth_score if from_windows else self.birth_score
+
+    def _near_a_track(self, box: np.ndarray) -> bool:
+        """Whether a box is where a track (present, gone or a candidate) already is (`min_similarity`)."""
+        if not self._tracks:
+            return False
+        return bool((similarity(np.array([track.box for track in self._tracks]), box[None]) >= self.min_similarity).any())
+
     def end_tracks(self) -> None:
         """Close every track (the picture changed shape: a phone turned, `pipeline.video.canvas_for`); faces found
         next start new ones, with new ids."""
@@ -232,7 +264,8 @@ class FaceTracker:
     @property
     def all_present(self) -> bool:
         """Whether faces are watched and every one was found on the latest frame (nothing is missing)."""
-        return bool(self._tracks) and all(track.visible for track in self._tracks)
+        followed = [track for track in self._tracks if track.n_detections]
+        return bool(followed) and all(track.visible for track in followed)
 
     def update(self, t: float, detections: Detections, frame_gray: np.ndarray | None = None,
                from_windows: bool = False) -> TrackedFaces:
@@ -244,13 +277,15 @@ class FaceTracker:
         of a face's own window can tell that its place is empty: the whole-frame search misses faces a window
         finds (found by a new-user trial: 26-30-px faces in a held picture, missed by a whole-frame search, were
         then never searched again while the picture stayed the same)."""
-        self._tracks = [track for track in self._tracks
-                        if t - track.last_seen_t <= (self.watch_s if track.n_detections > 1 else self.tentative_s)]
+        self._tracks = [track for track in self._tracks if t - track.last_seen_t <= (
+            self.watch_s if track.n_detections > 1 else self.tentative_s if track.n_detections else self.candidate_s)]
         matched_tracks, matched_dets = set(), set()
         if self._tracks and len(detections):
             overlap = similarity(np.array([track.box for track in self._tracks]), detections.xyxy)
             gone = np.array([not track.visible for track in self._tracks])
             overlap[np.ix_(gone, detections.confidence < self.birth_score)] = 0.0  # see `birth_score`
+            candidates = np.array([track.n_detections == 0 for track in self._tracks])
+            overlap[np.ix_(candidates, detections.confidence < self._birth_score(from_windows))] = 0.0
             rows, cols = linear_sum_assignment(-overlap)
             for r, c in zip(rows, cols):
                 if overlap[r, c] >= self.min_similarity:
@@ -273,13 +308,19 @@ class FaceTracker:
                 track.empty = _cells(frame_gray, window.x, window.y, window.side, _CELLS)
             track.reused = track.searched = False
         for c in range(len(detections)):
-            if c not in matched_dets and detections.confidence[c] >= self.birth_score:
+            if c in matched_dets:
+                continue
+            if detections.confidence[c] >= self._birth_score(from_windows):
                 track = _Track(self._next_id, detections.xyxy[c].copy(), t,
                                confidence=float(detections.confidence[c]), keypoints=detections.keypoints[c])
                 if frame_gray is not None:
                     track.verified = _Verified.of(frame_gray, t, track.box, track.keypoints, self._window(track))
-                self._tracks.append(track)
-                self._next_id += 1
+            elif not from_windows and not self._near_a_track(detections.xyxy[c]):
+                track = _Track(self._next_id, detections.xyxy[c].copy(), t, visible=False, n_detections=0)
+            else:
+                continue  # a low score beside a known face (a gone face's place: see `birth_score`), or in its window
+            self._tracks.append(track)
+            self._next_id += 1
         visible = [track for track in self._tracks if track.visible]
         shown = frozenset(track.track_id for track in visible)
         if shown != self._shown:
