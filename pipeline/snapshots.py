@@ -97,8 +97,10 @@ def _faces_at(second: int, timelines: dict[str, EmotionTimeline], track_seconds:
 
 
 
-def render_snapshots(source: Path, timelines, track_seconds, roles, shifts, data_dir: Path, folder: Path) -> list[dict]:
-    """Annotated stills for every shift (strongest first, capped) and the prospect's strongest moments."""
+def render_snapshots(source: Path, timelines, track_seconds, roles, shifts, data_dir: Path, folder: Path,
+                     display_name: str | None = None) -> list[dict]:
+    """Annotated stills for every shift (strongest first, capped) and the prospect's strongest moments; errors name
+    `display_name` (the upload's name)."""
     moments = [(s.t_s, f"{s.role.capitalize()}: likely {s.from_emotion} -> {s.to_emotion} at {clock(s.t_s)}",
                 "shift", (s.role, s.t_s)) for s in sorted(shifts, key=lambda s: -s.strength)[:MAX_SNAPSHOTS]]
     shift_seconds = {int(m[0]) for m in moments}
@@ -108,7 +110,7 @@ def render_snapshots(source: Path, timelines, track_seconds, roles, shifts, data
                 moments.append((float(second), f"Prospect's clearest expression at {clock(second)}", "peak", None))
     moments.sort(key=lambda m: m[0])
     out = []
-    frames = read_frames_at(source, [int(m[0]) + 0.5 for m in moments]) if moments else iter(())
+    frames = read_frames_at(source, [int(m[0]) + 0.5 for m in moments], display_name=display_name) if moments else iter(())
     for (t_s, caption, kind, key), frame in zip(moments, frames):
         second = int(t_s)
         image = annotate(frame, _faces_at(second, timelines, track_seconds, roles), caption)
@@ -120,13 +122,15 @@ def render_snapshots(source: Path, timelines, track_seconds, roles, shifts, data
 
 
 def render_thumbnails(source: Path, result: CallAnalysis, data_dir: Path, folder: Path, limit: int = 12) -> dict[int, str]:
-    """One face crop per track, so a manager can see who is who when fixing roles."""
+    """One face crop per track, so a manager can see who is who when fixing roles; errors name the upload
+    (`result.info.name`)."""
     out = {}
     by_track = {r.track_id: r for r in result.track_seconds}
     chosen = [(s.track_id, by_track[s.track_id], len(by_track[s.track_id].seconds) // 2)
               for s in sorted(result.tracks, key=lambda s: -s.n_frames)[:limit]]
     chosen.sort(key=lambda c: c[1].seconds[c[2]])  # in time order: `read_frames_at` decodes on instead of seeking back
-    frames = read_frames_at(source, [rows.seconds[middle] + 0.5 for _, rows, middle in chosen]) if chosen else iter(())
+    frames = read_frames_at(source, [rows.seconds[middle] + 0.5 for _, rows, middle in chosen],
+                            display_name=result.info.name) if chosen else iter(())
     for (track_id, rows, middle), frame in zip(chosen, frames):
         h, w = frame.shape[:2]
         x1, y1, x2, y2 = (rows.boxes[middle] * [w, h, w, h]).astype(int)

@@ -574,11 +574,15 @@ def sample_frames(info: VideoInfo, rate: float = 4.0, width: int | None = 640,
         yield from until(report.shown_until_s)
 
 
-def read_frames_at(path: str | Path, times: list[float], width: int | None = None) -> Iterator[np.ndarray]:
+def read_frames_at(path: str | Path, times: list[float], width: int | None = None, *,
+                   display_name: str | None = None) -> Iterator[np.ndarray]:
     """The BGR frames the player shows at each of `times` (call-clock seconds): one probe and one open file
     for all of them. A time up to `READ_AHEAD_S` after the previous one is reached by decoding on; any
-    other is reached by a seek to the keyframe before it (which decodes from there)."""
-    info = probe(path)
+    other is reached by a seek to the keyframe before it (which decodes from there). Undecodable packets are
+    skipped, as `sample_frames` does; a time inside damage that reaches back past its keyframe gets the first good
+    picture after it (new-user trial 34: a still at 11.5 s of a damaged WebM failed the whole analysis, "no frame at
+    11.5 s"). Raises `CorruptVideo` (naming `display_name`, default the file's name) only when no picture is left."""
+    info = probe(path, display_name=display_name)
     with _open(info.path, info.name) as container:
         stream = _video_stream(container)
         frames: Iterator[tuple[av.VideoFrame, float]] | None = None
@@ -590,21 +594,29 @@ def read_frames_at(path: str | Path, times: list[float], width: int | None = Non
                 frames = _timed_frames(container, stream, info.clock_origin_s)
                 last, upcoming = None, next(frames, None)
             while upcoming is not None and (last is None or upcoming[1] <= t + TIMESTAMP_JITTER_S):
-                last, upcoming = upcoming, next(frames, None)  # damage or a cut-off tail ends it: the last good one is shown
+                last, upcoming = upcoming, next(frames, None)  # a cut-off tail ends it: the last good one is shown
             if last is None:
-                raise CorruptVideo(f"{info.name}: no frame at {t:.1f} s")
+                raise CorruptVideo(f"{info.name}: no picture could be decoded at or after {t:.1f} s")
             previous_t = t
             yield picture_bgr(last[0], info.display, canvas_for(info, info.display.size(last[0]), width))
 
 
 def _timed_frames(container, stream, origin: float) -> Iterator[tuple[av.VideoFrame, float]]:
-    """Decoded frames with their call-clock times, from the container's position until the end or the first error."""
-    try:
-        for frame in container.decode(stream):
+    """Decoded frames with their call-clock times, from the container's position until the end or an unreadable
+    tail; packets that cannot be decoded (damage) are skipped."""
+    packets = container.demux(stream)
+    while True:
+        try:
+            packet = next(packets)
+        except (StopIteration, av.error.FFmpegError):
+            return
+        try:
+            frames = packet.decode()
+        except av.error.FFmpegError:
+            continue
+        for frame in frames:
             if frame.pts is not None:
                 yield frame, float(frame.pts * stream.time_base) - origin
-    except av.error.FFmpegError:
-        return
 
 
 def read_frame_at(path: str | Path, t: float, width: int | None = None) -> np.ndarray:

@@ -425,6 +425,16 @@ def test_a_second_lost_to_damage_shows_uncertain_frozen_video_not_the_picture_be
         rows = rows_of(call_id, role)
         assert [r.uncertain_reason == FROZEN_VIDEO for r in rows] == [False] * 5 + [True] + [False] * 2, role
         assert all(r.face_present and r.video_present for r in rows)  # the face is on screen: an old picture of it
+    # A still inside the damage (trial 34: "no frame at 11.5 s" failed a whole call at its last step) is the picture
+    # held before it, as in the player, reached by decoding on or by a seek (to the keyframe before the damage).
+    from pipeline.video import read_frames_at
+
+    def closer_to(picture, a, b) -> bool:
+        return np.abs(picture.astype(int) - a.astype(int)).mean() < np.abs(picture.astype(int) - b.astype(int)).mean()
+
+    before, held, after = read_frames_at(path, [4.75, 5.5, 6.25])
+    [sought] = read_frames_at(path, [5.5])
+    assert closer_to(held, before, after) and closer_to(sought, before, after)
 
 
 # ----------------------------------------------------------------------------- messages
