@@ -81,8 +81,9 @@ class AnalysisSettings:
     start, someone joining): the next comes `detect_every_s` after the last, as the search may have missed a face
     beside the new one, until one finds no one new (measured: a 300 kbit/s H.264 call at 30% brightness scored both
     faces 0.61-0.67 on its first two frames, under `pipeline.track.FaceTracker.birth_score`, and 0.88-0.93 from
-    0.5 s; one was born at 0 s, the other found only at 6 s; `FaceTracker.candidate_s` now finds such faces at 0.5 s). Measured: with this rule for "any face found" instead, a
-    new person in a gallery tile whom the old face's window missed went unread for 4 s in
+    0.5 s; one was born at 0 s, the other found only at 6 s; `FaceTracker.candidate_s` now finds such faces at
+    0.5 s). Measured: with this rule for "any face found" instead, a new person in a gallery tile whom the old
+    face's window missed went unread for 4 s in
     `tools.video_eval` (1 of 70 faces); see `docs/speed-history.md`. A newcomer who brings a new picture away
     from every known face (a new tile, a camera turned on: `pipeline.track.ArrivalWatch`) starts a whole-frame search
     at once, small faces too, at most every `detect_every_s`: found up to 2 s late instead of 6-11 s (README)."""
@@ -207,8 +208,8 @@ class FaceReader:
         """One face: `box`/`keypoints` in `image` pixels (stored as fractions of it),
         `px_scale` source pixels per `image` pixel; `frozen_since`, where the picture is an old one (the face's video
         froze, `TrackedFaces.frozen_since`, or the recording is damaged here), when it last changed: this face and
-        those since then are poor for `pipeline.uncertainty.FROZEN_VIDEO` (`TrackSeconds.mark_frozen`); NaN for a live picture. On frames
-        between reads only presence and quality are kept.
+        those since then are poor for `pipeline.uncertainty.FROZEN_VIDEO` (`TrackSeconds.mark_frozen`); NaN for a
+        live picture. On frames between reads only presence and quality are kept.
 
         Reads fall inside each second, at (i + 0.5) / `settings.classify_fps` (the middle, at one read a second): the
         first frame of a second is a worse witness of it, as a new picture can arrive a frame after the second

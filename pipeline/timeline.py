@@ -101,10 +101,10 @@ class TrackSeconds:
         frames in that span, added already (within `REMARK_WINDOW_S`) or still to come (read later, in batches or
         after the roles), count as poor for `FROZEN_VIDEO`."""
         spans = self._frozen.setdefault(track_id, [])
-        if spans and spans[-1][0] == since:  # the same freeze, still going
+        if spans and spans[-1][0] == since:  # the same freeze, still going: its faces since came marked frozen
             spans[-1] = (since, max(until, spans[-1][1]))
-        else:
-            spans.append((since, until))
+            return
+        spans.append((since, until))
         for frame in self._recent.get(track_id, ()):
             t, poor = frame
             if since < t <= until and poor != FROZEN_VIDEO:
