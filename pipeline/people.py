@@ -100,20 +100,29 @@ STILL_PERCENTILE = 75
 """A still face changes less than `STILL_CHANGE` on this share of its pictures, not only on most: a person whose video
 froze for half of their track (a bad connection) is still a person, while a slide's occasional key-frame jolts
 (up to 7.5) stay in the other quarter."""
-FROZEN_CHANGE = 0.5
-"""A new picture whose face region changed less than this (grey levels, `TrackLook.changes`) shows the face unchanged. The
-face counts as changed only when two new pictures in a row changed: a key frame re-encodes a frozen picture a little
-differently (0.75-1.1 in generated H.264 and VP9 recordings, 0.75 in trial 25's, against 1.4-16 for a live face),
-once. The medians of frozen tiles and slides are 0.00-0.14. (In grey levels, not relative to contrast as `STILL_CHANGE`:
-a face at 15% brightness changes 0.43-0.71 on its quietest quarter of pictures at 300 kbit/s, near this line. Measured
-for false freezes (2026-12-04, `/root/rapport-runs/s28/falsefreeze.py`): 30-s 720p calls, both live faces at 10 / 15 /
-30% brightness (H.264 and VP9 at 300 kbit/s, H.264 at its default) and backlit (both at 300 kbit/s): no second of the
-22 faces' 600+ seen was called frozen.)"""
+FROZEN_CHANGE = 0.025
+"""A new picture whose face region changed less than this, relative to the region's contrast (`TrackLook.changes` over
+the previous picture's `TrackLook.contrasts`, at least `MIN_CONTRAST`), shows the face unchanged. The face counts as
+changed only when two new pictures in a row changed: a key frame re-encodes a frozen picture a little differently
+(0.014-0.024 in generated H.264 and VP9 recordings), once, and VP8 refreshes a frozen picture with a jolt and a smaller
+one after it (0.055, 0.027), which does restart a freeze. Relative, like `STILL_CHANGE`, because a face's change from
+picture to picture, whether a live face's sway or a codec's noise on a frozen one, grows with its contrast: in grey
+levels (a line at 0.5, until 2026-12-04) VP8's noise on a frozen face at a usual contrast (mean 0.25, 90th percentile
+1.2) hid most of a freeze, MPEG-4's hid all of it, and a very still live face in a dark room (0.25-0.6 at contrast
+5-11) read frozen for most of a call (new-user trial 34, and trial 35's VP8 WebM: 3 of 8 frozen seconds found).
+Measured (2026-12-04, `/root/rapport-runs/s29/freeze_eval.py`, `sim.py`): 20 generated 24-60-s calls, two
+generators, H.264 / VP8 / VP9 at 300 kbit/s, VP8 at 1 Mbit/s, MPEG-4; faces at 10-100% brightness, live ones swaying
+0.3-3 px, 19 freezes of 4-12 s; per picture, frozen faces 0.000-0.026 (90th percentiles), live ones 0.018-0.064
+(10th percentiles). At this line: no live second called frozen (217 before; a live face's longest unchanged stretch
+1.25 s of the 3 s `FROZEN_MIN_S`), 142 of 167 frozen seconds flagged (130 before); the rest are a freeze's first
+second, the seconds after a VP8 refresh, and one very still prospect (0.3 px) whose 12-s freeze made the whole track
+read as shared content (`STILL_CHANGE`). Lines of 0.02 and 0.03 flagged 137 and 153 with the same zero false, but at
+0.03 a dark live face's longest unchanged stretch reached 2.25 s."""
 FROZEN_MIN_S = 3.0
 """A face unchanged (`FROZEN_CHANGE`) on every new picture, or on none (a held picture), for this long is frozen
 (`TrackedFaces.frozen_since`): the person's video stopped (a bad connection) while the recording went on, and the face on
 screen is an old one, so its seconds show "uncertain (frozen video)" (`pipeline.uncertainty.FROZEN_VIDEO`). A live face
-changes more than that on nearly every picture (1.4 or more at a usual contrast, `STILL_CHANGE`). Found by a new-user trial (25): a
+changes more than that on most pictures, and never stays under it for long (at most 1.25 s measured). Found by a new-user trial (25): a
 prospect's video frozen on a smile for 10 s mid-call read "happy" all along, counted in the mood shares, and the turn
 back to neutral was placed where the picture came back. At 2 s, another (26) found false alarms on photos that stood
 perfectly still for 4-6 s between 2-px moves, with ±1 grey level of noise, at 200-300 kbit/s (the encoder repeats such
@@ -321,7 +330,7 @@ class IdentityWatch:
                     same_place = _crop(gray, followed.patch_box, _PATCH, cv2.INTER_NEAREST)
                     look.changes.append(float(np.abs(same_place - followed.patch).mean()))
                     look.contrasts.append(float(followed.patch.std()))
-                    changed = look.changes[-1] >= FROZEN_CHANGE
+                    changed = look.changes[-1] >= FROZEN_CHANGE * max(look.contrasts[-1], MIN_CONTRAST)
                     if changed and followed.last_changed:
                         followed.changed_t = t
                     followed.last_changed = changed

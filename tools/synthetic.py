@@ -145,6 +145,7 @@ class CallScript:
     extra: tuple[Appearance, ...] = (Appearance(0, "astronaut"),)  # third participant, layout "three" only
     rep_position: str = "left"  # left/right (gallery, three) or top/bottom (stacked); left == top
     motion_px: float = 0.0  # amplitude of a slow drift of faces inside their tiles, output pixels
+    sway: float = _SWAY  # a seated head's sub-pixel sway, fraction of the portrait's height (0.0015: a very still person)
     seed: int = 0
     speech: tuple[Utterance, ...] = ()  # what is said when: a voice track plus mouths that move (see module doc)
 
@@ -457,7 +458,7 @@ class _Renderer:
                 x = tile.x + (tile.w - img.shape[1]) // 2
                 y = tile.y + tile.h // 2 - round(0.42 * img.shape[0])
                 phase_x, phase_y = self._phases[index]
-                sway = _SWAY * img.shape[0]
+                sway = self.script.sway * img.shape[0]
                 dx = amplitude * math.sin(2 * math.pi * seen_t / 7.0 + phase_x) + sway * math.sin(
                     2 * math.pi * seen_t / _SWAY_PERIODS_S[0] + phase_y)
                 dy = 0.4 * amplitude * math.sin(2 * math.pi * seen_t / 11.0 + phase_y) + sway * math.sin(
