@@ -45,7 +45,7 @@ person seen sits away from `rep_position`. The note also says when a pick is a g
 | the rep, recognised from enrolment | "Person N was recognised from enrolment as the rep ..." (no other rep note) |
 | the rep, by the self-view rule only (fewer than `NOTE_MIN_S` seconds of gallery hint for them) | "The rep was taken to be the self-view thumbnail (the person recording); ..." |
 | the rep, by the hint pointing into a meeting room's tile (`_room_beside`) for most of their hint seconds | "The rep position (left) points to a tile of several people; ... if the rep is the person in the other tile, ..." |
-| the rep, by the hint on a face alone on screen (off-centre) for most of their hint seconds | "Person N was taken as the rep because their face sat toward the rep position while alone on screen; ..." |
+| the rep, by the hint on a face alone on screen (off-centre), never `NOTE_MIN_S` seconds beside a second face | "Person N was taken as the rep because their face sat toward the rep position while alone on screen; ..." |
 | the rep, by the hint read across (no face ever sat clearly furthest toward `rep_position`) | "No face sat clearly furthest right of the others, so person N, furthest bottom-right, was taken as the rep; ..." |
 """
 
@@ -231,7 +231,9 @@ class _Votes:
     alone_for: float = 0.0
     """Of `hint_for`, the seconds this face was alone on screen (off-centre): a gallery whose other tile is empty, or
     an active-speaker view of someone sitting off-centre in their own camera. Only a second face beside it tells the two
-    apart (a new-user trial: an active-speaker recording gave the rep to whoever sat left of their camera, unnoted)."""
+    apart (a new-user trial: an active-speaker recording gave the rep to whoever sat left of their camera, unnoted); once it
+    was seen beside one for `NOTE_MIN_S`, the layout is a gallery however long the other tile is empty after (trial 35:
+    the prospect left after 10 s of 24, and the note said the rep never had a second face beside them)."""
 
     @property
     def score(self) -> float:
@@ -416,7 +418,7 @@ def _guess_note(named: dict[int, str], frames: dict[int, int], votes: dict[int, 
     if rep is not None and votes[rep].room_for >= NOTE_MIN_S and votes[rep].room_for * 2 > votes[rep].hint_for:
         notes.append(f"The rep position points to a tile of several people, so person {rep}, the one furthest that "
                      "way, was taken as the rep; if the rep is the person in the other tile, pick them in Fix roles.")
-    if rep is not None and votes[rep].alone_for >= NOTE_MIN_S and votes[rep].alone_for * 2 > votes[rep].hint_for:
+    if rep is not None and votes[rep].alone_for >= NOTE_MIN_S and votes[rep].hint_for - votes[rep].alone_for < NOTE_MIN_S:
         notes.append(f"Person {rep} was taken as the rep because their face sat toward the rep position while alone on "
                      "screen, with no second face beside it; if the recording shows one speaker at a time, check the "
                      "rep in Fix roles.")

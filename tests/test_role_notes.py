@@ -60,7 +60,7 @@ def test_a_rep_told_only_by_a_face_alone_off_centre_is_noted_as_a_guess():
     """Active speaker view where the rep sits left of their own camera (a new-user trial): the lone off-centre face
     votes as a gallery tile whose neighbour is empty would, so they become the rep; with no second face ever beside
     them that is a guess, and the note says so. A gallery rep alone for a few seconds (the prospect stepped away)
-    is not."""
+    is not, nor one seen beside the prospect for a while (`NOTE_MIN_S`) however long alone after."""
     prospect_full, rep_off_centre = box_at(0.5, 0.5, 0.5), box_at(0.3, 0.5, 0.5)
     tracks = {0: presence((0, 4, prospect_full), (10, 14, prospect_full)), 1: presence((5, 9, rep_off_centre))}
     decision = decide_roles(summaries(tracks), "left", people={0: 1, 1: 2}, presence=tracks)
@@ -70,6 +70,11 @@ def test_a_rep_told_only_by_a_face_alone_off_centre_is_noted_as_a_guess():
                              "check the rep in Fix roles.")
     left, right = box_at(0.25, 0.45, 0.2), box_at(0.75, 0.45, 0.2)
     tracks = {0: presence((0, 12, left)), 1: presence((0, 8, right))}  # the prospect away for the last 4 s
+    decision = decide_roles(summaries(tracks), "left", people={0: 1, 1: 2}, presence=tracks)
+    assert decision.roles == {0: "rep", 1: "prospect"} and decision.note is None
+    # ...nor one alone for most of the call after 10 s beside the prospect (new-user trial 35: the note said "with no
+    # second face beside it")
+    tracks = {0: presence((0, 23, left)), 1: presence((0, 9, right))}
     decision = decide_roles(summaries(tracks), "left", people={0: 1, 1: 2}, presence=tracks)
     assert decision.roles == {0: "rep", 1: "prospect"} and decision.note is None
 
