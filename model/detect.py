@@ -23,7 +23,7 @@ from typing import Protocol
 import cv2
 import numpy as np
 
-from model.blazeface import MIN_SCORE, N_KEYPOINTS, BlazeFace, Window, pyramid, small_face_windows
+from model.blazeface import MIN_SCORE, N_KEYPOINTS, BlazeFace, EmptyWindows, Window, pyramid, small_face_windows
 
 
 @dataclass(frozen=True)
@@ -195,25 +195,26 @@ class BlazeFaceDetector:
     def __init__(self, threads: int = 1, min_score: float = MIN_SCORE):
         self._network = BlazeFace(threads, min_score)
 
-    def detect(self, frame_bgr: np.ndarray) -> Detections:
-        """All faces of a frame: the discovery pyramid (`model.blazeface.pyramid`)."""
+    def detect(self, frame_bgr: np.ndarray, empty: EmptyWindows | None = None) -> Detections:
+        """All faces of a frame: the discovery pyramid (`model.blazeface.pyramid`), less `empty`'s unchanged windows."""
         h, w = frame_bgr.shape[:2]
-        return self.detect_in(frame_bgr, pyramid(w, h))
+        return self.detect_in(frame_bgr, pyramid(w, h), empty)
 
-    def detect_in(self, frame_bgr: np.ndarray, windows: list[Window]) -> Detections:
-        """Faces found inside `windows` (one network call each, ~2 ms), merged by NMS, less parts of more confident faces
-        (`without_parts`), in frame pixels."""
-        return without_parts(Detections(*self._network.find(frame_bgr, windows)))
+    def detect_in(self, frame_bgr: np.ndarray, windows: list[Window], empty: EmptyWindows | None = None) -> Detections:
+        """Faces found inside `windows` (one network call each, ~2 ms; see `model.blazeface.BlazeFace.find` for
+        `empty`), merged by NMS, less parts of more confident faces (`without_parts`), in frame pixels."""
+        return without_parts(Detections(*self._network.find(frame_bgr, windows, empty)))
 
     @property
     def windows_read(self) -> int:
         """128x128 windows the network has read so far (`model.blazeface.BlazeFace.windows_read`)."""
         return self._network.windows_read
 
-    def detect_small_too(self, frame_bgr: np.ndarray) -> Detections:
-        """All faces of a frame, small ones too: the pyramid plus `model.blazeface.small_face_windows` (~3x its cost)."""
+    def detect_small_too(self, frame_bgr: np.ndarray, empty: EmptyWindows | None = None) -> Detections:
+        """All faces of a frame, small ones too: the pyramid plus `model.blazeface.small_face_windows` (~3x its cost),
+        less `empty`'s unchanged windows."""
         h, w = frame_bgr.shape[:2]
-        return self.detect_in(frame_bgr, pyramid(w, h) + small_face_windows(w, h))
+        return self.detect_in(frame_bgr, pyramid(w, h) + small_face_windows(w, h), empty)
 
 
 DETECTORS = {"blazeface": BlazeFaceDetector, "haar": HaarDetector, "mtcnn": MtcnnDetector}
@@ -244,12 +245,14 @@ def detect_in(detector: FaceDetector, frame_bgr: np.ndarray, windows: list[Windo
                                           for f in ("xyxy", "confidence", "keypoints"))))
 
 
-def discover(detector: FaceDetector, frame_bgr: np.ndarray, small_faces: bool = False) -> Detections:
+def discover(detector: FaceDetector, frame_bgr: np.ndarray, small_faces: bool = False,
+             empty: EmptyWindows | None = None) -> Detections:
     """Every face of a frame; with `small_faces`, BlazeFace also searches for faces too small for its pyramid
-    (`BlazeFaceDetector.detect_small_too`). Haar and MTCNN search every size they can on every call."""
-    if small_faces and hasattr(detector, "detect_small_too"):
-        return detector.detect_small_too(frame_bgr)
-    return detector.detect(frame_bgr)
+    (`BlazeFaceDetector.detect_small_too`), and with `empty` (one per call) it skips windows that show the picture they
+    last found no face in (`model.blazeface.EmptyWindows`). Haar and MTCNN search every size they can on every call."""
+    if not isinstance(detector, BlazeFaceDetector):
+        return detector.detect(frame_bgr)
+    return (detector.detect_small_too if small_faces else detector.detect)(frame_bgr, empty)
 
 
 def make_detector(name: str, **kwargs) -> FaceDetector:

@@ -42,6 +42,7 @@ import cv2
 import numpy as np
 
 from config import Settings
+from model.blazeface import EmptyWindows
 from model.classifier import BATCH, FLIP_TTA, FLIP_TTA_BELOW
 from model.detect import Detections, FaceDetector, detect_in, discover
 from model.identity import shared_embedder
@@ -461,12 +462,13 @@ def analyze_video(info: VideoInfo, classifier, detector: FaceDetector, settings:
         newcomer = True  # a face was found for the first time since the latest whole-frame search: it may have
         # come with others that search missed
         canvas = None  # the previous frame's (height, width)
+        empty = EmptyWindows()  # whole-frame windows that found no one, with what they showed: not read again unchanged
 
         def whole_frame(frame: SampledFrame, gray: np.ndarray, small: bool) -> Detections:
             """Every face of the frame (small ones too if `small`), remembered as the latest whole-frame search."""
             nonlocal last_discovery_t, last_small_t
             stage = "detect whole frame, small faces too" if small else "detect whole frame"
-            found = timer.timed(stage, discover, detector, frame.image, small)
+            found = timer.timed(stage, discover, detector, frame.image, small, empty)
             last_discovery_t, last_small_t = frame.t, frame.t if small else last_small_t
             arrivals.remember(gray)
             return found
@@ -475,6 +477,7 @@ def analyze_video(info: VideoInfo, classifier, detector: FaceDetector, settings:
             gray = timer.timed("track", cv2.cvtColor, frame.image, cv2.COLOR_BGR2GRAY)
             if canvas is not None and gray.shape != canvas:  # a phone turned: every face moved, search anew
                 tracker.end_tracks()
+                empty.clear()
                 arrivals, shown, last_discovery_t, last_small_t = ArrivalWatch(), 0, -np.inf, -np.inf
             canvas = gray.shape
             canvases.add(canvas)

@@ -34,7 +34,7 @@ import cv2
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from model.blazeface import N_KEYPOINTS, Window
+from model.blazeface import CELLS, N_KEYPOINTS, SAME_PICTURE_RMS, Window, cells, same_picture
 from model.detect import Detections, iou_matrix
 
 
@@ -79,9 +79,7 @@ class _Track:
     searched: bool = False  # its window is among `plan_search`'s on this frame (used by `update`)
 
 
-_CELLS = 24  # the compared patch is the search window at 24×24 cells, area-averaged
 _SLACK = 2  # cells of motion each way the comparison allows for
-_IDENTICAL = 0.5  # RMS grey levels under which two patches are the same picture (a held frame decodes identically)
 
 
 @dataclass(frozen=True)
@@ -92,26 +90,26 @@ class _Verified:
     box: np.ndarray
     keypoints: np.ndarray
     window: Window
-    patch: np.ndarray  # (_CELLS, _CELLS) float32
+    patch: np.ndarray  # (CELLS, CELLS) float32
 
     @classmethod
     def of(cls, frame_gray: np.ndarray, t: float, box: np.ndarray, keypoints: np.ndarray, window: Window
            ) -> "_Verified | None":
-        patch = _cells(frame_gray, window.x, window.y, window.side, _CELLS)
+        patch = cells(frame_gray, window.x, window.y, window.side, CELLS)
         return None if patch is None else cls(t, box.copy(), keypoints.copy(), window, patch)
 
     def match(self, frame_gray: np.ndarray) -> tuple[float, np.ndarray] | None:
         """(RMS grey-level difference, (dx, dy) pixels) of the best placement of the patch on this frame, within
         `_SLACK` cells of where it was; None if that area leaves the frame."""
-        cell = self.window.side / _CELLS
-        area = _cells(frame_gray, self.window.x - _SLACK * cell, self.window.y - _SLACK * cell,
-                      self.window.side + 2 * _SLACK * cell, _CELLS + 2 * _SLACK)
+        cell = self.window.side / CELLS
+        area = cells(frame_gray, self.window.x - _SLACK * cell, self.window.y - _SLACK * cell,
+                      self.window.side + 2 * _SLACK * cell, CELLS + 2 * _SLACK)
         if area is None:
             return None
         squared = cv2.matchTemplate(area, self.patch, cv2.TM_SQDIFF)
         least, _, (x, y), _ = cv2.minMaxLoc(squared)
         rms = float(np.sqrt(max(least, 0.0) / self.patch.size))
-        if rms < _IDENTICAL:  # the same picture (a held frame, a slide): nothing moved
+        if rms < SAME_PICTURE_RMS:  # the same picture (a held frame, a slide): nothing moved
             return rms, np.zeros(2)
         shift = np.array([x + _vertex(squared[y, x - 1 : x + 2]), y + _vertex(squared[y - 1 : y + 2, x])]) - _SLACK
         return rms, shift * cell
@@ -123,15 +121,6 @@ def _vertex(three: np.ndarray) -> float:
         return 0.0
     curvature = float(three[0] - 2 * three[1] + three[2])
     return float(np.clip((three[0] - three[2]) / (2 * curvature), -0.5, 0.5)) if curvature > 0 else 0.0
-
-
-def _cells(frame_gray: np.ndarray, x: float, y: float, side: float, n: int) -> np.ndarray | None:
-    """The square (x, y, side) of the frame area-averaged to (n, n) float32; None unless it lies inside the frame."""
-    h, w = frame_gray.shape[:2]
-    x0, y0, x1, y1 = int(round(x)), int(round(y)), int(round(x + side)), int(round(y + side))
-    if x0 < 0 or y0 < 0 or x1 > w or y1 > h or x1 - x0 < n:
-        return None
-    return cv2.resize(frame_gray[y0:y1, x0:x1], (n, n), interpolation=cv2.INTER_AREA).astype(np.float32)
 
 
 def similarity(tracks: np.ndarray, found: np.ndarray) -> np.ndarray:
@@ -218,7 +207,7 @@ class FaceTracker:
         those of faces found on the previous frame whose window changed less than `unchanged_change` since the
         detector last found them there, less than `reverify_s` ago. Those keep that answer, moved with the window's
         pixels: the next `update` reports them present with the detector's score. Also less the windows of faces
-        gone that show the same picture (`_IDENTICAL`) as when the detector last found nothing there."""
+        gone that show the same picture (`model.blazeface.same_picture`) as when the detector last found nothing there."""
         windows = []
         for track in self._tracks:
             track.reused = False
@@ -231,8 +220,8 @@ class FaceTracker:
             window = self._window(track)
             still_empty = False
             if not track.visible and track.empty is not None:
-                patch = _cells(frame_gray, window.x, window.y, window.side, _CELLS)
-                still_empty = patch is not None and float(np.sqrt(np.mean(np.square(patch - track.empty)))) < _IDENTICAL
+                patch = cells(frame_gray, window.x, window.y, window.side, CELLS)
+                still_empty = patch is not None and same_picture(patch, track.empty)
             track.searched = not track.reused and not still_empty
             if track.searched:
                 windows.append(window)
@@ -305,7 +294,7 @@ class FaceTracker:
                 track.empty = None
             elif from_windows and track.searched:  # its own window searched, and nothing found there
                 window = self._window(track)
-                track.empty = _cells(frame_gray, window.x, window.y, window.side, _CELLS)
+                track.empty = cells(frame_gray, window.x, window.y, window.side, CELLS)
             track.reused = track.searched = False
         for c in range(len(detections)):
             if c in matched_dets:
