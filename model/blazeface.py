@@ -116,7 +116,8 @@ class EmptyWindows:
         return now is not None and same_picture(now, before)
 
     def remember(self, frame_gray: np.ndarray, window: Window, found_any: bool) -> None:
-        """What the latest reading of `window` found (any face at all, even one under `MIN_SCORE`'s line once kept)."""
+        """Whether the latest reading of `window` found any face (a score of `MIN_SCORE` or more, even one then dropped
+        as too small for the window): only a window that found none is remembered, with its picture."""
         picture = None if found_any else cells(frame_gray, window.x, window.y, window.side)
         if picture is None:
             self._pictures.pop(window, None)

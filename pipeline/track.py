@@ -95,7 +95,7 @@ class _Verified:
     @classmethod
     def of(cls, frame_gray: np.ndarray, t: float, box: np.ndarray, keypoints: np.ndarray, window: Window
            ) -> "_Verified | None":
-        patch = cells(frame_gray, window.x, window.y, window.side, CELLS)
+        patch = cells(frame_gray, window.x, window.y, window.side)
         return None if patch is None else cls(t, box.copy(), keypoints.copy(), window, patch)
 
     def match(self, frame_gray: np.ndarray) -> tuple[float, np.ndarray] | None:
@@ -103,7 +103,7 @@ class _Verified:
         `_SLACK` cells of where it was; None if that area leaves the frame."""
         cell = self.window.side / CELLS
         area = cells(frame_gray, self.window.x - _SLACK * cell, self.window.y - _SLACK * cell,
-                      self.window.side + 2 * _SLACK * cell, CELLS + 2 * _SLACK)
+                     self.window.side + 2 * _SLACK * cell, CELLS + 2 * _SLACK)
         if area is None:
             return None
         squared = cv2.matchTemplate(area, self.patch, cv2.TM_SQDIFF)
@@ -220,7 +220,7 @@ class FaceTracker:
             window = self._window(track)
             still_empty = False
             if not track.visible and track.empty is not None:
-                patch = cells(frame_gray, window.x, window.y, window.side, CELLS)
+                patch = cells(frame_gray, window.x, window.y, window.side)
                 still_empty = patch is not None and same_picture(patch, track.empty)
             track.searched = not track.reused and not still_empty
             if track.searched:
@@ -294,7 +294,7 @@ class FaceTracker:
                 track.empty = None
             elif from_windows and track.searched:  # its own window searched, and nothing found there
                 window = self._window(track)
-                track.empty = cells(frame_gray, window.x, window.y, window.side, CELLS)
+                track.empty = cells(frame_gray, window.x, window.y, window.side)
             track.reused = track.searched = False
         for c in range(len(detections)):
             if c in matched_dets:
