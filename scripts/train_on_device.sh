@@ -7,7 +7,10 @@
 #        bash scripts/train_on_device.sh prepare
 #   2. on the device (the `run` tool; ~49 MiB travel with the repository, under the 64 MiB limit):
 #        run(command="bash scripts/train_on_device.sh train", carry=[".gpu", ".whl"], timeout_s=600)
-#   3. here, with the folder the files came back to and a run folder outside the repo:
+#      or two runs side by side (the GPU and 16 cores have room; JAX must not take the whole GPU for each):
+#        export XLA_PYTHON_CLIENT_PREALLOCATE=false; TAG=a RUN=/tmp/a bash scripts/train_on_device.sh train &
+#        sleep 45; TAG=b RUN=/tmp/b TEACHER= bash scripts/train_on_device.sh train; wait
+#   3. here, with the folder the files came back to (FILES_AT/TAG for a tagged run) and a run folder outside the repo:
 #        bash scripts/train_on_device.sh import FILES_AT /root/rapport-runs/cnn-gpu1
 #      which reassembles best.keras, exports it to int8 and scores it on every held-out split (report.txt).
 #      (IMPORT_ARGS: more model.train flags there, e.g. --datasets; smoke-tested on CPU with TRAIN_ARGS="--epochs 1".)
@@ -29,24 +32,28 @@ prepare)
   du -sh .gpu .whl
   ;;
 train)
-  "$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl
+  # TAG names this run's folder under $OUT, so that two runs can share one call (each brings back 3 files:
+  # 2 chunks of the net and logs.tar, within the 8 a call returns). TEACHER="" trains on the labels alone.
+  teacher=${TEACHER-model/emotion_cnn.tflite} run=${RUN:-/tmp/run} out="$OUT/${TAG:-.}"
+  [ -d /tmp/site/keras ] || "$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
+    --target /tmp/site .whl/*.whl
   export PYTHONPATH="/tmp/site:$PWD" KERAS_BACKEND=jax PYTHONUNBUFFERED=1
-  run=${RUN:-/tmp/run}
-  mkdir -p "$run" && cp .gpu/faces.teacher_probs.npy "$run/teacher_probs.npy"  # the device has no LiteRT
-  nvidia-smi --query-gpu=name,memory.used,memory.total --format=csv | tee "$OUT/gpu.txt" || true
+  mkdir -p "$run" "$out"
+  [ -z "$teacher" ] || cp .gpu/faces.teacher_probs.npy "$run/teacher_probs.npy"  # the device has no LiteRT
+  nvidia-smi --query-gpu=name,memory.used,memory.total --format=csv | tee "$run/gpu.txt" || true
   # Stopped at TRAIN_S if not done: best.keras is the best epoch so far (saved whole, `save_whole`).
   timeout --signal=INT "$TRAIN_S" "$PY" -m model.train --run-dir "$run" --datasets .gpu/faces.npz \
-    --teacher model/emotion_cnn.tflite ${TRAIN_ARGS:-} 2>&1 | tee "$OUT/train.log" || true
-  cp "$run/state.json" "$run/training_log.csv" "$run/hparams.json" "$OUT/"
-  "$PY" -c "import keras; keras.models.load_model('$run/best.keras', compile=False).save('/tmp/best.keras')"
-  split -b "$CHUNK" /tmp/best.keras "$OUT/best.keras.part-"  # the net without its optimizer: ~18 MB
-  ls -la "$OUT"
+    ${teacher:+--teacher "$teacher"} ${TRAIN_ARGS:-} 2>&1 | tee "$run/train.log" || true
+  tar -cf "$out/logs.tar" -C "$run" state.json training_log.csv hparams.json train.log gpu.txt
+  "$PY" -c "import keras; keras.models.load_model('$run/best.keras', compile=False).save('$run/net.keras')"
+  split -b "$CHUNK" "$run/net.keras" "$out/best.keras.part-"  # the net without its optimizer: ~18 MB
+  ls -la "$out"
   ;;
 import)
   files="$2" run="$3"
   mkdir -p "$run"
   cat "$files"/best.keras.part-* > "$run/best.keras"
-  cp "$files"/state.json "$files"/training_log.csv "$files"/hparams.json "$files"/train.log "$run/"
+  tar -xf "$files/logs.tar" -C "$run"
   # What the device trained is the run: mark it finished, so resuming here only exports and reports.
   .venv/bin/python -c "import json, sys; p = sys.argv[1]; d = json.load(open(p)); d['finished'] = True; json.dump(d, open(p, 'w'), indent=2)" "$run/state.json"
   .venv/bin/python -m model.train --run-dir "$run" --resume ${IMPORT_ARGS:-}
