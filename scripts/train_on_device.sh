@@ -7,9 +7,10 @@
 #        bash scripts/train_on_device.sh prepare
 #   2. on the device (the `run` tool; ~49 MiB travel with the repository, under the 64 MiB limit):
 #        run(command="bash scripts/train_on_device.sh train", carry=[".gpu", ".whl"], timeout_s=600)
-#      or two runs side by side (the GPU and 16 cores have room; JAX must not take the whole GPU for each):
-#        export XLA_PYTHON_CLIENT_PREALLOCATE=false; TAG=a RUN=/tmp/a bash scripts/train_on_device.sh train &
-#        sleep 45; TAG=b RUN=/tmp/b TEACHER= bash scripts/train_on_device.sh train; wait
+#      or two runs side by side, as on 2026-12-04 (the GPU and 16 cores have room; JAX must not take the whole GPU
+#      for each; the second starts once the first has installed Keras, and trains that much less to end in time):
+#        export XLA_PYTHON_CLIENT_PREALLOCATE=false; TRAIN_S=480 TAG=a RUN=/tmp/a bash scripts/train_on_device.sh train &
+#        sleep 30; TRAIN_S=450 TAG=b RUN=/tmp/b TEACHER= bash scripts/train_on_device.sh train; wait
 #   3. here, with the folder the files came back to (FILES_AT/TAG for a tagged run) and a run folder outside the repo:
 #        bash scripts/train_on_device.sh import FILES_AT /root/rapport-runs/cnn-gpu1
 #      which reassembles best.keras, exports it to int8 and scores it on every held-out split (report.txt).
