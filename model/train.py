@@ -65,7 +65,8 @@ PATIENCE_FROM = 0.5
 CLASS_WEIGHT_POWER = 0.5  # 0 = ignore imbalance, 1 = fully balanced; sqrt is the middle road
 DISTILL_SHARE = 0.5  # with --teacher: the share of each training target that is the teachers' probabilities
 BN_CALIBRATION_FACES = 4096  # clean training faces used to recompute BatchNorm statistics each epoch
-DATA_WORKERS = min(8, os.cpu_count() or 1)  # threads building training batches (cv2 and numpy release the GIL)
+DATA_WORKERS = min(8, os.cpu_count() or 1)
+"""Threads building training batches where a step is slow (a CPU: 0.86 s a step, a batch 10-17 ms on one thread)."""
 BF16_CPU_FLAGS = {"avx512_bf16", "amx_bf16"}  # CPUs whose oneDNN kernels run bfloat16 natively
 
 
@@ -325,13 +326,14 @@ def class_weights(labels: np.ndarray) -> np.ndarray:
 
 
 def make_dataset(data: FaceSet, stage: TrainingStage, weights: np.ndarray, seed: int = 0, batch_size: int = BATCH_SIZE,
-                 teacher_probs: np.ndarray | None = None, workers: int = DATA_WORKERS):
+                 teacher_probs: np.ndarray | None = None, workers: int = DATA_WORKERS, processes: bool = False):
     """Training batches of in-memory faces for `model.fit` on any Keras backend: a `keras.utils.PyDataset` in
     numpy and cv2 only (no tf.data), so the same recipe trains on TensorFlow here and on JAX on a GPU machine.
 
     Each step yields (faces (B, 48, 48, 1) float32 0-255, targets (B, 7), sample weights (B,)). Each epoch visits
     the faces in a new order (whole batches; the remainder waits for the next epoch), and batch `i` of epoch `e`
-    is the same whichever of the `workers` threads builds it: its random draws come from (seed, e, i). Per face:
+    is the same whichever of the `workers` threads (`processes`: processes, forked by Keras at each epoch's start)
+    builds it: its random draws come from (seed, e, i). Per face:
     `degrade` (the call's degradations), then `augment` (the stage's geometry, lighting and erasing).
     `teacher_probs` (one row per face) turns each one-hot target into a blend with the teachers' view.
     """
@@ -344,7 +346,7 @@ def make_dataset(data: FaceSet, stage: TrainingStage, weights: np.ndarray, seed:
 
     class FaceBatches(keras.utils.PyDataset):
         def __init__(self):
-            super().__init__(workers=workers, use_multiprocessing=False)
+            super().__init__(workers=workers, use_multiprocessing=processes)
             self.epoch, self.order = 0, np.random.default_rng([seed, 0]).permutation(len(data))
 
         def __len__(self) -> int:
@@ -412,14 +414,19 @@ class Precision:
     """
     policy: str  # a Keras dtype policy: "mixed_bfloat16" or "float32"
     jit_compile: bool
+    batch_processes: int = 0
+    """Processes building training batches (`make_dataset`), one per core on a GPU machine; 0: `DATA_WORKERS`
+    threads. Measured on a lent H200 (16 cores, model card, "Where a step's time goes"): a stage-2 step computes in
+    5.6 ms, but a `fit` step took 25 ms waiting for batches, and 8 threads built them only 1.1-1.5x as fast as
+    one (per-face numpy and cv2 calls on 48x48 faces hold the GIL most of the time)."""
 
     @staticmethod
     def for_this_machine(policy: str = "auto") -> Precision:
         gpu = any(device.startswith("gpu") for device in devices())
         if policy != "auto":
-            return Precision(policy, jit_compile=gpu or policy == "float32")
+            return Precision(policy, jit_compile=gpu or policy == "float32", batch_processes=(os.cpu_count() or 1) * gpu)
         if gpu:
-            return Precision("mixed_bfloat16", jit_compile=True)
+            return Precision("mixed_bfloat16", jit_compile=True, batch_processes=os.cpu_count() or 1)
         cpuinfo = Path("/proc/cpuinfo")
         flags = set(cpuinfo.read_text().split()) if cpuinfo.exists() else set()
         return Precision("mixed_bfloat16", False) if flags & BF16_CPU_FLAGS else Precision("float32", True)
@@ -700,7 +707,8 @@ def train(run_dir: Path, resume: bool, datasets: Path = DATASETS, epochs_overrid
 
     precision = Precision.for_this_machine(policy)
     print(f"training on {keras.backend.backend()} {devices()} in {precision.policy}, "
-          f"XLA {'on' if precision.jit_compile else 'off'}", flush=True)
+          f"XLA {'on' if precision.jit_compile else 'off'}, batches built by "
+          f"{f'{precision.batch_processes} processes' if precision.batch_processes else f'{DATA_WORKERS} threads'}", flush=True)
     run_dir.mkdir(parents=True, exist_ok=True)
     if not resume and (run_dir / "state.json").exists():
         raise SystemExit(f"{run_dir} already holds a run; pass --resume to continue it or pick a new --run-dir")
@@ -752,7 +760,8 @@ def train(run_dir: Path, resume: bool, datasets: Path = DATASETS, epochs_overrid
             # most likely on batches the net had already seen: run cnn-v3, stage 2 epoch 5).
             seed = 1000 * number + state.data["epochs_done"]
             model.fit(
-                make_dataset(splits["train"], stage, weights, seed=seed, batch_size=batch_size, teacher_probs=teacher_probs),
+                make_dataset(splits["train"], stage, weights, seed=seed, batch_size=batch_size, teacher_probs=teacher_probs,
+                             workers=precision.batch_processes or DATA_WORKERS, processes=precision.batch_processes > 0),
                 epochs=stage.epochs,
                 initial_epoch=state.data["epochs_done"],
                 callbacks=[make_epoch_callback(run_dir, state, stage, splits["val"], calibration)],

@@ -270,6 +270,29 @@ def test_training_batches_are_numpy_the_same_from_any_worker_and_new_each_epoch(
     assert not np.array_equal(make_dataset(faces, STAGES[2], weights, seed=4, batch_size=16)[1][0], x)
 
 
+def test_batches_built_in_processes_are_the_batches_one_thread_builds():
+    """A GPU machine builds batches in processes (`Precision.batch_processes`: threads held the GIL and left the GPU
+    waiting): through the adapter `model.fit` uses, epoch after epoch, they are the batches built here in order."""
+    from keras.src.trainers.data_adapters.py_dataset_adapter import PyDatasetAdapter
+
+    from model.data import FaceSet
+    from model.train import STAGES, make_dataset
+
+    rng = np.random.default_rng(1)
+    faces = FaceSet(rng.integers(0, 256, (48, 48, 48), dtype=np.uint8), np.arange(48) % 7, [f"{i}.png" for i in range(48)])
+    weights = np.ones(7, np.float32)
+    adapter = PyDatasetAdapter(make_dataset(faces, STAGES[2], weights, seed=5, batch_size=16, workers=2, processes=True))
+    here = make_dataset(faces, STAGES[2], weights, seed=5, batch_size=16, workers=1)
+    for _ in range(2):
+        adapter.on_epoch_begin()
+        built = list(adapter.get_numpy_iterator())
+        adapter.on_epoch_end()
+        assert len(built) == 3
+        for (x, y, w), expected in zip(built, (here[i] for i in range(3))):
+            assert np.array_equal(x, expected[0]) and np.array_equal(y, expected[1]) and np.array_equal(w, expected[2])
+        here.on_epoch_end()
+
+
 def test_packed_splits_come_back_as_the_same_faces_labels_and_paths(tmp_path):
     """`--pack` (for a GPU machine without the datasets): one file, read back by `load_splits` as the same splits."""
     import cv2
