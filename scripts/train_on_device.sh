@@ -22,6 +22,11 @@ TRAIN_S=${TRAIN_S:-480}  # the device call is cut at 600 s: installing, compilin
 CHUNK=15M                # files come back at most 16 MiB each, 8 files
 PY=${PY:-python3}        # the device's Python (it holds JAX); TRAIN_ARGS: more model.train flags (smoke runs)
 
+install_keras() {  # on the device: the wheels `prepare` downloaded, once per machine
+  [ -d /tmp/site/keras ] || "$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
+    --target /tmp/site .whl/*.whl
+}
+
 case "${1:-}" in
 prepare)
   mkdir -p .gpu .whl
@@ -36,8 +41,7 @@ train)
   # TAG names this run's folder under $OUT, so that two runs can share one call (each brings back 3 files:
   # 2 chunks of the net and logs.tar, within the 8 a call returns). TEACHER="" trains on the labels alone.
   teacher=${TEACHER-model/emotion_cnn.tflite} run=${RUN:-/tmp/run} out="$OUT/${TAG:-.}"
-  [ -d /tmp/site/keras ] || "$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
-    --target /tmp/site .whl/*.whl
+  install_keras
   export PYTHONPATH="/tmp/site:$PWD" KERAS_BACKEND=jax PYTHONUNBUFFERED=1
   mkdir -p "$run" "$out"
   [ -z "$teacher" ] || cp .gpu/faces.teacher_probs.npy "$run/teacher_probs.npy"  # the device has no LiteRT
@@ -49,6 +53,13 @@ train)
   "$PY" -c "import keras; keras.models.load_model('$run/best.keras', compile=False).save('$run/net.keras')"
   split -b "$CHUNK" "$run/net.keras" "$out/best.keras.part-"  # the net without its optimizer: ~18 MB
   ls -la "$out"
+  ;;
+timing)
+  # Where a step's time goes (model/train_bench.py, ~70 s on the H200): the fit step against a fixed batch's.
+  #   run(command="bash scripts/train_on_device.sh timing", carry=[".gpu", ".whl"], timeout_s=240)
+  install_keras
+  PYTHONPATH="/tmp/site:$PWD" KERAS_BACKEND=jax PYTHONUNBUFFERED=1 "$PY" -m model.train_bench --datasets .gpu/faces.npz \
+    ${BENCH_ARGS:-}
   ;;
 import)
   files="$2" run="$3"
