@@ -18,8 +18,9 @@ Three jobs, in the order the analysis needs them:
    camera tile always does: sensor noise and compression noise move every pixel a little on every
    frame even when the person sits still, and people breathe, blink and move. A track whose face
    region changes less than `STILL_CHANGE` of its own contrast from frame to frame (on three pictures in four,
-   `STILL_PERCENTILE`) and whose box drifts (mostly) less than `STILL_SHIFT` face heights, for at least
-   `STILL_MIN_S`, is shared content: never a participant, no role, no emotions. (A camera feed frozen for three
+   `STILL_PERCENTILE`) and from the picture `STILL_LAG_S` before (`STILL_LAGGED_CHANGE`, likewise: a very still
+   person's sway adds up over a second), and whose box drifts (mostly) less than `STILL_SHIFT` face heights, for at
+   least `STILL_MIN_S`, is shared content: never a participant, no role, no emotions. (A camera feed frozen for three
    quarters of a whole track would read the same, and its face is an old picture anyway; a freeze inside a live track
    is `FROZEN_MIN_S`'s.) A track split off by a
    detection that never once scored like a new face (`TrackLook.faint`) is no one either. Where a
@@ -118,6 +119,23 @@ generators, H.264 / VP8 / VP9 at 300 kbit/s, VP8 at 1 Mbit/s, MPEG-4; faces at 1
 second, the seconds after a VP8 refresh, and one very still prospect (0.3 px) whose 12-s freeze made the whole track
 read as shared content (`STILL_CHANGE`). Lines of 0.02 and 0.03 flagged 137 and 153 with the same zero false, but at
 0.03 a dark live face's longest unchanged stretch reached 2.25 s."""
+FROZEN_LAGGED_CHANGE = 0.025
+"""A face unchanged from picture to picture (`FROZEN_CHANGE`) for `FROZEN_MIN_S` is still not frozen when, over the
+last `FROZEN_MIN_S`, its median change from the picture `STILL_LAG_S` before (both pictures inside the unchanged
+stretch) is at least this much of its contrast (at least `FROZEN_LAGGED_MIN_CONTRAST`): a person sitting very still
+(0.3-0.5 px of sway) changes too little from one picture to the next, and such a prospect read "uncertain (frozen
+video)" for 22-24 s of 24 once they were no longer taken for a slide (`STILL_LAGGED_CHANGE`). It is then taken to have
+last changed when it last moved that much. Measured per picture on `/root/rapport-runs/s30/freeze_eval.py`'s 30 calls
+(2026-12-04, `/root/rapport-runs/s31/freeze_lag.py`): those very still faces 1.4-1.9 grey levels (10th percentile,
+contrast 55), while frozen faces' medians over a freeze are 0.00-0.64 (VP8 the highest); dark and backlit frozen faces
+jump 0.67-0.84 grey levels for a second after each key frame (relative to their contrast of 5-11, 0.08-0.12: hence
+the floor), and their live sway is caught from picture to picture anyway. On those calls: no live second frozen (91
+before, all those very still people's), 94 of 120 frozen seconds found (97 when the very still faces read frozen
+throughout); their two freezes are found 1-2 s after they began, and end up to 1.5 s late (uncertain a second longer:
+the 3-s window must fill with the live pictures' sway first)."""
+FROZEN_LAGGED_MIN_CONTRAST = 40.0
+"""Contrast (grey levels) a face region is taken to have at least for `FROZEN_LAGGED_CHANGE`: 1.0 grey level for a dark
+face, over its frozen stretches' medians (0.56 at most) and under a bright still person's sway."""
 FROZEN_MIN_S = 3.0
 """A face unchanged (`FROZEN_CHANGE`) on every new picture, or on none (a held picture), for this long is frozen
 (`TrackedFaces.frozen_since`): the person's video stopped (a bad connection) while the recording went on, and the face on
@@ -130,6 +148,23 @@ blocks exactly): 1-4 s of 20-24; at 1 Mbit/s, or with half a pixel of breathing,
 for 3 s (blinks, breathing); a frozen video usually stays frozen longer. Once it is confirmed, the seconds before are
 frozen too, from the face's last change on (`pipeline.timeline.TrackSeconds.mark_frozen`): trial 32's video frozen
 from 4.0 s showed seconds 4-6 "happy" and was uncertain from 7 s only."""
+STILL_LAG_S = 1.0
+"""How far back the second test of a still face looks (`STILL_LAGGED_CHANGE`): the newest earlier picture at least
+this old, compared at that picture's box."""
+STILL_LAGGED_CHANGE = 0.035
+"""Change of the face region from the picture `STILL_LAG_S` before, relative to its contrast (as `STILL_CHANGE`'s), below
+which, on `STILL_PERCENTILE`% of its pictures, a face is still pixels; a still face is under both lines. A person sitting very still
+sways less than a pixel over seconds, and from one picture to the next that moves edges about as much as an encoder's
+refinement moves a slide's: 0.018-0.025 (75th percentile) for a portrait swaying 0.3-0.5 px (`tools.synthetic` sway
+0.001-0.0015, 51-58-px faces, H.264 / VP8 / VP9 at 300 kbit/s), under `STILL_CHANGE`, so the prospect of four such
+calls in six vanished (session 30). Sway adds up over a second and noise does not. Measured (2026-12-04,
+`/root/rapport-runs/s31/still_eval.py`, 75th percentiles over each track): slides' headshots and tiles frozen from the
+start **0.000-0.0245** (H.264 at constant quality and 300 kbit/s, VP8 300 kbit/s, VP9 3 Mbit/s and 300 kbit/s, MPEG-4,
+2:1 anamorphic; the highest, a frozen tile in H.264 at 300 kbit/s, from its key frames); those very still cameras
+**0.052-0.074** (0.062-0.069 with a third of the track frozen); at 12% brightness or backlit 0.11-0.25. The line sits
+between, 1.4-1.5 times from each. Medians separate more widely (content 0.013 at most, those cameras 0.042 or more) but
+took a very still person whose video froze for half their track for a slide, where the 75th percentile, as for
+`STILL_CHANGE`, needs three quarters. (Two seconds back separates less: VP8 drifts a still area, 0.021-0.039.)"""
 STILL_SHIFT = 0.1
 """Largest drift (`TrackLook.drift`) of the box centre, in face heights, of a still face: the detector's own
 jitter on identical pixels reaches 0.04-0.06 (a slide's headshot: 0.043)."""
@@ -158,6 +193,8 @@ class TrackLook:
     boxes: list[np.ndarray] = field(default_factory=list)  # per frame, its xyxy box (frame pixels)
     changes: list[float] = field(default_factory=list)  # per frame, vs the previous frame of this track
     contrasts: list[float] = field(default_factory=list)  # per change, the previous picture's face region's std
+    lagged_changes: list[float] = field(default_factory=list)  # per new picture, vs the picture `STILL_LAG_S` before
+    lagged_contrasts: list[float] = field(default_factory=list)  # per lagged change, that picture's region's std
     best_score: float = 0.0  # the highest detector score of its frames
 
     @property
@@ -175,7 +212,8 @@ class TrackLook:
     def still(self) -> bool:
         """Shared content: unchanged pixels in one place for at least `STILL_MIN_S` (see the module docstring)."""
         return (self.last_t - self.first_t >= STILL_MIN_S and bool(self.changes)
-                and self.relative_change < STILL_CHANGE and self.drift < STILL_SHIFT)
+                and self.relative_change < STILL_CHANGE and self.lagged_change < STILL_LAGGED_CHANGE
+                and self.drift < STILL_SHIFT)
 
     @property
     def relative_change(self) -> float:
@@ -184,6 +222,15 @@ class TrackLook:
         if not self.changes:
             return 0.0
         return float(np.percentile(self.changes, STILL_PERCENTILE)) / max(float(np.median(self.contrasts)), MIN_CONTRAST)
+
+    @property
+    def lagged_change(self) -> float:
+        """The `STILL_PERCENTILE` of its changes from the picture `STILL_LAG_S` before (grey levels) over their median
+        contrast (at least `MIN_CONTRAST`); 0 for none (no picture that old yet)."""
+        if not self.lagged_changes:
+            return 0.0
+        return (float(np.percentile(self.lagged_changes, STILL_PERCENTILE))
+                / max(float(np.median(self.lagged_contrasts)), MIN_CONTRAST))
 
     @property
     def height(self) -> float:
@@ -210,13 +257,27 @@ class _Followed:
     last_embed_t: float
     reference: np.ndarray | None
     look: np.ndarray  # (2, 8, 8, 3): the face's and its surroundings' thumbnails (`_look`)
-    patch: np.ndarray | None  # the face region on the latest new picture (None: not yet)
-    patch_box: np.ndarray | None = None  # where `patch` was taken: the next picture is compared at the same place
-    patch_picture_t: float | None = None  # when the picture `patch` was taken from was first shown
+    # The face region on its latest new pictures, oldest first, back to the newest one at least `STILL_LAG_S` old:
+    # (t, 24x24 grey patch, the box it was taken at; the next pictures are compared at that same place).
+    pictures: list[tuple[float, np.ndarray, np.ndarray]] = field(default_factory=list)
+    picture_t: float | None = None  # when the latest of `pictures` was first shown
+    # Over the last `FROZEN_MIN_S`, (t, change from the picture `STILL_LAG_S` before, its contrast) where both pictures
+    # came after `changed_t`: whether a face unchanged from picture to picture moved all the same (`moved_t`).
+    unchanged_lagged: list[tuple[float, float, float]] = field(default_factory=list)
     changed_t: float = 0.0  # when its face region last changed (`FROZEN_CHANGE`), or its track began
     last_changed: bool = True  # whether its previous new picture changed (`FROZEN_CHANGE`)
     embedded_look: np.ndarray | None = None  # `look` when it was last embedded
     provisional: bool = False  # its reference is its first embedding only (`REFERENCE_SETTLE_S`)
+
+    @property
+    def moved_t(self) -> float | None:
+        """Unchanged from picture to picture since `changed_t`, yet moved over `STILL_LAG_S` (a very still person):
+        the last time it was seen moved; None when it did not move."""
+        if not self.unchanged_lagged:
+            return None
+        times, changes, contrasts = np.array(self.unchanged_lagged).T
+        line = FROZEN_LAGGED_CHANGE * max(float(np.median(contrasts)), FROZEN_LAGGED_MIN_CONTRAST)
+        return float(times[changes >= line].max()) if float(np.median(changes)) >= line else None
 
 
 def _crop(frame: np.ndarray, box: np.ndarray, size: int, interpolation: int) -> np.ndarray:
@@ -244,6 +305,39 @@ def _look(frame_bgr: np.ndarray, box: np.ndarray, eyes: np.ndarray) -> np.ndarra
     centre, half = (box[:2] + box[2:]) / 2, (box[2:] - box[:2]) * SURROUNDINGS / 2
     surroundings = np.concatenate([centre - half, centre + half])
     return np.stack([_thumbnail(frame_bgr, box, eyes), _thumbnail(frame_bgr, surroundings, eyes)])
+
+
+def _change_at(gray: np.ndarray, patch: np.ndarray, box: np.ndarray) -> float:
+    """How much the face region changed since `patch` (`_PATCH`² grey, nearest pixels) was taken at `box`: the mean
+    absolute difference (grey levels) from this picture's same place."""
+    return float(np.abs(_crop(gray, box, _PATCH, cv2.INTER_NEAREST) - patch).mean())
+
+
+def _compare_new_picture(followed: _Followed, look: TrackLook, gray: np.ndarray, t: float, patch_now: np.ndarray,
+                         box: np.ndarray) -> None:
+    """A new picture of a followed face (`gray`, analysis size; its region `patch_now` at `box`): how much it changed
+    from the previous picture and from the one `STILL_LAG_S` before (onto `look`), and when it last changed
+    (`followed.changed_t`, for `FROZEN_MIN_S`)."""
+    old = sum(t - then >= STILL_LAG_S for then, _, _ in followed.pictures)
+    if followed.pictures:
+        _, patch, patch_box = followed.pictures[-1]
+        look.changes.append(_change_at(gray, patch, patch_box))
+        look.contrasts.append(float(patch.std()))
+        changed = look.changes[-1] >= FROZEN_CHANGE * max(look.contrasts[-1], MIN_CONTRAST)
+        if old:
+            then, patch, patch_box = followed.pictures[old - 1]
+            look.lagged_changes.append(_change_at(gray, patch, patch_box))
+            look.lagged_contrasts.append(float(patch.std()))
+            if then >= followed.changed_t:  # both pictures unchanged since, from one to the next
+                followed.unchanged_lagged = [*(x for x in followed.unchanged_lagged if t - x[0] < FROZEN_MIN_S),
+                                             (t, look.lagged_changes[-1], look.lagged_contrasts[-1])]
+        if changed and followed.last_changed:
+            followed.changed_t, followed.unchanged_lagged = t, []
+        followed.last_changed = changed
+    if t - followed.changed_t >= FROZEN_MIN_S and (moved_t := followed.moved_t) is not None:
+        followed.changed_t = moved_t
+        followed.unchanged_lagged = [x for x in followed.unchanged_lagged if x[0] > moved_t]
+    followed.pictures = [*followed.pictures[max(old - 1, 0):], (t, patch_now, box)]
 
 
 def _change(look: np.ndarray, before: np.ndarray) -> float:
@@ -316,7 +410,7 @@ class IdentityWatch:
             changed = (not settling and followed is not None and embedding is not None and followed.reference is not None
                        and float(np.linalg.norm(embedding - followed.reference)) > SAME_PERSON_DISTANCE)
             if followed is None or changed:
-                followed = _Followed(self._new_track(t), t, None, looks[i], None, changed_t=t)
+                followed = _Followed(self._new_track(t), t, None, looks[i], changed_t=t)
                 self._followed[tid] = followed
             look = self.looks[followed.out_id]
             if embedding is not None:
@@ -325,16 +419,9 @@ class IdentityWatch:
                 followed.provisional = followed.reference is None
                 look.embeddings.append(embedding)
                 followed.reference, followed.last_embed_t, followed.embedded_look = look.embedding, t, looks[i]
-            if picture_t is None or picture_t != followed.patch_picture_t:  # a new picture: compare the same pixels
-                if followed.patch is not None:
-                    same_place = _crop(gray, followed.patch_box, _PATCH, cv2.INTER_NEAREST)
-                    look.changes.append(float(np.abs(same_place - followed.patch).mean()))
-                    look.contrasts.append(float(followed.patch.std()))
-                    changed = look.changes[-1] >= FROZEN_CHANGE * max(look.contrasts[-1], MIN_CONTRAST)
-                    if changed and followed.last_changed:
-                        followed.changed_t = t
-                    followed.last_changed = changed
-                followed.patch, followed.patch_box, followed.patch_picture_t = patches[i], box, picture_t
+            if picture_t is None or picture_t != followed.picture_t:  # a new picture: compare the same pixels
+                _compare_new_picture(followed, look, gray, t, patches[i], box)
+                followed.picture_t = picture_t
             look.boxes.append(np.asarray(box, np.float32))
             look.last_t = t
             look.best_score = max(look.best_score, float(faces.confidence[i]))

@@ -348,6 +348,23 @@ def test_a_very_still_face_in_a_dark_room_is_live_not_frozen(tmp_path, classifie
         assert frozen_seconds(result, role) == [], role
 
 
+@pytest.mark.parametrize("codec, suffix", [("libx264", "mp4"), ("libvpx", "webm")])
+def test_a_very_still_face_in_a_bright_room_is_live_and_its_freeze_is_still_found(tmp_path, classifier, codec, suffix):
+    """People sitting very still (0.3 px of sway) at 300 kbit/s change no more from one picture to the next than a
+    frozen picture does: such a prospect read "uncertain (frozen video)" all call long (and before that vanished as
+    slide content). Over a second their sway adds up (`FROZEN_LAGGED_CHANGE`): live, while a freeze of theirs is
+    still found, from 1-2 s after it began to up to 1.5 s after it ended (a very still face's own pictures tell these
+    moments apart only over a second or more: uncertain for a second longer, never read from the old picture)."""
+    frozen = (Appearance(0, "astronaut"), Appearance(FREEZES[0], "astronaut", frozen=True), Appearance(FREEZES[1], "astronaut"))
+    video = write_call_video(tmp_path / f"bright_still.{suffix}", CallScript(duration_s=12, sway=0.001, prospect=frozen),
+                             codec=codec, bit_rate=300_000)
+    result = analyze_video(probe(video), classifier, make_detector("blazeface"), AnalysisSettings(fps=FPS))
+    assert sorted(result.roles.values()) == ["prospect", "rep"]
+    assert frozen_seconds(result, "rep") == []
+    first, last = int(np.ceil(FREEZES[0])), int(FREEZES[1]) - 1
+    assert set(range(first + 2, last + 1)) <= set(frozen_seconds(result, "prospect")) <= set(range(first - 1, last + 3))
+
+
 # ----------------------------------------------------------------------------- alignment
 def test_aligned_crops_put_the_eyes_where_training_crops_have_them():
     eyes = np.array([[100.0, 120.0], [140.0, 150.0]])  # a head tilted ~37 degrees
