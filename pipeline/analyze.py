@@ -51,7 +51,7 @@ from model.preprocess import FACE_SIZE, crop_face
 from model.quality import face_quality
 from pipeline.enrolment import recognised_person
 from pipeline.people import STILL_MIN_S, IdentityWatch, group_people
-from pipeline.roles import MIN_DETECTIONS, RoleDecision, TrackSummary, decide_roles, never_classified
+from pipeline.roles import MIN_DETECTIONS, MIN_PERSON_S, RoleDecision, TrackSummary, decide_roles, never_classified
 from pipeline.shifts import EmotionShift, detect_shifts
 from pipeline.speech import TalkTimeline, detect_speech, no_audio, who_speaks
 from pipeline.timeline import EmotionTimeline, TrackSecondRows, TrackSeconds, build_timelines
@@ -523,7 +523,8 @@ def analyze_video(info: VideoInfo, classifier, detector: FaceDetector, settings:
         presence = {rows.track_id: (rows.seconds, rows.boxes) for rows in recorder.seconds.rows()}
         recognised = recognised_person(live, people, rep_references)
         decision = decide_roles(recorder.summaries(), settings.rep_position, min(MIN_DETECTIONS, detector_runs),
-                                people, presence, content, identity.together_s, recognised)
+                                people, presence, content, identity.together_s, recognised,
+                                MIN_PERSON_S if info.duration_s >= 2 * MIN_PERSON_S else 0.0)
         if len(canvases) > 1 and recognised is None:
             decision = RoleDecision(decision.roles, " ".join(n for n in (decision.note, TURNED_NOTE) if n))
         return people, decision

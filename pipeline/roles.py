@@ -2,7 +2,8 @@
 
 A person is one or more tracks (`pipeline.people` groups them by appearance; without appearance, the
 tracks of one screen position, a *seat*, are one person). Faces of shared content (a headshot on a
-slide, `pipeline.people.TrackLook.still`) and tiny or short-lived tracks (false detections) are no one.
+slide, `pipeline.people.TrackLook.still`), tiny or short-lived tracks (false detections) and people seen for under
+`MIN_PERSON_S` in all are no one.
 
 Layouts change through a call, so the evidence is gathered second by second, from the faces on screen
 in that second, and each second votes:
@@ -65,6 +66,11 @@ MIN_DETECTIONS = 2
 """A track needs this many detector hits to be a participant: flicker never is."""
 MIN_FACE_HEIGHT = 0.05
 """...and a mean face height of at least this fraction of the frame height."""
+MIN_PERSON_S = 1.0
+"""A person whose tracks together span less than this (seconds from each one's first to its last frame) is no one: a
+false detection that outlived the tracker's checks, or someone passing, too little to coach from. Generated calls
+(session 31, 300 kbit/s H.264): a blurred background read as a 105-px face (scores 0.72-0.74) for a call's first
+0.75 s, its worst pictures, and became participant-1. Not applied to clips shorter than twice this."""
 SEAT_IOU = 0.3
 """Mean boxes overlapping this much (and not on screen at once) are the same seat."""
 SPEAKER_VIEW_AREA_RATIO = 3.0
@@ -289,7 +295,7 @@ def decide_roles(tracks: list[TrackSummary], rep_position: str = "left", min_det
                  presence: dict[int, tuple[np.ndarray, np.ndarray]] | None = None,
                  content: frozenset[int] | set[int] = frozenset(),
                  together_s: dict[tuple[int, int], float] | None = None,
-                 recognised_rep: int | None = None) -> RoleDecision:
+                 recognised_rep: int | None = None, min_person_s: float = MIN_PERSON_S) -> RoleDecision:
     """Roles for every track of a real participant (the module docstring's table).
 
     `people` maps track id -> person number (default: one person per seat); `presence` maps track id ->
@@ -298,7 +304,8 @@ def decide_roles(tracks: list[TrackSummary], rep_position: str = "left", min_det
     `together_s[(a, b)]` (track ids, a < b) is how long two tracks were on screen on the same frames (default:
     the seconds both were seen in).
     `recognised_rep` is the person recognised from enrolment (`pipeline.enrolment.recognised_person`), if any.
-    `min_detections` is lowered only for clips so short the detector ran fewer times than `MIN_DETECTIONS`.
+    `min_detections` is lowered only for clips so short the detector ran fewer times than `MIN_DETECTIONS`, and
+    `min_person_s` (`MIN_PERSON_S`) to 0 for clips shorter than twice it.
     """
     if rep_position not in REP_POSITIONS:
         raise ValueError(f"rep position must be one of {', '.join(REP_POSITIONS)}, not {rep_position!r}")
@@ -307,6 +314,12 @@ def decide_roles(tracks: list[TrackSummary], rep_position: str = "left", min_det
         return RoleDecision({})
     if people is None:
         people = {t.track_id: n for n, seat in enumerate(group_seats(participants), start=1) for t in seat.tracks}
+    spans: dict[int, float] = defaultdict(float)
+    for t in participants:
+        spans[people[t.track_id]] += t.last_t - t.first_t
+    participants = [t for t in participants if spans[people[t.track_id]] >= min_person_s]
+    if not participants:
+        return RoleDecision({})
     if presence is None:
         presence = {t.track_id: (np.arange(int(t.first_t), int(t.last_t) + 1),
                                  np.repeat(t.mean_box[None], int(t.last_t) - int(t.first_t) + 1, axis=0))
