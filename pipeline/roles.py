@@ -13,7 +13,8 @@ in that second, and each second votes:
 | one, centred (`CENTRED`) | speaker view with self-view hidden (the other side), or an active speaker (either side) | none |
 | one, off-centre | a gallery with the other tile empty or unseen (or an active speaker sitting off-centre: noted) | the hint: toward `rep_position` = rep, away = not |
 | two, level with each other and mirrored about the centre (`GALLERY_LEVEL`, `GALLERY_MIRROR`), whatever their sizes | a gallery, one person sitting back | the hint, as below |
-| two, one `SPEAKER_VIEW_AREA_RATIO` times larger | speaker view with self-view | the small one (self-view) is the rep, the big one not |
+| two, one `SPEAKER_VIEW_AREA_RATIO` times larger, the small one near an edge of the frame (`SELF_VIEW_EDGE`) | speaker view with self-view | the small one (self-view) is the rep, the big one not |
+| two, one `SPEAKER_VIEW_AREA_RATIO` times larger, the small one further in | a face inside the speaker's own picture (a photo, a poster, a flag's pattern) | none |
 | three or more, one much larger and off-centre, the others level with it across the centre (`_room_beside`) | a gallery whose other tile holds several people (a meeting room) | the hint, over all of them |
 | three or more, one much larger (otherwise) | speaker view with a filmstrip | none |
 | similar sizes (gallery, stacked, camera thumbnails beside a shared screen) | gallery | the hint: the face furthest toward `rep_position` (if `MIN_SEPARATION` ahead) = rep, the others not |
@@ -98,6 +99,12 @@ centre, the rep's 0.26 left of it, the rep's face 3.9 times larger) was 0.11 off
 two were read as a speaker view with a self-view: rep and prospect swapped all call, and with rep analysis off the
 rep's face was read as the prospect's. A speaker view's thumbnail is further off (trial18's filmstrip above a
 speaker: 0.26)."""
+SELF_VIEW_EDGE = 0.25
+"""A speaker view's self-view thumbnail has its centre within this fraction of the frame from one of the frame's edges:
+Zoom, Meet and Teams put it in a corner or along an edge (generated speaker views: 0.12; a phone's portrait close-up
+~0.15). A small face further in sits inside the speaker's own picture. Found by a new-user trial (31): the stars of a
+flag behind a portrait read as a 27-px face (BlazeFace scores 0.70-0.84) 0.35 of the frame from the nearest edge, and
+as the "self-view" it took the rep's role."""
 HINT_VOTE = 1.0
 """Weight of a second of a gallery (or off-centre lone face) for the face the hint points at."""
 SELF_VIEW_VOTE = 1.0
@@ -214,6 +221,12 @@ def _room_beside(large: np.ndarray, others: list[np.ndarray]) -> bool:
     return bool(row or column)
 
 
+def _near_edge(box: np.ndarray) -> bool:
+    """Whether a box's centre is within `SELF_VIEW_EDGE` of an edge of the frame (box in fractions of the frame)."""
+    cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+    return min(cx, cy, 1 - cx, 1 - cy) <= SELF_VIEW_EDGE
+
+
 def _area(box: np.ndarray) -> float:
     return float((box[2] - box[0]) * (box[3] - box[1]))
 
@@ -274,7 +287,7 @@ def _vote(faces: dict[int, np.ndarray], votes: dict[int, _Votes], across: dict[i
     gallery = (_tiles_apart(faces[largest], faces[others[0]]) if len(others) == 1
                else _room_beside(faces[largest], [faces[p] for p in others]))
     if not gallery and all(_area(faces[largest]) >= SPEAKER_VIEW_AREA_RATIO * _area(faces[p]) for p in others):
-        if len(others) == 1:
+        if len(others) == 1 and _near_edge(faces[others[0]]):
             votes[others[0]].self_view_for += SELF_VIEW_VOTE
             votes[largest].self_view_against += SELF_VIEW_VOTE
         return

@@ -260,6 +260,18 @@ def test_speaker_view_large_face_is_the_prospect_and_the_thumbnail_the_rep():
     assert assign_roles([summary(0, thumb), summary(1, big)], "left") == {0: "rep", 1: "prospect"}
 
 
+def test_a_small_face_inside_the_speakers_picture_is_not_a_self_view():
+    # trial 31: a flag's stars beside a portrait in its 640x360 gallery tile read as a 27-px face (0.35 of the frame
+    # from the nearest edge); the person in the other tile was not found, and the "self-view" took the rep's role
+    speaker, flag = [0.70, 0.42, 0.80, 0.60], [0.63, 0.35, 0.67, 0.42]
+    decision = decide_roles([summary(0, flag), summary(1, speaker)], "left")
+    assert decision.roles[0] != "rep" and decision.roles[1] != "rep"
+    assert "does not show which person is the rep" in decision.note
+    # the same two faces with the small one at the frame's edge: a speaker view and its self-view
+    thumb = [0.80, 0.05, 0.86, 0.15]
+    assert assign_roles([summary(0, thumb), summary(1, speaker)], "left") == {0: "rep", 1: "prospect"}
+
+
 def test_a_meeting_room_beside_the_rep_is_a_gallery_and_a_filmstrip_is_not():
     rep_tile = [0.18, 0.33, 0.33, 0.63]  # a 190-px face in the left tile of a 720p gallery
     room = [[0.56, 0.41, 0.63, 0.53], [0.71, 0.42, 0.78, 0.53], [0.87, 0.40, 0.94, 0.52]]  # three 88-px faces, level
