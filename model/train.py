@@ -702,7 +702,7 @@ def plot_curves(run_dir: Path) -> None:
 # ----------------------------------------------------------------------------- main
 def train(run_dir: Path, resume: bool, datasets: Path = DATASETS, epochs_override: int | None = None,
           batch_size: int = BATCH_SIZE, policy: str = "auto", teachers: list[Path] | None = None,
-          init: Path | None = None) -> Path:
+          init: Path | None = None, width_multiplier: int | None = None) -> Path:
     import keras
 
     precision = Precision.for_this_machine(policy)
@@ -721,8 +721,16 @@ def train(run_dir: Path, resume: bool, datasets: Path = DATASETS, epochs_overrid
     if teachers and state.data.get("teachers") and teachers != state.data["teachers"]:
         raise SystemExit(f"{run_dir} distils from {state.data['teachers']}; resume it with those teachers or none")
     state.data["teachers"] = teachers or state.data.get("teachers", [])
+    known = state.data.get("width_multiplier", 1)
+    if width_multiplier and resume and width_multiplier != known:
+        raise SystemExit(f"{run_dir} trains widths x{known}; resume it with that --width-multiplier or none")
+    multiplier = width_multiplier or known
+    if init and multiplier != 1:
+        raise SystemExit("--width-multiplier applies to runs from scratch; --init keeps the shipped file's widths")
+    state.data["width_multiplier"] = multiplier
     plan = {FINE_TUNE_STAGE: FINE_TUNE} if init else STAGES
-    stages = {k: (replace(s, epochs=epochs_override) if epochs_override else s) for k, s in plan.items()}
+    stages = {k: replace(s, epochs=epochs_override or s.epochs, widths=tuple(multiplier * w for w in s.widths))
+              for k, s in plan.items()}
 
     splits = load_splits(datasets)
     weights = class_weights(splits["train"].labels)
@@ -734,7 +742,7 @@ def train(run_dir: Path, resume: bool, datasets: Path = DATASETS, epochs_overrid
             "stages": {k: asdict(s) for k, s in stages.items()},
             "backend": keras.backend.backend(), "devices": devices(), "precision": asdict(precision),
             "class_counts": {name: s.class_counts() for name, s in splits.items()},
-            "init": init, "teachers": state.data["teachers"], "distill_share": DISTILL_SHARE if state.data["teachers"] else 0.0,
+            "init": init, "width_multiplier": multiplier, "teachers": state.data["teachers"], "distill_share": DISTILL_SHARE if state.data["teachers"] else 0.0,
         }, indent=2))
     teacher_probs = None if state.data["finished"] else distillation_targets(run_dir, state.data["teachers"], splits["train"])
     steps = len(splits["train"]) // batch_size
@@ -803,6 +811,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--teacher", type=Path, action="append", default=[], metavar="MODEL",
                         help="a .keras checkpoint or .tflite file to distil from (repeat for an ensemble); "
                              "kept for --resume")
+    parser.add_argument("--width-multiplier", type=int, metavar="N",
+                        help="every stage's channel widths times N: a teacher too slow to ship, for a later run's "
+                             "--teacher; kept for --resume")
     args = parser.parse_args(argv)
     for teacher in args.teacher:
         if not teacher.is_file():
@@ -819,7 +830,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.run_dir is None:
         parser.error("--run-dir is required (or --pack)")
     best = train(args.run_dir, args.resume, args.datasets, args.epochs, args.batch_size, args.precision, args.teacher,
-                 args.init)
+                 args.init, args.width_multiplier)
     print(f"best checkpoint: {best}")
 
 

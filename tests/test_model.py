@@ -117,6 +117,31 @@ def run_module(module: str, *args: str, env: dict | None = None, timeout: float 
                           timeout=timeout, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **(env or {})})
 
 
+def test_a_teacher_run_trains_every_stage_wider_and_resumes_only_at_its_width(tmp_path):
+    datasets = tmp_path / "datasets"
+    write_faces(datasets / "fer2013" / "train", per_class=3)
+    write_faces(datasets / "fer2013" / "val", per_class=1, seed=1)
+    write_faces(datasets / "facial_expressions" / "train", per_class=10, whole_photos=True, seed=2)
+    run = tmp_path / "teacher"
+    env = {"RAPPORT_DATA_DIR": str(tmp_path / "data")}
+    args = ["--run-dir", str(run), "--datasets", str(datasets), "--epochs", "1", "--batch-size", "8"]
+    first = run_module("model.train", *args, "--width-multiplier", "2", env=env)
+    assert first.returncode == 0, first.stderr[-3000:]
+    import keras
+
+    from model.train import STAGES, conv_layers
+
+    wide = tuple(2 * w for w in STAGES[2].widths)
+    assert tuple(sorted({l.filters for l in conv_layers(keras.models.load_model(run / "last.keras"))})) == wide
+    hparams = json.loads((run / "hparams.json").read_text())
+    assert hparams["width_multiplier"] == 2 and tuple(hparams["stages"]["1"]["widths"]) == tuple(2 * w for w in STAGES[1].widths)
+    other = run_module("model.train", *args, "--resume", "--width-multiplier", "3", env=env)
+    assert other.returncode != 0 and "trains widths x2" in other.stderr
+    fine = run_module("model.train", "--run-dir", str(tmp_path / "ft"), "--datasets", str(datasets), "--init",
+                      str(run / "emotion_cnn.tflite"), "--width-multiplier", "2", env=env)
+    assert fine.returncode != 0 and "--init keeps the shipped file's widths" in fine.stderr
+
+
 def test_training_two_tiny_stages_writes_a_loadable_model_and_resumes(tmp_path, monkeypatch):
     datasets = tmp_path / "datasets"
     write_faces(datasets / "fer2013" / "train", per_class=6)
