@@ -50,7 +50,7 @@ from model.mouth import mouth_motion, mouth_patch
 from model.preprocess import FACE_SIZE, crop_face
 from model.quality import face_quality
 from pipeline.enrolment import recognised_person
-from pipeline.people import STILL_MIN_S, IdentityWatch, group_people
+from pipeline.people import STILL_MIN_S, IdentityWatch, group_people, set_aside_note
 from pipeline.roles import MIN_DETECTIONS, MIN_PERSON_S, RoleDecision, TrackSummary, decide_roles, never_classified
 from pipeline.shifts import EmotionShift, detect_shifts
 from pipeline.speech import TalkTimeline, detect_speech, no_audio, who_speaks
@@ -525,9 +525,9 @@ def analyze_video(info: VideoInfo, classifier, detector: FaceDetector, settings:
         decision = decide_roles(recorder.summaries(), settings.rep_position, min(MIN_DETECTIONS, detector_runs),
                                 people, presence, content, identity.together_s, recognised,
                                 MIN_PERSON_S if info.duration_s >= 2 * MIN_PERSON_S else 0.0)
-        if len(canvases) > 1 and recognised is None:
-            decision = RoleDecision(decision.roles, " ".join(n for n in (decision.note, TURNED_NOTE) if n))
-        return people, decision
+        notes = [decision.note, TURNED_NOTE if len(canvases) > 1 and recognised is None else None,
+                 set_aside_note(identity.looks) if decision.roles else None]
+        return people, RoleDecision(decision.roles, " ".join(n for n in notes if n) or None)
 
     recorder = None
     reader = None

@@ -40,6 +40,7 @@ from scipy.spatial.distance import cdist
 
 from model.identity import MIN_FACE_PX, SAME_PERSON_DISTANCE, FaceEmbedder
 from pipeline.roles import TOGETHER_MAX_S
+from pipeline.timeline import clock
 from pipeline.track import FaceTracker, TrackedFaces
 from pipeline.video import SourcePicture
 
@@ -479,3 +480,16 @@ def group_people(looks: dict[int, TrackLook], together_s: dict[tuple[int, int], 
         members[i], members[j] = members[i] + members[j], []
     groups = sorted((group for group in members if group), key=min)  # ids are in order of first appearance
     return {ids[k]: person for person, group in enumerate(groups, start=1) for k in group}
+
+
+def set_aside_note(looks: dict[int, TrackLook]) -> str | None:
+    """What the review page says, beside the roles, about faces set aside as still pictures (`TrackLook.still`), with
+    when they were on screen; None when there were none. A manager who saw a face must not find it silently missing:
+    a new-user trial (31) had a prospect who sat very still set aside, and the page said only one person was seen."""
+    still = sorted((look for look in looks.values() if look.still), key=lambda look: look.first_t)
+    if not still:
+        return None
+    spans = ", ".join(f"{clock(look.first_t)}-{clock(look.last_t)}" for look in still)
+    faces = "a face" if len(still) == 1 else f"{len(still)} faces"
+    return (f"Rapport set aside {faces} that stayed as still as a picture ({spans}): a slide's headshot, a photo, or a "
+            "camera frozen or held very still. Set-aside faces are not people here and are not read.")
