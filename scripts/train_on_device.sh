@@ -11,6 +11,8 @@
 #      for each; the second starts once the first has installed Keras, and trains that much less to end in time):
 #        export XLA_PYTHON_CLIENT_PREALLOCATE=false; TRAIN_S=480 TAG=a RUN=/tmp/a bash scripts/train_on_device.sh train &
 #        sleep 30; TRAIN_S=450 TAG=b RUN=/tmp/b TEACHER= bash scripts/train_on_device.sh train; wait
+#      A teacher twice as wide (model.train --width-multiplier; ~71 MB as net.keras, 5 chunks + logs: one such run per call):
+#        run(command="TEACHER= TRAIN_ARGS='--width-multiplier 2' bash scripts/train_on_device.sh train", carry=[".gpu", ".whl"])
 #   3. here, with the folder the files came back to (FILES_AT/TAG for a tagged run) and a run folder outside the repo:
 #        bash scripts/train_on_device.sh import FILES_AT /root/rapport-runs/cnn-gpu1
 #      which reassembles best.keras, exports it to int8 and scores it on every held-out split (report.txt).
