@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -117,14 +118,19 @@ def run_module(module: str, *args: str, env: dict | None = None, timeout: float 
                           timeout=timeout, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **(env or {})})
 
 
-def test_a_teacher_run_trains_every_stage_wider_and_resumes_only_at_its_width(tmp_path):
+def tiny_run(tmp_path: Path, run: Path, fer_per_class: int, batch_size: int) -> tuple[Path, dict, list[str]]:
+    """Tiny datasets (FER2013-like folders and whole photos), the run's environment and its `model.train` arguments."""
     datasets = tmp_path / "datasets"
-    write_faces(datasets / "fer2013" / "train", per_class=3)
-    write_faces(datasets / "fer2013" / "val", per_class=1, seed=1)
+    write_faces(datasets / "fer2013" / "train", per_class=fer_per_class)
+    write_faces(datasets / "fer2013" / "val", per_class=max(1, fer_per_class // 3), seed=1)
     write_faces(datasets / "facial_expressions" / "train", per_class=10, whole_photos=True, seed=2)
-    run = tmp_path / "teacher"
     env = {"RAPPORT_DATA_DIR": str(tmp_path / "data")}
-    args = ["--run-dir", str(run), "--datasets", str(datasets), "--epochs", "1", "--batch-size", "8"]
+    return datasets, env, ["--run-dir", str(run), "--datasets", str(datasets), "--epochs", "1", "--batch-size", str(batch_size)]
+
+
+def test_a_teacher_run_trains_every_stage_wider_and_resumes_only_at_its_width(tmp_path):
+    run = tmp_path / "teacher"
+    datasets, env, args = tiny_run(tmp_path, run, fer_per_class=3, batch_size=8)
     first = run_module("model.train", *args, "--width-multiplier", "2", env=env)
     assert first.returncode == 0, first.stderr[-3000:]
     import keras
@@ -143,13 +149,8 @@ def test_a_teacher_run_trains_every_stage_wider_and_resumes_only_at_its_width(tm
 
 
 def test_training_two_tiny_stages_writes_a_loadable_model_and_resumes(tmp_path, monkeypatch):
-    datasets = tmp_path / "datasets"
-    write_faces(datasets / "fer2013" / "train", per_class=6)
-    write_faces(datasets / "fer2013" / "val", per_class=2, seed=1)
-    write_faces(datasets / "facial_expressions" / "train", per_class=10, whole_photos=True, seed=2)
     run = tmp_path / "run"
-    env = {"RAPPORT_DATA_DIR": str(tmp_path / "data")}
-    args = ["--run-dir", str(run), "--datasets", str(datasets), "--epochs", "1", "--batch-size", "16"]
+    datasets, env, args = tiny_run(tmp_path, run, fer_per_class=6, batch_size=16)
     first = run_module("model.train", *args, env=env)
     assert first.returncode == 0, first.stderr[-3000:]
     for name in ("hparams.json", "training_log.csv", "curves.png", "best.keras", "last.keras", "state.json",
