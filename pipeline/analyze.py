@@ -373,6 +373,7 @@ class _TrackStats:
     last_t: float = 0.0
     n_frames: int = 0
     box_sum: np.ndarray = field(default_factory=lambda: np.zeros(4))
+    size_sum: float = 0.0  # face heights over the frame's shorter side
 
 
 class _Recorder:
@@ -388,10 +389,11 @@ class _Recorder:
             s.last_t = faces.t
             s.n_frames += 1
             s.box_sum += _box_fractions(box, image)
+            s.size_sum += float(box[3] - box[1]) / min(image.shape[:2])
 
     def summaries(self) -> list[TrackSummary]:
         """Every frame a face is reported on was a detector hit (presence is checked on every frame)."""
-        return [TrackSummary(tid, s.first_t, s.last_t, s.n_frames, s.n_frames, s.box_sum / s.n_frames)
+        return [TrackSummary(tid, s.first_t, s.last_t, s.n_frames, s.n_frames, s.box_sum / s.n_frames, s.size_sum / s.n_frames)
                 for tid, s in sorted(self._stats.items())]
 
 

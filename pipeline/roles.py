@@ -11,6 +11,7 @@ in that second, and each second votes:
 | faces on screen in that second | layout it shows | vote |
 |---|---|---|
 | one, centred (`CENTRED`) | speaker view with self-view hidden (the other side), or an active speaker (either side) | none |
+| one, near an edge (`SELF_VIEW_EDGE`), beside a set-aside still face `SPEAKER_VIEW_AREA_RATIO` times larger and centred | speaker view whose speaker's camera shows a still picture (frozen, or a listener held very still) | the lone face (self-view) is the rep |
 | one, off-centre | a gallery with the other tile empty or unseen (or an active speaker sitting off-centre: noted) | the hint: toward `rep_position` = rep, away = not |
 | two, level with each other and mirrored about the centre (`GALLERY_LEVEL`, `GALLERY_MIRROR`), whatever their sizes | a gallery, one person sitting back | the hint, as below |
 | two, one `SPEAKER_VIEW_AREA_RATIO` times larger, the small one near an edge of the frame (`SELF_VIEW_EDGE`) | speaker view with self-view | the small one (self-view) is the rep, the big one not |
@@ -66,7 +67,9 @@ REP_POSITIONS = ("left", "right", "top", "bottom")
 MIN_DETECTIONS = 2
 """A track needs this many detector hits to be a participant: flicker never is."""
 MIN_FACE_HEIGHT = 0.05
-"""...and a mean face height of at least this fraction of the frame height."""
+"""...and a mean face height of at least this fraction of the frame's shorter side (`TrackSummary.face_size`): its
+height in a landscape frame (36 px at 720p), its width in a phone's portrait one. Found by a new-user trial (32): a
+720x1280 portrait recording's self-view face (61 px, 0.048 of the frame's height) was no one, and the call had no rep."""
 MIN_PERSON_S = 1.0
 """A person whose tracks together span less than this (seconds from each one's first to its last frame) is no one: a
 false detection that outlived the tracker's checks, or someone passing, too little to coach from. Generated calls
@@ -117,8 +120,10 @@ NOTE_MIN_S = 3
 """Seconds of evidence a layout needs before its disagreement with another is noted."""
 PROSPECT_CLEAR = 1.5
 """The prospect (the most present person other than the rep) is a clear pick when seen at least this many times
-as many frames as every other person on screen with them; closer (three people in a gallery all call long:
-1.0) is a guess and the note says so."""
+as many frames as every other person on screen with them, or with a face `SPEAKER_VIEW_AREA_RATIO` times larger than
+each of theirs (new-user trial 32: a framed photo on the wall behind the prospect, shaken with the background by a
+handheld camera, was a 30-60-px participant all call, and the note called the 130-px prospect a guess); closer (three
+people in a gallery all call long: 1.0) is a guess and the note says so."""
 
 _SECOND_AXIS = {"left": "top", "right": "bottom", "top": "left", "bottom": "right"}
 """Where `_toward` looks next when the faces never part on the rep position's own axis."""
@@ -135,6 +140,8 @@ class TrackSummary:
     n_frames: int
     n_detections: int
     mean_box: np.ndarray  # xyxy as fractions of the frame (0..1)
+    face_size: float | None = None
+    """Mean face height as a fraction of the frame's shorter side; None: the box's height fraction (a landscape frame)."""
 
     @property
     def area(self) -> float:
@@ -168,8 +175,8 @@ class Seat:
 
 
 def is_participant(track: TrackSummary, min_detections: int = MIN_DETECTIONS) -> bool:
-    height = track.mean_box[3] - track.mean_box[1]
-    return track.n_detections >= min_detections and height >= MIN_FACE_HEIGHT
+    size = track.face_size if track.face_size is not None else track.mean_box[3] - track.mean_box[1]
+    return track.n_detections >= min_detections and size >= MIN_FACE_HEIGHT
 
 
 def group_seats(tracks: list[TrackSummary]) -> list[Seat]:
@@ -221,6 +228,11 @@ def _room_beside(large: np.ndarray, others: list[np.ndarray]) -> bool:
     return bool(row or column)
 
 
+def _centred(box: np.ndarray) -> bool:
+    """Whether a box's centre is within `CENTRED` of the frame's centre on both axes (fractions of the frame)."""
+    return bool(np.all(np.abs((box[:2] + box[2:]) / 2 - 0.5) < CENTRED))
+
+
 def _near_edge(box: np.ndarray) -> bool:
     """Whether a box's centre is within `SELF_VIEW_EDGE` of an edge of the frame (box in fractions of the frame)."""
     cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
@@ -266,12 +278,18 @@ class _Votes:
         self.alone_for += other.alone_for
 
 
-def _vote(faces: dict[int, np.ndarray], votes: dict[int, _Votes], across: dict[int, _Votes], rep_position: str) -> None:
-    """One second's votes (the decision table above); `faces` is person -> box (fractions of the frame). The hint's
-    votes go to `votes` when the faces separate on its own axis (`_along`), else to `across` (`_toward`)."""
+def _vote(faces: dict[int, np.ndarray], votes: dict[int, _Votes], across: dict[int, _Votes], rep_position: str,
+          stills: list[np.ndarray] = ()) -> None:
+    """One second's votes (the decision table above); `faces` is person -> box (fractions of the frame), `stills` the
+    boxes of set-aside still faces on screen then (no one: they only shape the layout). The hint's votes go to `votes`
+    when the faces separate on its own axis (`_along`), else to `across` (`_toward`)."""
     ballots = ((votes, _along), (across, _toward))
     if len(faces) == 1:
         (person, box), = faces.items()
+        if _near_edge(box) and any(_area(still) >= SPEAKER_VIEW_AREA_RATIO * _area(box) and _centred(still)
+                                   for still in stills):
+            votes[person].self_view_for += SELF_VIEW_VOTE  # new-user trial 32: read as the prospect, rep analysis off too
+            return
         for ballot, toward in ballots:
             distance = toward(box, rep_position)
             if distance >= CENTRED:
@@ -313,7 +331,7 @@ def decide_roles(tracks: list[TrackSummary], rep_position: str = "left", min_det
 
     `people` maps track id -> person number (default: one person per seat); `presence` maps track id ->
     ((k,) seconds, (k, 4) mean boxes as fractions of the frame) for the seconds it was seen (default: its
-    mean box from its first to its last second); `content` are track ids of shared content (no role);
+    mean box from its first to its last second); `content` are track ids of shared content (no role; their `presence`, where given, shapes the layout: a still speaker beside a self-view);
     `together_s[(a, b)]` (track ids, a < b) is how long two tracks were on screen on the same frames (default:
     the seconds both were seen in).
     `recognised_rep` is the person recognised from enrolment (`pipeline.enrolment.recognised_person`), if any.
@@ -349,8 +367,12 @@ def decide_roles(tracks: list[TrackSummary], rep_position: str = "left", min_det
     votes = {p: _Votes() for p in persons}
     across = {p: _Votes() for p in persons}
     together: dict[tuple[int, int], float] = defaultdict(float)  # people
-    for faces in on_screen.values():
-        _vote(faces, votes, across, rep_position)
+    stills_on_screen: dict[int, list[np.ndarray]] = defaultdict(list)  # second -> set-aside still faces' boxes
+    for track_id in content:
+        for second, box in zip(*(np.asarray(a) for a in presence.get(track_id, ((), ())))):
+            stills_on_screen[int(second)].append(np.asarray(box, np.float64))
+    for second, faces in on_screen.items():
+        _vote(faces, votes, across, rep_position, stills_on_screen.get(second, []))
         if together_s is None:
             for a in faces:
                 for b in faces:
@@ -393,7 +415,7 @@ def decide_roles(tracks: list[TrackSummary], rep_position: str = "left", min_det
         across_note = (f"No face sat clearly furthest {rep_position} of the others, so person {rep}, furthest "
                        f"{_ACROSS_WORDS[rep_position]}, was taken as the rep; if the rep is someone else, pick them in "
                        "Fix roles.")
-    notes = [rep_note, across_note, _guess_note(named, frames, votes, rep, self_view_told=rep_note is not None)]
+    notes = [rep_note, across_note, _guess_note(named, frames, area, votes, rep, self_view_told=rep_note is not None)]
     note = " ".join(n for n in notes if n) or None
     return RoleDecision({t.track_id: named[people[t.track_id]] for t in participants}, note)
 
@@ -424,17 +446,21 @@ def _note(votes: dict[int, _Votes], persons: list[int], rep: int | None, rep_pos
     if rep is None and persons and votes[persons[0]].hint_against >= NOTE_MIN_S:
         return (f"Only one person was seen, away from the rep position ({rep_position}); they were taken as the "
                 "prospect. If they are the rep, fix the roles.")
+    if rep is None and len(persons) == 1:
+        return ("Only one person was seen, taken as the prospect: the rep's own face never showed (a hidden self-view, "
+                "or the rep's camera off), so the rep's timeline is empty. If this person is the rep, fix the roles.")
     return None
 
 
-def _guess_note(named: dict[int, str], frames: dict[int, int], votes: dict[int, _Votes], rep: int | None,
-                self_view_told: bool = False) -> str | None:
+def _guess_note(named: dict[int, str], frames: dict[int, int], area: dict[int, float], votes: dict[int, _Votes],
+                rep: int | None, self_view_told: bool = False) -> str | None:
     """What the review page should say when a pick rests on a guess or on one rule only (the second table above);
     `self_view_told`: the disagreement note already named the self-view."""
     notes = []
     prospects = [p for p, role in named.items() if role == PROSPECT]
     participants = [p for p, role in named.items() if role.startswith("participant-")]
-    if prospects and participants and frames[prospects[0]] < PROSPECT_CLEAR * max(frames[p] for p in participants):
+    if (prospects and participants and frames[prospects[0]] < PROSPECT_CLEAR * max(frames[p] for p in participants)
+            and area[prospects[0]] < SPEAKER_VIEW_AREA_RATIO * max(area[p] for p in participants)):
         count = _NUMBER_WORDS.get(len(named), str(len(named)))
         notes.append(f"{count} people on this call: Rapport guessed person {prospects[0]} is the prospect; "
                      "check Fix roles.")

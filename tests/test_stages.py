@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import cv2
 import numpy as np
 import pytest
@@ -258,6 +260,39 @@ def test_stacked_gallery_uses_top_and_bottom():
 def test_speaker_view_large_face_is_the_prospect_and_the_thumbnail_the_rep():
     big, thumb = [0.3, 0.1, 0.7, 0.8], [0.82, 0.8, 0.9, 0.95]
     assert assign_roles([summary(0, thumb), summary(1, big)], "left") == {0: "rep", 1: "prospect"}
+
+
+def test_a_phones_portrait_self_view_is_measured_against_the_frames_shorter_side():
+    # trial 32: 720x1280, a 400-px close-up and the self-view's 61-px face (0.048 of the height, 0.085 of the width)
+    big, thumb = [0.22, 0.3, 0.78, 0.62], [0.82, 0.06, 0.9, 0.108]
+    landscape_sized = [summary(0, thumb), summary(1, big)]
+    assert assign_roles(landscape_sized, "left") == {1: "prospect"}  # read as a share of the height: too small
+    portrait = [replace(landscape_sized[0], face_size=0.048 * 1280 / 720), replace(landscape_sized[1], face_size=0.32 * 1280 / 720)]
+    assert assign_roles(portrait, "left") == {0: "rep", 1: "prospect"}
+
+
+def test_a_self_view_beside_a_still_speaker_is_the_rep_and_a_lone_speaker_is_noted():
+    # trial 32: a very still speaker full screen was set aside as a picture; the self-view, alone, read as the prospect
+    speaker, thumb = [0.3, 0.15, 0.7, 0.85], [0.82, 0.05, 0.92, 0.2]
+    seconds = np.arange(10)
+    presence = {0: (seconds, np.repeat([thumb], 10, axis=0)), 1: (seconds, np.repeat([speaker], 10, axis=0))}
+    tracks = [summary(0, thumb), summary(1, speaker)]
+    assert decide_roles(tracks, "left", presence=presence, content={1}).roles == {0: "rep"}
+    assert decide_roles(tracks[:1], "left", presence=presence).roles == {0: "prospect"}  # no still speaker: the hint
+    # a lone centred face (self-view hidden): the prospect, and the note says the rep never showed
+    lone = decide_roles([summary(1, speaker)], "left")
+    assert lone.roles == {1: "prospect"} and "the rep's own face never showed" in lone.note
+
+
+def test_a_prospect_far_larger_than_a_third_face_is_no_guess():
+    # trial 32: a handheld camera shook a framed photo on the wall with the background: a small third face all call
+    rep, prospect, photo = LEFT_TILE, RIGHT_TILE, [0.80, 0.22, 0.84, 0.29]
+    decision = decide_roles([summary(0, rep), summary(1, prospect), summary(2, photo)], "left")
+    assert decision.roles == {0: "rep", 1: "prospect", 2: "participant-1"} and decision.note is None
+    # three people of one size seen as long: the prospect is a guess, and the note says so
+    beside = [0.42, 0.3, 0.58, 0.7]
+    decision = decide_roles([summary(0, rep), summary(1, prospect), summary(2, beside)], "left")
+    assert "Rapport guessed" in decision.note
 
 
 def test_a_small_face_inside_the_speakers_picture_is_not_a_self_view():
