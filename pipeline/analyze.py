@@ -33,7 +33,7 @@ import queue
 import tempfile
 import threading
 import time
-from collections import defaultdict
+from collections import defaultdict, deque
 from dataclasses import dataclass, field, replace
 from typing import Callable, Iterable, Iterator
 
@@ -55,7 +55,7 @@ from pipeline.roles import MIN_DETECTIONS, MIN_PERSON_S, RoleDecision, TrackSumm
 from pipeline.shifts import EmotionShift, detect_shifts
 from pipeline.speech import TalkTimeline, detect_speech, no_audio, who_speaks
 from pipeline.timeline import EmotionTimeline, TrackSecondRows, TrackSeconds, build_timelines
-from pipeline.uncertainty import poor_reason
+from pipeline.uncertainty import STEADY_FRAMES, poor_reason, steady_quality
 from pipeline.track import ArrivalWatch, FaceTracker, TrackedFaces
 from pipeline.video import DecodeReport, SampledFrame, VideoInfo, sample_frames
 
@@ -203,6 +203,7 @@ class FaceReader:
         self._pending: list[_Face] = []
         self._reads: dict[int, tuple[int, int]] = {}  # track id -> (second, reads in it so far)
         self._stand_in: dict[int, _Face] = {}  # track id -> the first frame of its latest second, until it is resolved
+        self._recent: dict[int, deque] = {}  # track id -> its last `STEADY_FRAMES` quality measures
 
     def read(self, image: np.ndarray, track_id: int, t: float, box: np.ndarray,
              keypoints: np.ndarray, score: float, px_scale: float, frozen_since: float = math.nan) -> None:
@@ -222,7 +223,10 @@ class FaceReader:
         frozen = not math.isnan(frozen_since)
         if frozen:
             self.seconds.mark_frozen(track_id, frozen_since, t)
-        face = _Face(track_id, t, _box_fractions(box, image), crop, quality, poor_reason(quality, px_scale, frozen))
+        recent = self._recent.setdefault(track_id, deque(maxlen=STEADY_FRAMES))
+        recent.append(quality)
+        poor = poor_reason(steady_quality(list(recent)), px_scale, frozen)
+        face = _Face(track_id, t, _box_fractions(box, image), crop, quality, poor)
         second = int(t)
         stand_in = self._stand_in.get(track_id)
         if stand_in is not None and int(stand_in.t) != second:  # its second is over

@@ -83,6 +83,22 @@ NO_CLEAR_EXPRESSION = "no clear expression"
 """The face was fine but the calibrated top probability was under `MIN_TOP_PROBABILITY`."""
 
 
+STEADY_FRAMES = 9
+"""Size and sharpness judge a face on the median of its track's last this many frames (~2 s at 4 frames/s), not on one
+frame: a thumbnail near a line flickered. Found by a new-user trial (32): a 62-px self-view in a 720p speaker view,
+its crop's sharpness 263-327 from frame to frame about `MIN_SHARPNESS` 300, read "uncertain (small face)" and
+"shown" in alternate runs of 1-6 seconds all call. Head turns stay per frame: a glance away is over in a second."""
+_STEADY = [QUALITY_FIELDS.index("face_px"), QUALITY_FIELDS.index("sharpness")]
+
+
+def steady_quality(recent: list[np.ndarray]) -> np.ndarray:
+    """The last of a track's recent (5,) quality measures (`model.quality.face_quality`), with its face size and
+    sharpness the medians over `recent` (the caller keeps the last `STEADY_FRAMES`)."""
+    steady = np.array(recent[-1], np.float64)
+    steady[_STEADY] = np.median(np.stack(recent)[:, _STEADY], axis=0)
+    return steady
+
+
 def poor_reason(quality: np.ndarray, px_scale: float, frozen: bool = False) -> str | None:
     """Why one face is too poor to read (one of `POOR_REASONS`); None when it is fine.
 

@@ -240,6 +240,28 @@ def test_face_quality_flags_small_blurred_and_turned_away_faces():
     assert poor_reason(turned_small, 1.0) == SMALL_FACE
 
 
+def test_a_thumbnail_near_the_sharpness_line_is_judged_steadily_on_its_tracks_recent_frames():
+    """Trial 32: a 62-px self-view's crops measured 263-327 against `MIN_SHARPNESS` 300 frame to frame and the
+    seconds flipped between shown and "uncertain (small face)". Its track's median decides; a glance away does not."""
+    from model.quality import QUALITY_FIELDS
+    from pipeline.uncertainty import MIN_SHARPNESS, SMALL_FACE, STEADY_FRAMES, TURNED_AWAY, poor_reason, steady_quality
+
+    sharpness, yaw = QUALITY_FIELDS.index("sharpness"), QUALITY_FIELDS.index("yaw_deg")
+    frames = []
+    for i in range(40):
+        quality = np.zeros(len(QUALITY_FIELDS))
+        quality[[QUALITY_FIELDS.index("face_px"), sharpness, yaw]] = 62.0, MIN_SHARPNESS - 15 + (40 if i % 4 == 0 else 0), 5.0
+        frames.append(quality)  # 62 source px at 2 source px per analysed px; sharpness 325 one frame in 4, else 285
+    per_frame = [poor_reason(q, 2.0) for q in frames]
+    assert set(per_frame) == {None, SMALL_FACE}  # one frame's sharpness flips the verdict
+    steady = [poor_reason(steady_quality(frames[max(0, i + 1 - STEADY_FRAMES):i + 1]), 2.0) for i in range(len(frames))]
+    assert set(steady[2:]) == {SMALL_FACE}  # from the third frame on, the track's median (285) decides
+    glance = [*frames[:STEADY_FRAMES - 1], np.where(np.arange(len(QUALITY_FIELDS)) == yaw, 60.0, frames[0])]
+    assert poor_reason(steady_quality(glance), 2.0) == SMALL_FACE  # small first, as before
+    big = [np.where(np.arange(len(QUALITY_FIELDS)) == sharpness, 900.0, q) for q in glance]
+    assert poor_reason(steady_quality(big), 2.0) == TURNED_AWAY  # the head turn of this frame, not a median
+
+
 @pytest.mark.parametrize("angle", [0, 45, 90, 135, 160])
 def test_a_face_smeared_by_head_motion_in_any_direction_is_blurred(angle):
     """A head moving while the camera exposes smears the face along the motion only. The Laplacian's variance (used
