@@ -36,19 +36,13 @@ from pipeline.analyze import AnalysisSettings, Progress, derive
 from pipeline.errors import InputError, NotFound
 from pipeline.liveness import AttemptLost, Heartbeat, start_attempt
 from pipeline.reread import reread_faces
-from pipeline.roles import PROSPECT, REP, SPEAKER_VIEW_AREA_RATIO
+from pipeline.roles import PROSPECT, REP, place
 from pipeline.snapshots import render_snapshots
 from pipeline.speech import who_speaks
 from pipeline.store import end_failed_attempt, get_call, load_speech, load_track_seconds, write_derived
 from pipeline.timeline import TrackSecondRows
 from pipeline.video import probe_upload, seconds_in
 
-SIDE_MARGIN = 0.4
-"""A person whose face centre is within this fraction of the frame from an edge is "on the left" (right, top,
-bottom): how the page and the CLI name where someone was."""
-CORNER_MARGIN = 0.3
-"""A face whose centre is within this fraction of the frame from two edges is in a corner ("at the bottom right";
-a thumbnail beside a big tile: "in the self-view corner, bottom right")."""
 SAME_ROW = 0.2
 """Faces whose centres are within this fraction of the frame's height of a row's top face sit in that row
 (`seating_order`): the review page shows people left to right, top to bottom."""
@@ -94,25 +88,8 @@ class RoleChange:
 
 
 def where(person: Person, everyone: list[Person]) -> str:
-    """Where the person was on screen, in words: "on the left", "in the big tile", "at the bottom right", "in the
-    self-view corner, bottom right" (a thumbnail in a corner beside someone's big tile: speaker view), ... A face much
-    larger than the others but on one side is "on the left" (a new-user trial: a rep in a gallery tile beside a prospect
-    sitting back was "in the big tile")."""
-    others = [p.area for p in everyone if p.number != person.number]
-    cx, cy = person.center
-    # much the largest face, across the middle: a speaker view's tile (a gallery's larger face sits on its side)
-    if others and person.area >= SPEAKER_VIEW_AREA_RATIO * max(others) and SIDE_MARGIN <= cx <= 1 - SIDE_MARGIN:
-        return "in the big tile"
-    if min(cx, 1 - cx) < CORNER_MARGIN and min(cy, 1 - cy) < CORNER_MARGIN:
-        corner = f"{'top' if cy < 0.5 else 'bottom'} {'left' if cx < 0.5 else 'right'}"
-        thumbnail = others and max(others) >= SPEAKER_VIEW_AREA_RATIO * person.area
-        return f"in the self-view corner, {corner}" if thumbnail else f"at the {corner}"
-    for centre, low, high in ((cx, "on the left", "on the right"), (cy, "at the top", "at the bottom")):
-        if centre < SIDE_MARGIN:
-            return low
-        if centre > 1 - SIDE_MARGIN:
-            return high
-    return "in the middle"
+    """Where the person was on screen, in words (`pipeline.roles.place`, beside everyone else's faces)."""
+    return place(np.asarray(person.mean_box), [p.area for p in everyone if p.number != person.number])
 
 
 def seating_order(people: list[Person]) -> list[Person]:

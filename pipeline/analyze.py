@@ -528,11 +528,14 @@ def analyze_video(info: VideoInfo, classifier, detector: FaceDetector, settings:
         people = group_people(live, identity.together_s)
         presence = {rows.track_id: (rows.seconds, rows.boxes) for rows in recorder.seconds.rows()}
         recognised = recognised_person(live, people, rep_references)
-        decision = decide_roles(recorder.summaries(), settings.rep_position, min(MIN_DETECTIONS, detector_runs),
+        summaries = recorder.summaries()
+        decision = decide_roles(summaries, settings.rep_position, min(MIN_DETECTIONS, detector_runs),
                                 people, presence, content, identity.together_s, recognised,
                                 MIN_PERSON_S if info.duration_s >= 2 * MIN_PERSON_S else 0.0)
+        mean_boxes = {summary.track_id: summary.mean_box for summary in summaries}
+        people_areas = [summary.area for summary in summaries if summary.track_id in decision.roles]
         notes = [decision.note, TURNED_NOTE if len(canvases) > 1 and recognised is None else None,
-                 set_aside_note(identity.looks) if decision.roles else None]
+                 set_aside_note(identity.looks, mean_boxes, people_areas) if decision.roles else None]
         return people, RoleDecision(decision.roles, " ".join(n for n in notes if n) or None)
 
     recorder = None

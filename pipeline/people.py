@@ -39,7 +39,7 @@ import numpy as np
 from scipy.spatial.distance import cdist
 
 from model.identity import MIN_FACE_PX, SAME_PERSON_DISTANCE, FaceEmbedder
-from pipeline.roles import TOGETHER_MAX_S
+from pipeline.roles import TOGETHER_MAX_S, place
 from pipeline.timeline import clock
 from pipeline.track import FaceTracker, TrackedFaces
 from pipeline.video import SourcePicture
@@ -482,14 +482,17 @@ def group_people(looks: dict[int, TrackLook], together_s: dict[tuple[int, int], 
     return {ids[k]: person for person, group in enumerate(groups, start=1) for k in group}
 
 
-def set_aside_note(looks: dict[int, TrackLook]) -> str | None:
-    """What the review page says, beside the roles, about faces set aside as still pictures (`TrackLook.still`), with
-    when they were on screen; None when there were none. A manager who saw a face must not find it silently missing:
-    a new-user trial (31) had a prospect who sat very still set aside, and the page said only one person was seen."""
-    still = sorted((look for look in looks.values() if look.still), key=lambda look: look.first_t)
+def set_aside_note(looks: dict[int, TrackLook], mean_boxes: dict[int, np.ndarray], people_areas: list[float]) -> str | None:
+    """What the review page says, beside the roles, about faces set aside as still pictures (`TrackLook.still`): where
+    (`pipeline.roles.place`, beside the people's faces) and when they were on screen; None when there were none.
+    `mean_boxes`: track id -> its mean xyxy box, `people_areas`: the people's mean box areas, fractions of the frame.
+    A manager who saw a face must not find it silently missing: a new-user trial (31) had a prospect who sat very
+    still set aside, and the page said only one person was seen."""
+    still = sorted((tid for tid, look in looks.items() if look.still), key=lambda tid: looks[tid].first_t)
     if not still:
         return None
-    spans = ", ".join(f"{clock(look.first_t)}-{clock(look.last_t)}" for look in still)
+    spans = "; ".join(f"{place(mean_boxes[tid], people_areas)}, {clock(looks[tid].first_t)}-{clock(looks[tid].last_t)}"
+                      for tid in still)
     faces = "a face" if len(still) == 1 else f"{len(still)} faces"
     return (f"Rapport set aside {faces} that stayed as still as a picture ({spans}): a slide's headshot, a photo, or a "
             "camera frozen or held very still. Set-aside faces are not people here and are not read.")

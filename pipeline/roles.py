@@ -125,6 +125,13 @@ each of theirs (new-user trial 32: a framed photo on the wall behind the prospec
 handheld camera, was a 30-60-px participant all call, and the note called the 130-px prospect a guess); closer (three
 people in a gallery all call long: 1.0) is a guess and the note says so."""
 
+SIDE_MARGIN = 0.4
+"""A face whose centre is within this fraction of the frame from an edge is "on the left" (right, top, bottom): how the
+page, the CLI and the roles note name where someone was (`place`)."""
+CORNER_MARGIN = 0.3
+"""A face whose centre is within this fraction of the frame from two edges is in a corner ("at the bottom right";
+a thumbnail beside a big tile: "in the self-view corner, bottom right")."""
+
 _SECOND_AXIS = {"left": "top", "right": "bottom", "top": "left", "bottom": "right"}
 """Where `_toward` looks next when the faces never part on the rep position's own axis."""
 _ACROSS_WORDS = {"left": "top-left", "right": "bottom-right", "top": "top-left", "bottom": "bottom-right"}
@@ -226,6 +233,29 @@ def _room_beside(large: np.ndarray, others: list[np.ndarray]) -> bool:
     row = abs(lx) >= CENTRED and all(abs(y - ly) < GALLERY_LEVEL and x * lx < 0 for x, y in centres)
     column = abs(ly) >= CENTRED and all(abs(x - lx) < GALLERY_LEVEL and y * ly < 0 for x, y in centres)
     return bool(row or column)
+
+
+def place(box: np.ndarray, other_areas: list[float]) -> str:
+    """Where a face was on screen, in words: "on the left", "in the big tile", "at the bottom right", "in the self-view
+    corner, bottom right" (a thumbnail in a corner beside someone's big tile: speaker view), ... `box` is its mean xyxy
+    box and `other_areas` the other faces' mean box areas, all as fractions of the frame. A face much larger than the
+    others but on one side is "on the left" (a new-user trial: a rep in a gallery tile beside a prospect sitting back
+    was "in the big tile")."""
+    area = _area(box)
+    cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+    # much the largest face, across the middle: a speaker view's tile (a gallery's larger face sits on its side)
+    if other_areas and area >= SPEAKER_VIEW_AREA_RATIO * max(other_areas) and SIDE_MARGIN <= cx <= 1 - SIDE_MARGIN:
+        return "in the big tile"
+    if min(cx, 1 - cx) < CORNER_MARGIN and min(cy, 1 - cy) < CORNER_MARGIN:
+        corner = f"{'top' if cy < 0.5 else 'bottom'} {'left' if cx < 0.5 else 'right'}"
+        thumbnail = other_areas and max(other_areas) >= SPEAKER_VIEW_AREA_RATIO * area
+        return f"in the self-view corner, {corner}" if thumbnail else f"at the {corner}"
+    for centre, low, high in ((cx, "on the left", "on the right"), (cy, "at the top", "at the bottom")):
+        if centre < SIDE_MARGIN:
+            return low
+        if centre > 1 - SIDE_MARGIN:
+            return high
+    return "in the middle"
 
 
 def _centred(box: np.ndarray) -> bool:

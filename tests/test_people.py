@@ -193,7 +193,8 @@ def test_a_slides_headshot_is_no_one_in_every_encoding(tmp_path, name, options):
     result = analyse(write_call_video(tmp_path / name, script, **options), script)
     assert sorted(result.roles.values()) == ["prospect", "rep"]
     assert all(s.mean_box[0] > 0.65 for s in result.tracks)  # the strip's thumbnails, never the slide
-    assert result.still_faces == 1 and "Rapport set aside a face that stayed as still as a picture (0:00-0:" in result.roles_note
+    assert result.still_faces == 1 and "Rapport set aside a face that stayed as still as a picture (" in result.roles_note
+    assert ", 0:00-0:" in result.roles_note  # where it was (`pipeline.roles.place`), then when
 
 
 def test_a_turned_phone_keeps_the_rep_named_by_top_after_the_turn(tmp_path):
@@ -220,7 +221,8 @@ def test_a_slide_shown_for_four_seconds_is_no_one(tmp_path):
     script = CallScript(duration_s=14, layout="gallery", layout_changes=((5, "share"), (9, "gallery")), motion_px=10)
     result = analyse(write_call_video(tmp_path / "short_share.mp4", script), script)
     assert set(result.roles.values()) == {"prospect", "rep"} and len(set(result.people.values())) == 2
-    assert result.still_faces == 1 and "set aside a face that stayed as still as a picture (0:05-0:0" in result.roles_note
+    assert result.still_faces == 1 and "set aside a face that stayed as still as a picture (" in result.roles_note
+    assert ", 0:05-0:0" in result.roles_note
     check_every_second(result, script)
 
 
