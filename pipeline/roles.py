@@ -39,12 +39,13 @@ Each person's score is (rep votes - votes against); then:
 
 When two layouts point at different reps for at least `NOTE_MIN_S` seconds each (the rep position names
 one person in gallery parts, the self-view shows another), the layout with more seconds wins and
-`RoleDecision.note` says so, for the review page; also when no rep could be told, or when the only
-person seen sits away from `rep_position`. The note also says when a pick is a guess or rests on one rule only:
+`RoleDecision.note` says so, for the review page; also when no rep could be told, when the only
+person seen sits away from `rep_position`, or when they were the only person seen and no rep showed (a hidden
+self-view). The note also says when a pick is a guess or rests on one rule only:
 
 | what decided | note |
 |---|---|
-| the prospect, with another person (on screen with them, so a participant) seen nearly as long (`PROSPECT_CLEAR`) | "Three people on this call: Rapport guessed person N is the prospect; check Fix roles" |
+| the prospect, with another person (on screen with them, so a participant) seen nearly as long and their face not far smaller (`PROSPECT_CLEAR`) | "Three people on this call: Rapport guessed person N is the prospect; check Fix roles" |
 | the rep, recognised from enrolment | "Person N was recognised from enrolment as the rep ..." (no other rep note) |
 | the rep, by the self-view rule only (fewer than `NOTE_MIN_S` seconds of gallery hint for them) | "The rep was taken to be the self-view thumbnail (the person recording); ..." |
 | the rep, by the hint pointing into a meeting room's tile (`_room_beside`) for most of their hint seconds | "The rep position (left) points to a tile of several people; ... if the rep is the person in the other tile, ..." |
