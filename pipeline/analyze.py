@@ -532,11 +532,16 @@ def analyze_video(info: VideoInfo, classifier, detector: FaceDetector, settings:
         decision = decide_roles(summaries, settings.rep_position, min(MIN_DETECTIONS, detector_runs),
                                 people, presence, content, identity.together_s, recognised,
                                 MIN_PERSON_S if info.duration_s >= 2 * MIN_PERSON_S else 0.0)
+        if decision.frozen:  # a still speaker beside the rep's self-view: the prospect, seen but never read
+            people = people | dict.fromkeys(decision.frozen, max(people.values(), default=0) + 1)
+            for track_id in decision.frozen:
+                recorder.seconds.freeze_whole(track_id)
         mean_boxes = {summary.track_id: summary.mean_box for summary in summaries}
         people_areas = [summary.area for summary in summaries if summary.track_id in decision.roles]
+        set_aside = {tid: look for tid, look in identity.looks.items() if tid not in decision.roles}
         notes = [decision.note, TURNED_NOTE if len(canvases) > 1 and recognised is None else None,
-                 set_aside_note(identity.looks, mean_boxes, people_areas) if decision.roles else None]
-        return people, RoleDecision(decision.roles, " ".join(n for n in notes if n) or None)
+                 set_aside_note(set_aside, mean_boxes, people_areas) if decision.roles else None]
+        return people, RoleDecision(decision.roles, " ".join(n for n in notes if n) or None, decision.frozen)
 
     recorder = None
     reader = None

@@ -11,7 +11,7 @@ in that second, and each second votes:
 | faces on screen in that second | layout it shows | vote |
 |---|---|---|
 | one, centred (`CENTRED`) | speaker view with self-view hidden (the other side), or an active speaker (either side) | none |
-| one, near an edge (`SELF_VIEW_EDGE`), beside a set-aside still face `SPEAKER_VIEW_AREA_RATIO` times larger and centred | speaker view whose speaker's camera shows a still picture (frozen, or a listener held very still) | the lone face (self-view) is the rep |
+| one, near an edge (`SELF_VIEW_EDGE`), beside a set-aside still face `SPEAKER_VIEW_AREA_RATIO` times larger and centred | speaker view whose speaker's camera shows a still picture (frozen, or a listener held very still) | the lone face (self-view) is the rep; with no other prospect, the still face is the prospect, every second frozen video (`RoleDecision.frozen`) |
 | one, off-centre | a gallery with the other tile empty or unseen (or an active speaker sitting off-centre: noted) | the hint: toward `rep_position` = rep, away = not |
 | two, level with each other and mirrored about the centre (`GALLERY_LEVEL`, `GALLERY_MIRROR`), whatever their sizes | a gallery, one person sitting back | the hint, as below |
 | two, one `SPEAKER_VIEW_AREA_RATIO` times larger, the small one near an edge of the frame (`SELF_VIEW_EDGE`) | speaker view with self-view | the small one (self-view) is the rep, the big one not |
@@ -109,6 +109,11 @@ Zoom, Meet and Teams put it in a corner or along an edge (generated speaker view
 ~0.15). A small face further in sits inside the speaker's own picture. Found by a new-user trial (31): the stars of a
 flag behind a portrait read as a 27-px face (BlazeFace scores 0.70-0.84) 0.35 of the frame from the nearest edge, and
 as the "self-view" it took the rep's role."""
+STILL_SPEAKER_NOTE = ("The prospect's face in the big tile stayed as still as a picture all call (a frozen camera, or "
+                      "someone sitting very still): their seconds say \"frozen video\" and no emotion of theirs is shown.")
+"""Said when a set-aside still face becomes the prospect as the speaker beside the rep's self-view
+(`RoleDecision.frozen`). Found by new-user trials (32, 33): a very still, soft speaker (sway 0.2-0.3 px) in speaker view
+was set aside as a picture, and the prospect's rows said "face not seen" all call."""
 HINT_VOTE = 1.0
 """Weight of a second of a gallery (or off-centre lone face) for the face the hint points at."""
 SELF_VIEW_VOTE = 1.0
@@ -280,6 +285,10 @@ class RoleDecision:
 
     roles: dict[int, str]
     note: str | None = None
+    frozen: frozenset[int] = frozenset()
+    """Tracks of set-aside still faces given the prospect's role as the speaker beside the rep's self-view: the
+    prospect's video showed a still picture (frozen, or someone held very still), so their every second is frozen
+    video (`pipeline.timeline.TrackSeconds.freeze_whole`), there but not read, rather than "not seen"."""
 
 
 @dataclass
@@ -310,17 +319,18 @@ class _Votes:
 
 
 def _vote(faces: dict[int, np.ndarray], votes: dict[int, _Votes], across: dict[int, _Votes], rep_position: str,
-          stills: list[np.ndarray] = ()) -> None:
-    """One second's votes (the decision table above); `faces` is person -> box (fractions of the frame), `stills` the
-    boxes of set-aside still faces on screen then (no one: they only shape the layout). The hint's votes go to `votes`
-    when the faces separate on its own axis (`_along`), else to `across` (`_toward`)."""
+          stills: dict[int, np.ndarray] | None = None) -> int | None:
+    """One second's votes (the decision table above); `faces` is person -> box (fractions of the frame), `stills` track
+    id -> box of the set-aside still faces on screen then (no one: they only shape the layout). The hint's votes go to
+    `votes` when the faces separate on its own axis (`_along`), else to `across` (`_toward`). Returns the still face
+    this second showed as the speaker beside a self-view, if any."""
     ballots = ((votes, _along), (across, _toward))
     if len(faces) == 1:
         (person, box), = faces.items()
-        if _near_edge(box) and any(_area(still) >= SPEAKER_VIEW_AREA_RATIO * _area(box) and _centred(still)
-                                   for still in stills):
-            votes[person].self_view_for += SELF_VIEW_VOTE  # new-user trial 32: read as the prospect, rep analysis off too
-            return
+        for track_id, still in (stills or {}).items():
+            if _near_edge(box) and _area(still) >= SPEAKER_VIEW_AREA_RATIO * _area(box) and _centred(still):
+                votes[person].self_view_for += SELF_VIEW_VOTE  # trial 32: read as the prospect, rep analysis off too
+                return track_id
         for ballot, toward in ballots:
             distance = toward(box, rep_position)
             if distance >= CENTRED:
@@ -398,12 +408,15 @@ def decide_roles(tracks: list[TrackSummary], rep_position: str = "left", min_det
     votes = {p: _Votes() for p in persons}
     across = {p: _Votes() for p in persons}
     together: dict[tuple[int, int], float] = defaultdict(float)  # people
-    stills_on_screen: dict[int, list[np.ndarray]] = defaultdict(list)  # second -> set-aside still faces' boxes
+    stills_on_screen: dict[int, dict[int, np.ndarray]] = defaultdict(dict)  # second -> still track -> its box
     for track_id in content:
         for second, box in zip(*(np.asarray(a) for a in presence.get(track_id, ((), ())))):
-            stills_on_screen[int(second)].append(np.asarray(box, np.float64))
+            stills_on_screen[int(second)][track_id] = np.asarray(box, np.float64)
+    still_speakers: set[int] = set()  # set-aside still faces a self-view sat beside, as a speaker view's speaker
     for second, faces in on_screen.items():
-        _vote(faces, votes, across, rep_position, stills_on_screen.get(second, []))
+        speaker = _vote(faces, votes, across, rep_position, stills_on_screen.get(second))
+        if speaker is not None:
+            still_speakers.add(speaker)
         if together_s is None:
             for a in faces:
                 for b in faces:
@@ -436,6 +449,7 @@ def decide_roles(tracks: list[TrackSummary], rep_position: str = "left", min_det
             named[p] = PROSPECT
     rest = [p for p in others if p not in named]
     named.update({p: f"participant-{i}" for i, p in enumerate(rest, start=1)})
+    frozen = frozenset(still_speakers) if rep is not None and PROSPECT not in named.values() else frozenset()
     if rep is not None and rep == recognised_rep:
         rep_note = (f"Person {rep} was recognised from enrolment as the rep (their stored face signature); "
                     "the rep position and the self-view were not used.")
@@ -446,9 +460,12 @@ def decide_roles(tracks: list[TrackSummary], rep_position: str = "left", min_det
         across_note = (f"No face sat clearly furthest {rep_position} of the others, so person {rep}, furthest "
                        f"{_ACROSS_WORDS[rep_position]}, was taken as the rep; if the rep is someone else, pick them in "
                        "Fix roles.")
-    notes = [rep_note, across_note, _guess_note(named, frames, area, votes, rep, self_view_told=rep_note is not None)]
+    frozen_note = STILL_SPEAKER_NOTE if frozen else None
+    notes = [rep_note, across_note, _guess_note(named, frames, area, votes, rep, self_view_told=rep_note is not None),
+             frozen_note]
     note = " ".join(n for n in notes if n) or None
-    return RoleDecision({t.track_id: named[people[t.track_id]] for t in participants}, note)
+    roles = {t.track_id: named[people[t.track_id]] for t in participants} | {track_id: PROSPECT for track_id in frozen}
+    return RoleDecision(roles, note, frozen)
 
 
 def never_classified(roles: dict[int, str], people: dict[int, int]) -> set[int]:

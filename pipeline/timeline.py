@@ -13,6 +13,7 @@ a timeline knows which seconds to show as uncertain. Reassigning roles only re-r
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from dataclasses import dataclass
 
@@ -116,6 +117,16 @@ class TrackSeconds:
                     by_reason[s, POOR_REASONS.index(poor)] -= 1
                 by_reason[s, POOR_REASONS.index(FROZEN_VIDEO)] += 1
                 frame[1] = FROZEN_VIDEO
+
+    def freeze_whole(self, track_id: int) -> None:
+        """Every frame of the track, added already or still to come, is poor for `FROZEN_VIDEO`: the whole track showed
+        a still picture (`pipeline.roles.RoleDecision.frozen`)."""
+        self._frozen[track_id] = [(-math.inf, math.inf)]
+        if track_id in self._data:
+            frames, _, _, _, _, _, poor_frames, by_reason = self._data[track_id]
+            poor_frames[:] = frames
+            by_reason[:] = 0
+            by_reason[:, POOR_REASONS.index(FROZEN_VIDEO)] = frames
 
     def add_mouth(self, track_id: int, t: float, motion: float) -> None:
         """One frame's mouth motion (`model.mouth.mouth_motion`) of a track's face at `t` s. A second keeps its peak:

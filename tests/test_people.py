@@ -226,6 +226,24 @@ def test_a_slide_shown_for_four_seconds_is_no_one(tmp_path):
     check_every_second(result, script)
 
 
+def test_a_speaker_frozen_all_call_beside_the_self_view_is_the_prospect_shown_frozen(tmp_path):
+    """New-user trials (32, 33): a speaker whose picture never changed (frozen, or a listener held very still) was set
+    aside as a picture: the self-view read as the prospect, or the prospect's rows said "face not seen" all call. The
+    self-view is the rep, and the still speaker the prospect, there every second but never read ("frozen video")."""
+    from pipeline.roles import STILL_SPEAKER_NOTE
+    from pipeline.uncertainty import FROZEN_VIDEO, POOR_REASONS
+
+    script = CallScript(duration_s=10, layout="speaker", prospect=(Appearance(0, "astronaut", frozen=True),))
+    result = analyse(write_call_video(tmp_path / "frozen_speaker.mp4", script), script)
+    assert sorted(result.roles.values()) == ["prospect", "rep"] and len(set(result.people.values())) == 2
+    assert STILL_SPEAKER_NOTE in result.roles_note and "set aside" not in result.roles_note
+    prospect = next(r for r in result.track_seconds if result.roles[r.track_id] == "prospect")
+    assert len(prospect.seconds) >= 9 and (prospect.poor_frames == prospect.n_frames).all()
+    assert (prospect.poor_by_reason[:, POOR_REASONS.index(FROZEN_VIDEO)] == prospect.n_frames).all()
+    timeline = result.timelines["prospect"]
+    assert timeline.n_frames[1:9].all() and all(timeline.uncertain_reason[s] == FROZEN_VIDEO for s in range(1, 9))
+
+
 def test_a_recording_whose_only_face_is_a_slides_headshot_says_so(store, tmp_path):
     """Nobody's camera is on; a shared slide shows a headshot for 10 s: no one to chart, and the CLI, the stored call
     (the review page's warning) and `people` say why in the same words, rather than "no faces found"."""

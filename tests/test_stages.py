@@ -277,7 +277,8 @@ def test_a_self_view_beside_a_still_speaker_is_the_rep_and_a_lone_speaker_is_not
     seconds = np.arange(10)
     presence = {0: (seconds, np.repeat([thumb], 10, axis=0)), 1: (seconds, np.repeat([speaker], 10, axis=0))}
     tracks = [summary(0, thumb), summary(1, speaker)]
-    assert decide_roles(tracks, "left", presence=presence, content={1}).roles == {0: "rep"}
+    still = decide_roles(tracks, "left", presence=presence, content={1})
+    assert still.roles == {0: "rep", 1: "prospect"} and still.frozen == {1}  # the speaker: there, never read
     assert decide_roles(tracks[:1], "left", presence=presence).roles == {0: "prospect"}  # no still speaker: the hint
     # a lone centred face (self-view hidden): the prospect, and the note says the rep never showed
     lone = decide_roles([summary(1, speaker)], "left")
