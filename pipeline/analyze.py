@@ -225,7 +225,7 @@ class FaceReader:
             self.seconds.mark_frozen(track_id, frozen_since, t)
         recent = self._recent.setdefault(track_id, deque(maxlen=STEADY_FRAMES))
         recent.append(quality)
-        poor = poor_reason(steady_quality(list(recent)), px_scale, frozen)
+        poor = poor_reason(steady_quality(recent), px_scale, frozen)
         face = _Face(track_id, t, _box_fractions(box, image), crop, quality, poor)
         second = int(t)
         stand_in = self._stand_in.get(track_id)

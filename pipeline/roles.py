@@ -248,7 +248,7 @@ def place(box: np.ndarray, other_areas: list[float]) -> str:
     others but on one side is "on the left" (a new-user trial: a rep in a gallery tile beside a prospect sitting back
     was "in the big tile")."""
     area = _area(box)
-    cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+    cx, cy = _centre(box)
     # much the largest face, across the middle: a speaker view's tile (a gallery's larger face sits on its side)
     if other_areas and area >= SPEAKER_VIEW_AREA_RATIO * max(other_areas) and SIDE_MARGIN <= cx <= 1 - SIDE_MARGIN:
         return "in the big tile"
@@ -266,13 +266,18 @@ def place(box: np.ndarray, other_areas: list[float]) -> str:
 
 def _centred(box: np.ndarray) -> bool:
     """Whether a box's centre is within `CENTRED` of the frame's centre on both axes (fractions of the frame)."""
-    return bool(np.all(np.abs((box[:2] + box[2:]) / 2 - 0.5) < CENTRED))
+    return bool(np.all(np.abs(_centre(box) - 0.5) < CENTRED))
 
 
 def _near_edge(box: np.ndarray) -> bool:
     """Whether a box's centre is within `SELF_VIEW_EDGE` of an edge of the frame (box in fractions of the frame)."""
-    cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+    cx, cy = _centre(box)
     return min(cx, cy, 1 - cx, 1 - cy) <= SELF_VIEW_EDGE
+
+
+def _centre(box: np.ndarray) -> np.ndarray:
+    """(x, y) of an xyxy box's centre."""
+    return (np.asarray(box[:2]) + np.asarray(box[2:])) / 2
 
 
 def _area(box: np.ndarray) -> float:
@@ -327,8 +332,8 @@ def _vote(faces: dict[int, np.ndarray], votes: dict[int, _Votes], across: dict[i
     ballots = ((votes, _along), (across, _toward))
     if len(faces) == 1:
         (person, box), = faces.items()
-        for track_id, still in (stills or {}).items():
-            if _near_edge(box) and _area(still) >= SPEAKER_VIEW_AREA_RATIO * _area(box) and _centred(still):
+        for track_id, still in (stills or {}).items() if _near_edge(box) else ():
+            if _area(still) >= SPEAKER_VIEW_AREA_RATIO * _area(box) and _centred(still):
                 votes[person].self_view_for += SELF_VIEW_VOTE  # trial 32: read as the prospect, rep analysis off too
                 return track_id
         for ballot, toward in ballots:
@@ -460,9 +465,8 @@ def decide_roles(tracks: list[TrackSummary], rep_position: str = "left", min_det
         across_note = (f"No face sat clearly furthest {rep_position} of the others, so person {rep}, furthest "
                        f"{_ACROSS_WORDS[rep_position]}, was taken as the rep; if the rep is someone else, pick them in "
                        "Fix roles.")
-    frozen_note = STILL_SPEAKER_NOTE if frozen else None
     notes = [rep_note, across_note, _guess_note(named, frames, area, votes, rep, self_view_told=rep_note is not None),
-             frozen_note]
+             STILL_SPEAKER_NOTE if frozen else None]
     note = " ".join(n for n in notes if n) or None
     roles = {t.track_id: named[people[t.track_id]] for t in participants} | {track_id: PROSPECT for track_id in frozen}
     return RoleDecision(roles, note, frozen)

@@ -18,6 +18,8 @@ to record differently, "no clear expression" does not.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from model.preprocess import FACE_SIZE
@@ -91,7 +93,7 @@ its crop's sharpness 263-327 from frame to frame about `MIN_SHARPNESS` 300, read
 _STEADY = [QUALITY_FIELDS.index("face_px"), QUALITY_FIELDS.index("sharpness")]
 
 
-def steady_quality(recent: list[np.ndarray]) -> np.ndarray:
+def steady_quality(recent: Sequence[np.ndarray]) -> np.ndarray:
     """The last of a track's recent (5,) quality measures (`model.quality.face_quality`), with its face size and
     sharpness the medians over `recent` (the caller keeps the last `STEADY_FRAMES`)."""
     steady = np.array(recent[-1], np.float64)
