@@ -57,6 +57,7 @@ def test_analyze_export_list_reassign_delete(store, videos):
     assert (shown["title"], shown["rep"], shown["file"], shown["status"]) == ("Acme discovery", "Dana", "gallery.mp4", "done")
     text = run_cli("show", "1", env_overrides=env).stdout
     assert all(f"person {p['person']}: {p['role']}" in text for p in shown["people"])
+    assert all(f"track #{p['tracks'][0]}" in text for p in shown["people"] if len(p["tracks"]) == 1)  # a number, not a count
 
     swapped = run_cli("reassign", "1", "--swap", env_overrides=env)
     assert swapped.returncode == 0 and sorted(l.split(": ")[1] for l in swapped.stdout.splitlines()) == ["prospect", "rep"]
