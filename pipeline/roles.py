@@ -14,7 +14,7 @@ in that second, and each second votes:
 | one, near an edge (`SELF_VIEW_EDGE`), beside a set-aside still face `SPEAKER_VIEW_AREA_RATIO` times larger and centred | speaker view whose speaker's camera shows a still picture (frozen, or a listener held very still) | the lone face (self-view) is the rep; with no other prospect, the still face is the prospect, every second frozen video (`RoleDecision.frozen`) |
 | one, off-centre | a gallery with the other tile empty or unseen (or an active speaker sitting off-centre: noted) | the hint: toward `rep_position` = rep, away = not |
 | two, level with each other and mirrored about the centre (`GALLERY_LEVEL`, `GALLERY_MIRROR`), whatever their sizes | a gallery, one person sitting back | the hint, as below |
-| two, one `SPEAKER_VIEW_AREA_RATIO` times larger, the small one near an edge of the frame (`SELF_VIEW_EDGE`) | speaker view with self-view | the small one (self-view) is the rep, the big one not |
+| two, one `SPEAKER_VIEW_AREA_RATIO` times larger, the small one near an edge of the frame (`SELF_VIEW_EDGE`) | speaker view with self-view (or a gallery whose faces sit at different heights: noted when the big face sat toward `rep_position`) | the small one (self-view) is the rep, the big one not |
 | two, one `SPEAKER_VIEW_AREA_RATIO` times larger, the small one further in | a face inside the speaker's own picture (a photo, a poster, a flag's pattern) | none |
 | three or more, one much larger and off-centre, the others level with it across the centre (`_room_beside`) | a gallery whose other tile holds several people (a meeting room) | the hint, over all of them |
 | three or more, one much larger (otherwise) | speaker view with a filmstrip | none |
@@ -48,6 +48,7 @@ self-view). The note also says when a pick is a guess or rests on one rule only:
 | the prospect, with another person (on screen with them, so a participant) seen nearly as long and their face not far smaller (`PROSPECT_CLEAR`) | "Three people on this call: Rapport guessed person N is the prospect; check Fix roles" |
 | the rep, recognised from enrolment | "Person N was recognised from enrolment as the rep ..." (no other rep note) |
 | the rep, by the self-view rule only (fewer than `NOTE_MIN_S` seconds of gallery hint for them) | "The rep was taken to be the self-view thumbnail (the person recording); ..." |
+| the rep, by the self-view rule, while the big face sat off-centre toward `rep_position` (`_Votes.hint_unheeded`) | "Person N was taken as the rep, as the self-view thumbnail of a speaker view, but person M's face sat toward the rep position (right) ...: if this was a gallery, ..." |
 | the rep, by the hint pointing into a meeting room's tile (`_room_beside`) for most of their hint seconds | "The rep position (left) points to a tile of several people; ... if the rep is the person in the other tile, ..." |
 | the rep, by the hint on a face alone on screen (off-centre), never `NOTE_MIN_S` seconds beside a second face | "Person N was taken as the rep because their face sat toward the rep position while alone on screen; ..." |
 | the rep, by the hint read across (no face ever sat clearly furthest toward `rep_position`) | "No face sat clearly furthest right of the others, so person N, furthest bottom-right, was taken as the rep; ..." |
@@ -311,6 +312,13 @@ class _Votes:
     was seen beside one for `NOTE_MIN_S`, the layout is a gallery however long the other tile is empty after (trial 35:
     the prospect left after 10 s of 24, and the note said the rep never had a second face beside them)."""
 
+    hint_unheeded: float = 0.0
+    """Seconds this face, the big one of a speaker view beside a self-view, sat at least `CENTRED` off the centre toward
+    `rep_position` and `MIN_SEPARATION` ahead of the thumbnail: it may be a gallery whose faces sit at different heights
+    (one person close to their camera, the other sitting back and high in their tile), which the self-view rule cannot
+    tell from a speaker sitting off-centre. Found by a new-user trial (33): with the rep position on the right, the
+    big face on the right lost the rep's role to the small face on the left, and the note spoke only of a self-view."""
+
     @property
     def score(self) -> float:
         return self.hint_for - self.hint_against + self.self_view_for - self.self_view_against
@@ -354,6 +362,9 @@ def _vote(faces: dict[int, np.ndarray], votes: dict[int, _Votes], across: dict[i
         if len(others) == 1 and _near_edge(faces[others[0]]):
             votes[others[0]].self_view_for += SELF_VIEW_VOTE
             votes[largest].self_view_against += SELF_VIEW_VOTE
+            ahead = _along(faces[largest], rep_position)
+            if ahead >= CENTRED and ahead - _along(faces[others[0]], rep_position) >= MIN_SEPARATION:
+                votes[largest].hint_unheeded += 1
         return
     principal = [p for p in faces if gallery or _area(faces[p]) * SPEAKER_VIEW_AREA_RATIO >= _area(faces[largest])]
     for ballot, toward in ballots:
@@ -492,6 +503,12 @@ def _note(votes: dict[int, _Votes], persons: list[int], rep: int | None, rep_pos
         return (f"The rep position ({rep_position}) points to person {by_hint} in the gallery parts of the call "
                 f"({votes[by_hint].hint_for:.0f} s), but the self-view in speaker view shows person {by_self_view} "
                 f"({votes[by_self_view].self_view_for:.0f} s); person {rep} was taken as the rep. Check the roles.")
+    unheeded = max(persons, key=lambda p: votes[p].hint_unheeded)
+    if rep is not None and unheeded != rep and votes[unheeded].hint_unheeded >= NOTE_MIN_S:
+        return (f"Person {rep} was taken as the rep, as the self-view thumbnail of a speaker view, but person "
+                f"{unheeded}'s face sat toward the rep position ({rep_position}) for "
+                f"{votes[unheeded].hint_unheeded:.0f} s: if this was a gallery, the rep is person {unheeded}; "
+                "pick them in Fix roles.")
     if rep is None and len(persons) > 1:
         return ("The video does not show which person is the rep (no gallery or self-view to go by); "
                 "pick the rep on the review page.")

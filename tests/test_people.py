@@ -605,6 +605,25 @@ def test_a_prospect_sitting_back_in_a_gallery_is_no_self_view(rep_position, near
         assert decision.note.startswith("The rep was taken to be the self-view thumbnail")  # by the self-view rule
 
 
+def test_a_self_view_picked_against_the_rep_position_says_so():
+    """A new-user trial (33): a gallery whose faces sit at different heights (the left person small and high in their
+    tile, the right one filling theirs: 0.34 of the frame apart vertically, not level) reads as a speaker view with a
+    self-view, so the small face is the rep whatever the rep position. With the rep position on the big face's side, the
+    note names the other reading and the person it would make the rep."""
+    small, big = box_at(0.22, 0.22, 0.17), box_at(0.74, 0.56, 0.55)
+    tracks = {0: presence((0, 14, small)), 1: presence((0, 14, big))}
+    right = decide_roles(summaries(tracks), "right", people={0: 1, 1: 2}, presence=tracks)
+    assert right.roles == {0: "rep", 1: "prospect"}
+    assert right.note.startswith("Person 1 was taken as the rep, as the self-view thumbnail of a speaker view, but "
+                                 "person 2's face sat toward the rep position (right) for 15 s")
+    left = decide_roles(summaries(tracks), "left", people={0: 1, 1: 2}, presence=tracks)
+    assert left.roles == right.roles and left.note.startswith("The rep was taken to be the self-view thumbnail")
+    # a speaker view's centred speaker points nowhere: the self-view note only
+    speaker = {0: presence((0, 14, box_at(0.88, 0.85, 0.1))), 1: presence((0, 14, box_at(0.5, 0.45, 0.5)))}
+    decision = decide_roles(summaries(speaker), "right", people={0: 1, 1: 2}, presence=speaker)
+    assert decision.note.startswith("The rep was taken to be the self-view thumbnail")
+
+
 def test_shared_content_and_people_who_only_alternate_in_one_tile():
     big, slide = box_at(0.5, 0.45, 0.5), box_at(0.3, 0.45, 0.3)
     tracks = {0: presence((0, 3, big)), 1: presence((4, 7, big)), 2: presence((0, 7, slide))}
