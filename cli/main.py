@@ -73,8 +73,7 @@ def cmd_analyze(args) -> int:
         "fps": round(result.info.fps, 3),  # the average rate: 59.94003773755435 is 59.94
         "faces_found": result.faces_found,
         "roles": {str(k): v for k, v in sorted(result.roles.items())},
-        "shifts": [{"role": s.role, "t_s": s.t_s, "from": s.from_emotion, "to": s.to_emotion,
-                    "direction": s.direction, "strength": s.strength} for s in result.shifts],
+        "shifts": [_shift_json(s) for s in result.shifts],
         "status": "done" if result.faces_found else f"done: {result.no_faces_message}",  # why nothing was charted
         "partial": partial_note(result.decode, result.info),  # what could not be read; null: all of it
         "model": classifier.version,
@@ -89,9 +88,22 @@ def cmd_analyze(args) -> int:
             print(f"partial recording: {summary['partial']}; the readable part was analysed")
         if not result.faces_found:
             print(f"{result.no_faces_message}: nothing to chart")
-        for s in summary["shifts"]:
-            print(f"  {s['t_s']:7.0f} s  {s['role']:<14} likely {s['from']} -> {s['to']} ({s['direction']}, strength {s['strength']:.2f})")
+        _print_shifts(vars(s) for s in result.shifts)
     return 0
+
+
+def _shift_json(shift) -> dict:
+    """A shift (`pipeline.shifts.EmotionShift`, or a stored one's row) as `analyze --json` and `show --json` print it."""
+    return {"role": shift.role, "t_s": float(shift.t_s), "from": shift.from_emotion, "to": shift.to_emotion,
+            "direction": shift.direction, "strength": float(shift.strength), "held_s": float(shift.duration_s)}
+
+
+def _print_shifts(shifts) -> None:
+    """One line per shift, in the review page's words (`reports.charts.shift_label`); `shifts`: mappings."""
+    from reports.charts import shift_label
+
+    for shift in shifts:
+        print(f"  {shift_label(shift)}")
 
 
 def cmd_export(args) -> int:
@@ -140,16 +152,18 @@ def cmd_list(args) -> int:
 def cmd_show(args) -> int:
     from calls.roles import list_people
     from pipeline.timeline import clock
-    from reports.facts import load_facts
+    from reports.facts import load_facts, load_timeline
 
     facts = load_facts(args.call_id)  # NotFound: exit 3
     people = list_people(args.call_id)
+    shifts = load_timeline(args.call_id).shifts
     shown = {"call_id": facts.id, "title": facts.title, "file": facts.original_filename, "rep": facts.rep,
              "prospect": facts.prospect_name, "company": facts.prospect_company,
              "date": facts.call_date.isoformat() if facts.call_date else None, "duration_s": facts.duration_s,
              "status": facts.status, "error": facts.error, "partial": facts.partial_note,
              "rep_analysis": facts.rep_analysis, "model": facts.model_version, "roles_note": facts.roles_note,
-             "people": _people_json(people)}
+             "people": _people_json(people),
+             "shifts": [_shift_json(r) for r in shifts.itertuples()]}
     if args.json:
         print(json.dumps(shown))
         return 0
@@ -165,6 +179,9 @@ def cmd_show(args) -> int:
     if people:
         print("people (`reassign --rep PERSON` takes these numbers, `--set` the track numbers):")
         _print_people(people)
+    if facts.status == "done":
+        print("shifts:" if len(shifts) else "shifts     none (no likely emotion changed and held)")
+        _print_shifts(shifts.to_dict("records"))
     return 0
 
 

@@ -58,6 +58,9 @@ def test_analyze_export_list_reassign_delete(store, videos):
     text = run_cli("show", "1", env_overrides=env).stdout
     assert all(f"person {p['person']}: {p['role']}" in text for p in shown["people"])
     assert all(f"track #{p['tracks'][0]}" in text for p in shown["people"] if len(p["tracks"]) == 1)  # a number, not a count
+    # the shifts the analysis printed stay readable afterwards
+    assert [(x["role"], x["t_s"], x["to"]) for x in shown["shifts"]] == [(x["role"], x["t_s"], x["to"]) for x in summary["shifts"]]
+    assert "shifts" in text and text.count("shift, held") == len(summary["shifts"])
 
     swapped = run_cli("reassign", "1", "--swap", env_overrides=env)
     assert swapped.returncode == 0 and sorted(l.split(": ")[1] for l in swapped.stdout.splitlines()) == ["prospect", "rep"]
