@@ -12,6 +12,7 @@ import argparse
 import dataclasses
 import errno
 import json
+import logging
 import os
 import re
 import sys
@@ -550,6 +551,9 @@ def report_error(error: BaseException, as_json: bool) -> int:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     as_json = "--json" in argv  # until the command line is parsed (a usage error under --json is JSON too)
+    # FFmpeg's own lines ("File ended prematurely", from its frame threads too) are not the user's message: the
+    # analysis says in its words what could not be read (`pipeline.video.partial_note`). A worker logs them.
+    logging.getLogger("libav").setLevel(logging.CRITICAL)
     try:
         args = build_parser().parse_args(argv)
         as_json = bool(getattr(args, "json", False)) or as_json

@@ -322,6 +322,11 @@ def test_live_webm_cut_off_while_uploading_is_marked_partial_though_it_states_no
     assert call.status == "done" and 4 <= call.duration_s <= 7.5
     assert call.partial_note.startswith("the file is cut off at 0:0") and "unknown time" in call.partial_note
     assert analysed(whole, classifier) and the_call(call_id + 1).partial_note is None  # the whole file is not partial
+    # the CLI says so in its own words; FFmpeg's lines (its frame threads' too) stay off the user's screen
+    cli = run_cli("analyze", str(cut), env_overrides={"RAPPORT_DATA_DIR": str(store),
+                                                      "RAPPORT_DB_URL": f"sqlite:///{store / 'rapport.db'}"})
+    assert cli.returncode == 0 and "partial recording: the file is cut off" in cli.stdout
+    assert "prematurely" not in cli.stderr + cli.stdout, cli.stderr
 
 
 def test_fragmented_mp4_cut_off_says_it_went_on_for_an_unknown_time(store, tmp_path, classifier):
