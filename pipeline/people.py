@@ -487,8 +487,10 @@ def set_aside_note(looks: dict[int, TrackLook], mean_boxes: dict[int, np.ndarray
     (`pipeline.roles.place`, beside the people's faces) and when they were on screen; None when there were none.
     `mean_boxes`: track id -> its mean xyxy box, `people_areas`: the people's mean box areas, fractions of the frame.
     A manager who saw a face must not find it silently missing: a new-user trial (31) had a prospect who sat very
-    still set aside, and the page said only one person was seen."""
-    still = sorted((tid for tid, look in looks.items() if look.still), key=lambda tid: looks[tid].first_t)
+    still set aside, and the page said only one person was seen. Faint tracks (`TrackLook.faint`) are left out: never
+    scored like a face, they are what a face left behind (new-user trial 33: a prospect's tile gone black, boxed at 0.60
+    for 6 s after the face, was "a face that stayed as still as a picture")."""
+    still = sorted((tid for tid, look in looks.items() if look.still and not look.faint), key=lambda tid: looks[tid].first_t)
     if not still:
         return None
     spans = "; ".join(f"{place(mean_boxes[tid], people_areas)}, {clock(looks[tid].first_t)}-{clock(looks[tid].last_t)}"

@@ -17,6 +17,7 @@ in that second, and each second votes:
 | two, one `SPEAKER_VIEW_AREA_RATIO` times larger, the small one near an edge of the frame (`SELF_VIEW_EDGE`) | speaker view with self-view (or a gallery whose faces sit at different heights: noted when the big face sat toward `rep_position`) | the small one (self-view) is the rep, the big one not |
 | two, one `SPEAKER_VIEW_AREA_RATIO` times larger, the small one further in | a face inside the speaker's own picture (a photo, a poster, a flag's pattern) | none |
 | three or more, one much larger and off-centre, the others level with it across the centre (`_room_beside`) | a gallery whose other tile holds several people (a meeting room) | the hint, over all of them |
+| three or more, one much larger, the others a column at a side of the frame, the large face away from it (`_strip_beside`) | a shared screen (or a sidebar view's speaker) beside the call's camera strip | the hint, over the strip's faces only; the large face is noted and ranks after them for the prospect (`_Votes.beside_strip`) |
 | three or more, one much larger (otherwise) | speaker view with a filmstrip | none |
 | similar sizes (gallery, stacked, camera thumbnails beside a shared screen) | gallery | the hint: the face furthest toward `rep_position` (if `MIN_SEPARATION` ahead) = rep, the others not |
 
@@ -51,6 +52,7 @@ self-view). The note also says when a pick is a guess or rests on one rule only:
 | the rep, by the self-view rule, while the big face sat off-centre toward `rep_position` (`_Votes.hint_unheeded`) | "Person N was taken as the rep, as the self-view thumbnail of a speaker view, but person M's face sat toward the rep position (right) ...: if this was a gallery, ..." |
 | the rep, by the hint pointing into a meeting room's tile (`_room_beside`) for most of their hint seconds | "The rep position (left) points to a tile of several people; ... if the rep is the person in the other tile, ..." |
 | the rep, by the hint on a face alone on screen (off-centre), never `NOTE_MIN_S` seconds beside a second face | "Person N was taken as the rep because their face sat toward the rep position while alone on screen; ..." |
+| a person seen mostly as a large face beside a camera strip, who would otherwise have been the prospect | "Person N's larger face sat beside a strip of camera thumbnails ... taken for shared content (a video on a shared screen) or a third person ..." |
 | the rep, by the hint read across (no face ever sat clearly furthest toward `rep_position`) | "No face sat clearly furthest right of the others, so person N, furthest bottom-right, was taken as the rep; ..." |
 """
 
@@ -242,6 +244,17 @@ def _room_beside(large: np.ndarray, others: list[np.ndarray]) -> bool:
     return bool(row or column)
 
 
+def _strip_beside(large: np.ndarray, others: list[np.ndarray]) -> bool:
+    """Two or more faces in a column near a side of the frame (centres within `GALLERY_LEVEL` of each other across,
+    within `SELF_VIEW_EDGE` of the edge) beside a larger face that sits outside that column: the camera strip of a
+    screen share or of a sidebar view. One person's two pictures (a speaker and their own thumbnail) are one face here,
+    so a 2-person speaker view never shows such a strip."""
+    xs = [_centre(box)[0] for box in others]
+    if len(others) < 2 or max(xs) - min(xs) >= GALLERY_LEVEL or not all(_near_edge(box) for box in others):
+        return False
+    return bool(abs(_centre(large)[0] - np.mean(xs)) >= GALLERY_LEVEL)
+
+
 def place(box: np.ndarray, other_areas: list[float]) -> str:
     """Where a face was on screen, in words: "on the left", "in the big tile", "at the bottom right", "in the self-view
     corner, bottom right" (a thumbnail in a corner beside someone's big tile: speaker view), ... `box` is its mean xyxy
@@ -312,6 +325,11 @@ class _Votes:
     was seen beside one for `NOTE_MIN_S`, the layout is a gallery however long the other tile is empty after (trial 35:
     the prospect left after 10 s of 24, and the note said the rep never had a second face beside them)."""
 
+    beside_strip: float = 0.0
+    """Seconds this face was the large one beside a camera strip (`_strip_beside`): the cameras of a screen share (or
+    a sidebar view) sit in the strip, so this face is most likely the shared screen's (a video, a slide) or a third
+    person's. Found by a new-user trial (33): a testimonial video shared beside the two cameras' thumbnails took the
+    prospect's role, the real prospect became a participant and no rep was found."""
     hint_unheeded: float = 0.0
     """Seconds this face, the big one of a speaker view beside a self-view, sat at least `CENTRED` off the centre toward
     `rep_position` and `MIN_SEPARATION` ahead of the thumbnail: it may be a gallery whose faces sit at different heights
@@ -358,6 +376,7 @@ def _vote(faces: dict[int, np.ndarray], votes: dict[int, _Votes], across: dict[i
     others = [p for p in faces if p != largest]
     gallery = (_tiles_apart(faces[largest], faces[others[0]]) if len(others) == 1
                else _room_beside(faces[largest], [faces[p] for p in others]))
+    strip = False
     if not gallery and all(_area(faces[largest]) >= SPEAKER_VIEW_AREA_RATIO * _area(faces[p]) for p in others):
         if len(others) == 1 and _near_edge(faces[others[0]]):
             votes[others[0]].self_view_for += SELF_VIEW_VOTE
@@ -365,8 +384,12 @@ def _vote(faces: dict[int, np.ndarray], votes: dict[int, _Votes], across: dict[i
             ahead = _along(faces[largest], rep_position)
             if ahead >= CENTRED and ahead - _along(faces[others[0]], rep_position) >= MIN_SEPARATION:
                 votes[largest].hint_unheeded += 1
-        return
-    principal = [p for p in faces if gallery or _area(faces[p]) * SPEAKER_VIEW_AREA_RATIO >= _area(faces[largest])]
+        strip = _strip_beside(faces[largest], [faces[p] for p in others])
+        if not strip:
+            return
+        votes[largest].beside_strip += 1
+    principal = (others if strip else
+                 [p for p in faces if gallery or _area(faces[p]) * SPEAKER_VIEW_AREA_RATIO >= _area(faces[largest])])
     for ballot, toward in ballots:
         ranked = sorted(principal, key=lambda p: -toward(faces[p], rep_position))
         if toward(faces[ranked[0]], rep_position) - toward(faces[ranked[1]], rep_position) >= MIN_SEPARATION:
@@ -455,7 +478,9 @@ def decide_roles(tracks: list[TrackSummary], rep_position: str = "left", min_det
     if recognised_rep in persons:
         rep = recognised_rep
     area = {p: max(t.area for t in participants if people[t.track_id] == p) for p in persons}
-    others = sorted((p for p in persons if p != rep), key=lambda p: (-frames[p], -area[p]))
+    seen_s = {p: sum(p in faces for faces in on_screen.values()) for p in persons}
+    presenters = {p for p in persons if 2 * votes[p].beside_strip > seen_s[p]}  # mostly beside a camera strip
+    others = sorted((p for p in persons if p != rep), key=lambda p: (p in presenters, -frames[p], -area[p]))
     named: dict[int, str] = {}
     if rep is not None:
         named[rep] = REP
@@ -476,7 +501,14 @@ def decide_roles(tracks: list[TrackSummary], rep_position: str = "left", min_det
         across_note = (f"No face sat clearly furthest {rep_position} of the others, so person {rep}, furthest "
                        f"{_ACROSS_WORDS[rep_position]}, was taken as the rep; if the rep is someone else, pick them in "
                        "Fix roles.")
-    notes = [rep_note, across_note, _guess_note(named, frames, area, votes, rep, self_view_told=rep_note is not None),
+    beside = [p for p in others if p in presenters and named[p] != PROSPECT and PROSPECT in named.values()]
+    strip_note = (f"Person {beside[0]}'s larger face sat beside a strip of camera thumbnails for "
+                  f"{votes[beside[0]].beside_strip:.0f} s (a screen share, or a sidebar view), so it was taken for "
+                  "shared content (a video on a shared screen) or a third person, not the prospect; if it is the "
+                  "prospect, pick them in Fix roles.") if beside else None
+    notes = [rep_note, across_note, strip_note,
+             _guess_note(named, frames, area, votes, rep, self_view_told=rep_note is not None,
+                         prospect_told=bool(beside)),
              STILL_SPEAKER_NOTE if frozen else None]
     note = " ".join(n for n in notes if n) or None
     roles = {t.track_id: named[people[t.track_id]] for t in participants} | {track_id: PROSPECT for track_id in frozen}
@@ -522,13 +554,14 @@ def _note(votes: dict[int, _Votes], persons: list[int], rep: int | None, rep_pos
 
 
 def _guess_note(named: dict[int, str], frames: dict[int, int], area: dict[int, float], votes: dict[int, _Votes],
-                rep: int | None, self_view_told: bool = False) -> str | None:
+                rep: int | None, self_view_told: bool = False, prospect_told: bool = False) -> str | None:
     """What the review page should say when a pick rests on a guess or on one rule only (the second table above);
-    `self_view_told`: the disagreement note already named the self-view."""
+    `self_view_told`: the disagreement note already named the self-view; `prospect_told`: the camera-strip note
+    already said why the prospect is who they are."""
     notes = []
     prospects = [p for p, role in named.items() if role == PROSPECT]
     participants = [p for p, role in named.items() if role.startswith("participant-")]
-    if (prospects and participants and frames[prospects[0]] < PROSPECT_CLEAR * max(frames[p] for p in participants)
+    if (not prospect_told and prospects and participants and frames[prospects[0]] < PROSPECT_CLEAR * max(frames[p] for p in participants)
             and area[prospects[0]] < SPEAKER_VIEW_AREA_RATIO * max(area[p] for p in participants)):
         count = _NUMBER_WORDS.get(len(named), str(len(named)))
         notes.append(f"{count} people on this call: Rapport guessed person {prospects[0]} is the prospect; "

@@ -23,7 +23,7 @@ from db.session import session_scope
 from model.detect import make_detector
 from model.identity import MIN_FACE_PX, SAME_PERSON_DISTANCE, shared_embedder
 from pipeline.analyze import AnalysisSettings, analyze_video
-from pipeline.people import CUT_CHANGE, IdentityWatch, TrackLook, _look, group_people
+from pipeline.people import CUT_CHANGE, IdentityWatch, TrackLook, _look, group_people, set_aside_note
 from pipeline.roles import TrackSummary, decide_roles, never_classified
 from pipeline.store import analyze_call
 from pipeline.track import TrackedFaces
@@ -622,6 +622,40 @@ def test_a_self_view_picked_against_the_rep_position_says_so():
     speaker = {0: presence((0, 14, box_at(0.88, 0.85, 0.1))), 1: presence((0, 14, box_at(0.5, 0.45, 0.5)))}
     decision = decide_roles(summaries(speaker), "right", people={0: 1, 1: 2}, presence=speaker)
     assert decision.note.startswith("The rep was taken to be the self-view thumbnail")
+
+
+def test_a_face_beside_the_camera_strip_is_not_taken_for_the_prospect():
+    """A new-user trial (33): a testimonial video shared beside the call's two camera thumbnails (stacked at the right,
+    rep on top) took the prospect's role, the real prospect became a participant and no rep was found. The strip's
+    faces are the cameras: the hint picks the rep among them, the other is the prospect, and the note names the video's
+    face; a speaker view with a filmstrip row above the speaker still votes nothing."""
+    video, top, below = box_at(0.38, 0.47, 0.24), box_at(0.88, 0.15, 0.086), box_at(0.88, 0.39, 0.086)
+    tracks = {0: presence((0, 23, video)), 1: presence((0, 23, top)), 2: presence((0, 23, below))}
+    decision = decide_roles(summaries(tracks), "top", people={0: 1, 1: 2, 2: 3}, presence=tracks)
+    assert decision.roles == {0: "participant-1", 1: "rep", 2: "prospect"}
+    assert decision.note.startswith("Person 1's larger face sat beside a strip of camera thumbnails for 24 s")
+    assert "guessed" not in decision.note
+    # a 3-person speaker view with a filmstrip row above a centred speaker: nothing tells the rep (as before)
+    row = {0: presence((0, 23, box_at(0.5, 0.6, 0.4))), 1: presence((0, 23, box_at(0.4, 0.1, 0.08))),
+           2: presence((0, 23, box_at(0.6, 0.1, 0.08)))}
+    decision = decide_roles(summaries(row), "left", people={0: 1, 1: 2, 2: 3}, presence=row)
+    assert "rep" not in decision.roles.values() and decision.roles[0] == "prospect"
+
+
+def test_the_set_aside_note_names_still_faces_not_what_a_face_left_behind():
+    """A still face that scored like a face (a slide's headshot) is named; a faint one (never scored like a new face:
+    new-user trial 33's prospect tile gone black, boxed at 0.60 for 6 s after the face left) is not."""
+    def still_look(first_t: float, score: float) -> TrackLook:
+        box = np.array([400.0, 100.0, 500.0, 200.0])
+        return TrackLook(first_t=first_t, last_t=first_t + 6, boxes=[box] * 24, changes=[0.0] * 24,
+                         contrasts=[40.0] * 24, best_score=score)
+    headshot, black_tile = still_look(0.0, 0.9), still_look(20.0, 0.6)
+    assert headshot.still and black_tile.still and black_tile.faint and not headshot.faint
+    boxes = {1: np.array([0.6, 0.1, 0.75, 0.3]), 2: np.array([0.6, 0.1, 0.75, 0.3])}
+    note = set_aside_note({1: headshot, 2: black_tile}, boxes, [0.02])
+    assert note.startswith("Rapport set aside a face that stayed as still as a picture (") and "0:00-0:06" in note
+    assert "0:20" not in note
+    assert set_aside_note({2: black_tile}, boxes, [0.02]) is None
 
 
 def test_shared_content_and_people_who_only_alternate_in_one_tile():
