@@ -52,7 +52,7 @@ self-view). The note also says when a pick is a guess or rests on one rule only:
 | the rep, by the self-view rule, while the big face sat off-centre toward `rep_position` (`_Votes.hint_unheeded`) | "Person N was taken as the rep, as the self-view thumbnail of a speaker view, but person M's face sat toward the rep position (right) ...: if this was a gallery, ..." |
 | the rep, by the hint pointing into a meeting room's tile (`_room_beside`) for most of their hint seconds | "The rep position (left) points to a tile of several people; ... if the rep is the person in the other tile, ..." |
 | the rep, by the hint on a face alone on screen (off-centre), never `NOTE_MIN_S` seconds beside a second face | "Person N was taken as the rep because their face sat toward the rep position while alone on screen; ..." |
-| a person seen mostly as a large face beside a camera strip, who would otherwise have been the prospect | "Person N's larger face sat beside a strip of camera thumbnails ... taken for shared content (a video on a shared screen) or a third person ..." |
+| a person seen mostly (over half their seconds) as the large face beside a camera strip, while another is the prospect | "Person N's larger face sat beside a strip of camera thumbnails ... taken for shared content (a video on a shared screen) or a third person ..." |
 | the rep, by the hint read across (no face ever sat clearly furthest toward `rep_position`) | "No face sat clearly furthest right of the others, so person N, furthest bottom-right, was taken as the rep; ..." |
 """
 
