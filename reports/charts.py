@@ -152,10 +152,14 @@ def timeline_figure(seconds: pd.DataFrame, shifts: pd.DataFrame, stages: Iterabl
             fig.add_vrect(x0=start, x1=end, fillcolor=GAP_FILL, line_width=0, layer="below", row=row, col=1)
         for start, end in gap_spans(video, x, bin_s):
             fig.add_vrect(x0=start, x1=end, fillcolor=NO_VIDEO_FILL, line_width=0, layer="below", row=row, col=1)
-        _add_shift_markers(fig, shifts[shifts["role"] == role] if len(shifts) else shifts, row, show_legend=index == 0)
+        _add_shift_markers(fig, shifts[shifts["role"] == role] if len(shifts) else shifts, row)
         fig.update_yaxes(range=[0, 1.13], tickformat=".0%", tickvals=[0, 0.5, 1], row=row, col=1,
                          title=dict(text=f"<b>{role.capitalize()}</b>", font=dict(color=ROLE_COLOURS[role], size=14)))
         fig.update_yaxes(showticklabels=False, row=row + 1, col=1)
+    shown = set(shifts.loc[shifts["role"].isin(roles), "direction"]) if len(shifts) else set()
+    for direction in (d for d in DIRECTION_COLOURS if d in shown):
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=f"{direction} shift",  # whoever's it is
+                                 legendgroup=f"shift-{direction}", marker=_shift_marker(direction)), row=1, col=1)
     fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=UNCERTAIN,
                              marker=dict(symbol="square", size=12, color=UNCERTAIN_COLOUR)), row=1, col=1)
     fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=FACE_NOT_SEEN,
@@ -223,13 +227,20 @@ def _discrete_scale() -> list[tuple[float, str]]:
     return scale
 
 
-def _add_shift_markers(fig: go.Figure, shifts: pd.DataFrame, row: int, show_legend: bool) -> None:
-    for direction, colour in DIRECTION_COLOURS.items():
+def _shift_marker(direction: str) -> dict:
+    return dict(symbol=DIRECTION_SYMBOLS[direction], size=13, color=DIRECTION_COLOURS[direction],
+                line=dict(width=1, color="white"))
+
+
+def _add_shift_markers(fig: go.Figure, shifts: pd.DataFrame, row: int) -> None:
+    """One role's shift markers (the legend's entries are `timeline_figure`'s, one per direction the call has: a
+    role without shifts would otherwise give none, trial 33)."""
+    for direction in DIRECTION_COLOURS:
         subset = shifts[shifts["direction"] == direction] if len(shifts) else shifts
         fig.add_trace(go.Scatter(
             x=subset["t_s"] if len(subset) else [], y=[1.07] * len(subset), mode="markers",
-            name=f"{direction} shift", legendgroup=f"shift-{direction}", showlegend=show_legend,
-            marker=dict(symbol=DIRECTION_SYMBOLS[direction], size=13, color=colour, line=dict(width=1, color="white")),
+            name=f"{direction} shift", legendgroup=f"shift-{direction}", showlegend=False,
+            marker=_shift_marker(direction),
             hovertext=[shift_label(s) for _, s in subset.iterrows()] if len(subset) else [], hoverinfo="text",
         ), row=row, col=1)
 

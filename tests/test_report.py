@@ -238,6 +238,20 @@ def test_pdf_report_has_the_facts_numbers_points_moments_and_wording(call, tmp_p
     assert images >= 2  # the timelines and at least one annotated still
 
 
+def test_the_shift_legend_has_an_entry_when_only_the_prospect_shifted(call):
+    """A dashboard trial (33): the legend's shift entries came with the rep's markers, so a call where only the prospect
+    shifted (the usual case) drew its ▲ with no "positive shift" in the legend."""
+    seconds = facts.load_timeline(call.call_id).seconds
+    shifts = pd.DataFrame([{"role": "prospect", "t_s": 3.0, "from_emotion": "neutral", "to_emotion": "happy",
+                            "direction": "positive", "strength": 0.4, "duration_s": 5.0}])
+    fig = charts.timeline_figure(seconds, shifts)
+    assert [t.name for t in fig.data if t.showlegend is not False and t.name.endswith(" shift")] == ["positive shift"]
+    drawn = [list(t.x) for t in fig.data if t.name == "positive shift" and t.showlegend is False and len(t.x)]
+    assert drawn == [[3.0]]  # the prospect's marker, once
+    assert not [t for t in charts.timeline_figure(seconds, shifts.iloc[:0]).data
+                if t.showlegend is not False and t.name.endswith(" shift")]  # no shifts: no legend entry
+
+
 def test_html_report_is_standalone_with_the_charts_data(call):
     page = report.build_html(call.call_id)
     assert page.startswith("<!DOCTYPE html>")
