@@ -35,7 +35,8 @@ def _start_once() -> None:
         atexit.register(start_local_worker().terminate)
 
 
-st.set_page_config(page_title="Rapport", page_icon=":material/forum:", layout="wide")
+# The tab icon ships with the app: a Material icon is fetched from Google's font servers by every manager's browser.
+st.set_page_config(page_title="Rapport", page_icon=str(Path(__file__).parent / "icon.svg"), layout="wide")
 # Headline numbers wrap on narrow columns instead of being cut with an ellipsis (a new-user trial, 28: "Prospect
 # mood, first → last…" at 1440 px, "Prospect likely po…" at 1024).
 st.html("<style>[data-testid='stMetricLabel'] *, [data-testid='stMetricValue'] * "

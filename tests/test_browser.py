@@ -45,6 +45,8 @@ def test_upload_analyse_review_and_download_the_pdf(store, tmp_path, brightness_
 
     with running_app(env, tmp_path / "app.log") as url, chromium() as page:
         page.set_default_timeout(30_000)
+        requested: list[str] = []
+        page.on("request", lambda request: requested.append(request.url))
         page.goto(f"{url}/upload")
         sign_in(page, "ada", PASSWORD)
         page.get_by_text("Consent first").wait_for()
@@ -83,6 +85,9 @@ def test_upload_analyse_review_and_download_the_pdf(store, tmp_path, brightness_
         pdf_path = tmp_path / "report.pdf"
         download_info.value.save_as(pdf_path)
         page.screenshot(path=tmp_path / "review.png", full_page=True)
+    # nothing leaves the host: no font or icon server learns who opens which call (a dashboard trial: the tab icon
+    # was a Material icon fetched from fonts.gstatic.com on every page)
+    assert requested and not [u for u in requested if not u.startswith((url, "data:", "blob:"))], requested
 
     pdf = pdf_path.read_bytes()
     assert pdf.startswith(b"%PDF-") and b"%%EOF" in pdf[-1024:]
