@@ -199,7 +199,7 @@ def _print_people(people) -> None:
 
     for p in people:
         print(f"person {p.number}: {p.role:<14} {where(p, people):<16} seen {clock(p.first_s)}-{clock(p.last_s)}  "
-              f"track{'s' if len(p.track_nos) > 1 else ''} {', '.join(f'#{n}' for n in p.track_nos)}" + ("" if p.read else "  (face not read)"))
+              f"{'tracks' if len(p.track_nos) > 1 else 'track'} {', '.join(f'#{n}' for n in p.track_nos)}" + ("" if p.read else "  (face not read)"))
 
 
 def _acting_user(username: str | None):

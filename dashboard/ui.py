@@ -15,6 +15,10 @@ from reports.summary import HINTS_NOT_VERDICTS
 REVIEW_PAGE = "views/review.py"
 CALLS_PAGE = "views/calls.py"
 POLL_S = 2.0
+PROSPECT_POSITIVE_HELP = ("Share of the time the prospect's face was read that their most likely emotion was happy "
+                          "(uncertain seconds, and seconds their face was not seen, not counted).")
+"""What "Prospect likely positive" means, wherever a page shows it for a call (a trial read "share of the call" on the
+Calls list beside 100% for a prospect away a third of the call)."""
 # What means something to Streamlit's markdown (CommonMark + GFM: emphasis, code, links, images, autolinks, HTML,
 # entities, tables, strikethrough; Streamlit's :icon: and :colour[...] directives and $math$) anywhere in a line;
 # list, heading and quote markers only at a line's start; a dot only inside a word (www.host, a@b.c autolinks).

@@ -279,6 +279,17 @@ def _areas(boxes: np.ndarray) -> np.ndarray:
     return (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
 
 
+def counted(n: int | str, noun: str) -> str:
+    """ "1 call", "3 calls", "0.4 minutes": a number and its noun, plural unless the number is 1."""
+    return f"{n} {noun}" + ("" if str(n) == "1" else "s")
+
+
+def minutes(value: float) -> str:
+    """A duration in minutes in words: "0.4 minutes", "1 minute", "12 minutes" (one decimal under 10, so a short sample
+    never reads "0")."""
+    return counted(f"{value:.1f}".rstrip("0").rstrip(".") if value < 10 else f"{value:.0f}", "minute")
+
+
 def clock(seconds: float) -> str:
     """m:ss (h:mm:ss from an hour on): the call-time format of captions, pages and reports."""
     seconds = int(seconds)

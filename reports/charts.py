@@ -24,7 +24,7 @@ from plotly.subplots import make_subplots
 from config import EMOTIONS, UNCERTAIN
 from pipeline.roles import PROSPECT, REP
 from pipeline.speech import BOTH, NONE, OFF_CAMERA, OTHER, SPEAKING_LABELS, SPEAKING_VALUES, UNKNOWN
-from pipeline.timeline import clock
+from pipeline.timeline import clock, counted, minutes
 from reports.facts import CallTimeline, MarkedStage
 from reports.summary import FACE_NOT_SEEN, NO_VIDEO, SHIFT_KINDS, second_statuses, stored_uncertain_reasons
 
@@ -296,7 +296,7 @@ def team_figure(team: pd.DataFrame, height: int = 320) -> go.Figure:
     fig = make_subplots(rows=1, cols=2, subplot_titles=("Prospect likely positive (share of read time)",
                                                         "Prospect negative shifts per 10 min read"))
     # Plotly reads tags in labels: the rep's name (user text) is escaped, the sample line is ours
-    names: Sequence[str] = [f"{html.escape(r)}<br><sub>{n} calls · {m:.0f} min read</sub>"
+    names: Sequence[str] = [f"{html.escape(r)}<br><sub>{counted(n, 'call')} · {minutes(m)} read</sub>"
                             for r, n, m in zip(team["rep"], team["calls"], team["seen_minutes"])]
     opacity = [1.0 if ok else 0.35 for ok in team["enough"]]
     fig.add_trace(go.Bar(x=names, y=team["prospect_positive"], marker=dict(color=ROLE_COLOURS[PROSPECT], opacity=opacity),

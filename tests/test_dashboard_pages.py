@@ -327,6 +327,11 @@ def test_team_rates_are_per_10_minutes_of_read_prospect_time_with_the_sample():
     assert team.loc["Ben", "prospect_positive"] == pytest.approx(20 / 50)  # weighted by read time, not per call
     assert team.loc["Ben", "calls"] == 3 and team.loc["Ben", "seen_minutes"] == pytest.approx(50 / 60)
     assert not team.loc["Ana", "enough"] and not team.loc["Ben", "enough"]  # 4 min and 50 s: too little to compare
+    # each bar's sample in words: 50 s is "0.8 minutes", not "0 min" beside a table that says 0.8 (trial 33)
+    from reports.charts import team_figure
+
+    labels = list(team_figure(team_table(calls)).data[0].x)
+    assert labels == ["Ana<br><sub>1 call · 4 minutes read</sub>", "Ben<br><sub>3 calls · 0.8 minutes read</sub>"]
 
 
 def test_reps_page_warns_when_a_sample_is_too_small(seeded):

@@ -61,8 +61,7 @@ def _pick_from_table() -> None:
 
 st.dataframe(table, hide_index=True, width="stretch", on_select=_pick_from_table, selection_mode="single-row",
              key="calls_table", column_config={
-                 "Prospect likely positive": ui.percent_column("Prospect likely positive", "Share of the call the prospect likely "
-                                                                            "looked happy"),
+                 "Prospect likely positive": ui.percent_column("Prospect likely positive", ui.PROSPECT_POSITIVE_HELP),
                  "Length": st.column_config.TextColumn(width="small"),
                  "Negative shifts": st.column_config.TextColumn(help="Times the prospect likely turned to anger, disgust, fear or sadness"),
                  "Date": st.column_config.DateColumn(format="D MMM YYYY"),

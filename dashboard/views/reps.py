@@ -13,6 +13,7 @@ import streamlit as st
 from config import EMOTIONS
 from dashboard import auth, data, ui
 from db.models import CallStatus
+from pipeline.timeline import counted, minutes
 from reports.charts import mix_figure, team_figure, trend_figure
 from reports.summary import REP_ANALYSIS_WHY
 from reports.talk import DEFINITIONS, TALK_RATIO_MIN_S, TALK_TIME_NOT_EMOTION
@@ -45,13 +46,14 @@ with one_tab:
     c1.metric("Calls analysed", len(mine))
     me = data.team_table(mine).iloc[0]
     if not me.enough:  # the team tab's rule, for one rep too (a new-user trial, 28: 11.8 a 10 min from 1.7 minutes)
-        st.warning(f"Little to go on: {me.seen_minutes:.1f} minutes of the prospects' faces read on {rep}'s calls, under "
+        st.warning(f"Little to go on: {minutes(me.seen_minutes)} of the prospects' faces read on {rep}'s calls, under "
                    f"{data.MIN_SEEN_MINUTES_TO_COMPARE:g}. Rates per 10 minutes swing widely on so little; judge on more "
                    "calls.", icon=":material/warning:")
     c2.metric("Prospect likely positive", f"{me.prospect_positive:.0%}",
-              help=f"Share of the {me.seen_minutes:.0f} minutes the prospects' faces were read on this rep's calls.")
+              help=f"Share of the {minutes(me.seen_minutes)} the prospects' faces were read on this rep's calls.")
     c3.metric("Prospect negative shifts per 10 min", f"{me.negative_shifts_per_10min:.1f}",
-              help=f"Per 10 minutes of read prospect time ({me.seen_minutes:.0f} minutes on {me.calls} calls).")
+              help=f"Per 10 minutes of read prospect time ({minutes(me.seen_minutes)} on "
+                   f"{counted(me.calls, 'call')}).")
     rep_read = mine[mine["rep_analysis"]]
     c4.metric("Rep likely smiling", f"{rep_read['rep_happy'].mean():.0%}" if len(rep_read) else "not analysed",
               help="Share of time the rep's most likely emotion was happy (calls with rep analysis on).")
@@ -69,7 +71,7 @@ with one_tab:
                             config={"displayModeBar": False}, key="mix")
     st.markdown("**Their calls**")
     talked = mine["rep_talk_s"] + mine["prospect_talk_s"]
-    st.dataframe(pd.DataFrame({"Call": mine["title"], "Date": mine["when"].dt.date, "Prospect": mine["prospect"],
+    st.dataframe(pd.DataFrame({"Call": mine["title"], "Date": mine["when"].dt.date, "Prospect": mine["prospect"].fillna("—"),
                                "Prospect likely positive": 100 * mine["prospect_positive"],
                                "Prospect negative shifts": mine["negative_shifts"],
                                "Rep talk ratio": (100 * mine["rep_talk_s"] / talked).where(talked >= TALK_RATIO_MIN_S)}).iloc[::-1],

@@ -38,7 +38,7 @@ from model.detect import DETECTORS
 from pipeline.analyze import AnalysisSettings
 from pipeline.errors import InputError
 from pipeline.roles import PROSPECT, REP, REP_POSITIONS
-from pipeline.timeline import clock
+from pipeline.timeline import clock, counted
 from reports.charts import shares_figure
 from reports.exports import export
 from reports.facts import STAGE_NAMES, load_moments, load_notes, load_stages
@@ -227,7 +227,7 @@ first = summary.first_positive_shift
 m1, m2, m3, m4 = st.columns(4, border=True)
 m1.metric("Prospect likely positive",  # an absent face is not "not positive"
           f"{summary.mood[PROSPECT].positive:.0%}" if summary.mood[PROSPECT].seconds else "not seen",
-          help="Share of the time the prospect's face was read that their most likely emotion was happy (uncertain seconds not counted).")
+          help=ui.PROSPECT_POSITIVE_HELP)
 thirds_read = f"Read {start.seconds} s of the prospect's face in the first third, {end.seconds} s in the last."
 if summary.thirds_not_compared is None:
     m2.metric("Prospect mood, first → last third", f"{start.positive:.0%} → {end.positive:.0%}",
@@ -322,7 +322,8 @@ tabs = st.tabs(list(TAB_LABELS) + (["Fix roles"] if editor else []), key="review
 moments_tab, stages_tab, notes_tab = tabs[:3]
 
 with moments_tab:
-    st.caption(f"{len(moments)} key moments · {len(stages)} script stages · {len(notes)} coaching notes")
+    st.caption(f"{counted(len(moments), 'key moment')} · {counted(len(stages), 'script stage')} · "
+               f"{counted(len(notes), 'coaching note')}")
     if not moments:
         st.info("No key moments: neither face showed a sustained change of likely emotion.")
     grid = st.columns(3)
