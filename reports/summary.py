@@ -97,6 +97,7 @@ class CallSummary:
     prospect_thirds: tuple[Mood, Mood]  # first third, last third
     stages: list[StageSummary]
     prospect_small_seconds: int = 0  # seconds the prospect's face was on screen but too small to read
+    no_video_seconds: int = 0  # seconds with no picture at all (a video that starts late, a recording cut off)
     talking_points: list[str] = field(default_factory=list)
 
     @property
@@ -221,6 +222,7 @@ def summarize_timeline(timeline: CallTimeline, stages: Sequence[MarkedStage] = (
         prospect_thirds=thirds,  # type: ignore[arg-type]
         stages=stage_summaries,
         prospect_small_seconds=int((stored_uncertain_reasons(prospect) == SMALL_FACE).sum()),
+        no_video_seconds=int((~prospect["video_present"]).sum()) if "video_present" in prospect else 0,
     )
     return replace(summary, talking_points=talking_points(summary))
 
@@ -256,7 +258,9 @@ def talking_points(summary: CallSummary) -> list[str]:
         points.append(f"The prospect likely looked positive {summary.mood[PROSPECT].positive:.0%} of the seconds read, "
                       "but without a clear turn to it (no shift to happy): check where that mood began.")
     else:
-        points.append("The prospect showed no clear positive turn during the call: look for where they could have been won over.")
+        during = (f"in the {summary.n_seconds - summary.no_video_seconds} s with video" if summary.no_video_seconds
+                  else "during the call")  # a dashboard trial (33): a cut-off file's lost half is not the rep's
+        points.append(f"The prospect showed no clear positive turn {during}: look for where they could have been won over.")
     start, end = summary.prospect_thirds
     change = end.balance - start.balance
     thirds = (f"likely positive {start.positive:.0%} of the {start.seconds} s read in the first third, "
@@ -292,7 +296,9 @@ def talking_points(summary: CallSummary) -> list[str]:
                       f"call ({summary.seen_seconds[PROSPECT]} s): {small_note}.")
     elif summary.seen[PROSPECT] < 0.7:  # "read": a likely emotion shown (a trial, 28, took it for "on screen")
         points.append(f"The prospect's face was read only {summary.seen[PROSPECT]:.0%} of the call "
-                      f"({summary.seen_seconds[PROSPECT]} s; the rest uncertain or not seen), so take these hints lightly.")
+                      f"({summary.seen_seconds[PROSPECT]} s; the rest uncertain or not seen"
+                      + (f", {summary.no_video_seconds} s of it with no video" if summary.no_video_seconds else "")
+                      + "), so take these hints lightly.")
     return points[:5]
 
 

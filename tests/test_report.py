@@ -107,6 +107,12 @@ def test_a_prospect_positive_from_the_start_is_not_said_to_have_shown_no_positiv
     seconds = pd.DataFrame(_rows("rep", ["neutral"] * 30) + _rows("prospect", ["neutral"] * 20 + ["sad"] * 10))
     points = " ".join(summarize_timeline(CallTimeline(seconds, no_shifts)).talking_points)
     assert "The prospect showed no clear positive turn during the call" in points
+    # a recording cut off halfway (dashboard trial, 33): the lost half is not the rep's to answer for
+    seconds = pd.DataFrame(_rows("rep", ["neutral"] * 10 + [None] * 10) + _rows("prospect", ["sad"] * 10 + [None] * 10))
+    seconds.loc[seconds["second"] >= 10, "video_present"] = False
+    points = " ".join(summarize_timeline(CallTimeline(seconds, no_shifts)).talking_points)
+    assert "The prospect showed no clear positive turn in the 10 s with video" in points
+    assert "(10 s; the rest uncertain or not seen, 10 s of it with no video)" in points
 
 
 def test_a_prospect_hardly_read_at_both_ends_is_said_so_with_each_thirds_seconds():
