@@ -230,7 +230,7 @@ def test_in_a_real_browser_one_click_on_the_prospect_makes_them_the_rep_and_queu
         page.get_by_role("heading", name=call.title).wait_for()
         page.get_by_role("tab", name="Fix roles").click()
         other = page.locator(".st-key-person-2")  # the prospect now, on the right
-        other.get_by_text("Prospect · on the right").wait_for()
+        other.get_by_text("Prospect · person 2 · on the right").wait_for()
         assert page.locator(".st-key-person-1").get_by_role("button", name="This is the rep").is_disabled()
         other.get_by_role("button", name="This is the rep").click()
         page.get_by_text("Rep is now the person on the right. Reading the faces not read yet…").wait_for()
@@ -346,4 +346,4 @@ def test_the_review_page_shows_people_as_they_sit_not_in_order_of_first_appearan
     at = review(call_id)
     assert not at.exception
     cards = [m.value for m in at.markdown if m.value.startswith("**Rep**") or m.value.startswith("**Prospect**")]
-    assert cards == ["**Rep** · on the left", "**Prospect** · on the right"]
+    assert cards == ["**Rep** · person 2 · on the left", "**Prospect** · person 1 · on the right"]

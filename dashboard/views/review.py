@@ -445,7 +445,8 @@ if editor:
                         st.image(str(card.picture), width=120)
                     elif facts.media_purged:
                         st.caption(":material/hide_image: Face picture removed by retention")
-                    st.markdown(f"**{person.role.capitalize()}** · {card.where}")
+                    # "person N" as the roles note names them (a trial: the note's "Person 1" had no card to match)
+                    st.markdown(f"**{person.role.capitalize()}** · person {person.number} · {card.where}")
                     st.caption(f"Seen {clock(person.first_s)}–{clock(person.last_s)}"
                                + (" · set by hand" if person.role_source == "manual" else "")
                                + ("" if person.read or person.role == REP else " · face not read"))
