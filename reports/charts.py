@@ -181,7 +181,9 @@ def timeline_figure(seconds: pd.DataFrame, shifts: pd.DataFrame, stages: Iterabl
     fig.update_layout(
         height=height, margin=dict(l=10, r=10, t=60, b=10), template="plotly_white", font=FONT,
         legend=dict(orientation="h", yanchor="bottom", y=1.06, x=0, title_text=""),
-        hovermode="closest", clickmode="event+select", dragmode="select", selectdirection="h",
+        # "x unified": a click anywhere over a second is a click on it (with "closest", only near an area's top edge
+        # was: a dashboard trial clicked the middle of a coloured area and nothing played)
+        hovermode="x unified", clickmode="event+select", dragmode="select", selectdirection="h",
     )
     return fig
 

@@ -73,6 +73,27 @@ def test_clicking_a_shift_marker_or_a_moment_plays_it_and_a_note_lands_on_the_pa
         page.mouse.click(marker["x"], marker["y"])
         wait_playing_near(page, marker["t"])
 
+        # Anywhere inside a timeline's coloured area: the same, from that second (a trial clicked the middle of one).
+        inside = page.evaluate("""() => {
+            const gd = (""" + find_chart + """)();
+            gd.scrollIntoView({block: 'center'});
+            const stack = gd._fullData.filter(t => t.stackgroup === 'prospect'), trace = stack[0];
+            const i = Array.from(trace.x).indexOf(2);  // second 2: the middle of its widest band, far from any edge
+            let top = 0, widest = {low: 0, high: 0};
+            for (const t of stack) {
+                const high = top + (t.y[i] || 0);
+                if (high - top > widest.high - widest.low) widest = {low: top, high: high};
+                top = high;
+            }
+            const axis = id => gd._fullLayout[id.length > 1 ? id[0] + 'axis' + id.slice(1) : id + 'axis'];
+            const xa = axis(trace.xaxis), ya = axis(trace.yaxis), box = gd.getBoundingClientRect();
+            return {x: box.left + xa._offset + xa.l2p(2.0), y: box.top + ya._offset + ya.l2p((widest.low + widest.high) / 2),
+                    px: ya.l2p(widest.low) - ya.l2p(widest.high)};
+        }""")
+        assert inside["px"] >= 60, inside  # well inside the area: 30 px and more from its edges
+        page.mouse.click(inside["x"], inside["y"])
+        wait_playing_near(page, 2)
+
         # A key-moment card far below the player: the same.
         play = page.get_by_role("button", name="Play from").last
         label = play.inner_text().strip()
