@@ -262,21 +262,18 @@ def shares_figure(shares: dict[str, dict[str, float]], height: int = 200) -> go.
     return fig
 
 
-def trend_figure(calls: pd.DataFrame, height: int = 300) -> go.Figure:
-    """One rep's calls over time: how positive their prospects likely looked."""
-    calls = calls.sort_values("when")
+def trend_figure(calls: pd.DataFrame, label_column: str, height: int = 300) -> go.Figure:
+    """One rep's calls in the order of `calls` (time order), one point each, labelled by `label_column` (as the mix
+    figure beside it): how positive their prospects likely looked. Not on a date axis: a dashboard trial's three calls of
+    one day sat on one vertical line, two hidden behind the third."""
     fig = go.Figure(go.Scatter(
-        x=calls["when"], y=calls["prospect_positive"], mode="lines+markers", line=dict(color=ROLE_COLOURS[PROSPECT], width=2),
-        marker=dict(size=9), customdata=calls["title"].map(html.escape), name="prospect likely positive",
-        hovertemplate="%{customdata}<br>%{x|%d %b %Y}: %{y:.0%} likely positive<extra></extra>",
+        x=calls[label_column], y=calls["prospect_positive"], mode="lines+markers",
+        line=dict(color=ROLE_COLOURS[PROSPECT], width=2), marker=dict(size=9), customdata=calls["title"].map(html.escape),
+        name="prospect likely positive", hovertemplate="%{customdata}<br>%{x}: %{y:.0%} likely positive<extra></extra>",
     ))
-    xaxis = dict(tickformat="%d %b %Y")
-    if len(calls) and calls["when"].max() - calls["when"].min() < pd.Timedelta(days=2):
-        # calls on a day or two: plotly would zoom to their times ("23:59:59.9995", a trial found); show days
-        xaxis |= dict(range=[calls["when"].min() - pd.Timedelta(days=1), calls["when"].max() + pd.Timedelta(days=1)],
-                      dtick=24 * 3600 * 1000)
     fig.update_layout(height=height, margin=dict(l=10, r=10, t=10, b=10), template="plotly_white", font=FONT,
-                      xaxis=xaxis, yaxis=dict(tickformat=".0%", range=[0, 1], title="prospect likely positive"))
+                      xaxis=dict(type="category"),
+                      yaxis=dict(tickformat=".0%", range=[0, 1], title="prospect likely positive"))
     return fig
 
 

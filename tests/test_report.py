@@ -387,12 +387,12 @@ def test_a_short_call_read_throughout_is_not_called_hardly_read():
     assert "The call is too short (0:20) to compare the prospect's mood from its first to its last third." in points
 
 
-def test_a_reps_calls_on_one_day_are_charted_by_day_not_by_the_millisecond():
-    """A new-user trial's Reps page labelled the trend's time axis "23:59:59.9995" when all calls shared a date."""
+def test_a_reps_calls_of_one_day_are_each_a_point_of_their_own():
+    """A new-user trial's Reps page labelled the trend's time axis "23:59:59.9995" when all calls shared a date; a
+    dashboard trial's three calls of one day then sat on one vertical line, two hidden behind the third."""
     from reports.charts import trend_figure
 
-    calls = pd.DataFrame({"when": pd.to_datetime(["2026-12-01 10:00", "2026-12-01 15:30"]),
-                          "prospect_positive": [0.4, 0.6], "title": ["a", "b"]})
-    xaxis = trend_figure(calls).layout.xaxis
-    assert xaxis.tickformat == "%d %b %Y" and xaxis.dtick == 24 * 3600 * 1000
-    assert pd.Timestamp(xaxis.range[0]) < calls["when"].min() and pd.Timestamp(xaxis.range[1]) > calls["when"].max()
+    calls = pd.DataFrame({"call": ["01 Dec #3", "01 Dec #4", "01 Dec #7"], "prospect_positive": [1.0, 0.4, 1.0],
+                          "title": ["a", "b", "c"]})
+    figure = trend_figure(calls, "call")
+    assert figure.layout.xaxis.type == "category" and list(figure.data[0].x) == ["01 Dec #3", "01 Dec #4", "01 Dec #7"]

@@ -41,7 +41,8 @@ one_tab, team_tab = st.tabs(["One rep over time", "Team side by side"])
 with one_tab:
     names = sorted(done["rep"].unique())
     rep = st.selectbox("Rep", names, key="reps_pick")
-    mine = done[done["rep"] == rep].sort_values("when")
+    mine = done[done["rep"] == rep].sort_values(["when", "id"])
+    mine = mine.assign(call=mine["when"].dt.strftime("%d %b") + " #" + mine["id"].astype(str))  # one label per call
     c1, c2, c3, c4 = st.columns(4, border=True)
     c1.metric("Calls analysed", len(mine))
     me = data.team_table(mine).iloc[0]
@@ -60,14 +61,13 @@ with one_tab:
     trend_col, mix_col = st.columns(2)
     with trend_col:
         st.markdown("**How positive their prospects likely looked, call by call**")
-        st.plotly_chart(trend_figure(mine), config={"displayModeBar": False}, key="trend")
+        st.plotly_chart(trend_figure(mine, "call"), config={"displayModeBar": False}, key="trend")
     with mix_col:
         st.markdown("**The rep's own likely expressions, call by call**")
         if rep_read.empty:
             rep_analysis_off_note()
         else:
-            mix = rep_read.assign(call=rep_read["when"].dt.strftime("%d %b") + " #" + rep_read["id"].astype(str))
-            st.plotly_chart(mix_figure(mix.rename(columns={f"rep_{e}": e for e in EMOTIONS}), "call"),
+            st.plotly_chart(mix_figure(rep_read.rename(columns={f"rep_{e}": e for e in EMOTIONS}), "call"),
                             config={"displayModeBar": False}, key="mix")
     st.markdown("**Their calls**")
     talked = mine["rep_talk_s"] + mine["prospect_talk_s"]
