@@ -17,7 +17,7 @@ in that second, and each second votes:
 | two, one `SPEAKER_VIEW_AREA_RATIO` times larger, the small one near an edge of the frame (`SELF_VIEW_EDGE`) | speaker view with self-view (or a gallery whose faces sit at different heights: noted when the big face sat toward `rep_position`) | the small one (self-view) is the rep, the big one not |
 | two, one `SPEAKER_VIEW_AREA_RATIO` times larger, the small one further in | a face inside the speaker's own picture (a photo, a poster, a flag's pattern) | none |
 | three or more, one much larger and off-centre, the others level with it across the centre (`_room_beside`) | a gallery whose other tile holds several people (a meeting room) | the hint, over all of them |
-| three or more, one much larger, the others a column at a side of the frame, the large face away from it (`_strip_beside`) | a shared screen (or a sidebar view's speaker) beside the call's camera strip | the hint, over the strip's faces only; the large face is noted and ranks after them for the prospect (`_Votes.beside_strip`) |
+| three or more, one much larger, the others a column at a side of the frame, the large face centred in the rest of the frame (`_strip_beside`) | a shared screen (or a sidebar view's speaker) beside the call's camera strip | the hint, over the strip's faces only; the large face is noted and ranks after them for the prospect (`_Votes.beside_strip`) |
 | three or more, one much larger (otherwise) | speaker view with a filmstrip | none |
 | similar sizes (gallery, stacked, camera thumbnails beside a shared screen) | gallery | the hint: the face furthest toward `rep_position` (if `MIN_SEPARATION` ahead) = rep, the others not |
 
@@ -246,13 +246,18 @@ def _room_beside(large: np.ndarray, others: list[np.ndarray]) -> bool:
 
 def _strip_beside(large: np.ndarray, others: list[np.ndarray]) -> bool:
     """Two or more faces in a column near a side of the frame (centres within `GALLERY_LEVEL` of each other across,
-    within `SELF_VIEW_EDGE` of the edge) beside a larger face that sits outside that column: the camera strip of a
-    screen share or of a sidebar view. One person's two pictures (a speaker and their own thumbnail) are one face here,
-    so a 2-person speaker view never shows such a strip."""
+    within `SELF_VIEW_EDGE` of the edge) beside a larger face centred in the rest of the frame rather than in the frame:
+    the camera strip of a screen share or of a sidebar view, which moved the main picture aside. A speaker view's
+    filmstrip column beside a speaker centred in the frame is not one (it lies over the speaker's picture). One
+    person's two pictures (a speaker and their own thumbnail) are one face here, so a 2-person speaker view never shows
+    such a strip."""
     xs = [_centre(box)[0] for box in others]
     if len(others) < 2 or max(xs) - min(xs) >= GALLERY_LEVEL or not all(_near_edge(box) for box in others):
         return False
-    return bool(abs(_centre(large)[0] - np.mean(xs)) >= GALLERY_LEVEL)
+    on_right = np.mean(xs) > 0.5
+    rest_centre = (min(box[0] for box in others) / 2 if on_right else (max(box[2] for box in others) + 1) / 2)
+    x = _centre(large)[0]
+    return bool(abs(x - np.mean(xs)) >= GALLERY_LEVEL and abs(x - rest_centre) < abs(x - 0.5))
 
 
 def place(box: np.ndarray, other_areas: list[float]) -> str:

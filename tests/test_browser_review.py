@@ -74,9 +74,11 @@ def test_clicking_a_shift_marker_or_a_moment_plays_it_and_a_note_lands_on_the_pa
         wait_playing_near(page, marker["t"])
 
         # Anywhere inside a timeline's coloured area: the same, from that second (a trial clicked the middle of one).
+        page.evaluate("() => (" + find_chart + ")().scrollIntoView({block: 'center'})")
+        page.wait_for_function("""() => { const gd = (""" + find_chart + """)(), top = gd.getBoundingClientRect().top;
+            const still = gd.__lastTop === top; gd.__lastTop = top; return still; }""", polling=200)  # scrolled, settled
         inside = page.evaluate("""() => {
             const gd = (""" + find_chart + """)();
-            gd.scrollIntoView({block: 'center'});
             const stack = gd._fullData.filter(t => t.stackgroup === 'prospect'), trace = stack[0];
             const i = Array.from(trace.x).indexOf(2);  // second 2: the middle of its widest band, far from any edge
             let top = 0, widest = {low: 0, high: 0};
@@ -91,6 +93,7 @@ def test_clicking_a_shift_marker_or_a_moment_plays_it_and_a_note_lands_on_the_pa
                     px: ya.l2p(widest.low) - ya.l2p(widest.high)};
         }""")
         assert inside["px"] >= 60, inside  # well inside the area: 30 px and more from its edges
+        page.mouse.move(inside["x"], inside["y"])  # as a hand does: over the second, then a click
         page.mouse.click(inside["x"], inside["y"])
         wait_playing_near(page, 2)
 
