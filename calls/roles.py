@@ -280,11 +280,16 @@ def _rederive(session: Session, call: Call, rows: list[TrackSecondRows], roles: 
 
 
 def _drop_replaced_stills(call_id: int, token: str | None, settings: Settings) -> None:
-    """After the commit: old stills go; track thumbnails stay (they do not depend on roles)."""
+    """After the commit: old stills go, and the folders they leave empty; track thumbnails stay (they do not depend on
+    roles). A dashboard trial found an empty folder left by each role change."""
     if token:
-        for old in (settings.data_dir / snapshot_folder(call_id, token)).parent.glob("*/*.jpg"):
+        stills = (settings.data_dir / snapshot_folder(call_id, token)).parent
+        for old in stills.glob("*/*.jpg"):
             if old.parent.name != token and not old.name.startswith("track-"):
                 old.unlink()
+        for folder in stills.iterdir():
+            if folder.is_dir() and folder.name != token and not any(folder.iterdir()):
+                folder.rmdir()
 
 
 def reread_tracks(call_id: int, track_nos: list[int], classifier, progress: Progress | None = None,

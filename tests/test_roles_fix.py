@@ -347,3 +347,21 @@ def test_the_review_page_shows_people_as_they_sit_not_in_order_of_first_appearan
     assert not at.exception
     cards = [m.value for m in at.markdown if m.value.startswith("**Rep**") or m.value.startswith("**Prospect**")]
     assert cards == ["**Rep** · person 2 · on the left", "**Prospect** · person 1 · on the right"]
+
+
+def test_a_role_change_drops_the_stills_it_replaced_and_the_folders_they_leave_empty(store):
+    """A dashboard trial (33): after a swap and a swap back, the first swap's stills folder stayed behind, empty. The
+    analysis' own folder keeps its track thumbnails (they do not depend on roles)."""
+    from calls.roles import _drop_replaced_stills
+    from config import SNAPSHOTS
+
+    stills = store / SNAPSHOTS / "7"
+    for folder, names in {"analysis": ["track-0.jpg", "moment-3.jpg"], "swap1": ["moment-3.jpg"],
+                          "swap2": ["moment-3.jpg"]}.items():
+        (stills / folder).mkdir(parents=True)
+        for name in names:
+            (stills / folder / name).write_bytes(b"jpeg")
+    _drop_replaced_stills(7, "swap2", get_settings())
+    assert sorted((p.parent.name, p.name) for p in stills.rglob("*.jpg")) == [("analysis", "track-0.jpg"),
+                                                                               ("swap2", "moment-3.jpg")]
+    assert sorted(f.name for f in stills.iterdir()) == ["analysis", "swap2"]  # swap1's emptied folder is gone
