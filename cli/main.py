@@ -153,11 +153,11 @@ def cmd_list(args) -> int:
 def cmd_show(args) -> int:
     from calls.roles import list_people
     from pipeline.timeline import clock
-    from reports.facts import load_facts, load_timeline
+    from reports.facts import load_facts, load_shifts
 
     facts = load_facts(args.call_id)  # NotFound: exit 3
     people = list_people(args.call_id)
-    shifts = load_timeline(args.call_id).shifts
+    shifts = load_shifts(args.call_id)
     shown = {"call_id": facts.id, "title": facts.title, "file": facts.original_filename, "rep": facts.rep,
              "prospect": facts.prospect_name, "company": facts.prospect_company,
              "date": facts.call_date.isoformat() if facts.call_date else None, "duration_s": facts.duration_s,

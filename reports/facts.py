@@ -142,15 +142,25 @@ def load_facts(call_id: int) -> CallFacts:
                          rep_identified=session.scalar(select(exists().where(Track.call_id == call.id, Track.role == REP))))
 
 
+def _read_shifts(connection, call_id: int) -> pd.DataFrame:
+    return pd.read_sql(select(Shift.role, Shift.t_s, Shift.from_emotion, Shift.to_emotion, Shift.direction,
+                              Shift.strength, Shift.duration_s).where(Shift.call_id == call_id).order_by(Shift.t_s),
+                       connection)
+
+
+def load_shifts(call_id: int) -> pd.DataFrame:
+    """The call's stored shifts in time order (`CallTimeline.shifts`), without its per-second rows."""
+    with session_scope() as session:
+        return _read_shifts(session.connection(), call_id)
+
+
 def load_timeline(call_id: int) -> CallTimeline:
     with session_scope() as session:
         connection = session.connection()
         seconds = pd.read_sql(select(*(getattr(EmotionSecond, c) for c in SECOND_COLUMNS))
                               .where(EmotionSecond.call_id == call_id).order_by(EmotionSecond.role, EmotionSecond.second),
                               connection)
-        shifts = pd.read_sql(select(Shift.role, Shift.t_s, Shift.from_emotion, Shift.to_emotion, Shift.direction,
-                                    Shift.strength, Shift.duration_s).where(Shift.call_id == call_id).order_by(Shift.t_s),
-                             connection)
+        shifts = _read_shifts(connection, call_id)
     seconds[list(EMOTIONS) + ["confidence"]] = seconds[list(EMOTIONS) + ["confidence"]].astype(float)
     seconds[["face_present", "video_present"]] = seconds[["face_present", "video_present"]].astype(bool)
     return CallTimeline(seconds, shifts)
