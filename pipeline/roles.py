@@ -254,10 +254,10 @@ def _strip_beside(large: np.ndarray, others: list[np.ndarray]) -> bool:
     xs = [_centre(box)[0] for box in others]
     if len(others) < 2 or max(xs) - min(xs) >= GALLERY_LEVEL or not all(_near_edge(box) for box in others):
         return False
-    on_right = np.mean(xs) > 0.5
+    on_right = np.mean(xs) > 0.5  # (then the large face, nearer the rest's centre than the frame's, is left of 0.5)
     rest_centre = (min(box[0] for box in others) / 2 if on_right else (max(box[2] for box in others) + 1) / 2)
     x = _centre(large)[0]
-    return bool(abs(x - np.mean(xs)) >= GALLERY_LEVEL and abs(x - rest_centre) < abs(x - 0.5))
+    return bool(abs(x - rest_centre) < abs(x - 0.5))
 
 
 def place(box: np.ndarray, other_areas: list[float]) -> str:
