@@ -262,10 +262,12 @@ def _strip_beside(large: np.ndarray, others: list[np.ndarray]) -> bool:
 
 def place(box: np.ndarray, other_areas: list[float]) -> str:
     """Where a face was on screen, in words: "on the left", "in the big tile", "at the bottom right", "in the self-view
-    corner, bottom right" (a thumbnail in a corner beside someone's big tile: speaker view), ... `box` is its mean xyxy
-    box and `other_areas` the other faces' mean box areas, all as fractions of the frame. A face much larger than the
-    others but on one side is "on the left" (a new-user trial: a rep in a gallery tile beside a prospect sitting back
-    was "in the big tile")."""
+    corner, bottom right" (a thumbnail in a corner beside someone's big tile: speaker view), "among the thumbnails, top
+    right" (one of several such thumbnails: a screen share's or a sidebar's camera strip, a filmstrip; new-user trial 5
+    called a rep at the top of a strip of two "in the self-view corner"), ... `box` is its mean xyxy box and
+    `other_areas` the other faces' mean box areas, all as fractions of the frame. A face much larger than the others
+    but on one side is "on the left" (a new-user trial: a rep in a gallery tile beside a prospect sitting back was "in
+    the big tile")."""
     area = _area(box)
     cx, cy = _centre(box)
     # much the largest face, across the middle: a speaker view's tile (a gallery's larger face sits on its side)
@@ -273,8 +275,10 @@ def place(box: np.ndarray, other_areas: list[float]) -> str:
         return "in the big tile"
     if min(cx, 1 - cx) < CORNER_MARGIN and min(cy, 1 - cy) < CORNER_MARGIN:
         corner = f"{'top' if cy < 0.5 else 'bottom'} {'left' if cx < 0.5 else 'right'}"
-        thumbnail = other_areas and max(other_areas) >= SPEAKER_VIEW_AREA_RATIO * area
-        return f"in the self-view corner, {corner}" if thumbnail else f"at the {corner}"
+        if not other_areas or max(other_areas) < SPEAKER_VIEW_AREA_RATIO * area:
+            return f"at the {corner}"
+        fellows = [a for a in other_areas if a < SPEAKER_VIEW_AREA_RATIO * area]  # other thumbnails (not a big tile)
+        return f"among the thumbnails, {corner}" if fellows else f"in the self-view corner, {corner}"
     for centre, low, high in ((cx, "on the left", "on the right"), (cy, "at the top", "at the bottom")):
         if centre < SIDE_MARGIN:
             return low

@@ -311,6 +311,9 @@ def test_with_three_people_one_click_keeps_the_prospect_and_a_second_click_picks
     speaker = [person(1, "prospect", (0.1, 0.1, 0.9, 0.9)), person(2, "rep", (0.8, 0.8, 0.95, 0.95))]
     assert where(speaker[0], speaker) == "in the big tile"
     assert where(speaker[1], speaker) == "in the self-view corner, bottom right"
+    strip = [person(1, "participant-1", (0.05, 0.2, 0.6, 0.8)), person(2, "rep", (0.82, 0.05, 0.95, 0.25)),
+             person(3, "prospect", (0.82, 0.3, 0.95, 0.5))]  # a screen share's camera strip beside the presenter
+    assert [where(p, strip) for p in strip] == ["on the left", "among the thumbnails, top right", "on the right"]
     sitting_back = [person(1, "rep", (0.154, 0.394, 0.33, 0.706)), person(2, "prospect", (0.601, 0.432, 0.69, 0.591))]
     assert [where(p, sitting_back) for p in sitting_back] == ["on the left", "on the right"]  # a gallery (trial 25)
     grid = [person(1, "rep", (0.55, 0.6, 0.9, 0.95)), person(2, "prospect", (0.1, 0.05, 0.45, 0.4)),
