@@ -80,6 +80,10 @@ def test_upload_analyse_review_and_download_the_pdf(store, tmp_path, brightness_
         play.click()
         page.wait_for_function(f"() => Math.abs(document.querySelector('video').currentTime - {target}) < 0.6")
 
+        # The player reports where it paused (one rerun): a click while a rerun is on its way holds the button's old
+        # deferred-file id, which Streamlit has dropped, and nothing downloads (CI under load, session 34). A user
+        # clicks again; the test waits for the page to be idle instead.
+        wait_idle(page)
         with page.expect_download() as download_info:
             page.get_by_role("button", name="PDF report").click()
         pdf_path = tmp_path / "report.pdf"
@@ -95,6 +99,20 @@ def test_upload_analyse_review_and_download_the_pdf(store, tmp_path, brightness_
     assert f"Coaching report: {TITLE}" in re.sub(r"\s+", " ", text)
     assert "likely" in text
     assert "confirmed by ada on" in re.sub(r"\s+", " ", text)  # who said the participants were told, and when
+
+
+IDLE_MS = 1500
+"""How long the page must show no "Running..." icon to count as idle: longer than the player's report delay
+(`dashboard.player.SETTLE_MS`, 400 ms) plus the rerun it starts."""
+
+
+def wait_idle(page) -> None:
+    """Return once the app has not been running a script for `IDLE_MS` (watched from now)."""
+    page.evaluate("() => { window.__busyAt = Date.now(); }")
+    page.wait_for_function(f"""() => {{
+        const now = Date.now();
+        if (document.querySelector('[data-testid="stStatusWidgetRunningIcon"]')) window.__busyAt = now;
+        return now - window.__busyAt > {IDLE_MS}; }}""", polling=100)
 
 
 def upload(page, video: Path, title: str) -> None:
