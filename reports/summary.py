@@ -93,6 +93,7 @@ class CallSummary:
     shares: dict[str, dict[str, float]]  # role -> emotion -> share of seen time
     mood: dict[str, Mood]  # role -> whole-call mood
     first_positive_shift: dict | None  # the prospect's
+    first_negative_shift: dict | None  # the prospect's
     negative_shifts: dict[str, int]
     prospect_thirds: tuple[Mood, Mood]  # first third, last third
     stages: list[StageSummary]
@@ -202,6 +203,7 @@ def summarize_timeline(timeline: CallTimeline, stages: Sequence[MarkedStage] = (
     thirds = tuple(_mood(prospect[part]) for part in (prospect["second"] < n / 3, prospect["second"] >= 2 * n / 3))
     prospect_shifts = shifts[shifts["role"] == PROSPECT]
     positive = prospect_shifts[prospect_shifts["direction"] == "positive"]
+    negative = prospect_shifts[prospect_shifts["direction"] == "negative"]
     stage_summaries = []
     for stage in stages:
         inside = prospect[(prospect["second"] >= stage.start_s) & (prospect["second"] < stage.end_s)]
@@ -217,6 +219,7 @@ def summarize_timeline(timeline: CallTimeline, stages: Sequence[MarkedStage] = (
         shares=shares,
         mood={role: _mood(rows) for role, rows in by_role.items()},
         first_positive_shift=positive.iloc[0].to_dict() if len(positive) else None,
+        first_negative_shift=negative.iloc[0].to_dict() if len(negative) else None,
         negative_shifts={role: int(((shifts["role"] == role) & (shifts["direction"] == "negative")).sum())
                          for role in (REP, PROSPECT)},
         prospect_thirds=thirds,  # type: ignore[arg-type]
@@ -250,6 +253,13 @@ def talking_points(summary: CallSummary) -> list[str]:
             times = "once" if stage.negative_shifts == 1 else f"{stage.negative_shifts} times"
             points.append(f"The prospect likely turned negative {times} during {stage.name}: replay those moments together.")
             break
+    else:  # no stage holds one (or none marked): the turn itself (a new-user trial, 34: happy -> angry went unsaid)
+        turn = summary.first_negative_shift
+        if turn is not None:
+            n = summary.negative_shifts[PROSPECT]
+            when = f"at {clock(turn['t_s'])}" if n == 1 else f"{n} times, first at {clock(turn['t_s'])}"
+            points.append(f"The prospect likely turned negative {when} ({turn['from_emotion']} → {turn['to_emotion']}): "
+                          "replay it together: what was said just before?")
     first = summary.first_positive_shift
     if first is not None:
         points.append(f"The prospect's first likely positive turn came at {clock(first['t_s'])} "

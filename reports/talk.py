@@ -137,9 +137,9 @@ def talk_metrics(seconds: pd.DataFrame) -> TalkMetrics | None:
 
 
 def _mood_words(mood: Mood, talk_s: int, talker: str) -> str:
-    """The prospect's mood in the `talk_s` seconds `talker` ("the rep", "they") was heard talking."""
-    if not talk_s:
-        return f"{talker} never heard talking"  # not "face not read": there was nothing to read (trial 33)
+    """The prospect's mood in the `talk_s` seconds `talker` ("the rep was", "they were") was heard talking."""
+    if not talk_s:  # not "face not read": there was nothing to read (trial 33); not "the rep never heard talking",
+        return f"{talker} never heard talking"  # which read as the rep heard no one (trial 34)
     if not mood.seconds:
         return "face not read"
     return f"likely positive {mood.positive:.0%}, likely negative {mood.negative:.0%} of {mood.seconds} s read"
@@ -156,8 +156,8 @@ def talk_rows(metrics: TalkMetrics) -> list[tuple[str, str]]:
          else f"too little talk seen to compare: rep {metrics.rep_talk_s} s, prospect {metrics.prospect_talk_s} s"),
         ("Longest rep monologue", f"{metrics.longest_monologue_s} s from {clock(start_end[0])}" if start_end else "none"),
         ("Interruptions", f"prospect cut in {metrics.interruptions[PROSPECT]}×, rep cut in {metrics.interruptions[REP]}×"),
-        ("Prospect while listening / speaking", f"{_mood_words(metrics.listening, metrics.seconds[REP], 'the rep')} / "
-                                                f"{_mood_words(metrics.speaking, metrics.seconds[PROSPECT], 'they')}"),
+        ("Prospect while listening / speaking", f"{_mood_words(metrics.listening, metrics.seconds[REP], 'the rep was')} / "
+                                                f"{_mood_words(metrics.speaking, metrics.seconds[PROSPECT], 'they were')}"),
         ("After each monologue", "; ".join(f"{clock(r.end_s)}: {('likely ' + r.emotion) if r.emotion else 'not read'}"
                                            for r in metrics.reactions) or f"no rep monologue of {MONOLOGUE_MIN_S} s or more"),
         ("Others talking", f"{SPEAKING_LABELS[OTHER]} on screen {metrics.seconds[OTHER]} s, "

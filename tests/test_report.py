@@ -70,6 +70,9 @@ def test_summary_numbers(timeline):
     assert "first likely positive turn came at 0:18" in points
     assert "too short (0:30) to compare" in points and "warmed up" not in points  # thirds of 10 s are no trend
     assert "most positive during close" in points
+    # no stages marked: the turn itself is a talking point (a new-user trial: happy -> angry went unsaid)
+    unstaged = " ".join(summarize_timeline(timeline).talking_points)
+    assert "The prospect likely turned negative at 0:12 (neutral → sad): replay it together" in unstaged
 
 
 def test_still_labels_name_each_faces_likely_emotions_or_say_why_not(timeline):

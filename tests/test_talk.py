@@ -227,10 +227,10 @@ def test_talk_metrics_follow_their_definitions():
     assert dict(talk_rows(thin))["Talk ratio"] == "too little talk seen to compare: rep 0 s, prospect 4 s"
     # nothing to read is not a face that failed to read (trial 33: "face not read / face not read" beside a face read
     # every second, on a call where no one was heard on camera)
-    assert dict(talk_rows(thin))["Prospect while listening / speaking"] == "the rep never heard talking / face not read"
+    assert dict(talk_rows(thin))["Prospect while listening / speaking"] == "the rep was never heard talking / face not read"
     off = talk_metrics(_seconds([OFF_CAMERA] * 20, ["happy"] * 20))
-    assert dict(talk_rows(off))["Prospect while listening / speaking"] == ("the rep never heard talking / "
-                                                                           "they never heard talking")
+    assert dict(talk_rows(off))["Prospect while listening / speaking"] == ("the rep was never heard talking / "
+                                                                           "they were never heard talking")
     assert dict(talk_rows(metrics))["Prospect while listening / speaking"].startswith("likely positive 12%")
 
 
