@@ -247,19 +247,31 @@ def _add_shift_markers(fig: go.Figure, shifts: pd.DataFrame, row: int) -> None:
         ), row=row, col=1)
 
 
-def shares_figure(shares: dict[str, dict[str, float]], height: int = 200) -> go.Figure:
-    """Share of seen time in each likely emotion, one stacked bar per role."""
+def shares_figure(shares: dict[str, dict[str, float]], height: int = 150) -> go.Figure:
+    """Share of seen time in each likely emotion, one stacked bar per role, each part named inside it ("angry 50%";
+    a narrow part only its share, under `SHARE_TEXT_MIN` nothing: its name and share are in its hover).
+
+    No legend: the chart sits in a narrow column beside the talking points, where Plotly's legend became a scroll box
+    showing 5 of the 7 emotions at 1024 px (a dashboard trial, 34), and the timelines' legend names the same colours."""
     fig = go.Figure()
     roles = [r for r in (PROSPECT, REP) if r in shares]
     for emotion in EMOTIONS:
         values = [shares[r][emotion] for r in roles]
         fig.add_trace(go.Bar(y=[r.capitalize() for r in roles], x=values, name=emotion, orientation="h",
-                             marker_color=EMOTION_COLOURS[emotion], text=[f"{v:.0%}" if v >= 0.06 else "" for v in values],
-                             textposition="inside", hovertemplate=f"{emotion} %{{x:.0%}}<extra>%{{y}}</extra>"))
-    fig.update_layout(barmode="stack", height=height, margin=dict(l=10, r=10, t=50, b=10), template="plotly_white",
-                      font=FONT, xaxis=dict(tickformat=".0%", range=[0, 1], showticklabels=False), showlegend=True,
-                      legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0, traceorder="normal"))
+                             marker_color=EMOTION_COLOURS[emotion],
+                             text=[f"{emotion} {v:.0%}" if v >= SHARE_NAME_MIN else f"{v:.0%}" if v >= SHARE_TEXT_MIN
+                                   else "" for v in values],
+                             textposition="inside", insidetextanchor="middle",
+                             hovertemplate=f"{emotion} %{{x:.0%}}<extra>%{{y}}</extra>"))
+    fig.update_layout(barmode="stack", height=height, margin=dict(l=10, r=10, t=10, b=10), template="plotly_white",
+                      font=FONT, xaxis=dict(tickformat=".0%", range=[0, 1], showticklabels=False), showlegend=False)
     return fig
+
+
+SHARE_TEXT_MIN = 0.06
+"""A part of a share bar narrower than this (of the whole) shows no text: it would not fit."""
+SHARE_NAME_MIN = 0.2
+"""A part at least this wide shows its emotion's name as well as its share."""
 
 
 def trend_figure(calls: pd.DataFrame, label_column: str, height: int = 300) -> go.Figure:
@@ -283,9 +295,11 @@ def mix_figure(mix: pd.DataFrame, label_column: str, height: int = 300) -> go.Fi
     for emotion in EMOTIONS:
         fig.add_trace(go.Bar(x=mix[label_column], y=mix[emotion], name=emotion, marker_color=EMOTION_COLOURS[emotion],
                              hovertemplate=f"{emotion} %{{y:.0%}}<extra>%{{x}}</extra>"))
-    fig.update_layout(barmode="stack", height=height, margin=dict(l=10, r=10, t=10, b=10), template="plotly_white",
+    # the legend in the order of the bars' parts and of `EMOTIONS` (Plotly reverses a stack's by default: a trial read
+    # "neutral ... angry"), above the bars with room for two rows (at t=10 it covered the top of a full bar)
+    fig.update_layout(barmode="stack", height=height, margin=dict(l=10, r=10, t=60, b=10), template="plotly_white",
                       font=FONT, yaxis=dict(tickformat=".0%", range=[0, 1]),
-                      legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0))
+                      legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0, traceorder="normal"))
     return fig
 
 
