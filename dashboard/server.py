@@ -12,7 +12,21 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # `streamlit ru
 
 import streamlit as st  # noqa: E402
 from starlette.middleware import Middleware  # noqa: E402
+from starlette.requests import Request  # noqa: E402
+from starlette.responses import RedirectResponse  # noqa: E402
+from starlette.routing import Route  # noqa: E402
 
 from dashboard.media_gate import MediaGate  # noqa: E402
 
-app = st.App("app.py", middleware=[Middleware(MediaGate)])
+HOME_ALIASES = ("/calls",)
+"""Addresses of the default page (Calls), which Streamlit serves at "/" only: a trial typed /calls, the page the
+sidebar calls "Calls", and met "Page not found"."""
+
+
+async def _home(request: Request) -> RedirectResponse:
+    """Send a typed alias of the default page to "/", its query kept."""
+    query = request.url.query
+    return RedirectResponse("/" + (f"?{query}" if query else ""), status_code=307)
+
+
+app = st.App("app.py", middleware=[Middleware(MediaGate)], routes=[Route(path, _home) for path in HOME_ALIASES])

@@ -193,6 +193,10 @@ def test_a_refresh_or_a_new_tab_keeps_the_session_and_sign_out_clears_it_and_the
         tab = page.context.new_page()
         tab.goto(f"{url}/review?call={call.call_id}")
         tab.get_by_role("heading", name=call.title).wait_for()
+        tab.goto(f"{url}/calls")  # the sidebar's "Calls", typed (a trial met "Page not found": it lives at "/")
+        tab.get_by_role("heading", name="Calls").wait_for()
+        tab.wait_for_timeout(1000)
+        assert tab.get_by_text("Page not found").count() == 0 and tab.url == f"{url}/"
         tab.close()
 
         copied = page.evaluate("() => document.cookie").split("rapport_session=")[1].split(";")[0]  # taken before
