@@ -261,6 +261,12 @@ def _gate(username: str | None) -> _Gate:
     return _Gate(viewer, any_user, chosen)
 
 
+SIGN_IN_REFUSAL_KEY = "sign_in_refusal"
+"""Session-state key of why the last sign-in attempt was refused, shown once under the form drawn again."""
+PASSWORD_FIELD_KEY = "sign_in_password"
+"""Session-state key of the sign-in form's password field (emptied after a refused attempt)."""
+
+
 def _sign_in_form(any_user: bool) -> None:
     st.title("Sign in to Rapport")
     if not any_user:
@@ -270,20 +276,29 @@ def _sign_in_form(any_user: bool) -> None:
     if st.session_state.pop(IDLE_NOTICE_KEY, False):
         st.info(f"You were signed out after {get_settings().session_idle_minutes:g} minutes without activity.",
                 icon=":material/timer_off:")
-    with st.form("sign-in", clear_on_submit=True, border=True):
+    # A refused attempt keeps the username and empties the password (a trial: both emptied, it retyped the password
+    # only and was refused again): the form is drawn again, by a rerun, with the refusal under it.
+    refusal = st.session_state.pop(SIGN_IN_REFUSAL_KEY, None)
+    if refusal:
+        st.session_state[PASSWORD_FIELD_KEY] = ""
+    with st.form("sign-in", border=True):
         username = st.text_input("Username", autocomplete="username")
-        password = st.text_input("Password", type="password", autocomplete="current-password")
+        password = st.text_input("Password", type="password", autocomplete="current-password", key=PASSWORD_FIELD_KEY)
         submitted = st.form_submit_button("Sign in", type="primary", icon=":material/login:")
+    if refusal:
+        st.error(refusal)
     st.caption("Rapport reads likely emotions from faces in sales calls. What you see depends on your role, "
                "and sign-ins, views and exports are logged.")
     if not submitted:
         return
     username = username.strip()
     if users.sign_in_blocked(username):
-        st.error(f"Too many failed attempts for this user: try again in "
-                 f"{users.SIGN_IN_WINDOW.seconds // 60} minutes.")
+        st.session_state[SIGN_IN_REFUSAL_KEY] = (f"Too many failed attempts for this user: try again in "
+                                                 f"{users.SIGN_IN_WINDOW.seconds // 60} minutes.")
+        st.rerun()
     elif users.authenticate(username, password) is None:
-        st.error("Wrong username or password.")
+        st.session_state[SIGN_IN_REFUSAL_KEY] = "Wrong username or password."
+        st.rerun()
     else:
         st.session_state[SESSION_KEY] = username
         st.session_state[SIGNED_IN_AT_KEY] = time.time()
