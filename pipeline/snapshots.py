@@ -39,14 +39,19 @@ def top_emotions(probs: np.ndarray, k: int = 3) -> list[tuple[str, float]]:
 
 
 def annotate(frame_bgr: np.ndarray, faces: list[FaceAnnotation], caption: str = "") -> np.ndarray:
+    """The frame with a box around each face and, beside it, its role and likely emotions (or why none), placed by
+    `_label_place` so no label covers a face; `caption` in the top-left corner."""
     image = frame_bgr.copy()
     h, w = image.shape[:2]
     scale = max(0.45, h / 1100)
     thick = max(1, round(h / 400))
-    for face in faces:
+    boxes = [tuple(int(v) for v in face.box * [w, h, w, h]) for face in faces]
+    taken = list(boxes)  # faces, then each label as it is placed
+    if caption:
+        taken.append(_label(image, [caption], (8, 8), (40, 40, 40), scale * 1.1, thick))
+    for face, box in zip(faces, boxes):
         colour = ROLE_COLOURS.get(face.role, OTHER_COLOUR)
-        x1, y1, x2, y2 = (face.box * [w, h, w, h]).astype(int)
-        cv2.rectangle(image, (x1, y1), (x2, y2), colour, thick + 1)
+        cv2.rectangle(image, box[:2], box[2:], colour, thick + 1)
         lines = [face.role.capitalize()]
         if face.uncertain:
             lines.append(UNCERTAIN)
@@ -55,25 +60,52 @@ def annotate(frame_bgr: np.ndarray, faces: list[FaceAnnotation], caption: str = 
                       for i, (name, p) in enumerate(top_emotions(face.probs))]
         else:
             lines.append("emotions not analysed")
-        _label(image, lines, (x1, y2 + 4), colour, scale, thick)
-    if caption:
-        _label(image, [caption], (8, 8), (40, 40, 40), scale * 1.1, thick)
+        size = _label_size(lines, scale, thick)
+        taken.append(_label(image, lines, _label_place(box, size, (w, h), taken), colour, scale, thick))
     return image
 
 
-def _label(image: np.ndarray, lines: list[str], origin: tuple[int, int], colour, scale: float, thick: int) -> None:
-    """Text lines on a filled box, kept inside the frame."""
-    font = cv2.FONT_HERSHEY_SIMPLEX
-    sizes = [cv2.getTextSize(line, font, scale, thick)[0] for line in lines]
+def _label_size(lines: list[str], scale: float, thick: int) -> tuple[int, int, int]:
+    """(width, height, line height) in pixels of `_label`'s box for `lines`."""
+    sizes = [cv2.getTextSize(line, cv2.FONT_HERSHEY_SIMPLEX, scale, thick)[0] for line in lines]
     line_h = max(s[1] for s in sizes) + int(10 * scale)
-    box_w = max(s[0] for s in sizes) + 12
-    box_h = line_h * len(lines) + 6
+    return max(s[0] for s in sizes) + 12, line_h * len(lines) + 6, line_h
+
+
+def _label_place(box: tuple[int, ...], size: tuple[int, int, int], frame: tuple[int, int],
+                 taken: list[tuple[int, ...]]) -> tuple[int, int]:
+    """Top-left corner for a face's label: under its box, else above, left or right of it, whichever (kept inside the
+    frame) covers least of the `taken` xyxy rectangles (faces and labels placed so far), the earlier on a tie.
+    Always under the box, a rep's label in a screen share's camera strip covered the prospect's face below
+    (a new-user trial, 34)."""
+    x1, y1, x2, y2 = box
+    box_w, box_h, _ = size
+    w, h = frame
+    candidates = [(x1, y2 + 4), (x1, y1 - 4 - box_h), (x1 - 4 - box_w, y1), (x2 + 4, y1)]
+
+    def inside(xy: tuple[int, int]) -> tuple[int, int]:
+        return int(np.clip(xy[0], 0, max(0, w - box_w))), int(np.clip(xy[1], 0, max(0, h - box_h)))
+
+    def covered(xy: tuple[int, int]) -> int:
+        x, y = xy
+        return sum(max(0, min(x + box_w, r[2]) - max(x, r[0])) * max(0, min(y + box_h, r[3]) - max(y, r[1]))
+                   for r in taken)
+
+    return min((inside(xy) for xy in candidates), key=covered)  # min keeps the first of equals
+
+
+def _label(image: np.ndarray, lines: list[str], origin: tuple[int, int], colour, scale: float, thick: int
+           ) -> tuple[int, int, int, int]:
+    """Text lines on a filled box at `origin`, kept inside the frame; returns the box (xyxy pixels)."""
+    box_w, box_h, line_h = _label_size(lines, scale, thick)
     h, w = image.shape[:2]
     x = int(np.clip(origin[0], 0, max(0, w - box_w)))
     y = int(np.clip(origin[1], 0, max(0, h - box_h)))
     cv2.rectangle(image, (x, y), (x + box_w, y + box_h), colour, -1)
     for i, line in enumerate(lines):
-        cv2.putText(image, line, (x + 6, y + (i + 1) * line_h), font, scale, (255, 255, 255), thick, cv2.LINE_AA)
+        cv2.putText(image, line, (x + 6, y + (i + 1) * line_h), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), thick,
+                    cv2.LINE_AA)
+    return x, y, x + box_w, y + box_h
 
 
 def save_jpeg(image: np.ndarray, path: Path, quality: int = 88) -> Path:

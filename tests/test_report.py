@@ -399,3 +399,23 @@ def test_a_reps_calls_of_one_day_are_each_a_point_of_their_own():
                           "title": ["a", "b", "c"]})
     figure = trend_figure(calls, "call")
     assert figure.layout.xaxis.type == "category" and list(figure.data[0].x) == ["01 Dec #3", "01 Dec #4", "01 Dec #7"]
+
+
+def test_a_still_label_never_covers_another_face():
+    """A screen share's camera strip (a new-user trial, 34): the rep's label, always drawn under its box, covered the
+    prospect's face in the thumbnail below. Labels are solid colour boxes: count their pixels over each face."""
+    from pipeline.snapshots import ROLE_COLOURS, FaceAnnotation, annotate
+    from tests.helpers import emotion_probs
+
+    frame = np.zeros((720, 1280, 3), np.uint8)
+    rep_box, prospect_box = np.array([0.86, 0.06, 0.96, 0.24]), np.array([0.86, 0.27, 0.96, 0.45])
+    probs = np.array(emotion_probs(["neutral"])[0])
+    faces = [FaceAnnotation("rep", rep_box, probs), FaceAnnotation("prospect", prospect_box, probs)]
+    image = annotate(frame, faces, caption="Prospect's clearest expression at 0:34")
+    for face, other in ((faces[0], faces[1]), (faces[1], faces[0])):
+        x1, y1, x2, y2 = (other.box * [1280, 720, 1280, 720]).astype(int)
+        inner = image[y1 + 4:y2 - 3, x1 + 4:x2 - 3]  # inside the other face's box outline
+        assert not np.all(inner == ROLE_COLOURS[face.role], axis=-1).any(), f"the {face.role}'s label covers a face"
+    lone = annotate(frame, [faces[0]])  # room below: the label stays under the box
+    x1, _, _, y2 = (rep_box * [1280, 720, 1280, 720]).astype(int)
+    assert (lone[y2 + 10, x1 + 10] == ROLE_COLOURS["rep"]).all()
