@@ -261,7 +261,12 @@ def _talk_ratio(calls: pd.DataFrame) -> float:
 def call_label(call_id: int, title: str, when: dt.date | None = None) -> str:
     """How a call is named in pickers and dialogs: its number first, as two uploads may share a title and a date (a
     new-user trial, 28, deleted the original of a recording uploaded twice: the two read alike in every picker)."""
-    return f"#{call_id} · {title}" + (f" · {when:%d %b %Y}" if when is not None and not pd.isna(when) else "")
+    return f"#{call_id} · {title}" + (f" · {day(when)}" if when is not None and not pd.isna(when) else "")
+
+
+def day(when: dt.date) -> str:
+    """A date as every page writes it: "5 Dec 2026" (the calls table's format; a trial met "05 Dec 2026" beside it)."""
+    return f"{when.day} {when:%b %Y}"
 
 
 def done_calls(viewer: Principal) -> list[tuple[int, str]]:

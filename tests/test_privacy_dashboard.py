@@ -314,7 +314,7 @@ def test_a_recording_uploaded_again_is_named_before_a_second_call_of_it_is_made(
     at = upload("mo", "Dana Whitfield")
     assert not at.exception and not at.error
     assert [w.value.replace("\\", "") for w in at.warning] == [
-        f"**acme copy.mp4** was uploaded before, as #{seeded['dana'].call_id} · Dana's Acme call · 02 Nov 2026 (under "
+        f"**acme copy.mp4** was uploaded before, as #{seeded['dana'].call_id} · Dana's Acme call · 2 Nov 2026 (under "
         "**Calls**). Nothing new was queued: tick the box below and press *Analyse call* to analyse it again."]
     assert copies() == [("Dana's Acme call", digest)]  # nothing queued; the earlier call's digest kept
 

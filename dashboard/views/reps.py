@@ -71,13 +71,15 @@ with one_tab:
                             config={"displayModeBar": False}, key="mix")
     st.markdown("**Their calls**")
     talked = mine["rep_talk_s"] + mine["prospect_talk_s"]
-    st.dataframe(pd.DataFrame({"Call": mine["title"], "Date": mine["when"].dt.date, "Prospect": mine["prospect"].fillna("—"),
-                               "Prospect likely positive": 100 * mine["prospect_positive"],
+    # the readings first, as on the Calls page (at 1024 px a trial had them off-screen)
+    st.dataframe(pd.DataFrame({"Call": mine["title"], "Prospect likely positive": 100 * mine["prospect_positive"],
                                "Prospect negative shifts": mine["negative_shifts"],
-                               "Rep talk ratio": (100 * mine["rep_talk_s"] / talked).where(talked >= TALK_RATIO_MIN_S)}).iloc[::-1],
+                               "Rep talk ratio": (100 * mine["rep_talk_s"] / talked).where(talked >= TALK_RATIO_MIN_S),
+                               "Date": mine["when"].dt.date, "Prospect": mine["prospect"].fillna("—")}).iloc[::-1],
                  hide_index=True, width="stretch", column_config={
                      "Prospect likely positive": ui.percent_column("Prospect likely positive"),
-                     "Rep talk ratio": ui.percent_column("Rep talk ratio", help=DEFINITIONS["Talk ratio"]),
+                     "Rep talk ratio": ui.percent_column("Rep talk ratio", help=f"{DEFINITIONS['Talk ratio']} Empty: "
+                                                         f"under {TALK_RATIO_MIN_S} s of talk heard, too little to compare."),
                      "Date": st.column_config.DateColumn(format="D MMM YYYY")})
 
 with team_tab:
@@ -97,11 +99,10 @@ with team_tab:
         rep_analysis_off_note()
     else:
         st.plotly_chart(mix_figure(read, "rep", height=260), config={"displayModeBar": False}, key="team-mix")
-    st.dataframe(pd.DataFrame({"Rep": team["rep"], "Calls": team["calls"],
-                               "Prospect minutes read": team["seen_minutes"],
-                               "Prospect likely positive": 100 * team["prospect_positive"],
+    st.dataframe(pd.DataFrame({"Rep": team["rep"], "Prospect likely positive": 100 * team["prospect_positive"],
                                "Prospect negative shifts per 10 min": team["negative_shifts_per_10min"],
-                               "Rep talk ratio": 100 * team["talk_ratio"],
+                               "Rep talk ratio": 100 * team["talk_ratio"], "Calls": team["calls"],
+                               "Prospect minutes read": team["seen_minutes"],
                                "Enough to compare": team["enough"]}),
                  hide_index=True, width="stretch",
                  column_config={"Prospect likely positive": ui.percent_column("Prospect likely positive"),

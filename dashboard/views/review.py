@@ -136,7 +136,7 @@ def _on_pause() -> None:
 
 # ----------------------------------------------------------------------------- header
 st.title(ui.literal(facts.title))
-when = facts.call_date.strftime("%d %b %Y") if facts.call_date else "date not set"
+when = data.day(facts.call_date) if facts.call_date else "date not set"
 st.caption(f"**{ui.literal(facts.rep or 'Rep not set')}** (rep) · **{ui.literal(facts.prospect)}** (prospect) · {when} · "
            f"{clock(facts.duration_s or 0)} long")
 st.caption(f":material/verified_user: Participants told the call is analysed: {ui.literal(facts.consent)}")
