@@ -10,7 +10,7 @@ import base64
 import datetime as dt
 import html
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from config import EMOTIONS, UNCERTAIN
@@ -72,6 +72,15 @@ def build_pdf(call_id: int) -> bytes:
                     cells.cell(value)
         pdf.set_font("DejaVu", "", 9.5)
 
+    def together(draw: Callable[[], None]) -> None:
+        """Draw a section on one page: on the next when it would not fit on this one (a trial's report left one row
+        of a table alone on a page). A section longer than a page still breaks where it must."""
+        with pdf.offset_rendering() as trial:
+            draw()
+        if trial.page_break_triggered and pdf.get_y() > pdf.t_margin + 1:
+            pdf.add_page()
+        draw()
+
     pdf.set_font("DejaVu", "B", 18)
     pdf.set_text_color(33, 37, 41)
     pdf.multi_cell(0, 9, f"Coaching report: {facts.title}", new_x="LMARGIN", new_y="NEXT")
@@ -103,18 +112,26 @@ def build_pdf(call_id: int) -> bytes:
     pdf.multi_cell(0, 4, "Stacked areas: likely emotion probabilities per second; band below: most likely emotion; "
                    f"beige: {UNCERTAIN} (a face seen, no emotion shown); white: {FACE_NOT_SEEN}; dark grey: {NO_VIDEO} (nothing on screen); ▲ positive / ▼ negative shifts, ● other mood changes; "
                    "bottom band (when measured): who is talking.", new_x="LMARGIN", new_y="NEXT")
-    heading("Who is talking")
     talk = talk_metrics(timeline.seconds)
-    pdf.multi_cell(0, 5.5, f"{TALK_TIME_NOT_EMOTION} {AUDIO_NOT_KEPT}" if talk else TALK_NOT_MEASURED,
-                   new_x="LMARGIN", new_y="NEXT")
-    if talk:
-        table(talk_table(talk), header=TALK_HEADER, widths=(2, 3, 4))
-    if summary.stages:
+
+    def talk_section() -> None:
+        heading("Who is talking")
+        pdf.multi_cell(0, 5.5, f"{TALK_TIME_NOT_EMOTION} {AUDIO_NOT_KEPT}" if talk else TALK_NOT_MEASURED,
+                       new_x="LMARGIN", new_y="NEXT")
+        if talk:
+            table(talk_table(talk), header=TALK_HEADER, widths=(2, 3, 4))
+
+    together(talk_section)
+    def stage_section() -> None:
         heading("Prospect by script stage")
         table(stage_rows(summary), header=STAGE_HEADER, widths=(3, 3, 2, 2, 2, 2))
+
+    if summary.stages:
+        together(stage_section)
     moments = key_moments(load_moments(call_id), notes)
     if moments:
-        pdf.add_page()
+        if pdf.will_page_break(60):  # the heading with its first moment
+            pdf.add_page()
         heading("Key moments")
         for moment in moments:
             if pdf.will_page_break(48):
