@@ -290,6 +290,8 @@ def test_review_page_and_reports_on_a_really_analysed_call(store, videos, classi
     assert not at.exception and at.title[0].value == "Gallery call"
     positive = next(m for m in at.metric if m.label == "Prospect likely positive")
     assert positive.value == f"{summary.mood['prospect'].positive:.0%}"
+    thirds = next(m for m in at.metric if m.label.startswith("Prospect mood"))  # a short call: no thirds, a dash
+    assert (thirds.value, thirds.delta) == ("—", "call too short"), (thirds.value, thirds.delta)
     assert at.get("plotly_chart")
     pdf_text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(build_pdf(call_id))).pages)
     read = f"{summary.mood['prospect'].positive:.0%} of the {summary.seen_seconds['prospect']} s their face was read"

@@ -232,8 +232,10 @@ thirds_read = f"Read {start.seconds} s of the prospect's face in the first third
 if summary.thirds_not_compared is None:
     m2.metric("Prospect mood, first → last third", f"{start.positive:.0%} → {end.positive:.0%}",
               delta=f"{(end.positive - start.positive) * 100:+.0f} pts likely positive", help=thirds_read)
-else:  # an absent face is not "not positive", and seconds are no trend
-    m2.metric("Prospect mood, first → last third", summary.thirds_not_compared, help=thirds_read)
+else:  # an absent face is not "not positive", and seconds are no trend; the reason in small type under a dash (as
+    # the value, "call too short" wrapped to three lines of large type and stretched every card at 1024 px: a trial)
+    m2.metric("Prospect mood, first → last third", "—", delta=summary.thirds_not_compared, delta_color="off",
+              delta_arrow="off", help=thirds_read)
 m3.metric("First positive prospect shift", clock(first["t_s"]) if first else "none",
           help="When the prospect's most likely emotion first turned positive and held for a few seconds.")
 m4.metric("Negative shifts · " + ", ".join(reversed(facts.roles)),
