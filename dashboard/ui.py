@@ -77,6 +77,11 @@ def literal(text: object) -> str:
                                     escaped)
 
 
+def action_words(action: str) -> str:
+    """An audit action as the log shows it: "call_view" -> "Call view" (the stored code is what filters match)."""
+    return action.replace("_", " ").capitalize()
+
+
 def percent_column(label: str, help: str | None = None):
     """A 0-100 progress bar column with a whole-number label (shares are stored as 0-1: multiply first)."""
     return st.column_config.ProgressColumn(label, format="%d%%", min_value=0, max_value=100, help=help)

@@ -248,6 +248,10 @@ def test_settings_saves_the_admins_rep_analysis_choice_when_the_server_does_not_
         latest = session.scalar(select(AuditEvent).where(AuditEvent.action == "settings_change")
                                 .order_by(AuditEvent.id.desc()).limit(1))
         assert (latest.username, latest.detail) == ("ada", {"rep_analysis": "False"})
+    log = next(d.value for d in at.dataframe if "action" in d.value.columns)  # the audit log, in words, no "None"
+    assert "Settings change" in set(log["action"]) and not log.isin(["None"]).any().any() and log["target"].notna().all()
+    users = at.dataframe[0].value
+    assert users["rep"].notna().all() and users["team"].notna().all()
     call_id = create_call(videos["gallery.mp4"], rep="Dana Whitfield")
     with session_scope() as session:
         assert session.get(Call, call_id).settings["rep_analysis"] is False

@@ -101,7 +101,7 @@ if st.button("Run purge now", icon=":material/delete_sweep:"):
 # ----------------------------------------------------------------------------- users
 st.subheader("Users")
 users, reps = data.users(viewer), data.reps(viewer)
-st.dataframe(users, hide_index=True, width="stretch", column_config={
+st.dataframe(users.fillna({"team": "—", "rep": "—"}), hide_index=True, width="stretch", column_config={
     "username": "Username", "display_name": "Name", "role": "Role", "team": "Team", "rep": "Rep", "active": "Active",
     "created_at": st.column_config.DatetimeColumn("Added", format="D MMM YYYY")})
 add_col, active_col = st.columns([3, 2])
@@ -157,7 +157,7 @@ st.subheader("Reps")
 if reps.empty:
     st.caption("No reps yet: they are added when a call is uploaded for them, or with a rep user.")
 else:
-    st.dataframe(reps.drop(columns="id"), hide_index=True, width="stretch",
+    st.dataframe(reps.drop(columns="id").fillna({"team": "—"}), hide_index=True, width="stretch",
                  column_config={"name": "Rep", "team": "Team", "calls": "Calls"})
     names = dict(zip(reps["id"], reps["name"]))
     teams = dict(zip(reps["id"], reps["team"].fillna("")))
@@ -212,8 +212,10 @@ st.subheader("Audit log")
 usernames, actions = data.audit_choices(viewer)
 user_col, action_col = st.columns(2)
 by = user_col.selectbox("User", usernames, index=None, placeholder="Anyone", key="audit_user")
-action = action_col.selectbox("Action", actions, index=None, placeholder="Any action", key="audit_action")
+action = action_col.selectbox("Action", actions, index=None, placeholder="Any action", key="audit_action",
+                              format_func=ui.action_words)
 log = data.audit_log(viewer, by, action)
+log = log.assign(action=log["action"].map(ui.action_words), target=log["target"].fillna("—"))
 st.dataframe(log, hide_index=True, width="stretch", column_config={
     "at": st.column_config.DatetimeColumn("When (UTC)", format="YYYY-MM-DD HH:mm:ss"), "user": "User",
     "action": "Action", "target": "Target", "detail": "Detail"})
