@@ -177,6 +177,9 @@ def cmd_show(args) -> int:
         print(f"{'note':<10} the rep's emotions were not analysed (rep analysis was off)")
     if facts.roles_note:
         print(f"{'roles':<10} {facts.roles_note}")
+        if "Fix roles" in facts.roles_note:  # the note is the dashboard's too: say what Fix roles is here
+            print(f"{'':<10} (Fix roles is the dashboard's tab; here: `reassign {facts.id} --rep PERSON "
+                  f"[--prospect PERSON]`)")
     if people:
         print("people (`reassign --rep PERSON` takes these numbers, `--set` the track numbers):")
         _print_people(people)
@@ -197,8 +200,10 @@ def _print_people(people) -> None:
     from calls.roles import where
     from pipeline.timeline import clock
 
+    places = {p.number: where(p, people) for p in people}
+    width = max(16, *(len(place) for place in places.values()))  # one column however long a place is
     for p in people:
-        print(f"person {p.number}: {p.role:<14} {where(p, people):<16} seen {clock(p.first_s)}-{clock(p.last_s)}  "
+        print(f"person {p.number}: {p.role:<14} {places[p.number]:<{width}} seen {clock(p.first_s)}-{clock(p.last_s)}  "
               f"{'tracks' if len(p.track_nos) > 1 else 'track'} {', '.join(f'#{n}' for n in p.track_nos)}" + ("" if p.read else "  (face not read)"))
 
 
