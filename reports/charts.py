@@ -179,7 +179,8 @@ def timeline_figure(seconds: pd.DataFrame, shifts: pd.DataFrame, stages: Iterabl
     fig.update_xaxes(tickvals=ticks, ticktext=labels, range=[0, n_seconds], showgrid=False)
     fig.update_xaxes(title_text="call time", row=2 * len(roles) + talk, col=1)
     fig.update_layout(
-        height=height, margin=dict(l=10, r=10, t=60, b=10), template="plotly_white", font=FONT,
+        height=height, margin=dict(l=10, r=40, t=60, b=10), template="plotly_white", font=FONT,
+        modebar=dict(orientation="v"),  # in the right margin: across the top it covered the legend (a trial, 34)
         legend=dict(orientation="h", yanchor="bottom", y=1.06, x=0, title_text=""),
         # "x unified": a click anywhere over a second is a click on it (with "closest", only near an area's top edge
         # was: a dashboard trial clicked the middle of a coloured area and nothing played)
