@@ -23,6 +23,9 @@ from pipeline.video import read_frames_at
 ROLE_COLOURS = {"rep": (235, 140, 40), "prospect": (60, 180, 60)}  # BGR
 OTHER_COLOUR = (170, 170, 170)
 MAX_SNAPSHOTS = 24
+PEAK_BESIDE_SHIFT_S = 5
+"""A prospect's clearest expression this close (seconds, either way) to one of their shifts gets no still of its own:
+it shows the face the shift's still shows (a trial: a key moment at 0:21 under the happy -> angry shift at 0:20)."""
 
 
 @dataclass(frozen=True)
@@ -129,18 +132,25 @@ def _faces_at(second: int, timelines: dict[str, EmotionTimeline], track_seconds:
 
 
 
-def render_snapshots(source: Path, timelines, track_seconds, roles, shifts, data_dir: Path, folder: Path,
-                     display_name: str | None = None) -> list[dict]:
-    """Annotated stills for every shift (strongest first, capped) and the prospect's strongest moments; errors name
-    `display_name` (the upload's name)."""
+def still_moments(timelines: dict[str, EmotionTimeline], shifts) -> list[tuple[float, str, str, tuple | None]]:
+    """The moments that get a still, in time order, as (t_s, caption, kind, shift key): every shift (strongest first,
+    at most `MAX_SNAPSHOTS`; kind "shift", key (role, t_s)) and the prospect's strongest moments (kind "peak") but those
+    at a shift's second or within `PEAK_BESIDE_SHIFT_S` of one of the prospect's shifts."""
     moments = [(s.t_s, f"{s.role.capitalize()}: likely {s.from_emotion} -> {s.to_emotion} at {clock(s.t_s)}",
                 "shift", (s.role, s.t_s)) for s in sorted(shifts, key=lambda s: -s.strength)[:MAX_SNAPSHOTS]]
-    shift_seconds = {int(m[0]) for m in moments}
+    shift_seconds = {int(m[0]) for m in moments}  # anyone's: the same frame
+    prospect_shifts = [s.t_s for s in shifts if s.role == PROSPECT]
     if PROSPECT in timelines:
         for second in strongest_moments(timelines[PROSPECT]):
-            if second not in shift_seconds:
+            if second not in shift_seconds and all(abs(second - t) > PEAK_BESIDE_SHIFT_S for t in prospect_shifts):
                 moments.append((float(second), f"Prospect's clearest expression at {clock(second)}", "peak", None))
-    moments.sort(key=lambda m: m[0])
+    return sorted(moments, key=lambda m: m[0])
+
+
+def render_snapshots(source: Path, timelines, track_seconds, roles, shifts, data_dir: Path, folder: Path,
+                     display_name: str | None = None) -> list[dict]:
+    """Annotated stills for `still_moments`; errors name `display_name` (the upload's name)."""
+    moments = still_moments(timelines, shifts)
     out = []
     frames = read_frames_at(source, [int(m[0]) + 0.5 for m in moments], display_name=display_name) if moments else iter(())
     for (t_s, caption, kind, key), frame in zip(moments, frames):

@@ -361,3 +361,19 @@ def test_flicker_and_tiny_faces_are_not_participants_and_returning_faces_keep_th
 def test_unknown_rep_position_is_refused():
     with pytest.raises(ValueError, match="rep position"):
         assign_roles([], "middle")
+
+
+def test_a_clearest_expression_beside_a_prospect_shift_gets_no_still_of_its_own():
+    """A trial: a key moment at 0:21 showed the face of the happy -> angry shift at 0:20."""
+    from pipeline.snapshots import still_moments
+
+    sequence = ["happy"] * 20 + ["angry"] * 20
+    probs = emotion_probs(sequence)
+    probs[21, EMOTIONS.index("angry")] = 0.95  # the clearest, just after the turn
+    probs[35, EMOTIONS.index("angry")] = 0.9  # clear, well after it
+    timeline = EmotionTimeline("prospect", probs, np.full(40, 4))
+    shifts = detect_shifts(timeline)
+    assert [(s.t_s, s.to_emotion) for s in shifts] == [(20.0, "angry")]
+    assert 21 in strongest_moments(timeline)
+    moments = still_moments({"prospect": timeline}, shifts)
+    assert [(t, kind) for t, _, kind, _ in moments] == [(0.0, "peak"), (20.0, "shift"), (35.0, "peak")]  # not 21
