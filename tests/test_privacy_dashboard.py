@@ -394,7 +394,7 @@ def test_views_exports_deletions_and_settings_are_audited(seeded):
     at = run("settings", "ada")
     at.selectbox(key="audit_action").set_value("call_delete")
     log = at.run().dataframe[-1].value
-    assert list(log["action"]) == ["call_delete"] and list(log["user"]) == ["mo"]
+    assert list(log["action"]) == ["Call delete"] and list(log["user"]) == ["mo"]  # the stored code, in words
 
 
 def files_in(store) -> set:

@@ -280,7 +280,10 @@ def test_review_page_reports_and_team_view_show_who_is_talking(store, monkeypatc
     assert expected["Talk ratio"] in shown and expected["Longest rep monologue"] in shown
     assert DEFINITIONS["Interruptions"] in [c.value for c in at.caption]
     badges = [m for m in shown if "-badge[" in m]
-    assert badges and all(re.search(r"· (rep|prospect|both|nobody|a guest|someone off camera) talking", b) for b in badges), badges
+    kinds = [c.value for c in at.caption if re.match(r"(Positive shift|Negative shift|Mood change|Clearest expression)",
+                                                     c.value)]  # each key moment's line under its badge
+    assert badges and len(kinds) == len(badges), (badges, kinds)
+    assert all(re.search(r"· (rep|prospect|both|nobody|a guest|someone off camera) talking$", k) for k in kinds), kinds
     pdf = " ".join("\n".join(p.extract_text() for p in PdfReader(io.BytesIO(build_pdf(call.call_id))).pages).split())
     assert "Who is talking" in pdf and expected["Talk ratio"] in pdf and "not from emotion recognition" in pdf
     assert "Talking: " in pdf
@@ -300,7 +303,9 @@ def test_review_page_reports_and_team_view_show_who_is_talking(store, monkeypatc
     silent = run("review", call_id=call.call_id)
     assert "unknown: the recording has no audio" in [m.value for m in silent.markdown]
     assert len(silent.columns) == boxes - 5
-    assert not any("talking" in m.value for m in silent.markdown if "-badge[" in m.value)
+    assert not any("talking" in c.value for c in silent.caption if c.value.startswith(("Positive shift",
+                                                                                     "Negative shift", "Mood change",
+                                                                                     "Clearest expression")))
     st.cache_data.clear()
     st.cache_resource.clear()
 
