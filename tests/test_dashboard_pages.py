@@ -68,7 +68,7 @@ def test_review_page_shows_numbers_talking_points_moments_and_likely_wording(see
     assert [tab.label for tab in at.tabs] == ["Key moments", "Script stages", "Coaching notes", "Fix roles"]
     assert any(b.label.startswith("Play from") for b in at.button)
     badges = [m.value for m in at.markdown if "-badge[" in m.value]  # each key-moment card names its likely emotion
-    assert badges and all(re.search(r"· likely (angry|disgust|fear|happy|sad|surprise|neutral)\]$", b) for b in badges), badges
+    assert badges and all(re.search(r"\*\* · likely (angry|disgust|fear|happy|sad|surprise|neutral)$", b) for b in badges), badges
     kinds = [c.value for c in at.caption if c.value.startswith(("Positive shift", "Negative shift", "Mood change",
                                                                  "Clearest expression"))]
     assert len(kinds) == len(badges), kinds  # what kind of moment each is, on a line under its badge

@@ -65,8 +65,8 @@ st.dataframe(table, hide_index=True, width="stretch", on_select=_pick_from_table
              key="calls_table", column_config={
                  "Prospect likely positive": ui.percent_column("Prospect likely positive", ui.PROSPECT_POSITIVE_HELP),
                  "Length": st.column_config.TextColumn(width="small"),
-                 "Negative shifts": st.column_config.TextColumn(width="small", help="Times the prospect likely turned to "
-                                                                "anger, disgust, fear or sadness"),
+                 "Negative shifts": st.column_config.TextColumn(help="Times the prospect likely turned to anger, disgust, "
+                                                                "fear or sadness"),
                  "Date": st.column_config.DateColumn(format="D MMM YYYY"),
              })
 st.caption(f"{len(shown)} of {len(calls)} calls · click a row to act on it.")

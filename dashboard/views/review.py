@@ -333,10 +333,11 @@ with moments_tab:
         with grid[index % 3].container(border=True):
             label = f"likely {moment.emotion}" if moment.emotion else "face not read"
             kind = SHIFT_KINDS[moment.direction] if moment.direction else "clearest expression"
-            # A badge is one line, cut with "…" where the column ends (a trial at 1024 px: "0:10 · Prospect · likel…"):
-            # when, who and what in it; the kind of moment and who was talking on a line of their own.
-            st.badge(f"{clock(moment.t_s)} · {(moment.role or '').capitalize()} · {label}",
-                     color=BADGE_COLOURS.get(moment.direction, "blue"))
+            # A badge is one line, cut with "…" where the column ends (a trial at 1024 px, three cards in 560 px:
+            # "0:10 · Prospect · likel…"): only the time in it, who and what beside it as text that wraps; the kind of
+            # moment and who was talking on a line of their own.
+            st.markdown(f":{BADGE_COLOURS.get(moment.direction, 'blue')}-badge[{clock(moment.t_s)}] "
+                        f"**{(moment.role or '').capitalize()}** · {label}")
             st.caption(f"{kind.capitalize()}{_speaking_words(moment.t_s)}")
             if moment.image.is_file():
                 st.image(str(moment.image), width="stretch")
