@@ -277,7 +277,7 @@ def place(box: np.ndarray, other_areas: list[float]) -> str:
         corner = f"{'top' if cy < 0.5 else 'bottom'} {'left' if cx < 0.5 else 'right'}"
         if not other_areas or max(other_areas) < SPEAKER_VIEW_AREA_RATIO * area:
             return f"at the {corner}"
-        fellows = [a for a in other_areas if a < SPEAKER_VIEW_AREA_RATIO * area]  # other thumbnails (not a big tile)
+        fellows = any(a < SPEAKER_VIEW_AREA_RATIO * area for a in other_areas)  # other thumbnails (not a big tile)
         return f"among the thumbnails, {corner}" if fellows else f"in the self-view corner, {corner}"
     for centre, low, high in ((cx, "on the left", "on the right"), (cy, "at the top", "at the bottom")):
         if centre < SIDE_MARGIN:

@@ -122,6 +122,7 @@ def build_pdf(call_id: int) -> bytes:
             table(talk_table(talk), header=TALK_HEADER, widths=(2, 3, 4))
 
     together(talk_section)
+
     def stage_section() -> None:
         heading("Prospect by script stage")
         table(stage_rows(summary), header=STAGE_HEADER, widths=(3, 3, 2, 2, 2, 2))

@@ -127,6 +127,8 @@ READABLE = EmotionSecond.dominant.is_not(None) & (EmotionSecond.dominant != UNCE
 # What a per-second row of a role shows, in the words of the CSV's `status` column and the timeline's hover.
 SHOWN = "shown"  # a likely emotion is shown (`readable`)
 FACE_NOT_SEEN = "face not seen"  # a picture, but this role's face was not found in it
+CLEAREST_EXPRESSION = "clearest expression"
+"""What a key moment that is no shift is (the prospect's strongest likely emotion, `pipeline.shifts.strongest_moments`)."""
 SHIFT_KINDS = {"positive": "positive shift", "negative": "negative shift", "neutral": "mood change"}
 """How a shift of each `pipeline.shifts.direction` is named on pages and in reports: a turn to neither a positive nor
 a negative emotion (to neutral or surprise) is a "mood change", as "neutral shift" read as "went back to neutral" to a

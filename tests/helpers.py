@@ -60,3 +60,12 @@ def emotion_probs(sequence, peak: float = 0.8):
             probs[i] = (1 - peak) / (len(EMOTIONS) - 1)
             probs[i, EMOTIONS.index(name)] = peak
     return probs
+
+
+def moment_kind_lines(at) -> list[str]:
+    """The review page's caption lines that say what each key moment is (`reports.summary.SHIFT_KINDS` or
+    `CLEAREST_EXPRESSION`, capitalised), one under each key moment's badge."""
+    from reports.summary import CLEAREST_EXPRESSION, SHIFT_KINDS
+
+    kinds = tuple(k.capitalize() for k in (*SHIFT_KINDS.values(), CLEAREST_EXPRESSION))
+    return [c.value for c in at.caption if c.value.startswith(kinds)]

@@ -23,6 +23,7 @@ from db.session import session_scope
 from pipeline.store import analyze_call
 from reports.report import build_html, build_pdf
 from reports.summary import summarize
+from tests.helpers import moment_kind_lines
 from tools.seed import USERS, seed_call, seed_team, seed_users, sign_in
 
 PAGES = REPO_ROOT / "dashboard" / "views"
@@ -69,8 +70,7 @@ def test_review_page_shows_numbers_talking_points_moments_and_likely_wording(see
     assert any(b.label.startswith("Play from") for b in at.button)
     badges = [m.value for m in at.markdown if "-badge[" in m.value]  # each key-moment card names its likely emotion
     assert badges and all(re.search(r"\*\* · likely (angry|disgust|fear|happy|sad|surprise|neutral)$", b) for b in badges), badges
-    kinds = [c.value for c in at.caption if c.value.startswith(("Positive shift", "Negative shift", "Mood change",
-                                                                 "Clearest expression"))]
+    kinds = moment_kind_lines(at)
     assert len(kinds) == len(badges), kinds  # what kind of moment each is, on a line under its badge
 
 

@@ -27,6 +27,7 @@ from pipeline.store import analyze_call
 from pipeline.timeline import TrackSecondRows
 from pipeline.video import probe
 from reports import csv_export
+from tests.helpers import moment_kind_lines
 from tools.synthetic import Appearance, CallScript, Utterance, speech_turns, write_call_video
 
 pytest.importorskip("espeakng_loader", reason="the test voices come from the espeakng-loader wheel (requirements-dev)")
@@ -280,8 +281,7 @@ def test_review_page_reports_and_team_view_show_who_is_talking(store, monkeypatc
     assert expected["Talk ratio"] in shown and expected["Longest rep monologue"] in shown
     assert DEFINITIONS["Interruptions"] in [c.value for c in at.caption]
     badges = [m for m in shown if "-badge[" in m]
-    kinds = [c.value for c in at.caption if re.match(r"(Positive shift|Negative shift|Mood change|Clearest expression)",
-                                                     c.value)]  # each key moment's line under its badge
+    kinds = moment_kind_lines(at)  # each key moment's line under its badge
     assert badges and len(kinds) == len(badges), (badges, kinds)
     assert all(re.search(r"· (rep|prospect|both|nobody|a guest|someone off camera) talking$", k) for k in kinds), kinds
     pdf = " ".join("\n".join(p.extract_text() for p in PdfReader(io.BytesIO(build_pdf(call.call_id))).pages).split())
@@ -303,9 +303,7 @@ def test_review_page_reports_and_team_view_show_who_is_talking(store, monkeypatc
     silent = run("review", call_id=call.call_id)
     assert "unknown: the recording has no audio" in [m.value for m in silent.markdown]
     assert len(silent.columns) == boxes - 5
-    assert not any("talking" in c.value for c in silent.caption if c.value.startswith(("Positive shift",
-                                                                                     "Negative shift", "Mood change",
-                                                                                     "Clearest expression")))
+    assert not any("talking" in line for line in moment_kind_lines(silent))
     st.cache_data.clear()
     st.cache_resource.clear()
 

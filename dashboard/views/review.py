@@ -42,7 +42,7 @@ from pipeline.timeline import clock, counted
 from reports.charts import shares_figure
 from reports.exports import export
 from reports.facts import STAGE_NAMES, load_moments, load_notes, load_stages
-from reports.summary import FACE_NOT_SEEN, NO_VIDEO, SHIFT_KINDS, notes_at, rep_not_shown
+from reports.summary import CLEAREST_EXPRESSION, FACE_NOT_SEEN, NO_VIDEO, SHIFT_KINDS, notes_at, rep_not_shown
 from reports.talk import DEFINITIONS, TALK_NOT_MEASURED, TALK_TIME_NOT_EMOTION, TalkMetrics, speaking_at, talk_rows
 
 TAB_LABELS = ("Key moments", "Script stages", "Coaching notes")
@@ -332,7 +332,7 @@ with moments_tab:
     for index, moment in enumerate(moments):
         with grid[index % 3].container(border=True):
             label = f"likely {moment.emotion}" if moment.emotion else "face not read"
-            kind = SHIFT_KINDS[moment.direction] if moment.direction else "clearest expression"
+            kind = SHIFT_KINDS[moment.direction] if moment.direction else CLEAREST_EXPRESSION
             # A badge is one line, cut with "…" where the column ends (a trial at 1024 px, three cards in 560 px:
             # "0:10 · Prospect · likel…"): only the time in it, who and what beside it as text that wraps; the kind of
             # moment and who was talking on a line of their own.
