@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from db.models import CoachingNote
+from db.models import AuditEvent, CoachingNote
 from db.session import session_scope
 from tools.browser import CHROMIUM, choose_file, chromium, running_app, sign_in
 from tools.seed import PASSWORD, seed_call, seed_users
@@ -198,6 +198,10 @@ def test_a_refresh_or_a_new_tab_keeps_the_session_and_sign_out_clears_it_and_the
         tab.wait_for_timeout(1000)
         assert tab.get_by_text("Page not found").count() == 0 and tab.url == f"{url}/"
         tab.close()
+        with session_scope() as session:  # three page loads resumed her session: logged once (a trial's log held 31)
+            resumes = session.scalars(select(AuditEvent).where(AuditEvent.username == "mo",
+                                                               AuditEvent.action == "session_resume")).all()
+        assert len(resumes) == 1 and resumes[0].detail["cookie_issued"].endswith(" UTC"), resumes
 
         copied = page.evaluate("() => document.cookie").split("rapport_session=")[1].split(";")[0]  # taken before
         forged = "x" + copied
