@@ -91,6 +91,10 @@ def test_a_mistyped_or_unknown_call_in_the_address_is_not_found_never_another_ca
     at.run()
     assert not at.exception
     assert [e.value for e in at.error] == ["Call not found."] and at.title[0].value == "Call review"
+    picker = at.sidebar.selectbox(key="review_pick")  # somewhere to go from here: the calls she may see, none chosen
+    assert picker.value is None and any(o.startswith(f"#{seeded['main'].call_id} · ") for o in picker.options)
+    at = picker.set_value(seeded["main"].call_id).run()
+    assert not at.exception and not at.error and at.title[0].value == seeded["main"].title
 
 
 def test_choosing_a_moment_moves_the_player_and_the_note_time(seeded):

@@ -232,11 +232,14 @@ def test_a_rep_sees_only_their_own_calls_read_only(seeded):
     assert "Only admins can open this page." in texts(run("settings", "dana"))
 
 
+NOT_FOUND = "It may have been deleted, or the link mistyped. Choose one of your calls in the sidebar.\nCall not found."
+
+
 def test_another_reps_call_is_not_found_exactly_like_a_missing_one(seeded):
     other = run("review", "dana", call=seeded["marcus"].call_id)
     missing = run("review", "dana", call=999_999)
     assert not other.exception
-    assert texts(other) == texts(missing) == "Call review\nCall not found."
+    assert texts(other) == texts(missing) == "Call review\n" + NOT_FOUND
     assert not other.download_button and not other.metric and not other.get("plotly_chart")
     assert "Marcus" not in str([s.options for s in other.sidebar.selectbox])
     with pytest.raises(NotFound, match="not found"):
@@ -248,7 +251,7 @@ def test_a_manager_sees_only_their_teams_calls(seeded):
     shown = set(run("calls", "mo").dataframe[0].value["Call"])
     assert "Dana's Acme call" in shown and "Hooli enterprise deal" not in shown
     assert set(run("calls", "erin").dataframe[0].value["Call"]) == {"Hooli enterprise deal"}
-    assert texts(run("review", "erin", call=seeded["dana"].call_id)) == "Call review\nCall not found."
+    assert texts(run("review", "erin", call=seeded["dana"].call_id)) == "Call review\n" + NOT_FOUND
     reps = run("reps", "erin")
     assert reps.selectbox[0].options == ["Zed Ortiz"]
     upload = run("upload", "erin")

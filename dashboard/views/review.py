@@ -55,11 +55,24 @@ DOWNLOADS = (  # (format, label, file name ending, mime type, icon)
 
 
 # ----------------------------------------------------------------------------- which call
+def _choose() -> None:
+    pick = st.session_state.get("review_pick")  # gone when the change arrives with a sign-out
+    if pick is not None:
+        st.query_params["call"] = str(pick)
+
+
 def _not_found() -> NoReturn:
-    """Missing, deleted, or not this user's to see: all three look exactly the same."""
+    """Missing, deleted, or not this user's to see: all three look exactly the same, and the sidebar offers the calls
+    they may see (a new-user trial, sent an old link, had nowhere to go from here)."""
     st.session_state.pop("call_id", None)
+    st.session_state.pop("review_pick", None)
     st.title("Call review")
     st.error("Call not found.", icon=":material/search_off:")
+    if calls:
+        names = dict(calls)
+        st.sidebar.selectbox("Call", list(names), index=None, placeholder="Choose a call", format_func=names.get,
+                             key="review_pick", on_change=_choose)
+        st.caption("It may have been deleted, or the link mistyped. Choose one of your calls in the sidebar.")
     st.stop()
 
 
@@ -82,12 +95,6 @@ auth.record_view(viewer, call_id)
 labels = dict(calls)
 if call_id not in labels:  # still queued, running or failed: reachable by its link, not listed
     labels = {call_id: data.call_label(call_id, f"{facts.title} (not analysed yet)"), **labels}
-
-
-def _choose() -> None:
-    pick = st.session_state.get("review_pick")  # gone when the change arrives with a sign-out
-    if pick is not None:
-        st.query_params["call"] = str(pick)
 
 
 st.session_state.call_id = st.session_state.review_pick = call_id
