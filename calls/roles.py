@@ -40,9 +40,11 @@ from pipeline.roles import PROSPECT, REP, place
 from pipeline.snapshots import render_snapshots
 from pipeline.speech import who_speaks
 from pipeline.store import end_failed_attempt, get_call, load_speech, load_track_seconds, write_derived
-from pipeline.timeline import TrackSecondRows
+from pipeline.timeline import TrackSecondRows, clock, minutes
 from pipeline.video import probe_upload, seconds_in
 
+MIN_AWAY_SHOWN_S = 2
+"""`Person.seen` names time away inside someone's span from this many seconds on (a missed second is detector noise)."""
 SAME_ROW = 0.2
 """Faces whose centres are within this fraction of the frame's height of a row's top face sit in that row
 (`seating_order`): the review page shows people left to right, top to bottom."""
@@ -66,6 +68,17 @@ class Person:
     mean_box: tuple[float, float, float, float]  # their most-seen track's, frame fractions
     thumbnail_path: str | None  # their most-seen track's face picture (relative to the data folder), if any
     read: bool  # some of their seconds have emotion values
+    seconds_seen: int  # seconds of the call in which any of their tracks was seen
+
+    @property
+    def seen(self) -> str:
+        """When they were on screen, in words: "0:12–4:59", and how long they were away in between where they were
+        ("0:00–0:52, not seen for 10 s in between": a trial read a span as 52 s on screen)."""
+        span = f"{clock(self.first_s)}–{clock(self.last_s)}"
+        away = int(self.last_s) - int(self.first_s) + 1 - self.seconds_seen
+        if away < MIN_AWAY_SHOWN_S:
+            return span
+        return f"{span}, not seen for {f'{away} s' if away < 120 else minutes(away / 60)} in between"
 
     @property
     def area(self) -> float:
@@ -107,8 +120,12 @@ def seating_order(people: list[Person]) -> list[Person]:
 def _people(session: Session, call_id: int) -> list[Person]:
     tracks = session.scalars(select(Track).where(Track.call_id == call_id).order_by(Track.track_no)).all()
     # Read in Python: an unclassified second's probs is JSON null, which SQL does not see as NULL.
-    read = {track_id for track_id, probs in session.execute(select(TrackSecond.track_id, TrackSecond.probs).join(Track)
-                                                            .where(Track.call_id == call_id)) if probs is not None}
+    read, seconds = set(), {}
+    for track_id, second, probs in session.execute(select(TrackSecond.track_id, TrackSecond.second, TrackSecond.probs)
+                                                   .join(Track).where(Track.call_id == call_id)):
+        seconds.setdefault(track_id, set()).add(second)
+        if probs is not None:
+            read.add(track_id)
     groups: dict[tuple, list[Track]] = {}
     for track in tracks:
         key = ("person", track.person_no) if track.person_no is not None else ("track", track.track_no)
@@ -122,7 +139,7 @@ def _people(session: Session, call_id: int) -> list[Person]:
                              "manual" if any(t.role_source == "manual" for t in group) else "auto",
                              min(t.first_s for t in group), max(t.last_s for t in group), sum(t.n_frames for t in group),
                              tuple(main.mean_box), pictured.thumbnail_path if pictured else None,
-                             any(t.id in read for t in group)))
+                             any(t.id in read for t in group), len(set().union(*(seconds.get(t.id, ()) for t in group)))))
     return people
 
 

@@ -193,18 +193,18 @@ def _people_json(people) -> list[dict]:
     from calls.roles import where
 
     return [{"person": p.number, "role": p.role, "where": where(p, people), "tracks": list(p.track_nos),
-             "first_s": p.first_s, "last_s": p.last_s, "read": p.read} for p in people]
+             "first_s": p.first_s, "last_s": p.last_s, "seconds_seen": p.seconds_seen, "read": p.read} for p in people]
 
 
 def _print_people(people) -> None:
     from calls.roles import where
-    from pipeline.timeline import clock
 
     places = {p.number: where(p, people) for p in people}
     width = max(16, *(len(place) for place in places.values()))  # one column however long a place is
     for p in people:
-        print(f"person {p.number}: {p.role:<14} {places[p.number]:<{width}} seen {clock(p.first_s)}-{clock(p.last_s)}  "
-              f"{'tracks' if len(p.track_nos) > 1 else 'track'} {', '.join(f'#{n}' for n in p.track_nos)}" + ("" if p.read else "  (face not read)"))
+        print(f"person {p.number}: {p.role:<14} {places[p.number]:<{width}} "
+              f"{'tracks' if len(p.track_nos) > 1 else 'track'} {', '.join(f'#{n}' for n in p.track_nos)}  "
+              f"seen {p.seen}" + ("" if p.read else "  (face not read)"))
 
 
 def _acting_user(username: str | None):

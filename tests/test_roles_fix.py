@@ -296,7 +296,7 @@ def test_with_three_people_one_click_keeps_the_prospect_and_a_second_click_picks
     from calls.roles import Person, people_roles, seating_order, where
 
     def person(number, role, box):
-        return Person(number, (number,), role, "auto", 0.0, 10.0, 40, box, None, True)
+        return Person(number, (number,), role, "auto", 0.0, 10.0, 40, box, None, True, 11)
 
     people = [person(1, "rep", (0.02, 0.3, 0.3, 0.7)), person(2, "prospect", (0.36, 0.3, 0.64, 0.7)),
               person(3, "participant-1", (0.7, 0.3, 0.98, 0.7))]
@@ -368,3 +368,18 @@ def test_a_role_change_drops_the_stills_it_replaced_and_the_folders_they_leave_e
     assert sorted((p.parent.name, p.name) for p in stills.rglob("*.jpg")) == [("analysis", "track-0.jpg"),
                                                                                ("swap2", "moment-3.jpg")]
     assert sorted(f.name for f in stills.iterdir()) == ["analysis", "swap2"]  # swap1's emptied folder is gone
+
+
+def test_a_persons_span_says_how_long_they_were_away_inside_it(store):
+    """The seeded prospect is off camera for 15 s mid-call (`tools.seed.PROSPECT_SCRIPT`): their span says so, as the
+    review page's person card and the CLI show it (a trial read "seen 0:00-0:52" as 52 s on screen)."""
+    from calls.roles import list_people
+    from tools.seed import seed_call
+
+    call = seed_call(title="Away mid-call", duration_s=300, seed=3, notes=False, stages=False)
+    with session_scope() as session:  # the "face not seen" seconds of the prospect's timeline
+        away = len(session.scalars(select(EmotionSecond.second).where(
+            EmotionSecond.call_id == call.call_id, EmotionSecond.role == "prospect", ~EmotionSecond.face_present)).all())
+    assert 10 <= away <= 20
+    seen = {p.role: p.seen for p in list_people(call.call_id)}
+    assert seen == {"rep": "0:00–4:59", "prospect": f"0:00–4:59, not seen for {away} s in between"}

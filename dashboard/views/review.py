@@ -460,7 +460,7 @@ if editor:
                         st.caption(":material/hide_image: Face picture removed by retention")
                     # "person N" as the roles note names them (a trial: the note's "Person 1" had no card to match)
                     st.markdown(f"**{person.role.capitalize()}** · person {person.number} · {card.where}")
-                    st.caption(f"Seen {clock(person.first_s)}–{clock(person.last_s)}"
+                    st.caption(f"Seen {person.seen}"
                                + (" · set by hand" if person.role_source == "manual" else "")
                                + ("" if person.read or person.role == REP else " · face not read"))
                     if st.button("This is the rep", key=f"pick-rep-{version}-{person.number}",
