@@ -20,8 +20,8 @@ import traceback
 from pathlib import Path
 
 from cli.jobs import register as register_queue_commands
-from cli.options import (analysis_options, analysis_settings, as_user_option, call_id_argument, check_fps, end_progress,
-                         json_option, progress, reanalysis_options)
+from cli.options import (analysis_options, analysis_settings, as_user_option, call_id_argument, check_fps, consent,
+                         end_progress, json_option, progress, reanalysis_options)
 from config import unknown_settings
 from pipeline.errors import InputError, StorageFull
 
@@ -57,7 +57,8 @@ def cmd_analyze(args) -> int:
 
     classifier = load_classifier()
     call_id = create_call(args.video, title=args.title, rep=args.rep, prospect_name=args.prospect,
-                          prospect_company=args.company, call_date=args.date, analysis=analysis_settings(args))
+                          prospect_company=args.company, call_date=args.date, analysis=analysis_settings(args),
+                          **consent(args))
     print(f"call {call_id}: analysing {args.video.name}", file=sys.stderr)
     if earlier := _earlier_copies(call_id, args.video.stat().st_size):
         print(f"note: {args.video.name} was stored before, as call {', '.join(map(str, earlier))}: "
@@ -162,13 +163,14 @@ def cmd_show(args) -> int:
              "prospect": facts.prospect_name, "company": facts.prospect_company,
              "date": facts.call_date.isoformat() if facts.call_date else None, "duration_s": facts.duration_s,
              "status": facts.status, "error": facts.error, "partial": facts.partial_note,
-             "rep_analysis": facts.rep_analysis, "model": facts.model_version, "roles_note": facts.roles_note,
+             "rep_analysis": facts.rep_analysis, "model": facts.model_version, "consent": facts.consent,
+             "roles_note": facts.roles_note,
              "people": _people_json(people),
              "shifts": [_shift_json(r) for r in shifts.itertuples()]}
     if args.json:
         print(json.dumps(shown))
         return 0
-    for key in ("title", "file", "rep", "prospect", "company", "date", "status", "error", "partial", "model"):
+    for key in ("title", "file", "rep", "prospect", "company", "date", "status", "error", "partial", "model", "consent"):
         if shown[key] is not None:
             print(f"{key:<10} {shown[key]}")
     if facts.duration_s:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import getpass
 import sys
 from pathlib import Path
 
@@ -82,6 +83,10 @@ def analysis_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--date", type=call_date, help="call date, YYYY-MM-DD")
     parser.add_argument("--fps", type=float, default=settings.analysis_fps, help="frames analysed per second (default: %(default)s)")
     parser.add_argument("--detector", choices=sorted(DETECTORS), default=settings.detector, help="face detector (default: %(default)s)")
+    parser.add_argument("--participants-told", action="store_true",
+                        help="confirm that everyone on the call was told it is recorded and analysed (the upload "
+                             "form's box): stored with your login name and the time, shown in reports")
+    parser.add_argument("--consent-note", help="how they were told, e.g. 'notice in the invite' (with --participants-told)")
     parser.set_defaults(check=check_recording)
 
 
@@ -91,6 +96,8 @@ def check_recording(args) -> None:
     from pipeline.video import probe_upload
 
     check_fps(args.fps)
+    if args.consent_note and not args.participants_told:
+        raise InputError("--consent-note says how the participants were told: add --participants-told to confirm they were")
     probe_upload(args.video, args.video.name, get_settings())
 
 
@@ -104,6 +111,17 @@ def reanalysis_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rep-position", choices=REP_POSITIONS, help="where the rep's tile is in gallery view")
     parser.add_argument("--fps", type=float, help="frames analysed per second")
     parser.add_argument("--detector", choices=sorted(DETECTORS), help="face detector")
+
+
+def consent(args) -> dict:
+    """`create_call`'s consent keywords from --participants-told / --consent-note: who confirmed (the login name, marked
+    as given on the command line), or nothing (reports say "not recorded"), and a note that the call's consent was not
+    confirmed when it was not."""
+    if not args.participants_told:
+        print("note: consent not recorded: pass --participants-told once everyone on the call was told it is "
+              "recorded and analysed (the upload form requires it)", file=sys.stderr)
+        return {}
+    return {"consent_confirmed_by": f"{getpass.getuser()} (command line)", "consent_note": args.consent_note}
 
 
 def analysis_settings(args):

@@ -75,7 +75,7 @@ class CallFacts:
     @property
     def consent(self) -> str:
         if not self.consent_confirmed_by or not self.consent_confirmed_at:
-            return "not recorded (the call was not added through the upload form)"
+            return "not recorded (the call was added without confirming that the participants were told)"
         note = f" ({self.consent_note})" if self.consent_note else ""
         return f"confirmed by {self.consent_confirmed_by} on {self.consent_confirmed_at:%Y-%m-%d %H:%M} UTC{note}"
 

@@ -28,8 +28,10 @@ def stored_files(store) -> list:
 
 def test_analyze_export_list_reassign_delete(store, videos):
     env = env_for(store)
-    done = run_cli("analyze", str(videos["gallery.mp4"]), "--title", "Acme discovery", "--rep", "Dana", "--json", env_overrides=env)
+    done = run_cli("analyze", str(videos["gallery.mp4"]), "--title", "Acme discovery", "--rep", "Dana", "--json",
+                   "--participants-told", "--consent-note", "notice in the invite", env_overrides=env)
     assert done.returncode == 0, done.stderr
+    assert "consent not recorded" not in done.stderr
     summary = json.loads(done.stdout)
     assert summary["duration_s"] == pytest.approx(8.0) and summary["faces_found"] == 2
     assert isinstance(summary["shifts"], list) and summary["call_id"] == 1
@@ -55,6 +57,8 @@ def test_analyze_export_list_reassign_delete(store, videos):
     shown = json.loads(run_cli("show", "1", "--json", env_overrides=env).stdout)  # the numbers `reassign` takes
     assert {str(t): p["role"] for p in shown["people"] for t in p["tracks"]} == summary["roles"]
     assert (shown["title"], shown["rep"], shown["file"], shown["status"]) == ("Acme discovery", "Dana", "gallery.mp4", "done")
+    assert shown["consent"].startswith("confirmed by ") and shown["consent"].endswith(" UTC (notice in the invite)")
+    assert "(command line) on " in shown["consent"]
     text = run_cli("show", "1", env_overrides=env).stdout
     assert all(f"person {p['person']}: {p['role']}" in text for p in shown["people"])
     assert all(f"track #{p['tracks'][0]}" in text for p in shown["people"] if len(p["tracks"]) == 1)  # a number, not a count
@@ -95,6 +99,9 @@ def test_no_faces_is_a_result_not_a_crash(store, videos):
     done = run_cli("analyze", str(videos["nofaces.mp4"]), env_overrides=env_for(store))
     assert done.returncode == 0, done.stderr
     assert "no faces found" in done.stdout
+    assert "consent not recorded: pass --participants-told" in done.stderr  # the upload form's box, asked for here
+    shown = run_cli("show", "1", env_overrides=env_for(store)).stdout
+    assert "consent    not recorded (the call was added without confirming that the participants were told)" in shown
     people = run_cli("people", "1", env_overrides=env_for(store))
     assert people.returncode == 0 and "call 1: no people: no faces found in the recording" in people.stdout
 

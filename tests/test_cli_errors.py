@@ -65,6 +65,8 @@ def test_every_json_error_is_one_object_with_the_plain_exit_status(seeded_store,
         (["analyze", str(tmp_path / "x.mp4"), "--date", "31/12/2026"], "usage", "is not a date: use YYYY-MM-DD"),
         (["enqueue", str(write_not_a_video(tmp_path / "notes.mp4")), "--fps", "0"], "bad_input", "--fps must be between"),
         (["enqueue", str(tmp_path / "notes.mp4")], "not_a_video", "notes.mp4: not a video file"),
+        (["analyze", str(tmp_path / "notes.mp4"), "--consent-note", "said at the start"], "bad_input",
+         "add --participants-told to confirm they were"),
         (["export", "99"], "not_found", "call 99 not found"),
         (["export", "2", "--as", "dana"], "not_found", "call 2 not found"),  # not hers: told it does not exist
         (["export", "1", "--as", "nobody"], "bad_input", "no active user 'nobody'"),
