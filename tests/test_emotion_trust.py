@@ -251,15 +251,35 @@ def test_a_thumbnail_near_the_sharpness_line_is_judged_steadily_on_its_tracks_re
     for i in range(40):
         quality = np.zeros(len(QUALITY_FIELDS))
         quality[[QUALITY_FIELDS.index("face_px"), sharpness, yaw]] = 62.0, MIN_SHARPNESS - 15 + (40 if i % 4 == 0 else 0), 5.0
-        frames.append(quality)  # 62 source px at 2 source px per analysed px; sharpness 325 one frame in 4, else 285
+        frames.append(quality)  # 62 source px at 2 source px per analysed px; sharpness 25 over the line one frame in 4, else 15 under
     per_frame = [poor_reason(q, 2.0) for q in frames]
     assert set(per_frame) == {None, SMALL_FACE}  # one frame's sharpness flips the verdict
     steady = [poor_reason(steady_quality(frames[max(0, i + 1 - STEADY_FRAMES):i + 1]), 2.0) for i in range(len(frames))]
-    assert set(steady[2:]) == {SMALL_FACE}  # from the third frame on, the track's median (285) decides
+    assert set(steady[2:]) == {SMALL_FACE}  # from the third frame on, the track's median (15 under) decides
     glance = [*frames[:STEADY_FRAMES - 1], np.where(np.arange(len(QUALITY_FIELDS)) == yaw, 60.0, frames[0])]
     assert poor_reason(steady_quality(glance), 2.0) == SMALL_FACE  # small first, as before
     big = [np.where(np.arange(len(QUALITY_FIELDS)) == sharpness, 900.0, q) for q in glance]
     assert poor_reason(steady_quality(big), 2.0) == TURNED_AWAY  # the head turn of this frame, not a median
+
+
+def test_a_dark_face_before_a_bright_window_is_sharp_and_its_blur_still_counts():
+    """Trial 9: a backlit prospect (a dark face, the crop's corners a bright window) measured 92-670 over the whole crop
+    and read "uncertain: blurred face" all call, though read right. Measured inside the face, the astronaut's aligned
+    crop so lit is as sharp as in good light, and the same crop blurred is still blurred."""
+    from model.detect import make_detector
+    from model.preprocess import crop_face
+    from model.quality import contrast_free_sharpness
+    from pipeline.uncertainty import MIN_SHARPNESS
+    from tools.synthetic import face_portrait
+
+    portrait = face_portrait("astronaut")
+    found = make_detector("blazeface").detect(portrait)
+    crop = crop_face(portrait, found.xyxy[0], found.keypoints[0][:2])
+    face = cv2.GaussianBlur(cv2.ellipse(np.zeros(crop.shape, np.float32), (24, 26), (20, 25), 0, 0, 360, 1.0, -1),
+                            (0, 0), 2.0)  # the face's outline, soft as a camera sees it against the light
+    backlit = (face * (crop / 4) + (1 - face) * 245).astype(np.uint8)  # a quarter of the light, a window around
+    assert contrast_free_sharpness(backlit) >= 0.7 * contrast_free_sharpness(crop) >= MIN_SHARPNESS  # whole crop: 47
+    assert contrast_free_sharpness(cv2.GaussianBlur(backlit, (0, 0), 1.5)) < MIN_SHARPNESS / 2
 
 
 @pytest.mark.parametrize("angle", [0, 45, 90, 135, 160])
