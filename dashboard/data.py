@@ -171,7 +171,7 @@ def call_stats(version: str, viewer: Principal) -> pd.DataFrame:
         calls = pd.read_sql(
             select(Call.id, Call.title, Rep.name.label("rep"), Call.prospect_name.label("prospect"),
                    Call.prospect_company.label("company"), Call.call_date, Call.created_at, Call.duration_s, Call.status,
-                   Call.error).outerjoin(Rep, Call.rep_id == Rep.id).where(Call.id.in_(ids)), session.connection())
+                   Call.error, Call.partial_note).outerjoin(Rep, Call.rep_id == Rep.id).where(Call.id.in_(ids)), session.connection())
         rep_off = {call_id for call_id, settings in session.execute(select(Call.id, Call.settings).where(Call.id.in_(ids)))
                    if (settings or {}).get("rep_analysis") is False}
         counts = session.execute(select(EmotionSecond.call_id, EmotionSecond.role, EmotionSecond.dominant, func.count())
@@ -310,6 +310,7 @@ class JobProgress:
     progress: float
     error: str | None
     queued_at: dt.datetime
+    partial: str | None = None  # what of the recording could not be read (`Call.partial_note`); None: all of it
 
 
 def progress(viewer: Principal, call_ids: list[int] | None = None) -> list[JobProgress]:
@@ -322,7 +323,8 @@ def progress(viewer: Principal, call_ids: list[int] | None = None) -> list[JobPr
         for call in session.scalars(query.order_by(Call.id)):
             job = latest_job(session, call.id)
             out.append(JobProgress(call.id, call.title, call.status, job.stage if job else None,
-                                job.progress if job else 0.0, call.error or (job.error if job else None), call.created_at))
+                                job.progress if job else 0.0, call.error or (job.error if job else None), call.created_at,
+                                call.partial_note))
         return out
 
 

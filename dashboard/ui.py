@@ -136,7 +136,11 @@ def _queue(viewer: Principal, call_ids: list[int] | None) -> None:
                                                                 f"{item.progress:.0f}%")
             elif item.status == CallStatus.DONE:
                 left, right = st.columns([3, 1], vertical_alignment="center")
-                left.success(f"**{literal(item.title)}** is analysed.", icon="✅")
+                if item.partial:  # a cut-off download: analysed as far as it goes, and said so where it is seen first
+                    left.warning(f"**{literal(item.title)}** is analysed, in part: {literal(item.partial)}.",
+                                 icon=":material/content_cut:")
+                else:
+                    left.success(f"**{literal(item.title)}** is analysed.", icon="✅")
                 with right:
                     open_review_button(item.call_id, key=f"queue-open-{item.call_id}")
             else:

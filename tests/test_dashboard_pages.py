@@ -8,17 +8,19 @@ from __future__ import annotations
 import io
 import re
 
+import pandas as pd
 import pytest
 import streamlit as st
 from pypdf import PdfReader
-from sqlalchemy import select
+from sqlalchemy import select, update
 from streamlit.testing.v1 import AppTest
 
 from access.policy import visible_calls
 from access.workspace import set_workspace
 from calls.intake import create_call
-from config import REPO_ROOT, get_settings
-from db.models import AuditEvent, Call, CallStatus, CoachingNote, Job, Rep, ScriptStage, Track, User, Workspace
+from config import REPO_ROOT, UNCERTAIN, get_settings
+from db.models import (AuditEvent, Call, CallStatus, CoachingNote, EmotionSecond, Job, Rep, ScriptStage, Track, User,
+                       Workspace)
 from db.session import session_scope
 from pipeline.store import analyze_call
 from reports.report import build_html, build_pdf
@@ -208,6 +210,27 @@ def test_upload_page_shows_the_consent_reminder_and_live_progress(seeded):
         job = session.scalar(select(Job).where(Job.call_id == running.call_id))
     assert f"{job.stage} · {job.progress:.0f}%" in progress[0].proto.text
     assert progress[0].proto.value == round(job.progress)
+
+
+def test_a_cut_off_recording_is_marked_partial_and_an_unread_prospect_has_no_share(seeded):
+    """Trial 9: a download cut at 0:25 of 1:00 said only "is analysed" and "Done"; a prospect never read showed 0%."""
+    cut = seed_call(title="Cut off", seed=8, duration_s=60)
+    unread = seed_call(title="Never read", seed=9, duration_s=60)
+    with session_scope() as session:
+        session.get(Call, cut.call_id).partial_note = "the file ends at 0:25 of 1:00"
+        session.execute(update(EmotionSecond).where(EmotionSecond.call_id == unread.call_id,
+                                                    EmotionSecond.role == "prospect",
+                                                    EmotionSecond.face_present).values(dominant=UNCERTAIN,
+                                                                                       uncertain_reason="blurred face"))
+    st.cache_data.clear()
+    table = page("calls").dataframe[0].value.set_index("Call")
+    assert table.loc["Cut off", "Status"] == "Done · partial" and table.loc["Never read", "Status"] == "Done"
+    assert pd.isna(table.loc["Never read", "Prospect likely positive"])
+    assert table.loc["Cut off", "Prospect likely positive"] > 0
+    queue = page("upload", uploads=[cut.call_id, unread.call_id])
+    assert [w.value.replace("\\", "") for w in queue.warning if "Cut off" in w.value] == [  # unescaped
+        "**Cut off** is analysed, in part: the file ends at 0:25 of 1:00."]
+    assert any("**Never read** is analysed." == s.value for s in queue.success)
 
 
 def test_upload_page_asks_for_a_file_and_consent(seeded):

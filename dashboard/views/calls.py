@@ -46,9 +46,11 @@ done = shown["status"] == CallStatus.DONE
 table = pd.DataFrame({
     "Call": shown["title"],
     "Rep": shown["rep"].fillna("—"),
-    "Prospect likely positive": (100 * shown["prospect_positive"]).where(done),
+    # a call whose prospect was never read has no share: blank, not "0%" (a trial's backlit prospect)
+    "Prospect likely positive": (100 * shown["prospect_positive"]).where(done & (shown["prospect_seen_s"] > 0)),
     "Negative shifts": [str(int(n)) if ok else "—" for n, ok in zip(shown["negative_shifts"].fillna(0), done)],
-    "Status": shown["status"].map(ui.STATUS_LABELS),
+    "Status": [ui.STATUS_LABELS[status] + (" · partial" if isinstance(partial, str) else "")
+               for status, partial in zip(shown["status"], shown["partial_note"])],
     "Date": shown["when"].dt.date,
     "Length": [clock(d) if pd.notna(d) else "—" for d in shown["duration_s"]],
     "Prospect": [", ".join(p for p in (n, c) if isinstance(p, str)) or "—" for n, c in zip(shown["prospect"], shown["company"])],
