@@ -46,12 +46,14 @@ def annotate(frame_bgr: np.ndarray, faces: list[FaceAnnotation], caption: str = 
     `_label_place` so no label covers a face; `caption` in the top-left corner."""
     image = frame_bgr.copy()
     h, w = image.shape[:2]
-    scale = max(0.45, h / 1100)
-    thick = max(1, round(h / 400))
+    side = min(h, w)  # a portrait phone call's text sized by its width (by its height, its caption ran off the frame)
+    scale = max(0.45, side / 1100)
+    thick = max(1, round(side / 400))
     boxes = [tuple(int(v) for v in face.box * [w, h, w, h]) for face in faces]
     taken = list(boxes)  # faces, then each label as it is placed
     if caption:
-        taken.append(_label(image, [caption], (8, 8), (40, 40, 40), scale * 1.1, thick))
+        taken.append(_label(image, _wrapped(caption, w - 16, scale * 1.1, thick), (8, 8), (40, 40, 40), scale * 1.1,
+                            thick))
     for face, box in zip(faces, boxes):
         colour = ROLE_COLOURS.get(face.role, OTHER_COLOUR)
         cv2.rectangle(image, box[:2], box[2:], colour, thick + 1)
@@ -66,6 +68,19 @@ def annotate(frame_bgr: np.ndarray, faces: list[FaceAnnotation], caption: str = 
         size = _label_size(lines, scale, thick)
         taken.append(_label(image, lines, _label_place(box, size, (w, h), taken), colour, scale, thick))
     return image
+
+
+def _wrapped(text: str, width: int, scale: float, thick: int) -> list[str]:
+    """`text` as lines, broken between words, each at most `width` pixels wide in `_label` (a word longer than that
+    keeps a line of its own)."""
+    lines: list[str] = []
+    for word in text.split():
+        wider = f"{lines[-1]} {word}" if lines else word
+        if lines and _label_size([wider], scale, thick)[0] <= width:
+            lines[-1] = wider
+        else:
+            lines.append(word)
+    return lines or [text]
 
 
 def _label_size(lines: list[str], scale: float, thick: int) -> tuple[int, int, int]:

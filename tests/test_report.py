@@ -419,3 +419,18 @@ def test_a_still_label_never_covers_another_face():
     lone = annotate(frame, [faces[0]])  # room below: the label stays under the box
     x1, _, _, y2 = (rep_box * [1280, 720, 1280, 720]).astype(int)
     assert (lone[y2 + 10, x1 + 10] == ROLE_COLOURS["rep"]).all()
+
+
+def test_a_portrait_calls_still_keeps_its_caption_inside_the_picture():
+    """Trial 9: a phone call's stills (720x1280) cut their caption off ("Prospect: likely neutral -> happy ("): text was
+    sized by the frame's height, and one line ran past its width. Sized by the shorter side, wrapped between words."""
+    from pipeline.snapshots import annotate
+
+    frame = np.full((1280, 720, 3), 255, np.uint8)
+    image = annotate(frame, [], caption="Prospect: likely neutral -> happy (positive shift, held 12 s)")
+    banner = np.all(image == (40, 40, 40), axis=-1)
+    rows = np.flatnonzero(banner.any(axis=1))
+    assert not banner[:, -1].any()  # ends inside the picture
+    assert rows[-1] - rows[0] > 40  # on more than one line (one is ~30 px)
+    landscape = annotate(np.full((720, 1280, 3), 255, np.uint8), [], caption="Prospect's clearest expression at 0:34")
+    assert np.ptp(np.flatnonzero(np.all(landscape == (40, 40, 40), axis=-1).any(axis=1))) < 40  # one line where it fits
