@@ -16,6 +16,7 @@ import logging
 import os
 import re
 import sys
+import time
 import traceback
 from pathlib import Path
 
@@ -66,7 +67,9 @@ def cmd_analyze(args) -> int:
     if not _rep_analysis_on():
         print("the rep's emotions are not analysed (rep analysis is off or not yet chosen: "
               "RAPPORT_REP_ANALYSIS=on|off, or the dashboard's Settings page)", file=sys.stderr)
+    started = time.monotonic()
     result = analyze_call(call_id, classifier, progress=progress)
+    wall_s = time.monotonic() - started
     end_progress()
     summary = {
         "call_id": call_id,
@@ -80,12 +83,13 @@ def cmd_analyze(args) -> int:
         "partial": partial_note(result.decode, result.info),  # what could not be read; null: all of it
         "model": classifier.version,
         "timings_s": {k: round(v, 3) for k, v in result.timings.items()},
+        "wall_s": round(wall_s, 3),  # the whole analysis: reading, stills, the browser copy, storing
     }
     if args.json:
         print(json.dumps(summary))
     else:
         print(f"call {call_id} analysed: {summary['duration_s']:.1f} s, {result.faces_found} face track(s), "
-              f"{len(result.shifts)} shift(s)")
+              f"{len(result.shifts)} shift(s), in {wall_s:.1f} s ({result.info.duration_s / max(wall_s, 1e-6):.1f}x real time)")
         if summary["partial"]:
             print(f"partial recording: {summary['partial']}; the readable part was analysed")
         if not result.faces_found:

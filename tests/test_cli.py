@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -34,6 +35,7 @@ def test_analyze_export_list_reassign_delete(store, videos):
     assert "consent not recorded" not in done.stderr
     summary = json.loads(done.stdout)
     assert summary["duration_s"] == pytest.approx(8.0) and summary["faces_found"] == 2
+    assert 0 < summary["timings_s"]["decode"] < summary["wall_s"]  # the whole analysis, and its stages inside it
     assert isinstance(summary["shifts"], list) and summary["call_id"] == 1
     assert "analysing frames" in done.stderr  # progress goes to stderr
 
@@ -99,6 +101,7 @@ def test_no_faces_is_a_result_not_a_crash(store, videos):
     done = run_cli("analyze", str(videos["nofaces.mp4"]), env_overrides=env_for(store))
     assert done.returncode == 0, done.stderr
     assert "no faces found" in done.stdout
+    assert re.search(r"analysed: [\d.]+ s, 0 face track\(s\), 0 shift\(s\), in [\d.]+ s \([\d.]+x real time\)", done.stdout)
     assert "consent not recorded: pass --participants-told" in done.stderr  # the upload form's box, asked for here
     shown = run_cli("show", "1", env_overrides=env_for(store)).stdout
     assert "consent    not recorded (the call was added without confirming that the participants were told)" in shown
