@@ -69,7 +69,7 @@ def create_call(video: Path, *, title: str | None = None, rep: str | None = None
     settings = settings or get_settings()
     display_name = original_filename or Path(video).name
     info = probe_upload(video, display_name, settings)
-    stored = UPLOADS / f"{uuid.uuid4().hex}{_safe_suffix(info)}"  # upload names are never paths
+    stored = UPLOADS / f"{uuid.uuid4().hex}{_safe_suffix(info, display_name)}"  # upload names are never paths
     target = settings.data_dir / stored
     target.parent.mkdir(parents=True, exist_ok=True)
     try:
@@ -151,10 +151,15 @@ def earlier_copies(session: Session, digest: str, size: int, among: Select, sett
                                 .order_by(Call.id)))
 
 
-def _safe_suffix(info: VideoInfo) -> str:
-    """A file suffix chosen from what FFmpeg found inside, never from the upload's name."""
-    formats = set(info.container.split(","))
-    for fmt, suffix in (("webm", ".webm"), ("matroska", ".mkv"), ("avi", ".avi"), ("mp4", ".mp4"), ("mov", ".mov")):
-        if fmt in formats:
-            return suffix
-    return ".video"
+_SUFFIXES = {"matroska": (".mkv", ".webm"), "mov": (".mp4", ".mov", ".m4v"), "avi": (".avi",)}
+"""FFmpeg's demuxer (the first name of `VideoInfo.container`: "matroska,webm", "mov,mp4,m4a,3gp,3g2,mj2") -> the
+suffixes of its files, the default first."""
+
+
+def _safe_suffix(info: VideoInfo, upload_name: str) -> str:
+    """The stored file's suffix: the upload's own where it names what FFmpeg found inside (an .mkv stays .mkv, a .mov
+    .mov: trial 9 found them kept as .webm and .mp4), else that container's usual one; never anything else the
+    upload's name says."""
+    suffixes = _SUFFIXES.get(info.container.split(",")[0], (".video",))
+    own = Path(upload_name).suffix.lower()
+    return own if own in suffixes else suffixes[0]

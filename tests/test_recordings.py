@@ -98,6 +98,7 @@ def test_low_frame_rate_has_faces_on_every_second_of_its_duration(store, tmp_pat
     assert info.duration_s == pytest.approx(seconds, abs=0.05) and info.n_seconds == seconds
     call_id = analysed(path, classifier)
     assert the_call(call_id).faces_found == 2
+    assert the_call(call_id).source_path.endswith(suffix)  # an .mkv is kept as .mkv (trial 9: it became .webm)
     for role in ("rep", "prospect"):
         assert presence(call_id, role) == ([1] * seconds, [1] * seconds)
 
