@@ -46,7 +46,7 @@ from model.blazeface import EmptyWindows
 from model.classifier import BATCH, FLIP_TTA, FLIP_TTA_BELOW
 from model.detect import Detections, FaceDetector, detect_in, discover
 from model.identity import shared_embedder
-from model.mouth import mouth_motion, mouth_patch
+from model.mouth import WHOLE_FACE_CHANGE, eyes_patch, mouth_motion, mouth_patch
 from model.preprocess import FACE_SIZE, crop_face
 from model.quality import face_quality
 from pipeline.enrolment import recognised_person
@@ -411,28 +411,35 @@ class _MouthTracker:
 
     def __init__(self):
         self._previous: SampledFrame | None = None
-        self._patches: dict[int, np.ndarray] = {}  # track id -> its mouth patch on the previous sampled frame
+        self._patches: dict[int, tuple] = {}  # track id -> its (mouth, eyes) patches on the previous sampled frame
 
     def observe(self, frame: SampledFrame, faces: TrackedFaces, seconds: TrackSeconds) -> None:
-        """Adds to `seconds` the mouth motion of every face also seen on the previous sampled frame."""
+        """Adds to `seconds` the mouth motion of every face also seen on the previous sampled frame, unless the whole
+        face changed (`model.mouth.WHOLE_FACE_CHANGE`)."""
         previous = self._previous
         if previous is None or previous.index != frame.index - 1 or previous.image.shape != frame.image.shape:
             previous = None  # a gap, or a new canvas (`pipeline.video.canvas_for`)
         patches = {}
         for track_id, box, keypoints in zip(faces.track_ids, faces.xyxy, faces.keypoints):
-            now = mouth_patch(frame.image, box, keypoints)
-            if now is None:
+            now = (mouth_patch(frame.image, box, keypoints), eyes_patch(frame.image, box, keypoints))
+            if now[0] is None:
                 continue
             patches[int(track_id)] = now
             last = self._patches.get(int(track_id)) if previous is not None else None
             if last is None:
                 continue
-            motion = mouth_motion(last, now)
-            same_pixels = mouth_patch(previous.image, box, keypoints)
-            if same_pixels is not None:
-                motion = min(motion, mouth_motion(same_pixels, now))
+            motion = self._motion(last[0], now[0], mouth_patch(previous.image, box, keypoints))
+            if now[1] is not None and last[1] is not None and self._motion(
+                    last[1], now[1], eyes_patch(previous.image, box, keypoints)) >= WHOLE_FACE_CHANGE:
+                continue
             seconds.add_mouth(int(track_id), frame.t, motion)
         self._previous, self._patches = frame, patches
+
+    @staticmethod
+    def _motion(last: np.ndarray, now: np.ndarray, same_pixels: np.ndarray | None) -> float:
+        """The smaller of the two alignments' changes (the class docstring)."""
+        motion = mouth_motion(last, now)
+        return motion if same_pixels is None else min(motion, mouth_motion(same_pixels, now))
 
 
 TURNED_NOTE = ("The picture changed shape during the call (a phone turned): the rep position was read in the layout "

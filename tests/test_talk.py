@@ -114,6 +114,23 @@ def test_heads_moving_40_px_still_read_as_who_talks(tmp_path, classifier):
     assert_within_a_second(result.talk.speaking, truth(speech_turns(script), len(result.talk)))
 
 
+def test_a_listener_whose_whole_face_changes_at_once_is_not_talking(tmp_path, classifier):
+    """The prospect listens while the rep talks, and turns their head 12 degrees at 4.4 s and back at 7.6 s: the
+    whole face changes (`model.mouth.WHOLE_FACE_CHANGE`), not the mouth alone, so it is no talk (it read "both" at
+    7 s; trials 8 and 9: an expression changing at once read as talking)."""
+    talk = (Utterance("rep", 1.0, "Thanks for taking the time today, let me walk you through how the plan works for a "
+                                  "team like yours, and what it costs."),)
+    script = CallScript(duration_s=12, fps=15, size=SIZE, motion_px=6, speech=talk, rep=(Appearance(0, "astronaut"),),
+                        prospect=(Appearance(0, "astronaut"), Appearance(4.4, "astronaut", tilt_deg=12),
+                                  Appearance(7.6, "astronaut")))
+    path = write_call_video(tmp_path / "head_turns.mp4", script)
+    result = analyze_video(probe(path), classifier, make_detector("blazeface"), AnalysisSettings())
+    expected = truth(speech_turns(script), len(result.talk))
+    assert set(expected) == {REP, NONE}
+    assert_within_a_second(result.talk.speaking, expected)
+    assert PROSPECT not in result.talk.speaking and BOTH not in result.talk.speaking, result.talk.speaking
+
+
 def test_a_rep_talking_with_the_camera_off_is_someone_off_camera(tmp_path, classifier):
     """Decided: speech with no moving rep or prospect mouth on screen is "off-camera", never guessed to be the rep."""
     script = CallScript(duration_s=10, fps=15, size=SIZE, rep=(Appearance(0, "astronaut"), Appearance(4.0, None)),
