@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from streamlit.testing.v1 import AppTest
 
 from config import EMOTIONS, REPO_ROOT, get_settings
@@ -350,6 +350,12 @@ def test_the_review_page_shows_people_as_they_sit_not_in_order_of_first_appearan
     assert not at.exception
     cards = [m.value for m in at.markdown if m.value.startswith("**Rep**") or m.value.startswith("**Prospect**")]
     assert cards == ["**Rep** · person 2 · on the left", "**Prospect** · person 1 · on the right"]
+
+    with session_scope() as session:  # a guest: "Guest · person 1", not "Participant-1 · person 1" (two numbers, trial 9)
+        session.execute(update(Track).where(Track.call_id == call_id, Track.role == "prospect").values(role="participant-1"))
+    st.cache_data.clear()
+    cards = [m.value for m in review(call_id).markdown if " · person " in m.value]
+    assert cards == ["**Rep** · person 2 · on the left", "**Guest** · person 1 · on the right"]
 
 
 def test_a_role_change_drops_the_stills_it_replaced_and_the_folders_they_leave_empty(store):

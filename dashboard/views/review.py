@@ -459,7 +459,9 @@ if editor:
                     elif facts.media_purged:
                         st.caption(":material/hide_image: Face picture removed by retention")
                     # "person N" as the roles note names them (a trial: the note's "Person 1" had no card to match)
-                    st.markdown(f"**{person.role.capitalize()}** · person {person.number} · {card.where}")
+                    # a guest is "Guest", not "Participant-2" beside "person 1": two numbers for one face confused a trial
+                    role = person.role.capitalize() if person.role in (REP, PROSPECT) else "Guest"
+                    st.markdown(f"**{role}** · person {person.number} · {card.where}")
                     st.caption(f"Seen {person.seen}"
                                + (" · set by hand" if person.role_source == "manual" else "")
                                + ("" if person.read or person.role == REP else " · face not read"))
