@@ -98,6 +98,8 @@ class CallSummary:
     prospect_thirds: tuple[Mood, Mood]  # first third, last third
     stages: list[StageSummary]
     prospect_small_seconds: int = 0  # seconds the prospect's face was on screen but too small to read
+    prospect_uncertain: tuple[int, str | None] = (0, None)
+    """Seconds the prospect's face was on screen but "uncertain", and the commonest reason why."""
     no_video_seconds: int = 0  # seconds with no picture at all (a video that starts late, a recording cut off)
     talking_points: list[str] = field(default_factory=list)
 
@@ -227,9 +229,16 @@ def summarize_timeline(timeline: CallTimeline, stages: Sequence[MarkedStage] = (
         prospect_thirds=thirds,  # type: ignore[arg-type]
         stages=stage_summaries,
         prospect_small_seconds=int((stored_uncertain_reasons(prospect) == SMALL_FACE).sum()),
+        prospect_uncertain=_uncertain(stored_uncertain_reasons(prospect)),
         no_video_seconds=int((~prospect["video_present"]).sum()) if "video_present" in prospect else 0,
     )
     return replace(summary, talking_points=talking_points(summary))
+
+
+def _uncertain(reasons: pd.Series) -> tuple[int, str | None]:
+    """(seconds with a reason, the commonest reason) of `stored_uncertain_reasons`."""
+    counts = reasons.dropna().value_counts()
+    return (int(counts.sum()), str(counts.index[0])) if len(counts) else (0, None)
 
 
 def summarize(call_id: int) -> CallSummary:
@@ -245,9 +254,14 @@ def talking_points(summary: CallSummary) -> list[str]:
     if small >= SMALL_FACE_MIN_S and small >= SMALL_FACE_SHARE * (small + summary.seen_seconds[PROSPECT]):
         small_note = (f"for {small} s it was on screen but too small to read: record with the prospect pinned or in "
                       "speaker view next time")
+    unread, why = summary.prospect_uncertain
     if summary.seen[PROSPECT] < 0.05:
         if small_note:
             return [f"The prospect's face was hardly read: {small_note}."]
+        if unread >= SMALL_FACE_MIN_S and unread >= SMALL_FACE_SHARE * (unread + summary.seen_seconds[PROSPECT]):
+            # seen but not readable is not "hardly visible" (a trial's backlit prospect read "blurred face" all call)
+            return [f"The prospect's face was on screen but hardly read: for {unread} s its reading was uncertain "
+                    f"(mostly: {why}), so there is little to read from this call."]
         return ["The prospect's face was hardly visible, so there is little to read from this call: "
                 "check the recording layout, or whether their camera was off."]
     for stage in sorted(summary.stages, key=lambda s: -s.negative_shifts):

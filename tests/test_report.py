@@ -179,6 +179,21 @@ def test_a_prospect_too_small_to_read_gets_a_layout_tip_not_a_verdict(small_s, s
         assert len(summary.talking_points) == 1 and "hardly visible" in summary.talking_points[0]
 
 
+def test_a_prospect_on_screen_but_never_read_is_not_called_hardly_visible():
+    """Trial 9: a backlit prospect on screen all call, every second "uncertain (blurred face)", got the talking point
+    "hardly visible ... check whether their camera was off"."""
+    from pipeline.uncertainty import BLURRED_FACE, TURNED_AWAY
+
+    prospect = _rows("prospect", [UNCERTAIN] * 50 + [None] * 10)
+    for i, row in enumerate(prospect):
+        row["face_present"] = row["dominant"] is not None
+        row["uncertain_reason"] = (BLURRED_FACE if i < 40 else TURNED_AWAY) if row["dominant"] == UNCERTAIN else None
+    seconds = pd.DataFrame(_rows("rep", ["neutral"] * 60) + prospect)
+    summary = summarize_timeline(CallTimeline(seconds, pd.DataFrame(columns=["role", "t_s", "direction"])))
+    assert summary.talking_points == ["The prospect's face was on screen but hardly read: for 50 s its reading was "
+                                      "uncertain (mostly: blurred face), so there is little to read from this call."]
+
+
 def test_a_call_without_a_visible_prospect_says_so_and_nothing_else(timeline):
     seconds = timeline.seconds.copy()
     prospect = seconds["role"] == "prospect"
