@@ -128,9 +128,12 @@ def timeline_figure(seconds: pd.DataFrame, shifts: pd.DataFrame, stages: Iterabl
             continue
         x = data["second"].to_numpy()
         clocks = np.array([clock(v) for v in x], dtype=object)
+        # an uncertain second draws no emotions (a trial's dim prospect, uncertain for 144 s, drew a stack of sad and
+        # angry a manager read as a hostile call); the band under it says "uncertain" and why
+        readable = data["dominant"] != UNCERTAIN
         for emotion in EMOTIONS:
             fig.add_trace(go.Scatter(
-                x=x, y=data[emotion], name=emotion, legendgroup=emotion, showlegend=index == 0, stackgroup=role,
+                x=x, y=data[emotion].where(readable), name=emotion, legendgroup=emotion, showlegend=index == 0, stackgroup=role,
                 stackgaps="infer zero", mode="lines", line=dict(width=0.5, color=EMOTION_COLOURS[emotion]),
                 fillcolor=EMOTION_COLOURS[emotion], customdata=clocks,
                 hovertemplate=f"{emotion} %{{y:.0%}}<extra>{role} %{{customdata}}</extra>",
@@ -342,7 +345,8 @@ def timeline_png(timeline: CallTimeline, stages: Sequence[MarkedStage] = (), wid
         ax, band = fig.add_subplot(grid[2 * index]), fig.add_subplot(grid[2 * index + 1])
         if len(rows):
             x = rows["second"].to_numpy()
-            probs = np.nan_to_num(rows[list(EMOTIONS)].to_numpy().T)
+            readable = (rows["dominant"] != UNCERTAIN).to_numpy()
+            probs = np.nan_to_num(rows[list(EMOTIONS)].to_numpy().T) * readable  # as the page: none drawn when uncertain
             ax.stackplot(x, probs, colors=[EMOTION_COLOURS[e] for e in EMOTIONS], labels=EMOTIONS, step="post", linewidth=0)
             codes = rows["dominant"].map(BAND_CODES).to_numpy(dtype=float)
             colours = np.array([_rgb(c) for c in BAND_COLOURS] + [(1.0, 1.0, 1.0), _rgb(NO_VIDEO_COLOUR)])

@@ -449,3 +449,19 @@ def test_a_portrait_calls_still_keeps_its_caption_inside_the_picture():
     assert rows[-1] - rows[0] > 40  # on more than one line (one is ~30 px)
     landscape = annotate(np.full((720, 1280, 3), 255, np.uint8), [], caption="Prospect's clearest expression at 0:34")
     assert np.ptp(np.flatnonzero(np.all(landscape == (40, 40, 40), axis=-1).any(axis=1))) < 40  # one line where it fits
+
+
+def test_uncertain_seconds_draw_no_emotions_on_the_timeline(timeline):
+    """Trial 10: a dim prospect "uncertain" for 144 s drew a stack of sad and angry across the timeline, which a manager
+    read as a hostile call; the band under it said "uncertain". The page's and the HTML report's chart draw nothing."""
+    seconds = timeline.seconds.copy()
+    unsure = (seconds["role"] == "prospect") & (seconds["second"] < 20) & seconds["dominant"].notna()
+    seconds.loc[unsure, "dominant"] = UNCERTAIN
+    figure = charts.timeline_figure(seconds, timeline.shifts)
+    stack = [t for t in figure.data if t.type == "scatter" and t.stackgroup == "prospect"]
+    assert len(stack) == len(EMOTIONS)
+    hidden = set(seconds.loc[unsure, "second"])
+    for trace in stack:
+        values = dict(zip(trace.x, trace.y))
+        assert hidden and all(values[s] is None or np.isnan(values[s]) for s in hidden)
+        assert any(v is not None and not np.isnan(v) for s, v in values.items() if s not in hidden)
