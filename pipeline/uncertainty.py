@@ -36,14 +36,12 @@ shown; at 0.6, 78% and 48% with 69% shown: 0.5 still parts the faces at even odd
 MIN_FACE_PX = 28.0
 """Face box side, in pixels of the analysed frame (decoded 640 px wide), below which a face is too small:
 28 px at 640 is ~56 px in a 720p recording, the smallest face size the evaluation composes."""
-MIN_SHARPNESS = 450.0
+MIN_SHARPNESS = 300.0
 """Sharpness (`model.quality.contrast_free_sharpness`: the variance of the 48x48 crop's Laplacian, or
 `DIRECTIONAL_SCALE` times that of its least sharp direction's second difference if lower, at a typical face's
-contrast, over the face's interior) below which a face is too blurred to read. Since 2026-12-05 measured over the
-interior (`model.quality.FACE_INTERIOR`; the figures further down are of the whole crop, gated at 300): faces score
-~1.45 times more (1,500 FER2013 val faces, `/root/rapport-runs/s35/sharp_cal.py`: median 2,184 against 1,501), and 450
-gates them as 300 did the whole crop: clean 0.1% / 0.0%, Gaussian sigma 1 px 93% / 94%, smeared 3 / 5 / 7 / 9 px
-28 / 90 / 99 / 100% against 28 / 92 / 99 / 100%. Measured (whole crop, scaled): FER2013 val crops 694 at the 1st percentile
+contrast, over the whole crop or, scaled, inside the face's outline, whichever is higher) below which a face is too
+blurred to read. The interior (2026-12-05, `model.quality.FACE_INTERIOR`) keeps a backlit face sharp; the figures below
+are the whole crop's. Measured (whole crop, scaled): FER2013 val crops 694 at the 1st percentile
 on the Laplacian (median 2,067); scikit-image's astronaut (102-px face, aligned crop) 1,076 sharp at any brightness,
 186-196 / 89-100 / 54-65 after a Gaussian blur of sigma 2 / 3 / 4 px; the same face shrunk to 30 px and enlarged by
 the crop, 325. The direction (2026-12-02, `/root/rapport-runs/s22/blurprobe.py`): FER2013 val faces, flip TTA, the
@@ -92,7 +90,7 @@ NO_CLEAR_EXPRESSION = "no clear expression"
 STEADY_FRAMES = 9
 """Size and sharpness judge a face on the median of its track's last this many frames (~2 s at 4 frames/s), not on one
 frame: a thumbnail near a line flickered. Found by a new-user trial (32): a 62-px self-view in a 720p speaker view,
-its crop's sharpness 263-327 from frame to frame about `MIN_SHARPNESS` (then 300), read "uncertain (small face)" and
+its crop's sharpness 263-327 from frame to frame about `MIN_SHARPNESS` 300, read "uncertain (small face)" and
 "shown" in alternate runs of 1-6 seconds all call. Head turns stay per frame: a glance away is over in a second."""
 _STEADY = [QUALITY_FIELDS.index("face_px"), QUALITY_FIELDS.index("sharpness")]
 
