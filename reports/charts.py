@@ -131,11 +131,17 @@ def timeline_figure(seconds: pd.DataFrame, shifts: pd.DataFrame, stages: Iterabl
         # an uncertain second draws no emotions (a trial's dim prospect, uncertain for 144 s, drew a stack of sad and
         # angry a manager read as a hostile call); the band under it says "uncertain" and why
         readable = data["dominant"] != UNCERTAIN
+        # steps, as in the PDF: a second's reading holds until the next, and a gap starts where it starts (a trial's
+        # web timeline sloped down into "face not seen" spans and drew a lone second as a spike); the last bin's value
+        # is repeated at its end so it is drawn too
+        steps_x, steps_clocks = np.append(x, x[-1] + bin_s), np.append(clocks, clocks[-1])
         for emotion in EMOTIONS:
+            values = data[emotion].where(readable).to_numpy()
             fig.add_trace(go.Scatter(
-                x=x, y=data[emotion].where(readable), name=emotion, legendgroup=emotion, showlegend=index == 0, stackgroup=role,
-                stackgaps="infer zero", mode="lines", line=dict(width=0.5, color=EMOTION_COLOURS[emotion]),
-                fillcolor=EMOTION_COLOURS[emotion], customdata=clocks,
+                x=steps_x, y=np.append(values, values[-1]), name=emotion, legendgroup=emotion, showlegend=index == 0,
+                stackgroup=role, stackgaps="infer zero", mode="lines",
+                line=dict(width=0.5, color=EMOTION_COLOURS[emotion], shape="hv"),
+                fillcolor=EMOTION_COLOURS[emotion], customdata=steps_clocks,
                 hovertemplate=f"{emotion} %{{y:.0%}}<extra>{role} %{{customdata}}</extra>",
             ), row=row, col=1)
         codes = data["dominant"].map(BAND_CODES).astype(float).to_numpy()
@@ -146,8 +152,8 @@ def timeline_figure(seconds: pd.DataFrame, shifts: pd.DataFrame, stages: Iterabl
                  else f"{c} · {status}"
                  for c, d, p, status, why in zip(clocks, data["dominant"], data["confidence"], statuses,
                                                  stored_uncertain_reasons(data))]
-        fig.add_trace(go.Heatmap(
-            x=x, y=[role], z=[codes], text=[hover], hoverinfo="text", zmin=-0.5, zmax=len(BAND_CODES) - 0.5,
+        fig.add_trace(go.Heatmap(  # x as the bins' edges: each cell spans its seconds, as the steps above do
+            x=steps_x, y=[role], z=[codes], text=[hover], hoverinfo="text", zmin=-0.5, zmax=len(BAND_CODES) - 0.5,
             colorscale=_discrete_scale(), showscale=False, xgap=0, name=f"{role} most likely",
         ), row=row + 1, col=1)
         # face not seen (with a picture); an uncertain second has its own colour in the band, and is not a gap
@@ -215,7 +221,8 @@ def _add_speaking_band(fig: go.Figure, seconds: pd.DataFrame, row: int, bin_s: i
     for i, value in enumerate(SPEAKING_VALUES):
         scale += [(i / n, SPEAKING_COLOURS[value]), ((i + 1) / n, SPEAKING_COLOURS[value])]
     hover = [f"{clock(t)} · talking: {SPEAKING_LABELS[v]}" for t, v in zip(x, speaking)]
-    fig.add_trace(go.Heatmap(x=x, y=["talking"], z=[codes], text=[hover], hoverinfo="text", zmin=-0.5, zmax=n - 0.5,
+    edges = np.append(x, x[-1] + bin_s)  # each cell spans its seconds, as the timelines' steps do
+    fig.add_trace(go.Heatmap(x=edges, y=["talking"], z=[codes], text=[hover], hoverinfo="text", zmin=-0.5, zmax=n - 0.5,
                              colorscale=scale, showscale=False, xgap=0, name="who is talking"), row=row, col=1)
     for value in SPEAKING_SHOWN:
         if value in speaking:

@@ -333,7 +333,25 @@ def test_charts_draw_each_emotion_under_its_own_name(timeline):
     prospect = timeline.seconds[timeline.seconds["role"] == "prospect"].sort_values("second")
     for emotion in EMOTIONS:
         (trace,) = [t for t in figure.data if t.name == emotion and t.stackgroup == "prospect"]
-        assert np.allclose(np.nan_to_num(np.asarray(trace.y, float)), np.nan_to_num(prospect[emotion].to_numpy())), emotion
+        assert np.allclose(np.nan_to_num(np.asarray(trace.y, float))[:-1], np.nan_to_num(prospect[emotion].to_numpy())), emotion
+
+
+def test_timelines_step_from_second_to_second_as_the_pdf_does():
+    """A second's reading holds for its whole second and a gap starts where its second does (a new-user trial's web
+    timeline sloped down into "face not seen" spans and drew a lone readable second as a spike; the PDF stepped): each
+    emotion is a step line over the bins' edges (the last bin drawn to its end), and the band's cells span those
+    same edges, so the band, the lines and the gap shading line up."""
+    dominant = ["happy"] * 5 + [None] * 5 + ["happy"] + [None] * 4 + ["sad"] * 5
+    figure = charts.timeline_figure(pd.DataFrame(_rows("prospect", dominant)), pd.DataFrame(), roles=("prospect",))
+    (happy,) = [t for t in figure.data if t.name == "happy" and t.stackgroup == "prospect"]
+    assert happy.line.shape == "hv" and list(happy.x) == list(range(21))
+    y = np.asarray(happy.y, float)
+    assert y[10] == pytest.approx(0.8) and np.isnan(y[11])  # the lone second: 0.8 from 0:10 to 0:11, then nothing
+    assert y[20] == pytest.approx(y[19])  # the last second is drawn up to the call's end
+    (band,) = [t for t in figure.data if t.type == "heatmap" and t.y[0] == "prospect"]
+    assert list(band.x) == list(range(21)) and len(band.z[0]) == 20
+    gaps = [(shape.x0, shape.x1) for shape in figure.layout.shapes if shape.fillcolor == charts.GAP_FILL]
+    assert gaps == [(5, 10), (11, 15)]
 
 
 def test_a_long_call_is_averaged_into_bins_the_browser_can_draw():
@@ -344,10 +362,10 @@ def test_a_long_call_is_averaged_into_bins_the_browser_can_draw():
     figure = charts.timeline_figure(seconds, pd.DataFrame(), roles=("prospect",))
     (happy,) = [t for t in figure.data if t.name == "happy" and t.stackgroup == "prospect"]
     bin_s = n // charts.MAX_POINTS
-    assert len(happy.x) == charts.MAX_POINTS and list(happy.x[:3]) == [0, bin_s, 2 * bin_s]
+    assert len(happy.x) == charts.MAX_POINTS + 1 and list(happy.x[:3]) == [0, bin_s, 2 * bin_s]  # + the last bin's end
     y = np.asarray(happy.y, float)
     middle = (n // 2 - 2) // bin_s  # the bin holding 2 sad then 2 happy seconds: their mean
-    assert y[0] == pytest.approx(0.8) and y[-1] == pytest.approx(0.2 / 6)
+    assert y[0] == pytest.approx(0.8) and y[-2] == pytest.approx(0.2 / 6)
     assert y[middle] == pytest.approx((2 * 0.2 / 6 + 2 * 0.8) / 4)
 
 
