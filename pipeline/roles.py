@@ -39,7 +39,7 @@ Each person's score is (rep votes - votes against); then:
 * everyone else -> participant-1, participant-2, ... (never dropped).
 
 When two layouts point at different reps for at least `NOTE_MIN_S` seconds each (the rep position names
-one person in gallery parts, the self-view shows another), the layout with more seconds wins and
+one person, the self-view another), the layout with more seconds wins and
 `RoleDecision.note` says so, for the review page; also when no rep could be told, when the only
 person seen sits away from `rep_position`, or when they were the only person seen and no rep showed (a hidden
 self-view). The note also says when a pick is a guess or rests on one rule only:
@@ -541,9 +541,12 @@ def _note(votes: dict[int, _Votes], persons: list[int], rep: int | None, rep_pos
     by_self_view = max(persons, key=lambda p: votes[p].self_view_for)
     if (votes[by_hint].hint_for >= NOTE_MIN_S and votes[by_self_view].self_view_for >= NOTE_MIN_S
             and by_hint != by_self_view):
-        return (f"The rep position ({rep_position}) points to person {by_hint} in the gallery parts of the call "
-                f"({votes[by_hint].hint_for:.0f} s), but the self-view in speaker view shows person {by_self_view} "
-                f"({votes[by_self_view].self_view_for:.0f} s); person {rep} was taken as the rep. Check the roles.")
+        # said of the seconds, not of "gallery parts" and "speaker view": a trial's call that never changed layout (a big
+        # speaker tile beside a self-view, uploaded with the wrong rep position) read as both, second by second
+        return (f"The rep position ({rep_position}) points to person {by_hint}, whose face sat toward it for "
+                f"{votes[by_hint].hint_for:.0f} s, but person {by_self_view}'s face sat where a self-view thumbnail "
+                f"does for {votes[by_self_view].self_view_for:.0f} s; person {rep} was taken as the rep. Check the "
+                "roles.")
     unheeded = max(persons, key=lambda p: votes[p].hint_unheeded)
     if rep is not None and unheeded != rep and votes[unheeded].hint_unheeded >= NOTE_MIN_S:
         return (f"Person {rep} was taken as the rep, as the self-view thumbnail of a speaker view, but person "

@@ -438,7 +438,8 @@ def test_call_details_can_be_corrected_after_upload(seeded):
 
 def test_review_page_says_when_the_video_and_the_rep_position_disagree(seeded):
     call_id = seeded["main"].call_id
-    note = "The rep position (right) points to person 1 in the gallery parts of the call (4 s), but the self-view shows person 2"
+    note = ("The rep position (right) points to person 1, whose face sat toward it for 4 s, but person 2's face sat where "
+            "a self-view thumbnail does for 30 s")
     with session_scope() as session:
         session.get(Call, call_id).roles_note = note
     at = page("review", call_id=call_id)

@@ -140,3 +140,18 @@ def test_with_no_rep_identified_pages_and_reports_say_so_instead_of_a_rep_never_
     assert not at.exception and REP_NOT_IDENTIFIED not in [i.value for i in at.info]
     st.cache_data.clear()
     st.cache_resource.clear()
+
+
+def test_when_the_rep_position_and_the_self_view_disagree_the_note_names_both_by_their_seconds():
+    """Ten seconds of two tiles side by side, the left face toward the rep position given (left), then twenty of a big
+    speaker tile with the right person's self-view thumbnail in the corner: the self-view has more seconds and wins,
+    and the note says so in seconds, not of "gallery parts" and "speaker view" (a new-user trial's call that never
+    changed layout, uploaded with the wrong rep position, was told of both)."""
+    left, right = box_at(0.25, 0.45, 0.2), box_at(0.75, 0.45, 0.2)
+    speaker, self_view = box_at(0.45, 0.45, 0.5), box_at(0.9, 0.88, 0.1)
+    tracks = {0: presence((0, 9, left), (10, 29, speaker)), 1: presence((0, 9, right), (10, 29, self_view))}
+    decision = decide_roles(summaries(tracks), "left", people={0: 1, 1: 2}, presence=tracks)
+    assert decision.roles == {0: "prospect", 1: "rep"}
+    assert decision.note == ("The rep position (left) points to person 1, whose face sat toward it for 10 s, but person "
+                             "2's face sat where a self-view thumbnail does for 20 s; person 2 was taken as the rep. "
+                             "Check the roles.")
