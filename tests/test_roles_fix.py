@@ -389,3 +389,25 @@ def test_a_persons_span_says_how_long_they_were_away_inside_it(store):
     assert 10 <= away <= 20
     seen = {p.role: p.seen for p in list_people(call.call_id)}
     assert seen == {"rep": "0:00–4:59", "prospect": f"0:00–4:59, not seen for {away} s in between"}
+
+
+def test_a_persons_card_shows_where_they_sat_longest_not_their_longest_track(store):
+    """A trial's (10) rep sat left for 50 s, in two tracks around a 40-s screen share whose strip thumbnail on the right
+    was their single longest track: their card said "on the right" under a 30-px strip face. A seat's tracks count
+    together: the card says "on the left" and shows the face from there."""
+    from calls.roles import list_people, where
+    from tools.seed import seed_call
+
+    call_id = seed_call(title="Screen share mid-call", duration_s=60, seed=3, notes=False, stages=False).call_id
+    with session_scope() as session:
+        rep = session.scalar(select(Track).where(Track.call_id == call_id, Track.role == "rep"))
+        rep.person_no, rep.n_frames, rep.last_s = 1, 96, 23.75  # the seeded rep sits left (its mean box)
+        session.add_all([
+            Track(call_id=call_id, track_no=3, person_no=1, role="rep", role_source="auto", first_s=24.0, last_s=63.75,
+                  n_frames=149, mean_box=[0.91, 0.39, 0.95, 0.46], thumbnail_path="snapshots/strip.jpg"),
+            Track(call_id=call_id, track_no=4, person_no=1, role="rep", role_source="auto", first_s=64.0, last_s=89.75,
+                  n_frames=104, mean_box=[0.09, 0.22, 0.32, 0.7], thumbnail_path=None)])
+    people = list_people(call_id)
+    (rep,) = [p for p in people if p.role == "rep"]
+    assert rep.track_nos == (1, 3, 4) and where(rep, people) == "on the left"
+    assert rep.thumbnail_path == "snapshots/1/seed/track-1.jpg" and rep.mean_box == (0.09, 0.22, 0.32, 0.7)  # track 4's
