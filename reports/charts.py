@@ -112,6 +112,11 @@ def shift_label(shift: pd.Series | dict) -> str:
             f"of {shift['to_emotion']} rose {shift['strength']:.0%})")
 
 
+def _bin_edges(starts: np.ndarray, bin_s: int) -> np.ndarray:
+    """(n,) bin start seconds -> (n + 1,) edges: the starts and the last bin's end (steps and bands span their bins)."""
+    return np.append(starts, starts[-1] + bin_s)
+
+
 def timeline_figure(seconds: pd.DataFrame, shifts: pd.DataFrame, stages: Iterable[tuple[str, float, float]] = (),
                     height: int = 560, roles: Sequence[str] = (REP, PROSPECT)) -> go.Figure:
     """Aligned timelines of `roles` (rep above prospect); each point carries its second in `customdata`."""
@@ -134,7 +139,7 @@ def timeline_figure(seconds: pd.DataFrame, shifts: pd.DataFrame, stages: Iterabl
         # steps, as in the PDF: a second's reading holds until the next, and a gap starts where it starts (a trial's
         # web timeline sloped down into "face not seen" spans and drew a lone second as a spike); the last bin's value
         # is repeated at its end so it is drawn too
-        steps_x, steps_clocks = np.append(x, x[-1] + bin_s), np.append(clocks, clocks[-1])
+        steps_x, steps_clocks = _bin_edges(x, bin_s), np.append(clocks, clocks[-1])
         for emotion in EMOTIONS:
             values = data[emotion].where(readable).to_numpy()
             fig.add_trace(go.Scatter(
@@ -221,8 +226,7 @@ def _add_speaking_band(fig: go.Figure, seconds: pd.DataFrame, row: int, bin_s: i
     for i, value in enumerate(SPEAKING_VALUES):
         scale += [(i / n, SPEAKING_COLOURS[value]), ((i + 1) / n, SPEAKING_COLOURS[value])]
     hover = [f"{clock(t)} · talking: {SPEAKING_LABELS[v]}" for t, v in zip(x, speaking)]
-    edges = np.append(x, x[-1] + bin_s)  # each cell spans its seconds, as the timelines' steps do
-    fig.add_trace(go.Heatmap(x=edges, y=["talking"], z=[codes], text=[hover], hoverinfo="text", zmin=-0.5, zmax=n - 0.5,
+    fig.add_trace(go.Heatmap(x=_bin_edges(x, bin_s), y=["talking"], z=[codes], text=[hover], hoverinfo="text", zmin=-0.5, zmax=n - 0.5,
                              colorscale=scale, showscale=False, xgap=0, name="who is talking"), row=row, col=1)
     for value in SPEAKING_SHOWN:
         if value in speaking:
