@@ -20,8 +20,8 @@ Who speaks, per second of the call (`who_speaks`, a decision table):
 
 A face's *lift* is its mouth motion (`model.mouth.mouth_motion`, the second's peak, smoothed over its neighbouring
 seconds of speech: `_smooth`) over the person's quiet baseline (`QUIET_PERCENTILE` of their motion in the seconds without
-speech, pooled over all their tracks: an active-speaker recording cuts a face to its turns), so a face whose
-still mouth already shows some motion (beard, glasses, compression noise) is not taken for a talker. A person's
+speech, a mouth still closing after a turn left out, pooled over all their tracks: an active-speaker recording cuts
+a face to its turns), so a face whose still mouth already shows some motion (beard, glasses, compression noise) is not taken for a talker. A person's
 *strength* in a second is their lift over their own talking lift (`talking_lift`: the median of their moving
 seconds), so two faces whose mouths lift by different amounts (a grainy portrait 2x, a sharp one 5x) compare
 fairly when both talk at once.
@@ -69,6 +69,14 @@ fell on the lower level and the other level read as a mouth moving at lift 2 (a 
 turn). Measured with `who_speaks` on the same analyses (2026-12-01): three-people call 10 -> 13 of 13 seconds right
 (false "both" 2 -> 0); 60-s gallery call with overlaps, grainy Grace Hopper as rep, 56 of 60 either way; the
 bench's realistic call, 1 min, 58 of 60 either way."""
+QUIET_OUTLIER_FACTOR = 3.0
+"""Seconds without speech whose motion is over this many times their median are left out of the quiet baseline: a
+mouth still closing after a turn's last word (a silent second at a turn's end keeps a talking level of motion when the
+frames sampled in it sit just after the second's start). Measured with `who_speaks` on trial 11's stored analyses
+(2026-12-05): a call whose video starts 2.5 s late had 3 such seconds among its rep's 7 silent ones (1.05, 0.89, 0.60
+against 0.11-0.16), which set the baseline at 0.75, so the rep never talked (10 of 50 seconds right; 35 with the
+outliers left out); its browser recording went 45 -> 58 of 60; the screen-share call 68 of 70 either way. Over 3 keeps
+a still mouth's two levels (0.07 and 0.13-0.16, see QUIET_PERCENTILE) together."""
 MIN_QUIET_SECONDS = 3
 """A person's quiet baseline is taken over their seconds without speech when they have at least this many ..."""
 FALLBACK_PERCENTILE = 25
@@ -195,6 +203,9 @@ def _motion(track: TrackSecondRows, n_seconds: int) -> np.ndarray:
 def quiet_baseline(motions: list[np.ndarray], speech: np.ndarray) -> float | None:
     """One person's quiet mouth motion, from all their tracks' (n_seconds,) motion (`_motion`); None if never measured.
 
+    The QUIET_PERCENTILE of their motion in the seconds without speech, less the outliers (QUIET_OUTLIER_FACTOR);
+    FALLBACK_PERCENTILE of all their seconds when fewer than MIN_QUIET_SECONDS are without speech.
+
     Pooled over the person's tracks: in an active-speaker recording a face is cut to only while it talks, so one
     track alone may hold no quiet second, while the same person's other tracks (a gallery part, their tile after
     the last turn) do.
@@ -203,7 +214,8 @@ def quiet_baseline(motions: list[np.ndarray], speech: np.ndarray) -> float | Non
     quiet = np.concatenate([m[np.isfinite(m) & quiet_speech] for m in motions]) if motions else np.zeros(0)
     measured = np.concatenate([m[np.isfinite(m)] for m in motions]) if motions else np.zeros(0)
     if len(quiet) >= MIN_QUIET_SECONDS:
-        return max(BASELINE_FLOOR, float(np.percentile(quiet, QUIET_PERCENTILE)))
+        still = quiet[quiet <= QUIET_OUTLIER_FACTOR * np.median(quiet)]
+        return max(BASELINE_FLOOR, float(np.percentile(still, QUIET_PERCENTILE)))
     if len(measured):
         return max(BASELINE_FLOOR, float(np.percentile(measured, FALLBACK_PERCENTILE)))
     return None
