@@ -39,7 +39,8 @@ VIDEO_EXTENSIONS = (".mp4", ".m4v", ".mov", ".webm", ".mkv", ".avi")
 # data folder can move). Intake, analysis, retention and deletion all build their paths from here.
 UPLOADS = Path("uploads")  # stored recordings: one file per call, named by a random hex id, never by the upload
 SNAPSHOTS = Path("snapshots")  # snapshots/<call id>/<analysis token>/: annotated stills and track thumbnails
-RENDERS = Path("renders")  # renders/<call id>/review.mp4: the copy a browser can play, when the upload is not one
+RENDERS = Path("renders")  # renders/<call id>/review.mp4 or .webm: the copy a browser can play, when the upload is not one
+REVIEW_COPY_SUFFIXES = (".mp4", ".webm")  # a transcode or an MP4 remuxed; a WebM remuxed (pipeline.review_copy)
 QUEUE_FILE = "queue.db"  # the embedded (SQLite) job queue, when RAPPORT_QUEUE_URL is unset
 SESSION_KEY_FILE = Path("secrets") / "session.key"  # signs the session cookie when RAPPORT_SESSION_SECRET is unset
 
@@ -49,9 +50,15 @@ def snapshot_folder(call_id: int, token: str) -> Path:
     return SNAPSHOTS / str(call_id) / token
 
 
-def review_copy_path(call_id: int) -> Path:
-    """Where a call's browser-playable copy lives, relative to the data folder (deleted with its media)."""
-    return RENDERS / str(call_id) / "review.mp4"
+def review_copy_path(call_id: int, suffix: str = ".mp4") -> Path:
+    """Where a call's browser-playable copy of type `suffix` (one of REVIEW_COPY_SUFFIXES) lives, relative to the
+    data folder (deleted with its media)."""
+    return RENDERS / str(call_id) / f"review{suffix}"
+
+
+def review_copy_paths(call_id: int) -> tuple[Path, ...]:
+    """Every path a call's playable copy may have (it has one at most)."""
+    return tuple(review_copy_path(call_id, suffix) for suffix in REVIEW_COPY_SUFFIXES)
 
 
 def call_media_folders(call_id: int) -> tuple[Path, ...]:

@@ -29,7 +29,7 @@ from access.policy import Principal, can_administer, can_see_call, uploadable_re
 from access.workspace import get_workspace, rep_analysis_enabled
 from calls.intake import earlier_copies, find_rep
 from calls.roles import Person, list_people, where
-from config import EMOTIONS, get_settings, review_copy_path
+from config import EMOTIONS, get_settings, review_copy_paths
 from db.models import AuditEvent, Call, CallStatus, EmotionSecond, Rep, Shift, Track, User
 from db.session import session_scope
 from jobs.queue import latest_job
@@ -122,8 +122,8 @@ def video(call_id: int, source_path: str | None) -> Video | None:
     if not source_path:  # purged: the copy went with it
         return None
     data_dir = get_settings().data_dir
-    copy, upload = data_dir / review_copy_path(call_id), data_dir / source_path
-    path = copy if copy.is_file() else upload
+    path = next((data_dir / copy for copy in review_copy_paths(call_id) if (data_dir / copy).is_file()),
+                data_dir / source_path)
     mime = VIDEO_TYPES.get(path.suffix.lower())
     if mime is None or not path.is_file():
         return None

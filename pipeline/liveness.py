@@ -32,7 +32,7 @@ from db.session import session_scope
 log = logging.getLogger(__name__)
 
 INTERRUPTED = "analysis was interrupted (its process stopped without finishing); retry it"
-PARTIAL_SUFFIX = ".partial.mp4"  # what pipeline.review_copy writes before renaming
+PARTIAL_INFIX = ".partial"  # review.partial.mp4 / .webm: what pipeline.review_copy writes before renaming
 
 
 class AttemptLost(LookupError):
@@ -140,5 +140,5 @@ def remove_stray_files(call_id: int, settings: Settings | None = None) -> None:
                 shutil.rmtree(folder, ignore_errors=True) if folder.is_dir() else folder.unlink(missing_ok=True)
     renders = data_dir / RENDERS / str(call_id)
     if renders.is_dir():
-        for partial in renders.glob(f"*{PARTIAL_SUFFIX}"):
+        for partial in renders.glob(f"*{PARTIAL_INFIX}.*"):
             partial.unlink(missing_ok=True)

@@ -2,9 +2,16 @@
 
 Rapport accepts what call recorders write (mp4, mov, webm, mkv, avi), but browsers only
 play H.264/AV1 in MP4 and VP8/VP9/AV1 in WebM. An AVI, an HEVC .mov or an H.264 .mkv would
-leave the review page without a player, so the analysis job writes `review.mp4` beside the
-call's other renders: H.264 + AAC 480 lines high, moov atom first so it starts at once.
-Playable uploads are left alone (no time spent, nothing stored twice).
+leave the review page without a player, and a file that states no length (a browser's live WebM:
+MediaRecorder writes no Duration or Cues; a fragmented MP4) plays with an endless time bar that
+cannot be dragged (a new-user trial, 11: "0:00" and no total on a Chrome recording). For those the
+analysis job writes a copy beside the call's other renders (`config.review_copy_path`):
+- codecs a browser plays but no stated length: the packets as they are, remuxed into the same
+  family's container (`review.webm` or `review.mp4`), which then states its length and indexes
+  its keyframes: 0.1 s for a minute of 720p, against ~10 s to transcode it;
+- else (or a picture the player would have to turn): `review.mp4`, H.264 + AAC 480 lines high.
+Every MP4 copy has its moov atom first, so it starts at once. Playable uploads are left alone
+(no time spent, nothing stored twice).
 """
 
 from __future__ import annotations
@@ -13,6 +20,7 @@ from pathlib import Path
 
 import av
 
+from pipeline.liveness import PARTIAL_INFIX
 from pipeline.video import VideoInfo, picture_yuv
 
 MAX_HEIGHT = 480  # lines: faces stay readable in a player a third of the page wide
@@ -29,30 +37,64 @@ PLAYABLE = {
 }
 
 
-def browser_plays(info: VideoInfo) -> bool:
-    """True when the upload itself can go to the player: a container and codecs every browser handles."""
+def _playable_family(info: VideoInfo) -> str | None:
+    """The container family ("mp4", "webm") whose browsers play `info`'s codecs, as its container is one; else None."""
     families = set(info.container.split(","))
-    return any(family in families and info.codec in video_codecs and set(info.audio_codecs) <= audio_codecs
-               for family, (video_codecs, audio_codecs) in PLAYABLE.items())
+    return next((family for family, (video_codecs, audio_codecs) in PLAYABLE.items()
+                 if family in families and info.codec in video_codecs and set(info.audio_codecs) <= audio_codecs), None)
+
+
+def browser_plays(info: VideoInfo) -> bool:
+    """True when the upload itself can go to the player: a container and codecs every browser handles, and a length
+    the player can show (`VideoInfo.length_stated`)."""
+    return info.length_stated and _playable_family(info) is not None
+
+
+def _remux_family(info: VideoInfo) -> str | None:
+    """The family to remux `info` into when its packets can be kept as they are (playable codecs, an upright
+    picture: a remux keeps no rotation the player would honour); None: transcode."""
+    return _playable_family(info) if info.rotation == 0 else None
+
+
+def copy_suffix(info: VideoInfo) -> str:
+    """The suffix (`config.REVIEW_COPY_SUFFIXES`) of `info`'s playable copy: ".webm" for a remuxed WebM, else ".mp4"."""
+    return ".webm" if _remux_family(info) == "webm" else ".mp4"
 
 
 def write_review_copy(info: VideoInfo, target: Path) -> Path:
-    """Transcode `info`'s recording to `target` (H.264 + AAC MP4); written under a temporary name and
-    renamed, so a reader never sees half a file. Every picture as a player shows it (`pipeline.video.picture_yuv`:
+    """Write `info`'s playable copy to `target` (its suffix from `copy_suffix`) under a temporary name and rename it,
+    so a reader never sees half a file. A remux keeps every packet; a transcode (H.264 + AAC MP4) writes every
+    picture as a player shows it (`pipeline.video.picture_yuv`:
     turned upright, pixel aspect applied, one of another shape fitted inside, never stretched), `MAX_HEIGHT` lines
     high at the first picture's shape: a smaller first picture is enlarged, as a WebRTC recording that starts at
     320x180 is 720p seconds later (a new-user trial, 30: its whole copy was 320x180)."""
-    height = MAX_HEIGHT
-    width = round(info.width * height / info.height / 2) * 2
     target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_suffix(".partial.mp4")
+    partial = target.with_suffix(PARTIAL_INFIX + target.suffix)
+    family = _remux_family(info)
     try:
-        _transcode(info, partial, width, height)
+        if family is not None:
+            _remux(info, partial, family)
+        else:
+            _transcode(info, partial, round(info.width * MAX_HEIGHT / info.height / 2) * 2, MAX_HEIGHT)
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
     partial.replace(target)
     return target
+
+
+def _remux(info: VideoInfo, path: Path, family: str) -> None:
+    """Copy the first video and audio streams' packets into a new `family` container, timestamps unchanged."""
+    options = {"movflags": "+faststart"} if family == "mp4" else {}
+    with (av.open(str(info.path), metadata_errors="ignore") as source,
+          av.open(str(path), "w", format=family, options=options) as out):
+        streams = source.streams.video[:1] + source.streams.audio[:1]
+        into = {stream.index: out.add_stream_from_template(stream) for stream in streams}
+        for packet in source.demux(streams):
+            if packet.dts is None:  # the demuxer's flush packet
+                continue
+            packet.stream = into[packet.stream.index]
+            out.mux(packet)
 
 
 def _transcode(info: VideoInfo, path: Path, width: int, height: int) -> None:

@@ -26,7 +26,8 @@ import numpy as np
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from config import EMOTIONS, Settings, call_media_folders, get_settings, review_copy_path, snapshot_folder
+from config import (EMOTIONS, Settings, call_media_folders, get_settings, review_copy_path, review_copy_paths,
+                    snapshot_folder)
 from db.models import Call, CallStatus, EmotionSecond, Shift, Snapshot, Track, TrackSecond, utcnow
 from db.session import session_scope
 from model.quality import QUALITY_FIELDS
@@ -134,7 +135,8 @@ def end_failed_attempt(attempt: Attempt, error: BaseException, settings: Setting
                 status=CallStatus.FAILED, error=message, heartbeat_at=None)).rowcount == 1
     if held:
         if review_copy:
-            (settings.data_dir / review_copy_path(call_id)).unlink(missing_ok=True)
+            for path in review_copy_paths(call_id):
+                (settings.data_dir / path).unlink(missing_ok=True)
         return
     # Deleted mid-analysis (its file may have gone first: that error is not the file's fault), or taken by
     # another attempt, which owns the call's files now.
@@ -151,9 +153,9 @@ def _ensure_review_copy(call_id: int, info: VideoInfo, settings: Settings, timin
                         progress: Progress | None) -> None:
     """A copy the browser plays, if the upload isn't one, ready when the call shows as done. Failing to make
     it costs the review page its player, not the call its results: it is logged and the analysis goes on."""
-    from pipeline.review_copy import browser_plays, write_review_copy
+    from pipeline.review_copy import browser_plays, copy_suffix, write_review_copy
 
-    target = settings.data_dir / review_copy_path(call_id)
+    target = settings.data_dir / review_copy_path(call_id, copy_suffix(info))
     if target.exists() or browser_plays(info):
         return
     if progress:

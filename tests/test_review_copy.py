@@ -13,10 +13,12 @@ from calls import intake
 from config import review_copy_path
 from db.models import Call
 from db.session import session_scope
-from pipeline.review_copy import MAX_HEIGHT, browser_plays, write_review_copy
+from dashboard import data as dashboard_data
+from pipeline.review_copy import MAX_HEIGHT, browser_plays, copy_suffix, write_review_copy
 from pipeline.store import analyze_call
 from pipeline.video import probe, read_frame_at
 from tests.helpers import write_phone_clip
+from tools.synthetic import CallScript, write_call_video
 
 
 @pytest.mark.parametrize(("name", "plays"), [("gallery.mp4", True), ("speaker.mov", True), ("single.webm", True),
@@ -24,6 +26,28 @@ from tests.helpers import write_phone_clip
 def test_only_what_a_browser_cannot_play_needs_a_copy(videos, name, plays):
     """H.264 in MP4/QuickTime and VP9 in WebM play as they are; H.264 in Matroska and MPEG-4 in AVI do not."""
     assert browser_plays(probe(videos[name])) is plays
+
+
+def test_a_recording_that_states_no_length_gets_a_remuxed_copy_whose_time_bar_ends(store, tmp_path, classifier):
+    """A browser's live WebM (no Duration, no Cues) plays with an endless time bar (a new-user trial, 11). Its packets
+    go as they are into a WebM that states the call's length: the same pictures at the same times, and the player
+    gets that copy."""
+    script = CallScript(duration_s=3, fps=10, size=(640, 360))
+    live = probe(write_call_video(tmp_path / "chrome.webm", script, options={"live": "1"}))
+    assert live.codec == "vp9" and not live.length_stated and not browser_plays(live)
+    assert copy_suffix(live) == ".webm"
+    copy = probe(write_review_copy(live, tmp_path / "review.webm"))
+    assert (copy.codec, copy.width, copy.length_stated) == ("vp9", 640, True) and browser_plays(copy)
+    assert copy.duration_s == pytest.approx(3.0, abs=0.15)
+    for t in (0.5, 2.2):
+        assert np.array_equal(read_frame_at(copy.path, t), read_frame_at(live.path, t))  # packets kept, not re-encoded
+    call_id = intake.create_call(live.path, title="browser", rep="Dana")
+    assert "review copy" in analyze_call(call_id, classifier).timings
+    assert (store / review_copy_path(call_id, ".webm")).is_file() and not (store / review_copy_path(call_id)).exists()
+    with session_scope() as s:
+        source = s.get(Call, call_id).source_path
+    player = dashboard_data.video(call_id, source)
+    assert player.mime == "video/webm" and player.data == (store / review_copy_path(call_id, ".webm")).read_bytes()
 
 
 def test_the_copy_is_h264_at_most_480_lines_with_the_same_pictures_and_length(videos, tmp_path):
