@@ -544,10 +544,9 @@ def analyze_video(info: VideoInfo, classifier, detector: FaceDetector, settings:
             for track_id in decision.frozen:
                 recorder.seconds.freeze_whole(track_id)
         mean_boxes = {summary.track_id: summary.mean_box for summary in summaries}
-        people_areas = [summary.area for summary in summaries if summary.track_id in decision.roles]
         set_aside = {tid: look for tid, look in identity.looks.items() if tid not in decision.roles}
         notes = [decision.note, TURNED_NOTE if len(canvases) > 1 and recognised is None else None,
-                 set_aside_note(set_aside, mean_boxes, people_areas) if decision.roles else None]
+                 set_aside_note(set_aside, mean_boxes, decision.roles) if decision.roles else None]
         return people, RoleDecision(decision.roles, " ".join(n for n in notes if n) or None, decision.frozen)
 
     recorder = None

@@ -39,7 +39,7 @@ import numpy as np
 from scipy.spatial.distance import cdist
 
 from model.identity import MIN_FACE_PX, SAME_PERSON_DISTANCE, FaceEmbedder
-from pipeline.roles import TOGETHER_MAX_S, place
+from pipeline.roles import PROSPECT, REP, TOGETHER_MAX_S, place
 from pipeline.timeline import clock
 from pipeline.track import FaceTracker, TrackedFaces
 from pipeline.video import SourcePicture
@@ -482,19 +482,29 @@ def group_people(looks: dict[int, TrackLook], together_s: dict[tuple[int, int], 
     return {ids[k]: person for person, group in enumerate(groups, start=1) for k in group}
 
 
-def set_aside_note(looks: dict[int, TrackLook], mean_boxes: dict[int, np.ndarray], people_areas: list[float]) -> str | None:
+def set_aside_note(looks: dict[int, TrackLook], mean_boxes: dict[int, np.ndarray], roles: dict[int, str]) -> str | None:
     """What the review page says, beside the roles, about faces set aside as still pictures (`TrackLook.still`): where
     (`pipeline.roles.place`, beside the people's faces) and when they were on screen; None when there were none.
-    `mean_boxes`: track id -> its mean xyxy box, `people_areas`: the people's mean box areas, fractions of the frame.
+    `mean_boxes`: track id -> its mean xyxy box as fractions of the frame; `roles`: the people's tracks -> role.
     A manager who saw a face must not find it silently missing: a new-user trial (31) had a prospect who sat very
-    still set aside, and the page said only one person was seen. Faint tracks (`TrackLook.faint`) are left out: never
+    still set aside, and the page said only one person was seen. Where a person sat in the same place the note says
+    so ("on the right like the prospect"): new-user trial 11 read "set aside a face on the right" as the prospect, whose
+    tile was on the right too, beside a slide's headshot. Faint tracks (`TrackLook.faint`) are left out: never
     scored like a face, they are what a face left behind (new-user trial 33: a prospect's tile gone black, boxed at 0.60
     for 6 s after the face, was "a face that stayed as still as a picture")."""
     still = sorted((tid for tid, look in looks.items() if look.still and not look.faint), key=lambda tid: looks[tid].first_t)
     if not still:
         return None
-    spans = "; ".join(f"{place(mean_boxes[tid], people_areas)}, {clock(looks[tid].first_t)}-{clock(looks[tid].last_t)}"
-                      for tid in still)
+    areas = {tid: float(np.prod(mean_boxes[tid][2:] - mean_boxes[tid][:2])) for tid in roles if tid in mean_boxes}
+    places = {place(mean_boxes[tid], [a for other, a in areas.items() if other != tid]): roles[tid] for tid in areas}
+    people_areas = list(areas.values())
+
+    def where(tid: int) -> str:
+        said = place(mean_boxes[tid], people_areas)
+        role = places.get(said)
+        return said if role is None else f"{said} like {'the ' + role if role in (REP, PROSPECT) else 'a guest'}"
+
+    spans = "; ".join(f"{where(tid)}, {clock(looks[tid].first_t)}-{clock(looks[tid].last_t)}" for tid in still)
     faces = "a face" if len(still) == 1 else f"{len(still)} faces"
     return (f"Rapport set aside {faces} that stayed as still as a picture ({spans}): a slide's headshot, a photo, or a "
             "camera frozen or held very still. Set-aside faces are not people here and are not read.")
