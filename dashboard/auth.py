@@ -101,6 +101,7 @@ def require_user(*, admin: bool = False) -> Viewer:
         st.stop()
     viewer = gate.viewer
     if not gate.workspace_ready:
+        account_sidebar(viewer)  # who is signed in, and the way out, from the first screen on
         if viewer.is_admin:
             _first_run(viewer)
         else:

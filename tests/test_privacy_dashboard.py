@@ -335,9 +335,11 @@ def test_a_recording_uploaded_again_is_named_before_a_second_call_of_it_is_made(
 # ----------------------------------------------------------------------------- first start
 def test_first_start_asks_the_admin_to_choose_and_everyone_else_to_wait(seeded, monkeypatch):
     monkeypatch.delenv("RAPPORT_REP_ANALYSIS")  # the server does not decide: the admin must
-    assert "being set up" in texts(run("calls", "mo"))
+    waiting = run("calls", "mo")
+    assert "being set up" in texts(waiting) and "Sign out" in [b.label for b in waiting.sidebar.button]
     at = run("app", "ada")
     assert at.title[0].value == "Welcome to Rapport" and "EU AI Act" in texts(at)
+    assert "Signed in as **Ada" in " ".join(c.value for c in at.sidebar.caption)  # and a way out (new-user trial 11)
     save = next(b for b in at.button if b.label == "Save and continue")
     assert save.disabled  # no default: the admin makes the choice
     at.radio[0].set_value(False)
