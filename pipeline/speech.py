@@ -69,18 +69,24 @@ fell on the lower level and the other level read as a mouth moving at lift 2 (a 
 turn). Measured with `who_speaks` on the same analyses (2026-12-01): three-people call 10 -> 13 of 13 seconds right
 (false "both" 2 -> 0); 60-s gallery call with overlaps, grainy Grace Hopper as rep, 56 of 60 either way; the
 bench's realistic call, 1 min, 58 of 60 either way."""
-QUIET_OUTLIER_FACTOR = 3.0
-"""Seconds without speech whose motion is over this many times their median are left out of the quiet baseline: a
-mouth still closing after a turn's last word (a silent second at a turn's end keeps a talking level of motion when the
-frames sampled in it sit just after the second's start). Measured with `who_speaks` on trial 11's stored analyses
-(2026-12-05): a call whose video starts 2.5 s late had 3 such seconds among its rep's 7 silent ones (1.05, 0.89, 0.60
-against 0.11-0.16), which set the baseline at 0.75, so the rep never talked (10 of 50 seconds right; 35 with the
-outliers left out); its browser recording went 45 -> 58 of 60; the screen-share call 68 of 70 either way. Over 3 keeps
-a still mouth's two levels (0.07 and 0.13-0.16, see QUIET_PERCENTILE) together."""
+QUIET_ANCHOR_PERCENTILE = 10
+"""A person's stillest level: this percentile of their motion over all their measured seconds (everyone listens for
+more than a tenth of a call)."""
+QUIET_OUTLIER_FACTOR = 2.5
+"""Seconds whose motion is over this many times the stillest level are no quiet level: a mouth still closing in the
+silent second after a turn's last word (the frames sampled in it sit just after the second's start), or a talking one.
+2.5 keeps a still mouth's two levels (0.07 and 0.13-0.16, see QUIET_PERCENTILE) together."""
 MIN_QUIET_SECONDS = 3
-"""A person's quiet baseline is taken over their seconds without speech when they have at least this many ..."""
-FALLBACK_PERCENTILE = 25
-"""... else (a call that is all talk) this percentile of all its seconds: a face is quiet at least a quarter of the time."""
+"""A person's quiet baseline is taken over their quiet seconds without speech when they have at least this many, else
+over all their quiet seconds (those while others talk: a call with few pauses, each at a turn's end).
+
+Measured with `who_speaks` on the stored analyses of new-user trials 11 and 12 (2026-12-05, 11 calls with mouths that
+move with the voice, 549 seconds with a truth; `/root/rapport-runs/s37/compare.py`): 370 seconds right with the
+75th percentile of all silent seconds, 471 with quiet seconds only. Trial 11's MP4 whose video starts 2.5 s late had
+3 turn ends among its rep's 7 silent seconds (1.05, 0.89, 0.60 against 0.11-0.16): baseline 0.75, the rep never talked
+(10 of 50 seconds right, now 36). Trial 12's calls with few pauses, each at a turn's end: late camera 18 -> 45 of 50,
+phone 17 -> 37 of 40, three people 29 -> 40 of 43; no call lost more than a second. Trials 9 and 10 (7 calls, drawn mouths
+that barely move): 275 -> 333 of 554."""
 BASELINE_FLOOR = 0.03
 """The smallest quiet baseline (a perfectly still, clean picture would otherwise make any change a talker)."""
 
@@ -203,22 +209,22 @@ def _motion(track: TrackSecondRows, n_seconds: int) -> np.ndarray:
 def quiet_baseline(motions: list[np.ndarray], speech: np.ndarray) -> float | None:
     """One person's quiet mouth motion, from all their tracks' (n_seconds,) motion (`_motion`); None if never measured.
 
-    The QUIET_PERCENTILE of their motion in the seconds without speech, less the outliers (QUIET_OUTLIER_FACTOR);
-    FALLBACK_PERCENTILE of all their seconds when fewer than MIN_QUIET_SECONDS are without speech.
+    The QUIET_PERCENTILE of their quiet seconds without speech, a second being quiet when its motion is at most
+    QUIET_OUTLIER_FACTOR times their stillest level (QUIET_ANCHOR_PERCENTILE); of all their quiet seconds when fewer
+    than MIN_QUIET_SECONDS are without speech.
 
     Pooled over the person's tracks: in an active-speaker recording a face is cut to only while it talks, so one
     track alone may hold no quiet second, while the same person's other tracks (a gallery part, their tile after
     the last turn) do.
     """
-    quiet_speech = ~(speech >= SPEECH_MIN_FRACTION)
-    quiet = np.concatenate([m[np.isfinite(m) & quiet_speech] for m in motions]) if motions else np.zeros(0)
-    measured = np.concatenate([m[np.isfinite(m)] for m in motions]) if motions else np.zeros(0)
-    if len(quiet) >= MIN_QUIET_SECONDS:
-        still = quiet[quiet <= QUIET_OUTLIER_FACTOR * np.median(quiet)]
-        return max(BASELINE_FLOOR, float(np.percentile(still, QUIET_PERCENTILE)))
-    if len(measured):
-        return max(BASELINE_FLOOR, float(np.percentile(measured, FALLBACK_PERCENTILE)))
-    return None
+    measured = [np.isfinite(m) for m in motions]
+    if not any(known.any() for known in measured):
+        return None
+    motion = np.concatenate([m[known] for m, known in zip(motions, measured)])
+    silent = np.concatenate([~(speech[known] >= SPEECH_MIN_FRACTION) for known in measured])
+    quiet = motion <= QUIET_OUTLIER_FACTOR * np.percentile(motion, QUIET_ANCHOR_PERCENTILE)
+    still = motion[quiet & silent] if (quiet & silent).sum() >= MIN_QUIET_SECONDS else motion[quiet]
+    return max(BASELINE_FLOOR, float(np.percentile(still, QUIET_PERCENTILE)))
 
 
 def mouth_lift(track: TrackSecondRows, n_seconds: int, speech: np.ndarray, baseline: float | None = None) -> np.ndarray:

@@ -187,17 +187,21 @@ def test_both_compares_each_person_to_their_own_talking_and_the_next_talker_does
 
 
 def test_a_mouth_still_closing_in_the_silence_after_each_turn_does_not_raise_the_quiet_baseline():
-    """Trial 11's MP4 whose video starts 2.5 s late: the frames sampled in the silent second after each of the rep's
-    turns still caught the mouth closing (motion 0.6-1.05, as in the turn), in 3 of the rep's 7 silent seconds. They
-    set the quiet level so high that the rep never talked; left out as outliers, each rep turn reads as the rep's."""
+    """New-user trials 11 and 12: the frames sampled in the silent second after a turn can still catch the mouth
+    closing (motion 0.6-1.05, as in the turn). Trial 11's late-video MP4 had 3 such seconds among its rep's 7 silent
+    ones, trial 12's calls with few pauses half or all of them; they set the quiet level so high that the rep never
+    talked. A listener whose still mouth reads at two levels (0.07 and 0.15) is never taken for a talker."""
     #          0: none   1-8: rep          9: none  10-17: prospect   18: none  19-28: rep        29: none  30-37: prospect
     speech = np.array([0.1] + [0.9] * 8 + [0.1] + [0.9] * 8 + [0.0] + [0.9] * 10 + [0.1] + [0.9] * 8 + [0.0] * 3)
     rep = [0.13] + [0.95] * 8 + [1.05] + [0.13] * 8 + [0.11] + [0.95] * 10 + [0.60] + [0.13] * 8 + [0.89, 0.16, 0.13]
-    prospect = [0.1] * 10 + [0.5] * 8 + [0.1] * 12 + [0.5] * 8 + [0.1] * 3
-    talk = who_speaks(speech, [_mouth_track(0, rep), _mouth_track(1, prospect)], {0: REP, 1: PROSPECT})
-    assert talk.speaking[1:9] == (REP,) * 8 and talk.speaking[19:29] == (REP,) * 10
-    assert talk.speaking[10:18] == (PROSPECT,) * 8 and talk.speaking[30:38] == (PROSPECT,) * 8
-    assert {talk.speaking[s] for s in (0, 9, 18, 29, 38, 39, 40)} == {NONE}
+    prospect = [0.07, 0.15] * 5 + [0.5] * 8 + [0.15, 0.07] * 6 + [0.5] * 8 + [0.07, 0.15, 0.07]
+    for after_turns in (rep, rep[:18] + [0.95] + rep[19:]):  # 3 of 7 silent seconds at a turn's end, then 4 of 7
+        talk = who_speaks(speech, [_mouth_track(0, after_turns), _mouth_track(1, prospect)], {0: REP, 1: PROSPECT})
+        assert talk.speaking[1:9] == (REP,) * 8 and talk.speaking[19:29] == (REP,) * 10
+        assert talk.speaking[10:18] == (PROSPECT,) * 8 and talk.speaking[30:38] == (PROSPECT,) * 8
+        assert {talk.speaking[s] for s in (0, 9, 18, 29, 38, 39, 40)} == {NONE}
+    alone = who_speaks(speech, [_mouth_track(1, prospect)], {1: PROSPECT})  # the rep talks with the camera off
+    assert alone.speaking[1:9] == (OFF_CAMERA,) * 8 and alone.speaking[10:18] == (PROSPECT,) * 8
 
 
 def test_active_speaker_cuts_a_face_to_its_turns_and_its_quiet_baseline_is_the_persons():
