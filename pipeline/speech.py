@@ -80,13 +80,13 @@ MIN_QUIET_SECONDS = 3
 """A person's quiet baseline is taken over their quiet seconds without speech when they have at least this many, else
 over all their quiet seconds (those while others talk: a call with few pauses, each at a turn's end).
 
-Measured with `who_speaks` on the stored analyses of new-user trials 11 and 12 (2026-12-05, 11 calls with mouths that
-move with the voice, 549 seconds with a truth; `/root/rapport-runs/s37/compare.py`): 370 seconds right with the
-75th percentile of all silent seconds, 471 with quiet seconds only. Trial 11's MP4 whose video starts 2.5 s late had
+Measured with `who_speaks` on the stored analyses of new-user trials 11 and 12 (2026-12-05, 13 calls with mouths that
+move with the voice, 636 seconds with a truth; `/root/rapport-runs/s37/compare.py`): 420 seconds right with the
+75th percentile of all silent seconds, 551 with quiet seconds only. Trial 11's MP4 whose video starts 2.5 s late had
 3 turn ends among its rep's 7 silent seconds (1.05, 0.89, 0.60 against 0.11-0.16): baseline 0.75, the rep never talked
-(10 of 50 seconds right, now 36). Trial 12's calls with few pauses, each at a turn's end: late camera 18 -> 45 of 50,
-phone 17 -> 37 of 40, three people 29 -> 40 of 43; no call lost more than a second. Trials 9 and 10 (7 calls, drawn mouths
-that barely move): 275 -> 333 of 554."""
+(10 of 50 seconds right, now 36). Trial 12's calls with few pauses, each at a turn's end: late camera 18 -> 45 of 50
+(its on-time control 18 -> 48), phone 17 -> 37 of 40, three people 29 -> 40 of 43; no call lost more than a second.
+Trials 9 and 10 (7 calls, drawn mouths that barely move): 275 -> 333 of 554."""
 BASELINE_FLOOR = 0.03
 """The smallest quiet baseline (a perfectly still, clean picture would otherwise make any change a talker)."""
 
