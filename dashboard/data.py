@@ -35,11 +35,11 @@ from db.session import session_scope
 from jobs.queue import latest_job
 from pipeline.errors import NotFound
 from pipeline.roles import PROSPECT, REP
-from pipeline.speech import BOTH
+from pipeline.speech import BOTH, OFF_CAMERA
 from reports.charts import timeline_figure
 from reports.facts import CallFacts, CallTimeline, MarkedStage, load_facts, load_timeline
 from reports.summary import READABLE, CallSummary, mood_of, shares_from_counts, summarize_timeline
-from reports.talk import TALK_RATIO_MIN_S, TalkMetrics, talk_metrics
+from reports.talk import TalkMetrics, talk_metrics, talk_ratio
 
 VIDEO_TYPES = {".mp4": "video/mp4", ".m4v": "video/mp4", ".mov": "video/mp4", ".webm": "video/webm", ".mkv": "video/webm"}
 
@@ -195,7 +195,7 @@ def call_stats(version: str, viewer: Principal) -> pd.DataFrame:
             row[f"{role}_positive"], row[f"{role}_negative"] = mood.positive, mood.negative
             if role == REP and call_id in rep_off:  # not measured, which is not "never smiled": means skip it
                 row.update({f"{role}_{k}": float("nan") for k in (*EMOTIONS, "positive", "negative")})
-        row.update(talking.get(call_id, {"rep_talk_s": 0, "prospect_talk_s": 0}))
+        row.update(talking.get(call_id, NO_TALK))
         row["shifts"] = sum(n for c, _, _, n in shifts if c == call_id)
         row["negative_shifts"] = sum(n for c, r, d, n in shifts if c == call_id and r == PROSPECT and d == "negative")
         rows.append(row)
@@ -207,20 +207,33 @@ def call_stats(version: str, viewer: Principal) -> pd.DataFrame:
 
 
 def _talk_seconds(session: Session, ids: Select) -> dict[int, dict[str, int]]:
-    """Per call: the seconds the rep and the prospect talked (a second both talk counts for both; `reports.talk`).
-    Speaking is the same on every role's row of a second, so the prospect's rows are counted."""
+    """Per call: the seconds the rep and the prospect talked (a second both talk counts for both; `reports.talk`), and
+    those of speech from someone off camera. Speaking is the same on every role's row of a second, so the prospect's
+    rows are counted."""
     out: dict[int, dict[str, int]] = {}
     for call_id, speaking, n in session.execute(
             select(EmotionSecond.call_id, EmotionSecond.speaking, func.count())
             .where(EmotionSecond.call_id.in_(ids), EmotionSecond.role == PROSPECT,
-                   EmotionSecond.speaking.in_([REP, PROSPECT, BOTH]))
+                   EmotionSecond.speaking.in_([REP, PROSPECT, BOTH, OFF_CAMERA]))
             .group_by(EmotionSecond.call_id, EmotionSecond.speaking)):
-        row = out.setdefault(call_id, {"rep_talk_s": 0, "prospect_talk_s": 0})
+        row = out.setdefault(call_id, dict(NO_TALK))
         if speaking in (REP, BOTH):
             row["rep_talk_s"] += n
         if speaking in (PROSPECT, BOTH):
             row["prospect_talk_s"] += n
+        if speaking == OFF_CAMERA:
+            row["off_camera_s"] += n
     return out
+
+
+NO_TALK = {"rep_talk_s": 0, "prospect_talk_s": 0, "off_camera_s": 0}
+"""A call's talk columns (`_talk_seconds`) when none was heard."""
+
+
+def calls_talk_ratio(calls: pd.DataFrame) -> pd.Series:
+    """Each call's talk ratio (`reports.talk.talk_ratio`), 0-1; NaN where none is given."""
+    return pd.Series([talk_ratio(r, p, o) for r, p, o in zip(calls["rep_talk_s"], calls["prospect_talk_s"],
+                                                              calls["off_camera_s"])], index=calls.index, dtype=float)
 
 
 RATE_SECONDS = 600  # rates are per 10 minutes of read prospect time: long and short calls compare fairly
@@ -251,11 +264,14 @@ def team_table(calls: pd.DataFrame) -> pd.DataFrame:
 
 
 def _talk_ratio(calls: pd.DataFrame) -> float:
-    """The rep's talking seconds over the rep's and the prospects' on these calls (`reports.talk`); NaN: not measured."""
+    """The rep's talking seconds over the rep's and the prospects' on these calls, of the calls that give a talk ratio
+    of their own (`reports.talk.talk_ratio`: one whose speech went mostly to someone off camera would count a side's
+    silence); NaN: not measured."""
     if "rep_talk_s" not in calls:
         return float("nan")
-    rep, prospect = float(calls["rep_talk_s"].sum()), float(calls["prospect_talk_s"].sum())
-    return rep / (rep + prospect) if rep + prospect >= TALK_RATIO_MIN_S else float("nan")
+    given = calls[calls_talk_ratio(calls).notna()]
+    ratio = talk_ratio(float(given["rep_talk_s"].sum()), float(given["prospect_talk_s"].sum()), 0.0)
+    return float("nan") if ratio is None else ratio
 
 
 def call_label(call_id: int, title: str, when: dt.date | None = None) -> str:

@@ -28,6 +28,17 @@ TALK_RATIO_MIN_S = 10
 """Seconds of the rep's and the prospect's talk together below which no talk ratio is given (their seconds are):
 a new-user trial's 50-s call showed "rep 0%, prospect 100%" as a headline from 4 s of talk (46 s of its speech came
 from someone off camera)."""
+
+
+def talk_ratio(rep_s: float, prospect_s: float, off_camera_s: float) -> float | None:
+    """The rep's share of the rep's and the prospect's talking seconds, `rep_s / (rep_s + prospect_s)`; None below
+    `TALK_RATIO_MIN_S` of them, or when more seconds of speech came from someone off camera (`off_camera_s`: heard while
+    no mouth on screen moved) than from the two of them: their seconds are then not the call's talk (new-user trial 12:
+    a rep whose turns went to "someone off camera" was headlined "rep 0%, prospect 100%")."""
+    both = rep_s + prospect_s
+    return rep_s / both if both >= TALK_RATIO_MIN_S and off_camera_s <= both else None
+
+
 TALK_TIME_NOT_EMOTION = ("Talk time comes from the audio and mouth movement, not from emotion recognition: it is "
                          "measured for the rep even when rep analysis is off.")
 AUDIO_NOT_KEPT = ("The audio is read from the uploaded recording only: no audio is stored apart from it, and it goes "
@@ -36,7 +47,8 @@ AUDIO_NOT_KEPT = ("The audio is read from the uploaded recording only: no audio 
 DEFINITIONS = {
     "Talk ratio": "the rep's talking seconds as a share of the rep's and the prospect's together (a second both "
                   "talk counts for both); a guest's talk and speech from someone off camera are counted apart, "
-                  f"in neither side. Not given from fewer than {TALK_RATIO_MIN_S} s of their talk.",
+                  f"in neither side. Not given from fewer than {TALK_RATIO_MIN_S} s of their talk, or when more "
+                  "speech came from someone off camera than from the two of them.",
     "Longest rep monologue": f"the longest stretch of seconds only the rep talks, pauses of up to "
                              f"{MONOLOGUE_PAUSE_S} s included.",
     "Interruptions": "overlaps (both talking) that the other side started: the prospect cutting in while the rep "
@@ -81,9 +93,8 @@ class TalkMetrics:
 
     @property
     def talk_ratio(self) -> float | None:
-        """rep / (rep + prospect) talking seconds; None below `TALK_RATIO_MIN_S` of them."""
-        both = self.rep_talk_s + self.prospect_talk_s
-        return self.rep_talk_s / both if both >= TALK_RATIO_MIN_S else None
+        """rep / (rep + prospect) talking seconds (`talk_ratio`); None: not given."""
+        return talk_ratio(self.rep_talk_s, self.prospect_talk_s, self.seconds[OFF_CAMERA])
 
     @property
     def longest_monologue_s(self) -> int:
@@ -150,10 +161,16 @@ def talk_rows(metrics: TalkMetrics) -> list[tuple[str, str]]:
     if not metrics.audio:
         return [("Talk ratio", "unknown: the recording has no audio")]
     start_end = metrics.longest_monologue
+    rep_s, prospect_s, off_camera_s = metrics.rep_talk_s, metrics.prospect_talk_s, metrics.seconds[OFF_CAMERA]
+    if metrics.talk_ratio is not None:
+        ratio = f"rep {metrics.talk_ratio:.0%}, prospect {1 - metrics.talk_ratio:.0%} ({rep_s} s and {prospect_s} s)"
+    elif rep_s + prospect_s < TALK_RATIO_MIN_S:
+        ratio = f"too little talk seen to compare: rep {rep_s} s, prospect {prospect_s} s"
+    else:
+        ratio = (f"not given: more speech came with no mouth moving on screen ({off_camera_s} s, someone off camera) "
+                 f"than from the rep ({rep_s} s) and the prospect ({prospect_s} s)")
     return [
-        ("Talk ratio", f"rep {metrics.talk_ratio:.0%}, prospect {1 - metrics.talk_ratio:.0%} "
-                       f"({metrics.rep_talk_s} s and {metrics.prospect_talk_s} s)" if metrics.talk_ratio is not None
-         else f"too little talk seen to compare: rep {metrics.rep_talk_s} s, prospect {metrics.prospect_talk_s} s"),
+        ("Talk ratio", ratio),
         ("Longest rep monologue", f"{metrics.longest_monologue_s} s from {clock(start_end[0])}" if start_end else "none"),
         ("Interruptions", f"prospect cut in {metrics.interruptions[PROSPECT]}×, rep cut in {metrics.interruptions[REP]}×"),
         ("Prospect while listening / speaking", f"{_mood_words(metrics.listening, metrics.seconds[REP], 'the rep was')} / "

@@ -268,6 +268,23 @@ def test_talk_metrics_follow_their_definitions():
     assert dict(talk_rows(off))["Prospect while listening / speaking"] == ("the rep was never heard talking / "
                                                                            "they were never heard talking")
     assert dict(talk_rows(metrics))["Prospect while listening / speaking"].startswith("likely positive 12%")
+    # trial 12: the rep's turns went to "someone off camera" (their quiet level set too high): no ratio of 0%
+    lost = talk_metrics(_seconds([PROSPECT] * 14 + [OFF_CAMERA] * 30 + [NONE] * 6, [None] * 50))
+    assert lost.talk_ratio is None
+    assert dict(talk_rows(lost))["Talk ratio"] == ("not given: more speech came with no mouth moving on screen (30 s, "
+                                                   "someone off camera) than from the rep (0 s) and the prospect (14 s)")
+
+
+def test_a_reps_talk_ratio_over_calls_leaves_out_calls_that_give_none():
+    """The Reps page's ratio per call and over a rep's calls (`dashboard.data`) follow `reports.talk.talk_ratio`: a
+    call whose speech went mostly to someone off camera does not count its missing side as silence."""
+    import pandas as pd
+
+    from dashboard import data
+
+    calls = pd.DataFrame({"rep_talk_s": [30, 0, 3], "prospect_talk_s": [10, 14, 2], "off_camera_s": [0, 30, 0]})
+    assert data.calls_talk_ratio(calls).fillna(-1).tolist() == [0.75, -1, -1]
+    assert data._talk_ratio(calls) == 0.75  # not 33 / 59: the second call's 30 s off camera is no rep silence
 
 
 def test_talk_time_is_measured_for_the_rep_with_rep_analysis_off(talking_call, classifier):

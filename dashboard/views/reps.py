@@ -16,7 +16,7 @@ from db.models import CallStatus
 from pipeline.timeline import counted, minutes
 from reports.charts import mix_figure, team_figure, trend_figure
 from reports.summary import REP_ANALYSIS_WHY
-from reports.talk import DEFINITIONS, TALK_RATIO_MIN_S, TALK_TIME_NOT_EMOTION
+from reports.talk import DEFINITIONS, TALK_TIME_NOT_EMOTION
 
 viewer = auth.require_user()
 st.title("Reps")
@@ -70,16 +70,15 @@ with one_tab:
             st.plotly_chart(mix_figure(rep_read.rename(columns={f"rep_{e}": e for e in EMOTIONS}), "call"),
                             config={"displayModeBar": False}, key="mix")
     st.markdown("**Their calls**")
-    talked = mine["rep_talk_s"] + mine["prospect_talk_s"]
     # the readings first, as on the Calls page (at 1024 px a trial had them off-screen)
     st.dataframe(pd.DataFrame({"Call": mine["title"], "Prospect likely positive": 100 * mine["prospect_positive"],
                                "Prospect negative shifts": mine["negative_shifts"],
-                               "Rep talk ratio": (100 * mine["rep_talk_s"] / talked).where(talked >= TALK_RATIO_MIN_S),
+                               "Rep talk ratio": 100 * data.calls_talk_ratio(mine),
                                "Date": mine["when"].dt.date, "Prospect": mine["prospect"].fillna("—")}).iloc[::-1],
                  hide_index=True, width="stretch", column_config={
                      "Prospect likely positive": ui.percent_column("Prospect likely positive"),
                      "Rep talk ratio": ui.percent_column("Rep talk ratio", help=f"{DEFINITIONS['Talk ratio']} Empty: "
-                                                         f"under {TALK_RATIO_MIN_S} s of talk heard, too little to compare."),
+                                                         "not given."),
                      "Date": st.column_config.DateColumn(format="D MMM YYYY")})
 
 with team_tab:
