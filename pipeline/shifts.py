@@ -4,9 +4,9 @@ Seconds are grouped into runs of the same shown emotion. Seconds without a face
 and uncertain seconds (`EmotionTimeline.shown`) neither break nor extend a run: an
 absent or unreadable face says nothing about the mood, so it is never counted as
 "not positive". Runs shorter than `min_seconds` are flicker and ignored; each stable
-run whose emotion differs from the previous stable one is a shift, so crying (sad)
-turning into a smile (happy) over a few seconds, with unreadable seconds in
-between, is one positive shift. Direction (`direction`) follows `config.VALENCE`, the product's
+run whose emotion differs from the previous stable one, and whose emotion's likelihood rose by at
+least `MIN_RISE` over it, is a shift, so crying (sad) turning into a smile (happy) over a few
+seconds, with unreadable seconds in between, is one positive shift. Direction (`direction`) follows `config.VALENCE`, the product's
 one valence table, and names where the mood went: a turn to happy is positive, a turn to
 angry/disgust/fear/sad is negative, anything else (to neutral or surprise, or between two
 emotions of one valence) is neutral. So a smile that fades (happy -> neutral) is a neutral
@@ -22,6 +22,14 @@ import numpy as np
 
 from config import EMOTIONS, UNCERTAIN, VALENCE
 from pipeline.timeline import EmotionTimeline
+
+
+MIN_RISE = 0.3
+"""A change of shown emotion is a shift only when the new emotion's mean calibrated probability over its run rose by
+at least this much over the previous run's: a face near the border of two emotions flips between them with encoding
+noise. Measured on the shifts stored by new-user trials 9-12 (2026-12-05, 24 shifts, `/root/rapport-runs/s37/
+shift_probe.py`): every shift at a change of the truth rose 0.53-0.93; trial 12's "neutral -> happy" on a neutral face
+read at happy 0.53 as a still rose 0.16, and appeared in one encoding of the call and not in the other."""
 
 
 @dataclass(frozen=True)
@@ -73,13 +81,15 @@ def detect_shifts(timeline: EmotionTimeline, min_seconds: float = 3.0) -> list[E
             k = EMOTIONS.index(run.emotion)
             before = float(np.mean(timeline.probs[previous.seconds, k]))
             after = float(np.mean(timeline.probs[run.seconds, k]))
+            if after - before < MIN_RISE:  # the same mood read across a border: the reference run stays
+                continue
             shifts.append(EmotionShift(
                 role=timeline.role,
                 t_s=float(run.seconds[0]),
                 from_emotion=previous.emotion,
                 to_emotion=run.emotion,
                 direction=direction(previous.emotion, run.emotion),
-                strength=round(float(np.clip(after - before, 0.0, 1.0)), 3),
+                strength=round(min(after - before, 1.0), 3),
                 duration_s=float(run.seconds[-1] - run.seconds[0] + 1),
             ))
         if previous is None or run.emotion != previous.emotion:

@@ -82,6 +82,25 @@ def test_uncertain_seconds_make_no_shift_and_no_key_moment():
     assert [s.to_emotion for s in detect_shifts(readable, min_seconds=3)] == ["happy", "neutral"]
 
 
+def test_a_face_read_across_the_border_of_two_emotions_makes_no_shift():
+    """New-user trial 12: a neutral face that reads happy 0.53 as a still flipped from neutral to happy with encoding
+    noise, and one encoding of the call got a "positive shift" (happy's likelihood rose 0.16) that the other did not."""
+    from pipeline.shifts import MIN_RISE, detect_shifts
+    from pipeline.timeline import EmotionTimeline
+
+    sequence = ["neutral"] * 6 + ["happy"] * 6 + ["neutral"] * 6
+    border = np.zeros((len(sequence), len(EMOTIONS)), np.float32)
+    border[:, EMOTIONS.index("neutral")] = [0.56] * 6 + [0.38] * 6 + [0.56] * 6
+    border[:, EMOTIONS.index("happy")] = [0.38] * 6 + [0.56] * 6 + [0.38] * 6
+    border[:, EMOTIONS.index("sad")] = 0.06
+    frames = np.full(len(sequence), 4)
+    timeline = EmotionTimeline("prospect", border, frames)
+    assert timeline.shown == sequence and 0.56 - 0.38 < MIN_RISE  # shown as read, but no turn of mood
+    assert detect_shifts(timeline, min_seconds=3) == []
+    clear = EmotionTimeline("prospect", emotion_probs(sequence, peak=0.8), frames)
+    assert [s.to_emotion for s in detect_shifts(clear, min_seconds=3)] == ["happy", "neutral"]
+
+
 def test_one_second_read_between_uncertain_or_unseen_seconds_is_no_key_moment():
     from pipeline.shifts import strongest_moments
     from pipeline.timeline import EmotionTimeline
