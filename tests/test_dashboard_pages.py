@@ -321,6 +321,7 @@ def test_review_page_and_reports_on_a_really_analysed_call(store, videos, classi
     assert not at.exception and at.title[0].value == "Gallery call"
     positive = next(m for m in at.metric if m.label == "Prospect likely positive")
     assert positive.value == f"{summary.mood['prospect'].positive:.0%}"
+    assert positive.delta == f"of the {summary.seen_seconds['prospect']} s their face was read"  # what it is a share of
     thirds = next(m for m in at.metric if m.label.startswith("Prospect mood"))  # a short call: no thirds, a dash
     assert (thirds.value, thirds.delta) == ("—", "call too short"), (thirds.value, thirds.delta)
     assert at.get("plotly_chart")
@@ -343,7 +344,7 @@ def test_a_call_where_no_face_was_read_says_not_seen_rather_than_0_percent_posit
     at = page("review", call_id=call_id)
     assert not at.exception
     positive = next(m for m in at.metric if m.label == "Prospect likely positive")
-    assert positive.value == "not seen"
+    assert positive.value == "not seen" and not positive.delta
     st.cache_data.clear()
 
 
