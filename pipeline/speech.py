@@ -19,9 +19,10 @@ Who speaks, per second of the call (`who_speaks`, a decision table):
 | yes                   | yes                                      | nobody's (no face on screen, or still)   | off-camera |
 
 A face's *lift* is its mouth motion (`model.mouth.mouth_motion`, the second's peak, smoothed over its neighbouring
-seconds of speech: `_smooth`) over the person's quiet baseline (`QUIET_PERCENTILE` of their motion in the seconds without
-speech, a mouth still closing after a turn left out, pooled over all their tracks: an active-speaker recording cuts
-a face to its turns), so a face whose still mouth already shows some motion (beard, glasses, compression noise) is not taken for a talker. A person's
+seconds of speech: `_smooth`) over the person's quiet baseline (`quiet_baseline`: the upper level of their motion in
+quiet seconds, a mouth still closing after a turn left out, pooled over all their tracks: an active-speaker recording
+cuts a face to its turns), so a face whose still mouth already shows some motion (beard, glasses, compression noise)
+is not taken for a talker. A person's
 *strength* in a second is their lift over their own talking lift (`talking_lift`: the median of their moving
 seconds), so two faces whose mouths lift by different amounts (a grainy portrait 2x, a sharp one 5x) compare
 fairly when both talk at once.
@@ -78,15 +79,7 @@ silent second after a turn's last word (the frames sampled in it sit just after 
 2.5 keeps a still mouth's two levels (0.07 and 0.13-0.16, see QUIET_PERCENTILE) together."""
 MIN_QUIET_SECONDS = 3
 """A person's quiet baseline is taken over their quiet seconds without speech when they have at least this many, else
-over all their quiet seconds (those while others talk: a call with few pauses, each at a turn's end).
-
-Measured with `who_speaks` on the stored analyses of new-user trials 11 and 12 (2026-12-05, 13 calls with mouths that
-move with the voice, 636 seconds with a truth; `/root/rapport-runs/s37/compare.py`): 420 seconds right with the
-75th percentile of all silent seconds, 551 with quiet seconds only. Trial 11's MP4 whose video starts 2.5 s late had
-3 turn ends among its rep's 7 silent seconds (1.05, 0.89, 0.60 against 0.11-0.16): baseline 0.75, the rep never talked
-(10 of 50 seconds right, now 36). Trial 12's calls with few pauses, each at a turn's end: late camera 18 -> 45 of 50
-(its on-time control 18 -> 48), phone 17 -> 37 of 40, three people 29 -> 40 of 43; no call lost more than a second.
-Trials 9 and 10 (7 calls, drawn mouths that barely move): 275 -> 333 of 554."""
+over all their quiet seconds (those while others talk: a call with few pauses, each at a turn's end)."""
 BASELINE_FLOOR = 0.03
 """The smallest quiet baseline (a perfectly still, clean picture would otherwise make any change a talker)."""
 
@@ -216,6 +209,14 @@ def quiet_baseline(motions: list[np.ndarray], speech: np.ndarray) -> float | Non
     Pooled over the person's tracks: in an active-speaker recording a face is cut to only while it talks, so one
     track alone may hold no quiet second, while the same person's other tracks (a gallery part, their tile after
     the last turn) do.
+
+    Measured with `who_speaks` on the stored analyses of new-user trials 11 and 12 (2026-12-05, 13 calls with mouths
+    that move with the voice, 636 seconds with a truth; `/root/rapport-runs/s37/compare.py`): 420 seconds right with the
+    75th percentile of all silent seconds, 551 with quiet seconds only. Trial 11's MP4 whose video starts 2.5 s late had
+    3 turn ends among its rep's 7 silent seconds (1.05, 0.89, 0.60 against 0.11-0.16): baseline 0.75, the rep never
+    talked (10 of 50 seconds right, now 36). Trial 12's calls with few pauses, each at a turn's end: late camera 18 ->
+    45 of 50 (its on-time control 18 -> 48), phone 17 -> 37 of 40, three people 29 -> 40 of 43; no call lost more than a
+    second. Trials 9 and 10 (7 calls, drawn mouths that barely move): 275 -> 333 of 554.
     """
     measured = [np.isfinite(m) for m in motions]
     if not any(known.any() for known in measured):
