@@ -293,7 +293,7 @@ def _rederive(session: Session, call: Call, rows: list[TrackSecondRows], roles: 
     source = settings.data_dir / call.source_path if call.source_path else None
     snapshots = []
     if source is not None and source.exists():
-        snapshots = render_snapshots(source, timelines, rows, roles, shifts, settings.data_dir,
+        snapshots = render_snapshots(source, timelines, rows, roles, shifts, talk, settings.data_dir,
                                      snapshot_folder(call.id, token))
     for model in (Snapshot, Shift, EmotionSecond):
         session.execute(delete(model).where(model.call_id == call.id))

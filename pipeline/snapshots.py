@@ -17,6 +17,7 @@ from config import EMOTIONS, UNCERTAIN
 from pipeline.analyze import CallAnalysis
 from pipeline.roles import PROSPECT
 from pipeline.shifts import strongest_moments
+from pipeline.speech import BOTH, TalkTimeline
 from pipeline.timeline import EmotionTimeline, TrackSecondRows, clock
 from pipeline.video import read_frames_at
 
@@ -147,25 +148,28 @@ def _faces_at(second: int, timelines: dict[str, EmotionTimeline], track_seconds:
 
 
 
-def still_moments(timelines: dict[str, EmotionTimeline], shifts) -> list[tuple[float, str, str, tuple | None]]:
+def still_moments(timelines: dict[str, EmotionTimeline], shifts, talk: TalkTimeline | None = None
+                  ) -> list[tuple[float, str, str, tuple | None]]:
     """The moments that get a still, in time order, as (t_s, caption, kind, shift key): every shift (strongest first,
-    at most `MAX_SNAPSHOTS`; kind "shift", key (role, t_s)) and the prospect's strongest moments (kind "peak") but those
-    at a shift's second or within `PEAK_BESIDE_SHIFT_S` of one of the prospect's shifts."""
+    at most `MAX_SNAPSHOTS`; kind "shift", key (role, t_s)) and the prospect's strongest moments (kind "peak"; none while
+    `talk` has them talking) but those at a shift's second or within `PEAK_BESIDE_SHIFT_S` of one of the prospect's
+    shifts."""
     moments = [(s.t_s, f"{s.role.capitalize()}: likely {s.from_emotion} -> {s.to_emotion} at {clock(s.t_s)}",
                 "shift", (s.role, s.t_s)) for s in sorted(shifts, key=lambda s: -s.strength)[:MAX_SNAPSHOTS]]
     shift_seconds = {int(m[0]) for m in moments}  # anyone's: the same frame
     prospect_shifts = [s.t_s for s in shifts if s.role == PROSPECT]
     if PROSPECT in timelines:
-        for second in strongest_moments(timelines[PROSPECT]):
+        talking = None if talk is None else np.isin(talk.speaking, (PROSPECT, BOTH))
+        for second in strongest_moments(timelines[PROSPECT], talking=talking):
             if second not in shift_seconds and all(abs(second - t) > PEAK_BESIDE_SHIFT_S for t in prospect_shifts):
                 moments.append((float(second), f"Prospect's clearest expression at {clock(second)}", "peak", None))
     return sorted(moments, key=lambda m: m[0])
 
 
-def render_snapshots(source: Path, timelines, track_seconds, roles, shifts, data_dir: Path, folder: Path,
-                     display_name: str | None = None) -> list[dict]:
+def render_snapshots(source: Path, timelines, track_seconds, roles, shifts, talk: TalkTimeline | None, data_dir: Path,
+                     folder: Path, display_name: str | None = None) -> list[dict]:
     """Annotated stills for `still_moments`; errors name `display_name` (the upload's name)."""
-    moments = still_moments(timelines, shifts)
+    moments = still_moments(timelines, shifts, talk)
     out = []
     frames = read_frames_at(source, [int(m[0]) + 0.5 for m in moments], display_name=display_name) if moments else iter(())
     for (t_s, caption, kind, key), frame in zip(moments, frames):

@@ -95,7 +95,7 @@ def analyze_call(call_id: int, classifier, progress: Progress | None = None, set
             checked("saving snapshots", 0.95)
             start = time.perf_counter()
             snapshots = render_snapshots(source, result.timelines, result.track_seconds, result.roles, result.shifts,
-                                         settings.data_dir, snapshot_dir, display_name)
+                                         result.talk, settings.data_dir, snapshot_dir, display_name)
             thumbnails = render_thumbnails(source, result, settings.data_dir, snapshot_dir)
             result.timings["snapshots"] = time.perf_counter() - start
             _ensure_review_copy(call_id, info, settings, result.timings, checked)

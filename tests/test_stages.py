@@ -377,3 +377,20 @@ def test_a_clearest_expression_beside_a_prospect_shift_gets_no_still_of_its_own(
     assert 21 in strongest_moments(timeline)
     moments = still_moments({"prospect": timeline}, shifts)
     assert [(t, kind) for t, _, kind, _ in moments] == [(0.0, "peak"), (20.0, "shift"), (35.0, "peak")]  # not 21
+
+
+def test_the_prospects_clearest_expression_is_never_a_frame_where_they_talk():
+    """New-user trial 12: a mouth open mid-word read "likely surprise", and two such frames became the call's key
+    moments. A key moment comes from a second the prospect was not heard talking (rep talking or nobody)."""
+    from pipeline.snapshots import still_moments
+    from pipeline.speech import BOTH, NONE, TalkTimeline
+
+    probs = emotion_probs(["neutral"] * 40)
+    probs[8, EMOTIONS.index("surprise")] = 0.95  # mid-word
+    probs[22, EMOTIONS.index("surprise")] = 0.9  # the same, while both talk
+    probs[30, EMOTIONS.index("happy")] = 0.8  # a smile while the rep talks
+    timeline = EmotionTimeline("prospect", probs, np.full(40, 4))
+    speaking = [NONE] * 5 + ["prospect"] * 10 + ["rep"] * 5 + [BOTH] * 5 + ["rep"] * 15
+    talk = TalkTimeline(np.full(40, 0.9), tuple(speaking))
+    assert [t for t, *_ in still_moments({"prospect": timeline}, [])] == [8.0, 22.0]  # talk unknown: as before
+    assert [(t, kind) for t, _, kind, _ in still_moments({"prospect": timeline}, [], talk)] == [(30.0, "peak")]
