@@ -318,6 +318,12 @@ def mix_figure(mix: pd.DataFrame, label_column: str, height: int = 300) -> go.Fi
     return fig
 
 
+def _or_not_seen(value: float, form: str) -> str:
+    """A bar's label: `value` in `form`, or "not seen" for a rep none of whose prospects' faces was read (NaN; a
+    new-user trial, 13, found "nan%" on the bar)."""
+    return "not seen" if pd.isna(value) else form.format(value)
+
+
 def team_figure(team: pd.DataFrame, height: int = 320) -> go.Figure:
     """Reps side by side (`dashboard.data.team_table`): prospects' likely positive share of read time and negative
     shifts per 10 minutes of it; each name carries its sample, and reps with too little of it are drawn pale."""
@@ -328,11 +334,11 @@ def team_figure(team: pd.DataFrame, height: int = 320) -> go.Figure:
                             for r, n, m in zip(team["rep"], team["calls"], team["seen_minutes"])]
     opacity = [1.0 if ok else 0.35 for ok in team["enough"]]
     fig.add_trace(go.Bar(x=names, y=team["prospect_positive"], marker=dict(color=ROLE_COLOURS[PROSPECT], opacity=opacity),
-                         name="likely positive", text=[f"{v:.0%}" for v in team["prospect_positive"]],
+                         name="likely positive", text=[_or_not_seen(v, "{:.0%}") for v in team["prospect_positive"]],
                          textposition="outside", hovertemplate="%{x}: %{y:.0%}<extra></extra>"), row=1, col=1)
     fig.add_trace(go.Bar(x=names, y=team["negative_shifts_per_10min"],
                          marker=dict(color=DIRECTION_COLOURS["negative"], opacity=opacity), name="negative shifts",
-                         text=[f"{v:.1f}" for v in team["negative_shifts_per_10min"]], textposition="outside",
+                         text=[_or_not_seen(v, "{:.1f}") for v in team["negative_shifts_per_10min"]], textposition="outside",
                          hovertemplate="%{x}: %{y:.1f} per 10 min<extra></extra>"), row=1, col=2)
     fig.update_yaxes(tickformat=".0%", range=[0, 1.1], row=1, col=1)
     fig.update_layout(height=height, margin=dict(l=10, r=10, t=40, b=10), template="plotly_white", font=FONT, showlegend=False)

@@ -447,3 +447,24 @@ def test_review_page_says_when_the_video_and_the_rep_position_disagree(seeded):
     assert not at.exception
     assert any(note in i.value for i in at.info)
     assert not any("Roles:" in i.value for i in page("review", call_id=seeded["bare"].call_id).info)
+
+
+def test_a_rep_whose_prospects_were_never_read_shows_not_seen_not_nan(seeded):
+    """New-user trial 13: the Reps page said "nan%" and "nan" on the cards and on the team chart's bars."""
+    from config import EMOTIONS
+    from dashboard.data import team_table
+    from reports.charts import team_figure
+
+    unread = seed_call(title="Never read", rep="Unread Ulla", duration_s=60, seed=12)
+    with session_scope() as session:
+        session.execute(update(EmotionSecond).where(EmotionSecond.call_id == unread.call_id,
+                                                    EmotionSecond.role == "prospect").values(dominant=None))
+    st.cache_data.clear()
+    at = page("reps", reps_pick="Unread Ulla")
+    assert not at.exception
+    cards = {m.label: m.value for m in at.metric}
+    assert cards["Prospect likely positive"] == "not seen" and cards["Prospect negative shifts per 10 min"] == "not seen"
+    assert "nan" not in " ".join(str(v) for v in cards.values())
+    team = team_table(pd.DataFrame({"rep": ["Unread Ulla"], "prospect_seen_s": [0], "prospect_positive": [float("nan")],
+                                    "negative_shifts": [0], **{f"rep_{e}": [0.1] for e in EMOTIONS}}))
+    assert [list(trace.text) for trace in team_figure(team).data] == [["not seen"], ["not seen"]]

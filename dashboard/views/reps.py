@@ -50,13 +50,14 @@ with one_tab:
         st.warning(f"Little to go on: {minutes(me.seen_minutes)} of the prospects' faces read on {rep}'s calls, under "
                    f"{data.MIN_SEEN_MINUTES_TO_COMPARE:g}. Rates per 10 minutes swing widely on so little; judge on more "
                    "calls.", icon=":material/warning:")
-    c2.metric("Prospect likely positive", f"{me.prospect_positive:.0%}",
+    read = bool(me.seen_minutes)  # nothing read is "not seen", not "nan%" (new-user trial 13)
+    c2.metric("Prospect likely positive", f"{me.prospect_positive:.0%}" if read else "not seen",
               help=f"Share of the {minutes(me.seen_minutes)} the prospects' faces were read on this rep's calls.")
-    c3.metric("Prospect negative shifts per 10 min", f"{me.negative_shifts_per_10min:.1f}",
+    c3.metric("Prospect negative shifts per 10 min", f"{me.negative_shifts_per_10min:.1f}" if read else "not seen",
               help=f"Per 10 minutes of read prospect time ({minutes(me.seen_minutes)} on "
                    f"{counted(me.calls, 'call')}).")
     rep_read = mine[mine["rep_analysis"]]
-    c4.metric("Rep likely smiling", f"{rep_read['rep_happy'].mean():.0%}" if len(rep_read) else "not analysed",
+    c4.metric("Rep likely happy", f"{rep_read['rep_happy'].mean():.0%}" if len(rep_read) else "not analysed",
               help="Share of time the rep's most likely emotion was happy (calls with rep analysis on).")
     trend_col, mix_col = st.columns(2)
     with trend_col:
