@@ -21,6 +21,8 @@ def register(subparsers) -> None:
     p = subparsers.add_parser("worker", help="analyse queued calls until stopped (SIGTERM hands the job in hand back)")
     p.add_argument("--concurrency", type=_positive_int, default=1, help="worker processes on this host (default: 1)")
     p.add_argument("--burst", action="store_true", help="exit 0 once the queue is empty")
+    p.add_argument("--parent", type=_positive_int, metavar="PID",
+                   help="stop, handing the job in hand back, once process PID (the dashboard that started it) is gone")
     p.set_defaults(run=cmd_worker)
 
     p = subparsers.add_parser("jobs", help="list analysis jobs, newest first")
@@ -48,7 +50,7 @@ def cmd_worker(args) -> int:
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("huey").setLevel(logging.WARNING)  # one line per task start/finish is ours to write
-    return serve(args.concurrency, args.burst)
+    return serve(args.concurrency, args.burst, args.parent)
 
 
 def cmd_jobs(args) -> int:

@@ -180,9 +180,11 @@ def list_jobs(state: str | None = None, limit: int = 50) -> list[dict]:
 def start_local_worker() -> subprocess.Popen:
     """One `python -m pipeline worker` child with this process's settings (the dashboard launcher's worker).
 
-    Stop it with `.terminate()` (SIGTERM): it hands back the job in hand and exits.
+    Stop it with `.terminate()` (SIGTERM): it hands back the job in hand and exits. It also stops by itself once this
+    process is gone (`--parent`), as a server stopped by a signal runs no exit handler.
     """
-    return subprocess.Popen([sys.executable, "-m", "pipeline", "worker"], cwd=REPO_ROOT, env=os.environ.copy())
+    return subprocess.Popen([sys.executable, "-m", "pipeline", "worker", "--parent", str(os.getpid())], cwd=REPO_ROOT,
+                            env=os.environ.copy())
 
 
 def _add_job(call_id: int, *, from_status: str | tuple[str, ...], classify_tracks: list[int] | None = None) -> int:

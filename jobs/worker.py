@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 
 IDLE_POLL_S = 1.0  # how often an idle worker looks at a queue that cannot block (SQLite)
 PROGRESS_EVERY_S = 1.0
+PARENT_POLL_S = 1.0  # how often a dashboard's worker (`--parent`) checks that the dashboard still runs
 PURGE_FIRST_AFTER_S = 60.0  # every worker purges; purging twice is harmless (the second finds nothing due)
 PURGE_EVERY_S = 24 * 3600.0
 SUPERVISE_POLL_S = 0.5  # how often `--concurrency N` checks on its children
@@ -51,21 +52,23 @@ class LeaseLost(Exception):
     """The reaper gave this job to another worker (this one was silent too long)."""
 
 
-def serve(concurrency: int = 1, burst: bool = False) -> int:
-    """Run until stopped (or, with `burst`, until the queue is empty); the process exit status."""
+def serve(concurrency: int = 1, burst: bool = False, parent: int | None = None) -> int:
+    """Run until stopped (or, with `burst`, until the queue is empty, or once process `parent` is gone); the process
+    exit status."""
     if concurrency > 1:
         return _supervise(concurrency, burst)
     from model.classifier import load_classifier
 
-    worker = Worker(load_classifier(), burst)
+    worker = Worker(load_classifier(), burst, parent)
     jobs.set_runner(worker.run)
     return worker.serve()
 
 
 class Worker:
-    def __init__(self, classifier, burst: bool):
+    def __init__(self, classifier, burst: bool, parent: int | None = None):
         self.classifier = classifier
         self.burst = burst
+        self.parent = parent  # the dashboard's pid for its local worker: this worker stops once it is gone
         self.id = f"{socket.gethostname()}:{os.getpid()}"
         self.settings = get_settings()
         self.stopping = threading.Event()
@@ -78,6 +81,8 @@ class Worker:
         queue = jobs.get_queue()
         jobs.reap(self.settings)  # a worker that died while no other was running left its job behind
         threading.Thread(target=self._housekeeping, daemon=True, name="heartbeat").start()
+        if self.parent is not None:
+            threading.Thread(target=self._watch_parent, daemon=True, name="parent").start()
         log.info("worker %s taking jobs from %s%s", self.id, _redacted(jobs.queue_url(self.settings)),
                  " until the queue is empty" if self.burst else "")
         while not self.stopping.is_set():
@@ -168,6 +173,14 @@ class Worker:
                     next_purge = time.monotonic() + PURGE_EVERY_S
             except Exception:  # noqa: BLE001 - a store or queue hiccup must not kill the heartbeat
                 log.exception("heartbeat/reaper round failed; retrying")
+
+    def _watch_parent(self) -> None:
+        """Stop once the process that started this worker is gone (its parent changes: a dashboard stopped by SIGTERM
+        ran no exit handler, and its worker went on taking jobs; a new-user trial, 13)."""
+        while not self.stopping.wait(PARENT_POLL_S):
+            if os.getppid() != self.parent:
+                log.info("worker %s: the dashboard that started it (process %s) is gone; stopping", self.id, self.parent)
+                self.stopping.set()
 
     def _stop(self, signum: int, _frame) -> None:
         log.info("worker %s: %s received, stopping", self.id, signal.Signals(signum).name)

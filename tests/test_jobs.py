@@ -285,3 +285,24 @@ def test_jobs_command_lists_state_progress_and_error(queue_env, short_clip, caps
     assert main(["jobs"]) == 0
     out = capsys.readouterr().out
     assert re.search(rf"\b{job_id}\s+\d+\s+failed\s+starting\s+0%\s+1\s+short.mp4: the file is empty", out), out
+
+
+def test_the_dashboards_worker_stops_once_the_dashboard_is_gone(queue_env, tmp_path):
+    """A new-user trial (13) stopped the dashboard with SIGTERM twice: no exit handler ran, and its worker went on
+    taking jobs. Here the dashboard's stand-in starts its worker (`start_local_worker`) and dies without stopping it."""
+    log = tmp_path / "dashboard.log"
+    with open(log, "w") as out:  # not a pipe: the worker inherits it, and a pipe's reader would wait for the worker
+        subprocess.run([sys.executable, "-c", "import os; from jobs.queue import start_local_worker; "
+                        "print('worker', start_local_worker().pid, flush=True); os._exit(0)"],
+                       cwd=REPO_ROOT, env=dict(os.environ), stdout=out, stderr=subprocess.STDOUT, timeout=60)
+    worker_pid = int(re.search(r"^worker (\d+)$", log.read_text(), re.M).group(1))
+
+    def gone() -> bool:  # exited (a zombie no one has reaped yet counts as gone)
+        try:
+            return Path(f"/proc/{worker_pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+        except FileNotFoundError:
+            return True
+
+    assert not gone()  # it started, and outlived the dashboard
+    wait_for(gone, 60, "the orphaned worker to stop")
+    assert "the dashboard that started it" in log.read_text() and "stopped" in log.read_text()
