@@ -207,10 +207,15 @@ def call_stats(version: str, viewer: Principal) -> pd.DataFrame:
 
 
 def _talk_seconds(session: Session, ids: Select) -> dict[int, dict[str, int]]:
-    """Per call: the seconds the rep and the prospect talked (a second both talk counts for both; `reports.talk`), and
-    those of speech from someone off camera. Speaking is the same on every role's row of a second, so the prospect's
-    rows are counted."""
+    """Per call: the seconds the rep and the prospect talked (a second both talk counts for both; `reports.talk`), those
+    of speech from someone off camera, and those a face taken for the rep was on screen. Speaking is the same on every
+    role's row of a second, so the prospect's rows are counted."""
     out: dict[int, dict[str, int]] = {}
+    for call_id, n in session.execute(
+            select(EmotionSecond.call_id, func.count())
+            .where(EmotionSecond.call_id.in_(ids), EmotionSecond.role == REP, EmotionSecond.face_present)
+            .group_by(EmotionSecond.call_id)):
+        out.setdefault(call_id, dict(NO_TALK))["rep_on_screen_s"] = n
     for call_id, speaking, n in session.execute(
             select(EmotionSecond.call_id, EmotionSecond.speaking, func.count())
             .where(EmotionSecond.call_id.in_(ids), EmotionSecond.role == PROSPECT,
@@ -226,14 +231,14 @@ def _talk_seconds(session: Session, ids: Select) -> dict[int, dict[str, int]]:
     return out
 
 
-NO_TALK = {"rep_talk_s": 0, "prospect_talk_s": 0, "off_camera_s": 0}
+NO_TALK = {"rep_talk_s": 0, "prospect_talk_s": 0, "off_camera_s": 0, "rep_on_screen_s": 0}
 """A call's talk columns (`_talk_seconds`) when none was heard."""
 
 
 def calls_talk_ratio(calls: pd.DataFrame) -> pd.Series:
     """Each call's talk ratio (`reports.talk.talk_ratio`), 0-1; NaN where none is given."""
-    return pd.Series([talk_ratio(r, p, o) for r, p, o in zip(calls["rep_talk_s"], calls["prospect_talk_s"],
-                                                              calls["off_camera_s"])], index=calls.index, dtype=float)
+    return pd.Series([talk_ratio(*row) for row in zip(calls["rep_talk_s"], calls["prospect_talk_s"], calls["off_camera_s"],
+                                                      calls["rep_on_screen_s"])], index=calls.index, dtype=float)
 
 
 RATE_SECONDS = 600  # rates are per 10 minutes of read prospect time: long and short calls compare fairly
@@ -270,7 +275,8 @@ def _talk_ratio(calls: pd.DataFrame) -> float:
     if "rep_talk_s" not in calls:
         return float("nan")
     given = calls[calls_talk_ratio(calls).notna()]
-    ratio = talk_ratio(float(given["rep_talk_s"].sum()), float(given["prospect_talk_s"].sum()), 0.0)
+    ratio = talk_ratio(float(given["rep_talk_s"].sum()), float(given["prospect_talk_s"].sum()), 0.0,
+                       float(given["rep_on_screen_s"].sum()))
     return float("nan") if ratio is None else ratio
 
 

@@ -30,13 +30,14 @@ a new-user trial's 50-s call showed "rep 0%, prospect 100%" as a headline from 4
 from someone off camera)."""
 
 
-def talk_ratio(rep_s: float, prospect_s: float, off_camera_s: float) -> float | None:
+def talk_ratio(rep_s: float, prospect_s: float, off_camera_s: float, rep_on_screen_s: float) -> float | None:
     """The rep's share of the rep's and the prospect's talking seconds, `rep_s / (rep_s + prospect_s)`; None below
-    `TALK_RATIO_MIN_S` of them, or when more seconds of speech came from someone off camera (`off_camera_s`: heard while
-    no mouth on screen moved) than from the two of them: their seconds are then not the call's talk (new-user trial 12:
-    a rep whose turns went to "someone off camera" was headlined "rep 0%, prospect 100%")."""
+    `TALK_RATIO_MIN_S` of them, when more seconds of speech came from someone off camera (`off_camera_s`: heard while
+    no mouth on screen moved) than from the two of them (new-user trial 12: a rep whose turns went to "someone off
+    camera" was headlined "rep 0%, prospect 100%"), or when no face on screen was the rep's (`rep_on_screen_s` 0:
+    trial 13's active-speaker call took the rep for the prospect and the prospect for a guest, and read "rep 0%")."""
     both = rep_s + prospect_s
-    return rep_s / both if both >= TALK_RATIO_MIN_S and off_camera_s <= both else None
+    return rep_s / both if both >= TALK_RATIO_MIN_S and off_camera_s <= both and rep_on_screen_s else None
 
 
 TALK_TIME_NOT_EMOTION = ("Talk time comes from the audio and mouth movement, not from emotion recognition: it is "
@@ -47,8 +48,9 @@ AUDIO_NOT_KEPT = ("The audio is read from the uploaded recording only: no audio 
 DEFINITIONS = {
     "Talk ratio": "the rep's talking seconds as a share of the rep's and the prospect's together (a second both "
                   "talk counts for both); a guest's talk and speech from someone off camera are counted apart, "
-                  f"in neither side. Not given from fewer than {TALK_RATIO_MIN_S} s of their talk, or when more "
-                  "speech came from someone off camera than from the two of them.",
+                  f"in neither side. Not given from fewer than {TALK_RATIO_MIN_S} s of their talk, when more "
+                  "speech came from someone off camera than from the two of them, or when no face on screen was "
+                  "taken for the rep.",
     "Longest rep monologue": f"the longest stretch of seconds only the rep talks, pauses of up to "
                              f"{MONOLOGUE_PAUSE_S} s included.",
     "Interruptions": "overlaps (both talking) that the other side started: the prospect cutting in while the rep "
@@ -80,6 +82,7 @@ class TalkMetrics:
     speaking: Mood  # the prospect while they talk
     reactions: list[Reaction]
     audio: bool  # False: the recording had no audio (everything unknown)
+    rep_on_screen_s: int  # seconds a face taken for the rep was on screen (0: no face was)
 
     @property
     def rep_talk_s(self) -> int:
@@ -94,7 +97,7 @@ class TalkMetrics:
     @property
     def talk_ratio(self) -> float | None:
         """rep / (rep + prospect) talking seconds (`talk_ratio`); None: not given."""
-        return talk_ratio(self.rep_talk_s, self.prospect_talk_s, self.seconds[OFF_CAMERA])
+        return talk_ratio(self.rep_talk_s, self.prospect_talk_s, self.seconds[OFF_CAMERA], self.rep_on_screen_s)
 
     @property
     def longest_monologue_s(self) -> int:
@@ -143,8 +146,9 @@ def talk_metrics(seconds: pd.DataFrame) -> TalkMetrics | None:
             after = prospect[(prospect.index >= end) & (prospect.index < end + REACTION_WINDOW_S)]
             read = after["dominant"][readable(after)]
             reactions.append(Reaction(start, end, read.mode().iloc[0] if len(read) else None))
+    rep_on_screen_s = int(seconds.loc[seconds["role"] == REP, "face_present"].fillna(False).astype(bool).sum())
     return TalkMetrics(counts, max(monologues, key=lambda r: r[1] - r[0]) if monologues else None, interruptions,
-                       _mood(listening), _mood(talking), reactions, counts[UNKNOWN] < len(speaking))
+                       _mood(listening), _mood(talking), reactions, counts[UNKNOWN] < len(speaking), rep_on_screen_s)
 
 
 def _mood_words(mood: Mood, talk_s: int, talker: str) -> str:
@@ -164,6 +168,8 @@ def talk_rows(metrics: TalkMetrics) -> list[tuple[str, str]]:
     rep_s, prospect_s, off_camera_s = metrics.rep_talk_s, metrics.prospect_talk_s, metrics.seconds[OFF_CAMERA]
     if metrics.talk_ratio is not None:
         ratio = f"rep {metrics.talk_ratio:.0%}, prospect {1 - metrics.talk_ratio:.0%} ({rep_s} s and {prospect_s} s)"
+    elif not metrics.rep_on_screen_s:
+        ratio = "not given: no face on screen was taken for the rep (check the roles under Fix roles)"
     elif rep_s + prospect_s < TALK_RATIO_MIN_S:
         ratio = f"too little talk seen to compare: rep {rep_s} s, prospect {prospect_s} s"
     else:

@@ -225,13 +225,13 @@ def test_active_speaker_cuts_a_face_to_its_turns_and_its_quiet_baseline_is_the_p
     assert talk.speaking[14:] == (NONE,) * 10
 
 
-def _seconds(speaking: list[str], prospect_dominant: list[str | None]):
+def _seconds(speaking: list[str], prospect_dominant: list[str | None], rep_on_screen: bool = True):
     import pandas as pd
 
     rows = []
     for s, (said, emotion) in enumerate(zip(speaking, prospect_dominant)):
-        rows.append({"second": s, "role": REP, "dominant": None, "speaking": said})
-        rows.append({"second": s, "role": PROSPECT, "dominant": emotion, "speaking": said})
+        rows.append({"second": s, "role": REP, "dominant": None, "speaking": said, "face_present": rep_on_screen})
+        rows.append({"second": s, "role": PROSPECT, "dominant": emotion, "speaking": said, "face_present": True})
     return pd.DataFrame(rows)
 
 
@@ -273,18 +273,25 @@ def test_talk_metrics_follow_their_definitions():
     assert lost.talk_ratio is None
     assert dict(talk_rows(lost))["Talk ratio"] == ("not given: more speech came with no mouth moving on screen (30 s, "
                                                    "someone off camera) than from the rep (0 s) and the prospect (14 s)")
+    # trial 13: an active-speaker call took the rep for the prospect and the prospect for a guest: no face was the rep's
+    no_rep = talk_metrics(_seconds([PROSPECT] * 36 + [OTHER] * 35, [None] * 71, rep_on_screen=False))
+    assert no_rep.talk_ratio is None and no_rep.rep_on_screen_s == 0
+    assert dict(talk_rows(no_rep))["Talk ratio"] == ("not given: no face on screen was taken for the rep "
+                                                     "(check the roles under Fix roles)")
 
 
 def test_a_reps_talk_ratio_over_calls_leaves_out_calls_that_give_none():
     """The Reps page's ratio per call and over a rep's calls (`dashboard.data`) follow `reports.talk.talk_ratio`: a
-    call whose speech went mostly to someone off camera does not count its missing side as silence."""
+    call whose speech went mostly to someone off camera, or with no face taken for the rep, does not count its missing
+    side as silence."""
     import pandas as pd
 
     from dashboard import data
 
-    calls = pd.DataFrame({"rep_talk_s": [30, 0, 3], "prospect_talk_s": [10, 14, 2], "off_camera_s": [0, 30, 0]})
-    assert data.calls_talk_ratio(calls).fillna(-1).tolist() == [0.75, -1, -1]
-    assert data._talk_ratio(calls) == 0.75  # not 33 / 59: the second call's 30 s off camera is no rep silence
+    calls = pd.DataFrame({"rep_talk_s": [30, 0, 3, 0], "prospect_talk_s": [10, 14, 2, 37],
+                          "off_camera_s": [0, 30, 0, 0], "rep_on_screen_s": [60, 60, 60, 0]})
+    assert data.calls_talk_ratio(calls).fillna(-1).tolist() == [0.75, -1, -1, -1]
+    assert data._talk_ratio(calls) == 0.75  # not 33 / 96: off-camera speech and a rep never seen are no rep silence
 
 
 def test_talk_time_is_measured_for_the_rep_with_rep_analysis_off(talking_call, classifier):
