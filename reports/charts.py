@@ -107,9 +107,11 @@ def gap_spans(seen: np.ndarray, seconds: np.ndarray, bin_s: int) -> list[tuple[i
 
 
 def shift_label(shift: pd.Series | dict) -> str:
+    """One shift in words (page hover, CLI). Its strength is a rise in percentage points, and says so: "rose 83%" read
+    as a relative rise (a new-user trial, 13)."""
     return (f"{shift['role'].capitalize()} at {clock(shift['t_s'])}: likely {shift['from_emotion']} → "
             f"{shift['to_emotion']} ({SHIFT_KINDS[shift['direction']]}, held {shift['duration_s']:.0f} s; the likelihood "
-            f"of {shift['to_emotion']} rose {shift['strength']:.0%})")
+            f"of {shift['to_emotion']} rose {100 * shift['strength']:.0f} percentage points)")
 
 
 def _bin_edges(starts: np.ndarray, bin_s: int) -> np.ndarray:

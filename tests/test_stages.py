@@ -394,3 +394,13 @@ def test_the_prospects_clearest_expression_is_never_a_frame_where_they_talk():
     talk = TalkTimeline(np.full(40, 0.9), tuple(speaking))
     assert [t for t, *_ in still_moments({"prospect": timeline}, [])] == [8.0, 22.0]  # talk unknown: as before
     assert [(t, kind) for t, _, kind, _ in still_moments({"prospect": timeline}, [], talk)] == [(30.0, "peak")]
+
+
+def test_a_shift_says_its_rise_in_percentage_points():
+    """A new-user trial (13) read "the likelihood of happy rose 83%" as a relative rise."""
+    from reports.charts import shift_label
+
+    shift = {"role": "prospect", "t_s": 22.0, "from_emotion": "neutral", "to_emotion": "happy", "direction": "positive",
+             "duration_s": 18.0, "strength": 0.854}
+    assert shift_label(shift) == ("Prospect at 0:22: likely neutral → happy (positive shift, held 18 s; the likelihood "
+                                  "of happy rose 85 percentage points)")
