@@ -69,7 +69,10 @@ def test_review_page_shows_numbers_talking_points_moments_and_likely_wording(see
     assert [m.label for m in at.metric][:2] == ["Prospect likely positive", "Prospect mood, first → last third"]
     assert "Talking points" in texts(at)
     assert [tab.label for tab in at.tabs] == ["Key moments", "Script stages", "Coaching notes", "Fix roles"]
-    assert any(b.label.startswith("Play from") for b in at.button)
+    plays = [b.label.removeprefix("Play from ") for b in at.button if b.label.startswith("Play from")]
+    seconds = [int(t.split(":")[0]) * 60 + int(t.split(":")[1]) for t in plays]
+    # in time order as the page reads (and stacks on a narrow screen): a trial (13) read 0:30, 1:30, 3:36, 0:45...
+    assert len(plays) >= 4 and seconds == sorted(seconds), plays
     badges = [m.value for m in at.markdown if "-badge[" in m.value]  # each key-moment card names its likely emotion
     assert badges and all(re.search(r"\*\* · likely (angry|disgust|fear|happy|sad|surprise|neutral)$", b) for b in badges), badges
     kinds = moment_kind_lines(at)

@@ -337,9 +337,10 @@ with moments_tab:
                f"{counted(len(notes), 'coaching note')}")
     if not moments:
         st.info("No key moments: neither face showed a sustained change of likely emotion.")
-    grid = st.columns(3)
     for index, moment in enumerate(moments):
-        with grid[index % 3].container(border=True):
+        if index % 3 == 0:  # a row of three at a time: columns stack on a narrow screen (and read one after the other),
+            row = st.columns(3)  # and one column of every third moment read 0:30, 1:30, 3:36, 0:45... (a trial, 13)
+        with row[index % 3].container(border=True):
             label = f"likely {moment.emotion}" if moment.emotion else "face not read"
             kind = SHIFT_KINDS[moment.direction] if moment.direction else CLEAREST_EXPRESSION
             # A badge is one line, cut with "…" where the column ends (a trial at 1024 px, three cards in 560 px:
