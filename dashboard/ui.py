@@ -6,7 +6,7 @@ import re
 
 import streamlit as st
 
-from access.policy import Principal, without_team
+from access.policy import Principal, can_change, without_team
 from dashboard import data
 from db.models import CallStatus
 from reports.facts import model_accuracy
@@ -64,6 +64,17 @@ def no_team_notice(viewer: Principal) -> bool:
         st.info(NO_TEAM, icon=":material/group_off:")
         return True
     return False
+
+
+def no_calls_yet(viewer: Principal) -> str:
+    """What the Calls and Reps pages say when `viewer` may see no call: a manager sees only their team's reps' calls,
+    so "No calls yet" beside calls they knew of (for reps in no team yet) read as lost (a new-user trial, 13)."""
+    if viewer.role == "manager":
+        return (f"No calls for your team ({literal(viewer.team)}) yet: you see the calls of its reps. Upload a call for "
+                "one of them; an admin puts reps in teams under Settings.")
+    if can_change(viewer):
+        return "No calls yet. Upload a recording to get started."
+    return "No calls of yours yet: they appear here once your manager uploads them."
 
 
 def literal(text: object) -> str:

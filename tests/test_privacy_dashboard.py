@@ -14,7 +14,7 @@ import time
 import pytest
 from pypdf import PdfReader
 import streamlit as st
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from streamlit.testing.v1 import AppTest
 
 from config import REPO_ROOT, get_settings
@@ -257,6 +257,11 @@ def test_a_manager_sees_only_their_teams_calls(seeded):
     upload = run("upload", "erin")
     assert next(s for s in upload.selectbox if s.label == "Rep").options == ["Zed Ortiz"]
     assert "Only admins can open this page." in texts(run("settings", "mo"))
+    with session_scope() as session:  # erin's team's only call goes: she is told whose calls she sees, not "No calls yet"
+        session.execute(delete(Call).where(Call.title == "Hooli enterprise deal"))
+    st.cache_data.clear()
+    for page in ("calls", "reps"):
+        assert "No calls for your team (Enterprise) yet: you see the calls of its reps." in texts(run(page, "erin"))
 
 
 def test_the_settings_page_is_for_admins(seeded):

@@ -22,8 +22,7 @@ if ui.no_team_notice(viewer):
 
 calls = data.call_stats(data.store_version(), viewer)
 if calls.empty:
-    st.info("No calls yet. Upload a recording to get started." if viewer.can_change else
-            "No calls of yours yet: they appear here once your manager uploads them.", icon=":material/upload:")
+    st.info(ui.no_calls_yet(viewer), icon=":material/upload:")
     st.stop()
 
 left, middle, right = st.columns([2, 2, 1])

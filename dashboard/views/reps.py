@@ -33,7 +33,8 @@ def rep_analysis_off_note() -> None:
 calls = data.call_stats(data.store_version(), viewer)
 done = calls[(calls["status"] == CallStatus.DONE) & calls["rep"].notna()] if not calls.empty else calls
 if done.empty:
-    st.info("No analysed calls with a rep yet. Upload a call and name its rep to see trends here.", icon=":material/groups:")
+    st.info(ui.no_calls_yet(viewer) if calls.empty else
+            "No analysed calls with a rep yet. Upload a call and name its rep to see trends here.", icon=":material/groups:")
     st.stop()
 
 one_tab, team_tab = st.tabs(["One rep over time", "Team side by side"])
