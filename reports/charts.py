@@ -278,10 +278,13 @@ def shares_figure(shares: dict[str, dict[str, float]], height: int = 150) -> go.
                              marker_color=EMOTION_COLOURS[emotion],
                              text=[f"{emotion} {v:.0%}" if v >= SHARE_NAME_MIN else f"{v:.0%}" if v >= SHARE_TEXT_MIN
                                    else "" for v in values],
-                             textposition="inside", insidetextanchor="middle",
+                             textposition="inside", insidetextanchor="middle", textangle=0,
                              hovertemplate=f"{emotion} %{{x:.0%}}<extra>%{{y}}</extra>"))
+    # a text that does not fit its part level at a readable size is left to the hover: Plotly turned it on its side
+    # and shrank it ("surprise 25%" standing in a 14-px part at 1024 px: a dashboard trial, 13)
     fig.update_layout(barmode="stack", height=height, margin=dict(l=10, r=10, t=10, b=10), template="plotly_white",
-                      font=FONT, xaxis=dict(tickformat=".0%", range=[0, 1], showticklabels=False), showlegend=False)
+                      font=FONT, xaxis=dict(tickformat=".0%", range=[0, 1], showticklabels=False), showlegend=False,
+                      uniformtext=dict(minsize=SHARE_TEXT_MIN_PX, mode="hide"))
     return fig
 
 
@@ -289,6 +292,8 @@ SHARE_TEXT_MIN = 0.06
 """A part of a share bar narrower than this (of the whole) shows no text: it would not fit."""
 SHARE_NAME_MIN = 0.2
 """A part at least this wide shows its emotion's name as well as its share."""
+SHARE_TEXT_MIN_PX = 10
+"""Font size (px) under which a part's text would have to shrink to fit: it is hidden instead (its hover keeps it)."""
 
 
 def trend_figure(calls: pd.DataFrame, label_column: str, height: int = 300) -> go.Figure:

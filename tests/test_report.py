@@ -483,3 +483,17 @@ def test_uncertain_seconds_draw_no_emotions_on_the_timeline(timeline):
         values = dict(zip(trace.x, trace.y))
         assert hidden and all(values[s] is None or np.isnan(values[s]) for s in hidden)
         assert any(v is not None and not np.isnan(v) for s, v in values.items() if s not in hidden)
+
+
+def test_share_bar_texts_stay_level_and_hide_when_they_do_not_fit():
+    """A dashboard trial (13) at 1024 px: Plotly stood "surprise 25%" on its side in a narrow part and shrank it to a
+    few pixels. Texts stay level; one that would fall under SHARE_TEXT_MIN_PX is hidden (its hover keeps it)."""
+    from reports.charts import SHARE_TEXT_MIN_PX, shares_figure
+
+    shares = {"rep": dict.fromkeys(EMOTIONS, 0.0) | {"happy": 0.73, "surprise": 0.25, "neutral": 0.02},
+              "prospect": dict.fromkeys(EMOTIONS, 0.0) | {"happy": 0.12, "surprise": 0.2, "neutral": 0.68}}
+    fig = shares_figure(shares)
+    assert {trace.textangle for trace in fig.data} == {0}
+    assert (fig.layout.uniformtext.mode, fig.layout.uniformtext.minsize) == ("hide", SHARE_TEXT_MIN_PX)
+    surprise = next(trace for trace in fig.data if trace.name == "surprise")
+    assert list(surprise.text) == ["surprise 20%", "surprise 25%"] and "surprise %{x:.0%}" in surprise.hovertemplate
