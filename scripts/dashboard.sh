@@ -17,8 +17,9 @@ with session_scope() as s: sys.exit(0 if s.scalar(select(User).limit(1)) else 1)
     echo "No user yet: run '.venv/bin/python -m pipeline add-user NAME --role admin' to be able to sign in." >&2
   fi
 fi
-# One local worker beside the dashboard, stopped with it (the app itself then starts none).
-.venv/bin/python -m pipeline worker &
+# One local worker beside the dashboard, stopped with it (the app itself then starts none); --parent: it also stops
+# when this script is gone without running its trap (killed with SIGKILL, or its terminal closed).
+.venv/bin/python -m pipeline worker --parent $$ &
 WORKER=$!
 trap 'kill -TERM $WORKER 2>/dev/null; wait $WORKER 2>/dev/null' EXIT INT TERM
 RAPPORT_LOCAL_WORKER=0 .venv/bin/python -m streamlit run dashboard/server.py --server.headless true "$@"
