@@ -39,7 +39,7 @@ import numpy as np
 from scipy.spatial.distance import cdist
 
 from model.identity import MIN_FACE_PX, SAME_PERSON_DISTANCE, FaceEmbedder
-from pipeline.roles import PROSPECT, REP, TOGETHER_MAX_S, place
+from pipeline.roles import PROSPECT, REP, TOGETHER_MAX_S, box_area, place
 from pipeline.timeline import clock
 from pipeline.track import FaceTracker, TrackedFaces
 from pipeline.video import SourcePicture
@@ -495,7 +495,7 @@ def set_aside_note(looks: dict[int, TrackLook], mean_boxes: dict[int, np.ndarray
     still = sorted((tid for tid, look in looks.items() if look.still and not look.faint), key=lambda tid: looks[tid].first_t)
     if not still:
         return None
-    areas = {tid: float(np.prod(mean_boxes[tid][2:] - mean_boxes[tid][:2])) for tid in roles if tid in mean_boxes}
+    areas = {tid: box_area(mean_boxes[tid]) for tid in roles if tid in mean_boxes}
     places = {place(mean_boxes[tid], [a for other, a in areas.items() if other != tid]): roles[tid] for tid in areas}
     people_areas = list(areas.values())
 

@@ -268,7 +268,7 @@ def place(box: np.ndarray, other_areas: list[float]) -> str:
     `other_areas` the other faces' mean box areas, all as fractions of the frame. A face much larger than the others
     but on one side is "on the left" (a new-user trial: a rep in a gallery tile beside a prospect sitting back was "in
     the big tile")."""
-    area = _area(box)
+    area = box_area(box)
     cx, cy = _centre(box)
     # much the largest face, across the middle: a speaker view's tile (a gallery's larger face sits on its side)
     if other_areas and area >= SPEAKER_VIEW_AREA_RATIO * max(other_areas) and SIDE_MARGIN <= cx <= 1 - SIDE_MARGIN:
@@ -303,7 +303,8 @@ def _centre(box: np.ndarray) -> np.ndarray:
     return (np.asarray(box[:2]) + np.asarray(box[2:])) / 2
 
 
-def _area(box: np.ndarray) -> float:
+def box_area(box: np.ndarray) -> float:
+    """The area of an xyxy box, in the square of its units (fractions of the frame: a fraction of its area)."""
     return float((box[2] - box[0]) * (box[3] - box[1]))
 
 
@@ -368,7 +369,7 @@ def _vote(faces: dict[int, np.ndarray], votes: dict[int, _Votes], across: dict[i
     if len(faces) == 1:
         (person, box), = faces.items()
         for track_id, still in (stills or {}).items() if _near_edge(box) else ():
-            if _area(still) >= SPEAKER_VIEW_AREA_RATIO * _area(box) and _centred(still):
+            if box_area(still) >= SPEAKER_VIEW_AREA_RATIO * box_area(box) and _centred(still):
                 votes[person].self_view_for += SELF_VIEW_VOTE  # trial 32: read as the prospect, rep analysis off too
                 return track_id
         for ballot, toward in ballots:
@@ -381,12 +382,12 @@ def _vote(faces: dict[int, np.ndarray], votes: dict[int, _Votes], across: dict[i
                 ballot[person].hint_against += HINT_VOTE
                 return
         return
-    largest = max(faces, key=lambda p: _area(faces[p]))
+    largest = max(faces, key=lambda p: box_area(faces[p]))
     others = [p for p in faces if p != largest]
     gallery = (_tiles_apart(faces[largest], faces[others[0]]) if len(others) == 1
                else _room_beside(faces[largest], [faces[p] for p in others]))
     strip = False
-    if not gallery and all(_area(faces[largest]) >= SPEAKER_VIEW_AREA_RATIO * _area(faces[p]) for p in others):
+    if not gallery and all(box_area(faces[largest]) >= SPEAKER_VIEW_AREA_RATIO * box_area(faces[p]) for p in others):
         if len(others) == 1 and _near_edge(faces[others[0]]):
             votes[others[0]].self_view_for += SELF_VIEW_VOTE
             votes[largest].self_view_against += SELF_VIEW_VOTE
@@ -398,7 +399,8 @@ def _vote(faces: dict[int, np.ndarray], votes: dict[int, _Votes], across: dict[i
             return
         votes[largest].beside_strip += 1
     principal = (others if strip else
-                 [p for p in faces if gallery or _area(faces[p]) * SPEAKER_VIEW_AREA_RATIO >= _area(faces[largest])])
+                 [p for p in faces
+                  if gallery or box_area(faces[p]) * SPEAKER_VIEW_AREA_RATIO >= box_area(faces[largest])])
     for ballot, toward in ballots:
         ranked = sorted(principal, key=lambda p: -toward(faces[p], rep_position))
         if toward(faces[ranked[0]], rep_position) - toward(faces[ranked[1]], rep_position) >= MIN_SEPARATION:
@@ -449,7 +451,7 @@ def decide_roles(tracks: list[TrackSummary], rep_position: str = "left", min_det
         seconds, boxes = presence.get(t.track_id, (np.zeros(0, np.int64), np.zeros((0, 4))))
         for second, box in zip(seconds.tolist(), boxes):
             known = on_screen[second].get(people[t.track_id])
-            if known is None or _area(box) > _area(known):
+            if known is None or box_area(box) > box_area(known):
                 on_screen[second][people[t.track_id]] = np.asarray(box, np.float64)
     persons = sorted({people[t.track_id] for t in participants})
     frames = {p: sum(t.n_frames for t in participants if people[t.track_id] == p) for p in persons}

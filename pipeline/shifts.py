@@ -1,17 +1,17 @@
 """Shifts: sustained changes of a role's dominant emotion, and the strongest moments.
 
-Seconds are grouped into runs of the same shown emotion. Seconds without a face
-and uncertain seconds (`EmotionTimeline.shown`) neither break nor extend a run: an
-absent or unreadable face says nothing about the mood, so it is never counted as
-"not positive". Runs shorter than `min_seconds` are flicker and ignored; each stable
-run whose emotion differs from the previous stable one, and whose emotion's likelihood rose by at
-least `MIN_RISE` over it, is a shift, so crying (sad) turning into a smile (happy) over a few
-seconds, with unreadable seconds in between, is one positive shift. Direction (`direction`) follows `config.VALENCE`, the product's
-one valence table, and names where the mood went: a turn to happy is positive, a turn to
-angry/disgust/fear/sad is negative, anything else (to neutral or surprise, or between two
-emotions of one valence) is neutral. So a smile that fades (happy -> neutral) is a neutral
-shift, not "turned negative": a new-user trial (27) found happy -> surprise counted among the
-prospect's negative shifts, as the valence difference alone (1 -> 0) made it.
+Seconds are grouped into runs of the same shown emotion. Seconds without a face and uncertain
+seconds (`EmotionTimeline.shown`) neither break nor extend a run: an absent or unreadable face says
+nothing about the mood, so it is never counted as "not positive". Runs shorter than `min_seconds`
+are flicker and ignored; each stable run whose emotion differs from the previous stable one, and
+whose emotion's likelihood rose by at least `MIN_RISE` over it, is a shift, so crying (sad) turning
+into a smile (happy) over a few seconds, with unreadable seconds in between, is one positive shift.
+Direction (`direction`) follows `config.VALENCE`, the product's one valence table, and names where
+the mood went: a turn to happy is positive, a turn to angry/disgust/fear/sad is negative, anything
+else (to neutral or surprise, or between two emotions of one valence) is neutral. So a smile that
+fades (happy -> neutral) is a neutral shift, not "turned negative": a new-user trial (27) found
+happy -> surprise counted among the prospect's negative shifts, as the valence difference alone
+(1 -> 0) made it.
 """
 
 from __future__ import annotations
@@ -89,7 +89,7 @@ def detect_shifts(timeline: EmotionTimeline, min_seconds: float = 3.0) -> list[E
                 from_emotion=previous.emotion,
                 to_emotion=run.emotion,
                 direction=direction(previous.emotion, run.emotion),
-                strength=round(min(after - before, 1.0), 3),
+                strength=round(after - before, 3),
                 duration_s=float(run.seconds[-1] - run.seconds[0] + 1),
             ))
         if previous is None or run.emotion != previous.emotion:

@@ -228,8 +228,9 @@ def _add_speaking_band(fig: go.Figure, seconds: pd.DataFrame, row: int, bin_s: i
     for i, value in enumerate(SPEAKING_VALUES):
         scale += [(i / n, SPEAKING_COLOURS[value]), ((i + 1) / n, SPEAKING_COLOURS[value])]
     hover = [f"{clock(t)} · talking: {SPEAKING_LABELS[v]}" for t, v in zip(x, speaking)]
-    fig.add_trace(go.Heatmap(x=_bin_edges(x, bin_s), y=["talking"], z=[codes], text=[hover], hoverinfo="text", zmin=-0.5, zmax=n - 0.5,
-                             colorscale=scale, showscale=False, xgap=0, name="who is talking"), row=row, col=1)
+    fig.add_trace(go.Heatmap(x=_bin_edges(x, bin_s), y=["talking"], z=[codes], text=[hover], hoverinfo="text",
+                             zmin=-0.5, zmax=n - 0.5, colorscale=scale, showscale=False, xgap=0, name="who is talking"),
+                  row=row, col=1)
     for value in SPEAKING_SHOWN:
         if value in speaking:
             fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=f"talking: {SPEAKING_LABELS[value]}",
