@@ -229,6 +229,17 @@ def reassign_roles(call_id: int, *, swap: bool = False, assignments: dict[int, s
     return _change(call_id, new_roles, user, username, settings)
 
 
+def confirm_roles(call_id: int, *, user: Principal | None = None, username: str | None = None) -> None:
+    """A manager checked the analysis' guessed roles and kept them: the roles note goes and the call's prospect figures
+    count on the Calls list and the Reps page again (`Call.roles_guessed`), as after a fix; audited as `username`."""
+    with session_scope() as session:
+        call = _check(session, call_id, user)
+        if call.status != CallStatus.DONE:
+            raise ValueError(f"call {call_id} is {call.status}; roles can be confirmed once its analysis is done")
+        call.roles_note, call.roles_guessed = None, False
+        audit(session, username, "roles_confirm", f"call {call_id}")
+
+
 def _change(call_id: int, new_roles, user: Principal | None, username: str | None,
             settings: Settings | None) -> RoleChange:
     settings = settings or get_settings()
@@ -254,7 +265,7 @@ def _change(call_id: int, new_roles, user: Principal | None, username: str | Non
         for track_no, track in tracks.items():
             if track.role != roles[track_no]:
                 track.role, track.role_source = roles[track_no], "manual"
-        call.roles_note = None  # the analysis' doubt about the roles ("pick the rep", "a guess"): a person decided
+        call.roles_note, call.roles_guessed = None, False  # the analysis' doubt ("pick the rep", "a guess"): a person decided
         token = _rederive(session, call, rows, roles, settings, uuid.uuid4().hex[:8])
         audit(session, username, "role_change", f"call {call_id}", roles={str(k): v for k, v in roles.items()},
               **({"reread_tracks": ",".join(map(str, unread))} if unread else {}))

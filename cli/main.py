@@ -168,7 +168,7 @@ def cmd_show(args) -> int:
              "date": facts.call_date.isoformat() if facts.call_date else None, "duration_s": facts.duration_s,
              "status": facts.status, "error": facts.error, "partial": facts.partial_note,
              "rep_analysis": facts.rep_analysis, "model": facts.model_version, "consent": facts.consent,
-             "roles_note": facts.roles_note,
+             "roles_note": facts.roles_note, "roles_guessed": facts.roles_guessed,
              "people": _people_json(people),
              "shifts": [_shift_json(r) for r in shifts.itertuples()]}
     if args.json:
@@ -185,7 +185,8 @@ def cmd_show(args) -> int:
         print(f"{'roles':<10} {facts.roles_note}")
         if "Fix roles" in facts.roles_note:  # the note is the dashboard's too: say what Fix roles is here
             print(f"{'':<10} (Fix roles is the dashboard's tab; here: `reassign {facts.id} --rep PERSON "
-                  f"[--prospect PERSON]`)")
+                  f"[--prospect PERSON]`" + (", or `--confirm` to keep these roles" if facts.roles_guessed else "")
+                  + ")")
     if people:
         print("people (`reassign --rep PERSON` takes these numbers, `--set` the track numbers):")
         _print_people(people)
@@ -228,7 +229,7 @@ def _acting_user(username: str | None):
 
 
 def cmd_reassign(args) -> int:
-    from calls.roles import list_people, pick_people, reassign_roles
+    from calls.roles import confirm_roles, list_people, pick_people, reassign_roles
     from jobs.queue import queue_reread
 
     assignments = {}
@@ -238,11 +239,18 @@ def cmd_reassign(args) -> int:
         if not track.isdigit() or not role:
             raise InputError(f"--set takes TRACK=ROLE (e.g. 3=rep), not {item!r}")
         assignments[int(track)] = role
-    if sum((args.swap, bool(assignments), args.rep is not None)) != 1 or (args.prospect is not None and args.rep is None):
-        raise InputError("say what to change, one way: --swap, --rep PERSON [--prospect PERSON], or --set TRACK=ROLE "
-                         "(`python -m pipeline people CALL_ID` lists the people)")
+    if (sum((args.swap, bool(assignments), args.rep is not None, args.confirm)) != 1
+            or (args.prospect is not None and args.rep is None)):
+        raise InputError("say what to change, one way: --swap, --rep PERSON [--prospect PERSON], --set TRACK=ROLE, "
+                         "or --confirm (`python -m pipeline people CALL_ID` lists the people)")
     user = _acting_user(args.as_user)
     by = args.as_user or "cli"
+    if args.confirm:
+        confirm_roles(args.call_id, user=user, username=by)
+        print(json.dumps({"call_id": args.call_id, "roles_guessed": False}) if args.json else
+              f"call {args.call_id}: roles confirmed as they are; its prospect figures count on the Calls list and "
+              "the Reps page")
+        return 0
     if args.rep is not None:
         change = pick_people(args.call_id, args.rep, args.prospect, user=user, username=by)
     else:
@@ -451,6 +459,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--prospect", type=int, metavar="PERSON", help="with --rep: this person is the prospect")
     p.add_argument("--set", action="append", metavar="TRACK=ROLE",
                    help="set a track's role (rep, prospect, participant-N); it goes to the track's whole person")
+    p.add_argument("--confirm", action="store_true",
+                   help="keep the roles as analysed: a guessed prospect (see `show`) counts in the figures again")
     as_user_option(p)
     json_option(p)
     p.set_defaults(run=cmd_reassign)

@@ -64,7 +64,8 @@ def call_version(viewer: Principal, call_id: int) -> str | None:
 def store_version() -> str:
     """Stamp of every call at once, for the cross-call tables (calls list, reps); reps' teams decide who sees them."""
     with session_scope() as session:
-        calls = session.execute(select(Call.id, Call.status, Call.analyzed_at, Call.rep_id, Call.title).order_by(Call.id)).all()
+        calls = session.execute(select(Call.id, Call.status, Call.analyzed_at, Call.rep_id, Call.title,
+                                     Call.roles_guessed).order_by(Call.id)).all()
         roles = session.execute(select(Track.call_id, Track.track_no, Track.role).order_by(Track.id)).all()
         teams = session.execute(select(Rep.id, Rep.team).order_by(Rep.id)).all()
     return hashlib.sha1(repr((calls, roles, teams)).encode()).hexdigest()
@@ -171,7 +172,7 @@ def call_stats(version: str, viewer: Principal) -> pd.DataFrame:
         calls = pd.read_sql(
             select(Call.id, Call.title, Rep.name.label("rep"), Call.prospect_name.label("prospect"),
                    Call.prospect_company.label("company"), Call.call_date, Call.created_at, Call.duration_s, Call.status,
-                   Call.error, Call.partial_note).outerjoin(Rep, Call.rep_id == Rep.id).where(Call.id.in_(ids)), session.connection())
+                   Call.error, Call.partial_note, Call.roles_guessed).outerjoin(Rep, Call.rep_id == Rep.id).where(Call.id.in_(ids)), session.connection())
         rep_off = {call_id for call_id, settings in session.execute(select(Call.id, Call.settings).where(Call.id.in_(ids)))
                    if (settings or {}).get("rep_analysis") is False}
         counts = session.execute(select(EmotionSecond.call_id, EmotionSecond.role, EmotionSecond.dominant, func.count())

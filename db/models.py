@@ -71,6 +71,9 @@ class Call(Base):
     partial_note: Mapped[Optional[str]] = mapped_column(Text)
     # what the analysis could not square about roles (the rep position against the video), shown on the review page
     roles_note: Mapped[Optional[str]] = mapped_column(Text)
+    # who the prospect is rests on a guess (`pipeline.roles.RoleDecision.guessed`): the Calls list and the Reps page hold
+    # the call's prospect figures back until someone confirms or fixes the roles (`calls.roles`)
+    roles_guessed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     settings: Mapped[dict] = mapped_column(JSON, default=dict)  # analysis settings used
     model_version: Mapped[Optional[str]] = mapped_column(String(100))
     faces_found: Mapped[Optional[int]] = mapped_column(Integer)

@@ -54,7 +54,7 @@ from pipeline.people import STILL_MIN_S, IdentityWatch, group_people, set_aside_
 from pipeline.roles import MIN_DETECTIONS, MIN_PERSON_S, RoleDecision, TrackSummary, decide_roles, never_classified
 from pipeline.shifts import EmotionShift, detect_shifts
 from pipeline.speech import TalkTimeline, detect_speech, no_audio, who_speaks
-from pipeline.timeline import EmotionTimeline, TrackSecondRows, TrackSeconds, build_timelines
+from pipeline.timeline import SPEECH_DECIMALS, EmotionTimeline, TrackSecondRows, TrackSeconds, build_timelines
 from pipeline.uncertainty import STEADY_FRAMES, poor_reason, steady_quality
 from pipeline.track import ArrivalWatch, FaceTracker, TrackedFaces
 from pipeline.video import DecodeReport, SampledFrame, VideoInfo, sample_frames
@@ -144,6 +144,8 @@ class CallAnalysis:
     still_faces: int = 0
     """Tracks left out as still pictures of a face (`pipeline.people.TrackLook.still`: a slide's headshot, a profile
     photo): no role, no emotions."""
+    roles_guessed: bool = False
+    """Who the prospect is rests on a guess (`pipeline.roles.RoleDecision.guessed`)."""
 
     @property
     def faces_found(self) -> int:
@@ -547,7 +549,8 @@ def analyze_video(info: VideoInfo, classifier, detector: FaceDetector, settings:
         set_aside = {tid: look for tid, look in identity.looks.items() if tid not in decision.roles}
         notes = [decision.note, TURNED_NOTE if len(canvases) > 1 and recognised is None else None,
                  set_aside_note(set_aside, mean_boxes, decision.roles) if decision.roles else None]
-        return people, RoleDecision(decision.roles, " ".join(n for n in notes if n) or None, decision.frozen)
+        return people, RoleDecision(decision.roles, " ".join(n for n in notes if n) or None, decision.frozen,
+                                    decision.guessed)
 
     recorder = None
     reader = None
@@ -578,7 +581,8 @@ def analyze_video(info: VideoInfo, classifier, detector: FaceDetector, settings:
         reader.classify_held(never=never_classified(roles, people))
     report("finding shifts", 0.92)
     summaries = recorder.summaries() if recorder else []
-    track_seconds = [rows for rows in (recorder.seconds.rows() if recorder else []) if rows.track_id in roles]
+    # as the store keeps them, so re-deriving from the store (a role change) gives these very rows
+    track_seconds = [rows.as_stored() for rows in (recorder.seconds.rows() if recorder else []) if rows.track_id in roles]
     start = time.perf_counter()
     timelines, shifts = derive(track_seconds, roles, info.n_seconds, settings.min_shift_seconds,
                                decode.video_present(info.n_seconds))
@@ -586,7 +590,8 @@ def analyze_video(info: VideoInfo, classifier, detector: FaceDetector, settings:
     talk = timer.timed("speech", _talk, info, track_seconds, roles)
     return CallAnalysis(info, settings, [s for s in summaries if s.track_id in roles], track_seconds, roles,
                         {tid: people[tid] for tid in roles}, decision.note, timelines, shifts,
-                        dict(timer.seconds), decode, talk, sum(look.still for look in identity.looks.values()))
+                        dict(timer.seconds), decode, talk, sum(look.still for look in identity.looks.values()),
+                        decision.guessed)
 
 
 def _talk(info: VideoInfo, track_seconds: list[TrackSecondRows], roles: dict[int, str]) -> TalkTimeline:
@@ -598,4 +603,4 @@ def _talk(info: VideoInfo, track_seconds: list[TrackSecondRows], roles: dict[int
         log.warning("%s: the audio could not be decoded; speaking is unknown", info.name, exc_info=True)
         activity = None
     speech = activity.per_second(info.n_seconds) if activity is not None else no_audio(info.n_seconds)
-    return who_speaks(speech, track_seconds, roles)
+    return who_speaks(np.round(speech, SPEECH_DECIMALS), track_seconds, roles)  # as stored: see `SPEECH_DECIMALS`

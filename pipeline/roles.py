@@ -318,6 +318,9 @@ class RoleDecision:
     """Tracks of set-aside still faces given the prospect's role as the speaker beside the rep's self-view: the
     prospect's video showed a still picture (frozen, or someone held very still), so their every second is frozen
     video (`pipeline.timeline.TrackSeconds.freeze_whole`), there but not read, rather than "not seen"."""
+    guessed: bool = False
+    """Who the prospect is rests on a guess (`prospect_guessed`), so every prospect figure may describe someone else:
+    the Calls list and the Reps page hold the call's figures back until a manager confirms or fixes the roles."""
 
 
 @dataclass
@@ -523,7 +526,49 @@ def decide_roles(tracks: list[TrackSummary], rep_position: str = "left", min_det
              STILL_SPEAKER_NOTE if frozen else None]
     note = " ".join(n for n in notes if n) or None
     roles = {t.track_id: named[people[t.track_id]] for t in participants} | {track_id: PROSPECT for track_id in frozen}
-    return RoleDecision(roles, note, frozen)
+    guessed = prospect_guessed(named, frames, area, votes, rep, prospect_told=bool(beside),
+                               rep_recognised=rep is not None and rep == recognised_rep)
+    return RoleDecision(roles, note, frozen, guessed)
+
+
+def prospect_guessed(named: dict[int, str], frames: dict[int, int], area: dict[int, float], votes: dict[int, _Votes],
+                     rep: int | None, prospect_told: bool = False, rep_recognised: bool = False) -> bool:
+    """Whether the prospect's pick is a guess a manager must check before their figures are counted:
+
+    | evidence | why the prospect may be someone else |
+    |---|---|
+    | no rep told while several people were seen | an active-speaker view shows rep and prospect in turns, never together: the most present of them became the prospect (new-user trial 13: it was the rep, and the Calls list showed the rep's smile as "Prospect likely positive 57%") |
+    | another person on screen with the prospect seen nearly as long, their face not far smaller (`_prospect_close`) | three people in a gallery: the most present is a coin toss |
+    | the rep position and the self-view named different reps for `NOTE_MIN_S` seconds each, the rep not recognised from enrolment | whichever lost may be the rep, and the prospect then someone else |
+
+    `prospect_told`: the camera-strip note explained the prospect (a rule, not a guess)."""
+    if len(named) < 2:
+        return False
+    if rep is None:
+        return True
+    close = not prospect_told and _prospect_close(named, frames, area)
+    return close or (not rep_recognised and _layouts_disagree(votes, list(named)) is not None)
+
+
+def _prospect_close(named: dict[int, str], frames: dict[int, int], area: dict[int, float]) -> bool:
+    """A guest was on screen nearly as long as the prospect (under `PROSPECT_CLEAR` times fewer frames) and their face
+    was not far smaller (under `SPEAKER_VIEW_AREA_RATIO` times): the prospect is only the more present of the two."""
+    prospects = [p for p, role in named.items() if role == PROSPECT]
+    participants = [p for p, role in named.items() if role.startswith("participant-")]
+    return (bool(prospects) and bool(participants)
+            and frames[prospects[0]] < PROSPECT_CLEAR * max(frames[p] for p in participants)
+            and area[prospects[0]] < SPEAKER_VIEW_AREA_RATIO * max(area[p] for p in participants))
+
+
+def _layouts_disagree(votes: dict[int, _Votes], persons: list[int]) -> tuple[int, int] | None:
+    """(the person the rep position points to, the self-view's person) when each had `NOTE_MIN_S` seconds and they
+    differ; else None."""
+    by_hint = max(persons, key=lambda p: votes[p].hint_for)
+    by_self_view = max(persons, key=lambda p: votes[p].self_view_for)
+    if (votes[by_hint].hint_for >= NOTE_MIN_S and votes[by_self_view].self_view_for >= NOTE_MIN_S
+            and by_hint != by_self_view):
+        return by_hint, by_self_view
+    return None
 
 
 def never_classified(roles: dict[int, str], people: dict[int, int]) -> set[int]:
@@ -539,10 +584,9 @@ def never_classified(roles: dict[int, str], people: dict[int, int]) -> set[int]:
 
 def _note(votes: dict[int, _Votes], persons: list[int], rep: int | None, rep_position: str) -> str | None:
     """What the review page should say when the video and the rep position disagree, or tell no rep."""
-    by_hint = max(persons, key=lambda p: votes[p].hint_for)
-    by_self_view = max(persons, key=lambda p: votes[p].self_view_for)
-    if (votes[by_hint].hint_for >= NOTE_MIN_S and votes[by_self_view].self_view_for >= NOTE_MIN_S
-            and by_hint != by_self_view):
+    disagree = _layouts_disagree(votes, persons)
+    if disagree is not None:
+        by_hint, by_self_view = disagree
         # said of the seconds, not of "gallery parts" and "speaker view": a trial's call that never changed layout (a big
         # speaker tile beside a self-view, uploaded with the wrong rep position) read as both, second by second
         return (f"The rep position ({rep_position}) points to person {by_hint}, whose face sat toward it for "
@@ -573,12 +617,10 @@ def _guess_note(named: dict[int, str], frames: dict[int, int], area: dict[int, f
     `self_view_told`: the disagreement note already named the self-view; `prospect_told`: the camera-strip note
     already said why the prospect is who they are."""
     notes = []
-    prospects = [p for p, role in named.items() if role == PROSPECT]
-    participants = [p for p, role in named.items() if role.startswith("participant-")]
-    if (not prospect_told and prospects and participants and frames[prospects[0]] < PROSPECT_CLEAR * max(frames[p] for p in participants)
-            and area[prospects[0]] < SPEAKER_VIEW_AREA_RATIO * max(area[p] for p in participants)):
+    if not prospect_told and _prospect_close(named, frames, area):
+        prospect = next(p for p, role in named.items() if role == PROSPECT)
         count = _NUMBER_WORDS.get(len(named), str(len(named)))
-        notes.append(f"{count} people on this call: Rapport guessed person {prospects[0]} is the prospect; "
+        notes.append(f"{count} people on this call: Rapport guessed person {prospect} is the prospect; "
                      "check Fix roles.")
     if rep is not None and not self_view_told and votes[rep].self_view_for > 0 and votes[rep].hint_for < NOTE_MIN_S:
         notes.append("The rep was taken to be the self-view thumbnail (the person recording); if the rep is the "

@@ -34,7 +34,8 @@ from model.quality import QUALITY_FIELDS
 from pipeline.errors import InputError, NotFound
 from pipeline.liveness import Attempt, AttemptLost, Heartbeat, remove_stray_files, start_attempt
 from pipeline.speech import TalkTimeline
-from pipeline.timeline import EmotionTimeline, TrackSecondRows, clock
+from pipeline.timeline import (BOX_DECIMALS, MOUTH_DECIMALS, PROB_DECIMALS, QUALITY_DECIMALS, SPEECH_DECIMALS,
+                               EmotionTimeline, TrackSecondRows, clock)
 from pipeline.uncertainty import BLURRED_FACE, FROZEN_VIDEO, POOR_REASONS, SMALL_FACE, TURNED_AWAY
 from pipeline.video import CUT_OFF_TOLERANCE_S, DecodeReport, VideoInfo, probe_upload
 
@@ -107,6 +108,7 @@ def analyze_call(call_id: int, classifier, progress: Progress | None = None, set
                         height=info.height, model_version=getattr(classifier, "version", None),
                         faces_found=result.faces_found, analyzed_at=utcnow(), heartbeat_at=None,
                         partial_note=partial_note(result.decode, info), roles_note=result.roles_note,
+                        roles_guessed=result.roles_guessed,
                         error=result.no_faces_message)).rowcount:
                     raise AttemptLost(f"call {call_id} was deleted or taken by another analysis")
                 _clear_results(session, call_id)
@@ -204,9 +206,11 @@ def _write_tracks(session: Session, call_id: int, result: CallAnalysis, thumbnai
                         n_small_frames=None if rows.poor_by_reason is None else int(by_reason[_SMALL]),
                         n_turned_frames=None if rows.poor_by_reason is None else int(by_reason[_TURNED]),
                         n_frozen_frames=None if rows.poor_by_reason is None else int(by_reason[_FROZEN]),
-                        probs=None if np.isnan(p[0]) else [round(float(v), 5) for v in p],
-                        box=[round(float(v), 4) for v in b], mouth_motion=None if not np.isfinite(m) else round(float(m), 4),
-                        **{name: None if not np.isfinite(v) else round(float(v), 3) for name, v in zip(QUALITY_FIELDS, q)})
+                        probs=None if np.isnan(p[0]) else [round(float(v), PROB_DECIMALS) for v in p],
+                        box=[round(float(v), BOX_DECIMALS) for v in b],
+                        mouth_motion=None if not np.isfinite(m) else round(float(m), MOUTH_DECIMALS),
+                        **{name: None if not np.isfinite(v) else round(float(v), QUALITY_DECIMALS)
+                           for name, v in zip(QUALITY_FIELDS, q)})
             for s, n, p, b, q, poor, by_reason, m in zip(rows.seconds, rows.n_frames, rows.probs, rows.boxes,
                                                          _quality(rows), rows.poor_frames, _by_reason(rows), _mouth(rows))
         )
@@ -279,7 +283,8 @@ def _talk_columns(talk: TalkTimeline | None, second: int) -> dict:
     if talk is None or second >= len(talk):
         return {}
     speech = talk.speech[second]
-    return {"speech": None if not np.isfinite(speech) else round(float(speech), 3), "speaking": talk.speaking[second]}
+    return {"speech": None if not np.isfinite(speech) else round(float(speech), SPEECH_DECIMALS),
+            "speaking": talk.speaking[second]}
 
 
 def load_speech(session: Session, call_id: int, n_seconds: int) -> np.ndarray:

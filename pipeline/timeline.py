@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -26,6 +26,12 @@ from pipeline.uncertainty import FROZEN_VIDEO, POOR_REASONS, uncertain_reasons
 
 SMOOTHING_KERNEL = np.array([0.25, 0.5, 0.25])
 """Weights of the previous, current and next second when smoothing probabilities."""
+
+PROB_DECIMALS, BOX_DECIMALS, QUALITY_DECIMALS, MOUTH_DECIMALS, SPEECH_DECIMALS = 5, 4, 3, 4, 3
+"""Decimals the store keeps of a track second's probabilities, box, quality, mouth motion and of a second's speech
+fraction (`pipeline.store`). The analysis derives its rows, shifts and talk from values rounded the same way
+(`TrackSecondRows.as_stored`, `pipeline.analyze`), so deriving them again from the store after a role change gives the
+same rows to the last digit (new-user trial 13: a swap and a swap back changed 66 exported rows in the 4th decimal)."""
 
 
 @dataclass(frozen=True)
@@ -46,6 +52,15 @@ class TrackSecondRows:
     @property
     def poor_frames(self) -> np.ndarray:
         return np.zeros(len(self.seconds), np.int64) if self.n_poor is None else self.n_poor
+
+    def as_stored(self) -> TrackSecondRows:
+        """These rows with each value rounded as the store keeps it (`PROB_DECIMALS` and the others)."""
+        def rounded(values: np.ndarray | None, decimals: int) -> np.ndarray | None:
+            return None if values is None else np.round(np.asarray(values, np.float64), decimals)
+
+        return replace(self, probs=rounded(self.probs, PROB_DECIMALS).astype(np.float32),
+                       boxes=rounded(self.boxes, BOX_DECIMALS), quality=rounded(self.quality, QUALITY_DECIMALS),
+                       mouth_motion=rounded(self.mouth_motion, MOUTH_DECIMALS))
 
 
 REMARK_WINDOW_S = 10.0

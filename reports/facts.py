@@ -54,6 +54,7 @@ class CallFacts:
     media_purged_at: dt.datetime | None = None  # retention removed the recording, stills and face pictures
     analysis: dict | None = None  # the analysis settings of its latest analysis (`pipeline.analyze.AnalysisSettings`)
     roles_note: str | None = None  # the analysis's doubt about the roles (`pipeline.roles.RoleDecision.note`)
+    roles_guessed: bool = False  # who the prospect is rests on a guess, not yet confirmed or fixed (`Call.roles_guessed`)
     rep_identified: bool = True  # False: no face holds the rep's role (the analysis could not tell; Fix roles picks one)
 
     @property
@@ -138,7 +139,7 @@ def load_facts(call_id: int) -> CallFacts:
                          (call.settings or {}).get("rep_analysis", True) is not False, call.consent_confirmed_by,
                          call.consent_confirmed_at, call.consent_note, call.partial_note,
                          media_purged_at=call.media_purged_at, analysis=dict(call.settings or {}),
-                         roles_note=call.roles_note,
+                         roles_note=call.roles_note, roles_guessed=call.roles_guessed,
                          rep_identified=session.scalar(select(exists().where(Track.call_id == call.id, Track.role == REP))))
 
 

@@ -74,7 +74,7 @@ def test_analyze_export_list_reassign_delete(store, videos):
     def happy(table, role):
         return [float(r["happy"] or "nan") for r in table if r["role"] == role]
 
-    assert happy(after, "rep") == pytest.approx(happy(rows, "prospect"), abs=2e-4, nan_ok=True)
+    assert happy(after, "rep") == pytest.approx(happy(rows, "prospect"), abs=2e-4, nan_ok=True)  # smoothing as per role
     assert happy(after, "prospect") == pytest.approx(happy(rows, "rep"), abs=2e-4, nan_ok=True)
     bad_role = run_cli("reassign", "1", "--set", "0=boss", env_overrides=env)
     assert bad_role.returncode == 2 and "role must be" in bad_role.stderr
@@ -84,11 +84,16 @@ def test_analyze_export_list_reassign_delete(store, videos):
     restored = run_cli("reassign", "1", *(arg for item in back for arg in ("--set", item)), env_overrides=env)
     assert restored.returncode == 0, restored.stderr
     assert sorted(restored.stdout.splitlines()) == sorted(f"track {item.replace('=', ': ')}" for item in back)
-    again = list(csv.DictReader(io.StringIO(run_cli("export", "1", env_overrides=env).stdout)))
-    assert happy(again, "rep") == pytest.approx(happy(rows, "rep"), abs=2e-4, nan_ok=True)
-    assert happy(again, "prospect") == pytest.approx(happy(rows, "prospect"), abs=2e-4, nan_ok=True)
+    # the analysis derived its rows from the values as stored, so there and back is exact (new-user trial 13: 66 rows
+    # differed in the 4th decimal)
+    assert run_cli("export", "1", env_overrides=env).stdout == exported.stdout
     unknown_track = run_cli("reassign", "1", "--set", "99=rep", env_overrides=env)
     assert unknown_track.returncode == 2 and "has no track 99" in unknown_track.stderr
+    assert shown["roles_guessed"] is False  # a plain gallery; a guessed prospect is kept as analysed with --confirm
+    confirmed = run_cli("reassign", "1", "--confirm", "--json", env_overrides=env)
+    assert confirmed.returncode == 0 and json.loads(confirmed.stdout) == {"call_id": 1, "roles_guessed": False}
+    both = run_cli("reassign", "1", "--confirm", "--swap", env_overrides=env)
+    assert both.returncode == 2 and "one way" in both.stderr
 
     out_file.unlink()
     assert run_cli("delete", "1", env_overrides=env).returncode == 0

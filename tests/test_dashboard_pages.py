@@ -452,6 +452,45 @@ def test_review_page_says_when_the_video_and_the_rep_position_disagree(seeded):
     assert not any("Roles:" in i.value for i in page("review", call_id=seeded["bare"].call_id).info)
 
 
+def test_a_call_whose_prospect_was_guessed_waits_for_a_manager_on_the_calls_and_reps_pages(seeded):
+    """New-user trial 13: an active-speaker call's guessed prospect was the rep; the Calls list showed the rep's smile as
+    "Prospect likely positive 57%" and the Reps page counted it. Until a manager confirms or fixes the roles, the Calls
+    list says "check roles" with no figure, and the Reps page leaves the call out and says which it is."""
+    from calls.roles import confirm_roles
+
+    call = seed_call(title="Guessed roles", rep="Gus Guess", duration_s=120, seed=13)
+    with session_scope() as session:
+        session.get(Call, call.call_id).roles_guessed = True
+    st.cache_data.clear()
+    calls = page("calls")
+    assert not calls.exception
+    table = calls.dataframe[0].value
+    row = table[table["Call"] == "Guessed roles"].iloc[0]
+    assert row["Status"] == "Done · check roles" and pd.isna(row["Prospect likely positive"])
+    assert row["Negative shifts"] == "—"
+    others = table[table["Call"] != "Guessed roles"]
+    assert others["Prospect likely positive"].notna().sum() > 0 and not others["Status"].str.contains("check").any()
+    reps = page("reps")
+    assert not reps.exception and any(f"#{call.call_id} · Guessed roles" in w.value for w in reps.warning)
+    assert "Gus Guess" not in reps.selectbox[0].options  # his only call is held back
+
+    review = page("review", call_id=call.call_id)
+    review = next(b for b in review.button if b.label == "These roles are right").click().run()
+    assert not review.exception and "Roles confirmed as they are." in [s.value for s in review.success]
+    assert not any("left out of the Calls list" in w.value for w in review.warning)
+    with session_scope() as session:
+        assert not session.get(Call, call.call_id).roles_guessed
+        confirmed = session.scalar(select(AuditEvent).where(AuditEvent.action == "roles_confirm"))
+    assert (confirmed.username, confirmed.target) == ("ada", f"call {call.call_id}")
+    st.cache_data.clear()
+    table = page("calls").dataframe[0].value
+    row = table[table["Call"] == "Guessed roles"].iloc[0]
+    assert row["Status"] == "Done" and pd.notna(row["Prospect likely positive"])
+    assert "Gus Guess" in page("reps").selectbox[0].options
+    with pytest.raises(ValueError, match="once its analysis is done"):
+        confirm_roles(seeded["calls"][-1].call_id)  # the failed upload
+
+
 def test_a_rep_whose_prospects_were_never_read_shows_not_seen_not_nan(seeded):
     """New-user trial 13: the Reps page said "nan%" and "nan" on the cards and on the team chart's bars."""
     from config import EMOTIONS

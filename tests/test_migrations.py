@@ -89,3 +89,27 @@ def test_stored_shifts_are_renamed_by_where_the_mood_went_and_back(tmp_path):
     alembic.set_main_option("sqlalchemy.url", url)
     command.downgrade(alembic, "0016")
     assert stored() == old
+
+
+def test_calls_analysed_before_0019_are_marked_guessed_from_their_roles_note(tmp_path):
+    """0019 marks stored calls whose roles note said the prospect was a guess (`pipeline.roles.prospect_guessed`), so
+    the Calls list and the Reps page hold their figures back like a new analysis would; other notes mark nothing."""
+    from sqlalchemy import text
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    init_db(url, "0018")
+    notes = {1: "The video does not show which person is the rep (no gallery or self-view to go by); pick the rep on "
+                "the review page. Two people on this call: Rapport guessed person 1 is the prospect; check Fix roles.",
+             2: "Three people on this call: Rapport guessed person 2 is the prospect; check Fix roles.",
+             3: "The rep position (right) points to person 1, whose face sat toward it for 4 s, but person 2's face sat "
+                "where a self-view thumbnail does for 30 s; person 2 was taken as the rep. Check the roles.",
+             4: "The rep was taken to be the self-view thumbnail (the person recording); if the rep is the big tile, "
+                "pick them in Fix roles.",
+             5: None}
+    with get_engine(url).begin() as c:
+        for call_id, note in notes.items():
+            c.execute(text("INSERT INTO calls (id, title, status, settings, created_at, roles_note) "
+                           "VALUES (:id, 'c', 'done', '{}', '2026-01-01', :note)"), {"id": call_id, "note": note})
+    init_db(url)
+    with get_engine(url).connect() as c:
+        assert dict(c.execute(text("SELECT id, roles_guessed FROM calls")).all()) == {1: 1, 2: 1, 3: 1, 4: 0, 5: 0}

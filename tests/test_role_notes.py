@@ -79,6 +79,27 @@ def test_a_rep_told_only_by_a_face_alone_off_centre_is_noted_as_a_guess():
     assert decision.roles == {0: "rep", 1: "prospect"} and decision.note is None
 
 
+def test_a_prospect_picked_by_a_guess_is_flagged_and_a_clear_one_is_not():
+    """`RoleDecision.guessed` (`prospect_guessed`'s table) holds a call's prospect figures back from the Calls list and
+    the Reps page. New-user trial 13: an active-speaker call's guessed "prospect" was the rep, and the Calls list showed
+    the rep's smile as the prospect's."""
+    centre, left, mid, right = box_at(0.5, 0.5, 0.5), box_at(0.2, 0.45, 0.2), box_at(0.5, 0.45, 0.2), box_at(0.8, 0.45, 0.2)
+
+    def decide(tracks: dict, recognised: int | None = None):
+        return decide_roles(summaries(tracks), "left", people={t: t + 1 for t in tracks}, presence=tracks,
+                            recognised_rep=recognised)
+
+    turns = {0: presence((0, 4, centre), (10, 14, centre)), 1: presence((5, 9, centre))}  # one centred face at a time
+    decision = decide(turns)
+    assert "rep" not in decision.roles.values() and decision.guessed
+    assert not decide(turns, recognised=2).guessed  # the rep recognised from enrolment: the other one is the prospect
+    assert not decide({0: presence((0, 9, left)), 1: presence((0, 9, right))}).guessed  # a plain gallery
+    assert not decide({0: presence((0, 9, left)), 1: presence((0, 9, mid)), 2: presence((7, 9, right))}).guessed
+    three = decide({0: presence((0, 9, left)), 1: presence((0, 9, mid)), 2: presence((0, 9, right))})
+    assert three.guessed and "Rapport guessed person" in three.note  # three people all call long: a coin toss
+    assert not decide({0: presence((0, 9, centre))}).guessed  # one person: no one else it could be
+
+
 def test_with_no_rep_identified_pages_and_reports_say_so_instead_of_a_rep_never_seen(store, classifier, tmp_path):
     """Active speaker view (one centred face at a time): no layout tells who records, so no one is the rep. The rep's
     timeline used to read "face not seen" for the whole call, as if the rep had been off camera: the pages and
@@ -108,7 +129,7 @@ def test_with_no_rep_identified_pages_and_reports_say_so_instead_of_a_rep_never_
                           analysis=AnalysisSettings(fps=FPS))
     analyze_call(call_id, classifier)
     facts = load_facts(call_id)
-    assert not facts.rep_identified and facts.roles == (PROSPECT,)
+    assert not facts.rep_identified and facts.roles == (PROSPECT,) and facts.roles_guessed
     rep_rows = [line.split(",") for line in export_csv(call_id).splitlines()[1:] if line.split(",")[1] == REP]
     assert len(rep_rows) == 6 and {row[10] for row in rep_rows} == {REP_UNKNOWN}
     assert REP_NOT_IDENTIFIED in build_html(call_id).replace("&#x27;", "'")
@@ -127,11 +148,12 @@ def test_with_no_rep_identified_pages_and_reports_say_so_instead_of_a_rep_never_
     at = review()
     assert not at.exception and REP_NOT_IDENTIFIED in [i.value for i in at.info]
     assert '"y":["Rep"' not in " ".join(c.proto.spec for c in at.get("plotly_chart"))
+    assert any("left out of the Calls list and the Reps page" in w.value for w in at.warning)
 
     people = list_people(call_id)
     assert sorted(p.role for p in people) == ["participant-1", PROSPECT]  # not both the prospect (never together)
     pick_people(call_id, next(p.number for p in people if p.role != PROSPECT))
-    assert load_facts(call_id).roles == (REP, PROSPECT)
+    assert load_facts(call_id).roles == (REP, PROSPECT) and not load_facts(call_id).roles_guessed
     rep_rows = [line.split(",") for line in export_csv(call_id).splitlines()[1:] if line.split(",")[1] == REP]
     assert REP_UNKNOWN not in {row[10] for row in rep_rows}
     st.cache_data.clear()

@@ -40,16 +40,19 @@ if statuses:
     shown = shown[shown["status"].isin(statuses)]
 
 done = shown["status"] == CallStatus.DONE
-# What a manager scans for first comes first: at 1024 px the table shows about four columns before it scrolls (a
-# trial: with the readings last, the positive share, the shifts and the status were all off-screen).
+guessed = done & shown["roles_guessed"].fillna(False).astype(bool)  # the prospect may be someone else: no figure yet
+# What a manager scans for first comes first: at 1024 px the table shows five or six columns before it scrolls (a
+# trial: with the readings last, the positive share, the shifts and the status were all off-screen). The status
+# comes before the readings: it says why one is blank ("check roles") or rests on part of the call ("partial").
 table = pd.DataFrame({
     "Call": shown["title"],
     "Rep": shown["rep"].fillna("—"),
-    # a call whose prospect was never read has no share: blank, not "0%" (a trial's backlit prospect)
-    "Prospect likely positive": (100 * shown["prospect_positive"]).where(done & (shown["prospect_seen_s"] > 0)),
-    "Negative shifts": [str(int(n)) if ok else "—" for n, ok in zip(shown["negative_shifts"].fillna(0), done)],
     "Status": [ui.STATUS_LABELS[status] + (" · partial" if isinstance(partial, str) else "")
-               for status, partial in zip(shown["status"], shown["partial_note"])],
+               + (" · check roles" if guess else "")
+               for status, partial, guess in zip(shown["status"], shown["partial_note"], guessed)],
+    # a call whose prospect was never read has no share: blank, not "0%" (a trial's backlit prospect)
+    "Prospect likely positive": (100 * shown["prospect_positive"]).where(done & ~guessed & (shown["prospect_seen_s"] > 0)),
+    "Negative shifts": [str(int(n)) if ok else "—" for n, ok in zip(shown["negative_shifts"].fillna(0), done & ~guessed)],
     "Date": shown["when"].dt.date,
     "Length": [clock(d) if pd.notna(d) else "—" for d in shown["duration_s"]],
     "Prospect": [", ".join(p for p in (n, c) if isinstance(p, str)) or "—" for n, c in zip(shown["prospect"], shown["company"])],
@@ -66,6 +69,10 @@ st.dataframe(table, hide_index=True, width="stretch", on_select=_pick_from_table
              key="calls_table", column_config={
                  "Prospect likely positive": ui.percent_column("Prospect likely positive", ui.PROSPECT_POSITIVE_HELP),
                  "Length": st.column_config.TextColumn(width="small"),
+                 "Status": st.column_config.TextColumn(width=130, help="Partial: the recording was cut off or damaged, and the "
+                                                       "figures cover the part read. Check roles: who the prospect is "
+                                                       "was only guessed; their figures wait until the roles are "
+                                                       "confirmed or fixed on the review page."),
                  "Negative shifts": st.column_config.TextColumn(help="Times the prospect likely turned to anger, disgust, "
                                                                 "fear or sadness"),
                  "Date": st.column_config.DateColumn(format="D MMM YYYY"),

@@ -28,7 +28,7 @@ from access.audit import record
 from calls.annotations import add_note, add_stage, delete_note, delete_stage
 from calls.details import CallDetails, update_call_details
 from calls.enrolment import RECOGNITION_OFF, enrol_rep
-from calls.roles import pick_people, reassign_roles, seating_order
+from calls.roles import confirm_roles, pick_people, reassign_roles, seating_order
 from config import UNCERTAIN
 from dashboard import auth, data, ui
 from dashboard.player import Seek, player_bridge
@@ -206,7 +206,20 @@ if facts.status != CallStatus.DONE:
 if facts.partial_note:
     st.warning(f"Partial recording: {facts.partial_note}. The readable part was analysed.", icon=":material/warning:")
 
-if facts.roles_note:
+if facts.roles_guessed:  # the prospect may be someone else: the Calls list and the Reps page wait for a person's word
+    st.warning(f"Roles: {facts.roles_note or 'who the prospect is was only guessed.'} Until the roles are confirmed or "
+               "fixed, this call's prospect figures are left out of the Calls list and the Reps page.",
+               icon=":material/group:")
+    if viewer.can_change and st.button("These roles are right", icon=":material/how_to_reg:",
+                                       help="Keep the roles as analysed; the call's figures then count everywhere."):
+        try:
+            confirm_roles(call_id, user=viewer, username=viewer.username)
+        except (ValueError, LookupError, PermissionError) as error:
+            st.error(ui.literal(error))
+        else:
+            st.session_state[ROLES_NOTE] = "Roles confirmed as they are."
+            st.rerun()
+elif facts.roles_note:
     st.info(f"Roles: {facts.roles_note}", icon=":material/group:")
 
 slug = re.sub(r"[^a-z0-9]+", "-", facts.title.lower()).strip("-") or f"call-{call_id}"
