@@ -537,15 +537,16 @@ def prospect_guessed(named: dict[int, str], frames: dict[int, int], area: dict[i
 
     | evidence | why the prospect may be someone else |
     |---|---|
-    | no rep told while several people were seen | an active-speaker view shows rep and prospect in turns, never together: the most present of them became the prospect (new-user trial 13: it was the rep, and the Calls list showed the rep's smile as "Prospect likely positive 57%") |
+    | no rep told, and another person's face not `SPEAKER_VIEW_AREA_RATIO` times smaller than the prospect's | an active-speaker view shows rep and prospect in turns, never together, at one size: the most present of them became the prospect, whoever talked more (new-user trial 13: it was the rep, and the Calls list showed the rep's smile as "Prospect likely positive 57%"); a far smaller face (a photo on the wall behind a lone prospect) is no rival |
     | another person on screen with the prospect seen nearly as long, their face not far smaller (`_prospect_close`) | three people in a gallery: the most present is a coin toss |
     | the rep position and the self-view named different reps for `NOTE_MIN_S` seconds each, the rep not recognised from enrolment | whichever lost may be the rep, and the prospect then someone else |
 
     `prospect_told`: the camera-strip note explained the prospect (a rule, not a guess)."""
-    if len(named) < 2:
+    prospect = next((p for p, role in named.items() if role == PROSPECT), None)
+    if prospect is None or len(named) < 2:
         return False
     if rep is None:
-        return True
+        return any(SPEAKER_VIEW_AREA_RATIO * area[p] > area[prospect] for p in named if p != prospect)
     close = not prospect_told and _prospect_close(named, frames, area)
     return close or (not rep_recognised and _layouts_disagree(votes, list(named)) is not None)
 

@@ -98,6 +98,11 @@ def test_a_prospect_picked_by_a_guess_is_flagged_and_a_clear_one_is_not():
     three = decide({0: presence((0, 9, left)), 1: presence((0, 9, mid)), 2: presence((0, 9, right))})
     assert three.guessed and "Rapport guessed person" in three.note  # three people all call long: a coin toss
     assert not decide({0: presence((0, 9, centre))}).guessed  # one person: no one else it could be
+    photo = {0: presence((0, 9, centre)), 1: presence((0, 9, box_at(0.62, 0.36, 0.08)))}  # a face in their picture
+    decision = decide(photo)
+    assert "rep" not in decision.roles.values() and len(decision.roles) == 2 and not decision.guessed
+    longer = {0: presence((0, 13, centre)), 1: presence((14, 19, centre))}  # one talked twice as long: still a guess
+    assert decide(longer).guessed
 
 
 def test_with_no_rep_identified_pages_and_reports_say_so_instead_of_a_rep_never_seen(store, classifier, tmp_path):
