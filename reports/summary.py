@@ -369,6 +369,9 @@ def facts_rows(facts: CallFacts) -> list[tuple[str, str]]:
         ("Call date", facts.call_date.isoformat() if facts.call_date else "not set"),
         ("Length", clock(facts.duration_s or 0)),
         *([("Recording", f"partial: {facts.partial_note}")] if facts.partial_note else []),
+        # a guessed prospect: every prospect figure below may be someone else's (new-user trial 13)
+        *([("Roles", f"only guessed, not yet checked: {facts.roles_note or 'who the prospect is was a guess.'}")]
+          if facts.roles_guessed else []),
         ("Analysed", facts.analyzed_at.strftime("%Y-%m-%d %H:%M UTC") if facts.analyzed_at else "not yet"),
         ("Participants told", facts.consent),
     ]

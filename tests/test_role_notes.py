@@ -140,6 +140,7 @@ def test_with_no_rep_identified_pages_and_reports_say_so_instead_of_a_rep_never_
     assert REP_NOT_IDENTIFIED in build_html(call_id).replace("&#x27;", "'")
     pdf = " ".join(" ".join(p.extract_text() for p in PdfReader(io.BytesIO(build_pdf(call_id))).pages).split())
     assert REP_NOT_IDENTIFIED in pdf
+    assert "Roles only guessed, not yet checked: The video does not show which person is the rep" in pdf  # its facts
 
     seed_users()
     st.cache_data.clear()
