@@ -56,6 +56,6 @@ def list_calls() -> list[dict]:
         return [
             {"id": c.id, "title": c.title, "rep": c.rep.name if c.rep else None, "prospect": c.prospect_name,
              "date": c.call_date.isoformat() if c.call_date else None, "duration_s": c.duration_s, "status": c.status,
-             "error": c.error, "partial": c.partial_note, "shifts": len(c.shifts)}
+             "error": c.error, "partial": c.partial_note, "roles_guessed": c.roles_guessed, "shifts": len(c.shifts)}
             for c in calls
         ]

@@ -229,15 +229,32 @@ def reassign_roles(call_id: int, *, swap: bool = False, assignments: dict[int, s
     return _change(call_id, new_roles, user, username, settings)
 
 
-def confirm_roles(call_id: int, *, user: Principal | None = None, username: str | None = None) -> None:
+def confirm_roles(call_id: int, *, user: Principal | None = None, username: str | None = None) -> RoleChange | None:
     """A manager checked the analysis' guessed roles and kept them: the roles note goes and the call's prospect figures
-    count on the Calls list and the Reps page again (`Call.roles_guessed`), as after a fix; audited as `username`."""
+    count on the Calls list and the Reps page again (`Call.roles_guessed`), as after a fix; audited as `username`.
+
+    Returns the roles and, with rep analysis off, the tracks whose faces no analysis read (a guessed rep kept every face
+    unread, `pipeline.roles.never_classified`) for `jobs.queue.queue_reread`; None when the roles were no guess (nothing
+    to confirm). `ValueError` when no one is the rep among several people: "these roles are right" cannot mean that."""
     with session_scope() as session:
         call = _check(session, call_id, user)
         if call.status != CallStatus.DONE:
             raise ValueError(f"call {call_id} is {call.status}; roles can be confirmed once its analysis is done")
+        rows, roles, _ = load_track_seconds(session, call_id)
+        people = _people(session, call_id)
+        if REP not in roles.values() and len(people) > 1:
+            raise ValueError(f"no one on call {call_id} is the rep: pick the rep in Fix roles (`reassign {call_id} --rep "
+                             "PERSON`) rather than keeping these roles")
+        if not call.roles_guessed:
+            return None
+        person_of = {track_no: p.number for p in people for track_no in p.track_nos}
+        unread: tuple[int, ...] = ()
+        if not call.settings.get("rep_analysis", True) and call.source_path:
+            unread = tuple(sorted(_unread(rows, roles, person_of)))
         call.roles_note, call.roles_guessed = None, False
-        audit(session, username, "roles_confirm", f"call {call_id}")
+        audit(session, username, "roles_confirm", f"call {call_id}",
+              **({"reread_tracks": ",".join(map(str, unread))} if unread else {}))
+    return RoleChange(dict(roles), unread)
 
 
 def _change(call_id: int, new_roles, user: Principal | None, username: str | None,

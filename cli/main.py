@@ -151,7 +151,8 @@ def cmd_list(args) -> int:
     for c in calls:
         length = f"{c['duration_s']:.0f}s" if c["duration_s"] else "-"
         print(f"{c['id']:>5}  {c['status']:<8} {length:>7}  {(c['rep'] or '-'):<18} {c['title']}"
-              + (f"  [{c['error']}]" if c["error"] else "") + (f"  [partial: {c['partial']}]" if c["partial"] else ""))
+              + (f"  [{c['error']}]" if c["error"] else "") + (f"  [partial: {c['partial']}]" if c["partial"] else "")
+              + (f"  [check roles: `show {c['id']}`]" if c["roles_guessed"] else ""))  # as the Calls list says
     return 0
 
 
@@ -246,10 +247,16 @@ def cmd_reassign(args) -> int:
     user = _acting_user(args.as_user)
     by = args.as_user or "cli"
     if args.confirm:
-        confirm_roles(args.call_id, user=user, username=by)
-        print(json.dumps({"call_id": args.call_id, "roles_guessed": False}) if args.json else
-              f"call {args.call_id}: roles confirmed as they are; its prospect figures count on the Calls list and "
-              "the Reps page")
+        kept = confirm_roles(args.call_id, user=user, username=by)
+        job_id = queue_reread(args.call_id, kept) if kept else None
+        if args.json:
+            print(json.dumps({"call_id": args.call_id, "roles_guessed": False, "confirmed": kept is not None,
+                              "reread_job_id": job_id}))
+        else:
+            print(f"call {args.call_id}: " + ("roles confirmed as they are; its prospect figures count on the Calls "
+                                              "list and the Reps page" if kept else
+                                              "its roles were not a guess; nothing to confirm")
+                  + (f"\njob {job_id} queued: reading the faces not read yet" if job_id else ""))
         return 0
     if args.rep is not None:
         change = pick_people(args.call_id, args.rep, args.prospect, user=user, username=by)

@@ -39,12 +39,15 @@ def _start_once() -> None:
 st.set_page_config(page_title="Rapport", page_icon=str(Path(__file__).parent / "icon.svg"), layout="wide")
 # Headline numbers and the sample under them wrap on narrow columns instead of being cut with an ellipsis (new-user
 # trials 28: "Prospect mood, first → last…" at 1440 px, "Prospect likely po…" at 1024; 13: "of the 249 s their face …").
+# A portrait phone recording's player stays within 70% of the window's height: filling its column's width it stood over
+# 1,000 px tall, its controls and the timelines below a screen away (new-user trial 14).
 # Below 1300 px the page keeps 1.5rem of side margin, not 5rem: at 1024 px beside the open sidebar the Calls table
 # showed four columns and hid Status ("partial", "check roles"), Date and Length behind a scroll (new-user trial 13).
 st.html("<style>[data-testid='stMetricLabel'] *, [data-testid='stMetricValue'] *, [data-testid='stMetricDelta'] * "
         "{white-space: normal !important; overflow: visible !important; text-overflow: clip !important}"
         "@media (max-width: 1300px) {[data-testid='stMainBlockContainer'] {padding-left: 1.5rem; "
-        "padding-right: 1.5rem}}</style>")
+        "padding-right: 1.5rem}}"
+        "[data-testid='stVideo'] {max-height: 70vh}</style>")
 if media_gate.unguarded():  # started as `streamlit run dashboard/app.py`: media would be served to anyone
     st.error("Start Rapport with `streamlit run dashboard/server.py`: it keeps recordings, stills and reports "
              "to the signed-in user who was shown them.")

@@ -251,22 +251,28 @@ def team_table(calls: pd.DataFrame) -> pd.DataFrame:
 
     Columns: rep, calls, seen_minutes (read prospect time, the sample), prospect_positive (share of those
     seconds, 0-1), negative_shifts_per_10min, enough (seen_minutes >= MIN_SEEN_MINUTES_TO_COMPARE), talk_ratio
-    (the rep's share of rep and prospect talking seconds over their calls; NaN: not measured), and the
-    rep's own likely-emotion shares (mean over calls with rep analysis on; NaN where none).
+    (the rep's share of rep and prospect talking seconds over their calls; NaN: not measured), rep_seen_minutes
+    (the rep's read face time on calls with rep analysis on) and the rep's own likely-emotion shares of that time
+    (NaN where none: no rep analysis, or their face never read). Both sides are weighted by read time: a mean of
+    per-call shares let a call read for 6 s count as much as one read for 4 minutes (new-user trial 14: "Rep likely
+    happy 24%" beside a time-weighted prospect figure; weighted, 43%).
     """
     rows = []
     for rep, mine in calls.groupby("rep"):
         seen_s = float(mine["prospect_seen_s"].sum())
+        rep_read = mine[mine["rep_analysis"].astype(bool)] if "rep_analysis" in mine else mine.iloc[:0]
+        rep_seen_s = float(rep_read["rep_seen_s"].sum()) if "rep_seen_s" in rep_read else 0.0
         rows.append({"rep": rep, "calls": len(mine), "seen_minutes": seen_s / 60,
                      "prospect_positive": float((mine["prospect_positive"] * mine["prospect_seen_s"]).sum() / seen_s)
                      if seen_s else float("nan"),
                      "negative_shifts_per_10min": float(mine["negative_shifts"].sum() * RATE_SECONDS / seen_s)
                      if seen_s else float("nan"),
                      "enough": seen_s / 60 >= MIN_SEEN_MINUTES_TO_COMPARE,
-                     "talk_ratio": _talk_ratio(mine),
-                     **{e: mine[f"rep_{e}"].mean() for e in EMOTIONS}})
+                     "talk_ratio": _talk_ratio(mine), "rep_seen_minutes": rep_seen_s / 60,
+                     **{e: float((rep_read[f"rep_{e}"] * rep_read["rep_seen_s"]).sum() / rep_seen_s) if rep_seen_s
+                        else float("nan") for e in EMOTIONS}})
     return pd.DataFrame(rows, columns=["rep", "calls", "seen_minutes", "prospect_positive", "negative_shifts_per_10min",
-                                       "enough", "talk_ratio", *EMOTIONS])
+                                       "enough", "talk_ratio", "rep_seen_minutes", *EMOTIONS])
 
 
 def _talk_ratio(calls: pd.DataFrame) -> float:

@@ -550,7 +550,7 @@ def analyze_video(info: VideoInfo, classifier, detector: FaceDetector, settings:
         notes = [decision.note, TURNED_NOTE if len(canvases) > 1 and recognised is None else None,
                  set_aside_note(set_aside, mean_boxes, decision.roles) if decision.roles else None]
         return people, RoleDecision(decision.roles, " ".join(n for n in notes if n) or None, decision.frozen,
-                                    decision.guessed)
+                                    decision.guessed, decision.rep_guessed)
 
     recorder = None
     reader = None
@@ -578,7 +578,7 @@ def analyze_video(info: VideoInfo, classifier, detector: FaceDetector, settings:
         roles = decision.roles
     if reader is not None and reader.held is not None:  # rep analysis off: now that the rep is known, never them
         report("classifying faces", 0.9)
-        reader.classify_held(never=never_classified(roles, people))
+        reader.classify_held(never=never_classified(roles, people, decision.rep_guessed))
     report("finding shifts", 0.92)
     summaries = recorder.summaries() if recorder else []
     # as the store keeps them, so re-deriving from the store (a role change) gives these very rows

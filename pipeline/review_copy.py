@@ -23,7 +23,10 @@ import av
 from pipeline.liveness import PARTIAL_INFIX
 from pipeline.video import VideoInfo, picture_yuv
 
-MAX_HEIGHT = 480  # lines: faces stay readable in a player a third of the page wide
+SHORT_SIDE = 480
+"""Pixels along the copy's shorter side: faces stay readable in a player a third of the page wide (1280x720 -> 854x480).
+A portrait phone recording keeps 480 across: held to 480 lines high it was 270x480, blurry in the player (new-user
+trial 14)."""
 CRF = 28  # x264 constant quality (lower is better and larger)
 PRESET = "veryfast"  # x264 speed: ~2x "medium" for a slightly larger file
 AUDIO_RATE = 48_000
@@ -65,8 +68,8 @@ def write_review_copy(info: VideoInfo, target: Path) -> Path:
     """Write `info`'s playable copy to `target` (its suffix from `copy_suffix`) under a temporary name and rename it,
     so a reader never sees half a file. A remux keeps every packet; a transcode (H.264 + AAC MP4) writes every
     picture as a player shows it (`pipeline.video.picture_yuv`:
-    turned upright, pixel aspect applied, one of another shape fitted inside, never stretched), `MAX_HEIGHT` lines
-    high at the first picture's shape: a smaller first picture is enlarged, as a WebRTC recording that starts at
+    turned upright, pixel aspect applied, one of another shape fitted inside, never stretched), `SHORT_SIDE` pixels
+    along its shorter side at the first picture's shape: a smaller first picture is enlarged, as a WebRTC recording that starts at
     320x180 is 720p seconds later (a new-user trial, 30: its whole copy was 320x180)."""
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_suffix(PARTIAL_INFIX + target.suffix)
@@ -75,7 +78,8 @@ def write_review_copy(info: VideoInfo, target: Path) -> Path:
         if family is not None:
             _remux(info, partial, family)
         else:
-            _transcode(info, partial, round(info.width * MAX_HEIGHT / info.height / 2) * 2, MAX_HEIGHT)
+            scale = SHORT_SIDE / min(info.width, info.height)
+            _transcode(info, partial, round(info.width * scale / 2) * 2, round(info.height * scale / 2) * 2)
     except BaseException:
         partial.unlink(missing_ok=True)
         raise

@@ -36,6 +36,10 @@ Each person's score is (rep votes - votes against); then:
   prospect for more than `TOGETHER_MAX_S` (someone who took the prospect's place) are the prospect too (with no rep,
   such a person is as likely the rep: an active speaker view shows the two in turns, never together, and both were
   the prospect, so the prospect's timeline read the rep's face half the call);
+* no rep told, and exactly one other person of the prospect's size, never on screen with them (two people taking turns
+  in one tile: an active-speaker recording): that person is the rep, a guess (`RoleDecision.rep_guessed`) the note
+  states and a manager confirms or swaps in one click (new-user trials 13 and 14: left a "guest", the rep was "never
+  heard talking");
 * everyone else -> participant-1, participant-2, ... (never dropped).
 
 When two layouts point at different reps for at least `NOTE_MIN_S` seconds each (the rep position names
@@ -48,6 +52,7 @@ self-view). The note also says when a pick is a guess or rests on one rule only:
 |---|---|
 | the prospect, with another person (on screen with them, so a participant) seen nearly as long and their face not far smaller (`PROSPECT_CLEAR`) | "Three people on this call: Rapport guessed person N is the prospect; check Fix roles" |
 | the rep, recognised from enrolment | "Person N was recognised from enrolment as the rep ..." (no other rep note) |
+| the rep, a guess between two people taking turns in one tile | "The video does not show which person is the rep: ... Rapport guessed person N is the rep and person M the prospect; if it is the other way round, swap them in Fix roles." |
 | the rep, by the self-view rule only (fewer than `NOTE_MIN_S` seconds of gallery hint for them) | "The rep was taken to be the self-view thumbnail (the person recording); ..." |
 | the rep, by the self-view rule, while the big face sat off-centre toward `rep_position` (`_Votes.hint_unheeded`) | "Person N was taken as the rep, as the self-view thumbnail of a speaker view, but person M's face sat toward the rep position (right) ...: if this was a gallery, ..." |
 | the rep, by the hint pointing into a meeting room's tile (`_room_beside`) for most of their hint seconds | "The rep position (left) points to a tile of several people; ... if the rep is the person in the other tile, ..." |
@@ -321,6 +326,10 @@ class RoleDecision:
     guessed: bool = False
     """Who the prospect is rests on a guess (`prospect_guessed`), so every prospect figure may describe someone else:
     the Calls list and the Reps page hold the call's figures back until a manager confirms or fixes the roles."""
+    rep_guessed: bool = False
+    """The rep is a guess too: two people took turns in one tile at one size (an active-speaker recording) and nothing
+    told them apart, so the one not taken for the prospect was taken for the rep (`guessed` is then set). With rep
+    analysis off no face is read until a manager confirms or fixes the roles (`never_classified`)."""
 
 
 @dataclass
@@ -502,12 +511,24 @@ def decide_roles(tracks: list[TrackSummary], rep_position: str = "left", min_det
         prospects = [q for q, role in named.items() if role == PROSPECT]
         if not prospects or (rep is not None and all(with_(p, q) <= TOGETHER_MAX_S for q in prospects)):
             named[p] = PROSPECT
+    rep_guessed = False
+    prospect = next((p for p in others if named.get(p) == PROSPECT), None)
+    if rep is None and prospect is not None:  # an active-speaker recording: the one other person of the prospect's size
+        rivals = [p for p in others if p != prospect and SPEAKER_VIEW_AREA_RATIO * area[p] > area[prospect]]
+        if len(rivals) == 1 and with_(rivals[0], prospect) <= TOGETHER_MAX_S:
+            rep, rep_guessed = rivals[0], True
+            named[rep] = REP
     rest = [p for p in others if p not in named]
     named.update({p: f"participant-{i}" for i, p in enumerate(rest, start=1)})
     frozen = frozenset(still_speakers) if rep is not None and PROSPECT not in named.values() else frozenset()
     if rep is not None and rep == recognised_rep:
         rep_note = (f"Person {rep} was recognised from enrolment as the rep (their stored face signature); "
                     "the rep position and the self-view were not used.")
+    elif rep_guessed:
+        rep_note = (f"The video does not show which person is the rep: one face at a time, at one size (an active-speaker "
+                    f"recording), with no gallery, self-view or enrolled face to tell by. Rapport guessed person {rep} "
+                    f"is the rep and person {prospect} the prospect; if it is the other way round, swap them in Fix "
+                    "roles.")
     else:
         rep_note = _note(votes, persons, rep, rep_position)
     across_note = None
@@ -526,9 +547,9 @@ def decide_roles(tracks: list[TrackSummary], rep_position: str = "left", min_det
              STILL_SPEAKER_NOTE if frozen else None]
     note = " ".join(n for n in notes if n) or None
     roles = {t.track_id: named[people[t.track_id]] for t in participants} | {track_id: PROSPECT for track_id in frozen}
-    guessed = prospect_guessed(named, frames, area, votes, rep, prospect_told=bool(beside),
-                               rep_recognised=rep is not None and rep == recognised_rep)
-    return RoleDecision(roles, note, frozen, guessed)
+    guessed = rep_guessed or prospect_guessed(named, frames, area, votes, rep, prospect_told=bool(beside),
+                                              rep_recognised=rep is not None and rep == recognised_rep)
+    return RoleDecision(roles, note, frozen, guessed, rep_guessed)
 
 
 def prospect_guessed(named: dict[int, str], frames: dict[int, int], area: dict[int, float], votes: dict[int, _Votes],
@@ -572,13 +593,14 @@ def _layouts_disagree(votes: dict[int, _Votes], persons: list[int]) -> tuple[int
     return None
 
 
-def never_classified(roles: dict[int, str], people: dict[int, int]) -> set[int]:
+def never_classified(roles: dict[int, str], people: dict[int, int], rep_guessed: bool = False) -> set[int]:
     """With rep analysis off, the tracks whose faces must never be classified: the rep's; and, when no one was
-    told to be the rep while more than one person was seen, everyone's, since any of them may be the rep (a
-    new-user trial's screen share with one thumbnail had the rep's face read as the prospect's for 16 s). The
-    manager's pick of the rep then has the others' faces read (`pipeline.reread`)."""
+    told to be the rep while more than one person was seen (or the rep is only a guess, `RoleDecision.rep_guessed`),
+    everyone's, since any of them may be the rep (a new-user trial's screen share with one thumbnail had the rep's face
+    read as the prospect's for 16 s). The manager's pick (or confirmation) of the rep then has the others' faces read
+    (`pipeline.reread`)."""
     rep_tracks = {tid for tid, role in roles.items() if role == REP}
-    if not rep_tracks and len({people[tid] for tid in roles}) > 1:
+    if (rep_guessed or not rep_tracks) and len({people[tid] for tid in roles}) > 1:
         return set(roles)
     return rep_tracks
 

@@ -52,10 +52,12 @@ BAND_COLOURS: list[str] = [EMOTION_COLOURS[e] for e in EMOTIONS] + [UNCERTAIN_CO
 """The band's colours, by `BAND_CODES` index (the page's heat map and the PDF's picture both draw from it)."""
 NO_VIDEO_FILL = "rgba(73, 80, 87, 0.45)"
 STAGE_FILL = "rgba(40, 140, 235, 0.07)"
-SPEAKING_COLOURS: dict[str, str] = {REP: ROLE_COLOURS[REP], PROSPECT: ROLE_COLOURS[PROSPECT], BOTH: "#8E44AD",
+SPEAKING_COLOURS: dict[str, str] = {REP: ROLE_COLOURS[REP], PROSPECT: ROLE_COLOURS[PROSPECT], BOTH: "#0B7285",
                                     NONE: "#F1F3F5", OFF_CAMERA: "#868E96", UNKNOWN: "#FFFFFF",
-                                    OTHER: "#E8A33D"}
-"""Colours of the "who is talking" band under the timelines (`pipeline.speech.SPEAKING_VALUES`)."""
+                                    OTHER: "#E377C2"}
+"""Colours of the "who is talking" band under the timelines (`pipeline.speech.SPEAKING_VALUES`), each unlike every
+emotion's (a guest talking was orange, read as happy right under the emotion bands: new-user trial 14; both talking
+was purple beside fear's): both sides at once is a teal between the rep's blue and the prospect's green."""
 SPEAKING_SHOWN = (REP, PROSPECT, BOTH, OTHER, OFF_CAMERA)
 """The speaking values the band's legend names (when the call has them)."""
 MAX_POINTS = 1800
@@ -265,17 +267,21 @@ def _add_shift_markers(fig: go.Figure, shifts: pd.DataFrame, row: int) -> None:
         ), row=row, col=1)
 
 
-def shares_figure(shares: dict[str, dict[str, float]], height: int = 150) -> go.Figure:
+def shares_figure(shares: dict[str, dict[str, float]], seen_s: dict[str, int] | None = None,
+                  height: int = 150) -> go.Figure:
     """Share of seen time in each likely emotion, one stacked bar per role, each part named inside it ("angry 50%";
-    a narrow part only its share, under `SHARE_TEXT_MIN` nothing: its name and share are in its hover).
+    a narrow part only its share, under `SHARE_TEXT_MIN` nothing: its name and share are in its hover). `seen_s`:
+    the seconds each role's face was read, written under its name, the sample behind the bar (new-user trial 14: a
+    rep read on 6 s of 45 drew a full "angry 100%" bar with nothing to say how little was behind it).
 
     No legend: the chart sits in a narrow column beside the talking points, where Plotly's legend became a scroll box
     showing 5 of the 7 emotions at 1024 px (a dashboard trial, 34), and the timelines' legend names the same colours."""
     fig = go.Figure()
     roles = [r for r in (PROSPECT, REP) if r in shares]
+    labels = [r.capitalize() + (f"<br>{seen_s.get(r, 0)} s read" if seen_s is not None else "") for r in roles]
     for emotion in EMOTIONS:
         values = [shares[r][emotion] for r in roles]
-        fig.add_trace(go.Bar(y=[r.capitalize() for r in roles], x=values, name=emotion, orientation="h",
+        fig.add_trace(go.Bar(y=labels, x=values, name=emotion, orientation="h",
                              marker_color=EMOTION_COLOURS[emotion],
                              text=[f"{emotion} {v:.0%}" if v >= SHARE_NAME_MIN else f"{v:.0%}" if v >= SHARE_TEXT_MIN
                                    else "" for v in values],
@@ -308,7 +314,8 @@ def trend_figure(calls: pd.DataFrame, label_column: str, height: int = 300) -> g
     ))
     fig.update_layout(height=height, margin=dict(l=10, r=10, t=10, b=10), template="plotly_white", font=FONT,
                       xaxis=dict(type="category"),
-                      yaxis=dict(tickformat=".0%", range=[0, 1], title="prospect likely positive"))
+                      yaxis=dict(tickformat=".0%", range=[0, 1]))  # a title was cut to "…pect likely positive"
+                      # at every width (trial 14); the page's heading above the chart says what the points are
     return fig
 
 
@@ -335,8 +342,9 @@ def _or_not_seen(value: float, form: str) -> str:
 def team_figure(team: pd.DataFrame, height: int = 320) -> go.Figure:
     """Reps side by side (`dashboard.data.team_table`): prospects' likely positive share of read time and negative
     shifts per 10 minutes of it; each name carries its sample, and reps with too little of it are drawn pale."""
-    fig = make_subplots(rows=1, cols=2, subplot_titles=("Prospect likely positive (share of read time)",
-                                                        "Prospect negative shifts per 10 min read"))
+    # two lines each: on one line the titles ran into each other at 1024 px (trial 14)
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("Prospect likely positive<br>(share of read time)",
+                                                        "Prospect negative shifts<br>per 10 min read"))
     # Plotly reads tags in labels: the rep's name (user text) is escaped, the sample line is ours
     names: Sequence[str] = [f"{html.escape(r)}<br><sub>{counted(n, 'call')} · {minutes(m)} read</sub>"
                             for r, n, m in zip(team["rep"], team["calls"], team["seen_minutes"])]
@@ -349,7 +357,7 @@ def team_figure(team: pd.DataFrame, height: int = 320) -> go.Figure:
                          text=[_or_not_seen(v, "{:.1f}") for v in team["negative_shifts_per_10min"]], textposition="outside",
                          hovertemplate="%{x}: %{y:.1f} per 10 min<extra></extra>"), row=1, col=2)
     fig.update_yaxes(tickformat=".0%", range=[0, 1.1], row=1, col=1)
-    fig.update_layout(height=height, margin=dict(l=10, r=10, t=40, b=10), template="plotly_white", font=FONT, showlegend=False)
+    fig.update_layout(height=height, margin=dict(l=10, r=10, t=60, b=10), template="plotly_white", font=FONT, showlegend=False)
     return fig
 
 

@@ -175,7 +175,7 @@ def build_html(call_id: int) -> str:
     chart.update_layout(dragmode="zoom")
     chart_html = chart.to_html(full_html=False, include_plotlyjs=False, config={"displaylogo": False})
     shares = {role: summary.shares[role] for role in facts.roles}
-    shares_html = shares_figure(shares).to_html(full_html=False, include_plotlyjs=False, config={"displaylogo": False})
+    shares_html = shares_figure(shares, summary.seen_seconds).to_html(full_html=False, include_plotlyjs=False, config={"displaylogo": False})
     no_rep = rep_not_shown(facts)
     no_rep_html = f'<p class="off">{esc(no_rep)}</p>' if no_rep else ""
 

@@ -289,8 +289,12 @@ def talking_points(summary: CallSummary) -> list[str]:
         points.append(f"The prospect showed no clear positive turn {during}: look for where they could have been won over.")
     start, end = summary.prospect_thirds
     change = end.balance - start.balance
-    thirds = (f"likely positive {start.positive:.0%} of the {start.seconds} s read in the first third, "
-              f"{end.positive:.0%} of the {end.seconds} s in the last")
+    # the trend is read from the balance (positive less negative), so the text names what moved: "warmed up ... 0%, 0%"
+    # over a prospect whose sadness went away read as a contradiction (new-user trial 14)
+    moved = [f"likely positive {start.positive:.0%} → {end.positive:.0%}"] + (
+        [f"likely negative {start.negative:.0%} → {end.negative:.0%}"] if start.negative or end.negative else [])
+    thirds = (f"{' and '.join(moved)} (of the {start.seconds} s read in the first third and the {end.seconds} s in the "
+              "last)")
     if summary.thirds_not_compared == TOO_SHORT:  # no thirds worth comparing, however well read
         points.append(f"The call is too short ({clock(summary.n_seconds)}) to compare the prospect's mood from its "
                       "first to its last third.")

@@ -21,5 +21,9 @@ fi
 # when this script is gone without running its trap (killed with SIGKILL, or its terminal closed).
 .venv/bin/python -m pipeline worker --parent $$ &
 WORKER=$!
-trap 'kill -TERM $WORKER 2>/dev/null; wait $WORKER 2>/dev/null' EXIT INT TERM
-RAPPORT_LOCAL_WORKER=0 .venv/bin/python -m streamlit run dashboard/server.py --server.headless true "$@"
+# The dashboard runs in the background and the script waits on it: bash runs a trap only once its foreground child has
+# exited, so a SIGTERM sent to this script (a supervisor, `kill PID`) stopped nothing (new-user trial 14).
+RAPPORT_LOCAL_WORKER=0 .venv/bin/python -m streamlit run dashboard/server.py --server.headless true "$@" &
+APP=$!
+trap 'kill -TERM $APP $WORKER 2>/dev/null; wait $APP $WORKER 2>/dev/null' EXIT INT TERM
+wait $APP

@@ -91,7 +91,8 @@ def test_analyze_export_list_reassign_delete(store, videos):
     assert unknown_track.returncode == 2 and "has no track 99" in unknown_track.stderr
     assert shown["roles_guessed"] is False  # a plain gallery; a guessed prospect is kept as analysed with --confirm
     confirmed = run_cli("reassign", "1", "--confirm", "--json", env_overrides=env)
-    assert confirmed.returncode == 0 and json.loads(confirmed.stdout) == {"call_id": 1, "roles_guessed": False}
+    assert confirmed.returncode == 0 and json.loads(confirmed.stdout) == {
+        "call_id": 1, "roles_guessed": False, "confirmed": False, "reread_job_id": None}  # nothing was a guess
     both = run_cli("reassign", "1", "--confirm", "--swap", env_overrides=env)
     assert both.returncode == 2 and "one way" in both.stderr
 

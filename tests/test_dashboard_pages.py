@@ -510,3 +510,30 @@ def test_a_rep_whose_prospects_were_never_read_shows_not_seen_not_nan(seeded):
     team = team_table(pd.DataFrame({"rep": ["Unread Ulla"], "prospect_seen_s": [0], "prospect_positive": [float("nan")],
                                     "negative_shifts": [0], **{f"rep_{e}": [0.1] for e in EMOTIONS}}))
     assert [list(trace.text) for trace in team_figure(team).data] == [["not seen"], ["not seen"]]
+
+
+def test_a_reps_own_expressions_are_weighted_by_the_time_their_face_was_read(seeded):
+    """New-user trial 14: "Rep likely happy 24%" was the mean of per-call shares (a call read for 6 s counted as much as
+    one read for 4 minutes) beside a time-weighted prospect figure; weighted it was 43%. A rep whose face was never read
+    is "not seen", not "0%"."""
+    from config import EMOTIONS
+    from dashboard.data import team_table
+
+    calls = pd.DataFrame({"rep": ["Ann", "Ann", "Ann", "Bo"], "prospect_seen_s": [60, 60, 60, 60],
+                          "prospect_positive": [0.5] * 4, "negative_shifts": [0] * 4,
+                          "rep_analysis": [True, True, False, True], "rep_seen_s": [6, 200, 100, 0],
+                          **{f"rep_{e}": [0.0] * 4 for e in EMOTIONS}})
+    calls.loc[0, "rep_angry"], calls.loc[1, "rep_happy"], calls.loc[1, "rep_neutral"] = 1.0, 0.5, 0.5
+    calls.loc[2, "rep_happy"] = float("nan")  # rep analysis off: not measured
+    team = team_table(calls).set_index("rep")
+    assert team.loc["Ann", "happy"] == pytest.approx(100 / 206) and team.loc["Ann", "angry"] == pytest.approx(6 / 206)
+    assert team.loc["Ann", "rep_seen_minutes"] == pytest.approx(206 / 60)
+    assert pd.isna(team.loc["Bo", "happy"]) and team.loc["Bo", "rep_seen_minutes"] == 0
+
+    unread = seed_call(title="Rep never read", rep="Ned Unread", duration_s=60, seed=14)
+    with session_scope() as session:
+        session.execute(update(EmotionSecond).where(EmotionSecond.call_id == unread.call_id,
+                                                    EmotionSecond.role == "rep").values(dominant=None))
+    st.cache_data.clear()
+    at = page("reps", reps_pick="Ned Unread")
+    assert not at.exception and {m.label: m.value for m in at.metric}["Rep likely happy"] == "not seen"

@@ -146,6 +146,12 @@ def test_a_short_calls_thirds_are_not_compared_and_a_long_ones_are_everywhere_al
     assert dict(headline_rows(long, ("rep", "prospect")))["Prospect mood, first → last third"] == \
         "likely positive 0% of 60 s → 100% of 60 s"
     assert "The prospect likely warmed up over the call" in " ".join(long.talking_points)
+    # warmed up by a sadness that went away: the point names the share that moved (trial 14 read "warmed up: likely
+    # positive 0% ..., 0% ..." beside its own card's "0% → 0%")
+    lifted = summarize_timeline(CallTimeline(pd.DataFrame(
+        _rows("rep", ["neutral"] * 180) + _rows("prospect", ["sad"] * 40 + ["neutral"] * 140)), no_shifts))
+    assert ("The prospect likely warmed up over the call: likely positive 0% → 0% and likely negative 67% → 0% (of the "
+            "60 s read in the first third and the 60 s in the last).") in lifted.talking_points
 
 
 def test_a_negative_stage_is_not_praised_as_the_most_positive():
@@ -492,8 +498,22 @@ def test_share_bar_texts_stay_level_and_hide_when_they_do_not_fit():
 
     shares = {"rep": dict.fromkeys(EMOTIONS, 0.0) | {"happy": 0.73, "surprise": 0.25, "neutral": 0.02},
               "prospect": dict.fromkeys(EMOTIONS, 0.0) | {"happy": 0.12, "surprise": 0.2, "neutral": 0.68}}
-    fig = shares_figure(shares)
+    fig = shares_figure(shares, {"rep": 6, "prospect": 40})
+    assert list(fig.data[0].y) == ["Prospect<br>40 s read", "Rep<br>6 s read"]  # the sample behind each bar (trial 14)
     assert {trace.textangle for trace in fig.data} == {0}
     assert (fig.layout.uniformtext.mode, fig.layout.uniformtext.minsize) == ("hide", SHARE_TEXT_MIN_PX)
     surprise = next(trace for trace in fig.data if trace.name == "surprise")
     assert list(surprise.text) == ["surprise 20%", "surprise 25%"] and "surprise %{x:.0%}" in surprise.hovertemplate
+
+
+def test_the_talking_band_never_borrows_an_emotions_colour():
+    """New-user trial 14: "talking: a guest" was orange (#E8A33D) right under happy's (#F2B134); both talking was purple
+    beside fear's. Each is at least 50 apart from every emotion's colour (RGB distance; those two were 17 and 33)."""
+    from reports.charts import EMOTION_COLOURS, SPEAKING_COLOURS, SPEAKING_SHOWN
+
+    def rgb(colour: str) -> np.ndarray:
+        return np.array([int(colour[i:i + 2], 16) for i in (1, 3, 5)], float)
+
+    for value in SPEAKING_SHOWN:
+        nearest = min(np.linalg.norm(rgb(SPEAKING_COLOURS[value]) - rgb(c)) for c in EMOTION_COLOURS.values())
+        assert nearest > 50, value

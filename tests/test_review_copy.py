@@ -14,7 +14,7 @@ from config import review_copy_path
 from db.models import Call
 from db.session import session_scope
 from dashboard import data as dashboard_data
-from pipeline.review_copy import MAX_HEIGHT, browser_plays, copy_suffix, write_review_copy
+from pipeline.review_copy import SHORT_SIDE, browser_plays, copy_suffix, write_review_copy
 from pipeline.store import analyze_call
 from pipeline.video import probe, read_frame_at
 from tests.helpers import write_phone_clip
@@ -53,7 +53,7 @@ def test_a_recording_that_states_no_length_gets_a_remuxed_copy_whose_time_bar_en
 def test_the_copy_is_h264_at_most_480_lines_with_the_same_pictures_and_length(videos, tmp_path):
     info = probe(videos["three.avi"])  # 1280x720 MPEG-4 part 2 in AVI
     copy = probe(write_review_copy(info, tmp_path / "review.mp4"))
-    assert (copy.codec, copy.height, copy.width, copy.rotation) == ("h264", MAX_HEIGHT, 854, 0)
+    assert (copy.codec, copy.height, copy.width, copy.rotation) == ("h264", SHORT_SIDE, 854, 0)
     assert browser_plays(copy) and abs(copy.duration_s - info.duration_s) < 0.1
     assert not list(tmp_path.glob("*.partial*"))
     for t in (0.5, 3.2, 5.5):  # the same picture at the same time: the timestamps survived
@@ -64,7 +64,8 @@ def test_the_copy_is_h264_at_most_480_lines_with_the_same_pictures_and_length(vi
 def test_a_phone_recording_is_turned_upright_and_keeps_its_sound(tmp_path):
     info = probe(write_phone_clip(tmp_path / "phone.mp4", seconds=2.0, tone_hz=440))
     copy = probe(write_review_copy(info, tmp_path / "review.mp4"))
-    assert (copy.width, copy.height, copy.rotation) == (360, 480, 0)  # portrait, 480 lines, nothing left to turn
+    # portrait, 480 across (trial 14: 480 lines high made a phone call 270 px wide), nothing left to turn
+    assert (copy.width, copy.height, copy.rotation) == (SHORT_SIDE, 640, 0)
     upright = read_frame_at(copy.path, 1.0)
     assert upright[-15:].mean() > 200 and upright[:-25].mean() < 30  # the band along the bottom, as displayed
     with av.open(str(copy.path)) as container:

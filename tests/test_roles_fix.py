@@ -9,6 +9,7 @@ rep and (through the queue, with the real worker code) read the real prospect's 
 from __future__ import annotations
 
 import csv
+import json
 import io
 from pathlib import Path
 
@@ -431,3 +432,34 @@ def test_the_store_gives_back_the_very_values_the_analysis_derived_its_rows_from
         for field in ("seconds", "n_frames", "probs", "boxes", "quality", "mouth_motion"):
             assert np.array_equal(getattr(loaded, field), getattr(analysed, field), equal_nan=True), field
     assert np.array_equal(speech, result.talk.speech, equal_nan=True)
+
+
+def test_a_guessed_rep_with_rep_analysis_off_keeps_every_face_unread_until_a_manager_confirms(
+        store, classifier, monkeypatch, tmp_path):
+    """Active speaker view (two people in turns, nothing to tell them by): the rep is a guess, so with rep analysis
+    off no face is read (either may be the rep). Confirming the roles queues a re-read of the prospect only; the rep's
+    face is never read (`pipeline.roles.never_classified`, `calls.roles.confirm_roles`)."""
+    from tools.synthetic import CallScript, write_call_video
+
+    off = env_for(store, "off")
+    video = write_call_video(tmp_path / "active.mp4", CallScript(duration_s=6, layout="active", motion_px=10,
+                                                                 turns=((0, "prospect"), (3, "rep"))))
+    call_id = analysed(video, classifier, monkeypatch, "off")
+    with session_scope() as session:
+        call = session.get(Call, call_id)
+        assert call.roles_guessed and "Rapport guessed person" in call.roles_note
+    assert emotion_values(call_id, "rep") == (0, 0) and emotion_values(call_id, "prospect") == (0, 0)
+
+    confirmed = run_cli("reassign", str(call_id), "--confirm", "--json", env_overrides=off)
+    assert confirmed.returncode == 0, confirmed.stderr
+    job_id = json.loads(confirmed.stdout)["reread_job_id"]
+    with session_scope() as session:
+        prospect_tracks = session.scalars(select(Track.track_no).where(Track.call_id == call_id,
+                                                                       Track.role == "prospect")).all()
+        assert session.get(Job, job_id).classify_tracks == list(prospect_tracks)
+        assert not session.get(Call, call_id).roles_guessed
+    worker = run_cli("worker", "--burst", env_overrides=off)
+    assert worker.returncode == 0, worker.stdout + worker.stderr
+    assert emotion_values(call_id, "rep") == (0, 0)
+    read, shown = emotion_values(call_id, "prospect")
+    assert read >= 2 and shown >= 2

@@ -65,9 +65,11 @@ with one_tab:
     c3.metric("Prospect negative shifts per 10 min", f"{me.negative_shifts_per_10min:.1f}" if read else "not seen",
               help=f"Per 10 minutes of read prospect time ({minutes(me.seen_minutes)} on "
                    f"{counted(me.calls, 'call')}).")
-    rep_read = mine[mine["rep_analysis"]]
-    c4.metric("Rep likely happy", f"{rep_read['rep_happy'].mean():.0%}" if len(rep_read) else "not analysed",
-              help="Share of time the rep's most likely emotion was happy (calls with rep analysis on).")
+    rep_read = mine[mine["rep_analysis"] & (mine["rep_seen_s"] > 0)]
+    c4.metric("Rep likely happy", f"{me.happy:.0%}" if me.rep_seen_minutes else
+              "not analysed" if not mine["rep_analysis"].any() else "not seen",
+              help=f"Share of the {minutes(me.rep_seen_minutes)} the rep's face was read (calls with rep analysis on) "
+                   "in which their most likely emotion was happy.")
     trend_col, mix_col = st.columns(2)
     with trend_col:
         st.markdown("**How positive their prospects likely looked, call by call**")
@@ -77,7 +79,9 @@ with one_tab:
         if rep_read.empty:
             rep_analysis_off_note()
         else:
-            st.plotly_chart(mix_figure(rep_read.rename(columns={f"rep_{e}": e for e in EMOTIONS}), "call"),
+            # each call's column names its sample (trial 14: 6 s read drew a full "angry 100%" column)
+            labelled = rep_read.assign(call=rep_read["call"] + " · " + rep_read["rep_seen_s"].astype(int).astype(str) + " s")
+            st.plotly_chart(mix_figure(labelled.rename(columns={f"rep_{e}": e for e in EMOTIONS}), "call"),
                             config={"displayModeBar": False}, key="mix")
     st.markdown("**Their calls**")
     # the readings first, as on the Calls page (at 1024 px a trial had them off-screen)
@@ -102,7 +106,8 @@ with team_tab:
     st.caption(f"Rep talk ratio: {DEFINITIONS['Talk ratio']} {TALK_TIME_NOT_EMOTION}")
     st.caption("Rates are per 10 minutes of the time the prospect's face was read, so long and short calls compare "
                "fairly; under each name: calls and read minutes (the sample).")
-    st.markdown("**Each rep's own likely expressions (mean over their calls with rep analysis on)**")
+    st.markdown("**Each rep's own likely expressions (share of the time their face was read, on calls with rep "
+                "analysis on)**")
     read = team.dropna(subset=list(EMOTIONS))
     if read.empty:
         rep_analysis_off_note()

@@ -210,14 +210,17 @@ if facts.roles_guessed:  # the prospect may be someone else: the Calls list and 
     st.warning(f"Roles: {facts.roles_note or 'who the prospect is was only guessed.'} Until the roles are confirmed or "
                "fixed, this call's prospect figures are left out of the Calls list and the Reps page.",
                icon=":material/group:")
-    if viewer.can_change and st.button("These roles are right", icon=":material/how_to_reg:",
-                                       help="Keep the roles as analysed; the call's figures then count everywhere."):
+    if viewer.can_change and facts.rep_identified and st.button(
+            "These roles are right", icon=":material/how_to_reg:",
+            help="Keep the roles as analysed; the call's figures then count everywhere."):
         try:
-            confirm_roles(call_id, user=viewer, username=viewer.username)
+            kept = confirm_roles(call_id, user=viewer, username=viewer.username)
+            reread = queue_reread(call_id, kept) if kept else None
         except (ValueError, LookupError, PermissionError) as error:
             st.error(ui.literal(error))
         else:
-            st.session_state[ROLES_NOTE] = "Roles confirmed as they are."
+            st.session_state[ROLES_NOTE] = "Roles confirmed as they are." + (
+                " Reading the faces not read yet…" if reread else "")
             st.rerun()
 elif facts.roles_note:
     st.info(f"Roles: {facts.roles_note}", icon=":material/group:")
@@ -290,7 +293,7 @@ with points_col:
         st.markdown("\n".join(f"- {ui.literal(p)}" for p in summary.talking_points))
     with st.container(border=True):
         st.markdown("**Share of time in each likely emotion**")
-        st.plotly_chart(shares_figure({role: summary.shares[role] for role in facts.roles}),
+        st.plotly_chart(shares_figure({role: summary.shares[role] for role in facts.roles}, summary.seen_seconds),
                         config={"displayModeBar": False}, key="shares")
 
 # ----------------------------------------------------------------------------- timelines
