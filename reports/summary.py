@@ -101,6 +101,8 @@ class CallSummary:
     prospect_uncertain: tuple[int, str | None] = (0, None)
     """Seconds the prospect's face was on screen but "uncertain", and the commonest reason why."""
     no_video_seconds: int = 0  # seconds with no picture at all (a video that starts late, a recording cut off)
+    first_positive_s: int | None = None
+    """The prospect's first read second whose likely emotion was positive: where their mood showed, shift or not."""
     talking_points: list[str] = field(default_factory=list)
 
     @property
@@ -195,6 +197,10 @@ def _shares(rows: pd.DataFrame) -> dict[str, float]:
     return shares_from_counts(_counts(rows))
 
 
+def _first_second(rows: pd.DataFrame) -> int | None:
+    return int(rows["second"].min()) if len(rows) else None
+
+
 def _mood(rows: pd.DataFrame) -> Mood:
     return mood_of(_shares(rows), int(readable(rows).sum()))
 
@@ -231,6 +237,7 @@ def summarize_timeline(timeline: CallTimeline, stages: Sequence[MarkedStage] = (
         prospect_small_seconds=int((stored_uncertain_reasons(prospect) == SMALL_FACE).sum()),
         prospect_uncertain=_uncertain(stored_uncertain_reasons(prospect)),
         no_video_seconds=int((~prospect["video_present"]).sum()) if "video_present" in prospect else 0,
+        first_positive_s=_first_second(prospect[readable(prospect) & prospect["dominant"].isin(POSITIVE_EMOTIONS)]),
     )
     return replace(summary, talking_points=talking_points(summary))
 
@@ -281,8 +288,12 @@ def talking_points(summary: CallSummary) -> list[str]:
         points.append(f"The prospect's first likely positive turn came at {clock(first['t_s'])} "
                       f"({first['from_emotion']} → {first['to_emotion']}): what did the rep say just before?")
     elif summary.mood[PROSPECT].positive > 0:  # positive, but from their first clear reading on: no turn to mark
+        # when it first showed, so a manager can replay it (trial 14: a phone prospect turned happy at 0:21 exactly, after
+        # seconds read "turned away", and the page said only "no shift")
         points.append(f"The prospect likely looked positive {summary.mood[PROSPECT].positive:.0%} of the seconds read, "
-                      "but without a clear turn to it (no shift to happy): check where that mood began.")
+                      f"first at {clock(summary.first_positive_s or 0)}, but without a clear turn to it (no shift to "
+                      "happy: the seconds before showed no clear reading, or one already positive): replay from there to "
+                      "see where that mood began.")
     else:
         during = (f"in the {summary.n_seconds - summary.no_video_seconds} s with video" if summary.no_video_seconds
                   else "during the call")  # a dashboard trial (33): a cut-off file's lost half is not the rep's

@@ -106,7 +106,9 @@ def test_a_prospect_positive_from_the_start_is_not_said_to_have_shown_no_positiv
                                                                   + ["neutral"] * 15))
     points = " ".join(summarize_timeline(CallTimeline(seconds, no_shifts)).talking_points)
     assert "no clear positive turn" not in points
-    assert "The prospect likely looked positive 25% of the seconds read, but without a clear turn to it" in points
+    # and when it first showed, to replay (trial 14: a phone prospect's happy from 0:21 exactly, after "turned away")
+    assert "The prospect likely looked positive 25% of the seconds read, first at 0:10, but without a clear turn to it" \
+        in points
     seconds = pd.DataFrame(_rows("rep", ["neutral"] * 30) + _rows("prospect", ["neutral"] * 20 + ["sad"] * 10))
     points = " ".join(summarize_timeline(CallTimeline(seconds, no_shifts)).talking_points)
     assert "The prospect showed no clear positive turn during the call" in points
