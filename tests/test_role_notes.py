@@ -21,17 +21,28 @@ def test_three_people_in_a_gallery_the_prospect_is_a_guess_and_the_note_says_whi
 
 
 def test_the_note_goes_once_the_manager_picks_the_roles(store, classifier, tmp_path):
+    from streamlit.testing.v1 import AppTest
+
     from calls.intake import create_call
     from calls.roles import list_people, pick_people
+    from config import REPO_ROOT
     from pipeline.analyze import AnalysisSettings
     from pipeline.store import analyze_call
     from reports.facts import load_facts
+    from tools.seed import seed_users, sign_in
 
     video = write_call_video(tmp_path / "three.mp4", CallScript(duration_s=4, layout="three", motion_px=10))
     call_id = create_call(video, title="three", analysis=AnalysisSettings(fps=FPS))
     analyze_call(call_id, classifier)
     assert load_facts(call_id).roles_note.startswith("Three people on this call: Rapport guessed person")
     people = list_people(call_id)
+    guest = next(p for p in people if p.role == "participant-1")
+    seed_users()
+    at = sign_in(AppTest.from_file(str(REPO_ROOT / "dashboard" / "views" / "review.py"), default_timeout=60), "ada")
+    at.session_state["call_id"] = call_id
+    at = at.run()  # the guest's readings are charted nowhere: the page says who they are and where they are kept
+    assert not at.exception and any(c.value.startswith(f"Also on the call: person {guest.number} (") and
+                                    "in the per-second CSV only" in c.value for c in at.caption)
     pick_people(call_id, people[0].number, people[2].number)
     assert load_facts(call_id).roles_note is None  # no more "check Fix roles" once someone has
     assert [p.role for p in list_people(call_id)] == ["rep", "participant-1", "prospect"]

@@ -295,6 +295,14 @@ with points_col:
         st.markdown("**Share of time in each likely emotion**")
         st.plotly_chart(shares_figure({role: summary.shares[role] for role in facts.roles}, summary.seen_seconds),
                         config={"displayModeBar": False}, key="shares")
+        # a guest's readings are kept (they may be the prospect after all) but charted nowhere: say who and where to
+        # find them (new-user trial 14: a prospect's colleague's emotions were in the CSV and on no page)
+        guests = [card for card in data.people(viewer, call_id) if card.person.role not in (REP, PROSPECT)]
+        if guests:
+            st.caption("Also on the call: " + "; ".join(f"person {c.person.number} ({c.where}, {c.person.seen})"
+                                                        for c in guests)
+                       + ". Their likely emotions are in the per-second CSV only; if one is the prospect, pick them in "
+                       "Fix roles.")
 
 # ----------------------------------------------------------------------------- timelines
 
