@@ -217,6 +217,9 @@ def reassign_roles(call_id: int, *, swap: bool = False, assignments: dict[int, s
     """Swap rep and prospect, or set roles per track number (a track's role goes to its whole person)."""
     def new_roles(roles: dict[int, str], _people: list[Person]) -> dict[int, str]:
         if swap:
+            if not {REP, PROSPECT} <= set(roles.values()):  # trial 15: a swap with no rep left no prospect
+                raise ValueError(f"call {call_id} has no {'rep' if REP not in roles.values() else 'prospect'} to swap; "
+                                 f"pick the rep in Fix roles (`reassign {call_id} --rep PERSON`)")
             roles = {k: {REP: PROSPECT, PROSPECT: REP}.get(v, v) for k, v in roles.items()}
         for track_no, role in (assignments or {}).items():
             if track_no not in roles:

@@ -248,6 +248,9 @@ def cmd_reassign(args) -> int:
     by = args.as_user or "cli"
     if args.confirm:
         kept = confirm_roles(args.call_id, user=user, username=by)
+        if kept and not args.json:  # who was kept, as the page shows their faces beside its button
+            for person in list_people(args.call_id, user):
+                print(f"person {person.number}: {person.role}")
         job_id = queue_reread(args.call_id, kept) if kept else None
         if args.json:
             print(json.dumps({"call_id": args.call_id, "roles_guessed": False, "confirmed": kept is not None,

@@ -210,9 +210,19 @@ if facts.roles_guessed:  # the prospect may be someone else: the Calls list and 
     st.warning(f"Roles: {facts.roles_note or 'who the prospect is was only guessed.'} Until the roles are confirmed or "
                "fixed, this call's prospect figures are left out of the Calls list and the Reps page.",
                icon=":material/group:")
+    # the faces being kept, beside the button: with rep analysis off nothing is read yet to judge by, and keeping a wrong
+    # guess has the rep's face read as the prospect's (new-user trial 15)
+    kept_faces = [c for role in (REP, PROSPECT) for c in data.people(viewer, call_id) if c.person.role == role]
+    if viewer.can_change and kept_faces:
+        with st.container(horizontal=True):
+            for card in kept_faces:
+                with st.container(border=True, width=170):
+                    if card.picture is not None and card.picture.is_file():
+                        st.image(str(card.picture), width=120)
+                    st.caption(f"**{card.person.role.capitalize()}** · person {card.person.number} · {card.where}")
     if viewer.can_change and facts.rep_identified and st.button(
             "These roles are right", icon=":material/how_to_reg:",
-            help="Keep the roles as analysed; the call's figures then count everywhere."):
+            help="Keep the roles as analysed (the faces above); the call's figures then count everywhere."):
         try:
             kept = confirm_roles(call_id, user=viewer, username=viewer.username)
             reread = queue_reread(call_id, kept) if kept else None
@@ -499,7 +509,7 @@ if editor:
                                                      disabled=person.role == PROSPECT, icon=":material/person:"):
                         rep = next((c.person.number for c in cards if c.person.role == REP and c.person is not person), None)
                         _fix_roles(f"Prospect is now the person {card.where}.", rep=rep, prospect=person.number)
-            if st.button("Swap rep and prospect", icon=":material/swap_horiz:"):
+            if facts.rep_identified and st.button("Swap rep and prospect", icon=":material/swap_horiz:"):
                 _fix_roles("Rep and prospect swapped.", swap=True)
             with st.expander("Recognise this rep on their later calls (with their consent)", icon=":material/face:"):
                 if not data.workspace().rep_recognition:
