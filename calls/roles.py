@@ -232,6 +232,17 @@ def reassign_roles(call_id: int, *, swap: bool = False, assignments: dict[int, s
     return _change(call_id, new_roles, user, username, settings)
 
 
+def _analysed(session: Session, call_id: int, user: Principal | None,
+              done: str) -> tuple[Call, list[TrackSecondRows], dict[int, str], dict[int, Track], list[Person]]:
+    """The call `user` may change (`_check`) once analysed (else `ValueError`: "roles can be `done` once ..."), its
+    stored track seconds, roles by track, tracks by number and people."""
+    call = _check(session, call_id, user)
+    if call.status != CallStatus.DONE:
+        raise ValueError(f"call {call_id} is {call.status}; roles can be {done} once its analysis is done")
+    rows, roles, tracks = load_track_seconds(session, call_id)
+    return call, rows, roles, tracks, _people(session, call_id)
+
+
 def confirm_roles(call_id: int, *, user: Principal | None = None, username: str | None = None) -> RoleChange | None:
     """A manager checked the analysis' guessed roles and kept them: the roles note goes and the call's prospect figures
     count on the Calls list and the Reps page again (`Call.roles_guessed`), as after a fix; audited as `username`.
@@ -240,11 +251,7 @@ def confirm_roles(call_id: int, *, user: Principal | None = None, username: str 
     unread, `pipeline.roles.never_classified`) for `jobs.queue.queue_reread`; None when the roles were no guess (nothing
     to confirm). `ValueError` when no one is the rep among several people: "these roles are right" cannot mean that."""
     with session_scope() as session:
-        call = _check(session, call_id, user)
-        if call.status != CallStatus.DONE:
-            raise ValueError(f"call {call_id} is {call.status}; roles can be confirmed once its analysis is done")
-        rows, roles, _ = load_track_seconds(session, call_id)
-        people = _people(session, call_id)
+        call, rows, roles, _, people = _analysed(session, call_id, user, "confirmed")
         if REP not in roles.values() and len(people) > 1:
             raise ValueError(f"no one on call {call_id} is the rep: pick the rep in Fix roles (`reassign {call_id} --rep "
                              "PERSON`) rather than keeping these roles")
@@ -264,11 +271,7 @@ def _change(call_id: int, new_roles, user: Principal | None, username: str | Non
             settings: Settings | None) -> RoleChange:
     settings = settings or get_settings()
     with session_scope() as session:
-        call = _check(session, call_id, user)
-        if call.status != CallStatus.DONE:
-            raise ValueError(f"call {call_id} is {call.status}; roles can be changed once its analysis is done")
-        rows, roles, tracks = load_track_seconds(session, call_id)
-        people = _people(session, call_id)
+        call, rows, roles, tracks, people = _analysed(session, call_id, user, "changed")
         person_of = {track_no: p.number for p in people for track_no in p.track_nos}
         asked = new_roles(dict(roles), people)
         for track_no, role in asked.items():  # one role per person: a track's new role goes to all its person's tracks

@@ -491,18 +491,23 @@ def test_a_call_whose_prospect_was_guessed_waits_for_a_manager_on_the_calls_and_
         confirm_roles(seeded["calls"][-1].call_id)  # the failed upload
 
 
+def reps_page_of_a_call_never_read(rep: str, role: str, seed: int) -> AppTest:
+    """The Reps page for `rep`, whose one seeded call never had `role`'s face read (no second shows an emotion)."""
+    call = seed_call(title=f"{role} never read", rep=rep, duration_s=60, seed=seed)
+    with session_scope() as session:
+        session.execute(update(EmotionSecond).where(EmotionSecond.call_id == call.call_id,
+                                                    EmotionSecond.role == role).values(dominant=None))
+    st.cache_data.clear()
+    return page("reps", reps_pick=rep)
+
+
 def test_a_rep_whose_prospects_were_never_read_shows_not_seen_not_nan(seeded):
     """New-user trial 13: the Reps page said "nan%" and "nan" on the cards and on the team chart's bars."""
     from config import EMOTIONS
     from dashboard.data import team_table
     from reports.charts import team_figure
 
-    unread = seed_call(title="Never read", rep="Unread Ulla", duration_s=60, seed=12)
-    with session_scope() as session:
-        session.execute(update(EmotionSecond).where(EmotionSecond.call_id == unread.call_id,
-                                                    EmotionSecond.role == "prospect").values(dominant=None))
-    st.cache_data.clear()
-    at = page("reps", reps_pick="Unread Ulla")
+    at = reps_page_of_a_call_never_read("Unread Ulla", "prospect", seed=12)
     assert not at.exception
     cards = {m.label: m.value for m in at.metric}
     assert cards["Prospect likely positive"] == "not seen" and cards["Prospect negative shifts per 10 min"] == "not seen"
@@ -530,10 +535,5 @@ def test_a_reps_own_expressions_are_weighted_by_the_time_their_face_was_read(see
     assert team.loc["Ann", "rep_seen_minutes"] == pytest.approx(206 / 60)
     assert pd.isna(team.loc["Bo", "happy"]) and team.loc["Bo", "rep_seen_minutes"] == 0
 
-    unread = seed_call(title="Rep never read", rep="Ned Unread", duration_s=60, seed=14)
-    with session_scope() as session:
-        session.execute(update(EmotionSecond).where(EmotionSecond.call_id == unread.call_id,
-                                                    EmotionSecond.role == "rep").values(dominant=None))
-    st.cache_data.clear()
-    at = page("reps", reps_pick="Ned Unread")
+    at = reps_page_of_a_call_never_read("Ned Unread", "rep", seed=14)
     assert not at.exception and {m.label: m.value for m in at.metric}["Rep likely happy"] == "not seen"
