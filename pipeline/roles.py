@@ -328,8 +328,8 @@ class RoleDecision:
     the Calls list and the Reps page hold the call's figures back until a manager confirms or fixes the roles."""
     rep_guessed: bool = False
     """The rep is a guess too: two people took turns in one tile at one size (an active-speaker recording) and nothing
-    told them apart, so the one not taken for the prospect was taken for the rep (`guessed` is then set). With rep
-    analysis off no face is read until a manager confirms or fixes the roles (`never_classified`)."""
+    told them apart, so the one on screen longer was taken for the rep and the other for the prospect (`guessed` is then
+    set). With rep analysis off no face is read until a manager confirms or fixes the roles (`never_classified`)."""
 
 
 @dataclass
@@ -564,7 +564,7 @@ def prospect_guessed(named: dict[int, str], frames: dict[int, int], area: dict[i
 
     | evidence | why the prospect may be someone else |
     |---|---|
-    | no rep told, and another person's face not `SPEAKER_VIEW_AREA_RATIO` times smaller than the prospect's | an active-speaker view shows rep and prospect in turns, never together, at one size: the most present of them became the prospect, whoever talked more (new-user trial 13: it was the rep, and the Calls list showed the rep's smile as "Prospect likely positive 57%"); a far smaller face (a photo on the wall behind a lone prospect) is no rival |
+    | no rep told, and another person's face not `SPEAKER_VIEW_AREA_RATIO` times smaller than the prospect's | an active-speaker view shows rep and prospect in turns, never together, at one size: which of them is which is a guess (new-user trial 13: the one taken for the prospect was the rep, and the Calls list showed the rep's smile as "Prospect likely positive 57%"); a far smaller face (a photo on the wall behind a lone prospect) is no rival |
     | another person on screen with the prospect seen nearly as long, their face not far smaller (`_prospect_close`) | three people in a gallery: the most present is a coin toss |
     | the rep position and the self-view named different reps for `NOTE_MIN_S` seconds each, the rep not recognised from enrolment | whichever lost may be the rep, and the prospect then someone else |
 

@@ -203,6 +203,8 @@ if facts.status != CallStatus.DONE:
     ui.queue_panel(viewer, [call_id])
     st.stop()
 
+people_cards = data.people(viewer, call_id)  # read once: the roles warning, the guests line and Fix roles show them
+
 if facts.partial_note:
     st.warning(f"Partial recording: {facts.partial_note}. The readable part was analysed.", icon=":material/warning:")
 
@@ -212,7 +214,7 @@ if facts.roles_guessed:  # the prospect may be someone else: the Calls list and 
                icon=":material/group:")
     # the faces being kept, beside the button: with rep analysis off nothing is read yet to judge by, and keeping a wrong
     # guess has the rep's face read as the prospect's (new-user trial 15)
-    kept_faces = [c for role in (REP, PROSPECT) for c in data.people(viewer, call_id) if c.person.role == role]
+    kept_faces = sorted((c for c in people_cards if c.person.role in (REP, PROSPECT)), key=lambda c: c.person.role != REP)
     if viewer.can_change and kept_faces:
         with st.container(horizontal=True):
             for card in kept_faces:
@@ -307,7 +309,7 @@ with points_col:
                         config={"displayModeBar": False}, key="shares")
         # a guest's readings are kept (they may be the prospect after all) but charted nowhere: say who and where to
         # find them (new-user trial 14: a prospect's colleague's emotions were in the CSV and on no page)
-        guests = [card for card in data.people(viewer, call_id) if card.person.role not in (REP, PROSPECT)]
+        guests = [card for card in people_cards if card.person.role not in (REP, PROSPECT)]
         if guests:
             st.caption("Also on the call: " + "; ".join(f"person {c.person.number} ({c.where}, {c.person.seen})"
                                                         for c in guests)
@@ -475,9 +477,8 @@ with notes_tab:
 
 if editor:
     with tabs[3]:
-        cards = data.people(viewer, call_id)
-        seat = {person.number: index for index, person in enumerate(seating_order([card.person for card in cards]))}
-        cards.sort(key=lambda card: seat[card.person.number])  # as they sit on screen: left to right, top to bottom
+        seat = {p.number: index for index, p in enumerate(seating_order([card.person for card in people_cards]))}
+        cards = sorted(people_cards, key=lambda card: seat[card.person.number])  # as they sit: left to right, top down
         if not cards:
             st.info("No faces were found, so there are no roles to fix.")
         else:
