@@ -16,6 +16,7 @@ Who speaks, per second of the call (`who_speaks`, a decision table):
 | yes                   | yes                                      | several, else                            | the strongest: rep / prospect / other |
 | yes                   | yes                                      | only the rep / only the prospect         | rep / prospect |
 | yes                   | yes                                      | only a guest (participant-N)             | other |
+| yes                   | yes                                      | nobody's, in a recording of turns (`shows_turns`), one person on screen most of the second | that person: rep / prospect / other |
 | yes                   | yes                                      | nobody's (no face on screen, or still)   | off-camera |
 
 A face's *lift* is its mouth motion (`model.mouth.mouth_motion`, the second's peak, smoothed over its neighbouring
@@ -27,7 +28,9 @@ median of their moving seconds), so two faces whose mouths lift by different amo
 5x) compare fairly when both talk at once.
 "other" is someone else on screen talking: a guest (role participant-N) whose mouth moves while no rep or
 prospect mouth moves as much; it counts for neither side's talk time.
-"off-camera" is speech heard while no mouth moves on screen: a camera that is off,
+A recording *of turns* is an active-speaker view: the call app shows whoever talks, one person at a time, so the face on
+screen while a voice is heard is the talker's even when their mouth reads still (a person seen mostly while talking has
+few quiet seconds to learn their still mouth from). "off-camera" is speech heard while no mouth moves on screen: a camera that is off,
 someone out of frame or dialled in. It is stored as such, never guessed to be the rep: a rep who talks
 with their camera off shows as "off-camera" (the review page says "someone off camera").
 
@@ -81,6 +84,12 @@ MIN_QUIET_SECONDS = 3
 over all their quiet seconds (those while others talk: a call with few pauses, each at a turn's end)."""
 BASELINE_FLOOR = 0.03
 """The smallest quiet baseline (a perfectly still, clean picture would otherwise make any change a talker)."""
+
+TURNS_MAX_TOGETHER = 0.1
+"""A recording shows its people in turns (`shows_turns`) when two or more people were seen and at most this fraction of
+the seconds with a face show two people together. A cut between two speakers puts both in one second (their frames
+split the second's samples, so they do not count as together); a gallery or a self-view shows them together nearly
+every second."""
 
 SPEAKING_VALUES = (REP, PROSPECT, "both", "none", "off-camera", "unknown", "other")
 """What `speaking` holds per second (database, CSV): see the decision table above."""
@@ -248,6 +257,37 @@ def talking_lift(lift: np.ndarray, speech: np.ndarray) -> float:
     return float(np.median(moving)) if len(moving) else MOUTH_MOVING_LIFT
 
 
+def _frames_on_screen(tracks: list[TrackSecondRows], roles: dict[int, str], n_seconds: int) -> dict[str, np.ndarray]:
+    """Role -> (n_seconds,) int: the sampled frames of the second that showed the person's face (their most seen track)."""
+    frames: dict[str, np.ndarray] = {}
+    for track in tracks:
+        role = roles.get(track.track_id)
+        if role is None:
+            continue
+        inside = track.seconds < n_seconds
+        own = np.zeros(n_seconds, np.int64)
+        own[track.seconds[inside]] = track.n_frames[inside]
+        frames[role] = np.maximum(frames.get(role, own), own)
+    return frames
+
+
+def shows_turns(frames: dict[str, np.ndarray]) -> bool:
+    """Whether the recording shows its people in turns, one at a time (an active-speaker view): see TURNS_MAX_TOGETHER.
+
+    frames: `_frames_on_screen`. Two people are together in a second when their frames add up to more than the
+    recording samples in a second (the median, over seconds with a face, of the most frames any person had).
+    """
+    if len(frames) < 2:
+        return False
+    counts = np.sort(np.stack(list(frames.values())), axis=0)  # (people, n_seconds), ascending per second
+    seen = counts[-1] > 0
+    if not seen.any():
+        return False
+    per_second = np.median(counts[-1][seen])
+    together = counts[-1] + counts[-2] > per_second
+    return bool(together[seen].mean() <= TURNS_MAX_TOGETHER)
+
+
 def who_speaks(speech: np.ndarray, tracks: list[TrackSecondRows], roles: dict[int, str]) -> TalkTimeline:
     """Speaking per second from the speech fractions (`SpeechActivity.per_second`) and each person's mouths.
 
@@ -264,6 +304,8 @@ def who_speaks(speech: np.ndarray, tracks: list[TrackSecondRows], roles: dict[in
         for track in own:
             lift[role] = np.fmax(lift[role], np.nan_to_num(mouth_lift(track, n, speech, baseline)))
     strength = {role: values / talking_lift(values, speech) for role, values in lift.items()}
+    frames = _frames_on_screen(tracks, roles, n)
+    turns = shows_turns(frames)
     speaking = []
     for s in range(n):
         if not np.isfinite(speech[s]):
@@ -274,7 +316,11 @@ def who_speaks(speech: np.ndarray, tracks: list[TrackSecondRows], roles: dict[in
             continue
         moving = {role: strength[role][s] for role in lift if lift[role][s] >= MOUTH_MOVING_LIFT}
         if not moving:
-            speaking.append(OFF_CAMERA)
+            shown = max(frames, key=lambda role: frames[role][s]) if turns else None
+            if shown is None or 2 * frames[shown][s] <= sum(f[s] for f in frames.values()):
+                speaking.append(OFF_CAMERA)  # no face, or two split the second (a cut): nothing says who
+            else:
+                speaking.append(shown if shown in (REP, PROSPECT) else OTHER)
             continue
         strongest = max(moving, key=moving.get)
         if REP in moving and PROSPECT in moving and min(moving[REP], moving[PROSPECT]) >= BOTH_RATIO * moving[strongest]:

@@ -225,6 +225,32 @@ def test_active_speaker_cuts_a_face_to_its_turns_and_its_quiet_baseline_is_the_p
     assert talk.speaking[14:] == (NONE,) * 10
 
 
+def test_in_a_recording_of_turns_the_face_on_screen_while_a_voice_is_heard_is_the_talkers():
+    """New-user trials 14 and 15: an active-speaker view shows each person mostly while they talk, so their still mouth
+    is barely learnt and 8-15 s of each call's turns read "someone off camera" (talk ratio 13-18 points off). In a
+    recording of turns the one face on screen while a voice is heard is the talker's; a cut second split between two
+    faces, a second with no face (a camera off), and a gallery (faces together) with still mouths stay off camera."""
+    still = 0.1
+    #            0: none  1-6: rep talks  7: cut  8-13: prospect talks  14: none  15-17: guest talks  18-19: no face
+    speech = np.array([0.0] + [0.9] * 6 + [0.9] + [0.9] * 6 + [0.0] + [0.9] * 3 + [0.9] * 2)
+
+    def shown(track_id: int, seconds: list[int], frames: list[int] | None = None) -> TrackSecondRows:
+        n = len(seconds)
+        return TrackSecondRows(track_id, np.array(seconds), np.array(frames or [4] * n),
+                               np.full((n, 7), np.nan, np.float32), np.zeros((n, 4)), mouth_motion=np.full(n, still))
+
+    turns = [shown(0, [0, 1, 2, 3, 4, 5, 6, 7], [4] * 7 + [2]), shown(1, [7, 8, 9, 10, 11, 12, 13, 14], [2] + [4] * 7),
+             shown(2, [15, 16, 17])]
+    roles = {0: REP, 1: PROSPECT, 2: "participant-1"}
+    talk = who_speaks(speech, turns, roles)
+    assert talk.speaking[1:7] == (REP,) * 6 and talk.speaking[8:14] == (PROSPECT,) * 6
+    assert talk.speaking[15:18] == (OTHER,) * 3
+    assert talk.speaking[7] == OFF_CAMERA and talk.speaking[18:] == (OFF_CAMERA,) * 2  # a cut; a camera off
+    assert (talk.speaking[0], talk.speaking[14]) == (NONE, NONE)
+    gallery = [shown(0, list(range(20))), shown(1, list(range(20)))]  # both on screen all along, mouths still
+    assert set(who_speaks(speech, gallery, {0: REP, 1: PROSPECT}).speaking) == {NONE, OFF_CAMERA}
+
+
 def _seconds(speaking: list[str], prospect_dominant: list[str | None], rep_on_screen: bool = True):
     import pandas as pd
 
