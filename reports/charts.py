@@ -26,7 +26,8 @@ from pipeline.roles import PROSPECT, REP
 from pipeline.speech import BOTH, NONE, OFF_CAMERA, OTHER, SPEAKING_LABELS, SPEAKING_VALUES, UNKNOWN
 from pipeline.timeline import clock, counted, minutes
 from reports.facts import CallTimeline, MarkedStage
-from reports.summary import FACE_NOT_SEEN, NO_VIDEO, SHIFT_KINDS, second_statuses, stored_uncertain_reasons
+from reports.summary import (FACE_NOT_SEEN, MIN_SECONDS_TO_COMPARE, NO_VIDEO, SHIFT_KINDS, second_statuses,
+                             stored_uncertain_reasons)
 
 EMOTION_COLOURS: dict[str, str] = {
     "angry": "#E4572E",
@@ -271,28 +272,49 @@ def shares_figure(shares: dict[str, dict[str, float]], seen_s: dict[str, int] | 
                   height: int = 150) -> go.Figure:
     """Share of seen time in each likely emotion, one stacked bar per role, each part named inside it ("angry 50%";
     a narrow part only its share, under `SHARE_TEXT_MIN` nothing: its name and share are in its hover). `seen_s`:
-    the seconds each role's face was read, written under its name, the sample behind the bar (new-user trial 14: a
-    rep read on 6 s of 45 drew a full "angry 100%" bar with nothing to say how little was behind it).
+    the seconds each role's face was read, written under its name, the sample behind the bar; a role read under
+    `MIN_SECONDS_TO_COMPARE` seconds gets a hatched "too little read" bar instead of a mix (new-user trials 14 and 15:
+    a rep read on 6 s of 45 drew a full "angry 100%" bar).
 
     No legend: the chart sits in a narrow column beside the talking points, where Plotly's legend became a scroll box
     showing 5 of the 7 emotions at 1024 px (a dashboard trial, 34), and the timelines' legend names the same colours."""
     fig = go.Figure()
     roles = [r for r in (PROSPECT, REP) if r in shares]
     labels = [r.capitalize() + (f"<br>{seen_s.get(r, 0)} s read" if seen_s is not None else "") for r in roles]
+    little = [seen_s is not None and seen_s.get(r, 0) < MIN_SECONDS_TO_COMPARE for r in roles]
     for emotion in EMOTIONS:
-        values = [shares[r][emotion] for r in roles]
+        values = [0.0 if few else shares[r][emotion] for r, few in zip(roles, little)]
         fig.add_trace(go.Bar(y=labels, x=values, name=emotion, orientation="h",
                              marker_color=EMOTION_COLOURS[emotion],
                              text=[f"{emotion} {v:.0%}" if v >= SHARE_NAME_MIN else f"{v:.0%}" if v >= SHARE_TEXT_MIN
                                    else "" for v in values],
                              textposition="inside", insidetextanchor="middle", textangle=0,
                              hovertemplate=f"{emotion} %{{x:.0%}}<extra>%{{y}}</extra>"))
+    if any(little):
+        fig.add_trace(_too_little_bar([label for label, few in zip(labels, little) if few], orientation="h"))
     # a text that does not fit its part level at a readable size is left to the hover: Plotly turned it on its side
     # and shrank it ("surprise 25%" standing in a 14-px part at 1024 px: a dashboard trial, 13)
     fig.update_layout(barmode="stack", height=height, margin=dict(l=10, r=10, t=10, b=10), template="plotly_white",
                       font=FONT, xaxis=dict(tickformat=".0%", range=[0, 1], showticklabels=False), showlegend=False,
                       uniformtext=dict(minsize=SHARE_TEXT_MIN_PX, mode="hide"))
     return fig
+
+
+TOO_LITTLE_READ = f"too little read (under {MIN_SECONDS_TO_COMPARE} s)"
+"""What a bar says where a face was read too briefly for its mix of emotions to mean anything."""
+
+
+def _too_little_bar(labels: Sequence[str], orientation: str = "v") -> go.Bar:
+    """A full, hatched, grey bar at each of `labels`, in place of a mix drawn from under `MIN_SECONDS_TO_COMPARE` s."""
+    full = [1.0] * len(labels)
+    axes = dict(y=labels, x=full) if orientation == "h" else dict(x=labels, y=full)
+    # along the bar: a column is too narrow for the words across it
+    return go.Bar(**axes, orientation=orientation, name=TOO_LITTLE_READ, text=[TOO_LITTLE_READ] * len(labels),
+                  showlegend=False, textposition="inside", insidetextanchor="middle",
+                  textangle=0 if orientation == "h" else -90, textfont=dict(color="#495057"),
+                  marker=dict(color="rgba(0, 0, 0, 0)", line=dict(color="#ADB5BD", width=1),
+                              pattern=dict(shape="/", fgcolor="#CED4DA", size=8)),
+                  hovertemplate=f"%{{{'y' if orientation == 'h' else 'x'}}}: {TOO_LITTLE_READ}<extra></extra>")
 
 
 SHARE_TEXT_MIN = 0.06
@@ -303,28 +325,48 @@ SHARE_TEXT_MIN_PX = 10
 """Font size (px) under which a part's text would have to shrink to fit: it is hidden instead (its hover keeps it)."""
 
 
-def trend_figure(calls: pd.DataFrame, label_column: str, height: int = 300) -> go.Figure:
+def trend_figure(calls: pd.DataFrame, label_column: str, seen_column: str = "prospect_seen_s",
+                 height: int = 300) -> go.Figure:
     """One rep's calls in the order of `calls` (time order), one point each, labelled by `label_column` (as the mix
-    figure beside it): how positive their prospects likely looked. Not on a date axis: a dashboard trial's three calls of
-    one day sat on one vertical line, two hidden behind the third."""
+    figure beside it) and the prospect's read seconds (`seen_column`): how positive their prospects likely looked.
+    The line joins calls read at least `MIN_SECONDS_TO_COMPARE` s; a call read less is a hollow grey point off the
+    line, one never read has none (new-user trial 15: a 23-s call plotted 100% like any other, a call with no prospect
+    0%). Not on a date axis: a dashboard trial's three calls of one day sat on one vertical line, two hidden behind the
+    third."""
+    seen = calls[seen_column].fillna(0).astype(int)
+    labels = calls[label_column] + "<br>" + seen.map(lambda s: f"{s} s read" if s else "not seen")  # two lines: level
+    enough = seen >= MIN_SECONDS_TO_COMPARE
+    little = (seen > 0) & ~enough
+    titles = calls["title"].map(html.escape)
     fig = go.Figure(go.Scatter(
-        x=calls[label_column], y=calls["prospect_positive"], mode="lines+markers",
-        line=dict(color=ROLE_COLOURS[PROSPECT], width=2), marker=dict(size=9), customdata=calls["title"].map(html.escape),
+        x=labels, y=calls["prospect_positive"].where(enough), mode="lines+markers", connectgaps=True,
+        line=dict(color=ROLE_COLOURS[PROSPECT], width=2), marker=dict(size=9), customdata=titles,
         name="prospect likely positive", hovertemplate="%{customdata}<br>%{x}: %{y:.0%} likely positive<extra></extra>",
     ))
+    fig.add_trace(go.Scatter(
+        x=labels, y=calls["prospect_positive"].where(little), mode="markers", customdata=titles,
+        marker=dict(size=9, symbol="circle-open", color="#868E96", line=dict(width=2)), name=TOO_LITTLE_READ,
+        hovertemplate=f"%{{customdata}}<br>%{{x}}: %{{y:.0%}} likely positive, {TOO_LITTLE_READ}<extra></extra>",
+    ))
     fig.update_layout(height=height, margin=dict(l=10, r=10, t=10, b=10), template="plotly_white", font=FONT,
-                      xaxis=dict(type="category"),
-                      yaxis=dict(tickformat=".0%", range=[0, 1]))  # a title was cut to "…pect likely positive"
+                      xaxis=dict(type="category", categoryorder="array", categoryarray=list(labels)), showlegend=False,
+                      yaxis=dict(tickformat=".0%", range=[0, 1.05]))  # a title was cut to "…pect likely positive"
                       # at every width (trial 14); the page's heading above the chart says what the points are
     return fig
 
 
-def mix_figure(mix: pd.DataFrame, label_column: str, height: int = 300) -> go.Figure:
-    """Stacked likely-emotion shares, one bar per row of `mix` (a call, or a rep)."""
+def mix_figure(mix: pd.DataFrame, label_column: str, seen_column: str | None = None, height: int = 300) -> go.Figure:
+    """Stacked likely-emotion shares, one bar per row of `mix` (a call, or a rep). `seen_column`: the read seconds
+    behind each row; a row under `MIN_SECONDS_TO_COMPARE` gets a hatched "too little read" bar instead (new-user trial
+    15: 6 s read drew a full "angry 100%" column)."""
     fig = go.Figure()
+    little = (mix[seen_column] < MIN_SECONDS_TO_COMPARE) if seen_column else pd.Series(False, index=mix.index)
     for emotion in EMOTIONS:
-        fig.add_trace(go.Bar(x=mix[label_column], y=mix[emotion], name=emotion, marker_color=EMOTION_COLOURS[emotion],
+        fig.add_trace(go.Bar(x=mix[label_column], y=mix[emotion].mask(little, 0.0), name=emotion,
+                             marker_color=EMOTION_COLOURS[emotion],
                              hovertemplate=f"{emotion} %{{y:.0%}}<extra>%{{x}}</extra>"))
+    if little.any():
+        fig.add_trace(_too_little_bar(list(mix.loc[little, label_column])))
     # the legend in the order of the bars' parts and of `EMOTIONS` (Plotly reverses a stack's by default: a trial read
     # "neutral ... angry"), above the bars with room for two rows (at t=10 it covered the top of a full bar)
     fig.update_layout(barmode="stack", height=height, margin=dict(l=10, r=10, t=60, b=10), template="plotly_white",

@@ -392,14 +392,26 @@ def facts_rows(facts: CallFacts) -> list[tuple[str, str]]:
     ]
 
 
+def first_positive(summary: CallSummary) -> tuple[str, str | None]:
+    """The "First positive prospect shift" figure (its time, or "none") and, where there was no shift but the prospect
+    did look positive, when that first showed (new-user trials 14 and 15: a prospect turned happy at 0:21 exactly, after
+    seconds with no clear reading, and the card said only "none")."""
+    first = summary.first_positive_shift
+    if first is not None:
+        return clock(first["t_s"]), None
+    if summary.first_positive_s is not None:
+        return "none", f"first likely positive at {clock(summary.first_positive_s)}, with no turn to it"
+    return "none", None
+
+
 def headline_rows(summary: CallSummary, roles: Sequence[str]) -> list[tuple[str, str]]:
     start, end = summary.prospect_thirds
-    first = summary.first_positive_shift
+    first, first_note = first_positive(summary)
     return [
         ("Prospect likely positive", f"{summary.mood[PROSPECT].positive:.0%} of the {summary.seen_seconds[PROSPECT]} s "
                                      f"their face was read"),
         ("Prospect likely negative", f"{summary.mood[PROSPECT].negative:.0%} of those seconds"),
-        ("First positive prospect shift", clock(first["t_s"]) if first else "none"),
+        ("First positive prospect shift", first + (f" ({first_note})" if first_note else "")),
         ("Negative shifts", ", ".join(f"{role} {summary.negative_shifts[role]}" for role in reversed(roles))),
         ("Prospect mood, first → last third", summary.thirds_not_compared
          or f"likely positive {_share_of(start)} → {_share_of(end)}"),

@@ -22,7 +22,7 @@ from db.session import session_scope
 from reports import charts, facts, report
 from reports.csv_export import CSV_COLUMNS, export_csv
 from reports.facts import CallTimeline, MarkedStage
-from reports.summary import headline_rows, still_labels, summarize, summarize_timeline
+from reports.summary import first_positive, headline_rows, still_labels, summarize, summarize_timeline
 from tools.seed import seed_call
 
 
@@ -104,11 +104,16 @@ def test_a_prospect_positive_from_the_start_is_not_said_to_have_shown_no_positiv
     no_shifts = pd.DataFrame(columns=["role", "t_s", "direction"])
     seconds = pd.DataFrame(_rows("rep", ["neutral"] * 30) + _rows("prospect", ["uncertain"] * 10 + ["happy"] * 5
                                                                   + ["neutral"] * 15))
-    points = " ".join(summarize_timeline(CallTimeline(seconds, no_shifts)).talking_points)
+    summary = summarize_timeline(CallTimeline(seconds, no_shifts))
+    points = " ".join(summary.talking_points)
     assert "no clear positive turn" not in points
-    # and when it first showed, to replay (trial 14: a phone prospect's happy from 0:21 exactly, after "turned away")
+    # and when it first showed, to replay (trial 14: a phone prospect's happy from 0:21 exactly, after "turned away"),
+    # in the talking points, on the card and in the reports' facts (trial 15: the card said only "none")
     assert "The prospect likely looked positive 25% of the seconds read, first at 0:10, but without a clear turn to it" \
         in points
+    assert first_positive(summary) == ("none", "first likely positive at 0:10, with no turn to it")
+    assert ("First positive prospect shift", "none (first likely positive at 0:10, with no turn to it)") \
+        in headline_rows(summary, ("rep", "prospect"))
     seconds = pd.DataFrame(_rows("rep", ["neutral"] * 30) + _rows("prospect", ["neutral"] * 20 + ["sad"] * 10))
     points = " ".join(summarize_timeline(CallTimeline(seconds, no_shifts)).talking_points)
     assert "The prospect showed no clear positive turn during the call" in points
@@ -431,15 +436,44 @@ def test_a_short_call_read_throughout_is_not_called_hardly_read():
     assert "The call is too short (0:20) to compare the prospect's mood from its first to its last third." in points
 
 
-def test_a_reps_calls_of_one_day_are_each_a_point_of_their_own():
+def test_a_reps_calls_of_one_day_are_each_a_point_of_their_own_named_with_its_sample():
     """A new-user trial's Reps page labelled the trend's time axis "23:59:59.9995" when all calls shared a date; a
-    dashboard trial's three calls of one day then sat on one vertical line, two hidden behind the third."""
+    dashboard trial's three calls of one day then sat on one vertical line, two hidden behind the third. Trial 15: a
+    call read 6 s plotted 100% on the line like the others, and a call whose prospect was never read 0%."""
     from reports.charts import trend_figure
 
-    calls = pd.DataFrame({"call": ["01 Dec #3", "01 Dec #4", "01 Dec #7"], "prospect_positive": [1.0, 0.4, 1.0],
-                          "title": ["a", "b", "c"]})
+    calls = pd.DataFrame({"call": ["01 Dec #3", "01 Dec #4", "01 Dec #7", "01 Dec #9"],
+                          "prospect_positive": [0.5, 1.0, 0.0, 0.4], "prospect_seen_s": [40, 6, 0, 120],
+                          "title": ["a", "b", "c", "d"]})
     figure = trend_figure(calls, "call")
-    assert figure.layout.xaxis.type == "category" and list(figure.data[0].x) == ["01 Dec #3", "01 Dec #4", "01 Dec #7"]
+    line, little = figure.data
+    assert figure.layout.xaxis.type == "category"
+    assert list(line.x) == ["01 Dec #3<br>40 s read", "01 Dec #4<br>6 s read", "01 Dec #7<br>not seen",
+                            "01 Dec #9<br>120 s read"]
+    assert np.allclose(np.asarray(line.y, float), [0.5, np.nan, np.nan, 0.4], equal_nan=True) and line.connectgaps
+    assert np.allclose(np.asarray(little.y, float), [np.nan, 1.0, np.nan, np.nan], equal_nan=True)
+    assert little.marker.symbol == "circle-open" and "too little read" in little.hovertemplate
+
+
+def test_a_mix_read_too_briefly_is_a_hatched_bar_not_a_full_column_of_one_emotion():
+    """New-user trials 14 and 15: the rep read on 6 s drew a full "angry 100%" column on the Reps page and bar on the
+    review page, beside calls read for minutes."""
+    from reports.charts import TOO_LITTLE_READ, mix_figure, shares_figure
+
+    mix = pd.DataFrame({"call": ["#1 · 48 s", "#2 · 6 s"], "rep_seen_s": [48, 6],
+                        **{e: [0.0, 0.0] for e in EMOTIONS}}).assign(happy=[0.4, 0.0], neutral=[0.6, 0.0], angry=[0.0, 1.0])
+    figure = mix_figure(mix, "call", "rep_seen_s")
+    angry = next(trace for trace in figure.data if trace.name == "angry")
+    assert list(angry.y) == [0.0, 0.0]
+    hatched = figure.data[-1]
+    assert hatched.name == TOO_LITTLE_READ and list(hatched.x) == ["#2 · 6 s"] and hatched.marker.pattern.shape == "/"
+    assert len(mix_figure(mix, "call").data) == len(EMOTIONS)  # no sample given: drawn as they are
+
+    shares = {"rep": dict.fromkeys(EMOTIONS, 0.0) | {"angry": 1.0}, "prospect": dict.fromkeys(EMOTIONS, 0.0) | {"sad": 1.0}}
+    bars = shares_figure(shares, {"rep": 6, "prospect": 40})
+    assert [t.x[1] for t in bars.data if t.name == "angry"] == [0.0]
+    assert list(bars.data[-1].y) == ["Rep<br>6 s read"] and bars.data[-1].name == TOO_LITTLE_READ
+    assert [t.x[0] for t in bars.data if t.name == "sad"] == [1.0]
 
 
 def test_a_still_label_never_covers_another_face():
@@ -500,8 +534,8 @@ def test_share_bar_texts_stay_level_and_hide_when_they_do_not_fit():
 
     shares = {"rep": dict.fromkeys(EMOTIONS, 0.0) | {"happy": 0.73, "surprise": 0.25, "neutral": 0.02},
               "prospect": dict.fromkeys(EMOTIONS, 0.0) | {"happy": 0.12, "surprise": 0.2, "neutral": 0.68}}
-    fig = shares_figure(shares, {"rep": 6, "prospect": 40})
-    assert list(fig.data[0].y) == ["Prospect<br>40 s read", "Rep<br>6 s read"]  # the sample behind each bar (trial 14)
+    fig = shares_figure(shares, {"rep": 16, "prospect": 40})
+    assert list(fig.data[0].y) == ["Prospect<br>40 s read", "Rep<br>16 s read"]  # the sample behind each bar (trial 14)
     assert {trace.textangle for trace in fig.data} == {0}
     assert (fig.layout.uniformtext.mode, fig.layout.uniformtext.minsize) == ("hide", SHARE_TEXT_MIN_PX)
     surprise = next(trace for trace in fig.data if trace.name == "surprise")

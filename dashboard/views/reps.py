@@ -80,8 +80,8 @@ with one_tab:
             rep_analysis_off_note()
         else:
             # each call's column names its sample (trial 14: 6 s read drew a full "angry 100%" column)
-            labelled = rep_read.assign(call=rep_read["call"] + " · " + rep_read["rep_seen_s"].astype(int).astype(str) + " s")
-            st.plotly_chart(mix_figure(labelled.rename(columns={f"rep_{e}": e for e in EMOTIONS}), "call"),
+            labelled = rep_read.assign(call=rep_read["call"] + "<br>" + rep_read["rep_seen_s"].astype(int).astype(str) + " s read")
+            st.plotly_chart(mix_figure(labelled.rename(columns={f"rep_{e}": e for e in EMOTIONS}), "call", "rep_seen_s"),
                             config={"displayModeBar": False}, key="mix")
     st.markdown("**Their calls**")
     # the readings first, as on the Calls page (at 1024 px a trial had them off-screen)
@@ -112,7 +112,8 @@ with team_tab:
     if read.empty:
         rep_analysis_off_note()
     else:
-        st.plotly_chart(mix_figure(read, "rep", height=260), config={"displayModeBar": False}, key="team-mix")
+        st.plotly_chart(mix_figure(read.assign(rep_seen_s=60 * read["rep_seen_minutes"]), "rep", "rep_seen_s", height=260),
+                        config={"displayModeBar": False}, key="team-mix")
     st.dataframe(pd.DataFrame({"Rep": team["rep"], "Prospect likely positive": 100 * team["prospect_positive"],
                                "Prospect negative shifts per 10 min": team["negative_shifts_per_10min"],
                                "Rep talk ratio": 100 * team["talk_ratio"], "Calls": team["calls"],

@@ -42,7 +42,8 @@ from pipeline.timeline import clock, counted
 from reports.charts import shares_figure
 from reports.exports import export
 from reports.facts import STAGE_NAMES, load_moments, load_notes, load_stages
-from reports.summary import CLEAREST_EXPRESSION, FACE_NOT_SEEN, NO_VIDEO, SHIFT_KINDS, notes_at, rep_not_shown
+from reports.summary import (CLEAREST_EXPRESSION, FACE_NOT_SEEN, NO_VIDEO, SHIFT_KINDS, first_positive, notes_at,
+                             rep_not_shown)
 from reports.talk import DEFINITIONS, TALK_NOT_MEASURED, TALK_TIME_NOT_EMOTION, TalkMetrics, speaking_at, talk_rows
 
 TAB_LABELS = ("Key moments", "Script stages", "Coaching notes")
@@ -258,7 +259,7 @@ summary = data.summary(call_id, version, stages)
 
 # ----------------------------------------------------------------------------- headline numbers
 start, end = summary.prospect_thirds
-first = summary.first_positive_shift
+first, first_note = first_positive(summary)
 m1, m2, m3, m4 = st.columns(4, border=True)
 m1.metric("Prospect likely positive",  # an absent face is not "not positive"
           f"{summary.mood[PROSPECT].positive:.0%}" if summary.mood[PROSPECT].seconds else "not seen",
@@ -273,7 +274,7 @@ else:  # an absent face is not "not positive", and seconds are no trend; the rea
     # the value, "call too short" wrapped to three lines of large type and stretched every card at 1024 px: a trial)
     m2.metric("Prospect mood, first → last third", "—", delta=summary.thirds_not_compared, delta_color="off",
               delta_arrow="off", help=thirds_read)
-m3.metric("First positive prospect shift", clock(first["t_s"]) if first else "none",
+m3.metric("First positive prospect shift", first, delta=first_note, delta_color="off", delta_arrow="off",
           help="When the prospect's most likely emotion first turned positive and held for a few seconds.")
 m4.metric("Negative shifts · " + ", ".join(reversed(facts.roles)),
           " · ".join(str(summary.negative_shifts[role]) for role in reversed(facts.roles)),
