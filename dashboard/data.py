@@ -100,10 +100,13 @@ def talk(call_id: int, version: str) -> TalkMetrics | None:
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
-def timeline_chart(call_id: int, version: str, stages: tuple[MarkedStage, ...], roles: tuple[str, ...]) -> go.Figure:
-    """Shared, never mutated by callers (st.plotly_chart copies it): no pickling of ~25k points per run."""
+def timeline_chart(call_id: int, version: str, stages: tuple[MarkedStage, ...], roles: tuple[str, ...],
+                   labels: tuple[tuple[str, str], ...] = ()) -> go.Figure:
+    """Shared, never mutated by callers (st.plotly_chart copies it): no pickling of ~25k points per run. `labels`:
+    (role, name on the chart) pairs, as `timeline_figure`'s `labels`."""
     data = timeline(call_id, version)
-    return timeline_figure(data.seconds, data.shifts, [(s.name, s.start_s, s.end_s) for s in stages], roles=roles)
+    return timeline_figure(data.seconds, data.shifts, [(s.name, s.start_s, s.end_s) for s in stages], roles=roles,
+                           labels=dict(labels))
 
 
 @st.cache_resource(max_entries=2, show_spinner=False)

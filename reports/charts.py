@@ -41,6 +41,8 @@ EMOTION_COLOURS: dict[str, str] = {
 DIRECTION_COLOURS: dict[str, str] = {"positive": "#1B9E4B", "negative": "#D7263D", "neutral": "#6C757D"}
 DIRECTION_SYMBOLS: dict[str, str] = {"positive": "triangle-up", "negative": "triangle-down", "neutral": "circle"}
 ROLE_COLOURS: dict[str, str] = {REP: "#288CEB", PROSPECT: "#3CB43C"}
+GUEST_COLOUR = "#495057"
+"""A guest's (role participant-N) name on their timeline."""
 GAP_FILL = "rgba(108, 117, 125, 0.14)"
 NO_VIDEO_COLOUR = "#495057"  # seconds with no picture at all (before a late video track, after a cut-off file)
 UNCERTAIN_COLOUR = "#EADBC8"
@@ -123,8 +125,11 @@ def _bin_edges(starts: np.ndarray, bin_s: int) -> np.ndarray:
 
 
 def timeline_figure(seconds: pd.DataFrame, shifts: pd.DataFrame, stages: Iterable[tuple[str, float, float]] = (),
-                    height: int = 560, roles: Sequence[str] = (REP, PROSPECT)) -> go.Figure:
-    """Aligned timelines of `roles` (rep above prospect); each point carries its second in `customdata`."""
+                    height: int = 560, roles: Sequence[str] = (REP, PROSPECT),
+                    labels: dict[str, str] | None = None) -> go.Figure:
+    """Aligned timelines of `roles` (rep above prospect); each point carries its second in `customdata`. `labels`:
+    each role's name on the chart (default: the role's, "Rep"), such as "Guest · person 3" for a participant-N."""
+    labels = {role: (labels or {}).get(role, role.capitalize()) for role in roles}
     n_seconds = int(seconds["second"].max()) + 1 if len(seconds) else 1
     bin_s = max(1, math.ceil(n_seconds / MAX_POINTS))
     height = round(height * (0.2 + 0.4 * len(roles)))  # a lone timeline keeps its height, not the pair's
@@ -152,7 +157,7 @@ def timeline_figure(seconds: pd.DataFrame, shifts: pd.DataFrame, stages: Iterabl
                 stackgroup=role, stackgaps="infer zero", mode="lines",
                 line=dict(width=0.5, color=EMOTION_COLOURS[emotion], shape="hv"),
                 fillcolor=EMOTION_COLOURS[emotion], customdata=steps_clocks,
-                hovertemplate=f"{emotion} %{{y:.0%}}<extra>{role} %{{customdata}}</extra>",
+                hovertemplate=f"{emotion} %{{y:.0%}}<extra>{html.escape(labels[role])} %{{customdata}}</extra>",
             ), row=row, col=1)
         codes = data["dominant"].map(BAND_CODES).astype(float).to_numpy()
         video = data["video_present"].to_numpy(bool) if "video_present" in data else np.ones(len(data), bool)
@@ -173,7 +178,8 @@ def timeline_figure(seconds: pd.DataFrame, shifts: pd.DataFrame, stages: Iterabl
             fig.add_vrect(x0=start, x1=end, fillcolor=NO_VIDEO_FILL, line_width=0, layer="below", row=row, col=1)
         _add_shift_markers(fig, shifts[shifts["role"] == role] if len(shifts) else shifts, row)
         fig.update_yaxes(range=[0, 1.13], tickformat=".0%", tickvals=[0, 0.5, 1], row=row, col=1,
-                         title=dict(text=f"<b>{role.capitalize()}</b>", font=dict(color=ROLE_COLOURS[role], size=14)))
+                         title=dict(text=f"<b>{html.escape(labels[role])}</b>",
+                                    font=dict(color=ROLE_COLOURS.get(role, GUEST_COLOUR), size=14)))
         fig.update_yaxes(showticklabels=False, row=row + 1, col=1)
     shown = set(shifts.loc[shifts["role"].isin(roles), "direction"]) if len(shifts) else set()
     for direction in (d for d in DIRECTION_COLOURS if d in shown):

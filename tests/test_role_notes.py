@@ -3,6 +3,8 @@ portraits (`tools.synthetic`) analysed for real (BlazeFace, tracker, dlib embedd
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from pipeline.roles import decide_roles
@@ -21,11 +23,14 @@ def test_three_people_in_a_gallery_the_prospect_is_a_guess_and_the_note_says_whi
 
 
 def test_the_note_goes_once_the_manager_picks_the_roles(store, classifier, tmp_path):
+    import streamlit as st
     from streamlit.testing.v1 import AppTest
 
     from calls.intake import create_call
     from calls.roles import list_people, pick_people
     from config import REPO_ROOT
+    from db.models import Shift
+    from db.session import session_scope
     from pipeline.analyze import AnalysisSettings
     from pipeline.store import analyze_call
     from reports.facts import load_facts
@@ -40,9 +45,23 @@ def test_the_note_goes_once_the_manager_picks_the_roles(store, classifier, tmp_p
     seed_users()
     at = sign_in(AppTest.from_file(str(REPO_ROOT / "dashboard" / "views" / "review.py"), default_timeout=60), "ada")
     at.session_state["call_id"] = call_id
-    at = at.run()  # the guest's readings are charted nowhere: the page says who they are and where they are kept
+    at = at.run()  # the guest's readings count in no figure: the page says who they are and charts them apart
     assert not at.exception and any(c.value.startswith(f"Also on the call: person {guest.number} (") and
-                                    "in the per-second CSV only" in c.value for c in at.caption)
+                                    "charted under the timelines" in c.value for c in at.caption)
+    guests = next(e for e in at.expander if e.label.startswith("Guests' likely emotions: "))
+    assert guests.label == f"Guests' likely emotions: person {guest.number}" and not guests.proto.expanded  # no turn
+    layout = json.loads(guests.get("plotly_chart")[0].proto.spec)["layout"]
+    titles = [axis["title"]["text"] for name, axis in layout.items() if name.startswith("yaxis") and "title" in axis]
+    assert titles == [f"<b>Guest · person {guest.number}</b>"]
+    with session_scope() as session:  # a second stakeholder turns negative: the box opens and says when
+        session.add(Shift(call_id=call_id, role=guest.role, t_s=2.0, from_emotion="neutral", to_emotion="sad",
+                          direction="negative", strength=0.5, duration_s=2.0))
+    st.cache_data.clear(), st.cache_resource.clear()
+    at = sign_in(AppTest.from_file(str(REPO_ROOT / "dashboard" / "views" / "review.py"), default_timeout=60), "ada")
+    at.session_state["call_id"] = call_id
+    guests = next(e for e in at.run().expander if e.label.startswith("Guests' likely emotions: "))
+    assert guests.label == f"Guests' likely emotions: person {guest.number} · likely turned negative at 0:02"
+    assert guests.proto.expanded
     pick_people(call_id, people[0].number, people[2].number)
     assert load_facts(call_id).roles_note is None  # no more "check Fix roles" once someone has
     assert [p.role for p in list_people(call_id)] == ["rep", "participant-1", "prospect"]

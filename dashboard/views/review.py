@@ -308,14 +308,14 @@ with points_col:
         st.markdown("**Share of time in each likely emotion**")
         st.plotly_chart(shares_figure({role: summary.shares[role] for role in facts.roles}, summary.seen_seconds),
                         config={"displayModeBar": False}, key="shares")
-        # a guest's readings are kept (they may be the prospect after all) but charted nowhere: say who and where to
-        # find them (new-user trial 14: a prospect's colleague's emotions were in the CSV and on no page)
+        # a guest's readings count in no figure (they may be the prospect after all): say who, and where they are
+        # charted (new-user trial 14: a prospect's colleague's emotions were in the CSV and on no page)
         guests = [card for card in people_cards if card.person.role not in (REP, PROSPECT)]
         if guests:
             st.caption("Also on the call: " + "; ".join(f"person {c.person.number} ({c.where}, {c.person.seen})"
                                                         for c in guests)
-                       + ". Their likely emotions are in the per-second CSV only; if one is the prospect, pick them in "
-                       "Fix roles.")
+                       + ". Their likely emotions are charted under the timelines and in the CSV, and count in no "
+                       "figure here; if one is the prospect, pick them in Fix roles.")
 
 # ----------------------------------------------------------------------------- timelines
 
@@ -335,6 +335,17 @@ st.plotly_chart(data.timeline_chart(call_id, version, stages, facts.roles), key=
 st.caption("Click a point or a ▲▼● shift marker to play the call from there. Drag across the chart to select a span "
            f"for a script stage. Beige in the band under a timeline: {UNCERTAIN} (a face seen, no emotion shown); light grey "
            f"shading: {FACE_NOT_SEEN}; dark shading: {NO_VIDEO} (nothing on screen).")
+guest_labels = tuple((c.person.role, f"Guest · person {c.person.number}") for c in guests)
+if guest_labels:  # others on the call, apart from the two; open where one turned negative (a second stakeholder)
+    turns = data.timeline(call_id, version).shifts
+    turns = turns[turns["role"].isin([role for role, _ in guest_labels]) & (turns["direction"] == "negative")]
+    with st.expander("Guests' likely emotions: " + ", ".join(f"person {c.person.number}" for c in guests)
+                     + (f" · likely turned negative at {', '.join(clock(t) for t in turns['t_s'])}" if len(turns) else ""),
+                     expanded=bool(len(turns)), icon=":material/group:"):
+        st.plotly_chart(data.timeline_chart(call_id, version, (), tuple(role for role, _ in guest_labels), guest_labels),
+                        key="guest-timelines", config={"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d"]})
+        st.caption("Someone else on the call (a colleague, a second stakeholder): their readings count in no figure, "
+                   "talking point or report. If one of them is the prospect, pick them in Fix roles.")
 
 
 # ----------------------------------------------------------------------------- who is talking (reports.talk)
