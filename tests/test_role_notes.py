@@ -29,7 +29,7 @@ def test_the_note_goes_once_the_manager_picks_the_roles(store, classifier, tmp_p
     from calls.intake import create_call
     from calls.roles import list_people, pick_people
     from config import REPO_ROOT
-    from db.models import Shift
+    from db.models import Shift, Snapshot
     from db.session import session_scope
     from pipeline.analyze import AnalysisSettings
     from pipeline.store import analyze_call
@@ -54,14 +54,21 @@ def test_the_note_goes_once_the_manager_picks_the_roles(store, classifier, tmp_p
     titles = [axis["title"]["text"] for name, axis in layout.items() if name.startswith("yaxis") and "title" in axis]
     assert titles == [f"<b>Guest · person {guest.number}</b>"]
     with session_scope() as session:  # a second stakeholder turns negative: the box opens and says when
-        session.add(Shift(call_id=call_id, role=guest.role, t_s=2.0, from_emotion="neutral", to_emotion="sad",
-                          direction="negative", strength=0.5, duration_s=2.0))
+        shift = Shift(call_id=call_id, role=guest.role, t_s=2.0, from_emotion="neutral", to_emotion="sad",
+                      direction="negative", strength=0.5, duration_s=2.0)
+        session.add(shift)
+        session.flush()  # its key moment, captioned as the analysis does (`pipeline.snapshots`)
+        session.add(Snapshot(call_id=call_id, shift_id=shift.id, t_s=2.0, kind="shift", path="none.jpg",
+                             caption=f"{guest.role.capitalize()}: likely neutral -> sad at 0:02"))
     st.cache_data.clear(), st.cache_resource.clear()
     at = sign_in(AppTest.from_file(str(REPO_ROOT / "dashboard" / "views" / "review.py"), default_timeout=60), "ada")
     at.session_state["call_id"] = call_id
     guests = next(e for e in at.run().expander if e.label.startswith("Guests' likely emotions: "))
     assert guests.label == f"Guests' likely emotions: person {guest.number} · likely turned negative at 0:02"
     assert guests.proto.expanded
+    moment = [m.value for m in at.markdown if "likely neutral → sad" in m.value]  # one name for the guest, not two
+    assert moment == [f"Guest · person {guest.number}: likely neutral → sad at 0:02"]
+    assert any(f"**Guest · person {guest.number}** · likely sad" in m.value for m in at.markdown)
     pick_people(call_id, people[0].number, people[2].number)
     assert load_facts(call_id).roles_note is None  # no more "check Fix roles" once someone has
     assert [p.role for p in list_people(call_id)] == ["rep", "participant-1", "prospect"]

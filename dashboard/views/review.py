@@ -394,12 +394,13 @@ with moments_tab:
             # A badge is one line, cut with "…" where the column ends (a trial at 1024 px, three cards in 560 px:
             # "0:10 · Prospect · likel…"): only the time in it, who and what beside it as text that wraps; the kind of
             # moment and who was talking on a line of their own.
-            st.markdown(f":{BADGE_COLOURS.get(moment.direction, 'blue')}-badge[{clock(moment.t_s)}] "
-                        f"**{(moment.role or '').capitalize()}** · {label}")
+            # a guest by the name the page gives them everywhere ("Guest · person 3"), not their role participant-N
+            who = dict(guest_labels).get(moment.role, (moment.role or "").capitalize())
+            st.markdown(f":{BADGE_COLOURS.get(moment.direction, 'blue')}-badge[{clock(moment.t_s)}] **{who}** · {label}")
             st.caption(f"{kind.capitalize()}{_speaking_words(moment.t_s)}")
             if moment.image.is_file():
                 st.image(str(moment.image), width="stretch")
-            st.markdown(moment.text)
+            st.markdown(moment.text.replace(f"{(moment.role or '').capitalize()}: ", f"{who}: ", 1))
             for note in notes_at(notes, moment.t_s):
                 st.markdown(f":material/sticky_note_2: {ui.literal(note.text)}"
                             + (f" — *{ui.literal(note.author)}*" if note.author else ""))
