@@ -90,6 +90,11 @@ TURNS_MAX_TOGETHER = 0.1
 the seconds with a face show two people together. A cut between two speakers puts both in one second (their frames
 split the second's samples, so they do not count as together); a gallery or a self-view shows them together nearly
 every second."""
+TURNS_MIN_CUTS = 3
+"""...and the screen cut from one person alone to another at least this many times. A gallery whose rep kept their
+camera off until the prospect left (the prospect alone, then the rep alone: one cut) or a guest who only ever sat
+beside the prospect is no active-speaker view, and a rep talking with their camera off there stays "someone off
+camera"; a conversation in an active-speaker view cuts at every turn."""
 
 SPEAKING_VALUES = (REP, PROSPECT, "both", "none", "off-camera", "unknown", "other")
 """What `speaking` holds per second (database, CSV): see the decision table above."""
@@ -272,20 +277,26 @@ def _frames_on_screen(tracks: list[TrackSecondRows], roles: dict[int, str], n_se
 
 
 def shows_turns(frames: dict[str, np.ndarray]) -> bool:
-    """Whether the recording shows its people in turns, one at a time (an active-speaker view): see TURNS_MAX_TOGETHER.
+    """Whether the recording shows its people in turns, one at a time (an active-speaker view): see TURNS_MAX_TOGETHER
+    and TURNS_MIN_CUTS.
 
     frames: `_frames_on_screen`. Two people are together in a second when their frames add up to more than the
-    recording samples in a second (the median, over seconds with a face, of the most frames any person had).
+    recording samples in a second (the median, over seconds with a face, of the most frames any person had); a person
+    is alone in a second where no one else is on screen.
     """
     if len(frames) < 2:
         return False
-    counts = np.sort(np.stack(list(frames.values())), axis=0)  # (people, n_seconds), ascending per second
+    stacked = np.stack(list(frames.values()))  # (people, n_seconds)
+    counts = np.sort(stacked, axis=0)  # ascending per second
     seen = counts[-1] > 0
     if not seen.any():
         return False
     per_second = np.median(counts[-1][seen])
     together = counts[-1] + counts[-2] > per_second
-    return bool(together[seen].mean() <= TURNS_MAX_TOGETHER)
+    alone = seen & (counts[-2] == 0)
+    sequence = stacked.argmax(axis=0)[alone]  # who is alone on screen, second after second
+    cuts = int(np.count_nonzero(sequence[1:] != sequence[:-1]))
+    return bool(together[seen].mean() <= TURNS_MAX_TOGETHER and cuts >= TURNS_MIN_CUTS)
 
 
 def who_speaks(speech: np.ndarray, tracks: list[TrackSecondRows], roles: dict[int, str]) -> TalkTimeline:

@@ -229,10 +229,11 @@ def test_in_a_recording_of_turns_the_face_on_screen_while_a_voice_is_heard_is_th
     """New-user trials 14 and 15: an active-speaker view shows each person mostly while they talk, so their still mouth
     is barely learnt and 8-15 s of each call's turns read "someone off camera" (talk ratio 13-18 points off). In a
     recording of turns the one face on screen while a voice is heard is the talker's; a cut second split between two
-    faces, a second with no face (a camera off), and a gallery (faces together) with still mouths stay off camera."""
+    faces, a second with no face (a camera off), a gallery (faces together) and one cut between two people alone, with
+    still mouths, stay off camera."""
     still = 0.1
-    #            0: none  1-6: rep talks  7: cut  8-13: prospect talks  14: none  15-17: guest talks  18-19: no face
-    speech = np.array([0.0] + [0.9] * 6 + [0.9] + [0.9] * 6 + [0.0] + [0.9] * 3 + [0.9] * 2)
+    #   0: none  1-6: rep talks  7: cut  8-13: prospect talks  14: none  15-17: guest talks  18-19: no face  20-22: rep
+    speech = np.array([0.0] + [0.9] * 6 + [0.9] + [0.9] * 6 + [0.0] + [0.9] * 3 + [0.9] * 2 + [0.9] * 3)
 
     def shown(track_id: int, seconds: list[int], frames: list[int] | None = None) -> TrackSecondRows:
         n = len(seconds)
@@ -240,15 +241,19 @@ def test_in_a_recording_of_turns_the_face_on_screen_while_a_voice_is_heard_is_th
                                np.full((n, 7), np.nan, np.float32), np.zeros((n, 4)), mouth_motion=np.full(n, still))
 
     turns = [shown(0, [0, 1, 2, 3, 4, 5, 6, 7], [4] * 7 + [2]), shown(1, [7, 8, 9, 10, 11, 12, 13, 14], [2] + [4] * 7),
-             shown(2, [15, 16, 17])]
-    roles = {0: REP, 1: PROSPECT, 2: "participant-1"}
+             shown(2, [15, 16, 17]), shown(3, [20, 21, 22])]
+    roles = {0: REP, 1: PROSPECT, 2: "participant-1", 3: REP}
     talk = who_speaks(speech, turns, roles)
     assert talk.speaking[1:7] == (REP,) * 6 and talk.speaking[8:14] == (PROSPECT,) * 6
-    assert talk.speaking[15:18] == (OTHER,) * 3
-    assert talk.speaking[7] == OFF_CAMERA and talk.speaking[18:] == (OFF_CAMERA,) * 2  # a cut; a camera off
+    assert talk.speaking[15:18] == (OTHER,) * 3 and talk.speaking[20:] == (REP,) * 3
+    assert talk.speaking[7] == OFF_CAMERA and talk.speaking[18:20] == (OFF_CAMERA,) * 2  # a cut; a camera off
     assert (talk.speaking[0], talk.speaking[14]) == (NONE, NONE)
-    gallery = [shown(0, list(range(20))), shown(1, list(range(20)))]  # both on screen all along, mouths still
+    gallery = [shown(0, list(range(23))), shown(1, list(range(23)))]  # both on screen all along, mouths still
     assert set(who_speaks(speech, gallery, {0: REP, 1: PROSPECT}).speaking) == {NONE, OFF_CAMERA}
+    # one cut is no active-speaker view: the prospect alone while the rep's camera is off, then the rep alone once the
+    # prospect left; the rep talking with the camera off is not the prospect's talk
+    one_cut = [shown(1, list(range(14))), shown(0, list(range(15, 23)))]
+    assert who_speaks(speech, one_cut, {0: REP, 1: PROSPECT}).speaking[1:7] == (OFF_CAMERA,) * 6
 
 
 def _seconds(speaking: list[str], prospect_dominant: list[str | None], rep_on_screen: bool = True):
