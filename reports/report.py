@@ -15,10 +15,10 @@ from pathlib import Path
 
 from config import EMOTIONS, UNCERTAIN
 from pipeline.timeline import clock
-from reports.charts import shares_figure, timeline_figure, timeline_png
+from reports.charts import TOO_LITTLE_READ, shares_figure, timeline_figure, timeline_png
 from reports.facts import load_facts, load_moments, load_notes, load_stages, load_timeline, model_accuracy
-from reports.summary import (FACE_NOT_SEEN, NO_VIDEO, HINTS_NOT_VERDICTS, STAGE_HEADER, facts_rows, headline_rows, key_moments,
-                             notes_at, rep_not_shown, stage_rows, still_labels, summarize_timeline)
+from reports.summary import (FACE_NOT_SEEN, MIN_SECONDS_TO_COMPARE, NO_VIDEO, HINTS_NOT_VERDICTS, STAGE_HEADER, facts_rows,
+                             headline_rows, key_moments, notes_at, rep_not_shown, stage_rows, still_labels, summarize_timeline)
 from reports.talk import (AUDIO_NOT_KEPT, TALK_HEADER, TALK_NOT_MEASURED, TALK_TIME_NOT_EMOTION, speaking_at, talk_metrics,
                           talk_table)
 
@@ -99,8 +99,16 @@ def build_pdf(call_id: int) -> bytes:
         pdf.ln(1)
     table(headline_rows(summary, facts.roles), widths=(2, 3))
     pdf.ln(2)
-    share_rows = [(role.capitalize(), *(f"{summary.shares[role][e]:.0%}" for e in EMOTIONS)) for role in facts.roles]
+    # each role's sample beside its shares; under MIN_SECONDS_TO_COMPARE no mix at all, as on the page's bars
+    little = [role for role in facts.roles if summary.seen_seconds[role] < MIN_SECONDS_TO_COMPARE]
+    share_rows = [(f"{role.capitalize()} · {summary.seen_seconds[role]} s read",
+                   *("—" if role in little else f"{summary.shares[role][e]:.0%}" for e in EMOTIONS))
+                  for role in facts.roles]
     table(share_rows, header=("Likely share of time", *EMOTIONS))
+    if little:
+        pdf.set_font("DejaVu", "I", 8)
+        pdf.multi_cell(0, 4, f"—: {TOO_LITTLE_READ}, no mix of emotions shown.", new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font("DejaVu", "", 9.5)
     chart = timeline_png(timeline, stages, roles=facts.roles)
     if pdf.will_page_break(20 + width * _png_aspect(chart)):
         pdf.add_page()  # keep the heading with its chart

@@ -275,6 +275,20 @@ def test_pdf_report_has_the_facts_numbers_points_moments_and_wording(call, tmp_p
     assert images >= 2  # the timelines and at least one annotated still
 
 
+def test_a_pdf_names_each_roles_sample_and_shows_no_mix_for_a_face_read_a_few_seconds(call):
+    """New-user trials 14 and 15: a rep read 6 s had "angry 100%" beside a prospect read minutes, in the same table."""
+    from sqlalchemy import update
+
+    text = _pdf_text(report.build_pdf(call.call_id))
+    summary = summarize(call.call_id)
+    assert f"Prospect · {summary.seen_seconds['prospect']} s read" in text and "too little read" not in text
+    with session_scope() as session:  # the rep's face read only in the first 6 s
+        session.execute(update(EmotionSecond).where(EmotionSecond.call_id == call.call_id, EmotionSecond.role == "rep",
+                                                    EmotionSecond.second >= 6).values(dominant=UNCERTAIN))
+    text = _pdf_text(report.build_pdf(call.call_id))
+    assert "Rep · 6 s read — — — — — — —" in text and "—: too little read (under 10 s), no mix of emotions shown." in text
+
+
 def test_the_shift_legend_has_an_entry_when_only_the_prospect_shifted(call):
     """A dashboard trial (33): the legend's shift entries came with the rep's markers, so a call where only the prospect
     shifted (the usual case) drew its ▲ with no "positive shift" in the legend."""
