@@ -219,16 +219,18 @@ def test_a_cut_off_recording_is_marked_partial_and_an_unread_prospect_has_no_sha
     """Trial 9: a download cut at 0:25 of 1:00 said only "is analysed" and "Done"; a prospect never read showed 0%."""
     cut = seed_call(title="Cut off", seed=8, duration_s=60)
     unread = seed_call(title="Never read", seed=9, duration_s=60)
+    glimpsed = seed_call(title="Read 6 s", seed=10, duration_s=60)  # trial 15: "100%" from a few seconds
     with session_scope() as session:
         session.get(Call, cut.call_id).partial_note = "the file ends at 0:25 of 1:00"
-        session.execute(update(EmotionSecond).where(EmotionSecond.call_id == unread.call_id,
-                                                    EmotionSecond.role == "prospect",
-                                                    EmotionSecond.face_present).values(dominant=UNCERTAIN,
-                                                                                       uncertain_reason="blurred face"))
+        for call_id, from_s in ((unread.call_id, 0), (glimpsed.call_id, 6)):
+            session.execute(update(EmotionSecond).where(EmotionSecond.call_id == call_id, EmotionSecond.role == "prospect",
+                                                        EmotionSecond.second >= from_s, EmotionSecond.face_present)
+                            .values(dominant=UNCERTAIN, uncertain_reason="blurred face"))
     st.cache_data.clear()
     table = page("calls").dataframe[0].value.set_index("Call")
     assert table.loc["Cut off", "Status"] == "Done · partial" and table.loc["Never read", "Status"] == "Done"
     assert pd.isna(table.loc["Never read", "Prospect likely positive"])
+    assert pd.isna(table.loc["Read 6 s", "Prospect likely positive"])
     assert table.loc["Cut off", "Prospect likely positive"] > 0
     queue = page("upload", uploads=[cut.call_id, unread.call_id])
     assert [w.value.replace("\\", "") for w in queue.warning if "Cut off" in w.value] == [  # unescaped

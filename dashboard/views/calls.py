@@ -12,6 +12,7 @@ from db.models import CallStatus
 from jobs.queue import retry_call
 from pipeline.errors import NotFound
 from pipeline.timeline import clock
+from reports.summary import MIN_SECONDS_TO_COMPARE
 
 viewer = auth.require_user()
 st.title("Calls")
@@ -50,8 +51,10 @@ table = pd.DataFrame({
     "Status": [ui.STATUS_LABELS[status] + (" · partial" if isinstance(partial, str) else "")
                + (" · check roles" if guess else "")
                for status, partial, guess in zip(shown["status"], shown["partial_note"], guessed)],
-    # a call whose prospect was never read has no share: blank, not "0%" (a trial's backlit prospect)
-    "Prospect likely positive": (100 * shown["prospect_positive"]).where(done & ~guessed & (shown["prospect_seen_s"] > 0)),
+    # a call whose prospect was never read has no share: blank, not "0%" (a trial's backlit prospect); nor one read a
+    # few seconds (trial 15: "100%" from 6 s beside calls read for minutes)
+    "Prospect likely positive": (100 * shown["prospect_positive"]).where(
+        done & ~guessed & (shown["prospect_seen_s"] >= MIN_SECONDS_TO_COMPARE)),
     "Negative shifts": [str(int(n)) if ok else "—" for n, ok in zip(shown["negative_shifts"].fillna(0), done & ~guessed)],
     "Date": shown["when"].dt.date,
     "Length": [clock(d) if pd.notna(d) else "—" for d in shown["duration_s"]],
@@ -67,7 +70,9 @@ def _pick_from_table() -> None:
 
 st.dataframe(table, hide_index=True, width="stretch", on_select=_pick_from_table, selection_mode="single-row",
              key="calls_table", column_config={
-                 "Prospect likely positive": ui.percent_column("Prospect likely positive", ui.PROSPECT_POSITIVE_HELP),
+                 "Prospect likely positive": ui.percent_column(
+                     "Prospect likely positive", f"{ui.PROSPECT_POSITIVE_HELP} Blank: their face was read under "
+                     f"{MIN_SECONDS_TO_COMPARE} s, or their roles are to be checked."),
                  "Length": st.column_config.TextColumn(width="small"),
                  "Status": st.column_config.TextColumn(width=130, help="Partial: the recording was cut off or damaged, and the "
                                                        "figures cover the part read. Check roles: who the prospect is "

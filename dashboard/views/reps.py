@@ -15,7 +15,7 @@ from dashboard import auth, data, ui
 from db.models import CallStatus
 from pipeline.timeline import counted, minutes
 from reports.charts import mix_figure, team_figure, trend_figure
-from reports.summary import REP_ANALYSIS_WHY
+from reports.summary import MIN_SECONDS_TO_COMPARE, REP_ANALYSIS_WHY
 from reports.talk import DEFINITIONS, TALK_TIME_NOT_EMOTION
 
 viewer = auth.require_user()
@@ -85,12 +85,15 @@ with one_tab:
                             config={"displayModeBar": False}, key="mix")
     st.markdown("**Their calls**")
     # the readings first, as on the Calls page (at 1024 px a trial had them off-screen)
-    st.dataframe(pd.DataFrame({"Call": mine["title"], "Prospect likely positive": 100 * mine["prospect_positive"],
+    st.dataframe(pd.DataFrame({"Call": mine["title"],  # blank where read too little, as on the Calls page
+                               "Prospect likely positive": (100 * mine["prospect_positive"]).where(
+                                   mine["prospect_seen_s"] >= MIN_SECONDS_TO_COMPARE),
                                "Prospect negative shifts": mine["negative_shifts"],
                                "Rep talk ratio": 100 * data.calls_talk_ratio(mine),
                                "Date": mine["when"].dt.date, "Prospect": mine["prospect"].fillna("—")}).iloc[::-1],
                  hide_index=True, width="stretch", column_config={
-                     "Prospect likely positive": ui.percent_column("Prospect likely positive"),
+                     "Prospect likely positive": ui.percent_column(
+                         "Prospect likely positive", f"Blank: their face was read under {MIN_SECONDS_TO_COMPARE} s."),
                      "Rep talk ratio": ui.percent_column("Rep talk ratio", help=f"{DEFINITIONS['Talk ratio']} Empty: "
                                                          "not given."),
                      "Date": st.column_config.DateColumn(format="D MMM YYYY")})
