@@ -21,8 +21,8 @@ import traceback
 from pathlib import Path
 
 from cli.jobs import register as register_queue_commands
-from cli.options import (analysis_options, analysis_settings, as_user_option, call_id_argument, check_fps, consent,
-                         end_progress, json_option, progress, reanalysis_options)
+from cli.options import (analysis_options, analysis_settings, as_user_option, call_id_argument, check_fps,
+                         command_line_user, consent, end_progress, json_option, progress, reanalysis_options)
 from config import unknown_settings
 from pipeline.errors import InputError, StorageFull
 
@@ -121,7 +121,7 @@ def cmd_export(args) -> int:
             raise InputError(f"--out {args.out}: is a folder; give a file name, e.g. {args.out / f'call-{args.call_id}.csv'}")
         if not args.out.parent.is_dir():
             raise InputError(f"--out {args.out}: the folder {args.out.parent} does not exist")
-    text = export(args.call_id, args.format, args.as_user)
+    text = export(args.call_id, args.format, args.as_user, operator=command_line_user())
     if args.out:
         try:
             args.out.write_text(text)
@@ -245,7 +245,7 @@ def cmd_reassign(args) -> int:
         raise InputError("say what to change, one way: --swap, --rep PERSON [--prospect PERSON], --set TRACK=ROLE, "
                          "or --confirm (`python -m pipeline people CALL_ID` lists the people)")
     user = _acting_user(args.as_user)
-    by = args.as_user or "cli"
+    by = args.as_user or command_line_user()
     if args.confirm:
         kept = confirm_roles(args.call_id, user=user, username=by)
         if kept and not args.json:  # who was kept, as the page shows their faces beside its button
@@ -310,7 +310,7 @@ def cmd_reanalyze(args) -> int:
         check_fps(args.fps)
     user = _acting_user(args.as_user)
     changes = {"rep_position": args.rep_position, "detector": args.detector, "fps": args.fps}
-    by = args.as_user or "cli"
+    by = args.as_user or command_line_user()
     if args.queue:
         job_id = queue_reanalysis(args.call_id, user=user, username=by, **changes)
         print(json.dumps({"call_id": args.call_id, "job_id": job_id}) if args.json
@@ -336,7 +336,7 @@ def cmd_enrol_rep(args) -> int:
     from calls.enrolment import enrol_rep
 
     enrolment_id = enrol_rep(args.call_id, args.person, args.consent, user=_acting_user(args.as_user),
-                             username=args.as_user or "cli")
+                             username=args.as_user or command_line_user())
     if args.json:
         print(json.dumps({"call_id": args.call_id, "person": args.person, "enrolment_id": enrolment_id}))
     else:
@@ -348,7 +348,7 @@ def cmd_enrol_rep(args) -> int:
 def cmd_withdraw_rep(args) -> int:
     from calls.enrolment import withdraw_enrolment
 
-    deleted = withdraw_enrolment(args.rep_id, user=_acting_user(args.as_user), username=args.as_user or "cli")
+    deleted = withdraw_enrolment(args.rep_id, user=_acting_user(args.as_user), username=args.as_user or command_line_user())
     if args.json:
         print(json.dumps({"rep_id": args.rep_id, "signatures_deleted": deleted}))
     else:
@@ -361,7 +361,7 @@ def cmd_delete(args) -> int:
     from access.audit import record
 
     delete_call(args.call_id)
-    record("cli", "call_delete", f"call {args.call_id}")
+    record(command_line_user(), "call_delete", f"call {args.call_id}")
     if args.json:
         print(json.dumps({"call_id": args.call_id, "deleted": True}))
     else:
@@ -400,7 +400,8 @@ def _read_password(args) -> str:
 def cmd_add_user(args) -> int:
     from access.users import add_user
 
-    add_user(args.username, _read_password(args), args.role, team=args.team, rep_name=args.rep, display_name=args.name)
+    add_user(args.username, _read_password(args), args.role, team=args.team, rep_name=args.rep, display_name=args.name,
+             by=command_line_user())
     print(json.dumps({"username": args.username, "role": args.role}) if args.json
           else f"user {args.username} added as {args.role}")
     return 0
@@ -410,7 +411,7 @@ def cmd_set_password(args) -> int:
     from access.users import set_password
 
     _acting_user(args.username)  # before asking for a password the user would type for nothing
-    set_password(args.username, _read_password(args), by="cli")
+    set_password(args.username, _read_password(args), by=command_line_user())
     print(json.dumps({"username": args.username, "password_reset": True}) if args.json
           else f"password of {args.username} reset")
     return 0

@@ -121,7 +121,14 @@ def consent(args) -> dict:
         print("note: consent not recorded: pass --participants-told once everyone on the call was told it is "
               "recorded and analysed (the upload form requires it)", file=sys.stderr)
         return {}
-    return {"consent_confirmed_by": f"{getpass.getuser()} (command line)", "consent_note": args.consent_note}
+    return {"consent_confirmed_by": command_line_user(), "consent_note": args.consent_note}
+
+
+def command_line_user() -> str:
+    """Who acts from the command line without --as: the login name, marked as such ("dana (command line)"). One name
+    in the consent line and the audit log alike (a new-user trial found "root (command line)" in one, "cli" in the
+    other)."""
+    return f"{getpass.getuser()} (command line)"
 
 
 def analysis_settings(args):

@@ -17,6 +17,7 @@ from calls.intake import create_call
 from calls.lifecycle import delete_rep
 from calls.roles import list_people
 from cli.main import main
+from cli.options import command_line_user
 from db.models import AuditEvent, Call, Rep, RepEnrolment, Workspace, utcnow
 from db.session import session_scope
 from pipeline.analyze import AnalysisSettings
@@ -59,7 +60,7 @@ def test_an_enrolled_rep_is_found_on_a_call_of_another_layout_with_the_wrong_rep
     code, out = cli(capsys, "enrol-rep", str(a), "--person", str(rep_person), "--consent", CONSENT)
     assert code == 0
     (stored,) = signatures(rep_id)
-    assert len(stored.embedding) == 128 and stored.consent_statement == CONSENT and stored.confirmed_by == "cli"
+    assert len(stored.embedding) == 128 and stored.consent_statement == CONSENT and stored.confirmed_by == command_line_user()
 
     # Call B of the same rep: stacked, the rep at the bottom, uploaded with "left" (reads as top: wrong).
     script = CallScript(duration_s=4, layout="stacked", rep_position="bottom", motion_px=10, seed=3)

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from access import policy, retention, users
 from calls import intake
+from cli.options import command_line_user
 from db.models import AuditEvent, Call, EmotionSecond, Snapshot, User, utcnow
 from db.session import session_scope
 from pipeline.analyze import AnalysisSettings
@@ -107,6 +108,9 @@ def test_cli_add_user_and_purge(store):
                            input="short\n", capture_output=True, text=True, cwd=REPO_ROOT,
                            env={**__import__("os").environ, **env})
     assert short.returncode != 0 and "at least 10 characters" in short.stderr
+    with session_scope() as s:  # audited under the login name, as the consent line names it (a trial saw "cli" there)
+        events = [(e.username, e.action) for e in s.scalars(select(AuditEvent).order_by(AuditEvent.id))]
+    assert events[-2:] == [(command_line_user(), "user_added"), (command_line_user(), "password_reset")]
     again = run_cli("purge", "--dry-run", env_overrides=env)
     assert again.returncode == 0 and "would delete: 0 source video(s)" in again.stdout
 
@@ -145,4 +149,4 @@ def test_cli_export_as_a_user_checks_access_and_is_audited(store):
     with session_scope() as s:
         events = s.scalars(select(AuditEvent).where(AuditEvent.action == "export"))
         exported = [(e.username, e.target, e.detail["via"]) for e in events]
-    assert exported == [("dana", f"call {mine}", "cli"), ("cli", f"call {other}", "cli")]
+    assert exported == [("dana", f"call {mine}", "cli"), (command_line_user(), f"call {other}", "cli")]

@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import select, update
 from streamlit.testing.v1 import AppTest
 
+from cli.options import command_line_user
 from config import EMOTIONS, REPO_ROOT, get_settings
 from db.models import AuditEvent, Call, EmotionSecond, Job, Track, TrackSecond
 from db.session import session_scope
@@ -139,7 +140,7 @@ def test_cli_fixes_the_wrong_side_with_rep_analysis_on_and_reanalyze_with_the_re
         assert call.status == "done" and call.settings["rep_position"] == "right"
         assert {t.role_source for t in session.scalars(select(Track).where(Track.call_id == 1))} == {"auto"}
         events = session.scalars(select(AuditEvent).where(AuditEvent.action == "reanalyse")).all()
-        assert [(e.username, e.detail) for e in events] == [("cli", {"rep_position": "left → right"})]
+        assert [(e.username, e.detail) for e in events] == [(command_line_user(), {"rep_position": "left → right"})]
 
 
 # ----------------------------------------------------------------------------- the review page
