@@ -50,7 +50,7 @@ from model.mouth import WHOLE_FACE_CHANGE, eyes_patch, mouth_motion, mouth_patch
 from model.preprocess import FACE_SIZE, crop_face
 from model.quality import face_quality
 from pipeline.enrolment import recognised_person
-from pipeline.people import STILL_MIN_S, IdentityWatch, group_people, set_aside_note
+from pipeline.people import STILL_MIN_S, IdentityWatch, group_people, mouths_apart, set_aside_note
 from pipeline.roles import MIN_DETECTIONS, MIN_PERSON_S, RoleDecision, TrackSummary, decide_roles, never_classified
 from pipeline.shifts import EmotionShift, detect_shifts
 from pipeline.speech import TalkTimeline, detect_speech, no_audio, who_speaks
@@ -534,8 +534,9 @@ def analyze_video(info: VideoInfo, classifier, detector: FaceDetector, settings:
         # Content is no one: grouped with a person it would lend them its seconds on screen beside others (a
         # slide's headshot of the prospect beside the prospect's thumbnail made the prospect's earlier track a guest).
         live = {tid: look for tid, look in identity.looks.items() if tid not in content}
-        people = group_people(live, identity.together_s)
-        presence = {rows.track_id: (rows.seconds, rows.boxes) for rows in recorder.seconds.rows()}
+        rows = recorder.seconds.rows()
+        people = group_people(live, identity.together_s, mouths_apart(rows))
+        presence = {track.track_id: (track.seconds, track.boxes) for track in rows}
         recognised = recognised_person(live, people, rep_references)
         summaries = recorder.summaries()
         decision = decide_roles(summaries, settings.rep_position, min(MIN_DETECTIONS, detector_runs),

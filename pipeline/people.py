@@ -32,6 +32,7 @@ Measured on generated calls (`tools.synthetic`, 1280×720 H.264, analysed at 640
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 
 import cv2
@@ -40,7 +41,7 @@ from scipy.spatial.distance import cdist
 
 from model.identity import MIN_FACE_PX, SAME_PERSON_DISTANCE, FaceEmbedder
 from pipeline.roles import PROSPECT, REP, TOGETHER_MAX_S, box_area, place
-from pipeline.timeline import clock
+from pipeline.timeline import TrackSecondRows, clock
 from pipeline.track import FaceTracker, TrackedFaces
 from pipeline.video import SourcePicture
 
@@ -180,6 +181,17 @@ of thumbnails (a new-user trial's speaker view with a strip, 32-37-px thumbnails
 7 people instead of 3, the rep's own thumbnail a "participant", the prospect's big face's moment lost from the
 prospect's timeline). Equal-sized tiles (a gallery) never hold one person twice; two different people closer than
 `SAME_PERSON_DISTANCE` are rare (0.3% of pairs, `model.identity`)."""
+COPY_MOUTH_MIN_S = 15
+"""Seconds with both mouths measured (`model.mouth`) from which two faces' mouth motions can say they are two people
+(`COPY_MOUTH_APART`)."""
+COPY_MOUTH_APART = -0.2
+"""Two faces `COPY_SIZE_RATIO` apart are no copy of one person when the correlation of their per-second mouth motion is
+below this: one person's big tile and filmstrip thumbnail move their mouth at the same seconds, two people in a
+conversation take turns. New-user trial 16: a speaker view's rep self-view, 40 px wide at analysis size, lay within
+`SAME_PERSON_DISTANCE` of the prospect's 120-px face and was joined to it, so no rep was found and the rep's 16 s of talk
+read as the prospect's; their mouths correlated -0.65 over 45 s. Two people of the stored trial calls (14-16, two to
+three people talking in turns) correlated -0.29 to -0.79 over 11 to 960 s (one pair +0.06 over 11 s, under
+`COPY_MOUTH_MIN_S`)."""
 _THUMB = 8
 _PATCH = 24
 
@@ -446,13 +458,34 @@ def _copies(a: TrackLook, b: TrackLook) -> bool:
     return small > 0 and large >= COPY_SIZE_RATIO * small
 
 
-def group_people(looks: dict[int, TrackLook], together_s: dict[tuple[int, int], float]) -> dict[int, int]:
+def mouths_apart(rows: list[TrackSecondRows]) -> set[tuple[int, int]]:
+    """Pairs of track ids (a < b) whose mouths moved against each other: a correlation of their per-second mouth motion
+    below `COPY_MOUTH_APART` over `COPY_MOUTH_MIN_S` or more seconds where both were measured (two people taking turns,
+    never one person shown twice)."""
+    motions = {}
+    for track in rows:
+        if track.mouth_motion is not None:
+            measured = np.isfinite(track.mouth_motion)
+            motions[track.track_id] = dict(zip(track.seconds[measured].tolist(), track.mouth_motion[measured]))
+    apart = set()
+    for a, b in itertools.combinations(sorted(motions), 2):
+        common = sorted(motions[a].keys() & motions[b].keys())
+        if len(common) >= COPY_MOUTH_MIN_S:
+            x, y = (np.array([motions[t][s] for s in common]) for t in (a, b))
+            if x.std() > 0 and y.std() > 0 and np.corrcoef(x, y)[0, 1] < COPY_MOUTH_APART:
+                apart.add((a, b))
+    return apart
+
+
+def group_people(looks: dict[int, TrackLook], together_s: dict[tuple[int, int], float],
+                 apart: set[tuple[int, int]] = frozenset()) -> dict[int, int]:
     """Track id -> person number (1, 2, ... by first appearance).
 
     `together_s[(a, b)]` (a < b) is how long tracks a and b were on screen at the same time, seconds.
     Average-linkage clustering of mean embeddings at `SAME_PERSON_DISTANCE` (Lance-Williams updates, so
     O(n²) memory and fast for the hundreds of tracks of an hour of active-speaker cuts); never joins
-    groups that were on screen together for longer than `TOGETHER_MAX_S`, unless at sizes `COPY_SIZE_RATIO` apart.
+    groups that were on screen together for longer than `TOGETHER_MAX_S`, unless at sizes `COPY_SIZE_RATIO` apart and
+    not `apart` (`mouths_apart`: pairs a < b whose mouths took turns).
     """
     ids = sorted(looks, key=lambda tid: (looks[tid].first_t, tid))
     n = len(ids)
@@ -464,7 +497,7 @@ def group_people(looks: dict[int, TrackLook], together_s: dict[tuple[int, int], 
     np.fill_diagonal(distance, np.inf)
     index = {tid: k for k, tid in enumerate(ids)}
     for (a, b), seconds in together_s.items():
-        if seconds > TOGETHER_MAX_S and a in index and b in index and not _copies(looks[a], looks[b]):
+        if seconds > TOGETHER_MAX_S and a in index and b in index and (not _copies(looks[a], looks[b]) or (a, b) in apart):
             # never one person; stays so once merged, as an average with inf is inf
             distance[index[a], index[b]] = distance[index[b], index[a]] = np.inf
     size, members = np.ones(n), [[k] for k in range(n)]

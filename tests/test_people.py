@@ -517,6 +517,35 @@ def test_a_speaker_shown_big_and_in_the_filmstrip_at_once_is_one_person_but_equa
     assert group_people(gallery, {(1, 2): 5.0}) == {1: 1, 2: 2}
 
 
+def test_a_self_view_whose_mouth_takes_turns_with_the_big_face_is_never_its_copy():
+    """New-user trial 16: a speaker view's rep self-view (40 px at analysis size) lay within `SAME_PERSON_DISTANCE` of
+    the prospect's big face and was joined to it as the filmstrip's copy of the speaker: no rep, and the rep's 16 s of
+    talk read as the prospect's. Their mouths took turns (correlation -0.65 over 45 s); a copy's move together."""
+    from pipeline.people import COPY_MOUTH_MIN_S, mouths_apart
+    from pipeline.timeline import TrackSecondRows
+
+    def mouth(track_id: int, motion: np.ndarray) -> TrackSecondRows:
+        n = len(motion)
+        return TrackSecondRows(track_id, np.arange(n), np.full(n, 4), np.full((n, 7), np.nan, np.float32),
+                               np.zeros((n, 4)), mouth_motion=motion)
+
+    turns = np.tile([0.05] * 5 + [0.8] * 5, 5)  # 50 s, a 5-s turn each
+    noise = np.random.default_rng(0).normal(0, 0.02, len(turns))
+    big, thumb, other = mouth(1, turns), mouth(2, 0.6 * turns + noise), mouth(3, 0.9 - turns)
+    assert mouths_apart([big, thumb, other]) == {(1, 3), (2, 3)}  # the copy moves with the big face; the other not
+    short = mouth(4, (0.9 - turns)[:COPY_MOUTH_MIN_S - 1])
+    assert mouths_apart([big, short]) == set()  # too few seconds to tell
+
+    def sized(height: float) -> TrackLook:
+        result = look(0, 0)  # one look: embeddings within SAME_PERSON_DISTANCE
+        result.boxes = [np.array([100, 100, 100 + height, 100 + height], np.float32)] * 20
+        return result
+
+    looks = {1: sized(160), 2: sized(40)}
+    assert group_people(looks, {(1, 2): 45.0}) == {1: 1, 2: 1}  # sizes alone: the filmstrip's copy
+    assert group_people(looks, {(1, 2): 45.0}, apart={(1, 2)}) == {1: 1, 2: 2}  # mouths in turns: two people
+
+
 def box_at(cx: float, cy: float, h: float) -> list[float]:
     return [cx - h / 2, cy - h / 2, cx + h / 2, cy + h / 2]
 
