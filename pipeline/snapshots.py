@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 
 from config import EMOTIONS, UNCERTAIN
+from model.detect import iou_matrix
 from pipeline.analyze import CallAnalysis
 from pipeline.roles import PROSPECT
 from pipeline.shifts import strongest_moments
@@ -134,18 +135,29 @@ def save_jpeg(image: np.ndarray, path: Path, quality: int = 88) -> Path:
     return path
 
 
-def _faces_at(second: int, timelines: dict[str, EmotionTimeline], track_seconds: list[TrackSecondRows],
-              roles: dict[int, str]) -> list[FaceAnnotation]:
-    faces = []
+SAME_PLACE_IOU = 0.5
+"""Two faces of one second whose boxes overlap this much (intersection over union) sit in one place: a cut between two
+people in one tile. The still labels only the one seen on more of the second's frames (new-user trial 16: a cut at
+0:11.7 gave second 11 to both, and the still drew "Rep likely sad" and "Prospect likely surprise" on one face)."""
+
+
+def faces_at(second: int, timelines: dict[str, EmotionTimeline], track_seconds: list[TrackSecondRows],
+             roles: dict[int, str]) -> list[FaceAnnotation]:
+    """The faces a still of `second` labels: each track seen that second, at its mean box, with its role's reading;
+    of two in one place (`SAME_PLACE_IOU`) only the one seen on more of the second's frames."""
+    seen = []  # (frames that second, face), the most seen first
     for rows in track_seconds:
         hit = np.flatnonzero(rows.seconds == second)
         if len(hit):
             role = roles[rows.track_id]
             probs = timelines[role].probs[second]
-            faces.append(FaceAnnotation(role, rows.boxes[hit[0]], None if np.isnan(probs[0]) else probs,
-                                        bool(timelines[role].uncertain[second])))
+            seen.append((int(rows.n_frames[hit[0]]), FaceAnnotation(
+                role, rows.boxes[hit[0]], None if np.isnan(probs[0]) else probs, bool(timelines[role].uncertain[second]))))
+    faces: list[FaceAnnotation] = []
+    for _, face in sorted(seen, key=lambda item: -item[0]):
+        if not faces or iou_matrix(face.box[None], np.stack([kept.box for kept in faces])).max() < SAME_PLACE_IOU:
+            faces.append(face)
     return faces
-
 
 
 def still_moments(timelines: dict[str, EmotionTimeline], shifts, talk: TalkTimeline | None = None
@@ -174,7 +186,7 @@ def render_snapshots(source: Path, timelines, track_seconds, roles, shifts, talk
     frames = read_frames_at(source, [int(m[0]) + 0.5 for m in moments], display_name=display_name) if moments else iter(())
     for (t_s, caption, kind, key), frame in zip(moments, frames):
         second = int(t_s)
-        image = annotate(frame, _faces_at(second, timelines, track_seconds, roles), caption)
+        image = annotate(frame, faces_at(second, timelines, track_seconds, roles), caption)
         relative = folder / f"{kind}-{second:05d}-{len(out)}.jpg"
         save_jpeg(image, data_dir / relative)
         out.append({"t_s": float(second), "kind": kind, "caption": caption, "path": str(relative), "shift_key": key})
