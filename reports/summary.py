@@ -13,11 +13,11 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
-from config import EMOTIONS, NEGATIVE_EMOTIONS, POSITIVE_EMOTIONS, UNCERTAIN
+from config import EMOTIONS, NEGATIVE_EMOTIONS, POSITIVE_EMOTIONS, UNCERTAIN, VALENCE
 from db.models import EmotionSecond
 from pipeline.roles import PROSPECT, REP
 from pipeline.timeline import clock
-from pipeline.uncertainty import SMALL_FACE
+from pipeline.uncertainty import NO_CLEAR_EXPRESSION, SMALL_FACE
 from reports.facts import CallFacts, CallTimeline, MarkedStage, Moment, Note, load_stages, load_timeline
 
 
@@ -103,6 +103,9 @@ class CallSummary:
     no_video_seconds: int = 0  # seconds with no picture at all (a video that starts late, a recording cut off)
     first_positive_s: int | None = None
     """The prospect's first read second whose likely emotion was positive: where their mood showed, shift or not."""
+    prospect_unclear: tuple[int, str | None] = (0, None)
+    """Seconds the prospect's face showed "no clear expression" (uncertain, the face itself fine), and the emotion most
+    of them leaned to (their most likely one, below `pipeline.uncertainty.MIN_TOP_PROBABILITY`); see `unclear_lean`."""
     talking_points: list[str] = field(default_factory=list)
 
     @property
@@ -238,8 +241,19 @@ def summarize_timeline(timeline: CallTimeline, stages: Sequence[MarkedStage] = (
         prospect_uncertain=_uncertain(stored_uncertain_reasons(prospect)),
         no_video_seconds=int((~prospect["video_present"]).sum()) if "video_present" in prospect else 0,
         first_positive_s=_first_second(prospect[readable(prospect) & prospect["dominant"].isin(POSITIVE_EMOTIONS)]),
+        prospect_unclear=_unclear(prospect),
     )
     return replace(summary, talking_points=talking_points(summary))
+
+
+def _unclear(rows: pd.DataFrame) -> tuple[int, str | None]:
+    """(seconds of "no clear expression", the emotion most of them leaned to) of one role's rows."""
+    unclear = rows[stored_uncertain_reasons(rows) == NO_CLEAR_EXPRESSION]
+    probs = unclear[list(EMOTIONS)].to_numpy(float)
+    probs = probs[np.isfinite(probs).all(axis=1)]
+    if not len(probs):
+        return len(unclear), None
+    return len(unclear), EMOTIONS[int(np.bincount(probs.argmax(axis=1), minlength=len(EMOTIONS)).argmax())]
 
 
 def _uncertain(reasons: pd.Series) -> tuple[int, str | None]:
@@ -271,6 +285,11 @@ def talking_points(summary: CallSummary) -> list[str]:
                     f"(mostly: {why}), so there is little to read from this call."]
         return ["The prospect's face was hardly visible, so there is little to read from this call: "
                 "check the recording layout, or whether their camera was off."]
+    read = summary.seen_seconds[PROSPECT]
+    if read < MIN_SECONDS_TO_COMPARE:  # a share of a few seconds is no mood (new-user trial 16: "likely positive 100%"
+        # from 7 s came first, the caveat fourth)
+        return [f"The prospect's face was read only {read} s ({summary.seen[PROSPECT]:.0%} of the call): too little to "
+                "tell how they looked" + (f"; {small_note}" if small_note else "") + "."]
     for stage in sorted(summary.stages, key=lambda s: -s.negative_shifts):
         if stage.negative_shifts:
             times = "once" if stage.negative_shifts == 1 else f"{stage.negative_shifts} times"
@@ -340,6 +359,11 @@ def talking_points(summary: CallSummary) -> list[str]:
                       f"({summary.seen_seconds[PROSPECT]} s; the rest uncertain or not seen"
                       + (f", {summary.no_video_seconds} s of it with no video" if summary.no_video_seconds else "")
                       + "), so take these hints lightly.")
+    unclear, leaning = summary.prospect_unclear
+    if unclear_lean(summary) and VALENCE[leaning]:  # first: what the figures above leave out (`UNCLEAR_LEAN_SHARE`)
+        points.insert(0, f"For {unclear} s the prospect's expression was not clear enough to name (shown as uncertain), "
+                         f"and those seconds leaned {leaning}: the shares and shifts cover only the {read} s read clearly. "
+                         "Replay the unclear stretch before drawing conclusions.")
     return points[:5]
 
 
@@ -392,6 +416,36 @@ def facts_rows(facts: CallFacts) -> list[tuple[str, str]]:
     ]
 
 
+UNCLEAR_LEAN_SHARE = 0.2
+"""The prospect's "no clear expression" seconds are worth a word when they are at least this share of their seconds
+read or unclear (and `MIN_SECONDS_TO_COMPARE` of them): the shares cover only the clear seconds, and the unclear ones
+may lean elsewhere. New-user trial 16: a sad prospect's 35 s all read "no clear expression" (their most likely emotion
+sad in 34), beside 35 s of clear smiles: "likely positive 100%", and no turn from sad to happy."""
+
+
+def unclear_lean(summary: CallSummary) -> str | None:
+    """"35 s more unclear, leaning sad" where the prospect's unclear seconds count (`UNCLEAR_LEAN_SHARE`), else None."""
+    unclear, lean = summary.prospect_unclear
+    read = summary.seen_seconds[PROSPECT]
+    if lean is None or unclear < MIN_SECONDS_TO_COMPARE or unclear < UNCLEAR_LEAN_SHARE * (unclear + read):
+        return None
+    return f"{unclear} s more unclear, leaning {lean}"
+
+
+def prospect_positive(summary: CallSummary) -> tuple[str, str | None]:
+    """The "Prospect likely positive" figure and what it rests on (the page's card, the reports' facts): the share of
+    the seconds read, or "too little read" under `MIN_SECONDS_TO_COMPARE` of them (new-user trial 16: "100%" from 7 s
+    in large type, its sample in small), "not read" for a face on screen but never read, "not seen"."""
+    read, lean = summary.seen_seconds[PROSPECT], unclear_lean(summary)
+    also = f"; {lean}" if lean else ""
+    if not read:
+        return ("not read", f"on screen {summary.prospect_uncertain[0]} s, uncertain{also}") \
+            if summary.prospect_uncertain[0] else ("not seen", None)
+    if read < MIN_SECONDS_TO_COMPARE:
+        return "too little read", f"their face read only {read} s{also}"
+    return f"{summary.mood[PROSPECT].positive:.0%}", f"of the {read} s their face was read{also}"
+
+
 def first_positive(summary: CallSummary) -> tuple[str, str | None]:
     """The "First positive prospect shift" figure (its time, or "none") and, where there was no shift but the prospect
     did look positive, when that first showed (new-user trials 14 and 15: a prospect turned happy at 0:21 exactly, after
@@ -407,10 +461,12 @@ def first_positive(summary: CallSummary) -> tuple[str, str | None]:
 def headline_rows(summary: CallSummary, roles: Sequence[str]) -> list[tuple[str, str]]:
     start, end = summary.prospect_thirds
     first, first_note = first_positive(summary)
+    positive, positive_note = prospect_positive(summary)
+    enough = summary.seen_seconds[PROSPECT] >= MIN_SECONDS_TO_COMPARE
     return [
-        ("Prospect likely positive", f"{summary.mood[PROSPECT].positive:.0%} of the {summary.seen_seconds[PROSPECT]} s "
-                                     f"their face was read"),
-        ("Prospect likely negative", f"{summary.mood[PROSPECT].negative:.0%} of those seconds"),
+        ("Prospect likely positive", positive if not positive_note
+         else f"{positive} {positive_note}" if enough else f"{positive}: {positive_note}"),
+        ("Prospect likely negative", f"{summary.mood[PROSPECT].negative:.0%} of those seconds" if enough else "—"),
         ("First positive prospect shift", first + (f" ({first_note})" if first_note else "")),
         ("Negative shifts", ", ".join(f"{role} {summary.negative_shifts[role]}" for role in reversed(roles))),
         ("Prospect mood, first → last third", summary.thirds_not_compared

@@ -218,8 +218,9 @@ def test_each_uncertain_second_says_why_in_the_store_the_csv_and_the_talking_poi
     hovers = [text for trace in figure.data if trace.type == "heatmap" and trace.y[0] == "prospect"
               for text in trace.text[0]]
     assert hovers[0] == f"0:00 · {UNCERTAIN} ({SMALL_FACE})" and hovers[27] == f"0:27 · {UNCERTAIN} ({NO_CLEAR_EXPRESSION})"
-    assert ("The prospect's face was read only 7% of the call (2 s): for 20 s it was on screen but too small to "
-            "read: record with the prospect pinned or in speaker view next time.") in summarize(call_id).talking_points
+    assert summarize(call_id).talking_points == [
+        "The prospect's face was read only 2 s (7% of the call): too little to tell how they looked; for 20 s it was on "
+        "screen but too small to read: record with the prospect pinned or in speaker view next time."]
 
 
 def test_face_quality_flags_small_blurred_and_turned_away_faces():

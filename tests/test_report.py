@@ -21,8 +21,10 @@ from db.models import EmotionSecond
 from db.session import session_scope
 from reports import charts, facts, report
 from reports.csv_export import CSV_COLUMNS, export_csv
+from pipeline.timeline import TrackSecondRows
 from reports.facts import CallTimeline, MarkedStage
-from reports.summary import first_positive, headline_rows, still_labels, summarize, summarize_timeline
+from reports.summary import (first_positive, headline_rows, prospect_positive, still_labels, summarize,
+                             summarize_timeline)
 from tools.seed import seed_call
 
 
@@ -441,6 +443,47 @@ def test_uncertain_seconds_have_their_own_colour_not_the_face_not_seen_one():
     assert "uncertain" in [t.name for t in figure.data]
 
 
+def _unclear_rows(role: str, leaning: str, n: int, start: int = 0) -> list[dict]:
+    """`n` seconds shown uncertain for "no clear expression", their most likely emotion `leaning` at 0.4."""
+    rows = _rows(role, [leaning] * n)
+    for row in rows:
+        row.update({e: 0.4 if e == leaning else 0.1 for e in EMOTIONS}, second=row["second"] + start,
+                   dominant=UNCERTAIN, uncertain_reason="no clear expression")
+    return rows
+
+
+def test_unclear_seconds_leaning_negative_are_said_first_beside_a_share_of_clear_smiles():
+    """New-user trial 16: a sad prospect's 35 s all read "no clear expression" (sad their most likely emotion in 34),
+    then 35 s of clear smiles: "likely positive 100%", no sad -> happy turn, and nothing said about the sad half."""
+    seconds = pd.DataFrame(_rows("rep", ["neutral"] * 70) + _unclear_rows("prospect", "sad", 35)
+                           + [dict(r, second=r["second"] + 35) for r in _rows("prospect", ["happy"] * 35)])
+    summary = summarize_timeline(CallTimeline(seconds, pd.DataFrame(columns=["role", "t_s", "direction"])))
+    assert summary.prospect_unclear == (35, "sad")
+    assert prospect_positive(summary) == ("100%", "of the 35 s their face was read; 35 s more unclear, leaning sad")
+    assert summary.talking_points[0].startswith("For 35 s the prospect's expression was not clear enough to name (shown "
+                                                "as uncertain), and those seconds leaned sad")
+    assert ("Prospect likely positive", "100% of the 35 s their face was read; 35 s more unclear, leaning sad") \
+        in headline_rows(summary, ("rep", "prospect"))
+    few = pd.DataFrame(_rows("rep", ["neutral"] * 70) + _unclear_rows("prospect", "sad", 5)  # a few: not worth a word
+                       + [dict(r, second=r["second"] + 5) for r in _rows("prospect", ["happy"] * 65)])
+    summary = summarize_timeline(CallTimeline(few, pd.DataFrame(columns=["role", "t_s", "direction"])))
+    assert prospect_positive(summary) == ("100%", "of the 65 s their face was read")
+    assert not any("not clear enough" in point for point in summary.talking_points)
+
+
+def test_a_prospect_read_a_few_seconds_gets_no_share_only_the_caveat():
+    """New-user trial 16: 7 s of a 25-s call read: "Prospect likely positive 100%" in large type, the Calls list's full
+    bar, and the caveat fourth of four talking points."""
+    seconds = pd.DataFrame(_rows("rep", ["neutral"] * 25) + _rows("prospect", [None] * 9 + ["happy"] * 7 + [None] * 9))
+    summary = summarize_timeline(CallTimeline(seconds, pd.DataFrame(columns=["role", "t_s", "direction"])))
+    assert prospect_positive(summary) == ("too little read", "their face read only 7 s")
+    assert summary.talking_points == ["The prospect's face was read only 7 s (28% of the call): too little to tell how "
+                                      "they looked."]
+    rows = dict(headline_rows(summary, ("rep", "prospect")))
+    assert rows["Prospect likely positive"] == "too little read: their face read only 7 s"
+    assert rows["Prospect likely negative"] == "—"
+
+
 def test_a_short_call_read_throughout_is_not_called_hardly_read():
     """A new-user trial: a 20-s call whose prospect was read every second got "hardly read in the first third (7 s)"."""
     seconds = pd.DataFrame(_rows("rep", ["neutral"] * 20) + _rows("prospect", ["happy"] * 20))
@@ -508,6 +551,24 @@ def test_a_still_label_never_covers_another_face():
     lone = annotate(frame, [faces[0]])  # room below: the label stays under the box
     x1, _, _, y2 = (rep_box * [1280, 720, 1280, 720]).astype(int)
     assert (lone[y2 + 10, x1 + 10] == ROLE_COLOURS["rep"]).all()
+
+
+def test_a_still_of_a_cut_second_labels_the_one_face_in_its_place_once():
+    """New-user trial 16: an active-speaker cut at 0:11.7 gave second 11 to both people; the still drew "Rep likely sad"
+    and "Prospect likely surprise" boxes on the one face in the frame. A gallery's two faces side by side both stay."""
+    from pipeline.snapshots import faces_at
+    from pipeline.timeline import build_timelines
+
+    def track(track_id: int, frames: int, box: list[float]) -> TrackSecondRows:
+        return TrackSecondRows(track_id, np.array([11]), np.array([frames]),
+                               np.array([[0.1, 0.1, 0.1, 0.4, 0.1, 0.1, 0.1]], np.float32), np.array([box]))
+
+    prospect, rep = track(1, 3, [0.30, 0.20, 0.60, 0.80]), track(2, 1, [0.32, 0.22, 0.62, 0.82])
+    roles = {1: "prospect", 2: "rep"}
+    timelines = build_timelines([prospect, rep], roles, 20)
+    assert [face.role for face in faces_at(11, timelines, [rep, prospect], roles)] == ["prospect"]
+    beside = track(2, 4, [0.65, 0.20, 0.95, 0.80])
+    assert sorted(face.role for face in faces_at(11, timelines, [beside, prospect], roles)) == ["prospect", "rep"]
 
 
 def test_a_portrait_calls_still_keeps_its_caption_inside_the_picture():

@@ -43,7 +43,7 @@ from reports.charts import shares_figure
 from reports.exports import export
 from reports.facts import STAGE_NAMES, load_moments, load_notes, load_stages
 from reports.summary import (CLEAREST_EXPRESSION, FACE_NOT_SEEN, NO_VIDEO, SHIFT_KINDS, first_positive, notes_at,
-                             rep_not_shown)
+                             prospect_positive, rep_not_shown)
 from reports.talk import DEFINITIONS, TALK_NOT_MEASURED, TALK_TIME_NOT_EMOTION, TalkMetrics, speaking_at, talk_rows
 
 TAB_LABELS = ("Key moments", "Script stages", "Coaching notes")
@@ -261,11 +261,10 @@ summary = data.summary(call_id, version, stages)
 start, end = summary.prospect_thirds
 first, first_note = first_positive(summary)
 m1, m2, m3, m4 = st.columns(4, border=True)
-m1.metric("Prospect likely positive",  # an absent face is not "not positive"
-          f"{summary.mood[PROSPECT].positive:.0%}" if summary.mood[PROSPECT].seconds else "not seen",
-          # what the share is of, under it (trial 12: "96%" of 26 s read of a 50-s call was taken for the call's)
-          delta=f"of the {summary.seen_seconds[PROSPECT]} s their face was read" if summary.mood[PROSPECT].seconds
-          else None, delta_color="off", delta_arrow="off", help=ui.PROSPECT_POSITIVE_HELP)
+positive, positive_note = prospect_positive(summary)  # an absent face is not "not positive"; what the share is of,
+# under it (trial 12: "96%" of 26 s read of a 50-s call was taken for the call's), and what it leaves out
+m1.metric("Prospect likely positive", positive, delta=positive_note, delta_color="off", delta_arrow="off",
+          help=ui.PROSPECT_POSITIVE_HELP)
 thirds_read = f"Read {start.seconds} s of the prospect's face in the first third, {end.seconds} s in the last."
 if summary.thirds_not_compared is None:
     m2.metric("Prospect mood, first → last third", f"{start.positive:.0%} → {end.positive:.0%}",
