@@ -103,6 +103,8 @@ class CallSummary:
     no_video_seconds: int = 0  # seconds with no picture at all (a video that starts late, a recording cut off)
     first_positive_s: int | None = None
     """The prospect's first read second whose likely emotion was positive: where their mood showed, shift or not."""
+    guest_negative_shift: dict | None = None
+    """The first negative shift of anyone else on the call (a role participant-N: a colleague, a second stakeholder)."""
     prospect_unclear: tuple[int, str | None] = (0, None)
     """Seconds the prospect's face showed "no clear expression" (uncertain, the face itself fine), and the emotion most
     of them leaned to (their most likely one, below `pipeline.uncertainty.MIN_TOP_PROBABILITY`); see `unclear_lean`."""
@@ -242,6 +244,8 @@ def summarize_timeline(timeline: CallTimeline, stages: Sequence[MarkedStage] = (
         no_video_seconds=int((~prospect["video_present"]).sum()) if "video_present" in prospect else 0,
         first_positive_s=_first_second(prospect[readable(prospect) & prospect["dominant"].isin(POSITIVE_EMOTIONS)]),
         prospect_unclear=_unclear(prospect),
+        guest_negative_shift=next((shift.to_dict() for _, shift in shifts.sort_values("t_s").iterrows()
+                                   if shift["role"] not in (REP, PROSPECT) and shift["direction"] == "negative"), None),
     )
     return replace(summary, talking_points=talking_points(summary))
 
@@ -302,6 +306,9 @@ def talking_points(summary: CallSummary) -> list[str]:
             when = f"at {clock(turn['t_s'])}" if n == 1 else f"{n} times, first at {clock(turn['t_s'])}"
             points.append(f"The prospect likely turned negative {when} ({turn['from_emotion']} → {turn['to_emotion']}): "
                           "replay it together: what was said just before?")
+    if (guest := summary.guest_negative_shift) is not None:  # trial 16: a second stakeholder's anger was one key moment
+        points.append(f"Someone else on the call likely turned negative at {clock(guest['t_s'])} ({guest['from_emotion']} "
+                      f"→ {guest['to_emotion']}): another stakeholder? Replay it: what was said just before?")
     first = summary.first_positive_shift
     if first is not None:
         points.append(f"The prospect's first likely positive turn came at {clock(first['t_s'])} "

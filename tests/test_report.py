@@ -471,6 +471,18 @@ def test_unclear_seconds_leaning_negative_are_said_first_beside_a_share_of_clear
     assert not any("not clear enough" in point for point in summary.talking_points)
 
 
+def test_a_guest_turning_negative_is_a_talking_point():
+    """New-user trial 16: a second stakeholder's 40 s of anger from 0:35 showed only as one key moment."""
+    seconds = pd.DataFrame(_rows("rep", ["neutral"] * 60) + _rows("prospect", ["neutral"] * 60)
+                           + _rows("participant-1", ["neutral"] * 35 + ["angry"] * 25))
+    shifts = pd.DataFrame([{"role": "participant-1", "t_s": 35.0, "from_emotion": "neutral", "to_emotion": "angry",
+                            "direction": "negative", "strength": 0.6, "duration_s": 25.0}])
+    points = summarize_timeline(CallTimeline(seconds, shifts)).talking_points
+    assert ("Someone else on the call likely turned negative at 0:35 (neutral → angry): another stakeholder? Replay it: "
+            "what was said just before?") in points
+    assert not any("else on the call" in p for p in summarize_timeline(CallTimeline(seconds, shifts.iloc[:0])).talking_points)
+
+
 def test_a_prospect_read_a_few_seconds_gets_no_share_only_the_caveat():
     """New-user trial 16: 7 s of a 25-s call read: "Prospect likely positive 100%" in large type, the Calls list's full
     bar, and the caveat fourth of four talking points."""

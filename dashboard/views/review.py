@@ -119,12 +119,18 @@ player_key, chart_key = f"player-{call_id}", f"timeline-{call_id}"
 ROLES_NOTE = f"roles-note-{call_id}"  # what the last role fix or re-analysis did, shown after its rerun
 
 
-def _fix_roles(done: str, *, rep: int | None = None, prospect: int | None = None, swap: bool = False) -> None:
-    """Apply a role fix (audited; access checked again), queue a re-read when one is needed, say what happened."""
+def _fix_roles(done: str, *, rep: int | None = None, prospect: int | None = None, swap: bool = False,
+               also_prospect: tuple[int, ...] = ()) -> None:
+    """Apply a role fix (audited; access checked again), queue a re-read when one is needed, say what happened.
+    `also_prospect`: track numbers of a person who is the prospect too (one person split in two, e.g. across a camera
+    turned off and on: new-user trial 16 could join them only with the CLI's `reassign --set`)."""
     try:
         with st.spinner("Rebuilding timelines, shifts and stills…"):
             if swap:
                 change = reassign_roles(call_id, swap=True, user=viewer, username=viewer.username)
+            elif also_prospect:
+                change = reassign_roles(call_id, assignments=dict.fromkeys(also_prospect, PROSPECT), user=viewer,
+                                        username=viewer.username)
             else:
                 change = pick_people(call_id, rep, prospect, user=viewer, username=viewer.username)
             reread = queue_reread(call_id, change)
@@ -495,7 +501,8 @@ if editor:
             st.info("No faces were found, so there are no roles to fix.")
         else:
             st.markdown("**Who is the rep?**")
-            st.caption("Who is who was decided from the screen layout. If it is wrong, click the rep"
+            st.caption(("Rapport could only guess who is who (the note above says why)." if facts.roles_guessed else
+                        "Who is who was decided from the screen layout.") + " If it is wrong, click the rep"
                        + (" (and the prospect)" if len(cards) > 2 else "") + ": the timelines, shifts and stills are "
                        "rebuilt from the stored analysis." + ("" if facts.rep_analysis else
                        " Rep analysis is off: the new rep's emotions are deleted, and the new prospect's face is "
@@ -522,6 +529,12 @@ if editor:
                                                      disabled=person.role == PROSPECT, icon=":material/person:"):
                         rep = next((c.person.number for c in cards if c.person.role == REP and c.person is not person), None)
                         _fix_roles(f"Prospect is now the person {card.where}.", rep=rep, prospect=person.number)
+                    if (person.role not in (REP, PROSPECT) and any(c.person.role == PROSPECT for c in cards)
+                            and st.button("Also the prospect", key=f"also-prospect-{version}-{person.number}",
+                                          icon=":material/group_add:", help="The same person as the prospect, seen apart "
+                                          "(a camera turned off and on, a new tile): both count as the prospect.")):
+                        _fix_roles(f"Person {person.number} is now the prospect too.",
+                                   also_prospect=tuple(person.track_nos))
             if facts.rep_identified and st.button("Swap rep and prospect", icon=":material/swap_horiz:"):
                 _fix_roles("Rep and prospect swapped.", swap=True)
             with st.expander("Recognise this rep on their later calls (with their consent)", icon=":material/face:"):
