@@ -79,6 +79,19 @@ def test_review_page_shows_numbers_talking_points_moments_and_likely_wording(see
     assert len(kinds) == len(badges), kinds  # what kind of moment each is, on a line under its badge
 
 
+def test_a_call_without_a_date_or_prospect_says_so_once(seeded):
+    """Trial 16: "date not set" on the review page beside the Calls list's upload date; "prospect not named (prospect)"."""
+    call_id = seed_call(title="Undated", seed=11, duration_s=60).call_id
+    with session_scope() as session:
+        call = session.get(Call, call_id)
+        call.call_date = call.prospect_name = call.prospect_company = None
+        uploaded = call.created_at
+    st.cache_data.clear()
+    header = page("review", call_id=call_id).caption[0].value
+    assert f"prospect not named · uploaded {uploaded.day} {uploaded:%b %Y} (call date not set)" in header, header
+    assert "(prospect)" not in header
+
+
 def test_review_page_opens_the_call_named_in_the_address(seeded):
     other = seeded["calls"][0]
     at = sign_in(AppTest.from_file(str(PAGES / "review.py"), default_timeout=60), "ada")

@@ -150,8 +150,11 @@ def _on_pause() -> None:
 
 # ----------------------------------------------------------------------------- header
 st.title(ui.literal(facts.title))
-when = data.day(facts.call_date) if facts.call_date else "date not set"
-st.caption(f"**{ui.literal(facts.rep or 'Rep not set')}** (rep) · **{ui.literal(facts.prospect)}** (prospect) · {when} · "
+# the Calls list dates a call without a date by its upload: say so here rather than "date not set" beside its "6 Dec"
+when = data.day(facts.call_date) if facts.call_date else f"uploaded {data.day(facts.created_at)} (call date not set)"
+named = facts.prospect_name or facts.prospect_company  # "prospect not named (prospect)" said it twice (trial 16)
+st.caption(f"**{ui.literal(facts.rep or 'Rep not set')}** (rep) · "
+           + (f"**{ui.literal(facts.prospect)}** (prospect)" if named else facts.prospect) + f" · {when} · "
            f"{clock(facts.duration_s or 0)} long")
 st.caption(f":material/verified_user: Participants told the call is analysed: {ui.literal(facts.consent)}")
 if viewer.can_change:
