@@ -191,7 +191,8 @@ conversation take turns. New-user trial 16: a speaker view's rep self-view, 40 p
 `SAME_PERSON_DISTANCE` of the prospect's 120-px face and was joined to it, so no rep was found and the rep's 16 s of talk
 read as the prospect's; their mouths correlated -0.65 over 45 s. Two people of the stored trial calls (14-16, two to
 three people talking in turns) correlated -0.29 to -0.79 over 11 to 960 s (one pair +0.06 over 11 s, under
-`COPY_MOUTH_MIN_S`)."""
+`COPY_MOUTH_MIN_S`); a generated speaker view whose filmstrip repeats the talking prospect (`tools.synthetic`'s
+"strip", a 65-px copy) +1.00, still one person."""
 _THUMB = 8
 _PATCH = 24
 

@@ -546,6 +546,22 @@ def test_a_self_view_whose_mouth_takes_turns_with_the_big_face_is_never_its_copy
     assert group_people(looks, {(1, 2): 45.0}, apart={(1, 2)}) == {1: 1, 2: 2}  # mouths in turns: two people
 
 
+def test_the_filmstrips_copy_of_a_talking_prospect_stays_one_person_with_the_big_face(tmp_path):
+    """The other side of `mouths_apart`: a speaker view whose filmstrip repeats the prospect (a thumbnail of the same
+    face, the same mouth) keeps the two one person, while the rep's self-view, talking in turns, is the rep."""
+    from tools.synthetic import Utterance
+
+    line = "We looked at the numbers and the plan works for our team."
+    script = CallScript(duration_s=20, layout="strip", motion_px=6,
+                        speech=tuple(Utterance("prospect" if k % 2 else "rep", 0.5 + 5 * k, line) for k in range(4)))
+    result = analyse(write_call_video(tmp_path / "strip.mp4", script), script)
+    by_role = {}
+    for track_id, role in result.roles.items():
+        by_role.setdefault(role, set()).add(result.people[track_id])
+    assert set(by_role) == {"rep", "prospect"} and all(len(people) == 1 for people in by_role.values()), result.roles
+    assert len([t for t, role in result.roles.items() if role == "prospect"]) == 2  # the big face and its copy
+
+
 def box_at(cx: float, cy: float, h: float) -> list[float]:
     return [cx - h / 2, cy - h / 2, cx + h / 2, cy + h / 2]
 

@@ -33,7 +33,7 @@ import cv2
 import numpy as np
 
 FACE_KEYS = ("astronaut", "hopper")
-LAYOUTS = ("gallery", "stacked", "speaker", "single", "three", "active", "share", "blank")
+LAYOUTS = ("gallery", "stacked", "speaker", "strip", "single", "three", "active", "share", "blank")
 
 # Head-and-shoulders crops (x0, y0, x1, y1) of the source photos, checked by eye:
 # the face is ~35% of the crop height, so it stays large in small tiles.
@@ -131,7 +131,8 @@ class CallScript:
     fps: float = 30.0
     size: tuple[int, int] = (1280, 720)  # width, height
     # "gallery" (two tiles side by side), "stacked" (top/bottom), "speaker" (prospect full
-    # frame, rep self-view thumbnail bottom-right), "single" (prospect only), "three" (a row of 3),
+    # frame, rep self-view thumbnail bottom-right), "strip" (speaker, and the filmstrip's copy of the prospect as a
+    # thumbnail top-left: one person shown twice), "single" (prospect only), "three" (a row of 3),
     # "active" (one full-frame tile showing whoever `turns` says talks: active speaker view),
     # "share" (a shared slide with a still headshot `slide_face` on it, and a strip of camera
     # thumbnails beside it, rep first when rep_position is left/top), "blank" (a black picture: what recorders
@@ -224,13 +225,15 @@ def _layout(script: CallScript, layout: str | None = None) -> list[_Tile]:
         w, h = strip_w - 2 * gap, (strip_w - 2 * gap) * 3 // 4
         roles = ["rep", "prospect"] if rep_first else ["prospect", "rep"]
         return [_Tile(role, width - strip_w + gap, gap + i * (h + gap), w, h) for i, role in enumerate(roles)]
-    if layout in ("single", "speaker"):
+    if layout in ("single", "speaker", "strip"):
         tiles = [_Tile("prospect", *_strip(1, width / height, script.size, False)[0])]
-        if layout == "speaker":
+        if layout in ("speaker", "strip"):
             w = width // 5
             h = w * 9 // 16
             margin = max(8, round(0.03 * min(script.size)))
             tiles.append(_Tile("rep", width - w - margin, height - h - margin, w, h, _THUMB_ZOOM))
+            if layout == "strip":
+                tiles.append(_Tile("prospect", margin, margin, w, h, _THUMB_ZOOM))
         return tiles
     if layout == "three":
         roles = ["rep", "prospect", "extra"] if rep_first else ["prospect", "extra", "rep"]
