@@ -294,6 +294,8 @@ def talking_points(summary: CallSummary) -> list[str]:
         # from 7 s came first, the caveat fourth)
         return [f"The prospect's face was read only {read} s ({summary.seen[PROSPECT]:.0%} of the call): too little to "
                 "tell how they looked" + (f"; {small_note}" if small_note else "") + "."]
+    unclear, leaning = summary.prospect_unclear
+    leans = bool(unclear_lean(summary)) and bool(VALENCE[leaning])
     for stage in sorted(summary.stages, key=lambda s: -s.negative_shifts):
         if stage.negative_shifts:
             times = "once" if stage.negative_shifts == 1 else f"{stage.negative_shifts} times"
@@ -361,13 +363,13 @@ def talking_points(summary: CallSummary) -> list[str]:
     if small_note:  # the cure is known: it goes before the rep's points
         points.insert(min(len(points), 3), f"The prospect's face was read only {summary.seen[PROSPECT]:.0%} of the "
                       f"call ({summary.seen_seconds[PROSPECT]} s): {small_note}.")
-    elif summary.seen[PROSPECT] < 0.7:  # "read": a likely emotion shown (a trial, 28, took it for "on screen")
+    elif summary.seen[PROSPECT] < 0.7 and not leans:  # "read": a likely emotion shown (a trial, 28, took it for "on
+        # screen"); where the unclear seconds lean somewhere, the first point below says more
         points.append(f"The prospect's face was read only {summary.seen[PROSPECT]:.0%} of the call "
                       f"({summary.seen_seconds[PROSPECT]} s; the rest uncertain or not seen"
                       + (f", {summary.no_video_seconds} s of it with no video" if summary.no_video_seconds else "")
                       + "), so take these hints lightly.")
-    unclear, leaning = summary.prospect_unclear
-    if unclear_lean(summary) and VALENCE[leaning]:  # first: what the figures above leave out (`UNCLEAR_LEAN_SHARE`)
+    if leans:  # first: what the figures above leave out (`UNCLEAR_LEAN_SHARE`)
         points.insert(0, f"For {unclear} s the prospect's expression was not clear enough to name (shown as uncertain), "
                          f"and those seconds leaned {leaning}: the shares and shifts cover only the {read} s read clearly. "
                          "Replay the unclear stretch before drawing conclusions.")

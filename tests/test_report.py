@@ -462,6 +462,7 @@ def test_unclear_seconds_leaning_negative_are_said_first_beside_a_share_of_clear
     assert prospect_positive(summary) == ("100%", "of the 35 s their face was read; 35 s more unclear, leaning sad")
     assert summary.talking_points[0].startswith("For 35 s the prospect's expression was not clear enough to name (shown "
                                                 "as uncertain), and those seconds leaned sad")
+    assert not any("was read only" in point for point in summary.talking_points)  # said once, by the point above
     assert ("Prospect likely positive", "100% of the 35 s their face was read; 35 s more unclear, leaning sad") \
         in headline_rows(summary, ("rep", "prospect"))
     few = pd.DataFrame(_rows("rep", ["neutral"] * 70) + _unclear_rows("prospect", "sad", 5)  # a few: not worth a word
