@@ -443,15 +443,15 @@ def unclear_lean(summary: CallSummary) -> str | None:
 
 def prospect_positive(summary: CallSummary) -> tuple[str, str | None]:
     """The "Prospect likely positive" figure and what it rests on (the page's card, the reports' facts): the share of
-    the seconds read, or "too little read" under `MIN_SECONDS_TO_COMPARE` of them (new-user trial 16: "100%" from 7 s
-    in large type, its sample in small), "not read" for a face on screen but never read, "not seen"."""
+    the seconds read, or a dash and "too little read" under `MIN_SECONDS_TO_COMPARE` of them (new-user trial 16: "100%"
+    from 7 s in large type, its sample in small), "not read" for a face on screen but never read, "not seen"."""
     read, lean = summary.seen_seconds[PROSPECT], unclear_lean(summary)
     also = f"; {lean}" if lean else ""
     if not read:
         return ("not read", f"on screen {summary.prospect_uncertain[0]} s, uncertain{also}") \
             if summary.prospect_uncertain[0] else ("not seen", None)
-    if read < MIN_SECONDS_TO_COMPARE:
-        return "too little read", f"their face read only {read} s{also}"
+    if read < MIN_SECONDS_TO_COMPARE:  # a dash, the reason under it: as the thirds' card ("call too short")
+        return "—", f"too little read: only {read} s of their face{also}"
     return f"{summary.mood[PROSPECT].positive:.0%}", f"of the {read} s their face was read{also}"
 
 
@@ -473,7 +473,7 @@ def headline_rows(summary: CallSummary, roles: Sequence[str]) -> list[tuple[str,
     positive, positive_note = prospect_positive(summary)
     enough = summary.seen_seconds[PROSPECT] >= MIN_SECONDS_TO_COMPARE
     return [
-        ("Prospect likely positive", positive if not positive_note
+        ("Prospect likely positive", positive if not positive_note else positive_note if positive == "—"
          else f"{positive} {positive_note}" if enough else f"{positive}: {positive_note}"),
         ("Prospect likely negative", f"{summary.mood[PROSPECT].negative:.0%} of those seconds" if enough else "—"),
         ("First positive prospect shift", first + (f" ({first_note})" if first_note else "")),

@@ -489,11 +489,11 @@ def test_a_prospect_read_a_few_seconds_gets_no_share_only_the_caveat():
     bar, and the caveat fourth of four talking points."""
     seconds = pd.DataFrame(_rows("rep", ["neutral"] * 25) + _rows("prospect", [None] * 9 + ["happy"] * 7 + [None] * 9))
     summary = summarize_timeline(CallTimeline(seconds, pd.DataFrame(columns=["role", "t_s", "direction"])))
-    assert prospect_positive(summary) == ("too little read", "their face read only 7 s")
+    assert prospect_positive(summary) == ("—", "too little read: only 7 s of their face")
     assert summary.talking_points == ["The prospect's face was read only 7 s (28% of the call): too little to tell how "
                                       "they looked."]
     rows = dict(headline_rows(summary, ("rep", "prospect")))
-    assert rows["Prospect likely positive"] == "too little read: their face read only 7 s"
+    assert rows["Prospect likely positive"] == "too little read: only 7 s of their face"
     assert rows["Prospect likely negative"] == "—"
 
 
