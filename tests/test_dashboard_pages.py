@@ -338,12 +338,12 @@ def test_review_page_and_reports_on_a_really_analysed_call(store, videos, classi
     at = page("review", call_id=call_id)
     assert not at.exception and at.title[0].value == "Gallery call"
     positive = next(m for m in at.metric if m.label == "Prospect likely positive")  # an 8-s call: no share of so little
-    assert (positive.value, positive.delta) == ("—", f"too little read: only {summary.seen_seconds['prospect']} s of their face")
+    read = f"too little read: only {summary.seen_seconds['prospect']} s of their face"
+    assert (positive.value, positive.delta) == ("—", read)
     thirds = next(m for m in at.metric if m.label.startswith("Prospect mood"))  # a short call: no thirds, a dash
     assert (thirds.value, thirds.delta) == ("—", "call too short"), (thirds.value, thirds.delta)
     assert at.get("plotly_chart")
     pdf_text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(build_pdf(call_id))).pages)
-    read = f"too little read: only {summary.seen_seconds['prospect']} s of their face"
     assert "Gallery call" in pdf_text and read in " ".join(pdf_text.split())
     page_html = build_html(call_id)
     assert "Gallery call" in page_html and "prospect most likely" in page_html
