@@ -352,8 +352,9 @@ if guest_labels:  # others on the call, apart from the two; open where one turne
                      expanded=bool(len(turns)), icon=":material/group:"):
         st.plotly_chart(data.timeline_chart(call_id, version, (), tuple(role for role, _ in guest_labels), guest_labels),
                         key="guest-timelines", config={"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d"]})
-        st.caption("Someone else on the call (a colleague, a second stakeholder): their readings count in no figure, "
-                   "talking point or report. If one of them is the prospect, pick them in Fix roles.")
+        st.caption("Someone else on the call (a colleague, a second stakeholder): their readings count in no share or "
+                   "figure; only a turn to negative is named in the talking points. If one of them is the prospect, "
+                   "pick them in Fix roles.")
 
 
 # ----------------------------------------------------------------------------- who is talking (reports.talk)
