@@ -45,12 +45,17 @@ def rebuilt(model, policy: str = "float32"):
     """The same weights in a freshly built net computing in `policy`: a checkpoint keeps the precision of
     the machine that wrote it, and export, or a resume on another machine, needs its own. Frozen layers stay
     frozen (`from_tflite`'s BatchNorm)."""
-    filters = [l.filters for l in conv_layers(model)]  # one convolution in the first block, two in the others
-    copy = build_model(tuple(filters[:1] + filters[1::2]), policy)
+    copy = build_model(block_widths(model), policy)
     copy.set_weights(model.get_weights())
     for mine, theirs in zip(copy.layers, model.layers, strict=True):
         mine.trainable = theirs.trainable
     return copy
+
+
+def block_widths(model) -> tuple[int, ...]:
+    """The `widths` a `build_model` net was built with (one convolution in the first block, two in the others)."""
+    filters = [l.filters for l in conv_layers(model)]
+    return tuple(filters[:1] + filters[1::2])
 
 
 def conv_layers(model) -> list:

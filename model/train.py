@@ -4,6 +4,7 @@
     python -m model.train --run-dir runs/cnn-v1 --resume   # continue after an interruption
     python -m model.train --run-dir runs/kd --teacher runs/a/best.keras --teacher runs/b/best.keras
     python -m model.train --run-dir runs/ft --init model/emotion_cnn.tflite --teacher model/emotion_cnn.tflite
+    python -m model.train --run-dir runs/wide --init model/emotion_cnn.tflite --width-multiplier 1.4 --teacher ...
 
 Two stages, as the reference project planned and never finished:
   1. a narrow net on the combined data (FER2013 train + 70% of facial_expressions)
@@ -14,7 +15,8 @@ Two stages, as the reference project planned and never finished:
 Both stages also degrade training faces the way a video call does (`degrade`: a low-resolution source,
 blur, compression, low light, backlight, a hand over the mouth), stage 2 more often than stage 1.
 Or, with `--init FILE.tflite`, one short stage (3) fine-tunes a shipped file for the call domain: its
-weights recovered from the file (`model.net.from_tflite`), most training faces degraded.
+weights recovered from the file (`model.net.from_tflite`), most training faces degraded; with
+`--width-multiplier` as well, the file is first widened (Net2WiderNet) so the fine-tune adds capacity.
 Every stage selects its best epoch on data none trained on (FER2013 val + 20% of
 facial_expressions); the last 10% of facial_expressions is the test split.
 
@@ -45,7 +47,7 @@ import numpy as np
 
 from config import EMOTIONS, REPO_ROOT
 from model.data import FaceSet, load_folder, stratified_split
-from model.net import BASE_WIDTHS, DROPOUT, build_model, conv_layers, from_tflite, rebuilt
+from model.net import BASE_WIDTHS, DROPOUT, block_widths, build_model, conv_layers, from_tflite, rebuilt
 from model.preprocess import FACE_SIZE
 
 # ----------------------------------------------------------------------------- recipe
@@ -451,6 +453,12 @@ def devices() -> list[str]:
     raise SystemExit(f"KERAS_BACKEND={backend}: train with tensorflow or jax")
 
 
+def scaled_widths(widths: tuple[int, ...], multiplier: float) -> tuple[int, ...]:
+    """Each block's channels times `multiplier`, rounded to a multiple of 8 (XNNPACK's SIMD width for int8
+    convolutions); the widths themselves at 1."""
+    return widths if multiplier == 1 else tuple(max(8, 8 * round(w * multiplier / 8)) for w in widths)
+
+
 def widen(model, widths: tuple[int, ...], rng: np.random.Generator):
     """Net2WiderNet (Chen et al., 2016): the same function in a net with more channels per block.
 
@@ -481,6 +489,7 @@ def widen(model, widths: tuple[int, ...], rng: np.random.Generator):
         copies_of = np.concatenate([np.arange(old.filters), rng.integers(0, old.filters, new.filters - old.filters)])
         new.set_weights([kernel[..., copies_of]])
         new_bn.set_weights([w[copies_of] for w in old_bn.get_weights()])
+        new_bn.trainable = old_bn.trainable  # a shipped file's folded BatchNorm stays frozen (`from_tflite`)
     (old_hidden, old_head), (new_hidden, new_head) = denses
     hidden_kernel, hidden_bias = old_hidden.get_weights()
     new_hidden.set_weights([split_inputs(hidden_kernel, 0, copies_of), hidden_bias])  # global pooling keeps channels apart
@@ -702,7 +711,7 @@ def plot_curves(run_dir: Path) -> None:
 # ----------------------------------------------------------------------------- main
 def train(run_dir: Path, resume: bool, datasets: Path = DATASETS, epochs_override: int | None = None,
           batch_size: int = BATCH_SIZE, policy: str = "auto", teachers: list[Path] | None = None,
-          init: Path | None = None, width_multiplier: int | None = None) -> Path:
+          init: Path | None = None, width_multiplier: float | None = None) -> Path:
     import keras
 
     precision = Precision.for_this_machine(policy)
@@ -725,11 +734,9 @@ def train(run_dir: Path, resume: bool, datasets: Path = DATASETS, epochs_overrid
     if width_multiplier and resume and width_multiplier != known:
         raise SystemExit(f"{run_dir} trains widths x{known}; resume it with that --width-multiplier or none")
     multiplier = width_multiplier or known
-    if init and multiplier != 1:
-        raise SystemExit("--width-multiplier applies to runs from scratch; --init keeps the shipped file's widths")
     state.data["width_multiplier"] = multiplier
     plan = {FINE_TUNE_STAGE: FINE_TUNE} if init else STAGES
-    stages = {k: replace(s, epochs=epochs_override or s.epochs, widths=tuple(multiplier * w for w in s.widths))
+    stages = {k: replace(s, epochs=epochs_override or s.epochs, widths=scaled_widths(s.widths, multiplier))
               for k, s in plan.items()}
 
     splits = load_splits(datasets)
@@ -753,8 +760,10 @@ def train(run_dir: Path, resume: bool, datasets: Path = DATASETS, epochs_overrid
         stage = stages[number]
         if state.data["epochs_done"] > 0:  # resuming inside a stage
             model = resumed(run_dir / "last.keras", stage, steps, precision)
-        elif number == FINE_TUNE_STAGE:  # a fine-tune starts from the shipped file
-            model = from_tflite(init, precision.policy)
+        elif number == FINE_TUNE_STAGE:  # a fine-tune starts from the shipped file, widened if asked
+            shipped = from_tflite(init, precision.policy)
+            model = shipped if multiplier == 1 else widen(
+                shipped, scaled_widths(block_widths(shipped), multiplier), np.random.default_rng(number))
             compile_model(model, stage, steps, precision.jit_compile)
         else:  # stage 1 starts from scratch; a later stage from the previous stage's best, with a fresh optimizer
             model = build_model(stage.widths, precision.policy) if number == 1 else widen(
@@ -811,9 +820,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--teacher", type=Path, action="append", default=[], metavar="MODEL",
                         help="a .keras checkpoint or .tflite file to distil from (repeat for an ensemble); "
                              "kept for --resume")
-    parser.add_argument("--width-multiplier", type=int, metavar="N",
-                        help="every stage's channel widths times N: a teacher too slow to ship, for a later run's "
-                             "--teacher; kept for --resume")
+    parser.add_argument("--width-multiplier", type=float, metavar="X",
+                        help="every stage's channel widths times X (rounded to multiples of 8): 2 makes a teacher too "
+                             "big to ship, for a later run's --teacher; with --init the shipped file is widened "
+                             "(Net2WiderNet) before its fine-tune; kept for --resume")
     args = parser.parse_args(argv)
     for teacher in args.teacher:
         if not teacher.is_file():
