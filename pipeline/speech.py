@@ -17,6 +17,7 @@ Who speaks, per second of the call (`who_speaks`, a decision table):
 | yes                   | yes                                      | only the rep / only the prospect         | rep / prospect |
 | yes                   | yes                                      | only a guest (participant-N)             | other |
 | yes                   | yes                                      | nobody's, in a recording of turns (`shows_turns`), one person on screen most of the second | that person: rep / prospect / other |
+| yes                   | yes                                      | nobody's, in a call of the rep and the prospect alone, one of them on screen with a still mouth (seen moving when they talk) and the other not (`_camera_off`) | the one not on screen: rep / prospect |
 | yes                   | yes                                      | nobody's (no face on screen, or still)   | off-camera |
 
 A face's *lift* is its mouth motion (`model.mouth.mouth_motion`, the second's peak, smoothed over its neighbouring
@@ -30,9 +31,14 @@ median of their moving seconds), so two faces whose mouths lift by different amo
 prospect mouth moves as much; it counts for neither side's talk time.
 A recording *of turns* is an active-speaker view: the call app shows whoever talks, one person at a time, so the face on
 screen while a voice is heard is the talker's even when their mouth reads still (a person seen mostly while talking has
-few quiet seconds to learn their still mouth from). "off-camera" is speech heard while no mouth moves on screen: a camera that is off,
-someone out of frame or dialled in. It is stored as such, never guessed to be the rep: a rep who talks
-with their camera off shows as "off-camera" (the review page says "someone off camera").
+few quiet seconds to learn their still mouth from).
+A *camera off* in a call of two: when only the rep and the prospect were ever seen, speech heard while one of them is on
+screen with a still mouth (one seen moving when they talked: CAMERA_OFF_MIN_TALK_S) and the other is not on screen is the
+other's (their camera is off, or they stepped out of frame and talk on). New-user trial 16 (the prospect's camera off for part of a gallery call) read talk ratio 62/38
+against a truth of 49/51 while such speech stayed "someone off camera".
+"off-camera" is speech heard while no mouth moves on screen and nothing above says whose it is: nobody on screen, a
+guest on the call (a dialled-in voice could be anyone's), a cut second, a mouth not measured (the face turned away). It
+is stored as such (the review page says "someone off camera").
 
 Speaking follows the person: `who_speaks` reads the per-track mouth motion and the roles, so
 reassigning roles (`calls.roles`) re-derives it from the stored speech fractions and track seconds.
@@ -84,6 +90,11 @@ MIN_QUIET_SECONDS = 3
 over all their quiet seconds (those while others talk: a call with few pauses, each at a turn's end)."""
 BASELINE_FLOOR = 0.03
 """The smallest quiet baseline (a perfectly still, clean picture would otherwise make any change a talker)."""
+
+CAMERA_OFF_MIN_TALK_S = 3
+"""A still mouth on screen says its person is not the one talking (`_camera_off`) only once their mouth was seen moving
+with speech in at least this many seconds: a face whose mouth never reads as moving (a drawn portrait, a mouth too
+small or too blurred to measure) may be talking with a still-reading mouth."""
 
 TURNS_MAX_TOGETHER = 0.1
 """A recording shows its people in turns (`shows_turns`) when two or more people were seen and at most this fraction of
@@ -299,6 +310,22 @@ def shows_turns(frames: dict[str, np.ndarray]) -> bool:
     return bool(together[seen].mean() <= TURNS_MAX_TOGETHER and cuts >= TURNS_MIN_CUTS)
 
 
+def _camera_off(frames: dict[str, np.ndarray], measured: dict[str, np.ndarray], talked_s: dict[str, int],
+                s: int) -> str | None:
+    """The rep or the prospect whose camera is off in second `s` of a call of the two of them alone, while the other is
+    on screen with a measured (and, as the caller found, still) mouth that was seen moving when they talked; None
+    otherwise (see the module's decision table and CAMERA_OFF_MIN_TALK_S).
+
+    frames: `_frames_on_screen`; measured: role -> (n_seconds,) bool, whether any of the person's tracks measured
+    their mouth in the second; talked_s: role -> seconds of speech in which their mouth moved."""
+    if set(frames) != {REP, PROSPECT}:
+        return None  # a guest on the call, or one of the two never seen
+    on_screen = [role for role in (REP, PROSPECT) if frames[role][s] > 0]
+    if len(on_screen) != 1 or not measured[on_screen[0]][s] or talked_s[on_screen[0]] < CAMERA_OFF_MIN_TALK_S:
+        return None
+    return PROSPECT if on_screen[0] == REP else REP
+
+
 def who_speaks(speech: np.ndarray, tracks: list[TrackSecondRows], roles: dict[int, str]) -> TalkTimeline:
     """Speaking per second from the speech fractions (`SpeechActivity.per_second`) and each person's mouths.
 
@@ -308,13 +335,18 @@ def who_speaks(speech: np.ndarray, tracks: list[TrackSecondRows], roles: dict[in
     """
     n = len(speech)
     lift: dict[str, np.ndarray] = {}
+    measured: dict[str, np.ndarray] = {}  # role -> (n,) bool: their mouth was measured in the second
     for role in sorted(set(roles.values())):
         own = [track for track in tracks if roles.get(track.track_id) == role]
-        baseline = quiet_baseline([_motion(track, n) for track in own], speech)
+        motions = [_motion(track, n) for track in own]
+        baseline = quiet_baseline(motions, speech)
+        measured[role] = np.isfinite(np.stack(motions)).any(axis=0) if motions else np.zeros(n, bool)
         lift[role] = np.zeros(n)
         for track in own:
             lift[role] = np.fmax(lift[role], np.nan_to_num(mouth_lift(track, n, speech, baseline)))
     strength = {role: values / talking_lift(values, speech) for role, values in lift.items()}
+    talked_s = {role: int(np.count_nonzero((speech >= SPEECH_MIN_FRACTION) & (values >= MOUTH_MOVING_LIFT)))
+                for role, values in lift.items()}
     frames = _frames_on_screen(tracks, roles, n)
     turns = shows_turns(frames)
     speaking = []
@@ -328,10 +360,10 @@ def who_speaks(speech: np.ndarray, tracks: list[TrackSecondRows], roles: dict[in
         moving = {role: strength[role][s] for role in lift if lift[role][s] >= MOUTH_MOVING_LIFT}
         if not moving:
             shown = max(frames, key=lambda role: frames[role][s]) if turns else None
-            if shown is None or 2 * frames[shown][s] <= sum(f[s] for f in frames.values()):
-                speaking.append(OFF_CAMERA)  # no face, or two split the second (a cut): nothing says who
-            else:
+            if shown is not None and 2 * frames[shown][s] > sum(f[s] for f in frames.values()):
                 speaking.append(shown if shown in (REP, PROSPECT) else OTHER)
+            else:  # no face, or two split the second (a cut): only a camera off in a call of two says who
+                speaking.append(_camera_off(frames, measured, talked_s, s) or OFF_CAMERA)
             continue
         strongest = max(moving, key=moving.get)
         if REP in moving and PROSPECT in moving and min(moving[REP], moving[PROSPECT]) >= BOTH_RATIO * moving[strongest]:

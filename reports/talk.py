@@ -47,8 +47,9 @@ AUDIO_NOT_KEPT = ("The audio is read from the uploaded recording only: no audio 
 
 DEFINITIONS = {
     "Talk ratio": "the rep's talking seconds as a share of the rep's and the prospect's together (a second both "
-                  "talk counts for both); a guest's talk and speech from someone off camera are counted apart, "
-                  f"in neither side. Not given from fewer than {TALK_RATIO_MIN_S} s of their talk, when more "
+                  "talk counts for both; in a call of the two alone, a voice heard while one has their camera off and "
+                  "the other's mouth is still counts for the one off camera); a guest's talk and speech from someone "
+                  f"off camera are counted apart, in neither side. Not given from fewer than {TALK_RATIO_MIN_S} s of their talk, when more "
                   "speech came from someone off camera than from the two of them, or when no face on screen was "
                   "taken for the rep.",
     "Longest rep monologue": f"the longest stretch of seconds only the rep talks, pauses of up to "
@@ -60,7 +61,8 @@ DEFINITIONS = {
     "After each monologue": f"the prospect's most likely emotion in the {REACTION_WINDOW_S} s after each rep "
                             f"monologue of {MONOLOGUE_MIN_S} s or more ends.",
     "Others talking": "seconds of speech from a guest on screen (neither the rep nor the prospect: their mouth moves) "
-                      "and from someone off camera (speech while no mouth on screen moves).",
+                      "and from someone off camera (speech while no mouth on screen moves and nothing says whose: "
+                      "nobody on screen, or a guest on the call).",
 }
 
 

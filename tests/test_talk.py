@@ -131,16 +131,19 @@ def test_a_listener_whose_whole_face_changes_at_once_is_not_talking(tmp_path, cl
     assert PROSPECT not in result.talk.speaking and BOTH not in result.talk.speaking, result.talk.speaking
 
 
-def test_a_rep_talking_with_the_camera_off_is_someone_off_camera(tmp_path, classifier):
-    """Decided: speech with no moving rep or prospect mouth on screen is "off-camera", never guessed to be the rep."""
-    script = CallScript(duration_s=10, fps=15, size=SIZE, rep=(Appearance(0, "astronaut"), Appearance(4.0, None)),
-                        speech=(Utterance("prospect", 0.5, "Can you hear me now? Good."),
-                                Utterance("rep", 5.0, "Sorry, my camera is off, but let me explain the plan.")))
+def test_a_rep_talking_with_the_camera_off_in_a_call_of_two_is_the_rep(tmp_path, classifier):
+    """New-user trial 16: with one camera off, the voice heard while the other, on screen, keeps a still mouth (one seen
+    moving when they talked) is the one whose camera is off; it was "someone off camera" (talk ratio 62/38 against a
+    truth of 49/51)."""
+    script = CallScript(duration_s=14, fps=15, size=SIZE, rep=(Appearance(0, "astronaut"), Appearance(5.0, None)),
+                        speech=(Utterance("prospect", 0.5, "Can you hear me now? Good, I wanted to ask about the price."),
+                                Utterance("rep", 6.0, "Sorry, my camera is off, but let me explain the plan to you.")))
     path = write_call_video(tmp_path / "camera_off.mp4", script)
     result = analyze_video(probe(path), classifier, make_detector("blazeface"), AnalysisSettings())
-    expected = [OFF_CAMERA if said == REP else said for said in truth(speech_turns(script), len(result.talk))]
+    expected = truth(speech_turns(script), len(result.talk))
+    assert expected.count(REP) >= 4 and expected.count(PROSPECT) >= 4
     assert_within_a_second(result.talk.speaking, expected)
-    assert OFF_CAMERA in result.talk.speaking and REP not in result.talk.speaking
+    assert OFF_CAMERA not in result.talk.speaking[7:11]
 
 
 def _mouth_track(track_id: int, motion: list[float]) -> TrackSecondRows:
@@ -166,6 +169,30 @@ def test_the_decision_table():
     guest = who_speaks(speech, [_mouth_track(0, [quiet] * len(speech)), _mouth_track(1, [quiet] * len(speech)),
                                 _mouth_track(2, prospect)], {0: REP, 1: PROSPECT, 2: "participant-1"})
     assert guest.speaking[8] == OTHER and guest.speaking[3] == OFF_CAMERA  # a guest's mouth moves; then nobody's
+
+
+def test_speech_while_one_of_two_is_off_screen_and_the_other_keeps_a_still_mouth_is_the_one_off_screen():
+    """A camera off in a call of the rep and the prospect alone: the voice is the off-screen one's, once the one on
+    screen was seen talking with a moving mouth; with a guest on the call, a mouth not measured, or a face never seen
+    talking, it stays someone off camera."""
+    quiet, moving = 0.1, 0.5
+    #                0     1-4: rep talks   5    6-9: prospect talks  10   11-15: prospect's camera off, they talk   16-18: rep
+    speech = np.array([0.0] + [0.9] * 4 + [0.0] + [0.9] * 4 + [0.0] + [0.9] * 5 + [0.9] * 3)
+    rep = [quiet] + [moving] * 4 + [quiet] * 11 + [moving] * 3
+    prospect_seen = list(range(11))  # then their camera goes off
+    prospect = TrackSecondRows(1, np.array(prospect_seen), np.full(11, 4), np.full((11, 7), np.nan, np.float32),
+                               np.zeros((11, 4)), mouth_motion=np.array([quiet] * 6 + [moving] * 4 + [quiet]))
+    talk = who_speaks(speech, [_mouth_track(0, rep), prospect], {0: REP, 1: PROSPECT})
+    assert talk.speaking[1:5] == (REP,) * 4 and talk.speaking[6:10] == (PROSPECT,) * 4
+    assert talk.speaking[11:16] == (PROSPECT,) * 5 and talk.speaking[16:] == (REP,) * 3
+    guest = _mouth_track(2, [quiet] * len(speech))
+    with_guest = who_speaks(speech, [_mouth_track(0, rep), prospect, guest], {0: REP, 1: PROSPECT, 2: "participant-1"})
+    assert with_guest.speaking[11:16] == (OFF_CAMERA,) * 5
+    turned_away = _mouth_track(0, rep)
+    turned_away.mouth_motion[11:16] = np.nan  # the rep's face on screen, their mouth not measured
+    assert who_speaks(speech, [turned_away, prospect], {0: REP, 1: PROSPECT}).speaking[11:16] == (OFF_CAMERA,) * 5
+    never_moving = _mouth_track(0, [quiet] * len(speech))  # the rep's mouth never read as moving when they talked
+    assert who_speaks(speech, [never_moving, prospect], {0: REP, 1: PROSPECT}).speaking[11:16] == (OFF_CAMERA,) * 5
 
 
 def test_both_compares_each_person_to_their_own_talking_and_the_next_talker_does_not_leak_into_the_second_before():
@@ -251,7 +278,8 @@ def test_in_a_recording_of_turns_the_face_on_screen_while_a_voice_is_heard_is_th
     gallery = [shown(0, list(range(23))), shown(1, list(range(23)))]  # both on screen all along, mouths still
     assert set(who_speaks(speech, gallery, {0: REP, 1: PROSPECT}).speaking) == {NONE, OFF_CAMERA}
     # one cut is no active-speaker view: the prospect alone while the rep's camera is off, then the rep alone once the
-    # prospect left; the rep talking with the camera off is not the prospect's talk
+    # prospect left; the rep talking with the camera off is not the prospect's talk (nor, as neither mouth was ever
+    # seen moving, the rep's: `CAMERA_OFF_MIN_TALK_S`)
     one_cut = [shown(1, list(range(14))), shown(0, list(range(15, 23)))]
     assert who_speaks(speech, one_cut, {0: REP, 1: PROSPECT}).speaking[1:7] == (OFF_CAMERA,) * 6
 
