@@ -16,8 +16,8 @@ Who speaks, per second of the call (`who_speaks`, a decision table):
 | yes                   | yes                                      | several, else                            | the strongest: rep / prospect / other |
 | yes                   | yes                                      | only the rep / only the prospect         | rep / prospect |
 | yes                   | yes                                      | only a guest (participant-N)             | other |
-| yes                   | yes                                      | nobody's, in a recording of turns (`shows_turns`), one person on screen most of the second | that person: rep / prospect / other |
-| yes                   | yes                                      | nobody's, in a call of the rep and the prospect alone, one of them on screen with a still mouth (seen moving when they talk) and the other not (`_camera_off`) | the one not on screen: rep / prospect |
+| yes                   | yes                                      | nobody's, in a recording of turns (`shows_turns`, thumbnails left out), one person on screen most of the second | that person: rep / prospect / other |
+| yes                   | yes                                      | nobody's, in a call of the rep and the prospect alone that is no recording of turns, one of them on screen with a still mouth (seen moving when they talk) and the other's camera off (`cameras_off`) | the one whose camera is off: rep / prospect |
 | yes                   | yes                                      | nobody's (no face on screen, or still)   | off-camera |
 
 A face's *lift* is its mouth motion (`model.mouth.mouth_motion`, the second's peak, smoothed over its neighbouring
@@ -31,10 +31,12 @@ median of their moving seconds), so two faces whose mouths lift by different amo
 prospect mouth moves as much; it counts for neither side's talk time.
 A recording *of turns* is an active-speaker view: the call app shows whoever talks, one person at a time, so the face on
 screen while a voice is heard is the talker's even when their mouth reads still (a person seen mostly while talking has
-few quiet seconds to learn their still mouth from).
+few quiet seconds to learn their still mouth from). Thumbnails (a self-view, a filmstrip: THUMBNAIL_SHARE) are left
+out of that question, so Zoom's speaker view with the rep's self-view beside the big tile is a recording of turns too.
 A *camera off* in a call of two: when only the rep and the prospect were ever seen, speech heard while one of them is on
-screen with a still mouth (one seen moving when they talked: CAMERA_OFF_MIN_TALK_S) and the other is not on screen is the
-other's (their camera is off, or they stepped out of frame and talk on). New-user trial 16 (the prospect's camera off for part of a gallery call) read talk ratio 62/38
+screen with a still mouth (one seen moving when they talked: CAMERA_OFF_MIN_TALK_S) and the other's camera is off (off
+screen for a stretch of CAMERA_OFF_MIN_S or more, in at most CAMERA_OFF_MAX_STRETCHES such stretches: one who leaves at
+every turn is cut away by an active-speaker view) is the other's. New-user trial 16 (the prospect's camera off for part of a gallery call) read talk ratio 62/38
 against a truth of 49/51 while such speech stayed "someone off camera".
 "off-camera" is speech heard while no mouth moves on screen and nothing above says whose it is: nobody on screen, a
 guest on the call (a dialled-in voice could be anyone's), a cut second, a mouth not measured (the face turned away). It
@@ -91,10 +93,23 @@ over all their quiet seconds (those while others talk: a call with few pauses, e
 BASELINE_FLOOR = 0.03
 """The smallest quiet baseline (a perfectly still, clean picture would otherwise make any change a talker)."""
 
+CAMERA_OFF_MIN_S = 3
+"""A person's camera is taken to be off (`cameras_off`) only in a stretch of at least this many seconds off screen..."""
+CAMERA_OFF_MAX_STRETCHES = 2
+"""...of which the call holds at most this many for them (a camera turned on late and off again early is two). A
+person who leaves the screen at every turn of the other's is cut away by an active-speaker view, not off camera: there
+the one off screen is the listener (new-user trial 17: Zoom's speaker view with the rep's self-view gave the rep's
+turns to the prospect, "rep 10%, prospect 90%" against a truth of 45/55)."""
 CAMERA_OFF_MIN_TALK_S = 3
 """A still mouth on screen says its person is not the one talking (`_camera_off`) only once their mouth was seen moving
 with speech in at least this many seconds: a face whose mouth never reads as moving (a drawn portrait, a mouth too
 small or too blurred to measure) may be talking with a still-reading mouth."""
+
+THUMBNAIL_SHARE = 0.5
+"""A face whose track is on average narrower than this share of the widest track's face is a thumbnail (a self-view, a
+filmstrip) and is left out when asking whether a recording shows its people in turns (`main_stage`): Zoom's speaker
+view keeps the rep's self-view on screen beside whoever talks in the big tile (trial 17: 110-px thumbnail faces
+against 300-420 px in the big tile)."""
 
 TURNS_MAX_TOGETHER = 0.1
 """A recording shows its people in turns (`shows_turns`) when two or more people were seen and at most this fraction of
@@ -106,6 +121,12 @@ TURNS_MIN_CUTS = 3
 camera off until the prospect left (the prospect alone, then the rep alone: one cut) or a guest who only ever sat
 beside the prospect is no active-speaker view, and a rep talking with their camera off there stays "someone off
 camera"; a conversation in an active-speaker view cuts at every turn."""
+
+TURN_CUT_DELAY_S = 2
+"""An active-speaker view cuts to a new talker about a second after they start (trial 17's recordings: 0.8 s), so the
+first second of a turn still shows the last talker, still-mouthed. In a recording of turns, a run of speech that starts
+after a silence on one face and cuts to another person within this many seconds of its start is that person's from
+its start; a cut second (two faces split it) is the next face's, the app having cut to whoever talks."""
 
 SPEAKING_VALUES = (REP, PROSPECT, "both", "none", "off-camera", "unknown", "other")
 """What `speaking` holds per second (database, CSV): see the decision table above."""
@@ -310,20 +331,74 @@ def shows_turns(frames: dict[str, np.ndarray]) -> bool:
     return bool(together[seen].mean() <= TURNS_MAX_TOGETHER and cuts >= TURNS_MIN_CUTS)
 
 
-def _camera_off(frames: dict[str, np.ndarray], measured: dict[str, np.ndarray], talked_s: dict[str, int],
-                s: int) -> str | None:
-    """The rep or the prospect whose camera is off in second `s` of a call of the two of them alone, while the other is
-    on screen with a measured (and, as the caller found, still) mouth that was seen moving when they talked; None
-    otherwise (see the module's decision table and CAMERA_OFF_MIN_TALK_S).
+def main_stage(tracks: list[TrackSecondRows]) -> list[TrackSecondRows]:
+    """The tracks that are no thumbnail (see THUMBNAIL_SHARE): each track's median face width against the widest."""
+    widths = [float(np.median(t.boxes[:, 2] - t.boxes[:, 0])) if len(t.seconds) else 0.0 for t in tracks]
+    widest = max(widths, default=0.0)
+    return [t for t, w in zip(tracks, widths) if w >= THUMBNAIL_SHARE * widest]
+
+
+def cameras_off(frames: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Role -> (n_seconds,) bool: the seconds the rep's or the prospect's camera is taken to be off, in a call of the
+    two of them alone (no guest seen): inside a stretch off screen of CAMERA_OFF_MIN_S or more, for a person with at
+    most CAMERA_OFF_MAX_STRETCHES of them. Empty when there is a guest or one of the two was never seen.
+
+    frames: `_frames_on_screen` (every track, thumbnails included)."""
+    if set(frames) != {REP, PROSPECT}:
+        return {}
+    off = {}
+    for role in (REP, PROSPECT):
+        away = np.concatenate([[False], frames[role] == 0, [False]])
+        starts, ends = np.flatnonzero(away[1:] & ~away[:-1]), np.flatnonzero(~away[1:] & away[:-1])
+        stretches = [(a, b) for a, b in zip(starts, ends) if b - a >= CAMERA_OFF_MIN_S]
+        off[role] = np.zeros(len(frames[role]), bool)
+        if len(stretches) <= CAMERA_OFF_MAX_STRETCHES:
+            for a, b in stretches:
+                off[role][a:b] = True
+    return off
+
+
+def _camera_off(off: dict[str, np.ndarray], frames: dict[str, np.ndarray], measured: dict[str, np.ndarray],
+                talked_s: dict[str, int], s: int) -> str | None:
+    """The rep or the prospect whose camera is off in second `s` (`cameras_off`), while the other is on screen with a
+    measured (and, as the caller found, still) mouth that was seen moving when they talked; None otherwise (see the
+    module's decision table and CAMERA_OFF_MIN_TALK_S).
 
     frames: `_frames_on_screen`; measured: role -> (n_seconds,) bool, whether any of the person's tracks measured
     their mouth in the second; talked_s: role -> seconds of speech in which their mouth moved."""
-    if set(frames) != {REP, PROSPECT}:
-        return None  # a guest on the call, or one of the two never seen
-    on_screen = [role for role in (REP, PROSPECT) if frames[role][s] > 0]
-    if len(on_screen) != 1 or not measured[on_screen[0]][s] or talked_s[on_screen[0]] < CAMERA_OFF_MIN_TALK_S:
-        return None
-    return PROSPECT if on_screen[0] == REP else REP
+    for away, there in ((REP, PROSPECT), (PROSPECT, REP)):
+        if (away in off and off[away][s] and frames[there][s] > 0 and measured[there][s]
+                and talked_s[there] >= CAMERA_OFF_MIN_TALK_S):
+            return away
+    return None
+
+
+def on_stage(stage: dict[str, np.ndarray], speech: np.ndarray) -> list[str | None]:
+    """Per second of a recording of turns, who the talker shown is: the person filling most of the second on the main
+    stage (`main_stage`'s `_frames_on_screen`), moved to the next person the view cuts to within TURN_CUT_DELAY_S of a
+    run of speech's start, or at a cut second; None where nobody fills the second (a cut with no face after it)."""
+    n = len(speech)
+    talking = speech >= SPEECH_MIN_FRACTION
+    shown: list[str | None] = []
+    on_screen = np.sum(list(stage.values()), axis=0)
+    for s in range(n):
+        role = max(stage, key=lambda r: stage[r][s])
+        shown.append(role if 2 * stage[role][s] > on_screen[s] else None)
+    out = list(shown)
+    for s in range(n):
+        if not talking[s] or (shown[s] is None and not on_screen[s]):  # silence, or no face: nothing cut to
+            continue
+        start = s
+        while start > 0 and talking[start - 1]:
+            start -= 1
+        ahead = range(s + 1, min(n, (s + 1) if shown[s] is None else (start + TURN_CUT_DELAY_S)) + 1)
+        for t in ahead:
+            if t >= n or not talking[t]:
+                break
+            if shown[t] is not None and shown[t] != shown[s]:
+                out[s] = shown[t]
+                break
+    return out
 
 
 def who_speaks(speech: np.ndarray, tracks: list[TrackSecondRows], roles: dict[int, str]) -> TalkTimeline:
@@ -348,7 +423,10 @@ def who_speaks(speech: np.ndarray, tracks: list[TrackSecondRows], roles: dict[in
     talked_s = {role: int(np.count_nonzero((speech >= SPEECH_MIN_FRACTION) & (values >= MOUTH_MOVING_LIFT)))
                 for role, values in lift.items()}
     frames = _frames_on_screen(tracks, roles, n)
-    turns = shows_turns(frames)
+    stage = _frames_on_screen(main_stage(tracks), roles, n)
+    turns = shows_turns(stage)
+    off = {} if turns else cameras_off(frames)  # in a recording of turns, the one off screen is the listener
+    shown = on_stage(stage, speech) if turns else [None] * n
     speaking = []
     for s in range(n):
         if not np.isfinite(speech[s]):
@@ -359,11 +437,10 @@ def who_speaks(speech: np.ndarray, tracks: list[TrackSecondRows], roles: dict[in
             continue
         moving = {role: strength[role][s] for role in lift if lift[role][s] >= MOUTH_MOVING_LIFT}
         if not moving:
-            shown = max(frames, key=lambda role: frames[role][s]) if turns else None
-            if shown is not None and 2 * frames[shown][s] > sum(f[s] for f in frames.values()):
-                speaking.append(shown if shown in (REP, PROSPECT) else OTHER)
-            else:  # no face, or two split the second (a cut): only a camera off in a call of two says who
-                speaking.append(_camera_off(frames, measured, talked_s, s) or OFF_CAMERA)
+            if shown[s] is not None:  # a recording of turns: the talker is on screen
+                speaking.append(shown[s] if shown[s] in (REP, PROSPECT) else OTHER)
+            else:  # no face, or not a recording of turns: only a camera off in a call of two says who
+                speaking.append(_camera_off(off, frames, measured, talked_s, s) or OFF_CAMERA)
             continue
         strongest = max(moving, key=moving.get)
         if REP in moving and PROSPECT in moving and min(moving[REP], moving[PROSPECT]) >= BOTH_RATIO * moving[strongest]:

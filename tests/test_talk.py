@@ -255,9 +255,9 @@ def test_active_speaker_cuts_a_face_to_its_turns_and_its_quiet_baseline_is_the_p
 def test_in_a_recording_of_turns_the_face_on_screen_while_a_voice_is_heard_is_the_talkers():
     """New-user trials 14 and 15: an active-speaker view shows each person mostly while they talk, so their still mouth
     is barely learnt and 8-15 s of each call's turns read "someone off camera" (talk ratio 13-18 points off). In a
-    recording of turns the one face on screen while a voice is heard is the talker's; a cut second split between two
-    faces, a second with no face (a camera off), a gallery (faces together) and one cut between two people alone, with
-    still mouths, stay off camera."""
+    recording of turns the one face on screen while a voice is heard is the talker's, and a cut second split between two
+    faces is the one cut to (the app cuts to whoever talks); a second with no face (a camera off), a gallery (faces
+    together) and one cut between two people alone, with still mouths, stay off camera."""
     still = 0.1
     #   0: none  1-6: rep talks  7: cut  8-13: prospect talks  14: none  15-17: guest talks  18-19: no face  20-22: rep
     speech = np.array([0.0] + [0.9] * 6 + [0.9] + [0.9] * 6 + [0.0] + [0.9] * 3 + [0.9] * 2 + [0.9] * 3)
@@ -273,7 +273,7 @@ def test_in_a_recording_of_turns_the_face_on_screen_while_a_voice_is_heard_is_th
     talk = who_speaks(speech, turns, roles)
     assert talk.speaking[1:7] == (REP,) * 6 and talk.speaking[8:14] == (PROSPECT,) * 6
     assert talk.speaking[15:18] == (OTHER,) * 3 and talk.speaking[20:] == (REP,) * 3
-    assert talk.speaking[7] == OFF_CAMERA and talk.speaking[18:20] == (OFF_CAMERA,) * 2  # a cut; a camera off
+    assert talk.speaking[7] == PROSPECT and talk.speaking[18:20] == (OFF_CAMERA,) * 2  # a cut; a camera off
     assert (talk.speaking[0], talk.speaking[14]) == (NONE, NONE)
     gallery = [shown(0, list(range(23))), shown(1, list(range(23)))]  # both on screen all along, mouths still
     assert set(who_speaks(speech, gallery, {0: REP, 1: PROSPECT}).speaking) == {NONE, OFF_CAMERA}
@@ -282,6 +282,36 @@ def test_in_a_recording_of_turns_the_face_on_screen_while_a_voice_is_heard_is_th
     # seen moving, the rep's: `CAMERA_OFF_MIN_TALK_S`)
     one_cut = [shown(1, list(range(14))), shown(0, list(range(15, 23)))]
     assert who_speaks(speech, one_cut, {0: REP, 1: PROSPECT}).speaking[1:7] == (OFF_CAMERA,) * 6
+
+
+def test_speaker_view_with_a_self_view_is_a_recording_of_turns_whose_cuts_come_late():
+    """New-user trial 17: Zoom's speaker view as the rep records it (whoever talks in the big tile, the rep's self-view
+    thumbnail always on) read "rep 10%, prospect 90%" against a truth of 45/55: the self-view hid that the big tile
+    shows people in turns, and the rep's turns went to "someone off camera", then to the prospect whose face was away.
+    Thumbnails are left out of the turns question, and the first second of a turn, before the app cuts to the new
+    talker, is theirs."""
+    still = 0.1
+    # 0: none  1-5: rep talks  6: none  7-11: prospect talks (the rep still shown at 7)  12: none  13-17: rep (the
+    # prospect still shown at 13)  18: none  19-23: prospect (the rep at 19)  24-25: none
+    speech = np.array(([0.0] + [0.9] * 5) * 4 + [0.0] * 2)
+    n = len(speech)
+
+    def tile(track_id: int, seconds: list[int], width: float) -> TrackSecondRows:
+        k = len(seconds)
+        return TrackSecondRows(track_id, np.array(seconds), np.full(k, 4), np.full((k, 7), np.nan, np.float32),
+                               np.tile([0.3, 0.2, 0.3 + width, 0.6], (k, 1)), mouth_motion=np.full(k, still))
+
+    big = [tile(0, list(range(0, 8)), 0.3), tile(1, list(range(8, 14)), 0.3), tile(2, list(range(14, 20)), 0.3),
+           tile(5, list(range(20, n)), 0.3)]
+    self_view = tile(3, list(range(n)), 0.08)  # the rep's thumbnail, on all call
+    roles = {0: REP, 1: PROSPECT, 2: REP, 3: REP, 5: PROSPECT}
+    talk = who_speaks(speech, big + [self_view], roles)
+    assert talk.speaking[1:6] == (REP,) * 5 and talk.speaking[13:18] == (REP,) * 5  # 13: the cut a second late
+    assert talk.speaking[7:12] == (PROSPECT,) * 5 and talk.speaking[19:24] == (PROSPECT,) * 5
+    assert {talk.speaking[s] for s in (0, 6, 12, 18, 24, 25)} == {NONE}
+    # a face as wide as the big tile's is no thumbnail: rep and prospect together all call is a gallery, no turns
+    gallery = who_speaks(speech, big + [tile(4, list(range(n)), 0.3)], {**roles, 4: PROSPECT})
+    assert gallery.speaking[1:6] == (OFF_CAMERA,) * 5
 
 
 def _seconds(speaking: list[str], prospect_dominant: list[str | None], rep_on_screen: bool = True):

@@ -33,7 +33,7 @@ import cv2
 import numpy as np
 
 FACE_KEYS = ("astronaut", "hopper")
-LAYOUTS = ("gallery", "stacked", "speaker", "strip", "single", "three", "active", "share", "blank")
+LAYOUTS = ("gallery", "stacked", "speaker", "strip", "single", "three", "active", "active-self", "share", "blank")
 
 # Head-and-shoulders crops (x0, y0, x1, y1) of the source photos, checked by eye:
 # the face is ~35% of the crop height, so it stays large in small tiles.
@@ -133,7 +133,8 @@ class CallScript:
     # "gallery" (two tiles side by side), "stacked" (top/bottom), "speaker" (prospect full
     # frame, rep self-view thumbnail bottom-right), "strip" (speaker, and the filmstrip's copy of the prospect as a
     # thumbnail top-left: one person shown twice), "single" (prospect only), "three" (a row of 3),
-    # "active" (one full-frame tile showing whoever `turns` says talks: active speaker view),
+    # "active" (one full-frame tile showing whoever `turns` says talks: active speaker view), "active-self" (active,
+    # and the rep's self-view thumbnail bottom-right: Zoom's speaker view as the rep's own recording shows it),
     # "share" (a shared slide with a still headshot `slide_face` on it, and a strip of camera
     # thumbnails beside it, rep first when rep_position is left/top), "blank" (a black picture: what recorders
     # write before anyone's video is on)
@@ -209,6 +210,15 @@ def _strip(n: int, aspect: float, size: tuple[int, int], vertical: bool) -> list
     return [tuple(round(v) for v in box) for box in boxes]
 
 
+def _self_view(script: CallScript) -> _Tile:
+    """The rep's self-view thumbnail, bottom-right: a fifth of the frame's width."""
+    width, height = script.size
+    w = width // 5
+    h = w * 9 // 16
+    margin = max(8, round(0.03 * min(script.size)))
+    return _Tile("rep", width - w - margin, height - h - margin, w, h, _THUMB_ZOOM)
+
+
 def _layout(script: CallScript, layout: str | None = None) -> list[_Tile]:
     """Tile rectangles and who appears in each, in output pixels (camera tiles only: a shared slide is
     drawn into the backdrop, see `_slide`), for `layout` (default: the script's first)."""
@@ -217,8 +227,9 @@ def _layout(script: CallScript, layout: str | None = None) -> list[_Tile]:
     rep_first = script.rep_position in ("left", "top")
     if layout == "blank":  # black: what recorders write before anyone's video is on
         return []
-    if layout == "active":
-        return [_Tile("active", *_strip(1, width / height, script.size, False)[0])]
+    if layout in ("active", "active-self"):
+        return [_Tile("active", *_strip(1, width / height, script.size, False)[0])] + (
+            [_self_view(script)] if layout == "active-self" else [])
     if layout == "share":
         strip_w = round(_STRIP * width)
         gap = max(4, round(0.015 * min(script.size)))
@@ -228,12 +239,11 @@ def _layout(script: CallScript, layout: str | None = None) -> list[_Tile]:
     if layout in ("single", "speaker", "strip"):
         tiles = [_Tile("prospect", *_strip(1, width / height, script.size, False)[0])]
         if layout in ("speaker", "strip"):
-            w = width // 5
-            h = w * 9 // 16
-            margin = max(8, round(0.03 * min(script.size)))
-            tiles.append(_Tile("rep", width - w - margin, height - h - margin, w, h, _THUMB_ZOOM))
+            tiles.append(_self_view(script))
             if layout == "strip":
-                tiles.append(_Tile("prospect", margin, margin, w, h, _THUMB_ZOOM))
+                thumb = tiles[-1]
+                tiles.append(_Tile("prospect", width - thumb.x - thumb.w, height - thumb.y - thumb.h, thumb.w, thumb.h,
+                                   _THUMB_ZOOM))
         return tiles
     if layout == "three":
         roles = ["rep", "prospect", "extra"] if rep_first else ["prospect", "extra", "rep"]
