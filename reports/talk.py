@@ -24,6 +24,11 @@ MONOLOGUE_MIN_S = 5
 """Rep runs of talk at least this long count as monologues for the prospect's reaction after them."""
 REACTION_WINDOW_S = 5
 """Seconds after a monologue ends in which the prospect's reaction is read."""
+INTERRUPTION_MIN_OVERLAP_S = 2
+"""An overlap is an interruption when it lasts at least this many seconds, or when the one talking before it talks on
+after it (they were talked over). One second of both at a change of turn is a handover: a second holds the end of one
+turn and the start of the next even with a pause between them (new-user trial 17: "rep cut in 3x" on a call whose turns
+were 0.5-0.8 s apart)."""
 TALK_RATIO_MIN_S = 10
 """Seconds of the rep's and the prospect's talk together below which no talk ratio is given (their seconds are):
 a new-user trial's 50-s call showed "rep 0%, prospect 100%" as a headline from 4 s of talk (46 s of its speech came
@@ -54,8 +59,10 @@ DEFINITIONS = {
                   "taken for the rep.",
     "Longest rep monologue": f"the longest stretch of seconds only the rep talks, pauses of up to "
                              f"{MONOLOGUE_PAUSE_S} s included.",
-    "Interruptions": "overlaps (both talking) that the other side started: the prospect cutting in while the rep "
-                     "talks, or the rep while the prospect talks.",
+    "Interruptions": "overlaps (both talking) that the other side started and that lasted "
+                     f"{INTERRUPTION_MIN_OVERLAP_S} s or more, or after which the first talker went on: the prospect "
+                     "cutting in while the rep talks, or the rep while the prospect talks. A single second of both "
+                     "at a change of turn is a handover, not an interruption.",
     "Prospect while listening / speaking": "the prospect's likely mood in the seconds the rep talks / the prospect "
                                            "talks (shares of the seconds their face was read).",
     "After each monologue": f"the prospect's most likely emotion in the {REACTION_WINDOW_S} s after each rep "
@@ -134,9 +141,11 @@ def talk_metrics(seconds: pd.DataFrame) -> TalkMetrics | None:
     counts = {v: speaking.count(v) for v in SPEAKING_LABELS}
     monologues = _runs(speaking, {REP}, {NONE}, MONOLOGUE_PAUSE_S)
     interruptions = {REP: 0, PROSPECT: 0}
-    for start, _ in _runs(speaking, {BOTH}):
+    for start, end in _runs(speaking, {BOTH}):
         before = next((v for v in reversed(speaking[:start]) if v != NONE), None)
-        if before in (REP, PROSPECT):  # the one who was not talking started the overlap
+        after = next((v for v in speaking[end:] if v != NONE), None)
+        # the one who was not talking started the overlap, and held it or was talked over
+        if before in (REP, PROSPECT) and (end - start >= INTERRUPTION_MIN_OVERLAP_S or after == before):
             interruptions[PROSPECT if before == REP else REP] += 1
     prospect = seconds[seconds["role"] == PROSPECT].set_index("second")
     said = pd.Series(speaking, index=per_second["second"].to_numpy())

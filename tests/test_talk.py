@@ -327,23 +327,28 @@ def _seconds(speaking: list[str], prospect_dominant: list[str | None], rep_on_sc
 def test_talk_metrics_follow_their_definitions():
     from reports.talk import MONOLOGUE_MIN_S, REACTION_WINDOW_S, TALK_RATIO_MIN_S, talk_metrics, talk_rows
 
-    #            0..7: rep monologue with a 1-s pause     8: prospect cuts in   9-11: prospect   12-13: rep cuts in
-    speaking = [REP] * 3 + [NONE] + [REP] * 4 + [BOTH] + [PROSPECT] * 3 + [BOTH, REP] + [NONE] * 6
-    emotions = ["neutral"] * 8 + ["happy"] * 6 + ["happy"] * 3 + [None] * 3
+    # 0..7: rep monologue with a 1-s pause; 8-9: the prospect cuts in (2 s of overlap); 10-12: prospect; 13: the rep
+    # cuts in and the prospect goes on (14); 15: a turn handed to the rep, both heard in its second (no interruption)
+    speaking = [REP] * 3 + [NONE] + [REP] * 4 + [BOTH] * 2 + [PROSPECT] * 3 + [BOTH, PROSPECT, BOTH, REP] + [NONE] * 6
+    emotions = ["neutral"] * 8 + ["happy"] * 9 + [None] * 6
     metrics = talk_metrics(_seconds(speaking, emotions))
-    assert metrics.seconds[REP] == 8 and metrics.seconds[PROSPECT] == 3 and metrics.seconds[BOTH] == 2
-    assert metrics.talk_ratio == pytest.approx(10 / (10 + 5))
+    assert metrics.seconds[REP] == 8 and metrics.seconds[PROSPECT] == 4 and metrics.seconds[BOTH] == 4
+    assert metrics.talk_ratio == pytest.approx(12 / (12 + 8))
     assert metrics.longest_monologue == (0, 8) and metrics.longest_monologue_s >= MONOLOGUE_MIN_S
     assert metrics.interruptions == {PROSPECT: 1, REP: 1}
-    assert metrics.listening.seconds == 8 and metrics.listening.positive == pytest.approx(1 / 8)  # rep: 0-2, 4-7, 13
+    assert metrics.listening.seconds == 8 and metrics.listening.positive == pytest.approx(1 / 8)  # rep: 0-2, 4-7, 16
     assert metrics.speaking.positive == 1.0
     assert [(r.end_s, r.emotion) for r in metrics.reactions] == [(8, "happy")]  # seconds 8..8+REACTION_WINDOW_S
     assert REACTION_WINDOW_S == 5
-    assert dict(talk_rows(metrics))["Talk ratio"] == "rep 67%, prospect 33% (10 s and 5 s)"
+    assert dict(talk_rows(metrics))["Talk ratio"] == "rep 60%, prospect 40% (12 s and 8 s)"
+    # new-user trial 17: quick turn-taking, each new turn's first second holding the end of the last one's, read
+    # "rep cut in 3x" on a call without an overlap
+    handovers = talk_metrics(_seconds(([PROSPECT] * 4 + [BOTH] + [REP] * 4) * 3, [None] * 27))
+    assert handovers.interruptions == {PROSPECT: 0, REP: 0}
     silent = talk_metrics(_seconds([UNKNOWN] * 4, [None] * 4))
     assert not silent.audio and "no audio" in dict(talk_rows(silent))["Talk ratio"]
     with_guest = talk_metrics(_seconds(speaking[:12] + [OTHER] * 4 + [OFF_CAMERA] * 2 + [NONE] * 2, emotions))
-    assert with_guest.talk_ratio == pytest.approx(8 / (8 + 4))  # a guest counts for neither side
+    assert with_guest.talk_ratio == pytest.approx(9 / (9 + 4))  # a guest counts for neither side
     assert dict(talk_rows(with_guest))["Others talking"] == "a guest on screen 4 s, someone off camera 2 s"
     assert talk_metrics(_seconds([None] * 4, [None] * 4)) is None  # analysed before speaking was measured
     # a new-user trial: 4 s of the prospect's talk (46 s off camera) was headlined "rep 0%, prospect 100%"
