@@ -68,7 +68,16 @@ class Person:
     mean_box: tuple[float, float, float, float]  # frame fractions, of where they sat longest (a seat's tracks together)
     thumbnail_path: str | None  # a face picture (relative to the data folder), from that seat if it has one
     read: bool  # some of their seconds have emotion values
-    seconds_seen: int  # seconds of the call in which any of their tracks was seen
+    seconds: frozenset[int]  # the seconds of the call in which any of their tracks was seen
+
+    @property
+    def seconds_seen(self) -> int:
+        return len(self.seconds)
+
+    def seen_together_s(self, other: "Person") -> int:
+        """Seconds both were on screen: two faces at once are two people, unless one is a thumbnail copy of the
+        other (a filmstrip, a self-view)."""
+        return len(self.seconds & other.seconds)
 
     @property
     def seen(self) -> str:
@@ -144,7 +153,7 @@ def _people(session: Session, call_id: int) -> list[Person]:
                              "manual" if any(t.role_source == "manual" for t in group) else "auto",
                              min(t.first_s for t in group), max(t.last_s for t in group), sum(t.n_frames for t in group),
                              tuple(main.mean_box), pictured.thumbnail_path if pictured else None,
-                             any(t.id in read for t in group), len(set().union(*(seconds.get(t.id, ()) for t in group)))))
+                             any(t.id in read for t in group), frozenset().union(*(seconds.get(t.id, ()) for t in group))))
     return people
 
 

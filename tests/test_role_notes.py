@@ -78,8 +78,16 @@ def test_the_note_goes_once_the_manager_picks_the_roles(store, classifier, tmp_p
     at = at.run()
     also = [b for b in at.button if b.label == "Also the prospect"]
     assert len(also) == 1  # on the guest's card only
+    # trial 17: a second stakeholder beside the prospect all call was merged into them, with no word against it
+    together = people[1].seen_together_s(people[2])
+    assert together >= 3 and any(f"On screen at the same time as the prospect for {together} s: two people" in c.value
+                                 for c in at.caption)
     also[0].click().run()
     assert not at.exception and [p.role for p in list_people(call_id)] == ["rep", "prospect", "prospect"]
+    # and back, from the page (trial 17 needed the CLI): either prospect can be "Not the prospect"
+    assert [b.label for b in at.button].count("Not the prospect") == 2
+    next(b for b in at.button if b.label == "Not the prospect" and b.key.endswith(f"-{people[1].number}")).click().run()
+    assert not at.exception and [p.role for p in list_people(call_id)] == ["rep", "participant-1", "prospect"]
 
 
 def test_speaker_view_only_the_note_says_the_self_view_rule_made_the_thumbnail_the_rep(tmp_path):

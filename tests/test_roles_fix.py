@@ -298,7 +298,7 @@ def test_with_three_people_one_click_keeps_the_prospect_and_a_second_click_picks
     from calls.roles import Person, people_roles, seating_order, where
 
     def person(number, role, box):
-        return Person(number, (number,), role, "auto", 0.0, 10.0, 40, box, None, True, 11)
+        return Person(number, (number,), role, "auto", 0.0, 10.0, 40, box, None, True, frozenset(range(11)))
 
     people = [person(1, "rep", (0.02, 0.3, 0.3, 0.7)), person(2, "prospect", (0.36, 0.3, 0.64, 0.7)),
               person(3, "participant-1", (0.7, 0.3, 0.98, 0.7))]

@@ -38,7 +38,7 @@ from model.detect import DETECTORS
 from pipeline.analyze import AnalysisSettings
 from pipeline.errors import InputError
 from pipeline.roles import PROSPECT, REP, REP_POSITIONS
-from pipeline.timeline import clock, counted
+from pipeline.timeline import clock, counted, minutes
 from reports.charts import shares_figure
 from reports.exports import export
 from reports.facts import STAGE_NAMES, load_moments, load_notes, load_stages
@@ -47,6 +47,9 @@ from reports.summary import (CLEAREST_EXPRESSION, FACE_NOT_SEEN, NO_VIDEO, SHIFT
 from reports.talk import DEFINITIONS, TALK_NOT_MEASURED, TALK_TIME_NOT_EMOTION, TalkMetrics, speaking_at, talk_rows
 
 TAB_LABELS = ("Key moments", "Script stages", "Coaching notes")
+ALSO_TOGETHER_WARN_S = 3
+"""Fix roles warns under "Also the prospect" when the face was on screen at the same time as the prospect for at least
+this many seconds (a camera turned off and on, or a new tile, shows one person apart, never together)."""
 BADGE_COLOURS = {"positive": "green", "negative": "red", "neutral": "gray"}
 DOWNLOADS = (  # (format, label, file name ending, mime type, icon)
     ("pdf", "PDF report", "coaching-report.pdf", "application/pdf", ":material/picture_as_pdf:"),
@@ -120,17 +123,19 @@ ROLES_NOTE = f"roles-note-{call_id}"  # what the last role fix or re-analysis di
 
 
 def _fix_roles(done: str, *, rep: int | None = None, prospect: int | None = None, swap: bool = False,
-               also_prospect: tuple[int, ...] = ()) -> None:
+               also_prospect: tuple[int, ...] = (), guest: tuple[tuple[int, ...], str] | None = None) -> None:
     """Apply a role fix (audited; access checked again), queue a re-read when one is needed, say what happened.
     `also_prospect`: track numbers of a person who is the prospect too (one person split in two, e.g. across a camera
-    turned off and on: new-user trial 16 could join them only with the CLI's `reassign --set`)."""
+    turned off and on: new-user trial 16 could join them only with the CLI's `reassign --set`); `guest`: (track
+    numbers, participant-N) of one of two prospects who is someone else (trial 17 could undo "Also the prospect" only
+    with the CLI)."""
     try:
         with st.spinner("Rebuilding timelines, shifts and stills…"):
             if swap:
                 change = reassign_roles(call_id, swap=True, user=viewer, username=viewer.username)
-            elif also_prospect:
-                change = reassign_roles(call_id, assignments=dict.fromkeys(also_prospect, PROSPECT), user=viewer,
-                                        username=viewer.username)
+            elif also_prospect or guest:
+                assignments = dict.fromkeys(also_prospect, PROSPECT) if also_prospect else dict.fromkeys(*guest)
+                change = reassign_roles(call_id, assignments=assignments, user=viewer, username=viewer.username)
             else:
                 change = pick_people(call_id, rep, prospect, user=viewer, username=viewer.username)
             reread = queue_reread(call_id, change)
@@ -533,12 +538,27 @@ if editor:
                                                      disabled=person.role == PROSPECT, icon=":material/person:"):
                         rep = next((c.person.number for c in cards if c.person.role == REP and c.person is not person), None)
                         _fix_roles(f"Prospect is now the person {card.where}.", rep=rep, prospect=person.number)
-                    if (person.role not in (REP, PROSPECT) and any(c.person.role == PROSPECT for c in cards)
+                    prospects = [c.person for c in cards if c.person.role == PROSPECT and c.person is not person]
+                    if (person.role not in (REP, PROSPECT) and prospects
                             and st.button("Also the prospect", key=f"also-prospect-{version}-{person.number}",
                                           icon=":material/group_add:", help="The same person as the prospect, seen apart "
                                           "(a camera turned off and on, a new tile): both count as the prospect.")):
                         _fix_roles(f"Person {person.number} is now the prospect too.",
                                    also_prospect=tuple(person.track_nos))
+                    together = max((person.seen_together_s(p) for p in prospects), default=0)
+                    if person.role not in (REP, PROSPECT) and together >= ALSO_TOGETHER_WARN_S:
+                        # trial 17: a second stakeholder, on screen beside the prospect all call, was merged into them
+                        # and their anger read as the prospect's "turn to negative"
+                        st.caption(f":material/warning: On screen at the same time as the prospect for "
+                                   f"{minutes(together / 60) if together >= 120 else f'{together} s'}: two people, "
+                                   "unless this face is a copy of the prospect's (a thumbnail).")
+                    if (person.role == PROSPECT and prospects
+                            and st.button("Not the prospect", key=f"not-prospect-{version}-{person.number}",
+                                          icon=":material/group_remove:", help="Someone else on the call: a guest, "
+                                          "counted in no figure.")):
+                        guests = sum(c.person.role not in (REP, PROSPECT) for c in cards)
+                        _fix_roles(f"Person {person.number} is a guest now.",
+                                   guest=(tuple(person.track_nos), f"participant-{guests + 1}"))
             if facts.rep_identified and st.button("Swap rep and prospect", icon=":material/swap_horiz:"):
                 _fix_roles("Rep and prospect swapped.", swap=True)
             with st.expander("Recognise this rep on their later calls (with their consent)", icon=":material/face:"):
