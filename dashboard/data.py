@@ -254,7 +254,8 @@ def team_table(calls: pd.DataFrame) -> pd.DataFrame:
 
     Columns: rep, calls, seen_minutes (read prospect time, the sample), prospect_positive (share of those
     seconds, 0-1), negative_shifts_per_10min, enough (seen_minutes >= MIN_SEEN_MINUTES_TO_COMPARE), talk_ratio
-    (the rep's share of rep and prospect talking seconds over their calls; NaN: not measured), rep_seen_minutes
+    (the rep's share of rep and prospect talking seconds over their calls; NaN: not measured), talk_ratio_calls (how
+    many of the calls give a talk ratio, the ones it is over: trial 17 read "45%" beside "5 calls" from one), rep_seen_minutes
     (the rep's read face time on calls with rep analysis on) and the rep's own likely-emotion shares of that time
     (NaN where none: no rep analysis, or their face never read). Both sides are weighted by read time: a mean of
     per-call shares let a call read for 6 s count as much as one read for 4 minutes (new-user trial 14: "Rep likely
@@ -271,11 +272,17 @@ def team_table(calls: pd.DataFrame) -> pd.DataFrame:
                      "negative_shifts_per_10min": float(mine["negative_shifts"].sum() * RATE_SECONDS / seen_s)
                      if seen_s else float("nan"),
                      "enough": seen_s / 60 >= MIN_SEEN_MINUTES_TO_COMPARE,
-                     "talk_ratio": _talk_ratio(mine), "rep_seen_minutes": rep_seen_s / 60,
+                     "talk_ratio": _talk_ratio(mine), "talk_ratio_calls": _talk_ratio_calls(mine),
+                     "rep_seen_minutes": rep_seen_s / 60,
                      **{e: float((rep_read[f"rep_{e}"] * rep_read["rep_seen_s"]).sum() / rep_seen_s) if rep_seen_s
                         else float("nan") for e in EMOTIONS}})
     return pd.DataFrame(rows, columns=["rep", "calls", "seen_minutes", "prospect_positive", "negative_shifts_per_10min",
-                                       "enough", "talk_ratio", "rep_seen_minutes", *EMOTIONS])
+                                       "enough", "talk_ratio", "talk_ratio_calls", "rep_seen_minutes", *EMOTIONS])
+
+
+def _talk_ratio_calls(calls: pd.DataFrame) -> int:
+    """How many of these calls give a talk ratio of their own (`calls_talk_ratio`)."""
+    return int(calls_talk_ratio(calls).notna().sum()) if "rep_talk_s" in calls else 0
 
 
 def _talk_ratio(calls: pd.DataFrame) -> float:

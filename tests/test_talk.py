@@ -386,6 +386,8 @@ def test_a_reps_talk_ratio_over_calls_leaves_out_calls_that_give_none():
                           "off_camera_s": [0, 30, 0, 0], "rep_on_screen_s": [60, 60, 60, 0]})
     assert data.calls_talk_ratio(calls).fillna(-1).tolist() == [0.75, -1, -1, -1]
     assert data._talk_ratio(calls) == 0.75  # not 33 / 96: off-camera speech and a rep never seen are no rep silence
+    team = data.team_table(calls.assign(rep="Sam", prospect_seen_s=60, prospect_positive=0.5, negative_shifts=0))
+    assert team.loc[0, "talk_ratio"] == 0.75 and (team.loc[0, "talk_ratio_calls"], team.loc[0, "calls"]) == (1, 4)
 
 
 def test_talk_time_is_measured_for_the_rep_with_rep_analysis_off(talking_call, classifier):
@@ -444,7 +446,7 @@ def test_review_page_reports_and_team_view_show_who_is_talking(store, monkeypatc
     assert "Who is talking" in html and "who is talking" in html  # the section and the chart's band
     reps = run("reps", reps_pick="Dana Whitfield")
     assert not reps.exception
-    assert "Rep talk ratio" in reps.dataframe[-1].value.columns  # the team, side by side
+    assert {"Rep talk ratio", "Calls with a talk ratio"} <= set(reps.dataframe[-1].value.columns)  # the team
     assert "Rep talk ratio" in reps.dataframe[0].value.columns  # one rep's calls over time
     settings = run("settings")
     assert any("not from emotion recognition" in c.value for c in settings.caption)

@@ -95,7 +95,7 @@ with one_tab:
                      "Prospect likely positive": ui.percent_column(
                          "Prospect likely positive", f"Blank: their face was read under {MIN_SECONDS_TO_COMPARE} s."),
                      "Rep talk ratio": ui.percent_column("Rep talk ratio", help=f"{DEFINITIONS['Talk ratio']} Empty: "
-                                                         "not given."),
+                                                         "not given (the call's review page says why)."),
                      "Date": st.column_config.DateColumn(format="D MMM YYYY")})
 
 with team_tab:
@@ -119,11 +119,13 @@ with team_tab:
     st.dataframe(pd.DataFrame({"Rep": team["rep"], "Prospect likely positive": 100 * team["prospect_positive"],
                                "Prospect negative shifts per 10 min": team["negative_shifts_per_10min"],
                                "Rep talk ratio": 100 * team["talk_ratio"], "Calls": team["calls"],
+                               "Calls with a talk ratio": team["talk_ratio_calls"],
                                "Prospect minutes read": team["seen_minutes"],
                                "Enough to compare": team["enough"]}),
                  hide_index=True, width="stretch",
                  column_config={"Prospect likely positive": ui.percent_column("Prospect likely positive"),
-                                "Rep talk ratio": ui.percent_column("Rep talk ratio"),
+                                "Rep talk ratio": ui.percent_column("Rep talk ratio", help="Over the calls that "
+                                                                    "give one (Calls with a talk ratio)."),
                                 "Prospect minutes read": st.column_config.NumberColumn(format="%.1f"),
                                 "Prospect negative shifts per 10 min": st.column_config.NumberColumn(format="%.1f")})
     # under the table that holds it: above, beside the charts, it named a figure no chart showed (trial 16)
