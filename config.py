@@ -35,6 +35,28 @@ MODEL_CARD_PATH = SHIPPED_MODEL_PATH.with_name("model_card.json")  # its measure
 
 VIDEO_EXTENSIONS = (".mp4", ".m4v", ".mov", ".webm", ".mkv", ".avi")
 
+
+def _code_version() -> str | None:
+    """The git commit this checkout held when the process started (short hash, "+changes" when tracked files differ
+    from it); None outside a git checkout or without git. Read once, at import: a worker left running keeps the code
+    it loaded, and a call must say which code analysed it (new-user trial 17: two analyses of one file disagreed, by a
+    commit that landed between them, with nothing on the page to say why)."""
+    import subprocess
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", "-C", str(REPO_ROOT), *args], capture_output=True, text=True, timeout=10,
+                              check=True).stdout.strip()
+    try:
+        commit = git("rev-parse", "--short=7", "HEAD")
+        changed = git("status", "--porcelain", "--untracked-files=no")
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return commit + ("+changes" if changed else "")
+
+
+#: Which code this process runs (`_code_version`), stored on each analysed call (`Call.code_version`).
+CODE_VERSION = _code_version()
+
 # The data folder's layout, relative to `Settings.data_dir` (the store keeps these relative paths, so a
 # data folder can move). Intake, analysis, retention and deletion all build their paths from here.
 UPLOADS = Path("uploads")  # stored recordings: one file per call, named by a random hex id, never by the upload

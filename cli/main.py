@@ -168,14 +168,16 @@ def cmd_show(args) -> int:
              "prospect": facts.prospect_name, "company": facts.prospect_company,
              "date": facts.call_date.isoformat() if facts.call_date else None, "duration_s": facts.duration_s,
              "status": facts.status, "error": facts.error, "partial": facts.partial_note,
-             "rep_analysis": facts.rep_analysis, "model": facts.model_version, "consent": facts.consent,
+             "rep_analysis": facts.rep_analysis, "model": facts.model_version, "code": facts.code_version,
+             "consent": facts.consent,
              "roles_note": facts.roles_note, "roles_guessed": facts.roles_guessed,
              "people": _people_json(people),
              "shifts": [_shift_json(r) for r in shifts.itertuples()]}
     if args.json:
         print(json.dumps(shown))
         return 0
-    for key in ("title", "file", "rep", "prospect", "company", "date", "status", "error", "partial", "model", "consent"):
+    for key in ("title", "file", "rep", "prospect", "company", "date", "status", "error", "partial", "model", "code",
+                "consent"):
         if shown[key] is not None:
             print(f"{key:<10} {shown[key]}")
     if facts.duration_s:

@@ -76,6 +76,7 @@ class Call(Base):
     roles_guessed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     settings: Mapped[dict] = mapped_column(JSON, default=dict)  # analysis settings used
     model_version: Mapped[Optional[str]] = mapped_column(String(100))
+    code_version: Mapped[Optional[str]] = mapped_column(String(40))  # config.CODE_VERSION of the analysis that wrote it
     faces_found: Mapped[Optional[int]] = mapped_column(Integer)
     consent_confirmed_by: Mapped[Optional[str]] = mapped_column(String(200))  # who said participants were told
     consent_confirmed_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)

@@ -26,8 +26,8 @@ import numpy as np
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from config import (EMOTIONS, Settings, call_media_folders, get_settings, review_copy_path, review_copy_paths,
-                    snapshot_folder)
+from config import (CODE_VERSION, EMOTIONS, Settings, call_media_folders, get_settings, review_copy_path,
+                    review_copy_paths, snapshot_folder)
 from db.models import Call, CallStatus, EmotionSecond, Shift, Snapshot, Track, TrackSecond, utcnow
 from db.session import session_scope
 from model.quality import QUALITY_FIELDS
@@ -105,7 +105,7 @@ def analyze_call(call_id: int, classifier, progress: Progress | None = None, set
                 # First statement of the transaction: the fence (and, on SQLite, the write lock).
                 if not session.execute(update(Call).where(*attempt.fence()).values(
                         status=CallStatus.DONE, duration_s=info.duration_s, fps=info.fps, width=info.width,
-                        height=info.height, model_version=getattr(classifier, "version", None),
+                        height=info.height, model_version=getattr(classifier, "version", None), code_version=CODE_VERSION,
                         faces_found=result.faces_found, analyzed_at=utcnow(), heartbeat_at=None,
                         partial_note=partial_note(result.decode, info), roles_note=result.roles_note,
                         roles_guessed=result.roles_guessed,

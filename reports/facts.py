@@ -56,6 +56,7 @@ class CallFacts:
     roles_note: str | None = None  # the analysis's doubt about the roles (`pipeline.roles.RoleDecision.note`)
     roles_guessed: bool = False  # who the prospect is rests on a guess, not yet confirmed or fixed (`Call.roles_guessed`)
     rep_identified: bool = True  # False: no face holds the rep's role (the analysis could not tell; Fix roles picks one)
+    code_version: str | None = None  # which code analysed it (`config.CODE_VERSION`); None: not recorded
 
     @property
     def media_purged(self) -> bool:
@@ -140,7 +141,8 @@ def load_facts(call_id: int) -> CallFacts:
                          call.consent_confirmed_at, call.consent_note, call.partial_note,
                          media_purged_at=call.media_purged_at, analysis=dict(call.settings or {}),
                          roles_note=call.roles_note, roles_guessed=call.roles_guessed,
-                         rep_identified=session.scalar(select(exists().where(Track.call_id == call.id, Track.role == REP))))
+                         rep_identified=session.scalar(select(exists().where(Track.call_id == call.id, Track.role == REP))),
+                         code_version=call.code_version)
 
 
 def _read_shifts(connection, call_id: int) -> pd.DataFrame:

@@ -61,6 +61,8 @@ def test_analyze_export_list_reassign_delete(store, videos):
     assert (shown["title"], shown["rep"], shown["file"], shown["status"]) == ("Acme discovery", "Dana", "gallery.mp4", "done")
     assert shown["consent"].startswith("confirmed by ") and shown["consent"].endswith(" UTC (notice in the invite)")
     assert "(command line) on " in shown["consent"]
+    from config import CODE_VERSION  # which code analysed it (trial 17: two analyses disagreed with nothing saying why)
+    assert CODE_VERSION and shown["code"] == CODE_VERSION and re.fullmatch(r"[0-9a-f]{7,}(\+changes)?", CODE_VERSION)
     text = run_cli("show", "1", env_overrides=env).stdout
     assert all(f"person {p['person']}: {p['role']}" in text for p in shown["people"])
     assert all(f"track #{p['tracks'][0]}" in text for p in shown["people"] if len(p["tracks"]) == 1)  # a number, not a count

@@ -280,6 +280,8 @@ def test_re_analyse_with_other_settings_on_the_review_page_queues_a_new_analysis
     seed_users()
     call_id = analysed(videos[RIGHT], classifier, monkeypatch, "off")
     at = review(call_id)
+    from config import CODE_VERSION  # which code and model wrote the readings a re-analysis would replace
+    assert any(f"Rapport {CODE_VERSION}, model {classifier.version}" in c.value for c in at.caption)
     at.selectbox(key=f"reanalyse-position-{call_id}").set_value("right")
     at = next(b for b in at.button if b.label == "Re-analyse").click().run()
     assert not at.exception

@@ -191,6 +191,9 @@ if viewer.can_change:
                         st.rerun()
 if viewer.can_change and facts.status not in (CallStatus.QUEUED, CallStatus.RUNNING):
     with st.expander("Re-analyse with other settings", icon=":material/refresh:"):
+        if facts.analyzed_at:  # which code and model wrote these readings: a re-analysis by newer code may differ
+            st.caption(f"This analysis: {data.day(facts.analyzed_at)} {facts.analyzed_at:%H:%M} UTC, Rapport "
+                       f"{facts.code_version or 'version not recorded'}, model {facts.model_version or 'not recorded'}.")
         with st.form(f"reanalyse-{call_id}", border=False):
             left, right = st.columns(2)
             used = AnalysisSettings(**(facts.analysis or {}))
