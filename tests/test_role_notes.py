@@ -214,10 +214,12 @@ def test_an_active_speaker_call_gets_both_roles_as_a_guess_and_no_rep_pages_say_
 
     at = review()
     assert not at.exception and any("left out of the Calls list and the Reps page" in w.value for w in at.warning)
+    assert any("their talk below may be someone else's" in w.value for w in at.warning)  # the talk panel says so too
     # the faces being kept are shown beside the button (trial 15: with rep analysis off nothing else tells them apart)
     assert {c.value.split(" · ")[0] for c in at.caption if c.value.startswith("**")} >= {"**Rep**", "**Prospect**"}
     at = next(b for b in at.button if b.label == "These roles are right").click().run()
     assert not at.exception and not load_facts(call_id).roles_guessed and load_facts(call_id).roles_note is None
+    assert not any("their talk below may be someone else's" in w.value for w in at.warning)
 
     # no one the rep (a manager made them a guest): pages and reports say so; there is nothing to confirm
     reassign_roles(call_id, assignments={rep.track_nos[0]: "participant-1"})
