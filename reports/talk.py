@@ -62,7 +62,8 @@ DEFINITIONS = {
     "Interruptions": "overlaps (both talking) that the other side started and that lasted "
                      f"{INTERRUPTION_MIN_OVERLAP_S} s or more, or after which the first talker went on: the prospect "
                      "cutting in while the rep talks, or the rep while the prospect talks. A single second of both "
-                     "at a change of turn is a handover, not an interruption.",
+                     "at a change of turn is a handover, not an interruption. Overlaps are found only where both "
+                     "mouths read as moving together, so a count is a floor.",
     "Prospect while listening / speaking": "the prospect's likely mood in the seconds the rep talks / the prospect "
                                            "talks (shares of the seconds their face was read).",
     "After each monologue": f"the prospect's most likely emotion in the {REACTION_WINDOW_S} s after each rep "
