@@ -159,7 +159,7 @@ def test_training_two_tiny_stages_writes_a_loadable_model_and_resumes(tmp_path, 
     assert state["finished"] is True
     import keras
 
-    from model.train import STAGES, block_widths, conv_layers
+    from model.train import STAGES, block_widths, conv_layers, scaled_widths
 
     last_widths = sorted({layer.filters for layer in conv_layers(keras.models.load_model(run / "last.keras"))})
     assert tuple(last_widths) == STAGES[2].widths  # stage 2 trained the grown net
@@ -230,7 +230,7 @@ def test_training_two_tiny_stages_writes_a_loadable_model_and_resumes(tmp_path, 
     state = json.loads((tuned / "state.json").read_text())
     assert state["finished"] is True and state["init"] == str(start.resolve()) and state["width_multiplier"] == 1.25
     checkpoint = keras.models.load_model(tuned / "last.keras")
-    assert block_widths(checkpoint) == (40, 80, 320, 640)  # STAGES[2].widths x1.25, multiples of 8
+    assert block_widths(checkpoint) == scaled_widths(tuple(card["best_epoch"]["conv_widths"]), 1.25)  # multiples of 8
     batchnorms = [l for l in checkpoint.layers if isinstance(l, keras.layers.BatchNormalization)]
     assert batchnorms and not any(l.trainable for l in batchnorms)  # folded BatchNorm stays the identity + bias
     assert EmotionClassifier(tuned / "emotion_cnn.tflite").predict(np.zeros((2, 48, 48), np.uint8)).shape == (2, 7)

@@ -47,9 +47,10 @@ from reports.summary import (CLEAREST_EXPRESSION, FACE_NOT_SEEN, NO_VIDEO, SHIFT
 from reports.talk import DEFINITIONS, TALK_NOT_MEASURED, TALK_TIME_NOT_EMOTION, TalkMetrics, speaking_at, talk_rows
 
 TAB_LABELS = ("Key moments", "Script stages", "Coaching notes")
+# Fix roles warns under "Also the prospect" when the face was on screen at the same time as the prospect for at least
+# this many seconds (a camera turned off and on, or a new tile, shows one person apart, never together). A comment, not
+# a docstring: Streamlit's magic would print a bare string on the page.
 ALSO_TOGETHER_WARN_S = 3
-"""Fix roles warns under "Also the prospect" when the face was on screen at the same time as the prospect for at least
-this many seconds (a camera turned off and on, or a new tile, shows one person apart, never together)."""
 BADGE_COLOURS = {"positive": "green", "negative": "red", "neutral": "gray"}
 DOWNLOADS = (  # (format, label, file name ending, mime type, icon)
     ("pdf", "PDF report", "coaching-report.pdf", "application/pdf", ":material/picture_as_pdf:"),
