@@ -126,7 +126,8 @@ TURN_CUT_DELAY_S = 2
 """An active-speaker view cuts to a new talker about a second after they start (trial 17's recordings: 0.8 s), so the
 first second of a turn still shows the last talker, still-mouthed. In a recording of turns, a run of speech that starts
 after a silence on one face and cuts to another person within this many seconds of its start is that person's from
-its start; a cut second (two faces split it) is the next face's, the app having cut to whoever talks."""
+its start; a cut second (two faces split it) is the next face's, the app having cut to whoever talks; and so is the
+second just before a cut, even inside a run of speech (a quick handover leaves no silence: trial 18)."""
 
 SPEAKING_VALUES = (REP, PROSPECT, "both", "none", "off-camera", "unknown", "other")
 """What `speaking` holds per second (database, CSV): see the decision table above."""
@@ -398,6 +399,9 @@ def on_stage(stage: dict[str, np.ndarray], speech: np.ndarray) -> list[str | Non
             if shown[t] is not None and shown[t] != shown[s]:
                 out[s] = shown[t]
                 break
+    for t in range(1, n):  # the second before a cut holds the new talker's start (the app cuts ~1 s after it)
+        if shown[t] is not None and shown[t - 1] is not None and shown[t] != shown[t - 1] and talking[t - 1]:
+            out[t - 1] = shown[t]
     return out
 
 
