@@ -535,3 +535,20 @@ def test_a_moment_says_who_was_talking_only_when_it_is_known():
     seconds = pd.DataFrame({"second": [0, 1, 2], "role": ["rep"] * 3, "speaking": [REP, UNKNOWN, None]})
     assert [speaking_at(seconds, t) for t in (0.5, 1.2, 2.0, 7.0)] == ["rep", None, None, None]
     assert speaking_at(seconds.drop(columns="speaking"), 0.5) is None
+
+
+def test_a_speaker_view_recorded_with_the_reps_self_view_reads_each_turn_as_its_talkers(tmp_path, classifier):
+    """End to end (new-user trial 17): whoever talks fills the big tile, cut to a second late, while the rep's self-view
+    stays on; every turn goes to its talker (it read "someone off camera", then the prospect), within a second."""
+    lines = ["Thanks for joining, let me walk you through the plan.", "Sure, what does it cost for ten people?",
+             "For ten seats it is two hundred a month.", "That sounds high compared with today."]
+    talk = tuple(Utterance("rep" if i % 2 == 0 else "prospect", 1.0 + 5.0 * i, line) for i, line in enumerate(lines))
+    script = CallScript(duration_s=21, fps=15, size=SIZE, layout="active-self", speech=talk, motion_px=4,
+                        turns=tuple((u.start_s + 0.8, u.who) for u in talk), rep=(Appearance(0, "hopper"),),
+                        prospect=(Appearance(0, "astronaut"),))
+    path = write_call_video(tmp_path / "speaker_self_view.mp4", script)
+    result = analyze_video(probe(path), classifier, make_detector("blazeface"), AnalysisSettings())
+    expected = truth(speech_turns(script), len(result.talk))
+    assert expected.count(REP) >= 5 and expected.count(PROSPECT) >= 5
+    assert_within_a_second(result.talk.speaking, expected)
+    assert OFF_CAMERA not in result.talk.speaking
