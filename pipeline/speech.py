@@ -386,12 +386,12 @@ def on_stage(stage: dict[str, np.ndarray], speech: np.ndarray) -> list[str | Non
         role = max(stage, key=lambda r: stage[r][s])
         shown.append(role if 2 * stage[role][s] > on_screen[s] else None)
     out = list(shown)
+    start = 0  # where the run of speech holding second s started
     for s in range(n):
+        if s == 0 or not talking[s - 1]:
+            start = s
         if not talking[s] or (shown[s] is None and not on_screen[s]):  # silence, or no face: nothing cut to
             continue
-        start = s
-        while start > 0 and talking[start - 1]:
-            start -= 1
         ahead = range(s + 1, min(n, (s + 1) if shown[s] is None else (start + TURN_CUT_DELAY_S)) + 1)
         for t in ahead:
             if t >= n or not talking[t]:

@@ -563,9 +563,9 @@ if editor:
                             and st.button("Not the prospect", key=f"not-prospect-{version}-{person.number}",
                                           icon=":material/group_remove:", help="Someone else on the call: a guest, "
                                           "counted in no figure.")):
-                        guests = sum(c.person.role not in (REP, PROSPECT) for c in cards)
-                        _fix_roles(f"Person {person.number} is a guest now.",
-                                   guest=(tuple(person.track_nos), f"participant-{guests + 1}"))
+                        taken = {c.person.role for c in cards}
+                        free = next(f"participant-{k}" for k in range(1, len(cards) + 1) if f"participant-{k}" not in taken)
+                        _fix_roles(f"Person {person.number} is a guest now.", guest=(tuple(person.track_nos), free))
             if facts.rep_identified and st.button("Swap rep and prospect", icon=":material/swap_horiz:"):
                 _fix_roles("Rep and prospect swapped.", swap=True)
             with st.expander("Recognise this rep on their later calls (with their consent)", icon=":material/face:"):
