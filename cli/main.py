@@ -21,7 +21,7 @@ import traceback
 from pathlib import Path
 
 from cli.jobs import register as register_queue_commands
-from cli.options import (analysis_options, analysis_settings, as_user_option, call_id_argument, check_fps,
+from cli.options import (acting_user, analysis_options, analysis_settings, as_user_option, call_id_argument, check_fps,
                          command_line_user, consent, end_progress, json_option, progress, reanalysis_options)
 from config import unknown_settings
 from pipeline.errors import InputError, StorageFull
@@ -115,7 +115,7 @@ def _print_shifts(shifts) -> None:
 def cmd_export(args) -> int:
     from reports.exports import export
 
-    _acting_user(args.as_user)
+    acting_user(args.as_user)
     if args.out:  # checked before anything is exported (and audited)
         if args.out.is_dir():
             raise InputError(f"--out {args.out}: is a folder; give a file name, e.g. {args.out / f'call-{args.call_id}.csv'}")
@@ -217,20 +217,6 @@ def _print_people(people) -> None:
               f"seen {p.seen}" + ("" if p.read else "  (face not read)"))
 
 
-def _acting_user(username: str | None):
-    """The `--as` user (checked afresh: a deactivated user is refused), or None: the operator, who may do anything."""
-    if username is None:
-        return None
-    from db.session import session_scope
-    from access.users import active_user
-
-    with session_scope() as session:
-        user = active_user(session, username)
-    if user is None:
-        raise InputError(f"no active user {username!r} (see `python -m pipeline add-user`)")
-    return user
-
-
 def cmd_reassign(args) -> int:
     from calls.roles import confirm_roles, list_people, pick_people, reassign_roles
     from jobs.queue import queue_reread
@@ -246,7 +232,7 @@ def cmd_reassign(args) -> int:
             or (args.prospect is not None and args.rep is None)):
         raise InputError("say what to change, one way: --swap, --rep PERSON [--prospect PERSON], --set TRACK=ROLE, "
                          "or --confirm (`python -m pipeline people CALL_ID` lists the people)")
-    user = _acting_user(args.as_user)
+    user = acting_user(args.as_user)
     by = args.as_user or command_line_user()
     if args.confirm:
         kept = confirm_roles(args.call_id, user=user, username=by)
@@ -287,7 +273,7 @@ def cmd_reassign(args) -> int:
 def cmd_people(args) -> int:
     from calls.roles import list_people
 
-    people = list_people(args.call_id, _acting_user(args.as_user))
+    people = list_people(args.call_id, acting_user(args.as_user))
     if args.json:
         print(json.dumps(_people_json(people)))
         return 0
@@ -310,7 +296,7 @@ def cmd_reanalyze(args) -> int:
 
     if args.fps is not None:
         check_fps(args.fps)
-    user = _acting_user(args.as_user)
+    user = acting_user(args.as_user)
     changes = {"rep_position": args.rep_position, "detector": args.detector, "fps": args.fps}
     by = args.as_user or command_line_user()
     if args.queue:
@@ -337,7 +323,7 @@ def cmd_reanalyze(args) -> int:
 def cmd_enrol_rep(args) -> int:
     from calls.enrolment import enrol_rep
 
-    enrolment_id = enrol_rep(args.call_id, args.person, args.consent, user=_acting_user(args.as_user),
+    enrolment_id = enrol_rep(args.call_id, args.person, args.consent, user=acting_user(args.as_user),
                              username=args.as_user or command_line_user())
     if args.json:
         print(json.dumps({"call_id": args.call_id, "person": args.person, "enrolment_id": enrolment_id}))
@@ -350,7 +336,7 @@ def cmd_enrol_rep(args) -> int:
 def cmd_withdraw_rep(args) -> int:
     from calls.enrolment import withdraw_enrolment
 
-    deleted = withdraw_enrolment(args.rep_id, user=_acting_user(args.as_user), username=args.as_user or command_line_user())
+    deleted = withdraw_enrolment(args.rep_id, user=acting_user(args.as_user), username=args.as_user or command_line_user())
     if args.json:
         print(json.dumps({"rep_id": args.rep_id, "signatures_deleted": deleted}))
     else:
@@ -412,7 +398,7 @@ def cmd_add_user(args) -> int:
 def cmd_set_password(args) -> int:
     from access.users import set_password
 
-    _acting_user(args.username)  # before asking for a password the user would type for nothing
+    acting_user(args.username)  # before asking for a password the user would type for nothing
     set_password(args.username, _read_password(args), by=command_line_user())
     print(json.dumps({"username": args.username, "password_reset": True}) if args.json
           else f"password of {args.username} reset")

@@ -87,6 +87,8 @@ def analysis_options(parser: argparse.ArgumentParser) -> None:
                         help="confirm that everyone on the call was told it is recorded and analysed (the upload "
                              "form's box): stored with your login name and the time, shown in reports")
     parser.add_argument("--consent-note", help="how they were told, e.g. 'notice in the invite' (with --participants-told)")
+    as_user_option(parser, "with --participants-told: record this dashboard user as the one who confirmed it (reports "
+                           "show the name; default: your login name, marked '(command line)')")
     parser.set_defaults(check=check_recording)
 
 
@@ -98,6 +100,10 @@ def check_recording(args) -> None:
     check_fps(args.fps)
     if args.consent_note and not args.participants_told:
         raise InputError("--consent-note says how the participants were told: add --participants-told to confirm they were")
+    if args.as_user is not None:
+        if not args.participants_told:
+            raise InputError("--as names who confirmed the participants were told: add --participants-told")
+        acting_user(args.as_user)  # a name reports will show: an active dashboard user's
     probe_upload(args.video, args.video.name, get_settings())
 
 
@@ -114,14 +120,29 @@ def reanalysis_options(parser: argparse.ArgumentParser) -> None:
 
 
 def consent(args) -> dict:
-    """`create_call`'s consent keywords from --participants-told / --consent-note: who confirmed (the login name, marked
-    as given on the command line), or nothing (reports say "not recorded"), and a note that the call's consent was not
+    """`create_call`'s consent keywords from --participants-told / --consent-note / --as: who confirmed (the --as
+    dashboard user, or the login name marked as given on the command line), or nothing (reports say "not recorded"), and a note that the call's consent was not
     confirmed when it was not."""
     if not args.participants_told:
         print("note: consent not recorded: pass --participants-told once everyone on the call was told it is "
               "recorded and analysed (the upload form requires it)", file=sys.stderr)
         return {}
-    return {"consent_confirmed_by": command_line_user(), "consent_note": args.consent_note}
+    return {"consent_confirmed_by": args.as_user or command_line_user(), "consent_note": args.consent_note}
+
+
+def acting_user(username: str | None):
+    """The `--as` user (checked afresh: a deactivated user is refused), or None: the operator, who may do anything.
+    Raises `InputError` for a name that is no active user."""
+    if username is None:
+        return None
+    from db.session import session_scope
+    from access.users import active_user
+
+    with session_scope() as session:
+        user = active_user(session, username)
+    if user is None:
+        raise InputError(f"no active user {username!r} (see `python -m pipeline add-user`)")
+    return user
 
 
 def command_line_user() -> str:

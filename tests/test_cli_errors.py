@@ -185,3 +185,25 @@ def test_a_reader_that_stops_early_gets_no_traceback(store):
         stderr = reader_gone.stderr.read()
         assert reader_gone.wait(timeout=300) == 1
         assert "Traceback" not in stderr and "BrokenPipeError" not in stderr, stderr
+
+
+def test_consent_is_recorded_under_the_dashboard_user_given_with_as(store, tmp_path):
+    """A CLI upload records who confirmed consent: the `--as` dashboard user's name, which reports show (trial 17: a
+    manager read "root (command line)"); a name that is no active user is refused before anything is stored."""
+    video = write_call_video(tmp_path / "acme.mp4", CallScript(duration_s=2, fps=10))
+    env = env_for(store)
+    added = subprocess.run([sys.executable, "-m", "pipeline", "add-user", "dana", "--role", "manager", "--password-stdin"],
+                           input="a long enough password\n", text=True, capture_output=True, cwd=REPO_ROOT,
+                           env={**os.environ, **env})
+    assert added.returncode == 0, added.stderr
+
+    unknown = run_cli("enqueue", str(video), "--participants-told", "--as", "nobody", env_overrides=env)
+    assert unknown.returncode == 2 and "no active user 'nobody'" in unknown.stderr
+    told_nothing = run_cli("enqueue", str(video), "--as", "dana", env_overrides=env)
+    assert told_nothing.returncode == 2 and "add --participants-told" in told_nothing.stderr
+    assert run_cli("list", env_overrides=env).stdout.startswith("no calls yet")
+
+    done = run_cli("enqueue", str(video), "--participants-told", "--as", "dana", env_overrides=env)
+    assert done.returncode == 0, done.stderr
+    shown = json.loads(run_cli("show", "1", "--json", env_overrides=env).stdout)
+    assert shown["consent"].startswith("confirmed by dana on ") and "command line" not in shown["consent"]
