@@ -77,6 +77,7 @@ class _Track:
     empty: np.ndarray | None = None
     """Its window as a patch when the detector last searched that window and found no face there (None: found)."""
     searched: bool = False  # its window is among `plan_search`'s on this frame (used by `update`)
+    sightings: int = 0  # a candidate's window searches in a row that found it under `FaceTracker.window_birth_score`
 
 
 _SLACK = 2  # cells of motion each way the comparison allows for
@@ -174,6 +175,13 @@ class FaceTracker:
     view's big face, 0.5-0.6 on whole frames, reached 0.69 in windows and became a third person); real faces score
     0.85-0.95 in windows once the picture is good (the dim faces of `candidate_s`: 0.81-0.88). A face that scores less
     starts its track at the next whole-frame search."""
+    candidate_confirm_frames: int = 4
+    """A candidate its window search finds on this many frames in a row, each time at `birth_score` or more but under
+    `window_birth_score`, becomes a track on the last of them: a steady small face is a face. A new-user trial (18)
+    recorded a speaker view with cuts beside the rep's 180-px self-view (28 px at analysis size): BlazeFace scored it
+    0.67, 0.62 and 0.55 on the whole-frame searches for small faces, then 0.69-0.74 in its window on every frame after
+    each, so it was never tracked and the call's roles became a guess. The false alarm `window_birth_score` keeps out
+    (a helmet's detail, 0.69 once in a window) would need four such frames in a row as well."""
     candidate_search_scale: float = 3.0
     """`search_scale` of a candidate (`candidate_s`): a low score comes with a loose box (the same dim face boxed 55 px
     with its centre 27 px low, and 155 px around the head), which a window twice its size missed."""
@@ -274,17 +282,25 @@ class FaceTracker:
             gone = np.array([not track.visible for track in self._tracks])
             overlap[np.ix_(gone, detections.confidence < self.birth_score)] = 0.0  # see `birth_score`
             candidates = np.array([track.n_detections == 0 for track in self._tracks])
-            overlap[np.ix_(candidates, detections.confidence < self._birth_score(from_windows))] = 0.0
+            overlap[np.ix_(candidates, detections.confidence < self.birth_score)] = 0.0
             rows, cols = linear_sum_assignment(-overlap)
             for r, c in zip(rows, cols):
                 if overlap[r, c] >= self.min_similarity:
                     track = self._tracks[r]
+                    if track.n_detections == 0 and detections.confidence[c] < self._birth_score(from_windows):
+                        track.sightings += 1  # see `candidate_confirm_frames`
+                        track.box, track.last_seen_t = detections.xyxy[c].copy(), t
+                        matched_dets.add(c)
+                        if track.sightings < self.candidate_confirm_frames:
+                            continue
                     track.box = self.box_smoothing * track.box + (1 - self.box_smoothing) * detections.xyxy[c]
                     track.last_seen_t, track.n_detections = t, track.n_detections + 1
                     track.confidence, track.keypoints = float(detections.confidence[c]), detections.keypoints[c]
                     matched_tracks.add(r)
                     matched_dets.add(c)
         for i, track in enumerate(self._tracks):
+            if track.n_detections == 0 and track.last_seen_t < t:
+                track.sightings = 0  # not found in its window on this frame: the run of sightings is broken
             track.visible = i in matched_tracks or track.reused
             if track.reused and i not in matched_tracks:
                 track.last_seen_t = t

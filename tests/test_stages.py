@@ -222,6 +222,31 @@ def test_tracker_starts_tracks_only_from_confident_detections_and_keeps_them_on_
     assert tracker.update(1.5, dets([101, 100, 201, 200], score=0.9)).track_ids.tolist() == [0]
 
 
+def test_a_steady_small_face_its_window_scores_under_the_window_birth_score_is_tracked_after_four_frames():
+    """Trial 18's 180-px self-view in a speaker view with cuts: 0.67 on the whole frame (a candidate), then 0.69-0.74
+    in its window on every frame, under `window_birth_score` (0.8), so it was never tracked. Four window sightings in a
+    row at `birth_score` or more make it a track; a broken run, or scores under `birth_score`, do not."""
+    thumb = [576, 18, 601, 44]
+
+    def followed(window_scores: list[float | None]) -> list[list[int]]:
+        tracker = FaceTracker()
+        tracker.update(0.0, Detections(
+            np.array([[200, 80, 420, 300], thumb], np.float32), np.array([0.9, 0.67], np.float32)))
+        shown = []
+        for i, score in enumerate(window_scores, start=1):
+            found = Detections(np.array([[200, 80, 420, 300]] + ([thumb] if score else []), np.float32),
+                               np.array([0.9] + ([score] if score else []), np.float32))
+            shown.append(tracker.update(0.25 * i, found, from_windows=True).track_ids.tolist())
+        return shown
+
+    steady = followed([0.70, 0.71, 0.71, 0.71, 0.74])
+    assert steady[:3] == [[0]] * 3 and steady[3] == steady[4] == [0, 1]  # a track from the fourth sighting on
+    assert followed([0.70, None, 0.71, 0.71, 0.71])[-1] == [0]  # a run broken by a miss starts again (3 of 4)
+    assert followed([0.71, 0.71, None, 0.71, 0.71, 0.71, 0.71])[-1] == [0, 1]  # ...and is a track once it has 4
+    assert followed([0.69, 0.66, 0.69, 0.69, 0.69])[-1] == [0]  # under `birth_score` once: not steady enough
+    assert followed([0.85])[-1] == [0, 1]  # a confident window score is a track at once, as before
+
+
 def test_tracker_closes_a_track_after_watching_its_place_and_starts_a_new_one():
     tracker = FaceTracker(watch_s=2.0)
     tracker.update(0.0, dets([100, 100, 200, 200]))
