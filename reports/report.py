@@ -18,7 +18,7 @@ from pipeline.timeline import clock
 from reports.charts import TOO_LITTLE_READ, shares_figure, timeline_figure, timeline_png
 from reports.facts import load_facts, load_moments, load_notes, load_stages, load_timeline, model_accuracy
 from reports.summary import (FACE_NOT_SEEN, MIN_SECONDS_TO_COMPARE, NO_VIDEO, HINTS_NOT_VERDICTS, STAGE_HEADER, facts_rows,
-                             headline_rows, key_moments, notes_at, rep_not_shown, stage_rows, still_labels, summarize_timeline)
+                             headline_rows, key_moments, key_moments_note, notes_at, rep_not_shown, stage_rows, still_labels, summarize_timeline)
 from reports.talk import (AUDIO_NOT_KEPT, TALK_HEADER, TALK_NOT_MEASURED, TALK_TIME_NOT_EMOTION, speaking_at, talk_metrics,
                           talk_table)
 
@@ -137,11 +137,16 @@ def build_pdf(call_id: int) -> bytes:
 
     if summary.stages:
         together(stage_section)
-    moments = key_moments(load_moments(call_id), notes)
+    all_moments = load_moments(call_id)
+    moments = key_moments(all_moments, notes)
     if moments:
         if pdf.will_page_break(60):  # the heading with its first moment
             pdf.add_page()
         heading("Key moments")
+        if left_out := key_moments_note(len(moments), len(all_moments)):
+            pdf.set_font("DejaVu", "I", 9)
+            pdf.multi_cell(0, 5, left_out, new_x="LMARGIN", new_y="NEXT")
+            pdf.set_font("DejaVu", "", 10)
         for moment in moments:
             if pdf.will_page_break(48):
                 pdf.add_page()
@@ -192,8 +197,11 @@ def build_html(call_id: int) -> str:
         body = "".join("<tr>" + "".join(f"<td>{esc(str(v))}</td>" for v in row) + "</tr>" for row in rows)
         return f"<table>{head}<tbody>{body}</tbody></table>"
 
-    moment_blocks = []
-    for moment in key_moments(load_moments(call_id), notes):
+    all_moments = load_moments(call_id)
+    moments = key_moments(all_moments, notes)
+    left_out = key_moments_note(len(moments), len(all_moments))
+    moment_blocks = [f'<p class="hint">{esc(left_out)}</p>'] if left_out else []
+    for moment in moments:
         image = (f'<img alt="still at {clock(moment.t_s)}" src="data:image/jpeg;base64,'
                  f'{base64.b64encode(moment.image.read_bytes()).decode()}">' if moment.image.is_file() else "")
         note_items = "".join(f"<li>{esc(n.text)}{f' <em>({esc(n.author)})</em>' if n.author else ''}</li>"

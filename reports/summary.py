@@ -377,13 +377,25 @@ def talking_points(summary: CallSummary) -> list[str]:
 
 
 def key_moments(moments: Sequence[Moment], notes: Sequence[Note], limit: int = MAX_REPORT_MOMENTS) -> list[Moment]:
-    """Moments for the report: those with notes first, then prospect shifts, then the strongest; shown in time order."""
+    """Moments for the report, at most `limit`: those with notes first, then the positive and negative shifts the
+    summary counts (the prospect's, then the rep's), then other mood changes, then the strongest; in time order."""
     noted = {round(n.t_s) for n in notes}
 
     def rank(m: Moment) -> tuple:
-        return (round(m.t_s) not in noted, m.kind != "shift" or m.role != PROSPECT, -(m.strength or 0))
+        counted = m.kind == "shift" and m.direction in ("positive", "negative")
+        return (round(m.t_s) not in noted, not counted, m.kind != "shift", m.role != PROSPECT, -(m.strength or 0))
 
     return sorted(sorted(moments, key=rank)[:limit], key=lambda m: m.t_s)
+
+
+def key_moments_note(shown: int, total: int) -> str | None:
+    """What a report says when `key_moments` left moments out (a new-user trial, 19: a 12-minute call's report listed
+    12 of its 20 with nothing saying so, beside a summary counting shifts it did not list); None when all are shown."""
+    if shown >= total:
+        return None
+    return (f"{shown} of {total} key moments: those with coaching notes first, then the positive and negative shifts "
+            f"(the prospect's, then the rep's), then other mood changes; the review page lists all {total}, and the "
+            "timeline marks every shift.")
 
 
 def still_labels(timeline: CallTimeline, t_s: float, roles: Sequence[str], k: int = 3) -> list[str]:

@@ -23,8 +23,8 @@ from reports import charts, facts, report
 from reports.csv_export import CSV_COLUMNS, export_csv
 from pipeline.timeline import TrackSecondRows
 from reports.facts import CallTimeline, MarkedStage
-from reports.summary import (first_positive, headline_rows, prospect_positive, still_labels, summarize,
-                             summarize_timeline)
+from reports.summary import (clock, first_positive, headline_rows, key_moments, prospect_positive, still_labels,
+                             summarize, summarize_timeline)
 from tools.seed import seed_call
 
 
@@ -641,3 +641,25 @@ def test_the_talking_band_never_borrows_an_emotions_colour():
     for value in SPEAKING_SHOWN:
         nearest = min(np.linalg.norm(rgb(SPEAKING_COLOURS[value]) - rgb(c)) for c in EMOTION_COLOURS.values())
         assert nearest > 50, value
+
+
+def test_a_report_that_lists_fewer_key_moments_than_the_call_has_says_so_and_lists_every_shift_first(store):
+    """Trial 19: a 12-minute call's PDF and HTML listed 12 of its 20 key moments with nothing saying so, beside a
+    summary counting rep shifts it did not list."""
+    from reports.summary import MAX_REPORT_MOMENTS
+
+    seeded = seed_call(title="Long renewal", duration_s=900, seed=3, episodes=6)
+    moments = facts.load_moments(seeded.call_id)
+    assert len(moments) > MAX_REPORT_MOMENTS  # the seeded story, told six times over
+    said = f"{MAX_REPORT_MOMENTS} of {len(moments)} key moments"
+    assert said in _pdf_text(report.build_pdf(seeded.call_id))
+    page = report.build_html(seeded.call_id)
+    assert said in page and page.count('<div class="moment">') == MAX_REPORT_MOMENTS
+    listed = key_moments(moments, [])
+    assert all(f"<b>{clock(m.t_s)}</b> {m.text}" in page for m in listed)
+    counted = [m for m in moments if m.kind == "shift" and m.direction in ("positive", "negative")]
+    assert MAX_REPORT_MOMENTS > len([m for m in counted if m.role == "prospect"])  # room left for the rep's
+    assert set(counted) <= set(listed)  # every shift the summary counts, either role's, is listed
+
+    few = seed_call(title="Short one", duration_s=180, seed=2)
+    assert "key moments:" not in report.build_html(few.call_id)  # all listed: nothing to say
