@@ -216,7 +216,32 @@ def model_accuracy() -> str:
     if f1:
         ranked = sorted(EMOTIONS, key=lambda e: f1[e], reverse=True)
         words += f"; most reliable for {ranked[0]} and {ranked[1]}, least for {ranked[-2]} and {ranked[-1]}"
+    if on_calls and on_calls.get("model") == card.get("version") and (weak := weakest_label(on_calls)):
+        emotion, shown = weak
+        words += (f". A \"likely {emotion}\" was right {shown['precision']:.0%} of the times it was shown: "
+                  f"{' and '.join(shown['often_truly'])} faces are often read as {emotion}")
     return words + ". " + confidence_words()
+
+
+WEAK_LABEL_GAP = 0.1
+"""A label shown on test calls (`on_calls.when_shown`) whose precision falls this far or more under the emotions shown
+overall (`accuracy_when_shown`) is named on every screen: a new-user trial (19) found "likely neutral" right 55% of the
+time it was shown, every other label 88-100%, while the accuracy line named only the emotions read best and worst (by
+F1, which hides where the misread faces go)."""
+WEAK_LABEL_MIN_SHARE = 0.05
+"""...if it was at least this share of the seconds shown (a label shown a few times says little)."""
+
+
+def weakest_label(on_calls: dict) -> tuple[str, dict] | None:
+    """(emotion, {n, precision, often_truly}) of the label least often right when shown, if `WEAK_LABEL_GAP` under the
+    shown emotions' accuracy; else None (also for a card recorded before `when_shown` was)."""
+    shown = on_calls.get("when_shown") or {}
+    total = sum(v["n"] for v in shown.values())
+    candidates = [(e, v) for e, v in shown.items() if v["n"] >= WEAK_LABEL_MIN_SHARE * total and v["often_truly"]]
+    if not candidates or on_calls.get("accuracy_when_shown") is None:
+        return None
+    emotion, worst = min(candidates, key=lambda item: item[1]["precision"])
+    return (emotion, worst) if worst["precision"] <= on_calls["accuracy_when_shown"] - WEAK_LABEL_GAP else None
 
 
 def confidence_words() -> str:

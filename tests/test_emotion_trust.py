@@ -101,6 +101,23 @@ def test_a_face_read_across_the_border_of_two_emotions_makes_no_shift():
     assert [s.to_emotion for s in detect_shifts(clear, min_seconds=3)] == ["happy", "neutral"]
 
 
+def test_a_spell_read_neutral_for_a_few_seconds_in_its_middle_is_one_shift_but_a_short_smile_is_its_own():
+    """Trial 19: a 20-s angry spell read neutral for 3 s in its middle was "turned negative 2 times"."""
+    from pipeline.shifts import DIP_MAX_S, detect_shifts
+    from pipeline.timeline import EmotionTimeline
+
+    def shifts(sequence: list[str]) -> list[tuple[float, str]]:
+        timeline = EmotionTimeline("prospect", emotion_probs(sequence, peak=0.85), np.full(len(sequence), 4))
+        return [(s.t_s, s.to_emotion) for s in detect_shifts(timeline, min_seconds=3)]
+
+    dip = DIP_MAX_S - 1
+    assert shifts(["neutral"] * 8 + ["angry"] * 5 + ["neutral"] * dip + ["angry"] * 12 + ["neutral"] * 8) == [
+        (8.0, "angry"), (25.0 + dip, "neutral")]  # one spell: in at 0:08, out at its end
+    assert shifts(["neutral"] * 8 + ["angry"] * 5 + ["neutral"] * DIP_MAX_S + ["angry"] * 12) == [
+        (8.0, "angry"), (13.0, "neutral"), (13.0 + DIP_MAX_S, "angry")]  # a longer calm: two spells
+    assert shifts(["neutral"] * 8 + ["happy"] * 3 + ["neutral"] * 8) == [(8.0, "happy"), (11.0, "neutral")]  # a smile
+
+
 def test_one_second_read_between_uncertain_or_unseen_seconds_is_no_key_moment():
     from pipeline.shifts import strongest_moments
     from pipeline.timeline import EmotionTimeline
@@ -445,6 +462,8 @@ def test_video_evaluation_prints_its_json_fields_on_a_tiny_generated_set(tmp_pat
 
     on_calls = json.loads(card.read_text())["on_calls"]
     assert (on_calls["model"], on_calls["n_faces"], on_calls["accuracy"]) == (report["model"], 4, e2e["accuracy"])
+    assert on_calls["when_shown"] == e2e["when_shown"] and set(e2e["when_shown"]) <= set(EMOTIONS)
+    assert sum(v["n"] for v in e2e["when_shown"].values()) == 4 - e2e["n_no_face"] - e2e["n_uncertain"]  # each shown face once
     assert facts.model_accuracy().startswith(f"Model accuracy: on test call recordings {e2e['accuracy']:.0%} of faces "
                                              "read right, and ")
     card.write_text(json.dumps({**json.loads(card.read_text()), "version": "another.tflite:0123456789ab"}))

@@ -237,6 +237,16 @@ def test_model_accuracy_comes_from_the_model_card(tmp_path, monkeypatch):
         "Model accuracy: on test call recordings 63% of faces read right, and 74% of the emotions it shows (356 "
         "labelled faces in 18 generated calls); 68% on FER2013 val faces (7 emotions); most reliable for surprise "
         "and happy, least for angry and sad." + calibrated)  # the call figure leads, and ranks the emotions
+    when_shown = {"happy": {"n": 70, "precision": 0.89, "often_truly": ["neutral"]},
+                  "neutral": {"n": 125, "precision": 0.55, "often_truly": ["sad", "angry"]},
+                  "fear": {"n": 3, "precision": 0.0, "often_truly": ["sad"]}}  # too rare a label to name
+    (tmp_path / "model_card.json").write_text(json.dumps({**card, "on_calls": {**on_calls, "when_shown": when_shown}}))
+    assert facts.model_accuracy().endswith(  # trial 19: "neutral" hid sad and angry faces, and no screen said so
+        'least for angry and sad. A "likely neutral" was right 55% of the times it was shown: sad and angry faces are '
+        "often read as neutral." + calibrated)
+    when_shown["neutral"]["precision"] = 0.70  # within `WEAK_LABEL_GAP` of the 74% shown right: nothing to single out
+    (tmp_path / "model_card.json").write_text(json.dumps({**card, "on_calls": {**on_calls, "when_shown": when_shown}}))
+    assert "likely neutral" not in facts.model_accuracy()
     (tmp_path / "model_card.json").write_text(json.dumps({**card, "version": "m.tflite:2"}))  # a newer file shipped
     assert facts.model_accuracy() == "Model accuracy: 68% on FER2013 val faces (7 emotions)." + calibrated
 
