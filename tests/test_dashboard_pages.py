@@ -267,6 +267,19 @@ def test_reps_page_shows_one_rep_and_the_team(seeded):
     assert len(at.get("plotly_chart")) == 4
 
 
+def test_reps_page_remembers_the_rep_and_downloads_each_table(seeded):
+    """Trial 19: the page opened on the alphabetically first rep every time (back from fixing another rep's call), and
+    neither table could be exported."""
+    at = page("reps", reps_last="Priya Natarajan")  # viewed last in this session
+    assert at.selectbox[0].value == "Priya Natarajan" and at.query_params["rep"] == "Priya Natarajan"
+    downloads = {b.proto.label: b for b in at.get("download_button")}
+    assert set(downloads) == {"Download Priya Natarajan's calls (CSV)", "Download the team table (CSV)"}
+    first = sorted(at.selectbox[0].options)[0]
+    asked = sign_in(AppTest.from_file(str(PAGES / "reps.py"), default_timeout=60), "ada")
+    asked.query_params["rep"] = first
+    assert asked.run().selectbox[0].value == first  # a link to one rep's page
+
+
 def test_app_navigation_runs_with_every_page(seeded):
     at = sign_in(AppTest.from_file(str(REPO_ROOT / "dashboard" / "app.py"), default_timeout=60), "ada").run()
     assert not at.exception

@@ -30,6 +30,13 @@ def rep_analysis_off_note() -> None:
             icon=":material/visibility_off:")
 
 
+def download_csv(table: pd.DataFrame, what: str, file_name: str) -> None:
+    """A table as shown, for a one-to-one pack (a trial, 19: the figures could only be screenshotted); percentages as
+    numbers 0-100, rounded to one decimal."""
+    st.download_button(f"Download {what} (CSV)", table.round(1).to_csv(index=False).encode(), file_name=file_name,
+                       mime="text/csv", icon=":material/download:", key=f"download-{file_name}")
+
+
 calls = data.call_stats(data.store_version(), viewer)
 done = calls[(calls["status"] == CallStatus.DONE) & calls["rep"].notna()] if not calls.empty else calls
 # A call whose prospect was only guessed counts nowhere here until a person confirms or fixes its roles (new-user trial
@@ -49,7 +56,11 @@ one_tab, team_tab = st.tabs(["One rep over time", "Team side by side"])
 
 with one_tab:
     names = sorted(done["rep"].unique())
-    rep = st.selectbox("Rep", names, key="reps_pick")
+    # the rep asked for in the address (?rep=), else the one viewed last in this session, else the first: a trial (19)
+    # came back from fixing a rep's call to another rep's figures
+    asked = st.query_params.get("rep") or st.session_state.get("reps_last")
+    rep = st.selectbox("Rep", names, index=names.index(asked) if asked in names else 0, key="reps_pick")
+    st.session_state["reps_last"] = st.query_params["rep"] = rep
     mine = done[done["rep"] == rep].sort_values(["when", "id"])
     mine = mine.assign(call=mine["when"].dt.strftime("%d %b") + " #" + mine["id"].astype(str))  # one label per call
     c1, c2, c3, c4 = st.columns(4, border=True)
@@ -85,18 +96,19 @@ with one_tab:
                             config={"displayModeBar": False}, key="mix")
     st.markdown("**Their calls**")
     # the readings first, as on the Calls page (at 1024 px a trial had them off-screen)
-    st.dataframe(pd.DataFrame({"Call": mine["title"],  # blank where read too little, as on the Calls page
-                               "Prospect likely positive": (100 * mine["prospect_positive"]).where(
-                                   mine["prospect_seen_s"] >= MIN_SECONDS_TO_COMPARE),
-                               "Prospect negative shifts": mine["negative_shifts"],
-                               "Rep talk ratio": 100 * data.calls_talk_ratio(mine),
-                               "Date": mine["when"].dt.date, "Prospect": mine["prospect"].fillna("—")}).iloc[::-1],
-                 hide_index=True, width="stretch", column_config={
+    their_calls = pd.DataFrame({"Call": mine["title"],  # blank where read too little, as on the Calls page
+                                "Prospect likely positive": (100 * mine["prospect_positive"]).where(
+                                    mine["prospect_seen_s"] >= MIN_SECONDS_TO_COMPARE),
+                                "Prospect negative shifts": mine["negative_shifts"],
+                                "Rep talk ratio": 100 * data.calls_talk_ratio(mine),
+                                "Date": mine["when"].dt.date, "Prospect": mine["prospect"].fillna("—")}).iloc[::-1]
+    st.dataframe(their_calls, hide_index=True, width="stretch", column_config={
                      "Prospect likely positive": ui.percent_column(
                          "Prospect likely positive", f"Blank: their face was read under {MIN_SECONDS_TO_COMPARE} s."),
                      "Rep talk ratio": ui.percent_column("Rep talk ratio", help=f"{DEFINITIONS['Talk ratio']} Empty: "
                                                          "not given (the call's review page says why)."),
                      "Date": st.column_config.DateColumn(format="D MMM YYYY")})
+    download_csv(their_calls, f"{rep}'s calls", f"rapport-{rep}-calls.csv")
 
 with team_tab:
     team = data.team_table(done)
@@ -116,13 +128,13 @@ with team_tab:
     else:
         st.plotly_chart(mix_figure(read.assign(rep_seen_s=60 * read["rep_seen_minutes"]), "rep", "rep_seen_s", height=260),
                         config={"displayModeBar": False}, key="team-mix")
-    st.dataframe(pd.DataFrame({"Rep": team["rep"], "Prospect likely positive": 100 * team["prospect_positive"],
-                               "Prospect negative shifts per 10 min": team["negative_shifts_per_10min"],
-                               "Rep talk ratio": 100 * team["talk_ratio"], "Calls": team["calls"],
-                               "Calls with a talk ratio": team["talk_ratio_calls"],
-                               "Prospect minutes read": team["seen_minutes"],
-                               "Enough to compare": team["enough"]}),
-                 hide_index=True, width="stretch",
+    side_by_side = pd.DataFrame({"Rep": team["rep"], "Prospect likely positive": 100 * team["prospect_positive"],
+                                 "Prospect negative shifts per 10 min": team["negative_shifts_per_10min"],
+                                 "Rep talk ratio": 100 * team["talk_ratio"], "Calls": team["calls"],
+                                 "Calls with a talk ratio": team["talk_ratio_calls"],
+                                 "Prospect minutes read": team["seen_minutes"],
+                                 "Enough to compare": team["enough"]})
+    st.dataframe(side_by_side, hide_index=True, width="stretch",
                  column_config={"Prospect likely positive": ui.percent_column("Prospect likely positive"),
                                 "Rep talk ratio": ui.percent_column("Rep talk ratio", help="Over the calls that "
                                                                     "give one (Calls with a talk ratio)."),
@@ -130,3 +142,4 @@ with team_tab:
                                 "Prospect negative shifts per 10 min": st.column_config.NumberColumn(format="%.1f")})
     # under the table that holds it: above, beside the charts, it named a figure no chart showed (trial 16)
     st.caption(f"Rep talk ratio: {DEFINITIONS['Talk ratio']} {TALK_TIME_NOT_EMOTION}")
+    download_csv(side_by_side, "the team table", "rapport-team.csv")
