@@ -9,7 +9,7 @@ import argparse
 import json
 import logging
 
-from cli.options import analysis_options, analysis_settings, consent, json_option
+from cli.options import analysis_options, analysis_settings, json_option, uploader
 
 
 def register(subparsers) -> None:
@@ -37,7 +37,7 @@ def cmd_enqueue(args) -> int:
 
     call_id, job_id = enqueue_call(args.video, title=args.title, rep=args.rep, prospect_name=args.prospect,
                                    prospect_company=args.company, call_date=args.date,
-                                   analysis=analysis_settings(args), **consent(args))
+                                   analysis=analysis_settings(args), **uploader(args))
     if args.json:
         print(json.dumps({"call_id": call_id, "job_id": job_id}))
     else:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from cli.jobs import register as register_queue_commands
 from cli.options import (acting_user, analysis_options, analysis_settings, as_user_option, call_id_argument, check_fps,
-                         command_line_user, consent, end_progress, json_option, progress, reanalysis_options)
+                         command_line_user, end_progress, json_option, progress, reanalysis_options, uploader)
 from config import unknown_settings
 from pipeline.errors import InputError, StorageFull
 
@@ -59,7 +59,7 @@ def cmd_analyze(args) -> int:
     classifier = load_classifier()
     call_id = create_call(args.video, title=args.title, rep=args.rep, prospect_name=args.prospect,
                           prospect_company=args.company, call_date=args.date, analysis=analysis_settings(args),
-                          **consent(args))
+                          **uploader(args))
     print(f"call {call_id}: analysing {args.video.name}", file=sys.stderr)
     if earlier := _earlier_copies(call_id, args.video.stat().st_size):
         print(f"note: {args.video.name} was stored before, as call {', '.join(map(str, earlier))}: "

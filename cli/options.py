@@ -85,10 +85,11 @@ def analysis_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--detector", choices=sorted(DETECTORS), default=settings.detector, help="face detector (default: %(default)s)")
     parser.add_argument("--participants-told", action="store_true",
                         help="confirm that everyone on the call was told it is recorded and analysed (the upload "
-                             "form's box): stored with your login name and the time, shown in reports")
+                             "form's box): stored with the time and your login name (or --as), shown in reports")
     parser.add_argument("--consent-note", help="how they were told, e.g. 'notice in the invite' (with --participants-told)")
-    as_user_option(parser, "with --participants-told: record this dashboard user as the one who confirmed it (reports "
-                           "show the name; default: your login name, marked '(command line)')")
+    as_user_option(parser, "upload as this dashboard user, as the Upload page does: a new rep joins their team, and "
+                           "with --participants-told they are recorded as who confirmed it (default: your login name, "
+                           "marked '(command line)'); reps may not upload")
     parser.set_defaults(check=check_recording)
 
 
@@ -100,10 +101,6 @@ def check_recording(args) -> None:
     check_fps(args.fps)
     if args.consent_note and not args.participants_told:
         raise InputError("--consent-note says how the participants were told: add --participants-told to confirm they were")
-    if args.as_user is not None:
-        if not args.participants_told:
-            raise InputError("--as names who confirmed the participants were told: add --participants-told")
-        acting_user(args.as_user)  # a name reports will show: an active dashboard user's
     probe_upload(args.video, args.video.name, get_settings())
 
 
@@ -119,15 +116,24 @@ def reanalysis_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--detector", choices=sorted(DETECTORS), help="face detector")
 
 
-def consent(args) -> dict:
-    """`create_call`'s consent keywords from --participants-told / --consent-note / --as: who confirmed (the --as
-    dashboard user, or the login name marked as given on the command line), or nothing (reports say "not recorded"), and a note that the call's consent was not
-    confirmed when it was not."""
+def uploader(args) -> dict:
+    """`create_call`'s keywords for who uploads, as the Upload page passes them: with --as, that dashboard user's team
+    (a new rep joins it) and their name as who confirmed consent (a rep, who may not change calls, is `NotAllowed`);
+    else the login name marked as given on the command line. Consent only with --participants-told (--consent-note:
+    how); without it nothing is recorded (reports say "not recorded") and a note says so. Run after the store is
+    opened (`acting_user` reads it)."""
+    from access.policy import can_change
+    from calls.roles import NotAllowed
+
+    user = acting_user(args.as_user)
+    if user is not None and not can_change(user):
+        raise NotAllowed(f"{args.as_user!r} is a rep: reps may read calls, not upload them")
+    team = {"team": user.team} if user is not None else {}
     if not args.participants_told:
         print("note: consent not recorded: pass --participants-told once everyone on the call was told it is "
               "recorded and analysed (the upload form requires it)", file=sys.stderr)
-        return {}
-    return {"consent_confirmed_by": args.as_user or command_line_user(), "consent_note": args.consent_note}
+        return team
+    return {**team, "consent_confirmed_by": args.as_user or command_line_user(), "consent_note": args.consent_note}
 
 
 def acting_user(username: str | None):

@@ -187,23 +187,35 @@ def test_a_reader_that_stops_early_gets_no_traceback(store):
         assert "Traceback" not in stderr and "BrokenPipeError" not in stderr, stderr
 
 
-def test_consent_is_recorded_under_the_dashboard_user_given_with_as(store, tmp_path):
-    """A CLI upload records who confirmed consent: the `--as` dashboard user's name, which reports show (trial 17: a
-    manager read "root (command line)"); a name that is no active user is refused before anything is stored."""
+def test_an_upload_as_a_dashboard_user_records_their_consent_and_team_and_refuses_a_rep(store, tmp_path):
+    """A CLI upload with `--as` is the Upload page's: the user's name on the consent (reports show it; trial 17 read
+    "root (command line)"), their team for a new rep; a name that is no active user, or a rep's, is refused (exit 2,
+    nothing stored), also on a store no command has opened yet (a review found a traceback there)."""
     video = write_call_video(tmp_path / "acme.mp4", CallScript(duration_s=2, fps=10))
     env = env_for(store)
-    added = subprocess.run([sys.executable, "-m", "pipeline", "add-user", "dana", "--role", "manager", "--password-stdin"],
-                           input="a long enough password\n", text=True, capture_output=True, cwd=REPO_ROOT,
-                           env={**os.environ, **env})
-    assert added.returncode == 0, added.stderr
+    unknown = run_cli("enqueue", str(video), "--participants-told", "--as", "nobody", "--json", env_overrides=env)
+    assert unknown.returncode == 2 and json.loads(unknown.stdout)["error"]["kind"] == "bad_input", unknown.stdout
+    assert "no active user 'nobody'" in unknown.stderr and "Traceback" not in unknown.stderr
 
-    unknown = run_cli("enqueue", str(video), "--participants-told", "--as", "nobody", env_overrides=env)
-    assert unknown.returncode == 2 and "no active user 'nobody'" in unknown.stderr
-    told_nothing = run_cli("enqueue", str(video), "--as", "dana", env_overrides=env)
-    assert told_nothing.returncode == 2 and "add --participants-told" in told_nothing.stderr
+    def add(name: str, *role: str) -> None:
+        added = subprocess.run([sys.executable, "-m", "pipeline", "add-user", name, *role, "--password-stdin"],
+                               input="a long enough password\n", text=True, capture_output=True, cwd=REPO_ROOT,
+                               env={**os.environ, **env})
+        assert added.returncode == 0, added.stderr
+
+    add("dana", "--role", "manager", "--team", "East")
+    add("rita", "--role", "rep", "--rep", "Rita Reyes")
+    rep = run_cli("enqueue", str(video), "--as", "rita", "--json", env_overrides=env)
+    assert rep.returncode == 2 and json.loads(rep.stdout)["error"]["kind"] == "not_allowed"
     assert run_cli("list", env_overrides=env).stdout.startswith("no calls yet")
 
-    done = run_cli("enqueue", str(video), "--participants-told", "--as", "dana", env_overrides=env)
+    done = run_cli("enqueue", str(video), "--rep", "Newt New", "--participants-told", "--as", "dana", env_overrides=env)
     assert done.returncode == 0, done.stderr
     shown = json.loads(run_cli("show", "1", "--json", env_overrides=env).stdout)
     assert shown["consent"].startswith("confirmed by dana on ") and "command line" not in shown["consent"]
+    from db.models import Rep
+    from db.session import session_scope
+    from sqlalchemy import select
+
+    with session_scope() as session:
+        assert session.scalars(select(Rep).where(Rep.name == "Newt New")).one().team == "East"
