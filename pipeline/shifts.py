@@ -3,7 +3,8 @@
 Seconds are grouped into runs of the same shown emotion. Seconds without a face and uncertain
 seconds (`EmotionTimeline.shown`) neither break nor extend a run: an absent or unreadable face says
 nothing about the mood, so it is never counted as "not positive". Runs shorter than `min_seconds`
-are flicker and ignored, as is a short dip inside a spell (`DIP_MAX_S`); each stable run whose emotion differs from the previous stable one, and
+are flicker and ignored, as is a short neutral dip inside a spell (`DIP_MAX_S`); each stable run
+whose emotion differs from the previous stable one, and
 whose emotion's likelihood rose by at least `MIN_RISE` over it, is a shift, so crying (sad) turning
 into a smile (happy) over a few seconds, with unreadable seconds in between, is one positive shift.
 Direction (`direction`) follows `config.VALENCE`, the product's one valence table, and names where
@@ -80,16 +81,23 @@ Only neutral dips: a 3-s smile inside a neutral stretch is a moment of its own."
 
 
 def _without_dips(runs: list[_Run]) -> list[_Run]:
-    """Stable runs with each `DIP_MAX_S` dip folded into the spell around it (its seconds left out of the spell)."""
-    out: list[_Run] = []
-    for run in runs:
-        if (len(out) >= 2 and out[-2].emotion == run.emotion and out[-1].emotion == "neutral"
-                and len(out[-1].seconds) < DIP_MAX_S
-                and min(len(out[-2].seconds), len(run.seconds)) >= len(out[-1].seconds)):
-            out[-2:] = [_Run(run.emotion, np.concatenate([out[-2].seconds, run.seconds]))]
-        else:
-            out.append(run)
-    return out
+    """Stable runs with runs of one emotion that only flicker parted joined, and each `DIP_MAX_S` neutral dip folded
+    into the spell around it (its seconds left out of the spell), until none is left (a folded spell may make the dip
+    before it one too)."""
+    while True:
+        out: list[_Run] = []
+        for run in runs:
+            if out and out[-1].emotion == run.emotion:  # the same emotion resumed after flicker
+                out[-1] = _Run(run.emotion, np.concatenate([out[-1].seconds, run.seconds]))
+            elif (len(out) >= 2 and run.emotion != "neutral" and out[-2].emotion == run.emotion
+                  and out[-1].emotion == "neutral" and len(out[-1].seconds) < DIP_MAX_S
+                  and min(len(out[-2].seconds), len(run.seconds)) >= len(out[-1].seconds)):
+                out[-2:] = [_Run(run.emotion, np.concatenate([out[-2].seconds, run.seconds]))]
+            else:
+                out.append(run)
+        if len(out) == len(runs):
+            return out
+        runs = out
 
 
 def detect_shifts(timeline: EmotionTimeline, min_seconds: float = 3.0) -> list[EmotionShift]:

@@ -78,6 +78,7 @@ class _Track:
     """Its window as a patch when the detector last searched that window and found no face there (None: found)."""
     searched: bool = False  # its window is among `plan_search`'s on this frame (used by `update`)
     sightings: int = 0  # a candidate's window searches in a row that found it under `FaceTracker.window_birth_score`
+    found_t: float = 0.0  # when a candidate was found (a whole-frame search): it is watched `candidate_s` from then
 
 
 _SLACK = 2  # cells of motion each way the comparison allows for
@@ -235,6 +236,14 @@ class FaceTracker:
                 windows.append(window)
         return windows
 
+    def _watched(self, track: _Track, t: float) -> bool:
+        """Whether a track's place is still searched at `t`: `watch_s` after it was last seen, `tentative_s` for one
+        seen once, `candidate_s` for a candidate after it was found, longer only while its run of sightings
+        (`candidate_confirm_frames`) goes on."""
+        if track.n_detections:
+            return t - track.last_seen_t <= (self.watch_s if track.n_detections > 1 else self.tentative_s)
+        return t - (track.last_seen_t if track.sightings else track.found_t) <= self.candidate_s
+
     def _birth_score(self, from_windows: bool) -> float:
         return self.window_birth_score if from_windows else self.birth_score
 
@@ -274,15 +283,12 @@ class FaceTracker:
         of a face's own window can tell that its place is empty: the whole-frame search misses faces a window
         finds (found by a new-user trial: 26-30-px faces in a held picture, missed by a whole-frame search, were
         then never searched again while the picture stayed the same)."""
-        self._tracks = [track for track in self._tracks if t - track.last_seen_t <= (
-            self.watch_s if track.n_detections > 1 else self.tentative_s if track.n_detections else self.candidate_s)]
+        self._tracks = [track for track in self._tracks if self._watched(track, t)]
         matched_tracks, matched_dets = set(), set()
         if self._tracks and len(detections):
             overlap = similarity(np.array([track.box for track in self._tracks]), detections.xyxy)
             gone = np.array([not track.visible for track in self._tracks])
-            overlap[np.ix_(gone, detections.confidence < self.birth_score)] = 0.0  # see `birth_score`
-            candidates = np.array([track.n_detections == 0 for track in self._tracks])
-            overlap[np.ix_(candidates, detections.confidence < self.birth_score)] = 0.0
+            overlap[np.ix_(gone, detections.confidence < self.birth_score)] = 0.0  # see `birth_score` (candidates too)
             rows, cols = linear_sum_assignment(-overlap)
             for r, c in zip(rows, cols):
                 if overlap[r, c] >= self.min_similarity:
@@ -308,7 +314,7 @@ class FaceTracker:
                 track.verified = _Verified.of(frame_gray, t, track.box, track.keypoints, self._window(track))
             if track.visible or frame_gray is None:
                 track.empty = None
-            elif from_windows and track.searched:  # its own window searched, and nothing found there
+            elif from_windows and track.searched and track.last_seen_t < t:  # its window searched, nothing found
                 window = self._window(track)
                 track.empty = cells(frame_gray, window.x, window.y, window.side)
             track.reused = track.searched = False
@@ -321,7 +327,7 @@ class FaceTracker:
                 if frame_gray is not None:
                     track.verified = _Verified.of(frame_gray, t, track.box, track.keypoints, self._window(track))
             elif not from_windows and not self._near_a_track(detections.xyxy[c]):
-                track = _Track(self._next_id, detections.xyxy[c].copy(), t, visible=False, n_detections=0)
+                track = _Track(self._next_id, detections.xyxy[c].copy(), t, visible=False, n_detections=0, found_t=t)
             else:
                 continue  # a low score beside a known face (a gone face's place: see `birth_score`), or in its window
             self._tracks.append(track)

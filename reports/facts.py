@@ -208,15 +208,17 @@ def model_accuracy() -> str:
     per_class = card.get("splits", {}).get("fer2013_val_tta" if card.get("flip_tta") else "fer2013_val", {}).get("per_class")
     f1 = {e: per_class[e]["f1"] for e in EMOTIONS} if per_class else None
     on_calls = card.get("on_calls")
+    weak = None
     if on_calls and on_calls.get("model") == card.get("version"):  # measured on this very file (tools.video_eval)
         words = (f"Model accuracy: on test call recordings {on_calls['accuracy']:.0%} of faces read right, and "
                  f"{on_calls['accuracy_when_shown']:.0%} of the emotions it shows ({on_calls['n_faces']} labelled faces "
                  f"in {on_calls['n_calls']} generated calls); {accuracy:.0%} on FER2013 val faces (7 emotions)")
         f1 = on_calls["per_class_f1"]
+        weak = weakest_label(on_calls)
     if f1:
         ranked = sorted(EMOTIONS, key=lambda e: f1[e], reverse=True)
         words += f"; most reliable for {ranked[0]} and {ranked[1]}, least for {ranked[-2]} and {ranked[-1]}"
-    if on_calls and on_calls.get("model") == card.get("version") and (weak := weakest_label(on_calls)):
+    if weak:
         emotion, shown = weak
         words += (f". A \"likely {emotion}\" was right {shown['precision']:.0%} of the times it was shown: "
                   f"{' and '.join(shown['often_truly'])} faces are often read as {emotion}")

@@ -139,11 +139,12 @@ def build_pdf(call_id: int) -> bytes:
         together(stage_section)
     all_moments = load_moments(call_id)
     moments = key_moments(all_moments, notes)
+    left_out = key_moments_note(len(moments), len(all_moments))
     if moments:
-        if pdf.will_page_break(60):  # the heading with its first moment
+        if pdf.will_page_break(75 if left_out else 60):  # the heading (and the note) with its first moment
             pdf.add_page()
         heading("Key moments")
-        if left_out := key_moments_note(len(moments), len(all_moments)):
+        if left_out:
             pdf.set_font("DejaVu", "I", 9)
             pdf.multi_cell(0, 5, left_out, new_x="LMARGIN", new_y="NEXT")
             pdf.set_font("DejaVu", "", 10)

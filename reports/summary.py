@@ -378,12 +378,14 @@ def talking_points(summary: CallSummary) -> list[str]:
 
 def key_moments(moments: Sequence[Moment], notes: Sequence[Note], limit: int = MAX_REPORT_MOMENTS) -> list[Moment]:
     """Moments for the report, at most `limit`: those with notes first, then the positive and negative shifts the
-    summary counts (the prospect's, then the rep's), then other mood changes, then the strongest; in time order."""
+    summary counts (the prospect's, then the rep's, then guests'), then other mood changes, then the strongest; in time
+    order."""
     noted = {round(n.t_s) for n in notes}
 
     def rank(m: Moment) -> tuple:
         counted = m.kind == "shift" and m.direction in ("positive", "negative")
-        return (round(m.t_s) not in noted, not counted, m.kind != "shift", m.role != PROSPECT, -(m.strength or 0))
+        return (round(m.t_s) not in noted, not counted, m.kind != "shift", m.role != PROSPECT, m.role != REP,
+                -(m.strength or 0))
 
     return sorted(sorted(moments, key=rank)[:limit], key=lambda m: m.t_s)
 

@@ -274,10 +274,13 @@ def test_reps_page_remembers_the_rep_and_downloads_each_table(seeded):
     assert at.selectbox[0].value == "Priya Natarajan" and at.query_params["rep"] == "Priya Natarajan"
     downloads = {b.proto.label: b for b in at.get("download_button")}
     assert set(downloads) == {"Download Priya Natarajan's calls (CSV)", "Download the team table (CSV)"}
-    first = sorted(at.selectbox[0].options)[0]
+    other = [name for name in at.selectbox[0].options if name != "Priya Natarajan"][-1]  # not the default (the first)
     asked = sign_in(AppTest.from_file(str(PAGES / "reps.py"), default_timeout=60), "ada")
-    asked.query_params["rep"] = first
-    assert asked.run().selectbox[0].value == first  # a link to one rep's page
+    asked.query_params["rep"] = other
+    assert asked.run().selectbox[0].value == other  # a link to one rep's page
+    gone = sign_in(AppTest.from_file(str(PAGES / "reps.py"), default_timeout=60), "ada")
+    gone.query_params["rep"] = "Nobody Here"  # a rep no longer listed (merged, or their calls deleted): the first
+    assert gone.run().selectbox[0].value == at.selectbox[0].options[0] and not gone.exception
 
 
 def test_app_navigation_runs_with_every_page(seeded):

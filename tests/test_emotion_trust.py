@@ -116,6 +116,11 @@ def test_a_spell_read_neutral_for_a_few_seconds_in_its_middle_is_one_shift_but_a
     assert shifts(["neutral"] * 8 + ["angry"] * 5 + ["neutral"] * DIP_MAX_S + ["angry"] * 12) == [
         (8.0, "angry"), (13.0, "neutral"), (13.0 + DIP_MAX_S, "angry")]  # a longer calm: two spells
     assert shifts(["neutral"] * 8 + ["happy"] * 3 + ["neutral"] * 8) == [(8.0, "happy"), (11.0, "neutral")]  # a smile
+    # a spell that flicker parted is one spell when its dip is weighed; dips one after another all fold
+    assert shifts(["neutral"] * 8 + ["angry"] * 3 + ["happy"] + ["angry"] * 3 + ["neutral"] * dip + ["angry"] * 8
+                  + ["neutral"] * 8) == [(8.0, "angry"), (23.0 + dip, "neutral")]
+    assert shifts(["neutral"] * 8 + ["angry"] * 10 + ["neutral"] * dip + ["angry"] * 3 + ["neutral"] * 3
+                  + ["angry"] * 10 + ["neutral"] * 8) == [(8.0, "angry"), (34.0 + dip, "neutral")]
 
 
 def test_one_second_read_between_uncertain_or_unseen_seconds_is_no_key_moment():
@@ -471,6 +476,17 @@ def test_video_evaluation_prints_its_json_fields_on_a_tiny_generated_set(tmp_pat
     assert "only the shipped file's figure can be recorded" in capsys.readouterr().err
     stills = json.loads(card.read_text())["fer2013_val_accuracy"]
     assert facts.model_accuracy().startswith(f"Model accuracy: {stills:.0%} on FER2013 val faces")  # not another file's
+
+
+def test_each_shown_labels_precision_names_the_emotions_it_hides():
+    from tools.video_eval import when_shown
+
+    index = {e: k for k, e in enumerate(EMOTIONS)}
+    shown = np.array(["neutral"] * 10 + ["happy"] * 4, dtype=object)
+    truth = np.array([index[e] for e in ["neutral"] * 5 + ["sad"] * 3 + ["angry"] + ["fear"] + ["happy"] * 4])
+    assert when_shown(shown, truth) == {
+        "neutral": {"n": 10, "precision": 0.5, "often_truly": ["sad"]},  # angry and fear: one face each, a fifth
+        "happy": {"n": 4, "precision": 1.0, "often_truly": []}}
 
 
 def test_every_screen_says_the_percentages_are_calibrated_beside_the_measured_accuracy(tmp_path, monkeypatch):

@@ -665,7 +665,7 @@ def test_a_report_that_lists_fewer_key_moments_than_the_call_has_says_so_and_lis
     assert said in _pdf_text(report.build_pdf(seeded.call_id))
     page = report.build_html(seeded.call_id)
     assert said in page and page.count('<div class="moment">') == MAX_REPORT_MOMENTS
-    listed = key_moments(moments, [])
+    listed = key_moments(moments, facts.load_notes(seeded.call_id))  # as the report ranks them: noted ones first
     assert all(f"<b>{clock(m.t_s)}</b> {m.text}" in page for m in listed)
     counted = [m for m in moments if m.kind == "shift" and m.direction in ("positive", "negative")]
     assert MAX_REPORT_MOMENTS > len([m for m in counted if m.role == "prospect"])  # room left for the rep's

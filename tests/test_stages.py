@@ -245,6 +245,25 @@ def test_a_steady_small_face_its_window_scores_under_the_window_birth_score_is_t
     assert followed([0.71, 0.71, None, 0.71, 0.71, 0.71, 0.71])[-1] == [0, 1]  # ...and is a track once it has 4
     assert followed([0.69, 0.66, 0.69, 0.69, 0.69])[-1] == [0]  # under `birth_score` once: not steady enough
     assert followed([0.85])[-1] == [0, 1]  # a confident window score is a track at once, as before
+    assert followed([0.71, None] * 8)[-1] == [0]  # sighted on every other frame: never a track...
+
+    tracker = FaceTracker()
+    tracker.update(0.0, Detections(np.array([thumb], np.float32), np.array([0.67], np.float32)))
+    for i in range(1, 9):  # ...nor watched for ever (`candidate_s` from when it was found, while no run goes on)
+        tracker.update(0.25 * i, Detections(np.array([thumb] * (i % 2), np.float32), np.full(i % 2, 0.71, np.float32)),
+                       from_windows=True)
+    assert tracker.search_windows() == []
+
+    # A held picture (a still thumbnail): a window that found the candidate is searched again on the next frame.
+    held = np.random.default_rng(0).integers(0, 255, (360, 640)).astype(np.uint8)
+    inside = [560, 250, 585, 276]  # its window lies inside the frame, so its picture is compared
+    tracker = FaceTracker()
+    tracker.update(0.0, Detections(np.array([inside], np.float32), np.array([0.67], np.float32)), held)
+    for i in range(1, 5):
+        assert len(tracker.plan_search(held, 0.25 * i)) == 1
+        shown = tracker.update(0.25 * i, Detections(np.array([inside], np.float32), np.array([0.71], np.float32)), held,
+                               from_windows=True)
+    assert shown.track_ids.tolist() == [0]
 
 
 def test_tracker_closes_a_track_after_watching_its_place_and_starts_a_new_one():

@@ -428,18 +428,24 @@ def run_video_eval(faces: list[LabelledFace], run_dir: Path, classifier, seed: i
     return report
 
 
+OFTEN_TRULY_SHARE = 0.25
+"""`when_shown`'s often_truly names a true emotion that is at least this share of a label's wrong readings."""
+
+
 def when_shown(shown: np.ndarray, labels: np.ndarray) -> dict:
-    """Per emotion shown (N,) against the faces' true labels (N,) (indices into `EMOTIONS`): {emotion: {n (seconds
-    it was shown), precision (the share of them whose face truly showed it), often_truly (the true emotions of the
-    rest, most frequent first, at most two)}}; emotions never shown are left out. This is what a manager reads off a
-    label: a new-user trial (19) found "likely neutral" right 55% of the time it was shown, every other label 88-100%."""
+    """The emotion names shown (N,) against the faces' true labels (N,) (indices into `EMOTIONS`) -> {emotion: {n
+    (faces it was shown for), precision (the share of them whose face truly showed it), often_truly (the true emotions
+    of the rest that are `OFTEN_TRULY_SHARE` of them or more, most frequent first, at most two)}}; emotions never shown
+    are left out. This is what a manager reads off a label: a new-user trial (19) found "likely neutral" right 55% of
+    the time it was shown, every other label 88-100%."""
     out = {}
     for emotion in EMOTIONS:
         truly = labels[shown == emotion]
         if len(truly):
             wrong = Counter(EMOTIONS[k] for k in truly if EMOTIONS[k] != emotion)
             out[emotion] = {"n": int(len(truly)), "precision": float(np.mean(truly == EMOTIONS.index(emotion))),
-                            "often_truly": [name for name, _ in wrong.most_common(2)]}
+                            "often_truly": [name for name, count in wrong.most_common(2)
+                                            if count >= OFTEN_TRULY_SHARE * sum(wrong.values())]}
     return out
 
 

@@ -7,9 +7,12 @@ analysis was on; where it was off for all of them, one line says why instead.
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import streamlit as st
 
+from access.audit import record
 from config import EMOTIONS
 from dashboard import auth, data, ui
 from db.models import CallStatus
@@ -30,11 +33,17 @@ def rep_analysis_off_note() -> None:
             icon=":material/visibility_off:")
 
 
-def download_csv(table: pd.DataFrame, what: str, file_name: str) -> None:
+def download_csv(table: pd.DataFrame, what: str, target: str) -> None:
     """A table as shown, for a one-to-one pack (a trial, 19: the figures could only be screenshotted); percentages as
-    numbers 0-100, rounded to one decimal."""
-    st.download_button(f"Download {what} (CSV)", table.round(1).to_csv(index=False).encode(), file_name=file_name,
-                       mime="text/csv", icon=":material/download:", key=f"download-{file_name}")
+    numbers 0-100, rounded to one decimal. Built when clicked, and audited then as an export of `target`, as a call's
+    exports are (`reports.exports`)."""
+    def content() -> bytes:
+        record(viewer.username, "export", target, format="csv", via="dashboard")
+        return table.round(1).to_csv(index=False).encode()
+
+    slug = re.sub(r"[^a-z0-9]+", "-", target.lower()).strip("-")
+    st.download_button(f"Download {what} (CSV)", content, file_name=f"rapport-{slug}.csv", mime="text/csv",
+                       icon=":material/download:", on_click="ignore", key=f"download-{slug}")
 
 
 calls = data.call_stats(data.store_version(), viewer)
@@ -108,7 +117,7 @@ with one_tab:
                      "Rep talk ratio": ui.percent_column("Rep talk ratio", help=f"{DEFINITIONS['Talk ratio']} Empty: "
                                                          "not given (the call's review page says why)."),
                      "Date": st.column_config.DateColumn(format="D MMM YYYY")})
-    download_csv(their_calls, f"{rep}'s calls", f"rapport-{rep}-calls.csv")
+    download_csv(their_calls, f"{rep}'s calls", f"rep {rep}")
 
 with team_tab:
     team = data.team_table(done)
@@ -142,4 +151,4 @@ with team_tab:
                                 "Prospect negative shifts per 10 min": st.column_config.NumberColumn(format="%.1f")})
     # under the table that holds it: above, beside the charts, it named a figure no chart showed (trial 16)
     st.caption(f"Rep talk ratio: {DEFINITIONS['Talk ratio']} {TALK_TIME_NOT_EMOTION}")
-    download_csv(side_by_side, "the team table", "rapport-team.csv")
+    download_csv(side_by_side, "the team table", "team table")
