@@ -147,3 +147,29 @@ def test_markdown_in_user_text_makes_no_viewer_fetch_anything(store, tmp_path):
     finally:
         server.shutdown()
     assert hits == []
+
+
+def test_a_managers_reps_page_downloads_a_reps_calls_as_an_audited_csv(store, tmp_path):
+    """Trial 19: a rep's trend could only be screenshotted. The Reps page's CSVs leave Rapport as files, so they are
+    audited as a call's exports are (`reports.exports`)."""
+    seed_call(title="Dana's Acme call", rep="Dana Whitfield", duration_s=60, seed=1)
+    seed_users()
+    env = {"RAPPORT_DATA_DIR": str(store), "RAPPORT_DB_URL": f"sqlite:///{store / 'rapport.db'}",
+           "RAPPORT_LOCAL_WORKER": "0"}
+
+    with running_app(env, tmp_path / "app.log") as url, chromium() as page:
+        page.set_default_timeout(60_000)
+        page.goto(f"{url}/reps?rep=Dana Whitfield")
+        sign_in(page, "mo", PASSWORD)
+        button = page.get_by_role("button", name="Download Dana Whitfield's calls (CSV)")
+        button.wait_for()
+        with page.expect_download() as download:
+            button.click()
+        lines = Path(download.value.path()).read_text().splitlines()
+        assert download.value.suggested_filename == "rapport-rep-dana-whitfield.csv"
+        assert lines[0].startswith("Call,Prospect likely positive,") and lines[1].startswith("Dana's Acme call,")
+
+    with session_scope() as session:
+        exported = [(e.username, e.target, e.detail) for e in session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "export"))]
+    assert exported == [("mo", "rep Dana Whitfield", {"format": "csv", "via": "dashboard"})]
