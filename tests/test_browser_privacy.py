@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from db.models import AuditEvent
 from db.session import session_scope
-from tools.browser import CHROMIUM, chromium, running_app, sign_in
+from tools.browser import CHROMIUM, sign_in, signed_in_at
 from tools.seed import PASSWORD, seed_call, seed_users
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).is_file(), reason="needs Debian's chromium (apt-get install chromium)")
@@ -24,13 +24,9 @@ def test_a_rep_cannot_open_or_download_another_reps_call(store, tmp_path):
     mine = seed_call(title="Dana's Acme call", rep="Dana Whitfield", duration_s=60, seed=1)
     other = seed_call(title="Marcus's Globex call", rep="Marcus Chen", duration_s=60, seed=2)
     seed_users()
-    env = {"RAPPORT_DATA_DIR": str(store), "RAPPORT_DB_URL": f"sqlite:///{store / 'rapport.db'}",
-           "RAPPORT_LOCAL_WORKER": "0"}
 
-    with running_app(env, tmp_path / "app.log") as url, chromium() as page:
-        page.set_default_timeout(30_000)
-        page.goto(f"{url}/review?call={other.call_id}")
-        sign_in(page, "dana", PASSWORD)
+    with signed_in_at(store, tmp_path / "app.log", f"/review?call={other.call_id}", "dana", PASSWORD,
+                      timeout_ms=30_000) as (url, page):
         page.get_by_text("Call not found.").wait_for()
         assert page.get_by_text(other.title).count() == 0
         for label in DOWNLOADS:
@@ -63,13 +59,8 @@ def _status(url: str) -> int:
 def test_recordings_stills_and_reports_reach_only_the_signed_in_session_that_was_shown_them(store, tmp_path, videos):
     call = seed_call(title="Dana's Acme call", rep="Dana Whitfield", duration_s=60, seed=1, video=videos["gallery.mp4"])
     seed_users()
-    env = {"RAPPORT_DATA_DIR": str(store), "RAPPORT_DB_URL": f"sqlite:///{store / 'rapport.db'}",
-           "RAPPORT_LOCAL_WORKER": "0"}
 
-    with running_app(env, tmp_path / "app.log") as url, chromium() as page:
-        page.set_default_timeout(60_000)
-        page.goto(f"{url}/review?call={call.call_id}")
-        sign_in(page, "mo", PASSWORD)
+    with signed_in_at(store, tmp_path / "app.log", f"/review?call={call.call_id}", "mo", PASSWORD) as (url, page):
         page.get_by_role("heading", name=call.title).wait_for()
         video = page.locator("video").get_attribute("src")
         still = page.locator("img[src*='/media/']").first.get_attribute("src")
@@ -130,13 +121,8 @@ def test_markdown_in_user_text_makes_no_viewer_fetch_anything(store, tmp_path):
         session.execute(update(Call).values(consent_note=f"told {image} <img src=http://127.0.0.1:{server.server_port}/h.png>"))
     add_note(call.call_id, 5, f"note {image}", "Mo")
     seed_users()
-    env = {"RAPPORT_DATA_DIR": str(store), "RAPPORT_DB_URL": f"sqlite:///{store / 'rapport.db'}",
-           "RAPPORT_LOCAL_WORKER": "0"}
     try:
-        with running_app(env, tmp_path / "app.log") as url, chromium() as page:
-            page.set_default_timeout(60_000)
-            page.goto(f"{url}/review?call={call.call_id}")
-            sign_in(page, "mo", PASSWORD)
+        with signed_in_at(store, tmp_path / "app.log", f"/review?call={call.call_id}", "mo", PASSWORD) as (url, page):
             shown = page.get_by_role("heading", name=re.compile("^Acme")).inner_text()
             assert shown.replace("\u2060", "") == f"Acme {image}"  # the characters as typed (word joiners aside)
             page.get_by_role("tab", name="Coaching notes").click()
@@ -154,13 +140,8 @@ def test_a_managers_reps_page_downloads_a_reps_calls_as_an_audited_csv(store, tm
     audited as a call's exports are (`reports.exports`)."""
     seed_call(title="Dana's Acme call", rep="Dana Whitfield", duration_s=60, seed=1)
     seed_users()
-    env = {"RAPPORT_DATA_DIR": str(store), "RAPPORT_DB_URL": f"sqlite:///{store / 'rapport.db'}",
-           "RAPPORT_LOCAL_WORKER": "0"}
 
-    with running_app(env, tmp_path / "app.log") as url, chromium() as page:
-        page.set_default_timeout(60_000)
-        page.goto(f"{url}/reps?rep=Dana Whitfield")
-        sign_in(page, "mo", PASSWORD)
+    with signed_in_at(store, tmp_path / "app.log", "/reps?rep=Dana Whitfield", "mo", PASSWORD) as (_, page):
         button = page.get_by_role("button", name="Download Dana Whitfield's calls (CSV)")
         button.wait_for()
         with page.expect_download() as download:

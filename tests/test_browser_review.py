@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from db.models import AuditEvent, CoachingNote
 from db.session import session_scope
-from tools.browser import CHROMIUM, choose_file, chromium, running_app, sign_in
+from tools.browser import CHROMIUM, app_env, choose_file, chromium, running_app, sign_in
 from tools.seed import PASSWORD, seed_call, seed_users
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).is_file(), reason="needs Debian's chromium (apt-get install chromium)")
@@ -33,8 +33,7 @@ def review_app(store, tmp_path):
     video = write_call_video(tmp_path / "call.mp4", CallScript(duration_s=DURATION_S, size=(640, 360), fps=10))
     call = seed_call(title="Browser review: Acme pricing", duration_s=DURATION_S, seed=5, video=video, notes=False)
     seed_users()
-    env = {"RAPPORT_DATA_DIR": str(store), "RAPPORT_DB_URL": f"sqlite:///{store / 'rapport.db'}",
-           "RAPPORT_LOCAL_WORKER": "0"}
+    env = app_env(store)
     with running_app(env, tmp_path / "app.log") as url:
         yield url, call
 

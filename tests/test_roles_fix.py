@@ -215,7 +215,7 @@ def test_the_review_page_fixes_the_wrong_side_in_one_click(store, videos, classi
 @pytest.mark.skipif(not Path(CHROMIUM).is_file(), reason="needs Debian's chromium (apt-get install chromium)")
 def test_in_a_real_browser_one_click_on_the_prospect_makes_them_the_rep_and_queues_the_re_read(store, tmp_path):
     """A seeded call with rep analysis off (the rep's face never read): the manager clicks the other person."""
-    from tools.browser import chromium, running_app, sign_in
+    from tools.browser import signed_in_at
     from tools.seed import PASSWORD, seed_call, seed_users
     from tools.synthetic import CallScript, write_call_video
 
@@ -223,12 +223,8 @@ def test_in_a_real_browser_one_click_on_the_prospect_makes_them_the_rep_and_queu
     call = seed_call(title="Browser: wrong side", duration_s=8, seed=5, video=video, notes=False, stages=False,
                      rep_analysis=False)
     seed_users()
-    env = {"RAPPORT_DATA_DIR": str(store), "RAPPORT_DB_URL": f"sqlite:///{store / 'rapport.db'}",
-           "RAPPORT_LOCAL_WORKER": "0"}
-    with running_app(env, tmp_path / "app.log") as url, chromium() as page:
-        page.set_default_timeout(30_000)
-        page.goto(f"{url}/review?call={call.call_id}")
-        sign_in(page, "mo", PASSWORD)
+    with signed_in_at(store, tmp_path / "app.log", f"/review?call={call.call_id}", "mo", PASSWORD,
+                      timeout_ms=30_000) as (url, page):
         page.get_by_role("heading", name=call.title).wait_for()
         page.get_by_role("tab", name="Fix roles").click()
         other = page.locator(".st-key-person-2")  # the prospect now, on the right

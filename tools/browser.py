@@ -31,6 +31,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def app_env(data_dir: Path) -> dict[str, str]:
+    """Settings for a dashboard run (`running_app`) on `data_dir`'s own SQLite store, with no local worker: the
+    calls there are seeded, nothing analyses."""
+    return {"RAPPORT_DATA_DIR": str(data_dir), "RAPPORT_DB_URL": f"sqlite:///{data_dir / 'rapport.db'}",
+            "RAPPORT_LOCAL_WORKER": "0"}
+
+
 @contextmanager
 def running_app(env: dict[str, str], log: Path, timeout_s: float = 60) -> Iterator[str]:
     """`streamlit run dashboard/server.py` on a free port; yields its URL once healthy, stops it afterwards."""
@@ -174,3 +181,15 @@ def choose_file(page, path: Path) -> None:
         page.wait_for_timeout(300)
     uploader.locator("input[type=file]").first.set_input_files(str(path))
     uploader.get_by_text(path.name).wait_for()  # the upload has finished
+
+
+@contextmanager
+def signed_in_at(data_dir: Path, log: Path, path: str, username: str, password: str, timeout_ms: int = 60_000):
+    """The dashboard on `data_dir`'s store (`app_env`, `running_app`) and a browser page at `path` (e.g. "/reps"),
+    signed in as `username`: yields (the app's URL, the page)."""
+    with running_app(app_env(data_dir), log) as url, chromium() as page:
+        page.set_default_timeout(timeout_ms)
+        page.goto(f"{url}{path}")
+        sign_in(page, username, password)
+        yield url, page
+

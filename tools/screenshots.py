@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from config import REPO_ROOT, get_settings
-from tools.browser import chromium, running_app, sign_in
+from tools.browser import app_env, chromium, running_app, sign_in
 
 PAGES = {  # file name -> (path, text that says the page has rendered)
     "signin": ("", "Sign in to Rapport"),
@@ -53,7 +53,7 @@ def main(out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "data"
-        env = {"RAPPORT_DATA_DIR": str(data), "RAPPORT_DB_URL": f"sqlite:///{data / 'rapport.db'}", "RAPPORT_LOCAL_WORKER": "0"}
+        env = app_env(data)
         os.environ.update(env)
         get_settings.cache_clear()
         call_id = seed(data)
