@@ -18,7 +18,8 @@ from pipeline.timeline import clock
 from reports.charts import TOO_LITTLE_READ, shares_figure, timeline_figure, timeline_png
 from reports.facts import load_facts, load_moments, load_notes, load_stages, load_timeline, model_accuracy
 from reports.summary import (FACE_NOT_SEEN, MIN_SECONDS_TO_COMPARE, NO_VIDEO, HINTS_NOT_VERDICTS, STAGE_HEADER, facts_rows,
-                             headline_rows, key_moments, key_moments_note, notes_at, rep_not_shown, stage_rows, still_labels, summarize_timeline)
+                             headline_rows, key_moments, key_moments_note, notes_at, rep_not_shown, stage_rows,
+                             still_labels, summarize_timeline)
 from reports.talk import (AUDIO_NOT_KEPT, TALK_HEADER, TALK_NOT_MEASURED, TALK_TIME_NOT_EMOTION, speaking_at, talk_metrics,
                           talk_table)
 
@@ -137,9 +138,7 @@ def build_pdf(call_id: int) -> bytes:
 
     if summary.stages:
         together(stage_section)
-    all_moments = load_moments(call_id)
-    moments = key_moments(all_moments, notes)
-    left_out = key_moments_note(len(moments), len(all_moments))
+    moments, left_out = _report_moments(call_id, notes)
     if moments:
         if pdf.will_page_break(75 if left_out else 60):  # the heading (and the note) with its first moment
             pdf.add_page()
@@ -173,6 +172,13 @@ def build_pdf(call_id: int) -> bytes:
     return bytes(pdf.output())
 
 
+def _report_moments(call_id: int, notes) -> tuple[list, str | None]:
+    """The key moments a report lists (`key_moments`) and what it says of those it left out (`key_moments_note`)."""
+    everything = load_moments(call_id)
+    moments = key_moments(everything, notes)
+    return moments, key_moments_note(len(moments), len(everything))
+
+
 def build_html(call_id: int) -> str:
     """The report as one standalone HTML file: interactive charts, stills embedded; it needs no network.
 
@@ -198,9 +204,7 @@ def build_html(call_id: int) -> str:
         body = "".join("<tr>" + "".join(f"<td>{esc(str(v))}</td>" for v in row) + "</tr>" for row in rows)
         return f"<table>{head}<tbody>{body}</tbody></table>"
 
-    all_moments = load_moments(call_id)
-    moments = key_moments(all_moments, notes)
-    left_out = key_moments_note(len(moments), len(all_moments))
+    moments, left_out = _report_moments(call_id, notes)
     moment_blocks = [f'<p class="hint">{esc(left_out)}</p>'] if left_out else []
     for moment in moments:
         image = (f'<img alt="still at {clock(moment.t_s)}" src="data:image/jpeg;base64,'
