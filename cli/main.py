@@ -78,6 +78,7 @@ def cmd_analyze(args) -> int:
         "fps": round(result.info.fps, 3),  # the average rate: 59.94003773755435 is 59.94
         "faces_found": result.faces_found,
         "roles": {str(k): v for k, v in sorted(result.roles.items())},
+        "roles_note": result.roles_note, "roles_guessed": result.roles_guessed,  # as `show` gives them
         "shifts": [_shift_json(s) for s in result.shifts],
         "status": "done" if result.faces_found else f"done: {result.no_faces_message}",  # why nothing was charted
         "partial": partial_note(result.decode, result.info),  # what could not be read; null: all of it
@@ -94,6 +95,8 @@ def cmd_analyze(args) -> int:
             print(f"partial recording: {summary['partial']}; the readable part was analysed")
         if not result.faces_found:
             print(f"{result.no_faces_message}: nothing to chart")
+        if result.roles_guessed:
+            print(f"roles are a guess: {result.roles_note} (check them: `show {call_id}`)")
         _print_shifts(vars(s) for s in result.shifts)
     return 0
 

@@ -58,6 +58,7 @@ def test_analyze_export_list_reassign_delete(store, videos):
     assert "Acme discovery" in listed.stdout and "Dana" in listed.stdout and "done" in listed.stdout
     shown = json.loads(run_cli("show", "1", "--json", env_overrides=env).stdout)  # the numbers `reassign` takes
     assert {str(t): p["role"] for p in shown["people"] for t in p["tracks"]} == summary["roles"]
+    assert (summary["roles_guessed"], summary["roles_note"]) == (False, shown["roles_note"])  # a plain gallery
     assert (shown["title"], shown["rep"], shown["file"], shown["status"]) == ("Acme discovery", "Dana", "gallery.mp4", "done")
     assert shown["consent"].startswith("confirmed by ") and shown["consent"].endswith(" UTC (notice in the invite)")
     assert "(command line) on " in shown["consent"]

@@ -468,6 +468,9 @@ def test_video_evaluation_prints_its_json_fields_on_a_tiny_generated_set(tmp_pat
     on_calls = json.loads(card.read_text())["on_calls"]
     assert (on_calls["model"], on_calls["n_faces"], on_calls["accuracy"]) == (report["model"], 4, e2e["accuracy"])
     assert on_calls["when_shown"] == e2e["when_shown"] and set(e2e["when_shown"]) <= set(EMOTIONS)
+    assert on_calls["per_class_recall"] == {e: e2e["per_class"][e]["recall"] for e in EMOTIONS}
+    assert on_calls["temperature"] == report["temperature"] and on_calls["ece"]["end_to_end"] == report["ece"]["end_to_end"]
+    assert on_calls["ece"]["by_source"] == {"faces": report["by_source"]["faces"]["ece_end_to_end"]}  # the folder's name
     assert sum(v["n"] for v in e2e["when_shown"].values()) == 4 - e2e["n_no_face"] - e2e["n_uncertain"]  # each shown face once
     assert facts.model_accuracy().startswith(f"Model accuracy: on test call recordings {e2e['accuracy']:.0%} of faces "
                                              "read right, and ")

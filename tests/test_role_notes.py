@@ -251,3 +251,20 @@ def test_when_the_rep_position_and_the_self_view_disagree_the_note_names_both_by
     assert decision.note == ("The rep position (left) points to person 1, whose face sat toward it for 10 s, but person "
                              "2's face sat where a self-view thumbnail does for 20 s; person 2 was taken as the rep. "
                              "Check the roles.")
+
+
+def test_the_cli_analysis_says_when_the_roles_are_a_guess(store, tmp_path):
+    """`analyze` printed the roles without saying they were a guess (a recheck, session 41): a script reading
+    `--json` took them as decided. It now gives `roles_guessed` and `roles_note` as `show` does, and says so in words."""
+    script = CallScript(duration_s=6, layout="active", motion_px=10, turns=((0, "prospect"), (2, "rep")))
+    video = write_call_video(tmp_path / "active.mp4", script)
+    done = run_cli("analyze", str(video), "--json", "--fps", str(FPS))  # the store's settings are in the environment
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert summary["roles_guessed"] is True and sorted(summary["roles"].values()) == ["prospect", "rep"]
+    assert summary["roles_note"].startswith("The video does not show which person is the rep")
+    shown = json.loads(run_cli("show", str(summary["call_id"]), "--json").stdout)
+    assert (shown["roles_guessed"], shown["roles_note"]) == (True, summary["roles_note"])
+    words = run_cli("analyze", str(video), "--fps", str(FPS))
+    assert words.returncode == 0 and f"roles are a guess: {summary['roles_note']}" in words.stdout
+    assert f"(check them: `show {summary['call_id'] + 1}`)" in words.stdout

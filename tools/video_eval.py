@@ -40,7 +40,8 @@ JSON fields (`run_video_eval` returns the same dict; it is also written to RUN_D
                              uncertain_reasons {small face|blurred face|no clear expression: {n, accuracy
                              (of the top emotion the uncertain seconds hid)}} (`pipeline.uncertainty`)
   stills                     the same score for the same faces read as stills
-  by_source                  {wild_test|fer2013_val|<folder>: {n, end_to_end_accuracy, stills_accuracy}}
+  by_source                  {wild_test|fer2013_val|<folder>: {n, end_to_end_accuracy, stills_accuracy,
+                             ece_end_to_end (None: none of its faces read)}}
   by_face_px                 {"60-90": {...}, ...}: end-to-end accuracy by the face size drawn
   ece                        {end_to_end, stills}: expected calibration error (15 bins) of the top probability
   timings_s                  compose, analyse (pipeline), total
@@ -401,7 +402,10 @@ def run_video_eval(faces: list[LabelledFace], run_dir: Path, classifier, seed: i
         "by_source": {
             name: {"n": int((sources == name).sum()),
                    "end_to_end_accuracy": float(np.mean(predicted[sources == name] == labels[sources == name])),
-                   "stills_accuracy": float(np.mean(still_predicted[sources == name] == labels[sources == name]))}
+                   "stills_accuracy": float(np.mean(still_predicted[sources == name] == labels[sources == name])),
+                   "ece_end_to_end": (expected_calibration_error(video_probs[sources[found] == name],
+                                                                 labels[found][sources[found] == name])
+                                      if (sources[found] == name).any() else None)}
             for name in sorted(set(sources))
         },
         "by_face_px": by_size,
@@ -451,7 +455,8 @@ def when_shown(shown: np.ndarray, labels: np.ndarray) -> dict:
 
 def record_on_card(report: dict, card_path: Path | None = None) -> None:
     """Write `report`'s end-to-end figure into the model card as `on_calls` {model, measured_on, n_faces, n_calls,
-    accuracy, macro_f1, accuracy_when_shown, uncertain_share, per_class_f1, when_shown}.
+    accuracy, macro_f1, accuracy_when_shown, uncertain_share, per_class_f1, per_class_recall, when_shown,
+    temperature, ece {end_to_end, by_source {source: ece}}}.
 
     `card_path` defaults to the shipped model's card. Raises ValueError when `report` measured another file than
     the card's (the card describes the shipped file)."""
@@ -462,7 +467,10 @@ def record_on_card(report: dict, card_path: Path | None = None) -> None:
                         "macro_f1": e2e["macro_f1"], "accuracy_when_shown": e2e["accuracy_when_shown"],
                         "uncertain_share": e2e["uncertain_share"],
                         "per_class_f1": {e: e2e["per_class"][e]["f1"] for e in EMOTIONS},
-                        "when_shown": e2e["when_shown"]}
+                        "per_class_recall": {e: e2e["per_class"][e]["recall"] for e in EMOTIONS},
+                        "when_shown": e2e["when_shown"], "temperature": report["temperature"],
+                        "ece": {"end_to_end": report["ece"]["end_to_end"],
+                                "by_source": {name: v["ece_end_to_end"] for name, v in report["by_source"].items()}}}
     card_path.write_text(json.dumps(card, indent=2) + "\n")
 
 
