@@ -271,6 +271,8 @@ def confirm_roles(call_id: int, *, user: Principal | None = None, username: str 
         if not call.settings.get("rep_analysis", True) and call.source_path:
             unread = tuple(sorted(_unread(rows, roles, person_of)))
         call.roles_note, call.roles_guessed = None, False
+        if call.analysed_roles:  # these roles are a decision now: coming back to them later brings no guess back
+            call.analysed_roles = {**call.analysed_roles, "note": None, "guessed": False}
         audit(session, username, "roles_confirm", f"call {call_id}",
               **({"reread_tracks": ",".join(map(str, unread))} if unread else {}))
     return RoleChange(dict(roles), unread)
@@ -294,10 +296,17 @@ def _change(call_id: int, new_roles, user: Principal | None, username: str | Non
             rows = _forget_rep_emotions(session, rows, roles, tracks)
             # With the recording gone (retention) no face can be read again: those seconds stay "face not read".
             unread = tuple(sorted(_unread(rows, roles, person_of))) if call.source_path else ()
+        analysed = call.analysed_roles or {"roles": {}}
         for track_no, track in tracks.items():
             if track.role != roles[track_no]:
-                track.role, track.role_source = roles[track_no], "manual"
-        call.roles_note, call.roles_guessed = None, False  # the analysis' doubt ("pick the rep", "a guess"): a person decided
+                track.role = roles[track_no]
+                track.role_source = "auto" if analysed["roles"].get(str(track_no)) == track.role else "manual"
+        # the analysis' doubt ("pick the rep", "a guess"): a person decided, unless the change came back to the
+        # analysis' own roles ("Also the prospect", then "Not the prospect"): then its note and guess stand again
+        if call.analysed_roles and {str(k): v for k, v in roles.items()} == analysed["roles"]:
+            call.roles_note, call.roles_guessed = analysed["note"], analysed["guessed"]
+        else:
+            call.roles_note, call.roles_guessed = None, False
         token = _rederive(session, call, rows, roles, settings, uuid.uuid4().hex[:8])
         audit(session, username, "role_change", f"call {call_id}", roles={str(k): v for k, v in roles.items()},
               **({"reread_tracks": ",".join(map(str, unread))} if unread else {}))

@@ -74,6 +74,9 @@ class Call(Base):
     # who the prospect is rests on a guess (`pipeline.roles.RoleDecision.guessed`): the Calls list and the Reps page hold
     # the call's prospect figures back until someone confirms or fixes the roles (`calls.roles`)
     roles_guessed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # the roles as the analysis left them: {"roles": {track_no: role}, "note": roles_note, "guessed": roles_guessed}; a
+    # role change that comes back to them brings the note and the guess back (`calls.roles`). None: analysed before 0021
+    analysed_roles: Mapped[Optional[dict]] = mapped_column(JSON)
     settings: Mapped[dict] = mapped_column(JSON, default=dict)  # analysis settings used
     model_version: Mapped[Optional[str]] = mapped_column(String(100))
     code_version: Mapped[Optional[str]] = mapped_column(String(40))  # config.CODE_VERSION of the analysis that wrote it

@@ -109,6 +109,8 @@ def analyze_call(call_id: int, classifier, progress: Progress | None = None, set
                         faces_found=result.faces_found, analyzed_at=utcnow(), heartbeat_at=None,
                         partial_note=partial_note(result.decode, info), roles_note=result.roles_note,
                         roles_guessed=result.roles_guessed,
+                        analysed_roles={"roles": {str(k): v for k, v in result.roles.items()},
+                                        "note": result.roles_note, "guessed": result.roles_guessed},
                         error=result.no_faces_message)).rowcount:
                     raise AttemptLost(f"call {call_id} was deleted or taken by another analysis")
                 _clear_results(session, call_id)

@@ -212,6 +212,14 @@ def test_an_active_speaker_call_gets_both_roles_as_a_guess_and_no_rep_pages_say_
         at.session_state["call_id"] = call_id
         return at.run()
 
+    # trying a change and undoing it is no check (trial 18: "Also the prospect" then "Not the prospect" had silently
+    # confirmed the guess, which then fed the team's figures): back at the analysis' roles, its note and guess stand
+    note = facts.roles_note
+    reassign_roles(call_id, swap=True)
+    assert not load_facts(call_id).roles_guessed and load_facts(call_id).roles_note is None
+    reassign_roles(call_id, swap=True)
+    assert (load_facts(call_id).roles_guessed, load_facts(call_id).roles_note) == (True, note)
+    assert {p.role_source for p in list_people(call_id)} == {"auto"}  # no card says "set by hand"
     at = review()
     assert not at.exception and any("left out of the Calls list and the Reps page" in w.value for w in at.warning)
     assert any("their talk below may be someone else's" in w.value for w in at.warning)  # the talk panel says so too
@@ -220,6 +228,9 @@ def test_an_active_speaker_call_gets_both_roles_as_a_guess_and_no_rep_pages_say_
     at = next(b for b in at.button if b.label == "These roles are right").click().run()
     assert not at.exception and not load_facts(call_id).roles_guessed and load_facts(call_id).roles_note is None
     assert not any("their talk below may be someone else's" in w.value for w in at.warning)
+    reassign_roles(call_id, swap=True)
+    reassign_roles(call_id, swap=True)  # confirmed roles stay a decision when a change comes back to them
+    assert not load_facts(call_id).roles_guessed and load_facts(call_id).roles_note is None
 
     # no one the rep (a manager made them a guest): pages and reports say so; there is nothing to confirm
     reassign_roles(call_id, assignments={rep.track_nos[0]: "participant-1"})
