@@ -296,15 +296,16 @@ def _change(call_id: int, new_roles, user: Principal | None, username: str | Non
             rows = _forget_rep_emotions(session, rows, roles, tracks)
             # With the recording gone (retention) no face can be read again: those seconds stay "face not read".
             unread = tuple(sorted(_unread(rows, roles, person_of))) if call.source_path else ()
-        analysed = call.analysed_roles or {"roles": {}}
+        analysed = {int(k): v for k, v in (call.analysed_roles or {"roles": {}})["roles"].items()}
         for track_no, track in tracks.items():
             if track.role != roles[track_no]:
                 track.role = roles[track_no]
-                track.role_source = "auto" if analysed["roles"].get(str(track_no)) == track.role else "manual"
+                track.role_source = "auto" if _side(analysed.get(track_no)) == _side(track.role) else "manual"
         # the analysis' doubt ("pick the rep", "a guess"): a person decided, unless the change came back to the
-        # analysis' own roles ("Also the prospect", then "Not the prospect"): then its note and guess stand again
-        if call.analysed_roles and {str(k): v for k, v in roles.items()} == analysed["roles"]:
-            call.roles_note, call.roles_guessed = analysed["note"], analysed["guessed"]
+        # analysis' own rep and prospect ("Also the prospect", then "Not the prospect"; guests may be numbered anew on
+        # the way, new-user trial 20): then its note and guess stand again
+        if call.analysed_roles and all(_side(analysed.get(no)) == _side(role) for no, role in roles.items()):
+            call.roles_note, call.roles_guessed = call.analysed_roles["note"], call.analysed_roles["guessed"]
         else:
             call.roles_note, call.roles_guessed = None, False
         token = _rederive(session, call, rows, roles, settings, uuid.uuid4().hex[:8])
@@ -312,6 +313,11 @@ def _change(call_id: int, new_roles, user: Principal | None, username: str | Non
               **({"reread_tracks": ",".join(map(str, unread))} if unread else {}))
     _drop_replaced_stills(call_id, token, settings)
     return RoleChange(roles, unread)
+
+
+def _side(role: str | None) -> str | None:
+    """The rep, the prospect, or "guest" for any participant-N: which side of the call a role is on (None: no role)."""
+    return role if role in (REP, PROSPECT, None) else "guest"
 
 
 def _forget_rep_emotions(session: Session, rows: list[TrackSecondRows], roles: dict[int, str],

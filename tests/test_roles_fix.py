@@ -188,6 +188,8 @@ def test_the_review_page_fixes_the_wrong_side_in_one_click(store, videos, classi
     assert roles_by_side(call_id) == {"left": "rep", "right": "prospect"}
 
     at = review(call_id)
+    captions = " ".join(c.value for c in at.caption)
+    assert "Who is who was decided from the screen layout." in captions and "set by hand" not in captions
     pick = [b for b in at.button if b.label == "This is the rep" and not b.disabled]
     assert len(pick) == 1  # one click: the person who is not the rep now
     at = pick[0].click().run()
@@ -197,8 +199,10 @@ def test_the_review_page_fixes_the_wrong_side_in_one_click(store, videos, classi
     assert roles_by_side(call_id) == {"left": "prospect", "right": "rep"}
     with session_scope() as session:
         assert [e.username for e in session.scalars(select(AuditEvent).where(AuditEvent.action == "role_change"))] == ["ada"]
-    if rep_analysis == "on":
+    if rep_analysis == "on":  # (off: the page waits for the re-read)
         assert "Re-reading" not in said
+        # trial 20: the tab went on saying "decided from the screen layout" about roles a manager had just set
+        assert 'Who is who was set by hand (the cards marked "set by hand").' in " ".join(c.value for c in at.caption)
         assert emotion_values(call_id, "rep")[1] > 0 and emotion_values(call_id, "prospect")[1] > 0
         return
 
@@ -462,3 +466,26 @@ def test_a_guessed_rep_with_rep_analysis_off_keeps_every_face_unread_until_a_man
     assert emotion_values(call_id, "rep") == (0, 0)
     read, shown = emotion_values(call_id, "prospect")
     assert read >= 2 and shown >= 2
+
+
+def test_coming_back_to_the_analysis_rep_and_prospect_brings_its_guess_back_whatever_the_guests_numbers(store):
+    """New-user trial 20: `reassign --rep 3 --prospect 4`, then back to the analysis' own rep and prospect, renumbered the
+    guests on the way (participant-2 -> participant-1), the round trip was not recognised, and the guessed prospect
+    counted in the team's figures as if a manager had checked it. Sides decide: rep, prospect, or a guest."""
+    from calls.roles import list_people, reassign_roles
+    from reports.facts import load_facts
+    from tools.seed import seed_call
+
+    call = seed_call(title="Round trip", duration_s=60, seed=5, notes=False, stages=False)
+    tracks = {p.role: p.track_nos[0] for p in list_people(call.call_id)}
+    with session_scope() as session:  # as an analysis that took the second face for a guest and guessed
+        stored = session.get(Call, call.call_id)
+        stored.roles_guessed, stored.roles_note = True, "Rapport guessed person 2."
+        stored.analysed_roles = {"roles": {str(tracks["rep"]): "rep", str(tracks["prospect"]): "participant-2"},
+                                 "note": "Rapport guessed person 2.", "guessed": True}
+    reassign_roles(call.call_id, assignments={tracks["prospect"]: "prospect"})
+    assert not load_facts(call.call_id).roles_guessed  # a decision: the guest made the prospect
+    reassign_roles(call.call_id, assignments={tracks["prospect"]: "participant-1"})  # a guest again, numbered anew
+    facts = load_facts(call.call_id)
+    assert (facts.roles_guessed, facts.roles_note) == (True, "Rapport guessed person 2.")
+    assert {p.role_source for p in list_people(call.call_id)} == {"auto"}

@@ -517,8 +517,11 @@ if editor:
             st.info("No faces were found, so there are no roles to fix.")
         else:
             st.markdown("**Who is the rep?**")
-            st.caption(("Rapport could only guess who is who (the note above says why)." if facts.roles_guessed else
-                        "Who is who was decided from the screen layout.") + " If it is wrong, click the rep"
+            how = ("Rapport could only guess who is who (the note above says why)." if facts.roles_guessed else
+                   "Who is who was set by hand (the cards marked \"set by hand\")."
+                   if any(card.person.role_source == "manual" for card in cards) else  # trial 20: "from the layout"
+                   "Who is who was decided from the screen layout.")
+            st.caption(how + " If it is wrong, click the rep"
                        + (" (and the prospect)" if len(cards) > 2 else "") + ": the timelines, shifts and stills are "
                        "rebuilt from the stored analysis." + ("" if facts.rep_analysis else
                        " Rep analysis is off: the new rep's emotions are deleted, and the new prospect's face is "
