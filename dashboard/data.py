@@ -168,14 +168,15 @@ def call_stats(version: str, viewer: Principal) -> pd.DataFrame:
 
     `rep_analysis` is False for calls whose rep was not classified: their rep shares are empty, not zero.
     `prospect_seen_s` is how many seconds of the prospect's face were read: the sample behind the shares and the
-    time that rates (shifts per 10 minutes) are taken over.
+    time that rates (shifts per 10 minutes) are taken over. `content_sha256` tells analyses of one recording
+    (`latest_analyses`).
     """
     with session_scope() as session:
         ids = _visible_ids(session, viewer)
         calls = pd.read_sql(
             select(Call.id, Call.title, Rep.name.label("rep"), Call.prospect_name.label("prospect"),
                    Call.prospect_company.label("company"), Call.call_date, Call.created_at, Call.duration_s, Call.status,
-                   Call.error, Call.partial_note, Call.roles_guessed).outerjoin(Rep, Call.rep_id == Rep.id).where(Call.id.in_(ids)), session.connection())
+                   Call.error, Call.partial_note, Call.roles_guessed, Call.content_sha256).outerjoin(Rep, Call.rep_id == Rep.id).where(Call.id.in_(ids)), session.connection())
         rep_off = {call_id for call_id, settings in session.execute(select(Call.id, Call.settings).where(Call.id.in_(ids)))
                    if (settings or {}).get("rep_analysis") is False}
         counts = session.execute(select(EmotionSecond.call_id, EmotionSecond.role, EmotionSecond.dominant, func.count())
@@ -295,6 +296,17 @@ def _talk_ratio(calls: pd.DataFrame) -> float:
     ratio = talk_ratio(float(given["rep_talk_s"].sum()), float(given["prospect_talk_s"].sum()), 0.0,
                        float(given["rep_on_screen_s"].sum()))
     return float("nan") if ratio is None else ratio
+
+
+def latest_analyses(calls: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """`call_stats` rows -> (the rows that count: one per recording, its latest analysis; the earlier analyses of a
+    recording analysed again). A recording is told by its bytes (`Call.content_sha256`; calls stored before it was
+    recorded count each). New-user trial 20: one 45-s call analysed three times counted as "3 calls" in a rep's
+    figures."""
+    if calls.empty:
+        return calls, calls
+    earlier = calls["content_sha256"].notna() & calls.sort_values("id").duplicated("content_sha256", keep="last")
+    return calls[~earlier], calls[earlier]
 
 
 def call_label(call_id: int, title: str, when: dt.date | None = None) -> str:

@@ -6,6 +6,7 @@ What other roles may see, and sign-in itself, are tested in test_privacy_dashboa
 from __future__ import annotations
 
 import io
+import json
 import re
 
 import pandas as pd
@@ -412,6 +413,26 @@ def test_reps_page_warns_when_a_sample_is_too_small(seeded):
     assert any("per 10 minutes" in c.value for c in at.caption)
     at = page("reps", reps_pick="Newbie Nora")  # the one-rep tab says so too (a new-user trial, 28)
     assert any(w.value.startswith("Little to go on") and "Newbie Nora's calls" in w.value for w in at.warning)
+
+
+def test_a_recording_analysed_again_counts_once_on_the_reps_page(seeded):
+    """New-user trial 20: one 45-s phone call analysed three times (the CLI only notes a repeat) read "3 calls" and
+    tripled its shifts in the rep's team figures. The latest analysis of a recording counts, and the page says which
+    others were left out."""
+    first = seed_call(title="Phone call", rep="Gloria", duration_s=45, seed=21)
+    again = seed_call(title="Phone call", rep="Gloria", duration_s=45, seed=22)
+    other = seed_call(title="Another call", rep="Gloria", duration_s=45, seed=23)
+    with session_scope() as session:
+        for call, digest in ((first, "a" * 64), (again, "a" * 64), (other, "b" * 64)):
+            session.get(Call, call.call_id).content_sha256 = digest
+    st.cache_data.clear()
+    at = page("reps", reps_pick="Gloria")
+    assert not at.exception
+    assert f"#{first.call_id} · Phone call" in texts(at) and any(
+        i.value.startswith("Counted once, as its latest analysis: ") and f"same recording as #{again.call_id}" in i.value
+        for i in at.info)
+    team = json.loads(next(f for f in at.get("plotly_chart") if f.proto.id.endswith("-team")).proto.spec)
+    assert any(x.startswith("Gloria<br><sub>2 calls") for x in team["data"][0]["x"])
 
 
 def test_a_rep_typed_in_another_case_or_spacing_is_the_same_rep(seeded):

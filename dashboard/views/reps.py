@@ -48,6 +48,13 @@ def download_csv(table: pd.DataFrame, what: str, target: str) -> None:
 
 calls = data.call_stats(data.store_version(), viewer)
 done = calls[(calls["status"] == CallStatus.DONE) & calls["rep"].notna()] if not calls.empty else calls
+done, repeated = data.latest_analyses(done)
+if len(repeated):
+    st.info("Counted once, as its latest analysis: " + ", ".join(
+        f"{data.call_label(i, t, w)} is an earlier analysis of the same recording as "
+        f"#{done.loc[done['content_sha256'] == digest, 'id'].iloc[0]}"
+        for i, t, w, digest in zip(repeated["id"], repeated["title"], repeated["when"], repeated["content_sha256"]))
+        + ".", icon=":material/content_copy:")
 # A call whose prospect was only guessed counts nowhere here until a person confirms or fixes its roles (new-user trial
 # 13: the rep's own smile, taken for the prospect's, pulled their team figure down)
 held = done[done["roles_guessed"].astype(bool)] if not done.empty else done
