@@ -34,6 +34,8 @@ SHIPPED_MODEL_PATH = REPO_ROOT / "model" / "emotion_cnn.tflite"
 MODEL_CARD_PATH = SHIPPED_MODEL_PATH.with_name("model_card.json")  # its measured figures, written by model.ship
 
 VIDEO_EXTENSIONS = (".mp4", ".m4v", ".mov", ".webm", ".mkv", ".avi")
+#: The same, as the Upload page and the messages for a file that is no video name them: "mp4, m4v, ... or avi".
+VIDEO_EXTENSIONS_WORDS = ", ".join(e[1:] for e in VIDEO_EXTENSIONS[:-1]) + " or " + VIDEO_EXTENSIONS[-1][1:]
 
 
 def _code_version() -> str | None:

@@ -160,7 +160,8 @@ def kept_call(tmp_path_factory, videos) -> Path:
 
 
 @pytest.mark.parametrize("case, message", [
-    ("not_a_video", "not a video file"),
+    ("not_a_video", "notes.mp4: not a video file Rapport can read: another kind of file, or a recording cut off before its "
+                    "video began. Upload the recording as the call app saved it (mp4, m4v, mov, webm, mkv or avi)."),
     ("truncated", "cut.mp4: the recording is incomplete: its index, which the app writes when recording stops, is "
                   "missing"),
     ("empty", "the file is empty (0 bytes)"),

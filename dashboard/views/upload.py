@@ -13,7 +13,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from config import VIDEO_EXTENSIONS, get_settings
+from config import VIDEO_EXTENSIONS, VIDEO_EXTENSIONS_WORDS, get_settings
 from calls.intake import write_upload
 from dashboard import auth, data, ui
 from jobs.queue import enqueue_call
@@ -50,7 +50,7 @@ uploaded_before = st.session_state.get("upload_uploaded_before")
 with st.form(f"upload-{form_no}", border=True):
     upload = st.file_uploader("Call recording", type=[e.lstrip(".") for e in VIDEO_EXTENSIONS],
                               max_upload_size=settings.max_upload_mb,
-                              help=f"mp4, mov, m4v, webm, mkv or avi, up to {settings.max_upload_mb / 1024:g} GB")
+                              help=f"{VIDEO_EXTENSIONS_WORDS}, up to {settings.max_upload_mb / 1024:g} GB")
     file_message = st.empty()
     again = False
     if uploaded_before and upload is not None and upload.file_id == uploaded_before[0]:
