@@ -183,7 +183,9 @@ def talk_rows(metrics: TalkMetrics) -> list[tuple[str, str]]:
     elif not metrics.rep_on_screen_s:
         ratio = "not given: no face on screen was taken for the rep (check the roles under Fix roles)"
     elif rep_s + prospect_s < TALK_RATIO_MIN_S:
-        ratio = f"too little talk seen to compare: rep {rep_s} s, prospect {prospect_s} s"
+        ratio = f"too little talk seen to compare: rep {rep_s} s, prospect {prospect_s} s" + (
+            f"; {off_camera_s} s more came with no mouth moving on screen (someone off camera)" if off_camera_s else "")
+        # trial 20: "rep 0 s, prospect 0 s" on a call with 27 s of speech, none of it placed on a face
     else:
         ratio = (f"not given: more speech came with no mouth moving on screen ({off_camera_s} s, someone off camera) "
                  f"than from the rep ({rep_s} s) and the prospect ({prospect_s} s)")

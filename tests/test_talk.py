@@ -354,7 +354,8 @@ def test_talk_metrics_follow_their_definitions():
     # a new-user trial: 4 s of the prospect's talk (46 s off camera) was headlined "rep 0%, prospect 100%"
     thin = talk_metrics(_seconds([PROSPECT] * 4 + [OFF_CAMERA] * 46, [None] * 50))
     assert thin.talk_ratio is None and TALK_RATIO_MIN_S == 10
-    assert dict(talk_rows(thin))["Talk ratio"] == "too little talk seen to compare: rep 0 s, prospect 4 s"
+    assert dict(talk_rows(thin))["Talk ratio"] == ("too little talk seen to compare: rep 0 s, prospect 4 s; 46 s more "
+                                                   "came with no mouth moving on screen (someone off camera)")  # trial 20
     # nothing to read is not a face that failed to read (trial 33: "face not read / face not read" beside a face read
     # every second, on a call where no one was heard on camera)
     assert dict(talk_rows(thin))["Prospect while listening / speaking"] == "the rep was never heard talking / face not read"
