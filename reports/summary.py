@@ -323,7 +323,11 @@ def talking_points(summary: CallSummary) -> list[str]:
                       "happy: the seconds before showed no clear reading, or one already positive): replay from there to "
                       "see where that mood began.")
     else:
-        during = (f"in the {summary.n_seconds - summary.no_video_seconds} s with video" if summary.no_video_seconds
+        with_video = summary.n_seconds - summary.no_video_seconds
+        read = summary.mood[PROSPECT].seconds
+        during = (f"in the {read} s their face was read (of {with_video} s with video)" if read < with_video / 2 else
+                  # trial 20: "no clear positive turn during the call" beside a face read a third of it, smiling unread
+                  f"in the {with_video} s with video" if summary.no_video_seconds
                   else "during the call")  # a dashboard trial (33): a cut-off file's lost half is not the rep's
         points.append(f"The prospect showed no clear positive turn {during}: look for where they could have been won over.")
     start, end = summary.prospect_thirds

@@ -125,6 +125,10 @@ def test_a_prospect_positive_from_the_start_is_not_said_to_have_shown_no_positiv
     points = " ".join(summarize_timeline(CallTimeline(seconds, no_shifts)).talking_points)
     assert "The prospect showed no clear positive turn in the 10 s with video" in points
     assert "(10 s; the rest uncertain or not seen, 10 s of it with no video)" in points
+    # a face mostly unread (trial 20: a smile on a face too small to read) is no finding that they never smiled
+    seconds = pd.DataFrame(_rows("rep", ["neutral"] * 30) + _rows("prospect", ["uncertain"] * 20 + ["neutral"] * 10))
+    points = " ".join(summarize_timeline(CallTimeline(seconds, no_shifts)).talking_points)
+    assert "The prospect showed no clear positive turn in the 10 s their face was read (of 30 s with video)" in points
 
 
 def test_a_prospect_hardly_read_at_both_ends_is_said_so_with_each_thirds_seconds():
