@@ -9,7 +9,7 @@ import streamlit as st
 from access.policy import Principal, can_change, without_team
 from dashboard import data
 from db.models import CallStatus
-from reports.facts import model_accuracy
+from reports.facts import model_accuracy_parts
 from reports.summary import HINTS_NOT_VERDICTS
 
 REVIEW_PAGE = "views/review.py"
@@ -100,7 +100,13 @@ def percent_column(label: str, help: str | None = None):
 
 
 def hints_caption() -> None:
-    st.caption(f":material/info: {HINTS_NOT_VERDICTS} {model_accuracy()}")
+    """Hints, not verdicts, and the model's headline accuracy with its weakest label; how far to trust a reading (the
+    labels right most often, the faces missed most, what a percentage means) a click away."""
+    headline, details = model_accuracy_parts()
+    st.caption(f":material/info: {HINTS_NOT_VERDICTS} {headline}.")
+    if details:
+        with st.expander("How far to trust a reading", icon=":material/rule:"):
+            st.caption(details)
 
 
 def open_review_button(call_id: int, key: str) -> None:

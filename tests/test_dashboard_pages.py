@@ -205,6 +205,23 @@ def test_calls_page_lists_filters_and_deletes_with_confirmation(seeded):
         assert session.get(Call, target.call_id) is None
 
 
+def test_every_page_says_hints_not_verdicts_with_the_headline_accuracy_and_how_far_to_trust_a_reading_a_click_away(
+        seeded):
+    """New-user trial 20: the accuracy box ran over 100 words on every page. The headline and the weakest label stay in
+    view; the rest (labels right most often, faces missed, what a percentage means) is in an expander."""
+    from reports.facts import model_accuracy, model_accuracy_parts
+
+    headline, details = model_accuracy_parts()
+    assert model_accuracy() == f"{headline}. {details}" and headline.startswith("Model accuracy: ")
+    for name in ("calls", "reps", "review"):
+        at = page(name, call_id=seeded["main"].call_id)
+        assert not at.exception
+        assert any(c.value.startswith(":material/info: Emotions are the model's likely reading") and
+                   c.value.endswith(f"{headline}.") for c in at.caption), name
+        trust = next(e for e in at.expander if e.label == "How far to trust a reading")
+        assert [c.value for c in trust.caption] == [details] and "Percentages are calibrated" in details
+
+
 def test_calls_page_retries_a_failed_call(seeded):
     failed = next(c for c in seeded["calls"] if "failed" in c.title)
     at = page("calls", calls_pick=failed.call_id)

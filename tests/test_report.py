@@ -279,9 +279,9 @@ def test_the_accuracy_line_says_how_often_each_shown_label_was_right_and_which_f
     words = facts.model_accuracy()
     assert words.startswith(
         "Model accuracy: on test call recordings 67% of faces read right, and 76% of the emotions it shows (356 labelled "
-        "faces in 18 generated calls); 68% on FER2013 val faces (7 emotions). Shown emotions were right most often for "
-        'surprise (90%) and happy (85%). A "likely neutral" was right 57% of the times it was shown: sad and angry faces '
-        "are often read as neutral. Missed most often: disgust and sad faces, read as such 36% and 48% of the time. "
+        'faces in 18 generated calls); 68% on FER2013 val faces (7 emotions). A "likely neutral" was right 57% of the '
+        "times it was shown: sad and angry faces are often read as neutral. Shown emotions were right most often for "
+        "surprise (90%) and happy (85%). Missed most often: disgust and sad faces, read as such 36% and 48% of the time. "
         "Percentages are calibrated: when it says about 80%, it was right about 80% of the time on test call recordings "
         "(off by 5 points on average; by 13 on in-the-wild faces); below 50%"), words
     assert "least for" not in words and "reliable" not in words
