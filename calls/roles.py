@@ -296,7 +296,7 @@ def _change(call_id: int, new_roles, user: Principal | None, username: str | Non
             rows = _forget_rep_emotions(session, rows, roles, tracks)
             # With the recording gone (retention) no face can be read again: those seconds stay "face not read".
             unread = tuple(sorted(_unread(rows, roles, person_of))) if call.source_path else ()
-        analysed = {int(k): v for k, v in (call.analysed_roles or {"roles": {}})["roles"].items()}
+        analysed = {int(k): v for k, v in (call.analysed_roles or {}).get("roles", {}).items()}
         for track_no, track in tracks.items():
             if track.role != roles[track_no]:
                 track.role = roles[track_no]

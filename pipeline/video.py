@@ -252,7 +252,8 @@ def _open(path: Path, name: str):
                             "stops, is missing, so no player can read it. It was most likely cut off while being saved "
                             "or copied; upload the complete file as the call app saved it.") from error
         raise NotAVideo(f"{name}: not a video file Rapport can read: another kind of file, or a recording cut off "
-                        f"before its video began. Upload the recording as the call app saved it ({VIDEO_EXTENSIONS_WORDS}).") from error
+                        "before its video began. Upload the recording as the call app saved it "
+                        f"({VIDEO_EXTENSIONS_WORDS}).") from error
     except av.error.FFmpegError as error:
         raise CorruptVideo(f"{name}: could not open the recording ({error.strerror})") from error
 

@@ -295,8 +295,8 @@ def confidence_words(on_calls: dict | None = None) -> str:
     """What a shown percentage means: calibrated (when the running model has a matching temperature) or not.
 
     How far off the percentages were is the end-to-end figure's ECE on this very file at this temperature
-    (`on_calls["ece"]`, with the worst face source named when `SOURCE_GAP` above it) where the card has one; else the calibration's own held-out
-    figure. In percentage points: a new-user recheck (session 41) read "off by 13%" on the screens and ECE 0.047 on
+    (`on_calls["ece"]`, with the worst face source named when `SOURCE_GAP` above it) where the card has one; else the
+    calibration's own held-out figure. In percentage points: a new-user recheck (session 41) read "off by 13%" on the screens and ECE 0.047 on
     the card, measured on different faces, and could not tell which held."""
     from model.classifier import ModelFileError, read_calibration
 
