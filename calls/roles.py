@@ -35,6 +35,7 @@ from model.detect import iou_matrix, shared_detector
 from pipeline.analyze import AnalysisSettings, Progress, derive
 from pipeline.errors import InputError, NotFound
 from pipeline.liveness import AttemptLost, Heartbeat, start_attempt
+from pipeline.people import COPY_SIZE_RATIO
 from pipeline.reread import reread_faces
 from pipeline.roles import PROSPECT, REP, SEAT_IOU, place
 from pipeline.snapshots import render_snapshots
@@ -45,6 +46,13 @@ from pipeline.video import probe_upload, seconds_in
 
 MIN_AWAY_SHOWN_S = 2
 """`Person.seen` names time away inside someone's span from this many seconds on (a missed second is detector noise)."""
+ONE_PERSON_TOGETHER_MAX_S = 3
+"""Whole seconds two people may share on screen and still be one person seen apart (a camera turned off and on, a new
+tile): a face that leaves and its return may fall in the same second or two. Longer together, at sizes less than
+`pipeline.people.COPY_SIZE_RATIO` apart, they are two people, and one cannot be made "also the prospect" of the other:
+one prospect timeline follows one face a second, so two people's readings would alternate in it. New-user trials 17
+and 20: a second stakeholder beside the prospect all call was merged into them (a warning stood beside the button),
+their anger read as the prospect's turn, and the real prospect's turn to a smile was lost."""
 SAME_ROW = 0.2
 """Faces whose centres are within this fraction of the frame's height of a row's top face sit in that row
 (`seating_order`): the review page shows people left to right, top to bottom."""
@@ -78,6 +86,12 @@ class Person:
         """Seconds both were on screen: two faces at once are two people, unless one is a thumbnail copy of the
         other (a filmstrip, a self-view)."""
         return len(self.seconds & other.seconds)
+
+    def may_be_one_with(self, other: "Person") -> bool:
+        """Whether this person and `other` may be one person the analysis split: on screen together for at most
+        `ONE_PERSON_TOGETHER_MAX_S`, or one a thumbnail copy of the other (face heights `COPY_SIZE_RATIO` apart)."""
+        small, large = sorted((self.mean_box[3] - self.mean_box[1], other.mean_box[3] - other.mean_box[1]))
+        return self.seen_together_s(other) <= ONE_PERSON_TOGETHER_MAX_S or (small > 0 and large >= COPY_SIZE_RATIO * small)
 
     @property
     def seen(self) -> str:
@@ -290,6 +304,7 @@ def _change(call_id: int, new_roles, user: Principal | None, username: str | Non
                 for other in tracks:
                     if person_of[other] == person_of[track_no]:
                         asked[other] = role
+        _check_one_prospect(call_id, people, roles, asked)
         roles = asked
         unread: tuple[int, ...] = ()
         if not call.settings.get("rep_analysis", True):
@@ -313,6 +328,18 @@ def _change(call_id: int, new_roles, user: Principal | None, username: str | Non
               **({"reread_tracks": ",".join(map(str, unread))} if unread else {}))
     _drop_replaced_stills(call_id, token, settings)
     return RoleChange(roles, unread)
+
+
+def _check_one_prospect(call_id: int, people: list[Person], before: dict[int, str], after: dict[int, str]) -> None:
+    """`ValueError` when `after` makes someone the prospect beside another prospect who is not the same person
+    (`Person.may_be_one_with`): two people do not share one prospect timeline."""
+    prospects = [p for p in people if after[p.track_nos[0]] == PROSPECT]
+    for new in (p for p in prospects if before[p.track_nos[0]] != PROSPECT):
+        other = next((p for p in prospects if p is not new and not new.may_be_one_with(p)), None)
+        if other is not None:
+            raise ValueError(f"person {new.number} and person {other.number} were on screen together for "
+                             f"{new.seen_together_s(other)} s: two people, and the prospect's timeline follows one face. "
+                             f"Make one of them the prospect and the other a guest (`reassign {call_id} --prospect N`)")
 
 
 def _side(role: str | None) -> str | None:

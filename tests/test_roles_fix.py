@@ -328,6 +328,23 @@ def test_with_three_people_one_click_keeps_the_prospect_and_a_second_click_picks
     assert [p.number for p in seating_order(people[::-1])] == [1, 2, 3]
 
 
+def test_only_one_person_seen_apart_or_twice_may_be_also_the_prospect():
+    """Trials 17 and 20: a stakeholder beside the prospect all call, merged into them by "Also the prospect", made one
+    timeline alternate between two people (the real prospect's turn to a smile was lost)."""
+    from calls.roles import ONE_PERSON_TOGETHER_MAX_S, Person
+
+    def person(number, box, seconds):
+        return Person(number, (number,), "participant-1", "auto", min(seconds), max(seconds), 40, box, None, True,
+                      frozenset(seconds))
+
+    tile = (0.1, 0.3, 0.3, 0.7)
+    prospect = person(1, tile, range(0, 20))
+    assert prospect.may_be_one_with(person(2, tile, range(20 - ONE_PERSON_TOGETHER_MAX_S, 40)))  # camera off and on
+    assert not prospect.may_be_one_with(person(2, tile, range(19 - ONE_PERSON_TOGETHER_MAX_S, 40)))  # two people
+    assert prospect.may_be_one_with(person(2, (0.8, 0.8, 0.85, 0.9), range(0, 20)))  # a thumbnail half their height
+    assert not prospect.may_be_one_with(person(2, (0.8, 0.5, 0.85, 0.71), range(0, 20)))  # not quite half
+
+
 def test_the_review_page_shows_people_as_they_sit_not_in_order_of_first_appearance(store, tmp_path, classifier,
                                                                                   monkeypatch):
     """The rep (left) joins 2 s late, so the prospect (right) is person 1: the cards still read left to right.

@@ -47,10 +47,6 @@ from reports.summary import (CLEAREST_EXPRESSION, FACE_NOT_SEEN, NO_VIDEO, SHIFT
 from reports.talk import DEFINITIONS, TALK_NOT_MEASURED, TALK_TIME_NOT_EMOTION, TalkMetrics, speaking_at, talk_rows
 
 TAB_LABELS = ("Key moments", "Script stages", "Coaching notes")
-# Fix roles warns under "Also the prospect" when the face was on screen at the same time as the prospect for at least
-# this many seconds (a camera turned off and on, or a new tile, shows one person apart, never together). A comment, not
-# a docstring: Streamlit's magic would print a bare string on the page.
-ALSO_TOGETHER_WARN_S = 3
 BADGE_COLOURS = {"positive": "green", "negative": "red", "neutral": "gray"}
 DOWNLOADS = (  # (format, label, file name ending, mime type, icon)
     ("pdf", "PDF report", "coaching-report.pdf", "application/pdf", ":material/picture_as_pdf:"),
@@ -549,19 +545,21 @@ if editor:
                         rep = next((c.person.number for c in cards if c.person.role == REP and c.person is not person), None)
                         _fix_roles(f"Prospect is now the person {card.where}.", rep=rep, prospect=person.number)
                     prospects = [c.person for c in cards if c.person.role == PROSPECT and c.person is not person]
-                    if (person.role not in (REP, PROSPECT) and prospects
-                            and st.button("Also the prospect", key=f"also-prospect-{version}-{person.number}",
-                                          icon=":material/group_add:", help="The same person as the prospect, seen apart "
-                                          "(a camera turned off and on, a new tile): both count as the prospect.")):
+                    beside = next((p for p in prospects if not person.may_be_one_with(p)), None)
+                    if person.role not in (REP, PROSPECT) and beside is not None:
+                        # trials 17 and 20: a second stakeholder beside the prospect all call was merged into them
+                        # (`calls.roles.ONE_PERSON_TOGETHER_MAX_S`); the button is for one person seen apart only
+                        together = person.seen_together_s(beside)
+                        st.caption(f"On screen at the same time as the prospect for "
+                                   f"{minutes(together / 60) if together >= 120 else f'{together} s'}: someone else. "
+                                   "If this is the prospect, click *This is the prospect*.")
+                    elif (person.role not in (REP, PROSPECT) and prospects
+                          and st.button("Also the prospect", key=f"also-prospect-{version}-{person.number}",
+                                        icon=":material/group_add:", help="The same person as the prospect, seen apart "
+                                        "(a camera turned off and on, a new tile) or twice (a thumbnail): both count "
+                                        "as the prospect.")):
                         _fix_roles(f"Person {person.number} is now the prospect too.",
                                    also_prospect=tuple(person.track_nos))
-                    together = max((person.seen_together_s(p) for p in prospects), default=0)
-                    if person.role not in (REP, PROSPECT) and together >= ALSO_TOGETHER_WARN_S:
-                        # trial 17: a second stakeholder, on screen beside the prospect all call, was merged into them
-                        # and their anger read as the prospect's "turn to negative"
-                        st.caption(f":material/warning: On screen at the same time as the prospect for "
-                                   f"{minutes(together / 60) if together >= 120 else f'{together} s'}: two people, "
-                                   "unless this face is a copy of the prospect's (a thumbnail).")
                     if (person.role == PROSPECT and prospects
                             and st.button("Not the prospect", key=f"not-prospect-{version}-{person.number}",
                                           icon=":material/group_remove:", help="Someone else on the call: a guest, "
