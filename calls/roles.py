@@ -31,13 +31,13 @@ from access.workspace import rep_analysis_enabled
 from config import Settings, get_settings, snapshot_folder
 from db.models import Call, CallStatus, EmotionSecond, Shift, Snapshot, Track, TrackSecond, utcnow
 from db.session import session_scope
-from model.detect import iou_matrix, shared_detector
+from model.detect import shared_detector
 from pipeline.analyze import AnalysisSettings, Progress, derive
 from pipeline.errors import InputError, NotFound
 from pipeline.liveness import AttemptLost, Heartbeat, start_attempt
 from pipeline.people import COPY_SIZE_RATIO
 from pipeline.reread import reread_faces
-from pipeline.roles import PROSPECT, REP, SEAT_IOU, place
+from pipeline.roles import PROSPECT, REP, place, seat_frames
 from pipeline.snapshots import render_snapshots
 from pipeline.speech import who_speaks
 from pipeline.store import end_failed_attempt, get_call, load_speech, load_track_seconds, write_derived
@@ -156,10 +156,7 @@ def _people(session: Session, call_id: int) -> list[Person]:
     ordered = sorted(groups.values(), key=lambda ts: (min(t.first_s for t in ts), min(t.track_no for t in ts)))
     people = []
     for number, group in enumerate(ordered, start=1):
-        # where they sat longest: a seat's tracks together (a trial's rep sat left for 50 s in two tracks around a
-        # 40-s screen share, whose strip track was their longest: the card said "on the right", under a 30-px face)
-        boxes = np.array([t.mean_box for t in group], np.float64)
-        at_seat = (iou_matrix(boxes, boxes) >= SEAT_IOU) @ np.array([t.n_frames for t in group])
+        at_seat = seat_frames(np.array([t.mean_box for t in group], np.float64), np.array([t.n_frames for t in group]))
         main = max(zip(at_seat, group), key=lambda s: (s[0], s[1].n_frames, s[1].thumbnail_path is not None))[1]
         pictured = max(((n, t) for n, t in zip(at_seat, group) if t.thumbnail_path),
                        key=lambda s: (s[0], s[1].n_frames), default=(0, None))[1]

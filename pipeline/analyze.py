@@ -546,10 +546,10 @@ def analyze_video(info: VideoInfo, classifier, detector: FaceDetector, settings:
             people = people | dict.fromkeys(decision.frozen, max(people.values(), default=0) + 1)
             for track_id in decision.frozen:
                 recorder.seconds.freeze_whole(track_id)
-        mean_boxes = {summary.track_id: summary.mean_box for summary in summaries}
         set_aside = {tid: look for tid, look in identity.looks.items() if tid not in decision.roles}
         notes = [decision.note, TURNED_NOTE if len(canvases) > 1 and recognised is None else None,
-                 set_aside_note(set_aside, mean_boxes, decision.roles) if decision.roles else None]
+                 set_aside_note(set_aside, {summary.track_id: summary for summary in summaries}, decision.roles)
+                 if decision.roles else None]
         return people, RoleDecision(decision.roles, " ".join(n for n in notes if n) or None, decision.frozen,
                                     decision.guessed, decision.rep_guessed)
 

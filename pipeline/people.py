@@ -40,7 +40,7 @@ import numpy as np
 from scipy.spatial.distance import cdist
 
 from model.identity import MIN_FACE_PX, SAME_PERSON_DISTANCE, FaceEmbedder
-from pipeline.roles import PROSPECT, REP, TOGETHER_MAX_S, box_area, place
+from pipeline.roles import PROSPECT, REP, TOGETHER_MAX_S, TrackSummary, box_area, place, seat_frames
 from pipeline.timeline import TrackSecondRows, clock
 from pipeline.track import FaceTracker, TrackedFaces
 from pipeline.video import SourcePicture
@@ -516,25 +516,32 @@ def group_people(looks: dict[int, TrackLook], together_s: dict[tuple[int, int], 
     return {ids[k]: person for person, group in enumerate(groups, start=1) for k in group}
 
 
-def set_aside_note(looks: dict[int, TrackLook], mean_boxes: dict[int, np.ndarray], roles: dict[int, str]) -> str | None:
+def set_aside_note(looks: dict[int, TrackLook], tracks: dict[int, TrackSummary], roles: dict[int, str]) -> str | None:
     """What the review page says, beside the roles, about faces set aside as still pictures (`TrackLook.still`): where
     (`pipeline.roles.place`, beside the people's faces) and when they were on screen; None when there were none.
-    `mean_boxes`: track id -> its mean xyxy box as fractions of the frame; `roles`: the people's tracks -> role.
+    `tracks`: track id -> its summary (mean box, frames); `roles`: the people's tracks -> role (one person a role).
     A manager who saw a face must not find it silently missing: a new-user trial (31) had a prospect who sat very
-    still set aside, and the page said only one person was seen. Where a person sat in the same place the note says
-    so ("on the right like the prospect"): new-user trial 11 read "set aside a face on the right" as the prospect, whose
-    tile was on the right too, beside a slide's headshot. Faint tracks (`TrackLook.faint`) are left out: never
-    scored like a face, they are what a face left behind (new-user trial 33: a prospect's tile gone black, boxed at 0.60
-    for 6 s after the face, was "a face that stayed as still as a picture")."""
+    still set aside, and the page said only one person was seen. Where a person's card places them too (where they sat
+    longest, `seat_frames`) the note says so ("on the right like the prospect"): new-user trial 11 read "set aside a
+    face on the right" as the prospect, whose tile was on the right too, beside a slide's headshot; trial 20 read "on
+    the left like the rep" above the rep's card "at the top right" (the rep sat left 20 s, in the share's strip 30 s).
+    Faint tracks (`TrackLook.faint`) are left out: never scored like a face, they are what a face left behind
+    (new-user trial 33: a prospect's tile gone black, boxed at 0.60 for 6 s after the face, was "a face that stayed as
+    still as a picture")."""
     still = sorted((tid for tid, look in looks.items() if look.still and not look.faint), key=lambda tid: looks[tid].first_t)
     if not still:
         return None
-    areas = {tid: box_area(mean_boxes[tid]) for tid in roles if tid in mean_boxes}
-    places = {place(mean_boxes[tid], [a for other, a in areas.items() if other != tid]): roles[tid] for tid in areas}
-    people_areas = list(areas.values())
+    seats = {}  # role -> the mean box of where that person sat longest
+    for role in set(roles.values()):
+        own = [tracks[tid] for tid, r in roles.items() if r == role and tid in tracks]
+        if own:
+            at_seat = seat_frames(np.array([t.mean_box for t in own]), np.array([t.n_frames for t in own]))
+            seats[role] = max(zip(at_seat, own), key=lambda s: (s[0], s[1].n_frames))[1].mean_box
+    areas = {role: box_area(box) for role, box in seats.items()}
+    places = {place(box, [a for other, a in areas.items() if other != role]): role for role, box in seats.items()}
 
     def where(tid: int) -> str:
-        said = place(mean_boxes[tid], people_areas)
+        said = place(tracks[tid].mean_box, list(areas.values()))
         role = places.get(said)
         return said if role is None else f"{said} like {'the ' + role if role in (REP, PROSPECT) else 'a guest'}"
 

@@ -265,6 +265,14 @@ def _strip_beside(large: np.ndarray, others: list[np.ndarray]) -> bool:
     return bool(abs(x - rest_centre) < abs(x - 0.5))
 
 
+def seat_frames(boxes: np.ndarray, n_frames: np.ndarray) -> np.ndarray:
+    """(k,) frames one person spent at each of their tracks' seats: the frames of all their tracks whose mean boxes
+    (k, 4, xyxy frame fractions) overlap it by `SEAT_IOU`. The largest is where they sat longest, what the review page
+    and the roles note name them by (a trial's rep sat left for 50 s in two tracks around a 40-s screen share, whose
+    strip track was their longest: the card said "on the right", under a 30-px face)."""
+    return (iou_matrix(boxes, boxes) >= SEAT_IOU) @ np.asarray(n_frames, np.float64)
+
+
 def place(box: np.ndarray, other_areas: list[float]) -> str:
     """Where a face was on screen, in words: "on the left", "in the big tile", "at the bottom right", "in the self-view
     corner, bottom right" (a thumbnail in a corner beside someone's big tile: speaker view), "among the thumbnails, top

@@ -696,16 +696,24 @@ def test_the_set_aside_note_names_still_faces_not_what_a_face_left_behind():
                          contrasts=[40.0] * 24, best_score=score)
     headshot, black_tile = still_look(0.0, 0.9), still_look(20.0, 0.6)
     assert headshot.still and black_tile.still and black_tile.faint and not headshot.faint
-    boxes = {1: np.array([0.6, 0.1, 0.75, 0.3]), 2: np.array([0.6, 0.1, 0.75, 0.3]), 3: np.array([0.05, 0.3, 0.2, 0.5])}
-    note = set_aside_note({1: headshot, 2: black_tile}, boxes, {3: "rep"})
+    def track(tid: int, box: list[float], n_frames: int = 24) -> TrackSummary:
+        return TrackSummary(tid, 0.0, n_frames / 4, n_frames, n_frames, np.array(box))
+
+    tracks = {1: track(1, [0.6, 0.1, 0.75, 0.3]), 2: track(2, [0.6, 0.1, 0.75, 0.3]), 3: track(3, [0.05, 0.3, 0.2, 0.5])}
+    note = set_aside_note({1: headshot, 2: black_tile}, tracks, {3: "rep"})
     assert note.startswith("Rapport set aside a face that stayed as still as a picture (on the right, 0:00-0:06)")
     assert "0:20" not in note
-    assert set_aside_note({2: black_tile}, boxes, {3: "rep"}) is None
+    assert set_aside_note({2: black_tile}, tracks, {3: "rep"}) is None
     # trial 11: the prospect's tile was on the right too, so "a face on the right" read as the prospect set aside
-    boxes[4] = np.array([0.8, 0.3, 0.95, 0.5])
-    note = set_aside_note({1: headshot}, boxes, {3: "rep", 4: "prospect"})
+    tracks[4] = track(4, [0.8, 0.3, 0.95, 0.5])
+    note = set_aside_note({1: headshot}, tracks, {3: "rep", 4: "prospect"})
     assert "(on the right like the prospect, 0:00-0:06)" in note
-
+    # trial 20: the rep sat on the left 20 s, then 30 s in a screen share's strip: their card says "at the top right",
+    # so a headshot on the left is not "like the rep"
+    tracks |= {1: track(1, [0.05, 0.3, 0.2, 0.5]), 3: track(3, [0.05, 0.3, 0.2, 0.5], 80),
+               5: track(5, [0.85, 0.02, 0.98, 0.2], 120)}
+    note = set_aside_note({1: headshot}, tracks, {3: "rep", 5: "rep", 4: "prospect"})
+    assert "(on the left, 0:00-0:06)" in note
 
 def test_shared_content_and_people_who_only_alternate_in_one_tile():
     big, slide = box_at(0.5, 0.45, 0.5), box_at(0.3, 0.45, 0.3)
