@@ -213,17 +213,15 @@ def model_accuracy_parts() -> tuple[str, str]:
     emotions' faces were missed most (recall). F1 ranks the emotions only on older cards and on FER2013 stills: a
     new-user recheck (session 41) read "least reliable for disgust" beside disgust right 90% of the times it was shown
     (F1 mixes being right when shown with being missed)."""
+    card = _card()
     try:
-        card = json.loads(MODEL_CARD_PATH.read_text())
         accuracy = float(card["fer2013_val_accuracy"])
-    except (OSError, ValueError, KeyError, TypeError):
+    except (KeyError, TypeError, ValueError):
         return "Model accuracy not yet measured", ""
     words = f"Model accuracy: {accuracy:.0%} on FER2013 val faces (7 emotions)"
     per_class = card.get("splits", {}).get("fer2013_val_tta" if card.get("flip_tta") else "fer2013_val", {}).get("per_class")
     f1 = {e: per_class[e]["f1"] for e in EMOTIONS} if per_class else None
-    on_calls = card.get("on_calls")
-    if not (on_calls and on_calls.get("model") == card.get("version")):  # not measured on this very file
-        on_calls = None
+    on_calls = shipped_on_calls(card)
     if on_calls:
         words = (f"Model accuracy: on test call recordings {on_calls['accuracy']:.0%} of faces read right, and "
                  f"{on_calls['accuracy_when_shown']:.0%} of the emotions it shows ({on_calls['n_faces']} labelled faces "
@@ -239,6 +237,23 @@ def model_accuracy_parts() -> tuple[str, str]:
     if weak:  # where a manager needs it, so in the headline
         words += ". " + _weak_label_words(*weak)
     return words, ". ".join([*details, confidence_words(on_calls)])
+
+
+def _card() -> dict:
+    """The shipped model's card (`model/model_card.json`); {} when missing or unreadable."""
+    try:
+        card = json.loads(MODEL_CARD_PATH.read_text())
+    except (OSError, ValueError):
+        return {}
+    return card if isinstance(card, dict) else {}
+
+
+def shipped_on_calls(card: dict | None = None) -> dict | None:
+    """The card's (default: the shipped model's) end-to-end figure (`tools.video_eval --record`) if it was measured on
+    this very file, else None."""
+    card = _card() if card is None else card
+    on_calls = card.get("on_calls")
+    return on_calls if on_calls and on_calls.get("model") == card.get("version") else None
 
 
 def _label_words(on_calls: dict) -> str:

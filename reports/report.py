@@ -19,7 +19,7 @@ from reports.charts import TOO_LITTLE_READ, shares_figure, timeline_figure, time
 from reports.facts import load_facts, load_moments, load_notes, load_stages, load_timeline, model_accuracy
 from reports.summary import (FACE_NOT_SEEN, MIN_SECONDS_TO_COMPARE, NO_VIDEO, HINTS_NOT_VERDICTS, STAGE_HEADER, facts_rows,
                              headline_rows, key_moments, key_moments_note, notes_at, rep_not_shown, stage_rows,
-                             still_labels, summarize_timeline)
+                             still_labels, summarize_timeline, weak_label_note)
 from reports.talk import (AUDIO_NOT_KEPT, TALK_HEADER, TALK_NOT_MEASURED, TALK_TIME_NOT_EMOTION, speaking_at, talk_metrics,
                           talk_table)
 
@@ -106,9 +106,11 @@ def build_pdf(call_id: int) -> bytes:
                    *("—" if role in little else f"{summary.shares[role][e]:.0%}" for e in EMOTIONS))
                   for role in facts.roles]
     table(share_rows, header=("Likely share of time", *EMOTIONS))
-    if little:
+    below = ([f"—: {TOO_LITTLE_READ}, no mix of emotions shown."] if little else []) + [
+        n for n in [weak_label_note(summary)] if n]
+    if below:
         pdf.set_font("DejaVu", "I", 8)
-        pdf.multi_cell(0, 4, f"—: {TOO_LITTLE_READ}, no mix of emotions shown.", new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(0, 4, " ".join(below), new_x="LMARGIN", new_y="NEXT")
         pdf.set_font("DejaVu", "", 9.5)
     chart = timeline_png(timeline, stages, roles=facts.roles)
     if pdf.will_page_break(20 + width * _png_aspect(chart)):
@@ -196,6 +198,8 @@ def build_html(call_id: int) -> str:
     chart_html = chart.to_html(full_html=False, include_plotlyjs=False, config={"displaylogo": False})
     shares = {role: summary.shares[role] for role in facts.roles}
     shares_html = shares_figure(shares, summary.seen_seconds).to_html(full_html=False, include_plotlyjs=False, config={"displaylogo": False})
+    weak = weak_label_note(summary)
+    shares_html += f'<p class="hint">{esc(weak)}</p>' if weak else ""
     no_rep = rep_not_shown(facts)
     no_rep_html = f'<p class="off">{esc(no_rep)}</p>' if no_rep else ""
 

@@ -18,7 +18,8 @@ from db.models import EmotionSecond
 from pipeline.roles import PROSPECT, REP
 from pipeline.timeline import clock
 from pipeline.uncertainty import NO_CLEAR_EXPRESSION, SMALL_FACE
-from reports.facts import CallFacts, CallTimeline, MarkedStage, Moment, Note, load_stages, load_timeline
+from reports.facts import (CallFacts, CallTimeline, MarkedStage, Moment, Note, load_stages, load_timeline, shipped_on_calls,
+                           weakest_label)
 
 
 HINTS_NOT_VERDICTS = ("Emotions are the model's likely reading of facial expressions: coaching hints to discuss, "
@@ -105,7 +106,7 @@ class CallSummary:
     """The prospect's first read second whose likely emotion was positive: where their mood showed, shift or not."""
     guest_negative_shift: dict | None = None
     """The first negative shift of anyone else on the call (a role participant-N: a colleague, a second stakeholder)."""
-    prospect_unclear: tuple[int, str | None] = (0, None)
+    prospect_unclear: tuple[int, tuple[str, ...]] = (0, ())  # seconds, the emotions they leaned to (`_unclear`)
     """Seconds the prospect's face showed "no clear expression" (uncertain, the face itself fine), and the emotion most
     of them leaned to (their most likely one, below `pipeline.uncertainty.MIN_TOP_PROBABILITY`); see `unclear_lean`."""
     talking_points: list[str] = field(default_factory=list)
@@ -250,14 +251,25 @@ def summarize_timeline(timeline: CallTimeline, stages: Sequence[MarkedStage] = (
     return replace(summary, talking_points=talking_points(summary))
 
 
-def _unclear(rows: pd.DataFrame) -> tuple[int, str | None]:
-    """(seconds of "no clear expression", the emotion most of them leaned to) of one role's rows."""
+RUNNER_UP_LEAN = 0.5
+"""Unclear seconds lean to a second emotion too ("leaning neutral or sad") when its mean probability over them is at
+least this share of the first's and it is of another valence: new-user trial 20's sad stretch (p neutral 0.32-0.50,
+sad 0.19-0.27, angry 0.17-0.25) read "leaning neutral", which a manager took for "nothing bad happened"."""
+
+
+def _unclear(rows: pd.DataFrame) -> tuple[int, tuple[str, ...]]:
+    """(seconds of "no clear expression", the emotion most of them leaned to and a runner-up of another valence
+    (`RUNNER_UP_LEAN`), if any) of one role's rows."""
     unclear = rows[stored_uncertain_reasons(rows) == NO_CLEAR_EXPRESSION]
     probs = unclear[list(EMOTIONS)].to_numpy(float)
     probs = probs[np.isfinite(probs).all(axis=1)]
     if not len(probs):
-        return len(unclear), None
-    return len(unclear), EMOTIONS[int(np.bincount(probs.argmax(axis=1), minlength=len(EMOTIONS)).argmax())]
+        return len(unclear), ()
+    top = int(np.bincount(probs.argmax(axis=1), minlength=len(EMOTIONS)).argmax())
+    mean = probs.mean(axis=0)
+    others = [k for k in np.argsort(-mean) if k != top and VALENCE[EMOTIONS[k]] != VALENCE[EMOTIONS[top]]]
+    runner = [EMOTIONS[others[0]]] if others and mean[others[0]] >= RUNNER_UP_LEAN * mean[top] else []
+    return len(unclear), (EMOTIONS[top], *runner)
 
 
 def _uncertain(reasons: pd.Series) -> tuple[int, str | None]:
@@ -295,7 +307,7 @@ def talking_points(summary: CallSummary) -> list[str]:
         return [f"The prospect's face was read only {read} s ({summary.seen[PROSPECT]:.0%} of the call): too little to "
                 "tell how they looked" + (f"; {small_note}" if small_note else "") + "."]
     unclear, leaning = summary.prospect_unclear
-    leans = bool(unclear_lean(summary)) and bool(VALENCE[leaning])
+    leans = bool(unclear_lean(summary)) and any(VALENCE[e] for e in leaning)
     for stage in sorted(summary.stages, key=lambda s: -s.negative_shifts):
         if stage.negative_shifts:
             times = "once" if stage.negative_shifts == 1 else f"{stage.negative_shifts} times"
@@ -375,7 +387,7 @@ def talking_points(summary: CallSummary) -> list[str]:
                       + "), so take these hints lightly.")
     if leans:  # first: what the figures above leave out (`UNCLEAR_LEAN_SHARE`)
         points.insert(0, f"For {unclear} s the prospect's expression was not clear enough to name (shown as uncertain), "
-                         f"and those seconds leaned {leaning}: the shares and shifts cover only the {read} s read clearly. "
+                         f"and those seconds leaned {' or '.join(leaning)}: the shares and shifts cover only the {read} s read clearly. "
                          "Replay the unclear stretch before drawing conclusions.")
     return points[:5]
 
@@ -454,9 +466,32 @@ def unclear_lean(summary: CallSummary) -> str | None:
     """"35 s more unclear, leaning sad" where the prospect's unclear seconds count (`UNCLEAR_LEAN_SHARE`), else None."""
     unclear, lean = summary.prospect_unclear
     read = summary.seen_seconds[PROSPECT]
-    if lean is None or unclear < MIN_SECONDS_TO_COMPARE or unclear < UNCLEAR_LEAN_SHARE * (unclear + read):
+    if not lean or unclear < MIN_SECONDS_TO_COMPARE or unclear < UNCLEAR_LEAN_SHARE * (unclear + read):
         return None
-    return f"{unclear} s more unclear, leaning {lean}"
+    return f"{unclear} s more unclear, leaning {' or '.join(lean)}"
+
+
+WEAK_LABEL_NOTE_SHARE = 0.5
+"""The prospect's share of the label least often right (of their seconds read) from which `weak_label_note` stands
+beside their shares."""
+
+
+def weak_label_note(summary: CallSummary) -> str | None:
+    """What the prospect's shares need beside them (the page, the reports) when most of their seconds read were the
+    label least often right on test calls (`weakest_label`, at least `WEAK_LABEL_NOTE_SHARE` of them); None otherwise,
+    or when too few seconds were read (`MIN_SECONDS_TO_COMPARE`).
+    New-user trial 20: an angry then surprised prospect read "likely neutral" every second at 83-91% (no uncertainty),
+    and a sad stretch "leaning neutral": the warning that neutral is often sad or angry was only in the accuracy box."""
+    on_calls = shipped_on_calls()
+    weak = weakest_label(on_calls) if on_calls else None
+    read, shares = summary.seen_seconds[PROSPECT], summary.shares[PROSPECT]
+    if weak is None or read < MIN_SECONDS_TO_COMPARE or shares[weak[0]] < WEAK_LABEL_NOTE_SHARE:
+        return None
+    emotion, shown = weak
+    return (f"The prospect was likely {emotion} {shares[emotion]:.0%} of the {read} s read, and on test calls a "
+            f"\"likely {emotion}\" was right only {shown['precision']:.0%} of the times it was shown "
+            f"({' and '.join(shown['often_truly'])} faces were often read as {emotion}): replay their longest "
+            f"{emotion} stretch before relying on it.")
 
 
 def prospect_positive(summary: CallSummary) -> tuple[str, str | None]:

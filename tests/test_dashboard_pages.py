@@ -25,7 +25,7 @@ from db.models import (AuditEvent, Call, CallStatus, CoachingNote, EmotionSecond
 from db.session import session_scope
 from pipeline.store import analyze_call
 from reports.report import build_html, build_pdf
-from reports.summary import summarize
+from reports.summary import summarize, weak_label_note
 from tests.helpers import moment_kind_lines
 from tools.seed import USERS, seed_call, seed_team, seed_users, sign_in
 
@@ -69,6 +69,9 @@ def test_review_page_shows_numbers_talking_points_moments_and_likely_wording(see
     assert "likely" in texts(at) and "not verdicts" in texts(at) and "accuracy" in texts(at)
     assert [m.label for m in at.metric][:2] == ["Prospect likely positive", "Prospect mood, first → last third"]
     assert "Talking points" in texts(at)
+    # trial 20: the prospect mostly "likely neutral", the label least often right: the warning beside their shares
+    weak = weak_label_note(summarize(seeded["main"].call_id))
+    assert weak.startswith("The prospect was likely neutral ") and f":material/warning: {weak}" in texts(at)
     assert [tab.label for tab in at.tabs] == ["Key moments", "Script stages", "Coaching notes", "Fix roles"]
     plays = [b.label.removeprefix("Play from ") for b in at.button if b.label.startswith("Play from")]
     seconds = [int(t.split(":")[0]) * 60 + int(t.split(":")[1]) for t in plays]

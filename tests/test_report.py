@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import html
 import io
 import json
 import re
@@ -24,7 +25,7 @@ from reports.csv_export import CSV_COLUMNS, export_csv
 from pipeline.timeline import TrackSecondRows
 from reports.facts import CallTimeline, MarkedStage
 from reports.summary import (clock, first_positive, headline_rows, key_moments, prospect_positive, still_labels,
-                             summarize, summarize_timeline)
+                             summarize, summarize_timeline, weak_label_note)
 from tools.seed import seed_call
 
 
@@ -337,6 +338,8 @@ def test_a_pdf_names_each_roles_sample_and_shows_no_mix_for_a_face_read_a_few_se
     text = _pdf_text(report.build_pdf(call.call_id))
     summary = summarize(call.call_id)
     assert f"Prospect · {summary.seen_seconds['prospect']} s read" in text and "too little read" not in text
+    weak = weak_label_note(summary)  # trial 20: what "likely neutral" is worth, beside the prospect's share of it
+    assert weak and weak in text and html.escape(weak) in report.build_html(call.call_id)
     with session_scope() as session:  # the rep's face read only in the first 6 s
         session.execute(update(EmotionSecond).where(EmotionSecond.call_id == call.call_id, EmotionSecond.role == "rep",
                                                     EmotionSecond.second >= 6).values(dominant=UNCERTAIN))
@@ -505,13 +508,51 @@ def _unclear_rows(role: str, leaning: str, n: int, start: int = 0) -> list[dict]
     return rows
 
 
+def test_unclear_seconds_between_neutral_and_sad_lean_to_both(tmp_path, monkeypatch):
+    """New-user trial 20: a sad stretch (p neutral 0.32-0.50, sad 0.19-0.27, angry 0.17-0.25) was "unclear, leaning
+    neutral", and nothing beside the prospect's shares said that "likely neutral" is often a sad or angry face."""
+    between = {"neutral": 0.42, "sad": 0.24, "angry": 0.2, "fear": 0.06, "happy": 0.04, "surprise": 0.02, "disgust": 0.02}
+    unclear = _unclear_rows("prospect", "neutral", 15, start=16)
+    for row in unclear:
+        row.update(between)
+    seconds = pd.DataFrame(_rows("rep", ["neutral"] * 48) + _rows("prospect", ["neutral"] * 16) + unclear
+                           + [dict(r, second=r["second"] + 31) for r in _rows("prospect", ["happy"] * 17)])
+    summary = summarize_timeline(CallTimeline(seconds, pd.DataFrame(columns=["role", "t_s", "direction"])))
+    assert summary.prospect_unclear == (15, ("neutral", "sad"))
+    assert prospect_positive(summary) == ("52%", "of the 33 s their face was read; 15 s more unclear, leaning neutral "
+                                                 "or sad")
+    assert summary.talking_points[0].startswith("For 15 s the prospect's expression was not clear enough to name (shown "
+                                                "as uncertain), and those seconds leaned neutral or sad")
+    for row in unclear:  # a runner-up under half the first's probability, or of the same valence, is not named
+        row.update(neutral=0.5, sad=0.2, angry=0.15, happy=0.09)
+    again = summarize_timeline(CallTimeline(pd.DataFrame(_rows("prospect", ["happy"] * 33) + unclear),
+                                            pd.DataFrame(columns=["role", "t_s", "direction"])))
+    assert again.prospect_unclear == (15, ("neutral",))
+    # the weak label's warning beside the shares, from the shipped model's card
+    card = {"version": "m", "fer2013_val_accuracy": 0.68, "on_calls": {
+        "model": "m", "accuracy_when_shown": 0.75, "when_shown": {
+            "neutral": {"n": 75, "precision": 0.57, "often_truly": ["sad", "angry"]},
+            "happy": {"n": 100, "precision": 0.85, "often_truly": []}}}}
+    (tmp_path / "card.json").write_text(json.dumps(card))
+    monkeypatch.setattr(facts, "MODEL_CARD_PATH", tmp_path / "card.json")
+    calm = summarize_timeline(CallTimeline(pd.DataFrame(_rows("prospect", ["neutral"] * 30 + ["happy"] * 10)),
+                                           pd.DataFrame(columns=["role", "t_s", "direction"])))
+    assert weak_label_note(calm) == ('The prospect was likely neutral 75% of the 40 s read, and on test calls a "likely '
+                                     'neutral" was right only 57% of the times it was shown (sad and angry faces were '
+                                     'often read as neutral): replay their longest neutral stretch before relying on it.')
+    assert weak_label_note(summary) is None  # neutral 48% of the seconds read
+    card["on_calls"]["model"] = "another"  # measured on another file: says nothing about this one
+    (tmp_path / "card.json").write_text(json.dumps(card))
+    assert weak_label_note(calm) is None
+
+
 def test_unclear_seconds_leaning_negative_are_said_first_beside_a_share_of_clear_smiles():
     """New-user trial 16: a sad prospect's 35 s all read "no clear expression" (sad their most likely emotion in 34),
     then 35 s of clear smiles: "likely positive 100%", no sad -> happy turn, and nothing said about the sad half."""
     seconds = pd.DataFrame(_rows("rep", ["neutral"] * 70) + _unclear_rows("prospect", "sad", 35)
                            + [dict(r, second=r["second"] + 35) for r in _rows("prospect", ["happy"] * 35)])
     summary = summarize_timeline(CallTimeline(seconds, pd.DataFrame(columns=["role", "t_s", "direction"])))
-    assert summary.prospect_unclear == (35, "sad")
+    assert summary.prospect_unclear == (35, ("sad",))
     assert prospect_positive(summary) == ("100%", "of the 35 s their face was read; 35 s more unclear, leaning sad")
     assert summary.talking_points[0].startswith("For 35 s the prospect's expression was not clear enough to name (shown "
                                                 "as uncertain), and those seconds leaned sad")

@@ -43,7 +43,7 @@ from reports.charts import shares_figure
 from reports.exports import export
 from reports.facts import STAGE_NAMES, load_moments, load_notes, load_stages
 from reports.summary import (CLEAREST_EXPRESSION, FACE_NOT_SEEN, NO_VIDEO, SHIFT_KINDS, first_positive, notes_at,
-                             prospect_positive, rep_not_shown)
+                             prospect_positive, rep_not_shown, weak_label_note)
 from reports.talk import DEFINITIONS, TALK_NOT_MEASURED, TALK_TIME_NOT_EMOTION, TalkMetrics, speaking_at, talk_rows
 
 TAB_LABELS = ("Key moments", "Script stages", "Coaching notes")
@@ -329,6 +329,8 @@ with points_col:
                                                         for c in guests)
                        + ". Their likely emotions are charted under the timelines and in the CSV, and count in no "
                        "figure here; if one is the prospect, pick them in Fix roles.")
+        if weak := weak_label_note(summary):  # trial 20: the doubt beside the share it is about, not only in the box
+            st.caption(f":material/warning: {weak}")
 
 # ----------------------------------------------------------------------------- timelines
 
