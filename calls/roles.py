@@ -334,9 +334,11 @@ def _check_one_prospect(call_id: int, people: list[Person], before: dict[int, st
     for new in (p for p in prospects if before[p.track_nos[0]] != PROSPECT):
         other = next((p for p in prospects if p is not new and not new.may_be_one_with(p)), None)
         if other is not None:
+            rep = next((str(p.number) for p in people if after[p.track_nos[0]] == REP), "PERSON")
             raise ValueError(f"person {new.number} and person {other.number} were on screen together for "
                              f"{new.seen_together_s(other)} s: two people, and the prospect's timeline follows one face. "
-                             f"Make one of them the prospect and the other a guest (`reassign {call_id} --prospect N`)")
+                             f"Make one of them the prospect, the other stays a guest "
+                             f"(`reassign {call_id} --rep {rep} --prospect {new.number}`)")
 
 
 def _side(role: str | None) -> str | None:
