@@ -11,7 +11,10 @@ analysis job writes a copy beside the call's other renders (`config.review_copy_
   its keyframes: 0.1 s for a minute of 720p, against ~10 s to transcode it;
 - else (or a picture the player would have to turn): `review.mp4`, H.264 + AAC 480 lines high.
 Every MP4 copy has its moov atom first, so it starts at once. Playable uploads are left alone
-(no time spent, nothing stored twice).
+(no time spent, nothing stored twice). A damaged stretch (packets that do not decode) is skipped as the analysis skips
+it (`pipeline.video.sample_frames`): the last good picture stays on screen, and FFmpeg's own complaints stay off the
+terminal (new-user trial 21: an AVI with a corrupt middle lost its whole player, with 26 lines of "No JPEG data found
+in image" and a traceback).
 """
 
 from __future__ import annotations
@@ -90,7 +93,7 @@ def write_review_copy(info: VideoInfo, target: Path) -> Path:
 def _remux(info: VideoInfo, path: Path, family: str) -> None:
     """Copy the first video and audio streams' packets into a new `family` container, timestamps unchanged."""
     options = {"movflags": "+faststart"} if family == "mp4" else {}
-    with (av.open(str(info.path), metadata_errors="ignore") as source,
+    with (av.logging.Capture(), av.open(str(info.path), metadata_errors="ignore") as source,
           av.open(str(path), "w", format=family, options=options) as out):
         streams = source.streams.video[:1] + source.streams.audio[:1]
         into = {stream.index: out.add_stream_from_template(stream) for stream in streams}
@@ -102,7 +105,7 @@ def _remux(info: VideoInfo, path: Path, family: str) -> None:
 
 
 def _transcode(info: VideoInfo, path: Path, width: int, height: int) -> None:
-    with (av.open(str(info.path), metadata_errors="ignore") as source,
+    with (av.logging.Capture(), av.open(str(info.path), metadata_errors="ignore") as source,
           av.open(str(path), "w", format="mp4", options={"movflags": "+faststart"}) as out):
         video_in = source.streams.video[0]
         video_in.thread_type = "AUTO"
@@ -117,7 +120,11 @@ def _transcode(info: VideoInfo, path: Path, width: int, height: int) -> None:
             audio_out.bit_rate = AUDIO_BIT_RATE
             resampler = av.AudioResampler(format="fltp", layout="stereo", rate=AUDIO_RATE)
         for packet in source.demux([s for s in (video_in, audio_in) if s is not None]):
-            for frame in packet.decode():
+            try:
+                frames = packet.decode()
+            except av.error.FFmpegError:  # damaged: skipped, the last good picture stays on screen
+                continue
+            for frame in frames:
                 if packet.stream is video_in:
                     shown = picture_yuv(frame, info.display, (width, height))
                     shown.pts, shown.time_base = frame.pts, frame.time_base

@@ -167,8 +167,9 @@ def _ensure_review_copy(call_id: int, info: VideoInfo, settings: Settings, timin
     start = time.perf_counter()
     try:
         write_review_copy(info, target)
-    except av.error.FFmpegError:
-        log.exception("call %s: no playable copy of %s", call_id, info.path.name)
+    except av.error.FFmpegError as error:  # one line naming the user's file: no traceback, no stored name
+        log.warning("call %s: no copy of %s the browser can play (%s); the results stand", call_id, info.name,
+                    type(error).__name__)
     timings["review copy"] = time.perf_counter() - start
 
 

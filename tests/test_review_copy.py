@@ -16,7 +16,7 @@ from db.session import session_scope
 from dashboard import data as dashboard_data
 from pipeline.review_copy import SHORT_SIDE, browser_plays, copy_suffix, write_review_copy
 from pipeline.store import analyze_call
-from pipeline.video import probe, read_frame_at
+from pipeline.video import probe, read_frame_at, read_frames_at
 from tests.helpers import write_phone_clip
 from tools.synthetic import CallScript, write_call_video
 
@@ -61,6 +61,20 @@ def test_the_copy_is_h264_at_most_480_lines_with_the_same_pictures_and_length(vi
         assert np.abs(read_frame_at(copy.path, t).astype(np.float32) - original).mean() < 8
 
 
+def test_a_damaged_stretch_is_skipped_quietly_and_the_rest_plays(tmp_path, capfd):
+    """New-user trial 21: an MJPEG AVI with a corrupt middle got no copy at all (the first bad frame stopped it), with
+    FFmpeg's "No JPEG data found in image" and a traceback on the terminal. Frames 15-24 of 40 are garbage here."""
+    info = probe(write_call_video(tmp_path / "damaged.avi", CallScript(duration_s=4, fps=10, size=(640, 360)),
+                                  codec="mjpeg", pix_fmt="yuvj420p", damaged_frames=range(15, 25)))
+    copy = probe(write_review_copy(info, tmp_path / "review.mp4"))
+    assert copy.codec == "h264" and copy.duration_s == pytest.approx(info.duration_s, abs=0.15)
+    for t in (0.5, 3.2):  # before and after the damage: the same pictures at the same times
+        original = read_frame_at(info.path, t, width=copy.width).astype(np.float32)
+        assert np.abs(read_frame_at(copy.path, t).astype(np.float32) - original).mean() < 8
+    assert len(list(read_frames_at(info.path, [1.0, 1.6, 2.2], 320))) == 3  # stills inside the damage: the last good one
+    assert "JPEG" not in capfd.readouterr().err
+
+
 def test_a_phone_recording_is_turned_upright_and_keeps_its_sound(tmp_path):
     info = probe(write_phone_clip(tmp_path / "phone.mp4", seconds=2.0, tone_hz=440))
     copy = probe(write_review_copy(info, tmp_path / "review.mp4"))
@@ -91,7 +105,7 @@ def test_analysing_an_avi_leaves_a_copy_for_the_player_that_retention_removes(st
 
 
 def test_a_failed_review_copy_costs_the_player_not_the_results(store, videos, classifier, monkeypatch, caplog):
-    """FFmpeg failing to write the copy is logged; the call is still analysed and done, and has no copy."""
+    """FFmpeg failing to write the copy is said in one line; the call is still analysed and done, and has no copy."""
     def broken_encoder(info, target):
         raise av.error.FFmpegError(-1, "encoder exploded")
 
@@ -102,5 +116,7 @@ def test_a_failed_review_copy_costs_the_player_not_the_results(store, videos, cl
     with session_scope() as s:
         call = s.get(Call, avi)
         assert (call.status, call.error) == ("done", None)
-    assert f"call {avi}: no playable copy of" in caplog.text and "encoder exploded" in caplog.text
+    # one line naming the user's file (trial 21: a traceback and the stored file's name reached the terminal)
+    assert (f"call {avi}: no copy of three.avi the browser can play (FFmpegError); the results stand" in caplog.text
+            and "Traceback" not in caplog.text and not any(r.exc_info for r in caplog.records))
     assert not (store / review_copy_path(avi)).exists()
