@@ -6,7 +6,7 @@ Three jobs, in the order the analysis needs them:
    tracker follows a position, and in "active speaker" layouts the big tile shows whoever talks, so
    a cut to another person in the same place would glue two people into one track. Each tracked face
    is embedded (`model.identity`) when its track is new, every `EMBED_EVERY_S` if its look changed since, and
-   on the frame its look jumps (`CUT_CHANGE`: cheap 8×8 colour thumbnails of the box and its surroundings); an
+   on the frame its look jumps (`_cut`: cheap 8×8 colour thumbnails of the box and its surroundings); an
    embedding further than `model.identity.SAME_PERSON_DISTANCE` from the track's own starts a new track there.
 2. **People** (`group_people`): tracks whose mean embeddings are within `SAME_PERSON_DISTANCE`
    (average linkage) are one person, unless they were on screen together for more than
@@ -66,6 +66,16 @@ active-speaker tile 45-49 (surroundings 60-64). A new-user trial's speaker view 
 backdrops taking turns in one 1000×592 tile, 300-px heads) cut between faces whose thumbnails changed only 22 at two
 of four cuts, so the same track went on across the turn and each role's timeline showed the other person's face;
 their surroundings changed 28-32 at every cut."""
+CUT_CHANGE_LARGE = 16.0
+"""`CUT_CHANGE` of the face's own thumbnail for a face at least `LARGE_FACE_PX` high: a large face's 8×8 thumbnail
+hardly changes as it moves, so a cut between look-alikes before one backdrop, whose surroundings stay alike too, is
+found by the face alone. New-user trial 21: a speaker view cutting between two grey-haired men before one backdrop
+changed the 204-227-px big tile's thumbnail 17.2-23.2 (surroundings 10.1-13.0) at four of five cuts; between cuts it
+changed 13.1 at most, so one track went on across every turn and the prospect's 36 s were the rep's. Small faces keep
+`CUT_CHANGE`: the bench's realistic call's 52-60-px faces change 12-28 as they roll and drift (16 more embeddings in 2
+minutes at this line). Measured with `/root/rapport-runs/s43/mouth/cuts2.py` (2026-12-06)."""
+LARGE_FACE_PX = 120
+"""Face height, analysis-frame pixels, from which `CUT_CHANGE_LARGE` applies (a speaker view's big tile: 200+)."""
 SURROUNDINGS = 2.0
 """The surroundings thumbnail is of the box grown this many times about its centre, eyes level like the face's: a
 cut to another person changes the background too, one person moving or rolling their head hardly does."""
@@ -354,9 +364,11 @@ def _compare_new_picture(followed: _Followed, look: TrackLook, gray: np.ndarray,
     followed.pictures = [*followed.pictures[max(old - 1, 0):], (t, patch_now, box)]
 
 
-def _change(look: np.ndarray, before: np.ndarray) -> float:
-    """How much a look changed: the larger mean absolute difference (0-255) of its two thumbnails."""
-    return float(np.abs(look - before).mean(axis=(1, 2, 3)).max())
+def _cut(look: np.ndarray, before: np.ndarray, height: float) -> bool:
+    """Whether a face's look jumped as at a cut: its thumbnail or its surroundings' changed by `CUT_CHANGE` (the face's
+    by `CUT_CHANGE_LARGE` when it is `LARGE_FACE_PX` high or more). `height`: the face box's, analysis pixels."""
+    face, surroundings = np.abs(look - before).mean(axis=(1, 2, 3))
+    return max(face, surroundings) >= CUT_CHANGE or (height >= LARGE_FACE_PX and face >= CUT_CHANGE_LARGE)
 
 
 class IdentityWatch:
@@ -383,10 +395,10 @@ class IdentityWatch:
         return out_id
 
     @staticmethod
-    def _due(followed: _Followed | None, t: float, look: np.ndarray) -> bool:
-        """Embed this face now: its track is new or not embedded yet, its look jumped, or `EMBED_EVERY_S` passed and
-        its face changed since (`RECHECK_CHANGE`)."""
-        if followed is None or followed.reference is None or _change(look, followed.look) >= CUT_CHANGE:
+    def _due(followed: _Followed | None, t: float, look: np.ndarray, height: float) -> bool:
+        """Embed this face (`height` analysis pixels high) now: its track is new or not embedded yet, its look jumped
+        (`_cut`), or `EMBED_EVERY_S` passed and its face changed since (`RECHECK_CHANGE`)."""
+        if followed is None or followed.reference is None or _cut(look, followed.look, height):
             return True
         if followed.provisional:
             return t - followed.last_embed_t >= REFERENCE_SETTLE_S
@@ -408,7 +420,8 @@ class IdentityWatch:
         patches = [_crop(gray, box, _PATCH, cv2.INTER_NEAREST) for box in faces.xyxy]
         scale = source.scale if source is not None else 1.0  # source pixels per frame pixel
         due = [i for i, (tid, box) in enumerate(zip(faces.track_ids.tolist(), faces.xyxy))
-               if (box[3] - box[1]) * scale >= MIN_FACE_PX and self._due(self._followed.get(tid), t, looks[i])]
+               if (box[3] - box[1]) * scale >= MIN_FACE_PX
+               and self._due(self._followed.get(tid), t, looks[i], box[3] - box[1])]
         embeddings = {}
         if due:
             picture, boxes = (source.bgr(), source.to_source(faces.xyxy[due])) if source is not None else (
@@ -420,7 +433,7 @@ class IdentityWatch:
             followed = self._followed.get(tid)
             embedding = embeddings.get(i)
             settling = (followed is not None and followed.provisional and embedding is not None
-                        and _change(looks[i], followed.look) < CUT_CHANGE)
+                        and not _cut(looks[i], followed.look, box[3] - box[1]))
             changed = (not settling and followed is not None and embedding is not None and followed.reference is not None
                        and float(np.linalg.norm(embedding - followed.reference)) > SAME_PERSON_DISTANCE)
             if followed is None or changed:
