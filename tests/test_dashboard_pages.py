@@ -284,8 +284,11 @@ def test_reps_page_shows_one_rep_and_the_team(seeded):
     at = page("reps", reps_pick="Priya Natarajan")
     assert not at.exception
     assert at.metric[0].label == "Calls analysed" and int(at.metric[0].value) >= 1
-    assert at.metric[2].label == "Prospect negative shifts per 10 min"
+    assert at.metric[2].label == "Prospect negative shifts"  # a 4-minute call: a count, under 10 minutes read
     assert len(at.get("plotly_chart")) == 4
+    seed_call(title="Long review", rep="Long Larry", duration_s=720, seed=12)
+    at = page("reps", reps_pick="Long Larry")
+    assert not at.exception and at.metric[2].label == "Prospect negative shifts per 10 min"
 
 
 def test_reps_page_remembers_the_rep_and_downloads_each_table(seeded):
@@ -433,6 +436,10 @@ def test_reps_page_warns_when_a_sample_is_too_small(seeded):
     assert any("per 10 minutes" in c.value for c in at.caption)
     at = page("reps", reps_pick="Newbie Nora")  # the one-rep tab says so too (a new-user trial, 28)
     assert any(w.value.startswith("Little to go on") and "Newbie Nora's calls" in w.value for w in at.warning)
+    # a count, not a rate from seconds (trial 21: one shift in 22 s read "27.3" per 10 min)
+    assert not [m for m in at.metric if m.label == "Prospect negative shifts per 10 min"]
+    shifts = next(m for m in at.metric if m.label == "Prospect negative shifts")
+    assert shifts.value.isdigit() and shifts.delta.endswith(" read: too little for a rate")
 
 
 def test_a_recording_analysed_again_counts_once_on_the_reps_page(seeded):

@@ -89,9 +89,15 @@ with one_tab:
     read = bool(me.seen_minutes)  # nothing read is "not seen", not "nan%" (new-user trial 13)
     c2.metric("Prospect likely positive", f"{me.prospect_positive:.0%}" if read else "not seen",
               help=f"Share of the {minutes(me.seen_minutes)} the prospects' faces were read on this rep's calls.")
-    c3.metric("Prospect negative shifts per 10 min", f"{me.negative_shifts_per_10min:.1f}" if read else "not seen",
-              help=f"Per 10 minutes of read prospect time ({minutes(me.seen_minutes)} on "
-                   f"{counted(me.calls, 'call')}).")
+    if read and not me.enough:  # a count, not a rate (new-user trial 21: one late shift in 22 s read "27.3 per 10 min")
+        c3.metric("Prospect negative shifts", int(mine["negative_shifts"].sum()),
+                  delta=f"in {minutes(me.seen_minutes)} read: too little for a rate", delta_color="off",
+                  delta_arrow="off", help=f"Rates per 10 minutes of read prospect time are shown from "
+                                          f"{data.MIN_SEEN_MINUTES_TO_COMPARE:g} minutes read on.")
+    else:
+        c3.metric("Prospect negative shifts per 10 min", f"{me.negative_shifts_per_10min:.1f}" if read else "not seen",
+                  help=f"Per 10 minutes of read prospect time ({minutes(me.seen_minutes)} on "
+                       f"{counted(me.calls, 'call')}).")
     rep_read = mine[mine["rep_analysis"] & (mine["rep_seen_s"] > 0)]
     c4.metric("Rep likely happy", f"{me.happy:.0%}" if me.rep_seen_minutes else
               "not analysed" if not mine["rep_analysis"].any() else "not seen",
