@@ -258,7 +258,7 @@ def _open(path: Path, name: str):
         raise CorruptVideo(f"{name}: could not open the recording ({error.strerror})") from error
 
 
-def _video_stream(container):
+def video_stream(container):
     """The recording's picture: the first video stream that is not cover art (an attached picture)."""
     return next((s for s in container.streams.video
                  if not s.disposition & av.stream.Disposition.attached_pic), None)
@@ -288,7 +288,7 @@ def probe(path: str | Path, max_bytes: int | None = None, *, display_name: str |
             raise StillImage(f"{name}: this is a still image, not a recording")
         if container.format.name in TEXT_FORMATS:
             raise NotAVideo(f"{name}: this is a text file, not a recording")
-        stream = _video_stream(container)
+        stream = video_stream(container)
         if stream is None:
             raise NotAVideo(f"{name}: the file has no video stream (audio-only or not a recording)")
         if stream.codec_context is None:  # FFmpeg knows no decoder for the stream's codec tag
@@ -380,7 +380,7 @@ def _first_packet_time(path: Path, name: str, known: float) -> float:
     Opus's pre-skip), stamped earlier, is discarded by every player."""
     earliest = known
     with _open(path, name) as container:
-        streams = [s for s in (_video_stream(container), *container.streams.audio) if s is not None]
+        streams = [s for s in (video_stream(container), *container.streams.audio) if s is not None]
         waiting = {s.index for s in streams}
         try:
             for packet in container.demux(streams):
@@ -503,7 +503,7 @@ def sample_frames(info: VideoInfo, rate: float = 4.0, width: int | None = 640,
     step = 1.0 / rate
     n_ticks = max(1, math.ceil(info.duration_s * rate - 1e-6))
     with (_open(info.path, info.name) as container, av.logging.Capture() as ffmpeg_log,  # this thread's messages
-          _frame_threads(_video_stream(container)) as stream):
+          _frame_threads(video_stream(container)) as stream):
         if rate * 2 < info.fps:
             stream.codec_context.skip_frame = "NONREF"
         time_base = float(stream.time_base)
@@ -587,7 +587,7 @@ def read_frames_at(path: str | Path, times: list[float], width: int | None = Non
     11.5 s"). Raises `CorruptVideo` (naming `display_name`, default the file's name) only when no picture is left."""
     info = probe(path, display_name=display_name)
     with _open(info.path, info.name) as container:
-        stream = _video_stream(container)
+        stream = video_stream(container)
         frames: Iterator[tuple[av.VideoFrame, float]] | None = None
         last = upcoming = None  # (frame, call-clock time): the latest frame decoded at or before the previous time, the one after
         previous_t = -math.inf

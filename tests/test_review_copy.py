@@ -50,6 +50,20 @@ def test_a_recording_that_states_no_length_gets_a_remuxed_copy_whose_time_bar_en
     assert player.mime == "video/webm" and player.data == (store / review_copy_path(call_id, ".webm")).read_bytes()
 
 
+@pytest.mark.parametrize(("codec", "family", "sound"), [("libx264", "mp4", "aac"), ("libvpx-vp9", "webm", "opus")])
+def test_a_playable_picture_in_a_matroska_is_remuxed_with_its_sound_made_playable(tmp_path, codec, family, sound):
+    """New-user trial 21: an H.264 MKV's copy was transcoded, 17.7 s of a 22.7-s analysis. A picture browsers play
+    keeps its packets (the same pictures, at full size) in its family's container; AAC beside VP9 becomes Opus."""
+    script = CallScript(duration_s=3, fps=10, size=(640, 360))
+    upload = probe(write_call_video(tmp_path / "call.mkv", script, codec=codec, audio_s=3.0))
+    assert upload.audio_codecs == ("aac",) and not browser_plays(upload) and copy_suffix(upload) == f".{family}"
+    copy = probe(write_review_copy(upload, tmp_path / f"review.{family}"))
+    assert (copy.codec, copy.width, copy.audio_codecs) == (upload.codec, 640, (sound,)) and browser_plays(copy)
+    assert copy.duration_s == pytest.approx(3.0, abs=0.15)
+    for t in (0.5, 2.2):
+        assert np.array_equal(read_frame_at(copy.path, t), read_frame_at(upload.path, t))  # packets kept
+
+
 def test_the_copy_is_h264_at_most_480_lines_with_the_same_pictures_and_length(videos, tmp_path):
     info = probe(videos["three.avi"])  # 1280x720 MPEG-4 part 2 in AVI
     copy = probe(write_review_copy(info, tmp_path / "review.mp4"))
