@@ -64,9 +64,9 @@ def browser_plays(info: VideoInfo) -> bool:
 
 def _remux_family(info: VideoInfo) -> str | None:
     """The family to remux `info` into when its picture's packets can be kept as they are (a codec a browser plays,
-    its own container's family first; an upright picture: a remux keeps no rotation the player would honour); None:
-    transcode."""
-    if info.rotation != 0:
+    its own container's family first; an upright picture of square pixels: a remux keeps no rotation the player would
+    honour, and not every player honours a stored pixel aspect); None: transcode."""
+    if info.rotation != 0 or info.pixel_aspect != 1.0:
         return None
     families = [family for family, (video_codecs, _) in PLAYABLE.items() if info.codec in video_codecs]
     own = set(info.container.split(","))
