@@ -47,8 +47,10 @@ from pipeline.video import probe_upload, seconds_in
 MIN_AWAY_SHOWN_S = 2
 """`Person.seen` names time away inside someone's span from this many seconds on (a missed second is detector noise)."""
 ONE_PERSON_TOGETHER_MAX_S = 3
-"""Whole seconds two people may share on screen and still be one person seen apart (a camera turned off and on, a new
-tile): a face that leaves and its return may fall in the same second or two. Longer together, at sizes less than
+"""Consecutive whole seconds two people may share on screen and still be one person seen apart (a camera turned off and
+on, a new tile): a face that leaves and its return fall in the same second or two, however often it happens (a code
+review: a prospect whose screen share toggled 4 times shared 6 seconds with themself, never on screen at once).
+Longer together in a row, at sizes less than
 `pipeline.people.COPY_SIZE_RATIO` apart, they are two people, and one cannot be made "also the prospect" of the other:
 one prospect timeline follows one face a second, so two people's readings would alternate in it. New-user trials 17
 and 20: a second stakeholder beside the prospect all call was merged into them (a warning stood beside the button),
@@ -87,11 +89,24 @@ class Person:
         other (a filmstrip, a self-view)."""
         return len(self.seconds & other.seconds)
 
+    def copy_sized(self, other: "Person") -> bool:
+        """Whether one's face is `COPY_SIZE_RATIO` times the other's height or more (a thumbnail beside a big tile)."""
+        small, large = sorted((self.mean_box[3] - self.mean_box[1], other.mean_box[3] - other.mean_box[1]))
+        return small > 0 and large >= COPY_SIZE_RATIO * small
+
+    def together_run_s(self, other: "Person") -> int:
+        """The most seconds in a row both were on screen."""
+        together = sorted(self.seconds & other.seconds)
+        run = longest = 0
+        for previous, second in zip([None, *together], together):
+            run = run + 1 if previous == second - 1 else 1
+            longest = max(longest, run)
+        return longest
+
     def may_be_one_with(self, other: "Person") -> bool:
         """Whether this person and `other` may be one person the analysis split: on screen together for at most
-        `ONE_PERSON_TOGETHER_MAX_S`, or one a thumbnail copy of the other (face heights `COPY_SIZE_RATIO` apart)."""
-        small, large = sorted((self.mean_box[3] - self.mean_box[1], other.mean_box[3] - other.mean_box[1]))
-        return self.seen_together_s(other) <= ONE_PERSON_TOGETHER_MAX_S or (small > 0 and large >= COPY_SIZE_RATIO * small)
+        `ONE_PERSON_TOGETHER_MAX_S` seconds in a row, or one a thumbnail copy of the other (`copy_sized`)."""
+        return self.together_run_s(other) <= ONE_PERSON_TOGETHER_MAX_S or self.copy_sized(other)
 
     @property
     def seen(self) -> str:
@@ -334,11 +349,11 @@ def _check_one_prospect(call_id: int, people: list[Person], before: dict[int, st
     for new in (p for p in prospects if before[p.track_nos[0]] != PROSPECT):
         other = next((p for p in prospects if p is not new and not new.may_be_one_with(p)), None)
         if other is not None:
-            rep = next((str(p.number) for p in people if after[p.track_nos[0]] == REP), "PERSON")
+            rep = next((str(p.number) for p in people if after[p.track_nos[0]] == REP), "REP")
             raise ValueError(f"person {new.number} and person {other.number} were on screen together for "
                              f"{new.seen_together_s(other)} s: two people, and the prospect's timeline follows one face. "
-                             f"Make one of them the prospect, the other stays a guest "
-                             f"(`reassign {call_id} --rep {rep} --prospect {new.number}`)")
+                             f"To make person {new.number} the prospect instead (person {other.number} a guest): "
+                             f"`reassign {call_id} --rep {rep} --prospect {new.number}`")
 
 
 def _side(role: str | None) -> str | None:

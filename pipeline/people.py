@@ -53,7 +53,8 @@ cores): embedding every 10 s, 12 embeddings took 5.9 s of a 22.9-s analysis; eve
 (15%). An active-speaker call with a cut every 5 s needs one per cut: 12 a minute, 5.2 s of 14.5 s."""
 REFERENCE_SETTLE_S = 1.0
 """A track's first embedding is provisional: the face is embedded again this long after it, and that embedding
-replaces it as the track's reference (no identity is compared; a cut, `CUT_CHANGE`, is still a cut). A call's first
+replaces it as the track's reference (no identity is compared; a jump of `CUT_CHANGE`, whatever the face's size, is
+still a cut). A call's first
 pictures are its worst: in a 300 kbit/s H.264 call (new-user trial 34) the rep's face embedded at 0 s lay 0.51-0.58
 from the same face's embeddings from 1 s on (they lie 0.10-0.20 from each other; `SAME_PERSON_DISTANCE` 0.55), so the
 `EMBED_EVERY_S` re-check at 30 s split the rep's track as someone new, who then took the prospect's role."""
@@ -432,8 +433,10 @@ class IdentityWatch:
         for i, (tid, box) in enumerate(zip(faces.track_ids.tolist(), faces.xyxy)):
             followed = self._followed.get(tid)
             embedding = embeddings.get(i)
+            # settling: a large face's first pictures may change `CUT_CHANGE_LARGE` as the encoder warms up, so only
+            # `CUT_CHANGE` (height 0) stops the provisional reference from settling (a code review)
             settling = (followed is not None and followed.provisional and embedding is not None
-                        and not _cut(looks[i], followed.look, box[3] - box[1]))
+                        and not _cut(looks[i], followed.look, 0.0))
             changed = (not settling and followed is not None and embedding is not None and followed.reference is not None
                        and float(np.linalg.norm(embedding - followed.reference)) > SAME_PERSON_DISTANCE)
             if followed is None or changed:

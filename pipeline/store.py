@@ -21,7 +21,6 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import av
 import numpy as np
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
@@ -165,11 +164,14 @@ def _ensure_review_copy(call_id: int, info: VideoInfo, settings: Settings, timin
     if progress:
         progress("making a copy the browser can play", 0.97)
     start = time.perf_counter()
+    for other in review_copy_paths(call_id):  # one copy a call: an earlier analysis may have made the other kind
+        (settings.data_dir / other).unlink(missing_ok=True)
     try:
         write_review_copy(info, target)
-    except av.error.FFmpegError as error:  # one line naming the user's file: no traceback, no stored name
-        log.warning("call %s: no copy of %s the browser can play (%s); the results stand", call_id, info.name,
-                    type(error).__name__)
+    except Exception as error:  # noqa: BLE001 - any failure costs the player only; one line naming the user's file,
+        # no traceback, no stored name (FFmpeg's strerror carries no path)
+        why = getattr(error, "strerror", None) or type(error).__name__
+        log.warning("call %s: no copy of %s the browser can play (%s); the results stand", call_id, info.name, why)
     timings["review copy"] = time.perf_counter() - start
 
 

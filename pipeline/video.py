@@ -101,6 +101,7 @@ class VideoInfo:
     clock_origin_s: float = 0.0  # the container's start time: call time = stream time - this
     display_name: str = ""  # the name the user knows the file by (their upload's), for messages
     pixel_aspect: float = 1.0  # a stored pixel's displayed width / height (`Display`)
+    pixel_format: str = "yuv420p"  # the first picture's, as FFmpeg names it ("yuvj420p", "yuv444p", "yuv420p10le", ...)
     length_stated: bool = True
     """The file states its length (an MP4's sample tables, a Matroska Duration). A live WebM states none, and a
     fragmented MP4 (browser recorders, OBS) has only the fragments FFmpeg read: `duration_s` is then how far the
@@ -330,7 +331,7 @@ def probe(path: str | Path, max_bytes: int | None = None, *, display_name: str |
         return VideoInfo(path, container.format.name, codec, float(rate), duration, width, height, display.rotation,
                          audio, video_start_s=max(0.0, start), video_end_s=end, clock_origin_s=origin,
                          display_name=name, length_stated=bool(container.duration) and not fragmented,
-                         pixel_aspect=display.pixel_aspect)
+                         pixel_aspect=display.pixel_aspect, pixel_format=first.format.name)
 
 
 def probe_upload(video: Path, display_name: str, settings: Settings) -> VideoInfo:

@@ -106,9 +106,10 @@ class CallSummary:
     """The prospect's first read second whose likely emotion was positive: where their mood showed, shift or not."""
     guest_negative_shift: dict | None = None
     """The first negative shift of anyone else on the call (a role participant-N: a colleague, a second stakeholder)."""
-    prospect_unclear: tuple[int, tuple[str, ...]] = (0, ())  # seconds, the emotions they leaned to (`_unclear`)
-    """Seconds the prospect's face showed "no clear expression" (uncertain, the face itself fine), and the emotion most
-    of them leaned to (their most likely one, below `pipeline.uncertainty.MIN_TOP_PROBABILITY`); see `unclear_lean`."""
+    prospect_unclear: tuple[int, tuple[str, ...]] = (0, ())
+    """Seconds the prospect's face showed "no clear expression" (uncertain, the face itself fine), and the emotions they
+    leaned to: the one most of them read highest (below `pipeline.uncertainty.MIN_TOP_PROBABILITY`), then a runner-up of
+    another valence (`RUNNER_UP_LEAN`), if any; see `unclear_lean`."""
     talking_points: list[str] = field(default_factory=list)
 
     @property

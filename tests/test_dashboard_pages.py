@@ -434,6 +434,9 @@ def test_reps_page_warns_when_a_sample_is_too_small(seeded):
     assert not at.exception
     assert any("Too little to compare" in w.value and "Newbie Nora" in w.value for w in at.warning)
     assert any("per 10 minutes" in c.value for c in at.caption)
+    table = next(d.value for d in at.dataframe if "Prospect negative shifts per 10 min" in d.value.columns)
+    nora = table[table["Rep"] == "Newbie Nora"].iloc[0]
+    assert pd.isna(nora["Prospect negative shifts per 10 min"]) and not nora["Enough to compare"]  # no rate from 20 s
     at = page("reps", reps_pick="Newbie Nora")  # the one-rep tab says so too (a new-user trial, 28)
     assert any(w.value.startswith("Little to go on") and "Newbie Nora's calls" in w.value for w in at.warning)
     # a count, not a rate from seconds (trial 21: one shift in 22 s read "27.3" per 10 min)

@@ -523,11 +523,15 @@ def test_unclear_seconds_between_neutral_and_sad_lean_to_both(tmp_path, monkeypa
                                                  "or sad")
     assert summary.talking_points[0].startswith("For 15 s the prospect's expression was not clear enough to name (shown "
                                                 "as uncertain), and those seconds leaned neutral or sad")
-    for row in unclear:  # a runner-up under half the first's probability, or of the same valence, is not named
-        row.update(neutral=0.5, sad=0.2, angry=0.15, happy=0.09)
-    again = summarize_timeline(CallTimeline(pd.DataFrame(_rows("prospect", ["happy"] * 33) + unclear),
-                                            pd.DataFrame(columns=["role", "t_s", "direction"])))
-    assert again.prospect_unclear == (15, ("neutral",))
+    def leaning(**probs) -> tuple[str, ...]:
+        for row in unclear:
+            row.update(dict.fromkeys(EMOTIONS, 0.01) | probs)
+        return summarize_timeline(CallTimeline(pd.DataFrame(_rows("prospect", ["happy"] * 33) + unclear),
+                                               pd.DataFrame(columns=["role", "t_s", "direction"]))).prospect_unclear[1]
+
+    assert leaning(neutral=0.5, sad=0.2, angry=0.15, happy=0.09) == ("neutral",)  # under half the first's
+    assert leaning(sad=0.4, angry=0.3, neutral=0.15) == ("sad",)  # the same valence is no second lean
+    assert leaning(sad=0.4, angry=0.3, neutral=0.2) == ("sad", "neutral")  # the first of another valence, at half
     # the weak label's warning beside the shares, from the shipped model's card
     card = {"version": "m", "fer2013_val_accuracy": 0.68, "on_calls": {
         "model": "m", "accuracy_when_shown": 0.75, "when_shown": {

@@ -88,8 +88,9 @@ def test_the_note_goes_once_the_manager_picks_the_roles(store, classifier, tmp_p
                                          f"together for {together} s: two people"):
         reassign_roles(call_id, assignments=dict.fromkeys(people[1].track_nos, "prospect"))
     refused = run_cli("reassign", str(call_id), "--set", f"{people[1].track_nos[0]}=prospect")
-    assert refused.returncode != 0 and (f"`reassign {call_id} --rep {people[0].number} --prospect {people[1].number}`"
-                                        in refused.stderr), refused.stderr
+    assert refused.returncode != 0 and (f"To make person {people[1].number} the prospect instead (person "
+                                        f"{people[2].number} a guest): `reassign {call_id} --rep {people[0].number} "
+                                        f"--prospect {people[1].number}`" in refused.stderr), refused.stderr
     assert [p.role for p in list_people(call_id)] == ["rep", "participant-1", "prospect"]  # nothing changed
     # two prospects set before that rule (trial 17's calls): either can be "Not the prospect" from the page
     with session_scope() as session:

@@ -84,8 +84,8 @@ with one_tab:
     me = data.team_table(mine).iloc[0]
     if not me.enough:  # the team tab's rule, for one rep too (a new-user trial, 28: 11.8 a 10 min from 1.7 minutes)
         st.warning(f"Little to go on: {minutes(me.seen_minutes)} of the prospects' faces read on {rep}'s calls, under "
-                   f"{data.MIN_SEEN_MINUTES_TO_COMPARE:g}. Rates per 10 minutes swing widely on so little; judge on more "
-                   "calls.", icon=":material/warning:")
+                   f"{data.MIN_SEEN_MINUTES_TO_COMPARE:g}: negative shifts are counted, not rated per 10 minutes, and "
+                   "shares swing widely on so little; judge on more calls.", icon=":material/warning:")
     read = bool(me.seen_minutes)  # nothing read is "not seen", not "nan%" (new-user trial 13)
     c2.metric("Prospect likely positive", f"{me.prospect_positive:.0%}" if read else "not seen",
               help=f"Share of the {minutes(me.seen_minutes)} the prospects' faces were read on this rep's calls.")
@@ -151,7 +151,9 @@ with team_tab:
         st.plotly_chart(mix_figure(read.assign(rep_seen_s=60 * read["rep_seen_minutes"]), "rep", "rep_seen_s", height=260),
                         config={"displayModeBar": False}, key="team-mix")
     side_by_side = pd.DataFrame({"Rep": team["rep"], "Prospect likely positive": 100 * team["prospect_positive"],
-                                 "Prospect negative shifts per 10 min": team["negative_shifts_per_10min"],
+                                 # blank under the sample a rate needs, as on the rep's own card (trial 21)
+                                 "Prospect negative shifts per 10 min": team["negative_shifts_per_10min"].where(
+                                     team["enough"]),
                                  "Rep talk ratio": 100 * team["talk_ratio"], "Calls": team["calls"],
                                  "Calls with a talk ratio": team["talk_ratio_calls"],
                                  "Prospect minutes read": team["seen_minutes"],
@@ -161,7 +163,9 @@ with team_tab:
                                 "Rep talk ratio": ui.percent_column("Rep talk ratio", help="Over the calls that "
                                                                     "give one (Calls with a talk ratio)."),
                                 "Prospect minutes read": st.column_config.NumberColumn(format="%.1f"),
-                                "Prospect negative shifts per 10 min": st.column_config.NumberColumn(format="%.1f")})
+                                "Prospect negative shifts per 10 min": st.column_config.NumberColumn(
+                                    format="%.1f", help=f"Blank under {data.MIN_SEEN_MINUTES_TO_COMPARE:g} prospect "
+                                                        "minutes read: too little for a rate.")})
     # under the table that holds it: above, beside the charts, it named a figure no chart showed (trial 16)
     st.caption(f"Rep talk ratio: {DEFINITIONS['Talk ratio']} {TALK_TIME_NOT_EMOTION}")
     download_csv(side_by_side, "the team table", "team table")

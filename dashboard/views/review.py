@@ -28,7 +28,7 @@ from access.audit import record
 from calls.annotations import add_note, add_stage, delete_note, delete_stage
 from calls.details import CallDetails, update_call_details
 from calls.enrolment import RECOGNITION_OFF, enrol_rep
-from calls.roles import confirm_roles, pick_people, reassign_roles, seating_order
+from calls.roles import ONE_PERSON_TOGETHER_MAX_S, confirm_roles, pick_people, reassign_roles, seating_order
 from config import UNCERTAIN
 from dashboard import auth, data, ui
 from dashboard.player import Seek, player_bridge
@@ -548,13 +548,14 @@ if editor:
                         _fix_roles(f"Prospect is now the person {card.where}.", rep=rep, prospect=person.number)
                     prospects = [c.person for c in cards if c.person.role == PROSPECT and c.person is not person]
                     beside = next((p for p in prospects if not person.may_be_one_with(p)), None)
+                    together = max((person.seen_together_s(p) for p in prospects), default=0)
+                    together_words = minutes(together / 60) if together >= 120 else f"{together} s"
                     if person.role not in (REP, PROSPECT) and beside is not None:
                         # trials 17 and 20: a second stakeholder beside the prospect all call was merged into them
                         # (`calls.roles.ONE_PERSON_TOGETHER_MAX_S`); the button is for one person seen apart only
-                        together = person.seen_together_s(beside)
-                        st.caption(f"On screen at the same time as the prospect for "
-                                   f"{minutes(together / 60) if together >= 120 else f'{together} s'}: someone else. "
-                                   "If this is the prospect, click *This is the prospect*.")
+                        st.caption(f"On screen at the same time as the prospect for {together_words}: someone else."
+                                   + (" If this is the prospect, click *This is the prospect*." if len(cards) != 2
+                                      else ""))
                     elif (person.role not in (REP, PROSPECT) and prospects
                           and st.button("Also the prospect", key=f"also-prospect-{version}-{person.number}",
                                         icon=":material/group_add:", help="The same person as the prospect, seen apart "
@@ -562,6 +563,11 @@ if editor:
                                         "as the prospect.")):
                         _fix_roles(f"Person {person.number} is now the prospect too.",
                                    also_prospect=tuple(person.track_nos))
+                    if person.role not in (REP, PROSPECT) and beside is None and any(
+                            person.copy_sized(p) and person.together_run_s(p) > ONE_PERSON_TOGETHER_MAX_S
+                            for p in prospects):  # a thumbnail beside a big tile: their copy, or someone in a filmstrip
+                        st.caption(f":material/warning: On screen at the same time as the prospect for {together_words}, "
+                                   "at half their size or less: the prospect's own thumbnail, or someone else.")
                     if (person.role == PROSPECT and prospects
                             and st.button("Not the prospect", key=f"not-prospect-{version}-{person.number}",
                                           icon=":material/group_remove:", help="Someone else on the call: a guest, "
