@@ -29,7 +29,7 @@ from pathlib import Path
 import av
 
 from pipeline.liveness import PARTIAL_INFIX
-from pipeline.video import VideoInfo, video_stream, picture_yuv
+from pipeline.video import VideoInfo, decoded, picture_yuv, video_stream
 
 SHORT_SIDE = 480
 """Pixels along the copy's shorter side: faces stay readable in a player a third of the page wide (1280x720 -> 854x480).
@@ -135,7 +135,7 @@ def _remux(info: VideoInfo, path: Path, family: str) -> None:
                 packet.stream = into[packet.stream.index]
                 out.mux(packet)
             else:
-                sound.add(_decoded(packet))
+                sound.add(decoded(packet))
         if sound is not None:
             sound.close()
 
@@ -165,14 +165,6 @@ def _audio_stream(container):
     return next((s for s in container.streams.audio if s.codec_context is not None), None)
 
 
-def _decoded(packet) -> list:
-    """The packet's frames; none where it is damaged (skipped, as the analysis does)."""
-    try:
-        return packet.decode()
-    except av.error.FFmpegError:
-        return []
-
-
 def _transcode(info: VideoInfo, path: Path, width: int, height: int) -> None:
     with (av.logging.Capture(local=False), av.open(str(info.path), metadata_errors="ignore") as source,
           av.open(str(path), "w", format="mp4", options={"movflags": "+faststart"}) as out):
@@ -196,7 +188,7 @@ def _transcode(info: VideoInfo, path: Path, width: int, height: int) -> None:
             out.mux(video_out.encode(shown))
 
         for packet in source.demux([s for s in (video_in, audio_in) if s is not None]):
-            frames = _decoded(packet)  # damaged: skipped, the last good picture stays on screen
+            frames = decoded(packet)  # damaged: skipped, the last good picture stays on screen
             if packet.stream is video_in:
                 for frame in (f for f in frames if f.pts is not None):
                     heapq.heappush(times, frame.pts)

@@ -614,14 +614,19 @@ def _timed_frames(container, stream, origin: float) -> Iterator[tuple[av.VideoFr
             packet = next(packets)
         except (StopIteration, av.error.FFmpegError):
             return
-        try:
-            with av.logging.Capture():  # a damaged packet's complaints are not the user's message
-                frames = packet.decode()
-        except av.error.FFmpegError:
-            continue
-        for frame in frames:
+        for frame in decoded(packet):
             if frame.pts is not None:
                 yield frame, float(frame.pts * stream.time_base) - origin
+
+
+def decoded(packet: av.Packet) -> list[av.VideoFrame]:
+    """The packet's frames; none where it is damaged (skipped as a player skips it, its complaints kept off the
+    terminal: they are not the user's message)."""
+    try:
+        with av.logging.Capture():
+            return packet.decode()
+    except av.error.FFmpegError:
+        return []
 
 
 def read_frame_at(path: str | Path, t: float, width: int | None = None) -> np.ndarray:
