@@ -162,11 +162,14 @@ def cmd_list(args) -> int:
 def cmd_show(args) -> int:
     from calls.roles import list_people
     from pipeline.timeline import clock
-    from reports.facts import load_facts, load_shifts
+    from reports.facts import load_facts, load_shifts, load_timeline
+    from reports.talk import TALK_NOT_MEASURED, talk_metrics, talk_rows
 
     facts = load_facts(args.call_id)  # NotFound: exit 3
     people = list_people(args.call_id)
     shifts = load_shifts(args.call_id)
+    # who is talking, in the review page's rows (new-user trial 22: the command line showed no talk ratio)
+    talk = talk_metrics(load_timeline(args.call_id).seconds) if facts.status == "done" else None
     shown = {"call_id": facts.id, "title": facts.title, "file": facts.original_filename, "rep": facts.rep,
              "prospect": facts.prospect_name, "company": facts.prospect_company,
              "date": facts.call_date.isoformat() if facts.call_date else None, "duration_s": facts.duration_s,
@@ -175,7 +178,8 @@ def cmd_show(args) -> int:
              "consent": facts.consent,
              "roles_note": facts.roles_note, "roles_guessed": facts.roles_guessed,
              "people": _people_json(people),
-             "shifts": [_shift_json(r) for r in shifts.itertuples()]}
+             "shifts": [_shift_json(r) for r in shifts.itertuples()],
+             "talk": dict(talk_rows(talk)) if talk else None}
     if args.json:
         print(json.dumps(shown))
         return 0
@@ -199,6 +203,9 @@ def cmd_show(args) -> int:
     if facts.status == "done":
         print("shifts:" if len(shifts) else "shifts     none (no likely emotion changed and held)")
         _print_shifts(shifts.to_dict("records"))
+        print("talk:" if talk else f"{'talk':<10} {TALK_NOT_MEASURED}")
+        for name, value in talk_rows(talk) if talk else ():
+            print(f"  {name}: {value}")
     return 0
 
 

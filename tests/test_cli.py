@@ -66,6 +66,7 @@ def test_analyze_export_list_reassign_delete(store, videos):
     assert CODE_VERSION and shown["code"] == CODE_VERSION and re.fullmatch(r"[0-9a-f]{7,}(\+changes)?", CODE_VERSION)
     text = run_cli("show", "1", env_overrides=env).stdout
     assert all(f"person {p['person']}: {p['role']}" in text for p in shown["people"])
+    assert shown["talk"]["Talk ratio"] == "unknown: the recording has no audio" and "  Talk ratio: unknown" in text
     assert all(f"track #{p['tracks'][0]}" in text for p in shown["people"] if len(p["tracks"]) == 1)  # a number, not a count
     # the shifts the analysis printed stay readable afterwards
     assert [(x["role"], x["t_s"], x["to"]) for x in shown["shifts"]] == [(x["role"], x["t_s"], x["to"]) for x in summary["shifts"]]

@@ -9,6 +9,7 @@ baseline (the astronaut's: 4-6x), too close to the threshold for an exact test (
 
 from __future__ import annotations
 
+import json
 import re
 
 import numpy as np
@@ -27,7 +28,7 @@ from pipeline.store import analyze_call
 from pipeline.timeline import TrackSecondRows
 from pipeline.video import probe
 from reports import csv_export
-from tests.helpers import moment_kind_lines
+from tests.helpers import moment_kind_lines, run_cli
 from tools.synthetic import Appearance, CallScript, Utterance, speech_turns, write_call_video
 
 pytest.importorskip("espeakng_loader", reason="the test voices come from the espeakng-loader wheel (requirements-dev)")
@@ -423,6 +424,10 @@ def test_review_page_reports_and_team_view_show_who_is_talking(store, monkeypatc
     seed_users()
     expected = dict(talk_rows(talk_metrics(load_timeline(call.call_id).seconds)))
     assert expected["Talk ratio"].startswith("rep ")
+    shown_json = json.loads(run_cli("show", str(call.call_id), "--json").stdout)  # the command line too (trial 22)
+    assert shown_json["talk"] == expected
+    shown_text = run_cli("show", str(call.call_id)).stdout
+    assert f"  Talk ratio: {expected['Talk ratio']}" in shown_text and f"  Interruptions: {expected['Interruptions']}" in shown_text
 
     def run(view: str, **state) -> AppTest:
         at = sign_in(AppTest.from_file(str(REPO_ROOT / "dashboard" / "views" / f"{view}.py"), default_timeout=60), "ada")
