@@ -76,7 +76,24 @@ changed 13.1 at most, so one track went on across every turn and the prospect's 
 `CUT_CHANGE`: the bench's realistic call's 52-60-px faces change 12-28 as they roll and drift (16 more embeddings in 2
 minutes at this line). Measured with `/root/rapport-runs/s43/mouth/cuts2.py` (2026-12-06)."""
 LARGE_FACE_PX = 120
-"""Face height, analysis-frame pixels, from which `CUT_CHANGE_LARGE` applies (a speaker view's big tile: 200+)."""
+"""Face height, analysis-frame pixels, from which `CUT_CHANGE_LARGE` and `CUT_JUMP` apply (a speaker view's big tile:
+200+)."""
+CUT_JUMP = 4.0
+"""A large face's thumbnail that changed this many times its own usual change (the median over its last `CUT_HISTORY`
+pictures), and at least `CUT_JUMP_MIN`, is a cut too: a still big tile hardly changes between pictures, so a cut to a
+look-alike before the same wall stands out against the face's own motion, not against every face's. New-user trial 22
+(two brothers, greyscale, one flat wall, 185-px faces): the five cuts changed the thumbnail 13.5-15.0, **4.6-13.3
+times** its recent median (1.1-3.3), between cuts at most 8.3 and 3.5 times; under `CUT_CHANGE_LARGE`, one track went
+across every turn (the prospect's seconds were the rep's, the rep's talk share 0.83 against a true 0.43). Trial 21's
+speaker view (moving heads, 200-230 px) changed 2.8 times at most between cuts, 4.0-9.5 at them. A jump found wrongly
+costs one embedding. Measured with `/root/rapport-runs/s43/mouth/cuts2.py` and `/root/rapport-runs/s44/cuts/rel.py`; on 35 recordings of
+earlier trials (`/root/rapport-runs/s44/corpus.py`) only trial 22's changed (people and roles), with 5 more embeddings
+in all."""
+CUT_JUMP_MIN = 10.0
+"""Smallest thumbnail change (0-255) `CUT_JUMP` counts: a nearly still face doubling a change of 1 is no cut."""
+CUT_HISTORY = 8
+"""Pictures of a face's own recent thumbnail changes `CUT_JUMP` compares with (2 s at 4 frames/s); fewer than half
+of them and only the fixed lines apply."""
 SURROUNDINGS = 2.0
 """The surroundings thumbnail is of the box grown this many times about its centre, eyes level like the face's: a
 cut to another person changes the background too, one person moving or rolling their head hardly does."""
@@ -292,6 +309,7 @@ class _Followed:
     changed_t: float = 0.0  # when its face region last changed (`FROZEN_CHANGE`), or its track began
     last_changed: bool = True  # whether its previous new picture changed (`FROZEN_CHANGE`)
     embedded_look: np.ndarray | None = None  # `look` when it was last embedded
+    face_changes: list[float] = field(default_factory=list)  # its thumbnail's last `CUT_HISTORY` changes (`CUT_JUMP`)
     provisional: bool = False  # its reference is its first embedding only (`REFERENCE_SETTLE_S`)
 
     @property
@@ -365,11 +383,15 @@ def _compare_new_picture(followed: _Followed, look: TrackLook, gray: np.ndarray,
     followed.pictures = [*followed.pictures[max(old - 1, 0):], (t, patch_now, box)]
 
 
-def _cut(look: np.ndarray, before: np.ndarray, height: float) -> bool:
-    """Whether a face's look jumped as at a cut: its thumbnail or its surroundings' changed by `CUT_CHANGE` (the face's
-    by `CUT_CHANGE_LARGE` when it is `LARGE_FACE_PX` high or more). `height`: the face box's, analysis pixels."""
+def _cut(look: np.ndarray, before: np.ndarray, height: float, recent: list[float] | None = None) -> bool:
+    """Whether a face's look jumped as at a cut: its thumbnail or its surroundings' changed by `CUT_CHANGE`; when the
+    face is `LARGE_FACE_PX` high or more, its thumbnail by `CUT_CHANGE_LARGE`, or by `CUT_JUMP` times its `recent`
+    changes' median. `height`: the face box's, analysis pixels; `recent`: the face's last thumbnail changes."""
     face, surroundings = np.abs(look - before).mean(axis=(1, 2, 3))
-    return max(face, surroundings) >= CUT_CHANGE or (height >= LARGE_FACE_PX and face >= CUT_CHANGE_LARGE)
+    if max(face, surroundings) >= CUT_CHANGE or (height >= LARGE_FACE_PX and face >= CUT_CHANGE_LARGE):
+        return True
+    return (height >= LARGE_FACE_PX and face >= CUT_JUMP_MIN and recent is not None
+            and len(recent) >= CUT_HISTORY // 2 and face >= CUT_JUMP * float(np.median(recent)))
 
 
 class IdentityWatch:
@@ -399,7 +421,7 @@ class IdentityWatch:
     def _due(followed: _Followed | None, t: float, look: np.ndarray, height: float) -> bool:
         """Embed this face (`height` analysis pixels high) now: its track is new or not embedded yet, its look jumped
         (`_cut`), or `EMBED_EVERY_S` passed and its face changed since (`RECHECK_CHANGE`)."""
-        if followed is None or followed.reference is None or _cut(look, followed.look, height):
+        if followed is None or followed.reference is None or _cut(look, followed.look, height, followed.face_changes):
             return True
         if followed.provisional:
             return t - followed.last_embed_t >= REFERENCE_SETTLE_S
@@ -439,7 +461,8 @@ class IdentityWatch:
                         and not _cut(looks[i], followed.look, 0.0))
             changed = (not settling and followed is not None and embedding is not None and followed.reference is not None
                        and float(np.linalg.norm(embedding - followed.reference)) > SAME_PERSON_DISTANCE)
-            if followed is None or changed:
+            begun = followed is None or changed
+            if begun:
                 followed = _Followed(self._new_track(t), t, None, looks[i], changed_t=t)
                 self._followed[tid] = followed
             look = self.looks[followed.out_id]
@@ -455,6 +478,9 @@ class IdentityWatch:
             look.boxes.append(np.asarray(box, np.float32))
             look.last_t = t
             look.best_score = max(look.best_score, float(faces.confidence[i]))
+            if not begun:
+                change = float(np.abs(looks[i][0] - followed.look[0]).mean())
+                followed.face_changes = [*followed.face_changes[-(CUT_HISTORY - 1):], change]
             followed.look = looks[i]
             out_ids.append(followed.out_id)
             frozen_since.append(followed.changed_t if t - followed.changed_t >= FROZEN_MIN_S else np.nan)

@@ -23,7 +23,7 @@ from db.session import session_scope
 from model.detect import make_detector
 from model.identity import MIN_FACE_PX, SAME_PERSON_DISTANCE, shared_embedder
 from pipeline.analyze import AnalysisSettings, analyze_video
-from pipeline.people import CUT_CHANGE, CUT_CHANGE_LARGE, IdentityWatch, TrackLook, _look, group_people, set_aside_note
+from pipeline.people import CUT_CHANGE, CUT_CHANGE_LARGE, CUT_JUMP_MIN, IdentityWatch, TrackLook, _look, group_people, set_aside_note
 from pipeline.roles import TrackSummary, decide_roles, never_classified
 from pipeline.store import analyze_call
 from pipeline.track import TrackedFaces
@@ -357,22 +357,26 @@ def test_a_cut_between_look_alike_faces_is_found_by_the_change_of_their_surround
     cuts the faces' 8×8 thumbnails changed less than `CUT_CHANGE`, so one track went on across the turn and each role's
     timeline showed the other person's face. Two different people, made alike (grey, equal contrast), in one place:
     before different backdrops the cut is found (embedded, a new track); before one backdrop (trial 21), where the
-    surroundings stay alike too, by the large face's own thumbnail (`CUT_CHANGE_LARGE`)."""
+    surroundings stay alike too, by the large face's own thumbnail (`CUT_CHANGE_LARGE`); at low contrast too (trial
+    22's flat greyscale brothers), where the thumbnail changes less, by its jump against the still face's own changes
+    (`CUT_JUMP`)."""
     detector = make_detector("blazeface")
 
-    def frame(key: str, backdrop: tuple[int, int, int]) -> np.ndarray:
+    def frame(key: str, backdrop: tuple[int, int, int], contrast: float, sway: int) -> np.ndarray:
         canvas = np.full((360, 640, 3), backdrop, np.uint8)
         portrait = face_portrait(key)
         x1, y1, x2, y2 = detector.detect(portrait).largest().xyxy[0].astype(int)
         pad = (x2 - x1) // 4
         face = cv2.cvtColor(portrait[max(0, y1 - pad):y2 + pad, max(0, x1 - pad):x2 + pad], cv2.COLOR_BGR2GRAY).astype(np.float32)
-        face = np.clip((face - face.mean()) / face.std() * 45 + 128, 0, 255).astype(np.uint8)
-        canvas[80:280, 220:420] = cv2.cvtColor(cv2.resize(face, (200, 200)), cv2.COLOR_GRAY2BGR)
+        face = np.clip((face - face.mean()) / face.std() * contrast + 128, 0, 255).astype(np.uint8)
+        canvas[80:280, 220 + sway:420 + sway] = cv2.cvtColor(cv2.resize(face, (200, 200)), cv2.COLOR_GRAY2BGR)
         return canvas
 
-    def turns(second_backdrop: tuple[int, int, int]) -> tuple[IdentityWatch, list[int], float]:
+    def turns(second_backdrop: tuple[int, int, int], contrast: float = 45.0,
+              sways: tuple[int, ...] = (0,) * 8) -> tuple[IdentityWatch, list[int], float]:
         watch, ids = IdentityWatch(shared_embedder()), []
-        pictures = [frame("astronaut", (90, 60, 40))] * 6 + [frame("hopper", second_backdrop)] * 2  # settled first
+        pictures = ([frame("astronaut", (90, 60, 40), contrast, sway) for sway in sways[:6]]  # settled first
+                    + [frame("hopper", second_backdrop, contrast, sway) for sway in sways[6:]])
         for k, picture in enumerate(pictures):
             found = detector.detect(picture).largest()
             ids.append(int(watch.update(picture, TrackedFaces(k / 4, np.array([0]), found.xyxy, found.confidence,
@@ -386,6 +390,9 @@ def test_a_cut_between_look_alike_faces_is_found_by_the_change_of_their_surround
     assert watch.n_embedded == 3 and len(set(ids[:6])) == 1 and ids[5] != ids[6] == ids[7]  # at 0, settled at 1 s, cut
     watch, ids, face_change = turns((90, 60, 40))
     assert CUT_CHANGE_LARGE <= face_change < CUT_CHANGE
+    assert watch.n_embedded == 3 and len(set(ids[:6])) == 1 and ids[5] != ids[6] == ids[7]
+    watch, ids, face_change = turns((90, 60, 40), contrast=25.0, sways=(0, 1) * 4)  # a face that moves a little
+    assert CUT_JUMP_MIN <= face_change < CUT_CHANGE_LARGE
     assert watch.n_embedded == 3 and len(set(ids[:6])) == 1 and ids[5] != ids[6] == ids[7]
 
 
