@@ -58,7 +58,7 @@ self-view). The note also says when a pick is a guess or rests on one rule only:
 | the rep, by the hint pointing into a meeting room's tile (`_room_beside`) for most of their hint seconds | "The rep position (left) points to a tile of several people; ... if the rep is the person in the other tile, ..." |
 | the rep, by the hint on a face alone on screen (off-centre), never `NOTE_MIN_S` seconds beside a second face | "Person N was taken as the rep because their face sat toward the rep position while alone on screen; ..." |
 | a person seen mostly (over half their seconds) as the large face beside a camera strip, while another is the prospect | "Person N's larger face sat beside a strip of camera thumbnails ... taken for shared content (a video on a shared screen) or a third person ..." |
-| the rep, by the hint read across (no face ever sat clearly furthest toward `rep_position`) | "No face sat clearly furthest right of the others, so person N, furthest bottom-right, was taken as the rep; ..." |
+| the rep, by the hint read across (no face ever sat clearly furthest toward `rep_position`): a guess (`RoleDecision.rep_guessed`) | "No face sat clearly furthest right of the others, so Rapport guessed person N, furthest bottom-right, is the rep; ..." |
 """
 
 from __future__ import annotations
@@ -335,9 +335,11 @@ class RoleDecision:
     """Who the prospect is rests on a guess (`prospect_guessed`), so every prospect figure may describe someone else:
     the Calls list and the Reps page hold the call's figures back until a manager confirms or fixes the roles."""
     rep_guessed: bool = False
-    """The rep is a guess too: two people took turns in one tile at one size (an active-speaker recording) and nothing
-    told them apart, so the one on screen longer was taken for the rep and the other for the prospect (`guessed` is then
-    set). With rep analysis off no face is read until a manager confirms or fixes the roles (`never_classified`)."""
+    """The rep is a guess too (`guessed` is then set): two people took turns in one tile at one size (an active-speaker
+    recording) and nothing told them apart, so the one on screen longer was taken for the rep and the other for the
+    prospect; or the faces never parted along the rep position's own axis (a column of camera thumbnails beside a
+    shared screen, for "left"), so it was read across. With rep analysis off no face is read until a manager confirms
+    or fixes the roles (`never_classified`)."""
 
 
 @dataclass
@@ -547,8 +549,11 @@ def decide_roles(tracks: list[TrackSummary], rep_position: str = "left", min_det
         rep_note = _note(votes, persons, rep, rep_position)
     across_note = None
     if rep is not None and rep != recognised_rep and read_across and across[rep].hint_for >= NOTE_MIN_S:
-        across_note = (f"No face sat clearly furthest {rep_position} of the others, so person {rep}, furthest "
-                       f"{_ACROSS_WORDS[rep_position]}, was taken as the rep; if the rep is someone else, pick them in "
+        # a guess: which of a column's (or a row's) faces is the rep is not what the rep position says (new-user trial
+        # 36: a screen share's camera strip with the prospect on top swapped the roles with nothing on the Calls list)
+        rep_guessed = True
+        across_note = (f"No face sat clearly furthest {rep_position} of the others, so Rapport guessed person {rep}, "
+                       f"furthest {_ACROSS_WORDS[rep_position]}, is the rep; if the rep is someone else, pick them in "
                        "Fix roles.")
     beside = [p for p in others if p in presenters and named[p] != PROSPECT and PROSPECT in named.values()]
     strip_note = (f"Person {beside[0]}'s larger face sat beside a strip of camera thumbnails for "

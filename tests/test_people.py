@@ -613,8 +613,10 @@ def test_the_rep_position_is_read_on_its_own_axis_when_the_call_has_one():
     assert decide_roles(summaries(stacked), "left", presence=stacked).roles == {0: "rep", 1: "prospect"}
     right = decide_roles(summaries(stacked), "right", presence=stacked)  # trial 32: read as bottom, unnoted
     assert right.roles == {0: "prospect", 1: "rep"}
-    assert right.note == ("No face sat clearly furthest right of the others, so person 2, furthest bottom-right, was "
-                          "taken as the rep; if the rep is someone else, pick them in Fix roles.")
+    assert right.note == ("No face sat clearly furthest right of the others, so Rapport guessed person 2, furthest "
+                          "bottom-right, is the rep; if the rep is someone else, pick them in Fix roles.")
+    assert right.guessed and right.rep_guessed  # new-user trial 36: a strip's order swapped the roles, unflagged
+    assert not turned.guessed  # read on the hint's own axis
     grid = {n: presence((0, 11, box_at(x, y, 0.15))) for n, (x, y) in enumerate(((0.25, 0.25), (0.75, 0.25),
                                                                                (0.25, 0.75), (0.75, 0.75)))}
     assert decide_roles(summaries(grid), "left", presence=grid).roles[0] == "rep"  # top-left
