@@ -13,6 +13,9 @@ transaction of the role change every emotion value of the person now called the 
 read (the analysis skipped them as the rep) are returned in `RoleChange.unread`: the caller queues a re-read of
 those tracks only (`jobs.queue.fix_roles`), which a worker runs with `reread_tracks`. Who is talking is
 re-derived too, from the stored speech fractions and each track's mouth motion: it follows the person, not the seat.
+
+A new analysis of a call whose roles were set by hand (`reanalyze_call`) keeps them: the people of the new analysis
+whose faces sat where the hand-set rep's and prospect's did, second by second, take those roles again (`HandRoles`).
 """
 
 from __future__ import annotations
@@ -32,15 +35,17 @@ from config import Settings, get_settings, snapshot_folder
 from db.models import Call, CallStatus, EmotionSecond, Shift, Snapshot, Track, TrackSecond, utcnow
 from db.session import session_scope
 from model.detect import shared_detector
-from pipeline.analyze import AnalysisSettings, Progress, derive
+from pipeline.analyze import AnalysisSettings, CallAnalysis, Progress, derive
 from pipeline.errors import InputError, NotFound
 from pipeline.liveness import AttemptLost, Heartbeat, start_attempt
 from pipeline.people import COPY_SIZE_RATIO
 from pipeline.reread import reread_faces
-from pipeline.roles import PROSPECT, REP, place, seat_frames
+from model.detect import iou_matrix
+from pipeline.roles import PROSPECT, REP, SEAT_IOU, place, seat_frames
 from pipeline.snapshots import render_snapshots
 from pipeline.speech import who_speaks
-from pipeline.store import end_failed_attempt, get_call, load_speech, load_track_seconds, write_derived
+from pipeline.store import (analyze_call, end_failed_attempt, get_call, load_speech, load_track_seconds,
+                            write_derived)
 from pipeline.timeline import TrackSecondRows, clock, minutes
 from pipeline.video import probe_upload, seconds_in
 
@@ -477,7 +482,8 @@ REANALYSIS_OPTIONS = ("rep_position", "detector", "fps")
 def prepare_reanalysis(call_id: int, *, user: Principal | None = None, username: str | None = None,
                        **changes) -> dict:
     """Store the settings a new analysis of the call will use: its own with `changes` (`REANALYSIS_OPTIONS`);
-    audited. The rows already stored stay until that analysis commits (`pipeline.store.analyze_call`).
+    audited. The rows already stored stay until that analysis commits (`pipeline.store.analyze_call`). Roles set by
+    hand are kept by the new analysis (`reanalyze_call`) unless the rep position changes: that asks it to decide anew.
 
     Rep analysis stays off if it was off at upload, and goes off if the workspace has turned it off since.
     `NotFound`, `NotAllowed`; `ValueError` while the call is queued or running; `InputError` when retention
@@ -497,7 +503,107 @@ def prepare_reanalysis(call_id: int, *, user: Principal | None = None, username:
         chosen = replace(current, **{k: v for k, v in changes.items() if v is not None},
                          rep_analysis=current.rep_analysis and rep_analysis_enabled(session))
         call.settings = asdict(chosen)
+        if chosen.rep_position != current.rep_position:  # the analysis is to decide the roles anew: no hand-set ones
+            session.execute(update(Track).where(Track.call_id == call_id).values(role_source="auto"))
         audit(session, username, "reanalyse", f"call {call_id}",
               **{k: f"{getattr(current, k)} → {getattr(chosen, k)}" for k in REANALYSIS_OPTIONS
                  if getattr(current, k) != getattr(chosen, k)})
         return call.settings
+
+
+HAND_ROLE_MATCH = 0.5
+"""Share of a hand-set role's seconds in which a person of a new analysis must show a face where that role's did (boxes
+overlapping by `pipeline.roles.SEAT_IOU` in the same second) to take the role again (`HandRoles.match`)."""
+
+
+@dataclass(frozen=True)
+class HandRoles:
+    """Where the rep's and the prospect's faces were, second by second, on a call whose roles a manager set by hand
+    (some track's `role_source` is manual): what a new analysis of it keeps (`reanalyze_call`). New-user trial 36: a
+    `reanalyze` gave the prospect's role back to the colleague a manager had moved it from, silently."""
+
+    boxes: dict[str, dict[int, np.ndarray]]
+    """REP / PROSPECT -> second -> (4,) xyxy box of that role's face, fractions of the frame (the largest if several)."""
+
+    @classmethod
+    def of(cls, call_id: int) -> HandRoles | None:
+        """The call's hand-set roles; None when its roles are the analysis' own."""
+        with session_scope() as session:
+            rows, roles, tracks = load_track_seconds(session, call_id)
+        if not any(track.role_source == "manual" for track in tracks.values()):
+            return None
+        return cls(_role_boxes(rows, roles))
+
+    def match(self, rows: list[TrackSecondRows], person_of: dict[int, int]) -> dict[str, int]:
+        """Role -> the person (number) of a new analysis (`rows`, `person_of` track -> person) whose faces sat where
+        the role's did in at least `HAND_ROLE_MATCH` of its seconds, the most such seconds; roles none matched are left
+        out, and so is a person matched by both."""
+        matched = {}
+        for role, old in self.boxes.items():
+            seconds_by_person: dict[int, set[int]] = {}
+            for row in rows:
+                for second, box in zip(row.seconds.tolist(), row.boxes):
+                    if second in old and iou_matrix(box[None], old[second][None])[0, 0] >= SEAT_IOU:
+                        seconds_by_person.setdefault(person_of[row.track_id], set()).add(second)
+            best = max(seconds_by_person, key=lambda p: len(seconds_by_person[p]), default=None)
+            if best is not None and len(seconds_by_person[best]) >= HAND_ROLE_MATCH * len(old):
+                matched[role] = best
+        if len(set(matched.values())) < len(matched):
+            return {}
+        return matched
+
+
+def _role_boxes(rows: list[TrackSecondRows], roles: dict[int, str]) -> dict[str, dict[int, np.ndarray]]:
+    boxes: dict[str, dict[int, np.ndarray]] = {}
+    for row in rows:
+        role = roles[row.track_id]
+        if role in (REP, PROSPECT):
+            per_second = boxes.setdefault(role, {})
+            for second, box in zip(row.seconds.tolist(), row.boxes):
+                known = per_second.get(second)
+                if known is None or _area(box) > _area(known):
+                    per_second[second] = np.asarray(box, np.float64)
+    return boxes
+
+
+def _area(box: np.ndarray) -> float:
+    return float((box[2] - box[0]) * (box[3] - box[1]))
+
+
+@dataclass(frozen=True)
+class KeptRoles:
+    """What `reanalyze_call` did with roles set by hand before the new analysis."""
+
+    people: dict[str, int]
+    """REP / PROSPECT -> the person (number) of the new analysis given that role again; empty when none matched."""
+    lost: tuple[str, ...]
+    """The hand-set roles no person of the new analysis matched (`HandRoles.match`): the analysis' own stand."""
+    change: RoleChange | None = None
+
+
+def reanalyze_call(call_id: int, classifier, progress: Progress | None = None,
+                   username: str | None = None) -> tuple[CallAnalysis, KeptRoles | None]:
+    """Analyse a stored call (`pipeline.store.analyze_call`) and keep roles a manager set by hand (`HandRoles`),
+    audited as `username`, with faces the analysis skipped as the rep's read at once (rep analysis off). The second
+    value is None when the call's roles were not set by hand."""
+    hand = HandRoles.of(call_id)
+    result = analyze_call(call_id, classifier, progress=progress)
+    if hand is None:
+        return result, None
+    with session_scope() as session:
+        rows, roles, _ = load_track_seconds(session, call_id)
+        people = _people(session, call_id)
+    person_of = {track_no: p.number for p in people for track_no in p.track_nos}
+    matched = hand.match(rows, person_of)
+    current = {roles[p.track_nos[0]]: p.number for p in reversed(people)}  # role -> a person with it (the first)
+    rep, prospect = matched.get(REP, current.get(REP)), matched.get(PROSPECT, current.get(PROSPECT))
+    if rep is not None and rep == prospect:  # one role matched the person the analysis gave the other: no fix
+        matched = {}
+    lost = tuple(role for role in hand.boxes if role not in matched)
+    if not matched or all(roles[t] == role for role, number in matched.items()
+                          for p in people if p.number == number for t in p.track_nos):
+        return result, KeptRoles(matched, lost)
+    change = pick_people(call_id, rep, prospect, username=username)
+    if change.unread:
+        reread_tracks(call_id, list(change.unread), classifier, progress=progress)
+    return result, KeptRoles(matched, lost, change)

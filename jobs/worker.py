@@ -6,7 +6,7 @@ replaces one the kernel kills (e.g. out of memory). Each process:
 
 * loads the model before taking any job, so a broken install fails no jobs;
 * takes messages off the Huey queue and claims the job in the store (jobs.queue);
-* runs `analyze_call` (or, after a role fix, `calls.roles.reread_tracks`), writing stage and progress to the job row at most once a second;
+* runs `calls.roles.reanalyze_call` (the analysis, keeping roles a manager set by hand; after a role fix, `calls.roles.reread_tracks`), writing stage and progress to the job row at most once a second;
 * keeps a housekeeping thread that heartbeats the job in hand and runs the reaper;
 * on SIGTERM or SIGINT hands the job in hand back to the queue (without using up an
   attempt) at the next progress step and exits 0: a deploy or the dashboard closing
@@ -25,12 +25,11 @@ import threading
 import time
 
 from access.retention import purge
-from calls.roles import reread_tracks
+from calls.roles import reanalyze_call, reread_tracks
 from config import get_settings
 from jobs import queue as jobs
 from pipeline.errors import InputError, NotFound
 from pipeline.liveness import AttemptLost
-from pipeline.store import analyze_call
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +109,9 @@ class Worker:
                 reread_tracks(claim.call_id, list(claim.classify_tracks), self.classifier,
                               progress=self._progress_writer(claim))
             else:
-                analyze_call(claim.call_id, self.classifier, progress=self._progress_writer(claim))
+                # keeps roles a manager set by hand on a call analysed again (`calls.roles.HandRoles`)
+                reanalyze_call(claim.call_id, self.classifier, progress=self._progress_writer(claim),
+                               username=f"worker {self.id}")
         except StopRequested:
             jobs.release(claim, f"worker {self.id} was stopped", counts=False)
             log.info("job %s handed back to the queue", claim.job_id)

@@ -18,7 +18,7 @@ in that second, and each second votes:
 | two, one `SPEAKER_VIEW_AREA_RATIO` times larger, the small one further in | a face inside the speaker's own picture (a photo, a poster, a flag's pattern) | none |
 | three or more, one much larger and off-centre, the others level with it across the centre (`_room_beside`) | a gallery whose other tile holds several people (a meeting room) | the hint, over all of them |
 | three or more, one much larger, the others a column at a side of the frame, the large face centred in the rest of the frame (`_strip_beside`) | a shared screen (or a sidebar view's speaker) beside the call's camera strip | the hint, over the strip's faces only; the large face is noted and ranks after them for the prospect (`_Votes.beside_strip`) |
-| three or more, one much larger (otherwise) | speaker view with a filmstrip | none |
+| three or more, one much larger (otherwise) | speaker view with a filmstrip (Teams: a row of thumbnails below the speaker) | the hint, over the thumbnails only, on its own axis (`_Votes.filmstrip_for`: a guess) |
 | similar sizes (gallery, stacked, camera thumbnails beside a shared screen) | gallery | the hint: the face furthest toward `rep_position` (if `MIN_SEPARATION` ahead) = rep, the others not |
 
 `rep_position` is a hint for the layouts it names (galleries: side by side, stacked, thumbnail strips), never a
@@ -32,7 +32,8 @@ Each person's score is (rep votes - votes against); then:
 * the rep = the person recognised from enrolment (`recognised_rep`, `pipeline.enrolment`: a consented face
   signature of the call's rep matched this person's embedding), which outranks every vote above; else the
   person with the highest positive score (none positive: no rep; the note says so);
-* the prospect = the most present other person; when there is a rep, other people never on screen with the
+* the prospect = the other person longest on a filmstrip speaker view's stage (`_Votes.stage_s`), else the most
+  present; when there is a rep, other people never on screen with the
   prospect for more than `TOGETHER_MAX_S` (someone who took the prospect's place) are the prospect too (with no rep,
   such a person is as likely the rep: an active speaker view shows the two in turns, never together, and both were
   the prospect, so the prospect's timeline read the rep's face half the call);
@@ -58,6 +59,7 @@ self-view). The note also says when a pick is a guess or rests on one rule only:
 | the rep, by the hint pointing into a meeting room's tile (`_room_beside`) for most of their hint seconds | "The rep position (left) points to a tile of several people; ... if the rep is the person in the other tile, ..." |
 | the rep, by the hint on a face alone on screen (off-centre), never `NOTE_MIN_S` seconds beside a second face | "Person N was taken as the rep because their face sat toward the rep position while alone on screen; ..." |
 | a person seen mostly (over half their seconds) as the large face beside a camera strip, while another is the prospect | "Person N's larger face sat beside a strip of camera thumbnails ... taken for shared content (a video on a shared screen) or a third person ..." |
+| the rep, by the hint among a speaker view's filmstrip thumbnails (most of their hint seconds): a guess (`RoleDecision.rep_guessed`) | "Person N's thumbnail sat furthest right in the speaker view's strip of thumbnails, so Rapport guessed they are the rep ..." |
 | the rep, by the hint read across (no face ever sat clearly furthest toward `rep_position`): a guess (`RoleDecision.rep_guessed`) | "No face sat clearly furthest right of the others, so Rapport guessed person N, furthest bottom-right, is the rep; ..." |
 """
 
@@ -362,6 +364,17 @@ class _Votes:
     a sidebar view) sit in the strip, so this face is most likely the shared screen's (a video, a slide) or a third
     person's. Found by a new-user trial (33): a testimonial video shared beside the two cameras' thumbnails took the
     prospect's role, the real prospect became a participant and no rep was found."""
+    filmstrip_for: float = 0.0
+    """Of `hint_for`, the seconds this face was the thumbnail furthest toward `rep_position` in a speaker view's
+    filmstrip (three or more faces, one much larger). The strip's order is the call app's (Teams puts the user's own
+    tile last, or floating in the corner), so a rep picked this way is a guess. Found by a new-user trial (36): in a
+    Teams speaker view with a row of thumbnails below the speaker no rep was found whatever the rep position said, the
+    rep's own thumbnail took the prospect's role and the talk ratio was not given."""
+    stage_s: float = 0.0
+    """Seconds this face was the speaker of a speaker view with a filmstrip (the face much larger than three or more
+    others): the call app puts whoever talks there, so of the people who are not the rep the one there longest talked
+    most and is taken for the prospect before the more present (in trial 36's Teams view every thumbnail was on screen
+    all call, and the prospect's pick fell to a silent guest)."""
     hint_unheeded: float = 0.0
     """Seconds this face, the big one of a speaker view beside a self-view, sat at least `CENTRED` off the centre toward
     `rep_position` and `MIN_SEPARATION` ahead of the thumbnail: it may be a gallery whose faces sit at different heights
@@ -418,6 +431,14 @@ def _vote(faces: dict[int, np.ndarray], votes: dict[int, _Votes], across: dict[i
                 votes[largest].hint_unheeded += 1
         strip = _strip_beside(faces[largest], [faces[p] for p in others])
         if not strip:
+            if len(others) > 1:  # a filmstrip: the hint among its thumbnails, a guess (`_Votes.filmstrip_for`)
+                votes[largest].stage_s += 1
+                ranked = sorted(others, key=lambda p: -_along(faces[p], rep_position))
+                if _along(faces[ranked[0]], rep_position) - _along(faces[ranked[1]], rep_position) >= MIN_SEPARATION:
+                    votes[ranked[0]].hint_for += HINT_VOTE
+                    votes[ranked[0]].filmstrip_for += HINT_VOTE
+                    for p in ranked[1:]:
+                        votes[p].hint_against += HINT_VOTE
             return
         votes[largest].beside_strip += 1
     principal = (others if strip else
@@ -513,7 +534,8 @@ def decide_roles(tracks: list[TrackSummary], rep_position: str = "left", min_det
     area = {p: max(t.area for t in participants if people[t.track_id] == p) for p in persons}
     seen_s = {p: sum(p in faces for faces in on_screen.values()) for p in persons}
     presenters = {p for p in persons if 2 * votes[p].beside_strip > seen_s[p]}  # mostly beside a camera strip
-    others = sorted((p for p in persons if p != rep), key=lambda p: (p in presenters, -frames[p], -area[p]))
+    others = sorted((p for p in persons if p != rep),
+                    key=lambda p: (p in presenters, -votes[p].stage_s, -frames[p], -area[p]))
     named: dict[int, str] = {}
     if rep is not None:
         named[rep] = REP
@@ -547,6 +569,14 @@ def decide_roles(tracks: list[TrackSummary], rep_position: str = "left", min_det
                     "other way round, swap them in Fix roles.")
     else:
         rep_note = _note(votes, persons, rep, rep_position)
+    filmstrip_note = None
+    if (rep is not None and rep != recognised_rep and not rep_guessed and votes[rep].filmstrip_for >= NOTE_MIN_S
+            and 2 * votes[rep].filmstrip_for > votes[rep].hint_for + votes[rep].self_view_for):
+        rep_guessed = True  # the strip's order is the call app's (`_Votes.filmstrip_for`)
+        filmstrip_note = (f"Person {rep}'s thumbnail sat furthest {rep_position} in the speaker view's strip of "
+                          f"thumbnails for {votes[rep].filmstrip_for:.0f} s, so Rapport guessed they are the rep (the "
+                          "call app orders the strip); if the rep is someone else, pick them in Fix roles, or enrol the "
+                          "rep in Settings to have them recognised.")
     across_note = None
     if rep is not None and rep != recognised_rep and read_across and across[rep].hint_for >= NOTE_MIN_S:
         # a guess: which of a column's (or a row's) faces is the rep is not what the rep position says (new-user trial
@@ -560,7 +590,7 @@ def decide_roles(tracks: list[TrackSummary], rep_position: str = "left", min_det
                   f"{votes[beside[0]].beside_strip:.0f} s (a screen share, or a sidebar view), so it was taken for "
                   "shared content (a video on a shared screen) or a third person, not the prospect; if it is the "
                   "prospect, pick them in Fix roles.") if beside else None
-    notes = [rep_note, across_note, strip_note,
+    notes = [rep_note, filmstrip_note, across_note, strip_note,
              _guess_note(named, frames, area, votes, rep, self_view_told=rep_note is not None,
                          prospect_told=bool(beside)),
              STILL_SPEAKER_NOTE if frozen else None]

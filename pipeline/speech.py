@@ -17,7 +17,7 @@ Who speaks, per second of the call (`who_speaks`, a decision table):
 | yes                   | yes                                      | only the rep / only the prospect         | rep / prospect |
 | yes                   | yes                                      | only a guest (participant-N)             | other |
 | yes                   | yes                                      | nobody's, in a recording of turns (`shows_turns`, thumbnails left out), one person on screen most of the second | that person: rep / prospect / other |
-| yes                   | yes                                      | nobody's, in a call of the rep and the prospect alone that is no recording of turns, one of them on screen with a still mouth (seen moving when they talk) and the other's camera off (`cameras_off`) | the one whose camera is off: rep / prospect |
+| yes                   | yes                                      | nobody's, in a call that is no recording of turns, the rep's or the prospect's camera off (`cameras_off`) and everyone else seen on the call on screen with a still mouth (each seen moving when they talk) | the one whose camera is off: rep / prospect |
 | yes                   | yes                                      | nobody's (no face on screen, or still)   | off-camera |
 
 A face's *lift* is its mouth motion (`model.mouth.mouth_motion`, the second's peak, smoothed over its neighbouring
@@ -33,11 +33,12 @@ A recording *of turns* is an active-speaker view: the call app shows whoever tal
 screen while a voice is heard is the talker's even when their mouth reads still (a person seen mostly while talking has
 few quiet seconds to learn their still mouth from). Thumbnails (a self-view, a filmstrip: THUMBNAIL_SHARE) are left
 out of that question, so Zoom's speaker view with the rep's self-view beside the big tile is a recording of turns too.
-A *camera off* in a call of two: when only the rep and the prospect were ever seen, speech heard while one of them is on
-screen with a still mouth (one seen moving when they talked: CAMERA_OFF_MIN_TALK_S) and the other's camera is off (off
-screen for a stretch of CAMERA_OFF_MIN_S or more, in at most CAMERA_OFF_MAX_STRETCHES such stretches: one who leaves at
-every turn is cut away by an active-speaker view) is the other's. New-user trial 16 (the prospect's camera off for part of a gallery call) read talk ratio 62/38
-against a truth of 49/51 while such speech stayed "someone off camera".
+A *camera off*: speech heard while the rep's or the prospect's camera is off (off screen for a stretch of
+CAMERA_OFF_MIN_S or more, in at most CAMERA_OFF_MAX_STRETCHES such stretches: one who leaves at every turn is cut away
+by an active-speaker view) and everyone else seen on the call is on screen with a still mouth (each seen moving when
+they talked: CAMERA_OFF_MIN_TALK_S) is the one whose camera is off. New-user trial 16 (the prospect's camera off for
+part of a gallery call) read talk ratio 62/38 against a truth of 49/51 while such speech stayed "someone off camera";
+trial 36 (the same with a guest who joined late) 61/39 against 45/55, when the rule still needed a call of two.
 "off-camera" is speech heard while no mouth moves on screen and nothing above says whose it is: nobody on screen, a
 guest on the call (a dialled-in voice could be anyone's), a cut second, a mouth not measured (the face turned away). It
 is stored as such (the review page says "someone off camera").
@@ -340,12 +341,12 @@ def main_stage(tracks: list[TrackSecondRows]) -> list[TrackSecondRows]:
 
 
 def cameras_off(frames: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Role -> (n_seconds,) bool: the seconds the rep's or the prospect's camera is taken to be off, in a call of the
-    two of them alone (no guest seen): inside a stretch off screen of CAMERA_OFF_MIN_S or more, for a person with at
-    most CAMERA_OFF_MAX_STRETCHES of them. Empty when there is a guest or one of the two was never seen.
+    """Role -> (n_seconds,) bool: the seconds the rep's or the prospect's camera is taken to be off: inside a stretch
+    off screen of CAMERA_OFF_MIN_S or more, for a person with at most CAMERA_OFF_MAX_STRETCHES of them. Empty when one
+    of the two was never seen.
 
     frames: `_frames_on_screen` (every track, thumbnails included)."""
-    if set(frames) != {REP, PROSPECT}:
+    if REP not in frames or PROSPECT not in frames:
         return {}
     off = {}
     for role in (REP, PROSPECT):
@@ -361,15 +362,16 @@ def cameras_off(frames: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
 
 def _camera_off(off: dict[str, np.ndarray], frames: dict[str, np.ndarray], measured: dict[str, np.ndarray],
                 talked_s: dict[str, int], s: int) -> str | None:
-    """The rep or the prospect whose camera is off in second `s` (`cameras_off`), while the other is on screen with a
-    measured (and, as the caller found, still) mouth that was seen moving when they talked; None otherwise (see the
-    module's decision table and CAMERA_OFF_MIN_TALK_S).
+    """The rep or the prospect whose camera is off in second `s` (`cameras_off`), while everyone else seen on the call
+    is on screen with a measured (and, as the caller found, still) mouth that was seen moving when they talked; None
+    otherwise (see the module's decision table and CAMERA_OFF_MIN_TALK_S).
 
     frames: `_frames_on_screen`; measured: role -> (n_seconds,) bool, whether any of the person's tracks measured
     their mouth in the second; talked_s: role -> seconds of speech in which their mouth moved."""
-    for away, there in ((REP, PROSPECT), (PROSPECT, REP)):
-        if (away in off and off[away][s] and frames[there][s] > 0 and measured[there][s]
-                and talked_s[there] >= CAMERA_OFF_MIN_TALK_S):
+    for away in (REP, PROSPECT):
+        if away in off and off[away][s] and all(
+                frames[role][s] > 0 and measured[role][s] and talked_s[role] >= CAMERA_OFF_MIN_TALK_S
+                for role in frames if role != away):
             return away
     return None
 
@@ -443,7 +445,7 @@ def who_speaks(speech: np.ndarray, tracks: list[TrackSecondRows], roles: dict[in
         if not moving:
             if shown[s] is not None:  # a recording of turns: the talker is on screen
                 speaking.append(shown[s] if shown[s] in (REP, PROSPECT) else OTHER)
-            else:  # no face, or not a recording of turns: only a camera off in a call of two says who
+            else:  # no face, or not a recording of turns: only a camera off says who
                 speaking.append(_camera_off(off, frames, measured, talked_s, s) or OFF_CAMERA)
             continue
         strongest = max(moving, key=moving.get)

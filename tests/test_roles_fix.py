@@ -123,6 +123,14 @@ def test_cli_fixes_the_wrong_side_with_rep_analysis_on_and_reanalyze_with_the_re
     assert "queued" not in fixed.stderr  # everyone was read: nothing to queue
     assert roles_by_side(1) == {"left": "prospect", "right": "rep"}
     np.testing.assert_allclose(exported_probs(1), before_rep, atol=2e-4)  # the same rows, the other role
+    # a new analysis keeps roles set by hand (new-user trial 36: the analysis' wrong prospect came back, silently)
+    kept = run_cli("reanalyze", "1", env_overrides=on)
+    assert kept.returncode == 0, kept.stderr
+    assert "roles set by hand kept: person 1 prospect, person 2 rep" in kept.stdout
+    assert roles_by_side(1) == {"left": "prospect", "right": "rep"}
+    with session_scope() as session:
+        assert session.get(Call, 1).analysed_roles["roles"] != {str(t.track_no): t.role for t in session.scalars(
+            select(Track).where(Track.call_id == 1))}  # the analysis' own stand was the other way round
 
     add_user("rita", "a long enough password", "rep", rep_name="Rita Rep", by="test")
     for args, code, message in ((("99",), 3, "call 99 not found"),
@@ -140,7 +148,13 @@ def test_cli_fixes_the_wrong_side_with_rep_analysis_on_and_reanalyze_with_the_re
         assert call.status == "done" and call.settings["rep_position"] == "right"
         assert {t.role_source for t in session.scalars(select(Track).where(Track.call_id == 1))} == {"auto"}
         events = session.scalars(select(AuditEvent).where(AuditEvent.action == "reanalyse")).all()
-        assert [(e.username, e.detail) for e in events] == [(command_line_user(), {"rep_position": "left → right"})]
+        assert [(e.username, e.detail) for e in events] == [(command_line_user(), {}),
+                                                             (command_line_user(), {"rep_position": "left → right"})]
+    from calls.roles import HandRoles, prepare_reanalysis
+
+    assert main(["reassign", "1", "--swap"]) == 0 and HandRoles.of(1) is not None  # set by hand again
+    prepare_reanalysis(1, rep_position="left")  # a new rep position asks the analysis to decide anew
+    assert HandRoles.of(1) is None
 
 
 # ----------------------------------------------------------------------------- the review page
