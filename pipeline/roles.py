@@ -395,11 +395,12 @@ class _Votes:
 
 
 def _vote(faces: dict[int, np.ndarray], votes: dict[int, _Votes], across: dict[int, _Votes], rep_position: str,
-          stills: dict[int, np.ndarray] | None = None) -> int | None:
-    """One second's votes (the decision table above); `faces` is person -> box (fractions of the frame), `stills` track
-    id -> box of the set-aside still faces on screen then (no one: they only shape the layout). The hint's votes go to
-    `votes` when the faces separate on its own axis (`_along`), else to `across` (`_toward`). Returns the still face
-    this second showed as the speaker beside a self-view, if any."""
+          stills: dict[int, np.ndarray] | None = None, thumbnails: dict[int, np.ndarray] | None = None) -> int | None:
+    """One second's votes (the decision table above); `faces` is person -> box (fractions of the frame; their largest
+    when they show twice), `thumbnails` person -> their smallest box (the speaker's own filmstrip thumbnail, or the
+    self-view of a rep on stage), `stills` track id -> box of the set-aside still faces on screen then (no one: they
+    only shape the layout). The hint's votes go to `votes` when the faces separate on its own axis (`_along`), else to
+    `across` (`_toward`). Returns the still face this second showed as the speaker beside a self-view, if any."""
     ballots = ((votes, _along), (across, _toward))
     if len(faces) == 1:
         (person, box), = faces.items()
@@ -433,8 +434,12 @@ def _vote(faces: dict[int, np.ndarray], votes: dict[int, _Votes], across: dict[i
         if not strip:
             if len(others) > 1:  # a filmstrip: the hint among its thumbnails, a guess (`_Votes.filmstrip_for`)
                 votes[largest].stage_s += 1
-                ranked = sorted(others, key=lambda p: -_along(faces[p], rep_position))
-                if _along(faces[ranked[0]], rep_position) - _along(faces[ranked[1]], rep_position) >= MIN_SEPARATION:
+                filmstrip = {p: faces[p] for p in others}
+                own = (thumbnails or {}).get(largest)  # the speaker's own thumbnail in the strip, if it shows
+                if own is not None and box_area(faces[largest]) >= SPEAKER_VIEW_AREA_RATIO * box_area(own):
+                    filmstrip[largest] = own
+                ranked = sorted(filmstrip, key=lambda p: -_along(filmstrip[p], rep_position))
+                if _along(filmstrip[ranked[0]], rep_position) - _along(filmstrip[ranked[1]], rep_position) >= MIN_SEPARATION:
                     votes[ranked[0]].hint_for += HINT_VOTE
                     votes[ranked[0]].filmstrip_for += HINT_VOTE
                     for p in ranked[1:]:
@@ -489,13 +494,17 @@ def decide_roles(tracks: list[TrackSummary], rep_position: str = "left", min_det
         presence = {t.track_id: (np.arange(int(t.first_t), int(t.last_t) + 1),
                                  np.repeat(t.mean_box[None], int(t.last_t) - int(t.first_t) + 1, axis=0))
                     for t in participants}
-    on_screen: dict[int, dict[int, np.ndarray]] = defaultdict(dict)  # second -> person -> box
+    on_screen: dict[int, dict[int, np.ndarray]] = defaultdict(dict)  # second -> person -> box (their largest)
+    thumbnails: dict[int, dict[int, np.ndarray]] = defaultdict(dict)  # second -> person -> their smallest box
     for t in participants:
         seconds, boxes = presence.get(t.track_id, (np.zeros(0, np.int64), np.zeros((0, 4))))
         for second, box in zip(seconds.tolist(), boxes):
             known = on_screen[second].get(people[t.track_id])
             if known is None or box_area(box) > box_area(known):
                 on_screen[second][people[t.track_id]] = np.asarray(box, np.float64)
+            known = thumbnails[second].get(people[t.track_id])
+            if known is None or box_area(box) < box_area(known):
+                thumbnails[second][people[t.track_id]] = np.asarray(box, np.float64)
     persons = sorted({people[t.track_id] for t in participants})
     frames = {p: sum(t.n_frames for t in participants if people[t.track_id] == p) for p in persons}
     votes = {p: _Votes() for p in persons}
@@ -507,7 +516,7 @@ def decide_roles(tracks: list[TrackSummary], rep_position: str = "left", min_det
             stills_on_screen[int(second)][track_id] = np.asarray(box, np.float64)
     still_speakers: set[int] = set()  # set-aside still faces a self-view sat beside, as a speaker view's speaker
     for second, faces in on_screen.items():
-        speaker = _vote(faces, votes, across, rep_position, stills_on_screen.get(second))
+        speaker = _vote(faces, votes, across, rep_position, stills_on_screen.get(second), thumbnails[second])
         if speaker is not None:
             still_speakers.add(speaker)
         if together_s is None:

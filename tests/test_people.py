@@ -623,6 +623,28 @@ def test_the_rep_position_is_read_on_its_own_axis_when_the_call_has_one():
     assert decide_roles(summaries(grid), "bottom", presence=grid).roles[3] == "rep"  # bottom-right
 
 
+def test_a_speaker_view_with_a_filmstrip_takes_the_rep_position_among_the_thumbnails_as_a_guess():
+    """A Teams-style speaker view (new-user trial 36): whoever talks big on stage, the others in a row of thumbnails
+    below, the rep's own self-view floating bottom right (also while the rep is on stage). No rep was found whatever the
+    rep position said, and the rep's self-view took the prospect's role. Now the rep position picks among the
+    thumbnails (the rep's self-view counts while they are on stage), a guess the note states, and the prospect is
+    who was on stage longest of the others."""
+    stage, row = box_at(0.5, 0.35, 0.45), 0.88
+    tracks = {0: presence((0, 29, box_at(0.88, row, 0.08))), 1: presence((10, 19, stage)),  # the rep: self-view, stage
+              2: presence((0, 9, stage), (26, 29, stage)), 3: presence((10, 25, box_at(0.62, row, 0.08))),  # prospect
+              4: presence((0, 29, box_at(0.2, row, 0.08))),  # a guest who never talks
+              5: presence((0, 19, box_at(0.4, row, 0.08)), (26, 29, box_at(0.4, row, 0.08))),
+              6: presence((20, 25, stage))}  # a guest who talks for 6 s
+    people = {0: 4, 1: 4, 2: 2, 3: 2, 4: 1, 5: 3, 6: 3}
+    decision = decide_roles(summaries(tracks), "right", people=people, presence=tracks)
+    assert {people[t]: role for t, role in decision.roles.items()} == {4: "rep", 2: "prospect", 3: "participant-1",
+                                                                        1: "participant-2"}
+    assert decision.guessed and decision.rep_guessed
+    assert decision.note.startswith("Person 4's thumbnail sat furthest right in the speaker view's strip of thumbnails")
+    left = decide_roles(summaries(tracks), "left", people=people, presence=tracks)  # the row's other end: a guest
+    assert {people[t]: role for t, role in left.roles.items()}[1] == "rep" and left.rep_guessed
+
+
 def test_the_self_view_outvotes_a_rep_position_that_names_the_other_person_and_the_note_says_so():
     big, thumb = box_at(0.5, 0.45, 0.5), box_at(0.88, 0.85, 0.1)
     left, right = box_at(0.25, 0.45, 0.2), box_at(0.75, 0.45, 0.2)
