@@ -706,18 +706,19 @@ def test_a_face_beside_the_camera_strip_is_not_taken_for_the_prospect():
     """A new-user trial (33): a testimonial video shared beside the call's two camera thumbnails (stacked at the right,
     rep on top) took the prospect's role, the real prospect became a participant and no rep was found. The strip's
     faces are the cameras: the hint picks the rep among them, the other is the prospect, and the note names the video's
-    face; a speaker view with a filmstrip row above the speaker still votes nothing."""
+    face; in a speaker view with a filmstrip row above the speaker the hint picks among the row's faces, a guess
+    (trial 36)."""
     video, top, below = box_at(0.38, 0.47, 0.24), box_at(0.88, 0.15, 0.086), box_at(0.88, 0.39, 0.086)
     tracks = {0: presence((0, 23, video)), 1: presence((0, 23, top)), 2: presence((0, 23, below))}
     decision = decide_roles(summaries(tracks), "top", people={0: 1, 1: 2, 2: 3}, presence=tracks)
     assert decision.roles == {0: "participant-1", 1: "rep", 2: "prospect"}
     assert decision.note.startswith("Person 1's larger face sat beside a strip of camera thumbnails for 24 s")
     assert "guessed" not in decision.note
-    # a 3-person speaker view with a filmstrip row above a centred speaker: nothing tells the rep (as before)
+    # a 3-person speaker view with a filmstrip row above a centred speaker: the row's left face, a guess
     row = {0: presence((0, 23, box_at(0.5, 0.6, 0.4))), 1: presence((0, 23, box_at(0.4, 0.1, 0.08))),
            2: presence((0, 23, box_at(0.6, 0.1, 0.08)))}
     decision = decide_roles(summaries(row), "left", people={0: 1, 1: 2, 2: 3}, presence=row)
-    assert "rep" not in decision.roles.values() and decision.roles[0] == "prospect"
+    assert decision.roles == {0: "prospect", 1: "rep", 2: "participant-1"} and decision.rep_guessed
 
 
 def test_the_set_aside_note_names_still_faces_not_what_a_face_left_behind():
