@@ -96,7 +96,8 @@ def cmd_analyze(args) -> int:
         if not result.faces_found:
             print(f"{result.no_faces_message}: nothing to chart")
         if result.roles_guessed:
-            print(f"roles are a guess: {result.roles_note} (check them: `show {call_id}`)")
+            # not "roles are a guess": the rep may be sure (recognised from enrolment) and the prospect not (trial 36)
+            print(f"check the roles: {result.roles_note} (`show {call_id}`)")
         _print_shifts(vars(s) for s in result.shifts)
     return 0
 

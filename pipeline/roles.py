@@ -152,7 +152,7 @@ _SECOND_AXIS = {"left": "top", "right": "bottom", "top": "left", "bottom": "righ
 """Where `_toward` looks next when the faces never part on the rep position's own axis."""
 _ACROSS_WORDS = {"left": "top-left", "right": "bottom-right", "top": "top-left", "bottom": "bottom-right"}
 """`_toward`'s direction in words."""
-_NUMBER_WORDS = {3: "Three", 4: "Four", 5: "Five", 6: "Six", 7: "Seven", 8: "Eight", 9: "Nine"}
+_NUMBER_WORDS = {2: "Two", 3: "Three", 4: "Four", 5: "Five", 6: "Six", 7: "Seven", 8: "Eight", 9: "Nine"}
 
 
 @dataclass(frozen=True)

@@ -189,12 +189,15 @@ def talk_rows(metrics: TalkMetrics) -> list[tuple[str, str]]:
     else:
         ratio = (f"not given: more speech came with no mouth moving on screen ({off_camera_s} s, someone off camera) "
                  f"than from the rep ({rep_s} s) and the prospect ({prospect_s} s)")
+    # no rep on screen: not "the rep was never heard talking" (trial 36: said of a rep who talked half the call)
+    listening = (_mood_words(metrics.listening, metrics.seconds[REP], "the rep was") if metrics.rep_on_screen_s
+                 else "not known: no face was taken for the rep")
     return [
         ("Talk ratio", ratio),
         ("Longest rep monologue", f"{metrics.longest_monologue_s} s from {clock(start_end[0])}" if start_end else "none"),
         ("Interruptions", f"prospect cut in {metrics.interruptions[PROSPECT]}×, rep cut in {metrics.interruptions[REP]}×"),
-        ("Prospect while listening / speaking", f"{_mood_words(metrics.listening, metrics.seconds[REP], 'the rep was')} / "
-                                                f"{_mood_words(metrics.speaking, metrics.seconds[PROSPECT], 'they were')}"),
+        ("Prospect while listening / speaking",
+         f"{listening} / {_mood_words(metrics.speaking, metrics.seconds[PROSPECT], 'they were')}"),
         ("After each monologue", "; ".join(f"{clock(r.end_s)}: {('likely ' + r.emotion) if r.emotion else 'not read'}"
                                            for r in metrics.reactions) or f"no rep monologue of {MONOLOGUE_MIN_S} s or more"),
         ("Others talking", f"{SPEAKING_LABELS[OTHER]} on screen {metrics.seconds[OTHER]} s, "

@@ -288,5 +288,5 @@ def test_the_cli_analysis_says_when_the_roles_are_a_guess(store, tmp_path):
     shown = json.loads(run_cli("show", str(summary["call_id"]), "--json").stdout)
     assert (shown["roles_guessed"], shown["roles_note"]) == (True, summary["roles_note"])
     words = run_cli("analyze", str(video), "--fps", str(FPS))
-    assert words.returncode == 0 and f"roles are a guess: {summary['roles_note']}" in words.stdout
-    assert f"(check them: `show {summary['call_id'] + 1}`)" in words.stdout
+    assert words.returncode == 0 and f"check the roles: {summary['roles_note']}" in words.stdout
+    assert f"(`show {summary['call_id'] + 1}`)" in words.stdout

@@ -381,6 +381,8 @@ def test_talk_metrics_follow_their_definitions():
     assert no_rep.talk_ratio is None and no_rep.rep_on_screen_s == 0
     assert dict(talk_rows(no_rep))["Talk ratio"] == ("not given: no face on screen was taken for the rep "
                                                      "(check the roles under Fix roles)")
+    assert dict(talk_rows(no_rep))["Prospect while listening / speaking"].startswith(
+        "not known: no face was taken for the rep / ")  # trial 36: not "the rep was never heard talking"
 
 
 def test_a_reps_talk_ratio_over_calls_leaves_out_calls_that_give_none():
