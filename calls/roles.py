@@ -34,14 +34,13 @@ from access.workspace import rep_analysis_enabled
 from config import Settings, get_settings, snapshot_folder
 from db.models import Call, CallStatus, EmotionSecond, Shift, Snapshot, Track, TrackSecond, utcnow
 from db.session import session_scope
-from model.detect import shared_detector
+from model.detect import iou_matrix, shared_detector
 from pipeline.analyze import AnalysisSettings, CallAnalysis, Progress, derive
 from pipeline.errors import InputError, NotFound
 from pipeline.liveness import AttemptLost, Heartbeat, start_attempt
 from pipeline.people import COPY_SIZE_RATIO
 from pipeline.reread import reread_faces
-from model.detect import iou_matrix
-from pipeline.roles import PROSPECT, REP, SEAT_IOU, place, seat_frames
+from pipeline.roles import PROSPECT, REP, SEAT_IOU, box_area, place, seat_frames
 from pipeline.snapshots import render_snapshots
 from pipeline.speech import who_speaks
 from pipeline.store import (analyze_call, end_failed_attempt, get_call, load_speech, load_track_seconds,
@@ -503,7 +502,9 @@ def prepare_reanalysis(call_id: int, *, user: Principal | None = None, username:
         chosen = replace(current, **{k: v for k, v in changes.items() if v is not None},
                          rep_analysis=current.rep_analysis and rep_analysis_enabled(session))
         call.settings = asdict(chosen)
-        if chosen.rep_position != current.rep_position:  # the analysis is to decide the roles anew: no hand-set ones
+        # the analysis is to decide the roles anew: no hand-set ones (if it fails, the roles it leaves read as the
+        # analysis' own, a known gap of this reset)
+        if chosen.rep_position != current.rep_position:
             session.execute(update(Track).where(Track.call_id == call_id).values(role_source="auto"))
         audit(session, username, "reanalyse", f"call {call_id}",
               **{k: f"{getattr(current, k)} → {getattr(chosen, k)}" for k in REANALYSIS_OPTIONS
@@ -541,7 +542,7 @@ class HandRoles:
         matched = {}
         for role, old in self.boxes.items():
             seconds_by_person: dict[int, set[int]] = {}
-            for row in rows:
+            for row in rows:  # (one small IoU a second: ~0.4 s for an hour-long call of 6 tracks)
                 for second, box in zip(row.seconds.tolist(), row.boxes):
                     if second in old and iou_matrix(box[None], old[second][None])[0, 0] >= SEAT_IOU:
                         seconds_by_person.setdefault(person_of[row.track_id], set()).add(second)
@@ -557,17 +558,11 @@ def _role_boxes(rows: list[TrackSecondRows], roles: dict[int, str]) -> dict[str,
     boxes: dict[str, dict[int, np.ndarray]] = {}
     for row in rows:
         role = roles[row.track_id]
-        if role in (REP, PROSPECT):
-            per_second = boxes.setdefault(role, {})
-            for second, box in zip(row.seconds.tolist(), row.boxes):
-                known = per_second.get(second)
-                if known is None or _area(box) > _area(known):
-                    per_second[second] = np.asarray(box, np.float64)
+        for second, box in zip(row.seconds.tolist(), row.boxes) if role in (REP, PROSPECT) else ():
+            known = boxes.setdefault(role, {}).get(second)
+            if known is None or box_area(box) > box_area(known):
+                boxes[role][second] = np.asarray(box, np.float64)
     return boxes
-
-
-def _area(box: np.ndarray) -> float:
-    return float((box[2] - box[0]) * (box[3] - box[1]))
 
 
 @dataclass(frozen=True)
@@ -575,19 +570,29 @@ class KeptRoles:
     """What `reanalyze_call` did with roles set by hand before the new analysis."""
 
     people: dict[str, int]
-    """REP / PROSPECT -> the person (number) of the new analysis given that role again; empty when none matched."""
+    """REP / PROSPECT -> the person (number) of the new analysis that took the role again (`HandRoles.match`)."""
     lost: tuple[str, ...]
-    """The hand-set roles no person of the new analysis matched (`HandRoles.match`): the analysis' own stand."""
+    """The hand-set roles no person of the new analysis matched: the analysis' own stand, noted and flagged
+    (`LOST_ROLES_NOTE`)."""
     change: RoleChange | None = None
+
+
+LOST_ROLES_NOTE = ("The {roles} set by hand before this analysis could not be found where they sat before, so the "
+                   "analysis' own choice stands: check the roles.")
+"""Put before the roles note of a re-analysed call whose hand-set roles were not all found (`reanalyze_call`); the
+call is flagged for checking, so the Calls list says so whoever started the analysis (the dashboard's runs in a
+worker)."""
 
 
 def reanalyze_call(call_id: int, classifier, progress: Progress | None = None,
                    username: str | None = None) -> tuple[CallAnalysis, KeptRoles | None]:
     """Analyse a stored call (`pipeline.store.analyze_call`) and keep roles a manager set by hand (`HandRoles`),
-    audited as `username`, with faces the analysis skipped as the rep's read at once (rep analysis off). The second
-    value is None when the call's roles were not set by hand."""
+    audited as `username`. With rep analysis off the analysis then classifies no face (the hand-set rep may be
+    someone the analysis would have read), and the faces of everyone the kept roles do not call the rep are read after
+    (a second decode); when a role is not found the call is flagged (`LOST_ROLES_NOTE`) and its faces wait for the
+    manager's check, as a guessed rep's do. The second value is None when the call's roles were not set by hand."""
     hand = HandRoles.of(call_id)
-    result = analyze_call(call_id, classifier, progress=progress)
+    result = analyze_call(call_id, classifier, progress=progress, classify_none=hand is not None)
     if hand is None:
         return result, None
     with session_scope() as session:
@@ -595,15 +600,29 @@ def reanalyze_call(call_id: int, classifier, progress: Progress | None = None,
         people = _people(session, call_id)
     person_of = {track_no: p.number for p in people for track_no in p.track_nos}
     matched = hand.match(rows, person_of)
-    current = {roles[p.track_nos[0]]: p.number for p in reversed(people)}  # role -> a person with it (the first)
-    rep, prospect = matched.get(REP, current.get(REP)), matched.get(PROSPECT, current.get(PROSPECT))
-    if rep is not None and rep == prospect:  # one role matched the person the analysis gave the other: no fix
-        matched = {}
+    analysed = {roles[p.track_nos[0]]: p.number for p in reversed(people)}  # the analysis' role -> its first person
+    rep, prospect = matched.get(REP), matched.get(PROSPECT)
+    if rep is None and prospect is not None:  # the rep not found: the analysis' own, or its prospect if that is taken
+        rep = analysed.get(REP) if analysed.get(REP) != prospect else analysed.get(PROSPECT)
     lost = tuple(role for role in hand.boxes if role not in matched)
-    if not matched or all(roles[t] == role for role, number in matched.items()
-                          for p in people if p.number == number for t in p.track_nos):
-        return result, KeptRoles(matched, lost)
-    change = pick_people(call_id, rep, prospect, username=username)
-    if change.unread:
-        reread_tracks(call_id, list(change.unread), classifier, progress=progress)
+    change = None
+    if matched and any(roles[t] != role for role, number in matched.items()
+                       for p in people if p.number == number for t in p.track_nos):
+        change = pick_people(call_id, rep, prospect, username=username)
+    elif REP in matched and not lost:  # the analysis chose as the manager did: their choice, no guess
+        confirm_roles(call_id, username=username)
+    with session_scope() as session:
+        call = session.get(Call, call_id)
+        if lost:
+            call.roles_note = " ".join(n for n in (LOST_ROLES_NOTE.format(roles=" and the ".join(lost)),
+                                                   call.roles_note) if n)
+            call.roles_guessed = True
+            unread = []
+        elif call.settings.get("rep_analysis", True) or not call.source_path:
+            unread = []
+        else:
+            rows, roles, _ = load_track_seconds(session, call_id)
+            unread = _unread(rows, roles, person_of)
+    if unread:
+        reread_tracks(call_id, unread, classifier, progress=progress)
     return result, KeptRoles(matched, lost, change)

@@ -303,6 +303,7 @@ def cmd_reanalyze(args) -> int:
     from calls.roles import check_may_change, prepare_reanalysis, reanalyze_call
     from jobs.queue import queue_reanalysis
     from model.classifier import load_classifier
+    from reports.facts import load_shifts
 
     if args.fps is not None:
         check_fps(args.fps)
@@ -321,19 +322,20 @@ def cmd_reanalyze(args) -> int:
     result, kept = reanalyze_call(args.call_id, classifier, progress=progress, username=by)
     print(file=sys.stderr)
     roles = kept.change.roles if kept and kept.change else result.roles
+    shifts = len(load_shifts(args.call_id)) if kept else len(result.shifts)  # kept roles re-derive the shifts
     if args.json:
         print(json.dumps({"call_id": args.call_id, "faces_found": result.faces_found,
-                          "roles": {str(k): v for k, v in sorted(roles.items())}, "shifts": len(result.shifts),
+                          "roles": {str(k): v for k, v in sorted(roles.items())}, "shifts": shifts,
                           "kept_roles": kept.people if kept else {}, "lost_roles": list(kept.lost) if kept else []}))
         return 0
-    print(f"call {args.call_id} analysed again: {result.faces_found} face track(s), {len(result.shifts)} shift(s)")
+    print(f"call {args.call_id} analysed again: {result.faces_found} face track(s), {shifts} shift(s)")
     for track, role in sorted(roles.items()):
         print(f"track {track}: {role}")
     if kept and kept.people:
         print("roles set by hand kept: " + ", ".join(f"person {n} {role}" for role, n in sorted(kept.people.items())))
     if kept and kept.lost:
-        print(f"the {' and the '.join(kept.lost)} set by hand were not found where they sat before, so the analysis' "
-              f"own stand: check them (`show {args.call_id}`)", file=sys.stderr)
+        print(f"not found where they sat before: the {' and the '.join(kept.lost)} set by hand; the analysis' own "
+              f"choice stands (check the roles: `show {args.call_id}`)", file=sys.stderr)
     return 0
 
 

@@ -111,7 +111,7 @@ class Worker:
             else:
                 # keeps roles a manager set by hand on a call analysed again (`calls.roles.HandRoles`)
                 reanalyze_call(claim.call_id, self.classifier, progress=self._progress_writer(claim),
-                               username=f"worker {self.id}")
+                               username=f"reanalysis@{self.id}")
         except StopRequested:
             jobs.release(claim, f"worker {self.id} was stopped", counts=False)
             log.info("job %s handed back to the queue", claim.job_id)

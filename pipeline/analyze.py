@@ -453,11 +453,13 @@ no note.)"""
 
 
 def analyze_video(info: VideoInfo, classifier, detector: FaceDetector, settings: AnalysisSettings = AnalysisSettings(),
-                  progress: Progress | None = None, rep_references: np.ndarray | None = None) -> CallAnalysis:
+                  progress: Progress | None = None, rep_references: np.ndarray | None = None,
+                  classify_none: bool = False) -> CallAnalysis:
     """Run every analysis stage on a probed video; raises `InputError` for a bad recording.
 
     `rep_references`: (k, 128) face signatures of the call's enrolled rep (`pipeline.enrolment.rep_references`);
-    the person they match is the rep, in any layout."""
+    the person they match is the rep, in any layout. `classify_none`, with rep analysis off: no face is classified, as
+    the caller decides who the rep is afterwards (roles set by hand, kept by `calls.roles.reanalyze_call`)."""
     cv2.setNumThreads(1)  # this thread detects on one core while the decode thread uses the other
     timer = _Timer()
     report = progress or (lambda stage, fraction: None)
@@ -579,7 +581,7 @@ def analyze_video(info: VideoInfo, classifier, detector: FaceDetector, settings:
         roles = decision.roles
     if reader is not None and reader.held is not None:  # rep analysis off: now that the rep is known, never them
         report("classifying faces", 0.9)
-        reader.classify_held(never=never_classified(roles, people, decision.rep_guessed))
+        reader.classify_held(never=set(roles) if classify_none else never_classified(roles, people, decision.rep_guessed))
     report("finding shifts", 0.92)
     summaries = recorder.summaries() if recorder else []
     # as the store keeps them, so re-deriving from the store (a role change) gives these very rows

@@ -309,7 +309,7 @@ class _Followed:
     changed_t: float = 0.0  # when its face region last changed (`FROZEN_CHANGE`), or its track began
     last_changed: bool = True  # whether its previous new picture changed (`FROZEN_CHANGE`)
     embedded_look: np.ndarray | None = None  # `look` when it was last embedded
-    face_changes: list[float] = field(default_factory=list)  # its thumbnail's last `CUT_HISTORY` changes (`CUT_JUMP`)
+    thumbnail_changes: list[float] = field(default_factory=list)  # its last `CUT_HISTORY` new pictures' (`CUT_JUMP`)
     provisional: bool = False  # its reference is its first embedding only (`REFERENCE_SETTLE_S`)
 
     @property
@@ -421,7 +421,7 @@ class IdentityWatch:
     def _due(followed: _Followed | None, t: float, look: np.ndarray, height: float) -> bool:
         """Embed this face (`height` analysis pixels high) now: its track is new or not embedded yet, its look jumped
         (`_cut`), or `EMBED_EVERY_S` passed and its face changed since (`RECHECK_CHANGE`)."""
-        if followed is None or followed.reference is None or _cut(look, followed.look, height, followed.face_changes):
+        if followed is None or followed.reference is None or _cut(look, followed.look, height, followed.thumbnail_changes):
             return True
         if followed.provisional:
             return t - followed.last_embed_t >= REFERENCE_SETTLE_S
@@ -472,15 +472,16 @@ class IdentityWatch:
                 followed.provisional = followed.reference is None
                 look.embeddings.append(embedding)
                 followed.reference, followed.last_embed_t, followed.embedded_look = look.embedding, t, looks[i]
-            if picture_t is None or picture_t != followed.picture_t:  # a new picture: compare the same pixels
+            new_picture = picture_t is None or picture_t != followed.picture_t
+            if new_picture:  # compare the same pixels
                 _compare_new_picture(followed, look, gray, t, patches[i], box)
                 followed.picture_t = picture_t
             look.boxes.append(np.asarray(box, np.float32))
             look.last_t = t
             look.best_score = max(look.best_score, float(faces.confidence[i]))
-            if not begun:
+            if new_picture and not begun:  # a held picture's change of 0 would halve `CUT_JUMP`'s line (a code review)
                 change = float(np.abs(looks[i][0] - followed.look[0]).mean())
-                followed.face_changes = [*followed.face_changes[-(CUT_HISTORY - 1):], change]
+                followed.thumbnail_changes = [*followed.thumbnail_changes[-(CUT_HISTORY - 1):], change]
             followed.look = looks[i]
             out_ids.append(followed.out_id)
             frozen_since.append(followed.changed_t if t - followed.changed_t >= FROZEN_MIN_S else np.nan)

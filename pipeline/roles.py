@@ -18,7 +18,8 @@ in that second, and each second votes:
 | two, one `SPEAKER_VIEW_AREA_RATIO` times larger, the small one further in | a face inside the speaker's own picture (a photo, a poster, a flag's pattern) | none |
 | three or more, one much larger and off-centre, the others level with it across the centre (`_room_beside`) | a gallery whose other tile holds several people (a meeting room) | the hint, over all of them |
 | three or more, one much larger, the others a column at a side of the frame, the large face centred in the rest of the frame (`_strip_beside`) | a shared screen (or a sidebar view's speaker) beside the call's camera strip | the hint, over the strip's faces only; the large face is noted and ranks after them for the prospect (`_Votes.beside_strip`) |
-| three or more, one much larger (otherwise) | speaker view with a filmstrip (Teams: a row of thumbnails below the speaker) | the hint, over the thumbnails only, on its own axis (`_Votes.filmstrip_for`: a guess) |
+| three or more, one much larger and centred across (otherwise) | speaker view with a filmstrip (Teams: a row of thumbnails below the speaker) | the hint, over the thumbnails only, on its own axis, in a ballot of its own that decides only where nothing else did (`FILMSTRIP_GUESS`) |
+| three or more, one much larger off-centre (otherwise) | a gallery with one person close to their camera | none |
 | similar sizes (gallery, stacked, camera thumbnails beside a shared screen) | gallery | the hint: the face furthest toward `rep_position` (if `MIN_SEPARATION` ahead) = rep, the others not |
 
 `rep_position` is a hint for the layouts it names (galleries: side by side, stacked, thumbnail strips), never a
@@ -32,8 +33,8 @@ Each person's score is (rep votes - votes against); then:
 * the rep = the person recognised from enrolment (`recognised_rep`, `pipeline.enrolment`: a consented face
   signature of the call's rep matched this person's embedding), which outranks every vote above; else the
   person with the highest positive score (none positive: no rep; the note says so);
-* the prospect = the other person longest on a filmstrip speaker view's stage (`_Votes.stage_s`), else the most
-  present; when there is a rep, other people never on screen with the
+* the prospect = the most present other person (in a call that is mostly a filmstrip speaker view, the one longest on
+  its stage: `_Votes.stage_s`); when there is a rep, other people never on screen with the
   prospect for more than `TOGETHER_MAX_S` (someone who took the prospect's place) are the prospect too (with no rep,
   such a person is as likely the rep: an active speaker view shows the two in turns, never together, and both were
   the prospect, so the prospect's timeline read the rep's face half the call);
@@ -59,8 +60,8 @@ self-view). The note also says when a pick is a guess or rests on one rule only:
 | the rep, by the hint pointing into a meeting room's tile (`_room_beside`) for most of their hint seconds | "The rep position (left) points to a tile of several people; ... if the rep is the person in the other tile, ..." |
 | the rep, by the hint on a face alone on screen (off-centre), never `NOTE_MIN_S` seconds beside a second face | "Person N was taken as the rep because their face sat toward the rep position while alone on screen; ..." |
 | a person seen mostly (over half their seconds) as the large face beside a camera strip, while another is the prospect | "Person N's larger face sat beside a strip of camera thumbnails ... taken for shared content (a video on a shared screen) or a third person ..." |
-| the rep, by the hint among a speaker view's filmstrip thumbnails (most of their hint seconds): a guess (`RoleDecision.rep_guessed`) | "Person N's thumbnail sat furthest right in the speaker view's strip of thumbnails, so Rapport guessed they are the rep ..." |
-| the rep, by the hint read across (no face ever sat clearly furthest toward `rep_position`): a guess (`RoleDecision.rep_guessed`) | "No face sat clearly furthest right of the others, so Rapport guessed person N, furthest bottom-right, is the rep; ..." |
+| the rep, by the hint among a speaker view's filmstrip thumbnails (`FILMSTRIP_GUESS`): a guess (`RoleDecision.rep_guessed`) | "Person N's thumbnail sat furthest right in the speaker view's strip of thumbnails, so Rapport guessed they are the rep ..." |
+| the rep, by the hint read across (no face ever sat clearly furthest toward `rep_position`) | "No face sat clearly furthest right of the others, so person N, furthest bottom-right, was taken as the rep; ..."; from a column of thumbnails by a side (`_Votes.aside_for`), a guess (`RoleDecision.rep_guessed`): "... so Rapport guessed person N, furthest top-left, is the rep (the call app orders a strip of thumbnails); ..." |
 """
 
 from __future__ import annotations
@@ -134,6 +135,17 @@ and different sides: one face is present on one frame as one track only, so the 
 only by a duplicate box (two frames at 4 frames/s at most)."""
 NOTE_MIN_S = 3
 """Seconds of evidence a layout needs before its disagreement with another is noted."""
+FILMSTRIP_GUESS = NOTE_MIN_S
+"""Seconds of a speaker view with a filmstrip whose thumbnails parted on the rep position's axis that the filmstrip
+ballot needs to pick the rep, and only when the galleries, self-views and strips gave fewer than `NOTE_MIN_S` seconds
+of evidence: the strip's order is the call app's (Teams puts the user's own tile last, or floating in a corner), so the
+pick is a guess (`RoleDecision.rep_guessed`) the note states. Found by a new-user trial (36): in a Teams speaker view
+with a row of thumbnails below the speaker no rep was found whatever the rep position said, the rep's own thumbnail
+took the prospect's role and the talk ratio was not given."""
+STAGE_SHARE = 0.5
+"""Share of the seconds with two or more faces a call must show as a filmstrip speaker view (`_Votes.stage_s`) for the
+prospect to be who was on its stage longest rather than the most present: a gallery with a few seconds of speaker view
+keeps its most present prospect (a code review: a guest's 3 s on stage took the role, silently)."""
 PROSPECT_CLEAR = 1.5
 """The prospect (the most present person other than the rep) is a clear pick when seen at least this many times
 as many frames as every other person on screen with them, or with a face `SPEAKER_VIEW_AREA_RATIO` times larger than
@@ -339,9 +351,9 @@ class RoleDecision:
     rep_guessed: bool = False
     """The rep is a guess too (`guessed` is then set): two people took turns in one tile at one size (an active-speaker
     recording) and nothing told them apart, so the one on screen longer was taken for the rep and the other for the
-    prospect; or the faces never parted along the rep position's own axis (a column of camera thumbnails beside a
-    shared screen, for "left"), so it was read across. With rep analysis off no face is read until a manager confirms
-    or fixes the roles (`never_classified`)."""
+    prospect; or the rep position picked among the thumbnails of a column by a side of the frame (read across,
+    `_Votes.aside_for`) or of a speaker view's filmstrip (`FILMSTRIP_GUESS`), whose order is the call app's. With rep
+    analysis off no face is read until a manager confirms or fixes the roles (`never_classified`)."""
 
 
 @dataclass
@@ -364,17 +376,17 @@ class _Votes:
     a sidebar view) sit in the strip, so this face is most likely the shared screen's (a video, a slide) or a third
     person's. Found by a new-user trial (33): a testimonial video shared beside the two cameras' thumbnails took the
     prospect's role, the real prospect became a participant and no rep was found."""
-    filmstrip_for: float = 0.0
-    """Of `hint_for`, the seconds this face was the thumbnail furthest toward `rep_position` in a speaker view's
-    filmstrip (three or more faces, one much larger). The strip's order is the call app's (Teams puts the user's own
-    tile last, or floating in the corner), so a rep picked this way is a guess. Found by a new-user trial (36): in a
-    Teams speaker view with a row of thumbnails below the speaker no rep was found whatever the rep position said, the
-    rep's own thumbnail took the prospect's role and the talk ratio was not given."""
     stage_s: float = 0.0
-    """Seconds this face was the speaker of a speaker view with a filmstrip (the face much larger than three or more
-    others): the call app puts whoever talks there, so of the people who are not the rep the one there longest talked
-    most and is taken for the prospect before the more present (in trial 36's Teams view every thumbnail was on screen
-    all call, and the prospect's pick fell to a silent guest)."""
+    """Seconds this face was the speaker of a speaker view with a filmstrip (a centred face much larger than two or
+    more others): the call app puts whoever talks there, so in a call that is mostly such a view (`STAGE_SHARE`) the
+    person there longest of those who are not the rep talked most and is taken for the prospect before the more
+    present (in trial 36's Teams view every thumbnail was on screen all call, and the prospect's pick fell to a silent
+    guest)."""
+    aside_for: float = 0.0
+    """Of `hint_for` in the across ballot (`_toward`), the seconds this face sat off-centre on the hint's own axis (a
+    column of camera thumbnails by a side of the frame for "left"), not in a stacked gallery's middle: such an order is
+    the call app's, so a rep picked this way is a guess (`RoleDecision.rep_guessed`; trial 36's screen-share strip with
+    the prospect on top swapped the roles silently)."""
     hint_unheeded: float = 0.0
     """Seconds this face, the big one of a speaker view beside a self-view, sat at least `CENTRED` off the centre toward
     `rep_position` and `MIN_SEPARATION` ahead of the thumbnail: it may be a gallery whose faces sit at different heights
@@ -394,13 +406,15 @@ class _Votes:
         self.alone_for += other.alone_for
 
 
-def _vote(faces: dict[int, np.ndarray], votes: dict[int, _Votes], across: dict[int, _Votes], rep_position: str,
-          stills: dict[int, np.ndarray] | None = None, thumbnails: dict[int, np.ndarray] | None = None) -> int | None:
+def _vote(faces: dict[int, np.ndarray], votes: dict[int, _Votes], across: dict[int, _Votes],
+          filmstrip: dict[int, _Votes], rep_position: str, stills: dict[int, np.ndarray] | None = None,
+          smallest: dict[int, np.ndarray] | None = None) -> int | None:
     """One second's votes (the decision table above); `faces` is person -> box (fractions of the frame; their largest
-    when they show twice), `thumbnails` person -> their smallest box (the speaker's own filmstrip thumbnail, or the
+    when they show twice), `smallest` person -> their smallest box (the speaker's own filmstrip thumbnail, or the
     self-view of a rep on stage), `stills` track id -> box of the set-aside still faces on screen then (no one: they
     only shape the layout). The hint's votes go to `votes` when the faces separate on its own axis (`_along`), else to
-    `across` (`_toward`). Returns the still face this second showed as the speaker beside a self-view, if any."""
+    `across` (`_toward`); a filmstrip's to `filmstrip` (`FILMSTRIP_GUESS`). Returns the still face this second showed
+    as the speaker beside a self-view, if any."""
     ballots = ((votes, _along), (across, _toward))
     if len(faces) == 1:
         (person, box), = faces.items()
@@ -432,18 +446,17 @@ def _vote(faces: dict[int, np.ndarray], votes: dict[int, _Votes], across: dict[i
                 votes[largest].hint_unheeded += 1
         strip = _strip_beside(faces[largest], [faces[p] for p in others])
         if not strip:
-            if len(others) > 1:  # a filmstrip: the hint among its thumbnails, a guess (`_Votes.filmstrip_for`)
+            if len(others) > 1 and abs(_centre(faces[largest])[0] - 0.5) < CENTRED:  # a filmstrip (`FILMSTRIP_GUESS`)
                 votes[largest].stage_s += 1
-                filmstrip = {p: faces[p] for p in others}
-                own = (thumbnails or {}).get(largest)  # the speaker's own thumbnail in the strip, if it shows
+                thumbs = {p: faces[p] for p in others}
+                own = (smallest or {}).get(largest)  # the speaker's own thumbnail in the strip, if it shows
                 if own is not None and box_area(faces[largest]) >= SPEAKER_VIEW_AREA_RATIO * box_area(own):
-                    filmstrip[largest] = own
-                ranked = sorted(filmstrip, key=lambda p: -_along(filmstrip[p], rep_position))
-                if _along(filmstrip[ranked[0]], rep_position) - _along(filmstrip[ranked[1]], rep_position) >= MIN_SEPARATION:
-                    votes[ranked[0]].hint_for += HINT_VOTE
-                    votes[ranked[0]].filmstrip_for += HINT_VOTE
+                    thumbs[largest] = own
+                ranked = sorted(thumbs, key=lambda p: -_along(thumbs[p], rep_position))
+                if _along(thumbs[ranked[0]], rep_position) - _along(thumbs[ranked[1]], rep_position) >= MIN_SEPARATION:
+                    filmstrip[ranked[0]].hint_for += HINT_VOTE
                     for p in ranked[1:]:
-                        votes[p].hint_against += HINT_VOTE
+                        filmstrip[p].hint_against += HINT_VOTE
             return
         votes[largest].beside_strip += 1
     principal = (others if strip else
@@ -453,6 +466,8 @@ def _vote(faces: dict[int, np.ndarray], votes: dict[int, _Votes], across: dict[i
         ranked = sorted(principal, key=lambda p: -toward(faces[p], rep_position))
         if toward(faces[ranked[0]], rep_position) - toward(faces[ranked[1]], rep_position) >= MIN_SEPARATION:
             ballot[ranked[0]].hint_for += HINT_VOTE
+            if ballot is across and abs(_along(faces[ranked[0]], rep_position)) >= CENTRED:
+                ballot[ranked[0]].aside_for += HINT_VOTE
             if len(others) > 1 and gallery and ranked[0] != largest:
                 ballot[ranked[0]].room_for += HINT_VOTE
             for p in ranked[1:]:
@@ -495,20 +510,21 @@ def decide_roles(tracks: list[TrackSummary], rep_position: str = "left", min_det
                                  np.repeat(t.mean_box[None], int(t.last_t) - int(t.first_t) + 1, axis=0))
                     for t in participants}
     on_screen: dict[int, dict[int, np.ndarray]] = defaultdict(dict)  # second -> person -> box (their largest)
-    thumbnails: dict[int, dict[int, np.ndarray]] = defaultdict(dict)  # second -> person -> their smallest box
+    smallest: dict[int, dict[int, np.ndarray]] = defaultdict(dict)  # second -> person -> their smallest box
     for t in participants:
         seconds, boxes = presence.get(t.track_id, (np.zeros(0, np.int64), np.zeros((0, 4))))
         for second, box in zip(seconds.tolist(), boxes):
             known = on_screen[second].get(people[t.track_id])
             if known is None or box_area(box) > box_area(known):
                 on_screen[second][people[t.track_id]] = np.asarray(box, np.float64)
-            known = thumbnails[second].get(people[t.track_id])
+            known = smallest[second].get(people[t.track_id])
             if known is None or box_area(box) < box_area(known):
-                thumbnails[second][people[t.track_id]] = np.asarray(box, np.float64)
+                smallest[second][people[t.track_id]] = np.asarray(box, np.float64)
     persons = sorted({people[t.track_id] for t in participants})
     frames = {p: sum(t.n_frames for t in participants if people[t.track_id] == p) for p in persons}
     votes = {p: _Votes() for p in persons}
     across = {p: _Votes() for p in persons}
+    filmstrip = {p: _Votes() for p in persons}
     together: dict[tuple[int, int], float] = defaultdict(float)  # people
     stills_on_screen: dict[int, dict[int, np.ndarray]] = defaultdict(dict)  # second -> still track -> its box
     for track_id in content:
@@ -516,7 +532,7 @@ def decide_roles(tracks: list[TrackSummary], rep_position: str = "left", min_det
             stills_on_screen[int(second)][track_id] = np.asarray(box, np.float64)
     still_speakers: set[int] = set()  # set-aside still faces a self-view sat beside, as a speaker view's speaker
     for second, faces in on_screen.items():
-        speaker = _vote(faces, votes, across, rep_position, stills_on_screen.get(second), thumbnails[second])
+        speaker = _vote(faces, votes, across, filmstrip, rep_position, stills_on_screen.get(second), smallest[second])
         if speaker is not None:
             still_speakers.add(speaker)
         if together_s is None:
@@ -532,6 +548,11 @@ def decide_roles(tracks: list[TrackSummary], rep_position: str = "left", min_det
     if read_across:
         for p in persons:
             votes[p].add_hints(across[p])
+    by_filmstrip = (sum(v.hint_for + v.self_view_for for v in votes.values()) < NOTE_MIN_S
+                    and sum(v.hint_for for v in filmstrip.values()) >= FILMSTRIP_GUESS)  # nothing else told the rep
+    if by_filmstrip:
+        for p in persons:
+            votes[p].add_hints(filmstrip[p])
 
     def with_(a: int, b: int) -> float:
         return together[min(a, b), max(a, b)]
@@ -543,8 +564,9 @@ def decide_roles(tracks: list[TrackSummary], rep_position: str = "left", min_det
     area = {p: max(t.area for t in participants if people[t.track_id] == p) for p in persons}
     seen_s = {p: sum(p in faces for faces in on_screen.values()) for p in persons}
     presenters = {p for p in persons if 2 * votes[p].beside_strip > seen_s[p]}  # mostly beside a camera strip
+    on_stage = sum(v.stage_s for v in votes.values()) >= STAGE_SHARE * sum(len(f) > 1 for f in on_screen.values())
     others = sorted((p for p in persons if p != rep),
-                    key=lambda p: (p in presenters, -votes[p].stage_s, -frames[p], -area[p]))
+                    key=lambda p: (p in presenters, -votes[p].stage_s if on_stage else 0, -frames[p], -area[p]))
     named: dict[int, str] = {}
     if rep is not None:
         named[rep] = REP
@@ -579,21 +601,21 @@ def decide_roles(tracks: list[TrackSummary], rep_position: str = "left", min_det
     else:
         rep_note = _note(votes, persons, rep, rep_position)
     filmstrip_note = None
-    if (rep is not None and rep != recognised_rep and not rep_guessed and votes[rep].filmstrip_for >= NOTE_MIN_S
-            and 2 * votes[rep].filmstrip_for > votes[rep].hint_for + votes[rep].self_view_for):
-        rep_guessed = True  # the strip's order is the call app's (`_Votes.filmstrip_for`)
+    if rep is not None and rep != recognised_rep and by_filmstrip:
+        rep_guessed = True  # the strip's order is the call app's (`FILMSTRIP_GUESS`)
         filmstrip_note = (f"Person {rep}'s thumbnail sat furthest {rep_position} in the speaker view's strip of "
-                          f"thumbnails for {votes[rep].filmstrip_for:.0f} s, so Rapport guessed they are the rep (the "
+                          f"thumbnails for {filmstrip[rep].hint_for:.0f} s, so Rapport guessed they are the rep (the "
                           "call app orders the strip); if the rep is someone else, pick them in Fix roles, or enrol the "
                           "rep in Settings to have them recognised.")
     across_note = None
     if rep is not None and rep != recognised_rep and read_across and across[rep].hint_for >= NOTE_MIN_S:
-        # a guess: which of a column's (or a row's) faces is the rep is not what the rep position says (new-user trial
-        # 36: a screen share's camera strip with the prospect on top swapped the roles with nothing on the Calls list)
-        rep_guessed = True
-        across_note = (f"No face sat clearly furthest {rep_position} of the others, so Rapport guessed person {rep}, "
-                       f"furthest {_ACROSS_WORDS[rep_position]}, is the rep; if the rep is someone else, pick them in "
-                       "Fix roles.")
+        aside = 2 * across[rep].aside_for > across[rep].hint_for  # a column of thumbnails by a side: a guess
+        rep_guessed = rep_guessed or aside
+        across_note = (f"No face sat clearly furthest {rep_position} of the others, so "
+                       + (f"Rapport guessed person {rep}, furthest {_ACROSS_WORDS[rep_position]}, is the rep (the call "
+                          "app orders a strip of thumbnails)" if aside else
+                          f"person {rep}, furthest {_ACROSS_WORDS[rep_position]}, was taken as the rep")
+                       + "; if the rep is someone else, pick them in Fix roles.")
     beside = [p for p in others if p in presenters and named[p] != PROSPECT and PROSPECT in named.values()]
     strip_note = (f"Person {beside[0]}'s larger face sat beside a strip of camera thumbnails for "
                   f"{votes[beside[0]].beside_strip:.0f} s (a screen share, or a sidebar view), so it was taken for "

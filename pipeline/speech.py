@@ -35,8 +35,8 @@ few quiet seconds to learn their still mouth from). Thumbnails (a self-view, a f
 out of that question, so Zoom's speaker view with the rep's self-view beside the big tile is a recording of turns too.
 A *camera off*: speech heard while the rep's or the prospect's camera is off (off screen for a stretch of
 CAMERA_OFF_MIN_S or more, in at most CAMERA_OFF_MAX_STRETCHES such stretches: one who leaves at every turn is cut away
-by an active-speaker view) and everyone else seen on the call is on screen with a still mouth (each seen moving when
-they talked: CAMERA_OFF_MIN_TALK_S) is the one whose camera is off. New-user trial 16 (the prospect's camera off for
+by an active-speaker view) and everyone else on the call then (a guest from the first second they showed) is on screen with a still mouth (each seen moving when they talked: CAMERA_OFF_MIN_TALK_S) is the one whose camera
+is off. New-user trial 16 (the prospect's camera off for
 part of a gallery call) read talk ratio 62/38 against a truth of 49/51 while such speech stayed "someone off camera";
 trial 36 (the same with a guest who joined late) 61/39 against 45/55, when the rule still needed a call of two.
 "off-camera" is speech heard while no mouth moves on screen and nothing above says whose it is: nobody on screen, a
@@ -361,17 +361,19 @@ def cameras_off(frames: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
 
 
 def _camera_off(off: dict[str, np.ndarray], frames: dict[str, np.ndarray], measured: dict[str, np.ndarray],
-                talked_s: dict[str, int], s: int) -> str | None:
+                talked_s: dict[str, int], s: int, joined: dict[str, int]) -> str | None:
     """The rep or the prospect whose camera is off in second `s` (`cameras_off`), while everyone else seen on the call
     is on screen with a measured (and, as the caller found, still) mouth that was seen moving when they talked; None
     otherwise (see the module's decision table and CAMERA_OFF_MIN_TALK_S).
 
     frames: `_frames_on_screen`; measured: role -> (n_seconds,) bool, whether any of the person's tracks measured
-    their mouth in the second; talked_s: role -> seconds of speech in which their mouth moved."""
+    their mouth in the second; talked_s: role -> seconds of speech in which their mouth moved; joined: role -> the
+    first second they were on screen: a guest not there yet is no one to ask (a code review: trial 36's late joiner
+    kept the rule off until they came), while one gone since may only have turned their camera off."""
     for away in (REP, PROSPECT):
         if away in off and off[away][s] and all(
                 frames[role][s] > 0 and measured[role][s] and talked_s[role] >= CAMERA_OFF_MIN_TALK_S
-                for role in frames if role != away):
+                for role in frames if role != away and (role in (REP, PROSPECT) or joined[role] <= s)):
             return away
     return None
 
@@ -432,6 +434,7 @@ def who_speaks(speech: np.ndarray, tracks: list[TrackSecondRows], roles: dict[in
     stage = _frames_on_screen(main_stage(tracks), roles, n)
     turns = shows_turns(stage)
     off = {} if turns else cameras_off(frames)  # in a recording of turns, the one off screen is the listener
+    joined = {role: int(np.argmax(count > 0)) if count.any() else n for role, count in frames.items()}
     shown = on_stage(stage, speech) if turns else [None] * n
     speaking = []
     for s in range(n):
@@ -446,7 +449,7 @@ def who_speaks(speech: np.ndarray, tracks: list[TrackSecondRows], roles: dict[in
             if shown[s] is not None:  # a recording of turns: the talker is on screen
                 speaking.append(shown[s] if shown[s] in (REP, PROSPECT) else OTHER)
             else:  # no face, or not a recording of turns: only a camera off says who
-                speaking.append(_camera_off(off, frames, measured, talked_s, s) or OFF_CAMERA)
+                speaking.append(_camera_off(off, frames, measured, talked_s, s, joined) or OFF_CAMERA)
             continue
         strongest = max(moving, key=moving.get)
         if REP in moving and PROSPECT in moving and min(moving[REP], moving[PROSPECT]) >= BOTH_RATIO * moving[strongest]:

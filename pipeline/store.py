@@ -58,8 +58,10 @@ def partial_note(decode: DecodeReport, info: VideoInfo) -> str | None:
 
 
 
-def analyze_call(call_id: int, classifier, progress: Progress | None = None, settings: Settings | None = None) -> CallAnalysis:
-    """Analyse a stored call and write every result in one transaction.
+def analyze_call(call_id: int, classifier, progress: Progress | None = None, settings: Settings | None = None,
+                 classify_none: bool = False) -> CallAnalysis:
+    """Analyse a stored call and write every result in one transaction (`classify_none`: see
+    `pipeline.analyze.analyze_video`).
 
     The analysis is one attempt (pipeline.liveness): it heartbeats the call while it runs, stops at its next
     progress step once the call is deleted or taken by another attempt (`AttemptLost`, nothing written), and
@@ -91,7 +93,7 @@ def analyze_call(call_id: int, classifier, progress: Progress | None = None, set
 
             info = probe_upload(source, display_name, settings)
             result = analyze_video(info, classifier, shared_detector(analysis_settings.detector), analysis_settings,
-                                   checked, references)
+                                   checked, references, classify_none)
             checked("saving snapshots", 0.95)
             start = time.perf_counter()
             snapshots = render_snapshots(source, result.timelines, result.track_seconds, result.roles, result.shifts,

@@ -396,6 +396,34 @@ def test_a_cut_between_look_alike_faces_is_found_by_the_change_of_their_surround
     assert watch.n_embedded == 3 and len(set(ids[:6])) == 1 and ids[5] != ids[6] == ids[7]
 
 
+def test_a_held_picture_of_a_low_frame_rate_recording_is_no_change_cut_jump_learns_from():
+    """`CUT_JUMP` compares a large face's change with its own recent ones: a picture held over several samples (a
+    1-frame/s recording sampled 4 times a second) changed 0, and counted, halved the line to `CUT_JUMP_MIN` (a code
+    review: 8 embeddings of one moving head instead of 2)."""
+    class OnePerson:
+        def embed(self, frame, xyxy):
+            vectors = np.zeros((len(xyxy), 128), np.float32)
+            vectors[:, 0] = 1.0
+            return vectors
+
+    rng = np.random.default_rng(0)
+    texture = cv2.normalize(cv2.GaussianBlur(rng.integers(0, 256, (400, 800, 3)).astype(np.uint8), (0, 0), 4),
+                            None, 0, 255, cv2.NORM_MINMAX)
+    box = np.array([[220, 80, 420, 280]], np.float32)
+    eyes = np.array([[[280, 150], [360, 150], [0, 0], [0, 0], [0, 0], [0, 0]]], np.float32)
+    pictures = [np.ascontiguousarray(texture[20 + int(10 * np.cos(1.3 * k)):380 + int(10 * np.cos(1.3 * k)),
+                                             80 + int(14 * np.sin(k)):720 + int(14 * np.sin(k))]) for k in range(40)]
+
+    def embeddings(held: int) -> int:
+        watch = IdentityWatch(OnePerson())
+        for k in range(len(pictures) * held):
+            watch.update(pictures[k // held], TrackedFaces(k / 4, np.array([0]), box, np.array([0.9], np.float32), eyes),
+                         picture_t=(k // held) * held / 4)
+        return watch.n_embedded
+
+    assert embeddings(4) <= embeddings(1) + 1
+
+
 def test_a_filmstrip_thumbnail_is_embedded_from_the_recordings_own_pixels_and_joins_its_big_tile():
     """Speaker view with a filmstrip (a new-user trial's Zoom layout): the speaker big, and the speaker and someone
     else as 44-px thumbnails of a 720p call, 22 px in the 640-px analysis frame, under `MIN_FACE_PX`. Embedded from
@@ -613,10 +641,13 @@ def test_the_rep_position_is_read_on_its_own_axis_when_the_call_has_one():
     assert decide_roles(summaries(stacked), "left", presence=stacked).roles == {0: "rep", 1: "prospect"}
     right = decide_roles(summaries(stacked), "right", presence=stacked)  # trial 32: read as bottom, unnoted
     assert right.roles == {0: "prospect", 1: "rep"}
-    assert right.note == ("No face sat clearly furthest right of the others, so Rapport guessed person 2, furthest "
-                          "bottom-right, is the rep; if the rep is someone else, pick them in Fix roles.")
-    assert right.guessed and right.rep_guessed  # new-user trial 36: a strip's order swapped the roles, unflagged
-    assert not turned.guessed  # read on the hint's own axis
+    assert right.note == ("No face sat clearly furthest right of the others, so person 2, furthest bottom-right, was "
+                          "taken as the rep; if the rep is someone else, pick them in Fix roles.")
+    assert not right.guessed and not turned.guessed  # a stacked gallery (a phone's portrait call): no guess
+    column = {0: presence((0, 11, box_at(0.9, 0.25, 0.12))), 1: presence((0, 11, box_at(0.9, 0.5, 0.12)))}
+    strip = decide_roles(summaries(column), "left", presence=column)  # thumbnails by a side (a screen share's strip)
+    assert strip.roles == {0: "rep", 1: "prospect"} and strip.guessed and strip.rep_guessed  # trial 36: unflagged
+    assert "Rapport guessed person 1, furthest top-left, is the rep (the call app orders a strip" in strip.note
     grid = {n: presence((0, 11, box_at(x, y, 0.15))) for n, (x, y) in enumerate(((0.25, 0.25), (0.75, 0.25),
                                                                                (0.25, 0.75), (0.75, 0.75)))}
     assert decide_roles(summaries(grid), "left", presence=grid).roles[0] == "rep"  # top-left

@@ -100,6 +100,16 @@ def test_cli_fixes_the_wrong_side_with_rep_analysis_off_and_a_worker_reads_the_n
     read, shown = emotion_values(1, "prospect")
     assert read >= 5 and shown >= 5  # every second of the 6-s call the face was found in
 
+    # a new analysis in a worker keeps the fix, and no face it may not read is read (trial 36: the fix came undone)
+    assert run_cli("reanalyze", "1", "--queue", env_overrides=off).returncode == 0
+    assert run_cli("worker", "--burst", env_overrides=off).returncode == 0
+    assert roles_by_side(1) == {"left": "prospect", "right": "rep"}
+    assert emotion_values(1, "rep") == (0, 0) and emotion_values(1, "prospect")[0] >= 5
+    with session_scope() as session:
+        assert not session.get(Call, 1).roles_guessed
+        assert "reanalysis@" in session.scalars(select(AuditEvent.username).where(
+            AuditEvent.action == "role_change").order_by(AuditEvent.id.desc())).first()
+
     # The re-read gives what a full analysis with the right side gives (up to the tracker's box smoothing).
     assert analysed(videos[RIGHT], classifier, monkeypatch, "on", rep_position="right") == 2
     assert roles_by_side(2) == {"left": "prospect", "right": "rep"}

@@ -196,6 +196,9 @@ def test_speech_while_one_of_two_is_off_screen_and_the_other_keeps_a_still_mouth
     gone_guest = TrackSecondRows(2, np.arange(11), np.full(11, 4), np.full((11, 7), np.nan, np.float32),
                                  np.zeros((11, 4)), mouth_motion=np.array([quiet] + [moving] * 4 + [quiet] * 6))
     assert who_speaks(speech, [_mouth_track(0, rep), prospect, gone_guest], roles).speaking[11:16] == (OFF_CAMERA,) * 5
+    late_guest = TrackSecondRows(2, np.arange(13, 19), np.full(6, 4), np.full((6, 7), np.nan, np.float32),
+                                 np.zeros((6, 4)), mouth_motion=np.array([quiet] * 3 + [moving] * 3))  # joins at 13
+    assert who_speaks(speech, [_mouth_track(0, rep), prospect, late_guest], roles).speaking[11:16] == (PROSPECT,) * 5
     turned_away = _mouth_track(0, rep)
     turned_away.mouth_motion[11:16] = np.nan  # the rep's face on screen, their mouth not measured
     assert who_speaks(speech, [turned_away, prospect], {0: REP, 1: PROSPECT}).speaking[11:16] == (OFF_CAMERA,) * 5
