@@ -22,15 +22,14 @@ HOLD_POLL_S = 0.1  # how often a held analysis reports progress again (the worke
 
 
 def _gated(analyze_video, gate: Path):
-    def analyze(info, classifier, detector, settings=pipeline.analyze.AnalysisSettings(), progress=None,
-                rep_references=None):
+    def analyze(info, classifier, detector, settings=pipeline.analyze.AnalysisSettings(), progress=None, *rest):
         def held(stage: str, fraction: float) -> None:
             progress(stage, fraction)
             while fraction > 0 and not gate.exists():
                 time.sleep(HOLD_POLL_S)
                 progress(stage, fraction)
 
-        return analyze_video(info, classifier, detector, settings, held if progress else None, rep_references)
+        return analyze_video(info, classifier, detector, settings, held if progress else None, *rest)
 
     return analyze
 
