@@ -528,11 +528,12 @@ class HandRoles:
 
     @classmethod
     def of(cls, call_id: int) -> HandRoles | None:
-        """The call's hand-set roles; None when its roles are the analysis' own."""
+        """The call's hand-set roles; None when its roles are the analysis' own (its rows are then not read)."""
         with session_scope() as session:
-            rows, roles, tracks = load_track_seconds(session, call_id)
-        if not any(track.role_source == "manual" for track in tracks.values()):
-            return None
+            if session.scalar(select(Track.id).where(Track.call_id == call_id, Track.role_source == "manual")
+                              .limit(1)) is None:
+                return None
+            rows, roles, _ = load_track_seconds(session, call_id)
         return cls(_role_boxes(rows, roles))
 
     def match(self, rows: list[TrackSecondRows], person_of: dict[int, int]) -> dict[str, int]:
@@ -600,14 +601,14 @@ def reanalyze_call(call_id: int, classifier, progress: Progress | None = None,
         people = _people(session, call_id)
     person_of = {track_no: p.number for p in people for track_no in p.track_nos}
     matched = hand.match(rows, person_of)
-    analysed = {roles[p.track_nos[0]]: p.number for p in reversed(people)}  # the analysis' role -> its first person
+    role_of = {p.number: roles[p.track_nos[0]] for p in people}  # the analysis' roles (one per person)
+    analysed = {role: number for number, role in reversed(role_of.items())}  # role -> its first person
     rep, prospect = matched.get(REP), matched.get(PROSPECT)
     if rep is None and prospect is not None:  # the rep not found: the analysis' own, or its prospect if that is taken
         rep = analysed.get(REP) if analysed.get(REP) != prospect else analysed.get(PROSPECT)
     lost = tuple(role for role in hand.boxes if role not in matched)
     change = None
-    if matched and any(roles[t] != role for role, number in matched.items()
-                       for p in people if p.number == number for t in p.track_nos):
+    if any(role_of[number] != role for role, number in matched.items()):
         change = pick_people(call_id, rep, prospect, username=username)
     elif REP in matched and not lost:  # the analysis chose as the manager did: their choice, no guess
         confirm_roles(call_id, username=username)

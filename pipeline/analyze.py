@@ -581,7 +581,8 @@ def analyze_video(info: VideoInfo, classifier, detector: FaceDetector, settings:
         roles = decision.roles
     if reader is not None and reader.held is not None:  # rep analysis off: now that the rep is known, never them
         report("classifying faces", 0.9)
-        reader.classify_held(never=set(roles) if classify_none else never_classified(roles, people, decision.rep_guessed))
+        never = set(roles) if classify_none else never_classified(roles, people, decision.rep_guessed)
+        reader.classify_held(never=never)
     report("finding shifts", 0.92)
     summaries = recorder.summaries() if recorder else []
     # as the store keeps them, so re-deriving from the store (a role change) gives these very rows

@@ -35,10 +35,11 @@ few quiet seconds to learn their still mouth from). Thumbnails (a self-view, a f
 out of that question, so Zoom's speaker view with the rep's self-view beside the big tile is a recording of turns too.
 A *camera off*: speech heard while the rep's or the prospect's camera is off (off screen for a stretch of
 CAMERA_OFF_MIN_S or more, in at most CAMERA_OFF_MAX_STRETCHES such stretches: one who leaves at every turn is cut away
-by an active-speaker view) and everyone else on the call then (a guest from the first second they showed) is on screen with a still mouth (each seen moving when they talked: CAMERA_OFF_MIN_TALK_S) is the one whose camera
-is off. New-user trial 16 (the prospect's camera off for
-part of a gallery call) read talk ratio 62/38 against a truth of 49/51 while such speech stayed "someone off camera";
-trial 36 (the same with a guest who joined late) 61/39 against 45/55, when the rule still needed a call of two.
+by an active-speaker view) and everyone else on the call then (a guest from the first second they showed) is on
+screen with a still mouth (each seen moving when they talked: CAMERA_OFF_MIN_TALK_S) is the one whose camera is off.
+New-user trial 16 (the prospect's camera off for part of a gallery call) read talk ratio 62/38 against a truth of 49/51
+while such speech stayed "someone off camera"; trial 36 (the same with a guest who joined late) 61/39 against 45/55,
+when the rule still needed a call of two.
 "off-camera" is speech heard while no mouth moves on screen and nothing above says whose it is: nobody on screen, a
 guest on the call (a dialled-in voice could be anyone's), a cut second, a mouth not measured (the face turned away). It
 is stored as such (the review page says "someone off camera").
