@@ -16,6 +16,9 @@ re-derived too, from the stored speech fractions and each track's mouth motion: 
 
 A new analysis of a call whose roles were set by hand (`reanalyze_call`) keeps them: the people of the new analysis
 whose faces sat where the hand-set rep's and prospect's did, second by second, take those roles again (`HandRoles`).
+Where they sat is stored on the call when the analysis is asked for (`prepare_reanalysis`: `calls.hand_roles`) and
+cleared only once that analysis has kept them, so a worker that dies between committing the new rows and setting the
+roles leaves its retry what to keep.
 """
 
 from __future__ import annotations
@@ -45,7 +48,7 @@ from pipeline.snapshots import render_snapshots
 from pipeline.speech import who_speaks
 from pipeline.store import (analyze_call, end_failed_attempt, get_call, load_speech, load_track_seconds,
                             write_derived)
-from pipeline.timeline import TrackSecondRows, clock, minutes
+from pipeline.timeline import BOX_DECIMALS, TrackSecondRows, clock, minutes
 from pipeline.video import probe_upload, seconds_in
 
 MIN_AWAY_SHOWN_S = 2
@@ -482,7 +485,9 @@ def prepare_reanalysis(call_id: int, *, user: Principal | None = None, username:
                        **changes) -> dict:
     """Store the settings a new analysis of the call will use: its own with `changes` (`REANALYSIS_OPTIONS`);
     audited. The rows already stored stay until that analysis commits (`pipeline.store.analyze_call`). Roles set by
-    hand are kept by the new analysis (`reanalyze_call`) unless the rep position changes: that asks it to decide anew.
+    hand are kept by the new analysis (`reanalyze_call`): where their faces sat is stored on the call now
+    (`HandRoles`), or, when an analysis asked for earlier never kept its pending ones, those stay. A new rep position
+    asks the analysis to decide anew: nothing is pending, and the roles stored stay as they are until it commits.
 
     Rep analysis stays off if it was off at upload, and goes off if the workspace has turned it off since.
     `NotFound`, `NotAllowed`; `ValueError` while the call is queued or running; `InputError` when retention
@@ -502,10 +507,10 @@ def prepare_reanalysis(call_id: int, *, user: Principal | None = None, username:
         chosen = replace(current, **{k: v for k, v in changes.items() if v is not None},
                          rep_analysis=current.rep_analysis and rep_analysis_enabled(session))
         call.settings = asdict(chosen)
-        # the analysis is to decide the roles anew: no hand-set ones (if it fails, the roles it leaves read as the
-        # analysis' own, a known gap of this reset)
         if chosen.rep_position != current.rep_position:
-            session.execute(update(Track).where(Track.call_id == call_id).values(role_source="auto"))
+            call.hand_roles = None
+        elif (hand := HandRoles.set_by_hand(session, call_id)) is not None:  # the rows' own, the latest choice
+            call.hand_roles = hand.to_json()
         audit(session, username, "reanalyse", f"call {call_id}",
               **{k: f"{getattr(current, k)} → {getattr(chosen, k)}" for k in REANALYSIS_OPTIONS
                  if getattr(current, k) != getattr(chosen, k)})
@@ -521,20 +526,40 @@ overlapping by `pipeline.roles.SEAT_IOU` in the same second) to take the role ag
 class HandRoles:
     """Where the rep's and the prospect's faces were, second by second, on a call whose roles a manager set by hand
     (some track's `role_source` is manual): what a new analysis of it keeps (`reanalyze_call`). New-user trial 36: a
-    `reanalyze` gave the prospect's role back to the colleague a manager had moved it from, silently."""
+    `reanalyze` gave the prospect's role back to the colleague a manager had moved it from, silently.
+
+    Stored on the call as JSON (`calls.hand_roles`, `to_json`) from the request of the new analysis until it has kept
+    them: ~40 bytes a role and second."""
 
     boxes: dict[str, dict[int, np.ndarray]]
     """REP / PROSPECT -> second -> (4,) xyxy box of that role's face, fractions of the frame (the largest if several)."""
 
     @classmethod
-    def of(cls, call_id: int) -> HandRoles | None:
-        """The call's hand-set roles; None when its roles are the analysis' own (its rows are then not read)."""
-        with session_scope() as session:
-            if session.scalar(select(Track.id).where(Track.call_id == call_id, Track.role_source == "manual")
-                              .limit(1)) is None:
-                return None
-            rows, roles, _ = load_track_seconds(session, call_id)
+    def set_by_hand(cls, session: Session, call_id: int) -> HandRoles | None:
+        """The roles of the call's stored rows when a manager set them (some track's `role_source` is manual); None
+        when they are the analysis' own (the rows are then not read)."""
+        if session.scalar(select(Track.id).where(Track.call_id == call_id, Track.role_source == "manual")
+                          .limit(1)) is None:
+            return None
+        rows, roles, _ = load_track_seconds(session, call_id)
         return cls(_role_boxes(rows, roles))
+
+    @classmethod
+    def pending(cls, session: Session, call_id: int) -> HandRoles | None:
+        """The hand-set roles the call's next analysis is to keep (`prepare_reanalysis`); None: none."""
+        stored = session.get(Call, call_id).hand_roles
+        return None if stored is None else cls.from_json(stored)
+
+    def to_json(self) -> dict:
+        """{role: {second (a string, as JSON keys are): [x1, y1, x2, y2]}}, boxes as the store rounds them."""
+        return {role: {str(second): np.round(box, BOX_DECIMALS).tolist() for second, box in seconds.items()}
+                for role, seconds in self.boxes.items()}
+
+    @classmethod
+    def from_json(cls, stored: dict) -> HandRoles:
+        """What `to_json` wrote."""
+        return cls({role: {int(second): np.asarray(box, np.float64) for second, box in seconds.items()}
+                    for role, seconds in stored.items()})
 
     def match(self, rows: list[TrackSecondRows], person_of: dict[int, int]) -> dict[str, int]:
         """Role -> the person (number) of a new analysis (`rows`, `person_of` track -> person) whose faces sat where
@@ -591,8 +616,10 @@ def reanalyze_call(call_id: int, classifier, progress: Progress | None = None,
     audited as `username`. With rep analysis off the analysis then classifies no face (the hand-set rep may be
     someone the analysis would have read), and the faces of everyone the kept roles do not call the rep are read after
     (a second decode); when a role is not found the call is flagged (`LOST_ROLES_NOTE`) and its faces wait for the
-    manager's check, as a guessed rep's do. The second value is None when the call's roles were not set by hand."""
-    hand = HandRoles.of(call_id)
+    manager's check, as a guessed rep's do. The second value is None when no hand-set roles were pending
+    (`HandRoles.pending`); they stay pending until the end, so a retry after a failure anywhere here keeps them."""
+    with session_scope() as session:
+        hand = HandRoles.pending(session, call_id)
     result = analyze_call(call_id, classifier, progress=progress, classify_none=hand is not None)
     if hand is None:
         return result, None
@@ -626,4 +653,6 @@ def reanalyze_call(call_id: int, classifier, progress: Progress | None = None,
             unread = _unread(rows, roles, person_of)
     if unread:
         reread_tracks(call_id, unread, classifier, progress=progress)
+    with session_scope() as session:
+        session.get(Call, call_id).hand_roles = None
     return result, KeptRoles(matched, lost, change)

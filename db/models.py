@@ -77,6 +77,9 @@ class Call(Base):
     # the roles as the analysis left them: {"roles": {track_no: role}, "note": roles_note, "guessed": roles_guessed}; a
     # role change that comes back to them brings the note and the guess back (`calls.roles`). None: analysed before 0021
     analysed_roles: Mapped[Optional[dict]] = mapped_column(JSON)
+    # roles a manager set by hand that the call's next analysis is to keep (`calls.roles.HandRoles`): {role: {second:
+    # [x1, y1, x2, y2]}}, written when that analysis is asked for, cleared once it has kept them; None: none pending
+    hand_roles: Mapped[Optional[dict]] = mapped_column(JSON)
     settings: Mapped[dict] = mapped_column(JSON, default=dict)  # analysis settings used
     model_version: Mapped[Optional[str]] = mapped_column(String(100))
     code_version: Mapped[Optional[str]] = mapped_column(String(40))  # config.CODE_VERSION of the analysis that wrote it

@@ -323,10 +323,11 @@ def _held(claim: Claim) -> tuple:
 
 
 def _results_stored(session: Session, job: Job) -> bool:
-    """The call was analysed after this job was queued: this job's work is in the store already."""
+    """The call was analysed after this job was queued and keeps no roles set by hand still to be set on the new rows
+    (`calls.roles.HandRoles.pending`): this job's work is in the store already."""
     call = session.get(Call, job.call_id)
     return (call is not None and call.status == CallStatus.DONE and call.analyzed_at is not None
-            and call.analyzed_at >= job.created_at)
+            and call.analyzed_at >= job.created_at and call.hand_roles is None)
 
 
 def _retry_or_fail(session: Session, job_id: int, call_id: int, attempts: int, fence: tuple, reason: str) -> bool:

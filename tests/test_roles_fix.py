@@ -9,6 +9,7 @@ rep and (through the queue, with the real worker code) read the real prospect's 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import json
 import io
 from pathlib import Path
@@ -162,9 +163,70 @@ def test_cli_fixes_the_wrong_side_with_rep_analysis_on_and_reanalyze_with_the_re
                                                              (command_line_user(), {"rep_position": "left → right"})]
     from calls.roles import HandRoles, prepare_reanalysis
 
-    assert main(["reassign", "1", "--swap"]) == 0 and HandRoles.of(1) is not None  # set by hand again
-    prepare_reanalysis(1, rep_position="left")  # a new rep position asks the analysis to decide anew
-    assert HandRoles.of(1) is None
+    assert main(["reassign", "1", "--swap"]) == 0  # set by hand again
+    prepare_reanalysis(1)  # the same rep position: the next analysis is to keep them
+    with session_scope() as session:
+        assert set(HandRoles.pending(session, 1).boxes) == {"rep", "prospect"}
+    prepare_reanalysis(1, rep_position="left")  # a new rep position asks the analysis to decide anew...
+    with session_scope() as session:
+        assert HandRoles.pending(session, 1) is None
+        # ...and the roles stored stay the manager's until that analysis commits (it may fail)
+        assert {t.role_source for t in session.scalars(select(Track).where(Track.call_id == 1))} == {"manual"}
+
+
+def test_hand_roles_keep_the_roles_found_and_no_person_for_both():
+    from calls.roles import HandRoles
+    from pipeline.timeline import TrackSecondRows
+
+    left, right = np.array([0.1, 0.2, 0.4, 0.7]), np.array([0.6, 0.2, 0.9, 0.7])
+    hand = HandRoles({"rep": {s: left for s in range(10)}, "prospect": {s: right for s in range(10)}})
+    assert HandRoles.from_json(json.loads(json.dumps(hand.to_json()))).boxes.keys() == hand.boxes.keys()
+
+    def seen(track_no: int, box: np.ndarray, seconds: range) -> TrackSecondRows:
+        n = len(seconds)
+        return TrackSecondRows(track_no, np.array(seconds), np.ones(n, int), np.full((n, 7), np.nan, np.float32),
+                               np.tile(box, (n, 1)))
+
+    # the rep's seat filled in 6 of its 10 seconds (`HAND_ROLE_MATCH` 0.5), the prospect's in 4: one kept, one lost
+    assert hand.match([seen(1, left, range(6)), seen(2, right, range(4))], {1: 1, 2: 2}) == {"rep": 1}
+    assert hand.match([seen(1, left + 0.3, range(10)), seen(2, right, range(10))], {1: 1, 2: 2}) == {"prospect": 2}
+    # one person sat where both roles did (two tracks the new analysis calls one person): neither is kept
+    assert hand.match([seen(1, left, range(10)), seen(2, right, range(10))], {1: 1, 2: 1}) == {}
+
+
+def test_hand_set_roles_outlive_a_worker_that_dies_between_the_new_rows_and_the_roles(
+        store, videos, classifier, monkeypatch):
+    """Session 44's gap: the new analysis committed its rows (its own roles), the worker died before setting the
+    manager's roles on them, and the reaper counted the job done: the manager's roles were gone, silently."""
+    from calls import roles as call_roles
+    from cli.main import main
+    from jobs import queue as jobs
+
+    assert analysed(videos[RIGHT], classifier, monkeypatch, "on") == 1
+    assert main(["reassign", "1", "--swap"]) == 0
+    assert roles_by_side(1) == {"left": "prospect", "right": "rep"}
+    job_id = jobs.queue_reanalysis(1)
+    claim = jobs.claim(job_id, "worker-that-dies")
+
+    def dies(*_args, **_kwargs):
+        raise SystemExit("killed")  # what the worker's own error handling never sees
+
+    monkeypatch.setattr(call_roles, "pick_people", dies)
+    with pytest.raises(SystemExit):
+        call_roles.reanalyze_call(claim.call_id, classifier)
+    monkeypatch.undo()
+    assert roles_by_side(1) == {"left": "rep", "right": "prospect"}  # the analysis' own stand, committed
+    with session_scope() as session:
+        assert session.get(Call, 1).status == "done" and session.get(Call, 1).hand_roles is not None
+        job = session.get(Job, job_id)
+        job.heartbeat_at = job.started_at - dt.timedelta(days=1)  # silent for a day
+    assert jobs.reap() == [job_id]  # not counted done: the roles were still to be kept
+    assert run_queued_jobs(classifier) >= 1
+    assert roles_by_side(1) == {"left": "prospect", "right": "rep"}
+    with session_scope() as session:
+        call, job = session.get(Call, 1), session.get(Job, job_id)
+        assert (call.status, job.state, job.attempts, call.hand_roles) == ("done", "done", 2, None)
+        assert {t.role_source for t in session.scalars(select(Track).where(Track.call_id == 1))} == {"manual"}
 
 
 # ----------------------------------------------------------------------------- the review page
