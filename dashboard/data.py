@@ -35,7 +35,7 @@ from db.session import session_scope
 from jobs.queue import latest_job
 from pipeline.errors import NotFound
 from pipeline.roles import PROSPECT, REP
-from pipeline.speech import BOTH, OFF_CAMERA
+from pipeline.speech import BOTH, OFF_CAMERA, OTHER
 from reports.charts import timeline_figure
 from reports.facts import CallFacts, CallTimeline, MarkedStage, load_facts, load_timeline
 from reports.summary import READABLE, CallSummary, mood_of, shares_from_counts, summarize_timeline
@@ -213,7 +213,7 @@ def call_stats(version: str, viewer: Principal) -> pd.DataFrame:
 
 def _talk_seconds(session: Session, ids: Select) -> dict[int, dict[str, int]]:
     """Per call: the seconds the rep and the prospect talked (a second both talk counts for both; `reports.talk`), those
-    of speech from someone off camera, and those a face taken for the rep was on screen. Speaking is the same on every
+    of speech from someone off camera and from a guest on screen, and those a face taken for the rep was on screen. Speaking is the same on every
     role's row of a second, so the prospect's rows are counted."""
     out: dict[int, dict[str, int]] = {}
     for call_id, n in session.execute(
@@ -224,7 +224,7 @@ def _talk_seconds(session: Session, ids: Select) -> dict[int, dict[str, int]]:
     for call_id, speaking, n in session.execute(
             select(EmotionSecond.call_id, EmotionSecond.speaking, func.count())
             .where(EmotionSecond.call_id.in_(ids), EmotionSecond.role == PROSPECT,
-                   EmotionSecond.speaking.in_([REP, PROSPECT, BOTH, OFF_CAMERA]))
+                   EmotionSecond.speaking.in_([REP, PROSPECT, BOTH, OFF_CAMERA, OTHER]))
             .group_by(EmotionSecond.call_id, EmotionSecond.speaking)):
         row = out.setdefault(call_id, dict(NO_TALK))
         if speaking in (REP, BOTH):
@@ -233,17 +233,20 @@ def _talk_seconds(session: Session, ids: Select) -> dict[int, dict[str, int]]:
             row["prospect_talk_s"] += n
         if speaking == OFF_CAMERA:
             row["off_camera_s"] += n
+        if speaking == OTHER:
+            row["guest_s"] += n
     return out
 
 
-NO_TALK = {"rep_talk_s": 0, "prospect_talk_s": 0, "off_camera_s": 0, "rep_on_screen_s": 0}
+NO_TALK = {"rep_talk_s": 0, "prospect_talk_s": 0, "off_camera_s": 0, "rep_on_screen_s": 0, "guest_s": 0}
 """A call's talk columns (`_talk_seconds`) when none was heard."""
 
 
 def calls_talk_ratio(calls: pd.DataFrame) -> pd.Series:
     """Each call's talk ratio (`reports.talk.talk_ratio`), 0-1; NaN where none is given."""
     return pd.Series([talk_ratio(*row) for row in zip(calls["rep_talk_s"], calls["prospect_talk_s"], calls["off_camera_s"],
-                                                      calls["rep_on_screen_s"])], index=calls.index, dtype=float)
+                                                      calls["rep_on_screen_s"], calls["guest_s"])],
+                     index=calls.index, dtype=float)
 
 
 RATE_SECONDS = 600  # rates are per 10 minutes of read prospect time: long and short calls compare fairly

@@ -386,6 +386,12 @@ def test_talk_metrics_follow_their_definitions():
                                                      "(check the roles under Fix roles)")
     assert dict(talk_rows(no_rep))["Prospect while listening / speaking"].startswith(
         "not known: no face was taken for the rep / ")  # trial 36: not "the rep was never heard talking"
+    # trial 36: a Teams speaker view took a silent guest's thumbnail for the rep and read "rep 0%"
+    silent_rep = talk_metrics(_seconds([PROSPECT] * 24 + [OTHER] * 20, [None] * 44))
+    assert silent_rep.talk_ratio is None and silent_rep.rep_on_screen_s
+    assert dict(talk_rows(silent_rep))["Talk ratio"] == ("not given: the face taken for the rep never talked, while a "
+                                                         "guest on screen talked 20 s (check the roles under Fix roles)")
+    assert talk_metrics(_seconds([PROSPECT] * 24 + [NONE] * 20, [None] * 44)).talk_ratio == 0  # no guest: a silent rep
 
 
 def test_a_reps_talk_ratio_over_calls_leaves_out_calls_that_give_none():
@@ -396,12 +402,13 @@ def test_a_reps_talk_ratio_over_calls_leaves_out_calls_that_give_none():
 
     from dashboard import data
 
-    calls = pd.DataFrame({"rep_talk_s": [30, 0, 3, 0], "prospect_talk_s": [10, 14, 2, 37],
-                          "off_camera_s": [0, 30, 0, 0], "rep_on_screen_s": [60, 60, 60, 0]})
-    assert data.calls_talk_ratio(calls).fillna(-1).tolist() == [0.75, -1, -1, -1]
+    calls = pd.DataFrame({"rep_talk_s": [30, 0, 3, 0, 0], "prospect_talk_s": [10, 14, 2, 37, 40],
+                          "off_camera_s": [0, 30, 0, 0, 0], "rep_on_screen_s": [60, 60, 60, 0, 60],
+                          "guest_s": [5, 0, 0, 0, 20]})  # the last: a silent guest taken for the rep (trial 36)
+    assert data.calls_talk_ratio(calls).fillna(-1).tolist() == [0.75, -1, -1, -1, -1]
     assert data._talk_ratio(calls) == 0.75  # not 33 / 96: off-camera speech and a rep never seen are no rep silence
     team = data.team_table(calls.assign(rep="Sam", prospect_seen_s=60, prospect_positive=0.5, negative_shifts=0))
-    assert team.loc[0, "talk_ratio"] == 0.75 and (team.loc[0, "talk_ratio_calls"], team.loc[0, "calls"]) == (1, 4)
+    assert team.loc[0, "talk_ratio"] == 0.75 and (team.loc[0, "talk_ratio_calls"], team.loc[0, "calls"]) == (1, 5)
 
 
 def test_talk_time_is_measured_for_the_rep_with_rep_analysis_off(talking_call, classifier):

@@ -372,7 +372,7 @@ def _talk_section(metrics: TalkMetrics | None) -> None:
         st.caption(TALK_NOT_MEASURED)
         return
     if facts.roles_guessed:  # trial 18: a stakeholder guessed as the prospect headlined "rep 77%" (truth 53%)
-        st.warning("Who the prospect is was guessed, so their talk below may be someone else's: check Fix roles.",
+        st.warning("Who is who was guessed, so the talk below may be someone else's: check Fix roles.",
                    icon=":material/help:")
     rows = talk_rows(metrics)  # one box per row, three to a line (a call without audio has one: no empty boxes)
     columns = [c for start in range(0, len(rows), 3) for c in st.columns(min(3, len(rows) - start), border=True)]
