@@ -216,6 +216,7 @@ def test_hand_set_roles_outlive_a_worker_that_dies_between_the_new_rows_and_the_
         call_roles.reanalyze_call(claim.call_id, classifier)
     monkeypatch.undo()
     assert roles_by_side(1) == {"left": "rep", "right": "prospect"}  # the analysis' own stand, committed
+    call_roles.prepare_reanalysis(1)  # asked again (the CLI's way back after a death): the pending roles stay
     with session_scope() as session:
         assert session.get(Call, 1).status == "done" and session.get(Call, 1).hand_roles is not None
         job = session.get(Job, job_id)
