@@ -147,7 +147,7 @@ class RoleChange:
 
 def where(person: Person, everyone: list[Person]) -> str:
     """Where the person was on screen, in words (`pipeline.roles.place`, beside everyone else's faces)."""
-    return place(np.asarray(person.mean_box), [p.area for p in everyone if p.number != person.number])
+    return place(np.asarray(person.mean_box), [np.asarray(p.mean_box) for p in everyone if p.number != person.number])
 
 
 def seating_order(people: list[Person]) -> list[Person]:

@@ -252,14 +252,21 @@ def _tiles_apart(a: np.ndarray, b: np.ndarray) -> bool:
 def _room_beside(large: np.ndarray, others: list[np.ndarray]) -> bool:
     """A person's tile beside a tile of several smaller faces (a meeting room), not a speaker view: the large face
     sits at least `CENTRED` off the frame's centre and every other face is level with it (`GALLERY_LEVEL`) on
-    the centre's other side. A speaker view centres the large face, with its filmstrip above, below or in a column
-    beside it. Found by a new-user trial: a meeting room of three 88-px faces beside the rep's 190-px face was read
-    as a speaker view, so no second voted, the rep became the prospect and the note said the video showed no
-    gallery."""
+    the centre's other side, each face wholly on its own side of the frame's middle (two tiles of a gallery split the
+    frame there, and no face crosses into the other's tile). A speaker view centres the large face, with its filmstrip
+    above, below or in a column beside it. Found by a new-user trial: a meeting room of three 88-px faces beside the
+    rep's 190-px face was read as a speaker view, so no second voted, the rep became the prospect and the note said
+    the video showed no gallery. And the other way round (trial 38): a Teams speaker's face high on its stage (centre
+    0.12 above the middle, its chin below it) over a row of two thumbnails was read as a room below a person's tile,
+    and the speaker was taken for the rep."""
     lx, ly = (large[:2] + large[2:]) / 2 - 0.5
     centres = [(box[:2] + box[2:]) / 2 - 0.5 for box in others]
-    row = abs(lx) >= CENTRED and all(abs(y - ly) < GALLERY_LEVEL and x * lx < 0 for x, y in centres)
-    column = abs(ly) >= CENTRED and all(abs(x - lx) < GALLERY_LEVEL and y * ly < 0 for x, y in centres)
+
+    def apart(axis: int) -> bool:  # every face wholly on its own side of the middle along `axis` (0: x, 1: y)
+        return all(box[axis] >= 0.5 or box[axis + 2] <= 0.5 for box in (large, *others))
+
+    row = abs(lx) >= CENTRED and apart(0) and all(abs(y - ly) < GALLERY_LEVEL and x * lx < 0 for x, y in centres)
+    column = abs(ly) >= CENTRED and apart(1) and all(abs(x - lx) < GALLERY_LEVEL and y * ly < 0 for x, y in centres)
     return bool(row or column)
 
 
@@ -287,24 +294,34 @@ def seat_frames(boxes: np.ndarray, n_frames: np.ndarray) -> np.ndarray:
     return (iou_matrix(boxes, boxes) >= SEAT_IOU) @ np.asarray(n_frames, np.float64)
 
 
-def place(box: np.ndarray, other_areas: list[float]) -> str:
+def place(box: np.ndarray, others: list[np.ndarray]) -> str:
     """Where a face was on screen, in words: "on the left", "in the big tile", "at the bottom right", "in the self-view
-    corner, bottom right" (a thumbnail in a corner beside someone's big tile: speaker view), "among the thumbnails, top
-    right" (one of several such thumbnails: a screen share's or a sidebar's camera strip, a filmstrip; new-user trial 5
-    called a rep at the top of a strip of two "in the self-view corner"), ... `box` is its mean xyxy box and
-    `other_areas` the other faces' mean box areas, all as fractions of the frame. A face much larger than the others
-    but on one side is "on the left" (a new-user trial: a rep in a gallery tile beside a prospect sitting back was "in
-    the big tile")."""
+    corner, bottom right" (a thumbnail in a corner beside someone's big tile: speaker view), "in the strip of
+    thumbnails at the bottom, 1st of 2 from the left" (one of several thumbnails in a row or a column beside a big
+    tile: a filmstrip, a screen share's or a sidebar's camera strip; new-user trial 5 called a rep at the top of a
+    strip of two "in the self-view corner", trial 38 two thumbnails of one row "on the left" and "at the bottom"), ...
+    `box` is its mean xyxy box and `others` the other faces' mean boxes, all as fractions of the frame. A face much
+    larger than the others but on one side is "on the left" (a new-user trial: a rep in a gallery tile beside a
+    prospect sitting back was "in the big tile")."""
     area = box_area(box)
+    other_areas = [box_area(other) for other in others]
     cx, cy = _centre(box)
     # much the largest face, across the middle: a speaker view's tile (a gallery's larger face sits on its side)
     if other_areas and area >= SPEAKER_VIEW_AREA_RATIO * max(other_areas) and SIDE_MARGIN <= cx <= 1 - SIDE_MARGIN:
         return "in the big tile"
+    beside_big_tile = bool(other_areas) and max(other_areas) >= SPEAKER_VIEW_AREA_RATIO * area
+    fellows = [_centre(o) for o, a in zip(others, other_areas) if a < SPEAKER_VIEW_AREA_RATIO * area]  # thumbnails too
+    if beside_big_tile and fellows:
+        for axis, along, side in ((1, 0, ("at the top", "at the bottom", "from the left")),
+                                  (0, 1, ("on the left", "on the right", "from the top"))):
+            if all(abs(f[axis] - (cx, cy)[axis]) < GALLERY_LEVEL for f in fellows):  # one row (one column)
+                rank = 1 + sum(f[along] < (cx, cy)[along] for f in fellows)
+                where = side[0] if (cx, cy)[axis] < 0.5 else side[1]
+                return f"in the strip of thumbnails {where}, {_ordinal(rank)} of {len(fellows) + 1} {side[2]}"
     if min(cx, 1 - cx) < CORNER_MARGIN and min(cy, 1 - cy) < CORNER_MARGIN:
         corner = f"{'top' if cy < 0.5 else 'bottom'} {'left' if cx < 0.5 else 'right'}"
-        if not other_areas or max(other_areas) < SPEAKER_VIEW_AREA_RATIO * area:
+        if not beside_big_tile:
             return f"at the {corner}"
-        fellows = any(a < SPEAKER_VIEW_AREA_RATIO * area for a in other_areas)  # other thumbnails (not a big tile)
         return f"among the thumbnails, {corner}" if fellows else f"in the self-view corner, {corner}"
     for centre, low, high in ((cx, "on the left", "on the right"), (cy, "at the top", "at the bottom")):
         if centre < SIDE_MARGIN:
@@ -312,6 +329,10 @@ def place(box: np.ndarray, other_areas: list[float]) -> str:
         if centre > 1 - SIDE_MARGIN:
             return high
     return "in the middle"
+
+
+def _ordinal(n: int) -> str:
+    return f"{n}{'th' if 10 <= n % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')}"
 
 
 def _centred(box: np.ndarray) -> bool:

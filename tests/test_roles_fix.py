@@ -404,7 +404,12 @@ def test_with_three_people_one_click_keeps_the_prospect_and_a_second_click_picks
     assert where(speaker[1], speaker) == "in the self-view corner, bottom right"
     strip = [person(1, "participant-1", (0.05, 0.2, 0.6, 0.8)), person(2, "rep", (0.82, 0.05, 0.95, 0.25)),
              person(3, "prospect", (0.82, 0.3, 0.95, 0.5))]  # a screen share's camera strip beside the presenter
-    assert [where(p, strip) for p in strip] == ["on the left", "among the thumbnails, top right", "on the right"]
+    assert [where(p, strip) for p in strip] == ["on the left", "in the strip of thumbnails on the right, 1st of 2 from the top",
+                                                "in the strip of thumbnails on the right, 2nd of 2 from the top"]
+    teams = [person(1, "prospect", (0.4163, 0.2301, 0.5811, 0.523)), person(2, "participant-1", (0.5721, 0.7333, 0.6218, 0.8217)),
+             person(3, "rep", (0.3724, 0.7414, 0.4272, 0.8388))]  # trial 38: "at the bottom" and "on the left"
+    assert [where(p, teams) for p in teams] == ["in the big tile", "in the strip of thumbnails at the bottom, 2nd of 2 from the left",
+                                                "in the strip of thumbnails at the bottom, 1st of 2 from the left"]
     sitting_back = [person(1, "rep", (0.154, 0.394, 0.33, 0.706)), person(2, "prospect", (0.601, 0.432, 0.69, 0.591))]
     assert [where(p, sitting_back) for p in sitting_back] == ["on the left", "on the right"]  # a gallery (trial 25)
     grid = [person(1, "rep", (0.55, 0.6, 0.9, 0.95)), person(2, "prospect", (0.1, 0.05, 0.45, 0.4)),

@@ -375,6 +375,11 @@ def test_a_meeting_room_beside_the_rep_is_a_gallery_and_a_filmstrip_is_not():
     assert decision.roles[1] == "rep" and decision.rep_guessed and "speaker view's strip of thumbnails" in decision.note
     decision = decide_roles([summary(0, speaker)] + [summary(i, box) for i, box in enumerate(column, 1)], "left")
     assert "rep" not in decision.roles.values() and "does not show which person is the rep" in decision.note
+    # trial 38's Teams view: the speaker's face high on the stage (its centre 0.12 above the middle, its chin below
+    # it), the rep's and a colleague's thumbnails in a row below: not a room below a person's tile
+    teams = [[0.4163, 0.2301, 0.5811, 0.523], [0.3724, 0.7414, 0.4272, 0.8388], [0.5721, 0.7333, 0.6218, 0.8217]]
+    decision = decide_roles([summary(i, box) for i, box in enumerate(teams)], "left")
+    assert decision.roles == {0: "prospect", 1: "rep", 2: "participant-1"} and decision.rep_guessed
 
 
 def test_single_face_is_the_prospect_and_extra_faces_become_participants():
