@@ -23,7 +23,7 @@ Who speaks, per second of the call (`who_speaks`, a decision table):
 A face's *lift* is its mouth motion (`model.mouth.mouth_motion`, the second's peak, smoothed over its neighbouring
 seconds of speech: `_smooth`) over the person's quiet baseline (`quiet_baseline`: the upper level of their motion in
 quiet seconds, a mouth still closing after a turn left out, pooled over all their tracks: an active-speaker recording
-cuts a face to its turns), so a face whose still mouth already shows some motion (beard, glasses, compression noise) is
+cuts a face to its turns; in a conversation without pauses, the seconds they listened: `listening_seconds`), so a face whose still mouth already shows some motion (beard, glasses, compression noise) is
 not taken for a talker. A person's *strength* in a second is their lift over their own talking lift (`talking_lift`: the
 median of their moving seconds), so two faces whose mouths lift by different amounts (a grainy portrait 2x, a sharp one
 5x) compare fairly when both talk at once.
@@ -91,7 +91,8 @@ silent second after a turn's last word (the frames sampled in it sit just after 
 2.5 keeps a still mouth's two levels (0.07 and 0.13-0.16, see QUIET_PERCENTILE) together."""
 MIN_QUIET_SECONDS = 3
 """A person's quiet baseline is taken over their quiet seconds without speech when they have at least this many, else
-over all their quiet seconds (those while others talk: a call with few pauses, each at a turn's end)."""
+over those and the quiet seconds they listened (`listening_seconds`: a call with few pauses, each at a turn's end) when
+those are this many, else over all their quiet seconds."""
 BASELINE_FLOOR = 0.03
 """The smallest quiet baseline (a perfectly still, clean picture would otherwise make any change a talker)."""
 
@@ -247,12 +248,13 @@ def _motion(track: TrackSecondRows, n_seconds: int) -> np.ndarray:
     return motion
 
 
-def quiet_baseline(motions: list[np.ndarray], speech: np.ndarray) -> float | None:
+def quiet_baseline(motions: list[np.ndarray], speech: np.ndarray, listening: np.ndarray | None = None) -> float | None:
     """One person's quiet mouth motion, from all their tracks' (n_seconds,) motion (`_motion`); None if never measured.
 
     The QUIET_PERCENTILE of their quiet seconds without speech, a second being quiet when its motion is at most
-    QUIET_OUTLIER_FACTOR times their stillest level (QUIET_ANCHOR_PERCENTILE); of all their quiet seconds when fewer
-    than MIN_QUIET_SECONDS are without speech.
+    QUIET_OUTLIER_FACTOR times their stillest level (QUIET_ANCHOR_PERCENTILE); when fewer than MIN_QUIET_SECONDS are
+    without speech, of those and the quiet seconds they listened (`listening`: (n_seconds,) bool, `listening_seconds`),
+    or of all their quiet seconds when those are fewer too.
 
     Pooled over the person's tracks: in an active-speaker recording a face is cut to only while it talks, so one
     track alone may hold no quiet second, while the same person's other tracks (a gallery part, their tile after
@@ -265,15 +267,44 @@ def quiet_baseline(motions: list[np.ndarray], speech: np.ndarray) -> float | Non
     talked (10 of 50 seconds right, now 36). Trial 12's calls with few pauses, each at a turn's end: late camera 18 ->
     45 of 50 (its on-time control 18 -> 48), phone 17 -> 37 of 40, three people 29 -> 40 of 43; no call lost more than a
     second. Trials 9 and 10 (7 calls, drawn mouths that barely move): 275 -> 333 of 554.
+
+    The listened seconds came with new-user trial 38 (2026-12-07): in its two-person galleries whose turns had no pause
+    between them, a talking mouth moved 1.8-2.1x a listening one, so "all quiet seconds" held half the person's talk
+    and lifted their baseline over it (the rep's 0.325 against a listening level of ~0.25): 0 of 40 and 1 of 45
+    seconds right, "someone off camera" 38 and 44 s. Over the trial's 8 stored analyses (`/root/rapport-runs/s45/talk/`)
+    111 -> 143 of 321 seconds right (g_left 0 -> 12, leave_return 1 -> 17, teams_strip 18 -> 21, g_right 24 -> 25; none
+    worse).
     """
     measured = [np.isfinite(m) for m in motions]
     if not any(known.any() for known in measured):
         return None
     motion = np.concatenate([m[known] for m, known in zip(motions, measured)])
     silent = np.concatenate([~(speech[known] >= SPEECH_MIN_FRACTION) for known in measured])
+    listened = (np.concatenate([listening[known] for known in measured]) if listening is not None
+                else np.zeros(len(motion), bool))
     quiet = motion <= QUIET_OUTLIER_FACTOR * np.percentile(motion, QUIET_ANCHOR_PERCENTILE)
-    still = motion[quiet & silent] if (quiet & silent).sum() >= MIN_QUIET_SECONDS else motion[quiet]
-    return max(BASELINE_FLOOR, float(np.percentile(still, QUIET_PERCENTILE)))
+    for seconds in (quiet & silent, quiet & (silent | listened)):
+        if seconds.sum() >= MIN_QUIET_SECONDS:
+            break
+    else:
+        seconds = quiet
+    return max(BASELINE_FLOOR, float(np.percentile(motion[seconds], QUIET_PERCENTILE)))
+
+
+def listening_seconds(motion: dict[str, np.ndarray], speech: np.ndarray) -> dict[str, np.ndarray]:
+    """Role -> (n_seconds,) bool: the seconds of speech in which someone else's mouth moved more than theirs, each
+    mouth's motion over its own median (so a grainy face's noise and a sharp one's talk compare fairly): the seconds
+    they were likely listening. `motion` is role -> (n_seconds,) their peak mouth motion, NaN where not measured. In
+    a conversation whose turns follow each other without a pause these are a person's only quiet seconds that are not
+    their own talk (`quiet_baseline`)."""
+    relative = {role: m / np.nanmedian(m) if np.isfinite(m).any() else m for role, m in motion.items()}
+    heard = speech >= SPEECH_MIN_FRACTION
+    listening = {}
+    for role, own in relative.items():
+        others = [m for other, m in relative.items() if other != role]
+        louder = np.fmax.reduce(others) > own if others else np.zeros(len(speech), bool)  # NaN compares False
+        listening[role] = heard & louder
+    return listening
 
 
 def mouth_lift(track: TrackSecondRows, n_seconds: int, speech: np.ndarray, baseline: float | None = None) -> np.ndarray:
@@ -420,13 +451,16 @@ def who_speaks(speech: np.ndarray, tracks: list[TrackSecondRows], roles: dict[in
     n = len(speech)
     lift: dict[str, np.ndarray] = {}
     measured: dict[str, np.ndarray] = {}  # role -> (n,) bool: their mouth was measured in the second
-    for role in sorted(set(roles.values())):
-        own = [track for track in tracks if roles.get(track.track_id) == role]
-        motions = [_motion(track, n) for track in own]
-        baseline = quiet_baseline(motions, speech)
-        measured[role] = np.isfinite(np.stack(motions)).any(axis=0) if motions else np.zeros(n, bool)
+    own = {role: [track for track in tracks if roles.get(track.track_id) == role] for role in sorted(set(roles.values()))}
+    motions = {role: [_motion(track, n) for track in theirs] for role, theirs in own.items()}
+    with np.errstate(all="ignore"):  # (seconds no track of a person measured: NaN)
+        listening = listening_seconds({role: np.fmax.reduce(m) if m else np.full(n, np.nan)
+                                       for role, m in motions.items()}, speech)
+    for role, theirs in own.items():
+        baseline = quiet_baseline(motions[role], speech, listening[role])
+        measured[role] = np.isfinite(np.stack(motions[role])).any(axis=0) if theirs else np.zeros(n, bool)
         lift[role] = np.zeros(n)
-        for track in own:
+        for track in theirs:
             lift[role] = np.fmax(lift[role], np.nan_to_num(mouth_lift(track, n, speech, baseline)))
     strength = {role: values / talking_lift(values, speech) for role, values in lift.items()}
     talked_s = {role: int(np.count_nonzero((speech >= SPEECH_MIN_FRACTION) & (values >= MOUTH_MOVING_LIFT)))

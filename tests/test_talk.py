@@ -242,6 +242,30 @@ def test_a_mouth_still_closing_in_the_silence_after_each_turn_does_not_raise_the
     assert alone.speaking[1:9] == (OFF_CAMERA,) * 8 and alone.speaking[10:18] == (PROSPECT,) * 8
 
 
+def test_in_a_conversation_without_pauses_a_still_mouth_is_learnt_from_the_seconds_the_person_listened():
+    """New-user trial 38: turns of 5 s with no silence between them, a talking mouth moving ~2x a listening one (the
+    rep 0.47 against 0.22, the prospect 0.28 against 0.15, +-15% from second to second): with no silent second, the
+    quiet level came from all quiet-looking seconds, half of them the person's own talk, and every second was
+    "someone off camera" (0 of 40 right). The seconds the other's mouth moved more (each over its own median) are the
+    listened ones (`listening_seconds`)."""
+    from pipeline.speech import listening_seconds
+
+    rng = np.random.default_rng(0)
+    talker = np.array([REP if (s // 5) % 2 == 0 else PROSPECT for s in range(40)])
+
+    def mouth(role: str, talking: float, listening: float) -> np.ndarray:
+        return np.where(talker == role, talking, listening) * rng.uniform(0.85, 1.15, len(talker))
+
+    rep, prospect = mouth(REP, 0.47, 0.22), mouth(PROSPECT, 0.28, 0.15)
+    speech = np.ones(len(talker))
+    listened = listening_seconds({REP: rep, PROSPECT: prospect}, speech)
+    assert (listened[REP] == (talker == PROSPECT)).all() and (listened[PROSPECT] == (talker == REP)).all()
+    talk = who_speaks(speech, [_mouth_track(0, list(rep)), _mouth_track(1, list(prospect))], {0: REP, 1: PROSPECT})
+    right = sum(said == true for said, true in zip(talk.speaking, talker))
+    assert right >= 20 and talk.speaking.count(OFF_CAMERA) <= 20, (right, talk.speaking)  # was 0 and 40
+    assert all(said in (true, OFF_CAMERA) for said, true in zip(talk.speaking, talker))  # never the other one, never both
+
+
 def test_active_speaker_cuts_a_face_to_its_turns_and_its_quiet_baseline_is_the_persons():
     """Active speaker view: each turn is a track of its own that holds no quiet second; the person's other tracks
     (the gallery before, the tile after the last turn) give the quiet baseline, so the turn still reads as theirs."""
