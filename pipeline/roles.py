@@ -724,8 +724,8 @@ def _note(votes: dict[int, _Votes], persons: list[int], rep: int | None, rep_pos
                 f"{votes[unheeded].hint_unheeded:.0f} s: if this was a gallery, the rep is person {unheeded}; "
                 "pick them in Fix roles.")
     if rep is None and len(persons) > 1:
-        return ("The video does not show which person is the rep (no gallery or self-view to go by); "
-                "pick the rep on the review page.")
+        return ("The video does not show which person is the rep (no gallery or self-view seen for "
+                f"{NOTE_MIN_S} s or more to go by); pick the rep on the review page.")
     if rep is None and persons and votes[persons[0]].hint_against >= NOTE_MIN_S:
         return (f"Only one person was seen, away from the rep position ({rep_position}); they were taken as the "
                 "prospect. If they are the rep, fix the roles.")

@@ -233,12 +233,12 @@ def test_an_active_speaker_call_gets_both_roles_as_a_guess_and_no_rep_pages_say_
     assert {p.role_source for p in list_people(call_id)} == {"auto"}  # no card says "set by hand"
     at = review()
     assert not at.exception and any("left out of the Calls list and the Reps page" in w.value for w in at.warning)
-    assert any("their talk below may be someone else's" in w.value for w in at.warning)  # the talk panel says so too
+    assert any("the talk below may be someone else's" in w.value for w in at.warning)  # the talk panel says so too
     # the faces being kept are shown beside the button (trial 15: with rep analysis off nothing else tells them apart)
     assert {c.value.split(" · ")[0] for c in at.caption if c.value.startswith("**")} >= {"**Rep**", "**Prospect**"}
     at = next(b for b in at.button if b.label == "These roles are right").click().run()
     assert not at.exception and not load_facts(call_id).roles_guessed and load_facts(call_id).roles_note is None
-    assert not any("their talk below may be someone else's" in w.value for w in at.warning)
+    assert not any("the talk below may be someone else's" in w.value for w in at.warning)
     reassign_roles(call_id, swap=True)
     reassign_roles(call_id, swap=True)  # confirmed roles stay a decision when a change comes back to them
     assert not load_facts(call_id).roles_guessed and load_facts(call_id).roles_note is None
