@@ -97,6 +97,10 @@ class TalkMetrics:
     reactions: list[Reaction]
     audio: bool  # False: the recording had no audio (everything unknown)
     rep_on_screen_s: int  # seconds a face taken for the rep was on screen (0: no face was)
+    off_camera_both_seen_s: int = 0
+    """Seconds of speech placed on no face ("someone off camera") in which the rep's and the prospect's faces were both on
+    screen: their mouths moved too little to tell whose it was (new-user trial 38: a gallery of the two, on screen every
+    second, read "38 s ... someone off camera")."""
 
     @property
     def rep_talk_s(self) -> int:
@@ -163,9 +167,14 @@ def talk_metrics(seconds: pd.DataFrame) -> TalkMetrics | None:
             after = prospect[(prospect.index >= end) & (prospect.index < end + REACTION_WINDOW_S)]
             read = after["dominant"][readable(after)]
             reactions.append(Reaction(start, end, read.mode().iloc[0] if len(read) else None))
-    rep_on_screen_s = int(seconds.loc[seconds["role"] == REP, "face_present"].fillna(False).astype(bool).sum())
+    present = seconds.assign(present=seconds["face_present"].fillna(False).astype(bool))
+    rep_on_screen_s = int(present.loc[present["role"] == REP, "present"].sum())
+    both_seen = present[present["role"].isin([REP, PROSPECT])].groupby("second")["present"].sum() == 2
+    off_camera_both_seen_s = int(sum(said == OFF_CAMERA and both_seen.get(second, False)
+                                     for second, said in zip(per_second["second"], speaking)))
     return TalkMetrics(counts, max(monologues, key=lambda r: r[1] - r[0]) if monologues else None, interruptions,
-                       _mood(listening), _mood(talking), reactions, counts[UNKNOWN] < len(speaking), rep_on_screen_s)
+                       _mood(listening), _mood(talking), reactions, counts[UNKNOWN] < len(speaking), rep_on_screen_s,
+                       off_camera_both_seen_s)
 
 
 def _mood_words(mood: Mood, talk_s: int, talker: str) -> str:
@@ -183,16 +192,19 @@ def talk_rows(metrics: TalkMetrics) -> list[tuple[str, str]]:
         return [("Talk ratio", "unknown: the recording has no audio")]
     start_end = metrics.longest_monologue
     rep_s, prospect_s, off_camera_s = metrics.rep_talk_s, metrics.prospect_talk_s, metrics.seconds[OFF_CAMERA]
+    seen = metrics.off_camera_both_seen_s
+    unplaced = ("the rep and the prospect were both on screen: their mouths moved too little to tell whose"
+                if 2 * seen >= off_camera_s else "someone off camera")
     if metrics.talk_ratio is not None:
         ratio = f"rep {metrics.talk_ratio:.0%}, prospect {1 - metrics.talk_ratio:.0%} ({rep_s} s and {prospect_s} s)"
     elif not metrics.rep_on_screen_s:
         ratio = "not given: no face on screen was taken for the rep (check the roles under Fix roles)"
     elif rep_s + prospect_s < TALK_RATIO_MIN_S:
         ratio = f"too little talk seen to compare: rep {rep_s} s, prospect {prospect_s} s" + (
-            f"; {off_camera_s} s more came with no mouth moving on screen (someone off camera)" if off_camera_s else "")
+            f"; {off_camera_s} s more came with no mouth moving on screen ({unplaced})" if off_camera_s else "")
         # trial 20: "rep 0 s, prospect 0 s" on a call with 27 s of speech, none of it placed on a face
     elif off_camera_s > rep_s + prospect_s:
-        ratio = (f"not given: more speech came with no mouth moving on screen ({off_camera_s} s, someone off camera) "
+        ratio = (f"not given: more speech came with no mouth moving on screen ({off_camera_s} s; {unplaced}) "
                  f"than from the rep ({rep_s} s) and the prospect ({prospect_s} s)")
     else:  # the face taken for the rep never talked while a guest's did
         ratio = (f"not given: the face taken for the rep never talked, while a guest on screen talked "
@@ -209,7 +221,8 @@ def talk_rows(metrics: TalkMetrics) -> list[tuple[str, str]]:
         ("After each monologue", "; ".join(f"{clock(r.end_s)}: {('likely ' + r.emotion) if r.emotion else 'not read'}"
                                            for r in metrics.reactions) or f"no rep monologue of {MONOLOGUE_MIN_S} s or more"),
         ("Others talking", f"{SPEAKING_LABELS[OTHER]} on screen {metrics.seconds[OTHER]} s, "
-                           f"{SPEAKING_LABELS[OFF_CAMERA]} {metrics.seconds[OFF_CAMERA]} s"),
+                           f"{SPEAKING_LABELS[OFF_CAMERA]} {metrics.seconds[OFF_CAMERA]} s"
+                           + (f" (the rep and the prospect both on screen in {seen} s of them)" if seen else "")),
     ]
 
 

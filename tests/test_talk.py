@@ -349,13 +349,15 @@ def test_speaker_view_with_a_self_view_is_a_recording_of_turns_whose_cuts_come_l
     assert gallery.speaking[1:6] == (OFF_CAMERA,) * 5
 
 
-def _seconds(speaking: list[str], prospect_dominant: list[str | None], rep_on_screen: bool = True):
+def _seconds(speaking: list[str], prospect_dominant: list[str | None], rep_on_screen: bool = True,
+             prospect_on_screen: list[bool] | None = None):
     import pandas as pd
 
     rows = []
     for s, (said, emotion) in enumerate(zip(speaking, prospect_dominant)):
         rows.append({"second": s, "role": REP, "dominant": None, "speaking": said, "face_present": rep_on_screen})
-        rows.append({"second": s, "role": PROSPECT, "dominant": emotion, "speaking": said, "face_present": True})
+        rows.append({"second": s, "role": PROSPECT, "dominant": emotion, "speaking": said,
+                     "face_present": True if prospect_on_screen is None else prospect_on_screen[s]})
     return pd.DataFrame(rows)
 
 
@@ -384,13 +386,17 @@ def test_talk_metrics_follow_their_definitions():
     assert not silent.audio and "no audio" in dict(talk_rows(silent))["Talk ratio"]
     with_guest = talk_metrics(_seconds(speaking[:12] + [OTHER] * 4 + [OFF_CAMERA] * 2 + [NONE] * 2, emotions))
     assert with_guest.talk_ratio == pytest.approx(9 / (9 + 4))  # a guest counts for neither side
-    assert dict(talk_rows(with_guest))["Others talking"] == "a guest on screen 4 s, someone off camera 2 s"
+    assert dict(talk_rows(with_guest))["Others talking"] == ("a guest on screen 4 s, someone off camera 2 s (the rep and "
+                                                            "the prospect both on screen in 2 s of them)")
     assert talk_metrics(_seconds([None] * 4, [None] * 4)) is None  # analysed before speaking was measured
     # a new-user trial: 4 s of the prospect's talk (46 s off camera) was headlined "rep 0%, prospect 100%"
     thin = talk_metrics(_seconds([PROSPECT] * 4 + [OFF_CAMERA] * 46, [None] * 50))
     assert thin.talk_ratio is None and TALK_RATIO_MIN_S == 10
-    assert dict(talk_rows(thin))["Talk ratio"] == ("too little talk seen to compare: rep 0 s, prospect 4 s; 46 s more "
-                                                   "came with no mouth moving on screen (someone off camera)")  # trial 20
+    assert dict(talk_rows(thin))["Talk ratio"] == (
+        "too little talk seen to compare: rep 0 s, prospect 4 s; 46 s more came with no mouth moving on screen (the rep "
+        "and the prospect were both on screen: their mouths moved too little to tell whose)")  # trial 20; trial 38
+    away = talk_metrics(_seconds([PROSPECT] * 4 + [OFF_CAMERA] * 46, [None] * 50, prospect_on_screen=[True] * 20 + [False] * 30))
+    assert away.off_camera_both_seen_s == 16 and dict(talk_rows(away))["Talk ratio"].endswith("(someone off camera)")
     # nothing to read is not a face that failed to read (trial 33: "face not read / face not read" beside a face read
     # every second, on a call where no one was heard on camera)
     assert dict(talk_rows(thin))["Prospect while listening / speaking"] == "the rep was never heard talking / face not read"
@@ -401,8 +407,9 @@ def test_talk_metrics_follow_their_definitions():
     # trial 12: the rep's turns went to "someone off camera" (their quiet level set too high): no ratio of 0%
     lost = talk_metrics(_seconds([PROSPECT] * 14 + [OFF_CAMERA] * 30 + [NONE] * 6, [None] * 50))
     assert lost.talk_ratio is None
-    assert dict(talk_rows(lost))["Talk ratio"] == ("not given: more speech came with no mouth moving on screen (30 s, "
-                                                   "someone off camera) than from the rep (0 s) and the prospect (14 s)")
+    assert dict(talk_rows(lost))["Talk ratio"] == (
+        "not given: more speech came with no mouth moving on screen (30 s; the rep and the prospect were both on screen: "
+        "their mouths moved too little to tell whose) than from the rep (0 s) and the prospect (14 s)")
     # trial 13: an active-speaker call took the rep for the prospect and the prospect for a guest: no face was the rep's
     no_rep = talk_metrics(_seconds([PROSPECT] * 36 + [OTHER] * 35, [None] * 71, rep_on_screen=False))
     assert no_rep.talk_ratio is None and no_rep.rep_on_screen_s == 0
