@@ -213,8 +213,9 @@ def call_stats(version: str, viewer: Principal) -> pd.DataFrame:
 
 def _talk_seconds(session: Session, ids: Select) -> dict[int, dict[str, int]]:
     """Per call: the seconds the rep and the prospect talked (a second both talk counts for both; `reports.talk`), those
-    of speech from someone off camera and from a guest on screen, and those a face taken for the rep was on screen. Speaking is the same on every
-    role's row of a second, so the prospect's rows are counted."""
+    of speech from someone off camera (those with the rep's and the prospect's faces both on screen apart:
+    `reports.talk.TalkMetrics.off_camera_both_seen_s`) and from a guest on screen, and those a face taken for the rep
+    was on screen. Speaking is the same on every role's row of a second, so the prospect's rows are counted."""
     out: dict[int, dict[str, int]] = {}
     for call_id, n in session.execute(
             select(EmotionSecond.call_id, func.count())
@@ -235,17 +236,23 @@ def _talk_seconds(session: Session, ids: Select) -> dict[int, dict[str, int]]:
             row["off_camera_s"] += n
         if speaking == OTHER:
             row["guest_s"] += n
+    both_seen = (select(EmotionSecond.call_id)
+                 .where(EmotionSecond.call_id.in_(ids), EmotionSecond.role.in_([REP, PROSPECT]),
+                        EmotionSecond.speaking == OFF_CAMERA, EmotionSecond.face_present)
+                 .group_by(EmotionSecond.call_id, EmotionSecond.second).having(func.count() == 2).subquery())
+    for call_id, n in session.execute(select(both_seen.c.call_id, func.count()).group_by(both_seen.c.call_id)):
+        out.setdefault(call_id, dict(NO_TALK))["unplaced_s"] = n
     return out
 
 
-NO_TALK = {"rep_talk_s": 0, "prospect_talk_s": 0, "off_camera_s": 0, "rep_on_screen_s": 0, "guest_s": 0}
+NO_TALK = {"rep_talk_s": 0, "prospect_talk_s": 0, "off_camera_s": 0, "rep_on_screen_s": 0, "guest_s": 0, "unplaced_s": 0}
 """A call's talk columns (`_talk_seconds`) when none was heard."""
 
 
 def calls_talk_ratio(calls: pd.DataFrame) -> pd.Series:
     """Each call's talk ratio (`reports.talk.talk_ratio`), 0-1; NaN where none is given."""
     return pd.Series([talk_ratio(*row) for row in zip(calls["rep_talk_s"], calls["prospect_talk_s"], calls["off_camera_s"],
-                                                      calls["rep_on_screen_s"], calls["guest_s"])],
+                                                      calls["rep_on_screen_s"], calls["guest_s"], calls["unplaced_s"])],
                      index=calls.index, dtype=float)
 
 

@@ -33,20 +33,28 @@ TALK_RATIO_MIN_S = 10
 """Seconds of the rep's and the prospect's talk together below which no talk ratio is given (their seconds are):
 a new-user trial's 50-s call showed "rep 0%, prospect 100%" as a headline from 4 s of talk (46 s of its speech came
 from someone off camera)."""
+UNPLACED_MAX_SHARE = 0.5
+"""Seconds of speech placed on neither face while the rep's and the prospect's were both on screen (theirs, unplaced:
+`TalkMetrics.off_camera_both_seen_s`) over this share of their placed talking seconds leave no talk ratio: placed
+either way they could move it by more than a third. New-user trial 38: a gallery whose rep's mouth moved little read
+"rep 18%" (4 s placed against the prospect's 18, 22 s unplaced; truth 52%)."""
 
 
 def talk_ratio(rep_s: float, prospect_s: float, off_camera_s: float, rep_on_screen_s: float,
-               guest_s: float = 0.0) -> float | None:
+               guest_s: float = 0.0, unplaced_s: float = 0.0) -> float | None:
     """The rep's share of the rep's and the prospect's talking seconds, `rep_s / (rep_s + prospect_s)`; None below
     `TALK_RATIO_MIN_S` of them, when more seconds of speech came from someone off camera (`off_camera_s`: heard while
     no mouth on screen moved) than from the two of them (new-user trial 12: a rep whose turns went to "someone off
     camera" was headlined "rep 0%, prospect 100%"), when no face on screen was the rep's (`rep_on_screen_s` 0:
     trial 13's active-speaker call took the rep for the prospect and the prospect for a guest, and read "rep 0%"), or
     when the face taken for the rep never talked while a guest on screen did (`guest_s`: trial 36's Teams speaker view
-    took a silent guest's thumbnail for the rep, and read "rep 0%" of a rep who talked half the call)."""
+    took a silent guest's thumbnail for the rep, and read "rep 0%" of a rep who talked half the call), or when more
+    than `UNPLACED_MAX_SHARE` of their seconds again were heard with both their faces on screen and placed on neither
+    (`unplaced_s`)."""
     both = rep_s + prospect_s
     rep_heard = rep_s > 0 or not guest_s
-    return rep_s / both if both >= TALK_RATIO_MIN_S and off_camera_s <= both and rep_on_screen_s and rep_heard else None
+    placed = off_camera_s <= both and unplaced_s <= UNPLACED_MAX_SHARE * both
+    return rep_s / both if both >= TALK_RATIO_MIN_S and placed and rep_on_screen_s and rep_heard else None
 
 
 TALK_TIME_NOT_EMOTION = ("Talk time comes from the audio and mouth movement, not from emotion recognition: it is "
@@ -59,7 +67,8 @@ DEFINITIONS = {
                   "talk counts for both; in a call of the two alone, a voice heard while one has their camera off and "
                   "the other's mouth is still counts for the one off camera); a guest's talk and speech from someone "
                   f"off camera are counted apart, in neither side. Not given from fewer than {TALK_RATIO_MIN_S} s of their talk, when more "
-                  "speech came from someone off camera than from the two of them, when no face on screen was "
+                  "speech came from someone off camera than from the two of them, or speech with both their faces on screen and "
+                  f"no mouth moving came to over {UNPLACED_MAX_SHARE:.0%} of theirs, when no face on screen was "
                   "taken for the rep, or when that face never talked while a guest's did.",
     "Longest rep monologue": f"the longest stretch of seconds only the rep talks, pauses of up to "
                              f"{MONOLOGUE_PAUSE_S} s included.",
@@ -116,7 +125,7 @@ class TalkMetrics:
     def talk_ratio(self) -> float | None:
         """rep / (rep + prospect) talking seconds (`talk_ratio`); None: not given."""
         return talk_ratio(self.rep_talk_s, self.prospect_talk_s, self.seconds[OFF_CAMERA], self.rep_on_screen_s,
-                          self.seconds[OTHER])
+                          self.seconds[OTHER], self.off_camera_both_seen_s)
 
     @property
     def longest_monologue_s(self) -> int:
@@ -203,9 +212,10 @@ def talk_rows(metrics: TalkMetrics) -> list[tuple[str, str]]:
         ratio = f"too little talk seen to compare: rep {rep_s} s, prospect {prospect_s} s" + (
             f"; {off_camera_s} s more came with no mouth moving on screen ({unplaced})" if off_camera_s else "")
         # trial 20: "rep 0 s, prospect 0 s" on a call with 27 s of speech, none of it placed on a face
-    elif off_camera_s > rep_s + prospect_s:
-        ratio = (f"not given: more speech came with no mouth moving on screen ({off_camera_s} s; {unplaced}) "
-                 f"than from the rep ({rep_s} s) and the prospect ({prospect_s} s)")
+    elif off_camera_s > rep_s + prospect_s or seen > UNPLACED_MAX_SHARE * (rep_s + prospect_s):
+        ratio = (f"not given: {'more' if off_camera_s > rep_s + prospect_s else 'too much'} speech came with no mouth "
+                 f"moving on screen ({off_camera_s} s; {unplaced}) against the rep's {rep_s} s and the prospect's "
+                 f"{prospect_s} s")
     else:  # the face taken for the rep never talked while a guest's did
         ratio = (f"not given: the face taken for the rep never talked, while a guest on screen talked "
                  f"{metrics.seconds[OTHER]} s (check the roles under Fix roles)")

@@ -409,7 +409,16 @@ def test_talk_metrics_follow_their_definitions():
     assert lost.talk_ratio is None
     assert dict(talk_rows(lost))["Talk ratio"] == (
         "not given: more speech came with no mouth moving on screen (30 s; the rep and the prospect were both on screen: "
-        "their mouths moved too little to tell whose) than from the rep (0 s) and the prospect (14 s)")
+        "their mouths moved too little to tell whose) against the rep's 0 s and the prospect's 14 s")
+    # trial 38: a gallery of the two whose rep's mouth moved little read "rep 18%" (4 s and 18 s placed, 22 s with both
+    # faces on screen placed on neither; truth 52%): unplaced talk over half the placed leaves no ratio
+    unplaced = talk_metrics(_seconds([REP] * 4 + [PROSPECT] * 18 + [OFF_CAMERA] * 22, [None] * 44))
+    assert unplaced.talk_ratio is None and unplaced.off_camera_both_seen_s == 22
+    assert dict(talk_rows(unplaced))["Talk ratio"].startswith("not given: too much speech came with no mouth moving")
+    assert talk_metrics(_seconds([REP] * 10 + [PROSPECT] * 14 + [OFF_CAMERA] * 11, [None] * 35)).talk_ratio == 10 / 24
+    away = talk_metrics(_seconds([REP] * 4 + [PROSPECT] * 18 + [OFF_CAMERA] * 22, [None] * 44,
+                                 prospect_on_screen=[True] * 22 + [False] * 22))  # the prospect's camera off: not theirs
+    assert away.talk_ratio == 4 / 22
     # trial 13: an active-speaker call took the rep for the prospect and the prospect for a guest: no face was the rep's
     no_rep = talk_metrics(_seconds([PROSPECT] * 36 + [OTHER] * 35, [None] * 71, rep_on_screen=False))
     assert no_rep.talk_ratio is None and no_rep.rep_on_screen_s == 0
@@ -435,8 +444,10 @@ def test_a_reps_talk_ratio_over_calls_leaves_out_calls_that_give_none():
 
     calls = pd.DataFrame({"rep_talk_s": [30, 0, 3, 0, 0], "prospect_talk_s": [10, 14, 2, 37, 40],
                           "off_camera_s": [0, 30, 0, 0, 0], "rep_on_screen_s": [60, 60, 60, 0, 60],
-                          "guest_s": [5, 0, 0, 0, 20]})  # the last: a silent guest taken for the rep (trial 36)
-    assert data.calls_talk_ratio(calls).fillna(-1).tolist() == [0.75, -1, -1, -1, -1]
+                          "guest_s": [5, 0, 0, 0, 20],  # the last: a silent guest taken for the rep (trial 36)
+                          "unplaced_s": [15, 0, 0, 0, 0]})  # over half of the first's 40 placed seconds: no ratio
+    assert data.calls_talk_ratio(calls.assign(unplaced_s=0)).fillna(-1).tolist() == [0.75, -1, -1, -1, -1]
+    assert data.calls_talk_ratio(calls.assign(unplaced_s=[21, 0, 0, 0, 0])).isna().all()  # trial 38
     assert data._talk_ratio(calls) == 0.75  # not 33 / 96: off-camera speech and a rep never seen are no rep silence
     team = data.team_table(calls.assign(rep="Sam", prospect_seen_s=60, prospect_positive=0.5, negative_shifts=0))
     assert team.loc[0, "talk_ratio"] == 0.75 and (team.loc[0, "talk_ratio_calls"], team.loc[0, "calls"]) == (1, 5)
