@@ -47,14 +47,15 @@ def talk_ratio(rep_s: float, prospect_s: float, off_camera_s: float, rep_on_scre
     no mouth on screen moved) than from the two of them (new-user trial 12: a rep whose turns went to "someone off
     camera" was headlined "rep 0%, prospect 100%"), when no face on screen was the rep's (`rep_on_screen_s` 0:
     trial 13's active-speaker call took the rep for the prospect and the prospect for a guest, and read "rep 0%"), or
-    when the face taken for the rep never talked while a guest on screen did (`guest_s`: trial 36's Teams speaker view
+    when the face taken for the rep or the prospect never talked while a guest on screen did (`guest_s`: trial 36's
+    Teams speaker view
     took a silent guest's thumbnail for the rep, and read "rep 0%" of a rep who talked half the call), or when more
     than `UNPLACED_MAX_SHARE` of their seconds again were heard with both their faces on screen and placed on neither
     (`unplaced_s`)."""
     both = rep_s + prospect_s
-    rep_heard = rep_s > 0 or not guest_s
+    both_heard = (rep_s > 0 and prospect_s > 0) or not guest_s  # trial 39: a silent colleague as the prospect, "100%"
     placed = off_camera_s <= both and unplaced_s <= UNPLACED_MAX_SHARE * both
-    return rep_s / both if both >= TALK_RATIO_MIN_S and placed and rep_on_screen_s and rep_heard else None
+    return rep_s / both if both >= TALK_RATIO_MIN_S and placed and rep_on_screen_s and both_heard else None
 
 
 TALK_TIME_NOT_EMOTION = ("Talk time comes from the audio and mouth movement, not from emotion recognition: it is "
@@ -69,7 +70,7 @@ DEFINITIONS = {
                   f"off camera are counted apart, in neither side. Not given from fewer than {TALK_RATIO_MIN_S} s of their talk, when more "
                   "speech came from someone off camera than from the two of them, or speech with both their faces on screen and "
                   f"no mouth moving came to over {UNPLACED_MAX_SHARE:.0%} of theirs, when no face on screen was "
-                  "taken for the rep, or when that face never talked while a guest's did.",
+                  "taken for the rep, or when the rep's or the prospect's face never talked while a guest's did.",
     "Longest rep monologue": f"the longest stretch of seconds only the rep talks, pauses of up to "
                              f"{MONOLOGUE_PAUSE_S} s included.",
     "Interruptions": "overlaps (both talking) that the other side started and that lasted "
@@ -216,9 +217,9 @@ def talk_rows(metrics: TalkMetrics) -> list[tuple[str, str]]:
         ratio = (f"not given: {'more' if off_camera_s > rep_s + prospect_s else 'too much'} speech came with no mouth "
                  f"moving on screen ({off_camera_s} s; {unplaced}) against the rep's {rep_s} s and the prospect's "
                  f"{prospect_s} s")
-    else:  # the face taken for the rep never talked while a guest's did
-        ratio = (f"not given: the face taken for the rep never talked, while a guest on screen talked "
-                 f"{metrics.seconds[OTHER]} s (check the roles under Fix roles)")
+    else:  # the face taken for the rep (or the prospect) never talked while a guest's did
+        ratio = (f"not given: the face taken for the {'rep' if not rep_s else 'prospect'} never talked, while a guest "
+                 f"on screen talked {metrics.seconds[OTHER]} s (check the roles under Fix roles)")
     # no rep on screen: not "the rep was never heard talking" (trial 36: said of a rep who talked half the call)
     listening = (_mood_words(metrics.listening, metrics.seconds[REP], "the rep was") if metrics.rep_on_screen_s
                  else "not known: no face was taken for the rep")

@@ -432,6 +432,12 @@ def test_talk_metrics_follow_their_definitions():
     assert dict(talk_rows(silent_rep))["Talk ratio"] == ("not given: the face taken for the rep never talked, while a "
                                                          "guest on screen talked 20 s (check the roles under Fix roles)")
     assert talk_metrics(_seconds([PROSPECT] * 24 + [NONE] * 20, [None] * 44)).talk_ratio == 0  # no guest: a silent rep
+    # trial 39: a 2x2 gallery took a silent colleague for the prospect and read "rep 100%, prospect 0%"
+    silent_prospect = talk_metrics(_seconds([REP] * 25 + [OTHER] * 14, [None] * 39))
+    assert silent_prospect.talk_ratio is None
+    assert dict(talk_rows(silent_prospect))["Talk ratio"] == ("not given: the face taken for the prospect never talked, "
+                                                              "while a guest on screen talked 14 s (check the roles "
+                                                              "under Fix roles)")
 
 
 def test_a_reps_talk_ratio_over_calls_leaves_out_calls_that_give_none():
