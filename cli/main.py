@@ -231,6 +231,7 @@ def _print_people(people) -> None:
 def cmd_reassign(args) -> int:
     from calls.roles import confirm_roles, list_people, pick_people, reassign_roles
     from jobs.queue import queue_reread
+    from pipeline.roles import REP
 
     assignments = {}
     for item in args.set or []:
@@ -239,10 +240,10 @@ def cmd_reassign(args) -> int:
         if not track.isdigit() or not role:
             raise InputError(f"--set takes TRACK=ROLE (e.g. 3=rep), not {item!r}")
         assignments[int(track)] = role
-    if (sum((args.swap, bool(assignments), args.rep is not None, args.confirm)) != 1
-            or (args.prospect is not None and args.rep is None)):
-        raise InputError("say what to change, one way: --swap, --rep PERSON [--prospect PERSON], --set TRACK=ROLE, "
-                         "or --confirm (`python -m pipeline people CALL_ID` lists the people)")
+    picked = args.rep is not None or args.prospect is not None
+    if sum((args.swap, bool(assignments), picked, args.confirm)) != 1:
+        raise InputError("say what to change, one way: --swap, --rep PERSON [--prospect PERSON], --prospect PERSON, "
+                         "--set TRACK=ROLE, or --confirm (`python -m pipeline people CALL_ID` lists the people)")
     user = acting_user(args.as_user)
     by = args.as_user or command_line_user()
     if args.confirm:
@@ -260,8 +261,10 @@ def cmd_reassign(args) -> int:
                                               "its roles were not a guess; nothing to confirm")
                   + (f"\njob {job_id} queued: reading the faces not read yet" if job_id else ""))
         return 0
-    if args.rep is not None:
-        change = pick_people(args.call_id, args.rep, args.prospect, user=user, username=by)
+    if picked:  # --prospect alone keeps the rep (trial 39: a manager had to restate them)
+        rep = args.rep if args.rep is not None else next(
+            (p.number for p in list_people(args.call_id, user) if p.role == REP), None)
+        change = pick_people(args.call_id, rep, args.prospect, user=user, username=by)
     else:
         change = reassign_roles(args.call_id, swap=args.swap, assignments=assignments, user=user, username=by)
     job_id = queue_reread(args.call_id, change)
@@ -269,7 +272,7 @@ def cmd_reassign(args) -> int:
         print(json.dumps({"call_id": args.call_id, "roles": {str(k): v for k, v in sorted(change.roles.items())},
                           "reread_job_id": job_id}))
         return 0
-    if args.rep is not None:  # asked in person numbers: answered in them
+    if picked:  # asked in person numbers: answered in them
         for person in list_people(args.call_id, user):
             print(f"person {person.number}: {person.role}")
     else:
@@ -474,7 +477,8 @@ def build_parser() -> argparse.ArgumentParser:
     call_id_argument(p)
     p.add_argument("--swap", action="store_true", help="swap rep and prospect")
     p.add_argument("--rep", type=int, metavar="PERSON", help="this person (see `people`) is the rep")
-    p.add_argument("--prospect", type=int, metavar="PERSON", help="with --rep: this person is the prospect")
+    p.add_argument("--prospect", type=int, metavar="PERSON",
+                   help="this person is the prospect (alone: the rep stays who they are)")
     p.add_argument("--set", action="append", metavar="TRACK=ROLE",
                    help="set a track's role (rep, prospect, participant-N); it goes to the track's whole person")
     p.add_argument("--confirm", action="store_true",

@@ -134,6 +134,11 @@ def test_cli_fixes_the_wrong_side_with_rep_analysis_on_and_reanalyze_with_the_re
     assert "queued" not in fixed.stderr  # everyone was read: nothing to queue
     assert roles_by_side(1) == {"left": "prospect", "right": "rep"}
     np.testing.assert_allclose(exported_probs(1), before_rep, atol=2e-4)  # the same rows, the other role
+    # --prospect alone keeps the rep (trial 39: a manager had to restate them to fix only the prospect)
+    assert main(["reassign", "1", "--prospect", "1"]) == 0
+    assert capsys.readouterr().out.splitlines() == ["person 1: prospect", "person 2: rep"]
+    assert main(["reassign", "1", "--prospect", "2"]) == 2  # the rep: not both
+    assert "two different people" in capsys.readouterr().err
     # a new analysis keeps roles set by hand (new-user trial 36: the analysis' wrong prospect came back, silently)
     kept = run_cli("reanalyze", "1", env_overrides=on)
     assert kept.returncode == 0, kept.stderr
