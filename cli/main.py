@@ -163,14 +163,18 @@ def cmd_list(args) -> int:
 def cmd_show(args) -> int:
     from calls.roles import list_people
     from pipeline.timeline import clock
-    from reports.facts import load_facts, load_shifts, load_timeline
+    from reports.facts import load_facts, load_shifts, load_stages, load_timeline
+    from reports.summary import summarize_timeline, weak_label_note
     from reports.talk import TALK_NOT_MEASURED, talk_metrics, talk_rows
 
     facts = load_facts(args.call_id)  # NotFound: exit 3
     people = list_people(args.call_id)
     shifts = load_shifts(args.call_id)
+    timeline = load_timeline(args.call_id) if facts.status == "done" else None
     # who is talking, in the review page's rows (new-user trial 22: the command line showed no talk ratio)
-    talk = talk_metrics(load_timeline(args.call_id).seconds) if facts.status == "done" else None
+    talk = talk_metrics(timeline.seconds) if timeline else None
+    # what "likely neutral" is worth where it is most of the prospect (trial 39: the page said it, `show` did not)
+    weak = weak_label_note(summarize_timeline(timeline, load_stages(args.call_id))) if timeline else None
     shown = {"call_id": facts.id, "title": facts.title, "file": facts.original_filename, "rep": facts.rep,
              "prospect": facts.prospect_name, "company": facts.prospect_company,
              "date": facts.call_date.isoformat() if facts.call_date else None, "duration_s": facts.duration_s,
@@ -180,7 +184,7 @@ def cmd_show(args) -> int:
              "roles_note": facts.roles_note, "roles_guessed": facts.roles_guessed,
              "people": _people_json(people),
              "shifts": [_shift_json(r) for r in shifts.itertuples()],
-             "talk": dict(talk_rows(talk)) if talk else None}
+             "talk": dict(talk_rows(talk)) if talk else None, "weak_label_note": weak}
     if args.json:
         print(json.dumps(shown))
         return 0
@@ -201,6 +205,8 @@ def cmd_show(args) -> int:
     if people:
         print("people (`reassign --rep PERSON` takes these numbers, `--set` the track numbers):")
         _print_people(people)
+    if weak:
+        print(f"{'caution':<10} {weak}")
     if facts.status == "done":
         print("shifts:" if len(shifts) else "shifts     none (no likely emotion changed and held)")
         _print_shifts(shifts.to_dict("records"))

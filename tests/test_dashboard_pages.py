@@ -62,7 +62,7 @@ def texts(at: AppTest) -> str:
     return "\n".join(str(p) for p in parts)
 
 
-def test_review_page_shows_numbers_talking_points_moments_and_likely_wording(seeded):
+def test_review_page_shows_numbers_talking_points_moments_and_likely_wording(seeded, capsys):
     at = page("review", call_id=seeded["main"].call_id)
     assert not at.exception
     assert at.title[0].value == "Acme Corp renewal"
@@ -72,6 +72,10 @@ def test_review_page_shows_numbers_talking_points_moments_and_likely_wording(see
     # trial 20: the prospect mostly "likely neutral", the label least often right: the warning beside their shares
     weak = weak_label_note(summarize(seeded["main"].call_id))
     assert weak.startswith("The prospect was likely neutral ") and f":material/warning: {weak}" in texts(at)
+    from cli.main import main  # the command line says it too (trial 39: `show` printed a firm "neutral" alone)
+
+    assert main(["show", str(seeded["main"].call_id)]) == 0
+    assert f"caution    {weak}" in capsys.readouterr().out
     assert [tab.label for tab in at.tabs] == ["Key moments", "Script stages", "Coaching notes", "Fix roles"]
     plays = [b.label.removeprefix("Play from ") for b in at.button if b.label.startswith("Play from")]
     seconds = [int(t.split(":")[0]) * 60 + int(t.split(":")[1]) for t in plays]
