@@ -61,7 +61,7 @@ self-view). The note also says when a pick is a guess or rests on one rule only:
 | the rep, by the hint on a face alone on screen (off-centre), never `NOTE_MIN_S` seconds beside a second face | "Person N was taken as the rep because their face sat toward the rep position while alone on screen; ..." |
 | a person seen mostly (over half their seconds) as the large face beside a camera strip, while another is the prospect | "Person N's larger face sat beside a strip of camera thumbnails ... taken for shared content (a video on a shared screen) or a third person ..." |
 | the rep, by the hint among a speaker view's filmstrip thumbnails (`FILMSTRIP_GUESS`): a guess (`RoleDecision.rep_guessed`) | "Person N's thumbnail sat furthest right in the speaker view's strip of thumbnails, so Rapport guessed they are the rep ..." |
-| the rep, by the hint read across (no face ever sat clearly furthest toward `rep_position`) | "No face sat clearly furthest right of the others, so person N, furthest bottom-right, was taken as the rep; ..."; from a column of thumbnails by a side (`_Votes.aside_for`), a guess (`RoleDecision.rep_guessed`): "... so Rapport guessed person N, furthest top-left, is the rep (the call app orders a strip of thumbnails); ..." |
+| the rep, by the hint read across (no face ever sat clearly furthest toward `rep_position`) | "No face sat clearly furthest right of the others, so person N, furthest bottom-right, was taken as the rep; ..."; from a column of thumbnails by a side (`_Votes.aside_for`), a guess (`RoleDecision.rep_guessed`): "... so Rapport guessed person N, furthest top-left, is the rep (the call app orders faces one above the other, in a strip of thumbnails or a grid); ..." |
 """
 
 from __future__ import annotations
@@ -142,6 +142,13 @@ of evidence: the strip's order is the call app's (Teams puts the user's own tile
 pick is a guess (`RoleDecision.rep_guessed`) the note states. Found by a new-user trial (36): in a Teams speaker view
 with a row of thumbnails below the speaker no rep was found whatever the rep position said, the rep's own thumbnail
 took the prospect's role and the talk ratio was not given."""
+SWAP_NOTE = ("The gallery's tiles changed places: person {rep} sat furthest {position} for {rep_s:.0f} s and person "
+             "{other} for {other_s:.0f} s, each while the other was on screen. Rapport guessed person {rep}, {why}, is "
+             "the rep; if it is the other way round, swap them in Fix roles.")
+"""The roles note when the rep position picked two people, each for `NOTE_MIN_S` or more while the other was on screen
+(a gallery reordered, as Zoom does when someone joins or speaks): the one there longer, or on a tie the one there first,
+is taken as the rep, a guess. New-user trial 39: tiles swapped at 0:20 of 40 s left no rep at all, the rep's talk a
+guest's, and a note saying no gallery was seen."""
 STAGE_SHARE = 0.5
 """Share of the seconds with two or more faces a call must show as a filmstrip speaker view (`_Votes.stage_s`) for the
 prospect to be who was on its stage longest rather than the most present: a gallery with a few seconds of speaker view
@@ -552,10 +559,17 @@ def decide_roles(tracks: list[TrackSummary], rep_position: str = "left", min_det
         for second, box in zip(*(np.asarray(a) for a in presence.get(track_id, ((), ())))):
             stills_on_screen[int(second)][track_id] = np.asarray(box, np.float64)
     still_speakers: set[int] = set()  # set-aside still faces a self-view sat beside, as a speaker view's speaker
+    ahead: dict[tuple[int, int], int] = defaultdict(int)  # (p, q): seconds the hint picked p with q on screen too
+    first_ahead: dict[int, int] = {}  # person -> the first such second
     for second, faces in on_screen.items():
+        before = {p: votes[p].hint_for for p in faces}
         speaker = _vote(faces, votes, across, filmstrip, rep_position, stills_on_screen.get(second), smallest[second])
         if speaker is not None:
             still_speakers.add(speaker)
+        for p in (p for p in faces if len(faces) > 1 and votes[p].hint_for > before[p]):
+            first_ahead[p] = min(second, first_ahead.get(p, second))
+            for q in faces:
+                ahead[p, q] += q != p
         if together_s is None:
             for a in faces:
                 for b in faces:
@@ -580,6 +594,11 @@ def decide_roles(tracks: list[TrackSummary], rep_position: str = "left", min_det
 
     best = max(persons, key=lambda p: (votes[p].score, frames[p]))
     rep = best if votes[best].score > 0 else None
+    # the hint picked two people, each while the other was on screen: the gallery's tiles changed places (`SWAP_NOTE`)
+    swapped = sorted({p for (p, q), n in ahead.items() if n >= NOTE_MIN_S and ahead.get((q, p), 0) >= NOTE_MIN_S},
+                     key=lambda p: (-votes[p].score, first_ahead[p]))
+    if swapped and recognised_rep not in persons and (rep is None or rep in swapped):
+        rep = swapped[0]  # there longer; on a tie, there first
     if recognised_rep in persons:
         rep = recognised_rep
     area = {p: max(t.area for t in participants if people[t.track_id] == p) for p in persons}
@@ -619,6 +638,12 @@ def decide_roles(tracks: list[TrackSummary], rep_position: str = "left", min_det
                     f"recording), with no gallery, self-view or enrolled face to tell by. Rapport guessed person {rep}, on "
                     f"screen longer (reps usually talk more), is the rep and person {prospect} the prospect; if it is the "
                     "other way round, swap them in Fix roles.")
+    elif rep in swapped:
+        rep_guessed = True
+        rep_note = SWAP_NOTE.format(
+            position=rep_position, rep=rep, rep_s=votes[rep].hint_for, other=swapped[1],
+            other_s=votes[swapped[1]].hint_for, why="there longer" if votes[rep].score > votes[swapped[1]].score
+            else "there first")
     else:
         rep_note = _note(votes, persons, rep, rep_position)
     filmstrip_note = None
@@ -632,9 +657,10 @@ def decide_roles(tracks: list[TrackSummary], rep_position: str = "left", min_det
     if rep is not None and rep != recognised_rep and read_across and across[rep].hint_for >= NOTE_MIN_S:
         aside = 2 * across[rep].aside_for > across[rep].hint_for  # a column of thumbnails by a side: a guess
         rep_guessed = rep_guessed or aside
+        order = "one above the other" if rep_position in ("left", "right") else "side by side"
         across_note = (f"No face sat clearly furthest {rep_position} of the others, so "
                        + (f"Rapport guessed person {rep}, furthest {_ACROSS_WORDS[rep_position]}, is the rep (the call "
-                          "app orders a strip of thumbnails)" if aside else
+                          f"app orders faces {order}, in a strip of thumbnails or a grid)" if aside else
                           f"person {rep}, furthest {_ACROSS_WORDS[rep_position]}, was taken as the rep")
                        + "; if the rep is someone else, pick them in Fix roles.")
     beside = [p for p in others if p in presenters and named[p] != PROSPECT and PROSPECT in named.values()]

@@ -647,7 +647,7 @@ def test_the_rep_position_is_read_on_its_own_axis_when_the_call_has_one():
     column = {0: presence((0, 11, box_at(0.9, 0.25, 0.12))), 1: presence((0, 11, box_at(0.9, 0.5, 0.12)))}
     strip = decide_roles(summaries(column), "left", presence=column)  # thumbnails by a side (a screen share's strip)
     assert strip.roles == {0: "rep", 1: "prospect"} and strip.guessed and strip.rep_guessed  # trial 36: unflagged
-    assert "Rapport guessed person 1, furthest top-left, is the rep (the call app orders a strip" in strip.note
+    assert "Rapport guessed person 1, furthest top-left, is the rep (the call app orders faces one above the other" in strip.note
     grid = {n: presence((0, 11, box_at(x, y, 0.15))) for n, (x, y) in enumerate(((0.25, 0.25), (0.75, 0.25),
                                                                                (0.25, 0.75), (0.75, 0.75)))}
     assert decide_roles(summaries(grid), "left", presence=grid).roles[0] == "rep"  # top-left

@@ -382,6 +382,26 @@ def test_a_meeting_room_beside_the_rep_is_a_gallery_and_a_filmstrip_is_not():
     assert decision.roles == {0: "prospect", 1: "rep", 2: "participant-1"} and decision.rep_guessed
 
 
+@pytest.mark.parametrize("swap_s, why", [(20, "there first"), (25, "there longer")])
+def test_a_gallery_whose_tiles_change_places_keeps_a_rep_as_a_guess(swap_s, why):
+    """New-user trial 39: the two tiles changed places at 0:20 of 40 s (Zoom reorders a gallery): each person sat on
+    the left 20 s with the other on screen, so no one was the rep, the rep's talk was a guest's and the note said no
+    gallery was seen. Person 1 (tracks 0 and 3) sits on the left first."""
+    from pipeline.roles import SWAP_NOTE
+
+    tracks = [summary(0, LEFT_TILE, first=0, last=swap_s - 1), summary(1, RIGHT_TILE, first=0, last=swap_s - 1),
+              summary(2, LEFT_TILE, first=swap_s, last=39), summary(3, RIGHT_TILE, first=swap_s, last=39)]
+    decision = decide_roles(tracks, "left", people={0: 1, 3: 1, 1: 2, 2: 2})
+    assert decision.rep_guessed and decision.roles == {0: "rep", 3: "rep", 1: "prospect", 2: "prospect"}
+    assert f"Rapport guessed person 1, {why}, is the rep" in decision.note  # at 25 s: 25 s on the left against 15
+    assert SWAP_NOTE.split("{")[0] in decision.note
+    # a person who leaves is no swap: the next face furthest left while they are gone takes no place of theirs
+    left_away = [summary(0, LEFT_TILE, first=0, last=9), summary(0, LEFT_TILE, first=20, last=39),
+                 summary(1, [0.42, 0.3, 0.58, 0.7], first=0, last=39), summary(2, RIGHT_TILE, first=0, last=39)]
+    decision = decide_roles(left_away, "left", people={0: 1, 1: 2, 2: 3})
+    assert decision.roles[0] == "rep" and "changed places" not in (decision.note or "")
+
+
 def test_single_face_is_the_prospect_and_extra_faces_become_participants():
     assert assign_roles([summary(0, [0.4, 0.2, 0.6, 0.8])]) == {0: "prospect"}  # centred: speaker view
     # Issue 21: a lone face in the rep position's tile is the rep (the prospect's face was not found), one in
