@@ -40,7 +40,7 @@ import numpy as np
 from scipy.spatial.distance import cdist
 
 from model.identity import MIN_FACE_PX, SAME_PERSON_DISTANCE, FaceEmbedder
-from pipeline.roles import PROSPECT, REP, TOGETHER_MAX_S, TrackSummary, box_area, place, seat_frames
+from pipeline.roles import PROSPECT, REP, TOGETHER_MAX_S, TrackSummary, place, seat_frames
 from pipeline.timeline import TrackSecondRows, clock
 from pipeline.track import FaceTracker, TrackedFaces
 from pipeline.video import SourcePicture
@@ -580,11 +580,10 @@ def set_aside_note(looks: dict[int, TrackLook], tracks: dict[int, TrackSummary],
         if own:
             at_seat = seat_frames(np.array([t.mean_box for t in own]), np.array([t.n_frames for t in own]))
             seats[role] = max(zip(at_seat, own), key=lambda s: (s[0], s[1].n_frames))[1].mean_box
-    areas = {role: box_area(box) for role, box in seats.items()}
-    places = {place(box, [a for other, a in areas.items() if other != role]): role for role, box in seats.items()}
+    places = {place(box, [b for other, b in seats.items() if other != role]): role for role, box in seats.items()}
 
     def where(tid: int) -> str:
-        said = place(tracks[tid].mean_box, list(areas.values()))
+        said = place(tracks[tid].mean_box, list(seats.values()))
         role = places.get(said)
         return said if role is None else f"{said} like {'the ' + role if role in (REP, PROSPECT) else 'a guest'}"
 
