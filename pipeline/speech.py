@@ -23,10 +23,11 @@ Who speaks, per second of the call (`who_speaks`, a decision table):
 A face's *lift* is its mouth motion (`model.mouth.mouth_motion`, the second's peak, smoothed over its neighbouring
 seconds of speech: `_smooth`) over the person's quiet baseline (`quiet_baseline`: the upper level of their motion in
 quiet seconds, a mouth still closing after a turn left out, pooled over all their tracks: an active-speaker recording
-cuts a face to its turns; in a conversation without pauses, the seconds they listened: `listening_seconds`), so a face whose still mouth already shows some motion (beard, glasses, compression noise) is
-not taken for a talker. A person's *strength* in a second is their lift over their own talking lift (`talking_lift`: the
-median of their moving seconds), so two faces whose mouths lift by different amounts (a grainy portrait 2x, a sharp one
-5x) compare fairly when both talk at once.
+cuts a face to its turns; in a conversation without pauses, the seconds they listened: `listening_seconds`), so a face
+whose still mouth already shows some motion (beard, glasses, compression noise) is not taken for a talker. A person's
+*strength* in a second is their lift over their own talking lift (`talking_lift`: the median of their moving seconds),
+so two faces whose mouths lift by different amounts (a grainy portrait 2x, a sharp one 5x) compare fairly when both
+talk at once.
 "other" is someone else on screen talking: a guest (role participant-N) whose mouth moves while no rep or
 prospect mouth moves as much; it counts for neither side's talk time.
 A recording *of turns* is an active-speaker view: the call app shows whoever talks, one person at a time, so the face on
