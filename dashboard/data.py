@@ -245,7 +245,8 @@ def _talk_seconds(session: Session, ids: Select) -> dict[int, dict[str, int]]:
     return out
 
 
-NO_TALK = {"rep_talk_s": 0, "prospect_talk_s": 0, "off_camera_s": 0, "rep_on_screen_s": 0, "guest_s": 0, "unplaced_s": 0}
+NO_TALK = {"rep_talk_s": 0, "prospect_talk_s": 0, "off_camera_s": 0, "rep_on_screen_s": 0, "guest_s": 0,
+           "unplaced_s": 0}
 """A call's talk columns (`_talk_seconds`) when none was heard."""
 
 

@@ -312,7 +312,8 @@ def place(box: np.ndarray, others: list[np.ndarray]) -> str:
     prospect sitting back was "in the big tile")."""
     area = box_area(box)
     other_areas = [box_area(other) for other in others]
-    cx, cy = _centre(box)
+    centre = _centre(box)
+    cx, cy = centre
     # much the largest face, across the middle: a speaker view's tile (a gallery's larger face sits on its side)
     if other_areas and area >= SPEAKER_VIEW_AREA_RATIO * max(other_areas) and SIDE_MARGIN <= cx <= 1 - SIDE_MARGIN:
         return "in the big tile"
@@ -321,9 +322,9 @@ def place(box: np.ndarray, others: list[np.ndarray]) -> str:
     if beside_big_tile and fellows:
         for axis, along, side in ((1, 0, ("at the top", "at the bottom", "from the left")),
                                   (0, 1, ("on the left", "on the right", "from the top"))):
-            if all(abs(f[axis] - (cx, cy)[axis]) < GALLERY_LEVEL for f in fellows):  # one row (one column)
-                rank = 1 + sum(f[along] < (cx, cy)[along] for f in fellows)
-                where = side[0] if (cx, cy)[axis] < 0.5 else side[1]
+            if all(abs(f[axis] - centre[axis]) < GALLERY_LEVEL for f in fellows):  # one row (one column)
+                rank = 1 + sum(f[along] < centre[along] for f in fellows)
+                where = side[0] if centre[axis] < 0.5 else side[1]
                 return f"in the strip of thumbnails {where}, {_ordinal(rank)} of {len(fellows) + 1} {side[2]}"
     if min(cx, 1 - cx) < CORNER_MARGIN and min(cy, 1 - cy) < CORNER_MARGIN:
         corner = f"{'top' if cy < 0.5 else 'bottom'} {'left' if cx < 0.5 else 'right'}"
@@ -566,10 +567,11 @@ def decide_roles(tracks: list[TrackSummary], rep_position: str = "left", min_det
         speaker = _vote(faces, votes, across, filmstrip, rep_position, stills_on_screen.get(second), smallest[second])
         if speaker is not None:
             still_speakers.add(speaker)
-        for p in (p for p in faces if len(faces) > 1 and votes[p].hint_for > before[p]):
+        picked = [p for p in faces if votes[p].hint_for > before[p]] if len(faces) > 1 else []
+        for p in picked:
             first_ahead[p] = min(second, first_ahead.get(p, second))
-            for q in faces:
-                ahead[p, q] += q != p
+            for q in faces.keys() - {p}:
+                ahead[p, q] += 1
         if together_s is None:
             for a in faces:
                 for b in faces:

@@ -40,22 +40,38 @@ either way they could move it by more than a third. New-user trial 38: a gallery
 "rep 18%" (4 s placed against the prospect's 18, 22 s unplaced; truth 52%)."""
 
 
+def ratio_withheld(rep_s: float, prospect_s: float, off_camera_s: float, rep_on_screen_s: float,
+                   guest_s: float = 0.0, unplaced_s: float = 0.0) -> str | None:
+    """Why no talk ratio is given, the first that holds of: "no rep" (no face on screen was the rep's,
+    `rep_on_screen_s` 0: trial 13's active-speaker call took the rep for the prospect and the prospect for a guest, and
+    read "rep 0%"), "too little" (under `TALK_RATIO_MIN_S` of the rep's and the prospect's talking seconds together),
+    "more unplaced" (more seconds of speech came from someone off camera, `off_camera_s`: heard while no mouth on
+    screen moved, than from the two of them; trial 12: a rep whose turns went to "someone off camera" was headlined
+    "rep 0%, prospect 100%"), "too much unplaced" (over `UNPLACED_MAX_SHARE` of their seconds again heard with both
+    their faces on screen and placed on neither, `unplaced_s`), "silent side" (the face taken for the rep or the
+    prospect never talked while a guest on screen did, `guest_s`: trial 36's Teams speaker view took a silent guest's
+    thumbnail for the rep and read "rep 0%" of a rep who talked half the call; trial 39 a silent colleague for the
+    prospect, "rep 100%"); None when a ratio is given."""
+    both = rep_s + prospect_s
+    if not rep_on_screen_s:
+        return "no rep"
+    if both < TALK_RATIO_MIN_S:
+        return "too little"
+    if off_camera_s > both:
+        return "more unplaced"
+    if unplaced_s > UNPLACED_MAX_SHARE * both:
+        return "too much unplaced"
+    if guest_s and not (rep_s and prospect_s):
+        return "silent side"
+    return None
+
+
 def talk_ratio(rep_s: float, prospect_s: float, off_camera_s: float, rep_on_screen_s: float,
                guest_s: float = 0.0, unplaced_s: float = 0.0) -> float | None:
-    """The rep's share of the rep's and the prospect's talking seconds, `rep_s / (rep_s + prospect_s)`; None below
-    `TALK_RATIO_MIN_S` of them, when more seconds of speech came from someone off camera (`off_camera_s`: heard while
-    no mouth on screen moved) than from the two of them (new-user trial 12: a rep whose turns went to "someone off
-    camera" was headlined "rep 0%, prospect 100%"), when no face on screen was the rep's (`rep_on_screen_s` 0:
-    trial 13's active-speaker call took the rep for the prospect and the prospect for a guest, and read "rep 0%"), or
-    when the face taken for the rep or the prospect never talked while a guest on screen did (`guest_s`: trial 36's
-    Teams speaker view
-    took a silent guest's thumbnail for the rep, and read "rep 0%" of a rep who talked half the call), or when more
-    than `UNPLACED_MAX_SHARE` of their seconds again were heard with both their faces on screen and placed on neither
-    (`unplaced_s`)."""
-    both = rep_s + prospect_s
-    both_heard = (rep_s > 0 and prospect_s > 0) or not guest_s  # trial 39: a silent colleague as the prospect, "100%"
-    placed = off_camera_s <= both and unplaced_s <= UNPLACED_MAX_SHARE * both
-    return rep_s / both if both >= TALK_RATIO_MIN_S and placed and rep_on_screen_s and both_heard else None
+    """The rep's share of the rep's and the prospect's talking seconds, `rep_s / (rep_s + prospect_s)`; None where
+    `ratio_withheld` gives a reason."""
+    withheld = ratio_withheld(rep_s, prospect_s, off_camera_s, rep_on_screen_s, guest_s, unplaced_s)
+    return None if withheld else rep_s / (rep_s + prospect_s)
 
 
 TALK_TIME_NOT_EMOTION = ("Talk time comes from the audio and mouth movement, not from emotion recognition: it is "
@@ -67,10 +83,11 @@ DEFINITIONS = {
     "Talk ratio": "the rep's talking seconds as a share of the rep's and the prospect's together (a second both "
                   "talk counts for both; in a call of the two alone, a voice heard while one has their camera off and "
                   "the other's mouth is still counts for the one off camera); a guest's talk and speech from someone "
-                  f"off camera are counted apart, in neither side. Not given from fewer than {TALK_RATIO_MIN_S} s of their talk, when more "
-                  "speech came from someone off camera than from the two of them, or speech with both their faces on screen and "
-                  f"no mouth moving came to over {UNPLACED_MAX_SHARE:.0%} of theirs, when no face on screen was "
-                  "taken for the rep, or when the rep's or the prospect's face never talked while a guest's did.",
+                  f"off camera are counted apart, in neither side. Not given from fewer than {TALK_RATIO_MIN_S} s of "
+                  "their talk, when more speech came from someone off camera than from the two of them, or speech "
+                  f"with both their faces on screen and no mouth moving came to over {UNPLACED_MAX_SHARE:.0%} of "
+                  "theirs, when no face on screen was taken for the rep, or when the rep's or the prospect's face "
+                  "never talked while a guest's did.",
     "Longest rep monologue": f"the longest stretch of seconds only the rep talks, pauses of up to "
                              f"{MONOLOGUE_PAUSE_S} s included.",
     "Interruptions": "overlaps (both talking) that the other side started and that lasted "
@@ -123,10 +140,15 @@ class TalkMetrics:
         return self.seconds[PROSPECT] + self.seconds[BOTH]
 
     @property
+    def withheld(self) -> str | None:
+        """Why no talk ratio is given (`ratio_withheld`); None: one is."""
+        return ratio_withheld(self.rep_talk_s, self.prospect_talk_s, self.seconds[OFF_CAMERA], self.rep_on_screen_s,
+                              self.seconds[OTHER], self.off_camera_both_seen_s)
+
+    @property
     def talk_ratio(self) -> float | None:
-        """rep / (rep + prospect) talking seconds (`talk_ratio`); None: not given."""
-        return talk_ratio(self.rep_talk_s, self.prospect_talk_s, self.seconds[OFF_CAMERA], self.rep_on_screen_s,
-                          self.seconds[OTHER], self.off_camera_both_seen_s)
+        """rep / (rep + prospect) talking seconds (`talk_ratio`); None: not given (`withheld` says why)."""
+        return None if self.withheld else self.rep_talk_s / (self.rep_talk_s + self.prospect_talk_s)
 
     @property
     def longest_monologue_s(self) -> int:
@@ -205,19 +227,19 @@ def talk_rows(metrics: TalkMetrics) -> list[tuple[str, str]]:
     seen = metrics.off_camera_both_seen_s
     unplaced = ("the rep and the prospect were both on screen: their mouths moved too little to tell whose"
                 if 2 * seen >= off_camera_s else "someone off camera")
-    if metrics.talk_ratio is not None:
+    withheld = metrics.withheld
+    if withheld is None:
         ratio = f"rep {metrics.talk_ratio:.0%}, prospect {1 - metrics.talk_ratio:.0%} ({rep_s} s and {prospect_s} s)"
-    elif not metrics.rep_on_screen_s:
+    elif withheld == "no rep":
         ratio = "not given: no face on screen was taken for the rep (check the roles under Fix roles)"
-    elif rep_s + prospect_s < TALK_RATIO_MIN_S:
+    elif withheld == "too little":
         ratio = f"too little talk seen to compare: rep {rep_s} s, prospect {prospect_s} s" + (
             f"; {off_camera_s} s more came with no mouth moving on screen ({unplaced})" if off_camera_s else "")
         # trial 20: "rep 0 s, prospect 0 s" on a call with 27 s of speech, none of it placed on a face
-    elif off_camera_s > rep_s + prospect_s or seen > UNPLACED_MAX_SHARE * (rep_s + prospect_s):
-        ratio = (f"not given: {'more' if off_camera_s > rep_s + prospect_s else 'too much'} speech came with no mouth "
-                 f"moving on screen ({off_camera_s} s; {unplaced}) against the rep's {rep_s} s and the prospect's "
-                 f"{prospect_s} s")
-    else:  # the face taken for the rep (or the prospect) never talked while a guest's did
+    elif withheld in ("more unplaced", "too much unplaced"):
+        ratio = (f"not given: {'more' if withheld == 'more unplaced' else 'too much'} speech came with no mouth moving on screen ({off_camera_s} s; "
+                 f"{unplaced}) against the rep's {rep_s} s and the prospect's {prospect_s} s")
+    else:  # "silent side"
         ratio = (f"not given: the face taken for the {'rep' if not rep_s else 'prospect'} never talked, while a guest "
                  f"on screen talked {metrics.seconds[OTHER]} s (check the roles under Fix roles)")
     # no rep on screen: not "the rep was never heard talking" (trial 36: said of a rep who talked half the call)
