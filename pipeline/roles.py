@@ -143,12 +143,13 @@ pick is a guess (`RoleDecision.rep_guessed`) the note states. Found by a new-use
 with a row of thumbnails below the speaker no rep was found whatever the rep position said, the rep's own thumbnail
 took the prospect's role and the talk ratio was not given."""
 SWAP_NOTE = ("The gallery's tiles changed places: person {rep} sat furthest {position} for {rep_s:.0f} s and person "
-             "{other} for {other_s:.0f} s, each while the other was on screen. Rapport guessed person {rep}, {why}, is "
-             "the rep; if it is the other way round, swap them in Fix roles.")
+             "{other} for {other_s:.0f} s, each while the other was on screen. Rapport guessed person {rep}, there "
+             "first, is the rep; if it is the other way round, swap them in Fix roles.")
 """The roles note when the rep position picked two people, each for `NOTE_MIN_S` or more while the other was on screen
-(a gallery reordered, as Zoom does when someone joins or speaks): the one there longer, or on a tie the one there first,
-is taken as the rep, a guess. New-user trial 39: tiles swapped at 0:20 of 40 s left no rep at all, the rep's talk a
-guest's, and a note saying no gallery was seen."""
+(a gallery reordered, as Zoom does when someone joins or speaks): the one there first is taken as the rep (the layout a
+manager saw when they named the rep position), a guess. New-user trial 39: tiles swapped at 0:20 of 40 s left no rep
+at all, the rep's talk a guest's, and a note saying no gallery was seen; trial 40: with the swap at 0:12 of 30 s, the
+one there longer (18 s) was the prospect, and the rep there first was taken for them."""
 STAGE_SHARE = 0.5
 """Share of the seconds with two or more faces a call must show as a filmstrip speaker view (`_Votes.stage_s`) for the
 prospect to be who was on its stage longest rather than the most present: a gallery with a few seconds of speaker view
@@ -598,9 +599,9 @@ def decide_roles(tracks: list[TrackSummary], rep_position: str = "left", min_det
     rep = best if votes[best].score > 0 else None
     # the hint picked two people, each while the other was on screen: the gallery's tiles changed places (`SWAP_NOTE`)
     swapped = sorted({p for (p, q), n in ahead.items() if n >= NOTE_MIN_S and ahead.get((q, p), 0) >= NOTE_MIN_S},
-                     key=lambda p: (-votes[p].score, first_ahead[p]))
+                     key=lambda p: first_ahead[p])
     if swapped and recognised_rep not in persons and (rep is None or rep in swapped):
-        rep = swapped[0]  # there longer; on a tie, there first
+        rep = swapped[0]  # there first
     if recognised_rep in persons:
         rep = recognised_rep
     area = {p: max(t.area for t in participants if people[t.track_id] == p) for p in persons}
@@ -642,10 +643,8 @@ def decide_roles(tracks: list[TrackSummary], rep_position: str = "left", min_det
                     "other way round, swap them in Fix roles.")
     elif rep in swapped:
         rep_guessed = True
-        rep_note = SWAP_NOTE.format(
-            position=rep_position, rep=rep, rep_s=votes[rep].hint_for, other=swapped[1],
-            other_s=votes[swapped[1]].hint_for, why="there longer" if votes[rep].score > votes[swapped[1]].score
-            else "there first")
+        rep_note = SWAP_NOTE.format(position=rep_position, rep=rep, rep_s=votes[rep].hint_for, other=swapped[1],
+                                    other_s=votes[swapped[1]].hint_for)
     else:
         rep_note = _note(votes, persons, rep, rep_position)
     filmstrip_note = None
