@@ -57,7 +57,7 @@ from pipeline.speech import TalkTimeline, detect_speech, no_audio, who_speaks
 from pipeline.timeline import SPEECH_DECIMALS, EmotionTimeline, TrackSecondRows, TrackSeconds, build_timelines
 from pipeline.uncertainty import STEADY_FRAMES, poor_reason, steady_quality
 from pipeline.track import ArrivalWatch, FaceTracker, TrackedFaces
-from pipeline.video import DecodeReport, SampledFrame, VideoInfo, sample_frames
+from pipeline.video import TIMESTAMP_JITTER_S, DecodeReport, SampledFrame, VideoInfo, sample_frames
 
 Progress = Callable[[str, float], None]
 log = logging.getLogger(__name__)
@@ -208,12 +208,19 @@ class FaceReader:
         self._recent: dict[int, deque] = {}  # track id -> its last `STEADY_FRAMES` quality measures
 
     def read(self, image: np.ndarray, track_id: int, t: float, box: np.ndarray,
-             keypoints: np.ndarray, score: float, px_scale: float, frozen_since: float = math.nan) -> None:
+             keypoints: np.ndarray, score: float, px_scale: float, frozen_since: float = math.nan,
+             picture_t: float | None = None) -> None:
         """One face: `box`/`keypoints` in `image` pixels (stored as fractions of it),
         `px_scale` source pixels per `image` pixel; `frozen_since`, where the picture is an old one (the face's video
         froze, `TrackedFaces.frozen_since`, or the recording is damaged here), when it last changed: this face and
         those since then are poor for `pipeline.uncertainty.FROZEN_VIDEO` (`TrackSeconds.mark_frozen`); NaN for a
-        live picture. On frames between reads only presence and quality are kept.
+        live picture; `picture_t`, when the picture was first shown (`SampledFrame.frame_t`; None: at `t`). On
+        frames between reads only presence and quality are kept.
+
+        A face seen in a second only on its first tick, in a picture from the second before (`picture_t` before the
+        second began: the tick stood on a skipped B-frame, `pipeline.video.sample_frames`), is not that second's:
+        the face left as the second began. Kept, it made the second "face present" with an emotion read from the
+        last picture before it (new-user trial 41: a prospect who left at 80.0 s read "happy 0.90" at second 80).
 
         Reads fall inside each second, at (i + 0.5) / `settings.classify_fps` (the middle, at one read a second): the
         first frame of a second is a worse witness of it, as a new picture can arrive a frame after the second
@@ -228,11 +235,14 @@ class FaceReader:
         recent = self._recent.setdefault(track_id, deque(maxlen=STEADY_FRAMES))
         recent.append(quality)
         poor = poor_reason(steady_quality(recent), px_scale, frozen)
-        face = _Face(track_id, t, _box_fractions(box, image), crop, quality, poor)
         second = int(t)
+        carried = picture_t is not None and picture_t < second - TIMESTAMP_JITTER_S
+        face = _Face(track_id, t, _box_fractions(box, image), crop, quality, poor, carried)
         stand_in = self._stand_in.get(track_id)
         if stand_in is not None and int(stand_in.t) != second:  # its second is over
             self._resolve(track_id)
+        elif stand_in is not None and stand_in.carried:  # seen again in its second: the face is there
+            self._stand_in[track_id] = replace(stand_in, carried=False)
         done_second, n_read = self._reads.get(track_id, (second, 0))
         n_read = n_read if done_second == second else 0
         if n_read < self.settings.classify_fps and t - second >= (n_read + 0.5) / self.settings.classify_fps - 1e-6:
@@ -249,9 +259,13 @@ class FaceReader:
         self.seconds.add(face.track_id, face.t, face.fraction, probs, face.quality, face.poor)
 
     def _resolve(self, track_id: int) -> None:
-        """The stand-in of a second that ended without a read is read."""
-        self._pending.append(self._stand_in.pop(track_id))
-        self._reads[track_id] = (int(self._pending[-1].t), 1)
+        """The stand-in of a second that ended without a read is read, unless it was carried over from the second
+        before and never seen again (then the face was not there in this second: nothing is recorded)."""
+        stand_in = self._stand_in.pop(track_id)
+        if stand_in.carried:
+            return
+        self._pending.append(stand_in)
+        self._reads[track_id] = (int(stand_in.t), 1)
 
     def end_frame(self) -> None:
         """Classify what is waiting once a batch is full (called after each frame's faces)."""
@@ -328,6 +342,8 @@ class _Face:
     quality: np.ndarray
     poor: str | None
     """Why the face was too poor to read (`pipeline.uncertainty.poor_reason`); None: it was fine."""
+    carried: bool = False
+    """Seen only in a picture from before its second began, so far (`FaceReader.read`)."""
 
 
 def _prefetch(items: Iterable, timer: _Timer, depth: int = 8) -> Iterator:
@@ -568,7 +584,8 @@ def analyze_video(info: VideoInfo, classifier, detector: FaceDetector, settings:
                                                                  faces.keypoints, faces.frozen_since):
             if frame.damaged:  # the player holds the last good picture over what it could not decode
                 frozen_since = np.fmin(frozen_since, frame.frame_t)
-            reader.read(frame.image, int(track_id), frame.t, box, keypoints, score, px_scale, float(frozen_since))
+            reader.read(frame.image, int(track_id), frame.t, box, keypoints, score, px_scale, float(frozen_since),
+                        frame.frame_t)
         reader.end_frame()
     if reader is not None:
         reader.finish()

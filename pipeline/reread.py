@@ -71,7 +71,7 @@ def reread_faces(info: VideoInfo, classifier, detector: FaceDetector, settings: 
                 continue
             box = faces.xyxy[best]
             reader.read(frame.image, track_id, frame.t, box, faces.keypoints[best],
-                        faces.confidence[best], px_scale)
+                        faces.confidence[best], px_scale, picture_t=frame.frame_t)
         reader.end_frame()
     reader.finish()
 

@@ -3,7 +3,8 @@
 Seconds are grouped into runs of the same shown emotion. Seconds without a face and uncertain
 seconds (`EmotionTimeline.shown`) neither break nor extend a run: an absent or unreadable face says
 nothing about the mood, so it is never counted as "not positive". Runs shorter than `min_seconds`
-are flicker and ignored, as is a short neutral dip inside a spell (`DIP_MAX_S`); each stable run
+are flicker and ignored, except negative ones in a row (crying reads sad, fear and angry in turn: `NEGATIVE_SPELL`),
+as is a short neutral dip inside a spell (`DIP_MAX_S`); each stable run
 whose emotion differs from the previous stable one, and
 whose emotion's likelihood rose by at least `MIN_RISE` over it, is a shift, so crying (sad) turning
 into a smile (happy) over a few seconds, with unreadable seconds in between, is one positive shift.
@@ -48,6 +49,18 @@ class EmotionShift:
 class _Run:
     emotion: str
     seconds: np.ndarray
+    weighed: tuple[str, ...] = ()
+    """The emotions whose summed probability measures the run's rise (`MIN_RISE`): () for its own emotion alone; every
+    negative emotion for a negative spell (`NEGATIVE_SPELL`)."""
+
+    def joined(self, other: "_Run") -> "_Run":
+        """This run and `other` (of the same emotion) as one."""
+        return _Run(self.emotion, np.concatenate([self.seconds, other.seconds]), self.weighed or other.weighed)
+
+    def likelihood(self, probs: np.ndarray, seconds: np.ndarray) -> float:
+        """Mean over `seconds` of the probability of this run's emotion (or of its `weighed` ones together)."""
+        columns = [EMOTIONS.index(e) for e in (self.weighed or (self.emotion,))]
+        return float(np.mean(probs[np.ix_(seconds, columns)].sum(axis=1)))
 
 
 def _runs(timeline: EmotionTimeline) -> list[_Run]:
@@ -60,6 +73,37 @@ def _runs(timeline: EmotionTimeline) -> list[_Run]:
         else:
             runs.append((emotion, [second]))
     return [_Run(e, np.array(s)) for e, s in runs]
+
+
+NEGATIVE_SPELL = tuple(e for e in EMOTIONS if VALENCE[e] < 0)
+"""Shorter runs of negative emotions one after another (uncertain and unseen seconds between them aside) that last
+`min_seconds` in all are one stable run of their commonest emotion, its rise weighed on the negative emotions together:
+a crying face reads sad, fear and angry in turn. New-user trial 41's crying prospect read sad 0 s, fear 3 s, angry 5-6
+s, sad 10-11 s (and 9 uncertain seconds between), so no run was stable and the turn to a smile made no shift."""
+
+
+def _stable(runs: list[_Run], min_seconds: float) -> list[_Run]:
+    """The runs of at least `min_seconds`, and each negative spell (`NEGATIVE_SPELL`) as one run; other short runs go
+    (flicker), and part a spell."""
+    stable: list[_Run] = []
+    spell: list[_Run] = []
+
+    def close_spell() -> None:
+        seconds = np.concatenate([run.seconds for run in spell]) if spell else np.zeros(0, int)
+        if len(seconds) >= min_seconds:
+            counts = {e: sum(len(run.seconds) for run in spell if run.emotion == e) for e in NEGATIVE_SPELL}
+            stable.append(_Run(max(NEGATIVE_SPELL, key=lambda e: counts[e]), np.sort(seconds), NEGATIVE_SPELL))
+        spell.clear()
+
+    for run in runs:
+        if len(run.seconds) < min_seconds and run.emotion in NEGATIVE_SPELL:
+            spell.append(run)
+            continue
+        close_spell()
+        if len(run.seconds) >= min_seconds:
+            stable.append(run)
+    close_spell()
+    return stable
 
 
 def direction(from_emotion: str, to_emotion: str) -> str:
@@ -88,11 +132,11 @@ def _without_dips(runs: list[_Run]) -> list[_Run]:
         out: list[_Run] = []
         for run in runs:
             if out and out[-1].emotion == run.emotion:  # the same emotion resumed after flicker
-                out[-1] = _Run(run.emotion, np.concatenate([out[-1].seconds, run.seconds]))
+                out[-1] = out[-1].joined(run)
             elif (len(out) >= 2 and run.emotion != "neutral" and out[-2].emotion == run.emotion
                   and out[-1].emotion == "neutral" and len(out[-1].seconds) < DIP_MAX_S
                   and min(len(out[-2].seconds), len(run.seconds)) >= len(out[-1].seconds)):
-                out[-2:] = [_Run(run.emotion, np.concatenate([out[-2].seconds, run.seconds]))]
+                out[-2:] = [out[-2].joined(run)]
             else:
                 out.append(run)
         if len(out) == len(runs):
@@ -101,14 +145,13 @@ def _without_dips(runs: list[_Run]) -> list[_Run]:
 
 
 def detect_shifts(timeline: EmotionTimeline, min_seconds: float = 3.0) -> list[EmotionShift]:
-    stable = _without_dips([run for run in _runs(timeline) if len(run.seconds) >= min_seconds])
+    stable = _without_dips(_stable(_runs(timeline), min_seconds))
     shifts = []
     previous: _Run | None = None
     for run in stable:
         if previous is not None and run.emotion != previous.emotion:
-            k = EMOTIONS.index(run.emotion)
-            before = float(np.mean(timeline.probs[previous.seconds, k]))
-            after = float(np.mean(timeline.probs[run.seconds, k]))
+            before = run.likelihood(timeline.probs, previous.seconds)
+            after = run.likelihood(timeline.probs, run.seconds)
             if after - before < MIN_RISE:  # the same mood read across a border: the reference run stays
                 continue
             shifts.append(EmotionShift(
@@ -123,7 +166,7 @@ def detect_shifts(timeline: EmotionTimeline, min_seconds: float = 3.0) -> list[E
         if previous is None or run.emotion != previous.emotion:
             previous = run
         else:  # the same emotion resumed after flicker: extend the reference run
-            previous = _Run(run.emotion, np.concatenate([previous.seconds, run.seconds]))
+            previous = previous.joined(run)
     return shifts
 
 

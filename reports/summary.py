@@ -108,8 +108,8 @@ class CallSummary:
     """The first negative shift of anyone else on the call (a role participant-N: a colleague, a second stakeholder)."""
     prospect_unclear: tuple[int, tuple[str, ...]] = (0, ())
     """Seconds the prospect's face showed "no clear expression" (uncertain, the face itself fine), and the emotions they
-    leaned to: the one most of them read highest (below `pipeline.uncertainty.MIN_TOP_PROBABILITY`), then a runner-up of
-    another valence (`RUNNER_UP_LEAN`), if any; see `unclear_lean`."""
+    leaned to: the one most of them read highest (below `pipeline.uncertainty.MIN_TOP_PROBABILITY`) among those of the
+    commonest valence, then a runner-up of another valence (`RUNNER_UP_LEAN`), if any; see `unclear_lean`."""
     talking_points: list[str] = field(default_factory=list)
 
     @property
@@ -253,24 +253,33 @@ def summarize_timeline(timeline: CallTimeline, stages: Sequence[MarkedStage] = (
 
 
 RUNNER_UP_LEAN = 0.5
-"""Unclear seconds lean to a second emotion too ("leaning neutral or sad") when its mean probability over them is at
-least this share of the first's and it is of another valence: new-user trial 20's sad stretch (p neutral 0.32-0.50,
-sad 0.19-0.27, angry 0.17-0.25) read "leaning neutral", which a manager took for "nothing bad happened"."""
+"""Unclear seconds lean to a second emotion too ("leaning neutral or sad") when it is of another valence and either the
+seconds leaning to its valence are at least this share of the first valence's, or its mean probability over them all is
+at least this share of the first's. New-user trial 20's sad stretch (p neutral 0.32-0.50, sad 0.19-0.27, angry
+0.17-0.25) read "leaning neutral", which a manager took for "nothing bad happened"; trial 41's crying prospect (9
+unclear seconds leaning sad or fear) who then smiled (7 leaning happy, 3 neutral) read "leaning happy or neutral"."""
 
 
 def _unclear(rows: pd.DataFrame) -> tuple[int, tuple[str, ...]]:
-    """(seconds of "no clear expression", the emotion most of them leaned to and a runner-up of another valence
-    (`RUNNER_UP_LEAN`), if any) of one role's rows."""
+    """(seconds of "no clear expression", the emotion they leaned to and a runner-up of another valence
+    (`RUNNER_UP_LEAN`), if any) of one role's rows. The first is the commonest most-likely emotion among the seconds
+    of the commonest valence (negative first on a tie): seconds leaning sad and fear outweigh fewer leaning happy."""
     unclear = rows[stored_uncertain_reasons(rows) == NO_CLEAR_EXPRESSION]
     probs = unclear[list(EMOTIONS)].to_numpy(float)
     probs = probs[np.isfinite(probs).all(axis=1)]
     if not len(probs):
         return len(unclear), ()
-    top = int(np.bincount(probs.argmax(axis=1), minlength=len(EMOTIONS)).argmax())
+    by_valence: dict[int, list[int]] = {}
+    for k in probs.argmax(axis=1):
+        by_valence.setdefault(VALENCE[EMOTIONS[k]], []).append(int(k))
+    groups = sorted(by_valence.items(), key=lambda item: (-len(item[1]), item[0]))
+    first, *rest = [int(np.bincount(leans).argmax()) for _, leans in groups]
+    if rest and len(groups[1][1]) >= RUNNER_UP_LEAN * len(groups[0][1]):
+        return len(unclear), (EMOTIONS[first], EMOTIONS[rest[0]])
     mean = probs.mean(axis=0)
-    others = [k for k in np.argsort(-mean) if k != top and VALENCE[EMOTIONS[k]] != VALENCE[EMOTIONS[top]]]
-    runner = [EMOTIONS[others[0]]] if others and mean[others[0]] >= RUNNER_UP_LEAN * mean[top] else []
-    return len(unclear), (EMOTIONS[top], *runner)
+    others = [k for k in np.argsort(-mean) if VALENCE[EMOTIONS[k]] != VALENCE[EMOTIONS[first]]]
+    runner = [EMOTIONS[others[0]]] if others and mean[others[0]] >= RUNNER_UP_LEAN * mean[first] else []
+    return len(unclear), (EMOTIONS[first], *runner)
 
 
 def _uncertain(reasons: pd.Series) -> tuple[int, str | None]:
@@ -498,14 +507,15 @@ def weak_label_note(summary: CallSummary) -> str | None:
 def prospect_positive(summary: CallSummary) -> tuple[str, str | None]:
     """The "Prospect likely positive" figure and what it rests on (the page's card, the reports' facts): the share of
     the seconds read, or a dash and "too little read" under `MIN_SECONDS_TO_COMPARE` of them (new-user trial 16: "100%"
-    from 7 s in large type, its sample in small), "not read" for a face on screen but never read, "not seen"."""
+    from 7 s in large type, its sample in small), "not read" for a face on screen but never read, "not seen". "Read clearly", not "of their face": a trial (41) took
+    "only 8 s of their face" for a face on screen 8 s, where it was on screen 22 s and read with an emotion in 8."""
     read, lean = summary.seen_seconds[PROSPECT], unclear_lean(summary)
     also = f"; {lean}" if lean else ""
     if not read:
         return ("not read", f"on screen {summary.prospect_uncertain[0]} s, uncertain{also}") \
             if summary.prospect_uncertain[0] else ("not seen", None)
     if read < MIN_SECONDS_TO_COMPARE:  # a dash, the reason under it: as the thirds' card ("call too short")
-        return "—", f"too little read: only {read} s of their face{also}"
+        return "—", f"too little read: only {read} s read clearly{also}"
     return f"{summary.mood[PROSPECT].positive:.0%}", f"of the {read} s their face was read{also}"
 
 

@@ -382,7 +382,7 @@ def test_review_page_and_reports_on_a_really_analysed_call(store, videos, classi
     at = page("review", call_id=call_id)
     assert not at.exception and at.title[0].value == "Gallery call"
     positive = next(m for m in at.metric if m.label == "Prospect likely positive")  # an 8-s call: no share of so little
-    read = f"too little read: only {summary.seen_seconds['prospect']} s of their face"
+    read = f"too little read: only {summary.seen_seconds['prospect']} s read clearly"
     assert (positive.value, positive.delta) == ("—", read)
     thirds = next(m for m in at.metric if m.label.startswith("Prospect mood"))  # a short call: no thirds, a dash
     assert (thirds.value, thirds.delta) == ("—", "call too short"), (thirds.value, thirds.delta)

@@ -61,6 +61,25 @@ def test_crying_that_turns_into_a_smile_is_one_positive_shift_at_the_turn():
     assert [(s.t_s, s.from_emotion, s.to_emotion, s.direction) for s in shifts] == [(13.0, "sad", "happy", "positive")]
 
 
+def test_crying_read_sad_fear_and_angry_in_turn_is_one_spell_and_its_end_a_shift():
+    """New-user trial 41: a crying prospect read sad, fear, angry and sad again for 1-2 s each, with uncertain seconds
+    between, then neutral (a smile the model read mostly neutral): no run was stable, so no shift at all. The spell is
+    one run of its commonest emotion; single negative seconds with calm ones between them are flicker."""
+    from pipeline.shifts import detect_shifts
+    from pipeline.timeline import EmotionTimeline
+
+    crying = ["sad", None, None, "fear", None, "angry", "angry", None, None, None, "sad", "sad", None, None, None]
+    sequence = crying + ["neutral"] * 10
+    probs = emotion_probs([e or "sad" for e in sequence], peak=0.6)
+    probs[[i for i, e in enumerate(sequence) if e is None]] = emotion_probs(["sad"] * 9, peak=0.35)  # uncertain
+    timeline = EmotionTimeline("prospect", probs, np.full(len(sequence), 4))
+    assert [(s.t_s, s.from_emotion, s.to_emotion, s.direction) for s in detect_shifts(timeline, min_seconds=3)] == [
+        (15.0, "sad", "neutral", "neutral")]
+    flicker = ["neutral"] * 8 + ["sad", "neutral", "angry", "neutral", "fear"] + ["neutral"] * 8  # calm between
+    calm = EmotionTimeline("prospect", emotion_probs(flicker, peak=0.8), np.full(len(flicker), 4))
+    assert detect_shifts(calm, min_seconds=3) == []
+
+
 def test_uncertain_seconds_make_no_shift_and_no_key_moment():
     """A low-confidence 'happy' stretch, and a confident one read from poor (small, blurred) faces."""
     from pipeline.shifts import detect_shifts, strongest_moments

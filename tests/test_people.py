@@ -298,6 +298,30 @@ def test_embeddings_tell_the_two_portraits_apart_and_find_each_again():
     assert np.linalg.norm(a - h) > SAME_PERSON_DISTANCE > np.linalg.norm(a - a_small)
 
 
+def test_the_shipped_embedder_reads_what_dlib_reads():
+    """`model/weights/face_embedding.tflite` is dlib's network converted (`tools.convert_face_embedder`): on the
+    package faces, whole and shrunk to a thumbnail, its embeddings are dlib's own within `MAX_DISTANCE_FROM_DLIB`
+    (every threshold here was measured on dlib's numbers); a wrong layer or weight order is off by 0.1 or more."""
+    import dlib
+    import face_recognition_models as models
+
+    from tools.convert_face_embedder import MAX_DISTANCE_FROM_DLIB
+
+    net = dlib.face_recognition_model_v1(models.face_recognition_model_location())
+    landmarks = dlib.shape_predictor(models.pose_predictor_five_point_model_location())
+    embedder, detector, checked = shared_embedder(), make_detector("blazeface"), 0
+    for key in ("astronaut", "hopper"):
+        for scale in (1.0, 0.4):
+            frame = cv2.resize(face_portrait(key), None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+            box = detector.detect(frame).largest().xyxy
+            rgb = np.ascontiguousarray(frame[:, :, ::-1])
+            x1, y1, x2, y2 = (int(round(v)) for v in box[0])
+            theirs = np.array(net.compute_face_descriptor(rgb, landmarks(rgb, dlib.rectangle(x1, y1, x2, y2))))
+            assert np.linalg.norm(embedder.embed(frame, box)[0] - theirs) < MAX_DISTANCE_FROM_DLIB, (key, scale)
+            checked += 1
+    assert checked == 4
+
+
 def test_a_head_that_tilts_keeps_its_look_while_a_different_face_is_embedded_at_once():
     """The look that decides a re-embedding is turned upright on the eyes: a 25° tilt is the same look (no
     embedding, ~150 ms each), a cut to the other portrait in the same place is a new one (embedded, new track)."""

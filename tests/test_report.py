@@ -532,6 +532,14 @@ def test_unclear_seconds_between_neutral_and_sad_lean_to_both(tmp_path, monkeypa
     assert leaning(neutral=0.5, sad=0.2, angry=0.15, happy=0.09) == ("neutral",)  # under half the first's
     assert leaning(sad=0.4, angry=0.3, neutral=0.15) == ("sad",)  # the same valence is no second lean
     assert leaning(sad=0.4, angry=0.3, neutral=0.2) == ("sad", "neutral")  # the first of another valence, at half
+    # new-user trial 41: a crying prospect's unclear seconds (5 leaning sad, 4 fear), then a smile's (7 happy, 3
+    # neutral): "leaning happy or neutral" hid the crying; by valence, 9 negative seconds lead and 7 positive follow
+    mixed = [("sad", 5), ("fear", 4), ("happy", 7), ("neutral", 3)]
+    extra = _unclear_rows("prospect", "happy", 4, start=31)
+    for row, emotion in zip(unclear + extra, [e for e, n in mixed for _ in range(n)], strict=True):
+        row.update(dict.fromkeys(EMOTIONS, 0.1) | {emotion: 0.45})
+    assert summarize_timeline(CallTimeline(pd.DataFrame(unclear + extra), pd.DataFrame(
+        columns=["role", "t_s", "direction"]))).prospect_unclear == (19, ("sad", "happy"))
     # the weak label's warning beside the shares, from the shipped model's card
     card = {"version": "m", "fer2013_val_accuracy": 0.68, "on_calls": {
         "model": "m", "accuracy_when_shown": 0.75, "when_shown": {
@@ -587,11 +595,11 @@ def test_a_prospect_read_a_few_seconds_gets_no_share_only_the_caveat():
     bar, and the caveat fourth of four talking points."""
     seconds = pd.DataFrame(_rows("rep", ["neutral"] * 25) + _rows("prospect", [None] * 9 + ["happy"] * 7 + [None] * 9))
     summary = summarize_timeline(CallTimeline(seconds, pd.DataFrame(columns=["role", "t_s", "direction"])))
-    assert prospect_positive(summary) == ("—", "too little read: only 7 s of their face")
+    assert prospect_positive(summary) == ("—", "too little read: only 7 s read clearly")
     assert summary.talking_points == ["The prospect's face was read only 7 s (28% of the call): too little to tell how "
                                       "they looked."]
     rows = dict(headline_rows(summary, ("rep", "prospect")))
-    assert rows["Prospect likely positive"] == "too little read: only 7 s of their face"
+    assert rows["Prospect likely positive"] == "too little read: only 7 s read clearly"
     assert rows["Prospect likely negative"] == "—"
 
 

@@ -107,17 +107,22 @@ def test_a_role_on_screen_twice_is_read_from_its_largest_face_each_second():
 
 
 # ----------------------------------------------------------------------------- reading faces
+class _Always:
+    """A classifier that reads every face as `emotion`."""
+
+    def __init__(self, emotion: str):
+        self.row = np.eye(len(EMOTIONS))[EMOTIONS.index(emotion)]
+
+    def predict(self, crops, flip_tta=False, flip_below=None):
+        return np.tile(self.row, (len(crops), 1))
+
+
 def test_each_second_is_read_at_its_middle_and_a_face_that_leaves_early_still_gets_a_read():
     """4 frames a second, one read a second: at 0.5 s (not 0.0 s: a new picture can arrive a frame into a second);
     the face leaves at 1.5 s, so second 1's first frame (1.0 s) is read in place of its middle."""
     read_at = []
-
-    class Recording:
-        def predict(self, crops, flip_tta=False, flip_below=None):
-            return np.tile(np.eye(len(EMOTIONS))[EMOTIONS.index("happy")], (len(crops), 1))
-
     seconds = TrackSeconds(3)
-    reader = FaceReader(Recording(), AnalysisSettings(flip_tta=False), seconds)
+    reader = FaceReader(_Always("happy"), AnalysisSettings(flip_tta=False), seconds)
     original = reader._record
     reader._record = lambda face, probs=None: (read_at.append(face.t) if probs is not None else None,
                                                original(face, probs))
@@ -131,6 +136,28 @@ def test_each_second_is_read_at_its_middle_and_a_face_that_leaves_early_still_ge
     rows = seconds.rows()[0]
     assert rows.seconds.tolist() == [0, 1] and rows.n_frames.tolist() == [4, 2]  # every frame counted once
     assert np.isfinite(rows.probs).all()
+
+
+def test_a_face_seen_in_a_second_only_in_the_picture_before_it_is_not_that_seconds():
+    """A tick at a second's start can show the last picture of the second before (a skipped B-frame,
+    `pipeline.video.sample_frames`): a face on that tick alone left as the second began (no presence, no read,
+    new-user trial 41's "happy 0.90" on an empty tile); seen again later in the second (a held picture of a
+    low-frame-rate recording), it is there."""
+    seconds = TrackSeconds(4)
+    reader = FaceReader(_Always("happy"), AnalysisSettings(flip_tta=False), seconds)
+    image = cv2.resize(face_portrait("astronaut"), (320, 320))
+    box, eyes = np.array([60, 60, 260, 260], np.float32), np.full((6, 2), np.nan, np.float32)
+    for t in (0.0, 0.25, 0.5, 0.75):
+        reader.read(image, 1, t, box, eyes, 0.9, 2.0, picture_t=t)
+    reader.read(image, 1, 1.0, box, eyes, 0.9, 2.0, picture_t=31 / 32)  # the B-frame tick, then gone
+    for t in (2.0, 2.25, 2.5, 2.75, 3.0, 3.25):  # a 0.5-frame/s picture from 2.0 s, held through second 3
+        reader.read(image, 2, t, box, eyes, 0.9, 2.0, picture_t=2.0)
+        reader.end_frame()
+    reader.finish()
+    rows = {r.track_id: r for r in seconds.rows()}
+    assert rows[1].seconds.tolist() == [0] and rows[1].n_frames.tolist() == [4]  # nothing in second 1
+    assert rows[2].seconds.tolist() == [2, 3] and rows[2].n_frames.tolist() == [4, 2]
+    assert np.isfinite(rows[1].probs).all() and np.isfinite(rows[2].probs).all()
 
 
 # ----------------------------------------------------------------------------- tracking
