@@ -229,7 +229,9 @@ def talk_rows(metrics: TalkMetrics) -> list[tuple[str, str]]:
                 if 2 * seen >= off_camera_s else "someone off camera")
     withheld = metrics.withheld
     if withheld is None:
-        ratio = f"rep {metrics.talk_ratio:.0%}, prospect {1 - metrics.talk_ratio:.0%} ({rep_s} s and {prospect_s} s)"
+        both = metrics.seconds[BOTH]  # counted on each side: said, or the two add up to more than the call (trials 39-40)
+        ratio = (f"rep {metrics.talk_ratio:.0%}, prospect {1 - metrics.talk_ratio:.0%} ({rep_s} s and {prospect_s} s"
+                 + (f", {both} s of them both at once)" if both else ")"))
     elif withheld == "no rep":
         ratio = "not given: no face on screen was taken for the rep (check the roles under Fix roles)"
     elif withheld == "too little":

@@ -377,7 +377,7 @@ def test_talk_metrics_follow_their_definitions():
     assert metrics.speaking.positive == 1.0
     assert [(r.end_s, r.emotion) for r in metrics.reactions] == [(8, "happy")]  # seconds 8..8+REACTION_WINDOW_S
     assert REACTION_WINDOW_S == 5
-    assert dict(talk_rows(metrics))["Talk ratio"] == "rep 60%, prospect 40% (12 s and 8 s)"
+    assert dict(talk_rows(metrics))["Talk ratio"] == "rep 60%, prospect 40% (12 s and 8 s, 4 s of them both at once)"
     # new-user trial 17: quick turn-taking, each new turn's first second holding the end of the last one's, read
     # "rep cut in 3x" on a call without an overlap
     handovers = talk_metrics(_seconds(([PROSPECT] * 4 + [BOTH] + [REP] * 4) * 3, [None] * 27))
