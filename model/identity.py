@@ -28,6 +28,7 @@ different-person pairs. One embedding cost 140-500 ms in dlib on this 2-core mac
 
 from __future__ import annotations
 
+import threading
 from functools import lru_cache
 from pathlib import Path
 
@@ -74,6 +75,8 @@ class FaceEmbedder:
         self._face_chips = dlib.get_face_chips
         self._interpreter = Interpreter(model_path=str(weights), num_threads=threads)
         self._interpreter.allocate_tensors()  # one chip per call: the graph's batch is 1
+        self._lock = threading.Lock()  # one interpreter per process (`shared_embedder`): the dashboard's enrolments
+        # may run in two sessions' threads at once, and an interpreter is not safe to share between threads
         self._input = self._interpreter.get_input_details()[0]["index"]
         self._output = self._interpreter.get_output_details()[0]["index"]
 
@@ -90,10 +93,11 @@ class FaceEmbedder:
     def embed_chips(self, chips: np.ndarray) -> np.ndarray:
         """(N, 150, 150, 3) uint8 RGB face chips, cut as `dlib.get_face_chip` cuts them -> (N, 128) float32."""
         embeddings = np.zeros((len(chips), EMBEDDING_SIZE), np.float32)
-        for i, chip in enumerate(chips):
-            self._interpreter.set_tensor(self._input, chip[None].astype(np.float32))
-            self._interpreter.invoke()
-            embeddings[i] = self._interpreter.get_tensor(self._output)[0]
+        with self._lock:
+            for i, chip in enumerate(chips):
+                self._interpreter.set_tensor(self._input, chip[None].astype(np.float32))
+                self._interpreter.invoke()
+                embeddings[i] = self._interpreter.get_tensor(self._output)[0]
         return embeddings
 
 
