@@ -52,7 +52,7 @@ self-view). The note also says when a pick is a guess or rests on one rule only:
 
 | what decided | note |
 |---|---|
-| the prospect, with another person (on screen with them, so a participant) seen nearly as long and their face not far smaller (`PROSPECT_CLEAR`) | "Three people on this call: Rapport guessed person N is the prospect; check Fix roles" |
+| the prospect, with another person (on screen with them, so a participant) seen nearly as long and their face not far smaller (`PROSPECT_CLEAR`; guests who took turns at one seat counted together, `_guests_by_seat`) | "Three people on this call: Rapport guessed person N is the prospect; check Fix roles" |
 | the rep, recognised from enrolment | "Person N was recognised from enrolment as the rep ..." (no other rep note) |
 | the rep, a guess between two people taking turns in one tile | "The video does not show which person is the rep: ... Rapport guessed person N is the rep and person M the prospect; if it is the other way round, swap them in Fix roles." |
 | the rep, by the self-view rule only (fewer than `NOTE_MIN_S` seconds of gallery hint for them) | "The rep was taken to be the self-view thumbnail (the person recording); ..." |
@@ -67,6 +67,7 @@ self-view). The note also says when a pick is a guess or rests on one rule only:
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -669,13 +670,16 @@ def decide_roles(tracks: list[TrackSummary], rep_position: str = "left", min_det
                   f"{votes[beside[0]].beside_strip:.0f} s (a screen share, or a sidebar view), so it was taken for "
                   "shared content (a video on a shared screen) or a third person, not the prospect; if it is the "
                   "prospect, pick them in Fix roles.") if beside else None
+    seat_box = {p: max((t for t in participants if people[t.track_id] == p), key=lambda t: t.n_frames).mean_box
+                for p in persons}
+    by_seat = _guests_by_seat(named, frames, seat_box, with_)
     notes = [rep_note, filmstrip_note, across_note, strip_note,
-             _guess_note(named, frames, area, votes, rep, self_view_told=rep_note is not None,
+             _guess_note(named, by_seat, area, votes, rep, self_view_told=rep_note is not None,
                          prospect_told=bool(beside)),
              STILL_SPEAKER_NOTE if frozen else None]
     note = " ".join(n for n in notes if n) or None
     roles = {t.track_id: named[people[t.track_id]] for t in participants} | {track_id: PROSPECT for track_id in frozen}
-    guessed = rep_guessed or prospect_guessed(named, frames, area, votes, rep, prospect_told=bool(beside),
+    guessed = rep_guessed or prospect_guessed(named, by_seat, area, votes, rep, prospect_told=bool(beside),
                                               rep_recognised=rep is not None and rep == recognised_rep)
     return RoleDecision(roles, note, frozen, guessed, rep_guessed)
 
@@ -698,6 +702,19 @@ def prospect_guessed(named: dict[int, str], frames: dict[int, int], area: dict[i
         return any(SPEAKER_VIEW_AREA_RATIO * area[p] > area[prospect] for p in named if p != prospect)
     close = not prospect_told and _prospect_close(named, frames, area)
     return close or (not rep_recognised and _layouts_disagree(votes, list(named)) is not None)
+
+
+def _guests_by_seat(named: dict[int, str], frames: dict[int, int], boxes: dict[int, np.ndarray],
+                    together: Callable[[int, int], float]) -> dict[int, int]:
+    """`frames` with each guest's counting those of every other guest at their seat (mean `boxes` overlapping by
+    `SEAT_IOU`, never on screen together: `together(a, b)` seconds at most `TOGETHER_MAX_S`). One person the identity
+    check split in two still weighs as one beside the prospect (`_prospect_close`): new-user trial 42's prospect, her
+    picture changed at 0:30, was two guests of 30 s each at one tile, so a colleague on screen all 60 s was taken for the
+    prospect as a clear pick, no guess said, and the talk ratio read "rep 74%" (truth 50%)."""
+    guests = [p for p, role in named.items() if role.startswith("participant-")]
+    return frames | {p: frames[p] + sum(frames[q] for q in guests if q != p and together(p, q) <= TOGETHER_MAX_S
+                                        and iou_matrix(boxes[p][None], boxes[q][None])[0, 0] >= SEAT_IOU)
+                     for p in guests}
 
 
 def _prospect_close(named: dict[int, str], frames: dict[int, int], area: dict[int, float]) -> bool:

@@ -18,7 +18,7 @@ from pipeline.timeline import clock
 from reports.charts import TOO_LITTLE_READ, shares_figure, timeline_figure, timeline_png
 from reports.facts import load_facts, load_moments, load_notes, load_stages, load_timeline, model_accuracy
 from reports.summary import (FACE_NOT_SEEN, MIN_SECONDS_TO_COMPARE, NO_VIDEO, HINTS_NOT_VERDICTS, STAGE_HEADER, facts_rows,
-                             headline_rows, key_moments, key_moments_note, notes_at, rep_not_shown, stage_rows,
+                             headline_rows, key_moments, key_moments_note, notes_at, rep_not_shown, shown_points, stage_rows,
                              still_labels, summarize_timeline, weak_label_note)
 from reports.talk import (AUDIO_NOT_KEPT, TALK_HEADER, TALK_NOT_MEASURED, TALK_TIME_NOT_EMOTION, speaking_at, talk_metrics,
                           talk_table)
@@ -92,7 +92,7 @@ def build_pdf(call_id: int) -> bytes:
     heading("The call")
     table(facts_rows(facts), widths=(1, 3))
     heading("Talking points")
-    for point in summary.talking_points:
+    for point in shown_points(summary, facts):
         pdf.multi_cell(0, 5.5, f"•  {point}", new_x="LMARGIN", new_y="NEXT")
     heading("Summary")
     if no_rep := rep_not_shown(facts):
@@ -222,7 +222,7 @@ def build_html(call_id: int) -> str:
     stage_html = rows_table(stage_rows(summary), STAGE_HEADER) if summary.stages else "<p>No script stages marked.</p>"
     notes_html = rows_table([(clock(n.t_s), n.text, n.author or "") for n in notes], ("Time", "Note", "By")) if notes \
         else "<p>No coaching notes yet.</p>"
-    points = "".join(f"<li>{esc(p)}</li>" for p in summary.talking_points)
+    points = "".join(f"<li>{esc(p)}</li>" for p in shown_points(summary, facts))
     talk = talk_metrics(timeline.seconds)
     talk_html = (f'<p class="hint">{esc(TALK_TIME_NOT_EMOTION)} {esc(AUDIO_NOT_KEPT)}</p>'
                  f"{rows_table(talk_table(talk), TALK_HEADER)}" if talk else f"<p>{esc(TALK_NOT_MEASURED)}</p>")

@@ -450,6 +450,17 @@ def notes_at(notes: Sequence[Note], t_s: float) -> list[Note]:
     return [n for n in notes if round(n.t_s) == round(t_s)]
 
 
+GUESSED_ROLES_POINT = ("Who is who was only guessed, not yet checked in Fix roles: each point below about \"the "
+                       "prospect\" may be about someone else.")
+
+
+def shown_points(summary: CallSummary, facts: CallFacts) -> list[str]:
+    """The talking points as the review page and the reports show them: led by `GUESSED_ROLES_POINT` while the roles
+    are a guess (new-user trial 42: "The prospect showed no clear positive turn" said flatly of a colleague taken for
+    the prospect, whose turn to a smile at 0:30 went to a guest)."""
+    return ([GUESSED_ROLES_POINT] if facts.roles_guessed else []) + summary.talking_points
+
+
 def facts_rows(facts: CallFacts) -> list[tuple[str, str]]:
     return [
         ("Rep", facts.rep or "not set"),

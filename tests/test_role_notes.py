@@ -3,6 +3,7 @@ portraits (`tools.synthetic`) analysed for real (BlazeFace, tracker, dlib embedd
 
 from __future__ import annotations
 
+import html
 import json
 
 import pytest
@@ -36,12 +37,17 @@ def test_the_note_goes_once_the_manager_picks_the_roles(store, classifier, tmp_p
     from pipeline.analyze import AnalysisSettings
     from pipeline.store import analyze_call
     from reports.facts import load_facts
+    from reports.report import build_html
+    from reports.summary import GUESSED_ROLES_POINT
     from tools.seed import seed_users, sign_in
 
     video = write_call_video(tmp_path / "three.mp4", CallScript(duration_s=4, layout="three", motion_px=10))
     call_id = create_call(video, title="three", analysis=AnalysisSettings(fps=FPS))
     analyze_call(call_id, classifier)
     assert load_facts(call_id).roles_note.startswith("Three people on this call: Rapport guessed person")
+    # trial 42: the talking points said "The prospect showed no clear positive turn" flatly of a guessed prospect
+    guessed_point = f"<ul><li>{html.escape(GUESSED_ROLES_POINT)}</li>"
+    assert guessed_point in build_html(call_id)
     people = list_people(call_id)
     guest = next(p for p in people if p.role == "participant-1")
     seed_users()
@@ -73,6 +79,7 @@ def test_the_note_goes_once_the_manager_picks_the_roles(store, classifier, tmp_p
     assert any(f"**Guest · person {guest.number}** · likely sad" in m.value for m in at.markdown)
     pick_people(call_id, people[0].number, people[2].number)
     assert load_facts(call_id).roles_note is None  # no more "check Fix roles" once someone has
+    assert GUESSED_ROLES_POINT not in html.unescape(build_html(call_id))
     assert [p.role for p in list_people(call_id)] == ["rep", "participant-1", "prospect"]
     # trials 17 and 20: a second stakeholder beside the prospect all call is someone else, never "also the prospect"
     # (one click merged them, and the real prospect's turn was lost in a timeline that alternated between two faces)

@@ -367,6 +367,18 @@ def test_a_prospect_far_larger_than_a_third_face_is_no_guess():
     assert "Rapport guessed" in decision.note
 
 
+def test_a_guest_split_in_two_at_one_seat_still_makes_the_prospect_a_guess():
+    """New-user trial 42: in a 3-person gallery the prospect's picture changed at 0:30 and the identity check made her
+    two guests of 30 s each at her tile, so the colleague on screen all 60 s was the prospect as a clear pick (no note,
+    no guess) and the talk ratio read "rep 74%" (truth 50%). Taking turns at one seat, the two halves weigh as one."""
+    top_left, top_right, bottom = [0.1, 0.05, 0.4, 0.45], [0.6, 0.05, 0.9, 0.45], [0.35, 0.55, 0.65, 0.95]
+    tracks = [summary(0, top_left, 240, first=0, last=60), summary(1, top_right, 120, first=0, last=30),
+              summary(2, bottom, 240, first=0, last=60), summary(3, top_right, 120, first=31, last=60)]
+    split = decide_roles(tracks, "left", people={0: 0, 1: 1, 2: 2, 3: 3})
+    assert split.roles[0] == "rep" and split.guessed and "Rapport guessed" in split.note
+    assert not decide_roles(tracks[:3], "left", people={0: 0, 1: 1, 2: 2}).guessed  # half as present: a clear pick
+
+
 def test_a_small_face_inside_the_speakers_picture_is_not_a_self_view():
     # trial 31: a flag's stars beside a portrait in its 640x360 gallery tile read as a 27-px face (0.35 of the frame
     # from the nearest edge); the person in the other tile was not found, and the "self-view" took the rep's role

@@ -43,7 +43,7 @@ from reports.charts import shares_figure
 from reports.exports import export
 from reports.facts import STAGE_NAMES, load_moments, load_notes, load_stages
 from reports.summary import (CLEAREST_EXPRESSION, FACE_NOT_SEEN, NO_VIDEO, SHIFT_KINDS, first_positive, notes_at,
-                             prospect_positive, rep_not_shown, weak_label_note)
+                             prospect_positive, rep_not_shown, shown_points, weak_label_note)
 from reports.talk import DEFINITIONS, TALK_NOT_MEASURED, TALK_TIME_NOT_EMOTION, TalkMetrics, speaking_at, talk_rows
 
 TAB_LABELS = ("Key moments", "Script stages", "Coaching notes")
@@ -316,7 +316,7 @@ with player_col:
 with points_col:
     with st.container(border=True):
         st.markdown("**Talking points for the one-to-one**")
-        st.markdown("\n".join(f"- {ui.literal(p)}" for p in summary.talking_points))
+        st.markdown("\n".join(f"- {ui.literal(p)}" for p in shown_points(summary, facts)))
     with st.container(border=True):
         st.markdown("**Share of time in each likely emotion**")
         st.plotly_chart(shares_figure({role: summary.shares[role] for role in facts.roles}, summary.seen_seconds),
