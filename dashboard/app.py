@@ -35,6 +35,10 @@ def _start_once() -> None:
         atexit.register(start_local_worker().terminate)
 
 
+# An error no page catches shows Streamlit's generic "This app has encountered an error" and goes to the server's log,
+# never its traceback and server paths (new-user trial 42: a dashboard left running while the code changed under it
+# printed an ImportError with /work/main/... paths on the review page).
+st.set_option("client.showErrorDetails", "none")
 # The tab icon ships with the app: a Material icon is fetched from Google's font servers by every manager's browser.
 st.set_page_config(page_title="Rapport", page_icon=str(Path(__file__).parent / "icon.svg"), layout="wide")
 # Headline numbers and the sample under them wrap on narrow columns instead of being cut with an ellipsis (new-user

@@ -14,7 +14,7 @@ in that second, and each second votes:
 | one, near an edge (`SELF_VIEW_EDGE`), beside a set-aside still face `SPEAKER_VIEW_AREA_RATIO` times larger and centred | speaker view whose speaker's camera shows a still picture (frozen, or a listener held very still) | the lone face (self-view) is the rep; with no other prospect, the still face is the prospect, every second frozen video (`RoleDecision.frozen`) |
 | one, off-centre | a gallery with the other tile empty or unseen (or an active speaker sitting off-centre: noted) | the hint: toward `rep_position` = rep, away = not |
 | two, level with each other and mirrored about the centre (`GALLERY_LEVEL`, `GALLERY_MIRROR`), whatever their sizes | a gallery, one person sitting back | the hint, as below |
-| two, one `SPEAKER_VIEW_AREA_RATIO` times larger, the small one near an edge of the frame (`SELF_VIEW_EDGE`) | speaker view with self-view (or a gallery whose faces sit at different heights: noted when the big face sat toward `rep_position`) | the small one (self-view) is the rep, the big one not |
+| two, one `SPEAKER_VIEW_AREA_RATIO` times larger, the small one near an edge of the frame (`SELF_VIEW_EDGE`) and not in a row beside the big face's own thumbnail (a strip's, `_in_a_row`) | speaker view with self-view (or a gallery whose faces sit at different heights: noted when the big face sat toward `rep_position`) | the small one (self-view) is the rep, the big one not |
 | two, one `SPEAKER_VIEW_AREA_RATIO` times larger, the small one further in | a face inside the speaker's own picture (a photo, a poster, a flag's pattern) | none |
 | three or more, one much larger and off-centre, the others level with it across the centre (`_room_beside`) | a gallery whose other tile holds several people (a meeting room) | the hint, over all of them |
 | three or more, one much larger, the others a column at a side of the frame, the large face centred in the rest of the frame (`_strip_beside`) | a shared screen (or a sidebar view's speaker) beside the call's camera strip | the hint, over the strip's faces only; the large face is noted and ranks after them for the prospect (`_Votes.beside_strip`) |
@@ -295,6 +295,21 @@ def _strip_beside(large: np.ndarray, others: list[np.ndarray]) -> bool:
     return bool(abs(x - rest_centre) < abs(x - 0.5))
 
 
+STRIP_SPACING = 3.0
+"""Two thumbnails are neighbours in one strip (`_in_a_row`) when level with each other (centres within half a box on
+one axis) and at most this many box widths (heights, for a column) apart on the other: a floating self-view and a copy
+of the speaker in another corner are not (tools.synthetic's "strip": 6-9 widths apart)."""
+
+
+def _in_a_row(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether thumbnails `a` and `b` (xyxy frame fractions) sit side by side in a row or one above the other in a
+    column of thumbnails (`STRIP_SPACING`)."""
+    (ax, ay), (bx, by) = _centre(a), _centre(b)
+    w, h = max(a[2] - a[0], b[2] - b[0]), max(a[3] - a[1], b[3] - b[1])
+    return bool((abs(ay - by) < h / 2 and abs(ax - bx) <= STRIP_SPACING * w)
+                or (abs(ax - bx) < w / 2 and abs(ay - by) <= STRIP_SPACING * h))
+
+
 def seat_frames(boxes: np.ndarray, n_frames: np.ndarray) -> np.ndarray:
     """(k,) frames one person spent at each of their tracks' seats: the frames of all their tracks whose mean boxes
     (k, 4, xyxy frame fractions) overlap it by `SEAT_IOU`. The largest is where they sat longest, what the review page
@@ -468,8 +483,13 @@ def _vote(faces: dict[int, np.ndarray], votes: dict[int, _Votes], across: dict[i
     gallery = (_tiles_apart(faces[largest], faces[others[0]]) if len(others) == 1
                else _room_beside(faces[largest], [faces[p] for p in others]))
     strip = False
+    own = (smallest or {}).get(largest)  # the speaker's own thumbnail in a strip, if it shows
+    own_thumb = own is not None and box_area(faces[largest]) >= SPEAKER_VIEW_AREA_RATIO * box_area(own)
+    own_in_strip = own_thumb and len(others) == 1 and _in_a_row(own, faces[others[0]])
     if not gallery and all(box_area(faces[largest]) >= SPEAKER_VIEW_AREA_RATIO * box_area(faces[p]) for p in others):
-        if len(others) == 1 and _near_edge(faces[others[0]]):
+        # one thumbnail beside the speaker is a self-view; beside the speaker's own thumbnail it is a strip's (new-user
+        # trial 42: the colleague's thumbnail, beside the prospect's while the prospect spoke, was taken for the self-view)
+        if len(others) == 1 and not own_in_strip and _near_edge(faces[others[0]]):
             votes[others[0]].self_view_for += SELF_VIEW_VOTE
             votes[largest].self_view_against += SELF_VIEW_VOTE
             ahead = _along(faces[largest], rep_position)
@@ -477,11 +497,11 @@ def _vote(faces: dict[int, np.ndarray], votes: dict[int, _Votes], across: dict[i
                 votes[largest].hint_unheeded += 1
         strip = _strip_beside(faces[largest], [faces[p] for p in others])
         if not strip:
-            if len(others) > 1 and abs(_centre(faces[largest])[0] - 0.5) < CENTRED:  # a filmstrip (`FILMSTRIP_GUESS`)
+            if (len(others) > 1 or own_in_strip) and abs(_centre(faces[largest])[0] - 0.5) < CENTRED:  # a filmstrip
+                # (`FILMSTRIP_GUESS`)
                 votes[largest].stage_s += 1
                 thumbs = {p: faces[p] for p in others}
-                own = (smallest or {}).get(largest)  # the speaker's own thumbnail in the strip, if it shows
-                if own is not None and box_area(faces[largest]) >= SPEAKER_VIEW_AREA_RATIO * box_area(own):
+                if own_thumb:
                     thumbs[largest] = own
                 ranked = sorted(thumbs, key=lambda p: -_along(thumbs[p], rep_position))
                 if _along(thumbs[ranked[0]], rep_position) - _along(thumbs[ranked[1]], rep_position) >= MIN_SEPARATION:

@@ -821,3 +821,18 @@ def test_shared_content_and_people_who_only_alternate_in_one_tile():
     assert never_classified({0: "prospect", 1: "participant-1"}, {0: 1, 1: 2, 2: 3}) == {0, 1}  # no rep at all
     assert never_classified({0: "rep", 1: "prospect", 2: "participant-1"}, {0: 1, 1: 2, 2: 3}) == {0}
     assert never_classified({0: "prospect", 1: "prospect"}, {0: 1, 1: 1}) == set()  # one person: the rep's camera off
+
+
+def test_a_thumbnail_beside_the_speakers_own_in_a_strip_is_no_self_view():
+    """New-user trial 42: an active-speaker view with a strip of thumbnails at the top, the rep's own thumbnail too
+    small to find. While the prospect spoke, the colleague's thumbnail beside the prospect's own was the one "other"
+    face, so the self-view rule made the colleague the rep, no guess said. Beside the speaker's own thumbnail in a row
+    it is a strip's: the strip's order decides, and that is a guess."""
+    big = box_at(0.5, 0.55, 0.5)
+    prospect_thumb, colleague_thumb = box_at(0.5, 0.07, 0.09), box_at(0.63, 0.07, 0.09)
+    tracks = {0: presence((0, 9, big)),  # the rep, only ever in the big tile
+              1: presence((0, 29, prospect_thumb)), 2: presence((10, 19, big)),  # the prospect: thumbnail, big tile
+              3: presence((0, 29, colleague_thumb)), 4: presence((20, 29, big))}  # the colleague: thumbnail, big tile
+    people = {0: 1, 1: 2, 2: 2, 3: 3, 4: 3}
+    decision = decide_roles(summaries(tracks), "left", people=people, presence=tracks)
+    assert decision.roles[3] != "rep" and decision.guessed and "strip of thumbnails" in decision.note

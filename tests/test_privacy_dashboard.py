@@ -436,3 +436,18 @@ def test_deleting_a_rep_removes_every_call_row_and_file_and_their_sign_in(seeded
         assert session.scalar(orphans) == 0 and session.scalar(select(func.count()).select_from(TrackSecond)) > 0
         assert session.scalar(select(func.count()).select_from(Rep).where(Rep.team == TEAM)) > 0
     assert audit_rows("rep_delete") == [("ada", f"rep {rep_id}")]
+
+
+def test_an_error_no_page_catches_shows_no_traceback_or_server_path(seeded, monkeypatch):
+    """New-user trial 42: a dashboard left running while the code changed under it printed an ImportError, its
+    traceback and /work/main/... paths on the review page. The page says only that something went wrong."""
+    from dashboard import data
+
+    def broken(*args, **kwargs):
+        raise RuntimeError(f"cannot read {REPO_ROOT / 'data' / 'rapport.db'}")
+
+    monkeypatch.setattr(data, "call_stats", broken)
+    at = run("app", "ada")  # the Calls page, the app's default, reads `call_stats` first
+    assert len(at.exception) == 1 and not at.exception[0].stack_trace
+    assert str(REPO_ROOT) not in at.exception[0].message and "encountered an error" in at.exception[0].message
+    assert st.get_option("client.showErrorDetails") == "none"
