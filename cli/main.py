@@ -165,7 +165,7 @@ def cmd_show(args) -> int:
     from pipeline.timeline import clock
     from reports.facts import load_facts, load_shifts, load_stages, load_timeline
     from reports.summary import summarize_timeline, weak_label_note
-    from reports.talk import TALK_NOT_MEASURED, talk_metrics, talk_rows
+    from reports.talk import GUESSED_ROLES_TALK, TALK_NOT_MEASURED, talk_metrics, talk_rows
 
     facts = load_facts(args.call_id)  # NotFound: exit 3
     people = list_people(args.call_id)
@@ -211,6 +211,8 @@ def cmd_show(args) -> int:
         print("shifts:" if len(shifts) else "shifts     none (no likely emotion changed and held)")
         _print_shifts(shifts.to_dict("records"))
         print("talk:" if talk else f"{'talk':<10} {TALK_NOT_MEASURED}")
+        if talk and facts.roles_guessed:
+            print(f"  ({GUESSED_ROLES_TALK})")
         for name, value in talk_rows(talk) if talk else ():
             print(f"  {name}: {value}")
     return 0

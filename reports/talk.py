@@ -261,6 +261,10 @@ def talk_rows(metrics: TalkMetrics) -> list[tuple[str, str]]:
     ]
 
 
+GUESSED_ROLES_TALK = "Who is who was guessed, so the talk below may be someone else's: check Fix roles."
+"""Beside a call's talk rows while its roles are a guess (`Call.roles_guessed`), on the review page and in `show`
+(new-user trial 18: a stakeholder guessed as the prospect headlined "rep 77%", truth 53%; trial 42: `show` printed
+"rep 74%" of a split prospect's call, truth 50%)."""
 TALK_NOT_MEASURED = "Not measured: this call was analysed before Rapport measured who is talking; re-analyse it."
 TALK_HEADER = ("Talk", "This call", "Definition")
 

@@ -216,6 +216,24 @@ def test_bad_options_are_refused(store, videos):
     assert result.returncode == 2 and "'31/12/2026' is not a date: use YYYY-MM-DD" in result.stderr
 
 
+def test_show_says_beside_the_talk_when_who_is_who_was_guessed(store):
+    """New-user trial 42: `show` printed "Talk ratio: rep 74%" of a call whose prospect was a guess (truth 50%); the
+    review page said "who is who was guessed" beside it, the command line did not."""
+    from sqlalchemy import update
+
+    from db.models import Call
+    from reports.talk import GUESSED_ROLES_TALK
+    from tools.seed import seed_call
+
+    call_id = seed_call(duration_s=40).call_id
+    plain = run_cli("show", str(call_id), env_overrides=env_for(store)).stdout
+    assert "  Talk ratio: " in plain and GUESSED_ROLES_TALK not in plain
+    with session_scope() as session:
+        session.execute(update(Call).where(Call.id == call_id).values(roles_guessed=True))
+    guessed = run_cli("show", str(call_id), env_overrides=env_for(store)).stdout
+    assert f"talk:\n  ({GUESSED_ROLES_TALK})\n  Talk ratio: " in guessed
+
+
 def test_csv_status_says_why_each_row_shows_no_emotion(store):
     """Each of the six states, on a stored call edited to hold them all, through the real `export`; the review
     timeline's hover says the same words."""

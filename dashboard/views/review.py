@@ -44,7 +44,8 @@ from reports.exports import export
 from reports.facts import STAGE_NAMES, load_moments, load_notes, load_stages
 from reports.summary import (CLEAREST_EXPRESSION, FACE_NOT_SEEN, NO_VIDEO, SHIFT_KINDS, first_positive, notes_at,
                              prospect_positive, rep_not_shown, shown_points, weak_label_note)
-from reports.talk import DEFINITIONS, TALK_NOT_MEASURED, TALK_TIME_NOT_EMOTION, TalkMetrics, speaking_at, talk_rows
+from reports.talk import (DEFINITIONS, GUESSED_ROLES_TALK, TALK_NOT_MEASURED, TALK_TIME_NOT_EMOTION, TalkMetrics,
+                          speaking_at, talk_rows)
 
 TAB_LABELS = ("Key moments", "Script stages", "Coaching notes")
 BADGE_COLOURS = {"positive": "green", "negative": "red", "neutral": "gray"}
@@ -371,9 +372,8 @@ def _talk_section(metrics: TalkMetrics | None) -> None:
     if metrics is None:
         st.caption(TALK_NOT_MEASURED)
         return
-    if facts.roles_guessed:  # trial 18: a stakeholder guessed as the prospect headlined "rep 77%" (truth 53%)
-        st.warning("Who is who was guessed, so the talk below may be someone else's: check Fix roles.",
-                   icon=":material/help:")
+    if facts.roles_guessed:
+        st.warning(GUESSED_ROLES_TALK, icon=":material/help:")
     rows = talk_rows(metrics)  # one box per row, three to a line (a call without audio has one: no empty boxes)
     columns = [c for start in range(0, len(rows), 3) for c in st.columns(min(3, len(rows) - start), border=True)]
     for column, (name, value) in zip(columns, rows):
