@@ -3,8 +3,8 @@
 The model is dlib's ResNet face recogniser (`dlib_face_recognition_resnet_model_v1.dat`, 99.38% on
 LFW at distance 0.6 by its author) with dlib's 5-point landmark model for the face chip; both files ship
 inside the `face_recognition_models` package (CC0 1.0, Davis King), dlib itself as the prebuilt
-`dlib-bin` wheel. The network runs from the same weights converted to LiteRT (`model/weights/face_embedding.tflite`,
-`tools.convert_face_embedder`): dlib's own code reads a face in 86 ms on this project's 2-core CPU (its wheel has
+`dlib-bin` wheel. The network runs from the same weights converted to LiteRT (`model/weights/face_embedding.tflite.xz`,
+`.xz`, `tools.convert_face_embedder`): dlib's own code reads a face in 86 ms on this project's 2-core CPU (its wheel has
 no BLAS), LiteRT in ~4 ms, and the embeddings differ by under 0.001. Nothing downloads at run time. The analysis embeds faces from the recording's own picture
 (`pipeline.video.SourcePicture`), at the detector's box scaled up from the analysis frame (640 px wide): a
 filmstrip thumbnail of a 720p call is 58 px there, 29 px at analysis size (enrolment embeds at analysis size).
@@ -28,6 +28,7 @@ different-person pairs. One embedding cost 140-500 ms in dlib on this 2-core mac
 
 from __future__ import annotations
 
+import lzma
 import threading
 from functools import lru_cache
 from pathlib import Path
@@ -35,8 +36,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-WEIGHTS = Path(__file__).parent / "weights" / "face_embedding.tflite"
-"""dlib's face recognition ResNet as LiteRT, float16 weights (`tools.convert_face_embedder`; CC0 1.0, see `weights/README.md`)."""
+WEIGHTS = Path(__file__).parent / "weights" / "face_embedding.tflite.xz"
+"""dlib's face recognition ResNet as LiteRT, float16 weights, xz-compressed (11.3 MB as LiteRT, 9.4 MB in git;
+`tools.convert_face_embedder`; CC0 1.0, see `weights/README.md`)."""
 CHIP_SIZE, CHIP_PADDING = 150, 0.25
 """The face chip the network reads: dlib's `get_face_chip` at the size and padding its `compute_face_descriptor` uses."""
 EMBEDDING_SIZE = 128
@@ -56,7 +58,7 @@ class FaceEmbedder:
     """dlib's face recogniser on LiteRT: `embed(frame_bgr, xyxy)` -> (N, 128) float32 embeddings.
 
     dlib finds the 5 landmarks and cuts the aligned face chip (`dlib.get_face_chips`, 150 px, padding 0.25, as
-    its `compute_face_descriptor` does); the network runs from `weights` (`model/weights/face_embedding.tflite`,
+    its `compute_face_descriptor` does); the network runs from `weights` (`model/weights/face_embedding.tflite.xz`,
     dlib's weights converted by `tools.convert_face_embedder`: within 0.001 of dlib's own embeddings, ~4 ms a
     face instead of dlib's 86 ms on this project's CPU).
     """
@@ -73,7 +75,9 @@ class FaceEmbedder:
         self._rectangle = dlib.rectangle
         self._shapes = dlib.full_object_detections
         self._face_chips = dlib.get_face_chips
-        self._interpreter = Interpreter(model_path=str(weights), num_threads=threads)
+        model = weights.read_bytes()  # ~0.1 s to decompress, once per process (`shared_embedder`)
+        model = lzma.decompress(model) if weights.suffix == ".xz" else model
+        self._interpreter = Interpreter(model_content=model, num_threads=threads)
         self._interpreter.allocate_tensors()  # one chip per call: the graph's batch is 1
         self._lock = threading.Lock()  # one interpreter per process (`shared_embedder`): the dashboard's enrolments
         # may run in two sessions' threads at once, and an interpreter is not safe to share between threads

@@ -299,7 +299,7 @@ def test_embeddings_tell_the_two_portraits_apart_and_find_each_again():
 
 
 def test_the_shipped_embedder_reads_what_dlib_reads():
-    """`model/weights/face_embedding.tflite` is dlib's network converted (`tools.convert_face_embedder`): on the
+    """`model/weights/face_embedding.tflite.xz` is dlib's network converted (`tools.convert_face_embedder`): on the
     package faces, whole and shrunk to a thumbnail, its embeddings are dlib's own within `MAX_DISTANCE_FROM_DLIB`
     (every threshold here was measured on dlib's numbers); a wrong layer or weight order is off by 0.1 or more."""
     import dlib

@@ -3,7 +3,7 @@
     g++ -std=c++14 -O1 -DDLIB_NO_GUI_SUPPORT -I dlib-20.0.1 tools/dlib_net_to_xml.cpp \\
         dlib-20.0.1/dlib/all/source.cpp -lpthread -o /tmp/dlib_net_to_xml     # ~1 min; the dlib sdist from PyPI
     /tmp/dlib_net_to_xml $(python -c "import face_recognition_models as m; print(m.face_recognition_model_location())") /tmp/net.xml
-    python -m tools.convert_face_embedder /tmp/net.xml [--out model/weights/face_embedding.tflite]
+    python -m tools.convert_face_embedder /tmp/net.xml [--out model/weights/face_embedding.tflite.xz]
 
 Why: dlib runs this network in its own convolution code, without BLAS in the `dlib-bin` wheel: 86 ms a face on
 this project's 2-core CPU (2026-12-07, AMD EPYC Zen 4), the largest single cost of a call's analysis after decoding
@@ -18,7 +18,7 @@ file says ("valid" or "same" here); each convolution's following affine layer (d
 norm) folded into it; where a block's two branches differ in size or channels (dlib pads the smaller one with
 zeros, `tt::add`), the same zero padding at the bottom, right and last channels.
 
-The export keeps float16 weights (11 MB; float32 would be 22 MB): embeddings within 0.001 of dlib's own
+The export keeps float16 weights (11.3 MB, stored xz-compressed: 9.4 MB; float32 would be 22 MB): embeddings within 0.001 of dlib's own
 (Euclidean, on unit-scale embeddings; `model.identity.SAME_PERSON_DISTANCE` is 0.55), checked here against
 dlib's `compute_face_descriptor` on the package faces before the file is written, and by
 `tests/test_people.py::test_the_shipped_embedder_reads_what_dlib_reads`. (Weight-only int8 was 5.7 MB but 0.03
@@ -28,6 +28,7 @@ away, too close to the thresholds measured on dlib's numbers.)
 from __future__ import annotations
 
 import argparse
+import lzma
 import re
 import tempfile
 from pathlib import Path
@@ -36,7 +37,7 @@ import numpy as np
 
 from config import REPO_ROOT
 
-OUT = REPO_ROOT / "model" / "weights" / "face_embedding.tflite"
+OUT = REPO_ROOT / "model" / "weights" / "face_embedding.tflite.xz"
 MAX_DISTANCE_FROM_DLIB = 0.002
 """The largest Euclidean distance allowed between the exported file's and dlib's embedding of the same chip."""
 
@@ -157,8 +158,9 @@ def main() -> None:
     print(f"{len(chips)} package faces: distance to dlib's embedding at most {distances.max():.5f}")
     if distances.max() > MAX_DISTANCE_FROM_DLIB:
         raise SystemExit(f"not written: {distances.max():.4f} from dlib's embedding (allowed {MAX_DISTANCE_FROM_DLIB})")
-    args.out.write_bytes(flatbuffer)
-    print(f"wrote {args.out} ({len(flatbuffer):,} bytes)")
+    stored = lzma.compress(flatbuffer, preset=9 | lzma.PRESET_EXTREME) if args.out.suffix == ".xz" else flatbuffer
+    args.out.write_bytes(stored)
+    print(f"wrote {args.out} ({len(stored):,} bytes; {len(flatbuffer):,} as LiteRT)")
 
 
 if __name__ == "__main__":
