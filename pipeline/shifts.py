@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from config import EMOTIONS, UNCERTAIN, VALENCE
+from config import EMOTIONS, NEGATIVE_EMOTIONS, UNCERTAIN, VALENCE
 from pipeline.timeline import EmotionTimeline
 
 
@@ -75,7 +75,7 @@ def _runs(timeline: EmotionTimeline) -> list[_Run]:
     return [_Run(e, np.array(s)) for e, s in runs]
 
 
-NEGATIVE_SPELL = tuple(e for e in EMOTIONS if VALENCE[e] < 0)
+NEGATIVE_SPELL = tuple(e for e in EMOTIONS if e in NEGATIVE_EMOTIONS)
 """Shorter runs of negative emotions one after another (uncertain and unseen seconds between them aside) that last
 `min_seconds` in all are one stable run of their commonest emotion, its rise weighed on the negative emotions together:
 a crying face reads sad, fear and angry in turn. New-user trial 41's crying prospect read sad 0 s, fear 3 s, angry 5-6
