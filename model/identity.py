@@ -75,7 +75,7 @@ class FaceEmbedder:
         self._rectangle = dlib.rectangle
         self._shapes = dlib.full_object_detections
         self._face_chips = dlib.get_face_chips
-        model = weights.read_bytes()  # ~0.1 s to decompress, once per process (`shared_embedder`)
+        model = weights.read_bytes()  # 0.3-0.6 s to decompress, once per process (`shared_embedder`)
         model = lzma.decompress(model) if weights.suffix == ".xz" else model
         self._interpreter = Interpreter(model_content=model, num_threads=threads)
         self._interpreter.allocate_tensors()  # one chip per call: the graph's batch is 1
