@@ -30,12 +30,12 @@ REP_ANALYSIS_WHY = "the EU AI Act prohibits inferring the emotions of people at 
 REP_ANALYSIS_OFF = (f"The rep's emotions were not analysed on this call: rep analysis was off when it was uploaded "
                     f"({REP_ANALYSIS_WHY}).")
 REP_NOT_IDENTIFIED = ("No one on this call was identified as the rep: Rapport found no gallery, self-view or enrolled "
-                      "face to tell by, for long enough (a self-view whose face is under about 50 px wide in a 720p "
+                      "face to tell by, for long enough (a self-view whose face is under about 40 px wide in a 720p "
                       "recording, a small picture-in-picture, is not found), so only the prospect is shown. If the "
                       "rep is on screen, pick them in the Fix roles tab of the call's review page.")
 """Trial 32: a 240x135 picture-in-picture self-view (a 40-px face in 1280x720) was never found, and the words then said
-the recording showed no self-view. The size is `model.blazeface.SMALL_FACE_WINDOW`'s measurement: 60-70 px faces in a
-720p source found in 98% of photos, 40 px in 10%."""
+the recording showed no self-view. The size is `model.blazeface.EDGE_WINDOW`'s measurement (self-views sit at the
+picture's edge): faces of 42 px in a 720p source found there in 90-93% of photos, 38 px in 63-68%, 34 px in 27-38%."""
 
 
 def rep_not_shown(facts: CallFacts) -> str | None:

@@ -58,6 +58,10 @@ def hard_calls(tmp_path_factory):
         # view at 5.3 s.
         "to_speaker.mp4": CallScript(duration_s=10, motion_px=10, layout_changes=((5.3, "speaker"),),
                                      rep=(Appearance(0, "hopper", scale=0.7),)),
+        # Speaker view whose self-view face is ~42-45 px wide in the source (21-22 px at 640): under the small-face
+        # tiling's 24 px, found by the edge windows (new-user trial 42's strip of thumbnails).
+        "edge_thumbnail.mp4": CallScript(duration_s=6, layout="speaker", motion_px=10,
+                                         rep=(Appearance(0, "hopper", scale=0.45),)),
         # A third person turns their camera on at 7.3 s in a tile that showed no one: away from every known face,
         # 1.3 s after a whole-frame search, with every known face there (the 6-s cadence).
         "joins.mp4": CallScript(duration_s=13, layout="three", motion_px=10,
@@ -214,6 +218,21 @@ def test_a_thumbnail_after_a_switch_to_speaker_view_is_found_at_once(hard_calls,
     assert set(result.roles.values()) == {"prospect", "rep"} and len(set(result.people.values())) == 2
     rep = seconds_seen(result, "rep")
     assert (rep[:5] == FPS).all() and (rep[6:] >= FPS / 2).all()  # present from the first second after the switch
+
+
+def test_a_thumbnail_face_of_about_40_px_at_the_frames_edge_is_found_and_followed(hard_calls, classifier):
+    """Meeting tools put their thumbnails along the frame's edges; a new-user trial (42) had a rep's ~44-px thumbnail
+    face (22 px at analysis size) never found, and the rep's colleague in the big tile took the rep's role. The
+    small-face search reads windows of 1/4 of the height along the edges (`model.blazeface.edge_windows`); before,
+    faces under ~46 px in a 720p source were missed here and the call had one person."""
+    info = probe(hard_calls[0]["edge_thumbnail.mp4"])
+    result = analyze_video(info, classifier, make_detector("blazeface"), AnalysisSettings(fps=FPS))
+    assert sorted(result.roles.values()) == ["prospect", "rep"]
+    rep = next(rows for rows in result.track_seconds if result.roles[rows.track_id] == "rep")
+    assert 36 < np.nanmedian(rep.quality[:, 0]) < 48  # source pixels: the premise, a face this small
+    assert rep.n_frames.sum() >= 0.85 * info.n_seconds * FPS  # found on the first frame, then followed
+    box = next(s.mean_box for s in result.tracks if result.roles[s.track_id] == "rep")
+    assert box[0] > 0.75 and box[1] > 0.75  # the self-view, bottom right
 
 
 def test_someone_who_turns_their_camera_on_in_an_empty_tile_is_found_within_two_seconds(hard_calls, classifier):
