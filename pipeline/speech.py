@@ -16,14 +16,15 @@ Who speaks, per second of the call (`who_speaks`, a decision table):
 | yes                   | yes                                      | several, else                            | the strongest: rep / prospect / other |
 | yes                   | yes                                      | only the rep / only the prospect         | rep / prospect |
 | yes                   | yes                                      | only a guest (participant-N)             | other |
+| yes                   | yes                                      | nobody's, but one mouth at LEAD_LIFT or more leads every other face measured by LEAD_RATIO (`_leading`) | that person: rep / prospect / other |
 | yes                   | yes                                      | nobody's, in a recording of turns (`shows_turns`, thumbnails left out), one person on screen most of the second | that person: rep / prospect / other |
 | yes                   | yes                                      | nobody's, in a call that is no recording of turns, the rep's or the prospect's camera off (`cameras_off`) and everyone else seen on the call on screen with a still mouth (each seen moving when they talk) | the one whose camera is off: rep / prospect |
 | yes                   | yes                                      | nobody's (no face on screen, or still)   | off-camera |
 
 A face's *lift* is its mouth motion (`model.mouth.mouth_motion`, the second's peak, smoothed over its neighbouring
 seconds of speech: `_smooth`) over the person's quiet baseline (`quiet_baseline`: the upper level of their motion in
-quiet seconds, a mouth still closing after a turn left out, pooled over all their tracks: an active-speaker recording
-cuts a face to its turns; in a conversation without pauses, the seconds they listened: `listening_seconds`), so a face
+quiet seconds, the seconds they listened to someone else first (`listening_seconds`), pooled over all their tracks: an
+active-speaker recording cuts a face to its turns), so a face
 whose still mouth already shows some motion (beard, glasses, compression noise) is not taken for a talker. A person's
 *strength* in a second is their lift over their own talking lift (`talking_lift`: the median of their moving seconds),
 so two faces whose mouths lift by different amounts (a grainy portrait 2x, a sharp one 5x) compare fairly when both
@@ -72,6 +73,18 @@ EDGE_WEIGHTS = (2.0, 1.0)
 """Weights of a second and its one neighbour of speech when the other neighbour has none (see `_smooth`)."""
 MOUTH_MOVING_LIFT = 1.7
 """A mouth moves in a second when its motion is at least this many times the face's quiet baseline."""
+LEAD_LIFT = 1.3
+"""...and while no mouth reaches MOUTH_MOVING_LIFT, one that reaches this lift and leads every other face measured in
+the second by LEAD_RATIO is the talker's (`_leading`): a soft or small face's talking mouth moves less over its quiet
+level than a sharp one's. New-user trial 42's two-person galleries (soft, upscaled photos as prospects, jaws that drop
+as they talk): the prospects' talking lifts were 1.3-1.7 against listening ones of 0.6-1.1 (the reps' 1.7-5), so their
+talk was "someone off camera" and the talk ratio withheld on 3 of 4 calls. Replayed on the trial's 5 stored two-person
+analyses (`/root/rapport-runs/s47/talk/eval2.py`, 247 seconds of talk), with the listened seconds first in
+`quiet_baseline`: 108 -> 191 seconds right, the wrong person named 1 -> 1 (presence 24 -> 44 of 49, hard 30 -> 59 of
+72, hard_neutral 29 -> 61 of 72, mouth_strong 25 -> 27 of 27; jaw-only mouth_weak 0 of 27 either way); this rule alone
+108 -> 180. Listening lifts there reach 1.1 (1.2 at most): LEAD_LIFT stays above them."""
+LEAD_RATIO = 1.4
+"""How many times the next face's lift the leading mouth's must be (`LEAD_LIFT`)."""
 BOTH_RATIO = 0.6
 """Both talk (an overlap) when the weaker mouth's strength (lift over the person's own talking lift) is at least
 this fraction of the stronger's."""
@@ -91,9 +104,9 @@ QUIET_OUTLIER_FACTOR = 2.5
 silent second after a turn's last word (the frames sampled in it sit just after the second's start), or a talking one.
 2.5 keeps a still mouth's two levels (0.07 and 0.13-0.16, see QUIET_PERCENTILE) together."""
 MIN_QUIET_SECONDS = 3
-"""A person's quiet baseline is taken over their quiet seconds without speech when they have at least this many, else
-over those and the quiet seconds they listened (`listening_seconds`: a call with few pauses, each at a turn's end) when
-those are this many, else over all their quiet seconds."""
+"""A person's quiet baseline is taken over the quiet seconds they listened (`listening_seconds`) when they have at least
+this many, else over their quiet seconds without speech, else over both, else over all their quiet seconds
+(`quiet_baseline`)."""
 BASELINE_FLOOR = 0.03
 """The smallest quiet baseline (a perfectly still, clean picture would otherwise make any change a talker)."""
 
@@ -252,10 +265,10 @@ def _motion(track: TrackSecondRows, n_seconds: int) -> np.ndarray:
 def quiet_baseline(motions: list[np.ndarray], speech: np.ndarray, listening: np.ndarray | None = None) -> float | None:
     """One person's quiet mouth motion, from all their tracks' (n_seconds,) motion (`_motion`); None if never measured.
 
-    The QUIET_PERCENTILE of their quiet seconds without speech, a second being quiet when its motion is at most
-    QUIET_OUTLIER_FACTOR times their stillest level (QUIET_ANCHOR_PERCENTILE); when fewer than MIN_QUIET_SECONDS are
-    without speech, of those and the quiet seconds they listened (`listening`: (n_seconds,) bool, `listening_seconds`),
-    or of all their quiet seconds when those are fewer too.
+    The QUIET_PERCENTILE of their quiet seconds they listened (`listening`: (n_seconds,) bool, `listening_seconds`), a
+    second being quiet when its motion is at most QUIET_OUTLIER_FACTOR times their stillest level
+    (QUIET_ANCHOR_PERCENTILE); when fewer than MIN_QUIET_SECONDS are, of their quiet seconds without speech; when
+    those are fewer too, of both together, or of all their quiet seconds when those are fewer still.
 
     Pooled over the person's tracks: in an active-speaker recording a face is cut to only while it talks, so one
     track alone may hold no quiet second, while the same person's other tracks (a gallery part, their tile after
@@ -268,6 +281,12 @@ def quiet_baseline(motions: list[np.ndarray], speech: np.ndarray, listening: np.
     talked (10 of 50 seconds right, now 36). Trial 12's calls with few pauses, each at a turn's end: late camera 18 ->
     45 of 50 (its on-time control 18 -> 48), phone 17 -> 37 of 40, three people 29 -> 40 of 43; no call lost more than a
     second. Trials 9 and 10 (7 calls, drawn mouths that barely move): 275 -> 333 of 554.
+
+    The listened seconds are taken first (when there are MIN_QUIET_SECONDS of them) since new-user trial 42
+    (2026-12-07): silent seconds include a turn's last, whose mouth is still closing, and for a soft face whose talking
+    mouth moves only ~2x its still one QUIET_OUTLIER_FACTOR cannot tell them apart (a prospect's baseline 0.26 from
+    such seconds against a listening level of 0.15-0.24; their talk at 0.43 then lifted 1.6, under MOUTH_MOVING_LIFT).
+    Measured with `LEAD_LIFT` on the trial's five two-person analyses: 180 -> 191 of 247 seconds right, no call worse.
 
     The listened seconds came with new-user trial 38 (2026-12-07): in its two-person galleries whose turns had no pause
     between them, a talking mouth moved 1.8-2.1x a listening one, so "all quiet seconds" held half the person's talk
@@ -284,7 +303,7 @@ def quiet_baseline(motions: list[np.ndarray], speech: np.ndarray, listening: np.
     listened = (np.concatenate([listening[known] for known in measured]) if listening is not None
                 else np.zeros(len(motion), bool))
     quiet = motion <= QUIET_OUTLIER_FACTOR * np.percentile(motion, QUIET_ANCHOR_PERCENTILE)
-    for seconds in (quiet & silent, quiet & (silent | listened)):
+    for seconds in (quiet & listened, quiet & silent, quiet & (silent | listened)):
         if seconds.sum() >= MIN_QUIET_SECONDS:
             break
     else:
@@ -482,7 +501,10 @@ def who_speaks(speech: np.ndarray, tracks: list[TrackSecondRows], roles: dict[in
             continue
         moving = {role: strength[role][s] for role in lift if lift[role][s] >= MOUTH_MOVING_LIFT}
         if not moving:
-            if shown[s] is not None:  # a recording of turns: the talker is on screen
+            leader = _leading(lift, measured, s)
+            if leader is not None:
+                speaking.append(leader if leader in (REP, PROSPECT) else OTHER)
+            elif shown[s] is not None:  # a recording of turns: the talker is on screen
                 speaking.append(shown[s] if shown[s] in (REP, PROSPECT) else OTHER)
             else:  # no face, or not a recording of turns: only a camera off says who
                 speaking.append(_camera_off(off, frames, measured, talked_s, s, joined) or OFF_CAMERA)
@@ -493,6 +515,16 @@ def who_speaks(speech: np.ndarray, tracks: list[TrackSecondRows], roles: dict[in
         else:
             speaking.append(strongest if strongest in (REP, PROSPECT) else OTHER)
     return TalkTimeline(np.asarray(speech, np.float64), tuple(speaking))
+
+
+def _leading(lift: dict[str, np.ndarray], measured: dict[str, np.ndarray], s: int) -> str | None:
+    """The role whose mouth clearly leads in second `s` (`LEAD_LIFT`, `LEAD_RATIO`) among two or more faces measured
+    then, or None. `lift`: role -> (n,) lift (0 where not measured); `measured`: role -> (n,) bool."""
+    seen = sorted(((float(lift[role][s]), role) for role in lift if measured[role][s]), reverse=True)
+    if len(seen) < 2:
+        return None
+    (top, role), (runner_up, _) = seen[0], seen[1]
+    return role if top >= LEAD_LIFT and top >= LEAD_RATIO * runner_up else None
 
 
 def no_audio(n_seconds: int) -> np.ndarray:

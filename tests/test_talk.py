@@ -266,6 +266,36 @@ def test_in_a_conversation_without_pauses_a_still_mouth_is_learnt_from_the_secon
     assert all(said in (true, OFF_CAMERA) for said, true in zip(talk.speaking, talker))  # never the other one, never both
 
 
+def test_a_soft_faces_talking_mouth_under_the_moving_lift_that_leads_the_other_face_is_its_talk():
+    """New-user trial 42's `presence.mp4`, as stored (a soft, upscaled prospect photo whose jaw drops as they talk,
+    leaving the tile three times; turns with short pauses): the prospect's mouth read 0.31-0.44 talking, 0.13-0.26
+    listening, and the silent seconds after their turns 0.18-0.43 (a mouth still closing), so their quiet level came
+    out 0.26 and their talk lifted 0.8-1.7, mostly under `MOUTH_MOVING_LIFT`: "someone off camera" in 25 of 25 seconds
+    and the talk ratio withheld. The seconds they listened set the level now, and a mouth at `LEAD_LIFT` that leads
+    the other face by `LEAD_RATIO` is the talker's."""
+    nan = np.nan
+    speech = np.array([1.0, 1.0, 0.9, 1.0, 0.6, 0.8, 0.0, 1.0, 0.9, 1.0, 1.0, 0.6, 0.1, 1.0, 0.9, 1.0, 1.0, 0.6, 1.0, 1.0,
+                       0.1, 0.0, 1.0, 1.0, 1.0, 0.6, 1.0, 1.0, 1.0, 0.1, 0.0, 1.0, 1.0, 1.0, 0.6, 0.1, 0.0, 1.0, 1.0, 1.0,
+                       0.6, 1.0, 1.0, 1.0, 0.1, 1.0, 1.0, 1.0, 0.5, 1.0, 1.0, 1.0, 0.1, 1.0, 1.0, 1.0, 1.0, 0.5, 1.0, 0.1])
+    rep = [0.56, 0.88, 0.54, 0.71, 0.96, 0.52, 0.14, 0.15, 0.15, 0.15, 0.17, 0.18, 0.17, 1.08, 0.70, 0.76, 0.71, 0.86,
+           0.60, 0.74, 0.65, 0.18, 0.18, 0.20, 0.17, 0.13, 0.17, 0.14, 0.17, 0.18, 0.14, 0.57, 0.35, 0.59, 0.91, 0.81,
+           0.16, 0.13, 0.23, 0.18, 0.18, 0.11, 0.14, 0.15, 0.14, 0.89, 0.58, 0.93, 0.59, 0.87, 0.98, 0.73, 0.27, 0.14,
+           0.17, 0.20, 0.18, 0.16, 0.17, 0.13]
+    prospect = [0.18, 0.24, 0.26, 0.21, 0.20, 0.15, 0.17, 0.44, 0.24, 0.44, 0.21, 0.33, 0.15, nan, nan, nan, nan, nan,
+                nan, nan, nan, 0.13, 0.43, 0.44, 0.31, 0.43, 0.43, 0.34, 0.41, 0.18, nan, nan, nan, nan, nan, nan, 0.25,
+                0.41, 0.44, 0.42, 0.21, 0.42, 0.40, 0.32, 0.43, nan, nan, 0.23, 0.17, 0.24, 0.22, 0.24, 0.22, 0.33, 0.29,
+                0.44, 0.31, 0.30, 0.43, 0.29]
+    seen = [s for s, m in enumerate(prospect) if np.isfinite(m)]
+    prospect_track = TrackSecondRows(1, np.array(seen), np.full(len(seen), 4), np.full((len(seen), 7), nan, np.float32),
+                                     np.zeros((len(seen), 4)), mouth_motion=np.array([prospect[s] for s in seen]))
+    talk = who_speaks(speech, [_mouth_track(0, rep), prospect_track], {0: REP, 1: PROSPECT})
+    truth = [REP] * 6 + [NONE] + [PROSPECT] * 5 + [NONE] + [REP] * 7 + [NONE] * 2 + [PROSPECT] * 7 + [NONE] * 2 + \
+        [REP] * 4 + [NONE] * 2 + [PROSPECT] * 7 + [NONE] + [REP] * 7 + [NONE] + [PROSPECT] * 6 + [NONE]
+    right = {who: sum(said == true == who for said, true in zip(talk.speaking, truth)) for who in (REP, PROSPECT)}
+    assert right[PROSPECT] >= 18 and right[REP] == 24, (right, talk.speaking)  # the prospect's: 0 of 25 before
+    assert all(said in (true, OFF_CAMERA, NONE) for said, true in zip(talk.speaking, truth)), talk.speaking
+
+
 def test_active_speaker_cuts_a_face_to_its_turns_and_its_quiet_baseline_is_the_persons():
     """Active speaker view: each turn is a track of its own that holds no quiet second; the person's other tracks
     (the gallery before, the tile after the last turn) give the quiet baseline, so the turn still reads as theirs."""
