@@ -2,7 +2,7 @@
 
 Owns: the shipped BlazeFace weights, their anchor decoding, and the windows the network reads
 (`BlazeFace.find`): a whole frame is a small pyramid of windows (`pyramid`, to discover faces
-of 40-360 px at 640x360, plus `small_face_windows` now and then for faces from 24 px, from 18 px along the edges); a few given windows (e.g. one around each tracked face) check on every sampled
+of 40-360 px at 640x360, plus `small_face_windows` now and then for faces from 24 px, from 13 px along the edges); a few given windows (e.g. one around each tracked face) check on every sampled
 frame whether that face is still there. `model.detect.BlazeFaceDetector` serves these as the
 default `FaceDetector` (`detect` and `detect_in`, returning `Detections`).
 
@@ -66,14 +66,16 @@ at 640x360 (5 x 10 = 50 windows), faces from 24 px (`MIN_FACE_OF_WINDOW`), i.e. 
 Measured on 40 in-the-wild photos pasted into JPEG-compressed 1280x720 frames and read at 640 px: faces 60
 and 70 px wide in the source found in 98% (the pyramid alone: 2% and 35%), 40 px in 10% (windows of 1/4:
 82%, for 123 windows instead of 75); see the README's detector paragraph."""
-EDGE_WINDOW = 1 / 4
-"""Side of the edge windows (`edge_windows`), as a fraction of the frame's shorter side: 90 px at 640x360, laid along
+EDGE_WINDOW = 0.18
+"""Side of the edge windows (`edge_windows`), as a fraction of the frame's shorter side: 65 px at 640x360, laid along
 the frame's four edges, where meeting tools put their strips of thumbnails (Zoom's speaker view at the top, Teams' at
-the bottom, Meet's on the right) and a phone its self-view, faces from 18 px (`MIN_FACE_OF_WINDOW`), i.e. 36 px in a
-720p source. A new-user trial (42) recorded a speaker view whose strip of three 170x96 thumbnails held faces of 40-66
-px in the 720p source: at 640 px the rep's (20-22 px) was under the 1/3 windows' 24 px and never found, so the rep's
-colleague, in the big tile, became the rep. Windows of 90 px there found it on 4 of 4 frames (score 0.83-0.91). Along the
-edges only: 38 windows at 640x360, where a 1/4 tiling of the whole frame would add 73 (see `small_face_windows`)."""
+the bottom, Meet's and screen shares' on the right) and a phone its self-view; faces from 13 px (`MIN_FACE_OF_WINDOW`),
+i.e. 26 px in a 720p source, 39 px in a 1080p one. A new-user trial (42) recorded a 720p speaker view whose strip of
+thumbnails held faces of 40-66 px: at 640 px the rep's (20-22 px) was under the 1/3 windows' 24 px and never found, so
+the rep's colleague, in the big tile, became the rep; trial 43's 1080p Zoom strip and screen-share column held 15-19-px
+faces at 640 px: windows of 90 px found 2-3 of 4, of 64 px all (0.84-0.94). Along the edges only: 56 windows at
+640x360, where a tiling of the whole frame at this size would add ~200 (see `small_face_windows`); the README has the
+measured recall."""
 
 
 SAME_PICTURE_RMS = 0.5

@@ -79,10 +79,13 @@ REP_POSITIONS = ("left", "right", "top", "bottom")
 
 MIN_DETECTIONS = 2
 """A track needs this many detector hits to be a participant: flicker never is."""
-MIN_FACE_HEIGHT = 0.05
+MIN_FACE_HEIGHT = 0.035
 """...and a mean face height of at least this fraction of the frame's shorter side (`TrackSummary.face_size`): its
-height in a landscape frame (36 px at 720p), its width in a phone's portrait one. Found by a new-user trial (32): a
-720x1280 portrait recording's self-view face (61 px, 0.048 of the frame's height) was no one, and the call had no rep."""
+height in a landscape frame (25 px at 720p, 38 px at 1080p), its width in a phone's portrait one: the smallest face the
+detector's edge windows find (`model.blazeface.EDGE_WINDOW`: 13 px at 640x360). Found by new-user trials: (32) a
+720x1280 portrait recording's self-view face (61 px, 0.048 of the frame's height) was no one, and the call had no rep;
+(43) a 1080p screen share's column of camera thumbnails (faces 48-54 px, 0.044-0.050, tracked all call at 5%) were no
+one, and the call read "its only faces were still pictures"."""
 MIN_PERSON_S = 1.0
 """A person whose tracks together span less than this (seconds from each one's first to its last frame) is no one: a
 false detection that outlived the tracker's checks, or someone passing, too little to coach from. Generated calls

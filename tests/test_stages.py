@@ -334,11 +334,12 @@ def test_speaker_view_large_face_is_the_prospect_and_the_thumbnail_the_rep():
 
 
 def test_a_phones_portrait_self_view_is_measured_against_the_frames_shorter_side():
-    # trial 32: 720x1280, a 400-px close-up and the self-view's 61-px face (0.048 of the height, 0.085 of the width)
-    big, thumb = [0.22, 0.3, 0.78, 0.62], [0.82, 0.06, 0.9, 0.108]
+    # trial 32: 720x1280, a 400-px close-up and the self-view's 61-px face (0.048 of the height, 0.085 of the width);
+    # here a 40-px one (0.031 of the height, 0.056 of the width), as the least size fell to 0.035 (trial 43)
+    big, thumb = [0.22, 0.3, 0.78, 0.62], [0.82, 0.06, 0.9, 0.091]
     landscape_sized = [summary(0, thumb), summary(1, big)]
     assert assign_roles(landscape_sized, "left") == {1: "prospect"}  # read as a share of the height: too small
-    portrait = [replace(landscape_sized[0], face_size=0.048 * 1280 / 720), replace(landscape_sized[1], face_size=0.32 * 1280 / 720)]
+    portrait = [replace(landscape_sized[0], face_size=0.031 * 1280 / 720), replace(landscape_sized[1], face_size=0.32 * 1280 / 720)]
     assert assign_roles(portrait, "left") == {0: "rep", 1: "prospect"}
 
 
