@@ -210,11 +210,13 @@ class BlazeFaceDetector:
         """128x128 windows the network has read so far (`model.blazeface.BlazeFace.windows_read`)."""
         return self._network.windows_read
 
-    def detect_small_too(self, frame_bgr: np.ndarray, empty: EmptyWindows | None = None) -> Detections:
-        """All faces of a frame, small ones too: the pyramid plus `model.blazeface.small_face_windows` (~3x its cost),
-        less `empty`'s unchanged windows."""
+    def discover(self, frame_bgr: np.ndarray, small_faces: bool = False, empty: EmptyWindows | None = None,
+                 followed: list[Window] = ()) -> Detections:
+        """All faces of a frame: the pyramid, with `small_faces` also `model.blazeface.small_face_windows` (~3x its
+        cost), less `empty`'s unchanged windows; and the `followed` windows (around faces already followed)."""
         h, w = frame_bgr.shape[:2]
-        return self.detect_in(frame_bgr, pyramid(w, h) + small_face_windows(w, h), empty)
+        windows = pyramid(w, h) + (small_face_windows(w, h) if small_faces else []) + list(followed)
+        return self.detect_in(frame_bgr, windows, empty)
 
 
 DETECTORS = {"blazeface": BlazeFaceDetector, "haar": HaarDetector, "mtcnn": MtcnnDetector}
@@ -246,13 +248,15 @@ def detect_in(detector: FaceDetector, frame_bgr: np.ndarray, windows: list[Windo
 
 
 def discover(detector: FaceDetector, frame_bgr: np.ndarray, small_faces: bool = False,
-             empty: EmptyWindows | None = None) -> Detections:
-    """Every face of a frame; with `small_faces`, BlazeFace also searches for faces too small for its pyramid
-    (`BlazeFaceDetector.detect_small_too`), and with `empty` (one per call) it skips windows that show the picture they
-    last found no face in (`model.blazeface.EmptyWindows`). Haar and MTCNN search every size they can on every call."""
+             empty: EmptyWindows | None = None, followed: list[Window] = ()) -> Detections:
+    """Every face of a frame; with `small_faces`, BlazeFace also searches for faces too small for its pyramid, with
+    `empty` (one per call) it skips windows that show the picture they last found no face in
+    (`model.blazeface.EmptyWindows`), and it reads the `followed` windows too (around faces already followed: a face
+    under the pyramid's ~36 px, a thumbnail, must not go missing on a whole-frame search). Haar and MTCNN search every
+    size they can on every call."""
     if not isinstance(detector, BlazeFaceDetector):
         return detector.detect(frame_bgr)
-    return (detector.detect_small_too if small_faces else detector.detect)(frame_bgr, empty)
+    return detector.discover(frame_bgr, small_faces, empty, followed)
 
 
 def make_detector(name: str, **kwargs) -> FaceDetector:

@@ -16,6 +16,7 @@ in that second, and each second votes:
 | two, level with each other and mirrored about the centre (`GALLERY_LEVEL`, `GALLERY_MIRROR`), whatever their sizes | a gallery, one person sitting back | the hint, as below |
 | two, one `SPEAKER_VIEW_AREA_RATIO` times larger, the small one near an edge of the frame (`SELF_VIEW_EDGE`) and not in a row beside the big face's own thumbnail (a strip's, `_in_a_row`) | speaker view with self-view (or a gallery whose faces sit at different heights: noted when the big face sat toward `rep_position`) | the small one (self-view) is the rep, the big one not |
 | two, one `SPEAKER_VIEW_AREA_RATIO` times larger, the small one further in | a face inside the speaker's own picture (a photo, a poster, a flag's pattern) | none |
+| three or more: exactly one `SPEAKER_VIEW_AREA_RATIO` times smaller than the largest, in a corner (`SELF_VIEW_CORNER`), the others a gallery (two equal tiles, or a grid: `_a_gallery`) | a gallery with the recorder's own picture floating at its edge (Meet, Teams) | the small one (self-view) is the rep, the tiles not |
 | three or more, one much larger and off-centre, the others level with it across the centre (`_room_beside`) | a gallery whose other tile holds several people (a meeting room) | the hint, over all of them |
 | three or more, one much larger, the others a column at a side of the frame, the large face centred in the rest of the frame (`_strip_beside`) | a shared screen (or a sidebar view's speaker) beside the call's camera strip | the hint, over the strip's faces only; the large face is noted and ranks after them for the prospect (`_Votes.beside_strip`) |
 | three or more, one much larger and centred across (otherwise) | speaker view with a filmstrip (Teams: a row of thumbnails below the speaker) | the hint, over the thumbnails only, on its own axis, in a ballot of its own that decides only where nothing else did (`FILMSTRIP_GUESS`) |
@@ -129,6 +130,12 @@ STILL_SPEAKER_NOTE = ("The prospect's face in the big tile stayed as still as a 
 """Said when a set-aside still face becomes the prospect as the speaker beside the rep's self-view
 (`RoleDecision.frozen`). Found by new-user trials (32, 33): a very still, soft speaker (sway 0.2-0.3 px) in speaker view
 was set aside as a picture, and the prospect's rows said "face not seen" all call."""
+SELF_VIEW_CORNER = 0.2
+"""A self-view floating over a gallery (Meet, Teams: the recorder's own picture, small, beside two or more equal tiles)
+has its centre within this fraction of the frame from a side and from the top or bottom: Meet's sits at ~0.1 and ~0.12
+from the bottom-right corner (new-user trial 43). A small face elsewhere beside a gallery is more likely in a tile: a
+framed photo on the wall above a prospect (trial 32: centre 0.18 from the side, 0.255 from the top) is no one's
+self-view."""
 HINT_VOTE = 1.0
 """Weight of a second of a gallery (or off-centre lone face) for the face the hint points at."""
 SELF_VIEW_VOTE = 1.0
@@ -261,6 +268,15 @@ def _tiles_apart(a: np.ndarray, b: np.ndarray) -> bool:
     return bool(side_by_side or stacked)
 
 
+def _a_gallery(boxes: list[np.ndarray]) -> bool:
+    """Two faces in equal gallery tiles (`_tiles_apart`), or three or more whose sizes differ less than
+    `SPEAKER_VIEW_AREA_RATIO` times (a grid)."""
+    if len(boxes) == 2:
+        return _tiles_apart(*boxes)
+    areas = [box_area(box) for box in boxes]
+    return len(boxes) > 2 and max(areas) < SPEAKER_VIEW_AREA_RATIO * min(areas)
+
+
 def _room_beside(large: np.ndarray, others: list[np.ndarray]) -> bool:
     """A person's tile beside a tile of several smaller faces (a meeting room), not a speaker view: the large face
     sits at least `CENTRED` off the frame's centre and every other face is level with it (`GALLERY_LEVEL`) on
@@ -374,6 +390,12 @@ def _near_edge(box: np.ndarray) -> bool:
     return min(cx, cy, 1 - cx, 1 - cy) <= SELF_VIEW_EDGE
 
 
+def _in_a_corner(box: np.ndarray) -> bool:
+    """Whether a box's centre is within `SELF_VIEW_CORNER` of a side and of the top or bottom of the frame."""
+    cx, cy = _centre(box)
+    return min(cx, 1 - cx) <= SELF_VIEW_CORNER and min(cy, 1 - cy) <= SELF_VIEW_CORNER
+
+
 def _centre(box: np.ndarray) -> np.ndarray:
     """(x, y) of an xyxy box's centre."""
     return (np.asarray(box[:2]) + np.asarray(box[2:])) / 2
@@ -483,6 +505,16 @@ def _vote(faces: dict[int, np.ndarray], votes: dict[int, _Votes], across: dict[i
         return
     largest = max(faces, key=lambda p: box_area(faces[p]))
     others = [p for p in faces if p != largest]
+    small = [p for p in others if box_area(faces[largest]) >= SPEAKER_VIEW_AREA_RATIO * box_area(faces[p])]
+    tiles = [p for p in faces if p not in small]
+    if len(small) == 1 and _in_a_corner(faces[small[0]]) and _a_gallery([faces[p] for p in tiles]):
+        # a gallery with the recorder's own picture floating at its edge (Meet, Teams): the self-view (new-user trial
+        # 43: Meet's two remote tiles and the rep's self-view; the rep position named the right-hand tile's colleague as
+        # the rep, no note said, and the talk ratio read "rep 18%", truth 42%)
+        votes[small[0]].self_view_for += SELF_VIEW_VOTE
+        for p in tiles:
+            votes[p].self_view_against += SELF_VIEW_VOTE
+        return
     gallery = (_tiles_apart(faces[largest], faces[others[0]]) if len(others) == 1
                else _room_beside(faces[largest], [faces[p] for p in others]))
     strip = False

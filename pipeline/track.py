@@ -207,6 +207,11 @@ class FaceTracker:
         side = (self.search_scale if track.n_detections else self.candidate_search_scale) * max(x2 - x1, y2 - y1)
         return Window((x1 + x2 - side) / 2, (y1 + y2 - side) / 2, side)
 
+    def present_windows(self) -> list[Window]:
+        """The search windows of the faces followed and present on the latest frame: a whole-frame search reads them
+        too (`pipeline.analyze`), as its pyramid misses faces under ~36 px that their own windows find."""
+        return [self._window(track) for track in self._tracks if track.visible and track.n_detections]
+
     def search_windows(self) -> list[Window]:
         """One square window around every watched track (present or recently gone), frame pixels."""
         return [self._window(track) for track in self._tracks]

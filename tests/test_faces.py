@@ -230,7 +230,10 @@ def test_a_thumbnail_face_of_about_40_px_at_the_frames_edge_is_found_and_followe
     assert sorted(result.roles.values()) == ["prospect", "rep"]
     rep = next(rows for rows in result.track_seconds if result.roles[rows.track_id] == "rep")
     assert 36 < np.nanmedian(rep.quality[:, 0]) < 48  # source pixels: the premise, a face this small
-    assert rep.n_frames.sum() >= 0.85 * info.n_seconds * FPS  # found on the first frame, then followed
+    # found on the first frame, then present on every frame: the whole-frame searches every 2-6 s read the followed
+    # faces' own windows too (their pyramid starts at ~36 px: the thumbnail was absent on each such frame, and a face
+    # scoring under `FaceTracker.birth_score` in its window, as trial 43's was, never came back)
+    assert rep.n_frames.tolist() == [FPS] * info.n_seconds
     box = next(s.mean_box for s in result.tracks if result.roles[s.track_id] == "rep")
     assert box[0] > 0.75 and box[1] > 0.75  # the self-view, bottom right
 

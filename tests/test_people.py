@@ -700,6 +700,23 @@ def test_a_speaker_view_with_a_filmstrip_takes_the_rep_position_among_the_thumbn
     assert {people[t]: role for t, role in left.roles.items()}[1] == "rep" and left.rep_guessed
 
 
+@pytest.mark.parametrize("rep_position", ["right", "bottom", "left"])
+def test_the_recorders_self_view_floating_over_a_gallery_is_the_rep(rep_position):
+    """New-user trial 43: Google Meet records two remote tiles side by side and the recorder's own picture small in a
+    corner. The rep position ("right") named the right-hand tile, the prospect's colleague, as the rep, no note said,
+    and the talk ratio read "rep 18%" (truth 42%). A lone small face at the edge beside a gallery is the self-view; which
+    tile is the prospect is then a guess."""
+    left, right, own = box_at(0.25, 0.45, 0.3), box_at(0.75, 0.45, 0.3), box_at(0.9, 0.88, 0.07)
+    tracks = {0: presence((0, 29, left)), 1: presence((0, 29, right)), 2: presence((0, 29, own))}
+    decision = decide_roles(summaries(tracks), rep_position, people={0: 1, 1: 2, 2: 3}, presence=tracks)
+    assert decision.roles[2] == "rep" and sorted(decision.roles.values()) == ["participant-1", "prospect", "rep"]
+    assert decision.guessed and "self-view" in decision.note
+    # a grid of three with no small face is a gallery as before: the hint decides
+    third = {**tracks, 2: presence((0, 29, box_at(0.5, 0.85, 0.28)))}
+    grid = decide_roles(summaries(third), "right", people={0: 1, 1: 2, 2: 3}, presence=third)
+    assert grid.roles[1] == "rep"
+
+
 def test_the_self_view_outvotes_a_rep_position_that_names_the_other_person_and_the_note_says_so():
     big, thumb = box_at(0.5, 0.45, 0.5), box_at(0.88, 0.85, 0.1)
     left, right = box_at(0.25, 0.45, 0.2), box_at(0.75, 0.45, 0.2)
