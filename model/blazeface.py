@@ -185,10 +185,10 @@ def pyramid(width: int, height: int) -> list[Window]:
     return windows
 
 
-def small_face_windows(width: int, height: int) -> list[Window]:
+def small_face_windows(width: int, height: int, edges: bool = True) -> list[Window]:
     """The windows that find faces too small for the pyramid (24-36 px at 640x360): a `SMALL_FACE_WINDOW` tiling, and
-    faces from 18 px along the frame's edges (`edge_windows`)."""
-    return _tiling(width, height, SMALL_FACE_WINDOW) + edge_windows(width, height)
+    (`edges`) faces from 13 px along the frame's edges (`edge_windows`)."""
+    return _tiling(width, height, SMALL_FACE_WINDOW) + (edge_windows(width, height) if edges else [])
 
 
 def edge_windows(width: int, height: int) -> list[Window]:

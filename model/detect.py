@@ -23,7 +23,8 @@ from typing import Protocol
 import cv2
 import numpy as np
 
-from model.blazeface import MIN_SCORE, N_KEYPOINTS, BlazeFace, EmptyWindows, Window, pyramid, small_face_windows
+from model.blazeface import (MIN_SCORE, N_KEYPOINTS, NMS_IOU, BlazeFace, EmptyWindows, Window, edge_windows, pyramid,
+                             small_face_windows)
 
 
 @dataclass(frozen=True)
@@ -114,6 +115,25 @@ def suppress_overlaps(found: Detections, max_iou: float = 0.3) -> Detections:
         if all(overlap[i, k] <= max_iou for k in keep):
             keep.append(int(i))
     return found.take(keep)
+
+
+class SourcePixels(Protocol):
+    """A frame's picture at the recording's own resolution (`pipeline.video.SourcePicture`)."""
+
+    scale: float
+    """Source pixels per analysis-frame pixel."""
+
+    def bgr(self) -> np.ndarray: ...
+
+    def to_canvas(self, points: np.ndarray) -> np.ndarray: ...
+
+
+SOURCE_EDGES_SCALE = 1.5
+"""The small-face search reads the frame's edges (`model.blazeface.edge_windows`) on the recording's own picture when it
+is at least this many times larger than the analysis frame (a 720p or 1080p call read at 640 px): a thumbnail's face of
+21 px at 640 (64 px in a 1080p source) scored 0.60-0.69 there, under `pipeline.track.FaceTracker.birth_score`, and
+0.82-0.94 at source resolution (new-user trial 43's screen-share column, whose top face, the rep's, never became a
+track). The same windows, as fractions of the picture; one conversion of the picture to BGR each such search."""
 
 
 class FaceDetector(Protocol):
@@ -211,12 +231,22 @@ class BlazeFaceDetector:
         return self._network.windows_read
 
     def discover(self, frame_bgr: np.ndarray, small_faces: bool = False, empty: EmptyWindows | None = None,
-                 followed: list[Window] = ()) -> Detections:
+                 followed: list[Window] = (), source: SourcePixels | None = None) -> Detections:
         """All faces of a frame: the pyramid, with `small_faces` also `model.blazeface.small_face_windows` (~3x its
-        cost), less `empty`'s unchanged windows; and the `followed` windows (around faces already followed)."""
+        cost), less `empty`'s unchanged windows; and the `followed` windows (around faces already followed). Given the
+        frame's `source` picture `SOURCE_EDGES_SCALE` times larger or more, the edge windows read it instead."""
         h, w = frame_bgr.shape[:2]
-        windows = pyramid(w, h) + (small_face_windows(w, h) if small_faces else []) + list(followed)
-        return self.detect_in(frame_bgr, windows, empty)
+        at_source = small_faces and source is not None and source.scale >= SOURCE_EDGES_SCALE
+        windows = pyramid(w, h) + (small_face_windows(w, h, edges=not at_source) if small_faces else []) + list(followed)
+        found = Detections(*self._network.find(frame_bgr, windows, empty))
+        if at_source:
+            picture = source.bgr()
+            boxes, scores, points = self._network.find(picture, edge_windows(picture.shape[1], picture.shape[0]), empty)
+            on_canvas = Detections(source.to_canvas(boxes.reshape(-1, 2, 2)).reshape(-1, 4).astype(np.float32),
+                                   scores, source.to_canvas(points).astype(np.float32))
+            found = suppress_overlaps(Detections(*(np.concatenate([getattr(found, f), getattr(on_canvas, f)])
+                                                   for f in ("xyxy", "confidence", "keypoints"))), NMS_IOU)
+        return without_parts(found)
 
 
 DETECTORS = {"blazeface": BlazeFaceDetector, "haar": HaarDetector, "mtcnn": MtcnnDetector}
@@ -248,15 +278,17 @@ def detect_in(detector: FaceDetector, frame_bgr: np.ndarray, windows: list[Windo
 
 
 def discover(detector: FaceDetector, frame_bgr: np.ndarray, small_faces: bool = False,
-             empty: EmptyWindows | None = None, followed: list[Window] = ()) -> Detections:
+             empty: EmptyWindows | None = None, followed: list[Window] = (),
+             source: SourcePixels | None = None) -> Detections:
     """Every face of a frame; with `small_faces`, BlazeFace also searches for faces too small for its pyramid, with
     `empty` (one per call) it skips windows that show the picture they last found no face in
     (`model.blazeface.EmptyWindows`), and it reads the `followed` windows too (around faces already followed: a face
-    under the pyramid's ~36 px, a thumbnail, must not go missing on a whole-frame search). Haar and MTCNN search every
-    size they can on every call."""
+    under the pyramid's ~36 px, a thumbnail, must not go missing on a whole-frame search); `source`, the frame's picture
+    at the recording's resolution, lets the small-face search read the edges there (`SOURCE_EDGES_SCALE`). Haar and
+    MTCNN search every size they can on every call."""
     if not isinstance(detector, BlazeFaceDetector):
         return detector.detect(frame_bgr)
-    return detector.discover(frame_bgr, small_faces, empty, followed)
+    return detector.discover(frame_bgr, small_faces, empty, followed, source)
 
 
 def make_detector(name: str, **kwargs) -> FaceDetector:

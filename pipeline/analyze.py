@@ -501,7 +501,8 @@ def analyze_video(info: VideoInfo, classifier, detector: FaceDetector, settings:
             """Every face of the frame (small ones too if `small`), remembered as the latest whole-frame search."""
             nonlocal last_discovery_t, last_small_t
             stage = "detect whole frame, small faces too" if small else "detect whole frame"
-            found = timer.timed(stage, discover, detector, frame.image, small, empty, tracker.present_windows())
+            found = timer.timed(stage, discover, detector, frame.image, small, empty, tracker.present_windows(),
+                                frame.source)
             last_discovery_t, last_small_t = frame.t, frame.t if small else last_small_t
             arrivals.remember(gray)
             return found

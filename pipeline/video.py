@@ -170,9 +170,9 @@ def _placement(displayed: tuple[int, int], canvas: tuple[int, int]) -> tuple[flo
 
 class SourcePicture:
     """One decoded picture at the recording's own resolution, turned upright and converted to BGR only if asked
-    (`bgr`): for the rare step that needs a small face's own pixels (a filmstrip thumbnail's identity,
-    `pipeline.people.IdentityWatch`). It holds the decoded frame (YUV: 1.4 MB at 720p) while it lives, and where it
-    sits on the analysis canvas (`canvas_for`), so analysis boxes map back to its pixels (`to_source`)."""
+    (`bgr`): for the rare steps that need a small face's own pixels (a filmstrip thumbnail's identity,
+    `pipeline.people.IdentityWatch`; the small-face search along the edges, `model.detect.discover`). It holds the decoded frame (YUV: 1.4 MB at 720p) while it lives, and where it
+    sits on the analysis canvas (`canvas_for`), so analysis boxes map to its pixels and back (`to_source`, `to_canvas`)."""
 
     def __init__(self, frame: av.VideoFrame, display: Display, canvas: tuple[int, int]):
         self._frame, self._display = frame, display
@@ -186,6 +186,10 @@ class SourcePicture:
     def to_source(self, xyxy: np.ndarray) -> np.ndarray:
         """(N, 4) boxes in analysis (canvas) pixels -> the same boxes in this picture's pixels."""
         return (np.asarray(xyxy, np.float64) - [self._x0, self._y0, self._x0, self._y0]) * self.scale
+
+    def to_canvas(self, points: np.ndarray) -> np.ndarray:
+        """(..., 2) points (x, y) in this picture's pixels -> the same points in analysis (canvas) pixels."""
+        return np.asarray(points, np.float64) / self.scale + [self._x0, self._y0]
 
     def bgr(self) -> np.ndarray:
         """(height, width, 3) uint8 BGR, upright."""

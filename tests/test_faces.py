@@ -238,6 +238,30 @@ def test_a_thumbnail_face_of_about_40_px_at_the_frames_edge_is_found_and_followe
     assert box[0] > 0.75 and box[1] > 0.75  # the self-view, bottom right
 
 
+def test_the_small_face_search_reads_the_edges_of_a_1080p_recording_at_its_own_resolution(tmp_path):
+    """A 1080p speaker view's self-view face of ~50 px is 17 px in the 640-px analysis frame, where BlazeFace scores such
+    faces lower (new-user trial 43: a screen share's top thumbnail scored 0.60-0.69 there, under the birth score, and
+    0.82-0.94 at source resolution, so the rep never became a track). The edge windows read the recording's own picture
+    and the boxes come back in analysis-frame pixels, on the thumbnail."""
+    from model.detect import SOURCE_EDGES_SCALE, discover
+    from pipeline.video import sample_frames
+
+    path = write_call_video(tmp_path / "thumb1080.mp4", CallScript(
+        duration_s=1, size=(1920, 1080), layout="speaker", rep=(Appearance(0, "hopper", scale=0.35),)))
+    frame = next(sample_frames(probe(path), FPS, 640))
+    assert frame.source.scale >= SOURCE_EDGES_SCALE
+    detector = make_detector("blazeface")
+    scores = {}
+    for label, source in (("640", None), ("source", frame.source)):
+        found = discover(detector, frame.image, small_faces=True, source=source)
+        centres = (found.xyxy[:, :2] + found.xyxy[:, 2:]) / 2
+        thumb = (centres[:, 0] > 0.75 * 640) & (centres[:, 1] > 0.75 * 360)  # the self-view, bottom right
+        best = found.take(np.flatnonzero(thumb)[np.argmax(found.confidence[thumb])])
+        assert 12 < float(best.xyxy[2] - best.xyxy[0]) < 22  # analysis-frame pixels: the premise, a face this small
+        scores[label] = float(best.confidence)
+    assert scores["source"] > scores["640"] and scores["source"] >= 0.9, scores  # read at source resolution
+
+
 def test_someone_who_turns_their_camera_on_in_an_empty_tile_is_found_within_two_seconds(hard_calls, classifier):
     """Between whole-frame searches only the known faces' places are searched; a tile-sized change away from them
     (`pipeline.track.ArrivalWatch`) starts a whole-frame search at once, at most every `detect_every_s`. Before, the
