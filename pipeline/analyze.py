@@ -89,9 +89,10 @@ class AnalysisSettings:
     from every known face (a new tile, a camera turned on: `pipeline.track.ArrivalWatch`) starts a whole-frame search
     at once, small faces too, at most every `detect_every_s`: found up to 2 s late instead of 6-11 s (README)."""
     small_faces_every_s: float = 20.0
-    """Seconds between whole-frame detections that also search for small faces (24-36 px in the 640-px frame,
-    e.g. a 720p self-view thumbnail: `model.detect.discover`); the first frame always does. Such a search costs
-    ~3 whole-frame detections; once found, a small face is followed around its place on every frame. A face
+    """Seconds between whole-frame detections that also search for small faces (24-36 px in the 640-px frame, from
+    13 px along its edges, where strips of thumbnails and self-views sit, read on the recording's own picture when it is
+    larger: `model.detect.discover`); the first frame always does. Such a search costs ~4 whole-frame detections; once
+    found, a small face is followed around its place on every frame (whole-frame searches read its window too). A face
     vanishing also starts one (at most every `detect_every_s`): a switch to speaker view or a screen share puts the
     others in a strip of thumbnails, which waited up to this long (measured: a rep's 33-px self-view after a switch at
     27.3 s of a generated 40-s call was found at 37 s; now at once). While no face is on screen every whole-frame
