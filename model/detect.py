@@ -48,6 +48,11 @@ class Detections:
     def empty(cls) -> "Detections":
         return cls(np.zeros((0, 4), np.float32), np.zeros((0,), np.float32))
 
+    @classmethod
+    def concat(cls, parts: list["Detections"]) -> "Detections":
+        """One `Detections` of every part's faces, in order."""
+        return cls(*(np.concatenate([getattr(d, f) for d in parts]) for f in ("xyxy", "confidence", "keypoints")))
+
     def take(self, index) -> "Detections":
         return Detections(self.xyxy[index], self.confidence[index], self.keypoints[index])
 
@@ -244,8 +249,7 @@ class BlazeFaceDetector:
             boxes, scores, points = self._network.find(picture, edge_windows(picture.shape[1], picture.shape[0]), empty)
             on_canvas = Detections(source.to_canvas(boxes.reshape(-1, 2, 2)).reshape(-1, 4).astype(np.float32),
                                    scores, source.to_canvas(points).astype(np.float32))
-            found = suppress_overlaps(Detections(*(np.concatenate([getattr(found, f), getattr(on_canvas, f)])
-                                                   for f in ("xyxy", "confidence", "keypoints"))), NMS_IOU)
+            found = suppress_overlaps(Detections.concat([found, on_canvas]), NMS_IOU)
         return without_parts(found)
 
 
@@ -273,8 +277,7 @@ def detect_in(detector: FaceDetector, frame_bgr: np.ndarray, windows: list[Windo
         found.append(Detections(d.xyxy + [x0, y0, x0, y0], d.confidence, d.keypoints + [x0, y0]))
     if not found:
         return Detections.empty()
-    return suppress_overlaps(Detections(*(np.concatenate([getattr(d, f) for d in found])
-                                          for f in ("xyxy", "confidence", "keypoints"))))
+    return suppress_overlaps(Detections.concat(found))
 
 
 def discover(detector: FaceDetector, frame_bgr: np.ndarray, small_faces: bool = False,

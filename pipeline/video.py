@@ -171,8 +171,9 @@ def _placement(displayed: tuple[int, int], canvas: tuple[int, int]) -> tuple[flo
 class SourcePicture:
     """One decoded picture at the recording's own resolution, turned upright and converted to BGR only if asked
     (`bgr`): for the rare steps that need a small face's own pixels (a filmstrip thumbnail's identity,
-    `pipeline.people.IdentityWatch`; the small-face search along the edges, `model.detect.discover`). It holds the decoded frame (YUV: 1.4 MB at 720p) while it lives, and where it
-    sits on the analysis canvas (`canvas_for`), so analysis boxes map to its pixels and back (`to_source`, `to_canvas`)."""
+    `pipeline.people.IdentityWatch`; the small-face search along the edges, `model.detect.discover`). It holds the
+    decoded frame (YUV: 1.4 MB at 720p) while it lives, and where it sits on the analysis canvas (`canvas_for`), so
+    analysis boxes map to its pixels and back (`to_source`, `to_canvas`)."""
 
     def __init__(self, frame: av.VideoFrame, display: Display, canvas: tuple[int, int]):
         self._frame, self._display = frame, display
