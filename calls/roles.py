@@ -394,8 +394,8 @@ def _rederive(session: Session, call: Call, rows: list[TrackSecondRows], roles: 
                                            .where(EmotionSecond.call_id == call.id)):
         if second < n_seconds:
             video[second] &= present
-    timelines, shifts = derive(rows, roles, n_seconds, call.settings.get("min_shift_seconds", 3.0), video)
     talk = who_speaks(load_speech(session, call.id, n_seconds), rows, roles)  # speaking follows the person
+    timelines, shifts = derive(rows, roles, n_seconds, call.settings.get("min_shift_seconds", 3.0), video, talk)
     source = settings.data_dir / call.source_path if call.source_path else None
     snapshots = []
     if source is not None and source.exists():

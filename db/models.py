@@ -181,7 +181,8 @@ class EmotionSecond(Base):
     # what the second shows: the likely emotion, "uncertain" (config.UNCERTAIN), or None when no face was read
     dominant: Mapped[Optional[str]] = mapped_column(String(10))
     confidence: Mapped[Optional[float]] = mapped_column(Float)
-    # why `dominant` is "uncertain" (pipeline.uncertainty: small face, blurred face, no clear expression); else None.
+    # why `dominant` is "uncertain" (pipeline.uncertainty: frozen video, small face, turned away, blurred face,
+    # open mouth while talking, no clear expression); else None.
     # None on uncertain rows stored before migration 0014.
     uncertain_reason: Mapped[Optional[str]] = mapped_column(String(40))
     # Who is talking (pipeline.speech): a property of the call's second, the same on every role's row, kept here

@@ -10,6 +10,7 @@
           -> people (tracks grouped by face embedding; still faces of shared content are no one)
           -> roles per person, second by second through the layouts -> per-role timelines -> shifts
     audio -> speech activity; + each face's mouth motion (measured on every sampled frame) -> who is talking
+          (before the timelines: a likely surprise while that person talks is uncertain, an open talking mouth)
 
 Each crop's quality (`model.quality.face_quality`: size, sharpness, pose, detector score) is
 recorded with its probabilities, and why it was poor if it was (`pipeline.uncertainty.poor_reason`; a picture
@@ -51,7 +52,8 @@ from model.preprocess import FACE_SIZE, crop_face
 from model.quality import face_quality
 from pipeline.enrolment import recognised_person
 from pipeline.people import STILL_MIN_S, IdentityWatch, group_people, mouths_apart, set_aside_note
-from pipeline.roles import MIN_DETECTIONS, MIN_PERSON_S, RoleDecision, TrackSummary, decide_roles, never_classified
+from pipeline.roles import (MIN_DETECTIONS, MIN_PERSON_S, PROSPECT, REP, RoleDecision, TrackSummary, decide_roles,
+                            never_classified)
 from pipeline.shifts import EmotionShift, detect_shifts
 from pipeline.speech import TalkTimeline, detect_speech, no_audio, who_speaks
 from pipeline.timeline import SPEECH_DECIMALS, EmotionTimeline, TrackSecondRows, TrackSeconds, build_timelines
@@ -165,9 +167,12 @@ class CallAnalysis:
 
 
 def derive(track_seconds: list[TrackSecondRows], roles: dict[int, str], n_seconds: int,
-           min_shift_seconds: float, video_present: np.ndarray | None = None) -> tuple[dict[str, EmotionTimeline], list[EmotionShift]]:
-    """Roles -> timelines -> shifts: everything that reassigning roles recomputes."""
-    timelines = build_timelines(track_seconds, roles, n_seconds, video_present)
+           min_shift_seconds: float, video_present: np.ndarray | None = None,
+           talk: TalkTimeline | None = None) -> tuple[dict[str, EmotionTimeline], list[EmotionShift]]:
+    """Roles -> timelines -> shifts: everything that reassigning roles recomputes (who is talking, `talk`, before
+    it: a likely surprise while the person talks is uncertain, `pipeline.uncertainty.TALKING_MOUTH`)."""
+    talking = None if talk is None else {role: talk.talking(role) for role in {REP, PROSPECT, *roles.values()}}
+    timelines = build_timelines(track_seconds, roles, n_seconds, video_present, talking)
     shifts = [s for t in timelines.values() for s in detect_shifts(t, min_shift_seconds)]
     return timelines, sorted(shifts, key=lambda s: (s.t_s, s.role))
 
@@ -606,11 +611,11 @@ def analyze_video(info: VideoInfo, classifier, detector: FaceDetector, settings:
     summaries = recorder.summaries() if recorder else []
     # as the store keeps them, so re-deriving from the store (a role change) gives these very rows
     track_seconds = [rows.as_stored() for rows in (recorder.seconds.rows() if recorder else []) if rows.track_id in roles]
+    talk = timer.timed("speech", _talk, info, track_seconds, roles)
     start = time.perf_counter()
     timelines, shifts = derive(track_seconds, roles, info.n_seconds, settings.min_shift_seconds,
-                               decode.video_present(info.n_seconds))
+                               decode.video_present(info.n_seconds), talk)
     timer.seconds["timeline"] += time.perf_counter() - start
-    talk = timer.timed("speech", _talk, info, track_seconds, roles)
     return CallAnalysis(info, settings, [s for s in summaries if s.track_id in roles], track_seconds, roles,
                         {tid: people[tid] for tid in roles}, decision.note, timelines, shifts,
                         dict(timer.seconds), decode, talk, sum(look.still for look in identity.looks.values()),

@@ -227,6 +227,12 @@ class TalkTimeline:
     def __len__(self) -> int:
         return len(self.speaking)
 
+    def talking(self, role: str) -> np.ndarray:
+        """(n_seconds,) bool: the seconds `role` talked, alone or, for the rep and the prospect, at once ("both"). A
+        guest's ("other") is nobody's in particular: never true for a participant-N role."""
+        own = {role, BOTH} if role in (REP, PROSPECT) else {role}
+        return np.array([speaking in own for speaking in self.speaking], bool)
+
 
 def _smooth(values: np.ndarray) -> np.ndarray:
     """(n,) -> (n,): each second's median with its two neighbours where both have a value; where one has, the

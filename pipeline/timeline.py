@@ -179,6 +179,8 @@ class EmotionTimeline:
     # not "face not seen"); None: every second had one
     n_poor: np.ndarray | None = None  # (n_seconds,) of those, frames whose face was poor; None = none
     poor_by_reason: np.ndarray | None = None  # (n_seconds, len(POOR_REASONS)) poor frames by reason; None = not counted
+    talking: np.ndarray | None = None  # (n_seconds,) bool: the person talked (`pipeline.speech.TalkTimeline.talking`);
+    # None: not known
 
     def __post_init__(self) -> None:
         if self.video_present is None:
@@ -202,7 +204,7 @@ class EmotionTimeline:
         """Per second: why it is uncertain (the face was poor, or the top probability low: `pipeline.uncertainty`),
         None where it is not."""
         poor = np.zeros(len(self.n_frames), np.int64) if self.n_poor is None else self.n_poor
-        return uncertain_reasons(self.probs, self.n_frames, poor, self.poor_by_reason)
+        return uncertain_reasons(self.probs, self.n_frames, poor, self.poor_by_reason, self.talking)
 
     @property
     def uncertain(self) -> np.ndarray:
@@ -247,11 +249,13 @@ def smooth(probs: np.ndarray) -> np.ndarray:
 
 
 def build_timelines(tracks: list[TrackSecondRows], roles: dict[int, str], n_seconds: int,
-                    video_present: np.ndarray | None = None) -> dict[str, EmotionTimeline]:
+                    video_present: np.ndarray | None = None,
+                    talking: dict[str, np.ndarray] | None = None) -> dict[str, EmotionTimeline]:
     """One timeline per role (rep and prospect always), every second of the call.
 
     `video_present` (n_seconds,) bool marks the seconds with a picture (default: all of them);
-    a second with a face in it always has one.
+    a second with a face in it always has one. `talking`: role -> (n_seconds,) bool, the seconds that person talked
+    (`pipeline.uncertainty.TALKING_MOUTH`; None, or a role left out: not known).
     """
     video = np.ones(n_seconds, bool) if video_present is None else np.asarray(video_present, bool).copy()
     for track in tracks:
@@ -285,7 +289,8 @@ def build_timelines(tracks: list[TrackSecondRows], roles: dict[int, str], n_seco
             sums[seconds[ok]] += probs[ok] * n_frames[ok, None]
         with np.errstate(invalid="ignore", divide="ignore"):
             probs = np.where(weight[:, None] > 0, sums / weight[:, None], np.nan)
-        timelines[role] = EmotionTimeline(role, smooth(probs), frames, video, poor, by_reason)
+        timelines[role] = EmotionTimeline(role, smooth(probs), frames, video, poor, by_reason,
+                                          None if talking is None else talking.get(role))
     return timelines
 
 

@@ -6,12 +6,14 @@ Two reasons, both named thresholds here and nowhere else:
   `pipeline.people.IdentityWatch`), or (`poor_reason`, on the measures of `model.quality.face_quality`) too small
   in the analysed frame to hold an expression, turned away (head yaw from the landmarks), or blurred (motion,
   focus, a heavily compressed or upscaled picture);
+* the reading is one a talking mouth makes: the person was talking in that second (`pipeline.speech`) and its likely
+  emotion is one an open, moving mouth is read as (`READ_OFF_A_TALKING_MOUTH`: surprise);
 * the model is unsure: the calibrated top probability of the second (flip-TTA, averaged over its
   frames, 3-s smoothed) is below `MIN_TOP_PROBABILITY`.
 
 An uncertain second keeps its probabilities (charts may draw them) but shows `config.UNCERTAIN`, never
 a made-up emotion, and is left out of shifts, key moments and mood shares, like a second without a face.
-It also says why (`uncertain_reasons`: one of `POOR_REASONS` or `NO_CLEAR_EXPRESSION`), stored with the
+It also says why (`uncertain_reasons`: one of `POOR_REASONS`, `TALKING_MOUTH` or `NO_CLEAR_EXPRESSION`), stored with the
 second and shown in the CSV, the timeline's hover and the talking points: "the face was too small" tells a manager
 to record differently, "no clear expression" does not.
 """
@@ -22,6 +24,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from config import EMOTIONS
 from model.preprocess import FACE_SIZE
 from model.quality import QUALITY_FIELDS
 
@@ -83,6 +86,17 @@ frames had, the earlier on a tie: a frozen picture says nothing of now whatever 
 what a manager can change first."""
 SMALL_OR_BLURRED_FACE = "small or blurred face"
 """A poor second of a call analysed before the reasons were counted apart (`track_seconds.n_small_frames` empty)."""
+TALKING_MOUTH = "open mouth while talking"
+"""The face was fine, but the person was talking in the second (`pipeline.speech.TalkTimeline.talking`) and its likely
+emotion was one of `READ_OFF_A_TALKING_MOUTH`."""
+READ_OFF_A_TALKING_MOUTH = frozenset({"surprise"})
+"""Likely emotions not shown in a second the person talks: the classifier learned from stills, where an open mouth with
+raised brows is surprise, and a talking mouth opens every syllable. Found by new-user trial 43 (2026-12-07, a 5-minute
+gallery call of wild photos with opened, moving jaws while each person talks): 16 of 64 talking seconds of neutral faces
+read "surprise" (calibrated 0.51-0.82; the other 48 neutral or uncertain), none of the 99 silent ones: two false
+"neutral -> surprise -> neutral" shift pairs, and the phone call's surprise shift 7 s early (her talk before it read
+surprise and joined its run). A true surprise while talking ("wow, really?") is shown uncertain too; read while the
+person is silent, it is kept."""
 NO_CLEAR_EXPRESSION = "no clear expression"
 """The face was fine but the calibrated top probability was under `MIN_TOP_PROBABILITY`."""
 
@@ -124,28 +138,38 @@ def poor_reason(quality: np.ndarray, px_scale: float, frozen: bool = False) -> s
 
 
 def uncertain_reasons(probs: np.ndarray, n_frames: np.ndarray, n_poor: np.ndarray,
-                      poor_by_reason: np.ndarray | None = None) -> list[str | None]:
+                      poor_by_reason: np.ndarray | None = None, talking: np.ndarray | None = None) -> list[str | None]:
     """Per second: why it is uncertain, or None when it is not (read and trusted, or not read at all).
 
     A second is uncertain when its face was mostly poor (more than `MAX_POOR_SHARE` of its frames), for the reason
     of `POOR_REASONS` most of those poor frames had (the earlier on a tie; `SMALL_OR_BLURRED_FACE` where
-    `poor_by_reason` is None: not counted apart); otherwise when its calibrated top probability is under
+    `poor_by_reason` is None: not counted apart); otherwise when the person talked and its likely emotion is one of
+    `READ_OFF_A_TALKING_MOUTH`: `TALKING_MOUTH`; otherwise when its calibrated top probability is under
     `MIN_TOP_PROBABILITY`: `NO_CLEAR_EXPRESSION`. The face's quality comes first: it is what a manager can change.
 
     `probs` (n, 7) calibrated, NaN rows where nothing was classified (never uncertain: not read at all);
     `n_frames` (n,) frames the face was seen in; `n_poor` (n,) of those with a poor face; `poor_by_reason`
-    (n, len(`POOR_REASONS`)) of those, how many for each reason.
+    (n, len(`POOR_REASONS`)) of those, how many for each reason; `talking` (n,) bool, the person talked in the
+    second (None: not known, as in a call without audio).
     """
     classified = ~np.isnan(probs[:, 0])
     top = np.nan_to_num(probs, nan=0.0).max(axis=1)
     poor = n_poor > MAX_POOR_SHARE * n_frames
     commonest = None if poor_by_reason is None else np.argmax(poor_by_reason, axis=1)  # ties: the first
+    mouth_read = np.isin(np.nan_to_num(probs, nan=0.0).argmax(axis=1),
+                         [EMOTIONS.index(e) for e in READ_OFF_A_TALKING_MOUTH])
+    if talking is not None:
+        mouth_read &= np.asarray(talking, bool)
+    else:
+        mouth_read[:] = False
     reasons: list[str | None] = []
     for i in range(len(classified)):
         if not classified[i]:
             reasons.append(None)
         elif poor[i]:
             reasons.append(SMALL_OR_BLURRED_FACE if commonest is None else POOR_REASONS[commonest[i]])
+        elif mouth_read[i]:
+            reasons.append(TALKING_MOUTH)
         elif top[i] < MIN_TOP_PROBABILITY:
             reasons.append(NO_CLEAR_EXPRESSION)
         else:

@@ -24,7 +24,7 @@ from reports.summary import second_statuses, stored_uncertain_reasons
 CSV_COLUMNS = ["second", "role", *EMOTIONS, "dominant", "status", "uncertain_reason", "face_present", "video_present",
                "speaking"]
 """`status`: why a row shows what it shows (`reports.summary.second_statuses`); `uncertain_reason`: on "uncertain"
-rows, why (`reports.summary.stored_uncertain_reasons`: frozen video, small face, turned away, blurred face, no clear expression); `speaking`: who is talking in that
+rows, why (`reports.summary.stored_uncertain_reasons`: frozen video, small face, turned away, blurred face, open mouth while talking, no clear expression); `speaking`: who is talking in that
 second (`pipeline.speech.SPEAKING_VALUES`: rep, prospect, both, none, other (a guest on screen), off-camera,
 unknown), the same on every role's row; empty for calls analysed before it was measured."""
 

@@ -164,7 +164,8 @@ SMALL_FACE_MIN_S = 10
 
 def stored_uncertain_reasons(seconds: pd.DataFrame) -> pd.Series:
     """Per row of `seconds` (columns dominant, uncertain_reason): why it is `UNCERTAIN` (`pipeline.uncertainty`:
-    frozen video, small face, turned away, blurred face, no clear expression; `UNCERTAIN_WHY` for rows stored before it was kept), else None."""
+    frozen video, small face, turned away, blurred face, open mouth while talking, no clear expression;
+    `UNCERTAIN_WHY` for rows stored before it was kept), else None."""
     stored = seconds["uncertain_reason"] if "uncertain_reason" in seconds else [None] * len(seconds)
     return pd.Series([(why if isinstance(why, str) else UNCERTAIN_WHY) if shown == UNCERTAIN else None
                       for shown, why in zip(seconds["dominant"], stored)], index=seconds.index, dtype=object)

@@ -10,6 +10,7 @@ baseline (the astronaut's: 4-6x), too close to the threshold for an exact test (
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 import re
 
 import numpy as np
@@ -17,6 +18,7 @@ import pytest
 from sqlalchemy import select, update
 
 from calls.intake import create_call
+from config import UNCERTAIN
 from calls.roles import reassign_roles
 from db.models import EmotionSecond
 from db.session import session_scope
@@ -625,6 +627,63 @@ def test_overlaps_read_both_though_the_faces_lift_differently_and_a_turn_change_
     before_a_change = [s for s in range(len(expected) - 1)
                        if expected[s] in (REP, PROSPECT) and expected[s + 1] not in (expected[s], NONE)]
     assert len(before_a_change) >= 5 and all(speaking[s] != BOTH for s in before_a_change), (speaking, expected)
+
+
+def test_a_likely_surprise_while_the_person_talks_is_uncertain_and_makes_no_shift():
+    """New-user trial 43: a neutral face whose jaw opens as it talks read "surprise" in 16 of 64 talking seconds (none
+    of 99 silent ones), and a 5-minute call showed two false "neutral -> surprise -> neutral" shift pairs. The same
+    surprise read while the person is silent stays a shift; the other person's talk does not hide it."""
+    from pipeline.analyze import derive
+    from pipeline.uncertainty import TALKING_MOUTH
+    from tests.helpers import emotion_probs
+
+    n = 40
+    speech = np.zeros(n)
+    speech[5:16] = speech[28:36] = 1.0  # the prospect talks 5-15, the rep 28-35
+    prospect_mouth = np.where((np.arange(n) >= 5) & (np.arange(n) < 16), 0.5, 0.1)
+    rep_mouth = np.where((np.arange(n) >= 28) & (np.arange(n) < 36), 0.5, 0.1)
+    # surprise read 8-12 while the prospect talks, 18-22 in silence, 30-33 while the rep talks; else neutral
+    prospect_reads = ["neutral"] * 8 + ["surprise"] * 5 + ["neutral"] * 5 + ["surprise"] * 5 + ["neutral"] * 7 + \
+        ["surprise"] * 4 + ["neutral"] * 6
+    rows = [replace(_mouth_track(0, list(rep_mouth)), probs=emotion_probs(["neutral"] * n, peak=0.85)),
+            replace(_mouth_track(1, list(prospect_mouth)), probs=emotion_probs(prospect_reads, peak=0.85))]
+    roles = {0: REP, 1: PROSPECT}
+    talk = who_speaks(speech, rows, roles)
+    assert talk.speaking[6:15] == (PROSPECT,) * 9 and talk.speaking[29:35] == (REP,) * 6, talk.speaking
+
+    timelines, shifts = derive(rows, roles, n, 3.0, talk=talk)
+    prospect = timelines[PROSPECT]
+    assert prospect.uncertain_reason[8:13] == [TALKING_MOUTH] * 5 and set(prospect.shown[8:13]) == {UNCERTAIN}
+    assert prospect.shown[18:23] == ["surprise"] * 5 and prospect.uncertain_reason[18:23] == [None] * 5
+    assert prospect.shown[30:34] == ["surprise"] * 4  # read while the rep talks: the prospect's face says it
+    assert [(s.t_s, s.from_emotion, s.to_emotion) for s in shifts if s.role == PROSPECT] == [
+        (18, "neutral", "surprise"), (23, "surprise", "neutral"), (30, "neutral", "surprise"),
+        (34, "surprise", "neutral")]
+    _, unaware = derive(rows, roles, n, 3.0)  # what trial 43 saw: the talk's surprise a shift too
+    assert (8, "surprise") in [(s.t_s, s.to_emotion) for s in unaware if s.role == PROSPECT]
+
+
+def test_a_surprise_hidden_by_the_persons_talk_follows_them_when_the_roles_are_swapped(store):
+    """Which seconds are "open mouth while talking" is the person's: a swap re-derives it from the stored speech and
+    mouths (`calls.roles`), so the seeded prospect's surprise during their own talk moves to the rep's row with them."""
+    from pipeline.uncertainty import TALKING_MOUTH
+    from tools.seed import seed_call
+
+    call_id = seed_call(duration_s=240, stages=False, notes=False).call_id
+
+    def hidden() -> dict[str, set[int]]:
+        with session_scope() as session:
+            rows = session.execute(select(EmotionSecond.role, EmotionSecond.second, EmotionSecond.uncertain_reason,
+                                          EmotionSecond.speaking).where(EmotionSecond.call_id == call_id)).all()
+        for role, _, why, speaking in rows:
+            assert why != TALKING_MOUTH or speaking in (role, BOTH)  # only while that person talks
+        return {role: {second for r, second, why, _ in rows if r == role and why == TALKING_MOUTH}
+                for role in (REP, PROSPECT)}
+
+    before = hidden()
+    assert before[PROSPECT] and not before[REP], before  # the seeded prospect is surprised while talking
+    reassign_roles(call_id, swap=True)
+    assert hidden() == {REP: before[PROSPECT], PROSPECT: before[REP]}
 
 
 def test_a_moment_says_who_was_talking_only_when_it_is_known():

@@ -137,8 +137,8 @@ def seed_call(*, title: str = "Acme Corp renewal", rep: str = "Dana Whitfield", 
     speech, mouths = _turns(duration_s, seed)
     rows = [replace(r, mouth_motion=mouths[role][r.seconds]) for r, role in zip(rows, (REP, PROSPECT))]
     roles = {1: REP, 2: PROSPECT}
-    timelines, shifts = derive(rows, roles, duration_s, 3.0)
     talk = who_speaks(speech, rows, roles)
+    timelines, shifts = derive(rows, roles, duration_s, 3.0, talk=talk)
 
     source_path = None
     if video is not None:
