@@ -55,7 +55,7 @@ from pipeline.people import STILL_MIN_S, IdentityWatch, group_people, mouths_apa
 from pipeline.roles import (MIN_DETECTIONS, MIN_PERSON_S, PROSPECT, REP, RoleDecision, TrackSummary, decide_roles,
                             never_classified)
 from pipeline.shifts import EmotionShift, detect_shifts
-from pipeline.speech import TalkTimeline, detect_speech, no_audio, who_speaks
+from pipeline.speech import TalkTimeline, detect_speech, no_audio, talk_by_person, who_speaks
 from pipeline.timeline import SPEECH_DECIMALS, EmotionTimeline, TrackSecondRows, TrackSeconds, build_timelines
 from pipeline.uncertainty import STEADY_FRAMES, poor_reason, steady_quality
 from pipeline.track import ArrivalWatch, FaceTracker, TrackedFaces
@@ -564,9 +564,10 @@ def analyze_video(info: VideoInfo, classifier, detector: FaceDetector, settings:
         presence = {track.track_id: (track.seconds, track.boxes) for track in rows}
         recognised = recognised_person(live, people, rep_references)
         summaries = recorder.summaries()
+        talked = timer.timed("speech", talk_by_person, speech, [track.as_stored() for track in rows], people)
         decision = decide_roles(summaries, settings.rep_position, min(MIN_DETECTIONS, detector_runs),
                                 people, presence, content, identity.together_s, recognised,
-                                MIN_PERSON_S if info.duration_s >= 2 * MIN_PERSON_S else 0.0)
+                                MIN_PERSON_S if info.duration_s >= 2 * MIN_PERSON_S else 0.0, talked)
         if decision.frozen:  # a still speaker beside the rep's self-view: the prospect, seen but never read
             people = people | dict.fromkeys(decision.frozen, max(people.values(), default=0) + 1)
             for track_id in decision.frozen:
@@ -600,6 +601,7 @@ def analyze_video(info: VideoInfo, classifier, detector: FaceDetector, settings:
     roles: dict[int, str] = {}
     people: dict[int, int] = {}
     decision = RoleDecision({})
+    speech = timer.timed("speech", _speech, info)  # before the roles: who talked more breaks a tie for the prospect
     if recorder is not None:
         people, decision = decide(recorder)
         roles = decision.roles
@@ -611,7 +613,7 @@ def analyze_video(info: VideoInfo, classifier, detector: FaceDetector, settings:
     summaries = recorder.summaries() if recorder else []
     # as the store keeps them, so re-deriving from the store (a role change) gives these very rows
     track_seconds = [rows.as_stored() for rows in (recorder.seconds.rows() if recorder else []) if rows.track_id in roles]
-    talk = timer.timed("speech", _talk, info, track_seconds, roles)
+    talk = timer.timed("speech", who_speaks, speech, track_seconds, roles)
     start = time.perf_counter()
     timelines, shifts = derive(track_seconds, roles, info.n_seconds, settings.min_shift_seconds,
                                decode.video_present(info.n_seconds), talk)
@@ -622,13 +624,14 @@ def analyze_video(info: VideoInfo, classifier, detector: FaceDetector, settings:
                         decision.guessed)
 
 
-def _talk(info: VideoInfo, track_seconds: list[TrackSecondRows], roles: dict[int, str]) -> TalkTimeline:
-    """Speech activity of the recording's audio plus every face's mouth motion -> who is talking per second.
-    Audio that cannot be decoded costs the call its speaking values ("unknown"), not its analysis."""
+def _speech(info: VideoInfo) -> np.ndarray:
+    """(n_seconds,) the fraction of each second of the recording's audio holding speech (`pipeline.speech`), rounded as
+    stored (`SPEECH_DECIMALS`); NaN where there is no audio. Audio that cannot be decoded costs the call its speaking
+    values ("unknown"), not its analysis."""
     try:
         activity = detect_speech(info.path, info.clock_origin_s)
     except av.error.FFmpegError:
         log.warning("%s: the audio could not be decoded; speaking is unknown", info.name, exc_info=True)
         activity = None
     speech = activity.per_second(info.n_seconds) if activity is not None else no_audio(info.n_seconds)
-    return who_speaks(np.round(speech, SPEECH_DECIMALS), track_seconds, roles)  # as stored: see `SPEECH_DECIMALS`
+    return np.round(speech, SPEECH_DECIMALS)

@@ -35,7 +35,10 @@ Each person's score is (rep votes - votes against); then:
   signature of the call's rep matched this person's embedding), which outranks every vote above; else the
   person with the highest positive score (none positive: no rep; the note says so);
 * the prospect = the most present other person (in a call that is mostly a filmstrip speaker view, the one longest on
-  its stage: `_Votes.stage_s`); when there is a rep, other people never on screen with the
+  its stage: `_Votes.stage_s`); with a rep, where others were on screen with them nearly as long at nearly their
+  size (`PROSPECT_CLEAR`: a coin toss, as two tiles of a Meet gallery), the one of those who talked most, by
+  `TALK_TIE_BREAK` (`pipeline.speech.talk_by_person`, `_by_talk`), still a guess the note states; when there is a rep,
+  other people never on screen with the
   prospect for more than `TOGETHER_MAX_S` (someone who took the prospect's place) are the prospect too (with no rep,
   such a person is as likely the rep: an active speaker view shows the two in turns, never together, and both were
   the prospect, so the prospect's timeline read the rep's face half the call);
@@ -171,6 +174,19 @@ as many frames as every other person on screen with them, or with a face `SPEAKE
 each of theirs (new-user trial 32: a framed photo on the wall behind the prospect, shaken with the background by a
 handheld camera, was a 30-60-px participant all call, and the note called the 130-px prospect a guess); closer (three
 people in a gallery all call long: 1.0) is a guess and the note says so."""
+TALK_TIE_BREAK = 1.5
+"""Of people a gallery shows alike beside the rep (on screen with the most present one, seen at least 1/`PROSPECT_CLEAR`
+as much, faces within `SPEAKER_VIEW_AREA_RATIO` of each other's size: `_by_talk`), the prospect is the one who talked
+most when that is this many times as long as the most present one and `NOTE_MIN_S` seconds more: the person a rep sells
+to speaks for their side, a colleague brought along mostly listens. Found by new-user trial 43: a Meet call's two equal
+tiles, the prospect talking 29 s and the colleague 6.5 s, gave the role to the colleague (the more present by frames, a
+coin toss): the prospect's timeline read the colleague's face, and the talk ratio was the colleague's. Re-analysed
+(2026-12-07, `/root/rapport-runs/s47/run43.sh`): that call, and trial 42's 3-person gallery, 2x2 gallery and 10-minute
+3-person call (the prospect split in two at photo changes; a colleague taken for them each time) all pick the prospect
+now: talk ratios 42/58, 54/46, 66/34 and 67/33 against truths of 42/58, 50/50, 50/50 and 57/43 (before: the colleague
+as the prospect each time; 74/26 and 85/15 on the galleries). Trial 9's 2x2 gallery (session 35, recording lost) had
+the mouths give the prospect 6 s of their 20 when a tie-break by talk was first measured and not adopted (who is
+talking has been reworked since): the pick stays a guess the note states, with both people's seconds."""
 
 SIDE_MARGIN = 0.4
 """A face whose centre is within this fraction of the frame from an edge is "on the left" (right, top, bottom): how the
@@ -566,7 +582,8 @@ def decide_roles(tracks: list[TrackSummary], rep_position: str = "left", min_det
                  presence: dict[int, tuple[np.ndarray, np.ndarray]] | None = None,
                  content: frozenset[int] | set[int] = frozenset(),
                  together_s: dict[tuple[int, int], float] | None = None,
-                 recognised_rep: int | None = None, min_person_s: float = MIN_PERSON_S) -> RoleDecision:
+                 recognised_rep: int | None = None, min_person_s: float = MIN_PERSON_S,
+                 talked_s: dict[int, int] | None = None) -> RoleDecision:
     """Roles for every track of a real participant (the module docstring's table).
 
     `people` maps track id -> person number (default: one person per seat); `presence` maps track id ->
@@ -577,6 +594,8 @@ def decide_roles(tracks: list[TrackSummary], rep_position: str = "left", min_det
     `recognised_rep` is the person recognised from enrolment (`pipeline.enrolment.recognised_person`), if any.
     `min_detections` is lowered only for clips so short the detector ran fewer times than `MIN_DETECTIONS`, and
     `min_person_s` (`MIN_PERSON_S`) to 0 for clips shorter than twice it.
+    `talked_s` maps person -> seconds they talked (`pipeline.speech.talk_by_person`; None: not known): the prospect's
+    tie-break (`TALK_TIE_BREAK`).
     """
     if rep_position not in REP_POSITIONS:
         raise ValueError(f"rep position must be one of {', '.join(REP_POSITIONS)}, not {rep_position!r}")
@@ -666,6 +685,11 @@ def decide_roles(tracks: list[TrackSummary], rep_position: str = "left", min_det
     on_stage = sum(v.stage_s for v in votes.values()) >= STAGE_SHARE * sum(len(f) > 1 for f in on_screen.values())
     others = sorted((p for p in persons if p != rep),
                     key=lambda p: (p in presenters, -votes[p].stage_s if on_stage else 0, -frames[p], -area[p]))
+    seat_box = {p: max((t for t in participants if people[t.track_id] == p), key=lambda t: t.n_frames).mean_box
+                for p in persons}
+    talk_pick = None
+    if rep is not None and talked_s:
+        others, talk_pick = _by_talk(others, frames, area, with_, talked_s, seat_box)
     named: dict[int, str] = {}
     if rep is not None:
         named[rep] = REP
@@ -725,12 +749,10 @@ def decide_roles(tracks: list[TrackSummary], rep_position: str = "left", min_det
                   f"{votes[beside[0]].beside_strip:.0f} s (a screen share, or a sidebar view), so it was taken for "
                   "shared content (a video on a shared screen) or a third person, not the prospect; if it is the "
                   "prospect, pick them in Fix roles.") if beside else None
-    seat_box = {p: max((t for t in participants if people[t.track_id] == p), key=lambda t: t.n_frames).mean_box
-                for p in persons}
     by_seat = _guests_by_seat(named, frames, seat_box, with_)
     notes = [rep_note, filmstrip_note, across_note, strip_note,
              _guess_note(named, by_seat, area, votes, rep, self_view_told=rep_note is not None,
-                         prospect_told=bool(beside)),
+                         prospect_told=bool(beside), talk_pick=talk_pick),
              STILL_SPEAKER_NOTE if frozen else None]
     note = " ".join(n for n in notes if n) or None
     roles = {t.track_id: named[people[t.track_id]] for t in participants} | {track_id: PROSPECT for track_id in frozen}
@@ -780,6 +802,38 @@ def _prospect_close(named: dict[int, str], frames: dict[int, int], area: dict[in
     return (bool(prospects) and bool(participants)
             and frames[prospects[0]] < PROSPECT_CLEAR * max(frames[p] for p in participants)
             and area[prospects[0]] < SPEAKER_VIEW_AREA_RATIO * max(area[p] for p in participants))
+
+
+def _by_talk(others: list[int], frames: dict[int, int], area: dict[int, float], together: Callable[[int, int], float],
+             talked_s: dict[int, int], seat_box: dict[int, np.ndarray]) -> tuple[list[int], tuple[int, int, int] | None]:
+    """`others` (the prospect's candidates, the likeliest first) after the talk tie-break (`TALK_TIE_BREAK`), and what
+    the note says of it: (the new prospect's seconds of talk, the person passed over, theirs); None where the pick stands.
+
+    Candidates count with the people at their seat never on screen with them (one person the identity check split at a
+    change of picture, as `_guests_by_seat`: new-user trial 42's prospect, two guests of 30 s each, lost the role to a
+    colleague on screen all 60 s). Of those alike to the first (on screen with them, under `PROSPECT_CLEAR` times
+    fewer frames, faces within `SPEAKER_VIEW_AREA_RATIO` of each other's size), the one who talked most."""
+    def seat_of(p: int) -> list[int]:
+        return [q for q in others if q == p or (together(p, q) <= TOGETHER_MAX_S
+                                                and iou_matrix(seat_box[p][None], seat_box[q][None])[0, 0] >= SEAT_IOU)]
+
+    groups: list[list[int]] = []
+    for p in others:
+        if not any(p in group for group in groups):
+            groups.append(seat_of(p))
+    if len(groups) < 2:
+        return others, None
+    first, a = groups[0], others[0]
+    first_frames = sum(frames[p] for p in first)
+    alike = [group for group in groups[1:]
+             if first_frames < PROSPECT_CLEAR * sum(frames[p] for p in group) and together(a, group[0]) > TOGETHER_MAX_S
+             and max(area[a], area[group[0]]) < SPEAKER_VIEW_AREA_RATIO * min(area[a], area[group[0]])]
+    talk = {tuple(group): sum(talked_s.get(p, 0) for p in group) for group in groups}
+    best = max(alike, key=lambda group: talk[tuple(group)], default=None)
+    first_s = talk[tuple(first)]
+    if best is None or talk[tuple(best)] < max(TALK_TIE_BREAK * first_s, first_s + NOTE_MIN_S):
+        return others, None
+    return [p for p in others if p in best] + [p for p in others if p not in best], (talk[tuple(best)], a, first_s)
 
 
 def _layouts_disagree(votes: dict[int, _Votes], persons: list[int]) -> tuple[int, int] | None:
@@ -835,16 +889,23 @@ def _note(votes: dict[int, _Votes], persons: list[int], rep: int | None, rep_pos
 
 
 def _guess_note(named: dict[int, str], frames: dict[int, int], area: dict[int, float], votes: dict[int, _Votes],
-                rep: int | None, self_view_told: bool = False, prospect_told: bool = False) -> str | None:
+                rep: int | None, self_view_told: bool = False, prospect_told: bool = False,
+                talk_pick: tuple[int, int, int] | None = None) -> str | None:
     """What the review page should say when a pick rests on a guess or on one rule only (the second table above);
     `self_view_told`: the disagreement note already named the self-view; `prospect_told`: the camera-strip note
-    already said why the prospect is who they are."""
+    already said why the prospect is who they are; `talk_pick`: the prospect was picked as the one who talked more
+    (`_by_talk`: their seconds of talk, the person passed over, theirs)."""
     notes = []
     if not prospect_told and _prospect_close(named, frames, area):
         prospect = next(p for p, role in named.items() if role == PROSPECT)
         count = _NUMBER_WORDS.get(len(named), str(len(named)))
-        notes.append(f"{count} people on this call: Rapport guessed person {prospect} is the prospect; "
-                     "check Fix roles.")
+        if talk_pick is not None:
+            talked, other, other_talked = talk_pick
+            notes.append(f"{count} people on this call: Rapport guessed person {prospect}, who talked more "
+                         f"({talked} s against person {other}'s {other_talked} s), is the prospect; check Fix roles.")
+        else:
+            notes.append(f"{count} people on this call: Rapport guessed person {prospect} is the prospect; "
+                         "check Fix roles.")
     if rep is not None and not self_view_told and votes[rep].self_view_for > 0 and votes[rep].hint_for < NOTE_MIN_S:
         notes.append("The rep was taken to be the self-view thumbnail (the person recording); if the rep is the "
                      "big tile, pick them in Fix roles.")

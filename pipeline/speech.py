@@ -467,6 +467,17 @@ def on_stage(stage: dict[str, np.ndarray], speech: np.ndarray) -> list[str | Non
     return out
 
 
+def talk_by_person(speech: np.ndarray, tracks: list[TrackSecondRows], people: dict[int, int]) -> dict[int, int]:
+    """Person -> seconds they talked, before anyone has a role (`pipeline.roles.decide_roles` breaks a tie for the
+    prospect with it): each person read by `who_speaks` as the prospect among guests, their seconds those it gives to
+    the prospect. `speech` (n_seconds,) as for `who_speaks`; `people`: track id -> person (tracks not in it left out)."""
+    tracks = [track for track in tracks if track.track_id in people]
+    return {person: who_speaks(speech, tracks, {track.track_id: PROSPECT if people[track.track_id] == person
+                                                else f"participant-{people[track.track_id]}" for track in tracks}
+                               ).speaking.count(PROSPECT)
+            for person in sorted(set(people.values()))}
+
+
 def who_speaks(speech: np.ndarray, tracks: list[TrackSecondRows], roles: dict[int, str]) -> TalkTimeline:
     """Speaking per second from the speech fractions (`SpeechActivity.per_second`) and each person's mouths.
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 
 import pytest
 
@@ -21,6 +22,33 @@ def test_three_people_in_a_gallery_the_prospect_is_a_guess_and_the_note_says_whi
     prospect = next(result.people[t] for t, role in result.roles.items() if role == "prospect")
     assert result.roles_note == (f"Three people on this call: Rapport guessed person {prospect} is the prospect; "
                                  "check Fix roles.")
+
+
+def test_of_two_people_alike_beside_the_rep_the_one_who_talks_is_the_prospect_and_the_note_says_so(tmp_path):
+    """New-user trial 43: a Meet gallery's two equal tiles (the prospect talking 29 s, a colleague 6.5 s) gave the
+    prospect's role to the colleague, on screen a few frames more: the prospect's timeline and the talk ratio were the
+    colleague's. Here the prospect (middle tile) talks, steps out for 2 s, and the colleague beside them says a word."""
+    pytest.importorskip("espeakng_loader", reason="the voices come from the espeakng-loader wheel (requirements-dev)")
+    from tools.synthetic import Appearance, Utterance
+
+    script = CallScript(duration_s=14, layout="three", motion_px=6,
+                        prospect=(Appearance(0, "astronaut"), Appearance(10.5, None), Appearance(12.5, "astronaut")),
+                        speech=(Utterance("prospect", 0.5, "Sounds good. What does it cost for a team of ten people, "
+                                                           "and how long does it take to set up for all of them?"),
+                                Utterance("extra", 11.0, "Right.")))
+    result = analyse(write_call_video(tmp_path / "talkers.mp4", script), script)
+    by_place = {}
+    for track_id, role in result.roles.items():
+        x1, _, x2, _ = result.track_seconds[[r.track_id for r in result.track_seconds].index(track_id)].boxes.mean(axis=0)
+        by_place.setdefault(role, set()).add("left" if x2 < 0.4 else "middle" if x1 < 0.5 < x2 else "right")
+    assert by_place == {"rep": {"left"}, "prospect": {"middle"}, "participant-1": {"right"}}, by_place
+    prospect = next(result.people[t] for t, role in result.roles.items() if role == "prospect")
+    guest = next(result.people[t] for t, role in result.roles.items() if role == "participant-1")
+    assert re.fullmatch(f"Three people on this call: Rapport guessed person {prospect}, who talked more "
+                        rf"\(\d+ s against person {guest}'s \d s\), is the prospect; check Fix roles.",
+                        result.roles_note), result.roles_note
+    assert result.roles_guessed
+    assert result.talk.speaking.count("prospect") >= 5
 
 
 def test_the_note_goes_once_the_manager_picks_the_roles(store, classifier, tmp_path):
