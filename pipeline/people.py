@@ -178,6 +178,13 @@ blocks exactly): 1-4 s of 20-24; at 1 Mbit/s, or with half a pixel of breathing,
 for 3 s (blinks, breathing); a frozen video usually stays frozen longer. Once it is confirmed, the seconds before are
 frozen too, from the face's last change on (`pipeline.timeline.TrackSeconds.mark_frozen`): trial 32's video frozen
 from 4.0 s showed seconds 4-6 "happy" and was uncertain from 7 s only."""
+FREEZE_GAP_S = 1.0
+"""A face away from the screen this long or longer (no sighting in between) starts its freeze clock (`FROZEN_MIN_S`)
+afresh when it comes back: a freeze is a picture unchanged while it is watched, and the pictures before and after an
+absence say nothing of the time between. Found by new-user trial 44: a prospect (a still photo swaying in whole pixels)
+left the tile for a name card for 20 s and came back to the very same pixels, so the picture was "unchanged since"
+the second before they left, and that second and the first one back read "uncertain (frozen video)". A face missed on
+a tick or two (a detector's miss) keeps its clock."""
 STILL_LAG_S = 1.0
 """How far back the second test of a still face looks (`STILL_LAGGED_CHANGE`): the newest earlier picture at least
 this old, compared at that picture's box."""
@@ -473,6 +480,9 @@ class IdentityWatch:
                 look.embeddings.append(embedding)
                 followed.reference, followed.last_embed_t, followed.embedded_look = look.embedding, t, looks[i]
             new_picture = picture_t is None or picture_t != followed.picture_t
+            if not begun and t - look.last_t >= FREEZE_GAP_S:  # back after an absence
+                followed.pictures, followed.unchanged_lagged, followed.changed_t = [], [], t
+                followed.last_changed = True
             if new_picture:  # compare the same pixels
                 _compare_new_picture(followed, look, gray, t, patches[i], box)
                 followed.picture_t = picture_t

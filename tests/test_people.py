@@ -448,6 +448,43 @@ def test_a_held_picture_of_a_low_frame_rate_recording_is_no_change_cut_jump_lear
     assert embeddings(4) <= embeddings(1) + 1
 
 
+def test_a_face_that_comes_back_to_the_very_same_pixels_after_an_absence_is_not_frozen():
+    """New-user trial 44: a prospect (a photo swaying in whole pixels) left the tile for 20 s and came back to the
+    same pixels as on their last picture, so the face was "unchanged since" the second before they left, and that second
+    and the first one back read "uncertain (frozen video)". A freeze is a picture unchanged while watched
+    (`FREEZE_GAP_S`); a face unchanged for `FROZEN_MIN_S` on screen still is one."""
+    from pipeline.people import FROZEN_MIN_S
+
+    class OnePerson:
+        def embed(self, frame, xyxy):
+            vectors = np.zeros((len(xyxy), 128), np.float32)
+            vectors[:, 0] = 1.0
+            return vectors
+
+    portrait = cv2.resize(face_portrait("astronaut"), (400, 400))
+    box = np.array([[100, 60, 300, 300]], np.float32)
+    rng = np.random.default_rng(0)
+
+    def picture(k: int) -> np.ndarray:  # the same head, swaying a few pixels from one picture to the next
+        dx, dy = rng.integers(-3, 4, 2) if k >= 0 else (0, 0)
+        return np.ascontiguousarray(np.roll(portrait, (int(dy), int(dx)), axis=(0, 1)))
+
+    def watch(ticks) -> list[float]:
+        watcher, frozen = IdentityWatch(OnePerson()), []
+        for t, image in ticks:
+            faces = watcher.update(image, TrackedFaces(t, np.array([0]), box, np.array([0.9], np.float32),
+                                                       np.full((1, 6, 2), np.nan, np.float32)), t)
+            frozen.append(float(faces.frozen_since[0]))
+        return frozen
+
+    left, back = 6.0, 26.0
+    before = [(k / 4, picture(k) if k / 4 < left - 0.25 else picture(-1)) for k in range(int(4 * left))]
+    after = [(back + k / 4, picture(-1) if k == 0 else picture(k)) for k in range(12)]
+    assert np.isnan(watch(before + after)).all()  # was "frozen since 5.75" on coming back
+    still = [(t, picture(-1)) for t in np.arange(0, 2 * FROZEN_MIN_S, 0.25)]  # watched, unchanged: a freeze
+    assert not np.isnan(watch(before + [(left + t, image) for t, image in still])[-1])
+
+
 def test_a_filmstrip_thumbnail_is_embedded_from_the_recordings_own_pixels_and_joins_its_big_tile():
     """Speaker view with a filmstrip (a new-user trial's Zoom layout): the speaker big, and the speaker and someone
     else as 44-px thumbnails of a 720p call, 22 px in the 640-px analysis frame, under `MIN_FACE_PX`. Embedded from
