@@ -39,6 +39,12 @@ UNPLACED_MAX_SHARE = 0.5
 either way they could move it by more than a third. New-user trial 38: a gallery whose rep's mouth moved little read
 "rep 18%" (4 s placed against the prospect's 18, 22 s unplaced; truth 52%)."""
 
+UNPLACED_NOTE_SHARE = 0.2
+"""Speech placed on no face (`OFF_CAMERA` seconds) of at least this share of the rep's and the prospect's talking seconds
+is said beside a given talk ratio, on the same line: placed either way it could move the ratio by a sixth or more.
+New-user trial 44: "rep 60%, prospect 40% (30 s and 20 s)" against a truth of 41/59, the prospect's other 20 s of talk
+heard while no mouth moved, which only the "Others talking" row said further down."""
+
 
 def ratio_withheld(rep_s: float, prospect_s: float, off_camera_s: float, rep_on_screen_s: float,
                    guest_s: float = 0.0, unplaced_s: float = 0.0) -> str | None:
@@ -87,7 +93,8 @@ DEFINITIONS = {
                   "their talk, when more speech came from someone off camera than from the two of them, or speech "
                   f"with both their faces on screen and no mouth moving came to over {UNPLACED_MAX_SHARE:.0%} of "
                   "theirs, when no face on screen was taken for the rep, or when the rep's or the prospect's face "
-                  "never talked while a guest's did.",
+                  "never talked while a guest's did; called rough where such speech came to "
+                  f"{UNPLACED_NOTE_SHARE:.0%} or more of theirs.",
     "Longest rep monologue": f"the longest stretch of seconds only the rep talks, pauses of up to "
                              f"{MONOLOGUE_PAUSE_S} s included.",
     "Interruptions": "overlaps (both talking) that the other side started and that lasted "
@@ -232,6 +239,8 @@ def talk_rows(metrics: TalkMetrics) -> list[tuple[str, str]]:
         both = metrics.seconds[BOTH]  # counted on each side: said, or the two add up to more than the call (trials 39-40)
         ratio = (f"rep {metrics.talk_ratio:.0%}, prospect {1 - metrics.talk_ratio:.0%} ({rep_s} s and {prospect_s} s"
                  + (f", {both} s of them both at once)" if both else ")"))
+        if off_camera_s >= UNPLACED_NOTE_SHARE * (rep_s + prospect_s):
+            ratio += f"; rough: {off_camera_s} s more speech came with no mouth moving on screen ({unplaced})"
     elif withheld == "no rep":
         ratio = "not given: no face on screen was taken for the rep (check the roles under Fix roles)"
     elif withheld == "too little":

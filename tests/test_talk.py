@@ -447,7 +447,12 @@ def test_talk_metrics_follow_their_definitions():
     unplaced = talk_metrics(_seconds([REP] * 4 + [PROSPECT] * 18 + [OFF_CAMERA] * 22, [None] * 44))
     assert unplaced.talk_ratio is None and unplaced.off_camera_both_seen_s == 22
     assert dict(talk_rows(unplaced))["Talk ratio"].startswith("not given: too much speech came with no mouth moving")
-    assert talk_metrics(_seconds([REP] * 10 + [PROSPECT] * 14 + [OFF_CAMERA] * 11, [None] * 35)).talk_ratio == 10 / 24
+    rough = talk_metrics(_seconds([REP] * 10 + [PROSPECT] * 14 + [OFF_CAMERA] * 11, [None] * 35))
+    assert rough.talk_ratio == 10 / 24  # trial 44: given, but said to be rough on its own line
+    assert dict(talk_rows(rough))["Talk ratio"] == (
+        "rep 42%, prospect 58% (10 s and 14 s); rough: 11 s more speech came with no mouth moving on screen (the rep and "
+        "the prospect were both on screen: their mouths moved too little to tell whose)")
+    assert "rough" not in dict(talk_rows(metrics))["Talk ratio"]  # no unplaced speech
     away = talk_metrics(_seconds([REP] * 4 + [PROSPECT] * 18 + [OFF_CAMERA] * 22, [None] * 44,
                                  prospect_on_screen=[True] * 22 + [False] * 22))  # the prospect's camera off: not theirs
     assert away.talk_ratio == 4 / 22
