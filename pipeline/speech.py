@@ -230,8 +230,9 @@ class TalkTimeline:
     def talking(self, role: str) -> np.ndarray:
         """(n_seconds,) bool: the seconds `role` talked, alone or, for the rep and the prospect, at once ("both"). A
         guest's ("other") is nobody's in particular: never true for a participant-N role."""
-        own = {role, BOTH} if role in (REP, PROSPECT) else {role}
-        return np.array([speaking in own for speaking in self.speaking], bool)
+        if role not in (REP, PROSPECT):
+            return np.zeros(len(self), bool)
+        return np.isin(np.array(self.speaking), (role, BOTH))
 
 
 def _smooth(values: np.ndarray) -> np.ndarray:
