@@ -274,8 +274,22 @@ def quiet_baseline(motions: list[np.ndarray], speech: np.ndarray, listening: np.
 
     The QUIET_PERCENTILE of their quiet seconds they listened (`listening`: (n_seconds,) bool, `listening_seconds`), a
     second being quiet when its motion is at most QUIET_OUTLIER_FACTOR times their stillest level
-    (QUIET_ANCHOR_PERCENTILE); when fewer than MIN_QUIET_SECONDS are, of their quiet seconds without speech; when
-    those are fewer too, of both together, or of all their quiet seconds when those are fewer still.
+    (QUIET_ANCHOR_PERCENTILE), or at most the median of their seconds without speech (of the seconds they listened, when
+    fewer than MIN_QUIET_SECONDS are without speech); when fewer than MIN_QUIET_SECONDS quiet seconds were listened, of
+    their quiet seconds without speech; when those are fewer too, of both together, or of all their quiet seconds when
+    those are fewer still.
+
+    The median's floor came with new-user trial 45 (2026-12-07): a still mouth's low level can be a fifth of a person's
+    seconds and 3-4x under its usual one (a small self-view whose pixels the encoder repeats exactly from one sampled
+    frame to the next, a head moving in whole pixels: 0.00-0.05 against 0.13-0.17), so the stillest level put the usual
+    one above the outlier line and every second of speech lifted the silent face 3x. Its speaker views (the stage
+    following whichever guest talks, the rep's 90-px self-view beside it) had the rep talking in 47-53 seconds they did
+    not (52 of 52 in the call where they never talked): "rep 61-78%" against 0-29%. On the trial's stored calls
+    (`/root/rapport-runs/s48/talk/eval45.py`): false rep seconds 240 -> 87 (those three calls 0 each), the rep's talk
+    found 140 -> 134 of 177 seconds, the prospect's 263 -> 277 of 381; trial 42's five two-person calls
+    (`/root/rapport-runs/s47/talk/eval2.py`) 191 of 247 either way, and trials 43-44's stored calls give the same seconds.
+    (A floor at the 35th percentile of all seconds did as well for the rep, but took a prospect who talked two thirds of
+    a call for quiet: their 35th percentile is talk.)
 
     Pooled over the person's tracks: in an active-speaker recording a face is cut to only while it talks, so one
     track alone may hold no quiet second, while the same person's other tracks (a gallery part, their tile after
@@ -309,7 +323,12 @@ def quiet_baseline(motions: list[np.ndarray], speech: np.ndarray, listening: np.
     silent = np.concatenate([~(speech[known] >= SPEECH_MIN_FRACTION) for known in measured])
     listened = (np.concatenate([listening[known] for known in measured]) if listening is not None
                 else np.zeros(len(motion), bool))
-    quiet = motion <= QUIET_OUTLIER_FACTOR * np.percentile(motion, QUIET_ANCHOR_PERCENTILE)
+    line = QUIET_OUTLIER_FACTOR * np.percentile(motion, QUIET_ANCHOR_PERCENTILE)
+    for pool in (silent, listened):  # never under a usual level of the mouth while nobody, or someone else, talks
+        if pool.sum() >= MIN_QUIET_SECONDS:
+            line = max(line, float(np.median(motion[pool])))
+            break
+    quiet = motion <= line
     for seconds in (quiet & listened, quiet & silent, quiet & (silent | listened)):
         if seconds.sum() >= MIN_QUIET_SECONDS:
             break

@@ -298,6 +298,35 @@ def test_a_soft_faces_talking_mouth_under_the_moving_lift_that_leads_the_other_f
     assert all(said in (true, OFF_CAMERA, NONE) for said, true in zip(talk.speaking, truth)), talk.speaking
 
 
+def test_a_silent_self_view_whose_still_mouth_dips_now_and_then_never_talks_in_a_speaker_view():
+    """New-user trial 45 (`case6c`, as stored): a speaker view whose stage follows whichever guest talks (the prospect
+    9-29 s and 52-67 s, their colleague 30-43 s), the rep's 90-px self-view silent all call. The self-view's still mouth
+    read 0.13-0.17 on most seconds and 0.00-0.05 on one in five (its pixels repeated exactly from one sampled frame to
+    the next), so its stillest level was the low one, the usual level lifted 3x over it, and the rep "talked" all 52
+    seconds of speech ("rep 78%"). The quiet line is at least their `QUIET_LINE_PERCENTILE` now."""
+    nan = None
+    rep = [0.15, 0.16, 0.04, 0.14, 0.13, 0.16, 0.14, 0.03, 0.14, 0.13, 0.17, 0.16, 0.05, 0.15, 0.11, 0.17, 0.14, 0.04,
+           0.14, 0.14, 0.14, 0.16, 0.04, 0.13, 0.13, 0.17, 0.17, 0.04, 0.14, 0.13, 0.17, 0.14, 0.0, 0.15, 0.1, 0.16, 0.15,
+           0.05, 0.14, 0.15, 0.16, 0.14, 0.03, 0.14, 0.14, 0.16, 0.16, 0.04, 0.14, 0.12, 0.17, 0.14, 0.05, 0.14, 0.15,
+           0.14, 0.16, 0.04, 0.13, 0.13, 0.17, 0.17, 0.05, 0.14, 0.13, 0.15, 0.15, 0.0, 0.17, 0.15]
+    prospect = [0.07, 0.03, 0.06, 0.07, 0.08, 0.07, 0.04, 0.08, 0.07, 0.32, 0.27, 0.1, 0.31, 0.24, 0.22, 0.25, 0.23, 0.33,
+                0.19, 0.27, 0.21, 0.2, 0.23, 0.31, 0.24, 0.19, 0.24, 0.22, 0.3, 0.32] + [nan] * 22 + [
+                0.19, 0.36, 0.32, 0.26, 0.31, 0.38, 0.31, 0.39, 0.3, 0.41, 0.21, 0.28, 0.29, 0.21, 0.3, 0.42, nan, nan]
+    colleague = [nan] * 30 + [0.26, 0.18, 0.25, 0.35, 0.43, 0.45, 0.24, 0.37, 0.32, 0.24, 0.19, 0.38, 0.24, 0.26, 0.1,
+                              0.1, 0.12, 0.1, 0.1, 0.12, 0.1, 0.03] + [nan] * 16 + [0.2, 0.37]
+    speech = np.array([0.1] + [0.0] * 8 + [1.0] * 35 + [0.0] * 8 + [1.0] * 18)
+
+    def track(track_id: int, motion: list) -> TrackSecondRows:
+        seen = [s for s, m in enumerate(motion) if m is not None]
+        return TrackSecondRows(track_id, np.array(seen), np.full(len(seen), 4), np.full((len(seen), 7), np.nan, np.float32),
+                               np.zeros((len(seen), 4)), mouth_motion=np.array([motion[s] for s in seen]))
+
+    talk = who_speaks(speech, [track(0, rep), track(1, prospect), track(2, colleague)],
+                      {0: REP, 1: PROSPECT, 2: "participant-1"})
+    assert REP not in talk.speaking and BOTH not in talk.speaking, talk.speaking  # 52 of 52 seconds before
+    assert talk.speaking[10:29].count(PROSPECT) >= 15 and PROSPECT not in talk.speaking[31:44], talk.speaking
+
+
 def test_active_speaker_cuts_a_face_to_its_turns_and_its_quiet_baseline_is_the_persons():
     """Active speaker view: each turn is a track of its own that holds no quiet second; the person's other tracks
     (the gallery before, the tile after the last turn) give the quiet baseline, so the turn still reads as theirs."""
