@@ -64,6 +64,7 @@ self-view). The note also says when a pick is a guess or rests on one rule only:
 | the rep, by the hint pointing into a meeting room's tile (`_room_beside`) for most of their hint seconds | "The rep position (left) points to a tile of several people; ... if the rep is the person in the other tile, ..." |
 | the rep, by the hint on a face alone on screen (off-centre), never `NOTE_MIN_S` seconds beside a second face | "Person N was taken as the rep because their face sat toward the rep position while alone on screen; ..." |
 | a person seen mostly (over half their seconds) as the large face beside a camera strip, while another is the prospect | "Person N's larger face sat beside a strip of camera thumbnails ... taken for shared content (a video on a shared screen) or a third person ..." |
+| the prospect's role, given to two or more people never on screen together (`TOOK_TURNS_NOTE`): a guess | "Rapport took persons 2 and 3 for the prospect, as they were never on screen together: ..." |
 | the rep, by the hint among a speaker view's filmstrip thumbnails (`FILMSTRIP_GUESS`): a guess (`RoleDecision.rep_guessed`) | "Person N's thumbnail sat furthest right in the speaker view's strip of thumbnails, so Rapport guessed they are the rep ..." |
 | the rep, by the hint read across (no face ever sat clearly furthest toward `rep_position`) | "No face sat clearly furthest right of the others, so person N, furthest bottom-right, was taken as the rep; ..."; from a column of thumbnails by a side (`_Votes.aside_for`), a guess (`RoleDecision.rep_guessed`): "... so Rapport guessed person N, furthest top-left, is the rep (the call app orders faces one above the other, in a strip of thumbnails or a grid); ..." |
 """
@@ -187,6 +188,13 @@ now: talk ratios 42/58, 54/46, 66/34 and 67/33 against truths of 42/58, 50/50, 5
 as the prospect each time; 74/26 and 85/15 on the galleries). Trial 9's 2x2 gallery (session 35, recording lost) had
 the mouths give the prospect 6 s of their 20 when a tie-break by talk was first measured and not adopted (who is
 talking has been reworked since): the pick stays a guess the note states, with both people's seconds."""
+TOOK_TURNS_NOTE = ("Rapport took {people} for the prospect, as they were never on screen together: one person seen twice "
+                   "(a new camera or light), or people taking turns in one tile (a speaker view); if {others} someone "
+                   "else, give them their own role in Fix roles.")
+"""Said, and the prospect a guess (`RoleDecision.guessed`), when the prospect's role went to more than one person by the
+rule for someone who took the prospect's place (the module docstring). New-user trial 45: a speaker view whose stage
+cut between the prospect and their colleague gave both the role, unnoted and unflagged, and 24 s of the colleague's
+face were read as the prospect's."""
 
 SIDE_MARGIN = 0.4
 """A face whose centre is within this fraction of the frame from an edge is "on the left" (right, top, bottom): how the
@@ -750,14 +758,17 @@ def decide_roles(tracks: list[TrackSummary], rep_position: str = "left", min_det
                   "shared content (a video on a shared screen) or a third person, not the prospect; if it is the "
                   "prospect, pick them in Fix roles.") if beside else None
     by_seat = _guests_by_seat(named, frames, seat_box, with_)
+    prospects = [p for p in others if named[p] == PROSPECT]
+    took_turns = None if len(prospects) < 2 else TOOK_TURNS_NOTE.format(
+        people=_persons(prospects), others=_persons(prospects[1:]) + (" is" if len(prospects) == 2 else " are"))
     notes = [rep_note, filmstrip_note, across_note, strip_note,
              _guess_note(named, by_seat, area, votes, rep, self_view_told=rep_note is not None,
                          prospect_told=bool(beside), talk_pick=talk_pick),
-             STILL_SPEAKER_NOTE if frozen else None]
+             took_turns, STILL_SPEAKER_NOTE if frozen else None]
     note = " ".join(n for n in notes if n) or None
     roles = {t.track_id: named[people[t.track_id]] for t in participants} | {track_id: PROSPECT for track_id in frozen}
-    guessed = rep_guessed or prospect_guessed(named, by_seat, area, votes, rep, prospect_told=bool(beside),
-                                              rep_recognised=rep is not None and rep == recognised_rep)
+    guessed = bool(took_turns) or rep_guessed or prospect_guessed(
+        named, by_seat, area, votes, rep, prospect_told=bool(beside), rep_recognised=rep is not None and rep == recognised_rep)
     return RoleDecision(roles, note, frozen, guessed, rep_guessed)
 
 
@@ -802,6 +813,12 @@ def _prospect_close(named: dict[int, str], frames: dict[int, int], area: dict[in
     return (bool(prospects) and bool(participants)
             and frames[prospects[0]] < PROSPECT_CLEAR * max(frames[p] for p in participants)
             and area[prospects[0]] < SPEAKER_VIEW_AREA_RATIO * max(area[p] for p in participants))
+
+
+def _persons(persons: list[int]) -> str:
+    """ "person 3", "persons 2 and 4", "persons 2, 4 and 5"."""
+    numbers = [str(p) for p in persons]
+    return f"person {numbers[0]}" if len(numbers) == 1 else f"persons {', '.join(numbers[:-1])} and {numbers[-1]}"
 
 
 def _by_talk(others: list[int], frames: dict[int, int], area: dict[int, float], together: Callable[[int, int], float],

@@ -754,6 +754,21 @@ def test_the_recorders_self_view_floating_over_a_gallery_is_the_rep(rep_position
     assert grid.roles[1] == "rep"
 
 
+def test_two_people_taking_turns_on_a_speaker_views_stage_are_both_the_prospect_as_a_stated_guess():
+    """New-user trial 45: a speaker view whose stage cut between the prospect (0-29 s, 52-69 s) and their colleague
+    (30-51 s) beside the rep's self-view gave both the prospect's role (never on screen together: as one person seen
+    twice), with no note and no flag, and 24 s of the colleague's face were read as the prospect's."""
+    stage, own = box_at(0.5, 0.45, 0.4), box_at(0.88, 0.12, 0.08)
+    tracks = {0: presence((0, 69, own)), 1: presence((0, 29, stage)), 2: presence((30, 51, stage)),
+              3: presence((52, 69, stage))}
+    decision = decide_roles(summaries(tracks), "right", people={0: 1, 1: 2, 2: 3, 3: 2}, presence=tracks)
+    assert decision.roles == {0: "rep", 1: "prospect", 2: "prospect", 3: "prospect"}
+    assert decision.guessed and ("Rapport took persons 2 and 3 for the prospect, as they were never on screen together"
+                                 in decision.note and "if person 3 is someone else" in decision.note), decision.note
+    one = decide_roles(summaries(tracks), "right", people={0: 1, 1: 2, 2: 2, 3: 2}, presence=tracks)  # one person
+    assert not one.guessed and "never on screen together" not in (one.note or "")
+
+
 def test_the_self_view_outvotes_a_rep_position_that_names_the_other_person_and_the_note_says_so():
     big, thumb = box_at(0.5, 0.45, 0.5), box_at(0.88, 0.85, 0.1)
     left, right = box_at(0.25, 0.45, 0.2), box_at(0.75, 0.45, 0.2)
