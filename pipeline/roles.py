@@ -56,7 +56,7 @@ self-view). The note also says when a pick is a guess or rests on one rule only:
 
 | what decided | note |
 |---|---|
-| the prospect, with another person (on screen with them, so a participant) seen nearly as long and their face not far smaller (`PROSPECT_CLEAR`; guests who took turns at one seat counted together, `_guests_by_seat`) | "Three people on this call: Rapport guessed person N is the prospect; check Fix roles" |
+| the prospect, with another person (on screen with them, so a participant) seen nearly as long and their face not far smaller (`PROSPECT_CLEAR`; guests who took turns at one seat counted together, `_guests_by_seat`) | "Three people on this call: Rapport guessed person N is the prospect (person M was on screen nearly as long; they talked 20 s and 31 s); check Fix roles", or "..., who talked more (31 s against person M's 6 s), ..." (`TALK_TIE_BREAK`) |
 | the rep, recognised from enrolment | "Person N was recognised from enrolment as the rep ..." (no other rep note) |
 | the rep, a guess between two people taking turns in one tile | "The video does not show which person is the rep: ... Rapport guessed person N is the rep and person M the prospect; if it is the other way round, swap them in Fix roles." |
 | the rep, by the self-view rule only (fewer than `NOTE_MIN_S` seconds of gallery hint for them) | "The rep was taken to be the self-view thumbnail (the person recording); ..." |
@@ -763,7 +763,7 @@ def decide_roles(tracks: list[TrackSummary], rep_position: str = "left", min_det
         people=_persons(prospects), others=_persons(prospects[1:]) + (" is" if len(prospects) == 2 else " are"))
     notes = [rep_note, filmstrip_note, across_note, strip_note,
              _guess_note(named, by_seat, area, votes, rep, self_view_told=rep_note is not None,
-                         prospect_told=bool(beside), talk_pick=talk_pick),
+                         prospect_told=bool(beside), talk_pick=talk_pick, talked_s=talked_s),
              took_turns, STILL_SPEAKER_NOTE if frozen else None]
     note = " ".join(n for n in notes if n) or None
     roles = {t.track_id: named[people[t.track_id]] for t in participants} | {track_id: PROSPECT for track_id in frozen}
@@ -907,11 +907,13 @@ def _note(votes: dict[int, _Votes], persons: list[int], rep: int | None, rep_pos
 
 def _guess_note(named: dict[int, str], frames: dict[int, int], area: dict[int, float], votes: dict[int, _Votes],
                 rep: int | None, self_view_told: bool = False, prospect_told: bool = False,
-                talk_pick: tuple[int, int, int] | None = None) -> str | None:
+                talk_pick: tuple[int, int, int] | None = None, talked_s: dict[int, int] | None = None) -> str | None:
     """What the review page should say when a pick rests on a guess or on one rule only (the second table above);
     `self_view_told`: the disagreement note already named the self-view; `prospect_told`: the camera-strip note
     already said why the prospect is who they are; `talk_pick`: the prospect was picked as the one who talked more
-    (`_by_talk`: their seconds of talk, the person passed over, theirs)."""
+    (`_by_talk`: their seconds of talk, the person passed over, theirs); `talked_s`: person -> seconds they talked
+    (`pipeline.speech.talk_by_person`), said of the prospect and the guest seen longest beside them otherwise (new-user
+    trial 45: "Rapport guessed person 1 is the prospect" gave a manager nothing to check it by)."""
     notes = []
     if not prospect_told and _prospect_close(named, frames, area):
         prospect = next(p for p, role in named.items() if role == PROSPECT)
@@ -921,8 +923,11 @@ def _guess_note(named: dict[int, str], frames: dict[int, int], area: dict[int, f
             notes.append(f"{count} people on this call: Rapport guessed person {prospect}, who talked more "
                          f"({talked} s against person {other}'s {other_talked} s), is the prospect; check Fix roles.")
         else:
-            notes.append(f"{count} people on this call: Rapport guessed person {prospect} is the prospect; "
-                         "check Fix roles.")
+            runner = max((p for p, role in named.items() if role.startswith("participant-")), key=lambda p: frames[p])
+            talk = (f"; they talked {talked_s.get(prospect, 0)} s and {talked_s.get(runner, 0)} s"
+                    if talked_s and any(talked_s.values()) else "")  # none heard: no audio, say nothing
+            notes.append(f"{count} people on this call: Rapport guessed person {prospect} is the prospect (person "
+                         f"{runner} was on screen nearly as long{talk}); check Fix roles.")
     if rep is not None and not self_view_told and votes[rep].self_view_for > 0 and votes[rep].hint_for < NOTE_MIN_S:
         notes.append("The rep was taken to be the self-view thumbnail (the person recording); if the rep is the "
                      "big tile, pick them in Fix roles.")

@@ -754,6 +754,25 @@ def test_the_recorders_self_view_floating_over_a_gallery_is_the_rep(rep_position
     assert grid.roles[1] == "rep"
 
 
+def test_a_guessed_prospect_among_look_alike_tiles_is_named_with_the_runner_up_and_both_ones_talk():
+    """New-user trial 45: "Rapport guessed person 1 is the prospect; check Fix roles" gave a manager nothing to check
+    the guess by. The note names the guest seen nearly as long and, where talk was heard, each one's seconds; a
+    runner-up who talked 1.5x as long and 3 s more is the prospect instead (`TALK_TIE_BREAK`)."""
+    left, right, own = box_at(0.25, 0.45, 0.3), box_at(0.75, 0.45, 0.3), box_at(0.9, 0.88, 0.07)
+    tracks = {0: presence((0, 29, left)), 1: presence((0, 29, right)), 2: presence((0, 29, own))}
+    people = {0: 1, 1: 2, 2: 3}
+    plain = decide_roles(summaries(tracks), "right", people=people, presence=tracks)
+    prospect, guest = (next(people[t] for t, r in plain.roles.items() if r == role) for role in ("prospect", "participant-1"))
+    close = decide_roles(summaries(tracks), "right", people=people, presence=tracks,
+                         talked_s={prospect: 10, guest: 12, 3: 8})
+    assert close.roles == plain.roles and close.guessed
+    assert (f"Rapport guessed person {prospect} is the prospect (person {guest} was on screen nearly as long; they "
+            "talked 10 s and 12 s); check Fix roles.") in close.note, close.note
+    far = decide_roles(summaries(tracks), "right", people=people, presence=tracks, talked_s={prospect: 6, guest: 31, 3: 8})
+    assert {people[t]: r for t, r in far.roles.items()}[guest] == "prospect" and far.guessed
+    assert f"Rapport guessed person {guest}, who talked more (31 s against person {prospect}'s 6 s)" in far.note
+
+
 def test_two_people_taking_turns_on_a_speaker_views_stage_are_both_the_prospect_as_a_stated_guess():
     """New-user trial 45: a speaker view whose stage cut between the prospect (0-29 s, 52-69 s) and their colleague
     (30-51 s) beside the rep's self-view gave both the prospect's role (never on screen together: as one person seen

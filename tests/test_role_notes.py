@@ -20,8 +20,9 @@ def test_three_people_in_a_gallery_the_prospect_is_a_guess_and_the_note_says_whi
     result = analyse(write_call_video(tmp_path / "three.mp4", script), script)
     assert sorted(result.roles.values()) == ["participant-1", "prospect", "rep"]
     prospect = next(result.people[t] for t, role in result.roles.items() if role == "prospect")
-    assert result.roles_note == (f"Three people on this call: Rapport guessed person {prospect} is the prospect; "
-                                 "check Fix roles.")
+    guest = next(result.people[t] for t, role in result.roles.items() if role == "participant-1")
+    assert result.roles_note == (f"Three people on this call: Rapport guessed person {prospect} is the prospect (person "
+                                 f"{guest} was on screen nearly as long); check Fix roles.")  # no audio: no talk said
 
 
 def test_of_two_people_alike_beside_the_rep_the_one_who_talks_is_the_prospect_and_the_note_says_so(tmp_path):
