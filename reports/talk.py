@@ -216,8 +216,12 @@ def talk_metrics(seconds: pd.DataFrame) -> TalkMetrics | None:
                        off_camera_both_seen_s)
 
 
-def _mood_words(mood: Mood, talk_s: int, talker: str) -> str:
-    """The prospect's mood in the `talk_s` seconds `talker` ("the rep was", "they were") was heard talking."""
+def _mood_words(mood: Mood, talk_s: int, talker: str, both_s: int = 0) -> str:
+    """The prospect's mood in the `talk_s` seconds `talker` ("the rep was", "they were") was heard talking alone;
+    `both_s`: seconds both sides talked at once (new-user trial 45: "they were never heard talking" beside a talk ratio
+    that gave the prospect 45 s, every one of them at once with the rep)."""
+    if not talk_s and both_s:
+        return f"{talker} heard only at once with the other side ({both_s} s)"
     if not talk_s:  # not "face not read": there was nothing to read (trial 33); not "the rep never heard talking",
         return f"{talker} never heard talking"  # which read as the rep heard no one (trial 34)
     if not mood.seconds:
@@ -254,14 +258,15 @@ def talk_rows(metrics: TalkMetrics) -> list[tuple[str, str]]:
         ratio = (f"not given: the face taken for the {'rep' if not rep_s else 'prospect'} never talked, while a guest "
                  f"on screen talked {metrics.seconds[OTHER]} s (check the roles under Fix roles)")
     # no rep on screen: not "the rep was never heard talking" (trial 36: said of a rep who talked half the call)
-    listening = (_mood_words(metrics.listening, metrics.seconds[REP], "the rep was") if metrics.rep_on_screen_s
+    listening = (_mood_words(metrics.listening, metrics.seconds[REP], "the rep was", metrics.seconds[BOTH])
+                 if metrics.rep_on_screen_s
                  else "not known: no face was taken for the rep")
     return [
         ("Talk ratio", ratio),
         ("Longest rep monologue", f"{metrics.longest_monologue_s} s from {clock(start_end[0])}" if start_end else "none"),
         ("Interruptions", f"prospect cut in {metrics.interruptions[PROSPECT]}×, rep cut in {metrics.interruptions[REP]}×"),
         ("Prospect while listening / speaking",
-         f"{listening} / {_mood_words(metrics.speaking, metrics.seconds[PROSPECT], 'they were')}"),
+         f"{listening} / {_mood_words(metrics.speaking, metrics.seconds[PROSPECT], 'they were', metrics.seconds[BOTH])}"),
         ("After each monologue", "; ".join(f"{clock(r.end_s)}: {('likely ' + r.emotion) if r.emotion else 'not read'}"
                                            for r in metrics.reactions) or f"no rep monologue of {MONOLOGUE_MIN_S} s or more"),
         ("Others talking", f"{SPEAKING_LABELS[OTHER]} on screen {metrics.seconds[OTHER]} s, "

@@ -465,6 +465,10 @@ def test_talk_metrics_follow_their_definitions():
     assert dict(talk_rows(off))["Prospect while listening / speaking"] == ("the rep was never heard talking / "
                                                                            "they were never heard talking")
     assert dict(talk_rows(metrics))["Prospect while listening / speaking"].startswith("likely positive 12%")
+    # trial 45: "they were never heard talking" beside a ratio giving the prospect 45 s, all at once with the rep
+    over = talk_metrics(_seconds([REP] * 25 + [BOTH] * 45, ["neutral"] * 70))
+    assert dict(talk_rows(over))["Prospect while listening / speaking"].endswith(
+        " / they were heard only at once with the other side (45 s)")
     # trial 12: the rep's turns went to "someone off camera" (their quiet level set too high): no ratio of 0%
     lost = talk_metrics(_seconds([PROSPECT] * 14 + [OFF_CAMERA] * 30 + [NONE] * 6, [None] * 50))
     assert lost.talk_ratio is None
