@@ -800,9 +800,15 @@ def _guests_by_seat(named: dict[int, str], frames: dict[int, int], boxes: dict[i
     picture changed at 0:30, was two guests of 30 s each at one tile, so a colleague on screen all 60 s was taken for the
     prospect as a clear pick, no guess said, and the talk ratio read "rep 74%" (truth 50%)."""
     guests = [p for p, role in named.items() if role.startswith("participant-")]
-    return frames | {p: frames[p] + sum(frames[q] for q in guests if q != p and together(p, q) <= TOGETHER_MAX_S
-                                        and iou_matrix(boxes[p][None], boxes[q][None])[0, 0] >= SEAT_IOU)
+    return frames | {p: frames[p] + sum(frames[q] for q in guests
+                                        if q != p and _took_turns_at_a_seat(p, q, boxes, together))
                      for p in guests}
+
+
+def _took_turns_at_a_seat(p: int, q: int, boxes: dict[int, np.ndarray], together: Callable[[int, int], float]) -> bool:
+    """Whether people `p` and `q` sat at one seat (mean `boxes` overlapping by `SEAT_IOU`) and were never on screen
+    together (`together(p, q)` seconds at most `TOGETHER_MAX_S`): possibly one person the identity check split."""
+    return together(p, q) <= TOGETHER_MAX_S and iou_matrix(boxes[p][None], boxes[q][None])[0, 0] >= SEAT_IOU
 
 
 def _prospect_close(named: dict[int, str], frames: dict[int, int], area: dict[int, float]) -> bool:
@@ -830,27 +836,23 @@ def _by_talk(others: list[int], frames: dict[int, int], area: dict[int, float], 
     change of picture, as `_guests_by_seat`: new-user trial 42's prospect, two guests of 30 s each, lost the role to a
     colleague on screen all 60 s). Of those alike to the first (on screen with them, under `PROSPECT_CLEAR` times
     fewer frames, faces within `SPEAKER_VIEW_AREA_RATIO` of each other's size), the one who talked most."""
-    def seat_of(p: int) -> list[int]:
-        return [q for q in others if q == p or (together(p, q) <= TOGETHER_MAX_S
-                                                and iou_matrix(seat_box[p][None], seat_box[q][None])[0, 0] >= SEAT_IOU)]
-
     groups: list[list[int]] = []
     for p in others:
         if not any(p in group for group in groups):
-            groups.append(seat_of(p))
+            groups.append([q for q in others if q == p or _took_turns_at_a_seat(p, q, seat_box, together)])
     if len(groups) < 2:
         return others, None
-    first, a = groups[0], others[0]
-    first_frames = sum(frames[p] for p in first)
+    def talk(group: list[int]) -> int:
+        return sum(talked_s.get(p, 0) for p in group)
+
+    a, first_frames, first_s = others[0], sum(frames[p] for p in groups[0]), talk(groups[0])
     alike = [group for group in groups[1:]
              if first_frames < PROSPECT_CLEAR * sum(frames[p] for p in group) and together(a, group[0]) > TOGETHER_MAX_S
              and max(area[a], area[group[0]]) < SPEAKER_VIEW_AREA_RATIO * min(area[a], area[group[0]])]
-    talk = {tuple(group): sum(talked_s.get(p, 0) for p in group) for group in groups}
-    best = max(alike, key=lambda group: talk[tuple(group)], default=None)
-    first_s = talk[tuple(first)]
-    if best is None or talk[tuple(best)] < max(TALK_TIE_BREAK * first_s, first_s + NOTE_MIN_S):
+    best = max(alike, key=talk, default=None)
+    if best is None or talk(best) < max(TALK_TIE_BREAK * first_s, first_s + NOTE_MIN_S):
         return others, None
-    return [p for p in others if p in best] + [p for p in others if p not in best], (talk[tuple(best)], a, first_s)
+    return [p for p in others if p in best] + [p for p in others if p not in best], (talk(best), a, first_s)
 
 
 def _layouts_disagree(votes: dict[int, _Votes], persons: list[int]) -> tuple[int, int] | None:

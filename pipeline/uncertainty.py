@@ -156,12 +156,8 @@ def uncertain_reasons(probs: np.ndarray, n_frames: np.ndarray, n_poor: np.ndarra
     top = np.nan_to_num(probs, nan=0.0).max(axis=1)
     poor = n_poor > MAX_POOR_SHARE * n_frames
     commonest = None if poor_by_reason is None else np.argmax(poor_by_reason, axis=1)  # ties: the first
-    mouth_read = np.isin(np.nan_to_num(probs, nan=0.0).argmax(axis=1),
-                         [EMOTIONS.index(e) for e in READ_OFF_A_TALKING_MOUTH])
-    if talking is not None:
-        mouth_read &= np.asarray(talking, bool)
-    else:
-        mouth_read[:] = False
+    mouth_read = np.zeros(len(probs), bool) if talking is None else np.asarray(talking, bool) & np.isin(
+        np.nan_to_num(probs, nan=0.0).argmax(axis=1), [EMOTIONS.index(e) for e in READ_OFF_A_TALKING_MOUTH])
     reasons: list[str | None] = []
     for i in range(len(classified)):
         if not classified[i]:
