@@ -44,6 +44,11 @@ CHIP_SIZE, CHIP_PADDING = 150, 0.25
 EMBEDDING_SIZE = 128
 SAME_PERSON_DISTANCE = 0.55
 """Embeddings closer than this are one person (the table above: same <= 0.43, different >= 0.59 for 99% of pairs)."""
+DIFFERENT_PEOPLE_DISTANCE = 0.65
+"""People whose mean embeddings are this far apart are surely two, where a rule would take them for one person seen
+twice (`pipeline.roles`: someone who took the prospect's place): one person's photos taken apart (new-user trials
+42-43's same-person wild photos, expressions and days apart) came 0.38-0.64 from each other, two people 0.68-0.83; the
+generated portraits 0.63-0.76 (the table above)."""
 MIN_FACE_PX = 24
 """Smallest face box height (pixels of the picture embedded) embedded. Measured (2026-12-03,
 `/root/rapport-runs/s25/small_embed.py`, `small_embed_wild.py`): the two portraits shrunk to 24 / 28 / 32 px were

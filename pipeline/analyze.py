@@ -51,7 +51,7 @@ from model.mouth import WHOLE_FACE_CHANGE, eyes_patch, mouth_motion, mouth_patch
 from model.preprocess import FACE_SIZE, crop_face
 from model.quality import face_quality
 from pipeline.enrolment import recognised_person
-from pipeline.people import STILL_MIN_S, IdentityWatch, group_people, mouths_apart, set_aside_note
+from pipeline.people import STILL_MIN_S, IdentityWatch, distinct_people, group_people, mouths_apart, set_aside_note
 from pipeline.roles import (MIN_DETECTIONS, MIN_PERSON_S, PROSPECT, REP, RoleDecision, TrackSummary, decide_roles,
                             never_classified)
 from pipeline.shifts import EmotionShift, detect_shifts
@@ -567,7 +567,8 @@ def analyze_video(info: VideoInfo, classifier, detector: FaceDetector, settings:
         talked = timer.timed("speech", talk_by_person, speech, [track.as_stored() for track in rows], people)
         decision = decide_roles(summaries, settings.rep_position, min(MIN_DETECTIONS, detector_runs),
                                 people, presence, content, identity.together_s, recognised,
-                                MIN_PERSON_S if info.duration_s >= 2 * MIN_PERSON_S else 0.0, talked)
+                                MIN_PERSON_S if info.duration_s >= 2 * MIN_PERSON_S else 0.0, talked,
+                                distinct_people(live, people))
         if decision.frozen:  # a still speaker beside the rep's self-view: the prospect, seen but never read
             people = people | dict.fromkeys(decision.frozen, max(people.values(), default=0) + 1)
             for track_id in decision.frozen:

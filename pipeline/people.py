@@ -39,7 +39,7 @@ import cv2
 import numpy as np
 from scipy.spatial.distance import cdist
 
-from model.identity import MIN_FACE_PX, SAME_PERSON_DISTANCE, FaceEmbedder
+from model.identity import DIFFERENT_PEOPLE_DISTANCE, MIN_FACE_PX, SAME_PERSON_DISTANCE, FaceEmbedder
 from pipeline.roles import PROSPECT, REP, TOGETHER_MAX_S, TrackSummary, place, seat_frames
 from pipeline.timeline import TrackSecondRows, clock
 from pipeline.track import FaceTracker, TrackedFaces
@@ -529,6 +529,19 @@ def mouths_apart(rows: list[TrackSecondRows]) -> set[tuple[int, int]]:
             if x.std() > 0 and y.std() > 0 and np.corrcoef(x, y)[0, 1] < COPY_MOUTH_APART:
                 apart.add((a, b))
     return apart
+
+
+def distinct_people(looks: dict[int, TrackLook], people: dict[int, int]) -> set[tuple[int, int]]:
+    """Pairs of people (a < b, person numbers of `people`: track id -> person) whose faces are surely different: mean
+    embeddings over all their tracks' embeddings `DIFFERENT_PEOPLE_DISTANCE` or more apart (people never embedded are
+    in no pair)."""
+    vectors: dict[int, list[np.ndarray]] = {}
+    for track_id, person in people.items():
+        if track_id in looks:
+            vectors.setdefault(person, []).extend(looks[track_id].embeddings)
+    means = {person: np.mean(v, axis=0) for person, v in vectors.items() if v}
+    return {(a, b) for a in means for b in means
+            if a < b and float(np.linalg.norm(means[a] - means[b])) >= DIFFERENT_PEOPLE_DISTANCE}
 
 
 def group_people(looks: dict[int, TrackLook], together_s: dict[tuple[int, int], float],

@@ -39,7 +39,8 @@ Each person's score is (rep votes - votes against); then:
   size (`PROSPECT_CLEAR`: a coin toss, as two tiles of a Meet gallery), the one of those who talked most, by
   `TALK_TIE_BREAK` (`pipeline.speech.talk_by_person`, `_by_talk`), still a guess the note states; when there is a rep,
   other people never on screen with the
-  prospect for more than `TOGETHER_MAX_S` (someone who took the prospect's place) are the prospect too (with no rep,
+  prospect for more than `TOGETHER_MAX_S` (someone who took the prospect's place), unless their faces are surely
+  another person's (`pipeline.people.distinct_people`), are the prospect too (with no rep,
   such a person is as likely the rep: an active speaker view shows the two in turns, never together, and both were
   the prospect, so the prospect's timeline read the rep's face half the call);
 * no rep told, and exactly two people of one size, never on screen together (taking turns in one tile: an
@@ -591,7 +592,7 @@ def decide_roles(tracks: list[TrackSummary], rep_position: str = "left", min_det
                  content: frozenset[int] | set[int] = frozenset(),
                  together_s: dict[tuple[int, int], float] | None = None,
                  recognised_rep: int | None = None, min_person_s: float = MIN_PERSON_S,
-                 talked_s: dict[int, int] | None = None) -> RoleDecision:
+                 talked_s: dict[int, int] | None = None, distinct: set[tuple[int, int]] = frozenset()) -> RoleDecision:
     """Roles for every track of a real participant (the module docstring's table).
 
     `people` maps track id -> person number (default: one person per seat); `presence` maps track id ->
@@ -603,7 +604,8 @@ def decide_roles(tracks: list[TrackSummary], rep_position: str = "left", min_det
     `min_detections` is lowered only for clips so short the detector ran fewer times than `MIN_DETECTIONS`, and
     `min_person_s` (`MIN_PERSON_S`) to 0 for clips shorter than twice it.
     `talked_s` maps person -> seconds they talked (`pipeline.speech.talk_by_person`; None: not known): the prospect's
-    tie-break (`TALK_TIE_BREAK`).
+    tie-break (`TALK_TIE_BREAK`). `distinct` holds pairs of people (a < b) surely different by face
+    (`pipeline.people.distinct_people`): never one prospect as someone who took the other's place.
     """
     if rep_position not in REP_POSITIONS:
         raise ValueError(f"rep position must be one of {', '.join(REP_POSITIONS)}, not {rep_position!r}")
@@ -703,7 +705,8 @@ def decide_roles(tracks: list[TrackSummary], rep_position: str = "left", min_det
         named[rep] = REP
     for p in others:  # the most present first; then, the rep known, whoever took a prospect's place (never beside one)
         prospects = [q for q, role in named.items() if role == PROSPECT]
-        if not prospects or (rep is not None and all(with_(p, q) <= TOGETHER_MAX_S for q in prospects)):
+        if not prospects or (rep is not None and all(with_(p, q) <= TOGETHER_MAX_S and (min(p, q), max(p, q))
+                                                      not in distinct for q in prospects)):
             named[p] = PROSPECT
     rep_guessed = False
     prospect = next((p for p in others if named.get(p) == PROSPECT), None)

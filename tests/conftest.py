@@ -10,6 +10,10 @@ import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 BRIGHTNESS_THRESHOLD = 125.0  # the hopper portrait crop averages ~111, the astronaut's ~138 (of 255)
+NEUTRAL_BRIGHTNESS = 0.7
+"""`Appearance.brightness` of one person's face that `brightness_model` reads neutral, where the same face unscaled
+reads happy: a change of expression of one person (the astronaut's crop ~97 then). A switch to another portrait is
+another person at that seat, a guest (`pipeline.people.distinct_people`)."""
 
 
 @pytest.fixture(autouse=True)
@@ -75,7 +79,9 @@ def video_scripts() -> dict:
         "three.avi": CallScript(duration_s=6, layout="three"),
         "moving.mp4": CallScript(duration_s=8, motion_px=40),
         "away.mp4": CallScript(duration_s=12, prospect=(Appearance(0, "astronaut"), Appearance(4, None), Appearance(8, "astronaut"))),
-        "switch.mp4": CallScript(duration_s=14, prospect=(Appearance(0, "astronaut"), Appearance(7, "hopper"))),
+        "switch.mp4": CallScript(duration_s=14, prospect=(Appearance(0, "astronaut"),
+                                                          Appearance(7, "astronaut", brightness=NEUTRAL_BRIGHTNESS))),
+        "takeover.mp4": CallScript(duration_s=14, prospect=(Appearance(0, "astronaut"), Appearance(7, "hopper"))),
         "nofaces.mp4": CallScript(duration_s=4, rep=(Appearance(0, None),), prospect=(Appearance(0, None),)),
         "ntsc.mp4": CallScript(duration_s=4, fps=29.97),
     }

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import NEUTRAL_BRIGHTNESS
 from tools.browser import CHROMIUM, choose_file, chromium, running_app, sign_in
 from tools.seed import PASSWORD, seed_users
 
@@ -25,11 +26,12 @@ ANALYSIS_TIMEOUT_MS = 240_000
 
 @pytest.fixture(scope="module")
 def call_video(tmp_path_factory) -> Path:
-    """12 s gallery call; the prospect's tile shows the darker portrait first, the brighter one from 6 s.
+    """12 s gallery call; the prospect's face is dimmed first (neutral to `brightness_model`), bright from 6 s (happy).
     An AVI (MPEG-4 part 2), which no browser plays: the player shows the copy analysis makes of it."""
     from tools.synthetic import Appearance, CallScript, write_call_video
 
-    script = CallScript(duration_s=12, size=(960, 540), prospect=(Appearance(0, "hopper"), Appearance(6, "astronaut")))
+    prospect = (Appearance(0, "astronaut", brightness=NEUTRAL_BRIGHTNESS), Appearance(6, "astronaut"))
+    script = CallScript(duration_s=12, size=(960, 540), prospect=prospect)
     return write_call_video(tmp_path_factory.mktemp("video") / "globex-call.avi", script)
 
 

@@ -786,6 +786,25 @@ def test_two_people_taking_turns_on_a_speaker_views_stage_are_both_the_prospect_
                                  in decision.note and "if person 3 is someone else" in decision.note), decision.note
     one = decide_roles(summaries(tracks), "right", people={0: 1, 1: 2, 2: 2, 3: 2}, presence=tracks)  # one person
     assert not one.guessed and "never on screen together" not in (one.note or "")
+    # faces surely different (`pipeline.people.distinct_people`; trial 45's two 0.76 apart): the colleague is a guest
+    apart = decide_roles(summaries(tracks), "right", people={0: 1, 1: 2, 2: 3, 3: 2}, presence=tracks, distinct={(2, 3)})
+    assert apart.roles == {0: "rep", 1: "prospect", 2: "participant-1", 3: "prospect"}
+    assert "never on screen together" not in (apart.note or "")
+
+
+def test_people_are_surely_different_only_when_their_faces_are_far_apart():
+    """`distinct_people`: one person's photos taken apart came 0.38-0.64 from each other in new-user trials 42-43 (trial
+    42's prospect split at a photo change: 0.60-0.62), two people 0.68-0.83 (trial 45's prospect and colleague 0.76)."""
+    from model.identity import DIFFERENT_PEOPLE_DISTANCE
+    from pipeline.people import distinct_people
+
+    def look(*vectors) -> TrackLook:
+        return TrackLook(first_t=0.0, last_t=1.0, embeddings=[np.array(v, np.float32) for v in vectors])
+
+    near, far = DIFFERENT_PEOPLE_DISTANCE - 0.05, DIFFERENT_PEOPLE_DISTANCE + 0.05
+    looks = {1: look([0, 0]), 2: look([near, 0]), 3: look([0, far - 0.1], [0, far + 0.1]), 4: TrackLook(first_t=0.0, last_t=1.0)}
+    assert distinct_people(looks, {1: 1, 2: 2, 3: 3, 4: 4}) == {(1, 3), (2, 3)}  # person 4 never embedded: no pair
+    assert distinct_people(looks, {1: 1, 2: 1, 3: 2}) == {(1, 2)}  # a person's tracks pooled: mean of 0 and near
 
 
 def test_the_self_view_outvotes_a_rep_position_that_names_the_other_person_and_the_note_says_so():

@@ -166,6 +166,21 @@ def test_a_third_face_is_kept_as_a_participant(store, videos, classifier):
     assert "participant-1" in csv_export.export_csv(call_id)
 
 
+def test_someone_else_taking_the_prospects_seat_is_a_guest_not_the_prospect(store, videos, classifier):
+    """At 7 s another person's face takes the prospect's tile (a colleague at the prospect's camera, or a speaker
+    view's stage turning to another guest): never on screen with the prospect, but surely another face
+    (`pipeline.people.distinct_people`), so a participant; the prospect's timeline is theirs alone, and absent after."""
+    call_id = analyse(videos, "takeover.mp4")
+    analyze_call(call_id, classifier)
+    boxes = role_boxes(call_id)
+    assert set(boxes) == {"rep", "prospect", "participant-1"}
+    assert boxes["prospect"][0] > 0.5 and boxes["participant-1"][0] > 0.5
+    present = [r.face_present for r in timeline_rows(call_id, "prospect")]
+    assert all(present[:6]) and not any(present[8:])
+    with session_scope() as s:
+        assert "never on screen together" not in (s.get(Call, call_id).roles_note or "")
+
+
 def test_moving_faces_keep_one_track_each(store, videos, classifier):
     call_id = analyse(videos, "moving.mp4")
     result = analyze_call(call_id, classifier)
@@ -209,7 +224,7 @@ def test_rep_analysis_off_stores_no_rep_emotions(store, videos, classifier, monk
 
 
 def test_shift_and_snapshot_when_the_prospect_changes(store, videos, brightness_model):
-    """The prospect tile switches from the brighter portrait to the darker one at 7 s.
+    """The prospect's face dims at 7 s (`NEUTRAL_BRIGHTNESS`: one person's change of expression to `brightness_model`).
 
     A deterministic stand-in classifier (brightness decides happy vs neutral) makes the
     expected shift known, so this tests shift detection and snapshots, not the model's opinion.

@@ -24,6 +24,7 @@ from pipeline.errors import FileTooLarge, InputError, NotAVideo, StillImage, Too
 from pipeline.store import analyze_call
 from pipeline.video import DecodeReport, probe, sample_frames
 from reports.csv_export import export_csv
+from tests.conftest import NEUTRAL_BRIGHTNESS
 from tests.helpers import run_cli
 from tools.synthetic import Appearance, CallScript, write_call_video, write_corrupt_copy
 from tests.test_dashboard_pages import seeded  # noqa: F401  (a fixture: a signed-in dashboard on a seeded store)
@@ -119,14 +120,16 @@ def test_very_short_clips_are_analysed(store, tmp_path, classifier, seconds, row
                                            (".mkv", {"max_interleave_delta": "1"})])
 def test_video_starting_after_the_audio_is_placed_on_the_players_clock(store, tmp_path, brightness_model, suffix,
                                                                         muxer):
-    """Audio from 0 s, video from 3 s to 13 s; the prospect changes (brighter -> darker portrait) at 8 s on the player.
+    """Audio from 0 s, video from 3 s to 13 s; the prospect changes (the face dims: happy -> neutral to `brightness_model`) at 8 s on the
+    player.
     The WebMs and one MKV are not interleaved (every video packet before the first audio one, past FFmpeg's probe):
     the audio's start is found by reading on, or the video's start became the origin and it was shown from 0 s (a
     live WebM, whose audio start FFmpeg leaves unknown; a finished WebM or MKV, where it takes the video's: a
     new-user trial, 29, found every second 2.5 s early and the complete file called cut off)."""
     from model.classifier import EmotionClassifier
 
-    script = gallery(10, fps=10, prospect=(Appearance(0, "astronaut"), Appearance(8, "hopper")))
+    dims = Appearance(8, "astronaut", brightness=NEUTRAL_BRIGHTNESS)
+    script = gallery(10, fps=10, prospect=(Appearance(0, "astronaut"), dims))
     path = write_call_video(tmp_path / f"late{suffix}", script, video_start_s=3.0, audio_s=13.0, options=muxer)
     if muxer:
         with av.open(str(path)) as container:
