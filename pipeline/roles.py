@@ -18,7 +18,7 @@ in that second, and each second votes:
 | two, one `SPEAKER_VIEW_AREA_RATIO` times larger, the small one further in | a face inside the speaker's own picture (a photo, a poster, a flag's pattern) | none |
 | three or more: exactly one `SPEAKER_VIEW_AREA_RATIO` times smaller than the largest, in a corner (`SELF_VIEW_CORNER`), the others a gallery (two equal tiles, or a grid: `_a_gallery`) | a gallery with the recorder's own picture floating at its edge (Meet, Teams) | the small one (self-view) is the rep, the tiles not |
 | three or more, one much larger and off-centre, the others level with it across the centre (`_room_beside`) | a gallery whose other tile holds several people (a meeting room) | the hint, over all of them |
-| three or more, one much larger, the others a column at a side of the frame, the large face centred in the rest of the frame (`_strip_beside`) | a shared screen (or a sidebar view's speaker) beside the call's camera strip | the hint, over the strip's faces only; the large face is noted and ranks after them for the prospect (`_Votes.beside_strip`) |
+| three or more, one much larger, the others a column at a side of the frame, the large face centred in the rest of the frame (`_strip_beside`); or one `STRIP_LARGER` times larger anywhere beside a column hugging the side (`STRIP_EDGE`) | a shared screen (or a sidebar view's speaker) beside the call's camera strip | the hint, over the strip's faces only; the large face is noted and ranks after them for the prospect (`_Votes.beside_strip`) |
 | three or more, one much larger and centred across (otherwise) | speaker view with a filmstrip (Teams: a row of thumbnails below the speaker) | the hint, over the thumbnails only, on its own axis, in a ballot of its own that decides only where nothing else did (`FILMSTRIP_GUESS`) |
 | three or more, one much larger off-centre (otherwise) | a gallery with one person close to their camera | none |
 | similar sizes (gallery, stacked, camera thumbnails beside a shared screen) | gallery | the hint: the face furthest toward `rep_position` (if `MIN_SEPARATION` ahead) = rep, the others not |
@@ -323,20 +323,35 @@ def _room_beside(large: np.ndarray, others: list[np.ndarray]) -> bool:
     return bool(row or column)
 
 
-def _strip_beside(large: np.ndarray, others: list[np.ndarray]) -> bool:
+def _strip_beside(large: np.ndarray, others: list[np.ndarray], anywhere: bool = False) -> bool:
     """Two or more faces in a column near a side of the frame (centres within `GALLERY_LEVEL` of each other across,
     within `SELF_VIEW_EDGE` of the edge) beside a larger face centred in the rest of the frame rather than in the frame:
     the camera strip of a screen share or of a sidebar view, which moved the main picture aside. A speaker view's
     filmstrip column beside a speaker centred in the frame is not one (it lies over the speaker's picture). One
     person's two pictures (a speaker and their own thumbnail) are one face here, so a 2-person speaker view never shows
-    such a strip."""
+    such a strip. With `anywhere` (the large face is under `SPEAKER_VIEW_AREA_RATIO` times larger, so no speaker view),
+    the large face may sit anywhere out of a column that hugs the side (`STRIP_EDGE`): a video played on the shared
+    slide."""
     xs = [_centre(box)[0] for box in others]
     if len(others) < 2 or max(xs) - min(xs) >= GALLERY_LEVEL or not all(_near_edge(box) for box in others):
         return False
     on_right = np.mean(xs) > 0.5  # (then the large face, nearer the rest's centre than the frame's, is left of 0.5)
-    rest_centre = (min(box[0] for box in others) / 2 if on_right else (max(box[2] for box in others) + 1) / 2)
     x = _centre(large)[0]
+    if anywhere and min(np.mean(xs), 1 - np.mean(xs)) <= STRIP_EDGE and abs(x - np.mean(xs)) >= GALLERY_LEVEL:
+        return True
+    rest_centre = (min(box[0] for box in others) / 2 if on_right else (max(box[2] for box in others) + 1) / 2)
     return bool(abs(x - rest_centre) < abs(x - 0.5))
+
+
+STRIP_EDGE = 0.15
+"""A column of camera thumbnails hugging a side of the frame has its centres within this fraction of the frame from
+that side (new-user trial 46's screen share: 0.08); a gallery's outer column of two or three sits 0.17-0.25 from it."""
+STRIP_LARGER = 1.5
+"""Beside such a column, a face this many times a thumbnail's area (each one's), out of the column, is the shared
+screen's or a sidebar speaker's, though under `SPEAKER_VIEW_AREA_RATIO` times larger (`_strip_beside` with
+`anywhere`). Found by new-user trial 46: a testimonial video played on a shared slide, its face 2.6-3.0 times a
+thumbnail's and off-centre in the slide, was the furthest left of three faces of "similar size" for 24 s, so the rep
+position voted it the rep: the real rep became a guest (and, with the video silent, every role was wrong)."""
 
 
 STRIP_SPACING = 3.0
@@ -570,6 +585,10 @@ def _vote(faces: dict[int, np.ndarray], votes: dict[int, _Votes], across: dict[i
                         filmstrip[p].hint_against += HINT_VOTE
             return
         votes[largest].beside_strip += 1
+    elif not gallery and all(box_area(faces[largest]) >= STRIP_LARGER * box_area(faces[p]) for p in others):
+        strip = _strip_beside(faces[largest], [faces[p] for p in others], anywhere=True)
+        if strip:
+            votes[largest].beside_strip += 1
     principal = (others if strip else
                  [p for p in faces
                   if gallery or box_area(faces[p]) * SPEAKER_VIEW_AREA_RATIO >= box_area(faces[largest])])

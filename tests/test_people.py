@@ -883,6 +883,28 @@ def test_a_face_beside_the_camera_strip_is_not_taken_for_the_prospect():
     assert decision.roles == {0: "prospect", 1: "rep", 2: "participant-1"} and decision.rep_guessed
 
 
+def test_a_video_played_off_centre_on_a_shared_slide_is_not_the_rep():
+    """New-user trial 46: a gallery (rep left) for 10 s, then 40 s of a shared slide playing a testimonial video, its
+    face off-centre and under 3 times a thumbnail's area (2.8x here), beside the two cameras' thumbnails hugging the
+    right side, then the gallery again. The video's face sat furthest left of three faces of "similar size", so the
+    rep position voted it the rep for 40 s against the real rep's 20: the real rep became a guest."""
+    left, right = box_at(0.25, 0.45, 0.3), box_at(0.75, 0.45, 0.3)
+    video, top, below = box_at(0.60, 0.51, 0.2), box_at(0.92, 0.25, 0.12), box_at(0.92, 0.47, 0.12)
+    tracks = {0: presence((0, 9, left)), 1: presence((0, 9, right)), 2: presence((10, 49, top)),
+              3: presence((10, 49, below)), 4: presence((10, 49, video)), 5: presence((50, 59, left)),
+              6: presence((50, 59, right))}
+    people = {0: 1, 2: 1, 5: 1, 1: 2, 3: 2, 6: 2, 4: 3}
+    decision = decide_roles(summaries(tracks), "left", people=people, presence=tracks)
+    assert decision.roles == {0: "rep", 2: "rep", 5: "rep", 1: "prospect", 3: "prospect", 6: "prospect",
+                              4: "participant-1"}
+    assert decision.note.startswith("Person 3's larger face sat beside a strip of camera thumbnails for 40 s")
+    # a gallery's outer column is no strip: a 2x2 grid, its faces a little apart in size, reads the hint over all four
+    grid = {0: presence((0, 9, box_at(0.25, 0.25, 0.2))), 1: presence((0, 9, box_at(0.75, 0.25, 0.14))),
+            2: presence((0, 9, box_at(0.25, 0.75, 0.14))), 3: presence((0, 9, box_at(0.75, 0.75, 0.14)))}
+    decision = decide_roles(summaries(grid), "right", people={0: 1, 1: 2, 2: 3, 3: 4}, presence=grid)
+    assert "beside a strip of camera thumbnails" not in (decision.note or "") and decision.roles[0] != "rep"
+
+
 def test_the_set_aside_note_names_still_faces_not_what_a_face_left_behind():
     """A still face that scored like a face (a slide's headshot) is named; a faint one (never scored like a new face:
     new-user trial 33's prospect tile gone black, boxed at 0.60 for 6 s after the face left) is not."""
