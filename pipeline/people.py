@@ -7,7 +7,8 @@ Three jobs, in the order the analysis needs them:
    a cut to another person in the same place would glue two people into one track. Each tracked face
    is embedded (`model.identity`) when its track is new, every `EMBED_EVERY_S` if its look changed since, and
    on the frame its look jumps (`_cut`: cheap 8×8 colour thumbnails of the box and its surroundings); an
-   embedding further than `model.identity.SAME_PERSON_DISTANCE` from the track's own starts a new track there.
+   embedding further than `model.identity.SAME_PERSON_DISTANCE` from the track's own at a jump (`CHANGE_UNCUT`
+   without one) starts a new track there.
 2. **People** (`group_people`): tracks whose mean embeddings are within `SAME_PERSON_DISTANCE`
    (average linkage) are one person, unless they were on screen together for more than
    `TOGETHER_MAX_S` in tiles of one size (one person is not in two gallery tiles at once: this also keeps two
@@ -97,6 +98,13 @@ of them and only the fixed lines apply."""
 SURROUNDINGS = 2.0
 """The surroundings thumbnail is of the box grown this many times about its centre, eyes level like the face's: a
 cut to another person changes the background too, one person moving or rolling their head hardly does."""
+CHANGE_UNCUT = DIFFERENT_PEOPLE_DISTANCE
+"""A face embedded without a jump of its look (`_cut`: the `EMBED_EVERY_S` re-check) starts a new track only this far
+from its track's own (`model.identity.DIFFERENT_PEOPLE_DISTANCE`: surely someone else), where at a jump
+`SAME_PERSON_DISTANCE` does: one person's face changes its expression, light or pose in place, while someone else
+takes a tile at a cut, or after an absence whose return is a jump. Found by new-user trial 46: a prospect's face that
+never left its gallery tile was re-checked at 31 s and 33.75 s, while she started or stopped talking, 0.62-0.63 from
+her track's own, so she became two people and the call a "check roles" guess (three of its 17 calls)."""
 RECHECK_CHANGE = 8.0
 """Mean absolute difference (0-255) of the box's 8×8 colour thumbnail from its look at the track's last embedding
 below which the `EMBED_EVERY_S` re-check is skipped: the face still looks as it did when it was last embedded (a
@@ -425,10 +433,10 @@ class IdentityWatch:
         return out_id
 
     @staticmethod
-    def _due(followed: _Followed | None, t: float, look: np.ndarray, height: float) -> bool:
-        """Embed this face (`height` analysis pixels high) now: its track is new or not embedded yet, its look jumped
-        (`_cut`), or `EMBED_EVERY_S` passed and its face changed since (`RECHECK_CHANGE`)."""
-        if followed is None or followed.reference is None or _cut(look, followed.look, height, followed.thumbnail_changes):
+    def _due(followed: _Followed | None, t: float, look: np.ndarray, jumped: bool) -> bool:
+        """Embed this face now: its track is new or not embedded yet, its look `jumped` (`_cut`), or `EMBED_EVERY_S`
+        passed and its face changed since (`RECHECK_CHANGE`)."""
+        if followed is None or followed.reference is None or jumped:
             return True
         if followed.provisional:
             return t - followed.last_embed_t >= REFERENCE_SETTLE_S
@@ -449,9 +457,12 @@ class IdentityWatch:
         gray = cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2GRAY) if len(faces) else None
         patches = [_crop(gray, box, _PATCH, cv2.INTER_NEAREST) for box in faces.xyxy]
         scale = source.scale if source is not None else 1.0  # source pixels per frame pixel
+        jumped = [(followed := self._followed.get(tid)) is not None
+                  and _cut(looks[i], followed.look, box[3] - box[1], followed.thumbnail_changes)
+                  for i, (tid, box) in enumerate(zip(faces.track_ids.tolist(), faces.xyxy))]
         due = [i for i, (tid, box) in enumerate(zip(faces.track_ids.tolist(), faces.xyxy))
                if (box[3] - box[1]) * scale >= MIN_FACE_PX
-               and self._due(self._followed.get(tid), t, looks[i], box[3] - box[1])]
+               and self._due(self._followed.get(tid), t, looks[i], jumped[i])]
         embeddings = {}
         if due:
             picture, boxes = (source.bgr(), source.to_source(faces.xyxy[due])) if source is not None else (
@@ -467,7 +478,8 @@ class IdentityWatch:
             settling = (followed is not None and followed.provisional and embedding is not None
                         and not _cut(looks[i], followed.look, 0.0))
             changed = (not settling and followed is not None and embedding is not None and followed.reference is not None
-                       and float(np.linalg.norm(embedding - followed.reference)) > SAME_PERSON_DISTANCE)
+                       and float(np.linalg.norm(embedding - followed.reference)) > (
+                           SAME_PERSON_DISTANCE if jumped[i] else CHANGE_UNCUT))
             begun = followed is None or changed
             if begun:
                 followed = _Followed(self._new_track(t), t, None, looks[i], changed_t=t)

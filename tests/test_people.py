@@ -376,6 +376,42 @@ def test_a_tracks_first_embedding_is_provisional_so_a_poor_first_picture_splits_
     assert watch.n_embedded == 3 and REFERENCE_SETTLE_S < 2  # at 0 s, settled 1 s later, re-checked at 30 s
 
 
+def test_a_face_that_changes_in_place_stays_one_track_unless_surely_someone_else_or_at_a_cut():
+    """New-user trial 46: a prospect who never left her gallery tile was re-checked at 31 s, as she stopped talking,
+    0.62-0.63 from her track's own embedding (over `SAME_PERSON_DISTANCE`), so she became two people and the call a
+    "check roles" guess. Without a jump of the look, a re-check starts a new track only `CHANGE_UNCUT` away (one
+    person's photos lie 0.38-0.64 apart, two people 0.68-0.83); at a cut, `SAME_PERSON_DISTANCE` still does."""
+    from pipeline.people import CHANGE_UNCUT, EMBED_EVERY_S
+
+    class RecheckAt:
+        def __init__(self, distance: float):
+            self.distance, self.calls = distance, 0
+
+        def embed(self, frame_bgr: np.ndarray, xyxy: np.ndarray) -> np.ndarray:
+            self.calls += 1
+            embeddings = np.zeros((len(xyxy), 128), np.float32)
+            embeddings[:, 0] = 0.0 if self.calls <= 2 else self.distance  # the first and the settled one, then this
+            return embeddings
+
+    picture = np.random.default_rng(0).integers(60, 150, (360, 640, 3)).astype(np.uint8)
+    box, keypoints = np.array([[250.0, 100.0, 350.0, 200.0]], np.float32), np.full((1, 6, 2), np.nan, np.float32)
+
+    def tracks(distance: float, change: int) -> int:
+        watch, ids = IdentityWatch(RecheckAt(distance)), set()
+        for k in range(int((EMBED_EVERY_S + 2) * 4)):
+            t = k / 4
+            shown = picture if t < EMBED_EVERY_S - 1 else picture + np.uint8(change)
+            ids.add(int(watch.update(shown, TrackedFaces(t, np.array([0]), box, np.array([0.9], np.float32),
+                                                         keypoints), t).track_ids[0]))
+        assert watch.n_embedded >= 3  # at 0 s, settled at 1 s, at 29 s (a cut) or re-checked at 30 s
+        return len(ids)
+
+    assert SAME_PERSON_DISTANCE < 0.6 < CHANGE_UNCUT < 0.68
+    assert tracks(0.6, change=10) == 1  # re-checked at 30 s (a little changed), no jump: the same person
+    assert tracks(0.7, change=10) == 2  # surely someone else, jump or not
+    assert tracks(0.6, change=CUT_CHANGE + 15) == 2  # a cut: `SAME_PERSON_DISTANCE`
+
+
 def test_a_cut_between_look_alike_faces_is_found_by_the_change_of_their_surroundings_or_of_a_large_face():
     """Active speaker view (a new-user trial's speaker view: two people taking turns in one big tile): at two of four
     cuts the faces' 8×8 thumbnails changed less than `CUT_CHANGE`, so one track went on across the turn and each role's
