@@ -493,6 +493,11 @@ def unclear_lean(summary: CallSummary) -> str | None:
     return f"{unclear} s more unclear, leaning {' or '.join(lean)}"
 
 
+UNCLEAR_CARD_SHARE = 0.4
+"""From this share of the prospect's seconds read or unclear being unclear, the "Prospect likely positive" card shows
+"unclear" in large type, the share of the clear seconds only in its caption (`prospect_positive`). New-user trial 46:
+"Prospect likely positive 100%" in large type for a prospect whose hand was over her mouth for 24 of her 50 s (those
+leaning sad), "of the 26 s their face was read; 24 s more unclear" in small print under it."""
 WEAK_LABEL_NOTE_SHARE = 0.5
 """The prospect's share of the label least often right (of their seconds read) from which `weak_label_note` stands
 beside their shares."""
@@ -519,7 +524,8 @@ def weak_label_note(summary: CallSummary) -> str | None:
 def prospect_positive(summary: CallSummary) -> tuple[str, str | None]:
     """The "Prospect likely positive" figure and what it rests on (the page's card, the reports' facts): the share of
     the seconds read, or a dash and "too little read" under `MIN_SECONDS_TO_COMPARE` of them (new-user trial 16: "100%"
-    from 7 s in large type, its sample in small), "not read" for a face on screen but never read, "not seen". "Read clearly", not "of their face": a trial (41) took
+    from 7 s in large type, its sample in small), "unclear" when `UNCLEAR_CARD_SHARE` of their seconds were, "not read"
+    for a face on screen but never read, "not seen". "Read clearly", not "of their face": a trial (41) took
     "only 8 s of their face" for a face on screen 8 s, where it was on screen 22 s and read with an emotion in 8."""
     read, lean = summary.seen_seconds[PROSPECT], unclear_lean(summary)
     also = f"; {lean}" if lean else ""
@@ -528,7 +534,12 @@ def prospect_positive(summary: CallSummary) -> tuple[str, str | None]:
             if summary.prospect_uncertain[0] else ("not seen", None)
     if read < MIN_SECONDS_TO_COMPARE:  # a dash, the reason under it: as the thirds' card ("call too short")
         return "—", f"too little read: only {read} s read clearly{also}"
-    return f"{summary.mood[PROSPECT].positive:.0%}", f"of the {read} s their face was read{also}"
+    share = f"{summary.mood[PROSPECT].positive:.0%}"
+    unclear, leaning = summary.prospect_unclear
+    if unclear >= UNCLEAR_CARD_SHARE * (unclear + read):
+        lean = f", leaning {' or '.join(leaning)}" if leaning else ""
+        return "unclear", f"{unclear} of {unclear + read} s unclear{lean}; likely positive {share} of the {read} s read clearly"
+    return share, f"of the {read} s their face was read{also}"
 
 
 def first_positive(summary: CallSummary) -> tuple[str, str | None]:
@@ -550,7 +561,7 @@ def headline_rows(summary: CallSummary, roles: Sequence[str]) -> list[tuple[str,
     enough = summary.seen_seconds[PROSPECT] >= MIN_SECONDS_TO_COMPARE
     return [
         ("Prospect likely positive", positive if not positive_note else positive_note if positive == "—"
-         else f"{positive} {positive_note}" if enough else f"{positive}: {positive_note}"),
+         else f"{positive} {positive_note}" if positive.endswith("%") else f"{positive}: {positive_note}"),
         ("Prospect likely negative", f"{summary.mood[PROSPECT].negative:.0%} of those seconds" if enough else "—"),
         ("First positive prospect shift", first + (f" ({first_note})" if first_note else "")),
         ("Negative shifts", ", ".join(f"{role} {summary.negative_shifts[role]}" for role in reversed(roles))),

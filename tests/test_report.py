@@ -565,12 +565,14 @@ def test_unclear_seconds_leaning_negative_are_said_first_beside_a_share_of_clear
                            + [dict(r, second=r["second"] + 35) for r in _rows("prospect", ["happy"] * 35)])
     summary = summarize_timeline(CallTimeline(seconds, pd.DataFrame(columns=["role", "t_s", "direction"])))
     assert summary.prospect_unclear == (35, ("sad",))
-    assert prospect_positive(summary) == ("100%", "of the 35 s their face was read; 35 s more unclear, leaning sad")
+    # half the seconds unclear: no share in large type (trial 46: "100%" there, "24 s more unclear" in small print)
+    assert prospect_positive(summary) == ("unclear", "35 of 70 s unclear, leaning sad; likely positive 100% of the 35 s "
+                                                     "read clearly")
     assert summary.talking_points[0].startswith("For 35 s the prospect's expression was not clear enough to name (shown "
                                                 "as uncertain), and those seconds leaned sad")
     assert not any("was read only" in point for point in summary.talking_points)  # said once, by the point above
-    assert ("Prospect likely positive", "100% of the 35 s their face was read; 35 s more unclear, leaning sad") \
-        in headline_rows(summary, ("rep", "prospect"))
+    assert ("Prospect likely positive", "unclear: 35 of 70 s unclear, leaning sad; likely positive 100% of the 35 s "
+                                        "read clearly") in headline_rows(summary, ("rep", "prospect"))
     few = pd.DataFrame(_rows("rep", ["neutral"] * 70) + _unclear_rows("prospect", "sad", 5)  # a few: not worth a word
                        + [dict(r, second=r["second"] + 5) for r in _rows("prospect", ["happy"] * 65)])
     summary = summarize_timeline(CallTimeline(few, pd.DataFrame(columns=["role", "t_s", "direction"])))
