@@ -77,10 +77,18 @@ changed 13.1 at most, so one track went on across every turn and the prospect's 
 `CUT_CHANGE`: the bench's realistic call's 52-60-px faces change 12-28 as they roll and drift (16 more embeddings in 2
 minutes at this line). Measured with `/root/rapport-runs/s43/mouth/cuts2.py` (2026-12-06)."""
 LARGE_FACE_PX = 120
-"""Face height, analysis-frame pixels, from which `CUT_CHANGE_LARGE` and `CUT_JUMP` apply (a speaker view's big tile:
-200+)."""
+"""Face height, analysis-frame pixels, from which `CUT_CHANGE_LARGE` applies (a speaker view's big tile: 200+)."""
+CUT_JUMP_PX = 80
+"""Face height, analysis-frame pixels, from which a `CUT_JUMP` gets the face embedded (a two-tile gallery's faces,
+90-120 px at the 640-px analysis width; not thumbnails nor the bench's realistic 52-60-px faces, which change 12-28 as
+they roll and drift), but under `LARGE_FACE_PX` it is no cut: the track splits only at `CHANGE_UNCUT` (surely someone
+else), as one person's look jumps too (trials 44 and 46: a photo of the same person swapped at once, 0.60 apart, split
+the prospect at `SAME_PERSON_DISTANCE`). New-user trial 47: a colleague took the prospect's tile and the prospect came back (at once, or after 3 s
+of an empty tile) smiling, a 104-px face whose thumbnail changed 17.0-17.1 against a recent median of 1.3-4.1 (under
+`CUT_CHANGE`), so her first 8-11 s back were the colleague's until the `EMBED_EVERY_S` re-check: a guest had her turn
+to a smile, and hers came that much late."""
 CUT_JUMP = 4.0
-"""A large face's thumbnail that changed this many times its own usual change (the median over its last `CUT_HISTORY`
+"""A large face's thumbnail (a gallery face's from `CUT_JUMP_PX`: embedded, no cut) that changed this many times its own usual change (the median over its last `CUT_HISTORY`
 pictures), and at least `CUT_JUMP_MIN`, is a cut too: a still big tile hardly changes between pictures, so a cut to a
 look-alike before the same wall stands out against the face's own motion, not against every face's. New-user trial 22
 (two brothers, greyscale, one flat wall, 185-px faces): the five cuts changed the thumbnail 13.5-15.0, **4.6-13.3
@@ -398,14 +406,16 @@ def _compare_new_picture(followed: _Followed, look: TrackLook, gray: np.ndarray,
     followed.pictures = [*followed.pictures[max(old - 1, 0):], (t, patch_now, box)]
 
 
-def _cut(look: np.ndarray, before: np.ndarray, height: float, recent: list[float] | None = None) -> bool:
+def _cut(look: np.ndarray, before: np.ndarray, height: float, recent: list[float] | None = None,
+         jump_px: float = LARGE_FACE_PX) -> bool:
     """Whether a face's look jumped as at a cut: its thumbnail or its surroundings' changed by `CUT_CHANGE`; when the
-    face is `LARGE_FACE_PX` high or more, its thumbnail by `CUT_CHANGE_LARGE`, or by `CUT_JUMP` times its `recent`
-    changes' median. `height`: the face box's, analysis pixels; `recent`: the face's last thumbnail changes."""
+    face is `LARGE_FACE_PX` high or more, its thumbnail by `CUT_CHANGE_LARGE`; from `jump_px` (`LARGE_FACE_PX`, or
+    `CUT_JUMP_PX` for a jump that is only looked at), by `CUT_JUMP` times its `recent` changes' median. `height`: the
+    face box's, analysis pixels; `recent`: the face's last thumbnail changes."""
     face, surroundings = np.abs(look - before).mean(axis=(1, 2, 3))
     if max(face, surroundings) >= CUT_CHANGE or (height >= LARGE_FACE_PX and face >= CUT_CHANGE_LARGE):
         return True
-    return (height >= LARGE_FACE_PX and face >= CUT_JUMP_MIN and recent is not None
+    return (height >= jump_px and face >= CUT_JUMP_MIN and recent is not None
             and len(recent) >= CUT_HISTORY // 2 and face >= CUT_JUMP * float(np.median(recent)))
 
 
@@ -457,9 +467,12 @@ class IdentityWatch:
         gray = cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2GRAY) if len(faces) else None
         patches = [_crop(gray, box, _PATCH, cv2.INTER_NEAREST) for box in faces.xyxy]
         scale = source.scale if source is not None else 1.0  # source pixels per frame pixel
-        jumped = [(followed := self._followed.get(tid)) is not None
-                  and _cut(looks[i], followed.look, box[3] - box[1], followed.thumbnail_changes)
-                  for i, (tid, box) in enumerate(zip(faces.track_ids.tolist(), faces.xyxy))]
+        cut, jumped = [], []  # a cut: `SAME_PERSON_DISTANCE` splits; a gallery face's jump: embedded, `CHANGE_UNCUT`
+        for i, (tid, box) in enumerate(zip(faces.track_ids.tolist(), faces.xyxy)):
+            followed = self._followed.get(tid)
+            args = (looks[i], followed.look, box[3] - box[1], followed.thumbnail_changes) if followed else ()
+            cut.append(bool(args) and _cut(*args))
+            jumped.append(cut[-1] or (bool(args) and _cut(*args, jump_px=CUT_JUMP_PX)))
         due = [i for i, (tid, box) in enumerate(zip(faces.track_ids.tolist(), faces.xyxy))
                if (box[3] - box[1]) * scale >= MIN_FACE_PX
                and self._due(self._followed.get(tid), t, looks[i], jumped[i])]
@@ -479,7 +492,7 @@ class IdentityWatch:
                         and not _cut(looks[i], followed.look, 0.0))
             changed = (not settling and followed is not None and embedding is not None and followed.reference is not None
                        and float(np.linalg.norm(embedding - followed.reference)) > (
-                           SAME_PERSON_DISTANCE if jumped[i] else CHANGE_UNCUT))
+                           SAME_PERSON_DISTANCE if cut[i] else CHANGE_UNCUT))
             begun = followed is None or changed
             if begun:
                 followed = _Followed(self._new_track(t), t, None, looks[i], changed_t=t)

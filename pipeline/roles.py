@@ -330,22 +330,29 @@ def _strip_beside(large: np.ndarray, others: list[np.ndarray], anywhere: bool = 
     filmstrip column beside a speaker centred in the frame is not one (it lies over the speaker's picture). One
     person's two pictures (a speaker and their own thumbnail) are one face here, so a 2-person speaker view never shows
     such a strip. With `anywhere` (the large face is under `SPEAKER_VIEW_AREA_RATIO` times larger, so no speaker view),
-    the large face may sit anywhere out of a column that hugs the side (`STRIP_EDGE`): a video played on the shared
-    slide."""
+    the large face may sit anywhere out of a column that hugs a side, or a row that hugs the top or bottom
+    (`STRIP_EDGE`; Zoom's screen share puts its thumbnails in a row at the top): a video played on the shared slide."""
+    if len(others) < 2 or not all(_near_edge(box) for box in others):
+        return False
+    for axis in (0, 1) if anywhere else ():  # a column hugging a side, or a row hugging the top or bottom
+        line = [_centre(box)[axis] for box in others]
+        if (max(line) - min(line) < GALLERY_LEVEL and min(np.mean(line), 1 - np.mean(line)) <= STRIP_EDGE
+                and abs(_centre(large)[axis] - np.mean(line)) >= GALLERY_LEVEL):
+            return True
     xs = [_centre(box)[0] for box in others]
-    if len(others) < 2 or max(xs) - min(xs) >= GALLERY_LEVEL or not all(_near_edge(box) for box in others):
+    if max(xs) - min(xs) >= GALLERY_LEVEL:
         return False
     on_right = np.mean(xs) > 0.5  # (then the large face, nearer the rest's centre than the frame's, is left of 0.5)
     x = _centre(large)[0]
-    if anywhere and min(np.mean(xs), 1 - np.mean(xs)) <= STRIP_EDGE and abs(x - np.mean(xs)) >= GALLERY_LEVEL:
-        return True
     rest_centre = (min(box[0] for box in others) / 2 if on_right else (max(box[2] for box in others) + 1) / 2)
     return bool(abs(x - rest_centre) < abs(x - 0.5))
 
 
 STRIP_EDGE = 0.15
-"""A column of camera thumbnails hugging a side of the frame has its centres within this fraction of the frame from
-that side (new-user trial 46's screen share: 0.08); a gallery's outer column of two or three sits 0.17-0.25 from it."""
+"""A column of camera thumbnails hugging a side of the frame (a row hugging the top or bottom) has its centres within
+this fraction of the frame from that side (new-user trial 46's screen share: 0.08; trial 47's Zoom-style row along the
+top: 0.09); a gallery's outer column of two or three sits 0.17-0.25 from it. Trial 47's row made the video's face a
+"nearly as long" rival of the prospect, and the call a "check roles" guess."""
 STRIP_LARGER = 1.5
 """Beside such a column, a face this many times a thumbnail's area (each one's), out of the column, is the shared
 screen's or a sidebar speaker's, though under `SPEAKER_VIEW_AREA_RATIO` times larger (`_strip_beside` with

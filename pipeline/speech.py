@@ -133,11 +133,15 @@ TURNS_MAX_TOGETHER = 0.1
 the seconds with a face show two people together. A cut between two speakers puts both in one second (their frames
 split the second's samples, so they do not count as together); a gallery or a self-view shows them together nearly
 every second."""
-TURNS_MIN_CUTS = 3
+TURNS_MIN_CUTS = 2
 """...and the screen cut from one person alone to another at least this many times. A gallery whose rep kept their
 camera off until the prospect left (the prospect alone, then the rep alone: one cut) or a guest who only ever sat
 beside the prospect is no active-speaker view, and a rep talking with their camera off there stays "someone off
-camera"; a conversation in an active-speaker view cuts at every turn."""
+camera"; a conversation in an active-speaker view cuts at every turn. Two cuts since new-user trial 46: a speaker
+view whose stage showed the prospect, a colleague for 20 s, then the prospect again (thumbnails left out) was no
+recording of turns at 3, and 29 s of the stage's talk, the colleague's only quiet second being before his turn,
+read "someone off camera" (rep 43% shown, 30% true); at 2, 61 of 61 talk seconds right (was 32), and 29 other trial
+recordings (trials 43-46, `/root/rapport-runs/s49/share/turns.txt`) gave the same 1,311 seconds right."""
 
 TURN_CUT_DELAY_S = 2
 """An active-speaker view cuts to a new talker about a second after they start (trial 17's recordings: 0.8 s), so the

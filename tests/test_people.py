@@ -396,11 +396,14 @@ def test_a_face_that_changes_in_place_stays_one_track_unless_surely_someone_else
     picture = np.random.default_rng(0).integers(60, 150, (360, 640, 3)).astype(np.uint8)
     box, keypoints = np.array([[250.0, 100.0, 350.0, 200.0]], np.float32), np.full((1, 6, 2), np.nan, np.float32)
 
-    def tracks(distance: float, change: int) -> int:
+    def tracks(distance: float, change: int, at_once: bool = False) -> int:
+        """Track ids of a face whose picture brightens by `change` grey levels by 29 s: at once (a jump), or one level
+        a second from 19 s (changes of 0-1 between pictures: no jump), then re-checked at 30 s."""
         watch, ids = IdentityWatch(RecheckAt(distance)), set()
         for k in range(int((EMBED_EVERY_S + 2) * 4)):
             t = k / 4
-            shown = picture if t < EMBED_EVERY_S - 1 else picture + np.uint8(change)
+            ramp = change if at_once else min(change, int(max(0.0, t - (EMBED_EVERY_S - 11))))
+            shown = picture if t < EMBED_EVERY_S - 1 and at_once else picture + np.uint8(ramp)
             ids.add(int(watch.update(shown, TrackedFaces(t, np.array([0]), box, np.array([0.9], np.float32),
                                                          keypoints), t).track_ids[0]))
         assert watch.n_embedded >= 3  # at 0 s, settled at 1 s, at 29 s (a cut) or re-checked at 30 s
@@ -409,7 +412,7 @@ def test_a_face_that_changes_in_place_stays_one_track_unless_surely_someone_else
     assert SAME_PERSON_DISTANCE < 0.6 < CHANGE_UNCUT < 0.68
     assert tracks(0.6, change=10) == 1  # re-checked at 30 s (a little changed), no jump: the same person
     assert tracks(0.7, change=10) == 2  # surely someone else, jump or not
-    assert tracks(0.6, change=CUT_CHANGE + 15) == 2  # a cut: `SAME_PERSON_DISTANCE`
+    assert tracks(0.6, change=CUT_CHANGE + 15, at_once=True) == 2  # a cut: `SAME_PERSON_DISTANCE`
 
 
 def test_a_cut_between_look_alike_faces_is_found_by_the_change_of_their_surroundings_or_of_a_large_face():
@@ -454,6 +457,24 @@ def test_a_cut_between_look_alike_faces_is_found_by_the_change_of_their_surround
     watch, ids, face_change = turns((90, 60, 40), contrast=25.0, sways=(0, 1) * 4)  # a face that moves a little
     assert CUT_JUMP_MIN <= face_change < CUT_CHANGE_LARGE
     assert watch.n_embedded == 3 and len(set(ids[:6])) == 1 and ids[5] != ids[6] == ids[7]
+
+
+def test_a_gallery_face_that_jumps_against_its_own_changes_is_a_cut_a_thumbnail_is_not():
+    """New-user trial 47: a colleague left the prospect's 104-px gallery face tile and the prospect came back smiling,
+    her thumbnail changing 17 (surroundings 11) against a recent median of ~2: no cut under `CUT_CHANGE` (25), so her
+    first 8-11 s were the colleague's. From `CUT_JUMP_PX` (80 px) such a jump gets the face embedded, and under
+    `LARGE_FACE_PX` splits it only at `CHANGE_UNCUT` (surely someone else: one person's photo swapped at once, 0.60
+    apart in trials 44 and 46, stays one)."""
+    from pipeline.people import CUT_HISTORY, CUT_JUMP, CUT_JUMP_PX, _cut
+
+    before = np.zeros((2, 8, 8, 3), np.float32)
+    back = before + np.array([17.0, 11.0], np.float32)[:, None, None, None]  # face, surroundings
+    recent = [1.3, 4.1, 1.9, 0.4, 3.9, 2.2, 1.0, 4.4][:CUT_HISTORY]
+    assert 17.0 >= CUT_JUMP * float(np.median(recent)) and 17.0 < CUT_CHANGE  # (and 104 px < `LARGE_FACE_PX`)
+    assert _cut(back, before, 104.0, recent, jump_px=CUT_JUMP_PX) and _cut(back, before, CUT_JUMP_PX, recent, CUT_JUMP_PX)
+    assert not _cut(back, before, 104.0, recent)  # looked at, but no cut (`SAME_PERSON_DISTANCE` splits only at cuts)
+    assert not _cut(back, before, 60.0, recent, jump_px=CUT_JUMP_PX)  # a thumbnail, or the bench's rolling faces
+    assert not _cut(back, before, 104.0, [6.0] * CUT_HISTORY, jump_px=CUT_JUMP_PX)  # a face that moves as much anyway
 
 
 def test_a_held_picture_of_a_low_frame_rate_recording_is_no_change_cut_jump_learns_from():
@@ -934,6 +955,14 @@ def test_a_video_played_off_centre_on_a_shared_slide_is_not_the_rep():
     assert decision.roles == {0: "rep", 2: "rep", 5: "rep", 1: "prospect", 3: "prospect", 6: "prospect",
                               4: "participant-1"}
     assert decision.note.startswith("Person 3's larger face sat beside a strip of camera thumbnails for 40 s")
+    # Zoom's screen share: the cameras in a row along the top, the video off-centre below
+    # (the share most of the call: the video's face on screen nearly as long as the prospect's, which made it a guess)
+    row = {0: presence((0, 4, left)), 1: presence((0, 4, right)), 2: presence((5, 54, box_at(0.42, 0.08, 0.12))),
+           3: presence((5, 54, box_at(0.58, 0.08, 0.12))), 4: presence((5, 54, video)), 5: presence((55, 59, left)),
+           6: presence((55, 59, right))}
+    decision = decide_roles(summaries(row), "left", people=people, presence=row)
+    assert decision.roles == {0: "rep", 2: "rep", 5: "rep", 1: "prospect", 3: "prospect", 6: "prospect",
+                              4: "participant-1"} and not decision.guessed
     # a gallery's outer column is no strip: a 2x2 grid, its faces a little apart in size, reads the hint over all four
     grid = {0: presence((0, 9, box_at(0.25, 0.25, 0.2))), 1: presence((0, 9, box_at(0.75, 0.25, 0.14))),
             2: presence((0, 9, box_at(0.25, 0.75, 0.14))), 3: presence((0, 9, box_at(0.75, 0.75, 0.14)))}

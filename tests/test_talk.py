@@ -724,6 +724,20 @@ def test_a_surprise_hidden_by_the_persons_talk_follows_them_when_the_roles_are_s
     assert hidden() == {REP: before[PROSPECT], PROSPECT: before[REP]}
 
 
+def test_a_stage_that_cuts_twice_shows_turns_one_cut_does_not():
+    """New-user trial 46: a speaker view's stage showed the prospect, a colleague for 20 s, then the prospect again (the
+    rep's self-view left out as a thumbnail): two cuts, a recording of turns (`TURNS_MIN_CUTS`), so the stage's voice is
+    whoever is on it (it read 29 s "someone off camera"); a gallery whose rep turned their camera on only once the
+    prospect had left (one cut) is none."""
+    from pipeline.speech import TURNS_MIN_CUTS, shows_turns
+
+    on = lambda *spans: np.array([4 if any(a <= s < b for a, b in spans) else 0 for s in range(60)])  # noqa: E731
+    assert TURNS_MIN_CUTS == 2
+    assert shows_turns({"prospect": on((0, 25), (45, 60)), "participant-1": on((25, 45))})
+    assert not shows_turns({"prospect": on((0, 30)), "rep": on((30, 60))})  # one cut
+    assert not shows_turns({"prospect": on((0, 60)), "rep": on((0, 25), (45, 60))})  # together: a gallery
+
+
 def test_a_moment_says_who_was_talking_only_when_it_is_known():
     """A key moment's label adds who was talking; a call without audio adds nothing (it said "unknown (no audio)
     talking" and was cut off for it in a new-user trial, 28)."""
