@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from db.models import RepEnrolment, Workspace
 from model.detect import iou_matrix, shared_detector
 from model.identity import MIN_FACE_PX, SAME_PERSON_DISTANCE, shared_embedder
-from pipeline.people import TrackLook
+from pipeline.people import TrackLook, person_embeddings
 from pipeline.video import read_frames_at
 
 ENROL_FRAMES = 5
@@ -75,13 +75,9 @@ def recognised_person(looks: dict[int, TrackLook], people: dict[int, int], refer
     within `SAME_PERSON_DISTANCE`; None when nobody is (or no reference)."""
     if references is None or not len(references):
         return None
-    embeddings: dict[int, list[np.ndarray]] = {}
-    for track_id, look in looks.items():
-        if track_id in people and look.embeddings:
-            embeddings.setdefault(people[track_id], []).extend(look.embeddings)
     best, best_distance = None, SAME_PERSON_DISTANCE
-    for person, vectors in embeddings.items():
-        distance = float(np.linalg.norm(references - np.mean(vectors, axis=0), axis=1).min())
+    for person, mean in person_embeddings(looks, people).items():
+        distance = float(np.linalg.norm(references - mean, axis=1).min())
         if distance <= best_distance:
             best, best_distance = person, distance
     return best

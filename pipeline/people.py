@@ -83,21 +83,21 @@ CUT_JUMP_PX = 80
 90-120 px at the 640-px analysis width; not thumbnails nor the bench's realistic 52-60-px faces, which change 12-28 as
 they roll and drift), but under `LARGE_FACE_PX` it is no cut: the track splits only at `CHANGE_UNCUT` (surely someone
 else), as one person's look jumps too (trials 44 and 46: a photo of the same person swapped at once, 0.60 apart, split
-the prospect at `SAME_PERSON_DISTANCE`). New-user trial 47: a colleague took the prospect's tile and the prospect came back (at once, or after 3 s
-of an empty tile) smiling, a 104-px face whose thumbnail changed 17.0-17.1 against a recent median of 1.3-4.1 (under
-`CUT_CHANGE`), so her first 8-11 s back were the colleague's until the `EMBED_EVERY_S` re-check: a guest had her turn
-to a smile, and hers came that much late."""
+the prospect at `SAME_PERSON_DISTANCE`). New-user trial 47: a colleague took the prospect's tile and the prospect came
+back (at once, or after 3 s of an empty tile) smiling, a 104-px face whose thumbnail changed 17.0-17.1 against a
+recent median of 1.3-4.1 (under `CUT_CHANGE`), so her first 8-11 s back were the colleague's until the `EMBED_EVERY_S`
+re-check: a guest had her turn to a smile, and hers came that much late."""
 CUT_JUMP = 4.0
-"""A large face's thumbnail (a gallery face's from `CUT_JUMP_PX`: embedded, no cut) that changed this many times its own usual change (the median over its last `CUT_HISTORY`
-pictures), and at least `CUT_JUMP_MIN`, is a cut too: a still big tile hardly changes between pictures, so a cut to a
-look-alike before the same wall stands out against the face's own motion, not against every face's. New-user trial 22
-(two brothers, greyscale, one flat wall, 185-px faces): the five cuts changed the thumbnail 13.5-15.0, **4.6-13.3
-times** its recent median (1.1-3.3), between cuts at most 8.3 and 3.5 times; under `CUT_CHANGE_LARGE`, one track went
-across every turn (the prospect's seconds were the rep's, the rep's talk share 0.83 against a true 0.43). Trial 21's
-speaker view (moving heads, 200-230 px) changed 2.8 times at most between cuts, 4.0-9.5 at them. A jump found wrongly
-costs one embedding. Measured with `/root/rapport-runs/s43/mouth/cuts2.py` and `/root/rapport-runs/s44/cuts/rel.py`; on 35 recordings of
-earlier trials (`/root/rapport-runs/s44/corpus.py`) only trial 22's changed (people and roles), with 5 more embeddings
-in all."""
+"""A large face's thumbnail that changed this many times its own usual change (the median over its last `CUT_HISTORY`
+pictures), and at least `CUT_JUMP_MIN`, is a cut too (a gallery face's, from `CUT_JUMP_PX`, is embedded but no cut): a
+still big tile hardly changes between pictures, so a cut to a look-alike before the same wall stands out against the
+face's own motion, not against every face's. New-user trial 22 (two brothers, greyscale, one flat wall, 185-px faces):
+the five cuts changed the thumbnail 13.5-15.0, **4.6-13.3 times** its recent median (1.1-3.3), between cuts at most
+8.3 and 3.5 times; under `CUT_CHANGE_LARGE`, one track went across every turn (the prospect's seconds were the rep's,
+the rep's talk share 0.83 against a true 0.43). Trial 21's speaker view (moving heads, 200-230 px) changed 2.8 times
+at most between cuts, 4.0-9.5 at them. A jump found wrongly costs one embedding. Measured with
+`/root/rapport-runs/s43/mouth/cuts2.py` and `/root/rapport-runs/s44/cuts/rel.py`; on 35 recordings of earlier trials
+(`/root/rapport-runs/s44/corpus.py`) only trial 22's changed (people and roles), with 5 more embeddings in all."""
 CUT_JUMP_MIN = 10.0
 """Smallest thumbnail change (0-255) `CUT_JUMP` counts: a nearly still face doubling a change of 1 is no cut."""
 CUT_HISTORY = 8
@@ -107,12 +107,13 @@ SURROUNDINGS = 2.0
 """The surroundings thumbnail is of the box grown this many times about its centre, eyes level like the face's: a
 cut to another person changes the background too, one person moving or rolling their head hardly does."""
 CHANGE_UNCUT = DIFFERENT_PEOPLE_DISTANCE
-"""A face embedded without a jump of its look (`_cut`: the `EMBED_EVERY_S` re-check) starts a new track only this far
-from its track's own (`model.identity.DIFFERENT_PEOPLE_DISTANCE`: surely someone else), where at a jump
-`SAME_PERSON_DISTANCE` does: one person's face changes its expression, light or pose in place, while someone else
-takes a tile at a cut, or after an absence whose return is a jump. Found by new-user trial 46: a prospect's face that
-never left its gallery tile was re-checked at 31 s and 33.75 s, while she started or stopped talking, 0.62-0.63 from
-her track's own, so she became two people and the call a "check roles" guess (three of its 17 calls)."""
+"""A face embedded without a cut (`_cut`: the `EMBED_EVERY_S` re-check, or a gallery face's `CUT_JUMP_PX` jump) starts
+a new track only this far from its track's own (`model.identity.DIFFERENT_PEOPLE_DISTANCE`: surely someone else),
+where at a cut `SAME_PERSON_DISTANCE` does: one person's face changes its expression, light or pose in place, while
+someone else takes a tile at a cut, or after an absence whose return is a jump. Found by new-user trial 46: a
+prospect's face that never left its gallery tile was re-checked at 31 s and 33.75 s, while she started or stopped
+talking, 0.62-0.63 from her track's own, so she became two people and the call a "check roles" guess (three of its 17
+calls)."""
 RECHECK_CHANGE = 8.0
 """Mean absolute difference (0-255) of the box's 8×8 colour thumbnail from its look at the track's last embedding
 below which the `EMBED_EVERY_S` re-check is skipped: the face still looks as it did when it was last embedded (a
@@ -556,15 +557,20 @@ def mouths_apart(rows: list[TrackSecondRows]) -> set[tuple[int, int]]:
     return apart
 
 
-def distinct_people(looks: dict[int, TrackLook], people: dict[int, int]) -> set[tuple[int, int]]:
-    """Pairs of people (a < b, person numbers of `people`: track id -> person) whose faces are surely different: mean
-    embeddings over all their tracks' embeddings `DIFFERENT_PEOPLE_DISTANCE` or more apart (people never embedded are
-    in no pair)."""
+def person_embeddings(looks: dict[int, TrackLook], people: dict[int, int]) -> dict[int, np.ndarray]:
+    """Person number (`people`: track id -> person) -> (128,) mean of all their tracks' embeddings; people never
+    embedded (faces too small) are left out."""
     vectors: dict[int, list[np.ndarray]] = {}
     for track_id, person in people.items():
-        if track_id in looks:
+        if track_id in looks and looks[track_id].embeddings:
             vectors.setdefault(person, []).extend(looks[track_id].embeddings)
-    means = {person: np.mean(v, axis=0) for person, v in vectors.items() if v}
+    return {person: np.mean(v, axis=0) for person, v in vectors.items()}
+
+
+def distinct_people(looks: dict[int, TrackLook], people: dict[int, int]) -> set[tuple[int, int]]:
+    """Pairs of people (a < b, person numbers of `people`: track id -> person) whose faces are surely different: their
+    `person_embeddings` `DIFFERENT_PEOPLE_DISTANCE` or more apart (people never embedded are in no pair)."""
+    means = person_embeddings(looks, people)
     return {(a, b) for a in means for b in means
             if a < b and float(np.linalg.norm(means[a] - means[b])) >= DIFFERENT_PEOPLE_DISTANCE}
 
