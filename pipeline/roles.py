@@ -21,6 +21,7 @@ in that second, and each second votes:
 | three or more, one much larger, the others a column at a side of the frame, the large face centred in the rest of the frame (`_strip_beside`); or one `STRIP_LARGER` times larger anywhere beside a column hugging the side (`STRIP_EDGE`) | a shared screen (or a sidebar view's speaker) beside the call's camera strip | the hint, over the strip's faces only; the large face is noted and ranks after them for the prospect (`_Votes.beside_strip`) |
 | three or more, one much larger and centred across (otherwise) | speaker view with a filmstrip (Teams: a row of thumbnails below the speaker) | the hint, over the thumbnails only, on its own axis, in a ballot of its own that decides only where nothing else did (`FILMSTRIP_GUESS`) |
 | three or more, one much larger off-centre (otherwise) | a gallery with one person close to their camera | none |
+| one or two, the smaller in a corner at a place where, over the call, two or more people surely different by face took turns (`speaker_thumbnails`) | a screen share with the active speaker's thumbnail over it (Zoom's recording) | none; the other face is the shared screen's: noted, and ranks after the others for the prospect (`_Votes.beside_speaker`) |
 | similar sizes (gallery, stacked, camera thumbnails beside a shared screen) | gallery | the hint: the face furthest toward `rep_position` (if `MIN_SEPARATION` ahead) = rep, the others not |
 
 `rep_position` is a hint for the layouts it names (galleries: side by side, stacked, thumbnail strips), never a
@@ -64,7 +65,7 @@ self-view). The note also says when a pick is a guess or rests on one rule only:
 | the rep, by the self-view rule, while the big face sat off-centre toward `rep_position` (`_Votes.hint_unheeded`) | "Person N was taken as the rep, as the self-view thumbnail of a speaker view, but person M's face sat toward the rep position (right) ...: if this was a gallery, ..." |
 | the rep, by the hint pointing into a meeting room's tile (`_room_beside`) for most of their hint seconds | "The rep position (left) points to a tile of several people; ... if the rep is the person in the other tile, ..." |
 | the rep, by the hint on a face alone on screen (off-centre), never `NOTE_MIN_S` seconds beside a second face | "Person N was taken as the rep because their face sat toward the rep position while alone on screen; ..." |
-| a person seen mostly (over half their seconds) as the large face beside a camera strip, while another is the prospect | "Person N's larger face sat beside a strip of camera thumbnails ... taken for shared content (a video on a shared screen) or a third person ..." |
+| a person seen mostly (over half their seconds) as the large face beside a camera strip or an active speaker's thumbnail, while another is the prospect | "Person N's larger face sat beside a strip of camera thumbnails ..." (or "... beside one camera thumbnail that showed persons 1 and 2 in turns ...") "... taken for shared content (a video on a shared screen) or a third person ..." |
 | the prospect's role, given to two or more people never on screen together (`TOOK_TURNS_NOTE`): a guess | "Rapport took persons 2 and 3 for the prospect, as they were never on screen together: ..." |
 | the rep, by the hint among a speaker view's filmstrip thumbnails (`FILMSTRIP_GUESS`): a guess (`RoleDecision.rep_guessed`) | "Person N's thumbnail sat furthest right in the speaker view's strip of thumbnails, so Rapport guessed they are the rep ..." |
 | the rep, by the hint read across (no face ever sat clearly furthest toward `rep_position`) | "No face sat clearly furthest right of the others, so person N, furthest bottom-right, was taken as the rep; ..."; from a column of thumbnails by a side (`_Votes.aside_for`), a guess (`RoleDecision.rep_guessed`): "... so Rapport guessed person N, furthest top-left, is the rep (the call app orders faces one above the other, in a strip of thumbnails or a grid); ..." |
@@ -361,6 +362,41 @@ thumbnail's and off-centre in the slide, was the furthest left of three faces of
 position voted it the rep: the real rep became a guest (and, with the video silent, every role was wrong)."""
 
 
+def speaker_thumbnails(on_screen: dict[int, dict[int, np.ndarray]],
+                        distinct: set[tuple[int, int]] | frozenset[tuple[int, int]]) -> dict[int, int]:
+    """Second -> the person then shown in an active speaker's thumbnail: a thumbnail in a corner (`_in_a_corner`),
+    alone or beside one face `STRIP_LARGER` times its area, at one place (`SEAT_IOU`) where two or more people surely
+    different by face (`distinct`: pairs a < b) were each shown `NOTE_MIN_S` seconds or more over the call. `on_screen`
+    is second -> person -> box (fractions of the frame).
+
+    A self-view shows one person all call, so a corner thumbnail that shows one person, then another, then the first
+    again is the call app's active speaker: Zoom's recording of a screen share puts it over the top-right corner of the
+    slide. Its place says nothing of who is the rep, and a face beside it is the shared screen's (`beside_speaker`).
+    Found by new-user trial 47: a testimonial video played on the slide (a 200-px face beside the 110-px thumbnail)
+    sat left of it, so the rep position voted the video the rep for 38 s, the real rep (in the thumbnail while they
+    talked) was taken for the prospect, and the prospect for a guest."""
+    seats: list[tuple[np.ndarray, dict[int, list[int]]]] = []  # (the first box seen there, person -> seconds)
+    for second, faces in sorted(on_screen.items()):
+        if len(faces) > 2:
+            continue
+        small, large = min(faces, key=lambda p: box_area(faces[p])), max(faces, key=lambda p: box_area(faces[p]))
+        if not _in_a_corner(faces[small]) or (large != small and
+                                              box_area(faces[large]) < STRIP_LARGER * box_area(faces[small])):
+            continue
+        for box, shown in seats:
+            if iou_matrix(box[None], faces[small][None])[0, 0] >= SEAT_IOU:
+                shown[small].append(second)
+                break
+        else:
+            seats.append((faces[small], defaultdict(list, {small: [second]})))
+    relay: dict[int, int] = {}
+    for _, shown in seats:
+        long = [p for p, seconds in shown.items() if len(seconds) >= NOTE_MIN_S]
+        if any((a, b) in distinct for a in long for b in long):
+            relay |= {second: p for p, seconds in shown.items() for second in seconds}
+    return relay
+
+
 STRIP_SPACING = 3.0
 """Two thumbnails are neighbours in one strip (`_in_a_row`) when level with each other (centres within half a box on
 one axis) and at most this many box widths (heights, for a column) apart on the other: a floating self-view and a copy
@@ -494,6 +530,9 @@ class _Votes:
     a sidebar view) sit in the strip, so this face is most likely the shared screen's (a video, a slide) or a third
     person's. Found by a new-user trial (33): a testimonial video shared beside the two cameras' thumbnails took the
     prospect's role, the real prospect became a participant and no rep was found."""
+    beside_speaker: float = 0.0
+    """Seconds this face was beside an active speaker's thumbnail (`speaker_thumbnails`): the call's camera sits in
+    that thumbnail, so this face, like `beside_strip`'s, is most likely the shared screen's (new-user trial 47)."""
     stage_s: float = 0.0
     """Seconds this face was the speaker of a speaker view with a filmstrip (a centred face much larger than two or
     more others): the call app puts whoever talks there, so in a call that is mostly such a view (`STAGE_SHARE`) the
@@ -672,13 +711,19 @@ def decide_roles(tracks: list[TrackSummary], rep_position: str = "left", min_det
         for second, box in zip(*(np.asarray(a) for a in presence.get(track_id, ((), ())))):
             stills_on_screen[int(second)][track_id] = np.asarray(box, np.float64)
     still_speakers: set[int] = set()  # set-aside still faces a self-view sat beside, as a speaker view's speaker
+    relay = speaker_thumbnails(on_screen, distinct)
     ahead: dict[tuple[int, int], int] = defaultdict(int)  # (p, q): seconds the hint picked p with q on screen too
     first_ahead: dict[int, int] = {}  # person -> the first such second
     for second, faces in on_screen.items():
         before = {p: votes[p].hint_for for p in faces}
-        speaker = _vote(faces, votes, across, filmstrip, rep_position, stills_on_screen.get(second), smallest[second])
-        if speaker is not None:
-            still_speakers.add(speaker)
+        if second in relay:  # an active speaker's thumbnail: no vote, and any face beside it is the shared screen's
+            for p in faces.keys() - {relay[second]}:
+                votes[p].beside_speaker += 1
+        else:
+            speaker = _vote(faces, votes, across, filmstrip, rep_position, stills_on_screen.get(second),
+                            smallest[second])
+            if speaker is not None:
+                still_speakers.add(speaker)
         picked = [p for p in faces if votes[p].hint_for > before[p]] if len(faces) > 1 else []
         for p in picked:
             first_ahead[p] = min(second, first_ahead.get(p, second))
@@ -717,7 +762,8 @@ def decide_roles(tracks: list[TrackSummary], rep_position: str = "left", min_det
         rep = recognised_rep
     area = {p: max(t.area for t in participants if people[t.track_id] == p) for p in persons}
     seen_s = {p: sum(p in faces for faces in on_screen.values()) for p in persons}
-    presenters = {p for p in persons if 2 * votes[p].beside_strip > seen_s[p]}  # mostly beside a camera strip
+    presenters = {p for p in persons  # mostly beside a camera strip or an active speaker's thumbnail
+                  if 2 * (votes[p].beside_strip + votes[p].beside_speaker) > seen_s[p]}
     on_stage = sum(v.stage_s for v in votes.values()) >= STAGE_SHARE * sum(len(f) > 1 for f in on_screen.values())
     others = sorted((p for p in persons if p != rep),
                     key=lambda p: (p in presenters, -votes[p].stage_s if on_stage else 0, -frames[p], -area[p]))
@@ -782,10 +828,16 @@ def decide_roles(tracks: list[TrackSummary], rep_position: str = "left", min_det
                           f"person {rep}, furthest {_ACROSS_WORDS[rep_position]}, was taken as the rep")
                        + "; if the rep is someone else, pick them in Fix roles.")
     beside = [p for p in others if p in presenters and named[p] != PROSPECT and PROSPECT in named.values()]
-    strip_note = (f"Person {beside[0]}'s larger face sat beside a strip of camera thumbnails for "
-                  f"{votes[beside[0]].beside_strip:.0f} s (a screen share, or a sidebar view), so it was taken for "
-                  "shared content (a video on a shared screen) or a third person, not the prospect; if it is the "
-                  "prospect, pick them in Fix roles.") if beside else None
+    strip_note = None
+    if beside:
+        shown = votes[beside[0]]
+        where = (f"a strip of camera thumbnails for {shown.beside_strip:.0f} s (a screen share, or a sidebar view)"
+                 if shown.beside_strip >= shown.beside_speaker else
+                 f"one camera thumbnail that showed {_persons(sorted(set(relay.values())))} in turns for "
+                 f"{shown.beside_speaker:.0f} s (a screen share's active-speaker thumbnail)")
+        strip_note = (f"Person {beside[0]}'s larger face sat beside {where}, so it was taken for shared content (a "
+                      "video on a shared screen) or a third person, not the prospect; if it is the prospect, pick them "
+                      "in Fix roles.")
     by_seat = _guests_by_seat(named, frames, seat_box, with_)
     prospects = [p for p in others if named[p] == PROSPECT]
     took_turns = None if len(prospects) < 2 else TOOK_TURNS_NOTE.format(

@@ -18,7 +18,7 @@ Who speaks, per second of the call (`who_speaks`, a decision table):
 | yes                   | yes                                      | only a guest (participant-N)             | other |
 | yes                   | yes                                      | nobody's, but one mouth at LEAD_LIFT or more leads every other face measured by LEAD_RATIO (`_leading`) | that person: rep / prospect / other |
 | yes                   | yes                                      | nobody's, in a recording of turns (`shows_turns`, thumbnails left out), one person on screen most of the second | that person: rep / prospect / other |
-| yes                   | yes                                      | nobody's, in a call that is no recording of turns, the rep's or the prospect's camera off (`cameras_off`) and everyone else seen on the call on screen with a still mouth (each seen moving when they talk) | the one whose camera is off: rep / prospect |
+| yes                   | yes                                      | nobody's, in a call that is no recording of turns, the rep's or the prospect's camera off (`cameras_off`; not beside an active speaker's thumbnail, `_speaker_thumbnail_seconds`) and everyone else seen on the call on screen with a still mouth (each seen moving when they talk) | the one whose camera is off: rep / prospect |
 | yes                   | yes                                      | nobody's (no face on screen, or still)   | off-camera |
 
 A face's *lift* is its mouth motion (`model.mouth.mouth_motion`, the second's peak, smoothed over its neighbouring
@@ -58,7 +58,7 @@ from pathlib import Path
 import av
 import numpy as np
 
-from pipeline.roles import PROSPECT, REP
+from pipeline.roles import PROSPECT, REP, box_area, speaker_thumbnails
 from pipeline.timeline import TrackSecondRows
 
 VAD_RATE = 16_000
@@ -442,6 +442,25 @@ def cameras_off(frames: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     return off
 
 
+def _speaker_thumbnail_seconds(tracks: list[TrackSecondRows], roles: dict[int, str], n_seconds: int) -> np.ndarray:
+    """(n_seconds,) bool: the seconds an active speaker's thumbnail was on screen (`pipeline.roles.speaker_thumbnails`,
+    each role a different person). New-user trial 47: a screen share's thumbnail showed the rep, so the prospect was off
+    screen, and the voice of a video on the slide and 3 s of the rep's talk were the prospect's "camera off"."""
+    on_screen: dict[int, dict[str, np.ndarray]] = {}
+    for track in tracks:
+        role = roles.get(track.track_id)
+        for second, box in zip(track.seconds.tolist(), track.boxes) if role is not None else ():
+            known = on_screen.setdefault(second, {}).get(role)
+            if known is None or box_area(box) > box_area(known):
+                on_screen[second][role] = np.asarray(box, np.float64)
+    everyone = set(roles.values())
+    shown = np.zeros(n_seconds, bool)
+    relay = [s for s in speaker_thumbnails(on_screen, {(a, b) for a in everyone for b in everyone if a != b})
+             if s < n_seconds]
+    shown[relay] = True
+    return shown
+
+
 def _camera_off(off: dict[str, np.ndarray], frames: dict[str, np.ndarray], measured: dict[str, np.ndarray],
                 talked_s: dict[str, int], s: int, joined: dict[str, int]) -> str | None:
     """The rep or the prospect whose camera is off in second `s` (`cameras_off`), while everyone else seen on the call
@@ -530,6 +549,8 @@ def who_speaks(speech: np.ndarray, tracks: list[TrackSecondRows], roles: dict[in
     stage = _frames_on_screen(main_stage(tracks), roles, n)
     turns = shows_turns(stage)
     off = {} if turns else cameras_off(frames)  # in a recording of turns, the one off screen is the listener
+    for seconds in off.values():  # beside an active speaker's thumbnail, the one it does not show is no camera off
+        seconds[_speaker_thumbnail_seconds(tracks, roles, n)] = False
     joined = {role: int(np.argmax(count > 0)) if count.any() else n for role, count in frames.items()}
     shown = on_stage(stage, speech) if turns else [None] * n
     speaking = []

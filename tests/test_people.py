@@ -74,7 +74,7 @@ def expected(script: CallScript, second: int) -> dict[str, str]:
     def at(t):
         layout = script.layout_at(t)
         shown = {"rep": script.rep[0].face, "prospect": script.prospect[0].face}
-        if layout == "active":
+        if layout in ("active", "share-active"):
             talker = script.speaking(t)
             return {talker: shown[talker]}
         if layout == "three":
@@ -968,6 +968,44 @@ def test_a_video_played_off_centre_on_a_shared_slide_is_not_the_rep():
             2: presence((0, 9, box_at(0.25, 0.75, 0.14))), 3: presence((0, 9, box_at(0.75, 0.75, 0.14)))}
     decision = decide_roles(summaries(grid), "right", people={0: 1, 1: 2, 2: 3, 3: 4}, presence=grid)
     assert "beside a strip of camera thumbnails" not in (decision.note or "") and decision.roles[0] != "rep"
+
+
+def test_a_screen_shares_active_speaker_thumbnail_says_nothing_of_the_rep_and_a_video_beside_it_is_content():
+    """New-user trial 47: a gallery (rep left) for 8 s, then 44 s of a slide across the frame, a testimonial video
+    playing on it (a 200-px face) and Zoom's thumbnail of the active speaker over the top-right corner (110 px: the rep,
+    then the prospect, then the rep), then the gallery again. The video sat left of the thumbnail, so the rep position
+    voted it the rep for 38 s: the real rep was taken for the prospect and the prospect for a guest. A corner thumbnail
+    that shows two people surely different by face in turns is an active speaker's: no vote, and the face beside it is
+    the shared screen's."""
+    left, right = box_at(0.25, 0.5, 0.35), box_at(0.75, 0.5, 0.35)
+    video, thumbnail = box_at(0.63, 0.53, 0.28), box_at(0.914, 0.132, 0.15)
+    tracks = {0: presence((0, 7, left)), 1: presence((0, 7, right)), 2: presence((8, 51, video)),
+              3: presence((8, 35, thumbnail)), 4: presence((36, 46, thumbnail)), 5: presence((47, 51, thumbnail)),
+              6: presence((52, 59, left)), 7: presence((52, 59, right))}
+    people = {0: 1, 3: 1, 5: 1, 6: 1, 1: 2, 4: 2, 7: 2, 2: 3}
+    decision = decide_roles(summaries(tracks), "left", people=people, presence=tracks,
+                            distinct={(1, 2), (1, 3), (2, 3)})
+    assert {p: decision.roles[t] for t, p in people.items()} == {1: "rep", 2: "prospect", 3: "participant-1"}
+    assert decision.note.startswith("Person 3's larger face sat beside one camera thumbnail that showed persons 1 and 2 "
+                                    "in turns for 44 s (a screen share's active-speaker thumbnail)")
+    assert not decision.guessed
+    # a self-view shows one person: a speaker view whose stage takes turns keeps its thumbnail the rep
+    stage = {0: presence((0, 19, thumbnail)), 1: presence((0, 9, box_at(0.5, 0.5, 0.5))),
+             2: presence((10, 19, box_at(0.5, 0.5, 0.5)))}
+    decision = decide_roles(summaries(stage), "left", people={0: 1, 1: 2, 2: 3}, presence=stage,
+                            distinct={(1, 2), (1, 3), (2, 3)})
+    assert decision.roles[0] == "rep" and "thumbnail that showed" not in (decision.note or "")
+
+
+def test_a_screen_shares_active_speaker_thumbnail_in_a_corner_keeps_rep_and_prospect(tmp_path):
+    """The same share without a video on the slide (`share-active`: the thumbnail shows whoever talks, rep, prospect,
+    rep, 6 s each) between two 6-s stretches of gallery: the thumbnail sat away from the rep position for 18 s, which
+    outvoted the gallery's 12, so no rep was found and the rep was taken for the prospect."""
+    script = CallScript(duration_s=30, layout="gallery", layout_changes=((6, "share-active"), (24, "gallery")),
+                        turns=((0, "rep"), (12, "prospect"), (18, "rep")), slide_face=None)
+    result = analyse(write_call_video(tmp_path / "share_active.mp4", script), script)
+    assert len(set(result.people.values())) == 2 and not result.roles_guessed, result.roles_note
+    check_every_second(result, script)
 
 
 def test_the_set_aside_note_names_still_faces_not_what_a_face_left_behind():

@@ -208,6 +208,33 @@ def test_speech_while_one_of_two_is_off_screen_and_the_other_keeps_a_still_mouth
     assert who_speaks(speech, [never_moving, prospect], {0: REP, 1: PROSPECT}).speaking[11:16] == (OFF_CAMERA,) * 5
 
 
+def test_beside_a_screen_shares_active_speaker_thumbnail_the_one_it_does_not_show_has_no_camera_off():
+    """New-user trial 47: a share's corner thumbnail showed the rep (then the prospect), so the prospect was off screen,
+    and the voice of a video played on the slide, and the rep's talk while their thumbnail's mouth read still, became
+    the prospect's "camera off" (talk ratio rep 33%, truth 53%). The thumbnail shows whoever talks: no one's camera is
+    off, and such a voice is someone off camera. The same seconds in a gallery stay the camera-off prospect's."""
+    quiet, moving = 0.1, 0.5
+    #                0-4: rep talks       5-9: prospect talks   10-15: a voice, no mouth moving   16-19: prospect talks
+    speech = np.array([0.9] * 5 + [0.9] * 5 + [0.9] * 6 + [0.9] * 4)
+    left, right, corner = [0.1, 0.3, 0.35, 0.7], [0.6, 0.3, 0.85, 0.7], [0.84, 0.06, 0.92, 0.2]
+
+    def track(track_id: int, seconds: range, box: list[float], motion: list[float]) -> TrackSecondRows:
+        n = len(seconds)
+        return TrackSecondRows(track_id, np.array(seconds), np.full(n, 4), np.full((n, 7), np.nan, np.float32),
+                               np.tile(box, (n, 1)), mouth_motion=np.array(motion))
+
+    def talk(share: bool) -> tuple[str, ...]:
+        tracks = [track(0, range(10), left, [moving] * 5 + [quiet] * 5),
+                  track(1, range(10), right, [quiet] * 5 + [moving] * 5),
+                  track(2, range(10, 16), corner if share else left, [quiet] * 6),
+                  track(3, range(16, 20), corner if share else right, [moving] * 4)]
+        return who_speaks(speech, tracks, {0: REP, 1: PROSPECT, 2: REP, 3: PROSPECT}).speaking
+
+    assert talk(share=False)[10:16] == (PROSPECT,) * 6  # the prospect's camera off beside the rep's still mouth
+    shared = talk(share=True)
+    assert shared[10:16] == (OFF_CAMERA,) * 6 and shared[:5] == (REP,) * 5 and shared[16:] == (PROSPECT,) * 4
+
+
 def test_both_compares_each_person_to_their_own_talking_and_the_next_talker_does_not_leak_into_the_second_before():
     """The rep's mouth lifts ~2.5x when they talk, the prospect's ~6x (a grainy and a sharp portrait): an overlap is
     both; and the second before the prospect's turn, while only the rep talks, is the rep's."""

@@ -33,7 +33,8 @@ import cv2
 import numpy as np
 
 FACE_KEYS = ("astronaut", "hopper")
-LAYOUTS = ("gallery", "stacked", "speaker", "strip", "single", "three", "active", "active-self", "share", "blank")
+LAYOUTS = ("gallery", "stacked", "speaker", "strip", "single", "three", "active", "active-self", "share", "share-active",
+           "blank")
 
 # Head-and-shoulders crops (x0, y0, x1, y1) of the source photos, checked by eye:
 # the face is ~35% of the crop height, so it stays large in small tiles.
@@ -136,7 +137,9 @@ class CallScript:
     # "active" (one full-frame tile showing whoever `turns` says talks: active speaker view), "active-self" (active,
     # and the rep's self-view thumbnail bottom-right: Zoom's speaker view as the rep's own recording shows it),
     # "share" (a shared slide with a still headshot `slide_face` on it, and a strip of camera
-    # thumbnails beside it, rep first when rep_position is left/top), "blank" (a black picture: what recorders
+    # thumbnails beside it, rep first when rep_position is left/top), "share-active" (the slide across the whole
+    # frame, one thumbnail of whoever `turns` says talks floating over its top-right corner: Zoom's recording of a
+    # screen share with the active speaker), "blank" (a black picture: what recorders
     # write before anyone's video is on)
     layout: str = "gallery"
     layout_changes: tuple[tuple[float, str], ...] = ()  # (t_start, layout): the layout from then on
@@ -230,6 +233,9 @@ def _layout(script: CallScript, layout: str | None = None) -> list[_Tile]:
     if layout in ("active", "active-self"):
         return [_Tile("active", *_strip(1, width / height, script.size, False)[0])] + (
             [_self_view(script)] if layout == "active-self" else [])
+    if layout == "share-active":
+        thumb = _self_view(script)
+        return [_Tile("active", thumb.x, height - thumb.y - thumb.h, thumb.w, thumb.h, thumb.zoom)]
     if layout == "share":
         strip_w = round(_STRIP * width)
         gap = max(4, round(0.015 * min(script.size)))
@@ -377,12 +383,12 @@ def _open_mouth(portrait: np.ndarray, face: str, openness: float) -> np.ndarray:
     return out
 
 
-def _slide(canvas: np.ndarray, script: CallScript) -> None:
-    """A shared slide left of the thumbnail strip: white page, a title, text lines, and a still headshot
-    (`script.slide_face`): shared content, drawn without camera noise and never moving."""
+def _slide(canvas: np.ndarray, script: CallScript, beside_strip: bool = True) -> None:
+    """A shared slide left of the thumbnail strip (or across the frame): white page, a title, text lines, and a still
+    headshot (`script.slide_face`): shared content, drawn without camera noise and never moving."""
     height, width = canvas.shape[:2]
     gap = max(4, round(0.015 * min(script.size)))
-    x0, x1 = gap, width - round(_STRIP * width) - gap
+    x0, x1 = gap, width - (round(_STRIP * width) if beside_strip else 0) - gap
     page_h = min(height - 2 * gap, (x1 - x0) * 9 // 16)
     y0 = (height - page_h) // 2
     canvas[y0 : y0 + page_h, x0:x1] = _SLIDE_WHITE
@@ -410,8 +416,8 @@ class _Renderer:
         for layout in (script.layout, *(name for _, name in script.layout_changes)):
             tiles = _layout(script, layout)
             backdrop = np.full((height, width, 3), 0 if layout == "blank" else _BACKDROP, np.uint8)
-            if layout == "share":
-                _slide(backdrop, script)
+            if layout in ("share", "share-active"):
+                _slide(backdrop, script, beside_strip=layout == "share")
             for tile in tiles:
                 _rounded_rect(backdrop, tile.x, tile.y, tile.w, tile.h, _TILE_GREY)
             self._screens[layout] = tiles, backdrop
