@@ -17,6 +17,17 @@ if [ ${#need[@]} -gt 0 ]; then
     echo "note: missing ${need[*]} (install them as root); their tests will be skipped" >&2
   fi
 fi
+# Disk: the .venv takes ~3.1 GB and one run's generated recordings and stores ~0.5 GB under the temp folder. A full disk
+# fails tests at random (stop 58: CI with 3.3 GB free failed 3 tests, errored 76 and crashed pytest), so say so first.
+need_gb() {  # need_gb GB DIR WHAT: exit 2 with a clear message when DIR's filesystem has under GB free
+  local free_kb; free_kb="$(df -Pk "$2" | awk 'NR == 2 {print $4}')"
+  if [ "$free_kb" -lt $(($1 * 1024 * 1024)) ]; then
+    echo "error: $((free_kb / 1024)) MB free on the disk holding $2; $3 need about $1 GB: free some space first" >&2
+    exit 2
+  fi
+}
+if [ -x .venv/bin/python ]; then need_gb 1 . "the test run's files"; else need_gb 4 . "the .venv and the test run's files"; fi
+need_gb 1 "${TMPDIR:-/tmp}" "the generated test recordings"
 scripts/setup.sh requirements-dev.txt
 export TF_CPP_MIN_LOG_LEVEL=2
 # One process: CI's 2-core machine did not finish the suite in two (`-n 2 --dist loadfile`, pytest-xdist) within its
