@@ -235,6 +235,24 @@ def test_beside_a_screen_shares_active_speaker_thumbnail_the_one_it_does_not_sho
     assert shared[10:16] == (OFF_CAMERA,) * 6 and shared[:5] == (REP,) * 5 and shared[16:] == (PROSPECT,) * 4
 
 
+def test_a_mouth_stilled_mid_sentence_is_a_pause_not_the_talk_of_someone_whose_camera_is_off():
+    """New-user trial 46: the prospect left their tile for 15 s while the rep talked; the rep's mouth read still for 3 s
+    in the middle of a sentence, and those seconds became the absent prospect's (rep 59% shown, 66% true). A run of up
+    to 3 camera-off seconds inside one run of speech, between seconds of the rep's moving mouth, is the rep's pause;
+    the camera-off prospect's own turn after a silence stays theirs, and 4 still seconds are no pause."""
+    quiet, moving = 0.1, 0.5
+    #   0: -  1-4: prospect talks (on screen)  5: -  6-15: prospect off screen; rep talks 6-15 with a still mouth 9-11
+    #   16: -  17-19: prospect talks, off screen  20: -
+    speech = np.array([0.0] + [0.9] * 4 + [0.0] + [0.9] * 10 + [0.0] + [0.9] * 3 + [0.0])
+    rep_motion = [quiet] * 6 + [moving] * 3 + [quiet] * 3 + [moving] * 4 + [quiet] * 5
+    prospect = TrackSecondRows(1, np.arange(6), np.full(6, 4), np.full((6, 7), np.nan, np.float32), np.zeros((6, 4)),
+                               mouth_motion=np.array([quiet] + [moving] * 4 + [quiet]))
+    talk = who_speaks(speech, [_mouth_track(0, rep_motion), prospect], {0: REP, 1: PROSPECT}).speaking
+    assert talk[1:5] == (PROSPECT,) * 4 and talk[6:16] == (REP,) * 10 and talk[17:20] == (PROSPECT,) * 3
+    longer = [quiet] * 6 + [moving] * 2 + [quiet] * 4 + [moving] * 4 + [quiet] * 5  # 8-11 still: 4 s
+    assert who_speaks(speech, [_mouth_track(0, longer), prospect], {0: REP, 1: PROSPECT}).speaking[8:12] == (PROSPECT,) * 4
+
+
 def test_both_compares_each_person_to_their_own_talking_and_the_next_talker_does_not_leak_into_the_second_before():
     """The rep's mouth lifts ~2.5x when they talk, the prospect's ~6x (a grainy and a sharp portrait): an overlap is
     both; and the second before the prospect's turn, while only the rep talks, is the rep's."""
