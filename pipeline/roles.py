@@ -775,10 +775,12 @@ def decide_roles(tracks: list[TrackSummary], rep_position: str = "left", min_det
     named: dict[int, str] = {}
     if rep is not None:
         named[rep] = REP
-    for p in others:  # the most present first; then, the rep known, whoever took a prospect's place (never beside one)
+    for p in others:  # the most present first; then, the rep known, whoever took a prospect's place (never beside one,
+        # nor the shared screen's: new-user trial 48's video on a slide, played while the share's thumbnail showed the
+        # rep, was never on screen with the prospect, whose mean face, over three looks, was not surely another's)
         prospects = [q for q, role in named.items() if role == PROSPECT]
-        if not prospects or (rep is not None and all(with_(p, q) <= TOGETHER_MAX_S and (min(p, q), max(p, q))
-                                                      not in distinct for q in prospects)):
+        if not prospects or (rep is not None and p not in presenters and all(
+                with_(p, q) <= TOGETHER_MAX_S and (min(p, q), max(p, q)) not in distinct for q in prospects)):
             named[p] = PROSPECT
     rep_guessed = False
     prospect = next((p for p in others if named.get(p) == PROSPECT), None)

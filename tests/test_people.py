@@ -989,6 +989,12 @@ def test_a_screen_shares_active_speaker_thumbnail_says_nothing_of_the_rep_and_a_
     assert decision.note.startswith("Person 3's larger face sat beside one camera thumbnail that showed persons 1 and 2 "
                                     "in turns for 44 s (a screen share's active-speaker thumbnail)")
     assert not decision.guessed
+    # new-user trial 48: the video played only while the thumbnail showed the rep, so it was never on screen with the
+    # prospect, whose mean face was not surely another's: the shared screen's face never takes the prospect's place
+    video_while_rep = dict(tracks) | {2: presence((10, 30, video))}
+    decision = decide_roles(summaries(video_while_rep), "left", people=people, presence=video_while_rep,
+                            distinct={(1, 2), (1, 3)})
+    assert {p: decision.roles[t] for t, p in people.items()} == {1: "rep", 2: "prospect", 3: "participant-1"}
     # a self-view shows one person: a speaker view whose stage takes turns keeps its thumbnail the rep
     stage = {0: presence((0, 19, thumbnail)), 1: presence((0, 9, box_at(0.5, 0.5, 0.5))),
              2: presence((10, 19, box_at(0.5, 0.5, 0.5)))}
