@@ -1,7 +1,7 @@
 """Annotated review stills: a box around each face, its role, its likely emotions; which moments get one.
 
 `render_snapshots` draws every shift (strongest first, at most `MAX_SNAPSHOTS`) and the prospect's strongest
-moments; `render_thumbnails` crops one face per track so a manager can tell who is who when fixing roles.
+moments, each cropped to its faces when they sit together in a small part of the frame (`framed`); `render_thumbnails` crops one face per track so a manager can tell who is who when fixing roles.
 Paths returned are relative to the data folder (see `config.snapshot_folder`).
 """
 
@@ -28,6 +28,15 @@ MAX_SNAPSHOTS = 24
 PEAK_BESIDE_SHIFT_S = 5
 """A prospect's clearest expression this close (seconds, either way) to one of their shifts gets no still of its own:
 it shows the face the shift's still shows (a trial: a key moment at 0:21 under the happy -> angry shift at 0:20)."""
+
+
+STILL_MAX_CROP = 0.5
+"""A still is cropped to its faces (`framed`) when that crop, `STILL_MARGIN` face heights around them at the frame's
+aspect ratio, is at most this fraction of the frame's width: new-user trial 48's screen share stills showed the whole
+slide with the prospect as a ~100-px thumbnail in a corner, a speck at the card's size; cropped, the face is twice as
+large and the slide beside it stays in view."""
+STILL_MARGIN = 1.0
+"""Face heights of the picture kept around the faces of a cropped still (`framed`)."""
 
 
 @dataclass(frozen=True)
@@ -70,6 +79,29 @@ def annotate(frame_bgr: np.ndarray, faces: list[FaceAnnotation], caption: str = 
         size = _label_size(lines, scale, thick)
         taken.append(_label(image, lines, _label_place(box, size, (w, h), taken), colour, scale, thick))
     return image
+
+
+def framed(frame_bgr: np.ndarray, faces: list[FaceAnnotation]) -> tuple[np.ndarray, list[FaceAnnotation]]:
+    """The part of the frame a still shows, and its faces with boxes as fractions of that part: the frame cropped to
+    the faces (`STILL_MARGIN`, `STILL_MAX_CROP`) when they sit together in a small part of it, else the whole frame."""
+    if not faces:
+        return frame_bgr, faces
+    h, w = frame_bgr.shape[:2]
+    boxes = np.stack([face.box for face in faces]) * [w, h, w, h]
+    margin = STILL_MARGIN * float((boxes[:, 3] - boxes[:, 1]).max())
+    x1, y1 = boxes[:, :2].min(axis=0) - margin
+    x2, y2 = boxes[:, 2:].max(axis=0) + margin
+    crop_h = max(y2 - y1, (x2 - x1) * h / w)  # the frame's aspect ratio, around the faces
+    crop_w = crop_h * w / h
+    if crop_w > STILL_MAX_CROP * w:
+        return frame_bgr, faces
+    left = int(np.clip((x1 + x2 - crop_w) / 2, 0, w - crop_w))
+    top = int(np.clip((y1 + y2 - crop_h) / 2, 0, h - crop_h))
+    width, height = int(round(crop_w)), int(round(crop_h))
+    scale = np.array([w / width, h / height, w / width, h / height])
+    shift = np.array([left / w, top / h, left / w, top / h])
+    return (frame_bgr[top:top + height, left:left + width],
+            [FaceAnnotation(face.role, (face.box - shift) * scale, face.probs, face.uncertain) for face in faces])
 
 
 def _wrapped(text: str, width: int, scale: float, thick: int) -> list[str]:
@@ -186,7 +218,7 @@ def render_snapshots(source: Path, timelines, track_seconds, roles, shifts, talk
     frames = read_frames_at(source, [int(m[0]) + 0.5 for m in moments], display_name=display_name) if moments else iter(())
     for (t_s, caption, kind, key), frame in zip(moments, frames):
         second = int(t_s)
-        image = annotate(frame, faces_at(second, timelines, track_seconds, roles), caption)
+        image = annotate(*framed(frame, faces_at(second, timelines, track_seconds, roles)), caption)
         relative = folder / f"{kind}-{second:05d}-{len(out)}.jpg"
         save_jpeg(image, data_dir / relative)
         out.append({"t_s": float(second), "kind": kind, "caption": caption, "path": str(relative), "shift_key": key})

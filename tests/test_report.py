@@ -674,6 +674,27 @@ def test_a_still_label_never_covers_another_face():
     assert (lone[y2 + 10, x1 + 10] == ROLE_COLOURS["rep"]).all()
 
 
+def test_a_still_of_a_small_face_in_a_corner_is_cropped_to_it_and_a_gallerys_is_whole():
+    """New-user trial 48: a screen share's still showed the whole slide with the prospect as a ~100-px thumbnail in the
+    top-right corner, a speck at the card's size. Such a still is cropped around the face, at the frame's aspect ratio,
+    the face's box moved with it; a gallery's two faces keep the whole frame."""
+    from pipeline.snapshots import FaceAnnotation, framed
+
+    frame = np.zeros((720, 1280, 3), np.uint8)
+    frame[20:150, 1100:1230] = 200  # the thumbnail
+    thumbnail = FaceAnnotation("prospect", np.array([0.875, 0.04, 0.95, 0.19]), None)  # a 108-px face
+    image, (face,) = framed(frame, [thumbnail])
+    assert image.shape[1] <= 640 and abs(image.shape[1] / image.shape[0] - 16 / 9) < 0.02
+    h, w = image.shape[:2]
+    x1, y1, x2, y2 = (face.box * [w, h, w, h]).astype(int)
+    assert 0 <= x1 < x2 <= w and 0 <= y1 < y2 <= h and (image[y1 + 5:y2 - 5, x1 + 5:x2 - 5] == 200).all()
+    assert (y2 - y1) / h > 2 * (thumbnail.box[3] - thumbnail.box[1])  # twice as large in the still
+    gallery = [FaceAnnotation("rep", np.array([0.15, 0.3, 0.3, 0.65]), None),
+               FaceAnnotation("prospect", np.array([0.65, 0.3, 0.8, 0.65]), None)]
+    whole, kept = framed(frame, gallery)
+    assert whole.shape == frame.shape and kept == gallery
+
+
 def test_a_still_of_a_cut_second_labels_the_one_face_in_its_place_once():
     """New-user trial 16: an active-speaker cut at 0:11.7 gave second 11 to both people; the still drew "Rep likely sad"
     and "Prospect likely surprise" boxes on the one face in the frame. A gallery's two faces side by side both stay."""
