@@ -17,8 +17,8 @@ Who speaks, per second of the call (`who_speaks`, a decision table):
 | yes                   | yes                                      | only the rep / only the prospect         | rep / prospect |
 | yes                   | yes                                      | only a guest (participant-N)             | other |
 | yes                   | yes                                      | nobody's, but one mouth at LEAD_LIFT or more leads every other face measured by LEAD_RATIO (`_leading`) | that person: rep / prospect / other |
-| yes                   | yes                                      | nobody's, in a recording of turns (`shows_turns`, thumbnails left out), one person on screen most of the second | that person: rep / prospect / other |
-| yes                   | yes                                      | nobody's, in a call that is no recording of turns, the rep's or the prospect's camera off (`cameras_off`; not beside an active speaker's thumbnail, `_speaker_thumbnail_seconds`) and everyone else seen on the call on screen with a still mouth (each seen moving when they talk) | the one whose camera is off: rep / prospect |
+| yes                   | yes                                      | nobody's, in a recording of turns (`shows_turns`, thumbnails left out; or an active speaker's thumbnail alone on screen, `speaker_thumbnail_roles`), one person on screen most of the second | that person: rep / prospect / other |
+| yes                   | yes                                      | nobody's, in a call that is no recording of turns, the rep's or the prospect's camera off (`cameras_off`; not beside an active speaker's thumbnail, `speaker_thumbnail_roles`) and everyone else seen on the call on screen with a still mouth (each seen moving when they talk) | the one whose camera is off: rep / prospect |
 | yes                   | yes                                      | nobody's (no face on screen, or still)   | off-camera |
 
 A camera off's run of at most PAUSE_MAX_S seconds inside one run of speech, between seconds of the other one's moving
@@ -450,10 +450,13 @@ def cameras_off(frames: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     return off
 
 
-def _speaker_thumbnail_seconds(tracks: list[TrackSecondRows], roles: dict[int, str], n_seconds: int) -> np.ndarray:
-    """(n_seconds,) bool: the seconds an active speaker's thumbnail was on screen (`pipeline.roles.speaker_thumbnails`,
-    each role a different person). New-user trial 47: a screen share's thumbnail showed the rep, so the prospect was off
-    screen, and the voice of a video on the slide and 3 s of the rep's talk were the prospect's "camera off"."""
+def speaker_thumbnail_roles(tracks: list[TrackSecondRows], roles: dict[int, str]) -> dict[int, str]:
+    """Second -> the role an active speaker's thumbnail showed then (`pipeline.roles.speaker_thumbnails`, each role a
+    different person): the call app shows whoever talks there, so while it is the only face on screen it is a recording
+    of turns (`who_speaks`), and the one it does not show is no camera off. New-user trial 47: a screen share's
+    thumbnail showed the rep, so the prospect was off screen, and the voice of a video on the slide and 3 s of the rep's
+    talk were the prospect's "camera off"; trial 48: between a gallery's stretches, the rep's talk in the thumbnail,
+    his the only face on screen, was "someone off camera" (13 s: rep 39% shown, 57% true)."""
     on_screen: dict[int, dict[str, np.ndarray]] = {}
     for track in tracks:
         role = roles.get(track.track_id)
@@ -462,11 +465,7 @@ def _speaker_thumbnail_seconds(tracks: list[TrackSecondRows], roles: dict[int, s
             if known is None or box_area(box) > box_area(known):
                 on_screen[second][role] = np.asarray(box, np.float64)
     everyone = set(roles.values())
-    shown = np.zeros(n_seconds, bool)
-    relay = [s for s in speaker_thumbnails(on_screen, {(a, b) for a in everyone for b in everyone if a != b})
-             if s < n_seconds]
-    shown[relay] = True
-    return shown
+    return speaker_thumbnails(on_screen, {(a, b) for a in everyone for b in everyone if a != b})
 
 
 def _camera_off(off: dict[str, np.ndarray], frames: dict[str, np.ndarray], measured: dict[str, np.ndarray],
@@ -557,10 +556,16 @@ def who_speaks(speech: np.ndarray, tracks: list[TrackSecondRows], roles: dict[in
     stage = _frames_on_screen(main_stage(tracks), roles, n)
     turns = shows_turns(stage)
     off = {} if turns else cameras_off(frames)  # in a recording of turns, the one off screen is the listener
+    relay = {s: role for s, role in speaker_thumbnail_roles(tracks, roles).items() if s < n}
     for seconds in off.values():  # beside an active speaker's thumbnail, the one it does not show is no camera off
-        seconds[_speaker_thumbnail_seconds(tracks, roles, n)] = False
+        seconds[list(relay)] = False
     joined = {role: int(np.argmax(count > 0)) if count.any() else n for role, count in frames.items()}
-    shown = on_stage(stage, speech) if turns else [None] * n
+    if turns:
+        shown = on_stage(stage, speech)
+    else:  # the seconds an active speaker's thumbnail is the only face on screen are a recording of turns
+        alone = {s for s, role in relay.items() if all(frames[other][s] == 0 for other in frames if other != role)}
+        shown = on_stage({role: np.where([s in alone and relay[s] == role for s in range(n)], count, 0)
+                          for role, count in frames.items()}, speech)
     speaking = []
     by_camera_off: list[int] = []  # seconds given to a camera off
     for s in range(n):
