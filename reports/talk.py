@@ -107,8 +107,9 @@ DEFINITIONS = {
     "After each monologue": f"the prospect's most likely emotion in the {REACTION_WINDOW_S} s after each rep "
                             f"monologue of {MONOLOGUE_MIN_S} s or more ends.",
     "Others talking": "seconds of speech from a guest on screen (neither the rep nor the prospect: their mouth moves) "
-                      "and from someone off camera (speech while no mouth on screen moves and nothing says whose: "
-                      "nobody on screen, or a guest on the call).",
+                      "and speech while no mouth on screen moves and nothing says whose: someone off camera (nobody on "
+                      "screen, or a guest on the call), or the rep and the prospect on screen with mouths that moved too "
+                      "little to tell.",
 }
 
 
@@ -270,8 +271,9 @@ def talk_rows(metrics: TalkMetrics) -> list[tuple[str, str]]:
         ("After each monologue", "; ".join(f"{clock(r.end_s)}: {('likely ' + r.emotion) if r.emotion else 'not read'}"
                                            for r in metrics.reactions) or f"no rep monologue of {MONOLOGUE_MIN_S} s or more"),
         ("Others talking", f"{SPEAKING_LABELS[OTHER]} on screen {metrics.seconds[OTHER]} s, "
-                           f"{SPEAKING_LABELS[OFF_CAMERA]} {metrics.seconds[OFF_CAMERA]} s"
-                           + (f" (the rep and the prospect both on screen in {seen} s of them)" if seen else "")),
+                           + (f"speech with no mouth seen moving {off_camera_s} s (the rep and the prospect both on "
+                              f"screen in {seen} s of them: their mouths moved too little to tell whose)" if seen else
+                              f"{SPEAKING_LABELS[OFF_CAMERA]} {off_camera_s} s")),
     ]
 
 

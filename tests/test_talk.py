@@ -499,8 +499,9 @@ def test_talk_metrics_follow_their_definitions():
     assert not silent.audio and "no audio" in dict(talk_rows(silent))["Talk ratio"]
     with_guest = talk_metrics(_seconds(speaking[:12] + [OTHER] * 4 + [OFF_CAMERA] * 2 + [NONE] * 2, emotions))
     assert with_guest.talk_ratio == pytest.approx(9 / (9 + 4))  # a guest counts for neither side
-    assert dict(talk_rows(with_guest))["Others talking"] == ("a guest on screen 4 s, someone off camera 2 s (the rep and "
-                                                            "the prospect both on screen in 2 s of them)")
+    assert dict(talk_rows(with_guest))["Others talking"] == (  # new-user trial 48: "someone off camera ... both on screen"
+        "a guest on screen 4 s, speech with no mouth seen moving 2 s (the rep and the prospect both on screen in 2 s of "
+        "them: their mouths moved too little to tell whose)")
     assert talk_metrics(_seconds([None] * 4, [None] * 4)) is None  # analysed before speaking was measured
     # a new-user trial: 4 s of the prospect's talk (46 s off camera) was headlined "rep 0%, prospect 100%"
     thin = talk_metrics(_seconds([PROSPECT] * 4 + [OFF_CAMERA] * 46, [None] * 50))
