@@ -560,12 +560,15 @@ def who_speaks(speech: np.ndarray, tracks: list[TrackSecondRows], roles: dict[in
     for seconds in off.values():  # beside an active speaker's thumbnail, the one it does not show is no camera off
         seconds[list(relay)] = False
     joined = {role: int(np.argmax(count > 0)) if count.any() else n for role, count in frames.items()}
+    # the seconds an active speaker's thumbnail is the only face on screen are a recording of turns too
+    alone = {s for s, role in relay.items() if all(frames[other][s] == 0 for other in frames if other != role)}
     if turns:
         shown = on_stage(stage, speech)
-    else:  # the seconds an active speaker's thumbnail is the only face on screen are a recording of turns
-        alone = {s for s, role in relay.items() if all(frames[other][s] == 0 for other in frames if other != role)}
+    elif alone:
         shown = on_stage({role: np.where([s in alone and relay[s] == role for s in range(n)], count, 0)
                           for role, count in frames.items()}, speech)
+    else:
+        shown = [None] * n
     speaking = []
     by_camera_off: list[int] = []  # seconds given to a camera off
     for s in range(n):
