@@ -43,7 +43,7 @@ from pipeline.errors import InputError, NotFound
 from pipeline.liveness import AttemptLost, Heartbeat, start_attempt
 from pipeline.people import COPY_SIZE_RATIO
 from pipeline.reread import reread_faces
-from pipeline.roles import PROSPECT, REP, SEAT_IOU, box_area, place, seat_frames
+from pipeline.roles import PROSPECT, REP, SEAT_IOU, box_area, naming_seat_frames, place
 from pipeline.snapshots import render_snapshots
 from pipeline.speech import who_speaks
 from pipeline.store import (analyze_call, end_failed_attempt, get_call, load_speech, load_track_seconds,
@@ -82,7 +82,9 @@ class Person:
     first_s: float
     last_s: float
     n_frames: int
-    mean_box: tuple[float, float, float, float]  # frame fractions, of where they sat longest (a seat's tracks together)
+    mean_box: tuple[float, float, float, float]
+    """Frame fractions, of where they sat longest (a seat's tracks together) among the seats no one else held
+    (`pipeline.roles.naming_seat_frames`)."""
     thumbnail_path: str | None  # a face picture (relative to the data folder), from that seat if it has one
     read: bool  # some of their seconds have emotion values
     seconds: frozenset[int]  # the seconds of the call in which any of their tracks was seen
@@ -178,7 +180,9 @@ def _people(session: Session, call_id: int) -> list[Person]:
     ordered = sorted(groups.values(), key=lambda ts: (min(t.first_s for t in ts), min(t.track_no for t in ts)))
     people = []
     for number, group in enumerate(ordered, start=1):
-        at_seat = seat_frames(np.array([t.mean_box for t in group], np.float64), np.array([t.n_frames for t in group]))
+        others = [t.mean_box for other in ordered if other is not group for t in other]
+        at_seat = naming_seat_frames(np.array([t.mean_box for t in group], np.float64),
+                                     np.array([t.n_frames for t in group]), np.array(others, np.float64).reshape(-1, 4))
         main = max(zip(at_seat, group), key=lambda s: (s[0], s[1].n_frames, s[1].thumbnail_path is not None))[1]
         pictured = max(((n, t) for n, t in zip(at_seat, group) if t.thumbnail_path),
                        key=lambda s: (s[0], s[1].n_frames), default=(0, None))[1]

@@ -41,7 +41,7 @@ import numpy as np
 from scipy.spatial.distance import cdist
 
 from model.identity import DIFFERENT_PEOPLE_DISTANCE, MIN_FACE_PX, SAME_PERSON_DISTANCE, FaceEmbedder
-from pipeline.roles import PROSPECT, REP, TOGETHER_MAX_S, TrackSummary, place, seat_frames
+from pipeline.roles import PROSPECT, REP, TOGETHER_MAX_S, TrackSummary, naming_seat_frames, place
 from pipeline.timeline import TrackSecondRows, clock
 from pipeline.track import FaceTracker, TrackedFaces
 from pipeline.video import SourcePicture
@@ -619,7 +619,7 @@ def set_aside_note(looks: dict[int, TrackLook], tracks: dict[int, TrackSummary],
     `tracks`: track id -> its summary (mean box, frames); `roles`: the people's tracks -> role (one person a role).
     A manager who saw a face must not find it silently missing: a new-user trial (31) had a prospect who sat very
     still set aside, and the page said only one person was seen. Where a person's card places them too (where they sat
-    longest, `seat_frames`) the note says so ("on the right like the prospect"): new-user trial 11 read "set aside a
+    longest, `naming_seat_frames`) the note says so ("on the right like the prospect"): new-user trial 11 read "set aside a
     face on the right" as the prospect, whose tile was on the right too, beside a slide's headshot; trial 20 read "on
     the left like the rep" above the rep's card "at the top right" (the rep sat left 20 s, in the share's strip 30 s).
     Faint tracks (`TrackLook.faint`) are left out: never scored like a face, they are what a face left behind
@@ -631,8 +631,10 @@ def set_aside_note(looks: dict[int, TrackLook], tracks: dict[int, TrackSummary],
     seats = {}  # role -> the mean box of where that person sat longest
     for role in set(roles.values()):
         own = [tracks[tid] for tid, r in roles.items() if r == role and tid in tracks]
+        others = [tracks[tid].mean_box for tid, r in roles.items() if r != role and tid in tracks]
         if own:
-            at_seat = seat_frames(np.array([t.mean_box for t in own]), np.array([t.n_frames for t in own]))
+            at_seat = naming_seat_frames(np.array([t.mean_box for t in own]), np.array([t.n_frames for t in own]),
+                                         np.array(others, np.float64).reshape(-1, 4))
             seats[role] = max(zip(at_seat, own), key=lambda s: (s[0], s[1].n_frames))[1].mean_box
     places = {place(box, [b for other, b in seats.items() if other != role]): role for role, box in seats.items()}
 

@@ -420,15 +420,31 @@ def seat_frames(boxes: np.ndarray, n_frames: np.ndarray) -> np.ndarray:
     return (iou_matrix(boxes, boxes) >= SEAT_IOU) @ np.asarray(n_frames, np.float64)
 
 
+def naming_seat_frames(boxes: np.ndarray, n_frames: np.ndarray, others: np.ndarray) -> np.ndarray:
+    """(k,) `seat_frames` of one person's tracks, for picking the seat that names them: -1 for a seat someone else held
+    too (one of `others`, (m, 4) the other people's tracks' mean boxes, overlaps it by `SEAT_IOU`) unless every seat of
+    theirs was shared. A corner thumbnail that showed two people in turns (a screen share's active speaker) names
+    neither: new-user trial 48 read "at the top right" for both a rep and a prospect who sat left and right in the
+    gallery before and after the share, where each spent less time than in the thumbnail."""
+    frames = seat_frames(boxes, n_frames)
+    if not len(others):
+        return frames
+    shared = (iou_matrix(boxes, np.asarray(others, np.float64)) >= SEAT_IOU).any(axis=1)
+    return frames if shared.all() else np.where(shared, -1.0, frames)
+
+
 def place(box: np.ndarray, others: list[np.ndarray]) -> str:
     """Where a face was on screen, in words: "on the left", "in the big tile", "at the bottom right", "in the self-view
-    corner, bottom right" (a thumbnail in a corner beside someone's big tile: speaker view), "in the strip of
+    corner, bottom right" (a thumbnail in a corner beside someone's big tile: speaker view; "in the corner thumbnail,
+    top right" when another face held that very seat in turns: a screen share's active speaker), "in the strip of
     thumbnails at the bottom, 1st of 2 from the left" (one of several thumbnails in a row or a column beside a big
     tile: a filmstrip, a screen share's or a sidebar's camera strip; new-user trial 5 called a rep at the top of a
     strip of two "in the self-view corner", trial 38 two thumbnails of one row "on the left" and "at the bottom"), ...
     `box` is its mean xyxy box and `others` the other faces' mean boxes, all as fractions of the frame. A face much
     larger than the others but on one side is "on the left" (a new-user trial: a rep in a gallery tile beside a
     prospect sitting back was "in the big tile")."""
+    same_seat = [bool(iou_matrix(box[None], other[None])[0, 0] >= SEAT_IOU) for other in others]  # held in turns
+    in_turns, others = any(same_seat), [other for other, same in zip(others, same_seat) if not same]  # neighbours
     area = box_area(box)
     other_areas = [box_area(other) for other in others]
     centre = _centre(box)
@@ -449,7 +465,9 @@ def place(box: np.ndarray, others: list[np.ndarray]) -> str:
         corner = f"{'top' if cy < 0.5 else 'bottom'} {'left' if cx < 0.5 else 'right'}"
         if not beside_big_tile:
             return f"at the {corner}"
-        return f"among the thumbnails, {corner}" if fellows else f"in the self-view corner, {corner}"
+        if fellows:
+            return f"among the thumbnails, {corner}"
+        return f"in the corner thumbnail, {corner}" if in_turns else f"in the self-view corner, {corner}"
     for centre, low, high in ((cx, "on the left", "on the right"), (cy, "at the top", "at the bottom")):
         if centre < SIDE_MARGIN:
             return low

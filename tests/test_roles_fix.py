@@ -423,6 +423,28 @@ def test_with_three_people_one_click_keeps_the_prospect_and_a_second_click_picks
                                               "at the top right"]
     assert [p.number for p in seating_order(grid)] == [2, 4, 3, 1]  # the review page's cards: as they sit
     assert [p.number for p in seating_order(people[::-1])] == [1, 2, 3]
+    # trial 48: a screen share's active-speaker thumbnail showed the rep and the prospect in turns beside a video on
+    # the slide: one corner thumbnail, not "a strip of thumbnails at the top, 1st of 2 from the left"
+    share = [person(1, "prospect", (0.81, 0.03, 0.88, 0.17)), person(2, "rep", (0.815, 0.035, 0.885, 0.175)),
+             person(3, "participant-1", (0.5, 0.35, 0.68, 0.7))]
+    assert [where(p, share) for p in share[:2]] == ["in the corner thumbnail, top right"] * 2
+
+
+def test_a_seat_held_in_turns_names_no_one_who_sat_elsewhere_too():
+    """New-user trial 48: the rep and the prospect sat left and right in a gallery for 21 s, and in turns in one corner
+    thumbnail of a screen share for longer: both were "at the top right", where each had been longest."""
+    from pipeline.roles import naming_seat_frames
+
+    gallery_left, gallery_right = (0.05, 0.3, 0.25, 0.65), (0.55, 0.3, 0.75, 0.65)
+    thumbnail, thumbnail_later = (0.81, 0.03, 0.88, 0.17), (0.812, 0.032, 0.882, 0.172)
+    rep = np.array([gallery_left, thumbnail, gallery_left, thumbnail_later])
+    prospect = np.array([gallery_right, thumbnail_later])
+    frames = naming_seat_frames(rep, np.array([40, 70, 44, 50]), prospect)
+    assert int(np.argmax(frames)) in (0, 2) and frames[1] == frames[3] == -1  # the gallery seat: 84 frames, not 120
+    assert int(np.argmax(naming_seat_frames(prospect, np.array([84, 100]), rep))) == 0
+    # every seat shared (a whole-call active-speaker recording): the longest still names them
+    assert naming_seat_frames(np.array([thumbnail]), np.array([100]), np.array([thumbnail_later])).tolist() == [100.0]
+    assert naming_seat_frames(rep, np.array([40, 70, 44, 50]), np.zeros((0, 4))).tolist() == [84.0, 120.0, 84.0, 120.0]
 
 
 def test_only_one_person_seen_apart_or_twice_may_be_also_the_prospect():
