@@ -240,11 +240,13 @@ class TalkTimeline:
         return len(self.speaking)
 
     def talking(self, role: str) -> np.ndarray:
-        """(n_seconds,) bool: the seconds `role` talked, alone or, for the rep and the prospect, at once ("both"). A
-        guest's ("other") is nobody's in particular: never true for a participant-N role."""
-        if role not in (REP, PROSPECT):
-            return np.zeros(len(self), bool)
-        return np.isin(np.array(self.speaking), (role, BOTH))
+        """(n_seconds,) bool: the seconds `role` talked, alone or, for the rep and the prospect, at once ("both"); for a
+        guest (a participant-N role), the seconds a guest on screen talked ("other": which guest is not kept, so every
+        guest's likely surprise in them is uncertain, `pipeline.uncertainty.TALKING_MOUTH`: new-user trial 49's talking
+        guest read "surprise" off her open mouth and got a chart shift the prospect's talk would not have made)."""
+        if role in (REP, PROSPECT):
+            return np.isin(np.array(self.speaking), (role, BOTH))
+        return np.array(self.speaking) == OTHER
 
 
 def _smooth(values: np.ndarray) -> np.ndarray:

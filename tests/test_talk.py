@@ -753,6 +753,18 @@ def test_a_likely_surprise_while_the_person_talks_is_uncertain_and_makes_no_shif
     _, unaware = derive(rows, roles, n, 3.0)  # what trial 43 saw: the talk's surprise a shift too
     assert (8, "surprise") in [(s.t_s, s.to_emotion) for s in unaware if s.role == PROSPECT]
 
+    # a guest on screen too (trial 49): their talking mouth's "surprise" is as uncertain as the prospect's
+    speech[20:26] = 1.0
+    guest_mouth = np.where((np.arange(n) >= 20) & (np.arange(n) < 26), 0.5, 0.1)
+    guest = replace(_mouth_track(2, list(guest_mouth)),
+                    probs=emotion_probs(["neutral"] * 21 + ["surprise"] * 4 + ["neutral"] * 15, peak=0.85))
+    roles = {**roles, 2: "participant-1"}
+    talk = who_speaks(speech, [*rows, guest], roles)
+    assert talk.speaking[21:25] == (OTHER,) * 4, talk.speaking
+    timelines, shifts = derive([*rows, guest], roles, n, 3.0, talk=talk)
+    assert timelines["participant-1"].uncertain_reason[21:25] == [TALKING_MOUTH] * 4
+    assert not [s for s in shifts if s.role == "participant-1"]
+
 
 def test_a_surprise_hidden_by_the_persons_talk_follows_them_when_the_roles_are_swapped(store):
     """Which seconds are "open mouth while talking" is the person's: a swap re-derives it from the stored speech and
