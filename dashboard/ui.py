@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 import streamlit as st
 
@@ -75,6 +76,13 @@ def no_calls_yet(viewer: Principal) -> str:
     if can_change(viewer):
         return "No calls yet. Upload a recording to get started."
     return "No calls of yours yet: they appear here once your manager uploads them."
+
+
+def file_slug(text: str) -> str:
+    """`text` as part of a download's file name: lower-case ASCII letters and digits joined by hyphens, accents folded
+    ("Réunion client – Zoë" -> "reunion-client-zoe"; new-user trial 49 got "r-union-client-zo"); "" if none is left."""
+    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", folded.lower()).strip("-")
 
 
 def literal(text: object) -> str:

@@ -622,3 +622,13 @@ def test_a_reps_own_expressions_are_weighted_by_the_time_their_face_was_read(see
 
     at = reps_page_of_a_call_never_read("Ned Unread", "rep", seed=14)
     assert not at.exception and {m.label: m.value for m in at.metric}["Rep likely happy"] == "not seen"
+
+
+def test_download_names_keep_accented_letters_as_their_plain_ones():
+    """New-user trial 49: "bad Réunion client – Zoë (démo).mp4" downloaded as "bad-r-union-client-zo-d-mo-mp4-...";
+    the review page's and the Reps page's downloads share one rule (`dashboard.ui.file_slug`)."""
+    from dashboard.ui import file_slug
+
+    assert file_slug("bad Réunion client – Zoë (démo).mp4") == "bad-reunion-client-zoe-demo-mp4"
+    assert file_slug("Rep: Dana Whitfield") == "rep-dana-whitfield"
+    assert file_slug("日本") == ""  # nothing left: the page names the file by the call's number instead

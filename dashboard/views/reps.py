@@ -7,7 +7,6 @@ analysis was on; where it was off for all of them, one line says why instead.
 
 from __future__ import annotations
 
-import re
 
 import pandas as pd
 import streamlit as st
@@ -41,7 +40,7 @@ def download_csv(table: pd.DataFrame, what: str, target: str) -> None:
         record(viewer.username, "export", target, format="csv", via="dashboard")
         return table.round(1).to_csv(index=False).encode()
 
-    slug = re.sub(r"[^a-z0-9]+", "-", target.lower()).strip("-")
+    slug = ui.file_slug(target)
     st.download_button(f"Download {what} (CSV)", content, file_name=f"rapport-{slug}.csv", mime="text/csv",
                        icon=":material/download:", on_click="ignore", key=f"download-{slug}")
 

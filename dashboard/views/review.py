@@ -17,7 +17,6 @@ first load only re-reads the small, editable rows.
 
 from __future__ import annotations
 
-import re
 from functools import partial
 from typing import NoReturn
 
@@ -253,7 +252,7 @@ if facts.roles_guessed:  # the prospect may be someone else: the Calls list and 
 elif facts.roles_note:
     st.info(f"Roles: {facts.roles_note}", icon=":material/group:")
 
-slug = re.sub(r"[^a-z0-9]+", "-", facts.title.lower()).strip("-") or f"call-{call_id}"
+slug = ui.file_slug(facts.title) or f"call-{call_id}"
 with st.container(horizontal=True):  # each button as wide as its label, wrapping on a narrow window
     for fmt, label, ending, mime, icon in DOWNLOADS:
         # Built when clicked (deferred), by `export`: it checks access again and audits the download.
