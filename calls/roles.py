@@ -43,7 +43,7 @@ from pipeline.errors import InputError, NotFound
 from pipeline.liveness import AttemptLost, Heartbeat, start_attempt
 from pipeline.people import COPY_SIZE_RATIO
 from pipeline.reread import reread_faces
-from pipeline.roles import PROSPECT, REP, SEAT_IOU, box_area, naming_seat_frames, place
+from pipeline.roles import PROSPECT, REP, SEAT_IOU, box_area, naming_seat_frames, ordinal, place
 from pipeline.snapshots import render_snapshots
 from pipeline.speech import who_speaks
 from pipeline.store import (analyze_call, end_failed_attempt, get_call, load_speech, load_track_seconds,
@@ -148,8 +148,40 @@ class RoleChange:
 
 
 def where(person: Person, everyone: list[Person]) -> str:
-    """Where the person was on screen, in words (`pipeline.roles.place`, beside everyone else's faces)."""
-    return place(np.asarray(person.mean_box), [np.asarray(p.mean_box) for p in everyone if p.number != person.number])
+    """Where the person was on screen, in words (`pipeline.roles.place`, beside everyone else's faces). Side words that
+    fit others too say where along the other axis, by thirds of the frame (new-user trial 49's grid of three tiles over
+    two had the rep and a guest both "on the left"): "at the top left" and "at the bottom left", "at the top, in the
+    middle"; where those words still fit two people, their order: "on the left, 2nd of 3 from the top"."""
+    said = {p.number: place(np.asarray(p.mean_box), [np.asarray(o.mean_box) for o in everyone if o.number != p.number])
+            for p in everyone}
+    mine = said[person.number]
+    sharing = [p for p in everyone if said[p.number] == mine]
+    if len(sharing) < 2 or mine not in _ALONG:
+        return mine
+    axis, (low, high) = _ALONG[mine]
+
+    def refined(p: Person) -> str:
+        c = p.center[axis]
+        end = low if c < 1 / 3 else high if c > 2 / 3 else None
+        if end is None:
+            return f"{mine}, in the middle"
+        if mine == "in the middle":
+            return f"in the middle, {'at the' if axis else 'on the'} {end}"
+        side = mine.split()[-1]  # left, right, top, bottom
+        return f"at the {end} {side}" if axis else f"at the {side} {end}"
+
+    words = {p.number: refined(p) for p in sharing}
+    all_words = [w for n, w in said.items() if n not in words] + list(words.values())
+    if all_words.count(words[person.number]) == 1:
+        return words[person.number]
+    rank = sorted(sharing, key=lambda p: p.center[axis]).index(person)
+    return f"{mine}, {ordinal(rank + 1)} of {len(sharing)} from the {low}"
+
+
+_ALONG = {"on the left": (1, ("top", "bottom")), "on the right": (1, ("top", "bottom")),
+          "at the top": (0, ("left", "right")), "at the bottom": (0, ("left", "right")),
+          "in the middle": (1, ("top", "bottom"))}
+"""Side words (`pipeline.roles.place`) -> the other axis (0: x, 1: y) and its two ends, for `where`."""
 
 
 def seating_order(people: list[Person]) -> list[Person]:

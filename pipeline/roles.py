@@ -460,7 +460,7 @@ def place(box: np.ndarray, others: list[np.ndarray]) -> str:
             if all(abs(f[axis] - centre[axis]) < GALLERY_LEVEL for f in fellows):  # one row (one column)
                 rank = 1 + sum(f[along] < centre[along] for f in fellows)
                 where = side[0] if centre[axis] < 0.5 else side[1]
-                return f"in the strip of thumbnails {where}, {_ordinal(rank)} of {len(fellows) + 1} {side[2]}"
+                return f"in the strip of thumbnails {where}, {ordinal(rank)} of {len(fellows) + 1} {side[2]}"
     if min(cx, 1 - cx) < CORNER_MARGIN and min(cy, 1 - cy) < CORNER_MARGIN:
         corner = f"{'top' if cy < 0.5 else 'bottom'} {'left' if cx < 0.5 else 'right'}"
         if not beside_big_tile:
@@ -476,7 +476,8 @@ def place(box: np.ndarray, others: list[np.ndarray]) -> str:
     return "in the middle"
 
 
-def _ordinal(n: int) -> str:
+def ordinal(n: int) -> str:
+    """1 -> "1st", 2 -> "2nd", 11 -> "11th", 23 -> "23rd"."""
     return f"{n}{'th' if 10 <= n % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')}"
 
 

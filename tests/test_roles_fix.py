@@ -422,6 +422,16 @@ def test_with_three_people_one_click_keeps_the_prospect_and_a_second_click_picks
     assert [where(p, grid) for p in grid] == ["at the bottom right", "at the top left", "at the bottom left",
                                               "at the top right"]
     assert [p.number for p in seating_order(grid)] == [2, 4, 3, 1]  # the review page's cards: as they sit
+    # trial 49's Meet grid of three tiles over two: "on the left" fitted the rep and a guest, "on the right" two guests
+    meet = [person(1, "participant-3", (0.2, 0.62, 0.3, 0.8)), person(2, "rep", (0.08, 0.2, 0.18, 0.38)),
+            person(3, "participant-1", (0.82, 0.2, 0.92, 0.38)), person(4, "prospect", (0.45, 0.2, 0.55, 0.38)),
+            person(5, "participant-2", (0.7, 0.62, 0.8, 0.8))]
+    assert [where(p, meet) for p in meet] == ["at the bottom left", "at the top left", "at the top right", "at the top",
+                                              "at the bottom right"]
+    column = [person(n, f"participant-{n}", (0.05, y, 0.15, y + 0.12)) for n, y in ((1, 0.05), (2, 0.32), (3, 0.48))]
+    beside = person(4, "rep", (0.85, 0.4, 0.95, 0.52))
+    assert [where(p, [*column, beside]) for p in column] == [  # the words still fit two: their order
+        "at the top left", "on the left, 1st of 2 from the top", "on the left, 2nd of 2 from the top"]
     assert [p.number for p in seating_order(people[::-1])] == [1, 2, 3]
     # trial 48: a screen share's active-speaker thumbnail showed the rep and the prospect in turns beside a video on
     # the slide: one corner thumbnail, not "a strip of thumbnails at the top, 1st of 2 from the left"
