@@ -13,6 +13,7 @@ import dataclasses
 import errno
 import json
 import logging
+import math
 import os
 import re
 import sys
@@ -89,8 +90,10 @@ def cmd_analyze(args) -> int:
     if args.json:
         print(json.dumps(summary))
     else:
-        print(f"call {call_id} analysed: {summary['duration_s']:.1f} s, {result.faces_found} face track(s), "
-              f"{len(result.shifts)} shift(s), in {wall_s:.1f} s ({result.info.duration_s / max(wall_s, 1e-6):.1f}x real time)")
+        read_s = min(result.info.duration_s, result.decode.data_end_s or math.inf)  # a cut-off file: what it holds
+        print(f"call {call_id} analysed: {summary['duration_s']:.1f} s"
+              f"{f' ({read_s:.1f} s readable)' if read_s < result.info.duration_s else ''}, {result.faces_found} face "
+              f"track(s), {len(result.shifts)} shift(s), in {wall_s:.1f} s ({read_s / max(wall_s, 1e-6):.1f}x real time)")
         if summary["partial"]:
             print(f"partial recording: {summary['partial']}; the readable part was analysed")
         if not result.faces_found:
