@@ -36,16 +36,36 @@ def _talking_line(timeline, t_s: float) -> list[str]:
     return [f"Talking: {who}"] if who else []
 
 
+MISSING_GLYPH = "\u25a1"
+"""What the PDF shows for a character its font (DejaVu Sans, matplotlib's) has no glyph for: a white square, as a
+browser's tofu. fpdf2 leaves such a character out without a mark: new-user trial 49's title "... Zoë 日本" printed
+as "... Zoë" (the HTML report keeps the characters; a reader's fonts draw them)."""
+
+
+def _pdf():
+    """An A4 `fpdf.FPDF` whose text marks the characters its font lacks (`MISSING_GLYPH`)."""
+    from fpdf import FPDF
+
+    class ReportPdf(FPDF):
+        def normalize_text(self, text: str) -> str:
+            text = super().normalize_text(text)
+            glyphs = getattr(self.current_font, "cmap", None)
+            if not glyphs:
+                return text
+            return "".join(c if ord(c) in glyphs or c in "\n\r\t" else MISSING_GLYPH for c in text)
+
+    return ReportPdf(format="A4")
+
+
 def build_pdf(call_id: int) -> bytes:
     """The one-click coaching report for a one-to-one."""
-    from fpdf import FPDF
     from fpdf.fonts import FontFace
     from matplotlib import get_data_path
 
     facts, timeline, stages, notes = load_facts(call_id), load_timeline(call_id), load_stages(call_id), load_notes(call_id)
     summary = summarize_timeline(timeline, stages)
     fonts = Path(get_data_path()) / "fonts" / "ttf"
-    pdf = FPDF(format="A4")
+    pdf = _pdf()
     pdf.set_title(f"Coaching report: {facts.title}")
     pdf.set_author("Rapport")
     pdf.add_font("DejaVu", "", fonts / "DejaVuSans.ttf")

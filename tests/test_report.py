@@ -18,7 +18,7 @@ from pypdf import PdfReader
 from calls.annotations import add_note
 from config import EMOTIONS, UNCERTAIN
 from tools.browser import CHROMIUM, chromium
-from db.models import EmotionSecond
+from db.models import Call, EmotionSecond
 from db.session import session_scope
 from reports import charts, facts, report
 from reports.csv_export import CSV_COLUMNS, export_csv
@@ -329,6 +329,17 @@ def test_pdf_report_has_the_facts_numbers_points_moments_and_wording(call, tmp_p
     assert "Open with <their> goals, not ours." in text
     images = sum(len(page.images) for page in reader.pages)
     assert images >= 2  # the timelines and at least one annotated still
+
+
+def test_a_pdf_marks_the_characters_its_font_cannot_draw(call):
+    """New-user trial 49: "bad Réunion client – Zoë (démo) 日本" printed without its last word and no mark of it."""
+    from sqlalchemy import update
+
+    with session_scope() as session:
+        session.execute(update(Call).where(Call.id == call.call_id).values(title="Réunion – Zoë 日本"))
+    text = _pdf_text(report.build_pdf(call.call_id))
+    assert f"Coaching report: Réunion – Zoë {report.MISSING_GLYPH * 2}" in text
+    assert "Réunion – Zoë 日本" in report.build_html(call.call_id)  # the browser's fonts draw them
 
 
 def test_a_pdf_names_each_roles_sample_and_shows_no_mix_for_a_face_read_a_few_seconds(call):
