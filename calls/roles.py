@@ -148,40 +148,47 @@ class RoleChange:
 
 
 def where(person: Person, everyone: list[Person]) -> str:
-    """Where the person was on screen, in words (`pipeline.roles.place`, beside everyone else's faces). Side words that
-    fit others too say where along the other axis, by thirds of the frame (new-user trial 49's grid of three tiles over
-    two had the rep and a guest both "on the left"): "at the top left" and "at the bottom left", "at the top, in the
-    middle"; where those words still fit two people, their order: "on the left, 2nd of 3 from the top"."""
+    """Where the person was on screen, in words, beside everyone else (`places`)."""
+    return places(everyone)[person.number]
+
+
+def places(everyone: list[Person]) -> dict[int, str]:
+    """Person number -> where they were on screen, in words (`pipeline.roles.place`, beside everyone else's faces).
+    Side words that fit others too say where along the other axis, by thirds of the frame (new-user trial 49's grid of
+    three tiles over two had the rep and a guest both "on the left"): "at the top left" and "at the bottom left", "at
+    the top, in the middle"; where those words still fit two people, their order: "on the left, 2nd of 3 from the
+    top"."""
     said = {p.number: place(np.asarray(p.mean_box), [np.asarray(o.mean_box) for o in everyone if o.number != p.number])
             for p in everyone}
-    mine = said[person.number]
-    sharing = [p for p in everyone if said[p.number] == mine]
-    if len(sharing) < 2 or mine not in _ALONG:
-        return mine
-    axis, (low, high) = _ALONG[mine]
+    out = dict(said)
+    for words in set(said.values()) & set(_ALONG):
+        axis, (low, high) = _ALONG[words]
+        sharing = sorted((p for p in everyone if said[p.number] == words), key=lambda p: p.center[axis])
+        if len(sharing) < 2:
+            continue
+        refined = {p.number: _along(words, low if p.center[axis] < 1 / 3 else high if p.center[axis] > 2 / 3 else None)
+                   for p in sharing}
+        taken = [w for n, w in said.items() if n not in refined] + list(refined.values())
+        for rank, p in enumerate(sharing):
+            unique = taken.count(refined[p.number]) == 1
+            out[p.number] = refined[p.number] if unique else f"{words}, {ordinal(rank + 1)} of {len(sharing)} from the {low}"
+    return out
 
-    def refined(p: Person) -> str:
-        c = p.center[axis]
-        end = low if c < 1 / 3 else high if c > 2 / 3 else None
-        if end is None:
-            return f"{mine}, in the middle"
-        if mine == "in the middle":
-            return f"in the middle, {'at the' if axis else 'on the'} {end}"
-        side = mine.split()[-1]  # left, right, top, bottom
-        return f"at the {end} {side}" if axis else f"at the {side} {end}"
 
-    words = {p.number: refined(p) for p in sharing}
-    all_words = [w for n, w in said.items() if n not in words] + list(words.values())
-    if all_words.count(words[person.number]) == 1:
-        return words[person.number]
-    rank = sorted(sharing, key=lambda p: p.center[axis]).index(person)
-    return f"{mine}, {ordinal(rank + 1)} of {len(sharing)} from the {low}"
+def _along(words: str, end: str | None) -> str:
+    """Side `words` made precise by the `end` of the other axis a person sat at (`_ALONG`; None: in the middle)."""
+    if end is None:
+        return f"{words}, in the middle"
+    if words == "in the middle":
+        return f"in the middle, {'at the' if _ALONG[words][0] else 'on the'} {end}"
+    side = words.split()[-1]  # left, right, top, bottom
+    return f"at the {end} {side}" if _ALONG[words][0] else f"at the {side} {end}"
 
 
 _ALONG = {"on the left": (1, ("top", "bottom")), "on the right": (1, ("top", "bottom")),
           "at the top": (0, ("left", "right")), "at the bottom": (0, ("left", "right")),
           "in the middle": (1, ("top", "bottom"))}
-"""Side words (`pipeline.roles.place`) -> the other axis (0: x, 1: y) and its two ends, for `where`."""
+"""Side words (`pipeline.roles.place`) -> the other axis (0: x, 1: y) and its two ends, for `places`."""
 
 
 def seating_order(people: list[Person]) -> list[Person]:

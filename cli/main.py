@@ -222,19 +222,20 @@ def cmd_show(args) -> int:
 
 
 def _people_json(people) -> list[dict]:
-    from calls.roles import where
+    from calls.roles import places
 
-    return [{"person": p.number, "role": p.role, "where": where(p, people), "tracks": list(p.track_nos),
+    where = places(people)
+    return [{"person": p.number, "role": p.role, "where": where[p.number], "tracks": list(p.track_nos),
              "first_s": p.first_s, "last_s": p.last_s, "seconds_seen": p.seconds_seen, "read": p.read} for p in people]
 
 
 def _print_people(people) -> None:
-    from calls.roles import where
+    from calls.roles import places
 
-    places = {p.number: where(p, people) for p in people}
-    width = max(16, *(len(place) for place in places.values()))  # one column however long a place is
+    where = places(people)
+    width = max(16, *(len(place) for place in where.values()))  # one column however long a place is
     for p in people:
-        print(f"person {p.number}: {p.role:<14} {places[p.number]:<{width}} "
+        print(f"person {p.number}: {p.role:<14} {where[p.number]:<{width}} "
               f"{'tracks' if len(p.track_nos) > 1 else 'track'} {', '.join(f'#{n}' for n in p.track_nos)}  "
               f"seen {p.seen}" + ("" if p.read else "  (face not read)"))
 

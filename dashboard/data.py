@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from access.policy import Principal, can_administer, can_see_call, uploadable_reps, visible_calls
 from access.workspace import get_workspace, rep_analysis_enabled
 from calls.intake import earlier_copies, find_rep
-from calls.roles import Person, list_people, where
+from calls.roles import Person, list_people, places
 from config import EMOTIONS, get_settings, review_copy_paths
 from db.models import AuditEvent, Call, CallStatus, EmotionSecond, Rep, Shift, Track, User
 from db.session import session_scope
@@ -158,7 +158,8 @@ def people(viewer: Principal, call_id: int) -> list[PersonCard]:
     except NotFound:
         return []
     data_dir = get_settings().data_dir
-    return [PersonCard(p, where(p, found), data_dir / p.thumbnail_path if p.thumbnail_path else None) for p in found]
+    where = places(found)
+    return [PersonCard(p, where[p.number], data_dir / p.thumbnail_path if p.thumbnail_path else None) for p in found]
 
 
 # ----------------------------------------------------------------------------- all calls
