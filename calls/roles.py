@@ -154,10 +154,10 @@ def where(person: Person, everyone: list[Person]) -> str:
 
 def places(everyone: list[Person]) -> dict[int, str]:
     """Person number -> where they were on screen, in words (`pipeline.roles.place`, beside everyone else's faces).
-    Side words that fit others too say where along the other axis, by thirds of the frame (new-user trial 49's grid of
-    three tiles over two had the rep and a guest both "on the left"): "at the top left" and "at the bottom left", "at
-    the top, in the middle"; where those words still fit two people, their order: "on the left, 2nd of 3 from the
-    top"."""
+    Side words that fit two or three people say where each sat along the other axis, among them (new-user trial 49's
+    grid of three tiles over two had the rep and a guest both "on the left"): "at the top left" and "at the bottom
+    left", "at the top, in the middle"; where those words fit someone else already, or more than three, their order: "on
+    the left, 2nd of 3 from the top"."""
     said = {p.number: place(np.asarray(p.mean_box), [np.asarray(o.mean_box) for o in everyone if o.number != p.number])
             for p in everyone}
     out = dict(said)
@@ -166,17 +166,18 @@ def places(everyone: list[Person]) -> dict[int, str]:
         sharing = sorted((p for p in everyone if said[p.number] == words), key=lambda p: p.center[axis])
         if len(sharing) < 2:
             continue
-        refined = {p.number: _along(words, low if p.center[axis] < 1 / 3 else high if p.center[axis] > 2 / 3 else None)
-                   for p in sharing}
+        ends = (low, high) if len(sharing) == 2 else (low, None, high)
+        refined = {p.number: _along(words, end) for p, end in zip(sharing, ends)} if len(sharing) <= 3 else {}
         taken = [w for n, w in said.items() if n not in refined] + list(refined.values())
+        unique = bool(refined) and all(taken.count(w) == 1 for w in refined.values())
         for rank, p in enumerate(sharing):
-            unique = taken.count(refined[p.number]) == 1
             out[p.number] = refined[p.number] if unique else f"{words}, {ordinal(rank + 1)} of {len(sharing)} from the {low}"
     return out
 
 
 def _along(words: str, end: str | None) -> str:
-    """Side `words` made precise by the `end` of the other axis a person sat at (`_ALONG`; None: in the middle)."""
+    """Side `words` made precise by the `end` of the other axis a person sat at among those the words fit (`_ALONG`;
+    None: between them)."""
     if end is None:
         return f"{words}, in the middle"
     if words == "in the middle":

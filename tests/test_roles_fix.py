@@ -432,6 +432,11 @@ def test_with_three_people_one_click_keeps_the_prospect_and_a_second_click_picks
     beside = person(4, "rep", (0.85, 0.4, 0.95, 0.52))
     assert [where(p, [*column, beside]) for p in column] == [  # the words still fit two: their order
         "at the top left", "on the left, 1st of 2 from the top", "on the left, 2nd of 2 from the top"]
+    # a check of the fix (trial 49's 5-tile grid again): the top row's faces sit near the frame's middle, so the rep is
+    # "at the top left" among those "on the left", not "in the middle" by thirds of the frame
+    low_grid = [person(1, "rep", (0.1, 0.3, 0.2, 0.45)), person(2, "participant-1", (0.27, 0.72, 0.37, 0.87)),
+                person(3, "prospect", (0.45, 0.3, 0.55, 0.45))]
+    assert [where(p, low_grid) for p in low_grid][:2] == ["at the top left", "at the bottom left"]
     assert [p.number for p in seating_order(people[::-1])] == [1, 2, 3]
     # trial 48: a screen share's active-speaker thumbnail showed the rep and the prospect in turns beside a video on
     # the slide: one corner thumbnail, not "a strip of thumbnails at the top, 1st of 2 from the left"
