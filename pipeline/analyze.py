@@ -51,15 +51,17 @@ from model.mouth import WHOLE_FACE_CHANGE, eyes_patch, mouth_motion, mouth_patch
 from model.preprocess import FACE_SIZE, crop_face
 from model.quality import face_quality
 from pipeline.enrolment import recognised_person
+from pipeline.errors import CorruptVideo
+from pipeline.name_tags import CallNames, NameTags, name_people, tag_seconds
 from pipeline.people import STILL_MIN_S, IdentityWatch, distinct_people, group_people, mouths_apart, set_aside_note
 from pipeline.roles import (MIN_DETECTIONS, MIN_PERSON_S, PROSPECT, REP, RoleDecision, TrackSummary, decide_roles,
-                            never_classified)
+                            faces_by_second, never_classified)
 from pipeline.shifts import EmotionShift, detect_shifts
 from pipeline.speech import TalkTimeline, detect_speech, no_audio, talk_by_person, who_speaks
 from pipeline.timeline import SPEECH_DECIMALS, EmotionTimeline, TrackSecondRows, TrackSeconds, build_timelines
 from pipeline.uncertainty import STEADY_FRAMES, poor_reason, steady_quality
 from pipeline.track import ArrivalWatch, FaceTracker, TrackedFaces
-from pipeline.video import TIMESTAMP_JITTER_S, DecodeReport, SampledFrame, VideoInfo, sample_frames
+from pipeline.video import TIMESTAMP_JITTER_S, DecodeReport, SampledFrame, VideoInfo, read_frames_at, sample_frames
 
 Progress = Callable[[str, float], None]
 log = logging.getLogger(__name__)
@@ -476,11 +478,12 @@ no note.)"""
 
 def analyze_video(info: VideoInfo, classifier, detector: FaceDetector, settings: AnalysisSettings = AnalysisSettings(),
                   progress: Progress | None = None, rep_references: np.ndarray | None = None,
-                  classify_none: bool = False) -> CallAnalysis:
+                  classify_none: bool = False, names: CallNames = CallNames()) -> CallAnalysis:
     """Run every analysis stage on a probed video; raises `InputError` for a bad recording.
 
     `rep_references`: (k, 128) face signatures of the call's enrolled rep (`pipeline.enrolment.rep_references`);
-    the person they match is the rep, in any layout. `classify_none`, with rep analysis off: no face is classified, as
+    the person they match is the rep, in any layout. `names`: the rep's and the prospect's names as given at upload,
+    looked for on the call's name tags (`pipeline.name_tags`) when roles are decided. `classify_none`, with rep analysis off: no face is classified, as
     the caller decides who the rep is afterwards (roles set by hand, kept by `calls.roles.reanalyze_call`)."""
     cv2.setNumThreads(1)  # this thread detects on one core while the decode thread uses the other
     timer = _Timer()
@@ -553,6 +556,17 @@ def analyze_video(info: VideoInfo, classifier, detector: FaceDetector, settings:
                 report("analysing frames", 0.9 * min(1.0, frame.t / max(info.duration_s, 1e-6)))
             yield frame, faces
 
+    def read_tags(presence: dict[int, tuple[np.ndarray, np.ndarray]], people: dict[int, int]) -> NameTags:
+        """The people the call's name tags name (`pipeline.name_tags`), read on a few frames of the source picture."""
+        on_screen = faces_by_second(presence, people, list(people))
+        seconds = tag_seconds(on_screen)
+        frames = read_frames_at(info.path, [s + 0.5 for s in seconds], display_name=info.name)
+        try:
+            return name_people(zip(frames, (on_screen[s] for s in seconds)), names.rep, names.prospect)
+        except CorruptVideo:  # those seconds cannot be decoded again (a damaged file): roles by the layout alone
+            log.warning("%s: no name tags read", info.name, exc_info=True)
+            return NameTags()
+
     def decide(recorder: _Recorder) -> tuple[dict[int, int], RoleDecision]:
         """People by appearance, then their roles from the seconds they were on screen."""
         content = {tid for tid, look in identity.looks.items() if look.still or look.faint}
@@ -565,10 +579,11 @@ def analyze_video(info: VideoInfo, classifier, detector: FaceDetector, settings:
         recognised = recognised_person(live, people, rep_references)
         summaries = recorder.summaries()
         talked = timer.timed("speech", talk_by_person, speech, [track.as_stored() for track in rows], people)
+        tags = timer.timed("name tags", read_tags, presence, people) if names and recognised is None else NameTags()
         decision = decide_roles(summaries, settings.rep_position, min(MIN_DETECTIONS, detector_runs),
                                 people, presence, content, identity.together_s, recognised,
                                 MIN_PERSON_S if info.duration_s >= 2 * MIN_PERSON_S else 0.0, talked,
-                                distinct_people(live, people))
+                                distinct_people(live, people), tags)
         if decision.frozen:  # a still speaker beside the rep's self-view: the prospect, seen but never read
             people = people | dict.fromkeys(decision.frozen, max(people.values(), default=0) + 1)
             for track_id in decision.frozen:

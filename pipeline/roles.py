@@ -34,8 +34,10 @@ Each person's score is (rep votes - votes against); then:
 
 * the rep = the person recognised from enrolment (`recognised_rep`, `pipeline.enrolment`: a consented face
   signature of the call's rep matched this person's embedding), which outranks every vote above; else the
-  person with the highest positive score (none positive: no rep; the note says so);
-* the prospect = the most present other person (in a call that is mostly a filmstrip speaker view, the one longest on
+  person whose name tag reads the rep's name (`name_tags`, `pipeline.name_tags`: what Zoom, Meet and Teams print on each
+  tile), which outranks every vote above too; else the person with the highest positive score (none positive: no rep;
+  the note says so);
+* the prospect = the person whose name tag reads the prospect's name; else the most present other person (in a call that is mostly a filmstrip speaker view, the one longest on
   its stage: `_Votes.stage_s`); with a rep, where others were on screen with them nearly as long at nearly their
   size (`PROSPECT_CLEAR`: a coin toss, as two tiles of a Meet gallery), the one of those who talked most, by
   `TALK_TIE_BREAK` (`pipeline.speech.talk_by_person`, `_by_talk`), still a guess the note states; when there is a rep,
@@ -60,6 +62,8 @@ self-view). The note also says when a pick is a guess or rests on one rule only:
 |---|---|
 | the prospect, with another person (on screen with them, so a participant) seen nearly as long and their face not far smaller (`PROSPECT_CLEAR`; guests who took turns at one seat counted together, `_guests_by_seat`) | "Three people on this call: Rapport guessed person N is the prospect (person M was on screen nearly as long; they talked 20 s and 31 s); check Fix roles", or "..., who talked more (31 s against person M's 6 s), ..." (`TALK_TIE_BREAK`) |
 | the rep, recognised from enrolment | "Person N was recognised from enrolment as the rep ..." (no other rep note) |
+| the rep, by their name tag | "Person N's name tag read “Ken Walker (Acme)”, the rep's name, so they are the rep; ..." (no other rep note) |
+| the prospect, by their name tag | "Person N's name tag read “Maria”, the prospect's name, so they are the prospect." (with no rep told, in an active-speaker recording: "..., so person M, the one other person on screen at their size (in turns), was taken as the rep.") |
 | the rep, a guess between two people taking turns in one tile | "The video does not show which person is the rep: ... Rapport guessed person N is the rep and person M the prospect; if it is the other way round, swap them in Fix roles." |
 | the rep, by the self-view rule only (fewer than `NOTE_MIN_S` seconds of gallery hint for them) | "The rep was taken to be the self-view thumbnail (the person recording); ..." |
 | the rep, by the self-view rule, while the big face sat off-centre toward `rep_position` (`_Votes.hint_unheeded`) | "Person N was taken as the rep, as the self-view thumbnail of a speaker view, but person M's face sat toward the rep position (right) ...: if this was a gallery, ..." |
@@ -80,6 +84,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from model.detect import iou_matrix
+from pipeline.name_tags import NameTags
 
 REP, PROSPECT = "rep", "prospect"
 REP_POSITIONS = ("left", "right", "top", "bottom")
@@ -670,13 +675,29 @@ def _vote(faces: dict[int, np.ndarray], votes: dict[int, _Votes], across: dict[i
             return
 
 
+def faces_by_second(presence: dict[int, tuple[np.ndarray, np.ndarray]], people: dict[int, int], track_ids: list[int],
+                    largest: bool = True) -> dict[int, dict[int, np.ndarray]]:
+    """second -> person -> their largest (`largest`) or smallest face box that second, as fractions of the frame, from
+    `presence` (track id -> ((k,) seconds, (k, 4) mean boxes)) of `track_ids`, people by `people` (track id -> person)."""
+    by_second: dict[int, dict[int, np.ndarray]] = defaultdict(dict)
+    sign = 1 if largest else -1
+    for track_id in track_ids:
+        seconds, boxes = presence.get(track_id, (np.zeros(0, np.int64), np.zeros((0, 4))))
+        for second, box in zip(np.asarray(seconds).tolist(), boxes):
+            known = by_second[second].get(people[track_id])
+            if known is None or sign * box_area(box) > sign * box_area(known):
+                by_second[second][people[track_id]] = np.asarray(box, np.float64)
+    return by_second
+
+
 def decide_roles(tracks: list[TrackSummary], rep_position: str = "left", min_detections: int = MIN_DETECTIONS,
                  people: dict[int, int] | None = None,
                  presence: dict[int, tuple[np.ndarray, np.ndarray]] | None = None,
                  content: frozenset[int] | set[int] = frozenset(),
                  together_s: dict[tuple[int, int], float] | None = None,
                  recognised_rep: int | None = None, min_person_s: float = MIN_PERSON_S,
-                 talked_s: dict[int, int] | None = None, distinct: set[tuple[int, int]] = frozenset()) -> RoleDecision:
+                 talked_s: dict[int, int] | None = None, distinct: set[tuple[int, int]] = frozenset(),
+                 name_tags: NameTags = NameTags()) -> RoleDecision:
     """Roles for every track of a real participant (the module docstring's table).
 
     `people` maps track id -> person number (default: one person per seat); `presence` maps track id ->
@@ -690,6 +711,8 @@ def decide_roles(tracks: list[TrackSummary], rep_position: str = "left", min_det
     `talked_s` maps person -> seconds they talked (`pipeline.speech.talk_by_person`; None: not known): the prospect's
     tie-break (`TALK_TIE_BREAK`). `distinct` holds pairs of people (a < b) surely different by face
     (`pipeline.people.distinct_people`): never one prospect as someone who took the other's place.
+    `name_tags`: the people whose name tags read the rep's and the prospect's names (`pipeline.name_tags`): the rep
+    unless one was recognised from enrolment, the prospect before anyone else.
     """
     if rep_position not in REP_POSITIONS:
         raise ValueError(f"rep position must be one of {', '.join(REP_POSITIONS)}, not {rep_position!r}")
@@ -708,17 +731,8 @@ def decide_roles(tracks: list[TrackSummary], rep_position: str = "left", min_det
         presence = {t.track_id: (np.arange(int(t.first_t), int(t.last_t) + 1),
                                  np.repeat(t.mean_box[None], int(t.last_t) - int(t.first_t) + 1, axis=0))
                     for t in participants}
-    on_screen: dict[int, dict[int, np.ndarray]] = defaultdict(dict)  # second -> person -> box (their largest)
-    smallest: dict[int, dict[int, np.ndarray]] = defaultdict(dict)  # second -> person -> their smallest box
-    for t in participants:
-        seconds, boxes = presence.get(t.track_id, (np.zeros(0, np.int64), np.zeros((0, 4))))
-        for second, box in zip(seconds.tolist(), boxes):
-            known = on_screen[second].get(people[t.track_id])
-            if known is None or box_area(box) > box_area(known):
-                on_screen[second][people[t.track_id]] = np.asarray(box, np.float64)
-            known = smallest[second].get(people[t.track_id])
-            if known is None or box_area(box) < box_area(known):
-                smallest[second][people[t.track_id]] = np.asarray(box, np.float64)
+    on_screen = faces_by_second(presence, people, [t.track_id for t in participants])
+    smallest = faces_by_second(presence, people, [t.track_id for t in participants], largest=False)
     persons = sorted({people[t.track_id] for t in participants})
     frames = {p: sum(t.n_frames for t in participants if people[t.track_id] == p) for p in persons}
     votes = {p: _Votes() for p in persons}
@@ -770,26 +784,31 @@ def decide_roles(tracks: list[TrackSummary], rep_position: str = "left", min_det
     def with_(a: int, b: int) -> float:
         return together[min(a, b), max(a, b)]
 
-    best = max(persons, key=lambda p: (votes[p].score, frames[p]))
-    rep = best if votes[best].score > 0 else None
+    tag_rep = name_tags.rep.person if name_tags.rep and name_tags.rep.person in persons else None
+    told_rep = recognised_rep if recognised_rep in persons else tag_rep  # by face, else by name: not the layout's
+    tag_prospect = name_tags.prospect.person if (name_tags.prospect and name_tags.prospect.person in persons
+                                                 and name_tags.prospect.person != told_rep) else None
+    candidates = [p for p in persons if p != tag_prospect]  # a tag naming the prospect rules them out as the rep
+    best = max(candidates, key=lambda p: (votes[p].score, frames[p])) if candidates else None
+    rep = best if best is not None and votes[best].score > 0 else None
     # the hint picked two people, each while the other was on screen: the gallery's tiles changed places (`SWAP_NOTE`)
-    swapped = sorted({p for (p, q), n in ahead.items() if n >= NOTE_MIN_S and ahead.get((q, p), 0) >= NOTE_MIN_S},
-                     key=lambda p: first_ahead[p])
-    if swapped and recognised_rep not in persons and (rep is None or rep in swapped):
+    swapped = sorted({p for (p, q), n in ahead.items() if n >= NOTE_MIN_S and ahead.get((q, p), 0) >= NOTE_MIN_S
+                      and tag_prospect not in (p, q)}, key=lambda p: first_ahead[p])
+    if swapped and told_rep is None and (rep is None or rep in swapped):
         rep = swapped[0]  # there first
-    if recognised_rep in persons:
-        rep = recognised_rep
+    if told_rep is not None:
+        rep = told_rep
     area = {p: max(t.area for t in participants if people[t.track_id] == p) for p in persons}
     seen_s = {p: sum(p in faces for faces in on_screen.values()) for p in persons}
     presenters = {p for p in persons  # mostly beside a camera strip or an active speaker's thumbnail
                   if 2 * (votes[p].beside_strip + votes[p].beside_speaker) > seen_s[p]}
     on_stage = sum(v.stage_s for v in votes.values()) >= STAGE_SHARE * sum(len(f) > 1 for f in on_screen.values())
-    others = sorted((p for p in persons if p != rep),
-                    key=lambda p: (p in presenters, -votes[p].stage_s if on_stage else 0, -frames[p], -area[p]))
+    others = sorted((p for p in persons if p != rep), key=lambda p: (
+        p != tag_prospect, p in presenters, -votes[p].stage_s if on_stage else 0, -frames[p], -area[p]))
     seat_box = {p: max((t for t in participants if people[t.track_id] == p), key=lambda t: t.n_frames).mean_box
                 for p in persons}
     talk_pick = None
-    if rep is not None and talked_s:
+    if rep is not None and talked_s and tag_prospect is None:
         others, talk_pick = _by_talk(others, frames, area, with_, talked_s, seat_box)
     named: dict[int, str] = {}
     if rep is not None:
@@ -801,11 +820,14 @@ def decide_roles(tracks: list[TrackSummary], rep_position: str = "left", min_det
         if not prospects or (rep is not None and p not in presenters and all(
                 with_(p, q) <= TOGETHER_MAX_S and (min(p, q), max(p, q)) not in distinct for q in prospects)):
             named[p] = PROSPECT
-    rep_guessed = False
+    rep_guessed = rep_beside_tag = False
     prospect = next((p for p in others if named.get(p) == PROSPECT), None)
     if rep is None and prospect is not None:  # an active-speaker recording: the one other person of the prospect's size
         rivals = [p for p in others if p != prospect and SPEAKER_VIEW_AREA_RATIO * area[p] > area[prospect]]
-        if len(rivals) == 1 and with_(rivals[0], prospect) <= TOGETHER_MAX_S:
+        if len(rivals) == 1 and with_(rivals[0], prospect) <= TOGETHER_MAX_S and prospect == tag_prospect:
+            rep = rivals[0]  # the other one of the two, the prospect named by their tag
+            named[rep], rep_beside_tag = REP, True
+        elif len(rivals) == 1 and with_(rivals[0], prospect) <= TOGETHER_MAX_S:
             # An active-speaker view shows whoever talks, so the one on screen longer talked more: most likely the rep.
             # Sales-call studies (Gong Labs) find the average rep talks well over half the time, and in new-user trials
             # 13 and 15 the rep was on screen longer (36 s against 35; 56% against 44%; trial 14: 34 against 35). Taking
@@ -820,6 +842,12 @@ def decide_roles(tracks: list[TrackSummary], rep_position: str = "left", min_det
     if rep is not None and rep == recognised_rep:
         rep_note = (f"Person {rep} was recognised from enrolment as the rep (their stored face signature); "
                     "the rep position and the self-view were not used.")
+    elif rep is not None and rep == tag_rep:
+        rep_note = (f"Person {rep}'s name tag read \u201c{name_tags.rep.text}\u201d, the rep's name, so they are the rep; "
+                    "the rep position and the self-view were not used.")
+    elif rep_beside_tag:
+        rep_note = (f"Person {prospect}'s name tag read \u201c{name_tags.prospect.text}\u201d, the prospect's name, so "
+                    f"person {rep}, the one other person on screen at their size (in turns), was taken as the rep.")
     elif rep_guessed:
         rep_note = (f"The video does not show which person is the rep: one face at a time, at one size (an active-speaker "
                     f"recording), with no gallery, self-view or enrolled face to tell by. Rapport guessed person {rep}, on "
@@ -832,14 +860,14 @@ def decide_roles(tracks: list[TrackSummary], rep_position: str = "left", min_det
     else:
         rep_note = _note(votes, persons, rep, rep_position)
     filmstrip_note = None
-    if rep is not None and rep != recognised_rep and by_filmstrip:
+    if rep is not None and rep != told_rep and by_filmstrip:
         rep_guessed = True  # the strip's order is the call app's (`FILMSTRIP_GUESS`)
         filmstrip_note = (f"Person {rep}'s thumbnail sat furthest {rep_position} in the speaker view's strip of "
                           f"thumbnails for {filmstrip[rep].hint_for:.0f} s, so Rapport guessed they are the rep (the "
                           "call app orders the strip); if the rep is someone else, pick them in Fix roles, or enrol the "
                           "rep in Settings to have them recognised.")
     across_note = None
-    if rep is not None and rep != recognised_rep and read_across and across[rep].hint_for >= NOTE_MIN_S:
+    if rep is not None and rep != told_rep and read_across and across[rep].hint_for >= NOTE_MIN_S:
         aside = 2 * across[rep].aside_for > across[rep].hint_for  # a column of thumbnails by a side: a guess
         rep_guessed = rep_guessed or aside
         order = "one above the other" if rep_position in ("left", "right") else "side by side"
@@ -849,6 +877,10 @@ def decide_roles(tracks: list[TrackSummary], rep_position: str = "left", min_det
                           f"person {rep}, furthest {_ACROSS_WORDS[rep_position]}, was taken as the rep")
                        + "; if the rep is someone else, pick them in Fix roles.")
     beside = [p for p in others if p in presenters and named[p] != PROSPECT and PROSPECT in named.values()]
+    prospect_note = None
+    if tag_prospect is not None and named.get(tag_prospect) == PROSPECT and not rep_beside_tag:
+        prospect_note = (f"Person {tag_prospect}'s name tag read \u201c{name_tags.prospect.text}\u201d, the prospect's "
+                         "name, so they are the prospect.")
     strip_note = None
     if beside:
         shown = votes[beside[0]]
@@ -863,14 +895,15 @@ def decide_roles(tracks: list[TrackSummary], rep_position: str = "left", min_det
     prospects = [p for p in others if named[p] == PROSPECT]
     took_turns = None if len(prospects) < 2 else TOOK_TURNS_NOTE.format(
         people=_persons(prospects), others=_persons(prospects[1:]) + (" is" if len(prospects) == 2 else " are"))
-    notes = [rep_note, filmstrip_note, across_note, strip_note,
-             _guess_note(named, by_seat, area, votes, rep, self_view_told=rep_note is not None,
-                         prospect_told=bool(beside), talk_pick=talk_pick, talked_s=talked_s),
+    prospect_told = bool(beside) or prospect_note is not None
+    notes = [rep_note, prospect_note, filmstrip_note, across_note, strip_note,
+             _guess_note(named, by_seat, area, votes, None if rep == told_rep else rep, self_view_told=rep_note is not None,
+                         prospect_told=prospect_told, talk_pick=talk_pick, talked_s=talked_s),
              took_turns, STILL_SPEAKER_NOTE if frozen else None]
     note = " ".join(n for n in notes if n) or None
     roles = {t.track_id: named[people[t.track_id]] for t in participants} | {track_id: PROSPECT for track_id in frozen}
     guessed = bool(took_turns) or rep_guessed or prospect_guessed(
-        named, by_seat, area, votes, rep, prospect_told=bool(beside), rep_recognised=rep is not None and rep == recognised_rep)
+        named, by_seat, area, votes, rep, prospect_told=prospect_told, rep_recognised=rep is not None and rep == told_rep)
     return RoleDecision(roles, note, frozen, guessed, rep_guessed)
 
 
@@ -882,9 +915,10 @@ def prospect_guessed(named: dict[int, str], frames: dict[int, int], area: dict[i
     |---|---|
     | no rep told, and another person's face not `SPEAKER_VIEW_AREA_RATIO` times smaller than the prospect's | an active-speaker view shows rep and prospect in turns, never together, at one size: which of them is which is a guess (new-user trial 13: the one taken for the prospect was the rep, and the Calls list showed the rep's smile as "Prospect likely positive 57%"); a far smaller face (a photo on the wall behind a lone prospect) is no rival |
     | another person on screen with the prospect seen nearly as long, their face not far smaller (`_prospect_close`) | three people in a gallery: the most present is a coin toss |
-    | the rep position and the self-view named different reps for `NOTE_MIN_S` seconds each, the rep not recognised from enrolment | whichever lost may be the rep, and the prospect then someone else |
+    | the rep position and the self-view named different reps for `NOTE_MIN_S` seconds each, the rep not recognised from enrolment nor named by their tag | whichever lost may be the rep, and the prospect then someone else |
 
-    `prospect_told`: the camera-strip note explained the prospect (a rule, not a guess)."""
+    `prospect_told`: the camera-strip note, or their name tag, explained the prospect (a rule, not a guess);
+    `rep_recognised`: the rep was recognised from enrolment or named by their tag."""
     prospect = next((p for p, role in named.items() if role == PROSPECT), None)
     if prospect is None or len(named) < 2:
         return False

@@ -72,6 +72,7 @@ def analyze_call(call_id: int, classifier, progress: Progress | None = None, set
     from model.detect import shared_detector
     from pipeline.analyze import AnalysisSettings, analyze_video
     from pipeline.enrolment import rep_references
+    from pipeline.name_tags import CallNames
     from pipeline.snapshots import render_snapshots, render_thumbnails
 
     settings = settings or get_settings()
@@ -82,6 +83,7 @@ def analyze_call(call_id: int, classifier, progress: Progress | None = None, set
         display_name = call.original_filename or f"call {call_id}"
         analysis_settings = AnalysisSettings(**call.settings)
         references = rep_references(session, call.rep_id)  # None unless the workspace recognises enrolled reps
+        names = CallNames(call.rep.name if call.rep else None, call.prospect_name)  # looked for on name tags
     token = uuid.uuid4().hex[:8]
     snapshot_dir = snapshot_folder(call_id, token)
     try:
@@ -93,7 +95,7 @@ def analyze_call(call_id: int, classifier, progress: Progress | None = None, set
 
             info = probe_upload(source, display_name, settings)
             result = analyze_video(info, classifier, shared_detector(analysis_settings.detector), analysis_settings,
-                                   checked, references, classify_none)
+                                   checked, references, classify_none, names)
             checked("saving snapshots", 0.95)
             start = time.perf_counter()
             snapshots = render_snapshots(source, result.timelines, result.track_seconds, result.roles, result.shifts,

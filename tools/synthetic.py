@@ -153,6 +153,7 @@ class CallScript:
     sway: float = _SWAY  # a seated head's sub-pixel sway, fraction of the portrait's height (0.0015: a very still person)
     seed: int = 0
     speech: tuple[Utterance, ...] = ()  # what is said when: a voice track plus mouths that move (see module doc)
+    names: tuple[tuple[str, str], ...] = ()  # (role, name tag): what a tile's tag reads instead of "Rep", "Prospect"...
 
     def __post_init__(self) -> None:
         for layout in (self.layout, *(name for _, name in self.layout_changes)):
@@ -490,7 +491,7 @@ class _Renderer:
                 _paste(canvas, img, x + whole_x, y + whole_y, tile)
                 if not look.frozen:
                     cameras_on.append(tile)
-            self._label(canvas, tile, role)
+            self._label(canvas, tile, dict(self.script.names).get(role, _LABELS[role]))
         yuv = cv2.cvtColor(canvas, cv2.COLOR_BGR2YUV_I420)
         noise = self._noise[i % _NOISE_BANK]
         for tile in cameras_on:  # sensor noise only where a camera is; the app's UI is clean
@@ -501,8 +502,7 @@ class _Renderer:
         return yuv
 
     @staticmethod
-    def _label(canvas: np.ndarray, tile: _Tile, role: str) -> None:
-        text = _LABELS[role]
+    def _label(canvas: np.ndarray, tile: _Tile, text: str) -> None:
         scale = min(canvas.shape[0] / 1440, tile.h / 300)  # small, like a call app's name tag
         thickness = max(1, round(scale * 1.5))
         (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thickness)

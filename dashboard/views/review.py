@@ -517,6 +517,7 @@ if editor:
             how = ("Rapport could only guess who is who (the note above says why)." if facts.roles_guessed else
                    "Who is who was set by hand (the cards marked \"set by hand\")."
                    if any(card.person.role_source == "manual" for card in cards) else  # trial 20: "from the layout"
+                   "Who is who was decided as the note above says." if facts.roles_note else
                    "Who is who was decided from the screen layout.")
             st.caption(how + " If it is wrong, click the rep"
                        + (" (and the prospect)" if len(cards) > 2 else "") + ": the timelines, shifts and stills are "

@@ -1,0 +1,88 @@
+"""Roles from name tags: a gallery whose rep sits away from the rep position is read right by the names on its tiles.
+
+The end-to-end case is a generated 720p gallery (`tools.synthetic`, real portraits) whose tiles carry the names a call
+app prints; the rep sits on the right, the rep position stays at its default, "left".
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from pipeline.name_tags import FIRST_NAME, FULL, match_level, owner, tag_seconds
+from tests.helpers import run_cli
+from tools.synthetic import CallScript, write_call_video
+
+REP_NAME, PROSPECT_NAME = "Ken Walker", "María López"
+
+
+@pytest.mark.parametrize("text, level", [
+    ("Ken Walker", FULL), ("ken walker (Host)", FULL), ("Ken Walker (Acme)", FULL), ("Ken W.", FULL),
+    ("Ken Watker", FULL),  # one letter misread by OCR
+    ("Ken", FIRST_NAME),
+    ("Ken Smith", 0), ("Kenneth Walker", 0), ("Ben Walker", 0), ("Acme", 0), ("Walker", 0),
+    ("Ken is presenting", 0),  # a banner, not a tag
+])
+def test_how_well_a_tag_names_the_rep(text, level):
+    assert match_level(REP_NAME, text) == level
+
+
+def test_accents_and_case_do_not_matter():
+    assert match_level(PROSPECT_NAME, "MARIA LOPEZ") == FULL
+    assert match_level("Zoë", "Zoe (External)") == FULL
+
+
+def test_a_tag_belongs_to_the_face_of_its_own_tile():
+    """New-user trial 44's 640x360 gallery: the left tile's tag ("Dana", at its foot) sat nearer the larger face of the
+    right tile by height; it is the left face's. With the left face gone, it is no one's."""
+    left, right = np.array([93, 116, 217, 240.0]), np.array([391, 114, 537, 260.0])
+    tag = np.array([10, 336, 44, 350.0])
+    assert owner(tag, {1: left, 2: right}, 640) == 1
+    assert owner(tag, {2: right}, 640) is None
+    # a 56-px face centred in a 636-px tile of a 1280-px frame: its tag, at the tile's foot, 240 px left of the face
+    assert owner(np.array([5, 511, 43, 534.0]), {1: np.array([284, 323, 340, 379.0]),
+                                                 2: np.array([931, 325, 983, 377.0])}, 1280) == 1
+    assert owner(np.array([5, 100, 43, 120.0]), {1: np.array([284, 323, 340, 379.0])}, 1280) is None  # above it
+
+
+def test_the_frames_read_show_everyone():
+    box = np.zeros(4)
+    on_screen = {s: {1: box, 2: box} for s in range(10)} | {s: {3: box} for s in range(10, 20)}
+    seconds = tag_seconds(on_screen)
+    assert len(seconds) == 2 and {p for s in seconds for p in on_screen[s]} == {1, 2, 3}
+    together = {s: {1: box, 2: box} for s in range(30)}
+    assert len(set(tag_seconds(together))) == 2  # one frame would show both; a second one in case a tag was hidden
+
+
+@pytest.fixture(scope="module")
+def tagged_gallery(tmp_path_factory):
+    """6 s of a 720p gallery, the rep (Grace Hopper) on the right, each tile's name tag at its bottom left."""
+    script = CallScript(duration_s=6, rep_position="right", motion_px=8,
+                        names=(("rep", REP_NAME), ("prospect", "Maria Lopez")))
+    return write_call_video(tmp_path_factory.mktemp("tags") / "tagged gallery.mp4", script)
+
+
+def people_of(call_id: int, env: dict) -> dict[str, str]:
+    done = run_cli("people", str(call_id), "--json", env_overrides=env)
+    assert done.returncode == 0, done.stderr
+    return {person["role"]: person["where"] for person in json.loads(done.stdout)}
+
+
+def test_the_rep_is_found_by_their_name_tag_where_the_rep_position_points_elsewhere(store, tagged_gallery):
+    env = {"RAPPORT_REP_ANALYSIS": "on"}
+    done = run_cli("analyze", str(tagged_gallery), "--rep", REP_NAME, "--prospect", PROSPECT_NAME, "--json",
+                   env_overrides=env)
+    assert done.returncode == 0, done.stderr
+    assert people_of(1, env) == {"rep": "on the right", "prospect": "on the left"}
+    shown = run_cli("show", "1", "--json", env_overrides=env)
+    call = json.loads(shown.stdout)
+    assert "name tag read \u201cKen Walker\u201d, the rep's name" in call["roles_note"]
+    assert "the prospect's name" in call["roles_note"] and not call["roles_guessed"]
+    assert 0 < json.loads(done.stdout)["timings_s"]["name tags"] < 30
+
+    # Without the names the rep position decides: the person on the left, as before
+    done = run_cli("analyze", str(tagged_gallery), "--rep", "Someone Else", env_overrides=env)
+    assert done.returncode == 0, done.stderr
+    assert people_of(2, env) == {"rep": "on the left", "prospect": "on the right"}
