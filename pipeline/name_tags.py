@@ -21,7 +21,7 @@ in none (the first rule, the nearest face by height, gave 3 to the neighbouring 
 
 OCR is RapidOCR (`rapidocr`, Apache-2.0) on ONNX Runtime with the PP-OCRv6 small detection and recognition models its
 wheel ships (Apache-2.0, `MODEL_LICENSES.md` in its dist-info): given by path, so nothing is downloaded. Reading one
-1280x720 frame costs ~0.6-0.9 s of CPU here (`NAME_TAG_FRAMES` of them a call, after the frame loop).
+1280x720 frame costs ~0.6-0.9 s of CPU here (1 to `NAME_TAG_FRAMES` of them a call, after the frame loop).
 """
 
 from __future__ import annotations
@@ -40,7 +40,8 @@ import numpy as np
 
 NAME_TAG_FRAMES = 3
 """Most frames read a call: chosen to show every person at least once, the most people together first (`tag_seconds`).
-A second frame is read even when one shows everyone: a tag can be hidden for a moment (a speaking indicator over it)."""
+A second frame is chosen even when one shows everyone, as a tag can be hidden for a moment (a speaking indicator over it);
+it is read only when the first did not show every name given in full (`name_people`)."""
 MAX_OCR_WIDTH = 1280
 """Frames wider than this are shrunk to it before OCR: a 720p tile's tag is 14-20 px tall, enough for the recogniser,
 and a 1080p frame costs ~2x more to read."""
@@ -204,9 +205,13 @@ def _pick(hits: list[tuple[int, int, str]]) -> Tagged | None:
 def name_people(frames: Iterable[tuple[np.ndarray, dict[int, np.ndarray]]], rep_name: str | None,
                 prospect_name: str | None) -> NameTags:
     """Who the tags name: `frames` yields (BGR frame, person -> face box in fractions of the frame (4,)); the rep's and
-    the prospect's names as given at upload (None: not known)."""
+    the prospect's names as given at upload (None: not known). Frames are read until every name given was found in
+    full on a tag (`FULL`), so a call whose first frame shows both tags costs one."""
     hits: dict[str, list[tuple[int, int, str]]] = {"rep": [], "prospect": []}
+    wanted = [role for role, name in (("rep", rep_name), ("prospect", prospect_name)) if name]
     for image, faces in frames:
+        if all(any(level == FULL for level, _, _ in hits[role]) for role in wanted):
+            break
         h, w = image.shape[:2]
         in_pixels = {p: np.asarray(box, np.float64) * (w, h, w, h) for p, box in faces.items()}
         for line in read_texts(image):
