@@ -33,6 +33,18 @@ def no_process_left_behind():
     psutil.wait_procs(left, timeout=10)
 
 
+@pytest.fixture(autouse=True)
+def ordinary_scheduling_kept():
+    """Fails a test that leaves this process under real-time scheduling (`tools.synthetic.ordinary_scheduling` says how
+    SVT-AV1 did): every process started after it (a dashboard, Playwright's driver, Chromium) would inherit it, and a
+    spinning real-time browser starves everything else on the machine, its watchdog included."""
+    yield
+    policy = os.sched_getscheduler(0)
+    assert policy == os.SCHED_OTHER, (f"the test left this thread under real-time scheduling (policy {policy}, priority "
+                                      f"{os.sched_getparam(0).sched_priority}): wrap what set it in "
+                                      "tools.synthetic.ordinary_scheduling")
+
+
 def _reset_caches() -> None:
     from config import get_settings
     from db.session import _session_factory, get_engine

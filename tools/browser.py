@@ -99,7 +99,10 @@ still in `Condition.wait` after 34 min, the main thread in the sync API's event 
 ended the hang. So the watchdog became a process of its own (`_WATCHDOG`), but it covered only the page's use: the
 third time (CI, stop 39, the roles-fix browser test after its last step) the run stalled past CI's 90 minutes,
 which fits a driver that never exits once `sync_playwright`'s exit has closed its pipe (that exit waits for it with
-no timeout). So the watchdog now lives from before the driver starts until after it has stopped."""
+no timeout). So the watchdog now lives from before the driver starts until after it has stopped. The cause, found in
+session 52: an earlier test's AV1 encode had left the test process under real-time scheduling, which the driver, the
+browser and the watchdog inherited (`tools.synthetic.ordinary_scheduling`; `tests/conftest.py` now fails a test that
+leaves it so); the deadline stays, for a page that hangs for another reason."""
 
 _WATCHDOG = """
 import os, sys, time, psutil

@@ -22,6 +22,9 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
@@ -537,6 +540,23 @@ Random first bytes were hidden frames half the time, merged into the next packet
 pictures were lost hung on the content (a camera's sway moved a test's damage from 3.9-4.0 s to 4.0-4.03 s)."""
 
 
+@contextmanager
+def ordinary_scheduling() -> Iterator[None]:
+    """Runs its block, then puts the calling thread back under the scheduling it had. SVT-AV1's encoder
+    (`libsvtav1`, libSvtAv1Enc 4.1 in PyAV's wheel), run as root, moves the thread that opens it, and every thread it
+    starts, to real-time scheduling (SCHED_FIFO, priority 99) and leaves it there (measured: `os.sched_getscheduler`
+    before and after one encode). Every process that thread starts afterwards inherits it: in the test suite Playwright's
+    driver and Chromium then ran real-time, spun at 95% of both cores (the kernel's real-time share) and starved the
+    watchdog meant to kill them, of the same priority: the browser-test hangs of sessions 27, 50 and 51 and CI stop 39
+    (a run's monitor showed pytest, node and chromium `FF 99`, from the minute the AV1 tests ran)."""
+    policy, priority = os.sched_getscheduler(0), os.sched_getparam(0).sched_priority
+    try:
+        yield
+    finally:
+        if (os.sched_getscheduler(0), os.sched_getparam(0).sched_priority) != (policy, priority):
+            os.sched_setscheduler(0, policy, os.sched_param(priority))
+
+
 def write_call_video(path: str | Path, script: CallScript, codec: str | None = None, gop: int | None = None, *,
                      frame_times: Sequence[float] | None = None, video_start_s: float = 0.0, audio_s: float | None = None,
                      damaged_frames: Sequence[int] = (), pix_fmt: str = "yuv420p", max_b_frames: int | None = None,
@@ -572,7 +592,7 @@ def write_call_video(path: str | Path, script: CallScript, codec: str | None = N
     turned_renderer = _Renderer(turned[1]) if turned else None
     rng = np.random.default_rng(script.seed)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with av.open(str(path), mode="w", options=options or {}) as container:
+    with ordinary_scheduling(), av.open(str(path), mode="w", options=options or {}) as container:
         stream = container.add_stream(codec, rate=rate, options=_CODEC_OPTIONS.get(codec, {}))
         stream.width, stream.height = stored = _squeezed(script.size, pixel_aspect)
         if pixel_aspect:
