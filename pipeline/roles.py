@@ -63,7 +63,7 @@ self-view). The note also says when a pick is a guess or rests on one rule only:
 | the prospect, with another person (on screen with them, so a participant) seen nearly as long and their face not far smaller (`PROSPECT_CLEAR`; guests who took turns at one seat counted together, `_guests_by_seat`) | "Three people on this call: Rapport guessed person N is the prospect (person M was on screen nearly as long; they talked 20 s and 31 s); check Fix roles", or "..., who talked more (31 s against person M's 6 s), ..." (`TALK_TIE_BREAK`) |
 | the rep, recognised from enrolment | "Person N was recognised from enrolment as the rep ..." (no other rep note) |
 | the rep, by their name tag | "Person N's name tag read “Ken Walker (Acme)”, the rep's name, so they are the rep; ..." (no other rep note) |
-| the prospect, by their name tag | "Person N's name tag read “Maria”, the prospect's name, so they are the prospect." (with no rep told, in an active-speaker recording: "..., so person M, the one other person on screen at their size (in turns), was taken as the rep.") |
+| the prospect, by their name tag | "Person N's name tag read “Maria”, the prospect's name, so they are the prospect." (with no rep told otherwise, and one other person of their size: "..., so person M, the one other person on screen at their size, was taken as the rep.") |
 | the rep, a guess between two people taking turns in one tile | "The video does not show which person is the rep: ... Rapport guessed person N is the rep and person M the prospect; if it is the other way round, swap them in Fix roles." |
 | the rep, by the self-view rule only (fewer than `NOTE_MIN_S` seconds of gallery hint for them) | "The rep was taken to be the self-view thumbnail (the person recording); ..." |
 | the rep, by the self-view rule, while the big face sat off-centre toward `rep_position` (`_Votes.hint_unheeded`) | "Person N was taken as the rep, as the self-view thumbnail of a speaker view, but person M's face sat toward the rep position (right) ...: if this was a gallery, ..." |
@@ -824,8 +824,8 @@ def decide_roles(tracks: list[TrackSummary], rep_position: str = "left", min_det
     prospect = next((p for p in others if named.get(p) == PROSPECT), None)
     if rep is None and prospect is not None:  # an active-speaker recording: the one other person of the prospect's size
         rivals = [p for p in others if p != prospect and SPEAKER_VIEW_AREA_RATIO * area[p] > area[prospect]]
-        if len(rivals) == 1 and with_(rivals[0], prospect) <= TOGETHER_MAX_S and prospect == tag_prospect:
-            rep = rivals[0]  # the other one of the two, the prospect named by their tag
+        if len(rivals) == 1 and prospect == tag_prospect:  # the other one of the two (in turns, or a gallery whose rep
+            rep = rivals[0]  # position pointed at the prospect), the prospect named by their tag
             named[rep], rep_beside_tag = REP, True
         elif len(rivals) == 1 and with_(rivals[0], prospect) <= TOGETHER_MAX_S:
             # An active-speaker view shows whoever talks, so the one on screen longer talked more: most likely the rep.
@@ -847,7 +847,7 @@ def decide_roles(tracks: list[TrackSummary], rep_position: str = "left", min_det
                     "the rep position and the self-view were not used.")
     elif rep_beside_tag:
         rep_note = (f"Person {prospect}'s name tag read \u201c{name_tags.prospect.text}\u201d, the prospect's name, so "
-                    f"person {rep}, the one other person on screen at their size (in turns), was taken as the rep.")
+                    f"person {rep}, the one other person on screen at their size, was taken as the rep.")
     elif rep_guessed:
         rep_note = (f"The video does not show which person is the rep: one face at a time, at one size (an active-speaker "
                     f"recording), with no gallery, self-view or enrolled face to tell by. Rapport guessed person {rep}, on "

@@ -11,7 +11,8 @@ import json
 import numpy as np
 import pytest
 
-from pipeline.name_tags import FIRST_NAME, FULL, match_level, owner, tag_seconds
+from pipeline.name_tags import FIRST_NAME, FULL, NameTags, Tagged, match_level, owner, tag_seconds
+from pipeline.roles import PROSPECT, REP, TrackSummary, decide_roles
 from tests.helpers import run_cli
 from tools.synthetic import CallScript, write_call_video
 
@@ -56,6 +57,36 @@ def test_the_frames_read_show_everyone():
     assert len(set(tag_seconds(together))) == 2  # one frame would show both; a second one in case a tag was hidden
 
 
+LEFT, RIGHT = np.array([0.15, 0.3, 0.35, 0.65]), np.array([0.65, 0.3, 0.85, 0.65])
+
+
+def gallery(*boxes: np.ndarray) -> list[TrackSummary]:
+    """A 60-s gallery: person n+1 is track n at `boxes[n]` the whole call."""
+    return [TrackSummary(n, 0.0, 60.0, 240, 240, box) for n, box in enumerate(boxes)]
+
+
+def test_a_tag_outranks_the_rep_position_and_a_prospect_tag_rules_its_person_out_as_the_rep():
+    tracks = gallery(LEFT, RIGHT)
+    assert decide_roles(tracks, "left").roles == {0: REP, 1: PROSPECT}  # the layout's pick
+    by_rep = decide_roles(tracks, "left", name_tags=NameTags(rep=Tagged(2, "Ken Walker (Acme)")))
+    assert by_rep.roles == {0: PROSPECT, 1: REP} and not by_rep.guessed
+    assert by_rep.note.startswith("Person 2's name tag read \u201cKen Walker (Acme)\u201d, the rep's name")
+    by_prospect = decide_roles(tracks, "left", name_tags=NameTags(prospect=Tagged(1, "Maria")))
+    assert by_prospect.roles == {0: PROSPECT, 1: REP} and not by_prospect.guessed
+    assert "person 2, the one other person on screen at their size, was taken as the rep" in by_prospect.note
+    # enrolment, a consented face signature, outranks a tag
+    assert decide_roles(tracks, "left", recognised_rep=1, name_tags=NameTags(rep=Tagged(2, "Ken"))).roles == {
+        0: REP, 1: PROSPECT}
+
+
+def test_in_a_grid_the_prospect_tag_picks_the_prospect_among_the_guests():
+    top_right, bottom_left = np.array([0.65, 0.1, 0.8, 0.4]), np.array([0.15, 0.6, 0.3, 0.9])
+    tracks = gallery(np.array([0.15, 0.1, 0.3, 0.4]), top_right, bottom_left, np.array([0.65, 0.6, 0.8, 0.9]))
+    decision = decide_roles(tracks, "left", name_tags=NameTags(rep=Tagged(4, "Ken"), prospect=Tagged(3, "Maria")))
+    assert decision.roles[3] == REP and decision.roles[2] == PROSPECT and not decision.guessed
+    assert {decision.roles[0], decision.roles[1]} == {"participant-1", "participant-2"}
+
+
 @pytest.fixture(scope="module")
 def tagged_gallery(tmp_path_factory):
     """6 s of a 720p gallery, the rep (Grace Hopper) on the right, each tile's name tag at its bottom left."""
@@ -86,3 +117,4 @@ def test_the_rep_is_found_by_their_name_tag_where_the_rep_position_points_elsewh
     done = run_cli("analyze", str(tagged_gallery), "--rep", "Someone Else", env_overrides=env)
     assert done.returncode == 0, done.stderr
     assert people_of(2, env) == {"rep": "on the left", "prospect": "on the right"}
+
