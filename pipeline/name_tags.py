@@ -3,15 +3,16 @@
 Nothing in a gallery's layout says which tile is the rep's (the rep position is a hint a manager sets once), but the
 call app prints every participant's display name on their tile, and the call's rep (and, when given, the prospect) is
 named at upload. So, for a call whose people are known (`pipeline.people`), a few frames where the most people are on
-screen together are read by OCR (`read_texts`), each text is given to the face above it (`owner`), and a person whose
+screen together are read by OCR (`read_texts`), each text is given to the face above it (`tag_owners`), and a person whose
 tag holds the rep's (the prospect's) name is named so (`read_name_tags`); `pipeline.roles.decide_roles` takes that over
 the layout's votes, below a face recognised from enrolment.
 
 | the tag, the name given at upload "Ken Walker" | `match_level` |
 |---|---|
-| "Ken Walker", "Ken Walker (Acme)", "ken walker (Host)", "Ken W.", "Ken Watker" (an OCR slip: `WORD_SIMILARITY`) | 2: full |
+| "Ken Walker", "Ken Walker (Acme)", "ken walker (Host)" | 3: exact |
+| "Ken W.", "Kenny W.", "Kenneth Walker" (`NICKNAME_LETTERS`), "Ken Watker" (an OCR slip: `WORD_SIMILARITY`) | 2: full |
 | "Ken" (a first name alone) | 1: first name |
-| "Ken Smith", "Kenneth Walker", "Acme", "Ken is presenting" (more words than the name and one more: a banner) | 0 |
+| "Ken Smith", "Ben Walker", "Acme", "Ken is presenting" (more words than the name and one more: a banner) | 0 |
 
 The highest level found for a name decides; a name whose best tags sit under two people, or the same person for the rep
 and the prospect, names no one (`_pick`). Measured on the 65 recordings of new-user trials 44-49 that carry name tags
@@ -56,12 +57,19 @@ TILE_SLACK = 0.1
 mirrored about the face's centre, at most this fraction of the frame's width past its right edge (call apps print the
 name at a tile's bottom left, and centre the face in the tile; a tag's reach counted in face widths instead missed the
 tags of 56-px faces in 636-px tiles, or, made wide enough for them, gave a tag to the neighbouring tile's face)..."""
-TAG_RIGHT_REACH = 1.0
-"""...and starting at most this many face widths right of the face's right edge. Of several such faces, the one nearest
-the tag's top middle, in face sizes (`owner`): the nearest by height alone gave a tag at the foot of a 640x360 gallery's
+TAG_RIGHT_REACH = 0.0
+"""...and starting at most this many face widths right of the face's right edge (call apps print a tag at the tile's
+left or under the face's middle, never beside the face: at 1.0, a prospect sitting at the right edge of the left tile
+took the rep's tag from the tile beside, new-user trial 50). Of several such faces, the one nearest
+the tag's top middle, in face sizes (`tag_owners`): the nearest by height alone gave a tag at the foot of a 640x360 gallery's
 left tile to the larger face in the right tile, 3 of 65 trial recordings."""
-FULL, FIRST_NAME = 2, 1
-"""`match_level`'s answers: every word of the name (first and last at least) in the tag; the first name alone."""
+NICKNAME_LETTERS = 3
+"""A word of the tag that starts with a word of the name, or the other way round, matches from this many letters: the
+short form of a first name ("Ken" for "Kenneth", "Kenny W." for Ken Walker: new-user trial 50, where a colleague's tag
+"Ken" then named the rep); an initial ("W.") matches its word at any length."""
+EXACT, FULL, FIRST_NAME = 3, 2, 1
+"""`match_level`'s answers, the higher first: every word of the name, as spelt, and no other (but a parenthesis); every
+word of the name (first and last at least), or a short form, an initial, one misread letter; the first name alone."""
 
 
 @dataclass(frozen=True)
@@ -85,9 +93,15 @@ class TextBox:
 
 @dataclass(frozen=True)
 class Tagged:
-    """A person (`pipeline.people` number) whose tag read `text`."""
+    """A person (`pipeline.people` number) whose tag read `text`, naming them at `level` (`match_level`)."""
     person: int
     text: str
+    level: int = EXACT
+
+    @property
+    def what(self) -> str:
+        """What of the name the tag showed, for a note: "name", or "first name"."""
+        return "first name" if self.level == FIRST_NAME else "name"
 
 
 @dataclass(frozen=True)
@@ -105,38 +119,53 @@ def _words(text: str) -> list[str]:
 
 
 def _found(word: str, tag_words: list[str]) -> bool:
-    """Whether a word of a name is among the tag's words: spelt nearly alike (`WORD_SIMILARITY`), or as its initial."""
+    """Whether a word of a name is among the tag's words: spelt nearly alike (`WORD_SIMILARITY`), as its initial, or
+    one the start of the other, three letters or more ("Kenny", "Kenneth" for "Ken", and "Ken" for "Kenneth")."""
     return any(SequenceMatcher(None, word, t).ratio() >= WORD_SIMILARITY or (len(t) == 1 and word.startswith(t))
+               or (min(len(t), len(word)) >= NICKNAME_LETTERS and (t.startswith(word) or word.startswith(t)))
                for t in tag_words)
 
 
 def match_level(name: str, text: str) -> int:
-    """How well a tag's `text` names `name` (the module's table): `FULL`, `FIRST_NAME` or 0."""
+    """How well a tag's `text` names `name` (the module's table): `EXACT`, `FULL`, `FIRST_NAME` or 0."""
     name_words, tag_words = _words(name), _words(text)
     if not name_words or not tag_words or len(tag_words) > len(name_words) + 1 or not _found(name_words[0], tag_words):
         return 0
+    if tag_words == name_words:
+        return EXACT
     if _found(name_words[-1], tag_words):
         return FULL
     return FIRST_NAME if len(tag_words) == 1 else 0
 
 
-def owner(box: np.ndarray, faces: dict[int, np.ndarray], width: int) -> int | None:
-    """The person whose face (`faces`: person -> (4,) x1, y1, x2, y2, the tag's pixels) a tag's `box` sits under
-    (`TAG_BELOW`, `TILE_SLACK`, `TAG_RIGHT_REACH`; `width`: the frame's, pixels): of several, the one whose box is
-    nearest the tag's top middle, across in face widths plus down in face heights; None."""
+def _away(box: np.ndarray, face: np.ndarray, width: int) -> float:
+    """How far a text `box` sits from under a `face` (both (4,) x1, y1, x2, y2 pixels; `width`: the frame's): from the
+    face's box to the text's top middle, across in face widths plus down in face heights; inf where it cannot be the
+    face's tag (`TAG_BELOW`, `TILE_SLACK`, `TAG_RIGHT_REACH`)."""
     tx1, ty1, tx2, _ = box
+    x1, y1, x2, y2 = face
+    w, h = x2 - x1, y2 - y1
+    if ty1 < (y1 + y2) / 2 or ty1 - y2 > TAG_BELOW * h:
+        return np.inf
+    if (x1 + x2) - tx1 > (1 + TILE_SLACK) * width or tx1 > x2 + TAG_RIGHT_REACH * w:
+        return np.inf
     middle = (tx1 + tx2) / 2
-    best, distance = None, np.inf
-    for person, (x1, y1, x2, y2) in faces.items():
-        w, h = x2 - x1, y2 - y1
-        if ty1 < (y1 + y2) / 2 or ty1 - y2 > TAG_BELOW * h:
-            continue
-        if (x1 + x2) - tx1 > (1 + TILE_SLACK) * width or tx1 > x2 + TAG_RIGHT_REACH * w:
-            continue
-        away = max(0.0, x1 - middle, middle - x2) / w + max(0.0, ty1 - y2) / h
-        if away < distance:
-            best, distance = person, away
-    return best
+    return max(0.0, x1 - middle, middle - x2) / w + max(0.0, ty1 - y2) / h
+
+
+def tag_owners(boxes: list[np.ndarray], faces: dict[int, np.ndarray], width: int) -> list[int | None]:
+    """For each text line's box, the person whose tag it is (`faces`: person -> (4,) x1, y1, x2, y2, pixels of the
+    frame, `width` pixels wide): the face it sits nearest under (`_away`), if that face has no line nearer under it
+    (the face's own tag): a name in a tile whose camera is off is then no one's, not the face's above it (new-user trial
+    50: a rep's tag in an empty tile of a 2x2 grid named the guest in the tile above)."""
+    away = np.array([[_away(box, face, width) for face in faces.values()] for box in boxes]).reshape(len(boxes), len(faces))
+    people = list(faces)
+    owners: list[int | None] = []
+    for i in range(len(boxes)):
+        j = int(np.argmin(away[i])) if len(people) else 0
+        mine = len(people) and np.isfinite(away[i, j]) and int(np.argmin(away[:, j])) == i
+        owners.append(people[j] if mine else None)
+    return owners
 
 
 def tag_seconds(on_screen: dict[int, dict[int, np.ndarray]], n: int = NAME_TAG_FRAMES) -> list[int]:
@@ -199,26 +228,27 @@ def _pick(hits: list[tuple[int, int, str]]) -> Tagged | None:
     person = max(counts, key=counts.get)
     if 2 * counts[person] <= sum(counts.values()):
         return None
-    return Tagged(person, next(text for level, p, text in hits if level == best and p == person))
+    return Tagged(person, next(text for level, p, text in hits if level == best and p == person), best)
 
 
 def name_people(frames: Iterable[tuple[np.ndarray, dict[int, np.ndarray]]], rep_name: str | None,
                 prospect_name: str | None) -> NameTags:
     """Who the tags name: `frames` yields (BGR frame, person -> face box in fractions of the frame (4,)); the rep's and
-    the prospect's names as given at upload (None: not known). Frames are read until every name given was found in
-    full on a tag (`FULL`), so a call whose first frame shows both tags costs one."""
+    the prospect's names as given at upload (None: not known). Frames are read until every name given was found as
+    spelt on a tag (`EXACT`), so a call whose first frame shows both tags costs one."""
     hits: dict[str, list[tuple[int, int, str]]] = {"rep": [], "prospect": []}
     wanted = [role for role, name in (("rep", rep_name), ("prospect", prospect_name)) if name]
     for image, faces in frames:
-        if all(any(level == FULL for level, _, _ in hits[role]) for role in wanted):
+        if all(any(level == EXACT for level, _, _ in hits[role]) for role in wanted):
             break
         h, w = image.shape[:2]
         in_pixels = {p: np.asarray(box, np.float64) * (w, h, w, h) for p, box in faces.items()}
-        for line in read_texts(image):
+        lines = read_texts(image)
+        owners = tag_owners([line.box for line in lines], in_pixels, w)
+        for line, person in zip(lines, owners):
             for role, name in (("rep", rep_name), ("prospect", prospect_name)):
                 level = match_level(name, line.text) if name else 0
-                person = owner(line.box, in_pixels, w) if level else None
-                if person is not None:
+                if level and person is not None:
                     hits[role].append((level, person, line.text))
     rep, prospect = _pick(hits["rep"]), _pick(hits["prospect"])
     if rep and prospect and rep.person == prospect.person:  # both names fit one tag ("Ken" for Ken and Kenneth)

@@ -843,10 +843,12 @@ def decide_roles(tracks: list[TrackSummary], rep_position: str = "left", min_det
         rep_note = (f"Person {rep} was recognised from enrolment as the rep (their stored face signature); "
                     "the rep position and the self-view were not used.")
     elif rep is not None and rep == tag_rep:
-        rep_note = (f"Person {rep}'s name tag read \u201c{name_tags.rep.text}\u201d, the rep's name, so they are the rep; "
+        rep_note = (f"Person {rep}'s name tag read \u201c{name_tags.rep.text}\u201d, the rep's {name_tags.rep.what}, so they "
+                    "are the rep; "
                     "the rep position and the self-view were not used.")
     elif rep_beside_tag:
-        rep_note = (f"Person {prospect}'s name tag read \u201c{name_tags.prospect.text}\u201d, the prospect's name, so "
+        rep_note = (f"Person {prospect}'s name tag read \u201c{name_tags.prospect.text}\u201d, the prospect's "
+                    f"{name_tags.prospect.what}, so "
                     f"person {rep}, the one other person on screen at their size, was taken as the rep.")
     elif rep_guessed:
         rep_note = (f"The video does not show which person is the rep: one face at a time, at one size (an active-speaker "
@@ -880,7 +882,7 @@ def decide_roles(tracks: list[TrackSummary], rep_position: str = "left", min_det
     prospect_note = None
     if tag_prospect is not None and named.get(tag_prospect) == PROSPECT and not rep_beside_tag:
         prospect_note = (f"Person {tag_prospect}'s name tag read \u201c{name_tags.prospect.text}\u201d, the prospect's "
-                         "name, so they are the prospect.")
+                         f"{name_tags.prospect.what}, so they are the prospect.")
     strip_note = None
     if beside:
         shown = votes[beside[0]]

@@ -11,7 +11,7 @@ import json
 import numpy as np
 import pytest
 
-from pipeline.name_tags import FIRST_NAME, FULL, NameTags, Tagged, match_level, owner, tag_seconds
+from pipeline.name_tags import EXACT, FIRST_NAME, FULL, NameTags, Tagged, match_level, tag_owners, tag_seconds
 from pipeline.roles import PROSPECT, REP, TrackSummary, decide_roles
 from tests.helpers import run_cli
 from tools.synthetic import CallScript, write_call_video
@@ -20,10 +20,11 @@ REP_NAME, PROSPECT_NAME = "Ken Walker", "María López"
 
 
 @pytest.mark.parametrize("text, level", [
-    ("Ken Walker", FULL), ("ken walker (Host)", FULL), ("Ken Walker (Acme)", FULL), ("Ken W.", FULL),
+    ("Ken Walker", EXACT), ("ken walker (Host)", EXACT), ("Ken Walker (Acme)", EXACT), ("Ken W.", FULL),
     ("Ken Watker", FULL),  # one letter misread by OCR
-    ("Ken", FIRST_NAME),
-    ("Ken Smith", 0), ("Kenneth Walker", 0), ("Ben Walker", 0), ("Acme", 0), ("Walker", 0),
+    ("Kenny W.", FULL), ("Kenneth Walker", FULL),  # a first name's long or short form
+    ("Ken", FIRST_NAME), ("Kenny", FIRST_NAME),
+    ("Ken Smith", 0), ("Ben Walker", 0), ("Acme", 0), ("Walker", 0),
     ("Ken is presenting", 0),  # a banner, not a tag
 ])
 def test_how_well_a_tag_names_the_rep(text, level):
@@ -31,21 +32,31 @@ def test_how_well_a_tag_names_the_rep(text, level):
 
 
 def test_accents_and_case_do_not_matter():
-    assert match_level(PROSPECT_NAME, "MARIA LOPEZ") == FULL
-    assert match_level("Zoë", "Zoe (External)") == FULL
+    assert match_level(PROSPECT_NAME, "MARIA LOPEZ") == EXACT
+    assert match_level("Zoë", "Zoe (External)") == EXACT
+    # new-user trial 50: "Dan Kim" (the rep) beside "Dana Kim": the tag as spelt outranks the one a letter away
+    assert match_level("Dan Kim", "Dan Kim") == EXACT and match_level("Dan Kim", "Dana Kim") == FULL
 
 
 def test_a_tag_belongs_to_the_face_of_its_own_tile():
     """New-user trial 44's 640x360 gallery: the left tile's tag ("Dana", at its foot) sat nearer the larger face of the
     right tile by height; it is the left face's. With the left face gone, it is no one's."""
     left, right = np.array([93, 116, 217, 240.0]), np.array([391, 114, 537, 260.0])
-    tag = np.array([10, 336, 44, 350.0])
-    assert owner(tag, {1: left, 2: right}, 640) == 1
-    assert owner(tag, {2: right}, 640) is None
+    dana, pat = np.array([10, 336, 44, 350.0]), np.array([329, 335, 355, 351.0])
+    assert tag_owners([dana, pat], {1: left, 2: right}, 640) == [1, 2]
+    assert tag_owners([dana], {2: right}, 640) == [None]
     # a 56-px face centred in a 636-px tile of a 1280-px frame: its tag, at the tile's foot, 240 px left of the face
-    assert owner(np.array([5, 511, 43, 534.0]), {1: np.array([284, 323, 340, 379.0]),
-                                                 2: np.array([931, 325, 983, 377.0])}, 1280) == 1
-    assert owner(np.array([5, 100, 43, 120.0]), {1: np.array([284, 323, 340, 379.0])}, 1280) is None  # above it
+    small = {1: np.array([284, 323, 340, 379.0]), 2: np.array([931, 325, 983, 377.0])}
+    assert tag_owners([np.array([5, 511, 43, 534.0])], small, 1280) == [1]
+    assert tag_owners([np.array([5, 100, 43, 120.0])], small, 1280) == [None]  # above the faces
+
+
+def test_a_name_in_a_tile_whose_camera_is_off_is_no_ones():
+    """New-user trial 50: a 2x2 grid whose bottom-right tile (the rep, camera off) shows only its tag; the tag is not
+    the guest's above it, whose own tag sits nearer under their face."""
+    guest = np.array([860, 120, 960, 240.0])
+    guest_tag, rep_tag = np.array([655, 330, 760, 348.0]), np.array([655, 630, 760, 648.0])
+    assert tag_owners([guest_tag, rep_tag], {3: guest}, 1280) == [3, None]
 
 
 def test_the_frames_read_show_everyone():
@@ -71,9 +82,10 @@ def test_a_tag_outranks_the_rep_position_and_a_prospect_tag_rules_its_person_out
     by_rep = decide_roles(tracks, "left", name_tags=NameTags(rep=Tagged(2, "Ken Walker (Acme)")))
     assert by_rep.roles == {0: PROSPECT, 1: REP} and not by_rep.guessed
     assert by_rep.note.startswith("Person 2's name tag read \u201cKen Walker (Acme)\u201d, the rep's name")
-    by_prospect = decide_roles(tracks, "left", name_tags=NameTags(prospect=Tagged(1, "Maria")))
+    by_prospect = decide_roles(tracks, "left", name_tags=NameTags(prospect=Tagged(1, "Maria", FIRST_NAME)))
     assert by_prospect.roles == {0: PROSPECT, 1: REP} and not by_prospect.guessed
-    assert "person 2, the one other person on screen at their size, was taken as the rep" in by_prospect.note
+    assert by_prospect.note.startswith("Person 1's name tag read \u201cMaria\u201d, the prospect's first name, so person 2, "
+                                       "the one other person on screen at their size, was taken as the rep")
     # enrolment, a consented face signature, outranks a tag
     assert decide_roles(tracks, "left", recognised_rep=1, name_tags=NameTags(rep=Tagged(2, "Ken"))).roles == {
         0: REP, 1: PROSPECT}
