@@ -234,12 +234,13 @@ def _pick(hits: list[tuple[int, int, str]]) -> Tagged | None:
 def name_people(frames: Iterable[tuple[np.ndarray, dict[int, np.ndarray]]], rep_name: str | None,
                 prospect_name: str | None) -> NameTags:
     """Who the tags name: `frames` yields (BGR frame, person -> face box in fractions of the frame (4,)); the rep's and
-    the prospect's names as given at upload (None: not known). Frames are read until every name given was found as
-    spelt on a tag (`EXACT`), so a call whose first frame shows both tags costs one."""
+    the prospect's names as given at upload (None: not known). Frames are read until every name given was found in
+    full on a tag (`FULL` or `EXACT`; a frame's tags are all weighed together), so a call whose first frame shows both
+    tags costs one."""
     hits: dict[str, list[tuple[int, int, str]]] = {"rep": [], "prospect": []}
     wanted = [role for role, name in (("rep", rep_name), ("prospect", prospect_name)) if name]
     for image, faces in frames:
-        if all(any(level == EXACT for level, _, _ in hits[role]) for role in wanted):
+        if all(any(level >= FULL for level, _, _ in hits[role]) for role in wanted):
             break
         h, w = image.shape[:2]
         in_pixels = {p: np.asarray(box, np.float64) * (w, h, w, h) for p, box in faces.items()}
