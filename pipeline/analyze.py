@@ -483,8 +483,9 @@ def analyze_video(info: VideoInfo, classifier, detector: FaceDetector, settings:
 
     `rep_references`: (k, 128) face signatures of the call's enrolled rep (`pipeline.enrolment.rep_references`);
     the person they match is the rep, in any layout. `names`: the rep's and the prospect's names as given at upload,
-    looked for on the call's name tags (`pipeline.name_tags`) when roles are decided. `classify_none`, with rep analysis off: no face is classified, as
-    the caller decides who the rep is afterwards (roles set by hand, kept by `calls.roles.reanalyze_call`)."""
+    looked for on the call's name tags (`pipeline.name_tags`) when roles are decided. `classify_none`, with rep
+    analysis off: no face is classified, as the caller decides who the rep is afterwards (roles set by hand, kept by
+    `calls.roles.reanalyze_call`)."""
     cv2.setNumThreads(1)  # this thread detects on one core while the decode thread uses the other
     timer = _Timer()
     report = progress or (lambda stage, fraction: None)

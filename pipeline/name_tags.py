@@ -193,12 +193,10 @@ def tag_seconds(on_screen: dict[int, dict[int, np.ndarray]], n: int = NAME_TAG_F
 @lru_cache(maxsize=1)
 def _engine():
     """RapidOCR on the models its wheel ships, given by path (no download), the angle classifier off (tags are level)."""
-    from rapidocr import RapidOCR
-
     import rapidocr
 
     models = Path(rapidocr.__file__).parent / "models"
-    return RapidOCR(params={"Global.log_level": "error", "Global.use_cls": False,
+    return rapidocr.RapidOCR(params={"Global.log_level": "error", "Global.use_cls": False,
                             "Det.model_path": str(models / "PP-OCRv6_det_small.onnx"),
                             "Rec.model_path": str(models / "PP-OCRv6_rec_small.onnx")})
 
